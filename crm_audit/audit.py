@@ -1,0 +1,88 @@
+"""The audit as a library call: settings + export directory -> AuditReport."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from . import plan as planmod
+from . import ruleset
+from .lang import Rule
+from .profile import load_profile
+from .report import AuditReport, Column, RuleResult
+from .settings import Settings
+from .errors import UsageError
+
+KIND_BY_TYPE = {"date": "date", "number": "number", "text": "text", "status": "text"}
+
+
+def _kind(ref) -> str:
+    if ref.entity == "tasks" and ref.name.endswith("_count") or ref.name == "days_in_stage":
+        return "int"
+    return KIND_BY_TYPE.get(ref.type, "text")
+
+
+def scope_text(rule: Rule) -> str:
+    names = {"open": "открытые", "won": "выигранные", "lost": "проигранные"}
+    text = ", ".join(names[s] for s in rule.statuses) + " сделки"
+    if rule.pipelines:
+        text += " в воронке " + " / ".join(f"«{p}»" for p in rule.pipelines)
+    return text
+
+
+def audit_export(
+    settings: Settings,
+    export_dir: str | Path,
+    as_of: dt.date | None = None,
+    rule_ids: list[str] | None = None,
+    rules: list[Rule] | None = None,
+) -> AuditReport:
+    """Run the loaded rules over an export directory and return the report.
+
+    Raises a :class:`~crm_audit.errors.CrmAuditError` subclass on any user
+    mistake (settings, rules, missing or unreadable export files).
+    """
+    from .backends.duckdb_backend import DuckDBBackend
+    from .loading import load_export
+
+    as_of = as_of or dt.date.today()
+    if rules is None:
+        rules = ruleset.load(settings)
+    if rule_ids:
+        unknown = [r for r in rule_ids if r not in {x.id for x in rules}]
+        if unknown:
+            raise UsageError(f"unknown rule id(s): {', '.join(unknown)}; see `crm-audit rules`")
+        rules = [r for r in rules if r.id in rule_ids]
+    plans = planmod.build_all(rules, settings)
+    profile = load_profile(settings.crm)
+    export = load_export(export_dir, profile, settings.on_bad_value)
+    try:
+        backend = DuckDBBackend(export, settings, as_of)
+        backend.prepare(plans)
+        results = []
+        for p in plans:
+            df = backend.run(p)
+            r = p.rule
+            results.append(
+                RuleResult(
+                    rule_id=r.id, code=r.code, title=r.title, criticality=r.criticality,
+                    sheet_title=r.sheet_title,
+                    evidence=[Column(f"ev{i}", title, _kind(ref)) for i, (ref, title) in enumerate(p.evidence)],
+                    rows=df, what=r.what, why=r.why, how=r.how, scope_text=scope_text(r),
+                )
+            )
+        warnings = export.warnings + backend.warnings
+        return AuditReport(
+            as_of=as_of,
+            generated_at=dt.datetime.now().replace(microsecond=0),
+            due_date=as_of + dt.timedelta(days=settings.output.due_days),
+            results=results,
+            deal_count=backend.deal_count,
+            warnings=warnings,
+            source=str(export_dir),
+            crm=settings.crm,
+            meta={"fingerprints": export.fingerprints, "entities": {k: v.rows for k, v in export.entities.items()}},
+        )
+    finally:
+        export.close()
+        export.con.close()

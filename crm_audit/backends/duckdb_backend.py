@@ -1,0 +1,415 @@
+"""Run rule plans as SQL on DuckDB.
+
+The export is joined once into an ``audit_deals`` table (deals × their
+organization × their contact person × per-deal task aggregates, deleted deals
+and duplicate ids removed), holding only the columns the loaded rules read.
+Each rule then is one ``SELECT … WHERE scope AND condition`` over it: no
+Python loop per deal. :meth:`DuckDBBackend.rule_sql` returns that SQL, which
+``crm-audit rules explain --sql`` prints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import InputError, Problem
+from ..lang import All, AnyOf, Cond, Leaf, Linked, Not
+from ..loading import LoadedEntity, LoadedExport
+from ..plan import FieldRef, RulePlan, StagePlan, field_ref
+from ..report import BASE_COLUMNS, STATE_TITLES, DataWarning
+from ..settings import Settings
+from ..textnorm import YES_VALUES, norm
+
+ENTITY_FILES = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
+ENTITY_FILE_HINT = {
+    "deals": "deals.csv",
+    "organizations": "organizations.csv",
+    "persons": "persons.csv",
+    "activities": "activities.csv",
+}
+TASK_NEEDS = {
+    "open_count": ["deal_id"], "total_count": ["deal_id"],
+    "overdue_count": ["deal_id", "due_date"], "first_overdue_due": ["deal_id", "due_date"],
+    "first_overdue_subject": ["deal_id", "due_date", "subject"], "next_due": ["deal_id", "due_date"],
+    "next_subject": ["deal_id", "due_date", "subject"],
+}
+YES = tuple(v for v in YES_VALUES if v in ("да", "yes", "true", "1"))
+
+
+def q(s: str) -> str:
+    """A SQL string literal."""
+    return "'" + str(s).replace("'", "''") + "'"
+
+
+def ident(s: str) -> str:
+    return '"' + s.replace('"', '""') + '"'
+
+
+@dataclass
+class Col:
+    """A column of ``audit_deals``: its name and the expression building it."""
+
+    name: str
+    expr: str
+    type: str
+
+
+class DuckDBBackend:
+    def __init__(self, export: LoadedExport, settings: Settings, as_of: dt.date):
+        self.export = export
+        self.con = export.con
+        self.settings = settings
+        self.as_of = as_of
+        self.cols: dict[FieldRef, Col] = {}
+        self.warnings: list[DataWarning] = []
+        self.deal_count = 0
+
+    # ------------------------------------------------------------------ columns
+    def _entity(self, name: str) -> LoadedEntity | None:
+        return self.export.entities.get(name)
+
+    def _missing(self, ref: FieldRef) -> tuple[str, str] | None:
+        """(file, column) that ``ref`` needs and the export lacks, or None."""
+        deals = self._entity("deals")
+        if ref.entity == "deal":
+            if ref.name == "days_in_stage" or ref.name == "stage_since":
+                if "stage_changed" in deals.fields or "created" in deals.fields:
+                    return None
+                return (str(deals.file), "Deal - Last stage change / Deal - Deal created")
+            if ref.name == "reason":
+                return None
+            if deals.column_for(ref.name) is None:
+                return (str(deals.file), ref.name if ref.custom else self._header(ref))
+            return None
+        ent_name = ENTITY_FILES[ref.entity]
+        ent = self._entity(ent_name)
+        if ref.entity in ("org", "person") and ref.name == "name" and deals.column_for(f"{ref.entity}_name"):
+            return None
+        if ref.entity == "tasks":
+            needs = TASK_NEEDS[ref.name] + ["done"] if ref.name not in ("total_count",) else TASK_NEEDS[ref.name]
+            if ent is None:
+                return (self._dir_file(ent_name), "Activity - Deal ID, Activity - Done, Activity - Due date")
+            for n in needs:
+                if n not in ent.fields:
+                    return (str(ent.file), self._header(FieldRef("activities", n, "text", False)))
+            return None
+        if ent is None:
+            return (self._dir_file(ent_name), ref.name if ref.custom else self._header(ref))
+        if ent.column_for(ref.name) is None:
+            return (str(ent.file), ref.name if ref.custom else self._header(ref))
+        if ref.entity in ("org", "person") and deals.column_for(f"{ref.entity}_id") is None:
+            return (str(deals.file), f"{ref.entity.replace('org', 'Organization').replace('person', 'Contact person')} ID")
+        return None
+
+    def _dir_file(self, entity: str) -> str:
+        return str(self.export.directory / ENTITY_FILE_HINT[entity])
+
+    def _header(self, ref: FieldRef) -> str:
+        from ..profile import load_profile
+
+        try:
+            prof = load_profile(self.settings.crm)
+            ent = {"deal": "deals", "org": "organizations", "person": "persons", "activities": "activities"}.get(ref.entity, ref.entity)
+            spec = prof.entities[ent]
+            prefix = spec.prefixes[0] if spec.prefixes else ""
+            return prefix + spec.fields[ref.name].headers[0]
+        except Exception:  # noqa: BLE001 - a best-effort hint only
+            return ref.name
+
+    def check(self, plans: list[RulePlan]) -> None:
+        """Raise one InputError listing every column the rules need and lack."""
+        deals = self._entity("deals")
+        missing: dict[tuple[str, str], list[str]] = {}
+        for p in plans:
+            for ref in sorted(p.fields, key=lambda r: r.ref):
+                m = self._missing(ref)
+                if m:
+                    missing.setdefault(m, []).append(f"{p.rule.code} {p.rule.id}")
+        if "status" not in deals.fields:
+            missing.setdefault((str(deals.file), self._header(field_ref("deal.status"))), []).append("all rules (deleted deals are excluded by status)")
+        if missing:
+            problems = [
+                Problem(
+                    f"required column «{col}» is missing; needed by rule(s): {', '.join(sorted(set(rules)))}",
+                    file=file, reason="missing-column",
+                )
+                for (file, col), rules in missing.items()
+            ]
+            raise InputError(
+                problems=problems,
+                hint="Add the column to the CRM export (or the file, if it is missing), or disable those rules in crm-audit.yaml (rules: disable: [...]).",
+            )
+
+    # ------------------------------------------------------------------ audit_deals
+    def prepare(self, plans: list[RulePlan]) -> None:
+        self.check(plans)
+        refs: set[FieldRef] = set()
+        for p in plans:
+            refs |= p.fields
+        for name in ("id", "title", "owner", "pipeline", "stage", "reason", "status"):
+            refs.add(field_ref(f"deal.{name}"))
+        deals = self._entity("deals")
+        orgs = self._entity("organizations")
+        persons = self._entity("persons")
+        acts = self._entity("activities")
+        need_org = any(r.entity == "org" for r in refs) or any(self._uses(p, Linked) for p in plans)
+        need_person = any(r.entity == "person" for r in refs) or any(self._uses(p, Linked) for p in plans)
+        need_tasks = [r for r in refs if r.entity == "tasks"]
+        con = self.con
+        as_of = f"DATE {q(self.as_of.isoformat())}"
+
+        # deals without id can't be linked or reported; duplicates are kept once
+        blank = con.execute("SELECT _row FROM deals WHERE id IS NULL ORDER BY _row LIMIT 5").fetchall()
+        if blank:
+            n = con.execute("SELECT count(*) FROM deals WHERE id IS NULL").fetchone()[0]
+            self.warnings.append(DataWarning("deal-without-id", f"{n} deal row(s) have no ID and are not audited (first at row {blank[0][0]})", str(deals.file), blank[0][0], deals.fields.get("id")))
+        dup = con.execute("SELECT id, count(*) FROM deals WHERE id IS NOT NULL GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 5").fetchall()
+        if dup:
+            self.warnings.append(DataWarning("duplicate-deal", f"deal ID(s) {', '.join(str(d[0]) for d in dup)} appear more than once; the first row of each is audited", str(deals.file), None, deals.fields.get("id")))
+
+        def dedup(ent: LoadedEntity) -> str:
+            return f"(SELECT * FROM {ent.table} WHERE id IS NOT NULL QUALIFY row_number() OVER (PARTITION BY id ORDER BY _row) = 1)"
+
+        cols: list[Col] = [Col("_row", "d._row", "number")]
+        joins = [f"FROM {dedup(deals)} d"]
+        d_has = lambda n: n in deals.fields  # noqa: E731
+        status_expr = "d.status" if d_has("status") else "NULL"
+        cols.append(Col("_status", f"coalesce({status_expr}, 'unknown')", "text"))
+        for ref in sorted(refs, key=lambda r: (r.entity, r.name)):
+            if ref.entity != "deal":
+                continue
+            cols.append(Col(self._name(ref), self._deal_expr(ref, deals, as_of), ref.type))
+        if need_org:
+            has_org_file = orgs is not None and "id" in orgs.fields and d_has("org_id")
+            if has_org_file:
+                joins.append(f"LEFT JOIN {dedup(orgs)} o ON o.id = d.org_id")
+            dn = "d.org_name" if d_has("org_name") else "NULL"
+            did = "d.org_id" if d_has("org_id") else "NULL"
+            cols.append(Col("_linked_org", f"(NOT is_blank({did}) OR NOT is_blank({dn}))", "bool"))
+            for ref in refs:
+                if ref.entity == "org":
+                    cols.append(Col(self._name(ref), self._rel_expr(ref, orgs, "o", has_org_file, dn), ref.type))
+        if need_person:
+            has_p_file = persons is not None and "id" in persons.fields and d_has("person_id")
+            if has_p_file:
+                joins.append(f"LEFT JOIN {dedup(persons)} p ON p.id = d.person_id")
+            dn = "d.person_name" if d_has("person_name") else "NULL"
+            did = "d.person_id" if d_has("person_id") else "NULL"
+            cols.append(Col("_linked_person", f"(NOT is_blank({did}) OR NOT is_blank({dn}))", "bool"))
+            for ref in refs:
+                if ref.entity == "person":
+                    cols.append(Col(self._name(ref), self._rel_expr(ref, persons, "p", has_p_file, dn), ref.type))
+        if need_tasks:
+            con.execute(self._task_agg_sql(acts, need_tasks, as_of))
+            joins.append("LEFT JOIN task_agg t ON t.deal_id = d.id")
+            for ref in need_tasks:
+                expr = f"coalesce(t.{ref.name}, 0)" if ref.name.endswith("_count") else f"t.{ref.name}"
+                cols.append(Col(self._name(ref), expr, ref.type))
+        cols.append(Col("_pipeline_n", "norm(d.pipeline)" if d_has("pipeline") else "NULL", "text"))
+        cols.append(Col("_stage_pos", self._stage_pos_expr(deals), "number"))
+        # unique by name (a field may be asked for twice)
+        seen: dict[str, Col] = {}
+        for c in cols:
+            seen.setdefault(c.name, c)
+        self.cols_list = list(seen.values())
+        select = ", ".join(f"{c.expr} AS {ident(c.name)}" for c in self.cols_list)
+        sql = f"CREATE OR REPLACE TEMP TABLE audit_deals AS SELECT {select} {' '.join(joins)} WHERE coalesce({status_expr}, '') <> 'deleted'"
+        con.execute(sql)
+        self.deal_count = con.execute("SELECT count(*) FROM audit_deals").fetchone()[0]
+        self._stage_warnings(deals)
+
+    @staticmethod
+    def _uses(plan: RulePlan, kind: type) -> bool:
+        from ..lang import iter_conds
+
+        return any(isinstance(c, kind) for c in iter_conds(plan.condition))
+
+    @staticmethod
+    def _name(ref: FieldRef) -> str:
+        return f"{ref.entity}.{ref.name}"
+
+    def _deal_expr(self, ref: FieldRef, deals: LoadedEntity, as_of: str) -> str:
+        has = lambda n: n in deals.fields  # noqa: E731
+        if ref.name in ("days_in_stage", "stage_since"):
+            parts = [f"d.{n}" for n in ("stage_changed", "created") if has(n)]
+            since = f"coalesce({', '.join(parts)})" if len(parts) > 1 else parts[0]
+            return f"date_diff('day', {since}, {as_of})" if ref.name == "days_in_stage" else since
+        if ref.name == "reason":
+            lost = "d.lost_reason" if has("lost_reason") else "NULL"
+            won = "d.won_reason" if has("won_reason") else "NULL"
+            return f"CASE WHEN d.status = 'won' AND NOT is_blank({won}) THEN {won} WHEN NOT is_blank({lost}) THEN {lost} ELSE {won} END"
+        col = deals.column_for(ref.name)
+        if col is None:
+            return "NULL"
+        return f"d.{ident(col)}"
+
+    def _rel_expr(self, ref: FieldRef, ent: LoadedEntity | None, alias: str, joined: bool, deal_name: str) -> str:
+        col = ent.column_for(ref.name) if (ent is not None and joined) else None
+        if ref.name == "name" and not ref.custom:
+            # the entity file's name when the deal's id is found there, else the deal's own column
+            if col:
+                return f"CASE WHEN {alias}.id IS NOT NULL THEN {alias}.{ident(col)} ELSE {deal_name} END"
+            return deal_name
+        return f"{alias}.{ident(col)}" if col else "NULL"
+
+    def _task_agg_sql(self, acts: LoadedEntity, refs: list[FieldRef], as_of: str) -> str:
+        has = lambda n: n in acts.fields  # noqa: E731
+        undone = "NOT coalesce(a.done, FALSE)" if has("done") else "TRUE"
+        overdue = f"{undone} AND a.due_date < {as_of}"
+        upcoming = f"{undone} AND a.due_date >= {as_of}"
+        subj = "a.subject" if has("subject") else "NULL"
+        aggs = {
+            "total_count": "count(*)",
+            "open_count": f"count(*) FILTER (WHERE {undone})",
+            "overdue_count": f"count(*) FILTER (WHERE {overdue})",
+            "first_overdue_due": f"min(a.due_date) FILTER (WHERE {overdue})",
+            "first_overdue_subject": f"arg_min({subj}, a.due_date) FILTER (WHERE {overdue})",
+            "next_due": f"min(a.due_date) FILTER (WHERE {upcoming})",
+            "next_subject": f"arg_min({subj}, a.due_date) FILTER (WHERE {upcoming})",
+        }
+        names = sorted({r.name for r in refs})
+        select = ", ".join(f"{aggs[n]} AS {n}" for n in names)
+        return f"CREATE OR REPLACE TEMP TABLE task_agg AS SELECT a.deal_id, {select} FROM {acts.table} a WHERE a.deal_id IS NOT NULL GROUP BY a.deal_id"
+
+    def _stage_pos_expr(self, deals: LoadedEntity) -> str:
+        if "stage" not in deals.fields or "pipeline" not in deals.fields:
+            return "NULL"
+        whens = []
+        for p, stages in self.settings.pipelines.items():
+            for i, s in enumerate(stages):
+                whens.append(f"WHEN norm(d.pipeline) = {q(norm(p))} AND norm(d.stage) = {q(norm(s))} THEN {i}")
+        return f"CASE {' '.join(whens)} ELSE NULL END" if whens else "NULL"
+
+    def _stage_warnings(self, deals: LoadedEntity) -> None:
+        if "stage" not in deals.fields or "pipeline" not in deals.fields:
+            return
+        rows = self.con.execute(
+            "SELECT \"deal.id\", \"deal.pipeline\", \"deal.stage\", _row FROM audit_deals WHERE _stage_pos IS NULL ORDER BY _row"
+        ).fetchall()
+        known_p = {norm(p) for p in self.settings.pipelines}
+        for deal_id, pipeline, stage, row in rows[:20]:
+            if norm(pipeline) not in known_p:
+                msg = f"deal {deal_id}: pipeline «{pipeline or ''}» is not in the settings; stage comparisons skip this deal"
+            else:
+                msg = f"deal {deal_id}: stage «{stage or ''}» is not in pipeline «{pipeline}» of the settings; stage comparisons skip this deal"
+            self.warnings.append(DataWarning("unknown-stage", msg, str(deals.file), row, deals.fields.get("stage")))
+        if len(rows) > 20:
+            self.warnings.append(DataWarning("unknown-stage", f"… and {len(rows) - 20} more deals with a stage or pipeline not in the settings", str(deals.file)))
+        unknown = self.con.execute("SELECT count(*), min(_row) FROM audit_deals WHERE _status = 'unknown'").fetchone()
+        if unknown[0]:
+            self.warnings.append(DataWarning("unknown-status", f"{unknown[0]} deal(s) have an empty or unknown status and are in no rule's scope (first at row {unknown[1]})", str(deals.file), unknown[1], deals.fields.get("status")))
+
+    # ------------------------------------------------------------------ conditions
+    def cond_sql(self, c: Cond) -> str:
+        if isinstance(c, All):
+            return "(" + " AND ".join(self.cond_sql(x) for x in c.items) + ")" if c.items else "TRUE"
+        if isinstance(c, AnyOf):
+            return "(" + " OR ".join(self.cond_sql(x) for x in c.items) + ")" if c.items else "FALSE"
+        if isinstance(c, Not):
+            return f"(NOT coalesce({self.cond_sql(c.item)}, FALSE))"
+        if isinstance(c, StagePlan):
+            if not c.positions:
+                return "FALSE"
+            cases = " ".join(f"WHEN {q(p)} THEN {pos}" for p, pos in c.positions.items())
+            cmp = ">=" if c.op == "at_least" else "<="
+            return f"coalesce(_stage_pos {cmp} (CASE _pipeline_n {cases} ELSE NULL END), FALSE)"
+        if isinstance(c, Linked):
+            return f"_linked_{c.entity}"
+        if isinstance(c, Leaf):
+            return f"coalesce({self.leaf_sql(c)}, FALSE)"
+        raise TypeError(c)
+
+    def leaf_sql(self, c: Leaf) -> str:
+        ref = field_ref(c.field)
+        x = ident(self._name(ref))
+        typ = ref.type
+        op, v = c.op, c.value
+        raw = f"coalesce({x}, '')" if c.on == "raw" else f"coalesce(strip({x}), '')"
+        ntext = f"coalesce(norm({x}), '')"
+        if typ == "status":
+            x, typ, ntext = "_status", "text", "_status"
+        if op == "empty":
+            e = f"is_blank({x})" if typ == "text" else f"({x} IS NULL)"
+            return e if v else f"NOT {e}"
+        if op == "empty_or_zero":
+            e = f"(is_blank({x}) OR coalesce(parse_num({x}), 1) = 0)" if typ == "text" else f"({x} IS NULL OR {x} = 0)"
+            return e if v else f"NOT {e}"
+        if op == "is_yes":
+            e = f"{ntext} IN ({', '.join(q(y) for y in YES)})"
+            return e if v else f"NOT ({e})"
+        if op in ("equals", "not_equals", "in", "not_in"):
+            values = v if isinstance(v, list) else [v]
+            if typ == "number":
+                lits = ", ".join(str(float(x_)) for x_ in values)
+                e = f"{x} IN ({lits})"
+            elif typ == "date":
+                e = f"{x} IN ({', '.join('DATE ' + q(str(x_)) for x_ in values)})"
+            else:
+                e = f"{ntext} IN ({', '.join(q(norm(x_)) for x_ in values)})"
+            return e if op in ("equals", "in") else f"NOT coalesce({e}, FALSE)"
+        if op in ("contains", "not_contains"):
+            e = f"contains({ntext}, {q(norm(v))})"
+            return e if op == "contains" else f"NOT {e}"
+        if op == "starts_with":
+            return f"starts_with({ntext}, {q(norm(v))})"
+        if op == "ends_with":
+            return f"suffix({ntext}, {q(norm(v))})"
+        if op == "matches":
+            return f"regexp_matches({raw}, {q(v)})"
+        if op == "placeholder":
+            words = "|".join(re.escape(norm(w)).replace("\\ ", " ") for w in v)
+            pattern = "(?:" + words + r")(?:\s?[0-9]+)?"
+            return f"regexp_full_match({ntext}, {q(pattern)})"
+        if op in ("length_lt", "length_gt"):
+            cmp = "<" if op == "length_lt" else ">"
+            return f"length(coalesce(strip({x}), '')) {cmp} {int(v)}"
+        if op in ("gt", "gte", "lt", "lte"):
+            cmp = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
+            if typ == "date":
+                lit = self.as_of if v == "as_of" else v
+                return f"{x} {cmp} DATE {q(lit.isoformat())}"
+            num = f"parse_num({x})" if typ == "text" else x
+            return f"{num} {cmp} {float(v)}"
+        if op in ("same_as", "differs_from"):
+            other = ident(self._name(field_ref(v)))
+            e = f"{ntext} = coalesce(norm({other}), '')"
+            return e if op == "same_as" else f"NOT ({e})"
+        raise ValueError(f"unknown op {op}")
+
+    def where_sql(self, plan: RulePlan) -> str:
+        parts = [f"_status IN ({', '.join(q(s) for s in plan.statuses)})"]
+        if plan.pipelines:
+            parts.append(f"_pipeline_n IN ({', '.join(q(p) for p in plan.pipelines)})")
+        parts.append(self.cond_sql(plan.condition))
+        return " AND ".join(parts)
+
+    def rule_sql(self, plan: RulePlan) -> str:
+        url = self.settings.deal_url
+        link = f"replace({q(url)}, '{{id}}', \"deal.id\")" if url else "NULL"
+        states = " ".join(f"WHEN {q(k)} THEN {q(v)}" for k, v in STATE_TITLES.items())
+        base = {
+            "deal_url": link,
+            "deal_id": '"deal.id"',
+            "title": '"deal.title"',
+            "owner": '"deal.owner"',
+            "state": f"CASE _status {states} ELSE _status END",
+            "reason": '"deal.reason"',
+            "pipeline": '"deal.pipeline"',
+            "stage": '"deal.stage"',
+        }
+        sel = [f"{base[c.key]} AS {c.key}" for c in BASE_COLUMNS]
+        for i, (ref, _title) in enumerate(plan.evidence):
+            sel.append(f"{ident(self._name(ref))} AS ev{i}")
+        order = "norm(\"deal.owner\") NULLS LAST, TRY_CAST(\"deal.id\" AS BIGINT) NULLS LAST, \"deal.id\""
+        return f"SELECT {', '.join(sel)}\nFROM audit_deals\nWHERE {self.where_sql(plan)}\nORDER BY {order}"
+
+    def run(self, plan: RulePlan) -> pd.DataFrame:
+        df = self.con.execute(self.rule_sql(plan)).df()
+        for col in df.columns:
+            if str(df[col].dtype).startswith("datetime"):
+                df[col] = [None if pd.isna(x) else x.date() for x in df[col]]
+        return df

@@ -1,0 +1,104 @@
+"""From parsed rules + settings to backend-neutral plans.
+
+A :class:`RulePlan` is what a backend needs to evaluate one rule over the
+whole export in one set-based query: the scope (statuses, normalised
+pipelines), a condition tree whose setting references are replaced by the
+settings' values and whose stage comparisons carry the stage positions per
+pipeline, the evidence columns, and the list of fields the rule reads (so
+missing export columns can be reported before anything runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from .lang import FIELDS, All, AnyOf, Cond, Leaf, Linked, Not, Rule, SettingRef, StageCmp, rule_fields, split_field
+from .settings import Settings
+from .textnorm import norm
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    entity: str  # deal | org | person | tasks
+    name: str  # canonical name, or the custom field's export name
+    type: str  # text | number | date | status
+    custom: bool
+
+    @property
+    def ref(self) -> str:
+        return f"{self.entity}.{self.name}"
+
+
+@dataclass
+class StagePlan(Cond):
+    op: str = "at_least"
+    stage: str = ""
+    positions: dict[str, int] = field(default_factory=dict)  # norm(pipeline) -> position
+
+
+@dataclass
+class RulePlan:
+    rule: Rule
+    statuses: list[str]
+    pipelines: list[str]  # normalised names; empty = any pipeline
+    condition: Cond  # scope.where AND when, resolved
+    evidence: list[tuple[FieldRef, str]]
+    fields: set[FieldRef]
+    uses_stage_order: bool = False
+
+
+def field_ref(ref: str) -> FieldRef:
+    ent, name = split_field(ref)
+    canon = FIELDS.get(ent, {})
+    if name in canon:
+        return FieldRef(ent, name, canon[name], False)
+    return FieldRef(ent, name, "text", True)
+
+
+def _resolve(c: Cond | None, settings: Settings, used: dict) -> Cond | None:
+    if c is None:
+        return None
+    if isinstance(c, All):
+        return All(c.path, [_resolve(x, settings, used) for x in c.items])
+    if isinstance(c, AnyOf):
+        return AnyOf(c.path, [_resolve(x, settings, used) for x in c.items])
+    if isinstance(c, Not):
+        return Not(c.path, _resolve(c.item, settings, used))
+    if isinstance(c, StageCmp):
+        used["stage"] = True
+        return StagePlan(c.path, c.op, c.stage, settings.stage_positions(c.stage))
+    if isinstance(c, Leaf) and isinstance(c.value, SettingRef):
+        values = settings.setting_list(c.value.name) or []
+        value = values if c.op in ("in", "not_in", "placeholder") else (values[0] if values else "")
+        return dataclasses.replace(c, value=value)
+    return c
+
+
+def build(rule: Rule, settings: Settings) -> RulePlan:
+    used: dict = {}
+    where = _resolve(rule.where, settings, used)
+    when = _resolve(rule.when, settings, used)
+    cond = All(rule.when.path, [x for x in (where, when) if x is not None])
+    refs = {field_ref(r) for r in rule_fields(rule)}
+    refs.add(field_ref("deal.status"))
+    if rule.pipelines or used.get("stage"):
+        refs.add(field_ref("deal.pipeline"))
+    if used.get("stage"):
+        refs.add(field_ref("deal.stage"))
+    return RulePlan(
+        rule=rule,
+        statuses=list(rule.statuses),
+        pipelines=[norm(p) for p in rule.pipelines],
+        condition=cond,
+        evidence=[(field_ref(e.field), e.title) for e in rule.evidence],
+        fields=refs,
+        uses_stage_order=bool(used.get("stage")),
+    )
+
+
+def build_all(rules: list[Rule], settings: Settings) -> list[RulePlan]:
+    return [build(r, settings) for r in rules]
+
+
+__all__ = ["FieldRef", "RulePlan", "StagePlan", "build", "build_all", "field_ref", "Linked"]

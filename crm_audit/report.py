@@ -1,0 +1,125 @@
+"""The audit result as the writers (xlsx, CSV, Google Sheets, HTML) see it.
+
+This module is the contract between the engine and every exporter: the engine
+fills an :class:`AuditReport`, the writers in ``exporters/`` only read it.
+Nothing here knows about DuckDB or about a particular CRM.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+
+ColumnKind = Literal["text", "number", "int", "date", "link"]
+
+#: Statuses a manager sets on a row (the drop-down, in this order).
+STATUS_NEW = "Не обработано"
+STATUS_FIXED = "Исправлено"
+STATUS_NOT_FIXED = "Не исправлено"
+STATUSES = (STATUS_NEW, STATUS_FIXED, STATUS_NOT_FIXED)
+
+#: Deal states as a manager reads them (canonical status -> Russian).
+STATE_TITLES = {"open": "Открыта", "won": "Выиграна", "lost": "Проиграна", "deleted": "Удалена"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a rule sheet / of the violations CSV.
+
+    ``key`` is the column name in :attr:`RuleResult.rows` and in the CSV
+    (ASCII, stable); ``title`` is the Russian header a manager sees.
+    """
+
+    key: str
+    title: str
+    kind: ColumnKind = "text"
+
+
+#: Columns every violation row carries, before the rule's evidence columns.
+BASE_COLUMNS: tuple[Column, ...] = (
+    Column("deal_url", "Ссылка на сделку", "link"),
+    Column("deal_id", "ID сделки", "text"),
+    Column("title", "Название сделки", "text"),
+    Column("owner", "Ответственный", "text"),
+    Column("state", "Состояние", "text"),
+    Column("reason", "Причина проигрыша / выигрыша", "text"),
+    Column("pipeline", "Воронка", "text"),
+    Column("stage", "Этап", "text"),
+)
+
+
+@dataclass
+class RuleResult:
+    """Violations of one rule.
+
+    ``rows`` has one row per flagged deal, already sorted by owner then deal,
+    with the columns ``[c.key for c in BASE_COLUMNS]`` followed by
+    ``[c.key for c in evidence]``. Values are Python/pandas scalars: str,
+    float/int, ``datetime.date`` or missing (None/NaN/NaT). ``state`` holds the
+    Russian state title (see :data:`STATE_TITLES`).
+    """
+
+    rule_id: str
+    code: str
+    title: str  # short title without the code, e.g. "Открытые сделки без задач"
+    criticality: int
+    sheet_title: str  # "<code> <title>", at most 31 characters
+    evidence: list[Column]
+    rows: pd.DataFrame
+    what: str = ""  # what is wrong (FAQ)
+    why: str = ""  # why it matters (FAQ)
+    how: str = ""  # how to fix it (FAQ)
+    scope_text: str = ""  # plain-Russian scope, e.g. "открытые сделки"
+    note: str = ""  # shown on the sheet, e.g. why the rule was skipped
+
+    @property
+    def count(self) -> int:
+        return len(self.rows)
+
+
+@dataclass
+class DataWarning:
+    """A data problem that did not stop the run (unknown stage, bad id ...)."""
+
+    code: str
+    message: str
+    file: str | None = None
+    row: int | None = None
+    column: str | None = None
+
+
+@dataclass
+class AuditReport:
+    as_of: dt.date
+    generated_at: dt.datetime
+    due_date: dt.date  # date managers must finish by (as_of + due_days)
+    results: list[RuleResult]
+    deal_count: int = 0  # audited (non-deleted) deals
+    warnings: list[DataWarning] = field(default_factory=list)
+    source: str = ""  # the export directory, for the FAQ / summary
+    crm: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(r.count for r in self.results)
+
+    def hits_by_owner(self) -> pd.DataFrame:
+        """Owner x rule_id counts with a ``total`` column, sorted by total desc."""
+        frames = [
+            pd.DataFrame({"owner": r.rows["owner"].fillna("").astype(str), "rule_id": r.rule_id})
+            for r in self.results
+            if r.count
+        ]
+        cols = [r.rule_id for r in self.results]
+        if not frames:
+            return pd.DataFrame(columns=["owner", *cols, "total"])
+        allrows = pd.concat(frames, ignore_index=True)
+        table = allrows.pivot_table(index="owner", columns="rule_id", aggfunc="size", fill_value=0)
+        table = table.reindex(columns=cols, fill_value=0)
+        table["total"] = table.sum(axis=1)
+        table = table.reset_index().sort_values(["total", "owner"], ascending=[False, True], kind="stable")
+        return table.reset_index(drop=True)

@@ -1,0 +1,34 @@
+"""Where the bundled rules, templates, profiles and demo data live.
+
+In a wheel, ``rules/`` and ``templates/`` are installed inside the package as
+``crm_audit/_bundled/``; in a source checkout they are the top-level folders.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PKG = Path(__file__).resolve().parent
+
+
+def _bundled(name: str) -> Path:
+    installed = _PKG / "_bundled" / name
+    if installed.is_dir():
+        return installed
+    return _PKG.parent / name
+
+
+def rules_dir() -> Path:
+    return _bundled("rules")
+
+
+def templates_dir() -> Path:
+    return _bundled("templates")
+
+
+def profiles_dir() -> Path:
+    return _PKG / "profiles"
+
+
+def demo_dir() -> Path:
+    return _PKG / "demo_data"

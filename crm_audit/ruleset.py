@@ -1,0 +1,87 @@
+"""Load the rule files a settings file asks for and check them against it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import lang, resources
+from .errors import Problem, RuleError
+from .lang import Leaf, Rule, SettingRef, StageCmp, iter_conds, split_field
+from .settings import Settings
+from .textnorm import norm
+
+BUNDLED_FILES = ("critical_1.yaml", "critical_2.yaml")
+
+
+def rule_files(settings: Settings) -> list[Path]:
+    files = [resources.rules_dir() / f for f in BUNDLED_FILES] if settings.rules.bundled else []
+    files += [settings.resolve(f) for f in settings.rules.files]
+    return files
+
+
+def _check_against_settings(rule: Rule, settings: Settings) -> list[Problem]:
+    out: list[Problem] = []
+    all_stages = {norm(s) for stages in settings.pipelines.values() for s in stages}
+    for i, pl in enumerate(rule.pipelines):
+        if settings.pipeline_key(pl) is None:
+            out.append(rule.problem(rule_path(rule) + ("scope", "pipeline", i), f"unknown pipeline «{pl}»; the settings list: {', '.join(settings.pipelines)}", "unknown-pipeline"))
+    for root in (rule.where, rule.when):
+        for c in iter_conds(root):
+            if isinstance(c, StageCmp) and not settings.stage_positions(c.stage):
+                out.append(rule.problem(c.path, f"unknown stage «{c.stage}»: it is in none of the settings' pipelines", "unknown-stage"))
+            if isinstance(c, Leaf):
+                if isinstance(c.value, SettingRef) and settings.setting_list(c.value.name) is None:
+                    out.append(rule.problem(c.path, f"unknown setting list «{c.value.name}»; use frozen_lost_reasons, partner_managers, trial_stages or a name under lists:", "unknown-setting"))
+                ent, name = split_field(c.field)
+                if ent == "deal" and name in ("stage", "pipeline") and c.op in ("equals", "not_equals", "in", "not_in") and not isinstance(c.value, SettingRef):
+                    values = c.value if isinstance(c.value, list) else [c.value]
+                    for v in values:
+                        known = all_stages if name == "stage" else {norm(p) for p in settings.pipelines}
+                        if norm(str(v)) not in known:
+                            out.append(rule.problem(c.path, f"unknown {name} «{v}»: not in the settings' pipelines", f"unknown-{name}"))
+    return out
+
+
+def rule_path(rule: Rule) -> tuple:
+    for path, (line, _col) in rule.marks.items():
+        if len(path) == 2 and path[0] == "rules" and line == rule.line:
+            return path
+    return ()
+
+
+def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
+    """Every rule that loads, and every problem found (nothing raised)."""
+    rules: list[Rule] = []
+    problems: list[Problem] = []
+    for f in rule_files(settings):
+        if not f.exists():
+            line, col = settings.where("rules", "files")
+            problems.append(Problem(f"rule file {f} not found", file=settings.file, line=line, col=col, reason="not-found"))
+            continue
+        parsed, probs = lang.parse_rule_file(f)
+        problems += probs
+        for r in parsed:
+            problems += _check_against_settings(r, settings)
+        rules += parsed
+    seen_id: dict[str, Rule] = {}
+    seen_code: dict[str, Rule] = {}
+    seen_sheet: dict[str, Rule] = {}
+    for r in rules:
+        for key, seen, what in ((r.id, seen_id, "id"), (r.code, seen_code, "code"), (r.sheet_title.lower(), seen_sheet, "sheet title")):
+            if key in seen:
+                o = seen[key]
+                problems.append(Problem(f"rule {what} «{key}» is also used at {o.file}:{o.line}", file=r.file, line=r.line, reason=f"duplicate-{what.replace(' ', '-')}"))
+            seen[key] = r
+    for i, rid in enumerate(settings.rules.disable):
+        if rid not in seen_id:
+            line, col = settings.where("rules", "disable", i)
+            problems.append(Problem(f"cannot disable unknown rule «{rid}»", file=settings.file, line=line, col=col, reason="unknown-rule"))
+    active = [r for r in rules if r.enabled and r.id not in settings.rules.disable]
+    return active, problems
+
+
+def load(settings: Settings) -> list[Rule]:
+    rules, problems = collect(settings)
+    if problems:
+        raise RuleError(problems=problems)
+    return rules

@@ -1,0 +1,160 @@
+"""Company settings (``crm-audit.yaml``): load, validate with file:line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from . import yamlsrc
+from .errors import Problem, SettingsError
+from .textnorm import norm
+
+SETTINGS_FILE = "crm-audit.yaml"
+
+
+class RulesConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    bundled: bool = True  # load rules/critical_1.yaml and rules/critical_2.yaml
+    files: list[str] = Field(default_factory=list)  # the company's own rule files
+    disable: list[str] = Field(default_factory=list)  # rule ids to switch off
+
+
+class OutputConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    xlsx: str | None = None
+    violations_csv: str | None = None
+    due_days: int = Field(3, ge=0, le=60)
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    crm: str = "pipedrive"
+    deal_url: str = ""
+    pipelines: dict[str, list[str]]
+    frozen_lost_reasons: list[str] = Field(default_factory=list)
+    partner_managers: list[str] = Field(default_factory=list)
+    trial_stages: list[str] = Field(default_factory=list)
+    lists: dict[str, list[str]] = Field(default_factory=dict)
+    rules: RulesConfig = Field(default_factory=RulesConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
+    on_bad_value: Literal["error", "warn"] = "error"
+
+    # where the settings came from (not part of the YAML)
+    file: str | None = Field(default=None, exclude=True)
+    base_dir: Path | None = Field(default=None, exclude=True)
+    marks: dict[Any, Any] = Field(default_factory=dict, exclude=True, repr=False)
+
+    @field_validator("deal_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if v and "{id}" not in v:
+            raise ValueError("deal_url must contain {id}, e.g. https://company.pipedrive.com/deal/{id}")
+        return v
+
+    @field_validator("pipelines")
+    @classmethod
+    def _pipelines(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        if not v:
+            raise ValueError("list at least one pipeline with its stages in order")
+        for name, stages in v.items():
+            if not stages:
+                raise ValueError(f"pipeline «{name}» has no stages")
+            seen: set[str] = set()
+            for s in stages:
+                if norm(s) in seen:
+                    raise ValueError(f"stage «{s}» is listed twice in pipeline «{name}»")
+                seen.add(norm(s))
+        return v
+
+    # ---- helpers used by the plan
+    def setting_list(self, name: str) -> list[str] | None:
+        if name in ("frozen_lost_reasons", "partner_managers", "trial_stages"):
+            return list(getattr(self, name))
+        if name in self.lists:
+            return list(self.lists[name])
+        if name.startswith("lists.") and name[6:] in self.lists:
+            return list(self.lists[name[6:]])
+        return None
+
+    def pipeline_key(self, name: str) -> str | None:
+        n = norm(name)
+        for p in self.pipelines:
+            if norm(p) == n:
+                return p
+        return None
+
+    def stage_positions(self, stage: str) -> dict[str, int]:
+        """norm(pipeline) -> 0-based position of ``stage`` in that pipeline."""
+        n = norm(stage)
+        out = {}
+        for p, stages in self.pipelines.items():
+            for i, s in enumerate(stages):
+                if norm(s) == n:
+                    out[norm(p)] = i
+        return out
+
+    def where(self, *path: Any) -> tuple[int | None, int | None]:
+        p = tuple(path)
+        while p and p not in self.marks:
+            p = p[:-1]
+        return self.marks.get(p, (None, None))
+
+    def problem(self, path: tuple, message: str, reason: str = "invalid") -> Problem:
+        line, col = self.where(*path)
+        return Problem(message, file=self.file, line=line, col=col, reason=reason)
+
+    def resolve(self, rel: str) -> Path:
+        p = Path(rel).expanduser()
+        if not p.is_absolute() and self.base_dir is not None:
+            p = self.base_dir / p
+        return p
+
+
+def _semantic_problems(s: Settings) -> list[Problem]:
+    out = []
+    all_stages = {norm(x) for stages in s.pipelines.values() for x in stages}
+    for i, st in enumerate(s.trial_stages):
+        if norm(st) not in all_stages:
+            out.append(s.problem(("trial_stages", i), f"trial stage «{st}» is not a stage of any pipeline", "unknown-stage"))
+    return out
+
+
+def from_dict(data: dict[str, Any], file: str | None = None, base_dir: Path | None = None) -> Settings:
+    """Build settings from a mapping (library use and tests)."""
+    try:
+        s = Settings.model_validate(data)
+    except ValidationError as exc:
+        doc = yamlsrc.YamlDoc(file or "<settings>", data)
+        raise SettingsError(problems=yamlsrc.pydantic_problems(doc, exc)) from None
+    s.file, s.base_dir = file, base_dir
+    probs = _semantic_problems(s)
+    if probs:
+        raise SettingsError(problems=probs)
+    return s
+
+
+def collect(path: str | Path) -> tuple[Settings | None, list[Problem]]:
+    """Load settings, returning every problem instead of raising."""
+    p = Path(path)
+    doc = yamlsrc.load(p)
+    if doc.problems:
+        if any(pr.reason == "not-found" for pr in doc.problems):
+            doc.problems[0].message = "settings file not found; create one with `crm-audit init`"
+        return None, doc.problems
+    if not isinstance(doc.data, dict):
+        return None, [Problem("the settings file must be a YAML mapping (key: value lines)", file=str(p), line=1, reason="structure")]
+    try:
+        s = Settings.model_validate(doc.data)
+    except ValidationError as exc:
+        return None, yamlsrc.pydantic_problems(doc, exc)
+    s.file, s.base_dir, s.marks = str(p), p.resolve().parent, doc.marks
+    return s, _semantic_problems(s)
+
+
+def load(path: str | Path) -> Settings:
+    s, problems = collect(path)
+    if problems or s is None:
+        raise SettingsError(problems=problems)
+    return s

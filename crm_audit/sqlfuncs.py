@@ -1,0 +1,62 @@
+"""SQL macros shared by the export loader and the rule backend (DuckDB).
+
+They are the SQL twins of :mod:`crm_audit.textnorm` and of the value parsers:
+keeping them as named macros keeps the generated rule SQL short and readable
+(``norm(d.stage) = 'выставлен счет'``) and portable — a warehouse port only
+needs these few functions.
+"""
+
+from __future__ import annotations
+
+from .textnorm import WS_CLASS
+
+WS = WS_CLASS
+# Currency words/signs that may follow or precede an amount.
+_CURRENCY = r"(руб\.?|р\.?|₽|rub|rur|usd|eur|kzt|byn|uah|\$|€|£|тг|тенге|грн)"
+
+MACROS = [
+    # text
+    f"CREATE OR REPLACE MACRO strip(x) AS regexp_replace(x, '^{WS}+|{WS}+$', '', 'g')",
+    "CREATE OR REPLACE MACRO norm(x) AS replace(lower(strip(x)), 'ё', 'е')",
+    f"CREATE OR REPLACE MACRO is_blank(x) AS (x IS NULL OR regexp_full_match(x, '{WS}*'))",
+    # ids: Excel turns 123 into 123.0
+    r"CREATE OR REPLACE MACRO parse_id(x) AS CASE WHEN is_blank(x) THEN NULL "
+    r"ELSE regexp_replace(strip(x), '^(-?[0-9]+)\.0+$', '\1') END",
+    # numbers: 1 500,00 / 1,500.00 / 1.500,00 / 1500.5 / 1500 руб.
+    f"CREATE OR REPLACE MACRO num_body(x) AS regexp_replace(lower(strip(x)), '^{_CURRENCY}{WS}*|{WS}*{_CURRENCY}$', '', 'g')",
+    f"CREATE OR REPLACE MACRO num_digits(x) AS regexp_replace(num_body(x), '[{WS[1:-1]}'']', '', 'g')",
+    r"CREATE OR REPLACE MACRO parse_num(x) AS CASE WHEN is_blank(x) THEN NULL "
+    r"WHEN NOT regexp_full_match(num_digits(x), '[-+]?([0-9]+[.,]?)*[0-9]+([.,][0-9]+)?|[-+]?[0-9]*[.,][0-9]+') THEN NULL "
+    # both separators: the last one is the decimal mark
+    r"WHEN strpos(num_digits(x), ',') > 0 AND strpos(num_digits(x), '.') > 0 THEN "
+    r"  CASE WHEN strpos(reverse(num_digits(x)), ',') < strpos(reverse(num_digits(x)), '.') "
+    r"    THEN TRY_CAST(replace(replace(num_digits(x), '.', ''), ',', '.') AS DOUBLE) "
+    r"    ELSE TRY_CAST(replace(num_digits(x), ',', '') AS DOUBLE) END "
+    # several commas or several dots: thousands separators
+    r"WHEN length(num_digits(x)) - length(replace(num_digits(x), ',', '')) > 1 THEN TRY_CAST(replace(num_digits(x), ',', '') AS DOUBLE) "
+    r"WHEN length(num_digits(x)) - length(replace(num_digits(x), '.', '')) > 1 THEN TRY_CAST(replace(num_digits(x), '.', '') AS DOUBLE) "
+    # 1,500: a single comma before exactly three digits groups thousands
+    r"WHEN regexp_full_match(num_digits(x), '[-+]?[0-9]{1,3},[0-9]{3}') THEN TRY_CAST(replace(num_digits(x), ',', '') AS DOUBLE) "
+    # any other single comma is a decimal comma (Russian locale)
+    r"ELSE TRY_CAST(replace(num_digits(x), ',', '.') AS DOUBLE) END",
+    # dates: ISO, dd.mm.yyyy, with or without time, or an Excel serial number
+    r"CREATE OR REPLACE MACRO parse_date(x) AS CASE WHEN is_blank(x) THEN NULL "
+    r"WHEN regexp_full_match(strip(x), '[0-9]{5}(\.[0-9]+)?') THEN "
+    r"  CASE WHEN TRY_CAST(strip(x) AS DOUBLE) BETWEEN 20000 AND 80000 "
+    r"  THEN CAST(DATE '1899-12-30' + CAST(floor(CAST(strip(x) AS DOUBLE)) AS INTEGER) AS DATE) END "
+    r"WHEN regexp_matches(strip(x), '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}([ T]|$)') THEN "
+    r"  CAST(try_strptime(regexp_extract(strip(x), '^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})'), '%Y-%m-%d') AS DATE) "
+    r"WHEN regexp_matches(strip(x), '^[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}([ T,]|$)') THEN "
+    r"  CAST(try_strptime(regexp_extract(strip(x), '^([0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4})'), '%d.%m.%Y') AS DATE) "
+    r"WHEN regexp_matches(strip(x), '^[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}([ T]|$)') THEN "
+    r"  CAST(try_strptime(regexp_extract(strip(x), '^([0-9]{4}/[0-9]{1,2}/[0-9]{1,2})'), '%Y/%m/%d') AS DATE) "
+    r"WHEN regexp_matches(strip(x), '^[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{2}([ T,]|$)') THEN "
+    r"  CAST(try_strptime(regexp_extract(strip(x), '^([0-9]{1,2}\.[0-9]{1,2}\.[0-9]{2})'), '%d.%m.%y') AS DATE) "
+    r"ELSE NULL END",
+]
+
+
+def install(con) -> None:
+    """Define the macros on a DuckDB connection."""
+    for sql in MACROS:
+        con.execute(sql)

@@ -1,0 +1,35 @@
+"""Text normalisation shared by Python code and the SQL backend.
+
+The reference says every comparison of a text with a name from the settings
+or a rule ignores case and surrounding spaces and treats «ё» as «е». The SQL
+backend implements the same function as the ``norm`` macro (see
+``backends/duckdb_backend.py``); both must agree.
+"""
+
+from __future__ import annotations
+
+#: Whitespace as a CRM user sees it (incl. non-breaking and narrow spaces).
+WS_CLASS = r"[\s\x{00A0}\x{2007}\x{202F}\x{FEFF}]"  # RE2 syntax (DuckDB)
+_PY_WS = "\u00a0\u2007\u202f\ufeff"
+
+
+def strip(value: str) -> str:
+    return value.strip().strip(_PY_WS).strip()
+
+
+def norm(value: object) -> str:
+    """Case-, space- and ё-insensitive key of a text value ('' for missing)."""
+    if value is None:
+        return ""
+    return strip(str(value)).lower().replace("ё", "е")
+
+
+def is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and value != value:  # NaN
+        return True
+    return strip(str(value)) == ""
+
+
+YES_VALUES = ("да", "yes", "true", "1", "y", "д")
