@@ -86,6 +86,7 @@ SHEET_FORBIDDEN = set("[]:*?/\\")
 @dataclass
 class Cond:
     path: PathT = field(default=(), repr=False, compare=False)
+    label: str = field(default="", repr=False, compare=False, kw_only=True)  # define name when built by `is:`
 
 
 @dataclass
@@ -260,7 +261,10 @@ class _Parser:
                 self.err(path + ("is",), f"unknown define «{name}»; defined: {', '.join(self.defines) or 'none'}")
                 return None
             raw, dpath = self.defines[name]
-            return self.cond(raw, dpath, ref, depth + 1)
+            built = self.cond(raw, dpath, ref, depth + 1)
+            if built is not None:
+                built.label = f"{name}:{ref}"
+            return built
         ops = [k for k in keys if k in OPS]
         unknown = keys - set(OPS) - LEAF_OPTIONS - {"field"}
         if unknown:

@@ -61,7 +61,7 @@ class Col:
 class DuckDBBackend:
     def __init__(self, export: LoadedExport, settings: Settings, as_of: dt.date):
         self.export = export
-        self.con = export.con
+        self.con = export.con if export is not None else None
         self.settings = settings
         self.as_of = as_of
         self.cols: dict[FieldRef, Col] = {}

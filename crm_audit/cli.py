@@ -1,0 +1,270 @@
+"""The ``crm-audit`` command: a thin click layer over the library API.
+
+Heavy modules (pandas, DuckDB, openpyxl) are imported inside the commands so
+that ``crm-audit --help`` and ``crm-audit validate`` start instantly.
+Every :class:`~crm_audit.errors.CrmAuditError` becomes a one-paragraph
+message on stderr and exit code 2; violations with ``--fail-on-violations``
+give exit code 1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import CrmAuditError, OutputError, SettingsError, UsageError
+
+DEFAULT_CONFIG = "crm-audit.yaml"
+EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
+
+
+def _parse_date(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"«{value}» is not a date; use YYYY-MM-DD, e.g. 2026-11-20") from None
+
+
+def _err(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+config_option = click.option(
+    "--config", "-c", "config", default=DEFAULT_CONFIG, show_default=True,
+    type=click.Path(dir_okay=False), help="Settings file (crm-audit.yaml, written by `crm-audit init`).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="crm-audit")
+def cli() -> None:
+    """Audit a CRM export against the company's CRM handbook rules.
+
+    \b
+    Typical biweekly run:
+      crm-audit init                 # once: writes crm-audit.yaml to edit
+      crm-audit validate             # check settings and rule files
+      crm-audit run --export export/ --out audit.xlsx --violations-csv violations.csv
+    Try it on bundled sample data:  crm-audit demo
+    """
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _write_outputs(report, out: str | None, violations_csv: str | None) -> list[tuple[str, Path]]:
+    written = []
+    try:
+        if out:
+            from exporters.xlsx import write_workbook
+
+            written.append(("workbook", write_workbook(report, Path(out))))
+        if violations_csv:
+            from exporters.csv import write_violations_csv
+
+            written.append(("violations CSV", write_violations_csv(report, Path(violations_csv))))
+    except PermissionError as exc:
+        raise OutputError(f"{exc.filename}: cannot write the file (is it open in Excel? close it and run again)") from None
+    except FileNotFoundError as exc:
+        raise OutputError(f"{exc.filename}: the folder does not exist; create it or choose another path") from None
+    except IsADirectoryError as exc:
+        raise OutputError(f"{exc.filename}: is a folder; give a file name such as audit.xlsx") from None
+    return written
+
+
+def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, violations_csv: str | None,
+              rule_ids: tuple[str, ...] = (), quiet: bool = False) -> tuple[object, list]:
+    from . import settings as settings_mod
+    from .audit import audit_export
+    from .summary import print_summary
+
+    if not Path(config).exists():
+        raise SettingsError(f"{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
+    settings = settings_mod.load(config)
+    out = out or (str(settings.resolve(settings.output.xlsx)) if settings.output.xlsx else None)
+    violations_csv = violations_csv or (str(settings.resolve(settings.output.violations_csv)) if settings.output.violations_csv else None)
+    report = audit_export(settings, export, as_of=as_of, rule_ids=list(rule_ids) or None)
+    written = _write_outputs(report, out, violations_csv)
+    if not quiet:
+        print_summary(report, written)
+    return report, written
+
+
+@cli.command()
+@config_option
+@click.option("--export", "-e", "export", required=True, type=click.Path(), help="Export directory (deals, organizations, persons, activities files) or a single deals file.")
+@click.option("--as-of", "as_of", callback=_parse_date, help="Audit date YYYY-MM-DD (default: today). Days in stage and overdue tasks count from it.")
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False), help="Write the workbook (.xlsx): FAQ, one sheet per rule, «Учет попаданий».")
+@click.option("--violations-csv", type=click.Path(dir_okay=False), help="Write every violation, one row per (rule, deal), as CSV.")
+@click.option("--rule", "rule_ids", multiple=True, help="Run only this rule id (repeatable).")
+@click.option("--fail-on-violations", is_flag=True, help="Exit with code 1 when any violation is found.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet):
+    """Run the audit on an export and write the workbook and/or CSV."""
+    report, _ = run_audit(config, export, as_of, out, violations_csv, rule_ids, quiet)
+    if fail_on_violations and report.total:
+        sys.exit(EXIT_VIOLATIONS)
+
+
+# --------------------------------------------------------------------------- demo
+
+
+@cli.command()
+@click.option("--out", "-o", "out_dir", default="crm-audit-demo", show_default=True, type=click.Path(file_okay=False), help="Folder for the demo workbook and CSV.")
+@click.option("--as-of", "as_of", callback=_parse_date, default="2026-11-20", show_default=True, help="Audit date of the demo.")
+def demo(out_dir, as_of):
+    """Run the whole audit on a bundled sample Pipedrive export."""
+    from .resources import demo_dir
+
+    d = Path(out_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    run_audit(
+        str(demo_dir() / "crm-audit.yaml"), str(demo_dir() / "pipedrive"), as_of,
+        str(d / "audit-demo.xlsx"), str(d / "violations-demo.csv"),
+    )
+    click.echo("\nOpen the workbook to see what managers get. Next: `crm-audit init` to write your own settings.")
+
+
+# --------------------------------------------------------------------------- init
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--crm", default="pipedrive", show_default=True, help="CRM export profile.")
+@click.option("--force", is_flag=True, help="Overwrite an existing crm-audit.yaml.")
+def init(directory, crm, force):
+    """Write a commented crm-audit.yaml to DIRECTORY (default: here)."""
+    from .initfile import write_settings
+
+    path = write_settings(Path(directory), crm=crm, force=force)
+    click.echo(f"Wrote {path}. Edit the pipelines, stages and lists, then run `crm-audit validate --config {path}`.")
+
+
+# --------------------------------------------------------------------------- validate / rules
+
+
+def _settings_or_demo(config: str, must_exist: bool):
+    from . import settings as settings_mod
+    from .resources import demo_dir
+
+    if Path(config).exists() or must_exist:
+        return settings_mod.collect(config)
+    s, problems = settings_mod.collect(demo_dir() / "crm-audit.yaml")
+    _err(f"note: {config} not found; showing the bundled rules with the demo settings")
+    return s, problems
+
+
+@cli.command()
+@config_option
+def validate(config):
+    """Check the settings and every rule file without running (all problems at once)."""
+    from . import ruleset
+
+    settings, problems = _settings_or_demo(config, must_exist=True)
+    rules = []
+    if settings is not None:
+        rules, rproblems = ruleset.collect(settings)
+        problems += rproblems
+    if problems:
+        for p in problems:
+            _err(str(p))
+        _err(f"{len(problems)} problem(s) found.")
+        sys.exit(EXIT_ERROR)
+    click.echo(f"OK: {config} and {len(rules)} rules are valid.")
+
+
+@cli.group(invoke_without_command=True)
+@config_option
+@click.pass_context
+def rules(ctx, config):
+    """List the loaded rules (code, id, criticality, title)."""
+    ctx.ensure_object(dict)
+    ctx.obj["config"] = config
+    if ctx.invoked_subcommand is not None:
+        return
+    loaded = _load_rules(config)
+    width = max((len(r.id) for r in loaded), default=10)
+    click.echo(f"{'code':<6} {'id':<{width}} crit  title")
+    for r in loaded:
+        click.echo(f"{r.code:<6} {r.id:<{width}} {r.criticality:<5} {r.title}")
+    click.echo(f"\n{len(loaded)} rules. `crm-audit rules explain ID` shows one in detail.")
+
+
+def _load_rules(config: str):
+    from . import ruleset
+    from .errors import RuleError
+
+    settings, problems = _settings_or_demo(config, must_exist=False)
+    if settings is None or problems:
+        raise SettingsError(problems=problems)
+    loaded, rproblems = ruleset.collect(settings)
+    if rproblems:
+        raise RuleError(problems=rproblems)
+    return loaded
+
+
+@rules.command()
+@click.argument("rule_id")
+@click.option("--sql", is_flag=True, help="Also print the SQL the rule compiles to.")
+@click.pass_context
+def explain(ctx, rule_id, sql):
+    """Explain one rule in plain Russian, with its YAML."""
+    from .explain import explain_rule
+
+    loaded = _load_rules(ctx.obj["config"])
+    match = [r for r in loaded if r.id == rule_id or r.code == rule_id]
+    if not match:
+        raise UsageError(f"unknown rule «{rule_id}»; known: {', '.join(r.id for r in loaded)}")
+    click.echo(explain_rule(match[0]))
+    if sql:
+        from .explain import rule_sql
+
+        from . import settings as settings_mod
+        from .resources import demo_dir
+
+        cfg = ctx.obj["config"] if Path(ctx.obj["config"]).exists() else demo_dir() / "crm-audit.yaml"
+        click.echo("\nSQL:\n" + rule_sql(match[0], settings_mod.load(cfg)))
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point: maps errors to exit codes, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="crm-audit", standalone_mode=False)
+    except CrmAuditError as exc:
+        _err(f"error: {exc.message}")
+        return EXIT_ERROR
+    except click.exceptions.Abort:
+        _err("aborted")
+        return EXIT_ERROR
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_ERROR if exc.exit_code != 0 else 0
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        _err("interrupted; nothing was overwritten")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - a bug must not look like a crash to the analyst
+        if os.environ.get("CRM_AUDIT_DEBUG"):
+            raise
+        _err(f"error: unexpected {type(exc).__name__}: {exc}\n(this is a bug in crm-audit; rerun with CRM_AUDIT_DEBUG=1 and report the traceback)")
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()
