@@ -145,12 +145,19 @@ def collect(path: str | Path) -> tuple[Settings | None, list[Problem]]:
         return None, doc.problems
     if not isinstance(doc.data, dict):
         return None, [Problem("the settings file must be a YAML mapping (key: value lines)", file=str(p), line=1, reason="structure")]
+    problems: list[Problem] = []
     try:
         s = Settings.model_validate(doc.data)
     except ValidationError as exc:
-        return None, yamlsrc.pydantic_problems(doc, exc)
+        problems = yamlsrc.pydantic_problems(doc, exc)
+        # keep going without the bad keys so rule files can still be checked
+        bad = {e["loc"][0] for e in exc.errors() if e.get("loc")}
+        try:
+            s = Settings.model_validate({k: v for k, v in doc.data.items() if k not in bad})
+        except ValidationError:
+            return None, problems
     s.file, s.base_dir, s.marks = str(p), p.resolve().parent, doc.marks
-    return s, _semantic_problems(s)
+    return s, problems + _semantic_problems(s)
 
 
 def load(path: str | Path) -> Settings:

