@@ -9,7 +9,7 @@ from . import plan as planmod
 from . import ruleset
 from .lang import Rule
 from .profile import load_profile
-from .report import AuditReport, Column, RuleResult
+from .report import AuditReport, Column, DataWarning, RuleResult
 from .settings import Settings
 from .errors import UsageError
 
@@ -46,8 +46,9 @@ def audit_export(
     from .loading import load_export
 
     as_of = as_of or dt.date.today()
+    rule_warnings = []
     if rules is None:
-        rules = ruleset.load(settings)
+        rules, rule_warnings = ruleset.load_with_warnings(settings)
     if rule_ids:
         unknown = [r for r in rule_ids if r not in {x.id for x in rules}]
         if unknown:
@@ -71,7 +72,8 @@ def audit_export(
                     rows=df, what=r.what, why=r.why, how=r.how, scope_text=scope_text(r),
                 )
             )
-        warnings = export.warnings + backend.warnings
+        warnings = [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
+        warnings += export.warnings + backend.warnings
         return AuditReport(
             as_of=as_of,
             generated_at=dt.datetime.now().replace(microsecond=0),

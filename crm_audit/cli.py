@@ -172,12 +172,13 @@ def validate(config):
     if settings is not None:
         rules, rproblems = ruleset.collect(settings)
         problems += rproblems
-    if problems:
-        for p in problems:
-            _err(str(p))
-        _err(f"{len(problems)} problem(s) found.")
+    errors = [p for p in problems if p.severity == "error"]
+    for p in problems:
+        _err(("warning: " if p.severity != "error" else "") + str(p))
+    if errors:
+        _err(f"{len(errors)} problem(s) found.")
         sys.exit(EXIT_ERROR)
-    click.echo(f"OK: {config} and {len(rules)} rules are valid.")
+    click.echo(f"OK: {config} and {len(rules)} rules are valid" + (f" ({len(problems)} warning(s))." if problems else "."))
 
 
 @cli.group(invoke_without_command=True)
@@ -205,8 +206,9 @@ def _load_rules(config: str):
     if settings is None or problems:
         raise SettingsError(problems=problems)
     loaded, rproblems = ruleset.collect(settings)
-    if rproblems:
-        raise RuleError(problems=rproblems)
+    errors = [p for p in rproblems if p.severity == "error"]
+    if errors:
+        raise RuleError(problems=errors)
     return loaded
 
 

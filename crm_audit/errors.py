@@ -25,6 +25,7 @@ class Problem:
     row: int | None = None  # 1-based spreadsheet-style row in a data file (header = 1)
     column: str | None = None  # column header in a data file
     reason: str = "invalid"
+    severity: str = "error"  # or "warning": reported, does not stop the run
 
     def location(self) -> str:
         if self.file is None:

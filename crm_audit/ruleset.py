@@ -19,7 +19,14 @@ def rule_files(settings: Settings) -> list[Path]:
     return files
 
 
-def _check_against_settings(rule: Rule, settings: Settings) -> list[Problem]:
+def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = False) -> list[Problem]:
+    """Pipelines, stages and setting lists a rule names must exist.
+
+    In the company's own rule files that is an error (a typo would silently
+    flag nothing). The bundled rules name the reference company's pipelines
+    («Клиенты», «Партнеры»); a company without one of them gets a warning
+    rather than a refusal to run, and can disable the rule.
+    """
     out: list[Problem] = []
     all_stages = {norm(s) for stages in settings.pipelines.values() for s in stages}
     for i, pl in enumerate(rule.pipelines):
@@ -39,6 +46,11 @@ def _check_against_settings(rule: Rule, settings: Settings) -> list[Problem]:
                         known = all_stages if name == "stage" else {norm(p) for p in settings.pipelines}
                         if norm(str(v)) not in known:
                             out.append(rule.problem(c.path, f"unknown {name} «{v}»: not in the settings' pipelines", f"unknown-{name}"))
+    if bundled:
+        for p in out:
+            if p.reason in ("unknown-pipeline", "unknown-stage"):
+                p.severity = "warning"
+                p.message += f"; bundled rule {rule.code} checks nothing for it (add it to the settings, or disable the rule with rules: disable: [{rule.id}])"
     return out
 
 
@@ -53,6 +65,7 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
     """Every rule that loads, and every problem found (nothing raised)."""
     rules: list[Rule] = []
     problems: list[Problem] = []
+    bundled_dir = resources.rules_dir()
     for f in rule_files(settings):
         if not f.exists():
             line, col = settings.where("rules", "files")
@@ -61,7 +74,7 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
         parsed, probs = lang.parse_rule_file(f)
         problems += probs
         for r in parsed:
-            problems += _check_against_settings(r, settings)
+            problems += _check_against_settings(r, settings, bundled=f.parent == bundled_dir)
         rules += parsed
     seen_id: dict[str, Rule] = {}
     seen_code: dict[str, Rule] = {}
@@ -80,8 +93,14 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
     return active, problems
 
 
-def load(settings: Settings) -> list[Rule]:
+def load_with_warnings(settings: Settings) -> tuple[list[Rule], list[Problem]]:
+    """The active rules and the warnings about them; raises on any error."""
     rules, problems = collect(settings)
-    if problems:
-        raise RuleError(problems=problems)
-    return rules
+    errors = [p for p in problems if p.severity == "error"]
+    if errors:
+        raise RuleError(problems=errors)
+    return rules, [p for p in problems if p.severity != "error"]
+
+
+def load(settings: Settings) -> list[Rule]:
+    return load_with_warnings(settings)[0]

@@ -40,6 +40,7 @@ class Settings(BaseModel):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     on_bad_value: Literal["error", "warn"] = "error"
+    google_sheet: str | None = None  # spreadsheet URL or key (publishing: a later release)
 
     # where the settings came from (not part of the YAML)
     file: str | None = Field(default=None, exclude=True)

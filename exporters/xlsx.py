@@ -129,6 +129,14 @@ _EXTRA_HEADERS = (STATUS_HEADER, COMMENT_HEADER, DUE_HEADER, RULE_ID_HEADER)
 _EXTRA_WIDTHS = (18, 40, 14, 12)
 
 
+def sheet_notes(result: RuleResult) -> list[str]:
+    """Notes shown right of a rule sheet's header: no violations, skipped rule."""
+    notes = [] if (result.rows is not None and len(result.rows)) else [NO_VIOLATIONS + "."]
+    if result.note:
+        notes.append(str(result.note))
+    return notes
+
+
 def rule_sheet_headers(result: RuleResult, *, deal_id_header: str | None = None) -> list[str]:
     """The header row of ``result``'s sheet, as written by :func:`write_workbook`."""
     titles = [c.title for c in (*BASE_COLUMNS, *result.evidence)]
@@ -454,11 +462,12 @@ class _RawRows:
         self.styles = styles
         self.links: list[tuple[str, str]] = []  # (cell ref, url)
         self.n = 0 if result.rows is None else len(result.rows)
-        self.notes = ([] if self.n else [NO_VIOLATIONS]) + ([str(result.note)] if result.note else [])
-        # notes: in A2 when there are no rows, else after one blank row
-        self.first_note_row = self.n + 3 if self.n else 2
-        self.last_row = self.first_note_row + len(self.notes) - 1 if self.notes else self.n + 1
-        self.last_col = len(columns) + len(_EXTRA_HEADERS)
+        # Notes («Нарушений не найдено», why a rule was skipped) go in the
+        # header row, right of the table (see _write_rule_sheet): every row
+        # below the header is a violation, so max_row - 1 == violations.
+        self.notes = sheet_notes(result)
+        self.last_row = self.n + 1
+        self.last_col = len(columns) + len(_EXTRA_HEADERS) + (2 if self.notes else 0)
         if self.last_row > _MAX_SHEET_ROWS:
             raise ValueError(
                 f"rule {result.rule_id}: {self.n} violations do not fit in one xlsx sheet "
@@ -572,8 +581,6 @@ class _RawRows:
                 if len(out) >= _ROWS_PER_CHUNK:
                     yield "".join(out)
                     out.clear()
-        for row, note in enumerate(self.notes, self.first_note_row):
-            out.append(f'<row r="{row}">{self._text(f"A{row}", note, "note")}</row>')
         if out:
             yield "".join(out)
 
@@ -699,6 +706,14 @@ def _write_rule_sheet(
     _page_setup(ws)
 
     _append(ws, _row_of_text(ws, headers, styles.header))
+    notes = sheet_notes(result)
+    if notes:
+        note_col = last_col + 2
+        cell = ws.cell(row=1, column=note_col, value=clean_text(" ".join(notes)))
+        cell.data_type = "s"
+        cell.font = Font(name=_FONT, italic=True, bold=True, size=11, color="595959")
+        cell.alignment = Alignment(vertical="top", wrap_text=False)
+        ws.column_dimensions[get_column_letter(note_col)].width = 60
     all_widths = [*widths, *_EXTRA_WIDTHS]
     _set_height(ws, 1, max(_text_lines(h, w - 1) for h, w in zip(headers, all_widths)))
     raw = _RawRows(ws, result, report, columns, styles)

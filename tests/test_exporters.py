@@ -272,20 +272,19 @@ def test_not_fixed_without_comment_is_highlighted(wb, written):
 
 def test_rule_without_violations_says_so(wb):
     ws = wb["1.1 Нет задач"]
-    assert _values(ws, 1)[:2] == ["Ссылка на сделку", "ID сделки"]
-    assert ws["A2"].value == "Нарушений не найдено"
-    assert ws.max_row == 2
-    assert ws["B2"].value is None  # no deal id: not a data row
-    assert ws["M2"].value is None  # nothing in the Статус column
+    header = _values(ws, 1)
+    assert header[:2] == ["Ссылка на сделку", "ID сделки"]
+    # the note sits right of the header, one empty column away; no data rows
+    assert header[-1] == "Нарушений не найдено." and header[-2] is None
+    assert ws.max_row == 1
 
 
-def test_rule_note_is_below_the_table(wb):
+def test_rule_note_is_right_of_the_header(wb):
     ws = wb["1.4 Нет посещаемости"]
     assert ws["B2"].value == "105"
     assert ws["I2"].value == "10000" and ws["J2"].value is None
-    assert all(c.value is None for c in ws[3])
-    assert ws["A4"].value == "Поле «Бюджет» есть не во всех выгрузках."
-    assert ws["B4"].value is None
+    assert ws.max_row == 2  # one violation, nothing below it
+    assert _values(ws, 1)[-1] == "Поле «Бюджет» есть не во всех выгрузках."
     assert ws.auto_filter.ref == "A1:N2"
 
 

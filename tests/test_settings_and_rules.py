@@ -167,3 +167,15 @@ def test_duplicate_yaml_key_is_reported(tmp_path):
     """)
     _, problems = lang.parse_rule_file(f)
     assert any(pr.reason == "duplicate-key" and pr.line == 3 for pr in problems)
+
+
+def test_bundled_rule_naming_a_pipeline_the_company_lacks_is_a_warning(tmp_path):
+    p = write(tmp_path, "crm-audit.yaml", """
+        pipelines:
+          Клиенты: [Принял в работу, Квалификация, Проведено демо, Отправлено КП, Тестовый период]
+        trial_stages: [Тестовый период]
+    """)
+    rules, warnings = ruleset.load_with_warnings(settings_mod.load(p))
+    assert len(rules) == 17
+    assert {w.reason for w in warnings} == {"unknown-pipeline"}
+    assert all(w.severity == "warning" and "Партнеры" in w.message for w in warnings)
