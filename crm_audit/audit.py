@@ -68,7 +68,7 @@ def audit_export(
                 RuleResult(
                     rule_id=r.id, code=r.code, title=r.title, criticality=r.criticality,
                     sheet_title=r.sheet_title,
-                    evidence=[Column(f"ev{i}", title, _kind(ref)) for i, (ref, title) in enumerate(p.evidence)],
+                    evidence=[Column(f"ev{i}", title, _kind(ref), ref.name == "days_in_stage") for i, (ref, title) in enumerate(p.evidence)],
                     rows=df, what=r.what, why=r.why, how=r.how, scope_text=scope_text(r),
                 )
             )

@@ -80,18 +80,33 @@ def _write_outputs(report, out: str | None, violations_csv: str | None) -> list[
 
 
 def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, violations_csv: str | None,
-              rule_ids: tuple[str, ...] = (), quiet: bool = False) -> tuple[object, list]:
+              rule_ids: tuple[str, ...] = (), quiet: bool = False, ledger_path: str | None = None) -> tuple[object, list]:
+    """Read back the previous document, audit, carry over, write, record."""
+    from . import ruleset
     from . import settings as settings_mod
     from .audit import audit_export
+    from .ledger import Ledger
     from .summary import print_summary
+    from .workflow import carry_over, pull, reader_for, record
 
     if not Path(config).exists():
         raise SettingsError(f"{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
     settings = settings_mod.load(config)
     out = out or (str(settings.resolve(settings.output.xlsx)) if settings.output.xlsx else None)
     violations_csv = violations_csv or (str(settings.resolve(settings.output.violations_csv)) if settings.output.violations_csv else None)
-    report = audit_export(settings, export, as_of=as_of, rule_ids=list(rule_ids) or None)
-    written = _write_outputs(report, out, violations_csv)
+    rules = ruleset.load(settings)
+    with Ledger(ledger_path or settings.ledger_path()) as ledger:
+        # 1. nothing is overwritten before the previous document is read back
+        reader = reader_for(out, {r.code: r.id for r in rules}) if out else None
+        pulled = pull(ledger, reader, out) if reader else None
+        report = audit_export(settings, export, as_of=as_of, rule_ids=list(rule_ids) or None)
+        carry = carry_over(report, ledger)
+        if pulled is not None:
+            report.warnings = pulled.warnings() + report.warnings
+        report.meta["carry"] = carry
+        written = _write_outputs(report, out, violations_csv)
+        if not rule_ids:  # a partial run must not mark the other rules' findings resolved
+            record(report, ledger, carry, out)
     if not quiet:
         print_summary(report, written)
     return report, written
@@ -106,9 +121,14 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
 @click.option("--rule", "rule_ids", multiple=True, help="Run only this rule id (repeatable).")
 @click.option("--fail-on-violations", is_flag=True, help="Exit with code 1 when any violation is found.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet):
-    """Run the audit on an export and write the workbook and/or CSV."""
-    report, _ = run_audit(config, export, as_of, out, violations_csv, rule_ids, quiet)
+@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Audit history database (default: crm-audit.db next to the settings).")
+def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet, ledger_path):
+    """Run the audit on an export and write the workbook and/or CSV.
+
+    Before the workbook at --out is overwritten, the statuses, comments and
+    decisions in it are read back into the ledger and carried over.
+    """
+    report, _ = run_audit(config, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path)
     if fail_on_violations and report.total:
         sys.exit(EXIT_VIOLATIONS)
 
@@ -127,7 +147,7 @@ def demo(out_dir, as_of):
     d.mkdir(parents=True, exist_ok=True)
     run_audit(
         str(demo_dir() / "crm-audit.yaml"), str(demo_dir() / "pipedrive"), as_of,
-        str(d / "audit-demo.xlsx"), str(d / "violations-demo.csv"),
+        str(d / "audit-demo.xlsx"), str(d / "violations-demo.csv"), ledger_path=str(d / "crm-audit.db"),
     )
     click.echo("\nOpen the workbook to see what managers get. Next: `crm-audit init` to write your own settings.")
 
@@ -233,6 +253,147 @@ def explain(ctx, rule_id, sql):
 
         cfg = ctx.obj["config"] if Path(ctx.obj["config"]).exists() else demo_dir() / "crm-audit.yaml"
         click.echo("\nSQL:\n" + rule_sql(match[0], settings_mod.load(cfg)))
+
+
+# --------------------------------------------------------------------------- workflow
+
+
+def _open_workflow(config: str, ledger_path: str | None):
+    from . import ruleset
+    from . import settings as settings_mod
+    from .ledger import Ledger
+
+    if not Path(config).exists():
+        raise SettingsError(f"{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
+    settings = settings_mod.load(config)
+    rules = ruleset.load(settings)
+    return settings, rules, Ledger(ledger_path or settings.ledger_path())
+
+
+ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Audit history database (default: crm-audit.db next to the settings).")
+
+
+def _pull_latest(settings, rules, ledger, document: str | None = None):
+    from .workflow import pull, reader_for
+
+    if document is None:
+        latest = ledger.latest_audit()
+        document = (latest["document"] if latest is not None else None) or (
+            str(settings.resolve(settings.output.xlsx)) if settings.output.xlsx else None)
+    reader = reader_for(document, {r.code: r.id for r in rules}) if document else None
+    if reader is None:
+        return None, document
+    return pull(ledger, reader, document), document
+
+
+@cli.command()
+@config_option
+@ledger_option
+@click.option("--from", "document", type=click.Path(dir_okay=False), help="The audit document to read (default: the last one written).")
+def pull(config, ledger_path, document):
+    """Read statuses, comments and decisions from the audit document into the ledger."""
+    settings, rules, ledger = _open_workflow(config, ledger_path)
+    with ledger:
+        res, doc = _pull_latest(settings, rules, ledger, document)
+        if res is None:
+            raise UsageError(f"no audit document to read{f' at {doc}' if doc else ''}; pass --from FILE.xlsx")
+        from collections import Counter
+
+        counts = Counter(e.status or (e.status_raw and "?") or "" for e in res.edits)
+        click.echo(f"Read {len(res.edits)} rows from {doc}: " + ", ".join(f"{k or 'пусто'}: {v}" for k, v in sorted(counts.items())))
+        click.echo(f"{res.stored} new or changed; decisions: {res.accepted} accepted, {res.warned} warnings.")
+        for w in res.warnings():
+            click.echo(f"  warning: {w.message}")
+
+
+def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None):
+    settings, rules, ledger = _open_workflow(config, ledger_path)
+    if rule_id not in {r.id for r in rules}:
+        raise UsageError(f"unknown rule «{rule_id}»; see `crm-audit rules`")
+    with ledger:
+        f = ledger.finding(rule_id, str(deal_id))
+        latest = ledger.latest_audit()
+        fp = None
+        if latest is not None:
+            fa = ledger.findings_of(latest["id"]).get((rule_id, str(deal_id)))
+            fp = fa["fingerprint"] if fa is not None else None
+        ledger.decide(rule_id, str(deal_id), kind, note, owner=f["owner"] if f is not None else None,
+                      audit_id=latest["id"] if latest is not None else None, source="cli", expires_on=until, fingerprint=fp)
+        who = f" ({f['owner']})" if f is not None and f["owner"] else ""
+        if f is None:
+            _err(f"note: {rule_id} / deal {deal_id} is not in any audit yet; the decision is recorded anyway")
+        return who
+
+
+@cli.command()
+@config_option
+@ledger_option
+@click.argument("rule_id")
+@click.argument("deal_id")
+@click.option("--note", "-n", help="Why it is accepted.")
+@click.option("--until", callback=_parse_date, help="The waiver expires after this date (YYYY-MM-DD).")
+def accept(config, ledger_path, rule_id, deal_id, note, until):
+    """Accept a finding: it leaves the following audits (until the deal changes or --until passes)."""
+    who = _decide(config, ledger_path, rule_id, deal_id, "accepted", note, until)
+    click.echo(f"Accepted {rule_id} / deal {deal_id}{who}" + (f" until {until:%d.%m.%Y}" if until else "") + ".")
+
+
+@cli.command()
+@config_option
+@ledger_option
+@click.argument("rule_id")
+@click.argument("deal_id")
+@click.option("--note", "-n", help="What the warning is for.")
+def warn(config, ledger_path, rule_id, deal_id, note):
+    """Record a warning against the finding's manager."""
+    who = _decide(config, ledger_path, rule_id, deal_id, "warning", note)
+    click.echo(f"Warning recorded for {rule_id} / deal {deal_id}{who}.")
+
+
+@cli.command()
+@config_option
+@ledger_option
+@click.option("--all", "show_all", is_flag=True, help="Include waivers that ended (expired or the deal changed).")
+def waivers(config, ledger_path, show_all):
+    """List accepted findings that are kept out of the audits."""
+    _, _, ledger = _open_workflow(config, ledger_path)
+    with ledger:
+        ws = ledger.waivers(active_only=not show_all)
+        if not ws:
+            click.echo("No accepted findings.")
+            return
+        for w in ws:
+            until = f" until {w.expires_on}" if w.expires_on else ""
+            click.echo(f"{w.rule_id:<38} deal {w.deal_id:<10} {w.owner or '':<24} accepted {w.decided_on}{until} ({w.source}){': ' + w.note if w.note else ''}")
+
+
+@cli.command()
+@config_option
+@ledger_option
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write a self-contained HTML report.")
+@click.option("--manager", help="Only this manager: their to-do list, grouped by sheet, with links.")
+@click.option("--today", callback=_parse_date, help="Review as of this day (default: today).")
+@click.option("--no-pull", is_flag=True, help="Do not read the latest document first.")
+def review(config, ledger_path, html_path, manager, today, no_pull):
+    """Per manager: open, overdue, waiting for a decision, without comment, repeats, warnings."""
+    from .review import build_review, render_html, review_lines, todo_lines
+
+    settings, rules, ledger = _open_workflow(config, ledger_path)
+    with ledger:
+        if not no_pull:
+            _pull_latest(settings, rules, ledger)
+        rv = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url,
+                          rule_sheets={r.id: r.sheet_title for r in rules}, manager=manager)
+    if manager and not rv.managers:
+        raise UsageError(f"no manager «{manager}» in the audits")
+    for line in (todo_lines(rv) if manager else review_lines(rv)):
+        click.echo(line)
+    if html_path:
+        from exporters.safe import atomic_write
+
+        with atomic_write(Path(html_path)) as tmp:
+            Path(tmp).write_text(render_html(rv), encoding="utf-8")
+        click.echo(f"\nWrote {html_path}")
 
 
 # --------------------------------------------------------------------------- entry point

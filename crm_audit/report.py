@@ -36,6 +36,9 @@ class Column:
     key: str
     title: str
     kind: ColumnKind = "text"
+    #: changes with the audit date alone (days in stage): not an "audited field"
+    #: when deciding whether a deal changed since a waiver
+    volatile: bool = False
 
 
 #: Columns every violation row carries, before the rule's evidence columns.

@@ -41,6 +41,7 @@ class Settings(BaseModel):
     output: OutputConfig = Field(default_factory=OutputConfig)
     on_bad_value: Literal["error", "warn"] = "error"
     google_sheet: str | None = None  # spreadsheet URL or key (publishing: a later release)
+    ledger: str | None = None  # the audit history database; default crm-audit.db next to this file
 
     # where the settings came from (not part of the YAML)
     file: str | None = Field(default=None, exclude=True)
@@ -105,6 +106,11 @@ class Settings(BaseModel):
     def problem(self, path: tuple, message: str, reason: str = "invalid") -> Problem:
         line, col = self.where(*path)
         return Problem(message, file=self.file, line=line, col=col, reason=reason)
+
+    def ledger_path(self) -> Path:
+        from .ledger import LEDGER_FILE
+
+        return self.resolve(self.ledger) if self.ledger else (self.base_dir or Path.cwd()) / LEDGER_FILE
 
     def resolve(self, rel: str) -> Path:
         p = Path(rel).expanduser()

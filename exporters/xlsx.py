@@ -92,6 +92,12 @@ STATUS_HEADER = "Статус"
 COMMENT_HEADER = "Комментарий"
 DUE_HEADER = "Срок исправления"
 RULE_ID_HEADER = "ID правила"
+FIRST_SEEN_HEADER = "Впервые в аудите"
+STREAK_HEADER = "Аудитов подряд"
+CARRY_NOTE_HEADER = "Примечание"
+DECISION_HEADER = "Решение"
+DECISION_NOTE_HEADER = "Комментарий руководителя"
+DECISIONS = ("Принято", "Предупреждение")
 NO_VIOLATIONS = "Нарушений не найдено"
 HITS_MANAGER_HEADER = "Менеджер"
 HITS_TOTAL_HEADER = "Всего"
@@ -125,8 +131,17 @@ _STATUS_ERROR = "Выберите статус из списка: «Не обр�
 _STATUS_PROMPT_TITLE = "Статус"
 _STATUS_PROMPT = "«Не исправлено» — только с комментарием в столбце «Комментарий»."
 
-_EXTRA_HEADERS = (STATUS_HEADER, COMMENT_HEADER, DUE_HEADER, RULE_ID_HEADER)
-_EXTRA_WIDTHS = (18, 40, 14, 12)
+#: Process columns after the evidence, in this order. Managers edit Статус and
+#: Комментарий; the head of sales edits Решение and Комментарий руководителя.
+#: Row values come from optional ``rows`` columns of the same name as the
+#: second element (``status``, ``comment``, ``first_seen``, ``streak``,
+#: ``carry_note``, ``decision``, ``decision_note``).
+_EXTRA_HEADERS = (
+    STATUS_HEADER, COMMENT_HEADER, DUE_HEADER, FIRST_SEEN_HEADER, STREAK_HEADER,
+    CARRY_NOTE_HEADER, DECISION_HEADER, DECISION_NOTE_HEADER, RULE_ID_HEADER,
+)
+_EXTRA_WIDTHS = (18, 40, 14, 12, 10, 30, 18, 30, 12)
+_DECISION_ERROR = "Выберите решение из списка: «Принято» или «Предупреждение»."
 
 
 def sheet_notes(result: RuleResult) -> list[str]:
@@ -546,12 +561,19 @@ class _RawRows:
         letters = [get_column_letter(i) for i in range(1, self.last_col + 1)]
         kinds = [c.kind for c in self.columns]
         ncols = len(self.columns)
-        status_l, comment_l, due_l, rule_l = letters[ncols : ncols + 4]
+        (status_l, comment_l, due_l, first_l, streak_l, note_l, decision_l, dnote_l, rule_l) = letters[
+            ncols : ncols + len(_EXTRA_HEADERS)
+        ]
         out: list[str] = []
         if n:
             frame = rows.reindex(columns=keys)
             statuses = rows["status"].tolist() if "status" in rows.columns else None
             comments = rows["comment"].tolist() if "comment" in rows.columns else None
+            optional = {
+                k: (rows[k].tolist() if k in rows.columns else None)
+                for k in ("first_seen", "streak", "carry_note", "decision", "decision_note")
+            }
+            as_of_serial = _serial(self.report.as_of)
             due_serial = _serial(self.report.due_date)
             due_sid = self._ids["date"][0]
             rule_id = str(result.rule_id)
@@ -571,6 +593,15 @@ class _RawRows:
                 if comment is not None:
                     parts.append(self._text(comment_l + r, _as_text(comment), "comment"))
                 parts.append(f'<c r="{due_l}{r}" s="{due_sid}"><v>{due_serial}</v></c>')
+                first = _plain(optional["first_seen"][i]) if optional["first_seen"] else None
+                first_serial = _serial(first) if isinstance(first, dt.date) else as_of_serial
+                parts.append(f'<c r="{first_l}{r}" s="{due_sid}"><v>{first_serial}</v></c>')
+                streak = _plain(optional["streak"][i]) if optional["streak"] else None
+                parts.append(self._value(streak_l + r, int(streak) if streak is not None else 1, "int"))
+                for letter, key in ((note_l, "carry_note"), (decision_l, "decision"), (dnote_l, "decision_note")):
+                    v = _plain(optional[key][i]) if optional[key] else None
+                    if v is not None and str(v) != "":
+                        parts.append(self._text(letter + r, _as_text(v), "comment" if key == "decision_note" else "text"))
                 parts.append(self._text(rule_l + r, rule_id, "text"))
                 parts.append("</row>")
                 if self._row_lines > 1:
@@ -735,6 +766,18 @@ def _write_rule_sheet(
     )
     dv.add(f"{status_letter}2:{status_letter}{extent}")
     ws.add_data_validation(dv)
+    decision_letter = get_column_letter(status_col + _EXTRA_HEADERS.index(DECISION_HEADER))
+    ddv = DataValidation(
+        type="list",
+        formula1='"' + ",".join(DECISIONS) + '"',
+        allow_blank=True,
+        showErrorMessage=True,
+        errorStyle="stop",
+        errorTitle="Недопустимое решение",
+        error=_DECISION_ERROR,
+    )
+    ddv.add(f"{decision_letter}2:{decision_letter}{extent}")
+    ws.add_data_validation(ddv)
 
     rows_range = f"A2:{last_letter}{extent}"
     ws.conditional_formatting.add(

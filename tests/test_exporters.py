@@ -195,13 +195,18 @@ def test_rule_sheet_header_and_rows(wb, written):
         "Статус",
         "Комментарий",
         "Срок исправления",
+        "Впервые в аудите",
+        "Аудитов подряд",
+        "Примечание",
+        "Решение",
+        "Комментарий руководителя",
         "ID правила",
     ]
     assert header == rule_sheet_headers(report.results[0])
     assert ws.max_row == 1 + 4
     assert all(c.font.b and c.font.name == "Calibri" for c in ws[1])
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:P5"
+    assert ws.auto_filter.ref == "A1:U5"
 
     row = dict(zip(header, _values(ws, 2)))
     assert row["ID сделки"] == "101"
@@ -235,7 +240,9 @@ def test_rule_sheet_header_and_rows(wb, written):
     assert ws["L4"].alignment.wrap_text and ws.row_dimensions[4].height == 30
     assert ws["C5"].value == "  Пробелы  "
     assert [ws.cell(r, 13).value for r in range(2, 6)] == ["Не обработано"] * 4
-    assert [ws.cell(r, 16).value for r in range(2, 6)] == ["no-stage-movement"] * 4
+    assert [ws.cell(r, 21).value for r in range(2, 6)] == ["no-stage-movement"] * 4
+    assert [ws.cell(r, 17).value for r in range(2, 6)] == [1] * 4  # audits in a row
+    assert ws.cell(2, 16).value == dt.datetime(2026, 11, 20)  # first seen: this audit
 
 
 def test_deal_links_are_hyperlinks_not_formulas(wb, written):
@@ -255,7 +262,8 @@ def test_status_drop_down_with_error_alert(wb, written):
         ws = wb[result.sheet_title]
         col = openpyxl.utils.get_column_letter(_status_col(result))
         assert ws.cell(1, _status_col(result)).value == "Статус"
-        (dv,) = ws.data_validations.dataValidation
+        dv, ddv = ws.data_validations.dataValidation
+        assert "Принято" in ddv.formula1 and "Предупреждение" in ddv.formula1 and ddv.showErrorMessage
         assert dv.type == "list"
         assert dv.showErrorMessage is True and dv.errorStyle == "stop" and dv.error
         for status in STATUSES:
@@ -285,7 +293,7 @@ def test_rule_note_is_right_of_the_header(wb):
     assert ws["I2"].value == "10000" and ws["J2"].value is None
     assert ws.max_row == 2  # one violation, nothing below it
     assert _values(ws, 1)[-1] == "Поле «Бюджет» есть не во всех выгрузках."
-    assert ws.auto_filter.ref == "A1:N2"
+    assert ws.auto_filter.ref == "A1:S2"
 
 
 def test_no_formula_anywhere(wb, written):
@@ -550,7 +558,7 @@ def test_libreoffice_round_trip(written, tmp_path):
     assert ws["A2"].hyperlink.target == URL.format(101)
     assert ws["J2"].value == dt.datetime(2026, 10, 31)
     assert ws["M2"].value == "Не обработано"
-    (dv,) = ws.data_validations.dataValidation
+    dv = ws.data_validations.dataValidation[0]
     assert dv.showErrorMessage and all(s in dv.formula1 for s in STATUSES)
     faq_links = [c.hyperlink for row in wb["FAQ"].iter_rows() for c in row if c.hyperlink]
     assert faq_links and all(link.location for link in faq_links)

@@ -1,0 +1,244 @@
+"""Audits that remember: read back, carry over, record.
+
+One audit cycle, in the only order that loses nothing:
+
+1. :func:`pull` — read what managers and the head of sales wrote in the
+   previous document into the ledger (one transaction). If the document
+   cannot be read, the run stops before anything is written.
+2. :func:`carry_over` — apply the ledger to the new report: accepted findings
+   are removed (unless the deal's audited fields changed or the waiver
+   expired), statuses and comments of findings still present are kept, a
+   finding marked «Исправлено» that still fails comes back as «Не обработано»
+   with a note, every row gets first seen and audits in a row.
+3. the caller writes the new document (atomically);
+4. :func:`record` — store the audit, its findings and the resolved ones (one
+   transaction). Re-running the same audit (same as-of) replaces it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .edits import DECISION_ACCEPTED, DECISION_WARNING, EditedRow, EditsReader
+from .ledger import Ledger
+from .report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, AuditReport, DataWarning, RuleResult
+
+
+@dataclass
+class PullResult:
+    source: str
+    edits: list[EditedRow] = field(default_factory=list)
+    stored: int = 0
+    accepted: int = 0
+    warned: int = 0
+
+    @property
+    def problems(self) -> list[EditedRow]:
+        return [e for e in self.edits if e.problems]
+
+    def warnings(self) -> list[DataWarning]:
+        out = []
+        for e in self.problems:
+            for p in e.problems:
+                who = f" (manager: {e.owner})" if e.owner else ""
+                out.append(DataWarning("document-edit", f"{e.sheet}!{e.status_cell}: deal {e.deal_id}: {p}{who}; kept as written", self.source, e.row, None))
+        return out
+
+
+@dataclass
+class CarryResult:
+    waived: list[tuple[str, str]] = field(default_factory=list)
+    lapsed: list[tuple[str, str, str]] = field(default_factory=list)  # rule, deal, why
+    repeats: list[tuple[str, str]] = field(default_factory=list)
+    carried: int = 0
+    fingerprints: dict[tuple[str, str], str] = field(default_factory=dict)
+
+
+def fingerprint(result: RuleResult, row: pd.Series) -> str:
+    """A hash of the deal's audited fields for this rule (not of the date)."""
+    keys = ["title", "owner", "state", "reason", "pipeline", "stage"] + [c.key for c in result.evidence if not c.volatile]
+    values = []
+    for k in keys:
+        v = row.get(k)
+        values.append("" if v is None or (isinstance(v, float) and v != v) or v is pd.NaT else str(v))
+    return hashlib.sha256("\x1f".join(values).encode("utf-8")).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- 1. pull
+
+
+def pull(ledger: Ledger, reader: EditsReader, source: str, when: dt.datetime | None = None) -> PullResult:
+    """Read a document's edits into the ledger; decisions become ledger decisions."""
+    edits = reader.read_edits()
+    res = PullResult(source, edits)
+    audit = ledger.latest_audit()
+    audit_id = audit["id"] if audit else None
+    audit_day = dt.date.fromisoformat(audit["as_of"]) if audit else dt.date.today()
+    shown = ledger.findings_of(audit_id) if audit_id else {}
+    with ledger.transaction():
+        res.stored = ledger.record_edits(edits, audit_id, source, when)
+        for e in edits:
+            if e.decision == DECISION_ACCEPTED:
+                fa = shown.get((e.rule_id, e.deal_id))
+                ledger.decide(e.rule_id, e.deal_id, "accepted", e.decision_note or e.comment, owner=e.owner, audit_id=audit_id,
+                              source="document", fingerprint=fa["fingerprint"] if fa else None, on=audit_day)
+                res.accepted += 1
+            elif e.decision == DECISION_WARNING:
+                ledger.decide(e.rule_id, e.deal_id, "warning", e.decision_note or e.comment, owner=e.owner, audit_id=audit_id,
+                              source="document", on=audit_day)
+                res.warned += 1
+    return res
+
+
+def reader_for(document: str | Path, rule_ids_by_code: dict[str, str]) -> EditsReader | None:
+    """The reader of an existing document, or None when there is none yet."""
+    from .readback import WorkbookReader
+
+    p = Path(document)
+    if p.suffix.lower() in (".xlsx", ".xlsm") and p.exists():
+        return WorkbookReader(p, rule_ids_by_code)
+    return None
+
+
+# --------------------------------------------------------------------------- 2. carry over
+
+
+def _fmt(day: str | None) -> str:
+    return dt.date.fromisoformat(day).strftime("%d.%m.%Y") if day else ""
+
+
+def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
+    """Mutate ``report``: drop waived findings, add status/comment/first seen/streak/notes."""
+    as_of = report.as_of
+    prev = ledger.previous_audit(as_of)
+    prev_findings = ledger.findings_of(prev["id"]) if prev else {}
+    edits = ledger.last_edits()
+    audits_by_id = {a["id"]: a for a in ledger.audits()}
+    waivers = {(w.rule_id, w.deal_id): w for w in ledger.waivers()}
+    out = CarryResult()
+    for result in report.results:
+        rows = result.rows
+        if rows is None or not len(rows):
+            continue
+        keep, status, comment, first_seen, streak, note = [], [], [], [], [], []
+        for _, row in rows.iterrows():
+            key = (result.rule_id, str(row["deal_id"]))
+            fp = fingerprint(result, row)
+            out.fingerprints[key] = fp
+            w = waivers.get(key)
+            if w is not None:
+                if w.expires_on and as_of > dt.date.fromisoformat(w.expires_on):
+                    ledger.end_waiver(w.id, as_of, "expired")
+                    out.lapsed.append((*key, f"принято {_fmt(w.decided_on)} до {_fmt(w.expires_on)}, срок истёк"))
+                    lapse_note = f"Было принято руководителем {_fmt(w.decided_on)} до {_fmt(w.expires_on)}; срок истёк."
+                elif w.fingerprint and w.fingerprint != fp:
+                    ledger.end_waiver(w.id, as_of, "deal changed")
+                    out.lapsed.append((*key, f"принято {_fmt(w.decided_on)}, но сделка изменилась"))
+                    lapse_note = f"Было принято руководителем {_fmt(w.decided_on)}, но поля сделки изменились — проверьте снова."
+                else:
+                    out.waived.append(key)
+                    keep.append(False)
+                    continue
+            else:
+                lapse_note = ""
+            keep.append(True)
+            pf = prev_findings.get(key)
+            streak.append(int(pf["streak"]) + 1 if pf is not None else 1)
+            f = ledger.finding(*key)
+            first_seen.append(min(dt.date.fromisoformat(f["first_seen"]), as_of) if f is not None else as_of)
+            e = edits.get(key)
+            st, cm, nt = STATUS_NEW, None, lapse_note
+            if e is not None:
+                cm = e["comment"]
+                if e["status"] == STATUS_FIXED:
+                    seen = audits_by_id.get(e["audit_id"])
+                    day = _fmt(seen["as_of"]) if seen is not None else _fmt(e["read_at"][:10])
+                    nt = (nt + " " if nt else "") + f"Отмечено «Исправлено» в аудите от {day}, но нарушение осталось — исправьте в CRM или поставьте «Не исправлено» с комментарием."
+                    out.repeats.append(key)
+                elif e["status"] in (STATUS_NOT_FIXED, STATUS_NEW):
+                    st = e["status"]
+                elif e["status_raw"]:
+                    # a hand-typed unknown status: shown again as written so nothing is lost
+                    st = e["status_raw"]
+                if e["status"] != STATUS_FIXED and (e["status_raw"] or cm):
+                    out.carried += 1
+            status.append(st)
+            comment.append(cm)
+            note.append(nt or None)
+        rows = rows[keep].copy()
+        rows["status"], rows["comment"] = status, comment
+        rows["first_seen"], rows["streak"], rows["carry_note"] = first_seen, streak, note
+        result.rows = rows.reset_index(drop=True)
+    return out
+
+
+# --------------------------------------------------------------------------- 4. record
+
+
+def record(report: AuditReport, ledger: Ledger, carry: CarryResult, document: str | None) -> int:
+    """Store the audit and its findings; returns the audit id. Idempotent per as-of."""
+    as_of = report.as_of.isoformat()
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    meta = report.meta or {}
+    with ledger.transaction() as con:
+        existing = ledger.audit_on(report.as_of)
+        values = (as_of, now, report.source, json.dumps(meta.get("fingerprints", {})), report.deal_count, report.total, document)
+        if existing is not None:
+            audit_id = existing["id"]
+            con.execute(
+                "UPDATE audits SET as_of=?, ran_at=?, export_dir=?, fingerprints=?, deal_count=?, violation_count=?, document=? WHERE id=?",
+                (*values, audit_id),
+            )
+            con.execute("DELETE FROM finding_audits WHERE audit_id = ?", (audit_id,))
+        else:
+            audit_id = con.execute(
+                "INSERT INTO audits (as_of, ran_at, export_dir, fingerprints, deal_count, violation_count, document) VALUES (?,?,?,?,?,?,?)",
+                values,
+            ).lastrowid
+        present: set[tuple[str, str]] = set()
+        repeats = set(carry.repeats)
+        for result in report.results:
+            if result.rows is None or not len(result.rows):
+                continue
+            cols = result.rows
+            for rec in cols.to_dict("records"):
+                key = (result.rule_id, str(rec["deal_id"]))
+                present.add(key)
+                streak = int(rec.get("streak") or 1)
+                con.execute(
+                    "INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status, comment, note, repeat, fingerprint) "
+                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (audit_id, *key, _s(rec.get("owner")), streak, _s(rec.get("status")), _s(rec.get("comment")),
+                     _s(rec.get("carry_note")), int(key in repeats), carry.fingerprints.get(key)),
+                )
+                con.execute(
+                    "INSERT INTO findings (rule_id, deal_id, owner, title, first_seen, last_seen, streak, times_seen, resolved_on) "
+                    "VALUES (?,?,?,?,?,?,?,1,NULL) ON CONFLICT (rule_id, deal_id) DO UPDATE SET owner=excluded.owner, "
+                    "title=excluded.title, first_seen=min(findings.first_seen, excluded.first_seen), "
+                    "times_seen = findings.times_seen + (CASE WHEN findings.last_seen < excluded.last_seen THEN 1 ELSE 0 END), "
+                    "last_seen=max(findings.last_seen, excluded.last_seen), streak=excluded.streak, resolved_on=NULL",
+                    (*key, _s(rec.get("owner")), _s(rec.get("title")), as_of, as_of, streak),
+                )
+        # findings that disappeared with this audit are resolved on it
+        for r in con.execute("SELECT rule_id, deal_id FROM findings WHERE resolved_on IS NULL AND last_seen < ?", (as_of,)).fetchall():
+            key = (r["rule_id"], r["deal_id"])
+            if key not in present and key not in set(carry.waived):
+                con.execute("UPDATE findings SET resolved_on = ? WHERE rule_id = ? AND deal_id = ?", (as_of, *key))
+    return audit_id
+
+
+def _s(v):
+    if v is None or (isinstance(v, float) and v != v):
+        return None
+    return str(v)
+
+
+def resolved_on(ledger: Ledger, as_of: dt.date) -> list[tuple[str, str]]:
+    rows = ledger.con.execute("SELECT rule_id, deal_id FROM findings WHERE resolved_on = ? ORDER BY rule_id, deal_id", (as_of.isoformat(),))
+    return [(r["rule_id"], r["deal_id"]) for r in rows]
