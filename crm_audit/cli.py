@@ -87,7 +87,7 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
     from .audit import audit_export
     from .ledger import Ledger
     from .summary import print_summary
-    from .workflow import carry_over, pull, reader_for, record
+    from .workflow import carry_over, hit_history, pull, reader_for, record
 
     if not Path(config).exists():
         raise SettingsError(f"{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
@@ -104,6 +104,8 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
         if pulled is not None:
             report.warnings = pulled.warnings() + report.warnings
         report.meta["carry"] = carry
+        if not rule_ids:
+            report.meta["hit_history"] = hit_history(report, ledger)
         written = _write_outputs(report, out, violations_csv)
         if not rule_ids:  # a partial run must not mark the other rules' findings resolved
             record(report, ledger, carry, out)

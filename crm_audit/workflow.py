@@ -242,3 +242,32 @@ def _s(v):
 def resolved_on(ledger: Ledger, as_of: dt.date) -> list[tuple[str, str]]:
     rows = ledger.con.execute("SELECT rule_id, deal_id FROM findings WHERE resolved_on = ? ORDER BY rule_id, deal_id", (as_of.isoformat(),))
     return [(r["rule_id"], r["deal_id"]) for r in rows]
+
+
+def hit_history(report: AuditReport, ledger: Ledger) -> dict:
+    """Hits per manager per audit (earlier audits from the ledger + this one).
+
+    An audit with the same as-of as ``report`` is replaced by ``report``.
+    """
+    audits = [a for a in ledger.audits() if a["as_of"] != report.as_of.isoformat()]
+    dates = [dt.date.fromisoformat(a["as_of"]) for a in audits] + [report.as_of]
+    index = {a["id"]: i for i, a in enumerate(audits)}
+    by_owner: dict[str, list[int]] = {}
+    for r in ledger.con.execute("SELECT audit_id, owner, count(*) AS n FROM finding_audits GROUP BY audit_id, owner"):
+        i = index.get(r["audit_id"])
+        if i is not None:
+            by_owner.setdefault(r["owner"] or "", [0] * len(dates))[i] += r["n"]
+    for res in report.results:
+        if res.rows is None or not len(res.rows):
+            continue
+        for owner in res.rows["owner"]:
+            key = "" if owner is None or (isinstance(owner, float) and owner != owner) else str(owner)
+            by_owner.setdefault(key, [0] * len(dates))[-1] += 1
+    warnings: dict[str, int] = {}
+    for w in ledger.warnings():
+        warnings[w["owner"] or ""] = warnings.get(w["owner"] or "", 0) + 1
+    from .textnorm import norm
+
+    seen = {norm(o) for o in by_owner}
+    never = sorted({str(o) for o in (report.meta or {}).get("owners", []) if o and norm(o) not in seen})
+    return {"dates": dates, "by_owner": by_owner, "warnings": warnings, "never": never}

@@ -964,6 +964,62 @@ def _write_hits(ws: Any, report: AuditReport, styles: _Styles) -> None:
             )
         ],
     )
+    _write_hit_history(ws, report, styles)
+
+
+def _write_hit_history(ws: Any, report: AuditReport, styles: _Styles) -> None:
+    """Managers × audit dates (hits per audit), warnings, who never appears, a chart.
+
+    ``report.meta["hit_history"]`` = {"dates": [date, …], "by_owner": {owner:
+    [hits per date]}, "warnings": {owner: n}, "never": [owner, …]} — filled
+    from the ledger by the workflow; absent for a one-off audit.
+    """
+    hist = (report.meta or {}).get("hit_history")
+    if not hist or not hist.get("dates"):
+        return
+    from openpyxl.chart import LineChart, Reference
+
+    dates = list(hist["dates"])
+    by_owner = hist.get("by_owner", {})
+    warnings = hist.get("warnings", {})
+    never = list(hist.get("never", []))
+    owners = sorted(by_owner, key=lambda o: (-sum(by_owner[o]), str(o)))
+    _append(ws, [])
+    _append(ws, [_cell(ws, "История: попадания по аудитам", styles.bold)])
+    header_row = ws.max_row + 1
+    _append(ws, _row_of_text(ws, [HITS_MANAGER_HEADER, *[_date(d) for d in dates], HITS_TOTAL_HEADER, "Предупреждений"], styles.header))
+    for o in owners:
+        counts = [int(x) for x in by_owner[o]]
+        _append(ws, [
+            _text_cell(ws, o or NO_OWNER, styles.text),
+            *[_cell(ws, c, styles.int, "int") for c in counts],
+            _cell(ws, sum(counts), styles.bold, "int"),
+            _cell(ws, int(warnings.get(o, 0)), styles.int, "int"),
+        ])
+    last_row = ws.max_row
+    for o in never:
+        _append(ws, [
+            _text_cell(ws, o, styles.text), *[_cell(ws, 0, styles.int, "int") for _ in dates],
+            _cell(ws, 0, styles.bold, "int"), _cell(ws, int(warnings.get(o, 0)), styles.int, "int"),
+        ])
+    _append(ws, [])
+    text = ("Никогда не попадали в аудит: " + ", ".join(never) + ".") if never else "Все менеджеры хотя бы раз попадали в аудит."
+    _append(ws, [_cell(ws, text, styles.note)])
+    _append(ws, [_cell(ws, "Попадание — одна сделка на одном листе правила в одном аудите; принятые руководителем "
+                            "нарушения не считаются. «Предупреждений» — все предупреждения руководителя за всё время.", styles.note)])
+    if owners and len(dates) >= 1:
+        chart = LineChart()
+        chart.title = "Попадания по аудитам"
+        chart.y_axis.title = "Нарушений"
+        chart.x_axis.title = "Дата аудита"
+        chart.height, chart.width = 9, 22
+        top = owners[:10]
+        for i, o in enumerate(top):
+            r = header_row + 1 + owners.index(o)
+            data = Reference(ws, min_col=1, max_col=1 + len(dates), min_row=r, max_row=r)
+            chart.add_data(data, from_rows=True, titles_from_data=True)
+        chart.set_categories(Reference(ws, min_col=2, max_col=1 + len(dates), min_row=header_row, max_row=header_row))
+        ws.add_chart(chart, f"A{ws.max_row + 2}")
 
 
 # --------------------------------------------------------------------------

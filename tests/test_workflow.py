@@ -154,6 +154,18 @@ def test_multi_audit_scenario(env, capsys):
     assert "Исправлено" in r21["3"]["Примечание"] and "06.11.2026" in r21["3"]["Примечание"]
     assert r21["5"]["Статус"] == "готово" and r21["5"]["Комментарий"] == "сделал"  # kept as written
 
+    # «Учет попаданий» grows a history: managers × audit dates, warnings, a native chart
+    wb = openpyxl.load_workbook(env["out"])
+    values = list(wb["Учет попаданий"].iter_rows(values_only=True))
+    hi = next(i for i, r in enumerate(values) if r[0] == "История: попадания по аудитам")
+    assert values[hi + 1][:3] == ("Менеджер", "06.11.2026", "20.11.2026")
+    hist = {r[0]: r[1:5] for r in values[hi + 2:] if r[0] and r[0] not in ("Итого",) and not str(r[0]).startswith(("Никогда", "Попадание", "Все"))}
+    assert hist["Мария Кузнецова"] == (3, 2, 5, 1)  # 1.8 ×2 + 1.1 in audit 1; 1.8 ×2 in audit 2; 1 warning
+    import zipfile
+
+    with zipfile.ZipFile(env["out"]) as z:
+        assert any(n.startswith("xl/charts/chart") for n in z.namelist())
+
     with Ledger(env["dir"] / "crm-audit.db") as led:
         f1 = led.finding("open-deal-without-tasks", "1")
         assert f1["resolved_on"] == D2 and f1["first_seen"] == D1
