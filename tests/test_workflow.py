@@ -305,3 +305,20 @@ def test_unreadable_previous_document_stops_before_writing(env, capsys):
     assert run(env, e1, D1) == 2
     assert env["out"].read_bytes() == b"not a zip file"
     assert "previous audit document" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not __import__("shutil").which("soffice"), reason="LibreOffice (soffice) not installed")
+def test_read_back_after_libreoffice_resave(env):
+    """A manager's client: ids come back as numbers, text in shared strings, empty cells absent."""
+    import shutil
+
+    e1 = _audit1_with_comments(env)
+    lo = env["dir"] / "lo"
+    lo.mkdir()
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{env['dir'] / 'lo-profile'}",
+                    "--convert-to", "xlsx", "--outdir", str(lo), str(env["out"])], check=True, capture_output=True, timeout=180)
+    shutil.copy(lo / "audit.xlsx", env["out"])
+    assert run(env, e1, D2) == 0
+    r18, r21 = sheet_rows(env["out"], "1.8"), sheet_rows(env["out"], "2.1")
+    assert r18["4"]["Статус"] == "Не исправлено" and r18["4"]["Комментарий"] == "Источник неизвестен"
+    assert r21["5"]["Комментарий"] == "город уточняю" and r21["5"]["Аудитов подряд"] == 2
