@@ -8,7 +8,7 @@ import click
 
 from .report import AuditReport
 
-MAX_WARNINGS = 10
+MAX_WARNINGS = 50
 MAX_MANAGERS = 15
 
 
