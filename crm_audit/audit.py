@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pandas as pd
+
 from . import plan as planmod
 from . import ruleset
 from .lang import Rule
 from .profile import load_profile
-from .report import AuditReport, Column, DataWarning, RuleResult
+from .report import BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult
 from .settings import Settings
 from .errors import UsageError
 
@@ -61,18 +63,25 @@ def audit_export(
         backend = DuckDBBackend(export, settings, as_of)
         backend.prepare(plans)
         results = []
+        skipped_warnings = []  # issue 6: rules this CRM's export cannot support
         for p in plans:
-            df = backend.run(p)
             r = p.rule
+            evidence = [Column(f"ev{i}", title, _kind(ref), ref.name == "days_in_stage") for i, (ref, title) in enumerate(p.evidence)]
+            note = ""
+            if r.id in backend.skipped:
+                df = pd.DataFrame(columns=[c.key for c in BASE_COLUMNS] + [c.key for c in evidence])
+                note = f"Правило пропущено: {backend.skipped[r.id]}"
+                skipped_warnings.append(DataWarning("rule-skipped", f"{r.code} {r.id}: {note}"))
+            else:
+                df = backend.run(p)
             results.append(
                 RuleResult(
                     rule_id=r.id, code=r.code, title=r.title, criticality=r.criticality,
-                    sheet_title=r.sheet_title,
-                    evidence=[Column(f"ev{i}", title, _kind(ref), ref.name == "days_in_stage") for i, (ref, title) in enumerate(p.evidence)],
-                    rows=df, what=r.what, why=r.why, how=r.how, scope_text=scope_text(r),
+                    sheet_title=r.sheet_title, evidence=evidence,
+                    rows=df, what=r.what, why=r.why, how=r.how, scope_text=scope_text(r), note=note,
                 )
             )
-        warnings = [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
+        warnings = skipped_warnings + [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
         warnings += export.warnings + backend.warnings
         return AuditReport(
             as_of=as_of,
@@ -83,7 +92,8 @@ def audit_export(
             warnings=warnings,
             source=str(export_dir),
             crm=settings.crm,
-            meta={"fingerprints": export.fingerprints, "entities": {k: v.rows for k, v in export.entities.items()}},
+            meta={"fingerprints": export.fingerprints, "entities": {k: v.rows for k, v in export.entities.items()},
+                  "skipped_rules": dict(backend.skipped)},
         )
     finally:
         export.close()

@@ -159,14 +159,27 @@ def demo(out_dir, as_of):
 
 @cli.command()
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option("--crm", default="pipedrive", show_default=True, help="CRM export profile.")
+@click.option("--crm", default="pipedrive", show_default=True, help="CRM export profile: pipedrive, amocrm, bitrix24, hubspot, salesforce.")
+@click.option("--from-export", "from_export", type=click.Path(exists=True), help="Prefill pipelines and stages from this export.")
 @click.option("--force", is_flag=True, help="Overwrite an existing crm-audit.yaml.")
-def init(directory, crm, force):
+def init(directory, crm, from_export, force):
     """Write a commented crm-audit.yaml to DIRECTORY (default: here)."""
+    if from_export:
+        from .cli_profiles import write_settings_from_export
+
+        path = write_settings_from_export(Path(directory), crm=crm, export_dir=from_export, force=force)
+        click.echo(f"Wrote {path}. Check the order of the stages, edit the lists, then run `crm-audit validate --config {path}`.")
+        return
     from .initfile import write_settings
 
     path = write_settings(Path(directory), crm=crm, force=force)
     click.echo(f"Wrote {path}. Edit the pipelines, stages and lists, then run `crm-audit validate --config {path}`.")
+
+
+def _register_extra_commands() -> None:
+    from .cli_profiles import inspect_cmd
+
+    cli.add_command(inspect_cmd)
 
 
 # --------------------------------------------------------------------------- validate / rules
@@ -399,6 +412,9 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
 
 
 # --------------------------------------------------------------------------- entry point
+
+
+_register_extra_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

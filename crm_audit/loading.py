@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, Problem
-from .profile import ENTITIES, EntitySpec, Profile
+from .profile import ENTITIES, EntitySpec, Profile, hkey
 from .report import DataWarning
 from .textnorm import norm
 
-DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm")
+DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html")
 TYPE_EXPECTED = {
     "number": "a number such as 1500, 1 500,00 or 1500.50",
     "date": "a date such as 2026-11-20, 2026-11-20 10:00:00 or 20.11.2026",
@@ -41,13 +41,23 @@ class LoadedEntity:
     fields: dict[str, str]  # canonical field -> export header used
     custom: dict[str, tuple[str, str]]  # norm(name) -> (sql column, export header)
     ignored: list[str] = field(default_factory=list)
+    # norm(export header) -> canonical field it fed (a rule may name a
+    # mapped column by its export name: amoCRM's «Бюджет» is the deal value)
+    header_fields: dict[str, str] = field(default_factory=dict)
+    typed: set[str] = field(default_factory=set)  # parsed fields (keep a "<name>__raw" text column)
+    raw: "RawInfo | None" = None
 
     def column_for(self, name: str) -> str | None:
         """SQL column of a canonical field or custom field (by export name)."""
         if name in self.fields:
             return name
         hit = self.custom.get(norm(name))
-        return hit[0] if hit else None
+        if hit:
+            return hit[0]
+        canon = self.header_fields.get(norm(name))
+        if canon is not None and canon in self.fields:
+            return f"{canon}__raw" if canon in self.typed else canon
+        return None
 
 
 @dataclass
@@ -58,6 +68,8 @@ class LoadedExport:
     warnings: list[DataWarning] = field(default_factory=list)
     fingerprints: dict[str, str] = field(default_factory=dict)
     _tmp: Any = None
+    profile: Profile | None = None
+    unknown_files: list[tuple[Path, list[str]]] = field(default_factory=list)
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -67,68 +79,166 @@ class LoadedExport:
 
 # --------------------------------------------------------------------------- files
 
+SNIFF_CHARS = 128 * 1024
+HEADER_SCAN = 30  # rows looked at to find the header below a report preamble
 
-def _sniff_encoding(path: Path, head: bytes) -> str:
-    if head.startswith(codecs.BOM_UTF8):
+
+def _problem(path: Path, msg: str, reason: str, **kw) -> InputError:
+    return InputError(problems=[Problem(msg, file=str(path), reason=reason, **kw)])
+
+
+def _looks_utf16(head: bytes) -> str | None:
+    """UTF-16 without a BOM: every other byte of ASCII text is NUL."""
+    sample = head[:4000]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def detect_encoding(path: Path, data: bytes) -> str:
+    """The text encoding of an export file (UTF-8 [BOM], UTF-16, cp1251, ...)."""
+    if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    u16 = _looks_utf16(data)
+    if u16:
+        return u16
+    if b"\x00" in data:
+        raise _problem(path, "the file is not text (it contains binary data); export it again as CSV or XLSX", "encoding")
     try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+        data.decode("utf-8")
         return "utf-8"
+    except UnicodeDecodeError as exc:
+        bad_at = exc.start
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    if non_ascii > 20 and bad <= 0.02 * non_ascii:
+        line = data[:bad_at].count(b"\n") + 1
+        raise _problem(
+            path,
+            f"the file is UTF-8 but has {bad} broken byte(s) (first at line {line}); "
+            "it was damaged after the export — export it again",
+            "encoding", line=line,
+        )
+    # Russian Excel / Bitrix24: Windows-1251 (its letters are bytes C0..FF)
+    try:
+        cyr = data.decode("cp1251")
+        letters = sum(1 for ch in cyr if "\u0400" <= ch <= "\u04ff")
+        high = sum(1 for b in data if b >= 0x80)
+        if high and letters >= 0.7 * high:
+            return "cp1251"
     except UnicodeDecodeError:
         pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(head).best()
+    best = from_bytes(data[: 1 << 20]).best()
     if best is None:
-        raise InputError(
-            problems=[Problem("the file is not text (unknown encoding); export it again as CSV or XLSX", file=str(path), reason="encoding")]
-        )
+        raise _problem(path, "the file is not text (unknown encoding); export it again as CSV or XLSX", "encoding")
     return best.encoding
 
 
-def _header_and_delim(path: Path, text_head: str) -> tuple[list[str], str]:
-    first = text_head.lstrip("\ufeff")
-    best: tuple[int, str, list[str]] = (-1, ",", [])
+def _decode(path: Path, data: bytes, enc: str) -> str:
+    try:
+        text = data.decode(enc)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise _problem(path, f"cannot decode the file as {enc}: {exc}", "encoding") from None
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise _problem(path, "the file is not text (it contains NUL characters); export it again as CSV or XLSX", "encoding")
+    return text
+
+
+def _records(text: str, delim: str, limit: int = HEADER_SCAN) -> list[list[str]]:
+    out: list[list[str]] = []
+    try:
+        for rec in csv.reader(io.StringIO(text, newline=""), delimiter=delim):
+            if rec:
+                out.append(rec)
+            if len(out) >= limit:
+                break
+    except csv.Error:
+        pass
+    return out
+
+
+def _nonblank(row: list[Any]) -> int:
+    return sum(1 for v in row if v is not None and str(v).strip())
+
+
+def header_index_of(rows: list[list[Any]]) -> int:
+    """Index of the header row: the first row, or the first after a report
+    preamble (leading rows with at most one filled cell, e.g. a report title)."""
+    counts = [_nonblank(r) for r in rows[:HEADER_SCAN]]
+    if not counts or max(counts) <= 1:
+        return 0
+    for i, c in enumerate(counts):
+        if c >= 2:
+            return i
+    return 0
+
+
+def sniff_csv(path: Path, text: str) -> tuple[str, int, list[str]]:
+    """(delimiter, 0-based record index of the header, headers)."""
+    head = text[:SNIFF_CHARS]
+    if len(text) > SNIFF_CHARS and "\n" in head:
+        head = head[: head.rindex("\n") + 1]
+    best = None
     for delim in (",", ";", "\t", "|"):
-        try:
-            row = next(csv.reader(io.StringIO(first), delimiter=delim), [])
-        except csv.Error:
+        recs = _records(head, delim)
+        if not recs:
             continue
-        if len(row) > best[0]:
-            best = (len(row), delim, row)
-    if best[0] <= 0:
-        raise InputError(problems=[Problem("the file is empty (no header row)", file=str(path), row=1, reason="empty")])
-    return best[2], best[1]
+        h = header_index_of(recs)
+        n = len(recs[h])
+        consistent = sum(1 for r in recs[h:] if len(r) == n)
+        score = (n > 1, consistent, n)
+        if best is None or score > best[0]:
+            best = (score, delim, h, recs[h])
+    if best is None or not any(c.strip() for c in best[3]):
+        raise _problem(path, "the file is empty (no header row)", "empty", row=1)
+    return best[1], best[2], [c.strip().lstrip("\ufeff") for c in best[3]]
 
 
-def _read_csv(con, path: Path, table: str, tmpdir: Path) -> list[str]:
-    with open(path, "rb") as fh:
-        head = fh.read(256 * 1024)
-    if not head.strip():
-        raise InputError(problems=[Problem("the file is empty", file=str(path), reason="empty")])
-    enc = _sniff_encoding(path, head)
+@dataclass
+class RawInfo:
+    """How a file was read (shown by `crm-audit inspect`)."""
+
+    kind: str = "csv"  # csv | xlsx | xls | html
+    encoding: str | None = None
+    delimiter: str | None = None
+    header_row: int = 1
+
+
+_RAW_INFO: dict[str, RawInfo] = {}
+
+
+def _read_csv(con, path: Path, table: str, tmpdir: Path, data: bytes | None = None) -> list[str]:
+    if data is None:
+        data = path.read_bytes()
+    if not data.strip():
+        raise _problem(path, "the file is empty", "empty")
+    enc = detect_encoding(path, data)
+    text = _decode(path, data, enc)
+    if text.lstrip()[:1] == "<" and "<table" in text[:SNIFF_CHARS].lower():
+        return _read_html(con, path, table, text, enc)
+    delim, hidx, headers = sniff_csv(path, text)
     src = path
-    if enc not in ("utf-8", "utf-8-sig", "ascii"):
+    if enc != "utf-8":
         src = tmpdir / (table + ".csv")
-        try:
-            with open(path, encoding=enc, newline="") as fin, open(src, "w", encoding="utf-8", newline="") as fout:
-                shutil.copyfileobj(fin, fout, 1 << 20)
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise InputError(problems=[Problem(f"cannot decode the file as {enc}: {exc}", file=str(path), reason="encoding")]) from None
-        with open(src, "rb") as fh:
-            head = fh.read(256 * 1024)
-    text_head = head.decode("utf-8", errors="replace")
-    # only the first record matters; cut at the last complete line
-    headers, delim = _header_and_delim(path, text_head)
+        src.write_text(text, encoding="utf-8", newline="")
     cols = {f"c{i}": "VARCHAR" for i in range(len(headers))}
     try:
         con.execute(
-            f"CREATE OR REPLACE TABLE {table} AS SELECT row_number() OVER () + 1 AS _row, * FROM read_csv(?, "
-            "header=false, skip=1, delim=?, quote='\"', escape='\"', columns=?, null_padding=true, "
-            "parallel=false, max_line_size=50000000, auto_detect=false)",
-            [str(src), delim, cols],
+            f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM (SELECT row_number() OVER () AS _row, * FROM read_csv(?, "
+            "header=false, delim=?, quote='\"', escape='\"', columns=?, null_padding=true, "
+            "parallel=false, max_line_size=50000000, auto_detect=false, strict_mode=true)) WHERE _row > ?",
+            [str(src), delim, cols, hidx + 1],
         )
     except Exception as exc:  # duckdb.Error: malformed CSV
         msg = str(exc).split("\n")
@@ -144,6 +254,7 @@ def _read_csv(con, path: Path, table: str, tmpdir: Path) -> list[str]:
                 )
             ]
         ) from None
+    _RAW_INFO[str(path)] = RawInfo("csv", enc, delim, hidx + 1)
     return headers
 
 
@@ -153,48 +264,215 @@ def _cell_text(v: Any) -> str | None:
     if isinstance(v, bool):
         return "TRUE" if v else "FALSE"
     if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
+        if v != v or v in (float("inf"), float("-inf")):
+            return None
+        return str(int(v)) if v.is_integer() and abs(v) < 1e16 else repr(v)
     if isinstance(v, dt.datetime):
         return v.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(v, dt.date):
         return v.isoformat()
     if isinstance(v, dt.time):
         return v.strftime("%H:%M")
+    if isinstance(v, dt.timedelta):
+        return str(v)
     return str(v)
 
 
-def _read_xlsx(con, path: Path, table: str) -> list[str]:
+def _rows_to_table(con, path: Path, table: str, rows: list[list[Any]], info: RawInfo) -> list[str]:
     import pyarrow as pa
+
+    rows = [list(r) for r in rows]
+    if not rows or not any(_nonblank(r) for r in rows):
+        raise _problem(path, "the first sheet / table is empty", "empty", row=1)
+    while rows and not _nonblank(rows[0]):
+        rows.pop(0)
+        info.header_row += 1
+    h = header_index_of(rows)
+    info.header_row += h
+    headers = [(_cell_text(c) or "").strip().lstrip("\ufeff") for c in rows[h]]
+    # trailing blank header cells with no data under them are not columns
+    width = max((len(r) for r in rows), default=0)
+    headers += [""] * (width - len(headers))
+    while headers and not headers[-1] and not any(len(r) >= len(headers) and _cell_text(r[len(headers) - 1]) for r in rows[h + 1:]):
+        headers.pop()
+    n = len(headers)
+    data = {f"c{i}": [] for i in range(n)}
+    body = rows[h + 1:]
+    for r in body:
+        for i in range(n):
+            data[f"c{i}"].append(_cell_text(r[i]) if i < len(r) else None)
+    first = info.header_row + 1
+    arrow = pa.table({"_row": pa.array(range(first, first + len(body)), pa.int64()), **{k: pa.array(v, pa.string()) for k, v in data.items()}})
+    con.register(f"{table}_arrow", arrow)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_arrow")
+    con.unregister(f"{table}_arrow")
+    _RAW_INFO[str(path)] = info
+    return headers
+
+
+def _read_xlsx(con, path: Path, table: str, kind: str = "xlsx") -> list[str]:
     from python_calamine import CalamineWorkbook
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
         rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types
-        raise InputError(problems=[Problem(f"cannot read the workbook: {exc}", file=str(path), reason="xlsx")]) from None
+        raise _problem(path, f"cannot read the workbook: {exc}", "xlsx") from None
     if not rows:
-        raise InputError(problems=[Problem("the workbook's first sheet is empty", file=str(path), reason="empty")])
-    headers = [(_cell_text(h) or "") for h in rows[0]]
-    n = len(headers)
-    data = {f"c{i}": [] for i in range(n)}
-    for r in rows[1:]:
-        for i in range(n):
-            data[f"c{i}"].append(_cell_text(r[i]) if i < len(r) else None)
-    arrow = pa.table({"_row": pa.array(range(2, len(rows) + 1), pa.int64()), **{k: pa.array(v, pa.string()) for k, v in data.items()}})
-    con.register(f"{table}_arrow", arrow)
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_arrow")
-    con.unregister(f"{table}_arrow")
-    return headers
+        raise _problem(path, "the workbook's first sheet is empty", "empty")
+    return _rows_to_table(con, path, table, rows, RawInfo(kind))
+
+
+class _TableParser:
+    """Rows of the first <table> of an HTML file (Bitrix24's «Excel» export)."""
+
+    def __init__(self) -> None:
+        from html.parser import HTMLParser
+
+        outer = self
+
+        class P(HTMLParser):
+            def handle_starttag(self, tag, attrs):
+                outer.start(tag, dict(attrs))
+
+            def handle_startendtag(self, tag, attrs):
+                outer.start(tag, dict(attrs))
+                outer.end(tag)
+
+            def handle_endtag(self, tag):
+                outer.end(tag)
+
+            def handle_data(self, data):
+                outer.data(data)
+
+        self.parser = P(convert_charrefs=True)
+        self.rows: list[list[str]] = []
+        self.row: list[str] | None = None
+        self.cell: list[str] | None = None
+        self.depth = 0  # nested tables are flattened into their cell
+        self.done = False
+        self.span = 1
+
+    def start(self, tag: str, attrs: dict) -> None:
+        if self.done:
+            return
+        if tag == "table":
+            self.depth += 1
+        elif self.depth == 1 and tag == "tr":
+            self._close_row()
+            self.row = []
+        elif self.depth == 1 and tag in ("td", "th"):
+            self._close_cell()
+            if self.row is None:
+                self.row = []
+            self.cell = []
+            try:
+                self.span = max(1, min(100, int(attrs.get("colspan") or 1)))
+            except ValueError:
+                self.span = 1
+        elif tag == "br" and self.cell is not None:
+            self.cell.append("\n")
+
+    def end(self, tag: str) -> None:
+        if self.done:
+            return
+        if tag == "table":
+            self.depth -= 1
+            if self.depth <= 0:
+                self._close_row()
+                self.done = True
+        elif self.depth == 1 and tag in ("td", "th"):
+            self._close_cell()
+        elif self.depth == 1 and tag == "tr":
+            self._close_row()
+
+    def data(self, data: str) -> None:
+        if self.cell is not None and not self.done:
+            self.cell.append(data)
+
+    def _close_cell(self) -> None:
+        if self.cell is not None and self.row is not None:
+            text = "".join(self.cell)
+            text = "\n".join(" ".join(line.split()) for line in text.split("\n")).strip()
+            self.row.append(text)
+            self.row.extend([""] * (self.span - 1))
+        self.cell = None
+        self.span = 1
+
+    def _close_row(self) -> None:
+        self._close_cell()
+        if self.row is not None:
+            self.rows.append(self.row)
+        self.row = None
+
+    def feed(self, text: str) -> list[list[str]]:
+        self.parser.feed(text)
+        self.parser.close()
+        self._close_row()
+        return self.rows
+
+
+def _read_html(con, path: Path, table: str, text: str, enc: str) -> list[str]:
+    import re
+
+    m = re.search(r"<meta[^>]+charset=[\"']?([A-Za-z0-9_-]+)", text[:4096], re.I)
+    if m and enc not in ("utf-16", "utf-16-le", "utf-16-be"):
+        declared = m.group(1).lower()
+        try:
+            if codecs.lookup(declared).name != codecs.lookup(enc).name:
+                text = _decode(path, path.read_bytes(), declared)
+        except LookupError:
+            pass
+        except InputError:
+            pass
+    try:
+        rows = _TableParser().feed(text)
+    except Exception as exc:  # noqa: BLE001 - html.parser on broken markup
+        raise _problem(path, f"cannot read the HTML table: {exc}", "html") from None
+    if not rows:
+        raise _problem(path, "the file is HTML without a table; export it again as CSV or XLSX", "html")
+    return _rows_to_table(con, path, table, rows, RawInfo("html", enc))
 
 
 def read_raw(con, path: Path, table: str, tmpdir: Path) -> list[str]:
-    """Load a CSV/XLSX file into an all-text table; returns its headers."""
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        return _read_xlsx(con, path, table)
+    """Load a CSV/XLSX/XLS/HTML file into an all-text table; returns its headers.
+
+    The table has ``_row`` (the row number as a spreadsheet shows it, header
+    included) and ``c0 … cN``; rows above the header (a report preamble) are
+    not in it. The format is taken from the content, not the file name (an
+    .xls that is an HTML table, an .xlsx renamed to .csv).
+    """
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(8)
+    except OSError as exc:
+        raise _problem(path, f"cannot open the file: {exc.strerror or exc}", "not-found") from None
+    if magic.startswith(b"PK\x03\x04"):
+        return _read_xlsx(con, path, table, "xlsx")
+    if magic.startswith(b"\xd0\xcf\x11\xe0"):
+        return _read_xlsx(con, path, table, "xls")
     return _read_csv(con, path, table, tmpdir)
 
 
+def peek_headers(path: Path) -> list[str]:
+    """Headers of a file without loading it (profile auto-detection)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        with tempfile.TemporaryDirectory(prefix="crm-audit-") as tmp:
+            return read_raw(con, path, "peek", Path(tmp))
+    finally:
+        con.close()
+
+
 # --------------------------------------------------------------------------- mapping
+
+
+def _stem_tokens(path: Path) -> set[str]:
+    import re
+
+    return {t for t in re.split(r"[^0-9a-zа-яё]+", norm(path.stem)) if t}
 
 
 def _detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | None:
@@ -202,6 +480,11 @@ def _detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | No
     for name, spec in profile.entities.items():
         if stem in {norm(f) for f in spec.files}:
             return name
+    # a file name such as amocrm_export_leads_2026-11-20.csv
+    tokens = _stem_tokens(path)
+    by_token = [name for name, spec in profile.entities.items() if tokens & {norm(f) for f in spec.files}]
+    if len(by_token) == 1:
+        return by_token[0]
     # by prefix: most headers carry the entity's prefix
     best = (0, None)
     for name, spec in profile.entities.items():
@@ -210,37 +493,47 @@ def _detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | No
             best = (hits, name)
     if best[1] and best[0] * 2 >= len([h for h in headers if h.strip()]):
         return best[1]
-    # by signature fields
+    # by signature fields: the entity with the most mapped headers
+    found = (0, None)
     for name, spec in profile.entities.items():
         idx = spec.header_index()
-        mapped = {idx.get(norm(h)) for h in headers}
-        if spec.signature and all(f in mapped for f in spec.signature) and "id" in mapped:
-            return name
-    return None
+        mapped = [idx.get(hkey(spec.strip_prefix(h)[0])) for h in headers]
+        have = {m for m in mapped if m}
+        if spec.signature and all(f in have for f in spec.signature) and "id" in have:
+            if len(have) > found[0]:
+                found = (len(have), name)
+    return found[1]
 
 
-def _text_expr(cols: list[str]) -> str:
+def _text_expr(cols: list[str], join: str | None = None) -> str:
     if len(cols) == 1:
         return cols[0]
+    if join is not None:
+        parts = ", ".join(f"CASE WHEN is_blank({c}) THEN NULL ELSE strip({c}) END" for c in cols)
+        return f"nullif(concat_ws({_lit(join)}, {parts}), '')"
     # duplicate headers: the first non-blank value of the row
     parts = " ".join(f"WHEN NOT is_blank({c}) THEN {c}" for c in cols)
     return f"CASE {parts} ELSE {cols[0]} END"
 
 
+def _lit(v: str) -> str:
+    return "'" + str(v).replace("'", "''") + "'"
+
+
 def _sql_list(values: list[str]) -> str:
-    return ", ".join("'" + norm(v).replace("'", "''") + "'" for v in values)
+    return ", ".join(_lit(norm(v)) for v in values) or "NULL"
 
 
-def _typed_expr(spec, raw: str) -> str:
+def _typed_expr(spec, raw: str, date_order: str = "dmy") -> str:
     if spec.type == "id":
         return f"parse_id({raw})"
     if spec.type == "number":
         return f"parse_num({raw})"
     if spec.type == "date":
-        return f"parse_date({raw})"
+        return f"parse_date_mdy({raw})" if date_order == "mdy" else f"parse_date({raw})"
     if spec.type == "enum":
-        whens = " ".join(f"WHEN norm({raw}) IN ({_sql_list(vals)}) THEN '{key}'" for key, vals in spec.values.items())
-        return f"CASE {whens} ELSE NULL END"
+        whens = " ".join(f"WHEN norm({raw}) IN ({_sql_list(vals)}) THEN {_lit(key)}" for key, vals in spec.values.items())
+        return f"CASE {whens} ELSE NULL END" if whens else "NULL"
     if spec.type == "bool":
         t = _sql_list(spec.values.get("true", []))
         f = _sql_list(spec.values.get("false", []))
@@ -248,20 +541,94 @@ def _typed_expr(spec, raw: str) -> str:
     return raw
 
 
-def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, headers: list[str], on_bad_value: str) -> tuple[LoadedEntity, list[DataWarning]]:
+def _raw_expr(fs, cols: list[str]) -> str:
+    raw = _text_expr(cols, fs.join)
+    if fs.split:
+        raw = f"first_item({raw}, {_lit(fs.split)})"
+    if fs.null_values:
+        raw = f"CASE WHEN norm({raw}) IN ({_sql_list(fs.null_values)}) THEN NULL ELSE {raw} END"
+    return raw
+
+
+def _date_order(con, raw_table: str, cols: list[str], default: str) -> tuple[str, str | None]:
+    """The file's d/m/y vs m/d/y order, from values such as 25/11/2026."""
+    if not cols:
+        return default, None
+    parts = []
+    for c in cols:
+        parts.append(
+            f"SELECT count(*) FILTER (WHERE TRY_CAST(regexp_extract(strip({c}), '^([0-9]{{1,2}})[/-]', 1) AS INTEGER) > 12 AND is_slash_date({c})) AS a, "
+            f"count(*) FILTER (WHERE TRY_CAST(regexp_extract(strip({c}), '^[0-9]{{1,2}}[/-]([0-9]{{1,2}})', 1) AS INTEGER) > 12 AND is_slash_date({c})) AS b FROM {raw_table}"
+        )
+    a, b = con.execute(f"SELECT sum(a), sum(b) FROM ({' UNION ALL '.join(parts)})").fetchone()
+    a, b = a or 0, b or 0
+    if default == "mdy" and a and not b:
+        return "dmy", "dates are written day first (such as 25/11/2026); read as day/month/year"
+    if default == "dmy" and b and not a:
+        return "mdy", "dates are written month first (such as 11/25/2026); read as month/day/year"
+    return default, None
+
+
+def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: list[str]) -> str:
+    """SQL condition keeping rows that are not report footer lines."""
+    if not patterns or n == 0:
+        return "TRUE"
+    firsts = ", ".join(f"CASE WHEN is_blank(c{i}) THEN NULL ELSE lower(strip(c{i})) END" for i in range(min(n, 3)))
+    first = f"coalesce({firsts})"
+    match = " OR ".join(f"regexp_full_match({first}, {_lit(p)}, 's')" for p in patterns)
+    no_id = " AND ".join(f"is_blank({c})" for c in id_cols) or "TRUE"
+    start = con.execute(f"SELECT min(_row) FROM {raw_table} WHERE {no_id} AND ({match})").fetchone()[0]
+    if start is None:
+        return "TRUE"
+    return f"NOT ({no_id} AND _row >= {int(start)})"
+
+
+def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: EntitySpec, date_order: str) -> str | None:
+    ds = profile.derive_status if profile is not None else None
+    if ds is None:
+        return None
+    whens = []
+    if "status" in by_field:
+        fs = spec.fields["status"]
+        explicit = _typed_expr(fs, _raw_expr(fs, [f"c{i}" for i in by_field["status"]]), date_order)
+        whens.append(f"WHEN ({explicit}) IS NOT NULL THEN ({explicit})")
+    ff = ds.from_flags
+    if ff and ff.closed in by_field and ff.won in by_field:
+        fc, fw = spec.fields[ff.closed], spec.fields[ff.won]
+        closed = _typed_expr(fc, _raw_expr(fc, [f"c{i}" for i in by_field[ff.closed]]))
+        won = _typed_expr(fw, _raw_expr(fw, [f"c{i}" for i in by_field[ff.won]]))
+        whens.append(f"WHEN ({closed}) IS TRUE AND ({won}) IS TRUE THEN 'won' WHEN ({closed}) IS TRUE THEN 'lost' WHEN ({closed}) IS FALSE THEN 'open'")
+    fs_ = ds.from_stage
+    if fs_ and "stage" in by_field:
+        stage = _raw_expr(spec.fields["stage"], [f"c{i}" for i in by_field["stage"]])
+        for key in ("won", "lost", "deleted"):
+            vals = getattr(fs_, key)
+            if vals:
+                whens.append(f"WHEN norm({stage}) IN ({_sql_list(vals)}) THEN '{key}'")
+        if fs_.otherwise:
+            whens.append(f"WHEN NOT is_blank({stage}) THEN '{fs_.otherwise}'")
+    if not whens or ("status" in by_field and len(whens) == 1):
+        return None
+    return f"CASE {' '.join(whens)} ELSE NULL END"
+
+
+def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, headers: list[str], on_bad_value: str,
+               profile: Profile | None = None) -> tuple[LoadedEntity, list[DataWarning]]:
     index = spec.header_index()
     by_field: dict[str, list[int]] = {}
     custom: dict[str, list[int]] = {}
     custom_header: dict[str, str] = {}
     ignored: list[str] = []
+    header_fields: dict[str, str] = {}
     for i, h in enumerate(headers):
         bare, _ = spec.strip_prefix(h)
         if not bare:
             ignored.append(f"column {i + 1} (no header)")
             continue
-        f = index.get(norm(bare))
+        f = index.get(hkey(bare))
         if f is not None:
             by_field.setdefault(f, []).append(i)
+            header_fields.setdefault(norm(bare), f)
         else:
             custom.setdefault(norm(bare), []).append(i)
             custom_header.setdefault(norm(bare), bare)
@@ -279,26 +646,47 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
                     )
                 ]
             )
+    date_order = profile.date_order if profile is not None else "dmy"
+    date_cols = [f"c{i}" for name, idxs in by_field.items() if spec.fields[name].type == "date" for i in idxs]
+    date_order, note = _date_order(con, raw_table, date_cols, date_order)
+    if note:
+        warnings.append(DataWarning("date-order", note, str(path)))
     select = ["_row"]
     fields: dict[str, str] = {}
     checks: list[tuple[str, str, str, str]] = []  # (field, raw expr, parsed col, type)
+    status_derived = _status_expr(profile, by_field, spec, date_order) if entity == "deals" else None
     for name, idxs in by_field.items():
         fs = spec.fields[name]
-        raw = _text_expr([f"c{i}" for i in idxs])
-        expr = _typed_expr(fs, raw)
+        raw = _raw_expr(fs, [f"c{i}" for i in idxs])
+        if name == "status" and status_derived:
+            continue
+        expr = _typed_expr(fs, raw, date_order)
         select.append(f"{expr} AS \"{name}\"")
         if fs.type != "text":
             select.append(f"{raw} AS \"{name}__raw\"")
             checks.append((name, f"{name}__raw", name, fs.type))
-        fields[name] = headers[idxs[0]]
+        fields[name] = headers[idxs[0]] if len(idxs) == 1 or not fs.join else " + ".join(headers[i] for i in idxs)
+    if status_derived:
+        select.append(f"{status_derived} AS \"status\"")
+        fields["status"] = headers[by_field["status"][0]] if "status" in by_field else (
+            f"{headers[by_field['stage'][0]]} (status from the stage)" if "stage" in by_field else "status (from the flags)")
+    for name, fs in spec.fields.items():
+        if name not in fields and fs.default is not None:
+            select.append(f"{_lit(fs.default)} AS \"{name}\"")
+            fields[name] = f"(no column: «{fs.default}»)"
     custom_cols: dict[str, tuple[str, str]] = {}
     for k, (key, idxs) in enumerate(custom.items()):
         col = f"x{k}"
         select.append(f"{_text_expr([f'c{i}' for i in idxs])} AS {col}")
         custom_cols[key] = (col, custom_header[key])
     not_empty = " OR ".join(f"NOT is_blank(c{i})" for i in range(len(headers))) or "FALSE"
+    id_cols = [f"c{i}" for i in by_field.get("id", [])]
+    keep = _footer_filter(con, raw_table, len(headers), profile.footer if profile is not None else [], id_cols)
     table = entity
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(select)} FROM {raw_table} WHERE {not_empty}")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(select)} FROM {raw_table} WHERE ({not_empty}) AND ({keep})")
+    dropped = con.execute(f"SELECT count(*) FROM {raw_table} WHERE ({not_empty}) AND NOT ({keep})").fetchone()[0]
+    if dropped:
+        warnings.append(DataWarning("footer", f"{dropped} report footer line(s) (totals, notes) skipped", str(path)))
     con.execute(f"DROP TABLE {raw_table}")
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     problems: list[Problem] = []
@@ -321,6 +709,8 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
                 warnings.append(DataWarning("unknown-value", f"… and {total - len(bad)} more rows with unknown values in «{header}»", str(path), None, header))
             continue
         expected = TYPE_EXPECTED.get(typ, typ)
+        if typ == "date" and date_order == "mdy":
+            expected = "a date such as 2026-11-20, 11/20/2026 or 20.11.2026"
         for r, v in bad:
             msg = f"cannot read «{v}»: expected {expected}"
             if on_bad_value == "warn":
@@ -338,7 +728,37 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
             problems=problems,
             hint="Fix the cells in the export (or set `on_bad_value: warn` in crm-audit.yaml to treat them as empty).",
         )
-    return LoadedEntity(entity, path, table, rows, fields, custom_cols, ignored), warnings
+    typed = {n for n, fs in spec.fields.items() if n in fields and fs.type != "text" and n in by_field and not (n == "status" and status_derived)}
+    ent = LoadedEntity(entity, path, table, rows, fields, custom_cols, ignored, header_fields=header_fields, typed=typed)
+    return ent, warnings
+
+
+def _link_by_name(con, out: "LoadedExport", profile: Profile) -> None:
+    """Fill deals.org_id / person_id by matching names (exports without ids)."""
+    deals = out.entities.get("deals")
+    if deals is None:
+        return
+    for kind, ent_name in (("org", "organizations"), ("person", "persons")):
+        if kind not in profile.link_by_name:
+            continue
+        ent = out.entities.get(ent_name)
+        if f"{kind}_id" in deals.fields or f"{kind}_name" not in deals.fields:
+            continue
+        if ent is None or "id" not in ent.fields or "name" not in ent.fields:
+            continue
+        con.execute(f"ALTER TABLE deals ADD COLUMN {kind}_id VARCHAR")
+        con.execute(
+            f"UPDATE deals SET {kind}_id = m.id FROM (SELECT norm(name) AS k, arg_min(id, _row) AS id, count(*) AS n "
+            f"FROM {ent.table} WHERE id IS NOT NULL AND NOT is_blank(name) GROUP BY 1) m WHERE norm(deals.{kind}_name) = m.k"
+        )
+        deals.fields[f"{kind}_id"] = f"{deals.fields[f'{kind}_name']} (linked by name to {ent.file.name})"
+        dup = con.execute(
+            f"SELECT name FROM (SELECT min(name) AS name, count(*) AS n FROM {ent.table} WHERE id IS NOT NULL AND NOT is_blank(name) "
+            f"GROUP BY norm(name)) WHERE n > 1 AND norm(name) IN (SELECT norm({kind}_name) FROM deals) ORDER BY 1 LIMIT 5"
+        ).fetchall()
+        for (name,) in dup:
+            out.warnings.append(DataWarning(
+                "ambiguous-link", f"several records named «{name}»; deals are linked to the first of them", str(ent.file), None, ent.fields.get("name")))
 
 
 def _fingerprint(path: Path) -> str:
@@ -363,32 +783,44 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
     files = [d] if d.is_file() else sorted(p for p in d.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith((".", "~$")))
     if not files:
         raise InputError(
-            problems=[Problem(f"no export files (CSV or XLSX) found; expected deals.csv, activities.csv, organizations.csv, persons.csv", file=str(d), reason="no-files")]
+            problems=[Problem("no export files (CSV or XLSX) found; expected deals.csv, activities.csv, organizations.csv, persons.csv", file=str(d), reason="no-files")]
         )
     if con is None:
         con = duckdb.connect()
         sqlfuncs.install(con)
     tmp = tempfile.TemporaryDirectory(prefix="crm-audit-")
-    out = LoadedExport(con, d, {}, _tmp=tmp)
+    out = LoadedExport(con, d, {}, _tmp=tmp, profile=profile)
     try:
         seen: dict[str, Path] = {}
         for i, path in enumerate(files):
             raw_table = f"raw_{i}"
-            headers = read_raw(con, path, raw_table, Path(tmp.name))
+            try:
+                headers = read_raw(con, path, raw_table, Path(tmp.name))
+            except duckdb.Error as exc:
+                raise InputError(problems=[Problem(f"cannot read the file: {str(exc).splitlines()[0]}", file=str(path), reason="unreadable")]) from None
             entity = _detect_entity(profile, path, headers)
             if entity is None:
                 con.execute(f"DROP TABLE {raw_table}")
                 out.warnings.append(DataWarning("unknown-file", "not recognised as deals, organizations, persons or activities; ignored", str(path)))
+                out.unknown_files.append((path, headers))
                 continue
             if entity in seen:
                 raise InputError(
                     problems=[Problem(f"a second {entity} file (the first is {seen[entity].name}); keep one", file=str(path), reason="duplicate-file")]
                 )
             seen[entity] = path
-            loaded, warns = map_entity(con, entity, profile.entities[entity], path, raw_table, headers, on_bad_value)
+            try:
+                loaded, warns = map_entity(con, entity, profile.entities[entity], path, raw_table, headers, on_bad_value, profile)
+            except duckdb.Error as exc:  # a value the SQL cannot take: name the file, never a traceback
+                raise InputError(problems=[Problem(f"cannot read the file: {str(exc).splitlines()[0]}", file=str(path), reason="unreadable")]) from None
+            info = _RAW_INFO.pop(str(path), None)
+            if info is not None:
+                loaded.raw = info
             out.entities[entity] = loaded
             out.warnings.extend(warns)
             out.fingerprints[path.name] = _fingerprint(path)
+        if "deals" in out.entities:
+            _link_by_name(con, out, profile)
         if "deals" not in out.entities:
             raise InputError(
                 problems=[Problem("no deals file found (deals.csv / deals.xlsx, or a file with deal headers)", file=str(d), reason="no-deals")]

@@ -16,6 +16,11 @@ from . import resources, yamlsrc
 from .errors import SettingsError
 from .textnorm import norm
 
+def hkey(header: str) -> str:
+    """Header key: norm() with inner runs of spaces/newlines collapsed."""
+    return " ".join(norm(header).split())
+
+
 FieldType = Literal["id", "text", "number", "date", "enum", "bool"]
 
 
@@ -25,6 +30,14 @@ class FieldSpec(BaseModel):
     type: FieldType = "text"
     required: bool = False
     values: dict[str, list[str]] = Field(default_factory=dict)
+    # cell texts that mean "no value" for this field (amoCRM «не закрыта»)
+    null_values: list[str] = Field(default_factory=list)
+    # a list cell ("123;456"): keep its first item
+    split: str | None = None
+    # several columns feed the field (First name + Last name): join them
+    join: str | None = None
+    # the value when the export has no such column at all (one pipeline)
+    default: str | None = None
 
 
 class EntitySpec(BaseModel):
@@ -35,11 +48,11 @@ class EntitySpec(BaseModel):
     fields: dict[str, FieldSpec]
 
     def header_index(self) -> dict[str, str]:
-        """norm(header) -> canonical field name."""
+        """hkey(header) -> canonical field name."""
         out: dict[str, str] = {}
         for name, spec in self.fields.items():
             for h in spec.headers:
-                out.setdefault(norm(h), name)
+                out.setdefault(hkey(h), name)
         return out
 
     def strip_prefix(self, header: str) -> tuple[str, bool]:
@@ -57,11 +70,80 @@ class EntitySpec(BaseModel):
 ENTITIES = ("deals", "organizations", "persons", "activities")
 
 
+class StatusFromStage(BaseModel):
+    """Won/lost encoded as stage names (amoCRM, Bitrix24, HubSpot)."""
+
+    model_config = ConfigDict(extra="forbid")
+    won: list[str] = Field(default_factory=list)
+    lost: list[str] = Field(default_factory=list)
+    deleted: list[str] = Field(default_factory=list)
+    # status of a deal in any other (non-blank) stage
+    otherwise: Literal["open"] | None = "open"
+
+
+class StatusFromFlags(BaseModel):
+    """Won/lost as two yes/no columns (Salesforce «Closed» and «Won»)."""
+
+    model_config = ConfigDict(extra="forbid")
+    closed: str  # canonical bool field of deals
+    won: str
+
+
+class DeriveStatus(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    from_flags: StatusFromFlags | None = None
+    from_stage: StatusFromStage | None = None
+
+
+# which `unsupported:` keys a rule field falls under (entity of the rule language)
+_REF_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
+_REF_PREFIX = {"deal": "deal", "org": "org", "person": "person", "tasks": "activities"}
+
+
 class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     title: str = ""
+    # example link to a deal, for `crm-audit init`
+    deal_url: str = ""
+    # how to read d/m/y vs m/d/y dates written with slashes (10/11/2026)
+    date_order: Literal["dmy", "mdy"] = "dmy"
+    # headers that identify this CRM's export (auto-detection by `inspect`)
+    detect: list[str] = Field(default_factory=list)
+    # what this CRM's export simply does not have: entity names
+    # (activities, persons, organizations) or fields (deal.stage_changed,
+    # org.owner ...) -> why, in Russian, for the manager. A rule that needs one
+    # of them is skipped (not failed) when the export indeed lacks it.
+    unsupported: dict[str, str] = Field(default_factory=dict)
+    # regular expressions (whole first non-blank cell, case-insensitive) of
+    # footer lines to drop: report totals, confidentiality notes
+    footer: list[str] = Field(default_factory=list)
+    # link deals to organizations / persons by name when the export has no ids
+    link_by_name: list[Literal["org", "person"]] = Field(default_factory=list)
+    derive_status: DeriveStatus | None = None
     entities: dict[Literal["deals", "organizations", "persons", "activities"], EntitySpec]
+
+    def terminal_stages(self) -> list[str]:
+        """Stage names that encode won / lost (listed last in each pipeline)."""
+        fs = self.derive_status.from_stage if self.derive_status else None
+        return [*fs.won, *fs.lost] if fs else []
+
+    def unsupported_keys(self, entity: str, name: str) -> list[str]:
+        """The `unsupported:` keys that cover rule field ``entity.name``."""
+        keys = [_REF_ENTITY.get(entity, entity)]
+        if entity == "deal" and name in ("days_in_stage", "stage_since"):
+            return ["deal.stage_changed"]
+        if entity == "tasks":
+            return keys + ["activities.deal_id", "activities.due_date", "activities.done"]
+        return keys + [f"{_REF_PREFIX.get(entity, entity)}.{name}"]
+
+    def unsupported_reason(self, key: str) -> str | None:
+        from .textnorm import norm as _n
+
+        for k, why in self.unsupported.items():
+            if _n(k) == _n(key):
+                return why or "в выгрузке этой CRM нет таких данных"
+        return None
 
 
 def available() -> list[str]:

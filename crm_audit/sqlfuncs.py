@@ -19,8 +19,11 @@ MACROS = [
     f"CREATE OR REPLACE MACRO strip(x) AS regexp_replace(x, '^{WS}+|{WS}+$', '', 'g')",
     "CREATE OR REPLACE MACRO norm(x) AS replace(lower(strip(x)), 'ё', 'е')",
     f"CREATE OR REPLACE MACRO is_blank(x) AS (x IS NULL OR regexp_full_match(x, '{WS}*'))",
-    # ids: Excel turns 123 into 123.0
+    # ids: Excel turns 123 into 123.0 (or 1.23E+05 for long ones)
     r"CREATE OR REPLACE MACRO parse_id(x) AS CASE WHEN is_blank(x) THEN NULL "
+    r"WHEN regexp_full_match(strip(x), '[0-9](\.[0-9]+)?[eE]\+?[0-9]+') AND TRY_CAST(strip(x) AS DOUBLE) < 1e15 "
+    r"  AND TRY_CAST(strip(x) AS DOUBLE) = floor(TRY_CAST(strip(x) AS DOUBLE)) "
+    r"  THEN CAST(CAST(TRY_CAST(strip(x) AS DOUBLE) AS BIGINT) AS VARCHAR) "
     r"ELSE regexp_replace(strip(x), '^(-?[0-9]+)\.0+$', '\1') END",
     # numbers: 1 500,00 / 1,500.00 / 1.500,00 / 1500.5 / 1500 руб.
     f"CREATE OR REPLACE MACRO num_body(x) AS regexp_replace(lower(strip(x)), '^{_CURRENCY}{WS}*|{WS}*{_CURRENCY}$', '', 'g')",
@@ -39,8 +42,10 @@ MACROS = [
     r"WHEN regexp_full_match(num_digits(x), '[-+]?[0-9]{1,3},[0-9]{3}') THEN TRY_CAST(replace(num_digits(x), ',', '') AS DOUBLE) "
     # any other single comma is a decimal comma (Russian locale)
     r"ELSE TRY_CAST(replace(num_digits(x), ',', '.') AS DOUBLE) END",
-    # dates: ISO, dd.mm.yyyy, with or without time, or an Excel serial number
-    r"CREATE OR REPLACE MACRO parse_date(x) AS CASE WHEN is_blank(x) THEN NULL "
+    # dates: ISO, dd.mm.yyyy, d/m/y or m/d/y (by the profile's date order),
+    # with or without time, English month names, or an Excel serial number
+    r"CREATE OR REPLACE MACRO date_head(x) AS regexp_replace(strip(x), '[ T,]+[0-9]{1,2}:[0-9]{2}.*$', '')",
+    r"CREATE OR REPLACE MACRO parse_date_common(x) AS CASE WHEN is_blank(x) THEN NULL "
     r"WHEN regexp_full_match(strip(x), '[0-9]{5}(\.[0-9]+)?') THEN "
     r"  CASE WHEN TRY_CAST(strip(x) AS DOUBLE) BETWEEN 20000 AND 80000 "
     r"  THEN CAST(DATE '1899-12-30' + CAST(floor(CAST(strip(x) AS DOUBLE)) AS INTEGER) AS DATE) END "
@@ -48,11 +53,31 @@ MACROS = [
     r"  CAST(try_strptime(regexp_extract(strip(x), '^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})'), '%Y-%m-%d') AS DATE) "
     r"WHEN regexp_matches(strip(x), '^[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4}([ T,]|$)') THEN "
     r"  CAST(try_strptime(regexp_extract(strip(x), '^([0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4})'), '%d.%m.%Y') AS DATE) "
-    r"WHEN regexp_matches(strip(x), '^[0-9]{4}/[0-9]{1,2}/[0-9]{1,2}([ T]|$)') THEN "
-    r"  CAST(try_strptime(regexp_extract(strip(x), '^([0-9]{4}/[0-9]{1,2}/[0-9]{1,2})'), '%Y/%m/%d') AS DATE) "
+    r"WHEN regexp_matches(strip(x), '^[0-9]{4}[/.][0-9]{1,2}[/.][0-9]{1,2}([ T]|$)') THEN "
+    r"  CAST(try_strptime(replace(regexp_extract(strip(x), '^([0-9]{4}[/.][0-9]{1,2}[/.][0-9]{1,2})'), '.', '/'), '%Y/%m/%d') AS DATE) "
     r"WHEN regexp_matches(strip(x), '^[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{2}([ T,]|$)') THEN "
     r"  CAST(try_strptime(regexp_extract(strip(x), '^([0-9]{1,2}\.[0-9]{1,2}\.[0-9]{2})'), '%d.%m.%y') AS DATE) "
+    r"WHEN regexp_matches(date_head(x), '^[0-9]{1,2}[ -]?[A-Za-z]{3,9}\.?[ -,]*[0-9]{4}$') THEN "
+    r"  CAST(try_strptime(regexp_replace(date_head(x), '[ .,-]+', ' ', 'g'), ['%d %b %Y', '%d %B %Y']) AS DATE) "
+    r"WHEN regexp_matches(date_head(x), '^[A-Za-z]{3,9}\.?[ -]?[0-9]{1,2}(st|nd|rd|th)?,?[ -]?[0-9]{4}$') THEN "
+    r"  CAST(try_strptime(regexp_replace(regexp_replace(date_head(x), '(st|nd|rd|th),', ','), '[ .,-]+', ' ', 'g'), ['%b %d %Y', '%B %d %Y']) AS DATE) "
     r"ELSE NULL END",
+    # slashes or dashes with the day first (Russian / European Excel) ...
+    *[
+        f"CREATE OR REPLACE MACRO slash_date_{name}(x) AS CASE "
+        r"WHEN regexp_matches(strip(x), '^[0-9]{1,2}[/-][0-9]{1,2}[/-][0-9]{4}') THEN "
+        r"  CAST(try_strptime(replace(regexp_extract(strip(x), '^([0-9]{1,2}[/-][0-9]{1,2}[/-][0-9]{4})'), '-', '/'), "
+        f"'{fmt}/%Y') AS DATE) "
+        r"ELSE CAST(try_strptime(replace(regexp_extract(strip(x), '^([0-9]{1,2}[/-][0-9]{1,2}[/-][0-9]{2})'), '-', '/'), "
+        f"'{fmt}/%y') AS DATE) END"
+        for name, fmt in (("dmy", "%d/%m"), ("mdy", "%m/%d"))
+    ],
+    r"CREATE OR REPLACE MACRO is_slash_date(x) AS regexp_matches(strip(x), '^[0-9]{1,2}[/-][0-9]{1,2}[/-]([0-9]{4}|[0-9]{2})([ T,]|$)')",
+    r"CREATE OR REPLACE MACRO parse_date(x) AS CASE WHEN is_slash_date(x) THEN slash_date_dmy(x) ELSE parse_date_common(x) END",
+    # ... or the month first (US HubSpot / Salesforce exports)
+    r"CREATE OR REPLACE MACRO parse_date_mdy(x) AS CASE WHEN is_slash_date(x) THEN slash_date_mdy(x) ELSE parse_date_common(x) END",
+    # the first item of a list cell ("123;456" -> "123")
+    r"CREATE OR REPLACE MACRO first_item(x, sep) AS CASE WHEN is_blank(x) THEN x ELSE strip(split_part(strip(x), sep, 1)) END",
 ]
 
 

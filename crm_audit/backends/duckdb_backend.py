@@ -67,6 +67,7 @@ class DuckDBBackend:
         self.cols: dict[FieldRef, Col] = {}
         self.warnings: list[DataWarning] = []
         self.deal_count = 0
+        self.skipped: dict[str, str] = {}  # rule id -> why it was skipped (issue 6)
 
     # ------------------------------------------------------------------ columns
     def _entity(self, name: str) -> LoadedEntity | None:
@@ -120,15 +121,48 @@ class DuckDBBackend:
         except Exception:  # noqa: BLE001 - a best-effort hint only
             return ref.name
 
+    # --- issue 6: skipped rules (begin) ---------------------------------------
+    def _skip_reason(self, ref: FieldRef, missing: tuple[str, str] | None) -> str | None:
+        """Why a rule must be skipped for ``ref``: the CRM's profile declares the
+        data unsupported and the export indeed lacks it. None = not skipped."""
+        prof = getattr(self.export, "profile", None)
+        if prof is None or not prof.unsupported:
+            return None
+        deals = self._entity("deals")
+        if ref.entity == "deal" and ref.name in ("days_in_stage", "stage_since"):
+            if "stage_changed" in deals.fields:
+                return None
+        elif missing is None:
+            return None
+        for key in prof.unsupported_keys(ref.entity, ref.name):
+            why = prof.unsupported_reason(key)
+            if why:
+                return why
+        return None
+
     def check(self, plans: list[RulePlan]) -> None:
-        """Raise one InputError listing every column the rules need and lack."""
+        """Raise one InputError listing every column the rules need and lack.
+
+        Rules that need what this CRM's export does not have at all (the
+        profile's ``unsupported:``) are recorded in :attr:`skipped`
+        (rule id -> reason in Russian) instead.
+        """
         deals = self._entity("deals")
         missing: dict[tuple[str, str], list[str]] = {}
+        self.skipped: dict[str, str] = {}
         for p in plans:
+            rule_missing = []
             for ref in sorted(p.fields, key=lambda r: r.ref):
                 m = self._missing(ref)
-                if m:
-                    missing.setdefault(m, []).append(f"{p.rule.code} {p.rule.id}")
+                why = self._skip_reason(ref, m)
+                if why:
+                    self.skipped.setdefault(p.rule.id, why)
+                elif m:
+                    rule_missing.append(m)
+            if p.rule.id in self.skipped:
+                continue
+            for m in rule_missing:
+                missing.setdefault(m, []).append(f"{p.rule.code} {p.rule.id}")
         if "status" not in deals.fields:
             missing.setdefault((str(deals.file), self._header(field_ref("deal.status"))), []).append("all rules (deleted deals are excluded by status)")
         if missing:
@@ -143,10 +177,12 @@ class DuckDBBackend:
                 problems=problems,
                 hint="Add the column to the CRM export (or the file, if it is missing), or disable those rules in crm-audit.yaml (rules: disable: [...]).",
             )
+    # --- issue 6: skipped rules (end) -----------------------------------------
 
     # ------------------------------------------------------------------ audit_deals
     def prepare(self, plans: list[RulePlan]) -> None:
         self.check(plans)
+        plans = [p for p in plans if p.rule.id not in self.skipped]  # issue 6: skipped rules read nothing
         refs: set[FieldRef] = set()
         for p in plans:
             refs |= p.fields
@@ -291,14 +327,14 @@ class DuckDBBackend:
             "SELECT \"deal.id\", \"deal.pipeline\", \"deal.stage\", _row FROM audit_deals WHERE _stage_pos IS NULL ORDER BY _row"
         ).fetchall()
         known_p = {norm(p) for p in self.settings.pipelines}
-        for deal_id, pipeline, stage, row in rows[:20]:
+        for deal_id, pipeline, stage, row in rows[:50]:
             if norm(pipeline) not in known_p:
                 msg = f"deal {deal_id}: pipeline «{pipeline or ''}» is not in the settings; stage comparisons skip this deal"
             else:
                 msg = f"deal {deal_id}: stage «{stage or ''}» is not in pipeline «{pipeline}» of the settings; stage comparisons skip this deal"
             self.warnings.append(DataWarning("unknown-stage", msg, str(deals.file), row, deals.fields.get("stage")))
-        if len(rows) > 20:
-            self.warnings.append(DataWarning("unknown-stage", f"… and {len(rows) - 20} more deals with a stage or pipeline not in the settings", str(deals.file)))
+        if len(rows) > 50:
+            self.warnings.append(DataWarning("unknown-stage", f"… and {len(rows) - 50} more deals with a stage or pipeline not in the settings", str(deals.file)))
         unknown = self.con.execute("SELECT count(*), min(_row) FROM audit_deals WHERE _status = 'unknown'").fetchone()
         if unknown[0]:
             self.warnings.append(DataWarning("unknown-status", f"{unknown[0]} deal(s) have an empty or unknown status and are in no rule's scope (first at row {unknown[1]})", str(deals.file), unknown[1], deals.fields.get("status")))

@@ -1,0 +1,258 @@
+"""``crm-audit inspect DIR``: what the audit would read from an export.
+
+Which profile reads it (auto-detected by headers unless given), which file is
+which entity, which column feeds which field, which columns are kept as
+custom fields or ignored, row counts, the first unreadable cells, and which
+rules can run, would be skipped (the CRM does not export what they need) or
+would fail (a column the CRM exports is missing from the files). This is what
+the analyst runs when the first audit looks wrong.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import CrmAuditError, InputError, Problem
+from .profile import Profile, available, hkey, load_profile
+
+ENTITY_TITLES = {"deals": "deals", "organizations": "organizations", "persons": "persons (contacts)", "activities": "activities (tasks)"}
+MAX_PROBLEMS = 10
+
+
+# --------------------------------------------------------------------------- detection
+
+
+def _export_files(directory: Path) -> list[Path]:
+    from .loading import DATA_SUFFIXES
+
+    if directory.is_file():
+        return [directory]
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith((".", "~$")))
+
+
+def profile_score(profile: Profile, files: dict[Path, list[str]]) -> int:
+    """How well a profile explains the files' headers (higher is better)."""
+    detect = {hkey(h) for h in profile.detect}
+    score = 0
+    for path, headers in files.items():
+        best = 0
+        for spec in profile.entities.values():
+            idx = spec.header_index()
+            hits = 0
+            for h in headers:
+                bare, had_prefix = spec.strip_prefix(h)
+                if hkey(bare) in idx:
+                    hits += 2 if had_prefix else 1
+            best = max(best, hits)
+        score += best
+        score += 3 * sum(1 for h in headers if hkey(h) in detect)
+    return score
+
+
+def detect_profile(directory: str | Path) -> tuple[str, dict[str, int]]:
+    """(best profile name, score of every bundled profile) from the headers."""
+    from .loading import peek_headers
+
+    d = Path(directory)
+    headers: dict[Path, list[str]] = {}
+    for p in _export_files(d):
+        try:
+            headers[p] = peek_headers(p)
+        except CrmAuditError:
+            continue
+    scores = {name: profile_score(load_profile(name), headers) for name in available()}
+    if not scores or max(scores.values()) == 0:
+        return "pipedrive", scores
+    best = max(scores.values())
+    winners = [n for n, s in scores.items() if s == best]
+    return ("pipedrive" if "pipedrive" in winners else winners[0]), scores
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class FileReport:
+    path: Path
+    entity: str | None
+    rows: int = 0
+    mapped: list[tuple[str, str]] = field(default_factory=list)  # (export header, field)
+    custom: list[str] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    how_read: str = ""
+    headers: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RuleCheck:
+    code: str
+    rule_id: str
+    state: str  # run | skip | fail
+    why: str = ""
+
+
+@dataclass
+class InspectReport:
+    directory: Path
+    profile: str
+    profile_title: str
+    detected: bool
+    scores: dict[str, int] = field(default_factory=dict)
+    files: list[FileReport] = field(default_factory=list)
+    absent: list[tuple[str, str]] = field(default_factory=list)  # (entity, note)
+    rules: list[RuleCheck] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def rules_in(self, state: str) -> list[str]:
+        return [r.rule_id for r in self.rules if r.state == state]
+
+
+def _settings_for(crm: str, config: str | Path | None):
+    from . import settings as settings_mod
+    from .resources import demo_dir
+
+    if config is not None:
+        s = settings_mod.load(config)
+        return s.model_copy(update={"crm": crm}) if s.crm != crm else s
+    s = settings_mod.load(demo_dir() / "crm-audit.yaml")
+    return s.model_copy(update={"crm": crm})
+
+
+def _rule_checks(export, settings) -> list[RuleCheck]:
+    from . import plan as planmod
+    from . import ruleset
+    from .backends.duckdb_backend import DuckDBBackend
+
+    rules, _warnings = ruleset.load_with_warnings(settings)
+    out = []
+    for p in planmod.build_all(rules, settings):
+        backend = DuckDBBackend(export, settings, dt.date.today())
+        try:
+            backend.check([p])
+        except InputError as exc:
+            cols = "; ".join(f"{Path(pr.file).name if pr.file else ''}: {pr.message.split('; needed by')[0]}" for pr in exc.problems)
+            out.append(RuleCheck(p.rule.code, p.rule.id, "fail", cols))
+            continue
+        if p.rule.id in backend.skipped:
+            out.append(RuleCheck(p.rule.code, p.rule.id, "skip", backend.skipped[p.rule.id]))
+        else:
+            out.append(RuleCheck(p.rule.code, p.rule.id, "run"))
+    return out
+
+
+def inspect_export(directory: str | Path, crm: str | None = None, config: str | Path | None = None) -> InspectReport:
+    """Everything ``crm-audit inspect`` prints, as data (never raises for a bad export)."""
+    from .loading import load_export, peek_headers
+
+    d = Path(directory)
+    if not d.exists():
+        raise InputError(problems=[Problem("the export directory does not exist", file=str(d), reason="not-found")])
+    settings = None
+    if crm is None and config is not None:
+        from . import settings as settings_mod
+
+        settings = settings_mod.load(config)
+        crm = settings.crm
+    detected = crm is None
+    scores: dict[str, int] = {}
+    if crm is None:
+        crm, scores = detect_profile(d)
+    profile = load_profile(crm)
+    rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
+    try:
+        export = load_export(d, profile, on_bad_value="warn")
+    except CrmAuditError as exc:
+        rep.error = exc.message
+        for p in _export_files(d):
+            try:
+                rep.files.append(FileReport(p, None, headers=peek_headers(p)))
+            except CrmAuditError as e2:
+                rep.files.append(FileReport(p, None, how_read=f"unreadable: {e2.message.splitlines()[0]}"))
+        return rep
+    try:
+        for name, ent in export.entities.items():
+            fr = FileReport(ent.file, name, ent.rows)
+            fr.mapped = [(hdr, f) for f, hdr in ent.fields.items()]
+            fr.custom = [hdr for _col, hdr in ent.custom.values()]
+            fr.ignored = list(ent.ignored)
+            if ent.raw is not None:
+                bits = [ent.raw.kind]
+                if ent.raw.encoding:
+                    bits.append(ent.raw.encoding)
+                if ent.raw.delimiter:
+                    bits.append("delimiter " + {"\t": "TAB", ",": "','", ";": "';'", "|": "'|'"}.get(ent.raw.delimiter, ent.raw.delimiter))
+                bits.append(f"header row {ent.raw.header_row}")
+                fr.how_read = ", ".join(bits)
+            rep.files.append(fr)
+        for path, headers in export.unknown_files:
+            rep.files.append(FileReport(path, None, headers=headers))
+        for ent_name in profile.entities:
+            if ent_name not in export.entities:
+                why = profile.unsupported_reason(ent_name)
+                rep.absent.append((ent_name, f"not exported by {rep.profile_title}: {why}" if why else "no such file in the export"))
+        for w in export.warnings:
+            if w.code in ("bad-value", "unknown-value", "date-order", "ambiguous-link", "footer"):
+                where = Path(w.file).name if w.file else ""
+                if w.row:
+                    where += f" row {w.row}"
+                if w.column:
+                    where += f" «{w.column}»"
+                rep.problems.append(f"{where}: {w.message}" if where else w.message)
+        try:
+            settings = settings or _settings_for(profile.name, config)
+            if settings.crm != profile.name:
+                settings = settings.model_copy(update={"crm": profile.name})
+            rep.rules = _rule_checks(export, settings)
+        except CrmAuditError as exc:
+            rep.error = f"cannot check the rules: {exc.message}"
+    finally:
+        export.close()
+        export.con.close()
+    return rep
+
+
+def format_report(rep: InspectReport) -> str:
+    lines = [f"Export: {rep.directory}"]
+    how = "detected by headers" if rep.detected else "given"
+    line = f"Profile: {rep.profile} ({rep.profile_title}), {how}"
+    if rep.detected and rep.scores:
+        line += " — scores: " + ", ".join(f"{n} {s}" for n, s in sorted(rep.scores.items(), key=lambda x: -x[1]))
+    lines += [line, "", "Files:"]
+    for f in rep.files:
+        if f.entity is None:
+            lines.append(f"  {f.path.name}: not recognised, ignored" + (f" ({f.how_read})" if f.how_read else ""))
+            if f.headers:
+                lines.append(f"    headers: {', '.join(h for h in f.headers if h)[:300]}")
+            continue
+        lines.append(f"  {f.path.name} → {ENTITY_TITLES.get(f.entity, f.entity)}: {f.rows} rows" + (f" ({f.how_read})" if f.how_read else ""))
+        lines.append("    mapped: " + "; ".join(f"{h} → {fld}" for h, fld in f.mapped))
+        if f.custom:
+            lines.append("    kept as custom fields: " + ", ".join(f.custom))
+        if f.ignored:
+            lines.append("    ignored: " + ", ".join(f.ignored))
+    for ent, note in rep.absent:
+        lines.append(f"  (no {ENTITY_TITLES.get(ent, ent)} file: {note})")
+    if rep.error:
+        lines += ["", "Cannot load the export:", *("  " + x for x in rep.error.splitlines())]
+    if rep.rules:
+        lines += ["", "Rules:"]
+        width = max(len(r.rule_id) for r in rep.rules)
+        labels = {"run": "can run", "skip": "would be skipped", "fail": "would FAIL"}
+        for r in rep.rules:
+            text = f"  {r.code:<5} {r.rule_id:<{width}}  {labels[r.state]}"
+            if r.why:
+                text += f": {r.why}"
+            lines.append(text)
+        counts = {s: len(rep.rules_in(s)) for s in ("run", "skip", "fail")}
+        lines.append(f"  {counts['run']} can run, {counts['skip']} would be skipped, {counts['fail']} would fail.")
+    if rep.problems:
+        lines += ["", "First parse problems:"]
+        lines += [f"  {p}" for p in rep.problems[:MAX_PROBLEMS]]
+        if len(rep.problems) > MAX_PROBLEMS:
+            lines.append(f"  … and {len(rep.problems) - MAX_PROBLEMS} more")
+    return "\n".join(lines)
