@@ -219,26 +219,19 @@ class DuckDBBackend:
             if ref.entity != "deal":
                 continue
             cols.append(Col(self._name(ref), self._deal_expr(ref, deals, as_of), ref.type))
-        if need_org:
-            has_org_file = orgs is not None and "id" in orgs.fields and d_has("org_id")
-            if has_org_file:
-                joins.append(f"LEFT JOIN {dedup(orgs)} o ON o.id = d.org_id")
-            dn = "d.org_name" if d_has("org_name") else "NULL"
-            did = "d.org_id" if d_has("org_id") else "NULL"
-            cols.append(Col("_linked_org", f"(NOT is_blank({did}) OR NOT is_blank({dn}))", "bool"))
+        # the deal's organization and contact person: one LEFT JOIN each
+        for entity, ent, alias, needed in (("org", orgs, "o", need_org), ("person", persons, "p", need_person)):
+            if not needed:
+                continue
+            joined = ent is not None and "id" in ent.fields and d_has(f"{entity}_id")
+            if joined:
+                joins.append(f"LEFT JOIN {dedup(ent)} {alias} ON {alias}.id = d.{entity}_id")
+            dn = f"d.{entity}_name" if d_has(f"{entity}_name") else "NULL"
+            did = f"d.{entity}_id" if d_has(f"{entity}_id") else "NULL"
+            cols.append(Col(f"_linked_{entity}", f"(NOT is_blank({did}) OR NOT is_blank({dn}))", "bool"))
             for ref in refs:
-                if ref.entity == "org":
-                    cols.append(Col(self._name(ref), self._rel_expr(ref, orgs, "o", has_org_file, dn), ref.type))
-        if need_person:
-            has_p_file = persons is not None and "id" in persons.fields and d_has("person_id")
-            if has_p_file:
-                joins.append(f"LEFT JOIN {dedup(persons)} p ON p.id = d.person_id")
-            dn = "d.person_name" if d_has("person_name") else "NULL"
-            did = "d.person_id" if d_has("person_id") else "NULL"
-            cols.append(Col("_linked_person", f"(NOT is_blank({did}) OR NOT is_blank({dn}))", "bool"))
-            for ref in refs:
-                if ref.entity == "person":
-                    cols.append(Col(self._name(ref), self._rel_expr(ref, persons, "p", has_p_file, dn), ref.type))
+                if ref.entity == entity:
+                    cols.append(Col(self._name(ref), self._rel_expr(ref, ent, alias, joined, dn), ref.type))
         if need_tasks:
             con.execute(self._task_agg_sql(acts, need_tasks, as_of))
             joins.append("LEFT JOIN task_agg t ON t.deal_id = d.id")
