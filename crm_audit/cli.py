@@ -80,8 +80,14 @@ def _write_outputs(report, out: str | None, violations_csv: str | None) -> list[
 
 
 def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, violations_csv: str | None,
-              rule_ids: tuple[str, ...] = (), quiet: bool = False, ledger_path: str | None = None) -> tuple[object, list]:
-    """Read back the previous document, audit, carry over, write, record."""
+              rule_ids: tuple[str, ...] = (), quiet: bool = False, ledger_path: str | None = None,
+              gsheet: str | None = None, credentials: str | None = None, dry_run: bool = False,
+              gsheet_client=None, gsheet_retry=None) -> tuple[object, list]:
+    """Read back the previous documents, audit, carry over, write, publish, record.
+
+    Nothing is written (workbook, CSV, Google Sheet, ledger audit) before the
+    previous workbook and the Google Sheet have been read back successfully.
+    """
     from . import ruleset
     from . import settings as settings_mod
     from .audit import audit_export
@@ -94,21 +100,41 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
     settings = settings_mod.load(config)
     out = out or (str(settings.resolve(settings.output.xlsx)) if settings.output.xlsx else None)
     violations_csv = violations_csv or (str(settings.resolve(settings.output.violations_csv)) if settings.output.violations_csv else None)
+    gsheet = gsheet or settings.google_sheet
+    if credentials is None and settings.google_credentials:
+        credentials = str(settings.resolve(settings.google_credentials))
     rules = ruleset.load(settings)
+    by_code = {r.code: r.id for r in rules}
     with Ledger(ledger_path or settings.ledger_path()) as ledger:
-        # 1. nothing is overwritten before the previous document is read back
-        reader = reader_for(out, {r.code: r.id for r in rules}) if out else None
-        pulled = pull(ledger, reader, out) if reader else None
+        # 1. nothing is overwritten before the previous documents are read back
+        pulled = []
+        reader = reader_for(out, by_code) if out else None
+        if reader is not None:
+            pulled.append(pull(ledger, reader, out))
+        spreadsheet = None
+        if gsheet:
+            from exporters.gsheet import GoogleSheetReader, open_spreadsheet
+
+            spreadsheet = open_spreadsheet(gsheet, credentials, client=gsheet_client, retry=gsheet_retry)
+            pulled.append(pull(ledger, GoogleSheetReader(spreadsheet, by_code, retry=gsheet_retry), gsheet))
         report = audit_export(settings, export, as_of=as_of, rule_ids=list(rule_ids) or None)
         carry = carry_over(report, ledger)
-        if pulled is not None:
-            report.warnings = pulled.warnings() + report.warnings
+        for p in pulled:
+            report.warnings = p.warnings() + report.warnings
         report.meta["carry"] = carry
         if not rule_ids:
             report.meta["hit_history"] = hit_history(report, ledger)
-        written = _write_outputs(report, out, violations_csv)
-        if not rule_ids:  # a partial run must not mark the other rules' findings resolved
-            record(report, ledger, carry, out)
+        written = [] if dry_run else _write_outputs(report, out, violations_csv)
+        if spreadsheet is not None:
+            from exporters.gsheet import publish
+
+            result = publish(report, spreadsheet, dry_run=dry_run, retry=gsheet_retry)
+            if not quiet:
+                click.echo(result.summary())
+            if not dry_run:
+                written.append(("Google Sheet", gsheet))
+        if not rule_ids and not dry_run:  # a partial run must not mark the other rules' findings resolved
+            record(report, ledger, carry, out or gsheet)
     if not quiet:
         print_summary(report, written)
     return report, written
@@ -124,13 +150,16 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
 @click.option("--fail-on-violations", is_flag=True, help="Exit with code 1 when any violation is found.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Audit history database (default: crm-audit.db next to the settings).")
-def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet, ledger_path):
+@click.option("--gsheet", help="Publish to this Google spreadsheet (URL or key; default: google_sheet in the settings).")
+@click.option("--credentials", type=click.Path(dir_okay=False), help="Service-account JSON key (default: google_credentials in the settings, then GOOGLE_APPLICATION_CREDENTIALS, then your Google account).")
+@click.option("--dry-run", is_flag=True, help="Show what would change in the Google Sheet (rows added/updated/removed per sheet); write nothing.")
+def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet, ledger_path, gsheet, credentials, dry_run):
     """Run the audit on an export and write the workbook and/or CSV.
 
     Before the workbook at --out is overwritten, the statuses, comments and
     decisions in it are read back into the ledger and carried over.
     """
-    report, _ = run_audit(config, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path)
+    report, _ = run_audit(config, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path, gsheet, credentials, dry_run)
     if fail_on_violations and report.total:
         sys.exit(EXIT_VIOLATIONS)
 
@@ -409,6 +438,38 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
         with atomic_write(Path(html_path)) as tmp:
             Path(tmp).write_text(render_html(rv), encoding="utf-8")
         click.echo(f"\nWrote {html_path}")
+
+
+# --------------------------------------------------------------------------- google sheets
+
+
+@cli.group()
+def gsheet():
+    """Google Sheets: check access before the first publish."""
+
+
+@gsheet.command("check")
+@config_option
+@click.argument("url_or_key", required=False)
+@click.option("--credentials", type=click.Path(dir_okay=False), help="Service-account JSON key (default: from the settings or GOOGLE_APPLICATION_CREDENTIALS).")
+def gsheet_check(config, url_or_key, credentials):
+    """Verify access to the spreadsheet and say exactly what to do if it is missing."""
+    from exporters.gsheet import check_access
+
+    settings = None
+    if Path(config).exists():
+        from . import settings as settings_mod
+
+        settings = settings_mod.load(config)
+    url_or_key = url_or_key or (settings.google_sheet if settings else None)
+    if not url_or_key:
+        raise UsageError("give the spreadsheet URL or key (or set google_sheet: in crm-audit.yaml)")
+    if credentials is None and settings is not None and settings.google_credentials:
+        credentials = str(settings.resolve(settings.google_credentials))
+    r = check_access(url_or_key, credentials)
+    click.echo(r.message)
+    if not r.ok:
+        sys.exit(EXIT_ERROR)
 
 
 # --------------------------------------------------------------------------- entry point

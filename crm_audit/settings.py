@@ -40,7 +40,8 @@ class Settings(BaseModel):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     on_bad_value: Literal["error", "warn"] = "error"
-    google_sheet: str | None = None  # spreadsheet URL or key (publishing: a later release)
+    google_sheet: str | None = None  # spreadsheet URL or key to publish to
+    google_credentials: str | None = None  # service-account JSON key (else GOOGLE_APPLICATION_CREDENTIALS, else OAuth)
     ledger: str | None = None  # the audit history database; default crm-audit.db next to this file
 
     # where the settings came from (not part of the YAML)

@@ -96,10 +96,15 @@ def pull(ledger: Ledger, reader: EditsReader, source: str, when: dt.datetime | N
     return res
 
 
-def reader_for(document: str | Path, rule_ids_by_code: dict[str, str]) -> EditsReader | None:
+def reader_for(document: str | Path, rule_ids_by_code: dict[str, str], credentials: str | None = None) -> EditsReader | None:
     """The reader of an existing document, or None when there is none yet."""
     from .readback import WorkbookReader
 
+    text = str(document)
+    if "docs.google.com/spreadsheets" in text:
+        from exporters.gsheet import GoogleSheetReader, open_spreadsheet
+
+        return GoogleSheetReader(open_spreadsheet(text, credentials), rule_ids_by_code)
     p = Path(document)
     if p.suffix.lower() in (".xlsx", ".xlsm") and p.exists():
         return WorkbookReader(p, rule_ids_by_code)

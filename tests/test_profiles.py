@@ -360,10 +360,10 @@ def test_fixture_runs_all_17_rules(crm):
     assert len(warned) == len(SKIPPED[crm])
 
 
-def test_skipped_rule_note_and_summary(capsys):
+def test_skipped_rule_note_and_summary(capsys, tmp_path):
     d = FIXTURES / "amocrm"
     code = main(["run", "-c", str(d / "crm-audit.yaml"), "--export", str(d / "export"), "--as-of", "2026-11-20",
-                 "--out", str(Path(pytest.importorskip("tempfile").mkdtemp()) / "a.xlsx")])
+                 "--out", str(tmp_path / "a.xlsx"), "--ledger", str(tmp_path / "crm-audit.db")])
     out = capsys.readouterr().out
     assert code == 0
     assert "Правило пропущено" in out and "open-deal-without-tasks" in out and "overdue-tasks" in out
