@@ -60,14 +60,19 @@ class CarryResult:
     fingerprints: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-def fingerprint(result: RuleResult, row: pd.Series) -> str:
-    """A hash of the deal's audited fields for this rule (not of the date)."""
-    keys = ["title", "owner", "state", "reason", "pipeline", "stage"] + [c.key for c in result.evidence if not c.volatile]
-    values = []
-    for k in keys:
-        v = row.get(k)
-        values.append("" if v is None or (isinstance(v, float) and v != v) or v is pd.NaT else str(v))
-    return hashlib.sha256("\x1f".join(values).encode("utf-8")).hexdigest()[:16]
+FINGERPRINT_BASE = ("title", "owner", "state", "reason", "pipeline", "stage")
+
+
+def _text_column(series: pd.Series) -> list[str]:
+    return ["" if v is None or (isinstance(v, float) and v != v) or v is pd.NaT else str(v) for v in series.tolist()]
+
+
+def fingerprints(result: RuleResult) -> list[str]:
+    """Per row, a hash of the deal's audited fields for this rule (not of the date)."""
+    rows = result.rows
+    keys = [k for k in FINGERPRINT_BASE if k in rows.columns] + [c.key for c in result.evidence if not c.volatile and c.key in rows.columns]
+    columns = [_text_column(rows[k]) for k in keys]
+    return [hashlib.sha256("\x1f".join(vals).encode("utf-8")).hexdigest()[:16] for vals in zip(*columns)] if columns else [""] * len(rows)
 
 
 # --------------------------------------------------------------------------- 1. pull
@@ -119,23 +124,31 @@ def _fmt(day: str | None) -> str:
 
 
 def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
-    """Mutate ``report``: drop waived findings, add status/comment/first seen/streak/notes."""
+    """Mutate ``report``: drop waived findings, add status/comment/first seen/streak/notes.
+
+    Set-based: the ledger state is read once into dicts, rows are walked as
+    plain lists (1M violations in seconds, not minutes).
+    """
     as_of = report.as_of
     prev = ledger.previous_audit(as_of)
-    prev_findings = ledger.findings_of(prev["id"]) if prev else {}
+    prev_streak = {k: int(r["streak"]) for k, r in ledger.findings_of(prev["id"]).items()} if prev else {}
+    first = {(r[0], r[1]): r[2] for r in ledger.con.execute("SELECT rule_id, deal_id, first_seen FROM findings")}
     edits = ledger.last_edits()
-    audits_by_id = {a["id"]: a for a in ledger.audits()}
+    audit_day = {a["id"]: a["as_of"] for a in ledger.audits()}
     waivers = {(w.rule_id, w.deal_id): w for w in ledger.waivers()}
     out = CarryResult()
     for result in report.results:
         rows = result.rows
         if rows is None or not len(rows):
             continue
+        rid = result.rule_id
+        deal_ids = [str(d) for d in rows["deal_id"].tolist()]
+        fps = fingerprints(result)
         keep, status, comment, first_seen, streak, note = [], [], [], [], [], []
-        for _, row in rows.iterrows():
-            key = (result.rule_id, str(row["deal_id"]))
-            fp = fingerprint(result, row)
+        for deal_id, fp in zip(deal_ids, fps):
+            key = (rid, deal_id)
             out.fingerprints[key] = fp
+            lapse_note = ""
             w = waivers.get(key)
             if w is not None:
                 if w.expires_on and as_of > dt.date.fromisoformat(w.expires_on):
@@ -150,21 +163,19 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
                     out.waived.append(key)
                     keep.append(False)
                     continue
-            else:
-                lapse_note = ""
             keep.append(True)
-            pf = prev_findings.get(key)
-            streak.append(int(pf["streak"]) + 1 if pf is not None else 1)
-            f = ledger.finding(*key)
-            first_seen.append(min(dt.date.fromisoformat(f["first_seen"]), as_of) if f is not None else as_of)
-            e = edits.get(key)
+            streak.append(prev_streak.get(key, 0) + 1)
+            f = first.get(key)
+            first_seen.append(min(dt.date.fromisoformat(f), as_of) if f else as_of)
             st, cm, nt = STATUS_NEW, None, lapse_note
+            e = edits.get(key)
             if e is not None:
                 cm = e["comment"]
                 if e["status"] == STATUS_FIXED:
-                    seen = audits_by_id.get(e["audit_id"])
-                    day = _fmt(seen["as_of"]) if seen is not None else _fmt(e["read_at"][:10])
-                    nt = (nt + " " if nt else "") + f"Отмечено «Исправлено» в аудите от {day}, но нарушение осталось — исправьте в CRM или поставьте «Не исправлено» с комментарием."
+                    day = audit_day.get(e["audit_id"]) or e["read_at"][:10]
+                    nt = (nt + " " if nt else "") + (
+                        f"Отмечено «Исправлено» в аудите от {_fmt(day)}, но нарушение осталось — "
+                        "исправьте в CRM или поставьте «Не исправлено» с комментарием.")
                     out.repeats.append(key)
                 elif e["status"] in (STATUS_NOT_FIXED, STATUS_NEW):
                     st = e["status"]
@@ -176,7 +187,7 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
             status.append(st)
             comment.append(cm)
             note.append(nt or None)
-        rows = rows[keep].copy()
+        rows = rows[keep].copy() if not all(keep) else rows.copy()
         rows["status"], rows["comment"] = status, comment
         rows["first_seen"], rows["streak"], rows["carry_note"] = first_seen, streak, note
         result.rows = rows.reset_index(drop=True)
@@ -208,33 +219,38 @@ def record(report: AuditReport, ledger: Ledger, carry: CarryResult, document: st
             ).lastrowid
         present: set[tuple[str, str]] = set()
         repeats = set(carry.repeats)
+        fa_rows, f_rows = [], []
         for result in report.results:
             if result.rows is None or not len(result.rows):
                 continue
             cols = result.rows
-            for rec in cols.to_dict("records"):
-                key = (result.rule_id, str(rec["deal_id"]))
+            n = len(cols)
+            get = lambda k: cols[k].tolist() if k in cols.columns else [None] * n  # noqa: E731
+            for deal_id, owner, title, streak, status, comment, note in zip(
+                get("deal_id"), get("owner"), get("title"), get("streak"), get("status"), get("comment"), get("carry_note")
+            ):
+                key = (result.rule_id, str(deal_id))
                 present.add(key)
-                streak = int(rec.get("streak") or 1)
-                con.execute(
-                    "INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status, comment, note, repeat, fingerprint) "
-                    "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    (audit_id, *key, _s(rec.get("owner")), streak, _s(rec.get("status")), _s(rec.get("comment")),
-                     _s(rec.get("carry_note")), int(key in repeats), carry.fingerprints.get(key)),
-                )
-                con.execute(
-                    "INSERT INTO findings (rule_id, deal_id, owner, title, first_seen, last_seen, streak, times_seen, resolved_on) "
-                    "VALUES (?,?,?,?,?,?,?,1,NULL) ON CONFLICT (rule_id, deal_id) DO UPDATE SET owner=excluded.owner, "
-                    "title=excluded.title, first_seen=min(findings.first_seen, excluded.first_seen), "
-                    "times_seen = findings.times_seen + (CASE WHEN findings.last_seen < excluded.last_seen THEN 1 ELSE 0 END), "
-                    "last_seen=max(findings.last_seen, excluded.last_seen), streak=excluded.streak, resolved_on=NULL",
-                    (*key, _s(rec.get("owner")), _s(rec.get("title")), as_of, as_of, streak),
-                )
-        # findings that disappeared with this audit are resolved on it
-        for r in con.execute("SELECT rule_id, deal_id FROM findings WHERE resolved_on IS NULL AND last_seen < ?", (as_of,)).fetchall():
-            key = (r["rule_id"], r["deal_id"])
-            if key not in present and key not in set(carry.waived):
-                con.execute("UPDATE findings SET resolved_on = ? WHERE rule_id = ? AND deal_id = ?", (as_of, *key))
+                streak = int(streak or 1)
+                fa_rows.append((audit_id, *key, _s(owner), streak, _s(status), _s(comment), _s(note), int(key in repeats), carry.fingerprints.get(key)))
+                f_rows.append((*key, _s(owner), _s(title), as_of, as_of, streak))
+        con.executemany(
+            "INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status, comment, note, repeat, fingerprint) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?)", fa_rows)
+        con.executemany(
+            "INSERT INTO findings (rule_id, deal_id, owner, title, first_seen, last_seen, streak, times_seen, resolved_on) "
+            "VALUES (?,?,?,?,?,?,?,1,NULL) ON CONFLICT (rule_id, deal_id) DO UPDATE SET owner=excluded.owner, "
+            "title=excluded.title, first_seen=min(findings.first_seen, excluded.first_seen), "
+            "times_seen = findings.times_seen + (CASE WHEN findings.last_seen < excluded.last_seen THEN 1 ELSE 0 END), "
+            "last_seen=max(findings.last_seen, excluded.last_seen), streak=excluded.streak, resolved_on=NULL", f_rows)
+        # findings that disappeared with this audit are resolved on it (waived ones are not resolved)
+        waived = set(carry.waived)
+        gone = [
+            (as_of, r[0], r[1])
+            for r in con.execute("SELECT rule_id, deal_id FROM findings WHERE resolved_on IS NULL AND last_seen < ?", (as_of,))
+            if (r[0], r[1]) not in present and (r[0], r[1]) not in waived
+        ]
+        con.executemany("UPDATE findings SET resolved_on = ? WHERE rule_id = ? AND deal_id = ?", gone)
     return audit_id
 
 
