@@ -218,18 +218,55 @@ class RawInfo:
 _RAW_INFO: dict[str, RawInfo] = {}
 
 
+#: Files larger than this are not read into memory when they are valid UTF-8:
+#: the encoding is checked by streaming and DuckDB reads the file itself.
+STREAM_ABOVE = 8 * 1024 * 1024
+
+
+def _utf8_head(path: Path) -> str | None:
+    """The decoded head of a large file that is valid UTF-8 throughout, else None."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    head = ""
+    with open(path, "rb") as fh:
+        first = fh.read(SNIFF_CHARS * 4)
+        if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in first:
+            return None
+        try:
+            head = decoder.decode(first)
+            for chunk in iter(lambda: fh.read(1 << 22), b""):
+                if b"\x00" in chunk:
+                    return None
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return None
+    return head.lstrip("\ufeff")
+
+
 def _read_csv(con, path: Path, table: str, tmpdir: Path, data: bytes | None = None) -> list[str]:
+    if data is None and path.stat().st_size > STREAM_ABOVE:
+        head = _utf8_head(path)
+        if head is not None:
+            return _read_csv_text(con, path, table, tmpdir, head, "utf-8", whole=False)
     if data is None:
         data = path.read_bytes()
     if not data.strip():
         raise _problem(path, "the file is empty", "empty")
     enc = detect_encoding(path, data)
     text = _decode(path, data, enc)
+    del data
+    return _read_csv_text(con, path, table, tmpdir, text, enc, whole=True)
+
+
+def _read_csv_text(con, path: Path, table: str, tmpdir: Path, text: str, enc: str, whole: bool) -> list[str]:
+    """``text`` is the whole decoded file (``whole``) or its head (a large UTF-8 file)."""
     if text.lstrip()[:1] == "<" and "<table" in text[:SNIFF_CHARS].lower():
+        if not whole:
+            text = _decode(path, path.read_bytes(), enc)
         return _read_html(con, path, table, text, enc)
     delim, hidx, headers = sniff_csv(path, text)
     src = path
-    if enc != "utf-8":
+    if enc != "utf-8" and whole:
         src = tmpdir / (table + ".csv")
         src.write_text(text, encoding="utf-8", newline="")
     cols = {f"c{i}": "VARCHAR" for i in range(len(headers))}
@@ -679,7 +716,8 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
         col = f"x{k}"
         select.append(f"{_text_expr([f'c{i}' for i in idxs])} AS {col}")
         custom_cols[key] = (col, custom_header[key])
-    not_empty = " OR ".join(f"NOT is_blank(c{i})" for i in range(len(headers))) or "FALSE"
+    # one regex per row instead of one per cell: a row is empty when all its cells joined are blank
+    not_empty = f"NOT is_blank(concat({', '.join(f'c{i}' for i in range(len(headers)))}))" if headers else "FALSE"
     id_cols = [f"c{i}" for i in by_field.get("id", [])]
     keep = _footer_filter(con, raw_table, len(headers), profile.footer if profile is not None else [], id_cols)
     table = entity

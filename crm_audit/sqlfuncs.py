@@ -20,7 +20,9 @@ MACROS = [
     "CREATE OR REPLACE MACRO norm(x) AS replace(lower(strip(x)), 'ё', 'е')",
     f"CREATE OR REPLACE MACRO is_blank(x) AS (x IS NULL OR regexp_full_match(x, '{WS}*'))",
     # ids: Excel turns 123 into 123.0 (or 1.23E+05 for long ones)
-    r"CREATE OR REPLACE MACRO parse_id(x) AS CASE WHEN is_blank(x) THEN NULL "
+    # (each parser starts with a fast path for the common clean value: one regex, one cast)
+    r"CREATE OR REPLACE MACRO parse_id(x) AS CASE WHEN x IS NULL THEN NULL WHEN regexp_full_match(x, '[0-9]{1,18}') THEN x "
+    r"WHEN is_blank(x) THEN NULL "
     r"WHEN regexp_full_match(strip(x), '[0-9](\.[0-9]+)?[eE]\+?[0-9]+') AND TRY_CAST(strip(x) AS DOUBLE) < 1e15 "
     r"  AND TRY_CAST(strip(x) AS DOUBLE) = floor(TRY_CAST(strip(x) AS DOUBLE)) "
     r"  THEN CAST(CAST(TRY_CAST(strip(x) AS DOUBLE) AS BIGINT) AS VARCHAR) "
@@ -28,7 +30,9 @@ MACROS = [
     # numbers: 1 500,00 / 1,500.00 / 1.500,00 / 1500.5 / 1500 руб.
     f"CREATE OR REPLACE MACRO num_body(x) AS regexp_replace(lower(strip(x)), '^{_CURRENCY}{WS}*|{WS}*{_CURRENCY}$', '', 'g')",
     f"CREATE OR REPLACE MACRO num_digits(x) AS regexp_replace(num_body(x), '[{WS[1:-1]}'']', '', 'g')",
-    r"CREATE OR REPLACE MACRO parse_num(x) AS CASE WHEN is_blank(x) THEN NULL "
+    r"CREATE OR REPLACE MACRO parse_num(x) AS CASE WHEN x IS NULL THEN NULL "
+    r"WHEN regexp_full_match(x, '-?[0-9]{1,15}(\.[0-9]{1,6})?') THEN CAST(x AS DOUBLE) "
+    r"WHEN is_blank(x) THEN NULL "
     r"WHEN NOT regexp_full_match(num_digits(x), '[-+]?([0-9]+[.,]?)*[0-9]+([.,][0-9]+)?|[-+]?[0-9]*[.,][0-9]+') THEN NULL "
     # both separators: the last one is the decimal mark
     r"WHEN strpos(num_digits(x), ',') > 0 AND strpos(num_digits(x), '.') > 0 THEN "
@@ -73,9 +77,11 @@ MACROS = [
         for name, fmt in (("dmy", "%d/%m"), ("mdy", "%m/%d"))
     ],
     r"CREATE OR REPLACE MACRO is_slash_date(x) AS regexp_matches(strip(x), '^[0-9]{1,2}[/-][0-9]{1,2}[/-]([0-9]{4}|[0-9]{2})([ T,]|$)')",
-    r"CREATE OR REPLACE MACRO parse_date(x) AS CASE WHEN is_slash_date(x) THEN slash_date_dmy(x) ELSE parse_date_common(x) END",
+    r"CREATE OR REPLACE MACRO parse_date(x) AS CASE WHEN x IS NULL THEN NULL WHEN regexp_full_match(x, '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?') THEN TRY_CAST(left(x, 10) AS DATE) "
+    r"WHEN is_slash_date(x) THEN slash_date_dmy(x) ELSE parse_date_common(x) END",
     # ... or the month first (US HubSpot / Salesforce exports)
-    r"CREATE OR REPLACE MACRO parse_date_mdy(x) AS CASE WHEN is_slash_date(x) THEN slash_date_mdy(x) ELSE parse_date_common(x) END",
+    r"CREATE OR REPLACE MACRO parse_date_mdy(x) AS CASE WHEN x IS NULL THEN NULL WHEN regexp_full_match(x, '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?') THEN TRY_CAST(left(x, 10) AS DATE) "
+    r"WHEN is_slash_date(x) THEN slash_date_mdy(x) ELSE parse_date_common(x) END",
     # the first item of a list cell ("123;456" -> "123")
     r"CREATE OR REPLACE MACRO first_item(x, sep) AS CASE WHEN is_blank(x) THEN x ELSE strip(split_part(strip(x), sep, 1)) END",
 ]

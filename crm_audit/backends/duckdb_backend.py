@@ -238,8 +238,16 @@ class DuckDBBackend:
             for ref in need_tasks:
                 expr = f"coalesce(t.{ref.name}, 0)" if ref.name.endswith("_count") else f"t.{ref.name}"
                 cols.append(Col(self._name(ref), expr, ref.type))
-        cols.append(Col("_pipeline_n", "norm(d.pipeline)" if d_has("pipeline") else "NULL", "text"))
-        cols.append(Col("_stage_pos", self._stage_pos_expr(deals), "number"))
+        # stage order: one join to a small (pipeline, stage, position) table of the settings
+        stage_table = self._stage_table_sql()
+        if stage_table and d_has("pipeline") and d_has("stage"):
+            joins[0] = f"FROM (SELECT *, norm(pipeline) AS _pn, norm(stage) AS _sn FROM {dedup(deals)} dd) d"
+            joins.append(f"LEFT JOIN ({stage_table}) sp ON sp.pn = d._pn AND sp.sn = d._sn")
+            cols.append(Col("_pipeline_n", "d._pn", "text"))
+            cols.append(Col("_stage_pos", "sp.pos", "number"))
+        else:
+            cols.append(Col("_pipeline_n", "norm(d.pipeline)" if d_has("pipeline") else "NULL", "text"))
+            cols.append(Col("_stage_pos", "NULL", "number"))
         # unique by name (a field may be asked for twice)
         seen: dict[str, Col] = {}
         for c in cols:
@@ -304,14 +312,10 @@ class DuckDBBackend:
         select = ", ".join(f"{aggs[n]} AS {n}" for n in names)
         return f"CREATE OR REPLACE TEMP TABLE task_agg AS SELECT a.deal_id, {select} FROM {acts.table} a WHERE a.deal_id IS NOT NULL GROUP BY a.deal_id"
 
-    def _stage_pos_expr(self, deals: LoadedEntity) -> str:
-        if "stage" not in deals.fields or "pipeline" not in deals.fields:
-            return "NULL"
-        whens = []
-        for p, stages in self.settings.pipelines.items():
-            for i, s in enumerate(stages):
-                whens.append(f"WHEN norm(d.pipeline) = {q(norm(p))} AND norm(d.stage) = {q(norm(s))} THEN {i}")
-        return f"CASE {' '.join(whens)} ELSE NULL END" if whens else "NULL"
+    def _stage_table_sql(self) -> str:
+        """The settings' stage order as a VALUES table (pn, sn, pos), normalised names."""
+        rows = [f"({q(norm(p))}, {q(norm(st))}, {i})" for p, stages in self.settings.pipelines.items() for i, st in enumerate(stages)]
+        return f"SELECT * FROM (VALUES {', '.join(rows)}) AS v(pn, sn, pos)" if rows else ""
 
     def _stage_warnings(self, deals: LoadedEntity) -> None:
         if "stage" not in deals.fields or "pipeline" not in deals.fields:
