@@ -233,3 +233,26 @@ def test_rules_list_and_explain(settings_file, capsys):
     out = capsys.readouterr().out
     assert "Правило 2.2" in out and "дней на текущем этапе > 7" in out and "id: stuck-in-accepted" in out
     assert main(["rules", "-c", str(settings_file), "explain", "nope"]) == 2
+
+
+def test_xlsx_export_files_give_the_same_violations(audited, tmp_path, settings_file):
+    """The same export saved as .xlsx files (as Excel would) audits identically."""
+    src = audited["dir"] / "export"
+    dst = tmp_path / "xlsx"
+    dst.mkdir()
+    for f in src.glob("*.csv"):
+        text = f.read_text(encoding="utf-8-sig")
+        delim = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        for r, row in enumerate(csv.reader(text.splitlines(True), delimiter=delim), start=1):
+            for c, v in enumerate(row, start=1):
+                cell = ws.cell(r, c, int(v) if v.isdigit() and len(v) < 10 else v)
+                if isinstance(v, str) and v[:1] == "=":
+                    cell.data_type = "s"  # text that looks like a formula stays text, as Excel keeps it
+        wb.save(dst / (f.stem + ".xlsx"))
+    vcsv = tmp_path / "v.csv"
+    assert main(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", AS_OF.isoformat(),
+                 "--violations-csv", str(vcsv), "--quiet", "--ledger", str(tmp_path / "l.db")]) == 0
+    got = {(r["rule_id"], r["deal_id"]) for r in read_csv(vcsv)}
+    assert got == oracle.expected_violations(audited["export"], samplegen.DEFAULT_SETTINGS, AS_OF)
