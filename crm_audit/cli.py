@@ -324,7 +324,8 @@ def _pull_latest(settings, rules, ledger, document: str | None = None):
         latest = ledger.latest_audit()
         document = (latest["document"] if latest is not None else None) or (
             str(settings.resolve(settings.output.xlsx)) if settings.output.xlsx else None)
-    reader = reader_for(document, {r.code: r.id for r in rules}) if document else None
+    creds = str(settings.resolve(settings.google_credentials)) if settings.google_credentials else None
+    reader = reader_for(document, {r.code: r.id for r in rules}, creds) if document else None
     if reader is None:
         return None, document
     return pull(ledger, reader, document), document

@@ -105,8 +105,11 @@ def reader_for(document: str | Path, rule_ids_by_code: dict[str, str], credentia
     """The reader of an existing document, or None when there is none yet."""
     from .readback import WorkbookReader
 
+    import re
+
     text = str(document)
-    if "docs.google.com/spreadsheets" in text:
+    looks_like_key = re.fullmatch(r"[A-Za-z0-9_-]{30,}", text) is not None and not Path(text).exists()
+    if "docs.google.com/spreadsheets" in text or looks_like_key:
         from exporters.gsheet import GoogleSheetReader, open_spreadsheet
 
         return GoogleSheetReader(open_spreadsheet(text, credentials), rule_ids_by_code)
