@@ -221,13 +221,12 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
 
     st.run("import", do_import)
 
-    import pandas as pd
 
     from crm_audit import loading, ruleset
     from crm_audit import plan as planmod
     from crm_audit import settings as settings_mod
     from crm_audit.audit import _kind, scope_text
-    from crm_audit.backends.duckdb_backend import DuckDBBackend
+    from crm_audit.backends.duckdb_backend import DuckDBBackend, to_frame
     from crm_audit.profile import load_profile
     from crm_audit.report import AuditReport, Column, DataWarning, RuleResult
     from exporters.csv import write_violations_csv
@@ -271,12 +270,7 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
             t0 = time.perf_counter()
             rel = backend.con.execute(backend.rule_sql(p))
             t1 = time.perf_counter()
-            df = rel.df()
-            t2 = time.perf_counter()
-            # the same post-processing as DuckDBBackend.run
-            for col in df.columns:
-                if str(df[col].dtype).startswith("datetime"):
-                    df[col] = [None if pd.isna(x) else x.date() for x in df[col]]
+            df = to_frame(rel)  # what DuckDBBackend.run does (.df() + dates)
             t3 = time.perf_counter()
             per_rule[f"{p.rule.code} {p.rule.id}"] = t3 - t0
             t_sql += t1 - t0

@@ -22,7 +22,7 @@ from typing import Any
 from .errors import InputError, Problem
 from .profile import ENTITIES, EntitySpec, Profile, hkey
 from .report import DataWarning
-from .textnorm import norm
+from .textnorm import WS_CLASS, norm
 
 DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html")
 TYPE_EXPECTED = {
@@ -243,8 +243,93 @@ def _utf8_head(path: Path) -> str | None:
     return head.lstrip("\ufeff")
 
 
+def _scan_large(path: Path) -> str | None:
+    """The decoded head of a large file, reading it once (and fingerprinting it on the way).
+
+    The head is None when it is not UTF-8 (or UTF-16) or when the file holds
+    a NUL byte anywhere; the rest of the file is not decoded here: DuckDB
+    checks it is UTF-8 while reading it (see :func:`_read_large_csv_fast`).
+    """
+    import hashlib
+
+    h = hashlib.sha256()
+    nul = False
+    with open(path, "rb") as fh:
+        first = fh.read(SNIFF_CHARS * 4)
+        h.update(first)
+        nul = b"\x00" in first
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+            nul = nul or b"\x00" in chunk
+    _FINGERPRINTS[_file_key(path)] = h.hexdigest()[:16]
+    if nul or first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return None
+    try:
+        head = codecs.getincrementaldecoder("utf-8")().decode(first)
+    except UnicodeDecodeError:
+        return None
+    return head.lstrip("\ufeff")
+
+
+def _read_large_csv_fast(con, path: Path, table: str, head: str) -> list[str] | None:
+    """Read a large UTF-8 CSV with DuckDB's parallel reader; None to use the careful path.
+
+    The parallel reader cannot pad short rows and gives no row numbers, so it
+    reads only files whose every record has the header's width (strict mode
+    fails otherwise) and the row number comes from the table's ``rowid``
+    (insertion order is preserved). Any failure — a ragged or malformed file,
+    bytes that are not UTF-8 — falls back to the serial reader, which reports
+    the problem exactly as before.
+    """
+    import duckdb
+
+    if head.lstrip()[:1] == "<" and "<table" in head[:SNIFF_CHARS].lower():
+        return None
+    try:
+        delim, hidx, headers = sniff_csv(path, head)
+    except InputError:
+        return None
+    cols = {f"c{i}": "VARCHAR" for i in range(len(headers))}
+    data = f"{table}__csv"
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TABLE {data} AS SELECT * FROM read_csv(?, header=false, delim=?, quote='\"', escape='\"', "
+            "columns=?, null_padding=false, parallel=true, max_line_size=50000000, auto_detect=false, strict_mode=true)",
+            [str(path), delim, cols],
+        )
+    except duckdb.Error:
+        con.execute(f"DROP TABLE IF EXISTS {data}")
+        return None
+    con.execute(f"CREATE OR REPLACE VIEW {table} AS SELECT rowid + 1 AS _row, * FROM {data} WHERE rowid > {hidx}")
+    _RAW_INFO[str(path)] = RawInfo("csv", "utf-8", delim, hidx + 1)
+    return headers
+
+
+#: sha256 prefixes computed while scanning large files: (path, size, mtime) -> digest
+_FINGERPRINTS: dict[tuple[str, int, int], str] = {}
+
+
+def _file_key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return (str(path), st.st_size, st.st_mtime_ns)
+
+
+def drop_raw(con, table: str) -> None:
+    """Drop a raw table made by :func:`read_raw` (a table, or a view over ``<table>__csv``)."""
+    if con.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND NOT internal", [table]).fetchone()[0]:
+        con.execute(f"DROP VIEW {table}")
+        con.execute(f"DROP TABLE IF EXISTS {table}__csv")
+    else:
+        con.execute(f"DROP TABLE {table}")
+
+
 def _read_csv(con, path: Path, table: str, tmpdir: Path, data: bytes | None = None) -> list[str]:
     if data is None and path.stat().st_size > STREAM_ABOVE:
+        head = _scan_large(path)
+        if head is not None:
+            headers = _read_large_csv_fast(con, path, table, head)
+            if headers is not None:
+                return headers
         head = _utf8_head(path)
         if head is not None:
             return _read_csv_text(con, path, table, tmpdir, head, "utf-8", whole=False)
@@ -587,17 +672,25 @@ def _raw_expr(fs, cols: list[str]) -> str:
     return raw
 
 
+def _slash_count(col: str, part: int) -> str:
+    """SQL: how many cells of ``col`` are slash dates whose ``part`` (1 or 2) is above 12.
+
+    A cheap anchored prefix test (at most a few characters read) guards the
+    strip/extract/is_slash_date work, which then runs only on the few cells
+    that can be slash dates (ISO dates fail at their third digit).
+    """
+    group = "([0-9]{1,2})[/-]" if part == 1 else "[0-9]{1,2}[/-]([0-9]{1,2})"
+    return (
+        f"count(*) FILTER (WHERE CASE WHEN regexp_matches({col}, '^{WS_CLASS}*[0-9]{{1,2}}[/-]') "
+        f"THEN TRY_CAST(regexp_extract(strip({col}), '^{group}', 1) AS INTEGER) > 12 AND is_slash_date({col}) ELSE FALSE END)"
+    )
+
+
 def _date_order(con, raw_table: str, cols: list[str], default: str) -> tuple[str, str | None]:
     """The file's d/m/y vs m/d/y order, from values such as 25/11/2026."""
     if not cols:
         return default, None
-    parts = []
-    for c in cols:
-        parts.append(
-            f"SELECT count(*) FILTER (WHERE TRY_CAST(regexp_extract(strip({c}), '^([0-9]{{1,2}})[/-]', 1) AS INTEGER) > 12 AND is_slash_date({c})) AS a, "
-            f"count(*) FILTER (WHERE TRY_CAST(regexp_extract(strip({c}), '^[0-9]{{1,2}}[/-]([0-9]{{1,2}})', 1) AS INTEGER) > 12 AND is_slash_date({c})) AS b FROM {raw_table}"
-        )
-    a, b = con.execute(f"SELECT sum(a), sum(b) FROM ({' UNION ALL '.join(parts)})").fetchone()
+    a, b = con.execute(f"SELECT {' + '.join(_slash_count(c, 1) for c in cols)}, {' + '.join(_slash_count(c, 2) for c in cols)} FROM {raw_table}").fetchone()
     a, b = a or 0, b or 0
     if default == "mdy" and a and not b:
         return "dmy", "dates are written day first (such as 25/11/2026); read as day/month/year"
@@ -725,7 +818,7 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
     dropped = con.execute(f"SELECT count(*) FROM {raw_table} WHERE ({not_empty}) AND NOT ({keep})").fetchone()[0]
     if dropped:
         warnings.append(DataWarning("footer", f"{dropped} report footer line(s) (totals, notes) skipped", str(path)))
-    con.execute(f"DROP TABLE {raw_table}")
+    drop_raw(con, raw_table)
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     problems: list[Problem] = []
     for name, rawcol, col, typ in checks:
@@ -800,7 +893,12 @@ def _link_by_name(con, out: "LoadedExport", profile: Profile) -> None:
 
 
 def _fingerprint(path: Path) -> str:
+    """sha256 prefix of a file (reused when the large-file scan computed it)."""
     import hashlib
+
+    cached = _FINGERPRINTS.pop(_file_key(path), None)
+    if cached is not None:
+        return cached
 
     h = hashlib.sha256()
     with open(path, "rb") as fh:
@@ -838,7 +936,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
                 raise InputError(problems=[Problem(f"cannot read the file: {str(exc).splitlines()[0]}", file=str(path), reason="unreadable")]) from None
             entity = _detect_entity(profile, path, headers)
             if entity is None:
-                con.execute(f"DROP TABLE {raw_table}")
+                drop_raw(con, raw_table)
                 out.warnings.append(DataWarning("unknown-file", "not recognised as deals, organizations, persons or activities; ignored", str(path)))
                 out.unknown_files.append((path, headers))
                 continue
