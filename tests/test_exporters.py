@@ -470,19 +470,18 @@ def test_failed_workbook_assembly_keeps_old_file(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == ["audit.xlsx"]
 
 
-def test_failed_csv_write_keeps_old_file(tmp_path, monkeypatch):
+@pytest.mark.parametrize("writer", ["_write_with_duckdb", "_write_with_csv_module"])
+def test_failed_csv_write_keeps_old_file(tmp_path, monkeypatch, writer):
     path = tmp_path / "violations.csv"
     path.write_text("rule_id,deal_id\nold,1\n", encoding="utf-8")
-    calls = {"n": 0}
-    real = csv_writer._format_column
 
-    def flaky(values, kind="text"):
-        calls["n"] += 1
-        if calls["n"] > 12:  # part of the file is already written
-            raise ValueError("boom")
-        return real(values, kind)
+    def half_written(report, tmp):
+        Path(tmp).write_text("rule_id,deal_id\nnew,", encoding="utf-8")  # part of the file is already written
+        raise ValueError("boom")
 
-    monkeypatch.setattr(csv_writer, "_format_column", flaky)
+    if writer == "_write_with_csv_module":
+        monkeypatch.setattr(csv_writer, "_write_with_duckdb", lambda report, tmp: False)
+    monkeypatch.setattr(csv_writer, writer, half_written)
     with pytest.raises(ValueError):
         write_violations_csv(make_report(), path)
     assert path.read_text(encoding="utf-8") == "rule_id,deal_id\nold,1\n"
@@ -566,3 +565,40 @@ def test_libreoffice_round_trip(written, tmp_path):
         for row in sheet.iter_rows():
             for cell in row:
                 assert cell.data_type != "f"
+
+
+def _parsed(path):
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))
+
+
+def test_csv_duckdb_and_csv_module_write_the_same_text(tmp_path):
+    """The fast (DuckDB over Arrow) writer and the csv-module writer agree field by field."""
+    report = make_report()
+    extra = pd.DataFrame({
+        "deal_url": ["u1", None, "u3", "u4"], "deal_id": [1, 2, 3, 4], "title": ['a,"b"', "x\r\ny", "", None],
+        "owner": ["Ира", "Ира", None, "Олег"], "state": ["Открыта"] * 4, "reason": [None] * 4,
+        "pipeline": ["P"] * 4, "stage": ["S"] * 4,
+        "n": [1.0, 2.5, float("nan"), 1e20], "d": [dt.date(2026, 1, 2), None, dt.date(2025, 12, 31), None],
+        "t": pd.to_datetime(["2026-01-02 00:00", "2026-01-02 13:45", None, "2026-03-04 00:00"]),
+        "b": [True, False, True, False], "i": [3, 4, 5, 6],
+    })
+    cols = [Column("n", "Число", "number"), Column("d", "Дата", "date"),
+            Column("t", "Время", "text"), Column("b", "Флаг"), Column("i", "Целое", "int")]
+    report.results.append(RuleResult("extra", "9.9", "Доп.", 1, "9.9 Доп.", cols, extra))
+    fast, slow = tmp_path / "fast.csv", tmp_path / "slow.csv"
+    assert csv_writer._write_with_duckdb(report, fast)
+    csv_writer._write_with_csv_module(report, slow)
+    assert _parsed(fast) == _parsed(slow)
+    tail = _parsed(fast)[-4:]
+    assert tail[0][3] == "1" and tail[0][11] == "Число: 1; Дата: 2026-01-02; Время: 2026-01-02; Флаг: true; Целое: 3"
+    assert tail[1][5] == "x\r\ny" and tail[1][11] == "Число: 2.5; Дата: ; Время: 2026-01-02 13:45:00; Флаг: false; Целое: 4"
+    assert tail[3][11].startswith("Число: 100000000000000000000; ")
+
+
+def test_csv_with_mixed_python_values_falls_back_to_the_csv_module(tmp_path):
+    report = make_report()
+    report.results[0].rows = report.results[0].rows.assign(title=["a", 1, 2.5, None][: len(report.results[0].rows)] + ["b"] * max(0, len(report.results[0].rows) - 4))
+    path = write_violations_csv(report, tmp_path / "v.csv")
+    rows = _parsed(path)
+    assert rows[1][5] == "a" and rows[2][5] == "1" and rows[3][5] == "2.5"
