@@ -58,7 +58,7 @@ def audit_export(
         rules = [r for r in rules if r.id in rule_ids]
     plans = planmod.build_all(rules, settings)
     profile = load_profile(settings.crm)
-    export = load_export(export_dir, profile, settings.on_bad_value)
+    export = load_export(export_dir, profile, settings.on_bad_value, as_of=as_of)
     try:
         backend = DuckDBBackend(export, settings, as_of)
         backend.prepare(plans)
@@ -83,6 +83,9 @@ def audit_export(
             )
         warnings = skipped_warnings + [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
         warnings += export.warnings + backend.warnings
+        for w in warnings:  # the CRM's own explanation of a warning (profile `hints`)
+            if w.code in profile.hints:
+                w.message = f"{w.message} — {profile.hints[w.code]}"
         return AuditReport(
             as_of=as_of,
             generated_at=dt.datetime.now().replace(microsecond=0),

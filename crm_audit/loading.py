@@ -667,6 +667,8 @@ def _raw_expr(fs, cols: list[str]) -> str:
     raw = _text_expr(cols, fs.join)
     if fs.split:
         raw = f"first_item({raw}, {_lit(fs.split)})"
+    if fs.remove:
+        raw = f"nullif(strip(regexp_replace({raw}, {_lit(fs.remove)}, '', 'g')), '')"
     if fs.null_values:
         raw = f"CASE WHEN norm({raw}) IN ({_sql_list(fs.null_values)}) THEN NULL ELSE {raw} END"
     return raw
@@ -762,6 +764,9 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
         else:
             custom.setdefault(norm(bare), []).append(i)
             custom_header.setdefault(norm(bare), bare)
+    for name, idxs in by_field.items():  # several columns: the profile's header order decides
+        rank = {hkey(h): k for k, h in enumerate(spec.fields[name].headers)}
+        idxs.sort(key=lambda i: rank.get(hkey(spec.strip_prefix(headers[i])[0]), len(rank)))
     warnings: list[DataWarning] = []
     for name, spec_f in spec.fields.items():
         if spec_f.required and name not in by_field:
@@ -890,6 +895,44 @@ def _link_by_name(con, out: "LoadedExport", profile: Profile) -> None:
         for (name,) in dup:
             out.warnings.append(DataWarning(
                 "ambiguous-link", f"several records named «{name}»; deals are linked to the first of them", str(ent.file), None, ent.fields.get("name")))
+    acts = out.entities.get("activities")
+    if "deal" in profile.link_by_name and acts is not None and "deal_id" not in acts.fields and "deal_name" in acts.fields and "title" in deals.fields:
+        # activities name their deal (Salesforce's «Opportunity»): link by the deal's title
+        con.execute(f"ALTER TABLE {acts.table} ADD COLUMN deal_id VARCHAR")
+        con.execute(
+            f"UPDATE {acts.table} SET deal_id = m.id FROM (SELECT norm(title) AS k, arg_min(id, _row) AS id FROM deals "
+            f"WHERE id IS NOT NULL AND NOT is_blank(title) GROUP BY 1) m WHERE norm({acts.table}.deal_name) = m.k"
+        )
+        acts.fields["deal_id"] = f"{acts.fields['deal_name']} (linked by name to {deals.file.name})"
+        dup = con.execute(
+            f"SELECT min(title) FROM deals WHERE id IS NOT NULL AND NOT is_blank(title) GROUP BY norm(title) "
+            f"HAVING count(DISTINCT id) > 1 AND norm(min(title)) IN (SELECT norm(deal_name) FROM {acts.table}) ORDER BY 1 LIMIT 5"
+        ).fetchall()
+        for (name,) in dup:
+            out.warnings.append(DataWarning(
+                "ambiguous-link", f"several deals named «{name}»; its activities are linked to the first of them", str(acts.file), None, acts.fields["deal_name"]))
+
+
+def _dates_from_days(con, out: "LoadedExport", profile: Profile, as_of: dt.date, on_bad_value: str) -> None:
+    """A date field the export lacks, from a «days since» column (`from_days`): as-of minus the days."""
+    for entity, ent in out.entities.items():
+        for name, fs in profile.entities[entity].fields.items():
+            hit = next((ent.custom[norm(h)] for h in fs.from_days if norm(h) in ent.custom), None)
+            if name in ent.fields or hit is None:
+                continue
+            col, header = hit
+            days = f"TRY_CAST(round(parse_num({col})) AS INTEGER)"
+            bad = con.execute(f"SELECT _row, {col} FROM {ent.table} WHERE NOT is_blank({col}) AND {days} IS NULL ORDER BY _row LIMIT {MAX_REPORTED}").fetchall()
+            if bad and on_bad_value != "warn":
+                raise InputError(
+                    problems=[Problem(f"cannot read «{v}»: expected a number of days", file=str(ent.file), row=r, column=header, reason="bad-value") for r, v in bad],
+                    hint="Fix the cells in the export (or set `on_bad_value: warn` in crm-audit.yaml to treat them as empty).",
+                )
+            for r, v in bad:
+                out.warnings.append(DataWarning("bad-value", f"cannot read «{v}»: expected a number of days; the cell is treated as empty", str(ent.file), r, header))
+            con.execute(f"ALTER TABLE {ent.table} ADD COLUMN \"{name}\" DATE")
+            con.execute(f"UPDATE {ent.table} SET \"{name}\" = DATE {_lit(as_of.isoformat())} - {days}")
+            ent.fields[name] = f"{header} (days before {as_of.isoformat()})"
 
 
 def _fingerprint(path: Path) -> str:
@@ -907,8 +950,10 @@ def _fingerprint(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "error", con=None) -> LoadedExport:
-    """Find, read, map and parse the export files in ``directory``."""
+def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "error", con=None, as_of: dt.date | None = None) -> LoadedExport:
+    """Find, read, map and parse the export files in ``directory``.
+
+    ``as_of`` (default today) dates the «days since» columns (`from_days`)."""
     import duckdb
 
     from . import sqlfuncs
@@ -957,6 +1002,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
             out.fingerprints[path.name] = _fingerprint(path)
         if "deals" in out.entities:
             _link_by_name(con, out, profile)
+        _dates_from_days(con, out, profile, as_of or dt.date.today(), on_bad_value)
         if "deals" not in out.entities:
             raise InputError(
                 problems=[Problem("no deals file found (deals.csv / deals.xlsx, or a file with deal headers)", file=str(d), reason="no-deals")]

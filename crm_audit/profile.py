@@ -10,11 +10,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import resources, yamlsrc
 from .errors import SettingsError
 from .textnorm import norm
+
+def _check_regex(pattern: str) -> str:
+    import re
+
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression: {exc}") from None
+    return pattern
+
 
 def hkey(header: str) -> str:
     """Header key: norm() with inner runs of spaces/newlines collapsed."""
@@ -38,6 +48,24 @@ class FieldSpec(BaseModel):
     join: str | None = None
     # the value when the export has no such column at all (one pipeline)
     default: str | None = None
+    # a regular expression: text matching it is removed from the cell
+    # (HubSpot's «Name (e-mail)» contact cells -> «Name»)
+    remove: str | None = None
+    # date fields: headers of a column holding the NUMBER OF DAYS since the
+    # date (Salesforce «Stage Duration»); used when none of `headers` is in the
+    # export: the date is the audit date minus that many days
+    from_days: list[str] = Field(default_factory=list)
+
+    @field_validator("remove")
+    @classmethod
+    def _regex(cls, v: str | None) -> str | None:
+        return _check_regex(v) if v is not None else v
+
+    @model_validator(mode="after")
+    def _from_days_on_dates(self) -> "FieldSpec":
+        if self.from_days and self.type != "date":
+            raise ValueError("`from_days` is for fields of type date")
+        return self
 
 
 class EntitySpec(BaseModel):
@@ -119,9 +147,19 @@ class Profile(BaseModel):
     # footer lines to drop: report totals, confidentiality notes
     footer: list[str] = Field(default_factory=list)
     # link deals to organizations / persons by name when the export has no ids
-    link_by_name: list[Literal["org", "person"]] = Field(default_factory=list)
+    # (deals.org_name / person_name -> the entity's name); `deal`: link
+    # activities to deals by the deal's title (activities.deal_name -> title)
+    link_by_name: list[Literal["org", "person", "deal"]] = Field(default_factory=list)
     derive_status: DeriveStatus | None = None
+    # data warning code -> a sentence added to that warning for this CRM
+    # (why it happens in this CRM's export and what to do)
+    hints: dict[str, str] = Field(default_factory=dict)
     entities: dict[Literal["deals", "organizations", "persons", "activities"], EntitySpec]
+
+    @field_validator("footer")
+    @classmethod
+    def _footer_regexes(cls, v: list[str]) -> list[str]:
+        return [_check_regex(p) for p in v]
 
     def terminal_stages(self) -> list[str]:
         """Stage names that encode won / lost (listed last in each pipeline)."""
