@@ -161,25 +161,37 @@ def write_pipedrive(d: Path, ids) -> None:
               + [[t[0], t[2], "Call", f"{t[3]:%Y-%m-%d}", "Done" if t[4] else "To do", ids(t[1])] for t in TASKS], quoting=csv.QUOTE_ALL)
 
 
+AMO_CONTACT_HEAD = ["ID", "Тип", "Полное имя контакта", "Имя", "Фамилия", "Название компании", "Ответственный",
+                    "Дата создания контакта", "Кем создан контакт", "Сделки", "Дата редактирования", "Теги"]
+
+
 def write_amocrm(d: Path, ids) -> None:
-    """amoCRM list export: `;`, UTF-8 BOM, «Бюджет » with a trailing space,
-    won/lost as stages, «не закрыта», DD.MM.YYYY HH:MM:SS, no tasks file."""
+    """amoCRM list export with the real headers (in their order): `;`, UTF-8
+    BOM, «Бюджет » with a trailing space, «Дата создания сделки» / «Дата
+    редактирования», won/lost as stages, «не закрыта», DD.MM.YYYY HH:MM:SS, no
+    tasks file. Contacts and companies: the contacts list export (one header
+    set, «Тип» контакт / компания, dates DD-MM-YYYY), saved as two files."""
     d.mkdir(parents=True, exist_ok=True)
-    head = ["ID", "Название сделки", "Бюджет ", "Ответственный", "Дата создания", "Дата закрытия", "Статус", "Воронка",
-            "Компания", "Контакт", "Причина отказа", "Теги ", *[c for c in CUSTOM]]
+    head = ["ID", "Название сделки", "Бюджет ", "Ответственный", "Дата создания сделки", "Кем создана сделка", "Дата редактирования",
+            "Кем редактирована", "Дата закрытия", "Теги", "Примечание", "Этап сделки", "Воронка", "Полное имя контакта",
+            "Компания контакта", "Ответственный за контакт", "Компания", "Причина отказа", *[c for c in CUSTOM]]
     rows = [head]
     for x in DEALS:
         o, p = org(x["org"]), person(x["person"])
         closed = "не закрыта" if x["status"] == "open" else f"{x['changed']:%d.%m.%Y %H:%M:%S}"
         budget = "" if x["value"] is None else f"{x['value']:,}".replace(",", " ")
-        rows.append([ids(x["n"]), x["title"], budget, x["owner"], f"{x['created']:%d.%m.%Y %H:%M:%S}", closed,
-                     stage_for("amocrm", x), x["pipeline"], o[1] if o else "", pname(p) if p else "", x["lost"], "",
+        rows.append([ids(x["n"]), x["title"], budget, x["owner"], f"{x['created']:%d.%m.%Y %H:%M:%S}", x["owner"],
+                     f"{x['changed']:%d.%m.%Y %H:%M:%S}", x["owner"], closed, "", "", stage_for("amocrm", x), x["pipeline"],
+                     pname(p) if p else "", org(p[4])[1] if p else "", p[3] if p else "", o[1] if o else "", x["lost"],
                      *[x["custom"][c] for c in CUSTOM]])
     write_csv(d / "amocrm_export_leads_2026-11-20.csv", rows, delimiter=";", encoding="utf-8-sig")
-    write_csv(d / "companies.csv", [["ID", "Название компании", "Ответственный", "Агентство ли это"]]
-              + [[3000 + o[0], o[1], o[2], o[3]] for o in ORGS], delimiter=";", encoding="utf-8-sig")
-    write_csv(d / "contacts.csv", [["ID", "Полное имя", "Ответственный", "Компания"]]
-              + [[4000 + p[0], pname(p), p[3], org(p[4])[1]] for p in PERSONS], delimiter=";", encoding="utf-8-sig")
+    created = "01-09-2026 10:00:00"
+    write_csv(d / "companies.csv", [AMO_CONTACT_HEAD + ["Агентство ли это"]]
+              + [[3000 + o[0], "компания", "", "", "", o[1], o[2], created, o[2], "", created, "", o[3]] for o in ORGS],
+              delimiter=";", encoding="utf-8-sig")
+    write_csv(d / "contacts.csv", [AMO_CONTACT_HEAD]
+              + [[4000 + p[0], "контакт", pname(p), p[1], p[2], org(p[4])[1], p[3], created, p[3], "", created, ""] for p in PERSONS],
+              delimiter=";", encoding="utf-8-sig")
 
 
 def write_bitrix24(d: Path, ids) -> None:
@@ -425,6 +437,10 @@ def test_inspect_report_amocrm():
     deals = next(f for f in rep.files if f.entity == "deals")
     assert deals.rows == 12
     assert ("Название сделки", "title") in deals.mapped and ("Бюджет", "value") in deals.mapped  # trailing space trimmed
+    assert ("Дата создания сделки", "created") in deals.mapped and ("Дата редактирования", "modified") in deals.mapped
+    assert ("Компания", "org_name") in deals.mapped and ("Полное имя контакта", "person_name") in deals.mapped
+    persons = next(f for f in rep.files if f.entity == "persons")
+    assert ("Полное имя контакта", "name") in persons.mapped and ("Название компании", "org_name") in persons.mapped
     assert "Посещаемость" in deals.custom
     assert set(rep.rules_in("skip")) == SKIPPED["amocrm"]
     assert not rep.rules_in("fail") and len(rep.rules_in("run")) == 12
