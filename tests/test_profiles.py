@@ -194,27 +194,50 @@ def write_amocrm(d: Path, ids) -> None:
               delimiter=";", encoding="utf-8-sig")
 
 
-def write_bitrix24(d: Path, ids) -> None:
-    """Bitrix24: deals as the «Excel» export (an HTML table named .xls),
-    contacts as `;` CSV in cp1251, companies as `;` CSV with a UTF-8 BOM."""
+BITRIX_HEAD = {
+    "ru": ["ID", "Название сделки", "Стадия сделки", "Направление", "Ответственный", "Сумма", "Валюта", "Компания", "Контакт",
+           "Сделка закрыта", "Дата создания", "Дата изменения", "Кем создана", "Кем изменена", "Предполагаемая дата закрытия",
+           "Комментарий", "Причина проигрыша", "Бюджет", *CUSTOM],
+    "en": ["ID", "Deal Name", "Stage", "Pipeline", "Responsible", "Income", "Currency", "Company", "Contact",
+           "Closed", "Created", "Modified", "Created by", "Modified by", "Assumed close date",
+           "Comment", "Причина проигрыша", "Бюджет", *CUSTOM],
+}
+
+
+def bitrix_csv(path: Path, rows, encoding="cp1251") -> None:
+    """Bitrix24's CSV: every field quoted and followed by `;`, the last one too."""
+    text = "".join("".join('"' + str(c).replace('"', '""') + '";' for c in r) + "\r\n" for r in rows)
+    path.write_bytes(text.encode(encoding))
+
+
+def write_bitrix24(d: Path, ids, deals_as="html", lang="ru") -> None:
+    """Bitrix24 with the deal list's real column titles: deals as the «Excel»
+    export (an HTML table named .xls) or as the CSV export (`"…";` fields,
+    cp1251); contacts and companies as such CSV exports (cp1251 / UTF-8 BOM).
+    The export has no date of the last stage change."""
     d.mkdir(parents=True, exist_ok=True)
-    head = ["ID", "Название сделки", "Стадия сделки", "Направление", "Ответственный", "Сумма", "Валюта", "Компания", "Контакт",
-            "Дата создания", "Дата изменения стадии", "Закрыта", "Причина проигрыша", "Бюджет", *CUSTOM]
-    out = ['<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head><body>',
-           '<table border="1">', "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
+    yes_no = ("Да", "Нет") if lang == "ru" else ("Yes", "No")
+    rows = [BITRIX_HEAD[lang]]
     for x in DEALS:
         o, p = org(x["org"]), person(x["person"])
-        cells = [ids(x["n"]), x["title"], stage_for("bitrix24", x), x["pipeline"], x["owner"], _fmt_amount_ru(x["value"]), "Российский рубль",
-                 o[1] if o else "", pname(p) if p else "", f"{x['created']:%d.%m.%Y %H:%M:%S}", f"{x['changed']:%d.%m.%Y %H:%M:%S}",
-                 "Нет" if x["status"] == "open" else "Да", x["lost"], "" if x["value"] is None else x["value"],
-                 *[x["custom"][c] for c in CUSTOM]]
-        out.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    out.append("</table></body></html>")
-    (d / "deal_list.xls").write_text("\n".join(out), encoding="utf-8")
-    write_csv(d / "companies.csv", [["ID", "Название компании", "Ответственный", "Агентство ли это"]]
-              + [[700 + o[0], o[1], o[2], o[3]] for o in ORGS], delimiter=";", encoding="utf-8-sig")
-    write_csv(d / "contacts.csv", [["ID", "Имя", "Фамилия", "Ответственный", "Компания"]]
-              + [[800 + p[0], p[1], p[2], p[3], org(p[4])[1]] for p in PERSONS], delimiter=";", encoding="cp1251")
+        rows.append([ids(x["n"]), x["title"], stage_for("bitrix24", x), x["pipeline"], x["owner"],
+                     "" if x["value"] is None else f"{x['value']:.2f}", "Российский рубль", o[1] if o else "", pname(p) if p else "",
+                     yes_no[x["status"] == "open"], f"{x['created']:%d.%m.%Y %H:%M:%S}", f"{x['changed']:%d.%m.%Y %H:%M:%S}",
+                     x["owner"], x["owner"], f"{x['changed'] + dt.timedelta(days=30):%d.%m.%Y}", "", x["lost"],
+                     "" if x["value"] is None else x["value"], *[x["custom"][c] for c in CUSTOM]])
+    if deals_as == "csv":
+        bitrix_csv(d / "deal_list.csv", rows)
+    else:
+        out = ['<meta http-equiv="Content-type" content="text/html;charset=utf-8" />',
+               '<table border="1">', "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in rows[0]) + "</tr></thead>", "<tbody>"]
+        for cells in rows[1:]:
+            out.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        out.append("</tbody></table>")
+        (d / "deal_list.xls").write_text("\n".join(out), encoding="utf-8")
+    bitrix_csv(d / "companies.csv", [["ID", "Название компании", "Ответственный", "Агентство ли это"]]
+               + [[700 + o[0], o[1], o[2], o[3]] for o in ORGS], encoding="utf-8-sig")
+    bitrix_csv(d / "contacts.csv", [["ID", "Имя", "Фамилия", "Ответственный", "Компания"]]
+               + [[800 + p[0], p[1], p[2], p[3], org(p[4])[1]] for p in PERSONS])
 
 
 def write_hubspot(d: Path, ids) -> None:
@@ -321,7 +344,7 @@ def flagged(report) -> dict[str, set[str]]:
 SKIPPED = {
     "pipedrive": set(),
     "amocrm": {"open-deal-without-tasks", "frozen-deal-without-tasks", "overdue-tasks", "stuck-in-accepted", "no-stage-movement"},
-    "bitrix24": {"open-deal-without-tasks", "frozen-deal-without-tasks", "overdue-tasks"},
+    "bitrix24": {"open-deal-without-tasks", "frozen-deal-without-tasks", "overdue-tasks", "stuck-in-accepted", "no-stage-movement"},
     "hubspot": set(),
     "salesforce": set(),
 }
@@ -550,6 +573,7 @@ def test_bitrix_cp1251_html_and_amo_not_closed(tmp_path):
     # the same HTML table in cp1251 with a matching meta charset
     f = export / "deal_list.xls"
     f.write_bytes(f.read_text(encoding="utf-8").replace("charset=utf-8", "charset=windows-1251").encode("cp1251"))
+    assert b"<thead>" in f.read_bytes()
     ex = load_export(export, load_profile("bitrix24"))
     try:
         assert ex.entities["deals"].raw.kind == "html"
@@ -564,6 +588,39 @@ def test_bitrix_cp1251_html_and_amo_not_closed(tmp_path):
         assert not [w for w in ex.warnings if w.code == "bad-value"]
     finally:
         ex.close()
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_bitrix_csv_export_with_trailing_semicolons(tmp_path, lang):
+    """The CSV export (`"…";` on every field, the last one too) and the English
+    column titles audit exactly as the HTML «Excel» export in Russian."""
+    export, cfg = write_fixture("bitrix24", tmp_path)
+    (export / "deal_list.xls").unlink()
+    write_bitrix24(export, FIXTURE_IDS["bitrix24"], deals_as="csv", lang=lang)
+    assert (export / "deal_list.csv").read_bytes().split(b"\r\n")[1].endswith(b'";')
+    assert detect_profile(export)[0] == "bitrix24"
+    rep = audit(tmp_path)
+    assert flagged(rep) == flagged(audit(FIXTURES / "bitrix24"))
+    assert rep.deal_count == 12
+    # the empty column after the last `;` is no field, no warning
+    assert not [w for w in rep.warnings if w.code not in ("rule-skipped",)], [w.message for w in rep.warnings]
+    ins = inspect_export(export, crm="bitrix24")
+    deals = next(f for f in ins.files if f.entity == "deals")
+    assert {"title", "stage", "pipeline", "owner", "value", "created", "modified", "close_date", "closed_flag"} <= {f for _, f in deals.mapped}
+    assert "stage_changed" not in {f for _, f in deals.mapped}
+
+
+def test_bitrix_product_rows_duplicate_deal_ids_are_explained(tmp_path):
+    export, cfg = write_fixture("bitrix24", tmp_path)
+    (export / "deal_list.xls").unlink()
+    write_bitrix24(export, FIXTURE_IDS["bitrix24"], deals_as="csv")
+    f = export / "deal_list.csv"
+    lines = f.read_bytes().split(b"\r\n")
+    f.write_bytes(b"\r\n".join([lines[0], lines[1], lines[1], *lines[2:]]))  # deal 1 has two products
+    rep = audit(tmp_path)
+    dup = [w for w in rep.warnings if w.code == "duplicate-deal"]
+    assert len(dup) == 1 and "1501" in dup[0].message and "«Товар»" in dup[0].message
+    assert flagged(rep) == flagged(audit(FIXTURES / "bitrix24"))
 
 
 def test_unknown_crm_name_is_a_settings_error():
