@@ -64,7 +64,9 @@ FINGERPRINT_BASE = ("title", "owner", "state", "reason", "pipeline", "stage")
 
 
 def _text_column(series: pd.Series) -> list[str]:
-    return ["" if v is None or (isinstance(v, float) and v != v) or v is pd.NaT else str(v) for v in series.tolist()]
+    """A column as the text the fingerprint hashes ("" when missing), converted column-wise."""
+    values = series.astype(object).where(series.notna(), "").tolist()
+    return [v if type(v) is str else str(v) for v in values]
 
 
 def fingerprints(result: RuleResult) -> list[str]:
@@ -134,7 +136,8 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
     """
     as_of = report.as_of
     prev = ledger.previous_audit(as_of)
-    prev_streak = {k: int(r["streak"]) for k, r in ledger.findings_of(prev["id"]).items()} if prev else {}
+    prev_streak = {(r[0], r[1]): int(r[2]) for r in ledger.con.execute(
+        "SELECT rule_id, deal_id, streak FROM finding_audits WHERE audit_id = ?", (prev["id"],))} if prev else {}
     first = {(r[0], r[1]): r[2] for r in ledger.con.execute("SELECT rule_id, deal_id, first_seen FROM findings")}
     edits = ledger.last_edits()
     audit_day = {a["id"]: a["as_of"] for a in ledger.audits()}
@@ -220,23 +223,23 @@ def record(report: AuditReport, ledger: Ledger, carry: CarryResult, document: st
                 "INSERT INTO audits (as_of, ran_at, export_dir, fingerprints, deal_count, violation_count, document) VALUES (?,?,?,?,?,?,?)",
                 values,
             ).lastrowid
-        present: set[tuple[str, str]] = set()
         repeats = set(carry.repeats)
         fa_rows, f_rows = [], []
         for result in report.results:
             if result.rows is None or not len(result.rows):
                 continue
-            cols = result.rows
-            n = len(cols)
-            get = lambda k: cols[k].tolist() if k in cols.columns else [None] * n  # noqa: E731
-            for deal_id, owner, title, streak, status, comment, note in zip(
-                get("deal_id"), get("owner"), get("title"), get("streak"), get("status"), get("comment"), get("carry_note")
-            ):
-                key = (result.rule_id, str(deal_id))
-                present.add(key)
-                streak = int(streak or 1)
-                fa_rows.append((audit_id, *key, _s(owner), streak, _s(status), _s(comment), _s(note), int(key in repeats), carry.fingerprints.get(key)))
-                f_rows.append((*key, _s(owner), _s(title), as_of, as_of, streak))
+            rid = result.rule_id
+            deal_ids, owners, titles, streaks, statuses, comments, notes = (
+                _texts(result.rows, k) for k in ("deal_id", "owner", "title", "streak", "status", "comment", "carry_note")
+            )
+            fps = [carry.fingerprints.get((rid, d)) for d in deal_ids] if carry.fingerprints else [None] * len(deal_ids)
+            streaks = [int(float(s)) if s else 1 for s in streaks]
+            fa_rows += zip([audit_id] * len(deal_ids), [rid] * len(deal_ids), deal_ids, owners, streaks, statuses, comments, notes,
+                           [int((rid, d) in repeats) for d in deal_ids] if repeats else [0] * len(deal_ids), fps)
+            f_rows += zip([rid] * len(deal_ids), deal_ids, owners, titles, [as_of] * len(deal_ids), [as_of] * len(deal_ids), streaks)
+        # key order: the primary-key B-trees are appended to instead of split at random
+        fa_rows.sort(key=lambda r: (r[1], r[2]))
+        f_rows.sort(key=lambda r: (r[0], r[1]))
         con.executemany(
             "INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status, comment, note, repeat, fingerprint) "
             "VALUES (?,?,?,?,?,?,?,?,?,?)", fa_rows)
@@ -246,21 +249,32 @@ def record(report: AuditReport, ledger: Ledger, carry: CarryResult, document: st
             "title=excluded.title, first_seen=min(findings.first_seen, excluded.first_seen), "
             "times_seen = findings.times_seen + (CASE WHEN findings.last_seen < excluded.last_seen THEN 1 ELSE 0 END), "
             "last_seen=max(findings.last_seen, excluded.last_seen), streak=excluded.streak, resolved_on=NULL", f_rows)
-        # findings that disappeared with this audit are resolved on it (waived ones are not resolved)
-        waived = set(carry.waived)
-        gone = [
-            (as_of, r[0], r[1])
-            for r in con.execute("SELECT rule_id, deal_id FROM findings WHERE resolved_on IS NULL AND last_seen < ?", (as_of,))
-            if (r[0], r[1]) not in present and (r[0], r[1]) not in waived
-        ]
-        con.executemany("UPDATE findings SET resolved_on = ? WHERE rule_id = ? AND deal_id = ?", gone)
+        # findings that disappeared with this audit are resolved on it (waived ones are not resolved);
+        # every finding of this audit now has last_seen = as_of
+        con.execute("CREATE TEMP TABLE IF NOT EXISTS waived_now (rule_id TEXT, deal_id TEXT, PRIMARY KEY (rule_id, deal_id))")
+        con.execute("DELETE FROM temp.waived_now")
+        con.executemany("INSERT OR IGNORE INTO temp.waived_now VALUES (?, ?)", carry.waived)
+        con.execute(
+            "UPDATE findings SET resolved_on = ? WHERE resolved_on IS NULL AND last_seen < ? "
+            "AND NOT EXISTS (SELECT 1 FROM temp.waived_now w WHERE w.rule_id = findings.rule_id AND w.deal_id = findings.deal_id)",
+            (as_of, as_of),
+        )
     return audit_id
 
 
-def _s(v):
-    if v is None or (isinstance(v, float) and v != v):
-        return None
-    return str(v)
+def _texts(rows: pd.DataFrame, key: str) -> list[str | None]:
+    """A column as text values (None when missing), converted column-wise."""
+    if key not in rows.columns:
+        return [None] * len(rows)
+    col = rows[key]
+    values = col.astype(object).where(col.notna(), None).tolist()
+    return [v if v is None or type(v) is str else str(v) for v in values]
+
+
+def _value_counts(rows: pd.DataFrame, key: str) -> tuple[list[str], list[int]]:
+    """Distinct values of a column as text ("" for missing) and how often each occurs."""
+    counts = rows[key].astype(object).where(rows[key].notna(), "").astype(str).value_counts(sort=False)
+    return [str(k) for k in counts.index], [int(n) for n in counts.tolist()]
 
 
 def resolved_on(ledger: Ledger, as_of: dt.date) -> list[tuple[str, str]]:
@@ -284,9 +298,8 @@ def hit_history(report: AuditReport, ledger: Ledger) -> dict:
     for res in report.results:
         if res.rows is None or not len(res.rows):
             continue
-        for owner in res.rows["owner"]:
-            key = "" if owner is None or (isinstance(owner, float) and owner != owner) else str(owner)
-            by_owner.setdefault(key, [0] * len(dates))[-1] += 1
+        for owner, n in zip(*_value_counts(res.rows, "owner")):
+            by_owner.setdefault(owner, [0] * len(dates))[-1] += n
     warnings: dict[str, int] = {}
     for w in ledger.warnings():
         warnings[w["owner"] or ""] = warnings.get(w["owner"] or "", 0) + 1
