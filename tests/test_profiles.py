@@ -36,7 +36,7 @@ PARTNERS = ["Принял в работу", "Знакомство", "Прове�
 WON_LOST = {
     "amocrm": ("Успешно реализовано", "Закрыто и не реализовано"),
     "bitrix24": ("Сделка успешна", "Сделка провалена"),
-    "hubspot": ("Closed won", "Closed lost"),
+    "hubspot": ("Closed Won", "Closed Lost"),
     "salesforce": ("Closed Won", "Closed Lost"),
 }
 
@@ -240,24 +240,43 @@ def write_bitrix24(d: Path, ids, deals_as="html", lang="ru") -> None:
                + [[800 + p[0], p[1], p[2], p[3], org(p[4])[1]] for p in PERSONS])
 
 
+HUBSPOT_DEAL_HEAD = [
+    "Record ID", "Deal Name", "Deal Stage", "Pipeline", "Amount", "Amount in company currency", "Close Date", "Create Date", "Deal owner",
+    "Last Modified Date", "Next Activity Date", "Closed Lost Reason", "Closed Won Reason", "Associated Company", "Associated Contact",
+    "Associated Company IDs", "Associated Contact IDs", "Associated Company IDs (Primary)", "Associated Company (Primary)", "Is Closed Won",
+    "Is closed lost", "Is Deal Closed?", "Is Closed (numeric)", "Last Activity Date", "Associated Task IDs", "Date entered current stage",
+    'Date entered "Принял в работу (Клиенты)"', 'Date entered "Closed Won (Клиенты)"']
+
+
 def write_hubspot(d: Path, ids) -> None:
-    """HubSpot index exports: Record ID, "Associated Company IDs" (a;b),
-    ISO dates in deals, US m/d/y due dates in tasks, first/last names."""
+    """HubSpot index exports with the real deals / contacts headers: Record
+    ID, ISO dates with a time, amounts as 468.0, several associations joined
+    by ";" (the primary company not first), contacts as «Name (e-mail)»,
+    true/false and 1.0/0.0 closed flags, `Date entered "<stage> (<pipeline>)"`
+    columns; US m/d/y due dates in tasks (best knowledge)."""
     d.mkdir(parents=True, exist_ok=True)
-    head = ["Record ID", "Deal Name", "Deal Stage", "Pipeline", "Amount", "Deal owner", "Create Date", "Date entered current stage",
-            "Closed Lost Reason", "Associated Company IDs", "Associated Company", "Associated Contact IDs", "Бюджет", *CUSTOM]
-    rows = [head]
+    rows = [[*HUBSPOT_DEAL_HEAD, "Бюджет", *CUSTOM]]
+    tf = lambda t: "" if t is None else f"{t:%Y-%m-%d %H:%M}"  # noqa: E731
+    amount = lambda v: "" if v is None else f"{v:.1f}"  # noqa: E731
     for x in DEALS:
         o, p = org(x["org"]), person(x["person"])
-        rows.append([ids(x["n"]), x["title"], stage_for("hubspot", x), x["pipeline"], "" if x["value"] is None else x["value"], x["owner"],
-                     f"{x['created']:%Y-%m-%d %H:%M}", f"{x['changed']:%Y-%m-%d %H:%M}", x["lost"],
-                     f"{9000 + o[0]};{9100 + o[0]}" if o else "", o[1] if o else "", f"{7000 + p[0]}" if p else "",
-                     "" if x["value"] is None else x["value"], *[x["custom"][c] for c in CUSTOM]])
+        closed, won = x["status"] != "open", x["status"] == "won"
+        tasks = [str(t[0]) for t in TASKS if t[1] == x["n"]]
+        rows.append([ids(x["n"]), x["title"], stage_for("hubspot", x), x["pipeline"], amount(x["value"]), amount(x["value"]),
+                     tf(x["changed"] if closed else x["changed"] + dt.timedelta(days=30)), tf(x["created"]), x["owner"],
+                     tf(x["changed"]), "", x["lost"], "",
+                     f"Другая компания;{o[1]}" if o else "", f"{pname(p)} (client{p[0]}@example.com)" if p else "",
+                     f"{9100 + o[0]};{9000 + o[0]}" if o else "", f"{7000 + p[0]}" if p else "",
+                     f"{9000 + o[0]}" if o else "", o[1] if o else "",
+                     str(won).lower(), str(closed and not won).lower(), str(closed).lower(), "1.0" if closed else "0.0",
+                     tf(x["changed"]), ";".join(tasks), tf(x["changed"]), tf(x["created"]), tf(x["changed"]) if won else "",
+                     amount(x["value"]), *[x["custom"][c] for c in CUSTOM]])
     write_csv(d / "hubspot-crm-exports-all-deals-2026-11-20.csv", rows)
     write_csv(d / "companies.csv", [["Record ID", "Company name", "Company owner", "Агентство ли это"]]
               + [[9000 + o[0], o[1], o[2], o[3]] for o in ORGS])
-    write_csv(d / "contacts.csv", [["Record ID", "First Name", "Last Name", "Contact owner", "Associated Company"]]
-              + [[7000 + p[0], p[1], p[2], p[3], org(p[4])[1]] for p in PERSONS])
+    write_csv(d / "contacts.csv", [["Record ID", "First Name", "Last Name", "Contact owner", "Company Name", "Associated Company",
+                                    "Associated Company IDs"]]
+              + [[7000 + p[0], p[1], p[2], p[3], org(p[4])[1], org(p[4])[1], 9000 + p[4]] for p in PERSONS])
     write_csv(d / "tasks.csv", [["Record ID", "Task Title", "Task Type", "Due Date", "Task Status", "Associated Deal IDs", "Assigned to"]]
               + [[t[0], t[2], "Call", f"{t[3]:%m/%d/%Y} 9:00 AM", "Completed" if t[4] else "Not started", ids(t[1]), ""] for t in TASKS])
 
@@ -621,6 +640,27 @@ def test_bitrix_product_rows_duplicate_deal_ids_are_explained(tmp_path):
     dup = [w for w in rep.warnings if w.code == "duplicate-deal"]
     assert len(dup) == 1 and "1501" in dup[0].message and "«Товар»" in dup[0].message
     assert flagged(rep) == flagged(audit(FIXTURES / "bitrix24"))
+
+
+def test_hubspot_primary_company_contact_names_and_closed_flags(tmp_path):
+    from crm_audit.loading import load_export
+    from crm_audit.profile import load_profile
+
+    export, _ = write_fixture("hubspot", tmp_path)
+    f = next(export.glob("hubspot-crm-exports-all-deals*"))
+    # a closed stage of the user's own: the "Is Deal Closed?" / "Is Closed Won" flags tell won from lost
+    f.write_text(f.read_text(encoding="utf-8").replace(",Closed Lost,", ",Отказ клиента,"), encoding="utf-8")
+    ex = load_export(export, load_profile("hubspot"))
+    try:
+        row = ex.con.execute("SELECT org_id, org_name, person_name FROM deals WHERE title = 'Ромашка — CRM'").fetchone()
+        assert row == ("9001", "ООО Ромашка", "Мария Иванова")  # the primary company, the e-mail dropped
+        got = dict(ex.con.execute("SELECT title, status FROM deals WHERE stage = 'Отказ клиента'").fetchall())
+        assert got == {"Проигранная несезон": "lost", "Проигранная дорого": "lost"}
+        assert ex.con.execute("SELECT status FROM deals WHERE title = 'Выигранная поставка'").fetchone() == ("won",)
+        assert ex.entities["deals"].fields["stage_changed"] == "Date entered current stage"
+        assert 'Date entered "Принял в работу (Клиенты)"' in {h for _, h in ex.entities["deals"].custom.values()}
+    finally:
+        ex.close()
 
 
 def test_unknown_crm_name_is_a_settings_error():
