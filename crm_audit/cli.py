@@ -63,9 +63,16 @@ def _write_outputs(report, out: str | None, violations_csv: str | None) -> list[
     written = []
     try:
         if out:
-            from exporters.xlsx import write_workbook
+            from exporters.xlsx import MAX_SHEET_ROWS, write_workbook
+
+            from .report import DataWarning
 
             written.append(("workbook", write_workbook(report, Path(out))))
+            for r in report.results:
+                if r.count > MAX_SHEET_ROWS - 1:
+                    report.warnings.append(DataWarning(
+                        "sheet-capped", f"{r.sheet_title}: {r.count} violations, the sheet shows the first {MAX_SHEET_ROWS - 1} "
+                        f"(an Excel sheet holds no more){'' if violations_csv else '; add --violations-csv for the full list'}"))
         if violations_csv:
             from exporters.csv import write_violations_csv
 

@@ -64,6 +64,7 @@ from crm_audit.edits import (
 )
 from crm_audit.errors import OutputError
 from crm_audit.report import STATUS_FIXED, STATUS_NOT_FIXED, STATUSES, AuditReport
+from exporters.limits import capped, row_cap_for_cells
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -418,8 +419,10 @@ def _build_sheets(report: AuditReport, deal_id_header: str | None = None) -> lis
     faq = wb.create_sheet(X.FAQ_TITLE)
     styles = X._Styles(faq)
     X._write_faq(faq, report, titles, styles)
+    cap = _row_cap(report)
     raws = [
-        X._write_rule_sheet(wb.create_sheet(title), result, report, styles, deal_id_header)
+        X._write_rule_sheet(wb.create_sheet(title), capped(result, cap, "не помещается в таблицу Google (не больше 10 млн ячеек)"),
+                            report, styles, deal_id_header)
         for result, title in zip(report.results, titles)
     ]
     hits = wb.create_sheet(X.HITS_TITLE)
@@ -440,6 +443,21 @@ def _build_sheets(report: AuditReport, deal_id_header: str | None = None) -> lis
 
 # --------------------------------------------------------------------------
 # limits
+
+#: cells kept free for the FAQ, «Учет попаданий» and sheets of the team's own
+_RESERVED_CELLS = 250_000
+
+
+def _row_cap(report: AuditReport) -> int | None:
+    """Rows per rule sheet that keep the spreadsheet under Google's cell limit (None: no cap needed)."""
+    from exporters import xlsx as X
+
+    def cols(result) -> int:
+        return len(X.rule_sheet_headers(result)) + 2  # + the note column and its gap
+
+    fixed = sum((1 + X.EXTRA_ROWS) * cols(r) for r in report.results)
+    return row_cap_for_cells(report.results, cols, max(0, MAX_CELLS - _RESERVED_CELLS - fixed))
+
 
 
 def _check_limits(sheets: Sequence[_Sheet], spreadsheet_id: str) -> None:

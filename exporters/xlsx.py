@@ -70,6 +70,7 @@ from crm_audit.report import (
     Column,
     RuleResult,
 )
+from exporters.limits import capped
 from exporters.safe import atomic_write, clean_text, looks_like_formula, xlsx_text
 from exporters.safe import plain_value as _plain
 
@@ -113,7 +114,7 @@ EXTRA_ROWS = 1000
 #: Rows sampled to size columns.
 _WIDTH_SAMPLE = 2000
 _MIN_WIDTH, _MAX_WIDTH = 8, 50
-_MAX_SHEET_ROWS = 1_048_576
+MAX_SHEET_ROWS = 1_048_576
 _MAX_ROW_LINES = 8  # a data row grows for multi-line text up to this many lines
 _MAX_URL = 2000  # Excel rejects hyperlink addresses longer than ~2079 chars
 _URL_RE = re.compile(r"^(https?|mailto):", re.IGNORECASE)
@@ -483,10 +484,10 @@ class _RawRows:
         self.notes = sheet_notes(result)
         self.last_row = self.n + 1
         self.last_col = len(columns) + len(_EXTRA_HEADERS) + (2 if self.notes else 0)
-        if self.last_row > _MAX_SHEET_ROWS:
+        if self.last_row > MAX_SHEET_ROWS:
             raise ValueError(
                 f"rule {result.rule_id}: {self.n} violations do not fit in one xlsx sheet "
-                f"({_MAX_SHEET_ROWS - 1} rows at most)"
+                f"({MAX_SHEET_ROWS - 1} rows at most)"
             )
         self._ids: dict[str, tuple[int, int]] = {}
         self._row_lines = 1  # most text lines in the row being written
@@ -1047,7 +1048,8 @@ def write_workbook(
     styles = _Styles(faq)
     _write_faq(faq, report, titles, styles)
     raw_rows = [
-        _write_rule_sheet(wb.create_sheet(title), result, report, styles, deal_id_header)
+        _write_rule_sheet(wb.create_sheet(title), capped(result, MAX_SHEET_ROWS - 1, "не помещается на лист Excel"),
+                          report, styles, deal_id_header)
         for result, title in zip(report.results, titles)
     ]
     _write_hits(wb.create_sheet(HITS_TITLE), report, styles)

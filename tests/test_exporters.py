@@ -602,3 +602,34 @@ def test_csv_with_mixed_python_values_falls_back_to_the_csv_module(tmp_path):
     path = write_violations_csv(report, tmp_path / "v.csv")
     rows = _parsed(path)
     assert rows[1][5] == "a" and rows[2][5] == "1" and rows[3][5] == "2.5"
+
+
+def test_rule_with_more_rows_than_a_sheet_holds_is_capped_with_a_note(tmp_path, monkeypatch):
+    report = make_report()
+    big = next(r for r in report.results if r.count == 4)
+    monkeypatch.setattr(xlsx_writer, "MAX_SHEET_ROWS", 3)  # header + 2 rows
+    write_workbook(report, tmp_path / "audit.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "audit.xlsx")
+    ws = wb[big.sheet_title]
+    assert ws.max_row == 3
+    assert [ws.cell(r, 2).value for r in (2, 3)] == big.rows["deal_id"].astype(str).tolist()[:2]
+    note = " ".join(str(c.value) for c in ws[1] if c.value)
+    assert "Показаны первые 2 из 4 нарушений: больше строк не помещается на лист Excel" in note
+    assert "--violations-csv" in note
+    assert big.count == 4  # the report itself is untouched: the CSV gets every row
+    hits = wb["Учет попаданий"]
+    assert any(report.total in row for row in hits.iter_rows(values_only=True))
+
+
+def test_row_cap_for_cells_cuts_only_the_largest_sheets():
+    from exporters.limits import row_cap_for_cells
+
+    def res(n):
+        return RuleResult("r", "1.1", "t", 1, "1.1 t", [], pd.DataFrame({"deal_id": range(n)}))
+
+    results = [res(10), res(100), res(1000)]
+    assert row_cap_for_cells(results, lambda r: 1, 1110) is None
+    assert row_cap_for_cells(results, lambda r: 1, 1109) == 999
+    assert row_cap_for_cells(results, lambda r: 1, 210) == 100
+    assert row_cap_for_cells(results, lambda r: 1, 209) == 99
+    assert row_cap_for_cells(results, lambda r: 2, 20) == 3  # 3 sheets x 3 rows x 2 cells

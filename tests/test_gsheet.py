@@ -632,3 +632,29 @@ def test_the_fake_blocks_the_internet(fake):
     gc = fake.client()
     with pytest.raises(requests.exceptions.ConnectionError, match="blocked"):
         gc.http_client.session.get("https://www.googleapis.com/drive/v3/files")
+
+
+def test_too_many_cells_caps_the_largest_rule_sheets_with_a_note(fake, report, monkeypatch):
+    """Over Google's cell limit the largest rule sheets are cut (same row count each) and say so."""
+    from exporters.xlsx import rule_sheet_headers
+
+    sizes = {r.sheet_title: r.count for r in report.results}
+    cap = sorted(sizes.values())[-3] - 1  # the three largest sheets must be cut
+    cells_at = lambda L: sum((min(r.count, L) + 1 + 1000) * (len(rule_sheet_headers(r)) + 2) for r in report.results)  # noqa: E731
+    monkeypatch.setattr(gsheet, "_RESERVED_CELLS", 0)
+    monkeypatch.setattr(gsheet, "MAX_CELLS", cells_at(cap))
+    sh = open_sheet(fake, "CAPPED_0123456789")
+    gsheet.publish(report, sh)
+    book = fake.book("CAPPED_0123456789")
+    for r in report.results:
+        grid = book.sheet(r.sheet_title).grid()
+        rows = [row for row in grid[1:] if any(v not in (None, "") for v in row)]
+        header_text = " ".join(str(v) for v in grid[0] if v)
+        if r.count > cap:
+            assert len(rows) == cap, r.sheet_title
+            assert f"Показаны первые {cap} из {r.count} нарушений" in header_text.replace("\u00a0", "")
+            assert "--violations-csv" in header_text
+        else:
+            assert len(rows) == r.count and "Показаны первые" not in header_text
+    hits = book.sheet("Учет попаданий").grid()
+    assert any(report.total in row for row in hits)  # «Учет попаданий» counts every violation
