@@ -282,26 +282,33 @@ def write_hubspot(d: Path, ids) -> None:
 
 
 def write_salesforce(d: Path, ids) -> None:
-    """Salesforce reports: opportunities CSV with the report footer, m/d/y
-    dates, "RUB 150,000.00" amounts, Closed/Won flags; the activity report as
-    a formatted XLSX with title lines above the header."""
+    """Salesforce reports: the opportunity report's real columns ("Stage
+    Duration" in days, no "Last Stage Change Date") plus Opportunity ID,
+    Amount ("RUB 150,000.00"), Closed/Won flags; m/d/y dates; the footer (a
+    bare "Total" row, the confidentiality and © copyright lines); the activity
+    report (real columns, the opportunity by name) as a formatted XLSX with
+    title lines above the header."""
     d.mkdir(parents=True, exist_ok=True)
-    head = ["Opportunity Owner", "Account Name", "Opportunity Name", "Stage", "Amount", "Probability (%)", "Created Date",
-            "Last Stage Change Date", "Closed", "Won", "Loss Reason", "Opportunity Record Type", "Primary Contact", "Opportunity ID",
-            "Account ID", "Бюджет", *CUSTOM]
+    head = ["Account Name", "Opportunity Name", "Opportunity Owner", "Created Date", "Close Date", "Stage", "Probability (%)",
+            "Lead Source", "Next Step", "Next Activity Date", "Primary Contact", "Stage Duration", "Last Activity Date",
+            "Amount", "Closed", "Won", "Loss Reason", "Opportunity Record Type", "Opportunity ID", "Account ID", "Бюджет", *CUSTOM]
     rows = [head]
     prob = {s: i * 10 for i, s in enumerate(CLIENTS)}
     prob.update({s: i * 10 + 5 for i, s in enumerate(PARTNERS) if s not in prob})
     for x in DEALS:
         o, p = org(x["org"]), person(x["person"])
         st = stage_for("salesforce", x)
-        rows.append([x["owner"], o[1] if o else "", x["title"], st, "" if x["value"] is None else f"RUB {x['value']:,.2f}",
+        closed = x["status"] != "open"
+        rows.append([o[1] if o else "", x["title"], x["owner"], f"{x['created']:%m/%d/%Y}",
+                     f"{x['changed'] + dt.timedelta(days=0 if closed else 30):%m/%d/%Y}", st,
                      100 if x["status"] == "won" else 0 if x["status"] == "lost" else prob[st],
-                     f"{x['created']:%m/%d/%Y}", f"{x['changed']:%m/%d/%Y}", int(x["status"] != "open"), int(x["status"] == "won"),
-                     x["lost"], x["pipeline"], pname(p) if p else "", ids(x["n"]), f"001A{o[0]:014d}" if o else "",
+                     "", "", "", pname(p) if p else "", (AS_OF - x["changed"].date()).days, f"{x['changed']:%m/%d/%Y}",
+                     "" if x["value"] is None else f"RUB {x['value']:,.2f}", int(closed), int(x["status"] == "won"),
+                     x["lost"], x["pipeline"], ids(x["n"]), f"001A{o[0]:014d}" if o else "",
                      "" if x["value"] is None else x["value"], *[x["custom"][c] for c in CUSTOM]])
-    footer = ['', f'"Grand Totals ({len(DEALS)} records)"', '', '"Confidential Information - Do Not Distribute"',
-              '"Copyright (c) 2000-2026 salesforce.com, inc. All rights reserved."']
+    total = sum(x["value"] or 0 for x in DEALS)
+    footer = ['', '"Total"' + "," * head.index("Amount") + f'"RUB {total:,.2f}"', '', '"Confidential Information - Do Not Distribute"',
+              '"Copyright © 2000-2025 salesforce.com, inc. All rights reserved."']
     write_csv(d / "opportunities.csv", rows, footer=footer)
     write_csv(d / "accounts.csv", [["Account ID", "Account Name", "Account Owner", "Агентство ли это"]]
               + [[f"001A{o[0]:014d}", o[1], o[2], o[3]] for o in ORGS])
@@ -312,9 +319,12 @@ def write_salesforce(d: Path, ids) -> None:
     ws.append(["Activities with Opportunities"])
     ws.append(["Filtered By: Date equals LAST 90 DAYS"])
     ws.append([])
-    ws.append(["Activity ID", "Subject", "Task/Event", "Due Date", "Status", "Opportunity ID", "Assigned"])
+    ws.append(["Assigned", "Date", "Subject", "Status", "Opportunity", "Company / Account", "Contact", "Activity Type"])
     for t in TASKS:
-        ws.append([f"00T{t[0]:015d}", t[2], "Task", dt.datetime.combine(t[3], dt.time()), "Completed" if t[4] else "Not Started", ids(t[1]), ""])
+        x = next(x for x in DEALS if x["n"] == t[1])
+        o, p = org(x["org"]), person(x["person"])
+        ws.append(["", dt.datetime.combine(t[3], dt.time()), t[2], "Completed" if t[4] else "Not Started", x["title"],
+                   o[1] if o else "", pname(p) if p else "", "Call"])
     wb.save(d / "activities.xlsx")
 
 
@@ -562,9 +572,17 @@ def test_salesforce_footer_and_us_dates(tmp_path):
         assert deals.rows == 12
         row = ex.con.execute("SELECT created, value, status FROM deals WHERE title = 'Ромашка — CRM'").fetchone()
         assert row == (dt.date(2026, 10, 1), 150000.0, "open")
-        assert any(w.code == "footer" for w in ex.warnings)
+        assert [w.message for w in ex.warnings if w.code == "footer"] == ["3 report footer line(s) (totals, notes) skipped"]
         acts = ex.entities["activities"]
         assert acts.rows == len(TASKS) and acts.raw.header_row == 4
+        # the opportunity named by the activity is its deal
+        assert "linked by name" in acts.fields["deal_id"]
+        assert ex.con.execute("SELECT deal_id FROM activities WHERE subject = 'Созвон по КП'").fetchone() == ("0065g00000Ab001QAA",)
+        assert ex.con.execute("SELECT count(*) FROM activities WHERE deal_id IS NULL").fetchone() == (0,)
+        # no "Last Stage Change Date": the stage date is the audit date (default today) minus "Stage Duration"
+        days = (AS_OF - dt.date(2026, 11, 15)).days
+        assert ex.con.execute("SELECT stage_changed FROM deals WHERE title = 'Ромашка — CRM'").fetchone() == (dt.date.today() - dt.timedelta(days=days),)
+        assert ex.entities["deals"].fields["stage_changed"].startswith("Stage Duration")
     finally:
         ex.close()
 
