@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Callable
 
 import pandas as pd
 
@@ -14,6 +15,7 @@ from .profile import load_profile
 from .report import BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult
 from .settings import Settings
 from .errors import UsageError
+from .progress import silent
 
 KIND_BY_TYPE = {"date": "date", "number": "number", "text": "text", "status": "text"}
 
@@ -38,11 +40,14 @@ def audit_export(
     as_of: dt.date | None = None,
     rule_ids: list[str] | None = None,
     rules: list[Rule] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> AuditReport:
     """Run the loaded rules over an export directory and return the report.
 
     Raises a :class:`~crm_audit.errors.CrmAuditError` subclass on any user
     mistake (settings, rules, missing or unreadable export files).
+    ``progress`` is called with a short English line per stage and rule
+    (see :class:`crm_audit.progress.Progress`).
     """
     from .backends.duckdb_backend import DuckDBBackend
     from .loading import load_export
@@ -58,14 +63,19 @@ def audit_export(
         rules = [r for r in rules if r.id in rule_ids]
     plans = planmod.build_all(rules, settings)
     profile = load_profile(settings.crm)
+    progress = progress or silent
+    progress(f"loading the export {export_dir}")
     export = load_export(export_dir, profile, settings.on_bad_value, as_of=as_of)
+    counts = ", ".join(f"{e.rows:,} {name}" for name, e in export.entities.items())
+    progress(f"loaded {counts}; preparing the rules")
     try:
         backend = DuckDBBackend(export, settings, as_of)
         backend.prepare(plans)
         results = []
         skipped_warnings = []  # issue 6: rules this CRM's export cannot support
-        for p in plans:
+        for i, p in enumerate(plans, 1):
             r = p.rule
+            progress(f"rule {i}/{len(plans)}: {r.code} {r.id}")
             evidence = [Column(f"ev{i}", title, _kind(ref), ref.name == "days_in_stage") for i, (ref, title) in enumerate(p.evidence)]
             note = ""
             if r.id in backend.skipped:

@@ -18,6 +18,7 @@ import click
 
 from . import __version__
 from .errors import CrmAuditError, OutputError, SettingsError, UsageError
+from .progress import Progress
 
 DEFAULT_CONFIG = "crm-audit.yaml"
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
@@ -59,7 +60,8 @@ def cli() -> None:
 # --------------------------------------------------------------------------- run
 
 
-def _write_outputs(report, out: str | None, violations_csv: str | None) -> list[tuple[str, Path]]:
+def _write_outputs(report, out: str | None, violations_csv: str | None, progress=None) -> list[tuple[str, Path]]:
+    progress = progress or (lambda text: None)
     written = []
     try:
         if out:
@@ -67,6 +69,7 @@ def _write_outputs(report, out: str | None, violations_csv: str | None) -> list[
 
             from .report import DataWarning
 
+            progress(f"writing the workbook {out}")
             written.append(("workbook", write_workbook(report, Path(out))))
             for r in report.results:
                 if r.count > MAX_SHEET_ROWS - 1:
@@ -76,6 +79,7 @@ def _write_outputs(report, out: str | None, violations_csv: str | None) -> list[
         if violations_csv:
             from exporters.csv import write_violations_csv
 
+            progress(f"writing the violations CSV {violations_csv}")
             written.append(("violations CSV", write_violations_csv(report, Path(violations_csv))))
     except PermissionError as exc:
         raise OutputError(f"{exc.filename}: cannot write the file (is it open in Excel? close it and run again)") from None
@@ -97,10 +101,6 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
     """
     from . import ruleset
     from . import settings as settings_mod
-    from .audit import audit_export
-    from .ledger import Ledger
-    from .summary import print_summary
-    from .workflow import carry_over, hit_history, pull, reader_for, record
 
     if not Path(config).exists():
         raise SettingsError(f"{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
@@ -112,36 +112,57 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
         credentials = str(settings.resolve(settings.google_credentials))
     rules = ruleset.load(settings)
     by_code = {r.code: r.id for r in rules}
+    progress = Progress(enabled=False if quiet else None)  # on a terminal only
+    try:
+        return _run_audit(settings, rules, by_code, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path,
+                          gsheet, credentials, dry_run, gsheet_client, gsheet_retry, progress)
+    finally:
+        progress.close()
+
+
+def _run_audit(settings, rules, by_code, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path,
+               gsheet, credentials, dry_run, gsheet_client, gsheet_retry, progress):
+    from .audit import audit_export
+    from .ledger import Ledger
+    from .summary import print_summary
+    from .workflow import carry_over, hit_history, pull, reader_for, record
+
     with Ledger(ledger_path or settings.ledger_path()) as ledger:
         # 1. nothing is overwritten before the previous documents are read back
         pulled = []
         reader = reader_for(out, by_code) if out else None
         if reader is not None:
+            progress(f"reading back {out}")
             pulled.append(pull(ledger, reader, out))
         spreadsheet = None
         if gsheet:
             from exporters.gsheet import GoogleSheetReader, open_spreadsheet
 
+            progress("reading back the Google Sheet")
             spreadsheet = open_spreadsheet(gsheet, credentials, client=gsheet_client, retry=gsheet_retry)
             pulled.append(pull(ledger, GoogleSheetReader(spreadsheet, by_code, retry=gsheet_retry), gsheet))
-        report = audit_export(settings, export, as_of=as_of, rule_ids=list(rule_ids) or None)
+        report = audit_export(settings, export, as_of=as_of, rule_ids=list(rule_ids) or None, progress=progress)
+        progress(f"carrying over statuses and comments ({report.total:,} violations)")
         carry = carry_over(report, ledger)
         for p in pulled:
             report.warnings = p.warnings() + report.warnings
         report.meta["carry"] = carry
         if not rule_ids:
             report.meta["hit_history"] = hit_history(report, ledger)
-        written = [] if dry_run else _write_outputs(report, out, violations_csv)
+        written = [] if dry_run else _write_outputs(report, out, violations_csv, progress)
         if spreadsheet is not None:
             from exporters.gsheet import publish
 
+            progress("publishing to the Google Sheet")
             result = publish(report, spreadsheet, dry_run=dry_run, retry=gsheet_retry)
             if not quiet:
                 click.echo(result.summary())
             if not dry_run:
                 written.append(("Google Sheet", gsheet))
         if not rule_ids and not dry_run:  # a partial run must not mark the other rules' findings resolved
+            progress("recording the audit in the ledger")
             record(report, ledger, carry, out or gsheet)
+    progress.close()  # the summary starts on a clean line
     if not quiet:
         print_summary(report, written)
     return report, written
