@@ -76,7 +76,7 @@ def audit_export(
         for i, p in enumerate(plans, 1):
             r = p.rule
             progress(f"rule {i}/{len(plans)}: {r.code} {r.id}")
-            evidence = [Column(f"ev{i}", title, _kind(ref), ref.name == "days_in_stage") for i, (ref, title) in enumerate(p.evidence)]
+            evidence = [Column(f"ev{i}", title, _kind(ref), planmod.is_volatile(ref)) for i, (ref, title) in enumerate(p.evidence)]
             note = ""
             if r.id in backend.skipped:
                 df = pd.DataFrame(columns=[c.key for c in BASE_COLUMNS] + [c.key for c in evidence])

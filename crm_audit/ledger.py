@@ -7,7 +7,8 @@ Plain SQL anyone can read with ``sqlite3 crm-audit.db``:
 - ``findings`` — one row per (rule id, deal id) ever flagged: first seen, last
   seen, audits in a row, resolved on;
 - ``finding_audits`` — which findings each audit had (the hit history), with the
-  status/comment/note the document showed and the deal's fingerprint;
+  deal's title, the status/comment/note the document showed and the deal's
+  fingerprint (a hash of the fields the rule audits);
 - ``edits`` — every status, comment and decision read back from a document,
   with when it was read (kept as written, problems noted);
 - ``decisions`` — the head of sales' decisions: accepted waivers (with an
@@ -113,6 +114,10 @@ MIGRATIONS: list[str] = [
         ended_reason TEXT
     );
     CREATE INDEX decisions_key ON decisions(rule_id, deal_id, kind, active);
+    """,
+    # 2: the deal's title per audit (the findings table is filled from finding_audits inside SQLite)
+    """
+    ALTER TABLE finding_audits ADD COLUMN title TEXT;
     """,
 ]
 

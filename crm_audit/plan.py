@@ -48,6 +48,15 @@ class RulePlan:
     uses_stage_order: bool = False
 
 
+#: fields whose value changes with the audit date alone: not "audited fields"
+#: of the deal when deciding whether it changed since a waiver (see workflow.fingerprints)
+VOLATILE_FIELDS = frozenset({"days_in_stage"})
+
+
+def is_volatile(ref: FieldRef) -> bool:
+    return ref.entity == "deal" and ref.name in VOLATILE_FIELDS
+
+
 def field_ref(ref: str) -> FieldRef:
     ent, name = split_field(ref)
     canon = FIELDS.get(ent, {})

@@ -54,6 +54,15 @@ BASE_COLUMNS: tuple[Column, ...] = (
 )
 
 
+#: Base columns that are the deal's audited fields (hashed with the rule's
+#: non-volatile evidence into a row's fingerprint, see workflow.fingerprints).
+FINGERPRINT_BASE = ("title", "owner", "state", "reason", "pipeline", "stage")
+
+#: Optional column of :attr:`RuleResult.rows` filled by the engine: the row's
+#: fingerprint (16 hex digits); writers ignore it.
+FINGERPRINT_COLUMN = "_fingerprint"
+
+
 @dataclass
 class RuleResult:
     """Violations of one rule.

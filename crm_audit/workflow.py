@@ -22,12 +22,14 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .edits import DECISION_ACCEPTED, DECISION_WARNING, EditedRow, EditsReader
 from .ledger import Ledger
-from .report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, AuditReport, DataWarning, RuleResult
+from .report import FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, AuditReport, DataWarning, RuleResult
 
 
 @dataclass
@@ -57,10 +59,8 @@ class CarryResult:
     lapsed: list[tuple[str, str, str]] = field(default_factory=list)  # rule, deal, why
     repeats: list[tuple[str, str]] = field(default_factory=list)
     carried: int = 0
-    fingerprints: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
-FINGERPRINT_BASE = ("title", "owner", "state", "reason", "pipeline", "stage")
 
 
 def _text_column(series: pd.Series) -> list[str]:
@@ -70,8 +70,14 @@ def _text_column(series: pd.Series) -> list[str]:
 
 
 def fingerprints(result: RuleResult) -> list[str]:
-    """Per row, a hash of the deal's audited fields for this rule (not of the date)."""
+    """Per row, a hash of the deal's audited fields for this rule (not of the date).
+
+    The engine computes it with the rule's query (``_fingerprint``); a report
+    built another way is hashed here.
+    """
     rows = result.rows
+    if FINGERPRINT_COLUMN in rows.columns:
+        return _texts(rows, FINGERPRINT_COLUMN)
     keys = [k for k in FINGERPRINT_BASE if k in rows.columns] + [c.key for c in result.evidence if not c.volatile and c.key in rows.columns]
     columns = [_text_column(rows[k]) for k in keys]
     return [hashlib.sha256("\x1f".join(vals).encode("utf-8")).hexdigest()[:16] for vals in zip(*columns)] if columns else [""] * len(rows)
@@ -128,75 +134,84 @@ def _fmt(day: str | None) -> str:
     return dt.date.fromisoformat(day).strftime("%d.%m.%Y") if day else ""
 
 
+def _by_rule(rows) -> dict[str, dict[str, Any]]:
+    """``(rule_id, deal_id, value)`` rows as {rule_id: {deal_id: value}}."""
+    out: dict[str, dict[str, Any]] = {}
+    for rule_id, deal_id, value in rows:
+        out.setdefault(rule_id, {})[deal_id] = value
+    return out
+
+
 def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
     """Mutate ``report``: drop waived findings, add status/comment/first seen/streak/notes.
 
-    Set-based: the ledger state is read once into dicts, rows are walked as
-    plain lists (1M violations in seconds, not minutes).
+    Set-based: the ledger state is read once, streaks and first-seen dates are
+    mapped onto each rule's deal ids column-wise; only the rows with a waiver
+    or a manager's edit (a few, usually) are looked at one by one. Each row
+    also gets ``_fingerprint`` (see :func:`fingerprints`) for :func:`record`.
     """
     as_of = report.as_of
+    as_of_iso = as_of.isoformat()
     prev = ledger.previous_audit(as_of)
-    prev_streak = {(r[0], r[1]): int(r[2]) for r in ledger.con.execute(
-        "SELECT rule_id, deal_id, streak FROM finding_audits WHERE audit_id = ?", (prev["id"],))} if prev else {}
-    first = {(r[0], r[1]): r[2] for r in ledger.con.execute("SELECT rule_id, deal_id, first_seen FROM findings")}
-    edits = ledger.last_edits()
+    prev_streak = _by_rule(ledger.con.execute(
+        "SELECT rule_id, deal_id, streak FROM finding_audits WHERE audit_id = ?", (prev["id"],))) if prev else {}
+    first = _by_rule(ledger.con.execute("SELECT rule_id, deal_id, first_seen FROM findings WHERE first_seen < ?", (as_of_iso,)))
+    edits = _by_rule((k[0], k[1], e) for k, e in ledger.last_edits().items())
     audit_day = {a["id"]: a["as_of"] for a in ledger.audits()}
-    waivers = {(w.rule_id, w.deal_id): w for w in ledger.waivers()}
+    waivers = _by_rule((w.rule_id, w.deal_id, w) for w in ledger.waivers())
+    days: dict[str, dt.date] = {as_of_iso: as_of}
     out = CarryResult()
     for result in report.results:
         rows = result.rows
         if rows is None or not len(rows):
             continue
         rid = result.rule_id
-        deal_ids = [str(d) for d in rows["deal_id"].tolist()]
+        deal_ids = pd.Series(_texts(rows, "deal_id"), dtype=object)
         fps = fingerprints(result)
-        keep, status, comment, first_seen, streak, note = [], [], [], [], [], []
-        for deal_id, fp in zip(deal_ids, fps):
-            key = (rid, deal_id)
-            out.fingerprints[key] = fp
-            lapse_note = ""
-            w = waivers.get(key)
-            if w is not None:
-                if w.expires_on and as_of > dt.date.fromisoformat(w.expires_on):
-                    ledger.end_waiver(w.id, as_of, "expired")
-                    out.lapsed.append((*key, f"принято {_fmt(w.decided_on)} до {_fmt(w.expires_on)}, срок истёк"))
-                    lapse_note = f"Было принято руководителем {_fmt(w.decided_on)} до {_fmt(w.expires_on)}; срок истёк."
-                elif w.fingerprint and w.fingerprint != fp:
-                    ledger.end_waiver(w.id, as_of, "deal changed")
-                    out.lapsed.append((*key, f"принято {_fmt(w.decided_on)}, но сделка изменилась"))
-                    lapse_note = f"Было принято руководителем {_fmt(w.decided_on)}, но поля сделки изменились — проверьте снова."
-                else:
-                    out.waived.append(key)
-                    keep.append(False)
-                    continue
-            keep.append(True)
-            streak.append(prev_streak.get(key, 0) + 1)
-            f = first.get(key)
-            first_seen.append(min(dt.date.fromisoformat(f), as_of) if f else as_of)
-            st, cm, nt = STATUS_NEW, None, lapse_note
-            e = edits.get(key)
-            if e is not None:
-                cm = e["comment"]
-                if e["status"] == STATUS_FIXED:
-                    day = audit_day.get(e["audit_id"]) or e["read_at"][:10]
-                    nt = (nt + " " if nt else "") + (
-                        f"Отмечено «Исправлено» в аудите от {_fmt(day)}, но нарушение осталось — "
-                        "исправьте в CRM или поставьте «Не исправлено» с комментарием.")
-                    out.repeats.append(key)
-                elif e["status"] in (STATUS_NOT_FIXED, STATUS_NEW):
-                    st = e["status"]
-                elif e["status_raw"]:
-                    # a hand-typed unknown status: shown again as written so nothing is lost
-                    st = e["status_raw"]
-                if e["status"] != STATUS_FIXED and (e["status_raw"] or cm):
-                    out.carried += 1
-            status.append(st)
-            comment.append(cm)
-            note.append(nt or None)
-        rows = rows[keep].copy() if not all(keep) else rows.copy()
-        rows["status"], rows["comment"] = status, comment
-        rows["first_seen"], rows["streak"], rows["carry_note"] = first_seen, streak, note
-        result.rows = rows.reset_index(drop=True)
+        n = len(rows)
+        keep = np.ones(n, dtype=bool)
+        status: list[str | None] = [STATUS_NEW] * n
+        comment: list[str | None] = [None] * n
+        note: list[str | None] = [None] * n
+        w_rule = waivers.get(rid, {})
+        for i in np.flatnonzero(deal_ids.isin(list(w_rule))) if w_rule else ():
+            key, w = (rid, deal_ids[i]), w_rule[deal_ids[i]]
+            if w.expires_on and as_of > dt.date.fromisoformat(w.expires_on):
+                ledger.end_waiver(w.id, as_of, "expired")
+                out.lapsed.append((*key, f"принято {_fmt(w.decided_on)} до {_fmt(w.expires_on)}, срок истёк"))
+                note[i] = f"Было принято руководителем {_fmt(w.decided_on)} до {_fmt(w.expires_on)}; срок истёк."
+            elif w.fingerprint and w.fingerprint != fps[i]:
+                ledger.end_waiver(w.id, as_of, "deal changed")
+                out.lapsed.append((*key, f"принято {_fmt(w.decided_on)}, но сделка изменилась"))
+                note[i] = f"Было принято руководителем {_fmt(w.decided_on)}, но поля сделки изменились — проверьте снова."
+            else:
+                out.waived.append(key)
+                keep[i] = False
+        e_rule = edits.get(rid, {})
+        for i in np.flatnonzero(deal_ids.isin(list(e_rule)).to_numpy() & keep) if e_rule else ():
+            key, e = (rid, deal_ids[i]), e_rule[deal_ids[i]]
+            comment[i] = e["comment"]
+            if e["status"] == STATUS_FIXED:
+                day = audit_day.get(e["audit_id"]) or e["read_at"][:10]
+                note[i] = (note[i] + " " if note[i] else "") + (
+                    f"Отмечено «Исправлено» в аудите от {_fmt(day)}, но нарушение осталось — "
+                    "исправьте в CRM или поставьте «Не исправлено» с комментарием.")
+                out.repeats.append(key)
+            elif e["status"] in (STATUS_NOT_FIXED, STATUS_NEW):
+                status[i] = e["status"]
+            elif e["status_raw"]:
+                # a hand-typed unknown status: shown again as written so nothing is lost
+                status[i] = e["status_raw"]
+            if e["status"] != STATUS_FIXED and (e["status_raw"] or comment[i]):
+                out.carried += 1
+        ids = deal_ids.tolist()
+        before = prev_streak.get(rid, {})
+        streak = [before.get(d, 0) + 1 for d in ids]
+        # first seen: the ledger's date when earlier than this audit, else this audit
+        seen = first.get(rid, {})
+        first_seen = [days[f] if f in days else days.setdefault(f, dt.date.fromisoformat(f)) for f in (seen.get(d, as_of_iso) for d in ids)]
+        rows = rows.assign(status=status, comment=comment, first_seen=first_seen, streak=streak, carry_note=note, **{FINGERPRINT_COLUMN: fps})
+        result.rows = rows[keep].reset_index(drop=True) if not keep.all() else rows
     return out
 
 
@@ -224,31 +239,33 @@ def record(report: AuditReport, ledger: Ledger, carry: CarryResult, document: st
                 values,
             ).lastrowid
         repeats = set(carry.repeats)
-        fa_rows, f_rows = [], []
-        for result in report.results:
+        for result in sorted(report.results, key=lambda r: r.rule_id):
             if result.rows is None or not len(result.rows):
                 continue
             rid = result.rule_id
-            deal_ids, owners, titles, streaks, statuses, comments, notes = (
-                _texts(result.rows, k) for k in ("deal_id", "owner", "title", "streak", "status", "comment", "carry_note")
+            rows = result.rows
+            # key order: the primary-key B-tree is appended to instead of split at random
+            ids = rows["deal_id"] if str(rows["deal_id"].dtype) == "str" else rows["deal_id"].astype(str)
+            rows = rows.assign(deal_id=ids).sort_values("deal_id", kind="stable")
+            deal_ids = _texts(rows, "deal_id")
+            streaks = rows["streak"].fillna(1).astype(int).tolist() if "streak" in rows.columns else [1] * len(rows)
+            flags = [int((rid, d) in repeats) for d in deal_ids] if repeats else None
+            # audit, rule and (usually) the repeat flag are the same on every row: literals, not bound per row
+            con.executemany(
+                "INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, title, streak, status, comment, note, fingerprint, repeat) "
+                f"VALUES ({int(audit_id)}, {_sql_text(rid)}, ?,?,?,?,?,?,?,?, {'?' if flags else '0'})",
+                zip(deal_ids, *(_texts(rows, k) for k in ("owner", "title")), streaks,
+                    *(_texts(rows, k) for k in ("status", "comment", "carry_note", FINGERPRINT_COLUMN)), *([flags] if flags else [])),
             )
-            fps = [carry.fingerprints.get((rid, d)) for d in deal_ids] if carry.fingerprints else [None] * len(deal_ids)
-            streaks = [int(float(s)) if s else 1 for s in streaks]
-            fa_rows += zip([audit_id] * len(deal_ids), [rid] * len(deal_ids), deal_ids, owners, streaks, statuses, comments, notes,
-                           [int((rid, d) in repeats) for d in deal_ids] if repeats else [0] * len(deal_ids), fps)
-            f_rows += zip([rid] * len(deal_ids), deal_ids, owners, titles, [as_of] * len(deal_ids), [as_of] * len(deal_ids), streaks)
-        # key order: the primary-key B-trees are appended to instead of split at random
-        fa_rows.sort(key=lambda r: (r[1], r[2]))
-        f_rows.sort(key=lambda r: (r[0], r[1]))
-        con.executemany(
-            "INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status, comment, note, repeat, fingerprint) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?)", fa_rows)
-        con.executemany(
+        # the findings table, from this audit's rows, inside SQLite (no row goes through Python twice)
+        con.execute(
             "INSERT INTO findings (rule_id, deal_id, owner, title, first_seen, last_seen, streak, times_seen, resolved_on) "
-            "VALUES (?,?,?,?,?,?,?,1,NULL) ON CONFLICT (rule_id, deal_id) DO UPDATE SET owner=excluded.owner, "
+            "SELECT rule_id, deal_id, owner, title, ?, ?, streak, 1, NULL FROM finding_audits WHERE audit_id = ? ORDER BY rule_id, deal_id "
+            "ON CONFLICT (rule_id, deal_id) DO UPDATE SET owner=excluded.owner, "
             "title=excluded.title, first_seen=min(findings.first_seen, excluded.first_seen), "
             "times_seen = findings.times_seen + (CASE WHEN findings.last_seen < excluded.last_seen THEN 1 ELSE 0 END), "
-            "last_seen=max(findings.last_seen, excluded.last_seen), streak=excluded.streak, resolved_on=NULL", f_rows)
+            "last_seen=max(findings.last_seen, excluded.last_seen), streak=excluded.streak, resolved_on=NULL",
+            (as_of, as_of, audit_id))
         # findings that disappeared with this audit are resolved on it (waived ones are not resolved);
         # every finding of this audit now has last_seen = as_of
         con.execute("CREATE TEMP TABLE IF NOT EXISTS waived_now (rule_id TEXT, deal_id TEXT, PRIMARY KEY (rule_id, deal_id))")
@@ -260,6 +277,10 @@ def record(report: AuditReport, ledger: Ledger, carry: CarryResult, document: st
             (as_of, as_of),
         )
     return audit_id
+
+
+def _sql_text(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _texts(rows: pd.DataFrame, key: str) -> list[str | None]:

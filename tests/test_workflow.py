@@ -322,3 +322,47 @@ def test_read_back_after_libreoffice_resave(env):
     r18, r21 = sheet_rows(env["out"], "1.8"), sheet_rows(env["out"], "2.1")
     assert r18["4"]["Статус"] == "Не исправлено" and r18["4"]["Комментарий"] == "Источник неизвестен"
     assert r21["5"]["Комментарий"] == "город уточняю" and r21["5"]["Аудитов подряд"] == 2
+
+
+def test_fingerprint_ignores_the_audit_date_but_not_the_deal(tmp_path):
+    """Days in stage grow with the audit date alone: a waived stuck deal stays waived; a renamed deal does not."""
+    from crm_audit import settings as settings_mod
+    from crm_audit.audit import audit_export
+    from crm_audit.workflow import fingerprints
+
+    stuck = [deal(i, owner=owner_of(i), stage_changed="2026-09-01") for i in (1, 2)]
+    path = tmp_path / "crm-audit.yaml"
+    path.write_text(render_settings("pipedrive"), encoding="utf-8")
+    cfg = settings_mod.load(str(path))
+
+    def fps(deals, as_of):
+        report = audit_export(cfg, build(tmp_path / f"e{as_of}{deals[0]['title']}", deals), as_of=dt.date.fromisoformat(as_of))
+        res = next(r for r in report.results if r.rule_id == "no-stage-movement")
+        return dict(zip(res.rows["deal_id"].astype(str), fingerprints(res)))
+
+    first, later = fps(stuck, "2026-11-06"), fps(stuck, "2026-11-20")
+    assert set(first) == {"1", "2"} and first == later
+    renamed = fps([dict(stuck[0], title="Другое название"), stuck[1]], "2026-11-20")
+    assert renamed["1"] != first["1"] and renamed["2"] == first["2"]
+    assert all(len(v) == 16 for v in first.values())
+
+
+def test_a_version_1_ledger_is_migrated_without_losing_history(tmp_path):
+    import sqlite3
+
+    from crm_audit import ledger as ledger_mod
+
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    for stmt in ledger_mod._statements(ledger_mod.MIGRATIONS[0]):
+        con.execute(stmt)
+    con.execute("PRAGMA user_version = 1")
+    con.execute("INSERT INTO audits (id, as_of, ran_at) VALUES (1, '2026-11-06', '2026-11-06T10:00:00')")
+    con.execute("INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status, comment) "
+                "VALUES (1, 'missing-source', '7', 'Иван', 1, 'Не исправлено', 'жду клиента')")
+    con.commit()
+    con.close()
+    with Ledger(path) as led:
+        assert led.con.execute("PRAGMA user_version").fetchone()[0] == len(ledger_mod.MIGRATIONS)
+        row = led.findings_of(1)[("missing-source", "7")]
+        assert row["comment"] == "жду клиента" and row["title"] is None

@@ -19,8 +19,8 @@ import pandas as pd
 from ..errors import InputError, Problem
 from ..lang import All, AnyOf, Cond, Leaf, Linked, Not
 from ..loading import LoadedEntity, LoadedExport
-from ..plan import FieldRef, RulePlan, StagePlan, field_ref
-from ..report import BASE_COLUMNS, STATE_TITLES, DataWarning
+from ..plan import FieldRef, RulePlan, StagePlan, field_ref, is_volatile
+from ..report import BASE_COLUMNS, FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATE_TITLES, DataWarning
 from ..settings import Settings
 from ..textnorm import YES_VALUES, norm
 
@@ -444,6 +444,11 @@ class DuckDBBackend:
         sel = [f"{base[c.key]} AS {c.key}" for c in BASE_COLUMNS]
         for i, (ref, _title) in enumerate(plan.evidence):
             sel.append(f"{ident(self._name(ref))} AS ev{i}")
+        # the deal's audited fields for this rule, hashed (see workflow.fingerprints): the same row
+        # gives the same value at every audit, so a waived deal that changed is noticed
+        audited = list(FINGERPRINT_BASE) + [f"ev{i}" for i, (ref, _t) in enumerate(plan.evidence) if not is_volatile(ref)]
+        texts = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in audited)
+        sel.append(f"substr(md5(concat_ws(chr(31), {texts})), 1, 16) AS {FINGERPRINT_COLUMN}")
         order = "norm(\"deal.owner\") NULLS LAST, TRY_CAST(\"deal.id\" AS BIGINT) NULLS LAST, \"deal.id\""
         return f"SELECT {', '.join(sel)}\nFROM audit_deals\nWHERE {self.where_sql(plan)}\nORDER BY {order}"
 
