@@ -226,7 +226,7 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
     from crm_audit import plan as planmod
     from crm_audit import settings as settings_mod
     from crm_audit.audit import _kind, scope_text
-    from crm_audit.backends.duckdb_backend import DuckDBBackend, to_frame
+    from crm_audit.backends.duckdb_backend import DuckDBBackend, fetch_frame
     from crm_audit.profile import load_profile
     from crm_audit.report import AuditReport, Column, DataWarning, RuleResult
     from exporters.csv import write_violations_csv
@@ -265,26 +265,22 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
         backend.prepare(plans)
         detail["evaluate: prepare (audit_deals + task_agg)"] = time.perf_counter() - t0
         results = []
-        t_sql = t_df = 0.0
+        t_rules = 0.0
         for p in plans:
             t0 = time.perf_counter()
-            rel = backend.con.execute(backend.rule_sql(p))
+            df = fetch_frame(backend.con, backend.rule_sql(p))  # what DuckDBBackend.run does
             t1 = time.perf_counter()
-            df = to_frame(rel)  # what DuckDBBackend.run does (.df() + dates)
-            t3 = time.perf_counter()
-            per_rule[f"{p.rule.code} {p.rule.id}"] = t3 - t0
-            t_sql += t1 - t0
-            t_df += t3 - t1
+            per_rule[f"{p.rule.code} {p.rule.id}"] = t1 - t0
+            t_rules += t1 - t0
             r = p.rule
             results.append(
                 RuleResult(
                     rule_id=r.id, code=r.code, title=r.title, criticality=r.criticality, sheet_title=r.sheet_title,
-                    evidence=[Column(f"ev{i}", title, _kind(ref)) for i, (ref, title) in enumerate(p.evidence)],
+                    evidence=[Column(f"ev{i}", title, _kind(ref), planmod.is_volatile(ref)) for i, (ref, title) in enumerate(p.evidence)],
                     rows=df, what=r.what, why=r.why, how=r.how, scope_text=scope_text(r),
                 )
             )
-        detail["evaluate: 17 rule queries (execute)"] = t_sql
-        detail["evaluate: fetch to pandas (.df + date fix)"] = t_df
+        detail["evaluate: 17 rule queries (run + fetch via Arrow)"] = t_rules
         warnings = [DataWarning(w.reason, w.message, w.file) for w in rule_warnings]
         warnings += export_obj.warnings + backend.warnings
         return AuditReport(
@@ -299,6 +295,11 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
     export_obj.con.close()
     out = Path(outdir)
     ledger_stage = False
+    try:
+        import exporters.gsheet  # noqa: F401  (the Sheets publisher, when the product has one)
+        gsheet_stage = True
+    except ImportError:
+        gsheet_stage = False
     try:  # the audit history (ledger) that `crm-audit run` keeps, when the product has one
         from crm_audit.ledger import Ledger
         from crm_audit.workflow import carry_over, record
@@ -326,7 +327,27 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
         from exporters.xlsx import write_workbook
 
         st.run("workbook", write_workbook, report, out / "audit.xlsx")
+
+        gs_info: dict = {}
+
+        def do_gsheet():  # the requests a publish to a fresh, empty spreadsheet sends (no network)
+            from exporters import gsheet
+
+            t0 = time.perf_counter()
+            sheets = gsheet._build_sheets(report)
+            gsheet._check_limits(sheets, "bench")
+            detail["gsheet: sheets as values + formats"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            plan = gsheet._plan(sheets, [], "bench", gsheet.HEADER_DEAL_ID)
+            batches = gsheet._pack(plan.requests) + gsheet._pack(plan.value_ranges)
+            detail["gsheet: requests (plan + pack)"] = time.perf_counter() - t0
+            gs_info.update(requests=len(batches), cells=plan.cells,
+                           shown=sum(s.data_rows for s in sheets if s.kind == "rule"))
+
+        if gsheet_stage:
+            st.run("gsheet requests", do_gsheet)
     _emit({
+        "gsheet": gs_info if not skip_workbook and gsheet_stage else {},
         "stages": st.results,
         "detail": detail,
         "per_rule": per_rule,
@@ -517,6 +538,11 @@ def main() -> None:
         print("  where the time goes:")
         for k, v in best["detail"].items():
             print(f"    {k:<46} {v:8.3f} s")
+        if best.get("gsheet"):
+            g = best["gsheet"]
+            capped = "" if g["shown"] >= best["violations"] else "; the rest capped by Google's cell limit"
+            print(f"    gsheet: {g['requests']} API requests, {g['cells']:,} cells, {g['shown']:,} of {best['violations']:,} "
+                  f"violation rows shown{capped}")
         slow = sorted(best["per_rule"].items(), key=lambda kv: -kv[1])[:5]
         print("    slowest rules: " + ", ".join(f"{k} {v:.3f}s" for k, v in slow))
 
@@ -578,7 +604,7 @@ def main() -> None:
     # ----------------------------------------------------------------- summary table
     ns = sorted(results)
     rows: list[tuple[str, list]] = []
-    stage_names = ["import", "settings+rules", "load", "evaluate", "ledger", "violations CSV"] + ([] if args.skip_workbook else ["workbook"])
+    stage_names = ["import", "settings+rules", "load", "evaluate", "ledger", "violations CSV"] + ([] if args.skip_workbook else ["workbook", "gsheet requests"])
     for s in stage_names:
         if not all(s in results[n]["stages"]["stages"] for n in ns):
             continue
