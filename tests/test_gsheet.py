@@ -658,3 +658,26 @@ def test_too_many_cells_caps_the_largest_rule_sheets_with_a_note(fake, report, m
             assert len(rows) == r.count and "Показаны первые" not in header_text
     hits = book.sheet("Учет попаданий").grid()
     assert any(report.total in row for row in hits)  # «Учет попаданий» counts every violation
+
+
+def test_tricky_cells_reach_the_sheet_exactly_as_in_the_workbook(fake, tmp_path):
+    """Formula-like text, markup characters, multi-line and padded text, numbers, dates, links."""
+    from test_exporters import make_report
+
+    rep = make_report()
+    rows = rep.results[0].rows.copy()
+    rows.loc[0, "title"] = "  <b>A & B</b> \"кавычки\" "
+    rows.loc[1, "title"] = "строка 1\nстрока 2\n"
+    rep.results[0].rows = rows
+    path = tmp_path / "tricky.xlsx"
+    write_workbook(rep, path)
+    wb = openpyxl.load_workbook(path)
+    sh = open_sheet(fake, "TRICKY_0123456789")
+    gsheet.publish(rep, sh)
+    book = fake.book("TRICKY_0123456789")
+    for r in rep.results:
+        assert book.sheet(r.sheet_title).grid() == _xlsx_grid(wb[r.sheet_title]), r.sheet_title
+    grid = book.sheet(rep.results[0].sheet_title).grid()
+    titles = [row[2] for row in grid[1:]]
+    assert "  <b>A & B</b> \"кавычки\" " in titles
+    assert any(str(t).startswith("строка 1\nстрока 2") for t in titles)
