@@ -85,6 +85,7 @@ class FileReport:
     ignored: list[str] = field(default_factory=list)
     how_read: str = ""
     headers: list[str] = field(default_factory=list)
+    rows_where: str = ""  # a file holding two entities: this entity's rows
 
 
 @dataclass
@@ -180,6 +181,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             fr.mapped = [(hdr, f) for f, hdr in ent.fields.items()]
             fr.custom = [hdr for _col, hdr in ent.custom.values()]
             fr.ignored = list(ent.ignored)
+            fr.rows_where = ent.rows_where or ""
             if ent.raw is not None:
                 bits = [ent.raw.kind]
                 if ent.raw.encoding:
@@ -196,7 +198,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 why = profile.unsupported_reason(ent_name)
                 rep.absent.append((ent_name, f"not exported by {rep.profile_title}: {why}" if why else "no such file in the export"))
         for w in export.warnings:
-            if w.code in ("bad-value", "unknown-value", "date-order", "ambiguous-link", "footer"):
+            if w.code in ("bad-value", "unknown-value", "date-order", "ambiguous-link", "footer", "rows-skipped"):
                 where = Path(w.file).name if w.file else ""
                 if w.row:
                     where += f" row {w.row}"
@@ -230,6 +232,8 @@ def format_report(rep: InspectReport) -> str:
                 lines.append(f"    headers: {', '.join(h for h in f.headers if h)[:300]}")
             continue
         lines.append(f"  {f.path.name} → {ENTITY_TITLES.get(f.entity, f.entity)}: {f.rows} rows" + (f" ({f.how_read})" if f.how_read else ""))
+        if f.rows_where:
+            lines.append(f"    only the {f.rows_where}")
         lines.append("    mapped: " + "; ".join(f"{h} → {fld}" for h, fld in f.mapped))
         if f.custom:
             lines.append("    kept as custom fields: " + ", ".join(f.custom))

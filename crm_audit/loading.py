@@ -46,6 +46,7 @@ class LoadedEntity:
     header_fields: dict[str, str] = field(default_factory=dict)
     typed: set[str] = field(default_factory=set)  # parsed fields (keep a "<name>__raw" text column)
     raw: "RawInfo | None" = None
+    rows_where: str | None = None  # the file's rows this entity is (`rows_where`), as text
 
     def column_for(self, name: str) -> str | None:
         """SQL column of a canonical field or custom field (by export name)."""
@@ -663,8 +664,11 @@ def _typed_expr(spec, raw: str, date_order: str = "dmy") -> str:
     return raw
 
 
-def _raw_expr(fs, cols: list[str]) -> str:
-    raw = _text_expr(cols, fs.join)
+def _raw_expr(fs, cols: list[str], fallback: list[str] | None = None) -> str:
+    raw = _text_expr(cols, fs.join) if cols else None
+    if fallback:  # `fallback` columns: for a row whose own columns are blank (or absent)
+        fb = _text_expr(fallback, fs.fallback.join)
+        raw = fb if raw is None else f"CASE WHEN is_blank({raw}) THEN {fb} ELSE {raw} END"
     if fs.split:
         raw = f"first_item({raw}, {_lit(fs.split)})"
     if fs.remove:
@@ -715,24 +719,29 @@ def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: li
     return f"NOT ({no_id} AND _row >= {int(start)})"
 
 
-def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: EntitySpec, date_order: str) -> str | None:
+def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: EntitySpec, date_order: str,
+                 by_fb: dict[str, list[int]] | None = None) -> str | None:
     ds = profile.derive_status if profile is not None else None
     if ds is None:
         return None
+
+    def raw(name: str) -> str:
+        return _raw_expr(spec.fields[name], [f"c{i}" for i in by_field[name]], [f"c{i}" for i in (by_fb or {}).get(name, [])])
+
     whens = []
     if "status" in by_field:
         fs = spec.fields["status"]
-        explicit = _typed_expr(fs, _raw_expr(fs, [f"c{i}" for i in by_field["status"]]), date_order)
+        explicit = _typed_expr(fs, raw("status"), date_order)
         whens.append(f"WHEN ({explicit}) IS NOT NULL THEN ({explicit})")
     ff = ds.from_flags
     if ff and ff.closed in by_field and ff.won in by_field:
         fc, fw = spec.fields[ff.closed], spec.fields[ff.won]
-        closed = _typed_expr(fc, _raw_expr(fc, [f"c{i}" for i in by_field[ff.closed]]))
-        won = _typed_expr(fw, _raw_expr(fw, [f"c{i}" for i in by_field[ff.won]]))
+        closed = _typed_expr(fc, raw(ff.closed))
+        won = _typed_expr(fw, raw(ff.won))
         whens.append(f"WHEN ({closed}) IS TRUE AND ({won}) IS TRUE THEN 'won' WHEN ({closed}) IS TRUE THEN 'lost' WHEN ({closed}) IS FALSE THEN 'open'")
     fs_ = ds.from_stage
     if fs_ and "stage" in by_field:
-        stage = _raw_expr(spec.fields["stage"], [f"c{i}" for i in by_field["stage"]])
+        stage = raw("stage")
         for key in ("won", "lost", "deleted"):
             vals = getattr(fs_, key)
             if vals:
@@ -744,9 +753,32 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
     return f"CASE {' '.join(whens)} ELSE NULL END"
 
 
+def _columns_text(headers: list[str], idxs: list[int], join: str | None) -> str:
+    if not idxs:
+        return ""
+    return headers[idxs[0]] if len(idxs) == 1 or not join else " + ".join(headers[i] for i in idxs)
+
+
+def _rows_where(spec: EntitySpec, headers: list[str]) -> int | None:
+    """Index of the column an entity's `rows_where` reads (None: no such filter or column)."""
+    if spec.rows_where is None:
+        return None
+    keys = [hkey(spec.strip_prefix(h)[0]) for h in headers]
+    return next((keys.index(hkey(h)) for h in spec.rows_where.headers if hkey(h) in keys), None)
+
+
+def _rows_where_sql(spec: EntitySpec, col: int) -> str:
+    return f"norm(c{col}) IN ({_sql_list(spec.rows_where.values)})"
+
+
 def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, headers: list[str], on_bad_value: str,
-               profile: Profile | None = None) -> tuple[LoadedEntity, list[DataWarning]]:
+               profile: Profile | None = None, shared: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
+    """Map a raw table into the entity's table (``shared``: another entity maps
+    the same file after this one, which keeps the raw table and reports the
+    file's own problems)."""
     index = spec.header_index()
+    fb_index = {hkey(h): n for n, f in spec.fields.items() if f.fallback for h in f.fallback.headers}
+    by_fb: dict[str, list[int]] = {}  # field -> its `fallback` columns
     by_field: dict[str, list[int]] = {}
     custom: dict[str, list[int]] = {}
     custom_header: dict[str, str] = {}
@@ -761,12 +793,19 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
         if f is not None:
             by_field.setdefault(f, []).append(i)
             header_fields.setdefault(norm(bare), f)
+        elif hkey(bare) in fb_index:
+            by_fb.setdefault(fb_index[hkey(bare)], []).append(i)
+            header_fields.setdefault(norm(bare), fb_index[hkey(bare)])
         else:
             custom.setdefault(norm(bare), []).append(i)
             custom_header.setdefault(norm(bare), bare)
     for name, idxs in by_field.items():  # several columns: the profile's header order decides
         rank = {hkey(h): k for k, h in enumerate(spec.fields[name].headers)}
         idxs.sort(key=lambda i: rank.get(hkey(spec.strip_prefix(headers[i])[0]), len(rank)))
+    for name, idxs in by_fb.items():
+        rank = {hkey(h): k for k, h in enumerate(spec.fields[name].fallback.headers)}
+        idxs.sort(key=lambda i: rank.get(hkey(spec.strip_prefix(headers[i])[0]), len(rank)))
+        by_field.setdefault(name, [])  # the field is there (from its fallback columns only, when empty)
     warnings: list[DataWarning] = []
     for name, spec_f in spec.fields.items():
         if spec_f.required and name not in by_field:
@@ -782,17 +821,17 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
                 ]
             )
     date_order = profile.date_order if profile is not None else "dmy"
-    date_cols = [f"c{i}" for name, idxs in by_field.items() if spec.fields[name].type == "date" for i in idxs]
+    date_cols = [f"c{i}" for name, idxs in by_field.items() if spec.fields[name].type == "date" for i in idxs + by_fb.get(name, [])]
     date_order, note = _date_order(con, raw_table, date_cols, date_order)
     if note:
         warnings.append(DataWarning("date-order", note, str(path)))
     select = ["_row"]
     fields: dict[str, str] = {}
     checks: list[tuple[str, str, str, str]] = []  # (field, raw expr, parsed col, type)
-    status_derived = _status_expr(profile, by_field, spec, date_order) if entity == "deals" else None
+    status_derived = _status_expr(profile, by_field, spec, date_order, by_fb) if entity == "deals" else None
     for name, idxs in by_field.items():
         fs = spec.fields[name]
-        raw = _raw_expr(fs, [f"c{i}" for i in idxs])
+        raw = _raw_expr(fs, [f"c{i}" for i in idxs], [f"c{i}" for i in by_fb.get(name, [])])
         if name == "status" and status_derived:
             continue
         expr = _typed_expr(fs, raw, date_order)
@@ -800,11 +839,14 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
         if fs.type != "text":
             select.append(f"{raw} AS \"{name}__raw\"")
             checks.append((name, f"{name}__raw", name, fs.type))
-        fields[name] = headers[idxs[0]] if len(idxs) == 1 or not fs.join else " + ".join(headers[i] for i in idxs)
+        fields[name] = _columns_text(headers, idxs, fs.join)
+        if name in by_fb:
+            fb_text = _columns_text(headers, by_fb[name], fs.fallback.join)
+            fields[name] = f"{fields[name]}, else {fb_text}" if idxs else fb_text
     if status_derived:
         select.append(f"{status_derived} AS \"status\"")
-        fields["status"] = headers[by_field["status"][0]] if "status" in by_field else (
-            f"{headers[by_field['stage'][0]]} (status from the stage)" if "stage" in by_field else "status (from the flags)")
+        fields["status"] = headers[(by_field["status"] or by_fb["status"])[0]] if "status" in by_field else (
+            f"{fields['stage']} (status from the stage)" if "stage" in by_field else "status (from the flags)")
     for name, fs in spec.fields.items():
         if name not in fields and fs.default is not None:
             select.append(f"{_lit(fs.default)} AS \"{name}\"")
@@ -819,11 +861,16 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
     id_cols = [f"c{i}" for i in by_field.get("id", [])]
     keep = _footer_filter(con, raw_table, len(headers), profile.footer if profile is not None else [], id_cols)
     table = entity
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(select)} FROM {raw_table} WHERE ({not_empty}) AND ({keep})")
-    dropped = con.execute(f"SELECT count(*) FROM {raw_table} WHERE ({not_empty}) AND NOT ({keep})").fetchone()[0]
-    if dropped:
-        warnings.append(DataWarning("footer", f"{dropped} report footer line(s) (totals, notes) skipped", str(path)))
-    drop_raw(con, raw_table)
+    rw_col = _rows_where(spec, headers)
+    only = "" if rw_col is None else f" AND {_rows_where_sql(spec, rw_col)}"
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {', '.join(select)} FROM {raw_table} WHERE ({not_empty}) AND ({keep}){only}")
+    if not shared:
+        dropped = con.execute(f"SELECT count(*) FROM {raw_table} WHERE ({not_empty}) AND NOT ({keep})").fetchone()[0]
+        if dropped:
+            warnings.append(DataWarning("footer", f"{dropped} report footer line(s) (totals, notes) skipped", str(path)))
+        if rw_col is not None:
+            warnings += _rows_of_no_entity(con, profile, raw_table, headers, rw_col, f"({not_empty}) AND ({keep})", path)
+        drop_raw(con, raw_table)
     rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     problems: list[Problem] = []
     for name, rawcol, col, typ in checks:
@@ -866,7 +913,22 @@ def map_entity(con, entity: str, spec: EntitySpec, path: Path, raw_table: str, h
         )
     typed = {n for n, fs in spec.fields.items() if n in fields and fs.type != "text" and n in by_field and not (n == "status" and status_derived)}
     ent = LoadedEntity(entity, path, table, rows, fields, custom_cols, ignored, header_fields=header_fields, typed=typed)
+    if rw_col is not None:
+        ent.rows_where = f"rows whose «{headers[rw_col]}» is {' / '.join(spec.rows_where.values)}"
     return ent, warnings
+
+
+def _rows_of_no_entity(con, profile: Profile | None, raw_table: str, headers: list[str], col: int, rows: str, path: Path) -> list[DataWarning]:
+    """Rows whose `rows_where` column holds a value no entity of the profile takes (skipped: say so)."""
+    specs = [s for s in (profile.entities.values() if profile is not None else []) if _rows_where(s, headers) == col]
+    known = " OR ".join(_rows_where_sql(s, col) for s in specs)
+    n, first, value = con.execute(
+        f"SELECT count(*), min(_row), arg_min(c{col}, _row) FROM {raw_table} WHERE {rows} AND NOT coalesce({known}, FALSE)").fetchone()
+    if not n:
+        return []
+    values = ", ".join(v for s in specs for v in s.rows_where.values)
+    return [DataWarning("rows-skipped", f"{n} row(s) skipped: «{headers[col]}» is {f'«{value}»' if value else 'blank'} (first at row {first}), "
+                        f"not one of: {values}", str(path), first, headers[col])]
 
 
 def _link_by_name(con, out: "LoadedExport", profile: Profile) -> None:
@@ -935,6 +997,28 @@ def _dates_from_days(con, out: "LoadedExport", profile: Profile, as_of: dt.date,
             ent.fields[name] = f"{header} (days before {as_of.isoformat()})"
 
 
+def _shared_with(con, profile: Profile, entity: str, path: Path, raw_table: str, headers: list[str],
+                 seen: dict[str, Path]) -> tuple[list[str], list[DataWarning]]:
+    """The other entities whose rows this file also holds (`rows_where`: amoCRM's
+    contacts list has contacts and companies), and a warning for such rows left
+    to that entity's own file."""
+    if _rows_where(profile.entities[entity], headers) is None:
+        return [], []
+    feeds: list[str] = []
+    warns: list[DataWarning] = []
+    for other, spec in profile.entities.items():
+        col = None if other == entity else _rows_where(spec, headers)
+        if col is None:
+            continue
+        n = con.execute(f"SELECT count(*) FROM {raw_table} WHERE {_rows_where_sql(spec, col)}").fetchone()[0]
+        if n and other in seen:
+            warns.append(DataWarning("rows-skipped", f"{n} row(s) whose «{headers[col]}» is {' / '.join(spec.rows_where.values)} skipped: "
+                                     f"the {other} are read from {seen[other].name}", str(path), None, headers[col]))
+        elif n:
+            feeds.append(other)
+    return feeds, warns
+
+
 def _fingerprint(path: Path) -> str:
     """sha256 prefix of a file (reused when the large-file scan computed it)."""
     import hashlib
@@ -973,6 +1057,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
     out = LoadedExport(con, d, {}, _tmp=tmp, profile=profile)
     try:
         seen: dict[str, Path] = {}
+        shared: dict[str, list[DataWarning]] = {}  # entity read from another entity's file -> its warnings
         for i, path in enumerate(files):
             raw_table = f"raw_{i}"
             try:
@@ -985,21 +1070,34 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
                 out.warnings.append(DataWarning("unknown-file", "not recognised as deals, organizations, persons or activities; ignored", str(path)))
                 out.unknown_files.append((path, headers))
                 continue
-            if entity in seen:
+            if entity in seen and entity not in shared:
                 raise InputError(
                     problems=[Problem(f"a second {entity} file (the first is {seen[entity].name}); keep one", file=str(path), reason="duplicate-file")]
                 )
+            if entity in shared:  # a file of its own replaces the rows read from another entity's file
+                prev = out.entities.pop(entity)
+                del shared[entity]
+                out.warnings.append(DataWarning("rows-skipped", f"{prev.rows} row(s) ({prev.rows_where}) skipped: the {entity} are read from {path.name}", str(prev.file)))
             seen[entity] = path
             try:
-                loaded, warns = map_entity(con, entity, profile.entities[entity], path, raw_table, headers, on_bad_value, profile)
+                feeds, warns = _shared_with(con, profile, entity, path, raw_table, headers, seen)
+                for other in feeds:  # the same file holds rows of other entities (`rows_where`)
+                    out.entities[other], shared[other] = map_entity(
+                        con, other, profile.entities[other], path, raw_table, headers, on_bad_value, profile, shared=True)
+                    seen[other] = path
+                loaded, more = map_entity(con, entity, profile.entities[entity], path, raw_table, headers, on_bad_value, profile)
             except duckdb.Error as exc:  # a value the SQL cannot take: name the file, never a traceback
                 raise InputError(problems=[Problem(f"cannot read the file: {str(exc).splitlines()[0]}", file=str(path), reason="unreadable")]) from None
             info = _RAW_INFO.pop(str(path), None)
             if info is not None:
                 loaded.raw = info
+                for other in feeds:
+                    out.entities[other].raw = info
             out.entities[entity] = loaded
-            out.warnings.extend(warns)
+            out.warnings.extend(warns + more)
             out.fingerprints[path.name] = _fingerprint(path)
+        for warns in shared.values():
+            out.warnings.extend(warns)
         if "deals" in out.entities:
             _link_by_name(con, out, profile)
         _dates_from_days(con, out, profile, as_of or dt.date.today(), on_bad_value)

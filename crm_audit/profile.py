@@ -34,6 +34,38 @@ def hkey(header: str) -> str:
 FieldType = Literal["id", "text", "number", "date", "enum", "bool"]
 
 
+def _nonblank_list(v: list[str], what: str) -> list[str]:
+    if not v or not all(norm(x) for x in v):
+        raise ValueError(f"`{what}` needs at least one non-empty item")
+    return v
+
+
+class FallbackSpec(BaseModel):
+    """Columns that feed a field in a row where its own `headers` are blank or absent."""
+
+    model_config = ConfigDict(extra="forbid")
+    headers: list[str]
+    join: str | None = None
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: list[str]) -> list[str]:
+        return _nonblank_list(v, "headers")
+
+
+class RowsWhere(BaseModel):
+    """Only the rows whose column (the first of `headers` in the file) holds one of `values`."""
+
+    model_config = ConfigDict(extra="forbid")
+    headers: list[str]
+    values: list[str]
+
+    @field_validator("headers", "values")
+    @classmethod
+    def _items(cls, v: list[str], info) -> list[str]:
+        return _nonblank_list(v, info.field_name)
+
+
 class FieldSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     headers: list[str]
@@ -55,6 +87,10 @@ class FieldSpec(BaseModel):
     # date (Salesforce «Stage Duration»); used when none of `headers` is in the
     # export: the date is the audit date minus that many days
     from_days: list[str] = Field(default_factory=list)
+    # other columns, for a row where none of `headers` has a value (or the
+    # export has none of them): Bitrix24's «Контакт», else «Контакт: Имя» +
+    # «Контакт: Фамилия»
+    fallback: FallbackSpec | None = None
 
     @field_validator("remove")
     @classmethod
@@ -65,6 +101,8 @@ class FieldSpec(BaseModel):
     def _from_days_on_dates(self) -> "FieldSpec":
         if self.from_days and self.type != "date":
             raise ValueError("`from_days` is for fields of type date")
+        if self.fallback and {hkey(h) for h in self.headers} & {hkey(h) for h in self.fallback.headers}:
+            raise ValueError("`fallback` headers must differ from the field's own `headers`")
         return self
 
 
@@ -73,6 +111,12 @@ class EntitySpec(BaseModel):
     files: list[str] = Field(default_factory=list)
     prefixes: list[str] = Field(default_factory=list)
     signature: list[str] = Field(default_factory=list)
+    # one file holding two entities (amoCRM's contacts list: contacts and
+    # companies, told apart by «Тип»): this entity is only the rows whose
+    # column holds one of the values; the file also feeds every other entity
+    # with `rows_where` on a column it has (unless that entity has a file of its
+    # own). A file without the column is read whole.
+    rows_where: RowsWhere | None = None
     fields: dict[str, FieldSpec]
 
     def header_index(self) -> dict[str, str]:

@@ -122,3 +122,80 @@ def test_activities_linked_to_deals_by_title(tmp_path):
 def test_invalid_profile_is_a_settings_error(tmp_path, change):
     with pytest.raises(SettingsError):
         _profile(tmp_path, **change)
+
+
+MIXED = {
+    "name": "mixed",
+    "link_by_name": ["org", "person"],
+    "entities": {
+        "deals": {"files": ["deals"], "fields": {
+            "id": {"headers": ["ID"], "type": "id", "required": True},
+            "org_name": {"headers": ["Company"]},
+            "person_name": {"headers": ["Contact"], "fallback": {"headers": ["Contact first", "Contact last"], "join": " "}},
+        }},
+        "persons": {"files": ["people"], "rows_where": {"headers": ["Kind", "Type"], "values": ["Person"]}, "fields": {
+            "id": {"headers": ["ID"], "type": "id", "required": True},
+            "name": {"headers": ["Name"]},
+        }},
+        "organizations": {"files": ["orgs"], "rows_where": {"headers": ["Kind", "Type"], "values": ["Company", "Org"]}, "fields": {
+            "id": {"headers": ["ID"], "type": "id", "required": True},
+            "name": {"headers": ["Name"]},
+            "created": {"headers": ["Created"], "type": "date"},
+        }},
+    },
+}
+
+
+def _mixed(tmp_path, files: dict[str, str]):
+    path = tmp_path / "mixed.yaml"
+    path.write_text(yaml.safe_dump(MIXED, allow_unicode=True), encoding="utf-8")
+    d = tmp_path / "export"
+    d.mkdir()
+    for name, text in files.items():
+        (d / name).write_text(text, encoding="utf-8")
+    return load_export(d, load_profile(str(path)))
+
+
+def test_rows_where_one_file_feeds_two_entities(tmp_path):
+    ex = _mixed(tmp_path, {
+        "deals.csv": "ID,Company,Contact,Contact first,Contact last\n1,Acme,,Ann,Lee\n2,Beta,Bob,Rob,X\n3,,,,\n",
+        "people.csv": "ID,TYPE ,Name,Created\n10, person ,Ann Lee,\n20,COMPANY,Acme,2026-01-02\n30,org,Beta,\n40,,Nobody,\n11,Person,Bob,\n",
+    })
+    try:
+        persons, orgs = ex.entities["persons"], ex.entities["organizations"]
+        assert persons.file == orgs.file and persons.rows_where == "rows whose «TYPE» is Person"
+        assert ex.con.execute("SELECT _row, id, name FROM persons ORDER BY _row").fetchall() == [(2, "10", "Ann Lee"), (6, "11", "Bob")]
+        assert ex.con.execute("SELECT _row, id, name FROM organizations ORDER BY _row").fetchall() == [(3, "20", "Acme"), (4, "30", "Beta")]
+        assert ex.con.execute("SELECT person_name, person_id, org_id FROM deals ORDER BY _row").fetchall() == [
+            ("Ann Lee", "10", "20"), ("Bob", "11", "30"), (None, None, None)]
+        assert ex.entities["deals"].fields["person_name"] == "Contact, else Contact first + Contact last"
+        skipped = [w for w in ex.warnings if w.code == "rows-skipped"]
+        assert [(w.row, w.column) for w in skipped] == [(5, "TYPE")] and "blank" in skipped[0].message
+    finally:
+        ex.close()
+
+
+def test_rows_where_without_its_column_reads_the_whole_file(tmp_path):
+    ex = _mixed(tmp_path, {"deals.csv": "ID,Contact first\n1,Ann\n", "people.csv": "ID,Name\n10,Ann\n11,Bob\n",
+                           "orgs.csv": "ID,Name\n20,Acme\n"})
+    try:
+        assert ex.entities["persons"].rows == 2 and ex.entities["persons"].rows_where is None
+        assert ex.entities["organizations"].file.name == "orgs.csv"
+        assert ex.entities["deals"].fields["person_name"] == "Contact first"
+        assert ex.con.execute("SELECT person_name, person_id FROM deals").fetchone() == ("Ann", "10")
+        assert not [w for w in ex.warnings if w.code == "rows-skipped"]
+    finally:
+        ex.close()
+
+
+@pytest.mark.parametrize("entity", [
+    {"rows_where": {"headers": ["Kind"], "values": []}},
+    {"rows_where": {"headers": [], "values": ["x"]}},
+    {"rows_where": {"headers": ["Kind"], "values": ["x"], "column": "Kind"}},
+    {"fields": {"id": {"headers": ["ID"], "fallback": {"headers": []}}}},
+    {"fields": {"id": {"headers": ["ID"], "fallback": {"headers": [" id "]}}}},
+    {"fields": {"id": {"headers": ["ID"], "fallback": ["Other"]}}},
+])
+def test_invalid_rows_where_and_fallback(tmp_path, entity):
+    with pytest.raises(SettingsError):
+        _profile(tmp_path, entities={"deals": {"files": ["deals"], "fields": {"id": {"headers": ["ID"]}}, **entity}})
