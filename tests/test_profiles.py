@@ -165,12 +165,15 @@ AMO_CONTACT_HEAD = ["ID", "Тип", "Полное имя контакта", "И�
                     "Дата создания контакта", "Кем создан контакт", "Сделки", "Дата редактирования", "Теги"]
 
 
-def write_amocrm(d: Path, ids) -> None:
+def write_amocrm(d: Path, ids, contacts_list: bool = False) -> None:
     """amoCRM list export with the real headers (in their order): `;`, UTF-8
     BOM, «Бюджет » with a trailing space, «Дата создания сделки» / «Дата
     редактирования», won/lost as stages, «не закрыта», DD.MM.YYYY HH:MM:SS, no
     tasks file. Contacts and companies: the contacts list export (one header
-    set, «Тип» контакт / компания, dates DD-MM-YYYY), saved as two files."""
+    set, «Тип» контакт / компания, dates DD-MM-YYYY), saved as two files —
+    or, ``contacts_list``, as amoCRM writes it: one contacts.csv with both,
+    a company row naming the company in «Полное имя контакта» (and in
+    «Название компании» or not)."""
     d.mkdir(parents=True, exist_ok=True)
     head = ["ID", "Название сделки", "Бюджет ", "Ответственный", "Дата создания сделки", "Кем создана сделка", "Дата редактирования",
             "Кем редактирована", "Дата закрытия", "Теги", "Примечание", "Этап сделки", "Воронка", "Полное имя контакта",
@@ -186,6 +189,13 @@ def write_amocrm(d: Path, ids) -> None:
                      *[x["custom"][c] for c in CUSTOM]])
     write_csv(d / "amocrm_export_leads_2026-11-20.csv", rows, delimiter=";", encoding="utf-8-sig")
     created = "01-09-2026 10:00:00"
+    if contacts_list:
+        persons = [[4000 + p[0], "контакт", pname(p), p[1], p[2], org(p[4])[1], p[3], created, p[3], "", created, "", ""] for p in PERSONS]
+        companies = [[3000 + o[0], "компания", o[1], "", "", o[1] if o[0] % 2 else "", o[2], created, o[2], "", created, "", o[3]]
+                     for o in ORGS]
+        rows = [AMO_CONTACT_HEAD + ["Агентство ли это"], *[r for pair in zip(persons, companies) for r in pair], *companies[len(persons):]]
+        write_csv(d / "contacts.csv", rows, delimiter=";", encoding="utf-8-sig")
+        return
     write_csv(d / "companies.csv", [AMO_CONTACT_HEAD + ["Агентство ли это"]]
               + [[3000 + o[0], "компания", "", "", "", o[1], o[2], created, o[2], "", created, "", o[3]] for o in ORGS],
               delimiter=";", encoding="utf-8-sig")
@@ -351,17 +361,21 @@ def settings_dict(crm: str) -> dict:
     }
 
 
-def write_fixture(crm: str, root: Path, ids=None) -> tuple[Path, Path]:
-    export = root / "export"
-    WRITERS[crm](export, ids or FIXTURE_IDS[crm])
+def write_fixture(crm: str, root: Path, ids=None, export_dir: str = "export", **layout) -> tuple[Path, Path]:
+    export = root / export_dir
+    WRITERS[crm](export, ids or FIXTURE_IDS[crm], **layout)
     cfg = root / "crm-audit.yaml"
     cfg.write_text(yaml.safe_dump(settings_dict(crm), allow_unicode=True, sort_keys=False), encoding="utf-8")
     return export, cfg
 
 
-def audit(crm_dir: Path):
+# amoCRM's contacts list as exported: contacts and companies in one file
+AMO_CONTACTS_LIST = "export-contacts-list"
+
+
+def audit(crm_dir: Path, export_dir: str = "export"):
     s = settings_mod.load(crm_dir / "crm-audit.yaml")
-    return audit_export(s, crm_dir / "export", as_of=AS_OF)
+    return audit_export(s, crm_dir / export_dir, as_of=AS_OF)
 
 
 def flagged(report) -> dict[str, set[str]]:
@@ -422,6 +436,68 @@ def test_fixture_runs_all_17_rules(crm):
     assert not [w for w in rep.warnings if w.code == "unknown-stage"], [w.message for w in rep.warnings]
     warned = [w for w in rep.warnings if w.code == "rule-skipped"]
     assert len(warned) == len(SKIPPED[crm])
+
+
+def test_amocrm_contacts_list_with_companies_in_one_file():
+    """amoCRM's contacts list as exported (contacts and companies in one
+    contacts.csv, «Тип» telling them apart) audits as the split files."""
+    mixed, split = audit(FIXTURES / "amocrm", AMO_CONTACTS_LIST), audit(FIXTURES / "amocrm")
+    assert len(mixed.results) == 17 and mixed.deal_count == 12
+    assert {r.rule_id for r in mixed.results if r.note.startswith("Правило пропущено:")} == SKIPPED["amocrm"]
+    assert flagged(mixed) == flagged(split)
+    assert flagged(mixed)["partner-pipeline-org-not-agency"] == {str(FIXTURE_IDS["amocrm"](7))}  # read from the company rows
+    assert [w.code for w in mixed.warnings] == [w.code for w in split.warnings]
+
+
+def test_amocrm_contacts_list_rows_and_inspect():
+    from crm_audit.loading import load_export
+    from crm_audit.profile import load_profile
+
+    export = FIXTURES / "amocrm" / AMO_CONTACTS_LIST
+    ex = load_export(export, load_profile("amocrm"))
+    try:
+        orgs, persons = ex.entities["organizations"], ex.entities["persons"]
+        assert orgs.file.name == persons.file.name == "contacts.csv"
+        assert (orgs.rows, persons.rows) == (len(ORGS), len(PERSONS))
+        # a company row names the company in «Название компании», else in «Полное имя контакта»
+        assert ex.con.execute("SELECT id, name FROM organizations ORDER BY id").fetchall() == [(str(3000 + o[0]), o[1]) for o in ORGS]
+        assert ex.con.execute("SELECT name FROM persons ORDER BY id").fetchall() == [(pname(p),) for p in PERSONS]
+        assert ex.con.execute("SELECT count(*) FROM deals WHERE org_id LIKE '30%' AND person_id LIKE '40%'").fetchone()[0] > 0
+    finally:
+        ex.close()
+    rep = inspect_export(export)
+    assert rep.profile == "amocrm"
+    by_entity = {f.entity: f for f in rep.files}
+    assert by_entity["organizations"].path.name == by_entity["persons"].path.name == "contacts.csv"
+    assert (by_entity["organizations"].rows, by_entity["persons"].rows) == (len(ORGS), len(PERSONS))
+    text = format_report(rep)
+    assert "contacts.csv → organizations: 6 rows" in text and "contacts.csv → persons (contacts): 4 rows" in text
+    assert "only the rows whose «Тип» is компания" in text and "only the rows whose «Тип» is контакт" in text
+    assert not rep.rules_in("fail") and set(rep.rules_in("skip")) == SKIPPED["amocrm"]
+
+
+@pytest.mark.parametrize("name", ["amocrm_export_contacts.csv", "контакты.csv"])  # before / after companies.csv
+def test_amocrm_contacts_list_and_a_companies_file(tmp_path, name):
+    """A companies.csv of its own is read instead of the contacts list's company rows, said once."""
+    from crm_audit.loading import load_export
+    from crm_audit.profile import load_profile
+
+    export, _ = write_fixture("amocrm", tmp_path, export_dir="e", contacts_list=True)
+    (export / "contacts.csv").rename(export / name)
+    write_amocrm(tmp_path / "split", FIXTURE_IDS["amocrm"])
+    (export / "companies.csv").write_bytes((tmp_path / "split" / "companies.csv").read_bytes())
+    with (export / name).open("a", encoding="utf-8") as fh:
+        fh.write("5001;сделка;Чужая строка;;;;;;;;;;\r\n")  # a «Тип» no entity takes
+    ex = load_export(export, load_profile("amocrm"))
+    try:
+        assert ex.entities["organizations"].file.name == "companies.csv" and ex.entities["persons"].file.name == name
+        assert ex.entities["organizations"].rows == len(ORGS) and ex.entities["persons"].rows == len(PERSONS)
+        skipped = [w for w in ex.warnings if w.code == "rows-skipped"]
+        assert len(skipped) == 2, [w.message for w in skipped]
+        assert any("6 row(s)" in w.message and "companies.csv" in w.message for w in skipped)
+        assert any("«сделка»" in w.message and w.row == 12 for w in skipped)
+    finally:
+        ex.close()
 
 
 def test_skipped_rule_note_and_summary(capsys, tmp_path):
@@ -703,3 +779,4 @@ if __name__ == "__main__":  # rewrite the static fixtures
         root = FIXTURES / name
         write_fixture(name, root)
         print("wrote", root)
+    write_fixture("amocrm", FIXTURES / "amocrm", export_dir=AMO_CONTACTS_LIST, contacts_list=True)
