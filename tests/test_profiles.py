@@ -736,6 +736,46 @@ def test_bitrix_product_rows_duplicate_deal_ids_are_explained(tmp_path):
     assert flagged(rep) == flagged(audit(FIXTURES / "bitrix24"))
 
 
+def test_bitrix_contact_from_its_first_and_last_name_columns(tmp_path):
+    """The deal list with the contact's fields chosen: «Контакт: Имя» +
+    «Контакт: Фамилия» give the contact when there is no «Контакт» (or it is blank)."""
+    from crm_audit.loading import load_export
+    from crm_audit.profile import load_profile
+
+    export, _ = write_fixture("bitrix24", tmp_path)
+    (export / "deal_list.xls").unlink()
+    write_bitrix24(export, FIXTURE_IDS["bitrix24"], deals_as="csv")
+    f = export / "deal_list.csv"
+    rows = [r[:-1] for r in csv.reader(io.StringIO(f.read_text(encoding="cp1251"), newline=""), delimiter=";")]
+    i = rows[0].index("Контакт")
+    split = [r[:i] + r[i + 1:] + (["Контакт: Имя", "Контакт: Фамилия"] if k == 0 else r[i].split(" ", 1) if r[i] else ["", ""])
+             for k, r in enumerate(rows)]
+    bitrix_csv(f, split)
+    rep = audit(tmp_path)
+    assert flagged(rep) == flagged(audit(FIXTURES / "bitrix24"))
+    ex = load_export(export, load_profile("bitrix24"))
+    try:
+        assert ex.entities["deals"].fields["person_name"] == "Контакт: Имя + Контакт: Фамилия"
+        assert ex.con.execute("SELECT person_name FROM deals WHERE title = 'Ромашка — CRM'").fetchone() == ("Мария Иванова",)
+        assert ex.con.execute("SELECT count(*) FROM deals WHERE person_id IS NOT NULL").fetchone()[0] > 0
+    finally:
+        ex.close()
+    # «Контакт» too: it is the name; a row where it is blank takes the two columns
+    assert rows[1][i] and rows[2][i]
+    both = [rows[0] + ["Контакт: Имя", "Контакт: Фамилия"],
+            rows[1][:i] + [""] + rows[1][i + 1:] + rows[1][i].split(" ", 1),  # blank «Контакт»
+            rows[2] + ["Другое", "Имя"],  # «Контакт» wins
+            *[r + ["", ""] for r in rows[3:]]]
+    bitrix_csv(f, both)
+    ex = load_export(export, load_profile("bitrix24"))
+    try:
+        assert ex.entities["deals"].fields["person_name"] == "Контакт, else Контакт: Имя + Контакт: Фамилия"
+        got = ex.con.execute("SELECT person_name FROM deals ORDER BY _row").fetchall()
+        assert [g[0] or "" for g in got] == [r[i] for r in rows[1:]]
+    finally:
+        ex.close()
+
+
 def test_hubspot_primary_company_contact_names_and_closed_flags(tmp_path):
     from crm_audit.loading import load_export
     from crm_audit.profile import load_profile
