@@ -366,3 +366,48 @@ def test_a_version_1_ledger_is_migrated_without_losing_history(tmp_path):
         assert led.con.execute("PRAGMA user_version").fetchone()[0] == len(ledger_mod.MIGRATIONS)
         row = led.findings_of(1)[("missing-source", "7")]
         assert row["comment"] == "жду клиента" and row["title"] is None
+
+
+def _lo_resave(env, name: str) -> None:
+    """Open and save the workbook in LibreOffice Calc (headless), as a manager's client would."""
+    import shutil
+
+    lo = env["dir"] / f"lo-{name}"
+    lo.mkdir()
+    subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{env['dir'] / 'lo-profile'}",
+                    "--convert-to", "xlsx", "--outdir", str(lo), str(env["out"])], check=True, capture_output=True, timeout=180)
+    shutil.copy(lo / env["out"].name, env["out"])
+
+
+@pytest.mark.skipif(not __import__("shutil").which("soffice"), reason="LibreOffice (soffice) not installed")
+def test_manager_edits_in_a_libreoffice_saved_file_survive_and_stay_text(env):
+    """LibreOffice → manager edits (sorted, a row deleted, a hand-typed status, a formula-like comment) → LibreOffice → audit 2."""
+    e1 = build(env["dir"] / "e1", scenario_deals(), no_task={"1"})
+    assert run(env, e1, D1) == 0
+    _lo_resave(env, "1")
+    wb = openpyxl.load_workbook(env["out"])
+    ws = next(w for w in wb.worksheets if w.title.startswith("1.8 "))
+    header = [c.value for c in ws[1]]
+    col = {h: i + 1 for i, h in enumerate(header) if h}
+    for r in range(2, ws.max_row + 1):
+        did = ws.cell(r, col["ID сделки"]).value
+        if str(did).replace(".0", "") == "4":
+            ws.cell(r, col["Статус"]).value = " не исправлено "
+            cell = ws.cell(r, col["Комментарий"])
+            cell.value = "=SUM(A1) проверю"
+            cell.data_type = "s"  # typed into the text-formatted column: text, not a formula
+        if str(did).replace(".0", "") == "6":
+            ws.cell(r, col["Статус"]).value = "Исправлено"
+    wb.save(env["out"])
+    _lo_resave(env, "2")
+
+    assert run(env, e1, D2) == 0
+    r18 = sheet_rows(env["out"], "1.8")
+    assert r18["4"]["Статус"] == "Не исправлено" and r18["4"]["Комментарий"] == "=SUM(A1) проверю"
+    assert r18["6"]["Статус"] == "Не обработано" and "Исправлено" in r18["6"]["Примечание"]  # marked fixed, still failing
+    assert r18["4"]["Аудитов подряд"] == 2
+    wb = openpyxl.load_workbook(env["out"])
+    assert not [c.coordinate for w in wb.worksheets for row in w.iter_rows() for c in row if c.data_type == "f"]
+    _lo_resave(env, "3")  # and it is still text after the next save in LibreOffice
+    wb = openpyxl.load_workbook(env["out"])
+    assert not [c.coordinate for w in wb.worksheets for row in w.iter_rows() for c in row if c.data_type == "f"]
