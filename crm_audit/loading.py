@@ -932,47 +932,41 @@ def _rows_of_no_entity(con, profile: Profile | None, raw_table: str, headers: li
 
 
 def _link_by_name(con, out: "LoadedExport", profile: Profile) -> None:
-    """Fill deals.org_id / person_id by matching names (exports without ids)."""
+    """Fill deals.org_id / person_id, activities.deal_id by matching names (exports without ids)."""
     deals = out.entities.get("deals")
     if deals is None:
         return
     for kind, ent_name in (("org", "organizations"), ("person", "persons")):
-        if kind not in profile.link_by_name:
-            continue
         ent = out.entities.get(ent_name)
-        if f"{kind}_id" in deals.fields or f"{kind}_name" not in deals.fields:
+        if kind not in profile.link_by_name or f"{kind}_id" in deals.fields or f"{kind}_name" not in deals.fields:
             continue
         if ent is None or "id" not in ent.fields or "name" not in ent.fields:
             continue
-        con.execute(f"ALTER TABLE deals ADD COLUMN {kind}_id VARCHAR")
-        con.execute(
-            f"UPDATE deals SET {kind}_id = m.id FROM (SELECT norm(name) AS k, arg_min(id, _row) AS id, count(*) AS n "
-            f"FROM {ent.table} WHERE id IS NOT NULL AND NOT is_blank(name) GROUP BY 1) m WHERE norm(deals.{kind}_name) = m.k"
-        )
-        deals.fields[f"{kind}_id"] = f"{deals.fields[f'{kind}_name']} (linked by name to {ent.file.name})"
-        dup = con.execute(
-            f"SELECT name FROM (SELECT min(name) AS name, count(*) AS n FROM {ent.table} WHERE id IS NOT NULL AND NOT is_blank(name) "
-            f"GROUP BY norm(name)) WHERE n > 1 AND norm(name) IN (SELECT norm({kind}_name) FROM deals) ORDER BY 1 LIMIT 5"
-        ).fetchall()
-        for (name,) in dup:
-            out.warnings.append(DataWarning(
-                "ambiguous-link", f"several records named «{name}»; deals are linked to the first of them", str(ent.file), None, ent.fields.get("name")))
+        _link_column(con, out, deals, f"{kind}_id", f"{kind}_name", ent, "name",
+                     "several records named «{}»; deals are linked to the first of them")
     acts = out.entities.get("activities")
     if "deal" in profile.link_by_name and acts is not None and "deal_id" not in acts.fields and "deal_name" in acts.fields and "title" in deals.fields:
         # activities name their deal (Salesforce's «Opportunity»): link by the deal's title
-        con.execute(f"ALTER TABLE {acts.table} ADD COLUMN deal_id VARCHAR")
-        con.execute(
-            f"UPDATE {acts.table} SET deal_id = m.id FROM (SELECT norm(title) AS k, arg_min(id, _row) AS id FROM deals "
-            f"WHERE id IS NOT NULL AND NOT is_blank(title) GROUP BY 1) m WHERE norm({acts.table}.deal_name) = m.k"
-        )
-        acts.fields["deal_id"] = f"{acts.fields['deal_name']} (linked by name to {deals.file.name})"
-        dup = con.execute(
-            f"SELECT min(title) FROM deals WHERE id IS NOT NULL AND NOT is_blank(title) GROUP BY norm(title) "
-            f"HAVING count(DISTINCT id) > 1 AND norm(min(title)) IN (SELECT norm(deal_name) FROM {acts.table}) ORDER BY 1 LIMIT 5"
-        ).fetchall()
-        for (name,) in dup:
-            out.warnings.append(DataWarning(
-                "ambiguous-link", f"several deals named «{name}»; its activities are linked to the first of them", str(acts.file), None, acts.fields["deal_name"]))
+        _link_column(con, out, acts, "deal_id", "deal_name", deals, "title",
+                     "several deals named «{}»; its activities are linked to the first of them")
+
+
+def _link_column(con, out: "LoadedExport", src: "LoadedEntity", id_col: str, name_col: str, target: "LoadedEntity",
+                 target_name: str, ambiguous: str) -> None:
+    """``src.id_col`` = the id of the ``target`` record whose ``target_name`` matches ``src.name_col`` (the first one in the file)."""
+    con.execute(f"ALTER TABLE {src.table} ADD COLUMN {id_col} VARCHAR")
+    named = f"FROM {target.table} WHERE id IS NOT NULL AND NOT is_blank({target_name})"
+    con.execute(
+        f"UPDATE {src.table} SET {id_col} = m.id FROM (SELECT norm({target_name}) AS k, arg_min(id, _row) AS id {named} GROUP BY 1) m "
+        f"WHERE norm({src.table}.{name_col}) = m.k"
+    )
+    src.fields[id_col] = f"{src.fields[name_col]} (linked by name to {target.file.name})"
+    dup = con.execute(
+        f"SELECT min({target_name}) {named} GROUP BY norm({target_name}) "
+        f"HAVING count(DISTINCT id) > 1 AND norm(min({target_name})) IN (SELECT norm({name_col}) FROM {src.table}) ORDER BY 1 LIMIT 5"
+    ).fetchall()
+    for (name,) in dup:
+        out.warnings.append(DataWarning("ambiguous-link", ambiguous.format(name), str(target.file), None, target.fields.get(target_name)))
 
 
 def _dates_from_days(con, out: "LoadedExport", profile: Profile, as_of: dt.date, on_bad_value: str) -> None:
