@@ -334,11 +334,13 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
             from exporters import gsheet
 
             t0 = time.perf_counter()
-            sheets = gsheet._build_sheets(report)
+            with gsheet._gc_paused():  # as publish() does
+                sheets = gsheet._build_sheets(report)
             gsheet._check_limits(sheets, "bench")
             detail["gsheet: sheets as values + formats"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            plan = gsheet._plan(sheets, [], "bench", gsheet.HEADER_DEAL_ID)
+            with gsheet._gc_paused():
+                plan = gsheet._plan(sheets, [], "bench", gsheet.HEADER_DEAL_ID)
             batches = gsheet._pack(plan.requests) + gsheet._pack(plan.value_ranges)
             detail["gsheet: requests (plan + pack)"] = time.perf_counter() - t0
             gs_info.update(requests=len(batches), cells=plan.cells,

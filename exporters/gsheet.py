@@ -37,6 +37,8 @@ Faults
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import os
 import random
@@ -1255,6 +1257,22 @@ def _rule_sheet_requests(sheet: _Sheet, sheet_id: int, grid_rows: int) -> list[d
     return reqs
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while millions of small request dicts are built.
+
+    They hold no cycles; the collector only re-scans them (a third of the
+    time of planning a 200k-row publish). Collection resumes afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _json_value(value: Any) -> Any:
     if value is None:
         return ""
@@ -1283,12 +1301,12 @@ def _size(obj: Any) -> int:
 def _split_rows(rows: list[Any]) -> list[tuple[int, list[Any]]]:
     """``rows`` as (offset, part) pieces of at most half the body limit each."""
     budget = max(1000, MAX_BODY_BYTES // 2)
-    if _size(rows) <= budget:
+    sizes = [_size(row) + 2 for row in rows]  # each row serialized once
+    if sum(sizes) <= budget:
         return [(0, rows)]
     out: list[tuple[int, list[Any]]] = []
     start, size = 0, 0
-    for i, row in enumerate(rows):
-        n = _size(row) + 2
+    for i, n in enumerate(sizes):
         if i > start and size + n > budget:
             out.append((start, rows[start:i]))
             start, size = i, 0
@@ -1300,13 +1318,13 @@ def _split_rows(rows: list[Any]) -> list[tuple[int, list[Any]]]:
 def _pack(items: list[dict], limit: int | None = None) -> list[list[dict]]:
     """Split ``items`` in order into groups whose JSON is at most ``limit`` bytes."""
     limit = limit or MAX_BODY_BYTES
-    if _size(items) <= limit - 200:
+    sizes = [_size(item) + 1 for item in items]  # each item serialized once
+    if sum(sizes) <= limit - 200:
         return [items] if items else []
     groups: list[list[dict]] = []
     current: list[dict] = []
     size = 0
-    for item in items:
-        n = _size(item) + 1
+    for item, n in zip(items, sizes):
         if current and size + n > limit - 200:
             groups.append(current)
             current, size = [], 0
@@ -1338,7 +1356,8 @@ def publish(
     """
     sid = _sid(spreadsheet)
     deal_header = deal_id_header or HEADER_DEAL_ID
-    sheets = _build_sheets(report, deal_id_header)
+    with _gc_paused():
+        sheets = _build_sheets(report, deal_id_header)
     _check_limits(sheets, sid)
     ours = {s.title.casefold() for s in sheets}
 
@@ -1346,7 +1365,8 @@ def publish(
         meta = calls("read the spreadsheet", calls.spreadsheet.fetch_sheet_metadata, {"fields": _META_FIELDS})
         existing = _existing(meta)
         _read_current(calls, ours, existing)
-        plan = _plan(sheets, existing, sid, deal_header)
+        with _gc_paused():
+            plan = _plan(sheets, existing, sid, deal_header)
         result = PublishResult(sid, _url(spreadsheet), dry_run, plan.changes, cells=plan.cells)
         if dry_run:
             result.requests = calls.count
