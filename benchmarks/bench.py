@@ -15,7 +15,9 @@ size's peak:
 
 * ``stages``: the library API, stage by stage, in one process: import,
   settings+rules, load (``load_export``), evaluate all 17 rules
-  (``DuckDBBackend.prepare`` + one query per rule), violations CSV, workbook.
+  (``DuckDBBackend.prepare`` + one query per rule), the ledger (carry over +
+  record), violations CSV, workbook, Google Sheets requests (what
+  ``exporters.gsheet.publish`` prepares, no network).
   Peak RSS per stage: VmHWM after writing "5" to /proc/self/clear_refs
   (resets the high-water mark to the current RSS) before the stage.
 * ``baseline``: benchmarks/baseline.sql on a fresh DuckDB connection
