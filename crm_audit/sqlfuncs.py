@@ -22,6 +22,7 @@ MACROS = [
     # ids: Excel turns 123 into 123.0 (or 1.23E+05 for long ones)
     # (each parser starts with a fast path for the common clean value: one regex, one cast)
     r"CREATE OR REPLACE MACRO parse_id(x) AS CASE WHEN x IS NULL THEN NULL WHEN regexp_full_match(x, '[0-9]{1,18}') THEN x "
+    r"WHEN regexp_full_match(x, '[0-9]{1,18}\.0') THEN left(x, length(x) - 2) "
     r"WHEN is_blank(x) THEN NULL "
     r"WHEN regexp_full_match(strip(x), '[0-9](\.[0-9]+)?[eE]\+?[0-9]+') AND TRY_CAST(strip(x) AS DOUBLE) < 1e15 "
     r"  AND TRY_CAST(strip(x) AS DOUBLE) = floor(TRY_CAST(strip(x) AS DOUBLE)) "
@@ -32,6 +33,10 @@ MACROS = [
     f"CREATE OR REPLACE MACRO num_digits(x) AS regexp_replace(num_body(x), '[{WS[1:-1]}'']', '', 'g')",
     r"CREATE OR REPLACE MACRO parse_num(x) AS CASE WHEN x IS NULL THEN NULL "
     r"WHEN regexp_full_match(x, '-?[0-9]{1,15}(\.[0-9]{1,6})?') THEN CAST(x AS DOUBLE) "
+    # Russian Excel: 1500,50 / 1 500,00 (a space or a no-break space between thousands)
+    r"WHEN regexp_full_match(x, '-?[0-9]{1,15},[0-9]{1,2}') THEN CAST(replace(x, ',', '.') AS DOUBLE) "
+    "WHEN regexp_full_match(x, '-?[0-9]{1,3}([ \u00a0][0-9]{3}){1,4}(,[0-9]{1,2})?') "
+    "THEN CAST(replace(replace(replace(x, ' ', ''), '\u00a0', ''), ',', '.') AS DOUBLE) "
     r"WHEN is_blank(x) THEN NULL "
     r"WHEN NOT regexp_full_match(num_digits(x), '[-+]?([0-9]+[.,]?)*[0-9]+([.,][0-9]+)?|[-+]?[0-9]*[.,][0-9]+') THEN NULL "
     # both separators: the last one is the decimal mark
@@ -78,9 +83,11 @@ MACROS = [
     ],
     r"CREATE OR REPLACE MACRO is_slash_date(x) AS regexp_matches(strip(x), '^[0-9]{1,2}[/-][0-9]{1,2}[/-]([0-9]{4}|[0-9]{2})([ T,]|$)')",
     r"CREATE OR REPLACE MACRO parse_date(x) AS CASE WHEN x IS NULL THEN NULL WHEN regexp_full_match(x, '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?') THEN TRY_CAST(left(x, 10) AS DATE) "
+    r"WHEN regexp_full_match(x, '[0-9]{2}\.[0-9]{2}\.[0-9]{4}( [0-9]{2}:[0-9]{2}(:[0-9]{2})?)?') THEN CAST(try_strptime(left(x, 10), '%d.%m.%Y') AS DATE) "
     r"WHEN is_slash_date(x) THEN slash_date_dmy(x) ELSE parse_date_common(x) END",
     # ... or the month first (US HubSpot / Salesforce exports)
     r"CREATE OR REPLACE MACRO parse_date_mdy(x) AS CASE WHEN x IS NULL THEN NULL WHEN regexp_full_match(x, '[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?') THEN TRY_CAST(left(x, 10) AS DATE) "
+    r"WHEN regexp_full_match(x, '[0-9]{2}\.[0-9]{2}\.[0-9]{4}( [0-9]{2}:[0-9]{2}(:[0-9]{2})?)?') THEN CAST(try_strptime(left(x, 10), '%d.%m.%Y') AS DATE) "
     r"WHEN is_slash_date(x) THEN slash_date_mdy(x) ELSE parse_date_common(x) END",
     # the first item of a list cell ("123;456" -> "123")
     r"CREATE OR REPLACE MACRO first_item(x, sep) AS CASE WHEN is_blank(x) THEN x ELSE strip(split_part(strip(x), sep, 1)) END",
