@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from .textnorm import display_names
+
 ColumnKind = Literal["text", "number", "int", "date", "link"]
 
 #: Statuses a manager sets on a row (the drop-down, in this order).
@@ -130,6 +132,9 @@ class AuditReport:
         if not frames:
             return pd.DataFrame(columns=["owner", *cols, "total"])
         allrows = pd.concat(frames, ignore_index=True)
+        # one row per manager however the CRM spells the name (case, spaces, «ё»)
+        names = display_names(allrows["owner"].value_counts().to_dict())
+        allrows["owner"] = allrows["owner"].map(names)
         table = allrows.pivot_table(index="owner", columns="rule_id", aggfunc="size", fill_value=0)
         table = table.reindex(columns=cols, fill_value=0)
         table["total"] = table.sum(axis=1)

@@ -77,8 +77,12 @@ def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = N
     by_owner: dict[str, ManagerReview] = {}
 
     def mgr(owner: str | None) -> ManagerReview:
+        """One manager however the CRM spells the name (case, spaces, «ё»)."""
         o = owner or NO_OWNER
-        return by_owner.setdefault(o, ManagerReview(o))
+        key = norm(o)
+        if key not in by_owner:
+            by_owner[key] = ManagerReview(o)
+        return by_owner[key]
 
     as_of = due = None
     if latest is not None:
@@ -130,7 +134,7 @@ def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = N
         i = index.get(r["audit_id"])
         if i is None:
             continue
-        hm[r["owner"] or NO_OWNER][i] += r["n"]
+        hm[mgr(r["owner"]).owner][i] += r["n"]
         hr[r["rule_id"]][i] += r["n"]
     for owner in hm:
         mgr(owner)

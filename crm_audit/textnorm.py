@@ -24,6 +24,26 @@ def norm(value: object) -> str:
     return strip(str(value)).lower().replace("ё", "е")
 
 
+def display_names(counts: dict[str, int]) -> dict[str, str]:
+    """Each spelling of a name -> the one spelling shown for all of its :func:`norm` variants.
+
+    «Иван Петров», «иван пётров » and «ИВАН ПЕТРОВ» are one manager (the
+    reference compares owner names case-, space- and ё-insensitively); the
+    most frequent spelling is shown; on a tie, one without stray spaces and
+    not all in one case («Иван Петров» over «ИВАН ПЕТРОВ»), then sort order.
+    """
+
+    def rank(name: str, n: int) -> tuple:
+        return (-n, name != strip(name) or "  " in name, name.isupper() or name.islower(), name)
+
+    best: dict[str, tuple] = {}
+    for name, n in counts.items():
+        key = norm(name)
+        if key not in best or rank(name, n) < best[key]:
+            best[key] = rank(name, n)
+    return {name: best[norm(name)][-1] for name in counts}
+
+
 def is_blank(value: object) -> bool:
     if value is None:
         return True

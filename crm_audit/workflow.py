@@ -30,6 +30,7 @@ import pandas as pd
 from .edits import DECISION_ACCEPTED, DECISION_WARNING, EditedRow, EditsReader
 from .ledger import Ledger
 from .report import FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, AuditReport, DataWarning, RuleResult
+from .textnorm import display_names, norm
 
 
 @dataclass
@@ -311,21 +312,30 @@ def hit_history(report: AuditReport, ledger: Ledger) -> dict:
     audits = [a for a in ledger.audits() if a["as_of"] != report.as_of.isoformat()]
     dates = [dt.date.fromisoformat(a["as_of"]) for a in audits] + [report.as_of]
     index = {a["id"]: i for i, a in enumerate(audits)}
-    by_owner: dict[str, list[int]] = {}
+    hits: list[tuple[str, int, int]] = []  # (owner as spelled, audit index, hits)
     for r in ledger.con.execute("SELECT audit_id, owner, count(*) AS n FROM finding_audits GROUP BY audit_id, owner"):
         i = index.get(r["audit_id"])
         if i is not None:
-            by_owner.setdefault(r["owner"] or "", [0] * len(dates))[i] += r["n"]
+            hits.append((r["owner"] or "", i, r["n"]))
     for res in report.results:
         if res.rows is None or not len(res.rows):
             continue
         for owner, n in zip(*_value_counts(res.rows, "owner")):
-            by_owner.setdefault(owner, [0] * len(dates))[-1] += n
+            hits.append((owner, len(dates) - 1, n))
+    warned = [w["owner"] or "" for w in ledger.warnings()]
+    # one manager however the name is spelled (case, spaces, «ё»), shown as spelled most often
+    totals: dict[str, int] = {}
+    for owner, _i, n in hits:
+        totals[owner] = totals.get(owner, 0) + n
+    for owner in warned:
+        totals.setdefault(owner, 0)
+    names = display_names(totals)
+    by_owner: dict[str, list[int]] = {}
+    for owner, i, n in hits:
+        by_owner.setdefault(names[owner], [0] * len(dates))[i] += n
     warnings: dict[str, int] = {}
-    for w in ledger.warnings():
-        warnings[w["owner"] or ""] = warnings.get(w["owner"] or "", 0) + 1
-    from .textnorm import norm
-
+    for owner in warned:
+        warnings[names[owner]] = warnings.get(names[owner], 0) + 1
     seen = {norm(o) for o in by_owner}
     never = sorted({str(o) for o in (report.meta or {}).get("owners", []) if o and norm(o) not in seen})
     return {"dates": dates, "by_owner": by_owner, "warnings": warnings, "never": never}

@@ -208,12 +208,37 @@ def test_missing_required_column_names_file_column_and_rules(audited, tmp_path, 
     assert "deals.csv" in err and "Посещаемость" in err and "missing-traffic-or-budget" in err
 
 
-def test_missing_activities_file(audited, tmp_path, settings_file, capsys):
+@pytest.mark.parametrize("missing, skipped, ran", [
+    ("activities", {"open-deal-without-tasks", "frozen-deal-without-tasks", "overdue-tasks"}, "missing-source"),
+    ("persons", {"owner-mismatch"}, "open-deal-without-tasks"),
+])
+def test_missing_export_file_skips_the_rules_that_need_it(audited, tmp_path, settings_file, capsys, missing, skipped, ran):
+    """An export is "up to four files": a rule that needs an absent file is skipped, said in the terminal and on its sheet."""
     dst = tmp_path / "export"
     shutil.copytree(audited["dir"] / "export", dst)
-    (dst / "activities.csv").unlink()
-    code, err = run_err(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", "2026-11-20"], capsys)
-    assert code == 2 and "activities" in err and "open-deal-without-tasks" in err and "overdue-tasks" in err
+    (dst / f"{missing}.csv").unlink()
+    out, vcsv = tmp_path / "audit.xlsx", tmp_path / "v.csv"
+    code = main(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", "2026-11-20", "--out", str(out),
+                 "--violations-csv", str(vcsv), "--ledger", str(tmp_path / "l.db")])
+    text = capsys.readouterr().out
+    assert code == 0
+    for rule_id in skipped:
+        assert f"{rule_id}: Правило пропущено: в выгрузке нет файла" in text
+    with open(vcsv, encoding="utf-8", newline="") as fh:
+        flagged = {r["rule_id"] for r in csv.DictReader(fh)}
+    assert not flagged & skipped and ran in flagged
+    from crm_audit import ruleset
+    from crm_audit import settings as settings_mod
+
+    codes = {r.code for r in ruleset.load(settings_mod.load(str(settings_file))) if r.id in skipped}
+    wb = openpyxl.load_workbook(out)
+    seen = set()
+    for ws in wb.worksheets[1:-1]:
+        if ws.title.split(" ")[0] in codes:
+            header = " ".join(str(c.value) for c in ws[1] if c.value)
+            assert "Правило пропущено: в выгрузке нет файла" in header and ws.max_row == 1, ws.title
+            seen.add(ws.title.split(" ")[0])
+    assert seen == codes
 
 
 def test_validate_reports_all_problems(tmp_path, capsys):

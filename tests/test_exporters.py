@@ -633,3 +633,36 @@ def test_row_cap_for_cells_cuts_only_the_largest_sheets():
     assert row_cap_for_cells(results, lambda r: 1, 210) == 100
     assert row_cap_for_cells(results, lambda r: 1, 209) == 99
     assert row_cap_for_cells(results, lambda r: 2, 20) == 3  # 3 sheets x 3 rows x 2 cells
+
+
+def test_hits_count_one_manager_however_the_name_is_spelled():
+    """Reference §2: owner names compare case-, space- and ё-insensitively — «Учет попаданий» too."""
+    from crm_audit.textnorm import display_names
+
+    report = make_report()
+    rows = report.results[0].rows.copy()
+    rows["owner"] = ["Иван Петров", "иван пётров ", "ИВАН ПЕТРОВ", "Анна"][: len(rows)]
+    report.results[0].rows = rows
+    table = report.hits_by_owner()
+    owners = table["owner"].tolist()
+    assert sum(o.lower().replace("ё", "е").strip() == "иван петров" for o in owners) == 1
+    assert int(table.loc[table["owner"] == "Иван Петров", "total"].iloc[0]) == 3
+    assert display_names({"иван пётров": 2, "Иван Петров": 1}) == {"иван пётров": "иван пётров", "Иван Петров": "иван пётров"}
+
+
+def test_hit_history_merges_spellings_across_audits(tmp_path):
+    from crm_audit.ledger import Ledger
+    from crm_audit.workflow import hit_history
+
+    report = make_report()
+    rows = report.results[0].rows.copy()
+    rows["owner"] = ["Иван Петров"] * len(rows)
+    report.results[0].rows = rows
+    with Ledger(tmp_path / "l.db") as led:
+        led.con.execute("INSERT INTO audits (id, as_of, ran_at) VALUES (1, '2026-11-06', '2026-11-06T10:00')")
+        led.con.execute("INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak) VALUES (1, 'r', '1', 'иван пётров', 1)")
+        led.decide("r", "1", "warning", "нет", owner="ИВАН ПЕТРОВ ")
+        hist = hit_history(report, led)
+    ivan = [o for o in hist["by_owner"] if o.lower().replace("ё", "е") == "иван петров"]
+    assert len(ivan) == 1
+    assert hist["by_owner"][ivan[0]][0] == 1 and hist["warnings"] == {ivan[0]: 1}

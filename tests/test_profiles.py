@@ -516,11 +516,11 @@ def test_skipped_rule_note_and_summary(capsys, tmp_path):
 
 def test_column_the_crm_exports_but_the_file_lacks_is_still_an_error(tmp_path, capsys):
     export, cfg = write_fixture("hubspot", tmp_path)
-    (export / "tasks.csv").unlink()  # HubSpot does export tasks: missing file = error
-    code = main(["run", "-c", str(cfg), "--export", str(export), "--as-of", "2026-11-20"])
-    err = capsys.readouterr().err
-    assert code == 2 and "open-deal-without-tasks" in err and "overdue-tasks" in err
-    # amoCRM: a deals file without «Посещаемость» (a company field) is an error too
+    (export / "tasks.csv").unlink()  # a file left out of the export: its rules are skipped and say why
+    code = main(["run", "-c", str(cfg), "--export", str(export), "--as-of", "2026-11-20", "--ledger", str(tmp_path / "l.db")])
+    out = capsys.readouterr().out
+    assert code == 0 and "open-deal-without-tasks: Правило пропущено: в выгрузке нет файла задач" in out and "overdue-tasks" in out
+    # amoCRM: a deals file without «Посещаемость» (a company field) is an error
     export, cfg = write_fixture("amocrm", tmp_path / "amo")
     f = next(export.glob("amocrm_export_leads*"))
     rows = list(csv.reader(io.StringIO(f.read_text(encoding="utf-8-sig"), newline=""), delimiter=";"))
@@ -584,7 +584,7 @@ def test_inspect_cli_shows_failures_and_parse_problems(tmp_path, capsys):
     code = main(["inspect", str(export)]) if _has_inspect() else _call_inspect(export)
     out = capsys.readouterr().out
     assert code == 0
-    assert "hubspot" in out and "would FAIL" in out and "«вчера»" in out and "row 3" in out
+    assert "hubspot" in out and "would be skipped" in out and "нет файла задач" in out and "«вчера»" in out and "row 3" in out
 
 
 def _has_inspect() -> bool:
@@ -820,3 +820,14 @@ if __name__ == "__main__":  # rewrite the static fixtures
         write_fixture(name, root)
         print("wrote", root)
     write_fixture("amocrm", FIXTURES / "amocrm", export_dir=AMO_CONTACTS_LIST, contacts_list=True)
+
+
+def test_inspect_says_which_rules_would_fail_for_a_column_a_present_file_lacks(tmp_path, capsys):
+    export, cfg = write_fixture("amocrm", tmp_path)
+    f = next(export.glob("amocrm_export_leads*"))
+    rows = list(csv.reader(io.StringIO(f.read_text(encoding="utf-8-sig"), newline=""), delimiter=";"))
+    i = rows[0].index("Посещаемость")
+    write_csv(f, [r[:i] + r[i + 1:] for r in rows], delimiter=";", encoding="utf-8-sig")
+    code = main(["inspect", str(export)])
+    out = capsys.readouterr().out
+    assert code == 0 and "would FAIL" in out and "missing-traffic-or-budget" in out

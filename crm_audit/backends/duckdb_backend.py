@@ -25,6 +25,15 @@ from ..settings import Settings
 from ..textnorm import YES_VALUES, norm
 
 ENTITY_FILES = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
+#: Why a rule is skipped when the export has no file of an entity (Russian: shown on the sheet).
+ABSENT_FILE_REASONS = {
+    "tasks": "в выгрузке нет файла задач (activities), поэтому задачи сделок проверить нельзя — "
+             "выгрузите из CRM задачи (Activities) в ту же папку и запустите аудит снова",
+    "org": "в выгрузке нет файла организаций (organizations), поэтому поля организаций проверить нельзя — "
+           "выгрузите из CRM организации в ту же папку и запустите аудит снова",
+    "person": "в выгрузке нет файла контактов (persons), поэтому поля контактов проверить нельзя — "
+              "выгрузите из CRM контакты (Persons) в ту же папку и запустите аудит снова",
+}
 ENTITY_FILE_HINT = {
     "deals": "deals.csv",
     "organizations": "organizations.csv",
@@ -125,8 +134,12 @@ class DuckDBBackend:
 
     # --- issue 6: skipped rules (begin) ---------------------------------------
     def _skip_reason(self, ref: FieldRef, missing: tuple[str, str] | None) -> str | None:
-        """Why a rule must be skipped for ``ref``: the CRM's profile declares the
-        data unsupported and the export indeed lacks it. None = not skipped."""
+        """Why a rule must be skipped for ``ref``: the export has no file of that
+        entity at all (an export is "up to four files"), or the CRM's profile
+        declares the data unsupported and the export indeed lacks it.
+        None = not skipped (a present file lacking a column is an error)."""
+        if missing is not None and ref.entity in ABSENT_FILE_REASONS and self._entity(ENTITY_FILES[ref.entity]) is None:
+            return ABSENT_FILE_REASONS[ref.entity]
         prof = getattr(self.export, "profile", None)
         if prof is None or not prof.unsupported:
             return None
