@@ -281,3 +281,18 @@ def test_xlsx_export_files_give_the_same_violations(audited, tmp_path, settings_
                  "--violations-csv", str(vcsv), "--quiet", "--ledger", str(tmp_path / "l.db")]) == 0
     got = {(r["rule_id"], r["deal_id"]) for r in read_csv(vcsv)}
     assert got == oracle.expected_violations(audited["export"], samplegen.DEFAULT_SETTINGS, AS_OF)
+
+
+def test_missing_stage_change_column_is_said_not_silent(audited, tmp_path, settings_file, capsys):
+    dst = tmp_path / "export"
+    shutil.copytree(audited["dir"] / "export", dst)
+    deals = next(p for p in dst.iterdir() if p.name.startswith("deals"))
+    text = deals.read_text(encoding="utf-8-sig")
+    delim = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
+    rows = list(csv.reader(text.splitlines(True), delimiter=delim))
+    idx = next(i for i, h in enumerate(rows[0]) if h.endswith("Last stage change"))
+    with open(deals, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, delimiter=delim).writerows([r[:idx] + r[idx + 1:] for r in rows])
+    code = main(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", "2026-11-20", "--ledger", str(tmp_path / "l.db")])
+    out = capsys.readouterr().out
+    assert code == 0 and "Last stage change" in out and "days in stage are counted from" in out

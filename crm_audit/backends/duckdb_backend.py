@@ -207,6 +207,11 @@ class DuckDBBackend:
         orgs = self._entity("organizations")
         persons = self._entity("persons")
         acts = self._entity("activities")
+        if any(r.entity == "deal" and r.name in ("days_in_stage", "stage_since") for r in refs) and "stage_changed" not in deals.fields:
+            self.warnings.append(DataWarning(
+                "no-stage-change", f"the export has no «{self._header(field_ref('deal.stage_changed'))}» column: days in stage are "
+                f"counted from «{self._header(field_ref('deal.created'))}» for every deal (add the column to the export for exact figures)",
+                str(deals.file), None, None))
         need_org = any(r.entity == "org" for r in refs) or any(self._uses(p, Linked) for p in plans)
         need_person = any(r.entity == "person" for r in refs) or any(self._uses(p, Linked) for p in plans)
         need_tasks = [r for r in refs if r.entity == "tasks"]
@@ -346,7 +351,7 @@ class DuckDBBackend:
         known_p = {norm(p) for p in self.settings.pipelines}
         for deal_id, pipeline, stage, row in rows[:50]:
             if norm(pipeline) not in known_p:
-                msg = f"deal {deal_id}: pipeline «{pipeline or ''}» is not in the settings; stage comparisons skip this deal"
+                msg = f"deal {deal_id}: pipeline «{pipeline or ''}» (stage «{stage or ''}») is not in the settings; stage comparisons skip this deal"
             else:
                 msg = f"deal {deal_id}: stage «{stage or ''}» is not in pipeline «{pipeline}» of the settings; stage comparisons skip this deal"
             self.warnings.append(DataWarning("unknown-stage", msg, str(deals.file), row, deals.fields.get("stage")))
