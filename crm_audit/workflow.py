@@ -8,8 +8,10 @@ One audit cycle, in the only order that loses nothing:
 2. :func:`carry_over` — apply the ledger to the new report: accepted findings
    are removed (unless the deal's audited fields changed or the waiver
    expired), statuses and comments of findings still present are kept, a
-   finding marked «Исправлено» that still fails comes back as «Не обработано»
-   with a note, every row gets first seen and audits in a row.
+   finding marked «Исправлено» that still fails in a new export comes back as
+   «Не обработано» with a note (on the same export files it stays
+   «Исправлено»: the fix came after the export), every row gets first seen
+   and audits in a row.
 3. the caller writes the new document (atomically);
 4. :func:`record` — store the audit, its findings and the resolved ones (one
    transaction). Re-running the same audit (same as-of) replaces it.
@@ -143,6 +145,16 @@ def _by_rule(rows) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _same_export(recorded: str | None, current: dict[str, str]) -> bool:
+    """True when an audit's recorded input fingerprints (JSON) are the current export's files."""
+    if not recorded or not current:
+        return False
+    try:
+        return json.loads(recorded) == current
+    except ValueError:
+        return False
+
+
 def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
     """Mutate ``report``: drop waived findings, add status/comment/first seen/streak/notes.
 
@@ -159,6 +171,8 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
     first = _by_rule(ledger.con.execute("SELECT rule_id, deal_id, first_seen FROM findings WHERE first_seen < ?", (as_of_iso,)))
     edits = _by_rule((k[0], k[1], e) for k, e in ledger.last_edits().items())
     audit_day = {a["id"]: a["as_of"] for a in ledger.audits()}
+    exports = {a["id"]: a["fingerprints"] for a in ledger.audits()}
+    this_export = (report.meta or {}).get("fingerprints") or {}
     waivers = _by_rule((w.rule_id, w.deal_id, w) for w in ledger.waivers())
     days: dict[str, dt.date] = {as_of_iso: as_of}
     out = CarryResult()
@@ -192,7 +206,10 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
         for i in np.flatnonzero(deal_ids.isin(list(e_rule)).to_numpy() & keep) if e_rule else ():
             key, e = (rid, deal_ids[i]), e_rule[deal_ids[i]]
             comment[i] = e["comment"]
-            if e["status"] == STATUS_FIXED:
+            if e["status"] == STATUS_FIXED and _same_export(exports.get(e["audit_id"]), this_export):
+                # the export predates the fix (the same files as the audit it was marked in): nothing to re-check yet
+                status[i] = STATUS_FIXED
+            elif e["status"] == STATUS_FIXED:
                 day = audit_day.get(e["audit_id"]) or e["read_at"][:10]
                 note[i] = (note[i] + " " if note[i] else "") + (
                     f"Отмечено «Исправлено» в аудите от {_fmt(day)}, но нарушение осталось — "
@@ -203,7 +220,7 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
             elif e["status_raw"]:
                 # a hand-typed unknown status: shown again as written so nothing is lost
                 status[i] = e["status_raw"]
-            if e["status"] != STATUS_FIXED and (e["status_raw"] or comment[i]):
+            if status[i] != STATUS_NEW or comment[i]:
                 out.carried += 1
         ids = deal_ids.tolist()
         before = prev_streak.get(rid, {})

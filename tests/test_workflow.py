@@ -381,7 +381,7 @@ def _lo_resave(env, name: str) -> None:
 
 @pytest.mark.skipif(not __import__("shutil").which("soffice"), reason="LibreOffice (soffice) not installed")
 def test_manager_edits_in_a_libreoffice_saved_file_survive_and_stay_text(env):
-    """LibreOffice → manager edits (sorted, a row deleted, a hand-typed status, a formula-like comment) → LibreOffice → audit 2."""
+    """LibreOffice → manager edits (a hand-typed status, a formula-like comment, a row marked fixed) → LibreOffice → audit 2."""
     e1 = build(env["dir"] / "e1", scenario_deals(), no_task={"1"})
     assert run(env, e1, D1) == 0
     _lo_resave(env, "1")
@@ -404,10 +404,27 @@ def test_manager_edits_in_a_libreoffice_saved_file_survive_and_stay_text(env):
     assert run(env, e1, D2) == 0
     r18 = sheet_rows(env["out"], "1.8")
     assert r18["4"]["Статус"] == "Не исправлено" and r18["4"]["Комментарий"] == "=SUM(A1) проверю"
-    assert r18["6"]["Статус"] == "Не обработано" and "Исправлено" in r18["6"]["Примечание"]  # marked fixed, still failing
+    assert r18["6"]["Статус"] == "Исправлено"  # marked fixed after this export was taken: kept
     assert r18["4"]["Аудитов подряд"] == 2
     wb = openpyxl.load_workbook(env["out"])
     assert not [c.coordinate for w in wb.worksheets for row in w.iter_rows() for c in row if c.data_type == "f"]
     _lo_resave(env, "3")  # and it is still text after the next save in LibreOffice
     wb = openpyxl.load_workbook(env["out"])
     assert not [c.coordinate for w in wb.worksheets for row in w.iter_rows() for c in row if c.data_type == "f"]
+
+
+def test_fixed_is_kept_when_the_export_has_not_changed(env):
+    """«Исправлено» on the same export files (re-run, or a later as-of without a new export) stays «Исправлено»;
+    in a new export that still fails it comes back as «Не обработано» with a note."""
+    e1 = build(env["dir"] / "e1", scenario_deals(), no_task={"1"})
+    assert run(env, e1, D1) == 0
+    edit_workbook(env["out"], {("2.1", "3"): {"Статус": "исправлено", "Комментарий": "поправил город"}})
+    assert run(env, e1, D1) == 0  # the same audit again
+    assert sheet_rows(env["out"], "2.1")["3"]["Статус"] == "Исправлено"
+    assert run(env, e1, D2) == 0  # a later date, the same export files
+    r = sheet_rows(env["out"], "2.1")["3"]
+    assert r["Статус"] == "Исправлено" and r["Комментарий"] == "поправил город" and not r["Примечание"]
+    e2 = build(env["dir"] / "e2", scenario_deals({"9": {"title": "Другая сделка"}}), no_task={"1"})
+    assert run(env, e2, "2026-12-04") == 0  # a new export: deal 3 still has no city
+    r = sheet_rows(env["out"], "2.1")["3"]
+    assert r["Статус"] == "Не обработано" and "Исправлено" in r["Примечание"] and r["Комментарий"] == "поправил город"
