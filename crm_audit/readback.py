@@ -5,10 +5,18 @@ or deleted, ids turned into numbers (``123.0``), text moved to shared
 strings, empty cells absent. Rows are matched by the «ID правила» and
 «ID сделки» columns (found by header, not position); when the rule id column
 was deleted, the sheet title's code identifies the rule.
+
+Cells are read with python-calamine (fast enough for a workbook of a million
+rows). Calamine returns a formula's cached value, where the read-back has
+always kept the formula as written; a sheet with formula or error cells (the
+product never writes one: only a hand edit or another program adds them) is
+read with openpyxl, and so is a file calamine cannot open.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from pathlib import Path
 
 from .edits import (
@@ -33,67 +41,151 @@ class WorkbookReader:
         self.rule_ids_by_code = rule_ids_by_code or {}
 
     def read_edits(self) -> list[EditedRow]:
+        out = self._read_calamine()
+        return out if out is not None else self._read_openpyxl()
+
+    # ------------------------------------------------------------------ calamine (the usual path)
+    def _read_calamine(self) -> list[EditedRow] | None:
+        """The edits, or None when calamine cannot read the file (openpyxl decides then)."""
+        from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+        try:
+            wb = CalamineWorkbook.from_path(str(self.path))
+        except Exception:  # calamine raises its own error types; openpyxl reports the problem
+            return None
+        try:
+            with_formulas = _sheets_with_formulas(self.path)
+            if with_formulas is None:
+                return None
+            out: list[EditedRow] = []
+            owb = None
+            try:
+                for meta in wb.sheets_metadata:
+                    if meta.typ != SheetTypeEnum.WorkSheet:
+                        continue  # openpyxl's worksheets do not include chart sheets either
+                    if meta.name in with_formulas:
+                        if owb is None:
+                            owb = self._open_openpyxl()
+                        ws = owb[meta.name]
+                        out.extend(self._sheet(ws.title, ws.iter_rows(values_only=True), _value))
+                        continue
+                    try:
+                        rows = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+                    except Exception:
+                        return None
+                    out.extend(self._sheet(meta.name, iter(rows), _calamine_value))
+                    del rows
+            finally:
+                if owb is not None:
+                    owb.close()
+            return out
+        finally:
+            wb.close()
+
+    # ------------------------------------------------------------------ openpyxl (the fallback)
+    def _open_openpyxl(self):
         import zipfile
 
         import openpyxl
 
         try:
-            wb = openpyxl.load_workbook(self.path, read_only=True, data_only=False)
+            return openpyxl.load_workbook(self.path, read_only=True, data_only=False)
         except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
             raise InputError(
                 problems=[Problem(f"cannot read the previous audit document ({exc}); nothing was overwritten — "
                                   "restore the file or move it away to start without carrying statuses over",
                                   file=str(self.path), reason="document-unreadable")]
             ) from None
+
+    def _read_openpyxl(self) -> list[EditedRow]:
+        wb = self._open_openpyxl()
         out: list[EditedRow] = []
         try:
             for ws in wb.worksheets:
-                out.extend(self._sheet(ws))
+                out.extend(self._sheet(ws.title, ws.iter_rows(values_only=True), _value))
         finally:
             wb.close()
         return out
 
-    def _sheet(self, ws) -> list[EditedRow]:
+    # ------------------------------------------------------------------ one sheet
+    def _sheet(self, title: str, rows, value) -> list[EditedRow]:
+        """A rule sheet's rows; ``value`` turns a cell as the reader returned it into what openpyxl returns."""
         from openpyxl.utils import get_column_letter
 
-        rows = ws.iter_rows(values_only=True)
         header = next(rows, None)
         if not header:
             return []
+        header = [value(h) for h in header]
         idx = {norm(h): i for i, h in reversed(list(enumerate(header))) if isinstance(h, str)}
         deal_i = idx.get(norm(HEADER_DEAL_ID))
         status_i = idx.get(norm(HEADER_STATUS))
         if deal_i is None or status_i is None:
             return []  # FAQ, hit tracking, or a sheet a manager added
         rule_i = idx.get(norm(HEADER_RULE_ID))
-        code = ws.title.split(" ", 1)[0]
+        code = title.split(" ", 1)[0]
         sheet_rule = self.rule_ids_by_code.get(code)
+        comment_i, decision_i, note_i, owner_i = (idx.get(norm(h)) for h in (HEADER_COMMENT, HEADER_DECISION, HEADER_DECISION_NOTE, HEADER_OWNER))
+        status_col = get_column_letter(status_i + 1)
 
-        def cell(row, key):
-            i = idx.get(norm(key))
+        def cell(row, i):
             if i is None or i >= len(row):
                 return None
-            return row[i]
+            return value(row[i])
 
         out = []
+        build = EditedRow.build
         for r, row in enumerate(rows, start=2):
-            if row is None or deal_i >= len(row) or row[deal_i] in (None, ""):
+            if row is None or deal_i >= len(row):
                 continue
-            rule_id = row[rule_i] if rule_i is not None and rule_i < len(row) and row[rule_i] else sheet_rule
+            deal = value(row[deal_i])
+            if deal in (None, ""):
+                continue
+            rule_id = cell(row, rule_i) or sheet_rule
             if not rule_id:
                 continue
             out.append(
-                EditedRow.build(
-                    rule_id, row[deal_i],
-                    status_raw=_text(row[status_i]) if status_i < len(row) else None,
-                    comment=_text(cell(row, HEADER_COMMENT)),
-                    decision_raw=_text(cell(row, HEADER_DECISION)),
-                    decision_note=_text(cell(row, HEADER_DECISION_NOTE)),
-                    owner=_text(cell(row, HEADER_OWNER)),
-                    sheet=ws.title, row=r, status_cell=f"{get_column_letter(status_i + 1)}{r}",
+                build(
+                    rule_id, deal,
+                    status_raw=_text(cell(row, status_i)),
+                    comment=_text(cell(row, comment_i)),
+                    decision_raw=_text(cell(row, decision_i)),
+                    decision_note=_text(cell(row, note_i)),
+                    owner=_text(cell(row, owner_i)),
+                    sheet=title, row=r, status_cell=f"{status_col}{r}",
                 )
             )
         return out
+
+
+def _value(v):
+    """openpyxl's cell value, as is."""
+    return v
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f]")
+
+
+def _calamine_value(v):
+    """A calamine cell value as openpyxl (read-only, formulas as written) returns it.
+
+    Calamine gives "" for an empty cell (openpyxl: None), every number as a
+    float (openpyxl: an int when written without a decimal point — the same
+    text either way), a date at midnight as ``date`` (openpyxl: ``datetime``),
+    and decodes Excel's ``_x000D_`` escapes of control characters, which
+    openpyxl keeps as written.
+    """
+    t = v.__class__
+    if t is str:
+        if not v:
+            return None
+        if not v.isprintable() and _CONTROL.search(v):
+            return _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", v)
+        return v
+    if t is float:
+        return int(v) if v.is_integer() else v
+    if t is dt.date:
+        return dt.datetime(v.year, v.month, v.day)
+    return v
 
 
 def _text(v) -> str | None:
@@ -102,3 +194,61 @@ def _text(v) -> str | None:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
+
+# a formula (<f>, maybe namespace-prefixed) or an error cell (t="e") in a worksheet's XML; separate
+# patterns with a literal prefix each, which re finds fast (an alternation is ten times slower)
+_FORMULA_OR_ERROR = (re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]"), re.compile(rb"""t=["']e["']"""))
+
+
+def _sheets_with_formulas(path: Path) -> set[str] | None:
+    """Names of the worksheets with a formula or an error cell; None when the package cannot be read.
+
+    A streaming scan of each worksheet's XML (no parsing): a few seconds for a
+    workbook of a million rows.
+    """
+    import posixpath
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel_ns = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+    r_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+    def targets(z, rels_path: str, base: str) -> dict[str, tuple[str, str]]:
+        out = {}
+        for rel in ET.fromstring(z.read(rels_path)).iter(f"{rel_ns}Relationship"):
+            target = rel.get("Target", "")
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+            out[rel.get("Id")] = (rel.get("Type", ""), part)
+        return out
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            wb_part = next(p for t, p in targets(z, "_rels/.rels", "").values() if t.endswith("/officeDocument"))
+            base, name = posixpath.split(wb_part)
+            rels = targets(z, posixpath.join(base, "_rels", name + ".rels"), base)
+            names = z.namelist()
+            out = set()
+            for sheet in ET.fromstring(z.read(wb_part)).iter(f"{main}sheet"):
+                title, part = sheet.get("name"), rels.get(sheet.get(r_id), ("", ""))[1]
+                if part not in names:
+                    out.add(title)  # cannot tell: openpyxl reads it (and reports what is wrong)
+                elif _has_formula_or_error(z, part):
+                    out.add(title)
+            return out
+    except Exception:
+        return None
+
+
+def _has_formula_or_error(z, part: str) -> bool:
+    with z.open(part) as f:
+        tail = b""
+        while True:
+            chunk = f.read(1 << 22)
+            if not chunk:
+                return False
+            buf = tail + chunk
+            if any(p.search(buf) for p in _FORMULA_OR_ERROR):
+                return True
+            tail = buf[-32:]
