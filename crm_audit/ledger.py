@@ -10,7 +10,8 @@ Plain SQL anyone can read with ``sqlite3 crm-audit.db``:
   deal's title, the status/comment/note the document showed and the deal's
   fingerprint (a hash of the fields the rule audits);
 - ``edits`` — every status, comment and decision read back from a document,
-  with when it was read (kept as written, problems noted);
+  with when it was read (kept as written, problems noted; a row that is what
+  the document showed, or what the last read found, is not stored again);
 - ``decisions`` — the head of sales' decisions: accepted waivers (with an
   optional expiry) and warnings, from the document or the CLI.
 
@@ -202,27 +203,47 @@ class Ledger:
 
     # ------------------------------------------------------------------ edits
     def record_edits(self, edits: Iterable[EditedRow], audit_id: int | None, source: str, when: dt.datetime | None = None) -> int:
-        """Store what a document holds. Rows identical to the last stored edit are skipped."""
-        when = when or dt.datetime.now()
-        n = 0
+        """Store what a document holds; returns how many rows were stored.
+
+        Rows identical to the last stored edit (same audit too) are skipped, and
+        so is a row never edited before that is exactly what the audit's
+        document showed (the finding's «Не обработано», no comment, no decision):
+        the ledger already has it in ``finding_audits``. The last edits are
+        loaded once and the changed rows inserted together.
+        """
+        from .report import STATUS_NEW
+
+        read_at = (when or dt.datetime.now()).isoformat(timespec="seconds")
         with self.transaction():
+            last = {
+                (r[0], r[1]): (r[2], (r[3] or None, r[4] or None, r[5] or None, r[6] or None))
+                for r in self.con.execute(
+                    "SELECT e.rule_id, e.deal_id, e.audit_id, e.status_raw, e.comment, e.decision_raw, e.decision_note FROM edits e "
+                    "JOIN (SELECT max(id) AS id FROM edits GROUP BY rule_id, deal_id) m ON m.id = e.id")
+            }
+            untouched = set() if audit_id is None else {(r[0], r[1]) for r in self.con.execute(
+                "SELECT rule_id, deal_id FROM finding_audits WHERE audit_id = ? AND (status IS NULL OR status = ?) "
+                "AND coalesce(comment, '') = ''", (audit_id, STATUS_NEW))}
+            rows = []
             for e in edits:
-                last = self.last_edit(e.rule_id, e.deal_id)
-                same = last is not None and all(
-                    (last[k] or None) == (getattr(e, k) or None)
-                    for k in ("status_raw", "comment", "decision_raw", "decision_note")
-                ) and last["audit_id"] == audit_id
-                if same:
+                key = (e.rule_id, e.deal_id)
+                values = (e.status_raw or None, e.comment or None, e.decision_raw or None, e.decision_note or None)
+                prev = last.get(key)
+                if prev is None:
+                    if values[0] in (None, STATUS_NEW) and values[1:] == (None, None, None) and key in untouched:
+                        continue  # what the document showed, untouched
+                elif prev[0] == audit_id and prev[1] == values:
                     continue
-                self.con.execute(
-                    "INSERT INTO edits (audit_id, rule_id, deal_id, status_raw, status, comment, decision_raw, decision, "
-                    "decision_note, owner, source, sheet, cell, problems, read_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (audit_id, e.rule_id, e.deal_id, e.status_raw, e.status, e.comment, e.decision_raw, e.decision,
-                     e.decision_note, e.owner, source, e.sheet, e.status_cell, json.dumps(e.problems, ensure_ascii=False),
-                     when.isoformat(timespec="seconds")),
-                )
-                n += 1
-        return n
+                last[key] = (audit_id, values)
+                rows.append((audit_id, e.rule_id, e.deal_id, e.status_raw, e.status, e.comment, e.decision_raw, e.decision,
+                             e.decision_note, e.owner, source, e.sheet, e.status_cell,
+                             json.dumps(e.problems, ensure_ascii=False) if e.problems else "[]", read_at))
+            self.con.executemany(
+                "INSERT INTO edits (audit_id, rule_id, deal_id, status_raw, status, comment, decision_raw, decision, "
+                "decision_note, owner, source, sheet, cell, problems, read_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+        return len(rows)
 
     def last_edit(self, rule_id: str, deal_id: str) -> sqlite3.Row | None:
         return self.con.execute(

@@ -1,4 +1,4 @@
-"""Reading a large audit document back: calamine reads what openpyxl read."""
+"""Reading a large audit document back: calamine reads what openpyxl read; only edited rows reach the ledger."""
 
 from __future__ import annotations
 
@@ -11,9 +11,13 @@ import openpyxl
 import pytest
 
 from crm_audit.cli import main
+from crm_audit.edits import EditedRow
 from crm_audit.errors import InputError
 from crm_audit.initfile import render_settings
+from crm_audit.ledger import Ledger
 from crm_audit.readback import WorkbookReader, _sheets_with_formulas
+from crm_audit.review import build_review
+from crm_audit.workflow import pull
 from test_workflow import D1, build, edit_workbook, scenario_deals
 
 NEW, FIXED, NOT_FIXED = "Не обработано", "Исправлено", "Не исправлено"
@@ -128,3 +132,93 @@ def test_unreadable_document_is_reported(tmp_path):
             WorkbookReader(bad).read_edits()
         assert "cannot read the previous audit document" in str(exc.value.problems[0].message)
         assert "nothing was overwritten" in str(exc.value.problems[0].message)
+
+
+# ----------------------------------------------------------------------------- record_edits
+
+
+def _ledger_with_audit(path: Path, keys, status=NEW, as_of="2026-11-06") -> tuple[Ledger, int]:
+    led = Ledger(path)
+    with led.transaction() as con:
+        audit_id = con.execute("INSERT INTO audits (as_of, ran_at) VALUES (?, ?)", (as_of, as_of + "T10:00:00")).lastrowid
+        con.executemany("INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status) VALUES (?, ?, ?, 'Иван', 1, ?)",
+                        [(audit_id, r, d, status) for r, d in keys])
+    return led, audit_id
+
+
+def _row(deal, status=None, comment=None, decision=None, note=None, rule="missing-source"):
+    return EditedRow.build(rule, deal, status_raw=status, comment=comment, decision_raw=decision, decision_note=note,
+                           owner="Иван", sheet="1.8 Нет источника", row=2, status_cell="J2")
+
+
+def test_record_edits_skips_untouched_rows_and_stores_changed_ones(tmp_path):
+    keys = [("missing-source", str(i)) for i in range(1, 8)]
+    led, a1 = _ledger_with_audit(tmp_path / "l.db", keys)
+    with led:
+        rows = [
+            _row("1", NEW),  # as shown: skipped
+            _row("2"),  # status cleared, nothing else: means the same, skipped
+            _row("3", NOT_FIXED, "жду клиента"),
+            _row("4", NEW, decision="Принято"),
+            _row("5", FIXED),
+            _row("6", " не обработано "),  # hand-typed: kept as written
+            _row("7", NEW, note="разберись"),
+            _row("8", NEW),  # not in the audit's findings (a row a manager added): stored
+        ]
+        assert led.record_edits(rows, a1, "doc") == 6
+        stored = led.last_edits()
+        assert set(stored) == {("missing-source", d) for d in "345678"}
+        assert stored[("missing-source", "3")]["comment"] == "жду клиента" and stored[("missing-source", "3")]["cell"] == "J2"
+        assert led.record_edits(rows, a1, "doc") == 0  # the same document again
+        # a row edited back to the default after an edit was stored differs from that edit: stored
+        assert led.record_edits([_row("3", NEW)], a1, "doc") == 1
+        assert led.last_edits()[("missing-source", "3")]["status"] == NEW
+        # the same key twice in one document: compared with the row stored just before
+        assert led.record_edits([_row("1", FIXED), _row("1", FIXED), _row("1", NEW)], a1, "doc") == 2
+
+        # the next audit: «Исправлено» still failing is shown as «Не обработано» (a repeat) — stored, it differs from «Исправлено»
+        with led.transaction() as con:
+            a2 = con.execute("INSERT INTO audits (as_of, ran_at) VALUES ('2026-11-20', '2026-11-20T10:00:00')").lastrowid
+            con.executemany("INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status, repeat) VALUES (?, ?, ?, 'Иван', 2, ?, ?)",
+                            [(a2, r, d, NEW, int(d == "5")) for r, d in keys])
+        assert led.record_edits([_row("5", NEW), _row("2", NEW), _row("4", NEW)], a2, "doc") == 2  # 5 and 4 had edits; 2 never did
+        last = led.last_edits()
+        assert last[("missing-source", "5")]["status"] == NEW and last[("missing-source", "5")]["audit_id"] == a2
+        assert ("missing-source", "2") not in last
+        # the review reads a skipped row from finding_audits: the same answer as a stored «Не обработано»
+        rv = build_review(led, today=dt.date(2026, 11, 21))
+        items = {i.deal_id: i for m in rv.managers for i in m.open}
+        assert items["2"].status == NEW and items["2"].comment is None
+        assert items["5"].status == NEW and items["5"].repeat
+        assert items["3"].status == NEW  # edited in audit 1, shown as carried in audit 2's findings
+
+
+def test_pull_of_a_large_workbook_stores_only_the_edited_rows(tmp_path):
+    n = 20_000
+    keys = [("missing-source", str(100_000 + i)) for i in range(n)]
+    led, audit_id = _ledger_with_audit(tmp_path / "l.db", keys)
+    edited = {
+        10: (NOT_FIXED, "жду клиента", None, None),
+        11: (NOT_FIXED, None, None, None),
+        12: (FIXED, None, None, None),
+        13: (NEW, None, "Принято", "ок"),
+        14: (NOT_FIXED, "спорно", "Предупреждение", None),
+        19_999: ("готово", "сделал", None, None),
+    }
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("1.8 Нет источника")
+    ws.append(["Ссылка на сделку", "ID сделки", "Ответственный", "Статус", "Комментарий", "Решение", "Комментарий руководителя", "ID правила"])
+    for i, (rule, deal) in enumerate(keys):
+        status, comment, decision, note = edited.get(i, (NEW, None, None, None))
+        ws.append([f"https://example.com/deal/{deal}", float(deal) if i % 2 else deal, "Иван", status, comment, decision, note, rule])
+    path = tmp_path / "audit.xlsx"
+    wb.save(path)
+    with led:
+        res = pull(led, WorkbookReader(path, CODES), str(path))
+        assert len(res.edits) == n and res.stored == len(edited)
+        assert res.accepted == 1 and res.warned == 1
+        assert {e.deal_id for e in res.problems} == {"100011", "119999"}
+        assert led.con.execute("SELECT count(*) FROM edits").fetchone()[0] == len(edited)
+        assert {k[1] for k in led.last_edits()} == {keys[i][1] for i in edited}
+        assert [(w.rule_id, w.deal_id, w.note) for w in led.waivers()] == [("missing-source", "100013", "ок")]
+        assert pull(led, WorkbookReader(path, CODES), str(path)).stored == 0  # pulled again: nothing new
