@@ -333,15 +333,16 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
         gs_info: dict = {}
 
         def do_gsheet():  # the requests a publish to a fresh, empty spreadsheet sends (no network)
+            from crm_audit.gcutil import gc_paused
             from exporters import gsheet
 
             t0 = time.perf_counter()
-            with gsheet._gc_paused():  # as publish() does
+            with gc_paused():  # as publish() does
                 sheets = gsheet._build_sheets(report)
             gsheet._check_limits(sheets, "bench")
             detail["gsheet: sheets as values + formats"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            with gsheet._gc_paused():
+            with gc_paused():
                 plan = gsheet._plan(sheets, [], "bench", gsheet.HEADER_DEAL_ID)
             batches = gsheet._pack(plan.requests) + gsheet._pack(plan.value_ranges)
             detail["gsheet: requests (plan + pack)"] = time.perf_counter() - t0

@@ -25,15 +25,15 @@ Two layers:
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import random
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
+
+from .gcutil import gc_paused
 
 __all__ = [
     "AGENCY_FIELD",
@@ -989,18 +989,6 @@ _ACT_T = _table([((t, s, t in ("Звонок", "Встреча")), w * 12 // len
 _ACT_T = [_ACT_T[k * len(_ACT_T) // 1024] for k in range(1024)]  # 1024 entries: pick by 10 bits
 
 
-@contextmanager
-def _gc_paused():
-    """Millions of small dicts: the cyclic GC would rescan them again and again."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def generate(n_deals: int = 300, seed: int = 7, as_of: date = date(2026, 11, 20)) -> Export:
     """Canonical records of a realistic export of `n_deals` deals, audited on `as_of`.
 
@@ -1010,7 +998,7 @@ def generate(n_deals: int = 300, seed: int = 7, as_of: date = date(2026, 11, 20)
         raise ValueError("n_deals must be >= 0")
     if isinstance(as_of, datetime):
         as_of = as_of.date()
-    with _gc_paused():
+    with gc_paused():
         return _Generator(int(n_deals), seed, as_of).run()
 
 
@@ -1181,7 +1169,7 @@ def write_pipedrive(export: Export, out_dir, style: str = "clean") -> dict[str, 
         ("activities", ACTIVITY_COLUMNS, export.activities),
     ]
     paths: dict[str, Path] = {}
-    with _gc_paused():
+    with gc_paused():
         for name, columns, records in plan:
             if messy:
                 header = [h for _, h, _ in columns]

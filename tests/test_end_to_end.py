@@ -192,17 +192,22 @@ def test_missing_export_dir(tmp_path, settings_file, capsys):
     assert code == 2 and "nothing" in err and "Traceback" not in err
 
 
-def test_missing_required_column_names_file_column_and_rules(audited, tmp_path, settings_file, capsys):
-    src = audited["dir"] / "export"
+def _export_without_deals_column(audited, tmp_path, header_suffix: str) -> Path:
+    """A copy of the audited export whose deals.csv lacks the column whose header ends with ``header_suffix``."""
     dst = tmp_path / "export"
-    shutil.copytree(src, dst)
+    shutil.copytree(audited["dir"] / "export", dst)
     deals = dst / "deals.csv"
     text = deals.read_text(encoding="utf-8-sig")
     delim = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
     rows = list(csv.reader(text.splitlines(True), delimiter=delim))
-    idx = next(i for i, h in enumerate(rows[0]) if h.endswith("Посещаемость"))
+    idx = next(i for i, h in enumerate(rows[0]) if h.endswith(header_suffix))
     with open(deals, "w", encoding="utf-8", newline="") as fh:
         csv.writer(fh, delimiter=delim).writerows([r[:idx] + r[idx + 1:] for r in rows])
+    return dst
+
+
+def test_missing_required_column_names_file_column_and_rules(audited, tmp_path, settings_file, capsys):
+    dst = _export_without_deals_column(audited, tmp_path, "Посещаемость")
     code, err = run_err(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", "2026-11-20"], capsys)
     assert code == 2
     assert "deals.csv" in err and "Посещаемость" in err and "missing-traffic-or-budget" in err
@@ -284,15 +289,7 @@ def test_xlsx_export_files_give_the_same_violations(audited, tmp_path, settings_
 
 
 def test_missing_stage_change_column_is_said_not_silent(audited, tmp_path, settings_file, capsys):
-    dst = tmp_path / "export"
-    shutil.copytree(audited["dir"] / "export", dst)
-    deals = next(p for p in dst.iterdir() if p.name.startswith("deals"))
-    text = deals.read_text(encoding="utf-8-sig")
-    delim = ";" if text.split("\n", 1)[0].count(";") > text.split("\n", 1)[0].count(",") else ","
-    rows = list(csv.reader(text.splitlines(True), delimiter=delim))
-    idx = next(i for i, h in enumerate(rows[0]) if h.endswith("Last stage change"))
-    with open(deals, "w", encoding="utf-8", newline="") as fh:
-        csv.writer(fh, delimiter=delim).writerows([r[:idx] + r[idx + 1:] for r in rows])
+    dst = _export_without_deals_column(audited, tmp_path, "Last stage change")
     code = main(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", "2026-11-20", "--ledger", str(tmp_path / "l.db")])
     out = capsys.readouterr().out
     assert code == 0 and "Last stage change" in out and "days in stage are counted from" in out

@@ -10,15 +10,14 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from crm_audit.cli import main
 from crm_audit.edits import EditedRow
 from crm_audit.errors import InputError
-from crm_audit.initfile import render_settings
 from crm_audit.ledger import Ledger
 from crm_audit.readback import WorkbookReader, _sheets_with_formulas
 from crm_audit.review import build_review
 from crm_audit.workflow import pull
-from test_workflow import D1, build, edit_workbook, scenario_deals
+from test_workflow import D1, build, edit_workbook, env, scenario_deals  # noqa: F401  (env: the fixture)
+from test_workflow import run as _run
 
 NEW, FIXED, NOT_FIXED = "Не обработано", "Исправлено", "Не исправлено"
 CODES = {"1.1": "open-deal-without-tasks", "1.8": "missing-source", "2.1": "missing-city-or-country"}
@@ -34,15 +33,6 @@ def same_as_openpyxl(path: Path, codes=CODES) -> list[EditedRow]:
     return fast
 
 
-@pytest.fixture()
-def env(tmp_path):
-    cfg = tmp_path / "crm-audit.yaml"
-    cfg.write_text(render_settings("pipedrive"), encoding="utf-8")
-    return {"cfg": cfg, "out": tmp_path / "audit.xlsx", "dir": tmp_path}
-
-
-def _run(env, export, as_of):
-    return main(["run", "-c", str(env["cfg"]), "--export", str(export), "--as-of", as_of, "--out", str(env["out"]), "--quiet"])
 
 
 def _lo_resave(env, name: str) -> Path:
