@@ -139,6 +139,7 @@ class PublishResult:
     requests: int = 0  # API calls made by the successful attempt
     attempts: int = 1
     cells: int = 0  # cells in the spreadsheet after the publish
+    row_cap: int | None = None  # rows shown per rule sheet when Google's cell limit cut the largest ones
 
     def summary(self) -> str:
         head = (
@@ -146,7 +147,11 @@ class PublishResult:
             if self.dry_run
             else f"Published to {self.url} ({self.requests} API requests):"
         )
-        return "\n".join([head, *(f"  {c}" for c in self.sheets)])
+        lines = [head, *(f"  {c}" for c in self.sheets)]
+        if self.row_cap is not None:
+            lines.append(f"  The largest rule sheets show their first {self.row_cap} rows (Google allows {MAX_CELLS:,} cells "
+                         "per spreadsheet); the violations CSV has every row.")
+        return "\n".join(lines)
 
 
 @dataclass
@@ -1350,7 +1355,7 @@ def publish(
         _read_current(calls, ours, existing)
         with gc_paused():
             plan = _plan(sheets, existing, sid, deal_header)
-        result = PublishResult(sid, _url(spreadsheet), dry_run, plan.changes, cells=plan.cells)
+        result = PublishResult(sid, _url(spreadsheet), dry_run, plan.changes, cells=plan.cells, row_cap=_row_cap(report))
         if dry_run:
             result.requests = calls.count
             return result

@@ -644,7 +644,8 @@ def test_too_many_cells_caps_the_largest_rule_sheets_with_a_note(fake, report, m
     monkeypatch.setattr(gsheet, "_RESERVED_CELLS", 0)
     monkeypatch.setattr(gsheet, "MAX_CELLS", cells_at(cap))
     sh = open_sheet(fake, "CAPPED_0123456789")
-    gsheet.publish(report, sh)
+    result = gsheet.publish(report, sh)
+    assert result.row_cap == cap and f"first {cap} rows" in result.summary()
     book = fake.book("CAPPED_0123456789")
     for r in report.results:
         grid = book.sheet(r.sheet_title).grid()
