@@ -106,6 +106,7 @@ def audit_export(
             source=str(export_dir),
             crm=settings.crm,
             meta={"fingerprints": export.fingerprints, "entities": {k: v.rows for k, v in export.entities.items()},
+                  "owners": backend.owners(),
                   "skipped_rules": dict(backend.skipped)},
         )
     finally:

@@ -90,6 +90,21 @@ def _write_outputs(report, out: str | None, violations_csv: str | None, progress
     return written
 
 
+def _refuse_open_document(path: Path) -> None:
+    """Stop when the workbook is open in LibreOffice or Excel (their lock file is next to it).
+
+    Overwriting it now would lose what a manager has typed but not saved yet,
+    or the manager's next save would overwrite the new audit.
+    """
+    name = path.name
+    for lock in (f".~lock.{name}#", f"~${name}", f"~${name[2:]}"):
+        if (path.parent / lock).exists():
+            raise OutputError(
+                f"{path}: the workbook is open in LibreOffice or Excel (lock file {lock}); ask whoever has it open to save "
+                "and close it, then run again (if nobody has it open, delete the lock file)"
+            )
+
+
 def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, violations_csv: str | None,
               rule_ids: tuple[str, ...] = (), quiet: bool = False, ledger_path: str | None = None,
               gsheet: str | None = None, credentials: str | None = None, dry_run: bool = False,
@@ -112,6 +127,8 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
         credentials = str(settings.resolve(settings.google_credentials))
     rules = ruleset.load(settings)
     by_code = {r.code: r.id for r in rules}
+    if out and not dry_run:
+        _refuse_open_document(Path(out))
     progress = Progress(enabled=False if quiet else None)  # on a terminal only
     try:
         return _run_audit(settings, rules, by_code, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path,
@@ -165,6 +182,8 @@ def _run_audit(settings, rules, by_code, export, as_of, out, violations_csv, rul
     progress.close()  # the summary starts on a clean line
     if not quiet:
         print_summary(report, written)
+        if dry_run:
+            click.echo("Dry run: nothing was written (no workbook, CSV, Google Sheet or ledger audit).")
     return report, written
 
 
@@ -264,6 +283,7 @@ def validate(config):
     if settings is not None:
         rules, rproblems = ruleset.collect(settings)
         problems += rproblems
+        problems += _profile_problems(settings, config)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         _err(("warning: " if p.severity != "error" else "") + str(p))
@@ -271,6 +291,19 @@ def validate(config):
         _err(f"{len(errors)} problem(s) found.")
         sys.exit(EXIT_ERROR)
     click.echo(f"OK: {config} and {len(rules)} rules are valid" + (f" ({len(problems)} warning(s))." if problems else "."))
+
+
+def _profile_problems(settings, config: str) -> list:
+    """The settings' `crm:` profile must load (a typo in it would only surface at `run`)."""
+    from .errors import Problem
+    from .profile import load_profile
+
+    try:
+        load_profile(settings.crm)
+    except CrmAuditError as exc:
+        return [Problem(f"crm: {p.message}", file=p.file if p.file and p.line else config, line=p.line, col=p.col,
+                        reason="unknown-profile") for p in exc.problems] or [Problem(f"crm: {exc}", file=config, reason="unknown-profile")]
+    return []
 
 
 @cli.group(invoke_without_command=True)
@@ -339,7 +372,11 @@ def _open_workflow(config: str, ledger_path: str | None):
         raise SettingsError(f"{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
     settings = settings_mod.load(config)
     rules = ruleset.load(settings)
-    return settings, rules, Ledger(ledger_path or settings.ledger_path())
+    path = Path(ledger_path) if ledger_path else settings.ledger_path()
+    if not path.exists():
+        # a mistyped path must not start an empty history the head of sales' decisions silently go to
+        raise UsageError(f"{path}: no audit history (ledger) there; run `crm-audit run` first, or pass the right --ledger PATH")
+    return settings, rules, Ledger(path)
 
 
 ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Audit history database (default: crm-audit.db next to the settings).")
@@ -437,7 +474,9 @@ def waivers(config, ledger_path, show_all):
             return
         for w in ws:
             until = f" until {w.expires_on}" if w.expires_on else ""
-            click.echo(f"{w.rule_id:<38} deal {w.deal_id:<10} {w.owner or '':<24} accepted {w.decided_on}{until} ({w.source}){': ' + w.note if w.note else ''}")
+            ended = f" — ENDED {w.ended_on or ''} ({w.ended_reason or 'ended'})" if w.ended_reason or w.ended_on else ""
+            click.echo(f"{w.rule_id:<38} deal {w.deal_id:<10} {w.owner or '':<24} accepted {w.decided_on}{until} ({w.source})"
+                       f"{': ' + w.note if w.note else ''}{ended}")
 
 
 @cli.command()
@@ -464,6 +503,8 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
     if html_path:
         from exporters.safe import atomic_write
 
+        if not Path(html_path).parent.is_dir():
+            raise OutputError(f"{html_path}: the folder {Path(html_path).parent} does not exist; create it or choose another path")
         with atomic_write(Path(html_path)) as tmp:
             Path(tmp).write_text(render_html(rv), encoding="utf-8")
         click.echo(f"\nWrote {html_path}")

@@ -134,6 +134,8 @@ class Waiver:
     expires_on: str | None
     fingerprint: str | None
     source: str
+    ended_on: str | None = None  # when the waiver stopped applying (expired, deal changed)
+    ended_reason: str | None = None
 
 
 class Ledger:
@@ -205,10 +207,10 @@ class Ledger:
     def record_edits(self, edits: Iterable[EditedRow], audit_id: int | None, source: str, when: dt.datetime | None = None) -> int:
         """Store what a document holds; returns how many rows were stored.
 
-        Rows identical to the last stored edit (same audit too) are skipped, and
-        so is a row never edited before that is exactly what the audit's
-        document showed (the finding's «Не обработано», no comment, no decision):
-        the ledger already has it in ``finding_audits``. The last edits are
+        A row exactly as the audit's document showed it (status and comment
+        as written there, no decision) is skipped — the ledger already has it
+        in ``finding_audits`` and the edit it was carried from — and so are
+        rows identical to the last stored edit of the same audit. The state is
         loaded once and the changed rows inserted together.
         """
         from .report import STATUS_NEW
@@ -221,19 +223,19 @@ class Ledger:
                     "SELECT e.rule_id, e.deal_id, e.audit_id, e.status_raw, e.comment, e.decision_raw, e.decision_note FROM edits e "
                     "JOIN (SELECT max(id) AS id FROM edits GROUP BY rule_id, deal_id) m ON m.id = e.id")
             }
-            untouched = set() if audit_id is None else {(r[0], r[1]) for r in self.con.execute(
-                "SELECT rule_id, deal_id FROM finding_audits WHERE audit_id = ? AND (status IS NULL OR status = ?) "
-                "AND coalesce(comment, '') = ''", (audit_id, STATUS_NEW))}
+            # what the audit's document showed on each row (status, comment)
+            shown = {} if audit_id is None else {(r[0], r[1]): (r[2] or STATUS_NEW, r[3] or None) for r in self.con.execute(
+                "SELECT rule_id, deal_id, status, comment FROM finding_audits WHERE audit_id = ?", (audit_id,))}
             rows = []
             for e in edits:
                 key = (e.rule_id, e.deal_id)
                 values = (e.status_raw or None, e.comment or None, e.decision_raw or None, e.decision_note or None)
                 prev = last.get(key)
-                if prev is None:
-                    if values[0] in (None, STATUS_NEW) and values[1:] == (None, None, None) and key in untouched:
-                        continue  # what the document showed, untouched
-                elif prev[0] == audit_id and prev[1] == values:
-                    continue
+                if prev is not None and prev[0] == audit_id:
+                    if prev[1] == values:  # an earlier read of this same document stored it already
+                        continue
+                elif values[2:] == (None, None) and shown.get(key) == (e.status or e.status_raw or STATUS_NEW, values[1]):
+                    continue  # the row as the document showed it: nothing new (re-running an audit stays idempotent)
                 last[key] = (audit_id, values)
                 rows.append((audit_id, e.rule_id, e.deal_id, e.status_raw, e.status, e.comment, e.decision_raw, e.decision,
                              e.decision_note, e.owner, source, e.sheet, e.status_cell,
@@ -292,7 +294,8 @@ class Ledger:
     def waivers(self, active_only: bool = True) -> list[Waiver]:
         sql = "SELECT * FROM decisions WHERE kind = 'accepted'" + (" AND active = 1" if active_only else "") + " ORDER BY decided_on, id"
         return [
-            Waiver(r["id"], r["rule_id"], r["deal_id"], r["note"], r["owner"], r["decided_on"], r["expires_on"], r["fingerprint"], r["source"])
+            Waiver(r["id"], r["rule_id"], r["deal_id"], r["note"], r["owner"], r["decided_on"], r["expires_on"], r["fingerprint"], r["source"],
+                   r["ended_on"] if not r["active"] else None, r["ended_reason"] if not r["active"] else None)
             for r in self.con.execute(sql)
         ]
 

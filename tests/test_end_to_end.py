@@ -293,3 +293,11 @@ def test_missing_stage_change_column_is_said_not_silent(audited, tmp_path, setti
     code = main(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", "2026-11-20", "--ledger", str(tmp_path / "l.db")])
     out = capsys.readouterr().out
     assert code == 0 and "Last stage change" in out and "days in stage are counted from" in out
+
+
+def test_validate_reports_an_unknown_crm_profile(tmp_path, capsys):
+    p = tmp_path / "crm-audit.yaml"
+    p.write_text(render_settings("pipedrive").replace("crm: pipedrive", "crm: pipedrvie"), encoding="utf-8")
+    assert "crm: pipedrvie" in p.read_text(encoding="utf-8")
+    code, err = run_err(["validate", "-c", str(p)], capsys)
+    assert code == 2 and "pipedrvie" in err and str(p) in err

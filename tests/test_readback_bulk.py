@@ -151,13 +151,13 @@ def test_record_edits_skips_untouched_rows_and_stores_changed_ones(tmp_path):
             _row("3", NOT_FIXED, "жду клиента"),
             _row("4", NEW, decision="Принято"),
             _row("5", FIXED),
-            _row("6", " не обработано "),  # hand-typed: kept as written
+            _row("6", " не обработано "),  # hand-typed, but it reads as what was shown: skipped
             _row("7", NEW, note="разберись"),
             _row("8", NEW),  # not in the audit's findings (a row a manager added): stored
         ]
-        assert led.record_edits(rows, a1, "doc") == 6
+        assert led.record_edits(rows, a1, "doc") == 5
         stored = led.last_edits()
-        assert set(stored) == {("missing-source", d) for d in "345678"}
+        assert set(stored) == {("missing-source", d) for d in "34578"}
         assert stored[("missing-source", "3")]["comment"] == "жду клиента" and stored[("missing-source", "3")]["cell"] == "J2"
         assert led.record_edits(rows, a1, "doc") == 0  # the same document again
         # a row edited back to the default after an edit was stored differs from that edit: stored
@@ -166,15 +166,21 @@ def test_record_edits_skips_untouched_rows_and_stores_changed_ones(tmp_path):
         # the same key twice in one document: compared with the row stored just before
         assert led.record_edits([_row("1", FIXED), _row("1", FIXED), _row("1", NEW)], a1, "doc") == 2
 
-        # the next audit: «Исправлено» still failing is shown as «Не обработано» (a repeat) — stored, it differs from «Исправлено»
+        # the next audit: «Исправлено» still failing is shown as «Не обработано» (a repeat); left as shown it is not
+        # stored (the «Исправлено» edit stays the last one, so re-running that audit shows the same note)
         with led.transaction() as con:
             a2 = con.execute("INSERT INTO audits (as_of, ran_at) VALUES ('2026-11-20', '2026-11-20T10:00:00')").lastrowid
             con.executemany("INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status, repeat) VALUES (?, ?, ?, 'Иван', 2, ?, ?)",
                             [(a2, r, d, NEW, int(d == "5")) for r, d in keys])
-        assert led.record_edits([_row("5", NEW), _row("2", NEW), _row("4", NEW)], a2, "doc") == 2  # 5 and 4 had edits; 2 never did
+        assert led.record_edits([_row("5", NEW), _row("2", NEW), _row("4", NEW)], a2, "doc") == 0
+        last = led.last_edits()
+        assert last[("missing-source", "5")]["status"] == FIXED
+        assert ("missing-source", "2") not in last
+        # a manager who answers in the new document is stored
+        assert led.record_edits([_row("5", NOT_FIXED, "клиент не отвечает")], a2, "doc") == 1
+        assert led.record_edits([_row("5", NEW)], a2, "doc") == 1  # and set back: differs from this document's stored edit
         last = led.last_edits()
         assert last[("missing-source", "5")]["status"] == NEW and last[("missing-source", "5")]["audit_id"] == a2
-        assert ("missing-source", "2") not in last
         # the review reads a skipped row from finding_audits: the same answer as a stored «Не обработано»
         rv = build_review(led, today=dt.date(2026, 11, 21))
         items = {i.deal_id: i for m in rv.managers for i in m.open}

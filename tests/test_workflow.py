@@ -215,6 +215,11 @@ def test_cli_accept_with_expiry(env, capsys):
     assert run(env, e1, "2026-12-04") == 0
     assert "6" in sheet_rows(env["out"], "1.8")  # the waiver expired
     assert main(["accept", "-c", str(env["cfg"]), "no-such-rule", "6"]) == 2
+    capsys.readouterr()
+    assert main(["waivers", "-c", str(env["cfg"])]) == 0
+    assert "No accepted findings." in capsys.readouterr().out
+    assert main(["waivers", "-c", str(env["cfg"]), "--all"]) == 0
+    assert "ENDED 2026-12-04 (expired)" in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- crash safety
@@ -428,3 +433,35 @@ def test_fixed_is_kept_when_the_export_has_not_changed(env):
     assert run(env, e2, "2026-12-04") == 0  # a new export: deal 3 still has no city
     r = sheet_rows(env["out"], "2.1")["3"]
     assert r["Статус"] == "Не обработано" and "Исправлено" in r["Примечание"] and r["Комментарий"] == "поправил город"
+    assert run(env, e2, "2026-12-04") == 0  # re-running that audit is idempotent: the note stays
+    assert sheet_rows(env["out"], "2.1")["3"] == r
+
+
+def test_managers_who_never_appear_are_named_on_the_hit_sheet(env):
+    deals = scenario_deals() + [deal(20, owner="Тихон Чистов")]  # a clean deal: he is never flagged
+    e1 = build(env["dir"] / "e1", deals, no_task={"1"})
+    assert run(env, e1, D1) == 0
+    ws = openpyxl.load_workbook(env["out"])["Учет попаданий"]
+    text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+    assert "Никогда не попадали в аудит: Тихон Чистов" in text
+
+
+def test_commands_on_a_missing_ledger_stop_instead_of_starting_a_new_history(env, capsys):
+    missing = env["dir"] / "typo" / "x.db"
+    for args in (["accept", "missing-source", "6"], ["warn", "missing-source", "6"], ["waivers"], ["pull"], ["review", "--no-pull"]):
+        assert main([*args, "-c", str(env["cfg"]), "--ledger", str(missing)]) == 2, args
+        assert "no audit history" in capsys.readouterr().err
+    assert not missing.parent.exists()
+
+
+@pytest.mark.parametrize("lock", [".~lock.audit.xlsx#", "~$audit.xlsx"])
+def test_a_workbook_open_in_libreoffice_or_excel_is_not_overwritten(env, capsys, lock):
+    e1 = build(env["dir"] / "e1", scenario_deals(), no_task={"1"})
+    assert run(env, e1, D1) == 0
+    before = env["out"].read_bytes()
+    (env["dir"] / lock).write_text("manager,host", encoding="utf-8")
+    assert run(env, e1, D2) == 2
+    assert "is open in LibreOffice or Excel" in capsys.readouterr().err
+    assert env["out"].read_bytes() == before
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        assert len(led.audits()) == 1

@@ -279,6 +279,15 @@ class DuckDBBackend:
         self.deal_count = con.execute("SELECT count(*) FROM audit_deals").fetchone()[0]
         self._stage_warnings(deals)
 
+    def owners(self) -> list[str]:
+        """Every owner of an audited (not deleted) deal: who could appear in the audit."""
+        if self.export is None or "owner" not in self._entity("deals").fields:
+            return []
+        rows = self.con.execute(
+            "SELECT DISTINCT \"deal.owner\" FROM audit_deals WHERE _status <> 'deleted' AND NOT is_blank(\"deal.owner\") ORDER BY 1"
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def _ids_unique(self, ent: LoadedEntity) -> bool:
         """No id appears twice: then the first-row-per-id window (a sort of the
         whole table, seconds at 1M rows) is not needed — one hash count is enough."""
