@@ -416,13 +416,19 @@ def pull(config, ledger_path, document):
             click.echo(f"  warning: {w.message}")
 
 
-def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None):
+def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None, force=False):
     settings, rules, ledger = _open_workflow(config, ledger_path)
+    rule_id = {r.code: r.id for r in rules}.get(rule_id, rule_id)  # the code managers see in sheet titles works too
     if rule_id not in {r.id for r in rules}:
         raise UsageError(f"unknown rule «{rule_id}»; see `crm-audit rules`")
     with ledger:
         f = ledger.finding(rule_id, str(deal_id))
         latest = ledger.latest_audit()
+        if f is None and not force:
+            raise UsageError(f"no finding of rule {rule_id} for deal {deal_id} in the audit history; check the ids "
+                             "(or pass --force to record the decision for a finding not audited yet)")
+        if until is not None and latest is not None and until < dt.date.fromisoformat(latest["as_of"]):
+            raise UsageError(f"--until {until.isoformat()} is before the latest audit ({latest['as_of']}): the waiver would already have expired")
         fp = None
         if latest is not None:
             fa = ledger.findings_of(latest["id"]).get((rule_id, str(deal_id)))
@@ -431,7 +437,7 @@ def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None):
                       audit_id=latest["id"] if latest is not None else None, source="cli", expires_on=until, fingerprint=fp)
         who = f" ({f['owner']})" if f is not None and f["owner"] else ""
         if f is None:
-            _err(f"note: {rule_id} / deal {deal_id} is not in any audit yet; the decision is recorded anyway")
+            _err(f"note: {rule_id} / deal {deal_id} is not in any audit yet; the decision is recorded (--force)")
         return who
 
 
@@ -442,9 +448,12 @@ def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None):
 @click.argument("deal_id")
 @click.option("--note", "-n", help="Why it is accepted.")
 @click.option("--until", callback=_parse_date, help="The waiver expires after this date (YYYY-MM-DD).")
-def accept(config, ledger_path, rule_id, deal_id, note, until):
-    """Accept a finding: it leaves the following audits (until the deal changes or --until passes)."""
-    who = _decide(config, ledger_path, rule_id, deal_id, "accepted", note, until)
+@click.option("--force", is_flag=True, help="Record it even though no audit has flagged this deal for this rule yet.")
+def accept(config, ledger_path, rule_id, deal_id, note, until, force):
+    """Accept a finding: it leaves the following audits (until the deal changes or --until passes).
+
+    RULE_ID is the rule's id or its code (1.8)."""
+    who = _decide(config, ledger_path, rule_id, deal_id, "accepted", note, until, force)
     click.echo(f"Accepted {rule_id} / deal {deal_id}{who}" + (f" until {until:%d.%m.%Y}" if until else "") + ".")
 
 
@@ -454,9 +463,10 @@ def accept(config, ledger_path, rule_id, deal_id, note, until):
 @click.argument("rule_id")
 @click.argument("deal_id")
 @click.option("--note", "-n", help="What the warning is for.")
-def warn(config, ledger_path, rule_id, deal_id, note):
-    """Record a warning against the finding's manager."""
-    who = _decide(config, ledger_path, rule_id, deal_id, "warning", note)
+@click.option("--force", is_flag=True, help="Record it even though no audit has flagged this deal for this rule yet.")
+def warn(config, ledger_path, rule_id, deal_id, note, force):
+    """Record a warning against the finding's manager (RULE_ID: the rule's id or its code)."""
+    who = _decide(config, ledger_path, rule_id, deal_id, "warning", note, force=force)
     click.echo(f"Warning recorded for {rule_id} / deal {deal_id}{who}.")
 
 

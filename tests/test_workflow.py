@@ -465,3 +465,15 @@ def test_a_workbook_open_in_libreoffice_or_excel_is_not_overwritten(env, capsys,
     assert env["out"].read_bytes() == before
     with Ledger(env["dir"] / "crm-audit.db") as led:
         assert len(led.audits()) == 1
+
+
+def test_decisions_need_a_real_finding_and_take_the_sheet_code(env, capsys):
+    e1 = build(env["dir"] / "e1", scenario_deals(), no_task={"1"})
+    assert run(env, e1, D1) == 0
+    assert main(["warn", "-c", str(env["cfg"]), "missing-source", "99999"]) == 2  # a typo in the deal id
+    assert "no finding of rule missing-source for deal 99999" in capsys.readouterr().err
+    assert main(["accept", "-c", str(env["cfg"]), "1.8", "6", "--until", "2026-11-01"]) == 2  # already passed
+    assert main(["accept", "-c", str(env["cfg"]), "1.8", "6", "--note", "ок"]) == 0  # the code from the sheet title
+    assert main(["warn", "-c", str(env["cfg"]), "missing-source", "99999", "--force"]) == 0
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        assert [(w.rule_id, w.deal_id) for w in led.waivers()] == [("missing-source", "6")]
