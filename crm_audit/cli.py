@@ -129,6 +129,12 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
     by_code = {r.code: r.id for r in rules}
     if out and not dry_run:
         _refuse_open_document(Path(out))
+    if rule_ids and not dry_run and ((out and Path(out).exists()) or gsheet):
+        # the team's document holds every rule's sheet and the managers' work on them
+        where = f"the workbook {out}" if out and Path(out).exists() else "the Google Sheet"
+        raise UsageError(f"--rule runs part of the audit: it would replace {where} with {len(rule_ids)} rule sheet(s) of "
+                         f"{len(rules)}; write the partial result to a new file instead (--out partial.xlsx, or --violations-csv), "
+                         "or use --dry-run")
     progress = Progress(enabled=False if quiet else None)  # on a terminal only
     try:
         return _run_audit(settings, rules, by_code, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path,

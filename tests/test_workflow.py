@@ -477,3 +477,18 @@ def test_decisions_need_a_real_finding_and_take_the_sheet_code(env, capsys):
     assert main(["warn", "-c", str(env["cfg"]), "missing-source", "99999", "--force"]) == 0
     with Ledger(env["dir"] / "crm-audit.db") as led:
         assert [(w.rule_id, w.deal_id) for w in led.waivers()] == [("missing-source", "6")]
+
+
+def test_a_partial_run_does_not_replace_the_teams_document(env, capsys):
+    e1 = build(env["dir"] / "e1", scenario_deals(), no_task={"1"})
+    assert run(env, e1, D1) == 0
+    before = env["out"].read_bytes()
+    assert run(env, e1, D2, "--rule", "missing-source") == 2
+    assert "--rule runs part of the audit" in capsys.readouterr().err
+    assert env["out"].read_bytes() == before
+    partial = env["dir"] / "partial.xlsx"
+    assert main(["run", "-c", str(env["cfg"]), "--export", str(e1), "--as-of", D2, "--out", str(partial), "--quiet",
+                 "--rule", "missing-source"]) == 0
+    assert [ws.title.split(" ")[0] for ws in openpyxl.load_workbook(partial).worksheets] == ["FAQ", "1.8", "Учет"]
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        assert len(led.audits()) == 1  # a partial run records no audit
