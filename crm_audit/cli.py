@@ -63,6 +63,7 @@ def cli() -> None:
 def _write_outputs(report, out: str | None, violations_csv: str | None, progress=None) -> list[tuple[str, Path]]:
     progress = progress or (lambda text: None)
     written = []
+    target = out
     try:
         if out:
             from exporters.xlsx import MAX_SHEET_ROWS, write_workbook
@@ -79,14 +80,18 @@ def _write_outputs(report, out: str | None, violations_csv: str | None, progress
         if violations_csv:
             from exporters.csv import write_violations_csv
 
+            target = violations_csv
             progress(f"writing the violations CSV {violations_csv}")
             written.append(("violations CSV", write_violations_csv(report, Path(violations_csv))))
-    except PermissionError as exc:
-        raise OutputError(f"{exc.filename}: cannot write the file (is it open in Excel? close it and run again)") from None
-    except FileNotFoundError as exc:
-        raise OutputError(f"{exc.filename}: the folder does not exist; create it or choose another path") from None
-    except IsADirectoryError as exc:
-        raise OutputError(f"{exc.filename}: is a folder; give a file name such as audit.xlsx") from None
+    # (the error's own file name is the temporary file next to the target: name the target)
+    except PermissionError:
+        folder = Path(target).parent
+        why = "the folder is read-only" if not os.access(folder, os.W_OK) else "is it open in Excel? close it and run again"
+        raise OutputError(f"{target}: cannot write the file ({why}); nothing was replaced") from None
+    except IsADirectoryError:
+        raise OutputError(f"{target}: is a folder; give a file name such as audit.xlsx") from None
+    except FileNotFoundError:
+        raise OutputError(f"{target}: the folder {Path(target).parent} does not exist; create it or choose another path") from None
     return written
 
 
@@ -127,6 +132,8 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
         credentials = str(settings.resolve(settings.google_credentials))
     rules = ruleset.load(settings)
     by_code = {r.code: r.id for r in rules}
+    if out and Path(out).suffix.lower() not in (".xlsx", ".xlsm"):
+        raise UsageError(f"--out {out}: the workbook is an .xlsx file; give a name such as audit.xlsx")
     if out and not dry_run:
         _refuse_open_document(Path(out))
     if rule_ids and not dry_run and ((out and Path(out).exists()) or gsheet):

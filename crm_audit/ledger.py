@@ -152,6 +152,10 @@ class Ledger:
             self.con.execute("PRAGMA synchronous = NORMAL")
             self.con.execute("PRAGMA cache_size = -262144")
             self._migrate()
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc) or "unable to open" in str(exc):
+                raise LedgerError(f"{self.path}: cannot write the audit history ({exc}); is the file or its folder read-only?") from None
+            raise LedgerError(f"{self.path}: not a crm-audit ledger or damaged ({exc}); move it away to start a new one") from None
         except sqlite3.DatabaseError as exc:
             raise LedgerError(f"{self.path}: not a crm-audit ledger or damaged ({exc}); move it away to start a new one") from None
         except OSError as exc:

@@ -7,6 +7,7 @@ pure-Python reading of the reference, independent of the SQL engine.
 from __future__ import annotations
 
 import csv
+import os
 import datetime as dt
 import shutil
 import zipfile
@@ -301,3 +302,22 @@ def test_validate_reports_an_unknown_crm_profile(tmp_path, capsys):
     assert "crm: pipedrvie" in p.read_text(encoding="utf-8")
     code, err = run_err(["validate", "-c", str(p)], capsys)
     assert code == 2 and "pipedrvie" in err and str(p) in err
+
+
+def test_a_write_error_names_the_target_not_a_temp_file(audited, tmp_path, settings_file, capsys, monkeypatch):
+    import exporters.xlsx
+
+    def denied(report, path):
+        raise PermissionError(13, "Permission denied", str(path.parent / f".{path.name}.1a2b3c.tmp"))
+
+    monkeypatch.setattr(exporters.xlsx, "write_workbook", denied)
+    out = tmp_path / "audit.xlsx"
+    code, err = run_err(["run", "-c", str(settings_file), "--export", str(audited["dir"] / "export"), "--as-of", "2026-11-20",
+                         "--out", str(out), "--ledger", str(tmp_path / "l.db")], capsys)
+    assert code == 2 and f"{out}: cannot write the file" in err and ".tmp" not in err and "nothing was replaced" in err
+
+
+def test_out_must_be_an_xlsx_name(audited, tmp_path, settings_file, capsys):
+    code, err = run_err(["run", "-c", str(settings_file), "--export", str(audited["dir"] / "export"), "--as-of", "2026-11-20",
+                         "--out", str(tmp_path / "audit.csv")], capsys)
+    assert code == 2 and "audit.csv" in err and ".xlsx" in err and not (tmp_path / "audit.csv").exists()
