@@ -7,7 +7,6 @@ pure-Python reading of the reference, independent of the SQL engine.
 from __future__ import annotations
 
 import csv
-import os
 import datetime as dt
 import shutil
 import zipfile
