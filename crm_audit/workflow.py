@@ -174,6 +174,7 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
     exports = {a["id"]: a["fingerprints"] for a in ledger.audits()}
     this_export = (report.meta or {}).get("fingerprints") or {}
     waivers = _by_rule((w.rule_id, w.deal_id, w) for w in ledger.waivers())
+    warned = _by_rule((w["rule_id"], w["deal_id"], w) for w in ledger.warnings())  # the latest warning per finding
     days: dict[str, dt.date] = {as_of_iso: as_of}
     out = CarryResult()
     for result in report.results:
@@ -222,6 +223,12 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
                 status[i] = e["status_raw"]
             if status[i] != STATUS_NEW or comment[i]:
                 out.carried += 1
+        w_rule = warned.get(rid, {})
+        for i in np.flatnonzero(deal_ids.isin(list(w_rule)).to_numpy() & keep) if w_rule else ():
+            # the head of sales' warning stays visible next to the row (the «Решение» cell is for this audit's decision)
+            w = w_rule[deal_ids[i]]
+            text = f"Предупреждение руководителя от {_fmt(w['decided_on'])}" + (f": {w['note']}" if w["note"] else "") + "."
+            note[i] = f"{note[i]} {text}" if note[i] else text
         ids = deal_ids.tolist()
         before = prev_streak.get(rid, {})
         streak = [before.get(d, 0) + 1 for d in ids]
