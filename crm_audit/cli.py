@@ -18,7 +18,7 @@ import click
 
 from . import __version__
 from .errors import CrmAuditError, OutputError, SettingsError, UsageError
-from .progress import Progress
+from .progress import Progress, silent
 
 DEFAULT_CONFIG = "crm-audit.yaml"
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
@@ -61,7 +61,7 @@ def cli() -> None:
 
 
 def _write_outputs(report, out: str | None, violations_csv: str | None, progress=None) -> list[tuple[str, Path]]:
-    progress = progress or (lambda text: None)
+    progress = progress or silent
     written = []
     target = out
     try:
@@ -442,10 +442,8 @@ def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None, force
                              "(or pass --force to record the decision for a finding not audited yet)")
         if until is not None and latest is not None and until < dt.date.fromisoformat(latest["as_of"]):
             raise UsageError(f"--until {until.isoformat()} is before the latest audit ({latest['as_of']}): the waiver would already have expired")
-        fp = None
-        if latest is not None:
-            fa = ledger.findings_of(latest["id"]).get((rule_id, str(deal_id)))
-            fp = fa["fingerprint"] if fa is not None else None
+        fa = ledger.finding_in(latest["id"], rule_id, str(deal_id)) if latest is not None else None
+        fp = fa["fingerprint"] if fa is not None else None
         ledger.decide(rule_id, str(deal_id), kind, note, owner=f["owner"] if f is not None else None,
                       audit_id=latest["id"] if latest is not None else None, source="cli", expires_on=until, fingerprint=fp)
         who = f" ({f['owner']})" if f is not None and f["owner"] else ""

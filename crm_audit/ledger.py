@@ -204,6 +204,12 @@ class Ledger:
         rows = self.con.execute("SELECT * FROM finding_audits WHERE audit_id = ?", (audit_id,)).fetchall()
         return {(r["rule_id"], r["deal_id"]): r for r in rows}
 
+    def finding_in(self, audit_id: int, rule_id: str, deal_id: str) -> sqlite3.Row | None:
+        """One finding as an audit's document showed it (None when that audit did not have it)."""
+        return self.con.execute(
+            "SELECT * FROM finding_audits WHERE audit_id = ? AND rule_id = ? AND deal_id = ?", (audit_id, rule_id, deal_id)
+        ).fetchone()
+
     def finding(self, rule_id: str, deal_id: str) -> sqlite3.Row | None:
         return self.con.execute("SELECT * FROM findings WHERE rule_id = ? AND deal_id = ?", (rule_id, deal_id)).fetchone()
 
@@ -250,11 +256,6 @@ class Ledger:
                 rows,
             )
         return len(rows)
-
-    def last_edit(self, rule_id: str, deal_id: str) -> sqlite3.Row | None:
-        return self.con.execute(
-            "SELECT * FROM edits WHERE rule_id = ? AND deal_id = ? ORDER BY id DESC LIMIT 1", (rule_id, deal_id)
-        ).fetchone()
 
     def last_edits(self) -> dict[tuple[str, str], sqlite3.Row]:
         rows = self.con.execute(

@@ -224,50 +224,42 @@ _RAW_INFO: dict[str, RawInfo] = {}
 STREAM_ABOVE = 8 * 1024 * 1024
 
 
-def _utf8_head(path: Path) -> str | None:
-    """The decoded head of a large file that is valid UTF-8 throughout, else None."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    head = ""
-    with open(path, "rb") as fh:
-        first = fh.read(SNIFF_CHARS * 4)
-        if first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in first:
-            return None
-        try:
-            head = decoder.decode(first)
-            for chunk in iter(lambda: fh.read(1 << 22), b""):
-                if b"\x00" in chunk:
-                    return None
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return None
-    return head.lstrip("\ufeff")
+def _utf8_head(path: Path, whole: bool = True) -> str | None:
+    """The decoded head of a large file, reading it once and fingerprinting it on the way.
 
-
-def _scan_large(path: Path) -> str | None:
-    """The decoded head of a large file, reading it once (and fingerprinting it on the way).
-
-    The head is None when it is not UTF-8 (or UTF-16) or when the file holds
-    a NUL byte anywhere; the rest of the file is not decoded here: DuckDB
-    checks it is UTF-8 while reading it (see :func:`_read_large_csv_fast`).
+    None when the file holds a NUL byte, starts with a UTF-16 BOM or is not
+    UTF-8. With ``whole=False`` only the head is decoded: the parallel reader
+    (:func:`_read_large_csv_fast`) has DuckDB check the rest while reading it.
     """
     import hashlib
 
     h = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    head: str | None = None
     nul = False
     with open(path, "rb") as fh:
         first = fh.read(SNIFF_CHARS * 4)
         h.update(first)
         nul = b"\x00" in first
+        try:
+            head = decoder.decode(first)
+        except UnicodeDecodeError:
+            pass
         for chunk in iter(lambda: fh.read(1 << 22), b""):
             h.update(chunk)
             nul = nul or b"\x00" in chunk
+            if whole and head is not None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    head = None
+        if whole and head is not None:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                head = None
     _FINGERPRINTS[_file_key(path)] = h.hexdigest()[:16]
-    if nul or first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return None
-    try:
-        head = codecs.getincrementaldecoder("utf-8")().decode(first)
-    except UnicodeDecodeError:
+    if head is None or nul or first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return None
     return head.lstrip("\ufeff")
 
@@ -326,14 +318,13 @@ def drop_raw(con, table: str) -> None:
 
 def _read_csv(con, path: Path, table: str, tmpdir: Path, data: bytes | None = None) -> list[str]:
     if data is None and path.stat().st_size > STREAM_ABOVE:
-        head = _scan_large(path)
-        if head is not None:
+        head = _utf8_head(path, whole=False)
+        if head is not None:  # (a file whose head is not UTF-8 is not UTF-8 as a whole either)
             headers = _read_large_csv_fast(con, path, table, head)
             if headers is not None:
                 return headers
-        head = _utf8_head(path)
-        if head is not None:
-            return _read_csv_text(con, path, table, tmpdir, head, "utf-8", whole=False)
+            if _utf8_head(path) is not None:  # irregular but UTF-8 throughout: the streaming serial reader
+                return _read_csv_text(con, path, table, tmpdir, head, "utf-8", whole=False)
     if data is None:
         data = path.read_bytes()
     if not data.strip():

@@ -68,7 +68,7 @@ def quarter_start(day: dt.date) -> dt.date:
 
 def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = None, deal_url: str = "",
                  rule_sheets: dict[str, str] | None = None, manager: str | None = None) -> Review:
-    from .textnorm import norm
+    from .textnorm import display_names, norm
 
     today = today or dt.date.today()
     rule_sheets = rule_sheets or {}
@@ -76,12 +76,15 @@ def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = N
     latest = audits[-1] if audits else None
     by_owner: dict[str, ManagerReview] = {}
 
+    # one manager however the CRM spells the name (case, spaces, «ё»), shown as on «Учет попаданий»
+    names = display_names({r[0] or NO_OWNER: r[1] for r in ledger.con.execute(
+        "SELECT owner, count(*) FROM finding_audits GROUP BY owner")})
+
     def mgr(owner: str | None) -> ManagerReview:
-        """One manager however the CRM spells the name (case, spaces, «ё»)."""
         o = owner or NO_OWNER
         key = norm(o)
         if key not in by_owner:
-            by_owner[key] = ManagerReview(o)
+            by_owner[key] = ManagerReview(names.get(o, o))
         return by_owner[key]
 
     as_of = due = None
@@ -136,8 +139,6 @@ def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = N
             continue
         hm[mgr(r["owner"]).owner][i] += r["n"]
         hr[r["rule_id"]][i] += r["n"]
-    for owner in hm:
-        mgr(owner)
     managers = sorted(by_owner.values(), key=lambda m: (-len(m.open), -len(m.overdue), m.owner))
     if manager:
         managers = [m for m in managers if norm(m.owner) == norm(manager)]

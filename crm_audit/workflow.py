@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,12 +67,6 @@ class CarryResult:
 
 
 
-def _text_column(series: pd.Series) -> list[str]:
-    """A column as the text the fingerprint hashes ("" when missing), converted column-wise."""
-    values = series.astype(object).where(series.notna(), "").tolist()
-    return [v if type(v) is str else str(v) for v in values]
-
-
 def fingerprints(result: RuleResult) -> list[str]:
     """Per row, a hash of the deal's audited fields for this rule (not of the date).
 
@@ -82,7 +77,7 @@ def fingerprints(result: RuleResult) -> list[str]:
     if FINGERPRINT_COLUMN in rows.columns:
         return _texts(rows, FINGERPRINT_COLUMN)
     keys = [k for k in FINGERPRINT_BASE if k in rows.columns] + [c.key for c in result.evidence if not c.volatile and c.key in rows.columns]
-    columns = [_text_column(rows[k]) for k in keys]
+    columns = [_texts(rows, k, missing="") for k in keys]
     return [hashlib.sha256("\x1f".join(vals).encode("utf-8")).hexdigest()[:16] for vals in zip(*columns)] if columns else [""] * len(rows)
 
 
@@ -96,12 +91,11 @@ def pull(ledger: Ledger, reader: EditsReader, source: str, when: dt.datetime | N
     audit = ledger.latest_audit()
     audit_id = audit["id"] if audit else None
     audit_day = dt.date.fromisoformat(audit["as_of"]) if audit else dt.date.today()
-    shown = ledger.findings_of(audit_id) if audit_id else {}
     with ledger.transaction():
         res.stored = ledger.record_edits(edits, audit_id, source, when)
         for e in edits:
             if e.decision == DECISION_ACCEPTED:
-                fa = shown.get((e.rule_id, e.deal_id))
+                fa = ledger.finding_in(audit_id, e.rule_id, e.deal_id) if audit_id else None
                 ledger.decide(e.rule_id, e.deal_id, "accepted", e.decision_note or e.comment, owner=e.owner, audit_id=audit_id,
                               source="document", fingerprint=fa["fingerprint"] if fa else None, on=audit_day)
                 res.accepted += 1
@@ -145,6 +139,13 @@ def _by_rule(rows) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _rows_in(deal_ids: pd.Series, by_deal: dict[str, Any], keep: np.ndarray) -> np.ndarray:
+    """Positions of the kept rows whose deal id has an entry in ``by_deal`` (a few, usually), found column-wise."""
+    if not by_deal:
+        return np.empty(0, dtype=int)
+    return np.flatnonzero(deal_ids.isin(list(by_deal)).to_numpy() & keep)
+
+
 def _same_export(recorded: str | None, current: dict[str, str]) -> bool:
     """True when an audit's recorded input fingerprints (JSON) are the current export's files."""
     if not recorded or not current:
@@ -170,8 +171,9 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
         "SELECT rule_id, deal_id, streak FROM finding_audits WHERE audit_id = ?", (prev["id"],))) if prev else {}
     first = _by_rule(ledger.con.execute("SELECT rule_id, deal_id, first_seen FROM findings WHERE first_seen < ?", (as_of_iso,)))
     edits = _by_rule((k[0], k[1], e) for k, e in ledger.last_edits().items())
-    audit_day = {a["id"]: a["as_of"] for a in ledger.audits()}
-    exports = {a["id"]: a["fingerprints"] for a in ledger.audits()}
+    audits = ledger.audits()
+    audit_day = {a["id"]: a["as_of"] for a in audits}
+    exports = {a["id"]: a["fingerprints"] for a in audits}
     this_export = (report.meta or {}).get("fingerprints") or {}
     waivers = _by_rule((w.rule_id, w.deal_id, w) for w in ledger.waivers())
     warned = _by_rule((w["rule_id"], w["deal_id"], w) for w in ledger.warnings())  # the latest warning per finding
@@ -190,7 +192,7 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
         comment: list[str | None] = [None] * n
         note: list[str | None] = [None] * n
         w_rule = waivers.get(rid, {})
-        for i in np.flatnonzero(deal_ids.isin(list(w_rule))) if w_rule else ():
+        for i in _rows_in(deal_ids, w_rule, keep):
             key, w = (rid, deal_ids[i]), w_rule[deal_ids[i]]
             if w.expires_on and as_of > dt.date.fromisoformat(w.expires_on):
                 ledger.end_waiver(w.id, as_of, "expired")
@@ -204,7 +206,7 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
                 out.waived.append(key)
                 keep[i] = False
         e_rule = edits.get(rid, {})
-        for i in np.flatnonzero(deal_ids.isin(list(e_rule)).to_numpy() & keep) if e_rule else ():
+        for i in _rows_in(deal_ids, e_rule, keep):
             key, e = (rid, deal_ids[i]), e_rule[deal_ids[i]]
             comment[i] = e["comment"]
             if e["status"] == STATUS_FIXED and _same_export(exports.get(e["audit_id"]), this_export):
@@ -224,7 +226,7 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
             if status[i] != STATUS_NEW or comment[i]:
                 out.carried += 1
         w_rule = warned.get(rid, {})
-        for i in np.flatnonzero(deal_ids.isin(list(w_rule)).to_numpy() & keep) if w_rule else ():
+        for i in _rows_in(deal_ids, w_rule, keep):
             # the head of sales' warning stays visible next to the row (the «Решение» cell is for this audit's decision)
             w = w_rule[deal_ids[i]]
             text = f"Предупреждение руководителя от {_fmt(w['decided_on'])}" + (f": {w['note']}" if w["note"] else "") + "."
@@ -308,19 +310,13 @@ def _sql_text(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _texts(rows: pd.DataFrame, key: str) -> list[str | None]:
-    """A column as text values (None when missing), converted column-wise."""
+def _texts(rows: pd.DataFrame, key: str, missing: str | None = None) -> list[str | None]:
+    """A column as text values (``missing`` for a missing value), converted column-wise."""
     if key not in rows.columns:
-        return [None] * len(rows)
+        return [missing] * len(rows)
     col = rows[key]
-    values = col.astype(object).where(col.notna(), None).tolist()
-    return [v if v is None or type(v) is str else str(v) for v in values]
-
-
-def _value_counts(rows: pd.DataFrame, key: str) -> tuple[list[str], list[int]]:
-    """Distinct values of a column as text ("" for missing) and how often each occurs."""
-    counts = rows[key].astype(object).where(rows[key].notna(), "").astype(str).value_counts(sort=False)
-    return [str(k) for k in counts.index], [int(n) for n in counts.tolist()]
+    values = col.astype(object).where(col.notna(), missing).tolist()
+    return [v if v is missing or type(v) is str else str(v) for v in values]
 
 
 def resolved_on(ledger: Ledger, as_of: dt.date) -> list[tuple[str, str]]:
@@ -344,7 +340,7 @@ def hit_history(report: AuditReport, ledger: Ledger) -> dict:
     for res in report.results:
         if res.rows is None or not len(res.rows):
             continue
-        for owner, n in zip(*_value_counts(res.rows, "owner")):
+        for owner, n in Counter(_texts(res.rows, "owner", missing="")).items():
             hits.append((owner, len(dates) - 1, n))
     warned = [w["owner"] or "" for w in ledger.warnings()]
     # one manager however the name is spelled (case, spaces, «ё»), shown as spelled most often

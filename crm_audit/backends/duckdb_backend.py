@@ -227,8 +227,12 @@ class DuckDBBackend:
         if dup:
             self.warnings.append(DataWarning("duplicate-deal", f"deal ID(s) {', '.join(str(d[0]) for d in dup)} appear more than once; the first row of each is audited", str(deals.file), None, deals.fields.get("id")))
 
+        unique = {deals.table: not dup}  # the duplicate check above already answers it for deals
+
         def dedup(ent: LoadedEntity) -> str:
-            return f"(SELECT * FROM {ent.table} WHERE id IS NOT NULL{'' if self._ids_unique(ent) else _FIRST_BY_ID})"
+            if ent.table not in unique:
+                unique[ent.table] = self._ids_unique(ent)
+            return f"(SELECT * FROM {ent.table} WHERE id IS NOT NULL{'' if unique[ent.table] else _FIRST_BY_ID})"
 
         cols: list[Col] = [Col("_row", "d._row", "number")]
         joins = [f"FROM {dedup(deals)} d"]
