@@ -5,7 +5,7 @@
                                [--workdir /tmp/crm-audit-bench] [--skip-workbook]
 
 For each N a clean-style Pipedrive export is generated with
-``crm_audit.samplegen`` (as_of 2026-11-20) into WORKDIR/export-n{N}-seed{SEED}
+``samplegen`` (as_of 2026-11-20) into WORKDIR/export-n{N}-seed{SEED}
 and reused by later runs (a ``.complete.json`` marker records N, seed, as_of,
 style and a hash of samplegen.py).
 
@@ -46,6 +46,9 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+# the sample generator lives with the tests (it is not part of the installed package)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -113,7 +116,7 @@ class Stages:
 
 
 def _samplegen_hash() -> str:
-    from crm_audit import samplegen
+    import samplegen
 
     return hashlib.sha256(Path(samplegen.__file__).read_bytes()).hexdigest()[:16]
 
@@ -199,23 +202,23 @@ def _emit(obj: dict) -> None:
 
 
 def child_generate(n: int, seed: int, out: str) -> None:
-    from crm_audit import samplegen
+    import samplegen
 
     export = samplegen.generate(n, seed, AS_OF)
     samplegen.write_pipedrive(export, out, STYLE)
 
 
 def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bool) -> None:
-    """The library API stage by stage (mirrors crm_audit.audit.audit_export)."""
+    """The library API stage by stage (mirrors crm_audit.engine.audit.audit_export)."""
     st = Stages()
 
     def do_import():
         import duckdb  # noqa: F401
         import pandas  # noqa: F401
 
-        import crm_audit.audit  # noqa: F401
-        import crm_audit.backends.duckdb_backend  # noqa: F401
-        import crm_audit.loading  # noqa: F401
+        import crm_audit.engine.audit  # noqa: F401
+        import crm_audit.engine.backends.duckdb_backend  # noqa: F401
+        import crm_audit.engine.loading  # noqa: F401
         import exporters.csv  # noqa: F401
 
         if not skip_workbook:
@@ -224,12 +227,13 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
     st.run("import", do_import)
 
 
-    from crm_audit import loading, ruleset
-    from crm_audit import plan as planmod
+    from crm_audit.engine import loading
+    from crm_audit.rules import ruleset
+    from crm_audit.engine import plan as planmod
     from crm_audit import settings as settings_mod
-    from crm_audit.audit import _kind, scope_text
-    from crm_audit.backends.duckdb_backend import DuckDBBackend, fetch_frame
-    from crm_audit.profile import load_profile
+    from crm_audit.engine.audit import _kind, scope_text
+    from crm_audit.engine.backends.duckdb_backend import DuckDBBackend, fetch_frame
+    from crm_audit.engine.profile import load_profile
     from crm_audit.report import AuditReport, Column, DataWarning, RuleResult
     from exporters.csv import write_violations_csv
 
@@ -303,8 +307,8 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
     except ImportError:
         gsheet_stage = False
     try:  # the audit history (ledger) that `crm-audit run` keeps, when the product has one
-        from crm_audit.ledger import Ledger
-        from crm_audit.workflow import carry_over, record
+        from crm_audit.history.ledger import Ledger
+        from crm_audit.history.carry import carry_over, record
     except ImportError:
         pass
     else:

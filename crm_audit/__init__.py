@@ -19,15 +19,15 @@ __all__ = ["__version__", "audit_export", "load_settings", "load_rules"]
 def __getattr__(name: str):
     # lazy: `crm-audit --help` must not import pandas/duckdb
     if name == "audit_export":
-        from .audit import audit_export
+        from crm_audit.engine.audit import audit_export
 
         return audit_export
     if name == "load_settings":
-        from .settings import load
+        from crm_audit.settings import load
 
         return load
     if name == "load_rules":
-        from .ruleset import load
+        from crm_audit.rules.ruleset import load
 
         return load
     raise AttributeError(name)

@@ -1,3 +1,3 @@
-from .cli import entry
+from crm_audit.cli import entry
 
 entry()

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import click
 
-from . import __version__
-from .errors import CrmAuditError, OutputError, SettingsError, UsageError
-from .progress import Progress, silent
+from crm_audit import __version__
+from crm_audit.errors import CrmAuditError, OutputError, SettingsError, UsageError
+from crm_audit.progress import Progress, silent
 
 DEFAULT_CONFIG = "crm-audit.yaml"
 EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
@@ -68,7 +68,7 @@ def _write_outputs(report, out: str | None, violations_csv: str | None, progress
         if out:
             from exporters.xlsx import MAX_SHEET_ROWS, write_workbook
 
-            from .report import DataWarning
+            from crm_audit.report import DataWarning
 
             progress(f"writing the workbook {out}")
             written.append(("workbook", write_workbook(report, Path(out))))
@@ -119,8 +119,8 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
     Nothing is written (workbook, CSV, Google Sheet, ledger audit) before the
     previous workbook and the Google Sheet have been read back successfully.
     """
-    from . import ruleset
-    from . import settings as settings_mod
+    from crm_audit.rules import ruleset
+    from crm_audit import settings as settings_mod
 
     if not Path(config).exists():
         raise SettingsError(f"{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
@@ -152,10 +152,10 @@ def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, 
 
 def _run_audit(settings, rules, by_code, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path,
                gsheet, credentials, dry_run, gsheet_client, gsheet_retry, progress):
-    from .audit import audit_export
-    from .ledger import Ledger
-    from .summary import print_summary
-    from .workflow import carry_over, hit_history, pull, reader_for, record
+    from crm_audit.engine.audit import audit_export
+    from crm_audit.history.ledger import Ledger
+    from crm_audit.summary import print_summary
+    from crm_audit.history.carry import carry_over, hit_history, pull, reader_for, record
 
     with Ledger(ledger_path or settings.ledger_path()) as ledger:
         # 1. nothing is overwritten before the previous documents are read back
@@ -232,7 +232,7 @@ def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations
 @click.option("--as-of", "as_of", callback=_parse_date, default="2026-11-20", show_default=True, help="Audit date of the demo.")
 def demo(out_dir, as_of):
     """Run the whole audit on a bundled sample Pipedrive export."""
-    from .resources import demo_dir
+    from crm_audit.resources import demo_dir
 
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
@@ -254,19 +254,19 @@ def demo(out_dir, as_of):
 def init(directory, crm, from_export, force):
     """Write a commented crm-audit.yaml to DIRECTORY (default: here)."""
     if from_export:
-        from .cli_profiles import write_settings_from_export
+        from crm_audit.cli_profiles import write_settings_from_export
 
         path = write_settings_from_export(Path(directory), crm=crm, export_dir=from_export, force=force)
         click.echo(f"Wrote {path}. Check the order of the stages, edit the lists, then run `crm-audit validate --config {path}`.")
         return
-    from .initfile import write_settings
+    from crm_audit.initfile import write_settings
 
     path = write_settings(Path(directory), crm=crm, force=force)
     click.echo(f"Wrote {path}. Edit the pipelines, stages and lists, then run `crm-audit validate --config {path}`.")
 
 
 def _register_extra_commands() -> None:
-    from .cli_profiles import inspect_cmd
+    from crm_audit.cli_profiles import inspect_cmd
 
     cli.add_command(inspect_cmd)
 
@@ -275,8 +275,8 @@ def _register_extra_commands() -> None:
 
 
 def _settings_or_demo(config: str, must_exist: bool):
-    from . import settings as settings_mod
-    from .resources import demo_dir
+    from crm_audit import settings as settings_mod
+    from crm_audit.resources import demo_dir
 
     if Path(config).exists() or must_exist:
         return settings_mod.collect(config)
@@ -289,7 +289,7 @@ def _settings_or_demo(config: str, must_exist: bool):
 @config_option
 def validate(config):
     """Check the settings and every rule file without running (all problems at once)."""
-    from . import ruleset
+    from crm_audit.rules import ruleset
 
     settings, problems = _settings_or_demo(config, must_exist=True)
     rules = []
@@ -308,8 +308,8 @@ def validate(config):
 
 def _profile_problems(settings, config: str) -> list:
     """The settings' `crm:` profile must load (a typo in it would only surface at `run`)."""
-    from .errors import Problem
-    from .profile import load_profile
+    from crm_audit.errors import Problem
+    from crm_audit.engine.profile import load_profile
 
     try:
         load_profile(settings.crm)
@@ -337,8 +337,8 @@ def rules(ctx, config):
 
 
 def _load_rules(config: str):
-    from . import ruleset
-    from .errors import RuleError
+    from crm_audit.rules import ruleset
+    from crm_audit.errors import RuleError
 
     settings, problems = _settings_or_demo(config, must_exist=False)
     if settings is None or problems:
@@ -356,7 +356,7 @@ def _load_rules(config: str):
 @click.pass_context
 def explain(ctx, rule_id, sql):
     """Explain one rule in plain Russian, with its YAML."""
-    from .explain import explain_rule
+    from crm_audit.rules.explain import explain_rule
 
     loaded = _load_rules(ctx.obj["config"])
     match = [r for r in loaded if r.id == rule_id or r.code == rule_id]
@@ -364,10 +364,10 @@ def explain(ctx, rule_id, sql):
         raise UsageError(f"unknown rule «{rule_id}»; known: {', '.join(r.id for r in loaded)}")
     click.echo(explain_rule(match[0]))
     if sql:
-        from .explain import rule_sql
+        from crm_audit.rules.explain import rule_sql
 
-        from . import settings as settings_mod
-        from .resources import demo_dir
+        from crm_audit import settings as settings_mod
+        from crm_audit.resources import demo_dir
 
         cfg = ctx.obj["config"] if Path(ctx.obj["config"]).exists() else demo_dir() / "crm-audit.yaml"
         click.echo("\nSQL:\n" + rule_sql(match[0], settings_mod.load(cfg)))
@@ -377,9 +377,9 @@ def explain(ctx, rule_id, sql):
 
 
 def _open_workflow(config: str, ledger_path: str | None):
-    from . import ruleset
-    from . import settings as settings_mod
-    from .ledger import Ledger
+    from crm_audit.rules import ruleset
+    from crm_audit import settings as settings_mod
+    from crm_audit.history.ledger import Ledger
 
     if not Path(config).exists():
         raise SettingsError(f"{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
@@ -396,7 +396,7 @@ ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay
 
 
 def _pull_latest(settings, rules, ledger, document: str | None = None):
-    from .workflow import pull, reader_for
+    from crm_audit.history.carry import pull, reader_for
 
     if document is None:
         latest = ledger.latest_audit()
@@ -509,7 +509,7 @@ def waivers(config, ledger_path, show_all):
 @click.option("--no-pull", is_flag=True, help="Do not read the latest document first.")
 def review(config, ledger_path, html_path, manager, today, no_pull):
     """Per manager: open, overdue, waiting for a decision, without comment, repeats, warnings."""
-    from .review import build_review, render_html, review_lines, todo_lines
+    from crm_audit.history.review import build_review, render_html, review_lines, todo_lines
 
     settings, rules, ledger = _open_workflow(config, ledger_path)
     with ledger:
@@ -549,7 +549,7 @@ def gsheet_check(config, url_or_key, credentials):
 
     settings = None
     if Path(config).exists():
-        from . import settings as settings_mod
+        from crm_audit import settings as settings_mod
 
         settings = settings_mod.load(config)
     url_or_key = url_or_key or (settings.google_sheet if settings else None)

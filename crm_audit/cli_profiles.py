@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .errors import InputError, Problem, UsageError
+from crm_audit.errors import InputError, Problem, UsageError
 
 
 @click.command("inspect")
@@ -22,7 +22,7 @@ from .errors import InputError, Problem, UsageError
               help="Settings file: its crm, pipelines and rules are used (default: the bundled rules).")
 def inspect_cmd(directory, crm, config):
     """Show how an export is read: profile, files, columns, rules that can run."""
-    from .inspect import format_report, inspect_export
+    from crm_audit.engine.inspect import format_report, inspect_export
 
     if config is not None and not Path(config).exists():
         raise UsageError(f"{config}: settings file not found")
@@ -41,9 +41,9 @@ def pipelines_from_export(export_dir: str | Path, crm: str) -> dict[str, list[st
     "Closed won", ...) come last. Names are as exported (first spelling seen).
     Raises :class:`~crm_audit.errors.InputError` when the export can't be read.
     """
-    from .loading import load_export
-    from .profile import load_profile
-    from .textnorm import norm
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
+    from crm_audit.textnorm import norm
 
     profile = load_profile(crm)
     export = load_export(export_dir, profile, on_bad_value="warn")
@@ -97,9 +97,9 @@ def settings_from_export(export_dir: str | Path, crm: str) -> dict:
     """Values for :func:`crm_audit.initfile.render_settings` read from an export:
     ``pipelines`` (YAML-safe names), the profile's example ``deal_url`` and the
     example ``trial_stages`` kept only where the export has such a stage."""
-    from .initfile import EXAMPLE
-    from .profile import load_profile
-    from .textnorm import norm
+    from crm_audit.initfile import EXAMPLE
+    from crm_audit.engine.profile import load_profile
+    from crm_audit.textnorm import norm
 
     pipelines = pipelines_from_export(export_dir, crm)
     if not pipelines:
@@ -118,8 +118,8 @@ def settings_from_export(export_dir: str | Path, crm: str) -> dict:
 def write_settings_from_export(directory: str | Path, crm: str, export_dir: str | Path, force: bool = False) -> Path:
     """``crm-audit init --crm NAME --from-export DIR``: write crm-audit.yaml
     with the pipelines and stages found in the export."""
-    from .initfile import render_settings
-    from .settings import SETTINGS_FILE
+    from crm_audit.initfile import render_settings
+    from crm_audit.settings import SETTINGS_FILE
 
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)

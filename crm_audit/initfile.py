@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import UsageError
-from .settings import SETTINGS_FILE
+from crm_audit.errors import UsageError
+from crm_audit.settings import SETTINGS_FILE
 
 EXAMPLE = {
     "deal_url": "https://example.pipedrive.com/deal/{id}",
@@ -24,8 +24,8 @@ EXAMPLE = {
 def render_settings(crm: str = "pipedrive", **overrides) -> str:
     import jinja2
 
-    from .profile import available
-    from .resources import templates_dir
+    from crm_audit.engine.profile import available
+    from crm_audit.resources import templates_dir
 
     if crm not in available():
         raise UsageError(f"unknown CRM «{crm}»; available: {', '.join(available())}")

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from .textnorm import display_names
+from crm_audit.textnorm import display_names
 
 ColumnKind = Literal["text", "number", "int", "date", "link"]
 

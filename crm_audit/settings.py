@@ -7,9 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from . import yamlsrc
-from .errors import Problem, SettingsError
-from .textnorm import norm
+from crm_audit import yamlsrc
+from crm_audit.errors import Problem, SettingsError
+from crm_audit.textnorm import norm
 
 SETTINGS_FILE = "crm-audit.yaml"
 
@@ -109,7 +109,7 @@ class Settings(BaseModel):
         return Problem(message, file=self.file, line=line, col=col, reason=reason)
 
     def ledger_path(self) -> Path:
-        from .ledger import LEDGER_FILE
+        from crm_audit.history.ledger import LEDGER_FILE
 
         return self.resolve(self.ledger) if self.ledger else (self.base_dir or Path.cwd()) / LEDGER_FILE
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .report import AuditReport
+from crm_audit.report import AuditReport
 
 MAX_WARNINGS = 50
 MAX_MANAGERS = 15

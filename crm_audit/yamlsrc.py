@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from .errors import Problem
+from crm_audit.errors import Problem
 
 PathT = tuple[Any, ...]
 

@@ -50,7 +50,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.utils import column_index_from_string, get_column_letter
 
-from crm_audit.edits import (
+from crm_audit.documents.edits import (
     DECISIONS,
     HEADER_COMMENT,
     HEADER_DEAL_ID,
@@ -743,7 +743,7 @@ def read_edits(
 ) -> list[EditedRow]:
     """Statuses, comments and decisions of every rule sheet, one :class:`EditedRow` per data row.
 
-    Like :class:`crm_audit.readback.WorkbookReader`: a rule sheet is a sheet
+    Like :class:`exporters.xlsx_readback.WorkbookReader`: a rule sheet is a sheet
     with «ID сделки» and «Статус» headers; columns are found by header
     (case, spaces and ё ignored), never by position; a data row is a row with
     a value in the deal id column; when «ID правила» is empty or deleted, the
@@ -776,7 +776,7 @@ def read_edits(
 
 
 class GoogleSheetReader:
-    """:class:`~crm_audit.edits.EditsReader` for a published Google Sheet."""
+    """:class:`~crm_audit.documents.edits.EditsReader` for a published Google Sheet."""
 
     def __init__(self, spreadsheet: Any, rule_ids_by_code: dict[str, str] | None = None, *,
                  deal_id_header: str | None = None, retry: RetryPolicy | None = None):
@@ -874,7 +874,7 @@ def _norm_cell(value: Any) -> str:
 
 
 def _row_key(row: list[Any], c_rule: int | None, c_deal: int | None) -> tuple[str, str] | None:
-    from crm_audit.edits import normalise_id
+    from crm_audit.documents.edits import normalise_id
 
     if c_deal is None or c_deal >= len(row) or _text(row[c_deal]).strip() == "":
         return None

@@ -2,7 +2,7 @@
 
 Deliberately simple and independent of the product code (no pandas, no
 DuckDB, no rule YAML): one loop over the deals, one ``if`` per rule, written
-from the reference text.  It works on canonical records (``crm_audit.samplegen.Export``
+from the reference text.  It works on canonical records (``samplegen.Export``
 or anything with ``deals``, ``organizations``, ``persons`` and ``activities``
 lists of dicts) and returns the set of ``(rule_id, deal_id)`` the product must
 report.

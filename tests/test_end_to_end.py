@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 import oracle
-from crm_audit import samplegen
+import samplegen
 from crm_audit.cli import main
 from crm_audit.initfile import render_settings
 
@@ -61,7 +61,7 @@ def test_violations_csv_equals_oracle(audited):
 
 
 def test_workbook_structure(audited, settings_file):
-    from crm_audit import ruleset
+    from crm_audit.rules import ruleset
     from crm_audit import settings as sm
 
     rules = ruleset.load(sm.load(settings_file))
@@ -232,7 +232,7 @@ def test_missing_export_file_skips_the_rules_that_need_it(audited, tmp_path, set
     with open(vcsv, encoding="utf-8", newline="") as fh:
         flagged = {r["rule_id"] for r in csv.DictReader(fh)}
     assert not flagged & skipped and ran in flagged
-    from crm_audit import ruleset
+    from crm_audit.rules import ruleset
     from crm_audit import settings as settings_mod
 
     codes = {r.code for r in ruleset.load(settings_mod.load(str(settings_file))) if r.id in skipped}

@@ -17,8 +17,8 @@ import pytest
 from openpyxl.utils.datetime import to_excel
 
 from crm_audit import settings
-from crm_audit.audit import audit_export
-from crm_audit.edits import DECISIONS, normalise_choice, HEADER_COMMENT, HEADER_DEAL_ID, HEADER_RULE_ID, HEADER_STATUS, normalise_id
+from crm_audit.engine.audit import audit_export
+from crm_audit.documents.edits import DECISIONS, normalise_choice, HEADER_COMMENT, HEADER_DEAL_ID, HEADER_RULE_ID, HEADER_STATUS, normalise_id
 from crm_audit.errors import OutputError
 from crm_audit.report import STATUS_NOT_FIXED, STATUSES
 from exporters import gsheet

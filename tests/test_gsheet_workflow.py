@@ -9,7 +9,7 @@ import pytest
 from crm_audit.cli import run_audit
 from crm_audit.errors import OutputError
 from crm_audit.initfile import render_settings
-from crm_audit.ledger import Ledger
+from crm_audit.history.ledger import Ledger
 from fake_sheets.server import FakeSheets
 from test_workflow import D1, D2, build, scenario_deals
 

@@ -8,8 +8,8 @@ import openpyxl
 import pytest
 
 from crm_audit.errors import InputError
-from crm_audit.loading import load_export
-from crm_audit.profile import load_profile
+from crm_audit.engine.loading import load_export
+from crm_audit.engine.profile import load_profile
 
 PROFILE = load_profile("pipedrive")
 

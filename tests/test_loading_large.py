@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
-from crm_audit import loading
+from crm_audit.engine import loading
 from crm_audit.errors import InputError
-from crm_audit.loading import load_export
-from crm_audit.profile import load_profile
+from crm_audit.engine.loading import load_export
+from crm_audit.engine.profile import load_profile
 
 PROFILE = load_profile("pipedrive")
 HEAD = '"Deal - ID","Deal - Title","Deal - Value","Deal - Status","Deal - Deal created","Deal - Last stage change"\n'

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crm_audit.errors import InputError
-from crm_audit.loading import load_export
-from crm_audit.profile import load_profile
+from crm_audit.engine.loading import load_export
+from crm_audit.engine.profile import load_profile
 
 PROFILES = {n: load_profile(n) for n in ("pipedrive", "amocrm", "bitrix24", "hubspot", "salesforce")}
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from crm_audit.errors import InputError, SettingsError
-from crm_audit.loading import load_export
-from crm_audit.profile import load_profile
+from crm_audit.engine.loading import load_export
+from crm_audit.engine.profile import load_profile
 
 BASE = {
     "name": "test",

@@ -21,11 +21,11 @@ import pytest
 import yaml
 
 from crm_audit import settings as settings_mod
-from crm_audit.audit import audit_export
+from crm_audit.engine.audit import audit_export
 from crm_audit.cli import main
 from crm_audit.cli_profiles import pipelines_from_export, settings_from_export, write_settings_from_export
 from crm_audit.errors import InputError
-from crm_audit.inspect import detect_profile, format_report, inspect_export
+from crm_audit.engine.inspect import detect_profile, format_report, inspect_export
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AS_OF = dt.date(2026, 11, 20)
@@ -450,8 +450,8 @@ def test_amocrm_contacts_list_with_companies_in_one_file():
 
 
 def test_amocrm_contacts_list_rows_and_inspect():
-    from crm_audit.loading import load_export
-    from crm_audit.profile import load_profile
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
 
     export = FIXTURES / "amocrm" / AMO_CONTACTS_LIST
     ex = load_export(export, load_profile("amocrm"))
@@ -479,8 +479,8 @@ def test_amocrm_contacts_list_rows_and_inspect():
 @pytest.mark.parametrize("name", ["amocrm_export_contacts.csv", "контакты.csv"])  # before / after companies.csv
 def test_amocrm_contacts_list_and_a_companies_file(tmp_path, name):
     """A companies.csv of its own is read instead of the contacts list's company rows, said once."""
-    from crm_audit.loading import load_export
-    from crm_audit.profile import load_profile
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
 
     export, _ = write_fixture("amocrm", tmp_path, export_dir="e", contacts_list=True)
     (export / "contacts.csv").rename(export / name)
@@ -638,8 +638,8 @@ def test_unreadable_export_in_inspect(tmp_path):
 
 
 def test_salesforce_footer_and_us_dates(tmp_path):
-    from crm_audit.loading import load_export
-    from crm_audit.profile import load_profile
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
 
     export, _ = write_fixture("salesforce", tmp_path)
     ex = load_export(export, load_profile("salesforce"))
@@ -664,8 +664,8 @@ def test_salesforce_footer_and_us_dates(tmp_path):
 
 
 def test_day_first_dates_in_a_us_profile_are_detected(tmp_path):
-    from crm_audit.loading import load_export
-    from crm_audit.profile import load_profile
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
 
     (tmp_path / "deals.csv").write_text(
         "Record ID,Deal Name,Deal Stage,Pipeline,Create Date\n1,А сделка,Принял в работу,Клиенты,25/11/2026\n2,Б сделка,Принял в работу,Клиенты,03/11/2026\n",
@@ -679,8 +679,8 @@ def test_day_first_dates_in_a_us_profile_are_detected(tmp_path):
 
 
 def test_bitrix_cp1251_html_and_amo_not_closed(tmp_path):
-    from crm_audit.loading import load_export
-    from crm_audit.profile import load_profile
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
 
     export, _ = write_fixture("bitrix24", tmp_path / "b")
     # the same HTML table in cp1251 with a matching meta charset
@@ -739,8 +739,8 @@ def test_bitrix_product_rows_duplicate_deal_ids_are_explained(tmp_path):
 def test_bitrix_contact_from_its_first_and_last_name_columns(tmp_path):
     """The deal list with the contact's fields chosen: «Контакт: Имя» +
     «Контакт: Фамилия» give the contact when there is no «Контакт» (or it is blank)."""
-    from crm_audit.loading import load_export
-    from crm_audit.profile import load_profile
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
 
     export, _ = write_fixture("bitrix24", tmp_path)
     (export / "deal_list.xls").unlink()
@@ -777,8 +777,8 @@ def test_bitrix_contact_from_its_first_and_last_name_columns(tmp_path):
 
 
 def test_hubspot_primary_company_contact_names_and_closed_flags(tmp_path):
-    from crm_audit.loading import load_export
-    from crm_audit.profile import load_profile
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
 
     export, _ = write_fixture("hubspot", tmp_path)
     f = next(export.glob("hubspot-crm-exports-all-deals*"))
@@ -799,15 +799,15 @@ def test_hubspot_primary_company_contact_names_and_closed_flags(tmp_path):
 
 def test_unknown_crm_name_is_a_settings_error():
     from crm_audit.errors import SettingsError
-    from crm_audit.profile import load_profile
+    from crm_audit.engine.profile import load_profile
 
     with pytest.raises(SettingsError, match="available: amocrm, bitrix24, hubspot, pipedrive, salesforce"):
         load_profile("zoho")
 
 
 def test_inputerror_for_missing_deal_id_column_in_salesforce(tmp_path):
-    from crm_audit.loading import load_export
-    from crm_audit.profile import load_profile
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
 
     (tmp_path / "opportunities.csv").write_text('"Opportunity Name","Stage"\n"A","Prospecting"\n\n"Grand Totals (1 records)"\n', encoding="utf-8")
     with pytest.raises(InputError, match="Opportunity ID"):

@@ -10,12 +10,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from crm_audit.edits import EditedRow
+from crm_audit.documents.edits import EditedRow
 from crm_audit.errors import InputError
-from crm_audit.ledger import Ledger
-from crm_audit.readback import WorkbookReader, _sheets_with_formulas
-from crm_audit.review import build_review
-from crm_audit.workflow import pull
+from crm_audit.history.ledger import Ledger
+from exporters.xlsx_readback import WorkbookReader, _sheets_with_formulas
+from crm_audit.history.review import build_review
+from crm_audit.history.carry import pull
 from test_workflow import D1, build, edit_workbook, env, scenario_deals  # noqa: F401  (env: the fixture)
 from test_workflow import run as _run
 

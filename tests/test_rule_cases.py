@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crm_audit import ruleset, settings as settings_mod
-from crm_audit.audit import audit_export
+from crm_audit import settings as settings_mod
+from crm_audit.rules import ruleset
+from crm_audit.engine.audit import audit_export
 from pipedrive_fixture import write_export
 
 CASES_DIR = Path(__file__).parent / "rule_cases"

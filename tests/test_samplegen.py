@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from crm_audit import samplegen
-from crm_audit.samplegen import (
+import samplegen
+from samplegen import (
     DEFAULT_SETTINGS,
     Export,
     generate,

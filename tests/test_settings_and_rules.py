@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crm_audit import lang, ruleset
+from crm_audit.rules import lang
+from crm_audit.rules import ruleset
 from crm_audit import settings as settings_mod
 from crm_audit.errors import RuleError, SettingsError
 from crm_audit.initfile import render_settings

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crm_audit import sqlfuncs
+from crm_audit.engine import sqlfuncs
 
 PARSERS = ("parse_id", "parse_num", "parse_date", "parse_date_mdy")
 

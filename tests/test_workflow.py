@@ -16,7 +16,7 @@ import yaml
 
 from crm_audit.cli import main
 from crm_audit.initfile import render_settings
-from crm_audit.ledger import Ledger
+from crm_audit.history.ledger import Ledger
 from pipedrive_fixture import write_export
 
 CASES = Path(__file__).parent / "rule_cases" / "_defaults.yaml"
@@ -245,8 +245,8 @@ def _audit1_with_comments(env):
 def test_fault_at_each_step_loses_nothing(env, monkeypatch, step):
     e1 = _audit1_with_comments(env)
     before_bytes, _ = _snapshot(env)
-    import crm_audit.audit as audit_mod
-    import crm_audit.workflow as wf
+    import crm_audit.engine.audit as audit_mod
+    import crm_audit.history.carry as wf
     import exporters.csv as csv_mod
     import exporters.xlsx as xlsx_mod
 
@@ -256,7 +256,7 @@ def test_fault_at_each_step_loses_nothing(env, monkeypatch, step):
     target = {"evaluate": (audit_mod, "audit_export"), "workbook": (xlsx_mod, "write_workbook"),
               "csv": (csv_mod, "write_violations_csv"), "ledger": (wf, "record")}[step]
     if step == "evaluate":
-        monkeypatch.setattr("crm_audit.backends.duckdb_backend.DuckDBBackend.run", boom)
+        monkeypatch.setattr("crm_audit.engine.backends.duckdb_backend.DuckDBBackend.run", boom)
     else:
         monkeypatch.setattr(*target, boom)
     code = main(["run", "-c", str(env["cfg"]), "--export", str(e1), "--as-of", D2, "--out", str(env["out"]),
@@ -334,8 +334,8 @@ def test_read_back_after_libreoffice_resave(env):
 def test_fingerprint_ignores_the_audit_date_but_not_the_deal(tmp_path):
     """Days in stage grow with the audit date alone: a waived stuck deal stays waived; a renamed deal does not."""
     from crm_audit import settings as settings_mod
-    from crm_audit.audit import audit_export
-    from crm_audit.workflow import fingerprints
+    from crm_audit.engine.audit import audit_export
+    from crm_audit.history.carry import fingerprints
 
     stuck = [deal(i, owner=owner_of(i), stage_changed="2026-09-01") for i in (1, 2)]
     path = tmp_path / "crm-audit.yaml"
@@ -357,7 +357,7 @@ def test_fingerprint_ignores_the_audit_date_but_not_the_deal(tmp_path):
 def test_a_version_1_ledger_is_migrated_without_losing_history(tmp_path):
     import sqlite3
 
-    from crm_audit import ledger as ledger_mod
+    from crm_audit.history import ledger as ledger_mod
 
     path = tmp_path / "old.db"
     con = sqlite3.connect(path)

@@ -24,7 +24,7 @@ A condition is one of::
 
 ENTITY is ``deal``, ``org``, ``person`` or ``tasks``; NAME is a canonical
 field (see :data:`FIELDS`) or a custom field by its export name.
-This module knows nothing about SQL: :mod:`crm_audit.plan` resolves the AST
+This module knows nothing about SQL: :mod:`crm_audit.engine.plan` resolves the AST
 against the settings and a backend runs it.
 """
 
@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import yamlsrc
-from .errors import Problem
-from .yamlsrc import PathT, YamlDoc
+from crm_audit import yamlsrc
+from crm_audit.errors import Problem
+from crm_audit.yamlsrc import PathT, YamlDoc
 
 # canonical fields per entity and their type
 FIELDS: dict[str, dict[str, str]] = {

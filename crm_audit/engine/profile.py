@@ -12,9 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from . import resources, yamlsrc
-from .errors import SettingsError
-from .textnorm import norm
+from crm_audit import resources, yamlsrc
+from crm_audit.errors import SettingsError
+from crm_audit.textnorm import norm
 
 def _check_regex(pattern: str) -> str:
     import re
@@ -220,7 +220,7 @@ class Profile(BaseModel):
         return keys + [f"{_REF_PREFIX.get(entity, entity)}.{name}"]
 
     def unsupported_reason(self, key: str) -> str | None:
-        from .textnorm import norm as _n
+        from crm_audit.textnorm import norm as _n
 
         for k, why in self.unsupported.items():
             if _n(k) == _n(key):

@@ -10,8 +10,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from .ledger import Ledger
-from .report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED
+from crm_audit.history.ledger import Ledger
+from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED
 
 NO_OWNER = "(без ответственного)"
 
@@ -68,7 +68,7 @@ def quarter_start(day: dt.date) -> dt.date:
 
 def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = None, deal_url: str = "",
                  rule_sheets: dict[str, str] | None = None, manager: str | None = None) -> Review:
-    from .textnorm import display_names, norm
+    from crm_audit.textnorm import display_names, norm
 
     today = today or dt.date.today()
     rule_sheets = rule_sheets or {}
@@ -191,7 +191,7 @@ def todo_lines(rv: Review) -> list[str]:
 def render_html(rv: Review, title: str = "Разбор аудита CRM") -> str:
     import jinja2
 
-    from .resources import templates_dir
+    from crm_audit.resources import templates_dir
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), autoescape=True)
     env.globals["polyline"] = _polyline

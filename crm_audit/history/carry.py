@@ -30,10 +30,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .edits import DECISION_ACCEPTED, DECISION_WARNING, EditedRow, EditsReader
-from .ledger import Ledger
-from .report import FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, AuditReport, DataWarning, RuleResult
-from .textnorm import display_names, norm
+from crm_audit.documents.edits import DECISION_ACCEPTED, DECISION_WARNING, EditedRow, EditsReader
+from crm_audit.history.ledger import Ledger
+from crm_audit.report import FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, AuditReport, DataWarning, RuleResult
+from crm_audit.textnorm import display_names, norm
 
 
 @dataclass
@@ -108,7 +108,7 @@ def pull(ledger: Ledger, reader: EditsReader, source: str, when: dt.datetime | N
 
 def reader_for(document: str | Path, rule_ids_by_code: dict[str, str], credentials: str | None = None) -> EditsReader | None:
     """The reader of an existing document, or None when there is none yet."""
-    from .readback import WorkbookReader
+    from exporters.xlsx_readback import WorkbookReader
 
     import re
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .report import STATUSES
-from .textnorm import norm
+from crm_audit.report import STATUSES
+from crm_audit.textnorm import norm
 
 DECISION_ACCEPTED = "Принято"
 DECISION_WARNING = "Предупреждение"

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Problem
-from .profile import ENTITIES, EntitySpec, Profile, hkey
-from .report import DataWarning
-from .textnorm import WS_CLASS, norm
+from crm_audit.errors import InputError, Problem
+from crm_audit.engine.profile import ENTITIES, EntitySpec, Profile, hkey
+from crm_audit.report import DataWarning
+from crm_audit.textnorm import WS_CLASS, norm
 
 DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html")
 TYPE_EXPECTED = {
@@ -1025,7 +1025,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
     ``as_of`` (default today) dates the «days since» columns (`from_days`)."""
     import duckdb
 
-    from . import sqlfuncs
+    from crm_audit.engine import sqlfuncs
 
     d = Path(directory)
     if not d.exists():

@@ -19,7 +19,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from .edits import (
+from crm_audit.documents.edits import (
     HEADER_COMMENT,
     HEADER_DEAL_ID,
     HEADER_DECISION,
@@ -29,12 +29,12 @@ from .edits import (
     HEADER_STATUS,
     EditedRow,
 )
-from .errors import InputError, Problem
-from .textnorm import norm
+from crm_audit.errors import InputError, Problem
+from crm_audit.textnorm import norm
 
 
 class WorkbookReader:
-    """:class:`~crm_audit.edits.EditsReader` for an .xlsx audit document."""
+    """:class:`~crm_audit.documents.edits.EditsReader` for an .xlsx audit document."""
 
     def __init__(self, path: str | Path, rule_ids_by_code: dict[str, str] | None = None):
         self.path = Path(path)

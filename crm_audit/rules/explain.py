@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .lang import All, AnyOf, Cond, Leaf, Linked, Not, Rule, SettingRef, StageCmp, split_field
+from crm_audit.rules.lang import All, AnyOf, Cond, Leaf, Linked, Not, Rule, SettingRef, StageCmp, split_field
 
 FIELD_TITLES = {
     "deal.id": "ID сделки", "deal.title": "название сделки", "deal.owner": "ответственный за сделку",
@@ -116,8 +116,8 @@ def explain_rule(rule: Rule) -> str:
 
 def rule_sql(rule: Rule, settings) -> str:
     """The SQL the DuckDB backend runs for ``rule`` over the ``audit_deals`` table."""
-    from .backends.duckdb_backend import DuckDBBackend
-    from .plan import build
+    from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
+    from crm_audit.engine.plan import build
 
     import datetime as dt
 

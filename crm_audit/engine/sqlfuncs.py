@@ -8,7 +8,7 @@ needs these few functions.
 
 from __future__ import annotations
 
-from .textnorm import WS_CLASS
+from crm_audit.textnorm import WS_CLASS
 
 WS = WS_CLASS
 # Currency words/signs that may follow or precede an amount.

@@ -14,8 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import CrmAuditError, InputError, Problem
-from .profile import Profile, available, hkey, load_profile
+from crm_audit.errors import CrmAuditError, InputError, Problem
+from crm_audit.engine.profile import Profile, available, hkey, load_profile
 
 ENTITY_TITLES = {"deals": "deals", "organizations": "organizations", "persons": "persons (contacts)", "activities": "activities (tasks)"}
 MAX_PROBLEMS = 10
@@ -25,7 +25,7 @@ MAX_PROBLEMS = 10
 
 
 def _export_files(directory: Path) -> list[Path]:
-    from .loading import DATA_SUFFIXES
+    from crm_audit.engine.loading import DATA_SUFFIXES
 
     if directory.is_file():
         return [directory]
@@ -55,7 +55,7 @@ def profile_score(profile: Profile, files: dict[Path, list[str]]) -> int:
 
 def detect_profile(directory: str | Path) -> tuple[str, dict[str, int]]:
     """(best profile name, score of every bundled profile) from the headers."""
-    from .loading import peek_headers
+    from crm_audit.engine.loading import peek_headers
 
     d = Path(directory)
     headers: dict[Path, list[str]] = {}
@@ -114,8 +114,8 @@ class InspectReport:
 
 
 def _settings_for(crm: str, config: str | Path | None):
-    from . import settings as settings_mod
-    from .resources import demo_dir
+    from crm_audit import settings as settings_mod
+    from crm_audit.resources import demo_dir
 
     if config is not None:
         s = settings_mod.load(config)
@@ -125,9 +125,9 @@ def _settings_for(crm: str, config: str | Path | None):
 
 
 def _rule_checks(export, settings) -> list[RuleCheck]:
-    from . import plan as planmod
-    from . import ruleset
-    from .backends.duckdb_backend import DuckDBBackend
+    from crm_audit.engine import plan as planmod
+    from crm_audit.rules import ruleset
+    from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
 
     rules, _warnings = ruleset.load_with_warnings(settings)
     out = []
@@ -148,14 +148,14 @@ def _rule_checks(export, settings) -> list[RuleCheck]:
 
 def inspect_export(directory: str | Path, crm: str | None = None, config: str | Path | None = None) -> InspectReport:
     """Everything ``crm-audit inspect`` prints, as data (never raises for a bad export)."""
-    from .loading import load_export, peek_headers
+    from crm_audit.engine.loading import load_export, peek_headers
 
     d = Path(directory)
     if not d.exists():
         raise InputError(problems=[Problem("the export directory does not exist", file=str(d), reason="not-found")])
     settings = None
     if crm is None and config is not None:
-        from . import settings as settings_mod
+        from crm_audit import settings as settings_mod
 
         settings = settings_mod.load(config)
         crm = settings.crm

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import lang, resources
-from .errors import Problem, RuleError
-from .lang import Leaf, Rule, SettingRef, StageCmp, iter_conds, split_field
-from .settings import Settings
-from .textnorm import norm
+from crm_audit import resources
+from crm_audit.rules import lang
+from crm_audit.errors import Problem, RuleError
+from crm_audit.rules.lang import Leaf, Rule, SettingRef, StageCmp, iter_conds, split_field
+from crm_audit.settings import Settings
+from crm_audit.textnorm import norm
 
 BUNDLED_FILES = ("critical_1.yaml", "critical_2.yaml")
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..errors import InputError, Problem
-from ..lang import All, AnyOf, Cond, Leaf, Linked, Not
-from ..loading import LoadedEntity, LoadedExport
-from ..plan import FieldRef, RulePlan, StagePlan, field_ref, is_volatile
-from ..report import BASE_COLUMNS, FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATE_TITLES, DataWarning
-from ..settings import Settings
-from ..textnorm import YES_VALUES, norm
+from crm_audit.errors import InputError, Problem
+from crm_audit.rules.lang import All, AnyOf, Cond, Leaf, Linked, Not
+from crm_audit.engine.loading import LoadedEntity, LoadedExport
+from crm_audit.engine.plan import FieldRef, RulePlan, StagePlan, field_ref, is_volatile
+from crm_audit.report import BASE_COLUMNS, FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATE_TITLES, DataWarning
+from crm_audit.settings import Settings
+from crm_audit.textnorm import YES_VALUES, norm
 
 ENTITY_FILES = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
 #: Why a rule is skipped when the export has no file of an entity (Russian: shown on the sheet).
@@ -121,7 +121,7 @@ class DuckDBBackend:
         return str(self.export.directory / ENTITY_FILE_HINT[entity])
 
     def _header(self, ref: FieldRef) -> str:
-        from ..profile import load_profile
+        from crm_audit.engine.profile import load_profile
 
         try:
             prof = load_profile(self.settings.crm)
@@ -299,7 +299,7 @@ class DuckDBBackend:
 
     @staticmethod
     def _uses(plan: RulePlan, kind: type) -> bool:
-        from ..lang import iter_conds
+        from crm_audit.rules.lang import iter_conds
 
         return any(isinstance(c, kind) for c in iter_conds(plan.condition))
 

@@ -8,14 +8,14 @@ from typing import Callable
 
 import pandas as pd
 
-from . import plan as planmod
-from . import ruleset
-from .lang import Rule
-from .profile import load_profile
-from .report import BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult
-from .settings import Settings
-from .errors import UsageError
-from .progress import silent
+from crm_audit.engine import plan as planmod
+from crm_audit.rules import ruleset
+from crm_audit.rules.lang import Rule
+from crm_audit.engine.profile import load_profile
+from crm_audit.report import BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult
+from crm_audit.settings import Settings
+from crm_audit.errors import UsageError
+from crm_audit.progress import silent
 
 KIND_BY_TYPE = {"date": "date", "number": "number", "text": "text", "status": "text"}
 
@@ -49,8 +49,8 @@ def audit_export(
     ``progress`` is called with a short English line per stage and rule
     (see :class:`crm_audit.progress.Progress`).
     """
-    from .backends.duckdb_backend import DuckDBBackend
-    from .loading import load_export
+    from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
+    from crm_audit.engine.loading import load_export
 
     as_of = as_of or dt.date.today()
     rule_warnings = []

@@ -33,7 +33,7 @@ from datetime import date, datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
 
-from .gcutil import gc_paused
+from crm_audit.gcutil import gc_paused
 
 __all__ = [
     "AGENCY_FIELD",
@@ -1191,7 +1191,7 @@ def generate_export(out_dir, n_deals: int = 300, seed: int = 7,
     return export
 
 
-if __name__ == "__main__":  # python -m crm_audit.samplegen OUT_DIR [N] [STYLE]
+if __name__ == "__main__":  # python -m samplegen OUT_DIR [N] [STYLE]
     import sys
     import time
 

@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
-from .edits import EditedRow
-from .errors import CrmAuditError
+from crm_audit.documents.edits import EditedRow
+from crm_audit.errors import CrmAuditError
 
 LEDGER_FILE = "crm-audit.db"
 
@@ -223,7 +223,7 @@ class Ledger:
         rows identical to the last stored edit of the same audit. The state is
         loaded once and the changed rows inserted together.
         """
-        from .report import STATUS_NEW
+        from crm_audit.report import STATUS_NEW
 
         read_at = (when or dt.datetime.now()).isoformat(timespec="seconds")
         with self.transaction():

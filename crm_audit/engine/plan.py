@@ -13,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
-from .lang import FIELDS, All, AnyOf, Cond, Leaf, Linked, Not, Rule, SettingRef, StageCmp, rule_fields, split_field
-from .settings import Settings
-from .textnorm import norm
+from crm_audit.rules.lang import FIELDS, All, AnyOf, Cond, Leaf, Linked, Not, Rule, SettingRef, StageCmp, rule_fields, split_field
+from crm_audit.settings import Settings
+from crm_audit.textnorm import norm
 
 
 @dataclass(frozen=True)

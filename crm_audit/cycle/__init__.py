@@ -1,0 +1,1 @@
+"""The audit cycle as a library call: a request in, a result out, printing nothing."""
