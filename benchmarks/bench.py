@@ -293,7 +293,8 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
             as_of=as_of, generated_at=dt.datetime.now().replace(microsecond=0),
             due_date=as_of + dt.timedelta(days=settings.output.due_days), results=results,
             deal_count=backend.deal_count, warnings=warnings, source=str(export), crm=settings.crm,
-            meta={"fingerprints": export_obj.fingerprints, "entities": {k: v.rows for k, v in export_obj.entities.items()}},
+            input_fingerprints=dict(export_obj.fingerprints),
+            entity_rows={k: v.rows for k, v in export_obj.entities.items()},
         )
 
     report = st.run("evaluate", do_evaluate)
@@ -322,7 +323,6 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
                 t0 = time.perf_counter()
                 carry = carry_over(report, ledger)
                 detail["ledger: carry_over"] = time.perf_counter() - t0
-                report.meta["carry"] = carry
                 t0 = time.perf_counter()
                 record(report, ledger, carry, None)
                 detail["ledger: record"] = time.perf_counter() - t0

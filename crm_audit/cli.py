@@ -176,9 +176,8 @@ def _run_audit(settings, rules, by_code, export, as_of, out, violations_csv, rul
         carry = carry_over(report, ledger)
         for p in pulled:
             report.warnings = p.warnings() + report.warnings
-        report.meta["carry"] = carry
         if not rule_ids:
-            report.meta["hit_history"] = hit_history(report, ledger)
+            report.hit_history = hit_history(report, ledger)
         written = [] if dry_run else _write_outputs(report, out, violations_csv, progress)
         if spreadsheet is not None:
             from exporters.gsheet import publish

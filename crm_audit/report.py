@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
@@ -88,6 +88,7 @@ class RuleResult:
     how: str = ""  # how to fix it (FAQ)
     scope_text: str = ""  # plain-Russian scope, e.g. "открытые сделки"
     note: str = ""  # shown on the sheet, e.g. why the rule was skipped
+    skipped: bool = False  # the rule did not run (the export lacks what it needs); ``note`` says why
 
     @property
     def count(self) -> int:
@@ -106,6 +107,16 @@ class DataWarning:
 
 
 @dataclass
+class HitHistory:
+    """Hits per manager per audit, for «Учет попаданий» (earlier audits from the ledger + this one)."""
+
+    dates: list[dt.date]
+    by_owner: dict[str, list[int]]  # manager (as spelled most often) -> hits per date
+    warnings: dict[str, int] = field(default_factory=dict)  # manager -> head of sales' warnings
+    never: list[str] = field(default_factory=list)  # deal owners who never appear
+
+
+@dataclass
 class AuditReport:
     as_of: dt.date
     generated_at: dt.datetime
@@ -115,7 +126,14 @@ class AuditReport:
     warnings: list[DataWarning] = field(default_factory=list)
     source: str = ""  # the export directory, for the FAQ / summary
     crm: str = ""
-    meta: dict[str, Any] = field(default_factory=dict)
+    #: {export file name: sha256 prefix} of the files this audit read (same files = same export)
+    input_fingerprints: dict[str, str] = field(default_factory=dict)
+    #: rows read per entity (deals, activities, …)
+    entity_rows: dict[str, int] = field(default_factory=dict)
+    #: every deal owner of the export (also those without a violation)
+    owners: list[str] = field(default_factory=list)
+    #: filled by the audit cycle from the ledger; None for a one-off audit
+    hit_history: HitHistory | None = None
 
     @property
     def total(self) -> int:

@@ -21,7 +21,7 @@ def summary_lines(report: AuditReport, written: list[tuple[str, Path]]) -> list[
     ]
     width = max((len(r.sheet_title) for r in report.results), default=10)
     for r in report.results:
-        count = "skipped" if r.note.startswith("Правило пропущено") else str(r.count)
+        count = "skipped" if r.skipped else str(r.count)
         lines.append(f"  {r.sheet_title:<{width}}  {count:>7}  ({r.rule_id})")
     hits = report.hits_by_owner()
     if len(hits):

@@ -971,19 +971,18 @@ def _write_hits(ws: Any, report: AuditReport, styles: _Styles) -> None:
 def _write_hit_history(ws: Any, report: AuditReport, styles: _Styles) -> None:
     """Managers × audit dates (hits per audit), warnings, who never appears, a chart.
 
-    ``report.meta["hit_history"]`` = {"dates": [date, …], "by_owner": {owner:
-    [hits per date]}, "warnings": {owner: n}, "never": [owner, …]} — filled
-    from the ledger by the workflow; absent for a one-off audit.
+    ``report.hit_history`` is filled from the ledger by the audit cycle;
+    None for a one-off audit.
     """
-    hist = (report.meta or {}).get("hit_history")
-    if not hist or not hist.get("dates"):
+    hist = report.hit_history
+    if hist is None or not hist.dates:
         return
     from openpyxl.chart import LineChart, Reference
 
-    dates = list(hist["dates"])
-    by_owner = hist.get("by_owner", {})
-    warnings = hist.get("warnings", {})
-    never = list(hist.get("never", []))
+    dates = list(hist.dates)
+    by_owner = hist.by_owner
+    warnings = hist.warnings
+    never = list(hist.never)
     owners = sorted(by_owner, key=lambda o: (-sum(by_owner[o]), str(o)))
     _append(ws, [])
     _append(ws, [_cell(ws, "История: попадания по аудитам", styles.bold)])

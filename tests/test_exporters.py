@@ -663,6 +663,6 @@ def test_hit_history_merges_spellings_across_audits(tmp_path):
         led.con.execute("INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak) VALUES (1, 'r', '1', 'иван пётров', 1)")
         led.decide("r", "1", "warning", "нет", owner="ИВАН ПЕТРОВ ")
         hist = hit_history(report, led)
-    ivan = [o for o in hist["by_owner"] if o.lower().replace("ё", "е") == "иван петров"]
+    ivan = [o for o in hist.by_owner if o.lower().replace("ё", "е") == "иван петров"]
     assert len(ivan) == 1
-    assert hist["by_owner"][ivan[0]][0] == 1 and hist["warnings"] == {ivan[0]: 1}
+    assert hist.by_owner[ivan[0]][0] == 1 and hist.warnings == {ivan[0]: 1}

@@ -8,6 +8,8 @@ every request body is checked against the Sheets v4 discovery document.
 from __future__ import annotations
 
 import dataclasses
+
+from crm_audit.report import HitHistory
 import datetime as dt
 import json
 from pathlib import Path
@@ -405,8 +407,8 @@ def test_stale_rows_and_sheets_are_removed_and_foreign_sheets_kept(fake, report)
 def test_hit_history_and_its_chart(fake, report, workbook, tmp_path):
     owners = sorted({str(o) for r in report.results for o in r.rows["owner"].dropna()})
     dates = [dt.date(2026, 11, 6), dt.date(2026, 11, 20)]
-    hist = {"dates": dates, "by_owner": {o: [i + 1, i + 2] for i, o in enumerate(owners)}, "warnings": {owners[0]: 1}, "never": ["Новый Менеджер"]}
-    rep = dataclasses.replace(report, meta={**report.meta, "hit_history": hist})
+    hist = HitHistory(dates, {o: [i + 1, i + 2] for i, o in enumerate(owners)}, {owners[0]: 1}, ["Новый Менеджер"])
+    rep = dataclasses.replace(report, hit_history=hist)
     path = tmp_path / "history.xlsx"
     write_workbook(rep, path)
     ws = openpyxl.load_workbook(path)["Учет попаданий"]

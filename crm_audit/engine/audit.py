@@ -89,6 +89,7 @@ def audit_export(
                     rule_id=r.id, code=r.code, title=r.title, criticality=r.criticality,
                     sheet_title=r.sheet_title, evidence=evidence,
                     rows=df, what=r.what, why=r.why, how=r.how, scope_text=scope_text(r), note=note,
+                    skipped=r.id in backend.skipped,
                 )
             )
         warnings = skipped_warnings + [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
@@ -105,9 +106,9 @@ def audit_export(
             warnings=warnings,
             source=str(export_dir),
             crm=settings.crm,
-            meta={"fingerprints": export.fingerprints, "entities": {k: v.rows for k, v in export.entities.items()},
-                  "owners": backend.owners(),
-                  "skipped_rules": dict(backend.skipped)},
+            input_fingerprints=dict(export.fingerprints),
+            entity_rows={k: v.rows for k, v in export.entities.items()},
+            owners=backend.owners(),
         )
     finally:
         export.close()

@@ -32,7 +32,7 @@ import pandas as pd
 
 from crm_audit.documents.edits import DECISION_ACCEPTED, DECISION_WARNING, EditedRow, EditsReader
 from crm_audit.history.ledger import Ledger
-from crm_audit.report import FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, AuditReport, DataWarning, RuleResult
+from crm_audit.report import FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, AuditReport, DataWarning, HitHistory, RuleResult
 from crm_audit.textnorm import display_names, norm
 
 
@@ -174,7 +174,7 @@ def carry_over(report: AuditReport, ledger: Ledger) -> CarryResult:
     audits = ledger.audits()
     audit_day = {a["id"]: a["as_of"] for a in audits}
     exports = {a["id"]: a["fingerprints"] for a in audits}
-    this_export = (report.meta or {}).get("fingerprints") or {}
+    this_export = report.input_fingerprints
     waivers = _by_rule((w.rule_id, w.deal_id, w) for w in ledger.waivers())
     warned = _by_rule((w["rule_id"], w["deal_id"], w) for w in ledger.warnings())  # the latest warning per finding
     days: dict[str, dt.date] = {as_of_iso: as_of}
@@ -249,10 +249,9 @@ def record(report: AuditReport, ledger: Ledger, carry: CarryResult, document: st
     """Store the audit and its findings; returns the audit id. Idempotent per as-of."""
     as_of = report.as_of.isoformat()
     now = dt.datetime.now().isoformat(timespec="seconds")
-    meta = report.meta or {}
     with ledger.transaction() as con:
         existing = ledger.audit_on(report.as_of)
-        values = (as_of, now, report.source, json.dumps(meta.get("fingerprints", {})), report.deal_count, report.total, document)
+        values = (as_of, now, report.source, json.dumps(report.input_fingerprints), report.deal_count, report.total, document)
         if existing is not None:
             audit_id = existing["id"]
             con.execute(
@@ -324,7 +323,7 @@ def resolved_on(ledger: Ledger, as_of: dt.date) -> list[tuple[str, str]]:
     return [(r["rule_id"], r["deal_id"]) for r in rows]
 
 
-def hit_history(report: AuditReport, ledger: Ledger) -> dict:
+def hit_history(report: AuditReport, ledger: Ledger) -> HitHistory:
     """Hits per manager per audit (earlier audits from the ledger + this one).
 
     An audit with the same as-of as ``report`` is replaced by ``report``.
@@ -357,5 +356,5 @@ def hit_history(report: AuditReport, ledger: Ledger) -> dict:
     for owner in warned:
         warnings[names[owner]] = warnings.get(names[owner], 0) + 1
     seen = {norm(o) for o in by_owner}
-    never = sorted({str(o) for o in (report.meta or {}).get("owners", []) if o and norm(o) not in seen})
-    return {"dates": dates, "by_owner": by_owner, "warnings": warnings, "never": never}
+    never = sorted({str(o) for o in report.owners if o and norm(o) not in seen})
+    return HitHistory(dates, by_owner, warnings, never)
