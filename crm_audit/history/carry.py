@@ -33,6 +33,7 @@ import pandas as pd
 from crm_audit.documents.edits import DECISION_ACCEPTED, DECISION_WARNING, EditedRow, EditsReader
 from crm_audit.history.ledger import Ledger
 from crm_audit.report import FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, AuditReport, DataWarning, HitHistory, RuleResult
+from crm_audit.sqltext import sql_literal
 from crm_audit.textnorm import display_names, norm
 
 
@@ -53,7 +54,8 @@ class PullResult:
         for e in self.problems:
             for p in e.problems:
                 who = f" (manager: {e.owner})" if e.owner else ""
-                out.append(DataWarning("document-edit", f"{e.sheet}!{e.status_cell}: deal {e.deal_id}: {p}{who}; kept as written", self.source, e.row, None))
+                cell = getattr(p, "cell", None) or e.status_cell  # the cell the problem is in
+                out.append(DataWarning("document-edit", f"{e.sheet}!{cell}: deal {e.deal_id}: {p}{who}; kept as written", self.source, e.row, None))
         return out
 
 
@@ -279,7 +281,7 @@ def record(report: AuditReport, ledger: Ledger, carry: CarryResult, document: st
             # audit, rule and (usually) the repeat flag are the same on every row: literals, not bound per row
             con.executemany(
                 "INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, title, streak, status, comment, note, fingerprint, repeat) "
-                f"VALUES ({int(audit_id)}, {_sql_text(rid)}, ?,?,?,?,?,?,?,?, {'?' if flags else '0'})",
+                f"VALUES ({int(audit_id)}, {sql_literal(rid)}, ?,?,?,?,?,?,?,?, {'?' if flags else '0'})",
                 zip(deal_ids, *(_texts(rows, k) for k in ("owner", "title")), streaks,
                     *(_texts(rows, k) for k in ("status", "comment", "carry_note", FINGERPRINT_COLUMN)), *([flags] if flags else [])),
             )
@@ -303,10 +305,6 @@ def record(report: AuditReport, ledger: Ledger, carry: CarryResult, document: st
             (as_of, as_of),
         )
     return audit_id
-
-
-def _sql_text(value: str) -> str:
-    return "'" + str(value).replace("'", "''") + "'"
 
 
 def _texts(rows: pd.DataFrame, key: str, missing: str | None = None) -> list[str | None]:

@@ -249,7 +249,7 @@ class Ledger:
                 last[key] = (audit_id, values)
                 rows.append((audit_id, e.rule_id, e.deal_id, e.status_raw, e.status, e.comment, e.decision_raw, e.decision,
                              e.decision_note, e.owner, source, e.sheet, e.status_cell,
-                             json.dumps(e.problems, ensure_ascii=False) if e.problems else "[]", read_at))
+                             json.dumps([str(p) for p in e.problems], ensure_ascii=False) if e.problems else "[]", read_at))
             self.con.executemany(
                 "INSERT INTO edits (audit_id, rule_id, deal_id, status_raw, status, comment, decision_raw, decision, "
                 "decision_note, owner, source, sheet, cell, problems, read_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
