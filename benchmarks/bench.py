@@ -338,16 +338,17 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
 
         def do_gsheet():  # the requests a publish to a fresh, empty spreadsheet sends (no network)
             from crm_audit.gcutil import gc_paused
-            from exporters import gsheet
+            from crm_audit.documents.edits import HEADER_DEAL_ID
+            from exporters.gsheet import publish as gsheet, render
 
             t0 = time.perf_counter()
             with gc_paused():  # as publish() does
-                sheets = gsheet._build_sheets(report)
-            gsheet._check_limits(sheets, "bench")
+                sheets = render._build_sheets(report)
+            render._check_limits(sheets, "bench")
             detail["gsheet: sheets as values + formats"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             with gc_paused():
-                plan = gsheet._plan(sheets, [], "bench", gsheet.HEADER_DEAL_ID)
+                plan = gsheet._plan(sheets, [], "bench", HEADER_DEAL_ID)
             batches = gsheet._pack(plan.requests) + gsheet._pack(plan.value_ranges)
             detail["gsheet: requests (plan + pack)"] = time.perf_counter() - t0
             gs_info.update(requests=len(batches), cells=plan.cells,

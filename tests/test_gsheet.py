@@ -224,7 +224,7 @@ def test_request_count_of_a_full_publish(fake, report):
 
 
 def test_large_bodies_are_split(fake, report, monkeypatch):
-    monkeypatch.setattr(gsheet, "MAX_BODY_BYTES", 100_000)
+    monkeypatch.setattr(gsheet.render, "MAX_BODY_BYTES", 100_000)
     sh = open_sheet(fake, "SPLIT_0123456789")
     gsheet.publish(report, sh)
     posts = [e for e in fake.log if e["method"] == "POST"]
@@ -564,18 +564,18 @@ def test_backoff_is_exponential_with_jitter():
 def test_google_limits_are_checked_before_writing(fake, report, monkeypatch):
     sh = open_sheet(fake, "LIMIT_0123456789")
     start = fake.request_count
-    monkeypatch.setattr(gsheet, "MAX_CELLS", 10_000)
+    monkeypatch.setattr(gsheet.render, "MAX_CELLS", 10_000)
     with pytest.raises(OutputError, match="cells"):
         gsheet.publish(report, sh)
     assert all(e["method"] == "GET" for e in fake.log[start:])
 
-    big = gsheet._Sheet("Лист", "rule", [["x" * (gsheet.MAX_CELL_CHARS + 1)]])
+    big = gsheet.render._Sheet("Лист", "rule", [["x" * (gsheet.MAX_CELL_CHARS + 1)]])
     with pytest.raises(OutputError, match="50000"):
-        gsheet._check_limits([big], "ID")
+        gsheet.render._check_limits([big], "ID")
     with pytest.raises(OutputError, match="titled"):
-        gsheet._check_limits([gsheet._Sheet("FAQ", "faq", []), gsheet._Sheet("faq", "rule", [])], "ID")
+        gsheet.render._check_limits([gsheet.render._Sheet("FAQ", "faq", []), gsheet.render._Sheet("faq", "rule", [])], "ID")
     with pytest.raises(OutputError, match="longer"):
-        gsheet._check_limits([gsheet._Sheet("x" * 101, "rule", [])], "ID")
+        gsheet.render._check_limits([gsheet.render._Sheet("x" * 101, "rule", [])], "ID")
 
 
 def test_the_fake_refuses_malformed_requests(fake):
@@ -643,8 +643,8 @@ def test_too_many_cells_caps_the_largest_rule_sheets_with_a_note(fake, report, m
     sizes = {r.sheet_title: r.count for r in report.results}
     cap = sorted(sizes.values())[-3] - 1  # the three largest sheets must be cut
     cells_at = lambda L: sum((min(r.count, L) + 1 + 1000) * (len(rule_sheet_headers(r)) + 2) for r in report.results)  # noqa: E731
-    monkeypatch.setattr(gsheet, "_RESERVED_CELLS", 0)
-    monkeypatch.setattr(gsheet, "MAX_CELLS", cells_at(cap))
+    monkeypatch.setattr(gsheet.render, "_RESERVED_CELLS", 0)
+    monkeypatch.setattr(gsheet.render, "MAX_CELLS", cells_at(cap))
     sh = open_sheet(fake, "CAPPED_0123456789")
     result = gsheet.publish(report, sh)
     assert result.row_cap == cap and f"first {cap} rows" in result.summary()
