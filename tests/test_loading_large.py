@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_audit.engine import loading
+from crm_audit.engine import readers as loading
 from crm_audit.errors import InputError
 from crm_audit.engine.loading import load_export
 from crm_audit.engine.profile import load_profile
