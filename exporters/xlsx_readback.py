@@ -19,18 +19,9 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from crm_audit.documents.edits import (
-    HEADER_COMMENT,
-    HEADER_DEAL_ID,
-    HEADER_DECISION,
-    HEADER_DECISION_NOTE,
-    HEADER_OWNER,
-    HEADER_RULE_ID,
-    HEADER_STATUS,
-    EditedRow,
-)
+from crm_audit.documents.edits import EditedRow
+from crm_audit.documents.sheet_rows import parse_rule_sheet
 from crm_audit.errors import InputError, Problem
-from crm_audit.textnorm import norm
 
 
 class WorkbookReader:
@@ -110,51 +101,7 @@ class WorkbookReader:
     # ------------------------------------------------------------------ one sheet
     def _sheet(self, title: str, rows, value) -> list[EditedRow]:
         """A rule sheet's rows; ``value`` turns a cell as the reader returned it into what openpyxl returns."""
-        from openpyxl.utils import get_column_letter
-
-        header = next(rows, None)
-        if not header:
-            return []
-        header = [value(h) for h in header]
-        idx = {norm(h): i for i, h in reversed(list(enumerate(header))) if isinstance(h, str)}
-        deal_i = idx.get(norm(HEADER_DEAL_ID))
-        status_i = idx.get(norm(HEADER_STATUS))
-        if deal_i is None or status_i is None:
-            return []  # FAQ, hit tracking, or a sheet a manager added
-        rule_i = idx.get(norm(HEADER_RULE_ID))
-        code = title.split(" ", 1)[0]
-        sheet_rule = self.rule_ids_by_code.get(code)
-        comment_i, decision_i, note_i, owner_i = (idx.get(norm(h)) for h in (HEADER_COMMENT, HEADER_DECISION, HEADER_DECISION_NOTE, HEADER_OWNER))
-        status_col = get_column_letter(status_i + 1)
-
-        def cell(row, i):
-            if i is None or i >= len(row):
-                return None
-            return value(row[i])
-
-        out = []
-        build = EditedRow.build
-        for r, row in enumerate(rows, start=2):
-            if row is None or deal_i >= len(row):
-                continue
-            deal = value(row[deal_i])
-            if deal in (None, ""):
-                continue
-            rule_id = cell(row, rule_i) or sheet_rule
-            if not rule_id:
-                continue
-            out.append(
-                build(
-                    rule_id, deal,
-                    status_raw=_text(cell(row, status_i)),
-                    comment=_text(cell(row, comment_i)),
-                    decision_raw=_text(cell(row, decision_i)),
-                    decision_note=_text(cell(row, note_i)),
-                    owner=_text(cell(row, owner_i)),
-                    sheet=title, row=r, status_cell=f"{status_col}{r}",
-                )
-            )
-        return out
+        return parse_rule_sheet(title, rows, self.rule_ids_by_code, value=value)
 
 
 def _value(v):
@@ -186,14 +133,6 @@ def _calamine_value(v):
     if t is dt.date:
         return dt.datetime(v.year, v.month, v.day)
     return v
-
-
-def _text(v) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
 
 
 # a formula (<f>, maybe namespace-prefixed) or an error cell (t="e") in a worksheet's XML; separate

@@ -13,21 +13,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from crm_audit.report import STATUSES
+from crm_audit.documents.layout import (  # noqa: F401 - re-exported: readers and writers import them from here too
+    DECISION_ACCEPTED,
+    DECISION_WARNING,
+    DECISIONS,
+    HEADER_COMMENT,
+    HEADER_DEAL_ID,
+    HEADER_DECISION,
+    HEADER_DECISION_NOTE,
+    HEADER_OWNER,
+    HEADER_RULE_ID,
+    HEADER_STATUS,
+    STATUS_NOT_FIXED,
+    STATUSES,
+)
 from crm_audit.textnorm import norm
-
-DECISION_ACCEPTED = "Принято"
-DECISION_WARNING = "Предупреждение"
-DECISIONS = (DECISION_ACCEPTED, DECISION_WARNING)
-
-#: Column headers the read-back looks for on a rule sheet.
-HEADER_STATUS = "Статус"
-HEADER_COMMENT = "Комментарий"
-HEADER_DECISION = "Решение"
-HEADER_DECISION_NOTE = "Комментарий руководителя"
-HEADER_RULE_ID = "ID правила"
-HEADER_DEAL_ID = "ID сделки"
-HEADER_OWNER = "Ответственный"
 
 
 def normalise_choice(value: object, choices: tuple[str, ...]) -> str | None:
@@ -51,6 +51,22 @@ def normalise_id(value: object) -> str:
     return s
 
 
+@dataclass(frozen=True)
+class EditProblem:
+    """Something wrong in what a person wrote, at the cell it is in (kept as written, reported)."""
+
+    code: str  # "unknown-status" | "unknown-decision" | "missing-comment"
+    message: str  # English, for the terminal and the ledger
+    cell: str = ""  # e.g. "N7": the cell to fix («Решение» for a decision, «Комментарий» for a missing comment)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _blank_to_none(value: object) -> str | None:
+    return None if value is None or str(value).strip() == "" else str(value)
+
+
 @dataclass
 class EditedRow:
     rule_id: str
@@ -65,25 +81,30 @@ class EditedRow:
     sheet: str = ""
     row: int | None = None  # 1-based row in the sheet (for messages only)
     status_cell: str = ""  # e.g. "M7", for messages only
-    problems: list[str] = field(default_factory=list)
+    comment_cell: str = ""  # the «Комментарий» cell ("" when the column is gone)
+    decision_cell: str = ""  # the «Решение» cell ("" when the column is gone)
+    problems: list[EditProblem] = field(default_factory=list)
 
     @classmethod
     def build(cls, rule_id, deal_id, status_raw=None, comment=None, decision_raw=None, decision_note=None, **kw) -> "EditedRow":
-        status_raw = None if status_raw is None or str(status_raw).strip() == "" else str(status_raw)
-        decision_raw = None if decision_raw is None or str(decision_raw).strip() == "" else str(decision_raw)
-        comment = None if comment is None or str(comment).strip() == "" else str(comment)
-        decision_note = None if decision_note is None or str(decision_note).strip() == "" else str(decision_note)
+        """A row as read, normalised and checked; each problem names the cell it is in."""
+        status_raw, decision_raw = _blank_to_none(status_raw), _blank_to_none(decision_raw)
+        comment, decision_note = _blank_to_none(comment), _blank_to_none(decision_note)
         row = cls(str(rule_id).strip(), normalise_id(deal_id), status_raw, None, comment, decision_raw, None, decision_note, **kw)
         if status_raw is not None:
             row.status = normalise_choice(status_raw, STATUSES)
             if row.status is None:
-                row.problems.append(f"unknown status «{status_raw}» (expected one of: {', '.join(STATUSES)})")
+                row.problems.append(EditProblem(
+                    "unknown-status", f"unknown status «{status_raw}» (expected one of: {', '.join(STATUSES)})", row.status_cell))
         if decision_raw is not None:
             row.decision = normalise_choice(decision_raw, DECISIONS)
             if row.decision is None:
-                row.problems.append(f"unknown decision «{decision_raw}» (expected one of: {', '.join(DECISIONS)})")
-        if row.status == STATUSES[2] and comment is None:
-            row.problems.append("«Не исправлено» without a comment (the comment is mandatory)")
+                row.problems.append(EditProblem(
+                    "unknown-decision", f"unknown decision «{decision_raw}» (expected one of: {', '.join(DECISIONS)})",
+                    row.decision_cell or row.status_cell))
+        if row.status == STATUS_NOT_FIXED and comment is None:
+            row.problems.append(EditProblem(
+                "missing-comment", "«Не исправлено» without a comment (the comment is mandatory)", row.comment_cell or row.status_cell))
         return row
 
 

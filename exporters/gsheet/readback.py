@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from openpyxl.utils import get_column_letter
-
-from crm_audit.documents.edits import (
-    HEADER_COMMENT,
-    HEADER_DEAL_ID,
-    HEADER_DECISION,
-    HEADER_DECISION_NOTE,
-    HEADER_OWNER,
-    HEADER_RULE_ID,
-    HEADER_STATUS,
-    EditedRow,
-)
+from crm_audit.documents.edits import HEADER_DEAL_ID, EditedRow
+from crm_audit.documents.sheet_rows import parse_rule_sheet
 from exporters.gsheet.access import RetryPolicy, _Calls, _with_retries
-from exporters.gsheet.render import _quote_title, _text
+from exporters.gsheet.render import _quote_title
 
 
 def read_edits(
@@ -75,57 +65,8 @@ class GoogleSheetReader:
 
 
 def _edits_of_sheet(title: str, values: list[list[Any]], deal_header: str, by_code: dict[str, str]) -> list[EditedRow]:
-    from crm_audit.textnorm import norm
-
-    if not values:
-        return []
-    header = values[0]
-    idx = {norm(h): i for i, h in reversed(list(enumerate(header))) if isinstance(h, str) and h.strip()}
-
-    def col(name: str) -> int | None:
-        return idx.get(norm(name))
-
-    c_rule, c_deal = col(HEADER_RULE_ID), col(deal_header)
-    c_status, c_comment = col(HEADER_STATUS), col(HEADER_COMMENT)
-    c_decision, c_note, c_owner = col(HEADER_DECISION), col(HEADER_DECISION_NOTE), col(HEADER_OWNER)
-    if c_deal is None or c_status is None:
-        return []  # FAQ, hit tracking, or a sheet somebody added
-
-    def get(row: list[Any], c: int | None) -> Any:
-        if c is None or c >= len(row):
-            return None
-        v = row[c]
-        return None if v == "" else v
-
-    rows = values[1:]
-    # the sheet's rule id, for rows where a manager cleared «ID правила»
-    ids = [_text(get(r, c_rule)).strip() for r in rows if get(r, c_deal) is not None]
-    ids = [i for i in ids if i]
-    sheet_rule = by_code.get(title.split(" ", 1)[0]) or (max(set(ids), key=ids.count) if ids else "")
-    out = []
-    for i, row in enumerate(rows, 2):
-        deal = get(row, c_deal)
-        if deal is None or not _text(deal).strip():
-            continue
-        rule = _text(get(row, c_rule)).strip() or sheet_rule
-        if not rule:
-            continue
-        status = get(row, c_status)
-        out.append(
-            EditedRow.build(
-                rule,
-                deal,
-                None if status is None else _text(status),
-                None if get(row, c_comment) is None else _text(get(row, c_comment)),
-                None if get(row, c_decision) is None else _text(get(row, c_decision)),
-                None if get(row, c_note) is None else _text(get(row, c_note)),
-                owner=None if get(row, c_owner) is None else _text(get(row, c_owner)),
-                sheet=title,
-                row=i,
-                status_cell=f"{get_column_letter(c_status + 1)}{i}" if c_status is not None else "",
-            )
-        )
-    return out
+    # the one rule-sheet parser, shared with the xlsx reader
+    return parse_rule_sheet(title, values, by_code, deal_id_header=deal_header)
 
 
 # --------------------------------------------------------------------------

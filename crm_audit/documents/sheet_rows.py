@@ -1,0 +1,130 @@
+"""The one parser of a rule sheet's rows as a reader returns them (xlsx workbook or Google Sheet).
+
+A rule sheet is a sheet whose header has «ID сделки» (or the CRM's deal id
+header) and «Статус». Columns are found by header (case, spaces and «ё»
+ignored; the first of two equal headers wins), never by position; a data row
+is a row with a value in the deal id column; rows are identified by
+(rule id, deal id). When «ID правила» was deleted or a cell of it cleared, the
+code in the sheet title gives the rule (``rule_ids_by_code``), else the rule
+id most rows of the sheet carry. Ids come back normalised (``123.0`` → ``123``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from openpyxl.utils import get_column_letter
+
+from crm_audit.documents.edits import EditedRow
+from crm_audit.documents.layout import (
+    HEADER_COMMENT,
+    HEADER_DEAL_ID,
+    HEADER_DECISION,
+    HEADER_DECISION_NOTE,
+    HEADER_OWNER,
+    HEADER_RULE_ID,
+    HEADER_STATUS,
+)
+from crm_audit.textnorm import norm
+
+__all__ = ["cell_text", "parse_rule_sheet"]
+
+
+def _same(v: Any) -> Any:
+    return v
+
+
+def cell_text(value: Any) -> str | None:
+    """A cell value as the text a person sees in it; None for an empty cell.
+
+    Whole floats lose their ``.0`` (ids and numbers come back from Excel,
+    LibreOffice and Google as numbers).
+    """
+    if value is None:
+        return None
+    t = value.__class__
+    if t is str:
+        return value or None
+    if t is float and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_rule_sheet(
+    title: str,
+    rows: Iterable[Sequence[Any] | None],
+    rule_ids_by_code: dict[str, str] | None = None,
+    *,
+    value: Callable[[Any], Any] = _same,
+    deal_id_header: str | None = None,
+) -> list[EditedRow]:
+    """One :class:`EditedRow` per data row of the sheet ``title`` (``[]`` for a sheet that is not a rule sheet).
+
+    ``rows`` is the sheet's rows from the header on, as the reader returns
+    them; ``value`` turns one cell as returned into a plain value (None for
+    an empty cell). Problems (unknown status or decision, «Не исправлено»
+    without a comment) name the cell they are in.
+    """
+    rows = iter(rows)
+    header = next(rows, None)
+    if not header:
+        return []
+    idx: dict[str, int] = {}
+    for i, h in enumerate(header):
+        h = value(h)
+        if isinstance(h, str) and h.strip():
+            idx.setdefault(norm(h), i)
+    deal_i = idx.get(norm(deal_id_header or HEADER_DEAL_ID))
+    status_i = idx.get(norm(HEADER_STATUS))
+    if deal_i is None or status_i is None:
+        return []  # FAQ, hit tracking, or a sheet somebody added
+    rule_i, comment_i, decision_i, note_i, owner_i = (
+        idx.get(norm(h)) for h in (HEADER_RULE_ID, HEADER_COMMENT, HEADER_DECISION, HEADER_DECISION_NOTE, HEADER_OWNER)
+    )
+    letter = {i: get_column_letter(i + 1) for i in (status_i, comment_i, decision_i) if i is not None}
+    status_l = letter[status_i]
+    comment_l, decision_l = letter.get(comment_i), letter.get(decision_i)
+
+    def text(row: Sequence[Any], i: int | None) -> str | None:
+        return cell_text(value(row[i])) if i is not None and i < len(row) else None
+
+    parsed = []  # (row number, row, deal, rule) of the data rows
+    for r, row in enumerate(rows, start=2):
+        if row is None or deal_i >= len(row):
+            continue
+        deal = text(row, deal_i)
+        if deal is None or not deal.strip():
+            continue
+        rule = value(row[rule_i]) if rule_i is not None and rule_i < len(row) else None
+        rule = (cell_text(rule) or "").strip() if rule else ""  # a 0 or FALSE there is no rule id either
+        parsed.append((r, row, deal, rule))
+
+    sheet_rule = (rule_ids_by_code or {}).get(title.split(" ", 1)[0], "")
+    if not sheet_rule and any(not rule for *_, rule in parsed):
+        common = Counter(rule for *_, rule in parsed if rule).most_common(1)
+        sheet_rule = common[0][0] if common else ""
+
+    build = EditedRow.build
+    out = []
+    for r, row, deal, rule in parsed:
+        rule = rule or sheet_rule
+        if not rule:
+            continue
+        n = str(r)
+        out.append(
+            build(
+                rule, deal,
+                status_raw=text(row, status_i),
+                comment=text(row, comment_i),
+                decision_raw=text(row, decision_i),
+                decision_note=text(row, note_i),
+                owner=text(row, owner_i),
+                sheet=title, row=r,
+                status_cell=status_l + n,
+                comment_cell=comment_l + n if comment_l else "",
+                decision_cell=decision_l + n if decision_l else "",
+            )
+        )
+    return out
