@@ -227,7 +227,7 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
     st.run("import", do_import)
 
 
-    from crm_audit.engine import loading
+    from crm_audit.engine import encoding, loading, mapping, readers
     from crm_audit.rules import ruleset
     from crm_audit.engine import plan as planmod
     from crm_audit import settings as settings_mod
@@ -250,9 +250,9 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
         return wrapper
 
     # sub-stage timings of the loader (module-level functions it calls by name)
-    loading.read_raw = timed("load: read_raw (CSV → raw text table)", loading.read_raw)
-    loading.map_entity = timed("load: map_entity (map + parse + checks)", loading.map_entity)
-    loading._fingerprint = timed("load: _fingerprint (sha256 of files)", loading._fingerprint)
+    readers.read_raw = timed("load: read_raw (CSV → raw text table)", readers.read_raw)
+    mapping.map_entity = timed("load: map_entity (map + parse + checks)", mapping.map_entity)
+    encoding.file_fingerprint = timed("load: file_fingerprint (sha256 of files not hashed while read)", encoding.file_fingerprint)
 
     def do_settings():
         settings = settings_mod.load(settings_path)
@@ -309,7 +309,8 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
         gsheet_stage = False
     try:  # the audit history (ledger) that `crm-audit run` keeps, when the product has one
         from crm_audit.history.ledger import Ledger
-        from crm_audit.history.carry import carry_over, record
+        from crm_audit.history.carry import carry_inputs, carry_over
+        from crm_audit.history.record import record
     except ImportError:
         pass
     else:
@@ -321,10 +322,10 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
         def do_ledger():  # a first audit: empty ledger, no previous document (as `crm-audit run` does it)
             with Ledger(ledger_file) as ledger:
                 t0 = time.perf_counter()
-                carry = carry_over(report, ledger)
+                carry = carry_over(report, carry_inputs(ledger, report.as_of))
                 detail["ledger: carry_over"] = time.perf_counter() - t0
                 t0 = time.perf_counter()
-                record(report, ledger, carry, None)
+                record(report, ledger, carry)
                 detail["ledger: record"] = time.perf_counter() - t0
 
         st.run("ledger", do_ledger)

@@ -53,7 +53,6 @@ class Problem:
 class CrmAuditError(Exception):
     """Base of every error a user can cause (exit code 2)."""
 
-    exit_code = 2
     kind = "error"
 
     def __init__(self, message: str | None = None, problems: list[Problem] | None = None, hint: str = ""):
@@ -105,5 +104,6 @@ class OutputError(CrmAuditError):
     kind = "output"
 
 
-def path_str(path: str | Path) -> str:
-    return str(path)
+def file_problem(path: str | Path, message: str, reason: str, **where) -> InputError:
+    """An :class:`InputError` about one export file (``where``: row, line, column of the problem)."""
+    return InputError(problems=[Problem(message, file=str(path), reason=reason, **where)])

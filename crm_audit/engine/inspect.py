@@ -24,16 +24,6 @@ MAX_PROBLEMS = 10
 # --------------------------------------------------------------------------- detection
 
 
-def _export_files(directory: Path) -> list[Path]:
-    from crm_audit.engine.loading import DATA_SUFFIXES
-
-    if directory.is_file():
-        return [directory]
-    if not directory.is_dir():
-        return []
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in DATA_SUFFIXES and not p.name.startswith((".", "~$")))
-
-
 def profile_score(profile: Profile, files: dict[Path, list[str]]) -> int:
     """How well a profile explains the files' headers (higher is better)."""
     detect = {hkey(h) for h in profile.detect}
@@ -55,11 +45,11 @@ def profile_score(profile: Profile, files: dict[Path, list[str]]) -> int:
 
 def detect_profile(directory: str | Path) -> tuple[str, dict[str, int]]:
     """(best profile name, score of every bundled profile) from the headers."""
-    from crm_audit.engine.loading import peek_headers
+    from crm_audit.engine.readers import export_files, peek_headers
 
     d = Path(directory)
     headers: dict[Path, list[str]] = {}
-    for p in _export_files(d):
+    for p in export_files(d):
         try:
             headers[p] = peek_headers(p)
         except CrmAuditError:
@@ -148,7 +138,8 @@ def _rule_checks(export, settings) -> list[RuleCheck]:
 
 def inspect_export(directory: str | Path, crm: str | None = None, config: str | Path | None = None) -> InspectReport:
     """Everything ``crm-audit inspect`` prints, as data (never raises for a bad export)."""
-    from crm_audit.engine.loading import load_export, peek_headers
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.readers import export_files, peek_headers
 
     d = Path(directory)
     if not d.exists():
@@ -169,7 +160,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         export = load_export(d, profile, on_bad_value="warn")
     except CrmAuditError as exc:
         rep.error = exc.message
-        for p in _export_files(d):
+        for p in export_files(d):
             try:
                 rep.files.append(FileReport(p, None, headers=peek_headers(p)))
             except CrmAuditError as e2:

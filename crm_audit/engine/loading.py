@@ -1,5 +1,136 @@
-"""Read an export directory into canonical DuckDB tables (moving: the file readers are in :mod:`crm_audit.engine.readers`)."""
+"""Read an export directory into canonical DuckDB tables, using a profile.
 
-from crm_audit.engine.readers import (  # noqa: F401
-    DATA_SUFFIXES, ENTITIES, LoadedEntity, LoadedExport, RawInfo, load_export, map_entity, peek_headers, read_raw,
-)
+The stages, each in its own module: every file is read into a raw all-text
+table (:mod:`~crm_audit.engine.readers`, encodings in
+:mod:`~crm_audit.engine.encoding`), recognised as one entity and mapped and
+parsed into that entity's table (``deals``, ``organizations``, ``persons``,
+``activities``; :mod:`~crm_audit.engine.mapping`), then entities that refer
+to each other by name are linked (:mod:`~crm_audit.engine.linking`). Values
+that do not parse are reported with file, row, column and the raw value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crm_audit.engine import encoding, linking, mapping, readers
+from crm_audit.engine.mapping import LoadedEntity, MapJob
+from crm_audit.engine.profile import ENTITIES, Profile
+from crm_audit.engine.readers import DATA_SUFFIXES, RawInfo, RawTable, peek_headers
+from crm_audit.errors import InputError, Problem, file_problem
+from crm_audit.report import DataWarning
+
+
+@dataclass
+class LoadedExport:
+    con: Any
+    directory: Path
+    entities: dict[str, LoadedEntity]
+    warnings: list[DataWarning] = field(default_factory=list)
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    _tmp: Any = None
+    profile: Profile | None = None
+    unknown_files: list[tuple[Path, list[str]]] = field(default_factory=list)
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def _unreadable(path: Path, exc: Exception) -> InputError:
+    """A value or file the SQL cannot take: name the file, never a traceback."""
+    return file_problem(path, f"cannot read the file: {str(exc).splitlines()[0]}", "unreadable")
+
+
+class _Loader:
+    """One :func:`load_export` call: the files read so far and what they gave."""
+
+    def __init__(self, con, out: LoadedExport, profile: Profile, on_bad_value: str, tmpdir: Path):
+        self.con, self.out, self.profile, self.on_bad_value, self.tmpdir = con, out, profile, on_bad_value, tmpdir
+        self.seen: dict[str, Path] = {}  # entity -> the file it is read from
+        self.shared: dict[str, list[DataWarning]] = {}  # entity read from another entity's file -> its warnings
+
+    def _map(self, entity: str, raw: RawTable, shared: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
+        job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared)
+        return mapping.map_entity(self.con, job)
+
+    def read(self, path: Path, raw_table: str) -> None:
+        import duckdb
+
+        con, out = self.con, self.out
+        try:
+            raw = readers.read_raw(con, path, raw_table, self.tmpdir)
+        except duckdb.Error as exc:
+            raise _unreadable(path, exc) from None
+        entity = mapping.detect_entity(self.profile, path, raw.headers)
+        if entity is None:
+            readers.drop_raw(con, raw_table)
+            out.warnings.append(DataWarning("unknown-file", "not recognised as deals, organizations, persons or activities; ignored", str(path)))
+            out.unknown_files.append((path, raw.headers))
+            return
+        if entity in self.seen and entity not in self.shared:
+            raise file_problem(path, f"a second {entity} file (the first is {self.seen[entity].name}); keep one", "duplicate-file")
+        if entity in self.shared:  # a file of its own replaces the rows read from another entity's file
+            prev = out.entities.pop(entity)
+            del self.shared[entity]
+            out.warnings.append(DataWarning("rows-skipped", f"{prev.rows} row(s) ({prev.rows_where}) skipped: the {entity} are read from {path.name}", str(prev.file)))
+        self.seen[entity] = path
+        try:
+            feeds, warns = mapping.shared_with(con, self.profile, entity, raw, self.seen)
+            for other in feeds:  # the same file holds rows of other entities (`rows_where`)
+                out.entities[other], self.shared[other] = self._map(other, raw, shared=True)
+                self.seen[other] = path
+            out.entities[entity], more = self._map(entity, raw)
+        except duckdb.Error as exc:
+            raise _unreadable(path, exc) from None
+        out.warnings.extend(warns + more)
+        out.fingerprints[path.name] = raw.fingerprint or encoding.file_fingerprint(path)
+
+
+def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "error", con=None, as_of: dt.date | None = None) -> LoadedExport:
+    """Find, read, map and parse the export files in ``directory``.
+
+    ``as_of`` (default today) dates the «days since» columns (`from_days`)."""
+    import duckdb
+
+    from crm_audit.engine import sqlfuncs
+
+    d = Path(directory)
+    if not d.exists():
+        raise file_problem(d, "the export directory does not exist", "not-found")
+    files = readers.export_files(d)
+    if not files:
+        raise file_problem(d, "no export files (CSV or XLSX) found; expected deals.csv, activities.csv, organizations.csv, persons.csv", "no-files")
+    own_con = con is None
+    if own_con:
+        con = duckdb.connect()
+        sqlfuncs.install(con)
+    tmp = tempfile.TemporaryDirectory(prefix="crm-audit-")
+    out = LoadedExport(con, d, {}, _tmp=tmp, profile=profile)
+    try:
+        loader = _Loader(con, out, profile, on_bad_value, Path(tmp.name))
+        for i, path in enumerate(files):
+            loader.read(path, f"raw_{i}")
+        for warns in loader.shared.values():
+            out.warnings.extend(warns)
+        if "deals" in out.entities:
+            out.warnings += linking.link_by_name(con, out.entities, profile)
+        out.warnings += mapping.dates_from_days(con, out.entities, profile, as_of or dt.date.today(), on_bad_value)
+        if "deals" not in out.entities:
+            raise InputError(
+                problems=[Problem("no deals file found (deals.csv / deals.xlsx, or a file with deal headers)", file=str(d), reason="no-deals")]
+            )
+    except BaseException:
+        out.close()
+        if own_con:
+            con.close()
+        raise
+    return out
+
+
+__all__ = ["DATA_SUFFIXES", "ENTITIES", "LoadedEntity", "LoadedExport", "RawInfo", "load_export", "peek_headers"]

@@ -1,0 +1,149 @@
+"""The text encoding of an export file, and its fingerprint.
+
+CRM exports arrive as UTF-8 (with or without a BOM), UTF-16 (Excel's
+"Unicode text"), Windows-1251 (Russian Excel, Bitrix24) or something rarer;
+:func:`detect_encoding` names it from the bytes. Large files are not read into
+memory: :func:`scan_utf8` streams one through a UTF-8 decoder and hashes it on
+the way (the fingerprint an audit records for each file it read).
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_audit.errors import file_problem
+
+#: how much of a large file is decoded for sniffing (the rest is only checked)
+HEAD_BYTES = 512 * 1024
+
+
+def _looks_utf16(head: bytes) -> str | None:
+    """UTF-16 without a BOM: every other byte of ASCII text is NUL."""
+    sample = head[:4000]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def detect_encoding(path: Path, data: bytes) -> str:
+    """The text encoding of an export file (UTF-8 [BOM], UTF-16, cp1251, ...)."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    u16 = _looks_utf16(data)
+    if u16:
+        return u16
+    if b"\x00" in data:
+        raise file_problem(path, "the file is not text (it contains binary data); export it again as CSV or XLSX", "encoding")
+    try:
+        data.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError as exc:
+        bad_at = exc.start
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd")
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    if non_ascii > 20 and bad <= 0.02 * non_ascii:
+        line = data[:bad_at].count(b"\n") + 1
+        raise file_problem(
+            path,
+            f"the file is UTF-8 but has {bad} broken byte(s) (first at line {line}); "
+            "it was damaged after the export — export it again",
+            "encoding", line=line,
+        )
+    # Russian Excel / Bitrix24: Windows-1251 (its letters are bytes C0..FF)
+    try:
+        cyr = data.decode("cp1251")
+        letters = sum(1 for ch in cyr if "\u0400" <= ch <= "\u04ff")
+        high = sum(1 for b in data if b >= 0x80)
+        if high and letters >= 0.7 * high:
+            return "cp1251"
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data[: 1 << 20]).best()
+    if best is None:
+        raise file_problem(path, "the file is not text (unknown encoding); export it again as CSV or XLSX", "encoding")
+    return best.encoding
+
+
+def decode_text(path: Path, data: bytes, enc: str) -> str:
+    """``data`` decoded as ``enc``, without a BOM; an :class:`InputError` naming the file when it is not text."""
+    try:
+        text = data.decode(enc)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise file_problem(path, f"cannot decode the file as {enc}: {exc}", "encoding") from None
+    text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        raise file_problem(path, "the file is not text (it contains NUL characters); export it again as CSV or XLSX", "encoding")
+    return text
+
+
+@dataclass(frozen=True)
+class Utf8Scan:
+    """One streaming pass over a large file."""
+
+    #: the decoded head (BOM removed); None when the file holds a NUL byte,
+    #: starts with a UTF-16 BOM or is not UTF-8
+    head: str | None
+    fingerprint: str  # see :func:`fingerprint_of`
+
+
+def scan_utf8(path: Path, whole: bool = True) -> Utf8Scan:
+    """Read a large file once: its decoded head, and its fingerprint.
+
+    With ``whole=False`` only the head is decoded: the parallel CSV reader has
+    DuckDB check the rest while reading it.
+    """
+    h = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    head: str | None = None
+    with open(path, "rb") as fh:
+        first = fh.read(HEAD_BYTES)
+        h.update(first)
+        nul = b"\x00" in first
+        try:
+            head = decoder.decode(first)
+        except UnicodeDecodeError:
+            pass
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+            nul = nul or b"\x00" in chunk
+            if whole and head is not None:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    head = None
+        if whole and head is not None:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                head = None
+    digest = h.hexdigest()[:16]
+    if head is None or nul or first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return Utf8Scan(None, digest)
+    return Utf8Scan(head.lstrip("\ufeff"), digest)
+
+
+def fingerprint_of(data: bytes) -> str:
+    """A file's fingerprint from its bytes: the first 16 hex digits of their sha256."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def file_fingerprint(path: Path) -> str:
+    """:func:`fingerprint_of` a file, read in chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]

@@ -1,0 +1,53 @@
+"""Link entities that an export relates by name instead of by id.
+
+Some CRMs export deals with their organization's and contact's *name* only
+(no ids), and activities with their deal's name (Salesforce's «Opportunity»);
+the profile's ``link_by_name`` says so. Linking fills the missing id column
+with the id of the first record (in file order) of that name, and warns where
+a name is ambiguous.
+"""
+
+from __future__ import annotations
+
+from crm_audit.engine.mapping import LoadedEntity
+from crm_audit.engine.profile import Profile
+from crm_audit.report import DataWarning
+
+
+def link_by_name(con, entities: dict[str, LoadedEntity], profile: Profile) -> list[DataWarning]:
+    """Fill deals.org_id / person_id, activities.deal_id by matching names (exports without ids)."""
+    deals = entities.get("deals")
+    if deals is None:
+        return []
+    warnings: list[DataWarning] = []
+    for kind, ent_name in (("org", "organizations"), ("person", "persons")):
+        ent = entities.get(ent_name)
+        if kind not in profile.link_by_name or f"{kind}_id" in deals.fields or f"{kind}_name" not in deals.fields:
+            continue
+        if ent is None or "id" not in ent.fields or "name" not in ent.fields:
+            continue
+        warnings += _link_column(con, deals, f"{kind}_id", f"{kind}_name", ent, "name",
+                                 "several records named «{}»; deals are linked to the first of them")
+    acts = entities.get("activities")
+    if "deal" in profile.link_by_name and acts is not None and "deal_id" not in acts.fields and "deal_name" in acts.fields and "title" in deals.fields:
+        # activities name their deal (Salesforce's «Opportunity»): link by the deal's title
+        warnings += _link_column(con, acts, "deal_id", "deal_name", deals, "title",
+                                 "several deals named «{}»; its activities are linked to the first of them")
+    return warnings
+
+
+def _link_column(con, src: LoadedEntity, id_col: str, name_col: str, target: LoadedEntity,
+                 target_name: str, ambiguous: str) -> list[DataWarning]:
+    """``src.id_col`` = the id of the ``target`` record whose ``target_name`` matches ``src.name_col`` (the first one in the file)."""
+    con.execute(f"ALTER TABLE {src.table} ADD COLUMN {id_col} VARCHAR")
+    named = f"FROM {target.table} WHERE id IS NOT NULL AND NOT is_blank({target_name})"
+    con.execute(
+        f"UPDATE {src.table} SET {id_col} = m.id FROM (SELECT norm({target_name}) AS k, arg_min(id, _row) AS id {named} GROUP BY 1) m "
+        f"WHERE norm({src.table}.{name_col}) = m.k"
+    )
+    src.fields[id_col] = f"{src.fields[name_col]} (linked by name to {target.file.name})"
+    dup = con.execute(
+        f"SELECT min({target_name}) {named} GROUP BY norm({target_name}) "
+        f"HAVING count(DISTINCT id) > 1 AND norm(min({target_name})) IN (SELECT norm({name_col}) FROM {src.table}) ORDER BY 1 LIMIT 5"
+    ).fetchall()
+    return [DataWarning("ambiguous-link", ambiguous.format(name), str(target.file), None, target.fields.get(target_name)) for (name,) in dup]

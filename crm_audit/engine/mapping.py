@@ -1,0 +1,522 @@
+"""Map a raw table to the canonical table of its entity, as the CRM profile says.
+
+A profile (``crm_audit/profiles/*.yaml``) names, for each entity, the export
+headers of every canonical field, their types and parse rules. Mapping one raw
+table (:class:`~crm_audit.engine.readers.RawTable`) is a :class:`MapJob` run in
+steps: match the headers to fields (:func:`match_columns`), refuse a file that
+lacks a required column, settle the file's date order, build one SQL
+projection (:func:`project`), create the entity's table from it (report footer
+lines and rows of other entities left out), and report the cells that do not
+parse with file, row, column and the raw value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NamedTuple
+
+from crm_audit.engine.profile import EntitySpec, Profile, hkey
+from crm_audit.engine.readers import RawInfo, RawTable, drop_raw
+from crm_audit.errors import InputError, Problem
+from crm_audit.report import DataWarning
+from crm_audit.sqltext import sql_literal
+from crm_audit.textnorm import WS_CLASS, norm
+
+TYPE_EXPECTED = {
+    "number": "a number such as 1500, 1 500,00 or 1500.50",
+    "date": "a date such as 2026-11-20, 2026-11-20 10:00:00 or 20.11.2026",
+}
+MAX_REPORTED = 5
+BAD_VALUE_HINT = "Fix the cells in the export (or set `on_bad_value: warn` in crm-audit.yaml to treat them as empty)."
+
+
+@dataclass
+class LoadedEntity:
+    entity: str
+    file: Path
+    table: str
+    rows: int
+    fields: dict[str, str]  # canonical field -> export header used
+    custom: dict[str, tuple[str, str]]  # norm(name) -> (sql column, export header)
+    ignored: list[str] = field(default_factory=list)
+    # norm(export header) -> canonical field it fed (a rule may name a
+    # mapped column by its export name: amoCRM's «Бюджет» is the deal value)
+    header_fields: dict[str, str] = field(default_factory=dict)
+    typed: set[str] = field(default_factory=set)  # parsed fields (keep a "<name>__raw" text column)
+    raw: RawInfo | None = None
+    rows_where: str | None = None  # the file's rows this entity is (`rows_where`), as text
+
+    def column_for(self, name: str) -> str | None:
+        """SQL column of a canonical field or custom field (by export name)."""
+        if name in self.fields:
+            return name
+        hit = self.custom.get(norm(name))
+        if hit:
+            return hit[0]
+        canon = self.header_fields.get(norm(name))
+        if canon is not None and canon in self.fields:
+            return f"{canon}__raw" if canon in self.typed else canon
+        return None
+
+
+def _stem_tokens(path: Path) -> set[str]:
+    import re
+
+    return {t for t in re.split(r"[^0-9a-zа-яё]+", norm(path.stem)) if t}
+
+
+def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | None:
+    """Which entity of the profile a file holds: by its name, else by its headers (None: not recognised)."""
+    stem = norm(path.stem)
+    for name, spec in profile.entities.items():
+        if stem in {norm(f) for f in spec.files}:
+            return name
+    # a file name such as amocrm_export_leads_2026-11-20.csv
+    tokens = _stem_tokens(path)
+    by_token = [name for name, spec in profile.entities.items() if tokens & {norm(f) for f in spec.files}]
+    if len(by_token) == 1:
+        return by_token[0]
+    # by prefix: most headers carry the entity's prefix
+    best = (0, None)
+    for name, spec in profile.entities.items():
+        hits = sum(1 for h in headers if spec.strip_prefix(h)[1])
+        if hits > best[0]:
+            best = (hits, name)
+    if best[1] and best[0] * 2 >= len([h for h in headers if h.strip()]):
+        return best[1]
+    # by signature fields: the entity with the most mapped headers
+    found = (0, None)
+    for name, spec in profile.entities.items():
+        idx = spec.header_index()
+        mapped = [idx.get(hkey(spec.strip_prefix(h)[0])) for h in headers]
+        have = {m for m in mapped if m}
+        if spec.signature and all(f in have for f in spec.signature) and "id" in have:
+            if len(have) > found[0]:
+                found = (len(have), name)
+    return found[1]
+
+
+def _text_expr(cols: list[str], join: str | None = None) -> str:
+    if len(cols) == 1:
+        return cols[0]
+    if join is not None:
+        parts = ", ".join(f"CASE WHEN is_blank({c}) THEN NULL ELSE strip({c}) END" for c in cols)
+        return f"nullif(concat_ws({sql_literal(join)}, {parts}), '')"
+    # duplicate headers: the first non-blank value of the row
+    parts = " ".join(f"WHEN NOT is_blank({c}) THEN {c}" for c in cols)
+    return f"CASE {parts} ELSE {cols[0]} END"
+
+
+def _sql_list(values: list[str]) -> str:
+    return ", ".join(sql_literal(norm(v)) for v in values) or "NULL"
+
+
+def _typed_expr(spec, raw: str, date_order: str = "dmy") -> str:
+    if spec.type == "id":
+        return f"parse_id({raw})"
+    if spec.type == "number":
+        return f"parse_num({raw})"
+    if spec.type == "date":
+        return f"parse_date_mdy({raw})" if date_order == "mdy" else f"parse_date({raw})"
+    if spec.type == "enum":
+        whens = " ".join(f"WHEN norm({raw}) IN ({_sql_list(vals)}) THEN {sql_literal(key)}" for key, vals in spec.values.items())
+        return f"CASE {whens} ELSE NULL END" if whens else "NULL"
+    if spec.type == "bool":
+        t = _sql_list(spec.values.get("true", []))
+        f = _sql_list(spec.values.get("false", []))
+        return f"CASE WHEN norm({raw}) IN ({t}) THEN TRUE WHEN norm({raw}) IN ({f}) THEN FALSE ELSE NULL END"
+    return raw
+
+
+def _raw_expr(fs, cols: list[str], fallback: list[str] | None = None) -> str:
+    raw = _text_expr(cols, fs.join) if cols else None
+    if fallback:  # `fallback` columns: for a row whose own columns are blank (or absent)
+        fb = _text_expr(fallback, fs.fallback.join)
+        raw = fb if raw is None else f"CASE WHEN is_blank({raw}) THEN {fb} ELSE {raw} END"
+    if fs.split:
+        raw = f"first_item({raw}, {sql_literal(fs.split)})"
+    if fs.remove:
+        raw = f"nullif(strip(regexp_replace({raw}, {sql_literal(fs.remove)}, '', 'g')), '')"
+    if fs.null_values:
+        raw = f"CASE WHEN norm({raw}) IN ({_sql_list(fs.null_values)}) THEN NULL ELSE {raw} END"
+    return raw
+
+
+def _slash_count(col: str, part: int) -> str:
+    """SQL: how many cells of ``col`` are slash dates whose ``part`` (1 or 2) is above 12.
+
+    A cheap anchored prefix test (at most a few characters read) guards the
+    strip/extract/is_slash_date work, which then runs only on the few cells
+    that can be slash dates (ISO dates fail at their third digit).
+    """
+    group = "([0-9]{1,2})[/-]" if part == 1 else "[0-9]{1,2}[/-]([0-9]{1,2})"
+    return (
+        f"count(*) FILTER (WHERE CASE WHEN regexp_matches({col}, '^{WS_CLASS}*[0-9]{{1,2}}[/-]') "
+        f"THEN TRY_CAST(regexp_extract(strip({col}), '^{group}', 1) AS INTEGER) > 12 AND is_slash_date({col}) ELSE FALSE END)"
+    )
+
+
+def _date_order(con, raw_table: str, cols: list[str], default: str) -> tuple[str, str | None]:
+    """The file's d/m/y vs m/d/y order, from values such as 25/11/2026."""
+    if not cols:
+        return default, None
+    a, b = con.execute(f"SELECT {' + '.join(_slash_count(c, 1) for c in cols)}, {' + '.join(_slash_count(c, 2) for c in cols)} FROM {raw_table}").fetchone()
+    a, b = a or 0, b or 0
+    if default == "mdy" and a and not b:
+        return "dmy", "dates are written day first (such as 25/11/2026); read as day/month/year"
+    if default == "dmy" and b and not a:
+        return "mdy", "dates are written month first (such as 11/25/2026); read as month/day/year"
+    return default, None
+
+
+def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: list[str]) -> str:
+    """SQL condition keeping rows that are not report footer lines."""
+    if not patterns or n == 0:
+        return "TRUE"
+    firsts = ", ".join(f"CASE WHEN is_blank(c{i}) THEN NULL ELSE lower(strip(c{i})) END" for i in range(min(n, 3)))
+    first = f"coalesce({firsts})"
+    match = " OR ".join(f"regexp_full_match({first}, {sql_literal(p)}, 's')" for p in patterns)
+    no_id = " AND ".join(f"is_blank({c})" for c in id_cols) or "TRUE"
+    start = con.execute(f"SELECT min(_row) FROM {raw_table} WHERE {no_id} AND ({match})").fetchone()[0]
+    if start is None:
+        return "TRUE"
+    return f"NOT ({no_id} AND _row >= {int(start)})"
+
+
+def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: EntitySpec, date_order: str,
+                 by_fb: dict[str, list[int]] | None = None) -> str | None:
+    ds = profile.derive_status if profile is not None else None
+    if ds is None:
+        return None
+
+    def raw(name: str) -> str:
+        return _raw_expr(spec.fields[name], [f"c{i}" for i in by_field[name]], [f"c{i}" for i in (by_fb or {}).get(name, [])])
+
+    whens = []
+    if "status" in by_field:
+        fs = spec.fields["status"]
+        explicit = _typed_expr(fs, raw("status"), date_order)
+        whens.append(f"WHEN ({explicit}) IS NOT NULL THEN ({explicit})")
+    ff = ds.from_flags
+    if ff and ff.closed in by_field and ff.won in by_field:
+        fc, fw = spec.fields[ff.closed], spec.fields[ff.won]
+        closed = _typed_expr(fc, raw(ff.closed))
+        won = _typed_expr(fw, raw(ff.won))
+        whens.append(f"WHEN ({closed}) IS TRUE AND ({won}) IS TRUE THEN 'won' WHEN ({closed}) IS TRUE THEN 'lost' WHEN ({closed}) IS FALSE THEN 'open'")
+    fs_ = ds.from_stage
+    if fs_ and "stage" in by_field:
+        stage = raw("stage")
+        for key in ("won", "lost", "deleted"):
+            vals = getattr(fs_, key)
+            if vals:
+                whens.append(f"WHEN norm({stage}) IN ({_sql_list(vals)}) THEN '{key}'")
+        if fs_.otherwise:
+            whens.append(f"WHEN NOT is_blank({stage}) THEN '{fs_.otherwise}'")
+    if not whens or ("status" in by_field and len(whens) == 1):
+        return None
+    return f"CASE {' '.join(whens)} ELSE NULL END"
+
+
+def _columns_text(headers: list[str], idxs: list[int], join: str | None) -> str:
+    if not idxs:
+        return ""
+    return headers[idxs[0]] if len(idxs) == 1 or not join else " + ".join(headers[i] for i in idxs)
+
+
+def rows_where_column(spec: EntitySpec, headers: list[str]) -> int | None:
+    """Index of the column an entity's `rows_where` reads (None: no such filter or column)."""
+    if spec.rows_where is None:
+        return None
+    keys = [hkey(spec.strip_prefix(h)[0]) for h in headers]
+    return next((keys.index(hkey(h)) for h in spec.rows_where.headers if hkey(h) in keys), None)
+
+
+def rows_where_sql(spec: EntitySpec, col: int) -> str:
+    return f"norm(c{col}) IN ({_sql_list(spec.rows_where.values)})"
+
+
+# --------------------------------------------------------------------------- map_entity, step by step
+
+
+@dataclass(frozen=True)
+class MapJob:
+    """Map ``raw`` into the table of ``entity``.
+
+    ``shared``: another entity maps the same raw table after this one (a file
+    holding two entities, `rows_where`), so the raw table is kept and the
+    file's own problems (footer lines, rows of no entity) are left to that one.
+    """
+
+    entity: str
+    spec: EntitySpec
+    raw: RawTable
+    on_bad_value: str = "error"
+    profile: Profile | None = None
+    shared: bool = False
+
+    @property
+    def path(self) -> Path:
+        return self.raw.path
+
+    @property
+    def headers(self) -> list[str]:
+        return self.raw.headers
+
+
+@dataclass
+class ColumnMatch:
+    """Which columns (0-based indexes) feed which field."""
+
+    by_field: dict[str, list[int]] = field(default_factory=dict)  # a field's own columns, in the profile's header order
+    by_fallback: dict[str, list[int]] = field(default_factory=dict)  # a field's `fallback` columns
+    custom: dict[str, list[int]] = field(default_factory=dict)  # norm(export name) -> columns of a custom field
+    custom_header: dict[str, str] = field(default_factory=dict)  # norm(export name) -> the name as exported
+    ignored: list[str] = field(default_factory=list)
+    header_fields: dict[str, str] = field(default_factory=dict)  # see LoadedEntity.header_fields
+
+
+class ValueCheck(NamedTuple):
+    """A parsed field whose unreadable cells are reported: the raw text column and the parsed one."""
+
+    field: str
+    raw_col: str
+    col: str
+    type: str
+
+
+@dataclass
+class Projection:
+    """The SELECT list from the raw table to the entity's table, and what it maps."""
+
+    select: list[str]
+    fields: dict[str, str]  # canonical field -> export header(s) it is read from, as text
+    checks: list[ValueCheck]
+    custom_cols: dict[str, tuple[str, str]]
+    status_derived: bool
+
+
+def match_columns(spec: EntitySpec, headers: list[str]) -> ColumnMatch:
+    """Sort a file's headers into the entity's fields, `fallback` columns, custom fields and ignored columns."""
+    index = spec.header_index()
+    fb_index = {hkey(h): n for n, f in spec.fields.items() if f.fallback for h in f.fallback.headers}
+    m = ColumnMatch()
+    for i, h in enumerate(headers):
+        bare, _ = spec.strip_prefix(h)
+        if not bare:
+            m.ignored.append(f"column {i + 1} (no header)")
+            continue
+        f = index.get(hkey(bare))
+        if f is not None:
+            m.by_field.setdefault(f, []).append(i)
+            m.header_fields.setdefault(norm(bare), f)
+        elif hkey(bare) in fb_index:
+            m.by_fallback.setdefault(fb_index[hkey(bare)], []).append(i)
+            m.header_fields.setdefault(norm(bare), fb_index[hkey(bare)])
+        else:
+            m.custom.setdefault(norm(bare), []).append(i)
+            m.custom_header.setdefault(norm(bare), bare)
+
+    def by_rank(idxs: list[int], order: list[str]) -> None:  # several columns: the profile's header order decides
+        rank = {hkey(h): k for k, h in enumerate(order)}
+        idxs.sort(key=lambda i: rank.get(hkey(spec.strip_prefix(headers[i])[0]), len(rank)))
+
+    for name, idxs in m.by_field.items():
+        by_rank(idxs, spec.fields[name].headers)
+    for name, idxs in m.by_fallback.items():
+        by_rank(idxs, spec.fields[name].fallback.headers)
+        m.by_field.setdefault(name, [])  # the field is there (from its fallback columns only, when empty)
+    return m
+
+
+def _require_columns(job: MapJob, m: ColumnMatch) -> None:
+    for name, fs in job.spec.fields.items():
+        if fs.required and name not in m.by_field:
+            raise InputError(problems=[Problem(
+                f"required column «{fs.headers[0]}» ({job.entity[:-1]} {name}) is missing; "
+                f"found columns: {', '.join(h for h in job.headers if h.strip())[:400]}",
+                file=str(job.path), row=1, reason="missing-column",
+            )])
+
+
+def project(job: MapJob, m: ColumnMatch, date_order: str) -> Projection:
+    """The SQL that maps and parses every matched column (raw text kept as ``<field>__raw`` for parsed fields)."""
+    spec, headers = job.spec, job.headers
+    cols = lambda idxs: [f"c{i}" for i in idxs]  # noqa: E731
+    select = ["_row"]
+    fields: dict[str, str] = {}
+    checks: list[ValueCheck] = []
+    status_derived = _status_expr(job.profile, m.by_field, spec, date_order, m.by_fallback) if job.entity == "deals" else None
+    for name, idxs in m.by_field.items():
+        fs = spec.fields[name]
+        raw = _raw_expr(fs, cols(idxs), cols(m.by_fallback.get(name, [])))
+        if name == "status" and status_derived:
+            continue
+        select.append(f"{_typed_expr(fs, raw, date_order)} AS \"{name}\"")
+        if fs.type != "text":
+            select.append(f"{raw} AS \"{name}__raw\"")
+            checks.append(ValueCheck(name, f"{name}__raw", name, fs.type))
+        fields[name] = _columns_text(headers, idxs, fs.join)
+        if name in m.by_fallback:
+            fb_text = _columns_text(headers, m.by_fallback[name], fs.fallback.join)
+            fields[name] = f"{fields[name]}, else {fb_text}" if idxs else fb_text
+    if status_derived:
+        select.append(f"{status_derived} AS \"status\"")
+        fields["status"] = headers[(m.by_field["status"] or m.by_fallback["status"])[0]] if "status" in m.by_field else (
+            f"{fields['stage']} (status from the stage)" if "stage" in m.by_field else "status (from the flags)")
+    for name, fs in spec.fields.items():
+        if name not in fields and fs.default is not None:
+            select.append(f"{sql_literal(fs.default)} AS \"{name}\"")
+            fields[name] = f"(no column: «{fs.default}»)"
+    custom_cols: dict[str, tuple[str, str]] = {}
+    for k, (key, idxs) in enumerate(m.custom.items()):
+        select.append(f"{_text_expr(cols(idxs))} AS x{k}")
+        custom_cols[key] = (f"x{k}", m.custom_header[key])
+    return Projection(select, fields, checks, custom_cols, bool(status_derived))
+
+
+def _fill_table(con, job: MapJob, m: ColumnMatch, proj: Projection, rw_col: int | None) -> list[DataWarning]:
+    """Create the entity's table from the raw table: blank rows, report footer lines and other entities' rows left out."""
+    raw_table, headers = job.raw.name, job.headers
+    # one regex per row instead of one per cell: a row is empty when all its cells joined are blank
+    not_empty = f"NOT is_blank(concat({', '.join(f'c{i}' for i in range(len(headers)))}))" if headers else "FALSE"
+    id_cols = [f"c{i}" for i in m.by_field.get("id", [])]
+    keep = _footer_filter(con, raw_table, len(headers), job.profile.footer if job.profile is not None else [], id_cols)
+    only = "" if rw_col is None else f" AND {rows_where_sql(job.spec, rw_col)}"
+    con.execute(f"CREATE OR REPLACE TABLE {job.entity} AS SELECT {', '.join(proj.select)} FROM {raw_table} WHERE ({not_empty}) AND ({keep}){only}")
+    warnings: list[DataWarning] = []
+    if not job.shared:
+        dropped = con.execute(f"SELECT count(*) FROM {raw_table} WHERE ({not_empty}) AND NOT ({keep})").fetchone()[0]
+        if dropped:
+            warnings.append(DataWarning("footer", f"{dropped} report footer line(s) (totals, notes) skipped", str(job.path)))
+        if rw_col is not None:
+            warnings += _rows_of_no_entity(con, job.profile, raw_table, headers, rw_col, f"({not_empty}) AND ({keep})", job.path)
+        drop_raw(con, raw_table)
+    return warnings
+
+
+def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[DataWarning]:
+    """Cells that do not parse: warnings (enum / bool values, and every cell with ``on_bad_value: warn``), else an InputError."""
+    table, path = job.entity, str(job.path)
+    warn = job.on_bad_value == "warn"
+    warnings: list[DataWarning] = []
+    problems: list[Problem] = []
+    for name, rawcol, col, typ in proj.checks:
+        unreadable = f'NOT is_blank("{rawcol}") AND "{col}" IS NULL'
+        bad = con.execute(f'SELECT _row, "{rawcol}" FROM {table} WHERE {unreadable} ORDER BY _row LIMIT {MAX_REPORTED}').fetchall()
+        if not bad:
+            continue
+        total = con.execute(f"SELECT count(*) FROM {table} WHERE {unreadable}").fetchone()[0]
+        header = proj.fields[name]
+        if typ in ("enum", "bool"):
+            known = ", ".join(v for vals in job.spec.fields[name].values.values() for v in vals[:2])
+            for r, v in bad:
+                warnings.append(
+                    DataWarning("unknown-value", f"unknown value «{v}» (expected one of: {known}); the cell is treated as empty", path, r, header)
+                )
+            if total > len(bad):
+                warnings.append(DataWarning("unknown-value", f"… and {total - len(bad)} more rows with unknown values in «{header}»", path, None, header))
+            continue
+        expected = TYPE_EXPECTED.get(typ, typ)
+        if typ == "date" and date_order == "mdy":
+            expected = "a date such as 2026-11-20, 11/20/2026 or 20.11.2026"
+        for r, v in bad:
+            msg = f"cannot read «{v}»: expected {expected}"
+            if warn:
+                warnings.append(DataWarning("bad-value", msg + "; the cell is treated as empty", path, r, header))
+            else:
+                problems.append(Problem(msg, file=path, row=r, column=header, reason="bad-value"))
+        if total > len(bad):
+            more = f"… and {total - len(bad)} more rows with unreadable values in «{header}»"
+            if warn:
+                warnings.append(DataWarning("bad-value", more, path, None, header))
+            else:
+                problems.append(Problem(more, file=path, column=header, reason="bad-value"))
+    if problems:
+        raise InputError(problems=problems, hint=BAD_VALUE_HINT)
+    return warnings
+
+
+def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
+    """Run a :class:`MapJob`: the entity's table (named after the entity) and the warnings about its file."""
+    spec = job.spec
+    m = match_columns(spec, job.headers)
+    _require_columns(job, m)
+    warnings: list[DataWarning] = []
+    date_cols = [f"c{i}" for name, idxs in m.by_field.items() if spec.fields[name].type == "date" for i in idxs + m.by_fallback.get(name, [])]
+    date_order, note = _date_order(con, job.raw.name, date_cols, job.profile.date_order if job.profile is not None else "dmy")
+    if note:
+        warnings.append(DataWarning("date-order", note, str(job.path)))
+    proj = project(job, m, date_order)
+    rw_col = rows_where_column(spec, job.headers)
+    warnings += _fill_table(con, job, m, proj, rw_col)
+    rows = con.execute(f"SELECT count(*) FROM {job.entity}").fetchone()[0]
+    warnings += _check_values(con, job, proj, date_order)
+    typed = {n for n, fs in spec.fields.items()
+             if n in proj.fields and fs.type != "text" and n in m.by_field and not (n == "status" and proj.status_derived)}
+    ent = LoadedEntity(job.entity, job.path, job.entity, rows, proj.fields, proj.custom_cols, m.ignored,
+                       header_fields=m.header_fields, typed=typed, raw=job.raw.info)
+    if rw_col is not None:
+        ent.rows_where = f"rows whose «{job.headers[rw_col]}» is {' / '.join(spec.rows_where.values)}"
+    return ent, warnings
+
+
+def _rows_of_no_entity(con, profile: Profile | None, raw_table: str, headers: list[str], col: int, rows: str, path: Path) -> list[DataWarning]:
+    """Rows whose `rows_where` column holds a value no entity of the profile takes (skipped: say so)."""
+    specs = [s for s in (profile.entities.values() if profile is not None else []) if rows_where_column(s, headers) == col]
+    known = " OR ".join(rows_where_sql(s, col) for s in specs)
+    n, first, value = con.execute(
+        f"SELECT count(*), min(_row), arg_min(c{col}, _row) FROM {raw_table} WHERE {rows} AND NOT coalesce({known}, FALSE)").fetchone()
+    if not n:
+        return []
+    values = ", ".join(v for s in specs for v in s.rows_where.values)
+    return [DataWarning("rows-skipped", f"{n} row(s) skipped: «{headers[col]}» is {f'«{value}»' if value else 'blank'} (first at row {first}), "
+                        f"not one of: {values}", str(path), first, headers[col])]
+
+
+def shared_with(con, profile: Profile, entity: str, raw: RawTable,
+                seen: dict[str, Path]) -> tuple[list[str], list[DataWarning]]:
+    """The other entities whose rows this file also holds (`rows_where`: amoCRM's
+    contacts list has contacts and companies), and a warning for such rows left
+    to that entity's own file."""
+    headers = raw.headers
+    if rows_where_column(profile.entities[entity], headers) is None:
+        return [], []
+    feeds: list[str] = []
+    warns: list[DataWarning] = []
+    for other, spec in profile.entities.items():
+        col = None if other == entity else rows_where_column(spec, headers)
+        if col is None:
+            continue
+        n = con.execute(f"SELECT count(*) FROM {raw.name} WHERE {rows_where_sql(spec, col)}").fetchone()[0]
+        if n and other in seen:
+            warns.append(DataWarning("rows-skipped", f"{n} row(s) whose «{headers[col]}» is {' / '.join(spec.rows_where.values)} skipped: "
+                                     f"the {other} are read from {seen[other].name}", str(raw.path), None, headers[col]))
+        elif n:
+            feeds.append(other)
+    return feeds, warns
+
+
+def dates_from_days(con, entities: dict[str, LoadedEntity], profile: Profile, as_of: dt.date, on_bad_value: str) -> list[DataWarning]:
+    """A date field the export lacks, from a «days since» column (`from_days`): as-of minus the days."""
+    warnings: list[DataWarning] = []
+    for entity, ent in entities.items():
+        for name, fs in profile.entities[entity].fields.items():
+            hit = next((ent.custom[norm(h)] for h in fs.from_days if norm(h) in ent.custom), None)
+            if name in ent.fields or hit is None:
+                continue
+            col, header = hit
+            days = f"TRY_CAST(round(parse_num({col})) AS INTEGER)"
+            bad = con.execute(f"SELECT _row, {col} FROM {ent.table} WHERE NOT is_blank({col}) AND {days} IS NULL ORDER BY _row LIMIT {MAX_REPORTED}").fetchall()
+            if bad and on_bad_value != "warn":
+                raise InputError(
+                    problems=[Problem(f"cannot read «{v}»: expected a number of days", file=str(ent.file), row=r, column=header, reason="bad-value") for r, v in bad],
+                    hint=BAD_VALUE_HINT,
+                )
+            for r, v in bad:
+                warnings.append(DataWarning("bad-value", f"cannot read «{v}»: expected a number of days; the cell is treated as empty", str(ent.file), r, header))
+            con.execute(f"ALTER TABLE {ent.table} ADD COLUMN \"{name}\" DATE")
+            con.execute(f"UPDATE {ent.table} SET \"{name}\" = DATE {sql_literal(as_of.isoformat())} - {days}")
+            ent.fields[name] = f"{header} (days before {as_of.isoformat()})"
+    return warnings
