@@ -60,143 +60,33 @@ def cli() -> None:
 # --------------------------------------------------------------------------- run
 
 
-def _write_outputs(report, out: str | None, violations_csv: str | None, progress=None) -> list[tuple[str, Path]]:
-    progress = progress or silent
-    written = []
-    target = out
-    try:
-        if out:
-            from exporters.xlsx import MAX_SHEET_ROWS, write_workbook
-
-            from crm_audit.report import DataWarning
-
-            progress(f"writing the workbook {out}")
-            written.append(("workbook", write_workbook(report, Path(out))))
-            for r in report.results:
-                if r.count > MAX_SHEET_ROWS - 1:
-                    report.warnings.append(DataWarning(
-                        "sheet-capped", f"{r.sheet_title}: {r.count} violations, the sheet shows the first {MAX_SHEET_ROWS - 1} "
-                        f"(an Excel sheet holds no more){'' if violations_csv else '; add --violations-csv for the full list'}"))
-        if violations_csv:
-            from exporters.csv import write_violations_csv
-
-            target = violations_csv
-            progress(f"writing the violations CSV {violations_csv}")
-            written.append(("violations CSV", write_violations_csv(report, Path(violations_csv))))
-    # (the error's own file name is the temporary file next to the target: name the target)
-    except PermissionError:
-        folder = Path(target).parent
-        why = "the folder is read-only" if not os.access(folder, os.W_OK) else "is it open in Excel? close it and run again"
-        raise OutputError(f"{target}: cannot write the file ({why}); nothing was replaced") from None
-    except IsADirectoryError:
-        raise OutputError(f"{target}: is a folder; give a file name such as audit.xlsx") from None
-    except FileNotFoundError:
-        raise OutputError(f"{target}: the folder {Path(target).parent} does not exist; create it or choose another path") from None
-    return written
+def _ru(n: int, forms: tuple[str, str, str]) -> str:
+    """«1 правка», «2 правки», «5 правок»."""
+    k = 0 if n % 10 == 1 and n % 100 != 11 else 1 if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else 2
+    return f"{n} {forms[k]}"
 
 
-def _refuse_open_document(path: Path) -> None:
-    """Stop when the workbook is open in LibreOffice or Excel (their lock file is next to it).
+def _print_cycle(result, quiet: bool) -> None:
+    from .summary import print_summary
 
-    Overwriting it now would lose what a manager has typed but not saved yet,
-    or the manager's next save would overwrite the new audit.
-    """
-    name = path.name
-    for lock in (f".~lock.{name}#", f"~${name}", f"~${name[2:]}"):
-        if (path.parent / lock).exists():
-            raise OutputError(
-                f"{path}: the workbook is open in LibreOffice or Excel (lock file {lock}); ask whoever has it open to save "
-                "and close it, then run again (if nobody has it open, delete the lock file)"
-            )
-
-
-def run_audit(config: str, export: str, as_of: dt.date | None, out: str | None, violations_csv: str | None,
-              rule_ids: tuple[str, ...] = (), quiet: bool = False, ledger_path: str | None = None,
-              gsheet: str | None = None, credentials: str | None = None, dry_run: bool = False,
-              gsheet_client=None, gsheet_retry=None) -> tuple[object, list]:
-    """Read back the previous documents, audit, carry over, write, publish, record.
-
-    Nothing is written (workbook, CSV, Google Sheet, ledger audit) before the
-    previous workbook and the Google Sheet have been read back successfully.
-    """
-    from crm_audit.rules import ruleset
-    from crm_audit import settings as settings_mod
-
-    if not Path(config).exists():
-        raise SettingsError(f"{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
-    settings = settings_mod.load(config)
-    out = out or (str(settings.resolve(settings.output.xlsx)) if settings.output.xlsx else None)
-    violations_csv = violations_csv or (str(settings.resolve(settings.output.violations_csv)) if settings.output.violations_csv else None)
-    gsheet = gsheet or settings.google_sheet
-    if credentials is None and settings.google_credentials:
-        credentials = str(settings.resolve(settings.google_credentials))
-    rules = ruleset.load(settings)
-    by_code = {r.code: r.id for r in rules}
-    if out and Path(out).suffix.lower() not in (".xlsx", ".xlsm"):
-        raise UsageError(f"--out {out}: the workbook is an .xlsx file; give a name such as audit.xlsx")
-    if out and not dry_run:
-        _refuse_open_document(Path(out))
-    if rule_ids and not dry_run and ((out and Path(out).exists()) or gsheet):
-        # the team's document holds every rule's sheet and the managers' work on them
-        where = f"the workbook {out}" if out and Path(out).exists() else "the Google Sheet"
-        raise UsageError(f"--rule runs part of the audit: it would replace {where} with {len(rule_ids)} rule sheet(s) of "
-                         f"{len(rules)}; write the partial result to a new file instead (--out partial.xlsx, or --violations-csv), "
-                         "or use --dry-run")
-    progress = Progress(enabled=False if quiet else None)  # on a terminal only
-    try:
-        return _run_audit(settings, rules, by_code, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path,
-                          gsheet, credentials, dry_run, gsheet_client, gsheet_retry, progress)
-    finally:
-        progress.close()
-
-
-def _run_audit(settings, rules, by_code, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path,
-               gsheet, credentials, dry_run, gsheet_client, gsheet_retry, progress):
-    from crm_audit.engine.audit import audit_export
-    from crm_audit.history.ledger import Ledger
-    from crm_audit.summary import print_summary
-    from crm_audit.history.carry import carry_over, hit_history, pull, reader_for, record
-
-    with Ledger(ledger_path or settings.ledger_path()) as ledger:
-        # 1. nothing is overwritten before the previous documents are read back
-        pulled = []
-        reader = reader_for(out, by_code) if out else None
-        if reader is not None:
-            progress(f"reading back {out}")
-            pulled.append(pull(ledger, reader, out))
-        spreadsheet = None
-        if gsheet:
-            from exporters.gsheet import GoogleSheetReader, open_spreadsheet
-
-            progress("reading back the Google Sheet")
-            spreadsheet = open_spreadsheet(gsheet, credentials, client=gsheet_client, retry=gsheet_retry)
-            pulled.append(pull(ledger, GoogleSheetReader(spreadsheet, by_code, retry=gsheet_retry), gsheet))
-        report = audit_export(settings, export, as_of=as_of, rule_ids=list(rule_ids) or None, progress=progress)
-        progress(f"carrying over statuses and comments ({report.total:,} violations)")
-        carry = carry_over(report, ledger)
-        for p in pulled:
-            report.warnings = p.warnings() + report.warnings
-        if not rule_ids:
-            report.hit_history = hit_history(report, ledger)
-        written = [] if dry_run else _write_outputs(report, out, violations_csv, progress)
-        if spreadsheet is not None:
-            from exporters.gsheet import publish
-
-            progress("publishing to the Google Sheet")
-            result = publish(report, spreadsheet, dry_run=dry_run, retry=gsheet_retry)
-            if not quiet:
-                click.echo(result.summary())
-            if not dry_run:
-                written.append(("Google Sheet", gsheet))
-        if not rule_ids and not dry_run:  # a partial run must not mark the other rules' findings resolved
-            progress("recording the audit in the ledger")
-            record(report, ledger, carry, out or gsheet)
-    progress.close()  # the summary starts on a clean line
-    if not quiet:
-        print_summary(report, written)
-        if dry_run:
-            click.echo("Dry run: nothing was written (no workbook, CSV, Google Sheet or ledger audit).")
-    return report, written
+    if quiet:
+        return
+    for rb in result.read_back:
+        r = rb.result
+        click.echo(f"Прочитано из {rb.name}: {_ru(r.worked, ('правка', 'правки', 'правок'))}, "
+                   f"{_ru(r.decisions, ('решение', 'решения', 'решений'))}"
+                   + (f" ({r.stored} новых в истории)" if r.stored else ""))
+    if result.replaced is not None:
+        click.echo(f"Аудит от {result.replaced:%d.%m.%Y} заменён этим запуском (его документы прочитаны до записи).")
+    for n in result.notices:
+        click.echo(f"note: {n.message}")
+    if result.publish is not None:
+        click.echo(result.publish.summary())
+    print_summary(result.report, [(w.kind, w.location) for w in result.written])
+    if result.dry_run:
+        click.echo("Dry run: nothing was written (no workbook, CSV, Google Sheet or ledger change).")
+    elif result.partial:
+        click.echo("Partial run (--rule): the ledger and the team's document are unchanged.")
 
 
 @cli.command()
@@ -205,22 +95,41 @@ def _run_audit(settings, rules, by_code, export, as_of, out, violations_csv, rul
 @click.option("--as-of", "as_of", callback=_parse_date, help="Audit date YYYY-MM-DD (default: today). Days in stage and overdue tasks count from it.")
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False), help="Write the workbook (.xlsx): FAQ, one sheet per rule, «Учет попаданий».")
 @click.option("--violations-csv", type=click.Path(dir_okay=False), help="Write every violation, one row per (rule, deal), as CSV.")
-@click.option("--rule", "rule_ids", multiple=True, help="Run only this rule id (repeatable).")
+@click.option("--rule", "rule_ids", multiple=True, help="Run only this rule id (repeatable); changes no document and no ledger row.")
 @click.option("--fail-on-violations", is_flag=True, help="Exit with code 1 when any violation is found.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Audit history database (default: crm-audit.db next to the settings).")
 @click.option("--gsheet", help="Publish to this Google spreadsheet (URL or key; default: google_sheet in the settings).")
 @click.option("--credentials", type=click.Path(dir_okay=False), help="Service-account JSON key (default: google_credentials in the settings, then GOOGLE_APPLICATION_CREDENTIALS, then your Google account).")
-@click.option("--dry-run", is_flag=True, help="Show what would change in the Google Sheet (rows added/updated/removed per sheet); write nothing.")
-def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet, ledger_path, gsheet, credentials, dry_run):
+@click.option("--previous", help="Where the previous audit's document is now (FILE or Google Sheet URL), when it was moved or renamed.")
+@click.option("--no-previous", is_flag=True, help="Start without the previous audit's document (what was typed in it since it was last read is not carried over).")
+@click.option("--dry-run", is_flag=True, help="Show what would change (rows added/updated/removed in the Google Sheet); write nothing, anywhere.")
+def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet, ledger_path, gsheet, credentials,
+        previous, no_previous, dry_run):
     """Run the audit on an export and write the workbook and/or CSV.
 
-    Before the workbook at --out is overwritten, the statuses, comments and
-    decisions in it are read back into the ledger and carried over.
+    Before anything is written, the previous audit's document (as the ledger
+    recorded it, wherever --out points now) and the --out target are read
+    back: statuses, comments and decisions are carried over.
     """
-    report, _ = run_audit(config, export, as_of, out, violations_csv, rule_ids, quiet, ledger_path, gsheet, credentials, dry_run)
-    if fail_on_violations and report.total:
+    from .cycle.request import AuditRequest
+    from .cycle.run import run_cycle
+
+    request = AuditRequest(config, export, as_of, out, violations_csv, tuple(rule_ids), ledger_path, gsheet, credentials,
+                           dry_run, previous, no_previous)
+    result = _run_with_progress(run_cycle, request, quiet)
+    _print_cycle(result, quiet)
+    if fail_on_violations and result.report.total:
         sys.exit(EXIT_VIOLATIONS)
+
+
+def _run_with_progress(run_cycle, request, quiet: bool):
+    progress = Progress(enabled=False if quiet else None)  # on a terminal only
+    request.progress = progress
+    try:
+        return run_cycle(request)
+    finally:
+        progress.close()  # the summary starts on a clean line
 
 
 # --------------------------------------------------------------------------- demo
@@ -233,12 +142,14 @@ def demo(out_dir, as_of):
     """Run the whole audit on a bundled sample Pipedrive export."""
     from crm_audit.resources import demo_dir
 
+    from .cycle.request import AuditRequest
+    from .cycle.run import run_cycle
+
     d = Path(out_dir)
     d.mkdir(parents=True, exist_ok=True)
-    run_audit(
-        str(demo_dir() / "crm-audit.yaml"), str(demo_dir() / "pipedrive"), as_of,
-        str(d / "audit-demo.xlsx"), str(d / "violations-demo.csv"), ledger_path=str(d / "crm-audit.db"),
-    )
+    request = AuditRequest(demo_dir() / "crm-audit.yaml", demo_dir() / "pipedrive", as_of, d / "audit-demo.xlsx",
+                           d / "violations-demo.csv", ledger=d / "crm-audit.db")
+    _print_cycle(_run_with_progress(run_cycle, request, False), False)
     click.echo("\nOpen the workbook to see what managers get. Next: `crm-audit init` to write your own settings.")
 
 
@@ -394,61 +305,40 @@ def _open_workflow(config: str, ledger_path: str | None):
 ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Audit history database (default: crm-audit.db next to the settings).")
 
 
-def _pull_latest(settings, rules, ledger, document: str | None = None):
-    from crm_audit.history.carry import pull, reader_for
+def _print_read_back(read_back) -> None:
+    from collections import Counter
 
-    if document is None:
-        latest = ledger.latest_audit()
-        document = (latest["document"] if latest is not None else None) or (
-            str(settings.resolve(settings.output.xlsx)) if settings.output.xlsx else None)
-    creds = str(settings.resolve(settings.google_credentials)) if settings.google_credentials else None
-    reader = reader_for(document, {r.code: r.id for r in rules}, creds) if document else None
-    if reader is None:
-        return None, document
-    return pull(ledger, reader, document), document
-
-
-@cli.command()
-@config_option
-@ledger_option
-@click.option("--from", "document", type=click.Path(dir_okay=False), help="The audit document to read (default: the last one written).")
-def pull(config, ledger_path, document):
-    """Read statuses, comments and decisions from the audit document into the ledger."""
-    settings, rules, ledger = _open_workflow(config, ledger_path)
-    with ledger:
-        res, doc = _pull_latest(settings, rules, ledger, document)
-        if res is None:
-            raise UsageError(f"no audit document to read{f' at {doc}' if doc else ''}; pass --from FILE.xlsx")
-        from collections import Counter
-
+    for rb in read_back:
+        res = rb.result
         counts = Counter(e.status or (e.status_raw and "?") or "" for e in res.edits)
-        click.echo(f"Read {len(res.edits)} rows from {doc}: " + ", ".join(f"{k or 'пусто'}: {v}" for k, v in sorted(counts.items())))
+        click.echo(f"Read {len(res.edits)} rows from {rb.location}: " + ", ".join(f"{k or 'пусто'}: {v}" for k, v in sorted(counts.items())))
         click.echo(f"{res.stored} new or changed; decisions: {res.accepted} accepted, {res.warned} warnings.")
         for w in res.warnings():
             click.echo(f"  warning: {w.message}")
 
 
-def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None, force=False):
+@cli.command()
+@config_option
+@ledger_option
+@click.option("--from", "document", help="The audit document to read (FILE or Google Sheet URL; default: the latest audit's documents as the ledger recorded them).")
+def pull(config, ledger_path, document):
+    """Read statuses, comments and decisions from the audit document into the ledger."""
+    from .cycle.pull import pull_documents
+
     settings, rules, ledger = _open_workflow(config, ledger_path)
-    rule_id = {r.code: r.id for r in rules}.get(rule_id, rule_id)  # the code managers see in sheet titles works too
-    if rule_id not in {r.id for r in rules}:
-        raise UsageError(f"unknown rule «{rule_id}»; see `crm-audit rules`")
     with ledger:
-        f = ledger.finding(rule_id, str(deal_id))
-        latest = ledger.latest_audit()
-        if f is None and not force:
-            raise UsageError(f"no finding of rule {rule_id} for deal {deal_id} in the audit history; check the ids "
-                             "(or pass --force to record the decision for a finding not audited yet)")
-        if until is not None and latest is not None and until < dt.date.fromisoformat(latest["as_of"]):
-            raise UsageError(f"--until {until.isoformat()} is before the latest audit ({latest['as_of']}): the waiver would already have expired")
-        fa = ledger.finding_in(latest["id"], rule_id, str(deal_id)) if latest is not None else None
-        fp = fa["fingerprint"] if fa is not None else None
-        ledger.decide(rule_id, str(deal_id), kind, note, owner=f["owner"] if f is not None else None,
-                      audit_id=latest["id"] if latest is not None else None, source="cli", expires_on=until, fingerprint=fp)
-        who = f" ({f['owner']})" if f is not None and f["owner"] else ""
-        if f is None:
-            _err(f"note: {rule_id} / deal {deal_id} is not in any audit yet; the decision is recorded (--force)")
-        return who
+        _print_read_back(pull_documents(ledger, settings, rules, document))
+
+
+def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None, force=False):
+    from .history.decisions import decide
+
+    _, rules, ledger = _open_workflow(config, ledger_path)
+    with ledger:
+        d = decide(ledger, rules, rule_id, deal_id, kind, note, until=until, force=force)
+    if not d.audited:
+        _err(f"note: {d.rule_id} / deal {d.deal_id} is not in any audit yet; the decision is recorded (--force)")
+    return f" ({d.owner})" if d.owner else ""
 
 
 @cli.command()
@@ -510,10 +400,15 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
     """Per manager: open, overdue, waiting for a decision, without comment, repeats, warnings."""
     from crm_audit.history.review import build_review, render_html, review_lines, todo_lines
 
+    from .cycle.pull import pull_documents
+
     settings, rules, ledger = _open_workflow(config, ledger_path)
     with ledger:
-        if not no_pull:
-            _pull_latest(settings, rules, ledger)
+        if not no_pull and ledger.latest_audit() is not None:
+            try:
+                pull_documents(ledger, settings, rules)
+            except CrmAuditError as exc:  # the review still shows what the ledger has; never silently
+                _err(f"warning: {exc.message}; the review shows what was read before (or pass --no-pull)")
         rv = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url,
                           rule_sheets={r.id: r.sheet_title for r in rules}, manager=manager)
     if manager and not rv.managers:
@@ -525,8 +420,13 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
 
         if not Path(html_path).parent.is_dir():
             raise OutputError(f"{html_path}: the folder {Path(html_path).parent} does not exist; create it or choose another path")
-        with atomic_write(Path(html_path)) as tmp:
-            Path(tmp).write_text(render_html(rv), encoding="utf-8")
+        from .cycle.outputs import output_error
+
+        try:
+            with atomic_write(Path(html_path)) as tmp:
+                Path(tmp).write_text(render_html(rv), encoding="utf-8")
+        except OSError as exc:
+            raise output_error(Path(html_path), exc) from None
         click.echo(f"\nWrote {html_path}")
 
 

@@ -106,6 +106,43 @@ class DataWarning:
     column: str | None = None
 
 
+@dataclass(frozen=True)
+class SkippedRule:
+    """A rule that did not run because the export lacks what it reads (decided before the backend runs)."""
+
+    rule_id: str
+    code: str
+    entity: str  # the rule language's entity it reads: deal | org | person | tasks
+    field: str  # the first field it reads that is not there, e.g. "tasks.open_count"
+    #: "no-file": the export has no file of that entity at all; "not-exported": the CRM's
+    #: profile declares the data unsupported (``unsupported:``) and the export lacks it
+    reason: Literal["no-file", "not-exported"]
+    profile_reason: str | None = None  # the profile's own explanation (Russian), for "not-exported"
+
+
+#: Why a rule is skipped when the export has no file of an entity (Russian: shown on the sheet).
+NO_FILE_REASONS = {
+    "tasks": "в выгрузке нет файла задач (activities), поэтому задачи сделок проверить нельзя — "
+             "выгрузите из CRM задачи (Activities) в ту же папку и запустите аудит снова",
+    "org": "в выгрузке нет файла организаций (organizations), поэтому поля организаций проверить нельзя — "
+           "выгрузите из CRM организации в ту же папку и запустите аудит снова",
+    "person": "в выгрузке нет файла контактов (persons), поэтому поля контактов проверить нельзя — "
+              "выгрузите из CRM контакты (Persons) в ту же папку и запустите аудит снова",
+}
+
+
+def skipped_reason(skip: SkippedRule) -> str:
+    """Why a rule was skipped, in Russian for the manager (the rule sheet's note, the summary, ``inspect``)."""
+    if skip.reason == "no-file":
+        return NO_FILE_REASONS.get(skip.entity, "в выгрузке нет нужного файла")
+    return skip.profile_reason or "в выгрузке этой CRM нет таких данных"
+
+
+def skipped_note(skip: SkippedRule) -> str:
+    """The note on a skipped rule's sheet."""
+    return f"Правило пропущено: {skipped_reason(skip)}"
+
+
 @dataclass
 class HitHistory:
     """Hits per manager per audit, for «Учет попаданий» (earlier audits from the ledger + this one)."""
@@ -134,6 +171,8 @@ class AuditReport:
     owners: list[str] = field(default_factory=list)
     #: filled by the audit cycle from the ledger; None for a one-off audit
     hit_history: HitHistory | None = None
+    #: the rules that did not run (their RuleResult has ``skipped`` and the note), and why
+    skipped: list[SkippedRule] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -158,3 +197,12 @@ class AuditReport:
         table["total"] = table.sum(axis=1)
         table = table.reset_index().sort_values(["total", "owner"], ascending=[False, True], kind="stable")
         return table.reset_index(drop=True)
+
+
+def column_texts(rows: pd.DataFrame, key: str, missing: str | None = None) -> list[str | None]:
+    """A column of :attr:`RuleResult.rows` as text values (``missing`` for a missing value), converted column-wise."""
+    if key not in rows.columns:
+        return [missing] * len(rows)
+    col = rows[key]
+    values = col.astype(object).where(col.notna(), missing).tolist()
+    return [v if v is missing or type(v) is str else str(v) for v in values]

@@ -11,6 +11,9 @@ from crm_audit import yamlsrc
 from crm_audit.errors import Problem, SettingsError
 from crm_audit.textnorm import norm
 
+#: The audit history database next to the settings file unless `ledger:` says otherwise.
+LEDGER_FILE = "crm-audit.db"
+
 SETTINGS_FILE = "crm-audit.yaml"
 
 
@@ -109,8 +112,6 @@ class Settings(BaseModel):
         return Problem(message, file=self.file, line=line, col=col, reason=reason)
 
     def ledger_path(self) -> Path:
-        from crm_audit.history.ledger import LEDGER_FILE
-
         return self.resolve(self.ledger) if self.ledger else (self.base_dir or Path.cwd()) / LEDGER_FILE
 
     def resolve(self, rel: str) -> Path:

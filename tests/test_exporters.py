@@ -652,7 +652,7 @@ def test_hits_count_one_manager_however_the_name_is_spelled():
 
 def test_hit_history_merges_spellings_across_audits(tmp_path):
     from crm_audit.history.ledger import Ledger
-    from crm_audit.history.carry import hit_history
+    from crm_audit.history.hits import hit_history
 
     report = make_report()
     rows = report.results[0].rows.copy()

@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from crm_audit.cli import run_audit
+from crm_audit.cycle.request import AuditRequest
+from crm_audit.cycle.run import run_cycle
 from crm_audit.errors import OutputError
 from crm_audit.initfile import render_settings
 from crm_audit.history.ledger import Ledger
@@ -38,6 +39,11 @@ def _rows(fake, prefix):
     grid = book.sheet(title).grid()
     header = grid[0]
     return {str(r[header.index("ID сделки")]): dict(zip(header, r)) for r in grid[1:] if r and r[header.index("ID сделки")] not in ("", None)}, header, book.sheet(title)
+
+
+def run_audit(config, export, as_of, out, violations_csv, quiet=True, **kw):
+    """The library's audit cycle (what `crm-audit run` calls)."""
+    return run_cycle(AuditRequest(config, export, as_of, out, violations_csv, **kw))
 
 
 def test_publish_read_back_and_carry_over(tmp_path, fake):

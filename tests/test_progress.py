@@ -42,14 +42,13 @@ def test_progress_is_silent_when_not_a_terminal():
 
 def test_a_run_reports_each_stage(tmp_path, monkeypatch):
     """The run calls the progress line for every stage and rule (captured through a fake terminal)."""
-    from crm_audit import cli, progress
+    from crm_audit import AuditRequest, run_cycle
     from crm_audit.resources import demo_dir
 
     seen: list[str] = []
-    monkeypatch.setattr(progress.Progress, "__call__", lambda self, text: seen.append(text))
     demo = demo_dir()
-    cli.run_audit(str(demo / "crm-audit.yaml"), str(demo / "pipedrive"), None, str(tmp_path / "a.xlsx"),
-                  str(tmp_path / "v.csv"), quiet=True, ledger_path=str(tmp_path / "l.db"))
+    run_cycle(AuditRequest(demo / "crm-audit.yaml", demo / "pipedrive", None, tmp_path / "a.xlsx", tmp_path / "v.csv",
+                           ledger=tmp_path / "l.db", progress=seen.append))
     assert seen[0].startswith("loading the export") and seen[1].startswith("loaded ")
     assert sum(s.startswith("rule ") for s in seen) == 17
     assert [s.split(" ")[0] for s in seen[-4:]] == ["carrying", "writing", "writing", "recording"]

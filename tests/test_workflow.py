@@ -246,7 +246,7 @@ def test_fault_at_each_step_loses_nothing(env, monkeypatch, step):
     e1 = _audit1_with_comments(env)
     before_bytes, _ = _snapshot(env)
     import crm_audit.engine.audit as audit_mod
-    import crm_audit.history.carry as wf
+    import crm_audit.history.record as record_mod
     import exporters.csv as csv_mod
     import exporters.xlsx as xlsx_mod
 
@@ -254,7 +254,7 @@ def test_fault_at_each_step_loses_nothing(env, monkeypatch, step):
         raise RuntimeError(f"injected failure at {step}")
 
     target = {"evaluate": (audit_mod, "audit_export"), "workbook": (xlsx_mod, "write_workbook"),
-              "csv": (csv_mod, "write_violations_csv"), "ledger": (wf, "record")}[step]
+              "csv": (csv_mod, "write_violations_csv"), "ledger": (record_mod, "record")}[step]
     if step == "evaluate":
         monkeypatch.setattr("crm_audit.engine.backends.duckdb_backend.DuckDBBackend.run", boom)
     else:

@@ -13,7 +13,18 @@ Plain SQL anyone can read with ``sqlite3 crm-audit.db``:
   with when it was read (kept as written, problems noted; a row that is what
   the document showed, or what the last read found, is not stored again);
 - ``decisions`` — the head of sales' decisions: accepted waivers (with an
-  optional expiry) and warnings, from the document or the CLI.
+  optional expiry) and warnings, from the document or the CLI;
+- ``audit_documents`` — every document an audit was written to (the first is
+  the team's document; a test re-run's copy is added, never replaces it);
+  file paths are absolute, so any folder finds them;
+- ``document_writes`` — a write-ahead note of each document write: a run
+  killed between writing its document and recording its audit leaves one
+  open, and the next run says so and reconciles.
+
+Every query on the ledger lives in this module; carry-over, the hit history
+and the review are pure functions over what it returns. A dry run or a
+partial ``--rule`` run works on :meth:`Ledger.snapshot`, an in-memory copy,
+so it cannot change the file.
 
 Every write happens in one transaction; the schema is versioned
 (``PRAGMA user_version``) and migrated forward on open.
@@ -26,13 +37,11 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from crm_audit.documents.edits import EditedRow
 from crm_audit.errors import CrmAuditError
-
-LEDGER_FILE = "crm-audit.db"
-
+from crm_audit.sqltext import sql_literal
 
 class LedgerError(CrmAuditError):
     """The ledger file cannot be opened or is not a crm-audit ledger."""
@@ -120,7 +129,49 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE finding_audits ADD COLUMN title TEXT;
     """,
+    # 3: every document an audit was written to, and a write-ahead note of each document write
+    """
+    CREATE TABLE audit_documents (
+        audit_id INTEGER NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
+        location TEXT NOT NULL,             -- absolute file path, or the Google Sheet's URL/key
+        kind TEXT NOT NULL,                 -- xlsx | gsheet
+        written_at TEXT NOT NULL,
+        PRIMARY KEY (audit_id, location)
+    );
+    INSERT INTO audit_documents (audit_id, location, kind, written_at)
+        SELECT id, document, CASE WHEN document LIKE '%docs.google.com%' OR document NOT LIKE '%.xls%' THEN 'gsheet' ELSE 'xlsx' END,
+               ran_at FROM audits WHERE document IS NOT NULL AND document <> '';
+    CREATE TABLE document_writes (
+        id INTEGER PRIMARY KEY,
+        location TEXT NOT NULL,
+        as_of TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 ]
+
+
+@dataclass
+class Document:
+    """A document an audit was written to."""
+
+    audit_id: int
+    as_of: str
+    location: str  # absolute path or Google Sheet URL/key
+    kind: str  # xlsx | gsheet
+    written_at: str
+    primary: bool  # the team's document of that audit (the first one written)
+
+
+@dataclass
+class UnfinishedWrite:
+    """A document write whose audit was never recorded (the run was killed in between)."""
+
+    id: int
+    location: str
+    as_of: str
+    started_at: str
 
 
 @dataclass
@@ -139,19 +190,19 @@ class Waiver:
 
 
 class Ledger:
-    def __init__(self, path: str | Path):
+    """The audit history in one SQLite file; every query on it is a method here."""
+
+    def __init__(self, path: str | Path, *, _con: sqlite3.Connection | None = None):
         self.path = Path(path)
+        self.in_memory = _con is not None
+        if _con is not None:
+            self.con = _con
+            self._setup(memory=True)
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.con = sqlite3.connect(str(self.path), timeout=30, isolation_level=None)
-            self.con.row_factory = sqlite3.Row
-            self.con.execute("PRAGMA foreign_keys = ON")
-            self.con.execute("PRAGMA journal_mode = WAL")
-            # WAL + NORMAL: a crash never corrupts the ledger or loses a committed audit (only a power cut can drop
-            # the last commit); the big page cache keeps 1M-finding audits off the disk while their indexes grow
-            self.con.execute("PRAGMA synchronous = NORMAL")
-            self.con.execute("PRAGMA cache_size = -262144")
-            self._migrate()
+            self._setup(memory=False)
         except sqlite3.OperationalError as exc:
             if "readonly" in str(exc) or "unable to open" in str(exc):
                 raise LedgerError(f"{self.path}: cannot write the audit history ({exc}); is the file or its folder read-only?") from None
@@ -161,7 +212,39 @@ class Ledger:
         except OSError as exc:
             raise LedgerError(f"{self.path}: cannot open the ledger ({exc.strerror})") from None
 
+    @classmethod
+    def snapshot(cls, path: str | Path) -> "Ledger":
+        """An in-memory copy of the ledger at ``path`` (empty when there is none): writes never reach the file.
+
+        A dry run and a partial ``--rule`` run work on it, so they leave the
+        ledger byte-identical by construction.
+        """
+        path = Path(path)
+        mem = sqlite3.connect(":memory:", isolation_level=None)
+        if path.exists():
+            try:
+                src = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=30)
+                try:
+                    src.backup(mem)
+                finally:
+                    src.close()
+            except sqlite3.DatabaseError as exc:
+                mem.close()
+                raise LedgerError(f"{path}: not a crm-audit ledger or damaged ({exc}); move it away to start a new one") from None
+        return cls(path, _con=mem)
+
     # ------------------------------------------------------------------ plumbing
+    def _setup(self, memory: bool) -> None:
+        self.con.row_factory = sqlite3.Row
+        self.con.execute("PRAGMA foreign_keys = ON")
+        if not memory:
+            self.con.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: a crash never corrupts the ledger or loses a committed audit (only a power cut can drop
+            # the last commit); the big page cache keeps 1M-finding audits off the disk while their indexes grow
+            self.con.execute("PRAGMA synchronous = NORMAL")
+            self.con.execute("PRAGMA cache_size = -262144")
+        self._migrate()
+
     def _migrate(self) -> None:
         version = self.con.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
@@ -170,7 +253,26 @@ class Ledger:
             with self.transaction():
                 for stmt in _statements(MIGRATIONS[i]):
                     self.con.execute(stmt)
+                if i == 2:
+                    self._absolute_documents()
                 self.con.execute(f"PRAGMA user_version = {i + 1}")
+
+    def _absolute_documents(self) -> None:
+        """Schema 3: document paths recorded relative to where `run` was started become absolute.
+
+        The folder of that run is not known: the ledger's folder is tried,
+        then the current one; a path found in neither is taken as relative to
+        the ledger's folder (``--previous`` corrects it if the file is elsewhere).
+        """
+        base = self.path.resolve().parent
+        for (location,) in self.con.execute("SELECT DISTINCT location FROM audit_documents WHERE kind = 'xlsx'").fetchall():
+            p = Path(location)
+            if p.is_absolute():
+                continue
+            found = next((c for c in (base / p, Path.cwd() / p) if c.exists()), base / p)
+            absolute = str(found.resolve())
+            self.con.execute("UPDATE OR IGNORE audit_documents SET location = ? WHERE location = ?", (absolute, location))
+            self.con.execute("UPDATE audits SET document = ? WHERE document = ?", (absolute, location))
 
     def transaction(self):
         return _Tx(self.con)
@@ -212,6 +314,127 @@ class Ledger:
 
     def finding(self, rule_id: str, deal_id: str) -> sqlite3.Row | None:
         return self.con.execute("SELECT * FROM findings WHERE rule_id = ? AND deal_id = ?", (rule_id, deal_id)).fetchone()
+
+    def streaks_in(self, audit_id: int) -> Iterator[tuple[str, str, int]]:
+        """(rule id, deal id, audits in a row) of every finding of an audit."""
+        return self.con.execute("SELECT rule_id, deal_id, streak FROM finding_audits WHERE audit_id = ?", (audit_id,))
+
+    def first_seen_before(self, as_of: dt.date) -> Iterator[tuple[str, str, str]]:
+        """(rule id, deal id, first seen) of the findings first seen before ``as_of``."""
+        return self.con.execute("SELECT rule_id, deal_id, first_seen FROM findings WHERE first_seen < ?", (as_of.isoformat(),))
+
+    def hits(self) -> list[sqlite3.Row]:
+        """Findings per (audit, owner as spelled, rule): the hit history."""
+        return self.con.execute(
+            "SELECT audit_id, owner, rule_id, count(*) AS n FROM finding_audits GROUP BY audit_id, owner, rule_id").fetchall()
+
+    def audit_findings(self, audit_id: int) -> list[sqlite3.Row]:
+        """An audit's findings with the deal's title, in the review's order (owner, rule, deal)."""
+        return self.con.execute(
+            "SELECT fa.*, coalesce(fa.title, f.title) AS title FROM finding_audits fa LEFT JOIN findings f USING (rule_id, deal_id) "
+            "WHERE fa.audit_id = ? ORDER BY fa.owner, fa.rule_id, CAST(fa.deal_id AS INTEGER), fa.deal_id",
+            (audit_id,),
+        ).fetchall()
+
+    def record_audit(self, *, as_of: dt.date, source: str, input_fingerprints: dict[str, str], deal_count: int,
+                     violation_count: int, documents: list[tuple[str, str]],
+                     findings: Iterable[tuple[str, Iterable[tuple]]], waived: Iterable[tuple[str, str]],
+                     ended_waivers: Iterable[tuple[int, str]] = (), write_id: int | None = None) -> int:
+        """Store an audit and its findings in one transaction; returns the audit id.
+
+        ``findings`` is ``(rule_id, rows)`` per rule, each row ``(deal_id, owner,
+        title, streak, status, comment, note, fingerprint, repeat)`` in deal-id
+        order. ``documents`` are (location, kind) of what this run wrote, the
+        team's document first. Re-running an audit (same as-of) replaces its
+        findings; its documents are kept and these are added (a test re-run's
+        copy never replaces the team's document). ``ended_waivers`` are
+        ``(waiver id, reason)`` pairs the carry-over found ended on this audit;
+        ``write_id`` closes the write-ahead note of the document write.
+        """
+        as_of_iso = as_of.isoformat()
+        now = dt.datetime.now().isoformat(timespec="seconds")
+        document = documents[0][0] if documents else None
+        with self.transaction() as con:
+            existing = self.audit_on(as_of)
+            values = (as_of_iso, now, source, json.dumps(input_fingerprints), deal_count, violation_count)
+            if existing is not None:
+                audit_id = existing["id"]
+                con.execute("UPDATE audits SET as_of=?, ran_at=?, export_dir=?, fingerprints=?, deal_count=?, violation_count=?, "
+                            "document=coalesce(document, ?) WHERE id=?", (*values, document, audit_id))
+                con.execute("DELETE FROM finding_audits WHERE audit_id = ?", (audit_id,))
+            else:
+                audit_id = con.execute(
+                    "INSERT INTO audits (as_of, ran_at, export_dir, fingerprints, deal_count, violation_count, document) VALUES (?,?,?,?,?,?,?)",
+                    (*values, document),
+                ).lastrowid
+            con.executemany("INSERT INTO audit_documents (audit_id, location, kind, written_at) VALUES (?,?,?,?) "
+                            "ON CONFLICT (audit_id, location) DO NOTHING",
+                            [(audit_id, loc, kind, now) for loc, kind in documents])
+            for rule_id, rows in findings:
+                # audit and rule are the same on every row: literals, not bound per row
+                con.executemany(
+                    "INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, title, streak, status, comment, note, fingerprint, repeat) "
+                    f"VALUES ({int(audit_id)}, {sql_literal(rule_id)}, ?,?,?,?,?,?,?,?,?)",
+                    rows,
+                )
+            # the findings table, from this audit's rows, inside SQLite (no row goes through Python twice)
+            con.execute(
+                "INSERT INTO findings (rule_id, deal_id, owner, title, first_seen, last_seen, streak, times_seen, resolved_on) "
+                "SELECT rule_id, deal_id, owner, title, ?, ?, streak, 1, NULL FROM finding_audits WHERE audit_id = ? ORDER BY rule_id, deal_id "
+                "ON CONFLICT (rule_id, deal_id) DO UPDATE SET owner=excluded.owner, "
+                "title=excluded.title, first_seen=min(findings.first_seen, excluded.first_seen), "
+                "times_seen = findings.times_seen + (CASE WHEN findings.last_seen < excluded.last_seen THEN 1 ELSE 0 END), "
+                "last_seen=max(findings.last_seen, excluded.last_seen), streak=excluded.streak, resolved_on=NULL",
+                (as_of_iso, as_of_iso, audit_id))
+            # findings that disappeared with this audit are resolved on it (waived ones are not resolved);
+            # every finding of this audit now has last_seen = as_of
+            con.execute("CREATE TEMP TABLE IF NOT EXISTS waived_now (rule_id TEXT, deal_id TEXT, PRIMARY KEY (rule_id, deal_id))")
+            con.execute("DELETE FROM temp.waived_now")
+            con.executemany("INSERT OR IGNORE INTO temp.waived_now VALUES (?, ?)", waived)
+            con.execute(
+                "UPDATE findings SET resolved_on = ? WHERE resolved_on IS NULL AND last_seen < ? "
+                "AND NOT EXISTS (SELECT 1 FROM temp.waived_now w WHERE w.rule_id = findings.rule_id AND w.deal_id = findings.deal_id)",
+                (as_of_iso, as_of_iso),
+            )
+            con.executemany("UPDATE decisions SET active = 0, ended_on = ?, ended_reason = ? WHERE id = ? AND active = 1",
+                            [(as_of_iso, reason, wid) for wid, reason in ended_waivers])
+            if write_id is not None:
+                con.execute("UPDATE document_writes SET done = 1 WHERE id = ?", (write_id,))
+        return audit_id
+
+    # ------------------------------------------------------------------ documents
+    def documents(self, audit_id: int) -> list[Document]:
+        """The documents an audit was written to, the team's document first."""
+        rows = self.con.execute(
+            "SELECT d.*, a.as_of, a.document FROM audit_documents d JOIN audits a ON a.id = d.audit_id "
+            "WHERE d.audit_id = ? ORDER BY d.written_at, d.rowid", (audit_id,)).fetchall()
+        primary = next((r["document"] for r in rows if r["document"]), None)
+        return [Document(r["audit_id"], r["as_of"], r["location"], r["kind"], r["written_at"],
+                         r["location"] == primary if primary else i == 0) for i, r in enumerate(rows)]
+
+    def knows_document(self, location: str) -> bool:
+        return self.con.execute("SELECT 1 FROM audit_documents WHERE location = ? LIMIT 1", (location,)).fetchone() is not None
+
+    def move_document(self, audit_id: int, old: str, new: str, kind: str) -> None:
+        """The team moved an audit's document (``--previous``): the ledger follows it."""
+        with self.transaction() as con:
+            con.execute("UPDATE OR REPLACE audit_documents SET location = ?, kind = ? WHERE audit_id = ? AND location = ?",
+                        (new, kind, audit_id, old))
+            con.execute("UPDATE audits SET document = ? WHERE id = ? AND document = ?", (new, audit_id, old))
+
+    def begin_document_write(self, location: str, as_of: dt.date) -> int:
+        """A write-ahead note, committed before the document is replaced (see :meth:`unfinished_writes`)."""
+        with self.transaction() as con:
+            return con.execute("INSERT INTO document_writes (location, as_of, started_at) VALUES (?,?,?)",
+                               (location, as_of.isoformat(), dt.datetime.now().isoformat(timespec="seconds"))).lastrowid
+
+    def unfinished_writes(self) -> list[UnfinishedWrite]:
+        return [UnfinishedWrite(r["id"], r["location"], r["as_of"], r["started_at"])
+                for r in self.con.execute("SELECT * FROM document_writes WHERE done = 0 ORDER BY id")]
+
+    def close_writes(self, ids: Iterable[int]) -> None:
+        with self.transaction() as con:
+            con.executemany("UPDATE document_writes SET done = 1 WHERE id = ?", [(i,) for i in ids])
 
     # ------------------------------------------------------------------ edits
     def record_edits(self, edits: Iterable[EditedRow], audit_id: int | None, source: str, when: dt.datetime | None = None) -> int:
@@ -258,8 +481,14 @@ class Ledger:
         return len(rows)
 
     def last_edits(self) -> dict[tuple[str, str], sqlite3.Row]:
+        """The latest edit per finding: of the latest audit's document, then the last read.
+
+        An older audit's document read after a newer one (a stale file at
+        ``--out``) never overrides what was written in the newer one.
+        """
         rows = self.con.execute(
-            "SELECT e.* FROM edits e JOIN (SELECT rule_id, deal_id, max(id) AS id FROM edits GROUP BY rule_id, deal_id) m ON m.id = e.id"
+            "SELECT * FROM (SELECT e.*, row_number() OVER (PARTITION BY e.rule_id, e.deal_id "
+            "ORDER BY coalesce(a.as_of, '') DESC, e.id DESC) AS rn FROM edits e LEFT JOIN audits a ON a.id = e.audit_id) WHERE rn = 1"
         ).fetchall()
         return {(r["rule_id"], r["deal_id"]): r for r in rows}
 
@@ -303,6 +532,25 @@ class Ledger:
                    r["ended_on"] if not r["active"] else None, r["ended_reason"] if not r["active"] else None)
             for r in self.con.execute(sql)
         ]
+
+    def waivers_for(self, as_of: dt.date) -> list[Waiver]:
+        """The waivers an audit on ``as_of`` applies: the active ones, and those that ended on that very audit
+        (re-running it shows the same «Примечание» again)."""
+        rows = self.con.execute(
+            "SELECT * FROM decisions WHERE kind = 'accepted' AND (active = 1 OR (ended_on = ? AND ended_reason IN ('expired', 'deal changed'))) "
+            "ORDER BY decided_on, id", (as_of.isoformat(),))
+        return [Waiver(r["id"], r["rule_id"], r["deal_id"], r["note"], r["owner"], r["decided_on"], r["expires_on"], r["fingerprint"],
+                       r["source"], r["ended_on"] if not r["active"] else None, r["ended_reason"] if not r["active"] else None)
+                for r in rows]
+
+    def decided(self, audit_id: int) -> dict[tuple[str, str], str]:
+        """Findings the head of sales decided on: (rule id, deal id) -> 'accepted' (an active waiver) or 'warning' (on that audit)."""
+        out: dict[tuple[str, str], str] = {}
+        for r in self.con.execute(
+                "SELECT rule_id, deal_id, kind FROM decisions WHERE (kind='warning' AND audit_id=?) OR (kind='accepted' AND active=1) "
+                "ORDER BY kind DESC", (audit_id,)):
+            out[(r["rule_id"], r["deal_id"])] = r["kind"]  # 'accepted' last: it wins over a warning
+        return out
 
     def end_waiver(self, waiver_id: int, on: dt.date, reason: str) -> None:
         with self.transaction():

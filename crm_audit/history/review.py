@@ -1,7 +1,12 @@
 """The head of sales' review: who is unresolved, who keeps appearing.
 
-Built from the ledger only (after the latest document has been pulled), so
-it answers for any past audit as well as the current one.
+Built from the ledger only (after the latest document has been pulled):
+:func:`review_inputs` reads it once, :func:`make_review` is a pure function
+over that data. A finding is counted as the document shows it: accepted by
+the head (CLI or «Принято») leaves open / overdue / to-do; a hand-typed
+status the drop-down does not know is invalid and counts as not handled;
+«Исправлено» still failing in a new export is its own number, separate from
+"also in earlier audits".
 """
 
 from __future__ import annotations
@@ -10,8 +15,10 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from typing import Any
+
 from crm_audit.history.ledger import Ledger
-from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED
+from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, STATUSES
 
 NO_OWNER = "(без ответственного)"
 
@@ -29,16 +36,21 @@ class Item:
     url: str = ""
     sheet: str = ""
     note: str | None = None
+    accepted: bool = False  # the head of sales accepted it (CLI or «Принято» in the document)
+    invalid: bool = False  # the status is not one of the drop-down's values (kept as typed)
 
 
 @dataclass
 class ManagerReview:
     owner: str
-    open: list[Item] = field(default_factory=list)
-    overdue: list[Item] = field(default_factory=list)  # past the due date, still «Не обработано»
+    open: list[Item] = field(default_factory=list)  # not fixed and not accepted
+    overdue: list[Item] = field(default_factory=list)  # past the due date, still not handled («Не обработано» or an invalid status)
     waiting: list[Item] = field(default_factory=list)  # «Не исправлено» with a comment, no decision yet
     no_comment: list[Item] = field(default_factory=list)  # «Не исправлено» without a comment
-    repeats: list[Item] = field(default_factory=list)
+    invalid: list[Item] = field(default_factory=list)  # a status the drop-down does not know (not handled)
+    fixed_failing: list[Item] = field(default_factory=list)  # marked «Исправлено» before, still failing in a new export
+    repeats: list[Item] = field(default_factory=list)  # also in earlier audits (audits in a row > 1)
+    accepted: list[Item] = field(default_factory=list)  # accepted by the head: out of open / overdue / to-do
     warnings_quarter: int = 0
 
 
@@ -56,7 +68,7 @@ class Review:
 
     @property
     def totals(self) -> dict[str, int]:
-        keys = ("open", "overdue", "waiting", "no_comment", "repeats")
+        keys = ("open", "overdue", "waiting", "no_comment", "invalid", "fixed_failing", "repeats", "accepted")
         out = {k: sum(len(getattr(m, k)) for m in self.managers) for k in keys}
         out["warnings_quarter"] = sum(m.warnings_quarter for m in self.managers)
         return out
@@ -66,19 +78,57 @@ def quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
 
-def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = None, deal_url: str = "",
-                 rule_sheets: dict[str, str] | None = None, manager: str | None = None) -> Review:
-    from crm_audit.textnorm import display_names, norm
+@dataclass
+class ReviewInputs:
+    """What the review needs from the ledger, read once."""
 
-    today = today or dt.date.today()
-    rule_sheets = rule_sheets or {}
+    audits: list[Any]
+    findings: list[Any]  # the latest audit's findings (ledger rows)
+    edits: dict[tuple[str, str], Any]  # the last edit per finding
+    decided: dict[tuple[str, str], str]  # -> 'accepted' | 'warning'
+    owner_counts: dict[str, int]
+    hits: list[Any]  # (audit_id, owner, rule_id, n)
+    warnings: list[Any]  # the head's warnings this quarter
+    waivers: int
+
+
+def review_inputs(ledger: Ledger, today: dt.date) -> ReviewInputs:
     audits = ledger.audits()
     latest = audits[-1] if audits else None
-    by_owner: dict[str, ManagerReview] = {}
+    hits = ledger.hits()
+    owner_counts: dict[str, int] = {}
+    for r in hits:
+        owner_counts[r["owner"] or NO_OWNER] = owner_counts.get(r["owner"] or NO_OWNER, 0) + r["n"]
+    return ReviewInputs(
+        audits=audits,
+        findings=ledger.audit_findings(latest["id"]) if latest is not None else [],
+        edits=ledger.last_edits() if latest is not None else {},
+        decided=ledger.decided(latest["id"]) if latest is not None else {},
+        owner_counts=owner_counts,
+        hits=hits,
+        warnings=ledger.warnings(since=quarter_start(today)),
+        waivers=len(ledger.waivers()),
+    )
 
+
+def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = None, deal_url: str = "",
+                 rule_sheets: dict[str, str] | None = None, manager: str | None = None) -> Review:
+    today = today or dt.date.today()
+    return make_review(review_inputs(ledger, today), due_days=due_days, today=today, deal_url=deal_url,
+                       rule_sheets=rule_sheets, manager=manager)
+
+
+def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: str = "",
+                rule_sheets: dict[str, str] | None = None, manager: str | None = None) -> Review:
+    """The review (pure: from what :func:`review_inputs` read)."""
+    from crm_audit.textnorm import display_names, norm
+
+    rule_sheets = rule_sheets or {}
+    audits = data.audits
+    latest = audits[-1] if audits else None
+    by_owner: dict[str, ManagerReview] = {}
     # one manager however the CRM spells the name (case, spaces, «ё»), shown as on «Учет попаданий»
-    names = display_names({r[0] or NO_OWNER: r[1] for r in ledger.con.execute(
-        "SELECT owner, count(*) FROM finding_audits GROUP BY owner")})
+    names = display_names(data.owner_counts)
 
     def mgr(owner: str | None) -> ManagerReview:
         o = owner or NO_OWNER
@@ -91,49 +141,48 @@ def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = N
     if latest is not None:
         as_of = dt.date.fromisoformat(latest["as_of"])
         due = as_of + dt.timedelta(days=due_days)
-        edits = ledger.last_edits()
-        decided = {
-            (r["rule_id"], r["deal_id"])
-            for r in ledger.con.execute(
-                "SELECT rule_id, deal_id FROM decisions WHERE (kind='accepted' AND active=1) OR (kind='warning' AND audit_id=?)",
-                (latest["id"],),
-            )
-        }
-        rows = ledger.con.execute(
-            "SELECT fa.*, f.title FROM finding_audits fa LEFT JOIN findings f USING (rule_id, deal_id) "
-            "WHERE fa.audit_id = ? ORDER BY fa.owner, fa.rule_id, CAST(fa.deal_id AS INTEGER), fa.deal_id",
-            (latest["id"],),
-        ).fetchall()
-        for r in rows:
+        for r in data.findings:
             key = (r["rule_id"], r["deal_id"])
-            e = edits.get(key)
+            e = data.edits.get(key)
             fresh = e is not None and e["audit_id"] == latest["id"]
-            status = (e["status"] or e["status_raw"] or STATUS_NEW) if fresh else (r["status"] or STATUS_NEW)
+            if fresh:
+                status, invalid = (e["status"] or e["status_raw"] or STATUS_NEW), (e["status"] is None and bool(e["status_raw"]))
+            else:
+                status = r["status"] or STATUS_NEW
+                invalid = status not in STATUSES
             comment = e["comment"] if fresh else r["comment"]
             item = Item(r["rule_id"], r["deal_id"], r["owner"] or NO_OWNER, r["title"] or "", status, comment,
                         int(r["streak"]), bool(r["repeat"]), deal_url.replace("{id}", r["deal_id"]) if deal_url else "",
-                        rule_sheets.get(r["rule_id"], r["rule_id"]), r["note"])
+                        rule_sheets.get(r["rule_id"], r["rule_id"]), r["note"],
+                        accepted=data.decided.get(key) == "accepted", invalid=invalid)
             m = mgr(r["owner"])
+            if item.repeat:
+                m.fixed_failing.append(item)
+            if item.streak > 1:
+                m.repeats.append(item)
+            if item.accepted:
+                m.accepted.append(item)
+                continue  # the head accepted it: nothing left to do
             if status == STATUS_FIXED:
                 continue  # the manager says it is fixed; the next audit checks
             m.open.append(item)
-            if status == STATUS_NEW and today > due:
+            if invalid:
+                m.invalid.append(item)
+            if (status == STATUS_NEW or invalid) and today > due:
                 m.overdue.append(item)
             if status == STATUS_NOT_FIXED:
                 if not comment:
                     m.no_comment.append(item)
-                elif key not in decided:
+                elif key not in data.decided:
                     m.waiting.append(item)
-            if item.repeat or item.streak > 1:
-                m.repeats.append(item)
-    for w in ledger.warnings(since=quarter_start(today)):
+    for w in data.warnings:
         mgr(w["owner"]).warnings_quarter += 1
     # history: hits per manager and per rule over the audits
     dates = [dt.date.fromisoformat(a["as_of"]) for a in audits]
     index = {a["id"]: i for i, a in enumerate(audits)}
     hm: dict[str, list[int]] = defaultdict(lambda: [0] * len(audits))
     hr: dict[str, list[int]] = defaultdict(lambda: [0] * len(audits))
-    for r in ledger.con.execute("SELECT audit_id, owner, rule_id, count(*) AS n FROM finding_audits GROUP BY audit_id, owner, rule_id"):
+    for r in data.hits:
         i = index.get(r["audit_id"])
         if i is None:
             continue
@@ -142,7 +191,7 @@ def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = N
     managers = sorted(by_owner.values(), key=lambda m: (-len(m.open), -len(m.overdue), m.owner))
     if manager:
         managers = [m for m in managers if norm(m.owner) == norm(manager)]
-    return Review(as_of, due, today, managers, dates, dict(hm), dict(hr), rule_sheets, len(ledger.waivers()))
+    return Review(as_of, due, today, managers, dates, dict(hm), dict(hr), rule_sheets, data.waivers)
 
 
 def review_lines(rv: Review) -> list[str]:
@@ -151,11 +200,13 @@ def review_lines(rv: Review) -> list[str]:
     lines = [
         f"Review of the audit as of {rv.as_of:%d.%m.%Y} (managers' due date {rv.due_date:%d.%m.%Y}, today {rv.today:%d.%m.%Y}).",
         "",
-        f"{'manager':<28} {'open':>5} {'overdue':>8} {'waiting':>8} {'no comment':>11} {'repeats':>8} {'warnings (qtr)':>15}",
+        f"{'manager':<28} {'open':>5} {'overdue':>8} {'waiting':>8} {'no comment':>11} {'invalid':>8} "
+        f"{'fixed, still failing':>21} {'in earlier audits':>18} {'accepted':>9} {'warnings (qtr)':>15}",
     ]
     for m in rv.managers:
         lines.append(
-            f"{m.owner[:28]:<28} {len(m.open):>5} {len(m.overdue):>8} {len(m.waiting):>8} {len(m.no_comment):>11} {len(m.repeats):>8} {m.warnings_quarter:>15}"
+            f"{m.owner[:28]:<28} {len(m.open):>5} {len(m.overdue):>8} {len(m.waiting):>8} {len(m.no_comment):>11} {len(m.invalid):>8} "
+            f"{len(m.fixed_failing):>21} {len(m.repeats):>18} {len(m.accepted):>9} {m.warnings_quarter:>15}"
         )
     waiting = [i for m in rv.managers for i in m.waiting]
     if waiting:
@@ -167,6 +218,16 @@ def review_lines(rv: Review) -> list[str]:
         lines += ["", "«Не исправлено» without the mandatory comment:"]
         for i in missing:
             lines.append(f"  {i.owner}: {i.rule_id} {i.deal_id} «{i.title}»")
+    invalid = [i for m in rv.managers for i in m.invalid]
+    if invalid:
+        lines += ["", "A status the drop-down does not know (counted as not handled; ask the manager to pick one):"]
+        for i in invalid:
+            lines.append(f"  {i.owner}: {i.sheet} deal {i.deal_id} «{i.title}» — «{i.status}»")
+    failing = [i for m in rv.managers for i in m.fixed_failing]
+    if failing:
+        lines += ["", "Marked «Исправлено» but still failing in the new export:"]
+        for i in failing:
+            lines.append(f"  {i.owner}: {i.sheet} deal {i.deal_id} «{i.title}»")
     if rv.waivers:
         lines += ["", f"{rv.waivers} accepted finding(s) are waived (crm-audit waivers)."]
     return lines
@@ -183,7 +244,8 @@ def todo_lines(rv: Review) -> list[str]:
         for sheet, items in by_sheet.items():
             lines.append(f"\n  {sheet}")
             for i in items:
-                extra = f" — {i.status}" + (f": {i.comment}" if i.comment else "")
+                extra = f" — {i.status}" + (" (not one of the drop-down's statuses: pick one)" if i.invalid else "") + (
+                    f": {i.comment}" if i.comment else "")
                 lines.append(f"    • {i.title or i.deal_id} {i.url}{extra}")
     return lines or ["No open findings for this manager."]
 

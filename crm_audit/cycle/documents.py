@@ -1,0 +1,130 @@
+"""Which documents to read back before a run writes anything, and how to open each.
+
+The previous audit's document is the one the ledger recorded for the latest
+audit (wherever ``--out`` points today); a test re-run's copy of the same
+audit is read too, and so is the ``--out`` target when it already exists.
+A team's document that is gone stops the run (exit 2) with its name and the
+two ways on: ``--previous FILE|URL`` or ``--no-previous``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_audit.cycle.request import Notice
+from crm_audit.errors import UsageError
+from crm_audit.history.ledger import Ledger
+
+_GOOGLE_KEY = re.compile(r"[A-Za-z0-9_-]{30,}")
+
+
+def is_google(location: str) -> bool:
+    text = str(location)
+    return "docs.google.com/spreadsheets" in text or (_GOOGLE_KEY.fullmatch(text) is not None and not Path(text).exists())
+
+
+def location_of(document: str | Path) -> str:
+    """How the ledger stores a document: a Google URL/key as given, a file as an absolute path."""
+    text = str(document)
+    return text if is_google(text) else str(Path(text).expanduser().resolve())
+
+
+def kind_of(location: str) -> str:
+    return "gsheet" if is_google(location) else "xlsx"
+
+
+def _day(iso: str | None) -> str:
+    return dt.date.fromisoformat(iso).strftime("%d.%m.%Y") if iso else ""
+
+
+@dataclass
+class Source:
+    """A document to read back."""
+
+    location: str
+    kind: str
+    role: str  # previous (the team's document of the latest audit) | copy | out | gsheet | unfinished
+    audit_id: int | None = None
+    audit_as_of: str | None = None
+
+
+RUN_HINT = "Pass --previous FILE|URL to read it from where it is now, or --no-previous to start without it"
+
+
+def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, previous: str | None = None,
+                    no_previous: bool = False, missing_hint: str = RUN_HINT) -> tuple[list[Source], list[Notice]]:
+    """The documents to read, in the order to read them (the team's document last: its rows win), and notices.
+
+    Raises :class:`UsageError` (exit 2) when the team's document is gone and
+    neither ``--previous`` nor ``--no-previous`` was given.
+    """
+    notices: list[Notice] = []
+    latest = ledger.latest_audit()
+    sources: list[Source] = []
+    team: list[Source] = []  # the latest audit's documents: copies first, the team's document last
+    if latest is not None and not no_previous:
+        docs = ledger.documents(latest["id"])
+        for d in docs:
+            src = Source(d.location, d.kind, "previous" if d.primary else "copy", latest["id"], latest["as_of"])
+            if d.primary and previous:
+                moved = location_of(previous)
+                notices.append(Notice("previous-moved", f"the audit of {_day(latest['as_of'])} was written to {d.location}; "
+                                                        f"read from {moved} (--previous) and the ledger now points there"))
+                ledger.move_document(latest["id"], d.location, moved, kind_of(moved))
+                src = Source(moved, kind_of(moved), "previous", latest["id"], latest["as_of"])
+            if src.kind == "xlsx" and not Path(src.location).exists():
+                if src.role == "previous":
+                    raise UsageError(
+                        f"the previous audit's document {src.location} (audit of {_day(latest['as_of'])}) is not there — moved, "
+                        f"renamed or deleted? Its statuses, comments and decisions would be lost. {missing_hint}")
+                notices.append(Notice("copy-missing", f"{src.location}: a copy written for the audit of {_day(latest['as_of'])} "
+                                                      "is no longer there; skipped (the team's document is read)"))
+                continue
+            team.append(src)
+        if previous and not docs:
+            moved = location_of(previous)
+            team.append(Source(moved, kind_of(moved), "previous", latest["id"], latest["as_of"]))
+    elif latest is None and previous:
+        moved = location_of(previous)
+        team.append(Source(moved, kind_of(moved), "previous"))
+    elif no_previous and latest is not None:
+        primary = next((d.location for d in ledger.documents(latest["id"]) if d.primary), None)
+        notices.append(Notice("no-previous", f"started without the previous audit's document{f' {primary}' if primary else ''} "
+                                             "(--no-previous): what was typed there after it was last read is not carried over"))
+    known = {s.location for s in team}
+    for w in ledger.unfinished_writes():
+        path = Path(w.location)
+        if w.location in known or not path.exists():
+            continue
+        if path.stat().st_mtime >= dt.datetime.fromisoformat(w.started_at).timestamp() - 1:
+            notices.append(Notice("unfinished-write", f"{w.location} was written by a run of {w.started_at.replace('T', ' ')} "
+                                                      f"(audit as of {_day(w.as_of)}) that stopped before recording the audit; "
+                                                      "it is read back now and this run records the audit"))
+            sources.append(Source(w.location, "xlsx", "unfinished"))
+            known.add(w.location)
+    if out is not None and out.exists():
+        loc = location_of(out)
+        if loc not in known:
+            sources.append(Source(loc, "xlsx", "out"))
+            known.add(loc)
+    if gsheet:
+        loc = location_of(gsheet)
+        if loc not in known:
+            sources.append(Source(loc, "gsheet", "gsheet"))
+    return sources + team, notices
+
+
+def reader_for(location: str, rule_ids_by_code: dict[str, str], credentials: str | None = None, *, client=None, retry=None,
+               spreadsheet=None):
+    """The reader of an existing document (``spreadsheet``: an already opened Google Sheet)."""
+    if is_google(location):
+        from exporters.gsheet import GoogleSheetReader, open_spreadsheet
+
+        sheet = spreadsheet if spreadsheet is not None else open_spreadsheet(location, credentials, client=client, retry=retry)
+        return GoogleSheetReader(sheet, rule_ids_by_code, retry=retry)
+    from exporters.xlsx_readback import WorkbookReader
+
+    return WorkbookReader(Path(location), rule_ids_by_code)

@@ -1,0 +1,127 @@
+"""The run's output files: checked together before anything runs, written safely, cleaned after a killed run.
+
+Every file-system failure on output (read-only, permission, disk full, name
+too long, missing folder) becomes an :class:`~crm_audit.errors.OutputError`
+naming the target with what to do; the writers write to a temporary file next
+to the target and rename it into place, so the previous output stays intact.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_audit.errors import OutputError, UsageError
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclass
+class Written:
+    """One output the run wrote."""
+
+    kind: str  # workbook | violations CSV | Google Sheet
+    location: str
+
+
+def check_output_paths(out: Path | None, violations_csv: Path | None, ledger: Path | None) -> None:
+    """The outputs as a whole: the right kinds of file, and no two of them (or the ledger) the same file."""
+    if out is not None and out.suffix.lower() not in WORKBOOK_SUFFIXES:
+        raise UsageError(f"--out {out}: the workbook is an .xlsx file; give a name such as audit.xlsx")
+    if violations_csv is not None and violations_csv.suffix.lower() != ".csv":
+        raise UsageError(f"--violations-csv {violations_csv}: the violations list is a .csv file; give a name such as violations.csv")
+    seen: dict[str, str] = {}
+    for what, p in (("--out", out), ("--violations-csv", violations_csv), ("the ledger", ledger)):
+        if p is None:
+            continue
+        key = os.path.normcase(str(p.resolve()))
+        if key in seen:
+            raise UsageError(f"{what} {p} is the same file as {seen[key]}; give each output its own file name")
+        seen[key] = f"{what} {p}"
+
+
+def refuse_open_document(path: Path) -> None:
+    """Stop when the workbook is open in LibreOffice or Excel (their lock file is next to it).
+
+    Overwriting it now would lose what a manager has typed but not saved yet,
+    or the manager's next save would overwrite the new audit.
+    """
+    name = path.name
+    for lock in (f".~lock.{name}#", f"~${name}", f"~${name[2:]}"):
+        if (path.parent / lock).exists():
+            raise OutputError(
+                f"{path}: the workbook is open in LibreOffice or Excel (lock file {lock}); ask whoever has it open to save "
+                "and close it, then run again (if nobody has it open, delete the lock file)"
+            )
+
+
+def remove_leftover_temps(targets: list[Path]) -> list[Path]:
+    """Remove the temporary files a killed run left next to ``targets`` (``.audit.xlsx.1a2b3c4d.tmp``)."""
+    removed = []
+    for target in targets:
+        pattern = re.compile(r"\." + re.escape(target.name) + r"\.[0-9a-f]{8}\.tmp")
+        try:
+            candidates = list(target.parent.iterdir()) if target.parent.is_dir() else []
+        except OSError:
+            continue
+        for p in candidates:
+            if pattern.fullmatch(p.name) and p.is_file():
+                try:
+                    p.unlink()
+                    removed.append(p)
+                except OSError:
+                    pass
+    return removed
+
+
+def output_error(target: Path, exc: OSError) -> OutputError:
+    """A plain message for a failed write of ``target`` (the error's own file name is the temporary twin: name the target)."""
+    folder = target.parent
+    code = exc.errno
+    if isinstance(exc, IsADirectoryError) or code == errno.EISDIR:
+        why = "is a folder; give a file name such as audit.xlsx"
+    elif isinstance(exc, FileNotFoundError) or code == errno.ENOENT:
+        why = f"the folder {folder} does not exist; create it or choose another path"
+    elif code == errno.EROFS:
+        why = "the file system is read-only; choose another folder"
+    elif isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
+        why = ("the folder is read-only or not yours; choose another folder" if not os.access(folder, os.W_OK)
+               else "is it open in Excel? close it and run again")
+    elif code in (errno.ENOSPC, errno.EDQUOT):
+        why = "the disk is full; free some space and run again"
+    elif code == errno.ENAMETOOLONG:
+        why = "the file name is too long; choose a shorter name"
+    else:
+        why = exc.strerror or str(exc)
+    return OutputError(f"{target}: cannot write the file ({why}); nothing was replaced")
+
+
+def write_outputs(report, out: Path | None, violations_csv: Path | None, progress) -> list[Written]:
+    """Write the workbook and the CSV (each atomically); any file-system failure is an :class:`OutputError`."""
+    written: list[Written] = []
+    target = out
+    try:
+        if out is not None:
+            from exporters.xlsx import MAX_SHEET_ROWS, write_workbook
+
+            from crm_audit.report import DataWarning
+
+            progress(f"writing the workbook {out}")
+            written.append(Written("workbook", str(write_workbook(report, out))))
+            for r in report.results:
+                if r.count > MAX_SHEET_ROWS - 1:
+                    report.warnings.append(DataWarning(
+                        "sheet-capped", f"{r.sheet_title}: {r.count} violations, the sheet shows the first {MAX_SHEET_ROWS - 1} "
+                        f"(an Excel sheet holds no more){'' if violations_csv else '; add --violations-csv for the full list'}"))
+        if violations_csv is not None:
+            from exporters.csv import write_violations_csv
+
+            target = violations_csv
+            progress(f"writing the violations CSV {violations_csv}")
+            written.append(Written("violations CSV", str(write_violations_csv(report, violations_csv))))
+    except OSError as exc:
+        raise output_error(target, exc) from None
+    return written

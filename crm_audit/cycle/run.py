@@ -1,0 +1,159 @@
+"""One audit cycle, in the only order that loses nothing.
+
+1. read back every document the team may have written in (the previous
+   audit's document as the ledger recorded it, a copy of it, the ``--out``
+   target, the Google Sheet) into the ledger;
+2. audit the export (the engine);
+3. carry the ledger over to the new findings (pure);
+4. write the outputs, each atomically, after a write-ahead note in the ledger;
+5. publish to the Google Sheet (merging edits typed meanwhile);
+6. record the audit, its findings and the waivers that ended, in one transaction.
+
+A dry run and a partial ``--rule`` run work on an in-memory copy of the
+ledger (:meth:`Ledger.snapshot`): they cannot change it. Nothing here prints:
+:func:`run_cycle` returns a :class:`CycleResult` for the caller to show.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from pathlib import Path
+
+from crm_audit.cycle.documents import location_of, reader_for, sources_to_read
+from crm_audit.cycle.outputs import Written, check_output_paths, refuse_open_document, remove_leftover_temps, write_outputs
+from crm_audit.cycle.request import AuditRequest, CycleResult, Notice, ReadBack
+from crm_audit.errors import SettingsError, UsageError
+from crm_audit.progress import silent
+
+
+def _path(value) -> Path | None:
+    return Path(value).expanduser() if value not in (None, "") else None
+
+
+def run_cycle(req: AuditRequest) -> CycleResult:
+    """Run one audit cycle (see the module docstring); raises :class:`~crm_audit.errors.CrmAuditError` on bad input."""
+    from crm_audit import settings as settings_mod
+    from crm_audit.rules import ruleset
+
+    progress = req.progress or silent
+    if not Path(req.config).exists():
+        raise SettingsError(f"{req.config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
+    settings = settings_mod.load(req.config)
+    out = _path(req.out) or (settings.resolve(settings.output.xlsx) if settings.output.xlsx else None)
+    csv = _path(req.violations_csv) or (settings.resolve(settings.output.violations_csv) if settings.output.violations_csv else None)
+    gsheet = req.gsheet or settings.google_sheet
+    credentials = str(req.credentials) if req.credentials else (
+        str(settings.resolve(settings.google_credentials)) if settings.google_credentials else None)
+    ledger_path = _path(req.ledger) or settings.ledger_path()
+    as_of = req.as_of or dt.date.today()
+    rules = ruleset.load(settings)
+    by_code = {r.code: r.id for r in rules}
+    partial = bool(req.rule_ids)
+    scratch = req.dry_run or partial  # works on a copy of the ledger: changes no ledger row
+
+    if req.previous and req.no_previous:
+        raise UsageError("--previous and --no-previous contradict each other; give one")
+    check_output_paths(out, csv, ledger_path)
+    if out is not None and not req.dry_run:
+        refuse_open_document(out)
+    if partial and not req.dry_run and ((out is not None and out.exists()) or gsheet):
+        # the team's document holds every rule's sheet and the managers' work on them
+        where = f"the workbook {out}" if out is not None and out.exists() else "the Google Sheet"
+        raise UsageError(f"--rule runs part of the audit: it would replace {where} with {len(req.rule_ids)} rule sheet(s) of "
+                         f"{len(rules)}; write the partial result to a new file instead (--out partial.xlsx, or --violations-csv), "
+                         "or use --dry-run")
+
+    from crm_audit.engine.audit import audit_export
+    from crm_audit.history.carry import carry_inputs, carry_over
+    from crm_audit.history.hits import hit_history
+    from crm_audit.history.ledger import Ledger
+    from crm_audit.history.pull import store_edits
+    from crm_audit.history.record import record
+
+    ledger = Ledger.snapshot(ledger_path) if scratch else Ledger(ledger_path)
+    with ledger:
+        result = CycleResult(report=None, dry_run=req.dry_run, partial=partial)  # type: ignore[arg-type]
+        replaced = ledger.audit_on(as_of)
+        if replaced is not None:
+            result.replaced = as_of
+        # 1. nothing is overwritten before every document the team may have written in is read back
+        sources, notices = sources_to_read(ledger, out=out, gsheet=gsheet, previous=req.previous, no_previous=req.no_previous)
+        result.notices += notices
+        unfinished = [w.id for w in ledger.unfinished_writes()]
+        spreadsheet = None
+        gsheet_loc = location_of(gsheet) if gsheet else None
+        seen_in_gsheet = None
+        for src in sources:
+            progress(f"reading back {src.location}")
+            if src.location == gsheet_loc:
+                from exporters.gsheet import open_spreadsheet
+
+                spreadsheet = open_spreadsheet(gsheet, credentials, client=req.gsheet_client, retry=req.gsheet_retry)
+            reader = reader_for(src.location, by_code, credentials, client=req.gsheet_client, retry=req.gsheet_retry,
+                                spreadsheet=spreadsheet if src.location == gsheet_loc else None)
+            edits = reader.read_edits()
+            if src.location == gsheet_loc:
+                seen_in_gsheet = edits
+            pulled = store_edits(ledger, edits, src.location, src.audit_id)
+            result.read_back.append(ReadBack(src.location, src.kind, src.role, src.audit_as_of, pulled))
+        if gsheet and spreadsheet is None:
+            from exporters.gsheet import open_spreadsheet
+
+            spreadsheet = open_spreadsheet(gsheet, credentials, client=req.gsheet_client, retry=req.gsheet_retry)
+
+        # 2.–3. the audit, with the ledger carried over
+        report = audit_export(settings, req.export, as_of=as_of, rule_ids=list(req.rule_ids) or None, progress=progress)
+        result.report = report
+        progress(f"carrying over statuses and comments ({report.total:,} violations)")
+        carry = carry_over(report, carry_inputs(ledger, as_of))
+        report.warnings = [w for rb in result.read_back for w in rb.result.warnings()] + report.warnings
+        if not partial:
+            report.hit_history = hit_history(report, ledger)
+
+        # 4. outputs
+        write_id = None
+        if not req.dry_run:
+            targets = [p for p in (out, csv) if p is not None]
+            for p in remove_leftover_temps(targets):
+                result.notices.append(Notice("temp-removed", f"removed {p}, left by a run that was stopped while writing"))
+            if out is not None and not scratch:
+                write_id = ledger.begin_document_write(location_of(out), as_of)
+            result.written += write_outputs(report, out, csv, progress)
+
+        # 5. the Google Sheet
+        if spreadsheet is not None:
+            from exporters.gsheet import publish
+
+            progress("publishing to the Google Sheet")
+            kwargs = {"dry_run": req.dry_run, "retry": req.gsheet_retry}
+            params = inspect.signature(publish).parameters
+            if "seen" in params:
+                kwargs["seen"] = seen_in_gsheet
+            if "progress" in params:
+                kwargs["progress"] = progress
+            published = publish(report, spreadsheet, **kwargs)
+            result.publish = published
+            late = list(getattr(published, "late_edits", None) or [])
+            if late:
+                store_edits(ledger, late, gsheet_loc, None)
+                result.notices.append(Notice("late-edits", f"{len(late)} edit(s) typed into the Google Sheet during this run were "
+                                                           "kept in it and recorded"))
+            if not req.dry_run:
+                result.written.append(Written("Google Sheet", gsheet))
+
+        # 6. the ledger (a partial or dry run records nothing: its ledger is a copy)
+        if not scratch:
+            progress("recording the audit in the ledger")
+            # the shared Google Sheet is the team's document when there is one; the workbook is then a copy
+            documents = [(gsheet_loc, "gsheet")] if spreadsheet is not None else []
+            if out is not None:
+                documents.append((location_of(out), "xlsx"))
+            record(report, ledger, carry, documents, write_id=write_id)
+            if unfinished:
+                ledger.close_writes(unfinished)
+            result.recorded = True
+    return result
+
+
+__all__ = ["AuditRequest", "CycleResult", "run_cycle"]

@@ -1,0 +1,40 @@
+"""The head of sales' decisions from the command line: accept (a waiver) or warn."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from crm_audit.errors import UsageError
+from crm_audit.history.ledger import Ledger
+
+
+@dataclass
+class Decision:
+    rule_id: str
+    deal_id: str
+    kind: str  # accepted | warning
+    owner: str | None
+    audited: bool  # False: no audit flagged it yet (recorded with --force)
+    until: dt.date | None = None
+
+
+def decide(ledger: Ledger, rules, rule_id: str, deal_id: str, kind: str, note: str | None, *,
+           until: dt.date | None = None, force: bool = False) -> Decision:
+    """Record a decision on a finding; RULE_ID may be the rule's id or its sheet code (1.8)."""
+    rule_id = {r.code: r.id for r in rules}.get(rule_id, rule_id)
+    if rule_id not in {r.id for r in rules}:
+        raise UsageError(f"unknown rule «{rule_id}»; see `crm-audit rules`")
+    deal_id = str(deal_id)
+    f = ledger.finding(rule_id, deal_id)
+    latest = ledger.latest_audit()
+    if f is None and not force:
+        raise UsageError(f"no finding of rule {rule_id} for deal {deal_id} in the audit history; check the ids "
+                         "(or pass --force to record the decision for a finding not audited yet)")
+    if until is not None and latest is not None and until < dt.date.fromisoformat(latest["as_of"]):
+        raise UsageError(f"--until {until.isoformat()} is before the latest audit ({latest['as_of']}): the waiver would already have expired")
+    fa = ledger.finding_in(latest["id"], rule_id, deal_id) if latest is not None else None
+    owner = f["owner"] if f is not None else None
+    ledger.decide(rule_id, deal_id, kind, note, owner=owner, audit_id=latest["id"] if latest is not None else None,
+                  source="cli", expires_on=until, fingerprint=fa["fingerprint"] if fa is not None else None)
+    return Decision(rule_id, deal_id, kind, owner, f is not None, until)
