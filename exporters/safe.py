@@ -4,7 +4,8 @@
   hold: openpyxl's ``ILLEGAL_CHARACTERS_RE`` (C0 controls except tab, LF, CR)
   plus lone surrogates and U+FFFE/U+FFFF, which would otherwise crash the
   XML serializer.
-* :func:`xlsx_text` additionally truncates to Excel's cell limit.
+* :func:`xlsx_text` additionally truncates to Excel's cell limit
+  (:func:`fit_cell`: the truncation alone, for text already cleaned).
 * :func:`looks_like_formula` tells whether a text starts with ``= + - @``;
   such text must be stored as a string (never as a formula) in a workbook.
 * :func:`plain_value` turns pandas/numpy scalars into Python ones (None if missing).
@@ -33,6 +34,7 @@ __all__ = [
     "XLSX_MAX_CELL_CHARS",
     "atomic_write",
     "clean_text",
+    "fit_cell",
     "looks_like_formula",
     "plain_value",
     "strip_nul",
@@ -60,12 +62,16 @@ def _utf16_len(value: str) -> int:
 
 
 def xlsx_text(value: str, limit: int = XLSX_MAX_CELL_CHARS) -> str:
-    """Text safe to put in an xlsx cell: cleaned, at most ``limit`` characters.
+    """Text safe to put in an xlsx cell: cleaned, at most ``limit`` characters (see :func:`fit_cell`)."""
+    return fit_cell(clean_text(value), limit)
+
+
+def fit_cell(value: str, limit: int = XLSX_MAX_CELL_CHARS) -> str:
+    """``value`` cut to at most ``limit`` characters as Excel counts them.
 
     Excel counts UTF-16 code units, so characters outside the BMP (emoji)
     count twice. A truncated text ends with «…».
     """
-    value = clean_text(value)
     if len(value) <= limit // 2 or _utf16_len(value) <= limit:
         return value
     budget = limit - len(_TRUNCATION_MARK)

@@ -1,0 +1,544 @@
+"""The audit document as a neutral model (:mod:`crm_audit.documents.model`), built from an AuditReport.
+
+Sheets, in order: «FAQ» (how to work with the document and, per rule, what
+is wrong, why it matters and how to fix it; each rule's name links to its
+sheet), one sheet per rule (:mod:`crm_audit.documents.layout`: the header,
+then one row per violation in ``RuleResult.rows`` order; a note right of the
+header when the rule has no violations, was skipped or capped), and «Учет
+попаданий» (hits per manager per rule in this audit, then the history over
+the audits with a chart). Every text a manager reads is Russian.
+
+Optional columns of ``RuleResult.rows`` pre-fill the process columns:
+``status``, ``comment``, ``first_seen``, ``streak``, ``carry_note``,
+``decision``, ``decision_note`` (carried over from the previous audit);
+without them a row is «Не обработано», first seen in this audit, 1 audit in a row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import textwrap
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pandas as pd
+
+from crm_audit.documents.layout import (
+    DECISIONS,
+    EXTRA_ROWS,
+    FAQ_TITLE,
+    HEADER_COMMENT,
+    HEADER_DECISION,
+    HEADER_DUE,
+    HEADER_RULE_ID,
+    HEADER_STATUS,
+    HITS_TITLE,
+    STATUS_FIXED,
+    STATUS_NEW,
+    STATUS_NOT_FIXED,
+    STATUSES,
+    SheetColumn,
+    rule_sheet_columns,
+    sheet_notes,
+)
+from crm_audit.documents.model import (
+    Cell,
+    CellRange,
+    Chart,
+    Document,
+    Format,
+    Highlight,
+    Link,
+    Sheet,
+    Table,
+    TableColumn,
+    Validation,
+)
+from crm_audit.report import AuditReport, RuleResult
+from exporters.limits import capped
+from exporters.safe import clean_text, plain_value
+
+__all__ = ["build_document", "faq_sheet", "hits_sheet", "rule_sheet", "sheet_titles", "DATE_FORMAT"]
+
+DATE_FORMAT = "DD.MM.YYYY"
+HITS_MANAGER_HEADER = "Менеджер"
+HITS_TOTAL_HEADER = "Всего"
+HITS_TOTAL_ROW = "Итого"
+NO_OWNER = "(без ответственного)"
+
+_HEADER_FILL = "DDEBF7"
+_RED_FILL, _RED_FONT = "FFC7CE", "9C0006"
+_GREEN_FILL = "E2EFDA"
+_LINK_COLOR = "0563C1"
+_GREY = "595959"
+
+# formats ----------------------------------------------------------------------
+HEADER = Format(bold=True, fill=_HEADER_FILL, wrap=True, valign="top")
+TEXT = Format()
+WRAP = Format(wrap=True, valign="top")
+COMMENT = Format(wrap=True, valign="top", number_format="@")
+DATE = Format(number_format=DATE_FORMAT)
+INT = Format(number_format="0")
+COUNT = Format(number_format="0", halign="left", valign="top")
+NUMBER = Format(number_format="General")
+LINK = Format(underline=True, color=_LINK_COLOR)
+TITLE = Format(bold=True, size=14)
+BOLD = Format(bold=True, valign="top")
+LABEL = Format(bold=True, wrap=True, valign="top")
+NOTE = Format(italic=True, color=_GREY)
+HEADER_NOTE = Format(bold=True, italic=True, color=_GREY, valign="top")
+RULE_LINK = Format(bold=True, size=12, underline=True, color=_LINK_COLOR)
+NOT_FIXED = Format(fill=_RED_FILL, color=_RED_FONT)  # «Не исправлено» without a comment
+FIXED = Format(fill=_GREEN_FILL)
+INVALID = Format(fill=_RED_FILL, color=_RED_FONT)  # a status or decision that is none of the choices
+
+_BY_KIND = {"text": TEXT, "link": LINK, "date": DATE, "int": INT, "number": NUMBER}
+
+STATUS_ERROR_TITLE = "Недопустимый статус"
+STATUS_ERROR = "Выберите статус из списка: «Не обработано», «Исправлено» или «Не исправлено»."
+STATUS_PROMPT_TITLE = "Статус"
+STATUS_PROMPT = "«Не исправлено» — только с комментарием в столбце «Комментарий»."
+DECISION_ERROR_TITLE = "Недопустимое решение"
+DECISION_ERROR = "Выберите решение из списка: «Принято» или «Предупреждение»."
+
+_WIDTH_SAMPLE = 2000  # rows sampled to size a column
+_MIN_WIDTH, _MAX_WIDTH = 8, 50
+_NOTE_WIDTH = 60
+_INVALID_TITLE_RE = re.compile(r"[\\*?:/\[\]]")
+
+
+# values -------------------------------------------------------------------------
+
+
+def _number_text(value: float | int) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def as_text(value: Any) -> str:
+    """A plain value as a manager reads it (dates ``dd.mm.yyyy``, yes/no in Russian)."""
+    if isinstance(value, bool):
+        return "Да" if value else "Нет"
+    if isinstance(value, (int, float)):
+        return _number_text(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0, 0):
+            return value.strftime("%d.%m.%Y")
+        return value.strftime("%d.%m.%Y %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%d.%m.%Y")
+    return str(value)
+
+
+def _text(value: str) -> str | None:
+    """Text as the model holds it: no characters a spreadsheet rejects; None for ""."""
+    if not value:
+        return None
+    return value if value.isprintable() else (clean_text(value) or None)
+
+
+def typed(value: Any, kind: str) -> Any:
+    """The model value of a cell in a column of ``kind``: a date, a number, or text; None when missing."""
+    value = plain_value(value)
+    if value is None:
+        return None
+    if value.__class__ is str:
+        return _text(value)
+    if isinstance(value, bool):
+        return as_text(value)
+    if kind in ("date", "number", "int"):
+        if isinstance(value, dt.date):
+            return value.date() if isinstance(value, dt.datetime) else value
+        if isinstance(value, (int, float)):
+            if isinstance(value, float) and math.isinf(value):
+                return as_text(value)
+            if kind == "int" and isinstance(value, float) and value.is_integer():
+                return int(value)
+            return value
+    if kind == "link":
+        return _text(as_text(value).strip())
+    return _text(as_text(value))
+
+
+def _column(rows: pd.DataFrame, key: str, kind: str) -> list[Any]:
+    """The model values of one column (fast paths for text and numbers)."""
+    if key not in rows.columns:
+        return [None] * len(rows)
+    values = rows[key].tolist()
+    if kind == "link":
+        return [typed(v, kind) for v in values]
+    if kind in ("text",):
+        # most cells are str: keep them (cleaned), the rest go the long way
+        return [(_text(v) if v.__class__ is str else typed(v, kind)) for v in values]
+    return [(v if v.__class__ is int else typed(v, kind)) for v in values]
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold().replace("ё", "е")
+
+
+_STATUS_BY_FOLD = {_fold(s): s for s in STATUSES}
+_DECISION_BY_FOLD = {_fold(s): s for s in DECISIONS}
+
+
+def _choice(raw: Any, by_fold: dict[str, str]) -> str | None:
+    """A carried-over choice: the choice it means (case, spaces, ё ignored), else the text as written."""
+    text = typed(raw, "text")
+    if text is None or not text.strip():
+        return None
+    return by_fold.get(_fold(text), text)
+
+
+def _date(value: dt.date) -> str:
+    return value.strftime("%d.%m.%Y")
+
+
+def _plural(n: int, one: str, few: str, many: str) -> str:
+    n10, n100 = abs(n) % 10, abs(n) % 100
+    if n10 == 1 and n100 != 11:
+        return one
+    if 2 <= n10 <= 4 and not 12 <= n100 <= 14:
+        return few
+    return many
+
+
+# sizes --------------------------------------------------------------------------
+
+
+def _width_of_texts(header: str, texts: Iterable[str]) -> float:
+    words = header.split() or [""]
+    need = max(max(len(w) for w in words) + 2, min(len(header), 22) + 2)
+    for text in texts:
+        line = max((len(part) for part in text.split("\n")), default=0)
+        if line + 2 > need:
+            need = line + 2
+            if need >= _MAX_WIDTH:
+                break
+    return float(max(_MIN_WIDTH, min(_MAX_WIDTH, need)))
+
+
+def _column_width(column: SheetColumn, values: Sequence[Any]) -> float:
+    if column.process is not None:
+        return float(column.process.width)
+    if column.kind == "date":
+        return float(max(12, _width_of_texts(column.header, [])))
+    sample = (as_text(v) for v in values[:_WIDTH_SAMPLE] if v is not None)
+    return _width_of_texts(column.header, sample)
+
+
+def text_lines(text: str, width: float) -> int:
+    """Lines ``text`` takes when wrapped in a column ``width`` characters wide (estimate)."""
+    capacity = max(1, int(width) - 1)
+    return sum(max(1, len(textwrap.wrap(part, capacity))) for part in text.split("\n"))
+
+
+# sheets ---------------------------------------------------------------------------
+
+
+def sheet_titles(results: Sequence[RuleResult]) -> list[str]:
+    """Valid, unique (case-insensitively) sheet titles for the rule sheets (at most 31 characters)."""
+    used = {FAQ_TITLE.casefold(), HITS_TITLE.casefold()}
+    titles = []
+    for result in results:
+        raw = clean_text(str(result.sheet_title or f"{result.code} {result.title}"))
+        title = _INVALID_TITLE_RE.sub("_", " ".join(raw.split())).strip("'").strip() or result.rule_id
+        title = title[:31].strip()
+        candidate, i = title, 2
+        while candidate.casefold() in used:
+            suffix = f" ({i})"
+            candidate = title[: 31 - len(suffix)].rstrip() + suffix
+            i += 1
+        used.add(candidate.casefold())
+        titles.append(candidate)
+    return titles
+
+
+def _cell(value: Any, fmt: Format = TEXT, kind: str = "text", link: Link | None = None) -> Cell | None:
+    v = typed(value, kind)
+    if v is None and link is None and fmt is TEXT:
+        return None
+    return Cell(v, fmt, link)
+
+
+def rule_sheet(
+    result: RuleResult, title: str, report: AuditReport, *, deal_id_header: str | None = None, extra_rows: int = EXTRA_ROWS
+) -> Sheet:
+    """One rule's sheet: the header row, then the violations as a columnar table."""
+    columns = rule_sheet_columns(result, deal_id_header=deal_id_header)
+    rows = result.rows if result.rows is not None else pd.DataFrame(columns=[c.key for c in columns])
+    n = len(rows)
+    values: list[list[Any]] = []
+    for c in columns:
+        p = c.process
+        if p is None:
+            values.append(_column(rows, c.key, c.kind) if n else [])
+        elif p.key == "status":
+            raw = rows["status"].tolist() if "status" in rows.columns else None
+            values.append([_choice(s, _STATUS_BY_FOLD) or STATUS_NEW for s in raw] if raw else [STATUS_NEW] * n)
+        elif p.key == "decision":
+            raw = rows["decision"].tolist() if "decision" in rows.columns else None
+            values.append([_choice(s, _DECISION_BY_FOLD) for s in raw] if raw else [None] * n)
+        elif p.key == "due":
+            values.append([report.due_date] * n)
+        elif p.key == "first_seen":
+            seen = rows["first_seen"].tolist() if "first_seen" in rows.columns else [None] * n
+            values.append([f if isinstance(f, dt.date) and not isinstance(f, dt.datetime) else (typed(f, "date") or report.as_of)
+                           for f in seen])
+        elif p.key == "streak":
+            streak = rows["streak"].tolist() if "streak" in rows.columns else [None] * n
+            values.append([int(s) if (s := plain_value(v)) is not None else 1 for v in streak])
+        elif p.key == "rule_id":
+            values.append([_text(str(result.rule_id))] * n)
+        else:  # comment, carry note, decision note: text as written
+            values.append(_column(rows, p.key, "text") if n else [])
+
+    formats = [COMMENT if c.header == HEADER_COMMENT or c.key == "decision_note" else _BY_KIND.get(c.kind, TEXT)
+               for c in columns]
+    table = Table([TableColumn(v, f, links=(c.kind == "link")) for c, v, f in zip(columns, values, formats)], n)
+    widths = {i: _column_width(c, v) for i, (c, v) in enumerate(zip(columns, values))}
+    ncols = len(columns)
+    header = [Cell(_text(c.header), HEADER) for c in columns]
+    notes = sheet_notes(result)
+    if notes:
+        header += [None, Cell(_text(" ".join(notes)), HEADER_NOTE)]
+        widths[ncols + 1] = _NOTE_WIDTH
+    at = {c.header: i for i, c in reversed(list(enumerate(columns)))}
+    status, comment, decision = at[HEADER_STATUS], at[HEADER_COMMENT], at[HEADER_DECISION]
+    extent = n + 1 + extra_rows
+    body = CellRange(1, 0, extent - 1, ncols - 1)
+    return Sheet(
+        title, "rule", [header], table,
+        widths=widths,
+        heights={0: max(text_lines(c.header, widths[i] - 1) for i, c in enumerate(columns))},
+        column_formats={comment: COMMENT},
+        frozen=(1, 0),
+        filter=CellRange(0, 0, n, ncols - 1),
+        validations=[
+            Validation(status, 1, extent - 1, STATUSES, error_title=STATUS_ERROR_TITLE, error=STATUS_ERROR,
+                       prompt_title=STATUS_PROMPT_TITLE, prompt=STATUS_PROMPT),
+            Validation(decision, 1, extent - 1, DECISIONS, error_title=DECISION_ERROR_TITLE, error=DECISION_ERROR),
+        ],
+        highlights=[
+            Highlight(body, status, NOT_FIXED, equals=STATUS_NOT_FIXED, blank_column=comment, stop=True),
+            Highlight(body, status, FIXED, equals=STATUS_FIXED),
+            Highlight(CellRange(1, status, extent - 1, status), status, INVALID, not_one_of=STATUSES),
+            Highlight(CellRange(1, decision, extent - 1, decision), decision, INVALID, not_one_of=DECISIONS),
+        ],
+        roles=[c.role for c in columns],
+        notes=notes,
+        repeat_rows=1,
+        extent=extent,
+    )
+
+
+class _Lines:
+    """Rows of a sheet written top to bottom (FAQ, «Учет попаданий»)."""
+
+    def __init__(self, sheet: Sheet, label_width: float = 0, text_width: float = 0):
+        self.sheet = sheet
+        self.widths = (label_width, text_width)
+
+    @property
+    def row(self) -> int:
+        """The index of the next row."""
+        return len(self.sheet.cells)
+
+    def add(self, *cells: Cell | None) -> None:
+        self.sheet.cells.append(list(cells))
+
+    def line(self, label: Any = None, text: Any = None, label_format: Format = LABEL) -> None:
+        """A FAQ line: a bold label and a wrapped text, as tall as either needs."""
+        lines = max(
+            text_lines(as_text(label), self.widths[0]) if label is not None else 1,
+            text_lines(as_text(text), self.widths[1]) if text is not None else 1,
+        )
+        if lines > 1:
+            self.sheet.heights[self.row] = lines
+        self.add(None if label is None else _cell(label, label_format), None if text is None else _cell(text, WRAP))
+
+
+def _criticality_text(criticality: int) -> str:
+    return {1: "1 — критично", 2: "2 — менее критично"}.get(criticality, str(criticality))
+
+
+def faq_sheet(report: AuditReport, titles: Sequence[str]) -> Sheet:
+    """«FAQ»: the audit in one line, how to work with the document, then every rule (its name links to its sheet)."""
+    sheet = Sheet(FAQ_TITLE, "faq", widths={0: 24, 1: 100}, landscape=False)
+    out = _Lines(sheet, 24, 100)
+    line = out.line
+    as_of, due = report.as_of, report.due_date
+    days = (due - as_of).days
+    out.add(_cell(f"Аудит CRM на {_date(as_of)}", TITLE))
+    summary = [
+        f"Сформирован {report.generated_at.strftime('%d.%m.%Y %H:%M')}",
+        f"проверено сделок: {report.deal_count}",
+        f"нарушений: {report.total}",
+    ]
+    if report.crm:
+        summary.append(f"CRM: {report.crm}")
+    line("Сводка", "; ".join(summary) + ".")
+    if report.source:
+        line("Выгрузка", report.source)
+    line()
+    out.add(_cell("Как работать с документом", TITLE))
+    line(
+        "Что это",
+        "Каждый лист с кодом в названии — одно правило ведения сделок в CRM; каждая строка на нём — "
+        "сделка, которая правило нарушает. Ниже в этом листе по каждому правилу написано, что не так, "
+        "почему это важно и как исправить.",
+    )
+    line(
+        "Что сделать",
+        "Найдите на каждом листе свои сделки (фильтр по столбцу «Ответственный») и для каждой строки "
+        f"поставьте значение в столбце «{HEADER_STATUS}»:",
+    )
+    line(STATUS_NEW, "значение по умолчанию: строку ещё не разобрали.")
+    line(STATUS_FIXED, "вы согласны с замечанием и исправили сделку в CRM.")
+    line(
+        STATUS_NOT_FIXED,
+        f"вы не согласны или не можете исправить. Комментарий в столбце «{HEADER_COMMENT}» обязателен: "
+        "объясните почему. Строка «Не исправлено» без комментария подсвечивается красным.",
+    )
+    line(
+        "Срок",
+        f"{days} {_plural(days, 'день', 'дня', 'дней')}: разберите все свои строки до {_date(due)} "
+        f"(столбец «{HEADER_DUE}»).",
+    )
+    line(
+        "Что дальше",
+        "Руководитель отдела продаж читает комментарии. Если объяснение убедительное, строка принимается "
+        "и больше не появится в следующих аудитах; если нет — менеджер получает предупреждение.",
+    )
+    line(
+        "Учет попаданий",
+        f"Лист «{HITS_TITLE}» показывает, сколько нарушений у каждого менеджера в этом аудите.",
+    )
+    line(
+        "Важно",
+        "Сортировать, фильтровать и удалять строки можно. Не переименовывайте столбцы и не удаляйте "
+        f"столбцы «ID сделки» и «{HEADER_RULE_ID}»: по ним статусы и комментарии переносятся в следующий аудит.",
+    )
+    line()
+    out.add(_cell("Правила", TITLE))
+    for result, title in zip(report.results, titles):
+        out.add(_cell(f"{result.code} {result.title}".strip(), RULE_LINK, link=Link(sheet=title)))
+        line("Критичность", _criticality_text(result.criticality))
+        out.add(_cell("Нарушений", LABEL), _cell(result.count, COUNT, "int"))
+        if result.scope_text:
+            line("Какие сделки", result.scope_text)
+        line("Что не так", result.what or "—")
+        line("Почему это важно", result.why or "—")
+        line("Как исправить", result.how or "—")
+        if result.note:
+            line("Примечание", result.note)
+        line()
+
+    if report.warnings:
+        out.add(_cell("Проблемы в данных", TITLE))
+        line(
+            "Всего",
+            f"{len(report.warnings)} — эти строки выгрузки проверены не всеми правилами или прочитаны с допущениями.",
+        )
+        shown = report.warnings[:200]
+        for warning in shown:
+            where = ", ".join(
+                part
+                for part in (
+                    warning.file,
+                    f"строка {warning.row}" if warning.row is not None else None,
+                    f"столбец {warning.column}" if warning.column else None,
+                )
+                if part
+            )
+            line(warning.code, f"{warning.message} ({where})" if where else warning.message)
+        if len(report.warnings) > len(shown):
+            line("…", f"и ещё {len(report.warnings) - len(shown)}")
+    return sheet
+
+
+def _owner_text(owner: Any) -> str:
+    return (as_text(owner) if plain_value(owner) is not None else "") or NO_OWNER
+
+
+def hits_sheet(report: AuditReport) -> Sheet:
+    """«Учет попаданий»: managers × rules in this audit with totals, then the history over the audits."""
+    results = report.results
+    table = report.hits_by_owner()
+    owners = [_owner_text(o) for o in table["owner"]]
+    manager_width = _width_of_texts(HITS_MANAGER_HEADER, [*owners, HITS_TOTAL_ROW])
+    widths = [max(manager_width, 20), *[8] * len(results), 10]
+    sheet = Sheet(HITS_TITLE, "hits", widths=dict(enumerate(widths)), frozen=(1, 1), repeat_rows=1)
+    out = _Lines(sheet)
+    out.add(*(_cell(h, HEADER) for h in [HITS_MANAGER_HEADER, *[str(r.code) for r in results], HITS_TOTAL_HEADER]))
+    totals = [0] * len(results)
+    for owner, (_, row) in zip(owners, table.iterrows()):
+        counts = [int(row.get(r.rule_id, 0) or 0) for r in results]
+        totals = [t + c for t, c in zip(totals, counts)]
+        out.add(_cell(owner), *(_cell(c, INT, "int") for c in counts), _cell(sum(counts), BOLD, "int"))
+    out.add(_cell(HITS_TOTAL_ROW, BOLD), *(_cell(c, BOLD, "int") for c in totals), _cell(sum(totals), BOLD, "int"))
+    out.add()
+    out.add(_cell(
+        f"Попадания в аудите на {_date(report.as_of)}: сколько сделок каждого менеджера нарушают "
+        "каждое правило (столбцы — коды правил, см. лист «FAQ»), «Всего» — по всем правилам.", NOTE))
+    _hit_history(out, report)
+    return sheet
+
+
+def _hit_history(out: _Lines, report: AuditReport) -> None:
+    """Managers × audit dates (hits per audit), warnings, who never appears, a chart.
+
+    ``report.hit_history`` is filled from the ledger by the audit cycle; None for a one-off audit.
+    """
+    hist = report.hit_history
+    if hist is None or not hist.dates:
+        return
+    dates = list(hist.dates)
+    by_owner, warnings, never = hist.by_owner, hist.warnings, list(hist.never)
+    owners = sorted(by_owner, key=lambda o: (-sum(by_owner[o]), str(o)))
+    out.add()
+    out.add(_cell("История: попадания по аудитам", BOLD))
+    header_row = out.row
+    out.add(*(_cell(h, HEADER) for h in [HITS_MANAGER_HEADER, *[_date(d) for d in dates], HITS_TOTAL_HEADER, "Предупреждений"]))
+    for o in owners:
+        counts = [int(x) for x in by_owner[o]]
+        out.add(_cell(o or NO_OWNER), *(_cell(c, INT, "int") for c in counts), _cell(sum(counts), BOLD, "int"),
+                _cell(int(warnings.get(o, 0)), INT, "int"))
+    for o in never:
+        out.add(_cell(o), *(_cell(0, INT, "int") for _ in dates), _cell(0, BOLD, "int"), _cell(int(warnings.get(o, 0)), INT, "int"))
+    out.add()
+    text = ("Никогда не попадали в аудит: " + ", ".join(never) + ".") if never else "Все менеджеры хотя бы раз попадали в аудит."
+    out.add(_cell(text, NOTE))
+    out.add(_cell("Попадание — одна сделка на одном листе правила в одном аудите; принятые руководителем "
+                  "нарушения не считаются. «Предупреждений» — все предупреждения руководителя за всё время.", NOTE))
+    if owners:
+        series = [((r, 0), CellRange(r, 1, r, len(dates))) for r in range(header_row + 1, header_row + 1 + min(10, len(owners)))]
+        out.sheet.charts.append(Chart(
+            "Попадания по аудитам", "Дата аудита", "Нарушений", (out.row + 1, 0),
+            CellRange(header_row, 1, header_row, len(dates)), series))
+
+
+def build_document(
+    report: AuditReport,
+    *,
+    row_cap: int | None = None,
+    cap_where: str = "",
+    deal_id_header: str | None = None,
+    extra_rows: int = EXTRA_ROWS,
+) -> Document:
+    """The whole document: «FAQ», one sheet per rule, «Учет попаданий».
+
+    ``row_cap``: at most this many data rows per rule sheet (a note right of
+    the header says how many are shown and that the rest are ``cap_where``,
+    e.g. «не помещается на лист Excel»). ``deal_id_header`` renames «ID сделки».
+    """
+    titles = sheet_titles(report.results)
+    sheets = [faq_sheet(report, titles)]
+    sheets += [
+        rule_sheet(capped(result, row_cap, cap_where), title, report, deal_id_header=deal_id_header, extra_rows=extra_rows)
+        for result, title in zip(report.results, titles)
+    ]
+    sheets.append(hits_sheet(report))
+    return Document(f"Аудит CRM на {_date(report.as_of)}", sheets)
