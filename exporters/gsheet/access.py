@@ -1,32 +1,80 @@
 """Reaching the spreadsheet: credentials, opening, retries and quota pacing, error causes, the access check.
 
-Faults
-    A failed attempt (429, 5xx, connection error, timeout) is retried with
-    exponential backoff and jitter, honouring ``Retry-After``. Credentials
-    and tokens are never printed, logged or kept: messages name the
-    service account's e-mail at most.
+Requests and faults
+    Every request goes through :class:`_Calls`, which
+
+    * paces it under Google's per-minute quota (60 read and 60 write requests
+      per minute per user): before a request that would exceed it, it waits
+      until the oldest request of the last minute leaves the window
+      (:class:`RetryPolicy.writes_per_minute`);
+    * retries *that request* on 429, 5xx, a dropped connection or a timeout
+      (exponential backoff with jitter; ``Retry-After`` honoured; a 429
+      without ``Retry-After`` waits out a full quota window), so a long
+      publish resumes from the step that failed instead of starting over;
+    * turns a final failure into a :class:`GoogleSheetsError` that names the
+      cause (:class:`Cause`) and says what to do.
+
+    Requests that are not safe to send twice (a ``spreadsheets.batchUpdate``
+    whose answer was lost may have been applied) are retried only when Google
+    certainly did not apply them (429); otherwise the caller re-plans
+    (:mod:`exporters.gsheet.publish`).
+
+Secrets
+    Credentials and tokens are never printed, logged or kept: messages name
+    the account's e-mail at most, and nothing is cached on disk by this module.
 """
 
 from __future__ import annotations
 
+import collections
 import json
+import math
 import os
 import random
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any
 
 from crm_audit.errors import OutputError
 
 _SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
+ENABLE_API_URL = "https://console.cloud.google.com/apis/library/sheets.googleapis.com"
+
+
+class Cause(str, Enum):
+    """Why the spreadsheet cannot be reached or written."""
+
+    OK = "ok"
+    BAD_ADDRESS = "bad-address"  # not a spreadsheet URL or key
+    NO_CREDENTIALS = "no-credentials"  # no key file / OAuth client
+    CREDENTIALS = "credentials-refused"  # revoked, deleted or invalid key; expired sign-in
+    API_DISABLED = "api-disabled"  # the Sheets API is not enabled in the key's Cloud project
+    NOT_SHARED = "not-shared"  # not shared with the account (or no such spreadsheet)
+    READ_ONLY = "read-only"  # shared as Viewer / Commenter
+    UNREACHABLE = "unreachable"  # no connection to Google
+    GAVE_UP = "gave-up"  # retries ran out (quota, 5xx)
+    REJECTED = "rejected"  # any other refusal
+
+
+class GoogleSheetsError(OutputError):
+    """An :class:`~crm_audit.errors.OutputError` (exit 2) that knows its :class:`Cause`."""
+
+    def __init__(self, message: str, cause: Cause, hint: str = ""):
+        super().__init__(message, hint=hint)
+        self.cause = cause
 
 
 @dataclass
 class RetryPolicy:
-    """Bounded retries of a whole publish / read on 429, 5xx and connection errors."""
+    """Retries, timeouts and quota pacing of the requests to Google.
+
+    ``attempts`` bounds the tries of one request (not of a whole publish);
+    ``clock`` and ``sleep`` are injectable so tests never wait.
+    """
 
     attempts: int = 6
     base_delay: float = 1.0
@@ -35,6 +83,14 @@ class RetryPolicy:
     timeout: float | tuple[float, float] = (10.0, 180.0)  # per request: (connect, read)
     sleep: Callable[[float], None] = time.sleep
     jitter: Callable[[], float] = random.random
+    clock: Callable[[], float] = time.monotonic
+    #: Google's quota: requests per minute per user (reads and writes are counted apart).
+    writes_per_minute: int = 60
+    reads_per_minute: int = 60
+    quota_window: float = 60.0
+    #: tries while Google is unreachable when opening (fail within seconds, not after a minute of retries)
+    connect_attempts: int = 2
+    _sent: dict[str, collections.deque] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         backoff = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
@@ -43,45 +99,173 @@ class RetryPolicy:
             return min(retry_after, self.max_retry_after)  # what the server asked for
         return backoff
 
+    # quota pacing ------------------------------------------------------------
+
+    def _limit(self, kind: str) -> int:
+        return max(1, self.writes_per_minute if kind == "write" else self.reads_per_minute)
+
+    def _window(self, kind: str) -> collections.deque:
+        sent = self._sent.setdefault(kind, collections.deque())
+        now = self.clock()
+        while sent and sent[0] <= now - self.quota_window:
+            sent.popleft()
+        return sent
+
+    def quota_wait(self, kind: str) -> float:
+        """Seconds to wait before a request of ``kind`` stays under the per-minute quota."""
+        sent = self._window(kind)
+        if len(sent) < self._limit(kind):
+            return 0.0
+        return max(0.0, sent[len(sent) - self._limit(kind)] + self.quota_window - self.clock())
+
+    def note(self, kind: str) -> None:
+        self._window(kind).append(self.clock())
+
+    def estimate(self, writes: int) -> float:
+        """Seconds ``writes`` more write requests take under the quota (waiting only; not transfer time)."""
+        sent = list(self._window("write"))
+        limit, now = self._limit("write"), self.clock()
+        t = now
+        for _ in range(writes):
+            if len(sent) >= limit:
+                t = max(t, sent[len(sent) - limit] + self.quota_window)
+            sent.append(t)
+        return t - now
+
+
+_DEFAULT_POLICY: RetryPolicy | None = None
+
+
+def default_policy() -> RetryPolicy:
+    """One policy per process, so the quota pacing covers every call of a run."""
+    global _DEFAULT_POLICY
+    if _DEFAULT_POLICY is None:
+        _DEFAULT_POLICY = RetryPolicy()
+    return _DEFAULT_POLICY
+
 
 @dataclass
 class AccessCheck:
+    """The answer of :func:`check_access`: ``ok``, the :class:`Cause` and a message that says what to do."""
+
     ok: bool
     message: str
     email: str | None = None
     title: str | None = None
+    cause: Cause = Cause.OK
 
     def __str__(self) -> str:
         return self.message
 
 
 class _Retryable(Exception):
-    def __init__(self, what: str, retry_after: float | None = None):
+    def __init__(self, what: str, retry_after: float | None = None, *, status: int | None = None, connection: bool = False):
         super().__init__(what)
         self.retry_after = retry_after
+        self.status = status
+        self.connection = connection  # no answer at all: connection refused, dropped or timed out
+
+    @property
+    def not_applied(self) -> bool:
+        """Google certainly did not apply the request (quota is checked before anything is done)."""
+        return self.status == 429
+
+
+def format_minutes(seconds: float) -> str:
+    return f"~{max(1, math.ceil(seconds / 60))} min"
 
 
 class _Calls:
-    """Counts API calls and turns HTTP failures into retryable / final errors."""
+    """Sends requests: quota pacing, per-request retries, and the cause of a final failure."""
 
-    def __init__(self, spreadsheet: Any, policy: RetryPolicy):
+    def __init__(self, spreadsheet: Any, policy: RetryPolicy, *, account: str | None = None,
+                 progress: Callable[[str], None] | None = None, opening: bool = False):
         self.spreadsheet = spreadsheet
         self.policy = policy
-        self.count = 0
+        self.account = account
+        self.progress = progress
+        self.opening = opening
+        self.count = 0  # requests sent, retries included
+        self.retries = 0
+        self.waited = 0.0  # seconds slept (pacing and retries)
+        self.status = ""  # "step 3/40", shown while waiting
+        self.remaining: Callable[[], float] | None = None  # seconds of the publish still ahead
         client = getattr(spreadsheet, "client", None)
         if client is not None and hasattr(client, "set_timeout"):
             client.set_timeout(policy.timeout)
+        if self.account is None:
+            self.account = _client_email(client)
 
     @property
     def sid(self) -> str:
         return _sid(self.spreadsheet)
 
+    def _sleep(self, seconds: float, why: str) -> None:
+        if seconds <= 0:
+            return
+        if self.progress is not None and seconds >= 1:
+            left = seconds + (self.remaining() if self.remaining else 0.0)
+            step = f"; {self.status}" if self.status else ""
+            self.progress(f"Google Sheets: {why}, waiting {math.ceil(seconds)} s{step}, {format_minutes(left)} left")
+        self.policy.sleep(seconds)
+        self.waited += seconds
+
     def __call__(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        self.count += 1
-        try:
-            return fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - classified below
-            raise _classify(exc, what, self.sid) from exc
+        """A read request (retried: reading twice is harmless)."""
+        return self.send(what, fn, *args, kind="read", **kwargs)
+
+    def write(self, what: str, fn: Callable[..., Any], *args: Any, repeatable: bool = True, **kwargs: Any) -> Any:
+        """A write request; ``repeatable=False``: retried only when Google certainly did not apply it."""
+        return self.send(what, fn, *args, kind="write", repeatable=repeatable, **kwargs)
+
+    def send(self, what: str, fn: Callable[..., Any], *args: Any, kind: str = "read", repeatable: bool = True,
+             **kwargs: Any) -> Any:
+        policy = self.policy
+        attempts = max(1, policy.attempts)
+        attempt = 0
+        while True:
+            attempt += 1
+            self._sleep(policy.quota_wait(kind), f"Google allows {policy._limit(kind)} {kind} requests per minute")
+            policy.note(kind)
+            self.count += 1
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - classified below
+                err = _classify(exc, what, self.sid, account=self.account, kind=kind)
+                if isinstance(err, OutputError):
+                    raise err from None  # the message says it all (and carries no secret)
+                if not isinstance(err, _Retryable):
+                    raise
+                limit = min(attempts, max(1, policy.connect_attempts)) if (self.opening and err.connection) else attempts
+                if attempt >= limit or not (repeatable or err.not_applied):
+                    if self.opening and err.connection:
+                        raise _unreachable(self.sid, str(err)) from None
+                    if not repeatable and not err.not_applied:
+                        raise err  # the caller re-plans
+                    raise _gave_up(self.sid, what, attempt, str(err)) from None
+                self.retries += 1
+                wait = policy.delay(attempt, err.retry_after)
+                if err.status == 429 and err.retry_after is None:
+                    wait = max(wait, policy.quota_window)  # wait out a full quota window
+                self._sleep(wait, f"{what}: {err}")
+
+
+def _gave_up(sid: str, what: str, attempts: int, last: str) -> GoogleSheetsError:
+    return GoogleSheetsError(
+        f"Google Sheets {sid}: could not {what} after {attempts} attempt(s); last error: {last}.",
+        Cause.GAVE_UP,
+        hint="Nothing the managers wrote is lost: run the same command again (Google may be rate-limiting; "
+        "wait a minute if the last error was HTTP 429).",
+    )
+
+
+def _unreachable(sid: str, detail: str) -> GoogleSheetsError:
+    return GoogleSheetsError(
+        f"Google Sheets {sid}: cannot reach Google (sheets.googleapis.com): {detail}.",
+        Cause.UNREACHABLE,
+        hint="Check the internet connection, the proxy (HTTPS_PROXY) and the firewall, then run again. "
+        "Nothing was written.",
+    )
 
 
 def _sid(spreadsheet: Any) -> str:
@@ -91,12 +275,27 @@ def _sid(spreadsheet: Any) -> str:
         return "?"
 
 
-def _api_message(response: Any) -> str:
+def _error_body(response: Any) -> dict:
     try:
         err = response.json().get("error", {})
-        return str(err.get("message") or err.get("status") or "")[:500]
+        return err if isinstance(err, dict) else {}
     except Exception:  # noqa: BLE001
-        return ""
+        return {}
+
+
+def _api_message(response: Any) -> str:
+    err = _error_body(response)
+    return str(err.get("message") or err.get("status") or "")[:500]
+
+
+def _reasons(response: Any) -> set[str]:
+    details = _error_body(response).get("details") or []
+    return {str(d.get("reason")) for d in details if isinstance(d, dict) and d.get("reason")}
+
+
+def _api_disabled(response: Any) -> bool:
+    message = _api_message(response)
+    return "SERVICE_DISABLED" in _reasons(response) or "has not been used" in message or "it is disabled" in message
 
 
 def _retry_after(response: Any) -> float | None:
@@ -115,9 +314,44 @@ def _retry_after(response: Any) -> float | None:
             return None
 
 
-def _classify(exc: Exception, what: str, sid: str) -> Exception:
+def _response_of(exc: BaseException) -> Any:
+    """The HTTP response behind ``exc`` (gspread turns a 403 into a bare PermissionError *from* the APIError)."""
+    seen = 0
+    while exc is not None and seen < 5:
+        response = getattr(exc, "response", None)
+        if response is not None and hasattr(response, "status_code"):
+            return response
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return None
+
+
+def _share_advice(sid: str, account: str | None, role: str = "add") -> str:
+    page = f"https://docs.google.com/spreadsheets/d/{sid}"
+    if not account:
+        return (f"Make sure your Google account can edit {page} (ask its owner for «Editor»), or use a "
+                "service-account key (--credentials).")
+    verb = "add" if role == "add" else "change the role of"
+    return (f"Open {page} → «Share» (Настройки доступа) → {verb} {account} → «Editor» (Редактор), "
+            "untick «Notify people», press «Share».")
+
+
+def _credentials_refused(sid: str, account: str | None, detail: str) -> GoogleSheetsError:
+    who = account or "this account"
+    where = (f"Google Cloud Console → IAM & Admin → Service accounts → {account} → Keys → Add key → JSON"
+             if account else "Google Cloud Console → IAM & Admin → Service accounts → Keys")
+    return GoogleSheetsError(
+        f"Google Sheets {sid}: Google refused the credentials of {who}{detail} — the key was deleted or "
+        "revoked, the service account was disabled, or the file is not a valid key.",
+        Cause.CREDENTIALS,
+        hint=f"Create a new key ({where}) and point --credentials / google_credentials at it; "
+        "with your own Google account, sign in again (delete ~/.config/gspread/authorized_user.json).",
+    )
+
+
+def _classify(exc: Exception, what: str, sid: str, *, account: str | None = None, kind: str = "read") -> Exception:
     import requests
-    from gspread.exceptions import APIError, SpreadsheetNotFound
+    from gspread.exceptions import SpreadsheetNotFound
 
     if isinstance(exc, (OutputError, _Retryable)):
         return exc
@@ -126,73 +360,62 @@ def _classify(exc: Exception, what: str, sid: str) -> Exception:
     except ImportError:  # pragma: no cover - google-auth comes with gspread
         auth_errors = None
     if auth_errors is not None and isinstance(exc, auth_errors.RefreshError):
-        # the message of a refresh error never carries the key, but keep it out anyway
-        return OutputError(
-            f"Google Sheets {sid}: Google refused the credentials ({what}).",
-            hint="Check that the service-account key is current (not deleted in Google Cloud Console), "
-            "or sign in again (delete ~/.config/gspread/authorized_user.json).",
-        )
+        # the refresh error's text is Google's reason (never the key); only a short reason is kept
+        reason = str(exc.args[0]).split(":", 1)[0][:60] if exc.args else ""
+        return _credentials_refused(sid, account, f" ({reason})" if reason else "")
     if auth_errors is not None and isinstance(exc, auth_errors.TransportError):
-        return _Retryable(f"{what}: connection to Google's sign-in failed")
-    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        kind = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
-        return _Retryable(f"{what}: {kind} ({type(exc).__name__})")
+        return _Retryable(f"{what}: connection to Google's sign-in failed", connection=True)
+    if isinstance(exc, requests.exceptions.ConnectionError) or isinstance(exc, requests.exceptions.Timeout):
+        kind_text = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
+        return _Retryable(f"{what}: {kind_text} ({type(exc).__name__})", connection=True)
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return _Retryable(f"{what}: connection broken")
-    response = getattr(exc, "response", None)
+        return _Retryable(f"{what}: connection broken", connection=True)
+    response = _response_of(exc)
     status = getattr(response, "status_code", None)
-    if isinstance(exc, SpreadsheetNotFound) or status == 404:
-        return OutputError(
-            f"Google Sheets {sid}: spreadsheet not found or not shared with this account ({what}).",
-            hint=_SHARE_HINT,
+    if status == 401:
+        return _credentials_refused(sid, account, f" (HTTP 401 {_api_message(response)})".rstrip())
+    if (status == 403 or isinstance(exc, PermissionError)) and _api_disabled(response):
+        project = re.search(r"project[s]?[ /=](\d+)", _api_message(response))
+        link = ENABLE_API_URL + (f"?project={project.group(1)}" if project else "")
+        return GoogleSheetsError(
+            f"Google Sheets {sid}: the Google Sheets API is not enabled in the Google Cloud project of "
+            f"{account or 'these credentials'}.",
+            Cause.API_DISABLED,
+            hint=f"Enable it: {link} (press «Enable»), wait a few minutes, then run again.",
         )
-    if isinstance(exc, PermissionError) or status in (401, 403):
-        message = _api_message(response) if response is not None else ""
-        if "has not been used" in message or "SERVICE_DISABLED" in message or "disabled" in message.lower():
-            return OutputError(f"Google Sheets {sid}: the Google Sheets API is not enabled ({what}).", hint=_ENABLE_HINT)
-        return OutputError(
-            f"Google Sheets {sid}: no permission to {what} (HTTP {status or 403}).",
-            hint=_SHARE_HINT,
+    if isinstance(exc, SpreadsheetNotFound) or status == 404 or (kind == "read" and (status == 403 or isinstance(exc, PermissionError))):
+        return GoogleSheetsError(
+            f"Google Sheets {sid}: the spreadsheet is not shared with {account or 'this Google account'} "
+            "(or there is no spreadsheet with this address).",
+            Cause.NOT_SHARED,
+            hint=_share_advice(sid, account),
         )
-    if isinstance(exc, APIError) or status is not None:
+    if status == 403 or isinstance(exc, PermissionError):
+        return GoogleSheetsError(
+            f"Google Sheets {sid}: {account or 'this Google account'} can read the spreadsheet but cannot edit it "
+            "(it is shared as Viewer or Commenter).",
+            Cause.READ_ONLY,
+            hint=_share_advice(sid, account, role="change"),
+        )
+    if status is not None:
         if status in _RETRY_STATUS:
-            return _Retryable(f"{what}: HTTP {status} {_api_message(response)}".strip(), _retry_after(response))
-        return OutputError(f"Google Sheets {sid}: Google rejected the request ({what}): HTTP {status} {_api_message(response)}")
+            return _Retryable(f"{what}: HTTP {status} {_api_message(response)}".strip(), _retry_after(response), status=status)
+        return GoogleSheetsError(
+            f"Google Sheets {sid}: Google rejected the request ({what}): HTTP {status} {_api_message(response)}",
+            Cause.REJECTED,
+        )
     return exc
 
 
-_SHARE_HINT = (
-    "Open the spreadsheet in the browser, press «Share» (Настройки доступа) and add the service account's "
-    "e-mail (client_email in the key file; `crm-audit gsheet check` prints it) as an Editor. "
-    "With your own Google account, open the spreadsheet once to make sure you can edit it."
-)
-_ENABLE_HINT = (
-    "Enable it for the Google Cloud project of your key: "
-    "https://console.cloud.google.com/apis/library/sheets.googleapis.com — then run again in a few minutes."
-)
+def _with_retries(spreadsheet: Any, policy: RetryPolicy | None, what: str, body: Callable[[_Calls], Any], *,
+                  progress: Callable[[str], None] | None = None) -> tuple[Any, _Calls]:
+    """Run ``body`` with a :class:`_Calls` (each request retried on its own)."""
+    calls = _Calls(spreadsheet, policy or default_policy(), progress=progress)
+    try:
+        return body(calls), calls
+    except _Retryable as exc:  # a request that must not be repeated blindly: reported, nothing lost
+        raise _gave_up(calls.sid, what, 1, str(exc)) from None
 
-
-def _with_retries(spreadsheet: Any, policy: RetryPolicy | None, what: str, body: Callable[[_Calls], Any]) -> tuple[Any, _Calls, int]:
-    policy = policy or RetryPolicy()
-    last = ""
-    for attempt in range(1, max(1, policy.attempts) + 1):
-        calls = _Calls(spreadsheet, policy)
-        try:
-            return body(calls), calls, attempt
-        except _Retryable as exc:
-            last = str(exc)
-            if attempt >= policy.attempts:
-                break
-            policy.sleep(policy.delay(attempt, exc.retry_after))
-    raise OutputError(
-        f"Google Sheets {_sid(spreadsheet)}: could not {what} after {policy.attempts} attempt(s); "
-        f"last error: {last}.",
-        hint="Nothing the managers wrote is lost: run the same command again (Google may be rate-limiting; "
-        "wait a minute if the last error was HTTP 429).",
-    )
-
-
-# --------------------------------------------------------------------------
 
 def _url(spreadsheet: Any) -> str:
     try:
@@ -216,8 +439,9 @@ def spreadsheet_key(url_or_key: str) -> str:
         return m.group(1)
     if re.fullmatch(r"[a-zA-Z0-9_-]{10,}", text):
         return text
-    raise OutputError(
+    raise GoogleSheetsError(
         f"«{text[:80]}» is not a Google Sheets URL or key.",
+        Cause.BAD_ADDRESS,
         hint="Copy the spreadsheet's address from the browser (https://docs.google.com/spreadsheets/d/…/edit).",
     )
 
@@ -247,27 +471,37 @@ def _client(credentials_path: str | os.PathLike[str] | None = None) -> Any:
     path = _credentials_file(credentials_path)
     if path:
         if not os.path.isfile(path):
-            raise OutputError(
+            raise GoogleSheetsError(
                 f"Google credentials file not found: {path}.",
+                Cause.NO_CREDENTIALS,
                 hint="Set the path of the service-account JSON key (google_credentials in the settings, "
                 "--credentials, or GOOGLE_APPLICATION_CREDENTIALS).",
             )
         try:
             return gspread.service_account(filename=path, scopes=_SCOPES)
         except (ValueError, KeyError) as exc:
-            raise OutputError(
+            raise GoogleSheetsError(
                 f"{path} is not a valid service-account key ({type(exc).__name__}).",
+                Cause.CREDENTIALS,
                 hint="Download a JSON key of the service account in Google Cloud Console → IAM → Service accounts → Keys.",
             ) from None
     try:
         return gspread.oauth(scopes=_SCOPES)
     except FileNotFoundError:
-        raise OutputError(
+        raise GoogleSheetsError(
             "No Google credentials: no service-account key given and no OAuth client file "
             "(~/.config/gspread/credentials.json).",
+            Cause.NO_CREDENTIALS,
             hint="Use a service-account key (--credentials key.json or GOOGLE_APPLICATION_CREDENTIALS), or put an "
             "OAuth desktop client's JSON at ~/.config/gspread/credentials.json to sign in with your Google account.",
         ) from None
+
+
+def _opening_timeout(policy: RetryPolicy) -> float | tuple[float, float]:
+    """A short connect timeout while opening: an unreachable Google is reported within seconds."""
+    t = policy.timeout
+    connect, read = t if isinstance(t, tuple) else (t, t)
+    return (min(connect, 5.0), read)
 
 
 def open_spreadsheet(
@@ -279,27 +513,25 @@ def open_spreadsheet(
 ) -> Any:
     """Open the spreadsheet with a service-account key (path, or
     ``GOOGLE_APPLICATION_CREDENTIALS``) or the user's Google account (OAuth);
-    ``client`` (a :class:`gspread.Client`) skips the credentials."""
+    ``client`` (a :class:`gspread.Client`) skips the credentials.
+
+    Raises :class:`GoogleSheetsError` (an ``OutputError``: exit 2) whose
+    ``cause`` and message say what is wrong and what to do.
+    """
     key = spreadsheet_key(url_or_key)
     gc = client if client is not None else _client(credentials_path)
-    policy = retry or RetryPolicy()
+    policy = retry or default_policy()
+    account = service_account_email(credentials_path) or _client_email(gc)
     if hasattr(gc, "set_timeout"):
-        gc.set_timeout(policy.timeout)
+        gc.set_timeout(_opening_timeout(policy))
 
     class _Key:  # for messages while the spreadsheet is not open yet
         id = key
 
-    def body(calls: _Calls) -> Any:
-        return calls("open the spreadsheet", gc.open_by_key, key)
-
-    try:
-        spreadsheet, _, _ = _with_retries(_Key(), policy, "open the spreadsheet", body)
-    except OutputError as exc:
-        email = service_account_email(credentials_path) or _client_email(gc)
-        if email and "share" in exc.hint.lower():
-            exc.hint = _SHARE_HINT.replace("the service account's e-mail (client_email in the key file; "
-                                           "`crm-audit gsheet check` prints it)", email)
-        raise
+    calls = _Calls(_Key(), policy, account=account, opening=True)
+    spreadsheet = calls("open the spreadsheet", gc.open_by_key, key)
+    if hasattr(gc, "set_timeout"):
+        gc.set_timeout(policy.timeout)
     return spreadsheet
 
 
@@ -316,53 +548,28 @@ def check_access(
     client: Any = None,
     retry: RetryPolicy | None = None,
 ) -> AccessCheck:
-    """Can this account read and edit the spreadsheet? The answer says what to do if not.
+    """Can this account read and edit the spreadsheet? The answer names the cause and says what to do if not.
 
     The edit check rewrites the spreadsheet's title with itself (a change-free write).
     Never prints or returns a key or a token.
     """
+    policy = retry or default_policy()
+    email = service_account_email(credentials_path)
     try:
         key = spreadsheet_key(url_or_key)
-    except OutputError as exc:
-        return AccessCheck(False, exc.message)
-    try:
         gc = client if client is not None else _client(credentials_path)
-    except OutputError as exc:
-        return AccessCheck(False, exc.message)
-    email = service_account_email(credentials_path) or _client_email(gc)
+        email = email or _client_email(gc)
+        sh = open_spreadsheet(key, credentials_path, client=gc, retry=policy)
+    except GoogleSheetsError as exc:
+        return AccessCheck(False, exc.message, email, cause=exc.cause)
     who = f"the service account {email}" if email else "your Google account"
-    share = (
-        f"Open https://docs.google.com/spreadsheets/d/{key} → «Share» (Настройки доступа) → add {email} "
-        "with the role «Editor» (Редактор), untick «Notify people», press «Share»."
-        if email
-        else f"Make sure your Google account can edit https://docs.google.com/spreadsheets/d/{key} (ask its owner for «Editor»)."
-    )
+    calls = _Calls(sh, policy, account=email, opening=True)
     try:
-        sh = open_spreadsheet(key, credentials_path, client=gc, retry=retry)
-    except OutputError as exc:
-        text = exc.message
-        if "not enabled" in text:
-            return AccessCheck(False, f"{text}", email)
-        return AccessCheck(False, f"Cannot open spreadsheet {key} as {who}.\n{share}", email)
-    policy = retry or RetryPolicy()
-
-    def body(calls: _Calls) -> Any:
-        return calls(
+        calls.write(
             "edit the spreadsheet",
-            calls.spreadsheet.batch_update,
+            sh.batch_update,
             {"requests": [{"updateSpreadsheetProperties": {"properties": {"title": sh.title}, "fields": "title"}}]},
         )
-
-    try:
-        _with_retries(sh, policy, "check edit rights", body)
-    except OutputError as exc:
-        if "not enabled" in exc.message:
-            return AccessCheck(False, exc.message, email, sh.title)
-        return AccessCheck(
-            False,
-            f"{who.capitalize()} can read «{sh.title}» ({key}) but cannot edit it.\n"
-            + share.replace("add ", "give ", 1).replace("with the role", "the role"),
-            email,
-            sh.title,
-        )
-    return AccessCheck(True, f"OK: {who} can read and edit «{sh.title}» ({key}).", email, sh.title)
+    except GoogleSheetsError as exc:
+        return AccessCheck(False, exc.message, email, sh.title, cause=exc.cause)
+    return AccessCheck(True, f"OK: {who} can read and edit «{sh.title}» ({key}).", email, sh.title, Cause.OK)

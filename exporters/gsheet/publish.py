@@ -16,19 +16,39 @@ Requests
 from __future__ import annotations
 
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from crm_audit.documents.edits import HEADER_DEAL_ID, HEADER_RULE_ID
+from crm_audit.documents.edits import (
+    HEADER_COMMENT,
+    HEADER_DEAL_ID,
+    HEADER_DECISION,
+    HEADER_DECISION_NOTE,
+    HEADER_RULE_ID,
+    HEADER_STATUS,
+    EditedRow,
+)
 from crm_audit.errors import OutputError
 from crm_audit.gcutil import gc_paused
-from crm_audit.report import AuditReport
+from crm_audit.report import STATUSES, AuditReport
 from exporters.gsheet import render as R
-from exporters.gsheet.access import RetryPolicy, _Calls, _sid, _url, _with_retries
+from exporters.gsheet.access import (
+    RetryPolicy,
+    _Calls,
+    _gave_up,
+    _Retryable,
+    _sid,
+    _url,
+    default_policy,
+    format_minutes,
+)
+from exporters.gsheet.readback import sheet_edits
 from exporters.gsheet.render import (
+    JOURNAL_HEADER,
+    JOURNAL_TITLE,
     _build_sheets,
     _check_limits,
     _format_requests,
@@ -76,10 +96,15 @@ class PublishResult:
     url: str
     dry_run: bool
     sheets: list[SheetChange] = field(default_factory=list)
-    requests: int = 0  # API calls made by the successful attempt
-    attempts: int = 1
+    requests: int = 0  # API requests sent, retries included
+    attempts: int = 1  # 1 + the requests that had to be sent again
     cells: int = 0  # cells in the spreadsheet after the publish
     row_cap: int | None = None  # rows shown per rule sheet when Google's cell limit cut the largest ones
+    #: cells managers changed after the read-back, kept in what was written; the cycle records them
+    late_edits: list[EditedRow] = field(default_factory=list)
+    writes: int = 0  # write requests the publish needed
+    estimate: float = 0.0  # seconds of quota waiting foreseen before the first write
+    waited: float = 0.0  # seconds spent waiting (quota pacing, retries)
 
     def summary(self) -> str:
         head = (
@@ -91,6 +116,8 @@ class PublishResult:
         if self.row_cap is not None:
             lines.append(f"  The largest rule sheets show their first {self.row_cap} rows (Google allows {R.MAX_CELLS:,} cells "
                          "per spreadsheet); the violations CSV has every row.")
+        if self.late_edits:
+            lines.append(f"  {len(self.late_edits)} row(s) edited in the sheet while the audit ran were kept as edited.")
         return "\n".join(lines)
 
 
@@ -141,7 +168,7 @@ def _read_current(calls: _Calls, ours: set[str], existing: list[_Existing]) -> N
         return
     ranges = []
     for e in existing:
-        full = e.title.casefold() in ours or e.title.casefold() in _DEFAULT_SHEET_TITLES
+        full = e.title.casefold() in ours or e.title.casefold() in _DEFAULT_SHEET_TITLES or e.title == JOURNAL_TITLE
         e.full = full
         ranges.append(_quote_title(e.title) if full else f"{_quote_title(e.title)}!1:1")
     params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"}
@@ -301,6 +328,9 @@ def _plan(sheets: list[_Sheet], existing: list[_Existing], sid: str, deal_header
     for e in existing:
         if e.title.casefold() in ours:
             continue
+        if e.title == JOURNAL_TITLE:  # removed only after every value is written (see publish)
+            sizes[e.title] = (e.rows, e.cols)
+            continue
         if _is_rule_sheet(e.values, deal_header) or (
             e.title.casefold() in _DEFAULT_SHEET_TITLES and e.full and not any(any(_text(v) for v in r) for r in e.values)
         ):
@@ -364,15 +394,173 @@ def _pack(items: list[dict], limit: int | None = None) -> list[list[dict]]:
 # publish
 
 
+# --------------------------------------------------------------------------
+# edits saved while the publish runs
+
+
+#: The cells managers and the head of sales write in, as (header, EditedRow field).
+_EDITABLE_FIELDS = (
+    (HEADER_STATUS, "status_raw"),
+    (HEADER_COMMENT, "comment"),
+    (HEADER_DECISION, "decision_raw"),
+    (HEADER_DECISION_NOTE, "decision_note"),
+)
+#: Re-read the managers' columns before a value write when this long has passed since the last look.
+REREAD_AFTER = 5.0
+
+Key = tuple[str, str]
+
+
+def _fields(e: EditedRow) -> tuple:
+    return tuple(getattr(e, name) for _, name in _EDITABLE_FIELDS)
+
+
+def _by_key(edits: list[EditedRow]) -> dict[Key, EditedRow]:
+    return {(e.rule_id, e.deal_id): e for e in edits}
+
+
+def _unquote_title(text: str) -> str:
+    return text[1:-1].replace("''", "'") if text.startswith("'") and text.endswith("'") else text
+
+
+class _Merge:
+    """Keeps what managers save during the publish in what the publish writes.
+
+    ``expected`` is what the sheet is known to hold per (rule, deal): the
+    read-back's values (``seen``), then what this publish wrote. A re-read
+    that differs from it is a late edit: the manager's value goes into the
+    rows still to be written and into :attr:`late`.
+    """
+
+    def __init__(self, sheets: list[_Sheet], value_ranges: list[dict], baseline: list[EditedRow],
+                 deal_header: str, by_code: dict[str, str]):
+        self.deal_header, self.by_code = deal_header, by_code
+        self.expected: dict[Key, tuple] = {}
+        self.expect(baseline)
+        self.late: dict[Key, EditedRow] = {}
+        self.written: set[tuple[str, int]] = set()  # (sheet title, 0-based row) already written
+        rows: dict[tuple[str, int], list] = {}  # the value rows still to send, by place
+        for vr in value_ranges:
+            title, start = vr["range"].rsplit("!", 1)
+            first = int(start.split(":", 1)[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) - 1
+            for i, row in enumerate(vr["values"]):
+                rows[(_unquote_title(title), first + i)] = row
+        self.rows = rows
+        self.place: dict[Key, tuple[str, int]] = {}  # where each finding is written
+        self.cols: dict[str, dict[str, int]] = {}  # sheet -> field -> column
+        for sheet in sheets:
+            header = sheet.header
+            self.cols[sheet.title] = {name: header.index(h) for h, name in _EDITABLE_FIELDS if h in header}
+            grid = [["" if v is None else v for v in row] for row in sheet.rows[: 1 + sheet.data_rows]]
+            for e in sheet_edits(sheet.title, grid, deal_header, by_code):
+                self.place.setdefault((e.rule_id, e.deal_id), (sheet.title, e.row - 1))
+
+    def expect(self, baseline: list[EditedRow]) -> None:
+        """What the sheet held when it was read back (the reference a late edit differs from)."""
+        self.expected.update((k, _fields(e)) for k, e in _by_key(baseline).items())
+
+    def _cell(self, place: tuple[str, int], name: str) -> Any:
+        c = self.cols.get(place[0], {}).get(name)
+        row = self.rows.get(place)
+        return None if c is None or row is None or c >= len(row) else (row[c] if row[c] != "" else None)
+
+    def ours(self, key: Key) -> tuple:
+        place = self.place[key]
+        return tuple(self._cell(place, name) for _, name in _EDITABLE_FIELDS)
+
+    def see(self, current: list[EditedRow]) -> int:
+        """Compare a fresh read with what is expected; returns how many rows changed since."""
+        copies: dict[Key, list[EditedRow]] = {}
+        for e in current:
+            copies.setdefault((e.rule_id, e.deal_id), []).append(e)
+        changed = 0
+        for key, found in copies.items():
+            base = self.expected.get(key)
+            if base is None:
+                continue  # a row the read-back did not see: nothing to compare with
+            place = self.place.get(key)
+            if place in self.written:  # compare the copy this publish wrote
+                found = [e for e in found if (e.sheet, e.row - 1) == place]
+            else:  # an old copy (the new place may hold another finding until it is written)
+                found = [e for e in found if (e.sheet, e.row - 1) not in self.written]
+            if not found:
+                continue
+            now = _fields(found[0])
+            if now == base:
+                continue
+            changed += 1
+            self.late[key] = found[0]
+            self.expected[key] = now
+            if place is not None and place not in self.written:
+                row = self.rows[place]
+                for (_, name), old, new in zip(_EDITABLE_FIELDS, base, now):
+                    c = self.cols[place[0]].get(name)
+                    if old != new and c is not None and c < len(row):
+                        row[c] = "" if new is None else new
+        return changed
+
+    def wrote(self, group: list[dict]) -> None:
+        for vr in group:
+            title, start = vr["range"].rsplit("!", 1)
+            first = int(start.split(":", 1)[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) - 1
+            for i in range(len(vr["values"])):
+                self.written.add((_unquote_title(title), first + i))
+        for key, place in self.place.items():
+            if place in self.written:
+                self.expected[key] = self.ours(key)
+
+    def journal(self) -> list[list[Any]]:
+        """Header + one row per finding that carries a manager's value (what a killed publish must not lose)."""
+        out: list[list[Any]] = [list(JOURNAL_HEADER)]
+        for (rule, deal), place in sorted(self.place.items()):
+            values = self.ours((rule, deal))
+            if values[0] == STATUSES[0]:  # «Не обработано» is what a new row says: nothing to keep
+                values = (None, *values[1:])
+            if any(v is not None for v in values):
+                out.append([rule, deal, *("" if v is None else v for v in values)])
+        return out
+
+
+def _current_edits(calls: _Calls, titles: list[str], deal_header: str, by_code: dict[str, str]) -> list[EditedRow]:
+    if not titles:
+        return []
+    params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
+    res = calls("re-read the managers' columns", calls.spreadsheet.values_batch_get,
+                [_quote_title(t) for t in titles], params=params)
+    out: list[EditedRow] = []
+    for title, vr in zip(titles, res.get("valueRanges", [])):
+        out.extend(sheet_edits(title, vr.get("values", []) or [], deal_header, by_code))
+    return out
+
+
+# --------------------------------------------------------------------------
+# publish
+
+
 def publish(
     report: AuditReport,
     spreadsheet: Any,
     *,
+    seen: list[EditedRow] | None = None,
     dry_run: bool = False,
-    deal_id_header: str | None = None,
     retry: RetryPolicy | None = None,
+    progress: Callable[[str], None] | None = None,
+    deal_id_header: str | None = None,
 ) -> PublishResult:
     """Write ``report`` into ``spreadsheet`` (a :class:`gspread.Spreadsheet`).
+
+    ``seen`` is what the read-back returned (:meth:`GoogleSheetReader.read_edits`);
+    just before the values are written the managers' columns are read again,
+    and a cell changed since is written as the manager left it and returned in
+    :attr:`PublishResult.late_edits` (without ``seen``, the publish's own
+    first read is the reference).
+
+    Writes are paced under Google's per-minute quota; ``progress`` gets a line
+    up front with the time it takes, and lines while it waits
+    ("… ~N min left"). A request that fails is sent again, not the whole
+    publish. When the values take several requests, the managers' values are
+    first kept in a hidden journal sheet (removed at the end), so a publish
+    killed half-way loses nothing: the next run reads them back and completes it.
 
     With ``dry_run`` nothing is written: the result lists, per sheet, the rows
     that would be added, updated and removed (:meth:`PublishResult.summary`).
@@ -381,13 +569,21 @@ def publish(
     """
     sid = _sid(spreadsheet)
     deal_header = deal_id_header or HEADER_DEAL_ID
+    policy = retry or default_policy()
+    say = progress or (lambda _text: None)
     with gc_paused():
         sheets = _build_sheets(report, deal_id_header)
     _check_limits(sheets, sid)
     ours = {s.title.casefold() for s in sheets}
+    rule_sheets = [s for s in sheets if s.kind == "rule"]
+    by_code = {s.title.split(" ", 1)[0]: r.rule_id for s, r in zip(rule_sheets, report.results)}
+    calls = _Calls(spreadsheet, policy, progress=progress)
 
-    def body(calls: _Calls) -> PublishResult:
-        meta = calls("read the spreadsheet", calls.spreadsheet.fetch_sheet_metadata, {"fields": _META_FIELDS})
+    # 1. read what is there, plan, lay the sheets out; a layout request whose
+    #    answer was lost may have been applied: re-read and re-plan (idempotent)
+    failures = 0
+    while True:
+        meta = calls("read the spreadsheet", spreadsheet.fetch_sheet_metadata, {"fields": _META_FIELDS})
         existing = _existing(meta)
         _read_current(calls, ours, existing)
         with gc_paused():
@@ -396,17 +592,120 @@ def publish(
         if dry_run:
             result.requests = calls.count
             return result
-        for group in _pack(plan.requests):
-            calls("update the sheets' layout", calls.spreadsheet.batch_update, {"requests": group})
-        for group in _pack(plan.value_ranges):
-            calls(
-                "write the values",
-                calls.spreadsheet.values_batch_update,
-                {"valueInputOption": "RAW", "data": group},
-            )
-        result.requests = calls.count
-        return result
+        old_journal = next((e for e in existing if e.title == JOURNAL_TITLE), None)
+        layout = _pack(plan.requests)
+        values = _pack(plan.value_ranges)
+        use_journal = len(values) > 1
+        journal_id = old_journal.sheet_id if old_journal else _sheet_id_for(JOURNAL_TITLE, {e.sheet_id for e in existing})
+        if use_journal and old_journal is None:
+            layout.append([{"addSheet": {"properties": {"sheetId": journal_id, "title": JOURNAL_TITLE, "hidden": True,
+                                                        "gridProperties": {"rowCount": 2, "columnCount": len(JOURNAL_HEADER)}}}}])
+        merge = _Merge(rule_sheets, plan.value_ranges, [], deal_header, by_code)
+        journal = {"id": journal_id, "rows": old_journal.rows if old_journal else 2,
+                   "used": len(old_journal.values) if old_journal else 0}
+        steps = (len(layout) + len(values) + (_journal_requests(merge.journal(), journal) if use_journal else 0)
+                 + (1 if use_journal or old_journal else 0))
+        if failures == 0:
+            result.writes, result.estimate = steps, policy.estimate(steps)
+            say(f"Google Sheets: {steps} write request(s); Google allows {policy.writes_per_minute} per minute, "
+                f"this takes {format_minutes(result.estimate)}.")
+        done = 0
+        calls.remaining = lambda: policy.estimate(steps - done)
+        try:
+            for group in layout:
+                calls.status = f"step {done + 1}/{steps}"
+                calls.write("update the sheets' layout", spreadsheet.batch_update, {"requests": group}, repeatable=False)
+                done += 1
+            break
+        except _Retryable as exc:
+            failures += 1
+            if failures >= max(1, policy.attempts):
+                raise _gave_up(sid, "publish the audit", failures, str(exc)) from None
+            calls.retries += 1
+            calls._sleep(policy.delay(failures, exc.retry_after), "the layout request may not have been applied")
 
-    result, _, attempts = _with_retries(spreadsheet, retry, "publish the audit", body)
-    result.attempts = attempts
+    # 2. the values, with what managers saved meanwhile merged in
+    baseline = seen
+    present = [s.title for s in rule_sheets if any(e.title == s.title for e in existing)]
+    if baseline is None:
+        baseline = []
+        for e in existing:
+            if e.title in present:
+                baseline.extend(sheet_edits(e.title, e.values, deal_header, by_code))
+    merge.expect(baseline)
+    looked = policy.clock()
+
+    def look() -> None:
+        nonlocal looked
+        merge.see(_current_edits(calls, present, deal_header, by_code))
+        looked = policy.clock()
+
+    look()
+    if use_journal:
+        done += _write_journal(calls, spreadsheet, merge.journal(), journal)
+    journaled = len(merge.late)
+    for group in values:
+        if policy.clock() - looked > REREAD_AFTER:
+            look()
+            if use_journal and len(merge.late) != journaled:
+                _write_journal(calls, spreadsheet, merge.journal(), journal)
+                journaled = len(merge.late)
+        calls.status = f"step {done + 1}/{steps}"
+        calls.write("write the values", spreadsheet.values_batch_update, {"valueInputOption": "RAW", "data": group})
+        merge.wrote(group)
+        done += 1
+        if done < steps:
+            say(f"Google Sheets: {done}/{steps} write requests, {format_minutes(policy.estimate(steps - done))} left")
+
+    # 3. every value is in place: the journal is not needed any more
+    if use_journal or old_journal is not None:
+        _drop_journal(calls, spreadsheet, journal_id)
+    result.late_edits = list(merge.late.values())
+    result.requests = calls.count
+    result.attempts = 1 + calls.retries
+    result.waited = calls.waited
     return result
+
+
+def _journal_grid(rows: list[list[Any]], journal: dict) -> list[list[Any]]:
+    width = len(JOURNAL_HEADER)
+    height = max(len(rows), journal["used"])
+    return [list(r) + [""] * (width - len(r)) for r in rows] + [[""] * width for _ in range(height - len(rows))]
+
+
+def _journal_requests(rows: list[list[Any]], journal: dict) -> int:
+    grid = _journal_grid(rows, journal)
+    return len(_split_rows(grid)) + (1 if journal["rows"] < len(grid) else 0)
+
+
+def _write_journal(calls: _Calls, spreadsheet: Any, rows: list[list[Any]], journal: dict) -> int:
+    """Write the journal's rows (``journal``: its sheetId, grid rows and the rows it holds now); returns the requests."""
+    width = len(JOURNAL_HEADER)
+    grid = _journal_grid(rows, journal)
+    height = len(grid)
+    sent = _journal_requests(rows, journal)
+    if journal["rows"] < height:
+        calls.write("size the journal sheet", spreadsheet.batch_update, {"requests": [{"updateSheetProperties": {
+            "properties": {"sheetId": journal["id"], "gridProperties": {"rowCount": height, "columnCount": width}},
+            "fields": "gridProperties.rowCount,gridProperties.columnCount"}}]})
+        journal["rows"] = height
+    for start, part in _split_rows(grid):
+        rng = f"{_quote_title(JOURNAL_TITLE)}!A{start + 1}:{get_column_letter(width)}{start + len(part)}"
+        calls.write("keep the managers' values in the journal sheet", spreadsheet.values_batch_update,
+                    {"valueInputOption": "RAW", "data": [{"range": rng, "majorDimension": "ROWS", "values": part}]})
+    journal["used"] = len(rows)
+    return sent
+
+
+def _drop_journal(calls: _Calls, spreadsheet: Any, sheet_id: int) -> None:
+    """Delete the journal sheet; when the answer is lost, look whether it is gone before trying again."""
+    for _attempt in range(max(1, calls.policy.attempts)):
+        try:
+            calls.write("remove the journal sheet", spreadsheet.batch_update,
+                        {"requests": [{"deleteSheet": {"sheetId": sheet_id}}]}, repeatable=False)
+            return
+        except _Retryable:
+            meta = calls("read the sheet list", spreadsheet.fetch_sheet_metadata, {"fields": "sheets.properties"})
+            if not any(s.get("properties", {}).get("sheetId") == sheet_id for s in meta.get("sheets", [])):
+                return
+    raise _gave_up(calls.sid, "remove the journal sheet", calls.policy.attempts, "no answer")

@@ -1,4 +1,8 @@
-"""Read the managers' statuses, comments and decisions back from the Google Sheet."""
+"""Read the managers' statuses, comments and decisions back from the Google Sheet.
+
+:func:`sheet_edits` is the one place a rule sheet's rows are parsed; the
+publish uses it too, to see what changed while it ran.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 from crm_audit.documents.edits import HEADER_DEAL_ID, EditedRow
 from crm_audit.documents.sheet_rows import parse_rule_sheet
 from exporters.gsheet.access import RetryPolicy, _Calls, _with_retries
-from exporters.gsheet.render import _quote_title
+from exporters.gsheet.render import JOURNAL_TITLE, _quote_title
 
 
 def read_edits(
@@ -26,7 +30,8 @@ def read_edits(
     code in the sheet title gives the rule (``rule_ids_by_code``). Two
     requests: the sheet list and one ``values.batchGet``. Raises
     :class:`~crm_audit.errors.OutputError` when the spreadsheet cannot be
-    read (then nothing must be written).
+    read (then nothing must be written). The rows kept in the journal sheet
+    of a publish that was interrupted count where the rule sheets lack them.
     """
     deal_header = deal_id_header or HEADER_DEAL_ID
     by_code = dict(rule_ids_by_code or {})
@@ -40,12 +45,16 @@ def read_edits(
         params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
         res = calls("read the spreadsheet", calls.spreadsheet.values_batch_get, ranges, params=params)
         out: list[EditedRow] = []
+        journal: list[EditedRow] = []
         for title, vr in zip(titles, res.get("valueRanges", [])):
             values = vr.get("values", []) or []
-            out.extend(_edits_of_sheet(title, values, deal_header, by_code))
-        return out
+            rows = sheet_edits(title, values, deal_header, by_code)
+            (journal if title == JOURNAL_TITLE else out).extend(rows)
+        # rows an interrupted publish had not written back yet (see exporters.gsheet.publish)
+        present = {(e.rule_id, e.deal_id) for e in out}
+        return out + [e for e in journal if (e.rule_id, e.deal_id) not in present]
 
-    result, _, _ = _with_retries(spreadsheet, retry, "read the managers' edits", body)
+    result, _ = _with_retries(spreadsheet, retry, "read the managers' edits", body)
     return result
 
 
@@ -64,7 +73,8 @@ class GoogleSheetReader:
                           rule_ids_by_code=self.rule_ids_by_code, retry=self.retry)
 
 
-def _edits_of_sheet(title: str, values: list[list[Any]], deal_header: str, by_code: dict[str, str]) -> list[EditedRow]:
+def sheet_edits(title: str, values: list[list[Any]], deal_header: str, by_code: dict[str, str]) -> list[EditedRow]:
+    """The edited rows of one sheet's values (no rows: not a rule sheet)."""
     # the one rule-sheet parser, shared with the xlsx reader
     return parse_rule_sheet(title, values, by_code, deal_id_header=deal_header)
 

@@ -30,6 +30,8 @@ from crm_audit.documents.edits import (
     HEADER_COMMENT,
     HEADER_DECISION,
     HEADER_DECISION_NOTE,
+    HEADER_DEAL_ID,
+    HEADER_RULE_ID,
     HEADER_STATUS,
 )
 from crm_audit.errors import OutputError
@@ -49,7 +51,11 @@ EDITABLE_HEADERS = (HEADER_STATUS, HEADER_COMMENT, HEADER_DECISION, HEADER_DECIS
 PROTECTION_TAG = "crm-audit"
 DATE_PATTERN = "dd.mm.yyyy"
 
-_HEADER_FILL = "DDEBF7"
+#: A hidden sheet holding the managers' values while a publish that takes several requests writes
+#: (read back where the rule sheets lack a row: nothing is lost if the publish is killed half-way).
+JOURNAL_TITLE = "crm-audit: правки (служебный)"
+JOURNAL_HEADER = (HEADER_RULE_ID, HEADER_DEAL_ID, HEADER_STATUS, HEADER_COMMENT, HEADER_DECISION, HEADER_DECISION_NOTE)
+
 _NOT_FIXED_FILL, _NOT_FIXED_FONT, _FIXED_FILL = "FFC7CE", "9C0006", "E2EFDA"
 _STATUS_PROMPT = "«Не исправлено» — только с комментарием в столбце «Комментарий»."
 _DECISION_PROMPT = "Решение руководителя: «Принято» (строка больше не появится) или «Предупреждение»."

@@ -24,6 +24,17 @@ filters, protected ranges, dimensions, borders).
 * **Faults.** :meth:`FakeSheets.inject` makes the N-th request answer
   429 (with ``Retry-After``) / 500 / 503, be slow, or drop the connection
   (before or after the request was applied).
+* **Quota.** ``write_quota`` (write requests per ``quota_window`` seconds of
+  ``clock``, Google's "per minute per user") answers 429 with ``Retry-After``
+  over it; give the fake the test's fake clock so nobody waits.
+* **Access.** A spreadsheet that is not shared (``can_read=False``) answers
+  403 PERMISSION_DENIED, a missing one 404, a read-only one 403 on writes;
+  ``api_disabled`` answers every request with Google's SERVICE_DISABLED 403,
+  ``credentials_revoked`` with 401 UNAUTHENTICATED, ``token_refused`` makes the
+  token endpoint refuse a service account's key (``invalid_grant``), and
+  ``offline`` makes Google unreachable (a connection error, like no DNS).
+* **Hooks.** ``before_request(entry)`` runs before each request is applied
+  (a test edits the sheet "while the run publishes").
 
 Point gspread at it with :meth:`FakeSheets.client` (anonymous credentials,
 a transport adapter that sends ``https://sheets.googleapis.com`` to the fake
@@ -48,6 +59,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 __all__ = ["ApiError", "FakeSheets", "Formula", "Sheet", "Spreadsheet"]
 
 GOOGLE_HOST = "https://sheets.googleapis.com"
+TOKEN_HOST = "https://oauth2.googleapis.com"
 
 
 # --------------------------------------------------------------------------
@@ -440,7 +452,7 @@ def apply_fields(obj: Any, mask: dict) -> Any:
 
 @dataclass
 class Fault:
-    kind: str  # "status" | "drop" | "drop_after" | "delay"
+    kind: str  # "status" | "drop" | "drop_after" | "delay" | "timeout"
     status: int = 500
     retry_after: float | None = None
     seconds: float = 0.0
@@ -458,6 +470,20 @@ class FakeSheets:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
+        # quota: write requests per window (None: no quota), Google's per-minute-per-user limit
+        self.write_quota: int | None = None
+        self.quota_window = 60.0
+        self.quota_retry_after = True  # send Retry-After with the 429 (Google does not always)
+        self.clock = time.monotonic
+        self._writes: list[float] = []
+        self.quota_refusals = 0
+        # access failures
+        self.api_disabled = False
+        self.credentials_revoked = False
+        self.token_refused = False
+        self.offline = False
+        self.before_request = None  # callable(entry) run before a request is applied
+        self._default_policy = None
 
     # lifecycle -----------------------------------------------------------------
 
@@ -473,9 +499,25 @@ class FakeSheets:
         self.base_url = f"http://{host}:{port}"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="fake-sheets", daemon=True)
         self._thread.start()
+        self._unpaced()
         return self
 
+    def _unpaced(self) -> None:
+        """Calls made without ``retry=`` use the product's process-wide policy, which paces writes on the
+        wall clock; against this fake (no quota unless a test sets one) it neither paces nor sleeps."""
+        try:
+            from exporters.gsheet import access
+        except ImportError:  # pragma: no cover - the fake serves other clients too
+            return
+        self._default_policy = (access, access._DEFAULT_POLICY)
+        access._DEFAULT_POLICY = access.RetryPolicy(writes_per_minute=10**9, reads_per_minute=10**9,
+                                                    sleep=lambda seconds: None)
+
     def stop(self) -> None:
+        if self._default_policy is not None:
+            module, policy = self._default_policy
+            module._DEFAULT_POLICY = policy
+            self._default_policy = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -518,7 +560,8 @@ class FakeSheets:
         ``kind``: "status" (answer ``status``, with ``Retry-After`` when
         given), "delay" (answer after ``seconds``), "drop" (close the
         connection without applying the request), "drop_after" (apply it,
-        then close the connection: the response is lost).
+        then close the connection: the response is lost), "timeout" (the
+        client's read timeout expires: nothing applied, nobody waits).
         """
         self.faults[n] = Fault(kind, status, retry_after, seconds)
 
@@ -526,18 +569,23 @@ class FakeSheets:
         self.faults.clear()
 
     def session_adapter_mount(self, session: Any) -> None:
-        """Send Google's API host to this fake; refuse every other host."""
-        session.mount(GOOGLE_HOST, _RedirectAdapter(self.base_url))
+        """Send Google's API and token hosts to this fake; refuse every other host."""
+        session.mount(GOOGLE_HOST, _RedirectAdapter(self, GOOGLE_HOST))
+        session.mount(TOKEN_HOST, _RedirectAdapter(self, TOKEN_HOST))
         session.mount("https://", _BlockAdapter())
         session.mount("http://", _BlockAdapter())
 
-    def client(self) -> Any:
-        """A gspread.Client talking to this fake with anonymous credentials."""
+    def client(self, credentials: Any = None) -> Any:
+        """A gspread.Client talking to this fake (anonymous credentials unless given: a service
+        account's credentials get their token from the fake's token endpoint)."""
         import gspread
         from google.auth.credentials import AnonymousCredentials
 
-        gc = gspread.Client(auth=AnonymousCredentials())
+        gc = gspread.Client(auth=credentials if credentials is not None else AnonymousCredentials())
         self.session_adapter_mount(gc.http_client.session)
+        auth_request = getattr(gc.http_client.session, "_auth_request", None)
+        if auth_request is not None and getattr(auth_request, "session", None) is not None:
+            self.session_adapter_mount(auth_request.session)
         return gc
 
     # dispatch ----------------------------------------------------------------
@@ -546,6 +594,10 @@ class FakeSheets:
         """(status, json, headers) for one request; raises _Drop to drop the connection."""
         split = urlsplit(raw_path)
         params = parse_qs(split.query, keep_blank_values=True)
+        if split.path == "/token":  # the OAuth token endpoint (service-account credentials)
+            if self.token_refused:
+                return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}, {}
+            return 200, {"access_token": "fake-access-token", "expires_in": 3600, "token_type": "Bearer"}, {}
         with self.lock:
             index = len(self.log) + 1
             entry = {
@@ -559,6 +611,29 @@ class FakeSheets:
             }
             self.log.append(entry)
             fault = self.faults.get(index)
+        if self.credentials_revoked:
+            entry["status"] = 401
+            return 401, {"error": {"code": 401, "message": "Request had invalid authentication credentials. Expected OAuth 2 "
+                                   "access token, login cookie or other valid authentication credential.",
+                                   "status": "UNAUTHENTICATED"}}, {}
+        if self.api_disabled:
+            entry["status"] = 403
+            return 403, _SERVICE_DISABLED, {}
+        if self.write_quota is not None and method != "GET":
+            with self.lock:
+                now = self.clock()
+                self._writes = [t for t in self._writes if t > now - self.quota_window]
+                if len(self._writes) >= self.write_quota:
+                    self.quota_refusals += 1
+                    entry["status"] = 429
+                    wait = self._writes[0] + self.quota_window - now
+                    headers = {"Retry-After": str(max(1, int(-(-wait // 1))))} if self.quota_retry_after else {}
+                    return 429, {"error": {"code": 429, "message": "Quota exceeded for quota metric 'Write requests' and "
+                                           "limit 'Write requests per minute per user' of service 'sheets.googleapis.com'",
+                                           "status": "RESOURCE_EXHAUSTED"}}, headers
+                self._writes.append(now)
+        if self.before_request is not None:
+            self.before_request(entry)
         if fault is not None and fault.kind == "delay":
             time.sleep(fault.seconds)
         if fault is not None and fault.kind == "drop":
@@ -601,8 +676,10 @@ class FakeSheets:
             raise ApiError(f"Not found: {path}", 404, "NOT_FOUND")
         sid, rest = unquote(m.group(1)), m.group(2)
         book = self.books.get(sid)
-        if book is None or not book.can_read:
+        if book is None:
             raise ApiError("Requested entity was not found.", 404, "NOT_FOUND")
+        if not book.can_read:  # exists, not shared with the caller
+            raise ApiError("The caller does not have permission", 403, "PERMISSION_DENIED")
 
         def check(name: str, schema_ref: str | None) -> None:
             problems = validate_params(name, params)
@@ -1285,6 +1362,20 @@ def _formatted(v: Any, fmt: dict | None) -> str:
 # HTTP
 
 
+_SERVICE_DISABLED = {"error": {
+    "code": 403,
+    "message": "Google Sheets API has not been used in project 123456789012 before or it is disabled. Enable it by "
+               "visiting https://console.developers.google.com/apis/api/sheets.googleapis.com/overview?project=123456789012 "
+               "then retry. If you enabled this API recently, wait a few minutes for the action to propagate to our "
+               "systems and retry.",
+    "status": "PERMISSION_DENIED",
+    "details": [
+        {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "SERVICE_DISABLED", "domain": "googleapis.com",
+         "metadata": {"service": "sheets.googleapis.com", "consumer": "projects/123456789012"}},
+    ],
+}}
+
+
 class _Drop(Exception):
     pass
 
@@ -1342,14 +1433,28 @@ def _adapters() -> Any:
 
 
 class _RedirectAdapter(_adapters().HTTPAdapter):
-    """Sends requests for Google's API host to the fake."""
+    """Sends requests for one of Google's hosts to the fake (or fails like no network when it is offline)."""
 
-    def __init__(self, base_url: str):
+    def __init__(self, fake: FakeSheets, host: str):
         super().__init__()
-        self.base_url = base_url
+        self.fake = fake
+        self.host = host
 
     def send(self, request: Any, **kwargs: Any) -> Any:
-        request.url = self.base_url + request.url[len(GOOGLE_HOST) :]
+        import requests
+
+        if self.fake.offline:
+            raise requests.exceptions.ConnectionError(
+                f"HTTPSConnectionPool(host='{self.host[8:]}', port=443): Max retries exceeded "
+                f"(Caused by NameResolutionError: Failed to resolve '{self.host[8:]}')")
+        fault = self.fake.faults.get(len(self.fake.log) + 1) if self.host == GOOGLE_HOST else None
+        if fault is not None and fault.kind == "timeout":  # the client gives up waiting: no wall-clock wait here
+            with self.fake.lock:
+                self.fake.log.append({"index": len(self.fake.log) + 1, "method": request.method, "path": request.path_url,
+                                      "params": {}, "size": 0, "body": None, "status": "timed out",
+                                      "timeout": kwargs.get("timeout")})
+            raise requests.exceptions.ReadTimeout(f"Read timed out. (read timeout={kwargs.get('timeout')})")
+        request.url = self.fake.base_url + request.url[len(self.host) :]
         return super().send(request, **kwargs)
 
 
