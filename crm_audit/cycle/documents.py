@@ -46,7 +46,7 @@ class Source:
 
     location: str
     kind: str
-    role: str  # previous (the team's document of the latest audit) | copy | out | gsheet | unfinished
+    role: str  # previous (the team's document of the latest audit) | copy | replaced | out | gsheet | unfinished
     audit_id: int | None = None
     audit_as_of: str | None = None
 
@@ -55,7 +55,8 @@ RUN_HINT = "Pass --previous FILE|URL to read it from where it is now, or --no-pr
 
 
 def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, previous: str | None = None,
-                    no_previous: bool = False, missing_hint: str = RUN_HINT) -> tuple[list[Source], list[Notice]]:
+                    no_previous: bool = False, missing_hint: str = RUN_HINT,
+                    replaced_id: int | None = None) -> tuple[list[Source], list[Notice]]:
     """The documents to read, in the order to read them (the team's document last: its rows win), and notices.
 
     Raises :class:`UsageError` (exit 2) when the team's document is gone and
@@ -95,14 +96,21 @@ def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, pre
         notices.append(Notice("no-previous", f"started without the previous audit's document{f' {primary}' if primary else ''} "
                                              "(--no-previous): what was typed there after it was last read is not carried over"))
     known = {s.location for s in team}
+    if replaced_id is not None and (latest is None or replaced_id != latest["id"]):
+        # re-running an older audit: what was written in its documents is read first too
+        for d in ledger.documents(replaced_id):
+            if d.location in known or (d.kind == "xlsx" and not Path(d.location).exists()):
+                continue
+            sources.append(Source(d.location, d.kind, "replaced", replaced_id, d.as_of))
+            known.add(d.location)
     for w in ledger.unfinished_writes():
         path = Path(w.location)
-        if w.location in known or not path.exists():
-            continue
-        if path.stat().st_mtime >= dt.datetime.fromisoformat(w.started_at).timestamp() - 1:
-            notices.append(Notice("unfinished-write", f"{w.location} was written by a run of {w.started_at.replace('T', ' ')} "
-                                                      f"(audit as of {_day(w.as_of)}) that stopped before recording the audit; "
-                                                      "it is read back now and this run records the audit"))
+        if not path.exists() or path.stat().st_mtime < dt.datetime.fromisoformat(w.started_at).timestamp() - 1:
+            continue  # the run stopped before the document was replaced: nothing to reconcile
+        notices.append(Notice("unfinished-write", f"{w.location} was written by a run of {w.started_at.replace('T', ' ')} "
+                                                  f"(audit as of {_day(w.as_of)}) that stopped before recording the audit; "
+                                                  "it is read back now and this run records the audit"))
+        if w.location not in known:
             sources.append(Source(w.location, "xlsx", "unfinished"))
             known.add(w.location)
     if out is not None and out.exists():
@@ -114,6 +122,7 @@ def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, pre
         loc = location_of(gsheet)
         if loc not in known:
             sources.append(Source(loc, "gsheet", "gsheet"))
+    team.sort(key=lambda s: s.role == "previous")  # the team's document last: its rows win
     return sources + team, notices
 
 

@@ -40,16 +40,18 @@ def run_cycle(req: AuditRequest) -> CycleResult:
     if not Path(req.config).exists():
         raise SettingsError(f"{req.config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
     settings = settings_mod.load(req.config)
-    out = _path(req.out) or (settings.resolve(settings.output.xlsx) if settings.output.xlsx else None)
-    csv = _path(req.violations_csv) or (settings.resolve(settings.output.violations_csv) if settings.output.violations_csv else None)
-    gsheet = req.gsheet or settings.google_sheet
+    partial = bool(req.rule_ids)
+    # a partial run writes only what it is told to: the settings' outputs are the team's documents
+    out = _path(req.out) or (settings.resolve(settings.output.xlsx) if settings.output.xlsx and not partial else None)
+    csv = _path(req.violations_csv) or (
+        settings.resolve(settings.output.violations_csv) if settings.output.violations_csv and not partial else None)
+    gsheet = req.gsheet or (settings.google_sheet if not partial else None)
     credentials = str(req.credentials) if req.credentials else (
         str(settings.resolve(settings.google_credentials)) if settings.google_credentials else None)
     ledger_path = _path(req.ledger) or settings.ledger_path()
     as_of = req.as_of or dt.date.today()
     rules = ruleset.load(settings)
     by_code = {r.code: r.id for r in rules}
-    partial = bool(req.rule_ids)
     scratch = req.dry_run or partial  # works on a copy of the ledger: changes no ledger row
 
     if req.previous and req.no_previous:
@@ -78,7 +80,8 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         if replaced is not None:
             result.replaced = as_of
         # 1. nothing is overwritten before every document the team may have written in is read back
-        sources, notices = sources_to_read(ledger, out=out, gsheet=gsheet, previous=req.previous, no_previous=req.no_previous)
+        sources, notices = sources_to_read(ledger, out=out, gsheet=gsheet, previous=req.previous, no_previous=req.no_previous,
+                                           replaced_id=replaced["id"] if replaced is not None else None)
         result.notices += notices
         unfinished = [w.id for w in ledger.unfinished_writes()]
         spreadsheet = None

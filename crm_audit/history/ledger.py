@@ -223,11 +223,7 @@ class Ledger:
         mem = sqlite3.connect(":memory:", isolation_level=None)
         if path.exists():
             try:
-                src = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, timeout=30)
-                try:
-                    src.backup(mem)
-                finally:
-                    src.close()
+                _copy_into(path, mem)
             except sqlite3.DatabaseError as exc:
                 mem.close()
                 raise LedgerError(f"{path}: not a crm-audit ledger or damaged ({exc}); move it away to start a new one") from None
@@ -563,6 +559,36 @@ class Ledger:
             sql += " AND decided_on >= ?"
             args = (since.isoformat(),)
         return self.con.execute(sql + " ORDER BY decided_on, id", args).fetchall()
+
+
+def _copy_into(path: Path, mem: sqlite3.Connection) -> None:
+    """Copy the ledger file into ``mem`` without touching it.
+
+    Even a read-only connection to a WAL database creates its ``-wal`` and
+    ``-shm`` files; a cleanly closed ledger has none, and is opened immutable.
+    A ledger with a ``-wal`` file (a run in progress or killed) is copied to a
+    temporary folder with it first, so its last commits are seen.
+    """
+    import shutil
+    import tempfile
+
+    wal = path.with_name(path.name + "-wal")
+    if not wal.exists():
+        src = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+        try:
+            src.backup(mem)
+        finally:
+            src.close()
+        return
+    with tempfile.TemporaryDirectory(prefix="crm-audit-ledger-") as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copyfile(path, copy)
+        shutil.copyfile(wal, copy.with_name(copy.name + "-wal"))
+        src = sqlite3.connect(str(copy))
+        try:
+            src.backup(mem)
+        finally:
+            src.close()
 
 
 def _statements(script: str) -> list[str]:
