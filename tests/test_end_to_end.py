@@ -87,8 +87,38 @@ def test_workbook_structure(audited, settings_file):
         assert all(s in formula for s in STATUSES)
         assert ws.freeze_panes is not None and ws.auto_filter.ref
         if data:
-            owners = [r[3].value or "" for r in data]
-            assert owners == sorted(owners, key=lambda o: (o == "", o.lower().replace("ё", "е"))) or True
+            # owner (case, surrounding spaces and «ё» ignored; no owner last), then deal id as a number
+            keys = [((r[3].value or "").strip() == "", (r[3].value or "").strip().lower().replace("ё", "е"), int(r[1].value))
+                    for r in data]
+            assert keys == sorted(keys), f"{rule.sheet_title}: rows are not sorted by owner then deal"
+
+
+def test_row_order_is_owner_then_deal_literally(tmp_path, settings_file):
+    """Rows are sorted by owner then deal (README «Outputs»): owners compared as the reference compares names
+    (case, surrounding spaces and «ё»/«е» ignored, §2), deals without an owner last, deal ids as numbers."""
+    from pipedrive_fixture import write_export
+    import yaml
+
+    defaults = yaml.safe_load((Path(__file__).parent / "rule_cases" / "_defaults.yaml").read_text(encoding="utf-8"))
+    owners = {"10": "Аня", "9": "аня ", "100": " Аня", "2": "Анна", "11": "", "3": "", "4": "Zoe", "5": "adam",
+              "6": "Ёлкин Пётр", "7": "елкин Петр", "8": "Ежов", "12": "ёжиков", "13": "Яна"}
+    deals = [{**defaults["deal"], "id": i, "title": f"Сделка номер {i}", "owner": o, "Источник сделки": ""} for i, o in owners.items()]
+    acts = [{**defaults["activity"], "id": str(1000 + n), "deal_id": d["id"]} for n, d in enumerate(deals)]
+    write_export(tmp_path / "e", deals, defaults["organizations"], defaults["persons"], acts)
+    out = tmp_path / "a.xlsx"
+    assert main(["run", "-c", str(settings_file), "--export", str(tmp_path / "e"), "--as-of", "2026-11-20", "--out", str(out),
+                 "--ledger", str(tmp_path / "l.db"), "--quiet"]) == 0
+    ws = next(ws for ws in openpyxl.load_workbook(out).worksheets if ws.title.startswith("1.8 "))
+    got = [(r[1], r[3]) for r in ws.iter_rows(min_row=2, values_only=True) if r[1]]
+    assert got == [
+        ("5", "adam"), ("4", "Zoe"),                    # Latin before Cyrillic, case ignored
+        ("2", "Анна"),
+        ("9", "аня "), ("10", "Аня"), ("100", " Аня"),  # one owner however spelled: deal ids as numbers (9 < 10 < 100)
+        ("12", "ёжиков"), ("8", "Ежов"),                # «ё» sorts as «е»: ежи… < ежо…
+        ("6", "Ёлкин Пётр"), ("7", "елкин Петр"),      # the same manager, ё/case apart: by deal
+        ("13", "Яна"),
+        ("3", None), ("11", None),                      # no owner: last, shown empty
+    ], "1.8 rows: not owner (case/space/ё-insensitive) then deal id"
 
 
 def test_no_formulas_anywhere(audited):
