@@ -94,3 +94,32 @@ def test_failed_read_back_writes_nothing(tmp_path, fake):
     assert not (tmp_path / "a.xlsx").exists()
     with Ledger(tmp_path / "crm-audit.db") as led:
         assert led.audits() == []
+
+
+def test_switching_from_xlsx_to_a_google_sheet_and_back_loses_nothing(tmp_path, fake, monkeypatch):
+    """Audit 1 in a workbook, audit 2 published to a Google Sheet, audit 3 in a workbook again (from another folder)."""
+    from openpyxl.utils import get_column_letter
+
+    from test_workflow import edit_workbook, sheet_rows
+
+    cfg = _cfg(tmp_path)
+    e1 = build(tmp_path / "e1", scenario_deals(), no_task={"1"})
+    first = tmp_path / "audit-1.xlsx"
+    run_audit(cfg, e1, dt.date.fromisoformat(D1), first, None)
+    edit_workbook(first, {("1.8", "4"): {"Статус": "Не исправлено", "Комментарий": "Источник неизвестен"}})
+    res = run_audit(cfg, e1, dt.date.fromisoformat(D2), None, None, gsheet=KEY, gsheet_client=fake.client())
+    assert [(rb.name, rb.role) for rb in res.read_back] == [(KEY, "gsheet"), ("audit-1.xlsx", "previous")]
+    rows, header, sheet = _rows(fake, "1.8")
+    assert rows["4"]["Статус"] == "Не исправлено" and rows["4"]["Комментарий"] == "Источник неизвестен"
+    # a manager answers in the Sheet
+    r = next(i for i, row in enumerate(sheet.grid()) if str(row[header.index("ID сделки")]) == "6")
+    sheet.set(f"{get_column_letter(header.index('Статус') + 1)}{r + 1}", "Не исправлено")
+    sheet.set(f"{get_column_letter(header.index('Комментарий') + 1)}{r + 1}", "клиент в отпуске")
+    # the next audit in a workbook, started from another folder: the Sheet is the previous audit's document
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    res = run_audit(cfg, e1, dt.date(2026, 12, 4), tmp_path / "audit-3.xlsx", None, gsheet_client=fake.client())
+    assert [(rb.kind, rb.role) for rb in res.read_back] == [("gsheet", "previous")]
+    r18 = sheet_rows(tmp_path / "audit-3.xlsx", "1.8")
+    assert r18["6"]["Комментарий"] == "клиент в отпуске" and r18["4"]["Комментарий"] == "Источник неизвестен"
