@@ -17,9 +17,10 @@ Plain SQL anyone can read with ``sqlite3 crm-audit.db``:
 - ``audit_documents`` — every document an audit was written to (the first is
   the team's document; a test re-run's copy is added, never replaces it);
   file paths are absolute, so any folder finds them;
-- ``document_writes`` — a write-ahead note of each document write: a run
-  killed between writing its document and recording its audit leaves one
-  open, and the next run says so and reconciles.
+- ``document_writes`` — a write-ahead note of each document write, deleted
+  with the audit's record: a run killed between writing its document and
+  recording its audit leaves one behind, and the next run says so and
+  reconciles.
 
 Every query on the ledger lives in this module; carry-over, the hit history
 and the review are pure functions over what it returns. A dry run or a
@@ -395,7 +396,7 @@ class Ledger:
             con.executemany("UPDATE decisions SET active = 0, ended_on = ?, ended_reason = ? WHERE id = ? AND active = 1",
                             [(as_of_iso, reason, wid) for wid, reason in ended_waivers])
             if write_id is not None:
-                con.execute("UPDATE document_writes SET done = 1 WHERE id = ?", (write_id,))
+                con.execute("DELETE FROM document_writes WHERE id = ?", (write_id,))  # done: the note is no longer needed
         return audit_id
 
     # ------------------------------------------------------------------ documents
@@ -430,7 +431,7 @@ class Ledger:
 
     def close_writes(self, ids: Iterable[int]) -> None:
         with self.transaction() as con:
-            con.executemany("UPDATE document_writes SET done = 1 WHERE id = ?", [(i,) for i in ids])
+            con.executemany("DELETE FROM document_writes WHERE id = ?", [(i,) for i in ids])
 
     # ------------------------------------------------------------------ edits
     def record_edits(self, edits: Iterable[EditedRow], audit_id: int | None, source: str, when: dt.datetime | None = None) -> int:
