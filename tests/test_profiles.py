@@ -831,3 +831,37 @@ def test_inspect_says_which_rules_would_fail_for_a_column_a_present_file_lacks(t
     code = main(["inspect", str(export)])
     out = capsys.readouterr().out
     assert code == 0 and "would FAIL" in out and "missing-traffic-or-budget" in out
+
+
+def test_skipped_rules_are_typed_records_and_the_note_is_made_from_them():
+    from crm_audit.report import skipped_note
+
+    rep = audit(FIXTURES / "amocrm")
+    by_id = {s.rule_id: s for s in rep.skipped}
+    assert set(by_id) == SKIPPED["amocrm"]
+    tasks = by_id["open-deal-without-tasks"]
+    assert (tasks.code, tasks.entity, tasks.reason, tasks.profile_reason) == ("1.1", "tasks", "no-file", None)
+    stuck = by_id["stuck-in-accepted"]
+    assert (stuck.field, stuck.reason) == ("deal.days_in_stage", "not-exported") and "amoCRM" in stuck.profile_reason
+    for r in rep.results:
+        assert r.skipped == (r.rule_id in by_id)
+        assert r.note == (skipped_note(by_id[r.rule_id]) if r.skipped else "")
+
+
+def test_a_column_a_present_file_lacks_is_a_typed_record(tmp_path):
+    from crm_audit.engine.requirements import MissingColumnsError
+
+    export, _cfg = write_fixture("amocrm", tmp_path)
+    f = next(export.glob("amocrm_export_leads*"))
+    rows = list(csv.reader(io.StringIO(f.read_text(encoding="utf-8-sig"), newline=""), delimiter=";"))
+    i = rows[0].index("Посещаемость")
+    write_csv(f, [r[:i] + r[i + 1:] for r in rows], delimiter=";", encoding="utf-8-sig")
+    with pytest.raises(MissingColumnsError) as exc:
+        audit(tmp_path)
+    [m] = exc.value.missing
+    assert (m.entity, m.field, m.column, m.file, m.needed_by, m.needed_by_all) == (
+        "deals", "deal.Посещаемость", "Посещаемость", str(f), ("missing-traffic-or-budget",), False)
+    [p] = exc.value.problems
+    assert (p.file, p.reason) == (str(f), "missing-column")
+    assert p.message == "required column «Посещаемость» is missing; needed by rule(s): 1.4 missing-traffic-or-budget"
+

@@ -180,3 +180,23 @@ def test_bundled_rule_naming_a_pipeline_the_company_lacks_is_a_warning(tmp_path)
     assert len(rules) == 17
     assert {w.reason for w in warnings} == {"unknown-pipeline"}
     assert all(w.severity == "warning" and "Партнеры" in w.message for w in warnings)
+
+
+def test_audit_export_takes_the_parsed_rules_and_their_warnings(tmp_path, monkeypatch):
+    """A caller that parsed the rule files passes the RuleSet: the audit does not parse them again and still reports the warnings."""
+    import datetime as dt
+
+    from crm_audit.engine.audit import audit_export
+    from crm_audit.resources import demo_dir
+
+    p = write(tmp_path, "crm-audit.yaml", """
+        pipelines:
+          Клиенты: [Принял в работу, Квалификация, Проведено демо, Отправлено КП, Тестовый период, Согласование договора, Выставлен счет]
+        trial_stages: [Тестовый период]
+    """)
+    settings = settings_mod.load(p)
+    parsed = ruleset.load_with_warnings(settings)
+    monkeypatch.setattr(ruleset, "collect", lambda *_a: pytest.fail("the rule files were parsed a second time"))
+    report = audit_export(settings, demo_dir() / "pipedrive", as_of=dt.date(2026, 11, 20), rules=parsed)
+    assert len(report.results) == 17
+    assert [w.code for w in report.warnings if w.code == "unknown-pipeline"] == ["unknown-pipeline"] * len(parsed.warnings) != []

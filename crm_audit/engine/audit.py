@@ -11,8 +11,9 @@ import pandas as pd
 from crm_audit.engine import plan as planmod
 from crm_audit.rules import ruleset
 from crm_audit.rules.lang import Rule
+from crm_audit.rules.ruleset import RuleSet
 from crm_audit.engine.profile import load_profile
-from crm_audit.report import BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult
+from crm_audit.report import BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, skipped_note
 from crm_audit.settings import Settings
 from crm_audit.errors import UsageError
 from crm_audit.progress import silent
@@ -39,23 +40,29 @@ def audit_export(
     export_dir: str | Path,
     as_of: dt.date | None = None,
     rule_ids: list[str] | None = None,
-    rules: list[Rule] | None = None,
+    rules: RuleSet | list[Rule] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> AuditReport:
     """Run the loaded rules over an export directory and return the report.
 
+    ``rules``: the rules already parsed — a :class:`~crm_audit.rules.ruleset.RuleSet`
+    (``ruleset.load_with_warnings``: its warnings are reported), or a list of
+    rules; by default the settings' rule files are parsed here.
     Raises a :class:`~crm_audit.errors.CrmAuditError` subclass on any user
     mistake (settings, rules, missing or unreadable export files).
     ``progress`` is called with a short English line per stage and rule
     (see :class:`crm_audit.progress.Progress`).
     """
+    from crm_audit.engine import requirements
     from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
     from crm_audit.engine.loading import load_export
 
     as_of = as_of or dt.date.today()
     rule_warnings = []
     if rules is None:
-        rules, rule_warnings = ruleset.load_with_warnings(settings)
+        rules = ruleset.load_with_warnings(settings)
+    if isinstance(rules, RuleSet):
+        rules, rule_warnings = rules
     if rule_ids:
         unknown = [r for r in rule_ids if r not in {x.id for x in rules}]
         if unknown:
@@ -69,18 +76,21 @@ def audit_export(
     counts = ", ".join(f"{e.rows:,} {name}" for name, e in export.entities.items())
     progress(f"loaded {counts}; preparing the rules")
     try:
+        needs = requirements.decide(plans, export, profile)  # what the export lacks: skip or stop, before any SQL
+        needs.raise_if_missing()
         backend = DuckDBBackend(export, settings, as_of)
-        backend.prepare(plans)
+        backend.prepare(needs.runnable)
         results = []
-        skipped_warnings = []  # issue 6: rules this CRM's export cannot support
+        skipped_warnings = []  # rules this CRM's export cannot support
         for i, p in enumerate(plans, 1):
             r = p.rule
             progress(f"rule {i}/{len(plans)}: {r.code} {r.id}")
             evidence = [Column(f"ev{i}", title, _kind(ref), planmod.is_volatile(ref)) for i, (ref, title) in enumerate(p.evidence)]
             note = ""
-            if r.id in backend.skipped:
+            skip = needs.skipped_rule(r.id)
+            if skip is not None:
                 df = pd.DataFrame(columns=[c.key for c in BASE_COLUMNS] + [c.key for c in evidence])
-                note = f"Правило пропущено: {backend.skipped[r.id]}"
+                note = skipped_note(skip)
                 skipped_warnings.append(DataWarning("rule-skipped", f"{r.code} {r.id}: {note}"))
             else:
                 df = backend.run(p)
@@ -89,11 +99,11 @@ def audit_export(
                     rule_id=r.id, code=r.code, title=r.title, criticality=r.criticality,
                     sheet_title=r.sheet_title, evidence=evidence,
                     rows=df, what=r.what, why=r.why, how=r.how, scope_text=scope_text(r), note=note,
-                    skipped=r.id in backend.skipped,
+                    skipped=skip is not None,
                 )
             )
         warnings = skipped_warnings + [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
-        warnings += export.warnings + backend.warnings
+        warnings += export.warnings + needs.warnings + backend.warnings
         for w in warnings:  # the CRM's own explanation of a warning (profile `hints`)
             if w.code in profile.hints:
                 w.message = f"{w.message} — {profile.hints[w.code]}"
@@ -109,6 +119,7 @@ def audit_export(
             input_fingerprints=dict(export.fingerprints),
             entity_rows={k: v.rows for k, v in export.entities.items()},
             owners=backend.owners(),
+            skipped=list(needs.skipped),
         )
     finally:
         export.close()

@@ -10,12 +10,12 @@ the analyst runs when the first audit looks wrong.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_audit.errors import CrmAuditError, InputError, Problem
 from crm_audit.engine.profile import Profile, available, hkey, load_profile
+from crm_audit.report import skipped_reason
 
 ENTITY_TITLES = {"deals": "deals", "organizations": "organizations", "persons": "persons (contacts)", "activities": "activities (tasks)"}
 MAX_PROBLEMS = 10
@@ -116,21 +116,21 @@ def _settings_for(crm: str, config: str | Path | None):
 
 def _rule_checks(export, settings) -> list[RuleCheck]:
     from crm_audit.engine import plan as planmod
+    from crm_audit.engine import requirements
     from crm_audit.rules import ruleset
-    from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
 
     rules, _warnings = ruleset.load_with_warnings(settings)
+    plans = planmod.build_all(rules, settings)
+    needs = requirements.decide(plans, export)
     out = []
-    for p in planmod.build_all(rules, settings):
-        backend = DuckDBBackend(export, settings, dt.date.today())
-        try:
-            backend.check([p])
-        except InputError as exc:
-            cols = "; ".join(f"{Path(pr.file).name if pr.file else ''}: {pr.message.split('; needed by')[0]}" for pr in exc.problems)
+    for p in plans:
+        missing = needs.missing_for(p.rule.id)
+        skip = needs.skipped_rule(p.rule.id)
+        if missing:
+            cols = "; ".join(f"{requirements.file_name(m)}: required column «{m.column}» is missing" for m in missing)
             out.append(RuleCheck(p.rule.code, p.rule.id, "fail", cols))
-            continue
-        if p.rule.id in backend.skipped:
-            out.append(RuleCheck(p.rule.code, p.rule.id, "skip", backend.skipped[p.rule.id]))
+        elif skip is not None:
+            out.append(RuleCheck(p.rule.code, p.rule.id, "skip", skipped_reason(skip)))
         else:
             out.append(RuleCheck(p.rule.code, p.rule.id, "run"))
     return out

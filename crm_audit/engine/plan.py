@@ -45,7 +45,6 @@ class RulePlan:
     condition: Cond  # scope.where AND when, resolved
     evidence: list[tuple[FieldRef, str]]
     fields: set[FieldRef]
-    uses_stage_order: bool = False
 
 
 #: fields whose value changes with the audit date alone: not "audited fields"
@@ -102,7 +101,6 @@ def build(rule: Rule, settings: Settings) -> RulePlan:
         condition=cond,
         evidence=[(field_ref(e.field), e.title) for e in rule.evidence],
         fields=refs,
-        uses_stage_order=bool(used.get("stage")),
     )
 
 

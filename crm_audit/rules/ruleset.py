@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from crm_audit import resources
 from crm_audit.rules import lang
@@ -94,13 +95,24 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
     return active, problems
 
 
-def load_with_warnings(settings: Settings) -> tuple[list[Rule], list[Problem]]:
+class RuleSet(NamedTuple):
+    """The rule files parsed once: the active rules and the warnings about them.
+
+    Pass it to :func:`crm_audit.engine.audit.audit_export` (``rules=``) so the
+    audit does not parse the files again and still reports the warnings.
+    """
+
+    rules: list[Rule]
+    warnings: list[Problem]
+
+
+def load_with_warnings(settings: Settings) -> RuleSet:
     """The active rules and the warnings about them; raises on any error."""
     rules, problems = collect(settings)
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise RuleError(problems=errors)
-    return rules, [p for p in problems if p.severity != "error"]
+    return RuleSet(rules, [p for p in problems if p.severity != "error"])
 
 
 def load(settings: Settings) -> list[Rule]:

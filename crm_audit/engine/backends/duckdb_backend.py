@@ -16,44 +16,17 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from crm_audit.errors import InputError, Problem
 from crm_audit.rules.lang import All, AnyOf, Cond, Leaf, Linked, Not
 from crm_audit.engine.loading import LoadedEntity, LoadedExport
 from crm_audit.engine.plan import FieldRef, RulePlan, StagePlan, field_ref, is_volatile
+from crm_audit.sqltext import sql_literal
 from crm_audit.report import BASE_COLUMNS, FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATE_TITLES, DataWarning
 from crm_audit.settings import Settings
 from crm_audit.textnorm import YES_VALUES, norm
 
-ENTITY_FILES = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
-#: Why a rule is skipped when the export has no file of an entity (Russian: shown on the sheet).
-ABSENT_FILE_REASONS = {
-    "tasks": "в выгрузке нет файла задач (activities), поэтому задачи сделок проверить нельзя — "
-             "выгрузите из CRM задачи (Activities) в ту же папку и запустите аудит снова",
-    "org": "в выгрузке нет файла организаций (organizations), поэтому поля организаций проверить нельзя — "
-           "выгрузите из CRM организации в ту же папку и запустите аудит снова",
-    "person": "в выгрузке нет файла контактов (persons), поэтому поля контактов проверить нельзя — "
-              "выгрузите из CRM контакты (Persons) в ту же папку и запустите аудит снова",
-}
-ENTITY_FILE_HINT = {
-    "deals": "deals.csv",
-    "organizations": "organizations.csv",
-    "persons": "persons.csv",
-    "activities": "activities.csv",
-}
-TASK_NEEDS = {
-    "open_count": ["deal_id"], "total_count": ["deal_id"],
-    "overdue_count": ["deal_id", "due_date"], "first_overdue_due": ["deal_id", "due_date"],
-    "first_overdue_subject": ["deal_id", "due_date", "subject"], "next_due": ["deal_id", "due_date"],
-    "next_subject": ["deal_id", "due_date", "subject"],
-}
 #: keeps the first row (in file order) of each id
 _FIRST_BY_ID = " QUALIFY row_number() OVER (PARTITION BY id ORDER BY _row) = 1"
 YES = tuple(v for v in YES_VALUES if v in ("да", "yes", "true", "1"))
-
-
-def q(s: str) -> str:
-    """A SQL string literal."""
-    return "'" + str(s).replace("'", "''") + "'"
 
 
 def ident(s: str) -> str:
@@ -75,129 +48,19 @@ class DuckDBBackend:
         self.con = export.con if export is not None else None
         self.settings = settings
         self.as_of = as_of
-        self.cols: dict[FieldRef, Col] = {}
         self.warnings: list[DataWarning] = []
         self.deal_count = 0
-        self.skipped: dict[str, str] = {}  # rule id -> why it was skipped (issue 6)
 
-    # ------------------------------------------------------------------ columns
+    # ------------------------------------------------------------------ audit_deals
     def _entity(self, name: str) -> LoadedEntity | None:
         return self.export.entities.get(name)
 
-    def _missing(self, ref: FieldRef) -> tuple[str, str] | None:
-        """(file, column) that ``ref`` needs and the export lacks, or None."""
-        deals = self._entity("deals")
-        if ref.entity == "deal":
-            if ref.name == "days_in_stage" or ref.name == "stage_since":
-                if "stage_changed" in deals.fields or "created" in deals.fields:
-                    return None
-                return (str(deals.file), "Deal - Last stage change / Deal - Deal created")
-            if ref.name == "reason":
-                return None
-            if deals.column_for(ref.name) is None:
-                return (str(deals.file), ref.name if ref.custom else self._header(ref))
-            return None
-        ent_name = ENTITY_FILES[ref.entity]
-        ent = self._entity(ent_name)
-        if ref.entity in ("org", "person") and ref.name == "name" and deals.column_for(f"{ref.entity}_name"):
-            return None
-        if ref.entity == "tasks":
-            needs = TASK_NEEDS[ref.name] + ["done"] if ref.name not in ("total_count",) else TASK_NEEDS[ref.name]
-            if ent is None:
-                return (self._dir_file(ent_name), "Activity - Deal ID, Activity - Done, Activity - Due date")
-            for n in needs:
-                if n not in ent.fields:
-                    return (str(ent.file), self._header(FieldRef("activities", n, "text", False)))
-            return None
-        if ent is None:
-            return (self._dir_file(ent_name), ref.name if ref.custom else self._header(ref))
-        if ent.column_for(ref.name) is None:
-            return (str(ent.file), ref.name if ref.custom else self._header(ref))
-        if ref.entity in ("org", "person") and deals.column_for(f"{ref.entity}_id") is None:
-            return (str(deals.file), f"{ref.entity.replace('org', 'Organization').replace('person', 'Contact person')} ID")
-        return None
-
-    def _dir_file(self, entity: str) -> str:
-        return str(self.export.directory / ENTITY_FILE_HINT[entity])
-
-    def _header(self, ref: FieldRef) -> str:
-        from crm_audit.engine.profile import load_profile
-
-        try:
-            prof = load_profile(self.settings.crm)
-            ent = {"deal": "deals", "org": "organizations", "person": "persons", "activities": "activities"}.get(ref.entity, ref.entity)
-            spec = prof.entities[ent]
-            prefix = spec.prefixes[0] if spec.prefixes else ""
-            return prefix + spec.fields[ref.name].headers[0]
-        except Exception:  # noqa: BLE001 - a best-effort hint only
-            return ref.name
-
-    # --- issue 6: skipped rules (begin) ---------------------------------------
-    def _skip_reason(self, ref: FieldRef, missing: tuple[str, str] | None) -> str | None:
-        """Why a rule must be skipped for ``ref``: the export has no file of that
-        entity at all (an export is "up to four files"), or the CRM's profile
-        declares the data unsupported and the export indeed lacks it.
-        None = not skipped (a present file lacking a column is an error)."""
-        if missing is not None and ref.entity in ABSENT_FILE_REASONS and self._entity(ENTITY_FILES[ref.entity]) is None:
-            return ABSENT_FILE_REASONS[ref.entity]
-        prof = getattr(self.export, "profile", None)
-        if prof is None or not prof.unsupported:
-            return None
-        deals = self._entity("deals")
-        if ref.entity == "deal" and ref.name in ("days_in_stage", "stage_since"):
-            if "stage_changed" in deals.fields:
-                return None
-        elif missing is None:
-            return None
-        for key in prof.unsupported_keys(ref.entity, ref.name):
-            why = prof.unsupported_reason(key)
-            if why:
-                return why
-        return None
-
-    def check(self, plans: list[RulePlan]) -> None:
-        """Raise one InputError listing every column the rules need and lack.
-
-        Rules that need what this CRM's export does not have at all (the
-        profile's ``unsupported:``) are recorded in :attr:`skipped`
-        (rule id -> reason in Russian) instead.
-        """
-        deals = self._entity("deals")
-        missing: dict[tuple[str, str], list[str]] = {}
-        self.skipped: dict[str, str] = {}
-        for p in plans:
-            rule_missing = []
-            for ref in sorted(p.fields, key=lambda r: r.ref):
-                m = self._missing(ref)
-                why = self._skip_reason(ref, m)
-                if why:
-                    self.skipped.setdefault(p.rule.id, why)
-                elif m:
-                    rule_missing.append(m)
-            if p.rule.id in self.skipped:
-                continue
-            for m in rule_missing:
-                missing.setdefault(m, []).append(f"{p.rule.code} {p.rule.id}")
-        if "status" not in deals.fields:
-            missing.setdefault((str(deals.file), self._header(field_ref("deal.status"))), []).append("all rules (deleted deals are excluded by status)")
-        if missing:
-            problems = [
-                Problem(
-                    f"required column «{col}» is missing; needed by rule(s): {', '.join(sorted(set(rules)))}",
-                    file=file, reason="missing-column",
-                )
-                for (file, col), rules in missing.items()
-            ]
-            raise InputError(
-                problems=problems,
-                hint="Add the column to the CRM export (or the file, if it is missing), or disable those rules in crm-audit.yaml (rules: disable: [...]).",
-            )
-    # --- issue 6: skipped rules (end) -----------------------------------------
-
-    # ------------------------------------------------------------------ audit_deals
     def prepare(self, plans: list[RulePlan]) -> None:
-        self.check(plans)
-        plans = [p for p in plans if p.rule.id not in self.skipped]  # issue 6: skipped rules read nothing
+        """Build ``audit_deals`` with the columns ``plans`` read.
+
+        ``plans`` are the rules that run: what the export lacks was decided
+        before (:func:`crm_audit.engine.requirements.decide`).
+        """
         refs: set[FieldRef] = set()
         for p in plans:
             refs |= p.fields
@@ -207,16 +70,11 @@ class DuckDBBackend:
         orgs = self._entity("organizations")
         persons = self._entity("persons")
         acts = self._entity("activities")
-        if any(r.entity == "deal" and r.name in ("days_in_stage", "stage_since") for r in refs) and "stage_changed" not in deals.fields:
-            self.warnings.append(DataWarning(
-                "no-stage-change", f"the export has no «{self._header(field_ref('deal.stage_changed'))}» column: days in stage are "
-                f"counted from «{self._header(field_ref('deal.created'))}» for every deal (add the column to the export for exact figures)",
-                str(deals.file), None, None))
         need_org = any(r.entity == "org" for r in refs) or any(self._uses(p, Linked) for p in plans)
         need_person = any(r.entity == "person" for r in refs) or any(self._uses(p, Linked) for p in plans)
         need_tasks = [r for r in refs if r.entity == "tasks"]
         con = self.con
-        as_of = f"DATE {q(self.as_of.isoformat())}"
+        as_of = f"DATE {sql_literal(self.as_of.isoformat())}"
 
         # deals without id can't be linked or reported; duplicates are kept once
         blank = con.execute("SELECT _row FROM deals WHERE id IS NULL ORDER BY _row LIMIT 5").fetchall()
@@ -276,8 +134,7 @@ class DuckDBBackend:
         seen: dict[str, Col] = {}
         for c in cols:
             seen.setdefault(c.name, c)
-        self.cols_list = list(seen.values())
-        select = ", ".join(f"{c.expr} AS {ident(c.name)}" for c in self.cols_list)
+        select = ", ".join(f"{c.expr} AS {ident(c.name)}" for c in seen.values())
         sql = f"CREATE OR REPLACE TEMP TABLE audit_deals AS SELECT {select} {' '.join(joins)} WHERE coalesce({status_expr}, '') <> 'deleted'"
         con.execute(sql)
         self.deal_count = con.execute("SELECT count(*) FROM audit_deals").fetchone()[0]
@@ -352,7 +209,7 @@ class DuckDBBackend:
 
     def _stage_table_sql(self) -> str:
         """The settings' stage order as a VALUES table (pn, sn, pos), normalised names."""
-        rows = [f"({q(norm(p))}, {q(norm(st))}, {i})" for p, stages in self.settings.pipelines.items() for i, st in enumerate(stages)]
+        rows = [f"({sql_literal(norm(p))}, {sql_literal(norm(st))}, {i})" for p, stages in self.settings.pipelines.items() for i, st in enumerate(stages)]
         return f"SELECT * FROM (VALUES {', '.join(rows)}) AS v(pn, sn, pos)" if rows else ""
 
     def _stage_warnings(self, deals: LoadedEntity) -> None:
@@ -385,7 +242,7 @@ class DuckDBBackend:
         if isinstance(c, StagePlan):
             if not c.positions:
                 return "FALSE"
-            cases = " ".join(f"WHEN {q(p)} THEN {pos}" for p, pos in c.positions.items())
+            cases = " ".join(f"WHEN {sql_literal(p)} THEN {pos}" for p, pos in c.positions.items())
             cmp = ">=" if c.op == "at_least" else "<="
             return f"coalesce(_stage_pos {cmp} (CASE _pipeline_n {cases} ELSE NULL END), FALSE)"
         if isinstance(c, Linked):
@@ -410,7 +267,7 @@ class DuckDBBackend:
             e = f"(is_blank({x}) OR coalesce(parse_num({x}), 1) = 0)" if typ == "text" else f"({x} IS NULL OR {x} = 0)"
             return e if v else f"NOT {e}"
         if op == "is_yes":
-            e = f"{ntext} IN ({', '.join(q(y) for y in YES)})"
+            e = f"{ntext} IN ({', '.join(sql_literal(y) for y in YES)})"
             return e if v else f"NOT ({e})"
         if op in ("equals", "not_equals", "in", "not_in"):
             values = v if isinstance(v, list) else [v]
@@ -418,23 +275,23 @@ class DuckDBBackend:
                 lits = ", ".join(str(float(x_)) for x_ in values)
                 e = f"{x} IN ({lits})"
             elif typ == "date":
-                e = f"{x} IN ({', '.join('DATE ' + q(str(x_)) for x_ in values)})"
+                e = f"{x} IN ({', '.join('DATE ' + sql_literal(str(x_)) for x_ in values)})"
             else:
-                e = f"{ntext} IN ({', '.join(q(norm(x_)) for x_ in values)})"
+                e = f"{ntext} IN ({', '.join(sql_literal(norm(x_)) for x_ in values)})"
             return e if op in ("equals", "in") else f"NOT coalesce({e}, FALSE)"
         if op in ("contains", "not_contains"):
-            e = f"contains({ntext}, {q(norm(v))})"
+            e = f"contains({ntext}, {sql_literal(norm(v))})"
             return e if op == "contains" else f"NOT {e}"
         if op == "starts_with":
-            return f"starts_with({ntext}, {q(norm(v))})"
+            return f"starts_with({ntext}, {sql_literal(norm(v))})"
         if op == "ends_with":
-            return f"suffix({ntext}, {q(norm(v))})"
+            return f"suffix({ntext}, {sql_literal(norm(v))})"
         if op == "matches":
-            return f"regexp_matches({raw}, {q(v)})"
+            return f"regexp_matches({raw}, {sql_literal(v)})"
         if op == "placeholder":
             words = "|".join(re.escape(norm(w)).replace("\\ ", " ") for w in v)
             pattern = "(?:" + words + r")(?:\s?[0-9]+)?"
-            return f"regexp_full_match({ntext}, {q(pattern)})"
+            return f"regexp_full_match({ntext}, {sql_literal(pattern)})"
         if op in ("length_lt", "length_gt"):
             cmp = "<" if op == "length_lt" else ">"
             return f"length(coalesce(strip({x}), '')) {cmp} {int(v)}"
@@ -442,7 +299,7 @@ class DuckDBBackend:
             cmp = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}[op]
             if typ == "date":
                 lit = self.as_of if v == "as_of" else v
-                return f"{x} {cmp} DATE {q(lit.isoformat())}"
+                return f"{x} {cmp} DATE {sql_literal(lit.isoformat())}"
             num = f"parse_num({x})" if typ == "text" else x
             return f"{num} {cmp} {float(v)}"
         if op in ("same_as", "differs_from"):
@@ -452,16 +309,16 @@ class DuckDBBackend:
         raise ValueError(f"unknown op {op}")
 
     def where_sql(self, plan: RulePlan) -> str:
-        parts = [f"_status IN ({', '.join(q(s) for s in plan.statuses)})"]
+        parts = [f"_status IN ({', '.join(sql_literal(s) for s in plan.statuses)})"]
         if plan.pipelines:
-            parts.append(f"_pipeline_n IN ({', '.join(q(p) for p in plan.pipelines)})")
+            parts.append(f"_pipeline_n IN ({', '.join(sql_literal(p) for p in plan.pipelines)})")
         parts.append(self.cond_sql(plan.condition))
         return " AND ".join(parts)
 
     def rule_sql(self, plan: RulePlan) -> str:
         url = self.settings.deal_url
-        link = f"replace({q(url)}, '{{id}}', \"deal.id\")" if url else "NULL"
-        states = " ".join(f"WHEN {q(k)} THEN {q(v)}" for k, v in STATE_TITLES.items())
+        link = f"replace({sql_literal(url)}, '{{id}}', \"deal.id\")" if url else "NULL"
+        states = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in STATE_TITLES.items())
         base = {
             "deal_url": link,
             "deal_id": '"deal.id"',

@@ -1,0 +1,220 @@
+"""What the rules need from the export, decided before a backend runs anything.
+
+Each rule plan lists the fields it reads (:attr:`RulePlan.fields`). Against a
+loaded export that gives, per rule, one of three outcomes:
+
+* it runs;
+* it is skipped — a :class:`~crm_audit.report.SkippedRule`: the export has no
+  file of that entity at all (an export is "up to four files"), or the CRM's
+  profile declares the data unsupported (``unsupported:``) and the export
+  indeed lacks it;
+* it cannot run — a :class:`MissingColumn`: a file that is there lacks a
+  column the rule reads. That stops the audit (:class:`MissingColumnsError`).
+
+The records are facts (entity, field, column, rule ids, reason codes); the
+text a user reads is made from them where it is shown: the error message
+here, the rule sheet's note and the summary (:mod:`crm_audit.report`),
+``crm-audit inspect``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import NamedTuple
+
+from crm_audit.engine.loading import LoadedEntity, LoadedExport
+from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
+from crm_audit.engine.profile import Profile
+from crm_audit.errors import InputError, Problem
+from crm_audit.report import DataWarning, SkippedRule
+
+#: rule-language entity -> the export's entity (its file)
+REF_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
+#: entities whose file an export may lack: the rules reading them are skipped, not failed
+OPTIONAL_FILES = ("org", "person", "tasks")
+#: the activity columns each task aggregate reads
+TASK_NEEDS = {
+    "open_count": ["deal_id"], "total_count": ["deal_id"],
+    "overdue_count": ["deal_id", "due_date"], "first_overdue_due": ["deal_id", "due_date"],
+    "first_overdue_subject": ["deal_id", "due_date", "subject"], "next_due": ["deal_id", "due_date"],
+    "next_subject": ["deal_id", "due_date", "subject"],
+}
+STAGE_SINCE = ("days_in_stage", "stage_since")  # computed from the last stage change, else the creation date
+ALL_RULES = "all rules (deleted deals are excluded by status)"
+MISSING_HINT = ("Add the column to the CRM export (or the file, if it is missing), or disable those rules in "
+                "crm-audit.yaml (rules: disable: [...]).")
+
+
+@dataclass(frozen=True)
+class MissingColumn:
+    """A column the rules read that a file of the export lacks."""
+
+    entity: str  # the export's entity whose file lacks it: deals | organizations | persons | activities
+    field: str  # the field the rules read, e.g. "deal.Посещаемость", "tasks.open_count", "deal.status"
+    column: str  # the export header(s) expected, as the CRM's profile names them
+    file: str  # the file that lacks it
+    needed_by: tuple[str, ...] = ()  # rule ids, in plan order
+    needed_by_all: bool = False  # every rule needs it (deal.status: deleted deals are excluded by it)
+
+
+@dataclass
+class Requirements:
+    """The outcome for every plan, and what the running rules will be computed from."""
+
+    runnable: list[RulePlan]
+    skipped: list[SkippedRule] = field(default_factory=list)
+    missing: list[MissingColumn] = field(default_factory=list)
+    warnings: list[DataWarning] = field(default_factory=list)
+    codes: dict[str, str] = field(default_factory=dict)  # rule id -> its code (for messages)
+
+    def skipped_rule(self, rule_id: str) -> SkippedRule | None:
+        return next((s for s in self.skipped if s.rule_id == rule_id), None)
+
+    def missing_for(self, rule_id: str) -> list[MissingColumn]:
+        """The columns rule ``rule_id`` cannot run without."""
+        return [m for m in self.missing if m.needed_by_all or rule_id in m.needed_by]
+
+    def raise_if_missing(self) -> None:
+        if self.missing:
+            raise MissingColumnsError(self.missing, self.codes)
+
+
+class MissingColumnsError(InputError):
+    """The export lacks columns the rules read; ``missing`` holds the records."""
+
+    def __init__(self, missing: list[MissingColumn], codes: dict[str, str]):
+        self.missing = list(missing)
+        problems = []
+        for m in missing:
+            rules = {f"{codes.get(r, '')} {r}".strip() for r in m.needed_by} | ({ALL_RULES} if m.needed_by_all else set())
+            problems.append(Problem(f"required column «{m.column}» is missing; needed by rule(s): {', '.join(sorted(rules))}",
+                                    file=m.file, reason="missing-column"))
+        super().__init__(problems=problems, hint=MISSING_HINT)
+
+
+class _Lack(NamedTuple):
+    """Where a field is missing."""
+
+    entity: str
+    file: str
+    column: str
+
+
+class _Checker:
+    def __init__(self, export: LoadedExport, profile: Profile | None):
+        self.export = export
+        self.profile = profile if profile is not None else export.profile
+        self.deals: LoadedEntity = export.entities["deals"]
+
+    def header(self, entity: str, name: str) -> str:
+        """The export header of a canonical field, as the profile names it first (with the entity's prefix)."""
+        spec = self.profile.entities.get(entity) if self.profile is not None else None
+        if spec is None or name not in spec.fields:
+            return name
+        return (spec.prefixes[0] if spec.prefixes else "") + spec.fields[name].headers[0]
+
+    def lack(self, ref: FieldRef) -> _Lack | None:
+        """What ``ref`` needs and the export lacks, or None."""
+        deals = self.deals
+        if ref.entity == "deal":
+            if ref.name in STAGE_SINCE:
+                if "stage_changed" in deals.fields or "created" in deals.fields:
+                    return None
+                return _Lack("deals", str(deals.file), f"{self.header('deals', 'stage_changed')} / {self.header('deals', 'created')}")
+            if ref.name == "reason" or deals.column_for(ref.name) is not None:
+                return None
+            return _Lack("deals", str(deals.file), ref.name if ref.custom else self.header("deals", ref.name))
+        entity = REF_ENTITY[ref.entity]
+        ent = self.export.entities.get(entity)
+        if ref.entity in ("org", "person") and ref.name == "name" and deals.column_for(f"{ref.entity}_name"):
+            return None
+        if ref.entity == "tasks":
+            needs = TASK_NEEDS[ref.name] + ([] if ref.name == "total_count" else ["done"])
+            if ent is None:
+                return _Lack(entity, self._absent_file(entity), ", ".join(self.header(entity, n) for n in ("deal_id", "done", "due_date")))
+            absent = next((n for n in needs if n not in ent.fields), None)
+            return None if absent is None else _Lack(entity, str(ent.file), self.header(entity, absent))
+        column = ref.name if ref.custom else self.header(entity, ref.name)
+        if ent is None:
+            return _Lack(entity, self._absent_file(entity), column)
+        if ent.column_for(ref.name) is None:
+            return _Lack(entity, str(ent.file), column)
+        if deals.column_for(f"{ref.entity}_id") is None:
+            return _Lack("deals", str(deals.file), self.header("deals", f"{ref.entity}_id"))
+        return None
+
+    def _absent_file(self, entity: str) -> str:
+        spec = self.profile.entities.get(entity) if self.profile is not None else None
+        name = spec.files[0] if spec is not None and spec.files else entity
+        return str(self.export.directory / f"{name}.csv")
+
+    def skip(self, ref: FieldRef, lack: _Lack | None) -> tuple[str, str | None] | None:
+        """(reason code, the profile's explanation) when a rule reading ``ref`` is skipped, else None."""
+        if lack is not None and ref.entity in OPTIONAL_FILES and REF_ENTITY[ref.entity] not in self.export.entities:
+            return "no-file", None
+        prof = self.profile
+        if prof is None or not prof.unsupported:
+            return None
+        if ref.entity == "deal" and ref.name in STAGE_SINCE:
+            if "stage_changed" in self.deals.fields:
+                return None
+        elif lack is None:
+            return None
+        for key in prof.unsupported_keys(ref.entity, ref.name):
+            why = prof.unsupported_reason(key)
+            if why:
+                return "not-exported", why
+        return None
+
+
+def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None = None) -> Requirements:
+    """Which plans run, which are skipped and which columns are missing (nothing raised, nothing run).
+
+    ``profile`` defaults to the one the export was loaded with.
+    """
+    chk = _Checker(export, profile)
+    out = Requirements(runnable=[], codes={p.rule.id: p.rule.code for p in plans})
+    missing: dict[tuple[str, str], MissingColumn] = {}
+
+    def need(ref: FieldRef, lack: _Lack, rule_id: str | None) -> None:
+        key = (lack.file, lack.column)
+        m = missing.get(key) or MissingColumn(lack.entity, ref.ref, lack.column, lack.file)
+        if rule_id is None:
+            m = replace(m, needed_by_all=True)
+        elif rule_id not in m.needed_by:
+            m = replace(m, needed_by=m.needed_by + (rule_id,))
+        missing[key] = m
+
+    for p in plans:
+        lacks: list[tuple[FieldRef, _Lack]] = []
+        skipped = None
+        for ref in sorted(p.fields, key=lambda r: r.ref):
+            lack = chk.lack(ref)
+            why = chk.skip(ref, lack)
+            if why and skipped is None:
+                skipped = SkippedRule(p.rule.id, p.rule.code, ref.entity, ref.ref, why[0], why[1])
+            elif lack is not None and not why:
+                lacks.append((ref, lack))
+        if skipped is not None:
+            out.skipped.append(skipped)
+            continue
+        out.runnable.append(p)
+        for ref, lack in lacks:
+            need(ref, lack, p.rule.id)
+    deals = chk.deals
+    if "status" not in deals.fields:
+        need(field_ref("deal.status"), _Lack("deals", str(deals.file), chk.header("deals", "status")), None)
+    out.missing = list(missing.values())
+    refs = {r for p in out.runnable for r in p.fields}
+    if any(r.entity == "deal" and r.name in STAGE_SINCE for r in refs) and "stage_changed" not in deals.fields:
+        out.warnings.append(DataWarning(
+            "no-stage-change", f"the export has no «{chk.header('deals', 'stage_changed')}» column: days in stage are "
+            f"counted from «{chk.header('deals', 'created')}» for every deal (add the column to the export for exact figures)",
+            str(deals.file), None, None))
+    return out
+
+
+def file_name(m: MissingColumn) -> str:
+    """The name of the file a :class:`MissingColumn` is about."""
+    return Path(m.file).name
