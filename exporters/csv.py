@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_audit.report import BASE_COLUMNS, AuditReport, Column
+from crm_audit.sqltext import sql_literal as _quote
 from exporters.safe import atomic_write, plain_value, strip_nul
 
 __all__ = ["CSV_COLUMNS", "format_value", "write_violations_csv"]
@@ -112,10 +113,6 @@ def _sql_text(expr: str, dtype: Any, kind: str) -> str:
     else:
         raise TypeError(f"no CSV text for {dtype}")
     return f"coalesce({text}, '')"
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _write_with_duckdb(report: AuditReport, tmp: Path) -> bool:
