@@ -90,3 +90,30 @@ def test_malformed_csv_is_input_error(tmp_path):
 def test_no_files(tmp_path):
     with pytest.raises(InputError, match="no export files"):
         load_export(tmp_path, PROFILE)
+
+
+def test_readers_return_typed_results_and_keep_no_state(tmp_path):
+    """read_raw says how it read the file (no module globals: peek_headers before a load changes nothing)."""
+    import duckdb
+
+    from crm_audit.engine import readers
+    from crm_audit.engine.encoding import file_fingerprint
+
+    f = tmp_path / "deals.csv"
+    f.write_text("Отчёт по сделкам\nID;Title;Status\n1;A;open\n", encoding="cp1251")
+    assert readers.peek_headers(f) == ["ID", "Title", "Status"]
+    con = duckdb.connect()
+    try:
+        raw = readers.read_raw(con, f, "raw_x", tmp_path)
+        assert (raw.name, raw.path, raw.headers) == ("raw_x", f, ["ID", "Title", "Status"])
+        assert (raw.info.kind, raw.info.encoding, raw.info.delimiter, raw.info.header_row) == ("csv", "cp1251", ";", 2)
+        assert raw.fingerprint == file_fingerprint(f)
+        assert con.execute("SELECT _row, c0, c1 FROM raw_x").fetchall() == [(3, "1", "A")]
+    finally:
+        con.close()
+    ex = load_export(tmp_path, PROFILE)
+    try:
+        assert ex.entities["deals"].raw == raw.info and ex.fingerprints == {"deals.csv": raw.fingerprint}
+    finally:
+        ex.close()
+        ex.con.close()
