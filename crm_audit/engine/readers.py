@@ -120,11 +120,6 @@ def sniff_csv(path: Path, text: str) -> CsvLayout:
     return CsvLayout(best[1], best[2], [c.strip().lstrip("\ufeff") for c in best[3]])
 
 
-#: Files larger than this are not read into memory when they are valid UTF-8:
-#: the encoding is checked by streaming and DuckDB reads the file itself.
-STREAM_ABOVE = 8 * 1024 * 1024
-
-
 def _read_large_csv_fast(con, path: Path, table: str, head: str) -> RawTable | None:
     """Read a large UTF-8 CSV with DuckDB's parallel reader; None to use the careful path.
 
@@ -168,8 +163,10 @@ def drop_raw(con, table: str) -> None:
 
 
 def _read_csv(con, path: Path, table: str, tmpdir: Path) -> RawTable:
+    fingerprint = None
     if path.stat().st_size > STREAM_ABOVE:
         scan = scan_utf8(path, whole=False)
+        fingerprint = scan.fingerprint
         if scan.head is not None:  # (a file whose head is not UTF-8 is not UTF-8 as a whole either)
             raw = _read_large_csv_fast(con, path, table, scan.head)
             if raw is not None:
@@ -180,7 +177,7 @@ def _read_csv(con, path: Path, table: str, tmpdir: Path) -> RawTable:
     data = path.read_bytes()
     if not data.strip():
         raise file_problem(path, "the file is empty", "empty")
-    fingerprint = fingerprint_of(data)
+    fingerprint = fingerprint or fingerprint_of(data)
     enc = detect_encoding(path, data)
     text = decode_text(path, data, enc)
     del data
