@@ -105,6 +105,17 @@ class DataWarning:
     row: int | None = None
     column: str | None = None
 
+    def line(self) -> str:
+        """The warning as one line of text: ``deals.csv row 3 «Stage»: message`` (the file by its name)."""
+        from pathlib import PurePath
+
+        where = PurePath(self.file).name if self.file else ""
+        if self.row:
+            where += f" row {self.row}"
+        if self.column:
+            where += f" «{self.column}»"
+        return f"{where}: {self.message}" if where else self.message
+
 
 @dataclass(frozen=True)
 class SkippedRule:
@@ -204,5 +215,7 @@ def column_texts(rows: pd.DataFrame, key: str, missing: str | None = None) -> li
     if key not in rows.columns:
         return [missing] * len(rows)
     col = rows[key]
+    if isinstance(col.dtype, pd.StringDtype):  # text already: only the missing values to replace (column-wise)
+        return col.to_numpy(dtype=object, na_value=missing).tolist()
     values = col.astype(object).where(col.notna(), missing).tolist()
     return [v if v is missing or type(v) is str else str(v) for v in values]

@@ -33,12 +33,7 @@ def summary_lines(report: AuditReport, written: list[tuple[str, Path]]) -> list[
     if report.warnings:
         lines += ["", f"Data warnings ({len(report.warnings)}):"]
         for w in report.warnings[:MAX_WARNINGS]:
-            where = Path(w.file).name if w.file else ""
-            if w.row:
-                where += f" row {w.row}"
-            if w.column:
-                where += f" «{w.column}»"
-            lines.append(f"  {where + ': ' if where else ''}{w.message}")
+            lines.append(f"  {w.line()}")
         if len(report.warnings) > MAX_WARNINGS:
             lines.append(f"  … and {len(report.warnings) - MAX_WARNINGS} more")
     if written:

@@ -190,12 +190,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 rep.absent.append((ent_name, f"not exported by {rep.profile_title}: {why}" if why else "no such file in the export"))
         for w in export.warnings:
             if w.code in ("bad-value", "unknown-value", "date-order", "ambiguous-link", "footer", "rows-skipped"):
-                where = Path(w.file).name if w.file else ""
-                if w.row:
-                    where += f" row {w.row}"
-                if w.column:
-                    where += f" «{w.column}»"
-                rep.problems.append(f"{where}: {w.message}" if where else w.message)
+                rep.problems.append(w.line())
         try:
             settings = settings or _settings_for(profile.name, config)
             if settings.crm != profile.name:
