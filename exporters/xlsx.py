@@ -388,54 +388,52 @@ class _TableRows:
         """``<row>`` elements of the data rows, in chunks of a few thousand rows."""
         self.register_styles()
         self.links.clear()
-        max_links = MAX_HYPERLINKS_PER_SHEET
-        links = self.links
         date_sid = self._ids["date"][0]
         plan = self._plan
         out: list[str] = []
-        for i in range(self.n):
-            r = str(self.first_row + i)
-            row_lines = 1
-            parts = [""]  # the <row> start tag, once the height is known
-            for letter, values, is_link, text_ids, wrap_ids, num_attr, link_ids in plan:
-                v = values[i]
-                if v is None:
-                    continue
-                cls = v.__class__
-                if cls is str:
-                    ids = text_ids
-                    if is_link and len(links) < max_links and linkable(v):
-                        links.append((letter + r, v))
-                        ids = link_ids
-                    if len(v) > _HALF_LIMIT:
-                        v = fit_cell(v)
-                    if "\n" in v:  # multi-line text: wrap it and give the row room
-                        lines = v.count("\n") + 1
-                        if lines > row_lines:
-                            row_lines = min(lines, _MAX_ROW_LINES)
-                        if ids is text_ids:
-                            ids = wrap_ids
-                    sid = ids[1] if v[0] in "=+-@" else ids[0]
-                    s_attr = f' s="{sid}"' if sid else ""
-                    space = ' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else ""
-                    parts.append(f'<c r="{letter}{r}"{s_attr} t="inlineStr"><is><t{space}>{_esc(v)}</t></is></c>')
-                elif cls is int:
-                    parts.append(f'<c r="{letter}{r}"{num_attr}><v>{v}</v></c>')
-                elif cls is float:
-                    parts.append(f'<c r="{letter}{r}"{num_attr}><v>{v!r}</v></c>')
-                else:  # a date
-                    parts.append(f'<c r="{letter}{r}" s="{date_sid}"><v>{_serial(v)}</v></c>')
-            parts.append("</row>")
-            if row_lines > 1:
-                parts[0] = f'<row r="{r}" ht="{_LINE_HEIGHT * row_lines}" customHeight="1">'
-            else:
-                parts[0] = f'<row r="{r}">'
-            out.append("".join(parts))
-            if len(out) >= _ROWS_PER_CHUNK:
-                yield "".join(out)
-                out.clear()
-        if out:
+        for start in range(0, self.n, _ROWS_PER_CHUNK):
+            block = [(letter, values[start : start + _ROWS_PER_CHUNK], *rest) for letter, values, *rest in plan]
+            for i in range(min(_ROWS_PER_CHUNK, self.n - start)):
+                out.append(self._row(str(self.first_row + start + i), i, block, date_sid))
             yield "".join(out)
+            out.clear()
+
+    def _row(self, r: str, i: int, block: list[tuple], date_sid: int) -> str:
+        """The ``<row>`` element of row ``r``: the ``i``-th values of the block's columns."""
+        links, max_links = self.links, MAX_HYPERLINKS_PER_SHEET
+        row_lines = 1
+        parts = [""]  # the <row> start tag, once the height is known
+        for letter, values, is_link, text_ids, wrap_ids, num_attr, link_ids in block:
+            v = values[i]
+            if v is None:
+                continue
+            cls = v.__class__
+            if cls is str:
+                ids = text_ids
+                if is_link and len(links) < max_links and linkable(v):
+                    links.append((letter + r, v))
+                    ids = link_ids
+                if len(v) > _HALF_LIMIT:
+                    v = fit_cell(v)
+                if "\n" in v:  # multi-line text: wrap it and give the row room
+                    lines = v.count("\n") + 1
+                    if lines > row_lines:
+                        row_lines = min(lines, _MAX_ROW_LINES)
+                    if ids is text_ids:
+                        ids = wrap_ids
+                sid = ids[1] if v[0] in "=+-@" else ids[0]
+                s_attr = f' s="{sid}"' if sid else ""
+                space = ' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else ""
+                parts.append(f'<c r="{letter}{r}"{s_attr} t="inlineStr"><is><t{space}>{_esc(v)}</t></is></c>')
+            elif cls is int:
+                parts.append(f'<c r="{letter}{r}"{num_attr}><v>{v}</v></c>')
+            elif cls is float:
+                parts.append(f'<c r="{letter}{r}"{num_attr}><v>{v!r}</v></c>')
+            else:  # a date
+                parts.append(f'<c r="{letter}{r}" s="{date_sid}"><v>{_serial(v)}</v></c>')
+        parts.append("</row>")
+        parts[0] = f'<row r="{r}" ht="{_LINE_HEIGHT * row_lines}" customHeight="1">' if row_lines > 1 else f'<row r="{r}">'
+        return "".join(parts)
 
     def hyperlinks_xml(self, ids: Sequence[str]) -> str:
         return "".join(

@@ -20,7 +20,7 @@ import datetime as dt
 import math
 import re
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -163,17 +163,46 @@ def typed(value: Any, kind: str) -> Any:
     return _text(as_text(value))
 
 
-def _column(rows: pd.DataFrame, key: str, kind: str) -> list[Any]:
-    """The model values of one column (fast paths for text and numbers)."""
-    if key not in rows.columns:
-        return [None] * len(rows)
-    values = rows[key].tolist()
+class Converted(Sequence):
+    """A column of ``RuleResult.rows`` as model values, converted slice by slice when read.
+
+    A rule sheet may hold a million rows: a renderer reads its table in
+    slices (``values[a:b]``), so only one slice of converted values exists
+    at a time.
+    """
+
+    __slots__ = ("_series", "_convert")
+
+    def __init__(self, series: pd.Series, convert: Callable[[list[Any]], list[Any]]):
+        self._series = series
+        self._convert = convert
+
+    def __len__(self) -> int:
+        return len(self._series)
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return self._convert(self._series.iloc[index].tolist())
+        return self._convert([self._series.iloc[index]])[0]
+
+    def __iter__(self):
+        for start in range(0, len(self), 4096):
+            yield from self[start : start + 4096]
+
+
+def _converter(kind: str) -> Callable[[list[Any]], list[Any]]:
+    """Raw values -> model values for a column of ``kind`` (fast paths for text and integers)."""
+    if kind == "text":  # most cells are str: keep them (cleaned), the rest go the long way
+        return lambda values: [(_text(v) if v.__class__ is str else typed(v, kind)) for v in values]
     if kind == "link":
-        return [typed(v, kind) for v in values]
-    if kind in ("text",):
-        # most cells are str: keep them (cleaned), the rest go the long way
-        return [(_text(v) if v.__class__ is str else typed(v, kind)) for v in values]
-    return [(v if v.__class__ is int else typed(v, kind)) for v in values]
+        return lambda values: [typed(v, kind) for v in values]
+    return lambda values: [(v if v.__class__ is int else typed(v, kind)) for v in values]
+
+
+def _column(rows: pd.DataFrame, key: str, convert: Callable[[list[Any]], list[Any]], default: Any = None) -> Sequence[Any]:
+    if key not in rows.columns:
+        return [default] * len(rows)
+    return Converted(rows[key], convert)
 
 
 def _fold(text: str) -> str:
@@ -190,6 +219,24 @@ def _choice(raw: Any, by_fold: dict[str, str]) -> str | None:
     if text is None or not text.strip():
         return None
     return by_fold.get(_fold(text), text)
+
+
+def _status_values(values: list[Any]) -> list[str]:
+    return [_choice(v, _STATUS_BY_FOLD) or STATUS_NEW for v in values]
+
+
+def _decision_values(values: list[Any]) -> list[str | None]:
+    return [_choice(v, _DECISION_BY_FOLD) for v in values]
+
+
+def _streak_values(values: list[Any]) -> list[int]:
+    return [int(s) if (s := plain_value(v)) is not None else 1 for v in values]
+
+
+def _first_seen(value: Any, as_of: dt.date) -> Any:
+    if value.__class__ is dt.date:
+        return value
+    return typed(value, "date") or as_of
 
 
 def _date(value: dt.date) -> str:
@@ -270,30 +317,25 @@ def rule_sheet(
     columns = rule_sheet_columns(result, deal_id_header=deal_id_header)
     rows = result.rows if result.rows is not None else pd.DataFrame(columns=[c.key for c in columns])
     n = len(rows)
-    values: list[list[Any]] = []
+    values: list[Sequence[Any]] = []
     for c in columns:
         p = c.process
         if p is None:
-            values.append(_column(rows, c.key, c.kind) if n else [])
+            values.append(_column(rows, c.key, _converter(c.kind)))
         elif p.key == "status":
-            raw = rows["status"].tolist() if "status" in rows.columns else None
-            values.append([_choice(s, _STATUS_BY_FOLD) or STATUS_NEW for s in raw] if raw else [STATUS_NEW] * n)
+            values.append(_column(rows, "status", _status_values, STATUS_NEW))
         elif p.key == "decision":
-            raw = rows["decision"].tolist() if "decision" in rows.columns else None
-            values.append([_choice(s, _DECISION_BY_FOLD) for s in raw] if raw else [None] * n)
+            values.append(_column(rows, "decision", _decision_values))
         elif p.key == "due":
             values.append([report.due_date] * n)
         elif p.key == "first_seen":
-            seen = rows["first_seen"].tolist() if "first_seen" in rows.columns else [None] * n
-            values.append([f if isinstance(f, dt.date) and not isinstance(f, dt.datetime) else (typed(f, "date") or report.as_of)
-                           for f in seen])
+            values.append(_column(rows, "first_seen", lambda seen: [_first_seen(f, report.as_of) for f in seen], report.as_of))
         elif p.key == "streak":
-            streak = rows["streak"].tolist() if "streak" in rows.columns else [None] * n
-            values.append([int(s) if (s := plain_value(v)) is not None else 1 for v in streak])
+            values.append(_column(rows, "streak", _streak_values, 1))
         elif p.key == "rule_id":
             values.append([_text(str(result.rule_id))] * n)
         else:  # comment, carry note, decision note: text as written
-            values.append(_column(rows, p.key, "text") if n else [])
+            values.append(_column(rows, p.key, _converter("text")))
 
     formats = [COMMENT if c.header == HEADER_COMMENT or c.key == "decision_note" else _BY_KIND.get(c.kind, TEXT)
                for c in columns]

@@ -90,28 +90,18 @@ def parse_rule_sheet(
     def text(row: Sequence[Any], i: int | None) -> str | None:
         return cell_text(value(row[i])) if i is not None and i < len(row) else None
 
-    parsed = []  # (row number, row, deal, rule) of the data rows
+    build = EditedRow.build
+    out: list[EditedRow] = []
+    missing = False  # a data row without a rule id
     for r, row in enumerate(rows, start=2):
         if row is None or deal_i >= len(row):
             continue
-        deal = text(row, deal_i)
+        deal = cell_text(value(row[deal_i]))
         if deal is None or not deal.strip():
             continue
         rule = value(row[rule_i]) if rule_i is not None and rule_i < len(row) else None
         rule = (cell_text(rule) or "").strip() if rule else ""  # a 0 or FALSE there is no rule id either
-        parsed.append((r, row, deal, rule))
-
-    sheet_rule = (rule_ids_by_code or {}).get(title.split(" ", 1)[0], "")
-    if not sheet_rule and any(not rule for *_, rule in parsed):
-        common = Counter(rule for *_, rule in parsed if rule).most_common(1)
-        sheet_rule = common[0][0] if common else ""
-
-    build = EditedRow.build
-    out = []
-    for r, row, deal, rule in parsed:
-        rule = rule or sheet_rule
-        if not rule:
-            continue
+        missing = missing or not rule
         n = str(r)
         out.append(
             build(
@@ -127,4 +117,12 @@ def parse_rule_sheet(
                 decision_cell=decision_l + n if decision_l else "",
             )
         )
+    if missing:
+        sheet_rule = (rule_ids_by_code or {}).get(title.split(" ", 1)[0], "")
+        if not sheet_rule:
+            common = Counter(e.rule_id for e in out if e.rule_id).most_common(1)
+            sheet_rule = common[0][0] if common else ""
+        for e in out:
+            e.rule_id = e.rule_id or sheet_rule
+        out = [e for e in out if e.rule_id]
     return out
