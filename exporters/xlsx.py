@@ -57,7 +57,6 @@ from crm_audit.documents.layout import (  # noqa: F401 - re-exported for existin
     HITS_TITLE,
     NO_VIOLATIONS,
     rule_sheet_headers,
-    sheet_notes,
 )
 from crm_audit.documents.model import FONT, Cell as ModelCell, Chart, Document, Format, Highlight, Sheet, Table, Validation, linkable
 from crm_audit.report import AuditReport, RuleResult

@@ -133,7 +133,7 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def _text(value: str) -> str | None:
+def _clean(value: str) -> str | None:
     """Text as the model holds it: no characters a spreadsheet rejects; None for ""."""
     if not value:
         return None
@@ -146,7 +146,7 @@ def typed(value: Any, kind: str) -> Any:
     if value is None:
         return None
     if value.__class__ is str:
-        return _text(value)
+        return _clean(value)
     if isinstance(value, bool):
         return as_text(value)
     if kind in ("date", "number", "int"):
@@ -159,8 +159,8 @@ def typed(value: Any, kind: str) -> Any:
                 return int(value)
             return value
     if kind == "link":
-        return _text(as_text(value).strip())
-    return _text(as_text(value))
+        return _clean(as_text(value).strip())
+    return _clean(as_text(value))
 
 
 class Converted(Sequence):
@@ -193,7 +193,7 @@ class Converted(Sequence):
 def _converter(kind: str) -> Callable[[list[Any]], list[Any]]:
     """Raw values -> model values for a column of ``kind`` (fast paths for text and integers)."""
     if kind == "text":  # most cells are str: keep them (cleaned), the rest go the long way
-        return lambda values: [(_text(v) if v.__class__ is str else typed(v, kind)) for v in values]
+        return lambda values: [(_clean(v) if v.__class__ is str else typed(v, kind)) for v in values]
     if kind == "link":
         return lambda values: [typed(v, kind) for v in values]
     return lambda values: [(v if v.__class__ is int else typed(v, kind)) for v in values]
@@ -333,7 +333,7 @@ def rule_sheet(
         elif p.key == "streak":
             values.append(_column(rows, "streak", _streak_values, 1))
         elif p.key == "rule_id":
-            values.append([_text(str(result.rule_id))] * n)
+            values.append([_clean(str(result.rule_id))] * n)
         else:  # comment, carry note, decision note: text as written
             values.append(_column(rows, p.key, _converter("text")))
 
@@ -342,10 +342,10 @@ def rule_sheet(
     table = Table([TableColumn(v, f, links=(c.kind == "link")) for c, v, f in zip(columns, values, formats)], n)
     widths = {i: _column_width(c, v) for i, (c, v) in enumerate(zip(columns, values))}
     ncols = len(columns)
-    header = [Cell(_text(c.header), HEADER) for c in columns]
+    header = [Cell(_clean(c.header), HEADER) for c in columns]
     notes = sheet_notes(result)
     if notes:
-        header += [None, Cell(_text(" ".join(notes)), HEADER_NOTE)]
+        header += [None, Cell(_clean(" ".join(notes)), HEADER_NOTE)]
         widths[ncols + 1] = _NOTE_WIDTH
     at = {c.header: i for i, c in reversed(list(enumerate(columns)))}
     status, comment, decision = at[HEADER_STATUS], at[HEADER_COMMENT], at[HEADER_DECISION]

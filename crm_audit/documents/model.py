@@ -110,8 +110,8 @@ class Cell:
 class TableColumn:
     """One column of a rule sheet's data rows."""
 
-    values: Sequence[Value]  # one per data row
-    format: Format  # of every data cell (a multi-line text also wraps)
+    values: Sequence[Value]  # one per data row; read it in slices (values[a:b]): it may be converted on demand
+    format: Format  # of every data cell (a multi-line text also wraps, its row as tall as its lines)
     links: bool = False  # each value that is :func:`linkable` is a link to itself
 
 
@@ -150,11 +150,12 @@ class Validation:
 class Highlight:
     """A conditional format over ``area``, decided per row by the cell of ``column`` in that row.
 
-    The condition is one of (text compared with surrounding spaces trimmed and
-    runs of spaces as one, case ignored, as spreadsheets' ``TRIM`` and ``=`` do):
+    The condition is one of (case ignored, as spreadsheets' ``=`` compares):
 
-    * ``equals`` (and, with ``blank_column``, that column's cell blank in the row);
-    * ``not_one_of``: the cell is not blank and is none of these texts.
+    * ``equals``: the cell is this text (and, with ``blank_column``, that
+      column's cell in the row is blank or only spaces);
+    * ``not_one_of``: the cell, surrounding spaces trimmed and runs of spaces
+      taken as one (spreadsheets' ``TRIM``), is not blank and none of these.
 
     ``stop``: rules below it are not applied where it matches.
     """

@@ -18,15 +18,7 @@ from typing import Any
 from openpyxl.utils import get_column_letter
 
 from crm_audit.documents.edits import EditedRow
-from crm_audit.documents.layout import (
-    HEADER_COMMENT,
-    HEADER_DEAL_ID,
-    HEADER_DECISION,
-    HEADER_DECISION_NOTE,
-    HEADER_OWNER,
-    HEADER_RULE_ID,
-    HEADER_STATUS,
-)
+from crm_audit.documents import layout
 from crm_audit.textnorm import norm
 
 __all__ = ["cell_text", "parse_rule_sheet"]
@@ -76,12 +68,12 @@ def parse_rule_sheet(
         h = value(h)
         if isinstance(h, str) and h.strip():
             idx.setdefault(norm(h), i)
-    deal_i = idx.get(norm(deal_id_header or HEADER_DEAL_ID))
-    status_i = idx.get(norm(HEADER_STATUS))
+    deal_i = idx.get(norm(deal_id_header or layout.HEADER_DEAL_ID))
+    status_i = idx.get(norm(layout.HEADER_STATUS))
     if deal_i is None or status_i is None:
         return []  # FAQ, hit tracking, or a sheet somebody added
     rule_i, comment_i, decision_i, note_i, owner_i = (
-        idx.get(norm(h)) for h in (HEADER_RULE_ID, HEADER_COMMENT, HEADER_DECISION, HEADER_DECISION_NOTE, HEADER_OWNER)
+        idx.get(norm(h)) for h in (layout.HEADER_RULE_ID, layout.HEADER_COMMENT, layout.HEADER_DECISION, layout.HEADER_DECISION_NOTE, layout.HEADER_OWNER)
     )
     letter = {i: get_column_letter(i + 1) for i in (status_i, comment_i, decision_i) if i is not None}
     status_l = letter[status_i]
