@@ -322,7 +322,7 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
         def do_ledger():  # a first audit: empty ledger, no previous document (as `crm-audit run` does it)
             with Ledger(ledger_file) as ledger:
                 t0 = time.perf_counter()
-                carry = carry_over(report, carry_inputs(ledger, report.as_of))
+                carry = carry_over(report, carry_inputs(ledger, report))
                 detail["ledger: carry_over"] = time.perf_counter() - t0
                 t0 = time.perf_counter()
                 record(report, ledger, carry)

@@ -109,15 +109,18 @@ def test_dry_and_partial_runs_change_no_byte(env):
 
 
 def _ledger_rows(path: Path) -> dict[str, list]:
+    """Every table of the ledger (without wall-clock columns) and every audit's findings."""
     con = sqlite3.connect(path)
     out = {}
     for table, cols in (("audits", "as_of, export_dir, fingerprints, deal_count, violation_count, document"),
-                        ("findings", "*"), ("finding_audits", "*"),
+                        ("audit_hits", "*"),
                         ("edits", "audit_id, rule_id, deal_id, status_raw, status, comment, decision_raw, decision, decision_note, owner, source"),
                         ("decisions", "rule_id, deal_id, kind, note, owner, audit_id, decided_on, source, expires_on, fingerprint, active, ended_on, ended_reason"),
                         ("audit_documents", "audit_id, location, kind")):
         out[table] = sorted(map(tuple, con.execute(f"SELECT {cols} FROM {table}")), key=repr)
     con.close()
+    with Ledger(path) as led:
+        out["findings"] = sorted((repr(sorted(r.items())) for a in led.audits() for r in led.findings_of(a["id"]).values()))
     return out
 
 
@@ -212,22 +215,32 @@ def test_outputs_are_checked_together(env, capsys, monkeypatch, args, words):
     assert _hashes(env["dir"]) == before
 
 
-def test_a_schema_2_ledger_gets_absolute_document_paths(env, monkeypatch):
+def test_a_schema_2_ledger_gets_absolute_document_paths_and_findings_files(env, monkeypatch):
     """A ledger written before schema 3 stored the document relative to where `run` was started."""
-    out = env["out"]
-    _first_audit(env, out)
+    from crm_audit.history import ledger as ledger_mod
+
     path = env["dir"] / "crm-audit.db"
     con = sqlite3.connect(path)
-    con.execute("DROP TABLE audit_documents")
-    con.execute("DROP TABLE document_writes")
-    con.execute("UPDATE audits SET document = 'audit.xlsx'")
+    for migration in ledger_mod.MIGRATIONS[:2]:
+        for stmt in ledger_mod._statements(migration):
+            con.execute(stmt)
     con.execute("PRAGMA user_version = 2")
+    con.execute("INSERT INTO audits (id, as_of, ran_at, document) VALUES (1, '2026-11-06', '2026-11-06T10:00:00', 'audit.xlsx')")
+    con.execute("INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status, comment, title) "
+                "VALUES (1, 'missing-source', '7', 'Иван', 1, 'Не исправлено', 'жду клиента', 'Сделка 7')")
+    con.execute("INSERT INTO findings (rule_id, deal_id, owner, title, first_seen, last_seen) "
+                "VALUES ('missing-source', '7', 'Иван', 'Сделка 7', '2026-10-23', '2026-11-06')")
     con.commit()
     con.close()
+    (env["dir"] / "audit.xlsx").write_bytes(b"")
     monkeypatch.chdir(env["dir"].parent)  # another folder: the ledger's own folder is tried first
     with Ledger(path) as led:
-        assert led.latest_audit()["document"] == str(out)
-        assert [d.location for d in led.documents(led.latest_audit()["id"])] == [str(out)]
+        assert led.latest_audit()["document"] == str(env["dir"] / "audit.xlsx")
+        assert [d.location for d in led.documents(1)] == [str(env["dir"] / "audit.xlsx")]
+        row = led.finding_in(1, "missing-source", "7")
+        assert (row["comment"], row["status"], row["first_seen"], row["title"]) == ("жду клиента", "Не исправлено", "2026-10-23", "Сделка 7")
+        assert [tuple(h) for h in led.hits()] == [(1, "Иван", "missing-source", 1)]
+    assert [p.suffix for p in (env["dir"] / "crm-audit.findings").iterdir()] == [".parquet"]
 
 
 def test_the_review_counts_what_the_head_means(env, capsys):

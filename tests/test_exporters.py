@@ -659,8 +659,9 @@ def test_hit_history_merges_spellings_across_audits(tmp_path):
     rows["owner"] = ["Иван Петров"] * len(rows)
     report.results[0].rows = rows
     with Ledger(tmp_path / "l.db") as led:
-        led.con.execute("INSERT INTO audits (id, as_of, ran_at) VALUES (1, '2026-11-06', '2026-11-06T10:00')")
-        led.con.execute("INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak) VALUES (1, 'r', '1', 'иван пётров', 1)")
+        from ledger_helpers import add_audit
+
+        add_audit(led, "2026-11-06", [{"rule_id": "r", "deal_id": "1", "owner": "иван пётров"}])
         led.decide("r", "1", "warning", "нет", owner="ИВАН ПЕТРОВ ")
         hist = hit_history(report, led)
     ivan = [o for o in hist.by_owner if o.lower().replace("ё", "е") == "иван петров"]

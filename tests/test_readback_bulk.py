@@ -128,11 +128,10 @@ def test_unreadable_document_is_reported(tmp_path):
 
 
 def _ledger_with_audit(path: Path, keys, status=NEW, as_of="2026-11-06") -> tuple[Ledger, int]:
+    from ledger_helpers import add_audit
+
     led = Ledger(path)
-    with led.transaction() as con:
-        audit_id = con.execute("INSERT INTO audits (as_of, ran_at) VALUES (?, ?)", (as_of, as_of + "T10:00:00")).lastrowid
-        con.executemany("INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status) VALUES (?, ?, ?, 'Иван', 1, ?)",
-                        [(audit_id, r, d, status) for r, d in keys])
+    audit_id = add_audit(led, as_of, [{"rule_id": r, "deal_id": d, "owner": "Иван", "status": status} for r, d in keys])
     return led, audit_id
 
 
@@ -168,10 +167,10 @@ def test_record_edits_skips_untouched_rows_and_stores_changed_ones(tmp_path):
 
         # the next audit: «Исправлено» still failing is shown as «Не обработано» (a repeat); left as shown it is not
         # stored (the «Исправлено» edit stays the last one, so re-running that audit shows the same note)
-        with led.transaction() as con:
-            a2 = con.execute("INSERT INTO audits (as_of, ran_at) VALUES ('2026-11-20', '2026-11-20T10:00:00')").lastrowid
-            con.executemany("INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, streak, status, repeat) VALUES (?, ?, ?, 'Иван', 2, ?, ?)",
-                            [(a2, r, d, NEW, int(d == "5")) for r, d in keys])
+        from ledger_helpers import add_audit
+
+        a2 = add_audit(led, "2026-11-20", [{"rule_id": r, "deal_id": d, "owner": "Иван", "streak": 2, "status": NEW,
+                                            "repeat": 1 if d == "5" else None} for r, d in keys])
         assert led.record_edits([_row("5", NEW), _row("2", NEW), _row("4", NEW)], a2, "doc") == 0
         last = led.last_edits()
         assert last[("missing-source", "5")]["status"] == FIXED

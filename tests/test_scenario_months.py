@@ -222,9 +222,20 @@ def ledger_dump(db: Path) -> dict[str, list[tuple]]:
             cols = [r[1] for r in con.execute(f'PRAGMA table_info("{table}")') if r[1] not in WALL_CLOCK and not r[1].endswith("_at")]
             rows = con.execute(f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{table}"').fetchall()
             out[table] = [tuple(cols)] + sorted(rows, key=repr)
-        return out
     finally:
         con.close()
+    out["findings (files)"] = sorted(map(repr, _findings(db)))
+    return out
+
+
+def _findings(db: Path) -> list[tuple]:
+    """Every audit's findings (kept in Parquet files next to the ledger) as rows of values."""
+    import duckdb
+
+    files = sorted(str(p) for p in db.with_name(db.stem + ".findings").glob("*.parquet"))
+    if not files:
+        return []
+    return duckdb.connect().execute("SELECT * FROM read_parquet(?, filename = true)", [files]).fetchall()
 
 
 def ledger_texts(db: Path) -> set[str]:
@@ -235,9 +246,11 @@ def ledger_texts(db: Path) -> set[str]:
         for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type='table'"):
             for row in con.execute(f'SELECT * FROM "{table}"'):
                 found.update(v for v in row if isinstance(v, str))
-        return found
     finally:
         con.close()
+    for row in _findings(db):
+        found.update(v for v in row if isinstance(v, str))
+    return found
 
 
 def audits_in_ledger(db: Path) -> list[str]:

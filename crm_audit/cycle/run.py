@@ -109,7 +109,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         report = audit_export(settings, req.export, as_of=as_of, rule_ids=list(req.rule_ids) or None, progress=progress)
         result.report = report
         progress(f"carrying over statuses and comments ({report.total:,} violations)")
-        carry = carry_over(report, carry_inputs(ledger, as_of))
+        carry = carry_over(report, carry_inputs(ledger, report))
         report.warnings = [w for rb in result.read_back for w in rb.result.warnings()] + report.warnings
         if not partial:
             report.hit_history = hit_history(report, ledger)

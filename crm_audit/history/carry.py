@@ -49,8 +49,8 @@ class CarryInputs:
     """Everything carry-over needs from the ledger, read once."""
 
     as_of: dt.date
-    prev_streak: dict[str, dict[str, int]]
-    first_seen: dict[str, dict[str, str]]
+    prev: dict[str, pd.DataFrame]  # rule id -> (index deal id; streak, first_seen) of the previous audit
+    earlier: dict[tuple[str, str], dt.date]  # first seen of findings back after a gap
     edits: dict[str, dict[str, Any]]
     audit_day: dict[int, str]
     exports: dict[int, str | None]
@@ -58,13 +58,27 @@ class CarryInputs:
     warned: dict[str, dict[str, Any]]
 
 
-def carry_inputs(ledger: Ledger, as_of: dt.date) -> CarryInputs:
+def carry_inputs(ledger: Ledger, report: AuditReport) -> CarryInputs:
+    """Read what carrying the ledger over to ``report`` needs (the previous audit's rows, edits, decisions)."""
+    as_of = report.as_of
     prev = ledger.previous_audit(as_of)
+    prev_rows = ledger.streaks_in(prev["id"]) if prev is not None else {}
+    # findings not in the previous audit may have been seen before it (they keep their first-seen date)
+    back = []
+    if prev is not None and ledger.previous_audit(dt.date.fromisoformat(prev["as_of"])) is not None:
+        for result in report.results:
+            if result.rows is None or not len(result.rows):
+                continue
+            ids = pd.Series(texts(result.rows, "deal_id"), dtype=object)
+            before = prev_rows.get(result.rule_id)
+            new = ids[~ids.isin(before.index)] if before is not None else ids
+            back.append(pd.DataFrame({"rule_id": result.rule_id, "deal_id": new.to_numpy(dtype=object)}))
+    back_keys = pd.concat(back, ignore_index=True) if back else None
     audits = ledger.audits()
     return CarryInputs(
         as_of=as_of,
-        prev_streak=_by_rule(ledger.streaks_in(prev["id"])) if prev else {},
-        first_seen=_by_rule(ledger.first_seen_before(as_of)),
+        prev=prev_rows,
+        earlier=ledger.first_seen_earlier(back_keys, dt.date.fromisoformat(prev["as_of"])) if back_keys is not None else {},
         edits=_by_rule((k[0], k[1], e) for k, e in ledger.last_edits().items()),
         audit_day={a["id"]: a["as_of"] for a in audits},
         exports={a["id"]: a["fingerprints"] for a in audits},
@@ -136,9 +150,8 @@ def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
     (see :func:`fingerprints`) for the ledger.
     """
     as_of = report.as_of
-    as_of_iso = as_of.isoformat()
     this_export = report.input_fingerprints
-    days: dict[str, dt.date] = {as_of_iso: as_of}
+    days: dict = {}
     out = CarryResult()
     for result in report.results:
         rows = result.rows
@@ -190,12 +203,24 @@ def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
             w = w_rule[deal_ids[i]]
             text = f"Предупреждение руководителя от {_fmt(w['decided_on'])}" + (f": {w['note']}" if w["note"] else "") + "."
             note[i] = f"{note[i]} {text}" if note[i] else text
-        ids = deal_ids.tolist()
-        before = inputs.prev_streak.get(rid, {})
-        streak = [before.get(d, 0) + 1 for d in ids]
-        # first seen: the ledger's date when earlier than this audit, else this audit
-        seen = inputs.first_seen.get(rid, {})
-        first_seen = [days[f] if f in days else days.setdefault(f, dt.date.fromisoformat(f)) for f in (seen.get(d, as_of_iso) for d in ids)]
+        # audits in a row and first seen, column-wise from the previous audit's rows
+        before = inputs.prev.get(rid)
+        if before is not None:
+            matched = before.reindex(deal_ids)
+            streak = (matched["streak"].fillna(0).astype("int64") + 1).tolist()
+            first = pd.to_datetime(matched["first_seen"]).to_numpy(dtype="datetime64[D]")
+        else:
+            streak = [1] * n
+            first = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+        missing = np.isnat(first)
+        if missing.any() and inputs.earlier:
+            back = [inputs.earlier.get((rid, d)) for d in deal_ids[missing].tolist()]
+            first[missing] = np.array([np.datetime64(b) if b is not None else np.datetime64("NaT") for b in back], dtype="datetime64[D]")
+            missing = np.isnat(first)
+        first[missing] = np.datetime64(as_of)
+        uniq, codes = np.unique(first, return_inverse=True)  # a few distinct days: dates made once each
+        objs = np.array([days.setdefault(u, u.astype(dt.date)) for u in uniq] + [None], dtype=object)[:-1]
+        first_seen = objs[codes].tolist()
         rows = rows.assign(status=status, comment=comment, first_seen=first_seen, streak=streak, carry_note=note, **{FINGERPRINT_COLUMN: fps})
         result.rows = rows[keep].reset_index(drop=True) if not keep.all() else rows
     return out

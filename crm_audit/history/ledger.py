@@ -4,11 +4,14 @@ Plain SQL anyone can read with ``sqlite3 crm-audit.db``:
 
 - ``audits`` — one row per audit (as-of date, when it ran, input file
   fingerprints, counts, the document it wrote);
-- ``findings`` — one row per (rule id, deal id) ever flagged: first seen, last
-  seen, audits in a row, resolved on;
-- ``finding_audits`` — which findings each audit had (the hit history), with the
-  deal's title, the status/comment/note the document showed and the deal's
-  fingerprint (a hash of the fields the rule audits);
+- ``finding_audits`` (a view over the compact ``audit_findings`` table, with
+  ``rules`` and ``owners`` as lookup tables) — which findings each audit had,
+  with the deal's title and owner, audits in a row, first seen, the
+  status/comment/note the document showed («Не обработано» is stored as NULL)
+  and the deal's fingerprint (a hash of the fields the rule audits);
+- ``findings`` (a view) — one row per (rule id, deal id) ever flagged: first
+  seen, last seen, audits in a row, times seen, resolved on;
+- ``audit_hits`` — findings per audit, owner and rule (the hit history);
 - ``edits`` — every status, comment and decision read back from a document,
   with when it was read (kept as written, problems noted; a row that is what
   the document showed, or what the last read found, is not stored again);
@@ -150,6 +153,19 @@ MIGRATIONS: list[str] = [
         done INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # 4: each audit's findings move to one Parquet file in crm-audit.findings/ (see history/findings_store.py; issue 17:
+    # 1.5M findings recorded in about a second, ~15 bytes each); the hit history per audit, owner and rule stays here.
+    # The old rows are written out by Ledger._findings_to_files.
+    """
+    ALTER TABLE audits ADD COLUMN findings_file TEXT;  -- the audit's findings: <ledger name>.findings/<file>
+    CREATE TABLE audit_hits (
+        audit_id INTEGER NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
+        rule_id TEXT NOT NULL,
+        owner TEXT NOT NULL,                -- '' = no owner
+        n INTEGER NOT NULL,
+        PRIMARY KEY (audit_id, rule_id, owner)
+    );
+    """,
 ]
 
 
@@ -175,6 +191,18 @@ class UnfinishedWrite:
     started_at: str
 
 
+EPOCH = dt.date(1970, 1, 1)
+
+#: the findings columns as the ledger's callers read them («Не обработано» and no repeat spelled out)
+_COLUMNS = ("rule_id, deal_id, owner, title, streak, CAST(first_seen AS VARCHAR) AS first_seen, "
+            "coalesce(status, 'Не обработано') AS status, comment, note, coalesce(repeat, 0) AS repeat, fingerprint")
+
+
+def findings_folder(ledger_path: Path) -> Path:
+    """Where a ledger keeps its audits' findings files: ``crm-audit.db`` -> ``crm-audit.findings/``."""
+    return ledger_path.with_name(ledger_path.stem + ".findings")
+
+
 @dataclass
 class Waiver:
     id: int
@@ -194,8 +222,13 @@ class Ledger:
     """The audit history in one SQLite file; every query on it is a method here."""
 
     def __init__(self, path: str | Path, *, _con: sqlite3.Connection | None = None):
+        from crm_audit.history.findings_store import FindingsStore
+
         self.path = Path(path)
         self.in_memory = _con is not None
+        self.store = FindingsStore(findings_folder(self.path), writable=not self.in_memory)
+        self._replaced_files: list[str] = []
+        self._scratch: Path | None = None  # a snapshot's own folder for findings files a migration writes
         if _con is not None:
             self.con = _con
             self._setup(memory=True)
@@ -240,7 +273,15 @@ class Ledger:
             # the last commit); the big page cache keeps 1M-finding audits off the disk while their indexes grow
             self.con.execute("PRAGMA synchronous = NORMAL")
             self.con.execute("PRAGMA cache_size = -262144")
+        elif self.con.execute("PRAGMA user_version").fetchone()[0] < 4:
+            # a snapshot of an older ledger: the migration writes the findings files to a folder of its own
+            import tempfile
+
+            self._scratch = Path(tempfile.mkdtemp(prefix="crm-audit-snapshot-"))
+            self.store.folder = self._scratch
         self._migrate()
+        if not memory:
+            self.store.remove_orphans({r[0] for r in self.con.execute("SELECT findings_file FROM audits") if r[0]})
 
     def _migrate(self) -> None:
         version = self.con.execute("PRAGMA user_version").fetchone()[0]
@@ -252,6 +293,8 @@ class Ledger:
                     self.con.execute(stmt)
                 if i == 2:
                     self._absolute_documents()
+                if i == 3:
+                    self._findings_to_files()
                 self.con.execute(f"PRAGMA user_version = {i + 1}")
 
     def _absolute_documents(self) -> None:
@@ -271,11 +314,53 @@ class Ledger:
             self.con.execute("UPDATE OR IGNORE audit_documents SET location = ? WHERE location = ?", (absolute, location))
             self.con.execute("UPDATE audits SET document = ? WHERE document = ?", (absolute, location))
 
+    def _findings_to_files(self) -> None:
+        """Schema 4: each audit's rows of the old tables into its Parquet file (first seen from the old findings table)."""
+        import pyarrow as pa
+
+        from crm_audit.history.findings_store import COLUMNS
+
+        con = self.con
+        for (audit_id,) in con.execute("SELECT id FROM audits ORDER BY id").fetchall():
+            rows = con.execute(
+                "SELECT fa.rule_id, fa.deal_id, fa.owner, coalesce(fa.title, f.title), fa.streak, "
+                "min(coalesce(f.first_seen, a.as_of), a.as_of), fa.fingerprint, nullif(fa.status, 'Не обработано'), fa.comment, "
+                "fa.note, nullif(fa.repeat, 0) FROM finding_audits fa JOIN audits a ON a.id = fa.audit_id "
+                "LEFT JOIN findings f ON f.rule_id = fa.rule_id AND f.deal_id = fa.deal_id WHERE fa.audit_id = ? "
+                "ORDER BY fa.rule_id, fa.deal_id", (audit_id,)).fetchall()
+            cols = list(zip(*rows)) if rows else [[] for _ in COLUMNS]
+            data = {c: list(v) for c, v in zip(COLUMNS, cols)}
+            data["first_seen"] = [dt.date.fromisoformat(d) for d in data["first_seen"]]
+            self._store_audit_findings(audit_id, pa.table(data))
+        con.execute("DROP TABLE finding_audits")
+        con.execute("DROP TABLE findings")
+
+    def _store_audit_findings(self, audit_id: int, table) -> None:
+        """Write an audit's findings file and point the audit to it; its hits go to ``audit_hits`` (in the caller's transaction)."""
+        import pyarrow.compute as pc
+
+        name = self.store.write(audit_id, table)
+        old = self.con.execute("SELECT findings_file FROM audits WHERE id = ?", (audit_id,)).fetchone()
+        self.con.execute("UPDATE audits SET findings_file = ? WHERE id = ?", (name, audit_id))
+        self.con.execute("DELETE FROM audit_hits WHERE audit_id = ?", (audit_id,))
+        if table.num_rows:
+            owners = pc.fill_null(table["owner"], "")
+            hits = table.select(["rule_id"]).append_column("owner", owners).group_by(["rule_id", "owner"]).aggregate([([], "count_all")])
+            self.con.executemany("INSERT INTO audit_hits (audit_id, rule_id, owner, n) VALUES (?,?,?,?)",
+                                 [(audit_id, r, o, n) for r, o, n in zip(*(hits[c].to_pylist() for c in ("rule_id", "owner", "count_all")))])
+        if old is not None and old[0] and old[0] != name:
+            self._replaced_files.append(old[0])
+
     def transaction(self):
         return _Tx(self.con)
 
     def close(self) -> None:
         self.con.close()
+        self.store.close()
+        if self._scratch is not None:
+            import shutil
+
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
     def __enter__(self):
         return self
@@ -299,54 +384,102 @@ class Ledger:
     def audit_on(self, as_of: dt.date) -> sqlite3.Row | None:
         return self.con.execute("SELECT * FROM audits WHERE as_of = ? ORDER BY id DESC LIMIT 1", (as_of.isoformat(),)).fetchone()
 
-    def findings_of(self, audit_id: int) -> dict[tuple[str, str], sqlite3.Row]:
-        rows = self.con.execute("SELECT * FROM finding_audits WHERE audit_id = ?", (audit_id,)).fetchall()
-        return {(r["rule_id"], r["deal_id"]): r for r in rows}
+    # ------------------------------------------------------------------ findings (one Parquet file per audit)
+    def _file(self, audit_id: int) -> str | None:
+        """The findings file of an audit as a path DuckDB reads (None: the audit has no findings)."""
+        row = self.con.execute("SELECT findings_file FROM audits WHERE id = ?", (audit_id,)).fetchone()
+        p = self.store.path(row[0]) if row is not None and row[0] else None
+        return str(p) if p is not None and p.exists() else None
 
-    def finding_in(self, audit_id: int, rule_id: str, deal_id: str) -> sqlite3.Row | None:
+    def _find(self, audit_id: int, where: str = "", params: list | None = None, order: str = "") -> list[dict]:
+        f = self._file(audit_id)
+        if f is None:
+            return []
+        cur = self.store.query(f"SELECT {_COLUMNS} FROM read_parquet(?) {where} {order}", [f, *(params or [])])
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, r)) | {"audit_id": audit_id} for r in cur.fetchall()]
+
+    def findings_of(self, audit_id: int) -> dict[tuple[str, str], dict]:
+        return {(r["rule_id"], r["deal_id"]): r for r in self._find(audit_id)}
+
+    def finding_in(self, audit_id: int, rule_id: str, deal_id: str) -> dict | None:
         """One finding as an audit's document showed it (None when that audit did not have it)."""
-        return self.con.execute(
-            "SELECT * FROM finding_audits WHERE audit_id = ? AND rule_id = ? AND deal_id = ?", (audit_id, rule_id, deal_id)
-        ).fetchone()
+        rows = self._find(audit_id, "WHERE rule_id = ? AND deal_id = ?", [rule_id, str(deal_id)])
+        return rows[0] if rows else None
 
-    def finding(self, rule_id: str, deal_id: str) -> sqlite3.Row | None:
-        return self.con.execute("SELECT * FROM findings WHERE rule_id = ? AND deal_id = ?", (rule_id, deal_id)).fetchone()
+    def fingerprints_in(self, audit_id: int, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
+        """The fingerprints of some findings of an audit, in one scan."""
+        wanted = set(keys)
+        f = self._file(audit_id) if wanted else None
+        if f is None:
+            return {}
+        return {(r, d): fp for r, d, fp in self.store.query("SELECT rule_id, deal_id, fingerprint FROM read_parquet(?)", [f]).fetchall()
+                if (r, d) in wanted}
 
-    def streaks_in(self, audit_id: int) -> Iterator[tuple[str, str, int]]:
-        """(rule id, deal id, audits in a row) of every finding of an audit."""
-        return self.con.execute("SELECT rule_id, deal_id, streak FROM finding_audits WHERE audit_id = ?", (audit_id,))
+    def finding(self, rule_id: str, deal_id: str) -> dict | None:
+        """A finding over all audits: owner and title as last seen, first / last seen, streak, times seen, resolved on."""
+        audits = self.audits()
+        seen = [(a, row) for a in audits if (row := self.finding_in(a["id"], rule_id, deal_id)) is not None]
+        if not seen:
+            return None
+        last_audit, last = seen[-1]
+        later = [a["as_of"] for a in audits if a["as_of"] > last_audit["as_of"]]
+        return {"rule_id": rule_id, "deal_id": str(deal_id), "owner": last["owner"], "title": last["title"],
+                "first_seen": min(r["first_seen"] for _, r in seen), "last_seen": last_audit["as_of"], "streak": last["streak"],
+                "times_seen": len(seen), "resolved_on": later[0] if later else None}
 
-    def first_seen_before(self, as_of: dt.date) -> Iterator[tuple[str, str, str]]:
-        """(rule id, deal id, first seen) of the findings first seen before ``as_of``."""
-        return self.con.execute("SELECT rule_id, deal_id, first_seen FROM findings WHERE first_seen < ?", (as_of.isoformat(),))
+    def streaks_in(self, audit_id: int) -> dict[str, "pd.DataFrame"]:
+        """Per rule of an audit: a frame indexed by deal id with ``streak`` and ``first_seen`` (a date)."""
+        f = self._file(audit_id)
+        if f is None:
+            return {}
+        frame = self.store.query("SELECT rule_id, deal_id, streak, first_seen FROM read_parquet(?)", [f]).df()
+        return {r: g.set_index("deal_id")[["streak", "first_seen"]] for r, g in frame.groupby("rule_id", sort=False)}
+
+    def first_seen_earlier(self, keys: "pd.DataFrame", before: dt.date) -> dict[tuple[str, str], dt.date]:
+        """The first-seen date of findings (``keys``: rule_id, deal_id) seen in audits before ``before``."""
+        files = [f for a in self.audits() if a["as_of"] < before.isoformat() and (f := self._file(a["id"]))]
+        if not files or not len(keys):
+            return {}
+        duck = self.store.duck()
+        duck.register("wanted_keys", keys)
+        try:
+            rows = duck.execute("SELECT f.rule_id, f.deal_id, min(f.first_seen) FROM read_parquet(?) f "
+                                "JOIN wanted_keys w ON w.rule_id = f.rule_id AND w.deal_id = f.deal_id GROUP BY ALL", [files]).fetchall()
+        finally:
+            duck.unregister("wanted_keys")
+        return {(r, d): first for r, d, first in rows}
 
     def hits(self) -> list[sqlite3.Row]:
         """Findings per (audit, owner as spelled, rule): the hit history."""
-        return self.con.execute(
-            "SELECT audit_id, owner, rule_id, count(*) AS n FROM finding_audits GROUP BY audit_id, owner, rule_id").fetchall()
+        return self.con.execute("SELECT audit_id, nullif(owner, '') AS owner, rule_id, n FROM audit_hits").fetchall()
 
-    def audit_findings(self, audit_id: int) -> list[sqlite3.Row]:
-        """An audit's findings with the deal's title, in the review's order (owner, rule, deal)."""
-        return self.con.execute(
-            "SELECT fa.*, coalesce(fa.title, f.title) AS title FROM finding_audits fa LEFT JOIN findings f USING (rule_id, deal_id) "
-            "WHERE fa.audit_id = ? ORDER BY fa.owner, fa.rule_id, CAST(fa.deal_id AS INTEGER), fa.deal_id",
-            (audit_id,),
-        ).fetchall()
+    def audit_findings(self, audit_id: int) -> list[dict]:
+        """An audit's findings in the review's order (owner, rule, deal)."""
+        return self._find(audit_id, order="ORDER BY owner NULLS FIRST, rule_id, TRY_CAST(deal_id AS BIGINT) NULLS LAST, deal_id")
+
+    def shown_in(self, audit_id: int) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+        """(status, comment) of every finding as an audit's document showed it (status None = «Не обработано»)."""
+        f = self._file(audit_id)
+        if f is None:
+            return {}
+        return {(r, d): (s, c) for r, d, s, c in self.store.query(
+            "SELECT rule_id, deal_id, status, comment FROM read_parquet(?)", [f]).fetchall()}
 
     def record_audit(self, *, as_of: dt.date, source: str, input_fingerprints: dict[str, str], deal_count: int,
-                     violation_count: int, documents: list[tuple[str, str]],
-                     findings: Iterable[tuple[str, Iterable[tuple]]], waived: Iterable[tuple[str, str]],
+                     violation_count: int, documents: list[tuple[str, str]], findings,
                      ended_waivers: Iterable[tuple[int, str]] = (), write_id: int | None = None) -> int:
-        """Store an audit and its findings in one transaction; returns the audit id.
+        """Store an audit and its findings; returns the audit id.
 
-        ``findings`` is ``(rule_id, rows)`` per rule, each row ``(deal_id, owner,
-        title, streak, status, comment, note, fingerprint, repeat)`` in deal-id
-        order. ``documents`` are (location, kind) of what this run wrote, the
-        team's document first. Re-running an audit (same as-of) replaces its
-        findings; its documents are kept and these are added (a test re-run's
-        copy never replaces the team's document). ``ended_waivers`` are
-        ``(waiver id, reason)`` pairs the carry-over found ended on this audit;
-        ``write_id`` closes the write-ahead note of the document write.
+        ``findings`` is an Arrow table with the columns of
+        :data:`crm_audit.history.findings_store.SCHEMA`. It is written to a new
+        file first; then one transaction records the audit, points it to the
+        file, stores the hits, ends ``ended_waivers`` ((waiver id, reason)
+        pairs the carry-over found) and removes the write-ahead note
+        ``write_id``. ``documents`` are (location, kind) of what this run
+        wrote, the team's document first. Re-running an audit (same as-of)
+        replaces its findings; its documents are kept and these are added (a
+        test re-run's copy never replaces the team's document).
         """
         as_of_iso = as_of.isoformat()
         now = dt.datetime.now().isoformat(timespec="seconds")
@@ -358,7 +491,6 @@ class Ledger:
                 audit_id = existing["id"]
                 con.execute("UPDATE audits SET as_of=?, ran_at=?, export_dir=?, fingerprints=?, deal_count=?, violation_count=?, "
                             "document=coalesce(document, ?) WHERE id=?", (*values, document, audit_id))
-                con.execute("DELETE FROM finding_audits WHERE audit_id = ?", (audit_id,))
             else:
                 audit_id = con.execute(
                     "INSERT INTO audits (as_of, ran_at, export_dir, fingerprints, deal_count, violation_count, document) VALUES (?,?,?,?,?,?,?)",
@@ -367,36 +499,13 @@ class Ledger:
             con.executemany("INSERT INTO audit_documents (audit_id, location, kind, written_at) VALUES (?,?,?,?) "
                             "ON CONFLICT (audit_id, location) DO NOTHING",
                             [(audit_id, loc, kind, now) for loc, kind in documents])
-            for rule_id, rows in findings:
-                # audit and rule are the same on every row: literals, not bound per row
-                con.executemany(
-                    "INSERT INTO finding_audits (audit_id, rule_id, deal_id, owner, title, streak, status, comment, note, fingerprint, repeat) "
-                    f"VALUES ({int(audit_id)}, {sql_literal(rule_id)}, ?,?,?,?,?,?,?,?,?)",
-                    rows,
-                )
-            # the findings table, from this audit's rows, inside SQLite (no row goes through Python twice)
-            con.execute(
-                "INSERT INTO findings (rule_id, deal_id, owner, title, first_seen, last_seen, streak, times_seen, resolved_on) "
-                "SELECT rule_id, deal_id, owner, title, ?, ?, streak, 1, NULL FROM finding_audits WHERE audit_id = ? ORDER BY rule_id, deal_id "
-                "ON CONFLICT (rule_id, deal_id) DO UPDATE SET owner=excluded.owner, "
-                "title=excluded.title, first_seen=min(findings.first_seen, excluded.first_seen), "
-                "times_seen = findings.times_seen + (CASE WHEN findings.last_seen < excluded.last_seen THEN 1 ELSE 0 END), "
-                "last_seen=max(findings.last_seen, excluded.last_seen), streak=excluded.streak, resolved_on=NULL",
-                (as_of_iso, as_of_iso, audit_id))
-            # findings that disappeared with this audit are resolved on it (waived ones are not resolved);
-            # every finding of this audit now has last_seen = as_of
-            con.execute("CREATE TEMP TABLE IF NOT EXISTS waived_now (rule_id TEXT, deal_id TEXT, PRIMARY KEY (rule_id, deal_id))")
-            con.execute("DELETE FROM temp.waived_now")
-            con.executemany("INSERT OR IGNORE INTO temp.waived_now VALUES (?, ?)", waived)
-            con.execute(
-                "UPDATE findings SET resolved_on = ? WHERE resolved_on IS NULL AND last_seen < ? "
-                "AND NOT EXISTS (SELECT 1 FROM temp.waived_now w WHERE w.rule_id = findings.rule_id AND w.deal_id = findings.deal_id)",
-                (as_of_iso, as_of_iso),
-            )
+            self._store_audit_findings(audit_id, findings)
             con.executemany("UPDATE decisions SET active = 0, ended_on = ?, ended_reason = ? WHERE id = ? AND active = 1",
                             [(as_of_iso, reason, wid) for wid, reason in ended_waivers])
             if write_id is not None:
                 con.execute("DELETE FROM document_writes WHERE id = ?", (write_id,))  # done: the note is no longer needed
+        self.store.remove(self._replaced_files)  # the replaced audit's file, now that nothing points to it
+        self._replaced_files.clear()
         return audit_id
 
     # ------------------------------------------------------------------ documents
@@ -454,8 +563,7 @@ class Ledger:
                     "JOIN (SELECT max(id) AS id FROM edits GROUP BY rule_id, deal_id) m ON m.id = e.id")
             }
             # what the audit's document showed on each row (status, comment)
-            shown = {} if audit_id is None else {(r[0], r[1]): (r[2] or STATUS_NEW, r[3] or None) for r in self.con.execute(
-                "SELECT rule_id, deal_id, status, comment FROM finding_audits WHERE audit_id = ?", (audit_id,))}
+            shown = {} if audit_id is None else {k: (s or STATUS_NEW, c or None) for k, (s, c) in self.shown_in(audit_id).items()}
             rows = []
             for e in edits:
                 key = (e.rule_id, e.deal_id)

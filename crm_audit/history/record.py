@@ -1,37 +1,65 @@
-"""Record an audit in the ledger: the report's rows as ledger findings, in one transaction."""
+"""Record an audit in the ledger: the report's rows as one table of findings (column-wise)."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
 from crm_audit.history.carry import CarryResult
+from crm_audit.history.findings_store import SCHEMA, empty_table
 from crm_audit.history.ledger import Ledger
-from crm_audit.report import FINGERPRINT_COLUMN, AuditReport, column_texts
+from crm_audit.report import FINGERPRINT_COLUMN, STATUS_NEW, AuditReport
+
+_FROM_ROWS = {"deal_id": "deal_id", "owner": "owner", "title": "title", "fingerprint": FINGERPRINT_COLUMN,
+              "status": "status", "comment": "comment", "note": "carry_note"}
+
+
+def _text(rows: pd.DataFrame, key: str) -> pa.Array:
+    if key not in rows.columns:
+        return pa.nulls(len(rows), pa.string())
+    col = rows[key]
+    if not isinstance(col.dtype, pd.StringDtype):
+        col = col.astype(object).where(col.notna(), None).map(lambda v: v if v is None or type(v) is str else str(v))
+    return pa.array(col, type=pa.string(), from_pandas=True)
+
+
+def findings_table(report: AuditReport, carry: CarryResult) -> pa.Table:
+    """Every finding of the report as the ledger stores it (see :data:`crm_audit.history.findings_store.SCHEMA`)."""
+    repeats = set(carry.repeats)
+    parts = []
+    for result in sorted(report.results, key=lambda r: r.rule_id):
+        rows = result.rows
+        if rows is None or not len(rows):
+            continue
+        n = len(rows)
+        cols = {name: _text(rows, key) for name, key in _FROM_ROWS.items()}
+        # «Не обработано» is the default: stored as NULL
+        status = cols["status"]
+        cols["status"] = pa.array(pd.Series(status.to_pandas(), dtype=object).where(lambda s: s != STATUS_NEW, None),
+                                  type=pa.string(), from_pandas=True)
+        streak = rows["streak"].fillna(1).astype("int32") if "streak" in rows.columns else pd.Series(np.ones(n, dtype="int32"))
+        first = pd.to_datetime(rows["first_seen"]).dt.date if "first_seen" in rows.columns else pd.Series([report.as_of] * n)
+        rule_repeats = {d for r, d in repeats if r == result.rule_id}
+        repeat = (pd.Series(cols["deal_id"].to_pandas(), dtype=object).isin(rule_repeats).astype("int8").where(lambda s: s > 0, None)
+                  if rule_repeats else pa.nulls(n, pa.int8()))
+        parts.append(pa.table({
+            "rule_id": pa.array([result.rule_id] * n, type=pa.string()), "deal_id": cols["deal_id"], "owner": cols["owner"],
+            "title": cols["title"], "streak": pa.array(streak, type=pa.int32()), "first_seen": pa.array(first, type=pa.date32()),
+            "fingerprint": cols["fingerprint"], "status": cols["status"], "comment": cols["comment"], "note": cols["note"],
+            "repeat": repeat if isinstance(repeat, pa.Array) else pa.array(repeat, type=pa.int8(), from_pandas=True),
+        }, schema=SCHEMA))
+    return pa.concat_tables(parts) if parts else empty_table()
 
 
 def record(report: AuditReport, ledger: Ledger, carry: CarryResult, documents: list[tuple[str, str]] = (),
            write_id: int | None = None) -> int:
-    """Store the audit, its findings, the resolved ones and the waivers that ended; returns the audit id.
+    """Store the audit, its findings and the waivers that ended; returns the audit id.
 
     ``documents``: (location, kind) of what this run wrote, the team's document
     first. Idempotent per as-of: re-running an audit replaces its findings.
     """
-    repeats = set(carry.repeats)
-
-    def findings():
-        for result in sorted(report.results, key=lambda r: r.rule_id):
-            if result.rows is None or not len(result.rows):
-                continue
-            rid = result.rule_id
-            rows = result.rows
-            # key order: the primary-key B-tree is appended to instead of split at random
-            ids = rows["deal_id"] if str(rows["deal_id"].dtype) == "str" else rows["deal_id"].astype(str)
-            rows = rows.assign(deal_id=ids).sort_values("deal_id", kind="stable")
-            deal_ids = column_texts(rows, "deal_id")
-            streaks = rows["streak"].fillna(1).astype(int).tolist() if "streak" in rows.columns else [1] * len(rows)
-            flags = [int((rid, d) in repeats) for d in deal_ids] if repeats else [0] * len(deal_ids)
-            yield rid, zip(deal_ids, *(column_texts(rows, k) for k in ("owner", "title")), streaks,
-                           *(column_texts(rows, k) for k in ("status", "comment", "carry_note", FINGERPRINT_COLUMN)), flags)
-
     return ledger.record_audit(
         as_of=report.as_of, source=report.source, input_fingerprints=report.input_fingerprints, deal_count=report.deal_count,
-        violation_count=report.total, documents=list(documents), findings=findings(),
-        waived=carry.waived, ended_waivers=carry.ended_waivers, write_id=write_id)
+        violation_count=report.total, documents=list(documents), findings=findings_table(report, carry),
+        ended_waivers=carry.ended_waivers, write_id=write_id)
