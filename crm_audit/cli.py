@@ -274,7 +274,7 @@ def explain(ctx, rule_id, sql):
         raise UsageError(f"unknown rule «{rule_id}»; known: {', '.join(r.id for r in loaded)}")
     click.echo(explain_rule(match[0]))
     if sql:
-        from crm_audit.rules.explain import rule_sql
+        from crm_audit.engine.rule_sql import rule_sql
 
         from crm_audit import settings as settings_mod
         from crm_audit.resources import demo_dir

@@ -50,7 +50,8 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         str(settings.resolve(settings.google_credentials)) if settings.google_credentials else None)
     ledger_path = _path(req.ledger) or settings.ledger_path()
     as_of = req.as_of or dt.date.today()
-    rules = ruleset.load(settings)
+    rule_set = ruleset.load_with_warnings(settings)  # parsed once: the audit reuses it
+    rules = rule_set.rules
     by_code = {r.code: r.id for r in rules}
     scratch = req.dry_run or partial  # works on a copy of the ledger: changes no ledger row
 
@@ -106,7 +107,8 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             spreadsheet = open_spreadsheet(gsheet, credentials, client=req.gsheet_client, retry=req.gsheet_retry)
 
         # 2.–3. the audit, with the ledger carried over
-        report = audit_export(settings, req.export, as_of=as_of, rule_ids=list(req.rule_ids) or None, progress=progress)
+        report = audit_export(settings, req.export, as_of=as_of, rule_ids=list(req.rule_ids) or None, rules=rule_set,
+                              progress=progress)
         result.report = report
         progress(f"carrying over statuses and comments ({report.total:,} violations)")
         carry = carry_over(report, carry_inputs(ledger, report))

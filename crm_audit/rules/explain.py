@@ -112,14 +112,3 @@ def explain_rule(rule: Rule) -> str:
             lines.append(f"{label}: {text}")
     lines += ["", "YAML:", rule.source]
     return "\n".join(lines)
-
-
-def rule_sql(rule: Rule, settings) -> str:
-    """The SQL the DuckDB backend runs for ``rule`` over the ``audit_deals`` table."""
-    from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
-    from crm_audit.engine.plan import build
-
-    import datetime as dt
-
-    backend = DuckDBBackend(None, settings, dt.date.today())
-    return backend.rule_sql(build(rule, settings))
