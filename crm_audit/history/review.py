@@ -208,26 +208,18 @@ def review_lines(rv: Review) -> list[str]:
             f"{m.owner[:28]:<28} {len(m.open):>5} {len(m.overdue):>8} {len(m.waiting):>8} {len(m.no_comment):>11} {len(m.invalid):>8} "
             f"{len(m.fixed_failing):>21} {len(m.repeats):>18} {len(m.accepted):>9} {m.warnings_quarter:>15}"
         )
-    waiting = [i for m in rv.managers for i in m.waiting]
-    if waiting:
-        lines += ["", "«Не исправлено», waiting for your decision (crm-audit accept / warn RULE DEAL):"]
-        for i in waiting:
-            lines.append(f"  {i.owner}: {i.rule_id} {i.deal_id} «{i.title}» — {i.comment}")
-    missing = [i for m in rv.managers for i in m.no_comment]
-    if missing:
-        lines += ["", "«Не исправлено» without the mandatory comment:"]
-        for i in missing:
-            lines.append(f"  {i.owner}: {i.rule_id} {i.deal_id} «{i.title}»")
-    invalid = [i for m in rv.managers for i in m.invalid]
-    if invalid:
-        lines += ["", "A status the drop-down does not know (counted as not handled; ask the manager to pick one):"]
-        for i in invalid:
-            lines.append(f"  {i.owner}: {i.sheet} deal {i.deal_id} «{i.title}» — «{i.status}»")
-    failing = [i for m in rv.managers for i in m.fixed_failing]
-    if failing:
-        lines += ["", "Marked «Исправлено» but still failing in the new export:"]
-        for i in failing:
-            lines.append(f"  {i.owner}: {i.sheet} deal {i.deal_id} «{i.title}»")
+    sections = (
+        ("waiting", "«Не исправлено», waiting for your decision (crm-audit accept / warn RULE DEAL):",
+         lambda i: f"{i.rule_id} {i.deal_id} «{i.title}» — {i.comment}"),
+        ("no_comment", "«Не исправлено» without the mandatory comment:", lambda i: f"{i.rule_id} {i.deal_id} «{i.title}»"),
+        ("invalid", "A status the drop-down does not know (counted as not handled; ask the manager to pick one):",
+         lambda i: f"{i.sheet} deal {i.deal_id} «{i.title}» — «{i.status}»"),
+        ("fixed_failing", "Marked «Исправлено» but still failing in the new export:", lambda i: f"{i.sheet} deal {i.deal_id} «{i.title}»"),
+    )
+    for key, heading, line in sections:
+        items = [i for m in rv.managers for i in getattr(m, key)]
+        if items:
+            lines += ["", heading] + [f"  {i.owner}: {line(i)}" for i in items]
     if rv.waivers:
         lines += ["", f"{rv.waivers} accepted finding(s) are waived (crm-audit waivers)."]
     return lines
