@@ -83,6 +83,12 @@ def _print_cycle(result, quiet: bool) -> None:
     if result.publish is not None:
         click.echo(result.publish.summary())
     print_summary(result.report, [(w.kind, w.location) for w in result.written])
+    if result.report.changes is not None and result.report.changes.since is not None:
+        from .history.changes import change_lines
+
+        click.echo("")
+        for line in change_lines(result.report.changes):
+            click.echo(line)
     if result.dry_run:
         click.echo("Dry run: nothing was written (no workbook, CSV, Google Sheet or ledger change).")
     elif result.partial:

@@ -8,7 +8,7 @@ Nothing here knows about DuckDB or about a particular CRM.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Literal
 
 import pandas as pd
@@ -165,6 +165,30 @@ class HitHistory:
 
 
 @dataclass
+class ChangeCounts:
+    """Findings that changed between two audits (see :mod:`crm_audit.history.changes`)."""
+
+    new: int = 0
+    resolved: int = 0
+    still_open: int = 0
+    fixed_failing: int = 0
+    accepted: int = 0
+    warned: int = 0
+
+    def add(self, other: "ChangeCounts") -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class Changes:
+    since: dt.date | None  # the previous audit (None: this is the first one)
+    as_of: dt.date
+    team: ChangeCounts = field(default_factory=ChangeCounts)
+    by_manager: dict[str, ChangeCounts] = field(default_factory=dict)  # manager as «Учет попаданий» spells them
+
+
+@dataclass
 class AuditReport:
     as_of: dt.date
     generated_at: dt.datetime
@@ -182,6 +206,8 @@ class AuditReport:
     owners: list[str] = field(default_factory=list)
     #: filled by the audit cycle from the ledger; None for a one-off audit
     hit_history: HitHistory | None = None
+    #: what changed since the previous audit (filled by the audit cycle; None for a one-off audit)
+    changes: Changes | None = None
     #: the rules that did not run (their RuleResult has ``skipped`` and the note), and why
     skipped: list[SkippedRule] = field(default_factory=list)
 

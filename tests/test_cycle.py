@@ -266,3 +266,7 @@ def test_the_review_counts_what_the_head_means(env, capsys):
     # deal 2 accepted in the document and deal 6 from the CLI: not in this audit at all (waived)
     assert not {i.deal_id for m in rv.managers for i in m.open} & {"2", "6"}
     assert rv.totals["fixed_failing"] == 1 and rv.totals["invalid"] == 1
+    # since the last audit: deal 1 got its task (resolved), deals 2 and 6 accepted, deal 3 marked fixed but failing
+    c = rv.changes.team
+    assert (c.new, c.resolved, c.accepted, c.fixed_failing) == (0, 1, 2, 1), c
+    assert rv.changes.by_manager["Иван Петров"].resolved == 1

@@ -69,6 +69,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
 
     from crm_audit.engine.audit import audit_export
     from crm_audit.history.carry import carry_inputs, carry_over
+    from crm_audit.history.changes import changes_for_report
     from crm_audit.history.hits import hit_history
     from crm_audit.history.ledger import Ledger
     from crm_audit.history.pull import store_edits
@@ -115,6 +116,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         report.warnings = [w for rb in result.read_back for w in rb.result.warnings()] + report.warnings
         if not partial:
             report.hit_history = hit_history(report, ledger)
+            report.changes = changes_for_report(ledger, report, carry)
 
         # 4. outputs
         write_id = None

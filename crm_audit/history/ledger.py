@@ -450,6 +450,21 @@ class Ledger:
             duck.unregister("wanted_keys")
         return {(r, d): first for r, d, first in rows}
 
+    def audit_keys(self, audit_id: int) -> "pd.DataFrame":
+        """An audit's findings as keys: rule_id, deal_id, owner, repeat (0/1)."""
+        import pandas as pd
+
+        f = self._file(audit_id)
+        if f is None:
+            return pd.DataFrame({"rule_id": [], "deal_id": [], "owner": [], "repeat": []})
+        return self.store.query("SELECT rule_id, deal_id, owner, coalesce(repeat, 0) AS repeat FROM read_parquet(?)", [f]).df()
+
+    def decided_on_audit(self, audit_id: int) -> tuple[set[tuple[str, str]], list[str | None]]:
+        """The head of sales' decisions made while an audit's document was current: accepted keys, warned owners."""
+        rows = self.con.execute("SELECT kind, rule_id, deal_id, owner FROM decisions WHERE audit_id = ? ORDER BY id", (audit_id,)).fetchall()
+        return ({(r["rule_id"], r["deal_id"]) for r in rows if r["kind"] == "accepted"},
+                [r["owner"] for r in rows if r["kind"] == "warning"])
+
     def hits(self) -> list[sqlite3.Row]:
         """Findings per (audit, owner as spelled, rule): the hit history."""
         return self.con.execute("SELECT audit_id, nullif(owner, '') AS owner, rule_id, n FROM audit_hits").fetchall()

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 
 from typing import Any
 
+from crm_audit.history.changes import change_lines, changes_between_latest
 from crm_audit.history.ledger import Ledger
-from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, STATUSES
+from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, STATUSES, ChangeCounts, Changes
 
 NO_OWNER = "(без ответственного)"
 
@@ -65,6 +66,7 @@ class Review:
     hits_by_rule: dict[str, list[int]]  # rule id -> hits per audit
     rule_sheets: dict[str, str]
     waivers: int = 0
+    changes: Changes | None = None  # since the audit before the latest
 
     @property
     def totals(self) -> dict[str, int]:
@@ -90,6 +92,7 @@ class ReviewInputs:
     hits: list[Any]  # (audit_id, owner, rule_id, n)
     warnings: list[Any]  # the head's warnings this quarter
     waivers: int
+    changes: Changes | None = None
 
 
 def review_inputs(ledger: Ledger, today: dt.date) -> ReviewInputs:
@@ -108,6 +111,7 @@ def review_inputs(ledger: Ledger, today: dt.date) -> ReviewInputs:
         hits=hits,
         warnings=ledger.warnings(since=quarter_start(today)),
         waivers=len(ledger.waivers()),
+        changes=changes_between_latest(ledger),
     )
 
 
@@ -191,7 +195,12 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
     managers = sorted(by_owner.values(), key=lambda m: (-len(m.open), -len(m.overdue), m.owner))
     if manager:
         managers = [m for m in managers if norm(m.owner) == norm(manager)]
-    return Review(as_of, due, today, managers, dates, dict(hm), dict(hr), rule_sheets, data.waivers)
+    changes = data.changes
+    if manager and changes is not None:
+        changes = Changes(changes.since, changes.as_of, next((c for n, c in changes.by_manager.items() if norm(n) == norm(manager)),
+                                                             ChangeCounts()), {n: c for n, c in changes.by_manager.items()
+                                                                               if norm(n) == norm(manager)})
+    return Review(as_of, due, today, managers, dates, dict(hm), dict(hr), rule_sheets, data.waivers, changes)
 
 
 def review_lines(rv: Review) -> list[str]:
@@ -203,6 +212,8 @@ def review_lines(rv: Review) -> list[str]:
         f"{'manager':<28} {'open':>5} {'overdue':>8} {'waiting':>8} {'no comment':>11} {'invalid':>8} "
         f"{'fixed, still failing':>21} {'in earlier audits':>18} {'accepted':>9} {'warnings (qtr)':>15}",
     ]
+    if rv.changes is not None and rv.changes.since is not None:
+        lines[1:1] = change_lines(rv.changes) + [""]
     for m in rv.managers:
         lines.append(
             f"{m.owner[:28]:<28} {len(m.open):>5} {len(m.overdue):>8} {len(m.waiting):>8} {len(m.no_comment):>11} {len(m.invalid):>8} "

@@ -1,0 +1,33 @@
+"""«Since the last audit»: new, resolved, still open, fixed but failing, accepted, warned — per manager and for the team."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+
+from crm_audit.history.changes import change_lines, compute_changes
+
+
+def _keys(rows):
+    return pd.DataFrame(rows, columns=["rule_id", "deal_id", "owner", "repeat"][: len(rows[0])] if rows else ["rule_id", "deal_id", "owner"])
+
+
+def test_each_kind_of_change_is_counted_per_manager_and_for_the_team():
+    prev = _keys([("r1", "1", "Иван Петров"), ("r1", "2", "Иван Петров"), ("r2", "3", "Мария"), ("r2", "4", "Мария"),
+                  ("r2", "5", "Мария")])
+    cur = _keys([("r1", "1", "иван петров", 0), ("r2", "3", "Мария", 1), ("r2", "6", "Мария", 0), ("r1", "7", None, 0)])
+    ch = compute_changes(prev, cur, accepted={("r2", "4")}, warned_owners=["Мария", "МАРИЯ "], since=dt.date(2026, 11, 6),
+                         as_of=dt.date(2026, 11, 20))
+    by = {k: (c.new, c.resolved, c.still_open, c.fixed_failing, c.accepted, c.warned) for k, c in ch.by_manager.items()}
+    assert by == {"Иван Петров": (0, 1, 1, 0, 0, 0), "Мария": (1, 1, 1, 1, 1, 2), "(без ответственного)": (1, 0, 0, 0, 0, 0)}
+    t = ch.team
+    assert (t.new, t.resolved, t.still_open, t.fixed_failing, t.accepted, t.warned) == (2, 2, 2, 1, 1, 2)
+    assert change_lines(ch)[0] == ("Since the audit of 06.11.2026: 2 new, 2 resolved, 2 still open, "
+                                   "1 marked «Исправлено» but still failing, 1 accepted, 2 warned.")
+
+
+def test_the_first_audit_has_no_changes_to_show():
+    cur = _keys([("r1", "1", "Иван", 0)])
+    ch = compute_changes(None, cur, accepted=set(), warned_owners=[], since=None, as_of=dt.date(2026, 11, 6))
+    assert ch.team.new == 1 and change_lines(ch) == []
