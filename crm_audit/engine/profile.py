@@ -26,9 +26,27 @@ def _check_regex(pattern: str) -> str:
     return pattern
 
 
+def fold_accents(text: str) -> str:
+    """Latin letters without their accents («Negócio» -> «Negocio»); Cyrillic
+    untouched (NFD would turn «й» into «и» + a breve)."""
+    import unicodedata
+
+    if text.isascii():
+        return text
+    out = []
+    for ch in text:
+        if "\u00c0" <= ch <= "\u024f":  # Latin-1 Supplement .. Latin Extended-B
+            base = unicodedata.normalize("NFD", ch)[0]
+            out.append(base if base.isascii() else ch)
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 def hkey(header: str) -> str:
-    """Header key: norm() with inner runs of spaces/newlines collapsed."""
-    return " ".join(norm(header).split())
+    """Header key: norm() with inner runs of spaces/newlines collapsed and
+    Latin accents folded (an export re-saved without them still matches)."""
+    return " ".join(fold_accents(norm(header)).split())
 
 
 FieldType = Literal["id", "text", "number", "date", "enum", "bool"]
@@ -76,6 +94,9 @@ class FieldSpec(BaseModel):
     null_values: list[str] = Field(default_factory=list)
     # a list cell ("123;456"): keep its first item
     split: str | None = None
+    # with `split`: the row counts once for EVERY item (a task associated with
+    # several deals counts for each of them)
+    many: bool = False
     # several columns feed the field (First name + Last name): join them
     join: str | None = None
     # the value when the export has no such column at all (one pipeline)
@@ -99,6 +120,8 @@ class FieldSpec(BaseModel):
 
     @model_validator(mode="after")
     def _from_days_on_dates(self) -> "FieldSpec":
+        if self.many and not self.split:
+            raise ValueError("`many` needs `split` (the separator of the items)")
         if self.from_days and self.type != "date":
             raise ValueError("`from_days` is for fields of type date")
         if self.fallback and {hkey(h) for h in self.headers} & {hkey(h) for h in self.fallback.headers}:
@@ -118,10 +141,12 @@ class EntitySpec(BaseModel):
     # own). A file without the column is read whole.
     rows_where: RowsWhere | None = None
     fields: dict[str, FieldSpec]
+    # hkey(header) -> field: the settings' `columns:` (see Profile.with_columns); wins over `fields`
+    columns: dict[str, str] = Field(default_factory=dict)
 
     def header_index(self) -> dict[str, str]:
         """hkey(header) -> canonical field name."""
-        out: dict[str, str] = {}
+        out: dict[str, str] = dict(self.columns)
         for name, spec in self.fields.items():
             for h in spec.headers:
                 out.setdefault(hkey(h), name)
@@ -130,10 +155,10 @@ class EntitySpec(BaseModel):
     def strip_prefix(self, header: str) -> tuple[str, bool]:
         """Remove an entity prefix such as ``Deal - ``; returns (rest, had_prefix)."""
         h = header.strip().lstrip("\ufeff").strip()
-        low = norm(h)
+        low = fold_accents(norm(h))
         for p in self.prefixes:
             for variant in (p, p.replace(" - ", "-"), p.replace(" - ", " – ")):
-                pl = norm(variant)
+                pl = fold_accents(norm(variant))
                 if low.startswith(pl) and len(h) > len(pl):
                     return h[len(pl):].strip(), True
         return h, False
@@ -151,20 +176,129 @@ class StatusFromStage(BaseModel):
     deleted: list[str] = Field(default_factory=list)
     # status of a deal in any other (non-blank) stage
     otherwise: Literal["open"] | None = "open"
+    # regular expressions (whole value, case-insensitive) for stage ids that
+    # carry a pipeline prefix (Bitrix24's REST «C2:WON», «C2:LOSE»)
+    won_pattern: str | None = None
+    lost_pattern: str | None = None
+
+    @field_validator("won_pattern", "lost_pattern")
+    @classmethod
+    def _patterns(cls, v: str | None) -> str | None:
+        return _check_regex(v) if v is not None else v
 
 
 class StatusFromFlags(BaseModel):
-    """Won/lost as two yes/no columns (Salesforce «Closed» and «Won»)."""
+    """Won/lost from the CRM's yes/no columns (canonical bool fields of deals).
+
+    Whichever of them the export has: ``won`` true -> won; ``lost`` true ->
+    lost; ``closed`` true -> lost when the export has ``won`` (Salesforce
+    «Closed» + «Won»), else won when the stage is a won stage of
+    `from_stage` and lost otherwise (Bitrix24 «Сделка закрыта» in a custom
+    final stage such as «Отказ клиента»); ``closed`` false, or ``won`` and
+    ``lost`` both false -> open. A row none of them decides falls back to
+    `from_stage`.
+    """
 
     model_config = ConfigDict(extra="forbid")
-    closed: str  # canonical bool field of deals
-    won: str
+    closed: str | None = None
+    won: str | None = None
+    lost: str | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> "StatusFromFlags":
+        if not (self.closed or self.won or self.lost):
+            raise ValueError("`from_flags` needs at least one of closed, won, lost")
+        return self
 
 
 class DeriveStatus(BaseModel):
     model_config = ConfigDict(extra="forbid")
     from_flags: StatusFromFlags | None = None
     from_stage: StatusFromStage | None = None
+
+
+class LanguageEntity(BaseModel):
+    """One entity's names in one interface language: prefixes, header aliases per field, values per enum."""
+
+    model_config = ConfigDict(extra="forbid")
+    prefixes: list[str] = Field(default_factory=list)
+    fields: dict[str, list[str]] = Field(default_factory=dict)  # canonical field -> headers
+    values: dict[str, dict[str, list[str]]] = Field(default_factory=dict)  # enum/bool field -> key -> cell texts
+
+
+class LanguageSpec(BaseModel):
+    """The export's names in one interface language of the CRM (merged into the
+    entities when the profile loads, so one file may mix languages)."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = ""
+    # where the names were seen (an export, a help page, an importer's mapping)
+    evidence: str = ""
+    # names not seen in any export or document: written by analogy (field keys
+    # such as deals.currency, or whole headers)
+    inferred: list[str] = Field(default_factory=list)
+    entities: dict[Literal["deals", "organizations", "persons", "activities"], LanguageEntity] = Field(default_factory=dict)
+
+
+def _merge_language(profile: "Profile", code: str, lang: LanguageSpec) -> None:
+    """Add one language's prefixes, header aliases and values to the profile's entities.
+
+    A header that would name two different fields of an entity, or a cell text
+    that would mean two different values of a field, is a profile error.
+    """
+    for ent_name, le in lang.entities.items():
+        spec = profile.entities.get(ent_name)
+        if spec is None:
+            raise ValueError(f"languages.{code}: entity «{ent_name}» is not in this profile's entities")
+        for p in le.prefixes:
+            if hkey(p) not in {hkey(x) for x in spec.prefixes}:
+                spec.prefixes.append(p)
+        index = spec.header_index()
+        for fname, headers in le.fields.items():
+            fs = spec.fields.get(fname)
+            if fs is None:
+                raise ValueError(f"languages.{code}.entities.{ent_name}: unknown field «{fname}» (fields: {', '.join(spec.fields)})")
+            for h in headers:
+                other = index.get(hkey(h))
+                if other is not None and other != fname:
+                    raise ValueError(f"languages.{code}.entities.{ent_name}: header «{h}» of field {fname} already names field {other}")
+                if other is None:
+                    fs.headers.append(h)
+                    index[hkey(h)] = fname
+        for fname, keys in le.values.items():
+            fs = spec.fields.get(fname)
+            if fs is None or fs.type not in ("enum", "bool"):
+                raise ValueError(f"languages.{code}.entities.{ent_name}.values: «{fname}» is not an enum or bool field")
+            known = {norm(v): k for k, vals in fs.values.items() for v in vals}
+            for key, vals in keys.items():
+                if key not in fs.values:
+                    raise ValueError(f"languages.{code}.entities.{ent_name}.values.{fname}: unknown value key «{key}» (keys: {', '.join(fs.values)})")
+                for v in vals:
+                    if known.get(norm(v), key) != key:
+                        raise ValueError(f"languages.{code}.entities.{ent_name}.values.{fname}: «{v}» already means {known[norm(v)]}")
+                    if norm(v) not in known:
+                        fs.values[key].append(v)
+                        known[norm(v)] = key
+
+
+class Lookup(BaseModel):
+    """A file that is no entity but names the ids of a deal field (an API dump's
+    stage list: «C2:NEW» -> «Новая заявка»). Found by its file name (`files`) or
+    by having the `key` and `value` headers; the deals' ids of `field` are
+    replaced by the names (ids it lacks are kept as they are, with a warning);
+    `order` (a sort column) numbers the stages for `crm-audit init`. `known`
+    names ids without a file (Bitrix24's pipeline «0» is «Общее»)."""
+
+    model_config = ConfigDict(extra="forbid")
+    field: Literal["stage", "pipeline", "owner"]
+    # the deal columns that hold such ids (STAGE_ID): a deals file whose field
+    # comes from another column (a list export's «Стадия сделки») is left alone
+    columns: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    key: list[str] = Field(default_factory=list)
+    value: list[str] = Field(default_factory=list)
+    order: list[str] = Field(default_factory=list)
+    known: dict[str, str] = Field(default_factory=dict)
 
 
 # which `unsupported:` keys a rule field falls under (entity of the rule language)
@@ -195,10 +329,59 @@ class Profile(BaseModel):
     # activities to deals by the deal's title (activities.deal_name -> title)
     link_by_name: list[Literal["org", "person", "deal"]] = Field(default_factory=list)
     derive_status: DeriveStatus | None = None
+    # files that translate ids into names (an API dump's stage ids): see Lookup
+    lookups: list[Lookup] = Field(default_factory=list)
     # data warning code -> a sentence added to that warning for this CRM
     # (why it happens in this CRM's export and what to do)
     hints: dict[str, str] = Field(default_factory=dict)
     entities: dict[Literal["deals", "organizations", "persons", "activities"], EntitySpec]
+    # the CRM's interface languages: code (en, pt-BR, ...) -> names in that
+    # language, merged into `entities` on load (see pipedrive.yaml)
+    languages: dict[str, LanguageSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _merge_languages(self) -> "Profile":
+        for code, lang in self.languages.items():
+            _merge_language(self, code, lang)
+        return self
+
+    def languages_of(self, headers: list[str]) -> list[str]:
+        """The interface languages whose own names (prefixes, headers) the headers use, most used first."""
+        keys = {hkey(h) for h in headers if h and h.strip()}
+        owners: dict[str, set[str]] = {}  # hkey(prefix) -> languages using it
+        for code, lang in self.languages.items():
+            for le in lang.entities.values():
+                for p in le.prefixes:
+                    owners.setdefault(hkey(p), set()).add(code)
+        scores: dict[str, int] = {}
+        for code, lang in self.languages.items():
+            names: set[str] = set()
+            for le in lang.entities.values():
+                bare = {hkey(h) for hs in le.fields.values() for h in hs}
+                prefixed = {hkey(f"{p}{h}") for p in le.prefixes for hs in le.fields.values() for h in hs}
+                names |= keys & (bare | prefixed)
+                own = [hkey(p) for p in le.prefixes if owners.get(hkey(p)) == {code}]
+                names |= {h for h in keys if any(h.startswith(p) for p in own)}  # custom fields behind its own prefix
+            if names:
+                scores[code] = len(names)
+        return sorted(scores, key=lambda c: -scores[c])
+
+    def with_columns(self, columns: dict[str, dict[str, str]]) -> "Profile":
+        """A copy in which ``columns[entity][field]`` is the first header of that field
+        (the settings' `columns:`: a header this profile does not know)."""
+        if not columns:
+            return self
+        out = self.model_copy(deep=True)
+        for ent_name, fields in columns.items():
+            spec = out.entities.get(ent_name)
+            if spec is None:
+                continue
+            for fname, header in fields.items():
+                if fname not in spec.fields or not header:
+                    continue
+                spec.columns[hkey(header)] = fname
+                spec.fields[fname].headers.insert(0, header)
+        return out
 
     @field_validator("footer")
     @classmethod
