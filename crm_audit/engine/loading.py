@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crm_audit.engine import encoding, linking, mapping, readers
+from crm_audit.engine import encoding, linking, lookups, mapping, readers
 from crm_audit.engine.mapping import LoadedEntity, MapJob
 from crm_audit.engine.profile import ENTITIES, Profile
 from crm_audit.engine.readers import DATA_SUFFIXES, RawInfo, RawTable, peek_headers
@@ -54,6 +54,8 @@ class _Loader:
         self.con, self.out, self.profile, self.on_bad_value, self.tmpdir = con, out, profile, on_bad_value, tmpdir
         self.seen: dict[str, Path] = {}  # entity -> the file it is read from
         self.shared: dict[str, list[DataWarning]] = {}  # entity read from another entity's file -> its warnings
+        self.lookups: list[lookups.FoundLookup] = []  # files naming ids (an API dump's stage list)
+        self.unfit: dict[str, list[tuple[Path, str]]] = {}  # entity -> files named like it that lack its columns, why
 
     def _map(self, entity: str, raw: RawTable, shared: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
         job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared)
@@ -67,14 +69,23 @@ class _Loader:
             raw = readers.read_raw(con, path, raw_table, self.tmpdir)
         except duckdb.Error as exc:
             raise _unreadable(path, exc) from None
+        found = lookups.match(self.profile, path, raw)
+        if found is not None:  # names the ids of a deal field: read after the deals
+            self.lookups.append(found)
+            return
         entity = mapping.detect_entity(self.profile, path, raw.headers)
-        if entity is None:
+        unfit = mapping.unfit_reason(self.profile, entity, raw.headers) if entity is not None else None
+        if entity is None or unfit is not None:  # not an entity of the profile, whatever its name: ignored, never fatal
             readers.drop_raw(con, raw_table)
-            out.warnings.append(DataWarning("unknown-file", "not recognised as deals, organizations, persons or activities; ignored", str(path)))
+            why = "not recognised as deals, organizations, persons or activities; ignored"
+            if unfit is not None:
+                self.unfit.setdefault(entity, []).append((path, unfit))
+                why = f"named like the {entity} file, but {unfit}; ignored"
+            out.warnings.append(DataWarning("unknown-file", why, str(path)))
             out.unknown_files.append((path, raw.headers))
             return
         if entity in self.seen and entity not in self.shared:
-            raise file_problem(path, f"a second {entity} file (the first is {self.seen[entity].name}); keep one", "duplicate-file")
+            raise file_problem(path, f"two {entity} files: {self.seen[entity].name} and {path.name}; keep one of them in the export folder", "duplicate-file")
         if entity in self.shared:  # a file of its own replaces the rows read from another entity's file
             prev = out.entities.pop(entity)
             del self.shared[entity]
@@ -118,10 +129,14 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
             loader.read(path, f"raw_{i}")
         for warns in loader.shared.values():
             out.warnings.extend(warns)
+        out.warnings += lookups.apply(con, out.entities, profile, loader.lookups)
         if "deals" in out.entities:
             out.warnings += linking.link_by_name(con, out.entities, profile)
         out.warnings += mapping.dates_from_days(con, out.entities, profile, as_of or dt.date.today(), on_bad_value)
         if "deals" not in out.entities:
+            unfit = loader.unfit.get("deals")
+            if unfit:  # a file named like the deals that lacks their columns: say what it lacks
+                raise InputError(problems=[Problem(why, file=str(p), row=1, reason="missing-column") for p, why in unfit])
             raise InputError(
                 problems=[Problem("no deals file found (deals.csv / deals.xlsx, or a file with deal headers)", file=str(d), reason="no-deals")]
             )

@@ -98,6 +98,20 @@ def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | Non
     return found[1]
 
 
+def unfit_reason(profile: Profile, entity: str, headers: list[str]) -> str | None:
+    """Why a file taken for ``entity`` (by its name) cannot be that entity: it lacks a
+    required column, or no column of it maps to a field (None: it fits)."""
+    spec = profile.entities[entity]
+    m = match_columns(spec, headers)
+    found = ", ".join(h for h in headers if h.strip())[:400]
+    for name, fs in spec.fields.items():
+        if fs.required and name not in m.by_field:
+            return f"required column «{fs.headers[0]}» ({entity[:-1]} {name}) is missing; found columns: {found}"
+    if len([f for f in m.by_field if f != "id"]) == 0:
+        return f"none of its columns is a {entity[:-1]} field; found columns: {found}"
+    return None
+
+
 def _text_expr(cols: list[str], join: str | None = None) -> str:
     if len(cols) == 1:
         return cols[0]
@@ -135,7 +149,7 @@ def _raw_expr(fs, cols: list[str], fallback: list[str] | None = None) -> str:
     if fallback:  # `fallback` columns: for a row whose own columns are blank (or absent)
         fb = _text_expr(fallback, fs.fallback.join)
         raw = fb if raw is None else f"CASE WHEN is_blank({raw}) THEN {fb} ELSE {raw} END"
-    if fs.split:
+    if fs.split and not fs.many:
         raw = f"first_item({raw}, {sql_literal(fs.split)})"
     if fs.remove:
         raw = f"nullif(strip(regexp_replace({raw}, {sql_literal(fs.remove)}, '', 'g')), '')"
@@ -199,19 +213,38 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
         fs = spec.fields["status"]
         explicit = _typed_expr(fs, raw("status"), date_order)
         whens.append(f"WHEN ({explicit}) IS NOT NULL THEN ({explicit})")
-    ff = ds.from_flags
-    if ff and ff.closed in by_field and ff.won in by_field:
-        fc, fw = spec.fields[ff.closed], spec.fields[ff.won]
-        closed = _typed_expr(fc, raw(ff.closed))
-        won = _typed_expr(fw, raw(ff.won))
-        whens.append(f"WHEN ({closed}) IS TRUE AND ({won}) IS TRUE THEN 'won' WHEN ({closed}) IS TRUE THEN 'lost' WHEN ({closed}) IS FALSE THEN 'open'")
     fs_ = ds.from_stage
-    if fs_ and "stage" in by_field:
-        stage = raw("stage")
+    stage = raw("stage") if "stage" in by_field else None
+
+    def stage_is(key: str) -> str | None:  # SQL: the stage is one of `from_stage`'s won / lost / deleted stages
+        if fs_ is None or stage is None:
+            return None
+        vals = getattr(fs_, key)
+        pattern = getattr(fs_, f"{key}_pattern", None)
+        tests = ([f"norm({stage}) IN ({_sql_list(vals)})"] if vals else []) + (
+            [f"regexp_full_match(strip({stage}), {sql_literal(pattern)}, 'i')"] if pattern else [])
+        return " OR ".join(tests) or None
+
+    ff = ds.from_flags
+    if ff:  # the CRM's closed / won / lost flags, whichever the export has
+        flag = {k: _typed_expr(spec.fields[f], raw(f)) for k in ("closed", "won", "lost")
+                if (f := getattr(ff, k)) and f in by_field}
+        if "won" in flag:
+            whens.append(f"WHEN ({flag['won']}) IS TRUE THEN 'won'")
+        if "lost" in flag:
+            whens.append(f"WHEN ({flag['lost']}) IS TRUE THEN 'lost'")
+        if "closed" in flag:
+            won_stage = stage_is("won")
+            if "won" not in flag and won_stage:
+                whens.append(f"WHEN ({flag['closed']}) IS TRUE AND ({won_stage}) THEN 'won'")
+            whens.append(f"WHEN ({flag['closed']}) IS TRUE THEN 'lost' WHEN ({flag['closed']}) IS FALSE THEN 'open'")
+        elif "won" in flag and "lost" in flag:
+            whens.append(f"WHEN ({flag['won']}) IS FALSE AND ({flag['lost']}) IS FALSE THEN 'open'")
+    if fs_ and stage is not None:
         for key in ("won", "lost", "deleted"):
-            vals = getattr(fs_, key)
-            if vals:
-                whens.append(f"WHEN norm({stage}) IN ({_sql_list(vals)}) THEN '{key}'")
+            test = stage_is(key)
+            if test:
+                whens.append(f"WHEN {test} THEN '{key}'")
         if fs_.otherwise:
             whens.append(f"WHEN NOT is_blank({stage}) THEN '{fs_.otherwise}'")
     if not whens or ("status" in by_field and len(whens) == 1):
@@ -409,14 +442,19 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
             continue
         total = con.execute(f"SELECT count(*) FROM {table} WHERE {unreadable}").fetchone()[0]
         header = proj.fields[name]
-        if typ in ("enum", "bool"):
+        if typ in ("enum", "bool"):  # `on_bad_value` governs them like dates and numbers
             known = ", ".join(v for vals in job.spec.fields[name].values.values() for v in vals[:2])
             for r, v in bad:
-                warnings.append(
-                    DataWarning("unknown-value", f"unknown value «{v}» (expected one of: {known}); the cell is treated as empty", path, r, header)
-                )
+                if warn:
+                    warnings.append(DataWarning("unknown-value", f"unknown value «{v}» (expected one of: {known}); the cell is treated as empty", path, r, header))
+                else:
+                    problems.append(Problem(f"unknown value «{v}»: expected one of: {known}", file=path, row=r, column=header, reason="bad-value"))
             if total > len(bad):
-                warnings.append(DataWarning("unknown-value", f"… and {total - len(bad)} more rows with unknown values in «{header}»", path, None, header))
+                more = f"… and {total - len(bad)} more rows with unknown values in «{header}»"
+                if warn:
+                    warnings.append(DataWarning("unknown-value", more, path, None, header))
+                else:
+                    problems.append(Problem(more, file=path, column=header, reason="bad-value"))
             continue
         expected = TYPE_EXPECTED.get(typ, typ)
         if typ == "date" and date_order == "mdy":
@@ -438,6 +476,21 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
     return warnings
 
 
+def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str) -> None:
+    """A `many` field's list cell («18345670001;18345670002»): the row once per item
+    (a task associated with several deals counts for each of them); ``_row`` stays the file's row."""
+    for name, fs in job.spec.fields.items():
+        if not fs.many or name not in proj.fields:
+            continue
+        raw = f'"{name}__raw"' if fs.type != "text" else f'"{name}"'
+        items = f"CASE WHEN is_blank({raw}) THEN [{raw}] ELSE list_filter(string_split({raw}, {sql_literal(fs.split)}), x -> NOT is_blank(x)) END"
+        item = "nullif(strip(_item), '')"
+        cols = f'{_typed_expr(fs, item, date_order)} AS "{name}"' + (f', {item} AS "{name}__raw"' if fs.type != "text" else "")
+        excl = f'"{name}"' + (f', "{name}__raw"' if fs.type != "text" else "")
+        con.execute(f"CREATE OR REPLACE TABLE {job.entity} AS SELECT * EXCLUDE ({excl}, _item), {cols} "
+                    f"FROM (SELECT *, unnest({items}) AS _item FROM {job.entity})")
+
+
 def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     """Run a :class:`MapJob`: the entity's table (named after the entity) and the warnings about its file."""
     spec = job.spec
@@ -452,6 +505,7 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     rw_col = rows_where_column(spec, job.headers)
     warnings += _fill_table(con, job, m, proj, rw_col)
     rows = con.execute(f"SELECT count(*) FROM {job.entity}").fetchone()[0]
+    _one_row_per_item(con, job, proj, date_order)
     warnings += _check_values(con, job, proj, date_order)
     typed = {n for n, fs in spec.fields.items()
              if n in proj.fields and fs.type != "text" and n in m.by_field and not (n == "status" and proj.status_derived)}

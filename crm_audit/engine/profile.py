@@ -84,6 +84,26 @@ class RowsWhere(BaseModel):
         return _nonblank_list(v, info.field_name)
 
 
+class Lookup(BaseModel):
+    """A file that is no entity but names the ids of a deal field (an API dump's
+    stage list: «C2:NEW» -> «Новая заявка»). Found by its file name (`files`) or
+    by having the `key` and `value` headers; the deals' ids of `field` are
+    replaced by the names (ids it lacks are kept as they are, with a warning);
+    `order` (a sort column) numbers the stages for `crm-audit init`. `known`
+    names ids without a file (Bitrix24's pipeline «0» is «Общее»)."""
+
+    model_config = ConfigDict(extra="forbid")
+    field: Literal["stage", "pipeline", "owner"]
+    # the deal columns that hold such ids (STAGE_ID): a deals file whose field
+    # comes from another column (a list export's «Стадия сделки») is left alone
+    columns: list[str] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    key: list[str] = Field(default_factory=list)
+    value: list[str] = Field(default_factory=list)
+    order: list[str] = Field(default_factory=list)
+    known: dict[str, str] = Field(default_factory=dict)
+
+
 class FieldSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     headers: list[str]
@@ -279,26 +299,6 @@ def _merge_language(profile: "Profile", code: str, lang: LanguageSpec) -> None:
                     if norm(v) not in known:
                         fs.values[key].append(v)
                         known[norm(v)] = key
-
-
-class Lookup(BaseModel):
-    """A file that is no entity but names the ids of a deal field (an API dump's
-    stage list: «C2:NEW» -> «Новая заявка»). Found by its file name (`files`) or
-    by having the `key` and `value` headers; the deals' ids of `field` are
-    replaced by the names (ids it lacks are kept as they are, with a warning);
-    `order` (a sort column) numbers the stages for `crm-audit init`. `known`
-    names ids without a file (Bitrix24's pipeline «0» is «Общее»)."""
-
-    model_config = ConfigDict(extra="forbid")
-    field: Literal["stage", "pipeline", "owner"]
-    # the deal columns that hold such ids (STAGE_ID): a deals file whose field
-    # comes from another column (a list export's «Стадия сделки») is left alone
-    columns: list[str] = Field(default_factory=list)
-    files: list[str] = Field(default_factory=list)
-    key: list[str] = Field(default_factory=list)
-    value: list[str] = Field(default_factory=list)
-    order: list[str] = Field(default_factory=list)
-    known: dict[str, str] = Field(default_factory=dict)
 
 
 # which `unsupported:` keys a rule field falls under (entity of the rule language)

@@ -1,0 +1,103 @@
+"""Names for the ids of an API-shaped dump (the profile's ``lookups:``).
+
+A team that scripts its export (Bitrix24's ``crm.deal.list``, HubSpot's API)
+gets stage and pipeline *ids* in the deals file («C2:PREPARATION», «2») and
+the names in a second file (``crm.status.list`` dumped as stages.csv). Such a
+file is no entity: :func:`match` recognises it (by name, or by its key and
+value headers), :func:`apply` replaces the ids of the deals' field with the
+names (and numbers the stages by the file's sort column, for ``crm-audit
+init``). Ids the file does not name stay as they are, with a warning; ids
+with no file at all are named by the profile's ``known`` names where it has
+them, and a warning says which file would name the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from crm_audit.engine.mapping import LoadedEntity, _stem_tokens
+from crm_audit.engine.profile import Lookup, Profile, hkey
+from crm_audit.engine.readers import RawTable, drop_raw
+from crm_audit.report import DataWarning
+from crm_audit.sqltext import sql_literal
+from crm_audit.textnorm import norm
+
+FIELD_TITLES = {"stage": "stage", "pipeline": "pipeline", "owner": "owner"}
+
+
+@dataclass
+class FoundLookup:
+    """A lookup file of the export, read into a raw table."""
+
+    lookup: Lookup
+    raw: RawTable
+    key: int  # column indexes in the raw table
+    value: int
+    order: int | None
+
+
+def _column(headers: list[str], names: list[str]) -> int | None:
+    keys = [hkey(h) for h in headers]
+    return next((keys.index(hkey(n)) for n in names if hkey(n) in keys), None)
+
+
+def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
+    """The lookup this file is (by its name, or by its key and value headers), None when it is none."""
+    stem, tokens = norm(path.stem), _stem_tokens(path)
+    for lk in profile.lookups:
+        key, value = _column(raw.headers, lk.key), _column(raw.headers, lk.value)
+        if key is None or value is None:
+            continue
+        names = {norm(f) for f in lk.files}
+        by_name = stem in names or bool(tokens & names)
+        # by headers alone when its key column is a specific one (STATUS_ID), not a bare «ID»
+        if by_name or hkey(raw.headers[key]) != "id":
+            return FoundLookup(lk, raw, key, value, _column(raw.headers, lk.order))
+    return None
+
+
+def _applies(lk: Lookup, deals: LoadedEntity) -> bool:
+    """The deals file's column of the lookup's field is one of its id columns."""
+    used = deals.fields.get(lk.field, "")
+    return bool(lk.columns) and hkey(used) in {hkey(c) for c in lk.columns}
+
+
+def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[FoundLookup]) -> list[DataWarning]:
+    """Replace the deals' ids with names from the lookup files (and the profile's `known` names)."""
+    deals = entities.get("deals")
+    warnings: list[DataWarning] = []
+    for lk in profile.lookups:
+        files = [f for f in found if f.lookup is lk]
+        if deals is None or not _applies(lk, deals):
+            continue
+        col = lk.field
+        rows = [f"({sql_literal(norm(k))}, {sql_literal(v)}, NULL::DOUBLE)" for k, v in lk.known.items()]
+        selects = [f"SELECT * FROM (VALUES {', '.join(rows)}) v(k, name, ord)"] if rows else []
+        for f in files:
+            order = f"TRY_CAST(parse_num(c{f.order}) AS DOUBLE)" if f.order is not None else "NULL::DOUBLE"
+            selects.append(f"SELECT norm(c{f.key}) AS k, strip(c{f.value}) AS name, {order} AS ord FROM {f.raw.name} "
+                           f"WHERE NOT is_blank(c{f.key}) AND NOT is_blank(c{f.value})")
+        if not selects:
+            continue
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS SELECT k, arg_min(name, coalesce(ord, 0)) AS name, min(ord) AS ord "
+                    f"FROM ({' UNION ALL '.join(selects)}) GROUP BY k")
+        if col == "stage" and any(f.order is not None for f in files) and "stage_order" not in deals.fields:
+            con.execute(f"ALTER TABLE {deals.table} ADD COLUMN stage_order DOUBLE")
+            con.execute(f"UPDATE {deals.table} SET stage_order = m.ord FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
+            deals.fields["stage_order"] = f"{', '.join(f.raw.path.name for f in files)} (sort order)"
+        con.execute(f"UPDATE {deals.table} SET {col} = m.name FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
+        unnamed = con.execute(
+            f"SELECT count(*), min(_row), arg_min({col}, _row), count(DISTINCT norm({col})) FROM {deals.table} "
+            f"WHERE NOT is_blank({col}) AND norm({col}) NOT IN (SELECT k FROM _lookup)").fetchone()
+        source = ", ".join(f.raw.path.name for f in files)
+        deals.fields[col] = f"{deals.fields[col]} (names from {source or 'the profile'})"
+        if unnamed[0]:
+            where = f"not in {source}" if files else "named by no file of the export"
+            add = "" if files else f"; put the list of {FIELD_TITLES[col]}s ({', '.join(lk.files[:2])}.csv with {lk.key[0]} and {lk.value[0]}) next to the deals to see names"
+            warnings.append(DataWarning("unnamed-id", f"{unnamed[3]} {FIELD_TITLES[col]} id(s) of {unnamed[0]} deal(s) are {where} "
+                                        f"(such as «{unnamed[2]}»): shown as exported{add}", str(deals.file), unnamed[1], deals.fields[col]))
+        con.execute("DROP TABLE _lookup")
+    for f in found:
+        drop_raw(con, f.raw.name)
+    return warnings
