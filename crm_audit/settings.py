@@ -31,6 +31,86 @@ class OutputConfig(BaseModel):
     due_days: int = Field(3, ge=0, le=60)
 
 
+# ---- notify: digests by e-mail and Telegram (crm_audit/notify; `crm-audit notify`, `run --notify`)
+
+class SmtpConfig(BaseModel):
+    """The outgoing mail server. The password is never in this file: it is read from the environment variable ``password_env``."""
+
+    model_config = ConfigDict(extra="forbid")
+    host: str
+    port: int | None = Field(None, ge=1, le=65535)  # default: 587 (starttls), 465 (ssl), 25 (none)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None  # log in when set (password from ``password_env``)
+    password_env: str = "CRM_AUDIT_SMTP_PASSWORD"
+    sender: str  # From:, e.g. "CRM-аудит <audit@example.com>"
+    ca_file: str | None = None  # a company CA to trust (PEM), besides the system's
+    timeout: float = Field(30, gt=0, le=600)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or {"starttls": 587, "ssl": 465, "none": 25}[self.security]
+
+
+class TelegramConfig(BaseModel):
+    """The Telegram bot: its token is read from the environment variable ``token_env`` (never from this file)."""
+
+    model_config = ConfigDict(extra="forbid")
+    token_env: str = "CRM_AUDIT_TELEGRAM_TOKEN"
+    api_url: str = "https://api.telegram.org"
+    timeout: float = Field(30, gt=0, le=600)
+
+
+class Recipient(BaseModel):
+    """Where one person gets the digest: an e-mail address and/or a Telegram chat id."""
+
+    model_config = ConfigDict(extra="forbid")
+    email: list[str] = Field(default_factory=list)
+    telegram: list[str] = Field(default_factory=list)
+
+    @field_validator("email", "telegram", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        """One value or a list; Telegram chat ids may be written as numbers (``-1001234567890``)."""
+        if v is None:
+            return []
+        v = [v] if isinstance(v, (str, int)) else v
+        return [str(x) if isinstance(x, int) else x for x in v] if isinstance(v, list) else v
+
+    @field_validator("email")
+    @classmethod
+    def _addresses(cls, v: list[str]) -> list[str]:
+        from email.utils import parseaddr
+
+        for a in v:
+            addr = parseaddr(a)[1]
+            if not addr or "@" not in addr or addr.startswith("@") or addr.endswith("@") or " " in addr:
+                raise ValueError(f"«{a}» is not an e-mail address (expected name@company.com)")
+        return v
+
+
+def _recipient(v: Any) -> Any:
+    """``Иван Петров: ivan@example.com`` is short for ``{email: ivan@example.com}``."""
+    return {"email": v} if isinstance(v, str) else v
+
+
+class NotifyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    smtp: SmtpConfig | None = None
+    telegram: TelegramConfig | None = None
+    head: Recipient = Field(default_factory=Recipient)  # the head of sales: the team summary
+    managers: dict[str, Recipient] = Field(default_factory=dict)  # CRM owner name (as exported) -> where their to-do goes
+
+    @field_validator("head", mode="before")
+    @classmethod
+    def _head(cls, v: Any) -> Any:
+        return _recipient(v)
+
+    @field_validator("managers", mode="before")
+    @classmethod
+    def _managers(cls, v: Any) -> Any:
+        return {k: _recipient(x) for k, x in v.items()} if isinstance(v, dict) else v
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     crm: str = "pipedrive"
@@ -46,6 +126,7 @@ class Settings(BaseModel):
     google_sheet: str | None = None  # spreadsheet URL or key to publish to
     google_credentials: str | None = None  # service-account JSON key (else GOOGLE_APPLICATION_CREDENTIALS, else OAuth)
     ledger: str | None = None  # the audit history database; default crm-audit.db next to this file
+    notify: NotifyConfig | None = None  # digests by e-mail / Telegram (`crm-audit notify`)
 
     # where the settings came from (not part of the YAML)
     file: str | None = Field(default=None, exclude=True)
