@@ -16,6 +16,9 @@ LEDGER_FILE = "crm-audit.db"
 
 SETTINGS_FILE = "crm-audit.yaml"
 
+#: the entities a rule's field reference names (deal.X, org.X, person.X, tasks.X)
+RULE_ENTITIES = ("deal", "org", "person", "tasks")
+
 
 class RulesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -127,6 +130,17 @@ class Settings(BaseModel):
     google_credentials: str | None = None  # service-account JSON key (else GOOGLE_APPLICATION_CREDENTIALS, else OAuth)
     ledger: str | None = None  # the audit history database; default crm-audit.db next to this file
     notify: NotifyConfig | None = None  # digests by e-mail / Telegram (`crm-audit notify`)
+    # this export's own headers for the profile's canonical fields, per entity
+    # (deals / organizations / persons / activities): {deals: {stage: Fase}}
+    columns: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # a field the rules name -> this team's column: {deal.Источник сделки: Origem}
+    fields: dict[str, str] = Field(default_factory=dict)
+    # a stage / pipeline the rules name -> this team's own: {Отправлено КП: Proposta enviada}
+    stage_names: dict[str, str] = Field(default_factory=dict)
+    pipeline_names: dict[str, str] = Field(default_factory=dict)
+    # false while the stage order of `pipelines` is a guess (`init --from-export`
+    # writes it so): `validate` and `run` warn until it is set to true
+    stage_order_confirmed: bool = True
 
     # where the settings came from (not part of the YAML)
     file: str | None = Field(default=None, exclude=True)
@@ -138,6 +152,26 @@ class Settings(BaseModel):
     def _url(cls, v: str) -> str:
         if v and "{id}" not in v:
             raise ValueError("deal_url must contain {id}, e.g. https://company.pipedrive.com/deal/{id}")
+        return v
+
+    @field_validator("columns")
+    @classmethod
+    def _columns(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        entities = ("deals", "organizations", "persons", "activities")
+        for ent, fields in v.items():
+            if ent not in entities:
+                raise ValueError(f"unknown entity «{ent}» under columns; use one of: {', '.join(entities)}")
+            for name, header in (fields or {}).items():
+                if not isinstance(header, str) or not header.strip():
+                    raise ValueError(f"columns.{ent}.{name}: give the export's header as text")
+        return v
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, v: dict[str, str]) -> dict[str, str]:
+        for ref, column in v.items():
+            if not isinstance(column, str) or not column.strip():
+                raise ValueError(f"fields: «{ref}» needs this export's column name, e.g. «{ref}: Origem»")
         return v
 
     @field_validator("pipelines")
@@ -181,6 +215,28 @@ class Settings(BaseModel):
                 if norm(s) == n:
                     out[norm(p)] = i
         return out
+
+    def rule_field(self, ref: str) -> str:
+        """A field reference of a rule (``deal.Источник сделки``) as this team's export names it (`fields:`).
+
+        A key is ``ENTITY.NAME`` or just ``NAME`` (that name in any entity); the
+        value is the column's name as exported (without the entity prefix such
+        as «Negócio - »)."""
+        ent, _, name = ref.partition(".")
+        for key, column in self.fields.items():
+            k_ent, dot, k_name = key.partition(".")
+            same = norm(k_name) == norm(name) and norm(k_ent) == norm(ent) if dot and k_ent.strip() in RULE_ENTITIES else norm(key) == norm(name)
+            if same:
+                return f"{ent}.{column.strip()}"
+        return ref
+
+    def stage_name(self, stage: str) -> str:
+        """A stage a rule names, as this team calls it (`stage_names:`)."""
+        return next((v for k, v in self.stage_names.items() if norm(k) == norm(stage)), stage)
+
+    def pipeline_name(self, pipeline: str) -> str:
+        """A pipeline a rule names, as this team calls it (`pipeline_names:`)."""
+        return next((v for k, v in self.pipeline_names.items() if norm(k) == norm(pipeline)), pipeline)
 
     def where(self, *path: Any) -> tuple[int | None, int | None]:
         p = tuple(path)

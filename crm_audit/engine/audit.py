@@ -12,11 +12,15 @@ from crm_audit.engine import plan as planmod
 from crm_audit.rules import ruleset
 from crm_audit.rules.lang import Rule
 from crm_audit.rules.ruleset import RuleSet
-from crm_audit.engine.profile import load_profile
+from crm_audit.engine.profile import profile_for
 from crm_audit.report import BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, skipped_note
 from crm_audit.settings import Settings
 from crm_audit.errors import UsageError
 from crm_audit.progress import silent
+
+#: the warning while `stage_order_confirmed: false` (the order of the stages was guessed by `init`)
+STAGE_ORDER_GUESSED = ("the order of the stages in `pipelines:` was guessed from the export: rules that compare stages "
+                       "(«stage ≥ X») may flag or miss deals; check the order, then set `stage_order_confirmed: true`")
 
 KIND_BY_TYPE = {"date": "date", "number": "number", "text": "text", "status": "text"}
 
@@ -69,7 +73,7 @@ def audit_export(
             raise UsageError(f"unknown rule id(s): {', '.join(unknown)}; see `crm-audit rules`")
         rules = [r for r in rules if r.id in rule_ids]
     plans = planmod.build_all(rules, settings)
-    profile = load_profile(settings.crm)
+    profile = profile_for(settings)  # with the settings' `columns:`
     progress = progress or silent
     progress(f"loading the export {export_dir}")
     export = load_export(export_dir, profile, settings.on_bad_value, as_of=as_of)
@@ -103,6 +107,8 @@ def audit_export(
                 )
             )
         warnings = skipped_warnings + [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
+        if not settings.stage_order_confirmed:
+            warnings.append(DataWarning("stage-order-guessed", STAGE_ORDER_GUESSED, settings.file))
         warnings += export.warnings + needs.warnings + backend.warnings
         for w in warnings:  # the CRM's own explanation of a warning (profile `hints`)
             if w.code in profile.hints:

@@ -432,3 +432,8 @@ def load_profile(name: str) -> Profile:
         return Profile.model_validate(doc.data)
     except ValidationError as exc:
         raise SettingsError(problems=yamlsrc.pydantic_problems(doc, exc)) from None
+
+
+def profile_for(settings) -> Profile:
+    """The settings' CRM profile with the settings' `columns:` applied."""
+    return load_profile(settings.crm).with_columns(getattr(settings, "columns", None) or {})

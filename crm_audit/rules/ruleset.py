@@ -21,6 +21,106 @@ def rule_files(settings: Settings) -> list[Path]:
     return files
 
 
+def closest(name: str, known) -> str | None:
+    """The known name closest to ``name`` («did you mean …»), case-, space- and ё-insensitive."""
+    import difflib
+
+    known = list(dict.fromkeys(known))
+    by_key = {norm(k): k for k in known}
+    hit = difflib.get_close_matches(norm(name), list(by_key), n=1, cutoff=0.6)
+    return by_key[hit[0]] if hit else None
+
+
+def did_you_mean(name: str, known) -> str:
+    """« (did you mean «X»?)» or ''."""
+    hit = closest(name, known)
+    return f" (did you mean «{hit}»?)" if hit else ""
+
+
+def _renamed_cond(c, settings: Settings):
+    """A condition with this team's names (`fields:`, `stage_names:`, `pipeline_names:`)."""
+    import dataclasses
+
+    from crm_audit.rules.lang import All, AnyOf, Not
+
+    if c is None:
+        return None
+    if isinstance(c, (All, AnyOf)):
+        return dataclasses.replace(c, items=[_renamed_cond(x, settings) for x in c.items])
+    if isinstance(c, Not):
+        return dataclasses.replace(c, item=_renamed_cond(c.item, settings))
+    if isinstance(c, StageCmp):
+        return dataclasses.replace(c, stage=settings.stage_name(c.stage))
+    if isinstance(c, Leaf):
+        value = c.value
+        ent, name = split_field(c.field)
+        if c.op in ("same_as", "differs_from") and isinstance(value, str):
+            value = settings.rule_field(value)
+        elif ent == "deal" and name in ("stage", "pipeline") and not isinstance(value, SettingRef):
+            rename = settings.stage_name if name == "stage" else settings.pipeline_name
+            value = [rename(str(v)) for v in value] if isinstance(value, list) else rename(str(value)) if isinstance(value, str) else value
+        return dataclasses.replace(c, field=settings.rule_field(c.field), value=value)
+    return c
+
+
+def with_team_names(rule: Rule, settings: Settings) -> Rule:
+    """The rule as this team's export and pipelines name things: the settings'
+    `fields:` (custom field -> column), `stage_names:` and `pipeline_names:`.
+    The rule file is unchanged; ids, codes, titles and problems' lines stay the rule's own."""
+    import dataclasses
+
+    from crm_audit.rules.lang import Evidence
+
+    if not (settings.fields or settings.stage_names or settings.pipeline_names):
+        return rule
+    return dataclasses.replace(
+        rule,
+        pipelines=[settings.pipeline_name(p) for p in rule.pipelines],
+        where=_renamed_cond(rule.where, settings),
+        when=_renamed_cond(rule.when, settings),
+        evidence=[Evidence(settings.rule_field(e.field), e.title) for e in rule.evidence],
+    )
+
+
+def _names_problems(rules: list[Rule], settings: Settings) -> list[Problem]:
+    """`fields:`, `stage_names:` and `pipeline_names:` keys must be names the rules use; values must exist."""
+    from crm_audit.rules.lang import FIELDS, rule_fields
+
+    out: list[Problem] = []
+    used_fields = {f for r in rules for f in rule_fields(r)}
+    custom = {f for f in used_fields if split_field(f)[1] not in FIELDS.get(split_field(f)[0], {})}
+    names = custom | {split_field(f)[1] for f in custom}
+    for key in settings.fields:
+        ent, dot, name = key.partition(".")
+        if ent.strip() in FIELDS and name.strip() in FIELDS[ent.strip()]:
+            out.append(settings.problem(("fields", key), f"«{key}» is one of the export's own fields: map its header under columns: (columns: {{deals: {{{name.strip()}: …}}}})", "not-custom-field"))
+        elif norm(key) not in {norm(n) for n in names}:
+            out.append(settings.problem(("fields", key), f"no rule reads the field «{key}»{did_you_mean(key, sorted(custom))}", "unknown-field"))
+    stages: set[str] = set()
+    pipes: set[str] = set()
+    for r in rules:
+        pipes |= set(r.pipelines)
+        for root in (r.where, r.when):
+            for c in iter_conds(root):
+                if isinstance(c, StageCmp):
+                    stages.add(c.stage)
+                elif isinstance(c, Leaf) and c.field in ("deal.stage", "deal.pipeline") and not isinstance(c.value, SettingRef):
+                    vals = c.value if isinstance(c.value, list) else [c.value]
+                    (stages if c.field == "deal.stage" else pipes).update(str(v) for v in vals)
+    all_stages = [s for st in settings.pipelines.values() for s in st]
+    for key, value in settings.stage_names.items():
+        if norm(key) not in {norm(x) for x in stages}:
+            out.append(settings.problem(("stage_names", key), f"no rule names the stage «{key}»{did_you_mean(key, sorted(stages))}", "unknown-stage"))
+        if not settings.stage_positions(value):
+            out.append(settings.problem(("stage_names", key), f"«{value}» is a stage of none of the pipelines{did_you_mean(value, all_stages)}", "unknown-stage"))
+    for key, value in settings.pipeline_names.items():
+        if norm(key) not in {norm(x) for x in pipes}:
+            out.append(settings.problem(("pipeline_names", key), f"no rule names the pipeline «{key}»{did_you_mean(key, sorted(pipes))}", "unknown-pipeline"))
+        if settings.pipeline_key(value) is None:
+            out.append(settings.problem(("pipeline_names", key), f"«{value}» is not one of the pipelines{did_you_mean(value, list(settings.pipelines))}", "unknown-pipeline"))
+    return out
+
+
 def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = False) -> list[Problem]:
     """Pipelines, stages and setting lists a rule names must exist.
 
@@ -33,11 +133,11 @@ def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = Fals
     all_stages = {norm(s) for stages in settings.pipelines.values() for s in stages}
     for i, pl in enumerate(rule.pipelines):
         if settings.pipeline_key(pl) is None:
-            out.append(rule.problem(rule_path(rule) + ("scope", "pipeline", i), f"unknown pipeline «{pl}»; the settings list: {', '.join(settings.pipelines)}", "unknown-pipeline"))
+            out.append(rule.problem(rule_path(rule) + ("scope", "pipeline", i), f"unknown pipeline «{pl}»{did_you_mean(pl, list(settings.pipelines))}; the settings list: {', '.join(settings.pipelines)}", "unknown-pipeline"))
     for root in (rule.where, rule.when):
         for c in iter_conds(root):
             if isinstance(c, StageCmp) and not settings.stage_positions(c.stage):
-                out.append(rule.problem(c.path, f"unknown stage «{c.stage}»: it is in none of the settings' pipelines", "unknown-stage"))
+                out.append(rule.problem(c.path, f"unknown stage «{c.stage}»: it is in none of the settings' pipelines{did_you_mean(c.stage, [x for st in settings.pipelines.values() for x in st])}", "unknown-stage"))
             if isinstance(c, Leaf):
                 if isinstance(c.value, SettingRef) and settings.setting_list(c.value.name) is None:
                     out.append(rule.problem(c.path, f"unknown setting list «{c.value.name}»; use frozen_lost_reasons, partner_managers, trial_stages or a name under lists:", "unknown-setting"))
@@ -47,12 +147,14 @@ def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = Fals
                     for v in values:
                         known = all_stages if name == "stage" else {norm(p) for p in settings.pipelines}
                         if norm(str(v)) not in known:
-                            out.append(rule.problem(c.path, f"unknown {name} «{v}»: not in the settings' pipelines", f"unknown-{name}"))
+                            names = [x for st in settings.pipelines.values() for x in st] if name == "stage" else list(settings.pipelines)
+                            out.append(rule.problem(c.path, f"unknown {name} «{v}»: not in the settings' pipelines{did_you_mean(str(v), names)}", f"unknown-{name}"))
     if bundled:
         for p in out:
             if p.reason in ("unknown-pipeline", "unknown-stage"):
                 p.severity = "warning"
-                p.message += f"; bundled rule {rule.code} checks nothing for it (add it to the settings, or disable the rule with rules: disable: [{rule.id}])"
+                p.message += (f"; bundled rule {rule.code} checks nothing for it (add it to the settings, name your own with "
+                              f"stage_names: / pipeline_names:, or disable the rule with rules: disable: [{rule.id}])")
     return out
 
 
@@ -66,6 +168,7 @@ def rule_path(rule: Rule) -> tuple:
 def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
     """Every rule that loads, and every problem found (nothing raised)."""
     rules: list[Rule] = []
+    originals: list[Rule] = []  # as the files write them (`fields:` etc. name their fields)
     problems: list[Problem] = []
     bundled_dir = resources.rules_dir()
     for f in rule_files(settings):
@@ -75,9 +178,11 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
             continue
         parsed, probs = lang.parse_rule_file(f)
         problems += probs
-        for r in parsed:
+        named = [with_team_names(r, settings) for r in parsed]
+        for r in named:
             problems += _check_against_settings(r, settings, bundled=f.parent == bundled_dir)
-        rules += parsed
+        originals += parsed
+        rules += named
     seen_id: dict[str, Rule] = {}
     seen_code: dict[str, Rule] = {}
     seen_sheet: dict[str, Rule] = {}
@@ -91,6 +196,7 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
         if rid not in seen_id:
             line, col = settings.where("rules", "disable", i)
             problems.append(Problem(f"cannot disable unknown rule «{rid}»", file=settings.file, line=line, col=col, reason="unknown-rule"))
+    problems += _names_problems(originals, settings)
     active = [r for r in rules if r.enabled and r.id not in settings.rules.disable]
     return active, problems
 
