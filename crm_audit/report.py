@@ -127,7 +127,8 @@ class SkippedRule:
     field: str  # the first field it reads that is not there, e.g. "tasks.open_count"
     #: "no-file": the export has no file of that entity at all; "not-exported": the CRM's
     #: profile declares the data unsupported (``unsupported:``) and the export lacks it
-    reason: Literal["no-file", "not-exported"]
+    #: "off": the settings switch the rule off with a reason (rules: off:, written by `init --from-export`)
+    reason: Literal["no-file", "not-exported", "off"]
     profile_reason: str | None = None  # the profile's own explanation (Russian), for "not-exported"
 
 
@@ -146,6 +147,8 @@ def skipped_reason(skip: SkippedRule) -> str:
     """Why a rule was skipped, in Russian for the manager (the rule sheet's note, the summary, ``inspect``)."""
     if skip.reason == "no-file":
         return NO_FILE_REASONS.get(skip.entity, "в выгрузке нет нужного файла")
+    if skip.reason == "off":
+        return f"правило выключено в настройках (rules: off:): {skip.profile_reason}"
     return skip.profile_reason or "в выгрузке этой CRM нет таких данных"
 
 

@@ -25,6 +25,9 @@ class RulesConfig(BaseModel):
     bundled: bool = True  # load rules/critical_1.yaml and rules/critical_2.yaml
     files: list[str] = Field(default_factory=list)  # the company's own rule files
     disable: list[str] = Field(default_factory=list)  # rule ids to switch off
+    # rule id -> why it is off (this export lacks what it reads): the rule is
+    # reported as skipped with the reason (terminal, its sheet, FAQ), never run
+    off: dict[str, str] = Field(default_factory=dict)
 
 
 class OutputConfig(BaseModel):

@@ -189,6 +189,9 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
     for p in plans:
         lacks: list[tuple[FieldRef, _Lack]] = []
         skipped = None
+        if p.rule.off:  # switched off in the settings with a reason: never run, never fails
+            out.skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off))
+            continue
         for ref in sorted(p.fields, key=lambda r: r.ref):
             lack = chk.lack(ref)
             why = chk.skip(ref, lack)

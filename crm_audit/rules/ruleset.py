@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import NamedTuple
 
@@ -195,9 +196,16 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
     for i, rid in enumerate(settings.rules.disable):
         if rid not in seen_id:
             line, col = settings.where("rules", "disable", i)
-            problems.append(Problem(f"cannot disable unknown rule «{rid}»", file=settings.file, line=line, col=col, reason="unknown-rule"))
+            problems.append(Problem(f"cannot disable unknown rule «{rid}»{did_you_mean(rid, list(seen_id))}", file=settings.file, line=line, col=col, reason="unknown-rule"))
+    for rid in settings.rules.off:
+        if rid not in seen_id:
+            line, col = settings.where("rules", "off", rid)
+            problems.append(Problem(f"cannot switch off unknown rule «{rid}»{did_you_mean(rid, list(seen_id))}", file=settings.file,
+                                    line=line, col=col, reason="unknown-rule"))
     problems += _names_problems(originals, settings)
-    active = [r for r in rules if r.enabled and r.id not in settings.rules.disable]
+    off = {k: (v or "выключено") for k, v in settings.rules.off.items()}
+    active = [dataclasses.replace(r, off=off[r.id]) if r.id in off else r
+              for r in rules if r.enabled and r.id not in settings.rules.disable]
     return active, problems
 
 
