@@ -73,10 +73,15 @@ def audit_export(
             raise UsageError(f"unknown rule id(s): {', '.join(unknown)}; see `crm-audit rules`")
         rules = [r for r in rules if r.id in rule_ids]
     plans = planmod.build_all(rules, settings)
-    profile = profile_for(settings)  # with the settings' `columns:`
     progress = progress or silent
-    progress(f"loading the export {export_dir}")
-    export = load_export(export_dir, profile, settings.on_bad_value, as_of=as_of)
+    if hasattr(export_dir, "load_export"):  # a CRM read through its API (crm_audit.sources.SyncedSource): its API profile
+        profile = export_dir.profile.with_columns(getattr(settings, "columns", None) or {})
+        progress(f"loading {export_dir}")
+        export = export_dir.load_export(settings.on_bad_value, as_of, profile)
+    else:
+        profile = profile_for(settings)  # with the settings' `columns:`
+        progress(f"loading the export {export_dir}")
+        export = load_export(export_dir, profile, settings.on_bad_value, as_of=as_of)
     counts = ", ".join(f"{e.rows:,} {name}" for name, e in export.entities.items())
     progress(f"loaded {counts}; preparing the rules")
     try:
