@@ -38,6 +38,9 @@ SCHEMA = pa.schema([
     ("comment", pa.string()),
     ("note", pa.string()),
     ("repeat", pa.int8()),  # 1: marked fixed before, still failing in a new export
+    # what the rule sheet showed as the rule's evidence: [title, value, title, value, …] (values as text: dates ISO,
+    # numbers without a trailing .0; NULL = empty); files written before it have no such column (read as NULL)
+    ("evidence", pa.list_(pa.string())),
 ])
 COLUMNS = [f.name for f in SCHEMA]
 
@@ -113,6 +116,10 @@ class FindingsStore:
 
     def query(self, sql: str, params: list | None = None):
         return self.duck().execute(sql, params or [])
+
+    def columns(self, path: str) -> set[str]:
+        """The column names of a findings file (its footer only; files of older versions lack newer columns)."""
+        return set(pq.read_schema(path).names)
 
     def close(self) -> None:
         if self._duck is not None:

@@ -20,6 +20,8 @@ Plain SQL anyone can read with ``sqlite3 crm-audit.db``:
 - ``audit_documents`` — every document an audit was written to (the first is
   the team's document; a test re-run's copy is added, never replaces it);
   file paths are absolute, so any folder finds them;
+- ``sent_messages`` — every digest delivered (audit, recipient, channel,
+  message hash, when), so ``crm-audit notify`` never sends one twice;
 - ``document_writes`` — a write-ahead note of each document write, deleted
   with the audit's record: a run killed between writing its document and
   recording its audit leaves one behind, and the next run says so and
@@ -165,6 +167,20 @@ MIGRATIONS: list[str] = [
         n INTEGER NOT NULL,
         PRIMARY KEY (audit_id, rule_id, owner)
     );
+    """,
+    # 5: the digests sent (crm_audit/notify): one row per message delivered, so a re-run does not send it again
+    """
+    CREATE TABLE sent_messages (
+        id INTEGER PRIMARY KEY,
+        audit_id INTEGER NOT NULL REFERENCES audits(id) ON DELETE CASCADE,
+        recipient TEXT NOT NULL,            -- an e-mail address or a Telegram chat id
+        channel TEXT NOT NULL,              -- email | telegram
+        kind TEXT NOT NULL,                 -- manager | head
+        owner TEXT,                         -- the manager the to-do is for (CRM owner name); NULL for the head
+        message_hash TEXT NOT NULL,         -- sha256 prefix of what was sent
+        sent_at TEXT NOT NULL
+    );
+    CREATE INDEX sent_messages_key ON sent_messages(audit_id, channel, recipient);
     """,
 ]
 
@@ -330,6 +346,7 @@ class Ledger:
                 "ORDER BY fa.rule_id, fa.deal_id", (audit_id,)).fetchall()
             cols = list(zip(*rows)) if rows else [[] for _ in COLUMNS]
             data = {c: list(v) for c, v in zip(COLUMNS, cols)}
+            data.setdefault("evidence", [None] * len(rows))  # not kept before schema 4
             data["first_seen"] = [dt.date.fromisoformat(d) for d in data["first_seen"]]
             self._store_audit_findings(audit_id, pa.table(data))
         con.execute("DROP TABLE finding_audits")
@@ -391,11 +408,14 @@ class Ledger:
         p = self.store.path(row[0]) if row is not None and row[0] else None
         return str(p) if p is not None and p.exists() else None
 
-    def _find(self, audit_id: int, where: str = "", params: list | None = None, order: str = "") -> list[dict]:
+    def _find(self, audit_id: int, where: str = "", params: list | None = None, order: str = "", evidence: bool = False) -> list[dict]:
         f = self._file(audit_id)
         if f is None:
             return []
-        cur = self.store.query(f"SELECT {_COLUMNS} FROM read_parquet(?) {where} {order}", [f, *(params or [])])
+        extra = ""
+        if evidence:  # files written before the evidence column read it as NULL
+            extra = ", evidence" if "evidence" in self.store.columns(f) else ", NULL::VARCHAR[] AS evidence"
+        cur = self.store.query(f"SELECT {_COLUMNS}{extra} FROM read_parquet(?) {where} {order}", [f, *(params or [])])
         names = [d[0] for d in cur.description]
         return [dict(zip(names, r)) | {"audit_id": audit_id} for r in cur.fetchall()]
 
@@ -470,8 +490,9 @@ class Ledger:
         return self.con.execute("SELECT audit_id, nullif(owner, '') AS owner, rule_id, n FROM audit_hits").fetchall()
 
     def audit_findings(self, audit_id: int) -> list[dict]:
-        """An audit's findings in the review's order (owner, rule, deal)."""
-        return self._find(audit_id, order="ORDER BY owner NULLS FIRST, rule_id, TRY_CAST(deal_id AS BIGINT) NULLS LAST, deal_id")
+        """An audit's findings in the review's order (owner, rule, deal), with their evidence ([title, value, …] or None)."""
+        return self._find(audit_id, order="ORDER BY owner NULLS FIRST, rule_id, TRY_CAST(deal_id AS BIGINT) NULLS LAST, deal_id",
+                          evidence=True)
 
     def shown_in(self, audit_id: int) -> dict[tuple[str, str], tuple[str | None, str | None]]:
         """(status, comment) of every finding as an audit's document showed it (status None = «Не обработано»)."""
@@ -522,6 +543,22 @@ class Ledger:
         self.store.remove(self._replaced_files)  # the replaced audit's file, now that nothing points to it
         self._replaced_files.clear()
         return audit_id
+
+    # ------------------------------------------------------------------ CRM syncs (issue 14)
+    def record_sync(self, audit_id: int, sync_id: int | None, crm: str = "", snapshot: str = "") -> None:
+        """Which CRM sync an audit read, and the Parquet snapshot it can be reproduced from (``sync_id`` None: an export)."""
+        with self.transaction() as con:  # created on first use: ledgers of export-only teams stay as they are
+            con.execute("CREATE TABLE IF NOT EXISTS audit_syncs (audit_id INTEGER PRIMARY KEY REFERENCES audits(id) ON DELETE CASCADE, "
+                        "sync_id INTEGER NOT NULL, crm TEXT NOT NULL, snapshot TEXT NOT NULL)")
+            con.execute("DELETE FROM audit_syncs WHERE audit_id = ?", (audit_id,))
+            if sync_id is not None:
+                con.execute("INSERT INTO audit_syncs (audit_id, sync_id, crm, snapshot) VALUES (?,?,?,?)", (audit_id, sync_id, crm, snapshot))
+
+    def sync_of(self, audit_id: int) -> sqlite3.Row | None:
+        """The CRM sync an audit read (audit_id, sync_id, crm, snapshot), or None (an export, or before issue 14)."""
+        if self.con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'audit_syncs'").fetchone() is None:
+            return None
+        return self.con.execute("SELECT * FROM audit_syncs WHERE audit_id = ?", (audit_id,)).fetchone()
 
     # ------------------------------------------------------------------ documents
     def documents(self, audit_id: int) -> list[Document]:
@@ -611,6 +648,20 @@ class Ledger:
             "ORDER BY coalesce(a.as_of, '') DESC, e.id DESC) AS rn FROM edits e LEFT JOIN audits a ON a.id = e.audit_id) WHERE rn = 1"
         ).fetchall()
         return {(r["rule_id"], r["deal_id"]): r for r in rows}
+
+    # ------------------------------------------------------------------ digests sent
+    def sent_messages(self, audit_id: int) -> dict[tuple[str, str], sqlite3.Row]:
+        """What was already delivered for an audit: (channel, recipient) -> the last such row."""
+        rows = self.con.execute("SELECT * FROM sent_messages WHERE audit_id = ? ORDER BY id", (audit_id,)).fetchall()
+        return {(r["channel"], r["recipient"]): r for r in rows}
+
+    def record_sent(self, audit_id: int, *, channel: str, recipient: str, kind: str, owner: str | None, message_hash: str,
+                    sent_at: dt.datetime | None = None) -> None:
+        """One delivered message (committed at once: a message sent is never forgotten by a later failure)."""
+        with self.transaction() as con:
+            con.execute("INSERT INTO sent_messages (audit_id, recipient, channel, kind, owner, message_hash, sent_at) "
+                        "VALUES (?,?,?,?,?,?,?)", (audit_id, recipient, channel, kind, owner, message_hash,
+                                                   (sent_at or dt.datetime.now()).isoformat(timespec="seconds")))
 
     # ------------------------------------------------------------------ decisions
     def decide(self, rule_id: str, deal_id: str, kind: str, note: str | None, *, owner: str | None = None,

@@ -5,11 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from crm_audit.history.carry import CarryResult
 from crm_audit.history.findings_store import SCHEMA, empty_table
 from crm_audit.history.ledger import Ledger
-from crm_audit.report import FINGERPRINT_COLUMN, STATUS_NEW, AuditReport
+from crm_audit.report import FINGERPRINT_COLUMN, STATUS_NEW, AuditReport, Column
 
 _FROM_ROWS = {"deal_id": "deal_id", "owner": "owner", "title": "title", "fingerprint": FINGERPRINT_COLUMN,
               "status": "status", "comment": "comment", "note": "carry_note"}
@@ -22,6 +23,34 @@ def _text(rows: pd.DataFrame, key: str) -> pa.Array:
     if not isinstance(col.dtype, pd.StringDtype):
         col = col.astype(object).where(col.notna(), None).map(lambda v: v if v is None or type(v) is str else str(v))
     return pa.array(col, type=pa.string(), from_pandas=True)
+
+
+def _evidence_text(rows: pd.DataFrame, column: Column) -> pa.Array:
+    """One evidence column as text, column-wise: dates ISO, numbers without a trailing ``.0``, missing values NULL."""
+    if column.key not in rows.columns:
+        return pa.nulls(len(rows), pa.string())
+    try:
+        arr = pa.array(rows[column.key], from_pandas=True)
+        if pa.types.is_timestamp(arr.type):
+            arr = pc.cast(arr, pa.date32()) if column.kind == "date" else pc.strftime(arr, "%Y-%m-%d %H:%M")
+        return pc.cast(arr, pa.string())
+    except (pa.ArrowException, TypeError, ValueError):  # mixed values: one by one
+        return _text(rows, column.key)
+
+
+def _evidence(rows: pd.DataFrame, evidence: list[Column]) -> pa.Array:
+    """Per row ``[title, value, title, value, …]`` over the rule's evidence columns (built column-wise with one take)."""
+    n, k = len(rows), len(evidence)
+    if not k:
+        return pa.nulls(n, pa.list_(pa.string()))
+    pool = pa.concat_arrays([pa.array([c.title for c in evidence], type=pa.string())]
+                           + [_evidence_text(rows, c).cast(pa.string()) for c in evidence])
+    idx = np.empty((n, 2 * k), dtype=np.int64)
+    for j in range(k):
+        idx[:, 2 * j] = j
+        idx[:, 2 * j + 1] = k + j * n + np.arange(n)
+    values = pc.take(pool, pa.array(idx.ravel()))
+    return pa.ListArray.from_arrays(pa.array(np.arange(0, n * 2 * k + 1, 2 * k, dtype=np.int32)), values)
 
 
 def findings_table(report: AuditReport, carry: CarryResult) -> pa.Table:
@@ -48,6 +77,7 @@ def findings_table(report: AuditReport, carry: CarryResult) -> pa.Table:
             "title": cols["title"], "streak": pa.array(streak, type=pa.int32()), "first_seen": pa.array(first, type=pa.date32()),
             "fingerprint": cols["fingerprint"], "status": cols["status"], "comment": cols["comment"], "note": cols["note"],
             "repeat": repeat if isinstance(repeat, pa.Array) else pa.array(repeat, type=pa.int8(), from_pandas=True),
+            "evidence": _evidence(rows, result.evidence),
         }, schema=SCHEMA))
     return pa.concat_tables(parts) if parts else empty_table()
 
