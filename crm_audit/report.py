@@ -127,7 +127,7 @@ class SkippedRule:
     field: str  # the first field it reads that is not there, e.g. "tasks.open_count"
     #: "no-file": the export has no file of that entity at all; "not-exported": the CRM's
     #: profile declares the data unsupported (``unsupported:``) and the export lacks it
-    #: "off": the settings switch the rule off with a reason (rules: off:, written by `init --from-export`)
+    #: "off": the settings switch the rule off with a reason (rules: skip:, written by `init --from-export`)
     reason: Literal["no-file", "not-exported", "off"]
     profile_reason: str | None = None  # the profile's own explanation (Russian), for "not-exported"
 
@@ -148,7 +148,7 @@ def skipped_reason(skip: SkippedRule) -> str:
     if skip.reason == "no-file":
         return NO_FILE_REASONS.get(skip.entity, "в выгрузке нет нужного файла")
     if skip.reason == "off":
-        return f"правило выключено в настройках (rules: off:): {skip.profile_reason}"
+        return f"правило выключено в настройках (rules: skip:): {skip.profile_reason}"
     return skip.profile_reason or "в выгрузке этой CRM нет таких данных"
 
 

@@ -30,6 +30,9 @@ class AuditRequest:
     previous: str | None = None  # where the previous audit's document is now (moved / renamed)
     no_previous: bool = False  # start without the previous audit's document, knowingly
     progress: Callable[[str], None] | None = None
+    # a CRM read through its API instead of `export` (crm_audit.sources.SyncedSource: a sync's snapshot); the ledger
+    # records which sync the audit read
+    source: Any = None
     # test hooks: a gspread client and a retry policy for the Google Sheet
     gsheet_client: Any = None
     gsheet_retry: Any = None

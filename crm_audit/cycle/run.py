@@ -108,7 +108,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             spreadsheet = open_spreadsheet(gsheet, credentials, client=req.gsheet_client, retry=req.gsheet_retry)
 
         # 2.–3. the audit, with the ledger carried over
-        report = audit_export(settings, req.export, as_of=as_of, rule_ids=list(req.rule_ids) or None, rules=rule_set,
+        report = audit_export(settings, req.source if req.source is not None else req.export, as_of=as_of, rule_ids=list(req.rule_ids) or None, rules=rule_set,
                               progress=progress)
         result.report = report
         progress(f"carrying over statuses and comments ({report.total:,} violations)")
@@ -156,7 +156,10 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             documents = [(gsheet_loc, "gsheet")] if spreadsheet is not None else []
             if out is not None:
                 documents.append((location_of(out), "xlsx"))
-            record(report, ledger, carry, documents, write_id=write_id)
+            audit_id = record(report, ledger, carry, documents, write_id=write_id)
+            if req.source is not None or ledger.sync_of(audit_id) is not None:  # which CRM sync it read (None: an export)
+                ledger.record_sync(audit_id, getattr(req.source, "sync_id", None), getattr(req.source, "crm", ""),
+                                   str(getattr(req.source, "snapshot", "")))
             if unfinished:
                 ledger.close_writes(unfinished)
             result.recorded = True

@@ -152,7 +152,7 @@ class Rule:
     line: int | None = None
     source: str = ""  # the rule's YAML text, for `rules explain`
     enabled: bool = True
-    off: str = ""  # the settings switch it off with this reason (rules: off:): reported as skipped
+    off: str = ""  # the settings switch it off with this reason (rules: skip:): reported as skipped
     marks: dict = field(default_factory=dict, repr=False, compare=False)
 
     def problem(self, path: PathT, message: str, reason: str = "invalid") -> Problem:
