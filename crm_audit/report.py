@@ -157,6 +157,47 @@ def skipped_note(skip: SkippedRule) -> str:
     return f"Правило пропущено: {skipped_reason(skip)}"
 
 
+@dataclass(frozen=True)
+class BlankColumn:
+    """A column of the export that is blank in every row (the sign of an export that lost its values)."""
+
+    entity: str  # deals | organizations | persons | activities
+    field: str  # the canonical field or the custom field's export name
+    column: str  # the export header(s)
+    file: str
+    rows: int  # rows of the file (all blank in this column)
+    needed_by: tuple[str, ...] = ()  # rule ids that read it
+
+
+@dataclass(frozen=True)
+class UnjudgedDeals:
+    """Deals in a rule's scope that the rule could not judge: the date it compares is empty."""
+
+    rule_id: str
+    code: str
+    field: str  # the rule field compared, e.g. "deal.days_in_stage"
+    count: int
+    column: str  # the export column(s) the value comes from
+
+
+def blank_column_note(b: BlankColumn) -> str:
+    """Russian: the warning on the terminal, in ``inspect`` and on the sheets of the rules that read the column."""
+    return (f"столбец «{b.column}» в файле {_file_name(b.file)} пуст во всех {b.rows} строках — похоже, выгрузка "
+            f"потеряла его значения; правила, которые его читают, считают его пустым у каждой записи — проверьте выгрузку")
+
+
+def unjudged_note(u: UnjudgedDeals) -> str:
+    """Russian: how many deals a rule could not judge, and why."""
+    return (f"{u.count} сделок в области правила не проверены: у них не заполнено «{u.column}» "
+            f"(правилу нужна эта дата) — заполните её в CRM или добавьте столбец в выгрузку")
+
+
+def _file_name(path: str) -> str:
+    from pathlib import PurePath
+
+    return PurePath(path).name
+
+
 @dataclass
 class HitHistory:
     """Hits per manager per audit, for «Учет попаданий» (earlier audits from the ledger + this one)."""
@@ -213,6 +254,10 @@ class AuditReport:
     changes: Changes | None = None
     #: the rules that did not run (their RuleResult has ``skipped`` and the note), and why
     skipped: list[SkippedRule] = field(default_factory=list)
+    #: columns blank in every row, with the rules that read them
+    blank_columns: list[BlankColumn] = field(default_factory=list)
+    #: per rule, the deals in scope it could not judge (no date to compare)
+    unjudged: list[UnjudgedDeals] = field(default_factory=list)
 
     @property
     def total(self) -> int:

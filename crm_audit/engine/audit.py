@@ -13,7 +13,8 @@ from crm_audit.rules import ruleset
 from crm_audit.rules.lang import Rule
 from crm_audit.rules.ruleset import RuleSet
 from crm_audit.engine.profile import profile_for
-from crm_audit.report import BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, skipped_note
+from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, blank_column_note, skipped_note,
+                               unjudged_note)
 from crm_audit.settings import Settings
 from crm_audit.errors import UsageError
 from crm_audit.progress import silent
@@ -89,8 +90,11 @@ def audit_export(
         needs.raise_if_missing()
         backend = DuckDBBackend(export, settings, as_of)
         backend.prepare(needs.runnable)
+        blank = requirements.blank_columns(export, needs.runnable)  # columns the export lost the values of
+        unjudged = requirements.unjudged(backend, needs.runnable)  # deals a rule cannot judge (no date)
         results = []
-        skipped_warnings = []  # rules this CRM's export cannot support
+        skipped_warnings = [DataWarning("blank-column", blank_column_note(b), b.file, None, b.column) for b in blank]
+        skipped_warnings += [DataWarning("rule-unjudged", f"{u.code} {u.rule_id}: {unjudged_note(u)}") for u in unjudged]
         for i, p in enumerate(plans, 1):
             r = p.rule
             progress(f"rule {i}/{len(plans)}: {r.code} {r.id}")
@@ -103,6 +107,9 @@ def audit_export(
                 skipped_warnings.append(DataWarning("rule-skipped", f"{r.code} {r.id}: {note}"))
             else:
                 df = backend.run(p)
+                notes = [f"Внимание: {blank_column_note(b)}." for b in blank if r.id in b.needed_by]
+                notes += [f"Внимание: {unjudged_note(u)}." for u in unjudged if u.rule_id == r.id]
+                note = " ".join(notes)
             results.append(
                 RuleResult(
                     rule_id=r.id, code=r.code, title=r.title, criticality=r.criticality,
@@ -131,6 +138,8 @@ def audit_export(
             entity_rows={k: v.rows for k, v in export.entities.items()},
             owners=backend.owners(),
             skipped=list(needs.skipped),
+            blank_columns=blank,
+            unjudged=unjudged,
         )
     finally:
         export.close()

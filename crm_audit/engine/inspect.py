@@ -15,7 +15,7 @@ from pathlib import Path
 
 from crm_audit.errors import CrmAuditError, InputError, Problem
 from crm_audit.engine.profile import Profile, available, hkey, load_profile
-from crm_audit.report import skipped_reason
+from crm_audit.report import BlankColumn, blank_column_note, skipped_reason, unjudged_note
 
 ENTITY_TITLES = {"deals": "deals", "organizations": "organizations", "persons": "persons (contacts)", "activities": "activities (tasks)"}
 MAX_PROBLEMS = 10
@@ -84,6 +84,7 @@ class RuleCheck:
     rule_id: str
     state: str  # run | skip | fail
     why: str = ""
+    partial: bool = False  # runs, but some deals cannot be judged or a column it reads is blank (``why``)
 
 
 @dataclass
@@ -114,14 +115,23 @@ def _settings_for(crm: str, config: str | Path | None):
     return s.model_copy(update={"crm": crm})
 
 
-def _rule_checks(export, settings) -> list[RuleCheck]:
+def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn]]:
+    import datetime as dt
+
     from crm_audit.engine import plan as planmod
     from crm_audit.engine import requirements
+    from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
     from crm_audit.rules import ruleset
 
     rules, _warnings = ruleset.load_with_warnings(settings)
     plans = planmod.build_all(rules, settings)
     needs = requirements.decide(plans, export)
+    blank = requirements.blank_columns(export, needs.runnable)
+    unjudged = []
+    if not needs.missing:  # the deals a rule could not judge (no date): the backend's scope, as `run` counts them
+        backend = DuckDBBackend(export, settings, dt.date.today())
+        backend.prepare(needs.runnable)
+        unjudged = requirements.unjudged(backend, needs.runnable)
     out = []
     for p in plans:
         missing = needs.missing_for(p.rule.id)
@@ -132,8 +142,10 @@ def _rule_checks(export, settings) -> list[RuleCheck]:
         elif skip is not None:
             out.append(RuleCheck(p.rule.code, p.rule.id, "skip", skipped_reason(skip)))
         else:
-            out.append(RuleCheck(p.rule.code, p.rule.id, "run"))
-    return out
+            notes = [unjudged_note(u) for u in unjudged if u.rule_id == p.rule.id]
+            notes += [f"«{b.column}» пуст во всех строках {Path(b.file).name}" for b in blank if p.rule.id in b.needed_by]
+            out.append(RuleCheck(p.rule.code, p.rule.id, "run", "; ".join(notes), partial=bool(notes)))
+    return out, blank
 
 
 def inspect_export(directory: str | Path, crm: str | None = None, config: str | Path | None = None) -> InspectReport:
@@ -189,13 +201,14 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 why = profile.unsupported_reason(ent_name)
                 rep.absent.append((ent_name, f"not exported by {rep.profile_title}: {why}" if why else "no such file in the export"))
         for w in export.warnings:
-            if w.code in ("bad-value", "unknown-value", "date-order", "ambiguous-link", "footer", "rows-skipped"):
+            if w.code in ("bad-value", "unknown-value", "date-order", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id"):
                 rep.problems.append(w.line())
         try:
             settings = settings or _settings_for(profile.name, config)
             if settings.crm != profile.name:
                 settings = settings.model_copy(update={"crm": profile.name})
-            rep.rules = _rule_checks(export, settings)
+            rep.rules, blank = _rule_checks(export, settings)
+            rep.problems = [blank_column_note(b) for b in blank] + rep.problems
         except CrmAuditError as exc:
             rep.error = f"cannot check the rules: {exc.message}"
     finally:
@@ -234,12 +247,14 @@ def format_report(rep: InspectReport) -> str:
         width = max(len(r.rule_id) for r in rep.rules)
         labels = {"run": "can run", "skip": "would be skipped", "fail": "would FAIL"}
         for r in rep.rules:
-            text = f"  {r.code:<5} {r.rule_id:<{width}}  {labels[r.state]}"
+            text = f"  {r.code:<5} {r.rule_id:<{width}}  {labels[r.state]}" + (" (not every deal)" if r.partial else "")
             if r.why:
                 text += f": {r.why}"
             lines.append(text)
         counts = {s: len(rep.rules_in(s)) for s in ("run", "skip", "fail")}
-        lines.append(f"  {counts['run']} can run, {counts['skip']} would be skipped, {counts['fail']} would fail.")
+        partial = sum(1 for r in rep.rules if r.partial)
+        ran = f"{counts['run']} can run" + (f" ({partial} of them not on every deal)" if partial else "")
+        lines.append(f"  {ran}, {counts['skip']} would be skipped, {counts['fail']} would fail.")
     if rep.problems:
         lines += ["", "First parse problems:"]
         lines += [f"  {p}" for p in rep.problems[:MAX_PROBLEMS]]

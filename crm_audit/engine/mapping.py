@@ -47,6 +47,8 @@ class LoadedEntity:
     typed: set[str] = field(default_factory=set)  # parsed fields (keep a "<name>__raw" text column)
     raw: RawInfo | None = None
     rows_where: str | None = None  # the file's rows this entity is (`rows_where`), as text
+    # canonical fields read from the file's own columns (not a default, a link by name or a derived status)
+    from_columns: set[str] = field(default_factory=set)
 
     def column_for(self, name: str) -> str | None:
         """SQL column of a canonical field or custom field (by export name)."""
@@ -510,7 +512,8 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     typed = {n for n, fs in spec.fields.items()
              if n in proj.fields and fs.type != "text" and n in m.by_field and not (n == "status" and proj.status_derived)}
     ent = LoadedEntity(job.entity, job.path, job.entity, rows, proj.fields, proj.custom_cols, m.ignored,
-                       header_fields=m.header_fields, typed=typed, raw=job.raw.info)
+                       header_fields=m.header_fields, typed=typed, raw=job.raw.info,
+                       from_columns={n for n in m.by_field if not (n == "status" and proj.status_derived)})
     if rw_col is not None:
         ent.rows_where = f"rows whose «{job.headers[rw_col]}» is {' / '.join(spec.rows_where.values)}"
     return ent, warnings

@@ -27,7 +27,8 @@ from crm_audit.engine.loading import LoadedEntity, LoadedExport
 from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
 from crm_audit.engine.profile import Profile
 from crm_audit.errors import InputError, Problem
-from crm_audit.report import DataWarning, SkippedRule
+from crm_audit.report import BlankColumn, DataWarning, SkippedRule, UnjudgedDeals
+from crm_audit.sqltext import sql_literal
 
 #: rule-language entity -> the export's entity (its file)
 REF_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
@@ -221,3 +222,84 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
 def file_name(m: MissingColumn) -> str:
     """The name of the file a :class:`MissingColumn` is about."""
     return Path(m.file).name
+
+
+# --------------------------------------------------------------------------- values the export lost
+
+#: fields derived from others: the columns a blank value of them comes from
+_DERIVED_FROM = {"days_in_stage": ("stage_changed", "created"), "stage_since": ("stage_changed", "created"),
+                 "reason": ("lost_reason", "won_reason")}
+#: ops that judge an empty value themselves (an empty date is what they look for)
+_EMPTY_OPS = ("empty", "empty_or_zero")
+
+
+def _sources(ref: FieldRef) -> list[tuple[str, str]]:
+    """(export entity, field) pairs a rule field is computed from."""
+    if ref.entity == "deal":
+        return [("deals", n) for n in _DERIVED_FROM.get(ref.name, (ref.name,))]
+    if ref.entity == "tasks":
+        return [("activities", n) for n in TASK_NEEDS.get(ref.name, []) + ([] if ref.name == "total_count" else ["done"])]
+    return [(REF_ENTITY[ref.entity], ref.name)]
+
+
+def blank_columns(export: LoadedExport, plans: list[RulePlan]) -> list[BlankColumn]:
+    """The profile's columns blank in every row of their file (ids, done flags, due dates, names),
+    each with the rules that read it: an export that lost its values. (A custom field blank in
+    every row can be the truth — no deal has a partner — and is not reported.)"""
+    needed: dict[tuple[str, str], list[str]] = {}
+    for p in plans:
+        for ref in p.fields:
+            for key in _sources(ref):
+                needed.setdefault(key, [])
+                if p.rule.id not in needed[key]:
+                    needed[key].append(p.rule.id)
+    out: list[BlankColumn] = []
+    for entity, ent in export.entities.items():
+        cols: dict[str, tuple[str, str]] = {}  # field -> (sql column, export header)
+        for name in sorted(ent.from_columns):
+            cols[name] = (f'"{name}__raw"' if name in ent.typed else f'"{name}"', ent.fields.get(name, name))
+        if not cols or ent.rows == 0:
+            continue
+        counts = export.con.execute(
+            f"SELECT {', '.join(f'count(*) FILTER (WHERE NOT is_blank({c}))' for c, _h in cols.values())} FROM {ent.table}").fetchone()
+        for (name, (_c, header)), filled in zip(cols.items(), counts):
+            if filled == 0:
+                users = tuple(needed.get((entity, name), []))
+                if entity == "deals" and name in ("id", "status"):
+                    users = tuple(p.rule.id for p in plans)
+                out.append(BlankColumn(entity, name, header, str(ent.file), ent.rows, users))
+    return out
+
+
+def unjudged(backend, plans: list[RulePlan]) -> list[UnjudgedDeals]:
+    """Per rule, the deals in its scope whose compared date (a date field, days in stage) is empty.
+
+    ``backend`` is a prepared :class:`~crm_audit.engine.backends.duckdb_backend.DuckDBBackend`;
+    its ``audit_deals`` holds the fields the plans read."""
+    from crm_audit.rules.lang import All, Leaf, iter_conds
+
+    deals = backend.export.entities["deals"]
+    out: list[UnjudgedDeals] = []
+    for p in plans:
+        compared: list[FieldRef] = []
+        for c in iter_conds(p.condition):
+            if isinstance(c, Leaf) and c.op not in _EMPTY_OPS:
+                ref = field_ref(c.field)
+                if ref.entity == "deal" and (ref.type == "date" or ref.name in STAGE_SINCE) and ref not in compared:
+                    compared.append(ref)
+        if not compared:
+            continue
+        cond = p.condition
+        has_where = p.rule.where is not None and isinstance(cond, All) and len(cond.items) == 2
+        scope = [f"_status IN ({', '.join(sql_literal(s) for s in p.statuses)})"]
+        if p.pipelines:
+            scope.append(f"_pipeline_n IN ({', '.join(sql_literal(x) for x in p.pipelines)})")
+        if has_where:
+            scope.append(backend.cond_sql(cond.items[0]))
+        for ref in compared:
+            n = backend.con.execute(f'SELECT count(*) FROM audit_deals WHERE {" AND ".join(scope)} AND "{ref.ref}" IS NULL').fetchone()[0]
+            if n:
+                names = _DERIVED_FROM.get(ref.name, (ref.name,))
+                column = " / ".join(deals.fields.get(x, x) for x in names if x in deals.fields) or ref.name
+                out.append(UnjudgedDeals(p.rule.id, p.rule.code, ref.ref, n, column))
+    return out
