@@ -1,0 +1,348 @@
+"""The one HTTP core every CRM client uses (httpx): limits, retries, paging, typed errors.
+
+- :class:`RateLimiter` keeps a steady request rate (amoCRM: 7/s) and obeys what
+  the responses say: a burst window running out (``x-ratelimit-remaining`` /
+  ``x-ratelimit-reset``), ``Retry-After`` on a 429 or 503, a daily budget
+  (``x-daily-requests-left``, Salesforce's ``Sforce-Limit-Info``); a wait longer
+  than ``max_wait`` raises :class:`~crm_audit.sources.errors.RateLimited`
+  instead of hanging a nightly job.
+- :class:`HttpCore` sends GETs with the auth headers, retries a dropped
+  connection, a timeout, a 429 and a 5xx with exponential backoff (GETs are
+  idempotent, so a page cut mid-body is simply asked again), counts requests
+  and the CRM's token cost, and maps a refusal to a typed error through the
+  connector's ``classify`` (bad token, missing scope, wrong domain, API disabled).
+- :class:`Paging` describes one paging style — cursor, offset/start, page
+  number, next link — as data: which query parameter carries the position and
+  how to read the items and the next position from a page.
+
+Nothing here logs; messages pass through :func:`~crm_audit.sources.credentials.mask`.
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from crm_audit.sources.credentials import mask
+from crm_audit.sources.errors import (ApiDisabled, ApiResponseError, BadToken, MissingScope, NoNetwork, RateLimited,
+                                      SourceError, WrongDomain)
+
+
+@dataclass
+class Limits:
+    """A CRM's published limits, as the client enforces them before the server has to."""
+
+    rps: float | None = None  # steady requests per second (amoCRM: 7)
+    max_wait: float = 300.0  # the longest one wait may last; beyond it the sync stops with RateLimited
+    retries: int = 6  # attempts after the first, for 429 / 5xx / dropped connections
+    backoff: float = 0.5  # first backoff in seconds, doubled each attempt (with jitter), capped at 30 s
+    timeout: float = 60.0
+
+
+class RateLimiter:
+    """Waits before a request so the CRM never has to refuse one (and obeys it when it does)."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self.limits = limits
+        self.clock, self._sleep = clock, sleep
+        self._next_at = 0.0  # earliest time of the next request (steady rate)
+        self._blocked_until = 0.0  # a burst window ran out / Retry-After
+        self.waited = 0.0  # seconds spent waiting, for the sync report
+        self.daily_left: int | None = None
+
+    def _wait_until(self, t: float) -> None:
+        delay = t - self.clock()
+        if delay <= 0:
+            return
+        if delay > self.limits.max_wait:
+            raise RateLimited(f"the CRM asks to wait {delay:.0f} s before the next request (its limit is used up); "
+                              "run the sync again later — nothing is lost, it resumes where it stopped")
+        self.waited += delay
+        self._sleep(delay)
+
+    def before(self) -> None:
+        self._wait_until(max(self._next_at, self._blocked_until))
+        if self.limits.rps:
+            self._next_at = max(self.clock(), self._next_at) + 1.0 / self.limits.rps
+
+    def observe(self, headers: httpx.Headers) -> None:
+        """Read the limit headers of a response (any CRM's spelling; absent ones are ignored)."""
+        remaining = _int(headers.get("x-ratelimit-remaining"))
+        reset = _float(headers.get("x-ratelimit-reset"))
+        if remaining is not None and remaining <= 0 and reset is not None:
+            self._blocked_until = max(self._blocked_until, self.clock() + reset)
+        daily = _int(headers.get("x-daily-requests-left"))
+        if daily is not None:
+            self.daily_left = daily
+        info = headers.get("sforce-limit-info")  # "api-usage=18/15000"
+        if info and "api-usage=" in info:
+            used, _, total = info.split("api-usage=")[1].split(",")[0].partition("/")
+            if _int(used) is not None and _int(total) is not None:
+                self.daily_left = int(total) - int(used)
+
+    def retry_after(self, seconds: float) -> None:
+        self._blocked_until = max(self._blocked_until, self.clock() + seconds)
+
+    def sleep(self, seconds: float) -> None:
+        self._wait_until(self.clock() + seconds)
+
+
+def _int(v) -> int | None:
+    try:
+        return int(float(v)) if v not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _float(v) -> float | None:
+    try:
+        return float(v) if v not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def retry_after_seconds(headers: httpx.Headers, clock_now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds (a number, or an HTTP date)."""
+    v = headers.get("retry-after")
+    if v is None:
+        return None
+    sec = _float(v)
+    if sec is not None:
+        return max(0.0, sec)
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(v)
+    except (TypeError, ValueError):
+        return None
+    import datetime as dt
+
+    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+
+
+@dataclass
+class Stats:
+    """What a sync cost: requests, the CRM's own token cost, retries, seconds waited."""
+
+    requests: int = 0
+    cost: int = 0
+    retries: int = 0
+    by_path: dict[str, int] = field(default_factory=dict)
+
+
+Classifier = Callable[[httpx.Response], "SourceError | None"]
+
+
+def default_classify(resp: httpx.Response, crm: str = "the CRM") -> SourceError | None:
+    """A refusal as a typed error (a connector refines it with its own error bodies)."""
+    s, url = resp.status_code, str(resp.request.url) if resp.request else None
+    body = mask(resp.text[:300]) if resp.content else ""
+    if s == 401:
+        return BadToken(f"{crm} refused the token (HTTP 401{': ' + body if body else ''}); it is wrong, expired or revoked — "
+                        "create a new one and put it where the settings say", status=s, url=url)
+    if s == 402:
+        return ApiDisabled(f"{crm} says the account's plan does not include API access (HTTP 402)", status=s, url=url)
+    if s == 403:
+        return MissingScope(f"{crm} refused access to {_path(url)} (HTTP 403{': ' + body if body else ''}); the token's user or app "
+                            "lacks the permission to read it — grant it, or use an admin's token", status=s, url=url)
+    if s == 404:
+        return WrongDomain(f"{_host(url)} has no {crm} API at {_path(url)} (HTTP 404); check the account address in crm_api: domain",
+                           status=s, url=url)
+    return None
+
+
+def _host(url: str | None) -> str:
+    return urlsplit(url).netloc if url else "?"
+
+
+def _path(url: str | None) -> str:
+    return urlsplit(url).path if url else "?"
+
+
+@dataclass
+class Paging:
+    """One paging style, as data.
+
+    ``param``: the query parameter that carries the position (``cursor``,
+    ``start``, ``page``; None for next links, which are whole URLs);
+    ``items``: the records of a page; ``next``: the next position from a page
+    (None: last page) — given the page's JSON, the current position and the
+    number of items. ``first``: the first position (None: parameter absent).
+    """
+
+    items: Callable[[Any], list]
+    next: Callable[[Any, Any, int], Any]
+    param: str | None = None
+    first: Any = None
+
+    @staticmethod
+    def cursor(items: Callable[[Any], list], next_cursor: Callable[[Any], Any], param: str = "cursor") -> "Paging":
+        return Paging(items, lambda js, pos, n: next_cursor(js) or None, param)
+
+    @staticmethod
+    def offset(items: Callable[[Any], list], limit: int, param: str = "start") -> "Paging":
+        return Paging(items, lambda js, pos, n: (pos or 0) + n if n >= limit else None, param, 0)
+
+    @staticmethod
+    def page_number(items: Callable[[Any], list], limit: int, param: str = "page", has_next: Callable[[Any], bool] | None = None) -> "Paging":
+        def nxt(js, pos, n):
+            more = has_next(js) if has_next is not None else n >= limit
+            return (pos or 1) + 1 if more and n else None
+        return Paging(items, nxt, param, 1)
+
+    @staticmethod
+    def next_link(items: Callable[[Any], list], link: Callable[[Any], str | None]) -> "Paging":
+        return Paging(items, lambda js, pos, n: link(js) or None, None)
+
+
+class HttpCore:
+    """GETs to one CRM account with its limits, retries and typed errors."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], limits: Limits, *, crm: str = "the CRM",
+                 classify: Classifier | None = None, transport: httpx.BaseTransport | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 probe_host: str | None = None):
+        self.base_url = base_url.rstrip("/")
+        self.crm = crm
+        self.limits = limits
+        self.limiter = RateLimiter(limits, clock, sleep)
+        self.stats = Stats()
+        self.classify = classify
+        self.probe_host = probe_host
+        self._client = httpx.Client(headers={**headers, "Accept": "application/json", "User-Agent": "crm-audit"},
+                                    timeout=limits.timeout, transport=transport, follow_redirects=False)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _url(self, path: str) -> str:
+        return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
+
+    def get(self, path: str, params: dict | None = None, cost: int = 1) -> Any:
+        """The JSON of one GET (None for an empty 204), after waits and retries; a typed error otherwise."""
+        url = self._url(path)
+        attempt = 0
+        while True:
+            self.limiter.before()
+            self.stats.requests += 1
+            self.stats.by_path[_path(url)] = self.stats.by_path.get(_path(url), 0) + 1
+            try:
+                resp = self._client.get(url, params=params)
+                body = resp.content  # read the whole body now: a connection dropped mid-page fails here
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.TimeoutException, httpx.ConnectError) as exc:
+                if isinstance(exc, httpx.ConnectError) and attempt == 0 and _dns_failure(exc):
+                    raise self._unreachable(url, exc) from None
+                if attempt >= self.limits.retries:
+                    raise self._unreachable(url, exc) from None
+                attempt += 1
+                self.stats.retries += 1
+                self.limiter.sleep(self._backoff(attempt))
+                continue
+            self.limiter.observe(resp.headers)
+            if resp.status_code == 429 or resp.status_code in (500, 502, 503, 504):
+                if attempt >= self.limits.retries:
+                    if resp.status_code == 429:
+                        raise RateLimited(f"{self.crm} kept answering 429 Too Many Requests after {attempt} retries; run the sync later",
+                                          status=429, url=mask(url))
+                    raise ApiResponseError(f"{self.crm} answered HTTP {resp.status_code} {attempt + 1} times for {_path(url)}; "
+                                           "it may be down — try again later", status=resp.status_code, url=mask(url))
+                attempt += 1
+                self.stats.retries += 1
+                wait = retry_after_seconds(resp.headers)
+                if wait is not None:
+                    self.limiter.retry_after(wait)
+                else:
+                    self.limiter.sleep(self._backoff(attempt))
+                continue
+            if resp.status_code >= 400:
+                err = (self.classify(resp) if self.classify else None) or default_classify(resp, self.crm)
+                if err is None:
+                    err = ApiResponseError(f"{self.crm} answered HTTP {resp.status_code} for {_path(url)}: {mask(resp.text[:300])}",
+                                           status=resp.status_code, url=mask(url))
+                raise err
+            if resp.status_code in (301, 302, 307, 308):
+                raise WrongDomain(f"{_host(url)} redirects to {mask(resp.headers.get('location', '?'))}: not the {self.crm} API address; "
+                                  "check crm_api: domain", status=resp.status_code, url=mask(url))
+            self.stats.cost += cost
+            if resp.status_code == 204 or not body:
+                return None
+            try:
+                return resp.json()
+            except ValueError:
+                if attempt < self.limits.retries:  # a body cut short looks like bad JSON: ask again
+                    attempt += 1
+                    self.stats.retries += 1
+                    self.limiter.sleep(self._backoff(attempt))
+                    continue
+                raise ApiResponseError(f"{self.crm} answered something that is not JSON for {_path(url)} "
+                                       f"(is {_host(url)} the right address?)", status=resp.status_code, url=mask(url)) from None
+
+    def pages(self, path: str, params: dict | None, paging: Paging, cost: int = 1) -> Iterator[tuple[list, Any]]:
+        """Every page of a list: (items, the position of the page after it — None after the last)."""
+        params = dict(params or {})
+        pos = paging.first
+        url = path
+        while True:
+            q = dict(params)
+            if paging.param is not None and pos is not None:
+                q[paging.param] = pos
+            js = self.get(url, q if paging.param is not None or url == path else None, cost)
+            items = paging.items(js) if js is not None else []
+            nxt = paging.next(js, pos, len(items)) if js is not None else None
+            yield items, nxt
+            if nxt is None:
+                return
+            if paging.param is None:
+                url = nxt  # a next link carries every parameter
+            else:
+                pos = nxt
+
+    def _backoff(self, attempt: int) -> float:
+        return min(30.0, self.limits.backoff * 2 ** (attempt - 1)) * (0.75 + 0.5 * random.random())
+
+    def _unreachable(self, url: str, exc: Exception) -> SourceError:
+        host = _host(url)
+        if _dns_failure(exc):
+            if self.probe_host and _resolves(self.probe_host):
+                return WrongDomain(f"{host} does not exist (no such address) while {self.probe_host} answers; check the account "
+                                   "address in crm_api: domain", url=mask(url))
+            return NoNetwork(f"cannot resolve {host}: no network or DNS; check the connection (and a proxy, if any)", url=mask(url))
+        kind = type(exc).__name__
+        return NoNetwork(f"cannot reach {host} ({kind}: {mask(str(exc))[:200]}); check the network, a proxy or a firewall — "
+                         "the sync resumes where it stopped", url=mask(url))
+
+
+def _dns_failure(exc: BaseException) -> bool:
+    seen = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, socket.gaierror):
+            return True
+        text = str(e).lower()
+        if "name or service not known" in text or "nodename nor servname" in text or "getaddrinfo failed" in text \
+                or "temporary failure in name resolution" in text or "no address associated" in text:
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def _resolves(host: str) -> bool:
+    try:
+        socket.getaddrinfo(host, 443)
+        return True
+    except OSError:
+        return False

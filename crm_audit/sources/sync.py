@@ -1,0 +1,141 @@
+"""One incremental sync: the CRM's objects into the cache, then a snapshot for the audit.
+
+For each incremental object the sync reads from the committed watermark minus
+an overlap (inclusive ``updated_since``), page by page; each page and the
+watermark it advances are committed together (:meth:`SyncCache.commit_page`),
+so a sync killed anywhere loses nothing and the next one resumes. Records are
+de-duplicated by (object, id), the newest copy kept. Deletions are found the
+way the API allows (:class:`~crm_audit.sources.connector.ObjectSpec`).
+Reference objects (users, pipelines, fields) are read whole every time.
+``full=True`` forgets the cache first and reads everything.
+
+At the end the cache is flattened into the snapshot the audit reads
+(:mod:`crm_audit.sources.snapshot`) and the sync is recorded as done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crm_audit.progress import silent
+from crm_audit.sources.cache import SyncCache, now_iso
+from crm_audit.sources.connector import Connector, minus
+
+
+@dataclass
+class ObjectResult:
+    name: str
+    read: int = 0  # records read (re-reads of the overlap included)
+    deleted: int = 0  # records found deleted this sync
+    since: str | None = None  # where the read started (None: from the beginning)
+
+
+@dataclass
+class SyncResult:
+    sync_id: int
+    crm: str
+    mode: str  # full | incremental
+    objects: list[ObjectResult] = field(default_factory=list)
+    requests: int = 0
+    cost: int = 0  # the CRM's own request cost (Pipedrive tokens)
+    retries: int = 0
+    waited: float = 0.0  # seconds spent within the CRM's limits
+    snapshot: Path | None = None
+    counts: dict[str, int] = field(default_factory=dict)  # rows per entity in the snapshot
+    by_path: dict[str, int] = field(default_factory=dict)
+
+
+def run_sync(connector: Connector, cache: SyncCache, *, full: bool = False, overlap: dt.timedelta = dt.timedelta(minutes=10),
+             id_check_days: int = 7, check_deleted: bool = False, snapshots: Path | None = None,
+             progress: Callable[[str], None] | None = None, keep_snapshots: int = 12) -> SyncResult:
+    """Sync ``connector``'s objects into ``cache``; write a snapshot into ``snapshots`` (a folder) when given."""
+    from crm_audit.sources import snapshot as snapshot_mod
+
+    progress = progress or silent
+    if full:
+        cache.reset()
+    cache.bind(connector.crm, connector.account)
+    mode = "full" if full else "incremental"
+    sid = cache.begin_sync(connector.crm, connector.account, mode)
+    result = SyncResult(sid, connector.crm, mode)
+    core = connector.core
+    status = "failed"
+    try:
+        for spec in connector.objects:
+            started = now_iso()
+            res = ObjectResult(spec.name)
+            result.objects.append(res)
+
+            def report(extra: str = "") -> None:
+                progress(f"sync {spec.name}: {res.read:,} records · {core.stats.requests:,} requests{extra}")
+
+            report()
+            if spec.kind == "reference":
+                records = [r for page in connector.fetch(spec.name, None) for r in page]
+                res.read = len(records)
+                res.deleted = cache.replace_all(spec.name, records, sid)
+                report()
+                continue
+            state = cache.state(spec.name)
+            since = None if state.watermark is None else minus(state.watermark, overlap)
+            res.since = since
+            seen: set[str] | None = set() if since is None else None
+            high: str | None = None
+            for page in connector.fetch(spec.name, since):
+                res.read += len(page)
+                top = max((r.updated for r in page if r.updated), default=None)
+                if top is not None and (high is None or top > high):
+                    high = top
+                if seen is not None:
+                    seen.update(r.id for r in page)
+                cache.commit_page(spec.name, page, sid, watermark=top if spec.ordered else None)
+                report()
+            if seen is not None:  # a read from the beginning: every cached id it did not list is gone
+                res.deleted += cache.mark_missing_deleted(spec.name, seen, sid, started)
+            cache.commit_page(spec.name, [], sid, watermark=high, full_done=True if since is None else None)
+            if spec.deletions == "filter":
+                for page in connector.fetch_deleted(spec.name, since):
+                    cache.commit_page(spec.name, [r for r in page], sid)
+                    res.deleted += sum(1 for r in page if r.deleted)
+                    report(" (deleted)")
+            elif spec.deletions == "id-check" and seen is None and _due(state.id_checked, id_check_days, check_deleted):
+                ids: set[str] = set()
+                for page in connector.list_ids(spec.name):
+                    ids.update(page)
+                    report(f" (checking for deleted records: {len(ids):,} ids)")
+                res.deleted += cache.mark_missing_deleted(spec.name, ids, sid, started)
+        result.counts = {}
+        if snapshots is not None:
+            progress("writing the snapshot for the audit")
+            result.snapshot, result.counts = snapshot_mod.write_snapshot(connector, cache, snapshots, sid)
+            for old_sid, path in cache.prunable_snapshots(keep_snapshots):
+                snapshot_mod.remove_snapshot(Path(path))
+                cache.forget_snapshot(old_sid)
+        status = "done"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        raise
+    finally:
+        st = core.stats
+        result.requests, result.cost, result.retries, result.waited = st.requests, st.cost, st.retries, core.limiter.waited
+        result.by_path = dict(st.by_path)
+        try:
+            cache.end_sync(sid, status, st.requests, st.cost, result.counts,
+                           str(result.snapshot) if result.snapshot is not None and status == "done" else None)
+        except Exception:  # noqa: BLE001 - the cache is closing under a kill: the next sync marks this one interrupted
+            pass
+    return result
+
+
+def _due(last: str | None, days: int, forced: bool) -> bool:
+    if forced:
+        return True
+    if days <= 0:
+        return False
+    if last is None:
+        return True
+    then = dt.datetime.fromisoformat(last.replace("Z", "+00:00"))
+    return dt.datetime.now(dt.timezone.utc) - then >= dt.timedelta(days=days)

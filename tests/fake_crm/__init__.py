@@ -1,0 +1,1 @@
+"""Fake CRM APIs for offline tests: threaded HTTP servers that behave like the real ones."""
