@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from crm_audit import yamlsrc
 from crm_audit.errors import Problem, SettingsError
+from crm_audit.sources.config import CrmApiSettings
 from crm_audit.textnorm import norm
 
 #: The audit history database next to the settings file unless `ledger:` says otherwise.
@@ -132,6 +133,8 @@ class Settings(BaseModel):
     google_sheet: str | None = None  # spreadsheet URL or key to publish to
     google_credentials: str | None = None  # service-account JSON key (else GOOGLE_APPLICATION_CREDENTIALS, else OAuth)
     ledger: str | None = None  # the audit history database; default crm-audit.db next to this file
+    # reading the CRM through its API (`crm-audit sync`, `run --from-crm`): crm_audit/sources/config.py
+    crm_api: CrmApiSettings | None = None
     notify: NotifyConfig | None = None  # digests by e-mail / Telegram (`crm-audit notify`)
     # this export's own headers for the profile's canonical fields, per entity
     # (deals / organizations / persons / activities): {deals: {stage: Fase}}
