@@ -225,14 +225,14 @@ def validate(config):
 def _profile_problems(settings, config: str) -> list:
     """The settings' `crm:` profile must load (a typo in it would only surface at `run`)."""
     from crm_audit.errors import Problem
-    from crm_audit.engine.profile import load_profile
+    from crm_audit.settings import validate_problems
 
     try:
-        load_profile(settings.crm)
+        return validate_problems(settings)  # the profile loads, `columns:` names its fields, the stage order is confirmed
     except CrmAuditError as exc:
-        return [Problem(f"crm: {p.message}", file=p.file if p.file and p.line else config, line=p.line, col=p.col,
-                        reason="unknown-profile") for p in exc.problems] or [Problem(f"crm: {exc}", file=config, reason="unknown-profile")]
-    return []
+        line, col = settings.where("crm")
+        return [Problem(f"crm: {p.message}", file=p.file if p.file and p.line else config, line=p.line or line, col=p.col or col,
+                        reason="unknown-profile") for p in exc.problems] or [Problem(f"crm: {exc}", file=config, line=line, reason="unknown-profile")]
 
 
 @cli.group(invoke_without_command=True)

@@ -28,7 +28,7 @@ class RulesConfig(BaseModel):
     disable: list[str] = Field(default_factory=list)  # rule ids to switch off
     # rule id -> why it is off (this export lacks what it reads): the rule is
     # reported as skipped with the reason (terminal, its sheet, FAQ), never run
-    off: dict[str, str] = Field(default_factory=dict)
+    skip: dict[str, str] = Field(default_factory=dict)
 
 
 class OutputConfig(BaseModel):
@@ -314,6 +314,33 @@ def collect(path: str | Path) -> tuple[Settings | None, list[Problem]]:
 
 def load(path: str | Path) -> Settings:
     s, problems = collect(path)
-    if problems or s is None:
-        raise SettingsError(problems=problems)
+    errors = [p for p in problems if p.severity == "error"]
+    if errors or s is None:
+        raise SettingsError(problems=errors or problems)
     return s
+
+
+def validate_problems(s: Settings) -> list[Problem]:
+    """What `crm-audit validate` adds to loading: the settings against their CRM
+    profile (`crm:` loads — else SettingsError —, every `columns:` field is one
+    of the profile's) and a warning while the stage order is a guess."""
+    from crm_audit.engine.profile import load_profile
+    from crm_audit.rules.ruleset import did_you_mean
+
+    out: list[Problem] = []
+    if not s.stage_order_confirmed:
+        p = s.problem(("stage_order_confirmed",), "the order of the stages in `pipelines:` was guessed from the export: check it, "
+                      "then set `stage_order_confirmed: true` (until then rules that compare stages may flag or miss deals)", "stage-order-guessed")
+        p.severity = "warning"
+        out.append(p)
+    profile = load_profile(s.crm)  # raises SettingsError naming the profiles there are
+    for ent, fields in s.columns.items():
+        spec = profile.entities.get(ent)
+        if spec is None:
+            out.append(s.problem(("columns", ent), f"the {profile.title or profile.name} profile reads no {ent} file", "unknown-entity"))
+            continue
+        for name in fields:
+            if name not in spec.fields:
+                out.append(s.problem(("columns", ent, name), f"«{name}» is not a field of {ent}{did_you_mean(name, list(spec.fields))}; "
+                                     f"fields: {', '.join(spec.fields)}", "unknown-field"))
+    return out

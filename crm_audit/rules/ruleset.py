@@ -197,13 +197,13 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
         if rid not in seen_id:
             line, col = settings.where("rules", "disable", i)
             problems.append(Problem(f"cannot disable unknown rule «{rid}»{did_you_mean(rid, list(seen_id))}", file=settings.file, line=line, col=col, reason="unknown-rule"))
-    for rid in settings.rules.off:
+    for rid in settings.rules.skip:
         if rid not in seen_id:
-            line, col = settings.where("rules", "off", rid)
-            problems.append(Problem(f"cannot switch off unknown rule «{rid}»{did_you_mean(rid, list(seen_id))}", file=settings.file,
+            line, col = settings.where("rules", "skip", rid)
+            problems.append(Problem(f"cannot skip unknown rule «{rid}»{did_you_mean(rid, list(seen_id))}", file=settings.file,
                                     line=line, col=col, reason="unknown-rule"))
     problems += _names_problems(originals, settings)
-    off = {k: (v or "выключено") for k, v in settings.rules.off.items()}
+    off = {k: (v or "выключено") for k, v in settings.rules.skip.items()}
     active = [dataclasses.replace(r, off=off[r.id]) if r.id in off else r
               for r in rules if r.enabled and r.id not in settings.rules.disable]
     return active, problems

@@ -1,0 +1,445 @@
+"""Settings drafted from an export: what ``crm-audit init --from-export`` writes.
+
+:func:`draft_from_export` reads the export once through the CRM's profile and
+proposes everything a first audit needs, each with the reason it was chosen:
+
+* ``columns:`` — a canonical field whose header the profile does not know,
+  mapped to the export's column with the closest name (case-, space- and
+  accent-insensitive) or, for the deal status, the column whose values are
+  statuses;
+* ``fields:`` — a field the rules read, under the team's own column name
+  (``crm_audit/field_synonyms.yaml``: the names other teams use), proposed
+  for the user to confirm;
+* ``pipelines:`` — every stage that occurs, in the CRM's own order where the
+  export carries one (probability / sort order), else the handbook's order
+  where the pipeline is the handbook's, else the order in which deals reach
+  the stages (days from creation to the last stage change), else first
+  appearance; anything but the CRM's own order is a guess, so
+  ``stage_order_confirmed: false`` is written;
+* ``rules: skip:`` — every rule this export cannot feed (a field no column
+  provides, a pipeline or stage the team does not have), with the reason and
+  how to switch it back on. A missing field is never read as empty.
+
+Nothing here prints; the CLI renders the draft with the settings template.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crm_audit.errors import InputError, Problem
+from crm_audit.textnorm import norm
+
+#: how close (difflib ratio on header keys) a column name must be to a known name
+NAME_CUTOFF = 0.84
+#: share of a column's non-blank cells that must be known values (status, yes/no)
+VALUES_SHARE = 0.9
+DEFAULT_PIPELINE = "Основная воронка"
+
+
+@dataclass
+class Mapping:
+    """One proposed mapping and why (written as a comment next to it)."""
+
+    key: str
+    value: str
+    why: str
+
+
+@dataclass
+class RuleOff:
+    rule_id: str
+    code: str
+    why: str  # what the export lacks (Russian, for the settings comment and the run's note)
+    enable: str  # how to switch it back on
+
+
+@dataclass
+class PipelineDraft:
+    name: str
+    stages: list[str]
+    source: str  # how the order was found (Russian, written as a comment)
+    guessed: bool
+
+
+@dataclass
+class Draft:
+    crm: str
+    deal_url: str = ""
+    languages: list[str] = field(default_factory=list)
+    columns: dict[str, list[Mapping]] = field(default_factory=dict)  # entity -> mappings
+    fields: list[Mapping] = field(default_factory=list)
+    pipelines: list[PipelineDraft] = field(default_factory=list)
+    trial_stages: list[str] = field(default_factory=list)
+    frozen_lost_reasons: list[str] = field(default_factory=list)
+    lost_reasons: list[str] = field(default_factory=list)  # every lost reason of the export (a comment to pick from)
+    partner_managers: list[str] = field(default_factory=list)
+    off: list[RuleOff] = field(default_factory=list)
+
+    @property
+    def stage_order_confirmed(self) -> bool:
+        return not any(p.guessed for p in self.pipelines)
+
+    def settings_dict(self) -> dict:
+        """The draft as a settings mapping (what the written file loads to)."""
+        return {
+            "crm": self.crm,
+            "deal_url": self.deal_url,
+            "pipelines": {p.name: p.stages for p in self.pipelines},
+            "frozen_lost_reasons": self.frozen_lost_reasons,
+            "partner_managers": self.partner_managers,
+            "trial_stages": self.trial_stages,
+            "columns": {e: {m.key: m.value for m in ms} for e, ms in self.columns.items() if ms},
+            "fields": {m.key: m.value for m in self.fields},
+            "rules": {"skip": {o.rule_id: o.why for o in self.off}},
+            "stage_order_confirmed": self.stage_order_confirmed,
+        }
+
+
+# --------------------------------------------------------------------------- names
+
+
+def _key(text: str) -> str:
+    from crm_audit.engine.profile import hkey
+
+    return hkey(text)
+
+
+def _closest(name: str, candidates: dict[str, str]) -> tuple[str, float] | None:
+    """(the candidate's value, ratio) of the candidate key closest to ``name``."""
+    best = None
+    k = _key(name)
+    for cand, value in candidates.items():
+        r = difflib.SequenceMatcher(None, k, cand).ratio()
+        if best is None or r > best[1]:
+            best = (value, r)
+    return best
+
+
+def _synonyms() -> dict[str, dict]:
+    import yaml
+
+    return yaml.safe_load((Path(__file__).parent / "field_synonyms.yaml").read_text(encoding="utf-8")) or {}
+
+
+# --------------------------------------------------------------------------- columns the profile does not know
+
+
+def _file_headers(export_dir: Path, profile) -> list[tuple[Path, str, list[str]]]:
+    """(file, entity, headers) of every file the profile recognises."""
+    from crm_audit.engine.mapping import detect_entity
+    from crm_audit.engine.readers import export_files, peek_headers
+    from crm_audit.errors import CrmAuditError
+
+    out = []
+    for path in export_files(export_dir):
+        try:
+            headers = peek_headers(path)
+        except CrmAuditError:
+            continue
+        entity = detect_entity(profile, path, headers)
+        if entity is not None:
+            out.append((path, entity, headers))
+    return out
+
+
+def columns_by_name(files: list[tuple[Path, str, list[str]]], profile) -> dict[str, list[Mapping]]:
+    """Canonical fields the profile finds no header for, mapped to the export's closest column name."""
+    from crm_audit.engine.mapping import match_columns
+
+    out: dict[str, list[Mapping]] = {}
+    for path, entity, headers in files:
+        spec = profile.entities[entity]
+        m = match_columns(spec, headers)
+        free = {_key(spec.strip_prefix(headers[i])[0]): spec.strip_prefix(headers[i])[0] for idxs in m.custom.values() for i in idxs}
+        for name, fs in spec.fields.items():
+            if name in m.by_field or not free:
+                continue
+            best = None
+            for alias in fs.headers:
+                hit = _closest(alias, free)
+                if hit and hit[1] >= NAME_CUTOFF and (best is None or hit[1] > best[1]):
+                    best = (hit[0], hit[1], alias)
+            if best is not None:
+                out.setdefault(entity, []).append(Mapping(name, best[0], f"похоже на «{best[2]}» ({path.name})"))
+                free.pop(_key(best[0]), None)
+    return out
+
+
+def columns_by_values(export, profile) -> dict[str, list[Mapping]]:
+    """An enum / yes-no field with no column, fed by the custom column whose values are that field's values."""
+    out: dict[str, list[Mapping]] = {}
+    for entity, ent in export.entities.items():
+        spec = profile.entities[entity]
+        for name, fs in spec.fields.items():
+            if name in ent.fields or fs.type not in ("enum", "bool") or not fs.values:
+                continue
+            known = [norm(v) for vals in fs.values.values() for v in vals]
+            lit = ", ".join(json.dumps(v, ensure_ascii=False).replace("'", "''").replace('"', "'") for v in known)
+            for col, header in ent.custom.values():
+                total, hits = export.con.execute(
+                    f"SELECT count(*) FILTER (WHERE NOT is_blank({col})), count(*) FILTER (WHERE norm({col}) IN ({lit})) FROM {ent.table}"
+                ).fetchone()
+                if total and hits >= VALUES_SHARE * total:
+                    out.setdefault(entity, []).append(Mapping(name, header, f"значения колонки — {fs.type == 'enum' and 'статусы' or 'да/нет'} ({hits} из {total})"))
+                    break
+    return out
+
+
+# --------------------------------------------------------------------------- rule fields under the team's names
+
+
+def rule_fields_by_name(export, missing_refs: list[str]) -> list[Mapping]:
+    """For each rule field the export lacks, the team's column that is the same field (by name or a known synonym)."""
+    from crm_audit.engine.requirements import REF_ENTITY
+
+    syn = _synonyms()
+    out: list[Mapping] = []
+    taken: set[tuple[str, str]] = set()
+    for ref in missing_refs:
+        ent_ref, _, name = ref.partition(".")
+        ent = export.entities.get(REF_ENTITY.get(ent_ref, ""))
+        if ent is None:
+            continue
+        info = next((v for k, v in syn.items() if norm(k) == norm(ref)), {}) or {}
+        names = [name, *info.get("names", [])]
+        free = {_key(h): h for _c, h in ent.custom.values() if (ent.entity, h) not in taken}
+        best = None
+        for n in names:
+            hit = free.get(_key(n))
+            if hit is not None:
+                best = (hit, 1.0, n)
+                break
+            near = _closest(n, free)
+            if near and near[1] >= NAME_CUTOFF and (best is None or near[1] > best[1]):
+                best = (near[0], near[1], n)
+        if best is None:
+            continue
+        if info.get("yes_no") and not _yes_no_column(export, ent, best[0]):
+            continue
+        how = "то же название" if _key(best[2]) == _key(name) else f"так это поле называют: «{best[2]}»"
+        out.append(Mapping(ref, best[0], f"{how} — проверьте, что это то же поле"))
+        taken.add((ent.entity, best[0]))
+    return out
+
+
+def _yes_no_column(export, ent, header: str) -> bool:
+    """The column holds yes/no values (in any language of the profile's bool fields)."""
+    profile = export.profile
+    words = {norm(v) for spec in profile.entities.values() for fs in spec.fields.values() if fs.type == "bool"
+             for vals in fs.values.values() for v in vals}
+    words |= {"да", "нет", "yes", "no", "sim", "não", "nao", "sí", "si", "ja", "nein", "oui", "non", "sì", "tak", "nie", "true", "false"}
+    col = next(c for c, h in ent.custom.values() if h == header)
+    lit = ", ".join("'" + w.replace("'", "''") + "'" for w in sorted(words))
+    total, hits = export.con.execute(
+        f"SELECT count(*) FILTER (WHERE NOT is_blank({col})), count(*) FILTER (WHERE norm({col}) IN ({lit})) FROM {ent.table}").fetchone()
+    return bool(total) and hits >= VALUES_SHARE * total
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _handbook_pipelines() -> dict[str, list[str]]:
+    from crm_audit.initfile import EXAMPLE
+
+    return EXAMPLE["pipelines"]
+
+
+def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float | None]], profile) -> PipelineDraft:
+    """One pipeline's stages in order, and how the order was found.
+
+    ``found``: (stage, the CRM's order value, first row, median days to reach it)."""
+    terminal = {norm(s) for s in profile.terminal_stages()}
+    stages = [s for s, *_ in found]
+    body = [x for x in found if norm(x[0]) not in terminal]
+    if body and all(x[1] is not None for x in body):
+        ordered = [s for s, *_ in sorted(body, key=lambda x: (x[1], x[2]))]
+        source, guessed = "порядок из данных CRM (вероятность / порядок этапа)", False
+    else:
+        handbook = next((st for p, st in _handbook_pipelines().items() if norm(p) == norm(name)), None)
+        if handbook is None:  # a pipeline whose stages are all in one of the handbook's
+            keys = {norm(s) for s, *_ in body}
+            handbook = next((st for st in _handbook_pipelines().values() if keys and keys <= {norm(s) for s in st}), None)
+        if handbook is not None and {norm(s) for s, *_ in body} <= {norm(s) for s in handbook}:
+            spelled = {norm(s): s for s, *_ in body}
+            ordered = [spelled.get(norm(s), s) for s in handbook]
+            extra = [s for s in handbook if norm(s) not in spelled]
+            source = "порядок угадан: этапы совпали с воронкой из руководства, взят её порядок" + (
+                f" (добавлены этапы без сделок: {', '.join(extra)})" if extra else "")
+        elif body and all(x[3] is not None for x in body):
+            ordered = [s for s, *_ in sorted(body, key=lambda x: (x[3], x[2]))]
+            source = "порядок угадан: по тому, сколько дней от создания сделки до перехода на этап"
+        else:
+            ordered = [s for s, *_ in sorted(body, key=lambda x: x[2])]
+            source = "порядок угадан: в порядке первого появления в выгрузке"
+        guessed = True
+    fs = profile.derive_status.from_stage if profile.derive_status else None
+    ends: list[str] = []
+    if fs is not None:  # won / lost stages last (the CRM has them in every pipeline)
+        for names in (fs.won, fs.lost):
+            seen = [s for s in stages if norm(s) in {norm(n) for n in names}]
+            ends += seen or names[:1]
+    return PipelineDraft(name, ordered + ends, source, guessed)
+
+
+def pipelines_of(export, profile) -> list[PipelineDraft]:
+    """Every pipeline of the export with every stage a deal is in, ordered as :func:`_order_pipeline` says."""
+    deals = export.entities["deals"]
+    if "stage" not in deals.fields:
+        raise InputError(problems=[Problem(
+            "the deals file has no stage column: map it in crm-audit.yaml (columns: {deals: {stage: <header>}}) "
+            "or list the stages by hand", file=str(deals.file), reason="missing-column")])
+    pipe = "pipeline" if "pipeline" in deals.fields else "NULL"
+    order = "stage_order" if "stage_order" in deals.fields else "NULL"
+    reach = ("median(date_diff('day', created, stage_changed))"
+             if "created" in deals.fields and "stage_changed" in deals.fields else "NULL")
+    rows = export.con.execute(
+        f"SELECT {pipe} AS p, strip(stage) AS s, min({order}) AS ord, min(_row) AS first, {reach} AS reach FROM deals "
+        "WHERE NOT is_blank(stage) GROUP BY ALL ORDER BY first").fetchall()
+    by_pipe: dict[str, tuple[str, dict[str, list]]] = {}
+    for p, s, ord_, first, days in rows:
+        pname = (p or "").strip() or DEFAULT_PIPELINE
+        key = norm(pname)
+        _, stages = by_pipe.setdefault(key, (pname, {}))
+        prev = stages.get(norm(s))
+        if prev is None:
+            stages[norm(s)] = [s, ord_, first, days]
+        else:  # the same stage spelled two ways: the first spelling, the earliest figures
+            prev[1] = ord_ if prev[1] is None else prev[1] if ord_ is None else min(prev[1], ord_)
+    out = []
+    for pname, stages in by_pipe.values():
+        out.append(_order_pipeline(pname, [tuple(v) for v in stages.values()], profile))
+    return out
+
+
+# --------------------------------------------------------------------------- the draft
+
+
+def _yaml_safe(text: str) -> str:
+    """A flow-YAML-safe spelling of a name (quoted only when needed)."""
+    if not text or any(c in text for c in ":,[]{}#&*!|>'\"%@`") or text != text.strip() or text.lower() in (
+            "yes", "no", "true", "false", "null", "on", "off", "y", "n", "~") or text[0] in "-?" or text.replace(".", "", 1).isdigit():
+        return json.dumps(text, ensure_ascii=False)
+    return text
+
+
+def _distinct(export, entity: str, fld: str, where: str = "TRUE") -> list[str]:
+    ent = export.entities.get(entity)
+    if ent is None or fld not in ent.fields:
+        return []
+    rows = export.con.execute(f"SELECT DISTINCT strip({fld}) FROM {ent.table} WHERE NOT is_blank({fld}) AND {where} ORDER BY 1").fetchall()
+    return [r[0] for r in rows]
+
+
+def draft_from_export(export_dir: str | Path, crm: str) -> Draft:
+    """Read the export and propose settings that run (see the module's docstring)."""
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
+    from crm_audit.initfile import EXAMPLE
+
+    d = Path(export_dir)
+    base = load_profile(crm)
+    draft = Draft(crm=crm, deal_url=base.deal_url)
+    files = _file_headers(d, base)
+    draft.columns = columns_by_name(files, base)
+    profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
+    export = load_export(d, profile, on_bad_value="warn")
+    try:
+        by_values = columns_by_values(export, profile)
+        if by_values:  # read again with them
+            for e, ms in by_values.items():
+                draft.columns.setdefault(e, []).extend(ms)
+            export.close()
+            export.con.close()
+            profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
+            export = load_export(d, profile, on_bad_value="warn")
+        draft.languages = base.languages_of([h for _p, _e, headers in files for h in headers])
+        draft.pipelines = pipelines_of(export, profile)
+        found = {norm(s) for p in draft.pipelines for s in p.stages}
+        draft.trial_stages = [s for s in EXAMPLE["trial_stages"] if norm(s) in found]
+        draft.lost_reasons = _distinct(export, "deals", "lost_reason", "status = 'lost'")
+        draft.frozen_lost_reasons = [r for r in EXAMPLE["frozen_lost_reasons"] if norm(r) in {norm(x) for x in draft.lost_reasons}]
+        owners = {norm(o) for o in _distinct(export, "deals", "owner")}
+        draft.partner_managers = [m for m in EXAMPLE["partner_managers"] if norm(m) in owners]
+        _rules_that_cannot_run(draft, export, profile)
+    finally:
+        export.close()
+        export.con.close()
+    return draft
+
+
+def _rules_that_cannot_run(draft: Draft, export, profile) -> None:
+    """Propose `fields:` for the rule fields the export lacks, then switch off every rule still lacking something."""
+    from crm_audit import settings as settings_mod
+    from crm_audit.engine import plan as planmod
+    from crm_audit.engine import requirements
+    from crm_audit.rules import ruleset
+
+    def decide():
+        s = settings_mod.from_dict(draft.settings_dict())
+        rules, problems = ruleset.collect(s)
+        return s, rules, problems, requirements.decide(planmod.build_all(rules, s), export, profile)
+
+    _s, _rules, _problems, needs = decide()
+    lacking = [m.field for m in needs.missing if not m.needed_by_all and "." in m.field and
+               m.field.partition(".")[2] not in planmod.FIELDS.get(m.field.partition(".")[0], {})]
+    draft.fields = rule_fields_by_name(export, list(dict.fromkeys(lacking)))
+    s, rules, problems, needs = decide()
+    everyone = [m for m in needs.missing if m.needed_by_all]
+    if everyone:
+        m = everyone[0]
+        raise InputError(problems=[Problem(
+            f"the deals file has no «{m.column}» column and no column whose values are statuses: map it in crm-audit.yaml "
+            f"(columns: {{deals: {{status: <header>}}}}) — every rule needs it", file=m.file, reason="missing-column")])
+    codes = {r.id: r.code for r in rules}
+    off: dict[str, RuleOff] = {}
+    for m in needs.missing:
+        for rid in m.needed_by:
+            if rid in off:
+                continue
+            name = m.field.partition(".")[2]
+            custom = name not in planmod.FIELDS.get(m.field.partition(".")[0], {})
+            enable = (f"добавьте колонку «{name}» в выгрузку или укажите свою колонку в fields: ({m.field}: <колонка>), "
+                      f"затем уберите правило из rules: skip:") if custom else (
+                      f"добавьте колонку «{m.column}» в выгрузку (или укажите её в columns:), затем уберите правило из rules: skip:")
+            off[rid] = RuleOff(rid, codes.get(rid, ""), f"в выгрузке нет поля «{m.column}» ({requirements.file_name(m)})", enable)
+    for p in problems:  # a bundled rule naming a pipeline / stage this team does not have checks nothing
+        if p.reason not in ("unknown-pipeline", "unknown-stage") or p.severity == "error":
+            continue
+        cands = [r for r in rules if r.file == p.file and r.line is not None and p.line is not None and r.line <= p.line]
+        rule = max(cands, key=lambda r: r.line) if cands else None  # the rule the problem's line is in
+        if rule is None or rule.id in off:
+            continue
+        what = "воронки" if p.reason == "unknown-pipeline" else "этапа"
+        name = p.message.split("«", 1)[1].split("»", 1)[0] if "«" in p.message else ""
+        key = "pipeline_names" if p.reason == "unknown-pipeline" else "stage_names"
+        off[rule.id] = RuleOff(rule.id, rule.code, f"в ваших воронках нет {what} «{name}» из руководства",
+                               f"укажите свою {what[:-1]}у в {key}: ({name}: <ваше название>) или добавьте её в pipelines:, "
+                               "затем уберите правило из rules: skip:")
+    order = {r.id: i for i, r in enumerate(rules)}
+    draft.off = sorted(off.values(), key=lambda o: order.get(o.rule_id, 0))
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def template_values(draft: Draft) -> dict:
+    """What :func:`crm_audit.initfile.render_settings` needs to write the draft, names YAML-safe."""
+    q = _yaml_safe
+    return {
+        "deal_url": draft.deal_url or "https://example.com/deal/{id}",
+        "pipelines": {q(p.name): [q(s) for s in p.stages] for p in draft.pipelines},
+        "pipeline_notes": {q(p.name): p.source for p in draft.pipelines},
+        "stage_order_confirmed": draft.stage_order_confirmed,
+        "frozen_lost_reasons": [q(r) for r in draft.frozen_lost_reasons],
+        "lost_reasons": ", ".join(draft.lost_reasons),
+        "partner_managers": [q(m) for m in draft.partner_managers],
+        "trial_stages": [q(s) for s in draft.trial_stages],
+        "languages": ", ".join(draft.languages),
+        "columns": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.columns.items() if ms},
+        "fields": [(q(m.key), q(m.value), m.why) for m in draft.fields],
+        "rules_off": [(o.rule_id, q(o.why), o.code, o.enable) for o in draft.off],
+    }
