@@ -248,11 +248,15 @@ def _handbook_pipelines() -> dict[str, list[str]]:
     return EXAMPLE["pipelines"]
 
 
-def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float | None]], profile) -> PipelineDraft:
+def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float | None]], profile,
+                    closed: set[str] = frozenset()) -> PipelineDraft:
     """One pipeline's stages in order, and how the order was found.
 
-    ``found``: (stage, the CRM's order value, first row, median days to reach it)."""
-    terminal = {norm(s) for s in profile.terminal_stages()}
+    ``found``: (stage, the CRM's order value, first row, median days to reach it);
+    ``closed``: normalised stages whose every deal the CRM's closed flags say is won or
+    lost (a custom final stage such as Bitrix24's «Отказ клиента»): listed last, never
+    among the open stages."""
+    terminal = {norm(s) for s in profile.terminal_stages()} | set(closed)
     stages = [s for s, *_ in found]
     body = [x for x in found if norm(x[0]) not in terminal]
     if body and all(x[1] is not None for x in body):
@@ -282,6 +286,8 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
         for names in (fs.won, fs.lost):
             seen = [s for s in stages if norm(s) in {norm(n) for n in names}]
             ends += seen or names[:1]
+    named = {norm(s) for s in ends}
+    ends += [s for s in stages if norm(s) in closed and norm(s) not in named]
     return PipelineDraft(name, ordered + ends, source, guessed)
 
 
@@ -299,6 +305,12 @@ def pipelines_of(export, profile) -> list[PipelineDraft]:
     rows = export.con.execute(
         f"SELECT {pipe} AS p, strip(stage) AS s, min({order}) AS ord, min(_row) AS first, {reach} AS reach FROM deals "
         "WHERE NOT is_blank(stage) GROUP BY ALL ORDER BY first").fetchall()
+    closed: dict[str, set[str]] = {}  # pipeline -> stages whose every deal is closed by the CRM's flags
+    if profile.derive_status is not None and "status" in deals.fields:
+        for p, s in export.con.execute(
+                f"SELECT {pipe} AS p, strip(stage) AS s FROM deals WHERE NOT is_blank(stage) GROUP BY ALL "
+                "HAVING bool_and(coalesce(status, '') IN ('won', 'lost'))").fetchall():
+            closed.setdefault(norm((p or "").strip() or DEFAULT_PIPELINE), set()).add(norm(s))
     by_pipe: dict[str, tuple[str, dict[str, list]]] = {}
     for p, s, ord_, first, days in rows:
         pname = (p or "").strip() or DEFAULT_PIPELINE
@@ -311,7 +323,7 @@ def pipelines_of(export, profile) -> list[PipelineDraft]:
             prev[1] = ord_ if prev[1] is None else prev[1] if ord_ is None else min(prev[1], ord_)
     out = []
     for pname, stages in by_pipe.values():
-        out.append(_order_pipeline(pname, [tuple(v) for v in stages.values()], profile))
+        out.append(_order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set())))
     return out
 
 

@@ -128,10 +128,11 @@ def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn]]:
     needs = requirements.decide(plans, export)
     blank = requirements.blank_columns(export, needs.runnable)
     unjudged = []
-    if not needs.missing:  # the deals a rule could not judge (no date): the backend's scope, as `run` counts them
+    able = [p for p in needs.runnable if not needs.missing_for(p.rule.id)]
+    if able and not any(m.needed_by_all for m in needs.missing):  # the deals a rule could not judge (no date), as `run` counts them
         backend = DuckDBBackend(export, settings, dt.date.today())
-        backend.prepare(needs.runnable)
-        unjudged = requirements.unjudged(backend, needs.runnable)
+        backend.prepare(able)
+        unjudged = requirements.unjudged(backend, able)
     out = []
     for p in plans:
         missing = needs.missing_for(p.rule.id)

@@ -86,10 +86,10 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
             con.execute(f"ALTER TABLE {deals.table} ADD COLUMN stage_order DOUBLE")
             con.execute(f"UPDATE {deals.table} SET stage_order = m.ord FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
             deals.fields["stage_order"] = f"{', '.join(f.raw.path.name for f in files)} (sort order)"
-        con.execute(f"UPDATE {deals.table} SET {col} = m.name FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
         unnamed = con.execute(
             f"SELECT count(*), min(_row), arg_min({col}, _row), count(DISTINCT norm({col})) FROM {deals.table} "
             f"WHERE NOT is_blank({col}) AND norm({col}) NOT IN (SELECT k FROM _lookup)").fetchone()
+        con.execute(f"UPDATE {deals.table} SET {col} = m.name FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
         source = ", ".join(f.raw.path.name for f in files)
         deals.fields[col] = f"{deals.fields[col]} (names from {source or 'the profile'})"
         if unnamed[0]:
