@@ -1,14 +1,13 @@
-"""Cell-value safety and atomic writes, shared by every writer.
+"""Cell-value safety of the file writers and atomic writes.
 
-* :func:`clean_text` removes characters that XML 1.0 (hence .xlsx) cannot
-  hold: openpyxl's ``ILLEGAL_CHARACTERS_RE`` (C0 controls except tab, LF, CR)
-  plus lone surrogates and U+FFFE/U+FFFF, which would otherwise crash the
-  XML serializer.
-* :func:`xlsx_text` additionally truncates to Excel's cell limit
-  (:func:`fit_cell`: the truncation alone, for text already cleaned).
-* :func:`looks_like_formula` tells whether a text starts with ``= + - @``;
-  such text must be stored as a string (never as a formula) in a workbook.
-* :func:`plain_value` turns pandas/numpy scalars into Python ones (None if missing).
+The format-neutral cell helpers (:func:`clean_text`, :func:`fit_cell`,
+:func:`looks_like_formula`, :func:`plain_value`) live in the document layer,
+:mod:`crm_audit.documents.cells`; they are re-exported here for the writers.
+What is the writers' own:
+
+* :func:`xlsx_text`: text cleaned and cut to Excel's cell limit
+  (:data:`XLSX_MAX_CELL_CHARS`);
+* :func:`strip_nul`: text without NUL characters (CSV);
 * :func:`atomic_write` writes a file next to its destination and renames it
   into place, so a failed export never leaves a half-written file behind.
 """
@@ -16,18 +15,13 @@
 from __future__ import annotations
 
 import contextlib
-import decimal
-import math
 import os
-import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-import pandas as pd
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from crm_audit.documents.cells import FORMULA_PREFIXES, clean_text, looks_like_formula, plain_value
+from crm_audit.documents.cells import fit_cell as _fit_cell
 
 __all__ = [
     "FORMULA_PREFIXES",
@@ -43,82 +37,21 @@ __all__ = [
 
 #: Excel's limit on the length of a cell's text.
 XLSX_MAX_CELL_CHARS = 32_767
-#: Text starting with one of these is interpreted as a formula by spreadsheets.
-FORMULA_PREFIXES = ("=", "+", "-", "@")
-
-_TRUNCATION_MARK = "…"
-# openpyxl's set plus what else XML 1.0 forbids: lone surrogates (e.g. from
-# errors="surrogateescape" decoding) and the non-characters U+FFFE/U+FFFF.
-_ILLEGAL_RE = re.compile(ILLEGAL_CHARACTERS_RE.pattern + "|[\ud800-\udfff\ufffe\uffff]")
 
 
-def clean_text(value: str) -> str:
-    """``value`` without XML-illegal characters (tab, LF and CR are kept)."""
-    return _ILLEGAL_RE.sub("", value)
-
-
-def _utf16_len(value: str) -> int:
-    return len(value.encode("utf-16-le")) // 2
+def fit_cell(value: str, limit: int = XLSX_MAX_CELL_CHARS) -> str:
+    """``value`` cut to at most ``limit`` characters as Excel counts them (UTF-16 units; ends with «…»)."""
+    return _fit_cell(value, limit)
 
 
 def xlsx_text(value: str, limit: int = XLSX_MAX_CELL_CHARS) -> str:
     """Text safe to put in an xlsx cell: cleaned, at most ``limit`` characters (see :func:`fit_cell`)."""
-    return fit_cell(clean_text(value), limit)
-
-
-def fit_cell(value: str, limit: int = XLSX_MAX_CELL_CHARS) -> str:
-    """``value`` cut to at most ``limit`` characters as Excel counts them.
-
-    Excel counts UTF-16 code units, so characters outside the BMP (emoji)
-    count twice. A truncated text ends with «…».
-    """
-    if len(value) <= limit // 2 or _utf16_len(value) <= limit:
-        return value
-    budget = limit - len(_TRUNCATION_MARK)
-    out: list[str] = []
-    used = 0
-    for ch in value:
-        size = 2 if ord(ch) > 0xFFFF else 1
-        if used + size > budget:
-            break
-        out.append(ch)
-        used += size
-    return "".join(out) + _TRUNCATION_MARK
-
-
-def looks_like_formula(value: object) -> bool:
-    """True when ``value`` is a str a spreadsheet would read as a formula."""
-    return isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+    return _fit_cell(clean_text(value), limit)
 
 
 def strip_nul(value: str) -> str:
     """``value`` without NUL characters (for CSV output)."""
     return value.replace("\x00", "")
-
-
-def plain_value(value: Any) -> Any:
-    """A plain Python scalar for a pandas/numpy cell value; None when missing.
-
-    None, NaN, NaT and pd.NA are missing; numpy scalars become Python ones,
-    Timestamps become ``datetime.datetime``, Decimals become floats.
-    """
-    if type(value) is str or type(value) is int:  # the common case, fast
-        return value
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, np.datetime64):
-        value = pd.Timestamp(value)
-        if value is pd.NaT:
-            return None
-    elif isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, decimal.Decimal):
-        value = float(value)
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    return value
 
 
 def _fsync(path: Path) -> None:
