@@ -76,6 +76,8 @@ class FileReport:
     how_read: str = ""
     headers: list[str] = field(default_factory=list)
     rows_where: str = ""  # a file holding two entities: this entity's rows
+    # a column no field takes -> the closest field of the profile and the header it resembles
+    suggestions: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,9 +101,41 @@ class InspectReport:
     rules: list[RuleCheck] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     error: str | None = None
+    languages: list[str] = field(default_factory=list)  # the interface languages of the headers (profile `languages:`)
 
     def rules_in(self, state: str) -> list[str]:
         return [r.rule_id for r in self.rules if r.state == state]
+
+
+def _headers_or_none(path: Path) -> list[str]:
+    from crm_audit.engine.readers import peek_headers
+
+    try:
+        return peek_headers(path)
+    except CrmAuditError:
+        return []
+
+
+#: how close (difflib ratio) an unmapped header must be to a field's header to be suggested
+SUGGEST_CUTOFF = 0.6
+
+
+def closest_fields(spec, mapped: list[str], headers: list[str]) -> dict[str, tuple[str, str]]:
+    """For each header no field takes, the closest field the file has no column for: header -> (field, its header)."""
+    import difflib
+
+    out: dict[str, tuple[str, str]] = {}
+    free = {n: fs for n, fs in spec.fields.items() if n not in mapped}
+    for h in headers:
+        best = None
+        for n, fs in free.items():
+            for alias in fs.headers:
+                r = difflib.SequenceMatcher(None, hkey(h), hkey(alias)).ratio()
+                if r >= SUGGEST_CUTOFF and (best is None or r > best[0]):
+                    best = (r, n, alias)
+        if best is not None:
+            out[h] = (best[1], best[2])
+    return out
 
 
 def _settings_for(crm: str, config: str | Path | None):
@@ -167,8 +201,9 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
     scores: dict[str, int] = {}
     if crm is None:
         crm, scores = detect_profile(d)
-    profile = load_profile(crm)
+    profile = load_profile(crm).with_columns(settings.columns if settings is not None else {})
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
+    rep.languages = profile.languages_of([h for p in export_files(d) for h in _headers_or_none(p)])
     try:
         export = load_export(d, profile, on_bad_value="warn")
     except CrmAuditError as exc:
@@ -184,6 +219,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             fr = FileReport(ent.file, name, ent.rows)
             fr.mapped = [(hdr, f) for f, hdr in ent.fields.items()]
             fr.custom = [hdr for _col, hdr in ent.custom.values()]
+            fr.suggestions = closest_fields(profile.entities[name], [f for f, _h in fr.mapped], fr.custom)
             fr.ignored = list(ent.ignored)
             fr.rows_where = ent.rows_where or ""
             if ent.raw is not None:
@@ -224,6 +260,8 @@ def format_report(rep: InspectReport) -> str:
     line = f"Profile: {rep.profile} ({rep.profile_title}), {how}"
     if rep.detected and rep.scores:
         line += " — scores: " + ", ".join(f"{n} {s}" for n, s in sorted(rep.scores.items(), key=lambda x: -x[1]))
+    if rep.languages:
+        line += f"\nLanguages: {', '.join(rep.languages)}"
     lines += [line, "", "Files:"]
     for f in rep.files:
         if f.entity is None:
@@ -237,6 +275,9 @@ def format_report(rep: InspectReport) -> str:
         lines.append("    mapped: " + "; ".join(f"{h} → {fld}" for h, fld in f.mapped))
         if f.custom:
             lines.append("    kept as custom fields: " + ", ".join(f.custom))
+        for header, (fld, like) in f.suggestions.items():
+            lines.append(f"    unmapped «{header}»: closest field {fld} (its header «{like}»); if it is that field, map it in crm-audit.yaml: "
+                         f"columns: {{{f.entity}: {{{fld}: {header}}}}}")
         if f.ignored:
             lines.append("    ignored: " + ", ".join(f.ignored))
     for ent, note in rep.absent:

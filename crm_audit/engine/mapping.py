@@ -485,7 +485,7 @@ def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str) -> No
         if not fs.many or name not in proj.fields:
             continue
         raw = f'"{name}__raw"' if fs.type != "text" else f'"{name}"'
-        items = f"CASE WHEN is_blank({raw}) THEN [{raw}] ELSE list_filter(string_split({raw}, {sql_literal(fs.split)}), x -> NOT is_blank(x)) END"
+        items = f"CASE WHEN is_blank({raw}) THEN [{raw}] ELSE list_filter(string_split({raw}, {sql_literal(fs.split)}), lambda x: NOT is_blank(x)) END"
         item = "nullif(strip(_item), '')"
         cols = f'{_typed_expr(fs, item, date_order)} AS "{name}"' + (f', {item} AS "{name}__raw"' if fs.type != "text" else "")
         excl = f'"{name}"' + (f', "{name}__raw"' if fs.type != "text" else "")
