@@ -110,8 +110,9 @@ def _print_cycle(result, quiet: bool) -> None:
 @click.option("--previous", help="Where the previous audit's document is now (FILE or Google Sheet URL), when it was moved or renamed.")
 @click.option("--no-previous", is_flag=True, help="Start without the previous audit's document (what was typed in it since it was last read is not carried over).")
 @click.option("--dry-run", is_flag=True, help="Show what would change (rows added/updated/removed in the Google Sheet); write nothing, anywhere.")
+@click.option("--notify", "send_digests", is_flag=True, help="Then send the digests (as `crm-audit notify`): each manager their to-do, the head of sales the summary.")
 def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet, ledger_path, gsheet, credentials,
-        previous, no_previous, dry_run):
+        previous, no_previous, dry_run, send_digests):
     """Run the audit on an export and write the workbook and/or CSV.
 
     Before anything is written, the previous audit's document (as the ledger
@@ -125,6 +126,12 @@ def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations
                            dry_run, previous, no_previous)
     result = _run_with_progress(run_cycle, request, quiet)
     _print_cycle(result, quiet)
+    if send_digests:
+        if not result.recorded:
+            _err("note: --notify: nothing sent (a dry run or a partial --rule run records no audit); "
+                 "`crm-audit notify --dry-run` previews the digests")
+        else:
+            _notify_after_run(config, ledger_path)
     if fail_on_violations and result.report.total:
         sys.exit(EXIT_VIOLATIONS)
 
@@ -399,12 +406,13 @@ def waivers(config, ledger_path, show_all):
 @config_option
 @ledger_option
 @click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write a self-contained HTML report.")
-@click.option("--manager", help="Only this manager: their to-do list, grouped by sheet, with links.")
+@click.option("--manager", help="Only this manager: their to-do (Russian, by rule in code order, with links and evidence); with --html, their own page.")
 @click.option("--today", callback=_parse_date, help="Review as of this day (default: today).")
 @click.option("--no-pull", is_flag=True, help="Do not read the latest document first.")
 def review(config, ledger_path, html_path, manager, today, no_pull):
     """Per manager: open, overdue, waiting for a decision, without comment, repeats, warnings."""
-    from crm_audit.history.review import build_review, render_html, review_lines, todo_lines
+    from crm_audit.history.review import build_review, render_html, review_lines, rule_infos
+    from crm_audit.notify.todo import manager_todo, render_todo_html, todo_text
 
     from .cycle.pull import pull_documents
 
@@ -416,11 +424,16 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
             except CrmAuditError as exc:  # the review still shows what the ledger has; never silently
                 _err(f"warning: {exc.message}; the review shows what was read before (or pass --no-pull)")
         rv = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url,
-                          rule_sheets={r.id: r.sheet_title for r in rules}, manager=manager)
+                          rules=rule_infos(rules), manager=manager)
     if manager and not rv.managers:
         raise UsageError(f"no manager «{manager}» in the audits")
-    for line in (todo_lines(rv) if manager else review_lines(rv)):
-        click.echo(line)
+    if manager and rv.as_of is not None:
+        todos = [manager_todo(rv, m) for m in rv.managers]
+        for line in (ln for t in todos for ln in todo_text(t)):
+            click.echo(line)
+    else:
+        for line in review_lines(rv):
+            click.echo(line)
     if html_path:
         from exporters.safe import atomic_write
 
@@ -430,10 +443,87 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
 
         try:
             with atomic_write(Path(html_path)) as tmp:
-                Path(tmp).write_text(render_html(rv), encoding="utf-8")
+                Path(tmp).write_text(render_todo_html(todos[0]) if manager and rv.as_of is not None else render_html(rv),
+                                     encoding="utf-8")
         except OSError as exc:
             raise output_error(Path(html_path), exc) from None
         click.echo(f"\nWrote {html_path}")
+
+
+# --------------------------------------------------------------------------- notify
+
+
+def _notify_after_run(config: str, ledger_path: str | None) -> None:
+    from crm_audit import settings as settings_mod
+    from crm_audit.history.ledger import Ledger
+    from crm_audit.rules import ruleset
+
+    settings = settings_mod.load(config)
+    with Ledger(Path(ledger_path) if ledger_path else settings.ledger_path()) as ledger:
+        _send_digests(ledger, settings, ruleset.load(settings))
+
+
+def _send_digests(ledger, settings, rules, *, today=None, channels=("email", "telegram"), preview_dir=None, resend=False) -> None:
+    from crm_audit.notify.send import notify as send
+
+    res = send(ledger, settings, rules, today=today, channels=channels, preview_dir=preview_dir, resend=resend)
+    what = {"manager": "to-do", "head": "team summary"}
+    if preview_dir is not None:
+        for o, p in zip(res.messages, res.previews):
+            click.echo(f"preview  {o.channel:<8} {o.recipient:<32} {o.owner or 'head of sales'}: {what[o.kind]}, "
+                       f"{o.findings} finding(s) -> {p}")
+    for d in res.deliveries:
+        who = f"{d.owner or 'head of sales'}: {what[d.kind]}"
+        if d.ok:
+            click.echo(f"sent     {d.channel:<8} {d.recipient:<32} {who}")
+        else:
+            click.echo(f"FAILED   {d.channel:<8} {d.recipient:<32} {who} — {d.error}; not recorded: the next `crm-audit notify` "
+                       f"sends it")
+    for s in res.skipped:
+        click.echo(f"skipped  {s.channel:<8} {s.recipient:<32} already sent {s.sent_at.replace('T', ' ')} (--resend to send again)")
+    for owner in res.unknown_owners:
+        click.echo(f"warning: no address for «{owner}»: their to-do was not sent; add them under notify.managers in "
+                   f"{settings.file or 'the settings'}")
+    if res.nothing_to_do:
+        click.echo(f"Nothing to send (no open findings): {', '.join(res.nothing_to_do)}.")
+    if preview_dir is not None:
+        click.echo(f"Dry run: {len(res.previews)} message(s) written to {preview_dir}; nothing was sent or recorded.")
+    elif not res.deliveries and not res.skipped:
+        click.echo("No message to send.")
+    if res.failed:
+        raise CrmAuditError(f"{len(res.failed)} of {len(res.deliveries)} message(s) failed (listed above); "
+                            f"the {len(res.sent)} delivered are recorded and will not be sent again")
+
+
+@cli.command()
+@config_option
+@ledger_option
+@click.option("--dry-run", is_flag=True, help="Write the messages into --preview-dir (.eml files, Telegram texts); send nothing, record nothing.")
+@click.option("--preview-dir", type=click.Path(file_okay=False), default="crm-audit-preview", show_default=True, help="Where --dry-run writes the messages.")
+@click.option("--resend", is_flag=True, help="Send again what the ledger records as already sent for this audit.")
+@click.option("--channel", "channels", multiple=True, type=click.Choice(["email", "telegram"]), help="Only this channel (repeatable; default: both).")
+@click.option("--today", callback=_parse_date, help="As of this day (default: today): the days left to the due date.")
+@click.option("--no-pull", is_flag=True, help="Do not read the latest document first.")
+def notify(config, ledger_path, dry_run, preview_dir, resend, channels, today, no_pull):
+    """Send the latest audit's digests: each manager their to-do, the head of sales the team summary.
+
+    \b
+    Addresses and the mail server are in the settings' notify: section; the
+    SMTP password and the Telegram bot token come from the environment
+    (CRM_AUDIT_SMTP_PASSWORD, CRM_AUDIT_TELEGRAM_TOKEN by default). What was
+    delivered is recorded in the ledger and not sent again (--resend).
+    """
+    from .cycle.pull import pull_documents
+
+    settings, rules, ledger = _open_workflow(config, ledger_path)
+    with ledger:
+        if not no_pull and not dry_run and ledger.latest_audit() is not None:
+            try:
+                pull_documents(ledger, settings, rules)
+            except CrmAuditError as exc:
+                _err(f"warning: {exc.message}; the digests show what was read before (or pass --no-pull)")
+        _send_digests(ledger, settings, rules, today=today, channels=tuple(channels) or ("email", "telegram"),
+                      preview_dir=Path(preview_dir) if dry_run else None, resend=resend)
 
 
 # --------------------------------------------------------------------------- google sheets

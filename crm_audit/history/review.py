@@ -39,6 +39,37 @@ class Item:
     note: str | None = None
     accepted: bool = False  # the head of sales accepted it (CLI or «Принято» in the document)
     invalid: bool = False  # the status is not one of the drop-down's values (kept as typed)
+    evidence: list[tuple[str, str | None]] = field(default_factory=list)  # (column title, value as text) as the sheet showed
+    code: str = ""  # the rule's code, e.g. "1.1"
+    waiting: bool = False  # «Не исправлено» with a comment, no decision yet
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What the review shows of a rule: its code (the to-do's order), title, sheet and FAQ."""
+
+    code: str
+    title: str
+    sheet: str
+    what: str = ""
+    why: str = ""
+    how: str = ""
+
+
+def rule_infos(rules) -> dict[str, RuleInfo]:
+    """rule id -> :class:`RuleInfo` from loaded rules (``crm_audit.rules.lang.Rule``)."""
+    return {r.id: RuleInfo(r.code, r.title, r.sheet_title, r.what, r.why, r.how) for r in rules}
+
+
+def code_key(code: str) -> tuple:
+    """Rule codes in their natural order: 1.2 before 1.10, then 2.1."""
+    return tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in str(code).split("."))
+
+
+def evidence_pairs(flat: list | None) -> list[tuple[str, str | None]]:
+    """The ledger's ``[title, value, title, value, …]`` as pairs."""
+    flat = list(flat or [])
+    return [(str(flat[i]), flat[i + 1]) for i in range(0, len(flat) - 1, 2)]
 
 
 @dataclass
@@ -67,6 +98,7 @@ class Review:
     rule_sheets: dict[str, str]
     waivers: int = 0
     changes: Changes | None = None  # since the audit before the latest
+    rules: dict[str, RuleInfo] = field(default_factory=dict)  # rule id -> code, title, FAQ (when the caller gave the rules)
 
     @property
     def totals(self) -> dict[str, int]:
@@ -116,18 +148,21 @@ def review_inputs(ledger: Ledger, today: dt.date) -> ReviewInputs:
 
 
 def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = None, deal_url: str = "",
-                 rule_sheets: dict[str, str] | None = None, manager: str | None = None) -> Review:
+                 rule_sheets: dict[str, str] | None = None, manager: str | None = None,
+                 rules: dict[str, RuleInfo] | None = None) -> Review:
     today = today or dt.date.today()
     return make_review(review_inputs(ledger, today), due_days=due_days, today=today, deal_url=deal_url,
-                       rule_sheets=rule_sheets, manager=manager)
+                       rule_sheets=rule_sheets, manager=manager, rules=rules)
 
 
 def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: str = "",
-                rule_sheets: dict[str, str] | None = None, manager: str | None = None) -> Review:
+                rule_sheets: dict[str, str] | None = None, manager: str | None = None,
+                rules: dict[str, RuleInfo] | None = None) -> Review:
     """The review (pure: from what :func:`review_inputs` read)."""
     from crm_audit.textnorm import display_names, norm
 
-    rule_sheets = rule_sheets or {}
+    rules = rules or {}
+    rule_sheets = {**{k: r.sheet for k, r in rules.items()}, **(rule_sheets or {})}
     audits = data.audits
     latest = audits[-1] if audits else None
     by_owner: dict[str, ManagerReview] = {}
@@ -158,7 +193,9 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
             item = Item(r["rule_id"], r["deal_id"], r["owner"] or NO_OWNER, r["title"] or "", status, comment,
                         int(r["streak"]), bool(r["repeat"]), deal_url.replace("{id}", r["deal_id"]) if deal_url else "",
                         rule_sheets.get(r["rule_id"], r["rule_id"]), r["note"],
-                        accepted=data.decided.get(key) == "accepted", invalid=invalid)
+                        accepted=data.decided.get(key) == "accepted", invalid=invalid,
+                        evidence=evidence_pairs(r.get("evidence")),
+                        code=rules[r["rule_id"]].code if r["rule_id"] in rules else "")
             m = mgr(r["owner"])
             if item.repeat:
                 m.fixed_failing.append(item)
@@ -178,6 +215,7 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
                 if not comment:
                     m.no_comment.append(item)
                 elif key not in data.decided:
+                    item.waiting = True
                     m.waiting.append(item)
     for w in data.warnings:
         mgr(w["owner"]).warnings_quarter += 1
@@ -200,7 +238,7 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
         changes = Changes(changes.since, changes.as_of, next((c for n, c in changes.by_manager.items() if norm(n) == norm(manager)),
                                                              ChangeCounts()), {n: c for n, c in changes.by_manager.items()
                                                                                if norm(n) == norm(manager)})
-    return Review(as_of, due, today, managers, dates, dict(hm), dict(hr), rule_sheets, data.waivers, changes)
+    return Review(as_of, due, today, managers, dates, dict(hm), dict(hr), rule_sheets, data.waivers, changes, rules)
 
 
 def review_lines(rv: Review) -> list[str]:
@@ -236,54 +274,75 @@ def review_lines(rv: Review) -> list[str]:
     return lines
 
 
-def todo_lines(rv: Review) -> list[str]:
-    """A manager's own to-do list, grouped by sheet, with links."""
-    lines = []
-    for m in rv.managers:
-        lines.append(f"{m.owner}: {len(m.open)} open finding(s) in the audit of {rv.as_of:%d.%m.%Y}; finish by {rv.due_date:%d.%m.%Y}.")
-        by_sheet: dict[str, list[Item]] = defaultdict(list)
-        for i in m.open:
-            by_sheet[i.sheet].append(i)
-        for sheet, items in by_sheet.items():
-            lines.append(f"\n  {sheet}")
-            for i in items:
-                extra = f" — {i.status}" + (" (not one of the drop-down's statuses: pick one)" if i.invalid else "") + (
-                    f": {i.comment}" if i.comment else "")
-                lines.append(f"    • {i.title or i.deal_id} {i.url}{extra}")
-    return lines or ["No open findings for this manager."]
-
-
 def render_html(rv: Review, title: str = "Разбор аудита CRM") -> str:
-    import jinja2
+    """The head of sales' page: self-contained (inline CSS and SVG, no scripts, no network), prints on A4."""
+    from crm_audit.notify.templates import environment
 
-    from crm_audit.resources import templates_dir
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), autoescape=True)
-    env.globals["polyline"] = _polyline
-    return env.get_template("review.html.j2").render(rv=rv, title=title, charts=_charts(rv))
+    return environment().get_template("review.html.j2").render(rv=rv, title=title, charts=_charts(rv))
 
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+TOP = 10  # lines per chart; the rest are said under it
 
 
 def _charts(rv: Review) -> list[dict]:
     charts = []
     for name, series in (("Попадания по менеджерам", rv.hits_by_manager), ("Попадания по правилам", rv.hits_by_rule)):
-        top = sorted(series.items(), key=lambda kv: -sum(kv[1]))[:10]
-        peak = max([max(v) for _, v in top] + [1])
-        charts.append({
-            "title": name,
-            "series": [{"name": rv.rule_sheets.get(k, k), "values": v, "color": PALETTE[i % len(PALETTE)]} for i, (k, v) in enumerate(top)],
-            "peak": peak,
-            "labels": [d.strftime("%d.%m") for d in rv.audits],
-        })
+        ranked = sorted(series.items(), key=lambda kv: (-sum(kv[1]), str(rv.rule_sheets.get(kv[0], kv[0]))))
+        top = ranked[:TOP]
+        lines = [{"name": rv.rule_sheets.get(k, k), "values": v, "color": PALETTE[i % len(PALETTE)]} for i, (k, v) in enumerate(top)]
+        charts.append({"title": name, "series": lines, "svg": line_chart_svg(lines, [d.strftime("%d.%m.%y") for d in rv.audits], name),
+                       "more": len(ranked) - len(top)})
     return charts
 
 
-def _polyline(values: list[int], peak: int, width: int = 560, height: int = 200, pad: int = 30) -> str:
-    n = len(values)
-    if n == 0:
-        return ""
-    step = (width - 2 * pad) / max(n - 1, 1)
-    pts = [(pad + i * step if n > 1 else width / 2, height - pad - (v / peak) * (height - 2 * pad)) for i, v in enumerate(values)]
-    return " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+def nice_ticks(peak: int, count: int = 5) -> list[int]:
+    """Round y-axis ticks from 0 to at least ``peak``: 0, 5, 10 … or 0, 20, 40 … (steps 1, 2, 5 × 10ⁿ)."""
+    peak = max(int(peak), 1)
+    raw = peak / count
+    mag = 10 ** max(len(str(int(raw))) - 1, 0) if raw >= 1 else 1
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    top = -(-peak // step) * step
+    return list(range(0, top + 1, step))
+
+
+def line_chart_svg(series: list[dict], labels: list[str], title: str, width: int = 560, height: int = 240) -> str:
+    """A line chart as inline SVG: a y axis with round ticks and grid lines, the audit dates on the x axis,
+    a dot on every value (a single audit still shows its points), the value on the last dot."""
+    from html import escape
+
+    left, right, top, bottom = 44, 16, 12, 42
+    w, h = width - left - right, height - top - bottom
+    n = len(labels)
+    ticks = nice_ticks(max([max(s["values"]) for s in series if s["values"]] + [1]))
+    ymax = ticks[-1]
+
+    def x(i: int) -> float:
+        return left + (w / 2 if n == 1 else i * w / (n - 1))
+
+    def y(v: float) -> float:
+        return top + h - v / ymax * h
+
+    out = [f'<svg viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg" '
+           f'font-family="Arial, sans-serif" font-size="11">']
+    for t in ticks:
+        out.append(f'<line x1="{left}" y1="{y(t):.1f}" x2="{left + w}" y2="{y(t):.1f}" stroke="{"#999" if t == 0 else "#e5e5e5"}"/>'
+                   f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" fill="#444">{t}</text>')
+    out.append(f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="#999"/>')
+    every = max(1, -(-n // 12))  # at most ~12 date labels
+    for i, label in enumerate(labels):
+        if i % every == 0 or i == n - 1:
+            out.append(f'<line x1="{x(i):.1f}" y1="{top + h}" x2="{x(i):.1f}" y2="{top + h + 4}" stroke="#999"/>'
+                       f'<text x="{x(i):.1f}" y="{top + h + 16}" text-anchor="middle" fill="#444">{escape(label)}</text>')
+    out.append(f'<text x="{left + w / 2:.1f}" y="{height - 4}" text-anchor="middle" fill="#666">дата аудита</text>')
+    out.append(f'<text x="12" y="{top + h / 2:.1f}" text-anchor="middle" fill="#666" transform="rotate(-90 12 {top + h / 2:.1f})">'
+               f'нарушений</text>')
+    for s in series:
+        pts = [(x(i), y(v)) for i, v in enumerate(s["values"])]
+        if len(pts) > 1:
+            out.append(f'<polyline fill="none" stroke="{s["color"]}" stroke-width="2" points="'
+                       + " ".join(f"{px:.1f},{py:.1f}" for px, py in pts) + '"/>')
+        for (px, py), v in zip(pts, s["values"]):
+            out.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" fill="{s["color"]}"><title>{escape(str(s["name"]))}: {v}</title></circle>')
+    out.append("</svg>")
+    return "".join(out)

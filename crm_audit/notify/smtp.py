@@ -1,0 +1,134 @@
+"""E-mail through SMTP (the standard library's smtplib): STARTTLS, SSL or plain, optional login.
+
+One connection for all messages; each message is its own transaction, so a
+refused address fails only its own message. Every failure is reported per
+recipient; ``on_sent`` is called right after each accepted message (the
+caller records it at once). The password comes from the environment and is
+never part of a message.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from typing import Callable
+
+from crm_audit.notify.delivery import Delivery
+from crm_audit.notify.messages import Outgoing, email_message
+from crm_audit.settings import SmtpConfig
+
+
+def _context(cfg: SmtpConfig, ca_file: str | None) -> ssl.SSLContext:
+    ctx = ssl.create_default_context()
+    if ca_file:
+        ctx.load_verify_locations(cafile=ca_file)
+    return ctx
+
+
+def _connect(cfg: SmtpConfig, password: str | None, ca_file: str | None) -> smtplib.SMTP:
+    port = cfg.effective_port
+    if cfg.security == "ssl":
+        server: smtplib.SMTP = smtplib.SMTP_SSL(cfg.host, port, timeout=cfg.timeout, context=_context(cfg, ca_file))
+    else:
+        server = smtplib.SMTP(cfg.host, port, timeout=cfg.timeout)
+    try:
+        server.ehlo()
+        if cfg.security == "starttls":
+            if not server.has_extn("starttls"):
+                raise smtplib.SMTPNotSupportedError("the server does not offer STARTTLS (set notify.smtp.security: ssl or none)")
+            server.starttls(context=_context(cfg, ca_file))
+            server.ehlo()
+        if cfg.username:
+            server.login(cfg.username, password or "")
+    except BaseException:
+        server.close()
+        raise
+    return server
+
+
+def connect_error(cfg: SmtpConfig, exc: BaseException) -> str:
+    """Why the mail server could not be used, in one line (host, port, the cause; never the password)."""
+    where = f"{cfg.host}:{cfg.effective_port}"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return f"the mail server {where} refused the login of «{cfg.username}» ({exc.smtp_code}): check the user and ${cfg.password_env}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS with {where} failed ({exc.reason or exc}); check notify.smtp.security / ca_file"
+    if isinstance(exc, (socket.timeout, TimeoutError)):
+        return f"the mail server {where} did not answer within {cfg.timeout:g} s"
+    if isinstance(exc, (ConnectionRefusedError, socket.gaierror, OSError)) and not isinstance(exc, smtplib.SMTPException):
+        return f"cannot reach the mail server {where} ({getattr(exc, 'strerror', None) or exc})"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"the mail server {where} answered {exc.smtp_code} {_text(exc.smtp_error)}"
+    return f"the mail server {where}: {exc}"
+
+
+def _text(b) -> str:
+    return b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b)
+
+
+def send_emails(cfg: SmtpConfig, messages: list[Outgoing], *, password: str | None, ca_file: str | None = None,
+                on_sent: Callable[[Outgoing], None] = lambda o: None) -> list[Delivery]:
+    """Send every message; one :class:`Delivery` per message, in order."""
+    out: list[Delivery] = []
+    if not messages:
+        return out
+    if cfg.username and not password:
+        why = f"the SMTP password is not set: put it in the environment variable {cfg.password_env}"
+        return [Delivery("email", o.recipient, o.kind, o.owner, False, why) for o in messages]
+    server = None
+    failure = None
+    for o in messages:
+        if server is None and failure is None:
+            try:
+                server = _connect(cfg, password, ca_file)
+            except (smtplib.SMTPException, OSError) as exc:
+                failure = connect_error(cfg, exc)
+        if failure is not None:
+            out.append(Delivery("email", o.recipient, o.kind, o.owner, False, failure))
+            continue
+        msg = email_message(o, cfg.sender)
+        try:
+            refused = server.send_message(msg)
+            if refused:
+                code, why = refused.get(o.recipient, next(iter(refused.values())))
+                out.append(Delivery("email", o.recipient, o.kind, o.owner, False, f"refused: {code} {_text(why)}"))
+                continue
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, why = next(iter(exc.recipients.values()), (None, b""))
+            out.append(Delivery("email", o.recipient, o.kind, o.owner, False, f"the server refused the address: {code} {_text(why)}"))
+            _reset(server)
+            continue
+        except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+            out.append(Delivery("email", o.recipient, o.kind, o.owner, False, f"the server refused the message: {exc.smtp_code} "
+                                                                                  f"{_text(exc.smtp_error)}"))
+            _reset(server)
+            continue
+        except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPException) as exc:
+            # the connection broke: this message is not known to be sent; the rest are tried on a new connection once
+            out.append(Delivery("email", o.recipient, o.kind, o.owner, False, connect_error(cfg, exc)))
+            _close(server)
+            server = None
+            continue
+        on_sent(o)
+        out.append(Delivery("email", o.recipient, o.kind, o.owner, True, message_hash=o.hash))
+    if server is not None:
+        _close(server, quit=True)
+    return out
+
+
+def _reset(server: smtplib.SMTP) -> None:
+    try:
+        server.rset()
+    except (smtplib.SMTPException, OSError):
+        pass
+
+
+def _close(server: smtplib.SMTP, quit: bool = False) -> None:
+    try:
+        if quit:
+            server.quit()
+        else:
+            server.close()
+    except (smtplib.SMTPException, OSError):
+        server.close()
