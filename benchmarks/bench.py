@@ -340,12 +340,16 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
         def do_gsheet():  # the requests a publish to a fresh, empty spreadsheet sends (no network)
             from crm_audit.gcutil import gc_paused
             from crm_audit.documents.edits import HEADER_DEAL_ID
-            from exporters.gsheet import publish as gsheet, render
+            import importlib
+
+            from exporters.gsheet import render
+
+            gsheet = importlib.import_module("exporters.gsheet.publish")  # the package's `publish` attribute is the function
 
             t0 = time.perf_counter()
             with gc_paused():  # as publish() does
-                sheets = render._build_sheets(report)
-            render._check_limits(sheets, "bench")
+                sheets = render.build_sheets(report)
+            render.check_titles(sheets, "bench")
             detail["gsheet: sheets as values + formats"] = time.perf_counter() - t0
             t0 = time.perf_counter()
             with gc_paused():

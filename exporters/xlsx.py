@@ -19,7 +19,7 @@ numbers, date serials with a style, hyperlink relationships), ~10x faster:
 200,000 rows take seconds, not a minute. Excel allows at most
 :data:`MAX_HYPERLINKS_PER_SHEET` hyperlinks per sheet; rows beyond that keep
 the URL as plain text. A rule with more violations than a sheet holds
-(:data:`MAX_SHEET_ROWS`) shows its first rows with a note (:mod:`exporters.limits`).
+(:data:`MAX_SHEET_ROWS`) shows its first rows with a note (:mod:`crm_audit.documents.limits`).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from crm_audit.documents import build
+from crm_audit.documents.cells import looks_like_formula
 from crm_audit.documents.layout import (  # noqa: F401 - re-exported for existing importers
     EXTRA_ROWS,
     FAQ_TITLE,
@@ -59,9 +60,8 @@ from crm_audit.documents.layout import (  # noqa: F401 - re-exported for existin
     rule_sheet_headers,
 )
 from crm_audit.documents.model import FONT, Cell as ModelCell, Chart, Document, Format, Highlight, Sheet, Table, Validation, linkable
-from crm_audit.report import AuditReport, RuleResult
-from exporters.safe import XLSX_MAX_CELL_CHARS, atomic_write, fit_cell, looks_like_formula, xlsx_text
-from exporters.safe import plain_value as _plain  # noqa: F401 - exporters.gsheet imports it from here
+from crm_audit.report import AuditReport
+from exporters.safe import XLSX_MAX_CELL_CHARS, atomic_write, fit_cell, xlsx_text
 
 __all__ = [
     "COMMENT_HEADER",
@@ -195,22 +195,10 @@ def _append(ws: Any, cells: Sequence[Any]) -> None:
             cell.hyperlink.ref = cell.coordinate
 
 
-def _formula_text(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
 def _highlight_rule(h: Highlight) -> FormulaRule:
-    """A model highlight as a conditional format: a formula on the area's first row, relative in rows."""
-    col = "$" + get_column_letter(h.column + 1) + str(h.area.r0 + 1)
-    if h.not_one_of:
-        formula = f"AND(LEN(TRIM({col}))>0," + ",".join(f"TRIM({col})<>{_formula_text(c)}" for c in h.not_one_of) + ")"
-    elif h.blank_column is not None:
-        blank = "$" + get_column_letter(h.blank_column + 1) + str(h.area.r0 + 1)
-        formula = f"AND({col}={_formula_text(h.equals or '')},LEN(TRIM({blank}))=0)"
-    else:
-        formula = f"{col}={_formula_text(h.equals or '')}"
+    """A model highlight as a conditional format (its formula on the area's first row, relative in rows)."""
     return FormulaRule(
-        formula=[formula],
+        formula=[h.formula()],
         fill=_fill(h.format.fill) if h.format.fill else None,
         font=Font(color=h.format.color) if h.format.color else None,
         stopIfTrue=True if h.stop else None,
@@ -559,27 +547,3 @@ def write_workbook(
     document = build.build_document(report, row_cap=MAX_SHEET_ROWS - 1, cap_where=_CAP_WHERE,
                                     deal_id_header=deal_id_header, extra_rows=EXTRA_ROWS)
     return render_document(document, path)
-
-
-# --------------------------------------------------------------------------
-# what exporters.gsheet reads until it renders the model itself (remove with that move)
-
-_sheet_titles = build.sheet_titles
-
-
-class _Styles(_StyleBook):
-    pass
-
-
-def _write_faq(ws: Any, report: AuditReport, titles: Sequence[str], styles: _Styles) -> None:
-    _render_sheet(ws, build.faq_sheet(report, titles), styles)
-
-
-def _write_rule_sheet(ws: Any, result: RuleResult, report: AuditReport, styles: _Styles,
-                      deal_id_header: str | None) -> _TableRows:
-    sheet = build.rule_sheet(result, ws.title, report, deal_id_header=deal_id_header, extra_rows=EXTRA_ROWS)
-    return _render_sheet(ws, sheet, styles)  # type: ignore[return-value]
-
-
-def _write_hits(ws: Any, report: AuditReport, styles: _Styles) -> None:
-    _render_sheet(ws, build.hits_sheet(report), styles)

@@ -383,7 +383,8 @@ def test_republish_is_idempotent(fake, report):
     assert values_of(fake, key) == first_values
     for result in report.results:
         sheet = fake.book(key).sheet(result.sheet_title)
-        assert len(sheet.cond) == 2
+        # «Не исправлено» without a comment, «Исправлено», an unknown status, an unknown decision
+        assert len(sheet.cond) == 4
         assert len({json.dumps(p["range"], sort_keys=True) for p in sheet.protected}) == len(sheet.protected)
 
 
@@ -462,9 +463,9 @@ def _pull_and_publish(sh, report, retry):
 @pytest.fixture
 def edited(fake, report, monkeypatch):
     # fewer drop-down rows below the data: the fake answers faster, the requests are the same
-    import exporters.xlsx
+    from exporters.gsheet import render
 
-    monkeypatch.setattr(exporters.xlsx, "EXTRA_ROWS", 10)
+    monkeypatch.setattr(render, "EXTRA_ROWS", 10)
     key = "FAULT_0123456789"
     sh = open_sheet(fake, key)
     gsheet.publish(report, sh)
@@ -550,9 +551,9 @@ def test_persistent_quota_errors_give_a_clear_message(fake, report):
 
 def test_slow_responses(fake, report, monkeypatch):
     """A request slower than the per-request timeout is sent again (the fake times it out: nobody waits)."""
-    import exporters.xlsx
+    from exporters.gsheet import render
 
-    monkeypatch.setattr(exporters.xlsx, "EXTRA_ROWS", 10)
+    monkeypatch.setattr(render, "EXTRA_ROWS", 10)
     sh = open_sheet(fake, "SLOW_0123456789")
     retry = policy(timeout=(2.0, 0.7))
     for i in (1, 3, 4):  # the metadata read, the layout write, the re-read (each answer "lost" to the timeout)
@@ -584,13 +585,26 @@ def test_google_limits_are_checked_before_writing(fake, report, monkeypatch):
         gsheet.publish(report, sh)
     assert all(e["method"] == "GET" for e in fake.log[start:])
 
-    big = gsheet.render._Sheet("Лист", "rule", [["x" * (gsheet.MAX_CELL_CHARS + 1)]])
-    with pytest.raises(OutputError, match="50000"):
-        gsheet.render._check_limits([big], "ID")
+    sheet = gsheet.render.RenderedSheet
     with pytest.raises(OutputError, match="titled"):
-        gsheet.render._check_limits([gsheet.render._Sheet("FAQ", "faq", []), gsheet.render._Sheet("faq", "rule", [])], "ID")
+        gsheet.render.check_titles([sheet("FAQ", "faq", []), sheet("faq", "rule", [])], "ID")
     with pytest.raises(OutputError, match="longer"):
-        gsheet.render._check_limits([gsheet.render._Sheet("x" * 101, "rule", [])], "ID")
+        gsheet.render.check_titles([sheet("x" * 101, "rule", [])], "ID")
+
+
+def test_a_text_longer_than_a_google_cell_is_cut_with_an_ellipsis(fake, report):
+    """Google holds 50,000 characters a cell (Excel 32,767): each renderer cuts the model's text to its own limit."""
+    first = report.results[0]
+    rows = first.rows.copy()
+    rows.loc[rows.index[0], "title"] = "я" * 60_000
+    rows.loc[rows.index[1], "title"] = "ж" * 40_000
+    rep = dataclasses.replace(report, results=[dataclasses.replace(first, rows=rows), *report.results[1:]])
+    sh = open_sheet(fake, "LONG_0123456789")
+    gsheet.publish(rep, sh)
+    sheet = fake.book("LONG_0123456789").sheet(first.sheet_title)
+    col = column(sheet, "Название сделки")
+    assert sheet.grid()[1][col] == "я" * 49_999 + "…"
+    assert sheet.grid()[2][col] == "ж" * 40_000
 
 
 def test_the_fake_refuses_malformed_requests(fake):

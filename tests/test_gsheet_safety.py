@@ -55,9 +55,9 @@ def report():
 
 @pytest.fixture
 def fake(monkeypatch):
-    import exporters.xlsx
+    from exporters.gsheet import render
 
-    monkeypatch.setattr(exporters.xlsx, "EXTRA_ROWS", 10)  # fewer drop-down rows: a faster fake, the same requests
+    monkeypatch.setattr(render, "EXTRA_ROWS", 10)  # fewer drop-down rows: a faster fake, the same requests
     with FakeSheets() as server:
         yield server
         assert server.errors == [], server.errors[:3]

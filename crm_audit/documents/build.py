@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from crm_audit.documents.cells import clean_text, plain_value
 from crm_audit.documents.layout import (
     DECISIONS,
     EXTRA_ROWS,
@@ -43,6 +44,7 @@ from crm_audit.documents.layout import (
     rule_sheet_columns,
     sheet_notes,
 )
+from crm_audit.documents.limits import capped
 from crm_audit.documents.model import (
     Cell,
     CellRange,
@@ -57,8 +59,6 @@ from crm_audit.documents.model import (
     Validation,
 )
 from crm_audit.report import AuditReport, RuleResult
-from exporters.limits import capped
-from exporters.safe import clean_text, plain_value
 
 __all__ = ["build_document", "faq_sheet", "hits_sheet", "rule_sheet", "sheet_titles", "DATE_FORMAT"]
 
@@ -102,6 +102,8 @@ STATUS_PROMPT_TITLE = "Статус"
 STATUS_PROMPT = "«Не исправлено» — только с комментарием в столбце «Комментарий»."
 DECISION_ERROR_TITLE = "Недопустимое решение"
 DECISION_ERROR = "Выберите решение из списка: «Принято» или «Предупреждение»."
+DECISION_PROMPT_TITLE = "Решение"
+DECISION_PROMPT = "Решение руководителя: «Принято» (строка больше не появится) или «Предупреждение»."
 
 _WIDTH_SAMPLE = 2000  # rows sampled to size a column
 _MIN_WIDTH, _MAX_WIDTH = 8, 50
@@ -259,7 +261,7 @@ def _width_of_texts(header: str, texts: Iterable[str]) -> float:
     words = header.split() or [""]
     need = max(max(len(w) for w in words) + 2, min(len(header), 22) + 2)
     for text in texts:
-        line = max((len(part) for part in text.split("\n")), default=0)
+        line = len(text) if "\n" not in text else max(len(part) for part in text.split("\n"))
         if line + 2 > need:
             need = line + 2
             if need >= _MAX_WIDTH:
@@ -272,7 +274,7 @@ def _column_width(column: SheetColumn, values: Sequence[Any]) -> float:
         return float(column.process.width)
     if column.kind == "date":
         return float(max(12, _width_of_texts(column.header, [])))
-    sample = (as_text(v) for v in values[:_WIDTH_SAMPLE] if v is not None)
+    sample = (v if v.__class__ is str else as_text(v) for v in values[:_WIDTH_SAMPLE] if v is not None)
     return _width_of_texts(column.header, sample)
 
 
@@ -361,7 +363,8 @@ def rule_sheet(
         validations=[
             Validation(status, 1, extent - 1, STATUSES, error_title=STATUS_ERROR_TITLE, error=STATUS_ERROR,
                        prompt_title=STATUS_PROMPT_TITLE, prompt=STATUS_PROMPT),
-            Validation(decision, 1, extent - 1, DECISIONS, error_title=DECISION_ERROR_TITLE, error=DECISION_ERROR),
+            Validation(decision, 1, extent - 1, DECISIONS, error_title=DECISION_ERROR_TITLE, error=DECISION_ERROR,
+                       prompt_title=DECISION_PROMPT_TITLE, prompt=DECISION_PROMPT),
         ],
         highlights=[
             Highlight(body, status, NOT_FIXED, equals=STATUS_NOT_FIXED, blank_column=comment, stop=True),

@@ -47,7 +47,7 @@ from crm_audit.documents.layout import Role
 
 __all__ = [
     "FONT", "Value", "Format", "Link", "Cell", "TableColumn", "Table", "CellRange", "Validation", "Highlight",
-    "Chart", "Sheet", "Document", "linkable", "MAX_URL",
+    "Chart", "Sheet", "Document", "linkable", "column_letters", "MAX_URL",
 ]
 
 Value = Union[str, int, float, dt.date, None]
@@ -167,6 +167,37 @@ class Highlight:
     blank_column: int | None = None
     not_one_of: tuple[str, ...] = ()
     stop: bool = False
+
+    def formula(self) -> str:
+        """The condition as a formula (no leading ``=``) for the area's first row, relative in rows.
+
+        Excel, LibreOffice Calc and Google Sheets read it alike (``=`` and
+        ``<>`` ignore case, ``TRIM`` also joins runs of spaces); each renderer
+        puts it in its own conditional format.
+        """
+        row = str(self.area.r0 + 1)
+        cell = "$" + column_letters(self.column) + row
+        if self.not_one_of:
+            return f"AND(LEN(TRIM({cell}))>0," + ",".join(f"TRIM({cell})<>{_quoted(c)}" for c in self.not_one_of) + ")"
+        if self.blank_column is not None:
+            blank = "$" + column_letters(self.blank_column) + row
+            return f"AND({cell}={_quoted(self.equals or '')},LEN(TRIM({blank}))=0)"
+        return f"{cell}={_quoted(self.equals or '')}"
+
+
+def column_letters(column: int) -> str:
+    """The letters of a 0-based column (0 -> A, 26 -> AA)."""
+    out = ""
+    n = column + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _quoted(text: str) -> str:
+    """A text as a string literal inside a formula."""
+    return '"' + text.replace('"', '""') + '"'
 
 
 @dataclass

@@ -4,8 +4,9 @@ Split by job:
 
 * :mod:`exporters.gsheet.access` -- credentials, opening the spreadsheet, the
   retry / quota policy, what went wrong and what to do (:func:`check_access`);
-* :mod:`exporters.gsheet.render` -- an :class:`~crm_audit.report.AuditReport`
-  as sheets (values, links, formats) and Sheets requests;
+* :mod:`exporters.gsheet.render` -- the document model
+  (:mod:`crm_audit.documents.model`, the workbook's too) as values and
+  Sheets requests (formats, links, drop-downs, highlights, protection);
 * :mod:`exporters.gsheet.publish` -- applying that to the spreadsheet
   (:func:`publish`);
 * :mod:`exporters.gsheet.readback` -- reading the managers' edits back
@@ -28,8 +29,8 @@ from exporters.gsheet.access import (
 )
 from exporters.gsheet.publish import PublishResult, SheetChange, publish
 from exporters.gsheet.readback import GoogleSheetReader, read_edits
+from crm_audit.documents.layout import EDITABLE_HEADERS
 from exporters.gsheet.render import (
-    EDITABLE_HEADERS,
     MAX_BODY_BYTES,
     MAX_CELL_CHARS,
     MAX_CELLS,

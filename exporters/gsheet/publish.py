@@ -49,16 +49,16 @@ from exporters.gsheet.readback import sheet_edits
 from exporters.gsheet.render import (
     JOURNAL_HEADER,
     JOURNAL_TITLE,
-    _build_sheets,
-    _check_limits,
-    _format_requests,
+    RenderedSheet,
     _grid,
     _quote_title,
-    _row_cap,
-    _Sheet,
     _size,
     _split_rows,
     _text,
+    build_sheets,
+    check_titles,
+    format_requests,
+    row_cap,
 )
 
 _DEFAULT_SHEET_TITLES = {"sheet1", "лист1", "лист 1"}
@@ -210,12 +210,15 @@ def _trim(row: Sequence[Any]) -> list[str]:
     return out
 
 
-def _diff(sheet: _Sheet, old: _Existing | None, deal_header: str) -> SheetChange:
+def _diff(sheet: RenderedSheet, old: _Existing | None, deal_header: str) -> SheetChange:
+    if old is None:  # a new sheet: every row is added
+        added = max(0, len(sheet.rows) - 1)
+        if sheet.kind == "rule":
+            added = min(added, sheet.data_rows)
+        return SheetChange(sheet.title, "create", added=added, rows=added)
     new_rows = [_trim(r) for r in sheet.rows[1:]]
     if sheet.kind == "rule":
         new_rows = new_rows[: sheet.data_rows]
-    if old is None:
-        return SheetChange(sheet.title, "create", added=len(new_rows), rows=len(new_rows))
     old_values = old.values
     if sheet.kind == "rule":
         header = sheet.header
@@ -265,7 +268,7 @@ def _used(values: list[list[Any]]) -> tuple[int, int]:
     return len(values), max((len(r) for r in values), default=0)
 
 
-def _plan(sheets: list[_Sheet], existing: list[_Existing], sid: str, deal_header: str) -> _Plan:
+def _plan(sheets: list[RenderedSheet], existing: list[_Existing], sid: str, deal_header: str) -> _Plan:
     by_title = {e.title.casefold(): e for e in existing}
     ours = {s.title.casefold() for s in sheets}
     taken = {e.sheet_id for e in existing}
@@ -321,7 +324,7 @@ def _plan(sheets: list[_Sheet], existing: list[_Existing], sid: str, deal_header
                 requests.append({"deleteEmbeddedObject": {"objectId": chart_id}})
             requests.append({"setDataValidation": {"range": _grid(sheet_id)}})
         requests.append({"repeatCell": {"range": _grid(sheet_id), "cell": {}, "fields": "userEnteredFormat"}})
-        requests.extend(_format_requests(sheet, sheet_id, ids, rows))
+        requests.extend(format_requests(sheet, sheet_id, ids, rows))
         values.extend(_value_ranges(sheet, old, cols))
 
     # 3. sheets of a previous audit that are gone (a rule removed) and the blank default sheet
@@ -350,18 +353,12 @@ def _plan(sheets: list[_Sheet], existing: list[_Existing], sid: str, deal_header
     return _Plan(requests, values, changes, cells)
 
 
-def _json_value(value: Any) -> Any:
-    if value is None:
-        return ""
-    return value
-
-
-def _value_ranges(sheet: _Sheet, old: _Existing | None, cols: int) -> list[dict]:
+def _value_ranges(sheet: RenderedSheet, old: _Existing | None, cols: int) -> list[dict]:
     """The sheet's values, padded with "" over what the sheet holds now."""
     used_rows, used_cols = _used(old.values) if old else (0, 0)
     width = max(sheet.width, used_cols, 1)
     height = max(len(sheet.rows), used_rows, 1)
-    grid = [[_json_value(v) for v in row] + [""] * (width - len(row)) for row in sheet.rows]
+    grid = [["" if v is None else v for v in row] + [""] * (width - len(row)) for row in sheet.rows]
     grid.extend([""] * width for _ in range(height - len(grid)))
     out = []
     for start, part in _split_rows(grid):
@@ -432,7 +429,7 @@ class _Merge:
     rows still to be written and into :attr:`late`.
     """
 
-    def __init__(self, sheets: list[_Sheet], value_ranges: list[dict], baseline: list[EditedRow],
+    def __init__(self, sheets: list[RenderedSheet], value_ranges: list[dict], baseline: list[EditedRow],
                  deal_header: str, by_code: dict[str, str]):
         self.deal_header, self.by_code = deal_header, by_code
         self.expected: dict[Key, tuple] = {}
@@ -572,8 +569,8 @@ def publish(
     policy = retry or default_policy()
     say = progress or (lambda _text: None)
     with gc_paused():
-        sheets = _build_sheets(report, deal_id_header)
-    _check_limits(sheets, sid)
+        sheets = build_sheets(report, deal_id_header)
+    check_titles(sheets, sid)
     ours = {s.title.casefold() for s in sheets}
     rule_sheets = [s for s in sheets if s.kind == "rule"]
     by_code = {s.title.split(" ", 1)[0]: r.rule_id for s, r in zip(rule_sheets, report.results)}
@@ -588,7 +585,7 @@ def publish(
         _read_current(calls, ours, existing)
         with gc_paused():
             plan = _plan(sheets, existing, sid, deal_header)
-        result = PublishResult(sid, _url(spreadsheet), dry_run, plan.changes, cells=plan.cells, row_cap=_row_cap(report))
+        result = PublishResult(sid, _url(spreadsheet), dry_run, plan.changes, cells=plan.cells, row_cap=row_cap(report))
         if dry_run:
             result.requests = calls.count
             return result

@@ -1,42 +1,57 @@
-"""What the Google Sheet holds: an :class:`~crm_audit.report.AuditReport` as sheets and Sheets requests.
+"""What the Google Sheet holds: the document model rendered as values and Sheets API requests.
 
-The Google Sheet has exactly the workbook's layout (:mod:`exporters.xlsx`):
-the same sheets in the same order (FAQ, one sheet per rule, «Учет попаданий»),
-the same columns and the same values. To guarantee that, the sheets are built
-by the workbook writer's own sheet functions on an in-memory openpyxl
-workbook, and the rule sheets' data rows are taken from the very cells the
-workbook writer serializes (:meth:`exporters.xlsx._RawRows.chunks`).
+:func:`crm_audit.documents.build.build_document` builds the audit document
+as a neutral model (:mod:`crm_audit.documents.model`); :mod:`exporters.xlsx`
+renders it with openpyxl and this module renders the very same Document for
+the Sheets API, so the workbook and the Google Sheet cannot drift apart:
+the same sheets in the same order (FAQ, one sheet per rule, «Учет
+попаданий»), the same columns and values, links, drop-downs, highlights and
+formats.
 
-Values are plain (``None`` = empty, dates are serial numbers, days since
-1899-12-30 as in the workbook) and are written ``RAW`` by
-:mod:`exporters.gsheet.publish`: a text starting with ``= + - @`` stays a
-text. Deal links are link formatting on the cell
-(``userEnteredFormat.textFormat.link``), never a ``=HYPERLINK`` formula.
+A :class:`RenderedSheet` is one sheet as :mod:`exporters.gsheet.publish`
+sends it: its values row by row, and the requests that lay it out
+(:func:`format_requests`). Values are plain (``None`` = empty, dates are
+serial numbers, days since 1899-12-30, as in the workbook; a text longer
+than Google's cell limit is cut with «…») and are written ``RAW``: a text
+starting with ``= + - @`` stays a text. Links are link formatting on the
+cell (``userEnteredFormat.textFormat.link``; to another sheet: ``#gid=``),
+never a ``=HYPERLINK`` formula. Highlights are custom-formula conditional
+formats (the model's own formula, :meth:`Highlight.formula`), drop-downs are
+``ONE_OF_LIST`` validations. Row heights are left to Google, which fits a
+row to its wrapped text.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.utils import column_index_from_string, get_column_letter
-
-from crm_audit.documents.edits import (
-    DECISIONS,
+from crm_audit.documents import layout
+from crm_audit.documents.build import build_document
+from crm_audit.documents.cells import fit_cell
+from crm_audit.documents.layout import (
+    EDITABLE_HEADERS,
     HEADER_COMMENT,
+    HEADER_DEAL_ID,
     HEADER_DECISION,
     HEADER_DECISION_NOTE,
-    HEADER_DEAL_ID,
     HEADER_RULE_ID,
     HEADER_STATUS,
+    rule_sheet_headers,
 )
+from crm_audit.documents.limits import row_cap_for_cells
+from crm_audit.documents.model import Cell, Chart, Document, Format, Link, Sheet, linkable
 from crm_audit.errors import OutputError
-from crm_audit.report import STATUS_FIXED, STATUS_NOT_FIXED, STATUSES, AuditReport
-from exporters.limits import capped, row_cap_for_cells
+from crm_audit.report import AuditReport
+
+__all__ = [
+    "EDITABLE_HEADERS", "MAX_BODY_BYTES", "MAX_CELLS", "MAX_CELL_CHARS", "MAX_TITLE_CHARS", "PROTECTION_TAG",
+    "JOURNAL_HEADER", "JOURNAL_TITLE", "RenderedSheet", "build_sheets", "cell_format", "check_titles", "format_requests",
+    "render_document", "render_sheet", "row_cap",
+]
 
 #: Google's limits.
 MAX_CELLS = 10_000_000
@@ -44,39 +59,74 @@ MAX_CELL_CHARS = 50_000
 MAX_TITLE_CHARS = 100
 #: Split a request whose JSON body would be larger than this.
 MAX_BODY_BYTES = 2_000_000
-
-#: Columns managers and the head of sales write in (not protected).
-EDITABLE_HEADERS = (HEADER_STATUS, HEADER_COMMENT, HEADER_DECISION, HEADER_DECISION_NOTE)
+#: Drop-downs and highlights cover this many rows below the data (the layout's; tests make it smaller).
+EXTRA_ROWS = layout.EXTRA_ROWS
+#: Where the rows of a capped rule sheet are not (the note right of its header says so).
+CAP_WHERE = "не помещается в таблицу Google (не больше 10 млн ячеек)"
 #: Description of the protected ranges this tool owns (others are left alone).
 PROTECTION_TAG = "crm-audit"
-DATE_PATTERN = "dd.mm.yyyy"
 
 #: A hidden sheet holding the managers' values while a publish that takes several requests writes
 #: (read back where the rule sheets lack a row: nothing is lost if the publish is killed half-way).
 JOURNAL_TITLE = "crm-audit: правки (служебный)"
 JOURNAL_HEADER = (HEADER_RULE_ID, HEADER_DEAL_ID, HEADER_STATUS, HEADER_COMMENT, HEADER_DECISION, HEADER_DECISION_NOTE)
 
-_NOT_FIXED_FILL, _NOT_FIXED_FONT, _FIXED_FILL = "FFC7CE", "9C0006", "E2EFDA"
-_STATUS_PROMPT = "«Не исправлено» — только с комментарием в столбце «Комментарий»."
-_DECISION_PROMPT = "Решение руководителя: «Принято» (строка больше не появится) или «Предупреждение»."
+_EPOCH = dt.date(1899, 12, 30).toordinal()  # day 0 of spreadsheet date serials
+_SLICE = 4096  # table rows converted at a time
+_PX_PER_CM = 96 / 2.54
+
+
+# --------------------------------------------------------------------------
+# values
+
+
+def _serial(value: dt.date) -> int | float:
+    days = value.toordinal() - _EPOCH
+    if isinstance(value, dt.datetime):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+        return days + seconds / 86400 if seconds else days
+    return days
+
+
+def _value(value: Any) -> Any:
+    """A model value as Google stores it: dates as serials, text within the cell limit."""
+    cls = value.__class__
+    if cls is str:
+        return value if len(value) <= MAX_CELL_CHARS // 2 else fit_cell(value, MAX_CELL_CHARS)
+    if isinstance(value, dt.date):
+        return _serial(value)
+    return value
+
+
+def _column(values: Sequence[Any]) -> list[Any]:
+    """A slice of a table column as Google values (most are short texts and ints: kept as they are)."""
+    out = list(values)
+    half = MAX_CELL_CHARS // 2
+    for i, v in enumerate(out):
+        cls = v.__class__
+        if cls is str:
+            if len(v) > half:
+                out[i] = fit_cell(v, MAX_CELL_CHARS)
+        elif v is not None and cls is not int and cls is not float:
+            out[i] = _value(v)
+    return out
+
+
+def _trimmed(row: list[Any]) -> list[Any]:
+    while row and row[-1] is None:
+        row.pop()
+    return row
 
 
 @dataclass
-class _Sheet:
+class RenderedSheet:
+    """One sheet of the document as the publisher writes it."""
+
     title: str
     kind: str  # "faq" | "rule" | "hits"
-    rows: list[list[Any]]  # None = empty; dates are serial numbers
-    formats: dict[tuple[int, int], dict] = field(default_factory=dict)  # CellFormat from openpyxl styles
-    links: dict[tuple[int, int], Any] = field(default_factory=dict)  # uri or ("sheet", title)
-    date_cols: set[int] = field(default_factory=set)
-    text_cols: set[int] = field(default_factory=set)
-    widths: dict[int, float] = field(default_factory=dict)  # column -> width in characters
-    frozen_rows: int = 0
-    frozen_cols: int = 0
-    filter_ref: tuple[int, int] | None = None  # (rows, cols) of the filtered table
-    data_rows: int = 0
-    extent: int = 0  # rows (header included) the drop-downs and highlighting cover
-    charts: list[dict] = field(default_factory=list)  # {"title", "anchor": (r, c), "domain": ref, "series": [(ref, label)]}
+    rows: list[list[Any]]  # values, row 0 first (None = empty); a rule sheet's data rows follow its header
+    model: Sheet | None = None  # what it renders (None: a bare sheet of values)
+    data_rows: int = 0  # rule sheets: the table's rows
 
     @property
     def header(self) -> list[str]:
@@ -86,251 +136,49 @@ class _Sheet:
     def width(self) -> int:
         return max((len(r) for r in self.rows), default=0)
 
+    @property
+    def widths(self) -> dict[int, float]:
+        return self.model.widths if self.model is not None else {}
 
-def _rgb(color: Any) -> str | None:
-    rgb = getattr(color, "rgb", None)
-    if isinstance(rgb, str) and re.fullmatch(r"[0-9A-Fa-f]{6,8}", rgb):
-        return rgb[-6:].upper()
-    return None
+    @property
+    def frozen_rows(self) -> int:
+        return self.model.frozen[0] if self.model is not None else 0
 
+    @property
+    def frozen_cols(self) -> int:
+        return self.model.frozen[1] if self.model is not None else 0
 
-def _color(hex6: str) -> dict:
-    return {
-        "rgbColor": {
-            "red": int(hex6[0:2], 16) / 255,
-            "green": int(hex6[2:4], 16) / 255,
-            "blue": int(hex6[4:6], 16) / 255,
-        }
-    }
-
-
-def _cell_format(cell: Any) -> dict:
-    """The Sheets CellFormat of an openpyxl cell's style (what matters to a reader)."""
-    fmt: dict[str, Any] = {}
-    font = cell.font
-    text: dict[str, Any] = {}
-    if font is not None:
-        if font.b:
-            text["bold"] = True
-        if font.i:
-            text["italic"] = True
-        if font.sz and float(font.sz) != 11:
-            text["fontSize"] = int(round(float(font.sz)))
-        rgb = _rgb(font.color)
-        if rgb and rgb != "000000":
-            text["foregroundColorStyle"] = _color(rgb)
-    if text:
-        fmt["textFormat"] = text
-    fill = cell.fill
-    if fill is not None and fill.fill_type == "solid":
-        rgb = _rgb(fill.fgColor)
-        if rgb:
-            fmt["backgroundColorStyle"] = _color(rgb)
-    al = cell.alignment
-    if al is not None:
-        if al.wrap_text:
-            fmt["wrapStrategy"] = "WRAP"
-        if al.vertical in ("top", "center", "bottom"):
-            fmt["verticalAlignment"] = {"top": "TOP", "center": "MIDDLE", "bottom": "BOTTOM"}[al.vertical]
-    return fmt
+    @property
+    def extent(self) -> int:
+        """Rows (header included) the drop-downs and highlights cover."""
+        return self.model.extent if self.model is not None else 0
 
 
-def _sheet_from_ws(ws: Any, kind: str) -> _Sheet:
-    from exporters.xlsx import _plain
-
-    rows: list[list[Any]] = []
-    formats: dict[tuple[int, int], dict] = {}
-    links: dict[tuple[int, int], Any] = {}
-    for r, row in enumerate(ws.iter_rows(), 0):
-        values: list[Any] = []
-        for c, cell in enumerate(row):
-            value = _plain(cell.value)
-            if isinstance(value, bool):
-                value = "Да" if value else "Нет"
-            values.append(value)
-            fmt = _cell_format(cell)
-            if fmt:
-                formats[(r, c)] = fmt
-            link = cell.hyperlink
-            if link is not None:
-                if link.location:
-                    target = link.location.rsplit("!", 1)[0]
-                    if target.startswith("'") and target.endswith("'"):
-                        target = target[1:-1].replace("''", "'")
-                    links[(r, c)] = ("sheet", target)
-                elif link.target:
-                    links[(r, c)] = link.target
-        rows.append(values)
-    while rows and all(v is None for v in rows[-1]):
-        rows.pop()
-    for row in rows:
-        while row and row[-1] is None:
-            row.pop()
-    sheet = _Sheet(ws.title, kind, rows, formats, links)
-    for letter, dim in ws.column_dimensions.items():
-        col = column_index_from_string(letter) - 1
-        if dim.width:
-            sheet.widths[col] = float(dim.width)
-        if dim.number_format == "@":
-            sheet.text_cols.add(col)
-    if ws.freeze_panes:
-        col_letters = re.match(r"([A-Z]+)(\d+)", ws.freeze_panes)
-        if col_letters:
-            sheet.frozen_cols = column_index_from_string(col_letters.group(1)) - 1
-            sheet.frozen_rows = int(col_letters.group(2)) - 1
-    for chart in getattr(ws, "_charts", []):
-        spec = _chart_of(chart)
-        if spec:
-            sheet.charts.append(spec)
-    ref = ws.auto_filter.ref
-    if ref:
-        m = re.fullmatch(r"[A-Z]+\d+:([A-Z]+)(\d+)", ref)
-        if m:
-            sheet.filter_ref = (int(m.group(2)), column_index_from_string(m.group(1)))
-    return sheet
+def render_sheet(sheet: Sheet) -> RenderedSheet:
+    """The values of a model sheet: its head rows, then its table's rows."""
+    rows = [_trimmed([None if c is None else _value(c.value) for c in row]) for row in sheet.cells]
+    table = sheet.table
+    if table is None or not table.rows:
+        while rows and not rows[-1]:
+            rows.pop()
+    else:
+        columns = [c.values for c in table.columns]
+        for start in range(0, table.rows, _SLICE):
+            block = [_column(values[start : start + _SLICE]) for values in columns]
+            rows.extend(_trimmed(list(row)) for row in zip(*block))
+    return RenderedSheet(sheet.title, sheet.kind, rows, sheet, sheet.data_rows)
 
 
-def _ref(formula: str | None) -> tuple[str, int, int, int, int] | None:
-    """('Sheet', r0, r1, c0, c1) of an openpyxl reference like ``'Учет'!$B$2:$D$2``."""
-    if not formula or "!" not in formula:
-        return None
-    title, ref = formula.rsplit("!", 1)
-    if title.startswith("'") and title.endswith("'"):
-        title = title[1:-1].replace("''", "'")
-    m = re.fullmatch(r"\$?([A-Z]+)\$?(\d+)(?::\$?([A-Z]+)\$?(\d+))?", ref)
-    if not m:
-        return None
-    c0, r0 = column_index_from_string(m.group(1)) - 1, int(m.group(2)) - 1
-    c1 = column_index_from_string(m.group(3) or m.group(1))
-    r1 = int(m.group(4) or m.group(2))
-    return title, r0, r1, c0, c1
+def render_document(document: Document) -> list[RenderedSheet]:
+    """Every sheet of ``document``, in order, as values (:func:`format_requests` lays each out)."""
+    return [render_sheet(sheet) for sheet in document.sheets]
 
 
-def _chart_of(chart: Any) -> dict | None:
-    """A line/bar chart of the workbook as series references (translated to a Sheets chart)."""
-    kind = {"LineChart": "LINE", "BarChart": "COLUMN"}.get(type(chart).__name__)
-    if kind is None or not chart.series:
-        return None
-    series = []
-    domain = None
-    for s in chart.series:
-        val = _ref(s.val.numRef.f if s.val is not None and s.val.numRef is not None else None)
-        if val is None:
-            continue
-        label = s.tx.strRef.f if s.tx is not None and s.tx.strRef is not None else None
-        series.append((val, _ref(label)))
-        if domain is None and s.cat is not None:
-            ref = s.cat.numRef or s.cat.strRef
-            domain = _ref(ref.f if ref is not None else None)
-    if not series:
-        return None
-    try:
-        title = "".join(run.t for p in chart.title.tx.rich.p for run in (p.r or []))
-    except AttributeError:
-        title = ""
-    anchor = chart.anchor if isinstance(chart.anchor, str) else "A1"
-    m = re.fullmatch(r"([A-Z]+)(\d+)", anchor) or re.fullmatch(r"(A)(1)", "A1")
-    return {
-        "kind": kind,
-        "title": title,
-        "anchor": (int(m.group(2)) - 1, column_index_from_string(m.group(1)) - 1),
-        "domain": domain,
-        "series": series,
-        "x_title": _axis_title(chart.x_axis),
-        "y_title": _axis_title(chart.y_axis),
-    }
-
-
-def _axis_title(axis: Any) -> str:
-    try:
-        return "".join(run.t for p in axis.title.tx.rich.p for run in (p.r or []))
-    except AttributeError:
-        return ""
-
-
-def _number(text: str) -> int | float:
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    return float(text)
-
-
-#: One cell as exporters.xlsx._RawRows writes it: an inline string or a value.
-_CELL_RE = re.compile(
-    r'<c r="([A-Z]+)([0-9]+)"(?: s="([0-9]+)")?'
-    r'(?: t="inlineStr"><is><t(?: xml:space="preserve")?>(.*?)</t></is>|><v>([^<]*)</v>)</c>',
-    re.S,
-)
-
-
-def _unescape(text: str) -> str:
-    if "&" not in text:
-        return text
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&amp;", "&")
-
-
-def _add_raw_rows(sheet: _Sheet, raw: Any) -> None:
-    """Append the data rows the workbook writer serializes for a rule sheet.
-
-    The rows are read back from the writer's own SpreadsheetML (so the Sheet
-    holds exactly what the workbook holds) with one regular expression over
-    the fixed shapes the writer emits — an XML parser took 30 s at 200k rows.
-    """
-    date_sid = str(raw._ids["date"][0])
-    rows = sheet.rows
-    columns: dict[str, int] = {}
-    for chunk in raw.chunks():
-        for letters, row_no, sid, text, number in _CELL_RE.findall(chunk):
-            r = int(row_no) - 1
-            while len(rows) <= r:
-                rows.append([])
-            c = columns.get(letters)
-            if c is None:
-                c = columns[letters] = column_index_from_string(letters) - 1
-            if number:
-                value: Any = _number(number)
-                if sid == date_sid:
-                    sheet.date_cols.add(c)
-            else:
-                value = _unescape(text)
-            values = rows[r]
-            while len(values) <= c:
-                values.append(None)
-            values[c] = value
-    for ref, url in raw.links:  # filled while the rows were serialized
-        letters = ref.rstrip("0123456789")
-        sheet.links[(int(ref[len(letters):]) - 1, column_index_from_string(letters) - 1)] = url
-
-
-def _build_sheets(report: AuditReport, deal_id_header: str | None = None) -> list[_Sheet]:
-    """The workbook's sheets, in order, as values + formats."""
-    from exporters import xlsx as X
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    titles = X._sheet_titles(report.results)
-    faq = wb.create_sheet(X.FAQ_TITLE)
-    styles = X._Styles(faq)
-    X._write_faq(faq, report, titles, styles)
-    cap = _row_cap(report)
-    raws = [
-        X._write_rule_sheet(wb.create_sheet(title), capped(result, cap, "не помещается в таблицу Google (не больше 10 млн ячеек)"),
-                            report, styles, deal_id_header)
-        for result, title in zip(report.results, titles)
-    ]
-    hits = wb.create_sheet(X.HITS_TITLE)
-    X._write_hits(hits, report, styles)
-    for raw in raws:
-        raw.register_styles()
-
-    sheets = [_sheet_from_ws(faq, "faq")]
-    for raw in raws:
-        sheet = _sheet_from_ws(raw.ws, "rule")
-        _add_raw_rows(sheet, raw)
-        sheet.data_rows = raw.n
-        sheet.extent = raw.n + 1 + X.EXTRA_ROWS
-        sheets.append(sheet)
-    sheets.append(_sheet_from_ws(hits, "hits"))
-    return sheets
+def build_sheets(report: AuditReport, deal_id_header: str | None = None) -> list[RenderedSheet]:
+    """The audit document of ``report`` as Google sheets (rule sheets capped to Google's cell limit)."""
+    document = build_document(report, row_cap=row_cap(report), cap_where=CAP_WHERE, deal_id_header=deal_id_header,
+                              extra_rows=EXTRA_ROWS)
+    return render_document(document)
 
 
 # --------------------------------------------------------------------------
@@ -340,18 +188,18 @@ def _build_sheets(report: AuditReport, deal_id_header: str | None = None) -> lis
 _RESERVED_CELLS = 250_000
 
 
-def _row_cap(report: AuditReport) -> int | None:
+def row_cap(report: AuditReport) -> int | None:
     """Rows per rule sheet that keep the spreadsheet under Google's cell limit (None: no cap needed)."""
-    from exporters import xlsx as X
 
     def cols(result) -> int:
-        return len(X.rule_sheet_headers(result)) + 2  # + the note column and its gap
+        return len(rule_sheet_headers(result)) + 2  # + the note column and its gap
 
-    fixed = sum((1 + X.EXTRA_ROWS) * cols(r) for r in report.results)
+    fixed = sum((1 + EXTRA_ROWS) * cols(r) for r in report.results)
     return row_cap_for_cells(report.results, cols, max(0, MAX_CELLS - _RESERVED_CELLS - fixed))
 
 
-def _check_limits(sheets: Sequence[_Sheet], spreadsheet_id: str) -> None:
+def check_titles(sheets: Sequence[RenderedSheet], spreadsheet_id: str) -> None:
+    """Raise :class:`OutputError` for a sheet title Google refuses (cell texts are cut to its limit when rendered)."""
     seen: dict[str, str] = {}
     for sheet in sheets:
         title = sheet.title
@@ -370,17 +218,303 @@ def _check_limits(sheets: Sequence[_Sheet], spreadsheet_id: str) -> None:
                 f"Google Sheets {spreadsheet_id}: two sheets would be titled «{title}» (titles must differ, case aside)."
             )
         seen[key] = title
-        for r, row in enumerate(sheet.rows):
-            for c, value in enumerate(row):
-                if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-                    raise OutputError(
-                        f"Google Sheets {spreadsheet_id}: cell {get_column_letter(c + 1)}{r + 1} of sheet «{title}» has "
-                        f"{len(value)} characters; Google Sheets allows at most {MAX_CELL_CHARS} per cell."
-                    )
 
 
 # --------------------------------------------------------------------------
-# what is in the spreadsheet now
+# formats and layout
+
+
+def _color(hex6: str) -> dict:
+    return {
+        "rgbColor": {
+            "red": int(hex6[0:2], 16) / 255,
+            "green": int(hex6[2:4], 16) / 255,
+            "blue": int(hex6[4:6], 16) / 255,
+        }
+    }
+
+
+_VALIGN = {"top": "TOP", "center": "MIDDLE", "bottom": "BOTTOM"}
+_HALIGN = {"left": "LEFT", "center": "CENTER", "right": "RIGHT"}
+_FORMATS: dict[Format, dict] = {}
+
+
+def cell_format(fmt: Format | None) -> dict:
+    """The Sheets ``CellFormat`` of a model format (shared: copy before changing it)."""
+    if fmt is None:
+        return {}
+    out = _FORMATS.get(fmt)
+    if out is not None:
+        return out
+    out = {}
+    text: dict[str, Any] = {}
+    if fmt.bold:
+        text["bold"] = True
+    if fmt.italic:
+        text["italic"] = True
+    if fmt.underline:
+        text["underline"] = True
+    if fmt.size != 11:
+        text["fontSize"] = int(round(fmt.size))
+    if fmt.color and fmt.color.upper() != "000000":
+        text["foregroundColorStyle"] = _color(fmt.color)
+    if text:
+        out["textFormat"] = text
+    if fmt.fill:
+        out["backgroundColorStyle"] = _color(fmt.fill)
+    if fmt.wrap:
+        out["wrapStrategy"] = "WRAP"
+    if fmt.valign:
+        out["verticalAlignment"] = _VALIGN[fmt.valign]
+    if fmt.halign:
+        out["horizontalAlignment"] = _HALIGN[fmt.halign]
+    number = fmt.number_format
+    if number == "@":
+        out["numberFormat"] = {"type": "TEXT"}
+    elif number and number.upper() == "DD.MM.YYYY":
+        out["numberFormat"] = {"type": "DATE", "pattern": "dd.mm.yyyy"}
+    elif number and number != "General":
+        out["numberFormat"] = {"type": "NUMBER", "pattern": number}
+    _FORMATS[fmt] = out
+    return out
+
+
+def _repeat(sheet_id: int, r0: int, r1: int, c: int, fmt: dict) -> dict:
+    """One column's rows ``r0``..``r1`` (excluded) take ``fmt`` (only its own fields are set)."""
+    return {
+        "repeatCell": {
+            "range": _grid(sheet_id, r0, r1, c, c + 1),
+            "cell": {"userEnteredFormat": fmt},
+            "fields": "userEnteredFormat(" + ",".join(fmt) + ")",
+        }
+    }
+
+
+def _head_cell(cell: Cell | None, ids: dict[str, int]) -> dict:
+    if cell is None:
+        return {}
+    fmt = cell_format(cell.format)
+    link = _link_uri(cell.link, ids)
+    if link is not None:
+        fmt = {**fmt, "textFormat": {**fmt.get("textFormat", {}), "link": {"uri": link}}}
+    return {"userEnteredFormat": fmt} if fmt else {}
+
+
+def _link_uri(link: Link | None, ids: dict[str, int]) -> str | None:
+    if link is None:
+        return None
+    if link.sheet is not None:
+        target = ids.get(link.sheet)
+        return None if target is None else f"#gid={target}"
+    return link.url or None
+
+
+def format_requests(sheet: RenderedSheet, sheet_id: int, ids: dict[str, int], grid_rows: int) -> list[dict]:
+    """The requests laying ``sheet`` out on a sheet just cleared of formats: widths, formats, links,
+    filter, charts, drop-downs, highlights and protected ranges. ``ids``: sheetId by title."""
+    model = sheet.model
+    if model is None:
+        return []
+    reqs: list[dict] = []
+    # column widths (pixels ~ 7 per character + padding), runs of equal widths together
+    cols = sorted(model.widths)
+    i = 0
+    while i < len(cols):
+        j = i
+        px = int(round(model.widths[cols[i]] * 7 + 5))
+        while j + 1 < len(cols) and cols[j + 1] == cols[j] + 1 and int(round(model.widths[cols[j + 1]] * 7 + 5)) == px:
+            j += 1
+        reqs.append(
+            {
+                "updateDimensionProperties": {
+                    "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": cols[i], "endIndex": cols[j] + 1},
+                    "properties": {"pixelSize": px},
+                    "fields": "pixelSize",
+                }
+            }
+        )
+        i = j + 1
+    # whole columns (rows a manager adds too), then the table's columns on its rows
+    head = len(model.cells)
+    column_end = min(max(model.extent, len(sheet.rows)), grid_rows)
+    for c, fmt in sorted(model.column_formats.items()):
+        if cell_format(fmt) and column_end > head:
+            reqs.append(_repeat(sheet_id, head, column_end, c, cell_format(fmt)))
+    table = model.table
+    n = min(model.data_rows, max(0, grid_rows - head))
+    if table is not None and n:
+        for c, column in enumerate(table.columns):
+            # a link column's cells are plain text but for their links (as in the workbook)
+            if not column.links and cell_format(column.format) and model.column_formats.get(c) != column.format:
+                reqs.append(_repeat(sheet_id, head, head + n, c, cell_format(column.format)))
+    # the head cells' formats and links (the FAQ, «Учет попаданий», a rule sheet's header)
+    if any(cell is not None and (not (cell.format is None or cell.format.plain) or cell.link) for row in model.cells for cell in row):
+        width = max((len(row) for row in model.cells), default=0)
+        rows = [{"values": [_head_cell(row[c] if c < len(row) else None, ids) for c in range(width)]} for row in model.cells]
+        reqs.append(
+            {"updateCells": {"rows": rows, "fields": "userEnteredFormat", "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0}}}
+        )
+    # the table's links: link formatting, per cell
+    if table is not None and n:
+        for c, column in enumerate(table.columns):
+            if column.links:
+                reqs.extend(_link_requests(sheet, sheet_id, c, head, head + n))
+    if model.filter is not None:
+        f = model.filter
+        reqs.append({"setBasicFilter": {"filter": {"range": _grid(sheet_id, f.r0, f.r1 + 1, f.c0, f.c1 + 1)}}})
+    for chart in model.charts:
+        reqs.append(_chart_request(chart, sheet_id))
+    reqs.extend(_validation_requests(model, sheet_id, grid_rows))
+    reqs.extend(_protection_requests(model, sheet_id))
+    return reqs
+
+
+def _link_requests(sheet: RenderedSheet, sheet_id: int, c: int, r0: int, r1: int) -> list[dict]:
+    rows = sheet.rows
+    links: dict[int, str] = {}
+    for r in range(r0, r1):
+        row = rows[r]
+        v = row[c] if c < len(row) else None
+        if v.__class__ is str and linkable(v):
+            links[r] = v
+    if not links:
+        return []
+    first, last = min(links), max(links)
+    cells = [
+        {"values": [{"userEnteredFormat": {"textFormat": {"link": {"uri": links[r]}}}} if r in links else {}]}
+        for r in range(first, last + 1)
+    ]
+    # each row's JSON size without serializing it: the fixed shape + the URL as json.dumps writes it
+    sizes = [(_LINK_ROW + len(_json_str(links[r])) if r in links else _EMPTY_ROW) + 2 for r in range(first, last + 1)]
+    return [
+        {
+            "updateCells": {
+                "rows": part,
+                "fields": "userEnteredFormat.textFormat.link",
+                "start": {"sheetId": sheet_id, "rowIndex": first + start, "columnIndex": c},
+            }
+        }
+        for start, part in _split_rows(cells, sizes)
+    ]
+
+
+_json_str = json.encoder.encode_basestring_ascii  # a str as json.dumps writes it (ensure_ascii)
+_LINK_ROW = len(json.dumps({"values": [{"userEnteredFormat": {"textFormat": {"link": {"uri": ""}}}}]})) - 2
+_EMPTY_ROW = len(json.dumps({"values": [{}]}))
+
+
+def _validation_requests(model: Sheet, sheet_id: int, grid_rows: int) -> list[dict]:
+    """The model's drop-downs (``ONE_OF_LIST``) and highlights (custom-formula conditional formats, in order)."""
+    reqs: list[dict] = []
+    for v in model.validations:
+        end = min(v.last_row + 1, grid_rows)
+        if end <= v.first_row:
+            continue
+        rule: dict[str, Any] = {
+            "condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": choice} for choice in v.choices]},
+            "strict": v.strict,
+            "showCustomUi": True,
+        }
+        if v.prompt:
+            rule["inputMessage"] = v.prompt
+        reqs.append({"setDataValidation": {"range": _grid(sheet_id, v.first_row, end, v.column, v.column + 1), "rule": rule}})
+    index = 0
+    for h in model.highlights:
+        a = h.area
+        end = min(a.r1 + 1, grid_rows)
+        if end <= a.r0:
+            continue
+        fmt: dict[str, Any] = {}
+        if h.format.fill:
+            fmt["backgroundColorStyle"] = _color(h.format.fill)
+        if h.format.color:
+            fmt["textFormat"] = {"foregroundColorStyle": _color(h.format.color)}
+        # Google applies the first rule that matches a cell: every rule "stops"; the model's order is kept
+        reqs.append(
+            {
+                "addConditionalFormatRule": {
+                    "index": index,
+                    "rule": {
+                        "ranges": [_grid(sheet_id, a.r0, end, a.c0, a.c1 + 1)],
+                        "booleanRule": {
+                            "condition": {"type": "CUSTOM_FORMULA", "values": [{"userEnteredValue": "=" + h.formula()}]},
+                            "format": fmt,
+                        },
+                    },
+                }
+            }
+        )
+        index += 1
+    return reqs
+
+
+def _protection_requests(model: Sheet, sheet_id: int) -> list[dict]:
+    """Warning-only protection: a rule sheet's columns nobody writes in (by role), any other sheet whole."""
+
+    def protect(grid: dict, what: str) -> dict:
+        return {"addProtectedRange": {"protectedRange": {"range": grid, "description": f"{PROTECTION_TAG}: {what}", "warningOnly": True}}}
+
+    if not model.roles:
+        return [protect(_grid(sheet_id), "лист заполняет аудит")]
+    reqs = []
+    start = None
+    for c, role in enumerate([*model.roles, None]):
+        locked = role is not None and not role.editable
+        if locked and start is None:
+            start = c
+        elif not locked and start is not None:
+            reqs.append(protect(_grid(sheet_id, None, None, start, c), "столбцы заполняет аудит (статус и комментарии — можно)"))
+            start = None
+    return reqs
+
+
+def _chart_request(chart: Chart, sheet_id: int) -> dict:
+    """A line chart of the sheet's rows: each series' label is the cell left of its values.
+
+    Such row-oriented series are sent with that label column taken into every
+    range and ``headerCount`` 1, so Sheets reads the labels as the series' names.
+    """
+    cats = chart.categories
+    labelled = all(
+        row == values.r0 == values.r1 and col == values.c0 - 1 for (row, col), values in chart.series
+    ) and cats.r0 == cats.r1 and cats.c0 >= 1
+    shift = 1 if labelled else 0
+
+    def grid(rng) -> dict:
+        return _grid(sheet_id, rng.r0, rng.r1 + 1, rng.c0 - shift, rng.c1 + 1)
+
+    spec: dict[str, Any] = {
+        "chartType": "LINE",
+        "legendPosition": "RIGHT_LEGEND",
+        "headerCount": shift,
+        "axis": [
+            {"position": "BOTTOM_AXIS", "title": chart.x_title},
+            {"position": "LEFT_AXIS", "title": chart.y_title},
+        ],
+        "domains": [{"domain": {"sourceRange": {"sources": [grid(cats)]}}}],
+        "series": [
+            {"series": {"sourceRange": {"sources": [grid(values)]}}, "targetAxis": "LEFT_AXIS"} for _, values in chart.series
+        ],
+    }
+    row, col = chart.anchor
+    return {
+        "addChart": {
+            "chart": {
+                "spec": {"title": chart.title, "basicChart": spec},
+                "position": {
+                    "overlayPosition": {
+                        "anchorCell": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": col},
+                        "widthPixels": int(round(chart.width_cm * _PX_PER_CM)),
+                        "heightPixels": int(round(chart.height_cm * _PX_PER_CM)),
+                    }
+                },
+            }
+        }
+    }
+
+
+# --------------------------------------------------------------------------
+# helpers of the publisher
 
 
 def _quote_title(title: str) -> str:
@@ -410,250 +544,16 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _col_of(header: list[str], name: str) -> int | None:
-    return header.index(name) if name in header else None
-
-
-def _format_requests(sheet: _Sheet, sheet_id: int, ids: dict[str, int], grid_rows: int) -> list[dict]:
-    reqs: list[dict] = []
-    # column widths (pixels ~ 7 per character + padding), runs of equal widths together
-    cols = sorted(sheet.widths)
-    i = 0
-    while i < len(cols):
-        j = i
-        px = int(round(sheet.widths[cols[i]] * 7 + 5))
-        while j + 1 < len(cols) and cols[j + 1] == cols[j] + 1 and int(round(sheet.widths[cols[j + 1]] * 7 + 5)) == px:
-            j += 1
-        reqs.append(
-            {
-                "updateDimensionProperties": {
-                    "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": cols[i], "endIndex": cols[j] + 1},
-                    "properties": {"pixelSize": px},
-                    "fields": "pixelSize",
-                }
-            }
-        )
-        i = j + 1
-    data_end = max(sheet.extent, len(sheet.rows))
-    data_end = min(data_end, grid_rows)
-    for c in sorted(sheet.text_cols):
-        reqs.append(
-            {
-                "repeatCell": {
-                    "range": _grid(sheet_id, 1, data_end, c, c + 1),
-                    "cell": {"userEnteredFormat": {"numberFormat": {"type": "TEXT"}, "wrapStrategy": "WRAP", "verticalAlignment": "TOP"}},
-                    "fields": "userEnteredFormat(numberFormat,wrapStrategy,verticalAlignment)",
-                }
-            }
-        )
-    for c in sorted(sheet.date_cols):
-        reqs.append(
-            {
-                "repeatCell": {
-                    "range": _grid(sheet_id, 1, data_end, c, c + 1),
-                    "cell": {"userEnteredFormat": {"numberFormat": {"type": "DATE", "pattern": DATE_PATTERN}}},
-                    "fields": "userEnteredFormat.numberFormat",
-                }
-            }
-        )
-    # formats and in-document links of the cells openpyxl built (FAQ, hit tracking, rule headers)
-    if sheet.formats or any(isinstance(v, tuple) for v in sheet.links.values()):
-        nrows = max([r for r, _ in sheet.formats] + [r for (r, _), v in sheet.links.items() if isinstance(v, tuple)] + [0]) + 1
-        ncols = max([c for _, c in sheet.formats] + [c for (_, c), v in sheet.links.items() if isinstance(v, tuple)] + [0]) + 1
-        rows = []
-        for r in range(nrows):
-            cells = []
-            for c in range(ncols):
-                fmt = json.loads(json.dumps(sheet.formats.get((r, c), {})))
-                link = sheet.links.get((r, c))
-                if isinstance(link, tuple):
-                    target = ids.get(link[1])
-                    if target is not None:
-                        fmt.setdefault("textFormat", {})["link"] = {"uri": f"#gid={target}"}
-                elif isinstance(link, str) and sheet.kind != "rule":
-                    fmt.setdefault("textFormat", {})["link"] = {"uri": link}
-                cells.append({"userEnteredFormat": fmt} if fmt else {})
-            rows.append({"values": cells})
-        reqs.append(
-            {"updateCells": {"rows": rows, "fields": "userEnteredFormat", "start": {"sheetId": sheet_id, "rowIndex": 0, "columnIndex": 0}}}
-        )
-    # deal links on the rule sheets: link formatting, per cell
-    if sheet.kind == "rule":
-        by_col: dict[int, dict[int, str]] = {}
-        for (r, c), link in sheet.links.items():
-            if isinstance(link, str) and r > 0:
-                by_col.setdefault(c, {})[r] = link
-        for c, links in sorted(by_col.items()):
-            first, last = min(links), max(links)
-            rows = [
-                {"values": [{"userEnteredFormat": {"textFormat": {"link": {"uri": links[r]}}}} if r in links else {}]}
-                for r in range(first, last + 1)
-            ]
-            for start, part in _split_rows(rows):
-                reqs.append(
-                    {
-                        "updateCells": {
-                            "rows": part,
-                            "fields": "userEnteredFormat.textFormat.link",
-                            "start": {"sheetId": sheet_id, "rowIndex": first + start, "columnIndex": c},
-                        }
-                    }
-                )
-    if sheet.filter_ref is not None:
-        f_rows, f_cols = sheet.filter_ref
-        reqs.append({"setBasicFilter": {"filter": {"range": _grid(sheet_id, 0, f_rows, 0, f_cols)}}})
-    for chart in sheet.charts:
-        reqs.append(_chart_request(chart, ids, sheet_id))
-    if sheet.kind == "rule":
-        reqs.extend(_rule_sheet_requests(sheet, sheet_id, grid_rows))
-    else:
-        reqs.append(
-            {
-                "addProtectedRange": {
-                    "protectedRange": {
-                        "range": _grid(sheet_id),
-                        "description": f"{PROTECTION_TAG}: лист заполняет аудит",
-                        "warningOnly": True,
-                    }
-                }
-            }
-        )
-    return reqs
-
-
-def _chart_request(chart: dict, ids: dict[str, int], sheet_id: int) -> dict:
-    def grid(ref: tuple[str, int, int, int, int]) -> dict:
-        title, r0, r1, c0, c1 = ref
-        return _grid(ids[title], r0, r1, c0, c1)
-
-    spec: dict[str, Any] = {
-        "chartType": chart["kind"],
-        "legendPosition": "RIGHT_LEGEND",
-        "headerCount": 0,
-        "axis": [
-            {"position": "BOTTOM_AXIS", "title": chart["x_title"]},
-            {"position": "LEFT_AXIS", "title": chart["y_title"]},
-        ],
-        "series": [],
-    }
-    # row-oriented series whose label is the cell left of the values (openpyxl's titles_from_data):
-    # take that column into every range and let Sheets read it as the header
-    labelled = all(
-        label is not None and label[0] == values[0] and label[3] == values[3] - 1 and values[2] - values[1] == 1
-        for values, label in chart["series"]
-    ) and (chart["domain"] is None or (chart["domain"][2] - chart["domain"][1] == 1 and chart["domain"][3] >= 1))
-
-    def widen(ref: tuple[str, int, int, int, int]) -> tuple[str, int, int, int, int]:
-        return (ref[0], ref[1], ref[2], ref[3] - 1, ref[4]) if labelled else ref
-
-    if chart["domain"] is not None:
-        spec["domains"] = [{"domain": {"sourceRange": {"sources": [grid(widen(chart["domain"]))]}}}]
-    for values, _label in chart["series"]:
-        spec["series"].append({"series": {"sourceRange": {"sources": [grid(widen(values))]}}, "targetAxis": "LEFT_AXIS"})
-    if labelled:
-        spec["headerCount"] = 1
-    row, col = chart["anchor"]
-    return {
-        "addChart": {
-            "chart": {
-                "spec": {"title": chart["title"], "basicChart": spec},
-                "position": {
-                    "overlayPosition": {
-                        "anchorCell": {"sheetId": sheet_id, "rowIndex": row, "columnIndex": col},
-                        "widthPixels": 830,
-                        "heightPixels": 340,
-                    }
-                },
-            }
-        }
-    }
-
-
-def _rule_sheet_requests(sheet: _Sheet, sheet_id: int, grid_rows: int) -> list[dict]:
-    reqs: list[dict] = []
-    header = sheet.header
-    end = min(sheet.extent, grid_rows)
-    c_status, c_comment = _col_of(header, HEADER_STATUS), _col_of(header, HEADER_COMMENT)
-    c_decision = _col_of(header, HEADER_DECISION)
-    table_cols = sheet.filter_ref[1] if sheet.filter_ref else len(header)
-
-    def dropdown(c: int, choices: Sequence[str], prompt: str) -> dict:
-        return {
-            "setDataValidation": {
-                "range": _grid(sheet_id, 1, end, c, c + 1),
-                "rule": {
-                    "condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": v} for v in choices]},
-                    "inputMessage": prompt,
-                    "strict": True,
-                    "showCustomUi": True,
-                },
-            }
-        }
-
-    if c_status is not None:
-        reqs.append(dropdown(c_status, STATUSES, _STATUS_PROMPT))
-    if c_decision is not None:
-        reqs.append(dropdown(c_decision, DECISIONS, _DECISION_PROMPT))
-    if c_status is not None:
-        s = get_column_letter(c_status + 1)
-        rng = [_grid(sheet_id, 1, end, 0, table_cols)]
-        rules = []
-        if c_comment is not None:
-            k = get_column_letter(c_comment + 1)
-            rules.append(
-                (
-                    f'=AND(${s}2="{STATUS_NOT_FIXED}",LEN(TRIM(${k}2))=0)',
-                    {"backgroundColorStyle": _color(_NOT_FIXED_FILL), "textFormat": {"foregroundColorStyle": _color(_NOT_FIXED_FONT)}},
-                )
-            )
-        rules.append((f'=${s}2="{STATUS_FIXED}"', {"backgroundColorStyle": _color(_FIXED_FILL)}))
-        for i, (formula, fmt) in enumerate(rules):
-            reqs.append(
-                {
-                    "addConditionalFormatRule": {
-                        "index": i,
-                        "rule": {
-                            "ranges": rng,
-                            "booleanRule": {
-                                "condition": {"type": "CUSTOM_FORMULA", "values": [{"userEnteredValue": formula}]},
-                                "format": fmt,
-                            },
-                        },
-                    }
-                }
-            )
-    # protect every column but the ones managers and the head of sales write in
-    editable = {i for i, h in enumerate(header) if h in EDITABLE_HEADERS}
-    start = None
-    for c in range(table_cols + 1):
-        locked = c < table_cols and c not in editable
-        if locked and start is None:
-            start = c
-        elif not locked and start is not None:
-            reqs.append(
-                {
-                    "addProtectedRange": {
-                        "protectedRange": {
-                            "range": _grid(sheet_id, None, None, start, c),
-                            "description": f"{PROTECTION_TAG}: столбцы заполняет аудит (статус и комментарии — можно)",
-                            "warningOnly": True,
-                        }
-                    }
-                }
-            )
-            start = None
-    return reqs
-
-
 def _size(obj: Any) -> int:
     """Bytes of ``obj`` as sent (requests serializes with json.dumps' defaults: ASCII escapes)."""
     return len(json.dumps(obj))
 
 
-def _split_rows(rows: list[Any]) -> list[tuple[int, list[Any]]]:
-    """``rows`` as (offset, part) pieces of at most half the body limit each."""
+def _split_rows(rows: list[Any], sizes: list[int] | None = None) -> list[tuple[int, list[Any]]]:
+    """``rows`` as (offset, part) pieces of at most half the body limit each (``sizes``: each row's JSON + 2, if known)."""
     budget = max(1000, MAX_BODY_BYTES // 2)
-    sizes = [_size(row) + 2 for row in rows]  # each row serialized once
+    if sizes is None:
+        sizes = [_size(row) + 2 for row in rows]  # each row serialized once
     if sum(sizes) <= budget:
         return [(0, rows)]
     out: list[tuple[int, list[Any]]] = []
