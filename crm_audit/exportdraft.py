@@ -408,16 +408,22 @@ def _rules_that_cannot_run(draft: Draft, export, profile) -> None:
             f"(columns: {{deals: {{status: <header>}}}}) — every rule needs it", file=m.file, reason="missing-column")])
     codes = {r.id: r.code for r in rules}
     off: dict[str, RuleOff] = {}
+    lacks: dict[str, list] = {}  # rule id -> the MissingColumns it needs
     for m in needs.missing:
         for rid in m.needed_by:
-            if rid in off:
-                continue
+            lacks.setdefault(rid, []).append(m)
+    for rid, ms in lacks.items():
+        names = ", ".join(f"«{m.column}»" for m in ms)
+        files = ", ".join(dict.fromkeys(requirements.file_name(m) for m in ms))
+        how = []
+        for m in ms:
             name = m.field.partition(".")[2]
             custom = name not in planmod.FIELDS.get(m.field.partition(".")[0], {})
-            enable = (f"добавьте колонку «{name}» в выгрузку или укажите свою колонку в fields: ({m.field}: <колонка>), "
-                      f"затем уберите правило из rules: skip:") if custom else (
-                      f"добавьте колонку «{m.column}» в выгрузку (или укажите её в columns:), затем уберите правило из rules: skip:")
-            off[rid] = RuleOff(rid, codes.get(rid, ""), f"в выгрузке нет поля «{m.column}» ({requirements.file_name(m)})", enable)
+            how.append(f"fields: ({m.field}: <ваша колонка>)" if custom else f"columns: (заголовок «{m.column}»)")
+        enable = (f"добавьте {'колонку' if len(ms) == 1 else 'колонки'} {names} в выгрузку или укажите свою в "
+                  f"{'; '.join(how)}, затем уберите правило из rules: skip:")
+        why = f"в выгрузке нет {'поля' if len(ms) == 1 else 'полей'} {names} ({files})"
+        off[rid] = RuleOff(rid, codes.get(rid, ""), why, enable)
     for p in problems:  # a bundled rule naming a pipeline / stage this team does not have checks nothing
         if p.reason not in ("unknown-pipeline", "unknown-stage") or p.severity == "error":
             continue
