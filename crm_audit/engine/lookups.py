@@ -78,8 +78,8 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
             order = f"TRY_CAST(parse_num(c{f.order}) AS DOUBLE)" if f.order is not None else "NULL::DOUBLE"
             selects.append(f"SELECT norm(c{f.key}) AS k, strip(c{f.value}) AS name, {order} AS ord FROM {f.raw.name} "
                            f"WHERE NOT is_blank(c{f.key}) AND NOT is_blank(c{f.value})")
-        if not selects:
-            continue
+        if not selects:  # no file and no known names: every id is unnamed (and said so below)
+            selects = ["SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS name, NULL::DOUBLE AS ord WHERE FALSE"]
         con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS SELECT k, arg_min(name, coalesce(ord, 0)) AS name, min(ord) AS ord "
                     f"FROM ({' UNION ALL '.join(selects)}) GROUP BY k")
         if col == "stage" and any(f.order is not None for f in files) and "stage_order" not in deals.fields:

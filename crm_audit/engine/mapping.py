@@ -485,12 +485,12 @@ def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str) -> No
         if not fs.many or name not in proj.fields:
             continue
         raw = f'"{name}__raw"' if fs.type != "text" else f'"{name}"'
-        items = f"CASE WHEN is_blank({raw}) THEN [{raw}] ELSE list_filter(string_split({raw}, {sql_literal(fs.split)}), lambda x: NOT is_blank(x)) END"
+        items = f"CASE WHEN is_blank({raw}) THEN [{raw}] ELSE string_split({raw}, {sql_literal(fs.split)}) END"
         item = "nullif(strip(_item), '')"
         cols = f'{_typed_expr(fs, item, date_order)} AS "{name}"' + (f', {item} AS "{name}__raw"' if fs.type != "text" else "")
         excl = f'"{name}"' + (f', "{name}__raw"' if fs.type != "text" else "")
         con.execute(f"CREATE OR REPLACE TABLE {job.entity} AS SELECT * EXCLUDE ({excl}, _item), {cols} "
-                    f"FROM (SELECT *, unnest({items}) AS _item FROM {job.entity})")
+                    f"FROM (SELECT *, unnest({items}) AS _item FROM {job.entity}) WHERE is_blank({raw}) OR NOT is_blank(_item)")
 
 
 def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
