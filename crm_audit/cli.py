@@ -97,7 +97,9 @@ def _print_cycle(result, quiet: bool) -> None:
 
 @cli.command()
 @config_option
-@click.option("--export", "-e", "export", required=True, type=click.Path(), help="Export directory (deals, organizations, persons, activities files) or a single deals file.")
+@click.option("--export", "-e", "export", type=click.Path(), help="Export directory (deals, organizations, persons, activities files) or a single deals file.")
+@click.option("--from-crm", is_flag=True, help="Sync from the CRM's API (crm_api: in the settings), then audit the fresh snapshot instead of an export.")
+@click.option("--snapshot", help="Audit a kept snapshot instead of an export: a sync id or a snapshot folder (reproduces a past audit).")
 @click.option("--as-of", "as_of", callback=_parse_date, help="Audit date YYYY-MM-DD (default: today). Days in stage and overdue tasks count from it.")
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False), help="Write the workbook (.xlsx): FAQ, one sheet per rule, «Учет попаданий».")
 @click.option("--violations-csv", type=click.Path(dir_okay=False), help="Write every violation, one row per (rule, deal), as CSV.")
@@ -111,8 +113,8 @@ def _print_cycle(result, quiet: bool) -> None:
 @click.option("--no-previous", is_flag=True, help="Start without the previous audit's document (what was typed in it since it was last read is not carried over).")
 @click.option("--dry-run", is_flag=True, help="Show what would change (rows added/updated/removed in the Google Sheet); write nothing, anywhere.")
 @click.option("--notify", "send_digests", is_flag=True, help="Then send the digests (as `crm-audit notify`): each manager their to-do, the head of sales the summary.")
-def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet, ledger_path, gsheet, credentials,
-        previous, no_previous, dry_run, send_digests):
+def run(config, export, from_crm, snapshot, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet, ledger_path, gsheet,
+        credentials, previous, no_previous, dry_run, send_digests):
     """Run the audit on an export and write the workbook and/or CSV.
 
     Before anything is written, the previous audit's document (as the ledger
@@ -122,9 +124,20 @@ def run(config, export, as_of, out, violations_csv, rule_ids, fail_on_violations
     from .cycle.request import AuditRequest
     from .cycle.run import run_cycle
 
-    request = AuditRequest(config, export, as_of, out, violations_csv, tuple(rule_ids), ledger_path, gsheet, credentials,
-                           dry_run, previous, no_previous)
+    source = None
+    if bool(export) + bool(from_crm or snapshot) != 1:
+        raise UsageError("give either --export DIR (an export folder) or --from-crm / --snapshot ID (the CRM read through its API)")
+    if from_crm or snapshot:
+        from crm_audit.sources.cli import source_for_run
+
+        source = source_for_run(config, ledger_path, from_crm=from_crm, snapshot=snapshot, dry_run=dry_run, quiet=quiet)
+    request = AuditRequest(config, export or "", as_of, out, violations_csv, tuple(rule_ids), ledger_path, gsheet, credentials,
+                           dry_run, previous, no_previous, source=source)
     result = _run_with_progress(run_cycle, request, quiet)
+    if source is not None and result.recorded:
+        from crm_audit.sources.cli import keep_snapshot
+
+        keep_snapshot(config, ledger_path, source)
     _print_cycle(result, quiet)
     if send_digests:
         if not result.recorded:
@@ -173,9 +186,20 @@ def demo(out_dir, as_of):
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
 @click.option("--crm", default="pipedrive", show_default=True, help="CRM export profile: pipedrive, amocrm, bitrix24, hubspot, salesforce.")
 @click.option("--from-export", "from_export", type=click.Path(exists=True), help="Prefill pipelines and stages from this export.")
+@click.option("--from-crm", is_flag=True, help="Read pipelines, stage order, users and custom fields from the live CRM (its API).")
+@click.option("--domain", help="With --from-crm: the CRM account's address (amoCRM: acme.amocrm.ru; Pipedrive OAuth2: acme.pipedrive.com).")
+@click.option("--token-env", help="With --from-crm: the environment variable holding the API token (default: PIPEDRIVE_API_TOKEN / AMOCRM_TOKEN).")
+@click.option("--token-file", type=click.Path(dir_okay=False), help="With --from-crm: a file outside the project holding the API token.")
 @click.option("--force", is_flag=True, help="Overwrite an existing crm-audit.yaml.")
-def init(directory, crm, from_export, force):
+def init(directory, crm, from_export, from_crm, domain, token_env, token_file, force):
     """Write a commented crm-audit.yaml to DIRECTORY (default: here)."""
+    if from_crm:
+        from crm_audit.sources.initcrm import write_settings_from_crm
+
+        path = write_settings_from_crm(Path(directory), crm=crm, force=force, domain=domain, token_env=token_env, token_file=token_file)
+        click.echo(f"Wrote {path} from the live CRM. Check the lists and the rules switched off, then run `crm-audit run --from-crm "
+                   f"--config {path}`.")
+        return
     if from_export:
         from crm_audit.cli_profiles import write_settings_from_export
 
@@ -192,6 +216,9 @@ def _register_extra_commands() -> None:
     from crm_audit.cli_profiles import inspect_cmd
 
     cli.add_command(inspect_cmd)
+    from crm_audit.sources.cli import register as register_sources  # `crm-audit sync`, `crm-audit crm check`
+
+    register_sources(cli)
 
 
 # --------------------------------------------------------------------------- validate / rules
