@@ -7,7 +7,7 @@ The pieces, each in its own module:
   (:mod:`~crm_audit.sources.errors`); credentials from an environment variable
   or a file, never shown (:mod:`~crm_audit.sources.credentials`);
 - :mod:`~crm_audit.sources.cache` — the incremental sync cache (DuckDB, next to
-  the ledger) and :mod:`~crm_audit.sources.sync` — one sync: watermarks,
+  the ledger) and :mod:`~crm_audit.sources.incremental` — one sync: watermarks,
   overlap, de-duplication, deletions, resumable after a kill;
 - :mod:`~crm_audit.sources.snapshot` — the Parquet snapshot an audit reads and
   can be reproduced from (:class:`SyncedSource`, passed as ``AuditRequest.source``);
@@ -29,7 +29,7 @@ from crm_audit.sources.config import CrmApiSettings
 
 if TYPE_CHECKING:  # imported where used: `import crm_audit.settings` (which needs CrmApiSettings) stays light
     from crm_audit.sources.snapshot import SyncedSource
-    from crm_audit.sources.sync import SyncResult
+    from crm_audit.sources.incremental import SyncResult
 
 __all__ = ["CrmApiSettings", "SyncResult", "SyncedSource", "api_settings", "cache_file", "check", "connector_for", "source_for", "sync"]
 
@@ -69,7 +69,7 @@ def sync(settings, *, full: bool = False, check_deleted: bool = False, ledger: s
          progress: Callable[[str], None] | None = None, connector=None, **conn_kw) -> "SyncResult":
     """``crm-audit sync``: the CRM into the cache next to the ledger, and a snapshot for the audit."""
     from crm_audit.sources.cache import SyncCache, snapshots_dir
-    from crm_audit.sources.sync import run_sync
+    from crm_audit.sources.incremental import run_sync
 
     api = api_settings(settings)
     connector = connector or connector_for(settings, **conn_kw)

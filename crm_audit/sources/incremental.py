@@ -58,7 +58,8 @@ def run_sync(connector: Connector, cache: SyncCache, *, full: bool = False, over
     if full:
         cache.reset()
     cache.bind(connector.crm, connector.account)
-    mode = "full" if full else "incremental"
+    first = all(cache.state(o.name).watermark is None for o in connector.objects if o.kind == "incremental")
+    mode = "full" if full or first else "incremental"
     sid = cache.begin_sync(connector.crm, connector.account, mode)
     result = SyncResult(sid, connector.crm, mode)
     core = connector.core

@@ -31,8 +31,8 @@ import json
 import time
 from zoneinfo import ZoneInfo
 
-from tests.fake_crm.schema import pipedrive_cost, pipedrive_validator, problems
-from tests.fake_crm.server import FakeCrm
+from .schema import pipedrive_cost, pipedrive_validator, problems
+from .server import FakeCrm
 
 TZ = "Europe/Moscow"
 TYPE_KEYS = {"Звонок": "call", "Задача": "task", "Встреча": "meeting", "Письмо": "email", "Дедлайн": "deadline"}
@@ -268,7 +268,7 @@ class FakePipedrive(FakeCrm):
             for s in stages:
                 stage(pname, s)
         # custom fields
-        from tests.samplegen import AGENCY_FIELD, DEAL_CUSTOM_FIELDS
+        from samplegen import AGENCY_FIELD, DEAL_CUSTOM_FIELDS
 
         enum_deal = {"Источник сделки"}
         deal_fields = []
@@ -364,11 +364,13 @@ class FakePipedrive(FakeCrm):
                 "conference_meeting_client": None, "conference_meeting_url": None, "conference_meeting_id": None,
                 "public_description": None, "priority": None, "note": None}
         fake.tz = tz
+        latest = max(r["update_time"] for store in (fake.deals, fake.organizations, fake.persons, fake.activities) for r in store.values())
+        fake.now = max(fake.now, dt.datetime.fromisoformat(latest.replace("Z", "+00:00")) + dt.timedelta(hours=1))
         return fake
 
     def to_export(self):
         """The API's current state as Pipedrive's export shows it (canonical records for samplegen.write_pipedrive)."""
-        from tests.samplegen import AGENCY_FIELD, DEAL_CUSTOM_FIELDS, Export
+        from samplegen import AGENCY_FIELD, DEAL_CUSTOM_FIELDS, Export
 
         tz = ZoneInfo(TZ)
         name = lambda uid: self.users[uid]["name"] if uid in self.users else None  # noqa: E731

@@ -1,0 +1,116 @@
+"""``crm-audit init --crm X --from-crm``: settings written from the live CRM.
+
+One full sync (into the cache next to the new settings, so the first audit is
+already incremental) gives the facts: pipelines with their stages in the CRM's
+own order (never guessed), users with their active flag, the team's custom
+fields (Pipedrive dealFields, amoCRM custom_fields). The snapshot is then read
+like an export by :mod:`crm_audit.exportdraft` (issue 13's drafting): the
+custom fields mapped to the fields the rules use (``fields:``), the rules no
+data feeds switched off with a comment (``rules: skip:``). The ``crm_api:``
+block says where the token is (never the token itself).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from crm_audit.errors import UsageError
+
+
+def _api_block(api, crm: str) -> str:
+    from crm_audit.sources.config import CrmApiSettings
+
+    lines = ["", "# The CRM's API (crm-audit sync / run --from-crm). The token is NOT here: it is read from",
+             "# the environment variable or the file below (keep the file outside the project).", "crm_api:"]
+    defaults = CrmApiSettings()
+    for key in ("token_env", "token_file", "auth", "domain", "base_url", "timezone"):
+        v = getattr(api, key)
+        if key == "token_env" and v is None:
+            v = api.token_env_for(crm)
+        if v is not None and v != getattr(defaults, key) or key == "token_env":
+            lines.append(f"  {key}: {json.dumps(v, ensure_ascii=False)}")
+    lines += ["  overlap_minutes: 10        # each sync re-reads this much before where the last one stopped",
+              "  id_check_days: 7           # objects without a deleted filter: list every id this often",
+              "  keep_snapshots: 12         # snapshots kept besides those an audit used (always kept)"]
+    return "\n".join(lines) + "\n"
+
+
+def _facts_block(values) -> str:
+    lines = ["", "# Read from the CRM by `init --from-crm` (for reference; not settings):", "# users:"]
+    for name, active in values.users:
+        lines.append(f"#   - {name}" + ("" if active else "   (deactivated)"))
+    if values.custom_fields:
+        lines.append("# custom fields (a rule reads them as deal.<name>, org.<name>, person.<name>):")
+        for f in values.custom_fields:
+            opts = f" — {', '.join(o for o in f.options[:8] if o)}" if f.options else ""
+            lines.append(f"#   - {f.entity}: «{f.name}» ({f.type}){opts}")
+    return "\n".join(lines) + "\n"
+
+
+def settings_text_from_crm(directory: Path, crm: str, api, *, progress=None, **conn_kw) -> str:
+    """The crm-audit.yaml text for the live CRM (syncing it fully into ``directory``'s cache on the way)."""
+    from crm_audit import settings as settings_mod
+    from crm_audit.initfile import EXAMPLE, render_settings
+    from crm_audit.sources import connector_for
+    from crm_audit.sources.cache import SyncCache, cache_path, snapshots_dir
+    from crm_audit.sources.snapshot import SyncedSource
+    from crm_audit.sources.incremental import run_sync
+    from crm_audit.textnorm import norm
+
+    stub = settings_mod.from_dict({"crm": crm, "pipelines": {"-": ["-"]}, "crm_api": api.model_dump()}, base_dir=directory)
+    connector = connector_for(stub, **conn_kw)
+    path = cache_path(directory / settings_mod.LEDGER_FILE)
+    try:
+        with SyncCache(path) as cache:
+            result = run_sync(connector, cache, full=True, snapshots=snapshots_dir(path), progress=progress)
+            values = connector.init_values(cache)
+    finally:
+        connector.core.close()
+    if not values.pipelines:
+        raise UsageError(f"{crm}: the account has no pipelines; create them in the CRM first")
+    source = SyncedSource.open(result.snapshot)
+    found = {norm(s) for stages in values.pipelines.values() for s in stages}
+    active = {norm(n) for n, a in values.users if a}
+    try:
+        from crm_audit import exportdraft as xd
+    except ImportError:  # issue 13's drafting not installed: pipelines and lists only
+        xd = None
+    if xd is None:
+        text = render_settings(crm, pipelines=values.pipelines, deal_url=values.deal_url,
+                               trial_stages=[s for s in EXAMPLE["trial_stages"] if norm(s) in found])
+    else:
+        draft = xd.Draft(crm=crm, deal_url=values.deal_url)
+        draft.pipelines = [xd.PipelineDraft(name, stages, "порядок этапов из CRM", False) for name, stages in values.pipelines.items()]
+        draft.trial_stages = [s for s in EXAMPLE["trial_stages"] if norm(s) in found]
+        draft.lost_reasons = values.lost_reasons
+        draft.frozen_lost_reasons = [r for r in EXAMPLE["frozen_lost_reasons"] if norm(r) in {norm(x) for x in values.lost_reasons}]
+        draft.partner_managers = [m for m in EXAMPLE["partner_managers"] if norm(m) in active]
+        profile = source.profile
+        export = source.load_export("warn", None, profile)
+        try:
+            xd._rules_that_cannot_run(draft, export, profile)  # custom fields -> `fields:`, rules without data -> `rules: skip:`
+        finally:
+            export.close()
+            export.con.close()
+        text = render_settings(crm, **xd.template_values(draft))
+    return text + _api_block(api, crm) + _facts_block(values)
+
+
+def write_settings_from_crm(directory: Path, crm: str, force: bool = False, *, domain: str | None = None, token_env: str | None = None,
+                            token_file: str | None = None, base_url: str | None = None, progress=None, **conn_kw) -> Path:
+    from crm_audit.settings import SETTINGS_FILE
+    from crm_audit.sources.config import CrmApiSettings
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / SETTINGS_FILE
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; edit it, or pass --force to overwrite it")
+    api = CrmApiSettings(domain=domain, token_env=token_env, token_file=str(Path(token_file).expanduser().resolve()) if token_file else None,
+                         base_url=base_url)
+    text = settings_text_from_crm(directory, crm, api, progress=progress, **conn_kw)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
