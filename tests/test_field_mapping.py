@@ -138,3 +138,22 @@ def test_guessed_order_of_a_team_pipeline_by_days_to_reach(tmp_path):
     assert doc["pipelines"]["Sales"].index("Qualified") < doc["pipelines"]["Sales"].index("Proposal made") < doc["pipelines"]["Sales"].index("Invoice")
     assert "# порядок угадан: по тому, сколько дней от создания сделки до перехода на этап" in text
     assert doc["stage_order_confirmed"] is False
+
+
+def test_duplicate_header_is_warned_by_name_and_a_totals_line_is_no_deal(tmp_path):
+    """Two «Deal - Stage» columns: warned by name with the column read; a «Total» line under the list is no deal."""
+    shutil.copytree(FIXTURE / "export", tmp_path / "export")
+    rows = list(csv.reader((tmp_path / "export" / "deals.csv").open(encoding="utf-8")))
+    rows[0].append("Deal - Stage")
+    for r in rows[1:]:
+        r.append("")
+    rows.append(["Total"] + [""] * (len(rows[0]) - 1))
+    with (tmp_path / "export" / "deals.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows(rows)
+    s = settings_mod.load(FIXTURE / "crm-audit.yaml")
+    report = audit_export(s, tmp_path / "export", as_of=AS_OF)
+    dup = [w.message for w in report.warnings if w.code == "duplicate-header"]
+    n = len(rows[0])
+    assert dup == [f"the column «Deal - Stage» appears 2 times (columns 11, {n}): stage is read from the first of them that is "
+                   "not blank in each row, column 11 first; remove the extra column from the export if it holds other values"]
+    assert report.deal_count == 12 and _flagged(report) == REFERENCE

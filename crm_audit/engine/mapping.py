@@ -194,7 +194,8 @@ def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: li
     firsts = ", ".join(f"CASE WHEN is_blank(c{i}) THEN NULL ELSE lower(strip(c{i})) END" for i in range(min(n, 3)))
     first = f"coalesce({firsts})"
     match = " OR ".join(f"regexp_full_match({first}, {sql_literal(p)}, 's')" for p in patterns)
-    no_id = " AND ".join(f"is_blank({c})" for c in id_cols) or "TRUE"
+    # no id: blank, or text without a digit («Итого» typed into the id column)
+    no_id = " AND ".join(f"(is_blank({c}) OR NOT regexp_matches({c}, '[0-9]'))" for c in id_cols) or "TRUE"
     start = con.execute(f"SELECT min(_row) FROM {raw_table} WHERE {no_id} AND ({match})").fetchone()[0]
     if start is None:
         return "TRUE"
@@ -493,12 +494,30 @@ def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str) -> No
                     f"FROM (SELECT *, unnest({items}) AS _item FROM {job.entity}) WHERE is_blank({raw}) OR NOT is_blank(_item)")
 
 
+def duplicate_headers(job: MapJob, m: ColumnMatch) -> list[DataWarning]:
+    """A header that appears more than once: warned by name, with which column is read (the first non-blank of the row)."""
+    out: list[DataWarning] = []
+    groups = [(name, idxs) for name, idxs in m.by_field.items()] + [(m.custom_header[k], idxs) for k, idxs in m.custom.items()]
+    for name, idxs in groups:
+        by_key: dict[str, list[int]] = {}
+        for i in idxs:
+            by_key.setdefault(hkey(job.headers[i]), []).append(i)
+        for same in by_key.values():
+            if len(same) > 1:
+                cols = ", ".join(str(i + 1) for i in sorted(same))
+                out.append(DataWarning(
+                    "duplicate-header", f"the column «{job.headers[same[0]]}» appears {len(same)} times (columns {cols}): "
+                    f"{name} is read from the first of them that is not blank in each row, column {min(same) + 1} first; "
+                    "remove the extra column from the export if it holds other values", str(job.path), None, job.headers[same[0]]))
+    return out
+
+
 def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     """Run a :class:`MapJob`: the entity's table (named after the entity) and the warnings about its file."""
     spec = job.spec
     m = match_columns(spec, job.headers)
     _require_columns(job, m)
-    warnings: list[DataWarning] = []
+    warnings: list[DataWarning] = duplicate_headers(job, m)
     date_cols = [f"c{i}" for name, idxs in m.by_field.items() if spec.fields[name].type == "date" for i in idxs + m.by_fallback.get(name, [])]
     date_order, note = _date_order(con, job.raw.name, date_cols, job.profile.date_order if job.profile is not None else "dmy")
     if note:
