@@ -40,11 +40,24 @@ def _connect(cfg: SmtpConfig, password: str | None, ca_file: str | None) -> smtp
             server.starttls(context=_context(cfg, ca_file))
             server.ehlo()
         if cfg.username:
-            server.login(cfg.username, password or "")
+            _login(server, cfg.username, password or "")
     except BaseException:
         server.close()
         raise
     return server
+
+
+def _login(server: smtplib.SMTP, user: str, password: str) -> None:
+    """LOGIN / PLAIN as smtplib does; a non-ASCII user or password (smtplib encodes them as ASCII) goes as UTF-8 PLAIN."""
+    try:
+        server.login(user, password)
+    except UnicodeEncodeError:
+        import base64
+
+        token = base64.b64encode(f"\0{user}\0{password}".encode("utf-8")).decode("ascii")
+        code, resp = server.docmd("AUTH", f"PLAIN {token}")
+        if code not in (235, 503):  # 503: already authenticated
+            raise smtplib.SMTPAuthenticationError(code, resp) from None
 
 
 def connect_error(cfg: SmtpConfig, exc: BaseException) -> str:
@@ -52,6 +65,9 @@ def connect_error(cfg: SmtpConfig, exc: BaseException) -> str:
     where = f"{cfg.host}:{cfg.effective_port}"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return f"the mail server {where} refused the login of «{cfg.username}» ({exc.smtp_code}): check the user and ${cfg.password_env}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return (f"the mail server {where} does not offer {'STARTTLS' if 'STARTTLS' in str(exc) else 'login (AUTH)'} here; "
+                f"check notify.smtp.security (starttls / ssl / none) and username")
     if isinstance(exc, ssl.SSLError):
         return f"TLS with {where} failed ({exc.reason or exc}); check notify.smtp.security / ca_file"
     if isinstance(exc, (socket.timeout, TimeoutError)):
