@@ -297,7 +297,7 @@ def test_parity_the_api_and_the_export_of_one_dataset_give_identical_findings(tm
     assert "pipedrive API, sync 1" in audit["export_dir"]
     fake.tick(3600)
     fake.update("deals", sorted(fake.deals)[0], title="тест")  # the CRM moves on
-    again = subprocess.run(CLI + ["run", "--snapshot", "1", "--config", str(cfg), "--as-of", AS_OF, "--violations-csv",
+    again = subprocess.run(CLI + ["run", "--snapshot", sync["snapshot"], "--config", str(cfg), "--as-of", AS_OF, "--violations-csv",
                                   str(tmp_path / "again.csv"), "--ledger", str(tmp_path / "scratch.db")], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert _violations(tmp_path / "again.csv") == a

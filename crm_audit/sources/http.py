@@ -76,8 +76,8 @@ class RateLimiter:
         """Read the limit headers of a response (any CRM's spelling; absent ones are ignored)."""
         remaining = _int(headers.get("x-ratelimit-remaining"))
         reset = _float(headers.get("x-ratelimit-reset"))
-        if remaining is not None and remaining <= 0 and reset is not None:
-            self._blocked_until = max(self._blocked_until, self.clock() + reset)
+        if remaining is not None and remaining <= 0 and reset is not None:  # a small margin: the CRM's window is measured on arrival
+            self._blocked_until = max(self._blocked_until, self.clock() + reset * 1.05 + 0.05)
         daily = _int(headers.get("x-daily-requests-left"))
         if daily is not None:
             self.daily_left = daily

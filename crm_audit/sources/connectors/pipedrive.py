@@ -57,12 +57,12 @@ def classify(resp: httpx.Response) -> SourceError | None:
     if resp.status_code == 401:
         return BadToken("Pipedrive refused the API token (401 unauthorized); it is wrong or was regenerated — copy it again from "
                         "Pipedrive › Settings › Personal preferences › API", status=401, url=url)
-    if resp.status_code == 403 and ("scope" in low or "permission" in low or "not allowed" in low):
-        return MissingScope(f"Pipedrive: the token's user or app may not read {_path(url)} ({msg or 'forbidden'}); give the app the "
-                            "scope (deals:read, activities:read, contacts:read, users:read) or use an admin's token", status=403, url=url)
     if resp.status_code == 403 and ("api" in low and ("disabled" in low or "access" in low)):
         return ApiDisabled(f"Pipedrive: API access is switched off for this user ({msg}); an admin enables it in Settings › "
                            "Company settings › Permission sets › «Use API»", status=403, url=url)
+    if resp.status_code == 403 and ("scope" in low or "permission" in low or "not allowed" in low):
+        return MissingScope(f"Pipedrive: the token's user or app may not read {_path(url)} ({msg or 'forbidden'}); give the app the "
+                            "scope (deals:read, activities:read, contacts:read, users:read) or use an admin's token", status=403, url=url)
     if resp.status_code == 402:
         return ApiDisabled("Pipedrive: the company's subscription is not active (402 payment required)", status=402, url=url)
     if resp.status_code == 404 and "/api/v2" not in (url or "") and "/v1/" not in (url or ""):
