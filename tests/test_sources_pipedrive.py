@@ -301,3 +301,27 @@ def test_parity_the_api_and_the_export_of_one_dataset_give_identical_findings(tm
                                   str(tmp_path / "again.csv"), "--ledger", str(tmp_path / "scratch.db")], env=env, capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert _violations(tmp_path / "again.csv") == a
+
+
+def test_init_from_crm_writes_settings_that_run(tmp_path, fake):
+    """`init --crm pipedrive --from-crm`: pipelines in the CRM's order, users, custom fields; then `run --from-crm` audits."""
+    env = {**os.environ, TOKEN_ENV: fake.token}
+    # the CRM's order differs from the handbook's: a team that put «Квалификация» first
+    pipe = next(p["id"] for p in fake.pipelines.values() if p["name"] == "Клиенты")
+    st = sorted((s for s in fake.stages.values() if s["pipeline_id"] == pipe), key=lambda s: s["order_nr"])
+    st[0]["order_nr"], st[1]["order_nr"] = st[1]["order_nr"], st[0]["order_nr"]
+    folder = tmp_path / "team"
+    from crm_audit.sources.initcrm import write_settings_from_crm
+
+    path = write_settings_from_crm(folder, "pipedrive", base_url=fake.url, environ={TOKEN_ENV: fake.token})
+    text = path.read_text(encoding="utf-8")
+    assert fake.token not in text and "token_env: \"PIPEDRIVE_API_TOKEN\"" in text
+    s = settings_mod.load(path)
+    assert s.pipelines["Клиенты"][:2] == ["Квалификация", "Принял в работу"]
+    assert s.crm_api.base_url == fake.url
+    assert "Павел Орлов   (deactivated)" in text and "«Источник сделки» (enum)" in text
+    run = subprocess.run(CLI + ["run", "--from-crm", "--config", str(path), "--as-of", AS_OF, "--violations-csv", str(tmp_path / "v.csv")],
+                         env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "(incremental)" in run.stdout  # init's full sync made the first audit incremental
+    assert len(_violations(tmp_path / "v.csv")) > 100

@@ -30,7 +30,7 @@ from crm_audit.errors import UsageError
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     object VARCHAR NOT NULL, id VARCHAR NOT NULL, updated VARCHAR, deleted BOOLEAN NOT NULL DEFAULT FALSE,
-    data VARCHAR, sync_id INTEGER, PRIMARY KEY (object, id));
+    data VARCHAR, sync_id INTEGER);  -- one row per (object, id): kept so by commit_page (no index to maintain)
 CREATE TABLE IF NOT EXISTS objects (
     object VARCHAR PRIMARY KEY, watermark VARCHAR, full_done BOOLEAN NOT NULL DEFAULT FALSE,
     id_checked VARCHAR, synced_at VARCHAR);
@@ -199,15 +199,16 @@ class SyncCache:
                     "sync_id": pa.array([sid] * len(rs), pa.int32()),
                 })
                 self.con.register("_page", table)
-                # a deletion mark never overwrites the record's data; an older copy never overwrites a newer one
+                # a deletion mark (no data) keeps the record's data; an older copy never overwrites a newer one
                 self.con.execute("""
-                    INSERT INTO records SELECT p.object, p.id,
-                        CASE WHEN r.id IS NOT NULL AND p.deleted AND p.data IS NULL THEN r.updated ELSE p.updated END,
-                        p.deleted, CASE WHEN p.data IS NULL THEN r.data ELSE p.data END, p.sync_id
-                    FROM _page p LEFT JOIN records r ON r.object = p.object AND r.id = p.id
-                    WHERE r.id IS NULL OR p.deleted OR coalesce(p.updated, '') >= coalesce(r.updated, '')
-                    ON CONFLICT (object, id) DO UPDATE SET updated = excluded.updated, deleted = excluded.deleted,
-                        data = excluded.data, sync_id = excluded.sync_id""")
+                    UPDATE records SET deleted = TRUE, sync_id = p.sync_id FROM _page p
+                    WHERE p.data IS NULL AND records.object = p.object AND records.id = p.id""")
+                self.con.execute("""
+                    DELETE FROM records USING _page p WHERE p.data IS NOT NULL AND records.object = p.object AND records.id = p.id
+                      AND coalesce(p.updated, '') >= coalesce(records.updated, '')""")
+                self.con.execute("""
+                    INSERT INTO records SELECT p.object, p.id, p.updated, p.deleted, p.data, p.sync_id FROM _page p
+                    WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.object = p.object AND r.id = p.id)""")
                 self.con.unregister("_page")
             if watermark is not None or full_done is not None:
                 self._set_state(obj, watermark, full_done)

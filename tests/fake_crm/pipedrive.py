@@ -76,6 +76,10 @@ class FakePipedrive(FakeCrm):
         self.api_disabled = False
         self.no_scope: tuple[str, ...] = ()
         self.validate_bodies = True
+        self._memo: dict = {}
+
+    def _version(self) -> tuple:
+        return (self.now, len(self.deals), len(self.activities), len(self.persons), len(self.organizations))
 
     # ------------------------------------------------------------------ the clock and changes
     def tick(self, seconds: int = 1) -> str:
@@ -193,11 +197,18 @@ class FakePipedrive(FakeCrm):
                 raise ValueError(f"Invalid sort_by {sort_by}")
             key = (lambda r: (r["id"],)) if sort_by == "id" else (lambda r, s=sort_by: (r.get(s) or "", r["id"]))
         desc = q.get("sort_direction") == "desc"
-        items.sort(key=key, reverse=desc)
+        memo_key = (name, tuple(sorted((k, v) for k, v in q.items() if k not in ("cursor", "limit"))), self._version())
+        if self._memo.get("key") != memo_key:  # the filtered, sorted list is reused while paging (a large account)
+            items.sort(key=key, reverse=desc)
+            self._memo = {"key": memo_key, "items": items, "keys": [key(r) for r in items]}
+        items, keys = self._memo["items"], self._memo["keys"]
+        start = 0
         if q.get("cursor"):
+            import bisect
+
             after = tuple(json.loads(base64.urlsafe_b64decode(q["cursor"].encode())))
-            items = [r for r in items if (key(r) < after if desc else key(r) > after)]
-        page, more = items[:limit], len(items) > limit
+            start = next((i for i, k in enumerate(keys) if k < after), len(keys)) if desc else bisect.bisect_right(keys, after)
+        page, more = items[start:start + limit], len(items) > start + limit
         nxt = base64.urlsafe_b64encode(json.dumps(list(key(page[-1]))).encode()).decode() if more else None
         data = [self._out(name, r, labels) for r in page]
         return {"success": True, "data": data, "additional_data": {"next_cursor": nxt}}
@@ -364,6 +375,12 @@ class FakePipedrive(FakeCrm):
                 "conference_meeting_client": None, "conference_meeting_url": None, "conference_meeting_id": None,
                 "public_description": None, "priority": None, "note": None}
         fake.tz = tz
+        start = dt.datetime(2025, 11, 1, tzinfo=dt.timezone.utc)
+        for store in (fake.organizations, fake.persons, fake.activities):
+            for rid, rec in store.items():
+                t = (start + dt.timedelta(minutes=(rid * 7919) % (300 * 24 * 60))).strftime("%Y-%m-%dT%H:%M:%SZ")
+                rec["add_time"] = min(rec["add_time"], t)
+                rec["update_time"] = t
         latest = max(r["update_time"] for store in (fake.deals, fake.organizations, fake.persons, fake.activities) for r in store.values())
         fake.now = max(fake.now, dt.datetime.fromisoformat(latest.replace("Z", "+00:00")) + dt.timedelta(hours=1))
         return fake
