@@ -135,6 +135,24 @@ class Connector:
     def check(self) -> CheckResult:
         raise NotImplementedError
 
+    def run_checks(self, probes: list[tuple[str, Any]]) -> CheckResult:
+        """Each (what, call) in turn; a refusal that would fail every other probe too (token, domain, API off) stops there."""
+        from crm_audit.sources.errors import ApiDisabled, BadToken, SourceError, WrongDomain
+
+        res = CheckResult(self.title, self.account)
+        for what, call in probes:
+            try:
+                call()
+                res.items.append(CheckItem(what, True, "ok"))
+            except (BadToken, WrongDomain, ApiDisabled) as exc:
+                res.items.append(CheckItem(what, False, exc.message))
+                res.error = exc
+                return res
+            except SourceError as exc:
+                res.items.append(CheckItem(what, False, exc.message))
+                res.error = res.error or exc
+        return res
+
     def init_values(self, cache: SyncCache) -> InitValues:
         raise NotImplementedError
 

@@ -162,8 +162,12 @@ def _host(url: str | None) -> str:
     return urlsplit(url).netloc if url else "?"
 
 
-def _path(url: str | None) -> str:
+def url_path(url: str | None) -> str:
+    """The path of a URL, for messages ("?" when there is none)."""
     return urlsplit(url).path if url else "?"
+
+
+_path = url_path
 
 
 @dataclass

@@ -25,10 +25,10 @@ from collections.abc import Iterator
 import httpx
 
 from crm_audit.sources.cache import Record, SyncCache
-from crm_audit.sources.connector import (CheckItem, CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
+from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
                                          iso_utc, local_text, text)
 from crm_audit.sources.errors import ApiDisabled, BadToken, MissingScope, SourceError, WrongDomain
-from crm_audit.sources.http import HttpCore, Limits, Paging, default_classify
+from crm_audit.sources.http import HttpCore, Limits, Paging, default_classify, url_path as _path
 
 PAGE = 250
 WON, LOST = 142, 143
@@ -68,12 +68,6 @@ def classify(resp: httpx.Response) -> SourceError | None:
         return WrongDomain(f"{url}: no amoCRM account answers at this address; check crm_api: domain (acme.amocrm.ru or acme.kommo.com)",
                            status=404, url=url)
     return default_classify(resp, "amoCRM")
-
-
-def _path(url: str | None) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).path if url else "?"
 
 
 class AmoCrmConnector(Connector):
@@ -261,23 +255,12 @@ class AmoCrmConnector(Connector):
 
     # ------------------------------------------------------------------ check and init
     def check(self) -> CheckResult:
-        res = CheckResult(self.title, self.account)
         probes = [("token and account (/api/v4/account)", "/api/v4/account"), ("users", "/api/v4/users"),
                   ("deals (leads)", "/api/v4/leads"), ("pipelines and statuses", "/api/v4/leads/pipelines"),
                   ("tasks", "/api/v4/tasks"), ("companies", "/api/v4/companies"), ("contacts", "/api/v4/contacts"),
                   ("events (stage changes)", "/api/v4/events")]
-        for what, path in probes:
-            try:
-                self.core.get(path, {"limit": 1} if path != "/api/v4/account" else None)
-                res.items.append(CheckItem(what, True, "ok"))
-            except (BadToken, WrongDomain, ApiDisabled) as exc:
-                res.items.append(CheckItem(what, False, exc.message))
-                res.error = exc
-                return res
-            except SourceError as exc:
-                res.items.append(CheckItem(what, False, exc.message))
-                res.error = res.error or exc
-        return res
+        return self.run_checks([(what, lambda p=path: self.core.get(p, {"limit": 1} if p != "/api/v4/account" else None))
+                                for what, path in probes])
 
     def init_values(self, cache: SyncCache) -> InitValues:
         pipelines = {}

@@ -30,10 +30,10 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from crm_audit.sources.cache import Record, SyncCache
-from crm_audit.sources.connector import (CheckItem, CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
+from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
                                          iso_utc, local_text, text)
 from crm_audit.sources.errors import ApiDisabled, BadToken, MissingScope, SourceError, WrongDomain
-from crm_audit.sources.http import HttpCore, Limits, Paging, default_classify
+from crm_audit.sources.http import HttpCore, Limits, Paging, default_classify, url_path as _path
 
 API_ROOT = "https://api.pipedrive.com"
 PAGE = 500
@@ -68,12 +68,6 @@ def classify(resp: httpx.Response) -> SourceError | None:
     if resp.status_code == 404 and "/api/v2" not in (url or "") and "/v1/" not in (url or ""):
         return WrongDomain(f"{url}: not a Pipedrive API address; check crm_api: domain", status=404, url=url)
     return default_classify(resp, "Pipedrive")
-
-
-def _path(url: str | None) -> str:
-    from urllib.parse import urlsplit
-
-    return urlsplit(url).path if url else "?"
 
 
 class PipedriveConnector(Connector):
@@ -253,25 +247,14 @@ class PipedriveConnector(Connector):
 
     # ------------------------------------------------------------------ check and init
     def check(self) -> CheckResult:
-        res = CheckResult(self.title, self.account)
-        probes = [("token and users (v1 /users)", lambda: self.core.get("/v1/users", None, COST["users"])),
-                  ("deals (deals:read)", lambda: self.core.get("/api/v2/deals", {"limit": 1}, COST["v2-list"])),
-                  ("pipelines and stages", lambda: self.core.get("/api/v2/stages", {"limit": 1}, COST["stages"])),
-                  ("activities (activities:read)", lambda: self.core.get("/api/v2/activities", {"limit": 1}, COST["v2-list"])),
-                  ("organizations and persons (contacts:read)", lambda: self.core.get("/api/v2/persons", {"limit": 1}, COST["v2-list"])),
-                  ("custom fields", lambda: self.core.get("/api/v2/dealFields", {"limit": 1}, COST["fields"]))]
-        for what, call in probes:
-            try:
-                call()
-                res.items.append(CheckItem(what, True, "ok"))
-            except (BadToken, WrongDomain, ApiDisabled) as exc:
-                res.items.append(CheckItem(what, False, exc.message))
-                res.error = exc
-                return res  # the others would fail the same way
-            except SourceError as exc:
-                res.items.append(CheckItem(what, False, exc.message))
-                res.error = res.error or exc
-        return res
+        get = self.core.get
+        return self.run_checks([
+            ("token and users (v1 /users)", lambda: get("/v1/users", None, COST["users"])),
+            ("deals (deals:read)", lambda: get("/api/v2/deals", {"limit": 1}, COST["v2-list"])),
+            ("pipelines and stages", lambda: get("/api/v2/stages", {"limit": 1}, COST["stages"])),
+            ("activities (activities:read)", lambda: get("/api/v2/activities", {"limit": 1}, COST["v2-list"])),
+            ("organizations and persons (contacts:read)", lambda: get("/api/v2/persons", {"limit": 1}, COST["v2-list"])),
+            ("custom fields", lambda: get("/api/v2/dealFields", {"limit": 1}, COST["fields"]))])
 
     def init_values(self, cache: SyncCache) -> InitValues:
         pipes = sorted(((p.get("order_nr") or 0, int(i), p.get("name")) for i, p in cache.live("pipelines")))
