@@ -31,3 +31,12 @@ def test_the_first_audit_has_no_changes_to_show():
     cur = _keys([("r1", "1", "Иван", 0)])
     ch = compute_changes(None, cur, accepted=set(), warned_owners=[], since=None, as_of=dt.date(2026, 11, 6))
     assert ch.team.new == 1 and change_lines(ch) == []
+
+
+def test_an_audit_without_findings_after_one_with_findings():
+    prev = _keys([("r1", "1", "Иван")])
+    empty = pd.DataFrame({"rule_id": [], "deal_id": [], "owner": [], "repeat": []})
+    ch = compute_changes(prev, empty, accepted=set(), warned_owners=[], since=dt.date(2026, 11, 6), as_of=dt.date(2026, 11, 20))
+    assert (ch.team.resolved, ch.team.new) == (1, 0)
+    ch = compute_changes(empty, empty, accepted=set(), warned_owners=[], since=dt.date(2026, 11, 6), as_of=dt.date(2026, 11, 20))
+    assert ch.by_manager == {}

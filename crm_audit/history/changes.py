@@ -28,6 +28,11 @@ def compute_changes(previous: pd.DataFrame | None, current: pd.DataFrame, *, acc
     out = Changes(since, as_of)
     prev = previous if previous is not None else pd.DataFrame(columns=["rule_id", "deal_id", "owner"])
     keys = ["rule_id", "deal_id"]
+    # empty frames come typed as floats: every key column as text, so the two sides always merge
+    prev = prev.astype({"rule_id": object, "deal_id": object, "owner": object})
+    current = current.astype({"rule_id": object, "deal_id": object, "owner": object})
+    if "repeat" not in current.columns:
+        current = current.assign(repeat=0)
     both = prev[keys + ["owner"]].merge(current[keys + ["owner", "repeat"]], on=keys, how="outer", suffixes=("_prev", ""),
                                         indicator=True)
     owner = both["owner"].where(both["owner"].notna(), both["owner_prev"]).fillna("").astype(str)
@@ -81,7 +86,7 @@ def changes_for_report(ledger, report, carry) -> Changes:
     """What this audit (``report``, after carry-over) changes against the previous audit in the ledger."""
     prev = ledger.previous_audit(report.as_of)
     rows = [r.rows.assign(rule_id=r.rule_id)[["rule_id", "deal_id", "owner"]] for r in report.results if r.rows is not None and len(r.rows)]
-    current = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({"rule_id": [], "deal_id": [], "owner": []})
+    current = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame({"rule_id": [], "deal_id": [], "owner": []}, dtype=object)
     current["deal_id"] = current["deal_id"].astype(str)
     repeats = set(carry.repeats)
     current["repeat"] = [int((r, d) in repeats) for r, d in zip(current["rule_id"], current["deal_id"])] if repeats else 0
