@@ -415,8 +415,10 @@ def project(job: MapJob, m: ColumnMatch, date_order: str) -> Projection:
 def _fill_table(con, job: MapJob, m: ColumnMatch, proj: Projection, rw_col: int | None) -> list[DataWarning]:
     """Create the entity's table from the raw table: blank rows, report footer lines and other entities' rows left out."""
     raw_table, headers = job.raw.name, job.headers
-    # one regex per row instead of one per cell: a row is empty when all its cells joined are blank
-    not_empty = f"NOT is_blank(concat({', '.join(f'c{i}' for i in range(len(headers)))}))" if headers else "FALSE"
+    # one regex per row instead of one per cell: a row is empty when all its cells joined are blank; a filled
+    # first cell (nearly every row) settles it without building the joined text
+    not_empty = (f"CASE WHEN NOT is_blank(c0) THEN TRUE ELSE NOT is_blank(concat({', '.join(f'c{i}' for i in range(len(headers)))})) END"
+                 if headers else "FALSE")
     id_cols = [f"c{i}" for i in m.by_field.get("id", [])]
     keep = _footer_filter(con, raw_table, len(headers), job.profile.footer if job.profile is not None else [], id_cols)
     only = "" if rw_col is None else f" AND {rows_where_sql(job.spec, rw_col)}"
