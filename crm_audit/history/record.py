@@ -16,13 +16,22 @@ _FROM_ROWS = {"deal_id": "deal_id", "owner": "owner", "title": "title", "fingerp
               "status": "status", "comment": "comment", "note": "carry_note"}
 
 
+def _one_array(arr) -> pa.Array:
+    """``pa.array`` of a pandas column backed by several Arrow chunks (a large DuckDB result) is a ChunkedArray: one Array."""
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
 def _text(rows: pd.DataFrame, key: str) -> pa.Array:
     if key not in rows.columns:
         return pa.nulls(len(rows), pa.string())
     col = rows[key]
     if not isinstance(col.dtype, pd.StringDtype):
-        col = col.astype(object).where(col.notna(), None).map(lambda v: v if v is None or type(v) is str else str(v))
-    return pa.array(col, type=pa.string(), from_pandas=True)
+        values = col.to_numpy(dtype=object)
+        try:  # text and missing values (carry-over's status, comment, note): converted by Arrow in one call
+            return pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):  # other values: str() one by one
+            col = col.astype(object).where(col.notna(), None).map(lambda v: v if v is None or type(v) is str else str(v))
+    return _one_array(pa.array(col, type=pa.string(), from_pandas=True))
 
 
 def _evidence_text(rows: pd.DataFrame, column: Column) -> pa.Array:
@@ -30,7 +39,7 @@ def _evidence_text(rows: pd.DataFrame, column: Column) -> pa.Array:
     if column.key not in rows.columns:
         return pa.nulls(len(rows), pa.string())
     try:
-        arr = pa.array(rows[column.key], from_pandas=True)
+        arr = _one_array(pa.array(rows[column.key], from_pandas=True))
         if pa.types.is_timestamp(arr.type):
             arr = pc.cast(arr, pa.date32()) if column.kind == "date" else pc.strftime(arr, "%Y-%m-%d %H:%M")
         return pc.cast(arr, pa.string())
@@ -65,8 +74,7 @@ def findings_table(report: AuditReport, carry: CarryResult) -> pa.Table:
         cols = {name: _text(rows, key) for name, key in _FROM_ROWS.items()}
         # «Не обработано» is the default: stored as NULL
         status = cols["status"]
-        cols["status"] = pa.array(pd.Series(status.to_pandas(), dtype=object).where(lambda s: s != STATUS_NEW, None),
-                                  type=pa.string(), from_pandas=True)
+        cols["status"] = pc.if_else(pc.equal(status, STATUS_NEW), pa.scalar(None, pa.string()), status)
         streak = rows["streak"].fillna(1).astype("int32") if "streak" in rows.columns else pd.Series(np.ones(n, dtype="int32"))
         first = pd.to_datetime(rows["first_seen"]).dt.date if "first_seen" in rows.columns else pd.Series([report.as_of] * n)
         rule_repeats = {d for r, d in repeats if r == result.rule_id}
