@@ -1,7 +1,13 @@
 -- The 17 bundled rules written by hand as DuckDB SQL (issue 7's baseline).
 --
--- Reads the four CSV files of a *clean* Pipedrive list export (UTF-8, ",",
--- every field quoted, "Entity - Field" headers, ISO dates) and follows
+-- Reads the four CSV files of a Pipedrive list export in either layout the
+-- benchmark generates (benchmarks/shapes.py): "clean" (UTF-8, ",", every
+-- field quoted, "Entity - Field" headers, ISO dates) or "messy" (as Russian
+-- Excel saves it: BOM, ";", headers without the prefix, dd.mm.yyyy dates,
+-- "1 500,00" amounts, ids as "123.0", empty trailing rows). The layout only
+-- changes how the files are read (bench.py passes the read options and, for
+-- "messy", the column names) and the three cell parsers id_of / day_of /
+-- num_of below; the rules are the same SQL. It follows
 -- /work/shared/reference-crm.md sections 2-3 to the letter:
 --   norm(x)   = lower(trim(x)) with «ё» → «е»
 --   empty     = NULL or whitespace only
@@ -20,24 +26,22 @@
 -- (rule_id, deal_id) appears once.
 --
 -- benchmarks/bench.py fills ${deals} ${organizations} ${persons}
--- ${activities} ${as_of} ${out}, creates cfg_stages(pipeline, stage, pos) and
--- cfg_lists(list, value) from the settings file (raw names; normalised here),
--- and runs the chunks below one by one, timing each "-- @stage".
+-- ${activities} (each a read_csv(...) call), ${layout_macros}, ${as_of} and
+-- ${out}, creates cfg_stages(pipeline, stage, pos) and cfg_lists(list, value)
+-- from the settings file (raw names; normalised here), and runs the chunks
+-- below one by one, timing each "-- @stage".
 
 -- @stage load
 CREATE OR REPLACE MACRO ws() AS ' ' || chr(9) || chr(10) || chr(13) || chr(160);
 CREATE OR REPLACE MACRO nrm(x) AS replace(lower(trim(x, ws())), 'ё', 'е');
 CREATE OR REPLACE MACRO blank(x) AS (x IS NULL OR trim(x, ws()) = '');
-CREATE OR REPLACE MACRO day_of(x) AS try_cast(left(trim(x, ws()), 10) AS DATE);
+-- the layout's cell parsers: id_of(x), day_of(x), num_of(x)
+${layout_macros}
 
-CREATE OR REPLACE TABLE deals AS
-SELECT * FROM read_csv('${deals}', header = true, all_varchar = true, delim = ',', quote = '"', escape = '"');
-CREATE OR REPLACE TABLE organizations AS
-SELECT * FROM read_csv('${organizations}', header = true, all_varchar = true, delim = ',', quote = '"', escape = '"');
-CREATE OR REPLACE TABLE persons AS
-SELECT * FROM read_csv('${persons}', header = true, all_varchar = true, delim = ',', quote = '"', escape = '"');
-CREATE OR REPLACE TABLE activities AS
-SELECT * FROM read_csv('${activities}', header = true, all_varchar = true, delim = ',', quote = '"', escape = '"');
+CREATE OR REPLACE TABLE deals AS SELECT * FROM ${deals};
+CREATE OR REPLACE TABLE organizations AS SELECT * FROM ${organizations};
+CREATE OR REPLACE TABLE persons AS SELECT * FROM ${persons};
+CREATE OR REPLACE TABLE activities AS SELECT * FROM ${activities};
 
 -- @stage evaluate
 CREATE OR REPLACE TEMP TABLE stg AS SELECT nrm(pipeline) AS p, nrm(stage) AS s, pos FROM cfg_stages;
@@ -45,7 +49,7 @@ CREATE OR REPLACE TEMP TABLE lst AS SELECT list, nrm(value) AS v FROM cfg_lists;
 
 -- tasks of a deal: undone activities (any type), by the activity's deal id
 CREATE OR REPLACE TEMP TABLE tasks AS
-SELECT trim("Activity - Deal ID", ws()) AS deal_id,
+SELECT id_of("Activity - Deal ID") AS deal_id,
        count(*) AS n_tasks,
        count(*) FILTER (WHERE day_of("Activity - Due date") < DATE '${as_of}') AS n_overdue
 FROM activities
@@ -56,7 +60,7 @@ GROUP BY 1;
 -- one row per audited (not deleted) deal with everything the rules read
 CREATE OR REPLACE TEMP TABLE ad AS
 SELECT
-    trim(d."Deal - ID", ws())                                   AS id,
+    id_of(d."Deal - ID")                                        AS id,
     nrm(d."Deal - Status")                                      AS status,
     nrm(d."Deal - Pipeline")                                    AS pipeline,
     nrm(d."Deal - Stage")                                       AS stage,
@@ -86,13 +90,13 @@ SELECT
     date_diff('day', coalesce(day_of(d."Deal - Last stage change"), day_of(d."Deal - Deal created")),
               DATE '${as_of}')                                  AS days_in_stage
 FROM deals d
-LEFT JOIN organizations o ON trim(o."Organization - ID", ws()) = trim(d."Deal - Organization ID", ws())
-LEFT JOIN persons p       ON trim(p."Person - ID", ws()) = trim(d."Deal - Contact person ID", ws())
-LEFT JOIN tasks t         ON t.deal_id = trim(d."Deal - ID", ws())
+LEFT JOIN organizations o ON id_of(o."Organization - ID") = id_of(d."Deal - Organization ID")
+LEFT JOIN persons p       ON id_of(p."Person - ID") = id_of(d."Deal - Contact person ID")
+LEFT JOIN tasks t         ON t.deal_id = id_of(d."Deal - ID")
 LEFT JOIN stg st          ON st.p = nrm(d."Deal - Pipeline") AND st.s = nrm(d."Deal - Stage")
 LEFT JOIN stg kp          ON kp.p = nrm(d."Deal - Pipeline") AND kp.s = 'отправлено кп'
 LEFT JOIN stg demo        ON demo.p = nrm(d."Deal - Pipeline") AND demo.s = 'проведено демо'
-WHERE coalesce(nrm(d."Deal - Status"), '') <> 'deleted';
+WHERE coalesce(nrm(d."Deal - Status"), '') <> 'deleted' AND NOT blank(d."Deal - ID");
 
 -- rule 1.5: a name that is not a real name (reference, section 3)
 CREATE OR REPLACE MACRO bad_name(x) AS (
@@ -115,7 +119,7 @@ WHERE status = 'lost' AND nrm(lost_reason) IN (SELECT v FROM lst WHERE list = 'f
 UNION ALL
 -- 1.3 open/won, stage ≥ «Отправлено КП», amount empty or 0
 SELECT 'missing-amount-after-proposal', id FROM ad
-WHERE status IN ('open', 'won') AND after_kp AND (blank(value) OR try_cast(trim(value, ws()) AS DOUBLE) = 0)
+WHERE status IN ('open', 'won') AND after_kp AND (blank(value) OR num_of(value) = 0)
 UNION ALL
 -- 1.4 open/won, stage ≥ «Отправлено КП», «Посещаемость» or «Бюджет» empty
 SELECT 'missing-traffic-or-budget', id FROM ad

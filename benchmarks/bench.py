@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""crm-audit benchmark (issue 7): stages, the whole CLI run, start-up, and a hand-written DuckDB baseline.
+"""crm-audit benchmark (issues 7 and 17): stages, the whole `crm-audit run`, the ledger, and a hand-written DuckDB baseline.
 
-    python benchmarks/bench.py [--sizes 10000,100000,1000000] [--seed 7]
-                               [--workdir /tmp/crm-audit-bench] [--skip-workbook]
+    python benchmarks/bench.py [--shapes generator,high-violation,messy] [--sizes 100000,1000000]
+                               [--seed 7] [--workdir /tmp/crm-audit-bench] [--skip-workbook]
+                               [--second-audit SHAPE|none] [--year N|0] [--repeat K] [--json FILE]
 
-For each N a clean-style Pipedrive export is generated with
-``samplegen`` (as_of 2026-11-20) into WORKDIR/export-n{N}-seed{SEED}
-and reused by later runs (a ``.complete.json`` marker records N, seed, as_of,
-style and a hash of samplegen.py).
+For each data shape (benchmarks/shapes.py) and N, an export is generated with
+``samplegen`` (as_of 2026-11-20) into WORKDIR/export-{shape}-n{N}-seed{SEED}
+and reused by later runs (a ``.complete.json`` marker records shape, N,
+seed, as_of and a hash of samplegen.py and shapes.py).
 
 Every measurement runs in a fresh child process (this same script with a
 hidden ``--_child`` command), so one size's memory never inflates the next
@@ -16,21 +17,29 @@ size's peak:
 * ``stages``: the library API, stage by stage, in one process: import,
   settings+rules, load (``load_export``), evaluate all 17 rules
   (``DuckDBBackend.prepare`` + one query per rule), the ledger (carry over +
-  record), violations CSV, workbook, Google Sheets requests (what
-  ``exporters.gsheet.publish`` prepares, no network).
-  Peak RSS per stage: VmHWM after writing "5" to /proc/self/clear_refs
-  (resets the high-water mark to the current RSS) before the stage.
+  record on a fresh ledger, with its bytes per finding), violations CSV,
+  workbook, Google Sheets requests (what ``exporters.gsheet.publish``
+  prepares, no network). Peak RSS per stage: VmHWM after writing "5" to
+  /proc/self/clear_refs (resets the high-water mark to the current RSS).
 * ``baseline``: benchmarks/baseline.sql on a fresh DuckDB connection
   (default threads): load the four CSVs, evaluate the 17 rules, COPY
-  (rule_id, deal_id) to CSV.
-* ``crm-audit run`` as a subprocess (violations CSV only, then with
-  ``--out`` workbook too); wall time and the child's max RSS (os.wait4).
+  (rule_id, deal_id) to CSV. It reads either file layout.
+* ``cli``: the whole ``crm-audit run`` command — ``crm_audit.cli.entry()`` in
+  a fresh process, as the console script runs it, with timers around the
+  library functions it calls (where the time goes) — a first audit with a
+  fresh ledger (violations CSV; then with ``--out`` the workbook too); wall
+  time and the child's max RSS (os.wait4).
+* a second audit (``--second-audit``): the same command run twice on one
+  ledger with ``--out``: the second run reads the first one's workbook back,
+  carries it over, records and writes the new workbook.
+* a year of biweekly audits (``--year N``): 26 audits of N deals with churn
+  recorded in one ledger through the library (edits read back, carry-over,
+  hit history, record), then the ledger's size and ``crm-audit review``.
 * ``crm-audit --help`` and ``crm-audit validate`` start-up (best of 5).
 
 The violations of the baseline are compared with the product's CSV as a set
-of (rule_id, deal_id), per rule. The tracked figure is
-product ÷ baseline for "load → 17 rules → violations CSV" (in-process,
-imports excluded on both sides).
+of (rule_id, deal_id), per rule. The tracked figure is the whole command:
+``crm-audit run --violations-csv`` with a fresh ledger ÷ the baseline process.
 """
 
 from __future__ import annotations
@@ -49,11 +58,11 @@ from pathlib import Path
 
 # the sample generator lives with the tests (it is not part of the installed package)
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 AS_OF = dt.date(2026, 11, 20)
-STYLE = "clean"
 BASELINE_SQL = HERE / "baseline.sql"
 MB = 1024 * 1024
 
@@ -115,33 +124,34 @@ class Stages:
 # --------------------------------------------------------------------------- export cache
 
 
-def _samplegen_hash() -> str:
+def _generator_hash() -> str:
     import samplegen
 
-    return hashlib.sha256(Path(samplegen.__file__).read_bytes()).hexdigest()[:16]
+    h = hashlib.sha256(Path(samplegen.__file__).read_bytes())
+    h.update((HERE / "shapes.py").read_bytes())
+    return h.hexdigest()[:16]
 
 
-def export_dir(workdir: Path, n: int, seed: int) -> Path:
-    return workdir / f"export-n{n}-seed{seed}"
+def export_dir(workdir: Path, shape: str, n: int, seed: int) -> Path:
+    return workdir / f"export-{shape}-n{n}-seed{seed}"
 
 
-def ensure_export(workdir: Path, n: int, seed: int) -> tuple[Path, str]:
-    """The export directory for (n, seed), generated in a child process unless cached."""
-    d = export_dir(workdir, n, seed)
-    want = {"n_deals": n, "seed": seed, "as_of": AS_OF.isoformat(), "style": STYLE, "samplegen": _samplegen_hash()}
+def ensure_export(workdir: Path, shape: str, n: int, seed: int) -> tuple[Path, str]:
+    """The export directory for (shape, n, seed), generated in a child process unless cached."""
+    d = export_dir(workdir, shape, n, seed)
+    want = {"shape": shape, "n_deals": n, "seed": seed, "as_of": AS_OF.isoformat(), "generator": _generator_hash()}
     marker = d / ".complete.json"
     if marker.exists():
         try:
             have = json.loads(marker.read_text())
         except ValueError:
             have = {}
-        # markers without the generator hash (written by hand) are accepted
-        if all(have.get(k) == v for k, v in want.items() if k != "samplegen") and have.get("samplegen", want["samplegen"]) == want["samplegen"]:
+        if have == want:
             return d, "cached"
     if d.exists():
         shutil.rmtree(d)
     t0 = time.perf_counter()
-    child(["generate", str(n), str(seed), str(d)])
+    child(["generate", shape, str(n), str(seed), str(d)])
     marker.write_text(json.dumps(want))
     return d, f"generated in {time.perf_counter() - t0:.1f} s"
 
@@ -201,11 +211,10 @@ def _emit(obj: dict) -> None:
     print("@@JSON " + json.dumps(obj), flush=True)
 
 
-def child_generate(n: int, seed: int, out: str) -> None:
-    import samplegen
+def child_generate(shape: str, n: int, seed: int, out: str) -> None:
+    import shapes
 
-    export = samplegen.generate(n, seed, AS_OF)
-    samplegen.write_pipedrive(export, out, STYLE)
+    shapes.write_shape(shape, n, seed, AS_OF, out)
 
 
 def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bool) -> None:
@@ -238,6 +247,7 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
     from exporters.csv import write_violations_csv
 
     detail: dict[str, float] = {}
+    detail_info: dict[str, int] = {}
 
     def timed(name, fn):
         def wrapper(*a, **k):
@@ -329,6 +339,10 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
                 detail["ledger: record"] = time.perf_counter() - t0
 
         st.run("ledger", do_ledger)
+        ledger_bytes = sum(f.stat().st_size for f in out.glob("stages-ledger*") if f.is_file()) + sum(
+            f.stat().st_size for f in out.glob("stages-ledger.findings/*") if f.is_file())
+        detail_info["ledger_bytes"] = ledger_bytes
+        detail_info["ledger_findings"] = report.total
     st.run("violations CSV", write_violations_csv, report, out / "violations.csv")
     if not skip_workbook:
         from exporters.xlsx import write_workbook
@@ -371,6 +385,7 @@ def child_stages(export: str, settings_path: str, outdir: str, skip_workbook: bo
         "rows_by_rule": {r.rule_id: r.count for r in report.results},
         "max_rule_rows": max((r.count for r in report.results), default=0),
         "ledger_stage": ledger_stage,
+        **detail_info,
     })
 
 
@@ -392,14 +407,45 @@ def baseline_settings_sql(settings_path: str) -> list[tuple[str, list]]:
     return stmts
 
 
-def baseline_chunks(export: str, out_csv: str) -> list[tuple[str, str]]:
+LAYOUT_MACROS = {
+    "clean": (
+        "CREATE OR REPLACE MACRO id_of(x) AS trim(x, ws());\n"
+        "CREATE OR REPLACE MACRO day_of(x) AS try_cast(left(trim(x, ws()), 10) AS DATE);\n"
+        "CREATE OR REPLACE MACRO num_of(x) AS try_cast(trim(x, ws()) AS DOUBLE);"
+    ),
+    "messy": (  # ids as 123.0, dd.mm.yyyy [HH:MM], 1 500,00
+        "CREATE OR REPLACE MACRO id_of(x) AS regexp_replace(trim(x, ws()), '\\.0$', '');\n"
+        "CREATE OR REPLACE MACRO day_of(x) AS CAST(try_strptime(left(trim(x, ws()), 10), '%d.%m.%Y') AS DATE);\n"
+        "CREATE OR REPLACE MACRO num_of(x) AS try_cast(replace(replace(replace(trim(x, ws()), ' ', ''), chr(160), ''), ',', '.') AS DOUBLE);"
+    ),
+}
+
+
+def _read_call(path: Path, entity: str, layout: str) -> str:
+    """The baseline's read_csv(...) of one file: the clean layout by its headers, the messy one renamed to them."""
+    lit = "'" + str(path).replace("'", "''") + "'"
+    if layout == "clean":
+        return f"read_csv({lit}, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"')"
+    import samplegen
+
+    columns = {"deals": samplegen.DEAL_COLUMNS, "organizations": samplegen.ORG_COLUMNS,
+               "persons": samplegen.PERSON_COLUMNS, "activities": samplegen.ACTIVITY_COLUMNS}[entity]
+    names = [samplegen.PREFIXES[entity] + h for _, h, _ in columns]
+    if entity == "deals":
+        names.append("Deal - Город (2)")  # Excel's duplicated empty «Город» column
+    quoted = ", ".join("'" + n.replace("'", "''") + "'" for n in names)
+    return (f"read_csv({lit}, header = true, all_varchar = true, delim = ';', quote = '\"', escape = '\"', "
+            f"names = [{quoted}])")
+
+
+def baseline_chunks(export: str, out_csv: str, layout: str = "clean") -> list[tuple[str, str]]:
     """baseline.sql split into (stage, SQL) chunks at ``-- @stage NAME`` lines, placeholders filled."""
     d = Path(export)
     text = BASELINE_SQL.read_text(encoding="utf-8")
-    values = {
-        "deals": str(d / "deals.csv"), "organizations": str(d / "organizations.csv"), "persons": str(d / "persons.csv"),
-        "activities": str(d / "activities.csv"), "as_of": AS_OF.isoformat(), "out": out_csv,
-    }
+    text = text.replace("${layout_macros}", LAYOUT_MACROS[layout])
+    for entity in ("deals", "organizations", "persons", "activities"):
+        text = text.replace("${" + entity + "}", _read_call(d / f"{entity}.csv", entity, layout))
+    values = {"as_of": AS_OF.isoformat(), "out": out_csv}
     for key, value in values.items():  # plain ${name} placeholders (regexes in the SQL use "$")
         text = text.replace("${" + key + "}", value.replace("'", "''"))
     chunks: list[tuple[str, list[str]]] = []
@@ -411,11 +457,11 @@ def baseline_chunks(export: str, out_csv: str) -> list[tuple[str, str]]:
     return [(name, "\n".join(lines)) for name, lines in chunks]
 
 
-def child_baseline(export: str, settings_path: str, out_csv: str) -> None:
+def child_baseline(export: str, settings_path: str, out_csv: str, layout: str = "clean") -> None:
     import duckdb
 
     cfg = baseline_settings_sql(settings_path)
-    chunks = baseline_chunks(export, out_csv)
+    chunks = baseline_chunks(export, out_csv, layout)
     st = Stages()
     con = duckdb.connect()  # fresh, in-memory, default threads
     t_all = time.perf_counter()
@@ -460,14 +506,150 @@ def child_compare(product_csv: str, baseline_csv: str) -> None:
     _emit({"rules": [list(r) for r in rows], "samples": samples, "product_duplicates": dup})
 
 
+#: (module, attribute, label): the library functions the whole command is timed by (where the time goes)
+CLI_TIMERS = [
+    ("exporters.xlsx_readback", "WorkbookReader.read_edits", "read back: workbook → rows"),
+    ("crm_audit.history.pull", "store_edits", "read back: rows → ledger"),
+    ("crm_audit.engine.readers", "read_raw", "load: read files"),
+    ("crm_audit.engine.mapping", "map_entity", "load: map entities"),
+    ("crm_audit.engine.loading", "load_export", "load"),
+    ("crm_audit.engine.backends.duckdb_backend", "DuckDBBackend.prepare", "evaluate: prepare audit_deals"),
+    ("crm_audit.engine.backends.duckdb_backend", "DuckDBBackend.run", "evaluate: 17 rule queries → frames"),
+    ("crm_audit.engine.audit", "audit_export", "audit (load + evaluate)"),
+    ("crm_audit.history.carry", "carry_inputs", "carry-over: read the ledger"),
+    ("crm_audit.history.carry", "carry_over", "carry-over"),
+    ("crm_audit.history.hits", "hit_history", "hit history"),
+    ("exporters.xlsx", "write_workbook", "workbook"),
+    ("exporters.csv", "write_violations_csv", "violations CSV"),
+    ("crm_audit.history.record", "findings_table", "ledger: findings table"),
+    ("crm_audit.history.ledger", "Ledger.record_audit", "ledger: record_audit"),
+]
+
+
+def child_cli(argv: list[str]) -> None:
+    """``crm-audit <argv>`` as the console script runs it (``crm_audit.cli.entry()``), timed by library function."""
+    import atexit
+    import functools
+    import importlib
+
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
+    import crm_audit.cli as cli
+
+    t_import = time.perf_counter() - t0
+    for modname, attr, label in CLI_TIMERS:
+        try:
+            owner = importlib.import_module(modname)
+        except ImportError:
+            continue
+        *path, name = attr.split(".")
+        for part in path:
+            owner = getattr(owner, part, None)
+        fn = getattr(owner, name, None) if owner is not None else None
+        if fn is None:
+            continue
+
+        def wrapper(*a, _fn=fn, _label=label, **k):
+            t = time.perf_counter()
+            try:
+                return _fn(*a, **k)
+            finally:
+                timings[_label] = timings.get(_label, 0.0) + time.perf_counter() - t
+
+        setattr(owner, name, functools.wraps(fn)(wrapper))
+
+    def report():
+        _emit({"in_process_s": time.perf_counter() - t0, "import_s": t_import,
+               "detail": {label: timings[label] for _, _, label in CLI_TIMERS if label in timings}})
+
+    atexit.register(report)
+    sys.argv = ["crm-audit", *argv]
+    cli.entry()
+
+
+def child_year(export: str, settings_path: str, workdir: str, audits: int) -> None:
+    """A year of biweekly audits recorded in one ledger, as ``crm-audit run`` records them (no documents written).
+
+    The export is audited once; each audit then shows a churned copy of its
+    findings (per rule, ~95 % of the findings persist, ~5 % are fixed and about
+    as many appear), and before it the previous audit's document is read back
+    (every row; ~15 % with a status, a third of those «Не исправлено» with a
+    comment) — edits, carry-over, hit history, record.
+    """
+    import dataclasses
+
+    import numpy as np
+
+    from crm_audit import settings as settings_mod
+    from crm_audit.documents.edits import EditedRow
+    from crm_audit.engine.audit import audit_export
+    from crm_audit.history.carry import carry_inputs, carry_over
+    from crm_audit.history.hits import hit_history
+    from crm_audit.history.ledger import Ledger
+    from crm_audit.history.pull import store_edits
+    from crm_audit.history.record import record
+    from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED
+
+    settings = settings_mod.load(settings_path)
+    start = AS_OF - dt.timedelta(days=14 * (audits - 1))
+    base = audit_export(settings, export, as_of=start)
+    rng = np.random.default_rng(17)
+    active = {r.rule_id: rng.random(r.count) < 0.8 for r in base.results}
+    path = Path(workdir) / "year-ledger.db"
+    for p in Path(workdir).glob("year-ledger*"):
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    per_audit = []
+    prev = None
+    with Ledger(path) as ledger:
+        for k in range(audits):
+            t0 = time.perf_counter()
+            as_of = start + dt.timedelta(days=14 * k)
+            if prev is not None:  # the previous audit's document, read back: every row, some worked on
+                edits = []
+                for r in prev.results:
+                    ids = r.rows["deal_id"].astype(str).tolist()
+                    owners = r.rows["owner"].astype(object).where(r.rows["owner"].notna(), None).tolist()
+                    draw = rng.random(len(ids))
+                    for i, (deal, owner) in enumerate(zip(ids, owners)):
+                        if draw[i] < 0.10:
+                            status, comment = STATUS_FIXED, None
+                        elif draw[i] < 0.15:
+                            status, comment = STATUS_NOT_FIXED, "Клиент не отвечает, уточню на следующей неделе"
+                        else:
+                            status, comment = STATUS_NEW, None
+                        edits.append(EditedRow.build(r.rule_id, deal, status_raw=status, comment=comment, owner=owner,
+                                                     sheet=r.sheet_title, row=i + 2))
+                store_edits(ledger, edits, str(Path(workdir) / "year.xlsx"), prev_id)
+            if k:
+                for rid, m in active.items():
+                    draw = rng.random(len(m))
+                    active[rid] = np.where(m, draw >= 0.05, draw < 0.2)
+            report = dataclasses.replace(
+                base, as_of=as_of, due_date=as_of + dt.timedelta(days=settings.output.due_days),
+                results=[dataclasses.replace(r, rows=r.rows[active[r.rule_id]].reset_index(drop=True)) for r in base.results])
+            carry = carry_over(report, carry_inputs(ledger, report))
+            report.hit_history = hit_history(report, ledger)
+            prev_id = record(report, ledger, carry)
+            prev = report
+            per_audit.append({"s": time.perf_counter() - t0, "findings": report.total})
+    files = [f for f in Path(workdir).glob("year-ledger*") if f.is_file()] + [
+        f for f in Path(workdir).glob("year-ledger.findings/*") if f.is_file()]
+    _emit({"audits": per_audit, "bytes": sum(f.stat().st_size for f in files), "ledger": str(path),
+           "last_as_of": (start + dt.timedelta(days=14 * (audits - 1))).isoformat()})
+
+
 def child_main(argv: list[str]) -> None:
     cmd, *rest = argv
     if cmd == "generate":
-        child_generate(int(rest[0]), int(rest[1]), rest[2])
+        child_generate(rest[0], int(rest[1]), int(rest[2]), rest[3])
+    elif cmd == "cli":
+        child_cli(rest)
+    elif cmd == "year":
+        child_year(rest[0], rest[1], rest[2], int(rest[3]))
     elif cmd == "stages":
         child_stages(rest[0], rest[1], rest[2], rest[3] == "1")
     elif cmd == "baseline":
-        child_baseline(rest[0], rest[1], rest[2])
+        child_baseline(rest[0], rest[1], rest[2], rest[3])
     elif cmd == "compare":
         child_compare(rest[0], rest[1])
     else:
@@ -495,176 +677,259 @@ def fmt_mb(x) -> str:
     return "—" if x is None else f"{x:.0f}"
 
 
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def ledger_files(path: Path) -> list[Path]:
+    """The ledger file, its -wal/-shm, and its findings folder's files."""
+    out = [p for p in path.parent.glob(path.name + "*") if p.is_file()]
+    folder = path.with_suffix(".findings")
+    return out + ([p for p in folder.iterdir() if p.is_file()] if folder.is_dir() else [])
+
+
+def remove_ledger(path: Path) -> None:
+    for p in path.parent.glob(path.name + "*"):
+        p.unlink()
+    folder = path.with_suffix(".findings")
+    if folder.is_dir():
+        shutil.rmtree(folder)
+
+
+def run_cli(args: list[str]) -> dict:
+    """The whole command in a fresh process (see child_cli): wall, max RSS, where the time went."""
+    res, wall, rss = child(["cli", *args], capture_json=True)
+    res = res or {}
+    res.update(s=wall, mb=rss)
+    return res
+
+
+def ratio(a, b) -> float | None:
+    return a / b if a is not None and b else None
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--_child":
         child_main(sys.argv[2:])
         return
+    import shapes as shapes_mod
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--sizes", default="10000,100000,1000000", help="comma-separated deal counts (default: %(default)s)")
+    ap.add_argument("--shapes", default=",".join(shapes_mod.SHAPES), help="data shapes (default: %(default)s)")
+    ap.add_argument("--sizes", default="100000,1000000", help="comma-separated deal counts (default: %(default)s)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--workdir", default="/tmp/crm-audit-bench", help="exports (cached) and outputs (default: %(default)s)")
-    ap.add_argument("--skip-workbook", action="store_true", help="do not write or time the workbook")
+    ap.add_argument("--skip-workbook", action="store_true", help="no workbook: neither the stage nor `run --out`")
+    ap.add_argument("--skip-stages", action="store_true", help="do not run the in-process stage breakdown")
+    ap.add_argument("--second-audit", default="generator",
+                    help="shape(s) whose largest size is audited a second time on the same ledger, or 'none' (default: %(default)s)")
+    ap.add_argument("--year", type=int, default=100_000, help="deals of the simulated year of biweekly audits; 0: skip (default: %(default)s)")
+    ap.add_argument("--year-audits", type=int, default=26)
     ap.add_argument("--repeat", type=int, default=0, help="runs per measurement, best kept (default: 3 up to 100,000 deals, else 1)")
     ap.add_argument("--json", help="also write every figure to this JSON file")
     args = ap.parse_args()
-    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
+    shape_list = [x.strip() for x in args.shapes.split(",") if x.strip()]
+    for sh in shape_list:
+        if sh not in shapes_mod.SHAPES:
+            ap.error(f"unknown shape {sh}; expected some of {', '.join(shapes_mod.SHAPES)}")
+    sizes = [int(x.replace("_", "")) for x in args.sizes.split(",") if x.strip()]
+    second = [] if args.second_audit == "none" else [x.strip() for x in args.second_audit.split(",") if x.strip() in shape_list]
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     settings = write_settings(workdir)
     cmd = crm_audit_cmd()
     import duckdb
 
-    print(f"crm-audit benchmark — {dt.datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, DuckDB {duckdb.__version__}")
+    started = dt.datetime.now()
+    print(f"crm-audit benchmark — {started:%Y-%m-%d %H:%M}, {platform.node()}, {os.cpu_count()} CPUs ({cpu_model()}), "
+          f"Python {platform.python_version()}, DuckDB {duckdb.__version__}; load average {load_average()}")
     print(f"workdir {workdir}, seed {args.seed}, as_of {AS_OF}, settings {settings}")
     if not reset_peak():
         print("note: /proc/self/clear_refs is not writable; per-stage peaks are the process peak so far")
 
-    help_run = subprocess.run([*cmd, "run", "--help"], capture_output=True, text=True)
-    has_ledger = "--ledger" in help_run.stdout
-    # start-up
     startup = {}
     _, startup["--help"], startup["--help MB"] = best_of(5, lambda: run_process([*cmd, "--help"]))
     _, startup["validate"], startup["validate MB"] = best_of(5, lambda: run_process([*cmd, "validate", "--config", str(settings)]))
-    print(f"\nstart-up (best of 5): crm-audit --help {startup['--help']:.3f} s, "
-          f"crm-audit validate {startup['validate']:.3f} s")
+    print(f"\nstart-up (best of 5): crm-audit --help {startup['--help']:.3f} s, crm-audit validate {startup['validate']:.3f} s")
 
-    results: dict[int, dict] = {}
-    for n in sizes:
-        rep = args.repeat or (3 if n <= 100_000 else 1)
-        d, how = ensure_export(workdir, n, args.seed)
-        sizes_mb = sum(p.stat().st_size for p in d.glob("*.csv")) / MB
-        print(f"\n=== N = {n:,} deals ({how}; {sizes_mb:.0f} MB of CSV; best of {rep}) ===", flush=True)
-        outdir = workdir / f"out-n{n}"
-        outdir.mkdir(exist_ok=True)
-        r: dict = {"n": n, "export_mb": sizes_mb}
+    results: dict[str, dict[int, dict]] = {}
+    for shape in shape_list:
+        layout = shapes_mod.LAYOUT[shape]
+        for n in sizes:
+            rep = args.repeat or (3 if n <= 100_000 else 1)
+            d, how = ensure_export(workdir, shape, n, args.seed)
+            sizes_mb = sum(p.stat().st_size for p in d.glob("*.csv")) / MB
+            print(f"\n=== {shape}, N = {n:,} deals ({how}; {sizes_mb:.0f} MB of CSV; best of {rep}; load average {load_average()}) ===",
+                  flush=True)
+            outdir = workdir / f"out-{shape}-n{n}"
+            outdir.mkdir(exist_ok=True)
+            r: dict = {"shape": shape, "n": n, "export_mb": sizes_mb, "load_before": load_average()}
 
-        # 1. library stages, one fresh process per run
-        runs = []
-        for _ in range(rep):
-            res, wall, rss = child(["stages", str(d), str(settings), str(outdir), "1" if args.skip_workbook else "0"], capture_json=True)
-            res["process_s"], res["process_mb"] = wall, rss
-            runs.append(res)
-        best = min(runs, key=lambda x: sum(x["stages"][k]["s"] for k in ("load", "evaluate", "violations CSV")))
-        r["stages"] = best
-        for name, v in best["stages"].items():
-            print(f"  stage {name:<16} {v['s']:8.3f} s  peak {fmt_mb(v['mb']):>6} MB")
-        print(f"  violations: {best['violations']:,} over {best['deals']:,} audited deals (largest rule: {best['max_rule_rows']:,} rows)")
-        print("  where the time goes:")
-        for k, v in best["detail"].items():
-            print(f"    {k:<46} {v:8.3f} s")
-        if best.get("gsheet"):
-            g = best["gsheet"]
-            capped = "" if g["shown"] >= best["violations"] else "; the rest capped by Google's cell limit"
-            print(f"    gsheet: {g['requests']} API requests, {g['cells']:,} cells, {g['shown']:,} of {best['violations']:,} "
-                  f"violation rows shown{capped}")
-        slow = sorted(best["per_rule"].items(), key=lambda kv: -kv[1])[:5]
-        print("    slowest rules: " + ", ".join(f"{k} {v:.3f}s" for k, v in slow))
+            # 1. library stages, one fresh process per run
+            if not args.skip_stages:
+                runs = []
+                for _ in range(rep):
+                    res, wall, rss = child(["stages", str(d), str(settings), str(outdir), "1" if args.skip_workbook else "0"],
+                                           capture_json=True)
+                    res["process_s"], res["process_mb"] = wall, rss
+                    runs.append(res)
+                best = min(runs, key=lambda x: sum(x["stages"][k]["s"] for k in ("load", "evaluate", "violations CSV")))
+                r["stages"] = best
+                for name, v in best["stages"].items():
+                    print(f"  stage {name:<16} {v['s']:8.3f} s  peak {fmt_mb(v['mb']):>6} MB")
+                print(f"  violations: {best['violations']:,} over {best['deals']:,} audited deals (largest rule: {best['max_rule_rows']:,} rows)")
+                if best.get("ledger_bytes"):
+                    print(f"  ledger (fresh, first audit): {best['ledger_findings']:,} findings in "
+                          f"{best['stages']['ledger']['s']:.2f} s, {best['ledger_bytes'] / MB:.1f} MB = "
+                          f"{best['ledger_bytes'] / max(best['ledger_findings'], 1):.1f} bytes per finding")
+                print("  where the time goes:")
+                for k, v in best["detail"].items():
+                    print(f"    {k:<46} {v:8.3f} s")
+                if best.get("gsheet"):
+                    g = best["gsheet"]
+                    print(f"    gsheet: {g['requests']} API requests, {g['cells']:,} cells, {g['shown']:,} of {best['violations']:,} violation rows shown")
+                slow = sorted(best["per_rule"].items(), key=lambda kv: -kv[1])[:5]
+                print("    slowest rules: " + ", ".join(f"{k} {v:.3f}s" for k, v in slow))
 
-        # 2. baseline, fresh process + fresh connection per run
-        base_csv = outdir / "baseline-violations.csv"
-        bruns = []
-        for _ in range(rep):
-            res, wall, rss = child(["baseline", str(d), str(settings), str(base_csv)], capture_json=True)
-            res["process_s"], res["process_mb"] = wall, rss
-            bruns.append(res)
-        b = min(bruns, key=lambda x: x["total_s"])
-        r["baseline"] = b
-        print("  baseline (hand-written DuckDB SQL): " + ", ".join(f"{k} {v['s']:.3f}s" for k, v in b["stages"].items())
-              + f"; total {b['total_s']:.3f} s, process peak {b['process_mb']:.0f} MB")
+            # 2. baseline, fresh process + fresh connection per run
+            base_csv = outdir / "baseline-violations.csv"
+            bruns = []
+            for _ in range(rep):
+                res, wall, rss = child(["baseline", str(d), str(settings), str(base_csv), layout], capture_json=True)
+                res["process_s"], res["process_mb"] = wall, rss
+                bruns.append(res)
+            b = min(bruns, key=lambda x: x["process_s"])
+            r["baseline"] = b
+            print("  baseline (hand-written DuckDB SQL): " + ", ".join(f"{k} {v['s']:.3f}s" for k, v in b["stages"].items())
+                  + f"; total {b['total_s']:.3f} s; process {b['process_s']:.3f} s, peak {b['process_mb']:.0f} MB")
 
-        # 3. equality of the result sets
-        cmpres, _, _ = child(["compare", str(outdir / "violations.csv"), str(base_csv)], capture_json=True)
-        r["compare"] = cmpres
-        diffs = [row for row in cmpres["rules"] if row[3] or row[4]]
-        if not diffs and cmpres["product_duplicates"] == 0:
-            print(f"  result sets: OK — identical (rule_id, deal_id) sets over {len(cmpres['rules'])} rules")
-        else:
-            print("  result sets: DIFFERENT")
-            for rule_id, np_, nb, op, ob in diffs:
-                s = cmpres["samples"].get(rule_id, {})
-                print(f"    {rule_id}: product {np_}, baseline {nb}, only in product {op} {s.get('only_product')}, "
-                      f"only in baseline {ob} {s.get('only_baseline')}")
-            if cmpres["product_duplicates"]:
-                print(f"    product CSV has {cmpres['product_duplicates']} duplicate (rule_id, deal_id) rows")
-        r["match"] = not diffs and cmpres["product_duplicates"] == 0
+            # 3. the whole command, a first audit (fresh ledger)
+            ledger = outdir / "cli-ledger.db"
+            base_args = ["run", "--config", str(settings), "--export", str(d), "--as-of", AS_OF.isoformat(), "--quiet",
+                         "--ledger", str(ledger)]
+            csv_path = outdir / "cli-violations.csv"
 
-        # 4. the CLI as a subprocess
-        base_args = [*cmd, "run", "--config", str(settings), "--export", str(d), "--as-of", AS_OF.isoformat(), "--quiet"]
-        ledger_file = outdir / "cli-ledger.db"
-        if has_ledger:
-            base_args += ["--ledger", str(ledger_file)]
+            def first_audit(extra: list[str]) -> dict:
+                remove_ledger(ledger)
+                for p in (outdir / "cli-audit.xlsx",):
+                    if p.exists():
+                        p.unlink()
+                res = run_cli([*base_args, "--violations-csv", str(csv_path), *extra])
+                res["ledger_bytes"] = sum(p.stat().st_size for p in ledger_files(ledger))
+                return res
 
-        def cli_run(extra: list[str]):
-            # every run is a first audit: no audit history, no previous workbook to read back
-            for p in [*outdir.glob("cli-ledger.db*"), outdir / "cli-audit.xlsx", settings.parent / "crm-audit.db"]:
-                if p.exists():
-                    p.unlink()
-            return run_process([*base_args, *extra])
+            r["cli_csv"] = min((first_audit([]) for _ in range(rep)), key=lambda x: x["s"])
+            c = r["cli_csv"]
+            r["ratio_cli"] = ratio(c["s"], b["process_s"])
+            print(f"  crm-audit run --violations-csv (fresh ledger)  {c['s']:8.3f} s  peak {c['mb']:6.0f} MB   "
+                  f"÷ baseline process {b['process_s']:.3f} s = {r['ratio_cli']:.2f}×  (ledger {c['ledger_bytes'] / MB:.1f} MB)")
+            for k, v in c.get("detail", {}).items():
+                print(f"    {k:<46} {v:8.3f} s")
 
-        _, r["cli_csv_s"], r["cli_csv_mb"] = best_of(rep, lambda: cli_run(["--violations-csv", str(outdir / "cli-violations.csv")]))
-        print(f"  crm-audit run (→ violations CSV)         {r['cli_csv_s']:8.3f} s  peak {r['cli_csv_mb']:6.0f} MB")
-        if not args.skip_workbook:
-            _, r["cli_wb_s"], r["cli_wb_mb"] = best_of(rep, lambda: cli_run(["--violations-csv", str(outdir / "cli-violations.csv"), "--out", str(outdir / "cli-audit.xlsx")]))
-            print(f"  crm-audit run (→ CSV + workbook)         {r['cli_wb_s']:8.3f} s  peak {r['cli_wb_mb']:6.0f} MB")
-        st = best["stages"]
-        r["product_core_s"] = sum(st[k]["s"] for k in ("load", "evaluate", "violations CSV"))
-        r["ratio"] = r["product_core_s"] / b["total_s"]
-        r["ratio_cli"] = r["cli_csv_s"] / b["process_s"]
-        print(f"  load → 17 rules → violations CSV: product {r['product_core_s']:.3f} s, baseline {b['total_s']:.3f} s, "
-              f"ratio {r['ratio']:.2f}× (whole processes: crm-audit run {r['cli_csv_s']:.3f} s ÷ baseline process "
-              f"{b['process_s']:.3f} s = {r['ratio_cli']:.2f}×)", flush=True)
-        results[n] = r
+            # 4. equality of the result sets (the whole command's CSV against the baseline's)
+            cmpres, _, _ = child(["compare", str(csv_path), str(base_csv)], capture_json=True)
+            r["compare"] = cmpres
+            diffs = [row for row in cmpres["rules"] if row[3] or row[4]]
+            r["violations"] = sum(row[1] for row in cmpres["rules"])
+            r["match"] = not diffs and cmpres["product_duplicates"] == 0
+            if r["match"]:
+                print(f"  result sets: OK — identical (rule_id, deal_id) sets over {len(cmpres['rules'])} rules, {r['violations']:,} violations")
+            else:
+                print("  result sets: DIFFERENT")
+                for rule_id, np_, nb, op, ob in diffs:
+                    smp = cmpres["samples"].get(rule_id, {})
+                    print(f"    {rule_id}: product {np_}, baseline {nb}, only in product {op} {smp.get('only_product')}, "
+                          f"only in baseline {ob} {smp.get('only_baseline')}")
+                if cmpres["product_duplicates"]:
+                    print(f"    product CSV has {cmpres['product_duplicates']} duplicate (rule_id, deal_id) rows")
 
-    # ----------------------------------------------------------------- summary table
-    ns = sorted(results)
-    rows: list[tuple[str, list]] = []
-    stage_names = ["import", "settings+rules", "load", "evaluate", "ledger", "violations CSV"] + ([] if args.skip_workbook else ["workbook", "gsheet requests"])
-    for s in stage_names:
-        if not all(s in results[n]["stages"]["stages"] for n in ns):
-            continue
-        rows.append((f"stage: {s}", [(results[n]["stages"]["stages"][s]["s"], results[n]["stages"]["stages"][s]["mb"]) for n in ns]))
-    rows.append(("product: load→rules→CSV", [(results[n]["product_core_s"], max(results[n]["stages"]["stages"][k]["mb"] or 0 for k in ("load", "evaluate", "violations CSV"))) for n in ns]))
-    for k in results[ns[0]]["baseline"]["stages"]:
-        rows.append((f"baseline: {k}", [(results[n]["baseline"]["stages"][k]["s"], results[n]["baseline"]["stages"][k]["mb"]) for n in ns]))
-    rows.append(("baseline: total", [(results[n]["baseline"]["total_s"], results[n]["baseline"]["process_mb"]) for n in ns]))
-    rows.append(("crm-audit run → CSV", [(results[n]["cli_csv_s"], results[n]["cli_csv_mb"]) for n in ns]))
-    if not args.skip_workbook:
-        rows.append(("crm-audit run → CSV+xlsx", [(results[n]["cli_wb_s"], results[n]["cli_wb_mb"]) for n in ns]))
-    rows.append(("crm-audit --help", [(startup["--help"], startup["--help MB"]) for _ in ns]))
-    rows.append(("crm-audit validate", [(startup["validate"], startup["validate MB"]) for _ in ns]))
-
-    w = 26
-    print("\n" + "=" * (w + 20 * len(ns)))
-    print(f"{'seconds / peak RSS MB':<{w}}" + "".join(f"{'N=' + format(n, ','):>20}" for n in ns))
-    print("-" * (w + 20 * len(ns)))
-    for label, cells in rows:
-        print(f"{label:<{w}}" + "".join(f"{fmt_s(s) + ' s ' + fmt_mb(mb) + ' MB':>20}" for s, mb in cells))
-    print("-" * (w + 20 * len(ns)))
-    print(f"{'violations (rows)':<{w}}" + "".join(f"{results[n]['stages']['violations']:>20,}" for n in ns))
-    print(f"{'result sets equal':<{w}}" + "".join(f"{'OK' if results[n]['match'] else 'DIFFERENT':>20}" for n in ns))
-    print(f"{'product ÷ baseline':<{w}}" + "".join(f"{results[n]['ratio']:>19.2f}×" for n in ns))
-    print(f"{'  (whole processes)':<{w}}" + "".join(f"{results[n]['ratio_cli']:>19.2f}×" for n in ns))
-    print("=" * (w + 20 * len(ns)))
-    # linearity: time(10N)/time(N) for consecutive sizes that differ by 10×
-    pairs = [(a, b) for a in ns for b in ns if b == 10 * a]
-    if pairs:
-        print("linearity time(10N)/time(N) (target ≤ 11):")
-        for a, b in pairs:
-            ra, rb = results[a], results[b]
-            items = [
-                ("product load→rules→CSV", ra["product_core_s"], rb["product_core_s"]),
-                ("  load", ra["stages"]["stages"]["load"]["s"], rb["stages"]["stages"]["load"]["s"]),
-                ("  evaluate", ra["stages"]["stages"]["evaluate"]["s"], rb["stages"]["stages"]["evaluate"]["s"]),
-                ("  violations CSV", ra["stages"]["stages"]["violations CSV"]["s"], rb["stages"]["stages"]["violations CSV"]["s"]),
-                ("crm-audit run → CSV", ra["cli_csv_s"], rb["cli_csv_s"]),
-                ("baseline total", ra["baseline"]["total_s"], rb["baseline"]["total_s"]),
-            ]
+            # 5. with the workbook, and a second audit on the same ledger
             if not args.skip_workbook:
-                items.insert(4, ("  workbook", ra["stages"]["stages"]["workbook"]["s"], rb["stages"]["stages"]["workbook"]["s"]))
-            print(f"  {a:,} → {b:,}: " + ", ".join(f"{k.strip()} {y / x:.1f}×" for k, x, y in items))
+                r["cli_wb"] = min((first_audit(["--out", str(outdir / "cli-audit.xlsx")]) for _ in range(rep)), key=lambda x: x["s"])
+                w = r["cli_wb"]
+                print(f"  crm-audit run --violations-csv --out (fresh)   {w['s']:8.3f} s  peak {w['mb']:6.0f} MB   "
+                      f"÷ baseline {ratio(w['s'], b['process_s']):.2f}×")
+                if shape in second and n == max(sizes):
+                    # the first run above left its ledger and workbook: the next audit reads that workbook back
+                    nxt = (AS_OF + dt.timedelta(days=1)).isoformat()
+                    args2 = [*base_args, "--violations-csv", str(csv_path), "--out", str(outdir / "cli-audit.xlsx")]
+                    args2[args2.index("--as-of") + 1] = nxt
+                    r["second"] = s2 = run_cli(args2)
+                    s2["ledger_bytes"] = sum(p.stat().st_size for p in ledger_files(ledger))
+                    print(f"  second audit (reads back the {n:,}-deal workbook, carries over, records, writes the new one) "
+                          f"{s2['s']:8.3f} s  peak {s2['mb']:6.0f} MB   ÷ baseline {ratio(s2['s'], b['process_s']):.2f}×")
+                    for k, v in s2.get("detail", {}).items():
+                        print(f"    {k:<46} {v:8.3f} s")
+            r["load_after"] = load_average()
+            results.setdefault(shape, {})[n] = r
+
+    # ----------------------------------------------------------------- a year of biweekly audits
+    year = None
+    if args.year:
+        d, how = ensure_export(workdir, "generator", args.year, args.seed)
+        ydir = workdir / f"year-n{args.year}"
+        ydir.mkdir(exist_ok=True)
+        print(f"\n=== a year: {args.year_audits} biweekly audits of {args.year:,} deals in one ledger ({how}) ===", flush=True)
+        year, wall, rss = child(["year", str(d), str(settings), str(ydir), str(args.year_audits)], capture_json=True)
+        year["process_s"], year["process_mb"] = wall, rss
+        rev_args = [*cmd, "review", "--config", str(settings), "--ledger", year["ledger"], "--no-pull", "--today", year["last_as_of"]]
+        _, year["review_s"], year["review_mb"] = best_of(3, lambda: run_process(rev_args))
+        times = [a["s"] for a in year["audits"]]
+        print(f"  {len(times)} audits recorded in {sum(times):.1f} s (first {times[0]:.2f} s, last {times[-1]:.2f} s; "
+              f"{year['audits'][-1]['findings']:,} findings in the last), peak {rss:.0f} MB")
+        print(f"  ledger after a year: {year['bytes'] / MB:.1f} MB; crm-audit review {year['review_s']:.3f} s "
+              f"(best of 3), peak {year['review_mb']:.0f} MB")
+
+    # ----------------------------------------------------------------- summary
+    print("\n" + "=" * 100)
+    print(f"summary — {started:%Y-%m-%d %H:%M}, {os.cpu_count()} CPUs, load average at the end {load_average()}")
+    w = 40
+    for shape, by_n in results.items():
+        ns = sorted(by_n)
+        print(f"\n{shape}: seconds / peak RSS MB" + "".join(f"{'N=' + format(n, ','):>22}" for n in ns))
+        rows: list[tuple[str, list]] = []
+        if not args.skip_stages:
+            for stname in ["load", "evaluate", "ledger", "violations CSV"] + ([] if args.skip_workbook else ["workbook"]):
+                if all(stname in by_n[n]["stages"]["stages"] for n in ns):
+                    rows.append((f"  stage: {stname}", [(by_n[n]["stages"]["stages"][stname]["s"], by_n[n]["stages"]["stages"][stname]["mb"]) for n in ns]))
+        rows.append(("  baseline process (load→17 rules→CSV)", [(by_n[n]["baseline"]["process_s"], by_n[n]["baseline"]["process_mb"]) for n in ns]))
+        rows.append(("  crm-audit run --violations-csv", [(by_n[n]["cli_csv"]["s"], by_n[n]["cli_csv"]["mb"]) for n in ns]))
+        if not args.skip_workbook:
+            rows.append(("  crm-audit run --violations-csv --out", [(by_n[n]["cli_wb"]["s"], by_n[n]["cli_wb"]["mb"]) for n in ns]))
+        if any("second" in by_n[n] for n in ns):
+            rows.append(("  second audit (read back + --out)", [(by_n[n]["second"]["s"], by_n[n]["second"]["mb"]) if "second" in by_n[n] else (None, None) for n in ns]))
+        for label, cells in rows:
+            print(f"{label:<{w}}" + "".join(f"{fmt_s(s_) + ' s ' + fmt_mb(mb) + ' MB':>22}" for s_, mb in cells))
+        print(f"{'  violations':<{w}}" + "".join(f"{by_n[n]['violations']:>22,}" for n in ns))
+        print(f"{'  result sets equal':<{w}}" + "".join(f"{'OK' if by_n[n]['match'] else 'DIFFERENT':>22}" for n in ns))
+        print(f"{'  whole command ÷ baseline':<{w}}" + "".join(f"{by_n[n]['ratio_cli']:>21.2f}×" for n in ns))
+        if any("second" in by_n[n] for n in ns):
+            print(f"{'  second audit ÷ baseline':<{w}}" + "".join(
+                f"{ratio(by_n[n]['second']['s'], by_n[n]['baseline']['process_s']):>21.2f}×" if "second" in by_n[n] else f"{'—':>22}" for n in ns))
+        pairs = [(a, b_) for a in ns for b_ in ns if b_ == 10 * a]
+        for a, b_ in pairs:
+            print(f"  linearity {a:,} → {b_:,} (target ≤ 11): crm-audit run {by_n[b_]['cli_csv']['s'] / by_n[a]['cli_csv']['s']:.1f}×, "
+                  f"baseline {by_n[b_]['baseline']['process_s'] / by_n[a]['baseline']['process_s']:.1f}×")
+    if year:
+        print(f"\na year ({args.year_audits} audits of {args.year:,} deals): ledger {year['bytes'] / MB:.1f} MB, "
+              f"crm-audit review {year['review_s']:.3f} s")
+    print(f"start-up: crm-audit --help {startup['--help']:.3f} s, validate {startup['validate']:.3f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps({"startup": startup, "results": {str(k): v for k, v in results.items()}}, indent=1, default=str))
+        Path(args.json).write_text(json.dumps({"started": started.isoformat(), "cpus": os.cpu_count(), "startup": startup,
+                                               "results": results, "year": year}, indent=1, default=str))
 
 
 if __name__ == "__main__":
