@@ -21,7 +21,6 @@ from pathlib import Path
 import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.datetime import to_excel
 
 from crm_audit import settings
 from crm_audit.documents.layout import DECISIONS, HEADER_COMMENT, HEADER_DECISION, HEADER_STATUS, STATUSES
@@ -30,6 +29,7 @@ from crm_audit.report import HitHistory
 from exporters import gsheet
 from exporters.xlsx import write_workbook
 from fake_sheets.server import FakeSheets, Formula
+from test_gsheet import _xlsx_grid  # the workbook's values as Google holds them (dates as serials)
 
 ROOT = Path(__file__).resolve().parent.parent
 AS_OF = dt.date(2026, 11, 20)
@@ -80,24 +80,6 @@ def rendered(request, tmp_path_factory):
         gsheet.publish(report, gsheet.open_spreadsheet("AGREE_0123456789", client=fake.client(), retry=retry), retry=retry)
         assert fake.errors == [], fake.errors[:3]
         yield report, wb, fake.book("AGREE_0123456789"), list(fake.log)
-
-
-def _xlsx_value(cell):
-    v = cell.value
-    if isinstance(v, (dt.datetime, dt.date)):  # Google holds dates as serial numbers
-        serial = to_excel(v)
-        return int(serial) if float(serial).is_integer() else serial
-    return v
-
-
-def _xlsx_grid(ws) -> list[list]:
-    rows = [[_xlsx_value(c) for c in row] for row in ws.iter_rows()]
-    for row in rows:
-        while row and row[-1] is None:
-            row.pop()
-    while rows and not rows[-1]:
-        rows.pop()
-    return rows
 
 
 def _a1(grid: dict) -> str:
