@@ -511,6 +511,8 @@ def _send_digests(ledger, settings, rules, *, today=None, channels=("email", "te
     for owner in res.unknown_owners:
         click.echo(f"warning: no address for «{owner}»: their to-do was not sent; add them under notify.managers in "
                    f"{settings.file or 'the settings'}")
+    for name in res.unmatched:
+        click.echo(f"note: notify.managers «{name}» matches no owner of this audit (a typo, or nothing flagged for them)")
     if res.nothing_to_do:
         click.echo(f"Nothing to send (no open findings): {', '.join(res.nothing_to_do)}.")
     if preview_dir is not None:

@@ -353,6 +353,7 @@ def test_unknown_owner_is_reported_never_guessed(audited, capsys):
         assert notify(env, "--channel", "email") == 0
     out = capsys.readouterr().out
     assert f"no address for «{IVAN}»" in out and f"no address for «{MARIA}»" in out
+    assert "notify.managers «Иван Петрович» matches no owner of this audit" in out
     assert [rs for rs, _ in inbox.messages] == [["rop@example.com"]]
 
 

@@ -28,6 +28,7 @@ from crm_audit.notify.delivery import Delivery
 from crm_audit.notify.messages import Outgoing, email_message, split_lines
 from crm_audit.notify.recipients import address
 from crm_audit.settings import NotifyConfig, Settings, TelegramConfig
+from crm_audit.textnorm import norm
 
 CHANNELS = ("email", "telegram")
 
@@ -56,6 +57,7 @@ class NotifyResult:
     skipped: list[Skipped] = field(default_factory=list)
     unknown_owners: list[str] = field(default_factory=list)  # owners with a to-do and no address: nothing sent
     nothing_to_do: list[str] = field(default_factory=list)  # managers without open findings: nothing sent
+    unmatched: list[str] = field(default_factory=list)  # names under notify.managers that no owner of the audit matches
     previews: list[Path] = field(default_factory=list)  # dry run: the files written
     messages: list[Outgoing] = field(default_factory=list)  # what was (or would be) sent
 
@@ -81,12 +83,15 @@ def notify_config(settings: Settings) -> NotifyConfig:
     return cfg
 
 
-def build_messages(rv: Review, cfg: NotifyConfig, channels=CHANNELS) -> tuple[list[Outgoing], list[str], list[str]]:
-    """Every message for the review ``rv``: (messages, owners without an address, managers with nothing to do)."""
+def build_messages(rv: Review, cfg: NotifyConfig, channels=CHANNELS) -> tuple[list[Outgoing], list[str], list[str], list[str]]:
+    """Every message for the review ``rv``: (messages, owners without an address, managers with nothing to do,
+    names under notify.managers no owner matches)."""
     messages: list[Outgoing] = []
     with_todo = [m for m in rv.managers if m.open]
     addressed = address(cfg, [m.owner for m in with_todo])
     nothing = [m.owner for m in rv.managers if not m.open]
+    known = {norm(m.owner) for m in rv.managers}
+    unmatched = [name for name in addressed.unused if norm(name) not in known]
     for m in with_todo:
         r = addressed.owners.get(m.owner)
         if r is None:
@@ -109,7 +114,7 @@ def build_messages(rv: Review, cfg: NotifyConfig, channels=CHANNELS) -> tuple[li
         if "telegram" in channels:
             parts = split_lines(digest.digest_telegram(rv))
             messages += [Outgoing("telegram", c, "head", None, subject, text, parts=parts, findings=n) for c in head.telegram]
-    return messages, addressed.unknown, nothing
+    return messages, addressed.unknown, nothing, unmatched
 
 
 def notify(ledger: Ledger, settings: Settings, rules, *, today: dt.date | None = None, channels=CHANNELS,
@@ -122,8 +127,8 @@ def notify(ledger: Ledger, settings: Settings, rules, *, today: dt.date | None =
     if latest is None:
         raise UsageError(f"{ledger.path}: no audit in the ledger yet; run `crm-audit run` first")
     rv = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url, rules=rule_infos(rules))
-    messages, unknown, nothing = build_messages(rv, cfg, channels)
-    result = NotifyResult(rv.as_of, unknown_owners=unknown, nothing_to_do=nothing)
+    messages, unknown, nothing, unmatched = build_messages(rv, cfg, channels)
+    result = NotifyResult(rv.as_of, unknown_owners=unknown, nothing_to_do=nothing, unmatched=unmatched)
     sent = ledger.sent_messages(latest["id"])
     todo_now: list[Outgoing] = []
     for o in messages:
