@@ -14,7 +14,7 @@
 - Won / lost: statuses 142 («Успешно реализовано») and 143 («Закрыто и не
   реализовано») in every pipeline.
 - Limits: 7 requests per second per account (a 429 past it; repeated
-  excess gets the IP blocked, so the client keeps below it by itself).
+  excess gets the IP blocked, so the client keeps below it by itself, at 6.5/s).
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ class AmoCrmConnector(Connector):
         if domain and "." not in domain:
             domain += ".amocrm.ru"
         base = api.base_url.rstrip("/") if api.base_url else f"https://{domain}"
-        core = HttpCore(base, {"Authorization": f"Bearer {secret.reveal()}"}, Limits(rps=7.0), crm="amoCRM", classify=classify,
+        core = HttpCore(base, {"Authorization": f"Bearer {secret.reveal()}"}, Limits(rps=6.5), crm="amoCRM", classify=classify,
                         transport=transport, clock=clock or time.monotonic, sleep=sleep or time.sleep,
                         probe_host="www.kommo.com" if domain.endswith("kommo.com") else "www.amocrm.ru")
         return cls(core, base, api.timezone, api.page_size or PAGE, domain or None)
