@@ -342,6 +342,8 @@ def _open_workflow(config: str, ledger_path: str | None):
     return settings, rules, Ledger(path)
 
 
+_READ_IT_HINT = "Read it from where it is now with `crm-audit pull --from FILE|URL` (or `crm-audit run … --previous FILE|URL`)"
+
 ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Audit history database (default: crm-audit.db next to the settings).")
 
 
@@ -413,6 +415,25 @@ def warn(config, ledger_path, rule_id, deal_id, note, force):
 @cli.command()
 @config_option
 @ledger_option
+@click.argument("rule_id")
+@click.argument("deal_id")
+@click.option("--warning", "kind", flag_value="warning", help="Take back the warnings instead of the acceptance.")
+@click.option("--accepted", "kind", flag_value="accepted", default=True, help="Take back the acceptance (the default).")
+def revoke(config, ledger_path, rule_id, deal_id, kind):
+    """Take back a decision: the finding is audited again (or its warnings are removed). RULE_ID: the id or code."""
+    from .history.decisions import revoke as revoke_decision
+
+    _, rules, ledger = _open_workflow(config, ledger_path)
+    with ledger:
+        d = revoke_decision(ledger, rules, rule_id, deal_id, kind)
+    what = "acceptance" if kind == "accepted" else "warning(s)"
+    click.echo(f"Took back the {what} of {d.rule_id} / deal {d.deal_id}." if d.count else
+               f"No {what} to take back for {d.rule_id} / deal {d.deal_id}.")
+
+
+@cli.command()
+@config_option
+@ledger_option
 @click.option("--all", "show_all", is_flag=True, help="Include waivers that ended (expired or the deal changed).")
 def waivers(config, ledger_path, show_all):
     """List accepted findings that are kept out of the audits."""
@@ -447,7 +468,7 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
     with ledger:
         if not no_pull and ledger.latest_audit() is not None:
             try:
-                pull_documents(ledger, settings, rules)
+                pull_documents(ledger, settings, rules, missing_hint=_READ_IT_HINT)
             except CrmAuditError as exc:  # the review still shows what the ledger has; never silently
                 _err(f"warning: {exc.message}; the review shows what was read before (or pass --no-pull)")
         rv = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url,
@@ -548,7 +569,7 @@ def notify(config, ledger_path, dry_run, preview_dir, resend, channels, today, n
     with ledger:
         if not no_pull and not dry_run and ledger.latest_audit() is not None:
             try:
-                pull_documents(ledger, settings, rules)
+                pull_documents(ledger, settings, rules, missing_hint=_READ_IT_HINT)
             except CrmAuditError as exc:
                 _err(f"warning: {exc.message}; the digests show what was read before (or pass --no-pull)")
         _send_digests(ledger, settings, rules, today=today, channels=tuple(channels) or ("email", "telegram"),
@@ -611,6 +632,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted; nothing was overwritten")
         return 130
+    except OSError as exc:  # a file the command was given cannot be used: say which and why, never "a bug"
+        import errno
+
+        why = "the name is too long" if exc.errno == errno.ENAMETOOLONG else (exc.strerror or str(exc))
+        _err(f"error: {exc.filename or ''}{': ' if exc.filename else ''}{why}")
+        return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - a bug must not look like a crash to the analyst
         if os.environ.get("CRM_AUDIT_DEBUG"):
             raise

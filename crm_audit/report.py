@@ -252,6 +252,8 @@ class AuditReport:
     hit_history: HitHistory | None = None
     #: what changed since the previous audit (filled by the audit cycle; None for a one-off audit)
     changes: Changes | None = None
+    #: the ledger that records this audit (its id goes into the documents; "" for a one-off audit)
+    ledger_id: str = ""
     #: the rules that did not run (their RuleResult has ``skipped`` and the note), and why
     skipped: list[SkippedRule] = field(default_factory=list)
     #: columns blank in every row, with the rules that read them

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.packaging.custom import StringProperty
 from openpyxl.cell.cell import ERROR_CODES, Cell
 from openpyxl.chart import LineChart, Reference
 from openpyxl.formatting.rule import FormulaRule
@@ -515,6 +516,8 @@ def render_document(document: Document, path: str | os.PathLike[str]) -> Path:
     wb.remove(wb.active)
     wb.properties.title = document.title
     wb.properties.creator = document.creator
+    for name, value in document.properties.items():
+        wb.custom_doc_props.append(StringProperty(name=name, value=value))
     book: _StyleBook | None = None
     tables: list[_TableRows] = []
     for sheet in document.sheets:

@@ -270,3 +270,129 @@ def test_the_review_counts_what_the_head_means(env, capsys):
     c = rv.changes.team
     assert (c.new, c.resolved, c.accepted, c.fixed_failing) == (0, 1, 2, 1), c
     assert rv.changes.by_manager["Иван Петров"].resolved == 1
+
+
+def test_a_failing_csv_replaces_no_output_not_even_the_workbook(env):
+    out = env["out"]
+    e1 = _first_audit(env, out)
+    before = _hashes(env["dir"])
+    code = main(["run", "-c", str(env["cfg"]), "--export", str(e1), "--as-of", D2, "--out", str(out),
+                 "--violations-csv", str(env["dir"] / "missing-folder" / "v.csv"), "-q"])
+    outputs = lambda h: {k: v for k, v in h.items() if not k.startswith("crm-audit.db")}  # noqa: E731 (the read-back is kept)
+    assert code == 2 and outputs(_hashes(env["dir"])) == outputs(before)  # all or nothing: not even the workbook
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        assert [a["as_of"] for a in led.audits()] == [D1]
+
+
+def test_a_killed_runs_document_keeps_the_fix_marked_in_the_previous_one(env, monkeypatch):
+    """«Исправлено» in audit 1's document; the run of audit 2 dies after writing its document; the re-run keeps the mark
+    (the killed run's rows are read against what that document showed, not taken as the manager's words)."""
+    out = env["out"]
+    e1 = _first_audit(env, out)
+    edit_workbook(out, {("1.8", "6"): {"Статус": "Исправлено"}})
+    e2 = build(env["dir"] / "e2", scenario_deals())  # a new export (deal 1 got its task): deal 6 still fails
+    import crm_audit.history.record as record_mod
+
+    def killed(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(record_mod, "record", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_cycle(_req(env, e2, D2, out))
+    monkeypatch.undo()
+    assert sheet_rows(out, "1.8")["6"]["Статус"] == "Не обработано"  # what the killed run wrote (the fix is re-checked)
+    res = run_cycle(_req(env, e2, D2, out))
+    assert [n.code for n in res.notices] == ["unfinished-write"]
+    row = sheet_rows(out, "1.8")["6"]
+    assert row["Статус"] == "Не обработано" and "Отмечено «Исправлено»" in (row["Примечание"] or "")
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        assert led.findings_of(led.latest_audit()["id"])[("missing-source", "6")]["repeat"] == 1
+
+
+def test_previous_must_be_the_previous_audits_document_of_this_ledger(env, tmp_path):
+    first = env["dir"] / "audit-1.xlsx"
+    e1 = _first_audit(env, first)
+    run_cycle(_req(env, e1, D2, env["dir"] / "audit-2.xlsx"))
+    (env["dir"] / "audit-2.xlsx").rename(env["dir"] / "gone.xlsx")
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        pointer = led.latest_audit()["document"]
+    for wrong, words in ((first, "the document of the audit of 06.11.2026"), (env["dir"] / "typo.xlsx", "no such file")):
+        with pytest.raises(UsageError) as exc:
+            run_cycle(_req(env, e1, D3, env["dir"] / "audit-3.xlsx", previous=str(wrong)))
+        assert words in exc.value.message
+        with Ledger(env["dir"] / "crm-audit.db") as led:
+            assert led.latest_audit()["document"] == pointer  # checked before the ledger follows it
+    # another team's document (another ledger) is refused too
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "crm-audit.yaml").write_text(env["cfg"].read_text(encoding="utf-8"), encoding="utf-8")
+    run_cycle(AuditRequest(other / "crm-audit.yaml", e1, __import__("datetime").date(2026, 11, 20), other / "theirs.xlsx"))
+    with pytest.raises(UsageError) as exc:
+        run_cycle(_req(env, e1, D3, env["dir"] / "audit-3.xlsx", previous=str(other / "theirs.xlsx")))
+    assert "another audit history" in exc.value.message
+    res = run_cycle(_req(env, e1, D3, env["dir"] / "audit-3.xlsx", previous=str(env["dir"] / "gone.xlsx")))
+    assert [n.code for n in res.notices] == ["previous-moved"]
+
+
+def test_the_head_takes_a_decision_back_by_clearing_it_or_with_revoke(env, capsys):
+    out = env["out"]
+    _first_audit(env, out)  # deal 2: «Принято» in the document
+    assert main(["pull", "-c", str(env["cfg"])]) == 0
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        assert [(w.rule_id, w.deal_id) for w in led.waivers()] == [("missing-source", "2")]
+    edit_workbook(out, {("1.8", "2"): {"Решение": None, "Комментарий руководителя": None}})
+    assert main(["pull", "-c", str(env["cfg"])]) == 0
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        assert led.waivers() == [] and [w.ended_reason for w in led.waivers(active_only=False)] == ["withdrawn"]
+    assert main(["accept", "-c", str(env["cfg"]), "1.8", "4"]) == 0
+    assert main(["warn", "-c", str(env["cfg"]), "1.8", "6"]) == 0
+    assert main(["revoke", "-c", str(env["cfg"]), "1.8", "4"]) == 0
+    assert main(["revoke", "-c", str(env["cfg"]), "1.8", "6", "--warning"]) == 0
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        assert led.waivers() == [] and [w["deal_id"] for w in led.warnings()] == []
+    assert "Took back the acceptance of missing-source / deal 4" in capsys.readouterr().out
+
+
+def test_rows_the_read_back_cannot_match_are_said(env):
+    out = env["out"]
+    e1 = _first_audit(env, out)
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out)
+    ws = next(w for w in wb.worksheets if w.title.startswith("1.8 "))
+    header = [c.value for c in ws[1]]
+    col = {h: i + 1 for i, h in enumerate(header)}
+    r = next(i for i in range(2, ws.max_row + 1) if str(ws.cell(i, col["ID сделки"]).value) == "6")
+    ws.cell(r, col["ID сделки"]).value = None
+    ws.cell(r, col["Статус"]).value = "Не исправлено"
+    ws.cell(r, col["Комментарий"]).value = "без id"
+    extra = ws.max_row + 1
+    ws.cell(extra, col["ID сделки"]).value = "99999"
+    ws.cell(extra, col["ID правила"]).value = "missing-source"
+    ws.cell(extra, col["Статус"]).value = "Не исправлено"
+    ws.cell(extra, col["Комментарий"]).value = "добавил сам"
+    wb.save(out)
+    res = run_cycle(_req(env, e1, D2, out))
+    texts = [w.message for w in res.report.warnings if w.code == "document-edit"]
+    id_col = openpyxl.utils.get_column_letter(col["ID сделки"])
+    assert any(t.startswith(f"1.8 Нет источника!{id_col}{r}: «Не исправлено», «без id» in a row without «ID сделки»") for t in texts), texts
+    assert any("deal 99999 is not in that audit's findings" in t for t in texts), texts
+
+
+def test_pull_from_an_older_audits_document_records_it_for_that_audit(env):
+    first = env["dir"] / "old.xlsx"
+    e1 = build(env["dir"] / "e1", scenario_deals(), no_task={"1"})
+    run_cycle(_req(env, e1, D1, first))
+    edit_workbook(first, {("1.8", "4"): {"Статус": "Не исправлено", "Комментарий": "старое"}})
+    run_cycle(_req(env, e1, D2, env["out"]))
+    edit_workbook(env["out"], {("1.8", "4"): {"Статус": "Не исправлено", "Комментарий": "новое"}})
+    assert main(["pull", "-c", str(env["cfg"])]) == 0
+    assert main(["pull", "-c", str(env["cfg"]), "--from", str(first)]) == 0
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        assert led.last_edits()[("missing-source", "4")]["comment"] == "новое"  # the newer audit's words win
+
+
+def test_rule_takes_the_sheet_code(env):
+    e1 = build(env["dir"] / "e1", scenario_deals())
+    res = run_cycle(_req(env, e1, D1, None, dry_run=True, rule_ids=("1.8",)))
+    assert [r.rule_id for r in res.report.results] == ["missing-source"]

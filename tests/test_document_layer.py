@@ -39,7 +39,7 @@ SHEETS = {
         ["проверю", 101.0, "Анна", "не  исправлено", None, None, "missing-source"],
         [None, "102", "Борис", "Не исправлено", "Принято", "ок", "missing-source"],
         ["=SUM(A1) сделал", 103, "Анна", "исправил", "бред", None, None],
-        [None, None, "Вера", "Исправлено", None, None, "missing-source"],  # no deal id: not a data row
+        [None, None, "Вера", "Исправлено", None, None, "missing-source"],  # no deal id: reported, not read
         [None, "104", None, "ИСПРАВЛЕНО", "предупреждение", "повтор", "missing-source"],
     ]),
     "rule id column deleted": ("2.4 Нет движения", [
@@ -100,6 +100,7 @@ def test_xlsx_and_google_readers_read_a_rule_sheet_alike(tmp_path, case):
             ("missing-source", "101", "Не исправлено", "проверю", None, "Анна"),
             ("missing-source", "102", "Не исправлено", None, "Принято", "Борис"),
             ("missing-source", "103", None, "=SUM(A1) сделал", None, "Анна"),  # rule id from the sheet title's code
+            ("", "", None, None, None, None),  # the row without a deal id: only its problem (at B5) is kept
             ("missing-source", "104", "Исправлено", None, "Предупреждение", None),
         ],
         "rule id column deleted": [

@@ -107,11 +107,13 @@ def test_calamine_reads_odd_cells_like_openpyxl(tmp_path):
     wb.save(path)
     rows = same_as_openpyxl(path, {"1.8": "missing-source", "Заметки": "notes"})
     assert [(r.rule_id, r.deal_id, r.row, r.status_cell) for r in rows] == [
-        ("7", "123", 2, "C2"), ("missing-source", "124", 3, "C3"), ("r1", "125", 5, "C5"), ("3.5", "126", 6, "C6"),
-        ("missing-source", "127", 8, "C8"), ("notes", "7", 4, "D4")]
+        ("7", "123", 2, "C2"), ("missing-source", "124", 3, "C3"), ("", "", 4, "C4"), ("r1", "125", 5, "C5"),
+        ("3.5", "126", 6, "C6"), ("missing-source", "127", 8, "C8"), ("notes", "7", 4, "D4")]
+    # the status in a row without a deal id is reported at the id cell, never dropped silently
+    assert [(p.code, p.cell) for p in rows[2].problems] == [("no-deal-id", "B4")]
     assert rows[0].comment == "2026-01-02 00:00:00" and rows[0].decision_note == "5" and rows[0].owner == "Иван"
     assert rows[1].owner is None and rows[1].problems and rows[1].decision == "Принято"
-    assert rows[2].comment == "a_x000D_b" and rows[3].owner == "True" and rows[3].comment == "10:00:00"
+    assert rows[3].comment == "a_x000D_b" and rows[4].owner == "True" and rows[4].comment == "10:00:00"
 
 
 def test_unreadable_document_is_reported(tmp_path):

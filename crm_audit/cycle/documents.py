@@ -49,6 +49,45 @@ class Source:
     role: str  # previous (the team's document of the latest audit) | copy | replaced | out | gsheet | unfinished
     audit_id: int | None = None
     audit_as_of: str | None = None
+    version: str | None = None  # 'write:<id>': written by a run that never recorded its audit
+    shown_file: str | None = None  # what such a document showed when written (its findings file)
+
+
+@dataclass
+class DocumentFacts:
+    """What an .xlsx document says about itself (its custom properties; empty for a Google Sheet or an old file)."""
+
+    as_of: str | None = None
+    ledger_id: str | None = None
+
+
+def facts_of(location: str) -> DocumentFacts:
+    if is_google(location):
+        return DocumentFacts()
+    from crm_audit.documents.layout import PROPERTY_AS_OF, PROPERTY_LEDGER
+    from exporters.xlsx_properties import document_properties
+
+    props = document_properties(location)
+    return DocumentFacts(props.get(PROPERTY_AS_OF) or None, props.get(PROPERTY_LEDGER) or None)
+
+
+def check_document(ledger: Ledger, location: str, what: str, expected_as_of: str | None = None) -> DocumentFacts:
+    """A document the user points to (``--previous``, ``pull --from``): it must exist and belong to this ledger
+    (and to the audit ``expected_as_of`` when given); raises :class:`UsageError` otherwise."""
+    if not is_google(location):
+        p = Path(location)
+        if not p.exists():
+            raise UsageError(f"{what} {location}: no such file")
+        if p.suffix.lower() not in (".xlsx", ".xlsm"):
+            raise UsageError(f"{what} {location}: an audit document is an .xlsx workbook or a Google Sheet URL")
+    facts = facts_of(location)
+    if facts.ledger_id and ledger.ledger_id and facts.ledger_id != ledger.ledger_id:
+        raise UsageError(f"{what} {location}: this document was written with another audit history (ledger), not with "
+                         f"{ledger.path}; pass this team's document")
+    if expected_as_of and facts.as_of and facts.as_of != expected_as_of:
+        raise UsageError(f"{what} {location}: this is the document of the audit of {_day(facts.as_of)}, not of the previous "
+                         f"audit ({_day(expected_as_of)}); pass that audit's document, or --no-previous to start without it")
+    return facts
 
 
 RUN_HINT = "Pass --previous FILE|URL to read it from where it is now, or --no-previous to start without it"
@@ -72,6 +111,7 @@ def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, pre
             src = Source(d.location, d.kind, "previous" if d.primary else "copy", latest["id"], latest["as_of"])
             if d.primary and previous:
                 moved = location_of(previous)
+                check_document(ledger, moved, "--previous", latest["as_of"])
                 notices.append(Notice("previous-moved", f"the audit of {_day(latest['as_of'])} was written to {d.location}; "
                                                         f"read from {moved} (--previous) and the ledger now points there"))
                 ledger.move_document(latest["id"], d.location, moved, kind_of(moved))
@@ -87,9 +127,11 @@ def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, pre
             team.append(src)
         if previous and not docs:
             moved = location_of(previous)
+            check_document(ledger, moved, "--previous", latest["as_of"])
             team.append(Source(moved, kind_of(moved), "previous", latest["id"], latest["as_of"]))
     elif latest is None and previous:
         moved = location_of(previous)
+        check_document(ledger, moved, "--previous")
         team.append(Source(moved, kind_of(moved), "previous"))
     elif no_previous and latest is not None:
         primary = next((d.location for d in ledger.documents(latest["id"]) if d.primary), None)
@@ -103,6 +145,7 @@ def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, pre
                 continue
             sources.append(Source(d.location, d.kind, "replaced", replaced_id, d.as_of))
             known.add(d.location)
+    newest: list[Source] = []  # documents written by runs that never recorded their audit: read last, their rows win
     for w in ledger.unfinished_writes():
         path = Path(w.location)
         if not path.exists() or path.stat().st_mtime < dt.datetime.fromisoformat(w.started_at).timestamp() - 1:
@@ -110,20 +153,36 @@ def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, pre
         notices.append(Notice("unfinished-write", f"{w.location} was written by a run of {w.started_at.replace('T', ' ')} "
                                                   f"(audit as of {_day(w.as_of)}) that stopped before recording the audit; "
                                                   "it is read back now and this run records the audit"))
-        if w.location not in known:
-            sources.append(Source(w.location, "xlsx", "unfinished"))
-            known.add(w.location)
+        team = [s for s in team if s.location != w.location]  # the file holds the unfinished run's document now
+        sources = [s for s in sources if s.location != w.location]
+        newest.append(Source(w.location, "xlsx", "unfinished", latest["id"] if latest is not None else None,
+                             latest["as_of"] if latest is not None else None, f"write:{w.id}", w.findings_file))
+        known.add(w.location)
     if out is not None and out.exists():
         loc = location_of(out)
         if loc not in known:
-            sources.append(Source(loc, "xlsx", "out"))
+            sources.append(_attributed(ledger, Source(loc, "xlsx", "out"), notices))
             known.add(loc)
     if gsheet:
         loc = location_of(gsheet)
         if loc not in known:
             sources.append(Source(loc, "gsheet", "gsheet"))
     team.sort(key=lambda s: s.role == "previous")  # the team's document last: its rows win
-    return sources + team, notices
+    return sources + team + newest, notices
+
+
+def _attributed(ledger: Ledger, src: Source, notices: list[Notice]) -> Source:
+    """A document found at a path: recorded for the audit it says it belongs to (an older audit's file stays older)."""
+    facts = facts_of(src.location)
+    if facts.ledger_id and ledger.ledger_id and facts.ledger_id != ledger.ledger_id:
+        notices.append(Notice("foreign-document", f"{src.location} was written with another audit history (ledger); "
+                                                  "its statuses and comments are read, then it is replaced"))
+        return src
+    if facts.as_of:
+        audit = ledger.audit_on(dt.date.fromisoformat(facts.as_of))
+        if audit is not None:
+            src.audit_id, src.audit_as_of = audit["id"], audit["as_of"]
+    return src
 
 
 def reader_for(location: str, rule_ids_by_code: dict[str, str], credentials: str | None = None, *, client=None, retry=None,

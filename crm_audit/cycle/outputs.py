@@ -99,9 +99,21 @@ def output_error(target: Path, exc: OSError) -> OutputError:
     return OutputError(f"{target}: cannot write the file ({why}); nothing was replaced")
 
 
+def _staging(target: Path) -> Path:
+    """The temporary twin a writer fills before the run renames it into place (the name the next run cleans up)."""
+    import secrets
+
+    return target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
+
+
 def write_outputs(report, out: Path | None, violations_csv: Path | None, progress) -> list[Written]:
-    """Write the workbook and the CSV (each atomically); any file-system failure is an :class:`OutputError`."""
-    written: list[Written] = []
+    """Write the workbook and the CSV, all or nothing; any file-system failure is an :class:`OutputError`.
+
+    Each output is written in full to a temporary file next to it first; only
+    when every one is complete are they renamed into place, so a failure (a
+    read-only CSV folder, a full disk) leaves every previous output as it was.
+    """
+    staged: list[tuple[str, Path, Path]] = []  # (kind, temporary file, target)
     target = out
     try:
         if out is not None:
@@ -110,7 +122,9 @@ def write_outputs(report, out: Path | None, violations_csv: Path | None, progres
             from crm_audit.report import DataWarning
 
             progress(f"writing the workbook {out}")
-            written.append(Written("workbook", str(write_workbook(report, out))))
+            tmp = _staging(out)
+            staged.append(("workbook", tmp, out))
+            write_workbook(report, tmp)
             for r in report.results:
                 if r.count > MAX_SHEET_ROWS - 1:
                     report.warnings.append(DataWarning(
@@ -121,7 +135,21 @@ def write_outputs(report, out: Path | None, violations_csv: Path | None, progres
 
             target = violations_csv
             progress(f"writing the violations CSV {violations_csv}")
-            written.append(Written("violations CSV", str(write_violations_csv(report, violations_csv))))
+            tmp = _staging(violations_csv)
+            staged.append(("violations CSV", tmp, violations_csv))
+            write_violations_csv(report, tmp)
+        for _, tmp, final in staged:  # every output complete: into place
+            target = final
+            if final.exists():
+                os.chmod(tmp, os.stat(final).st_mode & 0o7777)
+            os.replace(tmp, final)
     except OSError as exc:
         raise output_error(target, exc) from None
-    return written
+    finally:
+        for _, tmp, _ in staged:
+            if tmp.exists():
+                try:
+                    tmp.unlink()
+                except OSError:
+                    pass
+    return [Written(kind, str(final)) for kind, _, final in staged]

@@ -4,27 +4,42 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from crm_audit.cycle.documents import Source, kind_of, location_of, reader_for, sources_to_read
+import datetime as dt
+
+from crm_audit.cycle.documents import Source, check_document, kind_of, location_of, reader_for, sources_to_read
 from crm_audit.cycle.request import ReadBack
 from crm_audit.errors import UsageError
 from crm_audit.history.ledger import Ledger
 from crm_audit.history.pull import store_edits
 
 
-def pull_documents(ledger: Ledger, settings, rules, document: str | Path | None = None) -> list[ReadBack]:
+PULL_HINT = "Pass --from FILE|URL to read it from where it is now"
+
+
+def pull_documents(ledger: Ledger, settings, rules, document: str | Path | None = None,
+                   missing_hint: str = PULL_HINT) -> list[ReadBack]:
     """Read ``document`` (``--from``), or every document the ledger recorded for the latest audit (the team's last).
 
-    Raises :class:`UsageError` when there is nothing to read or the team's document is gone.
+    A document given with ``--from`` is recorded for the audit it says it
+    belongs to (an older audit's file never passes for the latest one); when
+    it is the latest audit's and the recorded one is gone, the ledger follows
+    it. Raises :class:`UsageError` when there is nothing to read, the team's
+    document is gone, or the file belongs to another ledger.
     """
     credentials = str(settings.resolve(settings.google_credentials)) if settings.google_credentials else None
     latest = ledger.latest_audit()
     if document is not None:
         loc = location_of(document)
-        if kind_of(loc) == "xlsx" and not Path(loc).exists():
-            raise UsageError(f"{document}: no such file; pass the audit document's path (--from FILE.xlsx)")
-        sources = [Source(loc, kind_of(loc), "previous", latest["id"] if latest else None, latest["as_of"] if latest else None)]
+        facts = check_document(ledger, loc, "--from")
+        audit = ledger.audit_on(dt.date.fromisoformat(facts.as_of)) if facts.as_of else latest
+        audit = audit or latest
+        if audit is not None and latest is not None and audit["id"] == latest["id"]:
+            primary = next((d for d in ledger.documents(latest["id"]) if d.primary), None)
+            if primary is not None and primary.location != loc and primary.kind == "xlsx" and not Path(primary.location).exists():
+                ledger.move_document(latest["id"], primary.location, loc, kind_of(loc))  # the team moved it
+        sources = [Source(loc, kind_of(loc), "previous", audit["id"] if audit else None, audit["as_of"] if audit else None)]
     else:
-        sources, _ = sources_to_read(ledger, out=None, gsheet=None, missing_hint="Pass --from FILE|URL to read it from where it is now")
+        sources, _ = sources_to_read(ledger, out=None, gsheet=None, missing_hint=missing_hint)
         if not sources and settings.output.xlsx and settings.resolve(settings.output.xlsx).exists():
             loc = location_of(settings.resolve(settings.output.xlsx))
             sources = [Source(loc, "xlsx", "out", latest["id"] if latest else None, latest["as_of"] if latest else None)]
@@ -34,5 +49,6 @@ def pull_documents(ledger: Ledger, settings, rules, document: str | Path | None 
     out = []
     for src in sources:
         edits = reader_for(src.location, by_code, credentials).read_edits()
-        out.append(ReadBack(src.location, src.kind, src.role, src.audit_as_of, store_edits(ledger, edits, src.location, src.audit_id)))
+        out.append(ReadBack(src.location, src.kind, src.role, src.audit_as_of,
+                            store_edits(ledger, edits, src.location, src.audit_id, version=src.version, shown_file=src.shown_file)))
     return out

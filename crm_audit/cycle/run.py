@@ -53,6 +53,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
     rule_set = ruleset.load_with_warnings(settings)  # parsed once: the audit reuses it
     rules = rule_set.rules
     by_code = {r.code: r.id for r in rules}
+    rule_ids = tuple(by_code.get(r, r) for r in req.rule_ids)  # --rule takes the sheet's code (1.8) too
     scratch = req.dry_run or partial  # works on a copy of the ledger: changes no ledger row
 
     if req.previous and req.no_previous:
@@ -73,7 +74,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
     from crm_audit.history.hits import hit_history
     from crm_audit.history.ledger import Ledger
     from crm_audit.history.pull import store_edits
-    from crm_audit.history.record import record
+    from crm_audit.history.record import findings_table, record
 
     ledger = Ledger.snapshot(ledger_path) if scratch else Ledger(ledger_path)
     with ledger:
@@ -85,7 +86,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         sources, notices = sources_to_read(ledger, out=out, gsheet=gsheet, previous=req.previous, no_previous=req.no_previous,
                                            replaced_id=replaced["id"] if replaced is not None else None)
         result.notices += notices
-        unfinished = [w.id for w in ledger.unfinished_writes()]
+        unfinished = [i for w in ledger.unfinished_writes() for i in w.ids]
         spreadsheet = None
         gsheet_loc = location_of(gsheet) if gsheet else None
         seen_in_gsheet = None
@@ -100,7 +101,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             edits = reader.read_edits()
             if src.location == gsheet_loc:
                 seen_in_gsheet = edits
-            pulled = store_edits(ledger, edits, src.location, src.audit_id)
+            pulled = store_edits(ledger, edits, src.location, src.audit_id, version=src.version, shown_file=src.shown_file)
             result.read_back.append(ReadBack(src.location, src.kind, src.role, src.audit_as_of, pulled))
         if gsheet and spreadsheet is None:
             from exporters.gsheet import open_spreadsheet
@@ -108,7 +109,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             spreadsheet = open_spreadsheet(gsheet, credentials, client=req.gsheet_client, retry=req.gsheet_retry)
 
         # 2.–3. the audit, with the ledger carried over
-        report = audit_export(settings, req.source if req.source is not None else req.export, as_of=as_of, rule_ids=list(req.rule_ids) or None, rules=rule_set,
+        report = audit_export(settings, req.source if req.source is not None else req.export, as_of=as_of, rule_ids=list(rule_ids) or None, rules=rule_set,
                               progress=progress)
         result.report = report
         progress(f"carrying over statuses and comments ({report.total:,} violations)")
@@ -118,14 +119,17 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             report.hit_history = hit_history(report, ledger)
             report.changes = changes_for_report(ledger, report, carry)
 
-        # 4. outputs
-        write_id = None
+        # 4. outputs: the findings file first (what the document shows), a write-ahead note, then the files
+        write_id = findings_file = None
+        report.ledger_id = ledger.ledger_id
         if not req.dry_run:
             targets = [p for p in (out, csv) if p is not None]
             for p in remove_leftover_temps(targets):
                 result.notices.append(Notice("temp-removed", f"removed {p}, left by a run that was stopped while writing"))
-            if out is not None and not scratch:
-                write_id = ledger.begin_document_write(location_of(out), as_of)
+            if not scratch:
+                findings_file = ledger.prepare_findings(as_of, findings_table(report, carry))
+                if out is not None:
+                    write_id = ledger.begin_document_write(location_of(out), as_of, findings_file)
             result.written += write_outputs(report, out, csv, progress)
 
         # 5. the Google Sheet
@@ -156,7 +160,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             documents = [(gsheet_loc, "gsheet")] if spreadsheet is not None else []
             if out is not None:
                 documents.append((location_of(out), "xlsx"))
-            audit_id = record(report, ledger, carry, documents, write_id=write_id)
+            audit_id = record(report, ledger, carry, documents, write_id=write_id, findings_file=findings_file)
             if req.source is not None or ledger.sync_of(audit_id) is not None:  # which CRM sync it read (None: an export)
                 ledger.record_sync(audit_id, getattr(req.source, "sync_id", None), getattr(req.source, "crm", ""),
                                    str(getattr(req.source, "snapshot", "")))

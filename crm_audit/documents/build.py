@@ -36,6 +36,8 @@ from crm_audit.documents.layout import (
     HEADER_RULE_ID,
     HEADER_STATUS,
     HITS_TITLE,
+    PROPERTY_AS_OF,
+    PROPERTY_LEDGER,
     STATUS_FIXED,
     STATUS_NEW,
     STATUS_NOT_FIXED,
@@ -586,4 +588,7 @@ def build_document(
         for result, title in zip(report.results, titles)
     ]
     sheets.append(hits_sheet(report))
-    return Document(f"Аудит CRM на {_date(report.as_of)}", sheets)
+    props = {PROPERTY_AS_OF: report.as_of.isoformat()}
+    if report.ledger_id:
+        props[PROPERTY_LEDGER] = report.ledger_id
+    return Document(f"Аудит CRM на {_date(report.as_of)}", sheets, properties=props)

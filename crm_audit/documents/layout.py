@@ -138,3 +138,9 @@ def sheet_notes(result: RuleResult) -> list[str]:
     if result.note:
         notes.append(str(result.note))
     return notes
+
+
+#: The document's custom properties: the audit's as-of date and the ledger that recorded it (a document moved or
+#: passed with --previous is checked against them).
+PROPERTY_AS_OF = "crm-audit as-of"
+PROPERTY_LEDGER = "crm-audit ledger"

@@ -244,3 +244,5 @@ class Document:
     title: str
     sheets: list[Sheet]
     creator: str = "crm-audit"
+    #: the document's own facts, kept with it (a workbook's custom properties): which audit it is, of which ledger
+    properties: dict[str, str] = field(default_factory=dict)

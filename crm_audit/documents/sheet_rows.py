@@ -17,7 +17,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from crm_audit.documents.edits import EditedRow
+from crm_audit.documents.edits import EditedRow, EditProblem
 from crm_audit.documents import layout
 from crm_audit.textnorm import norm
 
@@ -90,6 +90,13 @@ def parse_rule_sheet(
             continue
         deal = cell_text(value(row[deal_i]))
         if deal is None or not deal.strip():
+            written = [c for c in (text(row, status_i), text(row, comment_i), text(row, decision_i)) if c and c.strip()]
+            if written:  # someone's work in a row that cannot be matched: said, never dropped silently
+                orphan = EditedRow("", "", sheet=title, row=r, status_cell=status_l + str(r))
+                orphan.problems.append(EditProblem(
+                    "no-deal-id", f"«{'», «'.join(written)}» in a row without «{deal_id_header or layout.HEADER_DEAL_ID}»: "
+                    "not read — put the deal's id back", get_column_letter(deal_i + 1) + str(r)))
+                out.append(orphan)
             continue
         rule = value(row[rule_i]) if rule_i is not None and rule_i < len(row) else None
         rule = (cell_text(rule) or "").strip() if rule else ""  # a 0 or FALSE there is no rule id either
@@ -115,6 +122,7 @@ def parse_rule_sheet(
             common = Counter(e.rule_id for e in out if e.rule_id).most_common(1)
             sheet_rule = common[0][0] if common else ""
         for e in out:
-            e.rule_id = e.rule_id or sheet_rule
-        out = [e for e in out if e.rule_id]
+            if e.deal_id:
+                e.rule_id = e.rule_id or sheet_rule
+        out = [e for e in out if e.rule_id or not e.deal_id]
     return out

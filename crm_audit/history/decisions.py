@@ -38,3 +38,19 @@ def decide(ledger: Ledger, rules, rule_id: str, deal_id: str, kind: str, note: s
     ledger.decide(rule_id, deal_id, kind, note, owner=owner, audit_id=latest["id"] if latest is not None else None,
                   source="cli", expires_on=until, fingerprint=fa["fingerprint"] if fa is not None else None)
     return Decision(rule_id, deal_id, kind, owner, f is not None, until)
+
+
+@dataclass
+class Revoked:
+    rule_id: str
+    deal_id: str
+    kind: str
+    count: int  # decisions taken back
+
+
+def revoke(ledger: Ledger, rules, rule_id: str, deal_id: str, kind: str) -> Revoked:
+    """Take back the acceptance (its waiver ends) or the warnings of a finding; RULE_ID may be the sheet code."""
+    rule_id = {r.code: r.id for r in rules}.get(rule_id, rule_id)
+    if rule_id not in {r.id for r in rules}:
+        raise UsageError(f"unknown rule «{rule_id}»; see `crm-audit rules`")
+    return Revoked(rule_id, str(deal_id), kind, ledger.withdraw(rule_id, str(deal_id), kind, dt.date.today()))

@@ -60,7 +60,7 @@ class FindingsStore:
     def path(self, name: str | None) -> Path | None:
         return self.folder / name if name else None
 
-    def write(self, audit_id: int, table: pa.Table) -> str:
+    def write(self, audit_id: int | str, table: pa.Table) -> str:
         """Write an audit's findings to a file named by its content (temporary name, fsync, rename); returns its name.
 
         The same findings give the same file, so re-running an audit leaves the ledger as it was.
@@ -82,6 +82,9 @@ class FindingsStore:
             if tmp.exists():
                 tmp.unlink()
         return name
+
+    def read(self, name: str, columns: list[str] | None = None) -> pa.Table:
+        return pq.read_table(self.folder / name, columns=columns)
 
     def remove(self, names) -> None:
         for name in names:

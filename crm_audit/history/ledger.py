@@ -41,7 +41,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -182,6 +182,15 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX sent_messages_key ON sent_messages(audit_id, channel, recipient);
     """,
+    # 6: the ledger's own id (written into each document, so a document of another ledger is recognised) and the
+    # findings file of a document write (what the document showed when written: a killed run's document is read
+    # back against it)
+    """
+    CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    INSERT INTO ledger_meta (key, value) VALUES ('ledger_id', lower(hex(randomblob(8))));
+    ALTER TABLE document_writes ADD COLUMN findings_file TEXT;
+    ALTER TABLE edits ADD COLUMN version TEXT;  -- 'write:<id>': read from a document an unfinished run wrote
+    """,
 ]
 
 
@@ -205,6 +214,8 @@ class UnfinishedWrite:
     location: str
     as_of: str
     started_at: str
+    findings_file: str | None = None  # what the document showed as written
+    ids: list[int] = field(default_factory=list)  # every note of this document (older failed runs too)
 
 
 EPOCH = dt.date(1970, 1, 1)
@@ -297,7 +308,8 @@ class Ledger:
             self.store.folder = self._scratch
         self._migrate()
         if not memory:
-            self.store.remove_orphans({r[0] for r in self.con.execute("SELECT findings_file FROM audits") if r[0]})
+            self.store.remove_orphans({r[0] for r in self.con.execute(
+                "SELECT findings_file FROM audits UNION SELECT findings_file FROM document_writes") if r[0]})
 
     def _migrate(self) -> None:
         version = self.con.execute("PRAGMA user_version").fetchone()[0]
@@ -353,10 +365,15 @@ class Ledger:
         con.execute("DROP TABLE findings")
 
     def _store_audit_findings(self, audit_id: int, table) -> None:
-        """Write an audit's findings file and point the audit to it; its hits go to ``audit_hits`` (in the caller's transaction)."""
+        """Write an audit's findings file (unless ``table`` is the name of one already written) and point the audit
+        to it; its hits go to ``audit_hits`` (in the caller's transaction)."""
         import pyarrow.compute as pc
 
-        name = self.store.write(audit_id, table)
+        if isinstance(table, str):
+            name = table
+            table = self.store.read(name, ["rule_id", "owner"])
+        else:
+            name = self.store.write(audit_id, table)
         old = self.con.execute("SELECT findings_file FROM audits WHERE id = ?", (audit_id,)).fetchone()
         self.con.execute("UPDATE audits SET findings_file = ? WHERE id = ?", (name, audit_id))
         self.con.execute("DELETE FROM audit_hits WHERE audit_id = ?", (audit_id,))
@@ -367,6 +384,15 @@ class Ledger:
                                  [(audit_id, r, o, n) for r, o, n in zip(*(hits[c].to_pylist() for c in ("rule_id", "owner", "count_all")))])
         if old is not None and old[0] and old[0] != name:
             self._replaced_files.append(old[0])
+
+    def prepare_findings(self, as_of: dt.date, table) -> str:
+        """Write an audit's findings file ahead of its record (see :meth:`begin_document_write`); returns its name."""
+        return self.store.write(as_of.isoformat(), table)
+
+    @property
+    def ledger_id(self) -> str:
+        row = self.con.execute("SELECT value FROM ledger_meta WHERE key = 'ledger_id'").fetchone()
+        return row[0] if row else ""
 
     def transaction(self):
         return _Tx(self.con)
@@ -494,9 +520,11 @@ class Ledger:
         return self._find(audit_id, order="ORDER BY owner NULLS FIRST, rule_id, TRY_CAST(deal_id AS BIGINT) NULLS LAST, deal_id",
                           evidence=True)
 
-    def shown_in(self, audit_id: int) -> dict[tuple[str, str], tuple[str | None, str | None]]:
-        """(status, comment) of every finding as an audit's document showed it (status None = «Не обработано»)."""
-        f = self._file(audit_id)
+    def shown_in(self, audit_id: int, findings_file: str | None = None) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+        """(status, comment) of every finding as an audit's document showed it (status None = «Не обработано»);
+        ``findings_file``: as a document written by an unfinished run showed it."""
+        p = self.store.path(findings_file) if findings_file else None
+        f = str(p) if p is not None and p.exists() else self._file(audit_id)
         if f is None:
             return {}
         return {(r, d): (s, c) for r, d, s, c in self.store.query(
@@ -580,62 +608,108 @@ class Ledger:
                         (new, kind, audit_id, old))
             con.execute("UPDATE audits SET document = ? WHERE id = ? AND document = ?", (new, audit_id, old))
 
-    def begin_document_write(self, location: str, as_of: dt.date) -> int:
-        """A write-ahead note, committed before the document is replaced (see :meth:`unfinished_writes`)."""
+    def begin_document_write(self, location: str, as_of: dt.date, findings_file: str | None = None) -> int:
+        """A write-ahead note, committed before the document is replaced (see :meth:`unfinished_writes`).
+
+        ``findings_file`` holds what the document shows as written (prepared
+        with :meth:`prepare_findings`): a document whose run died before its
+        audit was recorded is read back against it, so only what people
+        changed in it counts as their edits.
+        """
         with self.transaction() as con:
-            return con.execute("INSERT INTO document_writes (location, as_of, started_at) VALUES (?,?,?)",
-                               (location, as_of.isoformat(), dt.datetime.now().isoformat(timespec="seconds"))).lastrowid
+            return con.execute("INSERT INTO document_writes (location, as_of, started_at, findings_file) VALUES (?,?,?,?)",
+                               (location, as_of.isoformat(), dt.datetime.now().isoformat(timespec="seconds"),
+                                findings_file)).lastrowid
 
     def unfinished_writes(self) -> list[UnfinishedWrite]:
-        return [UnfinishedWrite(r["id"], r["location"], r["as_of"], r["started_at"])
-                for r in self.con.execute("SELECT * FROM document_writes WHERE done = 0 ORDER BY id")]
+        """Document writes whose audit was never recorded, the newest per document."""
+        rows = self.con.execute("SELECT * FROM document_writes WHERE done = 0 ORDER BY id").fetchall()
+        newest = {r["location"]: r for r in rows}
+        return [UnfinishedWrite(r["id"], r["location"], r["as_of"], r["started_at"], r["findings_file"],
+                                [o["id"] for o in rows if o["location"] == r["location"]])
+                for r in newest.values()]
 
     def close_writes(self, ids: Iterable[int]) -> None:
         with self.transaction() as con:
             con.executemany("DELETE FROM document_writes WHERE id = ?", [(i,) for i in ids])
 
     # ------------------------------------------------------------------ edits
-    def record_edits(self, edits: Iterable[EditedRow], audit_id: int | None, source: str, when: dt.datetime | None = None) -> int:
+    def record_edits(self, edits: Iterable[EditedRow], audit_id: int | None, source: str, when: dt.datetime | None = None, *,
+                     version: str | None = None, shown_file: str | None = None, unknown: list | None = None) -> int:
         """Store what a document holds; returns how many rows were stored.
 
-        A row exactly as the audit's document showed it (status and comment
-        as written there, no decision) is skipped — the ledger already has it
-        in ``finding_audits`` and the edit it was carried from — and so are
-        rows identical to the last stored edit of the same audit. The state is
-        loaded once and the changed rows inserted together.
+        A row as the document showed it when written (status and comment, no
+        decision) is skipped the first time this document is read — the ledger
+        already has it and the edit it was carried from; after that, a row is
+        stored when it differs from what the last read of the same document
+        stored (a manager who sets a row back is heard too). A document is the
+        audit's own (``version`` None) or one an unfinished run wrote
+        (``version`` 'write:<id>', read against its ``shown_file``). Rows of
+        deals the audit did not have are stored and, when they carry a status
+        or comment, listed in ``unknown``. The state is loaded once and the
+        changed rows inserted together.
         """
         from crm_audit.report import STATUS_NEW
 
         read_at = (when or dt.datetime.now()).isoformat(timespec="seconds")
         with self.transaction():
             last = {
-                (r[0], r[1]): (r[2], (r[3] or None, r[4] or None, r[5] or None, r[6] or None))
+                (r[0], r[1]): (r[2] or None, r[3] or None, r[4] or None, r[5] or None)
                 for r in self.con.execute(
-                    "SELECT e.rule_id, e.deal_id, e.audit_id, e.status_raw, e.comment, e.decision_raw, e.decision_note FROM edits e "
-                    "JOIN (SELECT max(id) AS id FROM edits GROUP BY rule_id, deal_id) m ON m.id = e.id")
+                    "SELECT e.rule_id, e.deal_id, e.status_raw, e.comment, e.decision_raw, e.decision_note FROM edits e "
+                    "JOIN (SELECT max(id) AS id FROM edits WHERE audit_id IS ? AND version IS ? GROUP BY rule_id, deal_id) m "
+                    "ON m.id = e.id", (audit_id, version))
             }
-            # what the audit's document showed on each row (status, comment)
-            shown = {} if audit_id is None else {k: (s or STATUS_NEW, c or None) for k, (s, c) in self.shown_in(audit_id).items()}
+            # what the document showed on each row when it was written (status, comment)
+            shown = {} if audit_id is None and shown_file is None else {
+                k: (s or STATUS_NEW, c or None) for k, (s, c) in self.shown_in(audit_id, shown_file).items()}
             rows = []
             for e in edits:
                 key = (e.rule_id, e.deal_id)
                 values = (e.status_raw or None, e.comment or None, e.decision_raw or None, e.decision_note or None)
                 prev = last.get(key)
-                if prev is not None and prev[0] == audit_id:
-                    if prev[1] == values:  # an earlier read of this same document stored it already
+                if prev is not None:
+                    if prev == values:  # an earlier read of this same document stored it already
                         continue
                 elif values[2:] == (None, None) and shown.get(key) == (e.status or e.status_raw or STATUS_NEW, values[1]):
                     continue  # the row as the document showed it: nothing new (re-running an audit stays idempotent)
-                last[key] = (audit_id, values)
+                if unknown is not None and shown and key not in shown and (values[0] or values[1]):
+                    unknown.append(e)
+                last[key] = values
                 rows.append((audit_id, e.rule_id, e.deal_id, e.status_raw, e.status, e.comment, e.decision_raw, e.decision,
                              e.decision_note, e.owner, source, e.sheet, e.status_cell,
-                             json.dumps([str(p) for p in e.problems], ensure_ascii=False) if e.problems else "[]", read_at))
+                             json.dumps([str(p) for p in e.problems], ensure_ascii=False) if e.problems else "[]", read_at, version))
             self.con.executemany(
                 "INSERT INTO edits (audit_id, rule_id, deal_id, status_raw, status, comment, decision_raw, decision, "
-                "decision_note, owner, source, sheet, cell, problems, read_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "decision_note, owner, source, sheet, cell, problems, read_at, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 rows,
             )
         return len(rows)
+
+    def withdraw_document_decisions(self, audit_id: int, keys_without_decision: Iterable[tuple[str, str]], on: dt.date) -> int:
+        """The head cleared «Решение» in an audit's document: the decisions taken from that cell end (CLI ones stay)."""
+        keys = list(keys_without_decision)
+        if not keys:
+            return 0
+        with self.transaction() as con:
+            active = {(r["rule_id"], r["deal_id"]): r for r in con.execute(
+                "SELECT id, rule_id, deal_id, kind FROM decisions WHERE audit_id = ? AND source = 'document' "
+                "AND (kind = 'warning' OR active = 1)", (audit_id,))}
+            ended = [active[k] for k in keys if k in active]
+            con.executemany("UPDATE decisions SET active = 0, ended_on = ?, ended_reason = 'withdrawn' WHERE id = ?",
+                            [(on.isoformat(), r["id"]) for r in ended if r["kind"] == "accepted"])
+            con.executemany("DELETE FROM decisions WHERE id = ?", [(r["id"],) for r in ended if r["kind"] == "warning"])
+        return len(ended)
+
+    def withdraw(self, rule_id: str, deal_id: str, kind: str, on: dt.date) -> int:
+        """End an accepted finding's waiver, or remove the warnings of a finding (``crm-audit revoke``); returns how many."""
+        with self.transaction() as con:
+            if kind == "accepted":
+                return con.execute("UPDATE decisions SET active = 0, ended_on = ?, ended_reason = 'withdrawn' "
+                                   "WHERE rule_id = ? AND deal_id = ? AND kind = 'accepted' AND active = 1",
+                                   (on.isoformat(), rule_id, deal_id)).rowcount
+            return con.execute("DELETE FROM decisions WHERE rule_id = ? AND deal_id = ? AND kind = 'warning'",
+                               (rule_id, deal_id)).rowcount
 
     def last_edits(self) -> dict[tuple[str, str], sqlite3.Row]:
         """The latest edit per finding: of the latest audit's document, then the last read.

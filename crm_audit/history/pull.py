@@ -2,7 +2,8 @@
 
 The document layer reads the rows (:class:`~crm_audit.documents.edits.EditsReader`);
 this module stores them: statuses and comments as edits, «Принято» and
-«Предупреждение» as the head of sales' decisions, all in one transaction.
+«Предупреждение» as the head of sales' decisions (a cleared «Решение» takes
+the document's decision back), all in one transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ class PullResult:
     stored: int = 0  # rows new or changed since the document was written / last read
     accepted: int = 0
     warned: int = 0
+    withdrawn: int = 0  # document decisions the head cleared
+    unknown: list[EditedRow] = field(default_factory=list)  # worked-on rows of deals the audit did not have
 
     @property
     def problems(self) -> list[EditedRow]:
@@ -32,7 +35,7 @@ class PullResult:
     @property
     def worked(self) -> int:
         """Rows someone worked on: a status other than «Не обработано», or a comment."""
-        return sum(1 for e in self.edits if (e.status_raw and e.status != STATUS_NEW) or e.comment)
+        return sum(1 for e in self.edits if e.deal_id and ((e.status_raw and e.status != STATUS_NEW) or e.comment))
 
     @property
     def decisions(self) -> int:
@@ -44,14 +47,24 @@ class PullResult:
             for p in e.problems:
                 who = f" (manager: {e.owner})" if e.owner else ""
                 cell = getattr(p, "cell", None) or e.status_cell  # the cell the problem is in
-                out.append(DataWarning("document-edit", f"{e.sheet}!{cell}: deal {e.deal_id}: {p}{who}; kept as written",
-                                       self.source, e.row, None))
+                what = f"deal {e.deal_id}: " if e.deal_id else ""
+                tail = {"unknown-decision": "; ignored — the head of sales writes «Принято» or «Предупреждение»",
+                        "no-deal-id": ""}.get(getattr(p, "code", ""), "; kept as written")
+                out.append(DataWarning("document-edit", f"{e.sheet}!{cell}: {what}{p}{who}{tail}", self.source, e.row, None))
+        for e in self.unknown:
+            out.append(DataWarning("document-edit", f"{e.sheet}!{e.status_cell}: deal {e.deal_id} is not in that audit's findings "
+                                                    "(a row added by hand?): its status and comment are kept in the history but "
+                                                    "the next document shows the deal only if a rule flags it", self.source, e.row, None))
         return out
 
 
 def store_edits(ledger: Ledger, edits: list[EditedRow], source: str, audit_id: int | None = None,
-                when: dt.datetime | None = None) -> PullResult:
-    """Store a document's rows as edits of audit ``audit_id`` (default: the latest); decisions become ledger decisions."""
+                when: dt.datetime | None = None, *, version: str | None = None, shown_file: str | None = None) -> PullResult:
+    """Store a document's rows as edits of audit ``audit_id`` (default: the latest); decisions become ledger decisions.
+
+    ``version`` / ``shown_file``: the document was written by a run that never
+    recorded its audit (see :meth:`Ledger.record_edits`).
+    """
     res = PullResult(source, edits)
     audit = None
     if audit_id is not None:
@@ -60,18 +73,23 @@ def store_edits(ledger: Ledger, edits: list[EditedRow], source: str, audit_id: i
         audit = ledger.latest_audit()
     audit_id = audit["id"] if audit else None
     audit_day = dt.date.fromisoformat(audit["as_of"]) if audit else dt.date.today()
+    rows = [e for e in edits if e.deal_id]  # a row without a deal id is only reported
     with ledger.transaction():
-        res.stored = ledger.record_edits(edits, audit_id, source, when)
-        for e in edits:
+        res.stored = ledger.record_edits(rows, audit_id, source, when, version=version, shown_file=shown_file, unknown=res.unknown)
+        accepted = [e for e in rows if e.decision == DECISION_ACCEPTED]
+        fingerprints = ledger.fingerprints_in(audit_id, [(e.rule_id, e.deal_id) for e in accepted]) if audit_id else {}
+        for e in rows:
             if e.decision == DECISION_ACCEPTED:
-                fa = ledger.finding_in(audit_id, e.rule_id, e.deal_id) if audit_id else None
                 ledger.decide(e.rule_id, e.deal_id, "accepted", e.decision_note or e.comment, owner=e.owner, audit_id=audit_id,
-                              source="document", fingerprint=fa["fingerprint"] if fa else None, on=audit_day)
+                              source="document", fingerprint=fingerprints.get((e.rule_id, e.deal_id)), on=audit_day)
                 res.accepted += 1
             elif e.decision == DECISION_WARNING:
                 ledger.decide(e.rule_id, e.deal_id, "warning", e.decision_note or e.comment, owner=e.owner, audit_id=audit_id,
                               source="document", on=audit_day)
                 res.warned += 1
+        if audit_id is not None and version is None:  # the audit's own document: a cleared «Решение» takes its decision back
+            res.withdrawn = ledger.withdraw_document_decisions(
+                audit_id, [(e.rule_id, e.deal_id) for e in rows if e.decision_raw is None], audit_day)
     return res
 
 

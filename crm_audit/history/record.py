@@ -91,13 +91,14 @@ def findings_table(report: AuditReport, carry: CarryResult) -> pa.Table:
 
 
 def record(report: AuditReport, ledger: Ledger, carry: CarryResult, documents: list[tuple[str, str]] = (),
-           write_id: int | None = None) -> int:
+           write_id: int | None = None, findings_file: str | None = None) -> int:
     """Store the audit, its findings and the waivers that ended; returns the audit id.
 
     ``documents``: (location, kind) of what this run wrote, the team's document
-    first. Idempotent per as-of: re-running an audit replaces its findings.
+    first; ``findings_file``: the findings already written (:meth:`Ledger.prepare_findings`). Idempotent per as-of:
+    re-running an audit replaces its findings.
     """
     return ledger.record_audit(
         as_of=report.as_of, source=report.source, input_fingerprints=report.input_fingerprints, deal_count=report.deal_count,
-        violation_count=report.total, documents=list(documents), findings=findings_table(report, carry),
+        violation_count=report.total, documents=list(documents), findings=findings_file or findings_table(report, carry),
         ended_waivers=carry.ended_waivers, write_id=write_id)
