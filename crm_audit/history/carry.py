@@ -158,7 +158,8 @@ def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
         if rows is None or not len(rows):
             continue
         rid = result.rule_id
-        deal_ids = pd.Series(texts(rows, "deal_id"), dtype=object)
+        ids = texts(rows, "deal_id")  # a list: the loops below look rows up one by one (a Series lookup is ~10x slower)
+        deal_ids = pd.Series(ids, dtype=object)
         fps = fingerprints(result)
         n = len(rows)
         keep = np.ones(n, dtype=bool)
@@ -167,7 +168,7 @@ def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
         note: list[str | None] = [None] * n
         w_rule = inputs.waivers.get(rid, {})
         for i in _rows_in(deal_ids, w_rule, keep):
-            key, w = (rid, deal_ids[i]), w_rule[deal_ids[i]]
+            key, w = (rid, ids[i]), w_rule[ids[i]]
             reason, why, text = _waiver_outcome(w, fps[i], as_of)
             if reason is None:
                 out.waived.append(key)
@@ -179,7 +180,7 @@ def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
             note[i] = text
         e_rule = inputs.edits.get(rid, {})
         for i in _rows_in(deal_ids, e_rule, keep):
-            key, e = (rid, deal_ids[i]), e_rule[deal_ids[i]]
+            key, e = (rid, ids[i]), e_rule[ids[i]]
             comment[i] = e["comment"]
             if e["status"] == STATUS_FIXED and _same_export(inputs.exports.get(e["audit_id"]), this_export):
                 # the export predates the fix (the same files as the audit it was marked in): nothing to re-check yet
@@ -200,7 +201,7 @@ def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
         w_rule = inputs.warned.get(rid, {})
         for i in _rows_in(deal_ids, w_rule, keep):
             # the head of sales' warning stays visible next to the row (the «Решение» cell is for this audit's decision)
-            w = w_rule[deal_ids[i]]
+            w = w_rule[ids[i]]
             text = f"Предупреждение руководителя от {_fmt(w['decided_on'])}" + (f": {w['note']}" if w["note"] else "") + "."
             note[i] = f"{note[i]} {text}" if note[i] else text
         # audits in a row and first seen, column-wise from the previous audit's rows
