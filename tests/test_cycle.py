@@ -396,3 +396,23 @@ def test_rule_takes_the_sheet_code(env):
     e1 = build(env["dir"] / "e1", scenario_deals())
     res = run_cycle(_req(env, e1, D1, None, dry_run=True, rule_ids=("1.8",)))
     assert [r.rule_id for r in res.report.results] == ["missing-source"]
+
+
+def test_the_review_still_shows_accepted_findings_after_a_test_rerun(env):
+    import datetime as dt
+
+    from crm_audit.history.review import build_review
+
+    out = env["out"]
+    e1 = _first_audit(env, out)  # deal 2 «Принято» in the document
+    assert main(["accept", "-c", str(env["cfg"]), "1.8", "6"]) == 0
+    assert main(["pull", "-c", str(env["cfg"])]) == 0
+
+    def accepted():
+        with Ledger(env["dir"] / "crm-audit.db") as led:
+            rv = build_review(led, due_days=3, today=dt.date(2026, 11, 7))
+        return sorted(i.deal_id for m in rv.managers for i in m.accepted)
+
+    assert accepted() == ["2", "6"]
+    run_cycle(_req(env, e1, D1, env["dir"] / "check.xlsx"))  # the same audit again, into another file
+    assert accepted() == ["2", "6"]

@@ -125,6 +125,7 @@ class ReviewInputs:
     warnings: list[Any]  # the head's warnings this quarter
     waivers: int
     changes: Changes | None = None
+    active_waivers: list[Any] = field(default_factory=list)  # accepted findings, in the audit or kept out of it
 
 
 def review_inputs(ledger: Ledger, today: dt.date) -> ReviewInputs:
@@ -144,6 +145,7 @@ def review_inputs(ledger: Ledger, today: dt.date) -> ReviewInputs:
         warnings=ledger.warnings(since=quarter_start(today)),
         waivers=len(ledger.waivers()),
         changes=changes_between_latest(ledger),
+        active_waivers=ledger.waivers(),
     )
 
 
@@ -217,6 +219,14 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
                 elif key not in data.decided:
                     item.waiting = True
                     m.waiting.append(item)
+        # accepted findings the audit kept out (a re-run of the audit removes them): still shown as accepted
+        listed = {(i.rule_id, i.deal_id) for m in by_owner.values() for i in m.accepted}
+        for w in data.active_waivers:
+            if (w.rule_id, w.deal_id) not in listed:
+                mgr(w.owner).accepted.append(Item(
+                    w.rule_id, w.deal_id, w.owner or NO_OWNER, "", STATUS_NEW, w.note, 0, False,
+                    deal_url.replace("{id}", w.deal_id) if deal_url else "", rule_sheets.get(w.rule_id, w.rule_id), None,
+                    accepted=True, code=rules[w.rule_id].code if w.rule_id in rules else ""))
     for w in data.warnings:
         mgr(w["owner"]).warnings_quarter += 1
     # history: hits per manager and per rule over the audits
