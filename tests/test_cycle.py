@@ -43,7 +43,7 @@ def test_a_new_dated_file_per_audit_carries_everything(env):
     first = env["dir"] / "audit-2026-11-06.xlsx"
     e1 = _first_audit(env, first)
     res = run_cycle(_req(env, e1, D2, env["dir"] / "audit-2026-11-20.xlsx"))
-    assert [(rb.name, rb.role, rb.result.worked, rb.result.decisions) for rb in res.read_back] == [
+    assert [(Path(rb.name).name, rb.role, rb.result.worked, rb.result.decisions) for rb in res.read_back] == [
         ("audit-2026-11-06.xlsx", "previous", 3, 1)]
     r18 = sheet_rows(env["dir"] / "audit-2026-11-20.xlsx", "1.8")
     assert r18["4"]["Статус"] == "Не исправлено" and r18["4"]["Комментарий"] == "Источник неизвестен"

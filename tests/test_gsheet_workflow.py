@@ -108,7 +108,7 @@ def test_switching_from_xlsx_to_a_google_sheet_and_back_loses_nothing(tmp_path, 
     run_audit(cfg, e1, dt.date.fromisoformat(D1), first, None)
     edit_workbook(first, {("1.8", "4"): {"Статус": "Не исправлено", "Комментарий": "Источник неизвестен"}})
     res = run_audit(cfg, e1, dt.date.fromisoformat(D2), None, None, gsheet=KEY, gsheet_client=fake.client())
-    assert [(rb.name, rb.role) for rb in res.read_back] == [(KEY, "gsheet"), ("audit-1.xlsx", "previous")]
+    assert [(rb.name.rsplit("/", 1)[-1], rb.role) for rb in res.read_back] == [(KEY, "gsheet"), ("audit-1.xlsx", "previous")]
     rows, header, sheet = _rows(fake, "1.8")
     assert rows["4"]["Статус"] == "Не исправлено" and rows["4"]["Комментарий"] == "Источник неизвестен"
     # a manager answers in the Sheet

@@ -50,7 +50,13 @@ class ReadBack:
 
     @property
     def name(self) -> str:
-        return Path(self.location).name if self.kind == "xlsx" else self.location
+        """The file as the analyst knows it: relative to the current folder when inside it, else the full path."""
+        if self.kind != "xlsx":
+            return self.location
+        import os
+
+        rel = os.path.relpath(self.location)
+        return rel if not rel.startswith("..") else self.location
 
 
 @dataclass

@@ -514,6 +514,11 @@ def hits_sheet(report: AuditReport) -> Sheet:
     """«Учет попаданий»: managers × rules in this audit with totals, then the history over the audits."""
     results = report.results
     table = report.hits_by_owner()
+    if report.hit_history is not None:  # one spelling per manager on the whole sheet: the history's, over every audit
+        from crm_audit.textnorm import norm
+
+        spelled = {norm(o): o for o in report.hit_history.by_owner}
+        table["owner"] = [spelled.get(norm(o), o) for o in table["owner"]]
     owners = [_owner_text(o) for o in table["owner"]]
     manager_width = _width_of_texts(HITS_MANAGER_HEADER, [*owners, HITS_TOTAL_ROW])
     widths = [max(manager_width, 20), *[8] * len(results), 10]
