@@ -416,3 +416,16 @@ def test_the_review_still_shows_accepted_findings_after_a_test_rerun(env):
     assert accepted() == ["2", "6"]
     run_cycle(_req(env, e1, D1, env["dir"] / "check.xlsx"))  # the same audit again, into another file
     assert accepted() == ["2", "6"]
+
+
+def test_a_waiver_survives_a_field_that_only_lost_its_spaces(env):
+    """«Источник сделки» "  " then "" (both empty per the reference): the accepted finding stays accepted."""
+    deals = scenario_deals({"4": {"Источник сделки": "  "}})
+    e1 = build(env["dir"] / "e1", deals)
+    run_cycle(_req(env, e1, D1, env["out"]))
+    assert main(["accept", "-c", str(env["cfg"]), "1.8", "4"]) == 0
+    e2 = build(env["dir"] / "e2", scenario_deals({"4": {"Источник сделки": ""}}))
+    run_cycle(_req(env, e2, D2, env["out"]))
+    assert "4" not in sheet_rows(env["out"], "1.8")
+    with Ledger(env["dir"] / "crm-audit.db") as led:
+        assert [(w.deal_id, w.ended_reason) for w in led.waivers(active_only=False)] == [("4", None)]

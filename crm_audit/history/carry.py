@@ -33,6 +33,7 @@ from crm_audit.report import (
     RuleResult,
 )
 from crm_audit.report import column_texts as texts
+from crm_audit.textnorm import strip
 
 
 @dataclass
@@ -97,7 +98,7 @@ def fingerprints(result: RuleResult) -> list[str]:
     if FINGERPRINT_COLUMN in rows.columns:
         return texts(rows, FINGERPRINT_COLUMN)
     keys = [k for k in FINGERPRINT_BASE if k in rows.columns] + [c.key for c in result.evidence if not c.volatile and c.key in rows.columns]
-    columns = [texts(rows, k, missing="") for k in keys]
+    columns = [[strip(v) for v in texts(rows, k, missing="")] for k in keys]  # blank is empty however written
     return [hashlib.sha256("\x1f".join(vals).encode("utf-8")).hexdigest()[:16] for vals in zip(*columns)] if columns else [""] * len(rows)
 
 

@@ -22,7 +22,7 @@ from crm_audit.engine.plan import FieldRef, RulePlan, StagePlan, field_ref, is_v
 from crm_audit.sqltext import sql_literal
 from crm_audit.report import BASE_COLUMNS, FINGERPRINT_BASE, FINGERPRINT_COLUMN, STATE_TITLES, DataWarning
 from crm_audit.settings import Settings
-from crm_audit.textnorm import YES_VALUES, norm
+from crm_audit.textnorm import WS_CLASS, YES_VALUES, norm
 
 #: keeps the first row (in file order) of each id
 _FIRST_BY_ID = " QUALIFY row_number() OVER (PARTITION BY id ORDER BY _row) = 1"
@@ -335,7 +335,10 @@ class DuckDBBackend:
         # the deal's audited fields for this rule, hashed (see workflow.fingerprints): the same row
         # gives the same value at every audit, so a waived deal that changed is noticed
         audited = list(FINGERPRINT_BASE) + [f"ev{i}" for i, (ref, _t) in enumerate(plan.evidence) if not is_volatile(ref)]
-        texts = ", ".join(f"coalesce(CAST({c} AS VARCHAR), '')" for c in audited)
+        # blank is empty however written ("  ", a no-break space): a value that only gained or lost surrounding
+        # spaces is the same value, so a waiver does not end for it
+        texts = ", ".join(f"coalesce(regexp_replace(CAST({c} AS VARCHAR), {sql_literal('^' + WS_CLASS + '+|' + WS_CLASS + '+$')}, '', 'g'), '')"
+                          for c in audited)
         sel.append(f"substr(md5(concat_ws(chr(31), {texts})), 1, 16) AS {FINGERPRINT_COLUMN}")
         order = "norm(\"deal.owner\") NULLS LAST, TRY_CAST(\"deal.id\" AS BIGINT) NULLS LAST, \"deal.id\""
         return f"SELECT {', '.join(sel)}\nFROM audit_deals\nWHERE {self.where_sql(plan)}\nORDER BY {order}"
