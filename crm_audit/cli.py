@@ -27,10 +27,12 @@ EXIT_OK, EXIT_VIOLATIONS, EXIT_ERROR = 0, 1, 2
 def _parse_date(ctx, param, value):
     if value is None:
         return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"«{value}» is not a date; use YYYY-MM-DD, e.g. 2026-11-20") from None
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(value.strip(), fmt).date()
+        except ValueError:
+            pass
+    raise click.BadParameter(f"«{value}» is not a date; use YYYY-MM-DD or DD.MM.YYYY, e.g. 2026-11-20 or 20.11.2026") from None
 
 
 def _err(msg: str) -> None:
@@ -100,9 +102,10 @@ def _print_cycle(result, quiet: bool) -> None:
 @click.option("--export", "-e", "export", type=click.Path(), help="Export directory (deals, organizations, persons, activities files) or a single deals file.")
 @click.option("--from-crm", is_flag=True, help="Sync from the CRM's API (crm_api: in the settings), then audit the fresh snapshot instead of an export.")
 @click.option("--snapshot", help="Audit a kept snapshot instead of an export: a sync id or a snapshot folder (reproduces a past audit).")
-@click.option("--as-of", "as_of", callback=_parse_date, help="Audit date YYYY-MM-DD (default: today). Days in stage and overdue tasks count from it.")
+@click.option("--as-of", "as_of", callback=_parse_date, help="Audit date YYYY-MM-DD or DD.MM.YYYY (default: today). Days in stage and overdue tasks count from it.")
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False), help="Write the workbook (.xlsx): FAQ, one sheet per rule, «Учет попаданий».")
 @click.option("--violations-csv", type=click.Path(dir_okay=False), help="Write every violation, one row per (rule, deal), as CSV.")
+@click.option("--csv-excel", is_flag=True, help="Write the violations CSV for Excel with a Russian locale: UTF-8 with BOM, «;» between fields.")
 @click.option("--rule", "rule_ids", multiple=True, help="Run only this rule id (repeatable); changes no document and no ledger row.")
 @click.option("--fail-on-violations", is_flag=True, help="Exit with code 1 when any violation is found.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
@@ -113,7 +116,7 @@ def _print_cycle(result, quiet: bool) -> None:
 @click.option("--no-previous", is_flag=True, help="Start without the previous audit's document (what was typed in it since it was last read is not carried over).")
 @click.option("--dry-run", is_flag=True, help="Show what would change (rows added/updated/removed in the Google Sheet); write nothing, anywhere.")
 @click.option("--notify", "send_digests", is_flag=True, help="Then send the digests (as `crm-audit notify`): each manager their to-do, the head of sales the summary.")
-def run(config, export, from_crm, snapshot, as_of, out, violations_csv, rule_ids, fail_on_violations, quiet, ledger_path, gsheet,
+def run(config, export, from_crm, snapshot, as_of, out, violations_csv, csv_excel, rule_ids, fail_on_violations, quiet, ledger_path, gsheet,
         credentials, previous, no_previous, dry_run, send_digests):
     """Run the audit on an export and write the workbook and/or CSV.
 
@@ -125,6 +128,8 @@ def run(config, export, from_crm, snapshot, as_of, out, violations_csv, rule_ids
     from .cycle.run import run_cycle
 
     source = None
+    if csv_excel and not violations_csv:
+        raise UsageError("--csv-excel changes the violations CSV: give --violations-csv FILE.csv too")
     if bool(export) + bool(from_crm or snapshot) != 1:
         raise UsageError("give either --export DIR (an export folder) or --from-crm / --snapshot ID (the CRM read through its API)")
     if from_crm or snapshot:
@@ -132,7 +137,7 @@ def run(config, export, from_crm, snapshot, as_of, out, violations_csv, rule_ids
 
         source = source_for_run(config, ledger_path, from_crm=from_crm, snapshot=snapshot, dry_run=dry_run, quiet=quiet)
     request = AuditRequest(config, export or "", as_of, out, violations_csv, tuple(rule_ids), ledger_path, gsheet, credentials,
-                           dry_run, previous, no_previous, source=source)
+                           dry_run, previous, no_previous, source=source, csv_excel=csv_excel)
     result = _run_with_progress(run_cycle, request, quiet)
     if source is not None and result.recorded:
         from crm_audit.sources.cli import keep_snapshot
@@ -389,7 +394,7 @@ def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None, force
 @click.argument("rule_id")
 @click.argument("deal_id")
 @click.option("--note", "-n", help="Why it is accepted.")
-@click.option("--until", callback=_parse_date, help="The waiver expires after this date (YYYY-MM-DD).")
+@click.option("--until", callback=_parse_date, help="The waiver expires after this date (YYYY-MM-DD or DD.MM.YYYY).")
 @click.option("--force", is_flag=True, help="Record it even though no audit has flagged this deal for this rule yet.")
 def accept(config, ledger_path, rule_id, deal_id, note, until, force):
     """Accept a finding: it leaves the following audits (until the deal changes or --until passes).
@@ -473,8 +478,12 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
                 _err(f"warning: {exc.message}; the review shows what was read before (or pass --no-pull)")
         rv = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url,
                           rules=rule_infos(rules), manager=manager)
-    if manager and not rv.managers:
-        raise UsageError(f"no manager «{manager}» in the audits")
+        if manager and not rv.managers:
+            from crm_audit.rules.ruleset import did_you_mean
+
+            everyone = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url,
+                                    rules=rule_infos(rules)).managers
+            raise UsageError(f"no manager «{manager}» in the audits{did_you_mean(manager, [m.owner for m in everyone])}")
     if manager and rv.as_of is not None:
         todos = [manager_todo(rv, m) for m in rv.managers]
         for line in (ln for t in todos for ln in todo_text(t)):

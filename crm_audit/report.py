@@ -260,6 +260,8 @@ class AuditReport:
     blank_columns: list[BlankColumn] = field(default_factory=list)
     #: per rule, the deals in scope it could not judge (no date to compare)
     unjudged: list[UnjudgedDeals] = field(default_factory=list)
+    #: the newest date the export's deals hold (created, last stage change): how fresh the export is; None if unknown
+    newest_date: dt.date | None = None
 
     @property
     def total(self) -> int:

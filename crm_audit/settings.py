@@ -279,7 +279,7 @@ def from_dict(data: dict[str, Any], file: str | None = None, base_dir: Path | No
         s = Settings.model_validate(data)
     except ValidationError as exc:
         doc = yamlsrc.YamlDoc(file or "<settings>", data)
-        raise SettingsError(problems=yamlsrc.pydantic_problems(doc, exc)) from None
+        raise SettingsError(problems=yamlsrc.pydantic_problems(doc, exc, model=Settings)) from None
     s.file, s.base_dir = file, base_dir
     probs = _semantic_problems(s)
     if probs:
@@ -301,7 +301,7 @@ def collect(path: str | Path) -> tuple[Settings | None, list[Problem]]:
     try:
         s = Settings.model_validate(doc.data)
     except ValidationError as exc:
-        problems = yamlsrc.pydantic_problems(doc, exc)
+        problems = yamlsrc.pydantic_problems(doc, exc, model=Settings)
         # keep going without the bad keys so rule files can still be checked
         bad = {e["loc"][0] for e in exc.errors() if e.get("loc")}
         try:

@@ -116,8 +116,39 @@ def load(path: str | Path) -> YamlDoc:
     return loads(text, str(p))
 
 
-def pydantic_problems(doc: YamlDoc, exc: Any, base: PathT = ()) -> list[Problem]:
-    """Turn a pydantic ``ValidationError`` into located problems."""
+def known_keys(model: Any, loc: PathT) -> list[str]:
+    """The keys a pydantic ``model`` accepts at ``loc`` (a path of keys and indexes), [] when not a model there."""
+    import typing
+
+    from pydantic import BaseModel
+
+    def is_model(tp: Any) -> bool:
+        return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+    def step(tp: Any, part: Any) -> list[Any]:
+        """The annotations ``part`` leads to from ``tp`` (a model's field, a list item, a dict value, a union's)."""
+        if is_model(tp):
+            f = tp.model_fields.get(part) if isinstance(part, str) else None
+            f = f or next((x for x in tp.model_fields.values() if x.alias == part), None)
+            return [f.annotation] if f is not None else []
+        origin, args = typing.get_origin(tp), typing.get_args(tp)
+        if origin in (list, tuple, set, frozenset) and args:
+            return [args[0]]
+        if origin is dict and len(args) == 2:
+            return [args[1]]
+        return [x for arg in args for x in step(arg, part)]  # a union (or Optional)
+
+    def models(tp: Any) -> list[type]:
+        return [tp] if is_model(tp) else [m for arg in typing.get_args(tp) for m in models(arg)]
+
+    current: list[Any] = [model]
+    for part in loc:
+        current = [x for tp in current for x in step(tp, part)]
+    return [f.alias or name for tp in current for m in models(tp) for name, f in m.model_fields.items()]
+
+
+def pydantic_problems(doc: YamlDoc, exc: Any, base: PathT = (), model: Any = None) -> list[Problem]:
+    """Turn a pydantic ``ValidationError`` into located problems (``model``: the validated class, for «did you mean»)."""
     out = []
     for err in exc.errors():
         loc = tuple(x for x in err.get("loc", ()) if not (isinstance(x, str) and x.startswith("function-")))
@@ -125,7 +156,12 @@ def pydantic_problems(doc: YamlDoc, exc: Any, base: PathT = ()) -> list[Problem]
         typ = err.get("type", "")
         name = loc[-1] if loc else ""
         if typ == "extra_forbidden":
-            msg = f"unknown key «{name}» (a typo?)"
+            hint = ""
+            if model is not None and isinstance(name, str):
+                from crm_audit.rules.ruleset import did_you_mean
+
+                hint = did_you_mean(name, known_keys(model, loc[len(base):-1]))
+            msg = f"unknown key «{name}»{hint or ' (a typo?)'}"
         elif typ == "missing":
             msg = f"required key «{name}» is missing"
             loc = loc[:-1]

@@ -21,7 +21,7 @@ from crm_audit.report import BASE_COLUMNS, AuditReport, Column
 from crm_audit.sqltext import sql_literal as _quote
 from exporters.safe import atomic_write, plain_value, strip_nul
 
-__all__ = ["CSV_COLUMNS", "format_value", "write_violations_csv"]
+__all__ = ["CSV_COLUMNS", "as_excel_csv", "format_value", "write_violations_csv"]
 
 CSV_COLUMNS = (
     "rule_id",
@@ -191,3 +191,23 @@ def _write_with_csv_module(report: AuditReport, tmp: Path) -> None:
                     base["reason"], base["pipeline"], base["stage"], evidence,
                 )
             )
+
+
+def as_excel_csv(path: str | os.PathLike[str]) -> None:
+    """Rewrite a violations CSV in place for Excel with a Russian locale (``run --csv-excel``).
+
+    Excel opens a CSV by double-click in the system's ANSI code page and with
+    the locale's list separator, which is «;» where the decimal comma is
+    used: a UTF-8 BOM makes it read UTF-8 (Cyrillic intact), «;» splits the
+    columns. The fields and their text are the same as in the plain CSV.
+    """
+    src = Path(path)
+    staged = src.with_name(src.name + ".excel")
+    try:
+        with open(src, encoding="utf-8", newline="") as fin, open(staged, "w", encoding="utf-8-sig", newline="") as fout:
+            csv.writer(fout, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n").writerows(csv.reader(fin))
+        os.replace(staged, src)
+    finally:
+        if staged.exists():
+            staged.unlink()
+

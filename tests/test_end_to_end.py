@@ -213,7 +213,7 @@ def test_missing_settings_file(tmp_path, capsys):
 
 
 def test_bad_as_of(tmp_path, settings_file, capsys):
-    code, err = run_err(["run", "-c", str(settings_file), "--export", str(tmp_path), "--as-of", "20.11.2026"], capsys)
+    code, err = run_err(["run", "-c", str(settings_file), "--export", str(tmp_path), "--as-of", "20.13.2026"], capsys)
     assert code == 2 and "YYYY-MM-DD" in err
 
 

@@ -43,7 +43,7 @@ def test_settings_typo_wrong_type_and_syntax_are_located(tmp_path):
     """)
     s, problems = settings_mod.collect(p)
     msgs = {(pr.line, pr.message) for pr in problems}
-    assert (5, "unknown key «frozen_lost_reason» (a typo?)") in msgs
+    assert (5, "unknown key «frozen_lost_reason» (did you mean «frozen_lost_reasons»?)") in msgs
     assert any(line == 7 and "due_days" in m for line, m in msgs)
     assert all(pr.file == str(p) for pr in problems)
     with pytest.raises(SettingsError) as exc:

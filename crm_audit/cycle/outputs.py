@@ -106,7 +106,7 @@ def _staging(target: Path) -> Path:
     return target.parent / f".{target.name}.{secrets.token_hex(4)}.tmp"
 
 
-def write_outputs(report, out: Path | None, violations_csv: Path | None, progress) -> list[Written]:
+def write_outputs(report, out: Path | None, violations_csv: Path | None, progress, *, csv_excel: bool = False) -> list[Written]:
     """Write the workbook and the CSV, all or nothing; any file-system failure is an :class:`OutputError`.
 
     Each output is written in full to a temporary file next to it first; only
@@ -138,6 +138,10 @@ def write_outputs(report, out: Path | None, violations_csv: Path | None, progres
             tmp = _staging(violations_csv)
             staged.append(("violations CSV", tmp, violations_csv))
             write_violations_csv(report, tmp)
+            if csv_excel:
+                from exporters.csv import as_excel_csv
+
+                as_excel_csv(tmp)
         for _, tmp, final in staged:  # every output complete: into place
             target = final
             if final.exists():

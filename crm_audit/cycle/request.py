@@ -33,6 +33,7 @@ class AuditRequest:
     # a CRM read through its API instead of `export` (crm_audit.sources.SyncedSource: a sync's snapshot); the ledger
     # records which sync the audit read
     source: Any = None
+    csv_excel: bool = False  # the violations CSV for Russian-locale Excel: UTF-8 BOM, «;» between fields
     # test hooks: a gspread client and a retry policy for the Google Sheet
     gsheet_client: Any = None
     gsheet_retry: Any = None
@@ -63,7 +64,7 @@ class ReadBack:
 class Notice:
     """Something the analyst should know about this run (not a data problem)."""
 
-    code: str  # replaced-audit | previous-moved | no-previous | copy-missing | unfinished-write | temp-removed | late-edits
+    code: str  # replaced-audit | previous-moved | no-previous | copy-missing | unfinished-write | temp-removed | late-edits | as-of-far
     message: str
 
 

@@ -112,6 +112,8 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         report = audit_export(settings, req.source if req.source is not None else req.export, as_of=as_of, rule_ids=list(rule_ids) or None, rules=rule_set,
                               progress=progress)
         result.report = report
+        if (stale := stale_as_of(as_of, report.newest_date)) is not None:
+            result.notices.append(stale)
         progress(f"carrying over statuses and comments ({report.total:,} violations)")
         carry = carry_over(report, carry_inputs(ledger, report))
         report.warnings = [w for rb in result.read_back for w in rb.result.warnings()] + report.warnings
@@ -130,7 +132,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
                 findings_file = ledger.prepare_findings(as_of, findings_table(report, carry))
                 if out is not None:
                     write_id = ledger.begin_document_write(location_of(out), as_of, findings_file)
-            result.written += write_outputs(report, out, csv, progress)
+            result.written += write_outputs(report, out, csv, progress, csv_excel=req.csv_excel)
 
         # 5. the Google Sheet
         if spreadsheet is not None:
@@ -171,3 +173,18 @@ def run_cycle(req: AuditRequest) -> CycleResult:
 
 
 __all__ = ["AuditRequest", "CycleResult", "run_cycle"]
+
+
+#: --as-of this many days or more from the export's newest date is probably a mistake (a wrong date or an old export).
+STALE_AS_OF_DAYS = 45
+
+
+def stale_as_of(as_of: dt.date, newest: dt.date | None) -> Notice | None:
+    """A notice when the audit date is far from the newest date in the export, else None."""
+    if newest is None or abs((as_of - newest).days) <= STALE_AS_OF_DAYS:
+        return None
+    days = abs((as_of - newest).days)
+    where = "after" if as_of > newest else "before"
+    return Notice("as-of-far", f"the audit date {as_of:%d.%m.%Y} is {days} days {where} the newest date in the export "
+                  f"({newest:%d.%m.%Y}); check --as-of or whether this is the latest export")
+

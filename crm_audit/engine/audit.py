@@ -140,7 +140,29 @@ def audit_export(
             skipped=list(needs.skipped),
             blank_columns=blank,
             unjudged=unjudged,
+            newest_date=_newest_date(export),
         )
     finally:
         export.close()
         export.con.close()
+
+
+#: Deal fields whose newest value says how fresh an export is (things that happened, never a planned date).
+_FRESHNESS_FIELDS = ("created", "stage_changed", "updated")
+
+
+def _newest_date(export) -> dt.date | None:
+    """The newest created / stage-change date of the export's deals, None when it has neither."""
+    deals = export.entities.get("deals")
+    fields = [f for f in _FRESHNESS_FIELDS if deals is not None and f in deals.fields]
+    if not fields:
+        return None
+    try:
+        row = export.con.execute(
+            "SELECT " + ", ".join(f'max(try_cast("{f}" AS DATE))' for f in fields) + f" FROM {deals.table}"
+        ).fetchone()
+    except Exception:  # a column of another type: freshness is a hint, never a reason to fail the audit
+        return None
+    found = [d for d in row or () if isinstance(d, dt.date)]
+    return max(found) if found else None
+
