@@ -25,16 +25,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from crm_audit.sources.config import CrmApiSettings
-
-if TYPE_CHECKING:  # imported where used: `import crm_audit.settings` (which needs CrmApiSettings) stays light
+if TYPE_CHECKING:  # imported where used: `crm-audit --help` and `import crm_audit.settings` stay light
+    from crm_audit.sources.config import CrmApiSettings
     from crm_audit.sources.snapshot import SyncedSource
     from crm_audit.sources.incremental import SyncResult
 
 __all__ = ["CrmApiSettings", "SyncResult", "SyncedSource", "api_settings", "cache_file", "check", "connector_for", "source_for", "sync"]
 
 
-def api_settings(settings) -> CrmApiSettings:
+def __getattr__(name: str):
+    if name == "CrmApiSettings":  # lazy: pydantic is not needed to show the CLI's help
+        from crm_audit.sources.config import CrmApiSettings
+
+        return CrmApiSettings
+    raise AttributeError(name)
+
+
+def api_settings(settings) -> "CrmApiSettings":
+    from crm_audit.sources.config import CrmApiSettings
+
     api = getattr(settings, "crm_api", None)
     if isinstance(api, dict):
         api = CrmApiSettings.model_validate(api)
