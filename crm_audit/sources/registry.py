@@ -23,7 +23,8 @@ from crm_audit.errors import UsageError
 CONNECTORS: dict[str, str] = {
     "pipedrive": "crm_audit.sources.connectors.pipedrive:PipedriveConnector",
     "amocrm": "crm_audit.sources.connectors.amocrm:AmoCrmConnector",
-    # "bitrix24", "hubspot", "salesforce": see the module docstring
+    "hubspot": "crm_audit.sources.connectors.hubspot:HubSpotConnector",
+    # "bitrix24", "salesforce": see the module docstring
 }
 
 
