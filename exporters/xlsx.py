@@ -38,7 +38,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.packaging.custom import StringProperty
 from openpyxl.cell.cell import ERROR_CODES, Cell
-from openpyxl.chart import LineChart, Reference
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
@@ -60,7 +60,9 @@ from crm_audit.documents.layout import (  # noqa: F401 - re-exported for existin
     NO_VIOLATIONS,
     rule_sheet_headers,
 )
-from crm_audit.documents.model import FONT, Cell as ModelCell, Chart, Document, Format, Highlight, Sheet, Table, Validation, linkable
+from crm_audit.documents.model import (
+    FONT, Cell as ModelCell, Chart, Document, Format, Guard, Highlight, Sheet, Table, Validation, linkable,
+)
 from crm_audit.report import AuditReport
 from exporters.safe import XLSX_MAX_CELL_CHARS, atomic_write, fit_cell, xlsx_text
 
@@ -224,9 +226,27 @@ def _validation(v: Validation) -> DataValidation:
     return dv
 
 
-def _chart(ws: Any, chart: Chart) -> LineChart:
-    """A line chart; each series' label is the cell left of its values (openpyxl's titles_from_data)."""
-    out = LineChart()
+def _guard(g: Guard, columns: Sequence[int]) -> DataValidation:
+    """A warning on any value typed into ``columns`` of ``g``'s rows: Excel asks «Продолжить?» and keeps it if so.
+
+    The condition is never met (``FALSE``), so every typed value gets the warning;
+    nothing is locked (a paste or a sort is not stopped).
+    """
+    dv = DataValidation(type="custom", formula1="FALSE", allow_blank=True, showErrorMessage=True, errorStyle="warning",
+                        errorTitle=g.title or None, error=g.message or None)
+    for c in columns:
+        letter = get_column_letter(c + 1)
+        dv.add(f"{letter}{g.first_row + 1}:{letter}{g.last_row + 1}")
+    return dv
+
+
+def _chart(ws: Any, chart: Chart) -> LineChart | BarChart:
+    """A line or column chart; each series' label is the cell left of its values (openpyxl's titles_from_data)."""
+    if chart.kind == "column":
+        out = BarChart()
+        out.type = "col"
+    else:
+        out = LineChart()
     out.title, out.y_axis.title, out.x_axis.title = chart.title, chart.y_title, chart.x_title
     out.height, out.width = chart.height_cm, chart.width_cm
     for (row, col), values in chart.series:
@@ -268,6 +288,10 @@ def _render_sheet(ws: Any, sheet: Sheet, book: _StyleBook) -> _TableRows | None:
         ws.auto_filter.ref = f"{get_column_letter(f.c0 + 1)}{f.r0 + 1}:{get_column_letter(f.c1 + 1)}{f.r1 + 1}"
     for v in sheet.validations:
         ws.add_data_validation(_validation(v))
+    listed = {v.column for v in sheet.validations}  # a cell holds one validation: a drop-down keeps its own prompt
+    for g in sheet.guards:
+        if columns := [c for c in range(g.c0, g.c1 + 1) if c not in listed]:
+            ws.add_data_validation(_guard(g, columns))
     for h in sheet.highlights:
         a = h.area
         ws.conditional_formatting.add(

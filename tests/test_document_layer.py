@@ -219,5 +219,5 @@ def test_the_model_holds_what_the_workbook_shows(tmp_path):
         ('=HYPERLINK("x")', "s", True), ("+7 999", "s", True), ("@who", "s", True), ("-Анна", "s", True), ("=1+2", "s", True)]
     hits = wb["Учет попаданий"]
     assert [[c.value for c in row] for row in hits.iter_rows(min_row=1, max_row=5, max_col=3)] == [
-        ["Менеджер", "2.4", "Всего"], ["(без ответственного)", 1, 1], ["-Анна", 1, 1], ["Борис", 1, 1], ["Итого", 3, 3]]
+        ["Менеджер", "2.4 Нет движения", "Всего"], ["(без ответственного)", 1, 1], ["-Анна", 1, 1], ["Борис", 1, 1], ["Итого", 3, 3]]
     assert hits["A3"].data_type == "s" and hits["A3"].quotePrefix

@@ -262,7 +262,7 @@ def test_status_drop_down_with_error_alert(wb, written):
         ws = wb[result.sheet_title]
         col = openpyxl.utils.get_column_letter(_status_col(result))
         assert ws.cell(1, _status_col(result)).value == "Статус"
-        dv, ddv = ws.data_validations.dataValidation
+        dv, ddv = [v for v in ws.data_validations.dataValidation if v.type == "list"]
         assert "Принято" in ddv.formula1 and "Предупреждение" in ddv.formula1 and ddv.showErrorMessage
         assert dv.type == "list"
         assert dv.showErrorMessage is True and dv.errorStyle == "stop" and dv.error
@@ -339,7 +339,7 @@ def test_hit_tracking(wb):
     ws = wb["Учет попаданий"]
     rows = [_values(ws, r) for r in range(1, 5)]
     assert rows == [
-        ["Менеджер", "2.4", "1.1", "1.4", "Всего"],
+        ["Менеджер", "2.4 Нет движения по этапам", "1.1 Открытые сделки без задач", "1.4 Нет посещаемости или бюджета", "Всего"],
         ["Борис", 2, 0, 1, 3],
         ["Анна", 2, 0, 0, 2],
         ["Итого", 4, 0, 1, 5],

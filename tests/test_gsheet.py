@@ -201,7 +201,8 @@ def test_published_cells_equal_the_workbook(fake, report, workbook):
             assert pr["warningOnly"] is True
             protected.update(range(pr["range"]["startColumnIndex"], pr["range"]["endColumnIndex"]))
         table = {i for i, h in enumerate(header) if i < sheet.basic_filter["range"]["endColumnIndex"]}
-        assert protected == {i for i in table if header[i] not in EDITABLE}
+        # and the head's columns too (a manager is warned before writing a decision)
+        assert protected == {i for i in table if header[i] not in EDITABLE or header[i] in ("Решение", "Комментарий руководителя")}
         assert header.index(HEADER_STATUS) not in protected and header.index(HEADER_COMMENT) not in protected
     for title in (workbook.sheetnames[0], workbook.sheetnames[-1]):
         assert [p["warningOnly"] for p in book.sheet(title).protected] == [True]
@@ -383,8 +384,8 @@ def test_republish_is_idempotent(fake, report):
     assert values_of(fake, key) == first_values
     for result in report.results:
         sheet = fake.book(key).sheet(result.sheet_title)
-        # «Не исправлено» without a comment, «Исправлено», an unknown status, an unknown decision
-        assert len(sheet.cond) == 4
+        # «Не исправлено» without a comment, «Исправлено», past due and «Не обработано», an unknown status, an unknown decision
+        assert len(sheet.cond) == 5
         assert len({json.dumps(p["range"], sort_keys=True) for p in sheet.protected}) == len(sheet.protected)
 
 

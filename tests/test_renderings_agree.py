@@ -23,7 +23,9 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from crm_audit import settings
-from crm_audit.documents.layout import DECISIONS, HEADER_COMMENT, HEADER_DECISION, HEADER_STATUS, STATUSES
+from crm_audit.documents.layout import (
+    DECISIONS, HEADER_COMMENT, HEADER_DECISION, HEADER_DECISION_NOTE, HEADER_DUE, HEADER_RULE_ID, HEADER_STATUS, STATUSES,
+)
 from crm_audit.engine.audit import audit_export
 from crm_audit.report import HitHistory
 from exporters import gsheet
@@ -143,6 +145,8 @@ def test_same_links(rendered):
 def _xlsx_dropdowns(ws) -> dict[str, tuple[str, ...]]:
     out = {}
     for dv in ws.data_validations.dataValidation:
+        if dv.type == "custom":  # a guard (a warning on edit), not a drop-down: see test_same_guarded_columns
+            continue
         assert dv.type == "list" and dv.showErrorMessage  # strict: other values are rejected
         choices = tuple(dv.formula1.strip('"').split(","))
         for rng in str(dv.sqref).split():
@@ -223,3 +227,43 @@ def test_no_formula_anywhere(rendered):
     assert writes and {w["valueInputOption"] for w in writes} == {"RAW"}
     assert "HYPERLINK(" not in json.dumps([e["body"] for e in log if e["path"].endswith(":batchUpdate")
                                            and "requests" in (e["body"] or {})], ensure_ascii=False)
+
+
+def test_past_due_rows_still_not_worked_on_are_highlighted_in_both(rendered):
+    report, wb, book, _ = rendered
+    for result in report.results:
+        ws = wb[result.sheet_title]
+        header = [c.value for c in ws[1]]
+        s = get_column_letter(header.index(HEADER_STATUS) + 1)
+        d = get_column_letter(header.index(HEADER_DUE) + 1)
+        last = get_column_letter(header.index(HEADER_RULE_ID) + 1)
+        want = (f"A2:{last}{result.count + 1 + 1000}", f'AND(${s}2="Не обработано",ISNUMBER(${d}2),${d}2<TODAY())',
+                "FFEB9C", "9C5700")
+        assert want in _xlsx_highlights(ws) and want in _google_highlights(book.sheet(result.sheet_title)), result.sheet_title
+
+
+def test_same_guarded_columns(rendered):
+    """«ID сделки», «ID правила» and the head's columns warn on edit (never lock): Excel a warning validation, Google a
+    warning-only protected range."""
+    report, wb, book, _ = rendered
+    for result in report.results:
+        ws = wb[result.sheet_title]
+        header = [c.value for c in ws[1]]
+        guards = [dv for dv in ws.data_validations.dataValidation if dv.type == "custom"]
+        assert guards and all(dv.errorStyle == "warning" and dv.showErrorMessage and dv.formula1 == "FALSE" for dv in guards)
+        guarded = {header[c.min_col - 1] for dv in guards for rng in dv.sqref.ranges for c in [rng]}
+        # «Решение» keeps its drop-down (a cell holds one validation): its prompt says the head fills it
+        assert guarded == {"ID сделки", HEADER_RULE_ID, HEADER_DECISION_NOTE}, result.sheet_title
+        google = book.sheet(result.sheet_title).protected
+        assert google and all(p["warningOnly"] for p in google)
+        covered = {header[c] for p in google for c in range(p["range"]["startColumnIndex"], p["range"]["endColumnIndex"])}
+        assert {"ID сделки", HEADER_RULE_ID, HEADER_DECISION, HEADER_DECISION_NOTE} <= covered
+        assert HEADER_STATUS not in covered and HEADER_COMMENT not in covered
+
+
+def test_the_hits_chart_agrees(rendered):
+    _, wb, book, _ = rendered
+    (chart,) = wb["Учет попаданий"]._charts
+    (google,) = book.sheet("Учет попаданий").charts
+    spec = google["spec"]["basicChart"] if "spec" in google else google["chart"]["spec"]["basicChart"]
+    assert chart.tagname == "lineChart" and spec["chartType"] == "LINE"  # two audits in the history: lines

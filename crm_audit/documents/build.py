@@ -30,11 +30,18 @@ from crm_audit.documents.layout import (
     DECISIONS,
     EXTRA_ROWS,
     FAQ_TITLE,
+    BASE_COLUMNS,
+    HEADER_CARRY_NOTE,
     HEADER_COMMENT,
     HEADER_DECISION,
+    HEADER_DECISION_NOTE,
     HEADER_DUE,
+    HEADER_FIRST_SEEN,
     HEADER_RULE_ID,
     HEADER_STATUS,
+    HEADER_STREAK,
+    PROCESS_COLUMNS,
+    Role,
     HITS_TITLE,
     PROPERTY_AS_OF,
     PROPERTY_LEDGER,
@@ -53,6 +60,7 @@ from crm_audit.documents.model import (
     Chart,
     Document,
     Format,
+    Guard,
     Highlight,
     Link,
     Sheet,
@@ -78,13 +86,16 @@ _GREY = "595959"
 
 # formats ----------------------------------------------------------------------
 HEADER = Format(bold=True, fill=_HEADER_FILL, wrap=True, valign="top")
+HEADER_RIGHT = Format(bold=True, fill=_HEADER_FILL, wrap=True, valign="top", halign="right")  # over numbers and dates
+HEADER_DATE = Format(bold=True, fill=_HEADER_FILL, valign="top", halign="right")  # a date: one line, never wrapped
 TEXT = Format()
 WRAP = Format(wrap=True, valign="top")
 COMMENT = Format(wrap=True, valign="top", number_format="@")
 DATE = Format(number_format=DATE_FORMAT)
-INT = Format(number_format="0")
+INT = Format(number_format="0", halign="right")
 COUNT = Format(number_format="0", halign="left", valign="top")
-NUMBER = Format(number_format="General")
+NUMBER = Format(number_format="General", halign="right")
+BOLD_INT = Format(bold=True, valign="top", halign="right")
 LINK = Format(underline=True, color=_LINK_COLOR)
 TITLE = Format(bold=True, size=14)
 BOLD = Format(bold=True, valign="top")
@@ -95,6 +106,7 @@ RULE_LINK = Format(bold=True, size=12, underline=True, color=_LINK_COLOR)
 NOT_FIXED = Format(fill=_RED_FILL, color=_RED_FONT)  # «Не исправлено» without a comment
 FIXED = Format(fill=_GREEN_FILL)
 INVALID = Format(fill=_RED_FILL, color=_RED_FONT)  # a status or decision that is none of the choices
+OVERDUE = Format(fill="FFEB9C", color="9C5700")  # past the due date and still «Не обработано»
 
 _BY_KIND = {"text": TEXT, "link": LINK, "date": DATE, "int": INT, "number": NUMBER}
 
@@ -105,9 +117,44 @@ STATUS_PROMPT = "«Не исправлено» — только с коммен�
 DECISION_ERROR_TITLE = "Недопустимое решение"
 DECISION_ERROR = "Выберите решение из списка: «Принято» или «Предупреждение»."
 DECISION_PROMPT_TITLE = "Решение"
-DECISION_PROMPT = "Решение руководителя: «Принято» (строка больше не появится) или «Предупреждение»."
+DECISION_PROMPT = "Заполняет руководитель: «Принято» (строка больше не появится) или «Предупреждение»."
+GUARD_ID_TITLE = "Столбец заполняет аудит"
+GUARD_ID = ("По этому столбцу статусы и комментарии переносятся в следующий аудит: не меняйте его. "
+            "Продолжить всё равно?")
+GUARD_DECISION_TITLE = "Столбец руководителя"
+GUARD_DECISION = "«Решение» и «Комментарий руководителя» заполняет руководитель отдела продаж. Продолжить всё равно?"
+
+#: Right-aligned headers: over numbers and dates (text headers stay left).
+_RIGHT_KINDS = ("int", "number", "date")
+
+#: What each column of a rule sheet holds, for the FAQ (base columns by key, then the process columns by header).
+COLUMN_HELP: dict[str, str] = {
+    "deal_url": "ссылка на сделку в CRM: откройте и исправьте сделку там.",
+    "deal_id": "номер сделки в CRM. По нему (вместе с «ID правила») статус и комментарии переносятся в следующий аудит: "
+               "не меняйте его.",
+    "title": "название сделки из выгрузки.",
+    "owner": "менеджер, ответственный за сделку: отфильтруйте по нему свои строки.",
+    "state": "состояние сделки в CRM: открыта, выиграна, проиграна.",
+    "reason": "причина проигрыша или выигрыша, как она записана в CRM.",
+    "pipeline": "воронка сделки.",
+    "stage": "этап сделки в воронке.",
+    HEADER_STATUS: "ваш ответ по строке: «Не обработано», «Исправлено» или «Не исправлено» (выберите из списка).",
+    HEADER_COMMENT: "ваше объяснение; обязательно при «Не исправлено».",
+    HEADER_DUE: "до какого дня разобрать строку. Строка «Не обработано» после этого дня подсвечивается жёлтым.",
+    HEADER_FIRST_SEEN: "дата аудита, в котором сделка впервые нарушила это правило.",
+    HEADER_STREAK: "сколько аудитов подряд сделка нарушает это правило (1 — нарушение новое).",
+    HEADER_CARRY_NOTE: "что аудит перенёс из прошлого документа: например, «Исправлено», но сделка всё ещё нарушает правило.",
+    HEADER_DECISION: "решение руководителя по строке «Не исправлено»: «Принято» — объяснение принято, строка больше "
+                     "не появится; «Предупреждение» — менеджер получает предупреждение. Заполняет руководитель.",
+    HEADER_DECISION_NOTE: "пояснение руководителя к решению.",
+    HEADER_RULE_ID: "код правила для переноса статусов в следующий аудит: не меняйте его.",
+}
 
 _WIDTH_SAMPLE = 2000  # rows sampled to size a column
+_RULE_WIDTH = 16  # «Учет попаданий»: a rule column (its code and title wrap in the header)
+_DATE_WIDTH = 12  # a dd.mm.yyyy header on one line
+#: «Учет попаданий»: the chart shows this many managers with the most hits (its title says so when there are more).
+CHART_MANAGERS = 10
 _MIN_WIDTH, _MAX_WIDTH = 8, 50
 _NOTE_WIDTH = 60
 _INVALID_TITLE_RE = re.compile(r"[\\*?:/\[\]]")
@@ -346,13 +393,15 @@ def rule_sheet(
     table = Table([TableColumn(v, f, links=(c.kind == "link")) for c, v, f in zip(columns, values, formats)], n)
     widths = {i: _column_width(c, v) for i, (c, v) in enumerate(zip(columns, values))}
     ncols = len(columns)
-    header = [Cell(_clean(c.header), HEADER) for c in columns]
+    header = [Cell(_clean(c.header), HEADER_RIGHT if c.kind in _RIGHT_KINDS else HEADER) for c in columns]
     notes = sheet_notes(result)
     if notes:
         header += [None, Cell(_clean(" ".join(notes)), HEADER_NOTE)]
         widths[ncols + 1] = _NOTE_WIDTH
     at = {c.header: i for i, c in reversed(list(enumerate(columns)))}
-    status, comment, decision = at[HEADER_STATUS], at[HEADER_COMMENT], at[HEADER_DECISION]
+    status, comment, decision, due = at[HEADER_STATUS], at[HEADER_COMMENT], at[HEADER_DECISION], at[HEADER_DUE]
+    keys = [i for i, c in enumerate(columns) if c.role is Role.KEY]
+    heads = [i for i, c in enumerate(columns) if c.role is Role.HEAD]
     extent = n + 1 + extra_rows
     body = CellRange(1, 0, extent - 1, ncols - 1)
     return Sheet(
@@ -371,9 +420,12 @@ def rule_sheet(
         highlights=[
             Highlight(body, status, NOT_FIXED, equals=STATUS_NOT_FIXED, blank_column=comment, stop=True),
             Highlight(body, status, FIXED, equals=STATUS_FIXED),
+            Highlight(body, status, OVERDUE, equals=STATUS_NEW, before_today=due),
             Highlight(CellRange(1, status, extent - 1, status), status, INVALID, not_one_of=STATUSES),
             Highlight(CellRange(1, decision, extent - 1, decision), decision, INVALID, not_one_of=DECISIONS),
         ],
+        guards=[Guard(i, i, 1, extent - 1, GUARD_ID_TITLE, GUARD_ID) for i in keys]
+        + [Guard(min(heads), max(heads), 1, extent - 1, GUARD_DECISION_TITLE, GUARD_DECISION)],
         roles=[c.role for c in columns],
         notes=notes,
         repeat_rows=1,
@@ -411,7 +463,7 @@ def _criticality_text(criticality: int) -> str:
     return {1: "1 — критично", 2: "2 — менее критично"}.get(criticality, str(criticality))
 
 
-def faq_sheet(report: AuditReport, titles: Sequence[str]) -> Sheet:
+def faq_sheet(report: AuditReport, titles: Sequence[str], *, deal_id_header: str | None = None) -> Sheet:
     """«FAQ»: the audit in one line, how to work with the document, then every rule (its name links to its sheet)."""
     sheet = Sheet(FAQ_TITLE, "faq", widths={0: 24, 1: 100}, landscape=False)
     out = _Lines(sheet, 24, 100)
@@ -466,8 +518,24 @@ def faq_sheet(report: AuditReport, titles: Sequence[str]) -> Sheet:
     line(
         "Важно",
         "Сортировать, фильтровать и удалять строки можно. Не переименовывайте столбцы и не удаляйте "
-        f"столбцы «ID сделки» и «{HEADER_RULE_ID}»: по ним статусы и комментарии переносятся в следующий аудит.",
+        f"столбцы «{deal_id_header or 'ID сделки'}» и «{HEADER_RULE_ID}»: по ним статусы и комментарии переносятся "
+        "в следующий аудит. При попытке изменить их (и столбцы руководителя) появится предупреждение.",
     )
+    line(
+        "Как считаются попадания",
+        "Попадание — одна сделка на листе одного правила в одном аудите: сделка, нарушающая три правила, даёт три "
+        "попадания. Нарушения, принятые руководителем («Принято»), не считаются. Строки, разобранные как "
+        "«Исправлено», но по-прежнему нарушающие правило, снова попадают в следующий аудит.",
+    )
+    line()
+    out.add(_cell("Столбцы листов правил", TITLE))
+    for c in BASE_COLUMNS:
+        header = (deal_id_header or c.title) if c.key == "deal_id" else c.title
+        line(header, COLUMN_HELP[c.key])
+    line("Данные правила", "столбцы между «Этап» и «Статус» — значения сделки, по которым правило сработало "
+         "(у каждого правила свои, перечислены ниже в описании правила).")
+    for p in PROCESS_COLUMNS:
+        line(p.header, COLUMN_HELP[p.header])
     line()
     out.add(_cell("Правила", TITLE))
     for result, title in zip(report.results, titles):
@@ -476,6 +544,9 @@ def faq_sheet(report: AuditReport, titles: Sequence[str]) -> Sheet:
         out.add(_cell("Нарушений", LABEL), _cell(result.count, COUNT, "int"))
         if result.scope_text:
             line("Какие сделки", result.scope_text)
+        if result.evidence:
+            line("Данные правила", "; ".join(f"«{c.title}»" for c in result.evidence)
+                 + " — значения сделки, по которым правило сработало.")
         line("Что не так", result.what or "—")
         line("Почему это важно", result.why or "—")
         line("Как исправить", result.how or "—")
@@ -521,20 +592,26 @@ def hits_sheet(report: AuditReport) -> Sheet:
         table["owner"] = [spelled.get(norm(o), o) for o in table["owner"]]
     owners = [_owner_text(o) for o in table["owner"]]
     manager_width = _width_of_texts(HITS_MANAGER_HEADER, [*owners, HITS_TOTAL_ROW])
-    widths = [max(manager_width, 20), *[8] * len(results), 10]
+    dates = len(report.hit_history.dates) if report.hit_history is not None else 0
+    widths = [max(manager_width, 20), *[_RULE_WIDTH] * len(results), 10]
+    widths += [_DATE_WIDTH] * max(0, dates + 2 - len(widths))  # the history's date columns below
+    widths = [w if i < 1 or i > dates else max(w, _DATE_WIDTH) for i, w in enumerate(widths)]
     sheet = Sheet(HITS_TITLE, "hits", widths=dict(enumerate(widths)), frozen=(1, 1), repeat_rows=1)
     out = _Lines(sheet)
-    out.add(*(_cell(h, HEADER) for h in [HITS_MANAGER_HEADER, *[str(r.code) for r in results], HITS_TOTAL_HEADER]))
+    rule_headers = [f"{r.code} {r.title}".strip() for r in results]
+    out.add(_cell(HITS_MANAGER_HEADER, HEADER), *(_cell(h, HEADER_RIGHT) for h in rule_headers),
+            _cell(HITS_TOTAL_HEADER, HEADER_RIGHT))
+    sheet.heights[0] = max([1, *(text_lines(h, _RULE_WIDTH - 1) for h in rule_headers)])
     totals = [0] * len(results)
     for owner, (_, row) in zip(owners, table.iterrows()):
         counts = [int(row.get(r.rule_id, 0) or 0) for r in results]
         totals = [t + c for t, c in zip(totals, counts)]
-        out.add(_cell(owner), *(_cell(c, INT, "int") for c in counts), _cell(sum(counts), BOLD, "int"))
-    out.add(_cell(HITS_TOTAL_ROW, BOLD), *(_cell(c, BOLD, "int") for c in totals), _cell(sum(totals), BOLD, "int"))
+        out.add(_cell(owner), *(_cell(c, INT, "int") for c in counts), _cell(sum(counts), BOLD_INT, "int"))
+    out.add(_cell(HITS_TOTAL_ROW, BOLD), *(_cell(c, BOLD_INT, "int") for c in totals), _cell(sum(totals), BOLD_INT, "int"))
     out.add()
     out.add(_cell(
         f"Попадания в аудите на {_date(report.as_of)}: сколько сделок каждого менеджера нарушают "
-        "каждое правило (столбцы — коды правил, см. лист «FAQ»), «Всего» — по всем правилам.", NOTE))
+        "каждое правило (столбцы — правила, их описание на листе «FAQ»), «Всего» — по всем правилам.", NOTE))
     _hit_history(out, report)
     return sheet
 
@@ -553,23 +630,30 @@ def _hit_history(out: _Lines, report: AuditReport) -> None:
     out.add()
     out.add(_cell("История: попадания по аудитам", BOLD))
     header_row = out.row
-    out.add(*(_cell(h, HEADER) for h in [HITS_MANAGER_HEADER, *[_date(d) for d in dates], HITS_TOTAL_HEADER, "Предупреждений"]))
+    out.add(_cell(HITS_MANAGER_HEADER, HEADER), *(_cell(_date(d), HEADER_DATE) for d in dates),
+            _cell(HITS_TOTAL_HEADER, HEADER_RIGHT), _cell("Предупреждений", HEADER_RIGHT))
     for o in owners:
         counts = [int(x) for x in by_owner[o]]
-        out.add(_cell(o or NO_OWNER), *(_cell(c, INT, "int") for c in counts), _cell(sum(counts), BOLD, "int"),
+        out.add(_cell(o or NO_OWNER), *(_cell(c, INT, "int") for c in counts), _cell(sum(counts), BOLD_INT, "int"),
                 _cell(int(warnings.get(o, 0)), INT, "int"))
     for o in never:
-        out.add(_cell(o), *(_cell(0, INT, "int") for _ in dates), _cell(0, BOLD, "int"), _cell(int(warnings.get(o, 0)), INT, "int"))
+        out.add(_cell(o), *(_cell(0, INT, "int") for _ in dates), _cell(0, BOLD_INT, "int"),
+                _cell(int(warnings.get(o, 0)), INT, "int"))
     out.add()
     text = ("Никогда не попадали в аудит: " + ", ".join(never) + ".") if never else "Все менеджеры хотя бы раз попадали в аудит."
     out.add(_cell(text, NOTE))
     out.add(_cell("Попадание — одна сделка на одном листе правила в одном аудите; принятые руководителем "
                   "нарушения не считаются. «Предупреждений» — все предупреждения руководителя за всё время.", NOTE))
     if owners:
-        series = [((r, 0), CellRange(r, 1, r, len(dates))) for r in range(header_row + 1, header_row + 1 + min(10, len(owners)))]
+        shown = min(CHART_MANAGERS, len(owners))
+        series = [((r, 0), CellRange(r, 1, r, len(dates))) for r in range(header_row + 1, header_row + 1 + shown)]
+        title = "Попадания по аудитам"
+        if shown < len(owners):
+            title += f" ({shown} менеджеров с наибольшим числом из {len(owners)})"
         out.sheet.charts.append(Chart(
-            "Попадания по аудитам", "Дата аудита", "Нарушений", (out.row + 1, 0),
-            CellRange(header_row, 1, header_row, len(dates)), series))
+            title, "Дата аудита", "Нарушений", (out.row + 1, 0),
+            CellRange(header_row, 1, header_row, len(dates)), series,
+            kind="column" if len(dates) == 1 else "line"))  # one audit: a line of one point shows nothing
 
 
 def build_document(
@@ -587,7 +671,7 @@ def build_document(
     e.g. «не помещается на лист Excel»). ``deal_id_header`` renames «ID сделки».
     """
     titles = sheet_titles(report.results)
-    sheets = [faq_sheet(report, titles)]
+    sheets = [faq_sheet(report, titles, deal_id_header=deal_id_header)]
     sheets += [
         rule_sheet(capped(result, row_cap, cap_where), title, report, deal_id_header=deal_id_header, extra_rows=extra_rows)
         for result, title in zip(report.results, titles)

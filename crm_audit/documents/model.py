@@ -46,7 +46,7 @@ from typing import Literal, Union
 from crm_audit.documents.layout import Role
 
 __all__ = [
-    "FONT", "Value", "Format", "Link", "Cell", "TableColumn", "Table", "CellRange", "Validation", "Highlight",
+    "FONT", "Value", "Format", "Link", "Cell", "TableColumn", "Table", "CellRange", "Validation", "Highlight", "Guard",
     "Chart", "Sheet", "Document", "linkable", "column_letters", "MAX_URL",
 ]
 
@@ -155,7 +155,10 @@ class Highlight:
     * ``equals``: the cell is this text (and, with ``blank_column``, that
       column's cell in the row is blank or only spaces);
     * ``not_one_of``: the cell, surrounding spaces trimmed and runs of spaces
-      taken as one (spreadsheets' ``TRIM``), is not blank and none of these.
+      taken as one (spreadsheets' ``TRIM``), is not blank and none of these;
+    * ``equals`` with ``before_today``: the cell is this text and that
+      column's cell in the row is a date before today (the day the sheet is
+      opened: a row past its due date and still not worked on).
 
     ``stop``: rules below it are not applied where it matches.
     """
@@ -166,6 +169,7 @@ class Highlight:
     equals: str | None = None
     blank_column: int | None = None
     not_one_of: tuple[str, ...] = ()
+    before_today: int | None = None
     stop: bool = False
 
     def formula(self) -> str:
@@ -179,6 +183,9 @@ class Highlight:
         cell = "$" + column_letters(self.column) + row
         if self.not_one_of:
             return f"AND(LEN(TRIM({cell}))>0," + ",".join(f"TRIM({cell})<>{_quoted(c)}" for c in self.not_one_of) + ")"
+        if self.before_today is not None:
+            date = "$" + column_letters(self.before_today) + row
+            return f"AND({cell}={_quoted(self.equals or '')},ISNUMBER({date}),{date}<TODAY())"
         if self.blank_column is not None:
             blank = "$" + column_letters(self.blank_column) + row
             return f"AND({cell}={_quoted(self.equals or '')},LEN(TRIM({blank}))=0)"
@@ -202,7 +209,11 @@ def _quoted(text: str) -> str:
 
 @dataclass
 class Chart:
-    """A line chart: one series per row ``values`` (its label in ``labels``' cell of the same row)."""
+    """A chart: one series per row ``values`` (its label in ``labels``' cell of the same row).
+
+    ``kind``: ``line`` (a line per series over the categories) or ``column``
+    (bars side by side: what shows something with a single category).
+    """
 
     title: str
     x_title: str
@@ -212,6 +223,23 @@ class Chart:
     series: list[tuple[tuple[int, int], CellRange]]  # ((row, col) of the label, one-row range of values)
     height_cm: float = 9
     width_cm: float = 22
+    kind: Literal["line", "column"] = "line"
+
+
+@dataclass(frozen=True)
+class Guard:
+    """Columns ``c0``..``c1`` of rows ``first_row``..``last_row`` people should not edit: a warning, never a lock.
+
+    Excel: a validation that warns on any typed value and lets it stand
+    («Продолжить?»); Google Sheets: a warning-only protected range.
+    """
+
+    c0: int
+    c1: int
+    first_row: int
+    last_row: int
+    title: str
+    message: str
 
 
 @dataclass
@@ -227,6 +255,7 @@ class Sheet:
     filter: CellRange | None = None
     validations: list[Validation] = field(default_factory=list)
     highlights: list[Highlight] = field(default_factory=list)
+    guards: list[Guard] = field(default_factory=list)  # rule sheets: columns edited only with a warning
     charts: list[Chart] = field(default_factory=list)
     roles: list[Role] = field(default_factory=list)  # rule sheets: who fills each table column
     notes: list[str] = field(default_factory=list)  # rule sheets: what the note right of the header says

@@ -449,7 +449,8 @@ def _validation_requests(model: Sheet, sheet_id: int, grid_rows: int) -> list[di
 
 
 def _protection_requests(model: Sheet, sheet_id: int) -> list[dict]:
-    """Warning-only protection: a rule sheet's columns nobody writes in (by role), any other sheet whole."""
+    """Warning-only protection: a rule sheet's columns nobody writes in (by role) and its guarded columns (the
+    head's), any other sheet whole."""
 
     def protect(grid: dict, what: str) -> dict:
         return {"addProtectedRange": {"protectedRange": {"range": grid, "description": f"{PROTECTION_TAG}: {what}", "warningOnly": True}}}
@@ -465,6 +466,9 @@ def _protection_requests(model: Sheet, sheet_id: int) -> list[dict]:
         elif not locked and start is not None:
             reqs.append(protect(_grid(sheet_id, None, None, start, c), "столбцы заполняет аудит (статус и комментарии — можно)"))
             start = None
+    for g in model.guards:  # columns someone writes in but a manager should not (the head's): a warning too
+        if all(model.roles[c].editable for c in range(g.c0, g.c1 + 1)):
+            reqs.append(protect(_grid(sheet_id, None, None, g.c0, g.c1 + 1), g.title.lower()))
     return reqs
 
 
@@ -484,7 +488,7 @@ def _chart_request(chart: Chart, sheet_id: int) -> dict:
         return _grid(sheet_id, rng.r0, rng.r1 + 1, rng.c0 - shift, rng.c1 + 1)
 
     spec: dict[str, Any] = {
-        "chartType": "LINE",
+        "chartType": "COLUMN" if chart.kind == "column" else "LINE",
         "legendPosition": "RIGHT_LEGEND",
         "headerCount": shift,
         "axis": [
