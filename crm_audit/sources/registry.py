@@ -24,7 +24,8 @@ CONNECTORS: dict[str, str] = {
     "pipedrive": "crm_audit.sources.connectors.pipedrive:PipedriveConnector",
     "amocrm": "crm_audit.sources.connectors.amocrm:AmoCrmConnector",
     "hubspot": "crm_audit.sources.connectors.hubspot:HubSpotConnector",
-    # "bitrix24", "salesforce": see the module docstring
+    "bitrix24": "crm_audit.sources.connectors.bitrix24:Bitrix24Connector",
+    # "salesforce": see the module docstring
 }
 
 

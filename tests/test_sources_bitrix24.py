@@ -1,0 +1,164 @@
+"""Bitrix24 straight from its REST API through an incoming webhook (issue 14), against a fake that behaves like the real one.
+
+Bitrix24's list export has no activities and no stage-change date, so the task
+and stage rules are skipped on it; read through REST (crm.activity.list,
+MOVED_TIME) they run. On every other rule the API and the export of one
+dataset give identical findings.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import samplegen
+from fake_crm.bitrix24 import LOSE, WON, FakeBitrix24
+from test_sources_pipedrive import FakeClock  # the sync's clock: waits recorded, never slept
+
+from crm_audit import settings as settings_mod
+from crm_audit import sources
+from crm_audit.sources import errors as E
+from crm_audit.sources.cache import SyncCache
+
+AS_OF = "2026-11-20"
+HOOK_ENV = "BITRIX24_WEBHOOK"
+CLI = [sys.executable, "-m", "crm_audit"]
+TASK_AND_STAGE_RULES = {"open-deal-without-tasks", "frozen-deal-without-tasks", "overdue-tasks", "stuck-in-accepted", "no-stage-movement"}
+
+
+def b24_settings() -> dict:
+    s = dict(samplegen.DEFAULT_SETTINGS)
+    s["crm"] = "bitrix24"
+    s["deal_url"] = "https://acme.bitrix24.ru/crm/deal/details/{id}/"
+    s["pipelines"] = {p: [*st, WON, LOSE] for p, st in s["pipelines"].items()}
+    return s
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return samplegen.generate(200, seed=31, as_of=dt.date(2026, 11, 20))
+
+
+@pytest.fixture
+def fake(dataset):
+    f = FakeBitrix24.from_export(dataset, b24_settings()).start()
+    yield f
+    f.stop()
+    assert f.schema_errors == [], f.schema_errors[:5]
+
+
+def write_settings(folder: Path, fake, **api) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    data = b24_settings()
+    data["crm_api"] = {"base_url": fake.url, **api}
+    path = folder / "crm-audit.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def do_sync(settings, fake, clock=None, **kw):
+    clock = clock or FakeClock()
+    return sources.sync(settings, environ={HOOK_ENV: fake.webhook()}, clock=clock, sleep=clock.sleep, **kw)
+
+
+def cached(settings, obj):
+    with SyncCache(sources.cache_file(settings), read_only=True) as c:
+        return dict(c.live(obj))
+
+
+def test_full_and_incremental_sync_50_a_page_with_deletions_by_id_check(tmp_path, fake):
+    s = settings_mod.load(write_settings(tmp_path, fake))
+    r = do_sync(s, fake)
+    assert r.mode == "full"
+    assert set(cached(s, "deals")) == set(fake.deals) and set(cached(s, "activities")) == set(fake.activities)
+    pages = [e for e in fake.log if e["path"].endswith("/crm.deal.list.json")]
+    assert [e["query"].get("start") for e in pages] == [str(50 * k) for k in range(len(pages))]
+    assert len(pages) == -(-len(fake.deals) // 50)
+    for p in tmp_path.rglob("*"):
+        if p.is_file():
+            assert fake.code.encode() not in p.read_bytes(), p
+    ids = sorted(fake.deals, key=int)
+    fake.tick(3600)
+    kp = next(st["STATUS_ID"] for st in fake.statuses if st["NAME"] == "Отправлено КП" and st["CATEGORY_ID"] == fake.deals[ids[0]]["CATEGORY_ID"])
+    fake.update("deals", ids[0], STAGE_ID=kp)
+    fake.delete("deals", ids[1])
+    act = sorted(fake.activities, key=int)[0]
+    fake.update("activities", act, COMPLETED="Y")
+    before = len(fake.log)
+    r2 = do_sync(s, fake, check_deleted=True)
+    assert r2.mode == "incremental"
+    inc = [e for e in fake.log[before:] if e["path"].endswith("/crm.deal.list.json") and "filter[>=DATE_MODIFY]" in e["query"]]
+    assert len(inc) == 1 and inc[0]["query"]["filter[>=DATE_MODIFY]"] <= fake.deals[ids[0]]["DATE_MODIFY"].replace("+03:00", "Z")
+    assert ids[1] not in cached(s, "deals") and cached(s, "activities")[act]["COMPLETED"] == "Y"
+    src = sources.source_for(s).load_export("error", dt.date(2026, 11, 20))
+    row = src.con.execute(f"SELECT stage FROM deals WHERE id = '{ids[0]}'").fetchone()
+    assert row == ("Отправлено КП",)
+
+
+def test_query_limit_exceeded_and_429_with_retry_after_lose_nothing(tmp_path, fake):
+    s = settings_mod.load(write_settings(tmp_path, fake))
+    fake.inject("429", nth=2, path="/rest/1/", retry_after=5)
+    fake.inject("503", nth=3, path="/rest/1/", retry_after=None)
+    clock = FakeClock()
+    r = do_sync(s, fake, clock)
+    assert r.retries == 2 and 5 in [round(x) for x in clock.slept]
+    assert set(cached(s, "deals")) == set(fake.deals)
+    fake.rps_limit = 2  # the leaky bucket, on real time: the client keeps to 2/s itself
+    s2 = settings_mod.load(write_settings(tmp_path / "b", fake))
+    conn = sources.connector_for(s2, environ={HOOK_ENV: fake.webhook()})
+    conn.objects = conn.objects[:3]  # users, categories, stages: a few requests are enough to see the pace
+    before = len(fake.log)
+    r = sources.sync(s2, connector=conn)
+    assert r.waited > 0  # paced by the client
+    assert len([e for e in fake.log[before:] if e["status"] == 503]) <= 1  # a rare refusal at the window's edge is retried
+    assert len(cached(s2, "stages")) == len(fake.statuses)
+
+
+def test_crm_check_says_what_is_wrong(tmp_path, fake):
+    s = settings_mod.load(write_settings(tmp_path, fake))
+    bad = fake.webhook().replace(fake.code, "wrongcode123")
+    r = sources.check(s, environ={HOOK_ENV: bad})
+    assert isinstance(r.error, E.BadToken) and "Входящий вебхук" in r.error.message and "wrongcode123" not in r.error.message
+    fake.forbidden = ("crm.activity.list",)
+    r = sources.check(s, environ={HOOK_ENV: fake.webhook()})
+    assert isinstance(r.error, E.MissingScope) and [i.what for i in r.items if not i.ok] == ["activities (crm.activity.list)"]
+    fake.forbidden = ()
+    assert sources.check(s, environ={HOOK_ENV: fake.webhook()}).ok
+    with pytest.raises(Exception, match="rest/<user>/<code>"):
+        sources.connector_for(s, environ={HOOK_ENV: "k7x2m9q4w1z8r5t3"})
+    cfg = write_settings(tmp_path / "cli", fake)
+    out = subprocess.run(CLI + ["crm", "check", "--config", str(cfg)], env={**os.environ, HOOK_ENV: bad}, capture_output=True, text=True)
+    assert out.returncode == 2 and "refused the webhook" in out.stdout and "wrongcode123" not in out.stdout + out.stderr
+
+
+def _violations(path):
+    with open(path, encoding="utf-8") as f:
+        return sorted(csv.DictReader(f), key=lambda r: (r["rule_id"], r["deal_id"]))
+
+
+def test_parity_with_the_export_and_the_task_rules_run(tmp_path, fake):
+    cfg = write_settings(tmp_path / "api", fake)
+    env = {**os.environ, HOOK_ENV: fake.webhook()}
+    api = subprocess.run(CLI + ["run", "--from-crm", "--config", str(cfg), "--as-of", AS_OF, "--violations-csv", str(tmp_path / "api.csv")],
+                         env=env, capture_output=True, text=True)
+    assert api.returncode == 0, api.stderr
+    export = tmp_path / "export"
+    fake.write_export(export)
+    xcfg = tmp_path / "xp" / "crm-audit.yaml"
+    xcfg.parent.mkdir()
+    xcfg.write_text(yaml.safe_dump(b24_settings(), allow_unicode=True), encoding="utf-8")
+    exp = subprocess.run(CLI + ["run", "--export", str(export), "--config", str(xcfg), "--as-of", AS_OF, "--violations-csv",
+                                str(tmp_path / "export.csv")], capture_output=True, text=True)
+    assert exp.returncode == 0, exp.stderr
+    a, b = _violations(tmp_path / "api.csv"), _violations(tmp_path / "export.csv")
+    assert {r["rule_id"] for r in b} & TASK_AND_STAGE_RULES == set()  # the export cannot feed them
+    assert {r["rule_id"] for r in a} >= TASK_AND_STAGE_RULES  # the API can
+    assert [r for r in a if r["rule_id"] not in TASK_AND_STAGE_RULES] == b
+    assert len(b) > 80
