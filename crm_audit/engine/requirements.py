@@ -260,8 +260,14 @@ def blank_columns(export: LoadedExport, plans: list[RulePlan]) -> list[BlankColu
             cols[name] = (f'"{name}__raw"' if name in ent.typed else f'"{name}"', ent.fields.get(name, name))
         if not cols or ent.rows == 0:
             continue
-        counts = export.con.execute(
-            f"SELECT {', '.join(f'count(*) FILTER (WHERE NOT is_blank({c}))' for c, _h in cols.values())} FROM {ent.table}").fetchone()
+        # a column whose smallest or largest value is filled has a filled cell (min/max are cheap aggregates);
+        # only the rest (NULL or whitespace at both ends: rare) are counted cell by cell
+        ends = export.con.execute(
+            f"SELECT {', '.join(f'NOT is_blank(min({c})) OR NOT is_blank(max({c}))' for c, _h in cols.values())} FROM {ent.table}").fetchone()
+        unsure = [c for (c, _h), filled in zip(cols.values(), ends) if not filled]
+        exact = dict(zip(unsure, export.con.execute(
+            f"SELECT {', '.join(f'count(*) FILTER (WHERE NOT is_blank({c}))' for c in unsure)} FROM {ent.table}").fetchone())) if unsure else {}
+        counts = [1 if filled else exact[c] for (c, _h), filled in zip(cols.values(), ends)]
         for (name, (_c, header)), filled in zip(cols.items(), counts):
             if filled == 0:
                 users = tuple(needed.get((entity, name), []))
