@@ -8,7 +8,6 @@ dataset give identical findings.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import os
 import subprocess
@@ -16,10 +15,10 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 import samplegen
 from fake_crm.bitrix24 import LOSE, WON, FakeBitrix24
+from test_sources_hubspot import run_both, write_settings as hs_write_settings
 from test_sources_pipedrive import FakeClock  # the sync's clock: waits recorded, never slept
 
 from crm_audit import settings as settings_mod
@@ -55,12 +54,7 @@ def fake(dataset):
 
 
 def write_settings(folder: Path, fake, **api) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    data = b24_settings()
-    data["crm_api"] = {"base_url": fake.url, **api}
-    path = folder / "crm-audit.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
+    return hs_write_settings(folder, fake, b24_settings(), **api)
 
 
 def do_sync(settings, fake, clock=None, **kw):
@@ -138,26 +132,8 @@ def test_crm_check_says_what_is_wrong(tmp_path, fake):
     assert out.returncode == 2 and "refused the webhook" in out.stdout and "wrongcode123" not in out.stdout + out.stderr
 
 
-def _violations(path):
-    with open(path, encoding="utf-8") as f:
-        return sorted(csv.DictReader(f), key=lambda r: (r["rule_id"], r["deal_id"]))
-
-
 def test_parity_with_the_export_and_the_task_rules_run(tmp_path, fake):
-    cfg = write_settings(tmp_path / "api", fake)
-    env = {**os.environ, HOOK_ENV: fake.webhook()}
-    api = subprocess.run(CLI + ["run", "--from-crm", "--config", str(cfg), "--as-of", AS_OF, "--violations-csv", str(tmp_path / "api.csv")],
-                         env=env, capture_output=True, text=True)
-    assert api.returncode == 0, api.stderr
-    export = tmp_path / "export"
-    fake.write_export(export)
-    xcfg = tmp_path / "xp" / "crm-audit.yaml"
-    xcfg.parent.mkdir()
-    xcfg.write_text(yaml.safe_dump(b24_settings(), allow_unicode=True), encoding="utf-8")
-    exp = subprocess.run(CLI + ["run", "--export", str(export), "--config", str(xcfg), "--as-of", AS_OF, "--violations-csv",
-                                str(tmp_path / "export.csv")], capture_output=True, text=True)
-    assert exp.returncode == 0, exp.stderr
-    a, b = _violations(tmp_path / "api.csv"), _violations(tmp_path / "export.csv")
+    a, b = run_both(tmp_path, fake, b24_settings(), {HOOK_ENV: fake.webhook()})
     assert {r["rule_id"] for r in b} & TASK_AND_STAGE_RULES == set()  # the export cannot feed them
     assert {r["rule_id"] for r in a} >= TASK_AND_STAGE_RULES  # the API can
     assert [r for r in a if r["rule_id"] not in TASK_AND_STAGE_RULES] == b

@@ -53,9 +53,9 @@ def fake(dataset):
     assert f.schema_errors == [], f.schema_errors[:5]
 
 
-def write_settings(folder: Path, fake: FakeHubSpot, **api) -> Path:
+def write_settings(folder: Path, fake, settings: dict | None = None, **api) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
-    data = hs_settings()
+    data = settings or hs_settings()
     data["crm_api"] = {"base_url": fake.url, **api}
     path = folder / "crm-audit.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
@@ -177,21 +177,25 @@ def _violations(path):
         return sorted(csv.DictReader(f), key=lambda r: (r["rule_id"], r["deal_id"]))
 
 
-def test_parity_the_api_and_the_export_of_one_dataset_give_identical_findings(tmp_path, fake):
-    cfg = write_settings(tmp_path / "api", fake)
-    env = {**os.environ, TOKEN_ENV: fake.token}
+def run_both(tmp_path: Path, fake, settings: dict, env: dict) -> tuple[list[dict], list[dict]]:
+    """The audit of one dataset twice through the CLI: `run --from-crm` on the fake API, `run --export` on the fake's export."""
+    cfg = write_settings(tmp_path / "api", fake, settings)
     api = subprocess.run(CLI + ["run", "--from-crm", "--config", str(cfg), "--as-of", AS_OF, "--violations-csv", str(tmp_path / "api.csv")],
-                         env=env, capture_output=True, text=True)
+                         env={**os.environ, **env}, capture_output=True, text=True)
     assert api.returncode == 0, api.stderr
     export = tmp_path / "export"
     fake.write_export(export)
     xcfg = tmp_path / "xp" / "crm-audit.yaml"
     xcfg.parent.mkdir()
-    xcfg.write_text(yaml.safe_dump(hs_settings(), allow_unicode=True), encoding="utf-8")
+    xcfg.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     exp = subprocess.run(CLI + ["run", "--export", str(export), "--config", str(xcfg), "--as-of", AS_OF, "--violations-csv",
                                 str(tmp_path / "export.csv")], capture_output=True, text=True)
     assert exp.returncode == 0, exp.stderr
-    a, b = _violations(tmp_path / "api.csv"), _violations(tmp_path / "export.csv")
+    return _violations(tmp_path / "api.csv"), _violations(tmp_path / "export.csv")
+
+
+def test_parity_the_api_and_the_export_of_one_dataset_give_identical_findings(tmp_path, fake):
+    a, b = run_both(tmp_path, fake, hs_settings(), {TOKEN_ENV: fake.token})
     assert len(b) > 100
     assert a == b
 

@@ -20,10 +20,10 @@ import csv
 import datetime as dt
 import json
 import time
-from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from .hubspot import _norm, schema_problems
 from .server import FakeCrm
 
 TZ = "Europe/Moscow"
@@ -34,18 +34,6 @@ AGENCY = ("UF_CRM_1700000200", "Агентство ли это")
 TYPE_IDS = {"Встреча": "1", "Звонок": "2", "Письмо": "4"}
 STORES = {"crm.deal.list": ("deals", "DATE_MODIFY"), "crm.company.list": ("companies", "DATE_MODIFY"),
           "crm.contact.list": ("contacts", "DATE_MODIFY"), "crm.activity.list": ("activities", "LAST_UPDATED"), "user.get": ("users", None)}
-
-
-@lru_cache(maxsize=None)
-def _validator(kind: str):
-    import jsonschema
-
-    doc = json.loads(SCHEMAS.read_text(encoding="utf-8"))
-    return jsonschema.Draft7Validator({"definitions": doc["definitions"], "$ref": f"#/definitions/{kind}"})
-
-
-def _norm(s):
-    return " ".join((s or "").lower().replace("ё", "е").split())
 
 
 def _t(v: str | None) -> dt.datetime | None:
@@ -156,7 +144,7 @@ class FakeBitrix24(FakeCrm):
         res = body.get("result")
         if kind in ("deals", "companies", "contacts", "activities") and res and list(res[0]) == ["ID"]:
             kind = "ids"
-        return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in list(_validator(kind).iter_errors(body))[:5]]
+        return schema_problems(SCHEMAS, kind, body)
 
     # ------------------------------------------------------------------ one dataset, two presentations
     @classmethod

@@ -47,11 +47,16 @@ _local = threading.local()
 
 
 @lru_cache(maxsize=None)
-def _validator(kind: str):
+def definition_validator(schemas: Path, kind: str):
+    """A validator for one definition of a JSON schema file written from a CRM's API docs ({"definitions": ...})."""
     import jsonschema
 
-    doc = json.loads(SCHEMAS.read_text(encoding="utf-8"))
+    doc = json.loads(schemas.read_text(encoding="utf-8"))
     return jsonschema.Draft7Validator({"definitions": doc["definitions"], "$ref": f"#/definitions/{kind}"})
+
+
+def schema_problems(schemas: Path, kind: str, body) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in list(definition_validator(schemas, kind).iter_errors(body))[:5]]
 
 
 def _norm(s):
@@ -232,7 +237,7 @@ class FakeHubSpot(FakeCrm):
         kind = ("account" if path.startswith("/account-info") else "owners" if path == "/crm/v3/owners" else
                 "pipelines" if path.startswith("/crm/v3/pipelines") else "properties" if path.startswith("/crm/v3/properties") else
                 "associations" if path.startswith("/crm/v4/associations") else "search" if path.endswith("/search") else "collection")
-        return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in list(_validator(kind).iter_errors(body))[:5]]
+        return schema_problems(SCHEMAS, kind, body)
 
     # ------------------------------------------------------------------ one dataset, two presentations
     @classmethod

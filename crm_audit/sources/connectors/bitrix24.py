@@ -17,7 +17,7 @@
 - Users: ``user.get`` (``ACTIVE`` false: deactivated).
 - Limits: a leaky bucket of 2 requests per second (50 in a burst); past it
   ``QUERY_LIMIT_EXCEEDED`` (HTTP 503), retried with backoff by the core; the
-  client keeps to 2/s itself.
+  client keeps to 1.8/s itself (arrivals bunch on a busy network).
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ class Bitrix24Connector(Connector):
         if len(code) >= 6:  # the webhook's code is its secret: masked in every message, like a token
             credentials._registry.append(code)
         root = api.base_url.rstrip("/") if api.base_url else f"{parts.scheme}://{parts.netloc}"
-        core = HttpCore(root + parts.path.rstrip("/"), {}, Limits(rps=2.0), crm="Bitrix24", classify=classify, transport=transport,
+        core = HttpCore(root + parts.path.rstrip("/"), {}, Limits(rps=1.8), crm="Bitrix24", classify=classify, transport=transport,
                         clock=clock or time.monotonic, sleep=sleep or time.sleep, probe_host="www.bitrix24.ru")
         return cls(core, f"https://{parts.netloc}", api.timezone, parts.netloc)
 
