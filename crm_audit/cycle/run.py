@@ -17,7 +17,6 @@ ledger (:meth:`Ledger.snapshot`): they cannot change it. Nothing here prints:
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 from pathlib import Path
 
 from crm_audit.cycle.documents import location_of, reader_for, sources_to_read
@@ -139,15 +138,10 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             from exporters.gsheet import publish
 
             progress("publishing to the Google Sheet")
-            kwargs = {"dry_run": req.dry_run, "retry": req.gsheet_retry}
-            params = inspect.signature(publish).parameters
-            if "seen" in params:
-                kwargs["seen"] = seen_in_gsheet
-            if "progress" in params:
-                kwargs["progress"] = progress
-            published = publish(report, spreadsheet, **kwargs)
+            published = publish(report, spreadsheet, seen=seen_in_gsheet, dry_run=req.dry_run, retry=req.gsheet_retry,
+                                progress=progress)
             result.publish = published
-            late = list(getattr(published, "late_edits", None) or [])
+            late = published.late_edits
             if late:
                 store_edits(ledger, late, gsheet_loc, None)
                 result.notices.append(Notice("late-edits", f"{len(late)} edit(s) typed into the Google Sheet during this run were "

@@ -218,8 +218,6 @@ class UnfinishedWrite:
     ids: list[int] = field(default_factory=list)  # every note of this document (older failed runs too)
 
 
-EPOCH = dt.date(1970, 1, 1)
-
 #: the findings columns as the ledger's callers read them («Не обработано» and no repeat spelled out)
 _COLUMNS = ("rule_id, deal_id, owner, title, streak, CAST(first_seen AS VARCHAR) AS first_seen, "
             "coalesce(status, 'Не обработано') AS status, comment, note, coalesce(repeat, 0) AS repeat, fingerprint")
@@ -598,9 +596,6 @@ class Ledger:
         return [Document(r["audit_id"], r["as_of"], r["location"], r["kind"], r["written_at"],
                          r["location"] == primary if primary else i == 0) for i, r in enumerate(rows)]
 
-    def knows_document(self, location: str) -> bool:
-        return self.con.execute("SELECT 1 FROM audit_documents WHERE location = ? LIMIT 1", (location,)).fetchone() is not None
-
     def move_document(self, audit_id: int, old: str, new: str, kind: str) -> None:
         """The team moved an audit's document (``--previous``): the ledger follows it."""
         with self.transaction() as con:
@@ -796,10 +791,6 @@ class Ledger:
                 "ORDER BY kind DESC", (audit_id,)):
             out[(r["rule_id"], r["deal_id"])] = r["kind"]  # 'accepted' last: it wins over a warning
         return out
-
-    def end_waiver(self, waiver_id: int, on: dt.date, reason: str) -> None:
-        with self.transaction():
-            self.con.execute("UPDATE decisions SET active = 0, ended_on = ?, ended_reason = ? WHERE id = ?", (on.isoformat(), reason, waiver_id))
 
     def warnings(self, since: dt.date | None = None) -> list[sqlite3.Row]:
         sql = "SELECT * FROM decisions WHERE kind = 'warning'"
