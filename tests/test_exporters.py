@@ -622,7 +622,7 @@ def test_rule_with_more_rows_than_a_sheet_holds_is_capped_with_a_note(tmp_path, 
 
 
 def test_row_cap_for_cells_cuts_only_the_largest_sheets():
-    from exporters.limits import row_cap_for_cells
+    from crm_audit.documents.limits import row_cap_for_cells
 
     def res(n):
         return RuleResult("r", "1.1", "t", 1, "1.1 t", [], pd.DataFrame({"deal_id": range(n)}))
