@@ -147,6 +147,10 @@ class Settings(BaseModel):
     # false while the stage order of `pipelines` is a guess (`init --from-export`
     # writes it so): `validate` and `run` warn until it is set to true
     stage_order_confirmed: bool = True
+    # an API-shaped dump's stage / pipeline ids -> their names ({C2:NEW: Новая заявка, "142": Успешно реализовано});
+    # they win over a dumped stage list (stages.csv) and the profile's own names
+    stage_ids: dict[str, str] = Field(default_factory=dict)
+    pipeline_ids: dict[str, str] = Field(default_factory=dict)
 
     # where the settings came from (not part of the YAML)
     file: str | None = Field(default=None, exclude=True)
@@ -179,6 +183,18 @@ class Settings(BaseModel):
             if not isinstance(column, str) or not column.strip():
                 raise ValueError(f"fields: «{ref}» needs this export's column name, e.g. «{ref}: Origem»")
         return v
+
+    @field_validator("stage_ids", "pipeline_ids", mode="before")
+    @classmethod
+    def _ids(cls, v: Any, info) -> Any:
+        if not isinstance(v, dict):
+            return v
+        out = {}
+        for key, name in v.items():  # YAML reads a bare id 142 as a number: the id is its text
+            if not isinstance(name, (str, int)) or not str(name).strip():
+                raise ValueError(f"{info.field_name}: the id «{key}» needs the name it stands for, e.g. «{key}: Новая заявка»")
+            out[str(key).strip()] = str(name).strip()
+        return out
 
     @field_validator("pipelines")
     @classmethod
