@@ -27,14 +27,22 @@ FIELD_TITLES = {"stage": "stage", "pipeline": "pipeline", "owner": "owner"}
 
 
 @dataclass
-class FoundLookup:
-    """A lookup file of the export, read into a raw table."""
+class LookupUse:
+    """One lookup a file names: which of its columns hold the ids, the names and the sort order."""
 
     lookup: Lookup
-    raw: RawTable
     key: int  # column indexes in the raw table
     value: int
     order: int | None
+
+
+@dataclass
+class FoundLookup:
+    """A lookup file of the export, read into a raw table; one file may name two fields
+    (amoCRM's dumped statuses: status_id / status_name and pipeline_id / pipeline_name)."""
+
+    raw: RawTable
+    uses: list[LookupUse]
 
 
 def _column(headers: list[str], names: list[str]) -> int | None:
@@ -42,19 +50,35 @@ def _column(headers: list[str], names: list[str]) -> int | None:
     return next((keys.index(hkey(n)) for n in names if hkey(n) in keys), None)
 
 
-def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
-    """The lookup this file is (by its name, or by its key and value headers), None when it is none."""
+def _named_like_an_entity(profile: Profile, path: Path) -> bool:
     stem, tokens = norm(path.stem), _stem_tokens(path)
+    return any(stem in names or tokens & names for names in ({norm(f) for f in spec.files} for spec in profile.entities.values()))
+
+
+def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
+    """The lookups this file is (by its name, or by its key and value headers), None when it is none.
+
+    A file named like an entity (leads.csv) is that entity even when it has a lookup's headers
+    (an amoCRM leads dump has `status_id` and `name`)."""
+    stem, tokens = norm(path.stem), _stem_tokens(path)
+    entity_named = None
+    uses: list[LookupUse] = []
     for lk in profile.lookups:
         key, value = _column(raw.headers, lk.key), _column(raw.headers, lk.value)
-        if key is None or value is None:
+        if key is None or value is None or key == value:
             continue
         names = {norm(f) for f in lk.files}
         by_name = stem in names or bool(tokens & names)
-        # by headers alone when its key column is a specific one (STATUS_ID), not a bare «ID»
-        if by_name or hkey(raw.headers[key]) != "id":
-            return FoundLookup(lk, raw, key, value, _column(raw.headers, lk.order))
-    return None
+        if not by_name:
+            if entity_named is None:
+                entity_named = _named_like_an_entity(profile, path)
+            # by headers alone when its key column is a specific one (STATUS_ID), not a bare «ID»
+            if entity_named or hkey(raw.headers[key]) == "id":
+                continue
+        if any(u.lookup.field == lk.field for u in uses):
+            continue
+        uses.append(LookupUse(lk, key, value, _column(raw.headers, lk.order)))
+    return FoundLookup(raw, uses) if uses else None
 
 
 def _applies(lk: Lookup, deals: LoadedEntity) -> bool:
@@ -68,33 +92,35 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
     deals = entities.get("deals")
     warnings: list[DataWarning] = []
     for lk in profile.lookups:
-        files = [f for f in found if f.lookup is lk]
+        files = [(f.raw, u) for f in found for u in f.uses if u.lookup is lk]
         if deals is None or not _applies(lk, deals):
             continue
         col = lk.field
-        rows = [f"({sql_literal(norm(k))}, {sql_literal(v)}, NULL::DOUBLE)" for k, v in lk.known.items()]
-        selects = [f"SELECT * FROM (VALUES {', '.join(rows)}) v(k, name, ord)"] if rows else []
-        for f in files:
-            order = f"TRY_CAST(parse_num(c{f.order}) AS DOUBLE)" if f.order is not None else "NULL::DOUBLE"
-            selects.append(f"SELECT norm(c{f.key}) AS k, strip(c{f.value}) AS name, {order} AS ord FROM {f.raw.name} "
-                           f"WHERE NOT is_blank(c{f.key}) AND NOT is_blank(c{f.value})")
+        # the name of an id: the settings' (`stage_ids:`) first, then a dumped list's, then the profile's `known`
+        rows = [f"({sql_literal(norm(k))}, {sql_literal(v)}, NULL::DOUBLE, {0 if k in lk.settings else 2})" for k, v in lk.known.items()]
+        selects = [f"SELECT * FROM (VALUES {', '.join(rows)}) v(k, name, ord, prio)"] if rows else []
+        for raw, u in files:
+            order = f"TRY_CAST(parse_num(c{u.order}) AS DOUBLE)" if u.order is not None else "NULL::DOUBLE"
+            selects.append(f"SELECT norm(c{u.key}) AS k, strip(c{u.value}) AS name, {order} AS ord, 1 AS prio FROM {raw.name} "
+                           f"WHERE NOT is_blank(c{u.key}) AND NOT is_blank(c{u.value})")
         if not selects:  # no file and no known names: every id is unnamed (and said so below)
-            selects = ["SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS name, NULL::DOUBLE AS ord WHERE FALSE"]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS SELECT k, arg_min(name, coalesce(ord, 0)) AS name, min(ord) AS ord "
+            selects = ["SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS name, NULL::DOUBLE AS ord, 0 AS prio WHERE FALSE"]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS SELECT k, arg_min(name, [prio, coalesce(ord, 0)]) AS name, min(ord) AS ord "
                     f"FROM ({' UNION ALL '.join(selects)}) GROUP BY k")
-        if col == "stage" and any(f.order is not None for f in files) and "stage_order" not in deals.fields:
+        if col == "stage" and any(u.order is not None for _r, u in files) and "stage_order" not in deals.fields:
             con.execute(f"ALTER TABLE {deals.table} ADD COLUMN stage_order DOUBLE")
             con.execute(f"UPDATE {deals.table} SET stage_order = m.ord FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
-            deals.fields["stage_order"] = f"{', '.join(f.raw.path.name for f in files)} (sort order)"
+            deals.fields["stage_order"] = f"{', '.join(r.path.name for r, _u in files)} (sort order)"
         unnamed = con.execute(
             f"SELECT count(*), min(_row), arg_min({col}, _row), count(DISTINCT norm({col})) FROM {deals.table} "
             f"WHERE NOT is_blank({col}) AND norm({col}) NOT IN (SELECT k FROM _lookup)").fetchone()
         con.execute(f"UPDATE {deals.table} SET {col} = m.name FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
-        source = ", ".join(f.raw.path.name for f in files)
+        source = ", ".join([*dict.fromkeys(r.path.name for r, _u in files), *(["the settings"] if lk.settings else [])])
         deals.fields[col] = f"{deals.fields[col]} (names from {source or 'the profile'})"
         if unnamed[0]:
-            where = f"not in {source}" if files else "named by no file of the export"
-            add = "" if files else f"; put the list of {FIELD_TITLES[col]}s ({', '.join(lk.files[:2])}.csv with {lk.key[0]} and {lk.value[0]}) next to the deals to see names"
+            where = f"not in {source}" if files or lk.settings else "named by no file of the export"
+            add = (f"; name them in crm-audit.yaml ({col}_ids: {{ID: name}}) or put the list of {FIELD_TITLES[col]}s "
+                   f"({', '.join(lk.files[:2])}.csv with {lk.key[0]} and {lk.value[0]}) next to the deals")
             warnings.append(DataWarning("unnamed-id", f"{unnamed[3]} {FIELD_TITLES[col]} id(s) of {unnamed[0]} deal(s) are {where} "
                                         f"(such as «{unnamed[2]}»): shown as exported{add}", str(deals.file), unnamed[1], deals.fields[col]))
         con.execute("DROP TABLE _lookup")

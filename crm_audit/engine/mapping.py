@@ -28,7 +28,12 @@ TYPE_EXPECTED = {
     "number": "a number such as 1500, 1 500,00 or 1500.50",
     "date": "a date such as 2026-11-20, 2026-11-20 10:00:00 or 20.11.2026",
 }
+#: what a date field with `formats:` also takes
+FORMAT_EXPECTED = {"unix": "a unix time in seconds such as 1795166400", "unix_ms": "a unix time in milliseconds such as 1795166400000"}
 MAX_REPORTED = 5
+#: a date format of the profile (`formats:`) -> (the digits of such a cell, microseconds per unit):
+#: unix seconds from 2001-09-09 to 2286, milliseconds likewise; shorter numbers stay Excel serials or bad values
+UNIX_DIGITS = {"unix": ("10", 1_000_000), "unix_ms": ("13", 1_000)}
 BAD_VALUE_HINT = "Fix the cells in the export (or set `on_bad_value: warn` in crm-audit.yaml to treat them as empty)."
 
 
@@ -49,6 +54,8 @@ class LoadedEntity:
     rows_where: str | None = None  # the file's rows this entity is (`rows_where`), as text
     # canonical fields read from the file's own columns (not a default, a link by name or a derived status)
     from_columns: set[str] = field(default_factory=set)
+    # the settings' `on_bad_value` the file was read with: a value checked later (a yes/no field) obeys it too
+    on_bad_value: str = "error"
 
     def column_for(self, name: str) -> str | None:
         """SQL column of a canonical field or custom field (by export name)."""
@@ -135,7 +142,13 @@ def _typed_expr(spec, raw: str, date_order: str = "dmy") -> str:
     if spec.type == "number":
         return f"parse_num({raw})"
     if spec.type == "date":
-        return f"parse_date_mdy({raw})" if date_order == "mdy" else f"parse_date({raw})"
+        parsed = f"parse_date_mdy({raw})" if date_order == "mdy" else f"parse_date({raw})"
+        for fmt in reversed(spec.formats):  # a whole number of seconds (milliseconds) since 1970-01-01 UTC
+            digits, scale = UNIX_DIGITS[fmt]
+            whole = f"regexp_full_match(strip({raw}), '[0-9]{{{digits}}}')"
+            parsed = (f"CASE WHEN {whole} THEN CAST(make_timestamp(TRY_CAST(strip({raw}) AS BIGINT) * {scale}) AS DATE) "
+                      f"ELSE {parsed} END")
+        return parsed
     if spec.type == "enum":
         whens = " ".join(f"WHEN norm({raw}) IN ({_sql_list(vals)}) THEN {sql_literal(key)}" for key, vals in spec.values.items())
         return f"CASE {whens} ELSE NULL END" if whens else "NULL"
@@ -464,6 +477,8 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
         expected = TYPE_EXPECTED.get(typ, typ)
         if typ == "date" and date_order == "mdy":
             expected = "a date such as 2026-11-20, 11/20/2026 or 20.11.2026"
+        if typ == "date" and job.spec.fields[name].formats:
+            expected += "".join(f", or {FORMAT_EXPECTED[f]}" for f in job.spec.fields[name].formats)
         for r, v in bad:
             msg = f"cannot read «{v}»: expected {expected}"
             if warn:
@@ -534,7 +549,8 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
              if n in proj.fields and fs.type != "text" and n in m.by_field and not (n == "status" and proj.status_derived)}
     ent = LoadedEntity(job.entity, job.path, job.entity, rows, proj.fields, proj.custom_cols, m.ignored,
                        header_fields=m.header_fields, typed=typed, raw=job.raw.info,
-                       from_columns={n for n in m.by_field if not (n == "status" and proj.status_derived)})
+                       from_columns={n for n in m.by_field if not (n == "status" and proj.status_derived)},
+                       on_bad_value=job.on_bad_value)
     if rw_col is not None:
         ent.rows_where = f"rows whose «{job.headers[rw_col]}» is {' / '.join(spec.rows_where.values)}"
     return ent, warnings

@@ -50,6 +50,9 @@ def hkey(header: str) -> str:
 
 
 FieldType = Literal["id", "text", "number", "date", "enum", "bool"]
+#: extra ways a date field's cells may be written: `unix` — seconds since 1970-01-01 UTC as a whole
+#: number (amoCRM's API v4 `created_at`), `unix_ms` — milliseconds (HubSpot's API timestamps)
+DateFormat = Literal["unix", "unix_ms"]
 
 
 def _nonblank_list(v: list[str], what: str) -> list[str]:
@@ -102,6 +105,8 @@ class Lookup(BaseModel):
     value: list[str] = Field(default_factory=list)
     order: list[str] = Field(default_factory=list)
     known: dict[str, str] = Field(default_factory=dict)
+    # the ids of `known` that the settings named (`stage_ids:` / `pipeline_ids:`): they win over a file
+    settings: set[str] = Field(default_factory=set, exclude=True)
 
 
 class FieldSpec(BaseModel):
@@ -132,6 +137,9 @@ class FieldSpec(BaseModel):
     # export has none of them): Bitrix24's «Контакт», else «Контакт: Имя» +
     # «Контакт: Фамилия»
     fallback: FallbackSpec | None = None
+    # date fields: other ways its cells are written besides the dates every field reads (see DateFormat);
+    # a cell that is a whole number of the right size is read that way, any other cell as a date
+    formats: list[DateFormat] = Field(default_factory=list)
 
     @field_validator("remove")
     @classmethod
@@ -144,6 +152,8 @@ class FieldSpec(BaseModel):
             raise ValueError("`many` needs `split` (the separator of the items)")
         if self.from_days and self.type != "date":
             raise ValueError("`from_days` is for fields of type date")
+        if self.formats and self.type != "date":
+            raise ValueError("`formats` is for fields of type date")
         if self.fallback and {hkey(h) for h in self.headers} & {hkey(h) for h in self.fallback.headers}:
             raise ValueError("`fallback` headers must differ from the field's own `headers`")
         return self
@@ -237,6 +247,36 @@ class DeriveStatus(BaseModel):
     from_stage: StatusFromStage | None = None
 
 
+class YesNo(BaseModel):
+    """The words a yes/no value is written with (a custom field such as «Агентство ли это»,
+    which a rule reads with `is_yes`): any case, surrounding spaces and «ё» ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+    yes: list[str] = Field(default_factory=list)
+    no: list[str] = Field(default_factory=list)
+
+    def merged(self, other: "YesNo") -> "YesNo":
+        return YesNo(yes=_add_words(self.yes, other.yes), no=_add_words(self.no, other.no))
+
+    def meaning(self, cell: str) -> bool | None:
+        """True for a yes word, False for a no word, None for anything else."""
+        n = norm(cell)
+        if n in {norm(w) for w in self.yes}:
+            return True
+        if n in {norm(w) for w in self.no}:
+            return False
+        return None
+
+
+def _add_words(words: list[str], more: list[str]) -> list[str]:
+    seen = {norm(w) for w in words}
+    return [*words, *(w for w in more if norm(w) not in seen and not seen.add(norm(w)))]
+
+
+#: yes/no words every profile reads (the reference's «Да» / Yes / True / 1)
+BASE_YES_NO = YesNo(yes=["Да", "Yes", "True", "1"], no=["Нет", "No", "False", "0"])
+
+
 class LanguageEntity(BaseModel):
     """One entity's names in one interface language: prefixes, header aliases per field, values per enum."""
 
@@ -258,6 +298,8 @@ class LanguageSpec(BaseModel):
     # such as deals.currency, or whole headers)
     inferred: list[str] = Field(default_factory=list)
     entities: dict[Literal["deals", "organizations", "persons", "activities"], LanguageEntity] = Field(default_factory=dict)
+    # how a yes/no value is written in this language (Sim / Não): accepted in every yes/no field
+    yes_no: YesNo | None = None
 
 
 def _merge_language(profile: "Profile", code: str, lang: LanguageSpec) -> None:
@@ -338,12 +380,34 @@ class Profile(BaseModel):
     # the CRM's interface languages: code (en, pt-BR, ...) -> names in that
     # language, merged into `entities` on load (see pipedrive.yaml)
     languages: dict[str, LanguageSpec] = Field(default_factory=dict)
+    # the yes/no words of a custom yes/no field (a rule's `is_yes`), beyond BASE_YES_NO;
+    # each language's `yes_no` is added on load
+    yes_no: YesNo = Field(default_factory=YesNo)
 
     @model_validator(mode="after")
     def _merge_languages(self) -> "Profile":
+        words = BASE_YES_NO.merged(self.yes_no)
         for code, lang in self.languages.items():
             _merge_language(self, code, lang)
+            if lang.yes_no is not None:
+                words = words.merged(lang.yes_no)
+        clash = {norm(w) for w in words.yes} & {norm(w) for w in words.no}
+        if clash:
+            raise ValueError(f"yes_no: «{sorted(clash)[0]}» is both a yes and a no word")
+        self.yes_no = words
         return self
+
+    def with_ids(self, field: str, names: dict[str, str]) -> "Profile":
+        """A copy whose lookups of ``field`` (stage / pipeline) name these ids (the settings'
+        `stage_ids:` / `pipeline_ids:`; they win over the profile's `known` and a dumped list)."""
+        if not names or not any(lk.field == field for lk in self.lookups):
+            return self
+        out = self.model_copy(deep=True)
+        for lk in out.lookups:
+            if lk.field == field:
+                lk.known = {**lk.known, **{str(k): v for k, v in names.items()}}
+                lk.settings = {str(k) for k in names}
+        return out
 
     def languages_of(self, headers: list[str]) -> list[str]:
         """The interface languages whose own names (prefixes, headers) the headers use, most used first."""
@@ -435,5 +499,7 @@ def load_profile(name: str) -> Profile:
 
 
 def profile_for(settings) -> Profile:
-    """The settings' CRM profile with the settings' `columns:` applied."""
-    return load_profile(settings.crm).with_columns(getattr(settings, "columns", None) or {})
+    """The settings' CRM profile with the settings' `columns:`, `stage_ids:` and `pipeline_ids:` applied."""
+    profile = load_profile(settings.crm).with_columns(getattr(settings, "columns", None) or {})
+    profile = profile.with_ids("stage", getattr(settings, "stage_ids", None) or {})
+    return profile.with_ids("pipeline", getattr(settings, "pipeline_ids", None) or {})

@@ -29,6 +29,7 @@ from crm_audit.engine.profile import Profile
 from crm_audit.errors import InputError, Problem
 from crm_audit.report import BlankColumn, DataWarning, SkippedRule, UnjudgedDeals
 from crm_audit.sqltext import sql_literal
+from crm_audit.textnorm import norm
 
 #: rule-language entity -> the export's entity (its file)
 REF_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
@@ -68,6 +69,8 @@ class Requirements:
     missing: list[MissingColumn] = field(default_factory=list)
     warnings: list[DataWarning] = field(default_factory=list)
     codes: dict[str, str] = field(default_factory=dict)  # rule id -> its code (for messages)
+    # cells of a yes/no field that are no yes/no word (with `on_bad_value: error`): they stop the audit
+    bad_values: list[Problem] = field(default_factory=list)
 
     def skipped_rule(self, rule_id: str) -> SkippedRule | None:
         return next((s for s in self.skipped if s.rule_id == rule_id), None)
@@ -77,8 +80,13 @@ class Requirements:
         return [m for m in self.missing if m.needed_by_all or rule_id in m.needed_by]
 
     def raise_if_missing(self) -> None:
+        """Stop the audit: columns the rules read are missing, or yes/no cells cannot be read."""
         if self.missing:
             raise MissingColumnsError(self.missing, self.codes)
+        if self.bad_values:
+            from crm_audit.engine.mapping import BAD_VALUE_HINT
+
+            raise InputError(problems=self.bad_values, hint=BAD_VALUE_HINT)
 
 
 class MissingColumnsError(InputError):
@@ -210,12 +218,91 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
     if "status" not in deals.fields:
         need(field_ref("deal.status"), _Lack("deals", str(deals.file), chk.header("deals", "status")), None)
     out.missing = list(missing.values())
+    yes_no = yes_no_values(out.runnable, export, chk.profile)
+    out.warnings += yes_no.warnings
+    out.bad_values = yes_no.problems
     refs = {r for p in out.runnable for r in p.fields}
     if any(r.entity == "deal" and r.name in STAGE_SINCE for r in refs) and "stage_changed" not in deals.fields:
         out.warnings.append(DataWarning(
             "no-stage-change", f"the export has no «{chk.header('deals', 'stage_changed')}» column: days in stage are "
             f"counted from «{chk.header('deals', 'created')}» for every deal (add the column to the export for exact figures)",
             str(deals.file), None, None))
+    return out
+
+
+# --------------------------------------------------------------------------- yes/no fields
+
+
+@dataclass
+class YesNoCheck:
+    """What reading the yes/no fields found: unknown values, as warnings or as problems (`on_bad_value`)."""
+
+    warnings: list[DataWarning] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)  # the rule fields read as yes/no («org.Агентство ли это»)
+
+
+def _yes_no_refs(plans: list[RulePlan]) -> list[FieldRef]:
+    from crm_audit.rules.lang import Leaf, iter_conds
+
+    out: list[FieldRef] = []
+    for p in plans:
+        for c in iter_conds(p.condition):
+            if isinstance(c, Leaf) and c.op == "is_yes":
+                ref = field_ref(c.field)
+                if ref not in out:
+                    out.append(ref)
+    return out
+
+
+def yes_no_values(plans: list[RulePlan], export: LoadedExport, profile: Profile | None) -> YesNoCheck:
+    """Read every field a rule tests with `is_yes` in the words of every language of the profile.
+
+    A yes word of any language («Sim», «Ja», «Tak») is written as «Да» in the loaded table, so a
+    yes counts as yes whatever the interface language (a no word, blank or unknown value stays as
+    exported, so what a rule sheet shows of a flagged deal is the export's own text). A value that is
+    no yes/no word of the profile («Maybe») obeys `on_bad_value` like a bad date: an error naming
+    file, row, column and value, or a warning (the cell counts as not yes).
+    """
+    from crm_audit.engine.mapping import MAX_REPORTED
+    from crm_audit.engine.profile import BASE_YES_NO
+
+    out = YesNoCheck()
+    words = profile.yes_no if profile is not None else BASE_YES_NO
+    known = sorted({norm(w) for w in words.yes + words.no})
+    yes_other = sorted({norm(w) for w in words.yes} - {norm(w) for w in BASE_YES_NO.yes})
+    done: set[tuple[str, str]] = set()
+    for ref in _yes_no_refs(plans):
+        ent = export.entities.get(REF_ENTITY.get(ref.entity, ""))
+        col = ent.column_for(ref.name) if ent is not None else None
+        if col is None or (ent.table, col) in done:
+            continue
+        done.add((ent.table, col))
+        out.fields.append(ref.ref)
+        header = next((h for c, h in ent.custom.values() if c == col), ref.name)
+        qcol = f'"{col}"'
+        unknown = f"NOT is_blank({qcol}) AND norm({qcol}) NOT IN ({', '.join(sql_literal(w) for w in known)})"
+        con = export.con
+        bad = con.execute(f"SELECT _row, {qcol} FROM {ent.table} WHERE {unknown} ORDER BY _row LIMIT {MAX_REPORTED}").fetchall()
+        if bad:
+            total = con.execute(f"SELECT count(*) FROM {ent.table} WHERE {unknown}").fetchone()[0]
+            expected = ", ".join(dict.fromkeys([*words.yes[:8], *words.no[:8]]))
+            warn = ent.on_bad_value == "warn"
+            for r, v in bad:
+                msg = f"unknown yes/no value «{v}»: expected one of: {expected}"
+                if warn:
+                    out.warnings.append(DataWarning("unknown-value", msg + "; the cell counts as not yes", str(ent.file), r, header))
+                else:
+                    out.problems.append(Problem(msg, file=str(ent.file), row=r, column=header, reason="bad-value"))
+            if total > len(bad):
+                more = f"… and {total - len(bad)} more rows with unknown yes/no values in «{header}»"
+                if warn:
+                    out.warnings.append(DataWarning("unknown-value", more, str(ent.file), None, header))
+                else:
+                    out.problems.append(Problem(more, file=str(ent.file), column=header, reason="bad-value"))
+        if yes_other:
+            con.execute(f"UPDATE {ent.table} SET {qcol} = {sql_literal(BASE_YES_NO.yes[0])} "
+                        f"WHERE norm({qcol}) IN ({', '.join(sql_literal(w) for w in yes_other)})")
     return out
 
 
