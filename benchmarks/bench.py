@@ -534,6 +534,7 @@ def child_cli(argv: list[str]) -> None:
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
+    cpu: dict[str, float] = {}  # user + sys of the whole process (every thread) during each timed function
     import crm_audit.cli as cli
 
     t_import = time.perf_counter() - t0
@@ -550,17 +551,19 @@ def child_cli(argv: list[str]) -> None:
             continue
 
         def wrapper(*a, _fn=fn, _label=label, **k):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             try:
                 return _fn(*a, **k)
             finally:
                 timings[_label] = timings.get(_label, 0.0) + time.perf_counter() - t
+                cpu[_label] = cpu.get(_label, 0.0) + time.process_time() - c
 
         setattr(owner, name, functools.wraps(fn)(wrapper))
 
     def report():
-        _emit({"in_process_s": time.perf_counter() - t0, "import_s": t_import,
-               "detail": {label: timings[label] for _, _, label in CLI_TIMERS if label in timings}})
+        _emit({"in_process_s": time.perf_counter() - t0, "import_s": t_import, "cpu_s": time.process_time(),
+               "detail": {label: timings[label] for _, _, label in CLI_TIMERS if label in timings},
+               "detail_cpu": {label: cpu[label] for _, _, label in CLI_TIMERS if label in cpu}})
 
     atexit.register(report)
     sys.argv = ["crm-audit", *argv]
@@ -871,8 +874,9 @@ def main() -> None:
                     s2["ledger_bytes"] = sum(p.stat().st_size for p in ledger_files(ledger))
                     print(f"  second audit (reads back the {n:,}-deal workbook, carries over, records, writes the new one) "
                           f"{s2['s']:8.3f} s  peak {s2['mb']:6.0f} MB   ÷ baseline {ratio(s2['s'], b['process_s']):.2f}×")
+                    print(f"    {'(wall; CPU user+sys of the process)':<46} {s2.get('cpu_s', 0):8.3f} CPU-s in all")
                     for k, v in s2.get("detail", {}).items():
-                        print(f"    {k:<46} {v:8.3f} s")
+                        print(f"    {k:<46} {v:8.3f} s {s2.get('detail_cpu', {}).get(k, 0):8.3f} CPU-s")
             r["load_after"] = load_average()
             results.setdefault(shape, {})[n] = r
 

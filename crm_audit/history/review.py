@@ -118,7 +118,7 @@ class ReviewInputs:
 
     audits: list[Any]
     findings: list[Any]  # the latest audit's findings (ledger rows)
-    edits: dict[tuple[str, str], Any]  # the last edit per finding
+    edits: dict[tuple[str, str], Any]  # the last edit per finding of the latest audit's document
     decided: dict[tuple[str, str], str]  # -> 'accepted' | 'warning'
     owner_counts: dict[str, int]
     hits: list[Any]  # (audit_id, owner, rule_id, n)
@@ -138,7 +138,7 @@ def review_inputs(ledger: Ledger, today: dt.date) -> ReviewInputs:
     return ReviewInputs(
         audits=audits,
         findings=ledger.audit_findings(latest["id"]) if latest is not None else [],
-        edits=ledger.last_edits() if latest is not None else {},
+        edits=ledger.last_edits(latest["id"]) if latest is not None else {},  # only these count as this audit's words
         decided=ledger.decided(latest["id"]) if latest is not None else {},
         owner_counts=owner_counts,
         hits=hits,
