@@ -68,10 +68,23 @@ def connector_for(settings, *, environ: dict | None = None, transport: Any = Non
     crm = crm or settings.crm
     cls = connector_class(crm)
     api = api_settings(settings)
-    spec = CredentialSpec(api.token_env_for(crm), settings.resolve(api.token_file) if api.token_file else None,
-                          "OAuth2 access token" if api.auth == "oauth2" else f"{cls.title} API token")
+    spec_for = getattr(cls, "credential_spec", None)  # a CRM whose secret is not a token (Salesforce: a private key)
+    spec = spec_for(api, settings) if spec_for is not None else CredentialSpec(
+        api.token_env_for(crm), settings.resolve(api.token_file) if api.token_file else None,
+        "OAuth2 access token" if api.auth == "oauth2" else f"{cls.title} API token")
     secret = read_secret(spec, environ)
-    return cls.build(api, secret, transport=transport, clock=clock, sleep=sleep)
+    token_data = None
+    if api.auth == "oauth2":
+        from crm_audit.sources.oauth import oauth_secret
+
+        secret, token_data = oauth_secret(secret)  # a token file's JSON: its access token (the refresh token stays in the file)
+    connector = cls.build(api, secret, transport=transport, clock=clock, sleep=sleep)
+    if token_data is not None and cls.oauth_refresh is not None and api.token_file:
+        from crm_audit.sources.oauth import RefreshingToken, TokenFile
+
+        connector.core.reauth = RefreshingToken(connector.core, TokenFile(settings.resolve(api.token_file)), cls.oauth_refresh,
+                                                cls.title, api.domain)
+    return connector
 
 
 def sync(settings, *, full: bool = False, check_deleted: bool = False, ledger: str | Path | None = None,

@@ -31,6 +31,8 @@ def sync_summary(r) -> list[str]:
     lines = [f"Sync {r.sync_id} ({r.mode}) of {r.crm}: {objs or 'nothing new'}.",
              f"{r.requests:,} requests" + (f", cost {r.cost:,} API tokens" if r.cost else "")
              + (f", {r.retries} retried" if r.retries else "") + (f", {r.waited:.0f} s waited for the CRM's limits" if r.waited >= 1 else "") + "."]
+    if r.daily:
+        lines.append(f"The account's daily API allocation: {r.daily[0]:,} of {r.daily[1]:,} requests used (the last 24 hours).")
     if r.snapshot is not None:
         rows = ", ".join(f"{n:,} {e}" for e, n in r.counts.items())
         lines.append(f"Snapshot for the audit: {r.snapshot} ({rows}).")

@@ -12,6 +12,22 @@ crm_api:
   keep_snapshots: 12                  # snapshots kept besides those an audit used (those are always kept)
   timezone: Europe/Moscow             # the account's time zone (default: read from the CRM)
 ```
+
+Salesforce signs in with the OAuth2 JWT bearer flow (a connected app with a certificate):
+
+```yaml
+crm: salesforce
+crm_api:
+  client_id: 3MVG9...                 # the connected app's consumer key (not a secret)
+  username: analyst@acme.com          # the user the audit reads as (pre-authorized for the app)
+  private_key_file: ~/.config/crm-audit/salesforce.key   # the PEM key OUTSIDE the project (or private_key_env)
+  login_url: https://login.salesforce.com   # https://test.salesforce.com for a sandbox, or the My Domain login
+```
+
+OAuth2 with a refresh token (Pipedrive, amoCRM, Bitrix24, HubSpot apps): ``auth: oauth2`` and
+``token_file`` naming a JSON file outside the project (``{"access_token", "refresh_token",
+"client_id", "client_secret"}``, mode 0600); an expired access token is refreshed once and
+the file atomically replaced with the new tokens (see :mod:`crm_audit.sources.oauth`).
 """
 
 from __future__ import annotations
@@ -28,7 +44,7 @@ class CrmApiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     token_env: str | None = None
     token_file: str | None = None
-    auth: Literal["token", "oauth2"] = "token"
+    auth: Literal["token", "oauth2", "jwt"] | None = None  # None: the CRM's usual way (a token; Salesforce: jwt)
     domain: str | None = None
     base_url: str | None = None  # the API root, for a proxy (default: from the CRM and domain)
     overlap_minutes: int = Field(10, ge=0, le=24 * 60)
@@ -36,7 +52,14 @@ class CrmApiSettings(BaseModel):
     keep_snapshots: int = Field(12, ge=1, le=1000)
     timezone: str | None = None
     cache: str | None = None  # default: <ledger name>.sync.duckdb next to the ledger
-    page_size: int | None = Field(None, ge=1, le=500)
+    page_size: int | None = Field(None, ge=1, le=2000)
+    # Salesforce's JWT bearer flow (default SALESFORCE_CLIENT_ID / SALESFORCE_USERNAME / SALESFORCE_PRIVATE_KEY from the environment)
+    client_id: str | None = None
+    username: str | None = None
+    private_key_file: str | None = None
+    private_key_env: str | None = None
+    login_url: str | None = None
+    daily_reserve: float = Field(0.1, ge=0, le=0.9)  # the share of a daily API allocation a sync leaves to other integrations
 
     def token_env_for(self, crm: str) -> str | None:
         return self.token_env or DEFAULT_TOKEN_ENV.get(crm)

@@ -100,6 +100,8 @@ class Connector:
     objects: list[ObjectSpec] = []
     #: the API profile (a profile YAML, same format as crm_audit/profiles/*.yaml)
     profile_file: str = ""
+    #: how an OAuth2 access token is refreshed (a :class:`crm_audit.sources.oauth.RefreshSpec`); None: it is not
+    oauth_refresh: Any = None
 
     def __init__(self, core: HttpCore, account: str, timezone: str | None = None):
         self.core = core

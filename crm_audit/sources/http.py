@@ -44,6 +44,9 @@ class Limits:
     retries: int = 6  # attempts after the first, for 429 / 5xx / dropped connections
     backoff: float = 0.5  # first backoff in seconds, doubled each attempt (with jitter), capped at 30 s
     timeout: float = 60.0
+    #: the share of a daily allocation the sync leaves to the account's other integrations (Salesforce: 0.1 — it stops
+    #: once 90% of the org's 24-hour API requests are used); None: no daily stop
+    daily_reserve: float | None = None
 
 
 class RateLimiter:
@@ -56,6 +59,8 @@ class RateLimiter:
         self._blocked_until = 0.0  # a burst window ran out / Retry-After
         self.waited = 0.0  # seconds spent waiting, for the sync report
         self.daily_left: int | None = None
+        self.daily_used: int | None = None  # a daily allocation as the CRM reports it (Salesforce's Sforce-Limit-Info)
+        self.daily_total: int | None = None
 
     def _wait_until(self, t: float) -> None:
         delay = t - self.clock()
@@ -68,6 +73,12 @@ class RateLimiter:
         self._sleep(delay)
 
     def before(self) -> None:
+        reserve = self.limits.daily_reserve
+        if reserve is not None and self.daily_total and self.daily_used is not None \
+                and self.daily_used >= self.daily_total * (1 - reserve):
+            raise RateLimited(f"the account has used {self.daily_used:,} of its {self.daily_total:,} API requests of the last 24 hours; "
+                              f"the sync stops here to leave the last {reserve:.0%} to the account's other integrations — run it "
+                              "again later (nothing is lost, it resumes where it stopped)")
         self._wait_until(max(self._next_at, self._blocked_until))
         if self.limits.rps:
             self._next_at = max(self.clock(), self._next_at) + 1.0 / self.limits.rps
@@ -85,6 +96,7 @@ class RateLimiter:
         if info and "api-usage=" in info:
             used, _, total = info.split("api-usage=")[1].split(",")[0].partition("/")
             if _int(used) is not None and _int(total) is not None:
+                self.daily_used, self.daily_total = int(used), int(total)
                 self.daily_left = int(total) - int(used)
 
     def retry_after(self, seconds: float) -> None:
@@ -144,6 +156,7 @@ def default_classify(resp: httpx.Response, crm: str = "the CRM") -> SourceError 
     """A refusal as a typed error (a connector refines it with its own error bodies)."""
     s, url = resp.status_code, str(resp.request.url) if resp.request else None
     body = mask(resp.text[:300]) if resp.content else ""
+    url = mask(url) if url else None
     if s == 401:
         return BadToken(f"{crm} refused the token (HTTP 401{': ' + body if body else ''}); it is wrong, expired or revoked — "
                         "create a new one and put it where the settings say", status=s, url=url)
@@ -159,12 +172,13 @@ def default_classify(resp: httpx.Response, crm: str = "the CRM") -> SourceError 
 
 
 def _host(url: str | None) -> str:
-    return urlsplit(url).netloc if url else "?"
+    return mask(urlsplit(url).netloc) if url else "?"
 
 
 def url_path(url: str | None) -> str:
-    """The path of a URL, for messages ("?" when there is none)."""
-    return urlsplit(url).path if url else "?"
+    """The path of a URL, for messages and the request counters ("?" when there is none), with any secret in it
+    (a Bitrix24 webhook's code) masked."""
+    return mask(urlsplit(url).path) if url else "?"
 
 
 _path = url_path
@@ -220,6 +234,9 @@ class HttpCore:
         self.stats = Stats()
         self.classify = classify
         self.probe_host = probe_host
+        #: called once on a 401 to get a fresh access token (OAuth2 refresh, Salesforce's JWT bearer flow); it sets the new
+        #: credentials with :meth:`set_auth`. None: a 401 is a :class:`BadToken` at once.
+        self.reauth: Callable[[], None] | None = None
         self._client = httpx.Client(headers={**headers, "Accept": "application/json", "User-Agent": "crm-audit"},
                                     timeout=limits.timeout, transport=transport, follow_redirects=False)
 
@@ -232,6 +249,35 @@ class HttpCore:
     def __exit__(self, *exc):
         self.close()
 
+    def set_auth(self, headers: dict[str, str] | None = None, params: dict[str, str] | None = None) -> None:
+        """New credentials for every following request (after a token refresh); never shown anywhere."""
+        client = getattr(self._client, "inner", self._client)  # a connector may wrap the client (HubSpot's search POSTs)
+        if headers:
+            client.headers.update(headers)
+        if params:
+            client.params = client.params.merge(params)
+
+    def post_form(self, url: str, data: dict[str, str], *, json_body: bool = False, auth: tuple[str, str] | None = None) -> httpx.Response:
+        """One POST to an OAuth2 token endpoint (a form, or JSON where the CRM wants it): counted, paced, a dropped
+        connection retried; the response is the caller's to read (its errors are the token endpoint's own)."""
+        attempt = 0
+        client = getattr(self._client, "inner", self._client)
+        while True:
+            self.limiter.before()
+            self.stats.requests += 1
+            self.stats.by_path[_path(url)] = self.stats.by_path.get(_path(url), 0) + 1
+            try:
+                kw: dict[str, Any] = {"json": data} if json_body else {"data": data}
+                resp = client.post(url, auth=auth, **kw)
+                resp.read()
+                return resp
+            except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.TimeoutException, httpx.ConnectError) as exc:
+                if attempt >= self.limits.retries or isinstance(exc, httpx.ConnectError) and _dns_failure(exc):
+                    raise self._unreachable(url, exc) from None
+                attempt += 1
+                self.stats.retries += 1
+                self.limiter.sleep(self._backoff(attempt))
+
     def _url(self, path: str) -> str:
         return path if path.startswith(("http://", "https://")) else f"{self.base_url}/{path.lstrip('/')}"
 
@@ -239,6 +285,7 @@ class HttpCore:
         """The JSON of one GET (None for an empty 204), after waits and retries; a typed error otherwise."""
         url = self._url(path)
         attempt = 0
+        reauthed = False
         while True:
             self.limiter.before()
             self.stats.requests += 1
@@ -270,6 +317,10 @@ class HttpCore:
                     self.limiter.retry_after(wait)
                 else:
                     self.limiter.sleep(self._backoff(attempt))
+                continue
+            if resp.status_code == 401 and self.reauth is not None and not reauthed:
+                reauthed = True  # an expired access token: a new one once, then the same request again
+                self.reauth()
                 continue
             if resp.status_code >= 400:
                 err = (self.classify(resp) if self.classify else None) or default_classify(resp, self.crm)

@@ -46,6 +46,7 @@ class SyncResult:
     snapshot: Path | None = None
     counts: dict[str, int] = field(default_factory=dict)  # rows per entity in the snapshot
     by_path: dict[str, int] = field(default_factory=dict)
+    daily: tuple[int, int] | None = None  # (used, total) of the account's daily API allocation, as the CRM last reported it
 
 
 def run_sync(connector: Connector, cache: SyncCache, *, full: bool = False, overlap: dt.timedelta = dt.timedelta(minutes=10),
@@ -71,7 +72,9 @@ def run_sync(connector: Connector, cache: SyncCache, *, full: bool = False, over
             result.objects.append(res)
 
             def report(extra: str = "") -> None:
-                progress(f"sync {spec.name}: {res.read:,} records · {core.stats.requests:,} requests{extra}")
+                lim = core.limiter
+                daily = f" · {lim.daily_used:,}/{lim.daily_total:,} of the daily API allocation" if lim.daily_total else ""
+                progress(f"sync {spec.name}: {res.read:,} records · {core.stats.requests:,} requests{daily}{extra}")
 
             report()
             if spec.kind == "reference":
@@ -123,6 +126,8 @@ def run_sync(connector: Connector, cache: SyncCache, *, full: bool = False, over
         st = core.stats
         result.requests, result.cost, result.retries, result.waited = st.requests, st.cost, st.retries, core.limiter.waited
         result.by_path = dict(st.by_path)
+        if core.limiter.daily_total:
+            result.daily = (core.limiter.daily_used or 0, core.limiter.daily_total)
         try:
             cache.end_sync(sid, status, st.requests, st.cost, result.counts,
                            str(result.snapshot) if result.snapshot is not None and status == "done" else None)

@@ -24,11 +24,15 @@ def _api_block(api, crm: str) -> str:
     lines = ["", "# The CRM's API (crm-audit sync / run --from-crm). The token is NOT here: it is read from",
              "# the environment variable or the file below (keep the file outside the project).", "crm_api:"]
     defaults = CrmApiSettings()
-    for key in ("token_env", "token_file", "auth", "domain", "base_url", "timezone"):
+    for key in ("token_env", "token_file", "auth", "domain", "base_url", "timezone", "client_id", "username", "private_key_file",
+                "private_key_env", "login_url"):
         v = getattr(api, key)
-        if key == "token_env" and v is None:
+        jwt = crm == "salesforce" and api.auth not in ("token", "oauth2")  # the secret is a private key, not a token
+        if key == "token_env" and v is None and not jwt:
             v = api.token_env_for(crm)
-        if v is not None and v != getattr(defaults, key) or key == "token_env":
+        if key == "private_key_env" and v is None and jwt and not (api.private_key_file or api.token_file):
+            v = "SALESFORCE_PRIVATE_KEY"
+        if v is not None and v != getattr(defaults, key) or key == "token_env" and v is not None:
             lines.append(f"  {key}: {json.dumps(v, ensure_ascii=False)}")
     lines += ["  overlap_minutes: 10        # each sync re-reads this much before where the last one stopped",
               "  id_check_days: 7           # objects without a deleted filter: list every id this often",
@@ -89,7 +93,7 @@ def settings_text_from_crm(directory: Path, crm: str, api, *, progress=None, **c
         profile = source.profile
         export = source.load_export("warn", None, profile)
         try:
-            xd._rules_that_cannot_run(draft, export, profile)  # custom fields -> `fields:`, rules without data -> `rules: skip:`
+            draft.apply(xd.rules_that_cannot_run(draft, export, profile))  # custom fields -> `fields:`, rules without data -> `rules: skip:`
         finally:
             export.close()
             export.con.close()
@@ -98,7 +102,9 @@ def settings_text_from_crm(directory: Path, crm: str, api, *, progress=None, **c
 
 
 def write_settings_from_crm(directory: Path, crm: str, force: bool = False, *, domain: str | None = None, token_env: str | None = None,
-                            token_file: str | None = None, base_url: str | None = None, progress=None, **conn_kw) -> Path:
+                            token_file: str | None = None, base_url: str | None = None, progress=None, api_options: dict | None = None,
+                            **conn_kw) -> Path:
+    """``api_options``: more ``crm_api:`` keys (Salesforce: client_id, username, private_key_file, login_url)."""
     from crm_audit.settings import SETTINGS_FILE
     from crm_audit.sources.config import CrmApiSettings
 
@@ -108,7 +114,7 @@ def write_settings_from_crm(directory: Path, crm: str, force: bool = False, *, d
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; edit it, or pass --force to overwrite it")
     api = CrmApiSettings(domain=domain, token_env=token_env, token_file=str(Path(token_file).expanduser().resolve()) if token_file else None,
-                         base_url=base_url)
+                         base_url=base_url, **(api_options or {}))
     text = settings_text_from_crm(directory, crm, api, progress=progress, **conn_kw)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -25,7 +25,7 @@ CONNECTORS: dict[str, str] = {
     "amocrm": "crm_audit.sources.connectors.amocrm:AmoCrmConnector",
     "hubspot": "crm_audit.sources.connectors.hubspot:HubSpotConnector",
     "bitrix24": "crm_audit.sources.connectors.bitrix24:Bitrix24Connector",
-    # "salesforce": see the module docstring
+    "salesforce": "crm_audit.sources.connectors.salesforce:SalesforceConnector",
 }
 
 

@@ -112,7 +112,7 @@ class SyncedSource:
                 # a rule may name a mapped API field by any of the profile's names for it (amoCRM «Бюджет» is `price`)
                 spec = profile.entities[entity]
                 for fname in ent.fields:
-                    for h in spec.fields[fname].headers:
+                    for h in (spec.fields[fname].headers if fname in spec.fields else []):  # a derived field (status) has none
                         ent.header_fields.setdefault(norm(h), fname)
                 out.entities[entity] = ent
                 out.warnings += warns

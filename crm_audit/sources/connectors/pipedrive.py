@@ -89,7 +89,7 @@ class PipedriveConnector(Connector):
 
     def __init__(self, core: HttpCore, account: str, timezone: str | None = None, page_size: int = PAGE, company: str | None = None):
         super().__init__(core, account, timezone)
-        self.page = page_size
+        self.page = min(page_size, PAGE)
         self.company = company  # acme (from acme.pipedrive.com), for deal links
 
     @classmethod
