@@ -30,8 +30,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from crm_audit.errors import InputError, Problem
 from crm_audit.textnorm import norm
+
+if TYPE_CHECKING:
+    from crm_audit.engine.loading import LoadedExport
+    from crm_audit.engine.profile import Profile
 
 #: how close (difflib ratio on header keys) a column name must be to a known name
 NAME_CUTOFF = 0.84
@@ -78,6 +84,10 @@ class Draft:
     lost_reasons: list[str] = field(default_factory=list)  # every lost reason of the export (a comment to pick from)
     partner_managers: list[str] = field(default_factory=list)
     off: list[RuleOff] = field(default_factory=list)
+
+    def apply(self, found: "Unrunnable") -> None:
+        """Take :func:`rules_that_cannot_run`'s proposals into the draft."""
+        self.fields, self.off = list(found.fields), list(found.off)
 
     @property
     def stage_order_confirmed(self) -> bool:
@@ -376,37 +386,48 @@ def draft_from_export(export_dir: str | Path, crm: str) -> Draft:
         draft.frozen_lost_reasons = [r for r in EXAMPLE["frozen_lost_reasons"] if norm(r) in {norm(x) for x in draft.lost_reasons}]
         owners = {norm(o) for o in _distinct(export, "deals", "owner")}
         draft.partner_managers = [m for m in EXAMPLE["partner_managers"] if norm(m) in owners]
-        _rules_that_cannot_run(draft, export, profile)
+        draft.apply(rules_that_cannot_run(draft, export, profile))
     finally:
         export.close()
         export.con.close()
     return draft
 
 
-def _rules_that_cannot_run(draft: Draft, export, profile) -> None:
-    """Propose `fields:` for the rule fields the export lacks, then switch off every rule still lacking something."""
+@dataclass
+class Unrunnable:
+    """What :func:`rules_that_cannot_run` proposes: the team's columns for rule fields, and the rules to switch off."""
+
+    fields: list[Mapping] = field(default_factory=list)  # `fields:` (a rule field -> the team's column)
+    off: list[RuleOff] = field(default_factory=list)  # `rules: skip:`, in rule order
+
+
+def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) -> Unrunnable:
+    """The `fields:` to propose for the rule fields the export lacks, and every rule still lacking something
+    (a field no column provides, a pipeline or stage of the handbook the team does not have) with the reason
+    and how to switch it back on. ``draft`` gives the rest of the settings (pipelines, lists) and is not changed;
+    ``export`` is read through ``profile`` (a list export, or a CRM's API snapshot for ``init --from-crm``)."""
+    from crm_audit import resources
     from crm_audit import settings as settings_mod
     from crm_audit.engine import plan as planmod
     from crm_audit.engine import requirements
     from crm_audit.rules import ruleset
 
-    def decide():
-        s = settings_mod.from_dict(draft.settings_dict())
-        rules, problems = ruleset.collect(s)
-        return s, rules, problems, requirements.decide(planmod.build_all(rules, s), export, profile)
+    def decide(fields: list[Mapping]):
+        s = settings_mod.from_dict({**draft.settings_dict(), "fields": {m.key: m.value for m in fields}, "rules": {"skip": {}}})
+        rules, _problems = ruleset.collect(s)
+        return s, rules, requirements.decide(planmod.build_all(rules, s), export, profile)
 
-    _s, _rules, _problems, needs = decide()
+    _s, _rules, needs = decide([])
     lacking = [m.field for m in needs.missing if not m.needed_by_all and "." in m.field and
                m.field.partition(".")[2] not in planmod.FIELDS.get(m.field.partition(".")[0], {})]
-    draft.fields = rule_fields_by_name(export, list(dict.fromkeys(lacking)))
-    s, rules, problems, needs = decide()
+    out = Unrunnable(fields=rule_fields_by_name(export, list(dict.fromkeys(lacking))))
+    s, rules, needs = decide(out.fields)
     everyone = [m for m in needs.missing if m.needed_by_all]
     if everyone:
         m = everyone[0]
         raise InputError(problems=[Problem(
             f"the deals file has no «{m.column}» column and no column whose values are statuses: map it in crm-audit.yaml "
             f"(columns: {{deals: {{status: <header>}}}}) — every rule needs it", file=m.file, reason="missing-column")])
-    codes = {r.id: r.code for r in rules}
     off: dict[str, RuleOff] = {}
     lacks: dict[str, list] = {}  # rule id -> the MissingColumns it needs
     for m in needs.missing:
@@ -423,22 +444,22 @@ def _rules_that_cannot_run(draft: Draft, export, profile) -> None:
         enable = (f"добавьте {'колонку' if len(ms) == 1 else 'колонки'} {names} в выгрузку или укажите свою в "
                   f"{'; '.join(how)}, затем уберите правило из rules: skip:")
         why = f"в выгрузке нет {'поля' if len(ms) == 1 else 'полей'} {names} ({files})"
-        off[rid] = RuleOff(rid, codes.get(rid, ""), why, enable)
-    for p in problems:  # a bundled rule naming a pipeline / stage this team does not have checks nothing
-        if p.reason not in ("unknown-pipeline", "unknown-stage") or p.severity == "error":
+        off[rid] = RuleOff(rid, next((r.code for r in rules if r.id == rid), ""), why, enable)
+    bundled = resources.rules_dir()
+    for rule in rules:  # a bundled rule naming a pipeline / stage this team does not have checks nothing
+        if Path(rule.file).parent != bundled:  # the team's own rule: a name it lacks is an error `validate` reports
             continue
-        cands = [r for r in rules if r.file == p.file and r.line is not None and p.line is not None and r.line <= p.line]
-        rule = max(cands, key=lambda r: r.line) if cands else None  # the rule the problem's line is in
-        if rule is None or rule.id in off:
+        u = next((u for u in ruleset.unknown_names(rule, s) if u.kind in ("pipeline", "stage")), None)
+        if u is None or rule.id in off:
             continue
-        what = "воронки" if p.reason == "unknown-pipeline" else "этапа"
-        name = p.message.split("«", 1)[1].split("»", 1)[0] if "«" in p.message else ""
-        key = "pipeline_names" if p.reason == "unknown-pipeline" else "stage_names"
-        off[rule.id] = RuleOff(rule.id, rule.code, f"в ваших воронках нет {what} «{name}» из руководства",
-                               f"укажите свою {what[:-1]}у в {key}: ({name}: <ваше название>) или добавьте её в pipelines:, "
+        what = "воронки" if u.kind == "pipeline" else "этапа"
+        key = "pipeline_names" if u.kind == "pipeline" else "stage_names"
+        off[rule.id] = RuleOff(rule.id, rule.code, f"в ваших воронках нет {what} «{u.name}» из руководства",
+                               f"укажите свою {what[:-1]}у в {key}: ({u.name}: <ваше название>) или добавьте её в pipelines:, "
                                "затем уберите правило из rules: skip:")
     order = {r.id: i for i, r in enumerate(rules)}
-    draft.off = sorted(off.values(), key=lambda o: order.get(o.rule_id, 0))
+    out.off = sorted(off.values(), key=lambda o: order.get(o.rule_id, 0))
+    return out
 
 
 # --------------------------------------------------------------------------- rendering

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -122,6 +123,39 @@ def _names_problems(rules: list[Rule], settings: Settings) -> list[Problem]:
     return out
 
 
+@dataclass(frozen=True)
+class UnknownName:
+    """A pipeline, stage or setting list a rule names that the settings do not have."""
+
+    kind: str  # pipeline | stage | setting
+    name: str
+    path: tuple  # where in the rule file (for the problem's line)
+    compared: bool = False  # a stage named in a «stage ≥ X» comparison (not in an equals / in list)
+
+
+def unknown_names(rule: Rule, settings: Settings) -> list[UnknownName]:
+    """Every pipeline, stage and setting list ``rule`` names that ``settings`` lacks, in file order."""
+    out: list[UnknownName] = []
+    all_stages = {norm(s) for stages in settings.pipelines.values() for s in stages}
+    for i, pl in enumerate(rule.pipelines):
+        if settings.pipeline_key(pl) is None:
+            out.append(UnknownName("pipeline", pl, rule_path(rule) + ("scope", "pipeline", i)))
+    for root in (rule.where, rule.when):
+        for c in iter_conds(root):
+            if isinstance(c, StageCmp) and not settings.stage_positions(c.stage):
+                out.append(UnknownName("stage", c.stage, c.path, compared=True))
+            if isinstance(c, Leaf):
+                if isinstance(c.value, SettingRef) and settings.setting_list(c.value.name) is None:
+                    out.append(UnknownName("setting", c.value.name, c.path))
+                ent, name = split_field(c.field)
+                if ent == "deal" and name in ("stage", "pipeline") and c.op in ("equals", "not_equals", "in", "not_in") and not isinstance(c.value, SettingRef):
+                    known = all_stages if name == "stage" else {norm(p) for p in settings.pipelines}
+                    for v in (c.value if isinstance(c.value, list) else [c.value]):
+                        if norm(str(v)) not in known:
+                            out.append(UnknownName(name, str(v), c.path))
+    return out
+
+
 def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = False) -> list[Problem]:
     """Pipelines, stages and setting lists a rule names must exist.
 
@@ -131,25 +165,17 @@ def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = Fals
     rather than a refusal to run, and can disable the rule.
     """
     out: list[Problem] = []
-    all_stages = {norm(s) for stages in settings.pipelines.values() for s in stages}
-    for i, pl in enumerate(rule.pipelines):
-        if settings.pipeline_key(pl) is None:
-            out.append(rule.problem(rule_path(rule) + ("scope", "pipeline", i), f"unknown pipeline «{pl}»{did_you_mean(pl, list(settings.pipelines))}; the settings list: {', '.join(settings.pipelines)}", "unknown-pipeline"))
-    for root in (rule.where, rule.when):
-        for c in iter_conds(root):
-            if isinstance(c, StageCmp) and not settings.stage_positions(c.stage):
-                out.append(rule.problem(c.path, f"unknown stage «{c.stage}»: it is in none of the settings' pipelines{did_you_mean(c.stage, [x for st in settings.pipelines.values() for x in st])}", "unknown-stage"))
-            if isinstance(c, Leaf):
-                if isinstance(c.value, SettingRef) and settings.setting_list(c.value.name) is None:
-                    out.append(rule.problem(c.path, f"unknown setting list «{c.value.name}»; use frozen_lost_reasons, partner_managers, trial_stages or a name under lists:", "unknown-setting"))
-                ent, name = split_field(c.field)
-                if ent == "deal" and name in ("stage", "pipeline") and c.op in ("equals", "not_equals", "in", "not_in") and not isinstance(c.value, SettingRef):
-                    values = c.value if isinstance(c.value, list) else [c.value]
-                    for v in values:
-                        known = all_stages if name == "stage" else {norm(p) for p in settings.pipelines}
-                        if norm(str(v)) not in known:
-                            names = [x for st in settings.pipelines.values() for x in st] if name == "stage" else list(settings.pipelines)
-                            out.append(rule.problem(c.path, f"unknown {name} «{v}»: not in the settings' pipelines{did_you_mean(str(v), names)}", f"unknown-{name}"))
+    stages = [x for st in settings.pipelines.values() for x in st]
+    for u in unknown_names(rule, settings):
+        if u.kind == "pipeline" and u.path[-3:-1] == ("scope", "pipeline"):
+            msg = f"unknown pipeline «{u.name}»{did_you_mean(u.name, list(settings.pipelines))}; the settings list: {', '.join(settings.pipelines)}"
+        elif u.kind == "setting":
+            msg = f"unknown setting list «{u.name}»; use frozen_lost_reasons, partner_managers, trial_stages or a name under lists:"
+        elif u.compared:
+            msg = f"unknown stage «{u.name}»: it is in none of the settings' pipelines{did_you_mean(u.name, stages)}"
+        else:
+            msg = f"unknown {u.kind} «{u.name}»: not in the settings' pipelines{did_you_mean(u.name, stages if u.kind == 'stage' else list(settings.pipelines))}"
+        out.append(rule.problem(u.path, msg, f"unknown-{u.kind}"))
     if bundled:
         for p in out:
             if p.reason in ("unknown-pipeline", "unknown-stage"):
