@@ -338,8 +338,9 @@ def load(path: str | Path) -> Settings:
 
 def validate_problems(s: Settings) -> list[Problem]:
     """What `crm-audit validate` adds to loading: the settings against their CRM
-    profile (`crm:` loads — else SettingsError —, every `columns:` field is one
-    of the profile's) and a warning while the stage order is a guess."""
+    profile (`crm:` names one — else a problem at its line —, every `columns:`
+    field is one of the profile's, every export field a rule reads is one the
+    profile or `columns:` provides) and a warning while the stage order is a guess."""
     from crm_audit.engine.profile import load_profile
     from crm_audit.rules.ruleset import did_you_mean
 
@@ -349,7 +350,13 @@ def validate_problems(s: Settings) -> list[Problem]:
                       "then set `stage_order_confirmed: true` (until then rules that compare stages may flag or miss deals)", "stage-order-guessed")
         p.severity = "warning"
         out.append(p)
-    profile = load_profile(s.crm)  # raises SettingsError naming the profiles there are
+    try:
+        profile = load_profile(s.crm)
+    except SettingsError as exc:  # an unknown profile is one problem among the others, at its line
+        if any(p.file and p.line and p.file != s.file for p in exc.problems):  # the profile file itself is broken
+            raise
+        out.append(s.problem(("crm",), exc.problems[0].message if exc.problems else str(exc), "unknown-profile"))
+        return out
     for ent, fields in s.columns.items():
         spec = profile.entities.get(ent)
         if spec is None:
@@ -359,4 +366,8 @@ def validate_problems(s: Settings) -> list[Problem]:
             if name not in spec.fields:
                 out.append(s.problem(("columns", ent, name), f"«{name}» is not a field of {ent}{did_you_mean(name, list(spec.fields))}; "
                                      f"fields: {', '.join(spec.fields)}", "unknown-field"))
+    from crm_audit.rules import ruleset
+
+    rules, _problems = ruleset.collect(s)  # their own problems are reported by `validate` already
+    out += ruleset.unprovided_fields(rules, s, profile)
     return out
