@@ -119,7 +119,8 @@ def test_rule_file_reports_every_problem_with_location(tmp_path):
     assert f"{rules_file}:11:5: criticality is 1" in text
     assert "status is a list of open, won, lost" in text
     assert f"{rules_file}:13:31: unknown key «equalz»" in text
-    assert "unknown pipeline «Нет такой воронки»" not in text  # rule 9.2 did not parse
+    # rule 9.2 did not parse (bad id, title, criticality, operator), and its unknown pipeline is reported too (issue 13)
+    assert f"{rules_file}:12:48: unknown pipeline «Нет такой воронки»" in text
     assert f"{rules_file}:19:12: unknown stage «Несуществующий этап»" in text
     with pytest.raises(RuleError):
         ruleset.load(s)

@@ -347,16 +347,26 @@ def _text_of(s: Any) -> str:
 
 def parse_rule_file(path: str | Path, text: str | None = None) -> tuple[list[Rule], list[Problem]]:
     """Parse one rule file; returns the rules that parsed and every problem."""
+    rules, _broken, problems = parse_rule_file_all(path, text)
+    return rules, problems
+
+
+def parse_rule_file_all(path: str | Path, text: str | None = None) -> tuple[list[Rule], list[Rule], list[Problem]]:
+    """Parse one rule file: (the rules that parsed, the rules with problems as far as they parsed, every problem).
+
+    A rule with a problem (a typo'd operator) is never run, but what of it did parse (its
+    pipelines, stages, fields) is still checked against the settings, so one `validate`
+    names every problem of the file."""
     doc = yamlsrc.loads(text, str(path)) if text is not None else yamlsrc.load(path)
     problems = list(doc.problems)
     if doc.data is None:
         if not problems:
             problems.append(Problem("the rule file is empty", file=str(path), reason="empty"))
-        return [], problems
+        return [], [], problems
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         problems.append(doc.problem((), "a rule file is a mapping with a «rules:» list", "structure"))
-        return [], problems
+        return [], [], problems
     extra = set(data) - {"rules", "criticality", "define", "version", "description"}
     for k in sorted(map(str, extra)):
         problems.append(doc.problem((k,), f"unknown key «{k}» at the top of a rule file (a typo?)", "unknown-key"))
@@ -368,6 +378,7 @@ def parse_rule_file(path: str | Path, text: str | None = None) -> tuple[list[Rul
     lines = (text if text is not None else Path(path).read_text(encoding="utf-8-sig")).splitlines()
     item_lines = [doc.where(("rules", i))[0] for i in range(len(data["rules"]))]
     rules: list[Rule] = []
+    broken: list[Rule] = []
     for i, rd in enumerate(data["rules"]):
         base: PathT = ("rules", i)
         defines = {k: (v, ("define", k)) for k, v in file_defines.items()}
@@ -449,21 +460,19 @@ def parse_rule_file(path: str | Path, text: str | None = None) -> tuple[list[Rul
         for k in sorted(map(str, set(faq) - FAQ_KEYS)):
             p.err(base + ("faq", k), f"unknown key «{k}» in faq; allowed: what, why, how", "unknown-key")
         problems.extend(p.problems)
-        if p.problems or when is None:
-            continue
         start = (item_lines[i] or 1) - 1
         end = (item_lines[i + 1] - 1) if i + 1 < len(item_lines) and item_lines[i + 1] else len(lines)
         source = "\n".join(lines[start:end]).rstrip()
-        rules.append(
-            Rule(
-                id=rid, code=code, title=title, criticality=int(crit), statuses=statuses,
-                pipelines=pipelines, where=where, when=when, evidence=evidence,
-                what=_text_of(faq.get("what")), why=_text_of(faq.get("why")), how=_text_of(faq.get("how")),
-                file=str(path), line=item_lines[i], source=source, enabled=rd.get("enabled", True) is not False,
-                marks=doc.marks,
-            )
+        ok = not p.problems and when is not None
+        rule = Rule(
+            id=rid if isinstance(rid, str) else "", code=code, title=title, criticality=int(crit) if crit in (1, 2, 3) else 1,
+            statuses=statuses, pipelines=pipelines, where=where, when=when if when is not None else All(base + ("when",)),
+            evidence=evidence, what=_text_of(faq.get("what")), why=_text_of(faq.get("why")), how=_text_of(faq.get("how")),
+            file=str(path), line=item_lines[i], source=source, enabled=rd.get("enabled", True) is not False,
+            marks=doc.marks,
         )
-    return rules, problems
+        (rules if ok else broken).append(rule)
+    return rules, broken, problems
 
 
 def iter_conds(c: Cond | None):

@@ -185,6 +185,52 @@ def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = Fals
     return out
 
 
+#: a rule field computed from the profile's fields (any one of them is enough)
+_COMPUTED_FROM = {"days_in_stage": ("stage_changed", "created"), "stage_since": ("stage_changed", "created"),
+                  "reason": ("lost_reason", "won_reason")}
+_FIELD_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
+
+
+def unprovided_fields(rules: list[Rule], settings: Settings, profile) -> list[Problem]:
+    """The export's own fields (deal.won_reason, org.owner …) the rules read that no export of the
+    settings' CRM profile provides: the profile has no such field (so `columns:` cannot map one either),
+    and does not declare it `unsupported:` (then the rule is skipped with the reason). Each at the rule's line (the condition's, where the field is tested). Rules switched off
+    under `rules: skip:` are not checked. A custom field (deal.Источник сделки) may be in any export."""
+    from crm_audit.rules.lang import FIELDS
+
+    out: list[Problem] = []
+    for rule in rules:
+        if rule.off:
+            continue
+        where: dict[str, tuple] = {}
+        for root in (rule.where, rule.when):
+            for c in iter_conds(root):
+                if isinstance(c, Leaf):
+                    where.setdefault(c.field, c.path)
+        for ref in sorted({*where, *(e.field for e in rule.evidence)}):
+            ent, name = split_field(ref)
+            if ent == "tasks" or name not in FIELDS.get(ent, {}) or name == "status":
+                continue
+            entity = _FIELD_ENTITY[ent]
+            spec = profile.entities.get(entity)
+            keys = profile.unsupported_keys(ent, name)
+            if any(profile.unsupported_reason(k) for k in keys):
+                continue
+            needed = _COMPUTED_FROM.get(name, (name,))
+            if ent in ("org", "person") and name == "name":
+                needed = ("name",)
+            if spec is not None and any(n in spec.fields for n in needed):
+                continue
+            if ent in ("org", "person") and name == "name" and f"{ent}_name" in profile.entities["deals"].fields:
+                continue
+            crm = profile.title or profile.name
+            what = f"the {crm} profile reads no {entity} file" if spec is None else f"no {crm} export has «{ref}» (the profile has no such field)"
+            out.append(rule.problem(where.get(ref, ()), f"{what}: rule {rule.code} {rule.id} cannot run; read your own column by its "
+                                    f"name in the rule ({ent}.<column>) or switch the rule off (rules: skip: {{{rule.id}: <why>}})",
+                                    "unprovided-field"))
+    return out
+
+
 def rule_path(rule: Rule) -> tuple:
     for path, (line, _col) in rule.marks.items():
         if len(path) == 2 and path[0] == "rules" and line == rule.line:
@@ -203,11 +249,11 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
             line, col = settings.where("rules", "files")
             problems.append(Problem(f"rule file {f} not found", file=settings.file, line=line, col=col, reason="not-found"))
             continue
-        parsed, probs = lang.parse_rule_file(f)
-        problems += probs
+        parsed, broken, probs = lang.parse_rule_file_all(f)
         named = [with_team_names(r, settings) for r in parsed]
-        for r in named:
-            problems += _check_against_settings(r, settings, bundled=f.parent == bundled_dir)
+        for r in named + [with_team_names(r, settings) for r in broken]:  # a broken rule's other problems too
+            probs += _check_against_settings(r, settings, bundled=f.parent == bundled_dir)
+        problems += sorted(probs, key=lambda p: (p.line or 0, p.col or 0))
         originals += parsed
         rules += named
     seen_id: dict[str, Rule] = {}
