@@ -237,6 +237,7 @@ class HttpCore:
         #: called once on a 401 to get a fresh access token (OAuth2 refresh, Salesforce's JWT bearer flow); it sets the new
         #: credentials with :meth:`set_auth`. None: a 401 is a :class:`BadToken` at once.
         self.reauth: Callable[[], None] | None = None
+        self._transport = transport
         self._client = httpx.Client(headers={**headers, "Accept": "application/json", "User-Agent": "crm-audit"},
                                     timeout=limits.timeout, transport=transport, follow_redirects=False)
 
@@ -257,18 +258,31 @@ class HttpCore:
         if params:
             client.params = client.params.merge(params)
 
-    def post_form(self, url: str, data: dict[str, str], *, json_body: bool = False, auth: tuple[str, str] | None = None) -> httpx.Response:
-        """One POST to an OAuth2 token endpoint (a form, or JSON where the CRM wants it): counted, paced, a dropped
-        connection retried; the response is the caller's to read (its errors are the token endpoint's own)."""
+    def post_form(self, url: str, data: dict[str, str], *, json_body: bool = False, auth: tuple[str, str] | None = None,
+                  method: str = "POST") -> httpx.Response:
+        """One request to an OAuth2 token endpoint (a POSTed form, JSON where the CRM wants it, or a GET with the query
+        Bitrix24 wants): counted, paced, a dropped connection retried; the response is the caller's to read (its errors
+        are the token endpoint's own)."""
+        # a client of its own: the API's credentials (an old Bearer header, Bitrix24's `auth` parameter) never go to the token endpoint
+        client = httpx.Client(headers={"Accept": "application/json", "User-Agent": "crm-audit"}, timeout=self.limits.timeout,
+                              transport=self._transport, follow_redirects=False)
+        try:
+            return self._send_token_request(client, url, data, json_body, auth, method)
+        finally:
+            client.close()
+
+    def _send_token_request(self, client: httpx.Client, url: str, data: dict, json_body: bool, auth, method: str) -> httpx.Response:
         attempt = 0
-        client = getattr(self._client, "inner", self._client)
         while True:
             self.limiter.before()
             self.stats.requests += 1
             self.stats.by_path[_path(url)] = self.stats.by_path.get(_path(url), 0) + 1
             try:
-                kw: dict[str, Any] = {"json": data} if json_body else {"data": data}
-                resp = client.post(url, auth=auth, **kw)
+                if method == "GET":
+                    resp = client.get(url, params=data)
+                else:
+                    kw: dict[str, Any] = {"json": data} if json_body else {"data": data}
+                    resp = client.post(url, auth=auth, **kw)
                 resp.read()
                 return resp
             except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError, httpx.TimeoutException, httpx.ConnectError) as exc:

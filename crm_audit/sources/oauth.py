@@ -165,7 +165,7 @@ class RefreshSpec:
     """How one CRM refreshes an access token (a connector's ``oauth_refresh``)."""
 
     token_url: str  # may name {domain}
-    style: Literal["form", "json", "basic", "query"] = "form"  # client credentials in the form / a JSON body / HTTP Basic / the query
+    style: Literal["form", "json", "basic", "query"] = "form"  # client credentials in the form / a JSON body / HTTP Basic / a GET's query
     apply: Literal["bearer", "param"] = "bearer"  # the new token as Authorization: Bearer, or as the `auth` query parameter (Bitrix24)
 
 
@@ -189,7 +189,7 @@ class RefreshingToken:
         if self.spec.style == "basic":
             resp = self.core.post_form(url, form, auth=(client["client_id"], client["client_secret"]))
         elif self.spec.style == "query":
-            resp = self.core.post_form(url + ("&" if "?" in url else "?") + "&".join(f"{k}={v}" for k, v in {**form, **client}.items()), {})
+            resp = self.core.post_form(url, {**form, **client}, method="GET")
         else:
             resp = self.core.post_form(url, {**form, **client}, json_body=self.spec.style == "json")
         js = _json(resp)

@@ -4,6 +4,8 @@
   ``filter[>=DATE_MODIFY]`` (inclusive), ``order[...]``, ``select[]``; values as
   Bitrix24 sends them (ids and sums as text, ``Y``/``N``, ISO times with the
   portal's offset, null dates).
+* An application's OAuth2 access token instead of the webhook: ``/rest/<method>.json?auth=<token>``
+  (``oauth_token``), 401 ``expired_token`` for any other.
 * The leaky bucket: ``rps_limit`` requests per second, past it 503
   ``QUERY_LIMIT_EXCEEDED``; a wrong webhook code 401 ``INVALID_CREDENTIALS``;
   ``forbidden`` methods 401 ``insufficient_scope``.
@@ -54,6 +56,7 @@ class FakeBitrix24(FakeCrm):
         self.rps_limit: int | None = None
         self._arrivals: list[float] = []
         self.forbidden: tuple[str, ...] = ()
+        self.oauth_token: str | None = None  # an application's access token (/rest/<method>.json?auth=...), when set
 
     def webhook(self) -> str:
         return f"https://acme.bitrix24.ru/rest/1/{self.code}/"
@@ -92,6 +95,10 @@ class FakeBitrix24(FakeCrm):
 
     def route(self, method, path, q, headers):
         parts = path.strip("/").split("/")
+        if len(parts) == 2 and parts[0] == "rest" and self.oauth_token is not None:  # an application: the token in `auth`
+            if q.get("auth") != self.oauth_token:
+                return 401, {}, {"error": "expired_token", "error_description": "The access token provided has expired."}
+            parts = ["rest", "1", self.code, parts[1]]
         if len(parts) != 4 or parts[0] != "rest":
             return 404, {}, {"error": "NOT_FOUND", "error_description": "Not found"}
         if parts[2] != self.code:

@@ -29,6 +29,7 @@ from crm_audit.sources.connector import (CheckResult, Connector, CustomField, In
                                          iso_utc, local_text, text)
 from crm_audit.sources.errors import ApiDisabled, BadToken, MissingScope, SourceError, WrongDomain
 from crm_audit.sources.http import HttpCore, Limits, Paging, default_classify, url_path as _path
+from crm_audit.sources.oauth import RefreshSpec
 
 PAGE = 250
 WON, LOST = 142, 143
@@ -74,6 +75,8 @@ class AmoCrmConnector(Connector):
     crm = "amocrm"
     title = "amoCRM"
     profile_file = "amocrm.yaml"
+    #: an OAuth2 integration's token refresh: the account's own /oauth2/access_token, a JSON body (redirect_uri from the token file)
+    oauth_refresh = RefreshSpec("https://{domain}/oauth2/access_token", "json")
     objects = [
         ObjectSpec("account", "reference", "full"),
         ObjectSpec("users", "reference", "full"),

@@ -32,6 +32,7 @@ from crm_audit.sources.connector import (CheckResult, Connector, CustomField, In
                                          iso_utc, local_text, text)
 from crm_audit.sources.errors import ApiDisabled, BadToken, MissingScope, SourceError, WrongDomain
 from crm_audit.sources.http import HttpCore, Limits, Paging, default_classify, url_path as _path
+from crm_audit.sources.oauth import RefreshSpec
 
 PAGE = 50  # fixed by Bitrix24
 LISTS = {"deals": ("crm.deal.list", "DATE_MODIFY"), "companies": ("crm.company.list", "DATE_MODIFY"),
@@ -75,6 +76,8 @@ class Bitrix24Connector(Connector):
     crm = "bitrix24"
     title = "Битрикс24"
     profile_file = "bitrix24.yaml"
+    #: a local or market application's OAuth2 token refresh: oauth.bitrix.info, a GET with everything in the query
+    oauth_refresh = RefreshSpec("https://oauth.bitrix.info/oauth/token/", "query", apply="param")
     objects = [
         ObjectSpec("users", "reference", "full"),
         ObjectSpec("categories", "reference", "full"),
@@ -98,6 +101,15 @@ class Bitrix24Connector(Connector):
 
         from crm_audit.errors import SettingsError
 
+        if api.auth == "oauth2":  # an application's access token, sent as the `auth` parameter to https://<portal>/rest/
+            portal = (api.domain or "").strip().removeprefix("https://").removeprefix("http://").strip("/")
+            if not portal and not api.base_url:
+                raise SettingsError("crm_api: auth: oauth2 needs the portal's address: crm_api: {domain: acme.bitrix24.ru}")
+            root = api.base_url.rstrip("/") if api.base_url else f"https://{portal}"
+            core = HttpCore(root + "/rest", {}, Limits(rps=1.8), crm="Bitrix24", classify=classify, transport=transport,
+                            clock=clock or time.monotonic, sleep=sleep or time.sleep, probe_host="www.bitrix24.ru")
+            core.set_auth(params={"auth": secret.reveal()})
+            return cls(core, f"https://{portal or urlsplit(root).netloc}", api.timezone, portal or None)
         hook = secret.reveal().strip()
         parts = urlsplit(hook if "://" in hook else f"https://{hook}")
         if not parts.netloc or "/rest/" not in parts.path + "/":

@@ -39,6 +39,7 @@ from crm_audit.sources.connector import (CheckResult, Connector, CustomField, In
                                          iso_utc, local_text, text)
 from crm_audit.sources.errors import ApiResponseError, BadToken, MissingScope, SourceError
 from crm_audit.sources.http import HttpCore, Limits, Paging, RateLimiter, default_classify, url_path as _path
+from crm_audit.sources.oauth import RefreshSpec
 
 API_ROOT = "https://api.hubapi.com"
 PAGE = 100  # list endpoints (owners, archived records)
@@ -123,6 +124,8 @@ class HubSpotConnector(Connector):
     crm = "hubspot"
     title = "HubSpot"
     profile_file = "hubspot.yaml"
+    #: a public app's OAuth2 token refresh (a private app's token does not expire)
+    oauth_refresh = RefreshSpec("https://api.hubapi.com/oauth/v1/token", "form")
     objects = [
         ObjectSpec("account", "reference", "full"),
         ObjectSpec("owners", "reference", "full"),

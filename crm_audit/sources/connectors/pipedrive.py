@@ -34,6 +34,7 @@ from crm_audit.sources.connector import (CheckResult, Connector, CustomField, In
                                          iso_utc, local_text, text)
 from crm_audit.sources.errors import ApiDisabled, BadToken, MissingScope, SourceError, WrongDomain
 from crm_audit.sources.http import HttpCore, Limits, Paging, default_classify, url_path as _path
+from crm_audit.sources.oauth import RefreshSpec
 
 API_ROOT = "https://api.pipedrive.com"
 PAGE = 500
@@ -74,6 +75,8 @@ class PipedriveConnector(Connector):
     crm = "pipedrive"
     title = "Pipedrive"
     profile_file = "pipedrive.yaml"
+    #: an OAuth2 app's token refresh: oauth.pipedrive.com, the client id and secret as HTTP Basic auth
+    oauth_refresh = RefreshSpec("https://oauth.pipedrive.com/oauth/token", "basic")
     objects = [
         ObjectSpec("users", "reference", "full"),
         ObjectSpec("pipelines", "reference", "full"),
