@@ -1,0 +1,345 @@
+"""SQL dialects the rule plans are rendered to: one small class of primitives per engine.
+
+A rule's plan is compiled once per dialect into a sqlglot expression tree
+(:mod:`crm_audit.engine.dialects.compiler`); everything that differs between
+engines is one of the primitives below — trim, normalise case and «ё», blank
+test, number parsing, regular-expression search and full match, cast-or-null,
+days between dates, conditional counts and minimums, the first value by an
+order under a filter, UTF-8 lower-casing. DuckDB is the reference: its
+primitives are exactly the SQL the engine ran before (the loader's macros,
+spelled out), and the others are written to give the same values.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from crm_audit.engine.dialects import regex
+from crm_audit.textnorm import WS_CLASS
+
+S = exp.Literal.string
+
+
+def num(v) -> exp.Literal:
+    return exp.Literal.number(v)
+
+
+def fn(name: str, *args) -> exp.Anonymous:
+    """A function call written as named (no transpiling by sqlglot)."""
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+class Dialect:
+    """DuckDB, the reference; the other dialects override what differs."""
+
+    name = "duckdb"
+    sqlglot = "duckdb"
+    #: how :mod:`regex` writes the portable subset for this engine (None: RE2 as written)
+    regex_flavor: str | None = None
+
+    # ---------------------------------------------------------------- regular expressions
+    def pattern(self, p: str) -> str:
+        return p if self.regex_flavor is None else regex.translate(p, self.regex_flavor)
+
+    def search(self, x, p: str):
+        return fn("regexp_matches", x, S(self.pattern(p)))
+
+    def full_match(self, x, p: str):
+        return fn("regexp_full_match", x, S(self.pattern(p)))
+
+    def replace_all(self, x, p: str, repl: str):
+        return fn("regexp_replace", x, S(self.pattern(p)), S(repl), S("g"))
+
+    # ---------------------------------------------------------------- text
+    def lower(self, x):
+        return fn("lower", x)
+
+    def replace(self, x, old, new):
+        return fn("replace", x, old, new)
+
+    def strip(self, x):
+        return self.replace_all(x, "^" + WS_CLASS + "+|" + WS_CLASS + "+$", "")
+
+    def norm(self, x):
+        return self.replace(self.lower(self.strip(x)), S("ё"), S("е"))
+
+    def is_blank(self, x):
+        return exp.paren(exp.or_(exp.Is(this=x, expression=exp.Null()), self.full_match(x, WS_CLASS + "*")))
+
+    def contains(self, x, s: str):
+        return fn("contains", x, S(s))
+
+    def starts_with(self, x, s: str):
+        return fn("starts_with", x, S(s))
+
+    def ends_with(self, x, s: str):
+        return fn("suffix", x, S(s))
+
+    def length(self, x):
+        return fn("length", x)
+
+    def strpos(self, x, s: str):
+        """1-based position of ``s`` in ``x``, 0 when absent (only compared with another position or 0)."""
+        return fn("strpos", x, S(s))
+
+    # ---------------------------------------------------------------- numbers and dates
+    def to_double(self, x):
+        """``x`` (text of digits, a sign, one decimal point) as a double, NULL when it is not a number."""
+        return exp.TryCast(this=x, to=exp.DataType.build("DOUBLE"))
+
+    def double(self, v: float):
+        return num(repr(float(v)))
+
+    def date(self, iso: str):
+        return exp.Cast(this=S(iso), to=exp.DataType.build("DATE"))
+
+    def days_between(self, a, b):
+        """Whole days from date ``a`` to date ``b``."""
+        return fn("date_diff", S("day"), a, b)
+
+    # ---------------------------------------------------------------- aggregates
+    def count_if(self, c):
+        return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=c))
+
+    def min_if(self, v, c):
+        return exp.Filter(this=exp.Min(this=v), expression=exp.Where(this=c))
+
+    def first_by(self, v, key, tie, c):
+        """``v`` of the row with the smallest ``key`` (then ``tie``) among the rows where ``c``."""
+        return exp.Filter(this=fn("arg_min", v, fn("struct_pack", key, tie)), expression=exp.Where(this=c))
+
+    # ---------------------------------------------------------------- the query
+    def finish(self, select: exp.Select) -> exp.Select:
+        """Engine settings a query needs (ClickHouse: NULLs from outer joins)."""
+        return select
+
+    def render(self, e: exp.Expression, pretty: bool = False) -> str:
+        return e.sql(dialect=self.sqlglot, pretty=pretty)
+
+
+class Postgres(Dialect):
+    name = "postgres"
+    sqlglot = "postgres"
+    regex_flavor = "postgres"
+
+    def search(self, x, p):
+        return exp.RegexpLike(this=x, expression=S(self.pattern(p)))
+
+    def full_match(self, x, p):
+        return exp.RegexpLike(this=x, expression=S("^(" + self.pattern(p) + ")$"))
+
+    def contains(self, x, s):
+        return exp.GT(this=fn("strpos", x, S(s)), expression=num(0))
+
+    def ends_with(self, x, s):
+        return exp.EQ(this=fn("right", x, num(len(s))), expression=S(s))
+
+    def to_double(self, x):
+        ok = self.full_match(x, r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)")
+        return exp.Case(ifs=[exp.If(this=ok, true=exp.Cast(this=x, to=exp.DataType.build("DOUBLE")))])
+
+    def days_between(self, a, b):
+        return exp.paren(exp.Sub(this=b, expression=a))
+
+    def first_by(self, v, key, tie, c):
+        agg = exp.Filter(this=exp.ArrayAgg(this=exp.Order(this=v, expressions=[exp.Ordered(this=key), exp.Ordered(this=tie)])),
+                         expression=exp.Where(this=c))
+        return exp.Bracket(this=exp.paren(agg), expressions=[num(1)], offset=1)  # PostgreSQL arrays start at 1
+
+
+class ClickHouse(Dialect):
+    name = "clickhouse"
+    sqlglot = "clickhouse"
+    regex_flavor = "re2"
+
+    def search(self, x, p):
+        return fn("match", x, S(self.pattern(p)))
+
+    def full_match(self, x, p):
+        return fn("match", x, S("^(" + self.pattern(p) + ")$"))
+
+    def replace_all(self, x, p, repl):
+        return fn("replaceRegexpAll", x, S(self.pattern(p)), S(repl))
+
+    def lower(self, x):
+        return fn("lowerUTF8", x)  # lower() changes only ASCII letters
+
+    def replace(self, x, old, new):
+        return fn("replaceAll", x, old, new)
+
+    def contains(self, x, s):
+        return exp.GT(this=fn("position", x, S(s)), expression=num(0))
+
+    def starts_with(self, x, s):
+        return fn("startsWith", x, S(s))
+
+    def ends_with(self, x, s):
+        return fn("endsWith", x, S(s))
+
+    def length(self, x):
+        return fn("lengthUTF8", x)
+
+    def strpos(self, x, s):
+        return fn("position", x, S(s))
+
+    def to_double(self, x):
+        return fn("toFloat64OrNull", x)
+
+    def days_between(self, a, b):
+        return fn("dateDiff", S("day"), a, b)
+
+    def count_if(self, c):
+        return fn("countIf", c)
+
+    def min_if(self, v, c):
+        return fn("minIf", v, c)
+
+    def first_by(self, v, key, tie, c):
+        return fn("argMinIf", v, fn("tuple", key, tie), c)
+
+    def finish(self, select):
+        # a LEFT JOIN fills a missing row with 0 / '' instead of NULL unless join_use_nulls = 1
+        out = select.copy()
+        out.set("settings", [exp.EQ(this=exp.column("join_use_nulls"), expression=num(1))])
+        return out
+
+
+class Spark(Dialect):
+    """Spark SQL / Databricks (Java regular expressions)."""
+
+    name = "spark"
+    sqlglot = "spark"
+    regex_flavor = "java"
+
+    def search(self, x, p):
+        return exp.RegexpLike(this=x, expression=S(self.pattern(p)))
+
+    def full_match(self, x, p):
+        return exp.RegexpLike(this=x, expression=S("^(" + self.pattern(p) + r")\z"))
+
+    def replace_all(self, x, p, repl):
+        return fn("regexp_replace", x, S(self.pattern(p)), S(repl))
+
+    def contains(self, x, s):
+        return exp.GT(this=fn("instr", x, S(s)), expression=num(0))
+
+    def starts_with(self, x, s):
+        return fn("startswith", x, S(s))
+
+    def strpos(self, x, s):
+        return fn("instr", x, S(s))
+
+    def ends_with(self, x, s):
+        return fn("endswith", x, S(s))
+
+    to_double = Postgres.to_double
+
+    def days_between(self, a, b):
+        return fn("datediff", b, a)
+
+    def min_if(self, v, c):
+        return exp.Min(this=exp.Case(ifs=[exp.If(this=c, true=v)]))
+
+    def first_by(self, v, key, tie, c):
+        return fn("min_by", exp.Case(ifs=[exp.If(this=c, true=v)]), exp.Case(ifs=[exp.If(this=c, true=fn("struct", key, tie))]))
+
+
+class BigQuery(Dialect):
+    name = "bigquery"
+    sqlglot = "bigquery"
+    regex_flavor = "re2"
+
+    def search(self, x, p):
+        return fn("REGEXP_CONTAINS", x, S(self.pattern(p)))
+
+    def full_match(self, x, p):
+        return fn("REGEXP_CONTAINS", x, S("^(" + self.pattern(p) + ")$"))
+
+    def replace_all(self, x, p, repl):
+        return fn("REGEXP_REPLACE", x, S(self.pattern(p)), S(repl))
+
+    def contains(self, x, s):
+        return exp.GT(this=fn("STRPOS", x, S(s)), expression=num(0))
+
+    def ends_with(self, x, s):
+        return fn("ENDS_WITH", x, S(s))
+
+    def to_double(self, x):
+        return exp.TryCast(this=x, to=exp.DataType.build("DOUBLE"))  # SAFE_CAST(x AS FLOAT64)
+
+    def days_between(self, a, b):
+        return fn("DATE_DIFF", b, a, exp.var("DAY"))
+
+    def count_if(self, c):
+        return fn("COUNTIF", c)
+
+    def min_if(self, v, c):
+        return exp.Min(this=exp.If(this=c, true=v, false=exp.Null()))
+
+    def first_by(self, v, key, tie, c):
+        import sqlglot
+
+        agg = sqlglot.parse_one("ARRAY_AGG(IF(_c, STRUCT(_v AS v), NULL) IGNORE NULLS ORDER BY _k, _t LIMIT 1)[SAFE_OFFSET(0)].v",
+                                read="bigquery")
+        subst = {"_c": c, "_v": v, "_k": key, "_t": tie}
+        return agg.transform(lambda n: subst[n.name].copy() if isinstance(n, exp.Column) and n.name in subst else n)
+
+
+class Snowflake(Dialect):
+    name = "snowflake"
+    sqlglot = "snowflake"
+    regex_flavor = "snowflake"
+
+    def search(self, x, p):
+        # REGEXP_LIKE is anchored at both ends on Snowflake: a search is REGEXP_INSTR
+        return exp.GT(this=fn("REGEXP_INSTR", x, S(self.pattern(p))), expression=num(0))
+
+    def full_match(self, x, p):
+        return fn("REGEXP_LIKE", x, S(self.pattern(p)))
+
+    def replace_all(self, x, p, repl):
+        return fn("REGEXP_REPLACE", x, S(self.pattern(p)), S(repl))
+
+    def contains(self, x, s):
+        return fn("CONTAINS", x, S(s))
+
+    def starts_with(self, x, s):
+        return fn("STARTSWITH", x, S(s))
+
+    def strpos(self, x, s):
+        return fn("POSITION", S(s), x)
+
+    def ends_with(self, x, s):
+        return fn("ENDSWITH", x, S(s))
+
+    def to_double(self, x):
+        return fn("TRY_TO_DOUBLE", x)
+
+    def days_between(self, a, b):
+        return fn("DATEDIFF", exp.var("day"), a, b)
+
+    def count_if(self, c):
+        return fn("COUNT_IF", c)
+
+    def min_if(self, v, c):
+        return exp.Min(this=fn("IFF", c, v, exp.Null()))
+
+    def first_by(self, v, key, tie, c):
+        # MIN_BY takes one key: the date and the file row in one number (days * 1e9 + row)
+        k = exp.Add(this=exp.Mul(this=fn("DATEDIFF", exp.var("day"), self.date("1970-01-01"), key), expression=num("1000000000")),
+                    expression=tie)
+        return fn("MIN_BY", v, fn("IFF", c, k, exp.Null()))
+
+
+DIALECTS: dict[str, type[Dialect]] = {d.name: d for d in (Dialect, Postgres, ClickHouse, Spark, BigQuery, Snowflake)}
+ALIASES = {"databricks": "spark", "postgresql": "postgres", "pg": "postgres", "sparksql": "spark"}
+NAMES = tuple(DIALECTS)
+
+
+def get(name: str | None) -> Dialect:
+    """The dialect called ``name`` (DuckDB when None); ValueError naming the known ones otherwise."""
+    key = (name or "duckdb").strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in DIALECTS:
+        raise ValueError(f"unknown engine «{name}»: one of {', '.join(NAMES)} (databricks = spark)")
+    return DIALECTS[key]()

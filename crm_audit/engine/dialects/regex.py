@@ -1,0 +1,285 @@
+"""The portable subset of regular expressions for ``matches:``, translated per SQL dialect.
+
+Rules are written in RE2 syntax (DuckDB's, the reference). Engines differ:
+PostgreSQL has no ``\\pL`` and no ``\\x{…}``, and its ``.`` matches a newline;
+Java (Spark) ends ``$`` before a final line break and its ``.`` stops at
+``\\r`` too; ClickHouse lets ``.`` match a newline; Snowflake has no Unicode
+classes. A pattern is parsed into tokens of the subset below and written
+again for each engine so that it matches the same strings everywhere:
+
+* characters (``\\x{00A0}`` and escaped punctuation included), ``.`` (any
+  character but a newline), ``^`` and ``$`` (the ends of the value);
+* classes ``[…]`` / ``[^…]`` with ranges and ``\\s``, ``\\d``, ``\\w``,
+  ``\\pL`` inside; ``\\s \\S \\d \\D \\w \\W \\pL \\PL`` outside (``\\s`` is RE2's:
+  space, tab, newline, form feed, carriage return; ``\\d`` ASCII digits;
+  ``\\w`` ASCII letters, digits, ``_``; ``\\pL`` any letter);
+* groups ``(…)`` / ``(?:…)``, ``|``, quantifiers ``* + ? {n} {n,} {n,m}``.
+
+Anything else (back-references, look-around, ``\\b``, flags, other Unicode
+classes) is refused with :class:`PatternError`, which ``validate --engine``
+reports with the rule and its line. DuckDB runs the pattern as written.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+#: RE2's \s
+_SPACE = " \t\n\f\r"
+_DIGIT = "0-9"
+_WORD = "0-9A-Za-z_"
+_SETS = {"s": ("space", False), "S": ("space", True), "d": ("digit", False), "D": ("digit", True),
+         "w": ("word", False), "W": ("word", True)}
+_ESCAPES = {"t": "\t", "n": "\n", "r": "\r", "f": "\f", "v": "\v"}
+_META = set("\\.^$|?*+()[]{}-/")
+
+
+class PatternError(ValueError):
+    """A pattern outside the portable subset, or one the engine cannot run."""
+
+
+@dataclass(frozen=True)
+class Tok:
+    kind: str  # lit | any | set | class | bol | eol | open | close | alt | quant
+    value: object = None
+    negated: bool = False
+
+
+def _hex_escape(p: str, i: int) -> tuple[str, int]:
+    """``\\x{HHHH}`` or ``\\xHH`` at p[i] == 'x': the character and the index after it."""
+    m = re.match(r"x\{([0-9A-Fa-f]{1,6})\}|x([0-9A-Fa-f]{2})", p[i:])
+    if not m:
+        raise PatternError(f"bad \\x escape at position {i}")
+    return chr(int(m.group(1) or m.group(2), 16)), i + m.end()
+
+
+def _escape(p: str, i: int, in_class: bool) -> tuple[Tok, int]:
+    """The escape starting after the backslash at p[i]."""
+    if i >= len(p):
+        raise PatternError("the pattern ends with a backslash")
+    c = p[i]
+    if c in _SETS:
+        name, neg = _SETS[c]
+        if in_class and neg:
+            raise PatternError(f"\\{c} inside [...] is not portable; write the characters out")
+        return Tok("set", name, neg), i + 1
+    if c in "pP":
+        m = re.match(r"[pP](L|\{L\})", p[i:])
+        if not m:
+            raise PatternError(f"\\{p[i:i + 4]}…: only \\pL (any letter) is portable among Unicode classes")
+        if in_class and c == "P":
+            raise PatternError("\\PL inside [...] is not portable")
+        return Tok("set", "letter", c == "P"), i + m.end()
+    if c == "x":
+        ch, j = _hex_escape(p, i)
+        return Tok("lit", ch), j
+    if c in _ESCAPES:
+        return Tok("lit", _ESCAPES[c]), i + 1
+    if c in _META or (not c.isalnum() and c.isascii()):
+        return Tok("lit", c), i + 1
+    raise PatternError(f"\\{c} is not in the portable subset of regular expressions (see README: Writing rules)")
+
+
+def _class(p: str, i: int) -> tuple[Tok, int]:
+    """The bracket expression whose '[' is at p[i - 1]."""
+    negated = False
+    if i < len(p) and p[i] == "^":
+        negated, i = True, i + 1
+    items: list[tuple] = []
+    first = True
+    while True:
+        if i >= len(p):
+            raise PatternError("unclosed [")
+        c = p[i]
+        if c == "]" and not first:
+            return Tok("class", tuple(items), negated), i + 1
+        first = False
+        if c == "[":
+            if p.startswith("[:", i):
+                raise PatternError("POSIX classes like [:alpha:] are not portable; use \\pL or a range")
+            tok, i = Tok("lit", "["), i + 1
+        elif c == "\\":
+            tok, i = _escape(p, i + 1, True)
+        else:
+            tok, i = Tok("lit", c), i + 1
+        if tok.kind == "set":
+            items.append(("set", tok.value))
+            continue
+        # a range a-b
+        if i + 1 < len(p) and p[i] == "-" and p[i + 1] != "]":
+            j = i + 1
+            if p[j] == "\\":
+                end, j = _escape(p, j + 1, True)
+                if end.kind != "lit":
+                    raise PatternError("a range must end in a character")
+                hi = end.value
+            else:
+                hi, j = p[j], j + 1
+            if ord(hi) < ord(tok.value):
+                raise PatternError(f"bad range {tok.value}-{hi}")
+            items.append(("range", tok.value, hi))
+            i = j
+        else:
+            items.append(("ch", tok.value))
+
+
+def parse(pattern: str) -> list[Tok]:
+    """The tokens of ``pattern``; :class:`PatternError` when it leaves the portable subset."""
+    toks: list[Tok] = []
+    i, depth, p = 0, 0, pattern
+    while i < len(p):
+        c = p[i]
+        if c == "\\":
+            tok, i = _escape(p, i + 1, False)
+        elif c == "[":
+            tok, i = _class(p, i + 1)
+        elif c == "(":
+            if p.startswith("(?:", i):
+                i += 3
+            elif p.startswith("(?", i):
+                raise PatternError(f"{p[i:i + 3]}…: flags, look-around and named groups are not portable")
+            else:
+                i += 1
+            depth += 1
+            tok = Tok("open")
+        elif c == ")":
+            depth -= 1
+            if depth < 0:
+                raise PatternError("unbalanced )")
+            tok, i = Tok("close"), i + 1
+        elif c == "|":
+            tok, i = Tok("alt"), i + 1
+        elif c == ".":
+            tok, i = Tok("any"), i + 1
+        elif c == "^":
+            tok, i = Tok("bol"), i + 1
+        elif c == "$":
+            tok, i = Tok("eol"), i + 1
+        elif c in "*+?":
+            if not toks or toks[-1].kind in ("open", "alt", "bol", "quant"):
+                if toks and toks[-1].kind == "quant" and c == "?" and not toks[-1].value.endswith("?"):
+                    toks[-1] = Tok("quant", toks[-1].value + "?")
+                    i += 1
+                    continue
+                raise PatternError(f"nothing to repeat before {c!r} at position {i}")
+            tok, i = Tok("quant", c), i + 1
+        elif c == "{":
+            m = re.match(r"\{(\d+)(,(\d*))?\}", p[i:])
+            if not m:
+                tok, i = Tok("lit", "{"), i + 1
+            else:
+                if not toks or toks[-1].kind in ("open", "alt", "bol", "quant"):
+                    raise PatternError(f"nothing to repeat before {m.group(0)!r}")
+                tok, i = Tok("quant", m.group(0)), i + m.end()
+        else:
+            tok, i = Tok("lit", c), i + 1
+        toks.append(tok)
+    if depth:
+        raise PatternError("unclosed (")
+    return toks
+
+
+@dataclass(frozen=True)
+class Flavor:
+    """How one engine writes the subset."""
+
+    name: str
+    letter: str | None  # \pL outside a class (None: the engine has none)
+    letter_in_class: str | None
+    any_char: str = r"[^\n]"
+    end: str = "$"
+    #: how an invisible non-ASCII character (no-break space, BOM) is written; None: as itself
+    hex: str | None = None
+    control_escapes: bool = True  # \t \n \f \r as escapes (else as themselves)
+
+    def char(self, ch: str, in_class: bool) -> str:
+        if ch in _META or (in_class and ch in "]^"):
+            return "\\" + ch
+        if ch in _CONTROL and self.control_escapes:
+            return _CONTROL[ch]
+        if self.hex and ord(ch) > 127 and unicodedata.category(ch)[0] in "ZC":
+            return self.hex % ord(ch)
+        return ch
+
+
+_CONTROL = {"\t": r"\t", "\n": r"\n", "\r": r"\r", "\f": r"\f", "\v": r"\v"}
+
+FLAVORS = {
+    "re2": Flavor("re2", r"\pL", r"\pL", hex=r"\x{%04X}"),
+    "postgres": Flavor("postgres", "[[:alpha:]]", "[:alpha:]", hex=r"\u%04X"),
+    "java": Flavor("java", r"\p{L}", r"\p{L}", end=r"\z", hex=r"\x{%04X}"),
+    "snowflake": Flavor("snowflake", None, None, any_char=".", control_escapes=False),
+}
+
+
+def _set_body(name: str, fl: Flavor) -> str:
+    if name == "space":
+        return "".join(fl.char(c, True) for c in _SPACE)
+    if name == "digit":
+        return _DIGIT
+    if name == "word":
+        return _WORD
+    if fl.letter_in_class is None:
+        raise PatternError(f"\\pL (any letter) cannot run on {fl.name}: list the letters, e.g. [A-Za-zА-Яа-яЁё]")
+    return fl.letter_in_class
+
+
+def render(toks: list[Tok], fl: Flavor) -> str:
+    out = []
+    for t in toks:
+        k = t.kind
+        if k == "lit":
+            out.append(fl.char(t.value, False))
+        elif k == "any":
+            out.append(fl.any_char)
+        elif k == "bol":
+            out.append("^")
+        elif k == "eol":
+            out.append(fl.end)
+        elif k == "open":
+            out.append("(")
+        elif k == "close":
+            out.append(")")
+        elif k == "alt":
+            out.append("|")
+        elif k == "quant":
+            out.append(t.value)
+        elif k == "set":
+            if t.value == "letter":
+                if fl.letter is None:
+                    _set_body("letter", fl)
+                if t.negated:
+                    out.append("[^" + fl.letter_in_class + "]")
+                else:
+                    out.append(fl.letter)
+            else:
+                out.append(("[^" if t.negated else "[") + _set_body(t.value, fl) + "]")
+        elif k == "class":
+            body = []
+            for item in t.value:
+                if item[0] == "ch":
+                    body.append(fl.char(item[1], True))
+                elif item[0] == "range":
+                    body.append(fl.char(item[1], True) + "-" + fl.char(item[2], True))
+                else:
+                    body.append(_set_body(item[1], fl))
+            out.append(("[^" if t.negated else "[") + "".join(body) + "]")
+    return "".join(out)
+
+
+def translate(pattern: str, flavor: str) -> str:
+    """``pattern`` (RE2, the portable subset) written for ``flavor``; :class:`PatternError` if it cannot be."""
+    return render(parse(pattern), FLAVORS[flavor])
+
+
+def check(pattern: str, flavor: str | None) -> str | None:
+    """Why ``pattern`` cannot run on ``flavor`` (None: it can; ``flavor`` None is DuckDB, which runs RE2 as written)."""
+    if flavor is None:
+        return None
+    try:
+        translate(pattern, flavor)
+    except PatternError as exc:
+        return str(exc)
+    return None
