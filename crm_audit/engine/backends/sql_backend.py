@@ -1,0 +1,101 @@
+"""Rule plans run where the data lives: PostgreSQL, ClickHouse, Spark, BigQuery, Snowflake.
+
+Each rule is one read-only query compiled for the engine's dialect
+(:meth:`~crm_audit.engine.dialects.compiler.RuleCompiler.query`: CTEs only,
+nothing created on the target). Its rows are fetched as Arrow and finished
+locally by DuckDB — cast to the types a DuckDB run has, fingerprinted and
+ordered by :mod:`crm_audit.engine.dialects.finish` — so the findings, their
+fingerprints and their order are those of the local DuckDB run on the same
+data.
+
+A target is anything with ``run(sql) -> pyarrow.Table``: :class:`DBAPITarget`
+wraps a DB-API connection (psycopg, the Snowflake and Databricks
+connectors, ``google.cloud.bigquery.dbapi``); :class:`ChdbTarget` an
+embedded ClickHouse session.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pandas as pd
+
+from crm_audit.engine import dialects
+from crm_audit.engine.dialects.compiler import RuleCompiler, Source
+from crm_audit.engine.dialects.finish import finish_sql, typed_rows_sql
+from crm_audit.engine.plan import RulePlan
+
+
+class Target(Protocol):
+    dialect: str
+
+    def run(self, sql: str):  # -> pyarrow.Table
+        ...
+
+
+@dataclass
+class DBAPITarget:
+    """A DB-API 2.0 connection of an engine speaking ``dialect``."""
+
+    connection: Any
+    dialect: str
+
+    def run(self, sql: str):
+        import pyarrow as pa
+
+        cur = self.connection.cursor()
+        try:
+            cur.execute(sql)
+            names = [d[0] for d in cur.description]
+            rows = cur.fetchall()
+        finally:
+            cur.close()
+        columns = list(zip(*rows)) if rows else [() for _ in names]
+        return pa.table({n: pa.array(list(c)) for n, c in zip(names, columns)})
+
+
+@dataclass
+class ChdbTarget:
+    """An embedded ClickHouse (``chdb``) session."""
+
+    session: Any
+    dialect: str = "clickhouse"
+
+    def run(self, sql: str):
+        return self.session.query(sql, "ArrowTable")
+
+
+class SQLBackend:
+    """The rules on another engine's tables; :meth:`run` gives the frame :class:`DuckDBBackend` gives."""
+
+    def __init__(self, target: Target, settings, as_of: dt.date, sources: dict[str, Source]):
+        self.target = target
+        self.dialect = dialects.get(target.dialect)
+        self.compiler = RuleCompiler(self.dialect, settings, as_of, sources)
+        self.warnings: list = []
+
+    def rule_sql(self, plan: RulePlan, pretty: bool = False) -> str:
+        return self.compiler.sql(plan, pretty=pretty)
+
+    def fetch(self, plan: RulePlan):
+        """The rule's rows as the engine returns them (Arrow; unordered, no fingerprint)."""
+        return self.target.run(self.rule_sql(plan))
+
+    def run(self, plan: RulePlan) -> pd.DataFrame:
+        return finish_rows(self.fetch(plan), plan)
+
+
+def finish_rows(table, plan: RulePlan) -> pd.DataFrame:
+    """Rows fetched from any engine, typed, fingerprinted and ordered by DuckDB (see :mod:`~crm_audit.engine.dialects.finish`)."""
+    import duckdb
+
+    from crm_audit.engine.backends.duckdb_backend import fetch_frame
+
+    con = duckdb.connect()
+    try:
+        con.register("fetched", table)
+        return fetch_frame(con, finish_sql(typed_rows_sql("fetched", plan), plan))
+    finally:
+        con.close()
