@@ -18,6 +18,7 @@ import click
 
 from crm_audit import __version__
 from crm_audit.errors import CrmAuditError, OutputError, SettingsError, UsageError
+from crm_audit.i18n import _, ngettext
 from crm_audit.progress import Progress, silent
 
 DEFAULT_CONFIG = "crm-audit.yaml"
@@ -32,7 +33,8 @@ def _parse_date(ctx, param, value):
             return dt.datetime.strptime(value.strip(), fmt).date()
         except ValueError:
             pass
-    raise click.BadParameter(f"«{value}» is not a date; use YYYY-MM-DD or DD.MM.YYYY, e.g. 2026-11-20 or 20.11.2026") from None
+    raise click.BadParameter(_("«{value}» is not a date; use YYYY-MM-DD or DD.MM.YYYY, e.g. 2026-11-20 or 20.11.2026")
+                             .format(value=value)) from None
 
 
 def _err(msg: str) -> None:
@@ -62,12 +64,6 @@ def cli() -> None:
 # --------------------------------------------------------------------------- run
 
 
-def _ru(n: int, forms: tuple[str, str, str]) -> str:
-    """«1 правка», «2 правки», «5 правок»."""
-    k = 0 if n % 10 == 1 and n % 100 != 11 else 1 if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else 2
-    return f"{n} {forms[k]}"
-
-
 def _print_cycle(result, quiet: bool) -> None:
     from .summary import print_summary
 
@@ -75,26 +71,30 @@ def _print_cycle(result, quiet: bool) -> None:
         return
     for rb in result.read_back:
         r = rb.result
-        click.echo(f"Прочитано из {rb.name}: {_ru(r.worked, ('правка', 'правки', 'правок'))}, "
-                   f"{_ru(r.decisions, ('решение', 'решения', 'решений'))}"
-                   + (f" ({r.stored} новых в истории)" if r.stored else ""))
+        edits = ngettext("{n} edit", "{n} edits", r.worked).format(n=r.worked)
+        decisions = ngettext("{n} decision", "{n} decisions", r.decisions).format(n=r.decisions)
+        line = _("Read from {name}: {edits}, {decisions}").format(name=rb.name, edits=edits, decisions=decisions)
+        if r.stored:
+            line += " " + ngettext("({n} new in the history)", "({n} new in the history)", r.stored).format(n=r.stored)
+        click.echo(line)
     if result.replaced is not None:
-        click.echo(f"Аудит от {result.replaced:%d.%m.%Y} заменён этим запуском (его документы прочитаны до записи).")
+        click.echo(_("The audit of {date} was replaced by this run (its documents were read before writing).")
+                   .format(date=f"{result.replaced:%d.%m.%Y}"))
     for n in result.notices:
-        click.echo(f"note: {n.message}")
+        click.echo(_("note: {message}").format(message=n.message))
     if result.publish is not None:
         click.echo(result.publish.summary())
     print_summary(result.report, [(w.kind, w.location) for w in result.written])
     if result.report.changes is not None and result.report.changes.since is not None:
-        from .history.changes import change_lines
+        from .summary import change_lines
 
         click.echo("")
         for line in change_lines(result.report.changes):
             click.echo(line)
     if result.dry_run:
-        click.echo("Dry run: nothing was written (no workbook, CSV, Google Sheet or ledger change).")
+        click.echo(_("Dry run: nothing was written (no workbook, CSV, Google Sheet or ledger change)."))
     elif result.partial:
-        click.echo("Partial run (--rule): the ledger and the team's document are unchanged.")
+        click.echo(_("Partial run (--rule): the ledger and the team's document are unchanged."))
 
 
 @cli.command()
@@ -129,9 +129,9 @@ def run(config, export, from_crm, snapshot, as_of, out, violations_csv, csv_exce
 
     source = None
     if csv_excel and not violations_csv:
-        raise UsageError("--csv-excel changes the violations CSV: give --violations-csv FILE.csv too")
+        raise UsageError(_("--csv-excel changes the violations CSV: give --violations-csv FILE.csv too"))
     if bool(export) + bool(from_crm or snapshot) != 1:
-        raise UsageError("give either --export DIR (an export folder) or --from-crm / --snapshot ID (the CRM read through its API)")
+        raise UsageError(_("give either --export DIR (an export folder) or --from-crm / --snapshot ID (the CRM read through its API)"))
     if from_crm or snapshot:
         from crm_audit.sources.cli import source_for_run
 
@@ -146,8 +146,8 @@ def run(config, export, from_crm, snapshot, as_of, out, violations_csv, csv_exce
     _print_cycle(result, quiet)
     if send_digests:
         if not result.recorded:
-            _err("note: --notify: nothing sent (a dry run or a partial --rule run records no audit); "
-                 "`crm-audit notify --dry-run` previews the digests")
+            _err(_("note: --notify: nothing sent (a dry run or a partial --rule run records no audit); "
+                   "`crm-audit notify --dry-run` previews the digests"))
         else:
             _notify_after_run(config, ledger_path)
     if fail_on_violations and result.report.total:
@@ -181,7 +181,7 @@ def demo(out_dir, as_of):
     request = AuditRequest(demo_dir() / "crm-audit.yaml", demo_dir() / "pipedrive", as_of, d / "audit-demo.xlsx",
                            d / "violations-demo.csv", ledger=d / "crm-audit.db")
     _print_cycle(_run_with_progress(run_cycle, request, False), False)
-    click.echo("\nOpen the workbook to see what managers get. Next: `crm-audit init` to write your own settings.")
+    click.echo("\n" + _("Open the workbook to see what managers get. Next: `crm-audit init` to write your own settings."))
 
 
 # --------------------------------------------------------------------------- init
@@ -202,19 +202,20 @@ def init(directory, crm, from_export, from_crm, domain, token_env, token_file, f
         from crm_audit.sources.initcrm import write_settings_from_crm
 
         path = write_settings_from_crm(Path(directory), crm=crm, force=force, domain=domain, token_env=token_env, token_file=token_file)
-        click.echo(f"Wrote {path} from the live CRM. Check the lists and the rules switched off, then run `crm-audit run --from-crm "
-                   f"--config {path}`.")
+        click.echo(_("Wrote {path} from the live CRM. Check the lists and the rules switched off, then run "
+                     "`crm-audit run --from-crm --config {path}`.").format(path=path))
         return
     if from_export:
         from crm_audit.cli_profiles import write_settings_from_export
 
         path = write_settings_from_export(Path(directory), crm=crm, export_dir=from_export, force=force)
-        click.echo(f"Wrote {path}. Check the order of the stages, edit the lists, then run `crm-audit validate --config {path}`.")
+        click.echo(_("Wrote {path}. Check the order of the stages, edit the lists, then run `crm-audit validate --config {path}`.")
+                   .format(path=path))
         return
     from crm_audit.initfile import write_settings
 
     path = write_settings(Path(directory), crm=crm, force=force)
-    click.echo(f"Wrote {path}. Edit the pipelines, stages and lists, then run `crm-audit validate --config {path}`.")
+    click.echo(_("Wrote {path}. Edit the pipelines, stages and lists, then run `crm-audit validate --config {path}`.").format(path=path))
 
 
 def _register_extra_commands() -> None:
@@ -236,7 +237,7 @@ def _settings_or_demo(config: str, must_exist: bool):
     if Path(config).exists() or must_exist:
         return settings_mod.collect(config)
     s, problems = settings_mod.collect(demo_dir() / "crm-audit.yaml")
-    _err(f"note: {config} not found; showing the bundled rules with the demo settings")
+    _err(_("note: {config} not found; showing the bundled rules with the demo settings").format(config=config))
     return s, problems
 
 
@@ -254,11 +255,16 @@ def validate(config):
         problems += _profile_problems(settings, config)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
-        _err(("warning: " if p.severity != "error" else "") + str(p))
+        _err(_("warning: {problem}").format(problem=p) if p.severity != "error" else str(p))
     if errors:
-        _err(f"{len(errors)} problem(s) found.")
+        _err(ngettext("{n} problem found.", "{n} problems found.", len(errors)).format(n=len(errors)))
         sys.exit(EXIT_ERROR)
-    click.echo(f"OK: {config} and {len(rules)} rules are valid" + (f" ({len(problems)} warning(s))." if problems else "."))
+    if problems:
+        click.echo(ngettext("OK: {config} and {rules} rules are valid ({n} warning).",
+                            "OK: {config} and {rules} rules are valid ({n} warnings).", len(problems))
+                   .format(config=config, rules=len(rules), n=len(problems)))
+    else:
+        click.echo(_("OK: {config} and {rules} rules are valid.").format(config=config, rules=len(rules)))
 
 
 def _profile_problems(settings, config: str) -> list:
@@ -285,10 +291,12 @@ def rules(ctx, config):
         return
     loaded = _load_rules(config)
     width = max((len(r.id) for r in loaded), default=10)
-    click.echo(f"{'code':<6} {'id':<{width}} crit  title")
+    code, rid, crit, title = _("code"), _("id"), _("crit"), _("title")
+    click.echo(f"{code:<6} {rid:<{width}} {crit:<5} {title}")
     for r in loaded:
         click.echo(f"{r.code:<6} {r.id:<{width}} {r.criticality:<5} {r.title}")
-    click.echo(f"\n{len(loaded)} rules. `crm-audit rules explain ID` shows one in detail.")
+    click.echo("\n" + ngettext("{n} rule. `crm-audit rules explain ID` shows one in detail.",
+                               "{n} rules. `crm-audit rules explain ID` shows one in detail.", len(loaded)).format(n=len(loaded)))
 
 
 def _load_rules(config: str):
@@ -316,7 +324,7 @@ def explain(ctx, rule_id, sql):
     loaded = _load_rules(ctx.obj["config"])
     match = [r for r in loaded if r.id == rule_id or r.code == rule_id]
     if not match:
-        raise UsageError(f"unknown rule «{rule_id}»; known: {', '.join(r.id for r in loaded)}")
+        raise UsageError(_("unknown rule «{rule}»; known: {known}").format(rule=rule_id, known=", ".join(r.id for r in loaded)))
     click.echo(explain_rule(match[0]))
     if sql:
         from crm_audit.engine.rule_sql import rule_sql
@@ -325,7 +333,7 @@ def explain(ctx, rule_id, sql):
         from crm_audit.resources import demo_dir
 
         cfg = ctx.obj["config"] if Path(ctx.obj["config"]).exists() else demo_dir() / "crm-audit.yaml"
-        click.echo("\nSQL:\n" + rule_sql(match[0], settings_mod.load(cfg)))
+        click.echo("\n" + _("SQL:") + "\n" + rule_sql(match[0], settings_mod.load(cfg)))
 
 
 # --------------------------------------------------------------------------- workflow
@@ -337,17 +345,21 @@ def _open_workflow(config: str, ledger_path: str | None):
     from crm_audit.history.ledger import Ledger
 
     if not Path(config).exists():
-        raise SettingsError(f"{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
+        raise SettingsError(_("{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
+                            .format(config=config))
     settings = settings_mod.load(config)
     rules = ruleset.load(settings)
     path = Path(ledger_path) if ledger_path else settings.ledger_path()
     if not path.exists():
         # a mistyped path must not start an empty history the head of sales' decisions silently go to
-        raise UsageError(f"{path}: no audit history (ledger) there; run `crm-audit run` first, or pass the right --ledger PATH")
+        raise UsageError(_("{path}: no audit history (ledger) there; run `crm-audit run` first, or pass the right --ledger PATH")
+                         .format(path=path))
     return settings, rules, Ledger(path)
 
 
-_READ_IT_HINT = "Read it from where it is now with `crm-audit pull --from FILE|URL` (or `crm-audit run … --previous FILE|URL`)"
+def _read_it_hint() -> str:
+    return _("Read it from where it is now with `crm-audit pull --from FILE|URL` (or `crm-audit run … --previous FILE|URL`)")
+
 
 ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Audit history database (default: crm-audit.db next to the settings).")
 
@@ -358,10 +370,14 @@ def _print_read_back(read_back) -> None:
     for rb in read_back:
         res = rb.result
         counts = Counter(e.status or (e.status_raw and "?") or "" for e in res.edits)
-        click.echo(f"Read {len(res.edits)} rows from {rb.location}: " + ", ".join(f"{k or 'пусто'}: {v}" for k, v in sorted(counts.items())))
-        click.echo(f"{res.stored} new or changed; decisions: {res.accepted} accepted, {res.warned} warnings.")
+        empty = _("empty")
+        statuses = ", ".join(f"{k or empty}: {v}" for k, v in sorted(counts.items()))
+        click.echo(ngettext("Read {n} row from {location}: {statuses}", "Read {n} rows from {location}: {statuses}", len(res.edits))
+                   .format(n=len(res.edits), location=rb.location, statuses=statuses))
+        click.echo(_("{stored} new or changed; decisions: {accepted} accepted, {warned} warnings.")
+                   .format(stored=res.stored, accepted=res.accepted, warned=res.warned))
         for w in res.warnings():
-            click.echo(f"  warning: {w.message}")
+            click.echo("  " + _("warning: {message}").format(message=w.message))
 
 
 @cli.command()
@@ -380,11 +396,11 @@ def pull(config, ledger_path, document):
 def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None, force=False):
     from .history.decisions import decide
 
-    _, rules, ledger = _open_workflow(config, ledger_path)
+    _settings, rules, ledger = _open_workflow(config, ledger_path)
     with ledger:
         d = decide(ledger, rules, rule_id, deal_id, kind, note, until=until, force=force)
     if not d.audited:
-        _err(f"note: {d.rule_id} / deal {d.deal_id} is not in any audit yet; the decision is recorded (--force)")
+        _err(_("note: {rule} / deal {deal} is not in any audit yet; the decision is recorded (--force)").format(rule=d.rule_id, deal=d.deal_id))
     return f" ({d.owner})" if d.owner else ""
 
 
@@ -401,7 +417,10 @@ def accept(config, ledger_path, rule_id, deal_id, note, until, force):
 
     RULE_ID is the rule's id or its code (1.8)."""
     who = _decide(config, ledger_path, rule_id, deal_id, "accepted", note, until, force)
-    click.echo(f"Accepted {rule_id} / deal {deal_id}{who}" + (f" until {until:%d.%m.%Y}" if until else "") + ".")
+    if until:
+        click.echo(_("Accepted {rule} / deal {deal}{who} until {until}.").format(rule=rule_id, deal=deal_id, who=who, until=f"{until:%d.%m.%Y}"))
+    else:
+        click.echo(_("Accepted {rule} / deal {deal}{who}.").format(rule=rule_id, deal=deal_id, who=who))
 
 
 @cli.command()
@@ -414,7 +433,7 @@ def accept(config, ledger_path, rule_id, deal_id, note, until, force):
 def warn(config, ledger_path, rule_id, deal_id, note, force):
     """Record a warning against the finding's manager (RULE_ID: the rule's id or its code)."""
     who = _decide(config, ledger_path, rule_id, deal_id, "warning", note, force=force)
-    click.echo(f"Warning recorded for {rule_id} / deal {deal_id}{who}.")
+    click.echo(_("Warning recorded for {rule} / deal {deal}{who}.").format(rule=rule_id, deal=deal_id, who=who))
 
 
 @cli.command()
@@ -428,12 +447,16 @@ def revoke(config, ledger_path, rule_id, deal_id, kind):
     """Take back a decision: the finding is audited again (or its warnings are removed). RULE_ID: the id or code."""
     from .history.decisions import revoke as revoke_decision
 
-    _, rules, ledger = _open_workflow(config, ledger_path)
+    _settings, rules, ledger = _open_workflow(config, ledger_path)
     with ledger:
         d = revoke_decision(ledger, rules, rule_id, deal_id, kind)
-    what = "acceptance" if kind == "accepted" else "warning(s)"
-    click.echo(f"Took back the {what} of {d.rule_id} / deal {d.deal_id}." if d.count else
-               f"No {what} to take back for {d.rule_id} / deal {d.deal_id}.")
+    if kind == "accepted":
+        text = (_("Took back the acceptance of {rule} / deal {deal}.") if d.count else
+                _("No acceptance to take back for {rule} / deal {deal}."))
+    else:
+        text = (_("Took back the warning(s) of {rule} / deal {deal}.") if d.count else
+                _("No warning(s) to take back for {rule} / deal {deal}."))
+    click.echo(text.format(rule=d.rule_id, deal=d.deal_id))
 
 
 @cli.command()
@@ -442,17 +465,20 @@ def revoke(config, ledger_path, rule_id, deal_id, kind):
 @click.option("--all", "show_all", is_flag=True, help="Include waivers that ended (expired or the deal changed).")
 def waivers(config, ledger_path, show_all):
     """List accepted findings that are kept out of the audits."""
-    _, _, ledger = _open_workflow(config, ledger_path)
+    _settings, _rules, ledger = _open_workflow(config, ledger_path)
     with ledger:
         ws = ledger.waivers(active_only=not show_all)
         if not ws:
-            click.echo("No accepted findings.")
+            click.echo(_("No accepted findings."))
             return
         for w in ws:
-            until = f" until {w.expires_on}" if w.expires_on else ""
-            ended = f" — ENDED {w.ended_on or ''} ({w.ended_reason or 'ended'})" if w.ended_reason or w.ended_on else ""
-            click.echo(f"{w.rule_id:<38} deal {w.deal_id:<10} {w.owner or '':<24} accepted {w.decided_on}{until} ({w.source})"
-                       f"{': ' + w.note if w.note else ''}{ended}")
+            until = " " + _("until {date}").format(date=w.expires_on) if w.expires_on else ""
+            ended = (" — " + _("ENDED {date} ({why})").format(date=w.ended_on or "", why=w.ended_reason or _("ended"))
+                     if w.ended_reason or w.ended_on else "")
+            deal, accepted = _("deal"), _("accepted")
+            source = {"cli": _("command line"), "document": _("in the document")}.get(w.source, w.source)
+            click.echo(f"{w.rule_id:<38} {deal} {w.deal_id:<10} {w.owner or '':<24} {accepted} {w.decided_on}{until} "
+                       f"({source}){': ' + w.note if w.note else ''}{ended}")
 
 
 @cli.command()
@@ -473,17 +499,19 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
     with ledger:
         if not no_pull and ledger.latest_audit() is not None:
             try:
-                pull_documents(ledger, settings, rules, missing_hint=_READ_IT_HINT)
+                pull_documents(ledger, settings, rules, missing_hint=_read_it_hint())
             except CrmAuditError as exc:  # the review still shows what the ledger has; never silently
-                _err(f"warning: {exc.message}; the review shows what was read before (or pass --no-pull)")
+                _err(_("warning: {message}; the review shows what was read before (or pass --no-pull)").format(message=exc.message))
         rv = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url,
                           rules=rule_infos(rules), manager=manager)
         if manager and not rv.managers:
-            from crm_audit.rules.ruleset import did_you_mean
+            from crm_audit.rules.ruleset import closest
 
             everyone = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url,
                                     rules=rule_infos(rules)).managers
-            raise UsageError(f"no manager «{manager}» in the audits{did_you_mean(manager, [m.owner for m in everyone])}")
+            hit = closest(manager, [m.owner for m in everyone])
+            raise UsageError(_("no manager «{manager}» in the audits").format(manager=manager)
+                             + (" " + _("(did you mean {names}?)").format(names=f"«{hit}»") if hit else ""))
     if manager and rv.as_of is not None:
         todos = [manager_todo(rv, m) for m in rv.managers]
         for line in (ln for t in todos for ln in todo_text(t)):
@@ -495,7 +523,8 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
         from exporters.safe import atomic_write
 
         if not Path(html_path).parent.is_dir():
-            raise OutputError(f"{html_path}: the folder {Path(html_path).parent} does not exist; create it or choose another path")
+            raise OutputError(_("{path}: the folder {folder} does not exist; create it or choose another path")
+                              .format(path=html_path, folder=Path(html_path).parent))
         from .cycle.outputs import output_error
 
         try:
@@ -504,7 +533,7 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
                                      encoding="utf-8")
         except OSError as exc:
             raise output_error(Path(html_path), exc) from None
-        click.echo(f"\nWrote {html_path}")
+        click.echo("\n" + _("Wrote {path}").format(path=html_path))
 
 
 # --------------------------------------------------------------------------- notify
@@ -524,34 +553,16 @@ def _send_digests(ledger, settings, rules, *, today=None, channels=("email", "te
     from crm_audit.notify.send import notify as send
 
     res = send(ledger, settings, rules, today=today, channels=channels, preview_dir=preview_dir, resend=resend)
-    what = {"manager": "to-do", "head": "team summary"}
-    if preview_dir is not None:
-        for o, p in zip(res.messages, res.previews):
-            click.echo(f"preview  {o.channel:<8} {o.recipient:<32} {o.owner or 'head of sales'}: {what[o.kind]}, "
-                       f"{o.findings} finding(s) -> {p}")
-    for d in res.deliveries:
-        who = f"{d.owner or 'head of sales'}: {what[d.kind]}"
-        if d.ok:
-            click.echo(f"sent     {d.channel:<8} {d.recipient:<32} {who}")
-        else:
-            click.echo(f"FAILED   {d.channel:<8} {d.recipient:<32} {who} — {d.error}; not recorded: the next `crm-audit notify` "
-                       f"sends it")
-    for s in res.skipped:
-        click.echo(f"skipped  {s.channel:<8} {s.recipient:<32} already sent {s.sent_at.replace('T', ' ')} (--resend to send again)")
-    for owner in res.unknown_owners:
-        click.echo(f"warning: no address for «{owner}»: their to-do was not sent; add them under notify.managers in "
-                   f"{settings.file or 'the settings'}")
-    for name in res.unmatched:
-        click.echo(f"note: notify.managers «{name}» matches no owner of this audit (a typo, or nothing flagged for them)")
-    if res.nothing_to_do:
-        click.echo(f"Nothing to send (no open findings): {', '.join(res.nothing_to_do)}.")
-    if preview_dir is not None:
-        click.echo(f"Dry run: {len(res.previews)} message(s) written to {preview_dir}; nothing was sent or recorded.")
-    elif not res.deliveries and not res.skipped:
-        click.echo("No message to send.")
+    from crm_audit.notify.report import notify_lines
+
+    for line in notify_lines(res, settings_file=settings.file, preview_dir=preview_dir):
+        click.echo(line)
     if res.failed:
-        raise CrmAuditError(f"{len(res.failed)} of {len(res.deliveries)} message(s) failed (listed above); "
-                            f"the {len(res.sent)} delivered are recorded and will not be sent again")
+        raise CrmAuditError(ngettext("{failed} of {n} message failed (listed above); the {sent} delivered are recorded "
+                                     "and will not be sent again",
+                                     "{failed} of {n} messages failed (listed above); the {sent} delivered are recorded "
+                                     "and will not be sent again", len(res.deliveries))
+                            .format(failed=len(res.failed), n=len(res.deliveries), sent=len(res.sent)))
 
 
 @cli.command()
@@ -578,9 +589,9 @@ def notify(config, ledger_path, dry_run, preview_dir, resend, channels, today, n
     with ledger:
         if not no_pull and not dry_run and ledger.latest_audit() is not None:
             try:
-                pull_documents(ledger, settings, rules, missing_hint=_READ_IT_HINT)
+                pull_documents(ledger, settings, rules, missing_hint=_read_it_hint())
             except CrmAuditError as exc:
-                _err(f"warning: {exc.message}; the digests show what was read before (or pass --no-pull)")
+                _err(_("warning: {message}; the digests show what was read before (or pass --no-pull)").format(message=exc.message))
         _send_digests(ledger, settings, rules, today=today, channels=tuple(channels) or ("email", "telegram"),
                       preview_dir=Path(preview_dir) if dry_run else None, resend=resend)
 
@@ -608,7 +619,7 @@ def gsheet_check(config, url_or_key, credentials):
         settings = settings_mod.load(config)
     url_or_key = url_or_key or (settings.google_sheet if settings else None)
     if not url_or_key:
-        raise UsageError("give the spreadsheet URL or key (or set google_sheet: in crm-audit.yaml)")
+        raise UsageError(_("give the spreadsheet URL or key (or set google_sheet: in crm-audit.yaml)"))
     if credentials is None and settings is not None and settings.google_credentials:
         credentials = str(settings.resolve(settings.google_credentials))
     r = check_access(url_or_key, credentials)
@@ -623,34 +634,66 @@ def gsheet_check(config, url_or_key, credentials):
 _register_extra_commands()
 
 
+def _click_error(exc: click.ClickException) -> str:
+    """A command-line mistake click found, in the CLI's language (with where to get help)."""
+    ctx = getattr(exc, "ctx", None)
+    param = getattr(exc, "param", None)
+    hint = getattr(exc, "param_hint", None) or (param.get_error_hint(ctx) if param is not None and ctx is not None else None)
+    hint = " / ".join(hint) if isinstance(hint, (list, tuple)) else hint
+    if isinstance(exc, click.exceptions.NoSuchOption):
+        text = _("no such option: {name}").format(name=exc.option_name)
+        if exc.possibilities:
+            text += " " + _("(did you mean {names}?)").format(names=", ".join(sorted(exc.possibilities)))
+    elif isinstance(exc, click.exceptions.MissingParameter):
+        text = _("missing argument {name}").format(name=hint) if exc.param_type == "argument" or (
+            param is not None and param.param_type_name == "argument") else _("missing option {name}").format(name=hint)
+    elif isinstance(exc, click.exceptions.BadParameter):
+        text = _("invalid value for {name}: {message}").format(name=hint, message=exc.message) if hint else exc.message
+    else:
+        text = exc.format_message()
+    text = _("error: {message}").format(message=text)
+    if ctx is not None:
+        text += "\n" + _("Help: `{command} --help`").format(command=ctx.command_path)
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point: maps errors to exit codes, never a traceback."""
+    from crm_audit.i18n import choose_language, settings_language, use_language
+
+    use_language(choose_language(settings_language(sys.argv[1:] if argv is None else argv, DEFAULT_CONFIG)))
     try:
         cli.main(args=argv, prog_name="crm-audit", standalone_mode=False)
     except CrmAuditError as exc:
-        _err(f"error: {exc.message}")
+        _err(_("error: {message}").format(message=exc.message))
         return EXIT_ERROR
     except click.exceptions.Abort:
-        _err("aborted")
+        _err(_("aborted"))
         return EXIT_ERROR
     except click.ClickException as exc:
-        exc.show()
+        from crm_audit.i18n import is_russian
+
+        if is_russian():  # click's own texts are English: said again in Russian, never mixed
+            _err(_click_error(exc))
+        else:
+            exc.show()
         return EXIT_ERROR if exc.exit_code != 0 else 0
     except SystemExit as exc:
         return int(exc.code or 0)
     except KeyboardInterrupt:
-        _err("interrupted; nothing was overwritten")
+        _err(_("interrupted; nothing was overwritten"))
         return 130
     except OSError as exc:  # a file the command was given cannot be used: say which and why, never "a bug"
         import errno
 
-        why = "the name is too long" if exc.errno == errno.ENAMETOOLONG else (exc.strerror or str(exc))
-        _err(f"error: {exc.filename or ''}{': ' if exc.filename else ''}{why}")
+        why = _("the name is too long") if exc.errno == errno.ENAMETOOLONG else (exc.strerror or str(exc))
+        _err(_("error: {message}").format(message=f"{exc.filename}: {why}" if exc.filename else why))
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - a bug must not look like a crash to the analyst
         if os.environ.get("CRM_AUDIT_DEBUG"):
             raise
-        _err(f"error: unexpected {type(exc).__name__}: {exc}\n(this is a bug in crm-audit; rerun with CRM_AUDIT_DEBUG=1 and report the traceback)")
+        _err(_("error: unexpected {kind}: {exc}\n(this is a bug in crm-audit; rerun with CRM_AUDIT_DEBUG=1 and report the traceback)")
+             .format(kind=type(exc).__name__, exc=exc))
         return EXIT_ERROR
     return EXIT_OK
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from crm_audit.errors import InputError, Problem, UsageError
+from crm_audit.i18n import _
 
 
 @click.command("inspect")
@@ -24,7 +25,7 @@ def inspect_cmd(directory, crm, config):
     from crm_audit.engine.inspect import format_report, inspect_export
 
     if config is not None and not Path(config).exists():
-        raise UsageError(f"{config}: settings file not found")
+        raise UsageError(_("{config}: settings file not found").format(config=config))
     click.echo(format_report(inspect_export(directory, crm=crm, config=config)))
 
 
@@ -46,7 +47,8 @@ def settings_from_export(export_dir: str | Path, crm: str) -> dict:
 
     draft = draft_from_export(export_dir, crm)
     if not draft.pipelines:
-        raise InputError(problems=[Problem("no deal has a stage; list the pipelines in crm-audit.yaml by hand", file=str(export_dir), reason="no-stages")])
+        raise InputError(problems=[Problem(_("no deal has a stage; list the pipelines in crm-audit.yaml by hand"), file=str(export_dir),
+                                           reason="no-stages")])
     return template_values(draft)
 
 
@@ -60,7 +62,7 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
     d.mkdir(parents=True, exist_ok=True)
     path = d / SETTINGS_FILE
     if path.exists() and not force:
-        raise UsageError(f"{path} already exists; edit it, or pass --force to overwrite it")
+        raise UsageError(_("{path} already exists; edit it, or pass --force to overwrite it").format(path=path))
     text = render_settings(crm, **settings_from_export(export_dir, crm))
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from crm_audit.i18n import _
+
 
 @dataclass
 class Problem:
@@ -41,9 +43,9 @@ class Problem:
         where = self.location()
         extra = []
         if self.row is not None:
-            extra.append(f"row {self.row}")
+            extra.append(_("row {n}").format(n=self.row))
         if self.column is not None:
-            extra.append(f"column «{self.column}»")
+            extra.append(_("column «{name}»").format(name=self.column))
         prefix = where
         if extra:
             prefix = f"{where} ({', '.join(extra)})" if where else ", ".join(extra)

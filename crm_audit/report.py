@@ -109,9 +109,11 @@ class DataWarning:
         """The warning as one line of text: ``deals.csv row 3 «Stage»: message`` (the file by its name)."""
         from pathlib import PurePath
 
+        from crm_audit.i18n import _
+
         where = PurePath(self.file).name if self.file else ""
         if self.row:
-            where += f" row {self.row}"
+            where += " " + _("row {n}").format(n=self.row)
         if self.column:
             where += f" «{self.column}»"
         return f"{where}: {self.message}" if where else self.message

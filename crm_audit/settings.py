@@ -106,6 +106,9 @@ class NotifyConfig(BaseModel):
     telegram: TelegramConfig | None = None
     head: Recipient = Field(default_factory=Recipient)  # the head of sales: the team summary
     managers: dict[str, Recipient] = Field(default_factory=dict)  # CRM owner name (as exported) -> where their to-do goes
+    # a manager of the audits with nothing open gets nothing (the default: no noise), or with true a short «нарушений
+    # нет» (what changed since the last audit, what the head accepted)
+    all_clear: bool = False
 
     @field_validator("head", mode="before")
     @classmethod
@@ -136,6 +139,9 @@ class Settings(BaseModel):
     # reading the CRM through its API (`crm-audit sync`, `run --from-crm`): crm_audit/sources/config.py
     crm_api: CrmApiSettings | None = None
     notify: NotifyConfig | None = None  # digests by e-mail / Telegram (`crm-audit notify`)
+    # the CLI's messages, errors and summaries: ru | en (default: the locale; Russian without one). What managers and
+    # the head of sales receive is Russian either way (crm_audit/i18n)
+    language: Literal["ru", "en"] | None = None
     # this export's own headers for the profile's canonical fields, per entity
     # (deals / organizations / persons / activities): {deals: {stage: Fase}}
     columns: dict[str, dict[str, str]] = Field(default_factory=dict)

@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -6,6 +7,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from libreoffice import INSTALL_HINT, is_libreoffice_skip, soffice_required  # noqa: E402
+
+# The tests read the CLI's English texts; without a locale the CLI speaks Russian (crm_audit/i18n). The tests of the
+# Russian texts (tests/test_i18n.py) choose the language themselves. Subprocesses inherit it.
+os.environ["CRM_AUDIT_LANGUAGE"] = "en"
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -264,7 +264,7 @@ def test_server_down_then_up_sends_everything_once(audited, capsys):
     assert notify(env, "--channel", "email") == 2
     cap = capsys.readouterr()
     assert cap.out.count("FAILED   email") == 3 and f"cannot reach the mail server 127.0.0.1:{port}" in cap.out
-    assert "not recorded" in cap.out and "3 of 3 message(s) failed" in cap.err
+    assert "not recorded" in cap.out and "3 of 3 messages failed" in cap.err
     assert sent_rows(env) == []
     inbox = Inbox()
     with Smtp(inbox, port):
@@ -342,7 +342,7 @@ def test_dry_run_writes_eml_files_and_sends_nothing(audited, capsys):
                      "04-email-rop@example.com.eml", "05-telegram--1009.html.txt"]
     msg = email.message_from_bytes((preview / names[0]).read_bytes(), policy=policy.default)
     assert msg["Subject"].startswith("Аудит CRM от 20.11.2026") and "Сделка номер 7" in bodies(msg)[0]
-    assert "Dry run: 5 message(s) written" in capsys.readouterr().out
+    assert "Dry run: 5 messages written" in capsys.readouterr().out
 
 
 def test_unknown_owner_is_reported_never_guessed(audited, capsys):

@@ -14,3 +14,5 @@ class Delivery:
     ok: bool
     error: str | None = None  # why it failed (never a password or token)
     message_hash: str = ""
+    parts: int = 1  # Telegram: the message's parts
+    earlier_parts: int = 0  # Telegram: parts an earlier run delivered (not sent again)

@@ -24,12 +24,20 @@ class Outgoing:
     html: str = ""  # the HTML body (e-mail)
     parts: list[str] = field(default_factory=list)  # Telegram: the message's parts (HTML parse mode)
     findings: int = 0  # how many findings the message lists (for the report)
+    #: Telegram: indexes of the parts an earlier run delivered (the ledger's record): not sent again
+    delivered_parts: set[int] = field(default_factory=set)
 
     @property
     def hash(self) -> str:
         """What was sent, as a sha256 prefix (the ledger's record; the same content gives the same hash)."""
         body = "\n\n".join(self.parts) if self.channel == "telegram" else f"{self.subject}\n\n{self.text}\n\n{self.html}"
         return hashlib.sha256(f"{self.channel}\n{self.recipient}\n{body}".encode("utf-8")).hexdigest()[:16]
+
+    def part_hash(self, i: int) -> str:
+        """Part ``i`` of a Telegram message as delivered (its place, the number of parts and its text): an earlier run's
+        record of it means this very part reached the chat."""
+        text = f"{self.channel}\n{self.recipient}\n{i + 1}/{len(self.parts)}\n{self.parts[i]}"
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def email_message(o: Outgoing, sender: str, when=None) -> EmailMessage:

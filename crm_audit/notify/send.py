@@ -23,6 +23,7 @@ from typing import Mapping
 from crm_audit.errors import SettingsError, UsageError
 from crm_audit.history.ledger import Ledger
 from crm_audit.history.review import Review, build_review, rule_infos
+from crm_audit.i18n import _
 from crm_audit.notify import digest, todo
 from crm_audit.notify.delivery import Delivery
 from crm_audit.notify.messages import Outgoing, email_message, split_lines
@@ -31,6 +32,9 @@ from crm_audit.settings import NotifyConfig, Settings, TelegramConfig
 from crm_audit.textnorm import norm
 
 CHANNELS = ("email", "telegram")
+#: the ledger's channel for one delivered part of a Telegram message in several parts (the whole message is recorded
+#: on ``telegram`` once its last part is delivered)
+TELEGRAM_PART = "telegram-part"
 
 EXAMPLE = """notify:
   smtp: {host: smtp.company.ru, port: 587, security: starttls, username: audit@company.ru, sender: "CRM-аудит <audit@company.ru>"}
@@ -73,13 +77,13 @@ class NotifyResult:
 def notify_config(settings: Settings) -> NotifyConfig:
     cfg = settings.notify
     if cfg is None:
-        raise SettingsError(f"{settings.file or 'the settings'}: no notify: section, so nobody can be sent anything; "
-                            f"add one, for example:\n{EXAMPLE}\n(the SMTP password goes in the environment variable "
-                            f"CRM_AUDIT_SMTP_PASSWORD, the Telegram bot token in CRM_AUDIT_TELEGRAM_TOKEN)")
+        raise SettingsError(_("{file}: no notify: section, so nobody can be sent anything; add one, for example:\n{example}\n"
+                              "(the SMTP password goes in the environment variable CRM_AUDIT_SMTP_PASSWORD, the Telegram bot "
+                              "token in CRM_AUDIT_TELEGRAM_TOKEN)").format(file=settings.file or "crm-audit.yaml", example=EXAMPLE))
     wants_email = bool(cfg.head.email) or any(r.email for r in cfg.managers.values())
     if wants_email and cfg.smtp is None:
-        raise SettingsError(f"{settings.file or 'the settings'}: notify lists e-mail addresses but has no smtp: server; "
-                            f"add notify.smtp (host, port, security, username, sender)")
+        raise SettingsError(_("{file}: notify lists e-mail addresses but has no smtp: server; add notify.smtp (host, port, "
+                              "security, username, sender)").format(file=settings.file or "crm-audit.yaml"))
     return cfg
 
 
@@ -88,11 +92,13 @@ def build_messages(rv: Review, cfg: NotifyConfig, channels=CHANNELS) -> tuple[li
     names under notify.managers no owner matches)."""
     messages: list[Outgoing] = []
     with_todo = [m for m in rv.managers if m.open]
-    addressed = address(cfg, [m.owner for m in with_todo])
-    nothing = [m.owner for m in rv.managers if not m.open]
+    clean = [m for m in rv.managers if not m.open] if cfg.all_clear else []  # all_clear: «нарушений нет» for them too
+    addressed = address(cfg, [m.owner for m in with_todo + clean])
+    unknown = [o for o in addressed.unknown if o in {m.owner for m in with_todo}]  # no address and nothing open: no loss
+    nothing = [m.owner for m in rv.managers if not m.open and m.owner not in addressed.owners]
     known = {norm(m.owner) for m in rv.managers}
     unmatched = [name for name in addressed.unused if norm(name) not in known]
-    for m in with_todo:
+    for m in with_todo + clean:
         r = addressed.owners.get(m.owner)
         if r is None:
             continue
@@ -114,7 +120,7 @@ def build_messages(rv: Review, cfg: NotifyConfig, channels=CHANNELS) -> tuple[li
         if "telegram" in channels:
             parts = split_lines(digest.digest_telegram(rv))
             messages += [Outgoing("telegram", c, "head", None, subject, text, parts=parts, findings=n) for c in head.telegram]
-    return messages, addressed.unknown, nothing, unmatched
+    return messages, unknown, nothing, unmatched
 
 
 def notify(ledger: Ledger, settings: Settings, rules, *, today: dt.date | None = None, channels=CHANNELS,
@@ -125,7 +131,7 @@ def notify(ledger: Ledger, settings: Settings, rules, *, today: dt.date | None =
     cfg = notify_config(settings)
     latest = ledger.latest_audit()
     if latest is None:
-        raise UsageError(f"{ledger.path}: no audit in the ledger yet; run `crm-audit run` first")
+        raise UsageError(_("{path}: no audit in the ledger yet; run `crm-audit run` first").format(path=ledger.path))
     rv = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url, rules=rule_infos(rules))
     messages, unknown, nothing, unmatched = build_messages(rv, cfg, channels)
     result = NotifyResult(rv.as_of, unknown_owners=unknown, nothing_to_do=nothing, unmatched=unmatched)
@@ -137,6 +143,11 @@ def notify(ledger: Ledger, settings: Settings, rules, *, today: dt.date | None =
             result.skipped.append(Skipped(o.channel, o.recipient, o.owner, prev["sent_at"]))
         else:
             todo_now.append(o)
+    if not resend:
+        for o in todo_now:
+            if o.channel == "telegram" and len(o.parts) > 1:
+                done = ledger.sent_hashes(latest["id"], TELEGRAM_PART, o.recipient)
+                o.delivered_parts = {i for i in range(len(o.parts)) if o.part_hash(i) in done}
     result.messages = todo_now
     if preview_dir is not None:
         result.previews = write_previews(todo_now, Path(preview_dir), cfg)
@@ -144,6 +155,10 @@ def notify(ledger: Ledger, settings: Settings, rules, *, today: dt.date | None =
 
     def record(o: Outgoing) -> None:
         ledger.record_sent(latest["id"], channel=o.channel, recipient=o.recipient, kind=o.kind, owner=o.owner, message_hash=o.hash)
+
+    def record_part(o: Outgoing, i: int) -> None:
+        ledger.record_sent(latest["id"], channel=TELEGRAM_PART, recipient=o.recipient, kind=o.kind, owner=o.owner,
+                           message_hash=o.part_hash(i))
 
     emails = [o for o in todo_now if o.channel == "email"]
     if emails:
@@ -157,7 +172,8 @@ def notify(ledger: Ledger, settings: Settings, rules, *, today: dt.date | None =
         from crm_audit.notify.telegram import send_telegram
 
         tg = cfg.telegram or TelegramConfig()
-        result.deliveries += send_telegram(tg, chats, token=env.get(tg.token_env), on_sent=record, transport=telegram_transport)
+        result.deliveries += send_telegram(tg, chats, token=env.get(tg.token_env), on_sent=record, on_part_sent=record_part,
+                                           transport=telegram_transport)
     return result
 
 

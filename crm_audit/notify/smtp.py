@@ -14,6 +14,7 @@ import socket
 import ssl
 from typing import Callable
 
+from crm_audit.i18n import _
 from crm_audit.notify.delivery import Delivery
 from crm_audit.notify.messages import Outgoing, email_message
 from crm_audit.settings import SmtpConfig
@@ -64,19 +65,21 @@ def connect_error(cfg: SmtpConfig, exc: BaseException) -> str:
     """Why the mail server could not be used, in one line (host, port, the cause; never the password)."""
     where = f"{cfg.host}:{cfg.effective_port}"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
-        return f"the mail server {where} refused the login of «{cfg.username}» ({exc.smtp_code}): check the user and ${cfg.password_env}"
+        return (_("the mail server {where} refused the login of «{user}» ({code}): check the user and ${variable}")
+                .format(where=where, user=cfg.username, code=exc.smtp_code, variable=cfg.password_env))
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return (f"the mail server {where} does not offer {'STARTTLS' if 'STARTTLS' in str(exc) else 'login (AUTH)'} here; "
-                f"check notify.smtp.security (starttls / ssl / none) and username")
+        what = "STARTTLS" if "STARTTLS" in str(exc) else _("login (AUTH)")
+        return (_("the mail server {where} does not offer {what} here; check notify.smtp.security (starttls / ssl / none) "
+                  "and username").format(where=where, what=what))
     if isinstance(exc, ssl.SSLError):
-        return f"TLS with {where} failed ({exc.reason or exc}); check notify.smtp.security / ca_file"
+        return _("TLS with {where} failed ({why}); check notify.smtp.security / ca_file").format(where=where, why=exc.reason or exc)
     if isinstance(exc, (socket.timeout, TimeoutError)):
-        return f"the mail server {where} did not answer within {cfg.timeout:g} s"
+        return _("the mail server {where} did not answer within {seconds} s").format(where=where, seconds=f"{cfg.timeout:g}")
     if isinstance(exc, (ConnectionRefusedError, socket.gaierror, OSError)) and not isinstance(exc, smtplib.SMTPException):
-        return f"cannot reach the mail server {where} ({getattr(exc, 'strerror', None) or exc})"
+        return _("cannot reach the mail server {where} ({why})").format(where=where, why=getattr(exc, "strerror", None) or exc)
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"the mail server {where} answered {exc.smtp_code} {_text(exc.smtp_error)}"
-    return f"the mail server {where}: {exc}"
+        return _("the mail server {where} answered {code} {text}").format(where=where, code=exc.smtp_code, text=_text(exc.smtp_error))
+    return _("the mail server {where}: {why}").format(where=where, why=exc)
 
 
 def _text(b) -> str:
@@ -90,7 +93,7 @@ def send_emails(cfg: SmtpConfig, messages: list[Outgoing], *, password: str | No
     if not messages:
         return out
     if cfg.username and not password:
-        why = f"the SMTP password is not set: put it in the environment variable {cfg.password_env}"
+        why = _("the SMTP password is not set: put it in the environment variable {variable}").format(variable=cfg.password_env)
         return [Delivery("email", o.recipient, o.kind, o.owner, False, why) for o in messages]
     server = None
     failure = None
@@ -108,16 +111,18 @@ def send_emails(cfg: SmtpConfig, messages: list[Outgoing], *, password: str | No
             refused = server.send_message(msg)
             if refused:
                 code, why = refused.get(o.recipient, next(iter(refused.values())))
-                out.append(Delivery("email", o.recipient, o.kind, o.owner, False, f"refused: {code} {_text(why)}"))
+                out.append(Delivery("email", o.recipient, o.kind, o.owner, False,
+                                    _("the server refused the address: {code} {text}").format(code=code, text=_text(why))))
                 continue
         except smtplib.SMTPRecipientsRefused as exc:
             code, why = next(iter(exc.recipients.values()), (None, b""))
-            out.append(Delivery("email", o.recipient, o.kind, o.owner, False, f"the server refused the address: {code} {_text(why)}"))
+            out.append(Delivery("email", o.recipient, o.kind, o.owner, False,
+                                _("the server refused the address: {code} {text}").format(code=code, text=_text(why))))
             _reset(server)
             continue
         except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
-            out.append(Delivery("email", o.recipient, o.kind, o.owner, False, f"the server refused the message: {exc.smtp_code} "
-                                                                                  f"{_text(exc.smtp_error)}"))
+            out.append(Delivery("email", o.recipient, o.kind, o.owner, False, _("the server refused the message: {code} {text}")
+                                .format(code=exc.smtp_code, text=_text(exc.smtp_error))))
             _reset(server)
             continue
         except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPException) as exc:

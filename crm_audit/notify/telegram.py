@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
+from crm_audit.i18n import _
 from crm_audit.notify.delivery import Delivery
 from crm_audit.notify.messages import Outgoing
 from crm_audit.settings import TelegramConfig
@@ -21,30 +22,42 @@ MAX_WAIT_S = 30.0
 
 def send_telegram(cfg: TelegramConfig, messages: list[Outgoing], *, token: str | None,
                   on_sent: Callable[[Outgoing], None] = lambda o: None, sleep: Callable[[float], None] = time.sleep,
-                  transport=None) -> list[Delivery]:
+                  transport=None, on_part_sent: Callable[[Outgoing, int], None] = lambda o, i: None) -> list[Delivery]:
+    """Send every message; one :class:`Delivery` per message. A message in several parts skips the parts an earlier
+    run delivered (``Outgoing.delivered_parts``) and reports each part it delivers (``on_part_sent``), so a message
+    broken off half-way is completed by the next run without repeating what the chat already has."""
     import httpx
 
     if not messages:
         return []
     if not token:
-        why = f"the Telegram bot token is not set: put it in the environment variable {cfg.token_env}"
+        why = _("the Telegram bot token is not set: put it in the environment variable {variable}").format(variable=cfg.token_env)
         return [Delivery("telegram", o.recipient, o.kind, o.owner, False, why) for o in messages]
     url = f"{cfg.api_url.rstrip('/')}/bot{token}/sendMessage"
     out: list[Delivery] = []
     with httpx.Client(timeout=cfg.timeout, transport=transport) as client:
         for o in messages:
             error = None
+            earlier = len(o.delivered_parts & set(range(len(o.parts))))
+            delivered = earlier
             for i, part in enumerate(o.parts):
+                if i in o.delivered_parts:
+                    continue
                 error = _send_part(client, url, o.recipient, part, token, sleep)
                 if error:
                     if len(o.parts) > 1:
-                        error = f"part {i + 1} of {len(o.parts)}: {error}" + (" (the earlier parts were delivered)" if i else "")
+                        error = (_("part {i} of {n}: {error} (the earlier parts were delivered)") if delivered else
+                                 _("part {i} of {n}: {error}")).format(i=i + 1, n=len(o.parts), error=error)
                     break
+                delivered += 1
+                if len(o.parts) > 1:
+                    on_part_sent(o, i)
             if error:
-                out.append(Delivery("telegram", o.recipient, o.kind, o.owner, False, error))
+                out.append(Delivery("telegram", o.recipient, o.kind, o.owner, False, error, parts=len(o.parts), earlier_parts=earlier))
             else:
                 on_sent(o)
-                out.append(Delivery("telegram", o.recipient, o.kind, o.owner, True, message_hash=o.hash))
+                out.append(Delivery("telegram", o.recipient, o.kind, o.owner, True, message_hash=o.hash, parts=len(o.parts),
+                                    earlier_parts=earlier))
     return out
 
 
@@ -57,9 +70,9 @@ def _send_part(client, url: str, chat_id: str, text: str, token: str, sleep) -> 
         try:
             r = client.post(url, json=payload)
         except httpx.TimeoutException:
-            return "the Telegram Bot API did not answer in time"
+            return _("the Telegram Bot API did not answer in time")
         except httpx.HTTPError as exc:
-            return f"cannot reach the Telegram Bot API ({_clean(str(exc), token) or type(exc).__name__})"
+            return _("cannot reach the Telegram Bot API ({why})").format(why=_clean(str(exc), token) or type(exc).__name__)
         try:
             body = r.json()
         except ValueError:
@@ -73,9 +86,9 @@ def _send_part(client, url: str, chat_id: str, text: str, token: str, sleep) -> 
                 continue
         desc = _clean(str(body.get("description") or r.reason_phrase or ""), token)
         if r.status_code == 401:
-            return f"Telegram refused the bot token (401 {desc}); check the environment variable that holds it"
-        return f"Telegram answered {r.status_code} {desc}".rstrip()
-    return "Telegram kept answering 429 (too many requests)"
+            return _("Telegram refused the bot token (401 {text}); check the environment variable that holds it").format(text=desc)
+        return _("Telegram answered {code} {text}").format(code=r.status_code, text=desc).rstrip()
+    return _("Telegram kept answering 429 (too many requests)")
 
 
 def _clean(text: str, token: str) -> str:

@@ -55,6 +55,8 @@ class FakeTelegram:
         self.accepted: list[tuple[str, str]] = []  # (chat id, text as sent) of every message the API accepted
         self.unknown_chats: set[str] = set()
         self.flood_once: set[str] = set()  # chats that get one 429 first
+        #: chat -> how many more messages it accepts before the API fails (502 Bad Gateway) for it: an outage mid-way
+        self.fails_after: dict[str, int] = {}
         self._next_id = 1
         self._lock = threading.Lock()
         fake = self
@@ -79,6 +81,10 @@ class FakeTelegram:
                         fake.flood_once.discard(chat)
                         return self._send(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                                 "parameters": {"retry_after": 1}})
+                    if chat in fake.fails_after:
+                        if fake.fails_after[chat] <= 0:
+                            return self._send(502, {"ok": False, "error_code": 502, "description": "Bad Gateway"})
+                        fake.fails_after[chat] -= 1
                     if chat in fake.unknown_chats:
                         return self._send(400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"})
                     error, visible = parse_html(body["text"]) if body.get("parse_mode") == "HTML" else (None, body["text"])

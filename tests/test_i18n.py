@@ -1,0 +1,217 @@
+"""One language throughout (issue 16, point 4): the CLI speaks Russian to a Russian team and English otherwise.
+
+The catalogues (crm_audit/i18n/locale/{ru,en}) must hold every text the code marks, each with a Russian and an
+English text; the language comes from CRM_AUDIT_LANGUAGE, then `language:` in the settings, then the locale
+(Russian when there is none). Through the CLI as a team runs it: no line mixes the two languages.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crm_audit import i18n
+from crm_audit.cli import main
+from crm_audit.i18n import catalogue
+from crm_audit.i18n.catalogue import extract, read
+from test_workflow import D1, D2, build, edit_workbook, env, scenario_deals  # noqa: F401
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _back_to_the_suites_language():
+    yield
+    i18n.use_language(None)
+
+
+def _ids(m) -> tuple[str, ...]:
+    return (m.id,) if isinstance(m.id, str) else tuple(m.id)
+
+
+def _strings(m) -> tuple[str, ...]:
+    return (m.string,) if isinstance(m.string, str) else tuple(m.string)
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name is not None}
+
+
+# ----------------------------------------------------------------------------- the catalogues
+
+
+def test_every_message_has_a_russian_and_an_english_text():
+    ru, en = ({m.id: m for m in read(lang) if m.id} for lang in ("ru", "en"))
+    assert set(ru) == set(en) and len(ru) > 100
+    for msgid, m in ru.items():
+        singular = _ids(m)[0]
+        assert len(_strings(m)) == (3 if isinstance(msgid, tuple) else 1), singular  # Russian: one, few, many
+        assert len(_strings(en[msgid])) == (2 if isinstance(msgid, tuple) else 1), singular
+        for text in _strings(m):
+            assert text.strip() and re.search("[а-яё]", text, re.I), f"no Russian text for {singular!r}: {text!r}"
+            assert _fields(text) == _fields(singular), f"{singular!r}: the Russian text names other values: {text!r}"
+        for text, source in zip(_strings(en[msgid]), _ids(en[msgid]) * 2):
+            assert text.strip() and _fields(text) == _fields(source), singular
+    # Russian plural forms: 1 нарушение, 2 нарушения, 5 нарушений, 11 нарушений, 21 нарушение
+    i18n.use_language("ru")
+    assert [i18n.ngettext("{n} violation", "{n} violations", n).format(n=n) for n in (1, 2, 5, 11, 21, 112)] == [
+        "1 нарушение", "2 нарушения", "5 нарушений", "11 нарушений", "21 нарушение", "112 нарушений"]
+    i18n.use_language("en")
+    assert [i18n.ngettext("{n} violation", "{n} violations", n).format(n=n) for n in (1, 2)] == ["1 violation", "2 violations"]
+
+
+def test_the_catalogues_hold_every_message_the_code_marks():
+    """The messages are extracted from the code as `python -m crm_audit.i18n.catalogue` does: none left out, none stale."""
+    marked = {m.id for m in extract(ROOT) if m.id}
+    assert len(marked) > 100
+    for lang in i18n.LANGUAGES:
+        held = {m.id for m in read(lang) if m.id}
+        assert not marked - held, f"{lang}: not in the catalogue (run python -m crm_audit.i18n.catalogue): {sorted(map(str, marked - held))}"
+        assert not held - marked, f"{lang}: no longer in the code: {sorted(map(str, held - marked))}"
+
+
+def test_no_marked_text_hides_where_the_extraction_cannot_see_it():
+    """Inside an f-string a `_()` call is invisible to the extraction; a marked f-string would never match the catalogue."""
+    bad = []
+    for src in catalogue.SOURCES:
+        for path in (ROOT / src).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for pattern in (r"\{_\(", r"\b_\(f[\"']", r"\bngettext\(f[\"']"):
+                bad += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in re.finditer(pattern, text)]
+    assert bad == []
+
+
+def test_the_catalogues_are_package_data():
+    for lang in i18n.LANGUAGES:
+        assert i18n.po_path(lang).is_file()
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"Babel' in pyproject  # read and compiled with Babel at run time
+
+
+# ----------------------------------------------------------------------------- the choice
+
+
+@pytest.mark.parametrize("environ, setting, expected", [
+    ({}, None, "ru"),  # no locale at all (cron): the product's audience
+    ({"LANG": "C.UTF-8"}, None, "ru"),
+    ({"LANG": "POSIX"}, None, "ru"),
+    ({"LANG": "ru_RU.UTF-8"}, None, "ru"),
+    ({"LANG": "en_US.UTF-8"}, None, "en"),
+    ({"LANG": "de_DE.UTF-8"}, None, "en"),  # another language: English
+    ({"LANG": "ru_RU.UTF-8", "LC_ALL": "en_GB.UTF-8"}, None, "en"),  # LC_ALL wins over LANG
+    ({"LANG": "en_US.UTF-8", "LC_MESSAGES": "ru_RU.UTF-8"}, None, "ru"),
+    ({"LANG": "en_US.UTF-8"}, "ru", "ru"),  # the settings win over the locale
+    ({"LANG": "ru_RU.UTF-8"}, "en", "en"),
+    ({"LANG": "ru_RU.UTF-8", "CRM_AUDIT_LANGUAGE": "en"}, "ru", "en"),  # one person's run wins over the team's settings
+])
+def test_the_language_is_chosen_from_the_settings_then_the_locale(environ, setting, expected):
+    assert i18n.choose_language(setting, environ) == expected
+
+
+def test_the_settings_file_named_on_the_command_line_decides(tmp_path):
+    cfg = tmp_path / "team.yaml"
+    cfg.write_text("crm: pipedrive\nlanguage: en\npipelines: {}\n", encoding="utf-8")
+    assert i18n.settings_language(["run", "--config", str(cfg)], "crm-audit.yaml") == "en"
+    assert i18n.settings_language(["run", f"--config={cfg}"], "crm-audit.yaml") == "en"
+    assert i18n.settings_language(["validate", "-c", str(cfg)], "crm-audit.yaml") == "en"
+    assert i18n.settings_language(["validate"], str(tmp_path / "none.yaml")) is None
+    (tmp_path / "broken.yaml").write_text("language: [\n", encoding="utf-8")
+    assert i18n.settings_language(["-c", str(tmp_path / "broken.yaml")], "x") is None  # validate reports it
+
+
+# ----------------------------------------------------------------------------- through the CLI
+
+#: words that are names in any language: products, protocols, formats
+NAMES = {"CRM", "CSV", "SQL", "SMTP", "TLS", "STARTTLS", "AUTH", "Telegram", "Bot", "API", "Google", "Excel", "ID", "URL",
+         "email", "telegram", "id", "Pipedrive"}
+
+
+def english_words(line: str) -> list[str]:
+    """English words of a line outside what is a name or an identifier: quoted values, commands, options, paths,
+    rule ids, settings keys, environment variables."""
+    s = re.sub(r"«[^»]*»|`[^`]*`", " ", line)
+    s = re.sub(r"\S*[/\\@]\S*|\b\w+\.\w[\w.]*", " ", s)  # paths, addresses, file names, notify.smtp.security
+    s = re.sub(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b", " ", s)  # rule ids
+    s = re.sub(r"(?<![\w-])--?[A-Za-z][\w-]*", " ", s)
+    s = re.sub(r"\b[A-Z][A-Z0-9_]{2,}\b|\b\w+:(?=\s|$)", " ", s)  # ENV_VARS, settings keys (smtp:)
+    return [w for w in re.findall(r"[A-Za-z]{2,}", s) if w not in NAMES]
+
+
+def russian_lines(text: str) -> list[str]:
+    return [ln for ln in text.splitlines() if re.search("[А-Яа-яЁё]", re.sub(r"«[^»]*»", "", ln))]
+
+
+def _team_settings(env, language: str | None) -> None:
+    cfg = yaml.safe_load(env["cfg"].read_text(encoding="utf-8"))
+    if language:
+        cfg["language"] = language
+    env["cfg"].write_text(yaml.safe_dump(cfg, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _run(env, export, as_of, *extra):
+    return main(["run", "-c", str(env["cfg"]), "--export", str(export), "--as-of", as_of, "--out", str(env["out"]), *extra])
+
+
+def test_a_russian_team_reads_russian_only(env, capsys, monkeypatch):
+    """`language: ru` in the settings (the analyst's locale English): two audits, pull, accept, review, errors."""
+    monkeypatch.delenv("CRM_AUDIT_LANGUAGE")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    _team_settings(env, "ru")
+    e1 = build(env["dir"] / "e1", scenario_deals(), no_task={"1"})
+    assert _run(env, e1, D1, "--violations-csv", str(env["dir"] / "v.csv")) == 0
+    edit_workbook(env["out"], {("1.8", "4"): {"Статус": "Не исправлено", "Комментарий": "клиент не отвечает"},
+                               ("2.1", "3"): {"Статус": "Исправлено"}})
+    assert main(["accept", "-c", str(env["cfg"]), "1.8", "2", "--until", "01.03.2027"]) == 0
+    e2 = build(env["dir"] / "e2", scenario_deals())
+    assert _run(env, e2, D2) == 0
+    assert main(["pull", "-c", str(env["cfg"])]) == 0
+    assert main(["waivers", "-c", str(env["cfg"])]) == 0
+    assert main(["validate", "-c", str(env["cfg"])]) == 0
+    assert main(["rules", "-c", str(env["cfg"])]) == 0
+    assert _run(env, e2, D2, "--dry-run") == 0
+    assert main(["run", "-c", str(env["cfg"]), "--as-of", D2]) == 2  # no export: a usage error
+    assert main(["run", "-c", str(env["cfg"]), "--export", str(e2), "--as-of", "31.02.2026"]) == 2  # click's error
+    assert main(["review", "-c", str(env["cfg"]), "--manager", "Иван Петрофф", "--no-pull"]) == 2
+    cap = capsys.readouterr()
+    out, err = cap.out.splitlines(), cap.err.splitlines()
+    assert "По правилам:" in out and "По менеджерам:" in out
+    assert any(ln.startswith("Аудит на 06.11.2026: проверено ") and " правил." in ln for ln in out), cap.out
+    assert f"Записано (книга Excel): {env['out']}" in out and f"Записано (CSV с нарушениями): {env['dir'] / 'v.csv'}" in out
+    assert any(ln.startswith(f"Прочитано из {env['out']}: ") and "правк" in ln for ln in out), cap.out
+    assert any(ln.startswith("С аудита от 06.11.2026: новых ") for ln in out), cap.out
+    assert "Принято: 1.8 / сделка 2 до 01.03.2027." in out[0:200] or any(ln.startswith("Принято: 1.8 / сделка 2") for ln in out)
+    assert any(ln.startswith("Всё верно: ") and "17 правил" in ln for ln in out), cap.out
+    assert "Пробный запуск (--dry-run): ничего не записано (ни книга, ни CSV, ни Google-таблица, ни история аудитов)." in out
+    assert any(ln.startswith("ошибка: укажите что-то одно: --export ПАПКА") for ln in err), cap.err
+    assert "ошибка: неверное значение '--as-of': «31.02.2026» — не дата; пишите ГГГГ-ММ-ДД или ДД.ММ.ГГГГ, например 2026-11-20 или 20.11.2026" in err
+    assert any(ln.startswith("ошибка: менеджера «Иван Петрофф» нет в аудитах") for ln in err), cap.err
+    mixed = [(ln, english_words(ln)) for ln in out + err if english_words(ln)]
+    assert mixed == [], "\n".join(f"{ln!r}: {w}" for ln, w in mixed)
+
+
+def test_an_english_team_reads_english_framing(env, capsys, monkeypatch):
+    """`language: en` on a Russian locale: the CLI's own words are English (the data — rule titles, names — stays as is)."""
+    monkeypatch.delenv("CRM_AUDIT_LANGUAGE")
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")
+    _team_settings(env, "en")
+    assert _run(env, build(env["dir"] / "e1", scenario_deals(), no_task={"1"}), D1) == 0
+    assert main(["run", "-c", str(env["cfg"]), "--as-of", D2]) == 2
+    cap = capsys.readouterr()
+    assert "By rule:" in cap.out and "By manager:" in cap.out and f"Wrote workbook: {env['out']}" in cap.out
+    framing = [ln for ln in (cap.out + cap.err).splitlines() if ln and not ln.startswith("  ")]  # indented: data rows
+    assert framing and russian_lines("\n".join(framing)) == [], framing
+    assert cap.err.startswith("error: give either --export DIR")
+
+
+def test_the_locale_decides_without_a_setting(env, capsys, monkeypatch):
+    monkeypatch.delenv("CRM_AUDIT_LANGUAGE")
+    monkeypatch.setenv("LANG", "ru_RU.UTF-8")
+    assert main(["waivers", "-c", str(env["cfg"]), "--ledger", str(env["dir"] / "nowhere.db")]) == 2
+    assert capsys.readouterr().err.startswith(f"ошибка: {env['dir'] / 'nowhere.db'}: здесь нет истории аудитов")
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    assert main(["waivers", "-c", str(env["cfg"]), "--ledger", str(env["dir"] / "nowhere.db")]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {env['dir'] / 'nowhere.db'}: no audit history (ledger) there")
