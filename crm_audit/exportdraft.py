@@ -84,6 +84,9 @@ class Draft:
     lost_reasons: list[str] = field(default_factory=list)  # every lost reason of the export (a comment to pick from)
     partner_managers: list[str] = field(default_factory=list)
     off: list[RuleOff] = field(default_factory=list)
+    # an API dump's stage / pipeline ids -> names (None: no list of the export names it), and where the names came from
+    ids: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    ids_source: dict[str, str] = field(default_factory=dict)
 
     def apply(self, found: "Unrunnable") -> None:
         """Take :func:`rules_that_cannot_run`'s proposals into the draft."""
@@ -106,6 +109,7 @@ class Draft:
             "fields": {m.key: m.value for m in self.fields},
             "rules": {"skip": {o.rule_id: o.why for o in self.off}},
             "stage_order_confirmed": self.stage_order_confirmed,
+            **{f"{f}_ids": {k: v for k, v in ids.items() if v} for f, ids in self.ids.items() if any(ids.values())},
         }
 
 
@@ -379,6 +383,8 @@ def draft_from_export(export_dir: str | Path, crm: str) -> Draft:
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
             export = load_export(d, profile, on_bad_value="warn")
         draft.languages = base.languages_of([h for _p, _e, headers in files for h in headers])
+        deals = export.entities["deals"]
+        draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)
         draft.pipelines = pipelines_of(export, profile)
         found = {norm(s) for p in draft.pipelines for s in p.stages}
         draft.trial_stages = [s for s in EXAMPLE["trial_stages"] if norm(s) in found]
@@ -481,4 +487,7 @@ def template_values(draft: Draft) -> dict:
         "columns": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.columns.items() if ms},
         "fields": [(q(m.key), q(m.value), m.why) for m in draft.fields],
         "rules_off": [(o.rule_id, q(o.why), o.code, o.enable) for o in draft.off],
+        # field -> (where the names came from, [(id, name or None)]): written as stage_ids: / pipeline_ids:
+        "ids": {f: (draft.ids_source.get(f, ""), [(json.dumps(k, ensure_ascii=False), q(v) if v else None) for k, v in ids.items()])
+                for f, ids in draft.ids.items() if ids},
     }

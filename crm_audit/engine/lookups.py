@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm_audit.engine.mapping import LoadedEntity, _stem_tokens
+from crm_audit.engine.mapping import LoadedEntity, _stem_tokens, detect_entity
 from crm_audit.engine.profile import Lookup, Profile, hkey
 from crm_audit.engine.readers import RawTable, drop_raw
 from crm_audit.report import DataWarning
@@ -50,18 +50,13 @@ def _column(headers: list[str], names: list[str]) -> int | None:
     return next((keys.index(hkey(n)) for n in names if hkey(n) in keys), None)
 
 
-def _named_like_an_entity(profile: Profile, path: Path) -> bool:
-    stem, tokens = norm(path.stem), _stem_tokens(path)
-    return any(stem in names or tokens & names for names in ({norm(f) for f in spec.files} for spec in profile.entities.values()))
-
-
 def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
     """The lookups this file is (by its name, or by its key and value headers), None when it is none.
 
-    A file named like an entity (leads.csv) is that entity even when it has a lookup's headers
-    (an amoCRM leads dump has `status_id` and `name`)."""
+    A file the profile takes for an entity (leads.csv, or a file with the deals' own columns) is that
+    entity even when it has a lookup's headers (an amoCRM leads dump has `status_id` and `name`)."""
     stem, tokens = norm(path.stem), _stem_tokens(path)
-    entity_named = None
+    entity = None  # whether the file is an entity of the profile (asked once, when it matters)
     uses: list[LookupUse] = []
     for lk in profile.lookups:
         key, value = _column(raw.headers, lk.key), _column(raw.headers, lk.value)
@@ -70,10 +65,12 @@ def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
         names = {norm(f) for f in lk.files}
         by_name = stem in names or bool(tokens & names)
         if not by_name:
-            if entity_named is None:
-                entity_named = _named_like_an_entity(profile, path)
             # by headers alone when its key column is a specific one (STATUS_ID), not a bare «ID»
-            if entity_named or hkey(raw.headers[key]) == "id":
+            if hkey(raw.headers[key]) == "id":
+                continue
+            if entity is None:
+                entity = detect_entity(profile, path, raw.headers) is not None
+            if entity:
                 continue
         if any(u.lookup.field == lk.field for u in uses):
             continue
@@ -114,8 +111,12 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
         unnamed = con.execute(
             f"SELECT count(*), min(_row), arg_min({col}, _row), count(DISTINCT norm({col})) FROM {deals.table} "
             f"WHERE NOT is_blank({col}) AND norm({col}) NOT IN (SELECT k FROM _lookup)").fetchone()
-        con.execute(f"UPDATE {deals.table} SET {col} = m.name FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
         source = ", ".join([*dict.fromkeys(r.path.name for r, _u in files), *(["the settings"] if lk.settings else [])])
+        found_ids = con.execute(f"SELECT DISTINCT strip(d.{col}), m.name FROM {deals.table} d LEFT JOIN _lookup m ON norm(d.{col}) = m.k "
+                                f"WHERE NOT is_blank(d.{col}) ORDER BY 1").fetchall()
+        deals.ids[col] = dict(found_ids)
+        deals.ids_source[col] = source or "the profile"
+        con.execute(f"UPDATE {deals.table} SET {col} = m.name FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
         deals.fields[col] = f"{deals.fields[col]} (names from {source or 'the profile'})"
         if unnamed[0]:
             where = f"not in {source}" if files or lk.settings else "named by no file of the export"

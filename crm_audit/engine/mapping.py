@@ -56,6 +56,10 @@ class LoadedEntity:
     from_columns: set[str] = field(default_factory=set)
     # the settings' `on_bad_value` the file was read with: a value checked later (a yes/no field) obeys it too
     on_bad_value: str = "error"
+    # an API dump's ids of a field (stage / pipeline) as found in this file -> their names, None where no
+    # list names them (see crm_audit/engine/lookups.py); with where the names came from
+    ids: dict[str, dict[str, str | None]] = field(default_factory=dict)
+    ids_source: dict[str, str] = field(default_factory=dict)
 
     def column_for(self, name: str) -> str | None:
         """SQL column of a canonical field or custom field (by export name)."""

@@ -1,0 +1,398 @@
+"""Issue 13, the last part: API-shaped dumps of amoCRM and Salesforce, stage ids named by the
+settings, amoCRM's unix-second dates, yes/no words in every language of a profile, and
+`validate` naming every problem of a rule file at once — each the way a user runs it:
+`crm-audit init --crm X --from-export DIR`, then `crm-audit run`, with no hand edits.
+
+The fixtures are written from evidence, recorded in the profiles' comments:
+
+* ``amocrm-api``: API v4 leads (id, name, price, responsible_user_id, status_id,
+  pipeline_id, created_at … as unix seconds — the lead attributes as the amocrm-client
+  package types them), tasks (complete_till, is_completed, entity_id, entity_type — as
+  amoCRM's own PHP library posts them), companies and contacts, and the pipelines /
+  statuses list in the shape grkhr/amocrm's AmoPipelinesStatuses returns it (pipeline_id,
+  pipeline_name, pipeline_sort, status_id, status_name, status_sort; 142 / 143 the won /
+  lost stages of every pipeline). A contact's task whose entity_id equals a deal's id is no
+  deal task.
+* ``salesforce-api``: a Salesforce CLI bulk export per object (Opportunity.csv,
+  Account.csv, Contact.csv, Task.csv) with the SOQL field names as columns (Id, Name,
+  StageName, Amount, CloseDate, IsClosed, IsWon, OwnerId, Owner.Name, CreatedDate,
+  LastStageChangeDate, ContactId; Task.WhatId, ActivityDate, Status, IsClosed), ISO
+  timestamps, true / false. An account's task (WhatId = the account) counts for no deal.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crm_audit import settings as settings_mod
+from crm_audit.cli import main
+from crm_audit.engine.audit import audit_export
+from crm_audit.engine.loading import load_export
+from crm_audit.engine.profile import load_profile, profile_for
+from crm_audit.errors import InputError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+AS_OF = "2026-11-20"
+
+
+def init(work: Path, crm: str, export: Path) -> dict:
+    assert main(["init", str(work), "--crm", crm, "--from-export", str(export)]) == 0
+    return yaml.safe_load((work / "crm-audit.yaml").read_text(encoding="utf-8"))
+
+
+def run(cfg: Path, export: Path, *extra: str) -> int:
+    return main(["run", "-c", str(cfg), "--export", str(export), "--as-of", AS_OF, "--out", str(cfg.parent / "audit.xlsx"),
+                 "--violations-csv", str(cfg.parent / "v.csv"), "--quiet", *extra])
+
+
+def findings(work: Path) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    with open(work / "v.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            out.setdefault(row["rule_id"], set()).add(row["deal_id"])
+    return out
+
+
+def copy(src: Path, dst: Path, edit=None, file: str | None = None) -> Path:
+    shutil.copytree(src, dst)
+    if edit is not None:
+        rows = list(csv.reader(open(dst / file, encoding="utf-8-sig")))
+        edit(rows)
+        with open(dst / file, "w", encoding="utf-8", newline="") as f:
+            csv.writer(f).writerows(rows)
+    return dst
+
+
+# --------------------------------------------------------------------------- amoCRM API dump
+
+AMO = FIXTURES / "amocrm-api" / "export"
+AMO_FOUND = {
+    "open-deal-without-tasks": {"102"},  # its only deal task is done; the contact's task 7006 (entity_id 102) is no deal task
+    "frozen-deal-without-tasks": {"106"},  # lost in 143 with «Несезон»
+    "missing-amount-after-proposal": {"103"},
+    "invalid-name": {"102", "103"},  # «тест»; deal 103's contact «Пётр 89161234567»
+    "owner-mismatch": {"103"},  # company 3003 belongs to user 5002
+    "missing-source": {"102", "105"},  # 105 is won (status 142)
+    "missing-proposal-link": {"103"},
+    "open-deal-without-organization": {"107"},
+    "partner-pipeline-org-not-agency": {"104"},
+    "missing-city-or-country": {"102"},
+    "overdue-tasks": {"103"},  # complete_till 2026-11-10 (unix seconds), not completed
+}
+
+
+def test_amocrm_api_dump_init_and_run(tmp_path):
+    work = tmp_path / "work"
+    settings = init(work, "amocrm", AMO)
+    # stage and pipeline ids named by the dumped statuses list, in the CRM's own order (status_sort): not a guess
+    assert settings["pipelines"] == {
+        "Клиенты": ["Принял в работу", "Квалификация", "Отправлено КП", "Успешно реализовано", "Закрыто и не реализовано"],
+        "Партнеры": ["Знакомство", "Успешно реализовано", "Закрыто и не реализовано"],
+    }
+    assert settings["stage_order_confirmed"] is True
+    # the names are written into the settings, so a later dump without the list still reads
+    assert settings["stage_ids"] == {"142": "Успешно реализовано", "143": "Закрыто и не реализовано", "40012": "Принял в работу",
+                                     "40013": "Квалификация", "40015": "Отправлено КП", "40023": "Знакомство"}
+    assert settings["pipeline_ids"] == {"4001": "Клиенты", "4002": "Партнеры"}
+    assert settings["frozen_lost_reasons"] == ["Несезон"]
+    assert run(work / "crm-audit.yaml", AMO) == 0
+    assert findings(work) == AMO_FOUND
+
+
+def test_amocrm_unix_seconds_are_dates():
+    ex = load_export(AMO, load_profile("amocrm"))
+    try:
+        deals = {r[0]: r[1:] for r in ex.con.execute("SELECT id, created, closed, next_activity_date, status FROM deals").fetchall()}
+        tasks = dict(ex.con.execute("SELECT id, due_date FROM activities").fetchall())
+        links = sorted(r[0] for r in ex.con.execute("SELECT deal_id FROM activities").fetchall())
+    finally:
+        ex.close()
+        ex.con.close()
+    assert deals["101"] == (dt.date(2026, 10, 1), None, dt.date(2026, 11, 25), "open")
+    assert deals["105"][1:] == (dt.date(2026, 11, 3), None, "won") and deals["106"][3] == "lost"
+    assert tasks["7003"] == dt.date(2026, 11, 10)
+    assert links == ["101", "102", "103", "104", "107"]  # the contact's and the company's tasks are not read as deal tasks
+
+
+@pytest.mark.parametrize("mode", ["error", "warn"])
+def test_a_bad_unix_date_obeys_on_bad_value(tmp_path, mode):
+    def bad(rows):
+        rows[3][rows[0].index("created_at")] = "17939O0000"  # deal 103: a letter O typed for a zero
+
+    export = copy(AMO, tmp_path / "export", bad, "leads.csv")
+    work = tmp_path / "work"
+    init(work, "amocrm", AMO)
+    cfg = work / "crm-audit.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("on_bad_value: error", f"on_bad_value: {mode}"), encoding="utf-8")
+    settings = settings_mod.load(cfg)
+    if mode == "error":
+        assert run(cfg, export) == 2
+        with pytest.raises(InputError) as exc:
+            audit_export(settings, export, dt.date(2026, 11, 20))
+        (p,) = exc.value.problems
+        assert (Path(p.file).name, p.row, p.column, p.reason) == ("leads.csv", 4, "created_at", "bad-value")
+        assert "«17939O0000»" in p.message and "unix time in seconds" in p.message
+    else:
+        assert run(cfg, export) == 0
+        rep = audit_export(settings, export, dt.date(2026, 11, 20))
+        (w,) = [w for w in rep.warnings if w.code == "bad-value"]
+        assert (Path(w.file).name, w.row, w.column) == ("leads.csv", 4, "created_at") and "«17939O0000»" in w.message
+
+
+def test_amocrm_dump_without_the_statuses_list_is_named_by_the_settings(tmp_path):
+    """init read the list once and wrote stage_ids: / pipeline_ids:; the next dump comes without the list."""
+    work = tmp_path / "work"
+    init(work, "amocrm", AMO)
+    export = copy(AMO, tmp_path / "export")
+    (export / "pipelines_statuses.csv").unlink()
+    assert run(work / "crm-audit.yaml", export) == 0
+    assert findings(work) == AMO_FOUND
+    settings = settings_mod.load(work / "crm-audit.yaml")
+    ex = load_export(export, profile_for(settings))
+    try:
+        assert dict(ex.con.execute("SELECT id, stage FROM deals WHERE id IN ('101', '104')").fetchall()) == {
+            "101": "Отправлено КП", "104": "Знакомство"}
+        assert not [w for w in ex.warnings if w.code == "unnamed-id"]
+    finally:
+        ex.close()
+        ex.con.close()
+
+
+def test_init_without_any_list_marks_the_ids_to_name(tmp_path):
+    export = copy(AMO, tmp_path / "export")
+    (export / "pipelines_statuses.csv").unlink()
+    work = tmp_path / "work"
+    settings = init(work, "amocrm", export)
+    text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    # the ids every amoCRM account shares are named; the account's own are listed for the user to name
+    assert settings["stage_ids"] == {"142": "Успешно реализовано", "143": "Закрыто и не реализовано"}
+    assert '#   "40015": ?' in text and '#   "4001": ?' in text and "# pipeline_ids:" in text
+    assert settings["stage_order_confirmed"] is False
+    assert run(work / "crm-audit.yaml", export) == 0
+
+
+# --------------------------------------------------------------------------- stage ids from the settings (Bitrix24 REST)
+
+
+def test_bitrix24_stage_ids_from_the_settings_win_over_the_dumped_list(tmp_path):
+    src = FIXTURES / "bitrix24-rest" / "export"
+    export = copy(src, tmp_path / "export")
+    (export / "stages.csv").unlink()
+    (export / "categories.csv").unlink()
+    base = settings_mod.from_dict({"crm": "bitrix24", "pipelines": {"Партнеры": ["Новая заявка"]},
+                                   "stage_ids": {"C2:NEW": "Новая заявка"}, "pipeline_ids": {2: "Партнеры"}})
+    ex = load_export(export, profile_for(base))
+    try:
+        got = dict(ex.con.execute("SELECT id, stage || ' / ' || pipeline FROM deals WHERE id = '105'").fetchall())
+        warned = [w.message for w in ex.warnings if w.code == "unnamed-id"]
+    finally:
+        ex.close()
+        ex.con.close()
+    assert got == {"105": "Новая заявка / Партнеры"}
+    # the ids neither the settings nor a list name are said, with where to name them
+    assert any("not in the settings" in m and "stage_ids:" in m for m in warned)
+    # the settings win over a dumped list's name for the same id
+    export2 = copy(src, tmp_path / "export2")
+    renamed = settings_mod.from_dict({"crm": "bitrix24", "pipelines": {"Партнеры": ["Входящая"]}, "stage_ids": {"C2:NEW": "Входящая"}})
+    ex = load_export(export2, profile_for(renamed))
+    try:
+        assert ex.con.execute("SELECT stage FROM deals WHERE id = '105'").fetchone()[0] == "Входящая"
+    finally:
+        ex.close()
+        ex.con.close()
+
+
+# --------------------------------------------------------------------------- Salesforce API dump
+
+SF = FIXTURES / "salesforce-api" / "export"
+
+
+def test_salesforce_api_dump_init_and_run(tmp_path):
+    work = tmp_path / "work"
+    settings = init(work, "salesforce", SF)
+    # StageName in the CRM's order (Probability), the closed stages last; LeadSource proposed for «Источник сделки»
+    assert settings["pipelines"] == {"Продажи": ["Prospecting", "Qualification", "Proposal/Price Quote", "Closed Won", "Closed Lost"]}
+    assert settings["stage_order_confirmed"] is True
+    assert settings["fields"] == {"deal.Источник сделки": "LeadSource"}
+    assert run(work / "crm-audit.yaml", SF) == 0
+    assert findings(work) == {
+        "open-deal-without-tasks": {"0065g00000A1xQ2AAJ"},  # its task is Completed / IsClosed
+        "invalid-name": {"0065g00000A1xQ2AAJ"},  # «test»
+        "owner-mismatch": {"0065g00000A1xQ3AAJ"},  # Globex Inc belongs to Bob Stone
+        "missing-source": {"0065g00000A1xQ2AAJ", "0065g00000A1xQ4AAJ"},  # 4 is won (IsClosed, IsWon)
+        "overdue-tasks": {"0065g00000A1xQ3AAJ"},  # the account's overdue task (WhatId = the account) counts for no deal
+        "no-stage-movement": {"0065g00000A1xQ2AAJ"},  # LastStageChangeDate 2026-10-25: 26 days
+    }
+    ex = load_export(SF, load_profile("salesforce"))
+    try:
+        got = dict(ex.con.execute("SELECT id, status || ' ' || CAST(created AS VARCHAR) FROM deals").fetchall())
+    finally:
+        ex.close()
+        ex.con.close()
+    assert got["0065g00000A1xQ4AAJ"] == "won 2026-08-11" and got["0065g00000A1xQ5AAJ"] == "lost 2026-07-01"
+
+
+# --------------------------------------------------------------------------- yes/no words in every language
+
+BITRIX = FIXTURES / "bitrix24" / "export"
+#: how Bitrix24's yes/no field («Да»/«Нет») is written in each interface language of its profile
+WORDS = {"en": ("Yes", "No"), "de": ("Ja", "Nein"), "ua": ("Так", "Ні"), "es": ("Sí", "No"), "pt-BR": ("Sim", "Não"), "pl": ("Tak", "Nie")}
+
+
+def _with_words(src: Path, dst: Path, yes: str, no: str, column: str = "Агентство ли это") -> Path:
+    shutil.copytree(src, dst)
+    p = dst / "companies.csv"
+    text = p.read_text(encoding="utf-8-sig")
+    p.write_text(text.replace('"Агентство ли это"', f'"{column}"').replace('"Да"', f'"{yes}"').replace('"Нет"', f'"{no}"'), encoding="utf-8-sig")
+    return dst
+
+
+@pytest.fixture(scope="module")
+def russian_audit(tmp_path_factory) -> dict[str, set[str]]:
+    work = tmp_path_factory.mktemp("ru") / "work"
+    init(work, "bitrix24", BITRIX)
+    assert run(work / "crm-audit.yaml", BITRIX) == 0
+    found = findings(work)
+    assert found["partner-pipeline-org-not-agency"]  # the rule reading the yes/no field flags something
+    return found
+
+
+@pytest.mark.parametrize("lang", list(WORDS))
+def test_yes_no_words_of_every_language_audit_alike(tmp_path, lang, russian_audit):
+    yes, no = WORDS[lang]
+    export = _with_words(BITRIX, tmp_path / "export", yes, no)
+    work = tmp_path / "work"
+    init(work, "bitrix24", export)
+    assert run(work / "crm-audit.yaml", export) == 0
+    assert findings(work) == russian_audit
+
+
+def test_the_teams_own_yes_no_column_in_german(tmp_path, russian_audit):
+    """«Agentur» with Ja / Nein: init maps it to the handbook's «Агентство ли это» (a yes/no column), run audits alike."""
+    export = _with_words(BITRIX, tmp_path / "export", "Ja", "Nein", column="Agentur")
+    work = tmp_path / "work"
+    settings = init(work, "bitrix24", export)
+    assert settings["fields"]["org.Агентство ли это"] == "Agentur"
+    assert run(work / "crm-audit.yaml", export) == 0
+    assert findings(work) == russian_audit
+
+
+@pytest.mark.parametrize("mode", ["error", "warn"])
+def test_an_unknown_yes_no_value_obeys_on_bad_value(tmp_path, mode, russian_audit):
+    export = _with_words(BITRIX, tmp_path / "export", "Ja", "Nein")
+    p = export / "companies.csv"
+    p.write_text(p.read_text(encoding="utf-8-sig").replace('"Ja"', '"Vielleicht"', 1), encoding="utf-8-sig")  # company 702, row 3
+    work = tmp_path / "work"
+    init(work, "bitrix24", BITRIX)
+    cfg = work / "crm-audit.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("on_bad_value: error", f"on_bad_value: {mode}"), encoding="utf-8")
+    settings = settings_mod.load(cfg)
+    if mode == "error":
+        assert run(cfg, export) == 2
+        with pytest.raises(InputError) as exc:
+            audit_export(settings, export, dt.date(2026, 11, 20))
+        (p,) = exc.value.problems
+        assert (Path(p.file).name, p.row, p.column, p.reason) == ("companies.csv", 3, "Агентство ли это", "bad-value")
+        assert "«Vielleicht»" in p.message and "Ja" in p.message and "Nein" in p.message
+    else:
+        assert run(cfg, export) == 0
+        rep = audit_export(settings, export, dt.date(2026, 11, 20))
+        (w,) = [w for w in rep.warnings if w.code == "unknown-value"]
+        assert (Path(w.file).name, w.row, w.column) == ("companies.csv", 3, "Агентство ли это") and "counts as not yes" in w.message
+        # the company that was «Ja» now counts as no agency: its partner deal is flagged too
+        assert findings(work)["partner-pipeline-org-not-agency"] > russian_audit["partner-pipeline-org-not-agency"]
+
+
+def test_the_words_are_profile_data():
+    p = load_profile("pipedrive")
+    for yes, no in (("Sim", "Não"), ("Ja", "Nein"), ("Oui", "Non"), ("Sì", "No"), ("Tak", "Nie"), ("Да", "Нет"), ("Sí", "No")):
+        assert p.yes_no.meaning(f" {yes.upper()} ") is True and p.yes_no.meaning(no) is False
+    assert p.yes_no.meaning("Maybe") is None
+
+
+# --------------------------------------------------------------------------- validate: every problem at once
+
+BAD_RULES = """\
+rules:
+  - id: big-deal-without-budget
+    code: "3.1"
+    title: Крупная сделка без бюджета
+    criticality: 2
+    scope:
+      status: [open]
+      pipeline: [Клиентыы]
+      where: {stage_at_least: Отправлено КПП}
+    when:
+      all:
+        - {field: deal.value, gtt: 1000000}
+        - {field: deal.Бюджет, empty: true}
+  - id: won-without-reason
+    code: "3.2"
+    title: Выиграна без причины
+    criticality: 2
+    scope: {status: [won]}
+    when: {field: deal.won_reason, empty: true}
+"""
+
+
+def test_validate_reports_every_problem_of_a_rule_file_at_once(tmp_path, capsys):
+    (tmp_path / "our_rules.yaml").write_text(BAD_RULES, encoding="utf-8")
+    cfg = tmp_path / "crm-audit.yaml"
+    cfg.write_text("crm: amocrmm\npipelines:\n  Клиенты: [Принял в работу, Отправлено КП]\nrules:\n  bundled: false\n  files: [our_rules.yaml]\n",
+                   encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    rules = tmp_path / "our_rules.yaml"
+    # the typo'd operator hides neither the unknown pipeline nor the unknown stage of the same rule
+    assert f"{rules}:8:18: unknown pipeline «Клиентыы» (did you mean «Клиенты»?)" in err
+    assert f"{rules}:9:15: unknown stage «Отправлено КПП»" in err and "(did you mean «Отправлено КП»?)" in err
+    assert f"{rules}:12:31: unknown key «gtt»" in err
+    # and the unknown CRM profile is one problem among them, at its line
+    assert f"{cfg}:1:" in err and "unknown CRM profile «amocrmm»" in err
+    # with the profile right, a field no amoCRM export has is named at the rule's line
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("amocrmm", "amocrm"), encoding="utf-8")
+    assert main(["validate", "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert f"{rules}:19:5: no amoCRM / Kommo export has «deal.won_reason»" in err and "rules: skip:" in err
+
+
+def test_a_rule_switched_off_is_not_checked_for_its_fields(tmp_path, capsys):
+    (tmp_path / "our_rules.yaml").write_text(BAD_RULES.split("  - id: won-without-reason")[0].replace("gtt", "gt")
+                                             .replace("Клиентыы", "Клиенты").replace("КПП", "КП")
+                                             + "  - id: won-without-reason" + BAD_RULES.split("  - id: won-without-reason")[1],
+                                             encoding="utf-8")
+    cfg = tmp_path / "crm-audit.yaml"
+    cfg.write_text("crm: amocrm\npipelines:\n  Клиенты: [Принял в работу, Отправлено КП]\nrules:\n  bundled: false\n  files: [our_rules.yaml]\n"
+                   "  skip: {won-without-reason: в amoCRM нет причины выигрыша}\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", "--config", str(cfg)]) == 0, capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the drafting function both inits use
+
+
+def test_rules_that_cannot_run_is_public_and_typed():
+    from crm_audit import exportdraft as xd
+
+    profile = load_profile("amocrm")
+    draft = xd.Draft(crm="amocrm", pipelines=[xd.PipelineDraft("Клиенты", ["Принял в работу", "Отправлено КП"], "test", False)])
+    ex = load_export(AMO, profile, on_bad_value="warn")
+    try:
+        found = xd.rules_that_cannot_run(draft, ex, profile)
+    finally:
+        ex.close()
+        ex.con.close()
+    assert isinstance(found, xd.Unrunnable) and draft.off == [] and draft.fields == []  # the draft is not changed
+    off = {o.rule_id: o for o in found.off}
+    assert off["missing-traffic-or-budget"].why == "в выгрузке нет поля «Бюджет» (leads.csv)"
+    assert off["partner-pipeline-org-not-agency"].why == "в ваших воронках нет воронки «Партнеры» из руководства"
+    assert "pipeline_names:" in off["partner-pipeline-org-not-agency"].enable
+    draft.apply(found)
+    assert draft.off == found.off
