@@ -490,7 +490,7 @@ def waivers(config, ledger_path, show_all):
 @click.option("--no-pull", is_flag=True, help="Do not read the latest document first.")
 def review(config, ledger_path, html_path, manager, today, no_pull):
     """Per manager: open, overdue, waiting for a decision, without comment, repeats, warnings."""
-    from crm_audit.history.review import build_review, render_html, review_lines, rule_infos
+    from crm_audit.history.review import build_review, render_html, rule_infos
     from crm_audit.notify.todo import manager_todo, render_todo_html, todo_text
 
     from .cycle.pull import pull_documents
@@ -517,7 +517,9 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
         for line in (ln for t in todos for ln in todo_text(t)):
             click.echo(line)
     else:
-        for line in review_lines(rv):
+        from .summary import review_summary_lines
+
+        for line in review_summary_lines(rv):
             click.echo(line)
     if html_path:
         from exporters.safe import atomic_write

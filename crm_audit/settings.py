@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from crm_audit import yamlsrc
 from crm_audit.errors import Problem, SettingsError
+from crm_audit.i18n import _
 from crm_audit.sources.config import CrmApiSettings
 from crm_audit.textnorm import norm
 
@@ -315,10 +316,10 @@ def collect(path: str | Path) -> tuple[Settings | None, list[Problem]]:
     doc = yamlsrc.load(p)
     if doc.problems:
         if any(pr.reason == "not-found" for pr in doc.problems):
-            doc.problems[0].message = "settings file not found; create one with `crm-audit init`"
+            doc.problems[0].message = _("settings file not found; create one with `crm-audit init`")
         return None, doc.problems
     if not isinstance(doc.data, dict):
-        return None, [Problem("the settings file must be a YAML mapping (key: value lines)", file=str(p), line=1, reason="structure")]
+        return None, [Problem(_("the settings file must be a YAML mapping (key: value lines)"), file=str(p), line=1, reason="structure")]
     problems: list[Problem] = []
     try:
         s = Settings.model_validate(doc.data)

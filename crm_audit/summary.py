@@ -75,3 +75,41 @@ def change_lines(ch: Changes) -> list[str]:
 def print_summary(report: AuditReport, written: list[tuple[str, Path]]) -> None:
     for line in summary_lines(report, written):
         click.echo(line)
+
+
+def review_summary_lines(rv) -> list[str]:
+    """``crm-audit review``: per manager open, overdue, waiting for a decision, without comment, repeats, warnings
+    (a :class:`~crm_audit.history.review.Review`), then the findings that wait for someone."""
+    if rv.as_of is None:
+        return [_("No audits in the ledger yet: run `crm-audit run` first.")]
+    lines = [_("Review of the audit as of {date} (managers' due date {due}, today {today}).").format(
+        date=f"{rv.as_of:%d.%m.%Y}", due=f"{rv.due_date:%d.%m.%Y}", today=f"{rv.today:%d.%m.%Y}"), ""]
+    if rv.changes is not None and rv.changes.since is not None:
+        lines += change_lines(rv.changes) + [""]
+    heads = [_("open"), _("overdue"), _("waiting"), _("no comment"), _("invalid"), _("fixed, still failing"),
+             _("in earlier audits"), _("accepted"), _("warnings (qtr)")]
+    widths = [len(h) + 1 for h in heads]
+    manager = _("manager")
+    lines.append(f"{manager:<28}" + "".join(f" {h:>{w}}" for h, w in zip(heads, widths)))
+    for m in rv.managers:
+        values = [len(m.open), len(m.overdue), len(m.waiting), len(m.no_comment), len(m.invalid), len(m.fixed_failing),
+                  len(m.repeats), len(m.accepted), m.warnings_quarter]
+        lines.append(f"{m.owner[:28]:<28}" + "".join(f" {v:>{w}}" for v, w in zip(values, widths)))
+    deal = _("deal")
+    sections = (
+        ("waiting", _("«Не исправлено», waiting for your decision (crm-audit accept / warn RULE DEAL):"),
+         lambda i: f"{i.rule_id} {i.deal_id} «{i.title}» — {i.comment}"),
+        ("no_comment", _("«Не исправлено» without the mandatory comment:"), lambda i: f"{i.rule_id} {i.deal_id} «{i.title}»"),
+        ("invalid", _("A status the drop-down does not know (counted as not handled; ask the manager to pick one):"),
+         lambda i: f"{i.sheet} {deal} {i.deal_id} «{i.title}» — «{i.status}»"),
+        ("fixed_failing", _("Marked «Исправлено» but still failing in the new export:"),
+         lambda i: f"{i.sheet} {deal} {i.deal_id} «{i.title}»"),
+    )
+    for key, heading, line in sections:
+        items = [i for m in rv.managers for i in getattr(m, key)]
+        if items:
+            lines += ["", heading] + [f"  {i.owner}: {line(i)}" for i in items]
+    if rv.waivers:
+        lines += ["", ngettext("{n} accepted finding is waived (crm-audit waivers).",
+                               "{n} accepted findings are waived (crm-audit waivers).", rv.waivers).format(n=rv.waivers)]
+    return lines

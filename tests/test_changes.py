@@ -6,7 +6,8 @@ import datetime as dt
 
 import pandas as pd
 
-from crm_audit.history.changes import change_lines, compute_changes
+from crm_audit.history.changes import compute_changes
+from crm_audit.summary import change_lines
 
 
 def _keys(rows):

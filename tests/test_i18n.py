@@ -172,6 +172,8 @@ def test_a_russian_team_reads_russian_only(env, capsys, monkeypatch):
     assert main(["waivers", "-c", str(env["cfg"])]) == 0
     assert main(["validate", "-c", str(env["cfg"])]) == 0
     assert main(["rules", "-c", str(env["cfg"])]) == 0
+    assert main(["review", "-c", str(env["cfg"]), "--no-pull", "--today", "2026-11-24"]) == 0
+    assert main(["review", "-c", str(env["cfg"]), "--no-pull", "--manager", "иван петров"]) == 0
     assert _run(env, e2, D2, "--dry-run") == 0
     assert main(["run", "-c", str(env["cfg"]), "--as-of", D2]) == 2  # no export: a usage error
     assert main(["run", "-c", str(env["cfg"]), "--export", str(e2), "--as-of", "31.02.2026"]) == 2  # click's error
@@ -179,6 +181,10 @@ def test_a_russian_team_reads_russian_only(env, capsys, monkeypatch):
     cap = capsys.readouterr()
     out, err = cap.out.splitlines(), cap.err.splitlines()
     assert "По правилам:" in out and "По менеджерам:" in out
+    assert "Разбор аудита на 20.11.2026 (срок для менеджеров 23.11.2026, сегодня 24.11.2026)." in out
+    assert any(ln.startswith("менеджер ") and "просрочено" in ln and "ждут решения" in ln for ln in out), cap.out
+    assert "«Не исправлено», ждут вашего решения (`crm-audit accept` / `crm-audit warn ПРАВИЛО СДЕЛКА`):" in out
+    assert any(ln.startswith("Иван Петров, по аудиту CRM от 20.11.2026 у вас ") for ln in out)  # the to-do
     assert any(ln.startswith("Аудит на 06.11.2026: проверено ") and " правил." in ln for ln in out), cap.out
     assert f"Записано (книга Excel): {env['out']}" in out and f"Записано (CSV с нарушениями): {env['dir'] / 'v.csv'}" in out
     assert any(ln.startswith(f"Прочитано из {env['out']}: ") and "правк" in ln for ln in out), cap.out
@@ -215,3 +221,23 @@ def test_the_locale_decides_without_a_setting(env, capsys, monkeypatch):
     monkeypatch.setenv("LANG", "de_DE.UTF-8")
     assert main(["waivers", "-c", str(env["cfg"]), "--ledger", str(env["dir"] / "nowhere.db")]) == 2
     assert capsys.readouterr().err.startswith(f"error: {env['dir'] / 'nowhere.db'}: no audit history (ledger) there")
+
+
+def test_the_installed_console_script_speaks_russian(tmp_path):
+    """The catalogues travel with the package (a non-editable install in CI): the console script reads them."""
+    import os
+    import subprocess
+    import sys
+
+    binary = Path(sys.executable).parent / "crm-audit"
+    if not binary.exists():
+        pytest.skip("no crm-audit console script next to this Python")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CRM_AUDIT_LANGUAGE")}
+    env["LANG"] = "C.UTF-8"  # no language named: Russian
+    r = subprocess.run([str(binary), "validate", "--config", str(tmp_path / "none.yaml")], capture_output=True, text=True,
+                       env=env, cwd=tmp_path, timeout=120)
+    assert r.returncode == 2 and "none.yaml: файл настроек не найден" in r.stderr and "Найдена 1 ошибка." in r.stderr, r.stderr
+    assert [ln for ln in r.stderr.splitlines() if english_words(ln)] == []
+    r = subprocess.run([str(binary), "run", "--as-of", "2026-13-01"], capture_output=True, text=True, env=env, cwd=tmp_path,
+                       timeout=120)
+    assert r.returncode == 2 and "неверное значение '--as-of'" in r.stderr and english_words(r.stderr) == [], r.stderr

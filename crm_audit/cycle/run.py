@@ -23,6 +23,7 @@ from crm_audit.cycle.documents import location_of, reader_for, sources_to_read
 from crm_audit.cycle.outputs import Written, check_output_paths, refuse_open_document, remove_leftover_temps, write_outputs
 from crm_audit.cycle.request import AuditRequest, CycleResult, Notice, ReadBack
 from crm_audit.errors import SettingsError, UsageError
+from crm_audit.i18n import _
 from crm_audit.progress import silent
 
 
@@ -37,7 +38,8 @@ def run_cycle(req: AuditRequest) -> CycleResult:
 
     progress = req.progress or silent
     if not Path(req.config).exists():
-        raise SettingsError(f"{req.config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
+        raise SettingsError(_("{config}: settings file not found; create one with `crm-audit init` (or pass --config PATH)")
+                            .format(config=req.config))
     settings = settings_mod.load(req.config)
     partial = bool(req.rule_ids)
     # a partial run writes only what it is told to: the settings' outputs are the team's documents

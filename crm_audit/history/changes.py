@@ -108,20 +108,6 @@ def compute_changes(previous: pd.DataFrame | None, current: pd.DataFrame, *, acc
     return out
 
 
-def change_lines(ch: Changes) -> list[str]:
-    """The terminal block: the team's numbers, then each manager with any change."""
-    if ch.since is None:
-        return []
-    t = ch.team
-    head = (f"Since the audit of {ch.since:%d.%m.%Y}: {t.new} new, {t.resolved} resolved, {t.still_open} still open, "
-            f"{t.fixed_failing} marked «Исправлено» but still failing, {t.accepted} accepted, {t.warned} warned.")
-    lines = [head]
-    for name, c in sorted(ch.by_manager.items(), key=lambda kv: (-(kv[1].new + kv[1].still_open), kv[0])):
-        lines.append(f"  {name[:28]:<28} +{c.new:<5} -{c.resolved:<5} ={c.still_open:<6} fixed-but-failing {c.fixed_failing:<4} "
-                     f"accepted {c.accepted:<4} warned {c.warned}")
-    return lines
-
-
 def changes_for_report(ledger, report, carry) -> Changes:
     """What this audit (``report``, after carry-over) changes against the previous audit in the ledger."""
     prev = ledger.previous_audit(report.as_of)

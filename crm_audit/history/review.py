@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from typing import Any
 
-from crm_audit.history.changes import change_lines, changes_between_latest
+from crm_audit.history.changes import changes_between_latest
 from crm_audit.history.ledger import Ledger
 from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, STATUSES, ChangeCounts, Changes
 
@@ -249,39 +249,6 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
                                                              ChangeCounts()), {n: c for n, c in changes.by_manager.items()
                                                                                if norm(n) == norm(manager)})
     return Review(as_of, due, today, managers, dates, dict(hm), dict(hr), rule_sheets, data.waivers, changes, rules)
-
-
-def review_lines(rv: Review) -> list[str]:
-    if rv.as_of is None:
-        return ["No audits in the ledger yet: run `crm-audit run` first."]
-    lines = [
-        f"Review of the audit as of {rv.as_of:%d.%m.%Y} (managers' due date {rv.due_date:%d.%m.%Y}, today {rv.today:%d.%m.%Y}).",
-        "",
-        f"{'manager':<28} {'open':>5} {'overdue':>8} {'waiting':>8} {'no comment':>11} {'invalid':>8} "
-        f"{'fixed, still failing':>21} {'in earlier audits':>18} {'accepted':>9} {'warnings (qtr)':>15}",
-    ]
-    if rv.changes is not None and rv.changes.since is not None:
-        lines[1:1] = change_lines(rv.changes) + [""]
-    for m in rv.managers:
-        lines.append(
-            f"{m.owner[:28]:<28} {len(m.open):>5} {len(m.overdue):>8} {len(m.waiting):>8} {len(m.no_comment):>11} {len(m.invalid):>8} "
-            f"{len(m.fixed_failing):>21} {len(m.repeats):>18} {len(m.accepted):>9} {m.warnings_quarter:>15}"
-        )
-    sections = (
-        ("waiting", "«Не исправлено», waiting for your decision (crm-audit accept / warn RULE DEAL):",
-         lambda i: f"{i.rule_id} {i.deal_id} «{i.title}» — {i.comment}"),
-        ("no_comment", "«Не исправлено» without the mandatory comment:", lambda i: f"{i.rule_id} {i.deal_id} «{i.title}»"),
-        ("invalid", "A status the drop-down does not know (counted as not handled; ask the manager to pick one):",
-         lambda i: f"{i.sheet} deal {i.deal_id} «{i.title}» — «{i.status}»"),
-        ("fixed_failing", "Marked «Исправлено» but still failing in the new export:", lambda i: f"{i.sheet} deal {i.deal_id} «{i.title}»"),
-    )
-    for key, heading, line in sections:
-        items = [i for m in rv.managers for i in getattr(m, key)]
-        if items:
-            lines += ["", heading] + [f"  {i.owner}: {line(i)}" for i in items]
-    if rv.waivers:
-        lines += ["", f"{rv.waivers} accepted finding(s) are waived (crm-audit waivers)."]
-    return lines
 
 
 def render_html(rv: Review, title: str = "Разбор аудита CRM") -> str:
