@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
-from crm_audit.engine.backends.sql_backend import ChdbTarget, DBAPITarget, SQLBackend
+from crm_audit.engine.backends.sql_backend import ChdbTarget, DBAPITarget, SparkTarget, SQLBackend
 from crm_audit.engine.dialects.compiler import sources_from_export
 
 
@@ -124,6 +124,26 @@ class ClickHouse:
     def close(self) -> None:
         self.session.close()
         self._dir.cleanup()
+
+
+class Spark:
+    """Spark in local mode (one JVM for the session); each export's tables become temporary views."""
+
+    def __init__(self):
+        from pyspark.sql import SparkSession
+
+        self.session = (SparkSession.builder.master("local[2]").appName("crm-audit-tests")
+                        .config("spark.ui.enabled", "false").config("spark.sql.session.timeZone", "UTC")
+                        .config("spark.sql.shuffle.partitions", "2").getOrCreate())
+        self.session.sparkContext.setLogLevel("ERROR")
+
+    def load(self, export) -> SparkTarget:
+        for name, table in export_tables(export).items():
+            self.session.createDataFrame(table).createOrReplaceTempView(name)
+        return SparkTarget(self.session)
+
+    def close(self) -> None:
+        self.session.stop()
 
 
 def duckdb_frames(export, settings, plans, as_of: dt.date) -> dict:

@@ -8,8 +8,10 @@ every rule hit), on the CRM fixtures (real-shaped exports of each CRM) and on
 every rule case of ``tests/rule_cases``.
 
 PostgreSQL runs wherever ``pgserver`` and ``psycopg`` are installed (the
-``test`` extras; required in CI); ClickHouse (``chdb``) is opt-in: marker
-``clickhouse``, run where the wheel is installed.
+``test`` extras; required in CI); ClickHouse (``chdb``) and Spark (local mode:
+``pyspark`` and a JDK) are opt-in: markers ``clickhouse`` (run where chdb is
+installed; every rule case only when asked for) and ``spark`` (a JVM and a Spark job per query: minutes, so only
+when asked for with ``-m spark`` or ``CRM_AUDIT_ENGINES=spark``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from crm_audit.engine import plan as planmod
 from crm_audit.engine.loading import load_export
 from crm_audit.engine.profile import profile_for
 from crm_audit.rules import ruleset
-from engine_targets import ClickHouse, Postgres, duckdb_frames, engine_frames, rows
+from engine_targets import ClickHouse, Postgres, Spark, duckdb_frames, engine_frames, rows
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "crm_audit" / "demo_data"
@@ -55,6 +57,26 @@ def clickhouse():
     ch = ClickHouse()
     yield ch
     ch.close()
+
+
+def _opted_in(request, marker: str) -> bool:
+    """The slow engine runs when asked for: ``-m spark`` or ``CRM_AUDIT_ENGINES=spark,clickhouse``."""
+    asked = os.environ.get("CRM_AUDIT_ENGINES", "").split(",")
+    return marker in asked or marker in (request.config.getoption("markexpr") or "")
+
+
+@pytest.fixture(scope="session")
+def spark(request):
+    import shutil
+
+    if not _opted_in(request, "spark"):
+        pytest.skip("Spark (a JVM, a job per query) is opt-in: pytest -m spark, or CRM_AUDIT_ENGINES=spark")
+    pytest.importorskip("pyspark", reason="pyspark is not installed: pip install pyspark (and a JDK 17+)")
+    if shutil.which("java") is None:
+        pytest.skip("Spark needs a JDK (java on the PATH)")
+    sp = Spark()
+    yield sp
+    sp.close()
 
 
 def _exports():
@@ -100,6 +122,13 @@ def test_clickhouse_equals_duckdb(clickhouse, config, export_dir):
     assert n > 0
 
 
+@pytest.mark.spark
+@pytest.mark.parametrize("config,export_dir", list(_exports()))
+def test_spark_equals_duckdb(spark, config, export_dir):
+    n, hits = _compare(spark, config, export_dir)
+    assert n > 0
+
+
 def _rule_case(engine, rule_id: str, case: dict, tmp_path: Path) -> None:
     """One case of ``tests/rule_cases``: the engine flags the case's deals, with DuckDB's rows."""
     from test_rule_cases import DEFAULTS, _build, _settings
@@ -133,5 +162,13 @@ def test_rule_case_on_postgres(postgres, rule_id, case, tmp_path):
 
 @pytest.mark.clickhouse
 @pytest.mark.parametrize("rule_id, case", _case_params())
-def test_rule_case_on_clickhouse(clickhouse, rule_id, case, tmp_path):
+def test_rule_case_on_clickhouse(clickhouse, rule_id, case, tmp_path, request):
+    if not _opted_in(request, "clickhouse"):
+        pytest.skip("every rule case on ClickHouse is opt-in (2 min): pytest -m clickhouse, or CRM_AUDIT_ENGINES=clickhouse")
     _rule_case(clickhouse, rule_id, case, tmp_path)
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("rule_id, case", _case_params())
+def test_rule_case_on_spark(spark, rule_id, case, tmp_path):
+    _rule_case(spark, rule_id, case, tmp_path)

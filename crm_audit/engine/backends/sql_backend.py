@@ -11,7 +11,7 @@ data.
 A target is anything with ``run(sql) -> pyarrow.Table``: :class:`DBAPITarget`
 wraps a DB-API connection (psycopg, the Snowflake and Databricks
 connectors, ``google.cloud.bigquery.dbapi``); :class:`ChdbTarget` an
-embedded ClickHouse session.
+embedded ClickHouse session; :class:`SparkTarget` a Spark session.
 """
 
 from __future__ import annotations
@@ -65,6 +65,22 @@ class ChdbTarget:
 
     def run(self, sql: str):
         return self.session.query(sql, "ArrowTable")
+
+
+@dataclass
+class SparkTarget:
+    """A Spark session (Spark SQL / Databricks Connect)."""
+
+    session: Any
+    dialect: str = "spark"
+
+    def run(self, sql: str):
+        df = self.session.sql(sql)
+        if hasattr(df, "toArrow"):  # Spark >= 4
+            return df.toArrow()
+        import pyarrow as pa
+
+        return pa.Table.from_pandas(df.toPandas(), preserve_index=False)
 
 
 class SQLBackend:

@@ -162,7 +162,9 @@ class ClickHouse(Dialect):
         return fn("replaceRegexpAll", x, S(self.pattern(p)), S(repl))
 
     def lower(self, x):
-        return fn("lowerUTF8", x)  # lower() changes only ASCII letters
+        # lower() changes only ASCII letters; lowerUTF8() maps with context where DuckDB maps letter by letter:
+        # «İ» -> «i̇» (two characters) and a final «Σ» -> «ς»; both are turned first into what DuckDB gives
+        return fn("lowerUTF8", fn("replaceAll", fn("replaceAll", x, S("İ"), S("I")), S("Σ"), S("σ")))
 
     def replace(self, x, old, new):
         return fn("replaceAll", x, old, new)
@@ -219,6 +221,10 @@ class Spark(Dialect):
 
     def replace_all(self, x, p, repl):
         return fn("regexp_replace", x, S(self.pattern(p)), S(repl))
+
+    def lower(self, x):
+        # Java lower-cases with context: «İ» -> «i̇», a final «Σ» -> «ς»; DuckDB maps letter by letter
+        return fn("lower", fn("replace", fn("replace", x, S("İ"), S("I")), S("Σ"), S("σ")))
 
     def contains(self, x, s):
         return exp.GT(this=fn("instr", x, S(s)), expression=num(0))
