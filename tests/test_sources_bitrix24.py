@@ -25,6 +25,7 @@ from crm_audit import settings as settings_mod
 from crm_audit import sources
 from crm_audit.sources import errors as E
 from crm_audit.sources.cache import SyncCache
+from crm_audit.sources.connector import iso_utc
 
 AS_OF = "2026-11-20"
 HOOK_ENV = "BITRIX24_WEBHOOK"
@@ -72,9 +73,12 @@ def test_full_and_incremental_sync_50_a_page_with_deletions_by_id_check(tmp_path
     r = do_sync(s, fake)
     assert r.mode == "full"
     assert set(cached(s, "deals")) == set(fake.deals) and set(cached(s, "activities")) == set(fake.activities)
+    # the first page alone (it says how many there are), the other pages in one `batch` call
     pages = [e for e in fake.log if e["path"].endswith("/crm.deal.list.json")]
-    assert [e["query"].get("start") for e in pages] == [str(50 * k) for k in range(len(pages))]
-    assert len(pages) == -(-len(fake.deals) // 50)
+    assert [e["query"].get("start") for e in pages] == ["0"]
+    deal_batches = [b for b in fake.batch_cmds if b[0].startswith("crm.deal.list?") and "select%5B0%5D=%2A" in b[0]]
+    assert len(deal_batches) == 1 and [c.rsplit("start=", 1)[1] for c in deal_batches[0]] == ["50", "100", "150"]
+    assert len(fake.deals) == 195
     for p in tmp_path.rglob("*"):
         if p.is_file():
             assert fake.code.encode() not in p.read_bytes(), p
@@ -138,3 +142,78 @@ def test_parity_with_the_export_and_the_task_rules_run(tmp_path, fake):
     assert {r["rule_id"] for r in a} >= TASK_AND_STAGE_RULES  # the API can
     assert [r for r in a if r["rule_id"] not in TASK_AND_STAGE_RULES] == b
     assert len(b) > 80
+
+
+def test_batch_calls_carry_up_to_the_batch_size_and_an_error_inside_one_is_typed(tmp_path, fake):
+    s = settings_mod.load(write_settings(tmp_path, fake))
+    conn = sources.connector_for(s, environ={HOOK_ENV: fake.webhook()})
+    conn.batch = 2  # Bitrix24 takes 50 commands; 2 here makes several batch calls of the 195 deals
+    clock = FakeClock()
+    conn.core.limiter.clock, conn.core.limiter._sleep = clock, clock.sleep
+    r = sources.sync(s, connector=conn)
+    deal_batches = [[c.rsplit("start=", 1)[1] for c in b] for b in fake.batch_cmds if b[0].startswith("crm.deal.list?") and "UF_" in b[0]]
+    assert deal_batches == [["50", "100"], ["150"]]
+    assert set(cached(s, "deals")) == set(fake.deals) and set(cached(s, "activities")) == set(fake.activities)
+    assert r.requests == len(fake.log)  # a batch call is one request
+    # a command refused inside a batch: the error is the command's, typed
+    fake.forbidden = ("crm.activity.list",)
+    first = sources.connector_for(s, environ={HOOK_ENV: fake.webhook()})
+    fake.forbidden = ()
+    fake.activities.update({str(900000 + k): dict(next(iter(fake.activities.values())), ID=str(900000 + k)) for k in range(60)})
+    pages = first._list("crm.activity.list", {"order[ID]": "ASC"})
+    assert len(next(pages)) == 50
+    fake.forbidden = ("crm.activity.list",)
+    with pytest.raises(E.MissingScope, match="crm.activity.list"):
+        next(pages)
+
+
+def test_stage_dates_come_from_crm_stagehistory_list_read_incrementally(tmp_path, fake):
+    s = settings_mod.load(write_settings(tmp_path, fake))
+    do_sync(s, fake)
+    assert len(cached(s, "stage_history")) == len(fake.stagehistory)
+    ids = sorted(fake.deals, key=int)
+    deal = next(i for i in ids if not fake.deals[i]["STAGE_ID"].endswith(("WON", "LOSE")))
+    stale = fake.deals[deal]["MOVED_TIME"]
+    fake.tick(7200)
+    kp = next(st["STATUS_ID"] for st in fake.statuses if st["NAME"] == "Отправлено КП" and st["CATEGORY_ID"] == fake.deals[deal]["CATEGORY_ID"]
+              and st["STATUS_ID"] != fake.deals[deal]["STAGE_ID"])
+    fake.update("deals", deal, STAGE_ID=kp, MOVED_TIME=stale)  # MOVED_TIME lags (a robot moved it); the history has the move
+    moved = fake.stagehistory[str(len(fake.stagehistory))]["CREATED_TIME"]
+    before = len(fake.log)
+    do_sync(s, fake)
+    hist = [e for e in fake.log[before:] if e["path"].endswith("/crm.stagehistory.list.json")]
+    assert len(hist) == 1 and hist[0]["query"]["filter[>=CREATED_TIME]"] <= moved.replace("+03:00", "Z")
+    src = sources.source_for(s).load_export("error", dt.date(2026, 11, 20))
+    got = src.con.execute(f"SELECT strftime(stage_changed, '%Y-%m-%d') FROM deals WHERE id = '{deal}'").fetchone()[0]
+    assert got == moved[:10] != stale[:10]
+
+
+def test_a_sync_killed_mid_way_loses_nothing_and_the_next_resumes(tmp_path, fake):
+    import signal
+
+    cfg = write_settings(tmp_path, fake)
+    hold = fake.hold(f"/rest/1/{fake.code}/batch.json", 1)  # deals: the first page is in; the batch with the rest never answers
+    env = {**os.environ, HOOK_ENV: fake.webhook(), "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen(CLI + ["sync", "--config", str(cfg), "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert hold.reached.wait(60), proc.communicate(timeout=5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        hold.release.set()
+    s = settings_mod.load(cfg)
+    with SyncCache(sources.cache_file(s), read_only=True) as c:
+        assert c.latest_sync() is None  # no finished sync
+        wm = c.state("deals").watermark
+        got = dict(c.live("deals"))
+    # what was committed is whole: the watermark never passes a record that is not in the cache
+    assert wm is not None and 0 < len(got) < len(fake.deals)
+    assert all(iso_utc(d["DATE_MODIFY"]) > wm for i, d in fake.deals.items() if i not in got)
+    before = len(fake.log)
+    r = do_sync(s, fake)
+    first = next(e for e in fake.log[before:] if e["path"].endswith("/crm.deal.list.json"))
+    assert first["query"]["filter[>=DATE_MODIFY]"] <= wm  # resumed from the committed watermark (minus the overlap)
+    assert set(cached(s, "deals")) == set(fake.deals) and set(cached(s, "activities")) == set(fake.activities)
+    with SyncCache(sources.cache_file(s), read_only=True) as c:
+        assert [row[0] for row in c.con.execute("SELECT status FROM syncs ORDER BY id").fetchall()] == ["interrupted", "done"]
+    assert r.snapshot is not None

@@ -209,3 +209,37 @@ def test_init_from_crm_reads_pipelines_in_order_and_deactivated_owners(tmp_path,
     s = settings_mod.load(path)
     assert s.pipelines["Клиенты"][-2:] == ["Closed Won", "Closed Lost"] and s.pipelines["Клиенты"][0] == "Принял в работу"
     assert "Павел Орлов" in text and "(deactivated)" in text and "«Источник сделки»" in text
+
+
+def test_a_sync_killed_mid_way_loses_nothing_and_the_next_resumes(tmp_path, fake):
+    import signal
+
+    from crm_audit.sources.connector import iso_utc
+
+    cfg = write_settings(tmp_path, fake, page_size=50)
+    hold = fake.hold("/crm/v3/objects/deals/search", 3)  # the 3rd page of deals never answers until released
+    env = {**os.environ, TOKEN_ENV: fake.token, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen(CLI + ["sync", "--config", str(cfg), "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert hold.reached.wait(60), proc.communicate(timeout=5)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        hold.release.set()
+    s = settings_mod.load(cfg)
+    with SyncCache(sources.cache_file(s), read_only=True) as c:
+        assert c.latest_sync() is None  # no finished sync
+        wm = c.state("deals").watermark
+        got = dict(c.live("deals"))
+    # what was committed is whole: every deal modified up to the watermark is in the cache
+    assert wm is not None and 0 < len(got) < len(fake.objects["deals"])
+    assert all(iso_utc(d["properties"]["hs_lastmodifieddate"]) > wm for i, d in fake.objects["deals"].items() if i not in got)
+    before = len(fake.search_bodies)
+    r = do_sync(s, fake)
+    first = next(b for o, b in fake.search_bodies[before:] if o == "deals")
+    (f,) = first["filterGroups"][0]["filters"]
+    assert f["operator"] == "GTE" and int(f["value"]) <= int(dt.datetime.fromisoformat(wm.replace("Z", "+00:00")).timestamp() * 1000)
+    assert set(cached(s, "deals")) == set(fake.objects["deals"]) and set(cached(s, "tasks")) == set(fake.objects["tasks"])
+    with SyncCache(sources.cache_file(s), read_only=True) as c:
+        assert [row[0] for row in c.con.execute("SELECT status FROM syncs ORDER BY id").fetchall()] == ["interrupted", "done"]
+    assert r.snapshot is not None

@@ -21,8 +21,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import threading
 import time
 from pathlib import Path
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from .hubspot import _norm, schema_problems
@@ -34,6 +36,7 @@ WON, LOSE = "Сделка успешна", "Сделка провалена"
 LOST_REASON = ("UF_CRM_1700000099", "Причина проигрыша")
 AGENCY = ("UF_CRM_1700000200", "Агентство ли это")
 TYPE_IDS = {"Встреча": "1", "Звонок": "2", "Письмо": "4"}
+_local = threading.local()
 STORES = {"crm.deal.list": ("deals", "DATE_MODIFY"), "crm.company.list": ("companies", "DATE_MODIFY"),
           "crm.contact.list": ("contacts", "DATE_MODIFY"), "crm.activity.list": ("activities", "LAST_UPDATED"), "user.get": ("users", None)}
 
@@ -57,6 +60,8 @@ class FakeBitrix24(FakeCrm):
         self._arrivals: list[float] = []
         self.forbidden: tuple[str, ...] = ()
         self.oauth_token: str | None = None  # an application's access token (/rest/<method>.json?auth=...), when set
+        self.stagehistory: dict[str, dict] = {}  # crm.stagehistory.list rows: one per move of a deal into a stage
+        self.batch_cmds: list[list[str]] = []  # the commands of each `batch` call
 
     def webhook(self) -> str:
         return f"https://acme.bitrix24.ru/rest/1/{self.code}/"
@@ -73,9 +78,32 @@ class FakeBitrix24(FakeCrm):
         t = self.tick()
         if obj == "deals" and "STAGE_ID" in changes and changes["STAGE_ID"] != rec["STAGE_ID"]:
             changes.setdefault("MOVED_TIME", t)
+            self.add_history(rid, changes["STAGE_ID"], t)
         rec.update(changes)
         rec["LAST_UPDATED" if obj == "activities" else "DATE_MODIFY"] = t
         return rec
+
+    def add_history(self, deal: str, stage: str, when: str, type_id: int = 2) -> None:
+        hid = len(self.stagehistory) + 1
+        d = self.deals[deal]
+        sem = "S" if stage.endswith("WON") else "F" if stage.endswith("LOSE") else "P"
+        self.stagehistory[str(hid)] = {"ID": hid, "TYPE_ID": type_id, "OWNER_ID": int(deal), "CREATED_TIME": when,
+                                       "CATEGORY_ID": int(d["CATEGORY_ID"]), "STAGE_SEMANTIC_ID": sem, "STAGE_ID": stage}
+
+    def start(self) -> "FakeBitrix24":
+        super().start()
+        fake = self
+
+        def do_POST(handler):  # `batch`: a JSON body {halt, cmd}
+            n = int(handler.headers.get("Content-Length") or 0)
+            _local.body = json.loads(handler.rfile.read(n) or b"{}")
+            try:
+                fake._handle(handler)
+            finally:
+                _local.body = None
+
+        self._server.RequestHandlerClass.do_POST = do_POST
+        return self
 
     def delete(self, obj: str, rid: str) -> None:
         getattr(self, obj).pop(rid)
@@ -110,6 +138,38 @@ class FakeBitrix24(FakeCrm):
                 return 503, {}, {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
             self._arrivals.append(t)
         name = parts[3].removesuffix(".json")
+        body = getattr(_local, "body", None)
+        if name == "batch" and body is not None:
+            return self._batch(body)
+        return self._method(name, q)
+
+    def _batch(self, body: dict):
+        """Up to 50 commands, each "method?query"; one request against the bucket; halt stops at the first error."""
+        cmds = body.get("cmd") or {}
+        if len(cmds) > 50:
+            return 400, {}, {"error": "ERROR_BATCH_LENGTH_EXCEEDED", "error_description": "Max batch length exceeded"}
+        self.batch_cmds.append(list(cmds.values()))
+        result, errors, totals, nexts, times = {}, {}, {}, {}, {}
+        for key, cmd in cmds.items():
+            method, _, qs = cmd.partition("?")
+            status, _, answer = self._method(method, {k: v[-1] for k, v in parse_qs(qs, keep_blank_values=True).items()})
+            if status != 200:
+                errors[key] = answer
+                if body.get("halt"):
+                    break
+                continue
+            self.schema_errors += [f"batch {method}: {p}" for p in self.validate(f"/rest/1/{self.code}/{method}.json", 200, answer)]
+            result[key] = answer["result"]
+            times[key] = answer["time"]
+            if "total" in answer:
+                totals[key] = answer["total"]
+            if "next" in answer:
+                nexts[key] = answer["next"]
+        # PHP's empty arrays: [] where there is nothing
+        return 200, {}, self._answer({"result": result or [], "result_error": errors or [], "result_total": totals or [],
+                                      "result_next": nexts or [], "result_time": times or []})
+
+    def _method(self, name: str, q: dict):
         if name in self.forbidden:
             return 401, {}, {"error": "insufficient_scope", "error_description": "The request requires higher privileges than provided by the webhook token"}
         if name == "crm.category.list":
@@ -121,6 +181,16 @@ class FakeBitrix24(FakeCrm):
             items = [s for s in self.statuses if s["ENTITY_ID"] == q.get("filter[ENTITY_ID]", s["ENTITY_ID"])]
             items.sort(key=lambda s: (int(s["SORT"]), int(s["ID"])))
             return 200, {}, self._page(items, q)
+        if name == "crm.stagehistory.list":
+            if str(q.get("entityTypeId")) != "2":
+                return 400, {}, {"error": "INVALID_ARG_VALUE", "error_description": "entityTypeId: only deals here"}
+            items = list(self.stagehistory.values())
+            if q.get("filter[>=CREATED_TIME]"):
+                items = [h for h in items if _t(h["CREATED_TIME"]) >= _t(q["filter[>=CREATED_TIME]"])]
+            items.sort(key=lambda h: (_t(h["CREATED_TIME"]), h["ID"]) if q.get("order[CREATED_TIME]") else h["ID"])
+            start = int(q.get("start") or 0)
+            return 200, {}, self._answer({"items": json.loads(json.dumps(items[start:start + 50]))}, len(items),
+                                         start + 50 if start + 50 < len(items) else None)
         if name not in STORES:
             return 404, {}, {"error": "ERROR_METHOD_NOT_FOUND", "error_description": "Method not found!"}
         store, mod = STORES[name]
@@ -147,7 +217,8 @@ class FakeBitrix24(FakeCrm):
     def validate(self, path, status, body):
         name = path.rsplit("/", 1)[-1].removesuffix(".json")
         kind = {"crm.deal.list": "deals", "crm.company.list": "companies", "crm.contact.list": "contacts", "crm.activity.list": "activities",
-                "user.get": "users", "crm.status.list": "statuses", "crm.category.list": "categories"}.get(name, "fields")
+                "user.get": "users", "crm.status.list": "statuses", "crm.category.list": "categories", "batch": "batch",
+                "crm.stagehistory.list": "stagehistory"}.get(name, "fields")
         res = body.get("result")
         if kind in ("deals", "companies", "contacts", "activities") and res and list(res[0]) == ["ID"]:
             kind = "ids"
@@ -257,6 +328,12 @@ class FakeBitrix24(FakeCrm):
                    LOST_REASON[0]: (d.get("lost_reason") or None) if status == "lost" else None}
             rec.update({k: (None if d.get(name) in (None, "") else str(d[name])) for name, k in deal_uf.items()})
             fake.deals[d["id"]] = rec
+            first = min((s for s in fake.statuses if s["CATEGORY_ID"] == cid and not s["SEMANTICS"]), key=lambda s: int(s["SORT"]))["STATUS_ID"]
+            if rec["MOVED_TIME"] != rec["DATE_CREATE"] and first != sid:
+                fake.add_history(d["id"], first, rec["DATE_CREATE"], 1)  # created in the first stage, moved later
+                fake.add_history(d["id"], sid, rec["MOVED_TIME"])
+            else:
+                fake.add_history(d["id"], sid, rec["DATE_CREATE"], 1)
         for a in export.activities:
             if a.get("due_date") is None:
                 continue

@@ -94,6 +94,9 @@ class _SearchClient:
             return self.inner.post(url, json=body)
         return self.inner.get(url, params=params)
 
+    def post(self, url, params=None, json=None):
+        return self.inner.post(url, params=params, json=json)
+
     def close(self) -> None:
         self.inner.close()
 
