@@ -10,8 +10,9 @@ proposes everything a first audit needs, each with the reason it was chosen:
 * ``fields:`` — a field the rules read, under the team's own column name
   (``crm_audit/field_synonyms.yaml``: the names other teams use), proposed
   for the user to confirm;
-* ``pipelines:`` — every stage that occurs, in the CRM's own order where the
-  export carries one (probability / sort order), else the handbook's order
+* ``pipelines:`` — every stage that occurs (and, where the export has the CRM's
+  dumped list of every pipeline's stages, the stages no deal is in), in the
+  CRM's own order where the export carries one (probability / sort order), else the handbook's order
   where the pipeline is the handbook's, else the order in which deals reach
   the stages (days from creation to the last stage change), else first
   appearance; anything but the CRM's own order is a guess, so
@@ -325,6 +326,10 @@ def pipelines_of(export, profile) -> list[PipelineDraft]:
                 f"SELECT {pipe} AS p, strip(stage) AS s FROM deals WHERE NOT is_blank(stage) GROUP BY ALL "
                 "HAVING bool_and(coalesce(status, '') IN ('won', 'lost'))").fetchall():
             closed.setdefault(norm((p or "").strip() or DEFAULT_PIPELINE), set()).add(norm(s))
+    if deals.catalog:  # the CRM's own list of every pipeline's stages (a dumped list): the stages no deal is in too
+        seen = {(norm((p or "").strip() or DEFAULT_PIPELINE), norm(s)) for p, s, *_ in rows}
+        last = max((r[3] for r in rows), default=0)
+        rows += [(p, s, o, last + 1 + i, None) for i, (p, s, o) in enumerate(deals.catalog) if (norm(p), norm(s)) not in seen]
     by_pipe: dict[str, tuple[str, dict[str, list]]] = {}
     for p, s, ord_, first, days in rows:
         pname = (p or "").strip() or DEFAULT_PIPELINE

@@ -90,10 +90,13 @@ AMO_FOUND = {
 def test_amocrm_api_dump_init_and_run(tmp_path):
     work = tmp_path / "work"
     settings = init(work, "amocrm", AMO)
-    # stage and pipeline ids named by the dumped statuses list, in the CRM's own order (status_sort): not a guess
+    # stage and pipeline ids named by the dumped statuses list; every stage of each pipeline (those no deal is in too)
+    # in the CRM's own order (status_sort): not a guess
     assert settings["pipelines"] == {
-        "Клиенты": ["Принял в работу", "Квалификация", "Отправлено КП", "Успешно реализовано", "Закрыто и не реализовано"],
-        "Партнеры": ["Знакомство", "Успешно реализовано", "Закрыто и не реализовано"],
+        "Клиенты": ["Неразобранное", "Принял в работу", "Квалификация", "Проведено демо", "Отправлено КП", "Тестовый период",
+                    "Согласование договора", "Выставлен счет", "Успешно реализовано", "Закрыто и не реализовано"],
+        "Партнеры": ["Неразобранное", "Принял в работу", "Знакомство", "Проведено демо", "Отправлено КП", "Подписание договора",
+                     "Успешно реализовано", "Закрыто и не реализовано"],
     }
     assert settings["stage_order_confirmed"] is True
     # the names are written into the settings, so a later dump without the list still reads
@@ -175,6 +178,32 @@ def test_init_without_any_list_marks_the_ids_to_name(tmp_path):
     assert '#   "40015": ?' in text and '#   "4001": ?' in text and "# pipeline_ids:" in text
     assert settings["stage_order_confirmed"] is False
     assert run(work / "crm-audit.yaml", export) == 0
+
+
+# --------------------------------------------------------------------------- Pipedrive API dump
+
+PD = FIXTURES / "pipedrive-api" / "export"
+
+
+def test_pipedrive_api_dump_init_and_run(tmp_path):
+    """v2 deals (owner_id, stage_id, pipeline_id, add_time / stage_change_time in RFC 3339, status open/won/lost),
+    activities (deal_id, due_date, done true/false; one with no deal), GET /stages saved as stages.csv."""
+    work = tmp_path / "work"
+    settings = init(work, "pipedrive", PD)
+    assert settings["pipelines"] == {
+        "Клиенты": ["Принял в работу", "Квалификация", "Проведено демо", "Отправлено КП", "Тестовый период", "Согласование договора",
+                    "Выставлен счет"],
+        "Партнеры": ["Принял в работу", "Знакомство", "Проведено демо", "Отправлено КП", "Подписание договора"],
+    }
+    assert settings["stage_order_confirmed"] is True and settings["rules"]["skip"] == {}
+    assert settings["pipeline_ids"] == {"1": "Клиенты", "2": "Партнеры"} and settings["stage_ids"]["9"] == "Знакомство"
+    assert run(work / "crm-audit.yaml", PD) == 0
+    assert findings(work) == {
+        "open-deal-without-tasks": {"2"}, "frozen-deal-without-tasks": {"6"}, "missing-amount-after-proposal": {"3"},
+        "missing-traffic-or-budget": {"3"}, "invalid-name": {"2", "3"}, "owner-mismatch": {"3"}, "missing-source": {"2", "5"},
+        "missing-proposal-link": {"3"}, "open-deal-without-organization": {"7"}, "partner-pipeline-org-not-agency": {"4"},
+        "missing-city-or-country": {"2"}, "stuck-in-accepted": {"2"}, "overdue-tasks": {"3"}, "no-stage-movement": {"2"},
+    }
 
 
 # --------------------------------------------------------------------------- stage ids from the settings (Bitrix24 REST)

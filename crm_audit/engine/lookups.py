@@ -125,6 +125,23 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
             warnings.append(DataWarning("unnamed-id", f"{unnamed[3]} {FIELD_TITLES[col]} id(s) of {unnamed[0]} deal(s) are {where} "
                                         f"(such as «{unnamed[2]}»): shown as exported{add}", str(deals.file), unnamed[1], deals.fields[col]))
         con.execute("DROP TABLE _lookup")
+    if deals is not None:
+        deals.catalog = _catalog(con, found)
     for f in found:
         drop_raw(con, f.raw.name)
     return warnings
+
+
+def _catalog(con, found: list[FoundLookup]) -> list[tuple[str, str, float | None]]:
+    """Every (pipeline, stage, sort order) of a dumped list that names both (amoCRM's pipelines and statuses,
+    Pipedrive's stages with pipeline_name): the CRM's own stages, also those no deal is in."""
+    out: list[tuple[str, str, float | None]] = []
+    for f in found:
+        stage = next((u for u in f.uses if u.lookup.field == "stage"), None)
+        pipe = next((u for u in f.uses if u.lookup.field == "pipeline"), None)
+        if stage is None or pipe is None or stage.value == pipe.value:
+            continue
+        order = f"TRY_CAST(parse_num(c{stage.order}) AS DOUBLE)" if stage.order is not None else "NULL::DOUBLE"
+        out += con.execute(f"SELECT strip(c{pipe.value}), strip(c{stage.value}), min({order}) FROM {f.raw.name} "
+                           f"WHERE NOT is_blank(c{pipe.value}) AND NOT is_blank(c{stage.value}) GROUP BY ALL ORDER BY 1, 3, 2").fetchall()
+    return out

@@ -60,6 +60,8 @@ class LoadedEntity:
     # list names them (see crm_audit/engine/lookups.py); with where the names came from
     ids: dict[str, dict[str, str | None]] = field(default_factory=dict)
     ids_source: dict[str, str] = field(default_factory=dict)
+    # the CRM's own (pipeline, stage, sort order) from a dumped list naming both: stages no deal is in included
+    catalog: list[tuple[str, str, float | None]] = field(default_factory=list)
 
     def column_for(self, name: str) -> str | None:
         """SQL column of a canonical field or custom field (by export name)."""
