@@ -1,0 +1,202 @@
+WITH task_agg AS (
+  SELECT
+    `a`.`deal_id`,
+    MIN(
+      IF(
+        NOT COALESCE(`a`.`done`, FALSE) AND `a`.`due_date` < CAST('2026-11-20' AS DATE),
+        `a`.`due_date`,
+        NULL
+      )
+    ) AS `first_overdue_due`,
+    ARRAY_AGG(
+      IF(
+        NOT COALESCE(`a`.`done`, FALSE) AND `a`.`due_date` < CAST('2026-11-20' AS DATE),
+        STRUCT(`a`.`subject` AS v),
+        NULL
+      ) IGNORE NULLS ORDER BY `a`.`due_date`, `a`.`_row`
+      LIMIT 1
+    )[SAFE_OFFSET(0)].v AS `first_overdue_subject`,
+    COUNTIF(NOT COALESCE(`a`.`done`, FALSE) AND `a`.`due_date` < CAST('2026-11-20' AS DATE)) AS `overdue_count`
+  FROM activities AS a
+  WHERE
+    NOT `a`.`deal_id` IS NULL
+  GROUP BY
+    `a`.`deal_id`
+), audit_deals AS (
+  SELECT
+    `d`.`_row` AS `_row`,
+    COALESCE(`d`.`status`, 'unknown') AS `_status`,
+    `d`.`id` AS `deal__id`,
+    `d`.`owner` AS `deal__owner`,
+    `d`.`pipeline` AS `deal__pipeline`,
+    CASE
+      WHEN `d`.`status` = 'won'
+      AND NOT (
+        `d`.`won_reason` IS NULL
+        OR REGEXP_CONTAINS(`d`.`won_reason`, '^([ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]*)$')
+      )
+      THEN `d`.`won_reason`
+      WHEN NOT (
+        `d`.`lost_reason` IS NULL
+        OR REGEXP_CONTAINS(`d`.`lost_reason`, '^([ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]*)$')
+      )
+      THEN `d`.`lost_reason`
+      ELSE `d`.`won_reason`
+    END AS `deal__reason`,
+    `d`.`stage` AS `deal__stage`,
+    `d`.`status` AS `deal__status`,
+    `d`.`title` AS `deal__title`,
+    `t`.`first_overdue_due` AS `tasks__first_overdue_due`,
+    `t`.`first_overdue_subject` AS `tasks__first_overdue_subject`,
+    COALESCE(`t`.`overdue_count`, 0) AS `tasks__overdue_count`,
+    `d`.`_pn` AS `_pipeline_n`,
+    `sp`.`pos` AS `_stage_pos`
+  FROM (
+    SELECT
+      *,
+      replace(
+        lower(
+          REGEXP_REPLACE(
+            `pipeline`,
+            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+            ''
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      replace(
+        lower(
+          REGEXP_REPLACE(
+            `stage`,
+            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+            ''
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM (
+      SELECT
+        *
+      FROM (
+        SELECT
+          *,
+          ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
+        FROM deals
+        WHERE
+          NOT `id` IS NULL
+      ) AS _ranked
+      WHERE
+        `_first` = 1
+    ) AS dd
+  ) AS d
+  LEFT JOIN task_agg AS t
+    ON `t`.`deal_id` = `d`.`id`
+  LEFT JOIN (
+    SELECT
+      'клиенты' AS pn,
+      'принял в работу' AS sn,
+      0 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'квалификация' AS sn,
+      1 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'проведено демо' AS sn,
+      2 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'отправлено кп' AS sn,
+      3 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'тестовый период' AS sn,
+      4 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'согласование договора' AS sn,
+      5 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'выставлен счет' AS sn,
+      6 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'принял в работу' AS sn,
+      0 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'знакомство' AS sn,
+      1 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'проведено демо' AS sn,
+      2 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'отправлено кп' AS sn,
+      3 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'подписание договора' AS sn,
+      4 AS pos
+    UNION ALL
+    SELECT
+      'повторные продажи' AS pn,
+      'принял в работу' AS sn,
+      0 AS pos
+    UNION ALL
+    SELECT
+      'повторные продажи' AS pn,
+      'отправлено кп' AS sn,
+      1 AS pos
+    UNION ALL
+    SELECT
+      'повторные продажи' AS pn,
+      'выставлен счет' AS sn,
+      2 AS pos
+  ) AS sp
+    ON `sp`.`pn` = `d`.`_pn` AND `sp`.`sn` = `d`.`_sn`
+  WHERE
+    COALESCE(`d`.`status`, '') <> 'deleted'
+)
+SELECT
+  replace('https://demo.pipedrive.com/deal/{id}', '{id}', `deal__id`) AS deal_url,
+  `deal__id` AS deal_id,
+  `deal__title` AS title,
+  `deal__owner` AS owner,
+  CASE `_status`
+    WHEN 'open'
+    THEN 'Открыта'
+    WHEN 'won'
+    THEN 'Выиграна'
+    WHEN 'lost'
+    THEN 'Проиграна'
+    WHEN 'deleted'
+    THEN 'Удалена'
+    ELSE `_status`
+  END AS state,
+  `deal__reason` AS reason,
+  `deal__pipeline` AS pipeline,
+  `deal__stage` AS stage,
+  `tasks__first_overdue_subject` AS ev0,
+  `tasks__first_overdue_due` AS ev1,
+  `tasks__overdue_count` AS ev2
+FROM audit_deals
+WHERE
+  `_status` IN ('open') AND (
+    COALESCE(`tasks__overdue_count` > 0.0, FALSE)
+  )

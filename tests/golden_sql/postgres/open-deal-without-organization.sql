@@ -1,0 +1,171 @@
+WITH audit_deals AS (
+  SELECT
+    "d"."_row" AS "_row",
+    COALESCE("d"."status", 'unknown') AS "_status",
+    "d"."id" AS "deal__id",
+    "d"."owner" AS "deal__owner",
+    "d"."pipeline" AS "deal__pipeline",
+    CASE
+      WHEN "d"."status" = 'won'
+      AND NOT (
+        "d"."won_reason" IS NULL
+        OR "d"."won_reason" ~ '^([ \t\n\f\r\u00A0\u2007\u202F\uFEFF]*)$'
+      )
+      THEN "d"."won_reason"
+      WHEN NOT (
+        "d"."lost_reason" IS NULL
+        OR "d"."lost_reason" ~ '^([ \t\n\f\r\u00A0\u2007\u202F\uFEFF]*)$'
+      )
+      THEN "d"."lost_reason"
+      ELSE "d"."won_reason"
+    END AS "deal__reason",
+    "d"."stage" AS "deal__stage",
+    "d"."status" AS "deal__status",
+    "d"."title" AS "deal__title",
+    (
+      NOT (
+        "d"."org_id" IS NULL OR "d"."org_id" ~ '^([ \t\n\f\r\u00A0\u2007\u202F\uFEFF]*)$'
+      )
+      OR NOT (
+        "d"."org_name" IS NULL
+        OR "d"."org_name" ~ '^([ \t\n\f\r\u00A0\u2007\u202F\uFEFF]*)$'
+      )
+    ) AS "_linked_org",
+    (
+      NOT (
+        "d"."person_id" IS NULL
+        OR "d"."person_id" ~ '^([ \t\n\f\r\u00A0\u2007\u202F\uFEFF]*)$'
+      )
+      OR NOT (
+        "d"."person_name" IS NULL
+        OR "d"."person_name" ~ '^([ \t\n\f\r\u00A0\u2007\u202F\uFEFF]*)$'
+      )
+    ) AS "_linked_person",
+    CASE WHEN NOT "p"."id" IS NULL THEN "p"."name" ELSE "d"."person_name" END AS "person__name",
+    "d"."_pn" AS "_pipeline_n",
+    "sp"."pos" AS "_stage_pos"
+  FROM (
+    SELECT
+      *,
+      REPLACE(
+        LOWER(
+          REGEXP_REPLACE(
+            "pipeline",
+            '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+            '',
+            'g'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      REPLACE(
+        LOWER(
+          REGEXP_REPLACE(
+            "stage",
+            '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+            '',
+            'g'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM (
+      SELECT
+        *
+      FROM (
+        SELECT
+          *,
+          ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
+        FROM deals
+        WHERE
+          NOT "id" IS NULL
+      ) AS _ranked
+      WHERE
+        "_first" = 1
+    ) AS dd
+  ) AS d
+  LEFT JOIN (
+    SELECT
+      *
+    FROM (
+      SELECT
+        *,
+        ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
+      FROM organizations
+      WHERE
+        NOT "id" IS NULL
+    ) AS _ranked
+    WHERE
+      "_first" = 1
+  ) AS o
+    ON "o"."id" = "d"."org_id"
+  LEFT JOIN (
+    SELECT
+      *
+    FROM (
+      SELECT
+        *,
+        ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
+      FROM persons
+      WHERE
+        NOT "id" IS NULL
+    ) AS _ranked
+    WHERE
+      "_first" = 1
+  ) AS p
+    ON "p"."id" = "d"."person_id"
+  LEFT JOIN (
+    SELECT
+      *
+    FROM (VALUES
+      ('клиенты', 'принял в работу', 0),
+      ('клиенты', 'квалификация', 1),
+      ('клиенты', 'проведено демо', 2),
+      ('клиенты', 'отправлено кп', 3),
+      ('клиенты', 'тестовый период', 4),
+      ('клиенты', 'согласование договора', 5),
+      ('клиенты', 'выставлен счет', 6),
+      ('партнеры', 'принял в работу', 0),
+      ('партнеры', 'знакомство', 1),
+      ('партнеры', 'проведено демо', 2),
+      ('партнеры', 'отправлено кп', 3),
+      ('партнеры', 'подписание договора', 4),
+      ('повторные продажи', 'принял в работу', 0),
+      ('повторные продажи', 'отправлено кп', 1),
+      ('повторные продажи', 'выставлен счет', 2)) AS v(pn, sn, pos)
+  ) AS sp
+    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+  WHERE
+    COALESCE("d"."status", '') <> 'deleted'
+)
+SELECT
+  REPLACE('https://demo.pipedrive.com/deal/{id}', '{id}', "deal__id") AS deal_url,
+  "deal__id" AS deal_id,
+  "deal__title" AS title,
+  "deal__owner" AS owner,
+  CASE "_status"
+    WHEN 'open'
+    THEN 'Открыта'
+    WHEN 'won'
+    THEN 'Выиграна'
+    WHEN 'lost'
+    THEN 'Проиграна'
+    WHEN 'deleted'
+    THEN 'Удалена'
+    ELSE "_status"
+  END AS state,
+  "deal__reason" AS reason,
+  "deal__pipeline" AS pipeline,
+  "deal__stage" AS stage,
+  "person__name" AS ev0
+FROM audit_deals
+WHERE
+  "_status" IN ('open')
+  AND "_pipeline_n" IN ('клиенты', 'партнеры')
+  AND (
+    (
+      NOT COALESCE("_linked_org", FALSE)
+    )
+  )

@@ -1,0 +1,1 @@
+-- cannot run on snowflake: \pL (any letter) cannot run on snowflake: list the letters, e.g. [A-Za-zА-Яа-яЁё]

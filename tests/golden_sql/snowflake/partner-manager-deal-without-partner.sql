@@ -1,0 +1,247 @@
+WITH audit_deals AS (
+  SELECT
+    "d"."_row" AS "_row",
+    COALESCE("d"."status", 'unknown') AS "_status",
+    "d"."id" AS "deal__id",
+    "d"."owner" AS "deal__owner",
+    "d"."pipeline" AS "deal__pipeline",
+    CASE
+      WHEN "d"."status" = 'won'
+      AND NOT (
+        "d"."won_reason" IS NULL OR REGEXP_LIKE("d"."won_reason", '[ \t\n\f\r   ﻿]*')
+      )
+      THEN "d"."won_reason"
+      WHEN NOT (
+        "d"."lost_reason" IS NULL OR REGEXP_LIKE("d"."lost_reason", '[ \t\n\f\r   ﻿]*')
+      )
+      THEN "d"."lost_reason"
+      ELSE "d"."won_reason"
+    END AS "deal__reason",
+    "d"."stage" AS "deal__stage",
+    "d"."status" AS "deal__status",
+    "d"."title" AS "deal__title",
+    "d"."Партнерская организация" AS "deal__c7c8c73db4e",
+    (
+      NOT (
+        "d"."org_id" IS NULL OR REGEXP_LIKE("d"."org_id", '[ \t\n\f\r   ﻿]*')
+      )
+      OR NOT (
+        "d"."org_name" IS NULL OR REGEXP_LIKE("d"."org_name", '[ \t\n\f\r   ﻿]*')
+      )
+    ) AS "_linked_org",
+    CASE WHEN NOT "o"."id" IS NULL THEN "o"."name" ELSE "d"."org_name" END AS "org__name",
+    "o"."Агентство ли это" AS "org__c1e67781ea4",
+    (
+      NOT (
+        "d"."person_id" IS NULL OR REGEXP_LIKE("d"."person_id", '[ \t\n\f\r   ﻿]*')
+      )
+      OR NOT (
+        "d"."person_name" IS NULL OR REGEXP_LIKE("d"."person_name", '[ \t\n\f\r   ﻿]*')
+      )
+    ) AS "_linked_person",
+    "d"."_pn" AS "_pipeline_n",
+    "sp"."pos" AS "_stage_pos"
+  FROM (
+    SELECT
+      *,
+      REPLACE(
+        LOWER(REGEXP_REPLACE("pipeline", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+        'ё',
+        'е'
+      ) AS _pn,
+      REPLACE(LOWER(REGEXP_REPLACE("stage", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')), 'ё', 'е') AS _sn
+    FROM (
+      SELECT
+        *
+      FROM (
+        SELECT
+          *,
+          ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
+        FROM deals
+        WHERE
+          NOT "id" IS NULL
+      ) AS _ranked
+      WHERE
+        "_first" = 1
+    ) AS dd
+  ) AS d
+  LEFT JOIN (
+    SELECT
+      *
+    FROM (
+      SELECT
+        *,
+        ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
+      FROM organizations
+      WHERE
+        NOT "id" IS NULL
+    ) AS _ranked
+    WHERE
+      "_first" = 1
+  ) AS o
+    ON "o"."id" = "d"."org_id"
+  LEFT JOIN (
+    SELECT
+      *
+    FROM (
+      SELECT
+        *,
+        ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
+      FROM persons
+      WHERE
+        NOT "id" IS NULL
+    ) AS _ranked
+    WHERE
+      "_first" = 1
+  ) AS p
+    ON "p"."id" = "d"."person_id"
+  LEFT JOIN (
+    SELECT
+      'клиенты' AS pn,
+      'принял в работу' AS sn,
+      0 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'квалификация' AS sn,
+      1 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'проведено демо' AS sn,
+      2 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'отправлено кп' AS sn,
+      3 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'тестовый период' AS sn,
+      4 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'согласование договора' AS sn,
+      5 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'выставлен счет' AS sn,
+      6 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'принял в работу' AS sn,
+      0 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'знакомство' AS sn,
+      1 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'проведено демо' AS sn,
+      2 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'отправлено кп' AS sn,
+      3 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'подписание договора' AS sn,
+      4 AS pos
+    UNION ALL
+    SELECT
+      'повторные продажи' AS pn,
+      'принял в работу' AS sn,
+      0 AS pos
+    UNION ALL
+    SELECT
+      'повторные продажи' AS pn,
+      'отправлено кп' AS sn,
+      1 AS pos
+    UNION ALL
+    SELECT
+      'повторные продажи' AS pn,
+      'выставлен счет' AS sn,
+      2 AS pos
+  ) AS sp
+    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+  WHERE
+    COALESCE("d"."status", '') <> 'deleted'
+)
+SELECT
+  REPLACE('https://demo.pipedrive.com/deal/{id}', '{id}', "deal__id") AS deal_url,
+  "deal__id" AS deal_id,
+  "deal__title" AS title,
+  "deal__owner" AS owner,
+  CASE "_status"
+    WHEN 'open'
+    THEN 'Открыта'
+    WHEN 'won'
+    THEN 'Выиграна'
+    WHEN 'lost'
+    THEN 'Проиграна'
+    WHEN 'deleted'
+    THEN 'Удалена'
+    ELSE "_status"
+  END AS state,
+  "deal__reason" AS reason,
+  "deal__pipeline" AS pipeline,
+  "deal__stage" AS stage,
+  "org__name" AS ev0,
+  "org__c1e67781ea4" AS ev1,
+  "deal__c7c8c73db4e" AS ev2
+FROM audit_deals
+WHERE
+  "_status" IN ('open')
+  AND "_pipeline_n" IN ('клиенты')
+  AND (
+    (
+      COALESCE(
+        "_stage_pos" >= (
+          CASE "_pipeline_n" WHEN 'клиенты' THEN 2 WHEN 'партнеры' THEN 2 ELSE NULL END
+        ),
+        FALSE
+      )
+      AND COALESCE(
+        COALESCE(
+          REPLACE(
+            LOWER(REGEXP_REPLACE("deal__owner", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+            'ё',
+            'е'
+          ),
+          ''
+        ) IN ('ольга партнерова'),
+        FALSE
+      )
+      AND "_linked_org"
+    )
+    AND (
+      COALESCE(
+        NOT (
+          COALESCE(
+            REPLACE(
+              LOWER(REGEXP_REPLACE("org__c1e67781ea4", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+              'ё',
+              'е'
+            ),
+            ''
+          ) IN ('да', 'yes', 'true', '1')
+        ),
+        FALSE
+      )
+      AND COALESCE(
+        (
+          "deal__c7c8c73db4e" IS NULL
+          OR REGEXP_LIKE("deal__c7c8c73db4e", '[ \t\n\f\r   ﻿]*')
+        ),
+        FALSE
+      )
+    )
+  )

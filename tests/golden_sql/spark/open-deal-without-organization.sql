@@ -1,0 +1,242 @@
+WITH audit_deals AS (
+  SELECT
+    `d`.`_row` AS `_row`,
+    COALESCE(`d`.`status`, 'unknown') AS `_status`,
+    `d`.`id` AS `deal__id`,
+    `d`.`owner` AS `deal__owner`,
+    `d`.`pipeline` AS `deal__pipeline`,
+    CASE
+      WHEN `d`.`status` = 'won'
+      AND NOT (
+        `d`.`won_reason` IS NULL
+        OR `d`.`won_reason` RLIKE '^([ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]*)\\z'
+      )
+      THEN `d`.`won_reason`
+      WHEN NOT (
+        `d`.`lost_reason` IS NULL
+        OR `d`.`lost_reason` RLIKE '^([ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]*)\\z'
+      )
+      THEN `d`.`lost_reason`
+      ELSE `d`.`won_reason`
+    END AS `deal__reason`,
+    `d`.`stage` AS `deal__stage`,
+    `d`.`status` AS `deal__status`,
+    `d`.`title` AS `deal__title`,
+    (
+      NOT (
+        `d`.`org_id` IS NULL
+        OR `d`.`org_id` RLIKE '^([ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]*)\\z'
+      )
+      OR NOT (
+        `d`.`org_name` IS NULL
+        OR `d`.`org_name` RLIKE '^([ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]*)\\z'
+      )
+    ) AS `_linked_org`,
+    (
+      NOT (
+        `d`.`person_id` IS NULL
+        OR `d`.`person_id` RLIKE '^([ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]*)\\z'
+      )
+      OR NOT (
+        `d`.`person_name` IS NULL
+        OR `d`.`person_name` RLIKE '^([ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]*)\\z'
+      )
+    ) AS `_linked_person`,
+    CASE WHEN NOT `p`.`id` IS NULL THEN `p`.`name` ELSE `d`.`person_name` END AS `person__name`,
+    `d`.`_pn` AS `_pipeline_n`,
+    `sp`.`pos` AS `_stage_pos`
+  FROM (
+    SELECT
+      *,
+      REPLACE(
+        LOWER(
+          REPLACE(
+            REPLACE(
+              REGEXP_REPLACE(
+                `pipeline`,
+                '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                ''
+              ),
+              'İ',
+              'I'
+            ),
+            'Σ',
+            'σ'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      REPLACE(
+        LOWER(
+          REPLACE(
+            REPLACE(
+              REGEXP_REPLACE(
+                `stage`,
+                '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                ''
+              ),
+              'İ',
+              'I'
+            ),
+            'Σ',
+            'σ'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM (
+      SELECT
+        *
+      FROM (
+        SELECT
+          *,
+          ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
+        FROM deals
+        WHERE
+          NOT `id` IS NULL
+      ) AS _ranked
+      WHERE
+        `_first` = 1
+    ) AS dd
+  ) AS d
+  LEFT JOIN (
+    SELECT
+      *
+    FROM (
+      SELECT
+        *,
+        ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
+      FROM organizations
+      WHERE
+        NOT `id` IS NULL
+    ) AS _ranked
+    WHERE
+      `_first` = 1
+  ) AS o
+    ON `o`.`id` = `d`.`org_id`
+  LEFT JOIN (
+    SELECT
+      *
+    FROM (
+      SELECT
+        *,
+        ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
+      FROM persons
+      WHERE
+        NOT `id` IS NULL
+    ) AS _ranked
+    WHERE
+      `_first` = 1
+  ) AS p
+    ON `p`.`id` = `d`.`person_id`
+  LEFT JOIN (
+    SELECT
+      'клиенты' AS pn,
+      'принял в работу' AS sn,
+      0 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'квалификация' AS sn,
+      1 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'проведено демо' AS sn,
+      2 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'отправлено кп' AS sn,
+      3 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'тестовый период' AS sn,
+      4 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'согласование договора' AS sn,
+      5 AS pos
+    UNION ALL
+    SELECT
+      'клиенты' AS pn,
+      'выставлен счет' AS sn,
+      6 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'принял в работу' AS sn,
+      0 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'знакомство' AS sn,
+      1 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'проведено демо' AS sn,
+      2 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'отправлено кп' AS sn,
+      3 AS pos
+    UNION ALL
+    SELECT
+      'партнеры' AS pn,
+      'подписание договора' AS sn,
+      4 AS pos
+    UNION ALL
+    SELECT
+      'повторные продажи' AS pn,
+      'принял в работу' AS sn,
+      0 AS pos
+    UNION ALL
+    SELECT
+      'повторные продажи' AS pn,
+      'отправлено кп' AS sn,
+      1 AS pos
+    UNION ALL
+    SELECT
+      'повторные продажи' AS pn,
+      'выставлен счет' AS sn,
+      2 AS pos
+  ) AS sp
+    ON `sp`.`pn` = `d`.`_pn` AND `sp`.`sn` = `d`.`_sn`
+  WHERE
+    COALESCE(`d`.`status`, '') <> 'deleted'
+)
+SELECT
+  REPLACE('https://demo.pipedrive.com/deal/{id}', '{id}', `deal__id`) AS deal_url,
+  `deal__id` AS deal_id,
+  `deal__title` AS title,
+  `deal__owner` AS owner,
+  CASE `_status`
+    WHEN 'open'
+    THEN 'Открыта'
+    WHEN 'won'
+    THEN 'Выиграна'
+    WHEN 'lost'
+    THEN 'Проиграна'
+    WHEN 'deleted'
+    THEN 'Удалена'
+    ELSE `_status`
+  END AS state,
+  `deal__reason` AS reason,
+  `deal__pipeline` AS pipeline,
+  `deal__stage` AS stage,
+  `person__name` AS ev0
+FROM audit_deals
+WHERE
+  `_status` IN ('open')
+  AND `_pipeline_n` IN ('клиенты', 'партнеры')
+  AND (
+    (
+      NOT COALESCE(`_linked_org`, FALSE)
+    )
+  )
