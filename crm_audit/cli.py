@@ -241,18 +241,39 @@ def _settings_or_demo(config: str, must_exist: bool):
     return s, problems
 
 
+ENGINE_HELP = "SQL engine: duckdb (default), postgres, bigquery, snowflake, spark (databricks), clickhouse."
+
+
+def _engine_name(engine: str | None) -> str | None:
+    """The dialect name of ``--engine`` (usage error for an unknown one)."""
+    from crm_audit.engine import dialects
+
+    if engine is None:
+        return None
+    try:
+        return dialects.get(engine).name
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
 @cli.command()
 @config_option
-def validate(config):
+@click.option("--engine", default=None, help="Also check that every rule can run on this engine. " + ENGINE_HELP)
+def validate(config, engine):
     """Check the settings and every rule file without running (all problems at once)."""
     from crm_audit.rules import ruleset
 
+    engine = _engine_name(engine)
     settings, problems = _settings_or_demo(config, must_exist=True)
     rules = []
     if settings is not None:
         rules, rproblems = ruleset.collect(settings)
         problems += rproblems
         problems += _profile_problems(settings, config)
+        if engine is not None:
+            from crm_audit.engine.dialects.check import engine_problems
+
+            problems += engine_problems(rules, engine)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         _err(_("warning: {problem}").format(problem=p) if p.severity != "error" else str(p))
@@ -316,10 +337,13 @@ def _load_rules(config: str):
 @rules.command()
 @click.argument("rule_id")
 @click.option("--sql", is_flag=True, help="Also print the SQL the rule compiles to.")
+@click.option("--engine", default=None, help="With --sql: that engine's one self-contained query. " + ENGINE_HELP)
 @click.pass_context
-def explain(ctx, rule_id, sql):
+def explain(ctx, rule_id, sql, engine):
     """Explain one rule in plain Russian, with its YAML."""
     from crm_audit.rules.explain import explain_rule
+
+    engine = _engine_name(engine)
 
     loaded = _load_rules(ctx.obj["config"])
     match = [r for r in loaded if r.id == rule_id or r.code == rule_id]
@@ -333,7 +357,13 @@ def explain(ctx, rule_id, sql):
         from crm_audit.resources import demo_dir
 
         cfg = ctx.obj["config"] if Path(ctx.obj["config"]).exists() else demo_dir() / "crm-audit.yaml"
-        click.echo("\n" + _("SQL:") + "\n" + rule_sql(match[0], settings_mod.load(cfg)))
+        from crm_audit.engine.dialects.regex import PatternError
+
+        try:
+            text = rule_sql(match[0], settings_mod.load(cfg), engine)
+        except PatternError as exc:
+            raise UsageError(f"{match[0].id}: {exc}") from None
+        click.echo("\n" + _("SQL:") + "\n" + text)
 
 
 # --------------------------------------------------------------------------- workflow
