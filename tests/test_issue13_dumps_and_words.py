@@ -206,6 +206,53 @@ def test_pipedrive_api_dump_init_and_run(tmp_path):
     }
 
 
+# --------------------------------------------------------------------------- HubSpot legacy-API dump: epoch milliseconds, stage ids
+
+
+def _ms(day: str) -> str:
+    return str(int(dt.datetime.fromisoformat(f"{day}T10:00:00+00:00").timestamp() * 1000))
+
+
+def test_hubspot_dump_with_epoch_milliseconds_and_stage_ids(tmp_path):
+    """A script dumping HubSpot's deals through the legacy API: dates as epoch milliseconds, the default
+    pipeline's stage ids (appointmentscheduled … closedwon, closedlost), the pipelines endpoint saved next to them."""
+    export = tmp_path / "export"
+    export.mkdir()
+    with open(export / "deals.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["hs_object_id", "dealname", "dealstage", "pipeline", "amount", "createdate", "hs_v2_date_entered_current_stage",
+                    "closedate", "hubspot_owner_id", "hs_is_closed", "hs_is_closed_won"])
+        w.writerow(["9001", "Acme — onboarding", "appointmentscheduled", "default", "5000", _ms("2026-10-01"), _ms("2026-10-05"), "", "111",
+                    "false", "false"])
+        w.writerow(["9002", "test", "qualifiedtobuy", "default", "", _ms("2026-11-15"), _ms("2026-11-16"), "", "111", "false", "false"])
+        w.writerow(["9003", "Globex — renewal", "closedwon", "default", "12000", _ms("2026-08-01"), _ms("2026-11-02"), _ms("2026-11-02"),
+                    "112", "true", "true"])
+        w.writerow(["9004", "Initech", "closedlost", "default", "800", _ms("2026-07-01"), _ms("2026-09-02"), _ms("2026-09-02"), "112",
+                    "true", "false"])
+    stages = [("appointmentscheduled", "Appointment scheduled", 0), ("qualifiedtobuy", "Qualified to buy", 1),
+              ("presentationscheduled", "Presentation scheduled", 2), ("decisionmakerboughtin", "Decision maker bought-In", 3),
+              ("contractsent", "Contract sent", 4), ("closedwon", "Closed won", 5), ("closedlost", "Closed lost", 6)]
+    with open(export / "pipeline_stages.csv", "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["pipeline_id", "pipeline_label", "stage_id", "label", "displayOrder"])
+        w.writerows([["default", "Sales Pipeline", sid, label, order] for sid, label, order in stages])
+    work = tmp_path / "work"
+    settings = init(work, "hubspot", export)
+    assert settings["pipelines"] == {"Sales Pipeline": ["Appointment scheduled", "Qualified to buy", "Presentation scheduled",
+                                                        "Decision maker bought-In", "Contract sent", "Closed won", "Closed lost"]}
+    assert settings["stage_order_confirmed"] is True
+    assert run(work / "crm-audit.yaml", export) == 0
+    # 46 days since 2026-10-05 (no company / contact / task file: the rules reading them are skipped and say so)
+    assert findings(work) == {"no-stage-movement": {"9001"}}
+    ex = load_export(export, load_profile("hubspot"))
+    try:
+        got = {r[0]: r[1:] for r in ex.con.execute("SELECT id, created, status, stage FROM deals").fetchall()}
+    finally:
+        ex.close()
+        ex.con.close()
+    assert got["9003"] == (dt.date(2026, 8, 1), "won", "Closed won") and got["9004"][1] == "lost" and got["9001"][1] == "open"
+
+
 # --------------------------------------------------------------------------- stage ids from the settings (Bitrix24 REST)
 
 
