@@ -85,11 +85,20 @@ def test_no_marked_text_hides_where_the_extraction_cannot_see_it():
     assert bad == []
 
 
-def test_the_catalogues_are_package_data():
+def test_the_compiled_catalogues_are_the_po_files_compiled():
+    """The .mo read at run time is what Babel compiles from the .po now (run `python -m crm_audit.i18n.catalogue`)."""
+    import gettext
+    from io import BytesIO
+
     for lang in i18n.LANGUAGES:
-        assert i18n.po_path(lang).is_file()
+        assert i18n.po_path(lang).is_file() and i18n.mo_path(lang).is_file()
+        with i18n.mo_path(lang).open("rb") as f:
+            shipped = gettext.GNUTranslations(f)
+        fresh = gettext.GNUTranslations(BytesIO(i18n.compile_po(lang)))
+        assert shipped._catalog == fresh._catalog, f"{i18n.mo_path(lang)} is stale: run python -m crm_audit.i18n.catalogue"
+        assert [shipped.plural(n) for n in (1, 2, 5, 21)] == [fresh.plural(n) for n in (1, 2, 5, 21)]
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert '"Babel' in pyproject  # read and compiled with Babel at run time
+    assert '"Babel' in pyproject
 
 
 # ----------------------------------------------------------------------------- the choice
@@ -174,7 +183,7 @@ def test_a_russian_team_reads_russian_only(env, capsys, monkeypatch):
     assert main(["rules", "-c", str(env["cfg"])]) == 0
     assert main(["review", "-c", str(env["cfg"]), "--no-pull", "--today", "2026-11-24"]) == 0
     assert main(["review", "-c", str(env["cfg"]), "--no-pull", "--manager", "иван петров"]) == 0
-    assert _run(env, e2, D2, "--dry-run") == 0
+    assert _run(env, e2, "01.06.2027", "--dry-run") == 0  # a date far from the export's: a note
     assert main(["run", "-c", str(env["cfg"]), "--as-of", D2]) == 2  # no export: a usage error
     assert main(["run", "-c", str(env["cfg"]), "--export", str(e2), "--as-of", "31.02.2026"]) == 2  # click's error
     assert main(["review", "-c", str(env["cfg"]), "--manager", "Иван Петрофф", "--no-pull"]) == 2
@@ -191,6 +200,7 @@ def test_a_russian_team_reads_russian_only(env, capsys, monkeypatch):
     assert any(ln.startswith("С аудита от 06.11.2026: новых ") for ln in out), cap.out
     assert "Принято: 1.8 / сделка 2 до 01.03.2027." in out[0:200] or any(ln.startswith("Принято: 1.8 / сделка 2") for ln in out)
     assert any(ln.startswith("Всё верно: ") and "17 правил" in ln for ln in out), cap.out
+    assert any(ln.startswith("примечание: дата аудита 01.06.2027 на ") and "позже самой новой даты в выгрузке" in ln for ln in out)
     assert "Пробный запуск (--dry-run): ничего не записано (ни книга, ни CSV, ни Google-таблица, ни история аудитов)." in out
     assert any(ln.startswith("ошибка: укажите что-то одно: --export ПАПКА") for ln in err), cap.err
     assert "ошибка: неверное значение '--as-of': «31.02.2026» — не дата; пишите ГГГГ-ММ-ДД или ДД.ММ.ГГГГ, например 2026-11-20 или 20.11.2026" in err

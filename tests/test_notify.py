@@ -230,7 +230,7 @@ def test_each_manager_gets_exactly_their_own_todo_by_email(audited, capsys):
     assert ("С прошлого аудита (06.11.2026): новых 0, исправлено 1, осталось 6, отмечено «Исправлено», но нарушение осталось: 1, "
             "принято 1, предупреждений 0.") in head_text
     assert f"  {IVAN}: 4 / 0 / 0 / 1\n  {MARIA}: 2 / 0 / 1 / 0" in head_text  # open / overdue / no comment / invalid
-    assert f"  {MARIA}, 1.8 Нет источника: «Сделка номер 4» (сделка 4) — «клиент не отвечает, жду»" in head_text
+    assert f"  {MARIA}, 1.8 Нет источника: «Сделка номер 4» (сделка 4) {URL.format(4)} — «клиент не отвечает, жду»" in head_text
     assert f"  {IVAN}: 2 аудита подряд (всего в 2 из 2), повторных нарушений сейчас 4" in head_text
     assert IVAN in head_html and MARIA in head_html
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from crm_audit.cycle.request import Notice
 from crm_audit.errors import UsageError
+from crm_audit.i18n import _
 from crm_audit.history.ledger import Ledger
 
 _GOOGLE_KEY = re.compile(r"[A-Za-z0-9_-]{30,}")
@@ -77,24 +78,27 @@ def check_document(ledger: Ledger, location: str, what: str, expected_as_of: str
     if not is_google(location):
         p = Path(location)
         if not p.exists():
-            raise UsageError(f"{what} {location}: no such file")
+            raise UsageError(_("{what} {location}: no such file").format(what=what, location=location))
         if p.suffix.lower() not in (".xlsx", ".xlsm"):
-            raise UsageError(f"{what} {location}: an audit document is an .xlsx workbook or a Google Sheet URL")
+            raise UsageError(_("{what} {location}: an audit document is an .xlsx workbook or a Google Sheet URL")
+                             .format(what=what, location=location))
     facts = facts_of(location)
     if facts.ledger_id and ledger.ledger_id and facts.ledger_id != ledger.ledger_id:
-        raise UsageError(f"{what} {location}: this document was written with another audit history (ledger), not with "
-                         f"{ledger.path}; pass this team's document")
+        raise UsageError(_("{what} {location}: this document was written with another audit history (ledger), not with "
+                           "{ledger}; pass this team's document").format(what=what, location=location, ledger=ledger.path))
     if expected_as_of and facts.as_of and facts.as_of != expected_as_of:
-        raise UsageError(f"{what} {location}: this is the document of the audit of {_day(facts.as_of)}, not of the previous "
-                         f"audit ({_day(expected_as_of)}); pass that audit's document, or --no-previous to start without it")
+        raise UsageError(_("{what} {location}: this is the document of the audit of {date}, not of the previous audit ({previous}); "
+                           "pass that audit's document, or --no-previous to start without it")
+                         .format(what=what, location=location, date=_day(facts.as_of), previous=_day(expected_as_of)))
     return facts
 
 
-RUN_HINT = "Pass --previous FILE|URL to read it from where it is now, or --no-previous to start without it"
+def run_hint() -> str:
+    return _("Pass --previous FILE|URL to read it from where it is now, or --no-previous to start without it")
 
 
 def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, previous: str | None = None,
-                    no_previous: bool = False, missing_hint: str = RUN_HINT,
+                    no_previous: bool = False, missing_hint: str | None = None,
                     replaced_id: int | None = None) -> tuple[list[Source], list[Notice]]:
     """The documents to read, in the order to read them (the team's document last: its rows win), and notices.
 
@@ -102,6 +106,7 @@ def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, pre
     neither ``--previous`` nor ``--no-previous`` was given.
     """
     notices: list[Notice] = []
+    missing_hint = missing_hint or run_hint()
     latest = ledger.latest_audit()
     sources: list[Source] = []
     team: list[Source] = []  # the latest audit's documents: copies first, the team's document last
@@ -112,17 +117,20 @@ def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, pre
             if d.primary and previous:
                 moved = location_of(previous)
                 check_document(ledger, moved, "--previous", latest["as_of"])
-                notices.append(Notice("previous-moved", f"the audit of {_day(latest['as_of'])} was written to {d.location}; "
-                                                        f"read from {moved} (--previous) and the ledger now points there"))
+                notices.append(Notice("previous-moved", _("the audit of {date} was written to {old}; read from {new} (--previous) "
+                                                          "and the ledger now points there")
+                                      .format(date=_day(latest["as_of"]), old=d.location, new=moved)))
                 ledger.move_document(latest["id"], d.location, moved, kind_of(moved))
                 src = Source(moved, kind_of(moved), "previous", latest["id"], latest["as_of"])
             if src.kind == "xlsx" and not Path(src.location).exists():
                 if src.role == "previous":
                     raise UsageError(
-                        f"the previous audit's document {src.location} (audit of {_day(latest['as_of'])}) is not there — moved, "
-                        f"renamed or deleted? Its statuses, comments and decisions would be lost. {missing_hint}")
-                notices.append(Notice("copy-missing", f"{src.location}: a copy written for the audit of {_day(latest['as_of'])} "
-                                                      "is no longer there; skipped (the team's document is read)"))
+                        _("the previous audit's document {location} (audit of {date}) is not there — moved, renamed or deleted? "
+                          "Its statuses, comments and decisions would be lost. {hint}")
+                        .format(location=src.location, date=_day(latest["as_of"]), hint=missing_hint))
+                notices.append(Notice("copy-missing", _("{location}: a copy written for the audit of {date} is no longer there; "
+                                                        "skipped (the team's document is read)")
+                                      .format(location=src.location, date=_day(latest["as_of"]))))
                 continue
             team.append(src)
         if previous and not docs:
@@ -135,8 +143,10 @@ def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, pre
         team.append(Source(moved, kind_of(moved), "previous"))
     elif no_previous and latest is not None:
         primary = next((d.location for d in ledger.documents(latest["id"]) if d.primary), None)
-        notices.append(Notice("no-previous", f"started without the previous audit's document{f' {primary}' if primary else ''} "
-                                             "(--no-previous): what was typed there after it was last read is not carried over"))
+        notices.append(Notice("no-previous", (_("started without the previous audit's document {location} (--no-previous): what "
+                                                "was typed there after it was last read is not carried over") if primary else
+                                              _("started without the previous audit's document (--no-previous): what was typed "
+                                                "there after it was last read is not carried over")).format(location=primary)))
     known = {s.location for s in team}
     if replaced_id is not None and (latest is None or replaced_id != latest["id"]):
         # re-running an older audit: what was written in its documents is read first too
@@ -150,9 +160,10 @@ def sources_to_read(ledger: Ledger, *, out: Path | None, gsheet: str | None, pre
         path = Path(w.location)
         if not path.exists() or path.stat().st_mtime < dt.datetime.fromisoformat(w.started_at).timestamp() - 1:
             continue  # the run stopped before the document was replaced: nothing to reconcile
-        notices.append(Notice("unfinished-write", f"{w.location} was written by a run of {w.started_at.replace('T', ' ')} "
-                                                  f"(audit as of {_day(w.as_of)}) that stopped before recording the audit; "
-                                                  "it is read back now and this run records the audit"))
+        notices.append(Notice("unfinished-write", _("{location} was written by a run of {started} (audit as of {date}) that "
+                                                    "stopped before recording the audit; it is read back now and this run "
+                                                    "records the audit")
+                              .format(location=w.location, started=w.started_at.replace("T", " "), date=_day(w.as_of))))
         team = [s for s in team if s.location != w.location]  # the file holds the unfinished run's document now
         sources = [s for s in sources if s.location != w.location]
         newest.append(Source(w.location, "xlsx", "unfinished", latest["id"] if latest is not None else None,
@@ -175,8 +186,8 @@ def _attributed(ledger: Ledger, src: Source, notices: list[Notice]) -> Source:
     """A document found at a path: recorded for the audit it says it belongs to (an older audit's file stays older)."""
     facts = facts_of(src.location)
     if facts.ledger_id and ledger.ledger_id and facts.ledger_id != ledger.ledger_id:
-        notices.append(Notice("foreign-document", f"{src.location} was written with another audit history (ledger); "
-                                                  "its statuses and comments are read, then it is replaced"))
+        notices.append(Notice("foreign-document", _("{location} was written with another audit history (ledger); its statuses "
+                                                    "and comments are read, then it is replaced").format(location=src.location)))
         return src
     if facts.as_of:
         audit = ledger.audit_on(dt.date.fromisoformat(facts.as_of))

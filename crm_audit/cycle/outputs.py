@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm_audit.errors import OutputError, UsageError
+from crm_audit.i18n import _
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -30,16 +31,18 @@ class Written:
 def check_output_paths(out: Path | None, violations_csv: Path | None, ledger: Path | None) -> None:
     """The outputs as a whole: the right kinds of file, and no two of them (or the ledger) the same file."""
     if out is not None and out.suffix.lower() not in WORKBOOK_SUFFIXES:
-        raise UsageError(f"--out {out}: the workbook is an .xlsx file; give a name such as audit.xlsx")
+        raise UsageError(_("--out {path}: the workbook is an .xlsx file; give a name such as audit.xlsx").format(path=out))
     if violations_csv is not None and violations_csv.suffix.lower() != ".csv":
-        raise UsageError(f"--violations-csv {violations_csv}: the violations list is a .csv file; give a name such as violations.csv")
+        raise UsageError(_("--violations-csv {path}: the violations list is a .csv file; give a name such as violations.csv")
+                         .format(path=violations_csv))
     seen: dict[str, str] = {}
-    for what, p in (("--out", out), ("--violations-csv", violations_csv), ("the ledger", ledger)):
+    for what, p in (("--out", out), ("--violations-csv", violations_csv), (_("the ledger"), ledger)):
         if p is None:
             continue
         key = os.path.normcase(str(p.resolve()))
         if key in seen:
-            raise UsageError(f"{what} {p} is the same file as {seen[key]}; give each output its own file name")
+            raise UsageError(_("{what} {path} is the same file as {other}; give each output its own file name")
+                             .format(what=what, path=p, other=seen[key]))
         seen[key] = f"{what} {p}"
 
 
@@ -53,8 +56,8 @@ def refuse_open_document(path: Path) -> None:
     for lock in (f".~lock.{name}#", f"~${name}", f"~${name[2:]}"):
         if (path.parent / lock).exists():
             raise OutputError(
-                f"{path}: the workbook is open in LibreOffice or Excel (lock file {lock}); ask whoever has it open to save "
-                "and close it, then run again (if nobody has it open, delete the lock file)"
+                _("{path}: the workbook is open in LibreOffice or Excel (lock file {lock}); ask whoever has it open to save "
+                  "and close it, then run again (if nobody has it open, delete the lock file)").format(path=path, lock=lock)
             )
 
 
@@ -88,15 +91,15 @@ def output_error(target: Path, exc: OSError) -> OutputError:
     elif code == errno.EROFS:
         why = "the file system is read-only; choose another folder"
     elif isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
-        why = ("the folder is read-only or not yours; choose another folder" if not os.access(folder, os.W_OK)
-               else "is it open in Excel? close it and run again")
+        why = (_("the folder is read-only or not yours; choose another folder") if not os.access(folder, os.W_OK)
+               else _("is it open in Excel? close it and run again"))
     elif code in (errno.ENOSPC, errno.EDQUOT):
-        why = "the disk is full; free some space and run again"
+        why = _("the disk is full; free some space and run again")
     elif code == errno.ENAMETOOLONG:
-        why = "the file name is too long; choose a shorter name"
+        why = _("the file name is too long; choose a shorter name")
     else:
         why = exc.strerror or str(exc)
-    return OutputError(f"{target}: cannot write the file ({why}); nothing was replaced")
+    return OutputError(_("{path}: cannot write the file ({why}); nothing was replaced").format(path=target, why=why))
 
 
 def _staging(target: Path) -> Path:
@@ -142,7 +145,7 @@ def write_outputs(report, out: Path | None, violations_csv: Path | None, progres
                 from exporters.csv import as_excel_csv
 
                 as_excel_csv(tmp)
-        for _, tmp, final in staged:  # every output complete: into place
+        for _kind, tmp, final in staged:  # every output complete: into place
             target = final
             if final.exists():
                 os.chmod(tmp, os.stat(final).st_mode & 0o7777)
@@ -150,7 +153,7 @@ def write_outputs(report, out: Path | None, violations_csv: Path | None, progres
     except OSError as exc:
         raise output_error(target, exc) from None
     finally:
-        for _, tmp, _ in staged:
+        for _kind, tmp, _final in staged:
             if tmp.exists():
                 try:
                     tmp.unlink()

@@ -9,15 +9,17 @@ import datetime as dt
 from crm_audit.cycle.documents import Source, check_document, kind_of, location_of, reader_for, sources_to_read
 from crm_audit.cycle.request import ReadBack
 from crm_audit.errors import UsageError
+from crm_audit.i18n import _
 from crm_audit.history.ledger import Ledger
 from crm_audit.history.pull import store_edits
 
 
-PULL_HINT = "Pass --from FILE|URL to read it from where it is now"
+def pull_hint() -> str:
+    return _("Pass --from FILE|URL to read it from where it is now")
 
 
 def pull_documents(ledger: Ledger, settings, rules, document: str | Path | None = None,
-                   missing_hint: str = PULL_HINT) -> list[ReadBack]:
+                   missing_hint: str | None = None) -> list[ReadBack]:
     """Read ``document`` (``--from``), or every document the ledger recorded for the latest audit (the team's last).
 
     A document given with ``--from`` is recorded for the audit it says it
@@ -39,12 +41,12 @@ def pull_documents(ledger: Ledger, settings, rules, document: str | Path | None 
                 ledger.move_document(latest["id"], primary.location, loc, kind_of(loc))  # the team moved it
         sources = [Source(loc, kind_of(loc), "previous", audit["id"] if audit else None, audit["as_of"] if audit else None)]
     else:
-        sources, _ = sources_to_read(ledger, out=None, gsheet=None, missing_hint=missing_hint)
+        sources, _notices = sources_to_read(ledger, out=None, gsheet=None, missing_hint=missing_hint or pull_hint())
         if not sources and settings.output.xlsx and settings.resolve(settings.output.xlsx).exists():
             loc = location_of(settings.resolve(settings.output.xlsx))
             sources = [Source(loc, "xlsx", "out", latest["id"] if latest else None, latest["as_of"] if latest else None)]
         if not sources:
-            raise UsageError("no audit document to read: the ledger has none recorded; pass --from FILE.xlsx")
+            raise UsageError(_("no audit document to read: the ledger has none recorded; pass --from FILE.xlsx"))
     by_code = {r.code: r.id for r in rules}
     out = []
     for src in sources:

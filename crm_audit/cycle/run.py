@@ -23,7 +23,7 @@ from crm_audit.cycle.documents import location_of, reader_for, sources_to_read
 from crm_audit.cycle.outputs import Written, check_output_paths, refuse_open_document, remove_leftover_temps, write_outputs
 from crm_audit.cycle.request import AuditRequest, CycleResult, Notice, ReadBack
 from crm_audit.errors import SettingsError, UsageError
-from crm_audit.i18n import _
+from crm_audit.i18n import _, ngettext
 from crm_audit.progress import silent
 
 
@@ -128,7 +128,8 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         if not req.dry_run:
             targets = [p for p in (out, csv) if p is not None]
             for p in remove_leftover_temps(targets):
-                result.notices.append(Notice("temp-removed", f"removed {p}, left by a run that was stopped while writing"))
+                result.notices.append(Notice("temp-removed", _("removed {path}, left by a run that was stopped while writing")
+                                             .format(path=p)))
             if not scratch:
                 findings_file = ledger.prepare_findings(as_of, findings_table(report, carry))
                 if out is not None:
@@ -146,8 +147,9 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             late = published.late_edits
             if late:
                 store_edits(ledger, late, gsheet_loc, None)
-                result.notices.append(Notice("late-edits", f"{len(late)} edit(s) typed into the Google Sheet during this run were "
-                                                           "kept in it and recorded"))
+                result.notices.append(Notice("late-edits", ngettext(
+                    "{n} edit typed into the Google Sheet during this run was kept in it and recorded",
+                    "{n} edits typed into the Google Sheet during this run were kept in it and recorded", len(late)).format(n=len(late))))
             if not req.dry_run:
                 result.written.append(Written("Google Sheet", gsheet))
 
@@ -180,7 +182,13 @@ def stale_as_of(as_of: dt.date, newest: dt.date | None) -> Notice | None:
     if newest is None or abs((as_of - newest).days) <= STALE_AS_OF_DAYS:
         return None
     days = abs((as_of - newest).days)
-    where = "after" if as_of > newest else "before"
-    return Notice("as-of-far", f"the audit date {as_of:%d.%m.%Y} is {days} days {where} the newest date in the export "
-                  f"({newest:%d.%m.%Y}); check --as-of or whether this is the latest export")
+    text = (ngettext("the audit date {date} is {n} day after the newest date in the export ({newest}); check --as-of or "
+                     "whether this is the latest export",
+                     "the audit date {date} is {n} days after the newest date in the export ({newest}); check --as-of or "
+                     "whether this is the latest export", days) if as_of > newest else
+            ngettext("the audit date {date} is {n} day before the newest date in the export ({newest}); check --as-of or "
+                     "whether this is the latest export",
+                     "the audit date {date} is {n} days before the newest date in the export ({newest}); check --as-of or "
+                     "whether this is the latest export", days))
+    return Notice("as-of-far", text.format(date=f"{as_of:%d.%m.%Y}", n=days, newest=f"{newest:%d.%m.%Y}"))
 

@@ -1,9 +1,9 @@
 """Keep the catalogues in step with the code (a developer's tool; Babel does the work).
 
 ``python -m crm_audit.i18n.catalogue`` extracts every ``_()`` / ``ngettext()`` text from ``crm_audit/`` and
-``exporters/``, adds the new ones to ``locale/ru`` (untranslated: the tool lists them, fill in ``msgstr``) and
-``locale/en`` (the English text is the msgid itself), drops the ones the code no longer has, and exits 1 while
-a Russian text is missing. ``tests/test_i18n.py`` runs the same extraction, so a text left out fails the suite.
+``exporters/``, adds the new ones to ``locale/ru`` (untranslated: the tool lists them, fill in ``msgstr`` and run
+it again) and ``locale/en`` (the English text is the msgid itself), drops the ones the code no longer has,
+compiles both .mo files, and exits 1 while a Russian text is missing. ``tests/test_i18n.py`` runs the same extraction, so a text left out fails the suite.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from crm_audit.i18n import DOMAIN, LANGUAGES, po_path
+from crm_audit.i18n import DOMAIN, LANGUAGES, compile_po, mo_path, po_path
 
 ROOT = Path(__file__).resolve().parents[2]  # the source tree: crm_audit/ and exporters/
 SOURCES = ("crm_audit", "exporters")
@@ -79,6 +79,7 @@ def update(root: Path = ROOT) -> dict[str, list[str]]:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as f:
             write_po(f, catalog, width=120, sort_output=True, include_lineno=False, omit_header=False)
+        mo_path(lang).write_bytes(compile_po(lang))
         result[lang] = missing(catalog)
     return result
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from crm_audit.history.review import Item, Review
+from crm_audit.history.review import Item, Review, code_key
 from crm_audit.notify.fmt import AUDITS, FINDINGS, date_text, plural
 from crm_audit.report import STATUS_FIXED
 
@@ -42,7 +42,8 @@ def keeps_appearing(rv: Review) -> list[Appearing]:
 
 
 def waiting_items(rv: Review) -> list[Item]:
-    return [i for m in rv.managers for i in m.waiting]
+    """What waits for the head's decision: manager by manager, each one's findings in rule code order (1.2 before 1.10)."""
+    return [i for m in rv.managers for i in sorted(m.waiting, key=lambda i: (code_key(i.code or "9"), str(i.deal_id)))]
 
 
 def subject(rv: Review) -> str:
@@ -86,7 +87,8 @@ def digest_text(rv: Review) -> list[str]:
     waiting = waiting_items(rv)
     if waiting:
         lines += ["", f"Ждут вашего решения (принять: crm-audit accept ПРАВИЛО СДЕЛКА, предупредить: crm-audit warn …) — {len(waiting)}:"]
-        lines += [f"  {i.owner}, {i.sheet}: «{i.title or i.deal_id}» (сделка {i.deal_id}) — «{i.comment}»" for i in waiting]
+        lines += [f"  {i.owner}, {i.sheet}: «{i.title or i.deal_id}» (сделка {i.deal_id})" + (f" {i.url}" if i.url else "")
+                  + f" — «{i.comment}»" for i in waiting]
     return lines
 
 

@@ -33,6 +33,7 @@ from crm_audit.documents.edits import (
 )
 from crm_audit.errors import OutputError
 from crm_audit.gcutil import gc_paused
+from crm_audit.i18n import _
 from crm_audit.report import STATUSES, AuditReport
 from exporters.gsheet import render as R
 from exporters.gsheet.access import (
@@ -85,9 +86,10 @@ class SheetChange:
 
     def __str__(self) -> str:
         if self.action == "delete":
-            return f"«{self.title}»: delete the sheet ({self.removed} rows)"
-        verb = "create" if self.action == "create" else "update"
-        return f"«{self.title}»: {verb}, {self.rows} rows (+{self.added} added, ~{self.updated} updated, -{self.removed} removed)"
+            return _("«{title}»: delete the sheet ({n} rows)").format(title=self.title, n=self.removed)
+        text = (_("«{title}»: create, {rows} rows (+{added} added, ~{updated} updated, -{removed} removed)") if self.action == "create"
+                else _("«{title}»: update, {rows} rows (+{added} added, ~{updated} updated, -{removed} removed)"))
+        return text.format(title=self.title, rows=self.rows, added=self.added, updated=self.updated, removed=self.removed)
 
 
 @dataclass
@@ -108,16 +110,16 @@ class PublishResult:
 
     def summary(self) -> str:
         head = (
-            f"Dry run: nothing written to {self.url}. Would change:"
+            _("Dry run: nothing written to {url}. Would change:").format(url=self.url)
             if self.dry_run
-            else f"Published to {self.url} ({self.requests} API requests):"
+            else _("Published to {url} ({n} API requests):").format(url=self.url, n=self.requests)
         )
         lines = [head, *(f"  {c}" for c in self.sheets)]
         if self.row_cap is not None:
-            lines.append(f"  The largest rule sheets show their first {self.row_cap} rows (Google allows {R.MAX_CELLS:,} cells "
-                         "per spreadsheet); the violations CSV has every row.")
+            lines.append("  " + _("The largest rule sheets show their first {n} rows (Google allows {cells} cells per spreadsheet); "
+                                  "the violations CSV has every row.").format(n=self.row_cap, cells=f"{R.MAX_CELLS:,}"))
         if self.late_edits:
-            lines.append(f"  {len(self.late_edits)} row(s) edited in the sheet while the audit ran were kept as edited.")
+            lines.append("  " + _("{n} row(s) edited in the sheet while the audit ran were kept as edited.").format(n=len(self.late_edits)))
         return "\n".join(lines)
 
 
