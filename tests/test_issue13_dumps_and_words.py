@@ -36,6 +36,7 @@ from crm_audit.engine.audit import audit_export
 from crm_audit.engine.loading import load_export
 from crm_audit.engine.profile import load_profile, profile_for
 from crm_audit.errors import InputError
+from test_crm_exports_issue13 import findings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 AS_OF = "2026-11-20"
@@ -51,12 +52,19 @@ def run(cfg: Path, export: Path, *extra: str) -> int:
                  "--violations-csv", str(cfg.parent / "v.csv"), "--quiet", *extra])
 
 
-def findings(work: Path) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    with open(work / "v.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            out.setdefault(row["rule_id"], set()).add(row["deal_id"])
-    return out
+def init_with(work: Path, crm: str, export: Path, on_bad_value: str) -> tuple[Path, settings_mod.Settings]:
+    """init, then the one line a team changes to be warned instead of stopped."""
+    init(work, crm, export)
+    cfg = work / "crm-audit.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8").replace("on_bad_value: error", f"on_bad_value: {on_bad_value}"), encoding="utf-8")
+    return cfg, settings_mod.load(cfg)
+
+
+def only_problem(settings: settings_mod.Settings, export: Path):
+    with pytest.raises(InputError) as exc:
+        audit_export(settings, export, dt.date(2026, 11, 20))
+    (p,) = exc.value.problems
+    return p
 
 
 def copy(src: Path, dst: Path, edit=None, file: str | None = None) -> Path:
@@ -129,16 +137,10 @@ def test_a_bad_unix_date_obeys_on_bad_value(tmp_path, mode):
         rows[3][rows[0].index("created_at")] = "17939O0000"  # deal 103: a letter O typed for a zero
 
     export = copy(AMO, tmp_path / "export", bad, "leads.csv")
-    work = tmp_path / "work"
-    init(work, "amocrm", AMO)
-    cfg = work / "crm-audit.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace("on_bad_value: error", f"on_bad_value: {mode}"), encoding="utf-8")
-    settings = settings_mod.load(cfg)
+    cfg, settings = init_with(tmp_path / "work", "amocrm", AMO, mode)
     if mode == "error":
         assert run(cfg, export) == 2
-        with pytest.raises(InputError) as exc:
-            audit_export(settings, export, dt.date(2026, 11, 20))
-        (p,) = exc.value.problems
+        p = only_problem(settings, export)
         assert (Path(p.file).name, p.row, p.column, p.reason) == ("leads.csv", 4, "created_at", "bad-value")
         assert "«17939O0000»" in p.message and "unix time in seconds" in p.message
     else:
@@ -365,15 +367,10 @@ def test_an_unknown_yes_no_value_obeys_on_bad_value(tmp_path, mode, russian_audi
     p = export / "companies.csv"
     p.write_text(p.read_text(encoding="utf-8-sig").replace('"Ja"', '"Vielleicht"', 1), encoding="utf-8-sig")  # company 702, row 3
     work = tmp_path / "work"
-    init(work, "bitrix24", BITRIX)
-    cfg = work / "crm-audit.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8").replace("on_bad_value: error", f"on_bad_value: {mode}"), encoding="utf-8")
-    settings = settings_mod.load(cfg)
+    cfg, settings = init_with(work, "bitrix24", BITRIX, mode)
     if mode == "error":
         assert run(cfg, export) == 2
-        with pytest.raises(InputError) as exc:
-            audit_export(settings, export, dt.date(2026, 11, 20))
-        (p,) = exc.value.problems
+        p = only_problem(settings, export)
         assert (Path(p.file).name, p.row, p.column, p.reason) == ("companies.csv", 3, "Агентство ли это", "bad-value")
         assert "«Vielleicht»" in p.message and "Ja" in p.message and "Nein" in p.message
     else:
