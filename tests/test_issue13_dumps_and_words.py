@@ -131,6 +131,23 @@ def test_amocrm_unix_seconds_are_dates():
     assert links == ["101", "102", "103", "104", "107"]  # the contact's and the company's tasks are not read as deal tasks
 
 
+def test_a_dump_writing_0_for_no_close_date_is_no_bad_value(tmp_path):
+    def zeros(rows):
+        for c in ("closed_at", "closest_task_at"):
+            i = rows[0].index(c)
+            for r in rows[1:]:
+                r[i] = r[i] or "0"
+
+    export = copy(AMO, tmp_path / "export", zeros, "leads.csv")
+    ex = load_export(export, load_profile("amocrm"))
+    try:
+        got = dict(ex.con.execute("SELECT id, closed FROM deals").fetchall())
+    finally:
+        ex.close()
+        ex.con.close()
+    assert got["101"] is None and got["105"] == dt.date(2026, 11, 3)
+
+
 @pytest.mark.parametrize("mode", ["error", "warn"])
 def test_a_bad_unix_date_obeys_on_bad_value(tmp_path, mode):
     def bad(rows):
