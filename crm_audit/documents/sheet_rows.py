@@ -17,7 +17,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from crm_audit.documents.edits import EditedRow, EditProblem
+from crm_audit.documents.edits import EditedRow, EditProblem, normalise_id
 from crm_audit.documents import layout
 from crm_audit.textnorm import norm
 
@@ -83,6 +83,12 @@ def parse_rule_sheet(
         return cell_text(value(row[i])) if i is not None and i < len(row) else None
 
     build = EditedRow.build
+    new_row = EditedRow
+    status_new = layout.STATUS_NEW
+    # a row as the writer left it (most rows of a document): «Не обработано» and nothing typed in the other cells a
+    # person fills; such a row is made without normalising and checking each cell (the same EditedRow build makes)
+    blank = tuple(i for i in (comment_i, decision_i, note_i) if i is not None)
+    reach = max((status_i, *blank))  # the row must be this long for the quick check
     out: list[EditedRow] = []
     missing = False  # a data row without a rule id
     for r, row in enumerate(rows, start=2):
@@ -102,6 +108,11 @@ def parse_rule_sheet(
         rule = (cell_text(rule) or "").strip() if rule else ""  # a 0 or FALSE there is no rule id either
         missing = missing or not rule
         n = str(r)
+        if len(row) > reach and row[status_i] == status_new and all(row[i] is None or row[i] == "" for i in blank):
+            out.append(new_row(
+                rule, normalise_id(deal), status_new, status_new, None, None, None, None, text(row, owner_i), title, r,
+                status_l + n, comment_l + n if comment_l else "", decision_l + n if decision_l else ""))
+            continue
         out.append(
             build(
                 rule, deal,

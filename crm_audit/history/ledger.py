@@ -518,15 +518,22 @@ class Ledger:
         return self._find(audit_id, order="ORDER BY owner NULLS FIRST, rule_id, TRY_CAST(deal_id AS BIGINT) NULLS LAST, deal_id",
                           evidence=True)
 
-    def shown_in(self, audit_id: int, findings_file: str | None = None) -> dict[tuple[str, str], tuple[str | None, str | None]]:
+    def shown_in(self, audit_id: int, findings_file: str | None = None, *, new: str | None = None
+                 ) -> dict[tuple[str, str], tuple[str | None, str | None]]:
         """(status, comment) of every finding as an audit's document showed it (status None = «Не обработано»);
-        ``findings_file``: as a document written by an unfinished run showed it."""
+        ``findings_file``: as a document written by an unfinished run showed it; ``new``: the status to give for
+        «Не обработано» instead of None (and an empty comment as None)."""
         p = self.store.path(findings_file) if findings_file else None
         f = str(p) if p is not None and p.exists() else self._file(audit_id)
         if f is None:
             return {}
-        return {(r, d): (s, c) for r, d, s, c in self.store.query(
-            "SELECT rule_id, deal_id, status, comment FROM read_parquet(?)", [f]).fetchall()}
+        if new is None:
+            sql, params = "SELECT rule_id, deal_id, status, comment FROM read_parquet(?)", [f]
+        else:
+            sql, params = "SELECT rule_id, deal_id, coalesce(nullif(status, ''), ?), nullif(comment, '') FROM read_parquet(?)", [new, f]
+        t = self.store.duck().sql(sql, params=params).to_arrow_table()  # column-wise: a million findings in ~0.5 s, not 1.7
+        r, d, s, c = (col.to_pylist() for col in t.columns)
+        return dict(zip(zip(r, d), zip(s, c)))
 
     def record_audit(self, *, as_of: dt.date, source: str, input_fingerprints: dict[str, str], deal_count: int,
                      violation_count: int, documents: list[tuple[str, str]], findings,
@@ -656,8 +663,7 @@ class Ledger:
                     "ON m.id = e.id", (audit_id, version))
             }
             # what the document showed on each row when it was written (status, comment)
-            shown = {} if audit_id is None and shown_file is None else {
-                k: (s or STATUS_NEW, c or None) for k, (s, c) in self.shown_in(audit_id, shown_file).items()}
+            shown = {} if audit_id is None and shown_file is None else self.shown_in(audit_id, shown_file, new=STATUS_NEW)
             rows = []
             for e in edits:
                 key = (e.rule_id, e.deal_id)
@@ -683,14 +689,13 @@ class Ledger:
 
     def withdraw_document_decisions(self, audit_id: int, keys_without_decision: Iterable[tuple[str, str]], on: dt.date) -> int:
         """The head cleared «Решение» in an audit's document: the decisions taken from that cell end (CLI ones stay)."""
-        keys = list(keys_without_decision)
-        if not keys:
-            return 0
         with self.transaction() as con:
             active = {(r["rule_id"], r["deal_id"]): r for r in con.execute(
                 "SELECT id, rule_id, deal_id, kind FROM decisions WHERE audit_id = ? AND source = 'document' "
                 "AND (kind = 'warning' OR active = 1)", (audit_id,))}
-            ended = [active[k] for k in keys if k in active]
+            if not active:
+                return 0  # nothing to take back: the keys (every row of a document) are not even looked at
+            ended = [active[k] for k in keys_without_decision if k in active]
             con.executemany("UPDATE decisions SET active = 0, ended_on = ?, ended_reason = 'withdrawn' WHERE id = ?",
                             [(on.isoformat(), r["id"]) for r in ended if r["kind"] == "accepted"])
             con.executemany("DELETE FROM decisions WHERE id = ?", [(r["id"],) for r in ended if r["kind"] == "warning"])

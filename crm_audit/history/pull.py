@@ -89,7 +89,7 @@ def store_edits(ledger: Ledger, edits: list[EditedRow], source: str, audit_id: i
                 res.warned += 1
         if audit_id is not None and version is None:  # the audit's own document: a cleared «Решение» takes its decision back
             res.withdrawn = ledger.withdraw_document_decisions(
-                audit_id, [(e.rule_id, e.deal_id) for e in rows if e.decision_raw is None], audit_day)
+                audit_id, ((e.rule_id, e.deal_id) for e in rows if e.decision_raw is None), audit_day)
     return res
 
 
