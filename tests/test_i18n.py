@@ -136,7 +136,7 @@ def test_the_settings_file_named_on_the_command_line_decides(tmp_path):
 
 #: words that are names in any language: products, protocols, formats
 NAMES = {"CRM", "CSV", "SQL", "SMTP", "TLS", "STARTTLS", "AUTH", "Telegram", "Bot", "API", "Google", "Excel", "ID", "URL",
-         "email", "telegram", "id", "Pipedrive"}
+         "email", "telegram", "id", "Pipedrive", "pipedrive", "amocrm", "bitrix24", "hubspot", "salesforce"}
 
 
 def english_words(line: str) -> list[str]:
@@ -251,3 +251,41 @@ def test_the_installed_console_script_speaks_russian(tmp_path):
     r = subprocess.run([str(binary), "run", "--as-of", "2026-13-01"], capture_output=True, text=True, env=env, cwd=tmp_path,
                        timeout=120)
     assert r.returncode == 2 and "неверное значение '--as-of'" in r.stderr and english_words(r.stderr) == [], r.stderr
+
+
+def _visible_html(page: str) -> list[str]:
+    """The text a reader sees on a page: no <style>, no tags, entities decoded, one line per block."""
+    import html as html_mod
+
+    page = re.sub(r"(?s)<(style|script|head)\b.*?</\1>", " ", page)
+    page = re.sub(r"(?i)<(br|/p|/tr|/li|/h\d|/div|/table|/caption|/td|/th)\b[^>]*>", "\n", page)
+    text = html_mod.unescape(re.sub(r"<[^>]+>", " ", page))
+    return [re.sub(r"\s+", " ", ln).strip() for ln in text.splitlines() if ln.strip()]
+
+
+def test_what_managers_and_the_head_see_is_russian_whatever_the_cli_speaks(env, monkeypatch):
+    """The workbook (every sheet's header, the FAQ, «Учет попаданий»), the head's review page and a manager's page are
+    Russian even when the analyst's CLI speaks English."""
+    import openpyxl
+
+    monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "en")
+    e1 = build(env["dir"] / "e1", scenario_deals(), no_task={"1"})
+    assert _run(env, e1, D1, "--quiet") == 0
+    edit_workbook(env["out"], {("1.8", "4"): {"Статус": "Не исправлено", "Комментарий": "клиент не отвечает"}})
+    assert _run(env, build(env["dir"] / "e2", scenario_deals()), D2, "--quiet") == 0
+    review, mine = env["dir"] / "review.html", env["dir"] / "ivan.html"
+    assert main(["review", "-c", str(env["cfg"]), "--html", str(review)]) == 0
+    assert main(["review", "-c", str(env["cfg"]), "--manager", "Иван Петров", "--html", str(mine)]) == 0
+
+    wb = openpyxl.load_workbook(env["out"])
+    seen = []
+    for ws in wb.worksheets:
+        seen.append(ws.title)
+        header_rows = ws.max_row if ws.title in ("FAQ", "Учет попаданий") else 1  # a rule sheet's rows are data
+        for row in ws.iter_rows(min_row=1, max_row=header_rows, values_only=True):
+            seen += [str(v) for v in row if isinstance(v, str)]
+    for path in (review, mine):
+        seen += _visible_html(path.read_text(encoding="utf-8"))
+    mixed = [(ln, english_words(ln)) for ln in seen if english_words(ln)]
+    assert mixed == [], "\n".join(f"{ln!r}: {w}" for ln, w in mixed[:40])
+    assert any("Иван Петров" in ln for ln in _visible_html(mine.read_text(encoding="utf-8")))

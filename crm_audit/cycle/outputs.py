@@ -124,7 +124,7 @@ def write_outputs(report, out: Path | None, violations_csv: Path | None, progres
 
             from crm_audit.report import DataWarning
 
-            progress(f"writing the workbook {out}")
+            progress(_("writing the workbook {path}").format(path=out))
             tmp = _staging(out)
             staged.append(("workbook", tmp, out))
             write_workbook(report, tmp)
@@ -137,7 +137,7 @@ def write_outputs(report, out: Path | None, violations_csv: Path | None, progres
             from exporters.csv import write_violations_csv
 
             target = violations_csv
-            progress(f"writing the violations CSV {violations_csv}")
+            progress(_("writing the violations CSV {path}").format(path=violations_csv))
             tmp = _staging(violations_csv)
             staged.append(("violations CSV", tmp, violations_csv))
             write_violations_csv(report, tmp)

@@ -92,7 +92,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         gsheet_loc = location_of(gsheet) if gsheet else None
         seen_in_gsheet = None
         for src in sources:
-            progress(f"reading back {src.location}")
+            progress(_("reading back {location}").format(location=src.location))
             if src.location == gsheet_loc:
                 from exporters.gsheet import open_spreadsheet
 
@@ -103,7 +103,8 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             if src.location == gsheet_loc:
                 seen_in_gsheet = edits
             pulled = store_edits(ledger, edits, src.location, src.audit_id, version=src.version, shown_file=src.shown_file)
-            result.read_back.append(ReadBack(src.location, src.kind, src.role, src.audit_as_of, pulled))
+            del edits  # the untouched rows of a million-row document are not held through the audit (issue 17: memory)
+            result.read_back.append(ReadBack(src.location, src.kind, src.role, src.audit_as_of, pulled.compact()))
         if gsheet and spreadsheet is None:
             from exporters.gsheet import open_spreadsheet
 
@@ -115,7 +116,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         result.report = report
         if (stale := stale_as_of(as_of, report.newest_date)) is not None:
             result.notices.append(stale)
-        progress(f"carrying over statuses and comments ({report.total:,} violations)")
+        progress(_("carrying over statuses and comments ({n} violations)").format(n=f"{report.total:,}"))
         carry = carry_over(report, carry_inputs(ledger, report))
         report.warnings = [w for rb in result.read_back for w in rb.result.warnings()] + report.warnings
         if not partial:
@@ -140,7 +141,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         if spreadsheet is not None:
             from exporters.gsheet import publish
 
-            progress("publishing to the Google Sheet")
+            progress(_("publishing to the Google Sheet"))
             published = publish(report, spreadsheet, seen=seen_in_gsheet, dry_run=req.dry_run, retry=req.gsheet_retry,
                                 progress=progress)
             result.publish = published
@@ -155,7 +156,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
 
         # 6. the ledger (a partial or dry run records nothing: its ledger is a copy)
         if not scratch:
-            progress("recording the audit in the ledger")
+            progress(_("recording the audit in the ledger"))
             # the shared Google Sheet is the team's document when there is one; the workbook is then a copy
             documents = [(gsheet_loc, "gsheet")] if spreadsheet is not None else []
             if out is not None:

@@ -567,7 +567,7 @@ def faq_sheet(report: AuditReport, titles: Sequence[str], *, deal_id_header: str
                 for part in (
                     warning.file,
                     f"строка {warning.row}" if warning.row is not None else None,
-                    f"столбец {warning.column}" if warning.column else None,
+                    f"столбец «{warning.column}»" if warning.column else None,
                 )
                 if part
             )

@@ -9,6 +9,7 @@ from typing import Callable
 import pandas as pd
 
 from crm_audit.engine import plan as planmod
+from crm_audit.i18n import _
 from crm_audit.rules import ruleset
 from crm_audit.rules.lang import Rule
 from crm_audit.rules.ruleset import RuleSet
@@ -77,14 +78,15 @@ def audit_export(
     progress = progress or silent
     if hasattr(export_dir, "load_export"):  # a CRM read through its API (crm_audit.sources.SyncedSource): its API profile
         profile = export_dir.profile.with_columns(getattr(settings, "columns", None) or {})
-        progress(f"loading {export_dir}")
+        progress(_("loading {source}").format(source=export_dir))
         export = export_dir.load_export(settings.on_bad_value, as_of, profile)
     else:
         profile = profile_for(settings)  # with the settings' `columns:`
-        progress(f"loading the export {export_dir}")
+        progress(_("loading the export {folder}").format(folder=export_dir))
         export = load_export(export_dir, profile, settings.on_bad_value, as_of=as_of)
-    counts = ", ".join(f"{e.rows:,} {name}" for name, e in export.entities.items())
-    progress(f"loaded {counts}; preparing the rules")
+    names = {"deals": _("deals"), "organizations": _("organizations"), "persons": _("persons"), "activities": _("activities")}
+    counts = ", ".join(f"{e.rows:,} {names.get(name, name)}" for name, e in export.entities.items())
+    progress(_("loaded {counts}; preparing the rules").format(counts=counts))
     try:
         needs = requirements.decide(plans, export, profile)  # what the export lacks: skip or stop, before any SQL
         needs.raise_if_missing()
@@ -97,7 +99,7 @@ def audit_export(
         skipped_warnings += [DataWarning("rule-unjudged", f"{u.code} {u.rule_id}: {unjudged_note(u)}") for u in unjudged]
         for i, p in enumerate(plans, 1):
             r = p.rule
-            progress(f"rule {i}/{len(plans)}: {r.code} {r.id}")
+            progress(_("rule {i}/{n}: {code} {id}").format(i=i, n=len(plans), code=r.code, id=r.id))
             evidence = [Column(f"ev{i}", title, _kind(ref), planmod.is_volatile(ref)) for i, (ref, title) in enumerate(p.evidence)]
             note = ""
             skip = needs.skipped_rule(r.id)
