@@ -185,6 +185,8 @@ def test_a_russian_team_reads_russian_only(env, capsys, monkeypatch):
     assert main(["review", "-c", str(env["cfg"]), "--no-pull", "--manager", "иван петров"]) == 0
     assert _run(env, e2, "01.06.2027", "--dry-run") == 0  # a date far from the export's: a note
     assert main(["run", "-c", str(env["cfg"]), "--as-of", D2]) == 2  # no export: a usage error
+    (env["dir"] / "empty").mkdir()
+    assert _run(env, env["dir"] / "empty", D2) == 2  # an export folder without files: an input error
     assert main(["run", "-c", str(env["cfg"]), "--export", str(e2), "--as-of", "31.02.2026"]) == 2  # click's error
     assert main(["review", "-c", str(env["cfg"]), "--manager", "Иван Петрофф", "--no-pull"]) == 2
     cap = capsys.readouterr()
@@ -205,6 +207,8 @@ def test_a_russian_team_reads_russian_only(env, capsys, monkeypatch):
     assert any(ln.startswith("ошибка: укажите что-то одно: --export ПАПКА") for ln in err), cap.err
     assert "ошибка: неверное значение '--as-of': «31.02.2026» — не дата; пишите ГГГГ-ММ-ДД или ДД.ММ.ГГГГ, например 2026-11-20 или 20.11.2026" in err
     assert any(ln.startswith("ошибка: менеджера «Иван Петрофф» нет в аудитах") for ln in err), cap.err
+    assert f"ошибка: {env['dir'] / 'empty'}: не найдено ни одного файла выгрузки (CSV или XLSX); ожидаются deals.csv, " \
+           "activities.csv, organizations.csv, persons.csv" in err
     mixed = [(ln, english_words(ln)) for ln in out + err if english_words(ln)]
     assert mixed == [], "\n".join(f"{ln!r}: {w}" for ln, w in mixed)
 

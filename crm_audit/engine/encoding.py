@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm_audit.errors import file_problem
+from crm_audit.i18n import _
 
 #: how much of a large file is decoded for sniffing (the rest is only checked)
 HEAD_BYTES = 512 * 1024
@@ -43,7 +44,7 @@ def detect_encoding(path: Path, data: bytes) -> str:
     if u16:
         return u16
     if b"\x00" in data:
-        raise file_problem(path, "the file is not text (it contains binary data); export it again as CSV or XLSX", "encoding")
+        raise file_problem(path, _("the file is not text (it contains binary data); export it again as CSV or XLSX"), "encoding")
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -56,8 +57,8 @@ def detect_encoding(path: Path, data: bytes) -> str:
         line = data[:bad_at].count(b"\n") + 1
         raise file_problem(
             path,
-            f"the file is UTF-8 but has {bad} broken byte(s) (first at line {line}); "
-            "it was damaged after the export — export it again",
+            _("the file is UTF-8 but has {n} broken byte(s) (first at line {line}); it was damaged after the export — export it "
+              "again").format(n=bad, line=line),
             "encoding", line=line,
         )
     # Russian Excel / Bitrix24: Windows-1251 (its letters are bytes C0..FF)
@@ -73,7 +74,7 @@ def detect_encoding(path: Path, data: bytes) -> str:
 
     best = from_bytes(data[: 1 << 20]).best()
     if best is None:
-        raise file_problem(path, "the file is not text (unknown encoding); export it again as CSV or XLSX", "encoding")
+        raise file_problem(path, _("the file is not text (unknown encoding); export it again as CSV or XLSX"), "encoding")
     return best.encoding
 
 
@@ -82,10 +83,10 @@ def decode_text(path: Path, data: bytes, enc: str) -> str:
     try:
         text = data.decode(enc)
     except (UnicodeDecodeError, LookupError) as exc:
-        raise file_problem(path, f"cannot decode the file as {enc}: {exc}", "encoding") from None
+        raise file_problem(path, _("cannot decode the file as {encoding}: {why}").format(encoding=enc, why=exc), "encoding") from None
     text = text.lstrip("\ufeff")
     if "\x00" in text:
-        raise file_problem(path, "the file is not text (it contains NUL characters); export it again as CSV or XLSX", "encoding")
+        raise file_problem(path, _("the file is not text (it contains NUL characters); export it again as CSV or XLSX"), "encoding")
     return text
 
 

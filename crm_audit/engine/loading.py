@@ -22,6 +22,7 @@ from crm_audit.engine.mapping import LoadedEntity, MapJob
 from crm_audit.engine.profile import ENTITIES, Profile
 from crm_audit.engine.readers import DATA_SUFFIXES, RawInfo, RawTable, peek_headers
 from crm_audit.errors import InputError, Problem, file_problem
+from crm_audit.i18n import _
 from crm_audit.report import DataWarning
 
 
@@ -44,7 +45,7 @@ class LoadedExport:
 
 def _unreadable(path: Path, exc: Exception) -> InputError:
     """A value or file the SQL cannot take: name the file, never a traceback."""
-    return file_problem(path, f"cannot read the file: {str(exc).splitlines()[0]}", "unreadable")
+    return file_problem(path, _("cannot read the file: {why}").format(why=str(exc).splitlines()[0]), "unreadable")
 
 
 class _Loader:
@@ -77,19 +78,21 @@ class _Loader:
         unfit = mapping.unfit_reason(self.profile, entity, raw.headers) if entity is not None else None
         if entity is None or unfit is not None:  # not an entity of the profile, whatever its name: ignored, never fatal
             readers.drop_raw(con, raw_table)
-            why = "not recognised as deals, organizations, persons or activities; ignored"
+            why = _("not recognised as deals, organizations, persons or activities; ignored")
             if unfit is not None:
                 self.unfit.setdefault(entity, []).append((path, unfit))
-                why = f"named like the {entity} file, but {unfit}; ignored"
+                why = _("named like the {entity} file, but {why}; ignored").format(entity=entity, why=unfit)
             out.warnings.append(DataWarning("unknown-file", why, str(path)))
             out.unknown_files.append((path, raw.headers))
             return
         if entity in self.seen and entity not in self.shared:
-            raise file_problem(path, f"two {entity} files: {self.seen[entity].name} and {path.name}; keep one of them in the export folder", "duplicate-file")
+            raise file_problem(path, _("two {entity} files: {first} and {second}; keep one of them in the export folder")
+                               .format(entity=entity, first=self.seen[entity].name, second=path.name), "duplicate-file")
         if entity in self.shared:  # a file of its own replaces the rows read from another entity's file
             prev = out.entities.pop(entity)
             del self.shared[entity]
-            out.warnings.append(DataWarning("rows-skipped", f"{prev.rows} row(s) ({prev.rows_where}) skipped: the {entity} are read from {path.name}", str(prev.file)))
+            out.warnings.append(DataWarning("rows-skipped", _("{n} row(s) ({where}) skipped: the {entity} are read from {file}")
+                                            .format(n=prev.rows, where=prev.rows_where, entity=entity, file=path.name), str(prev.file)))
         self.seen[entity] = path
         try:
             feeds, warns = mapping.shared_with(con, self.profile, entity, raw, self.seen)
@@ -113,10 +116,11 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
 
     d = Path(directory)
     if not d.exists():
-        raise file_problem(d, "the export directory does not exist", "not-found")
+        raise file_problem(d, _("the export directory does not exist"), "not-found")
     files = readers.export_files(d)
     if not files:
-        raise file_problem(d, "no export files (CSV or XLSX) found; expected deals.csv, activities.csv, organizations.csv, persons.csv", "no-files")
+        raise file_problem(d, _("no export files (CSV or XLSX) found; expected deals.csv, activities.csv, organizations.csv, "
+                                "persons.csv"), "no-files")
     own_con = con is None
     if own_con:
         con = duckdb.connect()
@@ -138,7 +142,8 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
             if unfit:  # a file named like the deals that lacks their columns: say what it lacks
                 raise InputError(problems=[Problem(why, file=str(p), row=1, reason="missing-column") for p, why in unfit])
             raise InputError(
-                problems=[Problem("no deals file found (deals.csv / deals.xlsx, or a file with deal headers)", file=str(d), reason="no-deals")]
+                problems=[Problem(_("no deals file found (deals.csv / deals.xlsx, or a file with deal headers)"), file=str(d),
+                                  reason="no-deals")]
             )
     except BaseException:
         out.close()
