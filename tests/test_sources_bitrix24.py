@@ -191,7 +191,7 @@ def test_stage_dates_come_from_crm_stagehistory_list_read_incrementally(tmp_path
 def test_a_sync_killed_mid_way_loses_nothing_and_the_next_resumes(tmp_path, fake):
     import signal
 
-    cfg = write_settings(tmp_path, fake)
+    cfg = write_settings(tmp_path, fake, commit_seconds=0)  # every page committed as it comes
     hold = fake.hold(f"/rest/1/{fake.code}/batch.json", 1)  # deals: the first page is in; the batch with the rest never answers
     env = {**os.environ, HOOK_ENV: fake.webhook(), "PYTHONPATH": str(Path(__file__).parents[1])}
     proc = subprocess.Popen(CLI + ["sync", "--config", str(cfg), "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -217,3 +217,42 @@ def test_a_sync_killed_mid_way_loses_nothing_and_the_next_resumes(tmp_path, fake
     with SyncCache(sources.cache_file(s), read_only=True) as c:
         assert [row[0] for row in c.con.execute("SELECT status FROM syncs ORDER BY id").fetchall()] == ["interrupted", "done"]
     assert r.snapshot is not None
+
+
+def test_the_webhook_code_never_appears_in_counters_messages_or_logs(tmp_path, fake, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    s = settings_mod.load(write_settings(tmp_path, fake))
+    shown: list[str] = []
+    clock = FakeClock()
+    fake.inject("drop", nth=2, path="/rest/1/")
+    r = sources.sync(s, environ={HOOK_ENV: fake.webhook()}, clock=clock, sleep=clock.sleep, progress=shown.append)
+    assert r.by_path and all(fake.code not in p for p in r.by_path) and any("/rest/1/***/" in p for p in r.by_path)
+    from crm_audit.sources.cli import sync_summary
+
+    shown += sync_summary(r)
+    # refusals and failures, each with the webhook's URL in hand
+    fake.inject("500", nth=1, path="/rest/1/")
+    conn = sources.connector_for(s, environ={HOOK_ENV: fake.webhook()})
+    conn.core.limits.retries = 0
+    errors = []
+    for call in (lambda: conn.core.get("crm.deal.list.json"), lambda: conn.core.get("crm.nothing.here.json"),
+                 lambda: conn.core.get("crm.activity.list.json")):
+        fake.forbidden = ("crm.activity.list",)
+        try:
+            call()
+        except E.SourceError as exc:
+            errors.append(exc)
+    fake.forbidden = ()
+    assert [type(e) for e in errors] == [E.ApiResponseError, E.WrongDomain, E.MissingScope]
+    shown += [e.message for e in errors] + [str(e.url) for e in errors] + [str(e) for e in errors]
+    closed = settings_mod.load(write_settings(tmp_path / "closed", fake, base_url="http://127.0.0.1:9"))
+    with pytest.raises(E.NoNetwork) as exc:
+        conn2 = sources.connector_for(closed, environ={HOOK_ENV: fake.webhook()})
+        conn2.core.limits.retries = 0
+        conn2.core.get("user.get.json")
+    shown += [exc.value.message, str(exc.value.url)]
+    assert "HTTP Request" in caplog.text and "/rest/1/***/" in caplog.text  # httpx did log its requests (with the URL) ...
+    for text in shown + [caplog.text]:
+        assert fake.code not in text, text  # ... never with the code

@@ -216,7 +216,7 @@ def test_a_sync_killed_mid_way_loses_nothing_and_the_next_resumes(tmp_path, fake
 
     from crm_audit.sources.connector import iso_utc
 
-    cfg = write_settings(tmp_path, fake, page_size=50)
+    cfg = write_settings(tmp_path, fake, commit_seconds=0, page_size=50)  # every page committed as it comes
     hold = fake.hold("/crm/v3/objects/deals/search", 3)  # the 3rd page of deals never answers until released
     env = {**os.environ, TOKEN_ENV: fake.token, "PYTHONPATH": str(Path(__file__).parents[1])}
     proc = subprocess.Popen(CLI + ["sync", "--config", str(cfg), "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -181,7 +181,7 @@ def test_a_daily_budget_longer_than_a_sync_waits_stops_with_a_clear_error(tmp_pa
 
 
 def test_a_sync_killed_mid_way_loses_nothing_and_the_next_resumes(tmp_path, fake):
-    cfg = write_settings(tmp_path, fake, page_size=25)
+    cfg = write_settings(tmp_path, fake, commit_seconds=0, page_size=25)  # every page committed as it comes
     hold = fake.hold("/api/v2/deals", 5)  # the 5th page of deals never answers until released
     env = {**os.environ, TOKEN_ENV: fake.token, "PYTHONPATH": str(Path(__file__).parents[1])}
     proc = subprocess.Popen(CLI + ["sync", "--config", str(cfg), "--quiet"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -100,7 +100,7 @@ def sync(settings, *, full: bool = False, check_deleted: bool = False, ledger: s
         with SyncCache(path) as cache:
             return run_sync(connector, cache, full=full, overlap=dt.timedelta(minutes=api.overlap_minutes),
                             id_check_days=api.id_check_days, check_deleted=check_deleted, snapshots=snapshots_dir(path),
-                            progress=progress, keep_snapshots=api.keep_snapshots)
+                            progress=progress, keep_snapshots=api.keep_snapshots, commit_seconds=api.commit_seconds)
     finally:
         connector.core.close()
 

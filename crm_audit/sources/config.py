@@ -59,7 +59,9 @@ class CrmApiSettings(BaseModel):
     private_key_file: str | None = None
     private_key_env: str | None = None
     login_url: str | None = None
-    daily_reserve: float = Field(0.1, ge=0, le=0.9)  # the share of a daily API allocation a sync leaves to other integrations
+    daily_reserve: float = Field(0.1, ge=0, le=0.9)
+    # pages read are committed to the cache with their watermark at least this often (0: every page); a kill re-reads at most this
+    commit_seconds: float = Field(2.0, ge=0, le=600)  # the share of a daily API allocation a sync leaves to other integrations
 
     def token_env_for(self, crm: str) -> str | None:
         return self.token_env or DEFAULT_TOKEN_ENV.get(crm)

@@ -167,30 +167,32 @@ class Connector:
 
 def iso_utc(value: Any) -> str | None:
     """An API time (RFC 3339 text, "2026-11-20 10:00:00" UTC text, or a unix timestamp) as "YYYY-MM-DDTHH:MM:SSZ"."""
-    if value in (None, "", 0):
-        return None
-    if isinstance(value, (int, float)):
-        t = dt.datetime.fromtimestamp(value, dt.timezone.utc)
-    else:
-        s = str(value).strip().replace(" ", "T")
-        if s.endswith("Z"):
-            s = s[:-1] + "+00:00"
-        try:
-            t = dt.datetime.fromisoformat(s)
-        except ValueError:
-            return None
-        if t.tzinfo is None:
-            t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    t = _utc(value)
+    return None if t is None else t.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def local_text(value: Any, tz: ZoneInfo) -> str | None:
     """An API time as the account's local "YYYY-MM-DD HH:MM:SS" (what its export shows)."""
-    iso = iso_utc(value)
-    if iso is None:
+    t = _utc(value)
+    if t is None:
         return None
-    t = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).astimezone(tz)
-    return t.strftime("%Y-%m-%d %H:%M:%S")
+    return t.astimezone(tz).replace(tzinfo=None).isoformat(" ")  # C-speed formatting; seconds only (_utc drops microseconds)
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    """An API time (see :func:`iso_utc`) as an aware UTC datetime without microseconds; None when it is not one."""
+    if value in (None, "", 0):
+        return None
+    if isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(int(value), dt.timezone.utc)
+    s = str(value).strip()
+    try:
+        t = dt.datetime.fromisoformat(s)  # RFC 3339 with Z or an offset, "2026-11-20 10:00:00" (Python 3.11)
+    except ValueError:
+        return None
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.replace(microsecond=0) if t.microsecond else t
 
 
 def minus(iso: str, delta: dt.timedelta) -> str:

@@ -15,11 +15,14 @@
   number, next link — as data: which query parameter carries the position and
   how to read the items and the next position from a page.
 
-Nothing here logs; messages pass through :func:`~crm_audit.sources.credentials.mask`.
+Nothing here logs; messages pass through :func:`~crm_audit.sources.credentials.mask`, and so
+does whatever httpx and httpcore log (their request lines carry the URL, and a Bitrix24
+webhook's code is part of its path): :class:`MaskSecrets` sits on their loggers.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import socket
 import time
@@ -33,6 +36,26 @@ import httpx
 from crm_audit.sources.credentials import mask
 from crm_audit.sources.errors import (ApiDisabled, ApiResponseError, BadToken, MissingScope, NoNetwork, RateLimited,
                                       SourceError, WrongDomain)
+
+
+class MaskSecrets(logging.Filter):
+    """Masks every known token (and a webhook's code) in a log record of the HTTP libraries, whoever turns their logging on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # noqa: BLE001 - a record that cannot be formatted: let logging report it as it would
+            return True
+        masked = mask(text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+# a logger's filter sees only its own records (not its children's): each logger the two libraries write to
+for _name in ("httpx", "httpcore", "httpcore.connection", "httpcore.connection_pool", "httpcore.http11", "httpcore.http2", "httpcore.proxy"):
+    if not any(isinstance(f, MaskSecrets) for f in logging.getLogger(_name).filters):
+        logging.getLogger(_name).addFilter(MaskSecrets())
 
 
 @dataclass

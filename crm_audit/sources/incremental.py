@@ -1,9 +1,10 @@
 """One incremental sync: the CRM's objects into the cache, then a snapshot for the audit.
 
 For each incremental object the sync reads from the committed watermark minus
-an overlap (inclusive ``updated_since``), page by page; each page and the
-watermark it advances are committed together (:meth:`SyncCache.commit_page`),
-so a sync killed anywhere loses nothing and the next one resumes. Records are
+an overlap (inclusive ``updated_since``), page by page; the pages read are
+committed together with the watermark they reach (:meth:`SyncCache.commit_page`,
+every ``commit_seconds`` or ``commit_records``), so a sync killed anywhere loses
+nothing committed and the next one resumes from the committed watermark. Records are
 de-duplicated by (object, id), the newest copy kept. Deletions are found the
 way the API allows (:class:`~crm_audit.sources.connector.ObjectSpec`).
 Reference objects (users, pipelines, fields) are read whole every time.
@@ -16,6 +17,7 @@ At the end the cache is flattened into the snapshot the audit reads
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,8 +53,13 @@ class SyncResult:
 
 def run_sync(connector: Connector, cache: SyncCache, *, full: bool = False, overlap: dt.timedelta = dt.timedelta(minutes=10),
              id_check_days: int = 7, check_deleted: bool = False, snapshots: Path | None = None,
-             progress: Callable[[str], None] | None = None, keep_snapshots: int = 12) -> SyncResult:
-    """Sync ``connector``'s objects into ``cache``; write a snapshot into ``snapshots`` (a folder) when given."""
+             progress: Callable[[str], None] | None = None, keep_snapshots: int = 12, commit_seconds: float = 2.0,
+             commit_records: int = 20_000) -> SyncResult:
+    """Sync ``connector``'s objects into ``cache``; write a snapshot into ``snapshots`` (a folder) when given.
+
+    Pages are committed together, with the watermark they reach, once ``commit_records`` records are waiting or
+    ``commit_seconds`` have passed since the last commit (0: every page): a kill loses at most that much reading, never
+    a record below a committed watermark, and a fast API is not held up by a transaction per page."""
     from crm_audit.sources import snapshot as snapshot_mod
 
     progress = progress or silent
@@ -88,6 +95,8 @@ def run_sync(connector: Connector, cache: SyncCache, *, full: bool = False, over
             res.since = since
             seen: set[str] | None = set() if since is None else None
             high: str | None = None
+            pending: list = []  # pages read, not committed yet: committed together (one transaction) with the watermark they reach
+            last_commit = time.monotonic()
             for page in connector.fetch(spec.name, since):
                 res.read += len(page)
                 top = max((r.updated for r in page if r.updated), default=None)
@@ -95,8 +104,14 @@ def run_sync(connector: Connector, cache: SyncCache, *, full: bool = False, over
                     high = top
                 if seen is not None:
                     seen.update(r.id for r in page)
-                cache.commit_page(spec.name, page, sid, watermark=top if spec.ordered else None)
+                pending += page
+                if len(pending) >= commit_records or time.monotonic() - last_commit >= commit_seconds:
+                    # pages come in update-time order: every record up to the highest time read so far is in `pending` or committed
+                    cache.commit_page(spec.name, pending, sid, watermark=high if spec.ordered else None)
+                    pending, last_commit = [], time.monotonic()
                 report()
+            if pending:
+                cache.commit_page(spec.name, pending, sid, watermark=high if spec.ordered else None)
             if seen is not None:  # a read from the beginning: every cached id it did not list is gone
                 res.deleted += cache.mark_missing_deleted(spec.name, seen, sid, started)
             cache.commit_page(spec.name, [], sid, watermark=high, full_done=True if since is None else None)
