@@ -275,6 +275,26 @@ def test_hubspot_dump_with_epoch_milliseconds_and_stage_ids(tmp_path):
 # --------------------------------------------------------------------------- stage ids from the settings (Bitrix24 REST)
 
 
+def test_bitrix24_rest_dump_as_a_script_writes_it(tmp_path):
+    """crm.deal.list written as it comes (a public script types it: ID, TITLE, OPPORTUNITY, STAGE_ID, DATE_CREATE
+    in ISO with the offset, SOURCE_ID, custom fields as UF_CRM_<n>), the default pipeline's stage ids, no stage list."""
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "deals.csv").write_text(
+        "ID,TITLE,OPPORTUNITY,STAGE_ID,DATE_CREATE,SOURCE_ID,UF_CRM_1758023694929\n"
+        "11,ООО Ромашка — внедрение,150000,PREPARATION,2026-10-01T10:00:00+03:00,WEB,7\n"
+        "12,тест,0,NEW,2026-11-01T10:00:00+03:00,,7\n"
+        "13,Альфа Маркет,90000,WON,2026-08-01T10:00:00+03:00,CALL,9\n"
+        "14,Гамма Трейд,30000,LOSE,2026-07-01T10:00:00+03:00,,9\n", encoding="utf-8")
+    work = tmp_path / "work"
+    settings = init(work, "bitrix24", export)
+    assert settings["fields"] == {"deal.Источник сделки": "SOURCE_ID"}  # the REST field of the deal's source
+    assert settings["stage_order_confirmed"] is False  # ids in order of appearance: a guess, said so
+    assert '#   "PREPARATION": ?' in (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert run(work / "crm-audit.yaml", export) == 0
+    assert findings(work) == {"missing-source": {"12", "14"}}  # 14 is lost (LOSE), 13 won (WON) has its source
+
+
 def test_bitrix24_stage_ids_from_the_settings_win_over_the_dumped_list(tmp_path):
     src = FIXTURES / "bitrix24-rest" / "export"
     export = copy(src, tmp_path / "export")
