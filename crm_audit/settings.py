@@ -373,6 +373,12 @@ def validate_problems(s: Settings) -> list[Problem]:
             if name not in spec.fields:
                 out.append(s.problem(("columns", ent, name), f"«{name}» is not a field of {ent}{did_you_mean(name, list(spec.fields))}; "
                                      f"fields: {', '.join(spec.fields)}", "unknown-field"))
+    for fld in ("stage", "pipeline"):
+        if getattr(s, f"{fld}_ids") and not any(lk.field == fld for lk in profile.lookups):
+            p = s.problem((f"{fld}_ids",), f"the {profile.title or profile.name} profile reads {fld} names, not ids: "
+                          f"{fld}_ids: names nothing (remove it, or map the column of names under columns:)", "ids-unused")
+            p.severity = "warning"
+            out.append(p)
     from crm_audit.rules import ruleset
 
     rules, _problems = ruleset.collect(s)  # their own problems are reported by `validate` already
