@@ -485,6 +485,21 @@ def test_a_rule_switched_off_is_not_checked_for_its_fields(tmp_path, capsys):
     assert main(["validate", "--config", str(cfg)]) == 0, capsys.readouterr().err
 
 
+def test_validate_after_init_on_a_dump_says_only_what_is_left(tmp_path, capsys):
+    """The settings init wrote for the Salesforce dump validate clean: the bundled rules it switched off for want of
+    the handbook's pipelines are not warned about again; stage ids given to a profile that reads names are."""
+    work = tmp_path / "work"
+    init(work, "salesforce", SF)
+    cfg = work / "crm-audit.yaml"
+    capsys.readouterr()
+    assert main(["validate", "--config", str(cfg)]) == 0
+    assert "checks nothing" not in capsys.readouterr().err
+    cfg.write_text(cfg.read_text(encoding="utf-8") + '\nstage_ids: {"01J": Prospecting}\n', encoding="utf-8")
+    assert main(["validate", "--config", str(cfg)]) == 0
+    err = capsys.readouterr().err
+    assert "stage_ids: names nothing" in err and "checks nothing" not in err
+
+
 # --------------------------------------------------------------------------- the drafting function both inits use
 
 
