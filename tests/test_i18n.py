@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,14 +137,14 @@ def test_the_settings_file_named_on_the_command_line_decides(tmp_path):
 
 #: words that are names in any language: products, protocols, formats
 NAMES = {"CRM", "CSV", "SQL", "SMTP", "TLS", "STARTTLS", "AUTH", "Telegram", "Bot", "API", "Google", "Excel", "ID", "URL",
-         "email", "telegram", "id", "Pipedrive", "pipedrive", "amocrm", "bitrix24", "hubspot", "salesforce"}
+         "email", "telegram", "id", "csv", "utf", "Pipedrive", "pipedrive", "amocrm", "bitrix24", "hubspot", "salesforce"}
 
 
 def english_words(line: str) -> list[str]:
     """English words of a line outside what is a name or an identifier: quoted values, commands, options, paths,
     rule ids, settings keys, environment variables."""
     s = re.sub(r"«[^»]*»|`[^`]*`", " ", line)
-    s = re.sub(r"\S*[/\\@]\S*|\b\w+\.\w[\w.]*", " ", s)  # paths, addresses, file names, notify.smtp.security
+    s = re.sub(r"\S*[/\\@]\S*|[\w-]+\.\w[\w.]*", " ", s)  # paths, addresses, file names, notify.smtp.security
     s = re.sub(r"\b[a-z0-9]+(?:-[a-z0-9]+)+\b", " ", s)  # rule ids
     s = re.sub(r"(?<![\w-])--?[A-Za-z][\w-]*", " ", s)
     s = re.sub(r"\b[A-Z][A-Z0-9_]{2,}\b|\b\w+:(?=\s|$)", " ", s)  # ENV_VARS, settings keys (smtp:)
@@ -181,6 +182,15 @@ def test_a_russian_team_reads_russian_only(env, capsys, monkeypatch):
     assert main(["waivers", "-c", str(env["cfg"])]) == 0
     assert main(["validate", "-c", str(env["cfg"])]) == 0
     assert main(["rules", "-c", str(env["cfg"])]) == 0
+    before = capsys.readouterr()
+    assert main(["inspect", str(e2), "-c", str(env["cfg"])]) == 0
+    inspected = capsys.readouterr().out.splitlines()
+    assert "Файлы:" in inspected and any(ln.startswith("  deals.csv → сделки: 8 строк (csv, utf-8") for ln in inspected)
+    assert "  выполнятся: 17 (из них не для всех сделок: 2), будут пропущены: 0, остановят аудит: 0." in inspected
+    data_lists = ("Языки заголовков: ", "    сопоставлено: ", "    оставлены как пользовательские поля: ")  # export headers
+    assert [ln for ln in inspected if english_words(ln) and not ln.startswith(data_lists)] == []
+    print(before.out, end="")
+    print(before.err, end="", file=sys.stderr)
     assert main(["review", "-c", str(env["cfg"]), "--no-pull", "--today", "2026-11-24"]) == 0
     assert main(["review", "-c", str(env["cfg"]), "--no-pull", "--manager", "иван петров"]) == 0
     assert _run(env, e2, "01.06.2027", "--dry-run") == 0  # a date far from the export's: a note

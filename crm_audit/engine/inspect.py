@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_audit.errors import CrmAuditError, InputError, Problem
+from crm_audit.i18n import _, ngettext
 from crm_audit.engine.profile import Profile, available, hkey, load_profile
 from crm_audit.report import BlankColumn, blank_column_note, skipped_reason, unjudged_note
 
-ENTITY_TITLES = {"deals": "deals", "organizations": "organizations", "persons": "persons (contacts)", "activities": "activities (tasks)"}
 MAX_PROBLEMS = 10
 
 
@@ -212,7 +212,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             try:
                 rep.files.append(FileReport(p, None, headers=peek_headers(p)))
             except CrmAuditError as e2:
-                rep.files.append(FileReport(p, None, how_read=f"unreadable: {e2.message.splitlines()[0]}"))
+                rep.files.append(FileReport(p, None, how_read=_("unreadable: {why}").format(why=e2.message.splitlines()[0])))
         return rep
     try:
         for name, ent in export.entities.items():
@@ -227,8 +227,9 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 if ent.raw.encoding:
                     bits.append(ent.raw.encoding)
                 if ent.raw.delimiter:
-                    bits.append("delimiter " + {"\t": "TAB", ",": "','", ";": "';'", "|": "'|'"}.get(ent.raw.delimiter, ent.raw.delimiter))
-                bits.append(f"header row {ent.raw.header_row}")
+                    bits.append(_("delimiter {char}").format(char={"\t": "TAB", ",": "','", ";": "';'", "|": "'|'"}.get(ent.raw.delimiter,
+                                                                                                                    ent.raw.delimiter)))
+                bits.append(_("header row {n}").format(n=ent.raw.header_row))
                 fr.how_read = ", ".join(bits)
             rep.files.append(fr)
         for path, headers in export.unknown_files:
@@ -236,7 +237,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         for ent_name in profile.entities:
             if ent_name not in export.entities:
                 why = profile.unsupported_reason(ent_name)
-                rep.absent.append((ent_name, f"not exported by {rep.profile_title}: {why}" if why else "no such file in the export"))
+                rep.absent.append((ent_name, _("not exported by {crm}: {why}").format(crm=rep.profile_title, why=why) if why
+                                   else _("no such file in the export")))
         for w in export.warnings:
             if w.code in ("bad-value", "unknown-value", "date-order", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id"):
                 rep.problems.append(w.line())
@@ -247,59 +249,73 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             rep.rules, blank = _rule_checks(export, settings)
             rep.problems = [blank_column_note(b) for b in blank] + rep.problems
         except CrmAuditError as exc:
-            rep.error = f"cannot check the rules: {exc.message}"
+            rep.error = _("cannot check the rules: {message}").format(message=exc.message)
     finally:
         export.close()
         export.con.close()
     return rep
 
 
+def entity_title(entity: str) -> str:
+    """An entity as the CLI names it (deals, organizations, persons (contacts), activities (tasks))."""
+    titles = {"deals": _("deals"), "organizations": _("organizations"), "persons": _("persons (contacts)"),
+              "activities": _("activities (tasks)")}
+    return titles.get(entity, entity)
+
+
 def format_report(rep: InspectReport) -> str:
-    lines = [f"Export: {rep.directory}"]
-    how = "detected by headers" if rep.detected else "given"
-    line = f"Profile: {rep.profile} ({rep.profile_title}), {how}"
+    """``crm-audit inspect``: what was detected, in the CLI's language."""
+    lines = [_("Export: {folder}").format(folder=rep.directory)]
+    line = (_("Profile: {name} ({title}), detected by headers") if rep.detected else _("Profile: {name} ({title}), given")).format(
+        name=rep.profile, title=rep.profile_title)
     if rep.detected and rep.scores:
-        line += " — scores: " + ", ".join(f"{n} {s}" for n, s in sorted(rep.scores.items(), key=lambda x: -x[1]))
+        line += " — " + _("scores: {scores}").format(scores=", ".join(f"{n} {s}" for n, s in sorted(rep.scores.items(), key=lambda x: -x[1])))
     if rep.languages:
-        line += f"\nLanguages: {', '.join(rep.languages)}"
-    lines += [line, "", "Files:"]
+        line += "\n" + _("Languages: {names}").format(names=", ".join(rep.languages))
+    lines += [line, "", _("Files:")]
     for f in rep.files:
+        how = f" ({f.how_read})" if f.how_read else ""
         if f.entity is None:
-            lines.append(f"  {f.path.name}: not recognised, ignored" + (f" ({f.how_read})" if f.how_read else ""))
+            lines.append("  " + _("{file}: not recognised, ignored").format(file=f.path.name) + how)
             if f.headers:
-                lines.append(f"    headers: {', '.join(h for h in f.headers if h)[:300]}")
+                lines.append("    " + _("headers: {names}").format(names=", ".join(h for h in f.headers if h)[:300]))
             continue
-        lines.append(f"  {f.path.name} → {ENTITY_TITLES.get(f.entity, f.entity)}: {f.rows} rows" + (f" ({f.how_read})" if f.how_read else ""))
+        lines.append(f"  {f.path.name} → {entity_title(f.entity)}: "
+                     + ngettext("{n} row", "{n} rows", f.rows or 0).format(n=f.rows) + how)
         if f.rows_where:
-            lines.append(f"    only the {f.rows_where}")
-        lines.append("    mapped: " + "; ".join(f"{h} → {fld}" for h, fld in f.mapped))
+            lines.append("    " + _("only the {rows}").format(rows=f.rows_where))
+        lines.append("    " + _("mapped: {pairs}").format(pairs="; ".join(f"{h} → {fld}" for h, fld in f.mapped)))
         if f.custom:
-            lines.append("    kept as custom fields: " + ", ".join(f.custom))
+            lines.append("    " + _("kept as custom fields: {names}").format(names=", ".join(f.custom)))
         for header, (fld, like) in f.suggestions.items():
-            lines.append(f"    unmapped «{header}»: closest field {fld} (its header «{like}»); if it is that field, map it in crm-audit.yaml: "
-                         f"columns: {{{f.entity}: {{{fld}: {header}}}}}")
+            lines.append("    " + _("unmapped «{header}»: closest field {field} (its header «{like}»); if it is that field, map it in "
+                                  "crm-audit.yaml: {line}").format(header=header, field=fld, like=like,
+                                                                   line=f"columns: {{{f.entity}: {{{fld}: {header}}}}}"))
         if f.ignored:
-            lines.append("    ignored: " + ", ".join(f.ignored))
+            lines.append("    " + _("ignored: {names}").format(names=", ".join(f.ignored)))
     for ent, note in rep.absent:
-        lines.append(f"  (no {ENTITY_TITLES.get(ent, ent)} file: {note})")
+        lines.append("  " + _("(no {entity} file: {note})").format(entity=entity_title(ent), note=note))
     if rep.error:
-        lines += ["", "Cannot load the export:", *("  " + x for x in rep.error.splitlines())]
+        lines += ["", _("Cannot load the export:"), *("  " + x for x in rep.error.splitlines())]
     if rep.rules:
-        lines += ["", "Rules:"]
+        lines += ["", _("Rules:")]
         width = max(len(r.rule_id) for r in rep.rules)
-        labels = {"run": "can run", "skip": "would be skipped", "fail": "would FAIL"}
+        labels = {"run": _("can run"), "skip": _("would be skipped"), "fail": _("would FAIL")}
+        not_every = _("(not every deal)")
         for r in rep.rules:
-            text = f"  {r.code:<5} {r.rule_id:<{width}}  {labels[r.state]}" + (" (not every deal)" if r.partial else "")
+            text = f"  {r.code:<5} {r.rule_id:<{width}}  {labels[r.state]}" + (f" {not_every}" if r.partial else "")
             if r.why:
                 text += f": {r.why}"
             lines.append(text)
         counts = {s: len(rep.rules_in(s)) for s in ("run", "skip", "fail")}
         partial = sum(1 for r in rep.rules if r.partial)
-        ran = f"{counts['run']} can run" + (f" ({partial} of them not on every deal)" if partial else "")
-        lines.append(f"  {ran}, {counts['skip']} would be skipped, {counts['fail']} would fail.")
+        ran = (_("{n} can run ({partial} of them not on every deal)") if partial else _("{n} can run")).format(n=counts["run"],
+                                                                                                             partial=partial)
+        lines.append("  " + _("{ran}, {skip} would be skipped, {fail} would fail.").format(ran=ran, skip=counts["skip"],
+                                                                                            fail=counts["fail"]))
     if rep.problems:
-        lines += ["", "First parse problems:"]
+        lines += ["", _("First parse problems:")]
         lines += [f"  {p}" for p in rep.problems[:MAX_PROBLEMS]]
         if len(rep.problems) > MAX_PROBLEMS:
-            lines.append(f"  … and {len(rep.problems) - MAX_PROBLEMS} more")
+            lines.append("  " + _("… and {n} more").format(n=len(rep.problems) - MAX_PROBLEMS))
     return "\n".join(lines)
