@@ -199,16 +199,18 @@ class SyncCache:
                     "sync_id": pa.array([sid] * len(rs), pa.int32()),
                 })
                 self.con.register("_page", table)
-                # a deletion mark (no data) keeps the record's data; an older copy never overwrites a newer one
+                # a deletion mark (no data) keeps the record's data; an older copy never overwrites a newer one.
+                # `records.object = ?`: the object's rows only (they lie together: whole row groups of the others are skipped)
+                if any(r.data is None for r in rs):
+                    self.con.execute("""
+                        UPDATE records SET deleted = TRUE, sync_id = p.sync_id FROM _page p
+                        WHERE p.data IS NULL AND records.object = ? AND records.id = p.id""", [obj])
                 self.con.execute("""
-                    UPDATE records SET deleted = TRUE, sync_id = p.sync_id FROM _page p
-                    WHERE p.data IS NULL AND records.object = p.object AND records.id = p.id""")
-                self.con.execute("""
-                    DELETE FROM records USING _page p WHERE p.data IS NOT NULL AND records.object = p.object AND records.id = p.id
-                      AND coalesce(p.updated, '') >= coalesce(records.updated, '')""")
+                    DELETE FROM records USING _page p WHERE p.data IS NOT NULL AND records.object = ? AND records.id = p.id
+                      AND coalesce(p.updated, '') >= coalesce(records.updated, '')""", [obj])
                 self.con.execute("""
                     INSERT INTO records SELECT p.object, p.id, p.updated, p.deleted, p.data, p.sync_id FROM _page p
-                    WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.object = p.object AND r.id = p.id)""")
+                    WHERE NOT EXISTS (SELECT 1 FROM records r WHERE r.object = ? AND r.id = p.id)""", [obj])
                 self.con.unregister("_page")
             if watermark is not None or full_done is not None:
                 self._set_state(obj, watermark, full_done)
@@ -270,6 +272,17 @@ class SyncCache:
                 return
             # one JSON document per 10,000 records: the decoder is set up once, not per record (a third of the time)
             yield from zip((r[0] for r in rows), json.loads("[" + ",".join(r[1] for r in rows) + "]"))
+
+    def flatten(self, sql: str, tz: str):
+        """The result of a connector's flattening query over ``records`` as a pyarrow table (``$tz``: the account's zone;
+        text without a zone is UTC, as the APIs mean it)."""
+        con = self.con.cursor()  # a session of its own: its TimeZone setting stays there
+        try:
+            con.execute("SET TimeZone = 'UTC'")
+            rel = con.sql(sql, params={"tz": tz})
+            return rel.to_arrow_table() if hasattr(rel, "to_arrow_table") else rel.arrow()  # DuckDB 2 / 1.x
+        finally:
+            con.close()
 
     def counts(self) -> dict[str, dict[str, int]]:
         return {o: {"live": int(l), "deleted": int(d)} for o, l, d in self.con.execute(

@@ -47,10 +47,17 @@ class ObjectSpec:
 
 @dataclass
 class Table:
-    """One entity flattened: the API's field names as headers, text cells (None: empty)."""
+    """One entity flattened: the API's field names as headers, text cells (None: empty).
+
+    ``arrow``: the same as a pyarrow table of text columns named by ``headers`` (flattened by DuckDB straight from
+    the cache, no Python per record); ``rows`` is then empty."""
 
     headers: list[str]
     rows: list[list[str | None]]
+    arrow: Any = None
+
+    def __len__(self) -> int:
+        return self.arrow.num_rows if self.arrow is not None else len(self.rows)
 
 
 @dataclass
@@ -198,6 +205,15 @@ def _utc(value: Any) -> dt.datetime | None:
 def minus(iso: str, delta: dt.timedelta) -> str:
     t = dt.datetime.fromisoformat(iso.replace("Z", "+00:00")) - delta
     return t.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def unique_label(label: str, names: set[str]) -> str:
+    """``label``, or «label (2)», «label (3)» … when another column already has it (case-insensitive); remembered in ``names``."""
+    base, k = label, 2
+    while label.lower() in names:
+        label, k = f"{base} ({k})", k + 1
+    names.add(label.lower())
+    return label
 
 
 def text(value: Any) -> str | None:

@@ -37,11 +37,12 @@ def write_snapshot(connector: Connector, cache: SyncCache, folder: Path, sid: in
     tmp.mkdir()
     counts: dict[str, int] = {}
     for entity, table in connector.tables(cache).items():
-        cols = {"_row": pa.array(range(2, len(table.rows) + 2), pa.int64())}
+        n = len(table)
+        cols = {"_row": pa.array(range(2, n + 2), pa.int64())}
         for k, h in enumerate(table.headers):
-            cols[h] = pa.array([r[k] for r in table.rows], pa.string())
+            cols[h] = table.arrow.column(k).cast(pa.string()) if table.arrow is not None else pa.array([r[k] for r in table.rows], pa.string())
         pq.write_table(pa.table(cols), tmp / f"{entity}.parquet", compression="zstd")
-        counts[entity] = len(table.rows)
+        counts[entity] = n
     manifest = {"crm": connector.crm, "account": connector.account, "sync_id": sid, "profile": connector.profile_file,
                 "written": dt.datetime.now(dt.timezone.utc).replace(microsecond=0).isoformat(), "rows": counts}
     (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")

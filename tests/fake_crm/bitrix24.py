@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import threading
 import time
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -36,7 +35,6 @@ WON, LOSE = "Сделка успешна", "Сделка провалена"
 LOST_REASON = ("UF_CRM_1700000099", "Причина проигрыша")
 AGENCY = ("UF_CRM_1700000200", "Агентство ли это")
 TYPE_IDS = {"Встреча": "1", "Звонок": "2", "Письмо": "4"}
-_local = threading.local()
 STORES = {"crm.deal.list": ("deals", "DATE_MODIFY"), "crm.company.list": ("companies", "DATE_MODIFY"),
           "crm.contact.list": ("contacts", "DATE_MODIFY"), "crm.activity.list": ("activities", "LAST_UPDATED"), "user.get": ("users", None)}
 
@@ -92,17 +90,7 @@ class FakeBitrix24(FakeCrm):
 
     def start(self) -> "FakeBitrix24":
         super().start()
-        fake = self
-
-        def do_POST(handler):  # `batch`: a JSON body {halt, cmd}
-            n = int(handler.headers.get("Content-Length") or 0)
-            _local.body = json.loads(handler.rfile.read(n) or b"{}")
-            try:
-                fake._handle(handler)
-            finally:
-                _local.body = None
-
-        self._server.RequestHandlerClass.do_POST = do_POST
+        self.accept_posts(lambda raw: json.loads(raw or b"{}"))  # `batch`: a JSON body {halt, cmd}
         return self
 
     def delete(self, obj: str, rid: str) -> None:
@@ -138,7 +126,7 @@ class FakeBitrix24(FakeCrm):
                 return 503, {}, {"error": "QUERY_LIMIT_EXCEEDED", "error_description": "Too many requests"}
             self._arrivals.append(t)
         name = parts[3].removesuffix(".json")
-        body = getattr(_local, "body", None)
+        body = self.post_body()
         if name == "batch" and body is not None:
             return self._batch(body)
         return self._method(name, q)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import threading
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +42,6 @@ DEAL_CUSTOM = [("istochnik_sdelki", "Источник сделки"), ("gorod", 
 AGENCY = ("agentstvo_li_eto", "Агентство ли это")
 TASK_TYPE = {"Звонок": "CALL", "Письмо": "EMAIL", "Встреча": "MEETING"}
 TASK_LABEL = {"CALL": "Call", "EMAIL": "Email", "TODO": "To-do", "MEETING": "Meeting"}
-_local = threading.local()
 
 
 @lru_cache(maxsize=None)
@@ -117,17 +115,7 @@ class FakeHubSpot(FakeCrm):
     # ------------------------------------------------------------------ serving
     def start(self) -> "FakeHubSpot":
         super().start()
-        fake = self
-
-        def do_POST(handler):  # the search and batch reads: a read-only POST with a JSON body
-            n = int(handler.headers.get("Content-Length") or 0)
-            _local.body = json.loads(handler.rfile.read(n) or b"{}")
-            try:
-                fake._handle(handler)
-            finally:
-                _local.body = None
-
-        self._server.RequestHandlerClass.do_POST = do_POST
+        self.accept_posts(lambda raw: json.loads(raw or b"{}"))  # the search and batch reads: a read-only POST with a JSON body
         return self
 
     def _limit_headers(self) -> tuple[dict, bool]:
@@ -145,7 +133,7 @@ class FakeHubSpot(FakeCrm):
                 "X-HubSpot-RateLimit-Daily-Remaining": str(self.daily)}, over
 
     def route(self, method, path, q, headers):
-        body = getattr(_local, "body", None)
+        body = self.post_body()
         if (headers.get("authorization") or "") != f"Bearer {self.token}":
             return 401, {}, {"status": "error", "message": "Authentication credentials not found. This API supports OAuth 2.0 authentication "
                              "and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
 from .server import FakeCrm
 
 PATHS = {"pipedrive": "/oauth/token", "amocrm": "/oauth2/access_token", "hubspot": "/oauth/v1/token", "bitrix24": "/oauth/token/"}
-_local = threading.local()
 
 
 class FakeOAuth(FakeCrm):
@@ -52,21 +50,11 @@ class FakeOAuth(FakeCrm):
 
     def start(self) -> "FakeOAuth":
         super().start()
-        fake = self
-
-        def do_POST(handler):
-            n = int(handler.headers.get("Content-Length") or 0)
-            _local.body = handler.rfile.read(n).decode()
-            try:
-                fake._handle(handler)
-            finally:
-                _local.body = None
-
-        self._server.RequestHandlerClass.do_POST = do_POST
+        self.accept_posts(lambda raw: raw.decode())
         return self
 
     def route(self, method, path, q, headers):
-        raw = getattr(_local, "body", None)
+        raw = self.post_body()
         if path != PATHS[self.crm]:
             return 404, {}, {"error": "not_found"}
         if self.crm == "bitrix24":

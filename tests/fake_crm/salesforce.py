@@ -31,7 +31,6 @@ import csv
 import datetime as dt
 import json
 import re
-import threading
 from pathlib import Path
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
@@ -63,7 +62,6 @@ DEAL_CUSTOM = [("Istochnik_sdelki__c", "Источник сделки"), ("Gorod
 AGENCY = ("Agentstvo__c", "Агентство ли это")
 LOSS_REASON = ("Loss_Reason__c", "Loss Reason")
 SUBTYPE = {"Звонок": "Call", "Письмо": "Email"}
-_local = threading.local()
 _SOQL = re.compile(r"^SELECT (?P<cols>.+?) FROM (?P<obj>\w+)(?: WHERE (?P<where>.+?))?(?: ORDER BY (?P<order>.+?))?(?: LIMIT (?P<limit>\d+))?$")
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
@@ -150,17 +148,7 @@ class FakeSalesforce(FakeCrm):
     # ------------------------------------------------------------------ serving
     def start(self) -> "FakeSalesforce":
         super().start()
-        fake = self
-
-        def do_POST(handler):  # the token endpoint: a form body
-            n = int(handler.headers.get("Content-Length") or 0)
-            _local.form = {k: v[-1] for k, v in parse_qs(handler.rfile.read(n).decode()).items()}
-            try:
-                fake._handle(handler)
-            finally:
-                _local.form = None
-
-        self._server.RequestHandlerClass.do_POST = do_POST
+        self.accept_posts(lambda raw: {k: v[-1] for k, v in parse_qs(raw.decode()).items()})  # the token endpoint: a form
         return self
 
     def _token(self, form: dict) -> tuple[int, dict, dict]:
@@ -192,7 +180,7 @@ class FakeSalesforce(FakeCrm):
                          "token_type": "Bearer", "issued_at": str(int(self.now.timestamp() * 1000)), "signature": "c2lnbmF0dXJl"}
 
     def route(self, method, path, q, headers):
-        form = getattr(_local, "form", None)
+        form = self.post_body()
         if path == "/services/oauth2/token" and form is not None:
             return self._token(form)
         auth = headers.get("authorization") or ""

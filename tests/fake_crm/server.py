@@ -18,10 +18,14 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+
+_post = threading.local()  # the body of the POST being routed (per server thread)
 
 
 @dataclass
@@ -72,6 +76,25 @@ class FakeCrm:
         h = Hold(path, nth)
         self.holds.append(h)
         return h
+
+    def accept_posts(self, parse: Callable[[bytes], Any]) -> None:
+        """Serve POSTs too (a search, a batch, a token request): while one is routed, :meth:`post_body` is its body
+        as ``parse`` reads it (None for a GET)."""
+        fake = self
+
+        def do_POST(handler):
+            n = int(handler.headers.get("Content-Length") or 0)
+            _post.body = parse(handler.rfile.read(n))
+            try:
+                fake._handle(handler)
+            finally:
+                _post.body = None
+
+        self._server.RequestHandlerClass.do_POST = do_POST
+
+    @staticmethod
+    def post_body() -> Any:
+        return getattr(_post, "body", None)
 
     def requests_to(self, prefix: str) -> list[dict]:
         return [e for e in self.log if e["path"].startswith(prefix)]

@@ -26,7 +26,7 @@ import httpx
 
 from crm_audit.sources.cache import Record, SyncCache
 from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
-                                         iso_utc, local_text, text)
+                                         iso_utc, local_text, text, unique_label)
 from crm_audit.sources.errors import ApiDisabled, BadToken, MissingScope, SourceError, WrongDomain
 from crm_audit.sources.http import HttpCore, Limits, Paging, default_classify, url_path as _path
 from crm_audit.sources.oauth import RefreshSpec
@@ -178,10 +178,7 @@ class AmoCrmConnector(Connector):
         out, names = [], set()
         for i, f in cache.live(f"{entity}_fields"):
             name = (f.get("name") or i).strip()
-            base, k = name, 2
-            while name.lower() in names:
-                name, k = f"{base} ({k})", k + 1
-            names.add(name.lower())
+            name = unique_label(name, names)
             out.append((i, name))
         return out
 

@@ -33,7 +33,7 @@ import httpx
 
 from crm_audit.sources.cache import Record, SyncCache
 from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
-                                         iso_utc, local_text, text)
+                                         iso_utc, local_text, text, unique_label)
 from crm_audit.sources.errors import ApiDisabled, ApiResponseError, BadToken, MissingScope, SourceError, WrongDomain
 from crm_audit.sources.http import HttpCore, Limits, default_classify, url_path as _path
 from crm_audit.sources.oauth import RefreshSpec
@@ -206,10 +206,7 @@ class Bitrix24Connector(Connector):
         out, names = [], set()
         for key, f in cache.live(f"{entity}_fields"):
             label = (f.get("listLabel") or f.get("formLabel") or f.get("title") or key).strip()
-            base, k = label, 2
-            while label.lower() in names:
-                label, k = f"{base} ({k})", k + 1
-            names.add(label.lower())
+            label = unique_label(label, names)
             out.append((key, label, {str(i.get("ID")): i.get("VALUE") for i in f.get("items") or []}))
         return out
 

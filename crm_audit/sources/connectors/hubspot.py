@@ -36,7 +36,7 @@ import httpx
 
 from crm_audit.sources.cache import Record, SyncCache
 from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
-                                         iso_utc, local_text, text)
+                                         iso_utc, local_text, text, unique_label)
 from crm_audit.sources.errors import ApiResponseError, BadToken, MissingScope, SourceError
 from crm_audit.sources.http import HttpCore, Limits, Paging, RateLimiter, default_classify, url_path as _path
 from crm_audit.sources.oauth import RefreshSpec
@@ -288,10 +288,7 @@ class HubSpotConnector(Connector):
             if p.get("hubspotDefined"):
                 continue
             label = (p.get("label") or name).strip()
-            base, k = label, 2
-            while label.lower() in names:
-                label, k = f"{base} ({k})", k + 1
-            names.add(label.lower())
+            label = unique_label(label, names)
             out.append((name, label, {str(o.get("value")): o.get("label") for o in p.get("options") or []}))
         return out
 

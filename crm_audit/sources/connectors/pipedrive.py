@@ -23,15 +23,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
-from zoneinfo import ZoneInfo
 
 import httpx
 
 from crm_audit.sources.cache import Record, SyncCache
 from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
-                                         iso_utc, local_text, text)
+                                         iso_utc, local_text, text, unique_label)
 from crm_audit.sources.errors import ApiDisabled, BadToken, MissingScope, SourceError, WrongDomain
 from crm_audit.sources.http import HttpCore, Limits, Paging, default_classify, url_path as _path
 from crm_audit.sources.oauth import RefreshSpec
@@ -41,6 +39,25 @@ PAGE = 500
 #: the token cost of each endpoint (x-token-cost in Pipedrive's OpenAPI specifications)
 COST = {"v2-list": 10, "archived": 20, "pipelines": 5, "stages": 5, "fields": 10, "users": 20}
 FIELD_ENDPOINTS = {"deals": "dealFields", "organizations": "organizationFields", "persons": "personFields"}
+
+#: the activities table (the largest: three a deal) flattened by DuckDB from the cached JSON, no Python per record: an
+#: activity's due date + due time are UTC when a time is set (shown in the account's zone, HH:MM), a date alone stays as
+#: it is, an unreadable time as sent; update_time in the account's zone; done "true"/"false"; the owner's name
+ACTIVITIES_SQL = """
+WITH a AS (SELECT id, data::JSON AS j FROM records WHERE object = 'activities' AND NOT deleted AND data IS NOT NULL),
+u AS (SELECT id, data::JSON ->> 'name' AS name FROM records WHERE object = 'users' AND NOT deleted AND data IS NOT NULL),
+b AS (SELECT a.id, a.j, nullif(j ->> 'due_date', '') AS dd, nullif(j ->> 'due_time', '') AS tm FROM a),
+c AS (SELECT *, timezone($tz, try_cast(dd || ' ' || (CASE WHEN length(tm) > 5 THEN tm[1:8] ELSE tm END) || '+00' AS TIMESTAMPTZ)) AS due
+      FROM b)
+SELECT c.id, j ->> 'subject', j ->> 'type',
+       CASE WHEN dd IS NULL THEN NULL WHEN tm IS NULL THEN dd ELSE coalesce(strftime(due, '%Y-%m-%d'), dd) END,
+       CASE WHEN dd IS NULL OR tm IS NULL THEN NULL ELSE coalesce(strftime(due, '%H:%M'), tm) END,
+       CASE WHEN coalesce(try_cast(j ->> 'done' AS BOOLEAN), false) THEN 'true' ELSE 'false' END,
+       nullif(j ->> 'deal_id', ''), u.name,
+       strftime(timezone($tz, try_cast(j ->> 'update_time' AS TIMESTAMPTZ)), '%Y-%m-%d %H:%M:%S')
+FROM c LEFT JOIN u ON u.id = c.j ->> 'owner_id'
+ORDER BY try_cast(c.id AS BIGINT) NULLS LAST, c.id
+"""
 
 _items = lambda js: js.get("data") or []  # noqa: E731
 _next_cursor = lambda js: (js.get("additional_data") or {}).get("next_cursor")  # noqa: E731
@@ -172,10 +189,7 @@ class PipedriveConnector(Connector):
             if not f.get("is_custom_field"):
                 continue
             name = (f.get("field_name") or code).strip()
-            base, k = name, 2
-            while name.lower() in names:
-                name, k = f"{base} ({k})", k + 1
-            names.add(name.lower())
+            name = unique_label(name, names)
             opts = {str(o.get("id")): o.get("label") for o in (f.get("options") or [])}
             out.append((code, name, f.get("field_type") or "", opts))
         return out
@@ -240,12 +254,8 @@ class PipedriveConnector(Connector):
                                [[i, p.get("name"), owner(p.get("owner_id")), text(p.get("org_id")),
                                  (orgs.get(str(p.get("org_id"))) or {}).get("name") if p.get("org_id") else None] + custom_cells(p, pcf)
                                 for i, p in persons.items()])
-        acts = []
-        for i, a in cache.live("activities"):
-            due_date, due_time = _local_due(a.get("due_date"), a.get("due_time"), tz)
-            acts.append([i, a.get("subject"), a.get("type"), due_date, due_time, text(bool(a.get("done"))), text(a.get("deal_id")),
-                         owner(a.get("owner_id")), local_text(a.get("update_time"), tz)])
-        out["activities"] = Table(["id", "subject", "type", "due_date", "due_time", "done", "deal_id", "owner_name", "update_time"], acts)
+        out["activities"] = Table(["id", "subject", "type", "due_date", "due_time", "done", "deal_id", "owner_name", "update_time"], [],
+                                  cache.flatten(ACTIVITIES_SQL, tz.key))
         return out
 
     # ------------------------------------------------------------------ check and init
@@ -276,16 +286,3 @@ class PipedriveConnector(Connector):
         reasons = sorted({d.get("lost_reason").strip() for _, d in cache.live("deals") if d.get("lost_reason")})
         url = f"https://{self.company}.pipedrive.com/deal/{{id}}" if self.company else "https://example.pipedrive.com/deal/{id}"
         return InitValues(pipelines, users, fields, url, reasons)
-
-
-def _local_due(date: str | None, time: str | None, tz: ZoneInfo) -> tuple[str | None, str | None]:
-    """An activity's due date and time in the account's zone (Pipedrive keeps them in UTC when a time is set)."""
-    if not date:
-        return None, None
-    if not time:
-        return date, None
-    try:
-        t = dt.datetime.fromisoformat(f"{date}T{time[:8] if len(time) > 5 else time}").replace(tzinfo=dt.timezone.utc).astimezone(tz)
-    except ValueError:
-        return date, time
-    return t.strftime("%Y-%m-%d"), t.strftime("%H:%M")

@@ -43,7 +43,7 @@ import httpx
 
 from crm_audit.sources.cache import Record, SyncCache
 from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
-                                         iso_utc, local_text, text)
+                                         iso_utc, local_text, text, unique_label)
 from crm_audit.sources.credentials import CredentialSpec
 from crm_audit.sources.errors import ApiDisabled, ApiResponseError, BadToken, MissingScope, RateLimited, SourceError, WrongDomain
 from crm_audit.sources.http import HttpCore, Limits, Paging, default_classify, url_path as _path
@@ -221,10 +221,7 @@ class SalesforceConnector(Connector):
         out, names = [], set()
         for name, f in cache.live(f"{entity}_fields"):
             label = (f.get("label") or name).strip()
-            base, k = label, 2
-            while label.lower() in names:
-                label, k = f"{base} ({k})", k + 1
-            names.add(label.lower())
+            label = unique_label(label, names)
             out.append((name, label, {str(p.get("value")): p.get("label") for p in f.get("picklistValues") or []}))
         return out
 
