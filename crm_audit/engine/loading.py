@@ -106,6 +106,26 @@ class _Loader:
         out.fingerprints[path.name] = raw.fingerprint or encoding.file_fingerprint(path)
 
 
+#: What DuckDB may hold in memory for one audit (the export's tables, ``audit_deals`` and the joins that build it);
+#: past it, joins and sorts spill to the run's temporary folder instead of growing the process (issue 17: 1M deals in
+#: ≤ 2 GB peak RSS; DuckDB's own default is 80 % of the machine's memory). The environment variable
+#: ``CRM_AUDIT_DUCKDB_MEMORY`` sets another limit ("4GB" on a big server, where spilling only costs time).
+DUCKDB_MEMORY = "1GB"
+
+
+def _bound_memory(con, tmpdir: Path) -> None:
+    import os
+
+    from crm_audit.sqltext import sql_literal
+
+    limit = os.environ.get("CRM_AUDIT_DUCKDB_MEMORY", "").strip() or DUCKDB_MEMORY
+    con.execute(f"SET temp_directory = {sql_literal(str(tmpdir))}")  # spilled blocks go with the run's temporary folder
+    try:
+        con.execute(f"SET memory_limit = {sql_literal(limit)}")
+    except Exception:  # a malformed override: the built-in limit, never a failed audit
+        con.execute(f"SET memory_limit = {sql_literal(DUCKDB_MEMORY)}")
+
+
 def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "error", con=None, as_of: dt.date | None = None) -> LoadedExport:
     """Find, read, map and parse the export files in ``directory``.
 
@@ -122,10 +142,11 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         raise file_problem(d, _("no export files (CSV or XLSX) found; expected deals.csv, activities.csv, organizations.csv, "
                                 "persons.csv"), "no-files")
     own_con = con is None
+    tmp = tempfile.TemporaryDirectory(prefix="crm-audit-")
     if own_con:
         con = duckdb.connect()
+        _bound_memory(con, Path(tmp.name))
         sqlfuncs.install(con)
-    tmp = tempfile.TemporaryDirectory(prefix="crm-audit-")
     out = LoadedExport(con, d, {}, _tmp=tmp, profile=profile)
     try:
         loader = _Loader(con, out, profile, on_bad_value, Path(tmp.name))
