@@ -21,12 +21,22 @@ class PullResult:
     """What one document held and what of it reached the ledger."""
 
     source: str
-    edits: list[EditedRow] = field(default_factory=list)
+    edits: list[EditedRow] = field(default_factory=list)  # every row read (after :meth:`compact`: see there)
     stored: int = 0  # rows new or changed since the document was written / last read
     accepted: int = 0
     warned: int = 0
     withdrawn: int = 0  # document decisions the head cleared
     unknown: list[EditedRow] = field(default_factory=list)  # worked-on rows of deals the audit did not have
+
+    rows_read: int | None = None  # rows the document held, once :meth:`compact` dropped the untouched ones
+
+    def compact(self) -> "PullResult":
+        """Keep only the rows someone worked on or that have a problem (what :attr:`worked`, :attr:`problems`
+        and :meth:`warnings` look at): a million-row document's untouched rows are not held for the rest of a run."""
+        if self.rows_read is None:
+            self.rows_read = len(self.edits)
+        self.edits = [e for e in self.edits if e.problems or _worked(e)]
+        return self
 
     @property
     def problems(self) -> list[EditedRow]:
@@ -35,7 +45,7 @@ class PullResult:
     @property
     def worked(self) -> int:
         """Rows someone worked on: a status other than «Не обработано», or a comment."""
-        return sum(1 for e in self.edits if e.deal_id and ((e.status_raw and e.status != STATUS_NEW) or e.comment))
+        return sum(1 for e in self.edits if _worked(e))
 
     @property
     def decisions(self) -> int:
@@ -56,6 +66,10 @@ class PullResult:
                                                     "(a row added by hand?): its status and comment are kept in the history but "
                                                     "the next document shows the deal only if a rule flags it", self.source, e.row, None))
         return out
+
+
+def _worked(e: EditedRow) -> bool:
+    return bool(e.deal_id and ((e.status_raw and e.status != STATUS_NEW) or e.comment))
 
 
 def store_edits(ledger: Ledger, edits: list[EditedRow], source: str, audit_id: int | None = None,
