@@ -87,6 +87,7 @@ class Postgres:
                 for row in zip(*(c.to_pylist() for c in table.columns)):
                     cp.write_row(row)
         cur.execute(f"SET search_path TO {schema}")
+        cur.execute("ANALYZE")  # a warehouse has statistics; freshly copied tables get them here
         return DBAPITarget(self.conn, "postgres")
 
     def close(self) -> None:

@@ -114,13 +114,7 @@ class RuleCompiler:
         q = exp.select("*").from_(exp.to_table(src.table)).where(exp.Not(this=exp.Is(this=col("id"), expression=exp.Null())))
         if src.unique_ids:
             return q
-        order = [exp.Ordered(this=col(src.order or "id"))]
-        rn = exp.Window(this=exp.RowNumber(), partition_by=[col("id")], order=exp.Order(expressions=order))
-        if self.d.name == "duckdb":
-            return q.qualify(exp.EQ(this=rn, expression=num(1)))
-        inner = q.select(exp.alias_(rn, "_first", quoted=False), append=True)
-        # the helper column is dropped again: the outer SELECT lists the columns it needs
-        return exp.select("*").from_(inner.subquery("_ranked")).where(exp.EQ(this=col("_first"), expression=num(1)))
+        return self.d.first_per_id(q, col(src.order or "id"))
 
     def _deal_expr(self, ref: FieldRef, deals: Source) -> exp.Expression:
         has = lambda n: n in deals.fields  # noqa: E731

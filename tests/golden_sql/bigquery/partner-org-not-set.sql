@@ -73,7 +73,7 @@ WITH audit_deals AS (
           NOT `id` IS NULL
       ) AS _ranked
       WHERE
-        `_first` = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (
@@ -88,7 +88,7 @@ WITH audit_deals AS (
         NOT `id` IS NULL
     ) AS _ranked
     WHERE
-      `_first` = 1
+      _first = 1
   ) AS o
     ON `o`.`id` = `d`.`org_id`
   LEFT JOIN (

@@ -63,7 +63,7 @@ WITH audit_deals AS (
           NOT `id` IS NULL
       ) AS _ranked
       WHERE
-        `_first` = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (

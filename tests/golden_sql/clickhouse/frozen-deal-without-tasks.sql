@@ -94,7 +94,7 @@ WITH task_agg AS (
           )
       ) AS _ranked
       WHERE
-        "_first" = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN task_agg AS t

@@ -102,7 +102,7 @@ WITH audit_deals AS (
           )
       ) AS _ranked
       WHERE
-        "_first" = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (
@@ -119,7 +119,7 @@ WITH audit_deals AS (
         )
     ) AS _ranked
     WHERE
-      "_first" = 1
+      _first = 1
   ) AS o
     ON "o"."id" = "d"."org_id"
   LEFT JOIN (
@@ -136,7 +136,7 @@ WITH audit_deals AS (
         )
     ) AS _ranked
     WHERE
-      "_first" = 1
+      _first = 1
   ) AS p
     ON "p"."id" = "d"."person_id"
   LEFT JOIN (

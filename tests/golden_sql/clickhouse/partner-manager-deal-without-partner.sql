@@ -104,7 +104,7 @@ WITH audit_deals AS (
           )
       ) AS _ranked
       WHERE
-        "_first" = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (
@@ -121,7 +121,7 @@ WITH audit_deals AS (
         )
     ) AS _ranked
     WHERE
-      "_first" = 1
+      _first = 1
   ) AS o
     ON "o"."id" = "d"."org_id"
   LEFT JOIN (
@@ -138,7 +138,7 @@ WITH audit_deals AS (
         )
     ) AS _ranked
     WHERE
-      "_first" = 1
+      _first = 1
   ) AS p
     ON "p"."id" = "d"."person_id"
   LEFT JOIN (

@@ -93,7 +93,7 @@ WITH audit_deals AS (
           )
       ) AS _ranked
       WHERE
-        "_first" = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (
@@ -110,7 +110,7 @@ WITH audit_deals AS (
         )
     ) AS _ranked
     WHERE
-      "_first" = 1
+      _first = 1
   ) AS o
     ON "o"."id" = "d"."org_id"
   LEFT JOIN (

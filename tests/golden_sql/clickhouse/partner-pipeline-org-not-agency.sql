@@ -103,7 +103,7 @@ WITH audit_deals AS (
           )
       ) AS _ranked
       WHERE
-        "_first" = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (
@@ -120,7 +120,7 @@ WITH audit_deals AS (
         )
     ) AS _ranked
     WHERE
-      "_first" = 1
+      _first = 1
   ) AS o
     ON "o"."id" = "d"."org_id"
   LEFT JOIN (
@@ -137,7 +137,7 @@ WITH audit_deals AS (
         )
     ) AS _ranked
     WHERE
-      "_first" = 1
+      _first = 1
   ) AS p
     ON "p"."id" = "d"."person_id"
   LEFT JOIN (

@@ -85,7 +85,7 @@ WITH audit_deals AS (
           )
       ) AS _ranked
       WHERE
-        "_first" = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (

@@ -73,48 +73,36 @@ WITH audit_deals AS (
         'е'
       ) AS _sn
     FROM (
-      SELECT
+      SELECT DISTINCT ON ("id")
         *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
-        FROM deals
-        WHERE
-          NOT "id" IS NULL
-      ) AS _ranked
+      FROM deals
       WHERE
-        "_first" = 1
+        NOT "id" IS NULL
+      ORDER BY
+        "id",
+        "_row"
     ) AS dd
   ) AS d
   LEFT JOIN (
-    SELECT
+    SELECT DISTINCT ON ("id")
       *
-    FROM (
-      SELECT
-        *,
-        ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
-      FROM organizations
-      WHERE
-        NOT "id" IS NULL
-    ) AS _ranked
+    FROM organizations
     WHERE
-      "_first" = 1
+      NOT "id" IS NULL
+    ORDER BY
+      "id",
+      "_row"
   ) AS o
     ON "o"."id" = "d"."org_id"
   LEFT JOIN (
-    SELECT
+    SELECT DISTINCT ON ("id")
       *
-    FROM (
-      SELECT
-        *,
-        ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
-      FROM persons
-      WHERE
-        NOT "id" IS NULL
-    ) AS _ranked
+    FROM persons
     WHERE
-      "_first" = 1
+      NOT "id" IS NULL
+    ORDER BY
+      "id",
+      "_row"
   ) AS p
     ON "p"."id" = "d"."person_id"
   LEFT JOIN (

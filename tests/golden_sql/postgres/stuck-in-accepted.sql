@@ -56,18 +56,14 @@ WITH audit_deals AS (
         'е'
       ) AS _sn
     FROM (
-      SELECT
+      SELECT DISTINCT ON ("id")
         *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
-        FROM deals
-        WHERE
-          NOT "id" IS NULL
-      ) AS _ranked
+      FROM deals
       WHERE
-        "_first" = 1
+        NOT "id" IS NULL
+      ORDER BY
+        "id",
+        "_row"
     ) AS dd
   ) AS d
   LEFT JOIN (

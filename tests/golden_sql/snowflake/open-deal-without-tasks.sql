@@ -55,7 +55,7 @@ WITH task_agg AS (
           NOT "id" IS NULL
       ) AS _ranked
       WHERE
-        "_first" = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN task_agg AS t

@@ -53,7 +53,7 @@ WITH audit_deals AS (
           NOT "id" IS NULL
       ) AS _ranked
       WHERE
-        "_first" = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (
@@ -68,7 +68,7 @@ WITH audit_deals AS (
         NOT "id" IS NULL
     ) AS _ranked
     WHERE
-      "_first" = 1
+      _first = 1
   ) AS o
     ON "o"."id" = "d"."org_id"
   LEFT JOIN (

@@ -99,7 +99,7 @@ WITH audit_deals AS (
           NOT `id` IS NULL
       ) AS _ranked
       WHERE
-        `_first` = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (
@@ -114,7 +114,7 @@ WITH audit_deals AS (
         NOT `id` IS NULL
     ) AS _ranked
     WHERE
-      `_first` = 1
+      _first = 1
   ) AS o
     ON `o`.`id` = `d`.`org_id`
   LEFT JOIN (
@@ -129,7 +129,7 @@ WITH audit_deals AS (
         NOT `id` IS NULL
     ) AS _ranked
     WHERE
-      `_first` = 1
+      _first = 1
   ) AS p
     ON `p`.`id` = `d`.`person_id`
   LEFT JOIN (

@@ -100,7 +100,7 @@ WITH audit_deals AS (
           NOT `id` IS NULL
       ) AS _ranked
       WHERE
-        `_first` = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (
@@ -115,7 +115,7 @@ WITH audit_deals AS (
         NOT `id` IS NULL
     ) AS _ranked
     WHERE
-      `_first` = 1
+      _first = 1
   ) AS o
     ON `o`.`id` = `d`.`org_id`
   LEFT JOIN (
@@ -130,7 +130,7 @@ WITH audit_deals AS (
         NOT `id` IS NULL
     ) AS _ranked
     WHERE
-      `_first` = 1
+      _first = 1
   ) AS p
     ON `p`.`id` = `d`.`person_id`
   LEFT JOIN (

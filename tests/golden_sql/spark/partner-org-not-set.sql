@@ -89,7 +89,7 @@ WITH audit_deals AS (
           NOT `id` IS NULL
       ) AS _ranked
       WHERE
-        `_first` = 1
+        _first = 1
     ) AS dd
   ) AS d
   LEFT JOIN (
@@ -104,7 +104,7 @@ WITH audit_deals AS (
         NOT `id` IS NULL
     ) AS _ranked
     WHERE
-      `_first` = 1
+      _first = 1
   ) AS o
     ON `o`.`id` = `d`.`org_id`
   LEFT JOIN (
