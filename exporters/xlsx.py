@@ -14,7 +14,7 @@ How it is written: openpyxl builds the workbook (styles, the FAQ, «Учет
 попаданий» with its chart, each rule sheet's header, widths, filter,
 drop-downs, highlights), then the rule sheets' data rows are streamed as
 SpreadsheetML straight into the saved package (:class:`_TableRows`,
-:func:`_assemble`) -- the same cells openpyxl would write (inline strings,
+:func:`_assemble`; built column by column with Arrow, :mod:`exporters.xlsx_rows`) -- the same cells openpyxl would write (inline strings,
 numbers, date serials with a style, hyperlink relationships), ~10x faster:
 200,000 rows take seconds, not a minute. Excel allows at most
 :data:`MAX_HYPERLINKS_PER_SHEET` hyperlinks per sheet; rows beyond that keep
@@ -61,10 +61,11 @@ from crm_audit.documents.layout import (  # noqa: F401 - re-exported for existin
     rule_sheet_headers,
 )
 from crm_audit.documents.model import (
-    FONT, Cell as ModelCell, Chart, Document, Format, Guard, Highlight, Sheet, Table, Validation, linkable,
+    FONT, Cell as ModelCell, Chart, Document, Format, Guard, Highlight, Sheet, Table, Validation,
 )
 from crm_audit.report import AuditReport
-from exporters.safe import XLSX_MAX_CELL_CHARS, atomic_write, fit_cell, xlsx_text
+from exporters.safe import atomic_write, xlsx_text
+from exporters.xlsx_rows import LINE_HEIGHT as _LINE_HEIGHT, RowsWriter, cell_xml
 
 __all__ = [
     "COMMENT_HEADER",
@@ -85,8 +86,6 @@ __all__ = [
 MAX_HYPERLINKS_PER_SHEET = 65_530
 #: Excel's rows per sheet (the header included).
 MAX_SHEET_ROWS = 1_048_576
-_MAX_ROW_LINES = 8  # a data row grows for multi-line text up to this many lines
-_LINE_HEIGHT = 15  # points per line of a row that must show several lines
 _CAP_WHERE = "не помещается на лист Excel"
 
 
@@ -337,7 +336,6 @@ _COLUMNAR_ROWS_PER_CHUNK = 16_384
 #: zlib level of the rule sheets' parts: deflating a million rows (~1 GB of XML) at the default level 6 took ~9 s, at
 #: level 2 ~3 s, for a file ~25 % larger (issue 17: the second audit at 1M deals)
 _TABLE_COMPRESSION = 2
-_HALF_LIMIT = XLSX_MAX_CELL_CHARS // 2
 
 
 def _esc(text: str) -> str:
@@ -364,7 +362,7 @@ class _TableRows:
     strings (``t="inlineStr"``, so never a formula), numbers, dates as
     serials with a ``DD.MM.YYYY`` style, hyperlinks as ``<hyperlink>``
     elements with external relationships. A text cell of several lines wraps
-    and makes its row taller (up to :data:`_MAX_ROW_LINES` lines).
+    and makes its row taller (up to :data:`exporters.xlsx_rows.MAX_ROW_LINES` lines).
     """
 
     def __init__(self, ws: Any, sheet: Sheet, book: _StyleBook):
@@ -415,8 +413,6 @@ class _TableRows:
         if columnar is None:
             columnar = sum(1 for col in plan if col[2]) <= 1
         if columnar:
-            from exporters.xlsx_rows import RowsWriter
-
             writer = RowsWriter(date_sid, _serial, self.links, MAX_HYPERLINKS_PER_SHEET)
             for start in range(0, self.n, _COLUMNAR_ROWS_PER_CHUNK):
                 m = min(_COLUMNAR_ROWS_PER_CHUNK, self.n - start)
@@ -433,37 +429,16 @@ class _TableRows:
 
     def _row(self, r: str, i: int, block: list[tuple], date_sid: int) -> str:
         """The ``<row>`` element of row ``r``: the ``i``-th values of the block's columns."""
-        links, max_links = self.links, MAX_HYPERLINKS_PER_SHEET
+        links, max_links, date_attr = self.links, MAX_HYPERLINKS_PER_SHEET, f'" s="{date_sid}"><v>'
         row_lines = 1
         parts = [""]  # the <row> start tag, once the height is known
         for letter, values, is_link, text_ids, wrap_ids, num_attr, link_ids in block:
             v = values[i]
             if v is None:
                 continue
-            cls = v.__class__
-            if cls is str:
-                ids = text_ids
-                if is_link and len(links) < max_links and linkable(v):
-                    links.append((letter + r, v))
-                    ids = link_ids
-                if len(v) > _HALF_LIMIT:
-                    v = fit_cell(v)
-                if "\n" in v:  # multi-line text: wrap it and give the row room
-                    lines = v.count("\n") + 1
-                    if lines > row_lines:
-                        row_lines = min(lines, _MAX_ROW_LINES)
-                    if ids is text_ids:
-                        ids = wrap_ids
-                sid = ids[1] if v[0] in "=+-@" else ids[0]
-                s_attr = f' s="{sid}"' if sid else ""
-                space = ' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else ""
-                parts.append(f'<c r="{letter}{r}"{s_attr} t="inlineStr"><is><t{space}>{_esc(v)}</t></is></c>')
-            elif cls is int:
-                parts.append(f'<c r="{letter}{r}"{num_attr}><v>{v}</v></c>')
-            elif cls is float:
-                parts.append(f'<c r="{letter}{r}"{num_attr}><v>{v!r}</v></c>')
-            else:  # a date
-                parts.append(f'<c r="{letter}{r}" s="{date_sid}"><v>{_serial(v)}</v></c>')
+            xml, lines = cell_xml(letter, r, v, is_link, text_ids, wrap_ids, num_attr, link_ids, date_attr, _serial, links, max_links)
+            parts.append(xml)
+            row_lines = max(row_lines, lines)
         parts.append("</row>")
         parts[0] = f'<row r="{r}" ht="{_LINE_HEIGHT * row_lines}" customHeight="1">' if row_lines > 1 else f'<row r="{r}">'
         return "".join(parts)

@@ -144,30 +144,34 @@ def python_cells(letter: str, values: Sequence[Any], rs: list[str], lines: np.nd
     """The cells of one column, one value at a time (any mix of texts, numbers and dates)."""
     out = [""] * len(values)
     for i, v in enumerate(values):
-        if v is None:
-            continue
-        r = rs[i]
-        cls = v.__class__
-        if cls is str:
-            ids = text_ids
-            if is_link and len(links) < max_links and linkable(v):
-                links.append((letter + r, v))
-                ids = link_ids
-            if len(v) > _HALF_LIMIT:
-                v = fit_cell(v)
-            if "\n" in v:  # multi-line text: wrap it and give the row room
-                k = min(v.count("\n") + 1, MAX_ROW_LINES)
-                if k > lines[i]:
-                    lines[i] = k
-                if ids is text_ids:
-                    ids = wrap_ids
-            sid = ids[1] if v[0] in "=+-@" else ids[0]
-            space = ' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else ""
-            out[i] = f'<c r="{letter}{r}"{_attr(sid)} t="inlineStr"><is><t{space}>{_esc(v)}</t></is></c>'
-        elif cls is int:
-            out[i] = f'<c r="{letter}{r}"{num_attr}><v>{v}</v></c>'
-        elif cls is float:
-            out[i] = f'<c r="{letter}{r}"{num_attr}><v>{v!r}</v></c>'
-        else:  # a date
-            out[i] = f'<c r="{letter}{r}{date_attr}{serial(v)}</v></c>'
+        if v is not None:
+            out[i], k = cell_xml(letter, rs[i], v, is_link, text_ids, wrap_ids, num_attr, link_ids, date_attr, serial,
+                                 links, max_links)
+            if k > lines[i]:
+                lines[i] = k
     return out
+
+
+def cell_xml(letter: str, r: str, v: Any, is_link: bool, text_ids, wrap_ids, num_attr: str, link_ids, date_attr: str,
+             serial: Callable[[dt.date], str], links: list[tuple[str, str]], max_links: int) -> tuple[str, int]:
+    """One cell (a value that is not None) and the lines its row must show; a link is added to ``links`` under the cap."""
+    cls = v.__class__
+    if cls is str:
+        ids, lines = text_ids, 1
+        if is_link and len(links) < max_links and linkable(v):
+            links.append((letter + r, v))
+            ids = link_ids
+        if len(v) > _HALF_LIMIT:
+            v = fit_cell(v)
+        if "\n" in v:  # multi-line text: wrap it and give the row room
+            lines = min(v.count("\n") + 1, MAX_ROW_LINES)
+            if ids is text_ids:
+                ids = wrap_ids
+        sid = ids[1] if v[0] in "=+-@" else ids[0]
+        space = ' xml:space="preserve"' if v[0].isspace() or v[-1].isspace() else ""
+        return f'<c r="{letter}{r}"{_attr(sid)} t="inlineStr"><is><t{space}>{_esc(v)}</t></is></c>', lines
+    if cls is int:
+        return f'<c r="{letter}{r}"{num_attr}><v>{v}</v></c>', 1
+    if cls is float:
+        return f'<c r="{letter}{r}"{num_attr}><v>{v!r}</v></c>', 1
+    return f'<c r="{letter}{r}{date_attr}{serial(v)}</v></c>', 1  # a date

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 
 import exporters.xlsx as xlsx
 from crm_audit.documents import build
-from crm_audit.documents.model import Sheet, Table, TableColumn
+from crm_audit.documents.model import Sheet, Table, TableColumn, linkable
 from exporters.xlsx_rows import _SPACE_RE, _URL_RE
 
 LONG = "длинный текст " * 2000  # past half of Excel's cell limit: cut to fit, cell by cell
@@ -87,4 +87,4 @@ def test_regexes_mean_what_python_means():
     assert [c for c, s in zip(chars, spaces) if s != c.isspace()] == []
     urls = ["https://a", "HTTPS://a", "Http://a", "mailto:x", "MAILTO:x", "ftp://a", " https://a", "httpss://a", "https:"]
     got = pc.match_substring_regex(pa.array(urls), _URL_RE).to_pylist()
-    assert got == [xlsx.linkable(u) for u in urls]
+    assert got == [linkable(u) for u in urls]
