@@ -62,28 +62,42 @@ def audit(tmp_path: Path, crm: str, export: Path, *extra: str) -> tuple[dict[str
 
 # --------------------------------------------------------------------------- defect 2: Italian and Polish Pipedrive
 
-#: the Portuguese export of the same five deals audits so (the tester's reference: PT worked)
+#: findings the Portuguese export of the same five deals has (the tester's reference: PT worked) — at least these
 PT_FINDINGS = {"open-deal-without-tasks": {"1"}, "overdue-tasks": {"2"}, "no-stage-movement": {"1"}}
 PT_STATES = {"1": "Открыта", "2": "Открыта", "3": "Выиграна", "4": "Открыта", "5": "Проиграна"}
 
 
+def _rows(work: Path) -> list[list[str]]:
+    with open(work / "v.csv", encoding="utf-8") as f:
+        return sorted(row[:12] for row in csv.reader(f))
+
+
+@pytest.fixture(scope="module")
+def portuguese(tmp_path_factory) -> tuple[dict[str, set[str]], list[list[str]]]:
+    found, state, work = audit(tmp_path_factory.mktemp("pt"), "pipedrive", FIXTURES / "pipedrive-pt")
+    assert state == PT_STATES
+    assert all(found.get(rule, set()) >= ids for rule, ids in PT_FINDINGS.items())
+    return found, _rows(work)
+
+
 @pytest.mark.parametrize("lang", ["it", "pl"])
-def test_italian_and_polish_pipedrive_exports_audit_like_the_portuguese(tmp_path, lang):
+def test_italian_and_polish_pipedrive_exports_audit_like_the_portuguese(tmp_path, lang, portuguese):
     # «Trattativa - ID, Trattativa - Titolo, … Trattativa - Stato» (Pipedrive's Italian import categories say
     # «Trattativa»); «Transakcja - ID … Transakcja - Status», «Działanie - ID transakcji»
-    found, state, _ = audit(tmp_path, "pipedrive", FIXTURES / f"pipedrive-{lang}")
-    assert found == PT_FINDINGS
+    found, state, work = audit(tmp_path, "pipedrive", FIXTURES / f"pipedrive-{lang}")
     assert state == PT_STATES
+    assert found == portuguese[0]
+    assert _rows(work) == portuguese[1]
 
 
-def test_german_geschaeft_and_polish_oferta_prefixes(tmp_path):
+def test_polish_oferta_prefix(tmp_path, portuguese):
     src = FIXTURES / "pipedrive-pl"
     export = tmp_path / "exp"
     export.mkdir()
     for p in src.iterdir():
         export.joinpath(p.name).write_text(p.read_text(encoding="utf-8").replace("Transakcja - ", "Oferta - "), encoding="utf-8")
     found, state, _ = audit(tmp_path, "pipedrive", export)
-    assert (found, state) == (PT_FINDINGS, PT_STATES)
+    assert (found, state) == (portuguese[0], PT_STATES)
 
 
 def test_every_pipedrive_language_names_its_deal_object():
@@ -94,3 +108,43 @@ def test_every_pipedrive_language_names_its_deal_object():
     assert {"Deal", "Сделка", "Negócio", "Trato", "Geschäft", "Affaire", "Trattativa", "Oferta", "Transakcja",
             "Affär", "Avtale", "Obchod"} <= prefixes
     assert p.languages_of(["Trattativa - ID", "Trattativa - Titolo"]) == ["it"]
+
+
+# --------------------------------------------------------------------------- defect 3: Western / Central European code pages
+
+
+def test_a_western_excel_resave_reads_as_windows_1252(tmp_path):
+    # the PT export re-saved by Western-European Excel: Windows-1252, `;`, dd.mm.yyyy («Negócio - Título»);
+    # read as cp1251 its headers were «Negуcio - Tнtulo» and init stopped
+    cp1252 = FIXTURES / "pipedrive-pt-cp1252"
+    utf8 = tmp_path / "utf8"
+    utf8.mkdir()
+    for p in cp1252.iterdir():
+        utf8.joinpath(p.name).write_text(p.read_bytes().decode("cp1252"), encoding="utf-8")
+    found, state, work = audit(tmp_path / "a", "pipedrive", cp1252)
+    _, _, work_utf8 = audit(tmp_path / "b", "pipedrive", utf8)
+    assert _rows(work) == _rows(work_utf8)
+    assert all(found.get(rule, set()) >= ids for rule, ids in PT_FINDINGS.items())
+    assert state == PT_STATES
+    stages = yaml.safe_load((work / "crm-audit.yaml").read_text(encoding="utf-8"))["pipelines"]["Vendas"]
+    assert "Negociação" in stages
+
+
+def test_a_polish_excel_resave_reads_as_windows_1250(tmp_path, portuguese):
+    export = tmp_path / "exp"
+    export.mkdir()
+    for p in (FIXTURES / "pipedrive-pl").iterdir():
+        export.joinpath(p.name).write_bytes(p.read_text(encoding="utf-8").replace('","', '";"').replace("ã", "a").encode("cp1250"))  # «ã» is no cp1250 letter
+    found, state, work = audit(tmp_path, "pipedrive", export)
+    assert (found, state) == (portuguese[0], PT_STATES)
+
+
+def test_code_pages_are_judged_by_the_headers_they_make_known():
+    from crm_audit.engine.encoding import codepage_scores, detect_encoding
+
+    head = "Сделка - ID;Сделка - Название;Сделка - Этап\n1;Тест;Новая\n".encode("cp1251")
+    assert detect_encoding(Path("deals.csv"), head) == "cp1251"
+    scores = codepage_scores("Negócio - ID;Negócio - Título\n".encode("cp1252"))
+    assert scores["cp1252"] > 0 > scores["cp1251"]  # «Negуcio» mixes Latin and Cyrillic letters
+    pl = "Transakcja - ID;Transakcja - Właściciel\n".encode("cp1250")
+    assert detect_encoding(Path("deals.csv"), pl) == "cp1250"

@@ -10,7 +10,9 @@ the way (the fingerprint an audit records for each file it read).
 from __future__ import annotations
 
 import codecs
+import functools
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +34,72 @@ def _looks_utf16(head: bytes) -> str | None:
     if even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
         return "utf-16-be"
     return None
+
+
+#: the Windows code pages an Excel re-save writes: Cyrillic, Western European, Central European
+CODE_PAGES = ("cp1251", "cp1252", "cp1250")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+@functools.lru_cache(maxsize=1)
+def known_words() -> frozenset[str]:
+    """The non-ASCII words of every bundled profile's headers and prefixes, lower-cased («negócio», «сделка», «właściciel»)."""
+    from crm_audit.engine import profile as profiles
+
+    words: set[str] = set()
+    for name in profiles.available():
+        try:
+            prof = profiles.load_profile(name)
+        except Exception:  # a broken profile is reported where it is used, not while sniffing bytes
+            continue
+        texts = list(prof.detect)
+        for spec in prof.entities.values():
+            texts += spec.prefixes
+            for fs in spec.fields.values():
+                texts += fs.headers
+        for text in texts:
+            words.update(w for w in _WORD.findall(text.lower()) if not w.isascii())
+    return frozenset(words)
+
+
+def _mixed_script(word: str) -> bool:
+    """A word of Latin and Cyrillic letters together: text decoded with the wrong code page («Negуcio»)."""
+    return any("a" <= ch.lower() <= "z" or "\u00c0" <= ch <= "\u024f" for ch in word) and any("\u0400" <= ch <= "\u04ff" for ch in word)
+
+
+def codepage_scores(data: bytes, lines: int = 30) -> dict[str, int]:
+    """Each Windows code page that decodes ``data``: how many words of its first ``lines`` lines a profile
+    knows, less the words that mix Latin and Cyrillic letters."""
+    head = data[: 64 * 1024].split(b"\n")[:lines]
+    known = known_words()
+    scores: dict[str, int] = {}
+    for cp in CODE_PAGES:
+        try:
+            text = b"\n".join(head).decode(cp)
+        except UnicodeDecodeError:
+            continue
+        words = [w for w in _WORD.findall(text.lower()) if not w.isascii()]
+        scores[cp] = sum(1 for w in words if w in known) - sum(1 for w in words if _mixed_script(w))
+    return scores
+
+
+def _codepage_by_known_words(data: bytes) -> str | None:
+    """The code page with the best :func:`codepage_scores`; None when the scores do not tell them apart.
+
+    Western and Central European decodings often score alike (their shared letters «í», «é», or no
+    known word beyond the ASCII ones): a tie of the two, both better than Cyrillic, is read as
+    Windows-1252; a tie that includes Cyrillic is left to the letter count below.
+    """
+    scores = codepage_scores(data)
+    if len(set(scores.values())) < 2 and not any(v > 0 for v in scores.values()):
+        return None
+    best = max(scores.values())
+    tied = [cp for cp in CODE_PAGES if scores.get(cp) == best]
+    if len(tied) == 1:
+        return tied[0]
+    if "cp1251" in tied:
+        return None
+    return "cp1252" if "cp1252" in tied else tied[0]
 
 
 def detect_encoding(path: Path, data: bytes) -> str:
@@ -61,6 +129,11 @@ def detect_encoding(path: Path, data: bytes) -> str:
               "again").format(n=bad, line=line),
             "encoding", line=line,
         )
+    # a Windows code page: the one whose decoding makes the headers words a CRM profile knows
+    # (a Portuguese export re-saved by Western Excel is cp1252: «Negócio», never cp1251's «Negуcio»)
+    by_headers = _codepage_by_known_words(data)
+    if by_headers:
+        return by_headers
     # Russian Excel / Bitrix24: Windows-1251 (its letters are bytes C0..FF)
     try:
         cyr = data.decode("cp1251")
