@@ -185,21 +185,34 @@ def columns_by_name(files: list[tuple[Path, str, list[str]]], profile) -> dict[s
 
 
 def columns_by_values(export, profile) -> dict[str, list[Mapping]]:
-    """An enum / yes-no field with no column, fed by the custom column whose values are that field's values."""
+    """An enum / yes-no field with no column, fed by the custom column whose values are that field's values.
+
+    A column feeds one field: it is proposed once. Yes/no values alone cannot tell one flag from another
+    (a column of true/false may be «is closed», «is won» or «is lost»): a yes/no column is proposed by its
+    values only when a single yes/no field of the entity lacks a column — else a won flag could be read as
+    lost; the name-based proposals (or the user's `columns:`) map the others.
+    """
     out: dict[str, list[Mapping]] = {}
     for entity, ent in export.entities.items():
         spec = profile.entities[entity]
+        taken: set[str] = set()
+        open_flags = [n for n, fs in spec.fields.items() if fs.type == "bool" and fs.values and n not in ent.fields]
         for name, fs in spec.fields.items():
             if name in ent.fields or fs.type not in ("enum", "bool") or not fs.values:
+                continue
+            if fs.type == "bool" and len(open_flags) > 1:
                 continue
             known = [norm(v) for vals in fs.values.values() for v in vals]
             lit = ", ".join(json.dumps(v, ensure_ascii=False).replace("'", "''").replace('"', "'") for v in known)
             for col, header in ent.custom.values():
+                if col in taken:
+                    continue
                 total, hits = export.con.execute(
                     f"SELECT count(*) FILTER (WHERE NOT is_blank({col})), count(*) FILTER (WHERE norm({col}) IN ({lit})) FROM {ent.table}"
                 ).fetchone()
                 if total and hits >= VALUES_SHARE * total:
                     out.setdefault(entity, []).append(Mapping(name, header, f"значения колонки — {fs.type == 'enum' and 'статусы' or 'да/нет'} ({hits} из {total})"))
+                    taken.add(col)
                     break
     return out
 

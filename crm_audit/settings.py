@@ -178,9 +178,16 @@ class Settings(BaseModel):
         for ent, fields in v.items():
             if ent not in entities:
                 raise ValueError(f"unknown entity «{ent}» under columns; use one of: {', '.join(entities)}")
+            by_header: dict[str, list[str]] = {}
             for name, header in (fields or {}).items():
                 if not isinstance(header, str) or not header.strip():
                     raise ValueError(f"columns.{ent}.{name}: give the export's header as text")
+                by_header.setdefault(" ".join(header.casefold().split()), []).append(name)
+            for names in by_header.values():
+                if len(names) > 1:  # a yes/no column read as «closed», «won» and «lost» at once turns a won deal lost
+                    raise ValueError(
+                        f"columns.{ent}: «{fields[names[0]]}» is given for {', '.join(names)}; a column feeds one field — "
+                        f"keep it under the one field it is and remove it from the others")
         return v
 
     @field_validator("fields")

@@ -148,3 +148,56 @@ def test_code_pages_are_judged_by_the_headers_they_make_known():
     assert scores["cp1252"] > 0 > scores["cp1251"]  # «Negуcio» mixes Latin and Cyrillic letters
     pl = "Transakcja - ID;Transakcja - Właściciel\n".encode("cp1250")
     assert detect_encoding(Path("deals.csv"), pl) == "cp1250"
+
+
+# --------------------------------------------------------------------------- defect 4: one column, one field
+
+
+def _columns(work: Path) -> dict[str, dict[str, str]]:
+    return yaml.safe_load((work / "crm-audit.yaml").read_text(encoding="utf-8")).get("columns") or {}
+
+
+def _one_field_per_column(columns: dict[str, dict[str, str]]) -> None:
+    for entity, fields in columns.items():
+        headers = [h for h in (fields or {}).values()]
+        assert len(headers) == len(set(headers)), (entity, fields)
+
+
+def test_a_won_flag_never_becomes_lost(tmp_path):
+    # HubSpot in German: «Ist abgeschlossen», «Ist gewonnen»; deal 2 «Abgeschlossen und gewonnen», both true.
+    # init wrote is_closed, is_won AND is_lost as «Ist abgeschlossen» and deal 2 was audited as lost
+    found, state, work = audit(tmp_path, "hubspot", FIXTURES / "hubspot-de")
+    _one_field_per_column(_columns(work))
+    assert state == {"1": "Открыта", "2": "Выиграна"}
+
+
+def test_yes_no_columns_with_unknown_names_are_not_guessed_by_their_values(tmp_path):
+    # three yes/no columns whose names say nothing the profile knows: which is «closed», «won», «lost»
+    # cannot be told from true/false — none is proposed as a flag by its values, so none turns a won deal lost
+    export = tmp_path / "exp"
+    export.mkdir()
+    text = (FIXTURES / "hubspot-de" / "deals.csv").read_text(encoding="utf-8")
+    text = text.replace('"Ist abgeschlossen","Ist gewonnen"', '"Flag A","Flag B","Flag C"')
+    text = text.replace('"false","false"', '"false","false","false"').replace('"true","true"', '"true","true","false"')
+    export.joinpath("deals.csv").write_text(text, encoding="utf-8")
+    found, state, work = audit(tmp_path, "hubspot", export)
+    columns = _columns(work).get("deals") or {}
+    _one_field_per_column({"deals": columns})
+    assert not {"is_closed", "is_won", "is_lost"} & set(columns)
+    assert state == {"1": "Открыта", "2": "Выиграна"}  # from the stage «Abgeschlossen und gewonnen»
+
+
+def test_one_column_given_for_two_fields_is_a_settings_error(tmp_path, capsys):
+    work = tmp_path / "work"
+    export = FIXTURES / "hubspot-de"
+    assert init(work, "hubspot", export) == 0
+    cfg = work / "crm-audit.yaml"
+    doc = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    doc["columns"] = {"deals": {"is_won": "Ist abgeschlossen", "is_lost": "Ist abgeschlossen"}}
+    cfg.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", "-c", str(cfg)]) == 2
+    assert run(work, export) == 2
+    err = capsys.readouterr().err
+    assert "«Ist abgeschlossen» is given for is_won, is_lost" in err
+    assert not (work / "v.csv").exists()
