@@ -201,3 +201,30 @@ def test_one_column_given_for_two_fields_is_a_settings_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "«Ist abgeschlossen» is given for is_won, is_lost" in err
     assert not (work / "v.csv").exists()
+
+
+# --------------------------------------------------------------------------- defect 10: Kommo in Spanish and Portuguese
+
+
+def test_kommo_in_spanish_reads_no_cerrado_and_its_system_statuses(tmp_path):
+    # «Fecha de cierre» = «no cerrado» stopped the run; «Logrado con éxito» / «Venta perdida» (Kommo's statuses
+    # 142 / 143 in Spanish) were audited as open
+    found, state, work = audit(tmp_path, "amocrm", FIXTURES / "kommo-es")
+    assert state == {"1": "Открыта", "2": "Выиграна", "3": "Проиграна"}
+    pipelines = yaml.safe_load((work / "crm-audit.yaml").read_text(encoding="utf-8"))["pipelines"]
+    assert pipelines == {"Embudo de ventas": ["Contacto inicial", "Logrado con éxito", "Venta perdida"]}
+
+
+def test_kommo_in_portuguese(tmp_path):
+    export = tmp_path / "exp"
+    export.mkdir()
+    pt = {"Nombre del lead": "Nome do lead", "Venta": "Venda", "Usuario responsable": "Usuário responsável",
+          "Fecha de creación": "Criado em", "Embudo de ventas": "Funil de vendas", "Embudo": "Funil",
+          "Etapa del lead": "Etapa do lead", "Fecha de cierre": "Data de fechamento", "no cerrado": "não fechado",
+          "Contacto inicial": "Contato inicial", "Logrado con éxito": "Venda ganha", "Venta perdida": "Venda perdida"}
+    text = (FIXTURES / "kommo-es" / "kommo_export_leads_2026-11-20.csv").read_text(encoding="utf-8")
+    for es, word in pt.items():
+        text = text.replace(f'"{es}"', f'"{word}"')
+    export.joinpath("kommo_export_leads_2026-11-20.csv").write_text(text, encoding="utf-8")
+    found, state, work = audit(tmp_path, "amocrm", export)
+    assert state == {"1": "Открыта", "2": "Выиграна", "3": "Проиграна"}
