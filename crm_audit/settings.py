@@ -134,6 +134,9 @@ class Settings(BaseModel):
     rules: RulesConfig = Field(default_factory=RulesConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     on_bad_value: Literal["error", "warn"] = "error"
+    # how a date such as 10/01/2026 reads: auto (from the export's values — a day above 12, a 12-hour
+    # clock «am/pm» — else the CRM's usual order, with a note), dmy (day first) or mdy (month first)
+    date_order: Literal["auto", "dmy", "mdy"] = "auto"
     google_sheet: str | None = None  # spreadsheet URL or key to publish to
     google_credentials: str | None = None  # service-account JSON key (else GOOGLE_APPLICATION_CREDENTIALS, else OAuth)
     ledger: str | None = None  # the audit history database; default crm-audit.db next to this file

@@ -29,9 +29,9 @@ def init(work: Path, crm: str, export: Path, *extra: str) -> int:
     return main(["init", str(work), "--crm", crm, "--from-export", str(export), *extra])
 
 
-def run(work: Path, export: Path, *extra: str) -> int:
+def run(work: Path, export: Path, *extra: str, quiet: bool = True) -> int:
     return main(["run", "-c", str(work / "crm-audit.yaml"), "--export", str(export), "--as-of", AS_OF,
-                 "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"), "--quiet", *extra])
+                 "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"), *(["--quiet"] if quiet else []), *extra])
 
 
 def with_every_deal_rule(work: Path) -> None:
@@ -43,12 +43,12 @@ def with_every_deal_rule(work: Path) -> None:
     path.write_text(text.replace("\n  files: []", "\n  files: [every-deal.yaml]", 1), encoding="utf-8")
 
 
-def audit(tmp_path: Path, crm: str, export: Path, *extra: str) -> tuple[dict[str, set[str]], dict[str, str], Path]:
+def audit(tmp_path: Path, crm: str, export: Path, *extra: str, quiet: bool = True) -> tuple[dict[str, set[str]], dict[str, str], Path]:
     """init -> every-deal rule added -> run: (rule id -> deal ids, deal id -> state, work dir)."""
     work = tmp_path / "work"
     assert init(work, crm, export) == 0
     with_every_deal_rule(work)
-    assert run(work, export, *extra) == 0
+    assert run(work, export, *extra, quiet=quiet) == 0
     found: dict[str, set[str]] = {}
     state: dict[str, str] = {}
     with open(work / "v.csv", encoding="utf-8") as f:
@@ -228,3 +228,48 @@ def test_kommo_in_portuguese(tmp_path):
     export.joinpath("kommo_export_leads_2026-11-20.csv").write_text(text, encoding="utf-8")
     found, state, work = audit(tmp_path, "amocrm", export)
     assert state == {"1": "Открыта", "2": "Выиграна", "3": "Проиграна"}
+
+
+# --------------------------------------------------------------------------- defect 11: US dates
+
+
+def _created(work: Path) -> dict[str, str]:
+    with open(work / "v.csv", encoding="utf-8") as f:
+        return {r["deal_id"]: r["evidence"] for r in csv.DictReader(f) if r["rule_id"] == "every-deal"}
+
+
+def test_a_twelve_hour_clock_reads_month_first_and_says_so(tmp_path, capsys):
+    # «10/01/2026 10:00:00 am»: no day above 12 in the file; the am/pm clock is the US style (month first)
+    export = FIXTURES / "bitrix24-us-dates"
+    _, _, work = audit(tmp_path, "bitrix24", export, quiet=False)
+    assert _created(work) == {"201": "Создана: 2026-10-01", "202": "Создана: 2026-09-01", "203": "Создана: 2026-11-10"}
+    err = "".join(capsys.readouterr())
+    assert "«10/01/2026 10:00:00 am»" in err and "month/day/year" in err and "`date_order: dmy`" in err
+
+
+def test_the_settings_date_order_wins_and_silences_the_note(tmp_path, capsys):
+    export = FIXTURES / "bitrix24-us-dates"
+    work = tmp_path / "work"
+    assert init(work, "bitrix24", export) == 0
+    with_every_deal_rule(work)
+    cfg = work / "crm-audit.yaml"
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "\ndate_order: dmy\n", encoding="utf-8")
+    assert main(["validate", "-c", str(cfg)]) in (0, 1)
+    capsys.readouterr()
+    assert run(work, export, quiet=False) == 0
+    assert _created(work) == {"201": "Создана: 2026-01-10", "202": "Создана: 2026-01-09", "203": "Создана: 2026-10-11"}
+    assert "`date_order:" not in "".join(capsys.readouterr())
+
+
+def test_an_ambiguous_file_says_which_order_it_assumed(tmp_path, capsys):
+    export = tmp_path / "exp"
+    export.mkdir()
+    src = FIXTURES / "bitrix24-us-dates"
+    for p in src.iterdir():  # the same dates on a 24-hour clock: nothing tells the order
+        export.joinpath(p.name).write_text(p.read_text(encoding="utf-8").replace(" am\"", "\"").replace(" pm\"", "\""),
+                                           encoding="utf-8")
+    _, _, work = audit(tmp_path, "bitrix24", export, quiet=False)
+    assert _created(work)["201"] == "Создана: 2026-01-10"  # Bitrix24's usual order: day first
+    err = "".join(capsys.readouterr())
+    assert "«10/01/2026 10:00:00» fit both day/month and month/day" in err
+    assert "read as day/month/year" in err and "`date_order: mdy`" in err

@@ -193,17 +193,39 @@ def _slash_count(col: str, part: int) -> str:
     )
 
 
-def _date_order(con, raw_table: str, cols: list[str], default: str) -> tuple[str, str | None]:
-    """The file's d/m/y vs m/d/y order, from values such as 25/11/2026."""
-    if not cols:
+#: a slash date with a 12-hour clock: «10/01/2026 10:00:00 am», «10/01/2026 9:05 PM» (the US style)
+_TWELVE_HOUR = r"'^[0-9]{1,2}[/-][0-9]{1,2}[/-]([0-9]{4}|[0-9]{2})[ T,]+[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?[ ]*[AaPp]\.?[Mm]\.?$'"
+
+
+def _date_order(con, raw_table: str, cols: list[str], default: str, fixed: bool = False) -> tuple[str, str | None]:
+    """The file's d/m/y vs m/d/y order, from values such as 25/11/2026; a note when it was taken from the
+    values against the profile's order, or when the values could be read either way (which order was assumed,
+    and the settings key that sets it). ``fixed``: the settings' `date_order:` — the order as given, no note."""
+    if not cols or fixed:
         return default, None
-    a, b = con.execute(f"SELECT {' + '.join(_slash_count(c, 1) for c in cols)}, {' + '.join(_slash_count(c, 2) for c in cols)} FROM {raw_table}").fetchone()
-    a, b = a or 0, b or 0
+    first = " + ".join(_slash_count(c, 1) for c in cols)
+    second = " + ".join(_slash_count(c, 2) for c in cols)
+    slash = " + ".join(f"count(*) FILTER (WHERE is_slash_date({c}))" for c in cols)
+    twelve = " + ".join(f"count(*) FILTER (WHERE regexp_matches(strip({c}), {_TWELVE_HOUR}))" for c in cols)
+    a, b, n, h = con.execute(f"SELECT {first}, {second}, {slash}, {twelve} FROM {raw_table}").fetchone()
+    a, b, n, h = a or 0, b or 0, n or 0, h or 0
     if default == "mdy" and a and not b:
         return "dmy", "dates are written day first (such as 25/11/2026); read as day/month/year"
     if default == "dmy" and b and not a:
         return "mdy", "dates are written month first (such as 11/25/2026); read as month/day/year"
-    return default, None
+    if a or b or not n:
+        return default, None
+    # no day above 12 anywhere: the values fit both orders
+    example = con.execute(
+        f"SELECT strip(x) FROM (SELECT unnest([{', '.join(cols)}]) AS x FROM {raw_table}) WHERE is_slash_date(x) LIMIT 1"
+    ).fetchone()[0]
+    if h:  # a 12-hour clock (am / pm) is the US way of writing times: month first
+        return "mdy", (f"dates such as «{example}» fit both day/month and month/day; their 12-hour clock (am/pm) is the US "
+                       "style, so they are read as month/day/year — if they are day first, set `date_order: dmy` in crm-audit.yaml")
+    word = "day/month/year" if default == "dmy" else "month/day/year"
+    other = "mdy" if default == "dmy" else "dmy"
+    return default, (f"dates such as «{example}» fit both day/month and month/day (no day above 12); read as {word}, "
+                     f"this CRM's usual order — if that is wrong, set `date_order: {other}` in crm-audit.yaml")
 
 
 def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: list[str]) -> str:
@@ -542,7 +564,8 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     _require_columns(job, m)
     warnings: list[DataWarning] = duplicate_headers(job, m)
     date_cols = [f"c{i}" for name, idxs in m.by_field.items() if spec.fields[name].type == "date" for i in idxs + m.by_fallback.get(name, [])]
-    date_order, note = _date_order(con, job.raw.name, date_cols, job.profile.date_order if job.profile is not None else "dmy")
+    date_order, note = _date_order(con, job.raw.name, date_cols, job.profile.date_order if job.profile is not None else "dmy",
+                                   job.profile is not None and job.profile.date_order_fixed)
     if note:
         warnings.append(DataWarning("date-order", note, str(job.path)))
     proj = project(job, m, date_order)

@@ -354,8 +354,11 @@ class Profile(BaseModel):
     title: str = ""
     # example link to a deal, for `crm-audit init`
     deal_url: str = ""
-    # how to read d/m/y vs m/d/y dates written with slashes (10/11/2026)
+    # how to read d/m/y vs m/d/y dates written with slashes (10/11/2026) when the values do not tell
+    # (a day above 12 does; so does a 12-hour clock «10:00:00 am», the US style)
     date_order: Literal["dmy", "mdy"] = "dmy"
+    # true: `date_order` as given, never taken from the values (the settings' `date_order: dmy|mdy`)
+    date_order_fixed: bool = False
     # headers that identify this CRM's export (auto-detection by `inspect`)
     detect: list[str] = Field(default_factory=list)
     # what this CRM's export simply does not have: entity names
@@ -502,4 +505,8 @@ def profile_for(settings) -> Profile:
     """The settings' CRM profile with the settings' `columns:`, `stage_ids:` and `pipeline_ids:` applied."""
     profile = load_profile(settings.crm).with_columns(getattr(settings, "columns", None) or {})
     profile = profile.with_ids("stage", getattr(settings, "stage_ids", None) or {})
-    return profile.with_ids("pipeline", getattr(settings, "pipeline_ids", None) or {})
+    profile = profile.with_ids("pipeline", getattr(settings, "pipeline_ids", None) or {})
+    order = getattr(settings, "date_order", None)
+    if order in ("dmy", "mdy"):  # the team said how its dates read: never guessed from the values
+        profile = profile.model_copy(update={"date_order": order, "date_order_fixed": True})
+    return profile
