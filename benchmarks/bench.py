@@ -839,8 +839,9 @@ def main() -> None:
             r["ratio_cli"] = ratio(c["s"], b["process_s"])
             print(f"  crm-audit run --violations-csv (fresh ledger)  {c['s']:8.3f} s  peak {c['mb']:6.0f} MB   "
                   f"÷ baseline process {b['process_s']:.3f} s = {r['ratio_cli']:.2f}×  (ledger {c['ledger_bytes'] / MB:.1f} MB)")
+            print(f"    {'(wall; CPU user+sys of the process)':<46} {c.get('cpu_s', 0):8.3f} CPU-s in all")
             for k, v in c.get("detail", {}).items():
-                print(f"    {k:<46} {v:8.3f} s")
+                print(f"    {k:<46} {v:8.3f} s {c.get('detail_cpu', {}).get(k, 0):8.3f} CPU-s")
 
             # 4. equality of the result sets (the whole command's CSV against the baseline's)
             cmpres, _, _ = child(["compare", str(csv_path), str(base_csv)], capture_json=True)
