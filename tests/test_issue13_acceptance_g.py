@@ -273,3 +273,37 @@ def test_an_ambiguous_file_says_which_order_it_assumed(tmp_path, capsys):
     err = "".join(capsys.readouterr())
     assert "«10/01/2026 10:00:00» fit both day/month and month/day" in err
     assert "read as day/month/year" in err and "`date_order: mdy`" in err
+
+
+# --------------------------------------------------------------------------- defect 16: no ID column
+
+
+def test_an_export_without_the_id_column_says_how_to_add_it_in_that_crm(tmp_path, capsys):
+    # a real published PT-BR Pipedrive export header (no «Negócio - ID»)
+    export = FIXTURES / "pipedrive-pt-no-id"
+    work = tmp_path / "work"
+    assert init(work, "pipedrive", export) == 2
+    err = capsys.readouterr().err
+    assert "deals.csv" in err and "required column «ID» (deal id) is missing" in err
+    assert "add the «ID» column to the list" in err  # Pipedrive's way: the list view's columns
+    assert "columns: {deals: {id: <header>}}" in err  # the team's own header
+    assert "Negócio - Título" in err
+    assert not (work / "crm-audit.yaml").exists()
+    # done as it says: the ID column added to the list, exported again
+    fixed = tmp_path / "fixed"
+    fixed.mkdir()
+    lines = (export / "deals.csv").read_text(encoding="utf-8").splitlines()
+    out = ['"Negócio - ID",' + lines[0]] + [f'"{i}",{line}' for i, line in enumerate(lines[1:], 1)]
+    (fixed / "deals.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
+    found, state, _ = audit(tmp_path, "pipedrive", fixed)
+    assert len(state) == len(lines) - 1
+
+
+@pytest.mark.parametrize("crm, words", [("bitrix24", "add «ID» to the list's columns"), ("hubspot", "«Record ID»"),
+                                        ("salesforce", "«Opportunity ID»"), ("amocrm", "all fields")])
+def test_every_profile_says_how_its_export_gets_the_id(crm, words):
+    from crm_audit.engine.mapping import unfit_reason
+    from crm_audit.engine.profile import load_profile
+
+    why = unfit_reason(load_profile(crm), "deals", ["Name", "Stage"])
+    assert words in why and "columns: {deals: {id: <header>}}" in why

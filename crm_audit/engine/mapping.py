@@ -118,10 +118,10 @@ def unfit_reason(profile: Profile, entity: str, headers: list[str]) -> str | Non
     required column, or no column of it maps to a field (None: it fits)."""
     spec = profile.entities[entity]
     m = match_columns(spec, headers)
-    found = ", ".join(h for h in headers if h.strip())[:400]
     for name, fs in spec.fields.items():
         if fs.required and name not in m.by_field:
-            return f"required column «{fs.headers[0]}» ({entity[:-1]} {name}) is missing; found columns: {found}"
+            return missing_required(profile, spec, entity, name, headers)
+    found = ", ".join(h for h in headers if h.strip())[:400]
     if len([f for f in m.by_field if f != "id"]) == 0:
         return f"none of its columns is a {entity[:-1]} field; found columns: {found}"
     return None
@@ -407,12 +407,23 @@ def match_columns(spec: EntitySpec, headers: list[str]) -> ColumnMatch:
     return m
 
 
+def missing_required(profile: Profile | None, spec: EntitySpec, entity: str, name: str, headers: list[str]) -> str:
+    """Why a file cannot be read without its required column ``name``, and what to do: include the field in the
+    export the way this CRM does it (the profile's hint ``missing-<name>``), or map the team's own header with
+    `columns:`."""
+    header = spec.fields[name].headers[0]
+    found = ", ".join(h for h in headers if h.strip())[:400]
+    hint = profile.hints.get(f"missing-{name}") if profile is not None else None
+    todo = f"{hint}; or, " if hint else "include it in the export, or, "
+    return (f"required column «{header}» ({entity[:-1]} {name}) is missing — {todo}if the file has it under another name, "
+            f"map it in crm-audit.yaml (columns: {{{entity}: {{{name}: <header>}}}}); found columns: {found}")
+
+
 def _require_columns(job: MapJob, m: ColumnMatch) -> None:
     for name, fs in job.spec.fields.items():
         if fs.required and name not in m.by_field:
             raise InputError(problems=[Problem(
-                f"required column «{fs.headers[0]}» ({job.entity[:-1]} {name}) is missing; "
-                f"found columns: {', '.join(h for h in job.headers if h.strip())[:400]}",
+                missing_required(job.profile, job.spec, job.entity, name, job.headers),
                 file=str(job.path), row=1, reason="missing-column",
             )])
 
