@@ -19,13 +19,17 @@ from crm_audit.i18n import _
 @click.argument("directory", type=click.Path())
 @click.option("--crm", default=None, help="CRM export profile (default: detected from the headers).")
 @click.option("--config", "-c", "config", default=None, type=click.Path(dir_okay=False),
-              help="Settings file: its crm, pipelines and rules are used (default: the bundled rules).")
+              help="Settings file: its crm, pipelines and rules are used (default: crm-audit.yaml here, as run reads it, else the bundled rules).")
 def inspect_cmd(directory, crm, config):
     """Show how an export is read: profile, files, columns, rules that can run."""
     from crm_audit.engine.inspect import format_report, inspect_export
 
+    from crm_audit.settings import SETTINGS_FILE
+
     if config is not None and not Path(config).exists():
         raise UsageError(_("{config}: settings file not found").format(config=config))
+    if config is None and Path(SETTINGS_FILE).exists():  # as `run` does: the settings here decide which rules run and how
+        config = SETTINGS_FILE
     click.echo(format_report(inspect_export(directory, crm=crm, config=config)))
 
 
@@ -40,16 +44,31 @@ def pipelines_from_export(export_dir: str | Path, crm: str) -> dict[str, list[st
     return {p.name: p.stages for p in draft_from_export(export_dir, crm).pipelines}
 
 
-def settings_from_export(export_dir: str | Path, crm: str) -> dict:
+def settings_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None) -> dict:
     """Values for :func:`crm_audit.initfile.render_settings` read from an export
-    (see :func:`crm_audit.exportdraft.draft_from_export`)."""
+    (see :func:`crm_audit.exportdraft.draft_from_export`); ``columns``: the team's own `columns:` to keep."""
     from crm_audit.exportdraft import draft_from_export, template_values
 
-    draft = draft_from_export(export_dir, crm)
+    draft = draft_from_export(export_dir, crm, columns)
     if not draft.pipelines:
-        raise InputError(problems=[Problem(_("no deal has a stage; list the pipelines in crm-audit.yaml by hand"), file=str(export_dir),
-                                           reason="no-stages")])
+        raise InputError(problems=[Problem(_("no deal has a stage, or no column of the deals file is the stage: name it in "
+                                             "crm-audit.yaml (columns: {deals: {stage: <header>}}) and run init --force again"),
+                                           file=str(export_dir), reason="no-stages")])
     return template_values(draft)
+
+
+def existing_columns(path: Path) -> dict[str, dict[str, str]]:
+    """The `columns:` of a settings file init is about to overwrite (a team's own mapping stands); {} when unreadable."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}
+    cols = data.get("columns") if isinstance(data, dict) else None
+    if not isinstance(cols, dict):
+        return {}
+    return {str(e): {str(k): str(v) for k, v in fs.items() if v is not None} for e, fs in cols.items() if isinstance(fs, dict)}
 
 
 def write_settings_from_export(directory: str | Path, crm: str, export_dir: str | Path, force: bool = False) -> Path:
@@ -63,7 +82,7 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
     path = d / SETTINGS_FILE
     if path.exists() and not force:
         raise UsageError(_("{path} already exists; edit it, or pass --force to overwrite it").format(path=path))
-    text = render_settings(crm, **settings_from_export(export_dir, crm))
+    text = render_settings(crm, **settings_from_export(export_dir, crm, existing_columns(path) if path.exists() else None))
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)

@@ -161,26 +161,36 @@ def _file_headers(export_dir: Path, profile) -> list[tuple[Path, str, list[str]]
     return out
 
 
-def columns_by_name(files: list[tuple[Path, str, list[str]]], profile) -> dict[str, list[Mapping]]:
-    """Canonical fields the profile finds no header for, mapped to the export's closest column name."""
+def columns_by_name(files: list[tuple[Path, str, list[str]]], profile, only_required: bool = False) -> dict[str, list[Mapping]]:
+    """Canonical fields the profile finds no header for, mapped to the export's column whose name resembles
+    one of the field's names (:mod:`crm_audit.engine.suggest`, the matcher ``inspect`` suggests with; names
+    only: a column whose values are known is matched by :func:`columns_suggested`). ``only_required``: just
+    the fields a file cannot be read without (before the export is loaded)."""
     from crm_audit.engine.mapping import match_columns
+    from crm_audit.engine.suggest import NAME_ONLY_CUTOFF, suggest_for_entity
 
     out: dict[str, list[Mapping]] = {}
     for path, entity, headers in files:
         spec = profile.entities[entity]
         m = match_columns(spec, headers)
-        free = {_key(spec.strip_prefix(headers[i])[0]): spec.strip_prefix(headers[i])[0] for idxs in m.custom.values() for i in idxs}
-        for name, fs in spec.fields.items():
-            if name in m.by_field or not free:
-                continue
-            best = None
-            for alias in fs.headers:
-                hit = _closest(alias, free)
-                if hit and hit[1] >= NAME_CUTOFF and (best is None or hit[1] > best[1]):
-                    best = (hit[0], hit[1], alias)
-            if best is not None:
-                out.setdefault(entity, []).append(Mapping(name, best[0], f"похоже на «{best[2]}» ({path.name})"))
-                free.pop(_key(best[0]), None)
+        mapped = set(m.by_field) | ({n for n, fs in spec.fields.items() if not fs.required} if only_required else set())
+        free = [headers[i] for idxs in m.custom.values() for i in idxs]
+        for s in suggest_for_entity(profile, entity, mapped, free):
+            if s.score >= NAME_ONLY_CUTOFF:
+                out.setdefault(entity, []).append(Mapping(s.field, s.header, f"похоже на «{s.like}» ({path.name}) — проверьте"))
+    return out
+
+
+def columns_suggested(export, profile) -> dict[str, list[Mapping]]:
+    """The columns ``inspect`` suggests for the fields no column feeds (names close, values of the field's type):
+    each written to `columns:` for the user to confirm."""
+    from crm_audit.engine.suggest import suggest_columns
+
+    out: dict[str, list[Mapping]] = {}
+    for s in suggest_columns(export, profile):
+        checked = "; значения подходят" if s.values_fit else ""
+        file = export.entities[s.entity].file.name
+        out.setdefault(s.entity, []).append(Mapping(s.field, s.header, f"похоже на «{s.like}» ({file}) — проверьте{checked}"))
     return out
 
 
@@ -322,10 +332,8 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
 def pipelines_of(export, profile) -> list[PipelineDraft]:
     """Every pipeline of the export with every stage a deal is in, ordered as :func:`_order_pipeline` says."""
     deals = export.entities["deals"]
-    if "stage" not in deals.fields:
-        raise InputError(problems=[Problem(
-            "the deals file has no stage column: map it in crm-audit.yaml (columns: {deals: {stage: <header>}}) "
-            "or list the stages by hand", file=str(deals.file), reason="missing-column")])
+    if "stage" not in deals.fields:  # never blocks init: the rules comparing stages are switched off, naming the column
+        return []
     pipe = "pipeline" if "pipeline" in deals.fields else "NULL"
     order = "stage_order" if "stage_order" in deals.fields else "NULL"
     reach = ("median(date_diff('day', created, stage_changed))"
@@ -378,8 +386,9 @@ def _distinct(export, entity: str, fld: str, where: str = "TRUE") -> list[str]:
     return [r[0] for r in rows]
 
 
-def draft_from_export(export_dir: str | Path, crm: str) -> Draft:
-    """Read the export and propose settings that run (see the module's docstring)."""
+def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None) -> Draft:
+    """Read the export and propose settings that run (see the module's docstring); ``columns``: the
+    team's own `columns:` (from the settings file init overwrites), kept and read with."""
     from crm_audit.engine.loading import load_export
     from crm_audit.engine.profile import load_profile
     from crm_audit.initfile import EXAMPLE
@@ -387,14 +396,21 @@ def draft_from_export(export_dir: str | Path, crm: str) -> Draft:
     d = Path(export_dir)
     base = load_profile(crm)
     draft = Draft(crm=crm, deal_url=base.deal_url)
-    files = _file_headers(d, base)
-    draft.columns = columns_by_name(files, base)
+    # the team's own `columns:` (a crm-audit.yaml init overwrites) stand; then what the files' names suggest
+    draft.columns = {e: [Mapping(k, v, "из вашего crm-audit.yaml") for k, v in fs.items() if v]
+                     for e, fs in (columns or {}).items() if e in base.entities and fs}
+    own = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
+    files = _file_headers(d, own)
+    for e, ms in columns_by_name(files, own, only_required=True).items():  # a file is not read without them
+        draft.columns.setdefault(e, []).extend(ms)
     profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
     export = load_export(d, profile, on_bad_value="warn")
     try:
-        by_values = columns_by_values(export, profile)
-        if by_values:  # read again with them
-            for e, ms in by_values.items():
+        for step in (columns_suggested, columns_by_values):  # each read again with what it found
+            found = step(export, profile)
+            if not found:
+                continue
+            for e, ms in found.items():
                 draft.columns.setdefault(e, []).extend(ms)
             export.close()
             export.con.close()
@@ -410,7 +426,8 @@ def draft_from_export(export_dir: str | Path, crm: str) -> Draft:
         draft.frozen_lost_reasons = [r for r in EXAMPLE["frozen_lost_reasons"] if norm(r) in {norm(x) for x in draft.lost_reasons}]
         owners = {norm(o) for o in _distinct(export, "deals", "owner")}
         draft.partner_managers = [m for m in EXAMPLE["partner_managers"] if norm(m) in owners]
-        draft.apply(rules_that_cannot_run(draft, export, profile))
+        if draft.pipelines:  # none: no stage column found (the caller says how to name it in columns:)
+            draft.apply(rules_that_cannot_run(draft, export, profile))
     finally:
         export.close()
         export.con.close()
@@ -473,13 +490,19 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     for rule in rules:  # a bundled rule naming a pipeline / stage this team does not have checks nothing
         if Path(rule.file).parent != bundled:  # the team's own rule: a name it lacks is an error `validate` reports
             continue
-        u = next((u for u in ruleset.unknown_names(rule, s) if u.kind in ("pipeline", "stage")), None)
+        unknown = [u for u in ruleset.unknown_names(rule, s) if u.kind in ("pipeline", "stage")]
+        scope = {norm(p) for p in rule.pipelines}
+        if scope and not scope <= {norm(u.name) for u in unknown if u.kind == "pipeline"}:
+            # a scope of several pipelines runs on those the team has (validate warns about the others)
+            unknown = [u for u in unknown if not (u.kind == "pipeline" and norm(u.name) in scope)]
+        u = unknown[0] if unknown else None
         if u is None or rule.id in off:
             continue
         what = "воронки" if u.kind == "pipeline" else "этапа"
         key = "pipeline_names" if u.kind == "pipeline" else "stage_names"
         off[rule.id] = RuleOff(rule.id, rule.code, f"в ваших воронках нет {what} «{u.name}» из руководства",
-                               f"укажите свою {what[:-1]}у в {key}: ({u.name}: <ваше название>) или добавьте её в pipelines:, "
+                               f"укажите {'свою воронку' if u.kind == 'pipeline' else 'свой этап'} в {key}: ({u.name}: <ваше название>) "
+                               f"или добавьте {'её' if u.kind == 'pipeline' else 'его'} в pipelines:, "
                                "затем уберите правило из rules: skip:")
     order = {r.id: i for i, r in enumerate(rules)}
     out.off = sorted(off.values(), key=lambda o: order.get(o.rule_id, 0))

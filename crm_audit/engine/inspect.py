@@ -116,26 +116,12 @@ def _headers_or_none(path: Path) -> list[str]:
         return []
 
 
-#: how close (difflib ratio) an unmapped header must be to a field's header to be suggested
-SUGGEST_CUTOFF = 0.6
+def suggest_columns(export, profile):
+    """The columns to suggest for fields no column feeds: the matcher `init --from-export` writes `columns:` with
+    (:mod:`crm_audit.engine.suggest`), so inspect suggests nothing init would not apply."""
+    from crm_audit.engine.suggest import suggest_columns as suggest
 
-
-def closest_fields(spec, mapped: list[str], headers: list[str]) -> dict[str, tuple[str, str]]:
-    """For each header no field takes, the closest field the file has no column for: header -> (field, its header)."""
-    import difflib
-
-    out: dict[str, tuple[str, str]] = {}
-    free = {n: fs for n, fs in spec.fields.items() if n not in mapped}
-    for h in headers:
-        best = None
-        for n, fs in free.items():
-            for alias in fs.headers:
-                r = difflib.SequenceMatcher(None, hkey(h), hkey(alias)).ratio()
-                if r >= SUGGEST_CUTOFF and (best is None or r > best[0]):
-                    best = (r, n, alias)
-        if best is not None:
-            out[h] = (best[1], best[2])
-    return out
+    return suggest(export, profile)
 
 
 def _settings_for(crm: str, config: str | Path | None):
@@ -192,16 +178,18 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
     if not d.exists():
         raise InputError(problems=[Problem("the export directory does not exist", file=str(d), reason="not-found")])
     settings = None
-    if crm is None and config is not None:
+    if config is not None:  # its columns:, ids and rules as `run` reads them, whichever profile is asked for
         from crm_audit import settings as settings_mod
 
         settings = settings_mod.load(config)
-        crm = settings.crm
+        crm = crm or settings.crm
     detected = crm is None
     scores: dict[str, int] = {}
     if crm is None:
         crm, scores = detect_profile(d)
     profile = load_profile(crm).with_columns(settings.columns if settings is not None else {})
+    if settings is not None:
+        profile = profile.with_ids("stage", settings.stage_ids or {}).with_ids("pipeline", settings.pipeline_ids or {})
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
     rep.languages = profile.languages_of([h for p in export_files(d) for h in _headers_or_none(p)])
     try:
@@ -215,11 +203,12 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 rep.files.append(FileReport(p, None, how_read=_("unreadable: {why}").format(why=e2.message.splitlines()[0])))
         return rep
     try:
+        suggested = suggest_columns(export, profile)
         for name, ent in export.entities.items():
             fr = FileReport(ent.file, name, ent.rows)
             fr.mapped = [(hdr, f) for f, hdr in ent.fields.items()]
             fr.custom = [hdr for _col, hdr in ent.custom.values()]
-            fr.suggestions = closest_fields(profile.entities[name], [f for f, _h in fr.mapped], fr.custom)
+            fr.suggestions = {s.header: (s.field, s.like) for s in suggested if s.entity == name}
             fr.ignored = list(ent.ignored)
             fr.rows_where = ent.rows_where or ""
             if ent.raw is not None:

@@ -1,0 +1,188 @@
+"""Which canonical field an export column no profile header names probably is.
+
+One matcher for ``crm-audit inspect`` (it prints the suggestion) and ``crm-audit
+init --from-export`` (it writes the same suggestion into ``columns:``, marked for
+the user to confirm), so the two never disagree.
+
+A column is proposed for a field the file has no column for when its name
+resembles one of the field's names — the profile's own aliases in every
+language, then the names the other CRMs' profiles give the same field (HubSpot's
+«Amount» for a Bitrix24 export's «Amount») — by:
+
+* the same name (case-, space- and accent-insensitive);
+* the words of one inside the other («Fase do funil» holds «Fase», «Deal stage»
+  holds «Stage», «ID da pessoa» is inside «ID da pessoa de contato»);
+* spelling (difflib ratio, «Realizada» ~ «Finalizada»).
+
+With a loaded export the column's values must also fit the field's type (dates,
+numbers, statuses, yes/no): a «Deal stage» column of «New», «Won» is no deal
+status. Each column goes to one field at most, each field to one column, best
+score first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from crm_audit.engine.profile import hkey
+
+if TYPE_CHECKING:
+    from crm_audit.engine.loading import LoadedEntity, LoadedExport
+    from crm_audit.engine.profile import EntitySpec, Profile
+
+#: the lowest score a suggestion is shown at (inspect) or written at (init) when its values fit the field
+SUGGEST_CUTOFF = 0.7
+#: the lowest score for a text field, or a typed field whose values cannot be checked (a blank column)
+NAME_ONLY_CUTOFF = 0.84
+#: a name the other CRMs' profiles give the field counts a little less than this profile's own
+OTHER_PROFILE_WEIGHT = 0.95
+#: share of a column's non-blank cells that must read as the field's type
+VALUES_SHARE = 0.9
+
+
+@dataclass(frozen=True)
+class ColumnSuggestion:
+    entity: str
+    field: str
+    header: str  # the export's column, entity prefix removed (what `columns:` takes)
+    like: str  # the known name it resembles
+    score: float
+    values_fit: bool | None = None  # the column's values read as the field's type (None: not checked)
+
+
+def _words(key: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", key) if w}
+
+
+def name_score(header: str, alias: str) -> float:
+    """How much ``header`` looks like ``alias`` (1.0 the same name)."""
+    k, a = hkey(header), hkey(alias)
+    if not k or not a:
+        return 0.0
+    if k == a:
+        return 1.0
+    hw, aw = _words(k), _words(a)
+    best = difflib.SequenceMatcher(None, k, a).ratio()
+    if aw and hw and any(len(w) >= 3 for w in aw & hw):
+        if aw <= hw:  # «Fase do funil» holds «Fase»
+            best = max(best, 0.85 + 0.1 * len(aw) / len(hw))
+        elif hw <= aw and len(hw) >= 2:  # «ID da pessoa» is inside «ID da pessoa de contato» (one word is too little: «Type»)
+            best = max(best, 0.85 + 0.1 * len(hw) / len(aw))
+    if _is_id(k) != _is_id(a):  # «AccountId» is no account name
+        best *= 0.8
+    return best
+
+
+def _is_id(key: str) -> bool:
+    return key.endswith("id") or key.startswith("id ") or key == "id"
+
+
+@lru_cache(maxsize=None)
+def _other_aliases(crm: str, entity: str) -> dict[str, tuple[str, ...]]:
+    """field -> the headers the other bundled profiles give it (same entity, same canonical field)."""
+    from crm_audit.engine.profile import available, load_profile
+
+    out: dict[str, list[str]] = {}
+    for name in available():
+        if name == crm:
+            continue
+        try:
+            spec = load_profile(name).entities.get(entity)
+        except Exception:  # a profile another engineer is editing: its names are simply not used
+            continue
+        if spec is None:
+            continue
+        for fname, fs in spec.fields.items():
+            out.setdefault(fname, []).extend(fs.headers)
+    return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
+
+
+def candidates(profile: "Profile", entity: str, header: str, fields: list[str]) -> list[tuple[float, str, str]]:
+    """(score, field, the name it resembles) for every field of ``fields`` ``header`` may be, best first."""
+    spec = profile.entities[entity]
+    others = _other_aliases(profile.name, entity)
+    out = []
+    for f in fields:
+        best = None
+        for alias in spec.fields[f].headers:
+            s = name_score(header, alias)
+            if best is None or s > best[0]:
+                best = (s, f, alias)
+        for alias in others.get(f, ()):
+            s = name_score(header, alias) * OTHER_PROFILE_WEIGHT
+            if best is None or s > best[0]:
+                best = (s, f, alias)
+        if best is not None and best[0] >= SUGGEST_CUTOFF:
+            out.append(best)
+    return sorted(out, key=lambda x: -x[0])
+
+
+def _type_test(fs, col: str) -> str | None:
+    """SQL: a non-blank cell of ``col`` reads as the field's type (None: any text does)."""
+    from crm_audit.engine.mapping import _sql_list
+
+    if fs.type == "date":
+        return f"coalesce(parse_date({col}), parse_date_mdy({col})) IS NOT NULL OR regexp_full_match(strip({col}), '[0-9]{{10}}|[0-9]{{13}}')"
+    if fs.type == "number":
+        return f"parse_num({col}) IS NOT NULL"
+    if fs.type == "id":
+        return f"parse_id({col}) IS NOT NULL"
+    if fs.type in ("enum", "bool") and fs.values:
+        return f"norm({col}) IN ({_sql_list([v for vals in fs.values.values() for v in vals])})"
+    return None
+
+
+def values_fit(export: "LoadedExport", ent: "LoadedEntity", fs, col: str) -> bool | None:
+    """The column's non-blank cells read as the field's type (None: no test for the type, or no value)."""
+    test = _type_test(fs, col)
+    if test is None:
+        return None
+    total, hits = export.con.execute(
+        f"SELECT count(*) FILTER (WHERE NOT is_blank({col})), count(*) FILTER (WHERE NOT is_blank({col}) AND ({test})) "
+        f"FROM {ent.table}").fetchone()
+    if not total:
+        return None
+    return hits >= VALUES_SHARE * total
+
+
+def suggest_for_entity(profile: "Profile", entity: str, mapped: set[str], headers: list[str],
+                       export: "LoadedExport | None" = None) -> list[ColumnSuggestion]:
+    """The fields no column of the file feeds (``mapped``: those that have one) matched to the file's
+    columns no field takes (``headers``), one to one, best score first; values checked when ``export`` is given."""
+    spec: EntitySpec = profile.entities[entity]
+    free = [f for f in spec.fields if f not in mapped]
+    ent = export.entities.get(entity) if export is not None else None
+    cols = {h: c for c, h in ent.custom.values()} if ent is not None else {}
+    scored: list[ColumnSuggestion] = []
+    for h in headers:
+        name = spec.strip_prefix(h)[0]
+        for score, f, like in candidates(profile, entity, name, free):
+            fit = values_fit(export, ent, spec.fields[f], cols[h]) if h in cols else None
+            if fit is False:
+                continue
+            if score < NAME_ONLY_CUTOFF and fit is not True:
+                continue
+            scored.append(ColumnSuggestion(entity, f, name, like, score, fit))
+    out: list[ColumnSuggestion] = []
+    taken_h: set[str] = set()
+    taken_f: set[str] = set()
+    for s in sorted(scored, key=lambda s: (-s.score, headers.index(next(h for h in headers if spec.strip_prefix(h)[0] == s.header)))):
+        if hkey(s.header) in taken_h or s.field in taken_f:
+            continue
+        out.append(s)
+        taken_h.add(hkey(s.header))
+        taken_f.add(s.field)
+    return out
+
+
+def suggest_columns(export: "LoadedExport", profile: "Profile") -> list[ColumnSuggestion]:
+    """:func:`suggest_for_entity` for every file of a loaded export (its custom columns against its unmapped fields)."""
+    out: list[ColumnSuggestion] = []
+    for entity, ent in export.entities.items():
+        mapped = set(ent.from_columns) | {f for f in ent.fields if f in profile.entities[entity].fields and not ent.fields[f].startswith("(")}
+        out += suggest_for_entity(profile, entity, mapped, [h for _c, h in ent.custom.values()], export)
+    return out
