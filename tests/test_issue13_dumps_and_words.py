@@ -262,7 +262,7 @@ def test_hubspot_dump_with_epoch_milliseconds_and_stage_ids(tmp_path):
     assert settings["stage_order_confirmed"] is True
     assert run(work / "crm-audit.yaml", export) == 0
     # 46 days since 2026-10-05 (no company / contact / task file: the rules reading them are skipped and say so)
-    assert findings(work) == {"no-stage-movement": {"9001"}}
+    assert findings(work) == {"no-stage-movement": {"9001"}, "invalid-name": {"9002"}}  # «test»: 1.5 checks the title
     ex = load_export(export, load_profile("hubspot"))
     try:
         got = {r[0]: r[1:] for r in ex.con.execute("SELECT id, created, status, stage FROM deals").fetchall()}
@@ -292,7 +292,8 @@ def test_bitrix24_rest_dump_as_a_script_writes_it(tmp_path):
     assert settings["stage_order_confirmed"] is False  # ids in order of appearance: a guess, said so
     assert '#   "PREPARATION": ?' in (work / "crm-audit.yaml").read_text(encoding="utf-8")
     assert run(work / "crm-audit.yaml", export) == 0
-    assert findings(work) == {"missing-source": {"12", "14"}}  # 14 is lost (LOSE), 13 won (WON) has its source
+    # 14 is lost (LOSE), 13 won (WON) has its source; «тест» is an invalid title (1.5 runs without a contacts file)
+    assert findings(work) == {"missing-source": {"12", "14"}, "invalid-name": {"12"}}
 
 
 def test_bitrix24_stage_ids_from_the_settings_win_over_the_dumped_list(tmp_path):

@@ -182,7 +182,10 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
 
     ``profile`` defaults to the one the export was loaded with.
     """
+    from crm_audit.engine import partial
+
     chk = _Checker(export, profile)
+    deals_file = chk.deals.file
     out = Requirements(runnable=[], codes={p.rule.id: p.rule.code for p in plans})
     missing: dict[tuple[str, str], MissingColumn] = {}
 
@@ -201,9 +204,16 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
         if p.rule.off:  # switched off in the settings with a reason: never run, never fails
             out.skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off))
             continue
-        for ref in sorted(p.fields, key=lambda r: r.ref):
-            lack = chk.lack(ref)
-            why = chk.skip(ref, lack)
+        found = {ref: (lack, chk.skip(ref, lack)) for ref in p.fields | partial.cond_refs(p.condition) for lack in (chk.lack(ref),)}
+        for e in ("org", "person"):  # a `linked:` condition reads the link by id, else by name
+            ref = field_ref(f"deal.{e}_id")
+            if ref in found and chk.deals.column_for(f"{e}_name") is not None:
+                found[ref] = (None, None)
+        # the rule runs on what the export has: evidence-only fields and `any:` branches it lacks are left out
+        n = partial.narrow(p, {ref for ref, (lack, why) in found.items() if lack is not None or why})
+        p = n.plan
+        for ref in sorted(n.needed, key=lambda r: r.ref):
+            lack, why = found[ref]
             if why and skipped is None:
                 skipped = SkippedRule(p.rule.id, p.rule.code, ref.entity, ref.ref, why[0], why[1])
             elif lack is not None and not why:
@@ -212,6 +222,13 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
             out.skipped.append(skipped)
             continue
         out.runnable.append(p)
+        if n.unchecked and not lacks:
+            where = found[n.unchecked[0]][0]
+            cols = ", ".join(f"«{found[r][0].column}»" if found[r][0] is not None else f"«{r.name}»" for r in n.unchecked)
+            out.warnings.append(DataWarning(
+                "rule-partial", f"rule {p.rule.code} {p.rule.id} runs without {cols}: the part of it that reads "
+                f"{'it' if len(n.unchecked) == 1 else 'them'} is not checked (add the column or file to the export to check it)",
+                where.file if where is not None else str(deals_file), None, None))
         for ref, lack in lacks:
             need(ref, lack, p.rule.id)
     deals = chk.deals
