@@ -30,7 +30,10 @@ def inspect_cmd(directory, crm, config):
         raise UsageError(_("{config}: settings file not found").format(config=config))
     if config is None and Path(SETTINGS_FILE).exists():  # as `run` does: the settings here decide which rules run and how
         config = SETTINGS_FILE
-    click.echo(format_report(inspect_export(directory, crm=crm, config=config)))
+    rep = inspect_export(directory, crm=crm, config=config)
+    click.echo(format_report(rep))
+    if rep.error:  # the export cannot be loaded (run would stop): an input error, as run's exit code says
+        raise SystemExit(2)
 
 
 # --------------------------------------------------------------------------- init --from-export

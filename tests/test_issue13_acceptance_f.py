@@ -154,3 +154,16 @@ def test_inspect_reads_the_settings_here_as_run_does(tmp_path, capsys, monkeypat
     lines = [ln for ln in out.splitlines() if any(f" {rid} " in f"{ln} " for rid in off)]
     assert len(lines) == len(off)
     assert not [ln for ln in lines if "ОСТАНОВИТ" in ln or "FAIL" in ln]
+
+
+def test_inspect_of_an_export_that_cannot_load_exits_2_and_says_why_per_file(capsys):
+    """Defect 13: «deals.csv» and «deals (1).csv» (case 14): each file is named as the entity it is and why it was
+    not read — never «not recognised» — and inspect exits 2 as run would."""
+    export = FIXTURES / "pt-two-deals-files"
+    assert main(["inspect", str(export), "--crm", "pipedrive"]) == 2
+    out = capsys.readouterr().out
+    files = [ln for ln in out.splitlines() if ln.startswith("  ") and ".csv" in ln.split("→")[0] and "→" in ln]
+    assert len(files) == 5
+    deals = [ln for ln in files if ln.startswith("  deals")]
+    assert len(deals) == 2 and all("deals (1).csv" in ln.split(":", 1)[1] and "deals.csv" in ln.split(":", 1)[1] for ln in deals)
+    assert "not recognised" not in out and "не распознан" not in out

@@ -78,6 +78,8 @@ class FileReport:
     rows_where: str = ""  # a file holding two entities: this entity's rows
     # a column no field takes -> the closest field of the profile and the header it resembles
     suggestions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # the export could not be loaded: why this file (taken for `entity` by its name or headers) was not read
+    unread: str | None = None
 
 
 @dataclass
@@ -195,10 +197,20 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
     try:
         export = load_export(d, profile, on_bad_value="warn")
     except CrmAuditError as exc:
+        from crm_audit.engine.mapping import detect_entity, unfit_reason
+
         rep.error = exc.message
         for p in export_files(d):
             try:
-                rep.files.append(FileReport(p, None, headers=peek_headers(p)))
+                headers = peek_headers(p)
+                entity = detect_entity(profile, p, headers)
+                if entity is None:
+                    rep.files.append(FileReport(p, None, headers=headers))
+                    continue
+                # the file is this entity's, but the export did not load: the error naming it, else why it does not fit
+                named = [ln for ln in exc.message.splitlines() if p.name in ln]
+                why = (named[0] if named else unfit_reason(profile, entity, headers)) or exc.message.splitlines()[0]
+                rep.files.append(FileReport(p, entity, headers=headers, unread=why))
             except CrmAuditError as e2:
                 rep.files.append(FileReport(p, None, how_read=_("unreadable: {why}").format(why=e2.message.splitlines()[0])))
         return rep
@@ -268,6 +280,9 @@ def format_report(rep: InspectReport) -> str:
             lines.append("  " + _("{file}: not recognised, ignored").format(file=f.path.name) + how)
             if f.headers:
                 lines.append("    " + _("headers: {names}").format(names=", ".join(h for h in f.headers if h)[:300]))
+            continue
+        if f.unread is not None:  # taken for the entity, not read: why
+            lines.append(f"  {f.path.name} → {entity_title(f.entity)}: " + _("unreadable: {why}").format(why=f.unread))
             continue
         lines.append(f"  {f.path.name} → {entity_title(f.entity)}: "
                      + ngettext("{n} row", "{n} rows", f.rows or 0).format(n=f.rows) + how)
