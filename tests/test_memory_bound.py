@@ -1,5 +1,6 @@
 """The audit's DuckDB connection is bounded in memory and spills into the run's temporary folder (issue 17: 1M deals
-in ≤ 2 GB peak RSS); the bound can be raised through the environment, and a malformed value never fails an audit."""
+in ≤ 2 GB peak RSS); the bound can be raised through the environment, a malformed value never fails an audit, and it is
+never below twice the largest export file (DuckDB reads a CSV into one block as large as the file)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def _limit_mib(ex) -> float:
     return float(value) * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}[unit]
 
 
-@pytest.mark.parametrize("env, mib", [(None, 953.6), ("4GB", 3814.6), ("много", 953.6)])
+@pytest.mark.parametrize("env, mib", [(None, 953.6), ("4GB", 3814.6), ("много", 953.6), ("12", 953.6), ("1MB", 256)])
 def test_duckdb_memory_is_bounded(monkeypatch, env, mib):
     if env is None:
         monkeypatch.delenv("CRM_AUDIT_DUCKDB_MEMORY", raising=False)
@@ -33,3 +34,15 @@ def test_duckdb_memory_is_bounded(monkeypatch, env, mib):
         assert ex.con.execute("SELECT count(*) FROM deals").fetchone()[0] == 300
     finally:
         ex.close()
+
+
+def test_the_bound_leaves_room_for_the_largest_file(tmp_path, monkeypatch):
+    from crm_audit.engine import loading
+
+    big = tmp_path / "deals.csv"
+    big.write_bytes(b"x" * 1000)
+    monkeypatch.setattr(loading, "_FLOOR", 0)
+    monkeypatch.setenv("CRM_AUDIT_DUCKDB_MEMORY", "1KB")
+    assert loading.memory_limit([big]) == 2000
+    monkeypatch.setenv("CRM_AUDIT_DUCKDB_MEMORY", "3KiB")
+    assert loading.memory_limit([big]) == 3072

@@ -109,21 +109,39 @@ class _Loader:
 #: What DuckDB may hold in memory for one audit (the export's tables, ``audit_deals`` and the joins that build it);
 #: past it, joins and sorts spill to the run's temporary folder instead of growing the process (issue 17: 1M deals in
 #: ≤ 2 GB peak RSS; DuckDB's own default is 80 % of the machine's memory). The environment variable
-#: ``CRM_AUDIT_DUCKDB_MEMORY`` sets another limit ("4GB" on a big server, where spilling only costs time).
+#: ``CRM_AUDIT_DUCKDB_MEMORY`` sets another limit ("4GB" on a big server, where spilling only costs time). Either is
+#: raised to twice the largest export file (DuckDB's CSV reader takes a block as large as the file, which cannot
+#: spill) and to at least :data:`_FLOOR`.
 DUCKDB_MEMORY = "1GB"
+_FLOOR = 256 * 1024**2
+_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
 
 
-def _bound_memory(con, tmpdir: Path) -> None:
+def _bytes(text: str) -> int | None:
+    """``"1GB"``, ``"1.5 GiB"``, ``"800MB"`` as bytes; None when it is not such a size."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", text)
+    if m is None or m.group(2).lower() not in _UNITS:
+        return None
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def memory_limit(files: list[Path]) -> int:
+    """DuckDB's memory limit for an audit of ``files``, in bytes (see :data:`DUCKDB_MEMORY`)."""
     import os
 
+    configured = _bytes(os.environ.get("CRM_AUDIT_DUCKDB_MEMORY", "")) or _bytes(DUCKDB_MEMORY) or 0
+    largest = max((p.stat().st_size for p in files if p.is_file()), default=0)
+    return max(configured, 2 * largest, _FLOOR)
+
+
+def _bound_memory(con, tmpdir: Path, files: list[Path]) -> None:
     from crm_audit.sqltext import sql_literal
 
-    limit = os.environ.get("CRM_AUDIT_DUCKDB_MEMORY", "").strip() or DUCKDB_MEMORY
     con.execute(f"SET temp_directory = {sql_literal(str(tmpdir))}")  # spilled blocks go with the run's temporary folder
-    try:
-        con.execute(f"SET memory_limit = {sql_literal(limit)}")
-    except Exception:  # a malformed override: the built-in limit, never a failed audit
-        con.execute(f"SET memory_limit = {sql_literal(DUCKDB_MEMORY)}")
+    con.execute(f"SET memory_limit = '{memory_limit(files) // 1024**2}MiB'")
 
 
 def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "error", con=None, as_of: dt.date | None = None) -> LoadedExport:
@@ -145,7 +163,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
     tmp = tempfile.TemporaryDirectory(prefix="crm-audit-")
     if own_con:
         con = duckdb.connect()
-        _bound_memory(con, Path(tmp.name))
+        _bound_memory(con, Path(tmp.name), files)
         sqlfuncs.install(con)
     out = LoadedExport(con, d, {}, _tmp=tmp, profile=profile)
     try:
