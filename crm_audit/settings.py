@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crm_audit import yamlsrc
 from crm_audit.errors import Problem, SettingsError
@@ -166,6 +166,32 @@ class Settings(BaseModel):
     file: str | None = Field(default=None, exclude=True)
     base_dir: Path | None = Field(default=None, exclude=True)
     marks: dict[Any, Any] = Field(default_factory=dict, exclude=True, repr=False)
+    # pipelines: keys / stages that were ids `pipeline_ids:` / `stage_ids:` name (read as the names; validate warns)
+    ids_in_pipelines: list[tuple[str, str, str]] = Field(default_factory=list, exclude=True, repr=False)
+
+    @model_validator(mode="after")
+    def _pipelines_by_id(self) -> "Settings":
+        """`pipelines:` written by init for an API dump is keyed by ids («"1": ["1", "3", "2"]»); once the user names
+        the ids in `pipeline_ids:` / `stage_ids:`, the deals carry the names: read pipelines: through the same names."""
+        if not (self.stage_ids or self.pipeline_ids) or self.ids_in_pipelines:
+            return self
+        found: list[tuple[str, str, str]] = []
+        out: dict[str, list[str]] = {}
+        for key, stages in self.pipelines.items():
+            name = self.pipeline_ids.get(str(key).strip())
+            if name is not None and norm(name) != norm(key):
+                found.append(("pipeline", str(key), name))
+            renamed = []
+            for st in stages:
+                sname = self.stage_ids.get(str(st).strip())
+                if sname is not None and norm(sname) != norm(st):
+                    found.append(("stage", str(st), sname))
+                renamed.append(sname if sname is not None else st)
+            out[name if name is not None else key] = renamed
+        if found:
+            self.pipelines = out
+            self.ids_in_pipelines = found
+        return self
 
     @field_validator("deal_url")
     @classmethod
@@ -362,6 +388,12 @@ def validate_problems(s: Settings) -> list[Problem]:
     from crm_audit.rules.ruleset import did_you_mean
 
     out: list[Problem] = []
+    if s.ids_in_pipelines:  # init wrote pipelines: by id; the ids now have names
+        pairs = ", ".join(f"«{i}» = «{n}»" for _k, i, n in s.ids_in_pipelines[:8])
+        p = s.problem(("pipelines",), f"`pipelines:` names ids that pipeline_ids: / stage_ids: name ({pairs}): they are read "
+                      "as those names; write the names in pipelines: instead of the ids", "pipelines-by-id")
+        p.severity = "warning"
+        out.append(p)
     if not s.stage_order_confirmed:
         p = s.problem(("stage_order_confirmed",), "the order of the stages in `pipelines:` was guessed from the export: check it, "
                       "then set `stage_order_confirmed: true` (until then rules that compare stages may flag or miss deals)", "stage-order-guessed")

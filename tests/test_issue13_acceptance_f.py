@@ -167,3 +167,28 @@ def test_inspect_of_an_export_that_cannot_load_exits_2_and_says_why_per_file(cap
     deals = [ln for ln in files if ln.startswith("  deals")]
     assert len(deals) == 2 and all("deals (1).csv" in ln.split(":", 1)[1] and "deals.csv" in ln.split(":", 1)[1] for ln in deals)
     assert "not recognised" not in out and "не распознан" not in out
+
+
+def test_ids_named_as_init_asks_keep_pipelines_working(tmp_path, capsys):
+    """Defect 15: a Pipedrive API dump with no stage list (case 19): init writes pipelines: by id; the user names
+    the ids in stage_ids:/pipeline_ids: as the file asks; pipelines: is read through those names (no deal skipped
+    as «not in the settings»), and validate says pipelines: still holds ids."""
+    work, export = tmp_path / "w", FIXTURES / "pipedrive-api-ids"
+    assert init(work, "pipedrive", export) == 0
+    path = work / "crm-audit.yaml"
+    text = path.read_text(encoding="utf-8")
+    assert settings(work)["pipelines"] == {"1": ["1", "3", "2"]}
+    text = text.replace('# stage_ids:\n#   "1": ?\n#   "2": ?\n#   "3": ?\n',
+                        'stage_ids:\n  "1": Qualified\n  "2": Contact Made\n  "3": Proposal Made\n')
+    text = text.replace('# pipeline_ids:\n#   "1": ?\n', 'pipeline_ids:\n  "1": Sales\n')
+    assert "Proposal Made" in text and "pipeline_ids:\n  \"1\": Sales" in text
+    path.write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", "-c", str(path)]) == 0
+    err = capsys.readouterr().err
+    assert "«1» = «Sales»" in err and "«3» = «Proposal Made»" in err
+    assert main(["run", "-c", str(path), "--export", str(export), "--as-of", AS_OF, "--out", str(work / "audit.xlsx"),
+                 "--violations-csv", str(work / "v.csv"), "--ledger", str(work / "l.db")]) == 0
+    err = capsys.readouterr().err
+    assert "stage comparisons skip" not in err and "сравнения этапов" not in err
+    assert findings(work) == {"no-stage-movement": {"1"}}
