@@ -182,16 +182,25 @@ class UnjudgedDeals:
     column: str  # the export column(s) the value comes from
 
 
+def _ru_plural(n: int, one: str, few: str, many: str) -> str:
+    """The Russian form for ``n``: «1 сделка», «3 сделки», «5 сделок» (the sheets are Russian whatever the CLI speaks)."""
+    return one if n % 10 == 1 and n % 100 != 11 else few if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else many
+
+
 def blank_column_note(b: BlankColumn) -> str:
     """Russian: the warning on the terminal, in ``inspect`` and on the sheets of the rules that read the column."""
-    return (f"столбец «{b.column}» в файле {_file_name(b.file)} пуст во всех {b.rows} строках — похоже, выгрузка "
+    rows = "в единственной строке" if b.rows == 1 else f"во всех {b.rows} строках"
+    return (f"столбец «{b.column}» в файле {_file_name(b.file)} пуст {rows} — похоже, выгрузка "
             f"потеряла его значения; правила, которые его читают, считают его пустым у каждой записи — проверьте выгрузку")
 
 
 def unjudged_note(u: UnjudgedDeals) -> str:
     """Russian: how many deals a rule could not judge, and why."""
-    return (f"{u.count} сделок в области правила не проверены: у них не заполнено «{u.column}» "
-            f"(правилу нужна эта дата) — заполните её в CRM или добавьте столбец в выгрузку")
+    n = u.count
+    deals = f"{n} {_ru_plural(n, 'сделка', 'сделки', 'сделок')}"
+    one = _ru_plural(n, True, False, False)
+    return (f"{deals} в области правила не {'проверена' if one else 'проверены'}: у {'неё' if one else 'них'} не заполнено "
+            f"«{u.column}» (правилу нужна эта дата) — заполните её в CRM или добавьте столбец в выгрузку")
 
 
 def _file_name(path: str) -> str:

@@ -129,10 +129,10 @@ def test_deals_a_rule_cannot_judge_are_counted(tmp_path):
     wb = load_workbook(work / "audit.xlsx", read_only=True)
     sheet = next(ws for ws in wb.worksheets if ws.title.startswith("2.2 "))
     header = [c for c in next(sheet.iter_rows(max_row=1, values_only=True)) if c]
-    assert any("1 сделок в области правила не проверены" in str(c) and "MOVED_TIME / DATE_CREATE" in str(c) for c in header)
+    assert any("1 сделка в области правила не проверена" in str(c) and "MOVED_TIME / DATE_CREATE" in str(c) for c in header)
     text = format_report(inspect_export(export, crm="bitrix24", config=work / "crm-audit.yaml"))
     line = next(x for x in text.splitlines() if "stuck-in-accepted" in x)
-    assert "can run (not every deal)" in line and "1 сделок" in line
+    assert "can run (not every deal)" in line and "1 сделка" in line
     assert "(2 of them not on every deal)" in text
 
 

@@ -307,3 +307,71 @@ def test_every_profile_says_how_its_export_gets_the_id(crm, words):
 
     why = unfit_reason(load_profile(crm), "deals", ["Name", "Stage"])
     assert words in why and "columns: {deals: {id: <header>}}" in why
+
+
+# --------------------------------------------------------------------------- defect 17: skipped sheets, shared names, grammar
+
+
+def test_a_skipped_rules_sheet_says_only_that_it_was_skipped(tmp_path):
+    from openpyxl import load_workbook
+
+    _, _, work = audit(tmp_path, "pipedrive", FIXTURES / "pipedrive-pt")
+    settings = yaml.safe_load((work / "crm-audit.yaml").read_text(encoding="utf-8"))
+    skipped = settings["rules"]["skip"]
+    assert "missing-source" in skipped  # 1.8: the export has no «Источник сделки»
+    wb = load_workbook(work / "audit.xlsx", read_only=True)
+    sheet = next(ws for ws in wb.worksheets if ws.title.startswith("1.8 "))
+    header = " ".join(str(c) for c in next(sheet.iter_rows(max_row=1, values_only=True)) if c)
+    assert "Правило пропущено" in header
+    assert "Нарушений не найдено" not in header
+    ran = next(ws for ws in wb.worksheets if ws.title.startswith("1.2 "))  # ran, found nothing
+    assert "Нарушений не найдено." in " ".join(str(c) for c in next(ran.iter_rows(max_row=1, values_only=True)) if c)
+
+
+def _salesforce(tmp_path: Path, edit=None) -> Path:
+    export = tmp_path / "exp"
+    export.mkdir()
+    for p in (FIXTURES / "salesforce-shared-name").iterdir():
+        text = p.read_text(encoding="utf-8")
+        export.joinpath(p.name).write_text(edit(p.name, text) if edit else text, encoding="utf-8")
+    return export
+
+
+def test_salesforce_activities_of_a_shared_opportunity_name_go_by_the_account(tmp_path, capsys):
+    # two open opportunities named «Renewal» (Acme 006A1, Beta 006A2); the task «Call» is Beta's
+    export = _salesforce(tmp_path, lambda name, t: t.replace('"Renewal","Acme"', '"Renewal","Beta"') if name == "activities.csv" else t)
+    found, _, work = audit(tmp_path, "salesforce", export, quiet=False)
+    assert found["overdue-tasks"] == {"006A2"}
+    assert found["open-deal-without-tasks"] == {"006A1"}
+    assert "several deals named «Renewal»" not in "".join(capsys.readouterr())
+
+
+def test_without_the_account_a_shared_name_goes_to_the_first_with_a_warning(tmp_path, capsys):
+    def drop_account(name, text):
+        if name != "activities.csv":
+            return text
+        return "\n".join(line.rsplit(",", 1)[0] for line in text.splitlines()) + "\n"
+
+    found, _, work = audit(tmp_path, "salesforce", _salesforce(tmp_path, drop_account), quiet=False)
+    assert found["overdue-tasks"] == {"006A1"}
+    assert found["open-deal-without-tasks"] == {"006A2"}
+    assert "several deals named «Renewal»" in "".join(capsys.readouterr())
+
+
+def test_an_unjudged_deal_count_has_its_plural_form():
+    from crm_audit.report import UnjudgedDeals, unjudged_note
+
+    def note(n):
+        return unjudged_note(UnjudgedDeals("r", "2.2", "deal.days_in_stage", n, "Created"))
+
+    assert note(1).startswith("1 сделка в области правила не проверена: у неё")
+    assert note(3).startswith("3 сделки в области правила не проверены: у них")
+    assert note(5).startswith("5 сделок") and note(11).startswith("11 сделок") and note(21).startswith("21 сделка ")
+
+
+def test_init_asks_for_your_stage_in_good_russian(tmp_path):
+    work = tmp_path / "work"
+    assert init(work, "pipedrive", FIXTURES / "pipedrive-pt") == 0
+    text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert "укажите свой этап в stage_names:" in text and "или добавьте его в pipelines:" in text
+    assert "свою этапу" not in text

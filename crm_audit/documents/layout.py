@@ -133,8 +133,12 @@ def rule_sheet_headers(result: RuleResult, *, deal_id_header: str | None = None)
 
 
 def sheet_notes(result: RuleResult) -> list[str]:
-    """Notes shown right of a rule sheet's header: no violations, why the rule was skipped or capped."""
-    notes = [] if (result.rows is not None and len(result.rows)) else [NO_VIOLATIONS + "."]
+    """Notes shown right of a rule sheet's header: no violations, why the rule was skipped or capped.
+
+    A skipped rule's sheet says only that it was skipped and why: «Нарушений не найдено» there would read as a
+    pass of a check that did not run."""
+    empty = result.rows is None or not len(result.rows)
+    notes = [NO_VIOLATIONS + "."] if empty and not result.skipped else []
     if result.note:
         notes.append(str(result.note))
     return notes

@@ -4,7 +4,9 @@ Some CRMs export deals with their organization's and contact's *name* only
 (no ids), and activities with their deal's name (Salesforce's «Opportunity»);
 the profile's ``link_by_name`` says so. Linking fills the missing id column
 with the id of the first record (in file order) of that name, and warns where
-a name is ambiguous.
+a name is ambiguous. Where both sides also name an account (an activity
+report's «Company / Account», the deal's account), a name shared by several
+deals is told apart by it: the name and the account are matched first.
 """
 
 from __future__ import annotations
@@ -30,24 +32,43 @@ def link_by_name(con, entities: dict[str, LoadedEntity], profile: Profile) -> li
                                  "several records named «{}»; deals are linked to the first of them")
     acts = entities.get("activities")
     if "deal" in profile.link_by_name and acts is not None and "deal_id" not in acts.fields and "deal_name" in acts.fields and "title" in deals.fields:
-        # activities name their deal (Salesforce's «Opportunity»): link by the deal's title
+        # activities name their deal (Salesforce's «Opportunity»): link by the deal's title (and account, where both have it)
+        by_account = ("account_name", "org_name") if "account_name" in acts.fields and "org_name" in deals.fields else None
         warnings += _link_column(con, acts, "deal_id", "deal_name", deals, "title",
-                                 "several deals named «{}»; its activities are linked to the first of them")
+                                 "several deals named «{}»; its activities are linked to the first of them", by_account)
     return warnings
 
 
 def _link_column(con, src: LoadedEntity, id_col: str, name_col: str, target: LoadedEntity,
-                 target_name: str, ambiguous: str) -> list[DataWarning]:
-    """``src.id_col`` = the id of the ``target`` record whose ``target_name`` matches ``src.name_col`` (the first one in the file)."""
+                 target_name: str, ambiguous: str, also: tuple[str, str] | None = None) -> list[DataWarning]:
+    """``src.id_col`` = the id of the ``target`` record whose ``target_name`` matches ``src.name_col`` (the first one in the file).
+
+    ``also`` = (src column, target column): a second name (the account) matched first, so a name several targets
+    share links each row to the target of its account; rows it does not settle fall back to the name alone."""
     con.execute(f"ALTER TABLE {src.table} ADD COLUMN {id_col} VARCHAR")
     named = f"FROM {target.table} WHERE id IS NOT NULL AND NOT is_blank({target_name})"
+    src_also = ""
+    if also is not None:
+        s2, t2 = also
+        con.execute(
+            f"UPDATE {src.table} SET {id_col} = m.id FROM (SELECT norm({target_name}) AS k, norm({t2}) AS k2, arg_min(id, _row) AS id "
+            f"{named} AND NOT is_blank({t2}) GROUP BY 1, 2) m "
+            f"WHERE norm({src.table}.{name_col}) = m.k AND norm({src.table}.{s2}) = m.k2"
+        )
+        src_also = f" AND {id_col} IS NULL"
     con.execute(
         f"UPDATE {src.table} SET {id_col} = m.id FROM (SELECT norm({target_name}) AS k, arg_min(id, _row) AS id {named} GROUP BY 1) m "
-        f"WHERE norm({src.table}.{name_col}) = m.k"
+        f"WHERE norm({src.table}.{name_col}) = m.k{src_also}"
     )
     src.fields[id_col] = f"{src.fields[name_col]} (linked by name to {target.file.name})"
+    # a name several targets share, used by a row its account (if any) did not settle
+    unsettled = f"SELECT norm({name_col}) FROM {src.table}"
+    if also is not None:
+        s2, t2 = also
+        unsettled += (f" s WHERE NOT EXISTS (SELECT 1 FROM {target.table} t WHERE t.id IS NOT NULL AND norm(t.{target_name}) = norm(s.{name_col}) "
+                      f"AND NOT is_blank(t.{t2}) AND norm(t.{t2}) = norm(s.{s2}))")
     dup = con.execute(
         f"SELECT min({target_name}) {named} GROUP BY norm({target_name}) "
-        f"HAVING count(DISTINCT id) > 1 AND norm(min({target_name})) IN (SELECT norm({name_col}) FROM {src.table}) ORDER BY 1 LIMIT 5"
+        f"HAVING count(DISTINCT id) > 1 AND norm(min({target_name})) IN ({unsettled}) ORDER BY 1 LIMIT 5"
     ).fetchall()
     return [DataWarning("ambiguous-link", ambiguous.format(name), str(target.file), None, target.fields.get(target_name)) for (name,) in dup]
