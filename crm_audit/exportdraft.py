@@ -386,6 +386,17 @@ def _distinct(export, entity: str, fld: str, where: str = "TRUE") -> list[str]:
     return [r[0] for r in rows]
 
 
+def _add_columns(draft: Draft, entity: str, found: list[Mapping]) -> None:
+    """Add proposed `columns:` mappings, one column per field and one field per column: a header already given
+    to a field (or a field already given a header) is not proposed again — a yes/no column read as «closed»,
+    «won» and «lost» at once turns a won deal lost."""
+    have = draft.columns.setdefault(entity, [])
+    for m in found:
+        if any(x.key == m.key or norm(x.value) == norm(m.value) for x in have):
+            continue
+        have.append(m)
+
+
 def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None) -> Draft:
     """Read the export and propose settings that run (see the module's docstring); ``columns``: the
     team's own `columns:` (from the settings file init overwrites), kept and read with."""
@@ -402,7 +413,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
     own = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
     files = _file_headers(d, own)
     for e, ms in columns_by_name(files, own, only_required=True).items():  # a file is not read without them
-        draft.columns.setdefault(e, []).extend(ms)
+        _add_columns(draft, e, ms)
     profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
     export = load_export(d, profile, on_bad_value="warn")
     try:
@@ -411,7 +422,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             if not found:
                 continue
             for e, ms in found.items():
-                draft.columns.setdefault(e, []).extend(ms)
+                _add_columns(draft, e, ms)
             export.close()
             export.con.close()
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})

@@ -375,3 +375,19 @@ def test_init_asks_for_your_stage_in_good_russian(tmp_path):
     text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
     assert "укажите свой этап в stage_names:" in text and "или добавьте его в pipelines:" in text
     assert "свою этапу" not in text
+
+
+def test_init_keeps_the_teams_column_and_proposes_it_for_no_other_field(tmp_path):
+    # the team's crm-audit.yaml reads «Ist abgeschlossen» as is_won; init --force keeps that and does not also
+    # propose the same column for is_closed (its name resembles «Geschlossen»)
+    export = FIXTURES / "hubspot-de"
+    work = tmp_path / "work"
+    assert init(work, "hubspot", export) == 0
+    cfg = work / "crm-audit.yaml"
+    doc = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    doc["columns"] = {"deals": {"is_won": "Ist abgeschlossen"}}
+    cfg.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    assert init(work, "hubspot", export, "--force") == 0
+    columns = _columns(work)
+    _one_field_per_column(columns)
+    assert columns["deals"]["is_won"] == "Ist abgeschlossen"
