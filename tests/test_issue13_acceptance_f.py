@@ -192,3 +192,28 @@ def test_ids_named_as_init_asks_keep_pipelines_working(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "stage comparisons skip" not in err and "сравнения этапов" not in err
     assert findings(work) == {"no-stage-movement": {"1"}}
+
+
+def test_hubspot_stage_order_from_the_deal_probability(tmp_path):
+    """Defect 9: HubSpot's «Deal probability» column (case 5) is the CRM's stage order: not guessed, no question."""
+    work, export = tmp_path / "w", FIXTURES / "hubspot-probability"
+    assert init(work, "hubspot", export) == 0
+    s = settings(work)
+    # HubSpot's default pipeline has «Closed won» though no deal of the export is in it
+    assert s["pipelines"] == {"Sales Pipeline": ["Appointment Scheduled", "Qualified To Buy", "Contract Sent", "Closed Won",
+                                                 "Closed Lost"]}
+    assert s["stage_order_confirmed"] is True
+    assert "pipeline" not in (s.get("columns") or {}).get("deals", {})
+    assert run(work, export) == 0
+    assert findings(work) == {"invalid-name": {"18345670004"}, "no-stage-movement": {"18345670001"},
+                              "overdue-tasks": {"18345670001", "18345670002"}}
+
+
+def test_hubspot_custom_closed_stages_get_no_default_closed_stages(tmp_path):
+    """Defect 9: a pipeline whose deals close in its own stages («Signed», «Went dark», case 16) gets no «Closed Won» /
+    «Closed Lost» it does not have; its closed stages stay last."""
+    work, export = tmp_path / "w", FIXTURES / "hubspot-custom-closed"
+    assert init(work, "hubspot", export) == 0
+    assert settings(work)["pipelines"] == {"Enterprise": ["Discovery", "Proposal", "Signed", "Went dark"]}
+    assert run(work, export) == 0
+    assert findings(work) == {"no-stage-movement": {"1"}}
