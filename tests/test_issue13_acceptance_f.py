@@ -11,11 +11,11 @@ currency columns, one pipeline «Клиенты» (case 13), ``pt`` the Portugue
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
 import yaml
+from test_crm_exports_issue13 import findings  # the findings of v.csv: rule id -> deal ids
 
 from crm_audit.cli import main
 
@@ -31,14 +31,6 @@ def run(work: Path, export: Path) -> int:
     return main(["run", "-c", str(work / "crm-audit.yaml"), "--export", str(export), "--as-of", AS_OF,
                  "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"), "--quiet",
                  "--ledger", str(work / "l.db")])
-
-
-def findings(work: Path) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = {}
-    with open(work / "v.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            out.setdefault(row["rule_id"], set()).add(row["deal_id"])
-    return out
 
 
 def settings(work: Path) -> dict:
