@@ -321,12 +321,9 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
     fs = profile.derive_status.from_stage if profile.derive_status else None
     ends: list[str] = []
     if fs is not None:  # won / lost stages last (the CRM has them in every pipeline)
-        # a pipeline whose deals close in its own final stages (HubSpot «Signed», «Went dark»): the CRM's default
-        # won / lost stages are not added to it (it may not have them)
-        own_closed = set(closed) - {norm(n) for n in (*fs.won, *fs.lost)}
         for names in (fs.won, fs.lost):
             seen = [s for s in stages if norm(s) in {norm(n) for n in names}]
-            ends += seen or ([] if own_closed else names[:1])
+            ends += seen or names[:1]
     named = {norm(s) for s in ends}
     ends += [s for s in stages if norm(s) in closed and norm(s) not in named]
     return PipelineDraft(name, ordered + ends, source, guessed)
