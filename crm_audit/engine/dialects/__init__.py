@@ -106,7 +106,10 @@ class Dialect:
 
     def first_by(self, v, key, tie, c):
         """``v`` of the row with the smallest ``key`` (then ``tie``) among the rows where ``c``."""
-        return exp.Filter(this=fn("arg_min", v, fn("struct_pack", key, tie)), expression=exp.Where(this=c))
+        # one BIGINT key (days since 1970, then the row) is cheaper for arg_min than a (date, row) struct
+        k = exp.Add(this=exp.Mul(this=exp.paren(exp.Sub(this=key, expression=self.date("1970-01-01"))), expression=num(4294967296)),
+                    expression=exp.Coalesce(this=tie, expressions=[num(0)]))
+        return exp.Filter(this=fn("arg_min", v, k), expression=exp.Where(this=c))
 
     # ---------------------------------------------------------------- the query
     def first_per_id(self, q: exp.Select, order) -> exp.Select:
