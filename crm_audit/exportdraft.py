@@ -371,11 +371,18 @@ def pipelines_of(export, profile) -> list[PipelineDraft]:
 
 
 def _yaml_safe(text: str) -> str:
-    """A flow-YAML-safe spelling of a name (quoted only when needed)."""
-    if not text or any(c in text for c in ":,[]{}#&*!|>'\"%@`") or text != text.strip() or text.lower() in (
-            "yes", "no", "true", "false", "null", "on", "off", "y", "n", "~") or text[0] in "-?" or text.replace(".", "", 1).isdigit():
-        return json.dumps(text, ensure_ascii=False)
-    return text
+    """A YAML-safe spelling of a name: as it is where PyYAML reads it back unchanged as a mapping key, a flow-list
+    item and a value; otherwise JSON-quoted (a subset of YAML). Asked of the parser, not of a character list: «?»
+    inside a flow item, « #», «1.5», «yes» and «: » all read back as something else."""
+    if text and text == text.strip() and "\n" not in text:
+        import yaml
+
+        try:
+            if yaml.safe_load(f"{text}: [{text}, x]\nv: {text}\n") == {text: [text, "x"], "v": text}:
+                return text
+        except yaml.YAMLError:
+            pass
+    return json.dumps(text, ensure_ascii=False)
 
 
 def _distinct(export, entity: str, fld: str, where: str = "TRUE") -> list[str]:
