@@ -32,13 +32,21 @@ CLI = [sys.executable, "-m", "crm_audit"]
 TASK_AND_STAGE_RULES = {"open-deal-without-tasks", "frozen-deal-without-tasks", "overdue-tasks", "stuck-in-accepted", "no-stage-movement"}
 
 
-def sf_settings() -> dict:
+def pipelines_settings() -> dict:
+    """The sample team's three pipelines, each an opportunity record type with its own sales process in the org."""
     s = dict(samplegen.DEFAULT_SETTINGS)
     s["crm"] = "salesforce"
     s["deal_url"] = "https://acme.lightning.force.com/lightning/r/Opportunity/{id}/view"
+    s["pipelines"] = {name: [*stages, WON, LOST] for name, stages in s["pipelines"].items()}
+    return s
+
+
+def sf_settings() -> dict:
+    """An org without opportunity record types: one pipeline with every stage."""
+    s = pipelines_settings()
     stages: list[str] = []
     for names in s["pipelines"].values():
-        stages += [x for x in names if x not in stages]
+        stages += [x for x in names if x not in stages and x not in (WON, LOST)]
     s["pipelines"] = {"Продажи": [*stages, WON, LOST]}
     return s
 
@@ -120,7 +128,8 @@ def test_full_then_incremental_sync_by_systemmodstamp_with_next_records_url_and_
     assert ids[1] not in cached(s, "opportunities") and cached(s, "tasks")[task]["IsClosed"] is True
     src = sources.source_for(s).load_export("error", dt.date(2026, 11, 20))
     stage, changed, pipeline = src.con.execute(f"SELECT stage, stage_changed, pipeline FROM deals WHERE id = '{opp}'").fetchone()
-    assert (stage, pipeline) == ("Отправлено КП", "Продажи")
+    assert (stage, pipeline) == ("Отправлено КП", "Продажи")  # no record types: one pipeline
+    assert {c for (c,) in src.con.execute("SELECT DISTINCT currency FROM deals").fetchall()} == {"RUB"}  # the org's default currency
     assert str(changed)[:10] == fake.now.astimezone(fake.tz).date().isoformat()  # entered now, by OpportunityHistory
     assert src.con.execute(f"SELECT count(*) FROM deals WHERE id = '{ids[1]}'").fetchone()[0] == 0
     # a record purged from the recycle bin is found by the id check
@@ -238,3 +247,49 @@ def test_init_from_crm_reads_the_stage_order_users_and_custom_fields(tmp_path, f
     assert stages[:3] == ["Принял в работу", "Квалификация", "Проведено демо"] and stages[-2:] == [WON, LOST]
     assert "Старая стадия" not in stages  # an inactive stage
     assert "Павел Орлов" in text and "(deactivated)" in text and "«Источник сделки»" in text
+
+
+def test_record_types_are_pipelines_judged_per_pipeline_and_each_opportunity_keeps_its_currency(tmp_path, dataset):
+    from collections import Counter
+
+    from crm_audit.sources.initcrm import write_settings_from_crm
+    from fake_crm.hubspot import _norm
+
+    fake = FakeSalesforce.from_export(dataset, pipelines_settings(), record_types=True, multi_currency=True).start()
+    try:
+        sf_env = {**env(fake), "SALESFORCE_CLIENT_ID": fake.client_id, "SALESFORCE_USERNAME": fake.username}
+        a, b = run_both(tmp_path, fake, pipelines_settings(), sf_env)  # sync + run --from-crm, and the report export with «Opportunity Record Type»
+        assert len(b) > 100 and a == b
+        assert {v["pipeline"] for v in a} >= {"Клиенты", "Партнеры"}  # findings judged in each record type's pipeline
+        s = settings_mod.load(tmp_path / "api" / "crm-audit.yaml")  # the cache run --from-crm filled
+        s.crm_api = s.crm_api.model_copy(update={"client_id": fake.client_id, "username": fake.username})
+        src = sources.source_for(s).load_export("error", dt.date(2026, 11, 20))
+        got = Counter(p for (p,) in src.con.execute("SELECT pipeline FROM deals").fetchall())
+        rts = {i: r["Name"] for i, r in fake.store["RecordType"].items()}
+        want = Counter(rts.get(r["RecordTypeId"] or "", "Продажи") for r in fake.store["Opportunity"].values() if not r["IsDeleted"])
+        by_dataset = Counter(_norm(d.get("pipeline")) for d in dataset.deals if (d.get("status") or "open") != "deleted")
+        assert got == want and {_norm(p): n for p, n in got.items()} == by_dataset
+        assert set(got) == {"Клиенты", "Партнеры", "Повторные продажи", "Архив 2024"}
+        usd = {i for i, r in fake.store["Opportunity"].items() if r.get("CurrencyIsoCode") == "USD" and not r["IsDeleted"]}
+        cur = dict(src.con.execute("SELECT id, currency FROM deals").fetchall())
+        assert usd and {i for i, c in cur.items() if c == "USD"} == usd and set(cur.values()) == {"USD", "RUB"}
+        # the pipeline is named after the record type's sales process
+        proc = next(p for p in fake.store["BusinessProcess"].values() if p["Name"] == "Партнеры")
+        proc["Name"], proc["SystemModstamp"] = "Партнерский процесс", fake.tick()
+        do_sync(s, fake)
+        src = sources.source_for(s).load_export("error", dt.date(2026, 11, 20))
+        names = {p for (p,) in src.con.execute("SELECT DISTINCT pipeline FROM deals").fetchall()}
+        assert "Партнерский процесс" in names and "Партнеры" not in names
+        proc["Name"] = "Партнеры"
+        # init writes every pipeline with its process's stages, in OpportunityStage.SortOrder order, won and lost last
+        path = write_settings_from_crm(tmp_path / "team", "salesforce", base_url=fake.url, environ=env(fake),
+                                       api_options={"client_id": fake.client_id, "username": fake.username})
+        team = settings_mod.load(path)
+        assert set(team.pipelines) == {"Клиенты", "Партнеры", "Повторные продажи", "Архив 2024"}
+        assert team.pipelines["Партнеры"] == ["Принял в работу", "Проведено демо", "Отправлено КП", "Знакомство", "Подписание договора", WON, LOST]
+        assert team.pipelines["Повторные продажи"] == ["Принял в работу", "Отправлено КП", "Выставлен счет", WON, LOST]
+        assert team.pipelines["Клиенты"][:2] == ["Принял в работу", "Квалификация"] and "Знакомство" not in team.pipelines["Клиенты"]
+        assert "RecordTypeId" not in path.read_text(encoding="utf-8") and "CurrencyIsoCode" not in path.read_text(encoding="utf-8")
+    finally:
+        fake.stop()
+    assert fake.schema_errors == [], fake.schema_errors[:5]

@@ -7,13 +7,18 @@
   (the fake itself). :meth:`expire_sessions` makes every issued token answer
   401 ``INVALID_SESSION_ID``, as a session timeout does.
 * ``GET /services/data/v62.0/query|queryAll?q=SOQL``: a small SOQL subset
-  (``SELECT fields FROM object [WHERE SystemModstamp >= t] [ORDER BY f [, f]] [LIMIT n]``);
+  (``SELECT fields FROM object [WHERE SystemModstamp >= t | WHERE Field = 'value'] [ORDER BY f [, f]] [LIMIT n]``);
   a field the object does not have is 400 ``INVALID_FIELD``; ``query`` hides
   deleted records, ``queryAll`` returns them with ``IsDeleted: true``; batches of
   ``Sforce-Query-Options: batchSize`` (200-2,000, default 2,000) with
   ``nextRecordsUrl`` (``/services/data/v62.0/query/01g...-2000``) while ``done`` is false.
 * ``GET /services/data/v62.0/sobjects/<object>/describe``: fields with
-  ``custom`` and ``picklistValues``.
+  ``custom`` and ``picklistValues``; ``Opportunity.RecordTypeId`` only when the
+  org has opportunity record types (``record_types=True``: one per pipeline of
+  the dataset's settings, each with its sales process, ``BusinessProcess``), and
+  ``CurrencyIsoCode`` only in a multi-currency org (``multi_currency=True``).
+* ``GET .../sobjects/Opportunity/describe/layouts``: ``recordTypeMappings`` (the
+  master and each record type) with their ``StageName`` picklist values.
 * ``Sforce-Limit-Info: api-usage=used/total`` on every API answer; past the
   allocation 403 ``REQUEST_LIMIT_EXCEEDED``; ``forbidden`` objects 400
   ``INVALID_TYPE`` (the user's profile cannot read them).
@@ -43,7 +48,7 @@ SCHEMAS = Path(__file__).parent / "schemas" / "salesforce-rest.json"
 DATA = "/services/data/v62.0"
 WON, LOST = "Closed Won", "Closed Lost"
 PREFIX = {"Opportunity": "006", "Account": "001", "Contact": "003", "Task": "00T", "User": "005", "OpportunityHistory": "008",
-          "OpportunityStage": "01J", "Organization": "00D"}
+          "OpportunityStage": "01J", "Organization": "00D", "RecordType": "012", "BusinessProcess": "019"}
 FIELDS = {
     "Opportunity": {"Id", "Name", "OwnerId", "Amount", "AccountId", "ContactId", "StageName", "IsClosed", "IsWon", "CreatedDate", "CloseDate",
                     "SystemModstamp", "IsDeleted", "Probability", "LastModifiedDate"},
@@ -54,7 +59,10 @@ FIELDS = {
     "User": {"Id", "Name", "FirstName", "LastName", "Email", "IsActive", "SystemModstamp"},
     "OpportunityStage": {"Id", "MasterLabel", "ApiName", "SortOrder", "IsActive", "IsClosed", "IsWon", "DefaultProbability", "SystemModstamp"},
     "Organization": {"Id", "Name", "TimeZoneSidKey", "DefaultCurrencyIsoCode"},
+    "RecordType": {"Id", "Name", "DeveloperName", "BusinessProcessId", "SobjectType", "IsActive", "SystemModstamp"},
+    "BusinessProcess": {"Id", "Name", "TableEnumOrId", "IsActive", "SystemModstamp"},
 }
+MASTER_RECORD_TYPE = "012000000000000AAA"  # the master record type every org has
 #: the opportunity custom fields of the sample dataset: (API name, label)
 DEAL_CUSTOM = [("Istochnik_sdelki__c", "Источник сделки"), ("Gorod__c", "Город"), ("Strana__c", "Страна"),
                ("Poseshchaemost__c", "Посещаемость"), ("Byudzhet__c", "Бюджет"), ("Ssylka_na_zapis_demo__c", "Ссылка на запись демо"),
@@ -89,7 +97,7 @@ def _unb64(s: str) -> bytes:
 
 class FakeSalesforce(FakeCrm):
     def __init__(self, client_id: str = "3MVG9fTLmJ60pJ5Jq8wQbG7k2xYfakeConsumerKey", username: str = "audit@acme-crm.ru",
-                 now: dt.datetime | None = None):
+                 now: dt.datetime | None = None, record_types: bool = False, multi_currency: bool = False):
         from cryptography.hazmat.primitives.asymmetric import rsa
 
         super().__init__()
@@ -98,6 +106,12 @@ class FakeSalesforce(FakeCrm):
         self.now = now or dt.datetime(2026, 11, 20, 6, 0, tzinfo=dt.timezone.utc)
         self.tz = ZoneInfo(TZ)
         self.store: dict[str, dict[str, dict]] = {o: {} for o in FIELDS}
+        self.fields = {o: set(f) for o, f in FIELDS.items()}  # this org's: features add standard fields
+        if record_types:
+            self.fields["Opportunity"].add("RecordTypeId")
+        if multi_currency:
+            self.fields["Opportunity"].add("CurrencyIsoCode")
+        self.stage_sets: dict[str, list[str]] = {}  # record type id -> its sales process's stages
         self.describe_fields: dict[str, list[dict]] = {"Opportunity": [], "Account": [], "Contact": []}
         self.tokens: set[str] = set()
         self.logins = 0
@@ -197,11 +211,13 @@ class FakeSalesforce(FakeCrm):
             if locator not in self._cursors:
                 return 400, limit, [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
             return 200, limit, self._batch(locator, int(start), headers)
+        if path == f"{DATA}/sobjects/Opportunity/describe/layouts":
+            return 200, limit, self._layouts()
         m = re.fullmatch(rf"{DATA}/sobjects/(\w+)/describe", path)
         if m and m.group(1) in self.describe_fields:
             obj = m.group(1)
             std = [{"name": f, "label": f, "type": "id" if f == "Id" else "string", "custom": False, "nillable": f != "Id", "picklistValues": []}
-                   for f in sorted(FIELDS[obj])]
+                   for f in sorted(self.fields[obj])]
             return 200, limit, {"name": obj, "label": obj, "queryable": True, "custom": False,
                                 "fields": std + json.loads(json.dumps(self.describe_fields[obj]))}
         return 404, limit, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
@@ -211,7 +227,7 @@ class FakeSalesforce(FakeCrm):
         if not m:
             return 400, limit, [{"message": f"unexpected token: {soql[:40]}", "errorCode": "MALFORMED_QUERY"}]
         obj = m.group("obj")
-        if obj not in FIELDS:
+        if obj not in self.fields:
             return 400, limit, [{"message": f"sObject type '{obj}' is not supported.", "errorCode": "INVALID_TYPE"}]
         if obj in self.forbidden:
             return 400, limit, [{"message": f"sObject type '{obj}' is not supported. If you are attempting to use a custom object, be sure "
@@ -219,15 +235,19 @@ class FakeSalesforce(FakeCrm):
         cols = [c.strip() for c in m.group("cols").split(",")]
         custom = {f["name"] for f in self.describe_fields.get(obj, [])}
         for c in cols:
-            if c not in FIELDS[obj] and c not in custom:
+            if c not in self.fields[obj] and c not in custom:
                 return 400, limit, [{"message": f"No such column '{c}' on entity '{obj}'.", "errorCode": "INVALID_FIELD"}]
         rows = [r for r in self.store[obj].values() if all_rows or not r.get("IsDeleted")]
         if m.group("where"):
             w = re.fullmatch(r"SystemModstamp >= (\S+)", m.group("where"))
-            if not w:
+            eq = re.fullmatch(r"(\w+) = '([^']*)'", m.group("where"))
+            if w:
+                since = _t(w.group(1))
+                rows = [r for r in rows if _t(r["SystemModstamp"]) >= since]
+            elif eq and eq.group(1) in self.fields[obj]:
+                rows = [r for r in rows if r.get(eq.group(1)) == eq.group(2)]
+            else:
                 return 400, limit, [{"message": "fake: unsupported WHERE", "errorCode": "MALFORMED_QUERY"}]
-            since = _t(w.group(1))
-            rows = [r for r in rows if _t(r["SystemModstamp"]) >= since]
         if m.group("order"):
             keys = [k.split()[0] for k in m.group("order").split(",")]
             rows.sort(key=lambda r: tuple(r.get(k) or "" for k in keys))
@@ -243,6 +263,19 @@ class FakeSalesforce(FakeCrm):
         self._cursors[locator] = out
         return 200, limit, self._batch(locator, 0, headers)
 
+    def _layouts(self) -> dict:
+        """describe/layouts: each record type's StageName values (the master's: every active stage)."""
+        pick = lambda values: [{"picklistName": "StageName", "picklistValues": [  # noqa: E731
+            {"active": True, "defaultValue": False, "label": v, "value": v, "validFor": None} for v in values]}]
+        stages = [s["ApiName"] for s in sorted(self.store["OpportunityStage"].values(), key=lambda s: s["SortOrder"]) if s["IsActive"]]
+        maps = [{"available": True, "defaultRecordTypeMapping": not self.stage_sets, "developerName": "Master", "master": True,
+                 "name": "Master", "recordTypeId": MASTER_RECORD_TYPE, "picklistsForRecordType": pick(stages)}]
+        for k, (rt, values) in enumerate(self.stage_sets.items()):
+            r = self.store["RecordType"][rt]
+            maps.append({"available": True, "defaultRecordTypeMapping": k == 0, "developerName": r["DeveloperName"], "master": False,
+                         "name": r["Name"], "recordTypeId": rt, "picklistsForRecordType": pick(values)})
+        return {"layouts": [], "recordTypeMappings": maps, "recordTypeSelectorRequired": [bool(self.stage_sets)]}
+
     def _batch(self, locator: str, start: int, headers: dict) -> dict:
         rows = self._cursors[locator]
         m = re.search(r"batchSize=(\d+)", headers.get("sforce-query-options") or "")
@@ -254,7 +287,8 @@ class FakeSalesforce(FakeCrm):
         return out
 
     def validate(self, path, status, body):
-        kind = "token" if path == "/services/oauth2/token" else "describe" if path.endswith("/describe") else "query"
+        kind = "token" if path == "/services/oauth2/token" else "describe" if path.endswith("/describe") else \
+            "layouts" if path.endswith("/describe/layouts") else "query"
         return schema_problems(SCHEMAS, kind, body)
 
     # ------------------------------------------------------------------ one dataset, two presentations
@@ -284,8 +318,17 @@ class FakeSalesforce(FakeCrm):
             return users[k]
 
         user("Иван Петров")
+        pipelines = {name: list(names) for name, names in settings["pipelines"].items()}
+        if "RecordTypeId" in fake.fields["Opportunity"]:  # every deal has a record type: pipelines the settings do not know too
+            known = {_norm(p) for p in pipelines}
+            for d in export.deals:
+                p = (d.get("pipeline") or "").strip()
+                if p and _norm(p) not in known:
+                    extra = pipelines.setdefault(p, [])
+                    if d.get("stage") and (d.get("status") or "open") == "open" and d["stage"] not in extra:
+                        extra.append(d["stage"])
         stages: list[str] = []
-        for names in settings["pipelines"].values():
+        for names in pipelines.values():
             stages += [s for s in names if s not in stages and s not in (WON, LOST)]
         for k, (label, closed, won) in enumerate([(s, False, False) for s in stages] + [(WON, True, True), (LOST, True, False)]):
             sid = sf_id("OpportunityStage", k + 1)
@@ -295,6 +338,15 @@ class FakeSalesforce(FakeCrm):
         st["OpportunityStage"][sf_id("OpportunityStage", 99)] = {"Id": sf_id("OpportunityStage", 99), "MasterLabel": "Старая стадия",
                                                                  "ApiName": "Old", "SortOrder": 3, "IsActive": False, "IsClosed": False,
                                                                  "IsWon": False, "DefaultProbability": 20.0, "SystemModstamp": t0}
+        pipeline_rt: dict[str, str] = {}  # the settings' pipeline (normalized) -> its record type
+        if "RecordTypeId" in fake.fields["Opportunity"]:
+            for k, (name, names) in enumerate(pipelines.items()):
+                bp, rt = sf_id("BusinessProcess", k + 1), sf_id("RecordType", k + 1)
+                st["BusinessProcess"][bp] = {"Id": bp, "Name": name, "TableEnumOrId": "Opportunity", "IsActive": True, "SystemModstamp": t0}
+                st["RecordType"][rt] = {"Id": rt, "Name": name, "DeveloperName": f"Pipeline_{k + 1}", "BusinessProcessId": bp,
+                                        "SobjectType": "Opportunity", "IsActive": True, "SystemModstamp": t0}
+                fake.stage_sets[rt] = [x for x in names if x not in (WON, LOST)] + [WON, LOST]
+                pipeline_rt[_norm(name)] = rt
         field = lambda name, label, kind="string", values=(): {"name": name, "label": label, "type": kind, "custom": True, "nillable": True,  # noqa: E731
                                                               "picklistValues": [{"active": True, "defaultValue": False, "label": lab, "value": v,
                                                                                   "validFor": None} for v, lab in values]}
@@ -334,6 +386,10 @@ class FakeSalesforce(FakeCrm):
                    else None, LOSS_REASON[0]: (d.get("lost_reason") or None) if status == "lost" else None,
                    "StageName": stage, "IsClosed": status in ("won", "lost"), "IsWon": status == "won", "CreatedDate": created,
                    "CloseDate": close.isoformat(), "SystemModstamp": modified, "IsDeleted": status == "deleted"}
+            if "RecordTypeId" in fake.fields["Opportunity"]:  # a pipeline the settings do not know: no record type (the master)
+                rec["RecordTypeId"] = pipeline_rt.get(_norm(d.get("pipeline")))
+            if "CurrencyIsoCode" in fake.fields["Opportunity"]:
+                rec["CurrencyIsoCode"] = "USD" if int(d["id"]) % 5 == 0 else "RUB"
             rec.update({n: (None if d.get(label) in (None, "") else str(d[label])) for n, label in DEAL_CUSTOM})
             st["Opportunity"][oid] = rec
             runs = [("Принял в работу", created)] if changed and changed != created and stage != "Принял в работу" else []
@@ -379,20 +435,21 @@ class FakeSalesforce(FakeCrm):
         live = lambda obj: sorted((r for r in st[obj].values() if not r.get("IsDeleted")), key=lambda r: r["Id"])  # noqa: E731
         footer = [[], ["Total"], ["Confidential Information - Do Not Distribute"],
                   ["Copyright © 2000-2026 salesforce.com, inc. All rights reserved."]]
+        rts = {i: r["Name"] for i, r in st["RecordType"].items()} if "RecordTypeId" in self.fields["Opportunity"] else {}
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / "opportunities.csv", "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             w.writerow(["Opportunity ID", "Opportunity Name", "Opportunity Owner", "Account Name", "Account ID", "Primary Contact",
                         "Primary Contact ID", "Amount", "Opportunity Currency", "Stage", "Closed", "Won", "Loss Reason", "Created Date",
-                        "Last Stage Change Date", "Close Date", *[label for _, label in DEAL_CUSTOM]])
+                        "Last Stage Change Date", "Close Date", *[label for _, label in DEAL_CUSTOM]] + (["Opportunity Record Type"] if rts else []))
             for d in live("Opportunity"):
                 acc = st["Account"].get(d["AccountId"] or "")
                 cont = st["Contact"].get(d["ContactId"] or "")
                 w.writerow([d["Id"], d["Name"], user(d["OwnerId"]), acc["Name"] if acc else "", d["AccountId"] or "",
                             cont["Name"] if cont else "", d["ContactId"] or "",
-                            "" if d["Amount"] is None else f"{d['Amount']:.2f}", "RUB", d["StageName"], int(d["IsClosed"]), int(d["IsWon"]),
+                            "" if d["Amount"] is None else f"{d['Amount']:.2f}", d.get("CurrencyIsoCode") or "RUB", d["StageName"], int(d["IsClosed"]), int(d["IsWon"]),
                             d.get(LOSS_REASON[0]) or "", day(d["CreatedDate"]), day(self.stage_entered(d["Id"])), iso_day(d["CloseDate"]),
-                            *[d.get(n) or "" for n, _ in DEAL_CUSTOM]])
+                            *[d.get(n) or "" for n, _ in DEAL_CUSTOM]] + ([rts.get(d.get("RecordTypeId") or "", "")] if rts else []))
             w.writerows(footer)
         with open(folder / "accounts.csv", "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)

@@ -19,8 +19,18 @@
   while it is in the recycle bin (15 days); records purged from it are found by
   the periodic id check (``SELECT Id``, live records only).
 - Stage order and won/lost: ``OpportunityStage`` (``SortOrder``, ``IsActive``,
-  ``IsClosed``, ``IsWon``); Salesforce has no pipelines: every deal is in one
-  pipeline named by the API profile («Продажи»).
+  ``IsClosed``, ``IsWon``).
+- Pipelines: an opportunity's pipeline is its record type's sales process
+  (``RecordType`` with ``BusinessProcessId`` -> ``BusinessProcess.Name``; a record
+  type without a process: the record type's name). The stages of each record
+  type come from ``/sobjects/Opportunity/describe/layouts`` (its
+  ``recordTypeMappings``' ``StageName`` picklist values), ordered by
+  ``OpportunityStage.SortOrder``. ``RecordTypeId`` is read only when describe shows
+  it (an org without opportunity record types has no such field): such an org
+  keeps one pipeline named by the API profile («Продажи»), as does a deal
+  without a record type.
+- Currency: ``CurrencyIsoCode`` per opportunity in a multi-currency org (describe
+  shows the field), else the org's ``DefaultCurrencyIsoCode``.
 - Stage-change date: from ``OpportunityHistory`` (a row per change of stage,
   amount, probability or close date): the first row of the latest run of rows
   with the deal's current stage; a deal without history: its creation.
@@ -65,7 +75,11 @@ REFERENCE = {
     "organization": "SELECT Id, Name, TimeZoneSidKey, DefaultCurrencyIsoCode FROM Organization",
     "users": "SELECT Id, Name, FirstName, LastName, Email, IsActive, SystemModstamp FROM User",
     "stages": "SELECT Id, MasterLabel, ApiName, SortOrder, IsActive, IsClosed, IsWon, DefaultProbability, SystemModstamp FROM OpportunityStage",
+    "record_types": "SELECT Id, Name, DeveloperName, BusinessProcessId, IsActive, SystemModstamp FROM RecordType WHERE SobjectType = 'Opportunity'",
+    "processes": "SELECT Id, Name, IsActive, SystemModstamp FROM BusinessProcess",
 }
+#: standard fields an org has only when a feature is on (describe shows them): read when present
+OPTIONAL = ("RecordTypeId", "CurrencyIsoCode")
 DESCRIBE = {"opportunity_fields": "Opportunity", "account_fields": "Account", "contact_fields": "Contact"}
 _ENTITY = {"deals": "opportunity", "organizations": "account", "persons": "contact"}
 OPPORTUNITY_PREFIX = "006"  # a Task's WhatId pointing at an opportunity
@@ -113,6 +127,9 @@ class SalesforceConnector(Connector):
         ObjectSpec("organization", "reference", "full"),
         ObjectSpec("users", "reference", "full"),
         ObjectSpec("stages", "reference", "full"),
+        ObjectSpec("record_types", "reference", "full"),
+        ObjectSpec("processes", "reference", "full"),
+        ObjectSpec("stage_sets", "reference", "full"),
         ObjectSpec("opportunity_fields", "reference", "full"),
         ObjectSpec("account_fields", "reference", "full"),
         ObjectSpec("contact_fields", "reference", "full"),
@@ -180,7 +197,18 @@ class SalesforceConnector(Connector):
 
     def _describe(self, sobject: str) -> list[dict]:
         js = self.core.get(f"{DATA}/sobjects/{sobject}/describe") or {}
-        return [{k: f.get(k) for k in ("name", "label", "type", "custom", "picklistValues")} for f in js.get("fields") or [] if f.get("custom")]
+        return [{k: f.get(k) for k in ("name", "label", "type", "custom", "picklistValues")} for f in js.get("fields") or []
+                if f.get("custom") or f.get("name") in OPTIONAL]
+
+    def _stage_sets(self) -> list[Record]:
+        """Each opportunity record type's StageName values (describe/layouts' recordTypeMappings)."""
+        js = self.core.get(f"{DATA}/sobjects/Opportunity/describe/layouts") or {}
+        out = []
+        for m in js.get("recordTypeMappings") or []:
+            values = next((p.get("picklistValues") or [] for p in m.get("picklistsForRecordType") or [] if p.get("picklistName") == "StageName"), [])
+            out.append(Record(str(m.get("recordTypeId")), None, {"name": m.get("name"), "master": bool(m.get("master")),
+                                                                  "stages": [v.get("value") for v in values if v.get("active", True)]}))
+        return out
 
     def _custom(self, obj: str) -> list[str]:
         sobject = INCREMENTAL[obj][0]
@@ -195,6 +223,9 @@ class SalesforceConnector(Connector):
         if obj in REFERENCE:
             for items in self.query(REFERENCE[obj]):
                 yield [Record(str(x["Id"]), iso_utc(x.get("SystemModstamp")), _clean(x)) for x in items]
+            return
+        if obj == "stage_sets":
+            yield self._stage_sets()
             return
         if obj in DESCRIBE:
             fields = self._describe(DESCRIBE[obj])
@@ -220,6 +251,8 @@ class SalesforceConnector(Connector):
         """(API name, unique label, {picklist value: label}) of an object's custom fields."""
         out, names = [], set()
         for name, f in cache.live(f"{entity}_fields"):
+            if not f.get("custom", True):  # RecordTypeId, CurrencyIsoCode: read, not columns of their own
+                continue
             label = (f.get("label") or name).strip()
             label = unique_label(label, names)
             out.append((name, label, {str(p.get("value")): p.get("label") for p in f.get("picklistValues") or []}))
@@ -242,6 +275,7 @@ class SalesforceConnector(Connector):
         tz = self.timezone(cache)
         users = {i: u.get("Name") for i, u in cache.live("users")}
         currency = next((o.get("DefaultCurrencyIsoCode") for _, o in cache.live("organization")), None)
+        pipeline_of, default_pipeline = self._pipelines(cache), self._default_pipeline()
         accounts = dict(cache.live("accounts"))
         contacts = dict(cache.live("contacts"))
         owner = lambda x: users.get(str(x)) if x else None  # noqa: E731
@@ -251,12 +285,12 @@ class SalesforceConnector(Connector):
         rows = []
         for i, d in cache.live("opportunities"):
             acc, cont = d.get("AccountId"), d.get("ContactId")
-            rows.append([i, d.get("Name"), owner(d.get("OwnerId")), text(d.get("Amount")), currency, acc, _get(accounts.get(acc), "Name"),
-                         cont, _get(contacts.get(cont), "Name"), d.get("StageName"), text(d.get("IsClosed")), text(d.get("IsWon")), local_text(d.get("CreatedDate"), tz),
+            rows.append([i, d.get("Name"), owner(d.get("OwnerId")), text(d.get("Amount")), d.get("CurrencyIsoCode") or currency, acc, _get(accounts.get(acc), "Name"),
+                         cont, _get(contacts.get(cont), "Name"), pipeline_of.get(str(d.get("RecordTypeId")), default_pipeline), d.get("StageName"), text(d.get("IsClosed")), text(d.get("IsWon")), local_text(d.get("CreatedDate"), tz),
                          local_text(changed.get((i, d.get("StageName"))) or d.get("CreatedDate"), tz), d.get("CloseDate"),
                          local_text(d.get("SystemModstamp"), tz)] + self._cells(d, dcf))
         out["deals"] = Table(["Id", "Name", "OwnerName", "Amount", "CurrencyIsoCode", "AccountId", "AccountName", "ContactId", "ContactName",
-                              "StageName", "IsClosed",
+                              "Pipeline", "StageName", "IsClosed",
                               "IsWon", "CreatedDate", "LastStageChangeDate", "CloseDate", "SystemModstamp"] + [n for _, n, _ in dcf], rows)
         acf = self._fields(cache, "account")
         out["organizations"] = Table(["Id", "Name", "OwnerName"] + [n for _, n, _ in acf],
@@ -288,18 +322,39 @@ class SalesforceConnector(Connector):
             ("contacts (Contact)", probe("SELECT Id FROM Contact LIMIT 1")),
             ("opportunity fields (describe)", lambda: self.core.get(f"{DATA}/sobjects/Opportunity/describe"))])
 
-    def init_values(self, cache: SyncCache) -> InitValues:
+    def _default_pipeline(self) -> str:
         from crm_audit.engine.profile import load_profile
 
+        return load_profile(str(self.profile_path())).entities["deals"].fields["pipeline"].default or "Продажи"
+
+    @staticmethod
+    def _pipelines(cache: SyncCache) -> dict[str, str]:
+        """Opportunity record type id -> its pipeline: the record type's sales process, else the record type's name."""
+        processes = {i: p.get("Name") for i, p in cache.live("processes")}
+        return {i: processes.get(str(r.get("BusinessProcessId"))) or r.get("Name") or i for i, r in cache.live("record_types")}
+
+    def init_values(self, cache: SyncCache) -> InitValues:
         stages = sorted((s for _, s in cache.live("stages") if s.get("IsActive")), key=lambda s: (s.get("SortOrder") or 0, s.get("MasterLabel")))
-        order = [s.get("MasterLabel") for s in stages if not s.get("IsClosed")] + \
-                [s.get("MasterLabel") for s in stages if s.get("IsClosed") and s.get("IsWon")] + \
-                [s.get("MasterLabel") for s in stages if s.get("IsClosed") and not s.get("IsWon")]
-        pipeline = load_profile(str(self.profile_path())).entities["deals"].fields["pipeline"].default or "Продажи"
+
+        def ordered(allowed: set[str] | None) -> list[str]:
+            mine = [s for s in stages if allowed is None or s.get("ApiName") in allowed or s.get("MasterLabel") in allowed]
+            return [s.get("MasterLabel") for s in mine if not s.get("IsClosed")] + \
+                [s.get("MasterLabel") for s in mine if s.get("IsClosed") and s.get("IsWon")] + \
+                [s.get("MasterLabel") for s in mine if s.get("IsClosed") and not s.get("IsWon")]
+
+        pipeline_of = self._pipelines(cache)
+        sets = {i: x for i, x in cache.live("stage_sets") if not x.get("master") and i in pipeline_of}
+        allowed: dict[str, set[str]] = {}
+        for rt, x in sets.items():  # record types sharing a sales process share its pipeline
+            allowed.setdefault(pipeline_of[rt], set()).update(x.get("stages") or [])
+        pipelines = {name: ordered(allowed[name]) for name in sorted(allowed)}
+        if not pipelines:  # an org without opportunity record types: one pipeline
+            order = ordered(None)
+            pipelines = {self._default_pipeline(): order} if order else {}
         users = [(u.get("Name") or u.get("Email"), bool(u.get("IsActive"))) for _, u in cache.live("users")]
         fields = [CustomField(ent, f.get("label") or name, name, f.get("type") or "", [p.get("label") for p in f.get("picklistValues") or []])
-                  for ent, obj in _ENTITY.items() for name, f in cache.live(f"{obj}_fields")]
-        return InitValues({pipeline: order} if order else {}, users, fields,
+                  for ent, obj in _ENTITY.items() for name, f in cache.live(f"{obj}_fields") if f.get("custom", True)]
+        return InitValues(pipelines, users, fields,
                           f"{self.account.replace('.my.salesforce.com', '.lightning.force.com')}/lightning/r/Opportunity/{{id}}/view", [])
 
 
