@@ -290,6 +290,22 @@ def test_record_types_are_pipelines_judged_per_pipeline_and_each_opportunity_kee
         assert team.pipelines["Повторные продажи"] == ["Принял в работу", "Отправлено КП", "Выставлен счет", WON, LOST]
         assert team.pipelines["Клиенты"][:2] == ["Принял в работу", "Квалификация"] and "Знакомство" not in team.pipelines["Клиенты"]
         assert "RecordTypeId" not in path.read_text(encoding="utf-8") and "CurrencyIsoCode" not in path.read_text(encoding="utf-8")
+        # a user who may not read sales processes: pipelines under the record types' names; a deal without a record type
+        # (created before the org had them: the master's) is in the one pipeline «Продажи», which init then writes too
+        proc["Name"] = "Партнерский процесс"
+        fake.forbidden = ("BusinessProcess",)
+        legacy = sorted(i for i, r in fake.store["Opportunity"].items() if not r["IsDeleted"])[0]
+        fake.update("Opportunity", legacy, RecordTypeId=None)
+        do_sync(s, fake)
+        src = sources.source_for(s).load_export("error", dt.date(2026, 11, 20))
+        names = {p for (p,) in src.con.execute("SELECT DISTINCT pipeline FROM deals").fetchall()}
+        assert names == {"Клиенты", "Партнеры", "Повторные продажи", "Архив 2024", "Продажи"}
+        assert src.con.execute(f"SELECT pipeline FROM deals WHERE id = '{legacy}'").fetchone()[0] == "Продажи"
+        path = write_settings_from_crm(tmp_path / "team2", "salesforce", base_url=fake.url, environ=env(fake),
+                                       api_options={"client_id": fake.client_id, "username": fake.username})
+        team = settings_mod.load(path)
+        assert set(team.pipelines) == {"Клиенты", "Партнеры", "Повторные продажи", "Архив 2024", "Продажи"}
+        assert team.pipelines["Продажи"][:3] == ["Принял в работу", "Квалификация", "Проведено демо"]
     finally:
         fake.stop()
     assert fake.schema_errors == [], fake.schema_errors[:5]
