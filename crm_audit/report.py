@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, fields
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -100,10 +100,28 @@ class DataWarning:
     """A data problem that did not stop the run (unknown stage, bad id ...)."""
 
     code: str
-    message: str
+    message: str  # the text in the CLI's language ("" when ``template`` gives it)
     file: str | None = None
     row: int | None = None
     column: str | None = None
+    #: the English msgid (marked with ``N_``) and its values: the text is rendered where it is shown, in the
+    #: CLI's language in the terminal and in Russian on the workbook's FAQ (a manager's page is Russian)
+    template: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.template is not None and not self.message:
+            from crm_audit.i18n import _
+
+            self.message = _(self.template).format(**self.params)
+
+    def text(self, lang: str) -> str:
+        """The warning's own text in ``lang`` (``message`` as made when it has no template)."""
+        if self.template is None:
+            return self.message
+        from crm_audit.i18n import translations
+
+        return translations(lang).gettext(self.template).format(**self.params)
 
     def line(self) -> str:
         """The warning as one line of text: ``deals.csv row 3 «Stage»: message`` (the file by its name)."""

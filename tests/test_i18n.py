@@ -303,3 +303,26 @@ def test_what_managers_and_the_head_see_is_russian_whatever_the_cli_speaks(env, 
     mixed = [(ln, english_words(ln)) for ln in seen if english_words(ln)]
     assert mixed == [], "\n".join(f"{ln!r}: {w}" for ln, w in mixed[:40])
     assert any("Иван Петров" in ln for ln in _visible_html(mine.read_text(encoding="utf-8")))
+
+
+def test_data_warnings_are_russian_on_the_faq_and_in_the_clis_language_in_the_terminal(tmp_path, capsys, monkeypatch):
+    """The demo export has deals in stages the settings do not list: the terminal says so in the CLI's language,
+    the workbook's FAQ (a manager's page) in Russian — the warning carries its msgid and values, not finished text."""
+    import shutil
+
+    import openpyxl
+
+    demo = Path(__file__).resolve().parents[1] / "crm_audit" / "demo_data"
+    shutil.copy(demo / "crm-audit.yaml", tmp_path / "crm-audit.yaml")
+    shutil.copytree(demo / "pipedrive", tmp_path / "exp")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "en")
+    assert main(["run", "--export", "exp", "--out", "a.xlsx", "--as-of", "2026-11-20"]) == 0
+    out = capsys.readouterr()
+    terminal = out.out + out.err
+    assert "deal 156: pipeline «Архив 2024» (stage «Новый лид») is not in the settings" in terminal
+    faq = [" ".join(str(c) for c in row if c is not None)
+           for row in openpyxl.load_workbook(tmp_path / "a.xlsx", read_only=True)["FAQ"].iter_rows(values_only=True)]
+    stage_rows = [r for r in faq if r.startswith("unknown-stage")]
+    assert stage_rows and all("stage comparisons" not in r for r in stage_rows)
+    assert any("сделка 156: воронки «Архив 2024» (этап «Новый лид») нет в настройках" in r for r in stage_rows)

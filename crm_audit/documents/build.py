@@ -571,7 +571,8 @@ def faq_sheet(report: AuditReport, titles: Sequence[str], *, deal_id_header: str
                 )
                 if part
             )
-            line(warning.code, f"{warning.message} ({where})" if where else warning.message)
+            text = warning.text("ru")  # the FAQ is a manager's page: Russian whatever the CLI speaks
+            line(warning.code, f"{text} ({where})" if where else text)
         if len(report.warnings) > len(shown):
             line("…", f"и ещё {len(report.warnings) - len(shown)}")
     return sheet

@@ -121,6 +121,12 @@ def _(message: str) -> str:
     return translations(current_language()).gettext(message)
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for the catalogues without translating it here: a typed result keeps the msgid and its
+    values, and the text is made where it is shown (:class:`crm_audit.report.DataWarning`)."""
+    return message
+
+
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of a counted text for ``n`` in the current language (Russian has three)."""
     return translations(current_language()).ngettext(singular, plural, n)

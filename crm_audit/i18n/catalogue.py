@@ -15,7 +15,7 @@ from crm_audit.i18n import DOMAIN, LANGUAGES, compile_po, mo_path, po_path
 
 ROOT = Path(__file__).resolve().parents[2]  # the source tree: crm_audit/ and exporters/
 SOURCES = ("crm_audit", "exporters")
-KEYWORDS = {"_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
 
 
 def extract(root: Path = ROOT):

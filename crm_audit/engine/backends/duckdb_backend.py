@@ -22,6 +22,7 @@ from crm_audit.engine.dialects.compiler import RuleCompiler, legacy_name, source
 from crm_audit.engine.dialects.finish import finish_sql
 from crm_audit.engine.loading import LoadedEntity, LoadedExport
 from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
+from crm_audit.i18n import N_
 from crm_audit.report import DataWarning
 from crm_audit.settings import Settings
 from crm_audit.textnorm import norm
@@ -108,16 +109,23 @@ class DuckDBBackend:
         ).fetchall()
         known_p = {norm(p) for p in self.settings.pipelines}
         for deal_id, pipeline, stage, row in rows[:50]:
+            values = {"deal": deal_id, "pipeline": pipeline or "", "stage": stage or ""}
             if norm(pipeline) not in known_p:
-                msg = f"deal {deal_id}: pipeline «{pipeline or ''}» (stage «{stage or ''}») is not in the settings; stage comparisons skip this deal"
+                template = N_("deal {deal}: pipeline «{pipeline}» (stage «{stage}») is not in the settings; stage comparisons skip this deal")
             else:
-                msg = f"deal {deal_id}: stage «{stage or ''}» is not in pipeline «{pipeline}» of the settings; stage comparisons skip this deal"
-            self.warnings.append(DataWarning("unknown-stage", msg, str(deals.file), row, deals.fields.get("stage")))
+                template = N_("deal {deal}: stage «{stage}» is not in pipeline «{pipeline}» of the settings; stage comparisons skip this deal")
+            self.warnings.append(DataWarning("unknown-stage", "", str(deals.file), row, deals.fields.get("stage"),
+                                             template=template, params=values))
         if len(rows) > 50:
-            self.warnings.append(DataWarning("unknown-stage", f"… and {len(rows) - 50} more deals with a stage or pipeline not in the settings", str(deals.file)))
+            self.warnings.append(DataWarning(
+                "unknown-stage", "", str(deals.file),
+                template=N_("… and {n} more deals with a stage or pipeline not in the settings"), params={"n": len(rows) - 50}))
         unknown = self.con.execute("SELECT count(*), min(_row) FROM audit_deals WHERE _status = 'unknown'").fetchone()
         if unknown[0]:
-            self.warnings.append(DataWarning("unknown-status", f"{unknown[0]} deal(s) have an empty or unknown status and are in no rule's scope (first at row {unknown[1]})", str(deals.file), unknown[1], deals.fields.get("status")))
+            self.warnings.append(DataWarning(
+                "unknown-status", "", str(deals.file), unknown[1], deals.fields.get("status"),
+                template=N_("deals with an empty or unknown status, in no rule's scope: {n} (the first at row {row})"),
+                params={"n": unknown[0], "row": unknown[1]}))
 
     # ------------------------------------------------------------------ SQL (from the dialect layer)
     def compiler(self, unique: dict[str, bool] | None = None) -> RuleCompiler:
