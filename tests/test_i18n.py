@@ -326,3 +326,34 @@ def test_data_warnings_are_russian_on_the_faq_and_in_the_clis_language_in_the_te
     stage_rows = [r for r in faq if r.startswith("unknown-stage")]
     assert stage_rows and all("stage comparisons" not in r for r in stage_rows)
     assert any("сделка 156: воронки «Архив 2024» (этап «Новый лид») нет в настройках" in r for r in stage_rows)
+
+
+@pytest.mark.parametrize("template, params", [
+    ("{n} report footer line(s) (totals, notes) skipped", {"n": 2}),
+    ("unknown value «{value}» (expected one of: {known}); the cell is treated as empty", {"value": "maybe", "known": "won, lost"}),
+    ("… and {n} more rows with unreadable values in «{column}»", {"n": 7, "column": "Expected close date"}),
+    ("{n} deal row(s) have no ID and are not audited (first at row {row})", {"n": 3, "row": 12}),
+    ("deal ID(s) {ids} appear more than once; the first row of each is audited", {"ids": "101, 102"}),
+    ("several records named «{name}»; deals are linked to the first of them", {"name": "Acme Ltd"}),
+    ("{sheet}: {n} violations, the sheet shows the first {shown} (an Excel sheet holds no more)",
+     {"sheet": "R01 Нет задачи", "n": 1048576, "shown": 1048575}),
+    ("{cell}: deal {deal} is not in that audit's findings (a row added by hand?): its status and comment are kept in the "
+     "history but the next document shows the deal only if a rule flags it", {"cell": "R01!H7", "deal": 4711}),
+])
+def test_converted_data_warnings_have_a_russian_text_with_the_same_placeholders(template, params):
+    """A converted warning (msgid + values) reads in Russian on the FAQ: the same placeholders, no English words
+    besides the values it carries."""
+    from crm_audit.engine.audit import STAGE_ORDER_GUESSED
+    from crm_audit.report import DataWarning
+
+    def fields(s: str) -> set[str]:
+        return {f for _t, f, _s, _c in string.Formatter().parse(s) if f}
+
+    ru = i18n.translations("ru").gettext(template)
+    assert ru != template and fields(ru) == fields(template)
+    w = DataWarning("x", "", template=template, params=params)
+    text = w.text("ru")
+    for v in params.values():
+        text = text.replace(str(v), " ")
+    assert re.search("[А-Яа-яЁё]", text) and english_words(text) == [], text
+    assert i18n.translations("ru").gettext(STAGE_ORDER_GUESSED) != STAGE_ORDER_GUESSED

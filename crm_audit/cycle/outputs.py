@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm_audit.errors import OutputError, UsageError
-from crm_audit.i18n import _
+from crm_audit.i18n import N_, _
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 
@@ -130,9 +130,13 @@ def write_outputs(report, out: Path | None, violations_csv: Path | None, progres
             write_workbook(report, tmp)
             for r in report.results:
                 if r.count > MAX_SHEET_ROWS - 1:
-                    report.warnings.append(DataWarning(
-                        "sheet-capped", f"{r.sheet_title}: {r.count} violations, the sheet shows the first {MAX_SHEET_ROWS - 1} "
-                        f"(an Excel sheet holds no more){'' if violations_csv else '; add --violations-csv for the full list'}"))
+                    if violations_csv:
+                        capped = N_("{sheet}: {n} violations, the sheet shows the first {shown} (an Excel sheet holds no more)")
+                    else:
+                        capped = N_("{sheet}: {n} violations, the sheet shows the first {shown} (an Excel sheet holds no more); "
+                                    "add --violations-csv for the full list")
+                    report.warnings.append(DataWarning("sheet-capped", "", template=capped,
+                                                       params={"sheet": r.sheet_title, "n": r.count, "shown": MAX_SHEET_ROWS - 1}))
         if violations_csv is not None:
             from exporters.csv import write_violations_csv
 

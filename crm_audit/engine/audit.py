@@ -9,7 +9,7 @@ from typing import Callable
 import pandas as pd
 
 from crm_audit.engine import plan as planmod
-from crm_audit.i18n import _, ngettext
+from crm_audit.i18n import N_, _, ngettext
 from crm_audit.rules import ruleset
 from crm_audit.rules.lang import Rule
 from crm_audit.rules.ruleset import RuleSet
@@ -21,7 +21,7 @@ from crm_audit.errors import UsageError
 from crm_audit.progress import silent
 
 #: the warning while `stage_order_confirmed: false` (the order of the stages was guessed by `init`)
-STAGE_ORDER_GUESSED = ("the order of the stages in `pipelines:` was guessed from the export: rules that compare stages "
+STAGE_ORDER_GUESSED = N_("the order of the stages in `pipelines:` was guessed from the export: rules that compare stages "
                        "(«stage ≥ X») may flag or miss deals; check the order, then set `stage_order_confirmed: true`")
 
 KIND_BY_TYPE = {"date": "date", "number": "number", "text": "text", "status": "text"}
@@ -129,7 +129,7 @@ def audit_export(
             )
         warnings = skipped_warnings + [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
         if not settings.stage_order_confirmed:
-            warnings.append(DataWarning("stage-order-guessed", STAGE_ORDER_GUESSED, settings.file))
+            warnings.append(DataWarning("stage-order-guessed", "", settings.file, template=STAGE_ORDER_GUESSED))
         warnings += export.warnings + needs.warnings + backend.warnings
         for w in warnings:  # the CRM's own explanation of a warning (profile `hints`)
             if w.code in profile.hints:

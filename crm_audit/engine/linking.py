@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from crm_audit.engine.mapping import LoadedEntity
 from crm_audit.engine.profile import Profile
+from crm_audit.i18n import N_
 from crm_audit.report import DataWarning
 
 
@@ -29,13 +30,13 @@ def link_by_name(con, entities: dict[str, LoadedEntity], profile: Profile) -> li
         if ent is None or "id" not in ent.fields or "name" not in ent.fields:
             continue
         warnings += _link_column(con, deals, f"{kind}_id", f"{kind}_name", ent, "name",
-                                 "several records named «{}»; deals are linked to the first of them")
+                                 N_("several records named «{name}»; deals are linked to the first of them"))
     acts = entities.get("activities")
     if "deal" in profile.link_by_name and acts is not None and "deal_id" not in acts.fields and "deal_name" in acts.fields and "title" in deals.fields:
         # activities name their deal (Salesforce's «Opportunity»): link by the deal's title (and account, where both have it)
         by_account = ("account_name", "org_name") if "account_name" in acts.fields and "org_name" in deals.fields else None
         warnings += _link_column(con, acts, "deal_id", "deal_name", deals, "title",
-                                 "several deals named «{}»; its activities are linked to the first of them", by_account)
+                                 N_("several deals named «{name}»; its activities are linked to the first of them"), by_account)
     return warnings
 
 
@@ -71,4 +72,5 @@ def _link_column(con, src: LoadedEntity, id_col: str, name_col: str, target: Loa
         f"SELECT min({target_name}) {named} GROUP BY norm({target_name}) "
         f"HAVING count(DISTINCT id) > 1 AND norm(min({target_name})) IN ({unsettled}) ORDER BY 1 LIMIT 5"
     ).fetchall()
-    return [DataWarning("ambiguous-link", ambiguous.format(name), str(target.file), None, target.fields.get(target_name)) for (name,) in dup]
+    return [DataWarning("ambiguous-link", "", str(target.file), None, target.fields.get(target_name), template=ambiguous, params={"name": name})
+            for (name,) in dup]

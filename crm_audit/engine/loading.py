@@ -22,7 +22,7 @@ from crm_audit.engine.mapping import LoadedEntity, MapJob
 from crm_audit.engine.profile import ENTITIES, Profile
 from crm_audit.engine.readers import DATA_SUFFIXES, RawInfo, RawTable, peek_headers
 from crm_audit.errors import InputError, Problem, file_problem
-from crm_audit.i18n import _
+from crm_audit.i18n import N_, _
 from crm_audit.report import DataWarning
 
 
@@ -91,8 +91,8 @@ class _Loader:
         if entity in self.shared:  # a file of its own replaces the rows read from another entity's file
             prev = out.entities.pop(entity)
             del self.shared[entity]
-            out.warnings.append(DataWarning("rows-skipped", _("{n} row(s) ({where}) skipped: the {entity} are read from {file}")
-                                            .format(n=prev.rows, where=prev.rows_where, entity=entity, file=path.name), str(prev.file)))
+            out.warnings.append(DataWarning("rows-skipped", "", str(prev.file), template=N_("{n} row(s) ({where}) skipped: the {entity} are read from {file}"),
+                                            params={"n": prev.rows, "where": prev.rows_where, "entity": entity, "file": path.name}))
         self.seen[entity] = path
         try:
             feeds, warns = mapping.shared_with(con, self.profile, entity, raw, self.seen)

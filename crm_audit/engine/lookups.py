@@ -19,11 +19,38 @@ from pathlib import Path
 from crm_audit.engine.mapping import LoadedEntity, _stem_tokens, detect_entity
 from crm_audit.engine.profile import Lookup, Profile, hkey
 from crm_audit.engine.readers import RawTable, drop_raw
+from crm_audit.i18n import N_
 from crm_audit.report import DataWarning
 from crm_audit.sqltext import sql_literal
 from crm_audit.textnorm import norm
 
-FIELD_TITLES = {"stage": "stage", "pipeline": "pipeline", "owner": "owner"}
+#: the unnamed-id warning per field: (some lookup file or the settings exist, no file names them)
+UNNAMED_ID = {
+    "stage": (
+        N_("{n} stage id(s) of {deals} deal(s) are not in {source} (such as «{example}»): shown as exported; "
+           "name them in crm-audit.yaml (stage_ids: {{ID: name}}) or put the list of stages ({files}.csv with {key} and {value}) "
+           "next to the deals"),
+        N_("{n} stage id(s) of {deals} deal(s) are named by no file of the export (such as «{example}»): shown as exported; "
+           "name them in crm-audit.yaml (stage_ids: {{ID: name}}) or put the list of stages ({files}.csv with {key} and {value}) "
+           "next to the deals"),
+    ),
+    "pipeline": (
+        N_("{n} pipeline id(s) of {deals} deal(s) are not in {source} (such as «{example}»): shown as exported; "
+           "name them in crm-audit.yaml (pipeline_ids: {{ID: name}}) or put the list of pipelines ({files}.csv with {key} and {value}) "
+           "next to the deals"),
+        N_("{n} pipeline id(s) of {deals} deal(s) are named by no file of the export (such as «{example}»): shown as exported; "
+           "name them in crm-audit.yaml (pipeline_ids: {{ID: name}}) or put the list of pipelines ({files}.csv with {key} and {value}) "
+           "next to the deals"),
+    ),
+    "owner": (
+        N_("{n} owner id(s) of {deals} deal(s) are not in {source} (such as «{example}»): shown as exported; "
+           "name them in crm-audit.yaml (owner_ids: {{ID: name}}) or put the list of owners ({files}.csv with {key} and {value}) "
+           "next to the deals"),
+        N_("{n} owner id(s) of {deals} deal(s) are named by no file of the export (such as «{example}»): shown as exported; "
+           "name them in crm-audit.yaml (owner_ids: {{ID: name}}) or put the list of owners ({files}.csv with {key} and {value}) "
+           "next to the deals"),
+    ),
+}
 
 
 @dataclass
@@ -119,11 +146,12 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
         con.execute(f"UPDATE {deals.table} SET {col} = m.name FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
         deals.fields[col] = f"{deals.fields[col]} (names from {source or 'the profile'})"
         if unnamed[0]:
-            where = f"not in {source}" if files or lk.settings else "named by no file of the export"
-            add = (f"; name them in crm-audit.yaml ({col}_ids: {{ID: name}}) or put the list of {FIELD_TITLES[col]}s "
-                   f"({', '.join(lk.files[:2])}.csv with {lk.key[0]} and {lk.value[0]}) next to the deals")
-            warnings.append(DataWarning("unnamed-id", f"{unnamed[3]} {FIELD_TITLES[col]} id(s) of {unnamed[0]} deal(s) are {where} "
-                                        f"(such as «{unnamed[2]}»): shown as exported{add}", str(deals.file), unnamed[1], deals.fields[col]))
+            named_somewhere, named_nowhere = UNNAMED_ID[col]
+            warnings.append(DataWarning("unnamed-id", "", str(deals.file), unnamed[1], deals.fields[col],
+                                        template=named_somewhere if files or lk.settings else named_nowhere,
+                                        params={"n": unnamed[3], "deals": unnamed[0], "source": source, "example": unnamed[2],
+                                                "files": ", ".join(lk.files[:2]),
+                                                "key": lk.key[0], "value": lk.value[0]}))
         con.execute("DROP TABLE _lookup")
     if deals is not None:
         deals.catalog = _catalog(con, found)

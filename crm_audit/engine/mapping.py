@@ -20,6 +20,7 @@ from typing import NamedTuple
 from crm_audit.engine.profile import EntitySpec, Profile, hkey
 from crm_audit.engine.readers import RawInfo, RawTable, drop_raw
 from crm_audit.errors import InputError, Problem
+from crm_audit.i18n import N_
 from crm_audit.report import DataWarning
 from crm_audit.sqltext import sql_literal
 from crm_audit.textnorm import WS_CLASS, norm
@@ -479,7 +480,7 @@ def _fill_table(con, job: MapJob, m: ColumnMatch, proj: Projection, rw_col: int 
     if not job.shared:
         dropped = con.execute(f"SELECT count(*) FROM {raw_table} WHERE ({not_empty}) AND NOT ({keep})").fetchone()[0]
         if dropped:
-            warnings.append(DataWarning("footer", f"{dropped} report footer line(s) (totals, notes) skipped", str(job.path)))
+            warnings.append(DataWarning("footer", "", str(job.path), template=N_("{n} report footer line(s) (totals, notes) skipped"), params={"n": dropped}))
         if rw_col is not None:
             warnings += _rows_of_no_entity(con, job.profile, raw_table, headers, rw_col, f"({not_empty}) AND ({keep})", job.path)
         drop_raw(con, raw_table)
@@ -503,13 +504,15 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
             known = ", ".join(v for vals in job.spec.fields[name].values.values() for v in vals[:2])
             for r, v in bad:
                 if warn:
-                    warnings.append(DataWarning("unknown-value", f"unknown value «{v}» (expected one of: {known}); the cell is treated as empty", path, r, header))
+                    warnings.append(DataWarning("unknown-value", "", path, r, header, template=N_("unknown value «{value}» (expected one of: {known}); the cell is treated as empty"),
+                                                params={"value": v, "known": known}))
                 else:
                     problems.append(Problem(f"unknown value «{v}»: expected one of: {known}", file=path, row=r, column=header, reason="bad-value"))
             if total > len(bad):
                 more = f"… and {total - len(bad)} more rows with unknown values in «{header}»"
                 if warn:
-                    warnings.append(DataWarning("unknown-value", more, path, None, header))
+                    warnings.append(DataWarning("unknown-value", "", path, None, header, template=N_("… and {n} more rows with unknown values in «{column}»"),
+                                                params={"n": total - len(bad), "column": header}))
                 else:
                     problems.append(Problem(more, file=path, column=header, reason="bad-value"))
             continue
@@ -521,13 +524,15 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
         for r, v in bad:
             msg = f"cannot read «{v}»: expected {expected}"
             if warn:
-                warnings.append(DataWarning("bad-value", msg + "; the cell is treated as empty", path, r, header))
+                warnings.append(DataWarning("bad-value", "", path, r, header, template=N_("cannot read «{value}»: expected {expected}; the cell is treated as empty"),
+                                            params={"value": v, "expected": expected}))
             else:
                 problems.append(Problem(msg, file=path, row=r, column=header, reason="bad-value"))
         if total > len(bad):
             more = f"… and {total - len(bad)} more rows with unreadable values in «{header}»"
             if warn:
-                warnings.append(DataWarning("bad-value", more, path, None, header))
+                warnings.append(DataWarning("bad-value", "", path, None, header, template=N_("… and {n} more rows with unreadable values in «{column}»"),
+                                            params={"n": total - len(bad), "column": header}))
             else:
                 problems.append(Problem(more, file=path, column=header, reason="bad-value"))
     if problems:
@@ -562,9 +567,11 @@ def duplicate_headers(job: MapJob, m: ColumnMatch) -> list[DataWarning]:
             if len(same) > 1:
                 cols = ", ".join(str(i + 1) for i in sorted(same))
                 out.append(DataWarning(
-                    "duplicate-header", f"the column «{job.headers[same[0]]}» appears {len(same)} times (columns {cols}): "
-                    f"{name} is read from the first of them that is not blank in each row, column {min(same) + 1} first; "
-                    "remove the extra column from the export if it holds other values", str(job.path), None, job.headers[same[0]]))
+                    "duplicate-header", "", str(job.path), None, job.headers[same[0]],
+                    template=N_("the column «{column}» appears {n} times (columns {columns}): "
+                                "{field} is read from the first of them that is not blank in each row, column {first} first; "
+                                "remove the extra column from the export if it holds other values"),
+                    params={"column": job.headers[same[0]], "n": len(same), "columns": cols, "field": name, "first": min(same) + 1}))
     return out
 
 
@@ -605,8 +612,12 @@ def _rows_of_no_entity(con, profile: Profile | None, raw_table: str, headers: li
     if not n:
         return []
     values = ", ".join(v for s in specs for v in s.rows_where.values)
-    return [DataWarning("rows-skipped", f"{n} row(s) skipped: «{headers[col]}» is {f'«{value}»' if value else 'blank'} (first at row {first}), "
-                        f"not one of: {values}", str(path), first, headers[col])]
+    if value:
+        template = N_("{n} row(s) skipped: «{column}» is «{value}» (first at row {row}), not one of: {values}")
+    else:
+        template = N_("{n} row(s) skipped: «{column}» is blank (first at row {row}), not one of: {values}")
+    return [DataWarning("rows-skipped", "", str(path), first, headers[col], template=template,
+                        params={"n": n, "column": headers[col], "value": value or "", "row": first, "values": values})]
 
 
 def shared_with(con, profile: Profile, entity: str, raw: RawTable,
@@ -625,8 +636,10 @@ def shared_with(con, profile: Profile, entity: str, raw: RawTable,
             continue
         n = con.execute(f"SELECT count(*) FROM {raw.name} WHERE {rows_where_sql(spec, col)}").fetchone()[0]
         if n and other in seen:
-            warns.append(DataWarning("rows-skipped", f"{n} row(s) whose «{headers[col]}» is {' / '.join(spec.rows_where.values)} skipped: "
-                                     f"the {other} are read from {seen[other].name}", str(raw.path), None, headers[col]))
+            warns.append(DataWarning("rows-skipped", "", str(raw.path), None, headers[col],
+                                     template=N_("{n} row(s) whose «{column}» is {values} skipped: the {entity} are read from {file}"),
+                                     params={"n": n, "column": headers[col], "values": " / ".join(spec.rows_where.values),
+                                             "entity": other, "file": seen[other].name}))
         elif n:
             feeds.append(other)
     return feeds, warns
@@ -649,7 +662,8 @@ def dates_from_days(con, entities: dict[str, LoadedEntity], profile: Profile, as
                     hint=BAD_VALUE_HINT,
                 )
             for r, v in bad:
-                warnings.append(DataWarning("bad-value", f"cannot read «{v}»: expected a number of days; the cell is treated as empty", str(ent.file), r, header))
+                warnings.append(DataWarning("bad-value", "", str(ent.file), r, header, template=N_("cannot read «{value}»: expected a number of days; the cell is treated as empty"),
+                                            params={"value": v}))
             con.execute(f"ALTER TABLE {ent.table} ADD COLUMN \"{name}\" DATE")
             con.execute(f"UPDATE {ent.table} SET \"{name}\" = DATE {sql_literal(as_of.isoformat())} - {days}")
             ent.fields[name] = f"{header} (days before {as_of.isoformat()})"

@@ -27,6 +27,7 @@ from crm_audit.engine.loading import LoadedEntity, LoadedExport
 from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
 from crm_audit.engine.profile import Profile
 from crm_audit.errors import InputError, Problem
+from crm_audit.i18n import N_
 from crm_audit.report import BlankColumn, DataWarning, SkippedRule, UnjudgedDeals
 from crm_audit.sqltext import sql_literal
 from crm_audit.textnorm import norm
@@ -226,9 +227,12 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
             where = found[n.unchecked[0]][0]
             cols = ", ".join(f"«{found[r][0].column}»" if found[r][0] is not None else f"«{r.name}»" for r in n.unchecked)
             out.warnings.append(DataWarning(
-                "rule-partial", f"rule {p.rule.code} {p.rule.id} runs without {cols}: the part of it that reads "
-                f"{'it' if len(n.unchecked) == 1 else 'them'} is not checked (add the column or file to the export to check it)",
-                where.file if where is not None else str(deals_file), None, None))
+                "rule-partial", "", where.file if where is not None else str(deals_file), None, None,
+                template=(N_("rule {code} {rule} runs without {columns}: the part of it that reads it is not checked "
+                             "(add the column or file to the export to check it)") if len(n.unchecked) == 1 else
+                          N_("rule {code} {rule} runs without {columns}: the part of it that reads them is not checked "
+                             "(add the column or file to the export to check it)")),
+                params={"code": p.rule.code, "rule": p.rule.id, "columns": cols}))
         for ref, lack in lacks:
             need(ref, lack, p.rule.id)
     deals = chk.deals
@@ -241,9 +245,10 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
     refs = {r for p in out.runnable for r in p.fields}
     if any(r.entity == "deal" and r.name in STAGE_SINCE for r in refs) and "stage_changed" not in deals.fields:
         out.warnings.append(DataWarning(
-            "no-stage-change", f"the export has no «{chk.header('deals', 'stage_changed')}» column: days in stage are "
-            f"counted from «{chk.header('deals', 'created')}» for every deal (add the column to the export for exact figures)",
-            str(deals.file), None, None))
+            "no-stage-change", "", str(deals.file), None, None,
+            template=N_("the export has no «{column}» column: days in stage are counted from «{created}» for every deal "
+                        "(add the column to the export for exact figures)"),
+            params={"column": chk.header("deals", "stage_changed"), "created": chk.header("deals", "created")}))
     return out
 
 
@@ -308,13 +313,17 @@ def yes_no_values(plans: list[RulePlan], export: LoadedExport, profile: Profile 
             for r, v in bad:
                 msg = f"unknown yes/no value «{v}»: expected one of: {expected}"
                 if warn:
-                    out.warnings.append(DataWarning("unknown-value", msg + "; the cell counts as not yes", str(ent.file), r, header))
+                    out.warnings.append(DataWarning("unknown-value", "", str(ent.file), r, header,
+                                                    template=N_("unknown yes/no value «{value}»: expected one of: {expected}; the cell counts as not yes"),
+                                                    params={"value": v, "expected": expected}))
                 else:
                     out.problems.append(Problem(msg, file=str(ent.file), row=r, column=header, reason="bad-value"))
             if total > len(bad):
                 more = f"… and {total - len(bad)} more rows with unknown yes/no values in «{header}»"
                 if warn:
-                    out.warnings.append(DataWarning("unknown-value", more, str(ent.file), None, header))
+                    out.warnings.append(DataWarning("unknown-value", "", str(ent.file), None, header,
+                                                    template=N_("… and {n} more rows with unknown yes/no values in «{column}»"),
+                                                    params={"n": total - len(bad), "column": header}))
                 else:
                     out.problems.append(Problem(more, file=str(ent.file), column=header, reason="bad-value"))
         if yes_other:

@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from crm_audit.documents.edits import DECISION_ACCEPTED, DECISION_WARNING, EditedRow
+from crm_audit.i18n import N_
 from crm_audit.history.ledger import Ledger
 from crm_audit.report import STATUS_NEW, DataWarning
 
@@ -62,9 +63,11 @@ class PullResult:
                         "no-deal-id": ""}.get(getattr(p, "code", ""), "; kept as written")
                 out.append(DataWarning("document-edit", f"{e.sheet}!{cell}: {what}{p}{who}{tail}", self.source, e.row, None))
         for e in self.unknown:
-            out.append(DataWarning("document-edit", f"{e.sheet}!{e.status_cell}: deal {e.deal_id} is not in that audit's findings "
-                                                    "(a row added by hand?): its status and comment are kept in the history but "
-                                                    "the next document shows the deal only if a rule flags it", self.source, e.row, None))
+            out.append(DataWarning("document-edit", "", self.source, e.row, None,
+                                   template=N_("{cell}: deal {deal} is not in that audit's findings "
+                                               "(a row added by hand?): its status and comment are kept in the history but "
+                                               "the next document shows the deal only if a rule flags it"),
+                                   params={"cell": f"{e.sheet}!{e.status_cell}", "deal": e.deal_id}))
         return out
 
 

@@ -63,10 +63,14 @@ class DuckDBBackend:
         blank = con.execute("SELECT _row FROM deals WHERE id IS NULL ORDER BY _row LIMIT 5").fetchall()
         if blank:
             n = con.execute("SELECT count(*) FROM deals WHERE id IS NULL").fetchone()[0]
-            self.warnings.append(DataWarning("deal-without-id", f"{n} deal row(s) have no ID and are not audited (first at row {blank[0][0]})", str(deals.file), blank[0][0], deals.fields.get("id")))
+            self.warnings.append(DataWarning("deal-without-id", "", str(deals.file), blank[0][0], deals.fields.get("id"),
+                                             template=N_("{n} deal row(s) have no ID and are not audited (first at row {row})"),
+                                             params={"n": n, "row": blank[0][0]}))
         dup = con.execute("SELECT id, count(*) FROM deals WHERE id IS NOT NULL GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 5").fetchall()
         if dup:
-            self.warnings.append(DataWarning("duplicate-deal", f"deal ID(s) {', '.join(str(d[0]) for d in dup)} appear more than once; the first row of each is audited", str(deals.file), None, deals.fields.get("id")))
+            self.warnings.append(DataWarning("duplicate-deal", "", str(deals.file), None, deals.fields.get("id"),
+                                             template=N_("deal ID(s) {ids} appear more than once; the first row of each is audited"),
+                                             params={"ids": ", ".join(str(d[0]) for d in dup)}))
 
         unique = {deals.table: not dup}  # the duplicate check above already answers it for deals
         for ent in (orgs, persons):
