@@ -198,10 +198,11 @@ def _slash_count(col: str, part: int) -> str:
 _TWELVE_HOUR = r"'^[0-9]{1,2}[/-][0-9]{1,2}[/-]([0-9]{4}|[0-9]{2})[ T,]+[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?[ ]*[AaPp]\.?[Mm]\.?$'"
 
 
-def _date_order(con, raw_table: str, cols: list[str], default: str, fixed: bool = False) -> tuple[str, str | None]:
+def _date_order(con, raw_table: str, cols: list[str], default: str,
+                fixed: bool = False) -> tuple[str, tuple[str, dict[str, str]] | None]:
     """The file's d/m/y vs m/d/y order, from values such as 25/11/2026; a note when it was taken from the
     values against the profile's order, or when the values could be read either way (which order was assumed,
-    and the settings key that sets it). ``fixed``: the settings' `date_order:` — the order as given, no note."""
+    and the settings key that sets it) as a msgid and its values. ``fixed``: the settings' `date_order:` — the order as given, no note."""
     if not cols or fixed:
         return default, None
     first = " + ".join(_slash_count(c, 1) for c in cols)
@@ -211,9 +212,9 @@ def _date_order(con, raw_table: str, cols: list[str], default: str, fixed: bool 
     a, b, n, h = con.execute(f"SELECT {first}, {second}, {slash}, {twelve} FROM {raw_table}").fetchone()
     a, b, n, h = a or 0, b or 0, n or 0, h or 0
     if default == "mdy" and a and not b:
-        return "dmy", "dates are written day first (such as 25/11/2026); read as day/month/year"
+        return "dmy", (N_("dates are written day first (such as 25/11/2026); read as day/month/year"), {})
     if default == "dmy" and b and not a:
-        return "mdy", "dates are written month first (such as 11/25/2026); read as month/day/year"
+        return "mdy", (N_("dates are written month first (such as 11/25/2026); read as month/day/year"), {})
     if a or b or not n:
         return default, None
     # no day above 12 anywhere: the values fit both orders
@@ -221,12 +222,14 @@ def _date_order(con, raw_table: str, cols: list[str], default: str, fixed: bool 
         f"SELECT strip(x) FROM (SELECT unnest([{', '.join(cols)}]) AS x FROM {raw_table}) WHERE is_slash_date(x) LIMIT 1"
     ).fetchone()[0]
     if h:  # a 12-hour clock (am / pm) is the US way of writing times: month first
-        return "mdy", (f"dates such as «{example}» fit both day/month and month/day; their 12-hour clock (am/pm) is the US "
-                       "style, so they are read as month/day/year — if they are day first, set `date_order: dmy` in crm-audit.yaml")
-    word = "day/month/year" if default == "dmy" else "month/day/year"
-    other = "mdy" if default == "dmy" else "dmy"
-    return default, (f"dates such as «{example}» fit both day/month and month/day (no day above 12); read as {word}, "
-                     f"this CRM's usual order — if that is wrong, set `date_order: {other}` in crm-audit.yaml")
+        return "mdy", (N_("dates such as «{example}» fit both day/month and month/day; their 12-hour clock (am/pm) is the US "
+                          "style, so they are read as month/day/year — if they are day first, set `date_order: dmy` in crm-audit.yaml"),
+                       {"example": example})
+    if default == "dmy":
+        return default, (N_("dates such as «{example}» fit both day/month and month/day (no day above 12); read as day/month/year, "
+                            "this CRM's usual order — if that is wrong, set `date_order: mdy` in crm-audit.yaml"), {"example": example})
+    return default, (N_("dates such as «{example}» fit both day/month and month/day (no day above 12); read as month/day/year, "
+                        "this CRM's usual order — if that is wrong, set `date_order: dmy` in crm-audit.yaml"), {"example": example})
 
 
 def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: list[str]) -> str:
@@ -585,7 +588,7 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     date_order, note = _date_order(con, job.raw.name, date_cols, job.profile.date_order if job.profile is not None else "dmy",
                                    job.profile is not None and job.profile.date_order_fixed)
     if note:
-        warnings.append(DataWarning("date-order", note, str(job.path)))
+        warnings.append(DataWarning("date-order", "", str(job.path), template=note[0], params=note[1]))
     proj = project(job, m, date_order)
     rw_col = rows_where_column(spec, job.headers)
     warnings += _fill_table(con, job, m, proj, rw_col)
