@@ -17,11 +17,22 @@ def strip(value: str) -> str:
     return value.strip().strip(_PY_WS).strip()
 
 
+#: The characters :data:`WS_CLASS` matches (RE2's ``\s`` is ``[\t\n\f\r ]``): what the SQL ``norm`` strips.
+_SQL_WS = "\t\n\f\r " + _PY_WS
+#: Python's ``lower`` follows Unicode's special casing where the engines map one
+#: character to one: «İ» becomes «i» + a combining dot, a final «Σ» becomes «ς».
+_SIMPLE_CASE = str.maketrans({"\u0130": "i", "\u03a3": "\u03c3"})
+
+
 def norm(value: object) -> str:
-    """Case-, space- and ё-insensitive key of a text value ('' for missing)."""
+    """Case-, space- and ё-insensitive key of a text value ('' for missing).
+
+    The same key the engines' ``norm`` gives (:mod:`crm_audit.engine.dialects`),
+    character for character: names from the settings (normalised here) are
+    compared with values normalised in SQL."""
     if value is None:
         return ""
-    return strip(str(value)).lower().replace("ё", "е")
+    return str(value).strip(_SQL_WS).translate(_SIMPLE_CASE).lower().replace("ё", "е")
 
 
 def display_names(counts: dict[str, int]) -> dict[str, str]:
