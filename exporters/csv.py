@@ -115,51 +115,94 @@ def _sql_text(expr: str, dtype: Any, kind: str) -> str:
     return f"coalesce({text}, '')"
 
 
+#: What the CSV's DuckDB connection may hold: it streams one rule's Arrow rows at a time to the file, in their order
+#: (no sort), so it needs little; the bound keeps the whole run within its memory budget on any number of violations.
+CSV_DUCKDB_MEMORY = "256MiB"
+
+
 def _write_with_duckdb(report: AuditReport, tmp: Path) -> bool:
-    """Write the CSV with DuckDB; False (nothing written) when a column has no Arrow type."""
+    """Write the CSV with DuckDB; False when a column has no Arrow type (``tmp`` is then rewritten by the caller).
+
+    One rule at a time: its rows (Arrow columns, never a Python object per row) are formatted and copied by
+    DuckDB in their own order (``preserve_insertion_order``) to a part file that is appended to ``tmp`` after
+    the header, so memory holds one rule's Arrow columns, not every violation and a sort of them.
+    """
     import duckdb
-    import numpy as np
-    import pyarrow as pa
 
     results = [r for r in report.results if r.rows is not None and len(r.rows)]
     if not results:
         return False
-    con = duckdb.connect()
+    part = tmp.with_name(tmp.name + ".part")
+    con = duckdb.connect(config={"memory_limit": CSV_DUCKDB_MEMORY, "preserve_insertion_order": True})
     try:
-        selects = []
-        for i, result in enumerate(results):
-            rows = result.rows
-            keys = [k for k in _BASE_KEYS if k in rows.columns] + [c.key for c in result.evidence if c.key in rows.columns]
-            try:
-                table = pa.table({**{k: pa.array(rows[k], from_pandas=True) for k in dict.fromkeys(keys)},
-                                  "_i": pa.array(np.arange(len(rows)))})
-            except (pa.ArrowException, TypeError, ValueError):
-                return False
-            name = f"r{i}"
-            con.register(name, table)
-            types = dict(zip(table.column_names, table.schema.types))
-            fields = [_sql_text(k, types[k], "text") if k in types else "''" for k in _BASE_KEYS]
-            parts = []
-            for c in result.evidence:
-                value = _sql_text(c.key, types[c.key], c.kind) if c.key in types else "''"
-                parts.append(f"{_quote(strip_nul(c.title) + ': ')} || {value}")
-            evidence = " || '; ' || ".join(parts) if parts else "''"
-            base = dict(zip(_BASE_KEYS, fields))
-            selects.append(
-                f"SELECT {i} AS _r, _i, {_quote(strip_nul(str(result.rule_id)))} AS rule_id, {_quote(strip_nul(str(result.code)))} AS rule_code, "
-                f"{_quote(str(result.criticality))} AS criticality, {base['deal_id']} AS deal_id, {base['deal_url']} AS deal_url, "
-                f"{base['title']} AS title, {base['owner']} AS owner, {base['state']} AS state, {base['reason']} AS reason, "
-                f"{base['pipeline']} AS pipeline, {base['stage']} AS stage, {evidence} AS evidence, "
-                f"{_quote(report.as_of.isoformat())} AS as_of FROM {name}"
-            )
-        query = f"SELECT {', '.join(CSV_COLUMNS)} FROM ({' UNION ALL '.join(selects)}) ORDER BY _r, _i"
-        try:
-            con.execute(f"COPY ({query}) TO {_quote(str(tmp))} (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"')")
-        except duckdb.ConversionException:
-            return False
+        with open(tmp, "wb", buffering=0) as out:
+            out.write((",".join(CSV_COLUMNS) + "\n").encode())
+            for result in results:
+                table = _arrow_rows(result)
+                if table is None:
+                    return False
+                con.register("r", table)
+                try:
+                    con.execute(f"COPY ({_rule_select(report, result, table)}) TO {_quote(str(part))} "
+                                "(FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"')")
+                except duckdb.ConversionException:
+                    return False
+                finally:
+                    con.unregister("r")
+                with open(part, "rb") as src:
+                    _append(src, out)
         return True
     finally:
         con.close()
+        part.unlink(missing_ok=True)
+
+
+def _arrow_rows(result: Any) -> Any:
+    """The rule's CSV columns as an Arrow table (text columns are the frame's own Arrow data); None if untypable."""
+    import pyarrow as pa
+
+    rows = result.rows
+    keys = [k for k in _BASE_KEYS if k in rows.columns] + [c.key for c in result.evidence if c.key in rows.columns]
+    try:
+        columns = {k: pa.array(rows[k], from_pandas=True) for k in dict.fromkeys(keys)}
+    except (pa.ArrowException, TypeError, ValueError):
+        return None
+    return pa.table({**columns, "_row": pa.nulls(len(rows))})  # keeps the row count when the frame lacks every column
+
+
+def _rule_select(report: AuditReport, result: Any, table: Any) -> str:
+    """The SELECT giving the CSV fields of one rule's rows (registered as ``r``), in :data:`CSV_COLUMNS` order."""
+    types = dict(zip(table.column_names, table.schema.types))
+    base = {k: _sql_text(k, types[k], "text") if k in types else "''" for k in _BASE_KEYS}
+    parts = []
+    for c in result.evidence:
+        value = _sql_text(c.key, types[c.key], c.kind) if c.key in types else "''"
+        parts.append(f"{_quote(strip_nul(c.title) + ': ')} || {value}")
+    evidence = " || '; ' || ".join(parts) if parts else "''"
+    return (
+        f"SELECT {_quote(strip_nul(str(result.rule_id)))} AS rule_id, {_quote(strip_nul(str(result.code)))} AS rule_code, "
+        f"{_quote(str(result.criticality))} AS criticality, {base['deal_id']} AS deal_id, {base['deal_url']} AS deal_url, "
+        f"{base['title']} AS title, {base['owner']} AS owner, {base['state']} AS state, {base['reason']} AS reason, "
+        f"{base['pipeline']} AS pipeline, {base['stage']} AS stage, {evidence} AS evidence, "
+        f"{_quote(report.as_of.isoformat())} AS as_of FROM r"
+    )
+
+
+def _append(src: Any, out: Any) -> None:
+    """Append the whole of file ``src`` to the unbuffered file ``out`` (in the kernel where it can)."""
+    import shutil
+
+    start = out.seek(0, os.SEEK_END)
+    if hasattr(os, "copy_file_range"):
+        try:
+            while os.copy_file_range(src.fileno(), out.fileno(), 1 << 30):
+                pass
+            return
+        except OSError:  # not supported here: copy through user space from the start again
+            out.truncate(start)
+            out.seek(start)
+            src.seek(0)
+    shutil.copyfileobj(src, out, 1 << 20)
 
 
 def _write_with_csv_module(report: AuditReport, tmp: Path) -> None:
