@@ -4,7 +4,8 @@ Rules are written in RE2 syntax (DuckDB's, the reference). Engines differ:
 PostgreSQL has no ``\\pL`` and no ``\\x{…}``, and its ``.`` matches a newline;
 Java (Spark) ends ``$`` before a final line break and its ``.`` stops at
 ``\\r`` too; ClickHouse lets ``.`` match a newline; Snowflake has no Unicode
-classes. A pattern is parsed into tokens of the subset below and written
+classes, so ``\\pL`` is written there as the class of every letter's range
+(:func:`letter_ranges`, from Python's Unicode database). A pattern is parsed into tokens of the subset below and written
 again for each engine so that it matches the same strings everywhere:
 
 * characters (``\\x{00A0}`` and escaped punctuation included), ``.`` (any
@@ -193,6 +194,15 @@ class Flavor:
     #: how an invisible non-ASCII character (no-break space, BOM) is written; None: as itself
     hex: str | None = None
     control_escapes: bool = True  # \t \n \f \r as escapes (else as themselves)
+    letters_listed: bool = False  # no letter class: \pL is written as the ranges of every letter
+
+    def letter_body(self) -> str:
+        """What stands for «any letter» inside a bracket class."""
+        if self.letters_listed:
+            return letter_ranges()
+        if self.letter_in_class is None:
+            raise PatternError(f"\\pL (any letter) cannot run on {self.name}: list the letters, e.g. [A-Za-zА-Яа-яЁё]")
+        return self.letter_in_class
 
     def char(self, ch: str, in_class: bool) -> str:
         if ch in _META or (in_class and ch in "]^"):
@@ -204,13 +214,35 @@ class Flavor:
         return ch
 
 
+def letter_ranges() -> str:
+    """Every letter (Unicode category L*) as the body of a bracket class: ``A-Za-zª…``.
+
+    For an engine without Unicode classes (Snowflake's POSIX ERE): the same set
+    ``\\pL`` matches on the others, as of Python's Unicode database."""
+    global _LETTERS
+    if _LETTERS is None:
+        parts, start, prev = [], None, None
+        for cp in range(0x110000):
+            if unicodedata.category(chr(cp)).startswith("L"):
+                if start is None:
+                    start = cp
+                prev = cp
+            elif start is not None:
+                parts.append(chr(start) if start == prev else f"{chr(start)}-{chr(prev)}")
+                start = None
+        _LETTERS = "".join(parts)
+    return _LETTERS
+
+
+_LETTERS: str | None = None
+
 _CONTROL = {"\t": r"\t", "\n": r"\n", "\r": r"\r", "\f": r"\f", "\v": r"\v"}
 
 FLAVORS = {
     "re2": Flavor("re2", r"\pL", r"\pL", hex=r"\x{%04X}"),
     "postgres": Flavor("postgres", "[[:alpha:]]", "[:alpha:]", hex=r"\u%04X"),
     "java": Flavor("java", r"\p{L}", r"\p{L}", end=r"\z", hex=r"\x{%04X}"),
-    "snowflake": Flavor("snowflake", None, None, any_char=".", control_escapes=False),
+    "snowflake": Flavor("snowflake", None, None, any_char=".", control_escapes=False, letters_listed=True),
 }
 
 
@@ -221,9 +253,7 @@ def _set_body(name: str, fl: Flavor) -> str:
         return _DIGIT
     if name == "word":
         return _WORD
-    if fl.letter_in_class is None:
-        raise PatternError(f"\\pL (any letter) cannot run on {fl.name}: list the letters, e.g. [A-Za-zА-Яа-яЁё]")
-    return fl.letter_in_class
+    return fl.letter_body()
 
 
 def render(toks: list[Tok], fl: Flavor) -> str:
@@ -248,12 +278,10 @@ def render(toks: list[Tok], fl: Flavor) -> str:
             out.append(t.value)
         elif k == "set":
             if t.value == "letter":
-                if fl.letter is None:
-                    _set_body("letter", fl)
                 if t.negated:
-                    out.append("[^" + fl.letter_in_class + "]")
+                    out.append("[^" + fl.letter_body() + "]")
                 else:
-                    out.append(fl.letter)
+                    out.append(fl.letter or "[" + fl.letter_body() + "]")
             else:
                 out.append(("[^" if t.negated else "[") + _set_body(t.value, fl) + "]")
         elif k == "class":
