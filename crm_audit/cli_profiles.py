@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from crm_audit.errors import InputError, Problem, UsageError
-from crm_audit.i18n import _
+from crm_audit.i18n import N_, _
 
 
 @click.command("inspect")
@@ -54,8 +54,9 @@ def settings_from_export(export_dir: str | Path, crm: str, columns: dict[str, di
 
     draft = draft_from_export(export_dir, crm, columns)
     if not draft.pipelines:
-        raise InputError(problems=[Problem(_("no deal has a stage, or no column of the deals file is the stage: name it in "
-                                             "crm-audit.yaml (columns: {deals: {stage: <header>}}) and run init --force again"),
+        raise InputError(problems=[Problem(template=N_("no deal has a stage, or no column of the deals file is the stage: name "
+                                                       "it in crm-audit.yaml (columns: {{deals: {{stage: <header>}}}}) and run "
+                                                       "init --force again"),
                                            file=str(export_dir), reason="no-stages")])
     return template_values(draft)
 

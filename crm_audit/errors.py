@@ -10,17 +10,53 @@ them without parsing text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from crm_audit.i18n import _
+from crm_audit.i18n import _, current_language, translations
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A text to show, kept as its English msgid (marked with ``N_``) and its values, made in a language where it
+    is shown. A value may itself be a :class:`Msg` (a type description such as «a date», a «did you mean» hint):
+    it is made in the same language."""
+
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def text(self, lang: str | None = None) -> str:
+        return render(self.template, self.params, lang)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def render(template: str, params: dict[str, Any] | None = None, lang: str | None = None) -> str:
+    """``template`` (an English msgid) in ``lang`` (default: the current language) with ``params`` filled in;
+    a :class:`Msg` value is made in the same language, a list of them joined with «, »."""
+    lang = lang or current_language()
+
+    def value(v: Any) -> Any:
+        if isinstance(v, Msg):
+            return v.text(lang)
+        if isinstance(v, (list, tuple)) and any(isinstance(x, Msg) for x in v):
+            return ", ".join(str(value(x)) for x in v)
+        return v
+
+    return translations(lang).gettext(template).format(**{k: value(v) for k, v in (params or {}).items()})
 
 
 @dataclass
 class Problem:
-    """One problem found in a YAML or data file."""
+    """One problem found in a YAML or data file.
 
-    message: str
+    Made with ``template`` (the English msgid, marked with ``N_``) and ``params``, like
+    :class:`crm_audit.report.DataWarning`: ``message`` is then the text in the current language, and
+    :meth:`text` makes it in any language. A problem made with a finished ``message`` keeps it as given."""
+
+    message: str = ""
     file: str | None = None
     line: int | None = None  # 1-based line in a YAML/text file
     col: int | None = None  # 1-based column in a YAML/text file
@@ -28,6 +64,18 @@ class Problem:
     column: str | None = None  # column header in a data file
     reason: str = "invalid"
     severity: str = "error"  # or "warning": reported, does not stop the run
+    template: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.template is not None and not self.message:
+            self.message = render(self.template, self.params)
+
+    def text(self, lang: str | None = None) -> str:
+        """The problem's own text (without its place) in ``lang`` (default: the current language)."""
+        if self.template is None:
+            return self.message
+        return render(self.template, self.params, lang)
 
     def location(self) -> str:
         if self.file is None:
@@ -68,7 +116,7 @@ class CrmAuditError(Exception):
     def message(self) -> str:
         text = str(self)
         if self.hint:
-            text += f"\n{self.hint}"
+            text += "\n" + _(self.hint)  # a msgid (marked with N_) is shown in the current language
         return text
 
     @property
@@ -106,6 +154,9 @@ class OutputError(CrmAuditError):
     kind = "output"
 
 
-def file_problem(path: str | Path, message: str, reason: str, **where) -> InputError:
-    """An :class:`InputError` about one export file (``where``: row, line, column of the problem)."""
+def file_problem(path: str | Path, message: str, reason: str, params: dict[str, Any] | None = None, **where) -> InputError:
+    """An :class:`InputError` about one export file (``where``: row, line, column of the problem); with ``params``,
+    ``message`` is the msgid (marked with ``N_``) they fill in."""
+    if params is not None:
+        return InputError(problems=[Problem(template=message, params=params, file=str(path), reason=reason, **where)])
     return InputError(problems=[Problem(message, file=str(path), reason=reason, **where)])

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crm_audit.errors import InputError, Problem
+from crm_audit.i18n import N_
 from crm_audit.textnorm import norm
 
 if TYPE_CHECKING:
@@ -321,9 +322,13 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
     fs = profile.derive_status.from_stage if profile.derive_status else None
     ends: list[str] = []
     if fs is not None:  # won / lost stages last (the CRM has them in every pipeline)
+        # a pipeline whose deals close in its own final stages (HubSpot «Signed», «Went dark»): the CRM's default
+        # won / lost stages are added only where the profile says every pipeline has them
+        own_closed = set(closed) - {norm(n) for n in (*fs.won, *fs.lost)}
+        add = fs.defaults == "every_pipeline" or not own_closed
         for names in (fs.won, fs.lost):
             seen = [s for s in stages if norm(s) in {norm(n) for n in names}]
-            ends += seen or names[:1]
+            ends += seen or (names[:1] if add else [])
     named = {norm(s) for s in ends}
     ends += [s for s in stages if norm(s) in closed and norm(s) not in named]
     return PipelineDraft(name, ordered + ends, source, guessed)
@@ -485,8 +490,9 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     if everyone:
         m = everyone[0]
         raise InputError(problems=[Problem(
-            f"the deals file has no «{m.column}» column and no column whose values are statuses: map it in crm-audit.yaml "
-            f"(columns: {{deals: {{status: <header>}}}}) — every rule needs it", file=m.file, reason="missing-column")])
+            template=N_("the deals file has no «{column}» column and no column whose values are statuses: map it in "
+                        "crm-audit.yaml (columns: {{deals: {{status: <header>}}}}) — every rule needs it"),
+            params={"column": m.column}, file=m.file, reason="missing-column")])
     off: dict[str, RuleOff] = {}
     lacks: dict[str, list] = {}  # rule id -> the MissingColumns it needs
     for m in needs.missing:

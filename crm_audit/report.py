@@ -111,17 +111,17 @@ class DataWarning:
 
     def __post_init__(self) -> None:
         if self.template is not None and not self.message:
-            from crm_audit.i18n import _
+            from crm_audit.errors import render
 
-            self.message = _(self.template).format(**self.params)
+            self.message = render(self.template, self.params)
 
     def text(self, lang: str) -> str:
         """The warning's own text in ``lang`` (``message`` as made when it has no template)."""
         if self.template is None:
             return self.message
-        from crm_audit.i18n import translations
+        from crm_audit.errors import render  # a value that is a msgid itself (crm_audit.errors.Msg) in ``lang`` too
 
-        return translations(lang).gettext(self.template).format(**self.params)
+        return render(self.template, self.params, lang)
 
     def line(self) -> str:
         """The warning as one line of text: ``deals.csv row 3 «Stage»: message`` (the file by its name)."""

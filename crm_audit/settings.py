@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from crm_audit import yamlsrc
 from crm_audit.errors import Problem, SettingsError
-from crm_audit.i18n import _
+from crm_audit.i18n import N_, _
+from crm_audit.yamlsrc import MsgError
 from crm_audit.sources.config import CrmApiSettings
 from crm_audit.textnorm import norm
 
@@ -92,7 +93,7 @@ class Recipient(BaseModel):
         for a in v:
             addr = parseaddr(a)[1]
             if not addr or "@" not in addr or addr.startswith("@") or addr.endswith("@") or " " in addr:
-                raise ValueError(f"«{a}» is not an e-mail address (expected name@company.com)")
+                raise MsgError(N_("«{address}» is not an e-mail address (expected name@company.com)"), address=a)
         return v
 
 
@@ -197,7 +198,7 @@ class Settings(BaseModel):
     @classmethod
     def _url(cls, v: str) -> str:
         if v and "{id}" not in v:
-            raise ValueError("deal_url must contain {id}, e.g. https://company.pipedrive.com/deal/{id}")
+            raise MsgError(N_("deal_url must contain {{id}}, e.g. https://company.pipedrive.com/deal/{{id}}"))
         return v
 
     @field_validator("columns")
@@ -206,17 +207,17 @@ class Settings(BaseModel):
         entities = ("deals", "organizations", "persons", "activities")
         for ent, fields in v.items():
             if ent not in entities:
-                raise ValueError(f"unknown entity «{ent}» under columns; use one of: {', '.join(entities)}")
+                raise MsgError(N_("unknown entity «{entity}» under columns; use one of: {known}"), entity=ent, known=", ".join(entities))
             by_header: dict[str, list[str]] = {}
             for name, header in (fields or {}).items():
                 if not isinstance(header, str) or not header.strip():
-                    raise ValueError(f"columns.{ent}.{name}: give the export's header as text")
+                    raise MsgError(N_("columns.{entity}.{name}: give the export's header as text"), entity=ent, name=name)
                 by_header.setdefault(" ".join(header.casefold().split()), []).append(name)
             for names in by_header.values():
                 if len(names) > 1:  # a yes/no column read as «closed», «won» and «lost» at once turns a won deal lost
-                    raise ValueError(
-                        f"columns.{ent}: «{fields[names[0]]}» is given for {', '.join(names)}; a column feeds one field — "
-                        f"keep it under the one field it is and remove it from the others")
+                    raise MsgError(N_("columns.{entity}: «{header}» is given for {names}; a column feeds one field — "
+                                      "keep it under the one field it is and remove it from the others"),
+                                   entity=ent, header=fields[names[0]], names=", ".join(names))
         return v
 
     @field_validator("fields")
@@ -224,7 +225,7 @@ class Settings(BaseModel):
     def _fields(cls, v: dict[str, str]) -> dict[str, str]:
         for ref, column in v.items():
             if not isinstance(column, str) or not column.strip():
-                raise ValueError(f"fields: «{ref}» needs this export's column name, e.g. «{ref}: Origem»")
+                raise MsgError(N_("fields: «{ref}» needs this export's column name, e.g. «{ref}: Origem»"), ref=ref)
         return v
 
     @field_validator("stage_ids", "pipeline_ids", mode="before")
@@ -235,7 +236,7 @@ class Settings(BaseModel):
         out = {}
         for key, name in v.items():  # YAML reads a bare id 142 as a number: the id is its text
             if not isinstance(name, (str, int)) or not str(name).strip():
-                raise ValueError(f"{info.field_name}: the id «{key}» needs the name it stands for, e.g. «{key}: Новая заявка»")
+                raise MsgError(N_("{key}: the id «{id}» needs the name it stands for, e.g. «{id}: <name>»"), key=info.field_name, id=key)
             out[str(key).strip()] = str(name).strip()
         return out
 
@@ -243,14 +244,14 @@ class Settings(BaseModel):
     @classmethod
     def _pipelines(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
         if not v:
-            raise ValueError("list at least one pipeline with its stages in order")
+            raise MsgError(N_("list at least one pipeline with its stages in order"))
         for name, stages in v.items():
             if not stages:
-                raise ValueError(f"pipeline «{name}» has no stages")
+                raise MsgError(N_("pipeline «{name}» has no stages"), name=name)
             seen: set[str] = set()
             for s in stages:
                 if norm(s) in seen:
-                    raise ValueError(f"stage «{s}» is listed twice in pipeline «{name}»")
+                    raise MsgError(N_("stage «{stage}» is listed twice in pipeline «{name}»"), stage=s, name=name)
                 seen.add(norm(s))
         return v
 
@@ -309,7 +310,9 @@ class Settings(BaseModel):
             p = p[:-1]
         return self.marks.get(p, (None, None))
 
-    def problem(self, path: tuple, message: str, reason: str = "invalid") -> Problem:
+    def problem(self, path: tuple, message: str, reason: str = "invalid", params: dict[str, Any] | None = None) -> Problem:
+        """A problem at ``path`` of the settings file: ``message`` is the msgid (marked with ``N_``) that ``params``
+        fill in (a finished text when ``params`` is None)."""
         line, col = self.where(*path)
         return Problem(message, file=self.file, line=line, col=col, reason=reason)
 
@@ -317,6 +320,8 @@ class Settings(BaseModel):
         return self.resolve(self.ledger) if self.ledger else (self.base_dir or Path.cwd()) / LEDGER_FILE
 
     def resolve(self, rel: str) -> Path:
+        if params is not None:
+            return Problem(template=message, params=params, file=self.file, line=line, col=col, reason=reason)
         p = Path(rel).expanduser()
         if not p.is_absolute() and self.base_dir is not None:
             p = self.base_dir / p
@@ -328,7 +333,7 @@ def _semantic_problems(s: Settings) -> list[Problem]:
     all_stages = {norm(x) for stages in s.pipelines.values() for x in stages}
     for i, st in enumerate(s.trial_stages):
         if norm(st) not in all_stages:
-            out.append(s.problem(("trial_stages", i), f"trial stage «{st}» is not a stage of any pipeline", "unknown-stage"))
+            out.append(s.problem(("trial_stages", i), N_("trial stage «{stage}» is not a stage of any pipeline"), "unknown-stage", {"stage": st}))
     return out
 
 
@@ -352,10 +357,13 @@ def collect(path: str | Path) -> tuple[Settings | None, list[Problem]]:
     doc = yamlsrc.load(p)
     if doc.problems:
         if any(pr.reason == "not-found" for pr in doc.problems):
-            doc.problems[0].message = _("settings file not found; create one with `crm-audit init`")
+            first = doc.problems[0]
+            first.template, first.params = N_("settings file not found; create one with `crm-audit init`"), {}
+            first.message = first.text()
         return None, doc.problems
     if not isinstance(doc.data, dict):
-        return None, [Problem(_("the settings file must be a YAML mapping (key: value lines)"), file=str(p), line=1, reason="structure")]
+        return None, [Problem(template=N_("the settings file must be a YAML mapping (key: value lines)"), file=str(p), line=1,
+                             reason="structure")]
     problems: list[Problem] = []
     try:
         s = Settings.model_validate(doc.data)
@@ -390,13 +398,15 @@ def validate_problems(s: Settings) -> list[Problem]:
     out: list[Problem] = []
     if s.ids_in_pipelines:  # init wrote pipelines: by id; the ids now have names
         pairs = ", ".join(f"«{i}» = «{n}»" for _k, i, n in s.ids_in_pipelines[:8])
-        p = s.problem(("pipelines",), f"`pipelines:` names ids that pipeline_ids: / stage_ids: name ({pairs}): they are read "
-                      "as those names; write the names in pipelines: instead of the ids", "pipelines-by-id")
+        p = s.problem(("pipelines",), N_("`pipelines:` names ids that pipeline_ids: / stage_ids: name ({pairs}): they are read "
+                                         "as those names; write the names in pipelines: instead of the ids"), "pipelines-by-id",
+                      {"pairs": pairs})
         p.severity = "warning"
         out.append(p)
     if not s.stage_order_confirmed:
-        p = s.problem(("stage_order_confirmed",), "the order of the stages in `pipelines:` was guessed from the export: check it, "
-                      "then set `stage_order_confirmed: true` (until then rules that compare stages may flag or miss deals)", "stage-order-guessed")
+        p = s.problem(("stage_order_confirmed",), N_("the order of the stages in `pipelines:` was guessed from the export: check "
+                                                     "it, then set `stage_order_confirmed: true` (until then rules that compare "
+                                                     "stages may flag or miss deals)"), "stage-order-guessed", {})
         p.severity = "warning"
         out.append(p)
     try:
@@ -404,21 +414,30 @@ def validate_problems(s: Settings) -> list[Problem]:
     except SettingsError as exc:  # an unknown profile is one problem among the others, at its line
         if any(p.file and p.line and p.file != s.file for p in exc.problems):  # the profile file itself is broken
             raise
-        out.append(s.problem(("crm",), exc.problems[0].message if exc.problems else str(exc), "unknown-profile"))
+        first = exc.problems[0] if exc.problems else None
+        if first is not None and first.template is not None:
+            out.append(s.problem(("crm",), first.template, "unknown-profile", first.params))
+        else:
+            out.append(s.problem(("crm",), first.message if first is not None else str(exc), "unknown-profile"))
         return out
     for ent, fields in s.columns.items():
         spec = profile.entities.get(ent)
         if spec is None:
-            out.append(s.problem(("columns", ent), f"the {profile.title or profile.name} profile reads no {ent} file", "unknown-entity"))
+            out.append(s.problem(("columns", ent), N_("the {crm} profile reads no {entity} file"), "unknown-entity",
+                                 {"crm": profile.title or profile.name, "entity": ent}))
             continue
         for name in fields:
             if name not in spec.fields:
-                out.append(s.problem(("columns", ent, name), f"«{name}» is not a field of {ent}{did_you_mean(name, list(spec.fields))}; "
-                                     f"fields: {', '.join(spec.fields)}", "unknown-field"))
+                out.append(s.problem(("columns", ent, name), N_("«{name}» is not a field of {entity}{hint}; fields: {known}"),
+                                     "unknown-field", {"name": name, "entity": ent, "hint": did_you_mean(name, list(spec.fields)),
+                                                       "known": ", ".join(spec.fields)}))
     for fld in ("stage", "pipeline"):
         if getattr(s, f"{fld}_ids") and not any(lk.field == fld for lk in profile.lookups):
-            p = s.problem((f"{fld}_ids",), f"the {profile.title or profile.name} profile reads {fld} names, not ids: "
-                          f"{fld}_ids: names nothing (remove it, or map the column of names under columns:)", "ids-unused")
+            msg = (N_("the {crm} profile reads stage names, not ids: stage_ids: names nothing (remove it, or map the column "
+                      "of names under columns:)") if fld == "stage" else
+                   N_("the {crm} profile reads pipeline names, not ids: pipeline_ids: names nothing (remove it, or map the "
+                      "column of names under columns:)"))
+            p = s.problem((f"{fld}_ids",), msg, "ids-unused", {"crm": profile.title or profile.name})
             p.severity = "warning"
             out.append(p)
     from crm_audit.rules import ruleset

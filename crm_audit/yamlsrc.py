@@ -15,7 +15,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from crm_audit.errors import Problem
+from crm_audit.errors import Msg, Problem
+from crm_audit.i18n import N_, current_language
 
 PathT = tuple[Any, ...]
 
@@ -37,8 +38,12 @@ class YamlDoc:
                 return (None, None)
             p = p[:-1]
 
-    def problem(self, path: Iterable[Any], message: str, reason: str = "invalid") -> Problem:
+    def problem(self, path: Iterable[Any], message: str, reason: str = "invalid", params: dict[str, Any] | None = None) -> Problem:
+        """A problem at ``path``: ``message`` is the msgid (marked with ``N_``) that ``params`` fill in (a finished
+        text when ``params`` is None)."""
         line, col = self.where(path)
+        if params is not None:
+            return Problem(template=message, params=params, file=self.file, line=line, col=col, reason=reason)
         return Problem(message, file=self.file, line=line, col=col, reason=reason)
 
 
@@ -59,7 +64,8 @@ def _walk(node: yaml.Node, path: PathT, doc: YamlDoc, seen: set[int]) -> None:
             if key in keys:
                 doc.problems.append(
                     Problem(
-                        f"key «{key}» is given twice (first on line {keys[key]}); keep one",
+                        template=N_("key «{key}» is given twice (first on line {first}); keep one"),
+                        params={"key": key, "first": keys[key]},
                         file=doc.file,
                         line=kline,
                         col=key_node.start_mark.column + 1,
@@ -89,12 +95,11 @@ def loads(text: str, file: str = "<string>") -> YamlDoc:
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         what = exc.problem or str(exc)
-        doc.problems.append(
-            Problem(f"not valid YAML: {what}", file=file, line=line, col=col, reason="yaml-syntax")
-        )
+        doc.problems.append(Problem(template=N_("not valid YAML: {why}"), params={"why": what}, file=file, line=line, col=col,
+                                    reason="yaml-syntax"))
         return doc
     except yaml.YAMLError as exc:
-        doc.problems.append(Problem(f"not valid YAML: {exc}", file=file, reason="yaml-syntax"))
+        doc.problems.append(Problem(template=N_("not valid YAML: {why}"), params={"why": str(exc)}, file=file, reason="yaml-syntax"))
         return doc
     doc.data = data
     if node is not None:
@@ -108,11 +113,13 @@ def load(path: str | Path) -> YamlDoc:
     try:
         text = p.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        return YamlDoc(str(p), None, problems=[Problem("file not found", file=str(p), reason="not-found")])
+        return YamlDoc(str(p), None, problems=[Problem(template=N_("file not found"), file=str(p), reason="not-found")])
     except UnicodeDecodeError:
-        return YamlDoc(str(p), None, problems=[Problem("not UTF-8 text; save the file as UTF-8", file=str(p), reason="encoding")])
+        return YamlDoc(str(p), None, problems=[Problem(template=N_("not UTF-8 text; save the file as UTF-8"), file=str(p),
+                                                       reason="encoding")])
     except OSError as exc:
-        return YamlDoc(str(p), None, problems=[Problem(f"cannot read the file: {exc.strerror}", file=str(p), reason="io")])
+        return YamlDoc(str(p), None, problems=[Problem(template=N_("cannot read the file: {why}"), params={"why": exc.strerror},
+                                                       file=str(p), reason="io")])
     return loads(text, str(p))
 
 
@@ -147,29 +154,127 @@ def known_keys(model: Any, loc: PathT) -> list[str]:
     return [f.alias or name for tp in current for m in models(tp) for name, f in m.model_fields.items()]
 
 
+class MsgError(ValueError):
+    """A validator's error as a msgid and its values (raised inside a pydantic validator: shown in the CLI's
+    language, never as pydantic's English text)."""
+
+    def __init__(self, template: str, **params: Any):
+        self.msg = Msg(template, params)
+        super().__init__(render_en(template, params))
+
+
+def render_en(template: str, params: dict[str, Any]) -> str:
+    from crm_audit.errors import render
+
+    return render(template, params, "en")
+
+
+#: pydantic's error type -> what the value must be (a msgid); the value given is shown next to it
+EXPECTED_BY_TYPE = {
+    "string_type": N_("text"), "string_unicode": N_("text"), "str_type": N_("text"),
+    "int_type": N_("a whole number"), "int_parsing": N_("a whole number"), "int_from_float": N_("a whole number"),
+    "float_type": N_("a number"), "float_parsing": N_("a number"), "decimal_type": N_("a number"),
+    "decimal_parsing": N_("a number"), "bool_type": N_("true or false"), "bool_parsing": N_("true or false"),
+    "list_type": N_("a list"), "tuple_type": N_("a list"), "set_type": N_("a list"), "frozen_set_type": N_("a list"),
+    "dict_type": N_("a mapping (key: value lines)"), "model_type": N_("a mapping (key: value lines)"),
+    "model_attributes_type": N_("a mapping (key: value lines)"), "date_type": N_("a date YYYY-MM-DD"),
+    "date_parsing": N_("a date YYYY-MM-DD"), "date_from_datetime_parsing": N_("a date YYYY-MM-DD"),
+    "date_from_datetime_inexact": N_("a date YYYY-MM-DD"), "datetime_type": N_("a date and time"),
+    "datetime_parsing": N_("a date and time"), "none_required": N_("nothing (leave it empty)"),
+}
+#: pydantic's bound errors -> the msgid of the bound (its ctx key)
+BOUNDS = {
+    "greater_than": (N_("a number greater than {limit}"), "gt"),
+    "greater_than_equal": (N_("a number not less than {limit}"), "ge"),
+    "less_than": (N_("a number less than {limit}"), "lt"),
+    "less_than_equal": (N_("a number not greater than {limit}"), "le"),
+    "too_short": (N_("at least {limit} item(s)"), "min_length"),
+    "too_long": (N_("at most {limit} item(s)"), "max_length"),
+    "string_too_short": (N_("a text of at least {limit} character(s)"), "min_length"),
+    "string_too_long": (N_("a text of at most {limit} character(s)"), "max_length"),
+}
+
+
+def _shown_value(value: Any) -> str:
+    """The value a user wrote, short, as YAML shows it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (dict, list)):
+        text = yaml.safe_dump(value, allow_unicode=True, default_flow_style=True, width=10_000).strip()
+    else:
+        text = str(value)
+    return text if len(text) <= 80 else text[:77] + "…"
+
+
+def _choices(expected: str) -> str:
+    """pydantic's «'open', 'won' or 'lost'» as «open, won, lost»."""
+    import re
+
+    found = re.findall(r"'([^']*)'", expected)
+    return ", ".join(found) if found else expected
+
+
 def pydantic_problems(doc: YamlDoc, exc: Any, base: PathT = (), model: Any = None) -> list[Problem]:
-    """Turn a pydantic ``ValidationError`` into located problems (``model``: the validated class, for «did you mean»)."""
+    """Turn a pydantic ``ValidationError`` into located problems (``model``: the validated class, for «did you mean»).
+
+    Each problem is made from the error's ``type`` (never pydantic's English ``msg``): the key, what it must be and
+    the value given, in the CLI's language."""
     out = []
     for err in exc.errors():
         loc = tuple(x for x in err.get("loc", ()) if not (isinstance(x, str) and x.startswith("function-")))
         loc = base + loc
         typ = err.get("type", "")
         name = loc[-1] if loc else ""
+        if isinstance(name, int):
+            keys = [x for x in loc if not isinstance(x, int)]
+            name = f"{keys[-1]}[{name + 1}]" if keys else f"[{name + 1}]"
+        ctx = err.get("ctx") or {}
+        value = _shown_value(err.get("input"))
+        reason = typ or "invalid"
         if typ == "extra_forbidden":
-            hint = ""
-            if model is not None and isinstance(name, str):
-                from crm_audit.rules.ruleset import did_you_mean
+            hint = None
+            if model is not None and isinstance(loc[-1], str):
+                from crm_audit.rules.ruleset import closest
 
-                hint = did_you_mean(name, known_keys(model, loc[len(base):-1]))
-            msg = f"unknown key «{name}»{hint or ' (a typo?)'}"
-        elif typ == "missing":
-            msg = f"required key «{name}» is missing"
-            loc = loc[:-1]
-        else:
-            msg = err.get("msg", "invalid value")
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, "):]
-            if name != "" and not isinstance(name, int):
-                msg = f"«{name}»: {msg}"
-        out.append(doc.problem(loc, msg, reason=typ or "invalid"))
+                hint = closest(str(name), known_keys(model, loc[len(base):-1]))
+            if hint is not None:
+                out.append(doc.problem(loc, N_("unknown key «{name}» (did you mean «{hint}»?)"), reason,
+                                       {"name": name, "hint": hint}))
+            else:
+                out.append(doc.problem(loc, N_("unknown key «{name}» (a typo?)"), reason, {"name": name}))
+            continue
+        if typ == "missing":
+            out.append(doc.problem(loc[:-1], N_("required key «{name}» is missing"), reason, {"name": name}))
+            continue
+        if typ in ("literal_error", "enum"):
+            out.append(doc.problem(loc, N_("«{name}» must be one of: {expected}; found «{value}»"), reason,
+                                   {"name": name, "expected": _choices(str(ctx.get("expected", ""))), "value": value}))
+            continue
+        expected: Msg | None = None
+        if typ in EXPECTED_BY_TYPE:
+            expected = Msg(EXPECTED_BY_TYPE[typ])
+        elif typ in BOUNDS and BOUNDS[typ][1] in ctx:
+            expected = Msg(BOUNDS[typ][0], {"limit": ctx[BOUNDS[typ][1]]})
+        if expected is not None:
+            out.append(doc.problem(loc, N_("«{name}» must be {expected}; found «{value}»"), reason,
+                                   {"name": name, "expected": expected, "value": value}))
+            continue
+        error = ctx.get("error")
+        if isinstance(error, MsgError):  # one of our validators, with its msgid
+            params = dict(error.msg.params)
+            if name != "":
+                out.append(doc.problem(loc, N_("«{name}»: {message}"), reason, {"name": name, "message": error.msg}))
+            else:
+                out.append(doc.problem(loc, error.msg.template, reason, params))
+            continue
+        # a check without a msgid (a library's): its own text in English, a plain «not valid» in Russian
+        msg = err.get("msg", "invalid value")
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        p = doc.problem(loc, N_("«{name}»: the value «{value}» is not valid here"), reason, {"name": name, "value": value})
+        if current_language() == "en":
+            p.message = f"«{name}»: {msg}" if name != "" else msg
+        out.append(p)
     return out

@@ -11,7 +11,7 @@ and still reported.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from crm_audit.documents.layout import (  # noqa: F401 - re-exported: readers and writers import them from here too
     DECISION_ACCEPTED,
@@ -27,6 +27,7 @@ from crm_audit.documents.layout import (  # noqa: F401 - re-exported: readers an
     STATUS_NOT_FIXED,
     STATUSES,
 )
+from crm_audit.i18n import N_
 from crm_audit.textnorm import norm
 
 
@@ -55,9 +56,25 @@ def normalise_id(value: object) -> str:
 class EditProblem:
     """Something wrong in what a person wrote, at the cell it is in (kept as written, reported)."""
 
-    code: str  # "unknown-status" | "unknown-decision" | "missing-comment"
-    message: str  # English, for the terminal and the ledger
+    code: str  # "unknown-status" | "unknown-decision" | "missing-comment" | "no-deal-id"
+    message: str = ""  # in the current language, for the terminal and the ledger ("" when ``template`` gives it)
     cell: str = ""  # e.g. "N7": the cell to fix («Решение» for a decision, «Комментарий» for a missing comment)
+    #: the English msgid (marked with ``N_``) and its values: shown in the CLI's language in the terminal and in
+    #: Russian where it is written into the workbook (see :meth:`text`)
+    template: str | None = field(default=None, compare=False)
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.template is not None and not self.message:
+            object.__setattr__(self, "message", self.text())
+
+    def text(self, lang: str | None = None) -> str:
+        """The problem's text in ``lang`` (default: the current language)."""
+        if self.template is None:
+            return self.message
+        from crm_audit.errors import render
+
+        return render(self.template, self.params, lang)
 
     def __str__(self) -> str:
         return self.message
@@ -95,16 +112,19 @@ class EditedRow:
             row.status = normalise_choice(status_raw, STATUSES)
             if row.status is None:
                 row.problems.append(EditProblem(
-                    "unknown-status", f"unknown status «{status_raw}» (expected one of: {', '.join(STATUSES)})", row.status_cell))
+                    "unknown-status", "", row.status_cell, template=N_("unknown status «{value}» (expected one of: {known})"),
+                    params={"value": status_raw, "known": ", ".join(STATUSES)}))
         if decision_raw is not None:
             row.decision = normalise_choice(decision_raw, DECISIONS)
             if row.decision is None:
                 row.problems.append(EditProblem(
-                    "unknown-decision", f"unknown decision «{decision_raw}» (expected one of: {', '.join(DECISIONS)})",
-                    row.decision_cell or row.status_cell))
+                    "unknown-decision", "", row.decision_cell or row.status_cell,
+                    template=N_("unknown decision «{value}» (expected one of: {known})"),
+                    params={"value": decision_raw, "known": ", ".join(DECISIONS)}))
         if row.status == STATUS_NOT_FIXED and comment is None:
             row.problems.append(EditProblem(
-                "missing-comment", "«Не исправлено» without a comment (the comment is mandatory)", row.comment_cell or row.status_cell))
+                "missing-comment", "", row.comment_cell or row.status_cell,
+                template=N_("«{status}» without a comment (the comment is mandatory)"), params={"status": STATUS_NOT_FIXED}))
         return row
 
 

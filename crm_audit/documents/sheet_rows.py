@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 
 from crm_audit.documents.edits import EditedRow, EditProblem, normalise_id
 from crm_audit.documents import layout
+from crm_audit.i18n import N_
 from crm_audit.textnorm import norm
 
 __all__ = ["cell_text", "parse_rule_sheet"]
@@ -100,8 +101,9 @@ def parse_rule_sheet(
             if written:  # someone's work in a row that cannot be matched: said, never dropped silently
                 orphan = EditedRow("", "", sheet=title, row=r, status_cell=status_l + str(r))
                 orphan.problems.append(EditProblem(
-                    "no-deal-id", f"«{'», «'.join(written)}» in a row without «{deal_id_header or layout.HEADER_DEAL_ID}»: "
-                    "not read — put the deal's id back", get_column_letter(deal_i + 1) + str(r)))
+                    "no-deal-id", "", get_column_letter(deal_i + 1) + str(r),
+                    template=N_("«{written}» in a row without «{header}»: not read — put the deal's id back"),
+                    params={"written": "», «".join(written), "header": deal_id_header or layout.HEADER_DEAL_ID}))
                 out.append(orphan)
             continue
         rule = value(row[rule_i]) if rule_i is not None and rule_i < len(row) else None

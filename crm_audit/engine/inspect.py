@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_audit.errors import CrmAuditError, InputError, Problem
-from crm_audit.i18n import _, ngettext
+from crm_audit.i18n import N_, _, ngettext
 from crm_audit.engine.profile import Profile, available, hkey, load_profile
 from crm_audit.report import BlankColumn, blank_column_note, skipped_reason, unjudged_note
 
@@ -178,7 +178,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
 
     d = Path(directory)
     if not d.exists():
-        raise InputError(problems=[Problem("the export directory does not exist", file=str(d), reason="not-found")])
+        raise InputError(problems=[Problem(template=N_("the export directory does not exist"), file=str(d), reason="not-found")])
     settings = None
     if config is not None:  # its columns:, ids and rules as `run` reads them, whichever profile is asked for
         from crm_audit import settings as settings_mod

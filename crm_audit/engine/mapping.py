@@ -19,23 +19,25 @@ from typing import NamedTuple
 
 from crm_audit.engine.profile import EntitySpec, Profile, hkey
 from crm_audit.engine.readers import RawInfo, RawTable, drop_raw
-from crm_audit.errors import InputError, Problem
+from crm_audit.errors import InputError, Msg, Problem
 from crm_audit.i18n import N_
 from crm_audit.report import DataWarning
 from crm_audit.sqltext import sql_literal
 from crm_audit.textnorm import WS_CLASS, norm
 
+#: what a cell of a type must be (msgids: made in the language they are shown in)
 TYPE_EXPECTED = {
-    "number": "a number such as 1500, 1 500,00 or 1500.50",
-    "date": "a date such as 2026-11-20, 2026-11-20 10:00:00 or 20.11.2026",
+    "number": N_("a number such as 1500, 1 500,00 or 1500.50"),
+    "date": N_("a date such as 2026-11-20, 2026-11-20 10:00:00 or 20.11.2026"),
 }
+DATE_EXPECTED_MDY = N_("a date such as 2026-11-20, 11/20/2026 or 20.11.2026")
 #: what a date field with `formats:` also takes
-FORMAT_EXPECTED = {"unix": "a unix time in seconds such as 1795166400", "unix_ms": "a unix time in milliseconds such as 1795166400000"}
+FORMAT_EXPECTED = {"unix": N_("a unix time in seconds such as 1795166400"), "unix_ms": N_("a unix time in milliseconds such as 1795166400000")}
 MAX_REPORTED = 5
 #: a date format of the profile (`formats:`) -> (the digits of such a cell, microseconds per unit):
 #: unix seconds from 2001-09-09 to 2286, milliseconds likewise; shorter numbers stay Excel serials or bad values
 UNIX_DIGITS = {"unix": ("10", 1_000_000), "unix_ms": ("13", 1_000)}
-BAD_VALUE_HINT = "Fix the cells in the export (or set `on_bad_value: warn` in crm-audit.yaml to treat them as empty)."
+BAD_VALUE_HINT = N_("Fix the cells in the export (or set `on_bad_value: warn` in crm-audit.yaml to treat them as empty).")
 
 
 @dataclass
@@ -415,21 +417,30 @@ def missing_required(profile: Profile | None, spec: EntitySpec, entity: str, nam
     """Why a file cannot be read without its required column ``name``, and what to do: include the field in the
     export the way this CRM does it (the profile's hint ``missing-<name>``), or map the team's own header with
     `columns:`."""
+    return str(missing_required_msg(profile, spec, entity, name, headers))
+
+
+def missing_required_msg(profile: Profile | None, spec: EntitySpec, entity: str, name: str, headers: list[str]) -> Msg:
+    """:func:`missing_required` as a msgid and its values."""
     header = spec.fields[name].headers[0]
     found = ", ".join(h for h in headers if h.strip())[:400]
     hint = profile.hints.get(f"missing-{name}") if profile is not None else None
-    todo = f"{hint}; or, " if hint else "include it in the export, or, "
-    return (f"required column «{header}» ({entity[:-1]} {name}) is missing — {todo}if the file has it under another name, "
-            f"map it in crm-audit.yaml (columns: {{{entity}: {{{name}: <header>}}}}); found columns: {found}")
+    params = {"header": header, "entity": entity, "record": entity[:-1], "name": name, "found": found}
+    if hint:
+        return Msg(N_("required column «{header}» ({record} {name}) is missing — {hint}; or, if the file has it under another "
+                      "name, map it in crm-audit.yaml (columns: {{{entity}: {{{name}: <header>}}}}); found columns: {found}"),
+                   {**params, "hint": hint})
+    return Msg(N_("required column «{header}» ({record} {name}) is missing — include it in the export, or, if the file has it "
+                  "under another name, map it in crm-audit.yaml (columns: {{{entity}: {{{name}: <header>}}}}); found columns: "
+                  "{found}"), params)
 
 
 def _require_columns(job: MapJob, m: ColumnMatch) -> None:
     for name, fs in job.spec.fields.items():
         if fs.required and name not in m.by_field:
-            raise InputError(problems=[Problem(
-                missing_required(job.profile, job.spec, job.entity, name, job.headers),
-                file=str(job.path), row=1, reason="missing-column",
-            )])
+            msg = missing_required_msg(job.profile, job.spec, job.entity, name, job.headers)
+            raise InputError(problems=[Problem(template=msg.template, params=msg.params, file=str(job.path), row=1,
+                                               reason="missing-column")])
 
 
 def project(job: MapJob, m: ColumnMatch, date_order: str) -> Projection:
@@ -504,43 +515,60 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
         total = con.execute(f"SELECT count(*) FROM {table} WHERE {unreadable}").fetchone()[0]
         header = proj.fields[name]
         if typ in ("enum", "bool"):  # `on_bad_value` governs them like dates and numbers
-            known = ", ".join(v for vals in job.spec.fields[name].values.values() for v in vals[:2])
+            known = ", ".join(_known_values(job, name))
             for r, v in bad:
                 if warn:
                     warnings.append(DataWarning("unknown-value", "", path, r, header, template=N_("unknown value «{value}» (expected one of: {known}); the cell is treated as empty"),
                                                 params={"value": v, "known": known}))
                 else:
-                    problems.append(Problem(f"unknown value «{v}»: expected one of: {known}", file=path, row=r, column=header, reason="bad-value"))
+                    problems.append(Problem(template=N_("unknown value «{value}»: expected one of: {known}"),
+                                            params={"value": v, "known": known}, file=path, row=r, column=header, reason="bad-value"))
             if total > len(bad):
-                more = f"… and {total - len(bad)} more rows with unknown values in «{header}»"
                 if warn:
                     warnings.append(DataWarning("unknown-value", "", path, None, header, template=N_("… and {n} more rows with unknown values in «{column}»"),
                                                 params={"n": total - len(bad), "column": header}))
                 else:
-                    problems.append(Problem(more, file=path, column=header, reason="bad-value"))
+                    problems.append(Problem(template=N_("… and {n} more rows with unknown values in «{column}»"),
+                                            params={"n": total - len(bad), "column": header}, file=path, column=header,
+                                            reason="bad-value"))
             continue
-        expected = TYPE_EXPECTED.get(typ, typ)
+        expected = Msg(TYPE_EXPECTED.get(typ, typ))
         if typ == "date" and date_order == "mdy":
-            expected = "a date such as 2026-11-20, 11/20/2026 or 20.11.2026"
-        if typ == "date" and job.spec.fields[name].formats:
-            expected += "".join(f", or {FORMAT_EXPECTED[f]}" for f in job.spec.fields[name].formats)
+            expected = Msg(DATE_EXPECTED_MDY)
+        if typ == "date":
+            for f in job.spec.fields[name].formats:
+                expected = Msg(N_("{expected}, or {other}"), {"expected": expected, "other": Msg(FORMAT_EXPECTED[f])})
         for r, v in bad:
-            msg = f"cannot read «{v}»: expected {expected}"
             if warn:
                 warnings.append(DataWarning("bad-value", "", path, r, header, template=N_("cannot read «{value}»: expected {expected}; the cell is treated as empty"),
                                             params={"value": v, "expected": expected}))
             else:
-                problems.append(Problem(msg, file=path, row=r, column=header, reason="bad-value"))
+                problems.append(Problem(template=N_("cannot read «{value}»: expected {expected}"), params={"value": v, "expected": expected},
+                                        file=path, row=r, column=header, reason="bad-value"))
         if total > len(bad):
-            more = f"… and {total - len(bad)} more rows with unreadable values in «{header}»"
             if warn:
                 warnings.append(DataWarning("bad-value", "", path, None, header, template=N_("… and {n} more rows with unreadable values in «{column}»"),
                                             params={"n": total - len(bad), "column": header}))
             else:
-                problems.append(Problem(more, file=path, column=header, reason="bad-value"))
+                problems.append(Problem(template=N_("… and {n} more rows with unreadable values in «{column}»"),
+                                        params={"n": total - len(bad), "column": header}, file=path, column=header, reason="bad-value"))
     if problems:
         raise InputError(problems=problems, hint=BAD_VALUE_HINT)
     return warnings
+
+
+def _known_values(job: MapJob, name: str) -> list[str]:
+    """The values a cell of enum/bool field ``name`` may hold, as the file writes them: the words of the interface
+    language the file's headers are in (Aberto, Ganho, Perdido for a Portuguese export) when the profile knows it,
+    else the first two of each value (English and Russian)."""
+    profile = job.profile
+    if profile is not None and profile.languages:
+        for code in profile.languages_of(job.headers):
+            le = profile.languages[code].entities.get(job.entity)
+            own = le.values.get(name) if le is not None else None
+            if own:
+                return [v for vals in own.values() for v in vals]
+    return [v for vals in job.spec.fields[name].values.values() for v in vals[:2]]
 
 
 def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str) -> None:
@@ -661,7 +689,8 @@ def dates_from_days(con, entities: dict[str, LoadedEntity], profile: Profile, as
             bad = con.execute(f"SELECT _row, {col} FROM {ent.table} WHERE NOT is_blank({col}) AND {days} IS NULL ORDER BY _row LIMIT {MAX_REPORTED}").fetchall()
             if bad and on_bad_value != "warn":
                 raise InputError(
-                    problems=[Problem(f"cannot read «{v}»: expected a number of days", file=str(ent.file), row=r, column=header, reason="bad-value") for r, v in bad],
+                    problems=[Problem(template=N_("cannot read «{value}»: expected a number of days"), params={"value": v}, file=str(ent.file),
+                                      row=r, column=header, reason="bad-value") for r, v in bad],
                     hint=BAD_VALUE_HINT,
                 )
             for r, v in bad:

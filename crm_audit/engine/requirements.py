@@ -26,7 +26,7 @@ from typing import NamedTuple
 from crm_audit.engine.loading import LoadedEntity, LoadedExport
 from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
 from crm_audit.engine.profile import Profile
-from crm_audit.errors import InputError, Problem
+from crm_audit.errors import InputError, Msg, Problem
 from crm_audit.i18n import N_
 from crm_audit.report import BlankColumn, DataWarning, SkippedRule, UnjudgedDeals
 from crm_audit.sqltext import sql_literal
@@ -44,9 +44,9 @@ TASK_NEEDS = {
     "next_subject": ["deal_id", "due_date", "subject"],
 }
 STAGE_SINCE = ("days_in_stage", "stage_since")  # computed from the last stage change, else the creation date
-ALL_RULES = "all rules (deleted deals are excluded by status)"
-MISSING_HINT = ("Add the column to the CRM export (or the file, if it is missing), or disable those rules in "
-                "crm-audit.yaml (rules: disable: [...]).")
+ALL_RULES = N_("all rules (deleted deals are excluded by status)")
+MISSING_HINT = N_("Add the column to the CRM export (or the file, if it is missing), or disable those rules in "
+                  "crm-audit.yaml (rules: disable: [...]).")
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,11 @@ class MissingColumnsError(InputError):
         self.missing = list(missing)
         problems = []
         for m in missing:
-            rules = {f"{codes.get(r, '')} {r}".strip() for r in m.needed_by} | ({ALL_RULES} if m.needed_by_all else set())
-            problems.append(Problem(f"required column «{m.column}» is missing; needed by rule(s): {', '.join(sorted(rules))}",
-                                    file=m.file, reason="missing-column"))
+            rules = sorted(f"{codes.get(r, '')} {r}".strip() for r in m.needed_by)
+            if m.needed_by_all:
+                rules.append(Msg(ALL_RULES))
+            problems.append(Problem(template=N_("required column «{column}» is missing; needed by rule(s): {rules}"),
+                                    params={"column": m.column, "rules": rules}, file=m.file, reason="missing-column"))
         super().__init__(problems=problems, hint=MISSING_HINT)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from crm_audit.errors import Msg
 from crm_audit.documents.edits import DECISION_ACCEPTED, DECISION_WARNING, EditedRow
 from crm_audit.i18n import N_
 from crm_audit.history.ledger import Ledger
@@ -56,12 +57,17 @@ class PullResult:
         out = []
         for e in self.problems:
             for p in e.problems:
-                who = f" (manager: {e.owner})" if e.owner else ""
+                # one msgid per shape, the problem's own msgid inside: the terminal in the CLI's language, the FAQ in Russian
                 cell = getattr(p, "cell", None) or e.status_cell  # the cell the problem is in
-                what = f"deal {e.deal_id}: " if e.deal_id else ""
-                tail = {"unknown-decision": "; ignored — the head of sales writes «Принято» or «Предупреждение»",
-                        "no-deal-id": ""}.get(getattr(p, "code", ""), "; kept as written")
-                out.append(DataWarning("document-edit", f"{e.sheet}!{cell}: {what}{p}{who}{tail}", self.source, e.row, None))
+                code = getattr(p, "code", "")
+                problem = Msg(p.template, p.params) if getattr(p, "template", None) else str(p)
+                template = {"unknown-decision": N_("{cell}: {what}{problem}{who}; ignored — the head of sales writes «Принято» or "
+                                                   "«Предупреждение»"),
+                            "no-deal-id": N_("{cell}: {what}{problem}{who}")}.get(code, N_("{cell}: {what}{problem}{who}; kept as written"))
+                out.append(DataWarning("document-edit", "", self.source, e.row, None, template=template, params={
+                    "cell": f"{e.sheet}!{cell}", "problem": problem,
+                    "what": Msg(N_("deal {deal}: "), {"deal": e.deal_id}) if e.deal_id else "",
+                    "who": Msg(N_(" (manager: {owner})"), {"owner": e.owner}) if e.owner else ""}))
         for e in self.unknown:
             out.append(DataWarning("document-edit", "", self.source, e.row, None,
                                    template=N_("{cell}: deal {deal} is not in that audit's findings "

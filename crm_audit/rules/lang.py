@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from crm_audit import yamlsrc
-from crm_audit.errors import Problem
+from crm_audit.errors import Msg, Problem
+from crm_audit.i18n import N_
 from crm_audit.yamlsrc import PathT, YamlDoc
 
 # canonical fields per entity and their type
@@ -70,6 +71,12 @@ OPS: dict[str, str] = {
     "length_lt": "int", "length_gt": "int",
     "gt": "ordered", "gte": "ordered", "lt": "ordered", "lte": "ordered",
     "same_as": "field", "differs_from": "field",
+}
+#: what an operator's value kind is, for messages
+KIND_TEXTS = {
+    "bool": N_("true or false"), "scalar": N_("a single value"), "list": N_("a list"), "strlist": N_("a list"),
+    "str": N_("text"), "regex": N_("a regular expression"), "int": N_("a whole number"),
+    "ordered": N_("a number or a date"), "field": N_("a field ENTITY.NAME"),
 }
 LEAF_OPTIONS = {"trimmed"}
 RULE_KEYS = {"id", "code", "title", "criticality", "scope", "when", "evidence", "faq", "define", "enabled"}
@@ -155,12 +162,15 @@ class Rule:
     off: str = ""  # the settings switch it off with this reason (rules: skip:): reported as skipped
     marks: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def problem(self, path: PathT, message: str, reason: str = "invalid") -> Problem:
-        """A problem located at ``path`` of this rule's file."""
+    def problem(self, path: PathT, message: str, reason: str = "invalid", params: dict[str, Any] | None = None) -> Problem:
+        """A problem located at ``path`` of this rule's file: ``message`` is the msgid (marked with ``N_``) that
+        ``params`` fill in (a finished text when ``params`` is None)."""
         p = tuple(path)
         while p and p not in self.marks:
             p = p[:-1]
         line, col = self.marks.get(p, (self.line, None))
+        if params is not None:
+            return Problem(template=message, params=params, file=self.file, line=line, col=col, reason=reason)
         return Problem(message, file=self.file, line=line, col=col, reason=reason)
 
     @property
@@ -182,66 +192,67 @@ class _Parser:
         self.problems: list[Problem] = []
         self.defines = defines
 
-    def err(self, path: PathT, msg: str, reason: str = "invalid") -> None:
-        self.problems.append(self.doc.problem(path, msg, reason))
+    def err(self, path: PathT, msg: str, reason: str = "invalid", **params: Any) -> None:
+        """A problem at ``path``: ``msg`` is the msgid (marked with ``N_``) that ``params`` fill in."""
+        self.problems.append(self.doc.problem(path, msg, reason, params))
 
     def field_ref(self, ref: Any, path: PathT) -> str | None:
         if not isinstance(ref, str) or "." not in ref:
-            self.err(path, f"field must look like ENTITY.NAME (deal.title, org.owner, tasks.open_count), got «{ref}»")
+            self.err(path, N_("field must look like ENTITY.NAME (deal.title, org.owner, tasks.open_count), got «{ref}»"), ref=ref)
             return None
         ent, name = split_field(ref)
         if ent not in FIELDS:
-            self.err(path, f"unknown entity «{ent}» in «{ref}»; use one of: {', '.join(FIELDS)}")
+            self.err(path, N_("unknown entity «{entity}» in «{ref}»; use one of: {known}"), entity=ent, ref=ref, known=", ".join(FIELDS))
             return None
         if not name:
-            self.err(path, f"«{ref}» has no field name after the dot")
+            self.err(path, N_("«{ref}» has no field name after the dot"), ref=ref)
             return None
         if ent == "tasks" and name not in FIELDS["tasks"]:
-            self.err(path, f"unknown task aggregate «{name}»; use one of: {', '.join(FIELDS['tasks'])}")
+            self.err(path, N_("unknown task aggregate «{name}»; use one of: {known}"), name=name, known=", ".join(FIELDS["tasks"]))
             return None
         return f"{ent}.{name}"
 
     def cond(self, data: Any, path: PathT, implicit: str | None = None, depth: int = 0) -> Cond | None:
         if depth > 30:
-            self.err(path, "condition nested too deeply (a define using itself?)")
+            self.err(path, N_("condition nested too deeply (a define using itself?)"))
             return None
         if isinstance(data, list):
             items = [self.cond(x, path + (i,), implicit, depth + 1) for i, x in enumerate(data)]
             return All(path, [c for c in items if c is not None])
         if not isinstance(data, dict) or not data:
-            self.err(path, "a condition must be a mapping such as {field: deal.title, empty: true}")
+            self.err(path, N_("a condition must be a mapping such as {{field: deal.title, empty: true}}"))
             return None
         keys = set(data)
         for combo in ("all", "any"):
             if combo in keys:
                 if keys != {combo}:
-                    self.err(path, f"«{combo}» must stand alone in its mapping; other keys: {', '.join(sorted(map(str, keys - {combo})))}")
+                    self.err(path, N_("«{op}» must stand alone in its mapping; other keys: {keys}"), op=combo, keys=", ".join(sorted(map(str, keys - {combo}))))
                     return None
                 items = data[combo]
                 if not isinstance(items, list) or not items:
-                    self.err(path + (combo,), f"«{combo}» takes a non-empty list of conditions")
+                    self.err(path + (combo,), N_("«{op}» takes a non-empty list of conditions"), op=combo)
                     return None
                 parsed = [self.cond(x, path + (combo, i), implicit, depth + 1) for i, x in enumerate(items)]
                 parsed = [c for c in parsed if c is not None]
                 return All(path, parsed) if combo == "all" else AnyOf(path, parsed)
         if "not" in keys:
             if keys != {"not"}:
-                self.err(path, "«not» must stand alone in its mapping")
+                self.err(path, N_("«{op}» must stand alone in its mapping"), op="not")
                 return None
             inner = self.cond(data["not"], path + ("not",), implicit, depth + 1)
             return Not(path, inner) if inner is not None else None
         for op in ("stage_at_least", "stage_at_most"):
             if op in keys:
                 if keys != {op}:
-                    self.err(path, f"«{op}» must stand alone in its mapping")
+                    self.err(path, N_("«{op}» must stand alone in its mapping"), op=op)
                     return None
                 if not isinstance(data[op], str) or not data[op].strip():
-                    self.err(path + (op,), f"«{op}» takes a stage name")
+                    self.err(path + (op,), N_("«{op}» takes a stage name"), op=op)
                     return None
                 return StageCmp(path + (op,), op[len("stage_"):], data[op])
         if "linked" in keys:
             if keys != {"linked"} or data["linked"] not in ("org", "person"):
-                self.err(path, "use {linked: org} or {linked: person}")
+                self.err(path, N_("use {{linked: org}} or {{linked: person}}"))
                 return None
             return Linked(path, data["linked"])
         # a leaf
@@ -251,15 +262,19 @@ class _Parser:
             if ref is None:
                 return None
         elif implicit is None:
-            self.err(path, f"unknown condition {sorted(map(str, keys))}; use all/any/not, stage_at_least/stage_at_most, linked, or field + one of: {', '.join(OPS)}")
+            self.err(path, N_("unknown condition {keys}; use all/any/not, stage_at_least/stage_at_most, linked, or field + one of: {ops}"),
+                     keys=str(sorted(map(str, keys))), ops=", ".join(OPS))
             return None
         if "is" in data:
             name = data["is"]
             extra = keys - {"field", "is"}
             if extra:
-                self.err(path, f"«is» takes no other keys; found {', '.join(sorted(map(str, extra)))}")
+                self.err(path, N_("«is» takes no other keys; found {keys}"), keys=", ".join(sorted(map(str, extra))))
             if name not in self.defines:
-                self.err(path + ("is",), f"unknown define «{name}»; defined: {', '.join(self.defines) or 'none'}")
+                if self.defines:
+                    self.err(path + ("is",), N_("unknown define «{name}»; defined: {known}"), name=name, known=", ".join(self.defines))
+                else:
+                    self.err(path + ("is",), N_("unknown define «{name}»; the file defines none"), name=name)
                 return None
             raw, dpath = self.defines[name]
             built = self.cond(raw, dpath, ref, depth + 1)
@@ -269,16 +284,19 @@ class _Parser:
         ops = [k for k in keys if k in OPS]
         unknown = keys - set(OPS) - LEAF_OPTIONS - {"field"}
         if unknown:
-            self.err(path + (sorted(map(str, unknown))[0],), f"unknown key «{sorted(map(str, unknown))[0]}»; a field condition takes one of: {', '.join(OPS)} (and optionally trimmed: true)")
+            key = sorted(map(str, unknown))[0]
+            hint = did_you_mean_op(key)
+            self.err(path + (key,), N_("unknown key «{key}»{hint}; a field condition takes one of: {ops} (and optionally trimmed: true)"),
+                     key=key, hint=hint, ops=", ".join(OPS))
             return None
         if len(ops) != 1:
-            self.err(path, f"a field condition takes exactly one operator ({', '.join(OPS)}); found {len(ops)}")
+            self.err(path, N_("a field condition takes exactly one operator ({ops}); found {n}"), ops=", ".join(OPS), n=len(ops))
             return None
         op = ops[0]
         value = self.value(op, data[op], path + (op,), ref)
         trimmed = data.get("trimmed", False)
         if not isinstance(trimmed, bool):
-            self.err(path + ("trimmed",), "«trimmed» is true or false")
+            self.err(path + ("trimmed",), N_("«trimmed» is true or false"))
         return Leaf(path, ref, op, value, "trimmed" if trimmed is True else "raw")
 
     def value(self, op: str, value: Any, path: PathT, ref: str) -> Any:
@@ -288,31 +306,32 @@ class _Parser:
         if isinstance(value, dict):
             if set(value) == {"setting"} and isinstance(value["setting"], str) and kind in ("list", "scalar", "strlist"):
                 return SettingRef(value["setting"])
-            self.err(path, f"«{op}» takes {kind} value (or {{setting: NAME}} for a list from the settings)")
+            self.err(path, N_("«{op}» takes {kind} (or {{setting: NAME}} for a list from the settings)"), op=op,
+                     kind=Msg(KIND_TEXTS.get(kind, N_("a single value"))))
             return None
         if kind == "bool":
             if not isinstance(value, bool):
-                self.err(path, f"«{op}» takes true or false")
+                self.err(path, N_("«{op}» takes true or false"), op=op)
             return value
         if kind in ("list", "strlist"):
             if not isinstance(value, list) or not value:
-                self.err(path, f"«{op}» takes a non-empty list")
+                self.err(path, N_("«{op}» takes a non-empty list"), op=op)
                 return []
             return [str(v) for v in value]
         if kind == "int":
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                self.err(path, f"«{op}» takes a whole number ≥ 0")
+                self.err(path, N_("«{op}» takes a whole number ≥ 0"), op=op)
             return value
         if kind in ("str", "regex"):
             if not isinstance(value, (str, int, float)) or isinstance(value, bool) or str(value) == "":
-                self.err(path, f"«{op}» takes a non-empty text")
+                self.err(path, N_("«{op}» takes a non-empty text"), op=op)
                 return ""
             if kind == "regex":
                 probe = re.sub(r"\\[pP](\{\w+\}|\w)", "a", str(value)).replace("\\x{", "\\u{")
                 try:
                     re.compile(re.sub(r"\\u\{[0-9A-Fa-f]+\}", "a", probe))
                 except re.error as exc:
-                    self.err(path, f"invalid regular expression: {exc}")
+                    self.err(path, N_("invalid regular expression: {why}"), why=str(exc))
             return str(value)
         if kind == "field":
             return self.field_ref(value, path)
@@ -327,18 +346,25 @@ class _Parser:
                         return dt.date.fromisoformat(value)
                     except ValueError:
                         pass
-                self.err(path, f"«{op}» on a date field takes a date YYYY-MM-DD or as_of")
+                self.err(path, N_("«{op}» on a date field takes a date YYYY-MM-DD or as_of"), op=op)
                 return None
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self.err(path, f"«{op}» takes a number")
+                self.err(path, N_("«{op}» takes a number"), op=op)
                 return None
             return value
         if kind == "scalar":
             if isinstance(value, (list, dict)) or value is None:
-                self.err(path, f"«{op}» takes a single value (use in: [..] for a list)")
+                self.err(path, N_("«{op}» takes a single value (use in: [..] for a list)"), op=op)
                 return None
             return str(value) if not isinstance(value, bool) else value
         return value
+
+
+def did_you_mean_op(key: str):
+    """« (did you mean «gte»?)» for a typo'd operator, else ''."""
+    from crm_audit.rules.ruleset import did_you_mean
+
+    return did_you_mean(key, [*OPS, *LEAF_OPTIONS, "field", "is"])
 
 
 def _text_of(s: Any) -> str:
@@ -361,18 +387,18 @@ def parse_rule_file_all(path: str | Path, text: str | None = None) -> tuple[list
     problems = list(doc.problems)
     if doc.data is None:
         if not problems:
-            problems.append(Problem("the rule file is empty", file=str(path), reason="empty"))
+            problems.append(Problem(template=N_("the rule file is empty"), file=str(path), reason="empty"))
         return [], [], problems
     data = doc.data
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
-        problems.append(doc.problem((), "a rule file is a mapping with a «rules:» list", "structure"))
+        problems.append(doc.problem((), N_("a rule file is a mapping with a «rules:» list"), "structure", {}))
         return [], [], problems
     extra = set(data) - {"rules", "criticality", "define", "version", "description"}
     for k in sorted(map(str, extra)):
-        problems.append(doc.problem((k,), f"unknown key «{k}» at the top of a rule file (a typo?)", "unknown-key"))
+        problems.append(doc.problem((k,), N_("unknown key «{key}» at the top of a rule file (a typo?)"), "unknown-key", {"key": k}))
     file_defines = data.get("define") or {}
     if not isinstance(file_defines, dict):
-        problems.append(doc.problem(("define",), "«define» is a mapping NAME: condition", "structure"))
+        problems.append(doc.problem(("define",), N_("«define» is a mapping NAME: condition"), "structure", {}))
         file_defines = {}
     default_crit = data.get("criticality")
     lines = (text if text is not None else Path(path).read_text(encoding="utf-8-sig")).splitlines()
@@ -384,55 +410,56 @@ def parse_rule_file_all(path: str | Path, text: str | None = None) -> tuple[list
         defines = {k: (v, ("define", k)) for k, v in file_defines.items()}
         p = _Parser(doc, defines)
         if not isinstance(rd, dict):
-            problems.append(doc.problem(base, "each rule is a mapping with id, code, title, scope, when, …", "structure"))
+            problems.append(doc.problem(base, N_("each rule is a mapping with id, code, title, scope, when, …"), "structure", {}))
             continue
         for k in sorted(map(str, set(rd) - RULE_KEYS)):
-            p.err(base + (k,), f"unknown key «{k}» in a rule; allowed: {', '.join(sorted(RULE_KEYS))}", "unknown-key")
+            p.err(base + (k,), N_("unknown key «{key}» in a rule; allowed: {known}"), "unknown-key", key=k, known=", ".join(sorted(RULE_KEYS)))
         for k in ("id", "code", "title", "when"):
             if k not in rd:
-                p.err(base, f"rule is missing «{k}»", "missing")
+                p.err(base, N_("rule is missing «{key}»"), "missing", key=k)
         rid = rd.get("id")
         if rid is not None and (not isinstance(rid, str) or not ID_RE.match(rid)):
-            p.err(base + ("id",), "id must be lower-case latin letters, digits and dashes, e.g. open-deal-without-tasks")
+            p.err(base + ("id",), N_("id must be lower-case latin letters, digits and dashes, e.g. open-deal-without-tasks"))
         code = str(rd.get("code", "")).strip()
         if "code" in rd and not CODE_RE.match(code):
-            p.err(base + ("code",), "code must look like 1.1 or 2.4 (write it in quotes)")
+            p.err(base + ("code",), N_("code must look like 1.1 or 2.4 (write it in quotes)"))
         title = _text_of(rd.get("title"))
         sheet = f"{code} {title}"
         if title and len(sheet) > 31:
-            p.err(base + ("title",), f"the sheet title «{sheet}» is {len(sheet)} characters; spreadsheets allow 31 — shorten the title")
+            p.err(base + ("title",), N_("the sheet title «{sheet}» is {n} characters; spreadsheets allow 31 — shorten the title"),
+                  sheet=sheet, n=len(sheet))
         if title and set(sheet) & SHEET_FORBIDDEN:
-            p.err(base + ("title",), f"a sheet title cannot contain any of {' '.join(sorted(SHEET_FORBIDDEN))}")
+            p.err(base + ("title",), N_("a sheet title cannot contain any of {chars}"), chars=" ".join(sorted(SHEET_FORBIDDEN)))
         crit = rd.get("criticality", default_crit)
         if crit not in (1, 2, 3):
-            p.err(base + ("criticality",), "criticality is 1 (critical), 2 or 3")
+            p.err(base + ("criticality",), N_("criticality is 1 (critical), 2 or 3"))
         if "define" in rd:
             if isinstance(rd["define"], dict):
                 for k, v in rd["define"].items():
                     p.defines[k] = (v, base + ("define", k))
             else:
-                p.err(base + ("define",), "«define» is a mapping NAME: condition")
+                p.err(base + ("define",), N_("«define» is a mapping NAME: condition"))
         scope = rd.get("scope") or {}
         statuses: list[str] = list(STATUSES)
         pipelines: list[str] = []
         where = None
         if not isinstance(scope, dict):
-            p.err(base + ("scope",), "scope is a mapping with status, pipeline, where")
+            p.err(base + ("scope",), N_("scope is a mapping with status, pipeline, where"))
             scope = {}
         for k in sorted(map(str, set(scope) - SCOPE_KEYS)):
-            p.err(base + ("scope", k), f"unknown key «{k}» in scope; allowed: status, pipeline, where", "unknown-key")
+            p.err(base + ("scope", k), N_("unknown key «{key}» in scope; allowed: status, pipeline, where"), "unknown-key", key=k)
         if "status" in scope:
             st = scope["status"]
             st = [st] if isinstance(st, str) else st
             if not isinstance(st, list) or not st or any(s not in STATUSES for s in st):
-                p.err(base + ("scope", "status"), "status is a list of open, won, lost (deleted deals are never audited)")
+                p.err(base + ("scope", "status"), N_("status is a list of open, won, lost (deleted deals are never audited)"))
             else:
                 statuses = list(st)
         if "pipeline" in scope:
             pl = scope["pipeline"]
             pl = [pl] if isinstance(pl, str) else pl
             if not isinstance(pl, list) or not all(isinstance(x, str) for x in pl):
-                p.err(base + ("scope", "pipeline"), "pipeline is a list of pipeline names")
+                p.err(base + ("scope", "pipeline"), N_("pipeline is a list of pipeline names"))
             else:
                 pipelines = list(pl)
         if "where" in scope:
@@ -441,24 +468,24 @@ def parse_rule_file_all(path: str | Path, text: str | None = None) -> tuple[list
         evidence: list[Evidence] = []
         ev = rd.get("evidence") or []
         if not isinstance(ev, list):
-            p.err(base + ("evidence",), "evidence is a list of {field: …, title: …}")
+            p.err(base + ("evidence",), N_("evidence is a list of {{field: …, title: …}}"))
             ev = []
         for j, e in enumerate(ev):
             epath = base + ("evidence", j)
             if isinstance(e, str):
                 e = {"field": e}
             if not isinstance(e, dict) or "field" not in e or set(e) - {"field", "title"}:
-                p.err(epath, "an evidence column is {field: ENTITY.NAME, title: Заголовок}")
+                p.err(epath, N_("an evidence column is {{field: ENTITY.NAME, title: <heading>}}"))
                 continue
             ref = p.field_ref(e["field"], epath + ("field",))
             if ref:
                 evidence.append(Evidence(ref, str(e.get("title") or split_field(ref)[1])))
         faq = rd.get("faq") or {}
         if not isinstance(faq, dict):
-            p.err(base + ("faq",), "faq is a mapping with what, why, how")
+            p.err(base + ("faq",), N_("faq is a mapping with what, why, how"))
             faq = {}
         for k in sorted(map(str, set(faq) - FAQ_KEYS)):
-            p.err(base + ("faq", k), f"unknown key «{k}» in faq; allowed: what, why, how", "unknown-key")
+            p.err(base + ("faq", k), N_("unknown key «{key}» in faq; allowed: what, why, how"), "unknown-key", key=k)
         problems.extend(p.problems)
         start = (item_lines[i] or 1) - 1
         end = (item_lines[i + 1] - 1) if i + 1 < len(item_lines) and item_lines[i + 1] else len(lines)

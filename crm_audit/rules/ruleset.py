@@ -9,7 +9,8 @@ from typing import NamedTuple
 
 from crm_audit import resources
 from crm_audit.rules import lang
-from crm_audit.errors import Problem, RuleError
+from crm_audit.errors import Msg, Problem, RuleError
+from crm_audit.i18n import N_
 from crm_audit.rules.lang import Leaf, Rule, SettingRef, StageCmp, iter_conds, split_field
 from crm_audit.settings import Settings
 from crm_audit.textnorm import norm
@@ -33,10 +34,10 @@ def closest(name: str, known) -> str | None:
     return by_key[hit[0]] if hit else None
 
 
-def did_you_mean(name: str, known) -> str:
-    """« (did you mean «X»?)» or ''."""
+def did_you_mean(name: str, known) -> Msg | str:
+    """« (did you mean «X»?)» (a :class:`Msg`, made in the language it is shown in) or ''."""
     hit = closest(name, known)
-    return f" (did you mean «{hit}»?)" if hit else ""
+    return Msg(N_(" (did you mean «{name}»?)"), {"name": hit}) if hit else ""
 
 
 def _renamed_cond(c, settings: Settings):
@@ -95,9 +96,9 @@ def _names_problems(rules: list[Rule], settings: Settings) -> list[Problem]:
     for key in settings.fields:
         ent, dot, name = key.partition(".")
         if ent.strip() in FIELDS and name.strip() in FIELDS[ent.strip()]:
-            out.append(settings.problem(("fields", key), f"«{key}» is one of the export's own fields: map its header under columns: (columns: {{deals: {{{name.strip()}: …}}}})", "not-custom-field"))
+            out.append(settings.problem(("fields", key), N_("«{key}» is one of the export's own fields: map its header under columns: (columns: {{deals: {{{name}: …}}}})"), "not-custom-field", {"key": key, "name": name.strip()}))
         elif norm(key) not in {norm(n) for n in names}:
-            out.append(settings.problem(("fields", key), f"no rule reads the field «{key}»{did_you_mean(key, sorted(custom))}", "unknown-field"))
+            out.append(settings.problem(("fields", key), N_("no rule reads the field «{key}»{hint}"), "unknown-field", {"key": key, "hint": did_you_mean(key, sorted(custom))}))
     stages: set[str] = set()
     pipes: set[str] = set()
     for r in rules:
@@ -112,14 +113,14 @@ def _names_problems(rules: list[Rule], settings: Settings) -> list[Problem]:
     all_stages = [s for st in settings.pipelines.values() for s in st]
     for key, value in settings.stage_names.items():
         if norm(key) not in {norm(x) for x in stages}:
-            out.append(settings.problem(("stage_names", key), f"no rule names the stage «{key}»{did_you_mean(key, sorted(stages))}", "unknown-stage"))
+            out.append(settings.problem(("stage_names", key), N_("no rule names the stage «{key}»{hint}"), "unknown-stage", {"key": key, "hint": did_you_mean(key, sorted(stages))}))
         if not settings.stage_positions(value):
-            out.append(settings.problem(("stage_names", key), f"«{value}» is a stage of none of the pipelines{did_you_mean(value, all_stages)}", "unknown-stage"))
+            out.append(settings.problem(("stage_names", key), N_("«{value}» is a stage of none of the pipelines{hint}"), "unknown-stage", {"value": value, "hint": did_you_mean(value, all_stages)}))
     for key, value in settings.pipeline_names.items():
         if norm(key) not in {norm(x) for x in pipes}:
-            out.append(settings.problem(("pipeline_names", key), f"no rule names the pipeline «{key}»{did_you_mean(key, sorted(pipes))}", "unknown-pipeline"))
+            out.append(settings.problem(("pipeline_names", key), N_("no rule names the pipeline «{key}»{hint}"), "unknown-pipeline", {"key": key, "hint": did_you_mean(key, sorted(pipes))}))
         if settings.pipeline_key(value) is None:
-            out.append(settings.problem(("pipeline_names", key), f"«{value}» is not one of the pipelines{did_you_mean(value, list(settings.pipelines))}", "unknown-pipeline"))
+            out.append(settings.problem(("pipeline_names", key), N_("«{value}» is not one of the pipelines{hint}"), "unknown-pipeline", {"value": value, "hint": did_you_mean(value, list(settings.pipelines))}))
     return out
 
 
@@ -168,20 +169,28 @@ def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = Fals
     stages = [x for st in settings.pipelines.values() for x in st]
     for u in unknown_names(rule, settings):
         if u.kind == "pipeline" and u.path[-3:-1] == ("scope", "pipeline"):
-            msg = f"unknown pipeline «{u.name}»{did_you_mean(u.name, list(settings.pipelines))}; the settings list: {', '.join(settings.pipelines)}"
+            msg = N_("unknown pipeline «{name}»{hint}; the settings list: {known}")
+            params = {"hint": did_you_mean(u.name, list(settings.pipelines)), "known": ", ".join(settings.pipelines)}
         elif u.kind == "setting":
-            msg = f"unknown setting list «{u.name}»; use frozen_lost_reasons, partner_managers, trial_stages or a name under lists:"
-        elif u.compared:
-            msg = f"unknown stage «{u.name}»: it is in none of the settings' pipelines{did_you_mean(u.name, stages)}"
+            msg = N_("unknown setting list «{name}»; use frozen_lost_reasons, partner_managers, trial_stages or a name under lists:")
+            params = {}
+        elif u.compared or u.kind == "stage":
+            msg = (N_("unknown stage «{name}»: it is in none of the settings' pipelines{hint}") if u.compared
+                   else N_("unknown stage «{name}»: not in the settings' pipelines{hint}"))
+            params = {"hint": did_you_mean(u.name, stages)}
         else:
-            msg = f"unknown {u.kind} «{u.name}»: not in the settings' pipelines{did_you_mean(u.name, stages if u.kind == 'stage' else list(settings.pipelines))}"
-        out.append(rule.problem(u.path, msg, f"unknown-{u.kind}"))
+            msg = N_("unknown pipeline «{name}»: not in the settings' pipelines{hint}")
+            params = {"hint": did_you_mean(u.name, list(settings.pipelines))}
+        out.append(rule.problem(u.path, msg, f"unknown-{u.kind}", {"name": u.name, **params}))
     if bundled:
         for p in out:
             if p.reason in ("unknown-pipeline", "unknown-stage"):
                 p.severity = "warning"
-                p.message += (f"; bundled rule {rule.code} checks nothing for it (add it to the settings, name your own with "
-                              f"stage_names: / pipeline_names:, or disable the rule with rules: disable: [{rule.id}])")
+                p.template, p.params = (N_("{problem}; bundled rule {code} checks nothing for it (add it to the settings, name "
+                                           "your own with stage_names: / pipeline_names:, or disable the rule with rules: "
+                                           "disable: [{rule}])"),
+                                        {"problem": Msg(p.template or p.message, p.params), "code": rule.code, "rule": rule.id})
+                p.message = p.text()
     return out
 
 
@@ -224,10 +233,12 @@ def unprovided_fields(rules: list[Rule], settings: Settings, profile) -> list[Pr
             if ent in ("org", "person") and name == "name" and f"{ent}_name" in profile.entities["deals"].fields:
                 continue
             crm = profile.title or profile.name
-            what = f"the {crm} profile reads no {entity} file" if spec is None else f"no {crm} export has «{ref}» (the profile has no such field)"
-            out.append(rule.problem(where.get(ref, ()), f"{what}: rule {rule.code} {rule.id} cannot run; read your own column by its "
-                                    f"name in the rule ({ent}.<column>) or switch the rule off (rules: skip: {{{rule.id}: <why>}})",
-                                    "unprovided-field"))
+            what = (Msg(N_("the {crm} profile reads no {entity} file"), {"crm": crm, "entity": entity}) if spec is None
+                    else Msg(N_("no {crm} export has «{ref}» (the profile has no such field)"), {"crm": crm, "ref": ref}))
+            out.append(rule.problem(where.get(ref, ()), N_("{what}: rule {code} {rule} cannot run; read your own column by its "
+                                                           "name in the rule ({entity}.<column>) or switch the rule off (rules: "
+                                                           "skip: {{{rule}: <why>}})"),
+                                    "unprovided-field", {"what": what, "code": rule.code, "rule": rule.id, "entity": ent}))
     return out
 
 
@@ -247,7 +258,8 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
     for f in rule_files(settings):
         if not f.exists():
             line, col = settings.where("rules", "files")
-            problems.append(Problem(f"rule file {f} not found", file=settings.file, line=line, col=col, reason="not-found"))
+            problems.append(Problem(template=N_("rule file {path} not found"), params={"path": str(f)}, file=settings.file, line=line,
+                                    col=col, reason="not-found"))
             continue
         parsed, broken, probs = lang.parse_rule_file_all(f)
         named = [with_team_names(r, settings) for r in parsed]
@@ -263,19 +275,24 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
     seen_code: dict[str, Rule] = {}
     seen_sheet: dict[str, Rule] = {}
     for r in rules:
-        for key, seen, what in ((r.id, seen_id, "id"), (r.code, seen_code, "code"), (r.sheet_title.lower(), seen_sheet, "sheet title")):
+        for key, seen, what, msg in ((r.id, seen_id, "id", N_("rule id «{key}» is also used at {where}")),
+                                     (r.code, seen_code, "code", N_("rule code «{key}» is also used at {where}")),
+                                     (r.sheet_title.lower(), seen_sheet, "sheet title", N_("rule sheet title «{key}» is also used at {where}"))):
             if key in seen:
                 o = seen[key]
-                problems.append(Problem(f"rule {what} «{key}» is also used at {o.file}:{o.line}", file=r.file, line=r.line, reason=f"duplicate-{what.replace(' ', '-')}"))
+                problems.append(Problem(template=msg, params={"key": key, "where": f"{o.file}:{o.line}"}, file=r.file, line=r.line,
+                                        reason=f"duplicate-{what.replace(' ', '-')}"))
             seen[key] = r
     for i, rid in enumerate(settings.rules.disable):
         if rid not in seen_id:
             line, col = settings.where("rules", "disable", i)
-            problems.append(Problem(f"cannot disable unknown rule «{rid}»{did_you_mean(rid, list(seen_id))}", file=settings.file, line=line, col=col, reason="unknown-rule"))
+            problems.append(Problem(template=N_("cannot disable unknown rule «{rule}»{hint}"), params={"rule": rid, "hint": did_you_mean(rid, list(seen_id))},
+                                    file=settings.file, line=line, col=col, reason="unknown-rule"))
     for rid in settings.rules.skip:
         if rid not in seen_id:
             line, col = settings.where("rules", "skip", rid)
-            problems.append(Problem(f"cannot skip unknown rule «{rid}»{did_you_mean(rid, list(seen_id))}", file=settings.file,
+            problems.append(Problem(template=N_("cannot skip unknown rule «{rule}»{hint}"), params={"rule": rid, "hint": did_you_mean(rid, list(seen_id))},
+                                    file=settings.file,
                                     line=line, col=col, reason="unknown-rule"))
     problems += _names_problems(originals, settings)
     off = {k: (v or "выключено") for k, v in settings.rules.skip.items()}
