@@ -12,6 +12,7 @@ from crm_audit.errors import Problem, SettingsError
 from crm_audit.i18n import N_, _
 from crm_audit.yamlsrc import MsgError
 from crm_audit.sources.config import CrmApiSettings
+from crm_audit.warehouse.config import EngineSettings
 from crm_audit.textnorm import norm
 
 #: The audit history database next to the settings file unless `ledger:` says otherwise.
@@ -144,6 +145,8 @@ class Settings(BaseModel):
     # reading the CRM through its API (`crm-audit sync`, `run --from-crm`): crm_audit/sources/config.py
     crm_api: CrmApiSettings | None = None
     notify: NotifyConfig | None = None  # digests by e-mail / Telegram (`crm-audit notify`)
+    # audit the CRM where a connector replicated it (`run --engine URL`): crm_audit/warehouse/config.py
+    engine: EngineSettings | None = None
     # the CLI's messages, errors and summaries: ru | en (default: the locale; Russian without one). What managers and
     # the head of sales receive is Russian either way (crm_audit/i18n)
     language: Literal["ru", "en"] | None = None

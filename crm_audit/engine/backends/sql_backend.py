@@ -8,6 +8,10 @@ ordered by :mod:`crm_audit.engine.dialects.finish` — so the findings, their
 fingerprints and their order are those of the local DuckDB run on the same
 data.
 
+On a warehouse (``crm-audit run --engine URL``, :mod:`crm_audit.warehouse`) the entities are read where the
+connector put them: each one's ``SELECT`` from the warehouse profile is a CTE (``ctes``) in front of the
+rule query, so the query stays one read-only statement.
+
 A target is anything with ``run(sql) -> pyarrow.Table``: :class:`DBAPITarget`
 wraps a DB-API connection (psycopg, the Snowflake and Databricks
 connectors, ``google.cloud.bigquery.dbapi``); :class:`ChdbTarget` an
@@ -86,14 +90,38 @@ class SparkTarget:
 class SQLBackend:
     """The rules on another engine's tables; :meth:`run` gives the frame :class:`DuckDBBackend` gives."""
 
-    def __init__(self, target: Target, settings, as_of: dt.date, sources: dict[str, Source]):
+    def __init__(self, target: Target, settings, as_of: dt.date, sources: dict[str, Source], *, ctes: list | None = None):
+        """``ctes``: (name, sqlglot SELECT) in front of every query — a warehouse's entity queries
+        (:mod:`crm_audit.warehouse.entities`)."""
         self.target = target
         self.dialect = dialects.get(target.dialect)
         self.compiler = RuleCompiler(self.dialect, settings, as_of, sources)
+        self.ctes = list(ctes or [])
         self.warnings: list = []
 
+    def _with_ctes(self, q, plans: list[RulePlan]):
+        """``q`` over ``audit_deals`` (and ``task_agg``) built for ``plans``, every CTE in front: one statement."""
+        deals, tasks = self.compiler.audit_deals(plans)
+        for name, sel in self.ctes:
+            q = q.with_(name, as_=sel)
+        if tasks is not None:
+            q = q.with_("task_agg", as_=tasks)
+        return self.dialect.finish(q.with_("audit_deals", as_=deals))
+
+    def query(self, plan: RulePlan):
+        """The rule's one self-contained read-only query (a sqlglot tree)."""
+        if not self.ctes:
+            return self.compiler.query(plan)
+        return self._with_ctes(self.compiler.rows(plan), [plan])
+
     def rule_sql(self, plan: RulePlan, pretty: bool = False) -> str:
-        return self.compiler.sql(plan, pretty=pretty)
+        return self.dialect.render(self.query(plan), pretty=pretty)
+
+    def over_audit_deals(self, select, plans: list[RulePlan]):
+        """``select`` (a sqlglot SELECT reading ``audit_deals`` or the CTEs) run on the target, as Arrow: counts,
+        owners, stage checks."""
+        return self.target.run(self.dialect.render(self._with_ctes(select, plans)))
+
 
     def fetch(self, plan: RulePlan):
         """The rule's rows as the engine returns them (Arrow; unordered, no fingerprint)."""

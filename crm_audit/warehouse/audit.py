@@ -1,0 +1,256 @@
+"""The audit on a warehouse: settings + engine URL + warehouse profile -> :class:`~crm_audit.report.AuditReport`.
+
+The same report an export gives (:func:`crm_audit.engine.audit.audit_export`), so the cycle writes the same
+workbook, Google Sheet, CSV, ledger and carry-over: the rules run on the target, each as one read-only
+query with the profile's entity queries as CTEs (:class:`~crm_audit.engine.backends.sql_backend.SQLBackend`);
+rows are fingerprinted and ordered locally as for every engine. What the cycle needs besides the findings —
+the deal count, every owner, deals in a stage the settings lack, the newest deal date, rows per entity — is
+fetched with a few small read-only queries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+import pandas as pd
+from sqlglot import exp
+
+from crm_audit.engine import plan as planmod
+from crm_audit.engine.audit import STAGE_ORDER_GUESSED, _kind, scope_text
+from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
+from crm_audit.errors import UsageError
+from crm_audit.i18n import N_, _
+from crm_audit.progress import silent
+from crm_audit.report import BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, SkippedRule, skipped_note
+from crm_audit.warehouse import profile as wprofile
+from crm_audit.warehouse.entities import Layout, build_layout, cte_name, finding_text, findings_error, probe, resolve as resolve_profile
+from crm_audit.warehouse.url import EngineURL, parse
+
+REF_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
+TASK_NEEDS = {"open_count": ["deal_id"], "total_count": ["deal_id"], "overdue_count": ["deal_id", "due_date"],
+              "first_overdue_due": ["deal_id", "due_date"], "first_overdue_subject": ["deal_id", "due_date", "subject"],
+              "next_due": ["deal_id", "due_date"], "next_subject": ["deal_id", "due_date", "subject"]}
+STAGE_SINCE = ("days_in_stage", "stage_since")
+
+
+@dataclass
+class WarehouseSource:
+    """Where the audit reads the CRM: the engine, the warehouse profile, the connector's schema."""
+
+    url: EngineURL
+    profile: wprofile.WarehouseProfile
+    schema: str | None
+
+    def __str__(self) -> str:
+        where = f", {self.schema}" if self.schema else ""
+        return f"{self.url} ({self.profile.name}{where})"
+
+
+def resolve(settings, url_text: str | None) -> WarehouseSource:
+    """The warehouse of ``--engine URL`` and the settings' ``engine:`` block (the URL's ``?profile=&schema=`` win)."""
+    conf = getattr(settings, "engine", None)
+    text = url_text or (conf.url if conf is not None else None)
+    if not text:
+        raise UsageError(_("no engine URL: give --engine URL or engine: url: in the settings"))
+    url = parse(text)
+    name = url.profile or (conf.profile if conf is not None and conf.profile else None) or f"fivetran_{settings.crm}"
+    if conf is not None and conf.profile and not url.profile and settings.base_dir is not None:
+        candidate = settings.resolve(conf.profile)
+        if candidate.suffix in (".yaml", ".yml") and candidate.exists():
+            name = str(candidate)
+    prof = wprofile.load(name)
+    schema = url.schema or (conf.schema_ if conf is not None else None)
+    if schema is None and url.scheme == "bigquery" and url.path:
+        schema = url.path
+    return WarehouseSource(url, prof, schema)
+
+
+def resolve_warehouse(source: WarehouseSource, target):
+    """What of the profile the warehouse has; an :class:`InputError` naming every table and column the run needs and
+    the warehouse lacks."""
+    resolved = resolve_profile(source.profile, probe(source.profile, target, source.schema))
+    if resolved.fatal:
+        raise findings_error(source.profile, resolved.fatal, _where(source))
+    return resolved
+
+
+def _where(source: WarehouseSource) -> str:
+    return f"{source.url}" + (f", schema {source.schema}" if source.schema else "")
+
+
+def unread_warnings(source: WarehouseSource, layout: Layout) -> list[DataWarning]:
+    """What the warehouse lacks that is not fatal: fields not read, entities absent, custom fields not found."""
+    out = [DataWarning("warehouse-missing", finding_text(f, _where(source)), source.profile.file)
+           for f in (layout.resolved.findings if layout.resolved is not None else []) if not f.fatal]
+    out += [DataWarning("warehouse-missing", "", source.profile.file, template=N_(
+        "custom field «{field}» is not in the connector's field list: rules reading it are skipped"),
+        params={"field": nf}) for nf in layout.not_found]
+    return out
+
+
+def custom_needed(plans: list[RulePlan]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for p in plans:
+        for ref in p.fields | _cond_refs(p):
+            if ref.custom and ref.entity in REF_ENTITY:
+                out.setdefault(REF_ENTITY[ref.entity], set()).add(ref.name)
+    return out
+
+
+def _cond_refs(p: RulePlan) -> set[FieldRef]:
+    from crm_audit.engine import partial
+
+    return partial.cond_refs(p.condition)
+
+
+def _available(ref: FieldRef, layout: Layout) -> bool:
+    ents = layout.entities
+    deals = ents["deals"].source
+    if ref.entity == "deal":
+        if ref.name in STAGE_SINCE:
+            return "stage_changed" in deals.fields or "created" in deals.fields
+        return ref.name == "reason" or deals.column_for(ref.name) is not None
+    ent = ents.get(REF_ENTITY[ref.entity])
+    if ref.entity == "tasks":
+        needs = TASK_NEEDS[ref.name] + ([] if ref.name == "total_count" else ["done"])
+        return ent is not None and all(n in ent.source.fields for n in needs)
+    if ref.name == "name" and not ref.custom and deals.column_for(f"{ref.entity}_name") is not None:
+        return True
+    return ent is not None and ent.source.column_for(ref.name) is not None and deals.column_for(f"{ref.entity}_id") is not None
+
+
+def decide(plans: list[RulePlan], layout: Layout) -> tuple[list[RulePlan], list[SkippedRule], list[DataWarning]]:
+    """Which rules run on what the profile maps; a rule reading what it does not is skipped, saying so."""
+    from crm_audit.engine import partial
+
+    runnable, skipped, warnings = [], [], []
+    title = layout.profile.title or layout.profile.name
+    for p in plans:
+        if p.rule.off:
+            skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off))
+            continue
+        lacking = {ref for ref in p.fields | partial.cond_refs(p.condition) if not _available(ref, layout)}
+        n = partial.narrow(p, lacking)
+        need = sorted(n.needed & lacking, key=lambda r: r.ref)
+        if need:
+            ref = need[0]
+            skipped.append(SkippedRule(p.rule.id, p.rule.code, ref.entity, ref.ref, "not-exported",
+                                       f"в хранилище ({title}) не найдено поле «{ref.ref}» (его нет в профиле хранилища или в таблицах нет нужного столбца)"))
+            continue
+        runnable.append(n.plan)
+        if n.unchecked:
+            warnings.append(DataWarning("rule-partial", "", layout.profile.file, template=N_(
+                "rule {code} {rule} runs without {columns}: the warehouse profile does not map them; that part of the "
+                "rule is not checked"), params={"code": p.rule.code, "rule": p.rule.id,
+                                                 "columns": ", ".join(f"«{r.ref}»" for r in n.unchecked)}))
+    return runnable, skipped, warnings
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name, quoted=True)
+
+
+def _facts(backend, layout: Layout, settings) -> tuple[int, list[str], list[DataWarning], dt.date | None, dict[str, int]]:
+    """Deal count, owners, stage warnings, the newest deal date and rows per entity: small read-only queries."""
+    from crm_audit.engine.dialects.compiler import ascii_name
+
+    n = lambda name: ascii_name(field_ref(f"deal.{name}"))  # noqa: E731
+    count = backend.over_audit_deals(exp.select(exp.Count(this=exp.Star()).as_("n")).from_("audit_deals"), []).to_pylist()[0]["n"]
+    owners = []
+    deals = layout.entities["deals"].source
+    if "owner" in deals.fields:
+        q = (exp.select(_col(n("owner")).as_("owner")).distinct().from_("audit_deals")
+             .where(exp.and_(exp.Not(this=exp.Is(this=_col(n("owner")), expression=exp.Null())),
+                             exp.NEQ(this=exp.Trim(this=_col(n("owner"))), expression=exp.Literal.string("")))))
+        owners = sorted({r["owner"] for r in backend.over_audit_deals(q, []).to_pylist()})
+    warnings: list[DataWarning] = []
+    where = str(layout.profile.file)
+    if settings.pipelines and {"pipeline", "stage"} <= deals.fields:
+        q = (exp.select(_col(n("id")).as_("id"), _col(n("pipeline")).as_("pipeline"), _col(n("stage")).as_("stage"))
+             .from_("audit_deals").where(exp.Is(this=_col("_stage_pos"), expression=exp.Null())).order_by(_col("_row"), _col(n("id"))))
+        rows = backend.over_audit_deals(q, []).to_pylist()
+        from crm_audit.textnorm import norm
+
+        known_p = {norm(p) for p in settings.pipelines}
+        for r in rows[:50]:
+            values = {"deal": r["id"], "pipeline": r["pipeline"] or "", "stage": r["stage"] or ""}
+            template = (N_("deal {deal}: pipeline «{pipeline}» (stage «{stage}») is not in the settings; stage comparisons skip this deal")
+                        if norm(r["pipeline"]) not in known_p else
+                        N_("deal {deal}: stage «{stage}» is not in pipeline «{pipeline}» of the settings; stage comparisons skip this deal"))
+            warnings.append(DataWarning("unknown-stage", "", where, template=template, params=values))
+        if len(rows) > 50:
+            warnings.append(DataWarning("unknown-stage", "", where, template=N_(
+                "… and {n} more deals with a stage or pipeline not in the settings"), params={"n": len(rows) - 50}))
+    newest = None
+    dates = [f for f in ("created", "stage_changed", "updated") if f in deals.fields]
+    if dates:
+        q = exp.select(*[exp.Max(this=_col(f)).as_(f) for f in dates]).from_(cte_name("deals"))
+        row = backend.over_audit_deals(q, []).to_pylist()[0]
+        found = [v for v in row.values() if isinstance(v, dt.date)]
+        newest = max(found) if found else None
+        if isinstance(newest, dt.datetime):
+            newest = newest.date()
+    rows_per = {}
+    for ent in layout.entities:
+        q = exp.select(exp.Count(this=exp.Star()).as_("n")).from_(cte_name(ent))
+        rows_per[ent] = int(backend.over_audit_deals(q, []).to_pylist()[0]["n"])
+    return int(count), owners, warnings, newest, rows_per
+
+
+def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = None, rule_ids: list[str] | None = None,
+                    rules=None, progress: Callable[[str], None] | None = None) -> AuditReport:
+    """Run the rules where the CRM's tables are (see the module docstring)."""
+    from crm_audit.engine.backends.sql_backend import SQLBackend
+    from crm_audit.rules import ruleset
+    from crm_audit.rules.ruleset import RuleSet
+    from crm_audit.warehouse.connect import connect
+
+    as_of = as_of or dt.date.today()
+    progress = progress or silent
+    rule_warnings = []
+    if rules is None:
+        rules = ruleset.load_with_warnings(settings)
+    if isinstance(rules, RuleSet):
+        rules, rule_warnings = rules
+    if rule_ids:
+        unknown = [r for r in rule_ids if r not in {x.id for x in rules}]
+        if unknown:
+            raise UsageError(f"unknown rule id(s): {', '.join(unknown)}; see `crm-audit rules`")
+        rules = [r for r in rules if r.id in rule_ids]
+    plans = planmod.build_all(rules, settings)
+    progress(_("loading {source}").format(source=source))
+    with connect(source.url) as conn:
+        target = conn.target
+        resolved = resolve_warehouse(source, target)
+        layout = build_layout(source.profile, source.schema, target, custom_needed(plans), resolved)
+        runnable, skipped, decide_warnings = decide(plans, layout)
+        backend = SQLBackend(target, settings, as_of, layout.sources(), ctes=layout.ctes())
+        count, owners, stage_warnings, newest, rows_per = _facts(backend, layout, settings)
+        ran = {q.rule.id: q for q in runnable}
+        skip_by = {s.rule_id: s for s in skipped}
+        results, warnings = [], []
+        for i, p in enumerate(plans, 1):
+            r = p.rule
+            progress(_("rule {i}/{n}: {code} {id}").format(i=i, n=len(plans), code=r.code, id=r.id))
+            evidence = [Column(f"ev{k}", title, _kind(ref), planmod.is_volatile(ref)) for k, (ref, title) in enumerate(p.evidence)]
+            skip = skip_by.get(r.id)
+            note = ""
+            if skip is not None:
+                df = pd.DataFrame(columns=[c.key for c in BASE_COLUMNS] + [c.key for c in evidence])
+                note = skipped_note(skip)
+                warnings.append(DataWarning("rule-skipped", f"{r.code} {r.id}: {note}"))
+            else:
+                df = backend.run(ran[r.id])
+            results.append(RuleResult(rule_id=r.id, code=r.code, title=r.title, criticality=r.criticality,
+                                      sheet_title=r.sheet_title, evidence=evidence, rows=df, what=r.what, why=r.why, how=r.how,
+                                      scope_text=scope_text(r), note=note, skipped=skip is not None))
+    warnings += [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
+    if not settings.stage_order_confirmed:
+        warnings.append(DataWarning("stage-order-guessed", "", settings.file, template=STAGE_ORDER_GUESSED))
+    warnings += unread_warnings(source, layout) + decide_warnings + stage_warnings
+    return AuditReport(as_of=as_of, generated_at=dt.datetime.now().replace(microsecond=0),
+                       due_date=as_of + dt.timedelta(days=settings.output.due_days), results=results, deal_count=count,
+                       warnings=warnings, source=str(source), crm=settings.crm, input_fingerprints={},
+                       entity_rows=rows_per, owners=owners, skipped=skipped, newest_date=newest)

@@ -1,0 +1,427 @@
+"""Each entity of a warehouse profile as one read-only ``SELECT``, placed as a CTE in front of the rule queries.
+
+``src_deals`` (and ``src_organizations``, ``src_persons``, ``src_activities``) has the columns an export's
+loaded table has: every canonical field the profile maps, cast to its type (ids as text, dates as DATE,
+numbers as DOUBLE, yes/no as BOOLEAN), ``_row`` (the profile's ``order``) and one column per custom field
+the rules read (``c_<hash>``), found by its display name in the connector's field-metadata table (an enum
+field stored as option ids is shown by its labels). The SQL fragments are parsed in the profile's dialect and
+rendered for the target's by sqlglot; tables are qualified with the run's schema.
+
+Before anything runs, :func:`probe` reads every table's columns (``SELECT * … WHERE FALSE``) and
+:func:`resolve` decides what the warehouse supports: a field whose columns are missing is not read (the rules
+needing it are skipped, saying so; a list of alternatives takes the first the warehouse has); a missing deals
+table, join table, or a column of a join / ``where`` / the id stops the run naming each
+(:class:`Finding`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+
+from crm_audit.engine.dialects.compiler import Source
+from crm_audit.errors import InputError, Problem, SettingsError
+from crm_audit.i18n import _
+from crm_audit.textnorm import norm
+from crm_audit.warehouse.profile import EntityQuery, WarehouseProfile
+
+#: canonical field type (the export profile's) -> the SQL type of the entity query's column
+SQL_TYPES = {"id": "TEXT", "text": "TEXT", "enum": "TEXT", "number": "DOUBLE", "date": "DATE", "bool": "BOOLEAN"}
+_PLAIN = re.compile(r"[A-Za-z0-9_$]+")
+
+
+def cte_name(entity: str) -> str:
+    return f"src_{entity}"
+
+
+def custom_alias(name: str) -> str:
+    return "c_" + hashlib.sha1(norm(name).encode("utf-8")).hexdigest()[:12]
+
+
+def _parse(fragment: str, dialect: str, what: str, file: str | None) -> exp.Expression:
+    try:
+        return sqlglot.parse_one(fragment, read=dialect)
+    except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SettingsError(problems=[Problem(_("{file}: {what}: cannot read the SQL «{sql}»: {why}")
+                                              .format(file=file, what=what, sql=fragment, why=why), file=file,
+                                              reason="warehouse-profile")]) from None
+
+
+def _table(text: str, dialect: str, what: str, file: str | None) -> exp.Expression:
+    """A join's ``table``: a table name or a parenthesised SELECT."""
+    sel = _parse(f"SELECT 1 FROM {text}", dialect, what, file)
+    return (sel.args.get("from_") or sel.args.get("from")).this
+
+
+def parse_fragments(prof: WarehouseProfile) -> None:
+    """Every SQL fragment of the profile parses (a :class:`SettingsError` naming the file and key otherwise)."""
+    for ent, q in prof.entities.items():
+        for name in q.fields:
+            for frag in q.alternatives(name):
+                _parse(frag, prof.sql, f"entities: {ent}: fields: {name}", prof.file)
+        for i, w in enumerate(q.where):
+            _parse(w, prof.sql, f"entities: {ent}: where[{i}]", prof.file)
+        for j in q.joins:
+            _table(j.table, prof.sql, f"entities: {ent}: joins: {j.alias}: table", prof.file)
+            _parse(j.on, prof.sql, f"entities: {ent}: joins: {j.alias}: on", prof.file)
+        if q.order:
+            _parse(q.order, prof.sql, f"entities: {ent}: order", prof.file)
+        if q.custom_fields is not None and q.custom_fields.where:
+            _parse(q.custom_fields.where, prof.sql, f"entities: {ent}: custom_fields: where", prof.file)
+
+
+def _qualify(e: exp.Expression, schema: str | None) -> exp.Expression:
+    """Every table of ``e`` in ``schema`` (BigQuery: the dataset) unless it names its own."""
+    if not schema:
+        return e
+    e = e.copy()
+    ctes = {c.alias for c in e.find_all(exp.CTE)}
+    for t in e.find_all(exp.Table):
+        if not t.args.get("db") and t.name not in ctes:
+            t.set("db", exp.to_identifier(schema))
+    return e
+
+
+def _ident(name: str) -> exp.Identifier:
+    """A column name from the metadata: unquoted when it is a plain lower-case identifier (each engine folds it)."""
+    return exp.to_identifier(name, quoted=not re.fullmatch(r"[a-z_][a-z0-9_]*", name))
+
+
+def _render(target, e: exp.Expression) -> str:
+    from crm_audit.engine import dialects
+
+    return dialects.get(target.dialect).render(e)
+
+
+# --------------------------------------------------------------------------- what the warehouse has
+
+
+@dataclass
+class Probe:
+    """Every table the profile names -> its columns (lower case), None when the warehouse has no such table."""
+
+    columns: dict[str, set[str] | None] = field(default_factory=dict)
+
+    def has_table(self, name: str) -> bool:
+        return self.columns.get(name.lower()) is not None
+
+    def has_column(self, table: str, column: str) -> bool:
+        cols = self.columns.get(table.lower())
+        return cols is not None and column.lower() in cols
+
+
+def _rollback(target) -> None:
+    conn = getattr(target, "connection", None)
+    if conn is not None and hasattr(conn, "rollback"):
+        try:
+            conn.rollback()
+        except Exception:  # autocommit, or nothing to roll back
+            pass
+
+
+def _tkey(t: exp.Table) -> str:
+    """A table as the probe knows it: ``name``, or ``schema.name`` where the profile names its own schema."""
+    return ".".join(p for p in (t.args.get("db") and t.args["db"].name, t.name) if p)
+
+
+def _table_names(prof: WarehouseProfile) -> list[str]:
+    names: list[str] = []
+    for q in prof.entities.values():
+        names.append(q.from_)
+        for j in q.joins:
+            t = _table(j.table, prof.sql, "", prof.file)
+            names += [_tkey(t)] if isinstance(t, exp.Table) else [_tkey(x) for x in t.find_all(exp.Table)]
+        if q.custom_fields is not None:
+            names.append(q.custom_fields.table)
+            if q.custom_fields.options is not None and q.custom_fields.options.table:
+                names.append(q.custom_fields.options.table)
+    return list(dict.fromkeys(names))
+
+
+def probe(prof: WarehouseProfile, target, schema: str | None) -> Probe:
+    """Read the columns of every table the profile names (``SELECT * FROM t WHERE FALSE``: no rows, read-only)."""
+    out = Probe()
+    for name in _table_names(prof):
+        t = _table(name, prof.sql, "", prof.file)
+        q = _qualify(exp.select("*").from_(t.copy()).where(exp.false()), schema if not t.args.get("db") else None)
+        try:
+            result = target.run(_render(target, q))
+            out.columns[name.lower()] = {n.lower() for n in result.column_names}
+        except Exception:  # the driver's "no such table", whatever its class: reported as missing
+            _rollback(target)
+            out.columns[name.lower()] = None
+    return out
+
+
+@dataclass
+class Finding:
+    """A table or column the profile names that the warehouse lacks; ``fatal``: the run cannot go on without it."""
+
+    entity: str
+    table: str
+    column: str | None  # None: the table itself
+    key: str  # the profile key that names it
+    fatal: bool = True
+
+
+@dataclass
+class Resolved:
+    """What of the profile the warehouse supports."""
+
+    fields: dict[str, dict[str, str]]  # entity -> field -> the fragment chosen
+    entities: list[str]  # entities whose table is there
+    findings: list[Finding] = field(default_factory=list)
+    no_custom: set[str] = field(default_factory=set)  # entities whose custom fields cannot be read
+
+    @property
+    def fatal(self) -> list[Finding]:
+        return [f for f in self.findings if f.fatal]
+
+
+def _aliases(prof: WarehouseProfile, q: EntityQuery) -> dict[str, str | None]:
+    out: dict[str, str | None] = {q.table_alias.lower(): q.from_}
+    for j in q.joins:
+        t = _table(j.table, prof.sql, "", prof.file)
+        out[j.alias.lower()] = _tkey(t) if isinstance(t, exp.Table) else None
+    return out
+
+
+def _lacking(prof: WarehouseProfile, q: EntityQuery, frag: str, pr: Probe, key: str) -> list[tuple[str, str]]:
+    """(table, column) the fragment names that the warehouse lacks."""
+    aliases = _aliases(prof, q)
+    out = []
+    for c in _parse(frag, prof.sql, key, prof.file).find_all(exp.Column):
+        table = aliases.get((c.table or q.table_alias).lower(), "?")
+        if table in (None, "?") or not pr.has_table(table):
+            continue
+        if not pr.has_column(table, c.name):
+            out.append((table, c.name))
+    return out
+
+
+def resolve(prof: WarehouseProfile, pr: Probe) -> Resolved:
+    out = Resolved({}, [])
+    for ent, q in prof.entities.items():
+        if not pr.has_table(q.from_):
+            out.findings.append(Finding(ent, q.from_, None, f"entities: {ent}: from", fatal=ent == "deals"))
+            continue
+        ok = True
+        for j in q.joins:
+            t = _table(j.table, prof.sql, "", prof.file)
+            for inner in ([t] if isinstance(t, exp.Table) else list(t.find_all(exp.Table))):
+                if not pr.has_table(_tkey(inner)):
+                    out.findings.append(Finding(ent, _tkey(inner), None, f"entities: {ent}: joins: {j.alias}"))
+                    ok = False
+        frags = [(f"where[{i}]", w) for i, w in enumerate(q.where)] + [(f"joins: {j.alias}: on", j.on) for j in q.joins]
+        frags += [("order", q.order)] if q.order else []
+        for key, frag in frags:
+            for table, column in _lacking(prof, q, frag, pr, key):
+                out.findings.append(Finding(ent, table, column, f"entities: {ent}: {key}"))
+                ok = False
+        chosen: dict[str, str] = {}
+        for name in q.fields:
+            alts = q.alternatives(name)
+            gaps = [_lacking(prof, q, frag, pr, f"fields: {name}") for frag in alts]
+            pick = next((frag for frag, gap in zip(alts, gaps) if not gap), None)
+            if pick is not None:
+                chosen[name] = pick
+            else:
+                table, column = gaps[0][0]
+                out.findings.append(Finding(ent, table, column, f"entities: {ent}: fields: {name}", fatal=name == "id"))
+        if "id" not in chosen:
+            ok = False
+        cf = q.custom_fields
+        if cf is not None:  # without its field list an entity's custom fields are not read (the rules say so)
+            opts = cf.options
+            tables = [cf.table] + ([opts.table] if opts is not None and opts.table else [])
+            gaps = [Finding(ent, t, None, f"entities: {ent}: custom_fields", fatal=False) for t in tables if not pr.has_table(t)]
+            cols = [(cf.table, c) for c in (cf.name, cf.key)]
+            cols += [(cf.table, opts.json_)] if opts is not None and opts.json_ else []
+            cols += [(cf.table, opts.field_id)] + [(opts.table, c) for c in (opts.link, opts.value, opts.label)] if (
+                opts is not None and opts.table and opts.field_id and opts.link) else []
+            gaps += [Finding(ent, t, c, f"entities: {ent}: custom_fields", fatal=False) for t, c in cols
+                     if pr.has_table(t) and not pr.has_column(t, c)]
+            if gaps:
+                out.findings += gaps
+                out.no_custom.add(ent)
+        if ok:
+            out.fields[ent] = chosen
+            out.entities.append(ent)
+    return out
+
+
+def findings_error(prof: WarehouseProfile, findings: list[Finding], where: str) -> InputError:
+    return InputError(problems=[Problem(finding_text(m, where), file=prof.file, reason="warehouse-missing") for m in findings],
+                      hint=_("Check the schema (engine: schema: in the settings, or ?schema= in the URL) and that the connector "
+                             "syncs these tables; for a schema of your own, copy the profile, edit it and name the copy in "
+                             "engine: profile:."))
+
+
+def finding_text(m: Finding, where: str) -> str:
+    if m.column is None:
+        return _("the warehouse ({where}) has no table «{table}» (the profile's {key})").format(where=where, table=m.table, key=m.key)
+    return _("the warehouse ({where}) has no column «{column}» in table «{table}» (the profile's {key})").format(
+        where=where, column=m.column, table=m.table, key=m.key)
+
+
+# --------------------------------------------------------------------------- custom fields
+
+
+@dataclass
+class CustomField:
+    key: str
+    options: dict[str, str] = field(default_factory=dict)  # option id (as text) -> label
+
+
+def _option_id(v) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def custom_catalog(prof: WarehouseProfile, ent: str, target, schema: str | None) -> dict[str, CustomField]:
+    """norm(display name) -> key (and option labels), read from the connector's field metadata (read-only queries)."""
+    cf = prof.entities[ent].custom_fields
+    if cf is None:
+        return {}
+    opts = cf.options
+    cols = [cf.name, cf.key] + ([opts.json_] if opts is not None and opts.json_ else []) + (
+        [opts.field_id] if opts is not None and opts.table and opts.field_id else [])
+    q = exp.select(*[exp.column(c).as_(f"m{i}") for i, c in enumerate(cols)]).from_(exp.to_table(cf.table))
+    if cf.where:
+        q = q.where(_parse(cf.where, prof.sql, f"entities: {ent}: custom_fields: where", prof.file))
+    rows = target.run(_render(target, _qualify(q, schema))).to_pylist()
+    by_link: dict[str, dict[str, str]] = {}
+    if opts is not None and opts.table and opts.link:
+        oq = exp.select(exp.column(opts.link).as_("l"), exp.column(opts.value).as_("v"), exp.column(opts.label).as_("t")
+                        ).from_(exp.to_table(opts.table))
+        for r in target.run(_render(target, _qualify(oq, schema))).to_pylist():
+            if r["l"] is not None and r["v"] is not None:
+                by_link.setdefault(str(r["l"]), {})[_option_id(r["v"])] = r["t"]
+    out: dict[str, CustomField] = {}
+    for r in rows:
+        name, key = r["m0"], r["m1"]
+        if name is None or key is None:
+            continue
+        options: dict[str, str] = {}
+        if opts is not None and opts.json_ and r.get("m2"):
+            raw = r["m2"]
+            try:
+                items = json.loads(raw) if isinstance(raw, str) else raw
+            except ValueError:
+                items = []
+            for o in items or []:
+                if isinstance(o, dict) and o.get("id") is not None and o.get("label") is not None:
+                    options[_option_id(o["id"])] = str(o["label"])
+        elif opts is not None and opts.table:
+            options = by_link.get(str(r.get("m2")), {})
+        out.setdefault(norm(str(name)), CustomField(str(key), options))
+    return out
+
+
+def _custom_expr(prof: WarehouseProfile, q: EntityQuery, f: CustomField) -> exp.Expression:
+    text = q.custom_fields.column.format(key=f.key)
+    e = (exp.column(_ident(text), table=q.table_alias) if _PLAIN.fullmatch(text) else
+         _parse(text, prof.sql, "custom_fields: column", prof.file))
+    e = exp.Cast(this=e, to=exp.DataType.build("TEXT"))
+    if not f.options:
+        return e
+    return exp.Case(ifs=[exp.If(this=exp.EQ(this=e.copy(), expression=exp.Literal.string(k)), true=exp.Literal.string(v))
+                         for k, v in f.options.items()], default=e.copy())
+
+
+# --------------------------------------------------------------------------- the entity queries
+
+
+@dataclass
+class Entity:
+    """One entity as the audit reads it from the warehouse."""
+
+    name: str
+    query: exp.Select
+    source: Source
+    custom: dict[str, str] = field(default_factory=dict)  # norm(display name) -> column alias in the CTE
+
+
+@dataclass
+class Layout:
+    """The profile's entities for one run: CTEs and :class:`Source` s for the compiler."""
+
+    profile: WarehouseProfile
+    entities: dict[str, Entity]
+    resolved: Resolved | None = None
+    not_found: list[str] = field(default_factory=list)  # custom fields the metadata does not name ("deals: Город")
+
+    def sources(self) -> dict[str, Source]:
+        return {n: e.source for n, e in self.entities.items()}
+
+    def ctes(self) -> list[tuple[str, exp.Select]]:
+        return [(cte_name(n), e.query) for n, e in self.entities.items()]
+
+
+def field_types(prof: WarehouseProfile) -> dict[str, dict[str, str]]:
+    """entity -> canonical field -> its type, from the export profile of the same CRM."""
+    from crm_audit.engine.profile import load_profile
+
+    crm = load_profile(prof.crm)
+    return {ent: {f: spec.type for f, spec in crm.entities[ent].fields.items()} if ent in crm.entities else {}
+            for ent in prof.entities}
+
+
+def entity_query(prof: WarehouseProfile, ent: str, fields: dict[str, str], schema: str | None, types: dict[str, str],
+                 custom: dict[str, CustomField]) -> exp.Select:
+    """The entity's SELECT (alias -> custom field in ``custom``)."""
+    q = prof.entities[ent]
+    d = prof.sql
+    sel: list[exp.Expression] = [exp.alias_(_parse(q.order or fields["id"], d, f"entities: {ent}: order", prof.file), "_row", quoted=True)]
+    for name, frag in fields.items():
+        e = _parse(frag, d, f"entities: {ent}: fields: {name}", prof.file)
+        typ = "TEXT" if name == "status" else SQL_TYPES.get(types.get(name, "text"), "TEXT")
+        sel.append(exp.alias_(exp.Cast(this=e, to=exp.DataType.build(typ)), name, quoted=True))
+    for a, f in custom.items():
+        sel.append(exp.alias_(_custom_expr(prof, q, f), a, quoted=True))
+    out = exp.select(*sel).from_(exp.Table(this=exp.to_identifier(q.from_), alias=exp.TableAlias(this=exp.to_identifier(q.table_alias))))
+    for j in q.joins:
+        table = _table(j.table, d, f"entities: {ent}: joins: {j.alias}: table", prof.file).copy()
+        table.set("alias", exp.TableAlias(this=exp.to_identifier(j.alias)))
+        out = out.join(table, on=_parse(j.on, d, f"entities: {ent}: joins: {j.alias}: on", prof.file), join_type="left")
+    for i, w in enumerate(q.where):
+        out = out.where(_parse(w, d, f"entities: {ent}: where[{i}]", prof.file), append=True)
+    return _qualify(out, schema)
+
+
+def build_layout(prof: WarehouseProfile, schema: str | None, target, custom_needed: dict[str, set[str]] | None = None,
+                 resolved: Resolved | None = None) -> Layout:
+    """The run's entities (what :func:`resolve` found the warehouse has); custom fields in ``custom_needed``
+    (entity -> display names) found through the metadata."""
+    if resolved is None:
+        resolved = resolve(prof, probe(prof, target, schema))
+    types = field_types(prof)
+    entities: dict[str, Entity] = {}
+    not_found: list[str] = []
+    for ent in resolved.entities:
+        q = prof.entities[ent]
+        wanted = sorted((custom_needed or {}).get(ent, set()))
+        catalog = (custom_catalog(prof, ent, target, schema) if wanted and q.custom_fields is not None
+                   and ent not in resolved.no_custom else {})
+        chosen: dict[str, CustomField] = {}
+        custom: dict[str, str] = {}
+        for name in wanted:
+            f = catalog.get(norm(name))
+            if f is None:
+                not_found.append(f"{ent}: {name}")
+                continue
+            a = custom_alias(name)
+            chosen[a] = f
+            custom[norm(name)] = a
+        fields = resolved.fields[ent]
+        query = entity_query(prof, ent, fields, schema, types.get(ent, {}), chosen)
+        names = set(fields)
+        src = Source(cte_name(ent), names, order="_row", unique_ids=False,
+                     custom_lookup=lambda n, custom=custom, names=names: n if n in names else custom.get(norm(n)))
+        entities[ent] = Entity(ent, query, src, custom)
+    return Layout(prof, entities, resolved, not_found)

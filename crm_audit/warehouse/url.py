@@ -1,0 +1,129 @@
+"""An engine URL, parsed with the standard library; credentials come only from the environment.
+
+SQLAlchemy-style URLs are accepted as they are written for SQLAlchemy (``+driver`` is ignored: crm-audit
+connects through the engine's own DB-API driver):
+
+- ``duckdb:///path/warehouse.duckdb`` (opened read-only)
+- ``postgresql://user@host:5432/db`` (``postgresql+psycopg://…``; ``?host=/run/postgresql`` for a socket)
+- ``snowflake://user@account/database/schema?warehouse=WH&role=R``
+- ``bigquery://project/dataset``
+- ``databricks://token@host?http_path=/sql/1.0/warehouses/abc&catalog=main&schema=pipedrive``
+- ``clickhouse://user@host:8123/database``
+
+The password (or token) is read from ``CRM_AUDIT_ENGINE_PASSWORD``, else from the driver's own variable
+(``PGPASSWORD`` …). A URL carrying a password is refused, with the password masked, so it never reaches a
+shell history, a settings file, a log or the ledger.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from crm_audit.errors import Problem, UsageError
+from crm_audit.i18n import _
+
+PASSWORD_ENV = "CRM_AUDIT_ENGINE_PASSWORD"
+
+#: URL scheme -> (dialect, the driver's own password / token variable, the pip package of its DB-API driver)
+ENGINES: dict[str, tuple[str, str | None, str]] = {
+    "duckdb": ("duckdb", None, "duckdb"),
+    "postgresql": ("postgres", "PGPASSWORD", "psycopg[binary]"),
+    "postgres": ("postgres", "PGPASSWORD", "psycopg[binary]"),
+    "snowflake": ("snowflake", "SNOWFLAKE_PASSWORD", "snowflake-connector-python"),
+    "bigquery": ("bigquery", None, "google-cloud-bigquery"),
+    "databricks": ("databricks", "DATABRICKS_TOKEN", "databricks-sql-connector"),
+    "clickhouse": ("clickhouse", "CLICKHOUSE_PASSWORD", "clickhouse-connect"),
+}
+
+#: query parameters that are crm-audit's own (the rest go to the driver)
+OWN_PARAMS = ("profile", "schema")
+
+
+@dataclass
+class EngineURL:
+    scheme: str  # postgresql, duckdb, … (without +driver)
+    user: str | None
+    host: str | None
+    port: int | None
+    path: str  # the database (duckdb: the file)
+    params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dialect(self) -> str:
+        return ENGINES[self.scheme][0]
+
+    @property
+    def package(self) -> str:
+        return ENGINES[self.scheme][2]
+
+    @property
+    def profile(self) -> str | None:
+        return self.params.get("profile")
+
+    @property
+    def schema(self) -> str | None:
+        return self.params.get("schema")
+
+    def driver_params(self) -> dict[str, str]:
+        return {k: v for k, v in self.params.items() if k not in OWN_PARAMS}
+
+    def password(self) -> str | None:
+        """The password / token from the environment (None: the driver finds its own, or none is needed)."""
+        own = ENGINES[self.scheme][1]
+        return os.environ.get(PASSWORD_ENV) or (os.environ.get(own) if own else None) or None
+
+    def __str__(self) -> str:
+        """The URL as shown (it never holds a password)."""
+        auth = f"{self.user}@" if self.user else ""
+        port = f":{self.port}" if self.port else ""
+        query = "&".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.scheme}://{auth}{self.host or ''}{port}{'/' + self.path if self.path or self.scheme == 'duckdb' else ''}" + (
+            f"?{query}" if query else "")
+
+
+def mask(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc
+    userinfo, _at, hostport = netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return parts._replace(netloc=f"{user}:***@{hostport}").geturl()
+
+
+def parse(url: str) -> EngineURL:
+    """Parse an engine URL (see the module docstring); a :class:`UsageError` naming what is wrong, masked."""
+    shown = mask(url)
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(problems=[Problem(_("--engine {url}: not a valid URL ({why}); e.g. postgresql://user@host:5432/db")
+                                           .format(url=shown, why=exc), reason="engine-url")]) from None
+    scheme = parts.scheme.lower().split("+", 1)[0]
+    if scheme not in ENGINES:
+        raise UsageError(problems=[Problem(
+            _("--engine {url}: unknown engine «{scheme}»; one of: {known} (e.g. postgresql://user@host:5432/db, "
+              "duckdb:///warehouse.duckdb)").format(url=shown, scheme=parts.scheme or "", known=", ".join(ENGINES)),
+            reason="engine-url")])
+    if parts.password is not None:
+        raise UsageError(problems=[Problem(
+            _("--engine {url}: the URL holds a password; remove it from the URL (and from the settings or your shell "
+              "history) and put it in the environment variable {env}").format(url=shown, env=PASSWORD_ENV),
+            reason="engine-password-in-url")])
+    path = unquote(parts.path)
+    if scheme == "duckdb":
+        path = path[1:] if path.startswith("/") else path  # duckdb:///rel.duckdb, duckdb:////abs/path.duckdb
+        if parts.netloc:  # duckdb://folder/file.duckdb: read as a relative path
+            path = f"{parts.netloc}/{path}"
+    else:
+        path = path.strip("/")
+    params = dict(parse_qsl(parts.query, keep_blank_values=True))
+    return EngineURL(scheme, unquote(parts.username) if parts.username else None,
+                     parts.hostname if scheme != "duckdb" else None, port, path, params)
