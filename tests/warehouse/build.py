@@ -274,13 +274,17 @@ def _pipedrive_rows(c: _Common):
     canon = c.canon
     deal_keys = {n: _hash_key(n) for n in canon.custom.get("deals", [])}
     org_keys = {n: _hash_key(n) for n in canon.custom.get("organizations", [])}
+    # In Pipedrive a deal's organization and person are records with ids; an export may name one the
+    # organizations / persons files lack, or name it without its id: the warehouse has the record all the same.
+    link_org, extra_orgs = _links(canon.deals, "org", canon.orgs, 800001)
+    link_person, extra_persons = _links(canon.deals, "person", canon.persons, 850001)
     deals = []
     for d in canon.deals:
         rec = {
             "id": int(d["id"]), "title": d["title"], "user_id": c.users(d["owner"]) if d.get("owner") else None,
             "owner_name": d.get("owner"), "value": d.get("value"), "currency": d.get("currency"),
-            "org_id": _int(d.get("org_id")), "org_name": d.get("org_name"),
-            "person_id": _int(d.get("person_id")), "person_name": d.get("person_name"),
+            "org_id": link_org.get(d["id"]), "org_name": d.get("org_name"),
+            "person_id": link_person.get(d["id"]), "person_name": d.get("person_name"),
             "pipeline_id": c.pipes(d["pipeline"]) if d.get("pipeline") else None,
             "stage_id": c.stages((d["pipeline"], d["stage"])) if d.get("stage") else None,
             "status": d.get("status"), "deleted": False, "active": d.get("status") == "open",
@@ -300,10 +304,14 @@ def _pipedrive_rows(c: _Common):
     orgs = [{"id": int(o["id"]), "name": o["name"], "owner_id": c.users(o["owner"]) if o.get("owner") else None,
              "owner_name": o.get("owner"), "active_flag": True,
              "custom": {org_keys[n]: c.custom_value(n, v) for n, v in o["custom"].items()}} for o in canon.orgs]
+    orgs += [{"id": oid, "name": name, "owner_id": None, "owner_name": None, "active_flag": True,
+              "custom": {k: None for k in org_keys.values()}} for oid, name in extra_orgs.items()]
     persons = [{"id": int(p["id"]), "name": p["name"], "owner_id": c.users(p["owner"]) if p.get("owner") else None,
                 "owner_name": p.get("owner"), "org_name": p.get("org_name"),
                 "org_id": _int(p.get("org_id")) or _int(c.org_by_name.get(p.get("org_name"))), "active_flag": True}
                for p in canon.persons]
+    persons += [{"id": pid, "name": name, "owner_id": None, "owner_name": None, "org_name": None, "org_id": None,
+                 "active_flag": True} for pid, name in extra_persons.items()]
     persons.append({"id": DELETED_PERSON, "name": "Удалённый контакт", "owner_id": None, "owner_name": None,
                     "org_name": None, "org_id": None, "active_flag": False})
     types = _ActivityTypes()
@@ -325,6 +333,27 @@ def _pipedrive_rows(c: _Common):
     extras = {"deleted_deal": DELETED_DEAL, "deleted_task": (DELETED_TASK, int(target["id"])),
               "deal_field_keys": deal_keys, "org_field_keys": org_keys, "enum_options": c.enum_options}
     return deals, orgs, persons, acts, fields, types, extras
+
+
+def _links(deals: list[dict], what: str, records: list[dict], first_new: int) -> tuple[dict, dict[int, str]]:
+    """deal id -> the id of its organization / person, and the records the export lacks (id -> name)."""
+    known = {str(r["id"]): r for r in records}
+    by_name = {r.get("name"): str(r["id"]) for r in records if r.get("name")}
+    links: dict = {}
+    extra: dict[int, str] = {}
+    named: dict[str, int] = {}
+    for d in deals:
+        rid, name = d.get(f"{what}_id"), d.get(f"{what}_name")
+        if rid in (None, "") and name not in (None, ""):  # named without its id: the CRM has one
+            rid = by_name.get(name)
+            if rid is None:
+                rid = named.setdefault(name, first_new + len(named))
+        if rid in (None, ""):
+            continue
+        links[d["id"]] = int(rid)
+        if str(rid) not in known:
+            extra.setdefault(int(rid), name)
+    return links, extra
 
 
 class _ActivityTypes:
