@@ -18,7 +18,8 @@ import click
 
 from crm_audit import __version__
 from crm_audit.errors import CrmAuditError, OutputError, SettingsError, UsageError
-from crm_audit.i18n import _, ngettext
+from crm_audit.clihelp import HelpGroup
+from crm_audit.i18n import N_, _, ngettext
 from crm_audit.progress import Progress, silent
 
 DEFAULT_CONFIG = "crm-audit.yaml"
@@ -43,22 +44,21 @@ def _err(msg: str) -> None:
 
 config_option = click.option(
     "--config", "-c", "config", default=DEFAULT_CONFIG, show_default=True,
-    type=click.Path(dir_okay=False), help="Settings file (crm-audit.yaml, written by `crm-audit init`).",
+    type=click.Path(dir_okay=False), help=N_("Settings file (crm-audit.yaml, written by `crm-audit init`)."),
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=HelpGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, help=N_("Audit a CRM export against the company's CRM handbook rules.\n"
+                '\n'
+                '\b\n'
+                'Typical biweekly run:\n'
+                '  crm-audit init                 # once: writes crm-audit.yaml to edit\n'
+                '  crm-audit validate             # check settings and rule files\n'
+                '  crm-audit run --export export/ --out audit.xlsx --violations-csv violations.csv\n'
+                'Try it on bundled sample data:  crm-audit demo'))
 @click.version_option(__version__, prog_name="crm-audit")
 def cli() -> None:
-    """Audit a CRM export against the company's CRM handbook rules.
-
-    \b
-    Typical biweekly run:
-      crm-audit init                 # once: writes crm-audit.yaml to edit
-      crm-audit validate             # check settings and rule files
-      crm-audit run --export export/ --out audit.xlsx --violations-csv violations.csv
-    Try it on bundled sample data:  crm-audit demo
-    """
+    pass
 
 
 # --------------------------------------------------------------------------- run
@@ -97,33 +97,31 @@ def _print_cycle(result, quiet: bool) -> None:
         click.echo(_("Partial run (--rule): the ledger and the team's document are unchanged."))
 
 
-@cli.command()
+@cli.command(help=N_('Run the audit on an export and write the workbook and/or CSV.\n'
+                '\n'
+                "Before anything is written, the previous audit's document (as the ledger\n"
+                'recorded it, wherever --out points now) and the --out target are read\n'
+                'back: statuses, comments and decisions are carried over.'))
 @config_option
-@click.option("--export", "-e", "export", type=click.Path(), help="Export directory (deals, organizations, persons, activities files) or a single deals file.")
-@click.option("--from-crm", is_flag=True, help="Sync from the CRM's API (crm_api: in the settings), then audit the fresh snapshot instead of an export.")
-@click.option("--snapshot", help="Audit a kept snapshot instead of an export: a sync id or a snapshot folder (reproduces a past audit).")
-@click.option("--as-of", "as_of", callback=_parse_date, help="Audit date YYYY-MM-DD or DD.MM.YYYY (default: today). Days in stage and overdue tasks count from it.")
-@click.option("--out", "-o", "out", type=click.Path(dir_okay=False), help="Write the workbook (.xlsx): FAQ, one sheet per rule, «Учет попаданий».")
-@click.option("--violations-csv", type=click.Path(dir_okay=False), help="Write every violation, one row per (rule, deal), as CSV.")
-@click.option("--csv-excel", is_flag=True, help="Write the violations CSV for Excel with a Russian locale: UTF-8 with BOM, «;» between fields.")
-@click.option("--rule", "rule_ids", multiple=True, help="Run only this rule id (repeatable); changes no document and no ledger row.")
-@click.option("--fail-on-violations", is_flag=True, help="Exit with code 1 when any violation is found.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Audit history database (default: crm-audit.db next to the settings).")
-@click.option("--gsheet", help="Publish to this Google spreadsheet (URL or key; default: google_sheet in the settings).")
-@click.option("--credentials", type=click.Path(dir_okay=False), help="Service-account JSON key (default: google_credentials in the settings, then GOOGLE_APPLICATION_CREDENTIALS, then your Google account).")
-@click.option("--previous", help="Where the previous audit's document is now (FILE or Google Sheet URL), when it was moved or renamed.")
-@click.option("--no-previous", is_flag=True, help="Start without the previous audit's document (what was typed in it since it was last read is not carried over).")
-@click.option("--dry-run", is_flag=True, help="Show what would change (rows added/updated/removed in the Google Sheet); write nothing, anywhere.")
-@click.option("--notify", "send_digests", is_flag=True, help="Then send the digests (as `crm-audit notify`): each manager their to-do, the head of sales the summary.")
+@click.option("--export", "-e", "export", type=click.Path(), help=N_("Export directory (deals, organizations, persons, activities files) or a single deals file."))
+@click.option("--from-crm", is_flag=True, help=N_("Sync from the CRM's API (crm_api: in the settings), then audit the fresh snapshot instead of an export."))
+@click.option("--snapshot", help=N_("Audit a kept snapshot instead of an export: a sync id or a snapshot folder (reproduces a past audit)."))
+@click.option("--as-of", "as_of", callback=_parse_date, help=N_("Audit date YYYY-MM-DD or DD.MM.YYYY (default: today). Days in stage and overdue tasks count from it."))
+@click.option("--out", "-o", "out", type=click.Path(dir_okay=False), help=N_("Write the workbook (.xlsx): FAQ, one sheet per rule, «Учет попаданий»."))
+@click.option("--violations-csv", type=click.Path(dir_okay=False), help=N_("Write every violation, one row per (rule, deal), as CSV."))
+@click.option("--csv-excel", is_flag=True, help=N_("Write the violations CSV for Excel with a Russian locale: UTF-8 with BOM, «;» between fields."))
+@click.option("--rule", "rule_ids", multiple=True, help=N_("Run only this rule id (repeatable); changes no document and no ledger row."))
+@click.option("--fail-on-violations", is_flag=True, help=N_("Exit with code 1 when any violation is found."))
+@click.option("--quiet", "-q", is_flag=True, help=N_("Print nothing but errors."))
+@click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help=N_("Audit history database (default: crm-audit.db next to the settings)."))
+@click.option("--gsheet", help=N_("Publish to this Google spreadsheet (URL or key; default: google_sheet in the settings)."))
+@click.option("--credentials", type=click.Path(dir_okay=False), help=N_("Service-account JSON key (default: google_credentials in the settings, then GOOGLE_APPLICATION_CREDENTIALS, then your Google account)."))
+@click.option("--previous", help=N_("Where the previous audit's document is now (FILE or Google Sheet URL), when it was moved or renamed."))
+@click.option("--no-previous", is_flag=True, help=N_("Start without the previous audit's document (what was typed in it since it was last read is not carried over)."))
+@click.option("--dry-run", is_flag=True, help=N_("Show what would change (rows added/updated/removed in the Google Sheet); write nothing, anywhere."))
+@click.option("--notify", "send_digests", is_flag=True, help=N_("Then send the digests (as `crm-audit notify`): each manager their to-do, the head of sales the summary."))
 def run(config, export, from_crm, snapshot, as_of, out, violations_csv, csv_excel, rule_ids, fail_on_violations, quiet, ledger_path, gsheet,
         credentials, previous, no_previous, dry_run, send_digests):
-    """Run the audit on an export and write the workbook and/or CSV.
-
-    Before anything is written, the previous audit's document (as the ledger
-    recorded it, wherever --out points now) and the --out target are read
-    back: statuses, comments and decisions are carried over.
-    """
     from .cycle.request import AuditRequest
     from .cycle.run import run_cycle
 
@@ -166,11 +164,10 @@ def _run_with_progress(run_cycle, request, quiet: bool):
 # --------------------------------------------------------------------------- demo
 
 
-@cli.command()
-@click.option("--out", "-o", "out_dir", default="crm-audit-demo", show_default=True, type=click.Path(file_okay=False), help="Folder for the demo workbook and CSV.")
-@click.option("--as-of", "as_of", callback=_parse_date, default="2026-11-20", show_default=True, help="Audit date of the demo.")
+@cli.command(help=N_('Run the whole audit on a bundled sample Pipedrive export.'))
+@click.option("--out", "-o", "out_dir", default="crm-audit-demo", show_default=True, type=click.Path(file_okay=False), help=N_("Folder for the demo workbook and CSV."))
+@click.option("--as-of", "as_of", callback=_parse_date, default="2026-11-20", show_default=True, help=N_("Audit date of the demo."))
 def demo(out_dir, as_of):
-    """Run the whole audit on a bundled sample Pipedrive export."""
     from crm_audit.resources import demo_dir
 
     from .cycle.request import AuditRequest
@@ -187,17 +184,16 @@ def demo(out_dir, as_of):
 # --------------------------------------------------------------------------- init
 
 
-@cli.command()
+@cli.command(help=N_('Write a commented crm-audit.yaml to DIRECTORY (default: here).'))
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option("--crm", default="pipedrive", show_default=True, help="CRM export profile: pipedrive, amocrm, bitrix24, hubspot, salesforce.")
-@click.option("--from-export", "from_export", type=click.Path(exists=True), help="Prefill pipelines and stages from this export.")
-@click.option("--from-crm", is_flag=True, help="Read pipelines, stage order, users and custom fields from the live CRM (its API).")
-@click.option("--domain", help="With --from-crm: the CRM account's address (amoCRM: acme.amocrm.ru; Pipedrive OAuth2: acme.pipedrive.com).")
-@click.option("--token-env", help="With --from-crm: the environment variable holding the API token (default: PIPEDRIVE_API_TOKEN / AMOCRM_TOKEN).")
-@click.option("--token-file", type=click.Path(dir_okay=False), help="With --from-crm: a file outside the project holding the API token.")
-@click.option("--force", is_flag=True, help="Overwrite an existing crm-audit.yaml.")
+@click.option("--crm", default="pipedrive", show_default=True, help=N_("CRM export profile: pipedrive, amocrm, bitrix24, hubspot, salesforce."))
+@click.option("--from-export", "from_export", type=click.Path(exists=True), help=N_("Prefill pipelines and stages from this export."))
+@click.option("--from-crm", is_flag=True, help=N_("Read pipelines, stage order, users and custom fields from the live CRM (its API)."))
+@click.option("--domain", help=N_("With --from-crm: the CRM account's address (amoCRM: acme.amocrm.ru; Pipedrive OAuth2: acme.pipedrive.com)."))
+@click.option("--token-env", help=N_("With --from-crm: the environment variable holding the API token (default: PIPEDRIVE_API_TOKEN / AMOCRM_TOKEN)."))
+@click.option("--token-file", type=click.Path(dir_okay=False), help=N_("With --from-crm: a file outside the project holding the API token."))
+@click.option("--force", is_flag=True, help=N_("Overwrite an existing crm-audit.yaml."))
 def init(directory, crm, from_export, from_crm, domain, token_env, token_file, force):
-    """Write a commented crm-audit.yaml to DIRECTORY (default: here)."""
     if from_crm:
         from crm_audit.sources.initcrm import write_settings_from_crm
 
@@ -241,9 +237,6 @@ def _settings_or_demo(config: str, must_exist: bool):
     return s, problems
 
 
-ENGINE_HELP = "SQL engine: duckdb (default), postgres, bigquery, snowflake, spark (databricks), clickhouse."
-
-
 def _engine_name(engine: str | None) -> str | None:
     """The dialect name of ``--engine`` (usage error for an unknown one)."""
     from crm_audit.engine import dialects
@@ -256,11 +249,10 @@ def _engine_name(engine: str | None) -> str | None:
         raise UsageError(str(exc)) from None
 
 
-@cli.command()
+@cli.command(help=N_('Check the settings and every rule file without running (all problems at once).'))
 @config_option
-@click.option("--engine", default=None, help="Also check that every rule can run on this engine. " + ENGINE_HELP)
+@click.option("--engine", default=None, help=N_("Also check that every rule can run on this engine. SQL engine: duckdb (default), postgres, bigquery, snowflake, spark (databricks), clickhouse."))
 def validate(config, engine):
-    """Check the settings and every rule file without running (all problems at once)."""
     from crm_audit.rules import ruleset
 
     engine = _engine_name(engine)
@@ -301,11 +293,10 @@ def _profile_problems(settings, config: str) -> list:
                         reason="unknown-profile") for p in exc.problems] or [Problem(f"crm: {exc}", file=config, line=line, reason="unknown-profile")]
 
 
-@cli.group(invoke_without_command=True)
+@cli.group(invoke_without_command=True, help=N_('List the loaded rules (code, id, criticality, title).'))
 @config_option
 @click.pass_context
 def rules(ctx, config):
-    """List the loaded rules (code, id, criticality, title)."""
     ctx.ensure_object(dict)
     ctx.obj["config"] = config
     if ctx.invoked_subcommand is not None:
@@ -334,13 +325,12 @@ def _load_rules(config: str):
     return loaded
 
 
-@rules.command()
+@rules.command(help=N_('Explain one rule in plain Russian, with its YAML.'))
 @click.argument("rule_id")
-@click.option("--sql", is_flag=True, help="Also print the SQL the rule compiles to.")
-@click.option("--engine", default=None, help="With --sql: that engine's one self-contained query. " + ENGINE_HELP)
+@click.option("--sql", is_flag=True, help=N_("Also print the SQL the rule compiles to."))
+@click.option("--engine", default=None, help=N_("With --sql: that engine's one self-contained query. SQL engine: duckdb (default), postgres, bigquery, snowflake, spark (databricks), clickhouse."))
 @click.pass_context
 def explain(ctx, rule_id, sql, engine):
-    """Explain one rule in plain Russian, with its YAML."""
     from crm_audit.rules.explain import explain_rule
 
     engine = _engine_name(engine)
@@ -391,7 +381,7 @@ def _read_it_hint() -> str:
     return _("Read it from where it is now with `crm-audit pull --from FILE|URL` (or `crm-audit run … --previous FILE|URL`)")
 
 
-ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help="Audit history database (default: crm-audit.db next to the settings).")
+ledger_option = click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help=N_("Audit history database (default: crm-audit.db next to the settings)."))
 
 
 def _print_read_back(read_back) -> None:
@@ -410,12 +400,11 @@ def _print_read_back(read_back) -> None:
             click.echo("  " + _("warning: {message}").format(message=w.message))
 
 
-@cli.command()
+@cli.command(help=N_('Read statuses, comments and decisions from the audit document into the ledger.'))
 @config_option
 @ledger_option
-@click.option("--from", "document", help="The audit document to read (FILE or Google Sheet URL; default: the latest audit's documents as the ledger recorded them).")
+@click.option("--from", "document", help=N_("The audit document to read (FILE or Google Sheet URL; default: the latest audit's documents as the ledger recorded them)."))
 def pull(config, ledger_path, document):
-    """Read statuses, comments and decisions from the audit document into the ledger."""
     from .cycle.pull import pull_documents
 
     settings, rules, ledger = _open_workflow(config, ledger_path)
@@ -434,18 +423,17 @@ def _decide(config, ledger_path, rule_id, deal_id, kind, note, until=None, force
     return f" ({d.owner})" if d.owner else ""
 
 
-@cli.command()
+@cli.command(help=N_('Accept a finding: it leaves the following audits (until the deal changes or --until passes).\n'
+                '\n'
+                "RULE_ID is the rule's id or its code (1.8)."))
 @config_option
 @ledger_option
 @click.argument("rule_id")
 @click.argument("deal_id")
-@click.option("--note", "-n", help="Why it is accepted.")
-@click.option("--until", callback=_parse_date, help="The waiver expires after this date (YYYY-MM-DD or DD.MM.YYYY).")
-@click.option("--force", is_flag=True, help="Record it even though no audit has flagged this deal for this rule yet.")
+@click.option("--note", "-n", help=N_("Why it is accepted."))
+@click.option("--until", callback=_parse_date, help=N_("The waiver expires after this date (YYYY-MM-DD or DD.MM.YYYY)."))
+@click.option("--force", is_flag=True, help=N_("Record it even though no audit has flagged this deal for this rule yet."))
 def accept(config, ledger_path, rule_id, deal_id, note, until, force):
-    """Accept a finding: it leaves the following audits (until the deal changes or --until passes).
-
-    RULE_ID is the rule's id or its code (1.8)."""
     who = _decide(config, ledger_path, rule_id, deal_id, "accepted", note, until, force)
     if until:
         click.echo(_("Accepted {rule} / deal {deal}{who} until {until}.").format(rule=rule_id, deal=deal_id, who=who, until=f"{until:%d.%m.%Y}"))
@@ -453,28 +441,26 @@ def accept(config, ledger_path, rule_id, deal_id, note, until, force):
         click.echo(_("Accepted {rule} / deal {deal}{who}.").format(rule=rule_id, deal=deal_id, who=who))
 
 
-@cli.command()
+@cli.command(help=N_("Record a warning against the finding's manager (RULE_ID: the rule's id or its code)."))
 @config_option
 @ledger_option
 @click.argument("rule_id")
 @click.argument("deal_id")
-@click.option("--note", "-n", help="What the warning is for.")
-@click.option("--force", is_flag=True, help="Record it even though no audit has flagged this deal for this rule yet.")
+@click.option("--note", "-n", help=N_("What the warning is for."))
+@click.option("--force", is_flag=True, help=N_("Record it even though no audit has flagged this deal for this rule yet."))
 def warn(config, ledger_path, rule_id, deal_id, note, force):
-    """Record a warning against the finding's manager (RULE_ID: the rule's id or its code)."""
     who = _decide(config, ledger_path, rule_id, deal_id, "warning", note, force=force)
     click.echo(_("Warning recorded for {rule} / deal {deal}{who}.").format(rule=rule_id, deal=deal_id, who=who))
 
 
-@cli.command()
+@cli.command(help=N_('Take back a decision: the finding is audited again (or its warnings are removed). RULE_ID: the id or code.'))
 @config_option
 @ledger_option
 @click.argument("rule_id")
 @click.argument("deal_id")
-@click.option("--warning", "kind", flag_value="warning", help="Take back the warnings instead of the acceptance.")
-@click.option("--accepted", "kind", flag_value="accepted", default=True, help="Take back the acceptance (the default).")
+@click.option("--warning", "kind", flag_value="warning", help=N_("Take back the warnings instead of the acceptance."))
+@click.option("--accepted", "kind", flag_value="accepted", default=True, help=N_("Take back the acceptance (the default)."))
 def revoke(config, ledger_path, rule_id, deal_id, kind):
-    """Take back a decision: the finding is audited again (or its warnings are removed). RULE_ID: the id or code."""
     from .history.decisions import revoke as revoke_decision
 
     _settings, rules, ledger = _open_workflow(config, ledger_path)
@@ -489,12 +475,11 @@ def revoke(config, ledger_path, rule_id, deal_id, kind):
     click.echo(text.format(rule=d.rule_id, deal=d.deal_id))
 
 
-@cli.command()
+@cli.command(help=N_('List accepted findings that are kept out of the audits.'))
 @config_option
 @ledger_option
-@click.option("--all", "show_all", is_flag=True, help="Include waivers that ended (expired or the deal changed).")
+@click.option("--all", "show_all", is_flag=True, help=N_("Include waivers that ended (expired or the deal changed)."))
 def waivers(config, ledger_path, show_all):
-    """List accepted findings that are kept out of the audits."""
     _settings, _rules, ledger = _open_workflow(config, ledger_path)
     with ledger:
         ws = ledger.waivers(active_only=not show_all)
@@ -511,15 +496,14 @@ def waivers(config, ledger_path, show_all):
                        f"({source}){': ' + w.note if w.note else ''}{ended}")
 
 
-@cli.command()
+@cli.command(help=N_('Per manager: open, overdue, waiting for a decision, without comment, repeats, warnings.'))
 @config_option
 @ledger_option
-@click.option("--html", "html_path", type=click.Path(dir_okay=False), help="Also write a self-contained HTML report.")
-@click.option("--manager", help="Only this manager: their to-do (Russian, by rule in code order, with links and evidence); with --html, their own page.")
-@click.option("--today", callback=_parse_date, help="Review as of this day (default: today).")
-@click.option("--no-pull", is_flag=True, help="Do not read the latest document first.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False), help=N_("Also write a self-contained HTML report."))
+@click.option("--manager", help=N_("Only this manager: their to-do (Russian, by rule in code order, with links and evidence); with --html, their own page."))
+@click.option("--today", callback=_parse_date, help=N_("Review as of this day (default: today)."))
+@click.option("--no-pull", is_flag=True, help=N_("Do not read the latest document first."))
 def review(config, ledger_path, html_path, manager, today, no_pull):
-    """Per manager: open, overdue, waiting for a decision, without comment, repeats, warnings."""
     from crm_audit.history.review import build_review, render_html, rule_infos
     from crm_audit.notify.todo import manager_todo, render_todo_html, todo_text
 
@@ -597,24 +581,22 @@ def _send_digests(ledger, settings, rules, *, today=None, channels=("email", "te
                             .format(failed=len(res.failed), n=len(res.deliveries), sent=len(res.sent)))
 
 
-@cli.command()
+@cli.command(help=N_("Send the latest audit's digests: each manager their to-do, the head of sales the team summary.\n"
+                '\n'
+                '\b\n'
+                "Addresses and the mail server are in the settings' notify: section; the\n"
+                'SMTP password and the Telegram bot token come from the environment\n'
+                '(CRM_AUDIT_SMTP_PASSWORD, CRM_AUDIT_TELEGRAM_TOKEN by default). What was\n'
+                'delivered is recorded in the ledger and not sent again (--resend).'))
 @config_option
 @ledger_option
-@click.option("--dry-run", is_flag=True, help="Write the messages into --preview-dir (.eml files, Telegram texts); send nothing, record nothing.")
-@click.option("--preview-dir", type=click.Path(file_okay=False), default="crm-audit-preview", show_default=True, help="Where --dry-run writes the messages.")
-@click.option("--resend", is_flag=True, help="Send again what the ledger records as already sent for this audit.")
-@click.option("--channel", "channels", multiple=True, type=click.Choice(["email", "telegram"]), help="Only this channel (repeatable; default: both).")
-@click.option("--today", callback=_parse_date, help="As of this day (default: today): the days left to the due date.")
-@click.option("--no-pull", is_flag=True, help="Do not read the latest document first.")
+@click.option("--dry-run", is_flag=True, help=N_("Write the messages into --preview-dir (.eml files, Telegram texts); send nothing, record nothing."))
+@click.option("--preview-dir", type=click.Path(file_okay=False), default="crm-audit-preview", show_default=True, help=N_("Where --dry-run writes the messages."))
+@click.option("--resend", is_flag=True, help=N_("Send again what the ledger records as already sent for this audit."))
+@click.option("--channel", "channels", multiple=True, type=click.Choice(["email", "telegram"]), help=N_("Only this channel (repeatable; default: both)."))
+@click.option("--today", callback=_parse_date, help=N_("As of this day (default: today): the days left to the due date."))
+@click.option("--no-pull", is_flag=True, help=N_("Do not read the latest document first."))
 def notify(config, ledger_path, dry_run, preview_dir, resend, channels, today, no_pull):
-    """Send the latest audit's digests: each manager their to-do, the head of sales the team summary.
-
-    \b
-    Addresses and the mail server are in the settings' notify: section; the
-    SMTP password and the Telegram bot token come from the environment
-    (CRM_AUDIT_SMTP_PASSWORD, CRM_AUDIT_TELEGRAM_TOKEN by default). What was
-    delivered is recorded in the ledger and not sent again (--resend).
-    """
     from .cycle.pull import pull_documents
 
     settings, rules, ledger = _open_workflow(config, ledger_path)
@@ -631,17 +613,16 @@ def notify(config, ledger_path, dry_run, preview_dir, resend, channels, today, n
 # --------------------------------------------------------------------------- google sheets
 
 
-@cli.group()
+@cli.group(help=N_('Google Sheets: check access before the first publish.'))
 def gsheet():
-    """Google Sheets: check access before the first publish."""
+    pass
 
 
-@gsheet.command("check")
+@gsheet.command("check", help=N_('Verify access to the spreadsheet and say exactly what to do if it is missing.'))
 @config_option
 @click.argument("url_or_key", required=False)
-@click.option("--credentials", type=click.Path(dir_okay=False), help="Service-account JSON key (default: from the settings or GOOGLE_APPLICATION_CREDENTIALS).")
+@click.option("--credentials", type=click.Path(dir_okay=False), help=N_("Service-account JSON key (default: from the settings or GOOGLE_APPLICATION_CREDENTIALS)."))
 def gsheet_check(config, url_or_key, credentials):
-    """Verify access to the spreadsheet and say exactly what to do if it is missing."""
     from exporters.gsheet import check_access
 
     settings = None

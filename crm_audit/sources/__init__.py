@@ -25,6 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from crm_audit.i18n import _
+
 if TYPE_CHECKING:  # imported where used: `crm-audit --help` and `import crm_audit.settings` stay light
     from crm_audit.sources.config import CrmApiSettings
     from crm_audit.sources.snapshot import SyncedSource
@@ -71,7 +73,7 @@ def connector_for(settings, *, environ: dict | None = None, transport: Any = Non
     spec_for = getattr(cls, "credential_spec", None)  # a CRM whose secret is not a token (Salesforce: a private key)
     spec = spec_for(api, settings) if spec_for is not None else CredentialSpec(
         api.token_env_for(crm), settings.resolve(api.token_file) if api.token_file else None,
-        "OAuth2 access token" if api.auth == "oauth2" else f"{cls.title} API token")
+        _("OAuth2 access token") if api.auth == "oauth2" else _("{crm} API token").format(crm=cls.title))
     secret = read_secret(spec, environ)
     token_data = None
     if api.auth == "oauth2":
@@ -130,12 +132,13 @@ def source_for(settings, *, ledger: str | Path | None = None, sync_id: int | Non
         return SyncedSource.open(snapshot)
     path = cache_file(settings, ledger)
     if not path.exists():
-        raise UsageError(f"{path}: no sync yet; run `crm-audit sync` (or `crm-audit run --from-crm`) first")
+        raise UsageError(_("{path}: no sync yet; run `crm-audit sync` (or `crm-audit run --from-crm`) first").format(path=path))
     with SyncCache(path) as cache:
         row = cache.sync(sync_id) if sync_id is not None else cache.latest_sync()
     if row is None or not row.snapshot:
-        what = f"sync {sync_id} has no snapshot (it failed, or its snapshot was pruned)" if sync_id is not None else "no finished sync"
-        raise UsageError(f"{path}: {what}; run `crm-audit sync`")
+        what = (_("sync {id} has no snapshot (it failed, or its snapshot was pruned)").format(id=sync_id) if sync_id is not None
+                else _("no finished sync"))
+        raise UsageError(_("{path}: {what}; run `crm-audit sync`").format(path=path, what=what))
     return SyncedSource.open(row.snapshot)
 
 

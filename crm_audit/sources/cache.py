@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterable
 
 from crm_audit.errors import UsageError
+from crm_audit.i18n import _
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -95,15 +96,16 @@ class SyncCache:
 
         self.path = Path(path)
         if read_only and not self.path.exists():
-            raise UsageError(f"{self.path}: no sync cache yet; run `crm-audit sync` first")
+            raise UsageError(_("{path}: no sync cache yet; run `crm-audit sync` first").format(path=self.path))
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.con = duckdb.connect(str(self.path), read_only=read_only)
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
-                raise UsageError(f"{self.path} is in use by another crm-audit (a sync or an audit is running); wait for it to finish") from None
-            raise UsageError(f"{self.path}: cannot open the sync cache ({str(exc).splitlines()[0]}); move it away to rebuild it with "
-                             "`crm-audit sync --full`") from None
+                raise UsageError(_("{path} is in use by another crm-audit (a sync or an audit is running); wait for it to finish")
+                                 .format(path=self.path)) from None
+            raise UsageError(_("{path}: cannot open the sync cache ({error}); move it away to rebuild it with `crm-audit sync --full`")
+                             .format(path=self.path, error=str(exc).splitlines()[0])) from None
         if not read_only:
             for stmt in filter(str.strip, SCHEMA.split(";")):
                 self.con.execute(stmt)
@@ -122,8 +124,9 @@ class SyncCache:
         """Refuse a cache filled from another CRM or account (its watermarks would be wrong)."""
         rows = dict(self.con.execute("SELECT key, value FROM meta").fetchall())
         if rows and (rows.get("crm") != crm or rows.get("account") != account):
-            raise UsageError(f"{self.path} holds data of {rows.get('crm')} {rows.get('account')}, not {crm} {account}; "
-                             "run `crm-audit sync --full` to rebuild it for this account")
+            raise UsageError(_("{path} holds data of {crm} {account}, not {new_crm} {new_account}; "
+                               "run `crm-audit sync --full` to rebuild it for this account")
+                             .format(path=self.path, crm=rows.get("crm"), account=rows.get("account"), new_crm=crm, new_account=account))
         if not rows:
             self.con.executemany("INSERT INTO meta VALUES (?, ?)", [("crm", crm), ("account", account)])
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from crm_audit.i18n import _
 from crm_audit.sources.errors import NoCredentials
 
 
@@ -65,25 +66,26 @@ def read_secret(spec: CredentialSpec, environ: dict | None = None) -> Secret:
     if spec.env and environ.get(spec.env, "").strip():
         value = environ[spec.env].strip()
         _registry.append(value)
-        return Secret(value, f"environment variable {spec.env}")
+        return Secret(value, _("environment variable {name}").format(name=spec.env))
     if spec.file is not None:
         path = spec.file.expanduser()
         if path.is_file():
             try:
                 value = path.read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise NoCredentials(f"cannot read the {spec.what} file {path}: {exc.strerror}") from None
+                raise NoCredentials(_("cannot read the {what} file {path}: {why}").format(what=spec.what, path=path, why=exc.strerror)) from None
             if value:
                 _registry.append(value)
-                return Secret(value, f"file {path}")
-            raise NoCredentials(f"the {spec.what} file {path} is empty; put the token in it (one line)")
+                return Secret(value, _("file {path}").format(path=path))
+            raise NoCredentials(_("the {what} file {path} is empty; put the token in it (one line)").format(what=spec.what, path=path))
     where = []
     if spec.env:
-        where.append(f"the environment variable {spec.env}")
+        where.append(_("the environment variable {name}").format(name=spec.env))
     if spec.file is not None:
-        where.append(f"the file {spec.file}")
-    looked = " or ".join(where) or "nowhere (crm_api: has neither token_env nor token_file)"
+        where.append(_("the file {path}").format(path=spec.file))
+    looked = _(" or ").join(where) or _("nowhere (crm_api: has neither token_env nor token_file)")
     raise NoCredentials(
-        f"no {spec.what}: looked in {looked}. Set it (`export {spec.env or 'CRM_TOKEN'}=...`) or name a file outside "
-        "the project in crm-audit.yaml (crm_api: {token_file: ~/.config/crm-audit/token}); never put the token in crm-audit.yaml"
+        _("no {what}: looked in {looked}. Set it (`export {env}=...`) or name a file outside the project in crm-audit.yaml "
+          "(crm_api: {{token_file: ~/.config/crm-audit/token}}); never put the token in crm-audit.yaml")
+        .format(what=spec.what, looked=looked, env=spec.env or "CRM_TOKEN")
     )

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from crm_audit.i18n import _
 from crm_audit.sources.credentials import mask
 from crm_audit.sources.errors import (ApiDisabled, ApiResponseError, BadToken, MissingScope, NoNetwork, RateLimited,
                                       SourceError, WrongDomain)
@@ -90,8 +91,8 @@ class RateLimiter:
         if delay <= 0:
             return
         if delay > self.limits.max_wait:
-            raise RateLimited(f"the CRM asks to wait {delay:.0f} s before the next request (its limit is used up); "
-                              "run the sync again later — nothing is lost, it resumes where it stopped")
+            raise RateLimited(_("the CRM asks to wait {seconds:.0f} s before the next request (its limit is used up); "
+                                "run the sync again later — nothing is lost, it resumes where it stopped").format(seconds=delay))
         self.waited += delay
         self._sleep(delay)
 
@@ -99,9 +100,10 @@ class RateLimiter:
         reserve = self.limits.daily_reserve
         if reserve is not None and self.daily_total and self.daily_used is not None \
                 and self.daily_used >= self.daily_total * (1 - reserve):
-            raise RateLimited(f"the account has used {self.daily_used:,} of its {self.daily_total:,} API requests of the last 24 hours; "
-                              f"the sync stops here to leave the last {reserve:.0%} to the account's other integrations — run it "
-                              "again later (nothing is lost, it resumes where it stopped)")
+            raise RateLimited(_("the account has used {used:,} of its {total:,} API requests of the last 24 hours; "
+                                "the sync stops here to leave the last {reserve:.0%} to the account's other integrations — run it "
+                                "again later (nothing is lost, it resumes where it stopped)")
+                              .format(used=self.daily_used, total=self.daily_total, reserve=reserve))
         self._wait_until(max(self._next_at, self._blocked_until))
         if self.limits.rps:
             self._next_at = max(self.clock(), self._next_at) + 1.0 / self.limits.rps
@@ -175,22 +177,25 @@ class Stats:
 Classifier = Callable[[httpx.Response], "SourceError | None"]
 
 
-def default_classify(resp: httpx.Response, crm: str = "the CRM") -> SourceError | None:
+def default_classify(resp: httpx.Response, crm: str | None = None) -> SourceError | None:
     """A refusal as a typed error (a connector refines it with its own error bodies)."""
     s, url = resp.status_code, str(resp.request.url) if resp.request else None
     body = mask(resp.text[:300]) if resp.content else ""
     url = mask(url) if url else None
+    crm = crm or _("the CRM")
+    answer = f"HTTP {s}: {body}" if body else f"HTTP {s}"
     if s == 401:
-        return BadToken(f"{crm} refused the token (HTTP 401{': ' + body if body else ''}); it is wrong, expired or revoked — "
-                        "create a new one and put it where the settings say", status=s, url=url)
+        return BadToken(_("{crm} refused the token ({answer}); it is wrong, expired or revoked — "
+                          "create a new one and put it where the settings say").format(crm=crm, answer=answer), status=s, url=url)
     if s == 402:
-        return ApiDisabled(f"{crm} says the account's plan does not include API access (HTTP 402)", status=s, url=url)
+        return ApiDisabled(_("{crm} says the account's plan does not include API access (HTTP 402)").format(crm=crm), status=s, url=url)
     if s == 403:
-        return MissingScope(f"{crm} refused access to {_path(url)} (HTTP 403{': ' + body if body else ''}); the token's user or app "
-                            "lacks the permission to read it — grant it, or use an admin's token", status=s, url=url)
+        return MissingScope(_("{crm} refused access to {path} ({answer}); the token's user or app "
+                              "lacks the permission to read it — grant it, or use an admin's token")
+                            .format(crm=crm, path=_path(url), answer=answer), status=s, url=url)
     if s == 404:
-        return WrongDomain(f"{_host(url)} has no {crm} API at {_path(url)} (HTTP 404); check the account address in crm_api: domain",
-                           status=s, url=url)
+        return WrongDomain(_("{host} has no {crm} API at {path} (HTTP 404); check the account address in crm_api: domain")
+                           .format(host=_host(url), crm=crm, path=_path(url)), status=s, url=url)
     return None
 
 
@@ -246,12 +251,12 @@ class Paging:
 class HttpCore:
     """GETs to one CRM account with its limits, retries and typed errors."""
 
-    def __init__(self, base_url: str, headers: dict[str, str], limits: Limits, *, crm: str = "the CRM",
+    def __init__(self, base_url: str, headers: dict[str, str], limits: Limits, *, crm: str | None = None,
                  classify: Classifier | None = None, transport: httpx.BaseTransport | None = None,
                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
                  probe_host: str | None = None):
         self.base_url = base_url.rstrip("/")
-        self.crm = crm
+        self.crm = crm or _("the CRM")
         self.limits = limits
         self.limiter = RateLimiter(limits, clock, sleep)
         self.stats = Stats()
@@ -346,10 +351,11 @@ class HttpCore:
             if resp.status_code == 429 or resp.status_code in (500, 502, 503, 504):
                 if attempt >= self.limits.retries:
                     if resp.status_code == 429:
-                        raise RateLimited(f"{self.crm} kept answering 429 Too Many Requests after {attempt} retries; run the sync later",
-                                          status=429, url=mask(url))
-                    raise ApiResponseError(f"{self.crm} answered HTTP {resp.status_code} {attempt + 1} times for {_path(url)}; "
-                                           "it may be down — try again later", status=resp.status_code, url=mask(url))
+                        raise RateLimited(_("{crm} kept answering 429 Too Many Requests after {n} retries; run the sync later")
+                                          .format(crm=self.crm, n=attempt), status=429, url=mask(url))
+                    raise ApiResponseError(_("{crm} answered HTTP {status} {n} times for {path}; it may be down — try again later")
+                                           .format(crm=self.crm, status=resp.status_code, n=attempt + 1, path=_path(url)),
+                                           status=resp.status_code, url=mask(url))
                 attempt += 1
                 self.stats.retries += 1
                 wait = retry_after_seconds(resp.headers)
@@ -365,12 +371,14 @@ class HttpCore:
             if resp.status_code >= 400:
                 err = (self.classify(resp) if self.classify else None) or default_classify(resp, self.crm)
                 if err is None:
-                    err = ApiResponseError(f"{self.crm} answered HTTP {resp.status_code} for {_path(url)}: {mask(resp.text[:300])}",
+                    err = ApiResponseError(_("{crm} answered HTTP {status} for {path}: {body}")
+                                           .format(crm=self.crm, status=resp.status_code, path=_path(url), body=mask(resp.text[:300])),
                                            status=resp.status_code, url=mask(url))
                 raise err
             if resp.status_code in (301, 302, 307, 308):
-                raise WrongDomain(f"{_host(url)} redirects to {mask(resp.headers.get('location', '?'))}: not the {self.crm} API address; "
-                                  "check crm_api: domain", status=resp.status_code, url=mask(url))
+                raise WrongDomain(_("{host} redirects to {target}: not the {crm} API address; check crm_api: domain")
+                                  .format(host=_host(url), target=mask(resp.headers.get("location", "?")), crm=self.crm),
+                                  status=resp.status_code, url=mask(url))
             self.stats.cost += cost
             if resp.status_code == 204 or not body:
                 return None
@@ -382,8 +390,9 @@ class HttpCore:
                     self.stats.retries += 1
                     self.limiter.sleep(self._backoff(attempt))
                     continue
-                raise ApiResponseError(f"{self.crm} answered something that is not JSON for {_path(url)} "
-                                       f"(is {_host(url)} the right address?)", status=resp.status_code, url=mask(url)) from None
+                raise ApiResponseError(_("{crm} answered something that is not JSON for {path} (is {host} the right address?)")
+                                       .format(crm=self.crm, path=_path(url), host=_host(url)),
+                                       status=resp.status_code, url=mask(url)) from None
 
     def pages(self, path: str, params: dict | None, paging: Paging, cost: int = 1) -> Iterator[tuple[list, Any]]:
         """Every page of a list: (items, the position of the page after it — None after the last)."""
@@ -412,12 +421,13 @@ class HttpCore:
         host = _host(url)
         if _dns_failure(exc):
             if self.probe_host and _resolves(self.probe_host):
-                return WrongDomain(f"{host} does not exist (no such address) while {self.probe_host} answers; check the account "
-                                   "address in crm_api: domain", url=mask(url))
-            return NoNetwork(f"cannot resolve {host}: no network or DNS; check the connection (and a proxy, if any)", url=mask(url))
-        kind = type(exc).__name__
-        return NoNetwork(f"cannot reach {host} ({kind}: {mask(str(exc))[:200]}); check the network, a proxy or a firewall — "
-                         "the sync resumes where it stopped", url=mask(url))
+                return WrongDomain(_("{host} does not exist (no such address) while {probe} answers; check the account "
+                                     "address in crm_api: domain").format(host=host, probe=self.probe_host), url=mask(url))
+            return NoNetwork(_("cannot resolve {host}: no network or DNS; check the connection (and a proxy, if any)").format(host=host),
+                             url=mask(url))
+        return NoNetwork(_("cannot reach {host} ({kind}: {error}); check the network, a proxy or a firewall — "
+                           "the sync resumes where it stopped").format(host=host, kind=type(exc).__name__, error=mask(str(exc))[:200]),
+                         url=mask(url))
 
 
 def _dns_failure(exc: BaseException) -> bool:

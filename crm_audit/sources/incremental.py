@@ -22,9 +22,33 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from crm_audit.i18n import N_, _
 from crm_audit.progress import silent
 from crm_audit.sources.cache import SyncCache, now_iso
 from crm_audit.sources.connector import Connector, minus
+
+
+#: the connectors' objects (their API names) as the CLI names them in its progress and summary lines
+OBJECT_NAMES = {
+    "users": N_("users"), "owners": N_("owners"), "pipelines": N_("pipelines"), "stages": N_("stages"),
+    "stage_sets": N_("stage sets"), "categories": N_("pipelines (categories)"), "record_types": N_("record types"),
+    "processes": N_("sales processes"), "deals": N_("deals"), "leads": N_("deals (leads)"), "opportunities": N_("opportunities"),
+    "organizations": N_("organizations"), "organization": N_("organization"), "companies": N_("companies"),
+    "accounts": N_("accounts"), "account": N_("account"), "persons": N_("persons"), "contacts": N_("contacts"),
+    "activities": N_("activities"), "tasks": N_("tasks"), "events": N_("events"), "history": N_("stage history"),
+    "stage_history": N_("stage history"), "loss_reasons": N_("loss reasons"),
+    "dealFields": N_("deal fields"), "deals_fields": N_("deal fields"), "leads_fields": N_("deal fields"),
+    "opportunity_fields": N_("deal fields"), "deals_properties": N_("deal fields"),
+    "organizationFields": N_("organization fields"), "companies_fields": N_("company fields"),
+    "companies_properties": N_("company fields"), "account_fields": N_("company fields"),
+    "personFields": N_("contact fields"), "contacts_fields": N_("contact fields"), "contact_fields": N_("contact fields"),
+    "contacts_properties": N_("contact fields"),
+}
+
+
+def object_name(name: str) -> str:
+    """A connector's object (``dealFields``, ``leads`` …) as the CLI's language names it (unknown ones as they are)."""
+    return _(OBJECT_NAMES[name]) if name in OBJECT_NAMES else name
 
 
 @dataclass
@@ -80,8 +104,11 @@ def run_sync(connector: Connector, cache: SyncCache, *, full: bool = False, over
 
             def report(extra: str = "") -> None:
                 lim = core.limiter
-                daily = f" · {lim.daily_used:,}/{lim.daily_total:,} of the daily API allocation" if lim.daily_total else ""
-                progress(f"sync {spec.name}: {res.read:,} records · {core.stats.requests:,} requests{daily}{extra}")
+                line = _("sync {object}: {records:,} records · {requests:,} requests").format(
+                    object=object_name(spec.name), records=res.read, requests=core.stats.requests)
+                if lim.daily_total:
+                    line += " · " + _("{used:,}/{total:,} of the daily API allocation").format(used=lim.daily_used, total=lim.daily_total)
+                progress(line + extra)
 
             report()
             if spec.kind == "reference":
@@ -119,16 +146,16 @@ def run_sync(connector: Connector, cache: SyncCache, *, full: bool = False, over
                 for page in connector.fetch_deleted(spec.name, since):
                     cache.commit_page(spec.name, [r for r in page], sid)
                     res.deleted += sum(1 for r in page if r.deleted)
-                    report(" (deleted)")
+                    report(" " + _("(deleted)"))
             elif spec.deletions == "id-check" and seen is None and _due(state.id_checked, id_check_days, check_deleted):
                 ids: set[str] = set()
                 for page in connector.list_ids(spec.name):
                     ids.update(page)
-                    report(f" (checking for deleted records: {len(ids):,} ids)")
+                    report(" " + _("(checking for deleted records: {n:,} ids)").format(n=len(ids)))
                 res.deleted += cache.mark_missing_deleted(spec.name, ids, sid, started)
         result.counts = {}
         if snapshots is not None:
-            progress("writing the snapshot for the audit")
+            progress(_("writing the snapshot for the audit"))
             result.snapshot, result.counts = snapshot_mod.write_snapshot(connector, cache, snapshots, sid)
             for old_sid, path in cache.prunable_snapshots(keep_snapshots):
                 snapshot_mod.remove_snapshot(Path(path))

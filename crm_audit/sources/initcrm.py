@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from crm_audit.errors import UsageError
+from crm_audit.i18n import _
 
 
 def _api_block(api, crm: str) -> str:
@@ -72,7 +73,7 @@ def settings_text_from_crm(directory: Path, crm: str, api, *, progress=None, **c
     finally:
         connector.core.close()
     if not values.pipelines:
-        raise UsageError(f"{crm}: the account has no pipelines; create them in the CRM first")
+        raise UsageError(_("{crm}: the account has no pipelines; create them in the CRM first").format(crm=crm))
     source = SyncedSource.open(result.snapshot)
     found = {norm(s) for stages in values.pipelines.values() for s in stages}
     active = {norm(n) for n, a in values.users if a}
@@ -112,7 +113,7 @@ def write_settings_from_crm(directory: Path, crm: str, force: bool = False, *, d
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / SETTINGS_FILE
     if path.exists() and not force:
-        raise UsageError(f"{path} already exists; edit it, or pass --force to overwrite it")
+        raise UsageError(_("{path} already exists; edit it, or pass --force to overwrite it").format(path=path))
     api = CrmApiSettings(domain=domain, token_env=token_env, token_file=str(Path(token_file).expanduser().resolve()) if token_file else None,
                          base_url=base_url, **(api_options or {}))
     text = settings_text_from_crm(directory, crm, api, progress=progress, **conn_kw)

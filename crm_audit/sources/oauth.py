@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from crm_audit.i18n import _
 from crm_audit.sources import credentials
 from crm_audit.sources.credentials import Secret, mask
 from crm_audit.sources.errors import ApiResponseError, BadToken, MissingScope, NoCredentials, SourceError
@@ -45,10 +46,12 @@ def jwt_assertion(client_id: str, username: str, audience: str, key: Secret, now
     try:
         pkey = serialization.load_pem_private_key(key.reveal().encode(), password=None)
     except (ValueError, TypeError):
-        raise NoCredentials(f"the Salesforce private key from {key.origin} is not an unencrypted PEM private key "
-                            "(-----BEGIN PRIVATE KEY----- …); use the key whose certificate is uploaded to the connected app") from None
+        raise NoCredentials(_("the Salesforce private key from {origin} is not an unencrypted PEM private key "
+                              "(-----BEGIN PRIVATE KEY----- …); use the key whose certificate is uploaded to the connected app")
+                            .format(origin=key.origin)) from None
     if not isinstance(pkey, rsa.RSAPrivateKey):
-        raise NoCredentials(f"the Salesforce private key from {key.origin} is not an RSA key (the JWT bearer flow signs with RS256)")
+        raise NoCredentials(_("the Salesforce private key from {origin} is not an RSA key (the JWT bearer flow signs with RS256)")
+                            .format(origin=key.origin))
     now = time.time() if now is None else now
     head = _b64(json.dumps({"alg": "RS256", "typ": "JWT"}, separators=(",", ":")).encode())
     body = _b64(json.dumps({"iss": client_id, "sub": username, "aud": audience, "exp": int(now) + 180}, separators=(",", ":")).encode())
@@ -105,22 +108,25 @@ class JwtBearer:
 def _jwt_refusal(status: int, js: dict, flow: JwtBearer) -> SourceError:
     err, desc = str(js.get("error") or status), str(js.get("error_description") or "")
     low = desc.lower()
+    said = f"{err}: {desc}"
     if err in ("invalid_client_id", "invalid_client"):
-        return BadToken(f"Salesforce does not know the connected app's consumer key (crm_api: client_id; {err}: {desc}); copy it from "
-                        "Setup › App Manager › your app › View › Consumer Key", status=status)
+        return BadToken(_("Salesforce does not know the connected app's consumer key (crm_api: client_id; {said}); copy it from "
+                          "Setup › App Manager › your app › View › Consumer Key").format(said=said), status=status)
     if "approved" in low or "not authorized" in low or "inactive" in low and "user" in low:
-        return MissingScope(f"Salesforce: the user {flow.username} may not use the connected app ({err}: {desc}); in Setup › Connected "
-                            "Apps › Manage › your app set «Admin approved users are pre-authorized» and add the user's profile or "
-                            "permission set", status=status)
+        return MissingScope(_("Salesforce: the user {user} may not use the connected app ({said}); in Setup › Connected "
+                              "Apps › Manage › your app set «Admin approved users are pre-authorized» and add the user's profile or "
+                              "permission set").format(user=flow.username, said=said), status=status)
     if "audience" in low:
-        return BadToken(f"Salesforce refused the sign-in ({err}: {desc}); crm_api: login_url must be https://login.salesforce.com "
-                        "(production) or https://test.salesforce.com (a sandbox)", status=status)
+        return BadToken(_("Salesforce refused the sign-in ({said}); crm_api: login_url must be https://login.salesforce.com "
+                          "(production) or https://test.salesforce.com (a sandbox)").format(said=said), status=status)
     if "user" in low and ("not found" in low or "invalid" in low or "credentials" in low):
-        return BadToken(f"Salesforce does not know the user {flow.username} ({err}: {desc}); check crm_api: username", status=status)
+        return BadToken(_("Salesforce does not know the user {user} ({said}); check crm_api: username").format(user=flow.username, said=said),
+                        status=status)
     if err == "invalid_grant":
-        return BadToken(f"Salesforce refused the signed sign-in ({err}: {desc}); the private key does not match the certificate uploaded "
-                        "to the connected app, or the consumer key or username is wrong", status=status)
-    return ApiResponseError(f"Salesforce's sign-in answered HTTP {status} ({mask(err)}: {mask(desc)[:200]})", status=status)
+        return BadToken(_("Salesforce refused the signed sign-in ({said}); the private key does not match the certificate uploaded "
+                          "to the connected app, or the consumer key or username is wrong").format(said=said), status=status)
+    return ApiResponseError(_("Salesforce's sign-in answered HTTP {status} ({said})").format(status=status, said=f"{mask(err)}: {mask(desc)[:200]}"),
+                            status=status)
 
 
 # ---------------------------------------------------------------------- the refresh-token flow
@@ -136,11 +142,11 @@ class TokenFile:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise NoCredentials(f"{self.path}: cannot read the OAuth2 token file ({type(exc).__name__}); it must be JSON with "
-                                "access_token, refresh_token, client_id and client_secret") from None
+            raise NoCredentials(_("{path}: cannot read the OAuth2 token file ({kind}); it must be JSON with "
+                                  "access_token, refresh_token, client_id and client_secret").format(path=self.path, kind=type(exc).__name__)) from None
         if not isinstance(data, dict) or not data.get("access_token"):
-            raise NoCredentials(f"{self.path}: the OAuth2 token file has no access_token; it must be JSON with access_token, "
-                                "refresh_token, client_id and client_secret")
+            raise NoCredentials(_("{path}: the OAuth2 token file has no access_token; it must be JSON with access_token, "
+                                  "refresh_token, client_id and client_secret").format(path=self.path))
         _remember(*(data.get(k) for k in ("access_token", "refresh_token", "client_secret")))
         return data
 
@@ -179,8 +185,8 @@ class RefreshingToken:
     def __call__(self) -> None:
         data = self.store.read()
         if not data.get("refresh_token"):
-            raise BadToken(f"{self.crm} refused the OAuth2 access token (expired) and {self.store.path} has no refresh_token to get a "
-                           "new one; authorize the app again and save its tokens there")
+            raise BadToken(_("{crm} refused the OAuth2 access token (expired) and {path} has no refresh_token to get a "
+                             "new one; authorize the app again and save its tokens there").format(crm=self.crm, path=self.store.path))
         url = data.get("token_url") or self.spec.token_url.format(domain=self.domain or "")
         form = {"grant_type": "refresh_token", "refresh_token": data["refresh_token"]}
         client = {"client_id": str(data.get("client_id") or ""), "client_secret": str(data.get("client_secret") or "")}
@@ -195,9 +201,9 @@ class RefreshingToken:
         js = _json(resp)
         if resp.status_code != 200 or not js.get("access_token"):
             err = mask(str(js.get("error") or js.get("hint") or js.get("message") or resp.status_code))
-            raise BadToken(f"{self.crm} refused to refresh the OAuth2 token ({err}); the refresh token was revoked or the app's client "
-                           f"id/secret in {self.store.path} are wrong — authorize the app again and save its tokens there",
-                           status=resp.status_code)
+            raise BadToken(_("{crm} refused to refresh the OAuth2 token ({error}); the refresh token was revoked or the app's client "
+                             "id/secret in {path} are wrong — authorize the app again and save its tokens there")
+                           .format(crm=self.crm, error=err, path=self.store.path), status=resp.status_code)
         _remember(js.get("access_token"), js.get("refresh_token"))
         data["access_token"] = js["access_token"]
         if js.get("refresh_token"):
@@ -220,9 +226,9 @@ def oauth_secret(secret: Secret) -> tuple[Secret, dict | None]:
     try:
         data = json.loads(raw)
     except ValueError:
-        raise NoCredentials(f"the OAuth2 token file ({secret.origin}) is not valid JSON; it must hold access_token, refresh_token, "
-                            "client_id and client_secret") from None
+        raise NoCredentials(_("the OAuth2 token file ({origin}) is not valid JSON; it must hold access_token, refresh_token, "
+                              "client_id and client_secret").format(origin=secret.origin)) from None
     if not isinstance(data, dict) or not data.get("access_token"):
-        raise NoCredentials(f"the OAuth2 token file ({secret.origin}) has no access_token")
+        raise NoCredentials(_("the OAuth2 token file ({origin}) has no access_token").format(origin=secret.origin))
     _remember(*(data.get(k) for k in ("access_token", "refresh_token", "client_secret")))
     return Secret(str(data["access_token"]), secret.origin), data

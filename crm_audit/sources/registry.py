@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib
 
 from crm_audit.errors import UsageError
+from crm_audit.i18n import _
 
 CONNECTORS: dict[str, str] = {
     "pipedrive": "crm_audit.sources.connectors.pipedrive:PipedriveConnector",
@@ -32,7 +33,7 @@ CONNECTORS: dict[str, str] = {
 def connector_class(crm: str):
     target = CONNECTORS.get(crm)
     if target is None:
-        raise UsageError(f"reading «{crm}» straight from its API is not supported yet; supported: {', '.join(sorted(CONNECTORS))} "
-                         "(use an export folder: crm-audit run --export DIR)")
-    module, _, name = target.partition(":")
+        raise UsageError(_("reading «{crm}» straight from its API is not supported yet; supported: {known} "
+                           "(use an export folder: crm-audit run --export DIR)").format(crm=crm, known=", ".join(sorted(CONNECTORS))))
+    module, _sep, name = target.partition(":")
     return getattr(importlib.import_module(module), name)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from crm_audit.engine.profile import ENTITIES, Profile, load_profile
 from crm_audit.errors import UsageError
+from crm_audit.i18n import _
 from crm_audit.sources.cache import SyncCache
 from crm_audit.sources.connector import Connector
 
@@ -71,8 +72,8 @@ class SyncedSource:
         p = Path(snapshot)
         m = p / MANIFEST
         if not m.exists():
-            raise UsageError(f"{p}: not a crm-audit snapshot (no {MANIFEST}); `crm-audit sync` writes them into the "
-                             "<ledger name>.snapshots folder")
+            raise UsageError(_("{path}: not a crm-audit snapshot (no {manifest}); `crm-audit sync` writes them into the "
+                               "<ledger name>.snapshots folder").format(path=p, manifest=MANIFEST))
         meta = json.loads(m.read_text(encoding="utf-8"))
         return cls(p, meta["crm"], int(meta["sync_id"]), meta.get("account", ""), Path(__file__).parent / "profiles" / meta["profile"])
 
@@ -119,7 +120,7 @@ class SyncedSource:
                 out.warnings += warns
                 out.fingerprints[f"{self.crm}-sync/{entity}.parquet"] = file_fingerprint(path)
             if "deals" not in out.entities:
-                raise UsageError(f"{self.snapshot}: the snapshot has no deals")
+                raise UsageError(_("{path}: the snapshot has no deals").format(path=self.snapshot))
             out.warnings += linking.link_by_name(con, out.entities, profile)
             out.warnings += mapping.dates_from_days(con, out.entities, profile, as_of or dt.date.today(), on_bad_value)
         except BaseException:

@@ -39,6 +39,7 @@ from enum import Enum
 from typing import Any
 
 from crm_audit.errors import OutputError
+from crm_audit.i18n import _
 
 _SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
 _RETRY_STATUS = {408, 429, 500, 502, 503, 504}
@@ -172,7 +173,7 @@ class _Retryable(Exception):
 
 
 def format_minutes(seconds: float) -> str:
-    return f"~{max(1, math.ceil(seconds / 60))} min"
+    return _("~{n} min").format(n=max(1, math.ceil(seconds / 60)))
 
 
 class _Calls:
@@ -206,7 +207,8 @@ class _Calls:
         if self.progress is not None and seconds >= 1:
             left = seconds + (self.remaining() if self.remaining else 0.0)
             step = f"; {self.status}" if self.status else ""
-            self.progress(f"Google Sheets: {why}, waiting {math.ceil(seconds)} s{step}, {format_minutes(left)} left")
+            self.progress(_("Google Sheets: {why}, waiting {seconds} s{step}, {left} left")
+                          .format(why=why, seconds=math.ceil(seconds), step=step, left=format_minutes(left)))
         self.policy.sleep(seconds)
         self.waited += seconds
 
@@ -225,7 +227,8 @@ class _Calls:
         attempt = 0
         while True:
             attempt += 1
-            self._sleep(policy.quota_wait(kind), f"Google allows {policy._limit(kind)} {kind} requests per minute")
+            self._sleep(policy.quota_wait(kind), (_("Google allows {n} read requests per minute") if kind == "read" else
+                                                  _("Google allows {n} write requests per minute")).format(n=policy._limit(kind)))
             policy.note(kind)
             self.count += 1
             try:
@@ -252,19 +255,19 @@ class _Calls:
 
 def _gave_up(sid: str, what: str, attempts: int, last: str) -> GoogleSheetsError:
     return GoogleSheetsError(
-        f"Google Sheets {sid}: could not {what} after {attempts} attempt(s); last error: {last}.",
+        _("Google Sheets {sid}: could not {what} after {attempts} attempt(s); last error: {last}.")
+        .format(sid=sid, what=what, attempts=attempts, last=last),
         Cause.GAVE_UP,
-        hint="Nothing the managers wrote is lost: run the same command again (Google may be rate-limiting; "
-        "wait a minute if the last error was HTTP 429).",
+        hint=_("Nothing the managers wrote is lost: run the same command again (Google may be rate-limiting; "
+               "wait a minute if the last error was HTTP 429)."),
     )
 
 
 def _unreachable(sid: str, detail: str) -> GoogleSheetsError:
     return GoogleSheetsError(
-        f"Google Sheets {sid}: cannot reach Google (sheets.googleapis.com): {detail}.",
+        _("Google Sheets {sid}: cannot reach Google (sheets.googleapis.com): {detail}.").format(sid=sid, detail=detail),
         Cause.UNREACHABLE,
-        hint="Check the internet connection, the proxy (HTTPS_PROXY) and the firewall, then run again. "
-        "Nothing was written.",
+        hint=_("Check the internet connection, the proxy (HTTPS_PROXY) and the firewall, then run again. Nothing was written."),
     )
 
 
@@ -329,23 +332,25 @@ def _response_of(exc: BaseException) -> Any:
 def _share_advice(sid: str, account: str | None, role: str = "add") -> str:
     page = f"https://docs.google.com/spreadsheets/d/{sid}"
     if not account:
-        return (f"Make sure your Google account can edit {page} (ask its owner for «Editor»), or use a "
-                "service-account key (--credentials).")
-    verb = "add" if role == "add" else "change the role of"
-    return (f"Open {page} → «Share» (Настройки доступа) → {verb} {account} → «Editor» (Редактор), "
-            "untick «Notify people», press «Share».")
+        return _("Make sure your Google account can edit {page} (ask its owner for «Editor»), or use a "
+                 "service-account key (--credentials).").format(page=page)
+    if role == "add":
+        return _("Open {page} → «Share» («Настройки доступа») → add {account} → «Editor» («Редактор»), "
+                 "untick «Notify people», press «Share».").format(page=page, account=account)
+    return _("Open {page} → «Share» («Настройки доступа») → change the role of {account} → «Editor» («Редактор»), "
+             "untick «Notify people», press «Share».").format(page=page, account=account)
 
 
 def _credentials_refused(sid: str, account: str | None, detail: str) -> GoogleSheetsError:
-    who = account or "this account"
+    who = account or _("this account")
     where = (f"Google Cloud Console → IAM & Admin → Service accounts → {account} → Keys → Add key → JSON"
              if account else "Google Cloud Console → IAM & Admin → Service accounts → Keys")
     return GoogleSheetsError(
-        f"Google Sheets {sid}: Google refused the credentials of {who}{detail} — the key was deleted or "
-        "revoked, the service account was disabled, or the file is not a valid key.",
+        _("Google Sheets {sid}: Google refused the credentials of {who}{detail} — the key was deleted or "
+          "revoked, the service account was disabled, or the file is not a valid key.").format(sid=sid, who=who, detail=detail),
         Cause.CREDENTIALS,
-        hint=f"Create a new key ({where}) and point --credentials / google_credentials at it; "
-        "with your own Google account, sign in again (delete ~/.config/gspread/authorized_user.json).",
+        hint=_("Create a new key ({where}) and point --credentials / google_credentials at it; "
+               "with your own Google account, sign in again (delete ~/.config/gspread/authorized_user.json).").format(where=where),
     )
 
 
@@ -364,12 +369,12 @@ def _classify(exc: Exception, what: str, sid: str, *, account: str | None = None
         reason = str(exc.args[0]).split(":", 1)[0][:60] if exc.args else ""
         return _credentials_refused(sid, account, f" ({reason})" if reason else "")
     if auth_errors is not None and isinstance(exc, auth_errors.TransportError):
-        return _Retryable(f"{what}: connection to Google's sign-in failed", connection=True)
+        return _Retryable(_("{what}: connection to Google's sign-in failed").format(what=what), connection=True)
     if isinstance(exc, requests.exceptions.ConnectionError) or isinstance(exc, requests.exceptions.Timeout):
-        kind_text = "timed out" if isinstance(exc, requests.exceptions.Timeout) else "connection failed"
+        kind_text = _("timed out") if isinstance(exc, requests.exceptions.Timeout) else _("connection failed")
         return _Retryable(f"{what}: {kind_text} ({type(exc).__name__})", connection=True)
     if isinstance(exc, requests.exceptions.ChunkedEncodingError):
-        return _Retryable(f"{what}: connection broken", connection=True)
+        return _Retryable(_("{what}: connection broken").format(what=what), connection=True)
     response = _response_of(exc)
     status = getattr(response, "status_code", None)
     if status == 401:
@@ -378,22 +383,22 @@ def _classify(exc: Exception, what: str, sid: str, *, account: str | None = None
         project = re.search(r"project[s]?[ /=](\d+)", _api_message(response))
         link = ENABLE_API_URL + (f"?project={project.group(1)}" if project else "")
         return GoogleSheetsError(
-            f"Google Sheets {sid}: the Google Sheets API is not enabled in the Google Cloud project of "
-            f"{account or 'these credentials'}.",
+            _("Google Sheets {sid}: the Google Sheets API is not enabled in the Google Cloud project of {account}.")
+            .format(sid=sid, account=account or _("these credentials")),
             Cause.API_DISABLED,
-            hint=f"Enable it: {link} (press «Enable»), wait a few minutes, then run again.",
+            hint=_("Enable it: {link} (press «Enable»), wait a few minutes, then run again.").format(link=link),
         )
     if isinstance(exc, SpreadsheetNotFound) or status == 404 or (kind == "read" and (status == 403 or isinstance(exc, PermissionError))):
         return GoogleSheetsError(
-            f"Google Sheets {sid}: the spreadsheet is not shared with {account or 'this Google account'} "
-            "(or there is no spreadsheet with this address).",
+            _("Google Sheets {sid}: the spreadsheet is not shared with {account} (or there is no spreadsheet with this address).")
+            .format(sid=sid, account=account or _("this Google account")),
             Cause.NOT_SHARED,
             hint=_share_advice(sid, account),
         )
     if status == 403 or isinstance(exc, PermissionError):
         return GoogleSheetsError(
-            f"Google Sheets {sid}: {account or 'this Google account'} can read the spreadsheet but cannot edit it "
-            "(it is shared as Viewer or Commenter).",
+            _("Google Sheets {sid}: {account} can read the spreadsheet but cannot edit it (it is shared as Viewer or Commenter).")
+            .format(sid=sid, account=account or _("this Google account")),
             Cause.READ_ONLY,
             hint=_share_advice(sid, account, role="change"),
         )
@@ -401,7 +406,8 @@ def _classify(exc: Exception, what: str, sid: str, *, account: str | None = None
         if status in _RETRY_STATUS:
             return _Retryable(f"{what}: HTTP {status} {_api_message(response)}".strip(), _retry_after(response), status=status)
         return GoogleSheetsError(
-            f"Google Sheets {sid}: Google rejected the request ({what}): HTTP {status} {_api_message(response)}",
+            _("Google Sheets {sid}: Google rejected the request ({what}): HTTP {status} {message}")
+            .format(sid=sid, what=what, status=status, message=_api_message(response)),
             Cause.REJECTED,
         )
     return exc
@@ -440,9 +446,9 @@ def spreadsheet_key(url_or_key: str) -> str:
     if re.fullmatch(r"[a-zA-Z0-9_-]{10,}", text):
         return text
     raise GoogleSheetsError(
-        f"«{text[:80]}» is not a Google Sheets URL or key.",
+        _("«{text}» is not a Google Sheets URL or key.").format(text=text[:80]),
         Cause.BAD_ADDRESS,
-        hint="Copy the spreadsheet's address from the browser (https://docs.google.com/spreadsheets/d/…/edit).",
+        hint=_("Copy the spreadsheet's address from the browser (https://docs.google.com/spreadsheets/d/…/edit)."),
     )
 
 
@@ -472,28 +478,27 @@ def _client(credentials_path: str | os.PathLike[str] | None = None) -> Any:
     if path:
         if not os.path.isfile(path):
             raise GoogleSheetsError(
-                f"Google credentials file not found: {path}.",
+                _("Google credentials file not found: {path}.").format(path=path),
                 Cause.NO_CREDENTIALS,
-                hint="Set the path of the service-account JSON key (google_credentials in the settings, "
-                "--credentials, or GOOGLE_APPLICATION_CREDENTIALS).",
+                hint=_("Set the path of the service-account JSON key (google_credentials in the settings, "
+                       "--credentials, or GOOGLE_APPLICATION_CREDENTIALS)."),
             )
         try:
             return gspread.service_account(filename=path, scopes=_SCOPES)
         except (ValueError, KeyError) as exc:
             raise GoogleSheetsError(
-                f"{path} is not a valid service-account key ({type(exc).__name__}).",
+                _("{path} is not a valid service-account key ({kind}).").format(path=path, kind=type(exc).__name__),
                 Cause.CREDENTIALS,
-                hint="Download a JSON key of the service account in Google Cloud Console → IAM → Service accounts → Keys.",
+                hint=_("Download a JSON key of the service account in Google Cloud Console → IAM → Service accounts → Keys."),
             ) from None
     try:
         return gspread.oauth(scopes=_SCOPES)
     except FileNotFoundError:
         raise GoogleSheetsError(
-            "No Google credentials: no service-account key given and no OAuth client file "
-            "(~/.config/gspread/credentials.json).",
+            _("No Google credentials: no service-account key given and no OAuth client file (~/.config/gspread/credentials.json)."),
             Cause.NO_CREDENTIALS,
-            hint="Use a service-account key (--credentials key.json or GOOGLE_APPLICATION_CREDENTIALS), or put an "
-            "OAuth desktop client's JSON at ~/.config/gspread/credentials.json to sign in with your Google account.",
+            hint=_("Use a service-account key (--credentials key.json or GOOGLE_APPLICATION_CREDENTIALS), or put an "
+                   "OAuth desktop client's JSON at ~/.config/gspread/credentials.json to sign in with your Google account."),
         ) from None
 
 
@@ -529,7 +534,7 @@ def open_spreadsheet(
         id = key
 
     calls = _Calls(_Key(), policy, account=account, opening=True)
-    spreadsheet = calls("open the spreadsheet", gc.open_by_key, key)
+    spreadsheet = calls(_("open the spreadsheet"), gc.open_by_key, key)
     if hasattr(gc, "set_timeout"):
         gc.set_timeout(policy.timeout)
     return spreadsheet
@@ -562,14 +567,15 @@ def check_access(
         sh = open_spreadsheet(key, credentials_path, client=gc, retry=policy)
     except GoogleSheetsError as exc:
         return AccessCheck(False, exc.message, email, cause=exc.cause)
-    who = f"the service account {email}" if email else "your Google account"
+    who = _("the service account {email}").format(email=email) if email else _("your Google account")
     calls = _Calls(sh, policy, account=email, opening=True)
     try:
         calls.write(
-            "edit the spreadsheet",
+            _("edit the spreadsheet"),
             sh.batch_update,
             {"requests": [{"updateSpreadsheetProperties": {"properties": {"title": sh.title}, "fields": "title"}}]},
         )
     except GoogleSheetsError as exc:
         return AccessCheck(False, exc.message, email, sh.title, cause=exc.cause)
-    return AccessCheck(True, f"OK: {who} can read and edit «{sh.title}» ({key}).", email, sh.title, Cause.OK)
+    return AccessCheck(True, _("OK: {who} can read and edit «{title}» ({key}).").format(who=who, title=sh.title, key=key),
+                       email, sh.title, Cause.OK)

@@ -174,7 +174,7 @@ def _read_current(calls: _Calls, ours: set[str], existing: list[_Existing]) -> N
         e.full = full
         ranges.append(_quote_title(e.title) if full else f"{_quote_title(e.title)}!1:1")
     params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER", "majorDimension": "ROWS"}
-    res = calls("read the spreadsheet", calls.spreadsheet.values_batch_get, ranges, params=params)
+    res = calls(_("read the spreadsheet"), calls.spreadsheet.values_batch_get, ranges, params=params)
     for e, vr in zip(existing, res.get("valueRanges", [])):
         e.values = vr.get("values", []) or []
 
@@ -349,8 +349,9 @@ def _plan(sheets: list[RenderedSheet], existing: list[_Existing], sid: str, deal
     cells = sum(r * c for r, c in sizes.values())
     if cells > R.MAX_CELLS:
         raise OutputError(
-            f"Google Sheets {sid}: the spreadsheet would have {cells:,} cells; Google allows at most "
-            f"{R.MAX_CELLS:,} per spreadsheet. Publish fewer rules or clean up the export, or use the .xlsx workbook."
+            _("Google Sheets {sid}: the spreadsheet would have {cells:,} cells; Google allows at most "
+              "{limit:,} per spreadsheet. Publish fewer rules or clean up the export, or use the .xlsx workbook.")
+            .format(sid=sid, cells=cells, limit=R.MAX_CELLS)
         )
     return _Plan(requests, values, changes, cells)
 
@@ -524,7 +525,7 @@ def _current_edits(calls: _Calls, titles: list[str], deal_header: str, by_code: 
     if not titles:
         return []
     params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
-    res = calls("re-read the managers' columns", calls.spreadsheet.values_batch_get,
+    res = calls(_("re-read the managers' columns"), calls.spreadsheet.values_batch_get,
                 [_quote_title(t) for t in titles], params=params)
     out: list[EditedRow] = []
     for title, vr in zip(titles, res.get("valueRanges", [])):
@@ -582,7 +583,7 @@ def publish(
     #    answer was lost may have been applied: re-read and re-plan (idempotent)
     failures = 0
     while True:
-        meta = calls("read the spreadsheet", spreadsheet.fetch_sheet_metadata, {"fields": _META_FIELDS})
+        meta = calls(_("read the spreadsheet"), spreadsheet.fetch_sheet_metadata, {"fields": _META_FIELDS})
         existing = _existing(meta)
         _read_current(calls, ours, existing)
         with gc_paused():
@@ -613,13 +614,13 @@ def publish(
         try:
             for group in layout:
                 calls.status = f"step {done + 1}/{steps}"
-                calls.write("update the sheets' layout", spreadsheet.batch_update, {"requests": group}, repeatable=False)
+                calls.write(_("update the sheets' layout"), spreadsheet.batch_update, {"requests": group}, repeatable=False)
                 done += 1
             break
         except _Retryable as exc:
             failures += 1
             if failures >= max(1, policy.attempts):
-                raise _gave_up(sid, "publish the audit", failures, str(exc)) from None
+                raise _gave_up(sid, _("publish the audit"), failures, str(exc)) from None
             calls.retries += 1
             calls._sleep(policy.delay(failures, exc.retry_after), "the layout request may not have been applied")
 
@@ -650,7 +651,7 @@ def publish(
                 _write_journal(calls, spreadsheet, merge.journal(), journal)
                 journaled = len(merge.late)
         calls.status = f"step {done + 1}/{steps}"
-        calls.write("write the values", spreadsheet.values_batch_update, {"valueInputOption": "RAW", "data": group})
+        calls.write(_("write the values"), spreadsheet.values_batch_update, {"valueInputOption": "RAW", "data": group})
         merge.wrote(group)
         done += 1
         if done < steps:
@@ -684,13 +685,13 @@ def _write_journal(calls: _Calls, spreadsheet: Any, rows: list[list[Any]], journ
     height = len(grid)
     sent = _journal_requests(rows, journal)
     if journal["rows"] < height:
-        calls.write("size the journal sheet", spreadsheet.batch_update, {"requests": [{"updateSheetProperties": {
+        calls.write(_("size the journal sheet"), spreadsheet.batch_update, {"requests": [{"updateSheetProperties": {
             "properties": {"sheetId": journal["id"], "gridProperties": {"rowCount": height, "columnCount": width}},
             "fields": "gridProperties.rowCount,gridProperties.columnCount"}}]})
         journal["rows"] = height
     for start, part in _split_rows(grid):
         rng = f"{_quote_title(JOURNAL_TITLE)}!A{start + 1}:{get_column_letter(width)}{start + len(part)}"
-        calls.write("keep the managers' values in the journal sheet", spreadsheet.values_batch_update,
+        calls.write(_("keep the managers' values in the journal sheet"), spreadsheet.values_batch_update,
                     {"valueInputOption": "RAW", "data": [{"range": rng, "majorDimension": "ROWS", "values": part}]})
     journal["used"] = len(rows)
     return sent
@@ -700,11 +701,11 @@ def _drop_journal(calls: _Calls, spreadsheet: Any, sheet_id: int) -> None:
     """Delete the journal sheet; when the answer is lost, look whether it is gone before trying again."""
     for _attempt in range(max(1, calls.policy.attempts)):
         try:
-            calls.write("remove the journal sheet", spreadsheet.batch_update,
+            calls.write(_("remove the journal sheet"), spreadsheet.batch_update,
                         {"requests": [{"deleteSheet": {"sheetId": sheet_id}}]}, repeatable=False)
             return
         except _Retryable:
-            meta = calls("read the sheet list", spreadsheet.fetch_sheet_metadata, {"fields": "sheets.properties"})
+            meta = calls(_("read the sheet list"), spreadsheet.fetch_sheet_metadata, {"fields": "sheets.properties"})
             if not any(s.get("properties", {}).get("sheetId") == sheet_id for s in meta.get("sheets", [])):
                 return
-    raise _gave_up(calls.sid, "remove the journal sheet", calls.policy.attempts, "no answer")
+    raise _gave_up(calls.sid, _("remove the journal sheet"), calls.policy.attempts, _("no answer"))

@@ -10,6 +10,7 @@ from typing import Any
 
 from crm_audit.documents.edits import HEADER_DEAL_ID, EditedRow
 from crm_audit.documents.sheet_rows import parse_rule_sheet
+from crm_audit.i18n import _
 from exporters.gsheet.access import RetryPolicy, _Calls, _with_retries
 from exporters.gsheet.render import JOURNAL_TITLE, _quote_title
 
@@ -37,13 +38,13 @@ def read_edits(
     by_code = dict(rule_ids_by_code or {})
 
     def body(calls: _Calls) -> list[EditedRow]:
-        meta = calls("read the sheet list", calls.spreadsheet.fetch_sheet_metadata, {"fields": "sheets.properties"})
+        meta = calls(_("read the sheet list"), calls.spreadsheet.fetch_sheet_metadata, {"fields": "sheets.properties"})
         titles = [p.get("title", "") for p in _sheet_properties(meta)]
         ranges = [_quote_title(t) for t in titles]
         if not ranges:
             return []
         params = {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"}
-        res = calls("read the spreadsheet", calls.spreadsheet.values_batch_get, ranges, params=params)
+        res = calls(_("read the spreadsheet"), calls.spreadsheet.values_batch_get, ranges, params=params)
         out: list[EditedRow] = []
         journal: list[EditedRow] = []
         for title, vr in zip(titles, res.get("valueRanges", [])):
@@ -54,7 +55,7 @@ def read_edits(
         present = {(e.rule_id, e.deal_id) for e in out}
         return out + [e for e in journal if (e.rule_id, e.deal_id) not in present]
 
-    result, _ = _with_retries(spreadsheet, retry, "read the managers' edits", body)
+    result, _calls = _with_retries(spreadsheet, retry, _("read the managers' edits"), body)
     return result
 
 

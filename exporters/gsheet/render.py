@@ -45,6 +45,7 @@ from crm_audit.documents.layout import (
 from crm_audit.documents.limits import row_cap_for_cells
 from crm_audit.documents.model import Cell, Chart, Document, Format, Link, Sheet, linkable
 from crm_audit.errors import OutputError
+from crm_audit.i18n import _
 from crm_audit.report import AuditReport
 
 __all__ = [
@@ -204,18 +205,19 @@ def check_titles(sheets: Sequence[RenderedSheet], spreadsheet_id: str) -> None:
     for sheet in sheets:
         title = sheet.title
         if not title.strip():
-            raise OutputError(f"Google Sheets {spreadsheet_id}: a sheet title is empty.")
+            raise OutputError(_("Google Sheets {sid}: a sheet title is empty.").format(sid=spreadsheet_id))
         if len(title) > MAX_TITLE_CHARS:
             raise OutputError(
-                f"Google Sheets {spreadsheet_id}: the sheet title «{title[:40]}…» is longer than "
-                f"{MAX_TITLE_CHARS} characters."
+                _("Google Sheets {sid}: the sheet title «{title}…» is longer than {n} characters.")
+                .format(sid=spreadsheet_id, title=title[:40], n=MAX_TITLE_CHARS)
             )
         if any(ord(ch) < 32 for ch in title):
-            raise OutputError(f"Google Sheets {spreadsheet_id}: the sheet title {title!r} has control characters.")
+            raise OutputError(_("Google Sheets {sid}: the sheet title {title} has control characters.").format(sid=spreadsheet_id, title=repr(title)))
         key = title.casefold()
         if key in seen:
             raise OutputError(
-                f"Google Sheets {spreadsheet_id}: two sheets would be titled «{title}» (titles must differ, case aside)."
+                _("Google Sheets {sid}: two sheets would be titled «{title}» (titles must differ, case aside).")
+                .format(sid=spreadsheet_id, title=title)
             )
         seen[key] = title
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 
 import httpx
 
+from crm_audit.i18n import _
 from crm_audit.sources.cache import Record, SyncCache
 from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
                                          iso_utc, local_text, text, unique_label)
@@ -57,16 +58,19 @@ def classify(resp: httpx.Response) -> SourceError | None:
         body = {}
     detail = str((body or {}).get("detail") or (body or {}).get("title") or "") if isinstance(body, dict) else ""
     if resp.status_code == 401:
-        return BadToken(f"amoCRM refused the token (401 {detail or 'Unauthorized'}); a long-lived token is shown once when created in "
-                        "amoCRM › Settings › Integrations › your private integration › Keys and scopes — create a new one", status=401, url=url)
+        return BadToken(_("amoCRM refused the token (401 {detail}); a long-lived token is shown once when created in "
+                          "amoCRM › Settings › Integrations › your private integration › Keys and scopes — create a new one")
+                        .format(detail=detail or "Unauthorized"), status=401, url=url)
     if resp.status_code == 402:
-        return ApiDisabled("amoCRM: the account's subscription has ended (402 Payment Required); the API is off until it is paid",
+        return ApiDisabled(_("amoCRM: the account's subscription has ended (402 Payment Required); the API is off until it is paid"),
                            status=402, url=url)
     if resp.status_code == 403:
-        return MissingScope(f"amoCRM refused {_path(url)} (403 {detail or 'Forbidden'}); the token's user lacks the right to see it — "
-                            "give the user access to all deals, tasks and contacts, or use an administrator's token", status=403, url=url)
+        return MissingScope(_("amoCRM refused {path} (403 {detail}); the token's user lacks the right to see it — "
+                              "give the user access to all deals, tasks and contacts, or use an administrator's token")
+                            .format(path=_path(url), detail=detail or "Forbidden"), status=403, url=url)
     if resp.status_code == 404 and _path(url).startswith("/api/v4/account"):
-        return WrongDomain(f"{url}: no amoCRM account answers at this address; check crm_api: domain (acme.amocrm.ru or acme.kommo.com)",
+        return WrongDomain(_("{url}: no amoCRM account answers at this address; check crm_api: domain (acme.amocrm.ru or acme.kommo.com)")
+                           .format(url=url),
                            status=404, url=url)
     return default_classify(resp, "amoCRM")
 
@@ -105,7 +109,8 @@ class AmoCrmConnector(Connector):
 
         domain = (api.domain or "").strip().removeprefix("https://").removeprefix("http://").strip("/")
         if not api.base_url and not domain:
-            raise SettingsError("crm_api: amoCRM needs the account's address: crm_api: {domain: acme.amocrm.ru} (Kommo: acme.kommo.com)")
+            raise SettingsError(_("crm_api: amoCRM needs the account's address: crm_api: {{domain: acme.amocrm.ru}} (Kommo: acme.kommo.com)")
+                                .format())
         if domain and "." not in domain:
             domain += ".amocrm.ru"
         base = api.base_url.rstrip("/") if api.base_url else f"https://{domain}"
@@ -255,10 +260,10 @@ class AmoCrmConnector(Connector):
 
     # ------------------------------------------------------------------ check and init
     def check(self) -> CheckResult:
-        probes = [("token and account (/api/v4/account)", "/api/v4/account"), ("users", "/api/v4/users"),
-                  ("deals (leads)", "/api/v4/leads"), ("pipelines and statuses", "/api/v4/leads/pipelines"),
-                  ("tasks", "/api/v4/tasks"), ("companies", "/api/v4/companies"), ("contacts", "/api/v4/contacts"),
-                  ("events (stage changes)", "/api/v4/events")]
+        probes = [(_("token and account (/api/v4/account)"), "/api/v4/account"), (_("users"), "/api/v4/users"),
+                  (_("deals (leads)"), "/api/v4/leads"), (_("pipelines and statuses"), "/api/v4/leads/pipelines"),
+                  (_("tasks"), "/api/v4/tasks"), (_("companies"), "/api/v4/companies"), (_("contacts"), "/api/v4/contacts"),
+                  (_("events (stage changes)"), "/api/v4/events")]
         return self.run_checks([(what, lambda p=path: self.core.get(p, {"limit": 1} if p != "/api/v4/account" else None))
                                 for what, path in probes])
 

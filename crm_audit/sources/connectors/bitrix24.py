@@ -31,6 +31,7 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
+from crm_audit.i18n import _
 from crm_audit.sources.cache import Record, SyncCache
 from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
                                          iso_utc, local_text, text, unique_label)
@@ -67,18 +68,20 @@ def classify(resp: httpx.Response) -> SourceError | None:
     body = body if isinstance(body, dict) else {}
     err, desc = str(body.get("error") or ""), str(body.get("error_description") or "")
     if err in ("INVALID_CREDENTIALS", "expired_token", "invalid_token", "NO_AUTH_FOUND") or resp.status_code == 401 and err != "insufficient_scope":
-        return BadToken(f"Bitrix24 ({host}) refused the webhook ({err or resp.status_code}); it was deleted or its code is wrong — "
-                        "create an incoming webhook in Разработчикам › Другое › Входящий вебхук and copy its URL again",
-                        status=resp.status_code, url=None)
+        return BadToken(_("Bitrix24 ({host}) refused the webhook ({error}); it was deleted or its code is wrong — "
+                          "create an incoming webhook in Разработчикам › Другое › Входящий вебхук and copy its URL again")
+                        .format(host=host, error=err or resp.status_code), status=resp.status_code, url=None)
     if err in ("insufficient_scope", "ACCESS_DENIED") or resp.status_code == 403:
         method = _path(url).rsplit("/", 1)[-1].removesuffix(".json")
-        return MissingScope(f"Bitrix24 ({host}): the webhook may not call {method} ({err}: {desc[:120]}); give it the «CRM (crm)» "
-                            "and «Пользователи (user)» rights, or a user who sees every deal", status=resp.status_code, url=None)
+        return MissingScope(_("Bitrix24 ({host}): the webhook may not call {method} ({error}); give it the «CRM (crm)» "
+                              "and «Пользователи (user)» rights, or a user who sees every deal")
+                            .format(host=host, method=method, error=f"{err}: {desc[:120]}"), status=resp.status_code, url=None)
     if err in ("PAYMENT_REQUIRED", "ACCOUNT_NOT_FOUND_OR_BLOCKED") or resp.status_code == 402:
-        return ApiDisabled(f"Bitrix24 ({host}): REST is not available on this portal ({err or 402}); check the plan", status=resp.status_code,
-                           url=None)
+        return ApiDisabled(_("Bitrix24 ({host}): REST is not available on this portal ({error}); check the plan")
+                           .format(host=host, error=err or 402), status=resp.status_code, url=None)
     if resp.status_code == 404 and err in ("", "ERROR_METHOD_NOT_FOUND", "NOT_FOUND"):
-        return WrongDomain(f"{host}: no Bitrix24 REST answers here ({err or 404}); check the webhook URL (https://<portal>.bitrix24.ru/rest/<user>/<code>/)",
+        return WrongDomain(_("{host}: no Bitrix24 REST answers here ({error}); check the webhook URL "
+                             "(https://<portal>.bitrix24.ru/rest/<user>/<code>/)").format(host=host, error=err or 404),
                            status=404, url=None)
     return default_classify(resp, "Bitrix24")
 
@@ -117,7 +120,7 @@ class Bitrix24Connector(Connector):
         if api.auth == "oauth2":  # an application's access token, sent as the `auth` parameter to https://<portal>/rest/
             portal = (api.domain or "").strip().removeprefix("https://").removeprefix("http://").strip("/")
             if not portal and not api.base_url:
-                raise SettingsError("crm_api: auth: oauth2 needs the portal's address: crm_api: {domain: acme.bitrix24.ru}")
+                raise SettingsError(_("crm_api: auth: oauth2 needs the portal's address: crm_api: {{domain: acme.bitrix24.ru}}").format())
             root = api.base_url.rstrip("/") if api.base_url else f"https://{portal}"
             core = HttpCore(root + "/rest", {}, Limits(rps=1.8), crm="Bitrix24", classify=classify, transport=transport,
                             clock=clock or time.monotonic, sleep=sleep or time.sleep, probe_host="www.bitrix24.ru")
@@ -126,8 +129,8 @@ class Bitrix24Connector(Connector):
         hook = secret.reveal().strip()
         parts = urlsplit(hook if "://" in hook else f"https://{hook}")
         if not parts.netloc or "/rest/" not in parts.path + "/":
-            raise SettingsError("crm_api: the Bitrix24 webhook must be its whole URL, https://<portal>.bitrix24.ru/rest/<user>/<code>/ "
-                                "(Разработчикам › Другое › Входящий вебхук)")
+            raise SettingsError(_("crm_api: the Bitrix24 webhook must be its whole URL, https://<portal>.bitrix24.ru/rest/<user>/<code>/ "
+                                  "(Разработчикам › Другое › Входящий вебхук)"))
         from crm_audit.sources import credentials
 
         code = parts.path.rstrip("/").rsplit("/", 1)[-1]
@@ -265,10 +268,11 @@ class Bitrix24Connector(Connector):
 
     # ------------------------------------------------------------------ check and init
     def check(self) -> CheckResult:
-        probes = [("webhook and users (user.get)", "user.get"), ("deals (crm.deal.list)", "crm.deal.list"),
-                  ("pipelines (crm.category.list)", "crm.category.list"), ("stages (crm.status.list)", "crm.status.list"),
-                  ("activities (crm.activity.list)", "crm.activity.list"), ("companies (crm.company.list)", "crm.company.list"),
-                  ("contacts (crm.contact.list)", "crm.contact.list"), ("deal fields (crm.deal.fields)", "crm.deal.fields")]
+        probes = [(_("webhook and users ({method})"), "user.get"), (_("deals ({method})"), "crm.deal.list"),
+                  (_("pipelines ({method})"), "crm.category.list"), (_("stages ({method})"), "crm.status.list"),
+                  (_("activities ({method})"), "crm.activity.list"), (_("companies ({method})"), "crm.company.list"),
+                  (_("contacts ({method})"), "crm.contact.list"), (_("deal fields ({method})"), "crm.deal.fields")]
+        probes = [(what.format(method=m), m) for what, m in probes]
         args = {"crm.category.list": {"entityTypeId": 2}, "crm.deal.fields": None}
         return self.run_checks([(what, lambda m=m: self.core.get(f"{m}.json", args.get(m, {"start": 0}))) for what, m in probes])
 
@@ -301,6 +305,7 @@ def _batch_error(method: str, err) -> SourceError:
     err = err if isinstance(err, dict) else {"error": str(err)}
     code, desc = str(err.get("error") or ""), str(err.get("error_description") or "")[:160]
     if code in ("insufficient_scope", "ACCESS_DENIED"):
-        return MissingScope(f"Bitrix24: the webhook may not call {method} ({code}: {desc}); give it the «CRM (crm)» and «Пользователи (user)» "
-                            "rights, or a user who sees every deal")
-    return ApiResponseError(f"Bitrix24 answered an error for {method} inside a batch call ({code}: {desc})")
+        return MissingScope(_("Bitrix24: the webhook may not call {method} ({error}); give it the «CRM (crm)» and «Пользователи (user)» "
+                              "rights, or a user who sees every deal").format(method=method, error=f"{code}: {desc}"))
+    return ApiResponseError(_("Bitrix24 answered an error for {method} inside a batch call ({error})")
+                            .format(method=method, error=f"{code}: {desc}"))

@@ -34,6 +34,7 @@ from collections.abc import Iterator
 
 import httpx
 
+from crm_audit.i18n import _
 from crm_audit.sources.cache import Record, SyncCache
 from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
                                          iso_utc, local_text, text, unique_label)
@@ -111,15 +112,17 @@ def classify(resp: httpx.Response) -> SourceError | None:
     body = body if isinstance(body, dict) else {}
     category, msg = str(body.get("category") or ""), str(body.get("message") or "")
     if resp.status_code == 401 or category in ("INVALID_AUTHENTICATION", "EXPIRED_AUTHENTICATION"):
-        return BadToken("HubSpot refused the access token (401); it is wrong, rotated or expired — copy it again from HubSpot › "
-                        "Settings › Integrations › Private apps › your app › Access token", status=resp.status_code, url=url)
+        return BadToken(_("HubSpot refused the access token (401); it is wrong, rotated or expired — copy it again from HubSpot › "
+                          "Settings › Integrations › Private apps › your app › Access token"), status=resp.status_code, url=url)
     if resp.status_code == 403 or category == "MISSING_SCOPES":
         scopes = [s for e in body.get("errors") or [] for s in ((e.get("context") or {}).get("requiredGranularScopes") or [])]
-        need = ", ".join(scopes) or "the read scope of this object"
-        return MissingScope(f"HubSpot: the private app may not read {_path(url)} (missing scope: {need}); add it in Private apps › "
-                            "your app › Scopes and copy the token again", status=resp.status_code, url=url)
+        need = ", ".join(scopes) or _("the read scope of this object")
+        return MissingScope(_("HubSpot: the private app may not read {path} (missing scope: {need}); add it in Private apps › "
+                              "your app › Scopes and copy the token again").format(path=_path(url), need=need),
+                            status=resp.status_code, url=url)
     if resp.status_code == 400 and category == "VALIDATION_ERROR":
-        return ApiResponseError(f"HubSpot rejected the request to {_path(url)}: {msg[:200]}", status=400, url=url)
+        return ApiResponseError(_("HubSpot rejected the request to {path}: {message}").format(path=_path(url), message=msg[:200]),
+                                status=400, url=url)
     return default_classify(resp, "HubSpot")
 
 
@@ -374,14 +377,14 @@ class HubSpotConnector(Connector):
     def check(self) -> CheckResult:
         get = self.core.get
         return self.run_checks([
-            ("token and account (/account-info/v3/details)", lambda: get("/account-info/v3/details")),
-            ("owners (crm.objects.owners.read)", lambda: get("/crm/v3/owners", {"limit": 1})),
-            ("deals (crm.objects.deals.read)", lambda: get("/crm/v3/objects/deals", {"limit": 1})),
-            ("pipelines and stages", lambda: get("/crm/v3/pipelines/deals")),
-            ("tasks", lambda: get("/crm/v3/objects/tasks", {"limit": 1})),
-            ("companies (crm.objects.companies.read)", lambda: get("/crm/v3/objects/companies", {"limit": 1})),
-            ("contacts (crm.objects.contacts.read)", lambda: get("/crm/v3/objects/contacts", {"limit": 1})),
-            ("deal properties", lambda: get("/crm/v3/properties/deals"))])
+            (_("token and account (/account-info/v3/details)"), lambda: get("/account-info/v3/details")),
+            (_("owners (crm.objects.owners.read)"), lambda: get("/crm/v3/owners", {"limit": 1})),
+            (_("deals (crm.objects.deals.read)"), lambda: get("/crm/v3/objects/deals", {"limit": 1})),
+            (_("pipelines and stages"), lambda: get("/crm/v3/pipelines/deals")),
+            (_("tasks"), lambda: get("/crm/v3/objects/tasks", {"limit": 1})),
+            (_("companies (crm.objects.companies.read)"), lambda: get("/crm/v3/objects/companies", {"limit": 1})),
+            (_("contacts (crm.objects.contacts.read)"), lambda: get("/crm/v3/objects/contacts", {"limit": 1})),
+            (_("deal properties"), lambda: get("/crm/v3/properties/deals"))])
 
     def init_values(self, cache: SyncCache) -> InitValues:
         pipelines = {}

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 
 import httpx
 
+from crm_audit.i18n import _
 from crm_audit.sources.cache import Record, SyncCache
 from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
                                          iso_utc, local_text, text, unique_label)
@@ -73,18 +74,19 @@ def classify(resp: httpx.Response) -> SourceError | None:
     msg = str(body.get("error") or "") if isinstance(body, dict) else ""
     low = msg.lower()
     if resp.status_code == 401:
-        return BadToken("Pipedrive refused the API token (401 unauthorized); it is wrong or was regenerated — copy it again from "
-                        "Pipedrive › Settings › Personal preferences › API", status=401, url=url)
+        return BadToken(_("Pipedrive refused the API token (401 unauthorized); it is wrong or was regenerated — copy it again from "
+                          "Pipedrive › Settings › Personal preferences › API"), status=401, url=url)
     if resp.status_code == 403 and ("api" in low and ("disabled" in low or "access" in low)):
-        return ApiDisabled(f"Pipedrive: API access is switched off for this user ({msg}); an admin enables it in Settings › "
-                           "Company settings › Permission sets › «Use API»", status=403, url=url)
+        return ApiDisabled(_("Pipedrive: API access is switched off for this user ({message}); an admin enables it in Settings › "
+                             "Company settings › Permission sets › «Use API»").format(message=msg), status=403, url=url)
     if resp.status_code == 403 and ("scope" in low or "permission" in low or "not allowed" in low):
-        return MissingScope(f"Pipedrive: the token's user or app may not read {_path(url)} ({msg or 'forbidden'}); give the app the "
-                            "scope (deals:read, activities:read, contacts:read, users:read) or use an admin's token", status=403, url=url)
+        return MissingScope(_("Pipedrive: the token's user or app may not read {path} ({message}); give the app the "
+                              "scope (deals:read, activities:read, contacts:read, users:read) or use an admin's token")
+                            .format(path=_path(url), message=msg or "forbidden"), status=403, url=url)
     if resp.status_code == 402:
-        return ApiDisabled("Pipedrive: the company's subscription is not active (402 payment required)", status=402, url=url)
+        return ApiDisabled(_("Pipedrive: the company's subscription is not active (402 payment required)"), status=402, url=url)
     if resp.status_code == 404 and "/api/v2" not in (url or "") and "/v1/" not in (url or ""):
-        return WrongDomain(f"{url}: not a Pipedrive API address; check crm_api: domain", status=404, url=url)
+        return WrongDomain(_("{url}: not a Pipedrive API address; check crm_api: domain").format(url=url), status=404, url=url)
     return default_classify(resp, "Pipedrive")
 
 
@@ -123,8 +125,8 @@ class PipedriveConnector(Connector):
             if not domain:
                 from crm_audit.errors import SettingsError
 
-                raise SettingsError("crm_api: auth: oauth2 needs the company's domain (crm_api: {domain: acme.pipedrive.com}); "
-                                    "Pipedrive gives it as api_domain with the access token")
+                raise SettingsError(_("crm_api: auth: oauth2 needs the company's domain (crm_api: {{domain: acme.pipedrive.com}}); "
+                                      "Pipedrive gives it as api_domain with the access token").format())
             base = f"https://{domain}"
         else:
             base = API_ROOT
@@ -262,12 +264,12 @@ class PipedriveConnector(Connector):
     def check(self) -> CheckResult:
         get = self.core.get
         return self.run_checks([
-            ("token and users (v1 /users)", lambda: get("/v1/users", None, COST["users"])),
-            ("deals (deals:read)", lambda: get("/api/v2/deals", {"limit": 1}, COST["v2-list"])),
-            ("pipelines and stages", lambda: get("/api/v2/stages", {"limit": 1}, COST["stages"])),
-            ("activities (activities:read)", lambda: get("/api/v2/activities", {"limit": 1}, COST["v2-list"])),
-            ("organizations and persons (contacts:read)", lambda: get("/api/v2/persons", {"limit": 1}, COST["v2-list"])),
-            ("custom fields", lambda: get("/api/v2/dealFields", {"limit": 1}, COST["fields"]))])
+            (_("token and users (v1 /users)"), lambda: get("/v1/users", None, COST["users"])),
+            (_("deals (deals:read)"), lambda: get("/api/v2/deals", {"limit": 1}, COST["v2-list"])),
+            (_("pipelines and stages"), lambda: get("/api/v2/stages", {"limit": 1}, COST["stages"])),
+            (_("activities (activities:read)"), lambda: get("/api/v2/activities", {"limit": 1}, COST["v2-list"])),
+            (_("organizations and persons (contacts:read)"), lambda: get("/api/v2/persons", {"limit": 1}, COST["v2-list"])),
+            (_("custom fields"), lambda: get("/api/v2/dealFields", {"limit": 1}, COST["fields"]))])
 
     def init_values(self, cache: SyncCache) -> InitValues:
         pipes = sorted(((p.get("order_nr") or 0, int(i), p.get("name")) for i, p in cache.live("pipelines")))

@@ -51,6 +51,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from crm_audit.i18n import _
 from crm_audit.sources.cache import Record, SyncCache
 from crm_audit.sources.connector import (CheckResult, Connector, CustomField, InitValues, ObjectSpec, Table,
                                          iso_utc, local_text, text, unique_label)
@@ -99,23 +100,23 @@ def classify(resp: httpx.Response) -> SourceError | None:
     code, msg = str(first.get("errorCode") or ""), str(first.get("message") or "")[:200]
     what = _path(url).removeprefix(DATA)
     if resp.status_code == 401 or code == "INVALID_SESSION_ID":
-        return BadToken(f"Salesforce refused the session ({code or 401}: {msg}); sign in again — check crm_api: client_id, username and "
-                        "the private key (or the access token)", status=resp.status_code)
+        return BadToken(_("Salesforce refused the session ({said}); sign in again — check crm_api: client_id, username and "
+                          "the private key (or the access token)").format(said=f"{code or 401}: {msg}"), status=resp.status_code)
     if code == "REQUEST_LIMIT_EXCEEDED":
-        return RateLimited(f"Salesforce: the org's API allocation for the last 24 hours is used up ({msg}); run the sync again later — "
-                           "nothing is lost, it resumes where it stopped", status=resp.status_code)
+        return RateLimited(_("Salesforce: the org's API allocation for the last 24 hours is used up ({message}); run the sync again later — "
+                             "nothing is lost, it resumes where it stopped").format(message=msg), status=resp.status_code)
     if code in ("API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "FUNCTIONALITY_NOT_ENABLED"):
-        return ApiDisabled(f"Salesforce: API access is not available ({code}: {msg}); the org's edition must include the API and the "
-                           "user's profile needs «API Enabled»", status=resp.status_code)
+        return ApiDisabled(_("Salesforce: API access is not available ({said}); the org's edition must include the API and the "
+                             "user's profile needs «API Enabled»").format(said=f"{code}: {msg}"), status=resp.status_code)
     if code in ("INVALID_TYPE", "INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY", "INVALID_FIELD") or resp.status_code == 403:
-        return MissingScope(f"Salesforce: the user may not read {what} ({code or 403}: {msg}); give the user (profile or permission set) "
-                            "read access to Opportunities, Tasks, Accounts, Contacts and their fields, or use another user",
-                            status=resp.status_code)
+        return MissingScope(_("Salesforce: the user may not read {what} ({said}); give the user (profile or permission set) "
+                              "read access to Opportunities, Tasks, Accounts, Contacts and their fields, or use another user")
+                            .format(what=what, said=f"{code or 403}: {msg}"), status=resp.status_code)
     if resp.status_code == 404 and code in ("", "NOT_FOUND"):
-        return WrongDomain(f"{urlsplit(url).netloc if url else '?'}: no Salesforce REST API answers at {_path(url)} (404); check "
-                           "crm_api: domain / login_url", status=404)
+        return WrongDomain(_("{host}: no Salesforce REST API answers at {path} (404); check crm_api: domain / login_url")
+                           .format(host=urlsplit(url).netloc if url else "?", path=_path(url)), status=404)
     if resp.status_code == 400 and code:
-        return ApiResponseError(f"Salesforce rejected the query for {what} ({code}: {msg})", status=400)
+        return ApiResponseError(_("Salesforce rejected the query for {what} ({said})").format(what=what, said=f"{code}: {msg}"), status=400)
     return default_classify(resp, "Salesforce")
 
 
@@ -148,10 +149,10 @@ class SalesforceConnector(Connector):
     def credential_spec(cls, api, settings) -> CredentialSpec:
         if api.auth in ("token", "oauth2"):  # an access token from elsewhere
             return CredentialSpec(api.token_env_for(cls.crm), settings.resolve(api.token_file) if api.token_file else None,
-                                  "Salesforce access token")
+                                  _("Salesforce access token"))
         key_file = api.private_key_file or api.token_file
         return CredentialSpec(api.private_key_env or "SALESFORCE_PRIVATE_KEY", settings.resolve(key_file) if key_file else None,
-                              "Salesforce private key (PEM) of the connected app")
+                              _("Salesforce private key (PEM) of the connected app"))
 
     @classmethod
     def build(cls, api, secret, transport=None, clock=None, sleep=None) -> "SalesforceConnector":
@@ -164,7 +165,7 @@ class SalesforceConnector(Connector):
         headers = {"Sforce-Query-Options": f"batchSize={max(200, api.page_size)}"} if api.page_size else {}
         if api.auth in ("token", "oauth2"):
             if not (api.base_url or api.domain):
-                raise SettingsError("crm_api: with an access token Salesforce needs the org's address: domain: acme.my.salesforce.com")
+                raise SettingsError(_("crm_api: with an access token Salesforce needs the org's address: domain: acme.my.salesforce.com"))
             base = api.base_url.rstrip("/") if api.base_url else f"https://{api.domain.removeprefix('https://').strip('/')}"
             core = HttpCore(base, {**headers, "Authorization": f"Bearer {secret.reveal()}"}, limits, crm="Salesforce", classify=classify,
                             transport=transport, clock=clock or time.monotonic, sleep=sleep or time.sleep, probe_host="login.salesforce.com")
@@ -172,9 +173,9 @@ class SalesforceConnector(Connector):
         client_id = api.client_id or os.environ.get("SALESFORCE_CLIENT_ID")
         username = api.username or os.environ.get("SALESFORCE_USERNAME")
         if not client_id or not username:
-            raise SettingsError("crm_api: Salesforce signs in with the JWT bearer flow and needs client_id (the connected app's consumer "
-                                "key) and username (the user the audit reads as); set them in crm-audit.yaml or in SALESFORCE_CLIENT_ID / "
-                                "SALESFORCE_USERNAME")
+            raise SettingsError(_("crm_api: Salesforce signs in with the JWT bearer flow and needs client_id (the connected app's consumer "
+                                  "key) and username (the user the audit reads as); set them in crm-audit.yaml or in SALESFORCE_CLIENT_ID / "
+                                  "SALESFORCE_USERNAME"))
         login = (api.login_url or (api.base_url if api.base_url else LOGIN_URL)).rstrip("/")
         core = HttpCore(api.base_url or login, headers, limits, crm="Salesforce", classify=classify, transport=transport,
                         clock=clock or time.monotonic, sleep=sleep or time.sleep, probe_host="login.salesforce.com")
@@ -321,15 +322,15 @@ class SalesforceConnector(Connector):
             return lambda: self.core.get(f"{DATA}/query", {"q": soql})
 
         return self.run_checks([
-            ("sign-in and users (User)", probe("SELECT Id FROM User LIMIT 1")),
-            ("opportunities (Opportunity)", probe("SELECT Id, StageName, OwnerId, SystemModstamp FROM Opportunity LIMIT 1")),
-            ("stages (OpportunityStage)", probe("SELECT Id, SortOrder, IsClosed, IsWon FROM OpportunityStage LIMIT 1")),
-            ("pipelines (RecordType)", probe("SELECT Id, Name, BusinessProcessId FROM RecordType WHERE SobjectType = 'Opportunity' LIMIT 1")),
-            ("stage history (OpportunityHistory)", probe("SELECT Id, StageName FROM OpportunityHistory LIMIT 1")),
-            ("tasks (Task)", probe("SELECT Id, ActivityDate, IsClosed, WhatId FROM Task LIMIT 1")),
-            ("accounts (Account)", probe("SELECT Id FROM Account LIMIT 1")),
-            ("contacts (Contact)", probe("SELECT Id FROM Contact LIMIT 1")),
-            ("opportunity fields (describe)", lambda: self.core.get(f"{DATA}/sobjects/Opportunity/describe"))])
+            (_("sign-in and users (User)"), probe("SELECT Id FROM User LIMIT 1")),
+            (_("opportunities (Opportunity)"), probe("SELECT Id, StageName, OwnerId, SystemModstamp FROM Opportunity LIMIT 1")),
+            (_("stages (OpportunityStage)"), probe("SELECT Id, SortOrder, IsClosed, IsWon FROM OpportunityStage LIMIT 1")),
+            (_("pipelines (RecordType)"), probe("SELECT Id, Name, BusinessProcessId FROM RecordType WHERE SobjectType = 'Opportunity' LIMIT 1")),
+            (_("stage history (OpportunityHistory)"), probe("SELECT Id, StageName FROM OpportunityHistory LIMIT 1")),
+            (_("tasks (Task)"), probe("SELECT Id, ActivityDate, IsClosed, WhatId FROM Task LIMIT 1")),
+            (_("accounts (Account)"), probe("SELECT Id FROM Account LIMIT 1")),
+            (_("contacts (Contact)"), probe("SELECT Id FROM Contact LIMIT 1")),
+            (_("opportunity fields (describe)"), lambda: self.core.get(f"{DATA}/sobjects/Opportunity/describe"))])
 
     def _default_pipeline(self) -> str:
         from crm_audit.engine.profile import load_profile
