@@ -35,13 +35,13 @@ class Msg:
 
 def render(template: str, params: dict[str, Any] | None = None, lang: str | None = None) -> str:
     """``template`` (an English msgid) in ``lang`` (default: the current language) with ``params`` filled in;
-    a :class:`Msg` value is made in the same language, a list of them joined with «, »."""
+    a :class:`Msg` value is made in the same language, a list (of texts or Msgs) joined with «, »."""
     lang = lang or current_language()
 
     def value(v: Any) -> Any:
         if isinstance(v, Msg):
             return v.text(lang)
-        if isinstance(v, (list, tuple)) and any(isinstance(x, Msg) for x in v):
+        if isinstance(v, (list, tuple)):
             return ", ".join(str(value(x)) for x in v)
         return v
 

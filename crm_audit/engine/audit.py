@@ -127,7 +127,8 @@ def audit_export(
                     skipped=skip is not None,
                 )
             )
-        warnings = skipped_warnings + [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
+        warnings = skipped_warnings + [DataWarning(p.reason, "", p.file, template=p.template, params=p.params) if p.template
+                                       else DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
         if not settings.stage_order_confirmed:
             warnings.append(DataWarning("stage-order-guessed", "", settings.file, template=STAGE_ORDER_GUESSED))
         warnings += export.warnings + needs.warnings + backend.warnings

@@ -13,6 +13,7 @@ parse with file, row, column and the raw value.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -560,7 +561,7 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
 def _known_values(job: MapJob, name: str) -> list[str]:
     """The values a cell of enum/bool field ``name`` may hold, as the file writes them: the words of the interface
     language the file's headers are in (Aberto, Ganho, Perdido for a Portuguese export) when the profile knows it,
-    else the first two of each value (English and Russian)."""
+    else each value's first word in the headers' script (Open, Won for Latin headers; Открыта, Выиграна for Cyrillic)."""
     profile = job.profile
     if profile is not None and profile.languages:
         for code in profile.languages_of(job.headers):
@@ -568,7 +569,14 @@ def _known_values(job: MapJob, name: str) -> list[str]:
             own = le.values.get(name) if le is not None else None
             if own:
                 return [v for vals in own.values() for v in vals]
-    return [v for vals in job.spec.fields[name].values.values() for v in vals[:2]]
+    cyrillic = re.compile("[А-Яа-яЁё]")
+    named = [h for h in job.headers if h and h.strip()]
+    in_cyrillic = sum(1 for h in named if cyrillic.search(h)) * 2 > len(named)
+    out = []
+    for vals in job.spec.fields[name].values.values():
+        same = [v for v in vals if bool(cyrillic.search(v)) == in_cyrillic]
+        out.append((same or vals)[0])
+    return out
 
 
 def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str) -> None:
