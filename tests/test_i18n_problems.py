@@ -51,6 +51,7 @@ def _words_of(*files: Path) -> set[str]:
 def latin_words(line: str, data: set[str]) -> list[str]:
     """The English words of a Russian line: what is left after quoted values, paths, settings keys, options, codes
     and the user's own data."""
+    line = re.sub(r"\S*[/\\]\S*", " ", line)  # paths first (a file name may have an underscore)
     line = re.sub(r"\b\w*_\w*\b", " ", line)  # snake_case: an operator, a field, a settings key
     return [w for w in english_words(line) if w not in CODES and w not in data and w.lower() not in CODES]
 
@@ -304,8 +305,8 @@ def test_a_problem_reads_in_any_language_and_keeps_its_place():
     assert str(p) == "deals.csv (row 4, column «Deal - Value»): " + p.message
     assert (p.reason, p.row, p.column) == ("bad-value", 4, "Deal - Value")
     assert Problem("finished text", file="x.yaml", line=3).text("ru") == "finished text"  # a library caller's own text
-    assert render("{a} and {b}", {"a": ["1.1 x", Msg("all rules (deleted deals are excluded by status)")], "b": 2}, "ru") == \
-        "1.1 x, все правила (удалённые сделки отсеиваются по статусу) and 2"
+    assert render("{a} / {b}", {"a": ["1.1 x", Msg("all rules (deleted deals are excluded by status)")], "b": 2}, "ru") == \
+        "1.1 x, все правила (удалённые сделки отсеиваются по статусу) / 2"
 
 
 def test_every_pydantic_error_type_the_settings_can_raise_has_a_russian_text():
@@ -338,3 +339,23 @@ def test_a_managers_invalid_status_reads_in_the_clis_language_and_in_russian_on_
                                       "Исправлено, Не исправлено) (менеджер: Мария Кузнецова); сохранено как написано")
     for w in warnings:
         assert latin_words(w.text("ru"), {"готово", "ок"}) == [], w.text("ru")
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_rules_explain_speaks_the_clis_language(capsys, monkeypatch, lang):
+    """`rules explain` describes a rule in the analyst's language; the rule's own texts (title, FAQ) stay as written."""
+    demo = Path(__file__).resolve().parents[1] / "crm_audit" / "demo_data" / "crm-audit.yaml"
+    code, lines = _cli(capsys, lang, monkeypatch, "rules", "-c", str(demo), "explain", "1.7")
+    assert code == 0
+    framing = lines[:lines.index("YAML:")]  # below: the rule as its file writes it
+    condition = {"ru": "Сделка попадает на лист «1.7 Разные ответственные», если: (ответственный за организацию заполнено и "
+                       "ответственный за организацию отличается от: ответственный за сделку) или (",
+                 "en": "A deal goes on the sheet «1.7 Разные ответственные» when: (organization owner is filled in and "
+                       "organization owner differs from: deal owner) or ("}[lang]
+    assert any(ln.startswith(condition) for ln in framing), framing
+    if lang == "ru":
+        _assert_one_language(framing, lang, set())
+    else:  # the rule's FAQ texts are the rule file's (Russian): only the frame before them is checked
+        frame = [ln.partition(": ")[0] if ln.startswith(("What is wrong", "Why it matters", "How to fix")) else ln
+                 for ln in framing]
+        _assert_one_language(frame, lang, _words_of(Path(__file__).resolve().parents[1] / "rules"))

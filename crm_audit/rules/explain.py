@@ -1,85 +1,103 @@
-"""A rule in plain Russian (``crm-audit rules explain ID``)."""
+"""A rule in plain words (``crm-audit rules explain ID``), in the CLI's language."""
 
 from __future__ import annotations
 
+from functools import reduce
+
+from crm_audit.i18n import N_, _
 from crm_audit.rules.lang import All, AnyOf, Cond, Leaf, Linked, Not, Rule, SettingRef, StageCmp, split_field
 
 FIELD_TITLES = {
-    "deal.id": "ID сделки", "deal.title": "название сделки", "deal.owner": "ответственный за сделку",
-    "deal.value": "сумма сделки", "deal.currency": "валюта сделки", "deal.status": "состояние сделки",
-    "deal.pipeline": "воронка", "deal.stage": "этап", "deal.lost_reason": "причина проигрыша",
-    "deal.won_reason": "причина выигрыша", "deal.reason": "причина проигрыша / выигрыша",
-    "deal.org_name": "организация (в сделке)", "deal.person_name": "контактное лицо (в сделке)",
-    "deal.created": "дата создания сделки", "deal.stage_changed": "дата последней смены этапа",
-    "deal.days_in_stage": "дней на текущем этапе", "deal.stage_since": "дата начала этапа",
-    "org.name": "название организации", "org.owner": "ответственный за организацию",
-    "person.name": "имя контактного лица", "person.owner": "ответственный за контактное лицо",
-    "tasks.open_count": "число открытых задач", "tasks.overdue_count": "число просроченных задач",
-    "tasks.total_count": "число дел всего", "tasks.first_overdue_due": "срок самой старой просроченной задачи",
-    "tasks.first_overdue_subject": "тема самой старой просроченной задачи",
-    "tasks.next_due": "срок ближайшей задачи", "tasks.next_subject": "тема ближайшей задачи",
+    "deal.id": N_("deal ID"), "deal.title": N_("deal title"), "deal.owner": N_("deal owner"),
+    "deal.value": N_("deal value"), "deal.currency": N_("deal currency"), "deal.status": N_("deal status"),
+    "deal.pipeline": N_("pipeline"), "deal.stage": N_("stage"), "deal.lost_reason": N_("lost reason"),
+    "deal.won_reason": N_("won reason"), "deal.reason": N_("lost / won reason"),
+    "deal.org_name": N_("organization (on the deal)"), "deal.person_name": N_("contact person (on the deal)"),
+    "deal.created": N_("deal creation date"), "deal.stage_changed": N_("date of the last stage change"),
+    "deal.days_in_stage": N_("days in the current stage"), "deal.stage_since": N_("date the stage began"),
+    "org.name": N_("organization name"), "org.owner": N_("organization owner"),
+    "person.name": N_("contact person's name"), "person.owner": N_("contact person's owner"),
+    "tasks.open_count": N_("number of open tasks"), "tasks.overdue_count": N_("number of overdue tasks"),
+    "tasks.total_count": N_("number of activities in all"), "tasks.first_overdue_due": N_("due date of the oldest overdue task"),
+    "tasks.first_overdue_subject": N_("subject of the oldest overdue task"),
+    "tasks.next_due": N_("due date of the next task"), "tasks.next_subject": N_("subject of the next task"),
 }
-OWNER = {"deal": "сделки", "org": "организации", "person": "контактного лица", "tasks": "задач"}
-STATUS_RU = {"open": "открытые", "won": "выигранные", "lost": "проигранные"}
+#: a custom field of an entity
+CUSTOM_FIELD = {"deal": N_("field «{name}» of the deal"), "org": N_("field «{name}» of the organization"),
+                "person": N_("field «{name}» of the contact person"), "tasks": N_("field «{name}» of the tasks")}
+STATUS_DEALS = {"open": N_("open deals"), "won": N_("won deals"), "lost": N_("lost deals")}
+#: operator -> its sentence (``{f}``: the field, ``{v}``: the value); the symbols (=, ≠, >, ≥, <, ≤) need no words
+OP_TEXTS = {
+    "in": N_("{f} is one of: {v}"), "not_in": N_("{f} is none of: {v}"),
+    "contains": N_("{f} contains {v}"), "not_contains": N_("{f} does not contain {v}"),
+    "starts_with": N_("{f} starts with {v}"), "ends_with": N_("{f} ends with {v}"),
+    "matches": N_("{f} matches the pattern /{v}/"),
+    "placeholder": N_("{f} is a placeholder ({v}, possibly with digits at the end)"),
+    "length_lt": N_("{f} is shorter than {v} characters (spaces at the edges aside)"),
+    "length_gt": N_("{f} is longer than {v} characters"),
+    "same_as": N_("{f} is the same as: {v}"), "differs_from": N_("{f} differs from: {v}"),
+}
+SYMBOLS = {"equals": "=", "not_equals": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤"}
+#: the yes/no operators: (when true, when false)
+FLAG_TEXTS = {
+    "empty": (N_("{f} is empty"), N_("{f} is filled in")),
+    "empty_or_zero": (N_("{f} is empty or 0"), N_("{f} is filled in and not 0")),
+    "is_yes": (N_("{f} is «Yes»"), N_("{f} is not «Yes» (empty or «No»)")),
+}
 
 
 def field_title(ref: str) -> str:
     if ref in FIELD_TITLES:
-        return FIELD_TITLES[ref]
+        return _(FIELD_TITLES[ref])
     ent, name = split_field(ref)
-    return f"поле «{name}» {OWNER.get(ent, ent)}"
+    return _(CUSTOM_FIELD[ent]).format(name=name) if ent in CUSTOM_FIELD else f"{ent}.{name}"
 
 
 def _val(v) -> str:
     if isinstance(v, SettingRef):
-        return f"список «{v.name}» из настроек"
+        return _("the settings list «{name}»").format(name=v.name)
     if isinstance(v, list):
         return ", ".join(f"«{x}»" for x in v)
     return f"«{v}»"
 
 
+def _joined(items: list[str], template: str) -> str:
+    return reduce(lambda a, b: _(template).format(a=a, b=b), items) if items else ""
+
+
 def cond_text(c: Cond | None, defines: dict | None = None) -> str:
     if c is None:
-        return "всегда"
+        return _("always")
     if c.label and defines is not None:
-        name, _, ref = c.label.partition(":")
+        name, _sep, ref = c.label.partition(":")
         defines.setdefault(name, c)
-        return f"{field_title(ref)} — «{name}» (см. ниже)"
+        return _("{field} is «{name}» (see below)").format(field=field_title(ref), name=name)
     if isinstance(c, All):
-        return " и ".join(_wrap(x, defines) for x in c.items) or "всегда"
+        return _joined([_wrap(x, defines) for x in c.items], N_("{a} and {b}")) or _("always")
     if isinstance(c, AnyOf):
-        return " или ".join(_wrap(x, defines) for x in c.items)
+        return _joined([_wrap(x, defines) for x in c.items], N_("{a} or {b}"))
     if isinstance(c, Not):
-        return f"неверно, что ({cond_text(c.item, defines)})"
+        return _("it is not true that ({condition})").format(condition=cond_text(c.item, defines))
     if isinstance(c, StageCmp):
-        word = "не раньше" if c.op == "at_least" else "не позже"
-        return f"этап {word} «{c.stage}» в порядке этапов своей воронки"
+        if c.op == "at_least":
+            return _("the stage is «{stage}» or later in its pipeline's order").format(stage=c.stage)
+        return _("the stage is «{stage}» or earlier in its pipeline's order").format(stage=c.stage)
     if isinstance(c, Linked):
-        return "у сделки есть " + ("организация" if c.entity == "org" else "контактное лицо")
+        return _("the deal has an organization") if c.entity == "org" else _("the deal has a contact person")
     if isinstance(c, Leaf):
         f = field_title(c.field)
         v = c.value
-        texts = {
-            "empty": f"{f} пусто" if v else f"{f} заполнено",
-            "empty_or_zero": f"{f} пусто или равно 0" if v else f"{f} заполнено и не 0",
-            "is_yes": f"{f} = «Да»" if v else f"{f} не «Да» (пусто или «Нет»)",
-            "equals": f"{f} = {_val(v)}",
-            "not_equals": f"{f} ≠ {_val(v)}",
-            "in": f"{f} — одно из: {_val(v)}",
-            "not_in": f"{f} — не из: {_val(v)}",
-            "contains": f"{f} содержит {_val(v)}",
-            "not_contains": f"{f} не содержит {_val(v)}",
-            "starts_with": f"{f} начинается с {_val(v)}",
-            "ends_with": f"{f} заканчивается на {_val(v)}",
-            "matches": f"{f} соответствует шаблону /{v}/",
-            "placeholder": f"{f} — заглушка ({_val(v)}, возможно с цифрами в конце)",
-            "length_lt": f"{f} короче {v} символов (без пробелов по краям)",
-            "length_gt": f"{f} длиннее {v} символов",
-            "gt": f"{f} > {v}", "gte": f"{f} ≥ {v}", "lt": f"{f} < {v}", "lte": f"{f} ≤ {v}",
-            "same_as": f"{f} совпадает с: {field_title(str(v))}",
-            "differs_from": f"{f} отличается от: {field_title(str(v))}",
-        }
-        return texts.get(c.op, f"{f} {c.op} {v}")
+        if c.op in FLAG_TEXTS:
+            return _(FLAG_TEXTS[c.op][0 if v else 1]).format(f=f)
+        if c.op in SYMBOLS:
+            return f"{f} {SYMBOLS[c.op]} {_val(v) if c.op in ('equals', 'not_equals') else v}"
+        if c.op in ("same_as", "differs_from"):
+            return _(OP_TEXTS[c.op]).format(f=f, v=field_title(str(v)))
+        if c.op in ("matches", "length_lt", "length_gt"):
+            return _(OP_TEXTS[c.op]).format(f=f, v=v)
+        if c.op in OP_TEXTS:
+            return _(OP_TEXTS[c.op]).format(f=f, v=_val(v))
+        return f"{f} {c.op} {v}"
     return str(c)
 
 
@@ -89,26 +107,32 @@ def _wrap(c: Cond, defines: dict | None = None) -> str:
 
 
 def explain_rule(rule: Rule) -> str:
-    scope = ", ".join(STATUS_RU[s] for s in rule.statuses) + " сделки"
+    scope = ", ".join(_(STATUS_DEALS[s]) for s in rule.statuses)
     if rule.pipelines:
-        scope += " в воронке " + " или ".join(f"«{p}»" for p in rule.pipelines)
+        scope = _("{deals} in the pipeline {pipelines}").format(
+            deals=scope, pipelines=_joined([f"«{p}»" for p in rule.pipelines], N_("{a} or {b}")))
     defines: dict = {}
     if rule.where is not None:
-        scope += ", у которых " + cond_text(rule.where, defines)
+        scope = _("{deals} where {condition}").format(deals=scope, condition=cond_text(rule.where, defines))
     lines = [
-        f"Правило {rule.code} «{rule.title}» ({rule.id}), критичность {rule.criticality}",
-        f"Файл: {rule.file}:{rule.line}",
+        _("Rule {code} «{title}» ({id}), criticality {criticality}").format(code=rule.code, title=rule.title, id=rule.id,
+                                                                            criticality=rule.criticality),
+        _("File: {where}").format(where=f"{rule.file}:{rule.line}"),
         "",
-        f"Проверяются: {scope}. Удалённые сделки не проверяются никогда.",
-        f"Сделка попадает на лист «{rule.sheet_title}», если: {cond_text(rule.when, defines)}.",
+        _("Checked: {scope}. Deleted deals are never checked.").format(scope=scope),
+        _("A deal goes on the sheet «{sheet}» when: {condition}.").format(sheet=rule.sheet_title,
+                                                                           condition=cond_text(rule.when, defines)),
     ]
     for name, c in defines.items():
         ref = c.label.partition(":")[2]
-        lines.append(f"«{name}» значит: " + cond_text(c.__class__(**{**c.__dict__, "label": ""})).replace(field_title(ref), "значение") + ".")
+        meaning = cond_text(c.__class__(**{**c.__dict__, "label": ""})).replace(field_title(ref), _("the value"))
+        lines.append(_("«{name}» means: {meaning}.").format(name=name, meaning=meaning))
     if rule.evidence:
-        lines.append("Колонки-доказательства: " + ", ".join(f"«{e.title}» ({field_title(e.field)})" for e in rule.evidence) + ".")
-    for label, text in (("Что не так", rule.what), ("Почему это важно", rule.why), ("Как исправить", rule.how)):
+        lines.append(_("Evidence columns: {columns}.").format(
+            columns=", ".join(f"«{e.title}» ({field_title(e.field)})" for e in rule.evidence)))
+    for label, text in ((N_("What is wrong: {text}"), rule.what), (N_("Why it matters: {text}"), rule.why),
+                        (N_("How to fix it: {text}"), rule.how)):
         if text:
-            lines.append(f"{label}: {text}")
+            lines.append(_(label).format(text=text))
     lines += ["", "YAML:", rule.source]
     return "\n".join(lines)
