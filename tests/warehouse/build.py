@@ -26,6 +26,7 @@ are deterministic (fixed ids, timestamps and raw ids) and take well under a seco
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import re
@@ -834,12 +835,17 @@ LAYOUTS = {"airbyte_pipedrive": airbyte_pipedrive, "airbyte_hubspot": airbyte_hu
            "fivetran_pipedrive": fivetran_pipedrive, "fivetran_hubspot": fivetran_hubspot}
 
 
+@functools.lru_cache(maxsize=8)
+def _canonical(export_dir: Path, crm: str, settings: Path | None) -> Canon:
+    return canonical(export_dir, crm, settings)  # the layouts only read it
+
+
 def build(connector: str, export_dir: Path | None = None, settings: Path | None = None, **kw) -> Warehouse:
     """The connector's tables for an export (default: the demo export for Pipedrive, the HubSpot fixture)."""
     crm = connector.split("_", 1)[1]
     if export_dir is None:
         export_dir, settings = (DEMO_EXPORT, DEMO_SETTINGS) if crm == "pipedrive" else (HUBSPOT_EXPORT, HUBSPOT_SETTINGS)
-    return LAYOUTS[connector](canonical(Path(export_dir), crm, settings), **kw)
+    return LAYOUTS[connector](_canonical(Path(export_dir), crm, Path(settings) if settings else None), **kw)
 
 
 # ---------------------------------------------------------------------------------------------------------------
