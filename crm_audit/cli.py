@@ -106,6 +106,7 @@ def _print_cycle(result, quiet: bool) -> None:
 @click.option("--export", "-e", "export", type=click.Path(), help=N_("Export directory (deals, organizations, persons, activities files) or a single deals file."))
 @click.option("--from-crm", is_flag=True, help=N_("Sync from the CRM's API (crm_api: in the settings), then audit the fresh snapshot instead of an export."))
 @click.option("--snapshot", help=N_("Audit a kept snapshot instead of an export: a sync id or a snapshot folder (reproduces a past audit)."))
+@click.option("--engine", "engine_url", help=N_("Audit the CRM's tables where a connector replicated them: an engine URL (postgresql://user@host:5432/db, duckdb:///warehouse.duckdb, snowflake://…, bigquery://project/dataset, databricks://…, clickhouse://…; the password from CRM_AUDIT_ENGINE_PASSWORD); engine: profile / schema in the settings."))
 @click.option("--as-of", "as_of", callback=_parse_date, help=N_("Audit date YYYY-MM-DD or DD.MM.YYYY (default: today). Days in stage and overdue tasks count from it."))
 @click.option("--out", "-o", "out", type=click.Path(dir_okay=False), help=N_("Write the workbook (.xlsx): FAQ, one sheet per rule, «Учет попаданий»."))
 @click.option("--violations-csv", type=click.Path(dir_okay=False), help=N_("Write every violation, one row per (rule, deal), as CSV."))
@@ -121,21 +122,23 @@ def _print_cycle(result, quiet: bool) -> None:
 @click.option("--dry-run", is_flag=True, help=N_("Show what would change (rows added/updated/removed in the Google Sheet); write nothing, anywhere."))
 @click.option("--notify", "send_digests", is_flag=True, help=N_("Then send the digests (as `crm-audit notify`): each manager their to-do, the head of sales the summary."))
 def run(config, export, from_crm, snapshot, as_of, out, violations_csv, csv_excel, rule_ids, fail_on_violations, quiet, ledger_path, gsheet,
-        credentials, previous, no_previous, dry_run, send_digests):
+        credentials, previous, no_previous, dry_run, send_digests, engine_url):
     from .cycle.request import AuditRequest
     from .cycle.run import run_cycle
 
     source = None
     if csv_excel and not violations_csv:
         raise UsageError(_("--csv-excel changes the violations CSV: give --violations-csv FILE.csv too"))
-    if bool(export) + bool(from_crm or snapshot) != 1:
-        raise UsageError(_("give either --export DIR (an export folder) or --from-crm / --snapshot ID (the CRM read through its API)"))
+    from crm_audit.warehouse.cli import check_sources
+
+    check_sources(config, export, from_crm or snapshot, engine_url)
     if from_crm or snapshot:
         from crm_audit.sources.cli import source_for_run
 
         source = source_for_run(config, ledger_path, from_crm=from_crm, snapshot=snapshot, dry_run=dry_run, quiet=quiet)
     request = AuditRequest(config, export or "", as_of, out, violations_csv, tuple(rule_ids), ledger_path, gsheet, credentials,
-                           dry_run, previous, no_previous, source=source, csv_excel=csv_excel)
+                           dry_run, previous, no_previous, source=source, csv_excel=csv_excel,
+                           engine=engine_url)
     result = _run_with_progress(run_cycle, request, quiet)
     if source is not None and result.recorded:
         from crm_audit.sources.cli import keep_snapshot
@@ -251,11 +254,13 @@ def _engine_name(engine: str | None) -> str | None:
 
 @cli.command(help=N_('Check the settings and every rule file without running (all problems at once).'))
 @config_option
-@click.option("--engine", default=None, help=N_("Also check that every rule can run on this engine. SQL engine: duckdb (default), postgres, bigquery, snowflake, spark (databricks), clickhouse."))
+@click.option("--engine", default=None, help=N_("Also check that every rule can run on this engine: a SQL engine's name (duckdb, postgres, bigquery, snowflake, spark / databricks, clickhouse) or an engine URL (then also the connection and every table and column of the warehouse profile)."))
 def validate(config, engine):
     from crm_audit.rules import ruleset
 
-    engine = _engine_name(engine)
+    from crm_audit.warehouse.cli import split_engine
+
+    engine, engine_url = split_engine(engine)
     settings, problems = _settings_or_demo(config, must_exist=True)
     rules = []
     if settings is not None:
@@ -266,6 +271,10 @@ def validate(config, engine):
             from crm_audit.engine.dialects.check import engine_problems
 
             problems += engine_problems(rules, engine)
+        if engine_url is not None:  # an engine URL: the connection and the warehouse profile's tables and columns
+            from crm_audit.warehouse.cli import warehouse_problems
+
+            problems += warehouse_problems(settings, engine_url)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         _err(_("warning: {problem}").format(problem=p) if p.severity != "error" else str(p))

@@ -16,13 +16,21 @@ from crm_audit.i18n import N_, _
 
 
 @click.command("inspect")
-@click.argument("directory", type=click.Path())
+@click.argument("directory", type=click.Path(), required=False)
 @click.option("--crm", default=None, help="CRM export profile (default: detected from the headers).")
 @click.option("--config", "-c", "config", default=None, type=click.Path(dir_okay=False),
               help="Settings file: its crm, pipelines and rules are used (default: crm-audit.yaml here, as run reads it, else the bundled rules).")
-def inspect_cmd(directory, crm, config):
+@click.option("--engine", "engine_url", default=None, help=N_("Inspect the CRM's tables in a warehouse instead of an export: an engine URL (see `crm-audit run --engine`)."))
+def inspect_cmd(directory, crm, config, engine_url):
     """Show how an export is read: profile, files, columns, rules that can run."""
     from crm_audit.engine.inspect import format_report, inspect_export
+
+    if engine_url:  # the warehouse's tables, as a run --engine would read them
+        from crm_audit.warehouse.cli import inspect_engine
+
+        return inspect_engine(config, engine_url)
+    if directory is None:
+        raise UsageError(_("give the export folder to inspect, or --engine URL"))
 
     from crm_audit.settings import SETTINGS_FILE
 

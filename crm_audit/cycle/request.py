@@ -34,6 +34,9 @@ class AuditRequest:
     # records which sync the audit read
     source: Any = None
     csv_excel: bool = False  # the violations CSV for Russian-locale Excel: UTF-8 BOM, «;» between fields
+    # an engine URL: audit the CRM's tables where a connector replicated them (crm_audit/warehouse); "" with
+    # `engine: url:` in the settings and no export given
+    engine: str | None = None
     # test hooks: a gspread client and a retry policy for the Google Sheet
     gsheet_client: Any = None
     gsheet_retry: Any = None

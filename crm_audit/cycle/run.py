@@ -59,6 +59,11 @@ def run_cycle(req: AuditRequest) -> CycleResult:
 
     if req.previous and req.no_previous:
         raise UsageError("--previous and --no-previous contradict each other; give one")
+    warehouse = None  # the CRM's tables in a warehouse: --engine URL, or engine: url: in the settings without an export
+    if req.engine or (not req.export and req.source is None and settings.engine is not None and settings.engine.url):
+        from crm_audit.warehouse.audit import resolve
+
+        warehouse = resolve(settings, req.engine or None)  # a bad URL or profile stops the run before anything is read
     check_output_paths(out, csv, ledger_path)
     if out is not None and not req.dry_run:
         refuse_open_document(out)
@@ -111,8 +116,14 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             spreadsheet = open_spreadsheet(gsheet, credentials, client=req.gsheet_client, retry=req.gsheet_retry)
 
         # 2.–3. the audit, with the ledger carried over
-        report = audit_export(settings, req.source if req.source is not None else req.export, as_of=as_of, rule_ids=list(rule_ids) or None, rules=rule_set,
-                              progress=progress)
+        if warehouse is not None:
+            from crm_audit.warehouse.audit import audit_warehouse
+
+            report = audit_warehouse(settings, warehouse, as_of=as_of, rule_ids=list(rule_ids) or None, rules=rule_set,
+                                     progress=progress)
+        else:
+            report = audit_export(settings, req.source if req.source is not None else req.export, as_of=as_of,
+                                  rule_ids=list(rule_ids) or None, rules=rule_set, progress=progress)
         result.report = report
         if (stale := stale_as_of(as_of, report.newest_date)) is not None:
             result.notices.append(stale)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -57,7 +58,8 @@ def resolve(settings, url_text: str | None) -> WarehouseSource:
     url = parse(text)
     name = url.profile or (conf.profile if conf is not None and conf.profile else None) or f"fivetran_{settings.crm}"
     if conf is not None and conf.profile and not url.profile and settings.base_dir is not None:
-        candidate = settings.resolve(conf.profile)
+        candidate = Path(conf.profile).expanduser()  # a profile file of the team's: relative to the settings
+        candidate = candidate if candidate.is_absolute() else settings.base_dir / candidate
         if candidate.suffix in (".yaml", ".yml") and candidate.exists():
             name = str(candidate)
     prof = wprofile.load(name)
@@ -78,6 +80,11 @@ def resolve_warehouse(source: WarehouseSource, target):
 
 def _where(source: WarehouseSource) -> str:
     return f"{source.url}" + (f", schema {source.schema}" if source.schema else "")
+
+
+def _deals_table(source: WarehouseSource) -> str:
+    table = source.profile.entities["deals"].from_
+    return f"{source.schema}.{table}" if source.schema else table
 
 
 def unread_warnings(source: WarehouseSource, layout: Layout) -> list[DataWarning]:
@@ -152,8 +159,9 @@ def _col(name: str) -> exp.Column:
     return exp.column(name, quoted=True)
 
 
-def _facts(backend, layout: Layout, settings) -> tuple[int, list[str], list[DataWarning], dt.date | None, dict[str, int]]:
-    """Deal count, owners, stage warnings, the newest deal date and rows per entity: small read-only queries."""
+def _facts(backend, layout: Layout, settings, where: str) -> tuple[int, list[str], list[DataWarning], dt.date | None, dict[str, int]]:
+    """Deal count, owners, stage warnings (located at ``where``: the deals table), the newest deal date and rows per
+    entity: small read-only queries."""
     from crm_audit.engine.dialects.compiler import ascii_name
 
     n = lambda name: ascii_name(field_ref(f"deal.{name}"))  # noqa: E731
@@ -166,7 +174,6 @@ def _facts(backend, layout: Layout, settings) -> tuple[int, list[str], list[Data
                              exp.NEQ(this=exp.Trim(this=_col(n("owner"))), expression=exp.Literal.string("")))))
         owners = sorted({r["owner"] for r in backend.over_audit_deals(q, []).to_pylist()})
     warnings: list[DataWarning] = []
-    where = str(layout.profile.file)
     if settings.pipelines and {"pipeline", "stage"} <= deals.fields:
         q = (exp.select(_col(n("id")).as_("id"), _col(n("pipeline")).as_("pipeline"), _col(n("stage")).as_("stage"))
              .from_("audit_deals").where(exp.Is(this=_col("_stage_pos"), expression=exp.Null())).order_by(_col("_row"), _col(n("id"))))
@@ -227,7 +234,7 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
         layout = build_layout(source.profile, source.schema, target, custom_needed(plans), resolved)
         runnable, skipped, decide_warnings = decide(plans, layout)
         backend = SQLBackend(target, settings, as_of, layout.sources(), ctes=layout.ctes())
-        count, owners, stage_warnings, newest, rows_per = _facts(backend, layout, settings)
+        count, owners, stage_warnings, newest, rows_per = _facts(backend, layout, settings, _deals_table(source))
         ran = {q.rule.id: q for q in runnable}
         skip_by = {s.rule_id: s for s in skipped}
         results, warnings = [], []

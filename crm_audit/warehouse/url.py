@@ -89,7 +89,7 @@ def mask(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "***"
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc
     userinfo, _at, hostport = netloc.rpartition("@")
@@ -112,7 +112,7 @@ def parse(url: str) -> EngineURL:
             _("--engine {url}: unknown engine «{scheme}»; one of: {known} (e.g. postgresql://user@host:5432/db, "
               "duckdb:///warehouse.duckdb)").format(url=shown, scheme=parts.scheme or "", known=", ".join(ENGINES)),
             reason="engine-url")])
-    if parts.password is not None:
+    if parts.password:  # (an empty one, `user:@host`, is none)
         raise UsageError(problems=[Problem(
             _("--engine {url}: the URL holds a password; remove it from the URL (and from the settings or your shell "
               "history) and put it in the environment variable {env}").format(url=shown, env=PASSWORD_ENV),

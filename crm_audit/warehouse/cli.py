@@ -1,0 +1,75 @@
+"""The command line's warehouse parts (``run`` / ``validate`` / ``inspect --engine URL``), kept out of ``cli.py``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from crm_audit.errors import CrmAuditError, Problem, UsageError
+from crm_audit.i18n import _
+
+
+def settings_engine(config: str) -> bool:
+    """The settings name an engine (``engine: url:``): ``run`` without --export audits it."""
+    from crm_audit import settings as settings_mod
+
+    if not Path(config).exists():
+        return False
+    try:
+        s = settings_mod.load(config)
+    except CrmAuditError:
+        return False  # run_cycle reports the settings' problems
+    return bool(s.engine is not None and s.engine.url)
+
+
+def check_sources(config: str, export, from_api: bool, engine_url) -> None:
+    """One place to read the CRM from: an export, the CRM's API, or a warehouse (--engine or the settings)."""
+    given = bool(export) + bool(from_api) + bool(engine_url)
+    if given > 1 or (given == 0 and not settings_engine(config)):
+        raise UsageError(_("give one of --export DIR (an export folder), --from-crm / --snapshot ID (the CRM read through its "
+                           "API) or --engine URL (the CRM's tables in a warehouse; or engine: url: in the settings)"))
+
+
+def split_engine(engine: str | None) -> tuple[str | None, str | None]:
+    """``--engine`` of validate: a SQL engine's name (duckdb, postgres …) or an engine URL -> (dialect, URL)."""
+    from crm_audit.engine import dialects
+
+    if engine is None:
+        return None, None
+    if "://" in engine:
+        from crm_audit.warehouse.url import parse
+
+        return parse(engine).dialect, engine
+    try:
+        return dialects.get(engine).name, None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def warehouse_problems(settings, url: str) -> list[Problem]:
+    """What `validate --engine URL` adds: the connection and every table and column the profile needs."""
+    from crm_audit.warehouse.inspect import inspect_warehouse
+
+    try:
+        rep = inspect_warehouse(settings, url)
+    except CrmAuditError as exc:
+        return exc.problems or [Problem(str(exc), reason="engine")]
+    return rep.problems
+
+
+def inspect_engine(config: str | None, url: str) -> None:
+    """`inspect --engine URL`: what the audit would read from the warehouse; exit 2 when a run could not."""
+    from crm_audit import settings as settings_mod
+    from crm_audit.resources import demo_dir
+    from crm_audit.settings import SETTINGS_FILE
+    from crm_audit.warehouse.inspect import format_warehouse, inspect_warehouse
+
+    if config is None:
+        config = SETTINGS_FILE if Path(SETTINGS_FILE).exists() else str(demo_dir() / "crm-audit.yaml")
+    elif not Path(config).exists():
+        raise UsageError(_("{config}: settings file not found").format(config=config))
+    rep = inspect_warehouse(settings_mod.load(config), url)
+    click.echo(format_warehouse(rep))
+    if rep.problems:
+        raise SystemExit(2)
