@@ -25,7 +25,10 @@ from warehouse.build import (AS_OF, CONNECTORS, DELETED_DEAL, DEMO_EXPORT, DEMO_
 
 pytest.importorskip("crm_audit.warehouse.audit", reason="crm-audit run --engine (crm_audit/warehouse) is not in this tree")
 
-from crm_audit.cli import main  # noqa: E402
+from crm_audit.cli import cli, main  # noqa: E402
+
+if "engine" not in {p.name for p in cli.commands["run"].params}:  # the library is there, the CLI option not yet
+    pytest.skip("crm-audit run has no --engine option in this tree", allow_module_level=True)
 
 CI = bool(os.environ.get("CI"))
 ASOF = AS_OF.isoformat()
