@@ -33,13 +33,25 @@ class Msg:
         return self.text()
 
 
+class ByLanguage(dict):
+    """A text the data gives in several languages (a profile's ``{en: …, ru: …}``): the one of the language it is
+    shown in (else the English, else the first)."""
+
+    def text(self, lang: str | None = None) -> str:
+        lang = lang or current_language()
+        return self.get(lang) or self.get("en") or next(iter(self.values()), "")
+
+    def __str__(self) -> str:
+        return self.text()
+
+
 def render(template: str, params: dict[str, Any] | None = None, lang: str | None = None) -> str:
     """``template`` (an English msgid) in ``lang`` (default: the current language) with ``params`` filled in;
     a :class:`Msg` value is made in the same language, a list (of texts or Msgs) joined with «, »."""
     lang = lang or current_language()
 
     def value(v: Any) -> Any:
-        if isinstance(v, Msg):
+        if isinstance(v, (Msg, ByLanguage)):
             return v.text(lang)
         if isinstance(v, (list, tuple)):
             return ", ".join(str(value(x)) for x in v)

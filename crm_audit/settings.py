@@ -317,14 +317,14 @@ class Settings(BaseModel):
         """A problem at ``path`` of the settings file: ``message`` is the msgid (marked with ``N_``) that ``params``
         fill in (a finished text when ``params`` is None)."""
         line, col = self.where(*path)
+        if params is not None:
+            return Problem(template=message, params=params, file=self.file, line=line, col=col, reason=reason)
         return Problem(message, file=self.file, line=line, col=col, reason=reason)
 
     def ledger_path(self) -> Path:
         return self.resolve(self.ledger) if self.ledger else (self.base_dir or Path.cwd()) / LEDGER_FILE
 
     def resolve(self, rel: str) -> Path:
-        if params is not None:
-            return Problem(template=message, params=params, file=self.file, line=line, col=col, reason=reason)
         p = Path(rel).expanduser()
         if not p.is_absolute() and self.base_dir is not None:
             p = self.base_dir / p

@@ -252,6 +252,20 @@ def test_an_export_without_a_required_column(tmp_path, capsys, monkeypatch, lang
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
+def test_the_crms_own_advice_on_a_missing_id_column_is_in_the_clis_language(tmp_path, capsys, monkeypatch, lang):
+    """The profile's hint (`hints: missing-id: {en: …, ru: …}`): Pipedrive's list view decides the columns."""
+    cfg = tmp_path / "crm-audit.yaml"
+    shutil.copy(FIXTURES / "pipedrive" / "crm-audit.yaml", cfg)
+    exp = _export(tmp_path, "no-id", _without("Deal - ID"))
+    code, lines = _cli(capsys, lang, monkeypatch, "run", "-c", str(cfg), "--export", str(exp), "--as-of", "2026-11-20")
+    assert code == 2
+    advice = {"ru": "— Pipedrive выгружает те колонки, что видны в списке: добавьте в список колонку «ID»",
+              "en": "— Pipedrive exports the columns the list view shows: add the «ID» column to the list"}[lang]
+    assert any(advice in ln for ln in lines), lines
+    _assert_one_language(lines, lang, _words_of(tmp_path))
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
 def test_bad_values_in_error_mode(tmp_path, capsys, monkeypatch, lang):
     cfg = tmp_path / "crm-audit.yaml"
     shutil.copy(FIXTURES / "pipedrive" / "crm-audit.yaml", cfg)

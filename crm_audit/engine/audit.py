@@ -134,7 +134,7 @@ def audit_export(
         warnings += export.warnings + needs.warnings + backend.warnings
         for w in warnings:  # the CRM's own explanation of a warning (profile `hints`)
             if w.code in profile.hints:
-                w.message = f"{w.message} — {profile.hints[w.code]}"
+                w.message = f"{w.message} — {profile.hint(w.code)}"
         return AuditReport(
             as_of=as_of,
             generated_at=dt.datetime.now().replace(microsecond=0),

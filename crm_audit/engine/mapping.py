@@ -424,8 +424,10 @@ def missing_required(profile: Profile | None, spec: EntitySpec, entity: str, nam
 def missing_required_msg(profile: Profile | None, spec: EntitySpec, entity: str, name: str, headers: list[str]) -> Msg:
     """:func:`missing_required` as a msgid and its values."""
     header = spec.fields[name].headers[0]
-    found = ", ".join(h for h in headers if h.strip())[:400]
-    hint = profile.hints.get(f"missing-{name}") if profile is not None else None
+    named = [h for h in headers if h.strip()]
+    shown = [h for k, h in enumerate(named) if len(", ".join(named[:k + 1])) <= 400]  # whole headers, never half of one
+    found = ", ".join(shown) + (", …" if len(shown) < len(named) else "")
+    hint = profile.hint(f"missing-{name}") if profile is not None else None
     params = {"header": header, "entity": entity, "record": entity[:-1], "name": name, "found": found}
     if hint:
         return Msg(N_("required column «{header}» ({record} {name}) is missing — {hint}; or, if the file has it under another "

@@ -13,7 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crm_audit import resources, yamlsrc
-from crm_audit.errors import SettingsError
+from crm_audit.errors import ByLanguage, SettingsError
 from crm_audit.textnorm import norm
 
 def _check_regex(pattern: str) -> str:
@@ -378,7 +378,8 @@ class Profile(BaseModel):
     lookups: list[Lookup] = Field(default_factory=list)
     # data warning code -> a sentence added to that warning for this CRM
     # (why it happens in this CRM's export and what to do)
-    hints: dict[str, str] = Field(default_factory=dict)
+    # (a sentence, or one per language: {en: …, ru: …}, shown in the CLI's language)
+    hints: dict[str, str | dict[Literal["en", "ru"], str]] = Field(default_factory=dict)
     entities: dict[Literal["deals", "organizations", "persons", "activities"], EntitySpec]
     # the CRM's interface languages: code (en, pt-BR, ...) -> names in that
     # language, merged into `entities` on load (see pipedrive.yaml)
@@ -399,6 +400,13 @@ class Profile(BaseModel):
             raise ValueError(f"yes_no: «{sorted(clash)[0]}» is both a yes and a no word")
         self.yes_no = words
         return self
+
+    def hint(self, code: str) -> ByLanguage | None:
+        """The profile's sentence for warning / problem ``code`` (``hints:``), made in the language it is shown in."""
+        text = self.hints.get(code)
+        if text is None:
+            return None
+        return ByLanguage(text) if isinstance(text, dict) else ByLanguage({"en": text})
 
     def with_ids(self, field: str, names: dict[str, str]) -> "Profile":
         """A copy whose lookups of ``field`` (stage / pipeline) name these ids (the settings'
