@@ -165,6 +165,9 @@ class Settings(BaseModel):
     # they win over a dumped stage list (stages.csv) and the profile's own names
     stage_ids: dict[str, str] = Field(default_factory=dict)
     pipeline_ids: dict[str, str] = Field(default_factory=dict)
+    # an API dump's owner (user) ids -> names ({"12345": Анна Петрова}): deal, organization and person owners alike;
+    # they win over a dumped users list (users.csv)
+    owner_ids: dict[str, str] = Field(default_factory=dict)
 
     # where the settings came from (not part of the YAML)
     file: str | None = Field(default=None, exclude=True)
@@ -231,7 +234,7 @@ class Settings(BaseModel):
                 raise MsgError(N_("fields: «{ref}» needs this export's column name, e.g. «{ref}: Origem»"), ref=ref)
         return v
 
-    @field_validator("stage_ids", "pipeline_ids", mode="before")
+    @field_validator("stage_ids", "pipeline_ids", "owner_ids", mode="before")
     @classmethod
     def _ids(cls, v: Any, info) -> Any:
         if not isinstance(v, dict):

@@ -101,7 +101,9 @@ def test_bitrix24_rest_closed_flag_alone_and_stage_id_patterns(tmp_path):
     assert got["103"] == "won" and got["104"] == "won" and got["101"] == "open"
 
 
-def test_bitrix24_rest_without_the_stage_list_keeps_ids_and_says_which_file_names_them(tmp_path):
+def test_bitrix24_rest_without_the_stage_list_keeps_custom_ids_and_says_which_file_names_them(tmp_path):
+    """The system stages (NEW, PREPAYMENT_INVOICE, C2:NEW …) are named by Bitrix24's default names; a custom
+    stage (C2:UC_…) stays an id, with the warning."""
     export = tmp_path / "export"
     shutil.copytree(FIXTURES / "bitrix24-rest" / "export", export)
     (export / "stages.csv").unlink()
@@ -113,8 +115,10 @@ def test_bitrix24_rest_without_the_stage_list_keeps_ids_and_says_which_file_name
     finally:
         ex.close()
         ex.con.close()
-    assert stages["105"] == "C2:NEW" and pipes["105"] == "Партнеры" and pipes["101"] == "Общее"
-    assert len(warned) == 1 and "STATUS_ID" in warned[0].message and "«PREPAYMENT_INVOICE»" in warned[0].message
+    assert stages["105"] == "Новая" and stages["101"] == "Счёт на предоплату" and stages["103"] == "C2:UC_7Q1W2E"
+    assert pipes["105"] == "Партнеры" and pipes["101"] == "Общее"
+    (stage,) = [w for w in warned if "stage_ids" in w.message]  # the owners' ids get their own warning
+    assert "STATUS_ID" in stage.message and "«C2:UC_7Q1W2E»" in stage.message
 
 
 def test_deals_a_rule_cannot_judge_are_counted(tmp_path):
@@ -208,7 +212,7 @@ def test_a_done_column_blank_in_every_row_is_warned_by_name(tmp_path, capsys):
                  "--out", str(work / "a.xlsx"), "--violations-csv", str(work / "v.csv")])
     assert code == 0
     out = capsys.readouterr().out
-    assert "столбец «Task Status» в файле tasks.csv пуст во всех 3 строках" in out
+    assert "column «Task Status» of tasks.csv is blank in all 3 rows" in out
     wb = load_workbook(work / "a.xlsx", read_only=True)
     for prefix in ("1.1 ", "2.3 "):
         sheet = next(ws for ws in wb.worksheets if ws.title.startswith(prefix))

@@ -191,7 +191,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         crm, scores = detect_profile(d)
     profile = load_profile(crm).with_columns(settings.columns if settings is not None else {})
     if settings is not None:
-        profile = profile.with_ids("stage", settings.stage_ids or {}).with_ids("pipeline", settings.pipeline_ids or {})
+        profile = (profile.with_ids("stage", settings.stage_ids or {}).with_ids("pipeline", settings.pipeline_ids or {})
+                   .with_ids("owner", getattr(settings, "owner_ids", None) or {}))
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
     rep.languages = profile.languages_of([h for p in export_files(d) for h in _headers_or_none(p)])
     try:

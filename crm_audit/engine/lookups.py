@@ -42,12 +42,13 @@ UNNAMED_ID = {
            "name them in crm-audit.yaml (pipeline_ids: {{ID: name}}) or put the list of pipelines ({files}.csv with {key} and {value}) "
            "next to the deals"),
     ),
+    # owners are named in deals, organizations and persons alike (one users list): one warning for all of them
     "owner": (
-        N_("{n} owner id(s) of {deals} deal(s) are not in {source} (such as «{example}»): shown as exported; "
-           "name them in crm-audit.yaml (owner_ids: {{ID: name}}) or put the list of owners ({files}.csv with {key} and {value}) "
+        N_("{n} owner id(s) in {records} are not in {source} (such as «{example}»): shown as exported; "
+           "name them in crm-audit.yaml (owner_ids: {{ID: name}}) or put the list of users ({files}.csv with {key} and {value}) "
            "next to the deals"),
-        N_("{n} owner id(s) of {deals} deal(s) are named by no file of the export (such as «{example}»): shown as exported; "
-           "name them in crm-audit.yaml (owner_ids: {{ID: name}}) or put the list of owners ({files}.csv with {key} and {value}) "
+        N_("{n} owner id(s) in {records} are named by no file of the export (such as «{example}»): shown as exported; "
+           "name them in crm-audit.yaml (owner_ids: {{ID: name}}) or put the list of users ({files}.csv with {key} and {value}) "
            "next to the deals"),
     ),
 }
@@ -105,53 +106,85 @@ def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
     return FoundLookup(raw, uses) if uses else None
 
 
-def _applies(lk: Lookup, deals: LoadedEntity) -> bool:
-    """The deals file's column of the lookup's field is one of its id columns."""
-    used = deals.fields.get(lk.field, "")
+def _applies(lk: Lookup, ent: LoadedEntity) -> bool:
+    """The file's column of the lookup's field is one of its id columns (an owner named by a list export is left alone)."""
+    used = ent.fields.get(lk.field, "")
     return bool(lk.columns) and hkey(used) in {hkey(c) for c in lk.columns}
 
 
+def _name_sql(raw: RawTable, u: LookupUse) -> str:
+    """The name of a row of a lookup file: its value column, then `more` columns (a surname) after a space."""
+    parts = [u.value, *(i for i in (_column(raw.headers, [m]) for m in u.lookup.more) if i is not None and i != u.value)]
+    if len(parts) == 1:
+        return f"strip(c{u.value})"
+    cols = ", ".join(f"nullif(strip(c{i}), '')" for i in parts)
+    return f"strip(concat_ws(' ', {cols}))"
+
+
 def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[FoundLookup]) -> list[DataWarning]:
-    """Replace the deals' ids with names from the lookup files (and the profile's `known` names)."""
+    """Replace ids with names from the lookup files (and the profile's `known` names).
+
+    Stage and pipeline ids are the deals'; owner ids are named in every entity whose owner column holds
+    them (deals, organizations, persons, activities: renaming only the deals' owners would make a rule
+    comparing the deal's owner with its organization's flag everything)."""
     deals = entities.get("deals")
     warnings: list[DataWarning] = []
     for lk in profile.lookups:
         files = [(f.raw, u) for f in found for u in f.uses if u.lookup is lk]
-        if deals is None or not _applies(lk, deals):
+        targets = sorted((e for e in entities.values() if _applies(lk, e) and (lk.field == "owner" or e is deals)),
+                         key=lambda e: e is not deals)  # the deals first: the warning names their file when they have such ids
+        if not targets:
             continue
         col = lk.field
         # the name of an id: the settings' (`stage_ids:`) first, then a dumped list's, then the profile's `known`
-        rows = [f"({sql_literal(norm(k))}, {sql_literal(v)}, NULL::DOUBLE, {0 if k in lk.settings else 2})" for k, v in lk.known.items()]
-        selects = [f"SELECT * FROM (VALUES {', '.join(rows)}) v(k, name, ord, prio)"] if rows else []
+        rows = [f"({sql_literal(norm(k))}, {sql_literal(v)}, {float(10 * (i + 1)) if lk.known_sorted else 'NULL'}::DOUBLE, {0 if k in lk.settings else 2})"
+                for i, (k, v) in enumerate(lk.known.items())]
+        known = f"SELECT * FROM (VALUES {', '.join(rows)}) v(k, name, ord, prio)"
+        selects = [known] if rows else []
+        if rows and lk.known_prefix:  # «C2:WON» named like «WON» (a name the settings gave the prefixed id wins)
+            pre = sql_literal("^(" + lk.known_prefix + ")")
+            selects += [f"SELECT DISTINCT norm(e.{col}) AS k, v.name, v.ord, v.prio + 1 AS prio FROM {e.table} e JOIN ({known}) v "
+                        f"ON regexp_replace(norm(e.{col}), {pre}, '', 'i') = v.k WHERE regexp_matches(norm(e.{col}), {pre}, 'i')"
+                        for e in targets]
         for raw, u in files:
             order = f"TRY_CAST(parse_num(c{u.order}) AS DOUBLE)" if u.order is not None else "NULL::DOUBLE"
-            selects.append(f"SELECT norm(c{u.key}) AS k, strip(c{u.value}) AS name, {order} AS ord, 1 AS prio FROM {raw.name} "
-                           f"WHERE NOT is_blank(c{u.key}) AND NOT is_blank(c{u.value})")
+            name = _name_sql(raw, u)
+            selects.append(f"SELECT norm(c{u.key}) AS k, {name} AS name, {order} AS ord, 1 AS prio FROM {raw.name} "
+                           f"WHERE NOT is_blank(c{u.key}) AND NOT is_blank({name})")
         if not selects:  # no file and no known names: every id is unnamed (and said so below)
             selects = ["SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS name, NULL::DOUBLE AS ord, 0 AS prio WHERE FALSE"]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS SELECT k, arg_min(name, [prio, coalesce(ord, 0)]) AS name, min(ord) AS ord "
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS SELECT k, arg_min(name, [prio, coalesce(ord, 0)]) AS name, arg_min(ord, [prio, coalesce(ord, 0)]) AS ord "
                     f"FROM ({' UNION ALL '.join(selects)}) GROUP BY k")
-        if col == "stage" and any(u.order is not None for _r, u in files) and "stage_order" not in deals.fields:
+        ordered = [r.path.name for r, u in files if u.order is not None] or (["the profile"] if lk.known_sorted and rows else [])
+        if col == "stage" and ordered and "stage_order" not in deals.fields:
             con.execute(f"ALTER TABLE {deals.table} ADD COLUMN stage_order DOUBLE")
             con.execute(f"UPDATE {deals.table} SET stage_order = m.ord FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
-            deals.fields["stage_order"] = f"{', '.join(r.path.name for r, _u in files)} (sort order)"
-        unnamed = con.execute(
-            f"SELECT count(*), min(_row), arg_min({col}, _row), count(DISTINCT norm({col})) FROM {deals.table} "
-            f"WHERE NOT is_blank({col}) AND norm({col}) NOT IN (SELECT k FROM _lookup)").fetchone()
+            deals.fields["stage_order"] = f"{', '.join(dict.fromkeys(ordered))} (sort order)"
         source = ", ".join([*dict.fromkeys(r.path.name for r, _u in files), *(["the settings"] if lk.settings else [])])
-        found_ids = con.execute(f"SELECT DISTINCT strip(d.{col}), m.name FROM {deals.table} d LEFT JOIN _lookup m ON norm(d.{col}) = m.k "
-                                f"WHERE NOT is_blank(d.{col}) ORDER BY 1").fetchall()
-        deals.ids[col] = dict(found_ids)
-        deals.ids_source[col] = source or "the profile"
-        con.execute(f"UPDATE {deals.table} SET {col} = m.name FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
-        deals.fields[col] = f"{deals.fields[col]} (names from {source or 'the profile'})"
-        if unnamed[0]:
+        unnamed_where = f"NOT is_blank({col}) AND norm({col}) NOT IN (SELECT k FROM _lookup)"
+        unnamed = [(e, *con.execute(f"SELECT count(*), min(_row), arg_min({col}, _row) FROM {e.table} WHERE {unnamed_where}").fetchone())
+                   for e in targets]
+        distinct = con.execute(f"SELECT count(DISTINCT k) FROM ({' UNION ALL '.join(f'SELECT norm({col}) AS k FROM {e.table} WHERE {unnamed_where}' for e in targets)})").fetchone()[0]
+        found_ids: dict[str, str | None] = {}
+        for e in targets:
+            found_ids.update(con.execute(f"SELECT DISTINCT strip(d.{col}), m.name FROM {e.table} d LEFT JOIN _lookup m ON norm(d.{col}) = m.k "
+                                         f"WHERE NOT is_blank(d.{col}) ORDER BY 1").fetchall())
+        if deals is not None:  # what `crm-audit init` writes as stage_ids: / pipeline_ids: / owner_ids:
+            deals.ids[col] = dict(sorted(found_ids.items()))
+            deals.ids_source[col] = source or "the profile"
+        for e in targets:
+            con.execute(f"UPDATE {e.table} SET {col} = m.name FROM _lookup m WHERE norm({e.table}.{col}) = m.k")
+            if files or lk.settings or lk.known:
+                e.fields[col] = f"{e.fields[col]} (names from {source or 'the profile'})"
+        if distinct:
+            first, n, row, example = next(u for u in unnamed if u[1])
             named_somewhere, named_nowhere = UNNAMED_ID[col]
-            warnings.append(DataWarning("unnamed-id", "", str(deals.file), unnamed[1], deals.fields[col],
-                                        template=named_somewhere if files or lk.settings else named_nowhere,
-                                        params={"n": unnamed[3], "deals": unnamed[0], "source": source, "example": unnamed[2],
-                                                "files": ", ".join(lk.files[:2]),
-                                                "key": lk.key[0], "value": lk.value[0]}))
+            params = {"n": distinct, "deals": unnamed[0][1] if unnamed[0][0] is deals else 0, "source": source, "example": example,
+                      "files": ", ".join(lk.files[:1] if col == "owner" else lk.files[:2]), "key": lk.key[0], "value": lk.value[0]}
+            if col == "owner":
+                params["records"] = ", ".join(f"{u[0].file.name} ({u[1]})" for u in unnamed if u[1])
+            warnings.append(DataWarning("unnamed-id", "", str(first.file), row, first.fields[col],
+                                        template=named_somewhere if files or lk.settings else named_nowhere, params=params))
         con.execute("DROP TABLE _lookup")
     if deals is not None:
         deals.catalog = _catalog(con, found)

@@ -89,9 +89,10 @@ class RowsWhere(BaseModel):
 
 class Lookup(BaseModel):
     """A file that is no entity but names the ids of a deal field (an API dump's
-    stage list: «C2:NEW» -> «Новая заявка»). Found by its file name (`files`) or
+    stage list: «C2:NEW» -> «Новая заявка»; its users list: «9001» -> «Анна Петрова»). Found by its file name (`files`) or
     by having the `key` and `value` headers; the deals' ids of `field` are
-    replaced by the names (ids it lacks are kept as they are, with a warning);
+    replaced by the names (ids it lacks are kept as they are, with a warning; an `owner`
+    lookup names the owners of every entity whose owner column is one of `columns`);
     `order` (a sort column) numbers the stages for `crm-audit init`. `known`
     names ids without a file (Bitrix24's pipeline «0» is «Общее»)."""
 
@@ -104,9 +105,22 @@ class Lookup(BaseModel):
     key: list[str] = Field(default_factory=list)
     value: list[str] = Field(default_factory=list)
     order: list[str] = Field(default_factory=list)
+    # more columns of the name, added after `value` with a space where the file has them (a users list's
+    # LAST_NAME after NAME)
+    more: list[str] = Field(default_factory=list)
     known: dict[str, str] = Field(default_factory=dict)
+    # a regular expression of a prefix the CRM puts before `known` ids in its other pipelines (Bitrix24's
+    # «C2:» in «C2:WON»): a prefixed id is named like the bare one
+    known_prefix: str | None = None
+    # true: `known` lists the ids in the CRM's own stage order (numbers the stages for `crm-audit init` when no file does)
+    known_sorted: bool = False
     # the ids of `known` that the settings named (`stage_ids:` / `pipeline_ids:`): they win over a file
     settings: set[str] = Field(default_factory=set, exclude=True)
+
+    @field_validator("known_prefix")
+    @classmethod
+    def _prefix(cls, v: str | None) -> str | None:
+        return _check_regex(v) if v is not None else v
 
 
 class FieldSpec(BaseModel):
@@ -206,6 +220,11 @@ class StatusFromStage(BaseModel):
     deleted: list[str] = Field(default_factory=list)
     # status of a deal in any other (non-blank) stage
     otherwise: Literal["open"] | None = "open"
+    # which pipelines `crm-audit init` gives the CRM's default won / lost stages (the first of `won` / `lost`)
+    # that no deal of the export is in: `every_pipeline` (Bitrix24, amoCRM: every pipeline has them), or
+    # `when_none_closed` — only a pipeline whose deals show no closed stage of its own (HubSpot: a custom
+    # pipeline has its own closed stages, «Signed», «Went dark», and no «Closed Won»)
+    defaults: Literal["every_pipeline", "when_none_closed"] = "every_pipeline"
     # regular expressions (whole value, case-insensitive) for stage ids that
     # carry a pipeline prefix (Bitrix24's REST «C2:WON», «C2:LOSE»)
     won_pattern: str | None = None
@@ -409,8 +428,8 @@ class Profile(BaseModel):
         return ByLanguage(text) if isinstance(text, dict) else ByLanguage({"en": text})
 
     def with_ids(self, field: str, names: dict[str, str]) -> "Profile":
-        """A copy whose lookups of ``field`` (stage / pipeline) name these ids (the settings'
-        `stage_ids:` / `pipeline_ids:`; they win over the profile's `known` and a dumped list)."""
+        """A copy whose lookups of ``field`` (stage / pipeline / owner) name these ids (the settings'
+        `stage_ids:` / `pipeline_ids:` / `owner_ids:`; they win over the profile's `known` and a dumped list)."""
         if not names or not any(lk.field == field for lk in self.lookups):
             return self
         out = self.model_copy(deep=True)
@@ -510,10 +529,11 @@ def load_profile(name: str) -> Profile:
 
 
 def profile_for(settings) -> Profile:
-    """The settings' CRM profile with the settings' `columns:`, `stage_ids:` and `pipeline_ids:` applied."""
+    """The settings' CRM profile with the settings' `columns:`, `stage_ids:`, `pipeline_ids:` and `owner_ids:` applied."""
     profile = load_profile(settings.crm).with_columns(getattr(settings, "columns", None) or {})
     profile = profile.with_ids("stage", getattr(settings, "stage_ids", None) or {})
     profile = profile.with_ids("pipeline", getattr(settings, "pipeline_ids", None) or {})
+    profile = profile.with_ids("owner", getattr(settings, "owner_ids", None) or {})
     order = getattr(settings, "date_order", None)
     if order in ("dmy", "mdy"):  # the team said how its dates read: never guessed from the values
         profile = profile.model_copy(update={"date_order": order, "date_order_fixed": True})

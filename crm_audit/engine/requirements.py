@@ -282,11 +282,11 @@ def _yes_no_refs(plans: list[RulePlan]) -> list[FieldRef]:
 def yes_no_values(plans: list[RulePlan], export: LoadedExport, profile: Profile | None) -> YesNoCheck:
     """Read every field a rule tests with `is_yes` in the words of every language of the profile.
 
-    A yes word of any language («Sim», «Ja», «Tak») is written as «Да» in the loaded table, so a
-    yes counts as yes whatever the interface language (a no word, blank or unknown value stays as
-    exported, so what a rule sheet shows of a flagged deal is the export's own text). A value that is
-    no yes/no word of the profile («Maybe») obeys `on_bad_value` like a bad date: an error naming
-    file, row, column and value, or a warning (the cell counts as not yes).
+    The table keeps the team's own words (a rule sheet shows «Sim» as exported): `is_yes` reads the
+    profile's yes words of every language it declares («Sim», «Ja», «Tak»; the backend gives them to
+    the rule compiler). A value that is no yes/no word of the profile («Maybe») obeys `on_bad_value`
+    like a bad date: an error naming file, row, column and value, or a warning (the cell counts as
+    not yes).
     """
     from crm_audit.engine.mapping import MAX_REPORTED
     from crm_audit.engine.profile import BASE_YES_NO
@@ -294,7 +294,6 @@ def yes_no_values(plans: list[RulePlan], export: LoadedExport, profile: Profile 
     out = YesNoCheck()
     words = profile.yes_no if profile is not None else BASE_YES_NO
     known = sorted({norm(w) for w in words.yes + words.no})
-    yes_other = sorted({norm(w) for w in words.yes} - {norm(w) for w in BASE_YES_NO.yes})
     done: set[tuple[str, str]] = set()
     for ref in _yes_no_refs(plans):
         ent = export.entities.get(REF_ENTITY.get(ref.entity, ""))
@@ -311,26 +310,22 @@ def yes_no_values(plans: list[RulePlan], export: LoadedExport, profile: Profile 
         if bad:
             total = con.execute(f"SELECT count(*) FROM {ent.table} WHERE {unknown}").fetchone()[0]
             expected = ", ".join(dict.fromkeys([*words.yes[:8], *words.no[:8]]))
-            warn = ent.on_bad_value == "warn"
-            for r, v in bad:
-                msg = f"unknown yes/no value «{v}»: expected one of: {expected}"
-                if warn:
-                    out.warnings.append(DataWarning("unknown-value", "", str(ent.file), r, header,
-                                                    template=N_("unknown yes/no value «{value}»: expected one of: {expected}; the cell counts as not yes"),
-                                                    params={"value": v, "expected": expected}))
-                else:
-                    out.problems.append(Problem(msg, file=str(ent.file), row=r, column=header, reason="bad-value"))
-            if total > len(bad):
-                more = f"… and {total - len(bad)} more rows with unknown yes/no values in «{header}»"
-                if warn:
+            if ent.on_bad_value == "warn":
+                out.warnings += [DataWarning("unknown-value", "", str(ent.file), r, header,
+                                             template=N_("unknown yes/no value «{value}»: expected one of: {expected}; the cell counts as not yes"),
+                                             params={"value": v, "expected": expected}) for r, v in bad]
+                if total > len(bad):
                     out.warnings.append(DataWarning("unknown-value", "", str(ent.file), None, header,
                                                     template=N_("… and {n} more rows with unknown yes/no values in «{column}»"),
                                                     params={"n": total - len(bad), "column": header}))
-                else:
-                    out.problems.append(Problem(more, file=str(ent.file), column=header, reason="bad-value"))
-        if yes_other:
-            con.execute(f"UPDATE {ent.table} SET {qcol} = {sql_literal(BASE_YES_NO.yes[0])} "
-                        f"WHERE norm({qcol}) IN ({', '.join(sql_literal(w) for w in yes_other)})")
+            else:
+                out.problems += [Problem(template=N_("unknown yes/no value «{value}»: expected one of: {expected}"),
+                                         params={"value": v, "expected": expected}, file=str(ent.file), row=r,
+                                         column=header, reason="bad-value") for r, v in bad]
+                if total > len(bad):
+                    out.problems.append(Problem(template=N_("… and {n} more rows with unknown yes/no values in «{column}»"),
+                                                params={"n": total - len(bad), "column": header},
+                                                file=str(ent.file), column=header, reason="bad-value"))
     return out
 
 

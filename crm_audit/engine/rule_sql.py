@@ -19,7 +19,8 @@ _TABLE_FIELDS = {
 }
 
 
-def rule_sql(rule: Rule, settings, engine: str | None = None, as_of: dt.date | None = None) -> str:
+def rule_sql(rule: Rule, settings, engine: str | None = None, as_of: dt.date | None = None,
+             yes_words: list[str] | None = None) -> str:
     """The SQL for ``rule``.
 
     Without ``engine``: what the DuckDB backend runs over its ``audit_deals``
@@ -27,11 +28,12 @@ def rule_sql(rule: Rule, settings, engine: str | None = None, as_of: dt.date | N
     ``spark``/``databricks``, ``clickhouse``): the one self-contained
     read-only query for that engine over the tables ``deals``,
     ``organizations``, ``persons``, ``activities`` (canonical columns, custom
-    fields by their export name). ValueError for an unknown engine;
+    fields by their export name); ``yes_words``: how `is_yes` values are written there (default «Да» / Yes /
+    True / 1). ValueError for an unknown engine;
     :class:`~crm_audit.engine.dialects.regex.PatternError` for a pattern it cannot run."""
     as_of = as_of or dt.date.today()
     plan = build(rule, settings)
     if engine is None:
         return DuckDBBackend(None, settings, as_of).rule_sql(plan)
     sources = {t: Source(t, _TABLE_FIELDS[t], custom_lookup=lambda name: name) for t in ENTITY_TABLES}
-    return RuleCompiler(dialects.get(engine), settings, as_of, sources).sql(plan, pretty=True)
+    return RuleCompiler(dialects.get(engine), settings, as_of, sources, yes_words=yes_words).sql(plan, pretty=True)

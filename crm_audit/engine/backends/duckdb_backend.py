@@ -135,7 +135,9 @@ class DuckDBBackend:
     def compiler(self, unique: dict[str, bool] | None = None) -> RuleCompiler:
         """The DuckDB rule compiler over this export (``audit_deals`` columns named ``"deal.title"``)."""
         sources = sources_from_export(self.export, unique) if self.export is not None else {}
-        return RuleCompiler(dialects.get("duckdb"), self.settings, self.as_of, sources, names=legacy_name)
+        profile = self.export.profile if self.export is not None else None
+        return RuleCompiler(dialects.get("duckdb"), self.settings, self.as_of, sources, names=legacy_name,
+                            yes_words=profile.yes_no.yes if profile is not None else None)
 
     def cond_sql(self, c: Cond) -> str:
         """A condition over ``audit_deals`` as DuckDB SQL."""

@@ -90,12 +90,14 @@ class SparkTarget:
 class SQLBackend:
     """The rules on another engine's tables; :meth:`run` gives the frame :class:`DuckDBBackend` gives."""
 
-    def __init__(self, target: Target, settings, as_of: dt.date, sources: dict[str, Source], *, ctes: list | None = None):
-        """``ctes``: (name, sqlglot SELECT) in front of every query — a warehouse's entity queries
-        (:mod:`crm_audit.warehouse.entities`)."""
+    def __init__(self, target: Target, settings, as_of: dt.date, sources: dict[str, Source],
+                 *, ctes: list | None = None, yes_words: list[str] | None = None):
+        """``yes_words``: how `is_yes` values are written in these tables (the export profile's, every language);
+        default the rules' own «Да» / Yes / True / 1. ``ctes``: (name, sqlglot SELECT) in front of every query —
+        a warehouse's entity queries (:mod:`crm_audit.warehouse.entities`)."""
         self.target = target
         self.dialect = dialects.get(target.dialect)
-        self.compiler = RuleCompiler(self.dialect, settings, as_of, sources)
+        self.compiler = RuleCompiler(self.dialect, settings, as_of, sources, yes_words=yes_words)
         self.ctes = list(ctes or [])
         self.warnings: list = []
 
@@ -121,7 +123,6 @@ class SQLBackend:
         """``select`` (a sqlglot SELECT reading ``audit_deals`` or the CTEs) run on the target, as Arrow: counts,
         owners, stage checks."""
         return self.target.run(self.dialect.render(self._with_ctes(select, plans)))
-
 
     def fetch(self, plan: RulePlan):
         """The rule's rows as the engine returns them (Arrow; unordered, no fingerprint)."""

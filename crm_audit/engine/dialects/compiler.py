@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from sqlglot import exp
 
@@ -31,6 +31,8 @@ from crm_audit.report import BASE_COLUMNS, STATE_TITLES
 from crm_audit.rules.lang import All, AnyOf, Cond, Leaf, Linked, Not, iter_conds
 from crm_audit.textnorm import YES_VALUES, norm
 
+#: the yes words `is_yes` reads when the compiler is given none (the rules' own «Да» / Yes / True / 1); an export's
+#: profile gives its own, of every interface language it declares (Sim, Ja, Tak …)
 YES = tuple(v for v in YES_VALUES if v in ("да", "yes", "true", "1"))
 ENTITY_TABLES = ("deals", "organizations", "persons", "activities")
 
@@ -101,8 +103,10 @@ class RuleCompiler:
     """Plans -> sqlglot trees for one dialect, one export layout, one audit date."""
 
     def __init__(self, dialect: Dialect, settings, as_of: dt.date, sources: dict[str, Source] | None = None,
-                 names: Callable[[FieldRef], str] = ascii_name):
+                 names: Callable[[FieldRef], str] = ascii_name, yes_words: Sequence[str] | None = None):
         self.d = dialect
+        # `is_yes`: the profile's yes words (any language), normalised as the SQL's norm() compares them
+        self.yes = tuple(dict.fromkeys(norm(w) for w in yes_words)) if yes_words else YES
         self.settings = settings
         self.as_of = as_of
         self.sources = sources or {}
@@ -290,7 +294,7 @@ class RuleCompiler:
                 e = exp.paren(exp.or_(exp.Is(this=x, expression=exp.Null()), exp.EQ(this=x.copy(), expression=num(0))))
             return e if v else exp.Not(this=e)
         if op == "is_yes":
-            e = _in(ntext, [S(y) for y in YES])
+            e = _in(ntext, [S(y) for y in self.yes])
             return e if v else exp.Not(this=exp.paren(e))
         if op in ("equals", "not_equals", "in", "not_in"):
             values = v if isinstance(v, list) else [v]
