@@ -373,3 +373,17 @@ def test_rules_explain_speaks_the_clis_language(capsys, monkeypatch, lang):
         frame = [ln.partition(": ")[0] if ln.startswith(("What is wrong", "Why it matters", "How to fix")) else ln
                  for ln in framing]
         _assert_one_language(frame, lang, _words_of(Path(__file__).resolve().parents[1] / "rules"))
+
+
+def test_the_unnamed_id_warning_names_the_settings_in_its_own_language():
+    """`{source}` of the unnamed-id warning: files by their names, the settings as a msgid — never English inside
+    the Russian text of the FAQ."""
+    from crm_audit.engine.lookups import UNNAMED_ID
+    from crm_audit.report import DataWarning
+
+    i18n.use_language("en")
+    w = DataWarning("unnamed-id", "", "deals.csv", 2, "STAGE_ID", template=UNNAMED_ID["stage"][0],
+                    params={"n": 1, "deals": 3, "source": ["stages.csv", Msg("the settings")], "example": "C2:NEW",
+                            "files": "stages, crm_status", "key": "STATUS_ID", "value": "NAME"})
+    assert w.message.startswith("1 stage id(s) of 3 deal(s) are not in stages.csv, the settings (such as «C2:NEW»)")
+    assert "нет в stages.csv, настройках" in w.text("ru") and "settings" not in w.text("ru")

@@ -19,6 +19,7 @@ from pathlib import Path
 from crm_audit.engine.mapping import LoadedEntity, _stem_tokens, detect_entity
 from crm_audit.engine.profile import Lookup, Profile, hkey
 from crm_audit.engine.readers import RawTable, drop_raw
+from crm_audit.errors import Msg
 from crm_audit.i18n import N_
 from crm_audit.report import DataWarning
 from crm_audit.sqltext import sql_literal
@@ -179,7 +180,9 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
         if distinct:
             first, n, row, example = next(u for u in unnamed if u[1])
             named_somewhere, named_nowhere = UNNAMED_ID[col]
-            params = {"n": distinct, "deals": unnamed[0][1] if unnamed[0][0] is deals else 0, "source": source, "example": example,
+            # the files by their names, the settings as a msgid (made in the language the warning is shown in)
+            named_by = [*dict.fromkeys(r.path.name for r, _u in files), *([Msg(N_("the settings"))] if lk.settings else [])]
+            params = {"n": distinct, "deals": unnamed[0][1] if unnamed[0][0] is deals else 0, "source": named_by, "example": example,
                       "files": ", ".join(lk.files[:1] if col == "owner" else lk.files[:2]), "key": lk.key[0], "value": lk.value[0]}
             if col == "owner":
                 params["records"] = ", ".join(f"{u[0].file.name} ({u[1]})" for u in unnamed if u[1])
