@@ -355,6 +355,13 @@ def _wrapped(fmt: Format) -> Format:
     return fmt if fmt.wrap else dataclasses.replace(fmt, wrap=True, valign=fmt.valign or "top")
 
 
+def _arrow_or_slice(values: Sequence[Any], start: int, stop: int) -> Any:
+    """Values ``start`` … ``stop - 1`` of a table column: an Arrow array where the model gives one, else a list."""
+    arrow = getattr(values, "arrow", None)
+    out = arrow(start, stop) if arrow is not None else None
+    return out if out is not None else values[start:stop]
+
+
 class _TableRows:
     """A rule sheet's table (its data rows) as SpreadsheetML.
 
@@ -417,7 +424,7 @@ class _TableRows:
             for start in range(0, self.n, _COLUMNAR_ROWS_PER_CHUNK):
                 m = min(_COLUMNAR_ROWS_PER_CHUNK, self.n - start)
                 yield writer.block(self.first_row + start, m,
-                                   [(letter, values[start : start + m], *rest) for letter, values, *rest in plan])
+                                   [(letter, _arrow_or_slice(values, start, start + m), *rest) for letter, values, *rest in plan])
             return
         out: list[str] = []
         for start in range(0, self.n, _ROWS_PER_CHUNK):

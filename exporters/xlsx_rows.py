@@ -77,8 +77,13 @@ class RowsWriter:
     # ------------------------------------------------------------------ one column
     def _column(self, col: Column, rs: pa.Array, lines: np.ndarray) -> pa.Array:
         letter, values, is_link, text_ids, wrap_ids, num_attr, link_ids = col
-        kinds = set(map(type, values))
-        kinds.discard(type(None))
+        if isinstance(values, pa.Array):  # the model's Arrow slice (string or int64; null: no cell)
+            if values.null_count == len(values):
+                return pa.scalar("")
+            kinds = {str} if pa.types.is_string(values.type) else {int}
+        else:
+            kinds = set(map(type, values))
+            kinds.discard(type(None))
         out = None
         if not kinds:
             return pa.scalar("")
@@ -86,7 +91,7 @@ class RowsWriter:
             out = self._text(letter, values, rs, lines, is_link, text_ids, wrap_ids, link_ids)
         elif kinds == {int}:
             try:
-                arr = pa.array(values, pa.int64())
+                arr = values if isinstance(values, pa.Array) else pa.array(values, pa.int64())
             except (OverflowError, pa.ArrowInvalid):
                 arr = None
             if arr is not None:
@@ -96,14 +101,16 @@ class RowsWriter:
             texts = [None if v is None else (memo.get(v) or memo.setdefault(v, serial(v))) for v in values]
             out = pc.binary_join_element_wise(f'<c r="{letter}', rs, self.date_attr, pa.array(texts, pa.string()), "</v></c>", "")
         if out is None:
+            if isinstance(values, pa.Array):
+                values = values.to_pylist()
             texts = python_cells(letter, values, rs.to_pylist(), lines, is_link, text_ids, wrap_ids, num_attr, link_ids,
                                  self.date_attr, self.serial, self.links, self.max_links)
             return pa.array(texts, pa.string())
         return pc.fill_null(out, "")
 
-    def _text(self, letter: str, values: list, rs: pa.Array, lines: np.ndarray, is_link: bool, text_ids, wrap_ids,
+    def _text(self, letter: str, values: list | pa.Array, rs: pa.Array, lines: np.ndarray, is_link: bool, text_ids, wrap_ids,
               link_ids) -> pa.Array | None:
-        arr = pa.array(values, pa.string())
+        arr = values if isinstance(values, pa.Array) else pa.array(values, pa.string())
         length = pc.utf8_length(arr)
         if pc.max(length).as_py() > _HALF_LIMIT or pc.min(length).as_py() == 0:
             return None  # a text to cut (or an empty one): cell by cell

@@ -214,19 +214,25 @@ def typed(value: Any, kind: str) -> Any:
     return _clean(as_text(value))
 
 
+#: The characters :func:`clean_text` removes that a UTF-8 (Arrow) string can hold, as an RE2 class.
+_ILLEGAL_RE2 = r"[\x00-\x08\x0b\x0c\x0e-\x1f\x{FFFE}\x{FFFF}]"
+
+
 class Converted(Sequence):
     """A column of ``RuleResult.rows`` as model values, converted slice by slice when read.
 
     A rule sheet may hold a million rows: a renderer reads its table in
     slices (``values[a:b]``), so only one slice of converted values exists
-    at a time.
+    at a time. A renderer that works on Arrow arrays may ask :meth:`arrow`
+    for the same values without a Python object per cell.
     """
 
-    __slots__ = ("_series", "_convert")
+    __slots__ = ("_series", "_convert", "_kind")
 
-    def __init__(self, series: pd.Series, convert: Callable[[list[Any]], list[Any]]):
+    def __init__(self, series: pd.Series, convert: Callable[[list[Any]], list[Any]], kind: str | None = None):
         self._series = series
         self._convert = convert
+        self._kind = kind  # the column's kind when ``convert`` is :func:`_converter`'s for it (else no Arrow slices)
 
     def __len__(self) -> int:
         return len(self._series)
@@ -240,6 +246,36 @@ class Converted(Sequence):
         for start in range(0, len(self), 4096):
             yield from self[start : start + 4096]
 
+    def arrow(self, start: int, stop: int) -> Any:
+        """``self[start:stop]`` as an Arrow array (string or int64, null for None), or None: read the slice then.
+
+        Only where the values need no Python: text and links held as Arrow
+        strings without a character :func:`clean_text` removes ("" becomes
+        null, as :func:`_clean` makes it None; :func:`typed` strips only a
+        link that is not text), and integer columns of any kind but text and
+        link (the number itself, as :func:`typed` keeps it).
+        """
+        import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        kind, dtype = self._kind, self._series.dtype
+        if kind in ("text", "link") and isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
+            arr = pa.array(self._series.iloc[start:stop])
+            if isinstance(arr, pa.ChunkedArray):
+                arr = arr.combine_chunks()
+            if arr.type != pa.string():
+                arr = arr.cast(pa.string())
+            if pc.any(pc.match_substring_regex(arr, _ILLEGAL_RE2)).as_py():
+                return None
+            empty = pc.equal(arr, "")
+            if pc.any(empty).as_py():
+                arr = pc.if_else(empty, pa.scalar(None, pa.string()), arr)
+            return arr
+        if kind in ("int", "number", "date") and isinstance(dtype, np.dtype) and dtype.kind == "i":
+            return pa.array(self._series.to_numpy()[start:stop], pa.int64())
+        return None
+
 
 def _converter(kind: str) -> Callable[[list[Any]], list[Any]]:
     """Raw values -> model values for a column of ``kind`` (fast paths for text and integers)."""
@@ -250,10 +286,11 @@ def _converter(kind: str) -> Callable[[list[Any]], list[Any]]:
     return lambda values: [(v if v.__class__ is int else typed(v, kind)) for v in values]
 
 
-def _column(rows: pd.DataFrame, key: str, convert: Callable[[list[Any]], list[Any]], default: Any = None) -> Sequence[Any]:
+def _column(rows: pd.DataFrame, key: str, convert: Callable[[list[Any]], list[Any]], default: Any = None,
+            kind: str | None = None) -> Sequence[Any]:
     if key not in rows.columns:
         return [default] * len(rows)
-    return Converted(rows[key], convert)
+    return Converted(rows[key], convert, kind)
 
 
 def _fold(text: str) -> str:
@@ -372,7 +409,7 @@ def rule_sheet(
     for c in columns:
         p = c.process
         if p is None:
-            values.append(_column(rows, c.key, _converter(c.kind)))
+            values.append(_column(rows, c.key, _converter(c.kind), kind=c.kind))
         elif p.key == "status":
             values.append(_column(rows, "status", _status_values, STATUS_NEW))
         elif p.key == "decision":
@@ -386,7 +423,7 @@ def rule_sheet(
         elif p.key == "rule_id":
             values.append([_clean(str(result.rule_id))] * n)
         else:  # comment, carry note, decision note: text as written
-            values.append(_column(rows, p.key, _converter("text")))
+            values.append(_column(rows, p.key, _converter("text"), kind="text"))
 
     formats = [COMMENT if c.header == HEADER_COMMENT or c.key == "decision_note" else _BY_KIND.get(c.kind, TEXT)
                for c in columns]
