@@ -15,6 +15,7 @@ import glob
 import json
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import duckdb
@@ -88,6 +89,10 @@ def _pg_url(pg, profile: str, schema: str) -> str:
     return uri + ("&" if "?" in uri else "?") + f"profile={profile}&schema={schema}"
 
 
+def _without(rules: set[str], rows: list[dict], found: set) -> tuple[list[dict], set]:
+    return [r for r in rows if r["rule_id"] not in rules], {f for f in found if f[0] not in rules}
+
+
 def _hubspot_tasks_settings(tmp: Path) -> Path:
     """The HubSpot tasks fixture has no settings: `crm-audit init --from-export` writes them, as a user does."""
     work = tmp / "init"
@@ -124,11 +129,24 @@ def test_airbyte_pipedrive_postgres_gives_the_exports_findings(tmp_path, exports
     assert rows == want_rows
 
 
+def test_airbyte_pipedrive_direct_load_has_no_custom_fields(tmp_path, exports, capsys):
+    """A Direct Load destination writes only the declared columns: the custom fields' rules are skipped, the rest agree."""
+    db = write_duckdb(build("airbyte_pipedrive", raw_tables=False), tmp_path / "direct.duckdb")
+    want_rows, want = exports("pipedrive", DEMO_EXPORT, DEMO_SETTINGS)
+    # the profile that reads the raw record stops before writing anything, naming the table it lacks
+    assert main(["run", "-c", str(DEMO_SETTINGS), "--engine", _duckdb_url(db, "airbyte_pipedrive", "pipedrive"),
+                 "--as-of", ASOF, "--violations-csv", str(tmp_path / "v.csv"), "--ledger", str(tmp_path / "l.db")]) == 2
+    assert "airbyte_internal.pipedrive_raw__stream_deals" in capsys.readouterr().err
+    assert not (tmp_path / "v.csv").exists()
+    with sqlite3.connect(tmp_path / "l.db") as ledger:  # (the run opens the ledger first, as for an export)
+        assert ledger.execute("SELECT COUNT(*) FROM audits").fetchone() == (0,)
+    rows, got = _run(tmp_path / "wh", DEMO_SETTINGS, "--engine", _duckdb_url(db, "airbyte_pipedrive_direct", "pipedrive"))
+    assert got == _without(CUSTOM_FIELD_RULES, want_rows, want)[1]
+    assert rows == _without(CUSTOM_FIELD_RULES, want_rows, want)[0]
+    assert len(got) == 329 - sum(1 for r, _, _ in want if r in CUSTOM_FIELD_RULES) == 222
+
+
 # ------------------------------------------------------------------------------------------------------ HubSpot
-
-
-def _without(rules: set[str], rows: list[dict], found: set) -> tuple[list[dict], set]:
-    return [r for r in rows if r["rule_id"] not in rules], {f for f in found if f[0] not in rules}
 
 
 def test_airbyte_hubspot_duckdb_gives_the_exports_findings_but_custom_fields(tmp_path, exports):

@@ -402,9 +402,10 @@ def _ab(stream: str, rec_id: Any) -> dict:
 
 
 def airbyte_pipedrive(canon: Canon, schema: str = "pipedrive", enum_fields: tuple[str, ...] = ("Источник сделки",
-                      "Агентство ли это")) -> Warehouse:
+                      "Агентство ли это"), raw_tables: bool = True) -> Warehouse:
     """Airbyte source-pipedrive -> destination-postgres: typed final tables plus the raw ``_airbyte_data`` (where
-    the custom fields' hash keys are: the streams' schemas do not declare them)."""
+    the custom fields' hash keys are: the streams' schemas do not declare them). ``raw_tables=False``: a Direct
+    Load destination (PostgreSQL 3.x), typed tables only — the custom fields are nowhere."""
     c = _Common.of(canon, enum_fields)
     deals, orgs, persons, acts, fields, types, extras = _pipedrive_rows(c)
     raw_schema = "airbyte_internal"
@@ -490,6 +491,8 @@ def airbyte_pipedrive(canon: Canon, schema: str = "pipedrive", enum_fields: tupl
         for r in _field_rows(c, fields[ent], start):
             t.add(**r, active_flag=True, **_ab(stream, r["id"]))
         tables.append(t)
+    if not raw_tables:
+        tables = [t for t in tables if t.schema != raw_schema]
     return Warehouse("airbyte_pipedrive", "pipedrive", tables, extras)
 
 
