@@ -5,9 +5,9 @@ Each folder of ``tests/fixtures/salesforce_langs/`` is one small team's opportun
 contact reports as Salesforce writes them for a user of that language and locale: the field labels and picklist
 values recorded (with their evidence) under `languages:` in ``crm_audit/profiles/salesforce.yaml``, the
 translated footer lines («Total geral», «Gesamtsummen (6 Datensätze)», «総計», «Informações confidenciais - Não
-distribuir», the copyright line), the locale's dates (dd/MM/yyyy, dd.MM.yyyy, yyyy/MM/dd) and amounts
-(«15.000,00», «15 000,00», «15,000») with the currency in its own column, Shift_JIS (cp932) for Japanese, a UTF-8
-BOM for German and Chinese. The expected audit is written here, not read from the profile, so a wrong label
+distribuir», «Итого», the copyright line), the locale's dates (dd/MM/yyyy, dd.MM.yyyy, dd-MM-yyyy, yyyy/MM/dd) and
+amounts («15.000,00», «15 000,00», «15,000») with the currency in its own column, Shift_JIS (cp932) for Japanese,
+Windows-1251 for Russian, a UTF-8 BOM for German and Chinese. The expected audit is written here, not read from the profile, so a wrong label
 in the profile fails here.
 
 The team in every language: six opportunities — 1 open at the proposal stage with a task next week, 2 «test»
@@ -30,7 +30,7 @@ from click.testing import CliRunner
 from crm_audit.cli import cli
 
 FIXTURES = Path(__file__).parent / "fixtures" / "salesforce_langs"
-LANGS = ["pt-BR", "es", "de", "fr", "it", "ja", "zh-CN"]
+LANGS = ["pt-BR", "es", "de", "fr", "it", "ja", "zh-CN", "nl", "ru"]
 AS_OF = "2026-11-20"
 
 
@@ -49,11 +49,11 @@ EXPECTED = {
 #: the state of each opportunity, from the translated «Closed» / «Won» columns
 STATES = {opp(1): "open", opp(2): "open", opp(3): "open", opp(4): "won", opp(5): "lost", opp(6): "open"}
 #: the overdue task as the rule sheet shows it, per language (its subject and due date)
-OVERDUE_SUBJECT = {"ja": "見積送付"}
+OVERDUE_SUBJECT = {"ja": "見積送付", "ru": "Отправить КП"}
 #: how each locale writes the amount of opportunity 1 (15,000 in the currency of its own column)
 AMOUNT_1 = {"pt-BR": "15.000,00", "es": "15.000,00", "de": "15.000,00", "fr": "15\u00a0000,00", "it": "15.000,00",
-            "ja": "15,000", "zh-CN": "15,000.00"}
-ENCODING = {"ja": "cp932", "de": "utf-8-sig", "zh-CN": "utf-8-sig"}
+            "ja": "15,000", "zh-CN": "15,000.00", "nl": "15.000,00", "ru": "15\u00a0000,00"}
+ENCODING = {"ja": "cp932", "de": "utf-8-sig", "zh-CN": "utf-8-sig", "ru": "cp1251"}
 
 
 def cli_run(*args: str) -> tuple[int, str]:
@@ -136,7 +136,8 @@ def test_every_language_audits_on_the_first_try(lang, tmp_path):
     assert "activities.csv: 2 report footer line(s) (totals, notes) skipped" in out
     # the settings init wrote: the record type is the pipeline; rules without their fields are off, with the reason
     assert list(settings["pipelines"]) == [{"pt-BR": "Vendas", "es": "Ventas", "de": "Vertrieb", "fr": "Ventes",
-                                            "it": "Vendite", "ja": "営業", "zh-CN": "销售"}[lang]]
+                                            "it": "Vendite", "ja": "営業", "zh-CN": "销售", "nl": "Verkoop",
+                                            "ru": "Продажи"}[lang]]
     for rid in ("missing-source", "missing-city-or-country", "partner-org-not-set"):
         assert rid in settings["rules"]["skip"]
     assert not set(EXPECTED) & set(settings["rules"]["skip"])
@@ -191,10 +192,12 @@ def test_a_completed_task_in_each_language_is_done_and_an_open_one_is_not(tmp_pa
 
     done = load_profile("salesforce").entities["activities"].fields["done"].values
     words = {k: {v.casefold() for v in vals} for k, vals in done.items()}
-    for word in ("Concluído", "Completada", "Erledigt", "Terminée", "Completata", "完了", "已完成", "Completed"):
+    for word in ("Concluído", "Completada", "Erledigt", "Terminée", "Completata", "完了", "已完成", "Afgehandeld", "Завершен",
+                 "Completed"):
         assert word.casefold() in words["true"], word
     for word in ("Não iniciado", "Em andamento", "No iniciada", "En curso", "Nicht begonnen", "In Bearbeitung",
-                 "Non commencée", "En cours", "Non iniziata", "In corso", "未着手", "処理中", "未启动", "进行中"):
+                 "Non commencée", "En cours", "Non iniziata", "In corso", "未着手", "処理中", "未启动", "进行中", "Nog te starten",
+                 "In behandeling", "Не начато", "Выполняется"):
         assert word.casefold() in words["false"], word
     assert not words["true"] & words["false"]
 
