@@ -41,14 +41,14 @@ CUSTOM_FIELD_RULES = {"missing-traffic-or-budget", "partner-org-not-set", "missi
 
 
 def _run(work: Path, settings: Path, *source: str) -> tuple[list[dict], set[tuple[str, str, str]]]:
-    """`crm-audit run` with its own settings copy and ledger: the violations CSV rows and the ledger's findings."""
+    """`crm-audit run` with its own settings copy and ledger: the violations CSV rows (in order) and the ledger's findings."""
     work.mkdir(parents=True)
     cfg = work / "crm-audit.yaml"
     shutil.copyfile(settings, cfg)
     code = main(["run", "-c", str(cfg), *source, "--as-of", ASOF, "--violations-csv", str(work / "v.csv"), "--quiet"])
     assert code == 0
     with open(work / "v.csv", encoding="utf-8", newline="") as f:
-        rows = sorted(csv.DictReader(f), key=lambda r: (r["rule_id"], r["deal_id"]))
+        rows = list(csv.DictReader(f))  # in the order the sheets show them
     (parquet,) = glob.glob(str(work / "crm-audit.findings" / "*.parquet"))
     found = set(duckdb.sql(f"SELECT rule_id, deal_id, fingerprint FROM '{parquet}'").fetchall())
     return rows, found
