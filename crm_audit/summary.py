@@ -57,7 +57,11 @@ def summary_lines(report: AuditReport, written: list[tuple[str, Path]]) -> list[
 
 
 def change_lines(ch: Changes) -> list[str]:
-    """What changed since the previous audit: the team's numbers, then each manager with any change."""
+    """What changed since the previous audit: the team's numbers, then each manager with any change.
+
+    Per manager (:mod:`crm_audit.history.changes`): previous − resolved − accepted − handed over = still open; a deal
+    that changed owner is handed over by the previous owner and taken over by the current one.
+    """
     if ch.since is None:
         return []
     t = ch.team
@@ -65,10 +69,19 @@ def change_lines(ch: Changes) -> list[str]:
                "«Исправлено» but still failing, {accepted} accepted, {warned} warned.").format(
         date=f"{ch.since:%d.%m.%Y}", new=t.new, resolved=t.resolved, open=t.still_open, fixed_failing=t.fixed_failing,
         accepted=t.accepted, warned=t.warned)]
-    for name, c in sorted(ch.by_manager.items(), key=lambda kv: (-(kv[1].new + kv[1].still_open), kv[0])):
-        lines.append(f"  {name[:28]:<28} +{c.new:<5} -{c.resolved:<5} ={c.still_open:<6} "
-                     + _("fixed-but-failing {fixed_failing:<4} accepted {accepted:<4} warned {warned}").format(
-                         fixed_failing=c.fixed_failing, accepted=c.accepted, warned=c.warned))
+    moved = getattr(t, "handed_over", 0)
+    if moved:
+        lines.append("  " + ngettext("Of those still open, {n} finding is on a deal that changed owner (handed over below).",
+                                     "Of those still open, {n} findings are on deals that changed owner (handed over below).",
+                                     moved).format(n=moved))
+    for name, c in ch.by_manager.items():
+        line = (f"  {name[:28]:<28} +{c.new:<5} -{c.resolved:<5} ={c.still_open:<6} "
+                + _("fixed-but-failing {fixed_failing:<4} accepted {accepted:<4} warned {warned}").format(
+                    fixed_failing=c.fixed_failing, accepted=c.accepted, warned=c.warned))
+        handed, taken = getattr(c, "handed_over", 0), getattr(c, "taken_over", 0)
+        if handed or taken:
+            line += "  " + _("handed over {handed} taken over {taken}").format(handed=handed, taken=taken)
+        lines.append(line)
     return lines
 
 

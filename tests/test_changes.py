@@ -41,3 +41,27 @@ def test_an_audit_without_findings_after_one_with_findings():
     assert (ch.team.resolved, ch.team.new) == (1, 0)
     ch = compute_changes(empty, empty, accepted=set(), warned_owners=[], since=dt.date(2026, 11, 6), as_of=dt.date(2026, 11, 20))
     assert ch.by_manager == {}
+
+
+def test_deals_that_change_owner_are_handed_over_and_taken_over_so_each_manager_reconciles():
+    # Светлана leaves: two of her deals go to Иван, one of her findings is fixed; Иван keeps one, gets one accepted, one new
+    prev = _keys([("r1", "10", "Светлана Ковалёва"), ("r2", "11", "Светлана Ковалёва"), ("r1", "12", "Светлана Ковалёва"),
+                  ("r1", "20", "Иван Петров"), ("r2", "21", "Иван Петров")])
+    cur = _keys([("r1", "10", "Иван Петров", 0), ("r2", "11", "иван петров", 1), ("r1", "20", "Иван Петров", 0),
+                 ("r1", "30", "Иван Петров", 0)])
+    ch = compute_changes(prev, cur, accepted={("r2", "21")}, warned_owners=["Светлана Ковалева"], since=dt.date(2026, 11, 20),
+                         as_of=dt.date(2026, 12, 4))
+    by = {k: (c.new, c.resolved, c.still_open, c.fixed_failing, c.accepted, c.warned, c.handed_over, c.taken_over)
+          for k, c in ch.by_manager.items()}
+    assert by == {"Иван Петров": (1, 0, 1, 1, 1, 0, 0, 2), "Светлана Ковалёва": (0, 1, 0, 0, 0, 1, 2, 0)}
+    assert list(ch.by_manager) == ["Иван Петров", "Светлана Ковалёва"]  # this audit's findings, most first
+    ivan, sveta = ch.by_manager["Иван Петров"], ch.by_manager["Светлана Ковалёва"]
+    # previous − resolved − accepted − handed over = still open; now = new + still open + taken over
+    assert (ivan.previous, ivan.current, sveta.previous, sveta.current) == (2, 4, 3, 0)
+    t = ch.team
+    assert (t.new, t.resolved, t.still_open, t.accepted, t.handed_over, t.taken_over) == (1, 1, 3, 1, 2, 2)
+    assert 5 - t.resolved - t.accepted == t.still_open
+    lines = change_lines(ch)
+    assert lines[1] == "  Of those still open, 2 findings are on deals that changed owner (handed over below)."
+    assert lines[2].endswith("handed over 0 taken over 2") and lines[2].startswith("  Иван Петров")
+    assert lines[3].startswith("  Светлана Ковалёва") and lines[3].endswith("handed over 2 taken over 0")

@@ -4,15 +4,22 @@ Counted per finding (rule, deal) between the previous audit and this one:
 
 - new — flagged now, not in the previous audit;
 - resolved — in the previous audit, gone now and not accepted (fixed in the CRM);
-- still_open — in both;
+- still_open — in both, the same owner;
 - fixed_failing — marked «Исправлено» in the previous document, still failing in the new export;
 - accepted — in the previous audit, kept out now because the head of sales accepted it;
-- warned — the head of sales' warnings on the previous audit.
+- warned — the head of sales' warnings on the previous audit;
+- handed_over / taken_over — in both audits, but the deal changed owner: the previous owner handed it over, the
+  current one took it over (for the team it is still open).
+
+Per manager the numbers reconcile: previous − resolved − accepted − handed over = still open, and this audit's
+findings = new + still open + taken over. A manager who left (every deal reassigned) keeps a row: all handed over.
+For the team, still open counts every finding in both audits (handed over or not).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
@@ -23,7 +30,23 @@ from crm_audit.textnorm import display_names, norm
 NO_OWNER = "(без ответственного)"
 
 
-_KINDS = ("new", "still_open", "resolved", "accepted", "fixed_failing")
+
+@dataclass
+class ManagerChanges(ChangeCounts):
+    """:class:`ChangeCounts` with the findings whose deal changed owner between the two audits."""
+
+    handed_over: int = 0  # the previous owner's findings now on another manager's deal
+    taken_over: int = 0  # this owner's findings that were another manager's in the previous audit
+
+    @property
+    def previous(self) -> int:
+        """This manager's findings in the previous audit."""
+        return self.resolved + self.accepted + self.handed_over + self.still_open
+
+    @property
+    def current(self) -> int:
+        """This manager's findings in this audit."""
+        return self.new + self.still_open + self.taken_over
 
 
 def _text_column(frame: pd.DataFrame, key: str) -> pa.Array:
@@ -37,10 +60,10 @@ def _text_column(frame: pd.DataFrame, key: str) -> pa.Array:
 
 
 def _kind_counts(previous: pd.DataFrame, current: pd.DataFrame, accepted: set[tuple[str, str]]) -> list[tuple]:
-    """(owner, new, still_open, resolved, accepted, fixed_failing) per owner text, joined column-wise by DuckDB.
+    """(previous owner, current owner, is_new, gone, accepted, fixed_failing, count) per group, joined by DuckDB.
 
-    The owner of a finding is its current owner, else its previous one, else "" (as the outer join of the two audits
-    gives it); a finding gone from this audit is accepted when (rule, deal) is in ``accepted``, else resolved.
+    A finding is keyed by (rule, deal); an owner is its text ("" for none, None where the finding is not in that audit);
+    a finding gone from this audit is accepted when (rule, deal) is in ``accepted``, else resolved.
     """
     import duckdb
 
@@ -59,16 +82,16 @@ def _kind_counts(previous: pd.DataFrame, current: pd.DataFrame, accepted: set[tu
         con.register("prev", prev)
         con.register("acc", acc)
         return con.execute(
-            "WITH j AS (SELECT coalesce(c.owner, p.owner, '') AS owner, p._in IS NULL AS is_new, c._in IS NULL AS gone, "
-            "coalesce(c.repeat, 0) > 0 AS fixed_failing, a._in IS NOT NULL AS acc "
+            "WITH j AS (SELECT CASE WHEN p._in THEN coalesce(p.owner, '') END AS p_owner, "
+            "CASE WHEN c._in THEN coalesce(c.owner, '') END AS c_owner, p._in IS NULL AS is_new, c._in IS NULL AS gone, "
+            "a._in IS NOT NULL AS acc, coalesce(c.repeat, 0) > 0 AS fixed_failing "
             "FROM (SELECT *, TRUE AS _in FROM prev) p "
             "FULL OUTER JOIN (SELECT *, TRUE AS _in FROM cur) c "
             "  ON p.rule_id IS NOT DISTINCT FROM c.rule_id AND p.deal_id IS NOT DISTINCT FROM c.deal_id "
             "LEFT JOIN (SELECT DISTINCT rule_id, deal_id, TRUE AS _in FROM acc) a "
             "  ON c._in IS NULL AND a.rule_id IS NOT DISTINCT FROM p.rule_id AND a.deal_id IS NOT DISTINCT FROM p.deal_id) "
-            "SELECT owner, count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new AND NOT gone), "
-            "count(*) FILTER (WHERE gone AND NOT acc), count(*) FILTER (WHERE gone AND acc), count(*) FILTER (WHERE fixed_failing) "
-            "FROM j GROUP BY owner ORDER BY owner"
+            "SELECT p_owner, c_owner, is_new, gone, acc, fixed_failing, count(*) FROM j "
+            "GROUP BY ALL ORDER BY ALL"
         ).fetchall()
     finally:
         con.close()
@@ -79,33 +102,65 @@ def compute_changes(previous: pd.DataFrame | None, current: pd.DataFrame, *, acc
     """``previous`` / ``current``: one row per finding with rule_id, deal_id, owner (``current`` also ``repeat``, 0/1).
 
     The two audits are joined column-wise (1.5M findings: ~1 s instead of ~7 s as Python objects); only the counts
-    per owner come back to Python.
+    per (previous owner, current owner, kind) come back to Python. Managers are one however the CRM spells the name
+    (case, spaces, «ё»), shown as on «Учет попаданий»; ``by_manager`` is ordered by this audit's findings, most first.
     """
-    out = Changes(since, as_of)
+    out = Changes(since, as_of, team=ManagerChanges())
     prev = previous if previous is not None else pd.DataFrame({"rule_id": [], "deal_id": [], "owner": []}, dtype=object)
     rows = _kind_counts(prev, current, accepted)
-    owners = [r[0] for r in rows]
-    names = display_names({**{o: 1 for o in owners}, **{o or "": 1 for o in warned_owners}})
-    label = {o: names.get(o, o) or NO_OWNER for o in set(owners) | {o or "" for o in warned_owners}}
-    by_key: dict[str, ChangeCounts] = {}
+    owners: dict[str, int] = {}
+    for p_owner, c_owner, *_flags, n in rows:
+        for o in (p_owner, c_owner):
+            if o is not None:
+                owners[o] = owners.get(o, 0) + n
+    for o in warned_owners:
+        owners.setdefault(o or "", 0)
+    names = display_names({o: max(n, 1) for o, n in owners.items()})
+    label = {o: names.get(o, o) or NO_OWNER for o in owners}
+    by_key: dict[str, ManagerChanges] = {}
+    shown: dict[str, str] = {}
 
-    def counts(o: str) -> ChangeCounts:
+    def counts(o: str) -> ManagerChanges:
         k = norm(label[o])
         if k not in by_key:
-            by_key[k] = ChangeCounts()
-            out.by_manager[label[o]] = by_key[k]
+            by_key[k] = ManagerChanges()
+            shown[k] = label[o]
         return by_key[k]
 
-    for j, kind in enumerate(_KINDS, start=1):
-        for row in sorted(rows, key=lambda r: (-r[j], r[0])):  # most first, as value_counts ordered them
-            if row[j]:
-                c = counts(row[0])
-                setattr(c, kind, getattr(c, kind) + int(row[j]))
+    team = out.team
+    for p_owner, c_owner, is_new, gone, acc, fixed_failing, n in rows:
+        if is_new:
+            counts(c_owner).new += n
+            team.new += n
+        elif gone:
+            kind = "accepted" if acc else "resolved"
+            setattr(counts(p_owner), kind, getattr(counts(p_owner), kind) + n)
+            setattr(team, kind, getattr(team, kind) + n)
+        else:
+            team.still_open += n
+            if norm(label[p_owner]) == norm(label[c_owner]):
+                counts(c_owner).still_open += n
+            else:  # the deal changed owner: handed over by the previous owner, taken over by the current one
+                counts(p_owner).handed_over += n
+                counts(c_owner).taken_over += n
+                team.handed_over += n
+                team.taken_over += n
+        if fixed_failing:
+            counts(c_owner).fixed_failing += n
+            team.fixed_failing += n
     for o in warned_owners:
         counts(o or "").warned += 1
-    for c in by_key.values():
-        out.team.add(c)
+        team.warned += 1
+    for k in sorted(by_key, key=lambda k: (-(by_key[k].current), -by_key[k].previous, shown[k])):
+        out.by_manager[shown[k]] = by_key[k]
     return out
+
+
+def manager_changes(changes: Changes | None, manager: str) -> ManagerChanges:
+    """One manager's numbers (zeros when they had no finding in either audit), the name matched as :func:`norm` does."""
+    if changes is None:
+        return ManagerChanges()
+    return next((c for n, c in changes.by_manager.items() if norm(n) == norm(manager)), ManagerChanges())
 
 
 def changes_for_report(ledger, report, carry) -> Changes:

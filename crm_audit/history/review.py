@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 from typing import Any
 
-from crm_audit.history.changes import changes_between_latest
+from crm_audit.history.changes import changes_between_latest, manager_changes
 from crm_audit.history.ledger import Ledger
-from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, STATUSES, ChangeCounts, Changes
+from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, STATUSES, Changes
 
 NO_OWNER = "(без ответственного)"
 
@@ -126,6 +126,7 @@ class ReviewInputs:
     waivers: int
     changes: Changes | None = None
     active_waivers: list[Any] = field(default_factory=list)  # accepted findings, in the audit or kept out of it
+    deal_titles: dict[str, str] = field(default_factory=dict)  # deal id -> title as last audited (for accepted findings kept out)
 
 
 def review_inputs(ledger: Ledger, today: dt.date) -> ReviewInputs:
@@ -145,8 +146,22 @@ def review_inputs(ledger: Ledger, today: dt.date) -> ReviewInputs:
         warnings=ledger.warnings(since=quarter_start(today)),
         waivers=len(ledger.waivers()),
         changes=changes_between_latest(ledger),
-        active_waivers=ledger.waivers(),
+        active_waivers=(waivers := ledger.waivers()),
+        deal_titles=_deal_titles(ledger, audits, {str(w.deal_id) for w in waivers}),
     )
+
+
+def _deal_titles(ledger: Ledger, audits: list[Any], deals: set[str]) -> dict[str, str]:
+    """The title of each deal as the latest audit that had it showed it (accepted findings the audit kept out)."""
+    out: dict[str, str] = {}
+    for a in reversed(audits):
+        wanted = sorted(deals - out.keys())
+        if not wanted:
+            break
+        for r in ledger._find(a["id"], "WHERE deal_id IN (SELECT unnest(?::VARCHAR[]))", [wanted]):
+            if r["title"] and r["deal_id"] not in out:
+                out[r["deal_id"]] = r["title"]
+    return out
 
 
 def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = None, deal_url: str = "",
@@ -224,7 +239,7 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
         for w in data.active_waivers:
             if (w.rule_id, w.deal_id) not in listed:
                 mgr(w.owner).accepted.append(Item(
-                    w.rule_id, w.deal_id, w.owner or NO_OWNER, "", STATUS_NEW, w.note, 0, False,
+                    w.rule_id, w.deal_id, w.owner or NO_OWNER, data.deal_titles.get(str(w.deal_id), ""), STATUS_NEW, w.note, 0, False,
                     deal_url.replace("{id}", w.deal_id) if deal_url else "", rule_sheets.get(w.rule_id, w.rule_id), None,
                     accepted=True, code=rules[w.rule_id].code if w.rule_id in rules else ""))
     for w in data.warnings:
@@ -245,9 +260,8 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
         managers = [m for m in managers if norm(m.owner) == norm(manager)]
     changes = data.changes
     if manager and changes is not None:
-        changes = Changes(changes.since, changes.as_of, next((c for n, c in changes.by_manager.items() if norm(n) == norm(manager)),
-                                                             ChangeCounts()), {n: c for n, c in changes.by_manager.items()
-                                                                               if norm(n) == norm(manager)})
+        changes = Changes(changes.since, changes.as_of, manager_changes(changes, manager),
+                          {n: c for n, c in changes.by_manager.items() if norm(n) == norm(manager)})
     return Review(as_of, due, today, managers, dates, dict(hm), dict(hr), rule_sheets, data.waivers, changes, rules)
 
 

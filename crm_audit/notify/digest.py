@@ -61,6 +61,18 @@ def _changes_line(rv: Review) -> str | None:
             f"отмечено «{STATUS_FIXED}», но нарушение осталось: {c.fixed_failing}, принято {c.accepted}, предупреждений {c.warned}.")
 
 
+def manager_changes_text(c) -> str:
+    """One manager's numbers since the previous audit, as the text part and Telegram say them (zeros left out after
+    the first three): «+18 новых, −4 исправлено, 9 осталось, «Исправлено», но осталось 1, принято 2, предупреждений 2»."""
+    parts = [f"+{c.new} новых", f"−{c.resolved} исправлено", f"{c.still_open} осталось"]
+    for n, text in ((c.fixed_failing, f"«{STATUS_FIXED}», но осталось"), (c.accepted, "принято"), (c.warned, "предупреждений"),
+                    (getattr(c, "handed_over", 0), "передано другим (сделки сменили ответственного)"),
+                    (getattr(c, "taken_over", 0), "получено от других")):
+        if n:
+            parts.append(f"{text} {n}")
+    return ", ".join(parts)
+
+
 def digest_text(rv: Review) -> list[str]:
     t = rv.totals
     lines = [f"Аудит CRM от {date_text(rv.as_of)}: сводка для руководителя (срок для менеджеров {date_text(rv.due_date)}, "
@@ -76,9 +88,8 @@ def digest_text(rv: Review) -> list[str]:
         if m.open:
             lines.append(f"  {m.owner}: {len(m.open)} / {len(m.overdue)} / {len(m.no_comment)} / {len(m.invalid)}")
     if rv.changes is not None and rv.changes.since is not None and rv.changes.by_manager:
-        lines += ["", "С прошлого аудита по менеджерам (новых / исправлено / осталось / «Исправлено», но осталось):"]
-        for name, c in sorted(rv.changes.by_manager.items(), key=lambda kv: (-(kv[1].new + kv[1].still_open), kv[0])):
-            lines.append(f"  {name}: +{c.new} / −{c.resolved} / {c.still_open} / {c.fixed_failing}")
+        lines += ["", "С прошлого аудита по менеджерам:"]
+        lines += [f"  {name}: {manager_changes_text(c)}" for name, c in rv.changes.by_manager.items()]
     appearing = [a for a in keeps_appearing(rv) if a.in_a_row > 1]
     if appearing:
         lines += ["", "Кто попадает в аудит раз за разом:"]
@@ -109,6 +120,9 @@ def digest_telegram(rv: Review) -> list[str]:
     ch = _changes_line(rv)
     if ch:
         lines.append(e(ch))
+    if rv.changes is not None and rv.changes.since is not None and rv.changes.by_manager:
+        lines += ["", "<b>С прошлого аудита по менеджерам</b>:"]
+        lines += [e(f"• {name}: {manager_changes_text(c)}") for name, c in rv.changes.by_manager.items()]
     lines += ["", "<b>Кто не обработал</b> (открыто / просрочено):"]
     lines += [e(f"• {m.owner}: {len(m.open)} / {len(m.overdue)}") for m in rv.managers if m.open]
     appearing = [a for a in keeps_appearing(rv) if a.in_a_row > 1]

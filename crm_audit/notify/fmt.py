@@ -27,10 +27,15 @@ def date_text(day: dt.date | None) -> str:
     return f"{day:%d.%m.%Y}" if day else ""
 
 
+def plural_form(n: int, forms: tuple[str, str, str]) -> str:
+    """The Russian form for ``n`` (one, few, many): «нарушение» for 1, «нарушения» for 2, «нарушений» for 5."""
+    n = abs(int(n))
+    return forms[0 if n % 10 == 1 and n % 100 != 11 else 1 if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else 2]
+
+
 def plural(n: int, forms: tuple[str, str, str]) -> str:
     """«1 нарушение», «2 нарушения», «5 нарушений»."""
-    k = 0 if n % 10 == 1 and n % 100 != 11 else 1 if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else 2
-    return f"{n} {forms[k]}"
+    return f"{n} {plural_form(n, forms)}"
 
 
 FINDINGS = ("нарушение", "нарушения", "нарушений")

@@ -9,11 +9,12 @@ from functools import lru_cache
 def environment():
     import jinja2
 
-    from crm_audit.notify.fmt import date_text, value_text
+    from crm_audit.notify.fmt import date_text, plural_form, value_text
     from crm_audit.resources import templates_dir
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), autoescape=True,
                              trim_blocks=True, lstrip_blocks=True)
     env.filters["date"] = date_text
     env.filters["value"] = value_text
+    env.filters["forms"] = lambda n, one, few, many: plural_form(n, (one, few, many))  # {{ n|forms("день", "дня", "дней") }}
     return env

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from crm_audit.history.review import Item, ManagerReview, Review, code_key
 from crm_audit.notify.fmt import DAYS, DEALS, FINDINGS, RULES, date_text, plural, value_text
-from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, ChangeCounts
-from crm_audit.textnorm import norm
+from crm_audit.history.changes import ManagerChanges, manager_changes
+from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Todo:
     groups: list[TodoGroup]
     accepted: list[Item] = field(default_factory=list)  # accepted by the head: off the list
     since: dt.date | None = None  # the previous audit
-    changes: ChangeCounts | None = None  # this manager's changes since the previous audit
+    changes: ManagerChanges | None = None  # this manager's changes since the previous audit
     warnings_quarter: int = 0
 
     @property
@@ -74,7 +74,7 @@ def manager_todo(rv: Review, m: ManagerReview) -> Todo:
     changes = since = None
     if rv.changes is not None and rv.changes.since is not None:
         since = rv.changes.since
-        changes = next((c for n, c in rv.changes.by_manager.items() if norm(n) == norm(m.owner)), ChangeCounts())
+        changes = manager_changes(rv.changes, m.owner)
     return Todo(m.owner, rv.as_of, rv.due_date, rv.today, groups, list(m.accepted), since, changes, m.warnings_quarter)
 
 
@@ -110,6 +110,10 @@ def _changes_line(t: Todo) -> str | None:
         parts.append(f"принято руководителем {c.accepted}")
     if c.warned:
         parts.append(f"предупреждений {c.warned}")
+    if c.handed_over:
+        parts.append(f"передано другому менеджеру (сделка сменила ответственного) {c.handed_over}")
+    if c.taken_over:
+        parts.append(f"получено от другого менеджера {c.taken_over}")
     return f"С прошлого аудита ({date_text(t.since)}): " + ", ".join(parts) + "."
 
 
