@@ -8,11 +8,15 @@ Nothing here knows about DuckDB or about a particular CRM.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from gettext import NullTranslations
 from typing import Any, Literal
 
 import pandas as pd
 
+from crm_audit.errors import Msg
+from crm_audit.i18n import N_
 from crm_audit.textnorm import display_names
 
 ColumnKind = Literal["text", "number", "int", "date", "link"]
@@ -108,20 +112,27 @@ class DataWarning:
     #: CLI's language in the terminal and in Russian on the workbook's FAQ (a manager's page is Russian)
     template: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    #: with ``template``, its English plural (a counted text): the form for ``params["n"]`` is shown (Russian has three)
+    plural: str | None = None
 
     def __post_init__(self) -> None:
         if self.template is not None and not self.message:
-            from crm_audit.errors import render
+            self.message = self.text(None)
 
-            self.message = render(self.template, self.params)
-
-    def text(self, lang: str) -> str:
-        """The warning's own text in ``lang`` (``message`` as made when it has no template)."""
+    def text(self, lang: str | None) -> str:
+        """The warning's own text in ``lang`` (None: the CLI's; ``message`` as made when it has no template)."""
         if self.template is None:
             return self.message
         from crm_audit.errors import render  # a value that is a msgid itself (crm_audit.errors.Msg) in ``lang`` too
 
-        return render(self.template, self.params, lang)
+        if self.plural is None:
+            return render(self.template, self.params, lang)
+        from crm_audit.errors import Msg
+        from crm_audit.i18n import current_language, translations
+
+        lang = lang or current_language()
+        form = translations(lang).ngettext(self.template, self.plural, int(self.params["n"]))
+        return form.format(**{k: v.text(lang) if isinstance(v, Msg) else v for k, v in self.params.items()})
 
     def line(self) -> str:
         """The warning as one line of text: ``deals.csv row 3 «Stage»: message`` (the file by its name)."""
@@ -154,12 +165,12 @@ class SkippedRule:
 
 #: Why a rule is skipped when the export has no file of an entity (Russian: shown on the sheet).
 NO_FILE_REASONS = {
-    "tasks": "в выгрузке нет файла задач (activities), поэтому задачи сделок проверить нельзя — "
-             "выгрузите из CRM задачи (Activities) в ту же папку и запустите аудит снова",
-    "org": "в выгрузке нет файла организаций (organizations), поэтому поля организаций проверить нельзя — "
+    "tasks": "в выгрузке нет файла задач (activities.csv), поэтому задачи сделок проверить нельзя — "
+             "выгрузите из CRM задачи («Activities») в ту же папку и запустите аудит снова",
+    "org": "в выгрузке нет файла организаций (organizations.csv), поэтому поля организаций проверить нельзя — "
            "выгрузите из CRM организации в ту же папку и запустите аудит снова",
-    "person": "в выгрузке нет файла контактов (persons), поэтому поля контактов проверить нельзя — "
-              "выгрузите из CRM контакты (Persons) в ту же папку и запустите аудит снова",
+    "person": "в выгрузке нет файла контактов (persons.csv), поэтому поля контактов проверить нельзя — "
+              "выгрузите из CRM контакты («Persons») в ту же папку и запустите аудит снова",
 }
 
 
@@ -219,6 +230,73 @@ def unjudged_note(u: UnjudgedDeals) -> str:
     one = _ru_plural(n, True, False, False)
     return (f"{deals} в области правила не {'проверена' if one else 'проверены'}: у {'неё' if one else 'них'} не заполнено "
             f"«{u.column}» (правилу нужна эта дата) — заполните её в CRM или добавьте столбец в выгрузку")
+
+
+# ------------------------------------------------------------------ the notes as the terminal and the FAQ show them
+# A skipped rule, a blank column and the deals a rule could not judge are said on the rule's sheet (Russian, above)
+# and as data warnings: those carry their msgid and values, so the terminal says them in the CLI's language and the
+# FAQ in Russian.
+
+_ENGLISH = NullTranslations()  # a counted msgid's English forms (the catalogue extraction sees the ngettext call)
+
+
+def _forms(pick: Callable[[int], str]) -> tuple[str, str]:
+    return pick(1), pick(2)
+
+
+SKIPPED = N_("{code} {rule}: Rule skipped: {why}")
+SKIPPED_NO_FILE = {
+    "tasks": N_("the export has no tasks file (activities.csv), so the deals' tasks cannot be checked — export the tasks "
+                "(«Activities») from the CRM into the same folder and run the audit again"),
+    "org": N_("the export has no organizations file (organizations.csv), so the organizations' fields cannot be checked — "
+              "export the organizations from the CRM into the same folder and run the audit again"),
+    "person": N_("the export has no persons file (persons.csv), so the persons' fields cannot be checked — export the "
+                 "persons («Persons») from the CRM into the same folder and run the audit again"),
+}
+SKIPPED_NO_FILE_OTHER = N_("the export lacks a file the rule needs")
+SKIPPED_OFF = N_("the rule is switched off in the settings (rules: skip:): {why}")
+SKIPPED_NOT_EXPORTED = N_("this CRM's export has no such data")
+SKIPPED_NOT_EXPORTED_WHY = N_("this CRM's export has no such data: {why}")
+BLANK_COLUMN_ONE = N_("column «{column}» of {file} is blank in its only row — the export seems to have lost its values; rules "
+                      "that read it take it as empty in every record — check the export")
+BLANK_COLUMN = _forms(lambda n: _ENGLISH.ngettext(
+    "column «{column}» of {file} is blank in all {n} rows — the export seems to have lost its values; rules that read it take "
+    "it as empty in every record — check the export",
+    "column «{column}» of {file} is blank in all {n} rows — the export seems to have lost its values; rules that read it take "
+    "it as empty in every record — check the export", n))
+UNJUDGED = _forms(lambda n: _ENGLISH.ngettext(
+    "{code} {rule}: {n} deal in the rule's scope was not judged: its «{column}» is empty (the rule needs this date) — fill "
+    "it in the CRM or add the column to the export",
+    "{code} {rule}: {n} deals in the rule's scope were not judged: their «{column}» is empty (the rule needs this date) — "
+    "fill it in the CRM or add the column to the export", n))
+
+
+def skipped_why(skip: SkippedRule) -> Msg:
+    """Why a rule was skipped, as a text to make in any language."""
+    if skip.reason == "no-file":
+        return Msg(SKIPPED_NO_FILE.get(skip.entity, SKIPPED_NO_FILE_OTHER))
+    if skip.reason == "off":
+        return Msg(SKIPPED_OFF, {"why": skip.profile_reason})  # the team's own words, as written in the settings
+    return Msg(SKIPPED_NOT_EXPORTED_WHY, {"why": skip.profile_reason}) if skip.profile_reason else Msg(SKIPPED_NOT_EXPORTED)
+
+
+def skipped_warning(skip: SkippedRule) -> DataWarning:
+    """A skipped rule as a data warning: «1.1 open-deal-without-tasks: Rule skipped: …»."""
+    return DataWarning("rule-skipped", "", template=SKIPPED, params={"code": skip.code, "rule": skip.rule_id, "why": skipped_why(skip)})
+
+
+def blank_column_warning(b: BlankColumn) -> DataWarning:
+    """A column blank in every row as a data warning (its file and column named)."""
+    params = {"column": b.column, "file": _file_name(b.file), "n": b.rows}
+    if b.rows == 1:
+        return DataWarning("blank-column", "", b.file, None, b.column, template=BLANK_COLUMN_ONE, params=params)
+    return DataWarning("blank-column", "", b.file, None, b.column, template=BLANK_COLUMN[0], params=params, plural=BLANK_COLUMN[1])
+
+
+def unjudged_warning(u: UnjudgedDeals) -> DataWarning:
+    """The deals a rule could not judge (no date to compare) as a data warning."""
+    return DataWarning("rule-unjudged", "", template=UNJUDGED[0], plural=UNJUDGED[1],
+                       params={"code": u.code, "rule": u.rule_id, "n": u.count, "column": u.column})
 
 
 def _file_name(path: str) -> str:

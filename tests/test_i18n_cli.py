@@ -313,3 +313,82 @@ def test_gsheet_check_in_russian_and_in_english(sheets, tmp_path, capsys, monkey
     assert "is not shared with audit@proj.iam.gserviceaccount.com" in en["missing"][1][0]
     lines = [ln for _c, ls in en.values() for ln in ls]
     assert russian_lines("\n".join(lines)) == [], lines
+
+
+# ----------------------------------------------------------------------------- the notes: skipped rules, unjudged deals
+
+
+@pytest.fixture
+def export_without_dates(tmp_path):
+    """The demo export without its tasks file and with a few deals that have neither a creation nor a stage-change date."""
+    import csv
+    import shutil
+
+    demo = Path(__file__).resolve().parents[1] / "crm_audit" / "demo_data"
+    shutil.copy(demo / "crm-audit.yaml", tmp_path / "crm-audit.yaml")
+    shutil.copytree(demo / "pipedrive", tmp_path / "exp")
+    (tmp_path / "exp" / "activities.csv").unlink()
+    path = tmp_path / "exp" / "deals.csv"
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    a, b = rows[0].index("Deal - Last stage change"), rows[0].index("Deal - Deal created")
+    for i, r in enumerate(rows[1:], 1):
+        if i % 40 == 0:
+            r[a] = r[b] = ""
+    with path.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows(rows)
+    return tmp_path
+
+
+def _faq_warnings(path: Path, codes: tuple[str, ...]) -> list[str]:
+    import openpyxl
+
+    rows = openpyxl.load_workbook(path, read_only=True)["FAQ"].iter_rows(values_only=True)
+    return [" ".join(str(c) for c in row if c is not None) for row in rows if row and str(row[0] or "").startswith(codes)]
+
+
+def test_skipped_and_unjudged_notes_speak_the_clis_language_and_the_faq_stays_russian(export_without_dates, capsys, monkeypatch):
+    d = export_without_dates
+    monkeypatch.chdir(d)
+    code, ru = say(capsys, "ru", ["run", "--export", "exp", "--as-of", "2026-11-20", "--out", "ru.xlsx"], monkeypatch)
+    assert code == 0
+    assert ("  2.4 no-stage-movement: 3 сделки в области правила не проверены: у них не заполнено «Deal - Last stage change / "
+            "Deal - Deal created» (правилу нужна эта дата) — заполните её в CRM или добавьте столбец в выгрузку") in ru
+    assert any(ln.startswith("  2.3 overdue-tasks: Правило пропущено: в выгрузке нет файла задач (activities.csv)") for ln in ru)
+    assert mixed(ru) == [], "\n".join(f"{ln!r}: {w}" for ln, w in mixed(ru))
+    code, en = say(capsys, "en", ["run", "--export", "exp", "--as-of", "2026-11-20", "--out", "en.xlsx"], monkeypatch)
+    assert code == 0
+    assert ("  2.4 no-stage-movement: 3 deals in the rule's scope were not judged: their «Deal - Last stage change / "
+            "Deal - Deal created» is empty (the rule needs this date) — fill it in the CRM or add the column to the export") in en
+    assert any(ln.startswith("  2.3 overdue-tasks: Rule skipped: the export has no tasks file (activities.csv)") for ln in en)
+    warnings = en[en.index("Data warnings (9):"):]
+    assert russian_lines("\n".join(warnings)) == [], warnings
+    # the workbook is a manager's: its FAQ lists the same notes in Russian whatever the CLI speaks
+    for book in ("ru.xlsx", "en.xlsx"):
+        faq = _faq_warnings(d / book, ("rule-skipped", "rule-unjudged"))
+        assert len(faq) == 4 and all("Правило пропущено: в выгрузке нет файла задач" in r for r in faq if r.startswith("rule-skipped"))
+        assert any("3 сделки в области правила не проверены: у них" in r for r in faq), faq
+    # the rule's own sheet keeps its Russian note
+    import openpyxl
+
+    sheet = next(ws for ws in openpyxl.load_workbook(d / "en.xlsx", read_only=True).worksheets if ws.title.startswith("2.3 "))
+    assert any("Правило пропущено" in str(c) for row in sheet.iter_rows(max_row=3, values_only=True) for c in row if c)
+
+
+@pytest.mark.parametrize("n, ru_text", [
+    (1, "2.2 stuck-in-accepted: 1 сделка в области правила не проверена: у неё не заполнено «Created»"),
+    (3, "2.2 stuck-in-accepted: 3 сделки в области правила не проверены: у них не заполнено «Created»"),
+    (11, "2.2 stuck-in-accepted: 11 сделок в области правила не проверены: у них"),
+    (21, "2.2 stuck-in-accepted: 21 сделка в области правила не проверена: у неё"),
+])
+def test_a_counted_note_has_the_russian_plural_form_and_the_english_one(n, ru_text):
+    from crm_audit.report import BlankColumn, UnjudgedDeals, blank_column_warning, unjudged_warning
+
+    w = unjudged_warning(UnjudgedDeals("stuck-in-accepted", "2.2", "deal.days_in_stage", n, "Created"))
+    assert w.text("ru").startswith(ru_text)
+    assert w.text("en").startswith(f"2.2 stuck-in-accepted: {n} deal{'' if n == 1 else 's'} in the rule's scope "
+                                   f"{'was' if n == 1 else 'were'} not judged")
+    b = blank_column_warning(BlankColumn("activities", "done", "Task Status", "/x/tasks.csv", n))
+    assert b.text("en").startswith("column «Task Status» of tasks.csv is blank in " + ("its only row" if n == 1 else f"all {n} rows"))
+    assert b.text("ru").startswith("столбец «Task Status» в файле tasks.csv пуст " + (
+        "в единственной строке" if n == 1 else f"во всех {n} строке" if n == 21 else f"во всех {n} строках"))
+    assert mixed([w.text("ru"), b.text("ru")]) == []

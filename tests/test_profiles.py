@@ -506,7 +506,7 @@ def test_skipped_rule_note_and_summary(capsys, tmp_path):
                  "--out", str(tmp_path / "a.xlsx"), "--ledger", str(tmp_path / "crm-audit.db")])
     out = capsys.readouterr().out
     assert code == 0
-    assert "Правило пропущено" in out and "open-deal-without-tasks" in out and "overdue-tasks" in out
+    assert "Rule skipped" in out and "open-deal-without-tasks" in out and "overdue-tasks" in out
     rep = audit(d)
     r11 = next(r for r in rep.results if r.rule_id == "open-deal-without-tasks")
     assert r11.note.startswith("Правило пропущено: ") and "задач" in r11.note and r11.count == 0
@@ -519,7 +519,7 @@ def test_column_the_crm_exports_but_the_file_lacks_is_still_an_error(tmp_path, c
     (export / "tasks.csv").unlink()  # a file left out of the export: its rules are skipped and say why
     code = main(["run", "-c", str(cfg), "--export", str(export), "--as-of", "2026-11-20", "--ledger", str(tmp_path / "l.db")])
     out = capsys.readouterr().out
-    assert code == 0 and "open-deal-without-tasks: Правило пропущено: в выгрузке нет файла задач" in out and "overdue-tasks" in out
+    assert code == 0 and "open-deal-without-tasks: Rule skipped: the export has no tasks file" in out and "overdue-tasks" in out
     # amoCRM: a deals file without «Посещаемость» (a company field) is an error
     export, cfg = write_fixture("amocrm", tmp_path / "amo")
     f = next(export.glob("amocrm_export_leads*"))

@@ -14,8 +14,8 @@ from crm_audit.rules import ruleset
 from crm_audit.rules.lang import Rule
 from crm_audit.rules.ruleset import RuleSet
 from crm_audit.engine.profile import profile_for
-from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, blank_column_note, skipped_note,
-                               unjudged_note)
+from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, blank_column_note, blank_column_warning,
+                               skipped_note, skipped_warning, unjudged_note, unjudged_warning)
 from crm_audit.settings import Settings
 from crm_audit.errors import UsageError
 from crm_audit.progress import silent
@@ -101,8 +101,8 @@ def audit_export(
         blank = requirements.blank_columns(export, needs.runnable)  # columns the export lost the values of
         unjudged = requirements.unjudged(backend, needs.runnable)  # deals a rule cannot judge (no date)
         results = []
-        skipped_warnings = [DataWarning("blank-column", blank_column_note(b), b.file, None, b.column) for b in blank]
-        skipped_warnings += [DataWarning("rule-unjudged", f"{u.code} {u.rule_id}: {unjudged_note(u)}") for u in unjudged]
+        skipped_warnings = [blank_column_warning(b) for b in blank]  # the terminal in the CLI's language, the FAQ in Russian
+        skipped_warnings += [unjudged_warning(u) for u in unjudged]
         ran = {q.rule.id: q for q in needs.runnable}
         for i, p in enumerate(plans, 1):
             r = p.rule
@@ -113,7 +113,7 @@ def audit_export(
             if skip is not None:
                 df = pd.DataFrame(columns=[c.key for c in BASE_COLUMNS] + [c.key for c in evidence])
                 note = skipped_note(skip)
-                skipped_warnings.append(DataWarning("rule-skipped", f"{r.code} {r.id}: {note}"))
+                skipped_warnings.append(skipped_warning(skip))
             else:
                 df = backend.run(ran.get(r.id, p))  # as decided: without the `any:` branches the export cannot feed
                 notes = [f"Внимание: {blank_column_note(b)}." for b in blank if r.id in b.needed_by]
