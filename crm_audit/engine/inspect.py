@@ -16,7 +16,7 @@ from pathlib import Path
 from crm_audit.errors import CrmAuditError, InputError, Problem
 from crm_audit.i18n import N_, _, ngettext
 from crm_audit.engine.profile import Profile, available, hkey, load_profile
-from crm_audit.report import BlankColumn, blank_column_note, skipped_reason, unjudged_note
+from crm_audit.report import BlankColumn, blank_column_warning, blank_here, skipped_why, unjudged_here
 
 MAX_PROBLEMS = 10
 
@@ -137,7 +137,9 @@ def _settings_for(crm: str, config: str | Path | None):
     return s.model_copy(update={"crm": crm})
 
 
-def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn]]:
+def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn], list]:
+    """Each rule's outcome, the columns blank in every row, and the values of the fields rules read as yes/no that
+    are no yes/no word of the profile (as `run` warns of them)."""
     import datetime as dt
 
     from crm_audit.engine import plan as planmod
@@ -160,15 +162,16 @@ def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn]]:
         missing = needs.missing_for(p.rule.id)
         skip = needs.skipped_rule(p.rule.id)
         if missing:
-            cols = "; ".join(f"{requirements.file_name(m)}: required column «{m.column}» is missing" for m in missing)
+            cols = "; ".join(_("{file}: required column «{column}» is missing").format(file=requirements.file_name(m), column=m.column)
+                             for m in missing)
             out.append(RuleCheck(p.rule.code, p.rule.id, "fail", cols))
         elif skip is not None:
-            out.append(RuleCheck(p.rule.code, p.rule.id, "skip", skipped_reason(skip)))
+            out.append(RuleCheck(p.rule.code, p.rule.id, "skip", skipped_why(skip).text()))  # in the CLI's language
         else:
-            notes = [unjudged_note(u) for u in unjudged if u.rule_id == p.rule.id]
-            notes += [f"«{b.column}» пуст во всех строках {Path(b.file).name}" for b in blank if p.rule.id in b.needed_by]
+            notes = [unjudged_here(u) for u in unjudged if u.rule_id == p.rule.id]
+            notes += [blank_here(b) for b in blank if p.rule.id in b.needed_by]
             out.append(RuleCheck(p.rule.code, p.rule.id, "run", "; ".join(notes), partial=bool(notes)))
-    return out, blank
+    return out, blank, [w for w in needs.warnings if w.code == "unknown-value"]
 
 
 def inspect_export(directory: str | Path, crm: str | None = None, config: str | Path | None = None) -> InspectReport:
@@ -193,6 +196,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
     if settings is not None:
         profile = (profile.with_ids("stage", settings.stage_ids or {}).with_ids("pipeline", settings.pipeline_ids or {})
                    .with_ids("owner", getattr(settings, "owner_ids", None) or {}))
+        if settings.date_order in ("dmy", "mdy"):  # the team said how its dates read, as `run` reads them
+            profile = profile.model_copy(update={"date_order": settings.date_order, "date_order_fixed": True})
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
     rep.languages = profile.languages_of([h for p in export_files(d) for h in _headers_or_none(p)])
     try:
@@ -248,8 +253,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             settings = settings or _settings_for(profile.name, config)
             if settings.crm != profile.name:
                 settings = settings.model_copy(update={"crm": profile.name})
-            rep.rules, blank = _rule_checks(export, settings)
-            rep.problems = [blank_column_note(b) for b in blank] + rep.problems
+            rep.rules, blank, yes_no = _rule_checks(export, settings)
+            rep.problems = [blank_column_warning(b).message for b in blank] + rep.problems + [w.line() for w in yes_no]
         except CrmAuditError as exc:
             rep.error = _("cannot check the rules: {message}").format(message=exc.message)
     finally:
