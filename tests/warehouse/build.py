@@ -16,7 +16,8 @@ syncs leave behind:
 * HubSpot tasks linked to deals through the association table (Fivetran ``engagement_deal``) or array (Airbyte
   ``engagements_tasks.deals``), one task on two deals where the export has one;
 * Airbyte's metadata columns on every table and, for Pipedrive, the raw table (``airbyte_internal``) with an older
-  version of a deal next to the current one.
+  version of a deal next to the current one, and a deal record whose owner, organization and person names are
+  older than the users / organizations / persons rows.
 
 A :class:`Warehouse` is a list of :class:`Table` (schema, name, typed columns, rows) written by
 :func:`write_duckdb` into a DuckDB database file or by :func:`write_postgres` through a psycopg connection; both
@@ -297,6 +298,11 @@ def _pipedrive_rows(c: _Common):
             "custom": {deal_keys[n]: c.custom_value(n, v) for n, v in d["custom"].items()},
         }
         deals.append(rec)
+    # the names a deal record carries are as of the deal's last change: the first deal's owner, organization and
+    # person were renamed since (the users / organizations / persons rows have the names the export shows)
+    first = next(r for r in deals if r["owner_name"] and r["org_name"] and r["person_name"])
+    first.update(owner_name=first["owner_name"] + " (до переименования)", org_name=first["org_name"] + " (старое)",
+                 person_name=first["person_name"] + " (старое)")
     # a deal deleted in Pipedrive: an open deal with no tasks, audited by 1.1 if it were read
     template = deals[0]
     deals.append({**template, "id": DELETED_DEAL, "title": "Удалённая сделка", "status": "deleted", "deleted": True,
