@@ -10,9 +10,13 @@ test_languages_pipedrive's (the same in every language); the team's custom field
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from test_languages_pipedrive import EXPECTED, LANG, init_and_run, write_export
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 MORE = {
     "sv": {
@@ -61,3 +65,20 @@ def test_nordic_and_czech_exports_audit_on_the_first_try(lang, tmp_path, monkeyp
     d = MORE[lang]["d"]
     assert settings["fields"] == {"deal.Источник сделки": d["source"], "deal.Город": d["city"], "deal.Страна": d["country"]}
     assert "unknown" not in out.lower() and "неизвестн" not in out.lower()  # every status and done value read
+
+
+def test_spanish_done_column_realizada(tmp_path):
+    """An acceptance tester's Spanish export: «Actividad - Realizada» with «Por hacer» / «Realizada» is the done
+    column (deal 1's only task is done: 1.1; deal 2's task of 2026-11-10 is overdue: 2.3)."""
+    from test_issue13_owners_and_stages import init, run, table
+    from test_crm_exports_issue13 import findings
+
+    export = FIXTURES / "issue13-owners" / "pipedrive-es-realizada"
+    work = tmp_path / "work"
+    s = init(work, "pipedrive", export)
+    assert not (s.get("columns") or {}).get("activities")
+    assert "open-deal-without-tasks" not in s["rules"]["skip"] and "overdue-tasks" not in s["rules"]["skip"]
+    assert run(work, export) == 0
+    found = findings(work)
+    assert found["open-deal-without-tasks"] == {"1"} and found["overdue-tasks"] == {"2"}
+    assert dict(table(export, "pipedrive", "SELECT id, done FROM activities")) == {"100": False, "101": False, "102": True}
