@@ -387,3 +387,30 @@ def test_the_unnamed_id_warning_names_the_settings_in_its_own_language():
                             "files": "stages, crm_status", "key": "STATUS_ID", "value": "NAME"})
     assert w.message.startswith("1 stage id(s) of 3 deal(s) are not in stages.csv, the settings (such as «C2:NEW»)")
     assert "нет в stages.csv, настройках" in w.text("ru") and "settings" not in w.text("ru")
+
+
+def test_a_file_named_like_an_entity_but_not_one_is_said_in_either_language(tmp_path):
+    """organizations.csv that is a mailing list: ignored with a warning the terminal shows in the CLI's language and
+    the FAQ in Russian; a deals file without deal columns stops the run in the CLI's language."""
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
+    from crm_audit.errors import InputError
+
+    i18n.use_language("en")
+    exp = _export(tmp_path, "exp", lambda rows: rows)
+    (exp / "organizations.csv").write_text("ID,E-mail,Подписан\n7,anna@example.com,да\n", encoding="utf-8")
+    loaded = load_export(exp, load_profile("pipedrive"))
+    try:
+        (w,) = [w for w in loaded.warnings if w.code == "unknown-file"]
+    finally:
+        loaded.close()
+    assert w.message == ("named like the organizations file, but none of its columns is an organization field; "
+                         "found columns: ID, E-mail, Подписан; ignored")
+    assert w.text("ru") == ("назван как файл organizations, но ни одна из его колонок не является полем организации; "
+                            "найдены колонки: ID, E-mail, Подписан; пропущен")
+    (exp / "deals.csv").write_text("E-mail,Подписан\nanna@example.com,да\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_export(exp, load_profile("pipedrive"))
+    (p,) = err.value.problems
+    assert p.reason == "missing-column" and p.row == 1 and p.message.startswith("required column «ID» (deal id) is missing — ")
+    assert p.text("ru").startswith("нет обязательной колонки «ID» (`deal id`) — Pipedrive выгружает те колонки")

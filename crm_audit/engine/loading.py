@@ -21,8 +21,8 @@ from crm_audit.engine import encoding, linking, lookups, mapping, readers
 from crm_audit.engine.mapping import LoadedEntity, MapJob
 from crm_audit.engine.profile import ENTITIES, Profile
 from crm_audit.engine.readers import DATA_SUFFIXES, RawInfo, RawTable, peek_headers
-from crm_audit.errors import InputError, Problem, file_problem
-from crm_audit.i18n import N_, _
+from crm_audit.errors import InputError, Msg, Problem, file_problem
+from crm_audit.i18n import N_
 from crm_audit.report import DataWarning
 
 
@@ -45,7 +45,7 @@ class LoadedExport:
 
 def _unreadable(path: Path, exc: Exception) -> InputError:
     """A value or file the SQL cannot take: name the file, never a traceback."""
-    return file_problem(path, _("cannot read the file: {why}").format(why=str(exc).splitlines()[0]), "unreadable")
+    return file_problem(path, N_("cannot read the file: {why}"), "unreadable", {"why": str(exc).splitlines()[0]})
 
 
 class _Loader:
@@ -56,7 +56,7 @@ class _Loader:
         self.seen: dict[str, Path] = {}  # entity -> the file it is read from
         self.shared: dict[str, list[DataWarning]] = {}  # entity read from another entity's file -> its warnings
         self.lookups: list[lookups.FoundLookup] = []  # files naming ids (an API dump's stage list)
-        self.unfit: dict[str, list[tuple[Path, str]]] = {}  # entity -> files named like it that lack its columns, why
+        self.unfit: dict[str, list[tuple[Path, Msg]]] = {}  # entity -> files named like it that lack its columns, why
 
     def _map(self, entity: str, raw: RawTable, shared: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
         job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared)
@@ -75,19 +75,21 @@ class _Loader:
             self.lookups.append(found)
             return
         entity = mapping.detect_entity(self.profile, path, raw.headers)
-        unfit = mapping.unfit_reason(self.profile, entity, raw.headers) if entity is not None else None
+        unfit = mapping.unfit_msg(self.profile, entity, raw.headers) if entity is not None else None
         if entity is None or unfit is not None:  # not an entity of the profile, whatever its name: ignored, never fatal
             readers.drop_raw(con, raw_table)
-            why = _("not recognised as deals, organizations, persons or activities; ignored")
             if unfit is not None:
                 self.unfit.setdefault(entity, []).append((path, unfit))
-                why = _("named like the {entity} file, but {why}; ignored").format(entity=entity, why=unfit)
-            out.warnings.append(DataWarning("unknown-file", why, str(path)))
+                out.warnings.append(DataWarning("unknown-file", "", str(path), template=N_("named like the {entity} file, but {why}; ignored"),
+                                                params={"entity": entity, "why": unfit}))
+            else:
+                out.warnings.append(DataWarning("unknown-file", "", str(path),
+                                                template=N_("not recognised as deals, organizations, persons or activities; ignored")))
             out.unknown_files.append((path, raw.headers))
             return
         if entity in self.seen and entity not in self.shared:
-            raise file_problem(path, _("two {entity} files: {first} and {second}; keep one of them in the export folder")
-                               .format(entity=entity, first=self.seen[entity].name, second=path.name), "duplicate-file")
+            raise file_problem(path, N_("two {entity} files: {first} and {second}; keep one of them in the export folder"),
+                               "duplicate-file", {"entity": entity, "first": self.seen[entity].name, "second": path.name})
         if entity in self.shared:  # a file of its own replaces the rows read from another entity's file
             prev = out.entities.pop(entity)
             del self.shared[entity]
@@ -154,11 +156,11 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
 
     d = Path(directory)
     if not d.exists():
-        raise file_problem(d, _("the export directory does not exist"), "not-found")
+        raise file_problem(d, N_("the export directory does not exist"), "not-found", {})
     files = readers.export_files(d)
     if not files:
-        raise file_problem(d, _("no export files (CSV or XLSX) found; expected deals.csv, activities.csv, organizations.csv, "
-                                "persons.csv"), "no-files")
+        raise file_problem(d, N_("no export files (CSV or XLSX) found; expected deals.csv, activities.csv, organizations.csv, "
+                                 "persons.csv"), "no-files", {})
     own_con = con is None
     tmp = tempfile.TemporaryDirectory(prefix="crm-audit-")
     if own_con:
@@ -179,10 +181,11 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         if "deals" not in out.entities:
             unfit = loader.unfit.get("deals")
             if unfit:  # a file named like the deals that lacks their columns: say what it lacks
-                raise InputError(problems=[Problem(why, file=str(p), row=1, reason="missing-column") for p, why in unfit])
+                raise InputError(problems=[Problem(template=why.template, params=why.params, file=str(p), row=1, reason="missing-column")
+                                           for p, why in unfit])
             raise InputError(
-                problems=[Problem(_("no deals file found (deals.csv / deals.xlsx, or a file with deal headers)"), file=str(d),
-                                  reason="no-deals")]
+                problems=[Problem(template=N_("no deals file found (deals.csv / deals.xlsx, or a file with deal headers)"),
+                                  file=str(d), reason="no-deals")]
             )
     except BaseException:
         out.close()

@@ -117,18 +117,39 @@ def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | Non
     return found[1]
 
 
+#: a file named like an entity none of whose columns is one of its fields
+NO_FIELD_OF = {
+    "deals": N_("none of its columns is a deal field; found columns: {found}"),
+    "organizations": N_("none of its columns is an organization field; found columns: {found}"),
+    "persons": N_("none of its columns is a person field; found columns: {found}"),
+    "activities": N_("none of its columns is an activity field; found columns: {found}"),
+}
+
+
 def unfit_reason(profile: Profile, entity: str, headers: list[str]) -> str | None:
     """Why a file taken for ``entity`` (by its name) cannot be that entity: it lacks a
     required column, or no column of it maps to a field (None: it fits)."""
+    why = unfit_msg(profile, entity, headers)
+    return None if why is None else why.text()
+
+
+def unfit_msg(profile: Profile, entity: str, headers: list[str]) -> Msg | None:
+    """:func:`unfit_reason` as a msgid and its values."""
     spec = profile.entities[entity]
     m = match_columns(spec, headers)
     for name, fs in spec.fields.items():
         if fs.required and name not in m.by_field:
-            return missing_required(profile, spec, entity, name, headers)
-    found = ", ".join(h for h in headers if h.strip())[:400]
+            return missing_required_msg(profile, spec, entity, name, headers)
     if len([f for f in m.by_field if f != "id"]) == 0:
-        return f"none of its columns is a {entity[:-1]} field; found columns: {found}"
+        return Msg(NO_FIELD_OF.get(entity, NO_FIELD_OF["deals"]), {"found": _found_columns(headers)})
     return None
+
+
+def _found_columns(headers: list[str]) -> str:
+    """The file's headers for a message: whole headers up to about 400 characters (never half of one), then «…»."""
+    named = [h for h in headers if h.strip()]
+    shown = [h for k, h in enumerate(named) if len(", ".join(named[:k + 1])) <= 400]
+    return ", ".join(shown) + (", …" if len(shown) < len(named) else "")
 
 
 def _text_expr(cols: list[str], join: str | None = None) -> str:
@@ -424,9 +445,7 @@ def missing_required(profile: Profile | None, spec: EntitySpec, entity: str, nam
 def missing_required_msg(profile: Profile | None, spec: EntitySpec, entity: str, name: str, headers: list[str]) -> Msg:
     """:func:`missing_required` as a msgid and its values."""
     header = spec.fields[name].headers[0]
-    named = [h for h in headers if h.strip()]
-    shown = [h for k, h in enumerate(named) if len(", ".join(named[:k + 1])) <= 400]  # whole headers, never half of one
-    found = ", ".join(shown) + (", …" if len(shown) < len(named) else "")
+    found = _found_columns(headers)
     hint = profile.hint(f"missing-{name}") if profile is not None else None
     params = {"header": header, "entity": entity, "record": entity[:-1], "name": name, "found": found}
     if hint:

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 from crm_audit.engine.encoding import decode_text, detect_encoding, fingerprint_of, scan_utf8
 from crm_audit.errors import InputError, Problem, file_problem
-from crm_audit.i18n import _
+from crm_audit.i18n import N_
 
 DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html")
 SNIFF_CHARS = 128 * 1024
@@ -117,7 +117,7 @@ def sniff_csv(path: Path, text: str) -> CsvLayout:
         if best is None or score > best[0]:
             best = (score, delim, h, recs[h])
     if best is None or not any(c.strip() for c in best[3]):
-        raise file_problem(path, _("the file is empty (no header row)"), "empty", row=1)
+        raise file_problem(path, N_("the file is empty (no header row)"), "empty", {}, row=1)
     return CsvLayout(best[1], best[2], [c.strip().lstrip("\ufeff") for c in best[3]])
 
 
@@ -177,7 +177,7 @@ def _read_csv(con, path: Path, table: str, tmpdir: Path) -> RawTable:
                 return replace(raw, fingerprint=scan.fingerprint)
     data = path.read_bytes()
     if not data.strip():
-        raise file_problem(path, _("the file is empty"), "empty")
+        raise file_problem(path, N_("the file is empty"), "empty", {})
     fingerprint = fingerprint or fingerprint_of(data)
     enc = detect_encoding(path, data)
     text = decode_text(path, data, enc)
@@ -211,8 +211,9 @@ def _read_csv_text(con, path: Path, table: str, tmpdir: Path, text: str, enc: st
         raise InputError(
             problems=[
                 Problem(
-                    _("the CSV cannot be read: {why} {detail} — check that the file is an unmodified CSV export (quotes "
-                      "balanced, one header row)").format(why=first.strip(), detail=detail),
+                    template=N_("the CSV cannot be read: {why} {detail} — check that the file is an unmodified CSV export (quotes "
+                                "balanced, one header row)"),
+                    params={"why": first.strip(), "detail": detail},
                     file=str(path),
                     reason="csv-malformed",
                 )
@@ -246,7 +247,7 @@ def _rows_to_table(con, path: Path, table: str, rows: list[list[Any]], info: Raw
 
     rows = [list(r) for r in rows]
     if not rows or not any(_nonblank(r) for r in rows):
-        raise file_problem(path, _("the first sheet / table is empty"), "empty", row=1)
+        raise file_problem(path, N_("the first sheet / table is empty"), "empty", {}, row=1)
     while rows and not _nonblank(rows[0]):
         rows.pop(0)
         info.header_row += 1
@@ -279,9 +280,9 @@ def _read_xlsx(con, path: Path, table: str, kind: str = "xlsx") -> RawTable:
         wb = CalamineWorkbook.from_path(str(path))
         rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
     except Exception as exc:  # calamine raises its own error types
-        raise file_problem(path, _("cannot read the workbook: {why}").format(why=exc), "xlsx") from None
+        raise file_problem(path, N_("cannot read the workbook: {why}"), "xlsx", {"why": str(exc)}) from None
     if not rows:
-        raise file_problem(path, _("the workbook's first sheet is empty"), "empty")
+        raise file_problem(path, N_("the workbook's first sheet is empty"), "empty", {})
     return _rows_to_table(con, path, table, rows, RawInfo(kind))
 
 
@@ -390,9 +391,9 @@ def _read_html(con, path: Path, table: str, text: str, enc: str) -> RawTable:
     try:
         rows = _TableParser().feed(text)
     except Exception as exc:  # noqa: BLE001 - html.parser on broken markup
-        raise file_problem(path, _("cannot read the HTML table: {why}").format(why=exc), "html") from None
+        raise file_problem(path, N_("cannot read the HTML table: {why}"), "html", {"why": str(exc)}) from None
     if not rows:
-        raise file_problem(path, _("the file is HTML without a table; export it again as CSV or XLSX"), "html")
+        raise file_problem(path, N_("the file is HTML without a table; export it again as CSV or XLSX"), "html", {})
     return _rows_to_table(con, path, table, rows, RawInfo("html", enc))
 
 
@@ -408,7 +409,7 @@ def read_raw(con, path: Path, table: str, tmpdir: Path) -> RawTable:
         with open(path, "rb") as fh:
             magic = fh.read(8)
     except OSError as exc:
-        raise file_problem(path, _("cannot open the file: {why}").format(why=exc.strerror or exc), "not-found") from None
+        raise file_problem(path, N_("cannot open the file: {why}"), "not-found", {"why": str(exc.strerror or exc)}) from None
     if magic.startswith(b"PK\x03\x04"):
         return _read_xlsx(con, path, table, "xlsx")
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
