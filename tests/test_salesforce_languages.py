@@ -25,9 +25,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from click.testing import CliRunner
-
-from crm_audit.cli import cli
+from test_languages_pipedrive import cli_run  # `crm-audit …` through click, as a user runs it
 
 FIXTURES = Path(__file__).parent / "fixtures" / "salesforce_langs"
 LANGS = ["pt-BR", "es", "de", "fr", "it", "ja", "zh-CN", "nl", "ru"]
@@ -54,11 +52,6 @@ OVERDUE_SUBJECT = {"ja": "見積送付", "ru": "Отправить КП"}
 AMOUNT_1 = {"pt-BR": "15.000,00", "es": "15.000,00", "de": "15.000,00", "fr": "15\u00a0000,00", "it": "15.000,00",
             "ja": "15,000", "zh-CN": "15,000.00", "nl": "15.000,00", "ru": "15\u00a0000,00"}
 ENCODING = {"ja": "cp932", "de": "utf-8-sig", "zh-CN": "utf-8-sig", "ru": "cp1251"}
-
-
-def cli_run(*args: str) -> tuple[int, str]:
-    res = CliRunner().invoke(cli, list(args), catch_exceptions=False)
-    return res.exit_code, res.output
 
 
 def init_and_run(export: Path, work: Path) -> tuple[dict, list[dict], str]:
@@ -232,3 +225,26 @@ def test_a_day_first_locale_without_a_day_above_12_says_how_to_set_it(tmp_path):
         assert ex.con.execute(f"SELECT created FROM deals WHERE id = '{opp(1)}'").fetchone() == (dt.date(2026, 10, 1),)
     finally:
         ex.con.close()
+
+
+def test_a_formatted_xlsx_report_in_german(tmp_path):
+    """The German opportunity report exported as a formatted XLSX (title lines above the header, the totals
+    and the confidentiality note below): the same audit as the CSV."""
+    import openpyxl
+
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "de", export)
+    src = export / "opportunities.csv"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Opportunities nach Phase"])
+    ws.append(["Gefiltert nach: Alle Opportunities · Schlusstermin: Alle Zeiten"])
+    ws.append([])
+    for row in csv.reader(src.read_text(encoding="utf-8-sig").splitlines()):
+        ws.append(row)
+    wb.save(export / "opportunities.xlsx")
+    src.unlink()
+    _settings, rows, out = init_and_run(export, tmp_path / "work")
+    assert found(rows) == EXPECTED
+    assert deal_states(export, tmp_path / "work" / "crm-audit.yaml") == STATES
+    assert "6 deals audited" in out
