@@ -43,6 +43,13 @@ def run(work: Path, export: Path) -> int:
                  "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"), "--quiet"])
 
 
+def audited(work: Path, crm: str, export: Path) -> dict[str, set[str]]:
+    """init, then run with no hand edits: the findings."""
+    init(work, crm, export)
+    assert run(work, export) == 0
+    return findings(work)
+
+
 def rows(work: Path) -> list[dict[str, str]]:
     with open(work / "v.csv", encoding="utf-8") as f:
         return list(csv.DictReader(f))
@@ -79,13 +86,8 @@ def _german_yes_no(dst: Path) -> Path:
 def test_yes_words_of_another_language_are_read_not_rewritten(tmp_path):
     """«Ja» counts as yes in the rule (the profile's words reach the rule compiler), and the table keeps «Ja»."""
     export = _german_yes_no(tmp_path / "export")
-    ru = tmp_path / "ru"
-    init(ru, "bitrix24", BITRIX)
-    assert run(ru, BITRIX) == 0
     work = tmp_path / "work"
-    init(work, "bitrix24", export)
-    assert run(work, export) == 0
-    assert findings(work) == findings(ru)
+    assert audited(work, "bitrix24", export) == audited(tmp_path / "ru", "bitrix24", BITRIX)
     flagged = [r for r in rows(work) if r["rule_id"] == "partner-pipeline-org-not-agency"]
     assert flagged and all("Nein" in r["evidence"] and "Нет" not in r["evidence"] for r in flagged)
     # the loaded table after the audit's own checks (requirements.decide reads the yes/no fields): the team's words
@@ -156,14 +158,10 @@ def test_pipedrive_dump_without_users_keeps_ids_with_one_warning(tmp_path, capsy
 def test_pipedrive_dump_owners_named_by_users_csv_everywhere(tmp_path):
     """Deal, organization and person owners named alike: 1.7 flags exactly what it flagged on the ids."""
     export = _pipedrive_with_users(tmp_path / "export")
-    ids = tmp_path / "ids"
-    init(ids, "pipedrive", PIPEDRIVE_API)
-    assert run(ids, PIPEDRIVE_API) == 0
     work = tmp_path / "work"
-    s = init(work, "pipedrive", export)
-    assert s["owner_ids"] == NAMES  # written, so a later dump without users.csv reads the same
-    assert run(work, export) == 0
-    assert findings(work) == findings(ids)
+    assert audited(work, "pipedrive", export) == audited(tmp_path / "ids", "pipedrive", PIPEDRIVE_API)
+    # written, so a later dump without users.csv reads the same
+    assert yaml.safe_load((work / "crm-audit.yaml").read_text(encoding="utf-8"))["owner_ids"] == NAMES
     assert findings(work)["owner-mismatch"] == {"3"}
     by_deal = {r["deal_id"]: r["owner"] for r in rows(work)}
     assert by_deal["3"] == "Анна Смирнова" and by_deal["6"] == "Иван Петров"
