@@ -65,7 +65,7 @@ from crm_audit.documents.model import (
 )
 from crm_audit.report import AuditReport
 from exporters.safe import atomic_write, xlsx_text
-from exporters.xlsx_rows import LINE_HEIGHT as _LINE_HEIGHT, RowsWriter, cell_xml
+from exporters.xlsx_rows import LINE_HEIGHT as _LINE_HEIGHT, RowsWriter, _joined, cell_xml
 
 __all__ = [
     "COMMENT_HEADER",
@@ -338,14 +338,6 @@ _COLUMNAR_ROWS_PER_CHUNK = 16_384
 _TABLE_COMPRESSION = 2
 
 
-def _esc(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _esc_attr(text: str) -> str:
-    return _esc(text).replace('"', "&quot;")
-
-
 def _serial(value: dt.date) -> str:
     serial = to_excel(value)
     return str(int(serial)) if float(serial).is_integer() else repr(float(serial))
@@ -450,10 +442,13 @@ class _TableRows:
         parts[0] = f'<row r="{r}" ht="{_LINE_HEIGHT * row_lines}" customHeight="1">' if row_lines > 1 else f'<row r="{r}">'
         return "".join(parts)
 
-    def hyperlinks_xml(self, ids: Sequence[str]) -> str:
-        return "".join(
-            f'<hyperlink xmlns:r="{_REL_NS}" ref="{ref}" r:id="{rid}" />' for (ref, _), rid in zip(self.links, ids)
-        )
+    def hyperlinks_xml(self, ids: Any) -> memoryview:
+        """The ``<hyperlink>`` elements of :attr:`links` with relationship ids ``ids`` (an Arrow string array), UTF-8."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        refs = pa.array([ref for ref, _ in self.links], pa.string())
+        return _joined(pc.binary_join_element_wise(f'<hyperlink xmlns:r="{_REL_NS}" ref="', refs, '" r:id="', ids, '" />', ""))
 
 
 def _rels_part(part: str) -> str:
@@ -482,34 +477,55 @@ def _write_table_part(zout: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, ra
         fh.write(head.encode("utf-8"))
         for chunk in raw.chunks():
             fh.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
-        links = [(f"crmLink{i}", url) for i, (_, url) in enumerate(raw.links, 1)]
-        if links:
-            tail = _insert_hyperlinks(tail, raw.hyperlinks_xml([rid for rid, _ in links]))
-        fh.write((marker + tail).encode("utf-8"))
+        links = _link_rels(raw.links)
+        if links is None:
+            fh.write((marker + tail).encode("utf-8"))
+        else:
+            for piece in _insert_hyperlinks(marker + tail, raw.hyperlinks_xml(links[0])):
+                fh.write(piece)
     return links
 
 
-def _insert_hyperlinks(tail: str, links_xml: str) -> str:
+def _link_rels(links: Sequence[tuple[str, str]]) -> tuple[Any, Any] | None:
+    """The relationship ids (``crmLink1`` …) and URLs of a sheet's hyperlinks as Arrow string arrays; None: no links."""
+    if not links:
+        return None
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    numbers = pc.cast(pa.array(np.arange(1, len(links) + 1, dtype=np.int64)), pa.string())
+    return pc.binary_join_element_wise("crmLink", numbers, ""), pa.array([url for _, url in links], pa.string())
+
+
+def _insert_hyperlinks(tail: str, links_xml: memoryview) -> list[bytes | memoryview]:
+    """``tail`` (the sheet XML after its rows) with the ``<hyperlink>`` elements in place, as UTF-8 pieces."""
     close = tail.find("</hyperlinks>")
     if close >= 0:
-        return tail[:close] + links_xml + tail[close:]
+        return [tail[:close].encode("utf-8"), links_xml, tail[close:].encode("utf-8")]
     positions = [p for p in (tail.find(tag) for tag in _AFTER_HYPERLINKS) if p >= 0]
     at = min(positions) if positions else len(tail)
-    return tail[:at] + "<hyperlinks>" + links_xml + "</hyperlinks>" + tail[at:]
+    return [(tail[:at] + "<hyperlinks>").encode("utf-8"), links_xml, ("</hyperlinks>" + tail[at:]).encode("utf-8")]
 
 
-def _rels_xml(existing: bytes | None, links: Sequence[tuple[str, str]]) -> bytes:
+def _rels_xml(existing: bytes | None, links: tuple[Any, Any] | None) -> bytes:
+    """The sheet's relationships part: ``existing`` (or an empty one) with a hyperlink relationship per link."""
     if existing:
         xml = existing.decode("utf-8")
         close = xml.rfind("</Relationships>")
     else:
         xml = f'<Relationships xmlns="{_PKG_REL_NS}"></Relationships>'
         close = xml.rfind("</")
-    body = "".join(
-        f'<Relationship Type="{_HYPERLINK_REL}" Target="{_esc_attr(url)}" TargetMode="External" Id="{rid}" />'
-        for rid, url in links
-    )
-    return (xml[:close] + body + xml[close:]).encode("utf-8")
+    if links is None:
+        return xml.encode("utf-8")
+    import pyarrow.compute as pc
+
+    ids, urls = links
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):  # an attribute's text
+        urls = pc.replace_substring(urls, char, entity)
+    body = _joined(pc.binary_join_element_wise(f'<Relationship Type="{_HYPERLINK_REL}" Target="', urls,
+                                               '" TargetMode="External" Id="', ids, '" />', ""))
+    return b"".join((xml[:close].encode("utf-8"), body, xml[close:].encode("utf-8")))
 
 
 def _assemble(skeleton: io.BytesIO, target: Path, raws: dict[str, _TableRows]) -> None:
@@ -529,7 +545,7 @@ def _assemble(skeleton: io.BytesIO, target: Path, raws: dict[str, _TableRows]) -
             links = _write_table_part(zout, info, zin.read(name).decode("utf-8"), raw)
             rels = _rels_part(name)
             existing = zin.read(rels) if rels in names else None
-            if links or existing is not None:
+            if links is not None or existing is not None:
                 zout.writestr(rels, _rels_xml(existing, links), compress_type=zipfile.ZIP_DEFLATED)
 
 
