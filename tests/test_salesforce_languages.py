@@ -28,7 +28,7 @@ import yaml
 from test_languages_pipedrive import cli_run  # `crm-audit …` through click, as a user runs it
 
 FIXTURES = Path(__file__).parent / "fixtures" / "salesforce_langs"
-LANGS = ["pt-BR", "es", "de", "fr", "it", "ja", "zh-CN", "nl", "ru"]
+LANGS = ["pt-BR", "es", "de", "fr", "it", "ja", "zh-CN", "zh-TW", "nl", "ru"]
 AS_OF = "2026-11-20"
 
 
@@ -50,8 +50,9 @@ STATES = {opp(1): "open", opp(2): "open", opp(3): "open", opp(4): "won", opp(5):
 OVERDUE_SUBJECT = {"ja": "見積送付", "ru": "Отправить КП"}
 #: how each locale writes the amount of opportunity 1 (15,000 in the currency of its own column)
 AMOUNT_1 = {"pt-BR": "15.000,00", "es": "15.000,00", "de": "15.000,00", "fr": "15\u00a0000,00", "it": "15.000,00",
-            "ja": "15,000", "zh-CN": "15,000.00", "nl": "15.000,00", "ru": "15\u00a0000,00"}
-ENCODING = {"ja": "cp932", "de": "utf-8-sig", "zh-CN": "utf-8-sig", "ru": "cp1251"}
+            "ja": "15,000", "zh-CN": "15,000.00", "zh-TW": "15,000", "nl": "15.000,00",
+            "ru": "15\u00a0000,00"}
+ENCODING = {"ja": "cp932", "de": "utf-8-sig", "zh-CN": "utf-8-sig", "zh-TW": "utf-8-sig", "ru": "cp1251"}
 
 
 def init_and_run(export: Path, work: Path) -> tuple[dict, list[dict], str]:
@@ -129,7 +130,7 @@ def test_every_language_audits_on_the_first_try(lang, tmp_path):
     assert "activities.csv: 2 report footer line(s) (totals, notes) skipped" in out
     # the settings init wrote: the record type is the pipeline; rules without their fields are off, with the reason
     assert list(settings["pipelines"]) == [{"pt-BR": "Vendas", "es": "Ventas", "de": "Vertrieb", "fr": "Ventes",
-                                            "it": "Vendite", "ja": "営業", "zh-CN": "销售", "nl": "Verkoop",
+                                            "it": "Vendite", "ja": "営業", "zh-CN": "销售", "zh-TW": "銷售", "nl": "Verkoop",
                                             "ru": "Продажи"}[lang]]
     for rid in ("missing-source", "missing-city-or-country", "partner-org-not-set"):
         assert rid in settings["rules"]["skip"]
@@ -189,7 +190,7 @@ def test_a_completed_task_in_each_language_is_done_and_an_open_one_is_not(tmp_pa
                  "Completed"):
         assert word.casefold() in words["true"], word
     for word in ("Não iniciado", "Em andamento", "No iniciada", "En curso", "Nicht begonnen", "In Bearbeitung",
-                 "Non commencée", "En cours", "Non iniziata", "In corso", "未着手", "処理中", "未启动", "进行中", "Nog te starten",
+                 "Non commencée", "En cours", "Non iniziata", "In corso", "未着手", "処理中", "未启动", "进行中", "未開始", "Nog te starten",
                  "In behandeling", "Не начато", "Выполняется"):
         assert word.casefold() in words["false"], word
     assert not words["true"] & words["false"]
