@@ -136,7 +136,8 @@ def test_deals_a_rule_cannot_judge_are_counted(tmp_path):
     assert any("1 сделка в области правила не проверена" in str(c) and "MOVED_TIME / DATE_CREATE" in str(c) for c in header)
     text = format_report(inspect_export(export, crm="bitrix24", config=work / "crm-audit.yaml"))
     line = next(x for x in text.splitlines() if "stuck-in-accepted" in x)
-    assert "can run (not every deal)" in line and "1 сделка" in line
+    assert "can run (not every deal)" in line and "MOVED_TIME / DATE_CREATE" in line
+    assert "1 deal in the rule's scope cannot be judged" in line or "1 сделка" in line  # in the CLI's language
     assert "(2 of them not on every deal)" in text
 
 

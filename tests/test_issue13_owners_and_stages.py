@@ -283,3 +283,41 @@ def test_hubspot_custom_closed_stages_get_no_default_closed_stages(tmp_path):
     assert findings(work) == {"no-stage-movement": {"1"}}
     assert load_profile("hubspot").derive_status.from_stage.defaults == "when_none_closed"
     assert load_profile("bitrix24").derive_status.from_stage.defaults == "every_pipeline"
+
+
+def test_users_lists_dumped_as_json_as_each_api_returns_them(tmp_path):
+    """The users list saved as the API answered it: amoCRM `_embedded.users`, Bitrix24 `result`, HubSpot `results`,
+    Pipedrive `data`; a .json file that is no list of records is passed over."""
+    import json
+
+    amo = tmp_path / "amo"
+    shutil.copytree(FIXTURES / "amocrm-api" / "export", amo)
+    (amo / "users.json").write_text(json.dumps({"_total_items": 2, "_page": 1, "_links": {"self": {"href": "https://x.amocrm.ru/api/v4/users"}},
+                                                "_embedded": {"users": [
+                                                    {"id": 5001, "name": "Анна Смирнова", "email": "anna@example.ru", "lang": "ru",
+                                                     "rights": {"leads": {"view": "A"}}, "_links": {}},
+                                                    {"id": 5002, "name": "Иван Петров", "email": "ivan@example.ru", "lang": "ru"}]}},
+                                               ensure_ascii=False), encoding="utf-8")
+    got = {o for (o,) in table(amo, "amocrm", "SELECT DISTINCT owner FROM deals")}
+    assert {"Анна Смирнова", "Иван Петров"} <= got and "5001" not in got and "5002" not in got
+
+    bx = tmp_path / "bx"
+    shutil.copytree(FIXTURES / "bitrix24-rest" / "export", bx)
+    (bx / "users.json").write_text(json.dumps({"result": [
+        {"ID": "1", "ACTIVE": True, "NAME": "Анна", "LAST_NAME": "Смирнова", "EMAIL": "anna@example.ru", "UF_DEPARTMENT": [1]},
+        {"ID": "7", "ACTIVE": True, "NAME": "Иван", "LAST_NAME": "Петров", "EMAIL": "ivan@example.ru", "UF_DEPARTMENT": [1]},
+        {"ID": "9", "ACTIVE": True, "NAME": "Ольга", "LAST_NAME": "", "EMAIL": "olga@example.ru"}], "total": 3,
+        "time": {"start": 1.0}}, ensure_ascii=False), encoding="utf-8")
+    (bx / "employees.json").write_text("{not json", encoding="utf-8")
+    assert dict(table(bx, "bitrix24", "SELECT id, owner FROM deals WHERE id IN ('101', '102', '105')")) == {
+        "101": "Анна Смирнова", "102": "Иван Петров", "105": "Ольга"}
+
+    hs = tmp_path / "hs"
+    hs.mkdir()
+    write_csv(hs / "deals.csv", ["hs_object_id", "dealname", "dealstage", "pipeline", "createdate", "hubspot_owner_id"],
+              [["9001", "Acme", "appointmentscheduled", "default", "2026-10-01", "41629779"]])
+    (hs / "owners.json").write_text(json.dumps({"results": [
+        {"id": "41629779", "email": "email@hubspot.com", "type": "PERSON", "firstName": "HubSpot", "lastName": "Test Owner",
+         "userId": 9586504, "createdAt": "2019-12-25T13:01:35.228Z", "archived": False, "teams": [{"id": "1", "name": "Sales"}]}]}),
+        encoding="utf-8")
+    assert table(hs, "hubspot", "SELECT owner FROM deals") == [("HubSpot Test Owner",)]

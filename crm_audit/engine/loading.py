@@ -172,6 +172,13 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         loader = _Loader(con, out, profile, on_bad_value, Path(tmp.name))
         for i, path in enumerate(files):
             loader.read(path, f"raw_{i}")
+        for i, path in enumerate(lookups.json_files(profile, d)):  # an API's list dumped as JSON (users.json)
+            raw = lookups.read_json(con, path, f"raw_json_{i}")
+            found = lookups.match(profile, path, raw) if raw is not None else None
+            if found is not None:
+                loader.lookups.append(found)
+            elif raw is not None:
+                readers.drop_raw(con, raw.name)
         for warns in loader.shared.values():
             out.warnings.extend(warns)
         out.warnings += lookups.apply(con, out.entities, profile, loader.lookups)

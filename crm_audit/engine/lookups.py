@@ -8,7 +8,10 @@ value headers), :func:`apply` replaces the ids of the deals' field with the
 names (and numbers the stages by the file's sort column, for ``crm-audit
 init``). Ids the file does not name stay as they are, with a warning; ids
 with no file at all are named by the profile's ``known`` names where it has
-them, and a warning says which file would name the rest.
+them, and a warning says which file would name the rest. A list saved as the
+API answered it (users.json: Pipedrive's ``data``, amoCRM's
+``_embedded.users``, Bitrix24's ``result``, HubSpot's ``results``) is read as
+a table of its records' scalar fields (:func:`read_json`).
 """
 
 from __future__ import annotations
@@ -105,6 +108,64 @@ def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
             continue
         uses.append(LookupUse(lk, key, value, _column(raw.headers, lk.order)))
     return FoundLookup(raw, uses) if uses else None
+
+
+# --------------------------------------------------------------------------- JSON lists
+
+#: where an API's list response keeps its records: Pipedrive `data`, HubSpot v3 `results`, Bitrix24 `result`,
+#: amoCRM v4 `_embedded.users`, Salesforce REST `records` (any first list of objects is taken, these first)
+JSON_RECORD_KEYS = ("data", "results", "result", "_embedded", "records", "items", "users")
+
+
+def json_files(profile: Profile, directory: Path) -> list[Path]:
+    """The .json files of an export folder named like a lookup of the profile (users.json: the API's users list)."""
+    if not directory.is_dir():
+        return []
+    names = {norm(f) for lk in profile.lookups for f in lk.files}
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() == ".json" and not p.name.startswith(".")
+                  and (norm(p.stem) in names or _stem_tokens(p) & names))
+
+
+def _records(doc, depth: int = 0) -> list[dict] | None:
+    """The first list of objects in an API response (the response itself when it is one)."""
+    if isinstance(doc, list):
+        return doc if doc and all(isinstance(x, dict) for x in doc) else None
+    if not isinstance(doc, dict) or depth > 3:
+        return None
+    keys = sorted(doc, key=lambda k: (k not in JSON_RECORD_KEYS, JSON_RECORD_KEYS.index(k) if k in JSON_RECORD_KEYS else 0))
+    for k in keys:
+        found = _records(doc[k], depth + 1)
+        if found:
+            return found
+    return None
+
+
+def read_json(con, path: Path, table: str) -> RawTable | None:
+    """A JSON list of records (an API's users list dumped as users.json) as a raw table of its scalar fields, the
+    way a CSV is read (``_row``, ``c0 … cN``); None when the file holds no such list."""
+    import json
+
+    from crm_audit.engine.readers import RawInfo
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    records = _records(doc)
+    if not records:
+        return None
+    headers: list[str] = []
+    for r in records:
+        headers += [k for k, v in r.items() if not isinstance(v, (dict, list)) and k not in headers]
+
+    def text(v) -> str:
+        return "" if v is None else ("true" if v is True else "false" if v is False else str(v))
+
+    cols = ", ".join(f"c{i} VARCHAR" for i in range(len(headers)))
+    con.execute(f"CREATE TABLE {table} (_row INTEGER, {cols})")
+    con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * (len(headers) + 1))})",
+                    [[n + 2, *(text(r.get(h)) for h in headers)] for n, r in enumerate(records)])
+    return RawTable(table, path, headers, RawInfo(kind="json"))
 
 
 def _applies(lk: Lookup, ent: LoadedEntity) -> bool:
