@@ -414,3 +414,18 @@ def test_a_file_named_like_an_entity_but_not_one_is_said_in_either_language(tmp_
     (p,) = err.value.problems
     assert p.reason == "missing-column" and p.row == 1 and p.message.startswith("required column «ID» (deal id) is missing — ")
     assert p.text("ru").startswith("нет обязательной колонки «ID» (`deal id`) — Pipedrive выгружает те колонки")
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_an_unknown_crm_profile(tmp_path, capsys, monkeypatch, lang):
+    cfg = _team(tmp_path, SETTINGS.replace("crm: pipedrive", "crm: pipedrivee").replace("on_bad_valu", "on_bad_value")
+                .replace("date_order: ymd\nnotify: 5\noutput: {due_days: скоро}\n", "").replace(", Отправлено КП]", "]"),
+                rules="rules: []\n")
+    code, lines = _cli(capsys, lang, monkeypatch, "validate", "-c", str(cfg))
+    assert code == 2
+    said = {"ru": "crm-audit.yaml:1:1: неизвестный профиль CRM «pipedrivee»; есть: amocrm, bitrix24, hubspot, pipedrive, "
+                  "salesforce (или укажите путь к файлу профиля .yaml)",
+            "en": "crm-audit.yaml:1:1: unknown CRM profile «pipedrivee»; available: amocrm, bitrix24, hubspot, pipedrive, "
+                  "salesforce (or give the path of a profile .yaml file)"}[lang]
+    assert any(ln.endswith(said) for ln in lines), lines
+    _assert_one_language(lines, lang, _words_of(tmp_path) | {"amocrm", "bitrix", "hubspot", "pipedrive", "salesforce"})

@@ -13,7 +13,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crm_audit import resources, yamlsrc
-from crm_audit.errors import ByLanguage, SettingsError
+from crm_audit.errors import ByLanguage, Problem, SettingsError
+from crm_audit.i18n import N_
 from crm_audit.textnorm import norm
 
 def _check_regex(pattern: str) -> str:
@@ -515,10 +516,9 @@ def load_profile(name: str) -> Profile:
     if not (path.suffix in (".yaml", ".yml") and path.exists()):
         path = resources.profiles_dir() / f"{name}.yaml"
         if not path.exists():
-            raise SettingsError(
-                f"unknown CRM profile «{name}»; available: {', '.join(available())} "
-                "(or give the path of a profile .yaml file)"
-            )
+            raise SettingsError(problems=[Problem(
+                template=N_("unknown CRM profile «{name}»; available: {known} (or give the path of a profile .yaml file)"),
+                params={"name": name, "known": ", ".join(available())}, reason="unknown-profile")])
     doc = yamlsrc.load(path)
     if doc.problems:
         raise SettingsError(problems=doc.problems)
