@@ -429,3 +429,19 @@ def test_an_unknown_crm_profile(tmp_path, capsys, monkeypatch, lang):
                   "salesforce (or give the path of a profile .yaml file)"}[lang]
     assert any(ln.endswith(said) for ln in lines), lines
     _assert_one_language(lines, lang, _words_of(tmp_path) | {"amocrm", "bitrix", "hubspot", "pipedrive", "salesforce"})
+
+
+def test_what_a_cell_must_be_is_said_in_the_language_of_the_page():
+    """The bad-value warning (on_bad_value: warn) on the FAQ: «expected …» is a msgid too, so the Russian page never
+    carries «a date such as …» (a value inserted into the Russian text)."""
+    from crm_audit.engine.mapping import FORMAT_EXPECTED, TYPE_EXPECTED
+    from crm_audit.report import DataWarning
+
+    i18n.use_language("en")
+    expected = Msg("{expected}, or {other}", {"expected": Msg(TYPE_EXPECTED["date"]), "other": Msg(FORMAT_EXPECTED["unix"])})
+    w = DataWarning("bad-value", "", "deals.csv", 3, "Created", template="cannot read «{value}»: expected {expected}; the cell is "
+                    "treated as empty", params={"value": "вчера", "expected": expected})
+    assert w.message == ("cannot read «вчера»: expected a date such as 2026-11-20, 2026-11-20 10:00:00 or 20.11.2026, or a "
+                         "unix time in seconds such as 1795166400; the cell is treated as empty")
+    assert w.text("ru") == ("не удалось прочитать «вчера»: ожидалось дата вида 2026-11-20, 2026-11-20 10:00:00 или 20.11.2026 "
+                            "или время unix в секундах, например 1795166400; ячейка считается пустой")
