@@ -249,3 +249,12 @@ def test_a_formatted_xlsx_report_in_german(tmp_path):
     assert found(rows) == EXPECTED
     assert deal_states(export, tmp_path / "work" / "crm-audit.yaml") == STATES
     assert "6 deals audited" in out
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_the_crm_is_detected_from_translated_headers(lang):
+    """`crm-audit inspect DIR` without --crm: the translated report headers name Salesforce."""
+    from crm_audit.engine.inspect import format_report, inspect_export
+
+    text = format_report(inspect_export(FIXTURES / lang))
+    assert "Profile: salesforce (Salesforce (reports)), detected by headers" in text
