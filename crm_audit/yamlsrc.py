@@ -264,7 +264,7 @@ def pydantic_problems(doc: YamlDoc, exc: Any, base: PathT = (), model: Any = Non
         error = ctx.get("error")
         if isinstance(error, MsgError):  # one of our validators, with its msgid
             params = dict(error.msg.params)
-            if name != "":
+            if name != "" and not str(error).startswith(str(name)):  # «deal_url must contain …» names its key itself
                 out.append(doc.problem(loc, N_("«{name}»: {message}"), reason, {"name": name, "message": error.msg}))
             else:
                 out.append(doc.problem(loc, error.msg.template, reason, params))

@@ -445,3 +445,36 @@ def test_what_a_cell_must_be_is_said_in_the_language_of_the_page():
                          "unix time in seconds such as 1795166400; the cell is treated as empty")
     assert w.text("ru") == ("не удалось прочитать «вчера»: ожидалось дата вида 2026-11-20, 2026-11-20 10:00:00 или 20.11.2026 "
                             "или время unix в секундах, например 1795166400; ячейка считается пустой")
+
+
+@pytest.mark.parametrize("lang", ["ru", "en"])
+def test_the_settings_own_checks_speak_the_clis_language(tmp_path, capsys, monkeypatch, lang):
+    """The settings' validators (deal_url, columns, stage_ids) raise their msgid; a nested typo gets «did you mean»."""
+    cfg = _team(tmp_path, """
+        crm: pipedrive
+        pipelines:
+          Клиенты: [Принял в работу, Отправлено КП]
+        stage_order_confirmed: true
+        output: {due_dayz: 3}
+        rules: {bundled: может быть}
+        deal_url: https://x.pipedrive.com/deal/
+        columns: {deals: {stage: Этап, status: Этап}}
+        stage_ids: {12: ""}
+    """)
+    code, lines = _cli(capsys, lang, monkeypatch, "validate", "-c", str(cfg))
+    assert code == 2
+    expected = {
+        "ru": ["crm-audit.yaml:7:1: в `deal_url` должно быть `{id}`, например https://company.pipedrive.com/deal/{id}",
+               "crm-audit.yaml:6:9: «bundled»: ожидалось — `true` или `false`; указано «может быть»",
+               "crm-audit.yaml:5:10: неизвестный ключ «due_dayz» (может быть, «due_days»?)",
+               "crm-audit.yaml:8:1: `columns.deals`: «Этап» указана для полей stage, status; одна колонка — одно поле",
+               "crm-audit.yaml:9:1: `stage_ids`: для id «12» нужно название, которое он обозначает, например «12: <название>»"],
+        "en": ["crm-audit.yaml:7:1: deal_url must contain {id}, e.g. https://company.pipedrive.com/deal/{id}",
+               "crm-audit.yaml:6:9: «bundled» must be true or false; found «может быть»",
+               "crm-audit.yaml:5:10: unknown key «due_dayz» (did you mean «due_days»?)",
+               "crm-audit.yaml:8:1: columns.deals: «Этап» is given for stage, status; a column feeds one field",
+               "crm-audit.yaml:9:1: stage_ids: the id «12» needs the name it stands for, e.g. «12: <name>»"],
+    }[lang]
+    text = "\n".join(lines)
+    assert [e for e in expected if e not in text] == [], text
+    _assert_one_language(lines, lang, _words_of(tmp_path))
