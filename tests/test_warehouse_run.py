@@ -248,3 +248,62 @@ def test_a_test_postgres_left_by_a_killed_test_process_is_stopped_at_the_next_st
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_deals_without_the_date_a_rule_compares_are_said_unjudged_and_an_unknown_status_is_warned(tables, tmp_path):
+    """Three open deals whose creation and stage-change times the warehouse lacks, one deal with a status of its own."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    deal = tables["deal"]
+    open_ids = [i for i, st in zip(deal["id"].to_pylist(), deal["status"].to_pylist()) if st == "open"][:3]
+    gone = pc.is_in(deal["id"], value_set=pa.array(open_ids, deal["id"].type))
+    for name in ("add_time", "stage_change_time"):
+        deal = deal.set_column(deal.schema.get_field_index(name), name,
+                               pc.if_else(gone, pa.scalar(None, deal[name].type), deal[name]))
+    odd = pc.equal(deal["id"], pa.scalar(deal["id"][10].as_py(), deal["id"].type))
+    deal = deal.set_column(deal.schema.get_field_index("status"), "status", pc.if_else(odd, pa.scalar("paused"), deal["status"]))
+    db = duckdb_warehouse({**tables, "deal": deal}, tmp_path / "no-dates.duckdb")
+    d = team(tmp_path)
+    res = crm_audit("run", "--engine", f"duckdb:///{db}?schema=pipedrive", "--as-of", "2026-11-20", "--out", "audit.xlsx",
+                    cwd=d, env={"CRM_AUDIT_LANGUAGE": "ru"})
+    assert res.returncode == 0, res.stderr
+    out = res.stdout + res.stderr
+    assert "2.4 no-stage-movement: 3 сделки в области правила не проверены" in out
+    assert "«d.stage_change_time / d.add_time»" in out  # the warehouse columns the date comes from
+    assert "сделок с пустым или неизвестным статусом (не входят в область ни одного правила): 1" in out
+
+
+def test_engine_urls_are_parsed_with_the_password_kept_out():
+    from crm_audit.errors import UsageError
+    from crm_audit.warehouse.url import mask, parse
+
+    u = parse("postgresql+psycopg://audit@warehouse.internal:6432/analytics?schema=pipedrive&sslmode=require")
+    assert (u.scheme, u.dialect, u.user, u.host, u.port, u.path) == ("postgresql", "postgres", "audit", "warehouse.internal", 6432, "analytics")
+    assert (u.schema, u.driver_params()) == ("pipedrive", {"sslmode": "require"})
+    assert parse("duckdb:////data/wh.duckdb").path == "/data/wh.duckdb"
+    assert parse("duckdb:///wh.duckdb").path == "wh.duckdb"
+    assert parse("bigquery://acme-analytics/pipedrive").dialect == "bigquery"
+    assert parse("snowflake://audit@acme-xy12345/ANALYTICS/PIPEDRIVE?warehouse=WH").path == "ANALYTICS/PIPEDRIVE"
+    assert parse("databricks://token@dbc-1.cloud.databricks.com?http_path=/sql/1.0/warehouses/abc").dialect == "databricks"  # Spark SQL
+    assert parse("postgresql://audit:@db/crm").user == "audit"  # an empty password is none
+    assert mask(f"postgresql://audit:{SECRET}@db:5432/crm?x=1") == "postgresql://audit:***@db:5432/crm?x=1"
+    with pytest.raises(UsageError) as e:
+        parse(f"postgresql://audit:{SECRET}@db/crm")
+    assert SECRET not in str(e.value) and "CRM_AUDIT_ENGINE_PASSWORD" in str(e.value)
+
+
+def test_a_broken_warehouse_profile_is_named_with_its_file(warehouse, tmp_path):
+    d = team(tmp_path, "\nengine:\n  profile: my_warehouse.yaml\n  schema: pipedrive\n")
+    text = (ROOT / "crm_audit" / "warehouses" / "fivetran_pipedrive.yaml").read_text(encoding="utf-8")
+    (d / "my_warehouse.yaml").write_text(text.replace("owner: u.name", "owner: u.name ||| 1", 1), encoding="utf-8")
+    res = crm_audit("validate", "--engine", f"duckdb:///{warehouse}", cwd=d)
+    assert res.returncode == 2 and "my_warehouse.yaml" in res.stderr and "owner" in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr
+    (d / "my_warehouse.yaml").write_text(text.replace("title: d.title", "titel: d.title", 1), encoding="utf-8")
+    res = crm_audit("run", "--engine", f"duckdb:///{warehouse}", "--violations-csv", "v.csv", cwd=d, env={"CRM_AUDIT_LANGUAGE": "en"})
+    assert res.returncode == 2 and "«titel» is not a field of deals" in res.stderr and "title" in res.stderr, res.stderr
+    (d / "my_warehouse.yaml").write_text(text, encoding="utf-8")
+    ok = crm_audit("run", "--engine", f"duckdb:///{warehouse}", "--as-of", "2026-11-20", "--violations-csv", "v.csv", "--quiet", cwd=d)
+    assert ok.returncode == 0, ok.stderr  # the team's own copy of the profile, found next to the settings
+    assert len(csv_rows(d / "v.csv")) == 329

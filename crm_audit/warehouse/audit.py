@@ -24,7 +24,8 @@ from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
 from crm_audit.errors import UsageError
 from crm_audit.i18n import N_, _
 from crm_audit.progress import silent
-from crm_audit.report import BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, SkippedRule, skipped_note
+from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, SkippedRule, UnjudgedDeals, skipped_note,
+                              unjudged_note)
 from crm_audit.warehouse import profile as wprofile
 from crm_audit.warehouse.entities import Layout, build_layout, cte_name, finding_text, findings_error, probe, resolve as resolve_profile
 from crm_audit.warehouse.url import EngineURL, parse
@@ -190,6 +191,14 @@ def _facts(backend, layout: Layout, settings, where: str) -> tuple[int, list[str
         if len(rows) > 50:
             warnings.append(DataWarning("unknown-stage", "", where, template=N_(
                 "… and {n} more deals with a stage or pipeline not in the settings"), params={"n": len(rows) - 50}))
+    if "status" in deals.fields:
+        q = (exp.select(exp.Count(this=exp.Star()).as_("n"), exp.Min(this=_col(n("id"))).as_("first")).from_("audit_deals")
+             .where(exp.EQ(this=_col("_status"), expression=exp.Literal.string("unknown"))))
+        row = backend.over_audit_deals(q, []).to_pylist()[0]
+        if row["n"]:
+            warnings.append(DataWarning("unknown-status", "", where, template=N_(
+                "deals with an empty or unknown status, in no rule's scope: {n} (e.g. deal {deal})"),
+                params={"n": row["n"], "deal": row["first"]}))
     newest = None
     dates = [f for f in ("created", "stage_changed", "updated") if f in deals.fields]
     if dates:
@@ -204,6 +213,38 @@ def _facts(backend, layout: Layout, settings, where: str) -> tuple[int, list[str
         q = exp.select(exp.Count(this=exp.Star()).as_("n")).from_(cte_name(ent))
         rows_per[ent] = int(backend.over_audit_deals(q, []).to_pylist()[0]["n"])
     return int(count), owners, warnings, newest, rows_per
+
+
+def _unjudged(backend, plans: list[RulePlan], layout: Layout) -> list[UnjudgedDeals]:
+    """Per rule, the deals in its scope whose compared date is empty (as :func:`crm_audit.engine.requirements.unjudged`
+    for an export), counted on the warehouse."""
+    from crm_audit.engine.dialects.compiler import ascii_name
+    from crm_audit.engine.requirements import _DERIVED_FROM, _EMPTY_OPS
+    from crm_audit.rules.lang import All, Leaf, iter_conds
+
+    fields = layout.resolved.fields["deals"] if layout.resolved is not None else {}
+    out: list[UnjudgedDeals] = []
+    for p in plans:
+        compared: list[FieldRef] = []
+        for c in iter_conds(p.condition):
+            if isinstance(c, Leaf) and c.op not in _EMPTY_OPS:
+                ref = field_ref(c.field)
+                if ref.entity == "deal" and (ref.type == "date" or ref.name in STAGE_SINCE) and ref not in compared:
+                    compared.append(ref)
+        if not compared:
+            continue
+        scope = backend.compiler.scope(p)
+        if p.rule.where is not None and isinstance(p.condition, All) and len(p.condition.items) == 2:
+            scope.append(backend.compiler.cond(p.condition.items[0]))
+        for ref in compared:
+            q = (exp.select(exp.Count(this=exp.Star()).as_("n")).from_("audit_deals")
+                 .where(exp.and_(*scope, exp.Is(this=_col(ascii_name(ref)), expression=exp.Null()))))
+            n = int(backend.over_audit_deals(q, [p]).to_pylist()[0]["n"])
+            if n:
+                names = _DERIVED_FROM.get(ref.name, (ref.name,))
+                column = " / ".join(fields[x] for x in names if x in fields) or ref.name
+                out.append(UnjudgedDeals(p.rule.id, p.rule.code, ref.ref, n, column))
+    return out
 
 
 def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = None, rule_ids: list[str] | None = None,
@@ -235,9 +276,11 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
         runnable, skipped, decide_warnings = decide(plans, layout)
         backend = SQLBackend(target, settings, as_of, layout.sources(), ctes=layout.ctes())
         count, owners, stage_warnings, newest, rows_per = _facts(backend, layout, settings, _deals_table(source))
+        unjudged = _unjudged(backend, runnable, layout)
         ran = {q.rule.id: q for q in runnable}
         skip_by = {s.rule_id: s for s in skipped}
-        results, warnings = [], []
+        results = []
+        warnings = [DataWarning("rule-unjudged", f"{u.code} {u.rule_id}: {unjudged_note(u)}") for u in unjudged]
         for i, p in enumerate(plans, 1):
             r = p.rule
             progress(_("rule {i}/{n}: {code} {id}").format(i=i, n=len(plans), code=r.code, id=r.id))
@@ -250,6 +293,7 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
                 warnings.append(DataWarning("rule-skipped", f"{r.code} {r.id}: {note}"))
             else:
                 df = backend.run(ran[r.id])
+                note = " ".join(f"Внимание: {unjudged_note(u)}." for u in unjudged if u.rule_id == r.id)
             results.append(RuleResult(rule_id=r.id, code=r.code, title=r.title, criticality=r.criticality,
                                       sheet_title=r.sheet_title, evidence=evidence, rows=df, what=r.what, why=r.why, how=r.how,
                                       scope_text=scope_text(r), note=note, skipped=skip is not None))
@@ -260,4 +304,4 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
     return AuditReport(as_of=as_of, generated_at=dt.datetime.now().replace(microsecond=0),
                        due_date=as_of + dt.timedelta(days=settings.output.due_days), results=results, deal_count=count,
                        warnings=warnings, source=str(source), crm=settings.crm, input_fingerprints={},
-                       entity_rows=rows_per, owners=owners, skipped=skipped, newest_date=newest)
+                       entity_rows=rows_per, owners=owners, skipped=skipped, unjudged=unjudged, newest_date=newest)

@@ -32,6 +32,7 @@ from crm_audit.warehouse.profile import EntityQuery, WarehouseProfile
 
 #: canonical field type (the export profile's) -> the SQL type of the entity query's column
 SQL_TYPES = {"id": "TEXT", "text": "TEXT", "enum": "TEXT", "number": "DOUBLE", "date": "DATE", "bool": "BOOLEAN"}
+STATUSES = ("open", "won", "lost", "deleted")  # a deal's status as the audit reads it
 _PLAIN = re.compile(r"[A-Za-z0-9_$]+")
 
 
@@ -381,7 +382,11 @@ def entity_query(prof: WarehouseProfile, ent: str, fields: dict[str, str], schem
     for name, frag in fields.items():
         e = _parse(frag, d, f"entities: {ent}: fields: {name}", prof.file)
         typ = "TEXT" if name == "status" else SQL_TYPES.get(types.get(name, "text"), "TEXT")
-        sel.append(exp.alias_(exp.Cast(this=e, to=exp.DataType.build(typ)), name, quoted=True))
+        e = exp.Cast(this=e, to=exp.DataType.build(typ))
+        if ent == "deals" and name == "status":  # another value is no status: in no rule's scope, and warned about
+            e = exp.Case(ifs=[exp.If(this=exp.In(this=e.copy(), expressions=[exp.Literal.string(x) for x in STATUSES]), true=e.copy())],
+                         default=exp.Null())
+        sel.append(exp.alias_(e, name, quoted=True))
     for a, f in custom.items():
         sel.append(exp.alias_(_custom_expr(prof, q, f), a, quoted=True))
     out = exp.select(*sel).from_(exp.Table(this=exp.to_identifier(q.from_), alias=exp.TableAlias(this=exp.to_identifier(q.table_alias))))

@@ -97,6 +97,15 @@ class WarehouseProfile(BaseModel):
     file: str | None = Field(default=None, exclude=True)
 
 
+def _canonical_fields(crm: str) -> dict[str, set[str]]:
+    """entity -> the canonical fields of the CRM's export profile (and a deal's status, derived in some)."""
+    from crm_audit.engine.profile import load_profile
+
+    out = {ent: set(spec.fields) for ent, spec in load_profile(crm).entities.items()}
+    out.setdefault("deals", set()).add("status")
+    return out
+
+
 def load(name: str) -> WarehouseProfile:
     """A bundled warehouse profile by name (``fivetran_pipedrive``), or a profile YAML file by path."""
     path = Path(name).expanduser()
@@ -122,6 +131,17 @@ def load(name: str) -> WarehouseProfile:
         if "id" not in q.fields:
             problems.append(Problem(_("{file}: entities: {entity}: fields: has no «id»; every entity needs its id")
                                     .format(file=path, entity=ent), file=str(path), reason="warehouse-profile"))
+    known = _canonical_fields(prof.crm)
+    for ent, q in prof.entities.items():
+        from crm_audit.rules.ruleset import did_you_mean
+
+        for name in q.fields:
+            if ent in known and name not in known[ent]:
+                problems.append(Problem(_("{file}: entities: {entity}: fields: «{name}» is not a field of {entity}{hint}; "
+                                          "fields: {known}").format(file=path, entity=ent, name=name,
+                                                                   hint=did_you_mean(name, sorted(known[ent])),
+                                                                   known=", ".join(sorted(known[ent]))),
+                                        file=str(path), reason="warehouse-profile"))
     if "deals" not in prof.entities:
         problems.append(Problem(_("{file}: the profile has no deals entity").format(file=path), file=str(path),
                                 reason="warehouse-profile"))
