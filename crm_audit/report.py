@@ -271,6 +271,24 @@ UNJUDGED = _forms(lambda n: _ENGLISH.ngettext(
     "fill it in the CRM or add the column to the export", n))
 
 
+#: the same notes next to their rule (``inspect`` names the rule in its own column)
+UNJUDGED_HERE = _forms(lambda n: _ENGLISH.ngettext(
+    "{n} deal in the rule's scope cannot be judged: its «{column}» is empty (the rule needs this date)",
+    "{n} deals in the rule's scope cannot be judged: their «{column}» is empty (the rule needs this date)", n))
+BLANK_HERE = N_("«{column}» is blank in every row of {file}")
+
+
+def unjudged_here(u: UnjudgedDeals) -> str:
+    """The deals a rule cannot judge, said next to the rule, in the CLI's language."""
+    return DataWarning("rule-unjudged", "", template=UNJUDGED_HERE[0], plural=UNJUDGED_HERE[1],
+                       params={"n": u.count, "column": u.column}).message
+
+
+def blank_here(b: BlankColumn) -> str:
+    """A blank column a rule reads, said next to the rule, in the CLI's language."""
+    return DataWarning("blank-column", "", template=BLANK_HERE, params={"column": b.column, "file": _file_name(b.file)}).message
+
+
 def skipped_why(skip: SkippedRule) -> Msg:
     """Why a rule was skipped, as a text to make in any language."""
     if skip.reason == "no-file":

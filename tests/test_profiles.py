@@ -584,7 +584,7 @@ def test_inspect_cli_shows_failures_and_parse_problems(tmp_path, capsys):
     code = main(["inspect", str(export)]) if _has_inspect() else _call_inspect(export)
     out = capsys.readouterr().out
     assert code == 0
-    assert "hubspot" in out and "would be skipped" in out and "нет файла задач" in out and "«вчера»" in out and "row 3" in out
+    assert "hubspot" in out and "would be skipped" in out and "the export has no tasks file" in out and "«вчера»" in out and "row 3" in out
 
 
 def _has_inspect() -> bool:

@@ -85,11 +85,11 @@ def output_error(target: Path, exc: OSError) -> OutputError:
     folder = target.parent
     code = exc.errno
     if isinstance(exc, IsADirectoryError) or code == errno.EISDIR:
-        why = "is a folder; give a file name such as audit.xlsx"
+        why = _("is a folder; give a file name such as audit.xlsx")
     elif isinstance(exc, FileNotFoundError) or code == errno.ENOENT:
-        why = f"the folder {folder} does not exist; create it or choose another path"
+        why = _("the folder {folder} does not exist; create it or choose another path").format(folder=folder)
     elif code == errno.EROFS:
-        why = "the file system is read-only; choose another folder"
+        why = _("the file system is read-only; choose another folder")
     elif isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
         why = (_("the folder is read-only or not yours; choose another folder") if not os.access(folder, os.W_OK)
                else _("is it open in Excel? close it and run again"))

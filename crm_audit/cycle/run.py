@@ -58,7 +58,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
     scratch = req.dry_run or partial  # works on a copy of the ledger: changes no ledger row
 
     if req.previous and req.no_previous:
-        raise UsageError("--previous and --no-previous contradict each other; give one")
+        raise UsageError(_("--previous and --no-previous contradict each other; give one"))
     warehouse = None  # the CRM's tables in a warehouse: --engine URL, or engine: url: in the settings without an export
     if req.engine or (not req.export and req.source is None and settings.engine is not None and settings.engine.url):
         from crm_audit.warehouse.audit import resolve
@@ -69,10 +69,10 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         refuse_open_document(out)
     if partial and not req.dry_run and ((out is not None and out.exists()) or gsheet):
         # the team's document holds every rule's sheet and the managers' work on them
-        where = f"the workbook {out}" if out is not None and out.exists() else "the Google Sheet"
-        raise UsageError(f"--rule runs part of the audit: it would replace {where} with {len(req.rule_ids)} rule sheet(s) of "
-                         f"{len(rules)}; write the partial result to a new file instead (--out partial.xlsx, or --violations-csv), "
-                         "or use --dry-run")
+        where = _("the workbook {path}").format(path=out) if out is not None and out.exists() else _("the Google Sheet")
+        raise UsageError(_("--rule runs part of the audit: it would replace {where} with {n} rule sheet(s) of {total}; write the "
+                           "partial result to a new file instead (--out partial.xlsx, or --violations-csv), or use --dry-run")
+                         .format(where=where, n=len(req.rule_ids), total=len(rules)))
 
     from crm_audit.engine.audit import audit_export
     from crm_audit.history.carry import carry_inputs, carry_over
