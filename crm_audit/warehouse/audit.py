@@ -274,7 +274,11 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
         resolved = resolve_warehouse(source, target)
         layout = build_layout(source.profile, source.schema, target, custom_needed(plans), resolved)
         runnable, skipped, decide_warnings = decide(plans, layout)
-        backend = SQLBackend(target, settings, as_of, layout.sources(), ctes=layout.ctes())
+        from crm_audit.engine.profile import load_profile
+
+        # `is_yes` reads the yes words of the CRM's profile (every language it declares), as for its export
+        backend = SQLBackend(target, settings, as_of, layout.sources(), ctes=layout.ctes(),
+                             yes_words=load_profile(source.profile.crm).yes_no.yes)
         count, owners, stage_warnings, newest, rows_per = _facts(backend, layout, settings, _deals_table(source))
         unjudged = _unjudged(backend, runnable, layout)
         ran = {q.rule.id: q for q in runnable}
