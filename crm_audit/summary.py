@@ -33,7 +33,7 @@ def summary_lines(report: AuditReport, written: list[tuple[str, Path]]) -> list[
     width = max((len(r.sheet_title) for r in report.results), default=10)
     for r in report.results:
         count = _("skipped") if r.skipped else str(r.count)
-        lines.append(f"  {r.sheet_title:<{width}}  {count:>7}  ({r.rule_id})")
+        lines.append(f"  {r.sheet_title:<{width}}  {count:>7}")
     hits = report.hits_by_owner()
     if len(hits):
         lines += ["", _("By manager:")]
@@ -111,8 +111,9 @@ def review_summary_lines(rv) -> list[str]:
     deal = _("deal")
     sections = (
         ("waiting", _("«Не исправлено», waiting for your decision (crm-audit accept / warn RULE DEAL):"),
-         lambda i: f"{i.rule_id} {i.deal_id} «{i.title}» — {i.comment}"),
-        ("no_comment", _("«Не исправлено» without the mandatory comment:"), lambda i: f"{i.rule_id} {i.deal_id} «{i.title}»"),
+         lambda i: f"{i.sheet} {deal} {i.deal_id} «{i.title or i.deal_id}» — {i.comment}"),
+        ("no_comment", _("«Не исправлено» without the mandatory comment:"),
+         lambda i: f"{i.sheet} {deal} {i.deal_id} «{i.title or i.deal_id}»"),
         ("invalid", _("A status the drop-down does not know (counted as not handled; ask the manager to pick one):"),
          lambda i: f"{i.sheet} {deal} {i.deal_id} «{i.title}» — «{i.status}»"),
         ("fixed_failing", _("Marked «Исправлено» but still failing in the new export:"),

@@ -29,6 +29,9 @@ class PullResult:
     warned: int = 0
     withdrawn: int = 0  # document decisions the head cleared
     unknown: list[EditedRow] = field(default_factory=list)  # worked-on rows of deals the audit did not have
+    #: worked-on rows whose status or comment differs from what the tool wrote into the document (people's edits; a
+    #: status the tool carried into the document is not one)
+    changed: int = 0
 
     rows_read: int | None = None  # rows the document held, once :meth:`compact` dropped the untouched ones
 
@@ -81,6 +84,15 @@ def _worked(e: EditedRow) -> bool:
     return bool(e.deal_id and ((e.status_raw and e.status != STATUS_NEW) or e.comment))
 
 
+def _changed_by_people(ledger: Ledger, worked: list[EditedRow], audit_id: int | None, shown_file: str | None) -> int:
+    """How many of the ``worked`` rows differ from what the document showed when the tool wrote it (the findings file
+    is read only when some row was worked on)."""
+    if not worked:
+        return 0
+    shown = ledger.shown_in(audit_id, shown_file, new=STATUS_NEW) if audit_id is not None or shown_file else {}
+    return sum(1 for e in worked if shown.get((e.rule_id, e.deal_id)) != (e.status or e.status_raw or STATUS_NEW, e.comment or None))
+
+
 def store_edits(ledger: Ledger, edits: list[EditedRow], source: str, audit_id: int | None = None,
                 when: dt.datetime | None = None, *, version: str | None = None, shown_file: str | None = None) -> PullResult:
     """Store a document's rows as edits of audit ``audit_id`` (default: the latest); decisions become ledger decisions.
@@ -97,6 +109,7 @@ def store_edits(ledger: Ledger, edits: list[EditedRow], source: str, audit_id: i
     audit_id = audit["id"] if audit else None
     audit_day = dt.date.fromisoformat(audit["as_of"]) if audit else dt.date.today()
     rows = [e for e in edits if e.deal_id]  # a row without a deal id is only reported
+    res.changed = _changed_by_people(ledger, [e for e in rows if _worked(e)], audit_id, shown_file)
     with ledger.transaction():
         res.stored = ledger.record_edits(rows, audit_id, source, when, version=version, shown_file=shown_file, unknown=res.unknown)
         accepted = [e for e in rows if e.decision == DECISION_ACCEPTED]

@@ -108,6 +108,30 @@ class Review:
         return out
 
 
+def name_key(name: str | None) -> str:
+    """A manager's name as typed to find them (``review --manager``, ``notify.managers``): case, «ё», outer and inner
+    spaces do not matter («иван  пётров» is «Иван Петров»)."""
+    from crm_audit.textnorm import norm
+
+    return " ".join(norm(name).split())
+
+
+def closest_manager(name: str, names: list[str]) -> str | None:
+    """The manager ``name`` probably means («did you mean …»): the only one whose name has all its words (a first
+    name, a surname: «Юлия» → «Юлия Фёдорова»), else the closest spelling; None when nothing is close."""
+    from crm_audit.rules.ruleset import closest
+
+    words = name_key(name).split()
+    if not words:
+        return None
+    having = [n for n in dict.fromkeys(names) if set(words) <= set(name_key(n).split())]
+    if len(having) == 1:
+        return having[0]
+    by_key = {name_key(n): n for n in names}
+    hit = closest(" ".join(words), list(by_key))
+    return by_key[hit] if hit else None
+
+
 def quarter_start(day: dt.date) -> dt.date:
     return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
 
@@ -257,11 +281,12 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
         hr[r["rule_id"]][i] += r["n"]
     managers = sorted(by_owner.values(), key=lambda m: (-len(m.open), -len(m.overdue), m.owner))
     if manager:
-        managers = [m for m in managers if norm(m.owner) == norm(manager)]
+        managers = [m for m in managers if name_key(m.owner) == name_key(manager)]
     changes = data.changes
     if manager and changes is not None:
-        changes = Changes(changes.since, changes.as_of, manager_changes(changes, manager),
-                          {n: c for n, c in changes.by_manager.items() if norm(n) == norm(manager)})
+        name = managers[0].owner if managers else manager
+        changes = Changes(changes.since, changes.as_of, manager_changes(changes, name),
+                          {n: c for n, c in changes.by_manager.items() if norm(n) == norm(name)})
     return Review(as_of, due, today, managers, dates, dict(hm), dict(hr), rule_sheets, data.waivers, changes, rules)
 
 

@@ -1,6 +1,6 @@
 """Who gets what: the CRM owner names of the audit matched to the addresses in ``notify.managers`` — never guessed.
 
-Names match as everywhere else (case, surrounding spaces, «ё»/«е»); an owner
+Names match as everywhere else (case, spaces — inner ones too —, «ё»/«е»); an owner
 with a to-do and no entry is reported, and nothing is sent for them.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from crm_audit.settings import NotifyConfig, Recipient
-from crm_audit.textnorm import norm
+from crm_audit.history.review import name_key
 
 
 @dataclass
@@ -20,15 +20,15 @@ class Addressed:
 
 
 def address(cfg: NotifyConfig, owners: list[str]) -> Addressed:
-    by_key = {norm(name): r for name, r in cfg.managers.items()}
+    by_key = {name_key(name): r for name, r in cfg.managers.items()}
     out = Addressed()
     seen = set()
     for owner in owners:
-        r = by_key.get(norm(owner))
+        r = by_key.get(name_key(owner))
         if r is None or not (r.email or r.telegram):
             out.unknown.append(owner)
         else:
             out.owners[owner] = r
-            seen.add(norm(owner))
-    out.unused = [name for name in cfg.managers if norm(name) not in seen]
+            seen.add(name_key(owner))
+    out.unused = [name for name in cfg.managers if name_key(name) not in seen]
     return out

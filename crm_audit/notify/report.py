@@ -3,6 +3,7 @@ CLI's language (the messages themselves are always Russian)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from crm_audit.i18n import _, ngettext
@@ -12,6 +13,14 @@ def _who(owner: str | None, kind: str) -> str:
     what = _("to-do") if kind == "manager" else _("team summary")
     head = _("head of sales")
     return f"{owner or head}: {what}"
+
+
+def _when(iso: str) -> str:
+    """When the ledger recorded a message (ISO text) as the CLI shows times: 06.12.2026 17:08."""
+    try:
+        return f"{dt.datetime.fromisoformat(iso):%d.%m.%Y %H:%M}"
+    except (TypeError, ValueError):
+        return str(iso).replace("T", " ")
 
 
 def _row(label: str, channel: str, recipient: str, rest: str) -> str:
@@ -39,13 +48,14 @@ def notify_lines(res, *, settings_file: str | None, preview_dir: Path | None) ->
     skipped = _("skipped")
     for s in res.skipped:
         lines.append(_row(skipped, s.channel, s.recipient,
-                          _("already sent {when} (--resend to send again)").format(when=s.sent_at.replace("T", " "))))
+                          _("already sent {when} (--resend to send again)").format(when=_when(s.sent_at))))
     for owner in res.unknown_owners:
         lines.append(_("warning: no address for «{owner}»: their to-do was not sent; add them under notify.managers in {file}")
                      .format(owner=owner, file=settings_file or _("the settings")))
     for name in res.unmatched:
+        hit = getattr(res, "closest", {}).get(name)
         lines.append(_("note: notify.managers «{name}» matches no owner of this audit (a typo, or nothing flagged for them)")
-                     .format(name=name))
+                     .format(name=name) + (" " + _("(did you mean {names}?)").format(names=f"«{hit}»") if hit else ""))
     if res.nothing_to_do:
         lines.append(_("Nothing to send (no open findings): {names}.").format(names=", ".join(res.nothing_to_do)))
     if preview_dir is not None:

@@ -22,14 +22,13 @@ from typing import Mapping
 
 from crm_audit.errors import SettingsError, UsageError
 from crm_audit.history.ledger import Ledger
-from crm_audit.history.review import Review, build_review, rule_infos
+from crm_audit.history.review import Review, build_review, closest_manager, name_key, rule_infos
 from crm_audit.i18n import _
 from crm_audit.notify import digest, todo
 from crm_audit.notify.delivery import Delivery
 from crm_audit.notify.messages import Outgoing, email_message, split_lines
 from crm_audit.notify.recipients import address
 from crm_audit.settings import NotifyConfig, Settings, TelegramConfig
-from crm_audit.textnorm import norm
 
 CHANNELS = ("email", "telegram")
 #: the ledger's channel for one delivered part of a Telegram message in several parts (the whole message is recorded
@@ -62,6 +61,7 @@ class NotifyResult:
     unknown_owners: list[str] = field(default_factory=list)  # owners with a to-do and no address: nothing sent
     nothing_to_do: list[str] = field(default_factory=list)  # managers without open findings: nothing sent
     unmatched: list[str] = field(default_factory=list)  # names under notify.managers that no owner of the audit matches
+    closest: dict[str, str] = field(default_factory=dict)  # an unmatched name -> the owner it probably means
     previews: list[Path] = field(default_factory=list)  # dry run: the files written
     messages: list[Outgoing] = field(default_factory=list)  # what was (or would be) sent
 
@@ -96,8 +96,8 @@ def build_messages(rv: Review, cfg: NotifyConfig, channels=CHANNELS) -> tuple[li
     addressed = address(cfg, [m.owner for m in with_todo + clean])
     unknown = [o for o in addressed.unknown if o in {m.owner for m in with_todo}]  # no address and nothing open: no loss
     nothing = [m.owner for m in rv.managers if not m.open and m.owner not in addressed.owners]
-    known = {norm(m.owner) for m in rv.managers}
-    unmatched = [name for name in addressed.unused if norm(name) not in known]
+    known = {name_key(m.owner) for m in rv.managers}
+    unmatched = [name for name in addressed.unused if name_key(name) not in known]
     for m in with_todo + clean:
         r = addressed.owners.get(m.owner)
         if r is None:
@@ -134,7 +134,9 @@ def notify(ledger: Ledger, settings: Settings, rules, *, today: dt.date | None =
         raise UsageError(_("{path}: no audit in the ledger yet; run `crm-audit run` first").format(path=ledger.path))
     rv = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url, rules=rule_infos(rules))
     messages, unknown, nothing, unmatched = build_messages(rv, cfg, channels)
-    result = NotifyResult(rv.as_of, unknown_owners=unknown, nothing_to_do=nothing, unmatched=unmatched)
+    owners = [m.owner for m in rv.managers]
+    result = NotifyResult(rv.as_of, unknown_owners=unknown, nothing_to_do=nothing, unmatched=unmatched,
+                          closest={n: hit for n in unmatched if (hit := closest_manager(n, owners))})
     sent = ledger.sent_messages(latest["id"])
     todo_now: list[Outgoing] = []
     for o in messages:

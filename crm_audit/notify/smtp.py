@@ -75,11 +75,30 @@ def connect_error(cfg: SmtpConfig, exc: BaseException) -> str:
         return _("TLS with {where} failed ({why}); check notify.smtp.security / ca_file").format(where=where, why=exc.reason or exc)
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return _("the mail server {where} did not answer within {seconds} s").format(where=where, seconds=f"{cfg.timeout:g}")
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return _("the mail server {where} closed the connection; the message is not known to be sent").format(where=where)
     if isinstance(exc, (ConnectionRefusedError, socket.gaierror, OSError)) and not isinstance(exc, smtplib.SMTPException):
-        return _("cannot reach the mail server {where} ({why})").format(where=where, why=getattr(exc, "strerror", None) or exc)
+        return _("cannot reach the mail server {where} ({why})").format(where=where, why=os_error_text(exc))
     if isinstance(exc, smtplib.SMTPResponseException):
         return _("the mail server {where} answered {code} {text}").format(where=where, code=exc.smtp_code, text=_text(exc.smtp_error))
-    return _("the mail server {where}: {why}").format(where=where, why=exc)
+    return _("the mail server {where} failed ({kind}): {why}").format(where=where, kind=type(exc).__name__, why=exc)
+
+
+def os_error_text(exc: OSError) -> str:
+    """An operating-system error as a short text in the CLI's language (the OS's own English text only as a value)."""
+    import errno
+
+    if isinstance(exc, socket.gaierror):
+        return _("unknown host name")
+    texts = {errno.ECONNREFUSED: _("connection refused: nothing listens on that port"),
+             errno.ECONNRESET: _("the connection was reset"),
+             errno.ETIMEDOUT: _("the connection timed out"),
+             errno.EHOSTUNREACH: _("the host is unreachable"),
+             errno.ENETUNREACH: _("the network is unreachable"),
+             errno.EPIPE: _("the connection was closed")}
+    if exc.errno in texts:
+        return texts[exc.errno]
+    return _("system error {code}: {text}").format(code=exc.errno, text=exc.strerror or exc) if exc.errno else str(exc)
 
 
 def _text(b) -> str:
