@@ -478,3 +478,38 @@ def test_the_settings_own_checks_speak_the_clis_language(tmp_path, capsys, monke
     text = "\n".join(lines)
     assert [e for e in expected if e not in text] == [], text
     _assert_one_language(lines, lang, _words_of(tmp_path))
+
+
+def test_a_yes_no_value_nobody_writes_names_the_files_own_yes_and_no(tmp_path, capsys, monkeypatch):
+    """A Portuguese export's yes/no field (read by a rule with is_yes) holding «Talvez»: Sim / Não, not every
+    language's yes and no."""
+    import yaml
+
+    exp = tmp_path / "pt"
+    shutil.copytree(FIXTURES / "issue13-acceptance" / "pipedrive-pt", exp)
+    with (exp / "deals.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    rows[0].append("Negócio - Parceiro")
+    for i, r in enumerate(rows[1:]):
+        r.append(("Sim", "Não", "Talvez")[i % 3])
+    with (exp / "deals.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    (tmp_path / "pt_rules.yaml").write_text(textwrap.dedent("""
+        rules:
+          - id: partner-flag
+            code: "9.1"
+            title: Parceiro
+            criticality: 2
+            scope: {status: [open]}
+            when: {field: deal.Parceiro, is_yes: true}
+    """).lstrip(), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert _cli(capsys, "ru", monkeypatch, "init", "--from-export", "pt")[0] == 0
+    cfg = yaml.safe_load((tmp_path / "crm-audit.yaml").read_text(encoding="utf-8"))
+    cfg["rules"] = {"bundled": False, "files": ["pt_rules.yaml"]}
+    cfg.pop("fields", None)  # the bundled rules' custom fields
+    (tmp_path / "crm-audit.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
+    code, lines = _cli(capsys, "ru", monkeypatch, "run", "--export", "pt", "--out", "a.xlsx", "--as-of", "2026-11-20")
+    assert code == 2
+    assert any(ln.endswith("(строка 4, столбец «Parceiro»): неизвестное значение «да/нет» «Talvez»: ожидалось одно из: "
+                           "Sim, Não, Nao") for ln in lines), lines

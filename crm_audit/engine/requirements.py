@@ -309,7 +309,7 @@ def yes_no_values(plans: list[RulePlan], export: LoadedExport, profile: Profile 
         bad = con.execute(f"SELECT _row, {qcol} FROM {ent.table} WHERE {unknown} ORDER BY _row LIMIT {MAX_REPORTED}").fetchall()
         if bad:
             total = con.execute(f"SELECT count(*) FROM {ent.table} WHERE {unknown}").fetchone()[0]
-            expected = ", ".join(dict.fromkeys([*words.yes[:8], *words.no[:8]]))
+            expected = _yes_no_expected(profile, ent, words)
             if ent.on_bad_value == "warn":
                 out.warnings += [DataWarning("unknown-value", "", str(ent.file), r, header,
                                              template=N_("unknown yes/no value «{value}»: expected one of: {expected}; the cell counts as not yes"),
@@ -327,6 +327,18 @@ def yes_no_values(plans: list[RulePlan], export: LoadedExport, profile: Profile 
                                                 params={"n": total - len(bad), "column": header},
                                                 file=str(ent.file), column=header, reason="bad-value"))
     return out
+
+
+def _yes_no_expected(profile: Profile | None, ent: LoadedEntity, words) -> str:
+    """The yes/no words a message names: the file's own (Sim, Não for a Portuguese export) when the profile knows
+    the language of its headers, else the first of every language's."""
+    if profile is not None and profile.languages:
+        headers = [*ent.fields.values(), *(h for _c, h in ent.custom.values())]
+        for code in profile.languages_of(headers):
+            own = profile.languages[code].yes_no
+            if own is not None:
+                return ", ".join(dict.fromkeys([*own.yes, *own.no]))
+    return ", ".join(dict.fromkeys([*words.yes[:8], *words.no[:8]]))
 
 
 def file_name(m: MissingColumn) -> str:
