@@ -342,7 +342,9 @@ def _load_rules(config: str):
 def explain(ctx, rule_id, sql, engine):
     from crm_audit.rules.explain import explain_rule
 
-    engine = _engine_name(engine)
+    from crm_audit.warehouse.cli import split_engine
+
+    engine, engine_url = split_engine(engine)
 
     loaded = _load_rules(ctx.obj["config"])
     match = [r for r in loaded if r.id == rule_id or r.code == rule_id]
@@ -359,7 +361,12 @@ def explain(ctx, rule_id, sql, engine):
         from crm_audit.engine.dialects.regex import PatternError
 
         try:
-            text = rule_sql(match[0], settings_mod.load(cfg), engine)
+            if engine_url is not None:  # the statement run on that warehouse, its entity queries in front
+                from crm_audit.warehouse.cli import warehouse_rule_sql
+
+                text = warehouse_rule_sql(match[0], settings_mod.load(cfg), engine_url)
+            else:
+                text = rule_sql(match[0], settings_mod.load(cfg), engine)
         except PatternError as exc:
             raise UsageError(f"{match[0].id}: {exc}") from None
         click.echo("\n" + _("SQL:") + "\n" + text)

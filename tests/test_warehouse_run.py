@@ -307,3 +307,12 @@ def test_a_broken_warehouse_profile_is_named_with_its_file(warehouse, tmp_path):
     ok = crm_audit("run", "--engine", f"duckdb:///{warehouse}", "--as-of", "2026-11-20", "--violations-csv", "v.csv", "--quiet", cwd=d)
     assert ok.returncode == 0, ok.stderr  # the team's own copy of the profile, found next to the settings
     assert len(csv_rows(d / "v.csv")) == 329
+
+
+def test_rules_explain_sql_for_a_warehouse_is_the_statement_run_there(warehouse, tmp_path):
+    d = team(tmp_path)
+    res = crm_audit("rules", "explain", "1.8", "--sql", "--engine", f"duckdb:///{warehouse}?schema=pipedrive", cwd=d)
+    assert res.returncode == 0, res.stderr
+    sql = res.stdout.split("WITH ", 1)[1]
+    assert sql.startswith("src_deals AS (") and "FROM pipedrive.deal AS d" in sql and "LEFT JOIN pipedrive.users AS u" in sql
+    assert "audit_deals AS (" in sql and "CREATE" not in sql.upper().replace("CREATED", "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
@@ -73,3 +74,25 @@ def inspect_engine(config: str | None, url: str) -> None:
     click.echo(format_warehouse(rep))
     if rep.problems:
         raise SystemExit(2)
+
+
+def warehouse_rule_sql(rule, settings, url: str) -> str:
+    """`rules explain ID --sql --engine URL`: the one read-only statement the rule runs on that warehouse (the entity
+    queries as CTEs, custom fields found in the connector's metadata), or why it would be skipped there."""
+    from crm_audit.engine import plan as planmod
+    from crm_audit.engine.backends.sql_backend import SQLBackend
+    from crm_audit.report import skipped_reason
+    from crm_audit.warehouse.audit import custom_needed, decide, resolve, resolve_warehouse
+    from crm_audit.warehouse.connect import connect
+    from crm_audit.warehouse.entities import build_layout
+
+    source = resolve(settings, url)
+    plans = planmod.build_all([rule], settings)
+    with connect(source.url) as conn:
+        layout = build_layout(source.profile, source.schema, conn.target, custom_needed(plans),
+                              resolve_warehouse(source, conn.target))
+        runnable, skipped, _warnings = decide(plans, layout)
+        if skipped:
+            return _("skipped on this warehouse: {why}").format(why=skipped_reason(skipped[0]))
+        backend = SQLBackend(conn.target, settings, dt.date.today(), layout.sources(), ctes=layout.ctes())
+        return backend.rule_sql(runnable[0], pretty=True)
