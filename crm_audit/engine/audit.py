@@ -106,7 +106,7 @@ def audit_export(
         ran = {q.rule.id: q for q in needs.runnable}
         for i, p in enumerate(plans, 1):
             r = p.rule
-            progress(_("rule {i}/{n}: {code} {id}").format(i=i, n=len(plans), code=r.code, id=r.id))
+            progress(_("rule {i}/{n}: {rule}").format(i=i, n=len(plans), rule=r.sheet_title))  # «1.7 Разные ответственные»
             evidence = [Column(f"ev{i}", title, _kind(ref), planmod.is_volatile(ref)) for i, (ref, title) in enumerate(p.evidence)]
             note = ""
             skip = needs.skipped_rule(r.id)

@@ -287,7 +287,7 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
         warnings = [DataWarning("rule-unjudged", f"{u.code} {u.rule_id}: {unjudged_note(u)}") for u in unjudged]
         for i, p in enumerate(plans, 1):
             r = p.rule
-            progress(_("rule {i}/{n}: {code} {id}").format(i=i, n=len(plans), code=r.code, id=r.id))
+            progress(_("rule {i}/{n}: {rule}").format(i=i, n=len(plans), rule=r.sheet_title))  # «1.7 Разные ответственные»
             evidence = [Column(f"ev{k}", title, _kind(ref), planmod.is_volatile(ref)) for k, (ref, title) in enumerate(p.evidence)]
             skip = skip_by.get(r.id)
             note = ""
