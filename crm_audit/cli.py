@@ -65,13 +65,13 @@ def cli() -> None:
 
 
 def _print_cycle(result, quiet: bool) -> None:
+    """What a run says after the progress line. ``quiet`` (a log, cron): no read-back chatter, but the summary, the
+    changes since the last audit, the notes (a far --as-of) and the warnings still print — logs hold the summary."""
     from .summary import print_summary
 
-    if quiet:
-        return
-    for rb in result.read_back:
+    for rb in [] if quiet else result.read_back:
         r = rb.result
-        edits = ngettext("{n} edit", "{n} edits", r.worked).format(n=r.worked)
+        edits = ngettext("{n} edit", "{n} edits", r.changed).format(n=r.changed)  # people's: not what the tool carried in
         decisions = ngettext("{n} decision", "{n} decisions", r.decisions).format(n=r.decisions)
         line = _("Read from {name}: {edits}, {decisions}").format(name=rb.name, edits=edits, decisions=decisions)
         if r.stored:
@@ -113,7 +113,7 @@ def _print_cycle(result, quiet: bool) -> None:
 @click.option("--csv-excel", is_flag=True, help=N_("Write the violations CSV for Excel with a Russian locale: UTF-8 with BOM, «;» between fields."))
 @click.option("--rule", "rule_ids", multiple=True, help=N_("Run only this rule id (repeatable); changes no document and no ledger row."))
 @click.option("--fail-on-violations", is_flag=True, help=N_("Exit with code 1 when any violation is found."))
-@click.option("--quiet", "-q", is_flag=True, help=N_("Print nothing but errors."))
+@click.option("--quiet", "-q", is_flag=True, help=N_("No progress line and no read-back chatter: only the summary, notes and warnings (what a log keeps)."))
 @click.option("--ledger", "ledger_path", type=click.Path(dir_okay=False), help=N_("Audit history database (default: crm-audit.db next to the settings)."))
 @click.option("--gsheet", help=N_("Publish to this Google spreadsheet (URL or key; default: google_sheet in the settings)."))
 @click.option("--credentials", type=click.Path(dir_okay=False), help=N_("Service-account JSON key (default: google_credentials in the settings, then GOOGLE_APPLICATION_CREDENTIALS, then your Google account)."))
@@ -491,24 +491,34 @@ def revoke(config, ledger_path, rule_id, deal_id, kind):
     click.echo(text.format(rule=d.rule_id, deal=d.deal_id))
 
 
+def _day(iso: str | None) -> str:
+    """A date the ledger keeps as ISO text, as the CLI shows dates: 06.12.2026 (as it is when not a date)."""
+    try:
+        return f"{dt.date.fromisoformat(str(iso)[:10]):%d.%m.%Y}" if iso else ""
+    except ValueError:
+        return str(iso)
+
+
 @cli.command(help=N_('List accepted findings that are kept out of the audits.'))
 @config_option
 @ledger_option
 @click.option("--all", "show_all", is_flag=True, help=N_("Include waivers that ended (expired or the deal changed)."))
 def waivers(config, ledger_path, show_all):
-    _settings, _rules, ledger = _open_workflow(config, ledger_path)
+    _settings, rules, ledger = _open_workflow(config, ledger_path)
+    # «1.7 Разные ответственные (owner-mismatch)»: the rule as the document names it, and the id `accept`/`warn` take
+    shown = {r.id: f"{r.sheet_title} ({r.id})" for r in rules}
     with ledger:
         ws = ledger.waivers(active_only=not show_all)
         if not ws:
             click.echo(_("No accepted findings."))
             return
         for w in ws:
-            until = " " + _("until {date}").format(date=w.expires_on) if w.expires_on else ""
-            ended = (" — " + _("ENDED {date} ({why})").format(date=w.ended_on or "", why=w.ended_reason or _("ended"))
+            until = " " + _("until {date}").format(date=_day(w.expires_on)) if w.expires_on else ""
+            ended = (" — " + _("ENDED {date} ({why})").format(date=_day(w.ended_on), why=w.ended_reason or _("ended"))
                      if w.ended_reason or w.ended_on else "")
             deal, accepted = _("deal"), _("accepted")
             source = {"cli": _("command line"), "document": _("in the document")}.get(w.source, w.source)
-            click.echo(f"{w.rule_id:<38} {deal} {w.deal_id:<10} {w.owner or '':<24} {accepted} {w.decided_on}{until} "
+            click.echo(f"{shown.get(w.rule_id, w.rule_id):<50} {deal} {w.deal_id:<10} {w.owner or '':<24} {accepted} {_day(w.decided_on)}{until} "
                        f"({source}){': ' + w.note if w.note else ''}{ended}")
 
 
@@ -535,11 +545,11 @@ def review(config, ledger_path, html_path, manager, today, no_pull):
         rv = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url,
                           rules=rule_infos(rules), manager=manager)
         if manager and not rv.managers:
-            from crm_audit.rules.ruleset import closest
+            from crm_audit.history.review import closest_manager
 
             everyone = build_review(ledger, due_days=settings.output.due_days, today=today, deal_url=settings.deal_url,
                                     rules=rule_infos(rules)).managers
-            hit = closest(manager, [m.owner for m in everyone])
+            hit = closest_manager(manager, [m.owner for m in everyone])
             raise UsageError(_("no manager «{manager}» in the audits").format(manager=manager)
                              + (" " + _("(did you mean {names}?)").format(names=f"«{hit}»") if hit else ""))
     if manager and rv.as_of is not None:
@@ -616,8 +626,13 @@ def notify(config, ledger_path, dry_run, preview_dir, resend, channels, today, n
     from .cycle.pull import pull_documents
 
     settings, rules, ledger = _open_workflow(config, ledger_path)
+    if dry_run:  # the preview reads the documents as the send does (same warnings), into a copy: the ledger stays as it is
+        from crm_audit.history.ledger import Ledger
+
+        ledger.close()
+        ledger = Ledger.snapshot(ledger.path)
     with ledger:
-        if not no_pull and not dry_run and ledger.latest_audit() is not None:
+        if not no_pull and ledger.latest_audit() is not None:
             try:
                 pull_documents(ledger, settings, rules, missing_hint=_read_it_hint())
             except CrmAuditError as exc:

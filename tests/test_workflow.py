@@ -221,7 +221,7 @@ def test_cli_accept_with_expiry(env, capsys):
     assert main(["waivers", "-c", str(env["cfg"])]) == 0
     assert "No accepted findings." in capsys.readouterr().out
     assert main(["waivers", "-c", str(env["cfg"]), "--all"]) == 0
-    assert "ENDED 2026-12-04 (expired)" in capsys.readouterr().out
+    assert "ENDED 04.12.2026 (expired)" in capsys.readouterr().out
 
 
 # ----------------------------------------------------------------------------- crash safety

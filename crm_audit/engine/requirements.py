@@ -59,6 +59,7 @@ class MissingColumn:
     file: str  # the file that lacks it
     needed_by: tuple[str, ...] = ()  # rule ids, in plan order
     needed_by_all: bool = False  # every rule needs it (deal.status: deleted deals are excluded by it)
+    closest: str | None = None  # a custom field's closest column of that file («did you mean …»: a misspelt name)
 
 
 @dataclass
@@ -100,6 +101,12 @@ class MissingColumnsError(InputError):
             rules = sorted(f"{codes.get(r, '')} {r}".strip() for r in m.needed_by)
             if m.needed_by_all:
                 rules.append(Msg(ALL_RULES))
+            if m.closest:
+                problems.append(Problem(template=N_("required column «{column}» is missing (did you mean «{closest}»?); "
+                                                    "needed by rule(s): {rules}"),
+                                        params={"column": m.column, "closest": m.closest, "rules": rules}, file=m.file,
+                                        reason="missing-column"))
+                continue
             problems.append(Problem(template=N_("required column «{column}» is missing; needed by rule(s): {rules}"),
                                     params={"column": m.column, "rules": rules}, file=m.file, reason="missing-column"))
         super().__init__(problems=problems, hint=MISSING_HINT)
@@ -111,6 +118,14 @@ class _Lack(NamedTuple):
     entity: str
     file: str
     column: str
+    closest: str | None = None  # a custom field's closest column of the file
+
+
+def _closest_custom(ent, name: str) -> str | None:
+    """The custom column of a loaded file closest to a misspelt custom field name (case, spaces and «ё» ignored)."""
+    from crm_audit.rules.ruleset import closest
+
+    return closest(name, [header for _col, header in ent.custom.values()]) if ent is not None else None
 
 
 class _Checker:
@@ -136,7 +151,9 @@ class _Checker:
                 return _Lack("deals", str(deals.file), f"{self.header('deals', 'stage_changed')} / {self.header('deals', 'created')}")
             if ref.name == "reason" or deals.column_for(ref.name) is not None:
                 return None
-            return _Lack("deals", str(deals.file), ref.name if ref.custom else self.header("deals", ref.name))
+            if ref.custom:
+                return _Lack("deals", str(deals.file), ref.name, _closest_custom(deals, ref.name))
+            return _Lack("deals", str(deals.file), self.header("deals", ref.name))
         entity = REF_ENTITY[ref.entity]
         ent = self.export.entities.get(entity)
         if ref.entity in ("org", "person") and ref.name == "name" and deals.column_for(f"{ref.entity}_name"):
@@ -151,7 +168,7 @@ class _Checker:
         if ent is None:
             return _Lack(entity, self._absent_file(entity), column)
         if ent.column_for(ref.name) is None:
-            return _Lack(entity, str(ent.file), column)
+            return _Lack(entity, str(ent.file), column, _closest_custom(ent, ref.name) if ref.custom else None)
         if deals.column_for(f"{ref.entity}_id") is None:
             return _Lack("deals", str(deals.file), self.header("deals", f"{ref.entity}_id"))
         return None
@@ -194,7 +211,7 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
 
     def need(ref: FieldRef, lack: _Lack, rule_id: str | None) -> None:
         key = (lack.file, lack.column)
-        m = missing.get(key) or MissingColumn(lack.entity, ref.ref, lack.column, lack.file)
+        m = missing.get(key) or MissingColumn(lack.entity, ref.ref, lack.column, lack.file, closest=lack.closest)
         if rule_id is None:
             m = replace(m, needed_by_all=True)
         elif rule_id not in m.needed_by:
