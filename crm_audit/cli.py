@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -678,6 +679,23 @@ def gsheet_check(config, url_or_key, credentials):
 _register_extra_commands()
 
 
+_CLICK_PATH = re.compile(r"^(?:File|Directory|Path) '(?P<path>.*)' (?P<what>does not exist|is a file|is a directory|"
+                         r"is not readable|is not writable|is not executable)\.$")
+
+
+def _click_path_message(message: str) -> str:
+    """click.Path's English complaint («File '/tmp' is a directory.») in the CLI's language; other texts as they are."""
+    m = _CLICK_PATH.match(message)
+    if m is None:
+        return message
+    texts = {"does not exist": _("«{path}» does not exist"), "is a file": _("«{path}» is a file, a folder is expected"),
+             "is a directory": _("«{path}» is a folder, a file name is expected"),
+             "is not readable": _("«{path}» cannot be read (no permission)"),
+             "is not writable": _("«{path}» cannot be written (no permission)"),
+             "is not executable": _("«{path}» is not executable")}
+    return texts[m["what"]].format(path=m["path"])
+
+
 def _click_error(exc: click.ClickException) -> str:
     """A command-line mistake click found, in the CLI's language (with where to get help)."""
     ctx = getattr(exc, "ctx", None)
@@ -692,7 +710,12 @@ def _click_error(exc: click.ClickException) -> str:
         text = _("missing argument {name}").format(name=hint) if exc.param_type == "argument" or (
             param is not None and param.param_type_name == "argument") else _("missing option {name}").format(name=hint)
     elif isinstance(exc, click.exceptions.BadParameter):
-        text = _("invalid value for {name}: {message}").format(name=hint, message=exc.message) if hint else exc.message
+        message = _click_path_message(exc.message)
+        text = _("invalid value for {name}: {message}").format(name=hint, message=message) if hint else message
+    elif isinstance(exc, click.exceptions.BadOptionUsage) and exc.message.endswith(" requires an argument."):
+        text = _("option {name} needs a value after it").format(name=exc.option_name)
+    elif isinstance(exc, click.exceptions.BadOptionUsage) and exc.message.endswith(" does not take a value."):
+        text = _("option {name} takes no value").format(name=exc.option_name)
     else:
         text = exc.format_message()
     text = _("error: {message}").format(message=text)
@@ -728,9 +751,9 @@ def main(argv: list[str] | None = None) -> int:
         _err(_("interrupted; nothing was overwritten"))
         return 130
     except OSError as exc:  # a file the command was given cannot be used: say which and why, never "a bug"
-        import errno
+        from crm_audit.oserrors import os_error_text
 
-        why = _("the name is too long") if exc.errno == errno.ENAMETOOLONG else (exc.strerror or str(exc))
+        why = os_error_text(exc)
         _err(_("error: {message}").format(message=f"{exc.filename}: {why}" if exc.filename else why))
         return EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - a bug must not look like a crash to the analyst

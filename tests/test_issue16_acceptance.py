@@ -281,3 +281,59 @@ def test_a_misspelt_custom_field_in_a_rule_names_the_closest_column(story, capsy
     assert code == 2
     assert "нет обязательной колонки «Источник сделкы» (может быть, «Источник сделки»?); она нужна правилам: 3.1" in err
     assert "Traceback" not in err
+
+
+def test_click_and_os_errors_are_said_in_russian_for_a_russian_team(story, capsys, tmp_path):
+    """No English sentence of click or of the OS inside a Russian line (D9)."""
+    cfg = str(story["cfg"])
+    code, _out, err = _cli(capsys, "run", "-c", cfg, "--export")
+    assert code == 2 and err.startswith("ошибка: после параметра --export нужно значение"), err
+    code, _out, err = _cli(capsys, "review", "-c", cfg, "--html", str(tmp_path))
+    assert code == 2 and f"«{tmp_path}» — это папка, а нужно имя файла" in err and "is a directory" not in err
+    code, _out, err = _cli(capsys, "run", "-c", cfg, "--export", str(story["e2"]), "--as-of", D2, "--rule", "no-such-rule",
+                           "--out", str(tmp_path / "y.xlsx"))
+    assert code == 2 and "ошибка: неизвестные правила: no-such-rule; список — `crm-audit rules`" in err
+    import smtplib
+
+    from crm_audit.notify.smtp import connect_error
+    from crm_audit.settings import SmtpConfig
+
+    smtp = SmtpConfig(host="127.0.0.1", port=2526, security="none", sender="a@example.com")
+    i18n.use_language("ru")
+    assert connect_error(smtp, smtplib.SMTPServerDisconnected("please run connect() first")) == (
+        "почтовый сервер 127.0.0.1:2526 разорвал соединение; отправлено ли письмо, неизвестно")
+    assert connect_error(smtp, ConnectionRefusedError(111, "Connection refused")) == (
+        "не удаётся связаться с почтовым сервером 127.0.0.1:2526 (в соединении отказано: на этом порту никто не отвечает)")
+
+
+def test_a_refused_login_is_tried_once_for_the_whole_run(story, capsys, tmp_path, monkeypatch):
+    """535 once: the other recipients are reported not sent for the same reason, without logging in again (D20)."""
+    pytest.importorskip("aiosmtpd")
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    from test_notify import Inbox, free_port
+
+    attempts = []
+
+    def refuse(server, session, envelope, mechanism, auth_data):
+        attempts.append(mechanism)
+        return AuthResult(success=False, handled=False)
+
+    d = tmp_path / "copy"
+    shutil.copytree(story["dir"], d)
+    settings = yaml.safe_load((d / "crm-audit.yaml").read_text(encoding="utf-8"))
+    port = free_port()
+    settings["notify"]["smtp"].update(port=port, username="audit@example.com")
+    (d / "crm-audit.yaml").write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    monkeypatch.setenv("CRM_AUDIT_SMTP_PASSWORD", "неверный")
+    controller = Controller(Inbox(), hostname="127.0.0.1", port=port, authenticator=refuse, auth_require_tls=False)
+    controller.start()
+    try:
+        code, out, err = _cli(capsys, "notify", "-c", str(d / "crm-audit.yaml"), "--channel", "email", "--today", D3)
+    finally:
+        controller.stop()
+    failed = [ln for ln in out.splitlines() if ln.startswith("ОШИБКА")]
+    assert code == 2 and len(failed) == 3  # Иван, Сергей, the head: every one reported
+    assert all("не принял логин «audit@example.com» (535)" in ln for ln in failed)
+    assert len(attempts) == 1 and "неверный" not in out + err

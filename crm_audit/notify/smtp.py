@@ -17,6 +17,7 @@ from typing import Callable
 from crm_audit.i18n import _
 from crm_audit.notify.delivery import Delivery
 from crm_audit.notify.messages import Outgoing, email_message
+from crm_audit.oserrors import os_error_text
 from crm_audit.settings import SmtpConfig
 
 
@@ -82,23 +83,6 @@ def connect_error(cfg: SmtpConfig, exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPResponseException):
         return _("the mail server {where} answered {code} {text}").format(where=where, code=exc.smtp_code, text=_text(exc.smtp_error))
     return _("the mail server {where} failed ({kind}): {why}").format(where=where, kind=type(exc).__name__, why=exc)
-
-
-def os_error_text(exc: OSError) -> str:
-    """An operating-system error as a short text in the CLI's language (the OS's own English text only as a value)."""
-    import errno
-
-    if isinstance(exc, socket.gaierror):
-        return _("unknown host name")
-    texts = {errno.ECONNREFUSED: _("connection refused: nothing listens on that port"),
-             errno.ECONNRESET: _("the connection was reset"),
-             errno.ETIMEDOUT: _("the connection timed out"),
-             errno.EHOSTUNREACH: _("the host is unreachable"),
-             errno.ENETUNREACH: _("the network is unreachable"),
-             errno.EPIPE: _("the connection was closed")}
-    if exc.errno in texts:
-        return texts[exc.errno]
-    return _("system error {code}: {text}").format(code=exc.errno, text=exc.strerror or exc) if exc.errno else str(exc)
 
 
 def _text(b) -> str:

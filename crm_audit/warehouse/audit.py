@@ -265,7 +265,7 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
     if rule_ids:
         unknown = [r for r in rule_ids if r not in {x.id for x in rules}]
         if unknown:
-            raise UsageError(f"unknown rule id(s): {', '.join(unknown)}; see `crm-audit rules`")
+            raise UsageError(_("unknown rule id(s): {ids}; see `crm-audit rules`").format(ids=", ".join(unknown)))
         rules = [r for r in rules if r.id in rule_ids]
     plans = planmod.build_all(rules, settings)
     progress(_("loading {source}").format(source=source))
