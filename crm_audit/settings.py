@@ -450,4 +450,5 @@ def validate_problems(s: Settings) -> list[Problem]:
 
     rules, _problems = ruleset.collect(s)  # their own problems are reported by `validate` already
     out += ruleset.unprovided_fields(rules, s, profile)
+    out += ruleset.misspelt_fields(rules, s)  # a custom column misspelt in a team rule: «did you mean …» (a warning)
     return out

@@ -276,6 +276,10 @@ def test_a_misspelt_custom_field_in_a_rule_names_the_closest_column(story, capsy
     settings["rules"] = {"bundled": True, "files": [str(rule)]}
     cfg = tmp_path / "crm-audit.yaml"
     cfg.write_text(yaml.safe_dump(settings, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    code, out, err = _cli(capsys, "validate", "-c", str(cfg))
+    assert code == 0 and "(1 предупреждение)" in out
+    assert (f"предупреждение: {rule}:7:5: правило 3.1 my-source читает «deal.Источник сделкы», а такого столбца не называет "
+            "ни другое правило, ни fields: (может быть, «Источник сделки»?)") in err
     code, _out, err = _cli(capsys, "run", "-c", str(cfg), "--export", str(story["e2"]), "--as-of", D2,
                            "--out", str(tmp_path / "a.xlsx"))
     assert code == 2

@@ -323,3 +323,49 @@ def load_with_warnings(settings: Settings) -> RuleSet:
 
 def load(settings: Settings) -> list[Rule]:
     return load_with_warnings(settings)[0]
+
+
+def misspelt_fields(rules: list[Rule], settings: Settings) -> list[Problem]:
+    """A column a team rule reads by its own name (``deal.Источник сделкы``) that no other rule and no `fields:` entry
+    names, but one is very close to: a warning with «did you mean …» (any column may be read, so not an error)."""
+    import difflib
+
+    from crm_audit.rules.lang import FIELDS
+
+    uses: dict[tuple[str, str], list[tuple[Rule, tuple, str]]] = {}
+    for rule in rules:
+        if rule.off:
+            continue
+        refs: dict[str, tuple] = {}
+        for root in (rule.where, rule.when):
+            for c in iter_conds(root):
+                if isinstance(c, Leaf):
+                    refs.setdefault(c.field, c.path)
+        for e in rule.evidence:
+            refs.setdefault(e.field, ())
+        for ref, path in refs.items():
+            ent, name = split_field(ref)
+            if ent != "tasks" and name not in FIELDS.get(ent, {}):
+                uses.setdefault((ent, norm(name)), []).append((rule, path, name))
+    named = {norm(c) for c in settings.fields.values()} | {norm(k.partition(".")[2] or k) for k in settings.fields}
+    out: list[Problem] = []
+    bundled = resources.rules_dir().resolve()
+
+    def ours(rule: Rule) -> bool:
+        return bool(rule.file) and Path(rule.file).resolve().parent == bundled
+
+    for (ent, key), where in uses.items():
+        if len({r.id for r, _p, _n in where}) > 1 or key in named or any(ours(r) for r, _p, _n in where):
+            continue  # more than one rule reads it, a bundled rule does, or the team mapped it: a real column name
+        others = {k: n for (e, k), w in uses.items() if e == ent and k != key for _r, _p, n in w[:1]}
+        others.update({norm(c): c for c in settings.fields.values()})
+        hit = difflib.get_close_matches(key, list(others), n=1, cutoff=0.85)
+        if hit:
+            rule, path, name = where[0]
+            p = rule.problem(path, N_("rule {code} {rule} reads «{ref}», which no other rule or fields: entry names "
+                                      "(did you mean «{name}»?)"), "misspelt-field",
+                             {"code": rule.code, "rule": rule.id, "ref": f"{ent}.{name}", "name": others[hit[0]]})
+            p.severity = "warning"
+            out.append(p)
+    return out
+
