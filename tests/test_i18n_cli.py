@@ -9,6 +9,7 @@ an English line carries no Cyrillic outside «quoted values».
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import re
@@ -374,3 +375,36 @@ def test_a_counted_note_has_the_russian_plural_form_and_the_english_one(n, ru_te
     assert b.text("ru").startswith("столбец «Task Status» в файле tasks.csv пуст " + (
         "в единственной строке" if n == 1 else f"во всех {n} строке" if n == 21 else f"во всех {n} строках"))
     assert mixed([w.text("ru"), b.text("ru")]) == []
+
+
+def test_a_paced_google_publish_reports_its_progress_in_the_clis_language(sheets, monkeypatch):
+    """Publishing into Google Sheets within its quota: the waits and the counts, in Russian and in English."""
+    from test_gsheet_safety import Clock, paced
+
+    from crm_audit import settings as settings_mod
+    from crm_audit.engine.audit import audit_export
+    from exporters import gsheet
+    from exporters.gsheet import render
+
+    server, _key = sheets
+    demo = Path(__file__).resolve().parents[1] / "crm_audit" / "demo_data"
+    report = audit_export(settings_mod.load(str(demo / "crm-audit.yaml")), str(demo / "pipedrive"), as_of=dt.date(2026, 11, 20))
+    monkeypatch.setattr(render, "MAX_BODY_BYTES", 6_000)  # a few dozen write requests: a large export's shape
+    for lang in ("ru", "en"):
+        i18n.use_language(lang)
+        clock = Clock()
+        server.clock, server.write_quota = clock, 10
+        key = f"PACED_{lang.upper()}_0123456789"
+        server.create(key)
+        lines: list[str] = []
+        sh = gsheet.open_spreadsheet(key, client=server.client(), retry=paced(clock, 10))
+        gsheet.publish(report, sh, retry=paced(clock, 10), progress=lines.append)
+        if lang == "ru":
+            assert re.fullmatch(r"Google-таблица: \d+ запрос(а|ов)? на запись; Google разрешает 10 в минуту, это займёт ~\d+ мин\.",
+                                lines[0]), lines[0]
+            assert any(ln.startswith("Google-таблицы: Google разрешает 10 запросов на запись в минуту, ожидание ") and "шаг " in ln
+                       for ln in lines), lines[:5]
+            assert mixed(lines) == [], mixed(lines)[:3]
+        else:
+            assert lines[0].startswith("Google Sheets: ") and " write request(s); Google allows 10 per minute" in lines[0]
+            assert russian_lines("\n".join(lines)) == []

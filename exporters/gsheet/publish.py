@@ -33,7 +33,7 @@ from crm_audit.documents.edits import (
 )
 from crm_audit.errors import OutputError
 from crm_audit.gcutil import gc_paused
-from crm_audit.i18n import _
+from crm_audit.i18n import _, ngettext
 from crm_audit.report import STATUSES, AuditReport
 from exporters.gsheet import render as R
 from exporters.gsheet.access import (
@@ -607,13 +607,14 @@ def publish(
                  + (1 if use_journal or old_journal else 0))
         if failures == 0:
             result.writes, result.estimate = steps, policy.estimate(steps)
-            say(f"Google Sheets: {steps} write request(s); Google allows {policy.writes_per_minute} per minute, "
-                f"this takes {format_minutes(result.estimate)}.")
+            say(ngettext("Google Sheets: {n} write request; Google allows {per_minute} per minute, this takes {time}.",
+                         "Google Sheets: {n} write request(s); Google allows {per_minute} per minute, this takes {time}.", steps)
+                .format(n=steps, per_minute=policy.writes_per_minute, time=format_minutes(result.estimate)))
         done = 0
         calls.remaining = lambda: policy.estimate(steps - done)
         try:
             for group in layout:
-                calls.status = f"step {done + 1}/{steps}"
+                calls.status = _("step {i}/{n}").format(i=done + 1, n=steps)
                 calls.write(_("update the sheets' layout"), spreadsheet.batch_update, {"requests": group}, repeatable=False)
                 done += 1
             break
@@ -650,12 +651,13 @@ def publish(
             if use_journal and len(merge.late) != journaled:
                 _write_journal(calls, spreadsheet, merge.journal(), journal)
                 journaled = len(merge.late)
-        calls.status = f"step {done + 1}/{steps}"
+        calls.status = _("step {i}/{n}").format(i=done + 1, n=steps)
         calls.write(_("write the values"), spreadsheet.values_batch_update, {"valueInputOption": "RAW", "data": group})
         merge.wrote(group)
         done += 1
         if done < steps:
-            say(f"Google Sheets: {done}/{steps} write requests, {format_minutes(policy.estimate(steps - done))} left")
+            say(_("Google Sheets: {done}/{n} write requests, {left} left")
+                .format(done=done, n=steps, left=format_minutes(policy.estimate(steps - done))))
 
     # 3. every value is in place: the journal is not needed any more
     if use_journal or old_journal is not None:
