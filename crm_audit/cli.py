@@ -57,7 +57,7 @@ config_option = click.option(
                 '  crm-audit validate             # check settings and rule files\n'
                 '  crm-audit run --export export/ --out audit.xlsx --violations-csv violations.csv\n'
                 'Try it on bundled sample data:  crm-audit demo'))
-@click.version_option(__version__, prog_name="crm-audit")
+@click.version_option(__version__, prog_name="crm-audit", message="%(prog)s %(version)s")  # no words: the same in every language
 def cli() -> None:
     pass
 
