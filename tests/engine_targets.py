@@ -155,15 +155,8 @@ class Postgres:
     def load(self, export) -> DBAPITarget:
         self._n += 1
         schema = f"export_{self._n}"
+        self.load_tables(export_tables(export), schema)
         cur = self.conn.cursor()
-        cur.execute(f"CREATE SCHEMA {schema}")
-        for name, table in export_tables(export).items():
-            cols = ", ".join(f"{_q(f.name)} {_pg_type(f.type)}" for f in table.schema)
-            cur.execute(f"CREATE TABLE {schema}.{_q(name)} ({cols})")
-            names = ", ".join(_q(f.name) for f in table.schema)
-            with cur.copy(f"COPY {schema}.{_q(name)} ({names}) FROM STDIN") as cp:
-                for row in zip(*(c.to_pylist() for c in table.columns)):
-                    cp.write_row(row)
         cur.execute(f"SET search_path TO {schema}")
         cur.execute("ANALYZE")  # a warehouse has statistics; freshly copied tables get them here
         return DBAPITarget(self.conn, "postgres")

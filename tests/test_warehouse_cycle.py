@@ -51,11 +51,11 @@ def team(tmp_path):
 
 
 def sheet_rows(fake, prefix):
-    book = fake.book(KEY)
-    title = next(t for t in book.titles() if t.startswith(prefix + " "))
-    grid = book.sheet(title).grid()
-    header = grid[0]
-    return {str(r[header.index("ID сделки")]): (i, dict(zip(header, r))) for i, r in enumerate(grid) if i and r and r[header.index("ID сделки")]}, header, book.sheet(title)
+    """The rule sheet's rows by deal id, with their row index; its header and the sheet."""
+    sheet = next(fake.book(KEY).sheet(t) for t in fake.book(KEY).titles() if t.startswith(prefix + " "))
+    header, *body = sheet.grid()
+    col = header.index("ID сделки")
+    return {str(r[col]): (i, dict(zip(header, r))) for i, r in enumerate(body, 1) if r and r[col]}, header, sheet
 
 
 def test_two_warehouse_audits_carry_the_managers_work_over(team, fake):
