@@ -200,6 +200,16 @@ _COMPUTED_FROM = {"days_in_stage": ("stage_changed", "created"), "stage_since": 
 _FIELD_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
 
 
+def _tested_fields(rule: Rule) -> dict[str, tuple]:
+    """Every field a rule's conditions test -> the path of the first condition testing it (where a problem points)."""
+    where: dict[str, tuple] = {}
+    for root in (rule.where, rule.when):
+        for c in iter_conds(root):
+            if isinstance(c, Leaf):
+                where.setdefault(c.field, c.path)
+    return where
+
+
 def unprovided_fields(rules: list[Rule], settings: Settings, profile) -> list[Problem]:
     """The export's own fields (deal.won_reason, org.owner …) the rules read that no export of the
     settings' CRM profile provides: the profile has no such field (so `columns:` cannot map one either),
@@ -211,11 +221,7 @@ def unprovided_fields(rules: list[Rule], settings: Settings, profile) -> list[Pr
     for rule in rules:
         if rule.off:
             continue
-        where: dict[str, tuple] = {}
-        for root in (rule.where, rule.when):
-            for c in iter_conds(root):
-                if isinstance(c, Leaf):
-                    where.setdefault(c.field, c.path)
+        where = _tested_fields(rule)
         for ref in sorted({*where, *(e.field for e in rule.evidence)}):
             ent, name = split_field(ref)
             if ent == "tasks" or name not in FIELDS.get(ent, {}) or name == "status":
@@ -336,11 +342,7 @@ def misspelt_fields(rules: list[Rule], settings: Settings) -> list[Problem]:
     for rule in rules:
         if rule.off:
             continue
-        refs: dict[str, tuple] = {}
-        for root in (rule.where, rule.when):
-            for c in iter_conds(root):
-                if isinstance(c, Leaf):
-                    refs.setdefault(c.field, c.path)
+        refs = _tested_fields(rule)
         for e in rule.evidence:
             refs.setdefault(e.field, ())
         for ref, path in refs.items():
