@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass
 
 from crm_audit.history.review import Item, Review, code_key
-from crm_audit.notify.fmt import AUDITS, FINDINGS, date_text, plural
+from crm_audit.notify.fmt import AUDITS, FINDINGS, date_text, plural, plural_form
 from crm_audit.report import STATUS_FIXED
 
 
@@ -64,7 +64,7 @@ def _changes_line(rv: Review) -> str | None:
 def manager_changes_text(c) -> str:
     """One manager's numbers since the previous audit, as the text part and Telegram say them (zeros left out after
     the first three): «+18 новых, −4 исправлено, 9 осталось, «Исправлено», но осталось 1, принято 2, предупреждений 2»."""
-    parts = [f"+{c.new} новых", f"−{c.resolved} исправлено", f"{c.still_open} осталось"]
+    parts = [f"+{c.new} {plural_form(c.new, ('новое', 'новых', 'новых'))}", f"−{c.resolved} исправлено", f"{c.still_open} осталось"]
     for n, text in ((c.fixed_failing, f"«{STATUS_FIXED}», но осталось"), (c.accepted, "принято"), (c.warned, "предупреждений"),
                     (getattr(c, "handed_over", 0), "передано другим (сделки сменили ответственного)"),
                     (getattr(c, "taken_over", 0), "получено от других")):
