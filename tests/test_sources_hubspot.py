@@ -208,7 +208,7 @@ def test_init_from_crm_reads_pipelines_in_order_and_deactivated_owners(tmp_path,
     assert fake.token not in text
     s = settings_mod.load(path)
     assert s.pipelines["Клиенты"][-2:] == ["Closed Won", "Closed Lost"] and s.pipelines["Клиенты"][0] == "Принял в работу"
-    assert "Павел Орлов" in text and "(deactivated)" in text and "«Источник сделки»" in text
+    assert "Павел Орлов" in text and "(отключён)" in text and "«Источник сделки»" in text
 
 
 def test_a_sync_killed_mid_way_loses_nothing_and_the_next_resumes(tmp_path, fake):

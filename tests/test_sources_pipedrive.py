@@ -319,7 +319,7 @@ def test_init_from_crm_writes_settings_that_run(tmp_path, fake):
     s = settings_mod.load(path)
     assert s.pipelines["Клиенты"][:2] == ["Квалификация", "Принял в работу"]
     assert s.crm_api.base_url == fake.url
-    assert "Павел Орлов   (deactivated)" in text and "«Источник сделки» (enum)" in text
+    assert "Павел Орлов   (отключён)" in text and "«Источник сделки» (enum)" in text
     run = subprocess.run(CLI + ["run", "--from-crm", "--config", str(path), "--as-of", AS_OF, "--violations-csv", str(tmp_path / "v.csv")],
                          env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

@@ -246,7 +246,7 @@ def test_init_from_crm_reads_the_stage_order_users_and_custom_fields(tmp_path, f
     stages = s.pipelines["Продажи"]
     assert stages[:3] == ["Принял в работу", "Квалификация", "Проведено демо"] and stages[-2:] == [WON, LOST]
     assert "Старая стадия" not in stages  # an inactive stage
-    assert "Павел Орлов" in text and "(deactivated)" in text and "«Источник сделки»" in text
+    assert "Павел Орлов" in text and "(отключён)" in text and "«Источник сделки»" in text
 
 
 def test_record_types_are_pipelines_judged_per_pipeline_and_each_opportunity_keeps_its_currency(tmp_path, dataset):

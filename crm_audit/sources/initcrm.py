@@ -22,8 +22,8 @@ from crm_audit.i18n import _
 def _api_block(api, crm: str) -> str:
     from crm_audit.sources.config import CrmApiSettings
 
-    lines = ["", "# The CRM's API (crm-audit sync / run --from-crm). The token is NOT here: it is read from",
-             "# the environment variable or the file below (keep the file outside the project).", "crm_api:"]
+    lines = ["", "# API CRM (crm-audit sync / run --from-crm). Токена здесь НЕТ: он читается из переменной",
+             "# окружения или из файла ниже (держите файл вне папки проекта).", "crm_api:"]
     defaults = CrmApiSettings()
     for key in ("token_env", "token_file", "auth", "domain", "base_url", "timezone", "client_id", "username", "private_key_file",
                 "private_key_env", "login_url"):
@@ -35,18 +35,18 @@ def _api_block(api, crm: str) -> str:
             v = "SALESFORCE_PRIVATE_KEY"
         if v is not None and v != getattr(defaults, key) or key == "token_env" and v is not None:
             lines.append(f"  {key}: {json.dumps(v, ensure_ascii=False)}")
-    lines += ["  overlap_minutes: 10        # each sync re-reads this much before where the last one stopped",
-              "  id_check_days: 7           # objects without a deleted filter: list every id this often",
-              "  keep_snapshots: 12         # snapshots kept besides those an audit used (always kept)"]
+    lines += ["  overlap_minutes: 10        # каждая синхронизация заново читает столько минут до места, где остановилась прошлая",
+              "  id_check_days: 7           # объекты без фильтра удалённых: раз в столько дней перечитываются все идентификаторы",
+              "  keep_snapshots: 12         # сколько снимков хранить, кроме прочитанных аудитом (те хранятся всегда)"]
     return "\n".join(lines) + "\n"
 
 
 def _facts_block(values) -> str:
-    lines = ["", "# Read from the CRM by `init --from-crm` (for reference; not settings):", "# users:"]
+    lines = ["", "# Прочитано из CRM командой `init --from-crm` (для справки; это не настройки):", "# пользователи:"]
     for name, active in values.users:
-        lines.append(f"#   - {name}" + ("" if active else "   (deactivated)"))
+        lines.append(f"#   - {name}" + ("" if active else "   (отключён)"))
     if values.custom_fields:
-        lines.append("# custom fields (a rule reads them as deal.<name>, org.<name>, person.<name>):")
+        lines.append("# свои поля (правило читает их как deal.<имя>, org.<имя>, person.<имя>):")
         for f in values.custom_fields:
             opts = f" — {', '.join(o for o in f.options[:8] if o)}" if f.options else ""
             lines.append(f"#   - {f.entity}: «{f.name}» ({f.type}){opts}")
