@@ -142,3 +142,56 @@ def test_the_rule_query_on_a_warehouse_is_one_read_only_statement(tmp_path):
             assert names[:4] == ["src_deals", "src_organizations", "src_persons", "src_activities"] and names[-1] == "audit_deals"
             assert not list(tree.find_all(sqlglot.exp.Create, sqlglot.exp.Insert, sqlglot.exp.Update, sqlglot.exp.Delete))
             assert "hubspot.deal" in sql and "hubspot.property_option" not in sql  # option labels are literals in the query
+
+
+@pytest.fixture(scope="module")
+def layouts(tmp_path_factory):
+    """connector -> (settings, plans, layout): the metadata (custom fields, option labels) read once from a DuckDB copy."""
+    from crm_audit.engine import plan as planmod
+    from crm_audit.rules import ruleset
+    from crm_audit.warehouse.audit import custom_needed, resolve_warehouse
+    from crm_audit.warehouse.connect import connect
+    from crm_audit.warehouse.entities import build_layout
+
+    out = {}
+    for connector, case in (("fivetran_pipedrive", "pipedrive-demo"), ("fivetran_hubspot", "hubspot")):
+        _c, export, settings_file, _total = CASES[case]
+        wh = build(connector, export, settings_file)
+        db = write_duckdb(wh, tmp_path_factory.mktemp(connector) / "fivetran.duckdb")
+        settings = settings_mod.load(settings_file)
+        source = resolve(settings, f"duckdb:///{db}?profile={connector}&schema={schema_of(wh)}")
+        plans = planmod.build_all(ruleset.load_with_warnings(settings).rules, settings)
+        with connect(source.url) as conn:
+            layout = build_layout(source.profile, source.schema, conn.target, custom_needed(plans),
+                                  resolve_warehouse(source, conn.target))
+        out[connector] = (settings, plans, layout, schema_of(wh))
+    return out
+
+
+#: rules that between them read every kind of thing: an enum custom field of the organization, tasks, days in stage
+#: and a stage comparison, the owner of the organization, a custom field of the deal
+RENDERED = ("partner-pipeline-org-not-agency", "overdue-tasks", "no-stage-movement", "owner-mismatch", "missing-source")
+
+
+@pytest.mark.parametrize("dialect", ["bigquery", "snowflake", "spark", "clickhouse"])
+@pytest.mark.parametrize("connector", ["fivetran_pipedrive", "fivetran_hubspot"])
+def test_the_warehouse_queries_render_for_every_engine(connector, dialect, layouts):
+    """What BigQuery, Snowflake, Databricks and ClickHouse would be sent (they cannot run here; PostgreSQL runs above):
+    a rule's one statement, the entity queries in front, parses back in that engine's dialect and names the connector's tables
+    in the run's schema."""
+    import sqlglot
+
+    from crm_audit.engine.backends.sql_backend import SQLBackend
+
+    settings, plans, layout, schema = layouts[connector]
+
+    class Elsewhere:  # the engine the statements are rendered for; nothing is run
+        def __init__(self, name):
+            self.dialect = name
+
+    backend = SQLBackend(Elsewhere(dialect), settings, AS_OF, layout.sources(), ctes=layout.ctes())
+    for p in (p for p in plans if p.rule.id in RENDERED):
+        sql = backend.rule_sql(p)
+        (tree,) = sqlglot.parse(sql, read=dialect)
+        tables = {f"{t.db}.{t.name}".lower() for t in tree.find_all(sqlglot.exp.Table) if t.db}
+        assert f"{schema}.deal" in tables, (p.rule.id, sql[:300])
