@@ -268,6 +268,9 @@ def validate(config, engine):
         rules, rproblems = ruleset.collect(settings)
         problems += rproblems
         problems += _profile_problems(settings, config)
+        from crm_audit.warehouse.cli import settings_engine_problems
+
+        problems += settings_engine_problems(settings)  # the engine: block's URL and warehouse profile (no connection)
         if engine is not None:
             from crm_audit.engine.dialects.check import engine_problems
 

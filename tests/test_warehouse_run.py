@@ -316,3 +316,13 @@ def test_rules_explain_sql_for_a_warehouse_is_the_statement_run_there(warehouse,
     sql = res.stdout.split("WITH ", 1)[1]
     assert sql.startswith("src_deals AS (") and "FROM pipedrive.deal AS d" in sql and "LEFT JOIN pipedrive.users AS u" in sql
     assert "audit_deals AS (" in sql and "CREATE" not in sql.upper().replace("CREATED", "")
+
+
+def test_validate_checks_the_settings_engine_block_without_connecting(tmp_path):
+    d = team(tmp_path, f"\nengine:\n  url: postgresql://audit:{SECRET}@db.internal/crm\n  profile: fivetran_pipedrve\n")
+    res = crm_audit("validate", cwd=d, env={"CRM_AUDIT_LANGUAGE": "en"})
+    assert res.returncode == 2
+    lines = res.stderr.splitlines()
+    assert any(x.startswith("crm-audit.yaml:") and "engine: url:" in x and "CRM_AUDIT_ENGINE_PASSWORD" in x for x in lines), lines
+    assert any("engine: profile:" in x and "«fivetran_pipedrve»" in x and "fivetran_pipedrive" in x for x in lines), lines
+    assert SECRET not in res.stdout + res.stderr

@@ -50,6 +50,18 @@ class WarehouseSource:
         return f"{self.url} ({self.profile.name}{where})"
 
 
+def profile_name(settings) -> str:
+    """The settings' warehouse profile: a bundled name, or a file of the team's (relative to the settings);
+    default ``fivetran_<crm>``."""
+    conf = getattr(settings, "engine", None)
+    if conf is None or not conf.profile:
+        return f"fivetran_{settings.crm}"
+    path = Path(conf.profile).expanduser()
+    if not path.is_absolute() and settings.base_dir is not None and (settings.base_dir / path).exists():
+        return str(settings.base_dir / path)
+    return conf.profile
+
+
 def resolve(settings, url_text: str | None) -> WarehouseSource:
     """The warehouse of ``--engine URL`` and the settings' ``engine:`` block (the URL's ``?profile=&schema=`` win)."""
     conf = getattr(settings, "engine", None)
@@ -57,13 +69,7 @@ def resolve(settings, url_text: str | None) -> WarehouseSource:
     if not text:
         raise UsageError(_("no engine URL: give --engine URL or engine: url: in the settings"))
     url = parse(text)
-    name = url.profile or (conf.profile if conf is not None and conf.profile else None) or f"fivetran_{settings.crm}"
-    if conf is not None and conf.profile and not url.profile and settings.base_dir is not None:
-        candidate = Path(conf.profile).expanduser()  # a profile file of the team's: relative to the settings
-        candidate = candidate if candidate.is_absolute() else settings.base_dir / candidate
-        if candidate.suffix in (".yaml", ".yml") and candidate.exists():
-            name = str(candidate)
-    prof = wprofile.load(name)
+    prof = wprofile.load(url.profile or profile_name(settings))
     schema = url.schema or (conf.schema_ if conf is not None else None)
     if schema is None and url.scheme == "bigquery" and url.path:
         schema = url.path

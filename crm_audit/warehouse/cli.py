@@ -96,3 +96,28 @@ def warehouse_rule_sql(rule, settings, url: str) -> str:
             return _("skipped on this warehouse: {why}").format(why=skipped_reason(skipped[0]))
         backend = SQLBackend(conn.target, settings, dt.date.today(), layout.sources(), ctes=layout.ctes())
         return backend.rule_sql(runnable[0], pretty=True)
+
+
+def settings_engine_problems(settings) -> list[Problem]:
+    """`validate` (without --engine): the settings' `engine:` block — its URL parses (no password in it) and its
+    warehouse profile loads — each problem at the block's line; nothing is connected to."""
+    from crm_audit.warehouse import profile as wprofile
+    from crm_audit.warehouse.audit import profile_name
+    from crm_audit.warehouse.url import parse
+
+    conf = getattr(settings, "engine", None)
+    if conf is None:
+        return []
+    out: list[Problem] = []
+    checks = [("url", lambda: parse(conf.url))] if conf.url else []
+    if conf.url or conf.profile:
+        checks.append(("profile", lambda: wprofile.load(profile_name(settings))))
+    for key, check in checks:
+        try:
+            check()
+        except CrmAuditError as exc:
+            line, col = settings.where("engine", key)
+            for p in exc.problems or [Problem(str(exc))]:
+                out.append(Problem(f"engine: {key}: {p}", file=settings.file, line=line, col=col, reason=p.reason))
+    return out
+
