@@ -37,40 +37,55 @@ class WorkbookReader:
 
     # ------------------------------------------------------------------ calamine (the usual path)
     def _read_calamine(self) -> list[EditedRow] | None:
-        """The edits, or None when calamine cannot read the file (openpyxl decides then)."""
+        """The edits, or None when calamine cannot read the file (openpyxl decides then).
+
+        Calamine parses the next worksheet's XML in a worker thread (it releases the GIL) while this thread scans
+        for formulas and turns the previous sheet into rows, so the read-back keeps both cores busy; the rows are
+        the ones a sheet-by-sheet read gives (a sheet with formulas is read by openpyxl, its parse unused).
+        """
+        from concurrent.futures import ThreadPoolExecutor
+
         from python_calamine import CalamineWorkbook, SheetTypeEnum
 
         try:
             wb = CalamineWorkbook.from_path(str(self.path))
         except Exception:  # calamine raises its own error types; openpyxl reports the problem
             return None
+        pool = ThreadPoolExecutor(1, thread_name_prefix="calamine")
         try:
+            names = [meta.name for meta in wb.sheets_metadata if meta.typ == SheetTypeEnum.WorkSheet]
+            # openpyxl's worksheets do not include chart sheets either
+            parsed = [pool.submit(wb.get_sheet_by_name, name) for name in names[:1]]
             with_formulas = _sheets_with_formulas(self.path)
             if with_formulas is None:
                 return None
             out: list[EditedRow] = []
             owb = None
             try:
-                for meta in wb.sheets_metadata:
-                    if meta.typ != SheetTypeEnum.WorkSheet:
-                        continue  # openpyxl's worksheets do not include chart sheets either
-                    if meta.name in with_formulas:
+                for i, name in enumerate(names):
+                    if i + 1 < len(names):  # one sheet ahead: at most two parsed sheets are held
+                        parsed.append(pool.submit(wb.get_sheet_by_name, names[i + 1]))
+                    sheet = parsed[i]
+                    parsed[i] = None
+                    if name in with_formulas:
                         if owb is None:
                             owb = self._open_openpyxl()
-                        ws = owb[meta.name]
+                        ws = owb[name]
                         out.extend(self._sheet(ws.title, ws.iter_rows(values_only=True), _value))
                         continue
                     try:
-                        rows = wb.get_sheet_by_name(meta.name).to_python(skip_empty_area=False)
+                        rows = sheet.result().to_python(skip_empty_area=False)
                     except Exception:
                         return None
-                    out.extend(self._sheet(meta.name, iter(rows), _calamine_value))
+                    del sheet
+                    out.extend(self._sheet(name, iter(rows), _calamine_value))
                     del rows
             finally:
                 if owb is not None:
                     owb.close()
             return out
         finally:
+            pool.shutdown(wait=True, cancel_futures=True)
             wb.close()
 
     # ------------------------------------------------------------------ openpyxl (the fallback)
