@@ -12,17 +12,17 @@ from pathlib import Path
 import click
 
 from crm_audit.errors import InputError, Problem, UsageError
+from crm_audit.clihelp import HelpCommand
 from crm_audit.i18n import N_, _
 
 
-@click.command("inspect")
+@click.command("inspect", cls=HelpCommand, help=N_('Show how an export is read: profile, files, columns, rules that can run.'))
 @click.argument("directory", type=click.Path(), required=False)
-@click.option("--crm", default=None, help="CRM export profile (default: detected from the headers).")
+@click.option("--crm", default=None, help=N_("CRM export profile (default: detected from the headers)."))
 @click.option("--config", "-c", "config", default=None, type=click.Path(dir_okay=False),
-              help="Settings file: its crm, pipelines and rules are used (default: crm-audit.yaml here, as run reads it, else the bundled rules).")
+              help=N_("Settings file: its crm, pipelines and rules are used (default: crm-audit.yaml here, as run reads it, else the bundled rules)."))
 @click.option("--engine", "engine_url", default=None, help=N_("Inspect the CRM's tables in a warehouse instead of an export: an engine URL (see `crm-audit run --engine`)."))
 def inspect_cmd(directory, crm, config, engine_url):
-    """Show how an export is read: profile, files, columns, rules that can run."""
     from crm_audit.engine.inspect import format_report, inspect_export
 
     if engine_url:  # the warehouse's tables, as a run --engine would read them
