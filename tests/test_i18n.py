@@ -323,8 +323,10 @@ def test_data_warnings_are_russian_on_the_faq_and_in_the_clis_language_in_the_te
     assert "deal 156: pipeline «Архив 2024» (stage «Новый лид») is not in the settings" in terminal
     faq = [" ".join(str(c) for c in row if c is not None)
            for row in openpyxl.load_workbook(tmp_path / "a.xlsx", read_only=True)["FAQ"].iter_rows(values_only=True)]
-    stage_rows = [r for r in faq if r.startswith("unknown-stage")]
+    stage_rows = [r for r in faq if r.startswith("Неизвестный этап")]
     assert stage_rows and all("stage comparisons" not in r for r in stage_rows)
+    assert not any(r.startswith("unknown-") for r in faq)  # a Russian label of the kind, never the internal code
+    assert "Выгрузка exp" in faq  # the export folder by its name, not a path relative to the analyst's folder
     assert any("сделка 156: воронки «Архив 2024» (этап «Новый лид») нет в настройках" in r for r in stage_rows)
 
 
@@ -357,3 +359,17 @@ def test_converted_data_warnings_have_a_russian_text_with_the_same_placeholders(
         text = text.replace(str(v), " ")
     assert re.search("[А-Яа-яЁё]", text) and english_words(text) == [], text
     assert i18n.translations("ru").gettext(STAGE_ORDER_GUESSED) != STAGE_ORDER_GUESSED
+
+
+def test_every_data_warning_kind_has_a_russian_label():
+    """The FAQ's «Проблемы в данных» names each warning's kind in Russian, never by its internal code."""
+    import re
+
+    from crm_audit.documents.warning_labels import LABELS
+
+    root = Path(__file__).resolve().parents[1] / "crm_audit"
+    codes = set()
+    for f in root.rglob("*.py"):
+        codes.update(re.findall(r'DataWarning\(\s*"([a-z-]+)"', f.read_text(encoding="utf-8")))
+    assert codes and sorted(codes - set(LABELS)) == []
+    assert all(re.search("[а-яё]", v, re.I) for v in LABELS.values())

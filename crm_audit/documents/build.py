@@ -21,6 +21,7 @@ import math
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -54,6 +55,7 @@ from crm_audit.documents.layout import (
     sheet_notes,
 )
 from crm_audit.documents.limits import capped
+from crm_audit.documents.warning_labels import label as warning_label
 from crm_audit.documents.model import (
     Cell,
     CellRange,
@@ -517,7 +519,7 @@ def faq_sheet(report: AuditReport, titles: Sequence[str], *, deal_id_header: str
         summary.append(f"CRM: {report.crm}")
     line("Сводка", "; ".join(summary) + ".")
     if report.source:
-        line("Выгрузка", report.source)
+        line("Выгрузка", _source_text(report.source))
     line()
     out.add(_cell("Как работать с документом", TITLE))
     line(
@@ -609,10 +611,20 @@ def faq_sheet(report: AuditReport, titles: Sequence[str], *, deal_id_header: str
                 if part
             )
             text = warning.text("ru")  # the FAQ is a manager's page: Russian whatever the CLI speaks
-            line(warning.code, f"{text} ({where})" if where else text)
+            line(warning_label(warning.code), f"{text} ({where})" if where else text)
         if len(report.warnings) > len(shown):
             line("…", f"и ещё {len(report.warnings) - len(shown)}")
     return sheet
+
+
+def _source_text(source: str) -> str:
+    """What the FAQ says the audit read: an export folder or file by its name (a path relative to the analyst's
+    folder means nothing to a manager); anything else (a warehouse) as the audit described it."""
+    path = Path(source)
+    try:
+        return path.resolve().name if path.exists() else source
+    except OSError:
+        return source
 
 
 def _owner_text(owner: Any) -> str:

@@ -1,0 +1,48 @@
+"""What a data warning is about, in the words a manager reads on the FAQ sheet.
+
+A :class:`~crm_audit.report.DataWarning` carries an internal ``code``
+(``unknown-stage``, ``document-edit`` …) for tests and the library; the FAQ's
+«Проблемы в данных» block shows this label instead, never the code.
+"""
+
+from __future__ import annotations
+
+LABELS: dict[str, str] = {
+    "ambiguous-link": "Неоднозначная связь",
+    "bad-value": "Непонятное значение",
+    "blank-column": "Пустой столбец",
+    "date-order": "Порядок дня и месяца",
+    "deal-without-id": "Сделка без ID",
+    "document-edit": "Правка в документе",
+    "duplicate-deal": "Повтор сделки",
+    "duplicate-header": "Повтор столбца",
+    "footer": "Итоговая строка",
+    "ids-unused": "Настройки",
+    "misspelt-field": "Опечатка в поле?",
+    "missing-comment": "Нет комментария",
+    "no-deal-id": "Строка без ID сделки",
+    "no-stage-change": "Нет даты смены этапа",
+    "pipelines-by-id": "Воронки по ID",
+    "rows-skipped": "Пропущенные строки",
+    "rule-partial": "Правило проверено частично",
+    "rule-skipped": "Правило пропущено",
+    "rule-unjudged": "Сделки без оценки",
+    "sheet-capped": "Лист обрезан",
+    "stage-order-guessed": "Порядок этапов",
+    "unknown-decision": "Неизвестное решение",
+    "unknown-file": "Лишний файл",
+    "unknown-pipeline": "Неизвестная воронка",
+    "unknown-stage": "Неизвестный этап",
+    "unknown-status": "Неизвестный статус",
+    "unknown-value": "Неизвестное значение",
+    "unnamed-id": "ID без названия",
+    "warehouse-missing": "Нет в хранилище",
+}
+
+#: A code without a label of its own (a newer warning) still reads as Russian.
+DEFAULT = "Данные"
+
+
+def label(code: str) -> str:
+    """The Russian label of a warning ``code``."""
+    return LABELS.get(code, DEFAULT)
