@@ -115,17 +115,22 @@ def _sql_text(expr: str, dtype: Any, kind: str) -> str:
     return f"coalesce({text}, '')"
 
 
-#: What the CSV's DuckDB connection may hold: it streams one rule's Arrow rows at a time to the file, in their order
-#: (no sort), so it needs little; the bound keeps the whole run within its memory budget on any number of violations.
+#: What the CSV's DuckDB connection may hold: it streams :data:`CSV_CHUNK_ROWS` Arrow rows at a time to the file, in
+#: their order (no sort), so it needs little; the bound keeps the whole run within its memory budget on any number
+#: of violations.
 CSV_DUCKDB_MEMORY = "256MiB"
+#: Rows per ``COPY``: DuckDB keeps the rows' order by holding the batches a slower thread has not yet written, which on
+#: a busy machine can be most of one ``COPY`` (300,000 rows ran out of 256 MiB): a slice bounds it whatever the load.
+CSV_CHUNK_ROWS = 65_536
 
 
 def _write_with_duckdb(report: AuditReport, tmp: Path) -> bool:
     """Write the CSV with DuckDB; False when a column has no Arrow type (``tmp`` is then rewritten by the caller).
 
-    One rule at a time: its rows (Arrow columns, never a Python object per row) are formatted and copied by
-    DuckDB in their own order (``preserve_insertion_order``) to a part file that is appended to ``tmp`` after
-    the header, so memory holds one rule's Arrow columns, not every violation and a sort of them.
+    One rule at a time, in slices of :data:`CSV_CHUNK_ROWS`: its rows (Arrow columns, never a Python object per
+    row) are formatted and copied by DuckDB in their own order (``preserve_insertion_order``) to a part file that
+    is appended to ``tmp`` after the header, so memory holds one rule's Arrow columns and one slice's text, not
+    every violation and a sort of them.
     """
     import duckdb
 
@@ -141,16 +146,17 @@ def _write_with_duckdb(report: AuditReport, tmp: Path) -> bool:
                 table = _arrow_rows(result)
                 if table is None:
                     return False
-                con.register("r", table)
-                try:
-                    con.execute(f"COPY ({_rule_select(report, result, table)}) TO {_quote(str(part))} "
-                                "(FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"')")
-                except duckdb.ConversionException:
-                    return False
-                finally:
-                    con.unregister("r")
-                with open(part, "rb") as src:
-                    _append(src, out)
+                select = _rule_select(report, result, table)
+                for start in range(0, table.num_rows, CSV_CHUNK_ROWS):
+                    con.register("r", table.slice(start, CSV_CHUNK_ROWS))
+                    try:
+                        con.execute(f"COPY ({select}) TO {_quote(str(part))} (FORMAT csv, HEADER false, DELIMITER ',', QUOTE '\"')")
+                    except (duckdb.ConversionException, duckdb.OutOfMemoryException):
+                        return False  # the csv module writes the same text
+                    finally:
+                        con.unregister("r")
+                    with open(part, "rb") as src:
+                        _append(src, out)
         return True
     finally:
         con.close()

@@ -47,7 +47,7 @@ def _read(path) -> list[list[str]]:
 
 
 def test_many_rows_keep_their_order_rule_by_rule(tmp_path):
-    """300,000 rows (several of DuckDB's row groups, both threads) come out in the frame's order, rule by rule."""
+    """300,000 rows (several slices and DuckDB row groups, both threads) come out in the frame's order, rule by rule."""
     rng = np.random.default_rng(17)
     big = _rule("big-rule", "2.4", rng.permutation(300_000) + 1, 1)
     empty = _rule("empty-rule", "1.2", np.array([], dtype=int), 2)
@@ -63,6 +63,15 @@ def test_many_rows_keep_their_order_rule_by_rule(tmp_path):
     day = first["ev1"].isoformat() if first["ev1"] else ""
     assert rows[1][11] == f"Дней на этапе: {first['ev0']}; Последнее изменение: {day}"
     assert sorted(os.listdir(tmp_path)) == ["v.csv"]  # no part file left behind
+
+
+def test_slices_of_a_rule_join_up_in_order(tmp_path, monkeypatch):
+    """A rule copied in slices (here 7 rows each) gives the bytes of one copy per rule."""
+    report = _report([_rule("a", "1.1", np.arange(100, 0, -1), 8), _rule("b", "2.1", np.arange(1, 14), 9)])
+    whole = write_violations_csv(report, tmp_path / "whole.csv").read_bytes()
+    monkeypatch.setattr(csv_writer, "CSV_CHUNK_ROWS", 7)
+    assert write_violations_csv(report, tmp_path / "sliced.csv").read_bytes() == whole
+    assert [r[3] for r in _read(tmp_path / "sliced.csv")[1:]] == [str(i) for i in range(100, 0, -1)] + [str(i) for i in range(1, 14)]
 
 
 def test_streamed_fields_equal_the_csv_module_writer(tmp_path):
