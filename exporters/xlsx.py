@@ -388,13 +388,19 @@ class _TableRows:
         book = self.book
         self._ids["date"] = book.ids(build.DATE)
         self._plan = []
-        for i, column in enumerate(self.sheet.table.columns):  # type: ignore[union-attr]
+        columns = self.sheet.table.columns  # type: ignore[union-attr]
+        # a cell linked to another column's URL (the deal title) only where every row's links fit under Excel's cap
+        linked = sum(1 for c in columns if c.links or c.link_to is not None)
+        titles = self.n * linked <= MAX_HYPERLINKS_PER_SHEET
+        for i, column in enumerate(columns):
+            link_to = column.link_to if titles and not column.links else None
             # text in a number or date column is plain text; a number in a date column is a plain number
-            fmt = build.TEXT if column.links else column.format
+            fmt = build.TEXT if column.links or column.link_to is not None else column.format
             text = fmt if fmt.number_format in (None, "@") else build.TEXT
             number = build.NUMBER if fmt.number_format == build.DATE_FORMAT else fmt
             num_sid = book.ids(number)[0]
-            self._plan.append((get_column_letter(i + 1), column.values, column.links, book.ids(text),
+            link = column.links if link_to is None else -1 - link_to  # -1 - n: links to column n's URL (see chunks)
+            self._plan.append((get_column_letter(i + 1), column.values, link, book.ids(text),
                                book.ids(_wrapped(text)), f' s="{num_sid}"' if num_sid else "", book.ids(column.format)))
 
     def chunks(self, columnar: bool | None = None) -> Iterator[str | memoryview]:
@@ -410,21 +416,29 @@ class _TableRows:
         date_sid = self._ids["date"][0]
         plan = self._plan
         if columnar is None:
-            columnar = sum(1 for col in plan if col[2]) <= 1
+            columnar = sum(1 for col in plan if col[2] is True) <= 1
         if columnar:
             writer = RowsWriter(date_sid, _serial, self.links, MAX_HYPERLINKS_PER_SHEET)
             for start in range(0, self.n, _COLUMNAR_ROWS_PER_CHUNK):
                 m = min(_COLUMNAR_ROWS_PER_CHUNK, self.n - start)
                 yield writer.block(self.first_row + start, m,
-                                   [(letter, _arrow_or_slice(values, start, start + m), *rest) for letter, values, *rest in plan])
+                                   [(letter, _arrow_or_slice(values, start, start + m), self._link(link, start, start + m), *rest)
+                                    for letter, values, link, *rest in plan])
             return
         out: list[str] = []
         for start in range(0, self.n, _ROWS_PER_CHUNK):
-            block = [(letter, values[start : start + _ROWS_PER_CHUNK], *rest) for letter, values, *rest in plan]
+            stop = start + _ROWS_PER_CHUNK
+            block = [(letter, values[start:stop], self._link(link, start, stop), *rest) for letter, values, link, *rest in plan]
             for i in range(min(_ROWS_PER_CHUNK, self.n - start)):
                 out.append(self._row(str(self.first_row + start + i), i, block, date_sid))
             yield "".join(out)
             out.clear()
+
+    def _link(self, link: bool | int, start: int, stop: int) -> Any:
+        """A plan's link entry for rows ``start`` … ``stop - 1``: True/False, or the URLs of the column it links to."""
+        if link is True or link is False:
+            return link
+        return self.sheet.table.columns[-1 - link].values[start:stop]  # type: ignore[union-attr]
 
     def _row(self, r: str, i: int, block: list[tuple], date_sid: int) -> str:
         """The ``<row>`` element of row ``r``: the ``i``-th values of the block's columns."""
@@ -435,6 +449,8 @@ class _TableRows:
             v = values[i]
             if v is None:
                 continue
+            if is_link is not True and is_link is not False:
+                is_link = is_link[i]  # this row's URL (a column linked to another's)
             xml, lines = cell_xml(letter, r, v, is_link, text_ids, wrap_ids, num_attr, link_ids, date_attr, _serial, links, max_links)
             parts.append(xml)
             row_lines = max(row_lines, lines)

@@ -35,7 +35,9 @@ _HALF_LIMIT = XLSX_MAX_CELL_CHARS // 2
 _SPACE_RE = r"^[\t\n\x0b\x0c\r\x1c-\x1f\x85\pZ]|[\t\n\x0b\x0c\r\x1c-\x1f\x85\pZ]$"
 _URL_RE = r"(?i)^(https?|mailto):"  # model.linkable's pattern
 
-Column = tuple  # (letter, values, links?, text ids, wrapped text ids, number style attribute, link ids)
+#: (letter, values, links, text ids, wrapped text ids, number style attribute, link ids); ``links``: False, True (each
+#: value links to itself), or the URL each row's cell links to (a slice of another column: the deal title's link)
+Column = tuple
 
 
 def _attr(sid: int) -> str:
@@ -64,7 +66,12 @@ class RowsWriter:
         """``<row>`` elements of rows ``first_row`` … ``first_row + n - 1`` (1-based); ``columns`` hold ``n`` values each."""
         rs = pc.cast(pa.array(np.arange(first_row, first_row + n, dtype=np.int64)), pa.string())
         lines = np.ones(n, dtype=np.int64)
+        before = len(self.links)
         cells = [self._column(col, rs, lines) for col in columns]
+        if any(col[2] is not True and col[2] is not False for col in columns) and len(self.links) > before:
+            # links in row order, as the row-by-row writer adds them (the relationship ids follow this order)
+            order = {col[0]: k for k, col in enumerate(columns)}
+            self.links[before:] = sorted(self.links[before:], key=lambda link: _ref_key(link[0], order))
         tall = lines > 1
         if tall.any():
             heights = pa.array(["", *(f' ht="{LINE_HEIGHT * k}" customHeight="1"' for k in range(2, MAX_ROW_LINES + 1))])
@@ -77,6 +84,8 @@ class RowsWriter:
     # ------------------------------------------------------------------ one column
     def _column(self, col: Column, rs: pa.Array, lines: np.ndarray) -> pa.Array:
         letter, values, is_link, text_ids, wrap_ids, num_attr, link_ids = col
+        if is_link is not True and is_link is not False and not isinstance(is_link, pa.Array):
+            is_link = list(is_link)
         if isinstance(values, pa.Array):  # the model's Arrow slice (string or int64; null: no cell)
             if values.null_count == len(values):
                 return pa.scalar("")
@@ -120,14 +129,19 @@ class RowsWriter:
             np.maximum(lines, np.minimum(breaks + 1, MAX_ROW_LINES), out=lines)
         risky = _bools(pc.match_substring_regex(arr, r"^[=+\-@]"))
         base = np.where(multi, 2, 0)  # 0 text, 2 wrapped text, 4 link
-        if is_link and len(self.links) < self.max_links:
-            ok = _bools(pc.and_(pc.match_substring_regex(arr, _URL_RE), pc.less_equal(length, MAX_URL)))
-            ok &= ~_bools(pc.match_substring_regex(arr, "[\n\r\t]"))
+        if is_link is not False and len(self.links) < self.max_links:
+            target = arr if is_link is True else is_link if isinstance(is_link, pa.Array) else pa.array(is_link, pa.string())
+            if not pa.types.is_string(target.type):
+                target = pc.cast(target, pa.string())
+            ok = _bools(pc.and_(pc.match_substring_regex(target, _URL_RE), pc.less_equal(pc.utf8_length(target), MAX_URL)))
+            ok &= ~_bools(pc.match_substring_regex(target, "[\n\r\t]"))
+            if is_link is not True:
+                ok &= ~_bools(pc.is_null(arr))  # an empty title: nothing to click on
             at = np.flatnonzero(ok)[: self.max_links - len(self.links)]
             if len(at):
                 base[at] = 4
                 row_no = rs.take(pa.array(at)).to_pylist()
-                urls = arr.take(pa.array(at)).to_pylist()
+                urls = target.take(pa.array(at)).to_pylist()
                 self.links.extend((letter + r, u) for r, u in zip(row_no, urls))
         attrs = pa.array([_attr(s) for s in (*text_ids, *wrap_ids, *link_ids)])
         s_attr = attrs.take(pa.array(base + risky))
@@ -135,6 +149,12 @@ class RowsWriter:
         esc = pc.replace_substring(pc.replace_substring(pc.replace_substring(arr, "&", "&amp;"), "<", "&lt;"), ">", "&gt;")
         return pc.binary_join_element_wise(f'<c r="{letter}', rs, '"', s_attr, ' t="inlineStr"><is><t', space, ">", esc,
                                            "</t></is></c>", "")
+
+
+def _ref_key(ref: str, order: dict[str, int]) -> tuple[int, int]:
+    """A cell reference (``C12``) as (row, column position) for sorting."""
+    cut = len(ref.rstrip("0123456789"))
+    return int(ref[cut:]), order.get(ref[:cut], 0)
 
 
 def _joined(rows: pa.Array) -> memoryview:
@@ -150,9 +170,10 @@ def python_cells(letter: str, values: Sequence[Any], rs: list[str], lines: np.nd
                  max_links: int) -> list[str]:
     """The cells of one column, one value at a time (any mix of texts, numbers and dates)."""
     out = [""] * len(values)
+    to = None if is_link is True or is_link is False else is_link
     for i, v in enumerate(values):
         if v is not None:
-            out[i], k = cell_xml(letter, rs[i], v, is_link, text_ids, wrap_ids, num_attr, link_ids, date_attr, serial,
+            out[i], k = cell_xml(letter, rs[i], v, is_link if to is None else to[i], text_ids, wrap_ids, num_attr, link_ids, date_attr, serial,
                                  links, max_links)
             if k > lines[i]:
                 lines[i] = k
@@ -161,13 +182,18 @@ def python_cells(letter: str, values: Sequence[Any], rs: list[str], lines: np.nd
 
 def cell_xml(letter: str, r: str, v: Any, is_link: bool, text_ids, wrap_ids, num_attr: str, link_ids, date_attr: str,
              serial: Callable[[dt.date], str], links: list[tuple[str, str]], max_links: int) -> tuple[str, int]:
-    """One cell (a value that is not None) and the lines its row must show; a link is added to ``links`` under the cap."""
+    """One cell (a value that is not None) and the lines its row must show; a link is added to ``links`` under the cap.
+
+    ``is_link``: True (the value links to itself), False, or the URL the cell links to (None: no link).
+    """
     cls = v.__class__
     if cls is str:
         ids, lines = text_ids, 1
-        if is_link and len(links) < max_links and linkable(v):
-            links.append((letter + r, v))
-            ids = link_ids
+        if is_link and len(links) < max_links:
+            url = v if is_link is True else is_link
+            if url.__class__ is str and linkable(url):
+                links.append((letter + r, url))
+                ids = link_ids
         if len(v) > _HALF_LIMIT:
             v = fit_cell(v)
         if "\n" in v:  # multi-line text: wrap it and give the row room

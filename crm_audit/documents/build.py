@@ -429,7 +429,12 @@ def rule_sheet(
 
     formats = [COMMENT if c.header == HEADER_COMMENT or c.key == "decision_note" else _BY_KIND.get(c.kind, TEXT)
                for c in columns]
-    table = Table([TableColumn(v, f, links=(c.kind == "link")) for c, v, f in zip(columns, values, formats)], n)
+    url_at = next((i for i, c in enumerate(columns) if c.key == "deal_url"), None)
+    title_at = next((i for i, c in enumerate(columns) if c.key == "title"), None)
+    if url_at is not None and title_at is not None:
+        formats[title_at] = LINK  # the deal title carries the deal's link (where its row has one)
+    table = Table([TableColumn(v, f, links=(c.kind == "link"), link_to=url_at if i == title_at and url_at is not None else None)
+                   for i, (c, v, f) in enumerate(zip(columns, values, formats))], n)
     widths = {i: _column_width(c, v) for i, (c, v) in enumerate(zip(columns, values))}
     ncols = len(columns)
     header = [Cell(_clean(c.header), HEADER_RIGHT if c.kind in _RIGHT_KINDS else HEADER) for c in columns]

@@ -113,6 +113,10 @@ class TableColumn:
     values: Sequence[Value]  # one per data row; read it in slices (values[a:b]): it may be converted on demand
     format: Format  # of every data cell (a multi-line text also wraps, its row as tall as its lines)
     links: bool = False  # each value that is :func:`linkable` is a link to itself
+    #: each value's cell links to the value of column ``link_to`` in the same row, where that is :func:`linkable`
+    #: (the deal title carries the deal's link); a renderer may drop these links where its per-sheet cap would cut
+    #: the ``links`` column's
+    link_to: int | None = None
 
 
 @dataclass

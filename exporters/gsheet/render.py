@@ -347,7 +347,8 @@ def format_requests(sheet: RenderedSheet, sheet_id: int, ids: dict[str, int], gr
     if table is not None and n:
         for c, column in enumerate(table.columns):
             # a link column's cells are plain text but for their links (as in the workbook)
-            if not column.links and cell_format(column.format) and model.column_formats.get(c) != column.format:
+            if not (column.links or column.link_to is not None) and cell_format(column.format) \
+                    and model.column_formats.get(c) != column.format:
                 reqs.append(_repeat(sheet_id, head, head + n, c, cell_format(column.format)))
     # the head cells' formats and links (the FAQ, «Учет попаданий», a rule sheet's header)
     if any(cell is not None and (not (cell.format is None or cell.format.plain) or cell.link) for row in model.cells for cell in row):
@@ -361,6 +362,8 @@ def format_requests(sheet: RenderedSheet, sheet_id: int, ids: dict[str, int], gr
         for c, column in enumerate(table.columns):
             if column.links:
                 reqs.extend(_link_requests(sheet, sheet_id, c, head, head + n))
+            elif column.link_to is not None:  # the deal title carries its row's deal link
+                reqs.extend(_link_requests(sheet, sheet_id, c, head, head + n, source=column.link_to))
     if model.filter is not None:
         f = model.filter
         reqs.append({"setBasicFilter": {"filter": {"range": _grid(sheet_id, f.r0, f.r1 + 1, f.c0, f.c1 + 1)}}})
@@ -371,12 +374,16 @@ def format_requests(sheet: RenderedSheet, sheet_id: int, ids: dict[str, int], gr
     return reqs
 
 
-def _link_requests(sheet: RenderedSheet, sheet_id: int, c: int, r0: int, r1: int) -> list[dict]:
+def _link_requests(sheet: RenderedSheet, sheet_id: int, c: int, r0: int, r1: int, source: int | None = None) -> list[dict]:
+    """Link formatting on column ``c``'s cells: to the URL in the cell itself, or in column ``source`` of its row."""
     rows = sheet.rows
     links: dict[int, str] = {}
+    src = c if source is None else source
     for r in range(r0, r1):
         row = rows[r]
-        v = row[c] if c < len(row) else None
+        v = row[src] if src < len(row) else None
+        if source is not None and (c >= len(row) or row[c] is None or row[c] == ""):
+            continue  # an empty title: nothing to click on
         if v.__class__ is str and linkable(v):
             links[r] = v
     if not links:
