@@ -483,6 +483,7 @@ def _write_table_part(zout: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, ra
         if empty is None:  # pragma: no cover - openpyxl always writes sheetData
             raise ValueError(f"no sheetData in {info.filename}")
         head, tail = xml[: empty.start()] + "<sheetData>", xml[empty.end() :]
+    tail = _with_ignored_errors(tail, raw.sheet)
     ref = f"A1:{get_column_letter(raw.last_col)}{raw.last_row}"
     head = re.sub(r'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}" />', head, count=1)
 
@@ -500,6 +501,22 @@ def _write_table_part(zout: zipfile.ZipFile, info: zipfile.ZipInfo, xml: str, ra
             for piece in _insert_hyperlinks(marker + tail, raw.hyperlinks_xml(links[0])):
                 fh.write(piece)
     return links
+
+
+# Elements that follow <ignoredErrors> in CT_Worksheet, in schema order.
+_AFTER_IGNORED_ERRORS = _AFTER_HYPERLINKS[_AFTER_HYPERLINKS.index("<ignoredErrors") + 1 :]
+
+
+def _with_ignored_errors(tail: str, sheet: Sheet) -> str:
+    """The sheet XML after its rows with an ``<ignoredErrors>`` element: no "number stored as text" marker on the
+    columns whose text is digits on purpose (the deal id; Excel shows a green triangle in each such cell otherwise)."""
+    if not sheet.text_digits or sheet.extent < 2 or "<ignoredErrors" in tail:
+        return tail
+    sqref = " ".join(f"{get_column_letter(c + 1)}2:{get_column_letter(c + 1)}{sheet.extent}" for c in sheet.text_digits)
+    element = f'<ignoredErrors><ignoredError sqref="{sqref}" numberStoredAsText="1" /></ignoredErrors>'
+    positions = [p for p in (tail.find(tag) for tag in _AFTER_IGNORED_ERRORS) if p >= 0]
+    at = min(positions) if positions else len(tail)
+    return tail[:at] + element + tail[at:]
 
 
 def _link_rels(links: Sequence[tuple[str, str]]) -> tuple[Any, Any] | None:

@@ -53,3 +53,51 @@ def test_the_deal_title_carries_the_deal_link(first):
     assert checked > 100
     ws = wb["1.1 Открытые без задач"]
     assert ws["C2"].value == "Аудит сайта" and ws["C2"].hyperlink.target == "https://demo.pipedrive.com/deal/83"
+
+
+def test_numbers_are_numbers_right_aligned_and_ids_raise_no_marker(first):
+    import zipfile
+
+    wb = openpyxl.load_workbook(first[1])
+    ws = wb["1.4 Нет трафика или бюджета"]
+    budget, traffic, deal = _column(ws, "Бюджет"), _column(ws, "Посещаемость"), _column(ws, "ID сделки")
+    for c in (budget, traffic):
+        assert ws.cell(1, c).alignment.horizontal == "right"  # a right-aligned header over numbers
+    # (a field of only spaces stays as exported: that is what the rule flagged)
+    numbers = [ws.cell(r, c) for r in range(2, ws.max_row + 1) for c in (budget, traffic) if str(ws.cell(r, c).value or "").strip()]
+    assert numbers and all(cell.data_type == "n" and isinstance(cell.value, (int, float)) for cell in numbers)
+    assert all(cell.alignment.horizontal == "right" for cell in numbers)
+    assert 210000 in {cell.value for cell in numbers} and 8500 in {cell.value for cell in numbers}
+    assert all(ws.cell(r, deal).data_type == "s" for r in range(2, ws.max_row + 1))  # ids stay text
+    # no green "number stored as text" triangle on the id columns
+    with zipfile.ZipFile(first[1]) as z:
+        names = {s.title: f"xl/worksheets/sheet{i + 1}.xml" for i, s in enumerate(wb.worksheets)}
+        xml = z.read(names[ws.title]).decode("utf-8")
+    extent = int(xml.split('numberStoredAsText="1"')[0].rsplit(":B", 1)[1].split(" ")[0])
+    assert f'<ignoredErrors><ignoredError sqref="B2:B{extent} S2:S{extent}" numberStoredAsText="1" /></ignoredErrors>' in xml
+    assert extent == ws.max_row + 1000  # rows a manager adds too
+    assert xml.index("<pageSetup") < xml.index("<ignoredErrors") < xml.index("</worksheet>")
+
+
+def test_numeric_cells_and_ignored_errors_read_back_the_same_rows(first, tmp_path):
+    """write -> read back -> the same rows, by both readers, and after LibreOffice saved the workbook again."""
+    import subprocess
+
+    from exporters.xlsx_readback import WorkbookReader
+
+    reader = WorkbookReader(first[1])
+    rows = reader.read_edits()
+    assert rows and rows == reader._read_openpyxl()
+    wb = openpyxl.load_workbook(first[1])
+    expected = sum(1 for ws in _rule_sheets(wb) for r in ws.iter_rows(min_row=2, max_col=2, values_only=True) if r[1])
+    assert len(rows) == expected
+    assert {(e.rule_id, e.deal_id) for e in rows if e.sheet.startswith("1.4")} >= {("missing-traffic-or-budget", "296")}
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    out = tmp_path / "lo"
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--convert-to", "xlsx",
+                    "--outdir", str(out), str(first[1])], check=True, capture_output=True, timeout=300)
+    again = WorkbookReader(out / "audit.xlsx").read_edits()
+    key = lambda e: (e.rule_id, e.deal_id, e.status, e.comment)  # noqa: E731
+    assert sorted(map(key, again)) == sorted(map(key, rows))

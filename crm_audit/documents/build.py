@@ -16,6 +16,7 @@ without them a row is «Не обработано», first seen in this audit, 1
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
@@ -279,6 +280,48 @@ class Converted(Sequence):
         return None
 
 
+#: A number as a CRM exports it as text: no leading zero (an id or a code keeps it), at most 15 digits (Excel's
+#: precision), a decimal point or a decimal comma (not followed by three digits: that is a thousands separator).
+_NUMBER_TEXT_RE = re.compile(r"-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]{1,6}|,(?![0-9]{3}$)[0-9]{1,6})?")
+
+
+def _text_number(value: str) -> int | float | None:
+    """The number a text holds (``"210000"`` -> 210000, ``"12,5"`` -> 12.5), or None."""
+    text = value.strip()
+    if not _NUMBER_TEXT_RE.fullmatch(text):
+        return None
+    if "." in text or "," in text:
+        return float(text.replace(",", "."))
+    return int(text)
+
+
+def _numeric_text(rows: pd.DataFrame, key: str) -> bool:
+    """True when a text column's sampled values are all numbers (as text or not) and at least one is a text."""
+    if key not in rows.columns:
+        return False
+    texts = 0
+    for v in rows[key].iloc[:_WIDTH_SAMPLE].tolist():
+        v = plain_value(v)
+        if v is None or (v.__class__ is str and not v.strip()):
+            continue
+        if v.__class__ is str:
+            if _text_number(v) is None:
+                return False
+            texts += 1
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            return False
+    return texts > 0
+
+
+def _text_numbers(values: list[Any]) -> list[Any]:
+    """Model values of a numeric-text column: numbers where the text is one, anything else as :func:`typed` makes it."""
+    out = []
+    for v in values:
+        number = _text_number(v) if v.__class__ is str else None
+        out.append(number if number is not None else typed(v, "number"))
+    return out
+
+
 def _converter(kind: str) -> Callable[[list[Any]], list[Any]]:
     """Raw values -> model values for a column of ``kind`` (fast paths for text and integers)."""
     if kind == "text":  # most cells are str: keep them (cleaned), the rest go the long way
@@ -407,10 +450,17 @@ def rule_sheet(
     columns = rule_sheet_columns(result, deal_id_header=deal_id_header)
     rows = result.rows if result.rows is not None else pd.DataFrame(columns=[c.key for c in columns])
     n = len(rows)
+    evidence = {c.key for c in result.evidence}
+    # evidence a CRM exports as text but that holds numbers (a budget, traffic): numbers, right-aligned
+    laid_out = columns
+    columns = [dataclasses.replace(c, kind="number") if c.key in evidence and c.kind == "text" and _numeric_text(rows, c.key)
+               else c for c in columns]
     values: list[Sequence[Any]] = []
     for c in columns:
         p = c.process
-        if p is None:
+        if p is None and c.key in evidence and c.kind == "number" and c not in laid_out:
+            values.append(_column(rows, c.key, _text_numbers))
+        elif p is None:
             values.append(_column(rows, c.key, _converter(c.kind), kind=c.kind))
         elif p.key == "status":
             values.append(_column(rows, "status", _status_values, STATUS_NEW))
@@ -474,6 +524,7 @@ def rule_sheet(
         notes=notes,
         repeat_rows=1,
         extent=extent,
+        text_digits=tuple(keys),
     )
 
 

@@ -266,6 +266,9 @@ class Sheet:
     landscape: bool = True
     repeat_rows: int = 0  # rows printed on top of every page
     extent: int = 0  # rule sheets: rows (header included) the drop-downs and highlights cover
+    #: rule sheets: columns whose text is digits on purpose (the deal id): a renderer silences its "number stored as
+    #: text" marker over rows 1..extent - 1 (Excel: ``<ignoredErrors>``)
+    text_digits: tuple[int, ...] = ()
 
     @property
     def data_rows(self) -> int:
