@@ -101,3 +101,68 @@ def test_numeric_cells_and_ignored_errors_read_back_the_same_rows(first, tmp_pat
     again = WorkbookReader(out / "audit.xlsx").read_edits()
     key = lambda e: (e.rule_id, e.deal_id, e.status, e.comment)  # noqa: E731
     assert sorted(map(key, again)) == sorted(map(key, rows))
+
+
+def _since_last_block(ws) -> dict[str, list]:
+    """«Учет попаданий»'s «С прошлого аудита» table: {manager: [numbers]} with the header under ``"Менеджер"``."""
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    start = next(i for i, r in enumerate(rows) if isinstance(r[0], str) and r[0].startswith("С прошлого аудита"))
+    out = {}
+    for r in rows[start + 1 :]:
+        if r[0] is None:
+            break
+        out[r[0]] = [v for v in r[1:] if v is not None]
+    return out
+
+
+def test_hits_sheet_says_what_changed_since_the_last_audit(tmp_path, capsys):
+    """Two audits: a row marked «Исправлено» that still fails, one accepted, one warned, a deal fixed in the CRM; the
+    block on «Учет попаданий» has the numbers the terminal summary prints, per manager and for the team."""
+    import csv
+
+    shutil.copy(DEMO / "crm-audit.yaml", tmp_path / "crm-audit.yaml")
+    cfg, led = str(tmp_path / "crm-audit.yaml"), str(tmp_path / "crm-audit.db")
+    assert main(["run", "-c", cfg, "-e", str(DEMO / "pipedrive"), "--as-of", "20.11.2026", "-o", str(tmp_path / "a1.xlsx"),
+                 "--ledger", led, "-q"]) == 0
+    wb = openpyxl.load_workbook(tmp_path / "a1.xlsx")
+    ws = wb["1.1 Открытые без задач"]
+    h = {c.value: c.column for c in ws[1] if c.value}
+    owner = lambda r: ws.cell(r, h["Ответственный"]).value  # noqa: E731
+    ws.cell(2, h["Статус"]).value = "Исправлено"  # still failing in the next export
+    ws.cell(3, h["Статус"]).value = "Не исправлено"
+    ws.cell(3, h["Комментарий"]).value = "Клиент в отпуске до декабря"
+    ws.cell(3, h["Решение"]).value = "Принято"
+    ws.cell(4, h["Статус"]).value = "Не исправлено"
+    ws.cell(4, h["Комментарий"]).value = "Некогда"
+    ws.cell(4, h["Решение"]).value = "Предупреждение"
+    fixed_deal = str(ws.cell(5, h["ID сделки"]).value)
+    fixed_owner, accepted_owner, warned_owner, failing_owner = owner(5), owner(3), owner(4), owner(2)
+    wb.save(tmp_path / "a1.xlsx")
+    export = tmp_path / "export2"
+    shutil.copytree(DEMO / "pipedrive", export)
+    with open(export / "deals.csv", encoding="utf-8", newline="") as fh:
+        deals = list(csv.reader(fh))
+    with open(export / "deals.csv", "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh, quoting=csv.QUOTE_ALL).writerows([r for r in deals if r[0] != fixed_deal])  # deleted: gone
+    capsys.readouterr()
+    assert main(["run", "-c", cfg, "-e", str(export), "--as-of", "04.12.2026", "-o", str(tmp_path / "a2.xlsx"),
+                 "--ledger", led]) == 0
+    printed = capsys.readouterr().out
+    block = _since_last_block(openpyxl.load_workbook(tmp_path / "a2.xlsx")["Учет попаданий"])
+    assert block.pop("Менеджер")[:6] == ["Новых", "Исправлено", "Осталось", "«Исправлено», но осталось", "Принято",
+                                         "Предупреждений"]
+    team = block.pop("Вся команда")
+    new, resolved, still_open, fixed_failing, accepted, warned = team[:6]
+    assert (fixed_failing, accepted, warned) == (1, 1, 1)
+    assert resolved >= 1 and still_open > 300
+    for i in range(6):  # per manager adds up to the team (no deal changed owner)
+        assert sum(v[i] for v in block.values()) == team[i]
+    assert block[failing_owner][3] >= 1 and block[accepted_owner][4] >= 1 and block[warned_owner][5] >= 1
+    assert block[fixed_owner][1] >= 1
+    # the same numbers as the terminal summary
+    line = next(x for x in printed.splitlines() if "20.11.2026" in x and str(new) in x)
+    for n in (new, resolved, still_open, accepted, warned):
+        assert str(n) in line
+    for name, v in block.items():
+        row = next(x for x in printed.splitlines() if x.strip().startswith(name) and "+" in x)
+        assert f"+{v[0]}" in row and f"-{v[1]}" in row and f"={v[2]}" in row

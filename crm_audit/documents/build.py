@@ -718,8 +718,53 @@ def hits_sheet(report: AuditReport) -> Sheet:
     out.add(_cell(
         f"Попадания в аудите на {_date(report.as_of)}: сколько сделок каждого менеджера нарушают "
         "каждое правило (столбцы — правила, их описание на листе «FAQ»), «Всего» — по всем правилам.", NOTE))
+    _since_last(out, report)
     _hit_history(out, report)
     return sheet
+
+
+#: «Учет попаданий», «С прошлого аудита»: (header, ChangeCounts field) per column, in the terminal summary's order.
+SINCE_LAST_COLUMNS = (
+    ("Новых", "new"),
+    ("Исправлено", "resolved"),
+    ("Осталось", "still_open"),
+    (f"«{STATUS_FIXED}», но осталось", "fixed_failing"),
+    ("Принято", "accepted"),
+    ("Предупреждений", "warned"),
+)
+#: Shown only when a deal changed owner between the two audits.
+SINCE_LAST_MOVED = (("Передано другим", "handed_over"), ("Получено от других", "taken_over"))
+SINCE_LAST_TEAM = "Вся команда"
+
+
+def _since_last(out: _Lines, report: AuditReport) -> None:
+    """What changed since the previous audit, per manager and for the team: the numbers of
+    :mod:`crm_audit.history.changes` (``report.changes``), the ones the terminal summary and ``review`` show."""
+    ch = report.changes
+    if ch is None or ch.since is None:
+        return
+    columns = list(SINCE_LAST_COLUMNS)
+    if getattr(ch.team, "handed_over", 0) or any(getattr(c, "handed_over", 0) or getattr(c, "taken_over", 0)
+                                                  for c in ch.by_manager.values()):
+        columns += SINCE_LAST_MOVED
+    out.add()
+    out.add(_cell(f"С прошлого аудита (от {_date(ch.since)}) по {_date(ch.as_of)}: что изменилось", BOLD))
+    header_row = out.row
+    out.add(_cell(HITS_MANAGER_HEADER, HEADER), *(_cell(h, HEADER_RIGHT) for h, _ in columns))
+    widths = out.sheet.widths
+    out.sheet.heights[header_row] = max([1, *(text_lines(h, widths.get(i + 1, _RULE_WIDTH) - 1) for i, (h, _) in enumerate(columns))])
+    for name, c in ch.by_manager.items():
+        out.add(_cell(name or NO_OWNER), *(_cell(int(getattr(c, key, 0) or 0), INT, "int") for _, key in columns))
+    out.add(_cell(SINCE_LAST_TEAM, BOLD), *(_cell(int(getattr(ch.team, key, 0) or 0), BOLD_INT, "int") for _, key in columns))
+    out.add()
+    note = ("Новых — нарушения, которых не было в прошлом аудите; «Исправлено» — были и ушли (сделку исправили в CRM); "
+            "«Осталось» — есть в обоих аудитах; ««Исправлено», но осталось» — отмечены «Исправлено», но сделка всё ещё "
+            "нарушает правило; «Принято» — руководитель принял объяснение; «Предупреждений» — предупреждения "
+            "руководителя по прошлому аудиту.")
+    if len(columns) > len(SINCE_LAST_COLUMNS):
+        note += (" «Передано другим» / «Получено от других» — нарушения по сделкам, которые сменили ответственного "
+                 "(для команды они в «Осталось»).")
+    out.add(_cell(note, NOTE))
 
 
 def _hit_history(out: _Lines, report: AuditReport) -> None:
