@@ -28,7 +28,7 @@ def check_sources(config: str, export, from_api: bool, engine_url) -> None:
     """One place to read the CRM from: an export, the CRM's API, or a warehouse (--engine or the settings)."""
     given = bool(export) + bool(from_api) + bool(engine_url)
     if given > 1 or (given == 0 and not settings_engine(config)):
-        raise UsageError(_("give one of --export DIR (an export folder), --from-crm / --snapshot ID (the CRM read through its "
+        raise UsageError(_("give either --export DIR (an export folder), --from-crm / --snapshot ID (the CRM read through its "
                            "API) or --engine URL (the CRM's tables in a warehouse; or engine: url: in the settings)"))
 
 
