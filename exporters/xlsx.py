@@ -46,6 +46,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.datetime import to_excel
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.hyperlink import Hyperlink
+from openpyxl.worksheet.page import PageMargins
 
 from crm_audit.documents import build
 from crm_audit.documents.cells import looks_like_formula
@@ -271,11 +272,19 @@ def _render_sheet(ws: Any, sheet: Sheet, book: _StyleBook) -> _TableRows | None:
         ws.freeze_panes = f"{get_column_letter(cols + 1)}{rows + 1}"
     if sheet.landscape:
         ws.page_setup.orientation = "landscape"
-    ws.page_setup.fitToWidth = 1
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_margins = PageMargins(left=0.3, right=0.3, top=0.5, bottom=0.5, header=0.25, footer=0.25)
+    if sheet.print_columns is not None:
+        c0, c1 = sheet.print_columns
+        last = max(len(sheet.cells) + sheet.data_rows, 1)
+        ws.print_area = f"{get_column_letter(c0 + 1)}1:{get_column_letter(c1 + 1)}{last}"
+    ws.page_setup.fitToWidth = sheet.pages_wide
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     if sheet.repeat_rows:
         ws.print_title_rows = f"1:{sheet.repeat_rows}"
+    if sheet.repeat_columns is not None:
+        ws.print_title_cols = f"{get_column_letter(sheet.repeat_columns[0] + 1)}:{get_column_letter(sheet.repeat_columns[1] + 1)}"
 
     for row in sheet.cells:
         _append(ws, [_cell(ws, c, book) for c in row])

@@ -166,3 +166,38 @@ def test_hits_sheet_says_what_changed_since_the_last_audit(tmp_path, capsys):
     for name, v in block.items():
         row = next(x for x in printed.splitlines() if x.strip().startswith(name) and "+" in x)
         assert f"+{v[0]}" in row and f"-{v[1]}" in row and f"={v[2]}" in row
+
+
+def _pdf_font_sizes(pdf: bytes) -> list[float]:
+    """The font size of every ``Tf`` operator in the PDF's (deflated) content streams."""
+    import re
+    import zlib
+
+    sizes = []
+    for m in re.finditer(rb"stream\r?\n(.*?)endstream", pdf, re.S):
+        try:
+            text = zlib.decompress(m.group(1))
+        except zlib.error:
+            continue
+        sizes += [float(f) for f in re.findall(rb"/F\d+ ([\d.]+) Tf", text)]
+    return sizes
+
+
+def test_a_printed_rule_sheet_is_readable(first, tmp_path):
+    """LibreOffice prints the widest rule sheet (20 columns) at >= 7 pt (fit to a single page's width: ~2.4 pt)."""
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        pytest.skip("LibreOffice is not installed")
+    wb = openpyxl.load_workbook(first[1])
+    ws = wb["2.3 Просроченные задачи"]
+    assert ws.print_area == "'2.3 Просроченные задачи'!$B$1:$S$" + str(ws.max_row)  # no URL, no «ID правила»
+    assert ws.cell(1, 20).value == "ID правила" and ws.column_dimensions["T"].width <= 10  # the read-back key: last, narrow
+    for other in [w for w in wb.worksheets if w.title != ws.title]:
+        wb.remove(other)
+    wb.save(tmp_path / "one.xlsx")
+    subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path / 'profile'}", "--convert-to", "pdf",
+                    "--outdir", str(tmp_path), str(tmp_path / "one.xlsx")], check=True, capture_output=True, timeout=300)
+    sizes = _pdf_font_sizes((tmp_path / "one.pdf").read_bytes())
+    assert sizes and min(sizes) >= 7.0, sorted(set(sizes))

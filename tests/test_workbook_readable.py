@@ -122,8 +122,10 @@ def test_hits_sheet_reads_at_a_glance(workbook):
 def test_a_rule_sheet_prints_readably(workbook):
     for ws in _rule_sheets(workbook):
         assert ws.page_setup.orientation == "landscape"
-        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0
-        assert ws.print_title_rows == "$1:$1"
+        # fit to two pages wide (a 20-column row on one page shrinks to ~2.4 pt), the deal's id and title on each page
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and ws.page_setup.fitToWidth == 2 and ws.page_setup.fitToHeight == 0
+        assert ws.print_title_rows == "$1:$1" and ws.print_title_cols == "$B:$C"
+        assert int(ws.page_setup.paperSize) == 9  # A4
 
 
 def test_id_and_head_columns_warn_on_edit_and_lock_nothing(workbook):

@@ -388,9 +388,11 @@ def _plural(n: int, one: str, few: str, many: str) -> str:
 # sizes --------------------------------------------------------------------------
 
 
-def _width_of_texts(header: str, texts: Iterable[str]) -> float:
+def _width_of_texts(header: str, texts: Iterable[str], header_line: bool = True) -> float:
     words = header.split() or [""]
-    need = max(max(len(w) for w in words) + 2, min(len(header), 22) + 2)
+    need = max(len(w) for w in words) + 2
+    if header_line:
+        need = max(need, min(len(header), 22) + 2)
     for text in texts:
         line = len(text) if "\n" not in text else max(len(part) for part in text.split("\n"))
         if line + 2 > need:
@@ -400,13 +402,20 @@ def _width_of_texts(header: str, texts: Iterable[str]) -> float:
     return float(max(_MIN_WIDTH, min(_MAX_WIDTH, need)))
 
 
+#: Rule sheets: the widest a column of the export gets (longer text is cut on screen; the URL column is narrow, the
+#: deal title carries the link): 20 columns must print readable on A4 landscape, fit to width (issue 16)
+_DATA_MAX_WIDTH, _LINK_MAX_WIDTH = 24, 16
+
+
 def _column_width(column: SheetColumn, values: Sequence[Any]) -> float:
     if column.process is not None:
         return float(column.process.width)
     if column.kind == "date":
         return float(max(12, _width_of_texts(column.header, [])))
     sample = (v if v.__class__ is str else as_text(v) for v in values[:_WIDTH_SAMPLE] if v is not None)
-    return _width_of_texts(column.header, sample)
+    # the header wraps (the header row is as tall as it needs): its longest word sets the least width
+    need = _width_of_texts(column.header, sample, header_line=False)
+    return min(need, _LINK_MAX_WIDTH if column.kind == "link" else _DATA_MAX_WIDTH)
 
 
 def text_lines(text: str, width: float) -> int:
@@ -525,6 +534,12 @@ def rule_sheet(
         repeat_rows=1,
         extent=extent,
         text_digits=tuple(keys),
+        # printed: the deal's columns from its id to the head's comment (the URL and «ID правила» mean nothing on paper)
+        print_columns=(1 if columns[0].role is Role.LINK else 0, ncols - 2 if columns[-1].key == "rule_id" else ncols - 1),
+        # two pages wide, the deal's id and title on the left of each: ~7 pt, not a 20-column row shrunk to 2.4 pt
+        pages_wide=2,
+        repeat_columns=(lambda ids: (min(ids), max(ids)) if ids else None)(
+            [i for i, c in enumerate(columns) if c.key in ("deal_id", "title")]),
     )
 
 

@@ -83,16 +83,18 @@ class ProcessColumn:
     choices: tuple[str, ...] = ()
 
 
+# widths: a printed rule sheet (A4 landscape, fit to width) must stay readable (issue 16: ~7 pt, not 2.4 pt)
 PROCESS_COLUMNS: tuple[ProcessColumn, ...] = (
-    ProcessColumn(HEADER_STATUS, "status", Role.MANAGER, "choice", 18, STATUSES),
-    ProcessColumn(HEADER_COMMENT, "comment", Role.MANAGER, "text", 40),
-    ProcessColumn(HEADER_DUE, "due", Role.PROCESS, "date", 14),
+    ProcessColumn(HEADER_STATUS, "status", Role.MANAGER, "choice", 16, STATUSES),
+    ProcessColumn(HEADER_COMMENT, "comment", Role.MANAGER, "text", 30),
+    ProcessColumn(HEADER_DUE, "due", Role.PROCESS, "date", 12),
     ProcessColumn(HEADER_FIRST_SEEN, "first_seen", Role.PROCESS, "date", 12),
-    ProcessColumn(HEADER_STREAK, "streak", Role.PROCESS, "int", 10),
-    ProcessColumn(HEADER_CARRY_NOTE, "carry_note", Role.PROCESS, "text", 30),
-    ProcessColumn(HEADER_DECISION, "decision", Role.HEAD, "choice", 18, DECISIONS),
-    ProcessColumn(HEADER_DECISION_NOTE, "decision_note", Role.HEAD, "text", 30),
-    ProcessColumn(HEADER_RULE_ID, "rule_id", Role.KEY, "text", 12),
+    ProcessColumn(HEADER_STREAK, "streak", Role.PROCESS, "int", 9),
+    ProcessColumn(HEADER_CARRY_NOTE, "carry_note", Role.PROCESS, "text", 22),
+    ProcessColumn(HEADER_DECISION, "decision", Role.HEAD, "choice", 15, DECISIONS),
+    ProcessColumn(HEADER_DECISION_NOTE, "decision_note", Role.HEAD, "text", 22),
+    # the read-back key, last and narrow, outside the printed area (older workbooks keep it wherever it is)
+    ProcessColumn(HEADER_RULE_ID, "rule_id", Role.KEY, "text", 10),
 )
 
 #: Headers of the columns people write in (everything else is filled by the audit).

@@ -265,6 +265,11 @@ class Sheet:
     notes: list[str] = field(default_factory=list)  # rule sheets: what the note right of the header says
     landscape: bool = True
     repeat_rows: int = 0  # rows printed on top of every page
+    #: columns ``c0``..``c1`` (both included) a printed page shows, None: all; A4, fit to width, header repeated
+    print_columns: tuple[int, int] | None = None
+    #: pages a printed row spans (fit to this many pages wide) and the columns repeated on the left of each page
+    pages_wide: int = 1
+    repeat_columns: tuple[int, int] | None = None
     extent: int = 0  # rule sheets: rows (header included) the drop-downs and highlights cover
     #: rule sheets: columns whose text is digits on purpose (the deal id): a renderer silences its "number stored as
     #: text" marker over rows 1..extent - 1 (Excel: ``<ignoredErrors>``)
