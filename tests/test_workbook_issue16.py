@@ -194,6 +194,7 @@ def test_a_printed_rule_sheet_is_readable(first, tmp_path):
     ws = wb["2.3 Просроченные задачи"]
     assert ws.print_area == "'2.3 Просроченные задачи'!$B$1:$S$" + str(ws.max_row)  # no URL, no «ID правила»
     assert ws.cell(1, 20).value == "ID правила" and ws.column_dimensions["T"].width <= 10  # the read-back key: last, narrow
+    assert ws["T2"].value == "overdue-tasks" and ws["T2"].font.color.rgb.endswith("595959")  # and grey
     for other in [w for w in wb.worksheets if w.title != ws.title]:
         wb.remove(other)
     wb.save(tmp_path / "one.xlsx")

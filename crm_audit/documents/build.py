@@ -104,6 +104,7 @@ TITLE = Format(bold=True, size=14)
 BOLD = Format(bold=True, valign="top")
 LABEL = Format(bold=True, wrap=True, valign="top")
 NOTE = Format(italic=True, color=_GREY)
+TECHNICAL = Format(color=_GREY)  # «ID правила»: the read-back key, not for reading
 HEADER_NOTE = Format(bold=True, italic=True, color=_GREY, valign="top")
 RULE_LINK = Format(bold=True, size=12, underline=True, color=_LINK_COLOR)
 NOT_FIXED = Format(fill=_RED_FILL, color=_RED_FONT)  # «Не исправлено» without a comment
@@ -486,7 +487,8 @@ def rule_sheet(
         else:  # comment, carry note, decision note: text as written
             values.append(_column(rows, p.key, _converter("text"), kind="text"))
 
-    formats = [COMMENT if c.header == HEADER_COMMENT or c.key == "decision_note" else _BY_KIND.get(c.kind, TEXT)
+    formats = [COMMENT if c.header == HEADER_COMMENT or c.key == "decision_note"
+               else TECHNICAL if c.key == "rule_id" else _BY_KIND.get(c.kind, TEXT)
                for c in columns]
     url_at = next((i for i, c in enumerate(columns) if c.key == "deal_url"), None)
     title_at = next((i for i, c in enumerate(columns) if c.key == "title"), None)
