@@ -294,7 +294,7 @@ def test_parity_the_api_and_the_export_of_one_dataset_give_identical_findings(tm
         audit = ledger.latest_audit()
         sync = ledger.sync_of(audit["id"])
     assert sync["sync_id"] == 1 and sync["crm"] == "pipedrive" and Path(sync["snapshot"]).is_dir()
-    assert "pipedrive API, sync 1" in audit["export_dir"]
+    assert "pipedrive API #1 (" in audit["export_dir"]
     fake.tick(3600)
     fake.update("deals", sorted(fake.deals)[0], title="тест")  # the CRM moves on
     again = subprocess.run(CLI + ["run", "--snapshot", sync["snapshot"], "--config", str(cfg), "--as-of", AS_OF, "--violations-csv",

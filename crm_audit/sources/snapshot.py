@@ -82,7 +82,8 @@ class SyncedSource:
         return load_profile(str(self.profile_file))
 
     def __str__(self) -> str:
-        return f"{self.crm} API, sync {self.sync_id} ({self.snapshot})"
+        # language-neutral: the ledger keeps it and the FAQ (Russian) and the terminal (any language) show it
+        return f"{self.crm} API #{self.sync_id} ({self.snapshot})"
 
     def load_export(self, on_bad_value: str = "error", as_of: dt.date | None = None, profile: Profile | None = None):
         """The snapshot's tables mapped into canonical tables: a :class:`~crm_audit.engine.loading.LoadedExport`."""
