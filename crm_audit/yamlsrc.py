@@ -9,6 +9,7 @@ Duplicate keys — silently overwritten by PyYAML — are reported as problems.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -46,6 +47,39 @@ class YamlDoc:
             return Problem(template=message, params=params, file=self.file, line=line, col=col, reason=reason)
         return Problem(message, file=self.file, line=line, col=col, reason=reason)
 
+
+
+#: PyYAML's own problem texts (its scanner's and parser's), said in the CLI's language; the token found is a value.
+_YAML_PROBLEMS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(rx), msg) for rx, msg in (
+    (r"^found unexpected end of stream", N_("the file ends inside a value (an unclosed quote or bracket?)")),
+    (r"^mapping values are not allowed here", N_("a «key: value» where it cannot be (a missing space after «:», "
+                                                 "or a value with «: » that needs quotes?)")),
+    (r"^could not find expected ':'", N_("a «:» is missing after a key")),
+    (r"^found character (?P<token>.+) that cannot start any token", N_("a value cannot start with {token} "
+                                                                       "(use spaces, not tabs; quote the value)")),
+    (r"^found unexpected ':'", N_("an unexpected «:» (quote the value)")),
+    (r"^expected <block end>, but found (?P<token>.+)", N_("the indentation is off: {token} where a block should end")),
+    (r"^expected ',' or '[\]}]', but got (?P<token>.+)", N_("a list or mapping in brackets is not closed: found {token}")),
+    (r"^did not find expected key", N_("the indentation is off: a key was expected here")),
+    (r"^did not find expected '-' indicator", N_("the indentation is off: a list item «- » was expected here")),
+    (r"^found undefined alias (?P<token>.+)", N_("an alias {token} that no anchor defines")),
+    (r"^found duplicate anchor", N_("an anchor defined twice")),
+    (r"^found unknown escape character (?P<token>.+)", N_("an unknown escape {token} in a double-quoted value "
+                                                          "(use single quotes for patterns)")),
+    (r"^expected a comment or a line break, but found (?P<token>.+)", N_("something after a value on its line: {token}")),
+    (r"^expected <document start>, but found (?P<token>.+)", N_("the file is not one YAML document: found {token}")),
+    (r"^found a tab character", N_("a tab where YAML needs spaces")),
+))
+
+
+def yaml_problem(text: str) -> Msg:
+    """PyYAML's problem ``text`` as a :class:`Msg`; one it does not know: a generic text (PyYAML's English words are
+    never shown inside a Russian line)."""
+    for rx, msg in _YAML_PROBLEMS:
+        m = rx.search(text)
+        if m:
+            return Msg(msg, {k: v.strip() for k, v in m.groupdict().items()})
+    return Msg(N_("the YAML structure is broken here (check indentation, colons and quotes)"))
 
 def _walk(node: yaml.Node, path: PathT, doc: YamlDoc, seen: set[int]) -> None:
     mark = node.start_mark
@@ -94,12 +128,13 @@ def loads(text: str, file: str = "<string>") -> YamlDoc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        what = exc.problem or str(exc)
+        what = yaml_problem(exc.problem or str(exc))
         doc.problems.append(Problem(template=N_("not valid YAML: {why}"), params={"why": what}, file=file, line=line, col=col,
                                     reason="yaml-syntax"))
         return doc
     except yaml.YAMLError as exc:
-        doc.problems.append(Problem(template=N_("not valid YAML: {why}"), params={"why": str(exc)}, file=file, reason="yaml-syntax"))
+        doc.problems.append(Problem(template=N_("not valid YAML: {why}"), params={"why": yaml_problem(str(exc))}, file=file,
+                                    reason="yaml-syntax"))
         return doc
     doc.data = data
     if node is not None:
