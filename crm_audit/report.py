@@ -127,12 +127,12 @@ class DataWarning:
 
         if self.plural is None:
             return render(self.template, self.params, lang)
-        from crm_audit.errors import Msg
+        from crm_audit.errors import ByLanguage, Msg
         from crm_audit.i18n import current_language, translations
 
         lang = lang or current_language()
         form = translations(lang).ngettext(self.template, self.plural, int(self.params["n"]))
-        return form.format(**{k: v.text(lang) if isinstance(v, Msg) else v for k, v in self.params.items()})
+        return form.format(**{k: v.text(lang) if isinstance(v, (Msg, ByLanguage)) else v for k, v in self.params.items()})
 
     def line(self) -> str:
         """The warning as one line of text: ``deals.csv row 3 «Stage»: message`` (the file by its name)."""
@@ -161,6 +161,7 @@ class SkippedRule:
     #: "off": the settings switch the rule off with a reason (rules: skip:, written by `init --from-export`)
     reason: Literal["no-file", "not-exported", "off"]
     profile_reason: str | None = None  # the profile's own explanation (Russian), for "not-exported"
+    title: str = ""  # the rule's (Russian) title: how a Russian line names the rule
 
 
 #: Why a rule is skipped when the export has no file of an entity (Russian: shown on the sheet).
@@ -209,6 +210,7 @@ class UnjudgedDeals:
     field: str  # the rule field compared, e.g. "deal.days_in_stage"
     count: int
     column: str  # the export column(s) the value comes from
+    title: str = ""  # the rule's (Russian) title: how a Russian line names the rule
 
 
 def _ru_plural(n: int, one: str, few: str, many: str) -> str:
@@ -298,9 +300,18 @@ def skipped_why(skip: SkippedRule) -> Msg:
     return Msg(SKIPPED_NOT_EXPORTED_WHY, {"why": skip.profile_reason}) if skip.profile_reason else Msg(SKIPPED_NOT_EXPORTED)
 
 
+def rule_name(rule_id: str, title: str = ""):
+    """How a line names a rule after its code: its title in Russian («1.1 Открытые без задач»), its id in English
+    («1.1 open-deal-without-tasks»: the titles are the team's Russian words)."""
+    from crm_audit.errors import ByLanguage
+
+    return ByLanguage({"en": rule_id, "ru": title}) if title else rule_id
+
+
 def skipped_warning(skip: SkippedRule) -> DataWarning:
-    """A skipped rule as a data warning: «1.1 open-deal-without-tasks: Rule skipped: …»."""
-    return DataWarning("rule-skipped", "", template=SKIPPED, params={"code": skip.code, "rule": skip.rule_id, "why": skipped_why(skip)})
+    """A skipped rule as a data warning: «1.1 open-deal-without-tasks: Rule skipped: …» (Russian: the rule's title)."""
+    return DataWarning("rule-skipped", "", template=SKIPPED,
+                       params={"code": skip.code, "rule": rule_name(skip.rule_id, skip.title), "why": skipped_why(skip)})
 
 
 def blank_column_warning(b: BlankColumn) -> DataWarning:
@@ -314,7 +325,7 @@ def blank_column_warning(b: BlankColumn) -> DataWarning:
 def unjudged_warning(u: UnjudgedDeals) -> DataWarning:
     """The deals a rule could not judge (no date to compare) as a data warning."""
     return DataWarning("rule-unjudged", "", template=UNJUDGED[0], plural=UNJUDGED[1],
-                       params={"code": u.code, "rule": u.rule_id, "n": u.count, "column": u.column})
+                       params={"code": u.code, "rule": rule_name(u.rule_id, u.title), "n": u.count, "column": u.column})
 
 
 def _file_name(path: str) -> str:

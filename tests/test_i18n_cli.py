@@ -334,9 +334,9 @@ def test_skipped_and_unjudged_notes_speak_the_clis_language_and_the_faq_stays_ru
     monkeypatch.chdir(d)
     code, ru = say(capsys, "ru", ["run", "--export", "exp", "--as-of", "2026-11-20", "--out", "ru.xlsx"], monkeypatch)
     assert code == 0
-    assert ("  2.4 no-stage-movement: 3 сделки в области правила не проверены: у них не заполнено «Deal - Last stage change / "
+    assert ("  2.4 Нет движения по этапам: 3 сделки в области правила не проверены: у них не заполнено «Deal - Last stage change / "
             "Deal - Deal created» (правилу нужна эта дата) — заполните её в CRM или добавьте столбец в выгрузку") in ru
-    assert any(ln.startswith("  2.3 overdue-tasks: Правило пропущено: в выгрузке нет файла задач (activities.csv)") for ln in ru)
+    assert any(ln.startswith("  2.3 Просроченные задачи: Правило пропущено: в выгрузке нет файла задач (activities.csv)") for ln in ru)
     assert mixed(ru) == [], "\n".join(f"{ln!r}: {w}" for ln, w in mixed(ru))
     code, en = say(capsys, "en", ["run", "--export", "exp", "--as-of", "2026-11-20", "--out", "en.xlsx"], monkeypatch)
     assert code == 0
@@ -359,15 +359,16 @@ def test_skipped_and_unjudged_notes_speak_the_clis_language_and_the_faq_stays_ru
 
 
 @pytest.mark.parametrize("n, ru_text", [
-    (1, "2.2 stuck-in-accepted: 1 сделка в области правила не проверена: у неё не заполнено «Created»"),
-    (3, "2.2 stuck-in-accepted: 3 сделки в области правила не проверены: у них не заполнено «Created»"),
-    (11, "2.2 stuck-in-accepted: 11 сделок в области правила не проверены: у них"),
-    (21, "2.2 stuck-in-accepted: 21 сделка в области правила не проверена: у неё"),
+    (1, "2.2 Долго в Принял в работу: 1 сделка в области правила не проверена: у неё не заполнено «Created»"),
+    (3, "2.2 Долго в Принял в работу: 3 сделки в области правила не проверены: у них не заполнено «Created»"),
+    (11, "2.2 Долго в Принял в работу: 11 сделок в области правила не проверены: у них"),
+    (21, "2.2 Долго в Принял в работу: 21 сделка в области правила не проверена: у неё"),
 ])
 def test_a_counted_note_has_the_russian_plural_form_and_the_english_one(n, ru_text):
     from crm_audit.report import BlankColumn, UnjudgedDeals, blank_column_warning, unjudged_warning
 
-    w = unjudged_warning(UnjudgedDeals("stuck-in-accepted", "2.2", "deal.days_in_stage", n, "Created"))
+    w = unjudged_warning(UnjudgedDeals("stuck-in-accepted", "2.2", "deal.days_in_stage", n, "Created",
+                                       title="Долго в Принял в работу"))
     assert w.text("ru").startswith(ru_text)
     assert w.text("en").startswith(f"2.2 stuck-in-accepted: {n} deal{'' if n == 1 else 's'} in the rule's scope "
                                    f"{'was' if n == 1 else 'were'} not judged")

@@ -269,7 +269,7 @@ def test_deals_without_the_date_a_rule_compares_are_said_unjudged_and_an_unknown
                     cwd=d, env={"CRM_AUDIT_LANGUAGE": "ru"})
     assert res.returncode == 0, res.stderr
     out = res.stdout + res.stderr
-    assert "2.4 no-stage-movement: 3 сделки в области правила не проверены" in out
+    assert "2.4 Нет движения по этапам: 3 сделки в области правила не проверены" in out
     assert "«d.stage_change_time / d.add_time»" in out  # the warehouse columns the date comes from
     assert "сделок с пустым или неизвестным статусом (не входят в область ни одного правила): 1" in out
 

@@ -222,7 +222,7 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
         lacks: list[tuple[FieldRef, _Lack]] = []
         skipped = None
         if p.rule.off:  # switched off in the settings with a reason: never run, never fails
-            out.skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off))
+            out.skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off, title=p.rule.title))
             continue
         found = {ref: (lack, chk.skip(ref, lack)) for ref in p.fields | partial.cond_refs(p.condition) for lack in (chk.lack(ref),)}
         for e in ("org", "person"):  # a `linked:` condition reads the link by id, else by name
@@ -235,7 +235,7 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
         for ref in sorted(n.needed, key=lambda r: r.ref):
             lack, why = found[ref]
             if why and skipped is None:
-                skipped = SkippedRule(p.rule.id, p.rule.code, ref.entity, ref.ref, why[0], why[1])
+                skipped = SkippedRule(p.rule.id, p.rule.code, ref.entity, ref.ref, why[0], why[1], title=p.rule.title)
             elif lack is not None and not why:
                 lacks.append((ref, lack))
         if skipped is not None:
@@ -446,5 +446,5 @@ def unjudged(backend, plans: list[RulePlan]) -> list[UnjudgedDeals]:
             if n:
                 names = _DERIVED_FROM.get(ref.name, (ref.name,))
                 column = " / ".join(deals.fields.get(x, x) for x in names if x in deals.fields) or ref.name
-                out.append(UnjudgedDeals(p.rule.id, p.rule.code, ref.ref, n, column))
+                out.append(UnjudgedDeals(p.rule.id, p.rule.code, ref.ref, n, column, title=p.rule.title))
     return out

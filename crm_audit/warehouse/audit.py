@@ -25,7 +25,7 @@ from crm_audit.errors import UsageError
 from crm_audit.i18n import N_, _
 from crm_audit.progress import silent
 from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, SkippedRule, UnjudgedDeals, skipped_note,
-                              unjudged_note)
+                              skipped_warning, unjudged_note, unjudged_warning)
 from crm_audit.warehouse import profile as wprofile
 from crm_audit.warehouse.entities import Layout, build_layout, cte_name, finding_text, findings_error, probe, resolve as resolve_profile
 from crm_audit.warehouse.url import EngineURL, parse
@@ -143,7 +143,7 @@ def decide(plans: list[RulePlan], layout: Layout) -> tuple[list[RulePlan], list[
     title = layout.profile.title or layout.profile.name
     for p in plans:
         if p.rule.off:
-            skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off))
+            skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off, title=p.rule.title))
             continue
         lacking = {ref for ref in p.fields | partial.cond_refs(p.condition) if not _available(ref, layout)}
         n = partial.narrow(p, lacking)
@@ -151,7 +151,8 @@ def decide(plans: list[RulePlan], layout: Layout) -> tuple[list[RulePlan], list[
         if need:
             ref = need[0]
             skipped.append(SkippedRule(p.rule.id, p.rule.code, ref.entity, ref.ref, "not-exported",
-                                       f"в хранилище ({title}) не найдено поле «{ref.ref}» (его нет в профиле хранилища или в таблицах нет нужного столбца)"))
+                                       f"в хранилище ({title}) не найдено поле «{ref.ref}» (его нет в профиле хранилища или в таблицах нет нужного столбца)",
+                                       title=p.rule.title))
             continue
         runnable.append(n.plan)
         if n.unchecked:
@@ -249,7 +250,7 @@ def _unjudged(backend, plans: list[RulePlan], layout: Layout) -> list[UnjudgedDe
             if n:
                 names = _DERIVED_FROM.get(ref.name, (ref.name,))
                 column = " / ".join(fields[x] for x in names if x in fields) or ref.name
-                out.append(UnjudgedDeals(p.rule.id, p.rule.code, ref.ref, n, column))
+                out.append(UnjudgedDeals(p.rule.id, p.rule.code, ref.ref, n, column, title=p.rule.title))
     return out
 
 
@@ -290,7 +291,7 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
         ran = {q.rule.id: q for q in runnable}
         skip_by = {s.rule_id: s for s in skipped}
         results = []
-        warnings = [DataWarning("rule-unjudged", f"{u.code} {u.rule_id}: {unjudged_note(u)}") for u in unjudged]
+        warnings = [unjudged_warning(u) for u in unjudged]  # the CLI's language in the terminal, Russian on the FAQ
         for i, p in enumerate(plans, 1):
             r = p.rule
             progress(_("rule {i}/{n}: {rule}").format(i=i, n=len(plans), rule=r.sheet_title))  # «1.7 Разные ответственные»
@@ -300,7 +301,7 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
             if skip is not None:
                 df = pd.DataFrame(columns=[c.key for c in BASE_COLUMNS] + [c.key for c in evidence])
                 note = skipped_note(skip)
-                warnings.append(DataWarning("rule-skipped", f"{r.code} {r.id}: {note}"))
+                warnings.append(skipped_warning(skip))
             else:
                 df = backend.run(ran[r.id])
                 note = " ".join(f"Внимание: {unjudged_note(u)}." for u in unjudged if u.rule_id == r.id)
