@@ -251,7 +251,7 @@ def test_an_export_without_a_required_column(tmp_path, capsys, monkeypatch, lang
     assert code == 2
     text = "\n".join(lines)
     if lang == "ru":
-        assert "deals.csv: нет обязательной колонки «Deal - Stage»; она нужна правилам: 1.10 missing-proposal-link, " in text
+        assert "deals.csv: нет обязательной колонки «Deal - Stage»; она нужна правилам: 1.10 Нет ссылки на КП, " in text
         assert "Добавьте колонку в выгрузку из CRM" in text
     else:
         assert "deals.csv: required column «Deal - Stage» is missing; needed by rule(s): 1.10 missing-proposal-link, " in text

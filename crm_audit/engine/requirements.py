@@ -71,6 +71,7 @@ class Requirements:
     missing: list[MissingColumn] = field(default_factory=list)
     warnings: list[DataWarning] = field(default_factory=list)
     codes: dict[str, str] = field(default_factory=dict)  # rule id -> its code (for messages)
+    titles: dict[str, str] = field(default_factory=dict)  # rule id -> its title (how a Russian message names it)
     # cells of a yes/no field that are no yes/no word (with `on_bad_value: error`): they stop the audit
     bad_values: list[Problem] = field(default_factory=list)
 
@@ -84,7 +85,7 @@ class Requirements:
     def raise_if_missing(self) -> None:
         """Stop the audit: columns the rules read are missing, or yes/no cells cannot be read."""
         if self.missing:
-            raise MissingColumnsError(self.missing, self.codes)
+            raise MissingColumnsError(self.missing, self.codes, self.titles)
         if self.bad_values:
             from crm_audit.engine.mapping import BAD_VALUE_HINT
 
@@ -94,11 +95,16 @@ class Requirements:
 class MissingColumnsError(InputError):
     """The export lacks columns the rules read; ``missing`` holds the records."""
 
-    def __init__(self, missing: list[MissingColumn], codes: dict[str, str]):
+    def __init__(self, missing: list[MissingColumn], codes: dict[str, str], titles: dict[str, str] | None = None):
+        from crm_audit.errors import ByLanguage
+
         self.missing = list(missing)
+        titles = titles or {}
         problems = []
         for m in missing:
-            rules = sorted(f"{codes.get(r, '')} {r}".strip() for r in m.needed_by)
+            # «1.8 Нет источника» in Russian, «1.8 missing-source» in English (the titles are the team's Russian words)
+            rules = [ByLanguage({"en": f"{codes.get(r, '')} {r}".strip(), "ru": f"{codes.get(r, '')} {titles.get(r) or r}".strip()})
+                     for r in sorted(m.needed_by, key=lambda r: (codes.get(r, ""), r))]
             if m.needed_by_all:
                 rules.append(Msg(ALL_RULES))
             if m.closest:
@@ -206,7 +212,7 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
 
     chk = _Checker(export, profile)
     deals_file = chk.deals.file
-    out = Requirements(runnable=[], codes={p.rule.id: p.rule.code for p in plans})
+    out = Requirements(runnable=[], codes={p.rule.id: p.rule.code for p in plans}, titles={p.rule.id: p.rule.title for p in plans})
     missing: dict[tuple[str, str], MissingColumn] = {}
 
     def need(ref: FieldRef, lack: _Lack, rule_id: str | None) -> None:
