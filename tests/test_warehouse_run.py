@@ -326,3 +326,54 @@ def test_validate_checks_the_settings_engine_block_without_connecting(tmp_path):
     assert any(x.startswith("crm-audit.yaml:") and "engine: url:" in x and "CRM_AUDIT_ENGINE_PASSWORD" in x for x in lines), lines
     assert any("engine: profile:" in x and "«fivetran_pipedrve»" in x and "fivetran_pipedrive" in x for x in lines), lines
     assert SECRET not in res.stdout + res.stderr
+
+
+def _mark_fixed(book: Path, sheet_prefix: str) -> str:
+    """A manager marks the first row of a rule sheet «Исправлено» (as Excel would leave it); its deal id."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(book)
+    ws = next(s for s in wb.worksheets if s.title.startswith(sheet_prefix))
+    head = [c.value for c in ws[1]]
+    ws.cell(row=2, column=head.index("Статус") + 1, value="Исправлено")
+    deal = str(ws.cell(row=2, column=head.index("ID сделки") + 1).value)
+    wb.save(book)
+    return deal
+
+
+def _status_of(book: Path, sheet_prefix: str, deal: str) -> tuple[str, str]:
+    import openpyxl
+
+    ws = next(s for s in openpyxl.load_workbook(book, read_only=True).worksheets if s.title.startswith(sheet_prefix))
+    rows = list(ws.iter_rows(values_only=True))
+    head = list(rows[0])
+    row = next(r for r in rows[1:] if str(r[head.index("ID сделки")]) == deal)
+    return row[head.index("Статус")], row[head.index("Примечание")] or ""
+
+
+def test_a_fix_marked_before_the_connector_synced_is_kept_until_the_data_changes(tables, tmp_path):
+    """An export re-run on the same files keeps a manager's «Исправлено» (nothing to re-check yet); a warehouse run
+    does the same while the connector has not synced (the same data read), and re-checks once the data changed."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    db = duckdb_warehouse(tables, tmp_path / "wh.duckdb")
+    (tmp_path / "team").mkdir()
+    d = team(tmp_path / "team")
+    url = f"duckdb:///{db}?schema=pipedrive"
+    assert crm_audit("run", "--engine", url, "--as-of", "2026-11-20", "--out", "a1.xlsx", "--quiet", cwd=d).returncode == 0
+    deal = _mark_fixed(d / "a1.xlsx", "1.1 ")
+    res = crm_audit("run", "--engine", url, "--as-of", "2026-11-21", "--out", "a2.xlsx", cwd=d)
+    assert res.returncode == 0, res.stderr
+    assert _status_of(d / "a2.xlsx", "1.1 ", deal) == ("Исправлено", "")  # not synced yet: nothing to re-check
+    # the connector syncs: another deal's title changed, this one is still without a task
+    deal_t = tables["deal"]
+    other = deal_t["id"][5]
+    changed = deal_t.set_column(deal_t.schema.get_field_index("title"), "title",
+                                pc.if_else(pc.equal(deal_t["id"], other), pa.scalar("Новое название"), deal_t["title"]))
+    db2 = duckdb_warehouse({**tables, "deal": changed}, tmp_path / "wh2.duckdb")
+    res = crm_audit("run", "--engine", f"duckdb:///{db2}?schema=pipedrive", "--as-of", "2026-11-22", "--out", "a3.xlsx",
+                    cwd=d)
+    assert res.returncode == 0, res.stderr
+    status, note = _status_of(d / "a3.xlsx", "1.1 ", deal)
+    assert status == "Не обработано" and "но нарушение осталось" in note

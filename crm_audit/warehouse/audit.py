@@ -288,6 +288,7 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
                              yes_words=load_profile(source.profile.crm).yes_no.yes)
         count, owners, stage_warnings, newest, rows_per = _facts(backend, layout, settings, _deals_table(source))
         unjudged = _unjudged(backend, runnable, layout)
+        fingerprint = data_fingerprint(backend, layout, count, rows_per, owners)
         ran = {q.rule.id: q for q in runnable}
         skip_by = {s.rule_id: s for s in skipped}
         results = []
@@ -308,11 +309,45 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
             results.append(RuleResult(rule_id=r.id, code=r.code, title=r.title, criticality=r.criticality,
                                       sheet_title=r.sheet_title, evidence=evidence, rows=df, what=r.what, why=r.why, how=r.how,
                                       scope_text=scope_text(r), note=note, skipped=skip is not None))
-    warnings += [DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
+    warnings += [DataWarning(p.reason, "", p.file, template=p.template, params=p.params) if p.template
+                 else DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
     if not settings.stage_order_confirmed:
         warnings.append(DataWarning("stage-order-guessed", "", settings.file, template=STAGE_ORDER_GUESSED))
     warnings += unread_warnings(source, layout) + decide_warnings + stage_warnings
     return AuditReport(as_of=as_of, generated_at=dt.datetime.now().replace(microsecond=0),
                        due_date=as_of + dt.timedelta(days=settings.output.due_days), results=results, deal_count=count,
-                       warnings=warnings, source=str(source), crm=settings.crm, input_fingerprints={},
+                       warnings=warnings, source=str(source), crm=settings.crm,
+                       input_fingerprints=fingerprint,
                        entity_rows=rows_per, owners=owners, skipped=skipped, unjudged=unjudged, newest_date=newest)
+
+
+#: the canonical fields whose newest value moves when the connector brings changes (whichever an entity has)
+_MOVING = ("updated", "modified", "created", "stage_changed", "due_date", "close_date")
+
+
+def data_fingerprint(backend, layout: Layout, deal_count: int, rows_per: dict, owners: list[str]) -> dict[str, str]:
+    """What the audit read from the warehouse, as the fingerprint an export's files give (``input_fingerprints``).
+
+    A warehouse has no files to hash: per entity its row count, the newest value of each field that moves when the
+    CRM changes and the total length of each field's text (one read-only query each), with the deal count and the
+    owners, stand for the data. A re-run
+    before the connector synced gives the same fingerprint, so a manager's «Исправлено» stays (nothing to re-check
+    yet), as a re-run on the same export files does; the fingerprint does not depend on ``--as-of``."""
+    import hashlib
+
+    parts = [f"deals={deal_count}", f"rows={sorted((str(k), str(v)) for k, v in (rows_per or {}).items())}",
+             f"owners={sorted(map(str, owners or []))}"]
+    for name, ent in sorted(layout.entities.items()):
+        moving = [f for f in _MOVING if f in ent.source.fields]
+        fields = sorted(ent.source.fields)
+        # the newest moving dates, and the total length of every field's text: an edit of a title, a stage, an owner
+        # or a custom field moves it even where the connector maps no "modified" time
+        q = exp.select(*[exp.Max(this=_col(f)).as_(f"m_{i}") for i, f in enumerate(moving)],
+                       *[exp.Sum(this=exp.Length(this=exp.Coalesce(this=exp.cast(_col(f), "text"),
+                                                                     expressions=[exp.Literal.string("")]))).as_(f"l_{i}")
+                         for i, f in enumerate(fields)]).from_(cte_name(name))
+        if not moving and not fields:
+            continue
+        row = backend.over_audit_deals(q, []).to_pylist()[0]
+        parts.append(f"{name}:" + "|".join(f"{k}={v}" for k, v in sorted(row.items())))
+    return {"warehouse": hashlib.sha256("\n".join(parts).encode()).hexdigest()}
