@@ -258,3 +258,30 @@ def test_the_crm_is_detected_from_translated_headers(lang):
 
     text = format_report(inspect_export(FIXTURES / lang))
     assert "Profile: salesforce (Salesforce (reports)), detected by headers" in text
+
+
+
+@pytest.mark.parametrize("lang", ["de", "es", "ja", "nl", "ru", "pt-BR"])
+def test_translated_closed_stages_give_won_and_lost_without_the_flag_columns(lang, tmp_path):
+    """A translated report without the Closed / Won columns: the standard closed stages of that language
+    («Geschlossen und gewonnen», «Cerrada perdida», «受注» …) still make opportunity 4 won and 5 lost."""
+    import csv as csvmod
+
+    src = FIXTURES / lang
+    export = tmp_path / "exp"
+    export.mkdir()
+    for f in src.iterdir():
+        if f.name != "opportunities.csv":
+            (export / f.name).write_bytes(f.read_bytes())
+    enc = "cp932" if lang == "ja" else "cp1251" if lang == "ru" else "utf-8-sig"
+    with (src / "opportunities.csv").open(encoding=enc, newline="") as f:
+        rows = list(csvmod.reader(f))
+    assert rows[0][11:13] in (["Geschlossen", "Gewonnen"], ["Cerrada", "Ganada"], ["完了", "受注"], ["Gesloten", "Gewonnen"],
+                              ["Закрыто", "Выиграно"], ["Fechado", "Ganho"])  # the flag columns this test drops
+    with (export / "opportunities.csv").open("w", encoding=enc, newline="") as f:
+        csvmod.writer(f, quoting=csvmod.QUOTE_ALL).writerows([r[:11] + r[13:] for r in rows])
+    work = tmp_path / "w"
+    work.mkdir()
+    init_and_run(export, work)
+    states = deal_states(export, work / "crm-audit.yaml")
+    assert states[opp(4)] == "won" and states[opp(5)] == "lost", states
