@@ -27,6 +27,22 @@ STAGE_ORDER_GUESSED = N_("the order of the stages in `pipelines:` was guessed fr
 KIND_BY_TYPE = {"date": "date", "number": "number", "text": "text", "status": "text"}
 
 
+
+def select_rules(settings, rules=None, rule_ids: list[str] | None = None) -> tuple[list, list]:
+    """The rules an audit runs (the settings' rules, or ``rules``; only ``rule_ids`` if given) and the warnings their
+    files gave; an unknown id is a usage error."""
+    rule_warnings = []
+    if rules is None:
+        rules = ruleset.load_with_warnings(settings)
+    if isinstance(rules, RuleSet):
+        rules, rule_warnings = rules
+    if rule_ids:
+        unknown = [r for r in rule_ids if r not in {x.id for x in rules}]
+        if unknown:
+            raise UsageError(_("unknown rule id(s): {ids}; see `crm-audit rules`").format(ids=", ".join(unknown)))
+        rules = [r for r in rules if r.id in rule_ids]
+    return rules, rule_warnings
+
 def _rows_of(entity: str, n: int) -> str:
     """«1,000 deals», «1 000 сделок»: rows read of an entity, for the progress line."""
     forms = {"deals": ngettext("{n} deal", "{n} deals", n), "organizations": ngettext("{n} organization", "{n} organizations", n),
@@ -71,16 +87,7 @@ def audit_export(
     from crm_audit.engine.loading import load_export
 
     as_of = as_of or dt.date.today()
-    rule_warnings = []
-    if rules is None:
-        rules = ruleset.load_with_warnings(settings)
-    if isinstance(rules, RuleSet):
-        rules, rule_warnings = rules
-    if rule_ids:
-        unknown = [r for r in rule_ids if r not in {x.id for x in rules}]
-        if unknown:
-            raise UsageError(_("unknown rule id(s): {ids}; see `crm-audit rules`").format(ids=", ".join(unknown)))
-        rules = [r for r in rules if r.id in rule_ids]
+    rules, rule_warnings = select_rules(settings, rules, rule_ids)
     plans = planmod.build_all(rules, settings)
     progress = progress or silent
     if hasattr(export_dir, "load_export"):  # a CRM read through its API (crm_audit.sources.SyncedSource): its API profile

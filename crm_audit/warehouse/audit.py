@@ -19,7 +19,7 @@ import pandas as pd
 from sqlglot import exp
 
 from crm_audit.engine import plan as planmod
-from crm_audit.engine.audit import STAGE_ORDER_GUESSED, _kind, scope_text
+from crm_audit.engine.audit import STAGE_ORDER_GUESSED, _kind, scope_text, select_rules
 from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
 from crm_audit.errors import UsageError
 from crm_audit.i18n import N_, _
@@ -258,22 +258,11 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
                     rules=None, progress: Callable[[str], None] | None = None) -> AuditReport:
     """Run the rules where the CRM's tables are (see the module docstring)."""
     from crm_audit.engine.backends.sql_backend import SQLBackend
-    from crm_audit.rules import ruleset
-    from crm_audit.rules.ruleset import RuleSet
     from crm_audit.warehouse.connect import connect
 
     as_of = as_of or dt.date.today()
     progress = progress or silent
-    rule_warnings = []
-    if rules is None:
-        rules = ruleset.load_with_warnings(settings)
-    if isinstance(rules, RuleSet):
-        rules, rule_warnings = rules
-    if rule_ids:
-        unknown = [r for r in rule_ids if r not in {x.id for x in rules}]
-        if unknown:
-            raise UsageError(_("unknown rule id(s): {ids}; see `crm-audit rules`").format(ids=", ".join(unknown)))
-        rules = [r for r in rules if r.id in rule_ids]
+    rules, rule_warnings = select_rules(settings, rules, rule_ids)
     plans = planmod.build_all(rules, settings)
     progress(_("loading {source}").format(source=source))
     with connect(source.url) as conn:
