@@ -196,8 +196,32 @@ def demo(out_dir, as_of):
 @click.option("--domain", help=N_("With --from-crm: the CRM account's address (amoCRM: acme.amocrm.ru; Pipedrive OAuth2: acme.pipedrive.com)."))
 @click.option("--token-env", help=N_("With --from-crm: the environment variable holding the API token (default: PIPEDRIVE_API_TOKEN / AMOCRM_TOKEN)."))
 @click.option("--token-file", type=click.Path(dir_okay=False), help=N_("With --from-crm: a file outside the project holding the API token."))
+@click.option("--engine", "engine_url", default=None, help=N_("Read pipelines, stage order, owners and custom fields from the CRM's tables in a warehouse (an engine URL, as for `crm-audit run --engine`; the password stays in CRM_AUDIT_ENGINE_PASSWORD) and write the engine: settings."))
+@click.option("--warehouse-profile", "warehouse_profile", default=None, help=N_("With --engine: the warehouse profile (fivetran_pipedrive, airbyte_hubspot …, or a profile .yaml file; default: detected from the tables)."))
+@click.option("--schema", default=None, help=N_("With --engine: the connector's schema (BigQuery: the dataset; default: detected)."))
 @click.option("--force", is_flag=True, help=N_("Overwrite an existing crm-audit.yaml."))
-def init(directory, crm, from_export, from_crm, domain, token_env, token_file, force):
+def init(directory, crm, from_export, from_crm, domain, token_env, token_file, engine_url, warehouse_profile, schema, force):
+    if bool(from_export) + bool(from_crm) + bool(engine_url) > 1:
+        raise UsageError(_("give one of --from-export DIR, --from-crm or --engine URL"))
+    if (warehouse_profile or schema) and not engine_url:
+        raise UsageError(_("--warehouse-profile and --schema go with --engine URL"))
+    if engine_url:
+        from crm_audit.warehouse.draft import write_settings_from_engine
+
+        explicit = click.get_current_context().get_parameter_source("crm") == click.core.ParameterSource.COMMANDLINE
+        path, ed = write_settings_from_engine(Path(directory), engine_url, warehouse_profile, schema,
+                                              crm if explicit else None, force)
+        det = ed.detected
+        shown = (_("Warehouse profile: {name} ({title}), schema {schema} — {why}") if det.schema else
+                 _("Warehouse profile: {name} ({title}) — {why}"))
+        click.echo(shown.format(name=det.profile.name, title=det.profile.title or det.profile.name, schema=det.schema,
+                                why=det.why()))
+        if ed.draft.off:
+            click.echo(ngettext("{n} rule switched off (the reason is next to it in the file)",
+                                "{n} rules switched off (the reason is next to each in the file)", len(ed.draft.off)).format(n=len(ed.draft.off)))
+        click.echo(_("Wrote {path} from the warehouse. Check the proposed fields and the rules switched off, then run "
+                     "`crm-audit validate --config {path}` and `crm-audit run --config {path}`.").format(path=path))
+        return
     if from_crm:
         from crm_audit.sources.initcrm import write_settings_from_crm
 

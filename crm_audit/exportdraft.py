@@ -231,36 +231,49 @@ def columns_by_values(export, profile) -> dict[str, list[Mapping]]:
 # --------------------------------------------------------------------------- rule fields under the team's names
 
 
+def synonym_info(ref: str) -> dict:
+    """``crm_audit/field_synonyms.yaml``'s entry for a rule field (``deal.Источник сделки``): names, yes_no."""
+    return next((v for k, v in _synonyms().items() if norm(k) == norm(ref)), {}) or {}
+
+
+def closest_name(ref: str, candidates: dict[str, str]) -> tuple[str, float, str] | None:
+    """The candidate (name key -> name) that is the rule field ``ref`` under this team's name: (the name, how close,
+    the field's own name or synonym it matched); the same key first, else the closest above :data:`NAME_CUTOFF`."""
+    name = ref.partition(".")[2]
+    best = None
+    for n in [name, *synonym_info(ref).get("names", [])]:
+        hit = candidates.get(_key(n))
+        if hit is not None:
+            return hit, 1.0, n
+        near = _closest(n, candidates)
+        if near and near[1] >= NAME_CUTOFF and (best is None or near[1] > best[1]):
+            best = (near[0], near[1], n)
+    return best
+
+
+def proposal_note(ref: str, matched: str) -> str:
+    """The comment next to a proposed `fields:` entry (Russian, in the settings file)."""
+    how = "то же название" if _key(matched) == _key(ref.partition(".")[2]) else f"так это поле называют: «{matched}»"
+    return f"{how} — проверьте, что это то же поле"
+
+
 def rule_fields_by_name(export, missing_refs: list[str]) -> list[Mapping]:
     """For each rule field the export lacks, the team's column that is the same field (by name or a known synonym)."""
     from crm_audit.engine.requirements import REF_ENTITY
 
-    syn = _synonyms()
     out: list[Mapping] = []
     taken: set[tuple[str, str]] = set()
     for ref in missing_refs:
-        ent_ref, _, name = ref.partition(".")
-        ent = export.entities.get(REF_ENTITY.get(ent_ref, ""))
+        ent = export.entities.get(REF_ENTITY.get(ref.partition(".")[0], ""))
         if ent is None:
             continue
-        info = next((v for k, v in syn.items() if norm(k) == norm(ref)), {}) or {}
-        names = [name, *info.get("names", [])]
         free = {_key(h): h for _c, h in ent.custom.values() if (ent.entity, h) not in taken}
-        best = None
-        for n in names:
-            hit = free.get(_key(n))
-            if hit is not None:
-                best = (hit, 1.0, n)
-                break
-            near = _closest(n, free)
-            if near and near[1] >= NAME_CUTOFF and (best is None or near[1] > best[1]):
-                best = (near[0], near[1], n)
+        best = closest_name(ref, free)
         if best is None:
             continue
-        if info.get("yes_no") and not _yes_no_column(export, ent, best[0]):
+        if synonym_info(ref).get("yes_no") and not _yes_no_column(export, ent, best[0]):
             continue
-        how = "то же название" if _key(best[2]) == _key(name) else f"так это поле называют: «{best[2]}»"
-        out.append(Mapping(ref, best[0], f"{how} — проверьте, что это то же поле"))
+        out.append(Mapping(ref, best[0], proposal_note(ref, best[2])))
         taken.add((ent.entity, best[0]))
     return out
 
@@ -414,7 +427,6 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
     team's own `columns:` (from the settings file init overwrites), kept and read with."""
     from crm_audit.engine.loading import load_export
     from crm_audit.engine.profile import load_profile
-    from crm_audit.initfile import EXAMPLE
 
     d = Path(export_dir)
     base = load_profile(crm)
@@ -443,18 +455,25 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         deals = export.entities["deals"]
         draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)
         draft.pipelines = pipelines_of(export, profile)
-        found = {norm(s) for p in draft.pipelines for s in p.stages}
-        draft.trial_stages = [s for s in EXAMPLE["trial_stages"] if norm(s) in found]
-        draft.lost_reasons = _distinct(export, "deals", "lost_reason", "status = 'lost'")
-        draft.frozen_lost_reasons = [r for r in EXAMPLE["frozen_lost_reasons"] if norm(r) in {norm(x) for x in draft.lost_reasons}]
-        owners = {norm(o) for o in _distinct(export, "deals", "owner")}
-        draft.partner_managers = [m for m in EXAMPLE["partner_managers"] if norm(m) in owners]
+        fill_lists(draft, _distinct(export, "deals", "lost_reason", "status = 'lost'"), _distinct(export, "deals", "owner"))
         if draft.pipelines:  # none: no stage column found (the caller says how to name it in columns:)
             draft.apply(rules_that_cannot_run(draft, export, profile))
     finally:
         export.close()
         export.con.close()
     return draft
+
+
+def fill_lists(draft: Draft, lost_reasons: list[str], owners: list[str]) -> None:
+    """The handbook's lists kept where this team's data has them: trial stages among the draft's stages, frozen lost
+    reasons among the lost deals' reasons, partner managers among the owners."""
+    from crm_audit.initfile import EXAMPLE
+
+    found = {norm(s) for p in draft.pipelines for s in p.stages}
+    draft.trial_stages = [s for s in EXAMPLE["trial_stages"] if norm(s) in found]
+    draft.lost_reasons = list(lost_reasons)
+    draft.frozen_lost_reasons = [r for r in EXAMPLE["frozen_lost_reasons"] if norm(r) in {norm(x) for x in lost_reasons}]
+    draft.partner_managers = [m for m in EXAMPLE["partner_managers"] if norm(m) in {norm(o) for o in owners}]
 
 
 @dataclass
@@ -470,7 +489,6 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     (a field no column provides, a pipeline or stage of the handbook the team does not have) with the reason
     and how to switch it back on. ``draft`` gives the rest of the settings (pipelines, lists) and is not changed;
     ``export`` is read through ``profile`` (a list export, or a CRM's API snapshot for ``init --from-crm``)."""
-    from crm_audit import resources
     from crm_audit import settings as settings_mod
     from crm_audit.engine import plan as planmod
     from crm_audit.engine import requirements
@@ -510,6 +528,18 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
                   f"{'; '.join(how)}, затем уберите правило из rules: skip:")
         why = f"в выгрузке нет {'поля' if len(ms) == 1 else 'полей'} {names} ({files})"
         off[rid] = RuleOff(rid, next((r.code for r in rules if r.id == rid), ""), why, enable)
+    names_off(rules, s, off)
+    order = {r.id: i for i, r in enumerate(rules)}
+    out.off = sorted(off.values(), key=lambda o: order.get(o.rule_id, 0))
+    return out
+
+
+def names_off(rules, s, off: dict[str, RuleOff]) -> None:
+    """Add to ``off`` every bundled rule that names a pipeline or stage of the handbook the team does not have (it
+    would check nothing), with the reason and how to switch it back on; the team's own rules are `validate`'s."""
+    from crm_audit import resources
+    from crm_audit.rules import ruleset
+
     bundled = resources.rules_dir()
     for rule in rules:  # a bundled rule naming a pipeline / stage this team does not have checks nothing
         if Path(rule.file).parent != bundled:  # the team's own rule: a name it lacks is an error `validate` reports
@@ -528,9 +558,6 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
                                f"укажите {'свою воронку' if u.kind == 'pipeline' else 'свой этап'} в {key}: ({u.name}: <ваше название>) "
                                f"или добавьте {'её' if u.kind == 'pipeline' else 'его'} в pipelines:, "
                                "затем уберите правило из rules: skip:")
-    order = {r.id: i for i, r in enumerate(rules)}
-    out.off = sorted(off.values(), key=lambda o: order.get(o.rule_id, 0))
-    return out
 
 
 # --------------------------------------------------------------------------- rendering

@@ -107,6 +107,8 @@ def unread_warnings(source: WarehouseSource, layout: Layout) -> list[DataWarning
 def custom_needed(plans: list[RulePlan]) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for p in plans:
+        if p.rule.off:  # switched off (rules: skip:): it reads nothing
+            continue
         for ref in p.fields | _cond_refs(p):
             if ref.custom and ref.entity in REF_ENTITY:
                 out.setdefault(REF_ENTITY[ref.entity], set()).add(ref.name)

@@ -62,19 +62,21 @@ def _table(text: str, dialect: str, what: str, file: str | None) -> exp.Expressi
 
 def parse_fragments(prof: WarehouseProfile) -> None:
     """Every SQL fragment of the profile parses (a :class:`SettingsError` naming the file and key otherwise)."""
-    for ent, q in prof.entities.items():
+    sections = list(prof.entities.items()) + ([("stages", prof.stages)] if prof.stages is not None else [])
+    for ent, q in sections:
+        key = "stages" if ent == "stages" else f"entities: {ent}"
         for name in q.fields:
             for frag in q.alternatives(name):
-                _parse(frag, prof.sql, f"entities: {ent}: fields: {name}", prof.file)
+                _parse(frag, prof.sql, f"{key}: fields: {name}", prof.file)
         for i, w in enumerate(q.where):
-            _parse(w, prof.sql, f"entities: {ent}: where[{i}]", prof.file)
+            _parse(w, prof.sql, f"{key}: where[{i}]", prof.file)
         for j in q.joins:
-            _table(j.table, prof.sql, f"entities: {ent}: joins: {j.alias}: table", prof.file)
-            _parse(j.on, prof.sql, f"entities: {ent}: joins: {j.alias}: on", prof.file)
+            _table(j.table, prof.sql, f"{key}: joins: {j.alias}: table", prof.file)
+            _parse(j.on, prof.sql, f"{key}: joins: {j.alias}: on", prof.file)
         if q.order:
-            _parse(q.order, prof.sql, f"entities: {ent}: order", prof.file)
+            _parse(q.order, prof.sql, f"{key}: order", prof.file)
         if q.custom_fields is not None and q.custom_fields.where:
-            _parse(q.custom_fields.where, prof.sql, f"entities: {ent}: custom_fields: where", prof.file)
+            _parse(q.custom_fields.where, prof.sql, f"{key}: custom_fields: where", prof.file)
 
 
 def _qualify(e: exp.Expression, schema: str | None) -> exp.Expression:
@@ -278,6 +280,7 @@ def finding_text(m: Finding, where: str) -> str:
 class CustomField:
     key: str
     options: dict[str, str] = field(default_factory=dict)  # option id (as text) -> label
+    name: str = ""  # the display name, as the metadata spells it
 
 
 def _option_id(v) -> str:
@@ -320,7 +323,7 @@ def custom_catalog(prof: WarehouseProfile, ent: str, target, schema: str | None)
                     options[_option_id(o["id"])] = str(o["label"])
         elif opts is not None and opts.table:
             options = by_link.get(str(r.get("m2")), {})
-        out.setdefault(norm(str(name)), CustomField(str(key), options))
+        out.setdefault(norm(str(name)), CustomField(str(key), options, str(name)))
     return out
 
 

@@ -86,6 +86,11 @@ class EntityQuery(BaseModel):
         return [v] if isinstance(v, str) else list(v)
 
 
+#: ``stages:`` (what ``init --engine`` reads the pipelines from): its required and optional fields
+STAGE_FIELDS = ("pipeline", "stage", "stage_order")
+STAGE_FIELDS_OPTIONAL = ("pipeline_order", "closed")
+
+
 class WarehouseProfile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
@@ -94,6 +99,9 @@ class WarehouseProfile(BaseModel):
     sql: str = "postgres"  # the sqlglot dialect the fragments are written in
     evidence: str | None = None
     entities: dict[str, EntityQuery]
+    # every pipeline's stages in the CRM's own order (the connector's stage / pipeline tables), for `init --engine`:
+    # fields pipeline, stage, stage_order (and pipeline_order, closed); one row per stage
+    stages: EntityQuery | None = None
     file: str | None = Field(default=None, exclude=True)
 
 
@@ -142,6 +150,17 @@ def load(name: str) -> WarehouseProfile:
                                                                    hint=did_you_mean(name, sorted(known[ent])),
                                                                    known=", ".join(sorted(known[ent]))),
                                         file=str(path), reason="warehouse-profile"))
+    if prof.stages is not None:
+        allowed = STAGE_FIELDS + STAGE_FIELDS_OPTIONAL
+        for name in prof.stages.fields:
+            if name not in allowed:
+                problems.append(Problem(_("{file}: stages: fields: «{name}» is not a field of stages; fields: {known}")
+                                        .format(file=path, name=name, known=", ".join(allowed)), file=str(path),
+                                        reason="warehouse-profile"))
+        lacking = [n for n in STAGE_FIELDS if n not in prof.stages.fields]
+        if lacking:
+            problems.append(Problem(_("{file}: stages: fields: needs {names}").format(file=path, names=", ".join(lacking)),
+                                    file=str(path), reason="warehouse-profile"))
     if "deals" not in prof.entities:
         problems.append(Problem(_("{file}: the profile has no deals entity").format(file=path), file=str(path),
                                 reason="warehouse-profile"))
