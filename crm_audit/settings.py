@@ -139,6 +139,9 @@ class Settings(BaseModel):
     # how a date such as 10/01/2026 reads: auto (from the export's values — a day above 12, a 12-hour
     # clock «am/pm» — else the CRM's usual order, with a note), dmy (day first) or mdy (month first)
     date_order: Literal["auto", "dmy", "mdy"] = "auto"
+    # how an amount such as 15.000 or 1,500 reads: auto (cells with decimals — 1.234,56, 15,5, 1,234.56 — decide,
+    # else the decimal mark of the export's interface language, with a note), "," (15.000 = 15000) or "." (15.000 = 15)
+    decimal_mark: Literal["auto", ",", "."] = "auto"
     google_sheet: str | None = None  # spreadsheet URL or key to publish to
     google_credentials: str | None = None  # service-account JSON key (else GOOGLE_APPLICATION_CREDENTIALS, else OAuth)
     ledger: str | None = None  # the audit history database; default crm-audit.db next to this file

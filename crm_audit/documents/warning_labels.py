@@ -13,6 +13,8 @@ LABELS: dict[str, str] = {
     "blank-column": "Пустой столбец",
     "date-order": "Порядок дня и месяца",
     "deal-without-id": "Сделка без ID",
+    "decimal-mark": "Десятичный разделитель",
+    "decimal-mark-mixed": "Разные десятичные разделители",
     "document-edit": "Правка в документе",
     "duplicate-deal": "Повтор сделки",
     "duplicate-header": "Повтор столбца",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from crm_audit.errors import CrmAuditError, InputError, Problem
 from crm_audit.i18n import N_, _, ngettext
-from crm_audit.engine.profile import Profile, available, hkey, load_profile
+from crm_audit.engine.profile import Profile, available, hkey, load_profile, with_decimal_mark
 from crm_audit.report import BlankColumn, blank_column_warning, blank_here, skipped_why, unjudged_here
 
 MAX_PROBLEMS = 10
@@ -198,6 +198,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                    .with_ids("owner", getattr(settings, "owner_ids", None) or {}))
         if settings.date_order in ("dmy", "mdy"):  # the team said how its dates read, as `run` reads them
             profile = profile.model_copy(update={"date_order": settings.date_order, "date_order_fixed": True})
+        profile = with_decimal_mark(profile, settings)  # and how its amounts read
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
     rep.languages = profile.languages_of([h for p in export_files(d) for h in _headers_or_none(p)])
     try:
@@ -247,7 +248,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 rep.absent.append((ent_name, _("not exported by {crm}: {why}").format(crm=rep.profile_title, why=why) if why
                                    else _("no such file in the export")))
         for w in export.warnings:
-            if w.code in ("bad-value", "unknown-value", "date-order", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id"):
+            if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id"):
                 rep.problems.append(w.line())
         try:
             settings = settings or _settings_for(profile.name, config)

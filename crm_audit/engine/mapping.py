@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+from crm_audit.engine import amounts
 from crm_audit.engine.profile import EntitySpec, Profile, hkey
 from crm_audit.engine.readers import RawInfo, RawTable, drop_raw
 from crm_audit.errors import InputError, Msg, Problem
@@ -167,11 +168,11 @@ def _sql_list(values: list[str]) -> str:
     return ", ".join(sql_literal(norm(v)) for v in values) or "NULL"
 
 
-def _typed_expr(spec, raw: str, date_order: str = "dmy") -> str:
+def _typed_expr(spec, raw: str, date_order: str = "dmy", decimal_mark: str = amounts.DEFAULT_MARK) -> str:
     if spec.type == "id":
         return f"parse_id({raw})"
-    if spec.type == "number":
-        return f"parse_num({raw})"
+    if spec.type == "number":  # `decimal_mark`: how a cell that reads either way (15.000, 1,500) is read
+        return f"parse_num_m({raw}, {sql_literal(decimal_mark)})"
     if spec.type == "date":
         parsed = f"parse_date_mdy({raw})" if date_order == "mdy" else f"parse_date({raw})"
         for fmt in reversed(spec.formats):  # a whole number of seconds (milliseconds) since 1970-01-01 UTC
@@ -254,6 +255,29 @@ def _date_order(con, raw_table: str, cols: list[str], default: str,
                             "this CRM's usual order — if that is wrong, set `date_order: mdy` in crm-audit.yaml"), {"example": example})
     return default, (N_("dates such as «{example}» fit both day/month and month/day (no day above 12); read as month/day/year, "
                         "this CRM's usual order — if that is wrong, set `date_order: dmy` in crm-audit.yaml"), {"example": example})
+
+
+def _decimal_marks(con, job: MapJob, m: ColumnMatch) -> tuple[dict[str, str], list[DataWarning]]:
+    """Each number field's decimal mark, from its cells (see :mod:`crm_audit.engine.amounts`): cells such as
+    1.234,56 or 15.25 decide; when only cells such as 15.000 occur, the mark of the export's interface language
+    (the language its headers are in, else the profile's own), with a note; the settings' `decimal_mark:` fixes it."""
+    profile = job.profile
+    fixed = profile.decimal_mark if profile is not None else None
+    languages = profile.languages_of(job.headers) if profile is not None and profile.languages else []
+    language = languages[0] if languages else (profile.language if profile is not None else None)
+    marks: dict[str, str] = {}
+    warnings: list[DataWarning] = []
+    for name, idxs in m.by_field.items():
+        if job.spec.fields[name].type != "number":
+            continue
+        cols = idxs + m.by_fallback.get(name, [])
+        ev = amounts.gather(con, job.raw.name, [f"c{i}" for i in cols]) if fixed is None else amounts.Evidence()
+        column = ", ".join(job.headers[i] for i in cols) or name
+        decision = amounts.decide(ev, column, language, None, fixed)
+        marks[name] = decision.mark
+        if decision.note:
+            warnings.append(DataWarning(decision.code, "", str(job.path), None, column, template=decision.note[0], params=decision.note[1]))
+    return marks, warnings
 
 
 def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: list[str]) -> str:
@@ -465,7 +489,7 @@ def _require_columns(job: MapJob, m: ColumnMatch) -> None:
                                                reason="missing-column")])
 
 
-def project(job: MapJob, m: ColumnMatch, date_order: str) -> Projection:
+def project(job: MapJob, m: ColumnMatch, date_order: str, marks: dict[str, str] | None = None) -> Projection:
     """The SQL that maps and parses every matched column (raw text kept as ``<field>__raw`` for parsed fields)."""
     spec, headers = job.spec, job.headers
     cols = lambda idxs: [f"c{i}" for i in idxs]  # noqa: E731
@@ -478,7 +502,7 @@ def project(job: MapJob, m: ColumnMatch, date_order: str) -> Projection:
         raw = _raw_expr(fs, cols(idxs), cols(m.by_fallback.get(name, [])))
         if name == "status" and status_derived:
             continue
-        select.append(f"{_typed_expr(fs, raw, date_order)} AS \"{name}\"")
+        select.append(f"{_typed_expr(fs, raw, date_order, (marks or {}).get(name, amounts.DEFAULT_MARK))} AS \"{name}\"")
         if fs.type != "text":
             select.append(f"{raw} AS \"{name}__raw\"")
             checks.append(ValueCheck(name, f"{name}__raw", name, fs.type))
@@ -600,7 +624,7 @@ def _known_values(job: MapJob, name: str) -> list[str]:
     return out
 
 
-def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str) -> None:
+def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str, marks: dict[str, str] | None = None) -> None:
     """A `many` field's list cell («18345670001;18345670002»): the row once per item
     (a task associated with several deals counts for each of them); ``_row`` stays the file's row."""
     for name, fs in job.spec.fields.items():
@@ -609,7 +633,7 @@ def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str) -> No
         raw = f'"{name}__raw"' if fs.type != "text" else f'"{name}"'
         items = f"CASE WHEN is_blank({raw}) THEN [{raw}] ELSE string_split({raw}, {sql_literal(fs.split)}) END"
         item = "nullif(strip(_item), '')"
-        cols = f'{_typed_expr(fs, item, date_order)} AS "{name}"' + (f', {item} AS "{name}__raw"' if fs.type != "text" else "")
+        cols = f'{_typed_expr(fs, item, date_order, (marks or {}).get(name, amounts.DEFAULT_MARK))} AS "{name}"' + (f', {item} AS "{name}__raw"' if fs.type != "text" else "")
         excl = f'"{name}"' + (f', "{name}__raw"' if fs.type != "text" else "")
         con.execute(f"CREATE OR REPLACE TABLE {job.entity} AS SELECT * EXCLUDE ({excl}, _item), {cols} "
                     f"FROM (SELECT *, unnest({items}) AS _item FROM {job.entity}) WHERE is_blank({raw}) OR NOT is_blank(_item)")
@@ -646,11 +670,13 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
                                    job.profile is not None and job.profile.date_order_fixed)
     if note:
         warnings.append(DataWarning("date-order", "", str(job.path), template=note[0], params=note[1]))
-    proj = project(job, m, date_order)
+    marks, notes = _decimal_marks(con, job, m)
+    warnings += notes
+    proj = project(job, m, date_order, marks)
     rw_col = rows_where_column(spec, job.headers)
     warnings += _fill_table(con, job, m, proj, rw_col)
     rows = con.execute(f"SELECT count(*) FROM {job.entity}").fetchone()[0]
-    _one_row_per_item(con, job, proj, date_order)
+    _one_row_per_item(con, job, proj, date_order, marks)
     warnings += _check_values(con, job, proj, date_order)
     typed = {n for n, fs in spec.fields.items()
              if n in proj.fields and fs.type != "text" and n in m.by_field and not (n == "status" and proj.status_derived)}

@@ -379,6 +379,12 @@ class Profile(BaseModel):
     date_order: Literal["dmy", "mdy"] = "dmy"
     # true: `date_order` as given, never taken from the values (the settings' `date_order: dmy|mdy`)
     date_order_fixed: bool = False
+    # the interface language of the profile's own names (those not under `languages:`): when no cell of a number
+    # column has decimals (15.000, 1,500), its decimal mark (CLDR) reads them — unless the headers are in a language
+    # of `languages:` (see crm_audit/engine/amounts.py)
+    language: str = "en"
+    # the settings' `decimal_mark: "," | "."`: every number column read with it, never taken from the values
+    decimal_mark: Literal[",", "."] | None = None
     # headers that identify this CRM's export (auto-detection by `inspect`)
     detect: list[str] = Field(default_factory=list)
     # what this CRM's export simply does not have: entity names
@@ -537,4 +543,10 @@ def profile_for(settings) -> Profile:
     order = getattr(settings, "date_order", None)
     if order in ("dmy", "mdy"):  # the team said how its dates read: never guessed from the values
         profile = profile.model_copy(update={"date_order": order, "date_order_fixed": True})
-    return profile
+    return with_decimal_mark(profile, settings)
+
+
+def with_decimal_mark(profile: Profile, settings) -> Profile:
+    """The profile reading every number with the settings' `decimal_mark:` ("," or "."; "auto": from the values)."""
+    mark = getattr(settings, "decimal_mark", None)
+    return profile.model_copy(update={"decimal_mark": mark}) if mark in (",", ".") else profile

@@ -8,11 +8,18 @@ needs these few functions.
 
 from __future__ import annotations
 
+from crm_audit.engine import amounts
 from crm_audit.textnorm import WS_CLASS
 
 WS = WS_CLASS
-# Currency words/signs that may follow or precede an amount.
-_CURRENCY = r"(руб\.?|р\.?|₽|rub|rur|usd|eur|kzt|byn|uah|\$|€|£|тг|тенге|грн)"
+# Currency codes, signs and words that may follow or precede an amount (data: engine/number_formats.yaml).
+_CURRENCY = amounts.CURRENCY
+
+
+def _lit(pattern: str) -> str:
+    """A pattern inside an SQL string literal."""
+    return pattern.replace("'", "''")
+
 
 MACROS = [
     # text
@@ -28,29 +35,51 @@ MACROS = [
     r"  AND TRY_CAST(strip(x) AS DOUBLE) = floor(TRY_CAST(strip(x) AS DOUBLE)) "
     r"  THEN CAST(CAST(TRY_CAST(strip(x) AS DOUBLE) AS BIGINT) AS VARCHAR) "
     r"ELSE regexp_replace(strip(x), '^(-?[0-9]+)\.0+$', '\1') END",
-    # numbers: 1 500,00 / 1,500.00 / 1.500,00 / 1500.5 / 1500 руб.
-    f"CREATE OR REPLACE MACRO num_body(x) AS regexp_replace(lower(strip(x)), '^{_CURRENCY}{WS}*|{WS}*{_CURRENCY}$', '', 'g')",
-    f"CREATE OR REPLACE MACRO num_digits(x) AS regexp_replace(num_body(x), '[{WS[1:-1]}'']', '', 'g')",
-    r"CREATE OR REPLACE MACRO parse_num(x) AS CASE WHEN x IS NULL THEN NULL "
+    # numbers: 1 500,00 / 1,500.00 / 1.500,00 / 1500.5 / 1500 руб. / R$ 15.000,00 / CHF 1'500.00 / (1,234.00)
+    # an accounting negative «(1,234.00)» or a minus before the currency «-R$ 15,00»: the sign, and the rest
+    f"CREATE OR REPLACE MACRO num_neg(x) AS regexp_full_match(strip(x), '{amounts.NEGATIVE}')",
+    f"CREATE OR REPLACE MACRO num_core(x) AS CASE WHEN num_neg(x) THEN regexp_replace(strip(x), '{amounts.SIGN_MARKS}', '', 'g') ELSE strip(x) END",
+    f"CREATE OR REPLACE MACRO num_body(x) AS regexp_replace(lower(num_core(x)), '{amounts.CURRENCY_AROUND}', '', 'g')",
+    f"CREATE OR REPLACE MACRO num_digits(x) AS regexp_replace(num_body(x), '{_lit(amounts.GROUPING)}', '', 'g')",
+    # the digits and separators `d` of a cell as a number; `m`: the decimal mark of a cell that reads either way
+    # (15.000, 1,500: the column's, see engine/amounts.py); a cell with both marks, or with one mark repeated, tells itself
+    r"CREATE OR REPLACE MACRO num_general(d, m) AS CASE "
+    f"WHEN NOT regexp_full_match(d, '{amounts.SHAPE}') THEN NULL "
+    # both separators: the last one is the decimal mark
+    r"WHEN strpos(d, ',') > 0 AND strpos(d, '.') > 0 THEN "
+    r"  CASE WHEN strpos(reverse(d), ',') < strpos(reverse(d), '.') "
+    r"    THEN TRY_CAST(replace(replace(d, '.', ''), ',', '.') AS DOUBLE) "
+    r"    ELSE TRY_CAST(replace(d, ',', '') AS DOUBLE) END "
+    # several commas or several dots: thousands separators (₹1,00,000 too)
+    r"WHEN length(d) - length(replace(d, ',', '')) > 1 THEN TRY_CAST(replace(d, ',', '') AS DOUBLE) "
+    r"WHEN length(d) - length(replace(d, '.', '')) > 1 THEN TRY_CAST(replace(d, '.', '') AS DOUBLE) "
+    # 15.000 / 1,500: the column's decimal mark decides
+    f"WHEN regexp_full_match(d, '{amounts.AMBIGUOUS}') THEN "
+    r"  CASE WHEN strpos(d, m) > 0 THEN TRY_CAST(replace(d, m, '.') AS DOUBLE) "
+    r"  ELSE TRY_CAST(replace(replace(d, ',', ''), '.', '') AS DOUBLE) END "
+    # any other single comma is a decimal comma (1500,5 / 0,500)
+    r"ELSE TRY_CAST(replace(d, ',', '.') AS DOUBLE) END",
+    r"CREATE OR REPLACE MACRO parse_num_m(x, m) AS CASE WHEN x IS NULL THEN NULL "
+    # 15.000 / 1,500 written plainly: read with the column's decimal mark
+    r"WHEN regexp_full_match(x, '-?[1-9][0-9]{0,2}[.,][0-9]{3}') THEN "
+    r"  CASE WHEN strpos(x, m) > 0 THEN CAST(replace(x, m, '.') AS DOUBLE) ELSE CAST(replace(replace(x, ',', ''), '.', '') AS DOUBLE) END "
     r"WHEN regexp_full_match(x, '-?[0-9]{1,15}(\.[0-9]{1,6})?') THEN CAST(x AS DOUBLE) "
     # Russian Excel: 1500,50 / 1 500,00 (a space or a no-break space between thousands)
     r"WHEN regexp_full_match(x, '-?[0-9]{1,15},[0-9]{1,2}') THEN CAST(replace(x, ',', '.') AS DOUBLE) "
     "WHEN regexp_full_match(x, '-?[0-9]{1,3}([ \u00a0][0-9]{3}){1,4}(,[0-9]{1,2})?') "
     "THEN CAST(replace(replace(replace(x, ' ', ''), '\u00a0', ''), ',', '.') AS DOUBLE) "
     r"WHEN is_blank(x) THEN NULL "
-    r"WHEN NOT regexp_full_match(num_digits(x), '[-+]?([0-9]+[.,]?)*[0-9]+([.,][0-9]+)?|[-+]?[0-9]*[.,][0-9]+') THEN NULL "
-    # both separators: the last one is the decimal mark
+    r"ELSE num_general(num_digits(x), m) * CASE WHEN num_neg(x) THEN -1 ELSE 1 END END",
+    # a cell that reads either way without the column's decimal mark, and the mark a cell shows by itself (NULL: none)
+    f"CREATE OR REPLACE MACRO num_ambiguous(x) AS regexp_full_match(num_digits(x), '{amounts.AMBIGUOUS}')",
+    r"CREATE OR REPLACE MACRO num_mark(x) AS CASE "
+    f"WHEN NOT regexp_full_match(num_digits(x), '{amounts.SHAPE}') OR num_ambiguous(x) THEN NULL "
     r"WHEN strpos(num_digits(x), ',') > 0 AND strpos(num_digits(x), '.') > 0 THEN "
-    r"  CASE WHEN strpos(reverse(num_digits(x)), ',') < strpos(reverse(num_digits(x)), '.') "
-    r"    THEN TRY_CAST(replace(replace(num_digits(x), '.', ''), ',', '.') AS DOUBLE) "
-    r"    ELSE TRY_CAST(replace(num_digits(x), ',', '') AS DOUBLE) END "
-    # several commas or several dots: thousands separators
-    r"WHEN length(num_digits(x)) - length(replace(num_digits(x), ',', '')) > 1 THEN TRY_CAST(replace(num_digits(x), ',', '') AS DOUBLE) "
-    r"WHEN length(num_digits(x)) - length(replace(num_digits(x), '.', '')) > 1 THEN TRY_CAST(replace(num_digits(x), '.', '') AS DOUBLE) "
-    # 1,500: a single comma before exactly three digits groups thousands
-    r"WHEN regexp_full_match(num_digits(x), '[-+]?[0-9]{1,3},[0-9]{3}') THEN TRY_CAST(replace(num_digits(x), ',', '') AS DOUBLE) "
-    # any other single comma is a decimal comma (Russian locale)
-    r"ELSE TRY_CAST(replace(num_digits(x), ',', '.') AS DOUBLE) END",
+    r"  CASE WHEN strpos(reverse(num_digits(x)), ',') < strpos(reverse(num_digits(x)), '.') THEN ',' ELSE '.' END "
+    r"WHEN length(num_digits(x)) - length(replace(num_digits(x), ',', '')) > 1 THEN '.' "
+    r"WHEN length(num_digits(x)) - length(replace(num_digits(x), '.', '')) > 1 THEN ',' "
+    r"WHEN strpos(num_digits(x), ',') > 0 THEN ',' WHEN strpos(num_digits(x), '.') > 0 THEN '.' END",
+    f"CREATE OR REPLACE MACRO parse_num(x) AS parse_num_m(x, '{amounts.DEFAULT_MARK}')",
     # dates: ISO, dd.mm.yyyy, d/m/y or m/d/y (by the profile's date order),
     # with or without time, English month names, or an Excel serial number
     r"CREATE OR REPLACE MACRO date_head(x) AS regexp_replace(strip(x), '[ T,]+[0-9]{1,2}:[0-9]{2}.*$', '')",

@@ -269,10 +269,13 @@ class RuleCompiler:
         raise TypeError(c)
 
     def parse_num(self, x) -> exp.Expression:
-        """The text ``x`` as a number, the way the loader reads amounts (``sqlfuncs.parse_num``)."""
+        """The text ``x`` as a number, the way the loader reads amounts (``sqlfuncs.parse_num``); a value that reads
+        either way (15.000, 1,500) with the settings' `decimal_mark:` when it is "," or "." (else the point)."""
+        from crm_audit.engine import amounts
         from crm_audit.engine.dialects import numbers
 
-        return numbers.parse_num(self.d, x)
+        mark = getattr(self.settings, "decimal_mark", None)
+        return numbers.parse_num(self.d, x, mark if mark in amounts.MARKS else amounts.DEFAULT_MARK)
 
     def leaf(self, c: Leaf) -> exp.Expression:
         d = self.d
