@@ -318,3 +318,46 @@ def test_init_on_postgres_without_a_schema_lists_the_schemas_with_crm_tables(pos
     res = crm_audit("init", str(tmp_path), "--engine", _pg_url(postgres), "--crm", "hubspot", "--schema", "many_fivetran_hubspot")
     assert res.returncode == 0, res.stderr
     assert settings_of(tmp_path)["engine"]["profile"] == "fivetran_hubspot"
+
+
+# ------------------------------------------------------------------------------------------ a team's own profile
+
+
+def _own_profile(connector: str, folder: Path) -> Path:
+    """A copy of a bundled profile without its `stages:` section (a team's own schema with no stage table)."""
+    from crm_audit.warehouse.profile import warehouses_dir
+
+    text = (warehouses_dir() / f"{connector}.yaml").read_text(encoding="utf-8")
+    head = text.split("\nstages:\n")[0]
+    path = folder / "our_warehouse.yaml"
+    path.write_text(head.rsplit("\n# `crm-audit init --engine`", 1)[0] + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_profile_without_a_stage_table_orders_the_deals_stages_and_says_when_it_guessed(warehouses, tmp_path):
+    # HubSpot's deals carry their stage's display order (stage_order): the CRM's order, from the deals
+    _wh, db = warehouses["fivetran_hubspot"]
+    own = _own_profile("fivetran_hubspot", tmp_path)
+    work = tmp_path / "hubspot"
+    res = crm_audit("init", str(work), "--engine", f"duckdb:///{db}", "--warehouse-profile", str(own), "--schema", "hubspot")
+    assert res.returncode == 0, res.stdout + res.stderr
+    s = settings_of(work)
+    assert s["engine"]["profile"] == str(own.resolve())  # the team's file, by its path
+    want = yaml.safe_load(HUBSPOT_SETTINGS.read_text(encoding="utf-8"))["pipelines"]
+    for pipe, stages in s["pipelines"].items():  # the stages deals are in, in the CRM's order
+        assert stages == [x for x in want[pipe] if x in stages], pipe
+    assert s["stage_order_confirmed"] is True
+    assert crm_audit("validate", cwd=work).returncode == 0
+    # Pipedrive's deals carry no order: the order is a guess, marked, and validate / run warn until confirmed
+    _wh, db = warehouses["fivetran_pipedrive"]
+    own = _own_profile("fivetran_pipedrive", tmp_path)
+    work = tmp_path / "pipedrive"
+    res = crm_audit("init", str(work), "--engine", f"duckdb:///{db}?schema=pipedrive", "--warehouse-profile", str(own))
+    assert res.returncode == 0, res.stdout + res.stderr
+    s = settings_of(work)
+    assert s["stage_order_confirmed"] is False
+    assert "ПОРЯДОК ЭТАПОВ УГАДАН" in (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    ok = crm_audit("validate", cwd=work)
+    assert ok.returncode == 0 and "guessed" in ok.stdout + ok.stderr
+    run = crm_audit("run", "--as-of", ASOF, "--violations-csv", "v.csv", "--quiet", cwd=work)
+    assert run.returncode == 0 and "guessed" in run.stdout + run.stderr, run.stderr

@@ -73,6 +73,10 @@ class Detected:
     named: bool  # given by the user (--warehouse-profile / ?profile=), not detected
     tables: list[str] = field(default_factory=list)
     total: int = 0
+    ref: str = ""  # as the settings name it (engine: profile:): a bundled profile's name, or the team's file's path
+
+    def __post_init__(self) -> None:
+        self.ref = self.ref or self.profile.name
 
     def why(self) -> str:
         """Why this profile (the CLI's language)."""
@@ -115,7 +119,9 @@ def detect(target, url: EngineURL, named: str | None, schema: str | None, crm: s
         res = resolve(prof, probe(prof, target, schema))
         if res.fatal:
             raise findings_error(prof, res.fatal, _where(url, schema))
-        return Detected(prof, schema, res, True)
+        path = Path(named).expanduser()
+        own = path.suffix in (".yaml", ".yml") and path.exists()  # the team's own profile file: its path, absolute
+        return Detected(prof, schema, res, True, ref=str(path.resolve()) if own else prof.name)
     listing = _listing(target)
     cands: list[Candidate] = []
     deal_tables: list[str] = []
@@ -222,8 +228,10 @@ def pipelines_from_table(rows: list[dict], prof: wprofile.WarehouseProfile):
     return out
 
 
-def pipelines_from_deals(backend_run, layout, crm_profile):
-    """Without a stage table: the deals' pipelines and stages, ordered as an export's are (a guess, marked)."""
+def pipelines_from_deals(backend_run, layout, crm_profile, dialect):
+    """Without a stage table: the deals' pipelines and stages, ordered as an export's are (the CRM's order value where
+    the deals carry one, else a guess, marked: the handbook's pipeline, the days deals take to reach a stage, first
+    appearance)."""
     from crm_audit.exportdraft import DEFAULT_PIPELINE, _order_pipeline
 
     deals = layout.entities["deals"].source
@@ -232,17 +240,31 @@ def pipelines_from_deals(backend_run, layout, crm_profile):
     col = lambda n: exp.column(n, quoted=True)  # noqa: E731
     pipe = col("pipeline") if "pipeline" in deals.fields else exp.Null()
     order = exp.Min(this=col("stage_order")) if "stage_order" in deals.fields else exp.Null()
-    q = (exp.select(exp.alias_(pipe, "p"), exp.alias_(exp.Trim(this=col("stage")), "s"), exp.alias_(order, "o"),
-                    exp.alias_(exp.Min(this=col("_row")), "f"))
-         .from_(cte_name("deals")).where(exp.Not(this=exp.Is(this=col("stage"), expression=exp.Null())))
-         .group_by(pipe.copy(), exp.Trim(this=col("stage"))))
-    by_pipe: dict[str, tuple[str, list]] = {}
-    for i, r in enumerate(sorted(backend_run(q), key=lambda r: (r["f"] is None, r["f"]))):
+    reach = (exp.Median(this=dialect.days_between(col("created"), col("stage_changed")))
+             if {"created", "stage_changed"} <= deals.fields else exp.Null())
+
+    def query(days):
+        return (exp.select(exp.alias_(pipe.copy(), "p"), exp.alias_(exp.Trim(this=col("stage")), "s"), exp.alias_(order.copy(), "o"),
+                           exp.alias_(exp.Min(this=col("_row")), "f"), exp.alias_(days, "r"))
+                .from_(cte_name("deals")).where(exp.Not(this=exp.Is(this=col("stage"), expression=exp.Null())))
+                .group_by(pipe.copy(), exp.Trim(this=col("stage"))))
+
+    try:
+        rows = backend_run(query(reach))
+    except Exception:  # an engine without MEDIAN (BigQuery): the order without the days
+        rows = backend_run(query(exp.Null()))
+    by_pipe: dict[str, tuple[str, dict]] = {}
+    for i, r in enumerate(sorted(rows, key=lambda r: (r["f"] is None, r["f"]))):
         if not str(r["s"] or "").strip():
             continue
         pname = str(r["p"] or "").strip() or DEFAULT_PIPELINE
-        by_pipe.setdefault(norm(pname), (pname, []))[1].append((str(r["s"]).strip(), r["o"], i, None))
-    return [_order_pipeline(name, found, crm_profile) for name, found in by_pipe.values()]
+        stages = by_pipe.setdefault(norm(pname), (pname, {}))[1]
+        prev = stages.get(norm(r["s"]))
+        if prev is None:
+            stages[norm(r["s"])] = [str(r["s"]).strip(), r["o"], i, None if r["r"] is None else float(r["r"])]
+        elif r["o"] is not None:  # the same stage spelled two ways: the first spelling, the smallest order value
+            prev[1] = r["o"] if prev[1] is None else min(prev[1], r["o"])
+    return [_order_pipeline(name, [tuple(v) for v in stages.values()], crm_profile) for name, stages in by_pipe.values()]
 
 
 def _distinct(run, fld: str, layout, where: exp.Expression | None = None) -> list[str]:
@@ -369,7 +391,7 @@ def draft_from_engine(url: EngineURL, named: str | None = None, schema: str | No
             return target.run(d.render(q)).to_pylist()
 
         rows = stage_rows(prof, target, sch)
-        draft.pipelines = pipelines_from_table(rows, prof) if rows else pipelines_from_deals(run, layout, crm_profile)
+        draft.pipelines = pipelines_from_table(rows, prof) if rows else pipelines_from_deals(run, layout, crm_profile, d)
         if not draft.pipelines:
             raise InputError(problems=[Problem(template=N_(
                 "the warehouse ({where}) has no pipeline stages: neither a stage table of the profile nor a deal with a "
@@ -410,7 +432,7 @@ def engine_block(ed: EngineDraft) -> str:
              f"# переменной окружения {PASSWORD_ENV} (или переменной драйвера, например PGPASSWORD).",
              f"# Профиль хранилища {prof.name} ({prof.title or prof.name}) {det.why_ru()}.",
              "# Свой профиль: скопируйте файл профиля, поправьте таблицы и укажите путь к копии в profile:.",
-             "engine:", f"  url: {_q(str(settings_url(ed.url)))}", f"  profile: {prof.name}"]
+             "engine:", f"  url: {_q(str(settings_url(ed.url)))}", f"  profile: {_q(det.ref)}"]
     if det.schema:
         lines.append(f"  schema: {_q(det.schema)}")
     lines += ["", "# Прочитано из хранилища командой `init --engine` (для справки; это не настройки):"]
