@@ -225,7 +225,10 @@ def _pt_settings(work: Path, export: Path, *extra: str) -> Path:
     text = cfg.read_text(encoding="utf-8")
     text = text.replace("stage_names: {}", "stage_names: {Отправлено КП: Proposta enviada}")
     text = re.sub(r"\n *# 1\.3:[^\n]*\n *missing-amount-after-proposal:[^\n]*", "", text)
-    cfg.write_text(text + "".join(f"\n{e}\n" for e in extra), encoding="utf-8")
+    for e in extra:  # a setting init wrote (decimal_mark: auto) is replaced, another added
+        key = e.split(":")[0]
+        text = re.sub(rf"(?m)^{key}:.*$", e, text) if re.search(rf"(?m)^{key}:", text) else f"{text}\n{e}\n"
+    cfg.write_text(text, encoding="utf-8")
     return cfg
 
 
@@ -320,3 +323,35 @@ def test_an_unreadable_amount_is_a_bad_value_with_file_row_column(tmp_path, caps
     assert "«R$ 15 mil»" in out
     assert _flagged(work) == {"2", "3"}
     assert yaml.safe_load(cfg.read_text(encoding="utf-8"))["on_bad_value"] == "warn"
+
+
+BIG_BUDGET = """rules:
+  - id: big-budget
+    code: "9.1"
+    title: Большой бюджет
+    criticality: 2
+    scope:
+      status: [open, won, lost]
+    when: {field: deal.Orçamento, gt: 10000}
+    evidence:
+      - {field: deal.Orçamento, title: Бюджет}
+    faq: {what: budget, why: test, how: test}
+"""
+
+
+@pytest.mark.parametrize("setting, flagged", [(None, {"1", "2"}), ('decimal_mark: "."', {"1"})])
+def test_a_rule_reads_a_custom_text_field_like_the_loader(tmp_path, setting, flagged):
+    # «Negócio - Orçamento» is no field of the profile: a rule compares its text as a number — in a pt-BR export
+    # «15.000» is fifteen thousand, as the amounts are (unless the settings say the point)
+    export = _pt_export(tmp_path, {"2": "R$ 2.500,50"})
+    rows = list(csv.reader((export / "deals.csv").open(encoding="utf-8")))
+    budget = {"1": "R$ 20.000,00", "2": "15.000", "3": "9.999", "4": "", "5": "abc"}
+    rows = [rows[0] + ["Negócio - Orçamento"]] + [r + [budget[r[0]]] for r in rows[1:]]
+    with (export / "deals.csv").open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows(rows)
+    work = tmp_path / "work"
+    _pt_settings(work, export, *([setting] if setting else []))
+    (work / "big.yaml").write_text(BIG_BUDGET, encoding="utf-8")
+    _edit(work / "crm-audit.yaml", ("\n  files: []", "\n  files: [big.yaml]"))
+    assert _run(work, export, "--quiet") == 0
+    assert _flagged(work, "big-budget") == flagged

@@ -67,6 +67,14 @@ class LoadedEntity:
     ids_source: dict[str, str] = field(default_factory=dict)
     # the CRM's own (pipeline, stage, sort order) from a dumped list naming both: stages no deal is in included
     catalog: list[tuple[str, str, float | None]] = field(default_factory=list)
+    # how a rule reads a custom text field of this file as a number when a value reads either way (15.000, 1,500)
+    decimal_mark: str = amounts.DEFAULT_MARK
+    # canonical field -> how it is fed beyond its column (`fields` holds the header alone): «status from the stage»,
+    # «names from stages.csv», «no column: «»» — texts made in the language they are shown in (inspect)
+    notes: dict[str, list[Msg]] = field(default_factory=dict)
+
+    def note(self, name: str, msg: Msg) -> None:
+        self.notes.setdefault(name, []).append(msg)
 
     def column_for(self, name: str) -> str | None:
         """SQL column of a canonical field or custom field (by export name)."""
@@ -112,7 +120,9 @@ def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | Non
         idx = spec.header_index()
         mapped = [idx.get(hkey(spec.strip_prefix(h)[0])) for h in headers]
         have = {m for m in mapped if m}
-        if spec.signature and all(f in have for f in spec.signature) and "id" in have:
+        # a file's id column is needed where the entity's id is (a task report has none: it is read by its signature)
+        id_needed = "id" in spec.fields and spec.fields["id"].required
+        if spec.signature and all(f in have for f in spec.signature) and ("id" in have or not id_needed):
             if len(have) > found[0]:
                 found = (len(have), name)
     return found[1]
@@ -257,15 +267,18 @@ def _date_order(con, raw_table: str, cols: list[str], default: str,
                         "this CRM's usual order — if that is wrong, set `date_order: dmy` in crm-audit.yaml"), {"example": example})
 
 
-def _decimal_marks(con, job: MapJob, m: ColumnMatch) -> tuple[dict[str, str], list[DataWarning]]:
+def _decimal_marks(con, job: MapJob, m: ColumnMatch) -> tuple[dict[str, str], str, list[DataWarning]]:
     """Each number field's decimal mark, from its cells (see :mod:`crm_audit.engine.amounts`): cells such as
     1.234,56 or 15.25 decide; when only cells such as 15.000 occur, the mark of the export's interface language
-    (the language its headers are in, else the profile's own), with a note; the settings' `decimal_mark:` fixes it."""
+    (the language its headers are in, else the profile's own), with a note; the settings' `decimal_mark:` fixes it.
+    Also the file's mark for a rule reading a custom text field as a number: its first number field's, else the
+    language's."""
     profile = job.profile
     fixed = profile.decimal_mark if profile is not None else None
     languages = profile.languages_of(job.headers) if profile is not None and profile.languages else []
     language = languages[0] if languages else (profile.language if profile is not None else None)
     marks: dict[str, str] = {}
+    file_mark = fixed or amounts.language_mark(language) or amounts.DEFAULT_MARK
     warnings: list[DataWarning] = []
     for name, idxs in m.by_field.items():
         if job.spec.fields[name].type != "number":
@@ -277,7 +290,7 @@ def _decimal_marks(con, job: MapJob, m: ColumnMatch) -> tuple[dict[str, str], li
         marks[name] = decision.mark
         if decision.note:
             warnings.append(DataWarning(decision.code, "", str(job.path), None, column, template=decision.note[0], params=decision.note[1]))
-    return marks, warnings
+    return marks, next(iter(marks.values()), file_mark), warnings
 
 
 def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: list[str]) -> str:
@@ -296,7 +309,10 @@ def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: li
 
 
 def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: EntitySpec, date_order: str,
-                 by_fb: dict[str, list[int]] | None = None) -> str | None:
+                 by_fb: dict[str, list[int]] | None = None) -> tuple[str, str | None] | None:
+    """SQL of a deal's status from the profile's `derive_status`, and SQL that is true where it is a guess (a deal the
+    CRM closed in a stage that neither the CRM's won / lost stages nor the settings' won_stages: / lost_stages: name:
+    audited as lost, warned by stage name); None when the status is the export's own column alone."""
     ds = profile.derive_status if profile is not None else None
     if ds is None:
         return None
@@ -304,11 +320,11 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
     def raw(name: str) -> str:
         return _raw_expr(spec.fields[name], [f"c{i}" for i in by_field[name]], [f"c{i}" for i in (by_fb or {}).get(name, [])])
 
-    whens = []
+    whens: list[tuple[str, str, bool]] = []  # (condition, status, a guess)
     if "status" in by_field:
         fs = spec.fields["status"]
         explicit = _typed_expr(fs, raw("status"), date_order)
-        whens.append(f"WHEN ({explicit}) IS NOT NULL THEN ({explicit})")
+        whens.append((f"({explicit}) IS NOT NULL", f"({explicit})", False))
     fs_ = ds.from_stage
     stage = raw("stage") if "stage" in by_field else None
 
@@ -323,29 +339,46 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
 
     ff = ds.from_flags
     if ff:  # the CRM's closed / won / lost flags, whichever the export has
-        flag = {k: _typed_expr(spec.fields[f], raw(f)) for k in ("closed", "won", "lost")
+        flag = {k: _typed_expr(spec.fields[f], raw(f), date_order) for k in ("closed", "won", "lost")
                 if (f := getattr(ff, k)) and f in by_field}
         if "won" in flag:
-            whens.append(f"WHEN ({flag['won']}) IS TRUE THEN 'won'")
+            whens.append((f"({flag['won']}) IS TRUE", "'won'", False))
         if "lost" in flag:
-            whens.append(f"WHEN ({flag['lost']}) IS TRUE THEN 'lost'")
+            whens.append((f"({flag['lost']}) IS TRUE", "'lost'", False))
         if "closed" in flag:
-            won_stage = stage_is("won")
-            if "won" not in flag and won_stage:
-                whens.append(f"WHEN ({flag['closed']}) IS TRUE AND ({won_stage}) THEN 'won'")
-            whens.append(f"WHEN ({flag['closed']}) IS TRUE THEN 'lost' WHEN ({flag['closed']}) IS FALSE THEN 'open'")
+            by_date = spec.fields[ff.closed].type == "date"
+            if by_date:  # a close date (amoCRM): closed unless the settings list the stage as open (a reopened deal)
+                still_open = f"norm({stage}) IN ({_sql_list(fs_.open)})" if fs_ is not None and fs_.open and stage is not None else "FALSE"
+                closed = f"({flag['closed']}) IS NOT NULL AND NOT coalesce({still_open}, FALSE)"
+            else:
+                closed = f"({flag['closed']}) IS TRUE"
+            if "won" in flag:  # Salesforce: closed and not won is lost
+                whens.append((closed, "'lost'", False))
+            else:
+                for key in ("won", "lost"):
+                    test = stage_is(key)
+                    if test:
+                        whens.append((f"{closed} AND ({test})", f"'{key}'", False))
+                # closed in a stage the export cannot tell: lost (Bitrix24 has one won stage per pipeline), warned
+                whens.append((closed, "'lost'", stage is not None))
+            if not by_date:
+                whens.append((f"({flag['closed']}) IS FALSE", "'open'", False))
         elif "won" in flag and "lost" in flag:
-            whens.append(f"WHEN ({flag['won']}) IS FALSE AND ({flag['lost']}) IS FALSE THEN 'open'")
+            whens.append((f"({flag['won']}) IS FALSE AND ({flag['lost']}) IS FALSE", "'open'", False))
     if fs_ and stage is not None:
         for key in ("won", "lost", "deleted"):
             test = stage_is(key)
             if test:
-                whens.append(f"WHEN {test} THEN '{key}'")
+                whens.append((test, f"'{key}'", False))
         if fs_.otherwise:
-            whens.append(f"WHEN NOT is_blank({stage}) THEN '{fs_.otherwise}'")
+            whens.append((f"NOT is_blank({stage})", f"'{fs_.otherwise}'", False))
     if not whens or ("status" in by_field and len(whens) == 1):
         return None
-    return f"CASE {' '.join(whens)} ELSE NULL END"
+    status = f"CASE {' '.join(f'WHEN {c} THEN {v}' for c, v, _g in whens)} ELSE NULL END"
+    if not any(g for _c, _v, g in whens):
+        return status, None
+    guessed = f"CASE {' '.join(f'WHEN {c} THEN {str(g).upper()}' for c, _v, g in whens)} ELSE FALSE END"
+    return status, guessed
 
 
 def _columns_text(headers: list[str], idxs: list[int], join: str | None) -> str:
@@ -424,6 +457,8 @@ class Projection:
     checks: list[ValueCheck]
     custom_cols: dict[str, tuple[str, str]]
     status_derived: bool
+    notes: dict[str, list[Msg]] = field(default_factory=dict)  # see LoadedEntity.notes
+    status_guessed: bool = False  # a "status__guessed" column: deals closed in a stage the export does not tell won or lost
 
 
 def match_columns(spec: EntitySpec, headers: list[str]) -> ColumnMatch:
@@ -495,8 +530,10 @@ def project(job: MapJob, m: ColumnMatch, date_order: str, marks: dict[str, str] 
     cols = lambda idxs: [f"c{i}" for i in idxs]  # noqa: E731
     select = ["_row"]
     fields: dict[str, str] = {}
+    notes: dict[str, list[Msg]] = {}
     checks: list[ValueCheck] = []
-    status_derived = _status_expr(job.profile, m.by_field, spec, date_order, m.by_fallback) if job.entity == "deals" else None
+    derived = _status_expr(job.profile, m.by_field, spec, date_order, m.by_fallback) if job.entity == "deals" else None
+    status_derived, status_guessed = derived if derived else (None, None)
     for name, idxs in m.by_field.items():
         fs = spec.fields[name]
         raw = _raw_expr(fs, cols(idxs), cols(m.by_fallback.get(name, [])))
@@ -509,20 +546,28 @@ def project(job: MapJob, m: ColumnMatch, date_order: str, marks: dict[str, str] 
         fields[name] = _columns_text(headers, idxs, fs.join)
         if name in m.by_fallback:
             fb_text = _columns_text(headers, m.by_fallback[name], fs.fallback.join)
-            fields[name] = f"{fields[name]}, else {fb_text}" if idxs else fb_text
+            if idxs:
+                notes.setdefault(name, []).append(Msg(N_("else {columns}"), {"columns": fb_text}))
+            else:
+                fields[name] = fb_text
     if status_derived:
         select.append(f"{status_derived} AS \"status\"")
+        if status_guessed:  # closed in a stage the export does not say is won or lost (see _status_expr)
+            select.append(f"{status_guessed} AS \"status__guessed\"")
         fields["status"] = headers[(m.by_field["status"] or m.by_fallback["status"])[0]] if "status" in m.by_field else (
-            f"{fields['stage']} (status from the stage)" if "stage" in m.by_field else "status (from the flags)")
+            fields["stage"] if "stage" in m.by_field else "status")
+        if "status" not in m.by_field:
+            notes["status"] = [Msg(N_("status from the stage") if "stage" in m.by_field else N_("status from the closed flags"))]
     for name, fs in spec.fields.items():
         if name not in fields and fs.default is not None:
             select.append(f"{sql_literal(fs.default)} AS \"{name}\"")
-            fields[name] = f"(no column: «{fs.default}»)"
+            fields[name] = ""  # no column: the note says what every row holds
+            notes[name] = [Msg(N_("no column: «{value}»"), {"value": fs.default})]
     custom_cols: dict[str, tuple[str, str]] = {}
     for k, (key, idxs) in enumerate(m.custom.items()):
         select.append(f"{_text_expr(cols(idxs))} AS x{k}")
         custom_cols[key] = (f"x{k}", m.custom_header[key])
-    return Projection(select, fields, checks, custom_cols, bool(status_derived))
+    return Projection(select, fields, checks, custom_cols, bool(status_derived), notes, bool(status_guessed))
 
 
 def _fill_table(con, job: MapJob, m: ColumnMatch, proj: Projection, rw_col: int | None) -> list[DataWarning]:
@@ -627,16 +672,22 @@ def _known_values(job: MapJob, name: str) -> list[str]:
 def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str, marks: dict[str, str] | None = None) -> None:
     """A `many` field's list cell («18345670001;18345670002»): the row once per item
     (a task associated with several deals counts for each of them); ``_row`` stays the file's row."""
-    for name, fs in job.spec.fields.items():
-        if not fs.many or name not in proj.fields:
-            continue
+    # several `many` fields of one row (a task's «Associated Deal IDs» and «Associated Deal» names) go item by item
+    # together (the k-th id with the k-th name), never as every id with every name
+    unnests, cols, excl, keep = [], [], [], []
+    for k, (name, fs) in enumerate((n, f) for n, f in job.spec.fields.items() if f.many and n in proj.fields):
         raw = f'"{name}__raw"' if fs.type != "text" else f'"{name}"'
         items = f"CASE WHEN is_blank({raw}) THEN [{raw}] ELSE string_split({raw}, {sql_literal(fs.split)}) END"
-        item = "nullif(strip(_item), '')"
-        cols = f'{_typed_expr(fs, item, date_order, (marks or {}).get(name, amounts.DEFAULT_MARK))} AS "{name}"' + (f', {item} AS "{name}__raw"' if fs.type != "text" else "")
-        excl = f'"{name}"' + (f', "{name}__raw"' if fs.type != "text" else "")
-        con.execute(f"CREATE OR REPLACE TABLE {job.entity} AS SELECT * EXCLUDE ({excl}, _item), {cols} "
-                    f"FROM (SELECT *, unnest({items}) AS _item FROM {job.entity}) WHERE is_blank({raw}) OR NOT is_blank(_item)")
+        item = f"nullif(strip(_item{k}), '')"
+        unnests.append(f"unnest({items}) AS _item{k}")
+        cols.append(f'{_typed_expr(fs, item, date_order, (marks or {}).get(name, amounts.DEFAULT_MARK))} AS "{name}"' + (f', {item} AS "{name}__raw"' if fs.type != "text" else ""))
+        excl.append(f'"{name}"' + (f', "{name}__raw"' if fs.type != "text" else "") + f", _item{k}")
+        keep.append((raw, f"_item{k}"))
+    if not unnests:
+        return
+    where = " OR ".join(f"NOT is_blank({it})" for _r, it in keep) + " OR (" + " AND ".join(f"is_blank({r})" for r, _i in keep) + ")"
+    con.execute(f"CREATE OR REPLACE TABLE {job.entity} AS SELECT * EXCLUDE ({', '.join(excl)}), {', '.join(cols)} "
+                f"FROM (SELECT *, {', '.join(unnests)} FROM {job.entity}) WHERE {where}")
 
 
 def duplicate_headers(job: MapJob, m: ColumnMatch) -> list[DataWarning]:
@@ -670,7 +721,7 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
                                    job.profile is not None and job.profile.date_order_fixed)
     if note:
         warnings.append(DataWarning("date-order", "", str(job.path), template=note[0], params=note[1]))
-    marks, notes = _decimal_marks(con, job, m)
+    marks, file_mark, notes = _decimal_marks(con, job, m)
     warnings += notes
     proj = project(job, m, date_order, marks)
     rw_col = rows_where_column(spec, job.headers)
@@ -678,15 +729,35 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     rows = con.execute(f"SELECT count(*) FROM {job.entity}").fetchone()[0]
     _one_row_per_item(con, job, proj, date_order, marks)
     warnings += _check_values(con, job, proj, date_order)
+    if proj.status_guessed:
+        warnings += closed_in_unknown_stages(con, job)
     typed = {n for n, fs in spec.fields.items()
              if n in proj.fields and fs.type != "text" and n in m.by_field and not (n == "status" and proj.status_derived)}
     ent = LoadedEntity(job.entity, job.path, job.entity, rows, proj.fields, proj.custom_cols, m.ignored,
                        header_fields=m.header_fields, typed=typed, raw=job.raw.info,
                        from_columns={n for n in m.by_field if not (n == "status" and proj.status_derived)},
-                       on_bad_value=job.on_bad_value)
+                       on_bad_value=job.on_bad_value, decimal_mark=file_mark, notes=proj.notes)
     if rw_col is not None:
         ent.rows_where = f"rows whose «{job.headers[rw_col]}» is {' / '.join(spec.rows_where.values)}"
     return ent, warnings
+
+
+#: deals the CRM closed in stages none of whose names says won or lost: audited as lost, named until the settings say
+CLOSED_UNKNOWN = N_("{n} deal(s) closed in {stages}, which neither the CRM's won / lost stages nor won_stages: / lost_stages: "
+                    "in crm-audit.yaml name: the export does not say whether they are won or lost, so they are audited as "
+                    "lost — list a won stage under won_stages: and a lost one under lost_stages:")
+
+
+def closed_in_unknown_stages(con, job: MapJob) -> list[DataWarning]:
+    """One warning naming the stages (and how many deals) whose closed deals were taken for lost without the CRM
+    saying so (the ``status__guessed`` rows), at the first such row."""
+    rows = con.execute(f'SELECT strip(stage), count(*), min(_row) FROM {job.entity} WHERE "status__guessed" '
+                       "GROUP BY 1 ORDER BY 3").fetchall()
+    if not rows:
+        return []
+    stages = ", ".join(f"«{s}» ({n})" for s, n, _r in rows)
+    return [DataWarning("closed-stage-unknown", "", str(job.path), rows[0][2], None, template=CLOSED_UNKNOWN,
+                        params={"n": sum(n for _s, n, _r in rows), "stages": stages})]
 
 
 def _rows_of_no_entity(con, profile: Profile | None, raw_table: str, headers: list[str], col: int, rows: str, path: Path) -> list[DataWarning]:
@@ -753,5 +824,6 @@ def dates_from_days(con, entities: dict[str, LoadedEntity], profile: Profile, as
                                             params={"value": v}))
             con.execute(f"ALTER TABLE {ent.table} ADD COLUMN \"{name}\" DATE")
             con.execute(f"UPDATE {ent.table} SET \"{name}\" = DATE {sql_literal(as_of.isoformat())} - {days}")
-            ent.fields[name] = f"{header} (days before {as_of.isoformat()})"
+            ent.fields[name] = header
+            ent.note(name, Msg(N_("days before {date}"), {"date": as_of.isoformat()}))
     return warnings

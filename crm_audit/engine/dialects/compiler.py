@@ -47,6 +47,8 @@ class Source:
     order: str | None = "_row"  # the column giving the rows' order (first row per id wins)
     unique_ids: bool = False  # ids known to be unique: no first-row-per-id window needed
     custom_lookup: Callable[[str], str | None] | None = None
+    # how a custom text field read as a number takes a value that reads either way (15.000, 1,500); None: the point
+    decimal_mark: str | None = None
 
     def column_for(self, name: str) -> str | None:
         if name in self.columns:
@@ -62,8 +64,12 @@ def sources_from_export(export, unique: dict[str, bool] | None = None) -> dict[s
     out = {}
     for name, ent in export.entities.items():
         out[name] = Source(ent.table, set(ent.fields), order="_row", unique_ids=unique.get(ent.table, False),
-                           custom_lookup=ent.column_for)
+                           custom_lookup=ent.column_for, decimal_mark=getattr(ent, "decimal_mark", None))
     return out
+
+
+#: a rule field's entity -> the source (export file) it is read from
+_ENTITY_SOURCE = {"deal": "deals", "org": "organizations", "person": "persons"}
 
 
 def legacy_name(ref: FieldRef) -> str:
@@ -129,8 +135,9 @@ class RuleCompiler:
         if ref.name == "reason":
             lost = col("lost_reason", "d") if has("lost_reason") else exp.Null()
             won = col("won_reason", "d") if has("won_reason") else exp.Null()
+            status = col("status", "d") if has("status") else exp.Null()  # a warehouse may not give it: rules skipped
             return exp.Case(ifs=[
-                exp.If(this=exp.and_(exp.EQ(this=col("status", "d"), expression=S("won")), _not(self.d.is_blank(won))), true=won.copy()),
+                exp.If(this=exp.and_(exp.EQ(this=status, expression=S("won")), _not(self.d.is_blank(won))), true=won.copy()),
                 exp.If(this=_not(self.d.is_blank(lost.copy())), true=lost.copy()),
             ], default=won.copy())
         c = deals.column_for(ref.name)
@@ -268,14 +275,18 @@ class RuleCompiler:
             return _coalesce(self.leaf(c), exp.false())
         raise TypeError(c)
 
-    def parse_num(self, x) -> exp.Expression:
+    def parse_num(self, x, entity: str | None = None) -> exp.Expression:
         """The text ``x`` as a number, the way the loader reads amounts (``sqlfuncs.parse_num``); a value that reads
-        either way (15.000, 1,500) with the settings' `decimal_mark:` when it is "," or "." (else the point)."""
+        either way (15.000, 1,500) with the settings' `decimal_mark:` when it is "," or ".", else with the mark
+        the export's file of ``entity`` (deal, org, person) was read with, else the point."""
         from crm_audit.engine import amounts
         from crm_audit.engine.dialects import numbers
 
         mark = getattr(self.settings, "decimal_mark", None)
-        return numbers.parse_num(self.d, x, mark if mark in amounts.MARKS else amounts.DEFAULT_MARK)
+        if mark not in amounts.MARKS:
+            src = self.sources.get(_ENTITY_SOURCE.get(entity or "", ""))
+            mark = src.decimal_mark if src is not None and src.decimal_mark in amounts.MARKS else amounts.DEFAULT_MARK
+        return numbers.parse_num(self.d, x, mark)
 
     def leaf(self, c: Leaf) -> exp.Expression:
         d = self.d
@@ -292,7 +303,7 @@ class RuleCompiler:
             return e if v else exp.Not(this=e)
         if op == "empty_or_zero":
             if typ == "text":
-                e = exp.paren(exp.or_(d.is_blank(x), exp.EQ(this=_coalesce(self.parse_num(x.copy()), num(1)), expression=num(0))))
+                e = exp.paren(exp.or_(d.is_blank(x), exp.EQ(this=_coalesce(self.parse_num(x.copy(), ref.entity), num(1)), expression=num(0))))
             else:
                 e = exp.paren(exp.or_(exp.Is(this=x, expression=exp.Null()), exp.EQ(this=x.copy(), expression=num(0))))
             return e if v else exp.Not(this=e)
@@ -327,7 +338,7 @@ class RuleCompiler:
             if typ == "date":
                 lit = self.as_of if v == "as_of" else v
                 return cmp(this=x, expression=d.date(lit.isoformat()))
-            val = self.parse_num(x) if typ == "text" else x
+            val = self.parse_num(x, ref.entity) if typ == "text" else x
             return cmp(this=val, expression=d.double(v))
         if op in ("same_as", "differs_from"):
             other = col(self.name(field_ref(v)))
