@@ -79,6 +79,10 @@ class Draft:
     deal_url: str = ""
     languages: list[str] = field(default_factory=list)
     columns: dict[str, list[Mapping]] = field(default_factory=dict)  # entity -> mappings
+    # entity -> a column whose name only resembles a date / number field's and whose values cannot confirm it (all
+    # blank): written as a commented line for the user to uncomment, never read (Salesforce's free-text «Next Step»
+    # is not «Next Step Date»; once a manager types into it, a date column would stop the run)
+    column_hints: dict[str, list[Mapping]] = field(default_factory=dict)
     fields: list[Mapping] = field(default_factory=list)
     pipelines: list[PipelineDraft] = field(default_factory=list)
     trial_stages: list[str] = field(default_factory=list)
@@ -89,6 +93,10 @@ class Draft:
     # an API dump's stage / pipeline ids -> names (None: no list of the export names it), and where the names came from
     ids: dict[str, dict[str, str | None]] = field(default_factory=dict)
     ids_source: dict[str, str] = field(default_factory=dict)
+    # closed stages the export does not tell won or lost (a renamed won stage): written under lost_stages: (how the run
+    # reads them until told) for the user to confirm, with closed_stages_confirmed: false
+    won_stages: list[str] = field(default_factory=list)
+    lost_stages: list[str] = field(default_factory=list)
 
     def apply(self, found: "Unrunnable") -> None:
         """Take :func:`rules_that_cannot_run`'s proposals into the draft."""
@@ -111,6 +119,8 @@ class Draft:
             "fields": {m.key: m.value for m in self.fields},
             "rules": {"skip": {o.rule_id: o.why for o in self.off}},
             "stage_order_confirmed": self.stage_order_confirmed,
+            **({"won_stages": self.won_stages, "lost_stages": self.lost_stages, "closed_stages_confirmed": False}
+               if self.won_stages or self.lost_stages else {}),
             **{f"{f}_ids": {k: v for k, v in ids.items() if v} for f, ids in self.ids.items() if any(ids.values())},
         }
 
@@ -182,16 +192,29 @@ def columns_by_name(files: list[tuple[Path, str, list[str]]], profile, only_requ
     return out
 
 
-def columns_suggested(export, profile) -> dict[str, list[Mapping]]:
+#: field types whose cells a column's values must confirm before a name that only resembles the field's is written
+TYPED = ("date", "number")
+
+
+def columns_suggested(export, profile, hints: dict[str, list[Mapping]] | None = None) -> dict[str, list[Mapping]]:
     """The columns ``inspect`` suggests for the fields no column feeds (names close, values of the field's type):
-    each written to `columns:` for the user to confirm."""
+    each written to `columns:` for the user to confirm. A date / number field whose column's name is not one of the
+    field's names and whose values cannot be checked (blank in every row) goes to ``hints`` instead: written as a
+    comment, not read."""
     from crm_audit.engine.suggest import suggest_columns
 
     out: dict[str, list[Mapping]] = {}
     for s in suggest_columns(export, profile):
         checked = "; значения подходят" if s.values_fit else ""
         file = export.entities[s.entity].file.name
-        out.setdefault(s.entity, []).append(Mapping(s.field, s.header, f"похоже на «{s.like}» ({file}) — проверьте{checked}"))
+        m = Mapping(s.field, s.header, f"похоже на «{s.like}» ({file}) — проверьте{checked}")
+        if s.values_fit is None and s.score < 1.0 and profile.entities[s.entity].fields[s.field].type in TYPED:
+            if hints is not None:
+                m.why = (f"название похоже на «{s.like}» ({file}), но значений в колонке нет — не записано: уберите «#», "
+                         "если это то же поле")
+                hints.setdefault(s.entity, []).append(m)
+            continue
+        out.setdefault(s.entity, []).append(m)
     return out
 
 
@@ -300,8 +323,31 @@ def _handbook_pipelines() -> dict[str, list[str]]:
     return EXAMPLE["pipelines"]
 
 
+def _by_crm_order(body: list[tuple]) -> tuple[list[str], str, bool]:
+    """Stages by the CRM's order value (probability / sort order), ties by first appearance, the stages without a
+    value after them in first appearance: (stages, how the order was found, guessed — a tie or a stage without a
+    value leaves part of the order to first appearance)."""
+    valued = sorted((x for x in body if x[1] is not None), key=lambda x: (x[1], x[2]))
+    blank = [s for s, *_ in sorted((x for x in body if x[1] is None), key=lambda x: x[2])]
+    counts: dict[float, list[str]] = {}
+    for s, v, *_ in valued:
+        counts.setdefault(v, []).append(s)
+    tied = [names for names in counts.values() if len(names) > 1]
+    source = "порядок из данных CRM (вероятность / порядок этапа)"
+    notes = []
+    if tied:
+        notes.append("у этапов " + "; ".join(", ".join(f"«{s}»" for s in names) for names in tied)
+                     + " одинаковое значение — между ними порядок первого появления")
+    if blank:
+        notes.append("у этапов " + ", ".join(f"«{s}»" for s in blank)
+                     + " значения нет — они поставлены после остальных в порядке первого появления")
+    if notes:
+        source = "порядок угадан частично: " + source + "; " + "; ".join(notes) + " — проверьте"
+    return [s for s, *_ in valued] + blank, source, bool(notes)
+
+
 def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float | None]], profile,
-                    closed: set[str] = frozenset()) -> PipelineDraft:
+                    closed: set[str] = frozenset(), language: str | None = None) -> PipelineDraft:
     """One pipeline's stages in order, and how the order was found.
 
     ``found``: (stage, the CRM's order value, first row, median days to reach it);
@@ -311,9 +357,8 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
     terminal = {norm(s) for s in profile.terminal_stages()} | set(closed)
     stages = [s for s, *_ in found]
     body = [x for x in found if norm(x[0]) not in terminal]
-    if body and all(x[1] is not None for x in body):
-        ordered = [s for s, *_ in sorted(body, key=lambda x: (x[1], x[2]))]
-        source, guessed = "порядок из данных CRM (вероятность / порядок этапа)", False
+    if body and any(x[1] is not None for x in body):
+        ordered, source, guessed = _by_crm_order(body)
     else:
         handbook = next((st for p, st in _handbook_pipelines().items() if norm(p) == norm(name)), None)
         if handbook is None:  # a pipeline whose stages are all in one of the handbook's
@@ -339,16 +384,38 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
         # won / lost stages are added only where the profile says every pipeline has them
         own_closed = set(closed) - {norm(n) for n in (*fs.won, *fs.lost)}
         add = fs.defaults == "every_pipeline" or not own_closed
-        for names in (fs.won, fs.lost):
+        # a missing default final stage in the export's language only (issue 13 D16: no «Сделка успешна» in a German
+        # pipeline): the language of the final stages the pipeline shows, else of the export's headers (``language``)
+        pairs = fs.default_names
+        shown = next((code for code, pair in pairs.items() for st in stages if norm(st) in {norm(x) for x in pair}), None)
+        pair = pairs.get(shown or language or "") if pairs and (shown or language) else None
+        for k, names in enumerate((fs.won, fs.lost)):
             seen = [s for s in stages if norm(s) in {norm(n) for n in names}]
-            ends += seen or (names[:1] if add else [])
+            if seen or not add:
+                ends += seen
+            elif pairs and (shown or language):
+                ends += pair[k:k + 1] if pair else []
+            else:
+                ends += names[:1]
     named = {norm(s) for s in ends}
     ends += [s for s in stages if norm(s) in closed and norm(s) not in named]
     return PipelineDraft(name, ordered + ends, source, guessed)
 
 
-def pipelines_of(export, profile) -> list[PipelineDraft]:
-    """Every pipeline of the export with every stage a deal is in, ordered as :func:`_order_pipeline` says."""
+def closed_unknown_stages(export) -> list[str]:
+    """The stages in which the CRM closed deals without the export saying won or lost (see
+    :func:`crm_audit.engine.mapping.closed_in_unknown_stages`), in order of first appearance."""
+    deals = export.entities["deals"]
+    names = [d[0] for d in export.con.execute(f"SELECT * FROM {deals.table} LIMIT 0").description]
+    if "status__guessed" not in names or "stage" not in deals.fields:
+        return []
+    return [r[0] for r in export.con.execute(f'SELECT strip(stage) FROM {deals.table} WHERE "status__guessed" '
+                                             "GROUP BY 1 ORDER BY min(_row)").fetchall()]
+
+
+def pipelines_of(export, profile, language: str | None = None) -> list[PipelineDraft]:
+    """Every pipeline of the export with every stage a deal is in, ordered as :func:`_order_pipeline` says
+    (``language``: the export's interface language, for the CRM's default final stages no deal is in)."""
     deals = export.entities["deals"]
     if "stage" not in deals.fields:  # never blocks init: the rules comparing stages are switched off, naming the column
         return []
@@ -381,7 +448,7 @@ def pipelines_of(export, profile) -> list[PipelineDraft]:
             prev[1] = ord_ if prev[1] is None else prev[1] if ord_ is None else min(prev[1], ord_)
     out = []
     for pname, stages in by_pipe.values():
-        out.append(_order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set())))
+        out.append(_order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set()), language))
     return out
 
 
@@ -441,7 +508,8 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
     profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
     export = load_export(d, profile, on_bad_value="warn")
     try:
-        for step in (columns_suggested, columns_by_values):  # each read again with what it found
+        hints: dict[str, list[Mapping]] = {}
+        for step in (lambda e, p: columns_suggested(e, p, hints), columns_by_values):  # each read again with what it found
             found = step(export, profile)
             if not found:
                 continue
@@ -451,10 +519,12 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.con.close()
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
             export = load_export(d, profile, on_bad_value="warn")
-        draft.languages = base.languages_of([h for _p, _e, headers in files for h in headers])
+        draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}
+        draft.languages = base.interface_languages([h for _p, _e, headers in files for h in headers])
         deals = export.entities["deals"]
         draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)
-        draft.pipelines = pipelines_of(export, profile)
+        draft.pipelines = pipelines_of(export, profile, draft.languages[0] if draft.languages else base.language)
+        draft.lost_stages = closed_unknown_stages(export)
         fill_lists(draft, _distinct(export, "deals", "lost_reason", "status = 'lost'"), _distinct(export, "deals", "owner"))
         if draft.pipelines:  # none: no stage column found (the caller says how to name it in columns:)
             draft.apply(rules_that_cannot_run(draft, export, profile))
@@ -571,12 +641,16 @@ def template_values(draft: Draft) -> dict:
         "pipelines": {q(p.name): [q(s) for s in p.stages] for p in draft.pipelines},
         "pipeline_notes": {q(p.name): p.source for p in draft.pipelines},
         "stage_order_confirmed": draft.stage_order_confirmed,
+        "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}
+                          if draft.won_stages or draft.lost_stages else None),
         "frozen_lost_reasons": [q(r) for r in draft.frozen_lost_reasons],
         "lost_reasons": ", ".join(draft.lost_reasons),
         "partner_managers": [q(m) for m in draft.partner_managers],
         "trial_stages": [q(s) for s in draft.trial_stages],
-        "languages": ", ".join(draft.languages),
+        "languages": draft.languages[0] + (f" (в части колонок также: {', '.join(draft.languages[1:])})" if draft.languages[1:] else "")
+        if draft.languages else "",
         "columns": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.columns.items() if ms},
+        "column_hints": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.column_hints.items() if ms},
         "fields": [(q(m.key), q(m.value), m.why) for m in draft.fields],
         "rules_off": [(o.rule_id, q(o.why), o.code, o.enable) for o in draft.off],
         # field -> (where the names came from, [(id, name or None)]): written as stage_ids: / pipeline_ids:

@@ -74,7 +74,8 @@ def test_date_from_days_counted_back_from_the_audit_date(tmp_path):
     try:
         got = ex.con.execute("SELECT stage_changed FROM deals ORDER BY _row").fetchall()
         assert got == [(dt.date(2026, 11, 15),), (None,), (dt.date(2026, 11, 8),)]
-        assert ex.entities["deals"].fields["stage_changed"] == "Days in stage (days before 2026-11-20)"
+        assert ex.entities["deals"].fields["stage_changed"] == "Days in stage"
+        assert [n.text("en") for n in ex.entities["deals"].notes["stage_changed"]] == ["days before 2026-11-20"]
     finally:
         ex.close()
     # the date column, when present, is used instead
@@ -107,7 +108,7 @@ def test_activities_linked_to_deals_by_title(tmp_path):
     try:
         got = ex.con.execute("SELECT subject, deal_id FROM activities ORDER BY _row").fetchall()
         assert got == [("Call", "1"), ("Mail", "2"), ("Lost", None)]
-        assert "linked by name" in ex.entities["activities"].fields["deal_id"]
+        assert [n.text("en") for n in ex.entities["activities"].notes["deal_id"]][0].startswith("linked by name to ")
         assert [w.code for w in ex.warnings if w.code == "ambiguous-link"] == ["ambiguous-link"]
     finally:
         ex.close()
@@ -168,7 +169,8 @@ def test_rows_where_one_file_feeds_two_entities(tmp_path):
         assert ex.con.execute("SELECT _row, id, name FROM organizations ORDER BY _row").fetchall() == [(3, "20", "Acme"), (4, "30", "Beta")]
         assert ex.con.execute("SELECT person_name, person_id, org_id FROM deals ORDER BY _row").fetchall() == [
             ("Ann Lee", "10", "20"), ("Bob", "11", "30"), (None, None, None)]
-        assert ex.entities["deals"].fields["person_name"] == "Contact, else Contact first + Contact last"
+        assert ex.entities["deals"].fields["person_name"] == "Contact"
+        assert [n.text("en") for n in ex.entities["deals"].notes["person_name"]] == ["else Contact first + Contact last"]
         skipped = [w for w in ex.warnings if w.code == "rows-skipped"]
         assert [(w.row, w.column) for w in skipped] == [(5, "TYPE")] and "blank" in skipped[0].message
     finally:

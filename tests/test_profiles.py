@@ -652,7 +652,7 @@ def test_salesforce_footer_and_us_dates(tmp_path):
         acts = ex.entities["activities"]
         assert acts.rows == len(TASKS) and acts.raw.header_row == 4
         # the opportunity named by the activity is its deal
-        assert "linked by name" in acts.fields["deal_id"]
+        assert [n.text("en") for n in acts.notes["deal_id"]][0].startswith("linked by name to ")
         assert ex.con.execute("SELECT deal_id FROM activities WHERE subject = 'Созвон по КП'").fetchone() == ("0065g00000Ab001QAA",)
         assert ex.con.execute("SELECT count(*) FROM activities WHERE deal_id IS NULL").fetchone() == (0,)
         # no "Last Stage Change Date": the stage date is the audit date (default today) minus "Stage Duration"
@@ -769,7 +769,8 @@ def test_bitrix_contact_from_its_first_and_last_name_columns(tmp_path):
     bitrix_csv(f, both)
     ex = load_export(export, load_profile("bitrix24"))
     try:
-        assert ex.entities["deals"].fields["person_name"] == "Контакт, else Контакт: Имя + Контакт: Фамилия"
+        assert ex.entities["deals"].fields["person_name"] == "Контакт"
+        assert [n.text("en") for n in ex.entities["deals"].notes["person_name"]] == ["else Контакт: Имя + Контакт: Фамилия"]
         got = ex.con.execute("SELECT person_name FROM deals ORDER BY _row").fetchall()
         assert [g[0] or "" for g in got] == [r[i] for r in rows[1:]]
     finally:

@@ -174,6 +174,14 @@ def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn], 
     return out, blank, [w for w in needs.warnings if w.code == "unknown-value"]
 
 
+def _with_notes(header: str, notes: list) -> str:
+    """A mapped column as inspect lists it: the header, then how the field is fed beyond it (made in the CLI's language)."""
+    said = "; ".join(n.text() for n in notes)
+    if not said:
+        return header
+    return f"{header} ({said})" if header else f"({said})"
+
+
 def inspect_export(directory: str | Path, crm: str | None = None, config: str | Path | None = None) -> InspectReport:
     """Everything ``crm-audit inspect`` prints, as data (never raises for a bad export)."""
     from crm_audit.engine.loading import load_export
@@ -200,7 +208,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             profile = profile.model_copy(update={"date_order": settings.date_order, "date_order_fixed": True})
         profile = with_decimal_mark(profile, settings)  # and how its amounts read
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
-    rep.languages = profile.languages_of([h for p in export_files(d) for h in _headers_or_none(p)])
+    rep.languages = profile.interface_languages([h for p in export_files(d) for h in _headers_or_none(p)])
     try:
         export = load_export(d, profile, on_bad_value="warn")
     except CrmAuditError as exc:
@@ -225,7 +233,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         suggested = suggest_columns(export, profile)
         for name, ent in export.entities.items():
             fr = FileReport(ent.file, name, ent.rows)
-            fr.mapped = [(hdr, f) for f, hdr in ent.fields.items()]
+            fr.mapped = [(_with_notes(hdr, ent.notes.get(f, [])), f) for f, hdr in ent.fields.items()]
             fr.custom = [hdr for _col, hdr in ent.custom.values()]
             fr.suggestions = {s.header: (s.field, s.like) for s in suggested if s.entity == name}
             fr.ignored = list(ent.ignored)
@@ -248,7 +256,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 rep.absent.append((ent_name, _("not exported by {crm}: {why}").format(crm=rep.profile_title, why=why) if why
                                    else _("no such file in the export")))
         for w in export.warnings:
-            if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id"):
+            if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id",
+                          "no-owner-column", "no-title-column", "unlinked-tasks"):
                 rep.problems.append(w.line())
         try:
             settings = settings or _settings_for(profile.name, config)

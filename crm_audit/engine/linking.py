@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from crm_audit.engine.mapping import LoadedEntity
 from crm_audit.engine.profile import Profile
+from crm_audit.errors import Msg
 from crm_audit.i18n import N_
 from crm_audit.report import DataWarning
 
@@ -61,7 +62,8 @@ def _link_column(con, src: LoadedEntity, id_col: str, name_col: str, target: Loa
         f"UPDATE {src.table} SET {id_col} = m.id FROM (SELECT norm({target_name}) AS k, arg_min(id, _row) AS id {named} GROUP BY 1) m "
         f"WHERE norm({src.table}.{name_col}) = m.k{src_also}"
     )
-    src.fields[id_col] = f"{src.fields[name_col]} (linked by name to {target.file.name})"
+    src.fields[id_col] = src.fields[name_col]
+    src.note(id_col, Msg(N_("linked by name to {file}"), {"file": target.file.name}))
     # a name several targets share, used by a row its account (if any) did not settle
     unsettled = f"SELECT norm({name_col}) FROM {src.table}"
     if also is not None:
@@ -74,3 +76,29 @@ def _link_column(con, src: LoadedEntity, id_col: str, name_col: str, target: Loa
     ).fetchall()
     return [DataWarning("ambiguous-link", "", str(target.file), None, target.fields.get(target_name), template=ambiguous, params={"name": name})
             for (name,) in dup]
+
+
+#: why the rules reading tasks are not judged when no task links to a deal of the export (the skipped rules' note)
+UNLINKED_TASKS = N_("no task of {file} links to a deal of the export (its «{column}» holds {examples}, which are "
+                    "neither a deal's id nor its title): the rules about tasks are not judged — export the tasks with "
+                    "their deals' ids, or map the column in crm-audit.yaml (columns: activities:)")
+
+
+def unlinked_activities(con, entities: dict[str, LoadedEntity]) -> Msg | None:
+    """Why the activities cannot be told apart by deal: their link column is filled, yet no value of it names a deal
+    of the export (a view export's deal names read as ids, another account's ids). None when some task links (or none
+    names a deal at all: an export of unlinked tasks). A rule judging "no task" on such a file would flag every deal."""
+    deals, acts = entities.get("deals"), entities.get("activities")
+    if deals is None or acts is None or acts.rows == 0 or "deal_id" not in acts.fields:
+        return None
+    # the cells as written: the name column when the link was made by name, else the id column's text
+    src = "deal_id" if "deal_id" in acts.from_columns or "deal_name" not in acts.fields else "deal_name"
+    raw = f'"{src}__raw"' if src in acts.typed else f'"{src}"'
+    filled, linked = con.execute(
+        f"SELECT count(*) FILTER (WHERE NOT is_blank({raw})), count(*) FILTER (WHERE deal_id IN (SELECT id FROM {deals.table})) "
+        f"FROM {acts.table}").fetchone()
+    if not filled or linked:
+        return None
+    examples = [v for (v,) in con.execute(f"SELECT DISTINCT {raw} FROM {acts.table} WHERE NOT is_blank({raw}) ORDER BY 1 LIMIT 3").fetchall()]
+    return Msg(UNLINKED_TASKS, {"file": acts.file.name, "column": acts.fields[src],
+                                "examples": ", ".join(f"«{v}»" for v in examples)})

@@ -191,6 +191,7 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
     comparing the deal's owner with its organization's flag everything)."""
     deals = entities.get("deals")
     warnings: list[DataWarning] = []
+    names: dict[str, dict[str, str]] = {}  # field -> norm(id) -> name, for the catalog
     for lk in profile.lookups:
         files = [(f.raw, u) for f in found for u in f.uses if u.lookup is lk]
         targets = sorted((e for e in entities.values() if _applies(lk, e) and (lk.field == "owner" or e is deals)),
@@ -218,26 +219,36 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
         con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS SELECT k, arg_min(name, [prio, coalesce(ord, 0)]) AS name, arg_min(ord, [prio, coalesce(ord, 0)]) AS ord "
                     f"FROM ({' UNION ALL '.join(selects)}) GROUP BY k")
         ordered = [r.path.name for r, u in files if u.order is not None] or (["the profile"] if lk.known_sorted and rows else [])
-        if col == "stage" and ordered and "stage_order" not in deals.fields:
-            con.execute(f"ALTER TABLE {deals.table} ADD COLUMN stage_order DOUBLE")
+        if col == "stage" and ordered and deals is not None and _takes_list_order(con, deals, bool(files and ordered[0] != "the profile")):
+            if "stage_order" not in deals.fields:
+                con.execute(f"ALTER TABLE {deals.table} ADD COLUMN stage_order DOUBLE")
             con.execute(f"UPDATE {deals.table} SET stage_order = m.ord FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
-            deals.fields["stage_order"] = f"{', '.join(dict.fromkeys(ordered))} (sort order)"
+            deals.fields["stage_order"] = ", ".join(dict.fromkeys(ordered))
+            deals.notes["stage_order"] = [Msg(N_("sort order"))]
         source = ", ".join([*dict.fromkeys(r.path.name for r, _u in files), *(["the settings"] if lk.settings else [])])
         unnamed_where = f"NOT is_blank({col}) AND norm({col}) NOT IN (SELECT k FROM _lookup)"
         unnamed = [(e, *con.execute(f"SELECT count(*), min(_row), arg_min({col}, _row) FROM {e.table} WHERE {unnamed_where}").fetchone())
                    for e in targets]
         distinct = con.execute(f"SELECT count(DISTINCT k) FROM ({' UNION ALL '.join(f'SELECT norm({col}) AS k FROM {e.table} WHERE {unnamed_where}' for e in targets)})").fetchone()[0]
         found_ids: dict[str, str | None] = {}
+        if col in ("stage", "pipeline"):  # every stage / pipeline the CRM's list names, also those no deal is in
+            for raw, u in files:
+                found_ids.update(con.execute(f"SELECT DISTINCT strip(c{u.key}), {_name_sql(raw, u)} FROM {raw.name} "
+                                             f"WHERE NOT is_blank(c{u.key}) AND NOT is_blank({_name_sql(raw, u)}) ORDER BY 1").fetchall())
+        names[col] = dict(con.execute("SELECT k, name FROM _lookup").fetchall())
         for e in targets:
             found_ids.update(con.execute(f"SELECT DISTINCT strip(d.{col}), m.name FROM {e.table} d LEFT JOIN _lookup m ON norm(d.{col}) = m.k "
                                          f"WHERE NOT is_blank(d.{col}) ORDER BY 1").fetchall())
         if deals is not None:  # what `crm-audit init` writes as stage_ids: / pipeline_ids: / owner_ids:
-            deals.ids[col] = dict(sorted(found_ids.items()))
+            # in the CRM's sort order where a list (or the profile) gives one, else by id
+            orders = dict(con.execute("SELECT k, ord FROM _lookup").fetchall())
+            deals.ids[col] = dict(sorted(found_ids.items(), key=lambda kv: (orders.get(norm(kv[0])) is None, orders.get(norm(kv[0])) or 0, kv[0])))
             deals.ids_source[col] = source or "the profile"
         for e in targets:
             con.execute(f"UPDATE {e.table} SET {col} = m.name FROM _lookup m WHERE norm({e.table}.{col}) = m.k")
             if files or lk.settings or lk.known:
-                e.fields[col] = f"{e.fields[col]} (names from {source or 'the profile'})"
+                named_from = [*dict.fromkeys(r.path.name for r, _u in files), *(["crm-audit.yaml"] if lk.settings else [])]
+                e.note(col, Msg(N_("names from {source}"), {"source": named_from or [Msg(N_("the profile"))]}))
         if distinct:
             first, n, row, example = next(u for u in unnamed if u[1])
             named_somewhere, named_nowhere = UNNAMED_ID[col]
@@ -251,19 +262,37 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
                                         template=named_somewhere if files or lk.settings else named_nowhere, params=params))
         con.execute("DROP TABLE _lookup")
     if deals is not None:
-        deals.catalog = _catalog(con, found)
+        deals.catalog = _catalog(con, found, names.get("pipeline", {}))
     for f in found:
         drop_raw(con, f.raw.name)
     return warnings
 
 
-def _catalog(con, found: list[FoundLookup]) -> list[tuple[str, str, float | None]]:
+def _takes_list_order(con, deals: LoadedEntity, from_file: bool) -> bool:
+    """Whether the stage list's sort order numbers the deals' stages: a dumped list's always (the CRM's own order wins
+    over a deal's probability), the profile's `known` order where the deals carry no order of their own (a
+    probability column absent, or blank in every row)."""
+    if from_file or "stage_order" not in deals.fields:
+        return True
+    return not con.execute(f"SELECT count(stage_order) FROM {deals.table}").fetchone()[0]
+
+
+def _catalog(con, found: list[FoundLookup], pipelines: dict[str, str] | None = None) -> list[tuple[str, str, float | None]]:
     """Every (pipeline, stage, sort order) of a dumped list that names both (amoCRM's pipelines and statuses,
-    Pipedrive's stages with pipeline_name): the CRM's own stages, also those no deal is in."""
+    Pipedrive's stages with pipeline_name), or names the stage's pipeline by an id the pipeline list names
+    (Bitrix24's stages.csv CATEGORY_ID, categories.csv; ``pipelines``: norm(id) -> name): the CRM's own stages,
+    also those no deal is in."""
     out: list[tuple[str, str, float | None]] = []
     for f in found:
         stage = next((u for u in f.uses if u.lookup.field == "stage"), None)
         pipe = next((u for u in f.uses if u.lookup.field == "pipeline"), None)
+        pcol = _column(f.raw.headers, stage.lookup.pipeline) if stage is not None and pipe is None else None
+        if pcol is not None:  # the stage's pipeline by id: named by the pipeline list (an id it lacks stays the id)
+            order = f"TRY_CAST(parse_num(c{stage.order}) AS DOUBLE)" if stage.order is not None else "NULL::DOUBLE"
+            rows = con.execute(f"SELECT strip(c{pcol}), norm(c{pcol}), {_name_sql(f.raw, stage)}, min({order}) FROM {f.raw.name} "
+                               f"WHERE NOT is_blank(c{pcol}) AND NOT is_blank({_name_sql(f.raw, stage)}) GROUP BY ALL ORDER BY 1, 4, 3").fetchall()
+            out += [((pipelines or {}).get(k, pid), s, o) for pid, k, s, o in rows]
+            continue
         if stage is None or pipe is None or stage.value == pipe.value:
             continue
         order = f"TRY_CAST(parse_num(c{stage.order}) AS DOUBLE)" if stage.order is not None else "NULL::DOUBLE"

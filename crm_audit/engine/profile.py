@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from crm_audit import resources, yamlsrc
 from crm_audit.errors import ByLanguage, Problem, SettingsError
@@ -115,6 +115,9 @@ class Lookup(BaseModel):
     known_prefix: str | None = None
     # true: `known` lists the ids in the CRM's own stage order (numbers the stages for `crm-audit init` when no file does)
     known_sorted: bool = False
+    # a stage list's column naming each stage's pipeline by its id (Bitrix24's CATEGORY_ID), named through the
+    # pipeline lookup: the list's stages no deal is in are then written into that pipeline by `crm-audit init`
+    pipeline: list[str] = Field(default_factory=list)
     # the ids of `known` that the settings named (`stage_ids:` / `pipeline_ids:`): they win over a file
     settings: set[str] = Field(default_factory=set, exclude=True)
 
@@ -230,6 +233,12 @@ class StatusFromStage(BaseModel):
     # carry a pipeline prefix (Bitrix24's REST «C2:WON», «C2:LOSE»)
     won_pattern: str | None = None
     lost_pattern: str | None = None
+    # the CRM's default won / lost stage names per interface language (code -> [won, lost]; the profile's own
+    # `language` too): `crm-audit init` adds a pipeline's missing final stages in the export's language only
+    default_names: dict[str, list[str]] = Field(default_factory=dict)
+    # the stages the settings list as open (their `pipelines:` less the won / lost stages): a close date alone
+    # (amoCRM's «Дата закрытия») does not close a deal in one of them; set from the settings, never in a profile
+    open: list[str] = Field(default_factory=list)
 
     @field_validator("won_pattern", "lost_pattern")
     @classmethod
@@ -243,10 +252,15 @@ class StatusFromFlags(BaseModel):
     Whichever of them the export has: ``won`` true -> won; ``lost`` true ->
     lost; ``closed`` true -> lost when the export has ``won`` (Salesforce
     «Closed» + «Won»), else won when the stage is a won stage of
-    `from_stage` and lost otherwise (Bitrix24 «Сделка закрыта» in a custom
-    final stage such as «Отказ клиента»); ``closed`` false, or ``won`` and
-    ``lost`` both false -> open. A row none of them decides falls back to
-    `from_stage`.
+    `from_stage` (or the settings' `won_stages:`), lost when it is a lost one
+    (or in `lost_stages:`), and otherwise lost *with a warning naming the
+    stage* (Bitrix24 «Сделка закрыта» in a custom final stage such as «Отказ
+    клиента», or a renamed won stage «Оплачено»: the export cannot tell);
+    ``closed`` false, or ``won`` and ``lost`` both false -> open. A row none
+    of them decides falls back to `from_stage`.
+
+    ``closed`` may be a date field (amoCRM's «Дата закрытия»): filled, it
+    closes a deal whose stage is not one the settings list as open.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -363,6 +377,44 @@ def _merge_language(profile: "Profile", code: str, lang: LanguageSpec) -> None:
                         known[norm(v)] = key
 
 
+def _neutral_name(name: str) -> bool:
+    """A name written alike in every interface language: «ID», an API field code (TITLE, STAGE_ID, hs_object_id,
+    LeadSource — no space, capitals or underscores inside)."""
+    import re
+
+    n = name.strip()
+    return bool(re.fullmatch(r"[A-Z0-9_]+|[a-z0-9]+(_[a-z0-9]+)+|[A-Za-z][a-z0-9]+([A-Z][a-z0-9]*)+", n))
+
+
+def _text_script(text: str) -> str | None:
+    """The script a name is written in: Cyrl, Latn, CJK (Han, kana, hangul), None (digits, signs)."""
+    for ch in text:
+        o = ord(ch)
+        if 0x0400 <= o <= 0x052F:
+            return "Cyrl"
+        if 0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x9FFF or 0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF:
+            return "CJK"
+    return "Latn" if any(ch.isalpha() for ch in text) else None
+
+
+def _language_script(code: str) -> str | None:
+    """The script a language code (pt-BR, ru, ja, ua) is written in, from CLDR's likely subtags (Babel)."""
+    from babel.core import get_global
+
+    subtags = get_global("likely_subtags")
+    base = code.replace("-", "_")
+    tag = subtags.get(base) or subtags.get(base.split("_")[0]) or subtags.get({"ua": "uk"}.get(base, ""))
+    if not tag:
+        return None
+    script = tag.split("_")[1] if len(tag.split("_")) > 2 else None
+    return "CJK" if script in ("Jpan", "Hans", "Hant", "Hani", "Kore") else script
+
+
+def _script_fits(name: str, code: str) -> bool:
+    have, want = _text_script(name), _language_script(code)
+    return have is None or want is None or have == want
+
+
 # which `unsupported:` keys a rule field falls under (entity of the rule language)
 _REF_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
 _REF_PREFIX = {"deal": "deal", "org": "org", "person": "person", "tasks": "activities"}
@@ -414,8 +466,14 @@ class Profile(BaseModel):
     # each language's `yes_no` is added on load
     yes_no: YesNo = Field(default_factory=YesNo)
 
+    # hkey(name) -> the interface languages whose names (headers, prefixes) it is; the profile's own names (not under
+    # `languages:`) count as `language` (kept before the languages are merged: see interface_languages)
+    _name_langs: dict[str, set[str]] = PrivateAttr(default_factory=dict)
+    _prefix_langs: dict[str, set[str]] = PrivateAttr(default_factory=dict)
+
     @model_validator(mode="after")
     def _merge_languages(self) -> "Profile":
+        self._index_language_names()
         words = BASE_YES_NO.merged(self.yes_no)
         for code, lang in self.languages.items():
             _merge_language(self, code, lang)
@@ -446,26 +504,62 @@ class Profile(BaseModel):
                 lk.settings = {str(k) for k in names}
         return out
 
-    def languages_of(self, headers: list[str]) -> list[str]:
-        """The interface languages whose own names (prefixes, headers) the headers use, most used first."""
-        keys = {hkey(h) for h in headers if h and h.strip()}
-        owners: dict[str, set[str]] = {}  # hkey(prefix) -> languages using it
+    def _index_language_names(self) -> None:
+        """Which language each header / prefix name is (before `languages:` are merged into the entities). A name is
+        no evidence of a language written in another script (a Bitrix24 profile's own names are Russian and English:
+        «Deal Name» is not Russian), and an API field code or «ID» (TITLE, STAGE_ID, LeadSource) of none."""
+        names: dict[str, set[str]] = {}
+        prefixes: dict[str, set[str]] = {}
+
+        def add(index: dict[str, set[str]], name: str, code: str) -> None:
+            if not _neutral_name(name) and _script_fits(name, code):
+                index.setdefault(hkey(name), set()).add(code)
+
+        own = self.language if self.language not in self.languages else None
+        if own is not None:
+            for spec in self.entities.values():
+                for p in spec.prefixes:
+                    add(prefixes, p, own)
+                for fs in spec.fields.values():
+                    for h in fs.headers:
+                        add(names, h, own)
+                        for p in spec.prefixes:
+                            add(names, f"{p}{h}", own)
         for code, lang in self.languages.items():
             for le in lang.entities.values():
                 for p in le.prefixes:
-                    owners.setdefault(hkey(p), set()).add(code)
+                    add(prefixes, p, code)
+                for hs in le.fields.values():
+                    for h in hs:
+                        add(names, h, code)
+                        for p in le.prefixes:
+                            add(names, f"{p}{h}", code)
+        self._name_langs, self._prefix_langs = names, prefixes
+
+    def interface_languages(self, headers: list[str]) -> list[str]:
+        """The interface languages the headers are in, best first: each distinct header counts for the one language
+        whose name it is (a name two languages share — «ID», «Pipeline», «Status» — is no evidence), as does a
+        custom field behind a prefix only one language writes («Negócio - Origem»). Every language with evidence is
+        kept (a file may mix languages), most first; the profile's own language (`language:`) is among them."""
         scores: dict[str, int] = {}
-        for code, lang in self.languages.items():
-            names: set[str] = set()
-            for le in lang.entities.values():
-                bare = {hkey(h) for hs in le.fields.values() for h in hs}
-                prefixed = {hkey(f"{p}{h}") for p in le.prefixes for hs in le.fields.values() for h in hs}
-                names |= keys & (bare | prefixed)
-                own = [hkey(p) for p in le.prefixes if owners.get(hkey(p)) == {code}]
-                names |= {h for h in keys if any(h.startswith(p) for p in own)}  # custom fields behind its own prefix
-            if names:
-                scores[code] = len(names)
+        for k in {hkey(h) for h in headers if h and h.strip() and not _neutral_name(h)}:
+            langs = self._name_langs.get(k)
+            if langs is None:  # a custom field: the prefix tells
+                langs = set().union(*[ls for p, ls in self._prefix_langs.items() if k.startswith(p) and len(k) > len(p)] or [set()])
+            if len(langs) == 1:
+                code = next(iter(langs))
+                scores[code] = scores.get(code, 0) + 1
+        if not scores:
+            return []
         return sorted(scores, key=lambda c: -scores[c])
+
+    def languages_of(self, headers: list[str]) -> list[str]:
+        """The languages of `languages:` the headers are in (:meth:`interface_languages`), best first; none when the
+        profile's own names are the best (its defaults apply)."""
+        found = self.interface_languages(headers)
+        if found and found[0] not in self.languages:
+            return []
+        return [c for c in found if c in self.languages]
 
     def with_columns(self, columns: dict[str, dict[str, str]]) -> "Profile":
         """A copy in which ``columns[entity][field]`` is the first header of that field
@@ -543,7 +637,28 @@ def profile_for(settings) -> Profile:
     order = getattr(settings, "date_order", None)
     if order in ("dmy", "mdy"):  # the team said how its dates read: never guessed from the values
         profile = profile.model_copy(update={"date_order": order, "date_order_fixed": True})
-    return with_decimal_mark(profile, settings)
+    return with_closed_stages(with_decimal_mark(profile, settings), settings)
+
+
+def with_closed_stages(profile: Profile, settings) -> Profile:
+    """The profile reading the settings' `won_stages:` / `lost_stages:` as won / lost stages, and their `pipelines:`
+    (less every won / lost stage) as the open stages a close date alone does not close."""
+    fs = profile.derive_status.from_stage if profile.derive_status is not None else None
+    won, lost = list(getattr(settings, "won_stages", None) or []), list(getattr(settings, "lost_stages", None) or [])
+    pipelines = getattr(settings, "pipelines", None) or {}
+    if fs is None and not (won or lost):
+        return profile
+    out = profile.model_copy(deep=True)
+    if out.derive_status is None:
+        out.derive_status = DeriveStatus()
+    fs = out.derive_status.from_stage
+    if fs is None:
+        fs = out.derive_status.from_stage = StatusFromStage(otherwise=None)
+    fs.won = _add_words(won, fs.won)  # the settings' first: a name both lists hold is what the team said
+    fs.lost = _add_words(lost, [n for n in fs.lost if norm(n) not in {norm(w) for w in won}])
+    closed = {norm(n) for n in (*fs.won, *fs.lost)}
+    fs.open = [st for stages in pipelines.values() for st in stages if norm(st) not in closed]
+    return out
 
 
 def with_decimal_mark(profile: Profile, settings) -> Profile:

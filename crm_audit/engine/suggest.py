@@ -101,10 +101,23 @@ def _other_aliases(crm: str, entity: str) -> dict[str, tuple[str, ...]]:
     return {k: tuple(dict.fromkeys(v)) for k, v in out.items()}
 
 
+@lru_cache(maxsize=None)
+def _team_names(entity: str) -> dict[str, tuple[str, ...]]:
+    """field -> other teams' own names for it (``column_synonyms.yaml``: a renamed column, «Vendedor» for the owner)."""
+    from pathlib import Path
+
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parent / "column_synonyms.yaml").read_text(encoding="utf-8")) or {}
+    return {f: tuple(str(n) for n in names) for f, names in (data.get(entity) or {}).items()}
+
+
 def candidates(profile: "Profile", entity: str, header: str, fields: list[str]) -> list[tuple[float, str, str]]:
-    """(score, field, the name it resembles) for every field of ``fields`` ``header`` may be, best first."""
+    """(score, field, the name it resembles) for every field of ``fields`` ``header`` may be, best first: the
+    profile's own aliases, the other profiles' (a little less) and other teams' own names (as much)."""
     spec = profile.entities[entity]
     others = _other_aliases(profile.name, entity)
+    team = _team_names(entity)
     out = []
     for f in fields:
         best = None
@@ -114,6 +127,10 @@ def candidates(profile: "Profile", entity: str, header: str, fields: list[str]) 
                 best = (s, f, alias)
         for alias in others.get(f, ()):
             s = name_score(header, alias) * OTHER_PROFILE_WEIGHT
+            if best is None or s > best[0]:
+                best = (s, f, alias)
+        for alias in team.get(f, ()):
+            s = name_score(header, alias)
             if best is None or s > best[0]:
                 best = (s, f, alias)
         if best is not None and best[0] >= SUGGEST_CUTOFF:
@@ -183,6 +200,9 @@ def suggest_columns(export: "LoadedExport", profile: "Profile") -> list[ColumnSu
     """:func:`suggest_for_entity` for every file of a loaded export (its custom columns against its unmapped fields)."""
     out: list[ColumnSuggestion] = []
     for entity, ent in export.entities.items():
-        mapped = set(ent.from_columns) | {f for f in ent.fields if f in profile.entities[entity].fields and not ent.fields[f].startswith("(")}
+        # a field filled from no column of its own (a default, a status from the stage) needs none — except an id
+        # linked by name (`link_by_name`: org_id from the org's name): a column of ids is still better
+        linked = {f for f in ent.fields if f.endswith("_id") and f not in ent.from_columns and f[:-3] + "_name" in ent.from_columns}
+        mapped = set(ent.from_columns) | {f for f in ent.fields if f in profile.entities[entity].fields and ent.fields[f] and f not in linked}
         out += suggest_for_entity(profile, entity, mapped, [h for _c, h in ent.custom.values()], export)
     return out
