@@ -8,6 +8,8 @@ needs these few functions.
 
 from __future__ import annotations
 
+import re
+
 from crm_audit.engine import amounts
 from crm_audit.textnorm import WS_CLASS
 
@@ -19,6 +21,19 @@ _CURRENCY = amounts.CURRENCY
 def _lit(pattern: str) -> str:
     """A pattern inside an SQL string literal."""
     return pattern.replace("'", "''")
+
+
+def _duckdb_version() -> tuple[int, ...]:
+    import duckdb
+
+    return tuple(int(p) for p in re.findall(r"[0-9]+", duckdb.__version__)[:2])
+
+
+def _let(value: str, name: str, body: str) -> str:
+    """SQL: ``body`` with ``name`` bound to ``value``, computed once (inside a CASE branch DuckDB does not share a
+    repeated subexpression: the currency-stripped digits of an amount were computed a dozen times per cell)."""
+    arrow = f"lambda {name}: {body}" if _duckdb_version() >= (1, 3) else f"{name} -> {body}"
+    return f"list_transform([{value}], {arrow})[1]"
 
 
 MACROS = [
@@ -69,16 +84,18 @@ MACROS = [
     "WHEN regexp_full_match(x, '-?[0-9]{1,3}([ \u00a0][0-9]{3}){1,4}(,[0-9]{1,2})?') "
     "THEN CAST(replace(replace(replace(x, ' ', ''), '\u00a0', ''), ',', '.') AS DOUBLE) "
     r"WHEN is_blank(x) THEN NULL "
-    r"ELSE num_general(num_digits(x), m) * CASE WHEN num_neg(x) THEN -1 ELSE 1 END END",
+    f"ELSE {_let('num_digits(x)', 'nd_', 'num_general(nd_, m)')} * CASE WHEN num_neg(x) THEN -1 ELSE 1 END END",
     # a cell that reads either way without the column's decimal mark, and the mark a cell shows by itself (NULL: none)
     f"CREATE OR REPLACE MACRO num_ambiguous(x) AS regexp_full_match(num_digits(x), '{amounts.AMBIGUOUS}')",
-    r"CREATE OR REPLACE MACRO num_mark(x) AS CASE "
-    f"WHEN NOT regexp_full_match(num_digits(x), '{amounts.SHAPE}') OR num_ambiguous(x) THEN NULL "
-    r"WHEN strpos(num_digits(x), ',') > 0 AND strpos(num_digits(x), '.') > 0 THEN "
-    r"  CASE WHEN strpos(reverse(num_digits(x)), ',') < strpos(reverse(num_digits(x)), '.') THEN ',' ELSE '.' END "
-    r"WHEN length(num_digits(x)) - length(replace(num_digits(x), ',', '')) > 1 THEN '.' "
-    r"WHEN length(num_digits(x)) - length(replace(num_digits(x), '.', '')) > 1 THEN ',' "
-    r"WHEN strpos(num_digits(x), ',') > 0 THEN ',' WHEN strpos(num_digits(x), '.') > 0 THEN '.' END",
+    # the mark of the digits and separators `d`
+    r"CREATE OR REPLACE MACRO num_mark_d(d) AS CASE "
+    f"WHEN NOT regexp_full_match(d, '{amounts.SHAPE}') OR regexp_full_match(d, '{amounts.AMBIGUOUS}') THEN NULL "
+    r"WHEN strpos(d, ',') > 0 AND strpos(d, '.') > 0 THEN "
+    r"  CASE WHEN strpos(reverse(d), ',') < strpos(reverse(d), '.') THEN ',' ELSE '.' END "
+    r"WHEN length(d) - length(replace(d, ',', '')) > 1 THEN '.' "
+    r"WHEN length(d) - length(replace(d, '.', '')) > 1 THEN ',' "
+    r"WHEN strpos(d, ',') > 0 THEN ',' WHEN strpos(d, '.') > 0 THEN '.' END",
+    f"CREATE OR REPLACE MACRO num_mark(x) AS {_let('num_digits(x)', 'nd_', 'num_mark_d(nd_)')}",
     f"CREATE OR REPLACE MACRO parse_num(x) AS parse_num_m(x, '{amounts.DEFAULT_MARK}')",
     # dates: ISO, dd.mm.yyyy, d/m/y or m/d/y (by the profile's date order),
     # with or without time, English month names, or an Excel serial number
