@@ -355,3 +355,16 @@ def test_a_rule_reads_a_custom_text_field_like_the_loader(tmp_path, setting, fla
     _edit(work / "crm-audit.yaml", ("\n  files: []", "\n  files: [big.yaml]"))
     assert _run(work, export, "--quiet") == 0
     assert _flagged(work, "big-budget") == flagged
+
+
+def test_a_column_with_both_decimal_marks_is_warned_by_name(tmp_path, capsys):
+    export = _pt_export(tmp_path, {"2": "R$ 2.500,50", "3": "15.000", "4": "US$ 1,234.56", "5": "R$ 300,00"})
+    work = tmp_path / "work"
+    _pt_settings(work, export)
+    capsys.readouterr()
+    assert _run(work, export) == 0
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "deals.csv" in x and "US$ 1,234.56" in x)
+    assert "«Negócio - Valor»" in line and "«R$ 2.500,50»" in line and "decimal_mark" in line
+    # each cell as written; «15.000» with the majority's comma
+    assert _values(work, export) == {"1": 0.0, "2": 2500.5, "3": 15000.0, "4": 1234.56, "5": 300.0}
