@@ -164,6 +164,14 @@ class Settings(BaseModel):
     # false while the stage order of `pipelines` is a guess (`init --from-export`
     # writes it so): `validate` and `run` warn until it is set to true
     stage_order_confirmed: bool = True
+    # closed stages whose outcome the export does not tell (a renamed won stage «Оплачено», a custom failure stage
+    # «Отказ клиента»: the CRM's closed flag or close date says closed, the name is none of the CRM's won / lost
+    # stages): won_stages: are won, lost_stages: lost, in every pipeline. `init --from-export` writes the closed
+    # stages it saw under lost_stages: with closed_stages_confirmed: false — `validate` and `run` name them until it is
+    # true; a closed deal in a stage neither names is audited as lost, with a warning naming the stage
+    won_stages: list[str] = Field(default_factory=list)
+    lost_stages: list[str] = Field(default_factory=list)
+    closed_stages_confirmed: bool = True
     # an API-shaped dump's stage / pipeline ids -> their names ({C2:NEW: Новая заявка, "142": Успешно реализовано});
     # they win over a dumped stage list (stages.csv) and the profile's own names
     stage_ids: dict[str, str] = Field(default_factory=dict)
@@ -396,6 +404,18 @@ def load(path: str | Path) -> Settings:
     return s
 
 
+#: the warning while `closed_stages_confirmed: false` (init wrote the closed stages it could not tell won or lost)
+CLOSED_STAGES_GUESSED = N_("the closed stages {stages} were written by `init` from the export, which does not say whether a deal "
+                           "closed in them is won or lost: deals in won_stages: ({won}) are audited as won, in lost_stages: "
+                           "({lost}) as lost; move each to the list it belongs to, then set `closed_stages_confirmed: true`")
+
+
+def closed_stages_params(s: Settings) -> dict[str, str]:
+    """The values of :data:`CLOSED_STAGES_GUESSED`."""
+    quote = lambda names: ", ".join(f"«{n}»" for n in names) or "—"  # noqa: E731
+    return {"stages": quote([*s.won_stages, *s.lost_stages]), "won": quote(s.won_stages), "lost": quote(s.lost_stages)}
+
+
 def validate_problems(s: Settings) -> list[Problem]:
     """What `crm-audit validate` adds to loading: the settings against their CRM
     profile (`crm:` names one — else a problem at its line —, every `columns:`
@@ -410,6 +430,10 @@ def validate_problems(s: Settings) -> list[Problem]:
         p = s.problem(("pipelines",), N_("`pipelines:` names ids that pipeline_ids: / stage_ids: name ({pairs}): they are read "
                                          "as those names; write the names in pipelines: instead of the ids"), "pipelines-by-id",
                       {"pairs": pairs})
+        p.severity = "warning"
+        out.append(p)
+    if not s.closed_stages_confirmed:
+        p = s.problem(("closed_stages_confirmed",), CLOSED_STAGES_GUESSED, "closed-stages-guessed", closed_stages_params(s))
         p.severity = "warning"
         out.append(p)
     if not s.stage_order_confirmed:

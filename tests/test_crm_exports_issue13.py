@@ -72,10 +72,12 @@ def test_bitrix24_rest_dump_init_and_run(tmp_path, capsys):
     }
     settings = yaml.safe_load((work / "crm-audit.yaml").read_text(encoding="utf-8"))
     # stage and pipeline ids named by stages.csv / categories.csv (pipeline 0 is «Общее»), in the CRM's SORT order;
-    # the custom failure stage «Отказ клиента» is listed last, never among the open stages
+    # the custom failure stage «Отказ клиента» is listed last, never among the open stages; every stage stages.csv
+    # lists for a pipeline (CATEGORY_ID), also those no deal is in («Квалификация», «Знакомство», issue 13 D10)
     assert settings["pipelines"] == {
-        "Общее": ["Принял в работу", "Отправлено КП", "Согласование договора", "Выставлен счет", "Сделка успешна", "Сделка провалена"],
-        "Партнеры": ["Принял в работу", "Сделка успешна", "Сделка провалена", "Отказ клиента"],
+        "Общее": ["Принял в работу", "Квалификация", "Отправлено КП", "Согласование договора", "Выставлен счет", "Сделка успешна",
+                  "Сделка провалена", "Анализ причины провала"],
+        "Партнеры": ["Принял в работу", "Знакомство", "Сделка успешна", "Сделка провалена", "Отказ клиента"],
     }
 
 

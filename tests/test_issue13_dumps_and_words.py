@@ -107,9 +107,13 @@ def test_amocrm_api_dump_init_and_run(tmp_path):
                      "Успешно реализовано", "Закрыто и не реализовано"],
     }
     assert settings["stage_order_confirmed"] is True
-    # the names are written into the settings, so a later dump without the list still reads
-    assert settings["stage_ids"] == {"142": "Успешно реализовано", "143": "Закрыто и не реализовано", "40012": "Принял в работу",
-                                     "40013": "Квалификация", "40015": "Отправлено КП", "40023": "Знакомство"}
+    # the names are written into the settings, so a later dump without the list still reads: every stage the list
+    # names (those no deal is in too, issue 13 D10), in the CRM's sort order
+    assert settings["stage_ids"] == {
+        "40011": "Неразобранное", "40021": "Неразобранное", "40012": "Принял в работу", "40022": "Принял в работу",
+        "40013": "Квалификация", "40023": "Знакомство", "40014": "Проведено демо", "40024": "Проведено демо",
+        "40015": "Отправлено КП", "40025": "Отправлено КП", "40016": "Тестовый период", "40026": "Подписание договора",
+        "40017": "Согласование договора", "40018": "Выставлен счет", "142": "Успешно реализовано", "143": "Закрыто и не реализовано"}
     assert settings["pipeline_ids"] == {"4001": "Клиенты", "4002": "Партнеры"}
     assert settings["frozen_lost_reasons"] == ["Несезон"]
     assert run(work / "crm-audit.yaml", AMO) == 0

@@ -16,7 +16,7 @@ from crm_audit.rules.ruleset import RuleSet
 from crm_audit.engine.profile import profile_for
 from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, blank_column_note, blank_column_warning,
                                skipped_note, skipped_warning, unjudged_note, unjudged_warning)
-from crm_audit.settings import Settings
+from crm_audit.settings import CLOSED_STAGES_GUESSED, Settings, closed_stages_params
 from crm_audit.errors import UsageError
 from crm_audit.progress import silent
 
@@ -138,6 +138,9 @@ def audit_export(
                                        else DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
         if not settings.stage_order_confirmed:
             warnings.append(DataWarning("stage-order-guessed", "", settings.file, template=STAGE_ORDER_GUESSED))
+        if not settings.closed_stages_confirmed:  # init's guess of which closed stages are won / lost
+            warnings.append(DataWarning("closed-stages-guessed", "", settings.file, template=CLOSED_STAGES_GUESSED,
+                                        params=closed_stages_params(settings)))
         warnings += export.warnings + needs.warnings + backend.warnings
         for w in warnings:  # the CRM's own explanation of a warning (profile `hints`)
             if w.code in profile.hints:

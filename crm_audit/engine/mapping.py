@@ -359,6 +359,8 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
                     test = stage_is(key)
                     if test:
                         whens.append((f"{closed} AND ({test})", f"'{key}'", False))
+                if fs_ is not None and fs_.closed_lost_pattern and stage is not None:  # the CRM's own ids: certain
+                    whens.append((f"{closed} AND regexp_full_match(strip({stage}), {sql_literal(fs_.closed_lost_pattern)})", "'lost'", False))
                 # closed in a stage the export cannot tell: lost (Bitrix24 has one won stage per pipeline), warned
                 whens.append((closed, "'lost'", stage is not None))
             if not by_date:

@@ -233,6 +233,10 @@ class StatusFromStage(BaseModel):
     # carry a pipeline prefix (Bitrix24's REST «C2:WON», «C2:LOSE»)
     won_pattern: str | None = None
     lost_pattern: str | None = None
+    # a regular expression (whole value, case-sensitive) of stage values in which a closed deal that is not in a won
+    # stage is lost for certain — the CRM's own stage ids (Bitrix24 REST: WON is a pipeline's only success id, every
+    # other final id — LOSE, APOLOGY, UC_… — a failure): no warning for them
+    closed_lost_pattern: str | None = None
     # the CRM's default won / lost stage names per interface language (code -> [won, lost]; the profile's own
     # `language` too): `crm-audit init` adds a pipeline's missing final stages in the export's language only
     default_names: dict[str, list[str]] = Field(default_factory=dict)
@@ -240,7 +244,7 @@ class StatusFromStage(BaseModel):
     # (amoCRM's «Дата закрытия») does not close a deal in one of them; set from the settings, never in a profile
     open: list[str] = Field(default_factory=list)
 
-    @field_validator("won_pattern", "lost_pattern")
+    @field_validator("won_pattern", "lost_pattern", "closed_lost_pattern")
     @classmethod
     def _patterns(cls, v: str | None) -> str | None:
         return _check_regex(v) if v is not None else v
