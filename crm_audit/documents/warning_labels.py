@@ -31,6 +31,8 @@ LABELS: dict[str, str] = {
     "rule-unjudged": "Сделки без оценки",
     "sheet-capped": "Лист обрезан",
     "stage-order-guessed": "Порядок этапов",
+    "closed-stages-guessed": "Закрытые этапы",
+    "closed-stage-unknown": "Закрытая сделка без итога",
     "unknown-decision": "Неизвестное решение",
     "unknown-file": "Лишний файл",
     "unknown-pipeline": "Неизвестная воронка",
@@ -39,6 +41,7 @@ LABELS: dict[str, str] = {
     "unknown-value": "Неизвестное значение",
     "unnamed-id": "ID без названия",
     "warehouse-missing": "Нет в хранилище",
+    "warehouse-duplicate-field": "Поле дважды в хранилище",
 }
 
 #: A code without a label of its own (a newer warning) still reads as Russian.
