@@ -243,7 +243,7 @@ def test_a_test_postgres_left_by_a_killed_test_process_is_stopped_at_the_next_st
     (live / OWNER_FILE).write_text(str(os.getpid()))  # another test run's: left alone
     try:
         assert stop_orphans(tmp_path) == [orphan]
-        assert server.wait(timeout=10) is not None
+        assert server.wait(timeout=60) is not None  # a loaded machine may take its time
         assert not orphan.exists() and live.exists()
     finally:
         if server.poll() is None:
