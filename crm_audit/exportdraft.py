@@ -84,6 +84,9 @@ class Draft:
     # is not «Next Step Date»; once a manager types into it, a date column would stop the run)
     column_hints: dict[str, list[Mapping]] = field(default_factory=dict)
     fields: list[Mapping] = field(default_factory=list)
+    # the handbook's pipelines / stages the bundled rules name -> this team's (crm_audit/name_synonyms.yaml), to confirm
+    pipeline_names: list[Mapping] = field(default_factory=list)
+    stage_names: list[Mapping] = field(default_factory=list)
     pipelines: list[PipelineDraft] = field(default_factory=list)
     trial_stages: list[str] = field(default_factory=list)
     frozen_lost_reasons: list[str] = field(default_factory=list)
@@ -101,6 +104,7 @@ class Draft:
     def apply(self, found: "Unrunnable") -> None:
         """Take :func:`rules_that_cannot_run`'s proposals into the draft."""
         self.fields, self.off = list(found.fields), list(found.off)
+        self.pipeline_names, self.stage_names = list(found.pipeline_names), list(found.stage_names)
 
     @property
     def stage_order_confirmed(self) -> bool:
@@ -117,6 +121,8 @@ class Draft:
             "trial_stages": self.trial_stages,
             "columns": {e: {m.key: m.value for m in ms} for e, ms in self.columns.items() if ms},
             "fields": {m.key: m.value for m in self.fields},
+            "pipeline_names": {m.key: m.value for m in self.pipeline_names},
+            "stage_names": {m.key: m.value for m in self.stage_names},
             "rules": {"skip": {o.rule_id: o.why for o in self.off}},
             "stage_order_confirmed": self.stage_order_confirmed,
             **({"won_stages": self.won_stages, "lost_stages": self.lost_stages, "closed_stages_confirmed": False}
@@ -552,6 +558,8 @@ class Unrunnable:
 
     fields: list[Mapping] = field(default_factory=list)  # `fields:` (a rule field -> the team's column)
     off: list[RuleOff] = field(default_factory=list)  # `rules: skip:`, in rule order
+    pipeline_names: list[Mapping] = field(default_factory=list)  # `pipeline_names:` (the handbook's -> the team's)
+    stage_names: list[Mapping] = field(default_factory=list)  # `stage_names:`
 
 
 def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) -> Unrunnable:
@@ -564,16 +572,21 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     from crm_audit.engine import requirements
     from crm_audit.rules import ruleset
 
-    def decide(fields: list[Mapping]):
-        s = settings_mod.from_dict({**draft.settings_dict(), "fields": {m.key: m.value for m in fields}, "rules": {"skip": {}}})
+    def decide(fields: list[Mapping], names: tuple[list[Mapping], list[Mapping]] = ([], [])):
+        s = settings_mod.from_dict({**draft.settings_dict(), "fields": {m.key: m.value for m in fields}, "rules": {"skip": {}},
+                                    "pipeline_names": {m.key: m.value for m in names[0]},
+                                    "stage_names": {m.key: m.value for m in names[1]}})
         rules, _problems = ruleset.collect(s)
         return s, rules, requirements.decide(planmod.build_all(rules, s), export, profile)
 
-    _s, _rules, needs = decide([])
+    s0, rules0, needs = decide([])
+    names = handbook_names(draft, rules0, s0)
+    if names[0] or names[1]:
+        s0, rules0, needs = decide([], names)
     lacking = [m.field for m in needs.missing if not m.needed_by_all and "." in m.field and
                m.field.partition(".")[2] not in planmod.FIELDS.get(m.field.partition(".")[0], {})]
-    out = Unrunnable(fields=rule_fields_by_name(export, list(dict.fromkeys(lacking))))
-    s, rules, needs = decide(out.fields)
+    out = Unrunnable(fields=rule_fields_by_name(export, list(dict.fromkeys(lacking))), pipeline_names=names[0], stage_names=names[1])
+    s, rules, needs = decide(out.fields, names)
     everyone = [m for m in needs.missing if m.needed_by_all]
     if everyone:
         m = everyone[0]
@@ -602,6 +615,60 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     order = {r.id: i for i, r in enumerate(rules)}
     out.off = sorted(off.values(), key=lambda o: order.get(o.rule_id, 0))
     return out
+
+
+def _name_synonyms() -> dict[str, dict[str, list[str]]]:
+    import yaml
+
+    return yaml.safe_load((Path(__file__).parent / "name_synonyms.yaml").read_text(encoding="utf-8")) or {}
+
+
+def handbook_names(draft: Draft, rules, s) -> tuple[list[Mapping], list[Mapping]]:
+    """(`pipeline_names:`, `stage_names:`) to propose: each pipeline / stage of the handbook a bundled rule names and
+    this team lacks, answered by the team's pipeline / stage of the same meaning in any language
+    (``crm_audit/name_synonyms.yaml``: the same name first, else the closest above :data:`NAME_CUTOFF`); one team name
+    answers one handbook name, a pipeline the team's best match first."""
+    from crm_audit import resources
+    from crm_audit.rules import ruleset
+
+    bundled = resources.rules_dir()
+    wanted: dict[str, list[str]] = {"pipeline": [], "stage": []}
+    for rule in rules:
+        if Path(rule.file).parent != bundled:
+            continue
+        for u in ruleset.unknown_names(rule, s):
+            if u.kind in wanted and u.name not in wanted[u.kind]:
+                wanted[u.kind].append(u.name)
+    synonyms = _name_synonyms()
+    team = {"pipeline": [p.name for p in draft.pipelines],
+            "stage": list(dict.fromkeys(st for p in draft.pipelines for st in p.stages))}
+    out: dict[str, list[Mapping]] = {"pipeline": [], "stage": []}
+    for kind, section in (("pipeline", "pipelines"), ("stage", "stages")):
+        names = {norm(k): v for k, v in (synonyms.get(section) or {}).items()}
+        found = []
+        for handbook in wanted[kind]:
+            candidates = {_key(t): t for t in team[kind]}
+            for i, n in enumerate([handbook, *names.get(norm(handbook), [])]):
+                hit = candidates.get(_key(n))
+                score = 1.0 if hit is not None else 0.0
+                if hit is None:
+                    near = _closest(n, candidates)
+                    if near and near[1] >= NAME_CUTOFF:
+                        hit, score = near
+                if hit is not None:
+                    found.append((-score, i, handbook, hit, n))
+        taken: set[str] = set()
+        done: set[str] = set()
+        for _s, _i, handbook, hit, n in sorted(found, key=lambda x: (x[0], x[1])):
+            if handbook in done or norm(hit) in taken:
+                continue
+            what = "воронка" if kind == "pipeline" else "этап"
+            like = "" if _key(n) == _key(hit) else f" (похоже на «{n}»)"
+            out[kind].append(Mapping(handbook, hit, f"{what} руководства «{handbook}» — у вас, похоже, «{hit}»{like}: "
+                                                    "проверьте, что это то же самое"))
+            done.add(handbook)
+            taken.add(norm(hit))
+    return out["pipeline"], out["stage"]
 
 
 def names_off(rules, s, off: dict[str, RuleOff]) -> None:
@@ -652,6 +719,8 @@ def template_values(draft: Draft) -> dict:
         "columns": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.columns.items() if ms},
         "column_hints": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.column_hints.items() if ms},
         "fields": [(q(m.key), q(m.value), m.why) for m in draft.fields],
+        "pipeline_names": [(q(m.key), q(m.value), m.why) for m in draft.pipeline_names],
+        "stage_names": [(q(m.key), q(m.value), m.why) for m in draft.stage_names],
         "rules_off": [(o.rule_id, q(o.why), o.code, o.enable) for o in draft.off],
         # field -> (where the names came from, [(id, name or None)]): written as stage_ids: / pipeline_ids:
         "ids": {f: (draft.ids_source.get(f, ""), [(json.dumps(k, ensure_ascii=False), q(v) if v else None) for k, v in ids.items()])

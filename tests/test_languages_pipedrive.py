@@ -139,10 +139,13 @@ ACTS = [(1, "Ligar para cliente", "2026-11-25", False, 1), (2, "Enviar proposta"
 EXPECTED = {
     "open-deal-without-tasks": {"2"}, "invalid-name": {"2"}, "owner-mismatch": {"2"}, "missing-source": {"2", "4"},
     "missing-city-or-country": {"2", "5"}, "overdue-tasks": {"3"}, "no-stage-movement": {"2"},
+    # init proposes the handbook's «Клиенты» / «Отправлено КП» as this team's «Funil de vendas» / «Proposta enviada»
+    # (crm_audit/name_synonyms.yaml, issue 13 D11): 1.11 runs (deal 6 has no organization), 1.3 finds nothing
+    "open-deal-without-organization": {"6"},
 }
 #: the bundled rules this team's export cannot feed (the handbook's pipelines, stages and fields it has not)
-SKIPPED = {"missing-amount-after-proposal", "missing-traffic-or-budget", "partner-org-not-set", "missing-demo-recording",
-           "missing-proposal-link", "open-deal-without-organization", "partner-pipeline-org-not-agency",
+SKIPPED = {"missing-traffic-or-budget", "partner-org-not-set", "missing-demo-recording",
+           "missing-proposal-link", "partner-pipeline-org-not-agency",
            "partner-manager-deal-without-partner", "stuck-in-accepted"}
 
 
@@ -211,7 +214,7 @@ def test_every_language_audits_on_the_first_try(lang, tmp_path):
     assert set(settings["rules"]["skip"]) == SKIPPED
     assert settings["rules"]["skip"]["missing-traffic-or-budget"] == "в выгрузке нет полей «Бюджет», «Посещаемость» (deals.csv)"
     assert settings["rules"]["skip"]["partner-org-not-set"] == "в выгрузке нет поля «Партнерская организация» (deals.csv)"
-    assert "в ваших воронках нет воронки «Клиенты» из руководства" in settings["rules"]["skip"]["open-deal-without-organization"]
+    assert settings["pipeline_names"] == {"Клиенты": PIPE} and settings["stage_names"] == {"Отправлено КП": "Proposta enviada"}
     for rid in SKIPPED:
         assert f"{rid}: Rule skipped: the rule is switched off in the settings" in out
     # the stage order of the team's own pipeline was guessed, and the file and the run say so
@@ -266,7 +269,7 @@ def test_the_team_names_its_stages_and_the_stage_rules_run(tmp_path):
     settings["pipeline_names"] = {"Клиенты": PIPE}
     settings["stage_order_confirmed"] = True
     for rid in ("missing-amount-after-proposal", "open-deal-without-organization", "stuck-in-accepted"):
-        del settings["rules"]["skip"][rid]
+        settings["rules"]["skip"].pop(rid, None)  # init may have proposed the team's names already (issue 13 D11)
     cfg = tmp_path / "work" / "crm-audit.yaml"
     cfg.write_text(yaml.safe_dump(settings, allow_unicode=True), encoding="utf-8")
     code, out = cli_run("validate", "--config", str(cfg))

@@ -36,6 +36,8 @@ class LoadedExport:
     _tmp: Any = None
     profile: Profile | None = None
     unknown_files: list[tuple[Path, list[str]]] = field(default_factory=list)
+    #: entity -> why its records link to no deal (tasks whose deal column names no deal): the rules reading it are not judged
+    unlinked: dict[str, Msg] = field(default_factory=dict)
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -150,6 +152,49 @@ def _bound_memory(con, tmpdir: Path, files: list[Path]) -> None:
     con.execute(f"SET memory_limit = '{memory_limit(files) // 1024**2}MiB'")
 
 
+def _require_deal_ids(con, deals: LoadedEntity) -> None:
+    """Stop when the deals file has rows but not one deal id: an audit of 0 deals would pass silently and become
+    "the previous audit" of the next run (an export that lost its ids, or the wrong column mapped as the id)."""
+    if deals.rows == 0 or "id" not in deals.fields:
+        return
+    if con.execute(f"SELECT count(*) FROM {deals.table} WHERE id IS NOT NULL").fetchone()[0]:
+        return
+    raise file_problem(deals.file, N_("the deal id column «{column}» is blank in every one of its {n} rows: no deal can be "
+                                      "audited; export the deals again with their ids (or map the id column in crm-audit.yaml, "
+                                      "columns: deals: id:)"), "no-ids",
+                       {"column": deals.fields["id"], "n": deals.rows}, column=deals.fields["id"])
+
+
+#: the deal fields every audit shows (the owner groups the findings, the title names the deal): a deals file without
+#: a column for one is warned by name, never audited silently as «(без ответственного)» / untitled
+SHOWN_FIELDS = {
+    "owner": N_("the deals file has no owner column («{header}»): every deal is counted under «(no owner)»{hint}"),
+    "title": N_("the deals file has no title column («{header}»): the deals are shown without their names{hint}"),
+}
+
+
+def _lacking_deal_columns(out: LoadedExport, profile: Profile) -> list[DataWarning]:
+    """A warning per :data:`SHOWN_FIELDS` field the deals file has no column for, with the closest unmapped column."""
+    from crm_audit.engine.suggest import suggest_for_entity
+
+    deals = out.entities["deals"]
+    spec = profile.entities["deals"]
+    lacking = [f for f in SHOWN_FIELDS if f in spec.fields and f not in deals.from_columns]
+    if not lacking:
+        return []
+    found = {s.field: s.header for s in suggest_for_entity(profile, "deals", set(deals.from_columns),
+                                                            [h for _c, h in deals.custom.values()], out)}
+    warnings = []
+    for f in lacking:
+        header = profile.header_in("deals", f, [h for h in [*deals.fields.values(), *(h for _c, h in deals.custom.values())] if h])
+        hint = (Msg(N_("; is it «{column}»? If so, map it in crm-audit.yaml: columns: {{deals: {{{field}: {column}}}}}"),
+                    {"column": found[f], "field": f}) if f in found else
+                Msg(N_("; map the team's column in crm-audit.yaml: columns: {{deals: {{{field}: <header>}}}}"), {"field": f}))
+        warnings.append(DataWarning(f"no-{f}-column", "", str(deals.file), None, None, template=SHOWN_FIELDS[f],
+                                    params={"header": header, "hint": hint}))
+    return warnings
+
+
 def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "error", con=None, as_of: dt.date | None = None) -> LoadedExport:
     """Find, read, map and parse the export files in ``directory``.
 
@@ -188,7 +233,15 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         out.warnings += lookups.apply(con, out.entities, profile, loader.lookups)
         if "deals" in out.entities:
             out.warnings += linking.link_by_name(con, out.entities, profile)
+            unlinked = linking.unlinked_activities(con, out.entities)
+            if unlinked is not None:
+                out.unlinked["activities"] = unlinked
+                out.warnings.append(DataWarning("unlinked-tasks", "", str(out.entities["activities"].file),
+                                                template=unlinked.template, params=unlinked.params))
         out.warnings += mapping.dates_from_days(con, out.entities, profile, as_of or dt.date.today(), on_bad_value)
+        if "deals" in out.entities:
+            _require_deal_ids(con, out.entities["deals"])
+            out.warnings += _lacking_deal_columns(out, profile)
         if "deals" not in out.entities:
             unfit = loader.unfit.get("deals")
             if unfit:  # a file named like the deals that lacks their columns: say what it lacks

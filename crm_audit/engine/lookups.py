@@ -226,7 +226,10 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
             deals.fields["stage_order"] = ", ".join(dict.fromkeys(ordered))
             deals.notes["stage_order"] = [Msg(N_("sort order"))]
         source = ", ".join([*dict.fromkeys(r.path.name for r, _u in files), *(["the settings"] if lk.settings else [])])
-        unnamed_where = f"NOT is_blank({col}) AND norm({col}) NOT IN (SELECT k FROM _lookup)"
+        def is_id(c: str) -> str:  # the value is an id, not a name the export already gives
+            return f"regexp_full_match(strip({c}), {sql_literal('(?i)' + lk.id_like)})"
+
+        unnamed_where = f"NOT is_blank({col}) AND norm({col}) NOT IN (SELECT k FROM _lookup) AND {is_id(col)}"
         unnamed = [(e, *con.execute(f"SELECT count(*), min(_row), arg_min({col}, _row) FROM {e.table} WHERE {unnamed_where}").fetchone())
                    for e in targets]
         distinct = con.execute(f"SELECT count(DISTINCT k) FROM ({' UNION ALL '.join(f'SELECT norm({col}) AS k FROM {e.table} WHERE {unnamed_where}' for e in targets)})").fetchone()[0]
@@ -238,15 +241,16 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
         names[col] = dict(con.execute("SELECT k, name FROM _lookup").fetchall())
         for e in targets:
             found_ids.update(con.execute(f"SELECT DISTINCT strip(d.{col}), m.name FROM {e.table} d LEFT JOIN _lookup m ON norm(d.{col}) = m.k "
-                                         f"WHERE NOT is_blank(d.{col}) ORDER BY 1").fetchall())
+                                         f"WHERE NOT is_blank(d.{col}) AND (m.name IS NOT NULL OR {is_id('d.' + col)}) ORDER BY 1").fetchall())
         if deals is not None:  # what `crm-audit init` writes as stage_ids: / pipeline_ids: / owner_ids:
             # in the CRM's sort order where a list (or the profile) gives one, else by id
             orders = dict(con.execute("SELECT k, ord FROM _lookup").fetchall())
             deals.ids[col] = dict(sorted(found_ids.items(), key=lambda kv: (orders.get(norm(kv[0])) is None, orders.get(norm(kv[0])) or 0, kv[0])))
             deals.ids_source[col] = source or "the profile"
         for e in targets:
+            named = con.execute(f"SELECT count(*) FROM {e.table} WHERE norm({col}) IN (SELECT k FROM _lookup)").fetchone()[0]
             con.execute(f"UPDATE {e.table} SET {col} = m.name FROM _lookup m WHERE norm({e.table}.{col}) = m.k")
-            if files or lk.settings or lk.known:
+            if named and (files or lk.settings or lk.known):
                 named_from = [*dict.fromkeys(r.path.name for r, _u in files), *(["crm-audit.yaml"] if lk.settings else [])]
                 e.note(col, Msg(N_("names from {source}"), {"source": named_from or [Msg(N_("the profile"))]}))
         if distinct:

@@ -505,7 +505,7 @@ def missing_required(profile: Profile | None, spec: EntitySpec, entity: str, nam
 
 def missing_required_msg(profile: Profile | None, spec: EntitySpec, entity: str, name: str, headers: list[str]) -> Msg:
     """:func:`missing_required` as a msgid and its values."""
-    header = spec.fields[name].headers[0]
+    header = profile.header_in(entity, name, headers, prefixed=False) if profile is not None else spec.fields[name].headers[0]
     found = _found_columns(headers)
     hint = profile.hint(f"missing-{name}") if profile is not None else None
     params = {"header": header, "entity": entity, "record": entity[:-1], "name": name, "found": found}

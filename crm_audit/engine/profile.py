@@ -118,6 +118,10 @@ class Lookup(BaseModel):
     # a stage list's column naming each stage's pipeline by its id (Bitrix24's CATEGORY_ID), named through the
     # pipeline lookup: the list's stages no deal is in are then written into that pipeline by `crm-audit init`
     pipeline: list[str] = Field(default_factory=list)
+    # a regular expression (whole value, case-insensitive) an id of `columns` fits: a value that does not, and that no
+    # list names, is a name the export already gives (HubSpot's UI export writes the pipeline's label «Sales Pipeline»
+    # under «Pipeline», its API the id «default» or a number under «pipeline»): kept, never warned as an unnamed id
+    id_like: str = ".+"
     # the ids of `known` that the settings named (`stage_ids:` / `pipeline_ids:`): they win over a file
     settings: set[str] = Field(default_factory=set, exclude=True)
 
@@ -125,6 +129,11 @@ class Lookup(BaseModel):
     @classmethod
     def _prefix(cls, v: str | None) -> str | None:
         return _check_regex(v) if v is not None else v
+
+    @field_validator("id_like")
+    @classmethod
+    def _id_like(cls, v: str) -> str:
+        return _check_regex(v)
 
 
 class FieldSpec(BaseModel):
@@ -158,6 +167,10 @@ class FieldSpec(BaseModel):
     # date fields: other ways its cells are written besides the dates every field reads (see DateFormat);
     # a cell that is a whole number of the right size is read that way, any other cell as a date
     formats: list[DateFormat] = Field(default_factory=list)
+    # a column of this field blank in every row may be the truth, not an export that lost its values (no warning):
+    # `true` — an optional column (a next activity date, a contact); `{status: [lost]}` — unless some row has one of
+    # these values of that field (a lost reason is blank when no deal is lost)
+    may_be_blank: bool | dict[str, list[str]] = False
 
     @field_validator("remove")
     @classmethod
@@ -556,6 +569,28 @@ class Profile(BaseModel):
         if not scores:
             return []
         return sorted(scores, key=lambda c: -scores[c])
+
+    def header_in(self, entity: str, name: str, headers: list[str], prefixed: bool = True) -> str:
+        """The header field ``name`` of ``entity`` would have in a file with these headers (a message naming a column
+        the file lacks): the field's name in the file's interface language, behind the prefix the file uses (none when
+        its headers have none), else the profile's first name («Negócio - ID da organização» in a pt-BR export, never
+        «Deal - Organization ID»)."""
+        spec = self.entities.get(entity)
+        if spec is None or name not in spec.fields:
+            return name
+        langs = self.languages_of(headers)
+        own = [self.languages[c].entities.get(entity) for c in langs]
+        alias = next((le.fields[name][0] for le in own if le is not None and le.fields.get(name)), spec.fields[name].headers[0])
+        if not prefixed:
+            return alias
+        keys = [fold_accents(norm(h)) for h in headers if h]
+        order = [p for le in own if le is not None for p in le.prefixes] + spec.prefixes
+        used = next((p for p in order if any(k.startswith(fold_accents(norm(p))) for k in keys)), None)
+        if used is None:  # another entity's file (an absent one's columns): its prefix if the export writes prefixes
+            anyone = [fold_accents(norm(p)) for s in self.entities.values() for p in s.prefixes]
+            writes = not keys or any(k.startswith(p) for k in keys for p in anyone)
+            used = next((p for p in order), "") if writes else ""
+        return f"{used}{alias}"
 
     def languages_of(self, headers: list[str]) -> list[str]:
         """The languages of `languages:` the headers are in (:meth:`interface_languages`), best first; none when the
