@@ -295,10 +295,11 @@ def validate(config, engine):
         from crm_audit.warehouse.cli import settings_engine_problems
 
         problems += settings_engine_problems(settings)  # the engine: block's URL and warehouse profile (no connection)
-        if engine is not None:
+        if engine_url is None:  # --engine NAME, else the engine the settings name (engine: url:), else DuckDB (an export)
             from crm_audit.engine.dialects.check import engine_problems
+            from crm_audit.warehouse.cli import settings_dialect
 
-            problems += engine_problems(rules, engine)
+            problems += engine_problems(rules, engine if engine is not None else settings_dialect(settings))
         if engine_url is not None:  # an engine URL: the connection and the warehouse profile's tables and columns
             from crm_audit.warehouse.cli import warehouse_problems
 

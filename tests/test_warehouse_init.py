@@ -104,7 +104,8 @@ def test_init_from_a_warehouse_writes_settings_that_audit_it_as_the_export(conne
     assert "tables are there" in res.stdout  # why this profile
     s = settings_of(work)
     assert s["crm"] == crm
-    assert s["engine"] == {"url": f"duckdb:///{db}", "profile": connector, "schema": schema_of(wh)}
+    assert s["engine"] == {"url": f"duckdb:///{db}", "profile": connector, "schema": schema_of(wh),
+                           "timezone": "UTC"}  # the account's zone: the comment above it says why to set it
     # the stages in the CRM's own order (the connector's stage table), every stage the CRM has, confirmed
     assert s["stage_order_confirmed"] is True
     text = (work / "crm-audit.yaml").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from pathlib import Path
 from crm_audit.cycle.documents import location_of, reader_for, sources_to_read
 from crm_audit.cycle.outputs import Written, check_output_paths, refuse_open_document, remove_leftover_temps, write_outputs
 from crm_audit.cycle.request import AuditRequest, CycleResult, Notice, ReadBack
-from crm_audit.errors import SettingsError, UsageError
+from crm_audit.errors import RuleError, SettingsError, UsageError
 from crm_audit.i18n import _, ngettext
 from crm_audit.progress import silent
 
@@ -64,6 +64,13 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         from crm_audit.warehouse.audit import resolve
 
         warehouse = resolve(settings, req.engine or None)  # a bad URL or profile stops the run before anything is read
+    from crm_audit.engine.dialects.check import engine_problems
+
+    # a `matches:` pattern the engine cannot run (DuckDB: look-around, back-references) stops the run as validate does
+    bad = engine_problems([r for r in rules if not r.off and (not rule_ids or r.id in rule_ids)],
+                          warehouse.url.dialect if warehouse is not None else "duckdb")
+    if bad:
+        raise RuleError(problems=bad)
     check_output_paths(out, csv, ledger_path)
     if out is not None and not req.dry_run:
         refuse_open_document(out)

@@ -44,10 +44,18 @@ class WarehouseSource:
     url: EngineURL
     profile: wprofile.WarehouseProfile
     schema: str | None
+    zone: str = "UTC"  # the CRM account's time zone (engine: timezone:): a timestamp's date is taken there
 
     def __str__(self) -> str:
+        """For the analyst's terminal: the URL (never a password: :func:`parse` refuses one)."""
         where = f", {self.schema}" if self.schema else ""
         return f"{self.url} ({self.profile.name}{where})"
+
+    @property
+    def label(self) -> str:
+        """What the workbook's FAQ and the ledger say the audit read: the warehouse profile, the schema and the
+        database's name — no user, host, socket path or password (the team reads the document)."""
+        return " · ".join(p for p in (self.profile.name, self.schema, self.url.database) if p)
 
 
 def profile_name(settings) -> str:
@@ -73,7 +81,7 @@ def resolve(settings, url_text: str | None) -> WarehouseSource:
     schema = url.schema or (conf.schema_ if conf is not None else None)
     if schema is None and url.scheme == "bigquery" and url.path:
         schema = url.path
-    return WarehouseSource(url, prof, schema)
+    return WarehouseSource(url, prof, schema, conf.timezone if conf is not None else "UTC")
 
 
 def resolve_warehouse(source: WarehouseSource, target):
@@ -96,7 +104,7 @@ def _deals_table(source: WarehouseSource) -> str:
 
 def unread_warnings(source: WarehouseSource, layout: Layout) -> list[DataWarning]:
     """What the warehouse lacks that is not fatal: fields not read, entities absent, custom fields not found."""
-    out = [DataWarning("warehouse-missing", finding_text(f, _where(source)), source.profile.file)
+    out = [DataWarning("warehouse-missing", finding_text(f, source.label), source.profile.file)
            for f in (layout.resolved.findings if layout.resolved is not None else []) if not f.fatal]
     out += [DataWarning("warehouse-missing", "", source.profile.file, template=N_(
         "custom field «{field}» is not in the connector's field list: rules reading it are skipped"),
@@ -270,7 +278,7 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
     with connect(source.url) as conn:
         target = conn.target
         resolved = resolve_warehouse(source, target)
-        layout = build_layout(source.profile, source.schema, target, custom_needed(plans), resolved)
+        layout = build_layout(source.profile, source.schema, target, custom_needed(plans), resolved, zone=source.zone)
         runnable, skipped, decide_warnings = decide(plans, layout)
         from crm_audit.engine.profile import load_profile
 
@@ -307,7 +315,7 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
     warnings += unread_warnings(source, layout) + decide_warnings + stage_warnings
     return AuditReport(as_of=as_of, generated_at=dt.datetime.now().replace(microsecond=0),
                        due_date=as_of + dt.timedelta(days=settings.output.due_days), results=results, deal_count=count,
-                       warnings=warnings, source=str(source), crm=settings.crm,
+                       warnings=warnings, source=source.label, crm=settings.crm,
                        input_fingerprints=fingerprint,
                        entity_rows=rows_per, owners=owners, skipped=skipped, unjudged=unjudged, newest_date=newest)
 

@@ -38,14 +38,28 @@ def split_engine(engine: str | None) -> tuple[str | None, str | None]:
 
     if engine is None:
         return None, None
-    if "://" in engine:
-        from crm_audit.warehouse.url import parse
+    from crm_audit.warehouse.url import parse, secret_pairs
+
+    if "://" in engine or secret_pairs(engine):  # (a libpq DSN with a password: refused, masked)
 
         return parse(engine).dialect, engine
     try:
         return dialects.get(engine).name, None
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def settings_dialect(settings) -> str:
+    """The SQL engine the settings' rules run on: ``engine: url:``'s, else DuckDB (an export, the CRM's API)."""
+    from crm_audit.warehouse.url import parse
+
+    conf = getattr(settings, "engine", None)
+    if conf is not None and conf.url:
+        try:
+            return parse(conf.url).dialect
+        except CrmAuditError:  # settings_engine_problems reports it
+            pass
+    return "duckdb"
 
 
 def warehouse_problems(settings, url: str) -> list[Problem]:
@@ -90,7 +104,7 @@ def warehouse_rule_sql(rule, settings, url: str) -> str:
     plans = planmod.build_all([rule], settings)
     with connect(source.url) as conn:
         layout = build_layout(source.profile, source.schema, conn.target, custom_needed(plans),
-                              resolve_warehouse(source, conn.target))
+                              resolve_warehouse(source, conn.target), zone=source.zone)
         runnable, skipped, _warnings = decide(plans, layout)
         if skipped:
             return _("skipped on this warehouse: {why}").format(why=skipped_reason(skipped[0]))

@@ -9,6 +9,7 @@ the password never appears in them (it is scrubbed from the driver's own text to
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ MODULES = {"duckdb": "duckdb", "postgresql": "psycopg", "postgres": "psycopg", "
 #: words of a driver's error that mean the login was refused / the server was not reached
 _LOGIN = ("password authentication failed", "authentication failed", "incorrect username or password", "invalid credentials",
           "access denied", "role \"", "no password supplied", "login failed", "authentication_failed", "invalid_grant")
+#: a driver's words for a database the server does not have (PostgreSQL, Snowflake, ClickHouse, MySQL-like)
+_NO_DATABASE = re.compile(r"(?i)database\s+\S+\s+(?:does not exist|doesn't exist)|unknown_database|unknown database")
 _UNREACHABLE = ("connection refused", "could not translate host name", "name or service not known", "timeout expired",
                 "timed out", "no such file or directory", "could not connect", "connection to server", "network is unreachable")
 
@@ -91,6 +94,10 @@ def connection_error(url: EngineURL, exc: BaseException, password: str | None) -
         msg = _("--engine {url}: the login was refused ({why}); check the user in the URL and the password in the "
                 "environment variable {env}").format(url=url, why=text, env=PASSWORD_ENV)
         reason = "engine-login"
+    elif _NO_DATABASE.search(text):  # the server answered: the host and port are right, the name is not
+        msg = _("--engine {url}: the server has no database «{database}» ({why}); check the database name in the URL "
+                "(postgresql://user@host:5432/DATABASE)").format(url=url, database=url.database, why=text)
+        reason = "engine-no-database"
     elif any(w in low for w in _UNREACHABLE):
         msg = _("--engine {url}: cannot reach the server ({why}); check the host and port, and that the server is "
                 "running and reachable from here").format(url=url, why=text)

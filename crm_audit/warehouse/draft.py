@@ -435,6 +435,10 @@ def engine_block(ed: EngineDraft) -> str:
              "engine:", f"  url: {_q(str(settings_url(ed.url)))}", f"  profile: {_q(det.ref)}"]
     if det.schema:
         lines.append(f"  schema: {_q(det.schema)}")
+    lines += ["  # Часовой пояс аккаунта CRM (название IANA). Коннектор хранит время в UTC, а CRM и её выгрузка показывают",
+              "  # даты по поясу аккаунта: сделка, переведённая на этап в 01:30 по Москве, в CRM — 13-го, а в UTC — ещё 12-го.",
+              "  # Укажите пояс аккаунта, иначе даты у границы суток сдвинутся на день и находки разойдутся с CRM.",
+              "  timezone: UTC"]
     lines += ["", "# Прочитано из хранилища командой `init --engine` (для справки; это не настройки):"]
     if ed.statuses:
         lines.append("# сделки по статусам: " + ", ".join(f"{k} — {v}" for k, v in sorted(ed.statuses.items())))

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 import sqlglot
 from sqlglot import exp
 
+from crm_audit.engine.dialects import timestamps
 from crm_audit.engine.dialects.compiler import Source
 from crm_audit.errors import InputError, Problem, SettingsError
 from crm_audit.i18n import _
 from crm_audit.textnorm import norm
+from crm_audit.warehouse.localtime import LocalTimes, timestamp_kinds
 from crm_audit.warehouse.profile import EntityQuery, WarehouseProfile
 
 #: canonical field type (the export profile's) -> the SQL type of the entity query's column
@@ -377,15 +379,22 @@ def field_types(prof: WarehouseProfile) -> dict[str, dict[str, str]]:
 
 
 def entity_query(prof: WarehouseProfile, ent: str, fields: dict[str, str], schema: str | None, types: dict[str, str],
-                 custom: dict[str, CustomField]) -> exp.Select:
-    """The entity's SELECT (alias -> custom field in ``custom``)."""
+                 custom: dict[str, CustomField], times: LocalTimes | None = None, raw_dates: bool = False) -> exp.Select:
+    """The entity's SELECT (alias -> custom field in ``custom``); a date field held as a timestamp (``times``) is its
+    date in the account's time zone; ``raw_dates``: date fields as the warehouse has them (to ask their types,
+    :mod:`crm_audit.warehouse.localtime`)."""
     q = prof.entities[ent]
     d = prof.sql
     sel: list[exp.Expression] = [exp.alias_(_parse(q.order or fields["id"], d, f"entities: {ent}: order", prof.file), "_row", quoted=True)]
     for name, frag in fields.items():
         e = _parse(frag, d, f"entities: {ent}: fields: {name}", prof.file)
         typ = "TEXT" if name == "status" else SQL_TYPES.get(types.get(name, "text"), "TEXT")
-        e = exp.Cast(this=e, to=exp.DataType.build(typ))
+        if typ == "DATE" and raw_dates:
+            sel.append(exp.alias_(e, name, quoted=True))
+            continue
+        kind = times.kinds.get(name) if times is not None and typ == "DATE" else None
+        e = (timestamps.local_date(times.dialect, e, times.zone, kind == "aware") if kind else
+             exp.Cast(this=e, to=exp.DataType.build(typ)))
         if ent == "deals" and name == "status":  # another value is no status: in no rule's scope, and warned about
             e = exp.Case(ifs=[exp.If(this=exp.In(this=e.copy(), expressions=[exp.Literal.string(x) for x in STATUSES]), true=e.copy())],
                          default=exp.Null())
@@ -403,9 +412,9 @@ def entity_query(prof: WarehouseProfile, ent: str, fields: dict[str, str], schem
 
 
 def build_layout(prof: WarehouseProfile, schema: str | None, target, custom_needed: dict[str, set[str]] | None = None,
-                 resolved: Resolved | None = None) -> Layout:
+                 resolved: Resolved | None = None, zone: str = "UTC") -> Layout:
     """The run's entities (what :func:`resolve` found the warehouse has); custom fields in ``custom_needed``
-    (entity -> display names) found through the metadata."""
+    (entity -> display names) found through the metadata; a timestamp read as its date in ``zone`` (the account's)."""
     if resolved is None:
         resolved = resolve(prof, probe(prof, target, schema))
     types = field_types(prof)
@@ -427,7 +436,10 @@ def build_layout(prof: WarehouseProfile, schema: str | None, target, custom_need
             chosen[a] = f
             custom[norm(name)] = a
         fields = resolved.fields[ent]
-        query = entity_query(prof, ent, fields, schema, types.get(ent, {}), chosen)
+        dates = {n: f for n, f in fields.items() if n != "status" and SQL_TYPES.get(types.get(ent, {}).get(n, "text")) == "DATE"}
+        raw = entity_query(prof, ent, dates, schema, types.get(ent, {}), {}, raw_dates=True) if dates else None
+        times = timestamp_kinds(target, _render(target, raw.where(exp.false(), append=True)) if raw else "", list(dates), zone)
+        query = entity_query(prof, ent, fields, schema, types.get(ent, {}), chosen, times=times)
         names = set(fields)
         src = Source(cte_name(ent), names, order="_row", unique_ids=False,
                      custom_lookup=lambda n, custom=custom, names=names: n if n in names else custom.get(norm(n)))

@@ -67,7 +67,7 @@ def inspect_warehouse(settings, url_text: str | None) -> WarehouseReport:
                 by_entity.setdefault(f.entity, []).append(finding_text(f, where))
         if rep.problems:
             return rep
-        layout = build_layout(prof, source.schema, target, custom_needed(plans), resolved)
+        layout = build_layout(prof, source.schema, target, custom_needed(plans), resolved, zone=source.zone)
         d = dialect(target.dialect)
         for ent, e in layout.entities.items():
             q = exp.select(exp.Count(this=exp.Star()).as_("n")).from_(cte_name(ent)).with_(cte_name(ent), as_=e.query)

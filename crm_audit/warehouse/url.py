@@ -18,6 +18,7 @@ shell history, a settings file, a log or the ledger.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -39,6 +40,11 @@ ENGINES: dict[str, tuple[str, str | None, str]] = {
 
 #: query parameters that are crm-audit's own (the rest go to the driver)
 OWN_PARAMS = ("profile", "schema")
+
+#: a ``key=value`` (a URL's query parameter, a libpq DSN's word) whose value is a secret: ``password=``, ``pwd=``,
+#: ``sslpassword=``, ``token=``, ``access_token=``, ``client_secret=``, ``private_key_passphrase=``, ``api_key=`` …
+_SECRET_KEY = r"[A-Za-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|token|passphrase|api_?key)[A-Za-z0-9_.-]*"
+_SECRET_PAIR = re.compile(rf"(?i)(?<![A-Za-z0-9_.-])({_SECRET_KEY})(\s*=\s*)('(?:[^'\\]|\\.)*'|[^&\s;]*)")
 
 
 @dataclass
@@ -66,6 +72,14 @@ class EngineURL:
     def schema(self) -> str | None:
         return self.params.get("schema")
 
+    @property
+    def database(self) -> str:
+        """The database as a manager may read it: no user, host or socket (DuckDB: the file's name; Snowflake: the
+        database of ``database/schema``)."""
+        if self.scheme == "duckdb":
+            return os.path.basename(self.path.rstrip("/")) if self.path else ""
+        return self.path.partition("/")[0] if self.scheme == "snowflake" else self.path
+
     def driver_params(self) -> dict[str, str]:
         return {k: v for k, v in self.params.items() if k not in OWN_PARAMS}
 
@@ -83,8 +97,16 @@ class EngineURL:
             f"?{query}" if query else "")
 
 
+def secret_pairs(text: str) -> list[str]:
+    """The keys of ``text``'s ``key=value`` pairs whose value is a secret (``?password=``, ``?pwd=``, a libpq DSN's
+    ``password=`` …) and not empty."""
+    return [m.group(1) for m in _SECRET_PAIR.finditer(text) if m.group(3).strip("'")]
+
+
 def mask(url: str) -> str:
-    """``url`` with its password (if any) replaced by ``***``."""
+    """``url`` with every password (the userinfo's, a ``password=`` / ``pwd=`` / ``token=`` … parameter's, a libpq
+    DSN's) replaced by ``***``."""
+    url = _SECRET_PAIR.sub(lambda m: f"{m.group(1)}{m.group(2)}***", url)
     try:
         parts = urlsplit(url)
     except ValueError:
@@ -97,9 +119,18 @@ def mask(url: str) -> str:
     return parts._replace(netloc=f"{user}:***@{hostport}").geturl()
 
 
+def _refuse_password(shown: str) -> UsageError:
+    return UsageError(problems=[Problem(
+        _("--engine {url}: the URL holds a password; remove it from the URL (and from the settings or your shell "
+          "history) and put it in the environment variable {env}").format(url=shown, env=PASSWORD_ENV),
+        reason="engine-password-in-url")])
+
+
 def parse(url: str) -> EngineURL:
     """Parse an engine URL (see the module docstring); a :class:`UsageError` naming what is wrong, masked."""
     shown = mask(url)
+    if secret_pairs(url):  # ?password=, ?pwd=, a libpq DSN's password=: the driver would take it, the shell history keeps it
+        raise _refuse_password(shown)
     try:
         parts = urlsplit(url.strip())
         port = parts.port
@@ -113,10 +144,7 @@ def parse(url: str) -> EngineURL:
               "duckdb:///warehouse.duckdb)").format(url=shown, scheme=parts.scheme or "", known=", ".join(ENGINES)),
             reason="engine-url")])
     if parts.password:  # (an empty one, `user:@host`, is none)
-        raise UsageError(problems=[Problem(
-            _("--engine {url}: the URL holds a password; remove it from the URL (and from the settings or your shell "
-              "history) and put it in the environment variable {env}").format(url=shown, env=PASSWORD_ENV),
-            reason="engine-password-in-url")])
+        raise _refuse_password(shown)
     path = unquote(parts.path)
     if scheme == "duckdb":
         path = path[1:] if path.startswith("/") else path  # duckdb:///rel.duckdb, duckdb:////abs/path.duckdb

@@ -202,8 +202,11 @@ def _pd_time(ts: dt.datetime | None) -> str | None:
     return ts.strftime("%Y-%m-%d %H:%M:%S") if ts else None
 
 
-def _utc(ts: dt.datetime | None) -> dt.datetime | None:
-    return ts.replace(tzinfo=dt.timezone.utc) if ts else None
+def _utc(ts: dt.datetime | None, zone: str = "UTC") -> dt.datetime | None:
+    """The instant of ``ts``, a wall-clock time in the CRM account's ``zone`` (as the export shows it)."""
+    from zoneinfo import ZoneInfo
+
+    return ts.replace(tzinfo=ZoneInfo(zone)).astimezone(dt.timezone.utc) if ts else None
 
 
 class _Ids:
@@ -503,9 +506,11 @@ def airbyte_pipedrive(canon: Canon, schema: str = "pipedrive", enum_fields: tupl
 
 
 def fivetran_pipedrive(canon: Canon, schema: str = "pipedrive", enum_fields: tuple[str, ...] = ("Источник сделки",
-                       "Агентство ли это")) -> Warehouse:
+                       "Агентство ли это"), zone: str = "UTC", time_type: str = "TIMESTAMPTZ") -> Warehouse:
     """Fivetran's Pipedrive connector: singular table names, ``_fivetran_synced`` / ``_fivetran_deleted``, times as
-    instants; custom fields as columns named by their API key, named by ``deal_field`` / ``organization_field``."""
+    instants; custom fields as columns named by their API key, named by ``deal_field`` / ``organization_field``.
+    ``zone``: the account's time zone the export's clock times are in (the warehouse holds the instants);
+    ``time_type``: ``TIMESTAMP`` stores them without a zone, as UTC's wall clock (a destination without instants)."""
     c = _Common.of(canon, enum_fields)
     deals, orgs, persons, acts, fields, types, extras = _pipedrive_rows(c)
     ft = [("_fivetran_synced", "TIMESTAMPTZ"), ("_fivetran_deleted", "BOOLEAN")]
@@ -513,17 +518,21 @@ def fivetran_pipedrive(canon: Canon, schema: str = "pipedrive", enum_fields: tup
     def fv(deleted: bool = False) -> dict:
         return {"_fivetran_synced": SYNCED, "_fivetran_deleted": deleted}
 
+    def when(ts: dt.datetime | None) -> dt.datetime | None:
+        t = _utc(ts, zone)
+        return t.replace(tzinfo=None) if t is not None and time_type == "TIMESTAMP" else t
+
     deal_keys, org_keys = list(extras["deal_field_keys"].values()), list(extras["org_field_keys"].values())
     t_deal = Table(schema, "deal", [
         ("id", "BIGINT"), ("user_id", "BIGINT"), ("stage_id", "BIGINT"), ("pipeline_id", "BIGINT"),
         ("org_id", "BIGINT"), ("person_id", "BIGINT"), ("title", "TEXT"), ("value", "DOUBLE"),
-        ("currency", "TEXT"), ("status", "TEXT"), ("lost_reason", "TEXT"), ("add_time", "TIMESTAMPTZ"),
-        ("stage_change_time", "TIMESTAMPTZ"), ("next_activity_date", "DATE")]
+        ("currency", "TEXT"), ("status", "TEXT"), ("lost_reason", "TEXT"), ("add_time", time_type),
+        ("stage_change_time", time_type), ("next_activity_date", "DATE")]
         + [(k, "TEXT") for k in deal_keys] + ft)
     for d in deals:
         deleted = d["id"] == DELETED_DEAL
         t_deal.add(**{k: d.get(k) for k, _ in t_deal.columns[:14] if k not in ("add_time", "stage_change_time")},
-                   add_time=_utc(d["add_time"]), stage_change_time=_utc(d["stage_change_time"]),
+                   add_time=when(d["add_time"]), stage_change_time=when(d["stage_change_time"]),
                    **d["custom"], **fv(deleted))
     # Fivetran marks a deal deleted in Pipedrive with _fivetran_deleted; its last synced status stays as it was
     t_deal.rows[-1] = tuple("open" if col == "status" else v for (col, _), v in zip(t_deal.columns, t_deal.rows[-1]))

@@ -6,17 +6,17 @@ from crm_audit.engine import dialects
 from crm_audit.engine.dialects import regex
 from crm_audit.engine.dialects.compiler import placeholder_pattern
 from crm_audit.errors import Problem
+from crm_audit.i18n import N_
 from crm_audit.rules.lang import Leaf, Rule, iter_conds
 
 
 def engine_problems(rules: list[Rule], engine: str) -> list[Problem]:
-    """One problem per ``matches:`` / ``placeholder:`` pattern of ``rules`` that ``engine`` cannot run,
-    at the rule file's line; ValueError for an unknown engine."""
+    """One problem per ``matches:`` / ``placeholder:`` pattern of ``rules`` that ``engine`` cannot run (DuckDB: what
+    RE2 cannot compile — look-around, back-references; the others: what leaves the portable subset), at the rule
+    file's line, in the CLI's language; ValueError for an unknown engine."""
     d = dialects.get(engine)
     out: list[Problem] = []
     seen: set = set()
-    if d.regex_flavor is None:  # DuckDB runs RE2 as written
-        return out
     for rule in rules:
         for part in (rule.where, rule.when):
             for c in iter_conds(part) if part is not None else ():
@@ -27,6 +27,7 @@ def engine_problems(rules: list[Rule], engine: str) -> list[Problem]:
                 shown = c.value if c.op == "matches" else pattern
                 if why is not None and (rule.id, c.path, shown) not in seen:  # a `define:` used three times is one problem
                     seen.add((rule.id, c.path, shown))
-                    out.append(rule.problem(c.path, f"rule {rule.id}: {c.op} /{shown}/ is not portable to {d.name}: {why}",
-                                            reason="engine-regex"))
+                    out.append(rule.problem(c.path, N_("rule {rule}: {op} /{pattern}/ cannot run on {engine}: {why}"),
+                                            reason="engine-regex", params={"rule": rule.id, "op": c.op, "pattern": shown,
+                                                                           "engine": d.name, "why": why}))
     return out

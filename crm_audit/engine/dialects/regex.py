@@ -27,6 +27,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from crm_audit.i18n import N_
+
 #: RE2's \s
 _SPACE = " \t\n\f\r"
 _DIGIT = "0-9"
@@ -38,7 +40,17 @@ _META = set("\\.^$|?*+()[]{}-/")
 
 
 class PatternError(ValueError):
-    """A pattern outside the portable subset, or one the engine cannot run."""
+    """A pattern outside the portable subset, or one the engine cannot run: ``template`` (an English msgid) filled
+    with ``params``; :meth:`text` says it in the CLI's language."""
+
+    def __init__(self, template: str, **params):
+        self.template, self.params = template, params
+        super().__init__(template.format(**params))
+
+    def text(self) -> str:
+        from crm_audit.i18n import _
+
+        return _(self.template).format(**self.params)
 
 
 @dataclass(frozen=True)
@@ -52,26 +64,26 @@ def _hex_escape(p: str, i: int) -> tuple[str, int]:
     """``\\x{HHHH}`` or ``\\xHH`` at p[i] == 'x': the character and the index after it."""
     m = re.match(r"x\{([0-9A-Fa-f]{1,6})\}|x([0-9A-Fa-f]{2})", p[i:])
     if not m:
-        raise PatternError(f"bad \\x escape at position {i}")
+        raise PatternError(N_("bad \\x escape at position {i}"), i=i)
     return chr(int(m.group(1) or m.group(2), 16)), i + m.end()
 
 
 def _escape(p: str, i: int, in_class: bool) -> tuple[Tok, int]:
     """The escape starting after the backslash at p[i]."""
     if i >= len(p):
-        raise PatternError("the pattern ends with a backslash")
+        raise PatternError(N_("the pattern ends with a backslash"))
     c = p[i]
     if c in _SETS:
         name, neg = _SETS[c]
         if in_class and neg:
-            raise PatternError(f"\\{c} inside [...] is not portable; write the characters out")
+            raise PatternError(N_("\\{c} inside [...] is not portable; write the characters out"), c=c)
         return Tok("set", name, neg), i + 1
     if c in "pP":
         m = re.match(r"[pP](L|\{L\})", p[i:])
         if not m:
-            raise PatternError(f"\\{p[i:i + 4]}…: only \\pL (any letter) is portable among Unicode classes")
+            raise PatternError(N_("\\{seq}…: only \\pL (any letter) is portable among Unicode classes"), seq=p[i:i + 4])
         if in_class and c == "P":
-            raise PatternError("\\PL inside [...] is not portable")
+            raise PatternError(N_("\\PL inside [...] is not portable"))
         return Tok("set", "letter", c == "P"), i + m.end()
     if c == "x":
         ch, j = _hex_escape(p, i)
@@ -80,7 +92,7 @@ def _escape(p: str, i: int, in_class: bool) -> tuple[Tok, int]:
         return Tok("lit", _ESCAPES[c]), i + 1
     if c in _META or (not c.isalnum() and c.isascii()):
         return Tok("lit", c), i + 1
-    raise PatternError(f"\\{c} is not in the portable subset of regular expressions (see README: Writing rules)")
+    raise PatternError(N_("\\{c} is not in the portable subset of regular expressions (see README: Writing rules)"), c=c)
 
 
 def _class(p: str, i: int) -> tuple[Tok, int]:
@@ -92,14 +104,14 @@ def _class(p: str, i: int) -> tuple[Tok, int]:
     first = True
     while True:
         if i >= len(p):
-            raise PatternError("unclosed [")
+            raise PatternError(N_("unclosed ["))
         c = p[i]
         if c == "]" and not first:
             return Tok("class", tuple(items), negated), i + 1
         first = False
         if c == "[":
             if p.startswith("[:", i):
-                raise PatternError("POSIX classes like [:alpha:] are not portable; use \\pL or a range")
+                raise PatternError(N_("POSIX classes like [:alpha:] are not portable; use \\pL or a range"))
             tok, i = Tok("lit", "["), i + 1
         elif c == "\\":
             tok, i = _escape(p, i + 1, True)
@@ -114,12 +126,12 @@ def _class(p: str, i: int) -> tuple[Tok, int]:
             if p[j] == "\\":
                 end, j = _escape(p, j + 1, True)
                 if end.kind != "lit":
-                    raise PatternError("a range must end in a character")
+                    raise PatternError(N_("a range must end in a character"))
                 hi = end.value
             else:
                 hi, j = p[j], j + 1
             if ord(hi) < ord(tok.value):
-                raise PatternError(f"bad range {tok.value}-{hi}")
+                raise PatternError(N_("bad range {lo}-{hi}"), lo=tok.value, hi=hi)
             items.append(("range", tok.value, hi))
             i = j
         else:
@@ -140,7 +152,7 @@ def parse(pattern: str) -> list[Tok]:
             if p.startswith("(?:", i):
                 i += 3
             elif p.startswith("(?", i):
-                raise PatternError(f"{p[i:i + 3]}…: flags, look-around and named groups are not portable")
+                raise PatternError(N_("{seq}…: flags, look-around and named groups are not portable"), seq=p[i:i + 3])
             else:
                 i += 1
             depth += 1
@@ -148,7 +160,7 @@ def parse(pattern: str) -> list[Tok]:
         elif c == ")":
             depth -= 1
             if depth < 0:
-                raise PatternError("unbalanced )")
+                raise PatternError(N_("unbalanced )"))
             tok, i = Tok("close"), i + 1
         elif c == "|":
             tok, i = Tok("alt"), i + 1
@@ -164,7 +176,7 @@ def parse(pattern: str) -> list[Tok]:
                     toks[-1] = Tok("quant", toks[-1].value + "?")
                     i += 1
                     continue
-                raise PatternError(f"nothing to repeat before {c!r} at position {i}")
+                raise PatternError(N_("nothing to repeat before «{c}» at position {i}"), c=c, i=i)
             tok, i = Tok("quant", c), i + 1
         elif c == "{":
             m = re.match(r"\{(\d+)(,(\d*))?\}", p[i:])
@@ -172,13 +184,13 @@ def parse(pattern: str) -> list[Tok]:
                 tok, i = Tok("lit", "{"), i + 1
             else:
                 if not toks or toks[-1].kind in ("open", "alt", "bol", "quant"):
-                    raise PatternError(f"nothing to repeat before {m.group(0)!r}")
+                    raise PatternError(N_("nothing to repeat before «{c}»"), c=m.group(0))
                 tok, i = Tok("quant", m.group(0)), i + m.end()
         else:
             tok, i = Tok("lit", c), i + 1
         toks.append(tok)
     if depth:
-        raise PatternError("unclosed (")
+        raise PatternError(N_("unclosed ("))
     return toks
 
 
@@ -201,7 +213,7 @@ class Flavor:
         if self.letters_listed:
             return letter_ranges()
         if self.letter_in_class is None:
-            raise PatternError(f"\\pL (any letter) cannot run on {self.name}: list the letters, e.g. [A-Za-zА-Яа-яЁё]")
+            raise PatternError(N_("\\pL (any letter) cannot run on {engine}: list the letters, e.g. [A-Za-zА-Яа-яЁё]"), engine=self.name)
         return self.letter_in_class
 
     def char(self, ch: str, in_class: bool) -> str:
@@ -302,12 +314,48 @@ def translate(pattern: str, flavor: str) -> str:
     return render(parse(pattern), FLAVORS[flavor])
 
 
-def check(pattern: str, flavor: str | None) -> str | None:
-    """Why ``pattern`` cannot run on ``flavor`` (None: it can; ``flavor`` None is DuckDB, which runs RE2 as written)."""
-    if flavor is None:
+_LOOKAROUND = re.compile(r"(?<!\\)\(\?<?[=!]")
+_BACKREF = re.compile(r"(?<!\\)\\(?:[1-9]|k<|g\{?\d)")
+
+
+def _re2_compiles(pattern: str) -> str | None:
+    """DuckDB's (RE2's) own reason it cannot compile ``pattern`` (None: it can)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SELECT regexp_matches('', ?)", [pattern]).fetchall()
+    except duckdb.Error as exc:
+        return " ".join(str(exc).split()).split(": ", 1)[-1]
+    finally:
+        con.close()
+    return None
+
+
+def re2_problem(pattern: str, engine: str = "duckdb") -> PatternError | None:
+    """Why DuckDB (RE2: no look-around, no back-references) cannot run ``pattern``; None: it can."""
+    why = _re2_compiles(pattern)
+    if why is None:
         return None
+    m = _LOOKAROUND.search(pattern)
+    if m:
+        return PatternError(N_("look-around «{seq}…» cannot run on {engine} (its regular expressions have none); match "
+                               "the text itself, or write two conditions under all: / not:"), seq=m.group(0), engine=engine)
+    m = _BACKREF.search(pattern)
+    if m:
+        return PatternError(N_("back-reference «{seq}» cannot run on {engine} (its regular expressions have none)"),
+                            seq=m.group(0), engine=engine)
+    return PatternError(N_("{engine} cannot compile it: {why}"), engine=engine, why=why)
+
+
+def check(pattern: str, flavor: str | None) -> str | None:
+    """Why ``pattern`` cannot run on ``flavor`` in the CLI's language (None: it can; ``flavor`` None is DuckDB, which
+    runs RE2 as written: only what RE2 cannot compile is refused)."""
+    if flavor is None:
+        err = re2_problem(pattern)
+        return err.text() if err is not None else None
     try:
         translate(pattern, flavor)
     except PatternError as exc:
-        return str(exc)
+        return exc.text()
     return None
