@@ -397,7 +397,7 @@ def explain(ctx, rule_id, sql, engine):
             else:
                 text = rule_sql(match[0], settings_mod.load(cfg), engine)
         except PatternError as exc:
-            raise UsageError(f"{match[0].id}: {exc}") from None
+            raise UsageError(f"{match[0].id}: {exc.text()}") from None  # in the CLI's language
         click.echo("\n" + _("SQL:") + "\n" + text)
 
 

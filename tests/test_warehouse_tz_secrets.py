@@ -301,6 +301,8 @@ def test_validate_and_run_refuse_a_look_ahead_duckdb_cannot_run(lookahead, expor
         assert "Traceback" not in res.stderr and "непредвиденн" not in res.stderr
     en = crm_audit("validate", cwd=d, env={"CRM_AUDIT_LANGUAGE": "en"})
     assert en.returncode == 2 and "rule title-lookahead" in en.stderr and "look-around" in en.stderr
+    sql = crm_audit("rules", "explain", "3.1", "--sql", "--engine", "postgres", cwd=d)
+    assert sql.returncode == 2 and "title-lookahead: (?=…: флаги, просмотр вперёд или назад" in sql.stderr
 
 
 def test_validate_checks_the_engine_the_settings_name(lookahead):
