@@ -280,7 +280,9 @@ def _engine_name(engine: str | None) -> str | None:
 @cli.command(help=N_('Check the settings and every rule file without running (all problems at once).'))
 @config_option
 @click.option("--engine", default=None, help=N_("Also check that every rule can run on this engine: a SQL engine's name (duckdb, postgres, bigquery, snowflake, spark / databricks, clickhouse) or an engine URL (then also the connection and every table and column of the warehouse profile)."))
-def validate(config, engine):
+@click.option("--export", "-e", "export", type=click.Path(), default=None,
+              help=N_("Also check the settings and the rules against this export (a directory or a deals file): every `columns:` header is in it, every field a rule reads is there, and which rules under rules: skip: it can now run."))
+def validate(config, engine, export):
     from crm_audit.rules import ruleset
 
     from crm_audit.warehouse.cli import split_engine
@@ -295,15 +297,16 @@ def validate(config, engine):
         from crm_audit.warehouse.cli import settings_engine_problems
 
         problems += settings_engine_problems(settings)  # the engine: block's URL and warehouse profile (no connection)
-        if engine_url is None:  # --engine NAME, else the engine the settings name (engine: url:), else DuckDB (an export)
+        if engine is not None:
             from crm_audit.engine.dialects.check import engine_problems
-            from crm_audit.warehouse.cli import settings_dialect
 
-            problems += engine_problems(rules, engine if engine is not None else settings_dialect(settings))
+            problems += engine_problems(rules, engine)
         if engine_url is not None:  # an engine URL: the connection and the warehouse profile's tables and columns
             from crm_audit.warehouse.cli import warehouse_problems
 
             problems += warehouse_problems(settings, engine_url)
+        if export is not None and not any(p.severity == "error" and p.reason == "unknown-profile" for p in problems):
+            problems += _export_problems(settings, rules, export)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         _err(_("warning: {problem}").format(problem=p) if p.severity != "error" else str(p))
@@ -316,6 +319,26 @@ def validate(config, engine):
                    .format(config=config, rules=len(rules), n=len(problems)))
     else:
         click.echo(_("OK: {config} and {rules} rules are valid.").format(config=config, rules=len(rules)))
+
+
+def _export_problems(settings, rules, export: str) -> list:
+    """`validate --export DIR`: the settings' `columns:` and the rules against that export (crm_audit.engine.export_check)."""
+    from crm_audit.engine import export_check
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import profile_for
+
+    try:
+        profile = profile_for(settings)
+        loaded = load_export(export, profile, on_bad_value="warn")
+    except CrmAuditError as exc:
+        return list(exc.problems)
+    try:
+        return (export_check.unmatched_columns(settings, loaded, profile)
+                + export_check.rule_field_problems(rules, settings, loaded, profile)
+                + export_check.enableable_rules(settings, loaded, profile))
+    finally:
+        loaded.close()
+        loaded.con.close()
 
 
 def _profile_problems(settings, config: str) -> list:
@@ -397,7 +420,7 @@ def explain(ctx, rule_id, sql, engine):
             else:
                 text = rule_sql(match[0], settings_mod.load(cfg), engine)
         except PatternError as exc:
-            raise UsageError(f"{match[0].id}: {exc.text()}") from None  # in the CLI's language
+            raise UsageError(f"{match[0].id}: {exc}") from None
         click.echo("\n" + _("SQL:") + "\n" + text)
 
 

@@ -101,6 +101,12 @@ def audit_export(
     counts = ", ".join(_rows_of(name, e.rows) for name, e in export.entities.items())
     progress(_("loaded {counts}; preparing the rules").format(counts=counts))
     try:
+        from crm_audit.engine import export_check
+        from crm_audit.errors import SettingsError
+
+        unmatched = export_check.unmatched_columns(settings, export, profile)  # a `columns:` header the file lacks
+        if unmatched:
+            raise SettingsError(problems=unmatched)
         needs = requirements.decide(plans, export, profile)  # what the export lacks: skip or stop, before any SQL
         needs.raise_if_missing()
         backend = DuckDBBackend(export, settings, as_of)
@@ -142,6 +148,8 @@ def audit_export(
             warnings.append(DataWarning("closed-stages-guessed", "", settings.file, template=CLOSED_STAGES_GUESSED,
                                         params=closed_stages_params(settings)))
         warnings += export.warnings + needs.warnings + backend.warnings
+        warnings += [DataWarning(p.reason, "", p.file, p.line, template=p.template, params=p.params)  # rules: skip: now stale
+                     for p in export_check.enableable_rules(settings, export, profile)]
         for w in warnings:  # the CRM's own explanation of a warning (profile `hints`)
             if w.code in profile.hints:
                 w.message = f"{w.message} — {profile.hint(w.code)}"

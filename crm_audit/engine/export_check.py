@@ -1,0 +1,116 @@
+"""The settings and the rules checked against a loaded export (`crm-audit validate --export DIR`, `crm-audit run`).
+
+* :func:`unmatched_columns` — a header the user wrote under `columns:` that the export's file does not have (a typo:
+  «Vendedr») is an error at its line with the closest header («did you mean «Vendedor»?»): a mapping that matches
+  nothing must not be ignored (the field would silently stay empty).
+* :func:`rule_field_problems` — every rule field the export cannot feed, at the rule's file:line, in the words of
+  `run`'s error (`validate` says it before a run stops on it).
+* :func:`enableable_rules` — a rule switched off under `rules: skip:` (init wrote why: a field the export lacked)
+  whose fields the export now has: the user may switch it back on (a stale reason is never left unsaid).
+
+Each returns :class:`~crm_audit.errors.Problem` records; the callers decide what stops (exit 2) and what warns.
+"""
+
+from __future__ import annotations
+
+from crm_audit.engine.loading import LoadedExport
+from crm_audit.engine.profile import Profile, hkey
+from crm_audit.errors import ByLanguage, Msg, Problem
+from crm_audit.i18n import N_
+from crm_audit.textnorm import norm
+
+
+def unmatched_columns(settings, export: LoadedExport, profile: Profile) -> list[Problem]:
+    """`columns: {entity: {field: header}}` entries whose header is no column of that entity's file (entities the
+    export has no file of are not judged: the header may be in the next export)."""
+    from crm_audit.rules.ruleset import did_you_mean
+
+    out: list[Problem] = []
+    for entity, fields in (getattr(settings, "columns", None) or {}).items():
+        ent = export.entities.get(entity)
+        spec = profile.entities.get(entity)
+        if ent is None or spec is None:
+            continue
+        headers = [*ent.fields.values(), *(h for _c, h in ent.custom.values())]
+        bare = [spec.strip_prefix(h)[0] for h in headers if h and not h.startswith("(")]
+        keys = {hkey(h) for h in bare} | {hkey(h) for h in headers}
+        for name, header in fields.items():
+            if not header or name not in spec.fields or hkey(header) in keys:
+                continue
+            unused = [spec.strip_prefix(h)[0] for _c, h in ent.custom.values()]  # the columns no field took first
+            out.append(settings.problem(
+                ("columns", entity, name),
+                N_("columns: {entity}: {field}: «{header}» is not a column of {file}{hint}; write the header as the file has "
+                   "it (without the prefix such as «Deal - »)"),
+                "unknown-column", {"entity": entity, "field": name, "header": header, "file": ent.file.name,
+                                   "hint": did_you_mean(header, unused or bare)}))
+    return out
+
+
+def rule_field_problems(rules: list, settings, export: LoadedExport, profile: Profile) -> list[Problem]:
+    """Each column a rule reads and the export lacks (`run` would stop on it), at the rule's file:line where the
+    field is tested, in `run`'s words; a column every rule needs (the deal's status) at the settings' `crm:`."""
+    from crm_audit.engine import plan as planmod
+    from crm_audit.engine import requirements
+    from crm_audit.rules.ruleset import _tested_fields
+
+    needs = requirements.decide(planmod.build_all(rules, settings), export, profile)
+    by_id = {r.id: r for r in rules}
+    out: list[Problem] = []
+    for m in needs.missing:
+        params = {"column": m.column, "closest": m.closest}
+        template = (N_("required column «{column}» is missing (did you mean «{closest}»?); needed by rule(s): {rules}") if m.closest
+                    else N_("required column «{column}» is missing; needed by rule(s): {rules}"))
+        if m.needed_by_all:
+            out.append(settings.problem(("crm",), template, "missing-column",
+                                        {**params, "rules": Msg(requirements.ALL_RULES)}))
+        team = getattr(settings, "fields", None) or {}
+        ent_name = m.field.partition(".")[0]
+        mapped = next((k for k, v in team.items() if norm(k) == norm(m.field) or
+                       (k.partition(".")[0] == ent_name and norm(v) in (norm(m.field.partition(".")[2]), norm(m.column)))), None)
+        if mapped is not None:  # the team's column under `fields:` (a typo there): at that line
+            out.append(settings.problem(("fields", mapped), template, "missing-column", {**params, "rules": [
+                ByLanguage({"en": f"{by_id[r].code} {r}", "ru": f"{by_id[r].code} {by_id[r].title or r}"}) for r in m.needed_by if r in by_id]}))
+            continue
+        for rid in m.needed_by:
+            rule = by_id.get(rid)
+            if rule is None:
+                continue
+            rname = ByLanguage({"en": f"{rule.code} {rule.id}".strip(), "ru": f"{rule.code} {rule.title or rule.id}".strip()})
+            where = _tested_fields(rule)
+            path = where.get(m.field) or next((p for ref, p in where.items() if ref.endswith("." + m.field.partition(".")[2])), ())
+            out.append(rule.problem(path, template, "missing-column", {**params, "rules": [rname]}))
+    return out
+
+
+def enableable_rules(settings, export: LoadedExport, profile: Profile) -> list[Problem]:
+    """Warnings for the rules under `rules: skip:` that would now run on this export: every field they read is there
+    (columns mapped since init wrote the reason) and the pipelines and stages they name are the team's."""
+    from crm_audit.engine import plan as planmod
+    from crm_audit.engine import requirements
+    from crm_audit.exportdraft import names_off
+    from crm_audit.rules import ruleset
+
+    skip = dict(getattr(settings.rules, "skip", None) or {})
+    if not skip:
+        return []
+    s = settings.model_copy(update={"rules": settings.rules.model_copy(update={"skip": {}})})
+    rules, _problems = ruleset.collect(s)
+    off_rules = [r for r in rules if r.id in skip]
+    if not off_rules:
+        return []
+    needs = requirements.decide(planmod.build_all(off_rules, s), export, profile)
+    still: dict = {}
+    names_off(off_rules, s, still)  # a handbook pipeline / stage the team does not have
+    runnable = {p.rule.id for p in needs.runnable}
+    out: list[Problem] = []
+    for r in off_rules:
+        if r.id not in runnable or needs.missing_for(r.id) or r.id in still:
+            continue
+        p = settings.problem(("rules", "skip", r.id),
+                             N_("rule {code} {rule} is switched off under rules: skip: («{why}»), but the export now has "
+                                "what it reads: remove it from rules: skip: to run it"),
+                             "skip-stale", {"code": r.code, "rule": r.id, "why": skip[r.id]})
+        p.severity = "warning"
+        out.append(p)
+    return out
