@@ -285,3 +285,28 @@ def test_pipedrive_api_every_listed_stage_in_stage_ids(tmp_path):
     s = init(tmp_path, "pipedrive", CASES / "pd_api")  # stages.csv: stage 2 «Qualificado», no deal in it
     assert s["pipelines"] == {"Vendas": ["Prospecção", "Qualificado", "Proposta enviada", "Negociação"]}
     assert list(s["stage_ids"].items()) == [("1", "Prospecção"), ("2", "Qualificado"), ("3", "Proposta enviada"), ("4", "Negociação")]
+
+
+def test_bitrix24_rest_custom_failure_stage_from_the_stage_lists_semantics(tmp_path):
+    """D1 (a stages file's SEMANTICS): a dump without CLOSED / STAGE_SEMANTIC_ID, a deal in a custom failure stage
+    «C2:UC_FAIL» (SEMANTICS F in stages.csv): lost, not open; the won stage's S agrees with its id."""
+    exp = tmp_path / "exp"
+    shutil.copytree(CASES / "b24_rest", exp)
+    rows = list(csv.reader(open(exp / "deals.csv", encoding="utf-8")))
+    drop = {rows[0].index("CLOSED"), rows[0].index("STAGE_SEMANTIC_ID")}
+    rows = [[c for i, c in enumerate(r) if i not in drop] for r in rows]
+    rows[4][rows[0].index("STAGE_ID")] = "C2:UC_FAIL"  # deal 24
+    with open(exp / "deals.csv", "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    with open(exp / "stages.csv", "a", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerow(["106", "DEAL_STAGE_2", "C2:UC_FAIL", "Клиент отказался", "80", "F", "2"])
+    ex = load_export(exp, load_profile("bitrix24"))
+    try:
+        got = dict(ex.con.execute("SELECT id, status FROM deals").fetchall())
+        stages = dict(ex.con.execute("SELECT id, stage FROM deals").fetchall())
+    finally:
+        ex.close()
+        ex.con.close()
+    assert got == {"21": "open", "22": "open", "23": "won", "24": "lost"}
+    assert stages["24"] == "Клиент отказался"
+    assert "closed-stage-unknown" not in codes(ex.warnings)

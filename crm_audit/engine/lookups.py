@@ -247,6 +247,8 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
             orders = dict(con.execute("SELECT k, ord FROM _lookup").fetchall())
             deals.ids[col] = dict(sorted(found_ids.items(), key=lambda kv: (orders.get(norm(kv[0])) is None, orders.get(norm(kv[0])) or 0, kv[0])))
             deals.ids_source[col] = source or "the profile"
+        if col == "stage" and deals is not None and deals in targets:
+            _status_from_list(con, deals, files)
         for e in targets:
             named = con.execute(f"SELECT count(*) FROM {e.table} WHERE norm({col}) IN (SELECT k FROM _lookup)").fetchone()[0]
             con.execute(f"UPDATE {e.table} SET {col} = m.name FROM _lookup m WHERE norm({e.table}.{col}) = m.k")
@@ -270,6 +272,25 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
     for f in found:
         drop_raw(con, f.raw.name)
     return warnings
+
+
+def _status_from_list(con, deals: LoadedEntity, files: list[tuple[RawTable, LookupUse]]) -> None:
+    """A deal's status from its stage's semantics in the CRM's stage list (Bitrix24's stages.csv SEMANTICS: S success,
+    F failure, blank in progress — `status:` of the lookup), where the deals' status is derived (no status column of
+    their own): a custom failure stage «C2:UC_…» is lost though its id says nothing; it is no guess then."""
+    if "status" not in deals.fields or "status" in deals.from_columns:
+        return
+    guessed = "status__guessed" in [d[0] for d in con.execute(f"SELECT * FROM {deals.table} LIMIT 0").description]
+    for raw, u in files:
+        spec = u.lookup.status
+        scol = _column(raw.headers, spec.columns) if spec is not None else None
+        if scol is None:
+            continue
+        for key, values in spec.values.items():
+            ids = (f"SELECT norm(c{u.key}) FROM {raw.name} WHERE norm(c{scol}) IN "
+                   f"({', '.join(sql_literal(norm(v)) for v in values)})")
+            also = ', "status__guessed" = FALSE' if guessed else ""
+            con.execute(f"UPDATE {deals.table} SET status = {sql_literal(key)}{also} WHERE norm(stage) IN ({ids})")
 
 
 def _takes_list_order(con, deals: LoadedEntity, from_file: bool) -> bool:

@@ -88,6 +88,14 @@ class RowsWhere(BaseModel):
         return _nonblank_list(v, info.field_name)
 
 
+class LookupStatus(BaseModel):
+    """A stage list's column of the stage's outcome (`columns`: its possible headers) and the values per status."""
+
+    model_config = ConfigDict(extra="forbid")
+    columns: list[str]
+    values: dict[Literal["open", "won", "lost"], list[str]]
+
+
 class Lookup(BaseModel):
     """A file that is no entity but names the ids of a deal field (an API dump's
     stage list: «C2:NEW» -> «Новая заявка»; its users list: «9001» -> «Анна Петрова»). Found by its file name (`files`) or
@@ -115,6 +123,9 @@ class Lookup(BaseModel):
     known_prefix: str | None = None
     # true: `known` lists the ids in the CRM's own stage order (numbers the stages for `crm-audit init` when no file does)
     known_sorted: bool = False
+    # a stage list's column of each stage's outcome and its values (Bitrix24's SEMANTICS: S won, F lost): a deal in such a
+    # stage is won / lost whatever its id says (a custom failure stage «C2:UC_…»), where its status is not a column of its own
+    status: LookupStatus | None = None
     # a stage list's column naming each stage's pipeline by its id (Bitrix24's CATEGORY_ID), named through the
     # pipeline lookup: the list's stages no deal is in are then written into that pipeline by `crm-audit init`
     pipeline: list[str] = Field(default_factory=list)
