@@ -351,6 +351,11 @@ def _semantic_problems(s: Settings) -> list[Problem]:
     for i, st in enumerate(s.trial_stages):
         if norm(st) not in all_stages:
             out.append(s.problem(("trial_stages", i), N_("trial stage «{stage}» is not a stage of any pipeline"), "unknown-stage", {"stage": st}))
+    won = {norm(x) for x in s.won_stages}
+    for i, st in enumerate(s.lost_stages):  # a closed stage is won or lost, not both
+        if norm(st) in won:
+            out.append(s.problem(("lost_stages", i), N_("stage «{stage}» is in both won_stages: and lost_stages:; keep it in the one "
+                                                        "it is"), "closed-stage-twice", {"stage": st}))
     return out
 
 

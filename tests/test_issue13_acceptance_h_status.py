@@ -310,3 +310,13 @@ def test_bitrix24_rest_custom_failure_stage_from_the_stage_lists_semantics(tmp_p
     assert got == {"21": "open", "22": "open", "23": "won", "24": "lost"}
     assert stages["24"] == "Клиент отказался"
     assert "closed-stage-unknown" not in codes(ex.warnings)
+
+
+def test_a_stage_in_both_won_and_lost_stages_is_a_settings_error(tmp_path):
+    init(tmp_path, "bitrix24", CASES / "b24_ru_paid")
+    cfg = tmp_path / "crm-audit.yaml"
+    edit(cfg, won_stages=["Оплачено"], lost_stages=["Отказ клиента", "оплачено"], closed_stages_confirmed=True)
+    s, problems = settings_mod.collect(cfg)
+    (p,) = [p for p in problems if p.reason == "closed-stage-twice"]
+    assert p.severity == "error" and p.params == {"stage": "оплачено"} and p.line
+    assert main(["validate", "--config", str(cfg)]) == 2
