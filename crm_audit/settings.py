@@ -97,6 +97,21 @@ class Recipient(BaseModel):
                 raise MsgError(N_("«{address}» is not an e-mail address (expected name@company.com)"), address=a)
         return v
 
+    @field_validator("telegram")
+    @classmethod
+    def _chats(cls, v: list[str]) -> list[str]:
+        """A chat id is a number (a person's, a group's negative -100…) or a public channel's @name."""
+        import re
+
+        out = []
+        for chat in v:
+            text = str(chat).strip()
+            if not re.fullmatch(r"-?[0-9]{1,20}|@[A-Za-z][A-Za-z0-9_]{3,31}", text):
+                raise MsgError(N_("«{chat}» is not a Telegram chat id (expected a number such as 123456789, a group's "
+                                  "negative id such as -1001234567890, or a channel's @name)"), chat=chat)
+            out.append(text)
+        return out
+
 
 def _recipient(v: Any) -> Any:
     """``Иван Петров: ivan@example.com`` is short for ``{email: ivan@example.com}``."""

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from crm_audit.deal_label import deal_label_cli
 from crm_audit.i18n import _, ngettext
 from crm_audit.report import AuditReport, Changes
 
@@ -19,6 +20,21 @@ def written_what(kind: str) -> str:
     return names.get(kind, kind)
 
 
+def _result_name(r) -> str:
+    """A rule's line in "By rule": its sheet's title in Russian («1.8 Нет источника»), code and id in English."""
+    from crm_audit.errors import ByLanguage
+
+    return ByLanguage({"en": f"{r.code} {r.rule_id}".strip(), "ru": r.sheet_title}).text()
+
+
+def item_rule(i) -> str:
+    """The rule a review item is about: its sheet in Russian («1.2 Замороженные без задач»), code and id in English
+    («1.2 frozen-without-tasks»; :func:`crm_audit.report.rule_name`)."""
+    from crm_audit.errors import ByLanguage
+
+    return ByLanguage({"en": f"{i.code} {i.rule_id}".strip(), "ru": i.sheet or f"{i.code} {i.rule_id}".strip()}).text()
+
+
 def summary_lines(report: AuditReport, written: list[tuple[str, Path]]) -> list[str]:
     flagged = sum(1 for r in report.results if r.count)
     lines = [
@@ -30,10 +46,11 @@ def summary_lines(report: AuditReport, written: list[tuple[str, Path]]) -> list[
         "",
         _("By rule:"),
     ]
-    width = max((len(r.sheet_title) for r in report.results), default=10)
-    for r in report.results:
+    names = [_result_name(r) for r in report.results]
+    width = max((len(n) for n in names), default=10)
+    for r, name in zip(report.results, names):
         count = _("skipped") if r.skipped else str(r.count)
-        lines.append(f"  {r.sheet_title:<{width}}  {count:>7}")
+        lines.append(f"  {name:<{width}}  {count:>7}")
     hits = report.hits_by_owner()
     if len(hits):
         lines += ["", _("By manager:")]
@@ -111,13 +128,13 @@ def review_summary_lines(rv) -> list[str]:
     deal = _("deal")
     sections = (
         ("waiting", _("«Не исправлено», waiting for your decision (crm-audit accept / warn RULE DEAL):"),
-         lambda i: f"{i.sheet} {deal} {i.deal_id} «{i.title or i.deal_id}» — {i.comment}"),
+         lambda i: f"{item_rule(i)} {deal} {i.deal_id} «{deal_label_cli(i.title, i.deal_id)}» — {i.comment}"),
         ("no_comment", _("«Не исправлено» without the mandatory comment:"),
-         lambda i: f"{i.sheet} {deal} {i.deal_id} «{i.title or i.deal_id}»"),
+         lambda i: f"{item_rule(i)} {deal} {i.deal_id} «{deal_label_cli(i.title, i.deal_id)}»"),
         ("invalid", _("A status the drop-down does not know (counted as not handled; ask the manager to pick one):"),
-         lambda i: f"{i.sheet} {deal} {i.deal_id} «{i.title}» — «{i.status}»"),
+         lambda i: f"{item_rule(i)} {deal} {i.deal_id} «{deal_label_cli(i.title, i.deal_id)}» — «{i.status}»"),
         ("fixed_failing", _("Marked «Исправлено» but still failing in the new export:"),
-         lambda i: f"{i.sheet} {deal} {i.deal_id} «{i.title}»"),
+         lambda i: f"{item_rule(i)} {deal} {i.deal_id} «{deal_label_cli(i.title, i.deal_id)}»"),
     )
     for key, heading, line in sections:
         items = [i for m in rv.managers for i in getattr(m, key)]

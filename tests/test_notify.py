@@ -251,7 +251,7 @@ def test_a_rerun_sends_nothing_twice_and_resend_forces(audited, capsys):
         assert notify(env, "--channel", "email") == 0
         out = capsys.readouterr().out
         assert len(inbox.messages) == 3, "a re-run sent again"
-        assert out.count("skipped  email") == 3 and "already sent" in out and "--resend" in out
+        assert out.count("skipped  e-mail") == 3 and "already sent" in out and "--resend" in out
         assert notify(env, "--channel", "email", "--resend") == 0
         assert len(inbox.messages) == 6
     assert len(sent_rows(env)) == 6
@@ -263,7 +263,7 @@ def test_server_down_then_up_sends_everything_once(audited, capsys):
     settings(env, port)
     assert notify(env, "--channel", "email") == 2
     cap = capsys.readouterr()
-    assert cap.out.count("FAILED   email") == 3 and f"cannot reach the mail server 127.0.0.1:{port}" in cap.out
+    assert cap.out.count("FAILED   e-mail") == 3 and f"cannot reach the mail server 127.0.0.1:{port}" in cap.out
     assert "not recorded" in cap.out and "3 of 3 messages failed" in cap.err
     assert sent_rows(env) == []
     inbox = Inbox()
@@ -296,7 +296,7 @@ def test_one_refused_address_fails_alone_and_only_it_is_retried(audited, capsys)
         settings(env, port)
         assert notify(env, "--channel", "email") == 2
         out = capsys.readouterr().out
-        assert "FAILED   email    maria@example.com" in out and "550" in out and "User unknown" in out
+        assert "FAILED   e-mail   maria@example.com" in out and "550" in out and "User unknown" in out
         assert sorted(r for rs, _ in inbox.messages for r in rs) == ["ivan@example.com", "rop@example.com"]
         assert [r[1] for r in sent_rows(env)] == ["ivan@example.com", "rop@example.com"]
         # the address is fixed on the server's side: the re-run sends only Мария's
@@ -304,7 +304,7 @@ def test_one_refused_address_fails_alone_and_only_it_is_retried(audited, capsys)
         assert notify(env, "--channel", "email") == 0
         out = capsys.readouterr().out
     assert [rs for rs, _ in inbox.messages][2:] == [["maria@example.com"]]
-    assert out.count("skipped") == 2 and "sent     email    maria@example.com" in out
+    assert out.count("skipped") == 2 and "sent     e-mail   maria@example.com" in out
 
 
 def test_starttls_and_ssl_with_login(audited, tls_files, capsys):
@@ -392,7 +392,7 @@ def test_telegram_digests_html_parts_and_failures(audited, capsys):
         assert f'<a href="{URL.format(7)}">Сделка номер 7</a> — Источник сделки: пусто. Статус: «Не обработано»' in ivan[0]
         assert f'<a href="{URL.format(9)}">=SUM(A1) проверю</a>' in ivan[0] and MARIA not in ivan[0]
         assert [r["parse_mode"] for r in tg.requests] == ["HTML"] * len(tg.requests)
-        assert "FAILED   telegram -1009" in out and "chat not found" in out and "sent     telegram 111" in out
+        assert "FAILED   Telegram -1009" in out and "does not know the chat -1009" in out and "sent     Telegram 111" in out
         assert [(r[1], r[2]) for r in sent_rows(env)] == [("111", "telegram")]
         # a wrong token: reported, never printed
         env_token = "999:wrong-secret-token"
@@ -405,7 +405,7 @@ def test_telegram_digests_html_parts_and_failures(audited, capsys):
         assert "refused the bot token (401" in cap.out and env_token not in cap.out + cap.err
         os.environ["CRM_AUDIT_TELEGRAM_TOKEN"] = TOKEN
         assert notify(env, "--channel", "telegram") == 0  # only the head's chat is left
-        assert "sent     telegram -1009" in capsys.readouterr().out
+        assert "sent     Telegram -1009" in capsys.readouterr().out
         head = tg.delivered("-1009")
     assert len(head) == 1 and "<b>Ждут вашего решения</b> — 1:" in head[0]
 

@@ -66,8 +66,8 @@ def test_a_long_telegram_todo_broken_off_half_way_is_completed_without_repeats(e
         cap = capsys.readouterr()
         first = tg.delivered(IVAN_CHAT)
         assert len(first) == 2 and all(len(parse_html(p)[1]) <= 4096 and parse_html(p)[0] is None for p in first)
-        failed = [ln for ln in cap.out.splitlines() if ln.startswith("FAILED   telegram 111")]
-        assert len(failed) == 1 and "part 3 of " in failed[0] and "502 Bad Gateway (the earlier parts were delivered)" in failed[0]
+        failed = [ln for ln in cap.out.splitlines() if ln.startswith("FAILED   Telegram 111")]
+        assert len(failed) == 1 and "part 3 of " in failed[0] and "Telegram answered 502; the server's own words: «Bad Gateway» (the earlier parts were delivered)" in failed[0]
         n_parts = int(failed[0].split("part 3 of ")[1].split(":")[0])
         assert n_parts >= 4
         # each delivered part is recorded at once; the whole message is not (it did not arrive whole)
@@ -82,8 +82,8 @@ def test_a_long_telegram_todo_broken_off_half_way_is_completed_without_repeats(e
         assert got[:2] == first  # the chat has the whole to-do in order, each part once
         text = "\n".join(parse_html(p)[1] for p in got)
         assert sum(f"Северный торговый дом {i}»" in text for i in range(1, 101)) == 100
-        assert f"sent     telegram 111                              {IVAN}: to-do (the rest: 2 of {n_parts} parts were delivered earlier)" in out
-        assert "skipped  telegram -1009" in out
+        assert f"sent     Telegram 111                              {IVAN}: to-do (the rest: 2 of {n_parts} parts were delivered earlier)" in out
+        assert "skipped  Telegram -1009" in out
         assert ledger_rows(env)[-1] == ("telegram", IVAN_CHAT, "manager")
 
         # a third run sends nothing; --resend sends the whole message again
@@ -130,8 +130,8 @@ def test_a_manager_with_nothing_open_gets_nothing_unless_all_clear(env, capsys):
     assert "С прошлого аудита (06.11.2026): новых 0, исправлено 1, осталось 0." in text
     assert IVAN not in text + html and "Сделка номер 1" not in text + html
     lines = out.splitlines()
-    assert f"отправлено email    maria@example.com                {MARIA}: список дел" in lines, out
-    assert any(ln.startswith("пропущено email    ivan@example.com") and "уже отправлено" in ln for ln in lines), out
+    assert f"отправлено почта    maria@example.com                {MARIA}: список дел" in lines, out
+    assert any(ln.startswith("пропущено почта    ivan@example.com") and "уже отправлено" in ln for ln in lines), out
     assert not any(re.search(r"\b(sent|skipped|to-do|already|Nothing)\b", ln) for ln in lines), out
 
 

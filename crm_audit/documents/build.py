@@ -120,8 +120,12 @@ STATUS_PROMPT_TITLE = "Статус"
 STATUS_PROMPT = "«Не исправлено» — только с комментарием в столбце «Комментарий»."
 DECISION_ERROR_TITLE = "Недопустимое решение"
 DECISION_ERROR = "Выберите решение из списка: «Принято» или «Предупреждение»."
-DECISION_PROMPT_TITLE = "Решение"
-DECISION_PROMPT = "Заполняет руководитель: «Принято» (строка больше не появится) или «Предупреждение»."
+#: A cell holds one validation (LibreOffice keeps only the last of two over the same cell: the drop-down would be lost),
+#: so the decision's drop-down carries the head's column warning itself: shown as soon as the cell is selected, before
+#: anything is picked; it stops nothing (the ID columns' guard is a warning too). Google Sheets: a warning-only range.
+DECISION_PROMPT_TITLE = "Столбец руководителя"
+DECISION_PROMPT = ("Заполняет руководитель отдела продаж: «Принято» (строка больше не появится) или «Предупреждение». "
+                   "Менеджер здесь ничего не выбирает.")
 GUARD_ID_TITLE = "Столбец заполняет аудит"
 GUARD_ID = ("По этому столбцу статусы и комментарии переносятся в следующий аудит: не меняйте его. "
             "Продолжить всё равно?")
@@ -446,6 +450,24 @@ def sheet_titles(results: Sequence[RuleResult]) -> list[str]:
     return titles
 
 
+def _titled_links(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with a blank deal title (what rule 1.5 flags) that carries the deal's link read «Сделка 25 (без
+    названия)»: a link with nothing to click is no link (a row without a link keeps its blank title)."""
+    if not len(rows) or not {"title", "deal_url", "deal_id"} <= set(rows.columns):
+        return rows
+    title = rows["title"].astype("string").fillna("").str.strip()
+    url = rows["deal_url"].astype("string").fillna("").str.strip()
+    blank = ((title == "") & (url != "")).to_numpy(dtype=bool)
+    if not blank.any():
+        return rows
+    from crm_audit.deal_label import deal_label
+
+    rows = rows.copy()
+    fixed = [deal_label(None, d) for d in rows["deal_id"].to_numpy()[blank]]
+    rows.loc[blank, "title"] = fixed
+    return rows
+
+
 def _cell(value: Any, fmt: Format = TEXT, kind: str = "text", link: Link | None = None) -> Cell | None:
     v = typed(value, kind)
     if v is None and link is None and fmt is TEXT:
@@ -459,6 +481,7 @@ def rule_sheet(
     """One rule's sheet: the header row, then the violations as a columnar table."""
     columns = rule_sheet_columns(result, deal_id_header=deal_id_header)
     rows = result.rows if result.rows is not None else pd.DataFrame(columns=[c.key for c in columns])
+    rows = _titled_links(rows)
     n = len(rows)
     evidence = {c.key for c in result.evidence}
     # evidence a CRM exports as text but that holds numbers (a budget, traffic): numbers, right-aligned

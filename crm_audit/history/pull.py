@@ -68,7 +68,7 @@ class PullResult:
                                                    "«Предупреждение»"),
                             "no-deal-id": N_("{cell}: {what}{problem}{who}")}.get(code, N_("{cell}: {what}{problem}{who}; kept as written"))
                 out.append(DataWarning("document-edit", "", self.source, e.row, None, template=template, params={
-                    "cell": f"{e.sheet}!{cell}", "problem": problem,
+                    "cell": sheet_cell(e, cell), "problem": problem,
                     "what": Msg(N_("deal {deal}: "), {"deal": e.deal_id}) if e.deal_id else "",
                     "who": Msg(N_(" (manager: {owner})"), {"owner": e.owner}) if e.owner else ""}))
         for e in self.unknown:
@@ -76,8 +76,18 @@ class PullResult:
                                    template=N_("{cell}: deal {deal} is not in that audit's findings "
                                                "(a row added by hand?): its status and comment are kept in the history but "
                                                "the next document shows the deal only if a rule flags it"),
-                                   params={"cell": f"{e.sheet}!{e.status_cell}", "deal": e.deal_id}))
+                                   params={"cell": sheet_cell(e, e.status_cell), "deal": e.deal_id}))
         return out
+
+
+def sheet_cell(e: EditedRow, cell: str):
+    """The cell a warning is about: «1.8 Нет источника!J3» in Russian (the sheet as its tab says), «1.8 source-missing,
+    cell J3» in English (a line names a rule by code and id, :func:`crm_audit.report.rule_name`)."""
+    from crm_audit.errors import ByLanguage
+
+    code = e.sheet.split(" ", 1)[0] if e.sheet[:1].isdigit() else ""
+    en = (f"{code} {e.rule_id}".strip() + (f", cell {cell}" if cell else "")) if e.rule_id else f"{e.sheet}!{cell}"
+    return ByLanguage({"en": en, "ru": f"{e.sheet}!{cell}"})
 
 
 def _worked(e: EditedRow) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+from crm_audit.deal_label import deal_label
 from crm_audit.history.review import Item, Review, code_key
 from crm_audit.notify.fmt import AUDITS, FINDINGS, date_text, plural, plural_form
 from crm_audit.report import STATUS_FIXED
@@ -98,7 +99,7 @@ def digest_text(rv: Review) -> list[str]:
     waiting = waiting_items(rv)
     if waiting:
         lines += ["", f"Ждут вашего решения (принять: crm-audit accept ПРАВИЛО СДЕЛКА, предупредить: crm-audit warn …) — {len(waiting)}:"]
-        lines += [f"  {i.owner}, {i.sheet}: «{i.title or i.deal_id}» (сделка {i.deal_id})" + (f" {i.url}" if i.url else "")
+        lines += [f"  {i.owner}, {i.sheet}: «{deal_label(i.title, i.deal_id)}» (сделка {i.deal_id})" + (f" {i.url}" if i.url else "")
                   + f" — «{i.comment}»" for i in waiting]
     return lines
 
@@ -133,7 +134,7 @@ def digest_telegram(rv: Review) -> list[str]:
     if waiting:
         lines += ["", f"<b>Ждут вашего решения</b> — {len(waiting)}:"]
         for i in waiting:
-            name = e(i.title or i.deal_id)
+            name = e(deal_label(i.title, i.deal_id))
             link = f'<a href="{e(i.url, quote=True)}">{name}</a>' if i.url else name
             lines.append(f"• {e(i.owner)}, {e(i.sheet)}: {link} — «{e(i.comment or '')}»")
     return lines

@@ -23,8 +23,13 @@ def _when(iso: str) -> str:
         return str(iso).replace("T", " ")
 
 
+def channel_name(channel: str) -> str:
+    """«e-mail» / «Telegram» as words of the CLI's language (not the settings' keys)."""
+    return {"email": _("e-mail"), "telegram": _("Telegram")}.get(channel, channel)
+
+
 def _row(label: str, channel: str, recipient: str, rest: str) -> str:
-    return f"{label:<8} {channel:<8} {recipient:<32} {rest}"
+    return f"{label:<8} {channel_name(channel):<8} {recipient:<32} {rest}"
 
 
 def notify_lines(res, *, settings_file: str | None, preview_dir: Path | None) -> list[str]:
@@ -43,7 +48,12 @@ def notify_lines(res, *, settings_file: str | None, preview_dir: Path | None) ->
         elif d.ok:
             lines.append(_row(sent, d.channel, d.recipient, _who(d.owner, d.kind)))
         else:
-            why = _("{error}; not recorded: the next `crm-audit notify` sends it").format(error=d.error)
+            before = getattr(res, "resent", {}).get((d.channel, d.recipient))
+            if before:  # re-sent: the ledger still has it as sent, so a plain `notify` would skip it
+                why = (_("{error}; not sent again (it was delivered {when}): run `crm-audit notify --resend` again")
+                       .format(error=d.error, when=_when(before)))
+            else:
+                why = _("{error}; not recorded: the next `crm-audit notify` sends it").format(error=d.error)
             lines.append(_row(failed, d.channel, d.recipient, f"{_who(d.owner, d.kind)} — {why}"))
     skipped = _("skipped")
     for s in res.skipped:

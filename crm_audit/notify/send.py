@@ -64,6 +64,9 @@ class NotifyResult:
     closest: dict[str, str] = field(default_factory=dict)  # an unmatched name -> the owner it probably means
     previews: list[Path] = field(default_factory=list)  # dry run: the files written
     messages: list[Outgoing] = field(default_factory=list)  # what was (or would be) sent
+    #: --resend: (channel, recipient) of the messages sent again -> when the ledger recorded them sent before (a failed
+    #: re-send stays recorded as sent: the next plain `notify` skips it)
+    resent: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @property
     def failed(self) -> list[Delivery]:
@@ -145,6 +148,8 @@ def notify(ledger: Ledger, settings: Settings, rules, *, today: dt.date | None =
             result.skipped.append(Skipped(o.channel, o.recipient, o.owner, prev["sent_at"]))
         else:
             todo_now.append(o)
+            if prev is not None:
+                result.resent[(o.channel, o.recipient)] = prev["sent_at"]
     if not resend:
         for o in todo_now:
             if o.channel == "telegram" and len(o.parts) > 1:

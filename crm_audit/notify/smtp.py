@@ -42,11 +42,39 @@ def _connect(cfg: SmtpConfig, password: str | None, ca_file: str | None) -> smtp
             server.starttls(context=_context(cfg, ca_file))
             server.ehlo()
         if cfg.username:
-            _login(server, cfg.username, password or "")
+            try:
+                _login(server, cfg.username, password or "")
+            except smtplib.SMTPServerDisconnected as exc:
+                # a server that hangs up on a refused AUTH (smtplib tries the next method on the closed line): a
+                # refused login, before any message — never logged in again for the next message
+                raise LoginDropped(str(exc)) from exc
+        _track(server)
     except BaseException:
         server.close()
         raise
     return server
+
+
+class LoginDropped(smtplib.SMTPServerDisconnected):
+    """The server closed the connection during the login: the login counts as refused."""
+
+
+#: where a transaction can break with the message known not to be sent: before the DATA command was sent
+_BEFORE_DATA = ("ready", "mail", "rcpt")
+
+
+def _track(server: smtplib.SMTP) -> None:
+    """Keep in ``server.phase`` the last step of the current transaction (ready, mail, rcpt, data): a connection that
+    breaks before DATA has not sent the message; during or after DATA it is not known."""
+    server.phase = "ready"  # type: ignore[attr-defined]
+    for name in ("mail", "rcpt", "data"):
+        step = getattr(server, name)
+
+        def tracked(*args, _step=step, _name=name, **kw):
+            server.phase = _name  # type: ignore[attr-defined]
+            return _step(*args, **kw)
+
+        setattr(server, name, tracked)
 
 
 def _login(server: smtplib.SMTP, user: str, password: str) -> None:
@@ -62,8 +90,9 @@ def _login(server: smtplib.SMTP, user: str, password: str) -> None:
             raise smtplib.SMTPAuthenticationError(code, resp) from None
 
 
-def connect_error(cfg: SmtpConfig, exc: BaseException) -> str:
-    """Why the mail server could not be used, in one line (host, port, the cause; never the password)."""
+def connect_error(cfg: SmtpConfig, exc: BaseException, sent: bool | None = None) -> str:
+    """Why the mail server could not be used, in one line (host, port, the cause; never the password). ``sent``: False
+    when the connection broke before the message's DATA (known not sent), None when that is not known."""
     where = f"{cfg.host}:{cfg.effective_port}"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return (_("the mail server {where} refused the login of «{user}» ({code}): check the user and ${variable}")
@@ -76,6 +105,11 @@ def connect_error(cfg: SmtpConfig, exc: BaseException) -> str:
         return _("TLS with {where} failed ({why}); check notify.smtp.security / ca_file").format(where=where, why=exc.reason or exc)
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return _("the mail server {where} did not answer within {seconds} s").format(where=where, seconds=f"{cfg.timeout:g}")
+    if isinstance(exc, LoginDropped):
+        return (_("the mail server {where} closed the connection at the login of «{user}» (a refused login): check the user "
+                  "and ${variable}; not sent").format(where=where, user=cfg.username, variable=cfg.password_env))
+    if isinstance(exc, smtplib.SMTPServerDisconnected) and sent is False:
+        return _("the mail server {where} closed the connection before the message was sent; not sent").format(where=where)
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return _("the mail server {where} closed the connection; the message is not known to be sent").format(where=where)
     if isinstance(exc, (ConnectionRefusedError, socket.gaierror, OSError)) and not isinstance(exc, smtplib.SMTPException):
@@ -100,12 +134,13 @@ def send_emails(cfg: SmtpConfig, messages: list[Outgoing], *, password: str | No
         return [Delivery("email", o.recipient, o.kind, o.owner, False, why) for o in messages]
     server = None
     failure = None
+    drops = 0  # connections broken while sending: the rest are tried on a new connection once, not once per message
     for o in messages:
         if server is None and failure is None:
             try:
                 server = _connect(cfg, password, ca_file)
             except (smtplib.SMTPException, OSError) as exc:
-                failure = connect_error(cfg, exc)
+                failure = connect_error(cfg, exc, sent=False)
         if failure is not None:
             out.append(Delivery("email", o.recipient, o.kind, o.owner, False, failure))
             continue
@@ -129,11 +164,18 @@ def send_emails(cfg: SmtpConfig, messages: list[Outgoing], *, password: str | No
             _reset(server)
             continue
         except (smtplib.SMTPServerDisconnected, OSError, smtplib.SMTPException) as exc:
-            # the connection broke: this message is not known to be sent; the rest are tried on a new connection once
-            out.append(Delivery("email", o.recipient, o.kind, o.owner, False, connect_error(cfg, exc)))
+            # the connection broke: before DATA the message is not sent, after it not known; the rest are tried on a
+            # new connection once
+            before = getattr(server, "phase", "data") in _BEFORE_DATA
+            out.append(Delivery("email", o.recipient, o.kind, o.owner, False, connect_error(cfg, exc, sent=False if before else None)))
             _close(server)
             server = None
+            drops += 1
+            if drops > 1:
+                failure = _("the mail server {where} broke the connection twice; not sent").format(
+                    where=f"{cfg.host}:{cfg.effective_port}")
             continue
+        server.phase = "ready"  # type: ignore[attr-defined]
         on_sent(o)
         out.append(Delivery("email", o.recipient, o.kind, o.owner, True, message_hash=o.hash))
     if server is not None:

@@ -8,6 +8,7 @@ text is cleaned of it).
 
 from __future__ import annotations
 
+import socket
 import time
 from typing import Callable
 
@@ -72,7 +73,7 @@ def _send_part(client, url: str, chat_id: str, text: str, token: str, sleep) -> 
         except httpx.TimeoutException:
             return _("the Telegram Bot API did not answer in time")
         except httpx.HTTPError as exc:
-            return _("cannot reach the Telegram Bot API ({why})").format(why=_clean(str(exc), token) or type(exc).__name__)
+            return _("cannot reach the Telegram Bot API ({why})").format(why=_transport_why(exc, token))
         try:
             body = r.json()
         except ValueError:
@@ -85,10 +86,59 @@ def _send_part(client, url: str, chat_id: str, text: str, token: str, sleep) -> 
                 sleep(wait)
                 continue
         desc = _clean(str(body.get("description") or r.reason_phrase or ""), token)
-        if r.status_code == 401:
-            return _("Telegram refused the bot token (401 {text}); check the environment variable that holds it").format(text=desc)
-        return _("Telegram answered {code} {text}").format(code=r.status_code, text=desc).rstrip()
+        return answer_text(r.status_code, desc, chat_id)
     return _("Telegram kept answering 429 (too many requests)")
+
+
+#: what the Bot API says (its ``description``, lower case) -> what it means, in the CLI's language
+_KNOWN = (
+    ("chat not found", lambda chat: _("Telegram does not know the chat {chat}: check its id under notify (the person must "
+                                      "have started the bot; a group or channel must have the bot added)").format(chat=chat)),
+    ("bot was blocked by the user", lambda chat: _("the user of chat {chat} blocked the bot").format(chat=chat)),
+    ("user is deactivated", lambda chat: _("the Telegram account of chat {chat} is deleted").format(chat=chat)),
+    ("bot is not a member", lambda chat: _("the bot is not a member of chat {chat}: add it there").format(chat=chat)),
+    ("bot was kicked", lambda chat: _("the bot was removed from chat {chat}: add it again").format(chat=chat)),
+    ("have no rights to send", lambda chat: _("the bot may not write to chat {chat}: give it that right").format(chat=chat)),
+    ("can't parse entities", lambda chat: _("Telegram could not read the message's formatting (HTML)")),
+    ("message is too long", lambda chat: _("the message is longer than Telegram allows")),
+)
+
+
+def answer_text(status: int, description: str, chat_id: str) -> str:
+    """Why Telegram did not take a message, in the CLI's language: a known cause by its meaning; else the status code and
+    the server's own words, marked as such (they are English, whatever the CLI's language)."""
+    if status == 401:
+        return _("Telegram refused the bot token (401); check the environment variable that holds it")
+    low = description.lower()
+    for key, text in _KNOWN:
+        if key in low:
+            return text(chat_id)
+    if status == 404:
+        return _("Telegram answered 404: check notify.telegram.api_url and the bot token")
+    if description:
+        return _("Telegram answered {code}; the server's own words: «{text}»").format(code=status, text=description)
+    return _("Telegram answered {code}").format(code=status)
+
+
+def _transport_why(exc: BaseException, token: str) -> str:
+    """Why the Bot API could not be reached: the operating system's cause in the CLI's language (as the mail server's
+    is), else the transport's own words, marked as such."""
+    from crm_audit.oserrors import os_error_text
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and (e.errno or isinstance(e, socket.gaierror)):
+            return os_error_text(e)
+        e = e.__cause__ or e.__context__
+    text = _clean(str(exc), token)
+    low = text.lower()
+    if "name or service not known" in low or "nodename nor servname" in low or "temporary failure in name resolution" in low:
+        return _("unknown host name")
+    if "connection refused" in low:
+        return _("connection refused: nothing listens on that port")
+    return _("the system's own words: «{text}»").format(text=text) if text else type(exc).__name__
 
 
 def _clean(text: str, token: str) -> str:

@@ -16,6 +16,7 @@ import datetime as dt
 import html
 from dataclasses import dataclass, field
 
+from crm_audit.deal_label import deal_label
 from crm_audit.history.review import Item, ManagerReview, Review, code_key
 from crm_audit.notify.fmt import DAYS, DEALS, FINDINGS, RULES, date_text, plural, value_text
 from crm_audit.history.changes import ManagerChanges, manager_changes
@@ -162,7 +163,7 @@ def todo_text(t: Todo) -> list[str]:
         if g.how:
             lines.append(f"  Как исправить: {g.how}")
         for i in g.items:
-            lines.append(f"  • «{i.title or i.deal_id}» (сделка {i.deal_id})" + (f" {i.url}" if i.url else ""))
+            lines.append(f"  • «{deal_label(i.title, i.deal_id)}» (сделка {i.deal_id})" + (f" {i.url}" if i.url else ""))
             ev = evidence_text(i)
             if ev:
                 lines.append(f"      {ev}")
@@ -171,7 +172,7 @@ def todo_text(t: Todo) -> list[str]:
                 lines.append(f"      Примечание: {i.note}")
     if t.accepted:
         lines += ["", f"Принято руководителем (из списка убрано): {len(t.accepted)}"]
-        lines += [f"  • «{i.title or i.deal_id}» (сделка {i.deal_id}, {i.sheet})" for i in t.accepted]
+        lines += [f"  • «{deal_label(i.title, i.deal_id)}» (сделка {i.deal_id}, {i.sheet})" for i in t.accepted]
     return lines
 
 
@@ -204,7 +205,7 @@ def todo_telegram(t: Todo) -> list[str]:
         if g.how:
             lines.append(f"<i>{e(g.how)}</i>")
         for i in g.items:
-            name = e(i.title or i.deal_id)
+            name = e(deal_label(i.title, i.deal_id))
             link = f'<a href="{e(i.url, quote=True)}">{name}</a>' if i.url else name
             ev = evidence_text(i)
             lines.append(f"• {link}" + (f" — {e(ev)}" if ev else "") + f". Статус: {e(status_text(i, t.overdue))}")
