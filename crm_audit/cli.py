@@ -458,8 +458,8 @@ def _print_read_back(read_back) -> None:
     for rb in read_back:
         res = rb.result
         counts = Counter(e.status or (e.status_raw and "?") or "" for e in res.edits)
-        empty = _("empty")
-        statuses = ", ".join(f"{k or empty}: {v}" for k, v in sorted(counts.items()))
+        names = {"": _("empty"), "?": _("a status not in the drop-down (see the warnings)")}
+        statuses = ", ".join(f"{names.get(k, k)}: {v}" for k, v in sorted(counts.items()))
         click.echo(ngettext("Read {n} row from {location}: {statuses}", "Read {n} rows from {location}: {statuses}", len(res.edits))
                    .format(n=len(res.edits), location=rb.location, statuses=statuses))
         click.echo(_("{stored} new or changed; decisions: {accepted} accepted, {warned} warnings.")
