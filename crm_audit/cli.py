@@ -297,10 +297,11 @@ def validate(config, engine, export):
         from crm_audit.warehouse.cli import settings_engine_problems
 
         problems += settings_engine_problems(settings)  # the engine: block's URL and warehouse profile (no connection)
-        if engine is not None:
+        if engine_url is None:  # --engine NAME, else the engine the settings name (engine: url:), else DuckDB (an export)
             from crm_audit.engine.dialects.check import engine_problems
+            from crm_audit.warehouse.cli import settings_dialect
 
-            problems += engine_problems(rules, engine)
+            problems += engine_problems(rules, engine if engine is not None else settings_dialect(settings))
         if engine_url is not None:  # an engine URL: the connection and the warehouse profile's tables and columns
             from crm_audit.warehouse.cli import warehouse_problems
 
@@ -420,7 +421,7 @@ def explain(ctx, rule_id, sql, engine):
             else:
                 text = rule_sql(match[0], settings_mod.load(cfg), engine)
         except PatternError as exc:
-            raise UsageError(f"{match[0].id}: {exc}") from None
+            raise UsageError(f"{match[0].id}: {exc.text()}") from None  # in the CLI's language
         click.echo("\n" + _("SQL:") + "\n" + text)
 
 

@@ -141,7 +141,8 @@ def canonical(export_dir: Path, crm: str, settings_path: Path | None = None) -> 
         out: dict[str, list[dict]] = {}
         custom: dict[str, list[str]] = {}
         for ent_name, ent in export.entities.items():
-            rel = export.con.sql(f"SELECT * FROM {ent.table} ORDER BY _row")
+            # a cursor of its own: the loader may leave a result unfinished on its connection (DuckDB 2 refuses more work)
+            rel = export.con.cursor().sql(f"SELECT * FROM {ent.table} ORDER BY _row")
             cols = rel.columns
             recs = [dict(zip(cols, r)) for r in rel.fetchall()]
             names = {sql: _PREFIX.sub("", header) for sql, header in ent.custom.values()}
