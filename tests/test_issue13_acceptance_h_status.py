@@ -320,3 +320,12 @@ def test_a_stage_in_both_won_and_lost_stages_is_a_settings_error(tmp_path):
     (p,) = [p for p in problems if p.reason == "closed-stage-twice"]
     assert p.severity == "error" and p.params == {"stage": "оплачено"} and p.line
     assert main(["validate", "--config", str(cfg)]) == 2
+
+
+def test_inspect_names_the_deals_closed_in_an_unknown_stage(tmp_path, monkeypatch):
+    from crm_audit.engine.inspect import inspect_export
+
+    monkeypatch.chdir(tmp_path)  # no crm-audit.yaml here: the export as the profile reads it
+    rep = inspect_export(CASES / "b24_ru_paid", "bitrix24")
+    (line,) = [p for p in rep.problems if "«Оплачено» (1)" in str(p)]
+    assert "«Отказ клиента» (1)" in str(line) and "won_stages:" in str(line)

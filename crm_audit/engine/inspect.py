@@ -257,7 +257,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                                    else _("no such file in the export")))
         for w in export.warnings:
             if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id",
-                          "no-owner-column", "no-title-column", "unlinked-tasks"):
+                          "no-owner-column", "no-title-column", "unlinked-tasks", "closed-stage-unknown"):
                 rep.problems.append(w.line())
         try:
             settings = settings or _settings_for(profile.name, config)
