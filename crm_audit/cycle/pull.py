@@ -8,6 +8,7 @@ import datetime as dt
 
 from crm_audit.cycle.documents import Source, check_document, kind_of, location_of, reader_for, sources_to_read
 from crm_audit.cycle.request import ReadBack
+from crm_audit.cycle.superseded import file_state, remember_read, rows_to_store, superseded_sources
 from crm_audit.errors import UsageError
 from crm_audit.i18n import _
 from crm_audit.history.ledger import Ledger
@@ -42,6 +43,8 @@ def pull_documents(ledger: Ledger, settings, rules, document: str | Path | None 
         sources = [Source(loc, kind_of(loc), "previous", audit["id"] if audit else None, audit["as_of"] if audit else None)]
     else:
         sources, _notices = sources_to_read(ledger, out=None, gsheet=None, missing_hint=missing_hint or pull_hint())
+        # older audits' documents typed into after they were last read: read first, a current document's edit wins
+        sources = superseded_sources(ledger, {s.location for s in sources}) + sources
         if not sources and settings.output.xlsx and settings.resolve(settings.output.xlsx).exists():
             loc = location_of(settings.resolve(settings.output.xlsx))
             sources = [Source(loc, "xlsx", "out", latest["id"] if latest else None, latest["as_of"] if latest else None)]
@@ -50,7 +53,10 @@ def pull_documents(ledger: Ledger, settings, rules, document: str | Path | None 
     by_code = {r.code: r.id for r in rules}
     out = []
     for src in sources:
+        state, read_at = file_state(src.location) if src.kind == "xlsx" else None, dt.datetime.now()
         edits = reader_for(src.location, by_code, credentials).read_edits()
         out.append(ReadBack(src.location, src.kind, src.role, src.audit_as_of,
-                            store_edits(ledger, edits, src.location, src.audit_id, version=src.version, shown_file=src.shown_file)))
+                            store_edits(ledger, rows_to_store(ledger, src, edits), src.location, src.audit_id, read_at,
+                                        version=src.version, shown_file=src.shown_file)))
+        remember_read(ledger, src.location, state, read_at)
     return out

@@ -22,6 +22,7 @@ from pathlib import Path
 from crm_audit.cycle.documents import location_of, reader_for, sources_to_read
 from crm_audit.cycle.outputs import Written, check_output_paths, refuse_open_document, remove_leftover_temps, write_outputs
 from crm_audit.cycle.request import AuditRequest, CycleResult, Notice, ReadBack
+from crm_audit.cycle.superseded import file_state, remember_read, rows_to_store, superseded_notice, superseded_sources
 from crm_audit.errors import RuleError, SettingsError, UsageError
 from crm_audit.i18n import _, ngettext
 from crm_audit.progress import silent
@@ -99,10 +100,15 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         sources, notices = sources_to_read(ledger, out=out, gsheet=gsheet, previous=req.previous, no_previous=req.no_previous,
                                            replaced_id=replaced["id"] if replaced is not None else None)
         result.notices += notices
+        # older audits' documents edited after they were last read (a manager kept the older dated file open): first,
+        # so every current document's edit wins over them
+        sources = superseded_sources(ledger, {s.location for s in sources}) + sources
+        latest_as_of = (latest := ledger.latest_audit()) and latest["as_of"]
         unfinished = [i for w in ledger.unfinished_writes() for i in w.ids]
         spreadsheet = None
         gsheet_loc = location_of(gsheet) if gsheet else None
         seen_in_gsheet = None
+        superseded_reads = []  # told once every document is read: a newer document's edit wins over them
         for src in sources:
             progress(_("reading back {location}").format(location=src.location))
             if src.location == gsheet_loc:
@@ -111,12 +117,20 @@ def run_cycle(req: AuditRequest) -> CycleResult:
                 spreadsheet = open_spreadsheet(gsheet, credentials, client=req.gsheet_client, retry=req.gsheet_retry)
             reader = reader_for(src.location, by_code, credentials, client=req.gsheet_client, retry=req.gsheet_retry,
                                 spreadsheet=spreadsheet if src.location == gsheet_loc else None)
+            state, read_at = file_state(src.location) if src.kind == "xlsx" else None, dt.datetime.now()
             edits = reader.read_edits()
             if src.location == gsheet_loc:
                 seen_in_gsheet = edits
-            pulled = store_edits(ledger, edits, src.location, src.audit_id, version=src.version, shown_file=src.shown_file)
+            pulled = store_edits(ledger, rows_to_store(ledger, src, edits), src.location, src.audit_id, read_at,
+                                 version=src.version, shown_file=src.shown_file)
             del edits  # the untouched rows of a million-row document are not held through the audit (issue 17: memory)
-            result.read_back.append(ReadBack(src.location, src.kind, src.role, src.audit_as_of, pulled.compact()))
+            remember_read(ledger, src.location, state, read_at)
+            rb = ReadBack(src.location, src.kind, src.role, src.audit_as_of, pulled.compact())
+            result.read_back.append(rb)
+            if src.role == "superseded":
+                superseded_reads.append((rb, src.audit_id, read_at))
+        result.notices += [n for rb, audit_id, read_at in superseded_reads
+                           if (n := superseded_notice(ledger, rb, audit_id, read_at, latest_as_of)) is not None]
         if gsheet and spreadsheet is None:
             from exporters.gsheet import open_spreadsheet
 
@@ -154,6 +168,8 @@ def run_cycle(req: AuditRequest) -> CycleResult:
                 if out is not None:
                     write_id = ledger.begin_document_write(location_of(out), as_of, findings_file)
             result.written += write_outputs(report, out, csv, progress, csv_excel=req.csv_excel)
+            if out is not None and not scratch:  # as written: once superseded, only a later change to it is read again
+                remember_read(ledger, location_of(out), file_state(str(out)), dt.datetime.now())
 
         # 5. the Google Sheet
         if spreadsheet is not None:

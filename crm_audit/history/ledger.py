@@ -635,7 +635,87 @@ class Ledger:
         with self.transaction() as con:
             con.executemany("DELETE FROM document_writes WHERE id = ?", [(i,) for i in ids])
 
+    # ------------------------------------------------------------------ documents read (superseded documents)
+    def _has_document_reads(self) -> bool:
+        return self.con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'document_reads'").fetchone() is not None
+
+    def record_document_read(self, location: str, size: int, mtime_ns: int, digest: str,
+                             when: dt.datetime | None = None) -> None:
+        """What a document file was when it was last read (size, modification time, SHA-256): a later change to it —
+        an older audit's file a manager kept open — is noticed (see :meth:`document_read`)."""
+        with self.transaction() as con:  # created on first use, like audit_syncs: no schema version for a side table
+            con.execute("CREATE TABLE IF NOT EXISTS document_reads (location TEXT PRIMARY KEY, size INTEGER NOT NULL, "
+                        "mtime_ns INTEGER NOT NULL, digest TEXT NOT NULL, read_at TEXT NOT NULL)")
+            con.execute("INSERT INTO document_reads (location, size, mtime_ns, digest, read_at) VALUES (?,?,?,?,?) "
+                        "ON CONFLICT (location) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+                        "digest = excluded.digest, read_at = excluded.read_at",
+                        (location, size, mtime_ns, digest, (when or dt.datetime.now()).isoformat(timespec="seconds")))
+
+    def document_read(self, location: str) -> sqlite3.Row | None:
+        """The file as it was when last read (size, mtime_ns, digest, read_at), or None (never recorded)."""
+        if not self._has_document_reads():
+            return None
+        return self.con.execute("SELECT * FROM document_reads WHERE location = ?", (location,)).fetchone()
+
+    def superseded_documents(self) -> list[tuple[Document, str | None]]:
+        """The .xlsx documents of every audit but the latest whose file no later audit was written to (it still holds
+        that audit's document), oldest first, each with the run time of the next audit (it read the document last,
+        as its previous audit's document; None when none)."""
+        audits = self.audits()
+        if len(audits) < 2:
+            return []
+        later_locations: set[str] = set()
+        out: list[tuple[Document, str | None]] = []
+        for i in range(len(audits) - 1, -1, -1):
+            a = audits[i]
+            docs = self.documents(a["id"])
+            if i < len(audits) - 1:
+                nxt = audits[i + 1]["ran_at"]
+                out.extend((d, nxt) for d in docs if d.kind == "xlsx" and d.location not in later_locations)
+            later_locations.update(d.location for d in docs)
+        return out[::-1]
+
+    def overridden_edits(self, audit_id: int, source: str, read_at: dt.datetime) -> int:
+        """How many of the edits read from ``source`` (a document of audit ``audit_id``) at ``read_at`` are on findings
+        a later audit's document has an edit of its own for (that edit wins: an older file never overrides it)."""
+        row = self.con.execute(
+            "SELECT count(*) FROM edits e WHERE e.audit_id = ? AND e.source = ? AND e.read_at = ? AND EXISTS ("
+            "SELECT 1 FROM edits l JOIN audits a ON a.id = l.audit_id WHERE l.rule_id = e.rule_id AND l.deal_id = e.deal_id "
+            "AND a.as_of > (SELECT as_of FROM audits WHERE id = e.audit_id))",
+            (audit_id, source, read_at.isoformat(timespec="seconds"))).fetchone()
+        return row[0] if row else 0
+
     # ------------------------------------------------------------------ edits
+    def new_edits(self, edits: Iterable[EditedRow], audit_id: int | None, *, version: str | None = None,
+                  shown_file: str | None = None) -> list[EditedRow]:
+        """The rows :meth:`record_edits` would store (new or changed since the document was written / last read)."""
+        from crm_audit.report import STATUS_NEW
+
+        last = self._last_read(audit_id, version)
+        shown = {} if audit_id is None and shown_file is None else self.shown_in(audit_id, shown_file, new=STATUS_NEW)
+        out = []
+        for e in edits:
+            key = (e.rule_id, e.deal_id)
+            values = (e.status_raw or None, e.comment or None, e.decision_raw or None, e.decision_note or None)
+            prev = last.get(key)
+            if prev is not None:
+                if prev == values:
+                    continue
+            elif values[2:] == (None, None) and shown.get(key) == (e.status or e.status_raw or STATUS_NEW, values[1]):
+                continue
+            last[key] = values
+            out.append(e)
+        return out
+
+    def _last_read(self, audit_id: int | None, version: str | None) -> dict[tuple[str, str], tuple]:
+        return {
+            (r[0], r[1]): (r[2] or None, r[3] or None, r[4] or None, r[5] or None)
+            for r in self.con.execute(
+                "SELECT e.rule_id, e.deal_id, e.status_raw, e.comment, e.decision_raw, e.decision_note FROM edits e "
+                "JOIN (SELECT max(id) AS id FROM edits WHERE audit_id IS ? AND version IS ? GROUP BY rule_id, deal_id) m "
+                "ON m.id = e.id", (audit_id, version))
+        }
+
     def record_edits(self, edits: Iterable[EditedRow], audit_id: int | None, source: str, when: dt.datetime | None = None, *,
                      version: str | None = None, shown_file: str | None = None, unknown: list | None = None) -> int:
         """Store what a document holds; returns how many rows were stored.
@@ -719,7 +799,9 @@ class Ledger:
         ``audit_id``: only the findings whose latest edit was read from that
         audit's documents (what ``review`` shows as this audit's words; the
         audit with the latest date wins anyway, so for the latest audit this is
-        the last read of its documents).
+        the last read of its documents) — for the latest audit also an edit
+        read from an older audit's document after the latest audit ran, where
+        its documents have none (typed into a superseded file kept open).
 
         The latest edit per finding is picked by SQLite with one ``max`` per
         finding over (the audit's date, the edit's id), not a window over the
@@ -734,7 +816,15 @@ class Ledger:
                 "ON m.id = e.id", (audit_id,)).fetchall()
             if self.con.execute("SELECT 1 FROM audits WHERE as_of > (SELECT as_of FROM audits WHERE id = ?) LIMIT 1",
                                 (audit_id,)).fetchone() is None:
-                return {(r["rule_id"], r["deal_id"]): r for r in rows}
+                out = {(r["rule_id"], r["deal_id"]): r for r in rows}
+                # typed into an older audit's document after this audit ran (a manager kept the older file open): where
+                # this audit's documents have no word of their own, that one is the latest (the next run carries it)
+                for r in self.con.execute(
+                        f"SELECT {cols} FROM edits e JOIN (SELECT max(e.id) AS id FROM edits e JOIN audits a ON a.id = e.audit_id "
+                        "JOIN audits t ON t.id = ? WHERE a.as_of < t.as_of AND e.read_at > t.ran_at GROUP BY e.rule_id, e.deal_id) m "
+                        "ON m.id = e.id", (audit_id,)):
+                    out.setdefault((r["rule_id"], r["deal_id"]), r)
+                return out
             latest = self.last_edits()  # a later audit exists: its words win where it has some
             return {k: r for k, r in latest.items() if r["audit_id"] == audit_id}
         # the greatest (audit date, edit id) per finding as one sortable text; '' for edits of no (or a removed) audit

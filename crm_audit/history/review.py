@@ -224,7 +224,8 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
         for r in data.findings:
             key = (r["rule_id"], r["deal_id"])
             e = data.edits.get(key)
-            fresh = e is not None and e["audit_id"] == latest["id"]
+            # this audit's words (Ledger.last_edits: its documents', or typed into an older file after it ran)
+            fresh = e is not None
             if fresh:
                 status, invalid = (e["status"] or e["status_raw"] or STATUS_NEW), (e["status"] is None and bool(e["status_raw"]))
             else:
