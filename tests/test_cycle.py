@@ -375,7 +375,7 @@ def test_rows_the_read_back_cannot_match_are_said(env):
     res = run_cycle(_req(env, e1, D2, out))
     texts = [w.message for w in res.report.warnings if w.code == "document-edit"]
     id_col = openpyxl.utils.get_column_letter(col["ID сделки"])
-    assert any(t.startswith(f"1.8 Нет источника!{id_col}{r}: «Не исправлено», «без id» in a row without «ID сделки»") for t in texts), texts
+    assert any(t.startswith(f"sheet 1.8, cell {id_col}{r}: «Не исправлено», «без id» in a row without «ID сделки»") for t in texts), texts
     assert any("deal 99999 is not in that audit's findings" in t for t in texts), texts
 
 

@@ -194,7 +194,7 @@ def test_summary_is_printed(audited, settings_file, capsys):
                  "--violations-csv", str(audited["dir"] / "v2.csv")])
     out = capsys.readouterr().out
     assert code == 0
-    assert "By rule:" in out and "1.1 Открытые без задач" in out and "By manager:" in out
+    assert "By rule:" in out and "1.1 open-deal-without-tasks" in out and "By manager:" in out  # English: code and id
     assert "Wrote violations CSV" in out
 
 

@@ -86,7 +86,12 @@ def sheet_cell(e: EditedRow, cell: str):
     from crm_audit.errors import ByLanguage
 
     code = e.sheet.split(" ", 1)[0] if e.sheet[:1].isdigit() else ""
-    en = (f"{code} {e.rule_id}".strip() + (f", cell {cell}" if cell else "")) if e.rule_id else f"{e.sheet}!{cell}"
+    if e.rule_id:
+        en = f"{code} {e.rule_id}".strip() + (f", cell {cell}" if cell else "")
+    elif code:  # a row without its ids: the sheet by its code (the tab starts with it)
+        en = f"sheet {code}" + (f", cell {cell}" if cell else "")
+    else:
+        en = f"{e.sheet}!{cell}"
     return ByLanguage({"en": en, "ru": f"{e.sheet}!{cell}"})
 
 
