@@ -196,3 +196,23 @@ def test_review_reads_the_older_file_and_counts_its_edit_as_the_latest_word(stor
     items = {i.deal_id: i for m in rv.managers for i in m.open if i.rule_id == "missing-source"}
     assert (items["6"].status, items["6"].comment) == ("Не исправлено", "клиент в отпуске до февраля")
     assert (items["4"].status, items["4"].comment) == ("Не исправлено", "новое слово")  # audit 2's own word wins
+
+
+def test_a_ledger_from_before_knows_no_read_state_the_next_audits_run_time_decides(story):
+    """A ledger written before the read state was kept: the older file counts as changed when it was modified after
+    the next audit ran (that run read it as its previous audit's document)."""
+    import sqlite3
+
+    con = sqlite3.connect(story["dir"] / "crm-audit.db")
+    con.execute("DROP TABLE document_reads")
+    con.commit()
+    con.close()
+    res = run_cycle(_req(story, story["e1"], D3, story["out3"].with_name("a3.xlsx")))
+    assert _superseded(res) == [] and [rb.role for rb in res.read_back] == ["previous"]  # not modified since: not read
+    _type_into(story["old"], "1.8", "6", "Не исправлено", "позвоню")
+    later = dt.datetime.now().timestamp() + 5
+    os.utime(story["old"], (later, later))
+    res = run_cycle(_req(story, story["e1"], "2026-12-18", story["out3"].with_name("a4.xlsx")))
+    [n] = _superseded(res)
+    assert "1 row read" in n.message
+    assert sheet_rows(story["out3"].with_name("a4.xlsx"), "1.8")["6"]["Комментарий"] == "позвоню"
