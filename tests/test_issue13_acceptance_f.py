@@ -46,8 +46,11 @@ def test_init_maps_the_teams_own_stage_header_and_runs(tmp_path):
     assert s["columns"]["deals"]["status"] == "Situação"
     assert "похоже на «Fase» (deals.csv) — проверьте" in (work / "crm-audit.yaml").read_text(encoding="utf-8")
     assert run(work, export) == 0
+    # init also names the handbook's «Клиенты» / «Отправлено КП» this team's «Vendas» / «Proposta enviada» (issue 13
+    # D11): 1.3 finds deal 3 (won after the proposal, amount 0), 1.11 deal 4 (open, no organization)
     assert findings(work) == {"open-deal-without-tasks": {"1"}, "invalid-name": {"2"}, "owner-mismatch": {"1"},
-                              "overdue-tasks": {"2"}, "no-stage-movement": {"1"}}
+                              "overdue-tasks": {"2"}, "no-stage-movement": {"1"}, "missing-amount-after-proposal": {"3"},
+                              "open-deal-without-organization": {"4"}}
 
 
 def test_init_honours_an_existing_columns_mapping(tmp_path, capsys):
@@ -197,6 +200,8 @@ def test_hubspot_stage_order_from_the_deal_probability(tmp_path):
     assert s["stage_order_confirmed"] is True
     assert "pipeline" not in (s.get("columns") or {}).get("deals", {})
     assert run(work, export) == 0
+    # init names the handbook's «Клиенты» HubSpot's «Sales Pipeline» (issue 13 D11): 1.11 finds open deal 4 without a company
+    assert s["pipeline_names"] == {"Клиенты": "Sales Pipeline"}
     assert findings(work) == {"invalid-name": {"18345670004"}, "no-stage-movement": {"18345670001"},
-                              "overdue-tasks": {"18345670001", "18345670002"}}
+                              "overdue-tasks": {"18345670001", "18345670002"}, "open-deal-without-organization": {"18345670004"}}
 

@@ -16,7 +16,6 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-import pytest
 import yaml
 
 from crm_audit import settings as settings_mod
@@ -280,7 +279,10 @@ def test_hubspot_custom_closed_stages_get_no_default_closed_stages(tmp_path):
     s = init(work, "hubspot", export)
     assert s["pipelines"] == {"Enterprise": ["Discovery", "Proposal", "Signed", "Went dark"]}
     assert run(work, export) == 0
-    assert findings(work) == {"no-stage-movement": {"1"}}
+    # init names the handbook's «Отправлено КП» this team's «Proposal» (issue 13 D11): 1.3 runs, and deal 2, won
+    # («Signed», after «Proposal») with amount 0, has no amount
+    assert s["stage_names"] == {"Отправлено КП": "Proposal"}
+    assert findings(work) == {"no-stage-movement": {"1"}, "missing-amount-after-proposal": {"2"}}
     assert load_profile("hubspot").derive_status.from_stage.defaults == "when_none_closed"
     assert load_profile("bitrix24").derive_status.from_stage.defaults == "every_pipeline"
 

@@ -164,7 +164,7 @@ def test_rows_where_one_file_feeds_two_entities(tmp_path):
     })
     try:
         persons, orgs = ex.entities["persons"], ex.entities["organizations"]
-        assert persons.file == orgs.file and persons.rows_where == "rows whose «TYPE» is Person"
+        assert persons.file == orgs.file and persons.rows_where.text("en") == "rows whose «TYPE» is Person"
         assert ex.con.execute("SELECT _row, id, name FROM persons ORDER BY _row").fetchall() == [(2, "10", "Ann Lee"), (6, "11", "Bob")]
         assert ex.con.execute("SELECT _row, id, name FROM organizations ORDER BY _row").fetchall() == [(3, "20", "Acme"), (4, "30", "Beta")]
         assert ex.con.execute("SELECT person_name, person_id, org_id FROM deals ORDER BY _row").fetchall() == [

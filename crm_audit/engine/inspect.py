@@ -237,7 +237,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             fr.custom = [hdr for _col, hdr in ent.custom.values()]
             fr.suggestions = {s.header: (s.field, s.like) for s in suggested if s.entity == name}
             fr.ignored = list(ent.ignored)
-            fr.rows_where = ent.rows_where or ""
+            fr.rows_where = ent.rows_where.text() if ent.rows_where is not None else ""
             if ent.raw is not None:
                 bits = [ent.raw.kind]
                 if ent.raw.encoding:

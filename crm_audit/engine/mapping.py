@@ -56,7 +56,7 @@ class LoadedEntity:
     header_fields: dict[str, str] = field(default_factory=dict)
     typed: set[str] = field(default_factory=set)  # parsed fields (keep a "<name>__raw" text column)
     raw: RawInfo | None = None
-    rows_where: str | None = None  # the file's rows this entity is (`rows_where`), as text
+    rows_where: Msg | None = None  # the file's rows this entity is (`rows_where`), made in the language it is shown in
     # canonical fields read from the file's own columns (not a default, a link by name or a derived status)
     from_columns: set[str] = field(default_factory=set)
     # the settings' `on_bad_value` the file was read with: a value checked later (a yes/no field) obeys it too
@@ -740,7 +740,7 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
                        from_columns={n for n in m.by_field if not (n == "status" and proj.status_derived)},
                        on_bad_value=job.on_bad_value, decimal_mark=file_mark, notes=proj.notes)
     if rw_col is not None:
-        ent.rows_where = f"rows whose «{job.headers[rw_col]}» is {' / '.join(spec.rows_where.values)}"
+        ent.rows_where = Msg(N_("rows whose «{column}» is {values}"), {"column": job.headers[rw_col], "values": " / ".join(spec.rows_where.values)})
     return ent, warnings
 
 
