@@ -28,6 +28,7 @@ from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, Ru
                               skipped_warning, unjudged_note, unjudged_warning)
 from crm_audit.warehouse import profile as wprofile
 from crm_audit.warehouse.entities import Layout, build_layout, cte_name, finding_text, findings_error, probe, resolve as resolve_profile
+from crm_audit.textnorm import norm
 from crm_audit.warehouse.url import EngineURL, parse
 
 REF_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
@@ -109,6 +110,16 @@ def unread_warnings(source: WarehouseSource, layout: Layout) -> list[DataWarning
     out += [DataWarning("warehouse-missing", "", source.profile.file, template=N_(
         "custom field «{field}» is not in the connector's field list: rules reading it are skipped"),
         params={"field": nf}) for nf in layout.not_found]
+    out += [DataWarning("warehouse-missing", "", source.profile.file, template=N_(
+        "custom field «{field}» is in the connector's field list, but table «{table}» has no column «{column}» yet (a new "
+        "field, before the connector's next sync?): rules reading it are skipped"),
+        params={"field": name, "table": table, "column": column}) for _ent, name, table, column in layout.no_column]
+    out += [DataWarning("warehouse-duplicate-field", "", source.profile.file, template=N_(
+        "the connector's field list «{table}» has several live custom fields «{field}»: keys {keys}; the newest, «{key}», "
+        "is read — delete or rename the other one in the CRM"),
+        params={"field": name, "table": source.profile.entities[ent].custom_fields.table, "key": key,
+                "keys": ", ".join(f"«{k}»" for k in [key, *others])})
+        for ent, name, key, others in layout.duplicates]
     return out
 
 
@@ -145,6 +156,39 @@ def _available(ref: FieldRef, layout: Layout) -> bool:
     return ent is not None and ent.source.column_for(ref.name) is not None and deals.column_for(f"{ref.entity}_id") is not None
 
 
+_WHAT = {"tasks": "задачи сделок", "org": "поля организаций", "person": "поля контактов"}
+
+
+def unread_why(ref: FieldRef, layout: Layout, title: str) -> str:
+    """Why a field a rule reads is not there, in the terms the user knows: the table, the column, the custom field's
+    name (Russian: the rule sheet's note)."""
+    prof = layout.profile
+    ent = REF_ENTITY.get(ref.entity, "deals")
+    findings = layout.resolved.findings if layout.resolved is not None else []
+    if ent not in layout.entities:  # the entity's table is missing (or not in the profile)
+        q = prof.entities.get(ent)
+        if q is None:
+            return f"профиль хранилища ({title}) не читает {_WHAT.get(ref.entity, ent)}"
+        return f"в хранилище ({title}) нет таблицы «{q.from_}», поэтому {_WHAT.get(ref.entity, ent)} проверить нельзя"
+    if ref.custom:
+        for e, name, table, column in layout.no_column:
+            if e == ent and norm(name) == norm(ref.name):
+                return (f"пользовательское поле «{ref.name}» есть в списке полей коннектора, но в таблице «{table}» "
+                        f"нет его столбца «{column}» (новое поле до следующей синхронизации?)")
+        q = prof.entities[ent]
+        if q.custom_fields is None:
+            return f"профиль хранилища ({title}) не читает пользовательские поля ({ent})"
+        return f"пользовательского поля «{ref.name}» нет в списке полей коннектора (таблица «{q.custom_fields.table}»)"
+    names = {"tasks": TASK_NEEDS.get(ref.name, []) + ["done"]}.get(ref.entity, [ref.name])
+    if ref.entity in ("org", "person"):
+        names = [ref.name, f"{ref.entity}_id"]
+    for f in findings:
+        if f.entity in (ent, "deals") and f.column and any(f.key.endswith(f"fields: {n}") for n in names):
+            return f"в таблице «{f.table}» хранилища ({title}) нет столбца «{f.column}»"
+    table = prof.entities[ent].from_
+    return f"профиль хранилища ({title}) не читает поле «{ref.name}» из таблицы «{table}»"
+
+
 def decide(plans: list[RulePlan], layout: Layout) -> tuple[list[RulePlan], list[SkippedRule], list[DataWarning]]:
     """Which rules run on what the profile maps; a rule reading what it does not is skipped, saying so."""
     from crm_audit.engine import partial
@@ -161,8 +205,7 @@ def decide(plans: list[RulePlan], layout: Layout) -> tuple[list[RulePlan], list[
         if need:
             ref = need[0]
             skipped.append(SkippedRule(p.rule.id, p.rule.code, ref.entity, ref.ref, "not-exported",
-                                       f"в хранилище ({title}) не найдено поле «{ref.ref}» (его нет в профиле хранилища или в таблицах нет нужного столбца)",
-                                       title=p.rule.title))
+                                       unread_why(ref, layout, title), title=p.rule.title))
             continue
         runnable.append(n.plan)
         if n.unchecked:

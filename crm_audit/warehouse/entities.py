@@ -77,8 +77,11 @@ def parse_fragments(prof: WarehouseProfile) -> None:
             _parse(j.on, prof.sql, f"{key}: joins: {j.alias}: on", prof.file)
         if q.order:
             _parse(q.order, prof.sql, f"{key}: order", prof.file)
-        if q.custom_fields is not None and q.custom_fields.where:
-            _parse(q.custom_fields.where, prof.sql, f"{key}: custom_fields: where", prof.file)
+        if q.custom_fields is not None:
+            for i, w in enumerate(q.custom_fields.filters):
+                _parse(w, prof.sql, f"{key}: custom_fields: where[{i}]", prof.file)
+            if q.custom_fields.newest:
+                _parse(q.custom_fields.newest, prof.sql, f"{key}: custom_fields: newest", prof.file)
 
 
 def _qualify(e: exp.Expression, schema: str | None) -> exp.Expression:
@@ -183,6 +186,7 @@ class Resolved:
     entities: list[str]  # entities whose table is there
     findings: list[Finding] = field(default_factory=list)
     no_custom: set[str] = field(default_factory=set)  # entities whose custom fields cannot be read
+    probe: Probe | None = None  # the tables' columns it was decided on
 
     @property
     def fatal(self) -> list[Finding]:
@@ -211,7 +215,7 @@ def _lacking(prof: WarehouseProfile, q: EntityQuery, frag: str, pr: Probe, key: 
 
 
 def resolve(prof: WarehouseProfile, pr: Probe) -> Resolved:
-    out = Resolved({}, [])
+    out = Resolved({}, [], probe=pr)
     for ent, q in prof.entities.items():
         if not pr.has_table(q.from_):
             out.findings.append(Finding(ent, q.from_, None, f"entities: {ent}: from", fatal=ent == "deals"))
@@ -283,6 +287,7 @@ class CustomField:
     key: str
     options: dict[str, str] = field(default_factory=dict)  # option id (as text) -> label
     name: str = ""  # the display name, as the metadata spells it
+    others: list[str] = field(default_factory=list)  # keys of older live fields with the same name (not read)
 
 
 def _option_id(v) -> str:
@@ -298,8 +303,22 @@ def custom_catalog(prof: WarehouseProfile, ent: str, target, schema: str | None)
     cols = [cf.name, cf.key] + ([opts.json_] if opts is not None and opts.json_ else []) + (
         [opts.field_id] if opts is not None and opts.table and opts.field_id else [])
     q = exp.select(*[exp.column(c).as_(f"m{i}") for i, c in enumerate(cols)]).from_(exp.to_table(cf.table))
-    if cf.where:
-        q = q.where(_parse(cf.where, prof.sql, f"entities: {ent}: custom_fields: where", prof.file))
+    # the metadata table's own columns: a filter (or `newest`) naming a column this connector version does not copy
+    # has nothing to go by and is not applied; two live rows of one name are then still found and warned about
+    meta = {n.lower() for n in target.run(_render(target, _qualify(exp.select("*").from_(exp.to_table(cf.table))
+                                                                   .where(exp.false()), schema))).column_names}
+
+    def usable(frag: str, key: str) -> exp.Expression | None:
+        e = _parse(frag, prof.sql, f"entities: {ent}: custom_fields: {key}", prof.file)
+        return e if all(c.name.lower() in meta for c in e.find_all(exp.Column)) else None
+
+    for i, w in enumerate(cf.filters):  # deleted / inactive fields never supply a column
+        e = usable(w, f"where[{i}]")
+        q = q.where(e, append=True) if e is not None else q
+    # two live fields with one name: the newest first (the profile's `newest`, larger is newer), then by key
+    newest = usable(cf.newest, "newest") if cf.newest else None
+    order = [exp.Ordered(this=newest, desc=True, nulls_first=False)] if newest is not None else []
+    q = q.order_by(*order, exp.Ordered(this=exp.column(cf.key), nulls_first=False))
     rows = target.run(_render(target, _qualify(q, schema))).to_pylist()
     by_link: dict[str, dict[str, str]] = {}
     if opts is not None and opts.table and opts.link:
@@ -325,15 +344,41 @@ def custom_catalog(prof: WarehouseProfile, ent: str, target, schema: str | None)
                     options[_option_id(o["id"])] = str(o["label"])
         elif opts is not None and opts.table:
             options = by_link.get(str(r.get("m2")), {})
-        out.setdefault(norm(str(name)), CustomField(str(key), options, str(name)))
+        first = out.setdefault(norm(str(name)), CustomField(str(key), options, str(name)))
+        if first.key != str(key) and str(key) not in first.others:
+            first.others.append(str(key))
     return out
 
 
-def _custom_expr(prof: WarehouseProfile, q: EntityQuery, f: CustomField) -> exp.Expression:
-    text = q.custom_fields.column.format(key=f.key)
-    e = (exp.column(_ident(text), table=q.table_alias) if _PLAIN.fullmatch(text) else
-         _parse(text, prof.sql, "custom_fields: column", prof.file))
-    e = exp.Cast(this=e, to=exp.DataType.build("TEXT"))
+def custom_column(q: EntityQuery, f: CustomField) -> str:
+    """The data column (or expression) of a custom field, as the profile's ``column`` names it."""
+    return q.custom_fields.column.format(key=f.key)
+
+
+def _custom_source(prof: WarehouseProfile, q: EntityQuery, f: CustomField) -> exp.Expression:
+    text = custom_column(q, f)
+    return (exp.column(_ident(text), table=q.table_alias) if _PLAIN.fullmatch(text) else
+            _parse(text, prof.sql, "custom_fields: column", prof.file))
+
+
+def custom_lacks(prof: WarehouseProfile, q: EntityQuery, f: CustomField, pr: Probe | None) -> list[tuple[str, str]]:
+    """(table, column) of the custom field's data column the warehouse lacks (a field the connector lists before it
+    adds its column, at the next sync)."""
+    if pr is None:
+        return []
+    text = custom_column(q, f)
+    if _PLAIN.fullmatch(text):
+        return [] if pr.has_column(q.from_, text) or not pr.has_table(q.from_) else [(q.from_, text)]
+    return _lacking(prof, q, text, pr, "custom_fields: column")
+
+
+def _custom_expr(prof: WarehouseProfile, q: EntityQuery, f: CustomField, dialect=None) -> exp.Expression:
+    """The custom field as text, as an export shows it: an integral number without «.0» (a DOUBLE «Бюджет» 5000
+    reads «5000» on every engine), an empty text as no value; an enum's option id as its label."""
+    from crm_audit.engine import dialects
+
+    e = exp.Cast(this=_custom_source(prof, q, f), to=exp.DataType.build("TEXT"))
+    e = exp.Nullif(this=(dialect or dialects.get(None)).plain_number(e), expression=exp.Literal.string(""))
     if not f.options:
         return e
     return exp.Case(ifs=[exp.If(this=exp.EQ(this=e.copy(), expression=exp.Literal.string(k)), true=exp.Literal.string(v))
@@ -351,6 +396,7 @@ class Entity:
     query: exp.Select
     source: Source
     custom: dict[str, str] = field(default_factory=dict)  # norm(display name) -> column alias in the CTE
+    columns: dict[str, str] = field(default_factory=dict)  # display name (the metadata's) -> the data column read
 
 
 @dataclass
@@ -361,6 +407,8 @@ class Layout:
     entities: dict[str, Entity]
     resolved: Resolved | None = None
     not_found: list[str] = field(default_factory=list)  # custom fields the metadata does not name ("deals: Город")
+    no_column: list[tuple[str, str, str, str]] = field(default_factory=list)  # (entity, name, table, column) it lacks
+    duplicates: list[tuple[str, str, str, list[str]]] = field(default_factory=list)  # (entity, name, key read, others)
 
     def sources(self) -> dict[str, Source]:
         return {n: e.source for n, e in self.entities.items()}
@@ -379,10 +427,14 @@ def field_types(prof: WarehouseProfile) -> dict[str, dict[str, str]]:
 
 
 def entity_query(prof: WarehouseProfile, ent: str, fields: dict[str, str], schema: str | None, types: dict[str, str],
-                 custom: dict[str, CustomField], times: LocalTimes | None = None, raw_dates: bool = False) -> exp.Select:
-    """The entity's SELECT (alias -> custom field in ``custom``); a date field held as a timestamp (``times``) is its
-    date in the account's time zone; ``raw_dates``: date fields as the warehouse has them (to ask their types,
-    :mod:`crm_audit.warehouse.localtime`)."""
+                 custom: dict[str, CustomField], dialect: str | None = None, times: LocalTimes | None = None,
+                 raw_dates: bool = False) -> exp.Select:
+    """The entity's SELECT (alias -> custom field in ``custom``) for the target's ``dialect``; a date field held as a
+    timestamp (``times``) is its date in the account's time zone; ``raw_dates``: date fields as the warehouse has
+    them (to ask their types, :mod:`crm_audit.warehouse.localtime`)."""
+    from crm_audit.engine import dialects
+
+    target = dialects.get(dialect)
     q = prof.entities[ent]
     d = prof.sql
     sel: list[exp.Expression] = [exp.alias_(_parse(q.order or fields["id"], d, f"entities: {ent}: order", prof.file), "_row", quoted=True)]
@@ -395,12 +447,14 @@ def entity_query(prof: WarehouseProfile, ent: str, fields: dict[str, str], schem
         kind = times.kinds.get(name) if times is not None and typ == "DATE" else None
         e = (timestamps.local_date(times.dialect, e, times.zone, kind == "aware") if kind else
              exp.Cast(this=e, to=exp.DataType.build(typ)))
+        if types.get(name) == "id":  # compared as text: an id stored as DOUBLE / NUMERIC (102.0) is «102» everywhere
+            e = target.plain_number(e)
         if ent == "deals" and name == "status":  # another value is no status: in no rule's scope, and warned about
             e = exp.Case(ifs=[exp.If(this=exp.In(this=e.copy(), expressions=[exp.Literal.string(x) for x in STATUSES]), true=e.copy())],
                          default=exp.Null())
         sel.append(exp.alias_(e, name, quoted=True))
     for a, f in custom.items():
-        sel.append(exp.alias_(_custom_expr(prof, q, f), a, quoted=True))
+        sel.append(exp.alias_(_custom_expr(prof, q, f, target), a, quoted=True))
     out = exp.select(*sel).from_(exp.Table(this=exp.to_identifier(q.from_), alias=exp.TableAlias(this=exp.to_identifier(q.table_alias))))
     for j in q.joins:
         table = _table(j.table, d, f"entities: {ent}: joins: {j.alias}: table", prof.file).copy()
@@ -420,6 +474,8 @@ def build_layout(prof: WarehouseProfile, schema: str | None, target, custom_need
     types = field_types(prof)
     entities: dict[str, Entity] = {}
     not_found: list[str] = []
+    no_column: list[tuple[str, str, str, str]] = []
+    duplicates: list[tuple[str, str, str, list[str]]] = []
     for ent in resolved.entities:
         q = prof.entities[ent]
         wanted = sorted((custom_needed or {}).get(ent, set()))
@@ -427,21 +483,29 @@ def build_layout(prof: WarehouseProfile, schema: str | None, target, custom_need
                    and ent not in resolved.no_custom else {})
         chosen: dict[str, CustomField] = {}
         custom: dict[str, str] = {}
+        columns: dict[str, str] = {}
         for name in wanted:
             f = catalog.get(norm(name))
             if f is None:
                 not_found.append(f"{ent}: {name}")
                 continue
+            if f.others:
+                duplicates.append((ent, f.name, f.key, list(f.others)))
+            lacks = custom_lacks(prof, q, f, resolved.probe)
+            if lacks:  # listed in the metadata, no column yet: not read, its rules skipped (warned)
+                no_column += [(ent, f.name, t, c) for t, c in lacks[:1]]
+                continue
             a = custom_alias(name)
             chosen[a] = f
             custom[norm(name)] = a
+            columns[f.name] = custom_column(q, f)
         fields = resolved.fields[ent]
         dates = {n: f for n, f in fields.items() if n != "status" and SQL_TYPES.get(types.get(ent, {}).get(n, "text")) == "DATE"}
-        raw = entity_query(prof, ent, dates, schema, types.get(ent, {}), {}, raw_dates=True) if dates else None
+        raw = entity_query(prof, ent, dates, schema, types.get(ent, {}), {}, target.dialect, raw_dates=True) if dates else None
         times = timestamp_kinds(target, _render(target, raw.where(exp.false(), append=True)) if raw else "", list(dates), zone)
-        query = entity_query(prof, ent, fields, schema, types.get(ent, {}), chosen, times=times)
+        query = entity_query(prof, ent, fields, schema, types.get(ent, {}), chosen, target.dialect, times=times)
         names = set(fields)
         src = Source(cte_name(ent), names, order="_row", unique_ids=False,
                      custom_lookup=lambda n, custom=custom, names=names: n if n in names else custom.get(norm(n)))
-        entities[ent] = Entity(ent, query, src, custom)
-    return Layout(prof, entities, resolved, not_found)
+        entities[ent] = Entity(ent, query, src, custom, columns)
+    return Layout(prof, entities, resolved, not_found, no_column, duplicates)

@@ -22,8 +22,10 @@ class EntityInfo:
     rows: int | None = None
     read: list[tuple[str, str]] = field(default_factory=list)  # (field, expression)
     not_read: list[str] = field(default_factory=list)  # texts: the field and the column it lacks
-    custom_found: list[str] = field(default_factory=list)
+    custom_found: list[tuple[str, str]] = field(default_factory=list)  # (display name, the data column read)
     custom_missing: list[str] = field(default_factory=list)
+    custom_no_column: list[tuple[str, str]] = field(default_factory=list)  # (display name, the column the table lacks)
+    custom_duplicates: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (name, key read, other keys)
 
 
 @dataclass
@@ -74,7 +76,9 @@ def inspect_warehouse(settings, url_text: str | None) -> WarehouseReport:
             info = EntityInfo(ent, prof.entities[ent].from_, int(target.run(d.render(q)).to_pylist()[0]["n"]))
             info.read = sorted(resolved.fields[ent].items())
             info.not_read = by_entity.get(ent, [])
-            info.custom_found = sorted(e.custom)
+            info.custom_found = sorted(e.columns.items())
+            info.custom_no_column = [(n, c) for x, n, _t, c in layout.no_column if x == ent]
+            info.custom_duplicates = [(n, k, o) for x, n, k, o in layout.duplicates if x == ent]
             info.custom_missing = [n.split(": ", 1)[1] for n in layout.not_found if n.startswith(f"{ent}: ")]
             rep.entities.append(info)
         runnable, skipped, _warnings = decide(plans, layout)
@@ -97,6 +101,13 @@ def format_warehouse(rep: WarehouseReport) -> str:
             lines.append("    " + _("not read: {what}").format(what=t))
         if e.custom_found:
             lines.append("    " + _("custom fields found: {names}").format(names=len(e.custom_found)))
+            lines += ["      " + f"{name} = {column}" for name, column in e.custom_found]
+        for name, column in e.custom_no_column:
+            lines.append("    " + _("custom field «{field}»: table «{table}» has no column «{column}» yet; rules reading it "
+                                  "are skipped").format(field=name, table=e.table, column=column))
+        for name, key, others in e.custom_duplicates:
+            lines.append("    " + _("custom field «{field}»: several live fields with this name (keys {keys}); the newest, "
+                                  "«{key}», is read").format(field=name, key=key, keys=", ".join(f"«{k}»" for k in [key, *others])))
         if e.custom_missing:
             lines.append("    " + _("custom fields the rules name that the connector's field list lacks: {names}")
                          .format(names=", ".join(e.custom_missing)))

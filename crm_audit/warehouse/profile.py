@@ -60,9 +60,18 @@ class CustomFields(BaseModel):
     table: str
     name: str  # the column of display names
     key: str  # the column of keys
-    where: str | None = None
+    # rows that are live fields (deleted / inactive metadata rows out), over the metadata table's own columns;
+    # a list is ANDed
+    where: str | list[str] | None = None
+    # the newest of two live rows with one display name (an SQL expression over the metadata columns, larger is
+    # newer: Pipedrive's field id); without it the first by key
+    newest: str | None = None
     column: str = "{key}"  # the data column of the entity's table ({key} replaced), or an SQL expression
     options: Options | None = None
+
+    @property
+    def filters(self) -> list[str]:
+        return [] if not self.where else [self.where] if isinstance(self.where, str) else list(self.where)
 
 
 class EntityQuery(BaseModel):

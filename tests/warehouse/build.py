@@ -574,9 +574,9 @@ def fivetran_pipedrive(canon: Canon, schema: str = "pipedrive", enum_fields: tup
     tables = [t_deal, t_org, t_person, t_act, t_users, t_pipe, t_stage, t_types]
     for ent, tname, start in (("deals", "deal_field", 12450), ("organizations", "organization_field", 4000)):
         t = Table(schema, tname, [("id", "BIGINT"), ("key", "TEXT"), ("name", "TEXT"), ("field_type", "TEXT"),
-                                  ("options", "JSON")] + ft)
+                                  ("options", "JSON"), ("active_flag", "BOOLEAN")] + ft)
         for r in _field_rows(c, fields[ent], start):
-            t.add(**r, **fv())
+            t.add(**r, active_flag=True, **fv())
         tables.append(t)
     return Warehouse("fivetran_pipedrive", "pipedrive", tables, extras)
 
@@ -868,6 +868,47 @@ def build(connector: str, export_dir: Path | None = None, settings: Path | None 
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# schema variants a real warehouse shows (the acceptance tester's, issue 15): a table's columns retyped or dropped, a
+# field-metadata row added
+
+
+def retype(wh: Warehouse, table: str, columns: dict[str, str]) -> Warehouse:
+    """``columns`` (name -> neutral type) of ``table`` stored as another type (ids as DOUBLE, as a destination types a
+    JSON number; a number custom field as DOUBLE); the values converted (``float`` for DOUBLE / DECIMAL)."""
+    t = wh.table(table)
+    conv = {"DOUBLE": float, "DECIMAL": float, "TEXT": str, "BIGINT": int}
+    idx = {i: typ for i, (c, _t) in enumerate(t.columns) for name, typ in columns.items() if c == name}
+    assert len(idx) == len(columns), f"{table}: no column {sorted(columns)}"
+    t.columns = [(c, idx.get(i, typ)) for i, (c, typ) in enumerate(t.columns)]
+    t.rows = [tuple(conv[idx[i]](v) if i in idx and v not in (None, "") else (None if i in idx else v)
+                    for i, v in enumerate(r)) for r in t.rows]
+    return wh
+
+
+def drop_columns(wh: Warehouse, table: str, names: list[str]) -> Warehouse:
+    """``table`` without the columns ``names`` (a connector version without them, a field before the next sync)."""
+    t = wh.table(table)
+    keep = [i for i, (c, _t) in enumerate(t.columns) if c not in names]
+    assert len(keep) == len(t.columns) - len(names), f"{table}: no column {names}"
+    t.columns = [t.columns[i] for i in keep]
+    t.rows = [tuple(r[i] for i in keep) for r in t.rows]
+    return wh
+
+
+def add_column(wh: Warehouse, table: str, name: str, typ: str = "TEXT", value: Any = None) -> Warehouse:
+    """A column of ``value`` in every row of ``table`` (an old field's column, NULL since the field was deleted)."""
+    t = wh.table(table)
+    t.columns = [*t.columns, (name, typ)]
+    t.rows = [(*r, value) for r in t.rows]
+    return wh
+
+
+def custom_key(wh: Warehouse, entity: str, name: str) -> str:
+    """The key (the data column's name) of the custom field ``name`` of ``entity`` (deals, organizations)."""
+    return wh.extras["deal_field_keys" if entity == "deals" else "org_field_keys"][name]
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # writers
 
 
@@ -933,5 +974,5 @@ def write_postgres(wh: Warehouse, conn, schemas: dict[str, str] | None = None) -
                 cp.write_row([_value(v, typ) for v, (_, typ) in zip(r, t.columns)])
 
 
-__all__ = ["AS_OF", "CONNECTORS", "Canon", "Table", "Warehouse", "build", "canonical", "write_duckdb",
-           "write_postgres"]
+__all__ = ["AS_OF", "CONNECTORS", "Canon", "Table", "Warehouse", "add_column", "build", "canonical", "custom_key",
+           "drop_columns", "retype", "write_duckdb", "write_postgres"]

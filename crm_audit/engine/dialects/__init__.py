@@ -82,6 +82,14 @@ class Dialect:
         """1-based position of ``s`` in ``x``, 0 when absent (only compared with another position or 0)."""
         return fn("strpos", x, S(s))
 
+    def plain_number(self, x):
+        """The text ``x`` of a column cast to text, an integral number without its zero decimals: «102.0» (DuckDB's
+        and Spark's text of a DOUBLE 102), «5000.00» (a NUMERIC(12, 2)) -> «102», «5000», as PostgreSQL, Snowflake,
+        BigQuery and ClickHouse write a DOUBLE and an export writes the value; any other text unchanged. Ids stored as
+        floating point then link on every engine, and a number column shows (and fingerprints) alike."""
+        return exp.Case(ifs=[exp.If(this=self.full_match(x, r"-?[0-9]+\.0+"), true=self.replace_all(x.copy(), r"\.0+$", ""))],
+                        default=x.copy())
+
     # ---------------------------------------------------------------- numbers and dates
     def to_double(self, x):
         """``x`` (text of digits, a sign, one decimal point) as a double, NULL when it is not a number."""
