@@ -141,11 +141,15 @@ class _Checker:
         self.deals: LoadedEntity = export.entities["deals"]
 
     def header(self, entity: str, name: str) -> str:
-        """The export header of a canonical field, as the profile names it first (with the entity's prefix)."""
+        """The export header of a canonical field as this export would write it: in its interface language, with the
+        prefix its files use (:meth:`Profile.header_in`; the entity's own file's headers, else every file's)."""
         spec = self.profile.entities.get(entity) if self.profile is not None else None
         if spec is None or name not in spec.fields:
             return name
-        return (spec.prefixes[0] if spec.prefixes else "") + spec.fields[name].headers[0]
+        ent = self.export.entities.get(entity)
+        files = [ent] if ent is not None else list(self.export.entities.values())
+        headers = [h for e in files for h in [*e.fields.values(), *(h for _c, h in e.custom.values())] if h]
+        return self.profile.header_in(entity, name, headers)
 
     def lack(self, ref: FieldRef) -> _Lack | None:
         """What ``ref`` needs and the export lacks, or None."""
@@ -187,7 +191,10 @@ class _Checker:
     def skip(self, ref: FieldRef, lack: _Lack | None) -> tuple[str, str | None] | None:
         """(reason code, the profile's explanation) when a rule reading ``ref`` is skipped, else None."""
         if lack is not None and ref.entity in OPTIONAL_FILES and REF_ENTITY[ref.entity] not in self.export.entities:
-            return "no-file", None
+            prof = self.profile  # a file this CRM's export does not have: its reason, as inspect says it (amoCRM's tasks)
+            why = next((w for k in (prof.unsupported_keys(ref.entity, ref.name) if prof is not None else [])
+                        if k == REF_ENTITY[ref.entity] for w in [prof.unsupported_reason(k)] if w), None)
+            return ("not-exported", why) if why else ("no-file", None)
         unlinked = getattr(self.export, "unlinked", {}).get(REF_ENTITY.get(ref.entity, ""))
         if unlinked is not None:  # its records link to no deal: "no task" cannot be told from "not linked"
             return "not-exported", unlinked.text("ru")
@@ -251,7 +258,15 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
             out.skipped.append(skipped)
             continue
         out.runnable.append(p)
-        if n.unchecked and not lacks:
+        absent = [r for r in n.unchecked if found[r][0] is not None and not Path(found[r][0].file).exists()]
+        if n.unchecked and not lacks and absent:  # a file the export does not have (never named as if it were there)
+            cols = ", ".join(f"«{found[r][0].column}»" if found[r][0] is not None else f"«{r.name}»" for r in n.unchecked)
+            out.warnings.append(DataWarning(
+                "rule-partial", "", str(deals_file), None, None,
+                template=N_("rule {code} {rule} runs without the {entity} file ({columns}): the part of it that reads them is "
+                            "not checked (export the {entity} into the same folder to check it)"),
+                params={"code": p.rule.code, "rule": p.rule.id, "columns": cols, "entity": ENTITY_NAMES[found[absent[0]][0].entity]}))
+        elif n.unchecked and not lacks:
             where = found[n.unchecked[0]][0]
             cols = ", ".join(f"«{found[r][0].column}»" if found[r][0] is not None else f"«{r.name}»" for r in n.unchecked)
             out.warnings.append(DataWarning(
@@ -390,6 +405,27 @@ def _sources(ref: FieldRef) -> list[tuple[str, str]]:
     return [(REF_ENTITY[ref.entity], ref.name)]
 
 
+#: an entity's file as a message names it (made in the language it is shown in)
+ENTITY_NAMES = {"deals": Msg(N_("deals")), "organizations": Msg(N_("organizations")), "persons": Msg(N_("persons (contacts)")),
+                "activities": Msg(N_("activities (tasks)"))}
+
+
+def _may_be_blank(export: LoadedExport, ent, name: str) -> bool:
+    """The profile says a column of ``name`` blank in every row can be the truth (`may_be_blank:`): always, or while
+    no row has the values it names (a lost reason when no deal is lost)."""
+    spec = export.profile.entities[ent.entity].fields.get(name) if export.profile is not None else None
+    rule = spec.may_be_blank if spec is not None else False
+    if isinstance(rule, bool):
+        return rule
+    for other, values in rule.items():
+        if other not in ent.fields:
+            return False
+        lit = ", ".join(sql_literal(v) for v in values)
+        if export.con.execute(f'SELECT count(*) FROM {ent.table} WHERE "{other}" IN ({lit})').fetchone()[0]:
+            return False
+    return True
+
+
 def blank_columns(export: LoadedExport, plans: list[RulePlan]) -> list[BlankColumn]:
     """The profile's columns blank in every row of their file (ids, done flags, due dates, names),
     each with the rules that read it: an export that lost its values. (A custom field blank in
@@ -417,7 +453,7 @@ def blank_columns(export: LoadedExport, plans: list[RulePlan]) -> list[BlankColu
             f"SELECT {', '.join(f'count(*) FILTER (WHERE NOT is_blank({c}))' for c in unsure)} FROM {ent.table}").fetchone())) if unsure else {}
         counts = [1 if filled else exact[c] for (c, _h), filled in zip(cols.values(), ends)]
         for (name, (_c, header)), filled in zip(cols.items(), counts):
-            if filled == 0:
+            if filled == 0 and not _may_be_blank(export, ent, name):
                 users = tuple(needed.get((entity, name), []))
                 if entity == "deals" and name in ("id", "status"):
                     users = tuple(p.rule.id for p in plans)
