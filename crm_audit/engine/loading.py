@@ -186,7 +186,7 @@ def _lacking_deal_columns(out: LoadedExport, profile: Profile) -> list[DataWarni
                                                             [h for _c, h in deals.custom.values()], out)}
     warnings = []
     for f in lacking:
-        header = (spec.prefixes[0] if spec.prefixes else "") + spec.fields[f].headers[0]
+        header = profile.header_in("deals", f, [h for h in [*deals.fields.values(), *(h for _c, h in deals.custom.values())] if h])
         hint = (Msg(N_("; is it «{column}»? If so, map it in crm-audit.yaml: columns: {{deals: {{{field}: {column}}}}}"),
                     {"column": found[f], "field": f}) if f in found else
                 Msg(N_("; map the team's column in crm-audit.yaml: columns: {{deals: {{{field}: <header>}}}}"), {"field": f}))
