@@ -170,18 +170,24 @@ def test_telegram_failures_in_the_russian_cli_say_it_in_russian(audited, capsys,
         assert not any(f in text for f in LATIN_FRAGMENTS), text
 
 
-def test_telegram_answers_are_mapped_to_their_meaning(lang):
+def test_telegram_answers_are_mapped_to_their_meaning():
+    from crm_audit import i18n
     from crm_audit.notify.telegram import answer_text
 
-    lang("en")
-    assert answer_text(400, "Bad Request: chat not found", "-5").startswith("Telegram does not know the chat -5")
-    assert answer_text(403, "Forbidden: bot was blocked by the user", "7") == "the user of chat 7 blocked the bot"
-    assert answer_text(401, "Unauthorized", "7").startswith("Telegram refused the bot token (401);")
-    # an unknown answer: the server's words, marked as such
-    assert answer_text(400, "Bad Request: something new", "7") == "Telegram answered 400; the server's own words: «Bad Request: something new»"
-    lang("ru")
-    assert answer_text(400, "Bad Request: chat not found", "-5").startswith("Telegram не знает чат -5")
-    assert answer_text(400, "Bad Request: something new", "7") == "Telegram ответил 400; слова сервера: «Bad Request: something new»"
+    before = i18n.current_language()
+    try:
+        i18n.use_language("en")
+        assert answer_text(400, "Bad Request: chat not found", "-5").startswith("Telegram does not know the chat -5")
+        assert answer_text(403, "Forbidden: bot was blocked by the user", "7") == "the user of chat 7 blocked the bot"
+        assert answer_text(401, "Unauthorized", "7").startswith("Telegram refused the bot token (401);")
+        # an unknown answer: the server's words, marked as such
+        assert (answer_text(400, "Bad Request: something new", "7")
+                == "Telegram answered 400; the server's own words: «Bad Request: something new»")
+        i18n.use_language("ru")
+        assert answer_text(400, "Bad Request: chat not found", "-5").startswith("Telegram не знает чат -5")
+        assert answer_text(400, "Bad Request: something new", "7") == "Telegram ответил 400; слова сервера: «Bad Request: something new»"
+    finally:
+        i18n.use_language(before)
 
 
 # ----------------------------------------------------------------------------- 5: the English CLI names rules by id
