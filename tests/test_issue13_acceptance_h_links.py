@@ -313,3 +313,26 @@ def test_validate_with_the_export_reports_a_rule_field_it_lacks_at_the_rules_lin
     assert f"our_rules.yaml:{line}:11: required column «Segmento» is missing; needed by rule(s): 3.1 big-deal-no-owner" in err
     assert run(work, export) == 2
     assert "required column «Segmento» is missing; needed by rule(s): 3.1 big-deal-no-owner" in capsys.readouterr().err
+
+
+def test_a_task_with_deal_ids_and_deal_names_counts_once_per_deal(tmp_path):
+    """D2: «Associated Deal IDs» and «Associated Deal» (names) in one task file go item by item together: a task of
+    two deals is two rows (never ids × names = four), each linked by its id."""
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
+
+    export = _hs_tasks_variant(tmp_path, "Associated Deal", {})
+    path = export / HS_TASKS
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[0] += ',"Associated Deal IDs"'
+    lines[1] += ',"18345670001;18345670002"'
+    lines[2] += ',"18345670005"'
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = load_export(export, load_profile("hubspot"), as_of=None)
+    try:
+        rows = sorted(loaded.con.execute("SELECT id, deal_id, deal_name FROM activities").fetchall())
+    finally:
+        loaded.close()
+        loaded.con.close()
+    assert rows == [("55001", "18345670001", "Northwind renewal"), ("55001", "18345670002", "Contoso upsell"),
+                    ("55003", "18345670005", "Appointment tbd")]
