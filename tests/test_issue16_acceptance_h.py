@@ -17,7 +17,6 @@ import re
 import socket
 import subprocess
 import threading
-from pathlib import Path
 
 import openpyxl
 import pytest
