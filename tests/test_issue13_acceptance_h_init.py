@@ -121,6 +121,8 @@ def test_d12_a_lost_reason_with_no_lost_deal_and_an_empty_contact_column_are_not
         text = inspect_text(FIXTURES / case, crm, capsys, monkeypatch)
         assert f"столбец «{column}»" not in text, case
         assert "(не для всех сделок)" not in text.split("Правила:")[1].split("Первые")[0] or "Done" in text, case
+    # a REST dump's PROBABILITY blank in every row: only init's stage order reads it (stages.csv gives the order)
+    assert "потеряла" not in inspect_text(FIXTURES / "b24_rest", "bitrix24", capsys, monkeypatch)
     # a done flag blank in every row is still the sign of lost values (pd_en's tasks file)
     text = inspect_text(FIXTURES / "pd_en", "pipedrive", capsys, monkeypatch)
     assert "столбец «Activity - Done» в файле activities.csv пуст во всех 2 строках" in text
