@@ -48,6 +48,8 @@ NEW, FIXED, NOT_FIXED = "Не обработано", "Исправлено", "Н
 DATES = ["2026-10-09", "2026-10-23", "2026-11-06", "2026-11-20"]
 URL = "https://example.pipedrive.com/deal/{}"
 WALL_CLOCK = {"ran_at", "read_at", "decided_at"}  # and any other «…_at» column: the ledger's ISO timestamps (dates are «…_on»)
+#: the state of a document file when last read (its bytes: a re-run rewrites the workbook, whose FAQ shows the wall clock)
+FILE_STATE = {("document_reads", "size"), ("document_reads", "mtime_ns"), ("document_reads", "digest")}
 
 
 # ============================================================================ the CLI, as a user runs it
@@ -219,7 +221,8 @@ def ledger_dump(db: Path) -> dict[str, list[tuple]]:
     try:
         out = {}
         for (table,) in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name"):
-            cols = [r[1] for r in con.execute(f'PRAGMA table_info("{table}")') if r[1] not in WALL_CLOCK and not r[1].endswith("_at")]
+            cols = [r[1] for r in con.execute(f'PRAGMA table_info("{table}")') if r[1] not in WALL_CLOCK and not r[1].endswith("_at")
+                    and (table, r[1]) not in FILE_STATE]
             rows = con.execute(f'SELECT {", ".join(chr(34) + c + chr(34) for c in cols)} FROM "{table}"').fetchall()
             out[table] = [tuple(cols)] + sorted(rows, key=repr)
     finally:
