@@ -517,6 +517,7 @@ def test_a_yes_no_value_nobody_writes_names_the_files_own_yes_and_no(tmp_path, c
     cfg = yaml.safe_load((tmp_path / "crm-audit.yaml").read_text(encoding="utf-8"))
     cfg["rules"] = {"bundled": False, "files": ["pt_rules.yaml"]}
     cfg.pop("fields", None)  # the bundled rules' custom fields
+    cfg.pop("stage_names", None), cfg.pop("pipeline_names", None)  # and their stages and pipelines (init names them)
     (tmp_path / "crm-audit.yaml").write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     code, lines = _cli(capsys, "ru", monkeypatch, "run", "--export", "pt", "--out", "a.xlsx", "--as-of", "2026-11-20")
     assert code == 2

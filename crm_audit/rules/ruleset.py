@@ -183,13 +183,21 @@ def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = Fals
             params = {"hint": did_you_mean(u.name, list(settings.pipelines))}
         out.append(rule.problem(u.path, msg, f"unknown-{u.kind}", {"name": u.name, **params}))
     if bundled:
+        # a scope of several pipelines of which the team has some: the rule runs on those (not «checks nothing»)
+        others = [pl for pl in rule.pipelines if settings.pipeline_key(pl) is not None]
         for p in out:
             if p.reason in ("unknown-pipeline", "unknown-stage"):
                 p.severity = "warning"
-                p.template, p.params = (N_("{problem}; bundled rule {code} checks nothing for it (add it to the settings, name "
-                                           "your own with stage_names: / pipeline_names:, or disable the rule with rules: "
-                                           "disable: [{rule}])"),
-                                        {"problem": Msg(p.template or p.message, p.params), "code": rule.code, "rule": rule.id})
+                if p.reason == "unknown-pipeline" and others:
+                    p.template, p.params = (N_("{problem}; bundled rule {code} runs on {pipelines} only (add it to the settings or "
+                                               "name your own with pipeline_names: to check it there too)"),
+                                            {"problem": Msg(p.template or p.message, p.params), "code": rule.code,
+                                             "pipelines": ", ".join(f"«{pl}»" for pl in others)})
+                else:
+                    p.template, p.params = (N_("{problem}; bundled rule {code} checks nothing for it (add it to the settings, name "
+                                               "your own with stage_names: / pipeline_names:, or disable the rule with rules: "
+                                               "disable: [{rule}])"),
+                                            {"problem": Msg(p.template or p.message, p.params), "code": rule.code, "rule": rule.id})
                 p.message = p.text()
     return out
 
