@@ -43,6 +43,9 @@ EXPECTED = {
     "owner-mismatch": {opp(2)},  # João's opportunity, Ana's account
     "overdue-tasks": {opp(3)},  # due 2026-11-10, not completed
     "no-stage-movement": {opp(2)},  # 18 days since the stage changed on 2026-11-02
+    # init names the handbook's «Клиенты» the report's one pipeline «Продажи» (issue 13 D11): 1.11 runs, and open
+    # «Escola Leste» has no account
+    "open-deal-without-organization": {opp(6)},
 }
 #: the state of each opportunity, from the translated «Closed» / «Won» columns
 STATES = {opp(1): "open", opp(2): "open", opp(3): "open", opp(4): "won", opp(5): "lost", opp(6): "open"}
