@@ -353,10 +353,11 @@ def test_a_managers_invalid_status_reads_in_the_clis_language_and_in_russian_on_
         "unknown decision «ок» (expected one of: Принято, Предупреждение)"]
     assert row.problems[0].text("ru") == "неизвестный статус «готово» (ожидался один из: Не обработано, Исправлено, Не исправлено)"
     warnings = PullResult("audit.xlsx", edits=[row]).warnings()
+    # English names the rule by code and id (the sheet's tab is Russian); Russian names the tab
     assert [w.message for w in warnings] == [
-        "1.1 Нет задач!M7: deal 7: unknown status «готово» (expected one of: Не обработано, Исправлено, Не исправлено) "
+        "1.1 r1, cell M7: deal 7: unknown status «готово» (expected one of: Не обработано, Исправлено, Не исправлено) "
         "(manager: Мария Кузнецова); kept as written",
-        "1.1 Нет задач!N7: deal 7: unknown decision «ок» (expected one of: Принято, Предупреждение) (manager: Мария Кузнецова); "
+        "1.1 r1, cell N7: deal 7: unknown decision «ок» (expected one of: Принято, Предупреждение) (manager: Мария Кузнецова); "
         "ignored — the head of sales writes «Принято» or «Предупреждение»"]
     assert warnings[0].text("ru") == ("1.1 Нет задач!M7: сделка 7: неизвестный статус «готово» (ожидался один из: Не обработано, "
                                       "Исправлено, Не исправлено) (менеджер: Мария Кузнецова); сохранено как написано")
