@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import time
 from pathlib import Path
 
 import openpyxl
@@ -189,6 +190,7 @@ def test_review_reads_the_older_file_and_counts_its_edit_as_the_latest_word(stor
 
     _type_into(story["old"], "1.8", "6", "Не исправлено", "клиент в отпуске до февраля")
     _type_into(story["old"], "1.8", "4", "Исправлено", "позже, но в старом файле")
+    time.sleep(1.1)  # the ledger's times are in seconds: a person types after the run's second, not within it
     assert main(["review", "-c", str(story["cfg"])]) == 0
     capsys.readouterr()
     with Ledger(story["dir"] / "crm-audit.db") as led:
