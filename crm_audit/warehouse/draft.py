@@ -30,7 +30,7 @@ from crm_audit.errors import InputError, Problem, UsageError
 from crm_audit.i18n import N_, _
 from crm_audit.textnorm import norm
 from crm_audit.warehouse import profile as wprofile
-from crm_audit.warehouse.entities import (Probe, Resolved, _parse, _qualify, _render, _rollback, _table, _table_names,
+from crm_audit.warehouse.entities import (Probe, Resolved, _parse, _qualify, _render, _rollback, _table_names, select_from,
                                           cte_name, custom_catalog, findings_error, probe, resolve)
 from crm_audit.warehouse.url import PASSWORD_ENV, EngineURL
 
@@ -180,13 +180,7 @@ def stage_rows(prof: wprofile.WarehouseProfile, target, schema: str | None) -> l
         return None
     d = prof.sql
     sel = [exp.alias_(_parse(q.alternatives(n)[0], d, f"stages: fields: {n}", prof.file), n, quoted=True) for n in q.fields]
-    out = exp.select(*sel).from_(exp.Table(this=exp.to_identifier(q.from_), alias=exp.TableAlias(this=exp.to_identifier(q.table_alias))))
-    for j in q.joins:
-        table = _table(j.table, d, f"stages: joins: {j.alias}: table", prof.file).copy()
-        table.set("alias", exp.TableAlias(this=exp.to_identifier(j.alias)))
-        out = out.join(table, on=_parse(j.on, d, f"stages: joins: {j.alias}: on", prof.file), join_type="left")
-    for i, w in enumerate(q.where):
-        out = out.where(_parse(w, d, f"stages: where[{i}]", prof.file), append=True)
+    out = select_from(prof, q, sel, "stages")
     try:
         return _rows(target, _qualify(out, schema))
     except Exception:  # a stage table the warehouse lacks: the deals' own stages are used (the order marked as guessed)

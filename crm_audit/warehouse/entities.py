@@ -455,14 +455,20 @@ def entity_query(prof: WarehouseProfile, ent: str, fields: dict[str, str], schem
         sel.append(exp.alias_(e, name, quoted=True))
     for a, f in custom.items():
         sel.append(exp.alias_(_custom_expr(prof, q, f, target), a, quoted=True))
+    return _qualify(select_from(prof, q, sel, f"entities: {ent}"), schema)
+
+
+def select_from(prof: WarehouseProfile, q, sel: list[exp.Expression], where: str) -> exp.Select:
+    """``SELECT sel`` from a profile query's table with its left joins and filters (``where``: the profile key, for errors)."""
+    d = prof.sql
     out = exp.select(*sel).from_(exp.Table(this=exp.to_identifier(q.from_), alias=exp.TableAlias(this=exp.to_identifier(q.table_alias))))
     for j in q.joins:
-        table = _table(j.table, d, f"entities: {ent}: joins: {j.alias}: table", prof.file).copy()
+        table = _table(j.table, d, f"{where}: joins: {j.alias}: table", prof.file).copy()
         table.set("alias", exp.TableAlias(this=exp.to_identifier(j.alias)))
-        out = out.join(table, on=_parse(j.on, d, f"entities: {ent}: joins: {j.alias}: on", prof.file), join_type="left")
+        out = out.join(table, on=_parse(j.on, d, f"{where}: joins: {j.alias}: on", prof.file), join_type="left")
     for i, w in enumerate(q.where):
-        out = out.where(_parse(w, d, f"entities: {ent}: where[{i}]", prof.file), append=True)
-    return _qualify(out, schema)
+        out = out.where(_parse(w, d, f"{where}: where[{i}]", prof.file), append=True)
+    return out
 
 
 def build_layout(prof: WarehouseProfile, schema: str | None, target, custom_needed: dict[str, set[str]] | None = None,
