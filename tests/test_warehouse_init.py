@@ -93,7 +93,8 @@ def warehouses(tmp_path_factory):
 # ------------------------------------------------------------------------------------------ each connector on DuckDB
 
 
-@pytest.mark.parametrize("connector", CONNECTORS)
+@pytest.mark.parametrize("connector", [  # Fivetran Pipedrive and Airbyte HubSpot by default; the others `slow` (opt-in)
+    pytest.param(c, marks=() if c in ("fivetran_pipedrive", "airbyte_hubspot") else pytest.mark.slow) for c in CONNECTORS])
 def test_init_from_a_warehouse_writes_settings_that_audit_it_as_the_export(connector, warehouses, tmp_path):
     wh, db = warehouses[connector]
     crm = connector.split("_", 1)[1]
@@ -288,7 +289,9 @@ def _pg_url(pg) -> str:
     return pg.server.get_uri().replace("postgres:@", "postgres@")  # pgserver's user has no password
 
 
-@pytest.mark.parametrize("connector", ["fivetran_pipedrive", "fivetran_hubspot", "airbyte_hubspot"])
+@pytest.mark.parametrize("connector", [  # Fivetran HubSpot by default; the others `slow` (opt-in)
+    pytest.param(c, marks=() if c == "fivetran_hubspot" else pytest.mark.slow)
+    for c in ["fivetran_pipedrive", "fivetran_hubspot", "airbyte_hubspot"]])
 def test_init_on_postgres_writes_settings_that_audit_it_as_the_export(connector, postgres, warehouses, tmp_path):
     wh, _db = warehouses[connector]
     schema = f"init_{connector}"

@@ -233,7 +233,8 @@ def test_a_test_postgres_left_by_a_killed_test_process_is_stopped_at_the_next_st
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    server = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # stands in for the left postgres
+    # stands in for the left postgres (SIGQUIT restored: a background job's shell leaves it ignored)
+    server = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGQUIT, signal.SIG_DFL); time.sleep(60)"])
     orphan = tmp_path / f"{PG_PREFIX}orphan"
     (orphan / "data").mkdir(parents=True)
     (orphan / OWNER_FILE).write_text(str(dead.pid))

@@ -122,9 +122,15 @@ def test_the_rewritten_export_is_at_the_day_boundary(export):
     assert created and all(c.endswith(" 02:30:00") for c in created if c)
 
 
+def _zone_case(engine: str, session: str, time_type: str):
+    """DuckDB with Moscow and PostgreSQL with Los Angeles run by default; the other pairs are `slow` (opt-in)."""
+    default = (engine, session) in {("duckdb", "Europe/Moscow"), ("postgres", "America/Los_Angeles")}
+    return pytest.param(engine, session, time_type, marks=() if default else pytest.mark.slow)
+
+
 @pytest.mark.parametrize("engine, session, time_type", [
-    (e, s, "TIMESTAMPTZ") for e in ("duckdb", "postgres") for s in ("Europe/Moscow", "America/Los_Angeles")] + [
-    (e, "America/Los_Angeles", "TIMESTAMP") for e in ("duckdb", "postgres")])
+    _zone_case(e, s, "TIMESTAMPTZ") for e in ("duckdb", "postgres") for s in ("Europe/Moscow", "America/Los_Angeles")] + [
+    _zone_case(e, "America/Los_Angeles", "TIMESTAMP") for e in ("duckdb", "postgres")])
 def test_timestamps_are_dates_in_the_accounts_zone_whatever_the_sessions(engine, session, time_type, export_run,
                                                                           duckdb_files, request, tmp_path):
     pg = request.getfixturevalue("postgres") if engine == "postgres" else None
