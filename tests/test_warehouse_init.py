@@ -93,8 +93,8 @@ def warehouses(tmp_path_factory):
 # ------------------------------------------------------------------------------------------ each connector on DuckDB
 
 
-@pytest.mark.parametrize("connector", [  # Fivetran Pipedrive and Airbyte HubSpot by default; the others `slow` (opt-in)
-    pytest.param(c, marks=() if c in ("fivetran_pipedrive", "airbyte_hubspot") else pytest.mark.slow) for c in CONNECTORS])
+@pytest.mark.parametrize("connector", [  # Fivetran Pipedrive by default; the others `slow` (opt-in)
+    pytest.param(c, marks=() if c == "fivetran_pipedrive" else pytest.mark.slow) for c in CONNECTORS])
 def test_init_from_a_warehouse_writes_settings_that_audit_it_as_the_export(connector, warehouses, tmp_path):
     wh, db = warehouses[connector]
     crm = connector.split("_", 1)[1]
