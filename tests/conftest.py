@@ -26,3 +26,19 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "failed"
         report.longrepr = (f"{item.nodeid}: skipped ({reason}), but CI / CRM_AUDIT_REQUIRE_SOFFICE requires the "
                            f"LibreOffice tests to run: {INSTALL_HINT}")
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A test PostgreSQL per module (a module may define its own ``postgres``): the server and its socket folder."""
+    if not os.environ.get("CI"):
+        pytest.importorskip("pgserver", reason="pgserver is not installed (pip install '.[test]')")
+    from urllib.parse import parse_qs, urlsplit
+
+    from engine_targets import Postgres
+
+    pg = Postgres()
+    try:
+        yield pg, parse_qs(urlsplit(pg.server.get_uri()).query)["host"][0]
+    finally:
+        pg.close()

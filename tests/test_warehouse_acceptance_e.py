@@ -8,7 +8,6 @@ between the engines.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -147,21 +146,6 @@ def test_ids_and_numbers_stored_as_floating_point_read_as_the_export_on_duckdb(e
     same_as_export(got, want)
     budget = [row[2:] for row in per_rule(got)["missing-traffic-or-budget"]]
     assert budget and not any(isinstance(v, str) and v.endswith(".0") for row in budget for v in row)
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    if not os.environ.get("CI"):
-        pytest.importorskip("pgserver", reason="pgserver is not installed (pip install '.[test]')")
-    from urllib.parse import parse_qs, urlsplit
-
-    from engine_targets import Postgres
-
-    pg = Postgres()
-    try:
-        yield pg, parse_qs(urlsplit(pg.server.get_uri()).query)["host"][0]
-    finally:
-        pg.close()
 
 
 def test_floats_give_the_same_rows_and_fingerprints_on_postgres_and_duckdb(export_report, postgres, tmp_path):

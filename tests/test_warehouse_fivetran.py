@@ -11,7 +11,6 @@ deal ids, evidence and fingerprints (waivers key on them) — and in the same or
 
 from __future__ import annotations
 
-import os
 
 import pytest
 
@@ -84,21 +83,6 @@ def test_fivetran_tables_in_duckdb_give_the_exports_findings(case, tmp_path):
     db = write_duckdb(wh, tmp_path / "fivetran.duckdb")
     got = compare(case, f"duckdb:///{db}?profile={connector}&schema={schema_of(wh)}", settings_file)
     assert got.source == f"{connector} · {schema_of(wh)} · fivetran.duckdb"  # the FAQ: no user, host or path
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    if not os.environ.get("CI"):
-        pytest.importorskip("pgserver", reason="pgserver is not installed (pip install '.[test]')")
-    from urllib.parse import parse_qs, urlsplit
-
-    from engine_targets import Postgres
-
-    pg = Postgres()
-    try:
-        yield pg, parse_qs(urlsplit(pg.server.get_uri()).query)["host"][0]
-    finally:
-        pg.close()
 
 
 @pytest.mark.parametrize("case", ["pipedrive-demo", "hubspot-tasks"])
