@@ -88,7 +88,35 @@ def _rule_side(values: list, mark: str) -> list:
     return [r[0] for r in c.execute(q).fetchall()]
 
 
-CELLS = [c for c, _ in EXAMPLES] + ["15.000", "1,500", " -1.500", "+1,500", "-", "--5", "", None, "0,00", "500,000"]
+#: accounting negatives with the currency inside or outside the brackets, a comma or a point decimal mark (issue 13)
+NEGATIVES = [
+    ("R$ (1.234,00)", -1234.0), ("(R$ 1.234,00)", -1234.0), ("R$(1.234,00)", -1234.0), ("(1.234,00) R$", -1234.0),
+    ("(1.234,00 R$)", -1234.0), ("BRL (1.234,00)", -1234.0), ("(1.234,00) BRL", -1234.0), ("€ (1.234,56)", -1234.56),
+    ("(1.234,56 €)", -1234.56), ("USD (1,234.00)", -1234.0), ("(1,234.00) USD", -1234.0), ("$(1,234.00)", -1234.0),
+    ("($1,234.00)", -1234.0), ("(1 234,00 zł)", -1234.0), ("- R$ 15,00", -15.0), ("R$ (0,99)", -0.99),
+    ("R$\u00a0(1.234,00)", -1234.0),
+    # no negative: digits outside the brackets, a minus and brackets both, a minus after the number
+    ("12 (15)", None), ("abc (12)", None), ("-(5)", None), ("R$ (-5,00)", None), ("R$ (1.234,00)-", None),
+    ("(1.234,00) (5)", None),
+]
+
+
+@pytest.mark.parametrize("cell, want", NEGATIVES)
+def test_an_accounting_negative_with_the_currency_inside_or_outside_the_brackets(con, cell, want):
+    assert con.execute("SELECT parse_num(?)", [cell]).fetchone()[0] == want
+    if want is not None:  # its decimal mark tells itself: the column's does not matter
+        assert con.execute("SELECT parse_num_m(?, '.'), parse_num_m(?, ',')", [cell, cell]).fetchone() == (want, want)
+
+
+@pytest.mark.parametrize("cell, point, comma", [("R$ (15.000)", -15.0, -15000.0), ("(15.000) R$", -15.0, -15000.0),
+                                                ("USD (1,500)", -1500.0, -1.5)])
+def test_a_bracketed_amount_that_reads_either_way_follows_the_columns_mark(con, cell, point, comma):
+    assert con.execute("SELECT parse_num_m(?, '.'), parse_num_m(?, ',')", [cell, cell]).fetchone() == (point, comma)
+    assert con.execute("SELECT num_ambiguous(?)", [cell]).fetchone()[0] is True
+
+
+CELLS = [c for c, _ in EXAMPLES] + [c for c, _ in NEGATIVES] + [
+    "15.000", "1,500", " -1.500", "+1,500", "-", "--5", "", None, "0,00", "500,000", "R$ (15.000)"]
 
 
 @pytest.mark.parametrize("mark", [".", ","])

@@ -54,11 +54,14 @@ def _currency_pattern() -> str:
 #: a currency code, sign or word (lower case: matched against the lower-cased cell)
 CURRENCY = _currency_pattern()
 #: the cell without the currency before or after the number: ``regexp_replace(lower(cell), CURRENCY_AROUND, '', 'g')``
-CURRENCY_AROUND = f"^{CURRENCY}{WS_CLASS}*|{WS_CLASS}*{CURRENCY}$"
-#: an accounting negative «(1,234.00)» or a minus before the currency «-R$ 15,00»: the whole cell
-NEGATIVE = r"\([^()\-]*\)|-[^()\-]*"
-#: what is removed from such a cell before the currency: the brackets or the minus
-SIGN_MARKS = r"^[\-(]|[)]$"
+#: (spaces before a leading / after a trailing mark too: «- R$ 15,00» is « R$ 15,00» once its minus is gone)
+CURRENCY_AROUND = f"^{WS_CLASS}*{CURRENCY}{WS_CLASS}*|{WS_CLASS}*{CURRENCY}{WS_CLASS}*$"
+#: an accounting negative, the currency inside or outside the brackets — «(1,234.00)», «(R$ 1.234,00)»,
+#: «R$ (1.234,00)», «(1.234,00) R$», «$(1,234.00)» — or a minus before the currency «-R$ 15,00», «- R$ 15,00»:
+#: the whole cell (no digit outside the brackets: «12 (15)» is no negative, it stays a bad value)
+NEGATIVE = r"[^()\-0-9]*\([^()\-]*\)[^()\-0-9]*|-[^()\-]*"
+#: what is removed from such a cell before the currency: the brackets or the leading minus
+SIGN_MARKS = r"^-|[()]"
 #: thousands separators inside the digits: spaces, apostrophes (Swiss «1'500.00», «1’500.00»)
 GROUPING = f"[{WS_CLASS[1:-1]}'’]"
 #: the digits and separators of a number
