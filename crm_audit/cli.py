@@ -201,6 +201,9 @@ def demo(out_dir, as_of):
 @click.option("--schema", default=None, help=N_("With --engine: the connector's schema (BigQuery: the dataset; default: detected)."))
 @click.option("--force", is_flag=True, help=N_("Overwrite an existing crm-audit.yaml."))
 def init(directory, crm, from_export, from_crm, domain, token_env, token_file, engine_url, warehouse_profile, schema, force):
+    from crm_audit.engine.profile import canonical_name
+
+    crm = canonical_name(crm)  # «--crm HubSpot», «--crm Kommo»: the profile's name is written
     if bool(from_export) + bool(from_crm) + bool(engine_url) > 1:
         raise UsageError(_("give one of --from-export DIR, --from-crm or --engine URL"))
     if (warehouse_profile or schema) and not engine_url:

@@ -226,6 +226,15 @@ class Settings(BaseModel):
             self.ids_in_pipelines = found
         return self
 
+    @field_validator("crm")
+    @classmethod
+    def _crm(cls, v: str) -> str:
+        """A profile's alias («HubSpot», «Kommo», «Битрикс24») read as its name; an unknown name stays for `validate`
+        to report at its line with «did you mean …» (crm_audit/engine/profile.py)."""
+        from crm_audit.engine.profile import canonical_name
+
+        return canonical_name(v)
+
     @field_validator("deal_url")
     @classmethod
     def _url(cls, v: str) -> str:

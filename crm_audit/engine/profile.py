@@ -7,6 +7,7 @@ annotated format.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 
@@ -452,6 +453,9 @@ class Profile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str
     title: str = ""
+    # other names a team writes for this CRM in `crm: …` / `init --crm …` (its product names, old and new, in Latin
+    # and Cyrillic letters): read as this profile; any case, spaces, hyphens ignored (see :func:`canonical_name`)
+    aliases: list[str] = Field(default_factory=list)
     # example link to a deal, for `crm-audit init`
     deal_url: str = ""
     # how to read d/m/y vs m/d/y dates written with slashes (10/11/2026) when the values do not tell
@@ -660,15 +664,55 @@ def available() -> list[str]:
     return sorted(p.stem for p in resources.profiles_dir().glob("*.yaml"))
 
 
+def _name_key(name: str) -> str:
+    """«Bitrix 24», «bitrix-24», «BITRIX24» → «bitrix24» (letters and digits, lower case, accents kept)."""
+    return "".join(ch for ch in norm(str(name)) if ch.isalnum())
+
+
+@functools.lru_cache(maxsize=1)
+def _profile_names() -> dict[str, str]:
+    """Every bundled profile's name and `aliases:` (by :func:`_name_key`) → the profile's name."""
+    import yaml
+
+    out: dict[str, str] = {}
+    for stem in available():
+        data = yaml.safe_load((resources.profiles_dir() / f"{stem}.yaml").read_text(encoding="utf-8")) or {}
+        for n in (stem, data.get("name") or stem, *(data.get("aliases") or [])):
+            out.setdefault(_name_key(n), stem)
+    return out
+
+
+def canonical_name(name: str) -> str:
+    """The bundled profile a `crm:` value names — its name or one of its `aliases:` («HubSpot», «Kommo», «Битрикс24»)
+    — else ``name`` as written (a path to a profile file, or an unknown name that :func:`load_profile` reports)."""
+    if not isinstance(name, str) or not name.strip():
+        return name
+    if Path(name).suffix in (".yaml", ".yml") or (resources.profiles_dir() / f"{name}.yaml").exists():
+        return name
+    return _profile_names().get(_name_key(name), name)
+
+
+def unknown_profile(name: str) -> Problem:
+    """«unknown CRM profile «hubspto» (did you mean «hubspot»?); available: …»: the closest of the profiles' names and
+    aliases («Bitriks» → bitrix24) named by the profile it reads."""
+    import difflib
+
+    from crm_audit.errors import Msg
+
+    names = _profile_names()
+    hit = difflib.get_close_matches(_name_key(name), list(names), n=1, cutoff=0.6)
+    hint = Msg(N_(" (did you mean «{name}»?)"), {"name": names[hit[0]]}) if hit else ""
+    return Problem(template=N_("unknown CRM profile «{name}»{hint}; available: {known} (or give the path of a profile .yaml file)"),
+                   params={"name": name, "hint": hint, "known": ", ".join(available())}, reason="unknown-profile")
+
+
 def load_profile(name: str) -> Profile:
-    """Load a bundled profile by name, or a profile YAML file by path."""
+    """Load a bundled profile by name or alias, or a profile YAML file by path."""
     path = Path(name)
     if not (path.suffix in (".yaml", ".yml") and path.exists()):
-        path = resources.profiles_dir() / f"{name}.yaml"
+        path = resources.profiles_dir() / f"{canonical_name(name)}.yaml"
         if not path.exists():
-            raise SettingsError(problems=[Problem(
-                template=N_("unknown CRM profile «{name}»; available: {known} (or give the path of a profile .yaml file)"),
-                params={"name": name, "known": ", ".join(available())}, reason="unknown-profile")])
+            raise SettingsError(problems=[unknown_profile(name)])
     doc = yamlsrc.load(path)
     if doc.problems:
         raise SettingsError(problems=doc.problems)
