@@ -25,15 +25,62 @@ from crm_audit.errors import InputError, Problem
 
 
 class WorkbookReader:
-    """:class:`~crm_audit.documents.edits.EditsReader` for an .xlsx audit document."""
+    """:class:`~crm_audit.documents.edits.EditsReader` for an .xlsx audit document.
 
-    def __init__(self, path: str | Path, rule_ids_by_code: dict[str, str] | None = None):
+    ``written``: what the ledger recorded about the file when the run wrote it
+    (:class:`~crm_audit.documents.written.WrittenDocument`): a rule sheet whose
+    part is byte for byte as written — and the parts every cell depends on
+    too — is read from it instead of parsed (the same rows; see
+    :mod:`crm_audit.documents.written`). Anything else is parsed.
+    """
+
+    def __init__(self, path: str | Path, rule_ids_by_code: dict[str, str] | None = None, written=None):
         self.path = Path(path)
         self.rule_ids_by_code = rule_ids_by_code or {}
+        self.written = written
+        self.unchanged: list[str] = []  # titles of the sheets read as written (not parsed) by the last read
 
     def read_edits(self) -> list[EditedRow]:
+        self.unchanged = []
         out = self._read_calamine()
         return out if out is not None else self._read_openpyxl()
+
+    # ------------------------------------------------------------------ sheets as written (not parsed)
+    def _as_written(self) -> dict[str, object]:
+        """Title -> a function giving the rows of each rule sheet whose part is exactly as the run wrote it."""
+        w = self.written
+        if w is None or not w.sheets:
+            return {}
+        from crm_audit.documents.written import rows_as_written
+        from exporters.xlsx_package import is_shared, package_parts
+
+        def same_size(name: str, crc: int, size: int) -> bool:
+            d = w.parts.get(name)
+            return d is not None and d.crc == crc and d.size == size
+
+        now = package_parts(self.path, digest_of=same_size)
+        if now is None:
+            return {}
+        sheet_parts = {part for _, part in now.worksheets}
+        if now.shared() != {n: d for n, d in w.parts.items() if is_shared(n, sheet_parts)}:
+            return {}  # saved by Excel or LibreOffice (every part rewritten), or a part every cell depends on changed
+        same = {title: w.sheets[part] for title, part in now.worksheets
+                if part in w.sheets and w.sheets[part].title == title and now.parts.get(part) == w.parts[part]}
+        if not same:
+            return {}
+        shown = w.shown()
+        if shown is None:
+            return {}
+        import pyarrow.compute as pc
+
+        out = {}
+        for title, sheet in same.items():
+            mine = shown.filter(pc.equal(shown.column("rule_id"), sheet.rule_id))
+            if mine.num_rows != sheet.rows:
+                continue
+            cols = [mine.column(c).to_pylist() for c in ("deal_id", "owner", "status", "comment")]
+            out[title] = (lambda sheet=sheet, cols=cols: rows_as_written(sheet, *cols))
+        return out
 
     # ------------------------------------------------------------------ calamine (the usual path)
     def _read_calamine(self) -> list[EditedRow] | None:
@@ -41,7 +88,8 @@ class WorkbookReader:
 
         Calamine parses the next worksheet's XML in a worker thread (it releases the GIL) while this thread scans
         for formulas and turns the previous sheet into rows, so the read-back keeps both cores busy; the rows are
-        the ones a sheet-by-sheet read gives (a sheet with formulas is read by openpyxl, its parse unused).
+        the ones a sheet-by-sheet read gives (a sheet with formulas is read by openpyxl, its parse unused). A sheet
+        as written (:meth:`_as_written`) is neither parsed nor scanned.
         """
         from concurrent.futures import ThreadPoolExecutor
 
@@ -55,18 +103,24 @@ class WorkbookReader:
         try:
             names = [meta.name for meta in wb.sheets_metadata if meta.typ == SheetTypeEnum.WorkSheet]
             # openpyxl's worksheets do not include chart sheets either
-            parsed = [pool.submit(wb.get_sheet_by_name, name) for name in names[:1]]
-            with_formulas = _sheets_with_formulas(self.path)
+            as_written = self._as_written()
+            todo = [name for name in names if name not in as_written]
+            parsed = {name: pool.submit(wb.get_sheet_by_name, name) for name in todo[:1]}
+            with_formulas = _sheets_with_formulas(self.path, skip=set(as_written))
             if with_formulas is None:
                 return None
             out: list[EditedRow] = []
             owb = None
             try:
-                for i, name in enumerate(names):
-                    if i + 1 < len(names):  # one sheet ahead: at most two parsed sheets are held
-                        parsed.append(pool.submit(wb.get_sheet_by_name, names[i + 1]))
-                    sheet = parsed[i]
-                    parsed[i] = None
+                for name in names:
+                    if name in as_written:
+                        out.extend(as_written.pop(name)())
+                        self.unchanged.append(name)
+                        continue
+                    i = todo.index(name)
+                    if i + 1 < len(todo):  # one sheet ahead: at most two parsed sheets are held
+                        parsed[todo[i + 1]] = pool.submit(wb.get_sheet_by_name, todo[i + 1])
+                    sheet = parsed.pop(name)
                     if name in with_formulas:
                         if owb is None:
                             owb = self._open_openpyxl()
@@ -155,37 +209,24 @@ def _calamine_value(v):
 _FORMULA_OR_ERROR = (re.compile(rb"<f[\s>/]"), re.compile(rb":f[\s>/]"), re.compile(rb"""t=["']e["']"""))
 
 
-def _sheets_with_formulas(path: Path) -> set[str] | None:
+def _sheets_with_formulas(path: Path, skip: set[str] = frozenset()) -> set[str] | None:
     """Names of the worksheets with a formula or an error cell; None when the package cannot be read.
 
     A streaming scan of each worksheet's XML (no parsing): a few seconds for a
-    workbook of a million rows.
+    workbook of a million rows. ``skip``: sheets not to scan (as the run wrote
+    them: it never writes a formula).
     """
-    import posixpath
-    import xml.etree.ElementTree as ET
     import zipfile
 
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel_ns = "{http://schemas.openxmlformats.org/package/2006/relationships}"
-    r_id = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-
-    def targets(z, rels_path: str, base: str) -> dict[str, tuple[str, str]]:
-        out = {}
-        for rel in ET.fromstring(z.read(rels_path)).iter(f"{rel_ns}Relationship"):
-            target = rel.get("Target", "")
-            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
-            out[rel.get("Id")] = (rel.get("Type", ""), part)
-        return out
+    from exporters.xlsx_package import worksheets_of
 
     try:
         with zipfile.ZipFile(path) as z:
-            wb_part = next(p for t, p in targets(z, "_rels/.rels", "").values() if t.endswith("/officeDocument"))
-            base, name = posixpath.split(wb_part)
-            rels = targets(z, posixpath.join(base, "_rels", name + ".rels"), base)
-            names = z.namelist()
+            names = set(z.namelist())
             out = set()
-            for sheet in ET.fromstring(z.read(wb_part)).iter(f"{main}sheet"):
-                title, part = sheet.get("name"), rels.get(sheet.get(r_id), ("", ""))[1]
+            for title, part in worksheets_of(z):
+                if title in skip:
+                    continue
                 if part not in names:
                     out.add(title)  # cannot tell: openpyxl reads it (and reports what is wrong)
                 elif _has_formula_or_error(z, part):

@@ -197,8 +197,9 @@ def _attributed(ledger: Ledger, src: Source, notices: list[Notice]) -> Source:
 
 
 def reader_for(location: str, rule_ids_by_code: dict[str, str], credentials: str | None = None, *, client=None, retry=None,
-               spreadsheet=None):
-    """The reader of an existing document (``spreadsheet``: an already opened Google Sheet)."""
+               spreadsheet=None, ledger: Ledger | None = None):
+    """The reader of an existing document (``spreadsheet``: an already opened Google Sheet; ``ledger``: the .xlsx
+    sheets it recorded as written are read from it, not parsed)."""
     if is_google(location):
         from exporters.gsheet import GoogleSheetReader, open_spreadsheet
 
@@ -206,4 +207,4 @@ def reader_for(location: str, rule_ids_by_code: dict[str, str], credentials: str
         return GoogleSheetReader(sheet, rule_ids_by_code, retry=retry)
     from exporters.xlsx_readback import WorkbookReader
 
-    return WorkbookReader(Path(location), rule_ids_by_code)
+    return WorkbookReader(Path(location), rule_ids_by_code, ledger.written_document(location) if ledger is not None else None)

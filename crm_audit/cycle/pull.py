@@ -54,7 +54,7 @@ def pull_documents(ledger: Ledger, settings, rules, document: str | Path | None 
     out = []
     for src in sources:
         state, read_at = file_state(src.location) if src.kind == "xlsx" else None, dt.datetime.now()
-        edits = reader_for(src.location, by_code, credentials).read_edits()
+        edits = reader_for(src.location, by_code, credentials, ledger=ledger).read_edits()
         out.append(ReadBack(src.location, src.kind, src.role, src.audit_as_of,
                             store_edits(ledger, rows_to_store(ledger, src, edits), src.location, src.audit_id, read_at,
                                         version=src.version, shown_file=src.shown_file)))

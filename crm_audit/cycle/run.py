@@ -89,6 +89,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
     from crm_audit.history.ledger import Ledger
     from crm_audit.history.pull import store_edits
     from crm_audit.history.record import findings_table, record
+    from crm_audit.cycle.written_parts import forget_written, record_written
 
     ledger = Ledger.snapshot(ledger_path) if scratch else Ledger(ledger_path)
     with ledger:
@@ -116,7 +117,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
 
                 spreadsheet = open_spreadsheet(gsheet, credentials, client=req.gsheet_client, retry=req.gsheet_retry)
             reader = reader_for(src.location, by_code, credentials, client=req.gsheet_client, retry=req.gsheet_retry,
-                                spreadsheet=spreadsheet if src.location == gsheet_loc else None)
+                                spreadsheet=spreadsheet if src.location == gsheet_loc else None, ledger=ledger)
             state, read_at = file_state(src.location) if src.kind == "xlsx" else None, dt.datetime.now()
             edits = reader.read_edits()
             if src.location == gsheet_loc:
@@ -167,9 +168,11 @@ def run_cycle(req: AuditRequest) -> CycleResult:
                 findings_file = ledger.prepare_findings(as_of, findings_table(report, carry))
                 if out is not None:
                     write_id = ledger.begin_document_write(location_of(out), as_of, findings_file)
+                    forget_written(ledger, location_of(out))  # recorded again from the file once it is in place
             result.written += write_outputs(report, out, csv, progress, csv_excel=req.csv_excel)
             if out is not None and not scratch:  # as written: once superseded, only a later change to it is read again
                 remember_read(ledger, location_of(out), file_state(str(out)), dt.datetime.now())
+                record_written(ledger, location_of(out), out, report, findings_file)
 
         # 5. the Google Sheet
         if spreadsheet is not None:

@@ -12,6 +12,7 @@ id most rows of the sheet carry. Ids come back normalised (``123.0`` → ``123``
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -22,7 +23,7 @@ from crm_audit.documents import layout
 from crm_audit.i18n import N_
 from crm_audit.textnorm import norm
 
-__all__ = ["cell_text", "parse_rule_sheet"]
+__all__ = ["HeaderPositions", "cell_text", "header_positions", "parse_rule_sheet"]
 
 
 def _same(v: Any) -> Any:
@@ -45,6 +46,37 @@ def cell_text(value: Any) -> str | None:
     return str(value)
 
 
+@dataclass(frozen=True)
+class HeaderPositions:
+    """Where a rule sheet's columns are (0-based), as the read-back finds them by header; None: no such column."""
+
+    deal: int
+    status: int
+    rule: int | None
+    comment: int | None
+    decision: int | None
+    note: int | None
+    owner: int | None
+
+
+def header_positions(header: Sequence[Any], *, value: Callable[[Any], Any] = _same,
+                     deal_id_header: str | None = None) -> HeaderPositions | None:
+    """The columns of a rule sheet's header row (case, spaces and «ё» ignored; the first of two equal headers wins);
+    None when it is no rule sheet's header (no deal id or no «Статус»)."""
+    idx: dict[str, int] = {}
+    for i, h in enumerate(header):
+        h = value(h)
+        if isinstance(h, str) and h.strip():
+            idx.setdefault(norm(h), i)
+    deal_i = idx.get(norm(deal_id_header or layout.HEADER_DEAL_ID))
+    status_i = idx.get(norm(layout.HEADER_STATUS))
+    if deal_i is None or status_i is None:
+        return None
+    return HeaderPositions(deal_i, status_i, *(
+        idx.get(norm(h)) for h in (layout.HEADER_RULE_ID, layout.HEADER_COMMENT, layout.HEADER_DECISION,
+                                   layout.HEADER_DECISION_NOTE, layout.HEADER_OWNER)))
+
+
 def parse_rule_sheet(
     title: str,
     rows: Iterable[Sequence[Any] | None],
@@ -64,18 +96,11 @@ def parse_rule_sheet(
     header = next(rows, None)
     if not header:
         return []
-    idx: dict[str, int] = {}
-    for i, h in enumerate(header):
-        h = value(h)
-        if isinstance(h, str) and h.strip():
-            idx.setdefault(norm(h), i)
-    deal_i = idx.get(norm(deal_id_header or layout.HEADER_DEAL_ID))
-    status_i = idx.get(norm(layout.HEADER_STATUS))
-    if deal_i is None or status_i is None:
+    at = header_positions(header, value=value, deal_id_header=deal_id_header)
+    if at is None:
         return []  # FAQ, hit tracking, or a sheet somebody added
-    rule_i, comment_i, decision_i, note_i, owner_i = (
-        idx.get(norm(h)) for h in (layout.HEADER_RULE_ID, layout.HEADER_COMMENT, layout.HEADER_DECISION, layout.HEADER_DECISION_NOTE, layout.HEADER_OWNER)
-    )
+    deal_i, status_i, rule_i, comment_i, decision_i, note_i, owner_i = (
+        at.deal, at.status, at.rule, at.comment, at.decision, at.note, at.owner)
     letter = {i: get_column_letter(i + 1) for i in (status_i, comment_i, decision_i) if i is not None}
     status_l = letter[status_i]
     comment_l, decision_l = letter.get(comment_i), letter.get(decision_i)

@@ -191,6 +191,26 @@ MIGRATIONS: list[str] = [
     ALTER TABLE document_writes ADD COLUMN findings_file TEXT;
     ALTER TABLE edits ADD COLUMN version TEXT;  -- 'write:<id>': read from a document an unfinished run wrote
     """,
+    # 7: the parts of each .xlsx document as written (issue 17): a rule sheet part whose bytes are still these is read
+    # back from its findings file instead of being parsed (crm_audit/documents/written.py)
+    """
+    CREATE TABLE document_parts (
+        location TEXT NOT NULL,             -- the document file (absolute path)
+        part TEXT NOT NULL,                 -- a member of the .xlsx package
+        crc INTEGER NOT NULL,               -- CRC-32 of its bytes (the zip's central directory)
+        size INTEGER NOT NULL,              -- their length
+        digest TEXT NOT NULL,               -- SHA-256 of its stored (compressed) bytes
+        sheet TEXT,                         -- a rule sheet whose rows are its rule's rows of findings_file: its title
+        rule_id TEXT,
+        rows INTEGER,
+        status_col INTEGER,                 -- 0-based columns of «Статус», «Комментарий», «Решение»
+        comment_col INTEGER,
+        decision_col INTEGER,
+        findings_file TEXT NOT NULL,        -- what the document showed (<ledger name>.findings/<file>)
+        written_at TEXT NOT NULL,
+        PRIMARY KEY (location, part)
+    );
+    """,
 ]
 
 
@@ -606,6 +626,8 @@ class Ledger:
     def move_document(self, audit_id: int, old: str, new: str, kind: str) -> None:
         """The team moved an audit's document (``--previous``): the ledger follows it."""
         with self.transaction() as con:
+            con.execute("DELETE FROM document_parts WHERE location = ?", (new,))
+            con.execute("UPDATE document_parts SET location = ? WHERE location = ?", (new, old))
             con.execute("UPDATE OR REPLACE audit_documents SET location = ?, kind = ? WHERE audit_id = ? AND location = ?",
                         (new, kind, audit_id, old))
             con.execute("UPDATE audits SET document = ? WHERE id = ? AND document = ?", (new, audit_id, old))
@@ -634,6 +656,60 @@ class Ledger:
     def close_writes(self, ids: Iterable[int]) -> None:
         with self.transaction() as con:
             con.executemany("DELETE FROM document_writes WHERE id = ?", [(i,) for i in ids])
+
+    # ------------------------------------------------------------------ document parts as written (issue 17)
+    def record_document_parts(self, location: str, findings_file: str, parts: dict, sheets: dict) -> None:
+        """The parts of the .xlsx file at ``location`` as they are on disk now (``parts``: name ->
+        :class:`~crm_audit.documents.written.PartDigest`) and the rule sheets among them whose rows are their rule's
+        rows of ``findings_file`` (``sheets``: part -> :class:`~crm_audit.documents.written.WrittenSheet`); replaces
+        what was recorded for ``location``."""
+        now = dt.datetime.now().isoformat(timespec="seconds")
+        rows = []
+        for name, d in parts.items():
+            s = sheets.get(name)
+            rows.append((location, name, d.crc, d.size, d.digest, *(
+                (s.title, s.rule_id, s.rows, s.status_col, s.comment_col, s.decision_col) if s is not None else (None,) * 6),
+                findings_file, now))
+        with self.transaction() as con:
+            con.execute("DELETE FROM document_parts WHERE location = ?", (location,))
+            con.executemany("INSERT INTO document_parts (location, part, crc, size, digest, sheet, rule_id, rows, status_col, "
+                            "comment_col, decision_col, findings_file, written_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+
+    def forget_document_parts(self, location: str) -> None:
+        with self.transaction() as con:
+            con.execute("DELETE FROM document_parts WHERE location = ?", (location,))
+
+    def written_document(self, location: str):
+        """What was recorded about the .xlsx file at ``location`` when it was written
+        (:class:`~crm_audit.documents.written.WrittenDocument`), or None (nothing recorded: a document of an older
+        version, a run stopped before recording it, or a file whose findings file is gone)."""
+        from crm_audit.documents.written import PartDigest, WrittenDocument, WrittenSheet
+
+        rows = self.con.execute("SELECT * FROM document_parts WHERE location = ?", (location,)).fetchall()
+        files = {r["findings_file"] for r in rows}
+        if not rows or len(files) != 1:
+            return None
+        name = files.pop()
+        p = self.store.path(name)
+        if p is None or not p.exists():
+            return None
+        parts = {r["part"]: PartDigest(r["crc"], r["size"], r["digest"]) for r in rows}
+        sheets = {r["part"]: WrittenSheet(r["part"], r["sheet"], r["rule_id"], r["rows"], r["status_col"], r["comment_col"],
+                                          r["decision_col"]) for r in rows if r["sheet"] is not None}
+        return WrittenDocument(parts, sheets, lambda: self.shown_rows(name))
+
+    def shown_rows(self, findings_file: str):
+        """The findings file's rule, deal, owner, status and comment, in file order (the sheets' order: by rule, then
+        as each sheet lists them), as an Arrow table; None when the file is gone."""
+        import pyarrow.parquet as pq
+
+        from crm_audit.documents.written import SHOWN_COLUMNS
+
+        p = self.store.path(findings_file)
+        try:
+            return pq.read_table(p, columns=list(SHOWN_COLUMNS))
+        except (OSError, ValueError, TypeError):
+            return None
 
     # ------------------------------------------------------------------ documents read (superseded documents)
     def _has_document_reads(self) -> bool:
