@@ -520,6 +520,7 @@ CLI_TIMERS = [
     ("crm_audit.history.carry", "carry_over", "carry-over"),
     ("crm_audit.history.hits", "hit_history", "hit history"),
     ("exporters.xlsx", "write_workbook", "workbook"),
+    ("crm_audit.cycle.written_parts", "record_written", "workbook: its parts recorded"),
     ("exporters.csv", "write_violations_csv", "violations CSV"),
     ("crm_audit.history.record", "findings_table", "ledger: findings table"),
     ("crm_audit.history.ledger", "Ledger.record_audit", "ledger: record_audit"),

@@ -78,8 +78,9 @@ class WorkbookReader:
             mine = shown.filter(pc.equal(shown.column("rule_id"), sheet.rule_id))
             if mine.num_rows != sheet.rows:
                 continue
-            cols = [mine.column(c).to_pylist() for c in ("deal_id", "owner", "status", "comment")]
-            out[title] = (lambda sheet=sheet, cols=cols: rows_as_written(sheet, *cols))
+            # Arrow until the sheet's turn: Python values of one sheet at a time
+            out[title] = (lambda sheet=sheet, mine=mine: rows_as_written(
+                sheet, *(mine.column(c).to_pylist() for c in ("deal_id", "owner", "status", "comment"))))
         return out
 
     # ------------------------------------------------------------------ calamine (the usual path)

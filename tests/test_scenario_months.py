@@ -49,7 +49,8 @@ DATES = ["2026-10-09", "2026-10-23", "2026-11-06", "2026-11-20"]
 URL = "https://example.pipedrive.com/deal/{}"
 WALL_CLOCK = {"ran_at", "read_at", "decided_at"}  # and any other «…_at» column: the ledger's ISO timestamps (dates are «…_on»)
 #: the state of a document file when last read (its bytes: a re-run rewrites the workbook, whose FAQ shows the wall clock)
-FILE_STATE = {("document_reads", "size"), ("document_reads", "mtime_ns"), ("document_reads", "digest")}
+FILE_STATE = {("document_reads", "size"), ("document_reads", "mtime_ns"), ("document_reads", "digest"),
+              ("document_parts", "crc"), ("document_parts", "size"), ("document_parts", "digest")}  # and each part as written
 
 
 # ============================================================================ the CLI, as a user runs it
