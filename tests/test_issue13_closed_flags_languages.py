@@ -94,3 +94,85 @@ def test_hubspot_closed_flags_in_every_language(lang, words, tmp_path, hubspot_e
     assert got == {"1001": "open", "1002": "open", "1003": "open", "1004": "won", "1005": "lost"}
     assert run(work, export) == 0
     assert findings(work) == hubspot_english
+
+
+# ---------------------------------------------------------------------------------------------------- Bitrix24
+
+B24_HEADERS = {
+    # id, title, owner, amount, currency, stage, created, closed, close date
+    "en": ["ID", "Deal Name", "Responsible", "Income", "Currency", "Stage", "Created", "Closed", "Assumed close date"],
+    "de": ["ID", "Auftragsname", "Verantwortlich", "Gewinn", "Währung", "Phase", "Erstellt am", "Geschlossen",
+           "Voraussichtliches Abschlussdatum"],
+    "es": ["ID", "Nombre de la negociación", "Responsable", "Importe", "Moneda", "Etapa", "Fecha de creación", "Cerrada",
+           "Fecha final"],
+    "pt-BR": ["ID", "Nome do negócio", "Responsável", "Valor", "Moeda", "Fase", "Data de criação", "Fechado", "Data de término"],
+    "pl": ["ID", "Nazwa deala", "Osoba odpowiedzialna", "Kwota", "Waluta", "Etap", "Data utworzenia", "Zamknięty",
+           "Przewidywana data zamknięcia"],
+}
+#: the default pipeline's system stages as the profile names them in each language (inferred, see bitrix24.yaml):
+#: two open ones (NEW, EXECUTING — any stage not final is open), WON, LOSE, APOLOGY
+B24_STAGES = {
+    "en": {"new": "New", "work": "In progress", "won": "Deal won", "lost": "Deal lost", "apology": "Analyze failure"},
+    "de": {"new": "Neu", "work": "In Bearbeitung", "won": "Auftrag gewonnen", "lost": "Auftrag verloren",
+           "apology": "Analyse des Misserfolgs"},
+    "es": {"new": "Nueva", "work": "En progreso", "won": "Negociación ganada", "lost": "Negociación perdida",
+           "apology": "Analizar el fracaso"},
+    "pt-BR": {"new": "Novo", "work": "Em andamento", "won": "Negócio ganho", "lost": "Negócio perdido",
+              "apology": "Analisar falha"},
+    "pl": {"new": "Nowy", "work": "W realizacji", "won": "Deal wygrany", "lost": "Deal przegrany",
+           "apology": "Analiza niepowodzenia"},
+}
+B24_YES_NO = {"en": ("Yes", "No"), "de": ("Ja", "Nein"), "es": ("Sí", "No"), "pt-BR": ("Sim", "Não"), "pl": ("Tak", "Nie")}
+# id, title, owner, amount, stage, created, closed
+B24_DEALS = [
+    ("11", "Romashka — Einführung", "Anna Schmidt", "150000.00", "work", "01.10.2026 10:00:00", False),
+    ("12", "test", "Ivan Petrov", "0.00", "new", "01.11.2026 10:00:00", False),
+    ("13", "Alfa Markt", "Anna Schmidt", "90000.00", "won", "01.08.2026 10:00:00", True),
+    ("14", "Gamma Handel", "Ivan Petrov", "30000.00", "apology", "01.07.2026 10:00:00", True),
+    ("15", "Beta Gruppe", "Ivan Petrov", "20000.00", "lost", "10.09.2026 10:00:00", True),
+]
+
+
+def write_bitrix24(lang: str, d: Path, closed_column: bool) -> None:
+    """The deal list's «Export to CSV»: `;`-separated, every field quoted, a `;` after the last one, UTF-8 with a BOM."""
+    d.mkdir(parents=True, exist_ok=True)
+    yes, no = B24_YES_NO[lang]
+    keep = [i for i, h in enumerate(B24_HEADERS[lang]) if closed_column or i != 7]
+
+    def line(cells: list[str]) -> str:
+        return ";".join(f'"{cells[i]}"' for i in keep) + ";"
+
+    rows = [line(B24_HEADERS[lang])]
+    for i, title, owner, amount, stage, created, closed in B24_DEALS:
+        rows.append(line([i, title, owner, amount, "EUR", B24_STAGES[lang][stage], created, yes if closed else no, ""]))
+    (d / "deals.csv").write_text("\n".join(rows) + "\n", encoding="utf-8-sig")
+
+
+@pytest.fixture(scope="module")
+def bitrix24_english(tmp_path_factory) -> dict[str, set[str]]:
+    """The same team in English (Bitrix24's lang/en names, verified): what every language must find."""
+    base = tmp_path_factory.mktemp("b24-en")
+    write_bitrix24("en", base / "export", closed_column=True)
+    init(base / "work", "bitrix24", base / "export")
+    assert run(base / "work", base / "export") == 0
+    return findings(base / "work")
+
+
+@pytest.mark.parametrize("closed_column", [True, False], ids=["with-closed", "stage-names-only"])
+@pytest.mark.parametrize("lang", ["de", "es", "pt-BR", "pl"])
+def test_bitrix24_system_stages_in_every_language(lang, closed_column, tmp_path, bitrix24_english):
+    export, work = tmp_path / "export", tmp_path / "work"
+    write_bitrix24(lang, export, closed_column)
+    s = init(work, "bitrix24", export)
+    assert not (s.get("columns") or {}).get("deals")  # every column title known to the profile
+    st = B24_STAGES[lang]
+    [stages] = s["pipelines"].values()
+    # the final stages last (won, then the lost ones), the open ones before them, nothing in another language added
+    assert stages[-3:] == [st["won"], st["apology"], st["lost"]] or stages[-3:] == [st["won"], st["lost"], st["apology"]]
+    assert set(stages) == set(st.values())
+    got = dict(table(export, "bitrix24", "SELECT id, status FROM deals"))
+    assert got == {"11": "open", "12": "open", "13": "won", "14": "lost", "15": "lost"}
+    assert run(work, export) == 0
+    found = findings(work)
+    assert found["invalid-name"] == {"12"}
+    assert found == bitrix24_english
