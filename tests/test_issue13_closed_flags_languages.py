@@ -176,3 +176,58 @@ def test_bitrix24_system_stages_in_every_language(lang, closed_column, tmp_path,
     found = findings(work)
     assert found["invalid-name"] == {"12"}
     assert found == bitrix24_english
+
+
+# ---------------------------------------------------------------------------------------------------- Salesforce
+
+SF_FIXTURES = Path(__file__).parent / "fixtures" / "salesforce_langs"
+SF_ENCODING = {"ja": "cp932", "de": "utf-8-sig", "zh-CN": "utf-8-sig", "zh-TW": "utf-8-sig", "ru": "cp1251"}
+#: «Stage Duration» as the profile reads it in each language (crm_audit/profiles/salesforce.yaml, from_days)
+SF_DURATION = {"de": "Phasendauer", "fr": "Durée de l'étape", "es": "Duración de la etapa", "it": "Durata fase",
+               "pt-BR": "Duração da fase", "ja": "フェーズ期間", "zh-CN": "阶段持续时间", "zh-TW": "階段持續時間",
+               "nl": "Faseduur", "ru": "Продолжительность этапа"}
+
+
+def _days(cell: str) -> str | None:
+    import datetime as dt
+
+    for fmt in ("%d/%m/%Y", "%d.%m.%Y", "%d-%m-%Y", "%Y/%m/%d", "%Y-%m-%d"):
+        try:
+            return str((dt.date(2026, 11, 20) - dt.datetime.strptime(cell.strip(), fmt).date()).days)
+        except ValueError:
+            continue
+    return None
+
+
+def with_stage_duration(lang: str, export: Path) -> None:
+    """The language's opportunity report with «Stage Duration» (days) instead of «Last Stage Change Date»."""
+    from crm_audit.engine.profile import load_profile
+
+    changed = load_profile("salesforce").languages[lang].entities["deals"].fields["stage_changed"]
+    path = export / "opportunities.csv"
+    enc = SF_ENCODING.get(lang, "utf-8")
+    with open(path, encoding=enc, newline="") as f:
+        rows = list(csv.reader(f))
+    col = next(i for i, h in enumerate(rows[0]) if h.lstrip("\ufeff") in changed)
+    rows[0][col] = SF_DURATION[lang]
+    for r in rows[1:]:
+        if len(r) > col and _days(r[col]) is not None:
+            r[col] = _days(r[col])
+    with open(path, "w", encoding=enc, newline="") as f:
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows(rows)
+
+
+@pytest.mark.parametrize("lang", ["de", "fr", "es", "it", "pt-BR", "ja", "zh-CN", "zh-TW"])
+def test_salesforce_stage_duration_in_every_language(lang, tmp_path):
+    import shutil
+
+    export, work = tmp_path / "export", tmp_path / "work"
+    shutil.copytree(SF_FIXTURES / lang, export)
+    with_stage_duration(lang, export)
+    s = init(work, "salesforce", export)
+    assert "no-stage-movement" not in (s["rules"].get("skip") or {})
+    assert run(work, export) == 0
+    # 18 days in its stage («test», stage changed 2026-11-02): the translated «Stage Duration» read as the days in stage
+    assert findings(work)["no-stage-movement"] == {"0065g00000Opp002AAA"}
+    got = dict(table(export, "salesforce", "SELECT id, CAST(stage_changed AS DATE) FROM deals"))
+    assert str(got["0065g00000Opp002AAA"]) == "2026-11-02"
