@@ -210,6 +210,7 @@ def init(directory, crm, from_export, from_crm, domain, token_env, token_file, e
         raise UsageError(_("--warehouse-profile and --schema go with --engine URL"))
     if engine_url:
         from crm_audit.warehouse.draft import write_settings_from_engine
+        from crm_audit.warehouse.zone import message as zone_message
 
         explicit = click.get_current_context().get_parameter_source("crm") == click.core.ParameterSource.COMMANDLINE
         path, ed = write_settings_from_engine(Path(directory), engine_url, warehouse_profile, schema,
@@ -219,6 +220,7 @@ def init(directory, crm, from_export, from_crm, domain, token_env, token_file, e
                  _("Warehouse profile: {name} ({title}) — {why}"))
         click.echo(shown.format(name=det.profile.name, title=det.profile.title or det.profile.name, schema=det.schema,
                                 why=det.why()))
+        click.echo(zone_message(ed.zone).format(zone=ed.zone.zone, path=path))
         if ed.draft.off:
             click.echo(ngettext("{n} rule switched off (the reason is next to it in the file)",
                                 "{n} rules switched off (the reason is next to each in the file)", len(ed.draft.off)).format(n=len(ed.draft.off)))

@@ -99,14 +99,14 @@ def test_init_from_a_warehouse_writes_settings_that_audit_it_as_the_export(conne
     wh, db = warehouses[connector]
     crm = connector.split("_", 1)[1]
     work = tmp_path / "team"
-    res = crm_audit("init", str(work), "--engine", f"duckdb:///{db}")
+    res = crm_audit("init", str(work), "--engine", f"duckdb:///{db}", env={"TZ": "UTC"})  # the proposed zone: UTC
     assert res.returncode == 0, res.stdout + res.stderr
     assert f"Warehouse profile: {connector}" in res.stdout and f"schema {schema_of(wh)}" in res.stdout
     assert "tables are there" in res.stdout  # why this profile
     s = settings_of(work)
     assert s["crm"] == crm
     assert s["engine"] == {"url": f"duckdb:///{db}", "profile": connector, "schema": schema_of(wh),
-                           "timezone": "UTC"}  # the account's zone: the comment above it says why to set it
+                           "timezone": "UTC"}  # the proposed zone (tests/test_warehouse_init_zone.py): the comment asks to check it
     # the stages in the CRM's own order (the connector's stage table), every stage the CRM has, confirmed
     assert s["stage_order_confirmed"] is True
     text = (work / "crm-audit.yaml").read_text(encoding="utf-8")

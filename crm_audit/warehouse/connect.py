@@ -1,7 +1,7 @@
 """Connect to the engine an :class:`~crm_audit.warehouse.url.EngineURL` names, through its own DB-API driver, read-only.
 
 Each connection is opened read-only where the engine can say so (DuckDB ``read_only``, PostgreSQL
-``default_transaction_read_only``); crm-audit sends nothing but ``SELECT`` anyway. A missing driver, an
+``default_transaction_read_only``, an embedded ClickHouse ``readonly = 2``); crm-audit sends nothing but ``SELECT`` anyway. A missing driver, an
 unreachable server and a refused login are :class:`~crm_audit.errors.InputError` (exit 2) saying what to do;
 the password never appears in them (it is scrubbed from the driver's own text too).
 """
@@ -13,14 +13,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from crm_audit.engine.backends.sql_backend import DBAPITarget
+from crm_audit.engine.backends.sql_backend import ChdbTarget, DBAPITarget, SparkTarget
 from crm_audit.errors import InputError, Problem
 from crm_audit.i18n import _
 from crm_audit.warehouse.url import PASSWORD_ENV, EngineURL
 
 #: URL scheme -> the module to import for its driver
 MODULES = {"duckdb": "duckdb", "postgresql": "psycopg", "postgres": "psycopg", "snowflake": "snowflake.connector",
-           "bigquery": "google.cloud.bigquery", "databricks": "databricks.sql", "clickhouse": "clickhouse_connect"}
+           "bigquery": "google.cloud.bigquery", "databricks": "databricks.sql", "clickhouse": "clickhouse_connect",
+           "chdb": "chdb", "spark-local": "pyspark.sql"}
 
 #: words of a driver's error that mean the login was refused / the server was not reached
 _LOGIN = ("password authentication failed", "authentication failed", "incorrect username or password", "invalid credentials",
@@ -47,6 +48,42 @@ class DuckDBTarget:
 
     def close(self) -> None:
         self.connection.close()
+
+
+@dataclass
+class LocalSpark:
+    """The Spark session of ``spark-local:``: stopped on close only when crm-audit started it (a PySpark job's own
+    session stays open for the job)."""
+
+    session: Any
+    own: bool
+
+    def close(self) -> None:
+        if self.own:
+            self.session.stop()
+
+
+def _local_folder(url: EngineURL, missing: str):
+    """``url``'s local folder; ``missing`` (a translated text with {url} and {path}) when it is not there."""
+    from pathlib import Path
+
+    if not url.path or not Path(url.path).expanduser().exists():
+        raise InputError(problems=[Problem(missing.format(url=url, path=url.path or "''"), reason="engine-unreachable")])
+    return Path(url.path).expanduser()
+
+
+def _spark_local(url: EngineURL, mod) -> LocalSpark:
+    """This process's active SparkSession, else a new local one (``url.path``: its warehouse folder)."""
+    active = mod.SparkSession.getActiveSession()
+    if active is not None:
+        return LocalSpark(active, own=False)
+    builder = (mod.SparkSession.builder.master(url.params.get("master", "local[*]")).appName("crm-audit")
+               .config("spark.ui.enabled", "false"))
+    if url.path:
+        builder = builder.config("spark.sql.warehouse.dir", str(_local_folder(url, _("--engine {url}: no Spark warehouse folder at {path}")).resolve()))
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return LocalSpark(session, own=True)
 
 
 @dataclass
@@ -121,6 +158,15 @@ def connect(url: EngineURL) -> Connection:
                                                    .format(url=url, path=url.path or "''"), reason="engine-unreachable")])
             raw = mod.connect(str(Path(url.path).expanduser()), read_only=True)
             return Connection(url, DuckDBTarget(raw), raw)
+        if url.scheme == "chdb":  # an embedded ClickHouse over its data folder, in this process
+            from chdb import session
+
+            raw = session.Session(str(_local_folder(url, _("--engine {url}: no ClickHouse data folder (chdb) at {path}"))))
+            raw.query("SET readonly = 2")  # no writes; a query's own SETTINGS (join_use_nulls) still apply
+            return Connection(url, ChdbTarget(raw), raw)
+        if url.scheme == "spark-local":
+            spark = _spark_local(url, mod)
+            return Connection(url, SparkTarget(spark.session), spark)
         if url.scheme in ("postgresql", "postgres"):
             params = url.driver_params()
             kw: dict[str, Any] = {"dbname": url.path or None, "user": url.user, "port": url.port,

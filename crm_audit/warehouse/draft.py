@@ -346,6 +346,8 @@ class EngineDraft:
     detected: Detected
     owners: list[str]
     statuses: dict[str, int]
+    #: the proposed engine: timezone: (crm_audit.warehouse.zone.ZoneProposal); None: UTC, said as a default
+    zone: object = None
 
 
 def settings_url(url: EngineURL) -> EngineURL:
@@ -368,6 +370,7 @@ def draft_from_engine(url: EngineURL, named: str | None = None, schema: str | No
     from crm_audit.warehouse.audit import custom_needed, decide
     from crm_audit.warehouse.connect import connect
     from crm_audit.warehouse.entities import build_layout
+    from crm_audit.warehouse.zone import propose as propose_zone
 
     with connect(url) as conn:
         target = conn.target
@@ -408,13 +411,22 @@ def draft_from_engine(url: EngineURL, named: str | None = None, schema: str | No
         layout = build_layout(prof, sch, target, custom_needed(plans), detected.resolved)
         _runnable, skipped, _warnings = decide(plans, layout)
         draft.off = rules_off(skipped, rules, s, detected)
-    return EngineDraft(draft, url, detected, owners, statuses)
+        zone = propose_zone(target)
+    return EngineDraft(draft, url, detected, owners, statuses, zone)
 
 
 def _q(text: str) -> str:
     from crm_audit.exportdraft import _yaml_safe
 
     return _yaml_safe(text)
+
+
+#: where the proposed zone came from (crm_audit.warehouse.zone.ZoneProposal.source), as the settings file says it
+ZONE_SOURCES_RU = {
+    "session": "пояс {zone} предложен по часовому поясу сессии хранилища, не по настройкам CRM.",
+    "machine": "пояс {zone} предложен по часовому поясу этого компьютера (хранилище своего не назвало), не по настройкам CRM.",
+    "default": "ни хранилище, ни этот компьютер не назвали пояс, кроме UTC; записан UTC.",
+}
 
 
 def engine_block(ed: EngineDraft) -> str:
@@ -429,10 +441,14 @@ def engine_block(ed: EngineDraft) -> str:
              "engine:", f"  url: {_q(str(settings_url(ed.url)))}", f"  profile: {_q(det.ref)}"]
     if det.schema:
         lines.append(f"  schema: {_q(det.schema)}")
+    zone = ed.zone.zone if ed.zone is not None else "UTC"
+    source = ed.zone.source if ed.zone is not None else "default"
     lines += ["  # Часовой пояс аккаунта CRM (название IANA). Коннектор хранит время в UTC, а CRM и её выгрузка показывают",
               "  # даты по поясу аккаунта: сделка, переведённая на этап в 01:30 по Москве, в CRM — 13-го, а в UTC — ещё 12-го.",
-              "  # Укажите пояс аккаунта, иначе даты у границы суток сдвинутся на день и находки разойдутся с CRM.",
-              "  timezone: UTC"]
+              "  # ПРОВЕРЬТЕ: " + ZONE_SOURCES_RU[source].format(zone=zone),
+              "  # Поставьте пояс из настроек аккаунта CRM, иначе даты у границы суток сдвинутся на день и находки",
+              "  # разойдутся с CRM.",
+              f"  timezone: {_q(zone)}"]
     lines += ["", "# Прочитано из хранилища командой `init --engine` (для справки; это не настройки):"]
     if ed.statuses:
         lines.append("# сделки по статусам: " + ", ".join(f"{k} — {v}" for k, v in sorted(ed.statuses.items())))

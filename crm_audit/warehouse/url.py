@@ -9,6 +9,9 @@ connects through the engine's own DB-API driver):
 - ``bigquery://project/dataset``
 - ``databricks://token@host?http_path=/sql/1.0/warehouses/abc&catalog=main&schema=pipedrive``
 - ``clickhouse://user@host:8123/database``
+- ``chdb:///path/folder`` — an embedded ClickHouse (the ``chdb`` wheel) over its data folder, in this process
+- ``spark-local:`` — Spark SQL in this process: the SparkSession a PySpark job has open (what its catalog holds),
+  else a new ``local[*]`` one (``spark-local:///path/folder``: its ``spark.sql.warehouse.dir``)
 
 The password (or token) is read from ``CRM_AUDIT_ENGINE_PASSWORD``, else from the driver's own variable
 (``PGPASSWORD`` …). A URL carrying a password is refused, with the password masked, so it never reaches a
@@ -36,7 +39,11 @@ ENGINES: dict[str, tuple[str, str | None, str]] = {
     "bigquery": ("bigquery", None, "google-cloud-bigquery"),
     "databricks": ("databricks", "DATABRICKS_TOKEN", "databricks-sql-connector"),
     "clickhouse": ("clickhouse", "CLICKHOUSE_PASSWORD", "clickhouse-connect"),
+    "chdb": ("clickhouse", None, "chdb"),
+    "spark-local": ("spark", None, "pyspark"),
 }
+#: schemes whose URL path is a local file or folder (``duckdb:///rel``, ``duckdb:////abs``), not a database name
+LOCAL = ("duckdb", "chdb", "spark-local")
 
 #: query parameters that are crm-audit's own (the rest go to the driver)
 OWN_PARAMS = ("profile", "schema")
@@ -76,7 +83,7 @@ class EngineURL:
     def database(self) -> str:
         """The database as a manager may read it: no user, host or socket (DuckDB: the file's name; Snowflake: the
         database of ``database/schema``)."""
-        if self.scheme == "duckdb":
+        if self.scheme in LOCAL:
             return os.path.basename(self.path.rstrip("/")) if self.path else ""
         return self.path.partition("/")[0] if self.scheme == "snowflake" else self.path
 
@@ -93,7 +100,7 @@ class EngineURL:
         auth = f"{self.user}@" if self.user else ""
         port = f":{self.port}" if self.port else ""
         query = "&".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.scheme}://{auth}{self.host or ''}{port}{'/' + self.path if self.path or self.scheme == 'duckdb' else ''}" + (
+        return f"{self.scheme}://{auth}{self.host or ''}{port}{'/' + self.path if self.path or self.scheme in LOCAL else ''}" + (
             f"?{query}" if query else "")
 
 
@@ -146,7 +153,7 @@ def parse(url: str) -> EngineURL:
     if parts.password:  # (an empty one, `user:@host`, is none)
         raise _refuse_password(shown)
     path = unquote(parts.path)
-    if scheme == "duckdb":
+    if scheme in LOCAL:
         path = path[1:] if path.startswith("/") else path  # duckdb:///rel.duckdb, duckdb:////abs/path.duckdb
         if parts.netloc:  # duckdb://folder/file.duckdb: read as a relative path
             path = f"{parts.netloc}/{path}"
@@ -154,4 +161,4 @@ def parse(url: str) -> EngineURL:
         path = path.strip("/")
     params = dict(parse_qsl(parts.query, keep_blank_values=True))
     return EngineURL(scheme, unquote(parts.username) if parts.username else None,
-                     parts.hostname if scheme != "duckdb" else None, port, path, params)
+                     parts.hostname if scheme not in LOCAL else None, port, path, params)

@@ -974,5 +974,84 @@ def write_postgres(wh: Warehouse, conn, schemas: dict[str, str] | None = None) -
                 cp.write_row([_value(v, typ) for v, (_, typ) in zip(r, t.columns)])
 
 
+#: neutral column types -> ClickHouse (a connector's ClickHouse destination: JSON as String, times as UTC instants)
+_CH_TYPES = {"BIGINT": "Int64", "TEXT": "String", "DOUBLE": "Float64", "DECIMAL": "Decimal(38, 9)", "BOOLEAN": "Bool",
+             "DATE": "Date32", "TIMESTAMP": "DateTime64(6, 'UTC')", "TIMESTAMPTZ": "DateTime64(6, 'UTC')", "JSON": "String"}
+#: neutral column types -> Spark SQL (Databricks: JSON as STRING; a timestamp without a zone is TIMESTAMP_NTZ)
+_SPARK_TYPES = {"BIGINT": "BIGINT", "TEXT": "STRING", "DOUBLE": "DOUBLE", "DECIMAL": "DECIMAL(38, 9)", "BOOLEAN": "BOOLEAN",
+                "DATE": "DATE", "TIMESTAMP": "TIMESTAMP_NTZ", "TIMESTAMPTZ": "TIMESTAMP", "JSON": "STRING"}
+_TIMES = ("DATE", "TIMESTAMP", "TIMESTAMPTZ")
+
+
+def _as_text(v: Any, typ: str, offset: bool) -> Any:
+    """A date or a time as text an engine casts exactly: an instant in UTC (``offset``: ending ``+00:00``, for an
+    engine that would read it in the session's zone), a wall clock as it is."""
+    if v is None or typ not in _TIMES:
+        return v
+    if isinstance(v, dt.datetime) and v.tzinfo is not None:
+        v = v.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return v.isoformat(sep=" ") + ("+00:00" if offset else "")
+    return v.isoformat(sep=" ") if isinstance(v, dt.datetime) else v.isoformat()
+
+
+def _arrow_text_times(t: Table, offset: bool = False):
+    """The table as Arrow with its dates and times as text (:func:`_as_text`), the rest typed."""
+    import pyarrow as pa
+
+    arrays = []
+    for i, (_, typ) in enumerate(t.columns):
+        if typ in _TIMES:
+            arrays.append(pa.array([_as_text(r[i], typ, offset) for r in t.rows], type=pa.string()))
+        else:
+            kind = _ARROW[typ]
+            arrays.append(pa.array([_value(r[i], typ) for r in t.rows], type=getattr(pa, kind)()))
+    return pa.table(arrays, names=[f"c{i}" for i in range(len(t.columns))])
+
+
+def write_clickhouse(wh: Warehouse, folder: Path | str, schemas: dict[str, str] | None = None) -> Path:
+    """Write the tables into an embedded ClickHouse's data folder (chdb; one database per schema, MergeTree tables, so
+    that a later session over the folder — ``crm-audit run --engine chdb:///folder`` — reads them)."""
+    from chdb import session
+
+    schemas = schemas or {}
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    s = session.Session(str(folder))
+    try:
+        for t in wh.tables:
+            db = "`" + schemas.get(t.schema, t.schema) + "`"
+            s.query(f"CREATE DATABASE IF NOT EXISTS {db}")
+            cols = ", ".join(f"`{c}` Nullable({_CH_TYPES[typ]})" for c, typ in t.columns)
+            s.query(f"DROP TABLE IF EXISTS {db}.`{t.name}`")
+            s.query(f"CREATE TABLE {db}.`{t.name}` ({cols}) ENGINE = MergeTree ORDER BY tuple() "
+                    "SETTINGS allow_nullable_key = 1")
+            if t.rows:
+                data = _arrow_text_times(t)  # noqa: F841 (read by name by Python())
+                select = ", ".join(f"CAST(c{i} AS Nullable({_CH_TYPES[typ]}))" for i, (_c, typ) in enumerate(t.columns))
+                s.query(f"INSERT INTO {db}.`{t.name}` SELECT {select} FROM Python(data)")
+    finally:
+        s.close()
+    return folder
+
+
+def write_spark(wh: Warehouse, spark, schemas: dict[str, str] | None = None) -> None:
+    """Write the tables as tables of a Spark session's catalog (one database per schema; the session's warehouse
+    folder holds them as Parquet), as a connector's Databricks destination does."""
+    schemas = schemas or {}
+    for t in wh.tables:
+        db = "`" + schemas.get(t.schema, t.schema) + "`"
+        spark.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
+        spark.sql(f"DROP TABLE IF EXISTS {db}.`{t.name}`")
+        select = ", ".join(f"CAST(c{i} AS {_SPARK_TYPES[typ]}) AS `{c}`" for i, (c, typ) in enumerate(t.columns))
+        data = _arrow_text_times(t, offset=True)  # Spark reads a time without an offset in the session's zone
+        if t.rows:
+            spark.createDataFrame(data).createOrReplaceTempView("_crm_audit_load")
+            spark.sql(f"CREATE TABLE {db}.`{t.name}` USING parquet AS SELECT {select} FROM _crm_audit_load")
+            spark.catalog.dropTempView("_crm_audit_load")
+        else:
+            cols = ", ".join(f"`{c}` {_SPARK_TYPES[typ]}" for c, typ in t.columns)
+            spark.sql(f"CREATE TABLE {db}.`{t.name}` ({cols}) USING parquet")
+
+
 __all__ = ["AS_OF", "CONNECTORS", "Canon", "Table", "Warehouse", "add_column", "build", "canonical", "custom_key",
-           "drop_columns", "retype", "write_duckdb", "write_postgres"]
+           "drop_columns", "retype", "write_clickhouse", "write_duckdb", "write_postgres", "write_spark"]

@@ -70,6 +70,11 @@ class ChdbTarget:
     def run(self, sql: str):
         return self.session.query(sql, "ArrowTable")
 
+    def describe(self, sql: str) -> dict[str, str]:
+        """The result columns of ``sql`` (lower case) -> their ClickHouse type (``Nullable(DateTime64(6, 'UTC'))``)."""
+        rows = self.run(f"DESCRIBE ({sql})").to_pylist()
+        return {str(r["name"]).lower(): str(r["type"]).lower() for r in rows}
+
 
 @dataclass
 class SparkTarget:
@@ -85,6 +90,11 @@ class SparkTarget:
         import pyarrow as pa
 
         return pa.Table.from_pandas(df.toPandas(), preserve_index=False)
+
+    def describe(self, sql: str) -> dict[str, str]:
+        """The result columns of ``sql`` (lower case) -> their Spark type (``timestamp`` is an instant,
+        ``timestamp_ntz`` a wall clock), as the analyser gives them (nothing is read)."""
+        return {f.name.lower(): f.dataType.simpleString().lower() for f in self.session.sql(sql).schema.fields}
 
 
 class SQLBackend:

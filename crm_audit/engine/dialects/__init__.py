@@ -12,6 +12,8 @@ spelled out), and the others are written to give the same values.
 
 from __future__ import annotations
 
+import re
+
 from sqlglot import exp
 
 from crm_audit.engine.dialects import regex
@@ -134,8 +136,68 @@ class Dialect:
         """Engine settings a query needs (ClickHouse: NULLs from outer joins)."""
         return select
 
+    # ---------------------------------------------------------------- JSON (a warehouse profile's `->` / `->>`)
+    def json_get(self, base, keys: list, text: bool):
+        """PostgreSQL's ``base -> k1 -> k2`` (``text``: ending ``->> kn``) on a JSON text column: each key is
+        ``("key", name)``, ``("index", n)`` (from 0) or ``("index", expression)``; the element's text (a string unquoted),
+        NULL when there is none. None: sqlglot's own rendering is right for this engine (DuckDB, PostgreSQL)."""
+        return None
+
+    def _json_access(self, e: exp.Expression) -> exp.Expression:
+        """``e`` with each JSON access of a profile fragment (a chain of ``->``, maybe ending ``->>``) written by
+        :meth:`json_get`."""
+        e = e.copy()
+        kinds = (exp.JSONExtract, exp.JSONExtractScalar)
+        outer = [n for n in e.find_all(*kinds) if not (isinstance(n.parent, exp.JSONExtract) and n.arg_key == "this")]
+        for node in outer:
+            keys, base = [], node
+            while isinstance(base, kinds) and (base is node or isinstance(base, exp.JSONExtract)):
+                keys.insert(0, _json_key(base.expression))
+                base = base.this
+            new = None if None in keys else self.json_get(base, keys, isinstance(node, exp.JSONExtractScalar))
+            if new is not None:
+                if node is e:
+                    return new
+                node.replace(new)
+        return e
+
+    #: a profile's (PostgreSQL's) cast target -> this engine's type of the same meaning, where sqlglot's differs: a
+    #: TIMESTAMP is a wall clock (Airbyte's API text holds UTC's); Spark's TIMESTAMP and ClickHouse's DateTime are
+    #: instants that read a text in the session's zone
+    cast_types: dict = {}
+
+    def _cast_types(self, e: exp.Expression) -> exp.Expression:
+        e = e.copy()
+        for c in list(e.find_all(exp.Cast)):
+            to = c.args.get("to")
+            if isinstance(to, exp.DataType) and to.this in self.cast_types:
+                c.set("to", exp.DataType.build(self.cast_types[to.this], dialect=self.sqlglot))
+        return e
+
     def render(self, e: exp.Expression, pretty: bool = False) -> str:
+        if type(self).json_get is not Dialect.json_get and e.find(exp.JSONExtract, exp.JSONExtractScalar):
+            e = self._json_access(e)
+        if self.cast_types and any(c.args.get("to") is not None and c.args["to"].this in self.cast_types
+                                   for c in e.find_all(exp.Cast)):
+            e = self._cast_types(e)
         return e.sql(dialect=self.sqlglot, pretty=pretty)
+
+
+def _json_key(path) -> tuple[str, object] | None:
+    """The one step of a PostgreSQL JSON access (``-> 'name'``, ``-> 0``, ``-> g.i``), None for a longer path."""
+    if isinstance(path, exp.JSONPath):
+        steps = [s for s in path.expressions if not isinstance(s, exp.JSONPathRoot)]
+        if len(steps) != 1:
+            return None
+        step = steps[0]
+        if isinstance(step, exp.JSONPathKey) and isinstance(step.this, str):
+            return ("key", step.this)
+        if isinstance(step, exp.JSONPathSubscript) and isinstance(step.this, int):
+            return ("index", step.this)
+        return None
+    if isinstance(path, exp.Literal):
+        return ("key", path.this) if path.is_string else ("index", int(path.this))
+    return ("index", path)  # an expression: an array position (the profile's `stages -> g.i`)
 
 
 class Postgres(Dialect):
@@ -179,6 +241,9 @@ class ClickHouse(Dialect):
     name = "clickhouse"
     sqlglot = "clickhouse"
     regex_flavor = "re2"
+    # a text without a zone is read as UTC (a connector's API text), not in the server's zone
+    cast_types = {exp.DataType.Type.TIMESTAMP: "Nullable(DateTime64(6, 'UTC'))",
+                  exp.DataType.Type.TIMESTAMPTZ: "Nullable(DateTime64(6, 'UTC'))"}
 
     def search(self, x, p):
         return fn("match", x, S(self.pattern(p)))
@@ -227,6 +292,22 @@ class ClickHouse(Dialect):
     def first_by(self, v, key, tie, c):
         return fn("argMinIf", v, fn("tuple", key, tie), c)
 
+    def json_get(self, base, keys, text):
+        # JSONExtract* take the path as arguments, count array positions from 1 and give '' (not NULL) for a missing
+        # element; JSONExtractString gives '' for a number or a boolean, where PostgreSQL's ->> gives its text: the
+        # raw JSON of anything not a string
+        args = [S(k) if kind == "key" else num(k + 1 if k >= 0 else k) if isinstance(k, int)
+                else exp.paren(exp.Add(this=k.copy(), expression=num(1))) for kind, k in keys]
+
+        def call(name):
+            return fn(name, base.copy(), *(a.copy() for a in args))
+
+        is_null = exp.EQ(this=call("JSONType"), expression=S("Null"))
+        if not text:
+            return fn("if", is_null, exp.Null(), call("JSONExtractRaw"))
+        return fn("multiIf", exp.EQ(this=call("JSONType"), expression=S("String")), call("JSONExtractString"),
+                  is_null, exp.Null(), call("JSONExtractRaw"))
+
     def finish(self, select):
         # a LEFT JOIN fills a missing row with 0 / '' instead of NULL unless join_use_nulls = 1
         out = select.copy()
@@ -240,6 +321,7 @@ class Spark(Dialect):
     name = "spark"
     sqlglot = "spark"
     regex_flavor = "java"
+    cast_types = {exp.DataType.Type.TIMESTAMP: "TIMESTAMP_NTZ"}  # Spark's TIMESTAMP reads a text in the session's zone
 
     def search(self, x, p):
         return exp.RegexpLike(this=x, expression=S(self.pattern(p)))
@@ -276,6 +358,25 @@ class Spark(Dialect):
 
     def first_by(self, v, key, tie, c):
         return fn("min_by", exp.Case(ifs=[exp.If(this=c, true=v)]), exp.Case(ifs=[exp.If(this=c, true=fn("struct", key, tie))]))
+
+    def json_get(self, base, keys, text):
+        # get_json_object takes one JSONPath (positions from 0); a string comes unquoted, a missing element NULL
+        parts: list = ["$"]
+        for kind, k in keys:
+            if kind == "key":
+                parts.append("." + k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) else "['" + k.replace("'", "\\'") + "']")
+            elif isinstance(k, int):
+                parts.append(f"[{k}]")
+            else:
+                parts += ["[", exp.Cast(this=k.copy(), to=exp.DataType.build("STRING")), "]"]
+        pieces: list = []
+        for p in parts:  # adjacent texts as one literal
+            if isinstance(p, str) and pieces and isinstance(pieces[-1], str):
+                pieces[-1] += p
+            else:
+                pieces.append(p)
+        args = [S(p) if isinstance(p, str) else p for p in pieces]
+        return fn("get_json_object", base.copy(), args[0] if len(args) == 1 else fn("concat", *args))
 
 
 class BigQuery(Dialect):

@@ -79,3 +79,15 @@ def local_date(dialect: str, x: exp.Expression, zone: str, aware: bool) -> exp.E
     if dialect == "clickhouse":  # DateTime is a Unix time
         return _fn("toDate", x, z)
     return _date(x)
+
+
+#: the session's time zone, as one row ``tz`` (None: the engine has no session zone to ask — BigQuery is UTC; Snowflake
+#: says it only through SHOW PARAMETERS)
+_SESSION_ZONE = {"duckdb": "SELECT current_setting('TimeZone') AS tz", "postgres": "SELECT current_setting('TimeZone') AS tz",
+                 "clickhouse": "SELECT timezone() AS tz", "spark": "SELECT current_timezone() AS tz"}
+
+
+def session_zone_sql(dialect: str) -> str | None:
+    """A read-only query giving the engine session's time zone in the column ``tz`` (DuckDB: the machine's; PostgreSQL:
+    ``PGTZ`` / the role's / the server's; ClickHouse: the server's; Spark: ``spark.sql.session.timeZone``)."""
+    return _SESSION_ZONE.get(dialect)
