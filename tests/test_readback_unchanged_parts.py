@@ -340,3 +340,32 @@ def test_package_parts_digest_the_stored_bytes(env):
 
     assert {n: d.digest for n, d in pkg.parts.items()} == {n: hashlib.sha256(b).hexdigest() for n, b in stored.items()}
     assert package_parts(env["dir"] / "crm-audit.db") is None
+
+
+def test_a_decision_cleared_back_to_the_written_bytes_is_withdrawn_as_when_parsed(env, monkeypatch):
+    """Why an unchanged part is not nothing: the head types «Принято» in the document, `pull` takes the decision, then
+    the cell is cleared again — the sheet's bytes are what the run wrote, and reading it withdraws the decision, with
+    the shortcut exactly as with a parse."""
+    e2 = _two_audits(env)
+    written = env["out"].read_bytes()
+    part = _part_of(env["out"], "2.1")
+    with _ledger(env) as led:
+        sheet = led.written_document(str(env["out"].resolve())).sheets[part]
+    from openpyxl.utils import get_column_letter
+
+    rule_letter = get_column_letter(sheet.decision_col + 3)  # «Решение», «Комментарий руководителя», «ID правила»
+    decision_letter = get_column_letter(sheet.decision_col + 1)
+    _edit_one_part(env["out"], part, f'<c r="{rule_letter}2"',
+                   f'<c r="{decision_letter}2" t="inlineStr"><is><t>Принято</t></is></c><c r="{rule_letter}2"')
+    rows, unchanged = _read_both(env)
+    assert not any(t.startswith("2.1 ") for t in unchanged)
+    assert any(r.rule_id == "missing-city-or-country" and r.decision == "Принято" for r in rows)
+    assert main(["pull", "-c", str(env["cfg"])]) == 0
+    with _ledger(env) as led:
+        assert led.con.execute("SELECT count(*) FROM decisions WHERE kind = 'accepted' AND active = 1").fetchone()[0] == 1
+    env["out"].write_bytes(written)  # cleared: the file is what the run wrote again
+    _, unchanged = _read_both(env)
+    assert any(t.startswith("2.1 ") for t in unchanged)
+    fast, skipped = _same_ledger_with_and_without(env, monkeypatch, e2, D3)
+    assert any(t.startswith("2.1 ") for t in skipped)
+    assert [d for d in fast["decisions"] if d[2] == "accepted" and d[10] == 1] == []  # withdrawn
