@@ -25,7 +25,11 @@ Plain SQL anyone can read with ``sqlite3 crm-audit.db``:
 - ``document_writes`` — a write-ahead note of each document write, deleted
   with the audit's record: a run killed between writing its document and
   recording its audit leaves one behind, and the next run says so and
-  reconciles.
+  reconciles;
+- ``document_parts`` — each .xlsx document's parts as written (CRC-32, size,
+  SHA-256 of the stored bytes) and the rule sheets whose rows are their
+  rule's rows of the findings file: an unchanged sheet is read back from
+  there instead of parsed (issue 17; :mod:`crm_audit.documents.written`).
 
 Every query on the ledger lives in this module; carry-over, the hit history
 and the review are pure functions over what it returns. A dry run or a
