@@ -233,8 +233,11 @@ def test_a_test_postgres_left_by_a_killed_test_process_is_stopped_at_the_next_st
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    # stands in for the left postgres (SIGQUIT restored: a background job's shell leaves it ignored)
-    server = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGQUIT, signal.SIG_DFL); time.sleep(60)"])
+    # stands in for the left postgres (SIGQUIT restored: a background job's shell leaves it ignored); it says when it
+    # has restored it — a SIGQUIT sent while it still starts up would be ignored and it would sleep its 60 s out
+    server = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGQUIT, signal.SIG_DFL); "
+                               "print('ready', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    assert server.stdout.readline().strip() == "ready"
     orphan = tmp_path / f"{PG_PREFIX}orphan"
     (orphan / "data").mkdir(parents=True)
     (orphan / OWNER_FILE).write_text(str(dead.pid))
@@ -249,6 +252,8 @@ def test_a_test_postgres_left_by_a_killed_test_process_is_stopped_at_the_next_st
     finally:
         if server.poll() is None:
             server.kill()
+            server.wait()
+        server.stdout.close()
 
 
 def test_deals_without_the_date_a_rule_compares_are_said_unjudged_and_an_unknown_status_is_warned(tables, tmp_path):
