@@ -166,7 +166,9 @@ def _file_headers(export_dir: Path, profile) -> list[tuple[Path, str, list[str]]
     from crm_audit.engine.readers import export_files, peek_headers
     from crm_audit.errors import CrmAuditError
 
-    out = []
+    from crm_audit.engine.near_columns import near_entity
+
+    out, near = [], []
     for path in export_files(export_dir):
         try:
             headers = peek_headers(path)
@@ -175,7 +177,11 @@ def _file_headers(export_dir: Path, profile) -> list[tuple[Path, str, list[str]]
         entity = detect_entity(profile, path, headers)
         if entity is not None:
             out.append((path, entity, headers))
-    return out
+        elif near_entity(profile, headers) is not None:
+            near.append((path, "deals", headers))
+    # no deals file, but one with the deals' columns save a required one (an id labelled as the profile does not know:
+    # issue 13 acceptance J3): read as the deals, its missing column proposed by name (columns_by_name)
+    return out if any(e == "deals" for _p, e, _h in out) else out + near
 
 
 def columns_by_name(files: list[tuple[Path, str, list[str]]], profile, only_required: bool = False) -> dict[str, list[Mapping]]:
@@ -230,22 +236,32 @@ def columns_by_values(export, profile) -> dict[str, list[Mapping]]:
     A column feeds one field: it is proposed once. Yes/no values alone cannot tell one flag from another
     (a column of true/false may be «is closed», «is won» or «is lost»): a yes/no column is proposed by its
     values only when a single yes/no field of the entity lacks a column — else a won flag could be read as
-    lost; the name-based proposals (or the user's `columns:`) map the others.
+    lost; the name-based proposals (or the user's `columns:`) map the others. The «closed» flag is the exception:
+    a yes/no column named as the mapped won / lost flag without its last word («Est clôturée» beside «Est clôturée
+    gagnée») is it (:func:`crm_audit.engine.near_columns.closed_flag_columns`; issue 13 acceptance J4).
     """
+    from crm_audit.engine.near_columns import closed_flag_columns
+
     out: dict[str, list[Mapping]] = {}
     for entity, ent in export.entities.items():
         spec = profile.entities[entity]
         taken: set[str] = set()
         open_flags = [n for n, fs in spec.fields.items() if fs.type == "bool" and fs.values and n not in ent.fields]
+        flags = profile.derive_status.from_flags if profile.derive_status is not None else None
+        near_closed = closed_flag_columns(profile, {f: ent.fields[f] for f in ent.from_columns if ent.fields.get(f)},
+                                          [h for _c, h in ent.custom.values()]) if entity == "deals" else []
         for name, fs in spec.fields.items():
             if name in ent.fields or fs.type not in ("enum", "bool") or not fs.values:
                 continue
+            only: list[str] | None = None
             if fs.type == "bool" and len(open_flags) > 1:
-                continue
+                if not (near_closed and flags is not None and name == flags.closed):
+                    continue
+                only = near_closed
             known = [norm(v) for vals in fs.values.values() for v in vals]
             lit = ", ".join(json.dumps(v, ensure_ascii=False).replace("'", "''").replace('"', "'") for v in known)
             for col, header in ent.custom.values():
-                if col in taken:
+                if col in taken or (only is not None and header not in only):
                     continue
                 total, hits = export.con.execute(
                     f"SELECT count(*) FILTER (WHERE NOT is_blank({col})), count(*) FILTER (WHERE norm({col}) IN ({lit})) FROM {ent.table}"

@@ -174,3 +174,74 @@ def test_hubspot_japanese_original_source_is_proposed(tmp_path):
     assert s["fields"][SOURCE] == "最初の参照元"
     assert run(work, export) == 0
     assert findings(work)["missing-source"] == {"8002"}
+
+
+# --------------------------------------------------------------------------- J3 in code: a header no profile knows
+
+
+def test_an_unknown_id_header_near_the_profiles_is_proposed_and_the_report_audits(tmp_path):
+    """«ID oportunidad» is no name of the profile: the report has every other deal column, so init reads it as the
+    deals file and proposes the column for the id (by name, to confirm) instead of stopping with exit 2."""
+    export, work = tmp_path / "export", tmp_path / "work"
+    write_sf("es", export, {"Id. de oportunidad": "ID oportunidad"})
+    s = init(work, "salesforce", export)
+    assert s["columns"]["deals"]["id"] == "ID oportunidad"
+    assert run(work, export) == 0
+    assert findings(work)["missing-source"] == {"A02"}
+
+
+def test_a_report_whose_id_cannot_be_told_names_the_file_the_column_and_columns(tmp_path, capsys):
+    """No header resembles the id: init stops (exit 2) naming the report, the missing column in the report's language
+    and how to map it — never a bare «no deals file found»."""
+    from crm_audit.cli import main
+
+    export, work = tmp_path / "export", tmp_path / "work"
+    write_sf("es", export, {"Id. de oportunidad": "Referencia interna"})
+    capsys.readouterr()
+    assert main(["init", str(work), "--crm", "salesforce", "--from-export", str(export)]) == 2
+    err = capsys.readouterr().err
+    assert "report1700000000022.csv" in err and "«ID de la oportunidad»" in err
+    assert "columns: {deals: {id: <" in err
+    assert "Referencia interna" in err  # the found columns, to pick from
+
+
+def test_no_file_near_the_deals_names_the_nearest_and_what_it_lacks(tmp_path, capsys):
+    """The stage and the id both unknown (no signature): the run names the file with the most deal columns, the
+    columns it lacks and `columns:`."""
+    from crm_audit.cli import main
+
+    export = tmp_path / "export"
+    write_sf("es", export, {"Id. de oportunidad": "Referencia interna", "Etapa": "Paso del embudo"})
+    capsys.readouterr()
+    assert main(["inspect", str(export), "--crm", "salesforce"]) == 2
+    err = capsys.readouterr()
+    text = err.out + err.err
+    assert "report1700000000022.csv" in text
+    assert "«ID de la oportunidad» (id)" in text and "«Etapa» (stage)" in text and "columns: {deals: {" in text
+
+
+# --------------------------------------------------------------------------- J4 in code: the closed flag by its values
+
+
+def test_the_closed_flag_is_mapped_by_its_values_beside_the_won_flag(tmp_path):
+    """«Transaction clôturée» (Oui/Non) is no name of the profile; beside «Transaction clôturée gagnée» (the won
+    flag) it is the closed flag: 5004 «Fermé perdu» is lost."""
+    from crm_audit.engine.near_columns import closed_flag_columns
+    from crm_audit.engine.profile import load_profile
+
+    hs = load_profile("hubspot")
+    assert closed_flag_columns(hs, {"is_won": "Transaction clôturée gagnée"},
+                               ["Transaction clôturée", "Gagnée", "Source d'origine"]) == ["Transaction clôturée"]
+    assert closed_flag_columns(hs, {"is_won": "Is Closed Won"}, ["Is closed", "Won"]) == ["Is closed"]
+    assert closed_flag_columns(hs, {"is_closed": "Est clôturée", "is_won": "Est clôturée gagnée"}, ["Est clôturée x"]) == []
+    export, work = tmp_path / "export", tmp_path / "work"
+    rename = {"Est clôturée": "Transaction clôturée", "Est clôturée gagnée": "Transaction clôturée gagnée"}
+    write_xlsx(export / "hubspot-crm-exports-toutes-les-transactions-2026-11-20.xlsx",
+               [[rename.get(h, h) for h in HS_FR_DEALS[0]], *HS_FR_DEALS[1:]])
+    s = init(work, "hubspot", export)
+    assert s["columns"]["deals"]["is_closed"] == "Transaction clôturée"
+    assert s["columns"]["deals"]["is_won"] == "Transaction clôturée gagnée"
+    assert run(work, export) == 0
+    got = dict(table(export, "hubspot", "SELECT id, status FROM deals", settings_mod.load(work / "crm-audit.yaml")))
+    assert got == {"5001": "open", "5002": "open", "5003": "won", "5004": "lost", "5005": "open"}
+    assert "5004" not in findings(work).get("no-stage-movement", set())

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crm_audit.engine import encoding, linking, lookups, mapping, readers
+from crm_audit.engine import encoding, linking, lookups, mapping, near_columns, readers
 from crm_audit.engine.mapping import LoadedEntity, MapJob
 from crm_audit.engine.profile import ENTITIES, Profile
 from crm_audit.engine.readers import DATA_SUFFIXES, RawInfo, RawTable, peek_headers
@@ -78,13 +78,18 @@ class _Loader:
             return
         entity = mapping.detect_entity(self.profile, path, raw.headers)
         unfit = mapping.unfit_msg(self.profile, entity, raw.headers) if entity is not None else None
+        near = near_columns.near_entity(self.profile, raw.headers) if entity is None else None
+        if near is not None:  # the entity's columns but for a required one (an id labelled otherwise): say so (J3)
+            self.unfit.setdefault(near, []).append((path, mapping.unfit_msg(self.profile, near, raw.headers)))
+            out.warnings.append(DataWarning("unknown-file", "", str(path), template=N_("has the {entity} file's columns, but {why}; ignored"),
+                                            params={"entity": near, "why": self.unfit[near][-1][1]}))
         if entity is None or unfit is not None:  # not an entity of the profile, whatever its name: ignored, never fatal
             readers.drop_raw(con, raw_table)
             if unfit is not None:
                 self.unfit.setdefault(entity, []).append((path, unfit))
                 out.warnings.append(DataWarning("unknown-file", "", str(path), template=N_("named like the {entity} file, but {why}; ignored"),
                                                 params={"entity": entity, "why": unfit}))
-            else:
+            elif near is None:
                 out.warnings.append(DataWarning("unknown-file", "", str(path),
                                                 template=N_("not recognised as deals, organizations, persons or activities; ignored")))
             out.unknown_files.append((path, raw.headers))
@@ -247,6 +252,18 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
             if unfit:  # a file named like the deals that lacks their columns: say what it lacks
                 raise InputError(problems=[Problem(template=why.template, params=why.params, file=str(p), row=1, reason="missing-column")
                                            for p, why in unfit])
+            near = near_columns.closest_file(profile, "deals", out.unknown_files)
+            if near is not None:  # the file nearest to a deals file: what it lacks and how to map it (J3)
+                spec = profile.entities["deals"]
+                headers = dict(out.unknown_files)[near.path]
+                lacking = ", ".join(f"«{profile.header_in('deals', f, headers, prefixed=False)}» ({f})" for f in near.lacking)
+                raise InputError(problems=[Problem(
+                    template=N_("no deals file found; the nearest is this file ({n} of its columns are deal fields), but it has no "
+                                "column for {lacking}: if it has them under other names, map them in crm-audit.yaml (columns: "
+                                "{{deals: {{{field}: <header>}}}}); found columns: {found}"),
+                    params={"n": near.mapped, "lacking": lacking, "field": (near.lacking or list(spec.signature))[0],
+                            "found": mapping._found_columns(headers)},
+                    file=str(near.path), row=1, reason="no-deals")])
             raise InputError(
                 problems=[Problem(template=N_("no deals file found (deals.csv / deals.xlsx, or a file with deal headers)"),
                                   file=str(d), reason="no-deals")]
