@@ -777,8 +777,9 @@ def fivetran_hubspot(canon: Canon, schema: str = "hubspot", enum_fields: tuple[s
                    property_closed_lost_reason=d["closed_lost_reason"], property_closed_won_reason=d["closed_won_reason"],
                    property_hs_is_closed_won=d["hs_is_closed_won"], property_hs_is_closed_lost=d["hs_is_closed_lost"],
                    property_hs_is_closed=d["hs_is_closed"], **{f"property_{k}": v for k, v in d["custom"].items()}, **syn)
-        for co in d["companies"]:  # HubSpot's deal-to-company association types: 5 primary, 341 the others
-            t_dc.add(deal_id=int(d["id"]), company_id=int(co), type_id=5, category="HUBSPOT_DEFINED", **syn)
+        for i, co in enumerate(d["companies"]):  # HubSpot's deal-to-company types: 5 the primary, 341 every association
+            for type_id in ((5, 341) if i == 0 else (341,)):
+                t_dc.add(deal_id=int(d["id"]), company_id=int(co), type_id=type_id, category="HUBSPOT_DEFINED", **syn)
         for ct in d["contacts"]:
             t_dct.add(deal_id=int(d["id"]), contact_id=int(ct), type_id=3, category="HUBSPOT_DEFINED", **syn)
     t_comp = Table(schema, "company", [("id", "BIGINT"), ("portal_id", "BIGINT"), ("is_deleted", "BOOLEAN"),
