@@ -125,8 +125,9 @@ def test_bitrix24_closed_in_a_stage_no_list_names_is_warned_by_name(tmp_path):
 def test_bitrix24_german_won_stage_and_no_russian_final_stages(tmp_path):
     export = CASES / "b24_de"  # deal 42 «Auftrag gewonnen», «Abgeschlossen» = «Ja»
     s = init(tmp_path, "bitrix24", export)
-    # D16: no «Сделка успешна» / «Сделка провалена» in a German pipeline; the closed stage is named for the user
-    assert s["pipelines"] == {"Allgemein": ["Neu", "Auftrag gewonnen"]}
+    # D16: no «Сделка успешна» / «Сделка провалена» in a German pipeline, Bitrix24's German defaults instead (lang/de
+    # crm_status.php: «Auftrag bekommen», «Auftrag nicht bekommen»); the team's own closed stage is named for the user
+    assert s["pipelines"] == {"Allgemein": ["Neu", "Auftrag bekommen", "Auftrag nicht bekommen", "Auftrag gewonnen"]}
     assert s["lost_stages"] == ["Auftrag gewonnen"] and s["closed_stages_confirmed"] is False
     cfg = tmp_path / "crm-audit.yaml"
     edit(cfg, won_stages=["Auftrag gewonnen"], lost_stages=[], closed_stages_confirmed=True)

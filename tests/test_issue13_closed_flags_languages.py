@@ -109,19 +109,24 @@ B24_HEADERS = {
     "pl": ["ID", "Nazwa deala", "Osoba odpowiedzialna", "Kwota", "Waluta", "Etap", "Data utworzenia", "Zamknięty",
            "Przewidywana data zamknięcia"],
 }
-#: the default pipeline's system stages as the profile names them in each language (inferred, see bitrix24.yaml):
+#: the default pipeline's system stages in each language, CRM_DEAL_STAGE_* of Bitrix24's
+#: modules/crm/lang/<code>/classes/general/crm_status.php (evidence, see bitrix24.yaml: de from an older public copy,
+#: la / br / pl from Malifikus/BITRIX_LOCAL-2026-02; Polish NEW and EXECUTING are both «W toku»):
 #: two open ones (NEW, EXECUTING — any stage not final is open), WON, LOSE, APOLOGY
 B24_STAGES = {
     "en": {"new": "New", "work": "In progress", "won": "Deal won", "lost": "Deal lost", "apology": "Analyze failure"},
-    "de": {"new": "Neu", "work": "In Bearbeitung", "won": "Auftrag gewonnen", "lost": "Auftrag verloren",
-           "apology": "Analyse des Misserfolgs"},
-    "es": {"new": "Nueva", "work": "En progreso", "won": "Negociación ganada", "lost": "Negociación perdida",
-           "apology": "Analizar el fracaso"},
-    "pt-BR": {"new": "Novo", "work": "Em andamento", "won": "Negócio ganho", "lost": "Negócio perdido",
+    "de": {"new": "Neu", "work": "In Arbeit", "won": "Auftrag bekommen", "lost": "Auftrag nicht bekommen",
+           "apology": "Misserfolg analysieren"},
+    "es": {"new": "En desarrollo", "work": "En progreso", "won": "Negociación ganada", "lost": "Negociación perdida",
+           "apology": "Analizar la falla"},
+    "pt-BR": {"new": "Em Desenvolvimento", "work": "Em andamento", "won": "Negócio ganho", "lost": "Negócio perdido",
               "apology": "Analisar falha"},
-    "pl": {"new": "Nowy", "work": "W realizacji", "won": "Deal wygrany", "lost": "Deal przegrany",
-           "apology": "Analiza niepowodzenia"},
+    "pl": {"new": "W toku", "work": "W toku", "won": "Deal wygrany", "lost": "Deal przegrany",
+           "apology": "Analizowanie zakończone niepowodzeniem"},
 }
+#: languages whose EXECUTING name init does not propose as the handbook's «Принял в работу» (crm_audit/name_synonyms.yaml):
+#: German «In Arbeit» is not among its names, Polish «W toku» is NEW as well — rule 2.2 has no stage to read there
+B24_NO_ACCEPTED_STAGE = {"de", "pl"}
 B24_YES_NO = {"en": ("Yes", "No"), "de": ("Ja", "Nein"), "es": ("Sí", "No"), "pt-BR": ("Sim", "Não"), "pl": ("Tak", "Nie")}
 # id, title, owner, amount, stage, created, closed
 B24_DEALS = [
@@ -175,7 +180,8 @@ def test_bitrix24_system_stages_in_every_language(lang, closed_column, tmp_path,
     assert run(work, export) == 0
     found = findings(work)
     assert found["invalid-name"] == {"12"}
-    assert found == bitrix24_english
+    assert found == {rule: ids for rule, ids in bitrix24_english.items()
+                     if not (rule == "stuck-in-accepted" and lang in B24_NO_ACCEPTED_STAGE)}
 
 
 # ---------------------------------------------------------------------------------------------------- Salesforce
