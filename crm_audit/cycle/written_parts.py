@@ -32,12 +32,16 @@ def record_written(ledger: Ledger, location: str, path: Path, report, findings_f
     from crm_audit.documents.written import sheets_as_recorded
     from exporters.xlsx import MAX_SHEET_ROWS
     from exporters.xlsx_package import package_parts
+    from pyarrow import ArrowException
 
     shown = ledger.shown_rows(findings_file)
     package = package_parts(path)
     if shown is None or package is None:
         return 0
-    by_title = sheets_as_recorded(report.results, sheet_titles(report.results), shown, row_cap=MAX_SHEET_ROWS - 1)
+    try:
+        by_title = sheets_as_recorded(report.results, sheet_titles(report.results), shown, row_cap=MAX_SHEET_ROWS - 1)
+    except (ArrowException, ValueError, TypeError, KeyError):  # rows of a shape not foreseen: the next read parses
+        return 0
     part_of = dict(package.worksheets)
     sheets = {part_of[t]: dataclasses.replace(s, part=part_of[t]) for t, s in by_title.items() if t in part_of}
     if not sheets:
