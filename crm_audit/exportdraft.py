@@ -198,10 +198,16 @@ def columns_by_name(files: list[tuple[Path, str, list[str]]], profile, only_requ
         m = match_columns(spec, headers)
         mapped = set(m.by_field) | ({n for n, fs in spec.fields.items() if not fs.required} if only_required else set())
         free = [headers[i] for idxs in m.custom.values() for i in idxs]
-        for s in suggest_for_entity(profile, entity, mapped, free):
+        for s in suggest_for_entity(profile, entity, mapped, free, langs=profile.interface_languages(headers)):
             if s.score >= NAME_ONLY_CUTOFF:
-                out.setdefault(entity, []).append(Mapping(s.field, s.header, f"похоже на «{s.like}» ({path.name}) — проверьте"))
+                out.setdefault(entity, []).append(Mapping(s.field, s.header, f"{_looks_like(s.like, path.name)} — проверьте"))
     return out
+
+
+def _looks_like(like: str, file: str) -> str:
+    """Why a column is proposed for a field, as its comment says it: the field's known name it resembles — a name in
+    the file's own interface language, or none (:func:`crm_audit.engine.suggest.cited_name`)."""
+    return f"похоже на «{like}» ({file})" if like else f"похоже на название поля ({file})"
 
 
 #: field types whose cells a column's values must confirm before a name that only resembles the field's is written
@@ -219,10 +225,10 @@ def columns_suggested(export, profile, hints: dict[str, list[Mapping]] | None = 
     for s in suggest_columns(export, profile):
         checked = "; значения подходят" if s.values_fit else ""
         file = export.entities[s.entity].file.name
-        m = Mapping(s.field, s.header, f"похоже на «{s.like}» ({file}) — проверьте{checked}")
+        m = Mapping(s.field, s.header, f"{_looks_like(s.like, file)} — проверьте{checked}")
         if s.values_fit is None and s.score < 1.0 and profile.entities[s.entity].fields[s.field].type in TYPED:
             if hints is not None:
-                m.why = (f"название похоже на «{s.like}» ({file}), но значений в колонке нет — не записано: уберите «#», "
+                m.why = (f"название {_looks_like(s.like, file)}, но значений в колонке нет — не записано: уберите «#», "
                          "если это то же поле")
                 hints.setdefault(s.entity, []).append(m)
             continue

@@ -104,6 +104,8 @@ class InspectReport:
     problems: list[str] = field(default_factory=list)
     error: str | None = None
     languages: list[str] = field(default_factory=list)  # the interface languages of the headers (profile `languages:`)
+    # cells that do not read, which `run` stops on under the settings in force (`on_bad_value: error`)
+    stops_on: int = 0
 
     def rules_in(self, state: str) -> list[str]:
         return [r.rule_id for r in self.rules if r.state == state]
@@ -255,22 +257,46 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 why = profile.unsupported_reason(ent_name)
                 rep.absent.append((ent_name, _("not exported by {crm}: {why}").format(crm=rep.profile_title, why=why) if why
                                    else _("no such file in the export")))
+        stops = _bad_values_stop(settings, profile.name, config)  # read with `warn` to list them all; said as `run` does
         for w in export.warnings:
             if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id",
                           "no-owner-column", "no-title-column", "unlinked-tasks", "closed-stage-unknown"):
-                rep.problems.append(w.line())
+                rep.problems.append(_as_run_meets(w, stops, rep).line())
         try:
             settings = settings or _settings_for(profile.name, config)
             if settings.crm != profile.name:
                 settings = settings.model_copy(update={"crm": profile.name})
             rep.rules, blank, yes_no = _rule_checks(export, settings)
-            rep.problems = [blank_column_warning(b).message for b in blank] + rep.problems + [w.line() for w in yes_no]
+            rep.problems = ([blank_column_warning(b).message for b in blank] + rep.problems
+                            + [_as_run_meets(w, stops, rep).line() for w in yes_no])
         except CrmAuditError as exc:
             rep.error = _("cannot check the rules: {message}").format(message=exc.message)
     finally:
         export.close()
         export.con.close()
     return rep
+
+
+def _bad_values_stop(settings, crm: str, config) -> bool:
+    """Whether `run` stops on a cell that does not read under the settings in force (`on_bad_value: error`, the
+    default): the settings given or found here, else the bundled ones `inspect` checks the rules with."""
+    if settings is None:
+        try:
+            settings = _settings_for(crm, config)
+        except CrmAuditError:
+            return True
+    return settings.on_bad_value != "warn"
+
+
+def _as_run_meets(w, stops: bool, rep: InspectReport):
+    """A warning as `run` meets it: a bad value `run` stops on is said so (and counted), never «treated as empty»."""
+    from crm_audit.engine.mapping import as_run_stops
+
+    stop = as_run_stops(w) if stops else None
+    if stop is None:
+        return w
+    rep.stops_on += 1
+    return stop
 
 
 def entity_title(entity: str) -> str:
@@ -308,9 +334,13 @@ def format_report(rep: InspectReport) -> str:
         if f.custom:
             lines.append("    " + _("kept as custom fields: {names}").format(names=", ".join(f.custom)))
         for header, (fld, like) in f.suggestions.items():
-            lines.append("    " + _("unmapped «{header}»: closest field {field} (its header «{like}»); if it is that field, map it in "
-                                  "crm-audit.yaml: {line}").format(header=header, field=fld, like=like,
-                                                                   line=f"columns: {{{f.entity}: {{{fld}: {header}}}}}"))
+            line = f"columns: {{{f.entity}: {{{fld}: {header}}}}}"
+            if like:
+                lines.append("    " + _("unmapped «{header}»: closest field {field} (its header «{like}»); if it is that field, map it in "
+                                      "crm-audit.yaml: {line}").format(header=header, field=fld, like=like, line=line))
+            else:  # no name of the field in the file's language resembles it (never another language's: J11)
+                lines.append("    " + _("unmapped «{header}»: closest field {field}; if it is that field, map it in crm-audit.yaml: "
+                                      "{line}").format(header=header, field=fld, line=line))
         if f.ignored:
             lines.append("    " + _("ignored: {names}").format(names=", ".join(f.ignored)))
     for ent, note in rep.absent:
@@ -335,6 +365,9 @@ def format_report(rep: InspectReport) -> str:
                                                                                             fail=counts["fail"]))
     if rep.problems:
         lines += ["", _("First parse problems:")]
+        if rep.stops_on:
+            lines.append("  " + _("`run` stops on the values below that do not read (on_bad_value: error): fix the cells in the "
+                                  "export, or set `on_bad_value: warn` in crm-audit.yaml to treat them as empty"))
         lines += [f"  {p}" for p in rep.problems[:MAX_PROBLEMS]]
         if len(rep.problems) > MAX_PROBLEMS:
             lines.append("  " + _("… and {n} more").format(n=len(rep.problems) - MAX_PROBLEMS))

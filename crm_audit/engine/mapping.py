@@ -40,6 +40,28 @@ MAX_REPORTED = 5
 #: unix seconds from 2001-09-09 to 2286, milliseconds likewise; shorter numbers stay Excel serials or bad values
 UNIX_DIGITS = {"unix": ("10", 1_000_000), "unix_ms": ("13", 1_000)}
 BAD_VALUE_HINT = N_("Fix the cells in the export (or set `on_bad_value: warn` in crm-audit.yaml to treat them as empty).")
+#: a cell that does not read, as a warning (`on_bad_value: warn`: the run goes on without it)
+UNKNOWN_VALUE_WARN = N_("unknown value «{value}» (expected one of: {known}); the cell is treated as empty")
+BAD_VALUE_WARN = N_("cannot read «{value}»: expected {expected}; the cell is treated as empty")
+BAD_DAYS_WARN = N_("cannot read «{value}»: expected a number of days; the cell is treated as empty")
+YES_NO_WARN = N_("unknown yes/no value «{value}»: expected one of: {expected}; the cell counts as not yes")
+#: the same cells as `run` meets them under `on_bad_value: error`: it stops. `inspect` reads the export with `warn` to
+#: list every such cell, then says what the settings in force will do (:func:`as_run_stops`)
+RUN_STOPS_ON = {
+    UNKNOWN_VALUE_WARN: N_("unknown value «{value}» (expected one of: {known}); `run` stops on it (on_bad_value: error)"),
+    BAD_VALUE_WARN: N_("cannot read «{value}»: expected {expected}; `run` stops on it (on_bad_value: error)"),
+    BAD_DAYS_WARN: N_("cannot read «{value}»: expected a number of days; `run` stops on it (on_bad_value: error)"),
+    YES_NO_WARN: N_("unknown yes/no value «{value}»: expected one of: {expected}; `run` stops on it (on_bad_value: error)"),
+}
+
+
+def as_run_stops(w: DataWarning) -> DataWarning | None:
+    """A bad-value warning (read with `on_bad_value: warn`) as `run` meets the cell under `on_bad_value: error` (the
+    audit stops on it); None for any other warning."""
+    from dataclasses import replace
+
+    stop = RUN_STOPS_ON.get(w.template or "")
+    return None if stop is None else replace(w, message="", template=stop)
 
 
 @dataclass
@@ -611,7 +633,7 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
             known = ", ".join(_known_values(job, name))
             for r, v in bad:
                 if warn:
-                    warnings.append(DataWarning("unknown-value", "", path, r, header, template=N_("unknown value «{value}» (expected one of: {known}); the cell is treated as empty"),
+                    warnings.append(DataWarning("unknown-value", "", path, r, header, template=UNKNOWN_VALUE_WARN,
                                                 params={"value": v, "known": known}))
                 else:
                     problems.append(Problem(template=N_("unknown value «{value}»: expected one of: {known}"),
@@ -633,7 +655,7 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
                 expected = Msg(N_("{expected}, or {other}"), {"expected": expected, "other": Msg(FORMAT_EXPECTED[f])})
         for r, v in bad:
             if warn:
-                warnings.append(DataWarning("bad-value", "", path, r, header, template=N_("cannot read «{value}»: expected {expected}; the cell is treated as empty"),
+                warnings.append(DataWarning("bad-value", "", path, r, header, template=BAD_VALUE_WARN,
                                             params={"value": v, "expected": expected}))
             else:
                 problems.append(Problem(template=N_("cannot read «{value}»: expected {expected}"), params={"value": v, "expected": expected},
@@ -822,7 +844,7 @@ def dates_from_days(con, entities: dict[str, LoadedEntity], profile: Profile, as
                     hint=BAD_VALUE_HINT,
                 )
             for r, v in bad:
-                warnings.append(DataWarning("bad-value", "", str(ent.file), r, header, template=N_("cannot read «{value}»: expected a number of days; the cell is treated as empty"),
+                warnings.append(DataWarning("bad-value", "", str(ent.file), r, header, template=BAD_DAYS_WARN,
                                             params={"value": v}))
             con.execute(f"ALTER TABLE {ent.table} ADD COLUMN \"{name}\" DATE")
             con.execute(f"UPDATE {ent.table} SET \"{name}\" = DATE {sql_literal(as_of.isoformat())} - {days}")

@@ -502,6 +502,9 @@ class Profile(BaseModel):
     # `languages:`) count as `language` (kept before the languages are merged: see interface_languages)
     _name_langs: dict[str, set[str]] = PrivateAttr(default_factory=dict)
     _prefix_langs: dict[str, set[str]] = PrivateAttr(default_factory=dict)
+    # hkey(name) -> (language, entity, field) it names; language -> the (entity, field) pairs it has a name for
+    _name_fields: dict[str, set[tuple[str, str, str]]] = PrivateAttr(default_factory=dict)
+    _lang_fields: dict[str, set[tuple[str, str]]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _merge_languages(self) -> "Profile":
@@ -542,38 +545,55 @@ class Profile(BaseModel):
         «Deal Name» is not Russian), and an API field code or «ID» (TITLE, STAGE_ID, LeadSource) of none."""
         names: dict[str, set[str]] = {}
         prefixes: dict[str, set[str]] = {}
+        fields: dict[str, set[tuple[str, str, str]]] = {}
+        lang_fields: dict[str, set[tuple[str, str]]] = {}
 
-        def add(index: dict[str, set[str]], name: str, code: str) -> None:
+        def add(index: dict[str, set[str]], name: str, code: str, field: tuple[str, str] | None = None) -> None:
             if not _neutral_name(name) and _script_fits(name, code):
                 index.setdefault(hkey(name), set()).add(code)
+                if field is not None:
+                    fields.setdefault(hkey(name), set()).add((code, *field))
+                    lang_fields.setdefault(code, set()).add(field)
 
         own = self.language if self.language not in self.languages else None
         if own is not None:
-            for spec in self.entities.values():
+            for ent, spec in self.entities.items():
                 for p in spec.prefixes:
                     add(prefixes, p, own)
-                for fs in spec.fields.values():
+                for fname, fs in spec.fields.items():
                     for h in fs.headers:
-                        add(names, h, own)
+                        add(names, h, own, (ent, fname))
                         for p in spec.prefixes:
-                            add(names, f"{p}{h}", own)
+                            add(names, f"{p}{h}", own, (ent, fname))
         for code, lang in self.languages.items():
-            for le in lang.entities.values():
+            for ent, le in lang.entities.items():
                 for p in le.prefixes:
                     add(prefixes, p, code)
-                for hs in le.fields.values():
+                for fname, hs in le.fields.items():
                     for h in hs:
-                        add(names, h, code)
+                        add(names, h, code, (ent, fname))
                         for p in le.prefixes:
-                            add(names, f"{p}{h}", code)
+                            add(names, f"{p}{h}", code, (ent, fname))
         self._name_langs, self._prefix_langs = names, prefixes
+        self._name_fields, self._lang_fields = fields, lang_fields
+
+    def name_languages(self, name: str) -> set[str]:
+        """The interface languages ``name`` is a header (or prefix) of in this profile (none: a neutral name, an API
+        code, a name in another script, or no name of this profile)."""
+        k = hkey(name)
+        return set(self._name_langs.get(k, set())) | set(self._prefix_langs.get(k, set()))
 
     def interface_languages(self, headers: list[str]) -> list[str]:
         """The interface languages the headers are in, best first: each distinct header counts for the one language
         whose name it is (a name two languages share — «ID», «Pipeline», «Status» — is no evidence), as does a
         custom field behind a prefix only one language writes («Negócio - Origem»). Every language with evidence is
-        kept (a file may mix languages), most first; the profile's own language (`language:`) is among them."""
+        kept (a file may mix languages), most first; the profile's own language (`language:`) is among them.
+
+        A header adds a second language only where the first one names the same field otherwise: a Polish Bitrix24
+        export's «Kontakt» (the profile knows it as German, not the Polish name of the field) may be Polish as well,
+        so the file is «pl», not «pl, de» (acceptance J12); «Deal - Title» in a Portuguese Pipedrive file is English."""
         scores: dict[str, int] = {}
+        evidence: dict[str, list[str]] = {}
         for k in {hkey(h) for h in headers if h and h.strip() and not _neutral_name(h)}:
             langs = self._name_langs.get(k)
             if langs is None:  # a custom field: the prefix tells
@@ -581,9 +601,19 @@ class Profile(BaseModel):
             if len(langs) == 1:
                 code = next(iter(langs))
                 scores[code] = scores.get(code, 0) + 1
+                evidence.setdefault(code, []).append(k)
         if not scores:
             return []
-        return sorted(scores, key=lambda c: -scores[c])
+        first = sorted(scores, key=lambda c: -scores[c])[0]
+        named = self._lang_fields.get(first, set())
+        for code, keys in evidence.items():
+            if code == first:
+                continue
+            # a custom field behind the language's prefix stays evidence (no field); a field's name only where the
+            # first language has its own name for that field
+            scores[code] = sum(1 for k in keys if k not in self._name_fields
+                               or {(e, f) for c, e, f in self._name_fields[k] if c == code} & named)
+        return sorted((c for c in scores if scores[c]), key=lambda c: -scores[c])
 
     def header_in(self, entity: str, name: str, headers: list[str], prefixed: bool = True) -> str:
         """The header field ``name`` of ``entity`` would have in a file with these headers (a message naming a column
@@ -635,6 +665,11 @@ class Profile(BaseModel):
     @field_validator("footer")
     @classmethod
     def _footer_regexes(cls, v: list[str]) -> list[str]:
+        for p in v:  # the loader matches them in DuckDB (RE2), whose «\b» is an ASCII word boundary
+            if "\\b" in p:
+                raise ValueError(f"footer «{p}»: «\\b» is an ASCII word boundary in the engine's regular expressions "
+                                 "(RE2) and never follows a Cyrillic or accented word («итого\\b» never matches «Итого»): "
+                                 "end the word with ([\\s:(].*)? instead")
         return [_check_regex(p) for p in v]
 
     def terminal_stages(self) -> list[str]:

@@ -329,7 +329,7 @@ def yes_no_values(plans: list[RulePlan], export: LoadedExport, profile: Profile 
     like a bad date: an error naming file, row, column and value, or a warning (the cell counts as
     not yes).
     """
-    from crm_audit.engine.mapping import MAX_REPORTED
+    from crm_audit.engine.mapping import MAX_REPORTED, YES_NO_WARN
     from crm_audit.engine.profile import BASE_YES_NO
 
     out = YesNoCheck()
@@ -353,7 +353,7 @@ def yes_no_values(plans: list[RulePlan], export: LoadedExport, profile: Profile 
             expected = _yes_no_expected(profile, ent, words)
             if ent.on_bad_value == "warn":
                 out.warnings += [DataWarning("unknown-value", "", str(ent.file), r, header,
-                                             template=N_("unknown yes/no value «{value}»: expected one of: {expected}; the cell counts as not yes"),
+                                             template=YES_NO_WARN,
                                              params={"value": v, "expected": expected}) for r, v in bad]
                 if total > len(bad):
                     out.warnings.append(DataWarning("unknown-value", "", str(ent.file), None, header,

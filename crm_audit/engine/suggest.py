@@ -166,10 +166,30 @@ def values_fit(export: "LoadedExport", ent: "LoadedEntity", fs, col: str) -> boo
     return hits >= VALUES_SHARE * total
 
 
+def cited_name(profile: "Profile", entity: str, field: str, header: str, like: str, langs: list[str]) -> str:
+    """The known name a suggestion cites (init's comment «похоже на «…»», inspect's «its header «…»»): ``like`` when
+    the file's interface languages (``langs``) are not known or it is a name of one of them; else the field's name in
+    those languages that most resembles the column, when it does (a Spanish «Creado el» cites no Portuguese «Criado
+    em» and no English «Contact»: acceptance J11); else "" (none)."""
+    if not langs:
+        return like
+    langs_ = set(langs)
+
+    def of_file(name: str) -> bool:
+        return bool(profile.name_languages(name) & langs_)
+
+    if of_file(like):
+        return like
+    own = [(name_score(header, h), h) for h in profile.entities[entity].fields[field].headers if of_file(h)]
+    best = max(own, default=None)
+    return best[1] if best is not None and best[0] >= SUGGEST_CUTOFF else ""
+
+
 def suggest_for_entity(profile: "Profile", entity: str, mapped: set[str], headers: list[str],
-                       export: "LoadedExport | None" = None) -> list[ColumnSuggestion]:
+                       export: "LoadedExport | None" = None, langs: list[str] | None = None) -> list[ColumnSuggestion]:
     """The fields no column of the file feeds (``mapped``: those that have one) matched to the file's
-    columns no field takes (``headers``), one to one, best score first; values checked when ``export`` is given."""
+    columns no field takes (``headers``), one to one, best score first; values checked when ``export`` is given.
+    ``langs``: the file's interface languages (the name each suggestion cites is one of theirs, or none)."""
     spec: EntitySpec = profile.entities[entity]
     free = [f for f in spec.fields if f not in mapped]
     ent = export.entities.get(entity) if export is not None else None
@@ -183,7 +203,7 @@ def suggest_for_entity(profile: "Profile", entity: str, mapped: set[str], header
                 continue
             if score < NAME_ONLY_CUTOFF and fit is not True:
                 continue
-            scored.append(ColumnSuggestion(entity, f, name, like, score, fit))
+            scored.append(ColumnSuggestion(entity, f, name, cited_name(profile, entity, f, name, like, langs or []), score, fit))
     out: list[ColumnSuggestion] = []
     taken_h: set[str] = set()
     taken_f: set[str] = set()
@@ -204,5 +224,6 @@ def suggest_columns(export: "LoadedExport", profile: "Profile") -> list[ColumnSu
         # linked by name (`link_by_name`: org_id from the org's name): a column of ids is still better
         linked = {f for f in ent.fields if f.endswith("_id") and f not in ent.from_columns and f[:-3] + "_name" in ent.from_columns}
         mapped = set(ent.from_columns) | {f for f in ent.fields if f in profile.entities[entity].fields and ent.fields[f] and f not in linked}
-        out += suggest_for_entity(profile, entity, mapped, [h for _c, h in ent.custom.values()], export)
+        langs = profile.interface_languages([*ent.fields.values(), *(h for _c, h in ent.custom.values())])
+        out += suggest_for_entity(profile, entity, mapped, [h for _c, h in ent.custom.values()], export, langs)
     return out
