@@ -117,6 +117,7 @@ def test_init_writes_the_proposed_zone_with_a_comment_and_says_it(duckdb_file, t
     assert ok.returncode == 0, ok.stdout + ok.stderr
 
 
+@pytest.mark.slow  # the default's wording; what is proposed is covered above without a subprocess
 def test_init_in_utc_everywhere_writes_utc_and_asks_for_the_accounts_zone(duckdb_file, tmp_path):
     res = crm_audit("init", str(tmp_path / "t"), "--engine", f"duckdb:///{duckdb_file}", env={"TZ": "UTC",
                                                                                               "CRM_AUDIT_LANGUAGE": "ru"})
@@ -127,6 +128,7 @@ def test_init_in_utc_everywhere_writes_utc_and_asks_for_the_accounts_zone(duckdb
     assert "Часовой пояс UTC: ни хранилище, ни этот компьютер не назвали другой." in res.stdout
 
 
+@pytest.mark.slow  # PostgreSQL's session query is covered above (Answering); this starts a server
 def test_init_on_postgres_proposes_the_sessions_zone(postgres, tmp_path):
     """PostgreSQL's session zone (PGTZ here; a role's or the server's setting elsewhere) is proposed over this computer's."""
     from warehouse.build import write_postgres
