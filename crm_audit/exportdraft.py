@@ -87,6 +87,9 @@ class Draft:
     # the handbook's pipelines / stages the bundled rules name -> this team's (crm_audit/name_synonyms.yaml), to confirm
     pipeline_names: list[Mapping] = field(default_factory=list)
     stage_names: list[Mapping] = field(default_factory=list)
+    # `stage_names:` proposals for a stage the rules compare («stage ≥ X») in a pipeline whose order is guessed:
+    # written commented out (the rule would compare by a guess), the rules needing them off with the reason
+    stage_names_held: list[Mapping] = field(default_factory=list)
     pipelines: list[PipelineDraft] = field(default_factory=list)
     trial_stages: list[str] = field(default_factory=list)
     frozen_lost_reasons: list[str] = field(default_factory=list)
@@ -105,6 +108,7 @@ class Draft:
         """Take :func:`rules_that_cannot_run`'s proposals into the draft."""
         self.fields, self.off = list(found.fields), list(found.off)
         self.pipeline_names, self.stage_names = list(found.pipeline_names), list(found.stage_names)
+        self.stage_names_held = list(found.stage_names_held)
 
     @property
     def stage_order_confirmed(self) -> bool:
@@ -374,6 +378,26 @@ def _by_crm_order(body: list[tuple]) -> tuple[list[str], str, bool]:
     return [s for s, *_ in valued] + blank, source, bool(notes)
 
 
+def _by_default_pipeline(profile, ordered: list[str], how: str) -> tuple[list[str], str, bool]:
+    """``ordered`` (stages in the order ``how`` says) with the stages the CRM's default pipeline names put in its
+    order (:mod:`crm_audit.stage_defaults`): (stages, how the order was found — Russian, the settings' comment —,
+    guessed: a stage the default pipeline does not name keeps its place, a guess)."""
+    from crm_audit import stage_defaults
+
+    found = stage_defaults.order_by_default(profile.name, ordered)
+    if found is None:
+        return ordered, f"порядок угадан: {how}", True
+    crm = (profile.title or profile.name).split(" (")[0]  # «Salesforce (reports)» -> «Salesforce»
+    langs = ", ".join(found.languages)
+    if found.complete:
+        return found.stages, (f"порядок стандартной воронки {crm} ({langs}): все этапы — её этапы; если вы меняли "
+                              "порядок этапов в CRM, поправьте"), False
+    placed = ", ".join(f"«{s}»" for s in found.placed)
+    rest = ", ".join(f"«{s}»" for s in found.unplaced)
+    return found.stages, (f"порядок угадан частично: {placed} — по стандартной воронке {crm} ({langs}); {rest} — "
+                          f"{how} — проверьте"), True
+
+
 def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float | None]], profile,
                     closed: set[str] = frozenset(), language: str | None = None) -> PipelineDraft:
     """One pipeline's stages in order, and how the order was found.
@@ -398,13 +422,15 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
             extra = [s for s in handbook if norm(s) not in spelled]
             source = "порядок угадан: этапы совпали с воронкой из руководства, взят её порядок" + (
                 f" (добавлены этапы без сделок: {', '.join(extra)})" if extra else "")
-        elif body and all(x[3] is not None for x in body):
-            ordered = [s for s, *_ in sorted(body, key=lambda x: (x[3], x[2]))]
-            source = "порядок угадан: по тому, сколько дней от создания сделки до перехода на этап"
+            guessed = True
         else:
-            ordered = [s for s, *_ in sorted(body, key=lambda x: x[2])]
-            source = "порядок угадан: в порядке первого появления в выгрузке"
-        guessed = True
+            if body and all(x[3] is not None for x in body):
+                ordered = [s for s, *_ in sorted(body, key=lambda x: (x[3], x[2]))]
+                source = "по тому, сколько дней от создания сделки до перехода на этап"
+            else:
+                ordered = [s for s, *_ in sorted(body, key=lambda x: x[2])]
+                source = "в порядке первого появления в выгрузке"
+            ordered, source, guessed = _by_default_pipeline(profile, ordered, source)
     fs = profile.derive_status.from_stage if profile.derive_status else None
     ends: list[str] = []
     if fs is not None:  # won / lost stages last (the CRM has them in every pipeline)
@@ -582,6 +608,7 @@ class Unrunnable:
     off: list[RuleOff] = field(default_factory=list)  # `rules: skip:`, in rule order
     pipeline_names: list[Mapping] = field(default_factory=list)  # `pipeline_names:` (the handbook's -> the team's)
     stage_names: list[Mapping] = field(default_factory=list)  # `stage_names:`
+    stage_names_held: list[Mapping] = field(default_factory=list)  # `stage_names:` written commented out (order guessed)
 
 
 def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) -> Unrunnable:
@@ -603,11 +630,14 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
 
     s0, rules0, needs = decide([])
     names = handbook_names(draft, rules0, s0)
+    held = held_stage_names(draft, rules0, s0, names[1])
+    names = (names[0], [m for m in names[1] if m not in held])
     if names[0] or names[1]:
         s0, rules0, needs = decide([], names)
     lacking = [m.field for m in needs.missing if not m.needed_by_all and "." in m.field and
                m.field.partition(".")[2] not in planmod.FIELDS.get(m.field.partition(".")[0], {})]
-    out = Unrunnable(fields=rule_fields_by_name(export, list(dict.fromkeys(lacking))), pipeline_names=names[0], stage_names=names[1])
+    out = Unrunnable(fields=rule_fields_by_name(export, list(dict.fromkeys(lacking))), pipeline_names=names[0], stage_names=names[1],
+                     stage_names_held=held)
     s, rules, needs = decide(out.fields, names)
     everyone = [m for m in needs.missing if m.needed_by_all]
     if everyone:
@@ -633,6 +663,7 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
                   f"{'; '.join(how)}, затем уберите правило из rules: skip:")
         why = f"в выгрузке нет {'поля' if len(ms) == 1 else 'полей'} {names} ({files})"
         off[rid] = RuleOff(rid, next((r.code for r in rules if r.id == rid), ""), why, enable)
+    held_off(rules, s, off, held, draft)
     names_off(rules, s, off)
     order = {r.id: i for i, r in enumerate(rules)}
     out.off = sorted(off.values(), key=lambda o: order.get(o.rule_id, 0))
@@ -693,6 +724,56 @@ def handbook_names(draft: Draft, rules, s) -> tuple[list[Mapping], list[Mapping]
     return out["pipeline"], out["stage"]
 
 
+def _compared_stages(rules, s) -> set[str]:
+    """The handbook's stages (normalised) a bundled rule compares («stage ≥ X») and ``s`` lacks."""
+    from crm_audit import resources
+    from crm_audit.rules import ruleset
+
+    bundled = resources.rules_dir()
+    return {norm(u.name) for rule in rules if Path(rule.file).parent == bundled
+            for u in ruleset.unknown_names(rule, s) if u.kind == "stage" and u.compared}
+
+
+def _guessed_pipelines_of(draft: Draft, stage: str) -> list[str]:
+    """The pipelines holding ``stage`` whose order is guessed."""
+    return [p.name for p in draft.pipelines if p.guessed and norm(stage) in {norm(x) for x in p.stages}]
+
+
+def held_stage_names(draft: Draft, rules, s, proposed: list[Mapping]) -> list[Mapping]:
+    """The proposed `stage_names:` to write commented out: a handbook stage a bundled rule compares («stage ≥ X»)
+    answered by a team stage of a pipeline whose order is guessed. Active, the rule would compare by the guess on the
+    first run (issue 13 acceptance J, J2: deals in an earlier stage counted as «at or after» the proposal stage); the
+    user confirms the order, then moves the line into stage_names:."""
+    compared = _compared_stages(rules, s)
+    return [m for m in proposed if norm(m.key) in compared and _guessed_pipelines_of(draft, m.value)]
+
+
+def held_off(rules, s, off: dict[str, RuleOff], held: list[Mapping], draft: Draft) -> None:
+    """Add to ``off`` every bundled rule naming a stage whose proposed name is held (:func:`held_stage_names`), with
+    the reason (the pipeline's order is a guess) and how to switch it on."""
+    from crm_audit import resources
+    from crm_audit.rules import ruleset
+
+    if not held:
+        return
+    by_key = {norm(m.key): m for m in held}
+    bundled = resources.rules_dir()
+    for rule in rules:
+        if rule.id in off or Path(rule.file).parent != bundled:
+            continue
+        m = next((by_key[norm(u.name)] for u in ruleset.unknown_names(rule, s) if u.kind == "stage" and norm(u.name) in by_key), None)
+        if m is None:
+            continue
+        names = _guessed_pipelines_of(draft, m.value)
+        what = ("воронки " if len(names) == 1 else "воронок ") + ", ".join(f"«{n}»" for n in names)
+        off[rule.id] = RuleOff(
+            rule.id, rule.code,
+            f"порядок этапов {what} угадан, а правило сравнивает этапы («этап не раньше «{m.key}»»): "
+            f"предложенное stage_names: ({m.key}: {m.value}) записано закомментированным",
+            f"проверьте порядок этапов {what} в pipelines:, поставьте stage_order_confirmed: true, "
+            f"перенесите «{m.key}: {m.value}» в stage_names:, затем уберите правило из rules: skip:")
+
+
 def names_off(rules, s, off: dict[str, RuleOff]) -> None:
     """Add to ``off`` every bundled rule that names a pipeline or stage of the handbook the team does not have (it
     would check nothing), with the reason and how to switch it back on; the team's own rules are `validate`'s."""
@@ -743,6 +824,7 @@ def template_values(draft: Draft) -> dict:
         "fields": [(q(m.key), q(m.value), m.why) for m in draft.fields],
         "pipeline_names": [(q(m.key), q(m.value), m.why) for m in draft.pipeline_names],
         "stage_names": [(q(m.key), q(m.value), m.why) for m in draft.stage_names],
+        "stage_names_held": [(q(m.key), q(m.value), m.why) for m in draft.stage_names_held],
         "rules_off": [(o.rule_id, q(o.why), o.code, o.enable) for o in draft.off],
         # field -> (where the names came from, [(id, name or None)]): written as stage_ids: / pipeline_ids:
         "ids": {f: (draft.ids_source.get(f, ""), [(json.dumps(k, ensure_ascii=False), q(v) if v else None) for k, v in ids.items()])

@@ -139,14 +139,18 @@ ACTS = [(1, "Ligar para cliente", "2026-11-25", False, 1), (2, "Enviar proposta"
 EXPECTED = {
     "open-deal-without-tasks": {"2"}, "invalid-name": {"2"}, "owner-mismatch": {"2"}, "missing-source": {"2", "4"},
     "missing-city-or-country": {"2", "5"}, "overdue-tasks": {"3"}, "no-stage-movement": {"2"},
-    # init proposes the handbook's «Клиенты» / «Отправлено КП» as this team's «Funil de vendas» / «Proposta enviada»
-    # (crm_audit/name_synonyms.yaml, issue 13 D11): 1.11 runs (deal 6 has no organization), 1.3 finds nothing
+    # init proposes the handbook's «Клиенты» as this team's «Funil de vendas» (crm_audit/name_synonyms.yaml, issue 13
+    # D11): 1.11 runs (deal 6 has no organization)
     "open-deal-without-organization": {"6"},
 }
 #: the bundled rules this team's export cannot feed (the handbook's pipelines, stages and fields it has not)
 SKIPPED = {"missing-traffic-or-budget", "partner-org-not-set", "missing-demo-recording",
            "missing-proposal-link", "partner-pipeline-org-not-agency",
-           "partner-manager-deal-without-partner", "stuck-in-accepted"}
+           "partner-manager-deal-without-partner", "stuck-in-accepted",
+           # «Отправлено КП» would be this team's «Proposta enviada», but the order of «Negociação» (no stage of
+           # Pipedrive's default pipeline) is a guess: the proposal is written commented out, 1.3 off until the order is
+           # confirmed (issue 13 acceptance J, J2)
+           "missing-amount-after-proposal"}
 
 
 def _write(path: Path, header: list[str], rows: list[list]) -> None:
@@ -214,7 +218,8 @@ def test_every_language_audits_on_the_first_try(lang, tmp_path):
     assert set(settings["rules"]["skip"]) == SKIPPED
     assert settings["rules"]["skip"]["missing-traffic-or-budget"] == "в выгрузке нет полей «Бюджет», «Посещаемость» (deals.csv)"
     assert settings["rules"]["skip"]["partner-org-not-set"] == "в выгрузке нет поля «Партнерская организация» (deals.csv)"
-    assert settings["pipeline_names"] == {"Клиенты": PIPE} and settings["stage_names"] == {"Отправлено КП": "Proposta enviada"}
+    assert settings["pipeline_names"] == {"Клиенты": PIPE} and settings["stage_names"] == {}
+    assert "#   Отправлено КП: Proposta enviada" in (tmp_path / "work" / "crm-audit.yaml").read_text(encoding="utf-8")
     for rid in SKIPPED:
         assert f"{rid}: Rule skipped: the rule is switched off in the settings" in out
     # the stage order of the team's own pipeline was guessed, and the file and the run say so

@@ -28,6 +28,7 @@ LABELS: dict[str, str] = {
     "rows-skipped": "Пропущенные строки",
     "rule-partial": "Правило проверено частично",
     "rule-skipped": "Правило пропущено",
+    "rule-stage-order-guessed": "Порядок этапов",
     "rule-unjudged": "Сделки без оценки",
     "sheet-capped": "Лист обрезан",
     "stage-order-guessed": "Порядок этапов",

@@ -116,6 +116,9 @@ def audit_export(
         results = []
         skipped_warnings = [blank_column_warning(b) for b in blank]  # the terminal in the CLI's language, the FAQ in Russian
         skipped_warnings += [unjudged_warning(u) for u in unjudged]
+        from crm_audit.engine.stage_guess import guessed_comparisons  # «stage ≥ X» by an order nobody confirmed
+
+        guessed = {g.rule_id: g for g in guessed_comparisons(plans, settings)}
         ran = {q.rule.id: q for q in needs.runnable}
         for i, p in enumerate(plans, 1):
             r = p.rule
@@ -131,6 +134,9 @@ def audit_export(
                 df = backend.run(ran.get(r.id, p))  # as decided: without the `any:` branches the export cannot feed
                 notes = [f"Внимание: {blank_column_note(b)}." for b in blank if r.id in b.needed_by]
                 notes += [f"Внимание: {unjudged_note(u)}." for u in unjudged if u.rule_id == r.id]
+                if r.id in guessed:
+                    notes.append(guessed[r.id].note())
+                    skipped_warnings.append(guessed[r.id].warning())
                 note = " ".join(notes)
             results.append(
                 RuleResult(

@@ -548,6 +548,14 @@ def _require_columns(job: MapJob, m: ColumnMatch) -> None:
                                                reason="missing-column")])
 
 
+def _default_in_language(job: MapJob, fs) -> str:
+    """A field's value when the file has no column for it, in the file's interface language where the profile names
+    one (``defaults``: the headers' language first), else ``default``."""
+    if not fs.defaults or job.profile is None or not job.profile.languages:
+        return fs.default
+    return next((fs.defaults[lang] for lang in job.profile.languages_of(job.headers) if lang in fs.defaults), fs.default)
+
+
 def project(job: MapJob, m: ColumnMatch, date_order: str, marks: dict[str, str] | None = None) -> Projection:
     """The SQL that maps and parses every matched column (raw text kept as ``<field>__raw`` for parsed fields)."""
     spec, headers = job.spec, job.headers
@@ -584,9 +592,10 @@ def project(job: MapJob, m: ColumnMatch, date_order: str, marks: dict[str, str] 
             notes["status"] = [Msg(N_("status from the stage") if "stage" in m.by_field else N_("status from the closed flags"))]
     for name, fs in spec.fields.items():
         if name not in fields and fs.default is not None:
-            select.append(f"{sql_literal(fs.default)} AS \"{name}\"")
+            value = _default_in_language(job, fs)
+            select.append(f"{sql_literal(value)} AS \"{name}\"")
             fields[name] = ""  # no column: the note says what every row holds
-            notes[name] = [Msg(N_("no column: «{value}»"), {"value": fs.default})]
+            notes[name] = [Msg(N_("no column: «{value}»"), {"value": value})]
     custom_cols: dict[str, tuple[str, str]] = {}
     for k, (key, idxs) in enumerate(m.custom.items()):
         select.append(f"{_text_expr(cols(idxs))} AS x{k}")

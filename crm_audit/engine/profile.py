@@ -165,6 +165,9 @@ class FieldSpec(BaseModel):
     join: str | None = None
     # the value when the export has no such column at all (one pipeline)
     default: str | None = None
+    # `default` in the export's interface language (the language its headers are in: Salesforce's one pipeline is
+    # «Ventes» for a French report, «销售» for a Chinese one), language code -> value; another language: `default`
+    defaults: dict[str, str] = Field(default_factory=dict)
     # a regular expression: text matching it is removed from the cell
     # (HubSpot's «Name (e-mail)» contact cells -> «Name»)
     remove: str | None = None
