@@ -103,6 +103,9 @@ class Draft:
     # reads them until told) for the user to confirm, with closed_stages_confirmed: false
     won_stages: list[str] = field(default_factory=list)
     lost_stages: list[str] = field(default_factory=list)
+    # `decimal_mark:` to write ("," / "."; None: auto) and the comment that asks the user to confirm it (Russian lines)
+    decimal_mark: str | None = None
+    decimal_mark_why: list[str] = field(default_factory=list)
 
     def apply(self, found: "Unrunnable") -> None:
         """Take :func:`rules_that_cannot_run`'s proposals into the draft."""
@@ -579,6 +582,8 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)
         draft.pipelines = pipelines_of(export, profile, draft.languages[0] if draft.languages else base.language)
         draft.lost_stages = closed_unknown_stages(export)
+        draft.decimal_mark, draft.decimal_mark_why = propose_decimal_mark(
+            [cm for e in export.entities.values() for cm in e.column_marks])
         fill_lists(draft, _distinct(export, "deals", "lost_reason", "status = 'lost'"), _distinct(export, "deals", "owner"))
         if draft.pipelines:  # none: no stage column found (the caller says how to name it in columns:)
             draft.apply(rules_that_cannot_run(draft, export, profile))
@@ -586,6 +591,54 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         export.close()
         export.con.close()
     return draft
+
+
+_MARK_WITH = {",": "десятичной запятой", ".": "десятичной точкой"}
+_MARK_ACC = {",": "запятую", ".": "точку"}
+
+
+def propose_decimal_mark(marks) -> tuple[str | None, list[str]]:
+    """`decimal_mark:` for the settings from how the export's number columns were read
+    (:class:`crm_audit.engine.amounts.ColumnMark`), with a comment for the user to confirm; (None, []) when `auto`
+    reads every future export alike.
+
+    The cells with decimals settle one mark that is not the interface language's (a Mexican Spanish account writing
+    «1,500.00»): that mark — else a later export whose amounts have no decimals («1,500») would be read the language's
+    way. Only cells that read either way («15.000»): the language's mark, which was guessed. Columns settling different
+    marks, or one column with both: auto, with a comment naming them."""
+    from crm_audit.engine import amounts
+
+    def lang(cm) -> str:
+        return amounts.language_title(cm.language) if cm.language else "обычный для этой CRM"
+
+    settled = [cm for cm in marks if cm.how == "cells"]
+    mixed = [cm for cm in marks if cm.how == "mixed"]
+    guessed = [cm for cm in marks if cm.how == "language"]
+    kinds = {cm.mark for cm in settled}
+    if mixed or len(kinds) > 1:
+        shown = "; ".join(f"«{cm.column}»: «{cm.example}»" for cm in [*mixed, *settled][:3])
+        return None, ["проверьте: столбцы сумм пишут дробную часть по-разному (" + shown + "); каждая ячейка с дробной",
+                      "частью читается как записана, остальные — по большинству; если выгрузка пишет суммы одним способом,",
+                      'поставьте decimal_mark: "," или "."']
+    if kinds:
+        mark = next(iter(kinds))
+        against = [cm for cm in settled if cm.mark != cm.language_mark]
+        if not against:
+            return None, []
+        cm = against[0]
+        # «1,500» with a point (1500) is 1.5 with the language's comma; «15.000» with a comma (15000) is 15 with its point
+        other, read_as, wrong = ("1,500", "1500", "1.5") if mark == "." else ("15.000", "15000", "15")
+        return mark, [f"проверьте: суммы в выгрузке записаны с {_MARK_WITH[mark]} («{cm.example}» в «{cm.column}»), а язык",
+                      f"выгрузки ({lang(cm)}) пишет {_MARK_ACC[cm.language_mark]}; без этой строки сумма без дробной части",
+                      f"вроде «{other}» была бы прочитана как {wrong}, а так — {read_as}. Если это не так, поставьте auto"]
+    if guessed:
+        cm = guessed[0]
+        mark = cm.mark
+        value = amounts._read(cm.example, mark)
+        return mark, [f"проверьте: ни в одной ячейке «{cm.column}» нет дробной части («{cm.example}»): прочитано по языку",
+                      f"выгрузки ({lang(cm)}) с {_MARK_WITH[mark]}, {cm.example} = {value}; если суммы записаны иначе,",
+                      f'поставьте decimal_mark: "{"." if mark == "," else ","}"']
+    return None, []
 
 
 def fill_lists(draft: Draft, lost_reasons: list[str], owners: list[str]) -> None:
@@ -811,6 +864,8 @@ def template_values(draft: Draft) -> dict:
         "pipelines": {q(p.name): [q(s) for s in p.stages] for p in draft.pipelines},
         "pipeline_notes": {q(p.name): p.source for p in draft.pipelines},
         "stage_order_confirmed": draft.stage_order_confirmed,
+        "decimal_mark": draft.decimal_mark,
+        "decimal_mark_why": draft.decimal_mark_why,
         "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}
                           if draft.won_stages or draft.lost_stages else None),
         "frozen_lost_reasons": [q(r) for r in draft.frozen_lost_reasons],

@@ -286,7 +286,9 @@ def test_a_brazilian_pipedrive_export_audits_with_the_right_amounts(tmp_path, ca
 def test_only_cells_that_read_either_way_follow_the_exports_language_with_a_note(tmp_path, capsys):
     export = _pt_export(tmp_path, {"2": "15.000", "3": "0", "4": "1.500"})
     work = tmp_path / "work"
-    _pt_settings(work, export)
+    # init writes the language's mark for the user to confirm (tests/test_issue13_decimal_mark_init.py); with auto, the
+    # run says how it read such amounts
+    _pt_settings(work, export, "decimal_mark: auto")
     capsys.readouterr()
     assert _run(work, export) == 0
     out = capsys.readouterr().out

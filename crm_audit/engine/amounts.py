@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -117,11 +117,29 @@ class Evidence:
 
 @dataclass(frozen=True)
 class MarkDecision:
-    """The decimal mark a column is read with, and a note (msgid, values) when the data did not settle it."""
+    """The decimal mark a column is read with, and a note (msgid, values) when the data did not settle it.
+
+    ``how``: what decided — ``cells`` (cells with decimals), ``language`` (only cells that read either way: the
+    export's language), ``mixed`` (both marks among the cells), ``fixed`` (the settings), ``none`` (no cell with a
+    separator)."""
 
     mark: str
     note: tuple[str, dict[str, str]] | None = None
     code: str = "decimal-mark"
+    how: str = field(default="none", compare=False)
+    example: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class ColumnMark:
+    """How one number column's decimal mark was decided: what `crm-audit init` proposes `decimal_mark:` from."""
+
+    column: str
+    mark: str  # the mark the column is read with
+    language_mark: str  # the mark a cell that reads either way would get without the cells (the language's, else usual)
+    language: str | None  # the export's interface language (code), None when unknown
+    how: str  # MarkDecision.how
+    example: str = ""  # a cell that shows it («1,500.00»; «15.000» when only such cells occur)
 
 
 def gather(con, raw_table: str, cols: list[str]) -> Evidence:
@@ -148,21 +166,21 @@ def decide(ev: Evidence, column: str, language: str | None, fallback: str | None
     note saying so and how to set it.
     """
     if fixed in MARKS:
-        return MarkDecision(fixed)
+        return MarkDecision(fixed, how="fixed")
     default = language_mark(language) or fallback or DEFAULT_MARK
     if ev.comma and ev.dot:
         mark = "," if ev.comma > ev.dot else "." if ev.dot > ev.comma else default
-        return MarkDecision(mark, (
+        return MarkDecision(mark, how="mixed", example=ev.comma_example if mark == "," else ev.dot_example, note=(
             N_("the column «{column}» mixes decimal marks: «{comma}» has a decimal comma, «{dot}» a decimal point "
                "({n_comma} and {n_dot} cells); each such cell is read as written, cells such as «{ambiguous}» with the "
                "{mark_name} — check the column in the CRM, or set `decimal_mark: \"{other}\"` in crm-audit.yaml if that is wrong"),
             {"column": column, "comma": ev.comma_example, "dot": ev.dot_example, "n_comma": str(ev.comma), "n_dot": str(ev.dot),
              "ambiguous": ev.ambiguous_example or (ev.comma_example if mark == "," else ev.dot_example),
-             "mark_name": _mark_name(mark), "other": "." if mark == "," else ","}), "decimal-mark-mixed")
+             "mark_name": _mark_name(mark), "other": "." if mark == "," else ","}), code="decimal-mark-mixed")
     if ev.comma:
-        return MarkDecision(",")
+        return MarkDecision(",", how="cells", example=ev.comma_example)
     if ev.dot:
-        return MarkDecision(".")
+        return MarkDecision(".", how="cells", example=ev.dot_example)
     if not ev.ambiguous:
         return MarkDecision(default)
     value = _read(ev.ambiguous_example, default)
@@ -176,7 +194,8 @@ def decide(ev: Evidence, column: str, language: str | None, fallback: str | None
                       "`decimal_mark: \"{other}\"` in crm-audit.yaml")
     return MarkDecision(default, (template, {
         "example": ev.ambiguous_example, "column": column, "mark_name": _mark_name(default),
-        "language": language_title(language) if language else "", "value": value, "other": "." if default == "," else ","}))
+        "language": language_title(language) if language else "", "value": value, "other": "." if default == "," else ","}),
+        how="language", example=ev.ambiguous_example)
 
 
 def _mark_name(mark: str) -> Msg:

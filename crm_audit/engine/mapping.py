@@ -91,6 +91,8 @@ class LoadedEntity:
     catalog: list[tuple[str, str, float | None]] = field(default_factory=list)
     # how a rule reads a custom text field of this file as a number when a value reads either way (15.000, 1,500)
     decimal_mark: str = amounts.DEFAULT_MARK
+    # how each number column's decimal mark was decided (`crm-audit init` proposes `decimal_mark:` from them)
+    column_marks: list[amounts.ColumnMark] = field(default_factory=list)
     # canonical field -> how it is fed beyond its column (`fields` holds the header alone): «status from the stage»,
     # «names from stages.csv», «no column: «»» — texts made in the language they are shown in (inspect)
     notes: dict[str, list[Msg]] = field(default_factory=dict)
@@ -289,7 +291,7 @@ def _date_order(con, raw_table: str, cols: list[str], default: str,
                         "this CRM's usual order — if that is wrong, set `date_order: dmy` in crm-audit.yaml"), {"example": example})
 
 
-def _decimal_marks(con, job: MapJob, m: ColumnMatch) -> tuple[dict[str, str], str, list[DataWarning]]:
+def _decimal_marks(con, job: MapJob, m: ColumnMatch) -> tuple[dict[str, str], str, list[DataWarning], list[amounts.ColumnMark]]:
     """Each number field's decimal mark, from its cells (see :mod:`crm_audit.engine.amounts`): cells such as
     1.234,56 or 15.25 decide; when only cells such as 15.000 occur, the mark of the export's interface language
     (the language its headers are in, else the profile's own), with a note; the settings' `decimal_mark:` fixes it.
@@ -302,6 +304,7 @@ def _decimal_marks(con, job: MapJob, m: ColumnMatch) -> tuple[dict[str, str], st
     marks: dict[str, str] = {}
     file_mark = fixed or amounts.language_mark(language) or amounts.DEFAULT_MARK
     warnings: list[DataWarning] = []
+    seen: list[amounts.ColumnMark] = []
     for name, idxs in m.by_field.items():
         if job.spec.fields[name].type != "number":
             continue
@@ -310,9 +313,11 @@ def _decimal_marks(con, job: MapJob, m: ColumnMatch) -> tuple[dict[str, str], st
         column = ", ".join(job.headers[i] for i in cols) or name
         decision = amounts.decide(ev, column, language, None, fixed)
         marks[name] = decision.mark
+        seen.append(amounts.ColumnMark(column, decision.mark, amounts.language_mark(language) or amounts.DEFAULT_MARK, language,
+                                       decision.how, decision.example))
         if decision.note:
             warnings.append(DataWarning(decision.code, "", str(job.path), None, column, template=decision.note[0], params=decision.note[1]))
-    return marks, next(iter(marks.values()), file_mark), warnings
+    return marks, next(iter(marks.values()), file_mark), warnings, seen
 
 
 def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: list[str]) -> str:
@@ -529,7 +534,9 @@ def missing_required_msg(profile: Profile | None, spec: EntitySpec, entity: str,
     """:func:`missing_required` as a msgid and its values."""
     header = profile.header_in(entity, name, headers, prefixed=False) if profile is not None else spec.fields[name].headers[0]
     found = _found_columns(headers)
-    hint = profile.hint(f"missing-{name}") if profile is not None else None
+    # an API dump's missing column: the profile's advice for its own export (where to tick the column) does not apply
+    api = profile is not None and profile.api_shaped(entity, headers)
+    hint = profile.hint(f"missing-{name}-api" if api else f"missing-{name}") if profile is not None else None
     params = {"header": header, "entity": entity, "record": entity[:-1], "name": name, "found": found}
     if hint:
         return Msg(N_("required column «{header}» ({record} {name}) is missing — {hint}; or, if the file has it under another "
@@ -754,7 +761,7 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
                                    job.profile is not None and job.profile.date_order_fixed)
     if note:
         warnings.append(DataWarning("date-order", "", str(job.path), template=note[0], params=note[1]))
-    marks, file_mark, notes = _decimal_marks(con, job, m)
+    marks, file_mark, notes, column_marks = _decimal_marks(con, job, m)
     warnings += notes
     proj = project(job, m, date_order, marks)
     rw_col = rows_where_column(spec, job.headers)
@@ -769,7 +776,7 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     ent = LoadedEntity(job.entity, job.path, job.entity, rows, proj.fields, proj.custom_cols, m.ignored,
                        header_fields=m.header_fields, typed=typed, raw=job.raw.info,
                        from_columns={n for n in m.by_field if not (n == "status" and proj.status_derived)},
-                       on_bad_value=job.on_bad_value, decimal_mark=file_mark, notes=proj.notes)
+                       on_bad_value=job.on_bad_value, decimal_mark=file_mark, notes=proj.notes, column_marks=column_marks)
     if rw_col is not None:
         ent.rows_where = Msg(N_("rows whose «{column}» is {values}"), {"column": job.headers[rw_col], "values": " / ".join(spec.rows_where.values)})
     return ent, warnings

@@ -497,6 +497,10 @@ class Profile(BaseModel):
     # the CRM's interface languages: code (en, pt-BR, ...) -> names in that
     # language, merged into `entities` on load (see pipedrive.yaml)
     languages: dict[str, LanguageSpec] = Field(default_factory=dict)
+    # the headers (among the entities' `headers:`) that are the CRM API's field codes, as a script dumping the API
+    # writes them (Bitrix24 TITLE / STAGE_ID, HubSpot dealname / hs_object_id, Pipedrive id / stage_id): a file whose
+    # known headers are mostly these is API-shaped, and a column it lacks is named by its code (:meth:`header_in`)
+    api_headers: list[str] = Field(default_factory=list)
     # the yes/no words of a custom yes/no field (a rule's `is_yes`), beyond BASE_YES_NO;
     # each language's `yes_no` is added on load
     yes_no: YesNo = Field(default_factory=YesNo)
@@ -618,14 +622,35 @@ class Profile(BaseModel):
                                or {(e, f) for c, e, f in self._name_fields[k] if c == code} & named)
         return sorted((c for c in scores if scores[c]), key=lambda c: -scores[c])
 
+    def api_shaped(self, entity: str, headers: list[str]) -> bool:
+        """Whether a file of ``entity`` with these headers is an API dump (`api_headers:`): more of its headers are the
+        API's field codes than the interface's names (a name both write — «ID», «Pipeline» — counts for neither)."""
+        spec = self.entities.get(entity)
+        if spec is None or not self.api_headers:
+            return False
+        api = {hkey(h) for h in self.api_headers}
+        ui = {hkey(h) for fs in spec.fields.values() for h in (*fs.headers, *(fs.fallback.headers if fs.fallback else []))}
+        ui |= {hkey(h) for le in self.languages.values() if entity in le.entities for hs in le.entities[entity].fields.values()
+               for h in hs}
+        keys = {hkey(h) for h in headers if h and h.strip()}
+        n_api = len(keys & api)
+        n_ui = len(keys & (ui - api))
+        return n_api >= 2 and n_api > n_ui
+
     def header_in(self, entity: str, name: str, headers: list[str], prefixed: bool = True) -> str:
         """The header field ``name`` of ``entity`` would have in a file with these headers (a message naming a column
-        the file lacks): the field's name in the file's interface language, behind the prefix the file uses (none when
+        the file lacks): in an API dump (:meth:`api_shaped`) the field's API code («hs_object_id», «STAGE_ID»);
+        else the field's name in the file's interface language, behind the prefix the file uses (none when
         its headers have none), else the profile's first name («Negócio - ID da organização» in a pt-BR export, never
         «Deal - Organization ID»)."""
         spec = self.entities.get(entity)
         if spec is None or name not in spec.fields:
             return name
+        if self.api_shaped(entity, headers):  # spelled as the API writes it: Pipedrive «id», Salesforce «Id»
+            api = {hkey(h): h for h in self.api_headers}
+            code = next((api[hkey(h)] for h in spec.fields[name].headers if hkey(h) in api), None)
+            if code is not None:
+                return code
         langs = self.languages_of(headers)
         own = [self.languages[c].entities.get(entity) for c in langs]
         alias = next((le.fields[name][0] for le in own if le is not None and le.fields.get(name)), spec.fields[name].headers[0])
