@@ -140,3 +140,14 @@ def test_init_on_postgres_proposes_the_sessions_zone(postgres, tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert engine_block(tmp_path / "t")[0]["timezone"] == "America/Sao_Paulo"
     assert "Time zone America/Sao_Paulo: the warehouse session's" in res.stdout
+
+
+def test_a_local_engines_folder_is_kept_absolute_in_the_settings(tmp_path, monkeypatch):
+    """`init --engine chdb:///rel/folder` writes the folder's absolute path (the settings run from any folder)."""
+    from crm_audit.warehouse.draft import settings_url
+    from crm_audit.warehouse.url import parse
+
+    monkeypatch.chdir(tmp_path)
+    for scheme in ("duckdb", "chdb", "spark-local"):
+        url = settings_url(parse(f"{scheme}:///rel/data?profile=fivetran_pipedrive&schema=pipedrive"))
+        assert str(url) == f"{scheme}:///{tmp_path / 'rel' / 'data'}"

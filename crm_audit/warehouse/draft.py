@@ -352,9 +352,12 @@ class EngineDraft:
 
 def settings_url(url: EngineURL) -> EngineURL:
     """The URL as the settings keep it: without crm-audit's own parameters (written as profile: / schema:), a DuckDB
-    file's path absolute (the settings run from any folder); it holds no password (the URL parser refuses one)."""
+    file's path (a chdb / local Spark folder's) absolute (the settings run from any folder); it holds no password (the
+    URL parser refuses one)."""
+    from crm_audit.warehouse.url import LOCAL
+
     path = url.path
-    if url.scheme == "duckdb" and path and not Path(path).expanduser().is_absolute():
+    if url.scheme in LOCAL and path and not Path(path).expanduser().is_absolute():
         path = str(Path(path).expanduser().resolve())
     return EngineURL(url.scheme, url.user, url.host, url.port, path, url.driver_params())
 
