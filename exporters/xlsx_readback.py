@@ -21,6 +21,7 @@ from pathlib import Path
 
 from crm_audit.documents.edits import EditedRow
 from crm_audit.documents.sheet_rows import parse_rule_sheet
+from crm_audit.gcutil import gc_paused
 from crm_audit.errors import InputError, Problem
 
 
@@ -42,7 +43,10 @@ class WorkbookReader:
 
     def read_edits(self) -> list[EditedRow]:
         self.unchanged = []
-        out = self._read_calamine()
+        # the sheets' cells and the rows made of them hold no cycles: the collector would only re-scan them (half
+        # the time of turning a parsed sheet into rows, more the larger the workbook)
+        with gc_paused():
+            out = self._read_calamine()
         return out if out is not None else self._read_openpyxl()
 
     # ------------------------------------------------------------------ sheets as written (not parsed)

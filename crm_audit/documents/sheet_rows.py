@@ -12,6 +12,8 @@ id most rows of the sheet carry. Ids come back normalised (``123.0`` → ``123``
 from __future__ import annotations
 
 from collections import Counter
+from itertools import product
+from operator import itemgetter
 from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -115,7 +117,11 @@ def parse_rule_sheet(
     # person fills; such a row is made without normalising and checking each cell (the same EditedRow build makes)
     blank = tuple(i for i in (comment_i, decision_i, note_i) if i is not None)
     reach = max((status_i, *blank))  # the row must be this long for the quick check
+    # the quick check in one C call: (status, the cells a person fills) is one of these tuples
+    pick = itemgetter(status_i, *blank)
+    as_written = frozenset((status_new, *empty) for empty in product((None, ""), repeat=len(blank)))
     out: list[EditedRow] = []
+    append = out.append
     missing = False  # a data row without a rule id
     for r, row in enumerate(rows, start=2):
         if row is None or deal_i >= len(row):
@@ -135,12 +141,17 @@ def parse_rule_sheet(
         rule = (cell_text(rule) or "").strip() if rule else ""  # a 0 or FALSE there is no rule id either
         missing = missing or not rule
         n = str(r)
-        if len(row) > reach and row[status_i] == status_new and all(row[i] is None or row[i] == "" for i in blank):
-            out.append(new_row(
-                rule, normalise_id(deal), status_new, status_new, None, None, None, None, text(row, owner_i), title, r,
+        try:
+            quick = len(row) > reach and row[status_i] == status_new and pick(row) in as_written
+        except TypeError:  # a cell object that cannot be hashed (a reader's own type): the full path checks it
+            quick = False
+        if quick:
+            append(new_row(
+                rule, deal if deal.isdigit() else normalise_id(deal), status_new, status_new, None, None, None, None,
+                cell_text(value(row[owner_i])) if owner_i is not None and owner_i < len(row) else None, title, r,
                 status_l + n, comment_l + n if comment_l else "", decision_l + n if decision_l else ""))
             continue
-        out.append(
+        append(
             build(
                 rule, deal,
                 status_raw=text(row, status_i),
