@@ -80,12 +80,3 @@ def order_by_default(crm: str, stages: list[str]) -> DefaultOrder | None:
     return DefaultOrder(out, ranked, [s for s in stages if s not in found],
                         sorted(counts, key=lambda lang: -counts[lang]))
 
-
-def title(crm: str) -> str:
-    """The CRM's name as its profile titles it (Pipedrive, amoCRM / Kommo …), for the comment in the settings."""
-    from crm_audit.engine.profile import load_profile
-
-    try:
-        return load_profile(crm).title or crm
-    except Exception:  # a profile that does not load: its name
-        return crm
