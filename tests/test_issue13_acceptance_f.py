@@ -44,7 +44,8 @@ def test_init_maps_the_teams_own_stage_header_and_runs(tmp_path):
     s = settings(work)
     assert s["columns"]["deals"]["stage"] == "Fase do funil"
     assert s["columns"]["deals"]["status"] == "Situação"
-    assert "похоже на «Fase» (deals.csv) — проверьте" in (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    # the comment cites no other language's name (the Italian «Fase» in a Portuguese file: acceptance J11)
+    assert "stage: Fase do funil    # похоже на название поля (deals.csv) — проверьте" in (work / "crm-audit.yaml").read_text(encoding="utf-8")
     assert run(work, export) == 0
     # init also names the handbook's «Клиенты» / «Отправлено КП» this team's «Vendas» / «Proposta enviada» (issue 13
     # D11): 1.3 finds deal 3 (won after the proposal, amount 0), 1.11 deal 4 (open, no organization)
