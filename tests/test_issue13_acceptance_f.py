@@ -47,11 +47,21 @@ def test_init_maps_the_teams_own_stage_header_and_runs(tmp_path):
     # the comment cites no other language's name (the Italian «Fase» in a Portuguese file: acceptance J11)
     assert "stage: Fase do funil    # похоже на название поля (deals.csv) — проверьте" in (work / "crm-audit.yaml").read_text(encoding="utf-8")
     assert run(work, export) == 0
-    # init also names the handbook's «Клиенты» / «Отправлено КП» this team's «Vendas» / «Proposta enviada» (issue 13
-    # D11): 1.3 finds deal 3 (won after the proposal, amount 0), 1.11 deal 4 (open, no organization)
+    # init also names the handbook's «Клиенты» this team's «Vendas» (issue 13 D11): 1.11 finds deal 4 (open, no
+    # organization); «Отправлено КП» = «Proposta enviada» is written commented out while the order of the team's other
+    # stages is a guess (issue 13 acceptance J, J2): 1.3 is off, saying why
+    assert "#   Отправлено КП: Proposta enviada" in (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert "missing-amount-after-proposal" in s["rules"]["skip"]
     assert findings(work) == {"open-deal-without-tasks": {"1"}, "invalid-name": {"2"}, "owner-mismatch": {"1"},
-                              "overdue-tasks": {"2"}, "no-stage-movement": {"1"}, "missing-amount-after-proposal": {"3"},
-                              "open-deal-without-organization": {"4"}}
+                              "overdue-tasks": {"2"}, "no-stage-movement": {"1"}, "open-deal-without-organization": {"4"}}
+    # the order checked and the line moved in: 1.3 finds deal 3 (won after the proposal, amount 0)
+    cfg = work / "crm-audit.yaml"
+    data = yaml.safe_load(cfg.read_text(encoding="utf-8"))
+    data["stage_names"], data["stage_order_confirmed"] = {"Отправлено КП": "Proposta enviada"}, True
+    del data["rules"]["skip"]["missing-amount-after-proposal"]
+    cfg.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert run(work, export) == 0
+    assert findings(work)["missing-amount-after-proposal"] == {"3"}
 
 
 def test_init_honours_an_existing_columns_mapping(tmp_path, capsys):
