@@ -419,6 +419,31 @@ class BigQuery(Dialect):
         subst = {"_c": c, "_v": v, "_k": key, "_t": tie}
         return agg.transform(lambda n: subst[n.name].copy() if isinstance(n, exp.Column) and n.name in subst else n)
 
+    # a profile's TIMESTAMP (a connector's API text, UTC's wall clock, maybe ending «Z»): BigQuery's TIMESTAMP reads a
+    # text without a zone as UTC and accepts «T» and «Z»; sqlglot's DATETIME refuses a zone suffix
+    cast_types = {exp.DataType.Type.TIMESTAMP: "TIMESTAMP"}
+
+    def json_get(self, base, keys, text):
+        # JSON_VALUE / JSON_QUERY take one constant JSONPath (positions from 0; a key that is no identifier in double
+        # quotes): a dynamic position is JSON_QUERY_ARRAY(...)[SAFE_OFFSET(i)] (NULL past the end), the path then
+        # continues from that element. JSON_VALUE gives a scalar's text (a string unquoted, a number as written), NULL
+        # for an object / array, which JSON_QUERY gives as JSON text (->> of an object in PostgreSQL); JSON null: NULL
+        if any(isinstance(k, int) and k < 0 for _, k in keys):
+            return None  # PostgreSQL's «from the end»: not written for this engine
+        cur, path = base.copy(), "$"
+        for kind, k in keys:
+            if kind == "key":
+                path += "." + k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) else '."' + k.replace('"', '\\"') + '"'
+            elif isinstance(k, int):
+                path += f"[{k}]"
+            else:
+                arr = fn("JSON_QUERY_ARRAY", cur, S(path))
+                cur, path = exp.Bracket(this=arr, expressions=[fn("SAFE_OFFSET", k.copy())]), "$"
+        query = fn("NULLIF", fn("JSON_QUERY", cur.copy(), S(path)), S("null"))
+        if not text:
+            return query
+        return exp.Coalesce(this=fn("JSON_VALUE", cur.copy(), S(path)), expressions=[query])
+
 
 class Snowflake(Dialect):
     name = "snowflake"
@@ -464,6 +489,22 @@ class Snowflake(Dialect):
         k = exp.Add(this=exp.Mul(this=fn("DATEDIFF", exp.var("day"), self.date("1970-01-01"), key), expression=num("1000000000")),
                     expression=tie)
         return fn("MIN_BY", v, fn("IFF", c, k, exp.Null()))
+
+    # a profile's TIMESTAMP is a wall clock (UTC's): TIMESTAMP_NTZ, whatever the account's TIMESTAMP_TYPE_MAPPING says
+    cast_types = {exp.DataType.Type.TIMESTAMP: "TIMESTAMP_NTZ"}
+
+    def json_get(self, base, keys, text):
+        # the text column parsed once (TRY_PARSE_JSON: NULL for text that is no JSON; TO_VARCHAR keeps a VARIANT
+        # column's JSON), then GET per step (an object's key; an array's position from 0, a dynamic one too; NULL for a
+        # missing element); ->> is the VARIANT cast to text: a string unquoted, a number's or an object's JSON text,
+        # JSON null -> NULL (STRIP_NULL_VALUE)
+        if any(isinstance(k, int) and k < 0 for _, k in keys):
+            return None
+        cur = fn("TRY_PARSE_JSON", fn("TO_VARCHAR", base.copy()))
+        for kind, k in keys:
+            cur = fn("GET", cur, S(k) if kind == "key" else num(k) if isinstance(k, int) else k.copy())
+        cur = fn("STRIP_NULL_VALUE", cur)
+        return exp.Cast(this=cur, to=exp.DataType.build("VARCHAR")) if text else cur
 
 
 DIALECTS: dict[str, type[Dialect]] = {d.name: d for d in (Dialect, Postgres, ClickHouse, Spark, BigQuery, Snowflake)}
