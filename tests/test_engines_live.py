@@ -17,6 +17,12 @@ Snowflake: ``CRM_AUDIT_SNOWFLAKE_ACCOUNT``, ``CRM_AUDIT_SNOWFLAKE_USER``,
 ``CRM_AUDIT_SNOWFLAKE_DATABASE`` (``CRM_AUDIT_SNOWFLAKE_ROLE`` optional); needs
 ``snowflake-connector-python[pandas]``.
 
+The warehouse profiles too (``test_*_warehouse_equals_the_export``): the Fivetran Pipedrive and HubSpot layouts of
+:mod:`warehouse.build` are uploaded into a fresh dataset/schema and ``audit_warehouse`` over the CLI's own engine URL
+(``bigquery://project/dataset``, ``snowflake://user@account/database/schema``; Snowflake's password from
+``SNOWFLAKE_PASSWORD``, as the CLI reads it) must give the export's findings, as on DuckDB in
+:mod:`test_warehouse_fivetran`.
+
     CRM_AUDIT_BIGQUERY_PROJECT=my-project pytest -m live tests/test_engines_live.py
 """
 
@@ -72,6 +78,22 @@ class BigQuery:
                            default_query_job_config=bq.QueryJobConfig(default_dataset=ds))
         return DBAPITarget(dbapi.connect(client), "bigquery")
 
+    def load_warehouse(self, wh) -> tuple[str, str]:
+        """``wh``'s tables (one schema) into a fresh dataset; its engine URL (profile and schema added by the caller)."""
+        bq = self.bigquery
+        name = f"crm_audit_wh_{uuid.uuid4().hex[:12]}"
+        dataset = bq.Dataset(f"{self.project}.{name}")
+        dataset.location = self.location
+        self.client.create_dataset(dataset)
+        self.datasets.append(f"{self.project}.{name}")
+        for t in wh.tables:
+            buf = io.BytesIO()
+            pq.write_table(_named(t), buf)
+            buf.seek(0)
+            self.client.load_table_from_file(buf, f"{self.project}.{name}.{t.name}",
+                                             job_config=bq.LoadJobConfig(source_format=bq.SourceFormat.PARQUET)).result()
+        return f"bigquery://{self.project}/{name}", name
+
     def close(self) -> None:
         for ds in self.datasets:
             self.client.delete_dataset(ds, delete_contents=True, not_found_ok=True)
@@ -87,6 +109,7 @@ class Snowflake:
         if env.get("ROLE"):
             kwargs["role"] = env["ROLE"]
         self.conn = snowflake.connector.connect(**kwargs)
+        self.env = env
         self.schemas: list[str] = []
 
     def load(self, export) -> DBAPITarget:
@@ -103,11 +126,35 @@ class Snowflake:
                          quote_identifiers=True, use_logical_type=True)
         return DBAPITarget(self.conn, "snowflake")
 
+    def load_warehouse(self, wh) -> tuple[str, str]:
+        """``wh``'s tables into a fresh schema: lower-case names as Snowflake folds them unquoted (upper), a mixed-case
+        one (Airbyte's ``"pipelineId"``) kept as written, as the profile quotes it."""
+        from snowflake.connector.pandas_tools import write_pandas
+
+        schema = f"CRM_AUDIT_WH_{uuid.uuid4().hex[:12].upper()}"
+        self.conn.cursor().execute(f"CREATE SCHEMA {schema}")
+        self.schemas.append(schema)
+        for t in wh.tables:
+            frame = _frame(_named(t))
+            frame.columns = [c.upper() if c == c.lower() else c for c in frame.columns]
+            write_pandas(self.conn, frame, t.name.upper(), schema=schema, auto_create_table=True,
+                         quote_identifiers=True, use_logical_type=True)
+        env = self.env
+        params = f"warehouse={env['WAREHOUSE']}" + (f"&role={env['ROLE']}" if env.get("ROLE") else "")
+        return f"snowflake://{env['USER']}@{env['ACCOUNT']}/{env['DATABASE']}/{schema}?{params}", schema
+
     def close(self) -> None:
         cur = self.conn.cursor()
         for schema in self.schemas:
             cur.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         self.conn.close()
+
+
+def _named(t) -> pa.Table:
+    """A :class:`warehouse.build.Table` as an Arrow table with its own column names."""
+    from warehouse.build import _arrow
+
+    return _arrow(t).rename_columns([c for c, _ in t.columns])
 
 
 def _frame(table: pa.Table):
@@ -152,3 +199,32 @@ def test_snowflake_equals_duckdb(snowflake_engine, config, export_dir):
     if export_dir.parent == DEMO:
         assert n == 17 and hits > 300
 
+
+
+#: the warehouse cases of :mod:`test_warehouse_fivetran` run live (their settings are checked in)
+WAREHOUSE_CASES = ("pipedrive-demo", "hubspot")
+
+
+def _warehouse_parity(engine, case: str, monkeypatch):
+    from test_warehouse_fivetran import CASES, compare
+    from warehouse.build import build
+
+    connector, export, settings_file, _total = CASES[case]
+    wh = build(connector, export, settings_file)
+    url, schema = engine.load_warehouse(wh)
+    if url.startswith("snowflake://"):
+        monkeypatch.setenv("SNOWFLAKE_PASSWORD", engine.env["PASSWORD"])  # the CLI's way: never in the URL
+    sep = "&" if "?" in url else "?"
+    return compare(case, f"{url}{sep}profile={connector}&schema={schema}", settings_file)
+
+
+@pytest.mark.parametrize("case", WAREHOUSE_CASES)
+def test_bigquery_warehouse_equals_the_export(bigquery_engine, case, monkeypatch):
+    got = _warehouse_parity(bigquery_engine, case, monkeypatch)
+    assert got.total > 0
+
+
+@pytest.mark.parametrize("case", WAREHOUSE_CASES)
+def test_snowflake_warehouse_equals_the_export(snowflake_engine, case, monkeypatch):
+    got = _warehouse_parity(snowflake_engine, case, monkeypatch)
+    assert got.total > 0
