@@ -11,7 +11,7 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from crm_audit.textnorm import norm
+from crm_audit.engine.profile import hkey
 
 DATA = Path(__file__).parent / "default_pipelines.yaml"
 
@@ -39,10 +39,8 @@ def _data() -> dict:
 
 
 def _key(name: str) -> str:
-    import unicodedata
-
-    text = unicodedata.normalize("NFKD", norm(name))
-    return "".join(ch for ch in text if not unicodedata.combining(ch) and not ch.isspace())
+    """The profiles' header key (case, «ё», Latin accents folded) without spaces."""
+    return hkey(name).replace(" ", "")
 
 
 @functools.lru_cache(maxsize=None)
