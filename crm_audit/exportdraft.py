@@ -524,7 +524,8 @@ def _yaml_safe(text: str) -> str:
                 return text
         except yaml.YAMLError:
             pass
-    return json.dumps(text, ensure_ascii=False)
+    # YAML reads U+0085, U+2028 and U+2029 as line breaks even inside quotes (JSON leaves them raw): escaped
+    return json.dumps(text, ensure_ascii=False).translate({0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"})
 
 
 def _distinct(export, entity: str, fld: str, where: str = "TRUE") -> list[str]:

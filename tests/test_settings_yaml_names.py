@@ -14,7 +14,7 @@ def _reads_back(text: str) -> bool:
 
 def test_awkward_stage_names_read_back():
     for name in ["Negociaç?o", "a?", "?a", "a #b", "1.5", "yes", "Нет", "x: y", "[x]", "a,b", "@x", "%x", "",
-                 "  lead", "Отправлено КП", '"q"', "a\tb", "-", "~"]:
+                 "  lead", "Отправлено КП", '"q"', "a\tb", "-", "~", "\u2028", "a\u2029b", "\x85"]:
         assert _reads_back(name), name
 
 
