@@ -30,8 +30,8 @@ from crm_audit.errors import InputError, Problem, UsageError
 from crm_audit.i18n import N_, _
 from crm_audit.textnorm import norm
 from crm_audit.warehouse import profile as wprofile
-from crm_audit.warehouse.entities import (Probe, Resolved, _parse, _qualify, _render, _rollback, _table_names, select_from,
-                                          cte_name, custom_catalog, findings_error, probe, resolve)
+from crm_audit.warehouse.entities import (Probe, Resolved, _parse, _qualify, _render, _rollback, _table_names, _tkey,
+                                          cte_name, custom_catalog, findings_error, mark_json, probe, resolve, select_from)
 from crm_audit.warehouse.url import PASSWORD_ENV, EngineURL
 
 #: the rule language's entity -> the warehouse entity (and back)
@@ -182,6 +182,8 @@ def stage_rows(prof: wprofile.WarehouseProfile, target, schema: str | None) -> l
     sel = [exp.alias_(_parse(q.alternatives(n)[0], d, f"stages: fields: {n}", prof.file), n, quoted=True) for n in q.fields]
     out = select_from(prof, q, sel, "stages")
     try:
+        tables = [_tkey(t) for t in out.find_all(exp.Table)]
+        out = mark_json(out, probe(prof, target, schema, names=list(dict.fromkeys(tables))))  # a JSON access per its type
         return _rows(target, _qualify(out, schema))
     except Exception:  # a stage table the warehouse lacks: the deals' own stages are used (the order marked as guessed)
         _rollback(target)

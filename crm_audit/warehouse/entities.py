@@ -29,7 +29,7 @@ from crm_audit.engine.dialects.compiler import Source
 from crm_audit.errors import InputError, Problem, SettingsError
 from crm_audit.i18n import _
 from crm_audit.textnorm import norm
-from crm_audit.warehouse.localtime import LocalTimes, timestamp_kinds
+from crm_audit.warehouse.localtime import LocalTimes, describe, timestamp_kinds
 from crm_audit.warehouse.profile import EntityQuery, WarehouseProfile
 
 #: canonical field type (the export profile's) -> the SQL type of the entity query's column
@@ -112,9 +112,14 @@ def _render(target, e: exp.Expression) -> str:
 
 @dataclass
 class Probe:
-    """Every table the profile names -> its columns (lower case), None when the warehouse has no such table."""
+    """Every table the profile names -> its columns (lower case), None when the warehouse has no such table; and
+    their types as the engine's driver describes them (``types``: table -> column -> type name, lower case)."""
 
     columns: dict[str, set[str] | None] = field(default_factory=dict)
+    types: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def type_of(self, table: str, column: str) -> str | None:
+        return self.types.get(table.lower(), {}).get(column.lower())
 
     def has_table(self, name: str) -> bool:
         return self.columns.get(name.lower()) is not None
@@ -152,19 +157,61 @@ def _table_names(prof: WarehouseProfile) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def probe(prof: WarehouseProfile, target, schema: str | None) -> Probe:
-    """Read the columns of every table the profile names (``SELECT * FROM t WHERE FALSE``: no rows, read-only)."""
+def probe(prof: WarehouseProfile, target, schema: str | None, names: list[str] | None = None) -> Probe:
+    """Read the columns and their types of every table the profile names (``names``: these) with
+    ``SELECT * FROM t WHERE FALSE`` (no rows, read-only; the types as the driver describes the result)."""
     out = Probe()
-    for name in _table_names(prof):
+    for name in (_table_names(prof) if names is None else names):
         t = _table(name, prof.sql, "", prof.file)
         q = _qualify(exp.select("*").from_(t.copy()).where(exp.false()), schema if not t.args.get("db") else None)
         try:
-            result = target.run(_render(target, q))
-            out.columns[name.lower()] = {n.lower() for n in result.column_names}
+            types = describe(target, _render(target, q))
         except Exception:  # the driver's "no such table", whatever its class: reported as missing
             _rollback(target)
             out.columns[name.lower()] = None
+            continue
+        out.columns[name.lower()] = set(types)
+        out.types[name.lower()] = types
     return out
+
+
+def _json_bases(e: exp.Expression) -> list[exp.Column]:
+    """The columns JSON accesses (``->`` / ``->>`` chains) of ``e`` start from."""
+    kinds = (exp.JSONExtract, exp.JSONExtractScalar)
+    return [n.this for n in e.find_all(*kinds) if isinstance(n.this, exp.Column) and not isinstance(n.this, kinds)]
+
+
+def _source_table(c: exp.Column) -> str | None:
+    """The table (as :func:`_tkey` names it) column ``c`` is read from: its alias looked up in the nearest SELECT's
+    FROM and joins (a join's own subquery is its own SELECT); None for a subquery's column."""
+    sel = c.find_ancestor(exp.Select)
+    while sel is not None:
+        frm = sel.args.get("from_") or sel.args.get("from")
+        sources = ([frm.this] if frm is not None else []) + [j.this for j in sel.args.get("joins") or []]
+        for t in sources:
+            if (c.table or "").lower() in ((t.alias_or_name or "").lower(), "") and isinstance(t, exp.Table):
+                return _tkey(t)
+            if c.table and (t.alias_or_name or "").lower() == c.table.lower():
+                return None
+        sel = sel.find_ancestor(exp.Select)
+    return None
+
+
+def mark_json(e: exp.Expression, pr: Probe | None) -> exp.Expression:
+    """``e`` (a SELECT over the profile's tables, not yet qualified) with each column a JSON access starts from marked
+    native or text (:data:`crm_audit.engine.dialects.JSON_NATIVE`) by the type the probe read, so that each dialect
+    writes the access for that type (BigQuery JSON vs STRING, PostgreSQL jsonb vs text, ClickHouse JSON vs String,
+    Spark VARIANT vs STRING); a column the probe did not describe is left unmarked (the connector's usual type)."""
+    from crm_audit.engine.dialects import JSON_NATIVE, json_native
+
+    if pr is None:
+        return e
+    for c in _json_bases(e):
+        table = _source_table(c)
+        typ = pr.type_of(table, c.name) if table else None
+        if typ is not None:
+            c.meta[JSON_NATIVE] = json_native(typ)
+    return e
 
 
 @dataclass
@@ -428,10 +475,11 @@ def field_types(prof: WarehouseProfile) -> dict[str, dict[str, str]]:
 
 def entity_query(prof: WarehouseProfile, ent: str, fields: dict[str, str], schema: str | None, types: dict[str, str],
                  custom: dict[str, CustomField], dialect: str | None = None, times: LocalTimes | None = None,
-                 raw_dates: bool = False) -> exp.Select:
+                 raw_dates: bool = False, columns: Probe | None = None) -> exp.Select:
     """The entity's SELECT (alias -> custom field in ``custom``) for the target's ``dialect``; a date field held as a
     timestamp (``times``) is its date in the account's time zone; ``raw_dates``: date fields as the warehouse has
-    them (to ask their types, :mod:`crm_audit.warehouse.localtime`)."""
+    them (to ask their types, :mod:`crm_audit.warehouse.localtime`); ``columns``: the tables' column types (a JSON
+    access is written for the column's type, :func:`mark_json`)."""
     from crm_audit.engine import dialects
 
     target = dialects.get(dialect)
@@ -455,7 +503,7 @@ def entity_query(prof: WarehouseProfile, ent: str, fields: dict[str, str], schem
         sel.append(exp.alias_(e, name, quoted=True))
     for a, f in custom.items():
         sel.append(exp.alias_(_custom_expr(prof, q, f, target), a, quoted=True))
-    return _qualify(select_from(prof, q, sel, f"entities: {ent}"), schema)
+    return _qualify(mark_json(select_from(prof, q, sel, f"entities: {ent}"), columns), schema)
 
 
 def select_from(prof: WarehouseProfile, q, sel: list[exp.Expression], where: str) -> exp.Select:
@@ -507,9 +555,11 @@ def build_layout(prof: WarehouseProfile, schema: str | None, target, custom_need
             columns[f.name] = custom_column(q, f)
         fields = resolved.fields[ent]
         dates = {n: f for n, f in fields.items() if n != "status" and SQL_TYPES.get(types.get(ent, {}).get(n, "text")) == "DATE"}
-        raw = entity_query(prof, ent, dates, schema, types.get(ent, {}), {}, target.dialect, raw_dates=True) if dates else None
+        raw = entity_query(prof, ent, dates, schema, types.get(ent, {}), {}, target.dialect, raw_dates=True,
+                           columns=resolved.probe) if dates else None
         times = timestamp_kinds(target, _render(target, raw.where(exp.false(), append=True)) if raw else "", list(dates), zone)
-        query = entity_query(prof, ent, fields, schema, types.get(ent, {}), chosen, target.dialect, times=times)
+        query = entity_query(prof, ent, fields, schema, types.get(ent, {}), chosen, target.dialect, times=times,
+                             columns=resolved.probe)
         names = set(fields)
         src = Source(cte_name(ent), names, order="_row", unique_ids=False,
                      custom_lookup=lambda n, custom=custom, names=names: n if n in names else custom.get(norm(n)))

@@ -904,6 +904,27 @@ def add_column(wh: Warehouse, table: str, name: str, typ: str = "TEXT", value: A
     return wh
 
 
+#: JSON held in an engine's own JSON type where the writer's default is text: ClickHouse ``JSON`` (objects only: a
+#: root array cannot be one), Spark / Databricks ``VARIANT`` (``parse_json``)
+NATIVE_JSON = "NATIVE_JSON"
+
+
+def json_as(wh: Warehouse, typ: str, objects_only: bool = False) -> Warehouse:
+    """Every JSON column of the warehouse stored as ``typ`` instead: ``TEXT`` (its JSON text in a text column, as a
+    team's own job or an older destination writes it; PostgreSQL text, DuckDB VARCHAR) or :data:`NATIVE_JSON`;
+    ``objects_only``: only the columns whose values are all objects (ClickHouse's JSON holds no root array)."""
+    for t in wh.tables:
+        cols = []
+        for i, (c, old) in enumerate(t.columns):
+            objects = all(r[i] is None or isinstance(r[i], dict) for r in t.rows)
+            new = typ if old == "JSON" and (objects or not objects_only) else old
+            cols.append((c, new))
+            if new == "TEXT" and old == "JSON":
+                t.rows = [(*r[:i], _value(r[i], "JSON"), *r[i + 1:]) for r in t.rows]
+        t.columns = cols
+    return wh
+
+
 def custom_key(wh: Warehouse, entity: str, name: str) -> str:
     """The key (the data column's name) of the custom field ``name`` of ``entity`` (deals, organizations)."""
     return wh.extras["deal_field_keys" if entity == "deals" else "org_field_keys"][name]
@@ -918,13 +939,13 @@ def _q(name: str) -> str:
 
 
 def _value(v: Any, typ: str) -> Any:
-    if typ == "JSON" and v is not None:
+    if typ in ("JSON", NATIVE_JSON) and v is not None:
         return json.dumps(v, ensure_ascii=False, default=lambda x: x.isoformat().replace("+00:00", "Z"))
     return v
 
 
 _ARROW = {"BIGINT": "int64", "TEXT": "string", "DOUBLE": "float64", "DECIMAL": "float64", "BOOLEAN": "bool_",
-          "DATE": "date32", "TIMESTAMP": "timestamp", "TIMESTAMPTZ": "timestamptz", "JSON": "string"}
+          "DATE": "date32", "TIMESTAMP": "timestamp", "TIMESTAMPTZ": "timestamptz", "JSON": "string", NATIVE_JSON: "string"}
 
 
 def _arrow(t: Table):
@@ -977,10 +998,12 @@ def write_postgres(wh: Warehouse, conn, schemas: dict[str, str] | None = None) -
 
 #: neutral column types -> ClickHouse (a connector's ClickHouse destination: JSON as String, times as UTC instants)
 _CH_TYPES = {"BIGINT": "Int64", "TEXT": "String", "DOUBLE": "Float64", "DECIMAL": "Decimal(38, 9)", "BOOLEAN": "Bool",
-             "DATE": "Date32", "TIMESTAMP": "DateTime64(6, 'UTC')", "TIMESTAMPTZ": "DateTime64(6, 'UTC')", "JSON": "String"}
+             "DATE": "Date32", "TIMESTAMP": "DateTime64(6, 'UTC')", "TIMESTAMPTZ": "DateTime64(6, 'UTC')", "JSON": "String",
+             NATIVE_JSON: "JSON"}
 #: neutral column types -> Spark SQL (Databricks: JSON as STRING; a timestamp without a zone is TIMESTAMP_NTZ)
 _SPARK_TYPES = {"BIGINT": "BIGINT", "TEXT": "STRING", "DOUBLE": "DOUBLE", "DECIMAL": "DECIMAL(38, 9)", "BOOLEAN": "BOOLEAN",
-                "DATE": "DATE", "TIMESTAMP": "TIMESTAMP_NTZ", "TIMESTAMPTZ": "TIMESTAMP", "JSON": "STRING"}
+                "DATE": "DATE", "TIMESTAMP": "TIMESTAMP_NTZ", "TIMESTAMPTZ": "TIMESTAMP", "JSON": "STRING",
+                NATIVE_JSON: "VARIANT"}
 _TIMES = ("DATE", "TIMESTAMP", "TIMESTAMPTZ")
 
 
@@ -1043,7 +1066,8 @@ def write_spark(wh: Warehouse, spark, schemas: dict[str, str] | None = None) -> 
         db = "`" + schemas.get(t.schema, t.schema) + "`"
         spark.sql(f"CREATE DATABASE IF NOT EXISTS {db}")
         spark.sql(f"DROP TABLE IF EXISTS {db}.`{t.name}`")
-        select = ", ".join(f"CAST(c{i} AS {_SPARK_TYPES[typ]}) AS `{c}`" for i, (c, typ) in enumerate(t.columns))
+        select = ", ".join((f"parse_json(c{i})" if typ == NATIVE_JSON else f"CAST(c{i} AS {_SPARK_TYPES[typ]})") + f" AS `{c}`"
+                           for i, (c, typ) in enumerate(t.columns))
         data = _arrow_text_times(t, offset=True)  # Spark reads a time without an offset in the session's zone
         if t.rows:
             spark.createDataFrame(data).createOrReplaceTempView("_crm_audit_load")
@@ -1054,5 +1078,5 @@ def write_spark(wh: Warehouse, spark, schemas: dict[str, str] | None = None) -> 
             spark.sql(f"CREATE TABLE {db}.`{t.name}` ({cols}) USING parquet")
 
 
-__all__ = ["AS_OF", "CONNECTORS", "Canon", "Table", "Warehouse", "add_column", "build", "canonical", "custom_key",
-           "drop_columns", "retype", "write_clickhouse", "write_duckdb", "write_postgres", "write_spark"]
+__all__ = ["AS_OF", "CONNECTORS", "NATIVE_JSON", "Canon", "Table", "Warehouse", "add_column", "build", "canonical",
+           "custom_key", "drop_columns", "json_as", "retype", "write_clickhouse", "write_duckdb", "write_postgres", "write_spark"]

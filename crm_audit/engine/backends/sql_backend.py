@@ -85,6 +85,11 @@ class SparkTarget:
 
     def run(self, sql: str):
         df = self.session.sql(sql)
+        variants = [f.name for f in df.schema.fields if f.dataType.typeName() == "variant"]
+        if variants:  # a VARIANT column (Spark 4, Databricks) reaches Arrow as binary structs: fetched as its JSON text
+            from pyspark.sql import functions as F
+
+            df = df.select(*[F.to_json(F.col(f"`{n}`")).alias(n) if n in variants else F.col(f"`{n}`") for n in df.columns])
         if hasattr(df, "toArrow"):  # Spark >= 4
             return df.toArrow()
         import pyarrow as pa

@@ -137,10 +137,16 @@ class Dialect:
         return select
 
     # ---------------------------------------------------------------- JSON (a warehouse profile's `->` / `->>`)
-    def json_get(self, base, keys: list, text: bool):
-        """PostgreSQL's ``base -> k1 -> k2`` (``text``: ending ``->> kn``) on a JSON text column: each key is
+    def json_get(self, base, keys: list, text: bool, native: bool | None = None):
+        """PostgreSQL's ``base -> k1 -> k2`` (``text``: ending ``->> kn``) on a JSON column: each key is
         ``("key", name)``, ``("index", n)`` (from 0) or ``("index", expression)``; the element's text (a string unquoted),
-        NULL when there is none. None: sqlglot's own rendering is right for this engine (DuckDB, PostgreSQL)."""
+        NULL when there is none. ``native``: the column is of the engine's JSON type (:func:`json_native`), False: text
+        holding JSON, None: not known (a connector's usual type on this engine). None: sqlglot's own rendering is
+        right for this engine (DuckDB, PostgreSQL)."""
+        return None
+
+    def json_base(self, base, native: bool | None):
+        """The column a JSON access starts from as this engine's functions take it (None: as it is)."""
         return None
 
     def _json_access(self, e: exp.Expression) -> exp.Expression:
@@ -154,7 +160,14 @@ class Dialect:
             while isinstance(base, kinds) and (base is node or isinstance(base, exp.JSONExtract)):
                 keys.insert(0, _json_key(base.expression))
                 base = base.this
-            new = None if None in keys else self.json_get(base, keys, isinstance(node, exp.JSONExtractScalar))
+            if None in keys:
+                continue
+            native = base.meta.get(JSON_NATIVE) if isinstance(base, exp.Column) else None
+            adjusted = self.json_base(base.copy(), native)
+            if adjusted is not None:
+                base.replace(adjusted)
+                base = adjusted
+            new = self.json_get(base, keys, isinstance(node, exp.JSONExtractScalar), native)
             if new is not None:
                 if node is e:
                     return new
@@ -175,12 +188,27 @@ class Dialect:
         return e
 
     def render(self, e: exp.Expression, pretty: bool = False) -> str:
-        if type(self).json_get is not Dialect.json_get and e.find(exp.JSONExtract, exp.JSONExtractScalar):
+        if ((type(self).json_get is not Dialect.json_get or type(self).json_base is not Dialect.json_base)
+                and e.find(exp.JSONExtract, exp.JSONExtractScalar)):
             e = self._json_access(e)
         if self.cast_types and any(c.args.get("to") is not None and c.args["to"].this in self.cast_types
                                    for c in e.find_all(exp.Cast)):
             e = self._cast_types(e)
         return e.sql(dialect=self.sqlglot, pretty=pretty)
+
+
+#: the ``meta`` key of a column a JSON access starts from: True when the warehouse holds it in the engine's JSON type,
+#: False when as text (set by :func:`crm_audit.warehouse.entities.mark_json` from the types the driver describes)
+JSON_NATIVE = "json_native"
+#: type names (as :func:`crm_audit.engine.dialects.timestamps.type_name` gives them) of JSON held natively: PostgreSQL
+#: json / jsonb, BigQuery JSON, Snowflake VARIANT / OBJECT / ARRAY, ClickHouse JSON / Object('json'), Spark and
+#: Databricks VARIANT, DuckDB JSON
+_NATIVE_JSON = re.compile(r"jsonb|variant|array|(?:nullable\()?(?:json|object)(?:\(.*\))?\)?")
+
+
+def json_native(type_name: str) -> bool:
+    """Whether a column of ``type_name`` holds JSON in the engine's own type (not as text)."""
+    return bool(_NATIVE_JSON.fullmatch(type_name.strip().lower()))
 
 
 def _json_key(path) -> tuple[str, object] | None:
@@ -230,6 +258,11 @@ class Postgres(Dialect):
         q = q.copy()
         q.set("distinct", exp.Distinct(on=exp.Tuple(expressions=[exp.column("id", quoted=True)])))
         return q.order_by(exp.column("id", quoted=True), order)
+
+    def json_base(self, base, native):
+        # -> / ->> are json / jsonb operators: a text column holding JSON is read as json (its numbers as written,
+        # as DuckDB's ->> gives them); a connector's json / jsonb column (or one not described) as it is
+        return exp.Cast(this=base, to=exp.DataType.build("JSON")) if native is False else None
 
     def first_by(self, v, key, tie, c):
         agg = exp.Filter(this=exp.ArrayAgg(this=exp.Order(this=v, expressions=[exp.Ordered(this=key), exp.Ordered(this=tie)])),
@@ -292,7 +325,11 @@ class ClickHouse(Dialect):
     def first_by(self, v, key, tie, c):
         return fn("argMinIf", v, fn("tuple", key, tie), c)
 
-    def json_get(self, base, keys, text):
+    def json_base(self, base, native):
+        # JSONExtract* read a String: a JSON (or Object('json')) column is written out as its JSON text first
+        return fn("toJSONString", base) if native else None
+
+    def json_get(self, base, keys, text, native=None):
         # JSONExtract* take the path as arguments, count array positions from 1 and give '' (not NULL) for a missing
         # element; JSONExtractString gives '' for a number or a boolean, where PostgreSQL's ->> gives its text: the
         # raw JSON of anything not a string
@@ -359,7 +396,11 @@ class Spark(Dialect):
     def first_by(self, v, key, tie, c):
         return fn("min_by", exp.Case(ifs=[exp.If(this=c, true=v)]), exp.Case(ifs=[exp.If(this=c, true=fn("struct", key, tie))]))
 
-    def json_get(self, base, keys, text):
+    def json_base(self, base, native):
+        # get_json_object reads a STRING: a VARIANT column (Spark 4, Databricks) is written out as its JSON text first
+        return fn("to_json", base) if native else None
+
+    def json_get(self, base, keys, text, native=None):
         # get_json_object takes one JSONPath (positions from 0); a string comes unquoted, a missing element NULL
         parts: list = ["$"]
         for kind, k in keys:
@@ -423,11 +464,14 @@ class BigQuery(Dialect):
     # text without a zone as UTC and accepts «T» and «Z»; sqlglot's DATETIME refuses a zone suffix
     cast_types = {exp.DataType.Type.TIMESTAMP: "TIMESTAMP"}
 
-    def json_get(self, base, keys, text):
+    def json_get(self, base, keys, text, native=None):
         # JSON_VALUE / JSON_QUERY take one constant JSONPath (positions from 0; a key that is no identifier in double
         # quotes): a dynamic position is JSON_QUERY_ARRAY(...)[SAFE_OFFSET(i)] (NULL past the end), the path then
         # continues from that element. JSON_VALUE gives a scalar's text (a string unquoted, a number as written), NULL
-        # for an object / array, which JSON_QUERY gives as JSON text (->> of an object in PostgreSQL); JSON null: NULL
+        # for an object / array, which JSON_QUERY gives as JSON text (->> of an object in PostgreSQL); JSON null: NULL.
+        # On a JSON column (Airbyte Destinations V2, native: True) JSON_QUERY gives JSON, not STRING (neither NULLIF
+        # with a STRING nor COALESCE with JSON_VALUE's STRING takes it): its text is TO_JSON_STRING's; JSON_VALUE
+        # and JSON_QUERY_ARRAY take both types (an element of a JSON column's array is JSON again)
         if any(isinstance(k, int) and k < 0 for _, k in keys):
             return None  # PostgreSQL's «from the end»: not written for this engine
         cur, path = base.copy(), "$"
@@ -439,7 +483,8 @@ class BigQuery(Dialect):
             else:
                 arr = fn("JSON_QUERY_ARRAY", cur, S(path))
                 cur, path = exp.Bracket(this=arr, expressions=[fn("SAFE_OFFSET", k.copy())]), "$"
-        query = fn("NULLIF", fn("JSON_QUERY", cur.copy(), S(path)), S("null"))
+        found = fn("JSON_QUERY", cur.copy(), S(path))
+        query = fn("NULLIF", fn("TO_JSON_STRING", found) if native else found, S("null"))
         if not text:
             return query
         return exp.Coalesce(this=fn("JSON_VALUE", cur.copy(), S(path)), expressions=[query])
@@ -493,9 +538,10 @@ class Snowflake(Dialect):
     # a profile's TIMESTAMP is a wall clock (UTC's): TIMESTAMP_NTZ, whatever the account's TIMESTAMP_TYPE_MAPPING says
     cast_types = {exp.DataType.Type.TIMESTAMP: "TIMESTAMP_NTZ"}
 
-    def json_get(self, base, keys, text):
-        # the text column parsed once (TRY_PARSE_JSON: NULL for text that is no JSON; TO_VARCHAR keeps a VARIANT
-        # column's JSON), then GET per step (an object's key; an array's position from 0, a dynamic one too; NULL for a
+    def json_get(self, base, keys, text, native=None):
+        # the column parsed once, whatever its type (native or not): TRY_PARSE_JSON(TO_VARCHAR(x)) is NULL for text
+        # that is no JSON, and TO_VARCHAR of a VARIANT / OBJECT / ARRAY is its JSON text (of a VARIANT holding a
+        # string — JSON stored twice encoded — that string, parsed in turn); then GET per step (an object's key; an array's position from 0, a dynamic one too; NULL for a
         # missing element); ->> is the VARIANT cast to text: a string unquoted, a number's or an object's JSON text,
         # JSON null -> NULL (STRIP_NULL_VALUE)
         if any(isinstance(k, int) and k < 0 for _, k in keys):

@@ -17,10 +17,11 @@ from sqlglot import exp
 
 S = exp.Literal.string
 
-#: PostgreSQL type OIDs (psycopg's ``description.type_code``)
-_PG_OIDS = {1082: "date", 1114: "timestamp", 1184: "timestamptz"}
+#: PostgreSQL type OIDs (psycopg's ``description.type_code``; pg_type.h)
+_PG_OIDS = {1082: "date", 1114: "timestamp", 1184: "timestamptz", 25: "text", 1043: "varchar", 114: "json", 3802: "jsonb"}
 #: snowflake-connector-python's ``type_code`` numbers (FIELD_TYPES)
-_SNOWFLAKE_CODES = {3: "date", 4: "timestamp_ntz", 6: "timestamp_ltz", 7: "timestamp_tz", 8: "timestamp_ntz"}
+_SNOWFLAKE_CODES = {2: "text", 3: "date", 4: "timestamp_ntz", 5: "variant", 6: "timestamp_ltz", 7: "timestamp_tz",
+                    8: "timestamp_ntz", 9: "object", 10: "array"}
 #: dialects whose plain ``TIMESTAMP`` is an instant (BigQuery TIMESTAMP, Spark's TIMESTAMP_LTZ, ClickHouse's
 #: DateTime is one too)
 _INSTANT_TIMESTAMP = ("bigquery", "spark", "clickhouse")

@@ -1,0 +1,30 @@
+SELECT
+  CAST(ct.id AS INT64) AS `_row`,
+  CASE
+    WHEN REGEXP_CONTAINS(CAST(ct.id AS STRING), '^(\\-?[0-9]+\\.0+)$')
+    THEN REGEXP_REPLACE(CAST(ct.id AS STRING), '\\.0+$', '')
+    ELSE CAST(ct.id AS STRING)
+  END AS `id`,
+  CAST(TRIM(
+    COALESCE(ct.properties_firstname, '') || ' ' || COALESCE(ct.properties_lastname, '')
+  ) AS STRING) AS `name`,
+  CAST(TRIM(COALESCE(ow.`firstName`, '') || ' ' || COALESCE(ow.`lastName`, '')) AS STRING) AS `owner`,
+  CASE
+    WHEN REGEXP_CONTAINS(CAST(c.id AS STRING), '^(\\-?[0-9]+\\.0+)$')
+    THEN REGEXP_REPLACE(CAST(c.id AS STRING), '\\.0+$', '')
+    ELSE CAST(c.id AS STRING)
+  END AS `org_id`,
+  CAST(c.properties_name AS STRING) AS `org_name`
+FROM crm.contacts AS ct
+LEFT JOIN crm.owners AS ow
+  ON ow.id = ct.properties_hubspot_owner_id
+LEFT JOIN crm.companies AS c
+  ON c.id = COALESCE(
+    ct.properties_associatedcompanyid,
+    COALESCE(
+      JSON_VALUE(ct.companies, '$[0]'),
+      NULLIF(TO_JSON_STRING(JSON_QUERY(ct.companies, '$[0]')), 'null')
+    )
+  )
+WHERE
+  NOT COALESCE(ct.archived, FALSE)
