@@ -165,7 +165,7 @@ def test_clear_errors_for_a_bad_url_a_missing_driver_and_an_unreachable_server(t
     d = team(tmp_path)
     cases = {
         f"postgresql://audit:{SECRET}@db.internal:5432/crm": ("CRM_AUDIT_ENGINE_PASSWORD", "***"),
-        "snowflake://audit@acme-xy12345/ANALYTICS/PIPEDRIVE": ("snowflake-connector-python",),
+        "snowflake://audit@acme-xy12345/ANALYTICS/PIPEDRIVE": ("pip install 'crm-audit[snowflake]'",),
         "postgresql://audit@127.0.0.1:9/crm": ("127.0.0.1",),
         "mysql://audit@db/crm": ("mysql", "postgresql"),
         f"duckdb:///{tmp_path / 'nowhere.duckdb'}": ("nowhere.duckdb",),

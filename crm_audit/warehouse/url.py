@@ -30,17 +30,18 @@ from crm_audit.i18n import _
 
 PASSWORD_ENV = "CRM_AUDIT_ENGINE_PASSWORD"
 
-#: URL scheme -> (dialect, the driver's own password / token variable, the pip package of its DB-API driver)
-ENGINES: dict[str, tuple[str, str | None, str]] = {
-    "duckdb": ("duckdb", None, "duckdb"),
-    "postgresql": ("postgres", "PGPASSWORD", "psycopg[binary]"),
-    "postgres": ("postgres", "PGPASSWORD", "psycopg[binary]"),
-    "snowflake": ("snowflake", "SNOWFLAKE_PASSWORD", "snowflake-connector-python"),
-    "bigquery": ("bigquery", None, "google-cloud-bigquery"),
-    "databricks": ("databricks", "DATABRICKS_TOKEN", "databricks-sql-connector"),
-    "clickhouse": ("clickhouse", "CLICKHOUSE_PASSWORD", "clickhouse-connect"),
-    "chdb": ("clickhouse", None, "chdb"),
-    "spark-local": ("spark", None, "pyspark"),
+#: URL scheme -> (dialect, the driver's own password / token variable, the pip extra of crm-audit that installs its
+#: DB-API driver: pyproject.toml's [project.optional-dependencies]; None: a dependency of crm-audit itself)
+ENGINES: dict[str, tuple[str, str | None, str | None]] = {
+    "duckdb": ("duckdb", None, None),
+    "postgresql": ("postgres", "PGPASSWORD", "postgres"),
+    "postgres": ("postgres", "PGPASSWORD", "postgres"),
+    "snowflake": ("snowflake", "SNOWFLAKE_PASSWORD", "snowflake"),
+    "bigquery": ("bigquery", None, "bigquery"),
+    "databricks": ("databricks", "DATABRICKS_TOKEN", "databricks"),
+    "clickhouse": ("clickhouse", "CLICKHOUSE_PASSWORD", "clickhouse"),
+    "chdb": ("clickhouse", None, "clickhouse"),
+    "spark-local": ("spark", None, "spark"),
 }
 #: schemes whose URL path is a local file or folder (``duckdb:///rel``, ``duckdb:////abs``), not a database name
 LOCAL = ("duckdb", "chdb", "spark-local")
@@ -69,7 +70,9 @@ class EngineURL:
 
     @property
     def package(self) -> str:
-        return ENGINES[self.scheme][2]
+        """What to ``pip install`` for this engine's driver: crm-audit with the engine's extra (``crm-audit[postgres]``)."""
+        extra = ENGINES[self.scheme][2]
+        return f"crm-audit[{extra}]" if extra else "crm-audit"
 
     @property
     def profile(self) -> str | None:
