@@ -278,8 +278,10 @@ def _engine_name(engine: str | None) -> str | None:
         return None
     try:
         return dialects.get(engine).name
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    except ValueError:
+        from crm_audit.warehouse.cli import unknown_engine
+
+        raise unknown_engine(engine) from None
 
 
 @cli.command(help=N_('Check the settings and every rule file without running (all problems at once).'))

@@ -56,3 +56,14 @@ def test_a_missing_driver_names_the_extra(monkeypatch):
     (problem,) = err.value.problems
     assert problem.reason == "engine-driver"
     assert "pip install 'crm-audit[snowflake]'" in problem.message
+
+
+@pytest.mark.parametrize("args", [["validate", "--engine", "oracle"], ["rules", "explain", "1.1", "--sql", "--engine", "oracle"]])
+def test_an_unknown_engine_name_is_a_usage_error_in_the_readers_language(args, capsys, monkeypatch):
+    from crm_audit.cli import main
+
+    monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "ru")  # (the suite runs in English)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "«oracle»" in err and "неизвестная СУБД" in err  # the message catalogue's, not the library's English
+    assert "databricks" in err and "postgresql://" in err and "Traceback" not in err

@@ -45,8 +45,19 @@ def split_engine(engine: str | None) -> tuple[str | None, str | None]:
         return parse(engine).dialect, engine
     try:
         return dialects.get(engine).name, None
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    except ValueError:
+        raise unknown_engine(engine) from None
+
+
+def unknown_engine(engine: str) -> UsageError:
+    """``--engine NAME`` naming no SQL engine: the names (and that a URL is taken too), in the reader's language."""
+    from crm_audit.engine import dialects
+    from crm_audit.warehouse.url import mask
+
+    known = ", ".join([*dialects.NAMES, *dialects.ALIASES])
+    return UsageError(problems=[Problem(_("--engine {url}: unknown engine «{scheme}»; one of: {known} (e.g. "
+                                          "postgresql://user@host:5432/db, duckdb:///warehouse.duckdb)").format(
+        url=mask(engine), scheme=engine.strip(), known=known), reason="engine-url")])
 
 
 def settings_dialect(settings) -> str:
