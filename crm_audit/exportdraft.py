@@ -331,12 +331,7 @@ def rule_fields_by_name(export, missing_refs: list[str]) -> list[Mapping]:
             continue
         if synonym_info(ref).get("yes_no") and not _yes_no_column(export, ent, best[0]):
             continue
-        note = proposal_note(ref, best[2])
-        col = next(c for c, h in ent.custom.values() if h == best[0])
-        if ent.rows and not export.con.execute(f"SELECT count(*) FILTER (WHERE NOT is_blank({col})) FROM {ent.table}").fetchone()[0]:
-            # the rules would take the field as empty for every record: said here and by `run` (issue 13 acceptance K13)
-            note += f"; столбец пуст во всех строках ({ent.rows}) — если в CRM поле заполнено, выгрузите его заново"
-        out.append(Mapping(ref, best[0], note))
+        out.append(Mapping(ref, best[0], proposal_note(ref, best[2])))
         taken.add((ent.entity, best[0]))
     return out
 
@@ -439,6 +434,8 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
                 ordered = [s for s, *_ in sorted(body, key=lambda x: x[2])]
                 source = "в порядке первого появления в выгрузке"
             ordered, source, guessed = _by_default_pipeline(profile, ordered, source)
+    if guessed and len(ordered) <= 1:  # one open stage (or none): no order to guess, «stage ≥ X» reads it alike
+        source, guessed = ("один открытый этап — порядок не нужен" if ordered else "открытых этапов нет"), False
     fs = profile.derive_status.from_stage if profile.derive_status else None
     ends: list[str] = []
     if fs is not None:  # won / lost stages last (the CRM has them in every pipeline)
@@ -756,7 +753,13 @@ def handbook_names(draft: Draft, rules, s) -> tuple[list[Mapping], list[Mapping]
             "stage": list(dict.fromkeys(st for p in draft.pipelines for st in p.stages))}
     out: dict[str, list[Mapping]] = {"pipeline": [], "stage": []}
     for kind, section in (("pipeline", "pipelines"), ("stage", "stages")):
-        names = {norm(k): v for k, v in (synonyms.get(section) or {}).items()}
+        names = {norm(k): list(v) for k, v in (synonyms.get(section) or {}).items()}
+        if kind == "stage":  # the CRMs' default stages of the same meaning, in every language they are named in
+            from crm_audit import stage_defaults
+
+            for k, v in stage_defaults.handbook_names().items():
+                have = names.setdefault(norm(k), [])
+                have += [n for n in v if n not in have]
         found = []
         for handbook in wanted[kind]:
             candidates = {_key(t): t for t in team[kind]}

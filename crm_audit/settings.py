@@ -411,6 +411,7 @@ def collect(path: str | Path) -> tuple[Settings | None, list[Problem]]:
         return None, [Problem(template=N_("the settings file must be a YAML mapping (key: value lines)"), file=str(p), line=1,
                              reason="structure")]
     problems: list[Problem] = []
+    crm = _crm_problem(doc)  # said beside every other problem of the file, and by `run` at its line as well
     try:
         s = Settings.model_validate(doc.data)
     except ValidationError as exc:
@@ -420,9 +421,26 @@ def collect(path: str | Path) -> tuple[Settings | None, list[Problem]]:
         try:
             s = Settings.model_validate({k: v for k, v in doc.data.items() if k not in bad})
         except ValidationError:
-            return None, problems
+            return None, problems + ([crm] if crm is not None and "crm" not in bad else [])
     s.file, s.base_dir, s.marks = str(p), p.resolve().parent, doc.marks
-    return s, problems + _semantic_problems(s)
+    return s, problems + ([crm] if crm is not None else []) + _semantic_problems(s)
+
+
+def _crm_problem(doc: yamlsrc.YamlDoc) -> Problem | None:
+    """`crm:` naming no profile (a bundled one's name or alias, or a profile file): «unknown CRM profile … (did you
+    mean …)» at the value's line:column. Found as the file loads, so `run` says where as `validate` does, and
+    `validate` says it beside the file's other problems (a missing `pipelines:` too); nothing is read but names."""
+    crm = doc.data.get("crm") if isinstance(doc.data, dict) else None
+    if not isinstance(crm, str) or not crm.strip():
+        return None  # not a text: the model says what it must be
+    from crm_audit.engine.profile import profile_path, unknown_profile
+
+    if profile_path(crm) is not None:
+        return None
+    p = unknown_profile(crm)
+    p.file = doc.file
+    p.line, p.col = doc.value_where(("crm",))
+    return p
 
 
 def load(path: str | Path) -> Settings:
@@ -476,6 +494,8 @@ def validate_problems(s: Settings) -> list[Problem]:
     except SettingsError as exc:  # an unknown profile is one problem among the others, at its line
         if any(p.file and p.line and p.file != s.file for p in exc.problems):  # the profile file itself is broken
             raise
+        if s.marks and all(p.reason == "unknown-profile" for p in exc.problems):
+            return out  # loaded from a file: collect() said it at the value's line:column already
         first = exc.problems[0] if exc.problems else None
         if first is not None and first.template is not None:
             out.append(s.problem(("crm",), first.template, "unknown-profile", first.params))

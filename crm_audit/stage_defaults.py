@@ -43,6 +43,28 @@ def _key(name: str) -> str:
     return hkey(name).replace(" ", "")
 
 
+def _languages(step: dict) -> list[tuple[str, list]]:
+    """A step's (language, names); ``handbook:`` is the handbook stage the step means, no language."""
+    return [(lang, names) for lang, names in step.items() if lang != "handbook"]
+
+
+@functools.lru_cache(maxsize=1)
+def handbook_names() -> dict[str, list[str]]:
+    """The handbook's stage (as the rules write it) -> every name, in every language, of the CRMs' default steps
+    marked ``handbook:`` with it (Pipedrive «Proposal Made», Salesforce «Proposal/Price Quote», Bitrix24's EXECUTING
+    «In Arbeit» …): ``init`` proposes them for the handbook's stage as it does crm_audit/name_synonyms.yaml's.
+    A name two steps of one CRM share (Bitrix24's Polish «W toku», NEW and EXECUTING) is left out."""
+    out: dict[str, list[str]] = {}
+    for crm, data in _data().items():
+        known = steps(crm)
+        for step in (data or {}).get("stages") or []:
+            if step.get("handbook"):
+                names = out.setdefault(str(step["handbook"]), [])
+                names += [str(n) for _lang, ns in _languages(step) for n in ns
+                          if _key(str(n)) in known and str(n) not in names]
+    return out
+
+
 @functools.lru_cache(maxsize=None)
 def steps(crm: str) -> dict[str, tuple[int, str]]:
     """Name key -> (the step's index, the language it is written in) of ``crm``'s default pipeline; a name two steps
@@ -50,7 +72,7 @@ def steps(crm: str) -> dict[str, tuple[int, str]]:
     out: dict[str, tuple[int, str]] = {}
     shared: set[str] = set()
     for i, step in enumerate((_data().get(crm) or {}).get("stages") or []):
-        for lang, names in step.items():
+        for lang, names in _languages(step):
             for n in names:
                 k = _key(str(n))
                 if k in out and out[k][0] != i:

@@ -28,6 +28,12 @@ class YamlDoc:
     data: Any
     marks: dict[PathT, tuple[int, int]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    # where a scalar value itself starts (``crm: hubspto`` → the «h»; ``marks`` holds its key's place)
+    values: dict[PathT, tuple[int, int]] = field(default_factory=dict)
+
+    def value_where(self, path: Iterable[Any]) -> tuple[int | None, int | None]:
+        """Line/column of the scalar value at ``path``, else :meth:`where` (its key, or the closest ancestor)."""
+        return self.values.get(tuple(path)) or self.where(path)
 
     def where(self, path: Iterable[Any]) -> tuple[int | None, int | None]:
         """Line/column of ``path`` or of its closest recorded ancestor."""
@@ -84,6 +90,8 @@ def yaml_problem(text: str) -> Msg:
 def _walk(node: yaml.Node, path: PathT, doc: YamlDoc, seen: set[int]) -> None:
     mark = node.start_mark
     doc.marks.setdefault(path, (mark.line + 1, mark.column + 1))
+    if isinstance(node, yaml.ScalarNode):
+        doc.values[path] = (mark.line + 1, mark.column + 1)
     if id(node) in seen:  # alias to an already walked anchor
         return
     seen.add(id(node))
@@ -300,8 +308,18 @@ def pydantic_problems(doc: YamlDoc, exc: Any, base: PathT = (), model: Any = Non
             out.append(doc.problem(loc[:-1], N_("required key «{name}» is missing"), reason, {"name": name}))
             continue
         if typ in ("literal_error", "enum"):
-            out.append(doc.problem(loc, N_("«{name}» must be one of: {expected}; found «{value}»"), reason,
-                                   {"name": name, "expected": _choices(str(ctx.get("expected", ""))), "value": value}))
+            choices = _choices(str(ctx.get("expected", "")))
+            params = {"name": name, "expected": choices, "value": value}
+            hint = None
+            if isinstance(err.get("input"), str):  # «warnn» → «warn»
+                from crm_audit.rules.ruleset import closest
+
+                hint = closest(err["input"], [c.strip() for c in choices.split(",") if c.strip()])
+            if hint is not None:
+                out.append(doc.problem(loc, N_("«{name}» must be one of: {expected}; found «{value}» (did you mean «{hint}»?)"),
+                                       reason, {**params, "hint": hint}))
+            else:
+                out.append(doc.problem(loc, N_("«{name}» must be one of: {expected}; found «{value}»"), reason, params))
             continue
         expected: Msg | None = None
         if typ in EXPECTED_BY_TYPE:

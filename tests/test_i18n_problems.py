@@ -433,9 +433,9 @@ def test_an_unknown_crm_profile(tmp_path, capsys, monkeypatch, lang):
                 rules="rules: []\n")
     code, lines = _cli(capsys, lang, monkeypatch, "validate", "-c", str(cfg))
     assert code == 2
-    said = {"ru": "crm-audit.yaml:1:1: неизвестный профиль CRM «pipedrivee» (может быть, «pipedrive»?); есть: amocrm, bitrix24, "
+    said = {"ru": "crm-audit.yaml:1:6: неизвестный профиль CRM «pipedrivee» (может быть, «pipedrive»?); есть: amocrm, bitrix24, "
                   "hubspot, pipedrive, salesforce (или укажите путь к файлу профиля .yaml)",
-            "en": "crm-audit.yaml:1:1: unknown CRM profile «pipedrivee» (did you mean «pipedrive»?); available: amocrm, bitrix24, "
+            "en": "crm-audit.yaml:1:6: unknown CRM profile «pipedrivee» (did you mean «pipedrive»?); available: amocrm, bitrix24, "
                   "hubspot, pipedrive, salesforce (or give the path of a profile .yaml file)"}[lang]
     assert any(ln.endswith(said) for ln in lines), lines
     _assert_one_language(lines, lang, _words_of(tmp_path) | {"amocrm", "bitrix", "hubspot", "pipedrive", "salesforce"})

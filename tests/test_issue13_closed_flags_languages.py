@@ -124,9 +124,10 @@ B24_STAGES = {
     "pl": {"new": "W toku", "work": "W toku", "won": "Deal wygrany", "lost": "Deal przegrany",
            "apology": "Analizowanie zakończone niepowodzeniem"},
 }
-#: languages whose EXECUTING name init does not propose as the handbook's «Принял в работу» (crm_audit/name_synonyms.yaml):
-#: German «In Arbeit» is not among its names, Polish «W toku» is NEW as well — rule 2.2 has no stage to read there
-B24_NO_ACCEPTED_STAGE = {"de", "pl"}
+#: languages whose EXECUTING name init does not propose as the handbook's «Принял в работу» (crm_audit/name_synonyms.yaml,
+#: default_pipelines.yaml `handbook:`): Polish «W toku» is NEW as well — rule 2.2 has no stage to read there (German
+#: «In Arbeit» is proposed since tests/test_issue13_left_items.py)
+B24_NO_ACCEPTED_STAGE = {"pl"}
 B24_YES_NO = {"en": ("Yes", "No"), "de": ("Ja", "Nein"), "es": ("Sí", "No"), "pt-BR": ("Sim", "Não"), "pl": ("Tak", "Nie")}
 # id, title, owner, amount, stage, created, closed
 B24_DEALS = [

@@ -85,7 +85,7 @@ def test_an_unknown_crm_stops_validate_and_run_with_did_you_mean(tmp_path, capsy
     capsys.readouterr()
     assert main(["validate", "-c", str(cfg)]) == 2
     err = capsys.readouterr().err
-    assert f"{cfg}:1:1: {said}" in err, err
+    assert f"{cfg}:1:6: {said}" in err, err
     assert main(["run", "-c", str(cfg), "--export", str(tmp_path / "export"), "--as-of", "2026-11-20",
                  "--out", str(tmp_path / "a.xlsx"), "--quiet"]) == 2
     err = capsys.readouterr().err

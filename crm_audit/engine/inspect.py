@@ -80,6 +80,12 @@ class FileReport:
     suggestions: dict[str, tuple[str, str]] = field(default_factory=dict)
     # the export could not be loaded: why this file (taken for `entity` by its name or headers) was not read
     unread: str | None = None
+    # not recognised, but nearly an entity's file (its signature columns, a required one missing): that entity and
+    # what it lacks — the text `run` stops with when no other file is that entity's
+    near: str | None = None
+    near_why: str = ""
+    # the export could not be loaded, but not because of this file (it fits its entity): it was not read
+    waits: bool = False
 
 
 @dataclass
@@ -221,13 +227,14 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             try:
                 headers = peek_headers(p)
                 entity = detect_entity(profile, p, headers)
+                # the problems the load stopped on in this very file (by their file, never by their text)
+                named = [pr.text() for pr in exc.problems if _names_file(pr, p)]
                 if entity is None:
-                    rep.files.append(FileReport(p, None, headers=headers))
+                    rep.files.append(_unrecognised(profile, p, headers, named[0] if named else None))
                     continue
                 # the file is this entity's, but the export did not load: the error naming it, else why it does not fit
-                named = [ln for ln in exc.message.splitlines() if p.name in ln]
-                why = (named[0] if named else unfit_reason(profile, entity, headers)) or exc.message.splitlines()[0]
-                rep.files.append(FileReport(p, entity, headers=headers, unread=why))
+                why = named[0] if named else unfit_reason(profile, entity, headers)
+                rep.files.append(FileReport(p, entity, headers=headers, unread=why, waits=why is None))
             except CrmAuditError as e2:
                 rep.files.append(FileReport(p, None, how_read=_("unreadable: {why}").format(why=e2.message.splitlines()[0])))
         return rep
@@ -251,7 +258,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 fr.how_read = ", ".join(bits)
             rep.files.append(fr)
         for path, headers in export.unknown_files:
-            rep.files.append(FileReport(path, None, headers=headers))
+            rep.files.append(_unrecognised(profile, path, headers))
         for ent_name in profile.entities:
             if ent_name not in export.entities:
                 why = profile.unsupported_reason(ent_name)
@@ -275,6 +282,29 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         export.close()
         export.con.close()
     return rep
+
+
+def _names_file(problem: Problem, path: Path) -> bool:
+    """The load stopped on ``path``: the problem is in it, or names it as one of two files of one entity."""
+    if problem.file and Path(problem.file).resolve() == path.resolve():
+        return True
+    return problem.reason == "duplicate-file" and path.name in (problem.params.get("first"), problem.params.get("second"))
+
+
+def _unrecognised(profile: Profile, path: Path, headers: list[str], why: str | None = None) -> FileReport:
+    """A file no entity was read from: nearly an entity's (:func:`crm_audit.engine.near_columns.near_entity`) — the
+    entity and what it lacks, as `run` says it —, else ``why`` (the problem the load stopped on in it), else plain."""
+    from crm_audit.engine.mapping import unfit_msg
+    from crm_audit.engine.near_columns import near_entity
+
+    fr = FileReport(path, None, headers=headers)
+    fr.near = near_entity(profile, headers)
+    if fr.near is not None:
+        lacks = unfit_msg(profile, fr.near, headers)
+        fr.near_why = lacks.text() if lacks is not None else (why or "")
+    elif why:
+        fr.near_why = why
+    return fr
 
 
 def _bad_values_stop(settings, crm: str, config) -> bool:
@@ -319,9 +349,20 @@ def format_report(rep: InspectReport) -> str:
     for f in rep.files:
         how = f" ({f.how_read})" if f.how_read else ""
         if f.entity is None:
+            if f.near is not None:  # nearly an entity's file: which, and what it lacks (as `run` says)
+                lines.append("  " + _("{file}: not recognised, but nearly the {entity} file: {why}; ignored").format(
+                    file=f.path.name, entity=entity_title(f.near), why=f.near_why) + how)
+                continue
+            if f.near_why:  # the export stopped on this file (the nearest to the deals, lacking their columns)
+                lines.append("  " + _("{file}: not recognised: {why}; ignored").format(file=f.path.name, why=f.near_why) + how)
+                continue
             lines.append("  " + _("{file}: not recognised, ignored").format(file=f.path.name) + how)
             if f.headers:
                 lines.append("    " + _("headers: {names}").format(names=", ".join(h for h in f.headers if h)[:300]))
+            continue
+        if f.waits:  # fits its entity; the load stopped on another file
+            lines.append(f"  {f.path.name} → {entity_title(f.entity)}: " + _("not read: the export stops on another file "
+                                                                             "(below)"))
             continue
         if f.unread is not None:  # taken for the entity, not read: why
             lines.append(f"  {f.path.name} → {entity_title(f.entity)}: " + _("unreadable: {why}").format(why=f.unread))

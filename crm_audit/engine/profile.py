@@ -769,13 +769,21 @@ def unknown_profile(name: str) -> Problem:
                    params={"name": name, "hint": hint, "known": ", ".join(available())}, reason="unknown-profile")
 
 
+def profile_path(name: str) -> Path | None:
+    """The profile file a `crm:` value names (a bundled profile's name or alias, or a profile YAML file's path);
+    None when it names none (:func:`unknown_profile` says so). Nothing is read: the settings check it as they load."""
+    path = Path(name)
+    if path.suffix in (".yaml", ".yml") and path.exists():
+        return path
+    path = resources.profiles_dir() / f"{canonical_name(name)}.yaml"
+    return path if path.exists() else None
+
+
 def load_profile(name: str) -> Profile:
     """Load a bundled profile by name or alias, or a profile YAML file by path."""
-    path = Path(name)
-    if not (path.suffix in (".yaml", ".yml") and path.exists()):
-        path = resources.profiles_dir() / f"{canonical_name(name)}.yaml"
-        if not path.exists():
-            raise SettingsError(problems=[unknown_profile(name)])
+    path = profile_path(name)
+    if path is None:
+        raise SettingsError(problems=[unknown_profile(name)])
     doc = yamlsrc.load(path)
     if doc.problems:
         raise SettingsError(problems=doc.problems)
