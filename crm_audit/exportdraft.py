@@ -331,7 +331,12 @@ def rule_fields_by_name(export, missing_refs: list[str]) -> list[Mapping]:
             continue
         if synonym_info(ref).get("yes_no") and not _yes_no_column(export, ent, best[0]):
             continue
-        out.append(Mapping(ref, best[0], proposal_note(ref, best[2])))
+        note = proposal_note(ref, best[2])
+        col = next(c for c, h in ent.custom.values() if h == best[0])
+        if ent.rows and not export.con.execute(f"SELECT count(*) FILTER (WHERE NOT is_blank({col})) FROM {ent.table}").fetchone()[0]:
+            # the rules would take the field as empty for every record: said here and by `run` (issue 13 acceptance K13)
+            note += f"; столбец пуст во всех строках ({ent.rows}) — если в CRM поле заполнено, выгрузите его заново"
+        out.append(Mapping(ref, best[0], note))
         taken.add((ent.entity, best[0]))
     return out
 

@@ -3,7 +3,8 @@
 1. read back every document the team may have written in (the previous
    audit's document as the ledger recorded it, a copy of it, the ``--out``
    target, the Google Sheet) into the ledger;
-2. audit the export (the engine);
+2. audit the export (the engine) — started in a second thread before 1, since
+   it only reads the export (:mod:`crm_audit.cycle.background`);
 3. carry the ledger over to the new findings (pure);
 4. write the outputs, each atomically, after a write-ahead note in the ledger;
 5. publish to the Google Sheet (merging edits typed meanwhile);
@@ -19,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from crm_audit.cycle.background import BackgroundCall
 from crm_audit.cycle.documents import location_of, reader_for, sources_to_read
 from crm_audit.cycle.outputs import Written, check_output_paths, refuse_open_document, remove_leftover_temps, write_outputs
 from crm_audit.cycle.request import AuditRequest, CycleResult, Notice, ReadBack
@@ -91,8 +93,18 @@ def run_cycle(req: AuditRequest) -> CycleResult:
     from crm_audit.history.record import findings_table, record
     from crm_audit.cycle.written_parts import forget_written, record_written
 
+    def audit(say):
+        """2. the audit: only reads the export (the CRM, the warehouse); runs while the documents are read back"""
+        if warehouse is not None:
+            from crm_audit.warehouse.audit import audit_warehouse
+
+            return audit_warehouse(settings, warehouse, as_of=as_of, rule_ids=list(rule_ids) or None, rules=rule_set,
+                                   progress=say)
+        return audit_export(settings, req.source if req.source is not None else req.export, as_of=as_of,
+                            rule_ids=list(rule_ids) or None, rules=rule_set, progress=say)
+
     ledger = Ledger.snapshot(ledger_path) if scratch else Ledger(ledger_path)
-    with ledger:
+    with ledger, BackgroundCall(audit, progress) as audit_job:
         result = CycleResult(report=None, dry_run=req.dry_run, partial=partial)  # type: ignore[arg-type]
         replaced = ledger.audit_on(as_of)
         if replaced is not None:
@@ -137,15 +149,8 @@ def run_cycle(req: AuditRequest) -> CycleResult:
 
             spreadsheet = open_spreadsheet(gsheet, credentials, client=req.gsheet_client, retry=req.gsheet_retry)
 
-        # 2.–3. the audit, with the ledger carried over
-        if warehouse is not None:
-            from crm_audit.warehouse.audit import audit_warehouse
-
-            report = audit_warehouse(settings, warehouse, as_of=as_of, rule_ids=list(rule_ids) or None, rules=rule_set,
-                                     progress=progress)
-        else:
-            report = audit_export(settings, req.source if req.source is not None else req.export, as_of=as_of,
-                                  rule_ids=list(rule_ids) or None, rules=rule_set, progress=progress)
+        # 2.–3. the audit (started before the read-back, in a second thread), with the ledger carried over
+        report = audit_job.result()
         result.report = report
         if (stale := stale_as_of(as_of, report.newest_date)) is not None:
             result.notices.append(stale)

@@ -84,7 +84,7 @@ def _blank_to_none(value: object) -> str | None:
     return None if value is None or str(value).strip() == "" else str(value)
 
 
-@dataclass
+@dataclass(slots=True)  # a million-row document is a million of these (issue 17: memory of the read-back)
 class EditedRow:
     rule_id: str
     deal_id: str

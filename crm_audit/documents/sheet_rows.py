@@ -122,6 +122,9 @@ def parse_rule_sheet(
     as_written = frozenset((status_new, *empty) for empty in product((None, ""), repeat=len(blank)))
     out: list[EditedRow] = []
     append = out.append
+    # one string object per distinct rule id and owner: a reader makes a new one per cell, and a million-row
+    # document repeats a few dozen of them (hundreds of MB held through the read-back otherwise)
+    same = {}.setdefault
     missing = False  # a data row without a rule id
     for r, row in enumerate(rows, start=2):
         if row is None or deal_i >= len(row):
@@ -139,6 +142,7 @@ def parse_rule_sheet(
             continue
         rule = value(row[rule_i]) if rule_i is not None and rule_i < len(row) else None
         rule = (cell_text(rule) or "").strip() if rule else ""  # a 0 or FALSE there is no rule id either
+        rule = same(rule, rule)
         missing = missing or not rule
         n = str(r)
         try:
@@ -148,7 +152,8 @@ def parse_rule_sheet(
         if quick:
             append(new_row(
                 rule, deal if deal.isdigit() else normalise_id(deal), status_new, status_new, None, None, None, None,
-                cell_text(value(row[owner_i])) if owner_i is not None and owner_i < len(row) else None, title, r,
+                same(o, o) if owner_i is not None and owner_i < len(row) and (o := cell_text(value(row[owner_i]))) else None,
+                title, r,
                 status_l + n, comment_l + n if comment_l else "", decision_l + n if decision_l else ""))
             continue
         append(

@@ -105,8 +105,11 @@ def rows_as_written(sheet: WrittenSheet, deal_ids: Sequence[Any], owners: Sequen
     build = EditedRow.build
     out: list[EditedRow] = []
     append = out.append
+    same = {}.setdefault  # one string object per owner, as parse_rule_sheet keeps them
     for i, (deal, owner, status, comment) in enumerate(zip(deal_ids, owners, statuses, comments)):
         r = i + 2
+        if owner is not None:
+            owner = same(owner, owner)
         n = str(r)
         if status is None and comment is None:  # parse_rule_sheet's row as the writer left it
             append(EditedRow(rule, normalise_id(deal), new, new, None, None, None, None, owner, title, r, status_l + n,

@@ -428,8 +428,9 @@ def _may_be_blank(export: LoadedExport, ent, name: str) -> bool:
 
 def blank_columns(export: LoadedExport, plans: list[RulePlan]) -> list[BlankColumn]:
     """The profile's columns blank in every row of their file (ids, done flags, due dates, names),
-    each with the rules that read it: an export that lost its values. (A custom field blank in
-    every row can be the truth — no deal has a partner — and is not reported.)"""
+    each with the rules that read it: an export that lost its values. A custom column (a rule's field under the
+    team's name, `fields:`) is reported only when a rule reads it: blank everywhere, «Нет источника» would flag
+    every deal without a word (issue 13 acceptance K13); a custom column no rule reads is not checked."""
     needed: dict[tuple[str, str], list[str]] = {}
     for p in plans:
         for ref in p.fields:
@@ -442,6 +443,10 @@ def blank_columns(export: LoadedExport, plans: list[RulePlan]) -> list[BlankColu
         cols: dict[str, tuple[str, str]] = {}  # field -> (sql column, export header)
         for name in sorted(ent.from_columns):
             cols[name] = (f'"{name}__raw"' if name in ent.typed else f'"{name}"', ent.fields.get(name, name))
+        for e, name in needed:  # the custom columns the rules read
+            hit = ent.custom.get(norm(name)) if e == entity and name not in cols else None
+            if hit is not None:
+                cols[name] = (f'"{hit[0]}"', hit[1])
         if not cols or ent.rows == 0:
             continue
         # a column whose smallest or largest value is filled has a filled cell (min/max are cheap aggregates);

@@ -66,6 +66,8 @@ def name_score(header: str, alias: str) -> float:
     if k == a:
         return 1.0
     hw, aw = _words(k), _words(a)
+    if _opposed(hw, aw):  # «última atividade» is no «próxima atividade», however close the spelling
+        return 0.0
     best = difflib.SequenceMatcher(None, k, a).ratio()
     if aw and hw and any(len(w) >= 3 for w in aw & hw):
         if aw <= hw:  # «Fase do funil» holds «Fase»
@@ -75,6 +77,32 @@ def name_score(header: str, alias: str) -> float:
     if _is_id(k) != _is_id(a):  # «AccountId» is no account name
         best *= 0.8
     return best
+
+
+@lru_cache(maxsize=None)
+def _guards() -> dict:
+    """``suggest_guards.yaml``: the words of opposite meaning and the shapes a name's values never have."""
+    from pathlib import Path
+
+    import yaml
+
+    return yaml.safe_load((Path(__file__).parent / "suggest_guards.yaml").read_text(encoding="utf-8")) or {}
+
+
+@lru_cache(maxsize=None)
+def _opposites() -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    return tuple((frozenset(hkey(str(w)) for w in one), frozenset(hkey(str(w)) for w in other))
+                 for one, other in _guards().get("opposite_words") or [])
+
+
+def _opposed(hw: set[str], aw: set[str]) -> bool:
+    """One name holds a word of one side of an opposite pair (next / last, won / lost) and the other a word of the
+    other side only."""
+    for one, other in _opposites():
+        h1, h2, a1, a2 = bool(hw & one), bool(hw & other), bool(aw & one), bool(aw & other)
+        if (h1 and a2 and not a1 and not h2) or (h2 and a1 and not a2 and not h1):
+            return True
+    return False
 
 
 def _is_id(key: str) -> bool:
@@ -153,8 +181,49 @@ def _type_test(fs, col: str) -> str | None:
     return None
 
 
-def values_fit(export: "LoadedExport", ent: "LoadedEntity", fs, col: str) -> bool | None:
-    """The column's non-blank cells read as the field's type (None: no test for the type, or no value)."""
+def not_a_name(export: "LoadedExport", ent: "LoadedEntity", field: str, col: str) -> str | None:
+    """For a field whose values are names (``suggest_guards.yaml`` ``not_names``): the shape («e-mail», «domain»)
+    most of the column's filled cells have — the column is a link key or a contact detail, not the name; else None."""
+    guard = _guards().get("not_names") or {}
+    if field not in (guard.get("fields") or {}).get(ent.entity, []):
+        return None
+    from crm_audit.sqltext import sql_literal
+
+    shapes = list((guard.get("shapes") or {}).items())
+    if not shapes:
+        return None
+    counts = export.con.execute(
+        f"SELECT count(*) FILTER (WHERE NOT is_blank({col})), "
+        + ", ".join(f"count(*) FILTER (WHERE regexp_full_match(strip({col}), {sql_literal(rx)}))" for _n, rx in shapes)
+        + f" FROM {ent.table}").fetchone()
+    total = counts[0]
+    if not total:
+        return None
+    share = float(guard.get("share", 0.5))
+    return next((name for (name, _rx), n in zip(shapes, counts[1:]) if n and n >= share * total), None)
+
+
+def links_nothing(export: "LoadedExport", ent: "LoadedEntity", field: str, col: str) -> bool:
+    """A link field's (``org_id``, ``person_id``, ``deal_id``) column none of whose values is an id of the linked
+    file of the export (an e-mail or a domain beside ids «CONT-…»): it links no record. False when that file is
+    not loaded (nothing to check against)."""
+    from crm_audit.engine.requirements import REF_ENTITY
+
+    target = export.entities.get(REF_ENTITY.get(field[:-3], "")) if field.endswith("_id") else None
+    if target is None or target is ent or "id" not in target.fields:
+        return False
+    total, hits = export.con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE v IN (SELECT CAST(id AS VARCHAR) FROM {target.table} WHERE id IS NOT NULL)) "
+        f"FROM (SELECT DISTINCT parse_id({col}) AS v FROM {ent.table} WHERE NOT is_blank({col}))").fetchone()
+    return bool(total) and not hits
+
+
+def values_fit(export: "LoadedExport", ent: "LoadedEntity", fs, col: str, field: str | None = None) -> bool | None:
+    """The column's non-blank cells read as the field's type (None: no test for the type, or no value); a name
+    field's (``field``) column whose values are e-mails, web addresses or domains does not fit (:func:`not_a_name`),
+    nor a link field's column whose values are no id of the linked file (:func:`links_nothing`)."""
+    if field is not None and (not_a_name(export, ent, field, col) is not None or links_nothing(export, ent, field, col)):
+        return False
     test = _type_test(fs, col)
     if test is None:
         return None
@@ -198,7 +267,7 @@ def suggest_for_entity(profile: "Profile", entity: str, mapped: set[str], header
     for h in headers:
         name = spec.strip_prefix(h)[0]
         for score, f, like in candidates(profile, entity, name, free):
-            fit = values_fit(export, ent, spec.fields[f], cols[h]) if h in cols else None
+            fit = values_fit(export, ent, spec.fields[f], cols[h], f) if h in cols else None
             if fit is False:
                 continue
             if score < NAME_ONLY_CUTOFF and fit is not True:

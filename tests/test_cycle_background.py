@@ -1,0 +1,117 @@
+"""The audit runs in a second thread while the documents are read back (crm_audit.cycle.background, issue 17):
+its value and errors reach the caller, its progress lines wait for the read-back's, and a failed read-back stops it."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from crm_audit.cycle.background import BackgroundCall, Cancelled
+from crm_audit.errors import InputError, Problem
+
+
+def test_value_and_error_reach_the_caller():
+    assert BackgroundCall(lambda say: 42, lambda text: None).result() == 42
+
+    def fails(say):
+        raise InputError(problems=[Problem("bad export", reason="x")])
+
+    with pytest.raises(InputError, match="bad export"):
+        BackgroundCall(fails, lambda text: None).result()
+
+
+def test_progress_lines_wait_until_released_then_pass_through():
+    shown = []
+    step = threading.Event()
+    go_on = threading.Event()
+
+    def audit(say):
+        say("loading")
+        say("rule 1/17")
+        step.set()
+        go_on.wait(5)
+        say("rule 2/17")
+        return "report"
+
+    job = BackgroundCall(audit, shown.append)
+    assert step.wait(5)
+    shown.append("reading back audit.xlsx")  # the caller's own line while the audit runs
+    assert shown == ["reading back audit.xlsx"]  # nothing of the audit's shown yet
+    job.release()
+    assert shown == ["reading back audit.xlsx", "rule 1/17"]  # the last held line (the line is rewritten in place)
+    go_on.set()
+    assert job.result() == "report"
+    assert shown == ["reading back audit.xlsx", "rule 1/17", "rule 2/17"]
+
+
+def test_a_failed_read_back_stops_the_audit_at_its_next_line():
+    seen = []
+
+    def audit(say):
+        try:
+            for i in range(1000):
+                say(f"step {i}")
+                time.sleep(0.01)
+        except Cancelled:
+            seen.append("cancelled")
+            raise
+        seen.append("finished")
+
+    with pytest.raises(RuntimeError, match="unreadable"):
+        with BackgroundCall(audit, lambda text: None):
+            time.sleep(0.05)
+            raise RuntimeError("the document is unreadable")
+    assert seen == ["cancelled"]  # stopped and joined before the caller's error left the block
+
+
+def test_the_thread_sees_the_callers_context_variables():
+    import contextvars
+
+    var = contextvars.ContextVar("lang", default="en")
+    var.set("ru")
+    assert BackgroundCall(lambda say: var.get(), lambda text: None).result() == "ru"
+
+
+def test_run_cycle_reports_the_read_back_error_and_stops_the_audit(tmp_path, monkeypatch):
+    """A previous document that cannot be read stops the run with that error; the audit started meanwhile is
+    stopped (it only reads the export), and nothing is written."""
+    from crm_audit.cycle import run as run_mod
+    from crm_audit.cycle.request import AuditRequest
+    from crm_audit.engine import audit as audit_mod
+    from crm_audit.resources import demo_dir
+
+    import shutil
+
+    demo = demo_dir()
+    shutil.copytree(demo, tmp_path / "demo")
+    cfg = tmp_path / "demo" / "crm-audit.yaml"
+    export = next(p for p in (tmp_path / "demo").iterdir() if p.is_dir())
+    out = tmp_path / "audit.xlsx"
+    ledger = tmp_path / "ledger.db"
+    run_mod.run_cycle(AuditRequest(config=cfg, export=export, out=out, ledger=ledger, as_of=None))
+    before = out.read_bytes()
+
+    states = []
+    real = audit_mod.audit_export
+
+    def slow_audit(*a, progress=None, **kw):
+        try:
+            for _ in range(500):
+                progress("loading")
+                time.sleep(0.01)
+        except Cancelled:
+            states.append("cancelled")
+            raise
+        return real(*a, progress=progress, **kw)
+
+    def broken(*a, **kw):
+        raise InputError(problems=[Problem("cannot read the previous audit document", reason="document-unreadable")])
+
+    monkeypatch.setattr(audit_mod, "audit_export", slow_audit)
+    monkeypatch.setattr(run_mod, "reader_for", lambda *a, **kw: type("R", (), {"read_edits": broken})())
+    with pytest.raises(InputError, match="cannot read the previous audit document"):
+        run_mod.run_cycle(AuditRequest(config=cfg, export=export, out=out, ledger=ledger, as_of=None))
+    assert states == ["cancelled"]
+    assert out.read_bytes() == before
