@@ -63,15 +63,17 @@ def test_k1_hubspot_email_and_domain_columns_are_no_names_nor_links(tmp_path, ca
     s, text = _init(tmp_path, "hubspot", export)
     deals = (s.get("columns") or {}).get("deals") or {}
     persons = (s.get("columns") or {}).get("persons") or {}
-    # before: person_name: Associated Contact Email, org_name: Associated Company Domain (then, with the name refused,
-    # person_id / org_id: the e-mail / the domain, which are no «CONT-…» / «COMP-…» id of the contacts / companies)
-    assert "Associated Contact Email" not in deals.values()
-    assert "Associated Company Domain" not in deals.values()
-    assert "Associated Company Domain" not in persons.values()
+    # before: person_name: Associated Contact Email (then, with the name refused, person_id: the e-mail, which is no
+    # «CONT-…» id of the contacts, nor is the domain a «COMP-…» id of the companies)
     assert "Associated Contact Email" not in text.split("columns:")[1].split("fields:")[0]
-    _run(tmp_path, export, capsys)
-    # the deals' names are real names: 1.5 flags none of the 8 deals (it flagged every open one)
+    assert "person_name" not in deals and "person_id" not in deals and "org_id" not in deals and "org_id" not in persons
+    # a company's domain does name it (the deal has a company: 1.11 reads that right)
+    assert deals["org_name"] == persons["org_name"] == "Associated Company Domain"
+    out = _run(tmp_path, export, capsys)
+    # 1.5 flags none of the 8 deals (it flagged every open one: «Контактное лицо: hallheather@example.com»), and says
+    # which part it could not check
     assert [r for r in _rows(tmp_path) if r["rule_code"] == "1.5"] == []
+    assert "rule 1.5 invalid-name runs without «Associated Contact IDs»" in out
 
 
 def test_k1_name_guard_reads_values_whatever_the_header(tmp_path):

@@ -185,11 +185,10 @@ def not_a_name(export: "LoadedExport", ent: "LoadedEntity", field: str, col: str
     """For a field whose values are names (``suggest_guards.yaml`` ``not_names``): the shape («e-mail», «domain»)
     most of the column's filled cells have — the column is a link key or a contact detail, not the name; else None."""
     guard = _guards().get("not_names") or {}
-    if field not in (guard.get("fields") or {}).get(ent.entity, []):
-        return None
+    refused = ((guard.get("fields") or {}).get(ent.entity) or {}).get(field) or []
     from crm_audit.sqltext import sql_literal
 
-    shapes = list((guard.get("shapes") or {}).items())
+    shapes = [(name, rx) for name, rx in (guard.get("shapes") or {}).items() if name in refused]
     if not shapes:
         return None
     counts = export.con.execute(
