@@ -133,12 +133,16 @@ class WorkbookReader:
                         out.extend(self._sheet(ws.title, ws.iter_rows(values_only=True), _value))
                         continue
                     try:
-                        rows = sheet.result().to_python(skip_empty_area=False)
-                    except Exception:
+                        # rows one at a time (a sheet of 130,000 rows as one list held ~180 MB more): iter_rows starts
+                        # at the first non-empty cell, to_python(skip_empty_area=False) at A1 — the same rows when
+                        # the sheet's cells start at A1, as a rule sheet's header does
+                        cells = sheet.result()
+                        rows = cells.iter_rows() if cells.start == (0, 0) else iter(cells.to_python(skip_empty_area=False))
+                        del sheet
+                        out.extend(self._sheet(name, rows, _calamine_value))
+                    except Exception:  # calamine's own error types (a cell it cannot convert): openpyxl decides
                         return None
-                    del sheet
-                    out.extend(self._sheet(name, iter(rows), _calamine_value))
-                    del rows
+                    del rows, cells
             finally:
                 if owb is not None:
                     owb.close()
