@@ -724,6 +724,14 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
                   f"{'; '.join(how)}, затем уберите правило из rules: skip:")
         why = f"в выгрузке нет {'поля' if len(ms) == 1 else 'полей'} {names} ({files})"
         off[rid] = RuleOff(rid, next((r.code for r in rules if r.id == rid), ""), why, enable)
+    deals_file = Path(export.entities["deals"].file).name
+    for sk in needs.skipped:  # no stage-change column: days in stage are never counted from the creation date
+        if sk.reason == "no-stage-change" and sk.rule_id not in off:
+            why = sk.profile_reason or (f"в выгрузке нет столбца «{sk.column}» с датой последней смены этапа ({deals_file}), "
+                                        "поэтому дни на этапе посчитать нельзя")
+            enable = (f"укажите столбец с датой последней смены этапа в columns: (deals: stage_changed: <заголовок>; "
+                      f"ожидался «{sk.column}») или добавьте его в выгрузку, затем уберите правило из rules: skip:")
+            off[sk.rule_id] = RuleOff(sk.rule_id, sk.code, " ".join(why.split()), enable)
     held_off(rules, s, off, held, draft)
     names_off(rules, s, off)
     order = {r.id: i for i, r in enumerate(rules)}

@@ -159,9 +159,12 @@ class SkippedRule:
     #: "no-file": the export has no file of that entity at all; "not-exported": the CRM's
     #: profile declares the data unsupported (``unsupported:``) and the export lacks it
     #: "off": the settings switch the rule off with a reason (rules: skip:, written by `init --from-export`)
-    reason: Literal["no-file", "not-exported", "off"]
-    profile_reason: str | None = None  # the profile's own explanation (Russian), for "not-exported"
+    #: "no-stage-change": the deals file has no column of the last stage change (``column``), so days in stage cannot be
+    #: counted (every CRM alike; ``profile_reason``: the CRM's own words where its export never has it)
+    reason: Literal["no-file", "not-exported", "off", "no-stage-change"]
+    profile_reason: str | None = None  # the profile's own explanation (Russian), for "not-exported" / "no-stage-change"
     title: str = ""  # the rule's (Russian) title: how a Russian line names the rule
+    column: str = ""  # "no-stage-change": the export header the profile expects (as this export would write it)
 
 
 #: Why a rule is skipped when the export has no file of an entity (Russian: shown on the sheet).
@@ -181,6 +184,8 @@ def skipped_reason(skip: SkippedRule) -> str:
         return NO_FILE_REASONS.get(skip.entity, "в выгрузке нет нужного файла")
     if skip.reason == "off":
         return f"правило выключено в настройках (rules: skip:): {skip.profile_reason}"
+    if skip.reason == "no-stage-change":
+        return skipped_why(skip).text("ru")
     return skip.profile_reason or "в выгрузке этой CRM нет таких данных"
 
 
@@ -259,6 +264,13 @@ SKIPPED_NO_FILE_OTHER = N_("the export lacks a file the rule needs")
 SKIPPED_OFF = N_("the rule is switched off in the settings (rules: skip:): {why}")
 SKIPPED_NOT_EXPORTED = N_("this CRM's export has no such data")
 SKIPPED_NOT_EXPORTED_WHY = N_("this CRM's export has no such data: {why}")
+SKIPPED_NO_STAGE_CHANGE = N_("the deals file has no «{column}» column (the date of the last stage change), so the days "
+                             "in stage cannot be counted (counting them from the creation date would flag every deal "
+                             "created long ago) — if your export has this date under another name, map it in "
+                             "crm-audit.yaml (columns: {{deals: {{stage_changed: <header>}}}}), or add the column to "
+                             "the export")
+SKIPPED_NO_STAGE_CHANGE_WHY = N_("{why} — if your export has this date («{column}» or another name), map it in "
+                                 "crm-audit.yaml (columns: {{deals: {{stage_changed: <header>}}}})")
 BLANK_COLUMN_ONE = N_("column «{column}» of {file} is blank in its only row — the export seems to have lost its values; rules "
                       "that read it take it as empty in every record — check the export")
 BLANK_COLUMN = _forms(lambda n: _ENGLISH.ngettext(
@@ -297,6 +309,9 @@ def skipped_why(skip: SkippedRule) -> Msg:
         return Msg(SKIPPED_NO_FILE.get(skip.entity, SKIPPED_NO_FILE_OTHER))
     if skip.reason == "off":
         return Msg(SKIPPED_OFF, {"why": skip.profile_reason})  # the team's own words, as written in the settings
+    if skip.reason == "no-stage-change":
+        return (Msg(SKIPPED_NO_STAGE_CHANGE_WHY, {"why": skip.profile_reason, "column": skip.column}) if skip.profile_reason
+                else Msg(SKIPPED_NO_STAGE_CHANGE, {"column": skip.column}))
     return Msg(SKIPPED_NOT_EXPORTED_WHY, {"why": skip.profile_reason}) if skip.profile_reason else Msg(SKIPPED_NOT_EXPORTED)
 
 

@@ -321,9 +321,16 @@ def test_xlsx_export_files_give_the_same_violations(audited, tmp_path, settings_
 
 def test_missing_stage_change_column_is_said_not_silent(audited, tmp_path, settings_file, capsys):
     dst = _export_without_deals_column(audited, tmp_path, "Last stage change")
-    code = main(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", "2026-11-20", "--ledger", str(tmp_path / "l.db")])
+    vcsv = tmp_path / "v.csv"
+    code = main(["run", "-c", str(settings_file), "--export", str(dst), "--as-of", "2026-11-20", "--ledger", str(tmp_path / "l.db"),
+                 "--violations-csv", str(vcsv)])
     out = capsys.readouterr().out
-    assert code == 0 and "Last stage change" in out and "days in stage are counted from" in out
+    # without the column 2.2 and 2.4 are skipped, saying so (they used to count every deal's days from its creation
+    # date, flagging each deal created long ago; issue 13 J13): the rest of the audit runs
+    assert code == 0 and "Last stage change" in out and "so the days in stage cannot be counted" in out
+    assert "2.2 stuck-in-accepted: Rule skipped" in out and "2.4 no-stage-movement: Rule skipped" in out
+    rules = {r["rule_id"] for r in read_csv(vcsv)}
+    assert not rules & {"stuck-in-accepted", "no-stage-movement"} and "open-deal-without-tasks" in rules
 
 
 def test_validate_reports_an_unknown_crm_profile(tmp_path, capsys):

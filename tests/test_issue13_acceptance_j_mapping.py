@@ -156,13 +156,17 @@ def test_hubspot_french_closed_flag_and_tasks(tmp_path):
     write_xlsx(export / "hubspot-crm-exports-toutes-les-taches-2026-11-20.xlsx", HS_FR_TASKS)
     s = init(work, "hubspot", export)
     skipped = (s.get("rules") or {}).get("skip") or {}
-    assert not skipped.keys() & {"1.1", "1.8", "2.3", "2.4"}
+    assert not skipped.keys() & {"open-deal-without-tasks", "missing-source", "overdue-tasks"}
+    # no «Date entered current stage» column: 2.2 / 2.4 are written off naming it, never counted from «Date de
+    # création» for every deal (issue 13 J13; they used to flag 5001 and 5005 by their creation dates)
+    assert {k: "Date entered current stage" in v for k, v in skipped.items() if k in ("stuck-in-accepted", "no-stage-movement")} == {
+        "stuck-in-accepted": True, "no-stage-movement": True}
     assert run(work, export) == 0
     found = findings(work)
     assert dict(table(export, "hubspot", "SELECT id, status FROM deals")) == {
         "5001": "open", "5002": "open", "5003": "won", "5004": "lost", "5005": "open"}
     assert found["overdue-tasks"] == {"5001", "5002"}
-    assert found["no-stage-movement"] == {"5001", "5005"}  # 5004 is lost; 5002 is 10 days old
+    assert "no-stage-movement" not in found and "stuck-in-accepted" not in found
     assert "open-deal-without-tasks" not in found
     assert found["missing-source"] == {"5002"}
 

@@ -844,7 +844,9 @@ def test_skipped_rules_are_typed_records_and_the_note_is_made_from_them():
     # amoCRM's export has no tasks: the profile's reason, as inspect says it (issue 13 acceptance B, D14)
     assert (tasks.code, tasks.entity, tasks.reason) == ("1.1", "tasks", "not-exported") and "amoCRM" in tasks.profile_reason
     stuck = by_id["stuck-in-accepted"]
-    assert (stuck.field, stuck.reason) == ("deal.days_in_stage", "not-exported") and "amoCRM" in stuck.profile_reason
+    # no stage-change column: skipped as in every CRM («no-stage-change»), with amoCRM's own words and the column
+    assert (stuck.field, stuck.reason, stuck.column) == ("deal.days_in_stage", "no-stage-change", "Дата перехода на этап")
+    assert "amoCRM" in stuck.profile_reason
     for r in rep.results:
         assert r.skipped == (r.rule_id in by_id)
         assert r.note == (skipped_note(by_id[r.rule_id]) if r.skipped else "")

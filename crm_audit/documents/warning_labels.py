@@ -23,7 +23,6 @@ LABELS: dict[str, str] = {
     "misspelt-field": "Опечатка в поле?",
     "missing-comment": "Нет комментария",
     "no-deal-id": "Строка без ID сделки",
-    "no-stage-change": "Нет даты смены этапа",
     "pipelines-by-id": "Воронки по ID",
     "rows-skipped": "Пропущенные строки",
     "rule-partial": "Правило проверено частично",

@@ -478,6 +478,8 @@ class Profile(BaseModel):
     # (activities, persons, organizations) or fields (deal.stage_changed,
     # org.owner ...) -> why, in Russian, for the manager. A rule that needs one
     # of them is skipped (not failed) when the export indeed lacks it.
+    # deal.stage_changed: only the words — without that column 2.2 / 2.4 are
+    # skipped in every CRM alike (crm_audit/engine/requirements.py)
     unsupported: dict[str, str] = Field(default_factory=dict)
     # regular expressions (whole first non-blank cell, case-insensitive) of
     # footer lines to drop: report totals, confidentiality notes

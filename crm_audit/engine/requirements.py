@@ -7,7 +7,10 @@ loaded export that gives, per rule, one of three outcomes:
 * it is skipped — a :class:`~crm_audit.report.SkippedRule`: the export has no
   file of that entity at all (an export is "up to four files"), or the CRM's
   profile declares the data unsupported (``unsupported:``) and the export
-  indeed lacks it;
+  indeed lacks it, or the deals file has no column of the last stage change
+  (days in stage: the same for every CRM — never counted from the creation
+  date for every deal, which would flag each deal created long ago; a blank
+  cell of a column that is there falls back to the creation date);
 * it cannot run — a :class:`MissingColumn`: a file that is there lacks a
   column the rule reads. That stops the audit (:class:`MissingColumnsError`).
 
@@ -43,7 +46,9 @@ TASK_NEEDS = {
     "first_overdue_subject": ["deal_id", "due_date", "subject"], "next_due": ["deal_id", "due_date"],
     "next_subject": ["deal_id", "due_date", "subject"],
 }
-STAGE_SINCE = ("days_in_stage", "stage_since")  # computed from the last stage change, else the creation date
+#: computed from the last stage change, else (a blank cell) the creation date; without a stage-change column the
+#: rules reading them are skipped («no-stage-change»), whatever the CRM
+STAGE_SINCE = ("days_in_stage", "stage_since")
 ALL_RULES = N_("all rules (deleted deals are excluded by status)")
 MISSING_HINT = N_("Add the column to the CRM export (or the file, if it is missing), or disable those rules in "
                   "crm-audit.yaml (rules: disable: [...]).")
@@ -155,10 +160,12 @@ class _Checker:
         """What ``ref`` needs and the export lacks, or None."""
         deals = self.deals
         if ref.entity == "deal":
-            if ref.name in STAGE_SINCE:
-                if "stage_changed" in deals.fields or "created" in deals.fields:
+            if ref.name in STAGE_SINCE:  # the column must be there (its blank cells fall back to the creation date)
+                if "stage_changed" in deals.fields:
                     return None
-                return _Lack("deals", str(deals.file), f"{self.header('deals', 'stage_changed')} / {self.header('deals', 'created')}")
+                spec = self.profile.entities["deals"].fields.get("stage_changed") if self.profile is not None else None
+                days = [spec.from_days[0]] if spec is not None and spec.from_days else []  # Salesforce «Stage Duration»
+                return _Lack("deals", str(deals.file), " / ".join([self.header("deals", "stage_changed"), *days]))
             if ref.name == "reason" or deals.column_for(ref.name) is not None:
                 return None
             if ref.custom:
@@ -190,6 +197,12 @@ class _Checker:
 
     def skip(self, ref: FieldRef, lack: _Lack | None) -> tuple[str, str | None] | None:
         """(reason code, the profile's explanation) when a rule reading ``ref`` is skipped, else None."""
+        if ref.entity == "deal" and ref.name in STAGE_SINCE:  # no stage-change column: skipped in every CRM alike
+            if lack is None:
+                return None
+            prof = self.profile  # the CRM's own words where its export never has the column (amoCRM, Bitrix24)
+            why = prof.unsupported_reason("deal.stage_changed") if prof is not None else None
+            return "no-stage-change", why
         if lack is not None and ref.entity in OPTIONAL_FILES and REF_ENTITY[ref.entity] not in self.export.entities:
             prof = self.profile  # a file this CRM's export does not have: its reason, as inspect says it (amoCRM's tasks)
             why = next((w for k in (prof.unsupported_keys(ref.entity, ref.name) if prof is not None else [])
@@ -201,10 +214,7 @@ class _Checker:
         prof = self.profile
         if prof is None or not prof.unsupported:
             return None
-        if ref.entity == "deal" and ref.name in STAGE_SINCE:
-            if "stage_changed" in self.deals.fields:
-                return None
-        elif lack is None:
+        if lack is None:
             return None
         for key in prof.unsupported_keys(ref.entity, ref.name):
             why = prof.unsupported_reason(key)
@@ -251,7 +261,8 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
         for ref in sorted(n.needed, key=lambda r: r.ref):
             lack, why = found[ref]
             if why and skipped is None:
-                skipped = SkippedRule(p.rule.id, p.rule.code, ref.entity, ref.ref, why[0], why[1], title=p.rule.title)
+                skipped = SkippedRule(p.rule.id, p.rule.code, ref.entity, ref.ref, why[0], why[1], title=p.rule.title,
+                                      column=lack.column if lack is not None else "")
             elif lack is not None and not why:
                 lacks.append((ref, lack))
         if skipped is not None:
@@ -285,13 +296,6 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
     yes_no = yes_no_values(out.runnable, export, chk.profile)
     out.warnings += yes_no.warnings
     out.bad_values = yes_no.problems
-    refs = {r for p in out.runnable for r in p.fields}
-    if any(r.entity == "deal" and r.name in STAGE_SINCE for r in refs) and "stage_changed" not in deals.fields:
-        out.warnings.append(DataWarning(
-            "no-stage-change", "", str(deals.file), None, None,
-            template=N_("the export has no «{column}» column: days in stage are counted from «{created}» for every deal "
-                        "(add the column to the export for exact figures)"),
-            params={"column": chk.header("deals", "stage_changed"), "created": chk.header("deals", "created")}))
     return out
 
 

@@ -202,8 +202,9 @@ def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = Fals
     return out
 
 
-#: a rule field computed from the profile's fields (any one of them is enough)
-_COMPUTED_FROM = {"days_in_stage": ("stage_changed", "created"), "stage_since": ("stage_changed", "created"),
+#: a rule field computed from the profile's fields (any one of them is enough; days in stage need the stage change:
+#: its blank cells fall back to the creation date, a missing column is never replaced by it)
+_COMPUTED_FROM = {"days_in_stage": ("stage_changed",), "stage_since": ("stage_changed",),
                   "reason": ("lost_reason", "won_reason")}
 _FIELD_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "tasks": "activities"}
 

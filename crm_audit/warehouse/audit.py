@@ -144,8 +144,8 @@ def _available(ref: FieldRef, layout: Layout) -> bool:
     ents = layout.entities
     deals = ents["deals"].source
     if ref.entity == "deal":
-        if ref.name in STAGE_SINCE:
-            return "stage_changed" in deals.fields or "created" in deals.fields
+        if ref.name in STAGE_SINCE:  # as for an export: never counted from the creation date for every deal
+            return "stage_changed" in deals.fields
         return ref.name == "reason" or deals.column_for(ref.name) is not None
     ent = ents.get(REF_ENTITY[ref.entity])
     if ref.entity == "tasks":
@@ -180,13 +180,15 @@ def unread_why(ref: FieldRef, layout: Layout, title: str) -> str:
             return f"профиль хранилища ({title}) не читает пользовательские поля ({ent})"
         return f"пользовательского поля «{ref.name}» нет в списке полей коннектора (таблица «{q.custom_fields.table}»)"
     names = {"tasks": TASK_NEEDS.get(ref.name, []) + ["done"]}.get(ref.entity, [ref.name])
+    if ref.entity == "deal" and ref.name in STAGE_SINCE:
+        names = ["stage_changed"]
     if ref.entity in ("org", "person"):
         names = [ref.name, f"{ref.entity}_id"]
     for f in findings:
         if f.entity in (ent, "deals") and f.column and any(f.key.endswith(f"fields: {n}") for n in names):
             return f"в таблице «{f.table}» хранилища ({title}) нет столбца «{f.column}»"
     table = prof.entities[ent].from_
-    return f"профиль хранилища ({title}) не читает поле «{ref.name}» из таблицы «{table}»"
+    return f"профиль хранилища ({title}) не читает поле «{names[0] if ref.name in STAGE_SINCE else ref.name}» из таблицы «{table}»"
 
 
 def decide(plans: list[RulePlan], layout: Layout) -> tuple[list[RulePlan], list[SkippedRule], list[DataWarning]]:
