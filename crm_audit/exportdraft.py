@@ -195,7 +195,7 @@ def columns_by_name(files: list[tuple[Path, str, list[str]]], profile, only_requ
     """Canonical fields the profile finds no header for, mapped to the export's column whose name resembles
     one of the field's names (:mod:`crm_audit.engine.suggest`, the matcher ``inspect`` suggests with; names
     only: a column whose values are known is matched by :func:`columns_suggested`). ``only_required``: just
-    the fields a file cannot be read without (before the export is loaded)."""
+    the fields a file cannot be read without, required or its signature (before the export is loaded)."""
     from crm_audit.engine.mapping import match_columns
     from crm_audit.engine.suggest import NAME_ONLY_CUTOFF, suggest_for_entity
 
@@ -203,7 +203,11 @@ def columns_by_name(files: list[tuple[Path, str, list[str]]], profile, only_requ
     for path, entity, headers in files:
         spec = profile.entities[entity]
         m = match_columns(spec, headers)
-        mapped = set(m.by_field) | ({n for n, fs in spec.fields.items() if not fs.required} if only_required else set())
+        # a file is not read without its required fields nor without its signature (a Salesforce-shaped Contacts.csv
+        # with «ContactID», «FullName»: its name column proposed too, else the file is skipped — acceptance K12); a
+        # link id is proposed once its values can be checked against the linked file (columns_suggested)
+        lone = {n for n, fs in spec.fields.items() if not fs.required and (n not in spec.signature or n.endswith("_id"))}
+        mapped = set(m.by_field) | (lone if only_required else set())
         free = [headers[i] for idxs in m.custom.values() for i in idxs]
         for s in suggest_for_entity(profile, entity, mapped, free, langs=profile.interface_languages(headers)):
             if s.score >= NAME_ONLY_CUTOFF:

@@ -139,6 +139,20 @@ def test_k12_estimated_value_is_the_amount(tmp_path):
     s, text = _init(tmp_path, "salesforce", export)
     assert s["columns"]["deals"]["value"] == "EstimatedValue"
     assert "value: EstimatedValue    # похоже на «Estimated value» (Opportunity.csv) — проверьте; значения подходят" in text
+    # the contacts file is read: its signature column (the name) is proposed with its id (it was skipped: «none of its
+    # columns is a contact field»)
+    assert s["columns"]["persons"] == {"id": "ContactID", "name": "FullName"}
+    from crm_audit import settings as settings_mod
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import profile_for
+
+    ex = load_export(export, profile_for(settings_mod.load(tmp_path / "crm-audit.yaml")), as_of=None)
+    try:
+        assert ex.con.execute("SELECT id, name FROM persons ORDER BY id LIMIT 2").fetchall() == [
+            ("C001", "Brooke Brown"), ("C002", "Daniel Hoffman")]
+    finally:
+        ex.close()
+        ex.con.close()
 
 
 def test_k13_rule_field_column_blank_in_every_row_is_warned(tmp_path, capsys, monkeypatch):
