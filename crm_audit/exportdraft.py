@@ -717,16 +717,17 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
         for rid in m.needed_by:
             lacks.setdefault(rid, []).append(m)
     for rid, ms in lacks.items():
-        names = ", ".join(f"«{m.column}»" for m in ms)
+        cols = list(dict.fromkeys(f"«{m.column}»" for m in ms))  # one column two files lack is named once
+        names = ", ".join(cols)
         files = ", ".join(dict.fromkeys(requirements.file_name(m) for m in ms))
         how = []
         for m in ms:
             name = m.field.partition(".")[2]
             custom = name not in planmod.FIELDS.get(m.field.partition(".")[0], {})
             how.append(f"fields: ({m.field}: <ваша колонка>)" if custom else f"columns: (заголовок «{m.column}»)")
-        enable = (f"добавьте {'колонку' if len(ms) == 1 else 'колонки'} {names} в выгрузку или укажите свою в "
-                  f"{'; '.join(how)}, затем уберите правило из rules: skip:")
-        why = f"в выгрузке нет {'поля' if len(ms) == 1 else 'полей'} {names} ({files})"
+        enable = (f"добавьте {'колонку' if len(cols) == 1 else 'колонки'} {names} в выгрузку или укажите свою в "
+                  f"{'; '.join(dict.fromkeys(how))}, затем уберите правило из rules: skip:")
+        why = f"в выгрузке нет {'поля' if len(cols) == 1 else 'полей'} {names} ({files})"
         off[rid] = RuleOff(rid, next((r.code for r in rules if r.id == rid), ""), why, enable)
     deals_file = Path(export.entities["deals"].file).name
     for sk in needs.skipped:  # no stage-change column: days in stage are never counted from the creation date

@@ -29,6 +29,9 @@ STATUSES = (STATUS_NEW, STATUS_FIXED, STATUS_NOT_FIXED)
 
 #: Deal states as a manager reads them (canonical status -> Russian).
 STATE_TITLES = {"open": "Открыта", "won": "Выиграна", "lost": "Проиграна", "deleted": "Удалена"}
+#: the state of a deal closed in a stage of the settings' won_stages: / lost_stages: while `closed_stages_confirmed:
+#: false` (init's guess from an export that does not tell won from lost): never a bare «Проиграна» for a won deal
+STATE_GUESSED = "Закрыта (исход не подтверждён)"
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,7 @@ def skipped_reason(skip: SkippedRule) -> str:
     if skip.reason == "no-file":
         return NO_FILE_REASONS.get(skip.entity, "в выгрузке нет нужного файла")
     if skip.reason == "off":
-        return f"правило выключено в настройках (rules: skip:): {skip.profile_reason}"
+        return f"правило отключено при настройке аудита: {skip.profile_reason}"  # no settings jargon on the managers' sheet
     if skip.reason == "no-stage-change":
         return skipped_why(skip).text("ru")
     return skip.profile_reason or "в выгрузке этой CRM нет таких данных"

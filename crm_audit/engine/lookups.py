@@ -223,8 +223,10 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
             if "stage_order" not in deals.fields:
                 con.execute(f"ALTER TABLE {deals.table} ADD COLUMN stage_order DOUBLE")
             con.execute(f"UPDATE {deals.table} SET stage_order = m.ord FROM _lookup m WHERE norm({deals.table}.{col}) = m.k")
-            deals.fields["stage_order"] = ", ".join(dict.fromkeys(ordered))
-            deals.notes["stage_order"] = [Msg(N_("sort order"))]
+            by_profile = ordered == ["the profile"]  # no column holds it: told in words (the CLI's language), never as a header
+            deals.fields["stage_order"] = "" if by_profile else ", ".join(dict.fromkeys(ordered))
+            deals.notes["stage_order"] = [Msg(N_("sort order from {source}"), {"source": [Msg(N_("the profile"))]})
+                                          if by_profile else Msg(N_("sort order"))]
         source = ", ".join([*dict.fromkeys(r.path.name for r, _u in files), *(["the settings"] if lk.settings else [])])
         def is_id(c: str) -> str:  # the value is an id, not a name the export already gives
             return f"regexp_full_match(strip({c}), {sql_literal('(?i)' + lk.id_like)})"

@@ -537,6 +537,8 @@ def missing_required_msg(profile: Profile | None, spec: EntitySpec, entity: str,
     # an API dump's missing column: the profile's advice for its own export (where to tick the column) does not apply
     api = profile is not None and profile.api_shaped(entity, headers)
     hint = profile.hint(f"missing-{name}-api" if api else f"missing-{name}") if profile is not None else None
+    if hint:  # «{header}» in a hint: this file's own column (Salesforce's accounts report lacks «Account ID», not «Opportunity ID»)
+        hint = type(hint)({lang: text.replace("{header}", header) for lang, text in hint.items()})
     params = {"header": header, "entity": entity, "record": entity[:-1], "name": name, "found": found}
     if hint:
         return Msg(N_("required column «{header}» ({record} {name}) is missing — {hint}; or, if the file has it under another "

@@ -216,7 +216,10 @@ class _Checker:
             return None
         if lack is None:
             return None
+        loaded = REF_ENTITY.get(ref.entity, ref.entity) in self.export.entities
         for key in prof.unsupported_keys(ref.entity, ref.name):
+            if loaded and key == REF_ENTITY.get(ref.entity, ref.entity):
+                continue  # its file is loaded: the CRM's «not exported» would be false; the lacking column is named instead
             why = prof.unsupported_reason(key)
             if why:
                 return "not-exported", why
@@ -271,7 +274,7 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
         out.runnable.append(p)
         absent = [r for r in n.unchecked if found[r][0] is not None and not Path(found[r][0].file).exists()]
         if n.unchecked and not lacks and absent:  # a file the export does not have (never named as if it were there)
-            cols = ", ".join(f"«{found[r][0].column}»" if found[r][0] is not None else f"«{r.name}»" for r in n.unchecked)
+            cols = ", ".join(dict.fromkeys(f"«{found[r][0].column}»" if found[r][0] is not None else f"«{r.name}»" for r in n.unchecked))
             out.warnings.append(DataWarning(
                 "rule-partial", "", str(deals_file), None, None,
                 template=N_("rule {code} {rule} runs without the {entity} file ({columns}): the part of it that reads them is "
@@ -279,11 +282,12 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
                 params={"code": p.rule.code, "rule": p.rule.id, "columns": cols, "entity": ENTITY_NAMES[found[absent[0]][0].entity]}))
         elif n.unchecked and not lacks:
             where = found[n.unchecked[0]][0]
-            cols = ", ".join(f"«{found[r][0].column}»" if found[r][0] is not None else f"«{r.name}»" for r in n.unchecked)
+            named = list(dict.fromkeys(f"«{found[r][0].column}»" if found[r][0] is not None else f"«{r.name}»" for r in n.unchecked))
+            cols = ", ".join(named)  # one column two fields read is named once
             out.warnings.append(DataWarning(
                 "rule-partial", "", where.file if where is not None else str(deals_file), None, None,
                 template=(N_("rule {code} {rule} runs without {columns}: the part of it that reads it is not checked "
-                             "(add the column or file to the export to check it)") if len(n.unchecked) == 1 else
+                             "(add the column or file to the export to check it)") if len(named) == 1 else
                           N_("rule {code} {rule} runs without {columns}: the part of it that reads them is not checked "
                              "(add the column or file to the export to check it)")),
                 params={"code": p.rule.code, "rule": p.rule.id, "columns": cols}))

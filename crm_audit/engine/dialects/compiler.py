@@ -27,7 +27,7 @@ from sqlglot import exp
 
 from crm_audit.engine.dialects import Dialect, S, fn, num
 from crm_audit.engine.plan import FieldRef, RulePlan, StagePlan, field_ref
-from crm_audit.report import BASE_COLUMNS, STATE_TITLES
+from crm_audit.report import BASE_COLUMNS, STATE_GUESSED, STATE_TITLES
 from crm_audit.rules.lang import All, AnyOf, Cond, Leaf, Linked, Not, iter_conds
 from crm_audit.textnorm import YES_VALUES, norm
 
@@ -361,6 +361,13 @@ class RuleCompiler:
         url = self.settings.deal_url
         link = self.d.replace(S(url), S("{id}"), col(self.name(field_ref("deal.id")))) if url else exp.Null()
         state = exp.Case(this=col("_status"), ifs=[exp.If(this=S(k), true=S(v)) for k, v in STATE_TITLES.items()], default=col("_status"))
+        st = self.settings
+        guessed = [] if getattr(st, "closed_stages_confirmed", True) else [*st.won_stages, *st.lost_stages]
+        if guessed:  # won or lost only as init guessed it: the manager reads that it is not confirmed
+            stage = self.d.norm(col(self.name(field_ref("deal.stage"))))
+            state = exp.Case(ifs=[exp.If(this=_and([_in(col("_status"), [S("won"), S("lost")]),
+                                                   _in(stage, [S(norm(x)) for x in guessed])]),
+                                         true=S(STATE_GUESSED))], default=state)
         base = {
             "deal_url": link, "deal_id": col(self.name(field_ref("deal.id"))), "title": col(self.name(field_ref("deal.title"))),
             "owner": col(self.name(field_ref("deal.owner"))), "state": state, "reason": col(self.name(field_ref("deal.reason"))),
