@@ -40,10 +40,10 @@ def test_progress_lines_wait_until_released_then_pass_through():
     shown.append("reading back audit.xlsx")  # the caller's own line while the audit runs
     assert shown == ["reading back audit.xlsx"]  # nothing of the audit's shown yet
     job.release()
-    assert shown == ["reading back audit.xlsx", "rule 1/17"]  # the last held line (the line is rewritten in place)
+    assert shown == ["reading back audit.xlsx", "loading", "rule 1/17"]  # the held lines, in order
     go_on.set()
     assert job.result() == "report"
-    assert shown == ["reading back audit.xlsx", "rule 1/17", "rule 2/17"]
+    assert shown == ["reading back audit.xlsx", "loading", "rule 1/17", "rule 2/17"]
 
 
 def test_a_failed_read_back_stops_the_audit_at_its_next_line():

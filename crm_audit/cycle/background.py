@@ -37,15 +37,15 @@ class Cancelled(BaseException):
 class BackgroundCall(Generic[T]):
     """``fn(progress)`` in a daemon thread (the caller's context variables copied); :meth:`result` waits for it.
 
-    ``progress``: the caller's progress callback. Lines the call reports before :meth:`release` are held (the
-    last one is shown then: the progress line is rewritten in place anyway); later ones pass through.
+    ``progress``: the caller's progress callback. Lines the call reports before :meth:`release` are held and
+    given to it then, in order; later ones pass through.
     """
 
     def __init__(self, fn: Callable[[Callable[[str], None]], T], progress: Callable[[str], None]):
         self._progress = progress
         self._lock = threading.Lock()
         self._released = False
-        self._held: str | None = None
+        self._held: list[str] = []
         self._cancel = threading.Event()
         self._future: Future[T] = Future()
         ctx = contextvars.copy_context()
@@ -66,17 +66,17 @@ class BackgroundCall(Generic[T]):
             raise Cancelled()
         with self._lock:
             if not self._released:
-                self._held = text
+                self._held.append(text)
                 return
         self._progress(text)
 
     def release(self) -> None:
-        """From now on the call's progress lines are shown; the last one held is shown now."""
+        """From now on the call's progress lines are shown; the ones held are shown now."""
         with self._lock:
             self._released = True
-            held, self._held = self._held, None
-        if held is not None:
-            self._progress(held)
+            held, self._held = self._held, []
+        for text in held:
+            self._progress(text)
 
     def result(self) -> T:
         """The call's value (its exception raised here); releases its progress lines first."""
