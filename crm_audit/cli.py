@@ -190,7 +190,7 @@ def demo(out_dir, as_of):
 
 @cli.command(help=N_('Write a commented crm-audit.yaml to DIRECTORY (default: here).'))
 @click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option("--crm", default="pipedrive", show_default=True, help=N_("CRM export profile: pipedrive, amocrm, bitrix24, hubspot, salesforce."))
+@click.option("--crm", default=None, help=N_("CRM export profile: pipedrive, amocrm, bitrix24, hubspot, salesforce (default: with --from-export, detected from the export's headers; otherwise pipedrive)."))
 @click.option("--from-export", "from_export", type=click.Path(exists=True), help=N_("Prefill pipelines and stages from this export."))
 @click.option("--from-crm", is_flag=True, help=N_("Read pipelines, stage order, users and custom fields from the live CRM (its API)."))
 @click.option("--domain", help=N_("With --from-crm: the CRM account's address (amoCRM: acme.amocrm.ru; Pipedrive OAuth2: acme.pipedrive.com)."))
@@ -203,7 +203,8 @@ def demo(out_dir, as_of):
 def init(directory, crm, from_export, from_crm, domain, token_env, token_file, engine_url, warehouse_profile, schema, force):
     from crm_audit.engine.profile import canonical_name
 
-    crm = canonical_name(crm)  # «--crm HubSpot», «--crm Kommo»: the profile's name is written
+    explicit = crm is not None
+    crm = canonical_name(crm or "pipedrive")  # «--crm HubSpot», «--crm Kommo»: the profile's name is written
     if bool(from_export) + bool(from_crm) + bool(engine_url) > 1:
         raise UsageError(_("give one of --from-export DIR, --from-crm or --engine URL"))
     if (warehouse_profile or schema) and not engine_url:
@@ -212,7 +213,6 @@ def init(directory, crm, from_export, from_crm, domain, token_env, token_file, e
         from crm_audit.warehouse.draft import write_settings_from_engine
         from crm_audit.warehouse.zone import message as zone_message
 
-        explicit = click.get_current_context().get_parameter_source("crm") == click.core.ParameterSource.COMMANDLINE
         path, ed = write_settings_from_engine(Path(directory), engine_url, warehouse_profile, schema,
                                               crm if explicit else None, force)
         det = ed.detected
@@ -235,8 +235,10 @@ def init(directory, crm, from_export, from_crm, domain, token_env, token_file, e
                      "`crm-audit run --from-crm --config {path}`.").format(path=path))
         return
     if from_export:
-        from crm_audit.cli_profiles import write_settings_from_export
+        from crm_audit.cli_profiles import detected_crm, write_settings_from_export
 
+        if not explicit:  # the profile inspect would read the export with, and how sure that is
+            crm = detected_crm(from_export)
         path = write_settings_from_export(Path(directory), crm=crm, export_dir=from_export, force=force)
         click.echo(_("Wrote {path}. Check the order of the stages, edit the lists, then run `crm-audit validate --config {path}`.")
                    .format(path=path))

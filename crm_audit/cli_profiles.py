@@ -47,6 +47,35 @@ def inspect_cmd(directory, crm, config, engine_url):
 # --------------------------------------------------------------------------- init --from-export
 
 
+def detected_crm(export_dir: str | Path) -> str:
+    """``init --from-export`` without ``--crm``: the profile `inspect` detects from the headers, said with how sure
+    that is (and which ``--crm`` to try otherwise); a usage error naming the ``--crm`` values when no profile wins."""
+    from crm_audit.engine.inspect import detection
+
+    det = detection(export_dir)
+    others = ", ".join(f"--crm {n}" for n in det.try_also)
+    if not det.decided:
+        if max(det.scores.values(), default=0) == 0:
+            raise UsageError(_("could not tell the CRM from the export's headers (no header of any profile matched): "
+                               "run init again with one of {options}").format(options=others))
+        raise UsageError(_("could not tell the CRM from the export's headers (scores: {scores}): run init again with "
+                           "one of {options}").format(scores=det.scores_text(),
+                                                      options=", ".join(f"--crm {n}" for n in (det.name, *det.try_also))))
+    if det.sure:
+        click.echo(_("CRM: {name}, detected from the export's headers (scores: {scores})").format(
+            name=det.name, scores=det.scores_text()))
+    else:
+        line = _("CRM: {name}, detected from the export's headers, but not surely (scores: {scores})").format(
+            name=det.name, scores=det.scores_text())
+        from crm_audit.engine.profile import available
+
+        others = others or ", ".join(f"--crm {n}" for n in available() if n != det.name)
+        line += "; " + _("if the export is from another CRM, run init again with one of {options} and --force").format(
+            options=others)
+        click.echo(line)
+    return det.name
+
+
 def pipelines_from_export(export_dir: str | Path, crm: str) -> dict[str, list[str]]:
     """Pipelines and their stages found in an export, in the order
     :mod:`crm_audit.exportdraft` finds (the CRM's own, else guessed)."""
@@ -94,8 +123,53 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
     path = d / SETTINGS_FILE
     if path.exists() and not force:
         raise UsageError(_("{path} already exists; edit it, or pass --force to overwrite it").format(path=path))
-    text = render_settings(crm, **settings_from_export(export_dir, crm, existing_columns(path) if path.exists() else None))
+    own = existing_columns(path) if path.exists() else None
+    try:
+        text = render_settings(crm, **settings_from_export(export_dir, crm, own))
+    except InputError as exc:  # a required column missing: the settings to finish, with that column's line to fill
+        lack = next((p for p in exc.problems if p.reason == "missing-column" and {"entity", "name", "header"} <= set(p.params)), None)
+        if lack is None:
+            raise
+        path.write_text(_stub_settings(crm, export_dir, lack, own or {}), encoding="utf-8")
+        note = Problem(template=N_("written unfinished: {file} has no column «{header}» ({entity}: {name}), without which it "
+                                   "cannot be read. If the file has it under another name, write that name in {path} in "
+                                   "place of <header> and remove the «#» before that line; else export the file again with "
+                                   "that column. Then run `crm-audit init --from-export {export} --force`: your columns: "
+                                   "stay and the rest is filled in"),
+                       params={"file": lack.file, "export": str(export_dir), "path": str(path),
+                               **{k: lack.params[k] for k in ("header", "entity", "name")}},
+                       file=str(path), reason="unfinished-settings")
+        raise InputError(problems=[*exc.problems, note]) from None
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+def _stub_settings(crm: str, export_dir: str | Path, lack: Problem, own: dict[str, dict[str, str]]) -> str:
+    """crm-audit.yaml for an export whose file lacks a required column (``lack``: its missing-column problem): the
+    CRM, that column's `columns:` line to fill (commented) and what to run then — `init --force` keeps the line."""
+    from crm_audit.exportdraft import _yaml_safe
+
+    ent, name, header = lack.params["entity"], lack.params["name"], lack.params["header"]
+    hole = _("<header>")  # the place to write the header, as the message after init names it
+    lines = [
+        "# crm-audit.yaml не дописан: init не смог прочитать выгрузку.",
+        f"# {lack.file}: нет обязательной колонки «{header}» ({ent}: {name}) — без неё файл не прочитать.",
+        "# Что сделать:",
+        f"#  1) если эта колонка есть в файле под другим названием — впишите его ниже вместо {hole}",
+        "#     и уберите «#» в начале той строки;",
+        f"#  2) если её в файле нет — выгрузите файл снова вместе с колонкой «{header}»;",
+        f"# затем запустите: crm-audit init --from-export {export_dir} --force",
+        "# (init оставит ваши columns: и допишет воронки, этапы, списки и правила).",
+        f"# Колонки файла: {lack.params.get('found', '')}",
+        f"crm: {_yaml_safe(crm)}",
+        "columns:",
+    ]
+    for e, fs in {ent: {}, **own}.items():  # the team's own `columns:` (a file init --force overwrites) stay
+        lines.append(f"  {_yaml_safe(e)}:")
+        if e == ent:
+            lines.append(f"    # {name}: {hole}")
+        lines += [f"    {_yaml_safe(k)}: {_yaml_safe(v)}" for k, v in fs.items() if not (e == ent and k == name)]
+    return "\n".join(lines) + "\n"
+

@@ -596,7 +596,8 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         draft.lost_stages = closed_unknown_stages(export)
         draft.decimal_mark, draft.decimal_mark_why = propose_decimal_mark(
             [cm for e in export.entities.values() for cm in e.column_marks])
-        fill_lists(draft, _distinct(export, "deals", "lost_reason", "status = 'lost'"), _distinct(export, "deals", "owner"))
+        lost = "status = 'lost'" if "status" in deals.fields else "TRUE"  # no status column: a reason given marks a lost deal
+        fill_lists(draft, _distinct(export, "deals", "lost_reason", lost), _distinct(export, "deals", "owner"))
         if draft.pipelines:  # none: no stage column found (the caller says how to name it in columns:)
             draft.apply(rules_that_cannot_run(draft, export, profile))
     finally:

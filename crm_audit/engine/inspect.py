@@ -62,6 +62,41 @@ def detect_profile(directory: str | Path) -> tuple[str, dict[str, int]]:
     return ("pipedrive" if "pipedrive" in winners else winners[0]), scores
 
 
+SURE_SCORE = 6  # a profile this far ahead (and twice the next one) explains the headers beyond doubt
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Which bundled profile reads an export, as :func:`detect_profile` scores it, and how sure that is.
+
+    ``decided``: one profile scores highest and above 0 (none, or a tie: the caller asks for ``--crm``); ``sure``: it
+    scores at least :data:`SURE_SCORE` and twice the next one; ``try_also``: the other profiles worth a ``--crm``
+    (a tie, or within half the best score; every profile when no header matched), best first."""
+
+    name: str
+    scores: dict[str, int]
+    decided: bool
+    sure: bool
+    try_also: tuple[str, ...]
+
+    def scores_text(self) -> str:
+        """«hubspot 36, salesforce 13»: the profiles that matched a header, best first."""
+        return ", ".join(f"{n} {s}" for n, s in sorted(self.scores.items(), key=lambda x: (-x[1], x[0])) if s)
+
+
+def detection(directory: str | Path) -> Detection:
+    """:func:`detect_profile` with its certainty: what ``init --from-export`` without ``--crm`` says and uses."""
+    name, scores = detect_profile(directory)
+    best = max(scores.values(), default=0)
+    ranked = sorted(scores, key=lambda n: (-scores[n], n))
+    if best == 0:
+        return Detection(name, scores, False, False, tuple(available()))
+    winners = [n for n in ranked if scores[n] == best]
+    second = max((s for n, s in scores.items() if n != name), default=0)
+    close = tuple(n for n in ranked if n != name and scores[n] > 0 and 2 * scores[n] >= best)
+    return Detection(name, scores, len(winners) == 1, best >= SURE_SCORE and best >= 2 * second, close)
+
+
 # --------------------------------------------------------------------------- report
 
 

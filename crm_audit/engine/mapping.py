@@ -500,7 +500,9 @@ def match_columns(spec: EntitySpec, headers: list[str]) -> ColumnMatch:
         if not bare:
             m.ignored.append(f"column {i + 1} (no header)")
             continue
-        f = index.get(hkey(bare))
+        # the team's own header in `columns:` written whole («Negócio - Título» as the id) wins over the profile's
+        # name for what follows the prefix («Título»: the title)
+        f = spec.columns.get(hkey(h.strip().lstrip("\ufeff"))) or index.get(hkey(bare))
         if f is not None:
             m.by_field.setdefault(f, []).append(i)
             m.header_fields.setdefault(norm(bare), f)

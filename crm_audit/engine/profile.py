@@ -51,6 +51,14 @@ def hkey(header: str) -> str:
     return " ".join(fold_accents(norm(header)).split())
 
 
+def spelled_key(header: str) -> str:
+    """:func:`hkey` with the accents kept: how a header is spelled, which tells languages whose names differ only by
+    an accent (Spanish «Negocio», Portuguese «Negócio») apart."""
+    import unicodedata
+
+    return " ".join(unicodedata.normalize("NFC", norm(header)).split())
+
+
 FieldType = Literal["id", "text", "number", "date", "enum", "bool"]
 #: extra ways a date field's cells may be written: `unix` — seconds since 1970-01-01 UTC as a whole
 #: number (amoCRM's API v4 `created_at`), `unix_ms` — milliseconds (HubSpot's API timestamps)
@@ -511,6 +519,8 @@ class Profile(BaseModel):
     # `languages:`) count as `language` (kept before the languages are merged: see interface_languages)
     _name_langs: dict[str, set[str]] = PrivateAttr(default_factory=dict)
     _prefix_langs: dict[str, set[str]] = PrivateAttr(default_factory=dict)
+    _spelled_langs: dict[str, set[str]] = PrivateAttr(default_factory=dict)  # names by spelled_key
+    _spelled_prefixes: dict[str, set[str]] = PrivateAttr(default_factory=dict)  # prefixes by spelled_key
     # hkey(name) -> (language, entity, field) it names; language -> the (entity, field) pairs it has a name for
     _name_fields: dict[str, set[tuple[str, str, str]]] = PrivateAttr(default_factory=dict)
     _lang_fields: dict[str, set[tuple[str, str]]] = PrivateAttr(default_factory=dict)
@@ -557,9 +567,12 @@ class Profile(BaseModel):
         fields: dict[str, set[tuple[str, str, str]]] = {}
         lang_fields: dict[str, set[tuple[str, str]]] = {}
 
+        spelled: dict[int, dict[str, set[str]]] = {id(names): {}, id(prefixes): {}}
+
         def add(index: dict[str, set[str]], name: str, code: str, field: tuple[str, str] | None = None) -> None:
             if not _neutral_name(name) and _script_fits(name, code):
                 index.setdefault(hkey(name), set()).add(code)
+                spelled[id(index)].setdefault(spelled_key(name), set()).add(code)
                 if field is not None:
                     fields.setdefault(hkey(name), set()).add((code, *field))
                     lang_fields.setdefault(code, set()).add(field)
@@ -584,6 +597,7 @@ class Profile(BaseModel):
                         for p in le.prefixes:
                             add(names, f"{p}{h}", code, (ent, fname))
         self._name_langs, self._prefix_langs = names, prefixes
+        self._spelled_langs, self._spelled_prefixes = spelled[id(names)], spelled[id(prefixes)]
         self._name_fields, self._lang_fields = fields, lang_fields
 
     def name_languages(self, name: str) -> set[str]:
@@ -603,10 +617,15 @@ class Profile(BaseModel):
         so the file is «pl», not «pl, de» (acceptance J12); «Deal - Title» in a Portuguese Pipedrive file is English."""
         scores: dict[str, int] = {}
         evidence: dict[str, list[str]] = {}
-        for k in {hkey(h) for h in headers if h and h.strip() and not _neutral_name(h)}:
+        for k, sk in {hkey(h): spelled_key(h) for h in headers if h and h.strip() and not _neutral_name(h)}.items():
             langs = self._name_langs.get(k)
+            spelled = self._spelled_langs.get(sk, set())
             if langs is None:  # a custom field: the prefix tells
                 langs = set().union(*[ls for p, ls in self._prefix_langs.items() if k.startswith(p) and len(k) > len(p)] or [set()])
+                spelled = set().union(*[ls for p, ls in self._spelled_prefixes.items() if sk.startswith(p) and len(sk) > len(p)]
+                                      or [set()])
+            if len(langs) > 1 and langs & spelled:  # one name but for its accents: the language spelling it so
+                langs = langs & spelled
             if len(langs) == 1:
                 code = next(iter(langs))
                 scores[code] = scores.get(code, 0) + 1
