@@ -67,6 +67,9 @@ def test_bitrix_rest_dump_deadline_closed_stages_and_names(tmp_path, capsys, mon
     assert "(порядок сортировки из профиля CRM) → stage_order" in out and "the profile" not in out  # K10
     assert "ID этапов, которых нет в настройках: 1, у сделок: 1 (например, «C2:2»)" in out  # K9
     assert "ID ответственных" not in out and "Ленькина»)" not in out
+    # K5: inspect reads the settings' lost_stages: as run does, and says they are init's guess (never «not in lost_stages:»)
+    assert "закрытые этапы «Отложенные», «Выдано», «C2:2» записала команда `init`" in out
+    assert "ни в won_stages: / lost_stages:" not in out
 
     code, out = out_of(capsys, "run", "-c", cfg, "--export", str(export), "--as-of", AS_OF,
                        "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"))

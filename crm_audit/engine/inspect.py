@@ -15,7 +15,7 @@ from pathlib import Path
 
 from crm_audit.errors import CrmAuditError, InputError, Problem
 from crm_audit.i18n import N_, _, ngettext
-from crm_audit.engine.profile import Profile, available, hkey, load_profile, with_decimal_mark
+from crm_audit.engine.profile import Profile, available, hkey, load_profile, with_closed_stages, with_decimal_mark
 from crm_audit.report import BlankColumn, blank_column_warning, blank_here, skipped_why, unjudged_here
 
 MAX_PROBLEMS = 10
@@ -250,6 +250,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         if settings.date_order in ("dmy", "mdy"):  # the team said how its dates read, as `run` reads them
             profile = profile.model_copy(update={"date_order": settings.date_order, "date_order_fixed": True})
         profile = with_decimal_mark(profile, settings)  # and how its amounts read
+        profile = with_closed_stages(profile, settings)  # and its won_stages: / lost_stages:, as `run` reads them
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
     rep.languages = profile.interface_languages([h for p in export_files(d) for h in _headers_or_none(p)])
     try:
@@ -300,6 +301,12 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 rep.absent.append((ent_name, _("not exported by {crm}: {why}").format(crm=rep.profile_title, why=why) if why
                                    else _("no such file in the export")))
         stops = _bad_values_stop(settings, profile.name, config)  # read with `warn` to list them all; said as `run` does
+        if settings is not None and not settings.closed_stages_confirmed:  # init's won / lost guess, as `run` warns of it
+            from crm_audit.report import DataWarning
+            from crm_audit.settings import CLOSED_STAGES_GUESSED, closed_stages_params
+
+            rep.problems.append(DataWarning("closed-stages-guessed", "", str(settings.file), template=CLOSED_STAGES_GUESSED,
+                                            params=closed_stages_params(settings)).message)
         for w in export.warnings:
             if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id",
                           "no-owner-column", "no-title-column", "unlinked-tasks", "closed-stage-unknown"):
