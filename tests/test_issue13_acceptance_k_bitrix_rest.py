@@ -151,3 +151,25 @@ def test_same_column_two_files_named_once(tmp_path, capsys, monkeypatch):
     notes = [c for ws in wb if ws.title != "FAQ" for row in ws.iter_rows(values_only=True) for c in row
              if isinstance(c, str) and c.startswith("Правило пропущено: правило отключено")]
     assert notes and not any("rules: skip" in n for n in notes)
+
+
+def test_stage_semantic_id_decides_won_and_lost(tmp_path):
+    """K5: the data that decides — a dump with STAGE_SEMANTIC_ID (crm.deal.list; S success, F failure) — makes
+    «Выдано» won and «Отложенные» lost with no guess: nothing in won_stages: / lost_stages:, no unconfirmed state. The
+    column is added to the real rows by the stage's own semantics (open P, «Выдано» S, other closed F)."""
+    export = tmp_path / "export"
+    shutil.copytree(REAL / "bx_ctrl", export)
+    deals = rows(export / "deals.csv")
+    for r in deals:
+        r["STAGE_SEMANTIC_ID"] = "P" if r["CLOSED"] == "N" else "S" if r["STAGE_ID"] == "Выдано" else "F"
+    with (export / "deals.csv").open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, list(deals[0]))
+        w.writeheader()
+        w.writerows(deals)
+    work = tmp_path / "work"
+    s = init(work, "bitrix24", export)
+    assert "won_stages" not in s and "lost_stages" not in s and "closed_stages_confirmed" not in s
+    assert main(["run", "-c", str(work / "crm-audit.yaml"), "--export", str(export), "--as-of", AS_OF,
+                 "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv")]) == 0
+    states = {r["deal_id"]: (r["state"], r["stage"]) for r in rows(work / "v.csv")}
+    assert states["4834"] == ("Выиграна", "Выдано") and states["996"] == ("Проиграна", "Отложенные")

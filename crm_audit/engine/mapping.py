@@ -606,7 +606,7 @@ def project(job: MapJob, m: ColumnMatch, date_order: str, marks: dict[str, str] 
             value = _default_in_language(job, fs)
             select.append(f"{sql_literal(value)} AS \"{name}\"")
             fields[name] = ""  # no column: the note says what every row holds
-            notes[name] = [Msg(N_("no column: «{value}»"), {"value": value})]
+            notes[name] = [Msg(N_("no column: «{value}»"), {"value": value}) if value else Msg(N_("no column: blank"))]
     custom_cols: dict[str, tuple[str, str]] = {}
     for k, (key, idxs) in enumerate(m.custom.items()):
         select.append(f"{_text_expr(cols(idxs))} AS x{k}")
