@@ -215,7 +215,7 @@ def test_d14_messages_name_the_pt_header_and_no_absent_file(tmp_path, capsys, mo
 def test_d15_inspect_says_how_a_field_is_fed_in_russian(capsys, monkeypatch):
     out = inspect_text(FIXTURES / "hs_de", "hubspot", capsys, monkeypatch)
     mapped = next(ln for ln in out.splitlines() if "сопоставлено:" in ln)
-    assert "Deal-Phase (статус по этапу) → status" in mapped and "(колонки нет: «») → currency" in mapped
+    assert "Deal-Phase (статус по этапу) → status" in mapped and "(колонки нет: пусто) → currency" in mapped  # a blank default said in words (acceptance K10)
     out = inspect_text(FIXTURES / "b24_rest", "bitrix24", capsys, monkeypatch)
     mapped = next(ln for ln in out.splitlines() if "сопоставлено:" in ln and "STAGE_ID" in ln)
     assert "STAGE_ID (названия из stages.csv) → stage" in mapped

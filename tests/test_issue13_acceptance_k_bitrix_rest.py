@@ -173,3 +173,18 @@ def test_stage_semantic_id_decides_won_and_lost(tmp_path):
                  "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv")]) == 0
     states = {r["deal_id"]: (r["state"], r["stage"]) for r in rows(work / "v.csv")}
     assert states["4834"] == ("Выиграна", "Выдано") and states["996"] == ("Проиграна", "Отложенные")
+
+
+def test_no_activities_file_said_truly(tmp_path, capsys, monkeypatch):
+    """K4: without an activities file, inspect gives the profile's words whole — true of a deal list and of a REST dump
+    alike, saying what to put next to the deals — never «Битрикс24 их не выгружает»."""
+    monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "ru")
+    export = tmp_path / "export"
+    export.mkdir()
+    shutil.copy(REAL / "bx_ctrl" / "deals.csv", export / "deals.csv")
+    code, out = out_of(capsys, "inspect", str(export), "--crm", "bitrix24")
+    assert code == 0
+    line = next(ln for ln in out.splitlines() if ln.startswith("  (нет файла «задачи»"))
+    assert line.startswith("  (нет файла «задачи»: список сделок Битрикс24 выгружается без дел")
+    assert "activities.csv, например crm.activity.list через REST: ID, OWNER_ID, DEADLINE, COMPLETED" in line
+    assert "их не выгружает" not in out

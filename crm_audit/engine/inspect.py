@@ -298,8 +298,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         for ent_name in profile.entities:
             if ent_name not in export.entities:
                 why = profile.unsupported_reason(ent_name)
-                rep.absent.append((ent_name, _("not exported by {crm}: {why}").format(crm=rep.profile_title, why=why) if why
-                                   else _("no such file in the export")))
+                rep.absent.append((ent_name, why or _("no such file in the export")))  # the profile's own words, whole
         stops = _bad_values_stop(settings, profile.name, config)  # read with `warn` to list them all; said as `run` does
         if settings is not None and not settings.closed_stages_confirmed:  # init's won / lost guess, as `run` warns of it
             from crm_audit.report import DataWarning
