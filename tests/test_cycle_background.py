@@ -13,9 +13,9 @@ from crm_audit.errors import InputError, Problem
 
 
 def test_value_and_error_reach_the_caller():
-    assert BackgroundCall(lambda say: 42, lambda text: None).result() == 42
+    assert BackgroundCall(lambda say, wait: 42, lambda text: None).result() == 42
 
-    def fails(say):
+    def fails(say, wait):
         raise InputError(problems=[Problem("bad export", reason="x")])
 
     with pytest.raises(InputError, match="bad export"):
@@ -27,7 +27,7 @@ def test_progress_lines_wait_until_released_then_pass_through():
     step = threading.Event()
     go_on = threading.Event()
 
-    def audit(say):
+    def audit(say, wait):
         say("loading")
         say("rule 1/17")
         step.set()
@@ -49,7 +49,7 @@ def test_progress_lines_wait_until_released_then_pass_through():
 def test_a_failed_read_back_stops_the_audit_at_its_next_line():
     seen = []
 
-    def audit(say):
+    def audit(say, wait):
         try:
             for i in range(1000):
                 say(f"step {i}")
@@ -66,12 +66,40 @@ def test_a_failed_read_back_stops_the_audit_at_its_next_line():
     assert seen == ["cancelled"]  # stopped and joined before the caller's error left the block
 
 
+def test_the_call_waits_for_the_callers_work_where_it_asks_to():
+    order = []
+    loaded = threading.Event()
+
+    def audit(say, wait):
+        order.append("loaded")
+        loaded.set()
+        wait()  # the rules run once the read-back ended
+        order.append("rules")
+        return "report"
+
+    job = BackgroundCall(audit, lambda text: None)
+    assert loaded.wait(5)
+    time.sleep(0.05)
+    order.append("read back")
+    assert job.result() == "report"
+    assert order == ["loaded", "read back", "rules"]
+
+    def waits(say, wait):
+        wait()
+        order.append("ran anyway")
+
+    with pytest.raises(RuntimeError):
+        with BackgroundCall(waits, lambda text: None):
+            raise RuntimeError("read-back failed")
+    assert order[-1] == "rules"  # a cancelled call does not go on past wait()
+
+
 def test_the_thread_sees_the_callers_context_variables():
     import contextvars
 
     var = contextvars.ContextVar("lang", default="en")
     var.set("ru")
-    assert BackgroundCall(lambda say: var.get(), lambda text: None).result() == "ru"
+    assert BackgroundCall(lambda say, wait: var.get(), lambda text: None).result() == "ru"
 
 
 def test_run_cycle_reports_the_read_back_error_and_stops_the_audit(tmp_path, monkeypatch):
@@ -96,7 +124,7 @@ def test_run_cycle_reports_the_read_back_error_and_stops_the_audit(tmp_path, mon
     states = []
     real = audit_mod.audit_export
 
-    def slow_audit(*a, progress=None, **kw):
+    def slow_audit(*a, progress=None, before_rules=None, **kw):
         try:
             for _ in range(500):
                 progress("loading")
@@ -104,7 +132,7 @@ def test_run_cycle_reports_the_read_back_error_and_stops_the_audit(tmp_path, mon
         except Cancelled:
             states.append("cancelled")
             raise
-        return real(*a, progress=progress, **kw)
+        return real(*a, progress=progress, before_rules=before_rules, **kw)
 
     def broken(*a, **kw):
         raise InputError(problems=[Problem("cannot read the previous audit document", reason="document-unreadable")])

@@ -35,7 +35,10 @@ class Cancelled(BaseException):
 
 
 class BackgroundCall(Generic[T]):
-    """``fn(progress)`` in a daemon thread (the caller's context variables copied); :meth:`result` waits for it.
+    """``fn(progress, wait)`` in a daemon thread (the caller's context variables copied); :meth:`result` waits for it.
+
+    ``wait()``: the call may wait there until the caller's own work is done (:meth:`release`), e.g. so that two
+    memory peaks do not add up; it raises :class:`Cancelled` when the caller gives up meanwhile.
 
     ``progress``: the caller's progress callback. Lines the call reports before :meth:`release` are held and
     given to it then, in order; later ones pass through.
@@ -47,6 +50,7 @@ class BackgroundCall(Generic[T]):
         self._released = False
         self._held: list[str] = []
         self._cancel = threading.Event()
+        self._go = threading.Event()  # set by release() and by cancel()
         self._future: Future[T] = Future()
         ctx = contextvars.copy_context()
         # daemon: a second Ctrl-C while waiting for a cancelled call must still end the process
@@ -55,7 +59,7 @@ class BackgroundCall(Generic[T]):
 
     def _run(self, fn) -> None:
         try:
-            value = fn(self._say)
+            value = fn(self._say, self._wait)
         except BaseException as exc:  # handed to the caller's thread, which raises it
             self._future.set_exception(exc)
         else:
@@ -70,6 +74,11 @@ class BackgroundCall(Generic[T]):
                 return
         self._progress(text)
 
+    def _wait(self) -> None:
+        self._go.wait()
+        if self._cancel.is_set():
+            raise Cancelled()
+
     def release(self) -> None:
         """From now on the call's progress lines are shown; the ones held are shown now."""
         with self._lock:
@@ -77,6 +86,7 @@ class BackgroundCall(Generic[T]):
             held, self._held = self._held, []
         for text in held:
             self._progress(text)
+        self._go.set()
 
     def result(self) -> T:
         """The call's value (its exception raised here); releases its progress lines first."""
@@ -93,6 +103,7 @@ class BackgroundCall(Generic[T]):
     def cancel(self) -> None:
         """Tell the call to stop at its next progress line and wait for it; its result or error is dropped."""
         self._cancel.set()
+        self._go.set()
         self._thread.join()
 
 

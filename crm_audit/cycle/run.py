@@ -93,15 +93,17 @@ def run_cycle(req: AuditRequest) -> CycleResult:
     from crm_audit.history.record import findings_table, record
     from crm_audit.cycle.written_parts import forget_written, record_written
 
-    def audit(say):
-        """2. the audit: only reads the export (the CRM, the warehouse); runs while the documents are read back"""
+    def audit(say, read_back_done):
+        """2. the audit: only reads the export (the CRM, the warehouse); loads it while the documents are read back,
+        then waits for the read-back to end before the rules run (its memory and theirs do not add up)"""
         if warehouse is not None:
             from crm_audit.warehouse.audit import audit_warehouse
 
+            read_back_done()
             return audit_warehouse(settings, warehouse, as_of=as_of, rule_ids=list(rule_ids) or None, rules=rule_set,
                                    progress=say)
         return audit_export(settings, req.source if req.source is not None else req.export, as_of=as_of,
-                            rule_ids=list(rule_ids) or None, rules=rule_set, progress=say)
+                            rule_ids=list(rule_ids) or None, rules=rule_set, progress=say, before_rules=read_back_done)
 
     ledger = Ledger.snapshot(ledger_path) if scratch else Ledger(ledger_path)
     with ledger, BackgroundCall(audit, progress) as audit_job:

@@ -71,6 +71,7 @@ def audit_export(
     rule_ids: list[str] | None = None,
     rules: RuleSet | list[Rule] | None = None,
     progress: Callable[[str], None] | None = None,
+    before_rules: Callable[[], None] | None = None,
 ) -> AuditReport:
     """Run the loaded rules over an export directory and return the report.
 
@@ -80,7 +81,9 @@ def audit_export(
     Raises a :class:`~crm_audit.errors.CrmAuditError` subclass on any user
     mistake (settings, rules, missing or unreadable export files).
     ``progress`` is called with a short English line per stage and rule
-    (see :class:`crm_audit.progress.Progress`).
+    (see :class:`crm_audit.progress.Progress`). ``before_rules`` is called once the export is loaded, before the
+    rules run (the cycle waits there for the read-back of the previous document to end, so the two peaks of
+    memory do not add up: :mod:`crm_audit.cycle.background`).
     """
     from crm_audit.engine import requirements
     from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
@@ -100,6 +103,8 @@ def audit_export(
         export = load_export(export_dir, profile, settings.on_bad_value, as_of=as_of)
     counts = ", ".join(_rows_of(name, e.rows) for name, e in export.entities.items())
     progress(_("loaded {counts}; preparing the rules").format(counts=counts))
+    if before_rules is not None:
+        before_rules()
     try:
         from crm_audit.engine import export_check
         from crm_audit.errors import SettingsError
