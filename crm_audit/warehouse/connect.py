@@ -73,8 +73,17 @@ def _local_folder(url: EngineURL, missing: str):
 
 
 def _spark_local(url: EngineURL, mod) -> LocalSpark:
-    """This process's active SparkSession, else a new local one (``url.path``: its warehouse folder)."""
+    """This process's SparkSession (the calling thread's active one, else the process's default one: the audit may run
+    in a second thread, where getActiveSession() — thread-local — is None), else a new local one (``url.path``: its
+    warehouse folder)."""
     active = mod.SparkSession.getActiveSession()
+    if active is None and hasattr(mod.SparkSession, "active"):  # pyspark >= 3.5: the thread's, else the default session
+        from pyspark.errors import PySparkRuntimeError
+
+        try:
+            active = mod.SparkSession.active()
+        except PySparkRuntimeError:  # NO_ACTIVE_OR_DEFAULT_SESSION: none in this process
+            active = None
     if active is not None:
         return LocalSpark(active, own=False)
     builder = (mod.SparkSession.builder.master(url.params.get("master", "local[*]")).appName("crm-audit")
