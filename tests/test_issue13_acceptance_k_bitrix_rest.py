@@ -188,3 +188,21 @@ def test_no_activities_file_said_truly(tmp_path, capsys, monkeypatch):
     assert line.startswith("  (нет файла «задачи»: список сделок Битрикс24 выгружается без дел")
     assert "activities.csv, например crm.activity.list через REST: ID, OWNER_ID, DEADLINE, COMPLETED" in line
     assert "их не выгружает" not in out
+
+
+def test_stage_list_semantics_decides_stages_written_by_name(tmp_path):
+    """K5: a stage list next to the deals (crm.status.list's STATUS_ID, NAME, SORT, SEMANTICS — its shape, the names
+    of this dump; the list itself is written for the test) decides the stages a script wrote by NAME: «Выдано» (S) is
+    won, «Отложенные» (F) lost; only «C2:2», which the list does not name, stays init's unconfirmed guess."""
+    export = tmp_path / "export"
+    shutil.copytree(REAL / "bx_ctrl", export)
+    (export / "stages.csv").write_text(
+        "STATUS_ID,NAME,SORT,SEMANTICS\nNEW,Квалификация и сбор потребностей,10,\nPREPARATION,Собрать 2 док-та,20,\n"
+        "WON,Выдано,60,S\nLOSE,Сделка провалена,70,F\nUC_1,Отложенные,80,F\n", encoding="utf-8")
+    work = tmp_path / "work"
+    s = init(work, "bitrix24", export)
+    assert s["won_stages"] == [] and s["lost_stages"] == ["C2:2"] and s["closed_stages_confirmed"] is False
+    assert main(["run", "-c", str(work / "crm-audit.yaml"), "--export", str(export), "--as-of", AS_OF,
+                 "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv")]) == 0
+    states = {r["deal_id"]: (r["state"], r["stage"]) for r in rows(work / "v.csv")}
+    assert states["4834"] == ("Выиграна", "Выдано") and states["996"] == ("Проиграна", "Отложенные")

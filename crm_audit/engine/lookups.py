@@ -289,8 +289,9 @@ def _status_from_list(con, deals: LoadedEntity, files: list[tuple[RawTable, Look
         if scol is None:
             continue
         for key, values in spec.values.items():
-            ids = (f"SELECT norm(c{u.key}) FROM {raw.name} WHERE norm(c{scol}) IN "
-                   f"({', '.join(sql_literal(norm(v)) for v in values)})")
+            # the stage by its id, or by its name where a script wrote the names («Выдано») and the list names them
+            ids = (f"SELECT k FROM {raw.name}, (SELECT unnest([norm(c{u.key}), norm({_name_sql(raw, u)})]) AS k) "
+                   f"WHERE norm(c{scol}) IN ({', '.join(sql_literal(norm(v)) for v in values)}) AND k IS NOT NULL")
             also = ', "status__guessed" = FALSE' if guessed else ""
             con.execute(f"UPDATE {deals.table} SET status = {sql_literal(key)}{also} WHERE norm(stage) IN ({ids})")
 
