@@ -288,14 +288,18 @@ def test_an_export_without_the_id_column_says_how_to_add_it_in_that_crm(tmp_path
     assert "add the «ID» column to the list" in err  # Pipedrive's way: the list view's columns
     assert "columns: {deals: {id: <header>}}" in err  # the team's own header
     assert "Negócio - Título" in err
-    assert not (work / "crm-audit.yaml").exists()
+    # settings to finish are written (acceptance K8): the id line commented out for the team's own header
+    written = (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert "# id: " in written and "crm: pipedrive" in written
     # done as it says: the ID column added to the list, exported again
     fixed = tmp_path / "fixed"
     fixed.mkdir()
     lines = (export / "deals.csv").read_text(encoding="utf-8").splitlines()
     out = ['"Negócio - ID",' + lines[0]] + [f'"{i}",{line}' for i, line in enumerate(lines[1:], 1)]
     (fixed / "deals.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
-    found, state, _ = audit(tmp_path, "pipedrive", fixed)
+    assert init(work, "pipedrive", fixed, "--force") == 0  # the settings to finish completed from the new export
+    assert "# id: " not in (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    found, state, _ = audit(tmp_path / "again", "pipedrive", fixed)
     assert len(state) == len(lines) - 1
 
 
