@@ -78,8 +78,9 @@ class BigQuery:
                            default_query_job_config=bq.QueryJobConfig(default_dataset=ds))
         return DBAPITarget(dbapi.connect(client), "bigquery")
 
-    def load_warehouse(self, wh) -> tuple[str, str]:
-        """``wh``'s tables (one schema) into a fresh dataset; its engine URL (profile and schema added by the caller)."""
+    def load_warehouse(self, wh, json_native: bool = False) -> tuple[str, str]:
+        """``wh``'s tables (one schema) into a fresh dataset; its engine URL (profile and schema added by the caller);
+        ``json_native``: its JSON columns of BigQuery's JSON type (else STRING)."""
         bq = self.bigquery
         name = f"crm_audit_wh_{uuid.uuid4().hex[:12]}"
         dataset = bq.Dataset(f"{self.project}.{name}")
@@ -92,6 +93,11 @@ class BigQuery:
             buf.seek(0)
             self.client.load_table_from_file(buf, f"{self.project}.{name}.{t.name}",
                                              job_config=bq.LoadJobConfig(source_format=bq.SourceFormat.PARQUET)).result()
+            json_cols = [c for c, typ in t.columns if typ == "JSON"]
+            if json_native and json_cols:  # BigQuery's JSON type, as Airbyte Destinations V2 writes it
+                table = f"`{self.project}.{name}.{t.name}`"
+                repl = ", ".join(f"PARSE_JSON(`{c}`) AS `{c}`" for c in json_cols)
+                self.client.query(f"CREATE OR REPLACE TABLE {table} AS SELECT * REPLACE ({repl}) FROM {table}").result()
         return f"bigquery://{self.project}/{name}", name
 
     def close(self) -> None:
@@ -126,9 +132,10 @@ class Snowflake:
                          quote_identifiers=True, use_logical_type=True)
         return DBAPITarget(self.conn, "snowflake")
 
-    def load_warehouse(self, wh) -> tuple[str, str]:
+    def load_warehouse(self, wh, json_native: bool = False) -> tuple[str, str]:
         """``wh``'s tables into a fresh schema: lower-case names as Snowflake folds them unquoted (upper), a mixed-case
-        one (Airbyte's ``"pipelineId"``) kept as written, as the profile quotes it."""
+        one (Airbyte's ``"pipelineId"``) kept as written, as the profile quotes it; ``json_native``: its JSON columns
+        VARIANT (else VARCHAR)."""
         from snowflake.connector.pandas_tools import write_pandas
 
         schema = f"CRM_AUDIT_WH_{uuid.uuid4().hex[:12].upper()}"
@@ -139,6 +146,11 @@ class Snowflake:
             frame.columns = [c.upper() if c == c.lower() else c for c in frame.columns]
             write_pandas(self.conn, frame, t.name.upper(), schema=schema, auto_create_table=True,
                          quote_identifiers=True, use_logical_type=True)
+            json_cols = [c.upper() if c == c.lower() else c for c, typ in t.columns if typ == "JSON"]
+            if json_native and json_cols:
+                table = f'{schema}."{t.name.upper()}"'
+                repl = ", ".join(f'PARSE_JSON("{c}") AS "{c}"' for c in json_cols)
+                self.conn.cursor().execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * REPLACE ({repl}) FROM {table}")
         env = self.env
         params = f"warehouse={env['WAREHOUSE']}" + (f"&role={env['ROLE']}" if env.get("ROLE") else "")
         return f"snowflake://{env['USER']}@{env['ACCOUNT']}/{env['DATABASE']}/{schema}?{params}", schema
@@ -228,3 +240,25 @@ def test_bigquery_warehouse_equals_the_export(bigquery_engine, case, monkeypatch
 def test_snowflake_warehouse_equals_the_export(snowflake_engine, case, monkeypatch):
     got = _warehouse_parity(snowflake_engine, case, monkeypatch)
     assert got.total > 0
+
+
+# --------------------------------------------------------------------------- JSON as text and in the engine's type
+
+
+@pytest.mark.parametrize("json_native", [False, True], ids=["json-as-text", "json-native"])
+@pytest.mark.parametrize("engine_fixture", ["bigquery_engine", "snowflake_engine"])
+def test_airbyte_hubspot_json_either_type_equals_the_export(engine_fixture, json_native, request, monkeypatch, tmp_path):
+    """Airbyte HubSpot's association and stage arrays as STRING / VARCHAR and as BigQuery JSON / Snowflake VARIANT
+    (tests/test_warehouse_json_types.py does the same offline on DuckDB, PostgreSQL, ClickHouse and Spark)."""
+    from test_warehouse_airbyte import CUSTOM_FIELD_RULES, _run, _without
+    from warehouse.build import HUBSPOT_EXPORT, HUBSPOT_SETTINGS, build
+
+    engine = request.getfixturevalue(engine_fixture)
+    want_rows, want = _without(CUSTOM_FIELD_RULES, *_run(tmp_path / "export", HUBSPOT_SETTINGS, "--export", str(HUBSPOT_EXPORT)))
+    url, schema = engine.load_warehouse(build("airbyte_hubspot"), json_native=json_native)
+    if url.startswith("snowflake://"):
+        monkeypatch.setenv("SNOWFLAKE_PASSWORD", engine.env["PASSWORD"])
+    sep = "&" if "?" in url else "?"
+    rows, got = _run(tmp_path / "wh", HUBSPOT_SETTINGS, "--engine", f"{url}{sep}profile=airbyte_hubspot&schema={schema}")
+    assert got == want
+    assert rows == want_rows
