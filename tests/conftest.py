@@ -13,6 +13,17 @@ from libreoffice import INSTALL_HINT, is_libreoffice_skip, soffice_required  # n
 os.environ["CRM_AUDIT_LANGUAGE"] = "en"
 
 
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A test that ran the CLI in Russian (`language: ru` in its settings, or use_language) leaves the process's
+    chosen language behind; the next test in the same worker must read English again."""
+    yield
+    from crm_audit.i18n import use_language
+
+    use_language(None)
+    os.environ["CRM_AUDIT_LANGUAGE"] = "en"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """In CI a LibreOffice test that skips for a missing `soffice` fails instead (tests/libreoffice.py)."""
