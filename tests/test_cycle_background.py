@@ -143,3 +143,29 @@ def test_run_cycle_reports_the_read_back_error_and_stops_the_audit(tmp_path, mon
         run_mod.run_cycle(AuditRequest(config=cfg, export=export, out=out, ledger=ledger, as_of=None))
     assert states == ["cancelled"]
     assert out.read_bytes() == before
+
+
+def test_ctrl_c_does_not_wait_for_the_call():
+    """Ctrl-C during the read-back: the run ends now; the call (a daemon thread) is told to stop at its next line."""
+    release = threading.Event()
+    stopped = []
+
+    def audit(say, wait):
+        release.wait(10)  # a long stage without a progress line (DuckDB reading a large file)
+        try:
+            say("next line")
+        except Cancelled:
+            stopped.append(True)
+            raise
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with BackgroundCall(audit, lambda text: None):
+            raise KeyboardInterrupt
+    assert time.monotonic() - t0 < 5  # did not wait for the stage
+    release.set()
+    for _ in range(100):
+        if stopped:
+            break
+        time.sleep(0.02)
+    assert stopped == [True]

@@ -97,14 +97,17 @@ class BackgroundCall(Generic[T]):
         return self
 
     def __exit__(self, *exc) -> None:
-        if not self._future.done() or exc[0] is not None:
+        if exc[0] is not None and issubclass(exc[0], KeyboardInterrupt):
+            self.cancel(wait=False)  # the user stops the run: not a moment longer for the load to reach its next line
+        elif not self._future.done() or exc[0] is not None:
             self.cancel()
 
-    def cancel(self) -> None:
-        """Tell the call to stop at its next progress line and wait for it; its result or error is dropped."""
+    def cancel(self, wait: bool = True) -> None:
+        """Tell the call to stop at its next progress line and (``wait``) wait for it; its result or error is dropped."""
         self._cancel.set()
         self._go.set()
-        self._thread.join()
+        if wait:
+            self._thread.join()
 
 
 __all__ = ["BackgroundCall", "Cancelled"]
