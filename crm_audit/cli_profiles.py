@@ -91,11 +91,40 @@ def settings_from_export(export_dir: str | Path, crm: str, columns: dict[str, di
 
     draft = draft_from_export(export_dir, crm, columns)
     if not draft.pipelines:
+        lack = _missing_stage_column(export_dir, crm)
+        if lack is not None:  # no column is the stage: settings to finish (write_settings_from_export), as for an id
+            raise InputError(problems=[lack])
         raise InputError(problems=[Problem(template=N_("no deal has a stage, or no column of the deals file is the stage: name "
                                                        "it in crm-audit.yaml (columns: {{deals: {{stage: <header>}}}}) and run "
                                                        "init --force again"),
                                            file=str(export_dir), reason="no-stages")])
     return template_values(draft)
+
+
+def _missing_stage_column(export_dir: str | Path, crm: str) -> Problem | None:
+    """The deals file's missing-column problem for the stage when no column of it is the stage (None when one is,
+    its cells all blank, or no deals file is found): what `run` says of a missing required column."""
+    from crm_audit.engine.inspect import inspect_export
+    from crm_audit.engine.mapping import missing_required_msg
+    from crm_audit.engine.profile import load_profile
+
+    from crm_audit.engine.readers import peek_headers
+
+    deals = next((f for f in inspect_export(export_dir, crm=crm).files if f.entity == "deals"), None)
+    if deals is None or "stage" in {name for _, name in deals.mapped}:
+        return None
+    try:
+        headers = deals.headers or peek_headers(deals.path)
+    except Exception:  # the file's problem is told by the message this replaces
+        return None
+    if not headers:
+        return None
+    profile = load_profile(crm)
+    spec = profile.entities.get("deals") if hasattr(profile, "entities") else None
+    if spec is None or "stage" not in spec.fields:
+        return None
+    msg = missing_required_msg(profile, spec, "deals", "stage", headers)
+    return Problem(template=msg.template, params=msg.params, file=str(deals.path), row=1, reason="missing-column")
 
 
 def existing_columns(path: Path) -> dict[str, dict[str, str]]:
