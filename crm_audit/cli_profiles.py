@@ -107,7 +107,6 @@ def _missing_stage_column(export_dir: str | Path, crm: str) -> Problem | None:
     from crm_audit.engine.inspect import inspect_export
     from crm_audit.engine.mapping import missing_required_msg
     from crm_audit.engine.profile import load_profile
-
     from crm_audit.engine.readers import peek_headers
 
     deals = next((f for f in inspect_export(export_dir, crm=crm).files if f.entity == "deals"), None)
@@ -120,7 +119,7 @@ def _missing_stage_column(export_dir: str | Path, crm: str) -> Problem | None:
     if not headers:
         return None
     profile = load_profile(crm)
-    spec = profile.entities.get("deals") if hasattr(profile, "entities") else None
+    spec = profile.entities.get("deals")
     if spec is None or "stage" not in spec.fields:
         return None
     msg = missing_required_msg(profile, spec, "deals", "stage", headers)

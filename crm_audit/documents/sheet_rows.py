@@ -150,10 +150,10 @@ def parse_rule_sheet(
         except TypeError:  # a cell object that cannot be hashed (a reader's own type): the full path checks it
             quick = False
         if quick:
+            owner = text(row, owner_i)
             append(new_row(
                 rule, deal if deal.isdigit() else normalise_id(deal), status_new, status_new, None, None, None, None,
-                same(o, o) if owner_i is not None and owner_i < len(row) and (o := cell_text(value(row[owner_i]))) else None,
-                title, r,
+                owner if owner is None else same(owner, owner), title, r,
                 status_l + n, comment_l + n if comment_l else "", decision_l + n if decision_l else ""))
             continue
         append(
