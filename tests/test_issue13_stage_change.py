@@ -86,6 +86,9 @@ def make_export(tmp_path: Path, crm: str, shape: str, deal: str | None = None) -
     if stage_h in head and shape == "missing":
         i = head.index(stage_h)
         rows = [r[:i] + r[i + 1:] for r in rows]
+    if shape == "missing":  # HubSpot's one `Date entered "<stage> (<pipeline>)"` column per stage gives the date too
+        keep = [k for k, h in enumerate(rows[0]) if not h.startswith('Date entered "')]
+        rows = [[r[k] for k in keep if k < len(r)] for r in rows]
     elif shape != "missing":
         if stage_h not in head:  # the team added the column to its export: next to the creation date
             i = head.index(created_h) + 1

@@ -36,6 +36,7 @@ LABELS: dict[str, str] = {
     "unlinked-tasks": "Задачи без сделок",
     "no-owner-column": "Нет колонки ответственного",
     "no-title-column": "Нет колонки названия",
+    "no-stage-column": "Нет колонки даты этапа",
     "skip-stale": "Правило можно включить",
     "unknown-decision": "Неизвестное решение",
     "unknown-file": "Лишний файл",

@@ -279,7 +279,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         for name, ent in export.entities.items():
             fr = FileReport(ent.file, name, ent.rows)
             fr.mapped = [(_with_notes(hdr, ent.notes.get(f, [])), f) for f, hdr in ent.fields.items()]
-            fr.custom = [hdr for _col, hdr in ent.custom.values()]
+            per_stage = {h for hs in ent.per_stage.values() for h in hs}  # read into a field (its mapped line says so)
+            fr.custom = [hdr for _col, hdr in ent.custom.values() if hdr not in per_stage]
             fr.suggestions = {s.header: (s.field, s.like) for s in suggested if s.entity == name}
             fr.ignored = list(ent.ignored)
             fr.rows_where = ent.rows_where.text() if ent.rows_where is not None else ""
@@ -308,7 +309,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                                             params=closed_stages_params(settings)).message)
         for w in export.warnings:
             if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id",
-                          "no-owner-column", "no-title-column", "unlinked-tasks", "closed-stage-unknown"):
+                          "no-owner-column", "no-title-column", "unlinked-tasks", "closed-stage-unknown", "no-stage-column"):
                 rep.problems.append(_as_run_meets(w, stops, rep).line())
         try:
             settings = settings or _settings_for(profile.name, config)

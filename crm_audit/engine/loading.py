@@ -244,6 +244,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
                 out.warnings.append(DataWarning("unlinked-tasks", "", str(out.entities["activities"].file),
                                                 template=unlinked.template, params=unlinked.params))
         out.warnings += mapping.dates_from_days(con, out.entities, profile, as_of or dt.date.today(), on_bad_value)
+        out.warnings += mapping.dates_from_stage_columns(con, out.entities, profile, on_bad_value)
         if "deals" in out.entities:
             _require_deal_ids(con, out.entities["deals"])
             out.warnings += _lacking_deal_columns(out, profile)

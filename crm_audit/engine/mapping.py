@@ -96,6 +96,10 @@ class LoadedEntity:
     # canonical field -> how it is fed beyond its column (`fields` holds the header alone): «status from the stage»,
     # «names from stages.csv», «no column: «»» — texts made in the language they are shown in (inspect)
     notes: dict[str, list[Msg]] = field(default_factory=dict)
+    # the file's date order as read (d/m/y or m/d/y): a date made after the mapping (`per_stage`) reads its cells so too
+    date_order: str = "dmy"
+    # canonical field -> the per-stage columns it is read from (FieldSpec.per_stage: HubSpot's `Date entered "…"`)
+    per_stage: dict[str, list[str]] = field(default_factory=dict)
 
     def note(self, name: str, msg: Msg) -> None:
         self.notes.setdefault(name, []).append(msg)
@@ -780,7 +784,8 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     ent = LoadedEntity(job.entity, job.path, job.entity, rows, proj.fields, proj.custom_cols, m.ignored,
                        header_fields=m.header_fields, typed=typed, raw=job.raw.info,
                        from_columns={n for n in m.by_field if not (n == "status" and proj.status_derived)},
-                       on_bad_value=job.on_bad_value, decimal_mark=file_mark, notes=proj.notes, column_marks=column_marks)
+                       on_bad_value=job.on_bad_value, decimal_mark=file_mark, notes=proj.notes, column_marks=column_marks,
+                       date_order=date_order)
     if rw_col is not None:
         ent.rows_where = Msg(N_("rows whose «{column}» is {values}"), {"column": job.headers[rw_col], "values": " / ".join(spec.rows_where.values)})
     return ent, warnings
@@ -870,4 +875,98 @@ def dates_from_days(con, entities: dict[str, LoadedEntity], profile: Profile, as
             con.execute(f"UPDATE {ent.table} SET \"{name}\" = DATE {sql_literal(as_of.isoformat())} - {days}")
             ent.fields[name] = header
             ent.note(name, Msg(N_("days before {date}"), {"date": as_of.isoformat()}))
+    return warnings
+
+
+#: quote marks a per-stage header may be written with (`Date entered "X (P)"`, `Date entered 'X (P)'`, a re-save's
+#: typographic quotes): read alike
+_QUOTES = str.maketrans({q: '"' for q in "'\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f\u00ab\u00bb\u2039\u203a"})
+#: deals whose stage has no per-stage column in the export (a view export with some of them): counted as a blank cell
+NO_STAGE_COLUMN = N_("{n} open deal(s) are in stages that have no «{pattern}» column in the export ({stages}): their days in "
+                     "stage are counted from the creation date; export all properties (or add those columns) to read them")
+STAGE_COLUMNS_NOTE = N_("one column per stage (columns: {n}), each deal's date from its own stage's")
+
+
+def stage_key(text: str) -> str:
+    """A per-stage header as compared (:data:`FieldSpec.per_stage`): :func:`norm` (case, outer spaces, «ё»), inner
+    runs of spaces as one, every quote mark as «"»."""
+    return " ".join(norm(text).translate(_QUOTES).split())
+
+
+def _per_stage_regex(pattern: str):
+    """A regular expression of the headers a `per_stage` pattern writes (any stage, any pipeline), on :func:`stage_key`."""
+    key = re.escape(stage_key(pattern))
+    for name in ("stage", "pipeline"):
+        key = key.replace(re.escape("{" + name + "}"), ".+")
+    return re.compile(key)
+
+
+def dates_from_stage_columns(con, entities: dict[str, LoadedEntity], profile: Profile, on_bad_value: str) -> list[DataWarning]:
+    """A date field the export has no column of, from one column per stage (`per_stage`: HubSpot's `Date entered
+    "<stage> (<pipeline>)"`): each deal's value is the cell of the column whose stage and pipeline are the deal's own.
+
+    Set-based: the distinct (stage, pipeline) pairs of the deals (a few hundred at most) are matched to the columns
+    here, then one UPDATE takes each deal's cell through a CASE on its stage and pipeline (names compared as stage
+    names are: :func:`norm`). A deal whose column is blank, or whose stage has no column (warned, with the stages), is
+    left blank: the rules read it as a blank cell of the field's own column (days in stage from the creation date)."""
+    from crm_audit.sqltext import sql_literal as lit
+
+    warnings: list[DataWarning] = []
+    for entity, ent in entities.items():
+        for name, fs in profile.entities[entity].fields.items():
+            if not fs.per_stage or name in ent.fields or "stage" not in ent.fields:
+                continue
+            by_key = {stage_key(h): (col, h) for col, h in ent.custom.values()}
+            shapes = [(p, _per_stage_regex(p)) for p in fs.per_stage]
+            used = [(p, [k for k in by_key if rx.fullmatch(k)]) for p, rx in shapes]
+            used = [(p, ks) for p, ks in used if ks]
+            if not used:
+                continue
+            pattern = used[0][0]
+            pipeline = "norm(pipeline)" if "pipeline" in ent.fields else "''"
+            # per pair: how many of its deals are open (the deals whose days in stage rules read), its names as written
+            is_open = "status = 'open'" if "status" in ent.fields else "TRUE"
+            named = "min(strip(pipeline))" if "pipeline" in ent.fields else "''"
+            pairs = con.execute(f"SELECT norm(stage), {pipeline}, count(*) FILTER (WHERE {is_open}), min(strip(stage)), {named} "
+                                f"FROM {ent.table} WHERE NOT is_blank(stage) GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+            whens, heads, lacking = [], [], []
+            for stage, pipe, n, stage_as, pipe_as in pairs:
+                hit = next((by_key[k] for p, _ks in used for k in [stage_key(p.replace("{stage}", stage).replace(
+                    "{pipeline}", pipe or ""))] if k in by_key), None)
+                if hit is None:
+                    if n:
+                        lacking.append((f"{stage_as} ({pipe_as})" if pipe_as else stage_as, n))
+                    continue
+                cond = f"norm(stage) = {lit(stage)} AND {pipeline} = {lit(pipe or '')}"
+                whens.append(f"WHEN {cond} THEN {hit[0]}")
+                heads.append(f"WHEN {cond} THEN {lit(hit[1])}")
+            raw = f"CASE {' '.join(whens)} ELSE NULL END" if whens else "CAST(NULL AS VARCHAR)"
+            raw_col = f'"{name}__raw"'
+            con.execute(f"ALTER TABLE {ent.table} ADD COLUMN {raw_col} VARCHAR")
+            con.execute(f'ALTER TABLE {ent.table} ADD COLUMN "{name}" DATE')
+            con.execute(f"UPDATE {ent.table} SET {raw_col} = {raw}")
+            con.execute(f'UPDATE {ent.table} SET "{name}" = {_typed_expr(fs, raw_col, ent.date_order)}')
+            unreadable = f'NOT is_blank("{name}__raw") AND "{name}" IS NULL'
+            header = f"CASE {' '.join(heads)} ELSE NULL END" if heads else "NULL"
+            bad = con.execute(f'SELECT _row, "{name}__raw", {header} FROM {ent.table} WHERE {unreadable} ORDER BY _row '
+                              f"LIMIT {MAX_REPORTED}").fetchall()
+            expected = Msg(DATE_EXPECTED_MDY if ent.date_order == "mdy" else TYPE_EXPECTED["date"])
+            for f in fs.formats:
+                expected = Msg(N_("{expected}, or {other}"), {"expected": expected, "other": Msg(FORMAT_EXPECTED[f])})
+            if bad and on_bad_value != "warn":
+                raise InputError(problems=[Problem(template=N_("cannot read «{value}»: expected {expected}"),
+                                                   params={"value": v, "expected": expected}, file=str(ent.file), row=r,
+                                                   column=h, reason="bad-value") for r, v, h in bad], hint=BAD_VALUE_HINT)
+            for r, v, h in bad:
+                warnings.append(DataWarning("bad-value", "", str(ent.file), r, h, template=BAD_VALUE_WARN,
+                                            params={"value": v, "expected": expected}))
+            shown = pattern.replace("{stage}", "<stage>").replace("{pipeline}", "<pipeline>")
+            if lacking:
+                stages = ", ".join(f"«{s}» ({n})" for s, n in lacking[:10]) + (", …" if len(lacking) > 10 else "")
+                warnings.append(DataWarning("no-stage-column", "", str(ent.file), None, None, template=NO_STAGE_COLUMN,
+                                            params={"n": sum(n for _s, n in lacking), "pattern": shown, "stages": stages}))
+            ent.fields[name] = shown
+            ent.typed.add(name)
+            ent.per_stage[name] = [by_key[k][1] for _p, ks in used for k in ks]
+            ent.note(name, Msg(STAGE_COLUMNS_NOTE, {"n": len(ent.per_stage[name])}))
     return warnings

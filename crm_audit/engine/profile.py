@@ -187,6 +187,12 @@ class FieldSpec(BaseModel):
     # export has none of them): Bitrix24's «Контакт», else «Контакт: Имя» +
     # «Контакт: Фамилия»
     fallback: FallbackSpec | None = None
+    # date fields: headers of ONE COLUMN PER STAGE holding the date a deal entered that stage, «{stage}» and
+    # «{pipeline}» standing for the stage's and the pipeline's names (HubSpot's `Date entered "Appointment Scheduled
+    # (Sales Pipeline)"`); used when none of `headers` is in the export: a deal's date is the column of its own stage
+    # and pipeline (names compared as stage names are: case, spaces and «ё» ignored; any quote marks alike), a blank
+    # cell counts as a blank `headers` cell would (see crm_audit/engine/mapping.py `dates_from_stage_columns`)
+    per_stage: list[str] = Field(default_factory=list)
     # date fields: other ways its cells are written besides the dates every field reads (see DateFormat);
     # a cell that is a whole number of the right size is read that way, any other cell as a date
     formats: list[DateFormat] = Field(default_factory=list)
@@ -208,6 +214,10 @@ class FieldSpec(BaseModel):
             raise ValueError("`from_days` is for fields of type date")
         if self.formats and self.type != "date":
             raise ValueError("`formats` is for fields of type date")
+        if self.per_stage and self.type != "date":
+            raise ValueError("`per_stage` is for fields of type date")
+        if any("{stage}" not in p for p in self.per_stage):
+            raise ValueError("each `per_stage` header needs «{stage}» (where the stage's name is written)")
         if self.fallback and {hkey(h) for h in self.headers} & {hkey(h) for h in self.fallback.headers}:
             raise ValueError("`fallback` headers must differ from the field's own `headers`")
         return self
@@ -358,6 +368,8 @@ class LanguageEntity(BaseModel):
     prefixes: list[str] = Field(default_factory=list)
     fields: dict[str, list[str]] = Field(default_factory=dict)  # canonical field -> headers
     values: dict[str, dict[str, list[str]]] = Field(default_factory=dict)  # enum/bool field -> key -> cell texts
+    # date field -> its per-stage headers in this language (see FieldSpec.per_stage)
+    per_stage: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class LanguageSpec(BaseModel):
@@ -401,6 +413,13 @@ def _merge_language(profile: "Profile", code: str, lang: LanguageSpec) -> None:
                 if other is None:
                     fs.headers.append(h)
                     index[hkey(h)] = fname
+        for fname, patterns in le.per_stage.items():
+            fs = spec.fields.get(fname)
+            if fs is None or fs.type != "date":
+                raise ValueError(f"languages.{code}.entities.{ent_name}.per_stage: «{fname}» is not a date field")
+            if any("{stage}" not in p for p in patterns):
+                raise ValueError(f"languages.{code}.entities.{ent_name}.per_stage.{fname}: each header needs «{{stage}}»")
+            fs.per_stage += [p for p in patterns if p not in fs.per_stage]
         for fname, keys in le.values.items():
             fs = spec.fields.get(fname)
             if fs is None or fs.type not in ("enum", "bool"):

@@ -124,6 +124,7 @@ class SyncedSource:
                 raise UsageError(_("{path}: the snapshot has no deals").format(path=self.snapshot))
             out.warnings += linking.link_by_name(con, out.entities, profile)
             out.warnings += mapping.dates_from_days(con, out.entities, profile, as_of or dt.date.today(), on_bad_value)
+            out.warnings += mapping.dates_from_stage_columns(con, out.entities, profile, on_bad_value)
         except BaseException:
             con.close()
             raise
