@@ -90,40 +90,12 @@ def settings_from_export(export_dir: str | Path, crm: str, columns: dict[str, di
     from crm_audit.exportdraft import draft_from_export, template_values
 
     draft = draft_from_export(export_dir, crm, columns)
-    if not draft.pipelines:
-        lack = _missing_stage_column(export_dir, crm)
-        if lack is not None:  # no column is the stage: settings to finish (write_settings_from_export), as for an id
-            raise InputError(problems=[lack])
+    if not draft.pipelines and not draft.no_stage_column:  # the stage column is there, every cell of it blank
         raise InputError(problems=[Problem(template=N_("no deal has a stage, or no column of the deals file is the stage: name "
                                                        "it in crm-audit.yaml (columns: {{deals: {{stage: <header>}}}}) and run "
                                                        "init --force again"),
                                            file=str(export_dir), reason="no-stages")])
     return template_values(draft)
-
-
-def _missing_stage_column(export_dir: str | Path, crm: str) -> Problem | None:
-    """The deals file's missing-column problem for the stage when no column of it is the stage (None when one is,
-    its cells all blank, or no deals file is found): what `run` says of a missing required column."""
-    from crm_audit.engine.inspect import inspect_export
-    from crm_audit.engine.mapping import missing_required_msg
-    from crm_audit.engine.profile import load_profile
-    from crm_audit.engine.readers import peek_headers
-
-    deals = next((f for f in inspect_export(export_dir, crm=crm).files if f.entity == "deals"), None)
-    if deals is None or "stage" in {name for _, name in deals.mapped}:
-        return None
-    try:
-        headers = deals.headers or peek_headers(deals.path)
-    except Exception:  # the file's problem is told by the message this replaces
-        return None
-    if not headers:
-        return None
-    profile = load_profile(crm)
-    spec = profile.entities.get("deals")
-    if spec is None or "stage" not in spec.fields:
-        return None
-    msg = missing_required_msg(profile, spec, "deals", "stage", headers)
-    return Problem(template=msg.template, params=msg.params, file=str(deals.path), row=1, reason="missing-column")
 
 
 def existing_columns(path: Path) -> dict[str, dict[str, str]]:
@@ -153,7 +125,8 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
         raise UsageError(_("{path} already exists; edit it, or pass --force to overwrite it").format(path=path))
     own = existing_columns(path) if path.exists() else None
     try:
-        text = render_settings(crm, **settings_from_export(export_dir, crm, own))
+        values = settings_from_export(export_dir, crm, own)
+        text = render_settings(crm, **values)
     except InputError as exc:  # a required column missing: the settings to finish, with that column's line to fill
         lack = next((p for p in exc.problems if p.reason == "missing-column" and {"entity", "name", "header"} <= set(p.params)), None)
         if lack is None:
@@ -171,6 +144,15 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+    if values.get("no_stage_column"):  # what the user reads before opening the file: the run works, these rules are off
+        from crm_audit.i18n import ngettext
+
+        column, file, n = values["no_stage_column"]
+        click.echo(ngettext("{file} has no stage column «{column}»: no pipelines are written and {n} rule that needs the stage "
+                            "or the pipeline is switched off in {path} (rules: skip:, the reason next to it); the other rules run",
+                            "{file} has no stage column «{column}»: no pipelines are written and {n} rules that need the stage "
+                            "or the pipeline are switched off in {path} (rules: skip:, the reason next to each); the other rules "
+                            "run", n).format(file=file, column=column, n=n, path=path))
     return path
 
 

@@ -99,6 +99,10 @@ class Draft:
     # an API dump's stage / pipeline ids -> names (None: no list of the export names it), and where the names came from
     ids: dict[str, dict[str, str | None]] = field(default_factory=dict)
     ids_source: dict[str, str] = field(default_factory=dict)
+    # the deals' stage-change date read from one column per stage (the profile's `per_stage`, HubSpot's `Date entered
+    # "<stage> (<pipeline>)"`): (those headers as the field's column, the current-stage header the export lacks, how
+    # many columns); None: the export has a stage-change column of its own, or none
+    stage_changed_from: tuple[str, str, int] | None = None
     # closed stages the export does not tell won or lost (a renamed won stage): written under lost_stages: (how the run
     # reads them until told) for the user to confirm, with closed_stages_confirmed: false
     won_stages: list[str] = field(default_factory=list)
@@ -106,12 +110,18 @@ class Draft:
     # `decimal_mark:` to write ("," / "."; None: auto) and the comment that asks the user to confirm it (Russian lines)
     decimal_mark: str | None = None
     decimal_mark_why: list[str] = field(default_factory=list)
+    # the deals file has no stage column (the header expected, e.g. «Deal - Stage»; None: it has one): `pipelines: {}`
+    # is written and the rules reading the stage or pipeline are under rules: skip:, naming that column
+    no_stage_column: str | None = None
+    deals_file: str = ""
+    no_stage_rules: list[str] = field(default_factory=list)  # the rules off that cannot run without the stage / pipeline
 
     def apply(self, found: "Unrunnable") -> None:
         """Take :func:`rules_that_cannot_run`'s proposals into the draft."""
         self.fields, self.off = list(found.fields), list(found.off)
         self.pipeline_names, self.stage_names = list(found.pipeline_names), list(found.stage_names)
         self.stage_names_held = list(found.stage_names_held)
+        self.no_stage_rules = list(found.no_stage_rules)
 
     @property
     def stage_order_confirmed(self) -> bool:
@@ -592,18 +602,31 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         draft.languages = base.interface_languages([h for _p, _e, headers in files for h in headers])
         deals = export.entities["deals"]
         draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)
+        if "stage_changed" in deals.per_stage:  # days in stage from the per-stage columns: the file says so
+            draft.stage_changed_from = (deals.fields["stage_changed"], _expected_header(export, profile, "deals", "stage_changed"),
+                                        len(deals.per_stage["stage_changed"]))
         draft.pipelines = pipelines_of(export, profile, draft.languages[0] if draft.languages else base.language)
         draft.lost_stages = closed_unknown_stages(export)
         draft.decimal_mark, draft.decimal_mark_why = propose_decimal_mark(
             [cm for e in export.entities.values() for cm in e.column_marks])
         lost = "status = 'lost'" if "status" in deals.fields else "TRUE"  # no status column: a reason given marks a lost deal
         fill_lists(draft, _distinct(export, "deals", "lost_reason", lost), _distinct(export, "deals", "owner"))
-        if draft.pipelines:  # none: no stage column found (the caller says how to name it in columns:)
+        if not draft.pipelines and "stage" not in deals.fields:  # no stage column: the rules reading it are off
+            draft.no_stage_column = _expected_header(export, profile, "deals", "stage")
+            draft.deals_file = Path(deals.file).name
+        if draft.pipelines or draft.no_stage_column:  # else every cell of the stage column blank: the caller says so
             draft.apply(rules_that_cannot_run(draft, export, profile))
     finally:
         export.close()
         export.con.close()
     return draft
+
+
+def _expected_header(export, profile, entity: str, name: str) -> str:
+    """The header of a canonical field as this export would write it (its language, its files' prefix)."""
+    from crm_audit.engine import requirements
+
+    return requirements._Checker(export, profile).header(entity, name)
 
 
 _MARK_WITH = {",": "десятичной запятой", ".": "десятичной точкой"}
@@ -675,6 +698,7 @@ class Unrunnable:
     pipeline_names: list[Mapping] = field(default_factory=list)  # `pipeline_names:` (the handbook's -> the team's)
     stage_names: list[Mapping] = field(default_factory=list)  # `stage_names:`
     stage_names_held: list[Mapping] = field(default_factory=list)  # `stage_names:` written commented out (order guessed)
+    no_stage_rules: list[str] = field(default_factory=list)  # rules that need the stage column the export lacks
 
 
 def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) -> Unrunnable:
@@ -731,6 +755,21 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
         why = f"в выгрузке нет {'поля' if len(cols) == 1 else 'полей'} {names} ({files})"
         off[rid] = RuleOff(rid, next((r.code for r in rules if r.id == rid), ""), why, enable)
     deals_file = Path(export.entities["deals"].file).name
+    if draft.no_stage_column:  # every rule that cannot run without the stage or the pipeline, whatever else it lacks
+        from crm_audit.engine import partial
+
+        col = draft.no_stage_column
+        stage = {planmod.field_ref("deal.stage"), planmod.field_ref("deal.pipeline")}
+        for p in planmod.build_all(rules, s):
+            if not stage & partial.needed_refs(p):
+                continue
+            out.no_stage_rules.append(p.rule.id)
+            if p.rule.id in off:  # its reason names the stage / pipeline column already, with the other columns it lacks
+                continue
+            off[p.rule.id] = RuleOff(
+                p.rule.id, p.rule.code, f"в выгрузке нет колонки этапа «{col}» ({deals_file}): этап и воронку сделки не узнать",
+                f"выгрузите сделки с колонкой «{col}» (или укажите свою в columns: (deals: stage: <заголовок>)) и запустите "
+                "crm-audit init --from-export <папка выгрузки> --force")
     for sk in needs.skipped:  # no stage-change column: days in stage are never counted from the creation date
         if sk.reason == "no-stage-change" and sk.rule_id not in off:
             why = sk.profile_reason or (f"в выгрузке нет столбца «{sk.column}» с датой последней смены этапа ({deals_file}), "
@@ -889,7 +928,9 @@ def template_values(draft: Draft) -> dict:
     q = _yaml_safe
     return {
         "deal_url": draft.deal_url or "https://example.com/deal/{id}",
+        "stage_changed_from": draft.stage_changed_from,
         "pipelines": {q(p.name): [q(s) for s in p.stages] for p in draft.pipelines},
+        "no_stage_column": (draft.no_stage_column, draft.deals_file, len(draft.no_stage_rules)) if draft.no_stage_column else None,
         "pipeline_notes": {q(p.name): p.source for p in draft.pipelines},
         "stage_order_confirmed": draft.stage_order_confirmed,
         "decimal_mark": draft.decimal_mark,
