@@ -67,6 +67,10 @@ def test_init_and_run_take_days_in_stage_from_the_deals_own_stage_column(tmp_pat
     work = tmp_path / "work"
     settings = _init(work, EXPORT)
     assert not set(settings["rules"]["skip"]) & set(RULES)  # not switched off: the export has the dates
+    text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert ("# Дни на этапе (правила 2.2 и 2.4): колонки «Date entered current stage» в выгрузке нет, дата смены\n"
+            "# этапа берётся из колонок «Date entered \"<stage> (<pipeline>)\"» (по колонке на этап, их 11):\n"
+            "# у каждой сделки — из колонки её этапа и воронки; пустая ячейка — от даты создания сделки.\n") in text
     code, out, found = _run(work, EXPORT, capsys)
     assert code == 0
     # 2.2 (> 7 days in «Принял в работу»): 7 days no, 8 yes; the Партнеры deal from ITS pipeline's column (10 days, not
@@ -117,6 +121,7 @@ def test_date_entered_current_stage_wins(tmp_path, capsys):
     export = _edit(tmp_path, add)
     work = tmp_path / "work"
     _init(work, export)
+    assert "Дни на этапе (правила 2.2 и 2.4)" not in (work / "crm-audit.yaml").read_text(encoding="utf-8")
     code, _out, found = _run(work, export, capsys)
     assert code == 0 and not found.keys() & set(RULES)
     capsys.readouterr()
