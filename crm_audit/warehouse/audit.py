@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -27,6 +26,7 @@ from crm_audit.progress import silent
 from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, SkippedRule, UnjudgedDeals, skipped_note,
                               skipped_warning, unjudged_note, unjudged_warning)
 from crm_audit.warehouse import profile as wprofile
+from crm_audit.warehouse.profile import profile_name
 from crm_audit.warehouse.entities import Layout, build_layout, cte_name, finding_text, findings_error, probe, resolve as resolve_profile
 from crm_audit.textnorm import norm
 from crm_audit.warehouse.url import EngineURL, parse
@@ -57,18 +57,6 @@ class WarehouseSource:
         """What the workbook's FAQ and the ledger say the audit read: the warehouse profile, the schema and the
         database's name — no user, host, socket path or password (the team reads the document)."""
         return " · ".join(p for p in (self.profile.name, self.schema, self.url.database) if p)
-
-
-def profile_name(settings) -> str:
-    """The settings' warehouse profile: a bundled name, or a file of the team's (relative to the settings);
-    default ``fivetran_<crm>``."""
-    conf = getattr(settings, "engine", None)
-    if conf is None or not conf.profile:
-        return f"fivetran_{settings.crm}"
-    path = Path(conf.profile).expanduser()
-    if not path.is_absolute() and settings.base_dir is not None and (settings.base_dir / path).exists():
-        return str(settings.base_dir / path)
-    return conf.profile
 
 
 def resolve(settings, url_text: str | None) -> WarehouseSource:

@@ -34,10 +34,9 @@ def check_sources(config: str, export, from_api: bool, engine_url) -> None:
 
 def split_engine(engine: str | None) -> tuple[str | None, str | None]:
     """``--engine`` of validate: a SQL engine's name (duckdb, postgres …) or an engine URL -> (dialect, URL)."""
-    from crm_audit.engine import dialects
-
     if engine is None:
         return None, None
+    from crm_audit.engine import dialects
     from crm_audit.warehouse.url import parse, secret_pairs
 
     if "://" in engine or secret_pairs(engine):  # (a libpq DSN with a password: refused, masked)
@@ -126,17 +125,16 @@ def warehouse_rule_sql(rule, settings, url: str) -> str:
 def settings_engine_problems(settings) -> list[Problem]:
     """`validate` (without --engine): the settings' `engine:` block — its URL parses (no password in it) and its
     warehouse profile loads — each problem at the block's line; nothing is connected to."""
-    from crm_audit.warehouse import profile as wprofile
-    from crm_audit.warehouse.audit import profile_name
-    from crm_audit.warehouse.url import parse
-
     conf = getattr(settings, "engine", None)
     if conf is None:
         return []
+    from crm_audit.warehouse import profile as wprofile
+    from crm_audit.warehouse.url import parse
+
     out: list[Problem] = []
     checks = [("url", lambda: parse(conf.url))] if conf.url else []
     if conf.url or conf.profile:
-        checks.append(("profile", lambda: wprofile.load(profile_name(settings))))
+        checks.append(("profile", lambda: wprofile.load(wprofile.profile_name(settings))))
     for key, check in checks:
         try:
             check()

@@ -26,6 +26,18 @@ def available() -> list[str]:
     return sorted(p.stem for p in warehouses_dir().glob("*.yaml"))
 
 
+def profile_name(settings) -> str:
+    """The settings' warehouse profile: a bundled name, or a file of the team's (relative to the settings);
+    default ``fivetran_<crm>``."""
+    conf = getattr(settings, "engine", None)
+    if conf is None or not conf.profile:
+        return f"fivetran_{settings.crm}"
+    path = Path(conf.profile).expanduser()
+    if not path.is_absolute() and settings.base_dir is not None and (settings.base_dir / path).exists():
+        return str(settings.base_dir / path)
+    return conf.profile
+
+
 class Join(BaseModel):
     model_config = ConfigDict(extra="forbid")
     table: str  # a table of the schema, or a parenthesised SELECT over its tables

@@ -26,6 +26,7 @@ from typing import Callable, Sequence
 from sqlglot import exp
 
 from crm_audit.engine.dialects import Dialect, S, fn, num
+from crm_audit.engine.dialects.regex import placeholder_pattern
 from crm_audit.engine.plan import FieldRef, RulePlan, StagePlan, field_ref
 from crm_audit.report import BASE_COLUMNS, STATE_GUESSED, STATE_TITLES
 from crm_audit.rules.lang import All, AnyOf, Cond, Leaf, Linked, Not, iter_conds
@@ -388,9 +389,3 @@ class RuleCompiler:
 
     def sql(self, plan: RulePlan, pretty: bool = True) -> str:
         return self.d.render(self.query(plan), pretty=pretty)
-
-
-def placeholder_pattern(words: list[str]) -> str:
-    """The whole (normalised) name is one of ``words``, optionally followed by digits."""
-    alts = "|".join(re.escape(norm(w)).replace("\\ ", " ") for w in words)
-    return "(?:" + alts + r")(?:\s?[0-9]+)?"
