@@ -141,3 +141,24 @@ def test_a_cell_that_does_not_read_stops_run_naming_file_row_and_column(tmp_path
     code, out, _found = _run(work, export, capsys)
     assert code == 2 and "Traceback" not in out
     assert DEALS in out and "строка 3" in out and 'Date entered "Принял в работу (Клиенты)"' in out and "«скоро»" in out, out
+
+
+def test_a_german_export_reads_its_per_stage_columns(tmp_path, capsys):
+    """The profile's German names (languages.de: «Datensatz-ID», «Deal-Phase» … and the per-stage
+    «Datum des Eintritts in "<Phase> (<Pipeline>)"», inferred from «Datum des Eintritts in die aktuelle Phase»)."""
+    names = {"Record ID": "Datensatz-ID", "Deal Name": "Dealname", "Deal Stage": "Deal-Phase", "Amount": "Betrag",
+             "Create Date": "Erstelldatum", "Deal owner": "Dealinhaber", "Is Deal Closed?": "Ist abgeschlossen",
+             "Is Closed Won": "Ist gewonnen", "Close Date": "Abschlussdatum"}
+
+    def german(head, rows):
+        for k, h in enumerate(head):
+            head[k] = names.get(h) or h.replace("Date entered ", "Datum des Eintritts in ")
+
+    export = _edit(tmp_path, german)
+    work = tmp_path / "work"
+    settings = _init(work, export)
+    assert not set(settings["rules"]["skip"]) & set(RULES)
+    code, _out, found = _run(work, export, capsys)
+    assert code == 0
+    assert set(found["stuck-in-accepted"]) == {"18345670102", "18345670107"}
+    assert set(found["no-stage-movement"]) == {"18345670104", "18345670106"}
