@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
@@ -153,7 +154,23 @@ def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | Non
         if spec.signature and all(f in have for f in spec.signature) and ("id" in have or not id_needed):
             if len(have) > found[0]:
                 found = (len(have), name)
-    return found[1]
+    return found[1] or _entity_by_shape(profile, headers)
+
+
+@lru_cache(maxsize=None)
+def file_shapes() -> dict[str, tuple[frozenset[str], ...]]:
+    """entity -> the header sets a file of it has all of, whatever its name (``file_shapes.yaml``), as header keys."""
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parent / "file_shapes.yaml").read_text(encoding="utf-8")) or {}
+    return {e: tuple(frozenset(hkey(h) for h in shape) for shape in shapes) for e, shapes in data.items()}
+
+
+def _entity_by_shape(profile: Profile, headers: list[str]) -> str | None:
+    """The entity of the profile whose shape (:func:`file_shapes`) the headers have; None when none or two do."""
+    have = {hkey(h) for h in headers}
+    hits = [e for e, shapes in file_shapes().items() if e in profile.entities and any(s <= have for s in shapes)]
+    return hits[0] if len(hits) == 1 else None
 
 
 #: a file named like an entity none of whose columns is one of its fields
