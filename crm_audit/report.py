@@ -11,13 +11,14 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from gettext import NullTranslations
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from crm_audit.errors import Msg
 from crm_audit.i18n import N_
 from crm_audit.textnorm import display_names
+
+if TYPE_CHECKING:  # pandas is imported where rows are made: a command that only reads the ledger needs none
+    import pandas as pd
 
 ColumnKind = Literal["text", "number", "int", "date", "link"]
 
@@ -423,6 +424,8 @@ class AuditReport:
 
     def hits_by_owner(self) -> pd.DataFrame:
         """Owner x rule_id counts with a ``total`` column, sorted by total desc."""
+        import pandas as pd
+
         frames = [
             pd.DataFrame({"owner": r.rows["owner"].fillna("").astype(str), "rule_id": r.rule_id})
             for r in self.results
@@ -444,6 +447,8 @@ class AuditReport:
 
 def column_texts(rows: pd.DataFrame, key: str, missing: str | None = None) -> list[str | None]:
     """A column of :attr:`RuleResult.rows` as text values (``missing`` for a missing value), converted column-wise."""
+    import pandas as pd
+
     if key not in rows.columns:
         return [missing] * len(rows)
     col = rows[key]

@@ -122,7 +122,7 @@ def test_validate_still_finds_every_pattern_duckdb_cannot_run(settings_dir):
                         "cannot run on duckdb (its regular expressions have none)")
 
 
-def test_run_writing_only_the_csv_imports_no_workbook_sheets_or_mail(settings_dir):
+def test_run_writing_only_the_csv_imports_no_workbook_sheets_or_mail_and_waivers_no_pandas(settings_dir):
     out_csv = settings_dir / "v.csv"
     code, modules, out = _cli(["run", "--export", str(demo_dir() / "pipedrive"), "--as-of", "2026-11-20",
                                "--violations-csv", str(out_csv)], settings_dir)
@@ -131,6 +131,11 @@ def test_run_writing_only_the_csv_imports_no_workbook_sheets_or_mail(settings_di
     assert len(rows) == 329 and len({r["rule_code"] for r in rows}) == 17
     assert "Audit as of 20.11.2026: 298 deals audited, 329 violations in 17 of 17 rules." in out
     assert _loaded(modules, NOT_FOR_CSV) == []
+    # a command that only reads the ledger makes no rows: no pandas (crm_audit.report imports it where rows are made)
+    code, modules, out = _cli(["waivers"], settings_dir)
+    assert out.strip() == "No accepted findings."
+    assert _loaded(modules, ("pandas", "openpyxl", "sqlglot", "jinja2", "httpx", "crm_audit.notify")) == []
+    assert "crm_audit.report" in modules
 
 
 def test_dialects_package_gives_every_name_of_its_sql_module():
