@@ -140,14 +140,33 @@ def _team_names(entity: str) -> dict[str, tuple[str, ...]]:
     return {f: tuple(str(n) for n in names) for f, names in (data.get(entity) or {}).items()}
 
 
+@lru_cache(maxsize=None)
+def _needs_words(entity: str) -> dict[str, tuple[str, ...]]:
+    """field -> the words one of which a column's name must hold to be proposed for it (``needs_words``)."""
+    return {f: tuple(hkey(str(w)) for w in words) for f, words in ((_guards().get("needs_words") or {}).get(entity) or {}).items()}
+
+
+def says_field(entity: str, field: str, header: str) -> bool:
+    """``header``'s name holds a word ``suggest_guards.yaml`` requires for ``field`` (True when none is required):
+    «Última modificação» says nothing of a stage, «Última alteração de etapa» does."""
+    words = _needs_words(entity).get(field)
+    if not words:
+        return True
+    k = hkey(header)
+    return any(w in k for w in words)
+
+
 def candidates(profile: "Profile", entity: str, header: str, fields: list[str]) -> list[tuple[float, str, str]]:
     """(score, field, the name it resembles) for every field of ``fields`` ``header`` may be, best first: the
-    profile's own aliases, the other profiles' (a little less) and other teams' own names (as much)."""
+    profile's own aliases, the other profiles' (a little less) and other teams' own names (as much). A field whose
+    names the column's does not speak of (:func:`says_field`) is none of them."""
     spec = profile.entities[entity]
     others = _other_aliases(profile.name, entity)
     team = _team_names(entity)
     out = []
     for f in fields:
+        if not says_field(entity, f, header):
+            continue
         best = None
         for alias in spec.fields[f].headers:
             s = name_score(header, alias)
