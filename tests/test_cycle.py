@@ -429,3 +429,25 @@ def test_a_waiver_survives_a_field_that_only_lost_its_spaces(env):
     assert "4" not in sheet_rows(env["out"], "1.8")
     with Ledger(env["dir"] / "crm-audit.db") as led:
         assert [(w.deal_id, w.ended_reason) for w in led.waivers(active_only=False)] == [("4", None)]
+
+
+def test_the_csv_written_meanwhile_is_put_in_place_only_with_the_other_outputs(env, monkeypatch):
+    """The violations CSV is written in a second thread as soon as the audit's rows exist (issue 17); a failure
+    after that (here: the carry-over) leaves the previous CSV as it was and no temporary file behind."""
+    out, csv = env["out"], env["dir"] / "v.csv"
+    e1 = build(env["dir"] / "e1", scenario_deals(), no_task={"1"})
+    run_cycle(_req(env, e1, D1, out, violations_csv=csv))
+    first = csv.read_bytes()
+    assert first.startswith(b"rule_id,") and first.count(b"\n") > 1
+    import crm_audit.history.carry as carry_mod
+
+    def broken(*a, **k):
+        raise RuntimeError("carry-over failed")
+
+    monkeypatch.setattr(carry_mod, "carry_over", broken)
+    with pytest.raises(RuntimeError):
+        run_cycle(_req(env, e1, D2, out, violations_csv=csv))
+    monkeypatch.undo()
+    assert csv.read_bytes() == first and not [p for p in env["dir"].iterdir() if p.name.endswith(".tmp")]
+    run_cycle(_req(env, e1, D2, out, violations_csv=csv))
+    assert csv.read_bytes().replace(D2.encode(), D1.encode()) == first  # the same rows, dated by the new audit

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from crm_audit.cycle.background import BackgroundCall
 from crm_audit.cycle.documents import location_of, reader_for, sources_to_read
-from crm_audit.cycle.outputs import Written, check_output_paths, refuse_open_document, remove_leftover_temps, write_outputs
+from crm_audit.cycle.outputs import EarlyCsv, Written, check_output_paths, refuse_open_document, remove_leftover_temps, write_outputs
 from crm_audit.cycle.request import AuditRequest, CycleResult, Notice, ReadBack
 from crm_audit.cycle.superseded import file_state, remember_read, rows_to_store, superseded_notice, superseded_sources
 from crm_audit.errors import RuleError, SettingsError, UsageError
@@ -85,13 +85,8 @@ def run_cycle(req: AuditRequest) -> CycleResult:
                          .format(where=where, n=len(req.rule_ids), total=len(rules)))
 
     from crm_audit.engine.audit import audit_export
-    from crm_audit.history.carry import carry_inputs, carry_over
-    from crm_audit.history.changes import changes_for_report
-    from crm_audit.history.hits import hit_history
     from crm_audit.history.ledger import Ledger
     from crm_audit.history.pull import store_edits
-    from crm_audit.history.record import findings_table, record
-    from crm_audit.cycle.written_parts import forget_written, record_written
 
     def audit(say, read_back_done):
         """2. the audit: only reads the export (the CRM, the warehouse); loads it while the documents are read back,
@@ -156,62 +151,84 @@ def run_cycle(req: AuditRequest) -> CycleResult:
         result.report = report
         if (stale := stale_as_of(as_of, report.newest_date)) is not None:
             result.notices.append(stale)
-        progress(_("carrying over statuses and comments ({n} violations)").format(n=f"{report.total:,}"))
-        carry = carry_over(report, carry_inputs(ledger, report))
-        report.warnings = [w for rb in result.read_back for w in rb.result.warnings()] + report.warnings
-        if not partial:
-            report.hit_history = hit_history(report, ledger)
-            report.changes = changes_for_report(ledger, report, carry)
-
-        # 4. outputs: the findings file first (what the document shows), a write-ahead note, then the files
-        write_id = findings_file = None
-        report.ledger_id = ledger.ledger_id
         if not req.dry_run:
             targets = [p for p in (out, csv) if p is not None]
             for p in remove_leftover_temps(targets):
                 result.notices.append(Notice("temp-removed", _("removed {path}, left by a run that was stopped while writing")
                                              .format(path=p)))
-            if not scratch:
-                findings_file = ledger.prepare_findings(as_of, findings_table(report, carry))
-                if out is not None:
-                    write_id = ledger.begin_document_write(location_of(out), as_of, findings_file)
-                    forget_written(ledger, location_of(out))  # recorded again from the file once it is in place
-            result.written += write_outputs(report, out, csv, progress, csv_excel=req.csv_excel)
-            if out is not None and not scratch:  # as written: once superseded, only a later change to it is read again
-                remember_read(ledger, location_of(out), file_state(str(out)), dt.datetime.now())
-                record_written(ledger, location_of(out), out, report, findings_file)
+        # the CSV needs only the audit's rows: written meanwhile, put in place with the other outputs (issue 17)
+        early_csv = EarlyCsv(report, csv, csv_excel=req.csv_excel) if csv is not None and not req.dry_run else None
+        try:
+            return _after_audit(req, result, report, ledger, early_csv, progress, as_of=as_of, out=out, csv=csv, gsheet=gsheet,
+                                gsheet_loc=gsheet_loc, spreadsheet=spreadsheet, seen_in_gsheet=seen_in_gsheet,
+                                partial=partial, scratch=scratch, unfinished=unfinished)
+        finally:
+            if early_csv is not None:
+                early_csv.discard()
 
-        # 5. the Google Sheet
-        if spreadsheet is not None:
-            from exporters.gsheet import publish
 
-            progress(_("publishing to the Google Sheet"))
-            published = publish(report, spreadsheet, seen=seen_in_gsheet, dry_run=req.dry_run, retry=req.gsheet_retry,
-                                progress=progress)
-            result.publish = published
-            late = published.late_edits
-            if late:
-                store_edits(ledger, late, gsheet_loc, None)
-                result.notices.append(Notice("late-edits", ngettext(
-                    "{n} edit typed into the Google Sheet during this run was kept in it and recorded",
-                    "{n} edits typed into the Google Sheet during this run were kept in it and recorded", len(late)).format(n=len(late))))
-            if not req.dry_run:
-                result.written.append(Written("Google Sheet", gsheet))
+def _after_audit(req: AuditRequest, result: CycleResult, report, ledger, early_csv, progress, *, as_of, out, csv, gsheet,
+                 gsheet_loc, spreadsheet, seen_in_gsheet, partial: bool, scratch: bool, unfinished: list) -> CycleResult:
+    """3.–6. of :func:`run_cycle`: carry-over, the outputs, the Google Sheet, the ledger."""
+    from crm_audit.cycle.written_parts import forget_written, record_written
+    from crm_audit.history.carry import carry_inputs, carry_over
+    from crm_audit.history.changes import changes_for_report
+    from crm_audit.history.hits import hit_history
+    from crm_audit.history.pull import store_edits
+    from crm_audit.history.record import findings_table, record
 
-        # 6. the ledger (a partial or dry run records nothing: its ledger is a copy)
+    progress(_("carrying over statuses and comments ({n} violations)").format(n=f"{report.total:,}"))
+    carry = carry_over(report, carry_inputs(ledger, report))
+    report.warnings = [w for rb in result.read_back for w in rb.result.warnings()] + report.warnings
+    if not partial:
+        report.hit_history = hit_history(report, ledger)
+        report.changes = changes_for_report(ledger, report, carry)
+
+    # 4. outputs: the findings file first (what the document shows), a write-ahead note, then the files
+    write_id = findings_file = None
+    report.ledger_id = ledger.ledger_id
+    if not req.dry_run:
         if not scratch:
-            progress(_("recording the audit in the ledger"))
-            # the shared Google Sheet is the team's document when there is one; the workbook is then a copy
-            documents = [(gsheet_loc, "gsheet")] if spreadsheet is not None else []
+            findings_file = ledger.prepare_findings(as_of, findings_table(report, carry))
             if out is not None:
-                documents.append((location_of(out), "xlsx"))
-            audit_id = record(report, ledger, carry, documents, write_id=write_id, findings_file=findings_file)
-            if req.source is not None or ledger.sync_of(audit_id) is not None:  # which CRM sync it read (None: an export)
-                ledger.record_sync(audit_id, getattr(req.source, "sync_id", None), getattr(req.source, "crm", ""),
-                                   str(getattr(req.source, "snapshot", "")))
-            if unfinished:
-                ledger.close_writes(unfinished)
-            result.recorded = True
+                write_id = ledger.begin_document_write(location_of(out), as_of, findings_file)
+                forget_written(ledger, location_of(out))  # recorded again from the file once it is in place
+        result.written += write_outputs(report, out, csv, progress, csv_excel=req.csv_excel, early_csv=early_csv)
+        if out is not None and not scratch:  # as written: once superseded, only a later change to it is read again
+            remember_read(ledger, location_of(out), file_state(str(out)), dt.datetime.now())
+            record_written(ledger, location_of(out), out, report, findings_file)
+
+    # 5. the Google Sheet
+    if spreadsheet is not None:
+        from exporters.gsheet import publish
+
+        progress(_("publishing to the Google Sheet"))
+        published = publish(report, spreadsheet, seen=seen_in_gsheet, dry_run=req.dry_run, retry=req.gsheet_retry,
+                            progress=progress)
+        result.publish = published
+        late = published.late_edits
+        if late:
+            store_edits(ledger, late, gsheet_loc, None)
+            result.notices.append(Notice("late-edits", ngettext(
+                "{n} edit typed into the Google Sheet during this run was kept in it and recorded",
+                "{n} edits typed into the Google Sheet during this run were kept in it and recorded", len(late)).format(n=len(late))))
+        if not req.dry_run:
+            result.written.append(Written("Google Sheet", gsheet))
+
+    # 6. the ledger (a partial or dry run records nothing: its ledger is a copy)
+    if not scratch:
+        progress(_("recording the audit in the ledger"))
+        # the shared Google Sheet is the team's document when there is one; the workbook is then a copy
+        documents = [(gsheet_loc, "gsheet")] if spreadsheet is not None else []
+        if out is not None:
+            documents.append((location_of(out), "xlsx"))
+        audit_id = record(report, ledger, carry, documents, write_id=write_id, findings_file=findings_file)
+        if req.source is not None or ledger.sync_of(audit_id) is not None:  # which CRM sync it read (None: an export)
+            ledger.record_sync(audit_id, getattr(req.source, "sync_id", None), getattr(req.source, "crm", ""),
+                               str(getattr(req.source, "snapshot", "")))
+        if unfinished:
+            ledger.close_writes(unfinished)
+        result.recorded = True
     return result
 
 
