@@ -146,13 +146,24 @@ def _needs_words(entity: str) -> dict[str, tuple[str, ...]]:
     return {f: tuple(hkey(str(w)) for w in words) for f, words in ((_guards().get("needs_words") or {}).get(entity) or {}).items()}
 
 
+@lru_cache(maxsize=None)
+def _never_words(entity: str) -> dict[str, frozenset[str]]:
+    """field -> the words none of which a column's name may hold to be proposed for it (``never_words``)."""
+    return {f: frozenset(hkey(str(w)) for w in words)
+            for f, words in ((_guards().get("never_words") or {}).get(entity) or {}).items()}
+
+
 def says_field(entity: str, field: str, header: str) -> bool:
-    """``header``'s name holds a word ``suggest_guards.yaml`` requires for ``field`` (True when none is required):
-    «Última modificação» says nothing of a stage, «Última alteração de etapa» does."""
+    """``header``'s name holds a word ``suggest_guards.yaml`` requires for ``field`` (True when none is required) and
+    none of the words it says name another figure: «Última modificação» says nothing of a stage, «Última alteração de
+    etapa» does; «Moeda de MRR» is the currency of the MRR, not of the deal's value."""
+    k = hkey(header)
+    never = _never_words(entity).get(field)
+    if never and never & set(re.findall(r"\w+", k)):
+        return False
     words = _needs_words(entity).get(field)
     if not words:
         return True
-    k = hkey(header)
     return any(w in k for w in words)
 
 
