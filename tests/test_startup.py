@@ -159,3 +159,15 @@ def test_dialects_package_gives_every_name_of_its_sql_module():
         dialects.get("oracle")
     with pytest.raises(AttributeError):
         dialects.no_such_name  # noqa: B018
+
+
+def test_number_formats_read_with_libyaml_are_the_same_data():
+    """amounts.py reads its currency data at import with libyaml's loader (run's path): the very data PyYAML's
+    pure-Python loader gives."""
+    import yaml
+
+    from crm_audit.engine import amounts
+
+    text = (Path(amounts.__file__).with_name("number_formats.yaml")).read_text(encoding="utf-8")
+    assert amounts._DATA == yaml.safe_load(text)
+    assert "USD" in amounts.ISO_CODES and "₽" in amounts.SYMBOLS and "r$" in amounts.DOLLARS

