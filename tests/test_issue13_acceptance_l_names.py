@@ -114,3 +114,21 @@ def test_l1_a_change_date_is_proposed_for_stage_changed_only_when_it_speaks_of_a
     assert candidates(kommo, "deals", "Data da última mudança de etapa", ["stage_changed"])
     # other fields are not held to it
     assert says_field("deals", "modified", "Última modificação")
+
+
+def _flagged_1_5(tmp: Path, name: str, as_of: str, capsys) -> list[tuple[str, str]]:
+    export = _export(tmp, name)
+    _init(tmp, export)
+    _run(tmp, export, as_of, capsys)
+    return [(r["deal_id"], r["title"]) for r in _rows(tmp) if r["rule_code"] == "1.5"]
+
+
+def test_l8_crm_auto_names_are_placeholder_titles(tmp_path, capsys):
+    """amoCRM «Сделка #ID», Kommo «Lead #ID», Pipedrive de «Neuer Deal»: 1.5 flags the open deal (0 in all three before);
+    a lost «teste» / «тест» stays out of 1.5's scope (open deals)."""
+    amo, kommo, pd = (tmp_path / n for n in ("amo", "kommo", "pd"))
+    for d in (amo, kommo, pd):
+        d.mkdir()
+    assert _flagged_1_5(amo, "amo_ru_jevelina_names", "2021-03-25", capsys) == [("21034567", "Сделка #21034567")]
+    assert _flagged_1_5(kommo, KOMMO, KOMMO_AS_OF, capsys) == [("18001234", "Lead #18001234")]
+    assert _flagged_1_5(pd, "pd_de_mongo_names", "2025-11-20", capsys) == [("102", "Neuer Deal")]
