@@ -88,8 +88,10 @@ def test_init_and_run_take_days_in_stage_from_the_deals_own_stage_column(tmp_pat
     said = capsys.readouterr().out
     assert ('Date entered "<stage> (<pipeline>)" (по колонке на этап (колонок: 11), у каждой сделки — дата из колонки её этапа) '
             "→ stage_changed") in said
-    custom = next(ln for ln in said.splitlines() if "оставлены как пользовательские поля" in ln)
-    assert "Date entered" not in custom and "Date exited" in custom  # the columns read are not listed as custom fields
+    # neither the columns read nor HubSpot's other per-stage families are listed column by column as custom fields
+    assert "    оставлены как пользовательские поля: Город\n" in said
+    assert ('    по колонке на этап, не читаются: «Date exited "<stage> (<pipeline>)"» (11), «Latest time in "<stage> '
+            '(<pipeline>)"» (11), «Cumulative time in "<stage> (<pipeline>)"» (11)\n') in said
     rows = [ln for ln in said.splitlines() if ln.strip().startswith(("2.2 ", "2.4 "))]
     assert len(rows) == 2 and all(ln.rstrip().endswith("выполнится") for ln in rows), rows
 
@@ -127,7 +129,8 @@ def test_date_entered_current_stage_wins(tmp_path, capsys):
     capsys.readouterr()
     assert main(["inspect", "-c", str(work / "crm-audit.yaml"), str(export)]) == 0
     said = capsys.readouterr().out
-    assert "Date entered current stage → stage_changed" in said and '<stage> (<pipeline>)' not in said
+    assert "Date entered current stage → stage_changed" in said and "(<pipeline>)\" (" not in said
+    assert '    по колонке на этап, не читаются: «Date entered "<stage> (<pipeline>)"» (11), «Date exited ' in said
 
 
 def test_a_cell_that_does_not_read_stops_run_naming_file_row_and_column(tmp_path, capsys):

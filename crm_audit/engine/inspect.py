@@ -121,6 +121,9 @@ class FileReport:
     near_why: str = ""
     # the export could not be loaded, but not because of this file (it fits its entity): it was not read
     waits: bool = False
+    # the CRM's per-stage columns not read (EntitySpec.stage_columns, a `per_stage` field fed otherwise): (the family's
+    # header with <stage> / <pipeline>, how many columns), listed once instead of as custom fields
+    stage_columns: list[tuple[str, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -280,7 +283,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             fr = FileReport(ent.file, name, ent.rows)
             fr.mapped = [(_with_notes(hdr, ent.notes.get(f, [])), f) for f, hdr in ent.fields.items()]
             per_stage = {h for hs in ent.per_stage.values() for h in hs}  # read into a field (its mapped line says so)
-            fr.custom = [hdr for _col, hdr in ent.custom.values() if hdr not in per_stage]
+            fr.custom, fr.stage_columns = _stage_families(profile.entities[name], [hdr for _col, hdr in ent.custom.values()
+                                                                                  if hdr not in per_stage])
             fr.suggestions = {s.header: (s.field, s.like) for s in suggested if s.entity == name}
             fr.ignored = list(ent.ignored)
             fr.rows_where = ent.rows_where.text() if ent.rows_where is not None else ""
@@ -324,6 +328,24 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         export.close()
         export.con.close()
     return rep
+
+
+def _stage_families(spec, custom: list[str]) -> tuple[list[str], list[tuple[str, int]]]:
+    """The custom columns that are none of the CRM's per-stage families (`stage_columns`, and `per_stage` headers not
+    read), and each family found with its count."""
+    from crm_audit.engine.mapping import per_stage_regex, stage_key
+
+    patterns = [*(p for fs in spec.fields.values() for p in fs.per_stage), *spec.stage_columns]
+    shapes = [(p.replace("{stage}", "<stage>").replace("{pipeline}", "<pipeline>"), per_stage_regex(p)) for p in patterns]
+    counts: dict[str, int] = {}
+    rest = []
+    for h in custom:
+        hit = next((shown for shown, rx in shapes if rx.fullmatch(stage_key(h))), None)
+        if hit is None:
+            rest.append(h)
+        else:
+            counts[hit] = counts.get(hit, 0) + 1
+    return rest, list(counts.items())
 
 
 def _names_file(problem: Problem, path: Path) -> bool:
@@ -416,6 +438,9 @@ def format_report(rep: InspectReport) -> str:
         lines.append("    " + _("mapped: {pairs}").format(pairs="; ".join(f"{h} → {fld}" for h, fld in f.mapped)))
         if f.custom:
             lines.append("    " + _("kept as custom fields: {names}").format(names=", ".join(f.custom)))
+        if f.stage_columns:
+            lines.append("    " + _("one column per stage, not read: {families}").format(
+                families=", ".join(f"«{shown}» ({n})" for shown, n in f.stage_columns)))
         for header, (fld, like) in f.suggestions.items():
             line = f"columns: {{{f.entity}: {{{fld}: {header}}}}}"
             if like:

@@ -910,7 +910,7 @@ def stage_key(text: str) -> str:
     return " ".join(norm(text).translate(_QUOTES).split())
 
 
-def _per_stage_regex(pattern: str):
+def per_stage_regex(pattern: str):
     """A regular expression of the headers a `per_stage` pattern writes (any stage, any pipeline), on :func:`stage_key`."""
     key = re.escape(stage_key(pattern))
     for name in ("stage", "pipeline"):
@@ -934,7 +934,7 @@ def dates_from_stage_columns(con, entities: dict[str, LoadedEntity], profile: Pr
             if not fs.per_stage or name in ent.fields or "stage" not in ent.fields:
                 continue
             by_key = {stage_key(h): (col, h) for col, h in ent.custom.values()}
-            shapes = [(p, _per_stage_regex(p)) for p in fs.per_stage]
+            shapes = [(p, per_stage_regex(p)) for p in fs.per_stage]
             used = [(p, [k for k in by_key if rx.fullmatch(k)]) for p, rx in shapes]
             used = [(p, ks) for p, ks in used if ks]
             if not used:

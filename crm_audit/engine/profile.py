@@ -235,6 +235,10 @@ class EntitySpec(BaseModel):
     # own). A file without the column is read whole.
     rows_where: RowsWhere | None = None
     fields: dict[str, FieldSpec]
+    # headers of the CRM's per-stage columns the audit does not read, «{stage}» / «{pipeline}» as in FieldSpec.per_stage
+    # (HubSpot's `Date exited "<stage> (<pipeline>)"`, `Latest time in …`, `Cumulative time in …`): still custom fields
+    # a rule may name, but `inspect` names each family once with its count, never every column
+    stage_columns: list[str] = Field(default_factory=list)
     # hkey(header) -> field: the settings' `columns:` (see Profile.with_columns); wins over `fields`
     columns: dict[str, str] = Field(default_factory=dict)
 
