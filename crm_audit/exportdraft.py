@@ -71,6 +71,9 @@ class PipelineDraft:
     stages: list[str]
     source: str  # how the order was found (Russian, written as a comment)
     guessed: bool
+    # the order is the CRM's own (its probability / sort order, its stage list, its API); False: not guessed, yet not
+    # taken from the CRM either (its standard pipeline, one open stage or none) — the settings do not say «из данных CRM»
+    from_crm: bool = True
 
 
 @dataclass
@@ -381,27 +384,44 @@ def _handbook_pipelines() -> dict[str, list[str]]:
     return EXAMPLE["pipelines"]
 
 
+def _mixed(x: tuple) -> list:
+    """The different order values the open deals of a stage carry (``found``'s fifth item; [] when one or none): a
+    per-deal probability a manager edited, which says nothing of the stage's place."""
+    return list(x[4]) if len(x) > 4 and x[4] and len(x[4]) > 1 else []
+
+
+def _mixed_note(body: list[tuple]) -> str:
+    mixed = [(x[0], _mixed(x)) for x in body if _mixed(x)]
+    return ("у открытых сделок этапов " if len(mixed) > 1 else "у открытых сделок этапа ") + "; ".join(
+        f"«{s}» разные значения ({', '.join(f'{v:g}' for v in vals)})" for s, vals in mixed) if mixed else ""
+
+
 def _by_crm_order(body: list[tuple]) -> tuple[list[str], str, bool]:
-    """Stages by the CRM's order value (probability / sort order), ties by first appearance, the stages without a
-    value after them in first appearance: (stages, how the order was found, guessed — a tie or a stage without a
-    value leaves part of the order to first appearance)."""
+    """Stages by the CRM's order value (probability / sort order) of their open deals, ties by first appearance, the
+    stages without a value (no open deal carries one, or the open deals carry different ones) after them in first
+    appearance: (stages, how the order was found, guessed — a tie or a stage without a value leaves part of the order
+    to first appearance)."""
     valued = sorted((x for x in body if x[1] is not None), key=lambda x: (x[1], x[2]))
-    blank = [s for s, *_ in sorted((x for x in body if x[1] is None), key=lambda x: x[2])]
+    mixed = _mixed_note(body)
+    rest = [s for s, *_ in sorted((x for x in body if x[1] is None), key=lambda x: x[2])]
+    blank = [s for s, *_ in sorted((x for x in body if x[1] is None and not _mixed(x)), key=lambda x: x[2])]
     counts: dict[float, list[str]] = {}
     for s, v, *_ in valued:
         counts.setdefault(v, []).append(s)
     tied = [names for names in counts.values() if len(names) > 1]
-    source = "порядок из данных CRM (вероятность / порядок этапа)"
+    source = "порядок из данных CRM (вероятность / порядок этапа у открытых сделок)"
     notes = []
+    if mixed:
+        notes.append(mixed + " — они поставлены после остальных в порядке первого появления")
     if tied:
         notes.append("у этапов " + "; ".join(", ".join(f"«{s}»" for s in names) for names in tied)
                      + " одинаковое значение — между ними порядок первого появления")
     if blank:
         notes.append("у этапов " + ", ".join(f"«{s}»" for s in blank)
-                     + " значения нет — они поставлены после остальных в порядке первого появления")
+                     + " значения у открытых сделок нет — они поставлены после остальных в порядке первого появления")
     if notes:
         source = "порядок угадан частично: " + source + "; " + "; ".join(notes) + " — проверьте"
-    return [s for s, *_ in valued] + blank, source, bool(notes)
+    return [s for s, *_ in valued] + rest, source, bool(notes)
 
 
 def _by_default_pipeline(profile, ordered: list[str], how: str) -> tuple[list[str], str, bool]:
@@ -435,6 +455,7 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
     terminal = {norm(s) for s in profile.terminal_stages()} | set(closed)
     stages = [s for s, *_ in found]
     body = [x for x in found if norm(x[0]) not in terminal]
+    body = [(x[0], None, *x[2:]) if _mixed(x) else x for x in body]  # a stage whose open deals disagree: no value
     if body and any(x[1] is not None for x in body):
         ordered, source, guessed = _by_crm_order(body)
     else:
@@ -457,8 +478,13 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
                 ordered = [s for s, *_ in sorted(body, key=lambda x: x[2])]
                 source = "в порядке первого появления в выгрузке"
             ordered, source, guessed = _by_default_pipeline(profile, ordered, source)
-    if guessed and len(ordered) <= 1:  # one open stage (or none): no order to guess, «stage ≥ X» reads it alike
-        source, guessed = ("один открытый этап — порядок не нужен" if ordered else "открытых этапов нет"), False
+        if _mixed_note(body):  # the CRM's values were there, but not one per stage
+            source += "; порядок из данных CRM не взят: " + _mixed_note(body)
+    from_crm = not guessed and body and any(x[1] is not None for x in body)
+    if len(ordered) <= 1 and (guessed or not from_crm):  # one open stage (or none): no order to guess
+        source, guessed = ("один открытый этап — порядок не нужен" if ordered else
+                           "открытых этапов нет: ни одна сделка этой воронки в выгрузке не открыта — их этапы и порядок "
+                           "проверьте, когда выгрузка будет с открытыми сделками"), False
     fs = profile.derive_status.from_stage if profile.derive_status else None
     ends: list[str] = []
     if fs is not None:  # won / lost stages last (the CRM has them in every pipeline)
@@ -481,7 +507,7 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
                 ends += names[:1]
     named = {norm(s) for s in ends}
     ends += [s for s in stages if norm(s) in closed and norm(s) not in named]
-    return PipelineDraft(name, ordered + ends, source, guessed)
+    return PipelineDraft(name, ordered + ends, source, guessed, bool(from_crm))
 
 
 def closed_unknown_stages(export) -> list[str]:
@@ -502,12 +528,17 @@ def pipelines_of(export, profile, language: str | None = None) -> list[PipelineD
     if "stage" not in deals.fields:  # never blocks init: the rules comparing stages are switched off, naming the column
         return []
     pipe = "pipeline" if "pipeline" in deals.fields else "NULL"
-    order = "stage_order" if "stage_order" in deals.fields else "NULL"
+    # a deal's probability is the deal's (a manager edits it; a won deal reads 100, a lost one 0 wherever it closed):
+    # the stage's place only from its open deals, and only where they agree
+    is_open = "status = 'open'" if "status" in deals.fields else "TRUE"
+    order, vals = ((f"min(stage_order) FILTER (WHERE {is_open})",
+                    f"list(DISTINCT stage_order ORDER BY stage_order) FILTER (WHERE {is_open} AND stage_order IS NOT NULL)")
+                   if "stage_order" in deals.fields else ("NULL", "NULL"))
     reach = ("median(date_diff('day', created, stage_changed))"
              if "created" in deals.fields and "stage_changed" in deals.fields else "NULL")
     rows = export.con.execute(
-        f"SELECT {pipe} AS p, strip(stage) AS s, min({order}) AS ord, min(_row) AS first, {reach} AS reach FROM deals "
-        "WHERE NOT is_blank(stage) GROUP BY ALL ORDER BY first").fetchall()
+        f"SELECT {pipe} AS p, strip(stage) AS s, {order} AS ord, min(_row) AS first, {reach} AS reach, {vals} AS vals "
+        "FROM deals WHERE NOT is_blank(stage) GROUP BY ALL ORDER BY first").fetchall()
     closed: dict[str, set[str]] = {}  # pipeline -> stages whose every deal is closed by the CRM's flags
     if profile.derive_status is not None and "status" in deals.fields:
         for p, s in export.con.execute(
@@ -517,17 +548,18 @@ def pipelines_of(export, profile, language: str | None = None) -> list[PipelineD
     if deals.catalog:  # the CRM's own list of every pipeline's stages (a dumped list): the stages no deal is in too
         seen = {(norm((p or "").strip() or DEFAULT_PIPELINE), norm(s)) for p, s, *_ in rows}
         last = max((r[3] for r in rows), default=0)
-        rows += [(p, s, o, last + 1 + i, None) for i, (p, s, o) in enumerate(deals.catalog) if (norm(p), norm(s)) not in seen]
+        rows += [(p, s, o, last + 1 + i, None, None) for i, (p, s, o) in enumerate(deals.catalog) if (norm(p), norm(s)) not in seen]
     by_pipe: dict[str, tuple[str, dict[str, list]]] = {}
-    for p, s, ord_, first, days in rows:
+    for p, s, ord_, first, days, vals in rows:
         pname = (p or "").strip() or DEFAULT_PIPELINE
         key = norm(pname)
         _, stages = by_pipe.setdefault(key, (pname, {}))
         prev = stages.get(norm(s))
         if prev is None:
-            stages[norm(s)] = [s, ord_, first, days]
+            stages[norm(s)] = [s, ord_, first, days, list(vals or [])]
         else:  # the same stage spelled two ways: the first spelling, the earliest figures
             prev[1] = ord_ if prev[1] is None else prev[1] if ord_ is None else min(prev[1], ord_)
+            prev[4] = sorted(set(prev[4]) | set(vals or []))
     out = []
     for pname, stages in by_pipe.values():
         out.append(_order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set()), language))
@@ -621,6 +653,13 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         if not draft.pipelines and "stage" not in deals.fields:  # no stage column: the rules reading it are off
             draft.no_stage_column = _expected_header(export, profile, "deals", "stage")
             draft.deals_file = Path(deals.file).name
+        if len(draft.pipelines) == 1 and "pipeline" not in deals.fields:  # no pipeline column: its deals are in the one
+            from crm_audit.engine.profile import with_one_pipeline  # pipeline written, as `run` reads them (L4)
+
+            export.close()
+            export.con.close()
+            profile = with_one_pipeline(profile, {draft.pipelines[0].name: []})
+            export = load_export(d, profile, on_bad_value="warn")
         if draft.pipelines or draft.no_stage_column:  # else every cell of the stage column blank: the caller says so
             draft.apply(rules_that_cannot_run(draft, export, profile))
     finally:
@@ -848,6 +887,12 @@ def handbook_names(draft: Draft, rules, s) -> tuple[list[Mapping], list[Mapping]
                                                     "проверьте, что это то же самое"))
             done.add(handbook)
             taken.add(norm(hit))
+        only = synonyms.get("only_pipeline")  # a team's only pipeline is its sales pipeline, whatever the CRM names it
+        if kind == "pipeline" and only in wanted["pipeline"] and only not in done and len(team["pipeline"]) == 1 \
+                and norm(team["pipeline"][0]) not in taken:
+            one = team["pipeline"][0]
+            out[kind].append(Mapping(only, one, f"воронка руководства «{only}» — у вас одна воронка, «{one}»: "
+                                                "проверьте, что это то же самое"))
     return out["pipeline"], out["stage"]
 
 
@@ -941,6 +986,7 @@ def template_values(draft: Draft) -> dict:
         "no_stage_column": (draft.no_stage_column, draft.deals_file, len(draft.no_stage_rules)) if draft.no_stage_column else None,
         "pipeline_notes": {q(p.name): p.source for p in draft.pipelines},
         "stage_order_confirmed": draft.stage_order_confirmed,
+        "stage_order_from_crm": all(p.from_crm for p in draft.pipelines),
         "decimal_mark": draft.decimal_mark,
         "decimal_mark_why": draft.decimal_mark_why,
         "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}

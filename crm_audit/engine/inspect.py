@@ -253,6 +253,9 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         if settings.date_order in ("dmy", "mdy"):  # the team said how its dates read, as `run` reads them
             profile = profile.model_copy(update={"date_order": settings.date_order, "date_order_fixed": True})
         profile = with_decimal_mark(profile, settings)  # and how its amounts read
+        from crm_audit.engine.profile import with_one_pipeline  # a file without a pipeline column: the only one's deals
+
+        profile = with_one_pipeline(profile, settings.pipelines)
         profile = with_closed_stages(profile, settings)  # and its won_stages: / lost_stages:, as `run` reads them
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
     rep.languages = profile.interface_languages([h for p in export_files(d) for h in _headers_or_none(p)])
@@ -313,7 +316,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                                             params=closed_stages_params(settings)).message)
         for w in export.warnings:
             if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id",
-                          "no-owner-column", "no-title-column", "unlinked-tasks", "closed-stage-unknown", "no-stage-column"):
+                          "no-owner-column", "no-title-column", "unlinked-tasks", "closed-stage-unknown", "no-stage-column",
+                          "status-flags-contradict", "no-open-deals"):
                 rep.problems.append(_as_run_meets(w, stops, rep).line())
         try:
             settings = settings or _settings_for(profile.name, config)

@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from crm_audit.engine import amounts
+from crm_audit.engine import amounts, status_checks
 from crm_audit.engine.profile import EntitySpec, Profile, hkey
 from crm_audit.engine.readers import RawInfo, RawTable, drop_raw
 from crm_audit.errors import InputError, Msg, Problem
@@ -796,6 +796,7 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     warnings += _check_values(con, job, proj, date_order)
     if proj.status_guessed:
         warnings += closed_in_unknown_stages(con, job)
+    warnings += status_checks.check(con, job, m, proj.status_derived)  # flags contradicting each other or the stage
     typed = {n for n, fs in spec.fields.items()
              if n in proj.fields and fs.type != "text" and n in m.by_field and not (n == "status" and proj.status_derived)}
     ent = LoadedEntity(job.entity, job.path, job.entity, rows, proj.fields, proj.custom_cols, m.ignored,

@@ -293,6 +293,9 @@ class StatusFromStage(BaseModel):
     # the stages the settings list as open (their `pipelines:` less the won / lost stages): a close date alone
     # (amoCRM's «Дата закрытия») does not close a deal in one of them; set from the settings, never in a profile
     open: list[str] = Field(default_factory=list)
+    # stage names that say the deal is open («Open»): never read as a status, but a deal the CRM's closed flags close in
+    # such a stage is warned by file, column and rows (swapped or inverted flag columns; crm_audit/engine/status_checks.py)
+    open_names: list[str] = Field(default_factory=list)
 
     @field_validator("won_pattern", "lost_pattern", "closed_lost_pattern")
     @classmethod
@@ -846,7 +849,23 @@ def profile_for(settings) -> Profile:
     order = getattr(settings, "date_order", None)
     if order in ("dmy", "mdy"):  # the team said how its dates read: never guessed from the values
         profile = profile.model_copy(update={"date_order": order, "date_order_fixed": True})
-    return with_closed_stages(with_decimal_mark(profile, settings), settings)
+    return with_one_pipeline(with_closed_stages(with_decimal_mark(profile, settings), settings), getattr(settings, "pipelines", None))
+
+
+def with_one_pipeline(profile: Profile, pipelines) -> Profile:
+    """The profile reading a deals file without a pipeline column as the settings' only pipeline (``pipelines``: the
+    settings' `pipelines:`): its deals belong to it, as `init` wrote it, and the rules scoped to a pipeline run (issue
+    13 acceptance L4). A CRM's own default (Salesforce «Продажи») gives way to it; with two pipelines or more, or a
+    pipeline column, nothing changes."""
+    names = list(pipelines or {})
+    spec = profile.entities.get("deals")
+    fs = spec.fields.get("pipeline") if spec is not None else None
+    if len(names) != 1 or fs is None or (fs.default == names[0] and not fs.defaults):
+        return profile
+    out = profile.model_copy(deep=True)
+    f = out.entities["deals"].fields["pipeline"]
+    f.default, f.defaults = str(names[0]), {}
+    return out
 
 
 def with_closed_stages(profile: Profile, settings) -> Profile:
