@@ -193,7 +193,7 @@ def demo(out_dir, as_of):
 @click.option("--crm", default=None, help=N_("CRM export profile: pipedrive, amocrm, bitrix24, hubspot, salesforce (default: with --from-export, detected from the export's headers; otherwise pipedrive)."))
 @click.option("--from-export", "from_export", type=click.Path(exists=True), help=N_("Prefill pipelines and stages from this export."))
 @click.option("--from-crm", is_flag=True, help=N_("Read pipelines, stage order, users and custom fields from the live CRM (its API)."))
-@click.option("--domain", help=N_("With --from-crm: the CRM account's address (amoCRM: acme.amocrm.ru; Pipedrive OAuth2: acme.pipedrive.com)."))
+@click.option("--domain", help=N_("With --from-crm or --from-export: the CRM account's address (amoCRM: acme.amocrm.ru; Kommo: acme.kommo.com; Pipedrive: acme.pipedrive.com; HubSpot: the portal id); with --from-export it makes deal_url link to your deals."))
 @click.option("--token-env", help=N_("With --from-crm: the environment variable holding the API token (default: PIPEDRIVE_API_TOKEN / AMOCRM_TOKEN)."))
 @click.option("--token-file", type=click.Path(dir_okay=False), help=N_("With --from-crm: a file outside the project holding the API token."))
 @click.option("--engine", "engine_url", default=None, help=N_("Read pipelines, stage order, owners and custom fields from the CRM's tables in a warehouse (an engine URL, as for `crm-audit run --engine`; the password stays in CRM_AUDIT_ENGINE_PASSWORD) and write the engine: settings."))
@@ -239,14 +239,30 @@ def init(directory, crm, from_export, from_crm, domain, token_env, token_file, e
 
         if not explicit:  # the profile inspect would read the export with, and how sure that is
             crm = detected_crm(from_export)
-        path = write_settings_from_export(Path(directory), crm=crm, export_dir=from_export, force=force)
+        path = write_settings_from_export(Path(directory), crm=crm, export_dir=from_export, force=force, domain=domain)
         click.echo(_("Wrote {path}. Check the order of the stages, edit the lists, then run `crm-audit validate --config {path}`.")
                    .format(path=path))
+        from crm_audit.settings import deal_url_example_text
+
+        example = deal_url_example_text(crm, _written_deal_url(path))
+        if example:
+            click.echo(example)
         return
     from crm_audit.initfile import write_settings
 
     path = write_settings(Path(directory), crm=crm, force=force)
     click.echo(_("Wrote {path}. Edit the pipelines, stages and lists, then run `crm-audit validate --config {path}`.").format(path=path))
+
+
+def _written_deal_url(path: Path) -> str:
+    """The `deal_url:` of the settings file init just wrote ("" when it has none)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return ""
+    return str(data.get("deal_url") or "") if isinstance(data, dict) else ""
 
 
 def _register_extra_commands() -> None:

@@ -84,12 +84,13 @@ def pipelines_from_export(export_dir: str | Path, crm: str) -> dict[str, list[st
     return {p.name: p.stages for p in draft_from_export(export_dir, crm).pipelines}
 
 
-def settings_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None) -> dict:
+def settings_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None,
+                         domain: str | None = None) -> dict:
     """Values for :func:`crm_audit.initfile.render_settings` read from an export
     (see :func:`crm_audit.exportdraft.draft_from_export`); ``columns``: the team's own `columns:` to keep."""
     from crm_audit.exportdraft import draft_from_export, template_values
 
-    draft = draft_from_export(export_dir, crm, columns)
+    draft = draft_from_export(export_dir, crm, columns, domain)
     if not draft.pipelines and not draft.no_stage_column:  # the stage column is there, every cell of it blank
         raise InputError(problems=[Problem(template=N_("no deal has a stage, or no column of the deals file is the stage: name "
                                                        "it in crm-audit.yaml (columns: {{deals: {{stage: <header>}}}}) and run "
@@ -112,7 +113,8 @@ def existing_columns(path: Path) -> dict[str, dict[str, str]]:
     return {str(e): {str(k): str(v) for k, v in fs.items() if v is not None} for e, fs in cols.items() if isinstance(fs, dict)}
 
 
-def write_settings_from_export(directory: str | Path, crm: str, export_dir: str | Path, force: bool = False) -> Path:
+def write_settings_from_export(directory: str | Path, crm: str, export_dir: str | Path, force: bool = False,
+                               domain: str | None = None) -> Path:
     """``crm-audit init --crm NAME --from-export DIR``: write crm-audit.yaml
     that runs on this export (mappings proposed, rules it cannot feed switched off)."""
     from crm_audit.initfile import render_settings
@@ -125,7 +127,7 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
         raise UsageError(_("{path} already exists; edit it, or pass --force to overwrite it").format(path=path))
     own = existing_columns(path) if path.exists() else None
     try:
-        values = settings_from_export(export_dir, crm, own)
+        values = settings_from_export(export_dir, crm, own, domain)
         text = render_settings(crm, **values)
     except InputError as exc:  # a required column missing: the settings to finish, with that column's line to fill
         lack = next((p for p in exc.problems if p.reason == "missing-column" and {"entity", "name", "header"} <= set(p.params)), None)

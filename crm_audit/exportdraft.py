@@ -80,6 +80,9 @@ class PipelineDraft:
 class Draft:
     crm: str
     deal_url: str = ""
+    # the cells of the export that do not read («file» row N, «column»: «value»): `on_bad_value: warn` is written, with
+    # them named — `error` would stop the first run on them
+    bad_values: list[str] = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     columns: dict[str, list[Mapping]] = field(default_factory=dict)  # entity -> mappings
     # entity -> a column whose name only resembles a date / number field's and whose values cannot confirm it (all
@@ -569,6 +572,11 @@ def pipelines_of(export, profile, language: str | None = None) -> list[PipelineD
 # --------------------------------------------------------------------------- the draft
 
 
+def _yaml_comment(text: str) -> str:
+    """``text`` inside a YAML comment: one line (a cell's line breaks as spaces)."""
+    return " ".join(str(text).split())
+
+
 def _yaml_safe(text: str) -> str:
     """A YAML-safe spelling of a name: as it is where PyYAML reads it back unchanged as a mapping key, a flow-list
     item and a value; otherwise JSON-quoted (a subset of YAML). Asked of the parser, not of a character list: «?»
@@ -604,15 +612,17 @@ def _add_columns(draft: Draft, entity: str, found: list[Mapping]) -> None:
         have.append(m)
 
 
-def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None) -> Draft:
+def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None,
+                      domain: str | None = None) -> Draft:
     """Read the export and propose settings that run (see the module's docstring); ``columns``: the
-    team's own `columns:` (from the settings file init overwrites), kept and read with."""
+    team's own `columns:` (from the settings file init overwrites), kept and read with; ``domain``: the team's
+    account (`init --domain`), put into the profile's example `deal_url`."""
     from crm_audit.engine.loading import load_export
     from crm_audit.engine.profile import load_profile
 
     d = Path(export_dir)
     base = load_profile(crm)
-    draft = Draft(crm=crm, deal_url=base.deal_url)
+    draft = Draft(crm=crm, deal_url=base.deal_url_for(domain) if domain else base.deal_url)
     # the team's own `columns:` (a crm-audit.yaml init overwrites) stand; then what the files' names suggest
     draft.columns = {e: [Mapping(k, v, "из вашего crm-audit.yaml") for k, v in fs.items() if v]
                      for e, fs in (columns or {}).items() if e in base.entities and fs}
@@ -636,6 +646,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export = load_export(d, profile, on_bad_value="warn")
         draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}
         draft.languages = base.interface_languages([h for _p, _e, headers in files for h in headers])
+        draft.bad_values = unreadable_cells(export)
         deals = export.entities["deals"]
         draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)
         if "stage_changed" in deals.per_stage:  # days in stage from the per-stage columns: the file says so
@@ -666,6 +677,16 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         export.close()
         export.con.close()
     return draft
+
+
+def unreadable_cells(export, shown: int = 3) -> list[str]:
+    """The export's cells that do not read (a date «32.13.2026», an unknown status), as the settings' comment names
+    them: «file» row N, «column»: «value» — the first ``shown`` and how many more."""
+    bad = [w for w in export.warnings if w.code in ("bad-value", "unknown-value") and w.row is not None]
+    out = [f"{Path(w.file).name} строка {w.row}, «{w.column}»: «{w.params.get('value', '')}»" for w in bad[:shown]]
+    more = len(bad) - len(out) + sum(int(w.params.get("n", 0)) for w in export.warnings
+                                     if w.code in ("bad-value", "unknown-value") and w.row is None)
+    return out + ([f"и ещё {more}"] if more > 0 and out else [])
 
 
 def _expected_header(export, profile, entity: str, name: str) -> str:
@@ -989,6 +1010,7 @@ def template_values(draft: Draft) -> dict:
         "stage_order_from_crm": all(p.from_crm for p in draft.pipelines),
         "decimal_mark": draft.decimal_mark,
         "decimal_mark_why": draft.decimal_mark_why,
+        "bad_values": [_yaml_comment(b) for b in draft.bad_values],
         "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}
                           if draft.won_stages or draft.lost_stages else None),
         "frozen_lost_reasons": [q(r) for r in draft.frozen_lost_reasons],

@@ -31,6 +31,10 @@ def render_settings(crm: str = "pipedrive", **overrides) -> str:
         raise UsageError(f"unknown CRM «{crm}»; available: {', '.join(available())}")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(templates_dir())), keep_trailing_newline=True)
     values = {**EXAMPLE, **overrides, "crm": crm, "profiles": ", ".join(available()), "filename": SETTINGS_FILE}
+    if "deal_url_example" not in values:  # a link to an example account: the file says so (and how to set it)
+        from crm_audit.engine.profile import load_profile
+
+        values["deal_url_example"] = load_profile(crm).deal_url_example(values["deal_url"])
     return env.get_template("crm-audit.yaml.j2").render(**values)
 
 

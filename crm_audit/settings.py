@@ -463,6 +463,30 @@ def closed_stages_params(s: Settings) -> dict[str, str]:
     return {"stages": quote([*s.won_stages, *s.lost_stages]), "won": quote(s.won_stages), "lost": quote(s.lost_stages)}
 
 
+#: `deal_url:` still the profile's example (init writes it until told the account): every link in the report is dead
+DEAL_URL_EXAMPLE = N_("deal_url «{url}» is an example («{example}» is not your account): the deal links in the report open no "
+                      "deal — write your CRM's address in crm-audit.yaml (deal_url:, the address of any deal with its number "
+                      "replaced by {{id}}) or run `crm-audit init --from-export DIR --domain ACCOUNT --force`, ACCOUNT being "
+                      "what stands for «{example}» in your CRM's address")
+
+
+def deal_url_example_of(crm: str, url: str) -> str | None:
+    """The example part of ``url`` under the profile ``crm`` (see Profile.deal_url_example); None when it names an
+    account or the profile is unknown."""
+    from crm_audit.engine.profile import load_profile
+
+    try:
+        return load_profile(crm).deal_url_example(url)
+    except SettingsError:
+        return None
+
+
+def deal_url_example_text(crm: str, url: str) -> str | None:
+    """:data:`DEAL_URL_EXAMPLE` in the CLI's language, or None when ``url`` names the team's account."""
+    example = deal_url_example_of(crm, url)
+    return _(DEAL_URL_EXAMPLE).format(url=url, example=example) if example else None
+
+
 def validate_problems(s: Settings) -> list[Problem]:
     """What `crm-audit validate` adds to loading: the settings against their CRM
     profile (`crm:` names one — else a problem at its line —, every `columns:`
@@ -477,6 +501,11 @@ def validate_problems(s: Settings) -> list[Problem]:
         p = s.problem(("pipelines",), N_("`pipelines:` names ids that pipeline_ids: / stage_ids: name ({pairs}): they are read "
                                          "as those names; write the names in pipelines: instead of the ids"), "pipelines-by-id",
                       {"pairs": pairs})
+        p.severity = "warning"
+        out.append(p)
+    example = deal_url_example_of(s.crm, s.deal_url)
+    if example:
+        p = s.problem(("deal_url",), DEAL_URL_EXAMPLE, "deal-url-example", {"url": s.deal_url, "example": example})
         p.severity = "warning"
         out.append(p)
     if not s.closed_stages_confirmed:

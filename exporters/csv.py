@@ -6,7 +6,8 @@ multi-line values round-trip. Columns: :data:`CSV_COLUMNS`. ``evidence`` is
 (dates ISO, integral numbers without ``.0``, missing values empty).
 
 CSV is data: text starting with ``= + - @`` is written as is; only NUL
-characters are removed.
+characters are removed. A deal without an owner is written «(без ответственного)», as the hit-tracking sheet and
+the terminal name it (the rule sheets keep the owner cell blank: the read-back takes a warning's manager from it).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ CSV_COLUMNS = (
 )
 
 _BASE_KEYS = tuple(c.key for c in BASE_COLUMNS)
+#: the owner of a deal that has none, as the hit-tracking sheet and the terminal write it
+NO_OWNER = "(без ответственного)"
 
 
 def format_value(value: Any, kind: str = "text") -> str:
@@ -188,7 +191,7 @@ def _rule_select(report: AuditReport, result: Any, table: Any) -> str:
     return (
         f"SELECT {_quote(strip_nul(str(result.rule_id)))} AS rule_id, {_quote(strip_nul(str(result.code)))} AS rule_code, "
         f"{_quote(str(result.criticality))} AS criticality, {base['deal_id']} AS deal_id, {base['deal_url']} AS deal_url, "
-        f"{base['title']} AS title, {base['owner']} AS owner, {base['state']} AS state, {base['reason']} AS reason, "
+        f"{base['title']} AS title, coalesce(nullif(trim({base['owner']}), ''), {_quote(NO_OWNER)}) AS owner, {base['state']} AS state, {base['reason']} AS reason, "
         f"{base['pipeline']} AS pipeline, {base['stage']} AS stage, {evidence} AS evidence, "
         f"{_quote(report.as_of.isoformat())} AS as_of FROM r"
     )
@@ -229,6 +232,7 @@ def _write_with_csv_module(report: AuditReport, tmp: Path) -> None:
                 return _format_column(rows[key].astype(object).where(rows[key].notna(), None).tolist(), kind)
 
             base = {k: col(k) for k in _BASE_KEYS}
+            base["owner"] = [o if o.strip() else NO_OWNER for o in base["owner"]]
             titles = [strip_nul(c.title) for c in result.evidence]
             ev_cols = [col(c.key, c.kind) for c in result.evidence]
             evidence = ["; ".join(f"{t}: {v}" for t, v in zip(titles, vals)) for vals in zip(*ev_cols)] if ev_cols else [""] * n

@@ -677,7 +677,10 @@ def faq_sheet(report: AuditReport, titles: Sequence[str], *, deal_id_header: str
     for result, title in zip(report.results, titles):
         out.add(_cell(f"{result.code} {result.title}".strip(), RULE_LINK, link=Link(sheet=title)))
         line("Критичность", _criticality_text(result.criticality))
-        out.add(_cell("Нарушений", LABEL), _cell(result.count, COUNT, "int"))
+        if result.skipped:  # not «0» (a pass at a glance): the rule did not run; the note below says why
+            line("Нарушений", "пропущено — правило не проверялось (причина — в «Примечании» ниже)")
+        else:
+            out.add(_cell("Нарушений", LABEL), _cell(result.count, COUNT, "int"))
         if result.scope_text:
             line("Какие сделки", result.scope_text)
         if result.evidence:

@@ -16,7 +16,7 @@ from crm_audit.rules.ruleset import RuleSet
 from crm_audit.engine.profile import profile_for
 from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, blank_column_note, blank_column_warning,
                                skipped_note, skipped_warning, unjudged_note, unjudged_warning)
-from crm_audit.settings import CLOSED_STAGES_GUESSED, Settings, closed_stages_params
+from crm_audit.settings import CLOSED_STAGES_GUESSED, DEAL_URL_EXAMPLE, Settings, closed_stages_params, deal_url_example_of
 from crm_audit.errors import UsageError
 from crm_audit.progress import silent
 
@@ -155,6 +155,10 @@ def audit_export(
                                        else DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
         if not settings.stage_order_confirmed:
             warnings.append(DataWarning("stage-order-guessed", "", settings.file, template=STAGE_ORDER_GUESSED))
+        example = deal_url_example_of(settings.crm, settings.deal_url)
+        if example:  # every row's link opens no deal
+            warnings.append(DataWarning("deal-url-example", "", settings.file, template=DEAL_URL_EXAMPLE,
+                                        params={"url": settings.deal_url, "example": example}))
         if not settings.closed_stages_confirmed:  # init's guess of which closed stages are won / lost
             warnings.append(DataWarning("closed-stages-guessed", "", settings.file, template=CLOSED_STAGES_GUESSED,
                                         params=closed_stages_params(settings)))

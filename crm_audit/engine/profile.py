@@ -495,6 +495,15 @@ class Profile(BaseModel):
     aliases: list[str] = Field(default_factory=list)
     # example link to a deal, for `crm-audit init`
     deal_url: str = ""
+    # the part of `deal_url` that stands for the team's account («example» in example.pipedrive.com, HubSpot's
+    # «PORTAL_ID»): a `deal_url:` still holding it links every row to no real deal — init, validate and run say so;
+    # `init --from-export DIR --domain ACCOUNT` puts the account there (a whole host such as acme.kommo.com replaces
+    # the link's host)
+    deal_url_account: str = "example"
+    # cell texts that mean "no value" in ANY column of this CRM's export, in each interface language the CRM writes
+    # them in (HubSpot «(No value)», «(Nenhum valor)»): read as a blank cell, never as a value (an owner, a source, an
+    # amount that does not read)
+    empty_values: list[str] = Field(default_factory=list)
     # how to read d/m/y vs m/d/y dates written with slashes (10/11/2026) when the values do not tell
     # (a day above 12 does; so does a 12-hour clock «10:00:00 am», the US style)
     date_order: Literal["dmy", "mdy"] = "dmy"
@@ -631,6 +640,34 @@ class Profile(BaseModel):
         code, a name in another script, or no name of this profile)."""
         k = hkey(name)
         return set(self._name_langs.get(k, set())) | set(self._prefix_langs.get(k, set()))
+
+    def deal_url_example(self, url: str) -> str | None:
+        """The part of ``url`` that is an example, not the team's account (the profile's `deal_url_account`, or a host
+        «example.…»): a link there opens no real deal; None when ``url`` is blank or names an account."""
+        import re
+        from urllib.parse import urlsplit
+
+        if not url:
+            return None
+        host = urlsplit(url).hostname or ""
+        if host.split(".")[0] == "example":
+            return host
+        acc = self.deal_url_account
+        return acc if acc and re.search(rf"(^|[/.]){re.escape(acc)}([/.]|$)", url.split("://", 1)[-1]) else None
+
+    def deal_url_for(self, account: str) -> str:
+        """The profile's `deal_url` for the team's account (`init --domain`): a host («acme.kommo.com») replaces the
+        link's host, a name or id («acme», «12345678») the profile's `deal_url_account`."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        acc = account.strip().split("://", 1)[-1].strip("/")
+        url = self.deal_url
+        if not acc or not url:
+            return url
+        if "." in acc and "/" not in acc:
+            parts = urlsplit(url)
+            return urlunsplit(parts._replace(netloc=acc))
+        return url.replace(self.deal_url_account, acc) if self.deal_url_account else url
 
     def interface_languages(self, headers: list[str]) -> list[str]:
         """The interface languages the headers are in, best first: each distinct header counts for the one language
