@@ -132,3 +132,44 @@ def test_l8_crm_auto_names_are_placeholder_titles(tmp_path, capsys):
     assert _flagged_1_5(amo, "amo_ru_jevelina_names", "2021-03-25", capsys) == [("21034567", "Сделка #21034567")]
     assert _flagged_1_5(kommo, KOMMO, KOMMO_AS_OF, capsys) == [("18001234", "Lead #18001234")]
     assert _flagged_1_5(pd, "pd_de_mongo_names", "2025-11-20", capsys) == [("102", "Neuer Deal")]
+
+
+def _inspect(export: Path, capsys, *, russian: bool) -> str:
+    """`crm-audit inspect` as a user runs it (Russian: the CLI's default language), its language reset afterwards."""
+    from crm_audit.i18n import use_language
+
+    capsys.readouterr()
+    try:
+        if russian:
+            use_language("ru")
+        assert main(["inspect", str(export)]) == 0
+    finally:
+        use_language(None)
+    return capsys.readouterr().out
+
+
+def test_l11_a_column_without_header_is_named_in_the_clis_language(tmp_path, capsys, monkeypatch):
+    export = _export(tmp_path, "sf_oklein_noheader")
+    monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "ru")
+    out = _inspect(export, capsys, russian=True)
+    assert "пропущены: столбец 1 (без заголовка)" in out
+    assert "no header" not in out
+    monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "en")
+    assert "ignored: column 1 (no header)" in _inspect(export, capsys, russian=False)
+
+
+def test_l12_inspect_names_the_duplicate_headers_as_run_does(tmp_path, capsys):
+    export = _export(tmp_path, "amo_ru_jevelina_names")
+    out = _inspect(export, capsys, russian=False)
+    problems = out.split("First parse problems:")[1]
+    # «Источник» (read as the rule field «Источник сделки» by init's fields:), «Товар», cid, uid, tid, roistat: each
+    # twice, each named with its columns and which one is read — as `run` warns
+    assert "the column «Источник» appears 2 times (columns 32, 75)" in problems
+    for name, cols in (("Товар", "34, 70"), ("cid", "42, 72"), ("uid", "43, 73"), ("tid", "44, 74"), ("roistat", "53, 65")):
+        assert f"the column «{name}» appears 2 times (columns {cols})" in problems, name
+    assert "more" not in problems  # all six said, none cut off
+    _init(tmp_path, export)
+    run_out = _run(tmp_path, export, "2021-03-25", capsys)
+    assert "the column «Источник» appears 2 times (columns 32, 75)" in run_out
+
+
