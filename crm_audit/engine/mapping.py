@@ -246,6 +246,11 @@ def _typed_expr(spec, raw: str, date_order: str = "dmy", decimal_mark: str = amo
     return raw
 
 
+def _cell(i: int, empty: list[str] | None) -> str:
+    """SQL: the raw column ``c<i>``, a cell holding one of the profile's `empty_values` («(No value)») read as blank."""
+    return f"CASE WHEN norm(c{i}) IN ({_sql_list(empty)}) THEN NULL ELSE c{i} END" if empty else f"c{i}"
+
+
 def _raw_expr(fs, cols: list[str], fallback: list[str] | None = None) -> str:
     raw = _text_expr(cols, fs.join) if cols else None
     if fallback:  # `fallback` columns: for a row whose own columns are blank (or absent)
@@ -366,7 +371,8 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
         return None
 
     def raw(name: str) -> str:
-        return _raw_expr(spec.fields[name], [f"c{i}" for i in by_field[name]], [f"c{i}" for i in (by_fb or {}).get(name, [])])
+        empty = profile.empty_values if profile is not None else None
+        return _raw_expr(spec.fields[name], [_cell(i, empty) for i in by_field[name]], [_cell(i, empty) for i in (by_fb or {}).get(name, [])])
 
     whens: list[tuple[str, str, bool]] = []  # (condition, status, a guess)
     if "status" in by_field:
@@ -591,7 +597,8 @@ def _default_in_language(job: MapJob, fs) -> str:
 def project(job: MapJob, m: ColumnMatch, date_order: str, marks: dict[str, str] | None = None) -> Projection:
     """The SQL that maps and parses every matched column (raw text kept as ``<field>__raw`` for parsed fields)."""
     spec, headers = job.spec, job.headers
-    cols = lambda idxs: [f"c{i}" for i in idxs]  # noqa: E731
+    empty = job.profile.empty_values if job.profile is not None else None
+    cols = lambda idxs: [_cell(i, empty) for i in idxs]  # noqa: E731
     select = ["_row"]
     fields: dict[str, str] = {}
     notes: dict[str, list[Msg]] = {}
