@@ -421,7 +421,7 @@ def _by_crm_order(body: list[tuple]) -> tuple[list[str], str, bool]:
                      + " одинаковое значение — между ними порядок первого появления")
     if blank:
         notes.append("у этапов " + ", ".join(f"«{s}»" for s in blank)
-                     + " значения у открытых сделок нет — они поставлены после остальных в порядке первого появления")
+                     + " значения нет — они поставлены после остальных в порядке первого появления")
     if notes:
         source = "порядок угадан частично: " + source + "; " + "; ".join(notes) + " — проверьте"
     return [s for s, *_ in valued] + rest, source, bool(notes)

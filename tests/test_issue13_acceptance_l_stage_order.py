@@ -63,7 +63,7 @@ def test_l2_stage_order_from_the_open_deals_probability_only(tmp_path, capsys, m
     assert s["pipelines"] == {"Vertrieb": ["Qualifiziert", "Kontakt hergestellt", "Angebot gesendet", "Verhandlung"]}
     assert s["stage_order_confirmed"] is False
     assert ("# порядок угадан частично: порядок из данных CRM (вероятность / порядок этапа у открытых сделок); у этапов "
-            "«Verhandlung» значения у открытых сделок нет") in text
+            "«Verhandlung» значения нет") in text
     assert "missing-amount-after-proposal" in s["rules"]["skip"]
     assert not [r for r in rows if r["rule_code"] == "1.3"]
     assert "порядок этапов в `pipelines:` угадан" in out or "угадан" in out
