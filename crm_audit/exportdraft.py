@@ -109,10 +109,6 @@ class Draft:
     # "<stage> (<pipeline>)"`): (those headers as the field's column, the current-stage header the export lacks, how
     # many columns); None: the export has a stage-change column of its own, or none
     stage_changed_from: tuple[str, str, int] | None = None
-    # the deals' stage-change date read from one column per stage (the profile's `per_stage`, HubSpot's `Date entered
-    # "<stage> (<pipeline>)"`): (those headers as the field's column, the current-stage header the export lacks, how
-    # many columns); None: the export has a stage-change column of its own, or none
-    stage_changed_from: tuple[str, str, int] | None = None
     # closed stages the export does not tell won or lost (a renamed won stage): written under lost_stages: (how the run
     # reads them until told) for the user to confirm, with closed_stages_confirmed: false
     won_stages: list[str] = field(default_factory=list)
@@ -652,9 +648,6 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         if "stage_changed" in deals.per_stage:  # days in stage from the per-stage columns: the file says so
             draft.stage_changed_from = (deals.fields["stage_changed"], _expected_header(export, profile, "deals", "stage_changed"),
                                         len(deals.per_stage["stage_changed"]))
-        if "stage_changed" in deals.per_stage:  # days in stage from the per-stage columns: the file says so
-            draft.stage_changed_from = (deals.fields["stage_changed"], _expected_header(export, profile, "deals", "stage_changed"),
-                                        len(deals.per_stage["stage_changed"]))
         draft.pipelines = pipelines_of(export, profile, draft.languages[0] if draft.languages else base.language)
         draft.lost_stages = closed_unknown_stages(export)
         draft.decimal_mark, draft.decimal_mark_why = propose_decimal_mark(
@@ -1001,7 +994,6 @@ def template_values(draft: Draft) -> dict:
     q = _yaml_safe
     return {
         "deal_url": draft.deal_url or "https://example.com/deal/{id}",
-        "stage_changed_from": draft.stage_changed_from,
         "stage_changed_from": draft.stage_changed_from,
         "pipelines": {q(p.name): [q(s) for s in p.stages] for p in draft.pipelines},
         "no_stage_column": (draft.no_stage_column, draft.deals_file, len(draft.no_stage_rules)) if draft.no_stage_column else None,

@@ -71,6 +71,7 @@ def test_init_and_run_take_days_in_stage_from_the_deals_own_stage_column(tmp_pat
     assert ("# Дни на этапе (правила 2.2 и 2.4): колонки «Date entered current stage» в выгрузке нет, дата смены\n"
             "# этапа берётся из колонок «Date entered \"<stage> (<pipeline>)\"» (по колонке на этап, их 11):\n"
             "# у каждой сделки — из колонки её этапа и воронки; пустая ячейка — от даты создания сделки.\n") in text
+    assert text.count("# Дни на этапе (правила 2.2 и 2.4)") == 1
     code, out, found = _run(work, EXPORT, capsys)
     assert code == 0
     # 2.2 (> 7 days in «Принял в работу»): 7 days no, 8 yes; the Партнеры deal from ITS pipeline's column (10 days, not
