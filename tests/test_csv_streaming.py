@@ -98,4 +98,5 @@ def test_user_space_copy_gives_the_same_bytes(tmp_path, monkeypatch):
 def test_a_frame_without_any_csv_column_keeps_its_row_count(tmp_path):
     rule = RuleResult("odd", "9.9", "Странное", 1, "9.9 Странное", [], pd.DataFrame({"other": [1, 2, 3]}))
     rows = _read(write_violations_csv(_report([rule]), tmp_path / "v.csv"))
-    assert len(rows) == 4 and rows[1][:3] == ["odd", "9.9", "1"] and rows[1][3:12] == [""] * 9
+    # no owner column: the deal is nobody's, «(без ответственного)» as on the hit sheet (acceptance L14)
+    assert len(rows) == 4 and rows[1][:3] == ["odd", "9.9", "1"] and rows[1][3:12] == ["", "", "", "(без ответственного)"] + [""] * 5

@@ -113,7 +113,9 @@ def test_guessed_stage_order_on_the_bundled_fixture(tmp_path):
     assert ("partner-manager-deal-without-partner", "108") in flagged
     assert flagged == REFERENCE
     # the fixture's «Партнерская организация» is blank in all 12 rows: said (issue 13 acceptance K13)
-    assert [w.code for w in report.warnings if w.code != "rule-stage-order-guessed"] == ["blank-column", "stage-order-guessed"]
+    # … and init's example deal_url (acceptance L9)
+    assert [w.code for w in report.warnings if w.code != "rule-stage-order-guessed"] == ["blank-column", "stage-order-guessed",
+                                                                                        "deal-url-example"]
     assert "«Партнерская организация»" in next(w.message for w in report.warnings if w.code == "blank-column")
     # each rule comparing stages by the guessed order says so (issue 13 acceptance J, J2)
     assert "1.3" in {w.params["code"] for w in report.warnings if w.code == "rule-stage-order-guessed"}

@@ -6,7 +6,7 @@ CLI as a user runs it — `init --from-export` then `run`, no hand edit of the s
   1.8; and init never writes `on_bad_value: error` when it has just seen cells that do not read.
 - L9: a `deal_url:` still the profile's example is said by init, validate and run, with how to set it; `init
   --from-export DIR --domain ACCOUNT` writes the account's links.
-- L13: a deal row with neither a stage nor a status is warned by file and row.
+- L13: a deal row with neither a stage nor a status is warned by file and row, whatever columns the export has.
 - L14: a deal without an owner is «(без ответственного)» in the CSV, as on the hit sheet and in the terminal.
 - L15: the FAQ of a skipped rule reads «пропущено», not «Нарушений 0».
 Fixtures: tests/fixtures/real/<name>/ (each README names its source and what the tester wrote).
@@ -148,10 +148,9 @@ def test_l9_hubspot_portal_placeholder_is_an_example(tmp_path, capsys, monkeypat
 def test_l13_l14_l15_french_pipedrive_row_without_stage_and_status(tmp_path, capsys, monkeypatch):
     work = tmp_path / "w"
     _, data, run_out, rows = _init_run(capsys, monkeypatch, work, REAL / "pd_fr_argentic_id_test", "2026-11-20")
-    # L13: row 4 of the file («3;;100;;;;;;») is in no rule's scope: said by file and row
-    assert ("deals.csv строка 4: строка сделки без этапа и без статуса: её не проверит ни одно правило (она ни открыта, ни "
-            "выиграна, ни проиграна)") in run_out
-    assert run_out.count("без этапа и без статуса") == 1  # deals 1 and 2 have both
+    # L13: row 4 of the file («3;;100;;;;;;») is in no rule's scope: said by file and row (deals 1 and 2 have a status)
+    assert ("deals.csv строка 4 «Affaire - Statut»: сделок с пустым или неизвестным состоянием, их не проверяет ни одно "
+            "правило: 1 (первая в строке 4)") in run_out
     # L14: the file has no owner column: every deal is «(без ответственного)» in the CSV as on the hit sheet
     assert [(r["rule_code"], r["deal_id"], r["owner"]) for r in rows] == [("1.5", "1", "(без ответственного)")]
     wb = openpyxl.load_workbook(work / "audit.xlsx", read_only=True)
@@ -164,3 +163,17 @@ def test_l13_l14_l15_french_pipedrive_row_without_stage_and_status(tmp_path, cap
     ran = next(r for r in faq[at["1.5 Некорректные названия"]:] if r[0] == "Нарушений")
     assert skipped == ("Нарушений", "пропущено — правило не проверялось (причина — в «Примечании» ниже)")
     assert ran == ("Нарушений", 1)
+
+
+def test_l13_a_deal_without_status_is_warned_when_the_export_has_no_stage_column(tmp_path, capsys, monkeypatch):
+    """The «no status» warning used to be made only where the export has both a stage and a pipeline column."""
+    export = tmp_path / "export"
+    export.mkdir()
+    src = (REAL / "pd_fr_argentic_id_test" / "deals.csv").read_text(encoding="utf-8").splitlines()
+    drop = src[0].split(";").index("Affaire - Étape")
+    (export / "deals.csv").write_text("\n".join(";".join(c for k, c in enumerate(line.split(";")) if k != drop) for line in src) + "\n",
+                                      encoding="utf-8")
+    _, data, run_out, rows = _init_run(capsys, monkeypatch, tmp_path / "w", export, "2026-11-20")
+    assert data["pipelines"] == {}
+    assert "deals.csv строка 4 «Affaire - Statut»: сделок с пустым или неизвестным состоянием, их не проверяет ни одно правило: " \
+           "1 (первая в строке 4)" in run_out

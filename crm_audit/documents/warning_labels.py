@@ -35,7 +35,6 @@ LABELS: dict[str, str] = {
     "closed-stage-unknown": "Закрытая сделка без итога",
     "unlinked-tasks": "Задачи без сделок",
     "deal-url-example": "Ссылка на сделку — пример",
-    "deal-without-state": "Сделка без этапа и статуса",
     "no-owner-column": "Нет колонки ответственного",
     "no-title-column": "Нет колонки названия",
     "no-stage-column": "Нет колонки даты этапа",

@@ -170,30 +170,6 @@ def _require_deal_ids(con, deals: LoadedEntity) -> None:
                        {"column": deals.fields["id"], "n": deals.rows}, column=deals.fields["id"])
 
 
-#: how many rows of deals without a stage and a status are named one by one (the rest are counted)
-SHOWN_STATELESS = 10
-
-
-def _deals_without_state(con, deals: LoadedEntity) -> list[DataWarning]:
-    """A deal row with neither a stage nor a status (Pipedrive «3;;100;;;;;;»: a row left nearly empty) is in no rule's
-    scope — open, won and lost alike —, so every rule passes it: warned by file and row, never audited silently."""
-    have = {d[0] for d in con.execute(f"SELECT * FROM {deals.table} LIMIT 0").description}
-    if "status" not in have:
-        return []
-    blank_stage = "is_blank(CAST(stage AS VARCHAR))" if "stage" in have else "TRUE"
-    rows = [r for (r,) in con.execute(f"SELECT DISTINCT _row FROM {deals.table} WHERE status IS NULL AND {blank_stage} "
-                                      f"ORDER BY _row").fetchall()]
-    if not rows:
-        return []
-    template = N_("deal row with neither a stage nor a status: no rule can judge it (it is neither open, nor won, nor lost) — "
-                  "set its stage and status in the CRM and export again, or remove the row if it is not a deal")
-    out = [DataWarning("deal-without-state", "", str(deals.file), r, template=template) for r in rows[:SHOWN_STATELESS]]
-    if len(rows) > SHOWN_STATELESS:
-        out.append(DataWarning("deal-without-state", "", str(deals.file), template=N_("… and {n} more deal rows with neither a stage nor a status"),
-                               params={"n": len(rows) - SHOWN_STATELESS}))
-    return out
-
-
 #: the deal fields every audit shows (the owner groups the findings, the title names the deal): a deals file without
 #: a column for one is warned by name, never audited silently as «(без ответственного)» / untitled
 SHOWN_FIELDS = {
@@ -272,7 +248,6 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         if "deals" in out.entities:
             _require_deal_ids(con, out.entities["deals"])
             out.warnings += _lacking_deal_columns(out, profile)
-            out.warnings += _deals_without_state(con, out.entities["deals"])
         if "deals" not in out.entities:
             unfit = loader.unfit.get("deals")
             if unfit:  # a file named like the deals that lacks their columns: say what it lacks

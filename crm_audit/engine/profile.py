@@ -644,16 +644,16 @@ class Profile(BaseModel):
     def deal_url_example(self, url: str) -> str | None:
         """The part of ``url`` that is an example, not the team's account (the profile's `deal_url_account`, or a host
         «example.…»): a link there opens no real deal; None when ``url`` is blank or names an account."""
-        import re
         from urllib.parse import urlsplit
 
         if not url:
             return None
-        host = urlsplit(url).hostname or ""
-        if host.split(".")[0] == "example":
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if host.split(".")[0] in ("example", self.deal_url_account):  # example.pipedrive.com (crm.example is a host)
             return host
         acc = self.deal_url_account
-        return acc if acc and re.search(rf"(^|[/.]){re.escape(acc)}([/.]|$)", url.split("://", 1)[-1]) else None
+        return acc if acc and acc in parts.path.split("/") else None  # HubSpot's …/contacts/PORTAL_ID/…
 
     def deal_url_for(self, account: str) -> str:
         """The profile's `deal_url` for the team's account (`init --domain`): a host («acme.kommo.com») replaces the

@@ -106,6 +106,14 @@ class DuckDBBackend:
         return any(isinstance(c, kind) for c in iter_conds(plan.condition))
 
     def _stage_warnings(self, deals: LoadedEntity) -> None:
+        # a deal with no status (nor a stage that gives one: Pipedrive «3;;100;;;;;;») is in no rule's scope, whatever
+        # columns the export has: said by file and row, never passed silently (acceptance L13)
+        unknown = self.con.execute("SELECT count(*), min(_row) FROM audit_deals WHERE _status = 'unknown'").fetchone()
+        if unknown[0]:
+            self.warnings.append(DataWarning(
+                "unknown-status", "", str(deals.file), unknown[1], deals.fields.get("status"),
+                template=N_("deals with an empty or unknown status, in no rule's scope: {n} (the first at row {row})"),
+                params={"n": unknown[0], "row": unknown[1]}))
         if "stage" not in deals.fields or "pipeline" not in deals.fields:
             return
         rows = self.con.execute(
@@ -124,12 +132,6 @@ class DuckDBBackend:
             self.warnings.append(DataWarning(
                 "unknown-stage", "", str(deals.file),
                 template=N_("… and {n} more deals with a stage or pipeline not in the settings"), params={"n": len(rows) - 50}))
-        unknown = self.con.execute("SELECT count(*), min(_row) FROM audit_deals WHERE _status = 'unknown'").fetchone()
-        if unknown[0]:
-            self.warnings.append(DataWarning(
-                "unknown-status", "", str(deals.file), unknown[1], deals.fields.get("status"),
-                template=N_("deals with an empty or unknown status, in no rule's scope: {n} (the first at row {row})"),
-                params={"n": unknown[0], "row": unknown[1]}))
 
     # ------------------------------------------------------------------ SQL (from the dialect layer)
     def compiler(self, unique: dict[str, bool] | None = None) -> RuleCompiler:
