@@ -528,8 +528,9 @@ def pipelines_of(export, profile, language: str | None = None) -> list[PipelineD
         return []
     pipe = "pipeline" if "pipeline" in deals.fields else "NULL"
     # a deal's probability is the deal's (a manager edits it; a won deal reads 100, a lost one 0 wherever it closed):
-    # the stage's place only from its open deals, and only where they agree
-    is_open = "status = 'open'" if "status" in deals.fields else "TRUE"
+    # the stage's place only from its open deals, and only where they agree — unless the value is the stage's own,
+    # read from the CRM's dumped stage list (`catalog`): then every deal of the stage carries it
+    is_open = "status = 'open'" if "status" in deals.fields and not deals.catalog else "TRUE"
     order, vals = ((f"min(stage_order) FILTER (WHERE {is_open})",
                     f"list(DISTINCT stage_order ORDER BY stage_order) FILTER (WHERE {is_open} AND stage_order IS NOT NULL)")
                    if "stage_order" in deals.fields else ("NULL", "NULL"))
@@ -902,8 +903,9 @@ def handbook_names(draft: Draft, rules, s) -> tuple[list[Mapping], list[Mapping]
             done.add(handbook)
             taken.add(norm(hit))
         only = synonyms.get("only_pipeline")  # a team's only pipeline is its sales pipeline, whatever the CRM names it
+        unnamed = {k for k, v in draft.ids.get("pipeline", {}).items() if not v}  # an API dump's id: not a name to map
         if kind == "pipeline" and only in wanted["pipeline"] and only not in done and len(team["pipeline"]) == 1 \
-                and norm(team["pipeline"][0]) not in taken:
+                and norm(team["pipeline"][0]) not in taken and team["pipeline"][0] not in unnamed:
             one = team["pipeline"][0]
             out[kind].append(Mapping(only, one, f"воронка руководства «{only}» — у вас одна воронка, «{one}»: "
                                                 "проверьте, что это то же самое"))

@@ -44,7 +44,7 @@ NO_OPEN_DEALS = N_("none of the {n} deal(s) is open (won: {won}, lost: {lost}): 
 
 def _rows(con, table: str, where: str) -> tuple[int, list[int], list[str]]:
     n, rows, stages = con.execute(f"SELECT count(*), list(_row ORDER BY _row), list(DISTINCT strip(stage)) "
-                                  f"FROM {table} WHERE {where}").fetchone()
+                                  f"FROM {table} WHERE {where}").fetchall()[0]
     return n, list(rows or [])[:SHOWN], sorted(s for s in (stages or []) if s)
 
 
@@ -98,7 +98,7 @@ def check(con, job: "MapJob", m: "ColumnMatch", status_derived: bool) -> list[Da
     if "status" in cols:
         total, opened, won, lost = con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE status = 'open'), count(*) FILTER (WHERE status = 'won'), "
-            f"count(*) FILTER (WHERE status = 'lost') FROM {table}").fetchone()
+            f"count(*) FILTER (WHERE status = 'lost') FROM {table}").fetchall()[0]
         if total and not opened:
             out.append(DataWarning("no-open-deals", "", str(job.path), None, None, template=NO_OPEN_DEALS,
                                    params={"n": total, "won": won, "lost": lost}))
