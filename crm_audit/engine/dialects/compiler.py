@@ -239,11 +239,17 @@ class RuleCompiler:
         stages = self.stage_table()
         base = self._dedup(deals)
         if stages is not None and d_has("pipeline") and d_has("stage"):
-            base = (exp.select("*", exp.alias_(d.norm(col("pipeline")), "_pn"), exp.alias_(d.norm(col("stage")), "_sn"))
-                    .from_(base.subquery("dd")))
-            joins.append((stages.subquery("sp"), "sp", exp.and_(exp.EQ(this=col("pn", "sp"), expression=col("_pn", "d")),
-                                                                exp.EQ(this=col("sn", "sp"), expression=col("_sn", "d")))))
-            cols += [("_pipeline_n", col("_pn", "d")), ("_stage_pos", col("pos", "sp"))]
+            # names normalised once per distinct (pipeline, stage), not once per deal (issue 17: two regex replaces per
+            # row); keyed by the raw text with NULL as '' (a blank name matches no settings' pipeline either way)
+            key = lambda x: _coalesce(x, S(""))  # noqa: E731
+            names = (exp.select(exp.alias_(key(col("pipeline")), "kp"), exp.alias_(key(col("stage")), "ks"),
+                                exp.alias_(d.norm(key(col("pipeline"))), "_pn"), exp.alias_(d.norm(key(col("stage"))), "_sn"))
+                     .from_(exp.to_table(deals.table)).distinct())
+            joins.append((names.subquery("sk"), "sk", exp.and_(exp.EQ(this=col("kp", "sk"), expression=key(col("pipeline", "d"))),
+                                                               exp.EQ(this=col("ks", "sk"), expression=key(col("stage", "d"))))))
+            joins.append((stages.subquery("sp"), "sp", exp.and_(exp.EQ(this=col("pn", "sp"), expression=col("_pn", "sk")),
+                                                                exp.EQ(this=col("sn", "sp"), expression=col("_sn", "sk")))))
+            cols += [("_pipeline_n", col("_pn", "sk")), ("_stage_pos", col("pos", "sp"))]
         else:
             cols += [("_pipeline_n", d.norm(col("pipeline", "d")) if d_has("pipeline") else exp.Null()), ("_stage_pos", exp.Null())]
         seen: dict[str, exp.Expression] = {}

@@ -35,15 +35,32 @@ WITH task_agg AS (
     `d`.`title` AS `deal__title`,
     COALESCE(`t`.`open_count`, 0) AS `tasks__open_count`,
     COALESCE(`t`.`total_count`, 0) AS `tasks__total_count`,
-    `d`.`_pn` AS `_pipeline_n`,
+    `sk`.`_pn` AS `_pipeline_n`,
     `sp`.`pos` AS `_stage_pos`
   FROM (
     SELECT
-      *,
+      *
+    FROM (
+      SELECT
+        *,
+        ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
+      FROM deals
+      WHERE
+        NOT `id` IS NULL
+    ) AS _ranked
+    WHERE
+      _first = 1
+  ) AS d
+  LEFT JOIN task_agg AS t
+    ON `t`.`deal_id` = `d`.`id`
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE(`pipeline`, '') AS kp,
+      COALESCE(`stage`, '') AS ks,
       replace(
         lower(
           REGEXP_REPLACE(
-            `pipeline`,
+            COALESCE(`pipeline`, ''),
             '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
             ''
           )
@@ -54,7 +71,7 @@ WITH task_agg AS (
       replace(
         lower(
           REGEXP_REPLACE(
-            `stage`,
+            COALESCE(`stage`, ''),
             '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
             ''
           )
@@ -62,23 +79,10 @@ WITH task_agg AS (
         'ё',
         'е'
       ) AS _sn
-    FROM (
-      SELECT
-        *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
-        FROM deals
-        WHERE
-          NOT `id` IS NULL
-      ) AS _ranked
-      WHERE
-        _first = 1
-    ) AS dd
-  ) AS d
-  LEFT JOIN task_agg AS t
-    ON `t`.`deal_id` = `d`.`id`
+    FROM deals
+  ) AS sk
+    ON `sk`.`kp` = COALESCE(`d`.`pipeline`, '')
+    AND `sk`.`ks` = COALESCE(`d`.`stage`, '')
   LEFT JOIN (
     SELECT
       'клиенты' AS pn,
@@ -155,7 +159,7 @@ WITH task_agg AS (
       'выставлен счет' AS sn,
       2 AS pos
   ) AS sp
-    ON `sp`.`pn` = `d`.`_pn` AND `sp`.`sn` = `d`.`_sn`
+    ON `sp`.`pn` = `sk`.`_pn` AND `sp`.`sn` = `sk`.`_sn`
   WHERE
     COALESCE(`d`.`status`, '') <> 'deleted'
 )

@@ -44,47 +44,21 @@ WITH audit_deals AS (
       )
     ) AS `_linked_person`,
     CASE WHEN NOT `p`.`id` IS NULL THEN `p`.`name` ELSE `d`.`person_name` END AS `person__name`,
-    `d`.`_pn` AS `_pipeline_n`,
+    `sk`.`_pn` AS `_pipeline_n`,
     `sp`.`pos` AS `_stage_pos`
   FROM (
     SELECT
-      *,
-      replace(
-        lower(
-          REGEXP_REPLACE(
-            `pipeline`,
-            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
-            ''
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _pn,
-      replace(
-        lower(
-          REGEXP_REPLACE(
-            `stage`,
-            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
-            ''
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _sn
+      *
     FROM (
       SELECT
-        *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
-        FROM deals
-        WHERE
-          NOT `id` IS NULL
-      ) AS _ranked
+        *,
+        ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
+      FROM deals
       WHERE
-        _first = 1
-    ) AS dd
+        NOT `id` IS NULL
+    ) AS _ranked
+    WHERE
+      _first = 1
   ) AS d
   LEFT JOIN (
     SELECT
@@ -116,6 +90,36 @@ WITH audit_deals AS (
       _first = 1
   ) AS p
     ON `p`.`id` = `d`.`person_id`
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE(`pipeline`, '') AS kp,
+      COALESCE(`stage`, '') AS ks,
+      replace(
+        lower(
+          REGEXP_REPLACE(
+            COALESCE(`pipeline`, ''),
+            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+            ''
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      replace(
+        lower(
+          REGEXP_REPLACE(
+            COALESCE(`stage`, ''),
+            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+            ''
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM deals
+  ) AS sk
+    ON `sk`.`kp` = COALESCE(`d`.`pipeline`, '')
+    AND `sk`.`ks` = COALESCE(`d`.`stage`, '')
   LEFT JOIN (
     SELECT
       'клиенты' AS pn,
@@ -192,7 +196,7 @@ WITH audit_deals AS (
       'выставлен счет' AS sn,
       2 AS pos
   ) AS sp
-    ON `sp`.`pn` = `d`.`_pn` AND `sp`.`sn` = `d`.`_sn`
+    ON `sp`.`pn` = `sk`.`_pn` AND `sp`.`sn` = `sk`.`_sn`
   WHERE
     COALESCE(`d`.`status`, '') <> 'deleted'
 )
@@ -269,6 +273,166 @@ WHERE
         OR COALESCE(
           REGEXP_CONTAINS(
             COALESCE(
+              replace(
+                lower(
+                  REGEXP_REPLACE(
+                    `deal__title`,
+                    '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                    ''
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((сделка #|lead #)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_CONTAINS(
+            COALESCE(
+              replace(
+                lower(
+                  REGEXP_REPLACE(
+                    `deal__title`,
+                    '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                    ''
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((new lead|lead|client|customer|contact|untitled|no name)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_CONTAINS(
+            COALESCE(
+              replace(
+                lower(
+                  REGEXP_REPLACE(
+                    `deal__title`,
+                    '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                    ''
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_CONTAINS(
+            COALESCE(
+              replace(
+                lower(
+                  REGEXP_REPLACE(
+                    `deal__title`,
+                    '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                    ''
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_CONTAINS(
+            COALESCE(
+              replace(
+                lower(
+                  REGEXP_REPLACE(
+                    `deal__title`,
+                    '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                    ''
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_CONTAINS(
+            COALESCE(
+              replace(
+                lower(
+                  REGEXP_REPLACE(
+                    `deal__title`,
+                    '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                    ''
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_CONTAINS(
+            COALESCE(
+              replace(
+                lower(
+                  REGEXP_REPLACE(
+                    `deal__title`,
+                    '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                    ''
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_CONTAINS(
+            COALESCE(
+              replace(
+                lower(
+                  REGEXP_REPLACE(
+                    `deal__title`,
+                    '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                    ''
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_CONTAINS(
+            COALESCE(
               REGEXP_REPLACE(
                 `deal__title`,
                 '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
@@ -325,6 +489,166 @@ WHERE
                   ''
                 ),
                 '^((тест|test|новая сделка|new deal|сделка|deal|контакт|клиент|без названия)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_CONTAINS(
+                COALESCE(
+                  replace(
+                    lower(
+                      REGEXP_REPLACE(
+                        `person__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((сделка #|lead #)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_CONTAINS(
+                COALESCE(
+                  replace(
+                    lower(
+                      REGEXP_REPLACE(
+                        `person__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((new lead|lead|client|customer|contact|untitled|no name)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_CONTAINS(
+                COALESCE(
+                  replace(
+                    lower(
+                      REGEXP_REPLACE(
+                        `person__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_CONTAINS(
+                COALESCE(
+                  replace(
+                    lower(
+                      REGEXP_REPLACE(
+                        `person__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_CONTAINS(
+                COALESCE(
+                  replace(
+                    lower(
+                      REGEXP_REPLACE(
+                        `person__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_CONTAINS(
+                COALESCE(
+                  replace(
+                    lower(
+                      REGEXP_REPLACE(
+                        `person__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_CONTAINS(
+                COALESCE(
+                  replace(
+                    lower(
+                      REGEXP_REPLACE(
+                        `person__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_CONTAINS(
+                COALESCE(
+                  replace(
+                    lower(
+                      REGEXP_REPLACE(
+                        `person__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \\t\\n\\f\\r]?[0-9]+)?)$'
               ),
               FALSE
             )
@@ -389,6 +713,166 @@ WHERE
                 ''
               ),
               '^((тест|test|новая сделка|new deal|сделка|deal|контакт|клиент|без названия)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_CONTAINS(
+              COALESCE(
+                replace(
+                  lower(
+                    REGEXP_REPLACE(
+                      `org__name`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                      ''
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((сделка #|lead #)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_CONTAINS(
+              COALESCE(
+                replace(
+                  lower(
+                    REGEXP_REPLACE(
+                      `org__name`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                      ''
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((new lead|lead|client|customer|contact|untitled|no name)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_CONTAINS(
+              COALESCE(
+                replace(
+                  lower(
+                    REGEXP_REPLACE(
+                      `org__name`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                      ''
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_CONTAINS(
+              COALESCE(
+                replace(
+                  lower(
+                    REGEXP_REPLACE(
+                      `org__name`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                      ''
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_CONTAINS(
+              COALESCE(
+                replace(
+                  lower(
+                    REGEXP_REPLACE(
+                      `org__name`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                      ''
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_CONTAINS(
+              COALESCE(
+                replace(
+                  lower(
+                    REGEXP_REPLACE(
+                      `org__name`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                      ''
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_CONTAINS(
+              COALESCE(
+                replace(
+                  lower(
+                    REGEXP_REPLACE(
+                      `org__name`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                      ''
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_CONTAINS(
+              COALESCE(
+                replace(
+                  lower(
+                    REGEXP_REPLACE(
+                      `org__name`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                      ''
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \\t\\n\\f\\r]?[0-9]+)?)$'
             ),
             FALSE
           )

@@ -24,15 +24,30 @@ WITH audit_deals AS (
     `d`.`title` AS `deal__title`,
     `d`.`Город` AS `deal__c95405f6766`,
     `d`.`Страна` AS `deal__c7bc2f62628`,
-    `d`.`_pn` AS `_pipeline_n`,
+    `sk`.`_pn` AS `_pipeline_n`,
     `sp`.`pos` AS `_stage_pos`
   FROM (
     SELECT
-      *,
+      *
+    FROM (
+      SELECT
+        *,
+        ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
+      FROM deals
+      WHERE
+        NOT `id` IS NULL
+    ) AS _ranked
+    WHERE
+      _first = 1
+  ) AS d
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE(`pipeline`, '') AS kp,
+      COALESCE(`stage`, '') AS ks,
       replace(
         lower(
           REGEXP_REPLACE(
-            `pipeline`,
+            COALESCE(`pipeline`, ''),
             '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
             ''
           )
@@ -43,7 +58,7 @@ WITH audit_deals AS (
       replace(
         lower(
           REGEXP_REPLACE(
-            `stage`,
+            COALESCE(`stage`, ''),
             '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
             ''
           )
@@ -51,21 +66,10 @@ WITH audit_deals AS (
         'ё',
         'е'
       ) AS _sn
-    FROM (
-      SELECT
-        *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
-        FROM deals
-        WHERE
-          NOT `id` IS NULL
-      ) AS _ranked
-      WHERE
-        _first = 1
-    ) AS dd
-  ) AS d
+    FROM deals
+  ) AS sk
+    ON `sk`.`kp` = COALESCE(`d`.`pipeline`, '')
+    AND `sk`.`ks` = COALESCE(`d`.`stage`, '')
   LEFT JOIN (
     SELECT
       'клиенты' AS pn,
@@ -142,7 +146,7 @@ WITH audit_deals AS (
       'выставлен счет' AS sn,
       2 AS pos
   ) AS sp
-    ON `sp`.`pn` = `d`.`_pn` AND `sp`.`sn` = `d`.`_sn`
+    ON `sp`.`pn` = `sk`.`_pn` AND `sp`.`sn` = `sk`.`_sn`
   WHERE
     COALESCE(`d`.`status`, '') <> 'deleted'
 )

@@ -44,47 +44,21 @@ WITH audit_deals AS (
       )
     ) AS `_linked_person`,
     `p`.`owner` AS `person__owner`,
-    `d`.`_pn` AS `_pipeline_n`,
+    `sk`.`_pn` AS `_pipeline_n`,
     `sp`.`pos` AS `_stage_pos`
   FROM (
     SELECT
-      *,
-      replace(
-        lower(
-          REGEXP_REPLACE(
-            `pipeline`,
-            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
-            ''
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _pn,
-      replace(
-        lower(
-          REGEXP_REPLACE(
-            `stage`,
-            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
-            ''
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _sn
+      *
     FROM (
       SELECT
-        *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
-        FROM deals
-        WHERE
-          NOT `id` IS NULL
-      ) AS _ranked
+        *,
+        ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
+      FROM deals
       WHERE
-        _first = 1
-    ) AS dd
+        NOT `id` IS NULL
+    ) AS _ranked
+    WHERE
+      _first = 1
   ) AS d
   LEFT JOIN (
     SELECT
@@ -116,6 +90,36 @@ WITH audit_deals AS (
       _first = 1
   ) AS p
     ON `p`.`id` = `d`.`person_id`
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE(`pipeline`, '') AS kp,
+      COALESCE(`stage`, '') AS ks,
+      replace(
+        lower(
+          REGEXP_REPLACE(
+            COALESCE(`pipeline`, ''),
+            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+            ''
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      replace(
+        lower(
+          REGEXP_REPLACE(
+            COALESCE(`stage`, ''),
+            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+            ''
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM deals
+  ) AS sk
+    ON `sk`.`kp` = COALESCE(`d`.`pipeline`, '')
+    AND `sk`.`ks` = COALESCE(`d`.`stage`, '')
   LEFT JOIN (
     SELECT
       'клиенты' AS pn,
@@ -192,7 +196,7 @@ WITH audit_deals AS (
       'выставлен счет' AS sn,
       2 AS pos
   ) AS sp
-    ON `sp`.`pn` = `d`.`_pn` AND `sp`.`sn` = `d`.`_sn`
+    ON `sp`.`pn` = `sk`.`_pn` AND `sp`.`sn` = `sk`.`_sn`
   WHERE
     COALESCE(`d`.`status`, '') <> 'deleted'
 )

@@ -48,65 +48,23 @@ WITH audit_deals AS (
     CASE WHEN NOT (
       "p"."id" IS NULL
     ) THEN "p"."name" ELSE "d"."person_name" END AS "person__name",
-    "d"."_pn" AS "_pipeline_n",
+    "sk"."_pn" AS "_pipeline_n",
     "sp"."pos" AS "_stage_pos"
   FROM (
     SELECT
-      *,
-      replaceAll(
-        lowerUTF8(
-          replaceAll(
-            replaceAll(
-              replaceRegexpAll(
-                "pipeline",
-                '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
-                ''
-              ),
-              'İ',
-              'I'
-            ),
-            'Σ',
-            'σ'
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _pn,
-      replaceAll(
-        lowerUTF8(
-          replaceAll(
-            replaceAll(
-              replaceRegexpAll(
-                "stage",
-                '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
-                ''
-              ),
-              'İ',
-              'I'
-            ),
-            'Σ',
-            'σ'
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _sn
+      *
     FROM (
       SELECT
-        *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
-        FROM deals
-        WHERE
-          NOT (
-            "id" IS NULL
-          )
-      ) AS _ranked
+        *,
+        ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
+      FROM deals
       WHERE
-        _first = 1
-    ) AS dd
+        NOT (
+          "id" IS NULL
+        )
+    ) AS _ranked
+    WHERE
+      _first = 1
   ) AS d
   LEFT JOIN (
     SELECT
@@ -142,6 +100,52 @@ WITH audit_deals AS (
       _first = 1
   ) AS p
     ON "p"."id" = "d"."person_id"
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE("pipeline", '') AS kp,
+      COALESCE("stage", '') AS ks,
+      replaceAll(
+        lowerUTF8(
+          replaceAll(
+            replaceAll(
+              replaceRegexpAll(
+                COALESCE("pipeline", ''),
+                '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                ''
+              ),
+              'İ',
+              'I'
+            ),
+            'Σ',
+            'σ'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      replaceAll(
+        lowerUTF8(
+          replaceAll(
+            replaceAll(
+              replaceRegexpAll(
+                COALESCE("stage", ''),
+                '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                ''
+              ),
+              'İ',
+              'I'
+            ),
+            'Σ',
+            'σ'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM deals
+  ) AS sk
+    ON "sk"."kp" = COALESCE("d"."pipeline", '')
+    AND "sk"."ks" = COALESCE("d"."stage", '')
   LEFT JOIN (
     SELECT
       'клиенты' AS pn,
@@ -218,7 +222,7 @@ WITH audit_deals AS (
       'выставлен счет' AS sn,
       2 AS pos
   ) AS sp
-    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+    ON "sp"."pn" = "sk"."_pn" AND "sp"."sn" = "sk"."_sn"
   WHERE
     COALESCE("d"."status", '') <> 'deleted'
 )
@@ -303,6 +307,230 @@ WHERE
         OR COALESCE(
           match(
             COALESCE(
+              replaceAll(
+                lowerUTF8(
+                  replaceAll(
+                    replaceAll(
+                      replaceRegexpAll(
+                        "deal__title",
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((сделка #|lead #)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          match(
+            COALESCE(
+              replaceAll(
+                lowerUTF8(
+                  replaceAll(
+                    replaceAll(
+                      replaceRegexpAll(
+                        "deal__title",
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((new lead|lead|client|customer|contact|untitled|no name)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          match(
+            COALESCE(
+              replaceAll(
+                lowerUTF8(
+                  replaceAll(
+                    replaceAll(
+                      replaceRegexpAll(
+                        "deal__title",
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          match(
+            COALESCE(
+              replaceAll(
+                lowerUTF8(
+                  replaceAll(
+                    replaceAll(
+                      replaceRegexpAll(
+                        "deal__title",
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          match(
+            COALESCE(
+              replaceAll(
+                lowerUTF8(
+                  replaceAll(
+                    replaceAll(
+                      replaceRegexpAll(
+                        "deal__title",
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          match(
+            COALESCE(
+              replaceAll(
+                lowerUTF8(
+                  replaceAll(
+                    replaceAll(
+                      replaceRegexpAll(
+                        "deal__title",
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          match(
+            COALESCE(
+              replaceAll(
+                lowerUTF8(
+                  replaceAll(
+                    replaceAll(
+                      replaceRegexpAll(
+                        "deal__title",
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          match(
+            COALESCE(
+              replaceAll(
+                lowerUTF8(
+                  replaceAll(
+                    replaceAll(
+                      replaceRegexpAll(
+                        "deal__title",
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          match(
+            COALESCE(
               replaceRegexpAll(
                 "deal__title",
                 '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
@@ -367,6 +595,230 @@ WHERE
                   ''
                 ),
                 '^((тест|test|новая сделка|new deal|сделка|deal|контакт|клиент|без названия)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              match(
+                COALESCE(
+                  replaceAll(
+                    lowerUTF8(
+                      replaceAll(
+                        replaceAll(
+                          replaceRegexpAll(
+                            "person__name",
+                            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                            ''
+                          ),
+                          'İ',
+                          'I'
+                        ),
+                        'Σ',
+                        'σ'
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((сделка #|lead #)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              match(
+                COALESCE(
+                  replaceAll(
+                    lowerUTF8(
+                      replaceAll(
+                        replaceAll(
+                          replaceRegexpAll(
+                            "person__name",
+                            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                            ''
+                          ),
+                          'İ',
+                          'I'
+                        ),
+                        'Σ',
+                        'σ'
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((new lead|lead|client|customer|contact|untitled|no name)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              match(
+                COALESCE(
+                  replaceAll(
+                    lowerUTF8(
+                      replaceAll(
+                        replaceAll(
+                          replaceRegexpAll(
+                            "person__name",
+                            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                            ''
+                          ),
+                          'İ',
+                          'I'
+                        ),
+                        'Σ',
+                        'σ'
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              match(
+                COALESCE(
+                  replaceAll(
+                    lowerUTF8(
+                      replaceAll(
+                        replaceAll(
+                          replaceRegexpAll(
+                            "person__name",
+                            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                            ''
+                          ),
+                          'İ',
+                          'I'
+                        ),
+                        'Σ',
+                        'σ'
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              match(
+                COALESCE(
+                  replaceAll(
+                    lowerUTF8(
+                      replaceAll(
+                        replaceAll(
+                          replaceRegexpAll(
+                            "person__name",
+                            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                            ''
+                          ),
+                          'İ',
+                          'I'
+                        ),
+                        'Σ',
+                        'σ'
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              match(
+                COALESCE(
+                  replaceAll(
+                    lowerUTF8(
+                      replaceAll(
+                        replaceAll(
+                          replaceRegexpAll(
+                            "person__name",
+                            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                            ''
+                          ),
+                          'İ',
+                          'I'
+                        ),
+                        'Σ',
+                        'σ'
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              match(
+                COALESCE(
+                  replaceAll(
+                    lowerUTF8(
+                      replaceAll(
+                        replaceAll(
+                          replaceRegexpAll(
+                            "person__name",
+                            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                            ''
+                          ),
+                          'İ',
+                          'I'
+                        ),
+                        'Σ',
+                        'σ'
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              match(
+                COALESCE(
+                  replaceAll(
+                    lowerUTF8(
+                      replaceAll(
+                        replaceAll(
+                          replaceRegexpAll(
+                            "person__name",
+                            '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                            ''
+                          ),
+                          'İ',
+                          'I'
+                        ),
+                        'Σ',
+                        'σ'
+                      )
+                    ),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \\t\\n\\f\\r]?[0-9]+)?)$'
               ),
               FALSE
             )
@@ -439,6 +891,230 @@ WHERE
                 ''
               ),
               '^((тест|test|новая сделка|new deal|сделка|deal|контакт|клиент|без названия)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            match(
+              COALESCE(
+                replaceAll(
+                  lowerUTF8(
+                    replaceAll(
+                      replaceAll(
+                        replaceRegexpAll(
+                          "org__name",
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((сделка #|lead #)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            match(
+              COALESCE(
+                replaceAll(
+                  lowerUTF8(
+                    replaceAll(
+                      replaceAll(
+                        replaceRegexpAll(
+                          "org__name",
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((new lead|lead|client|customer|contact|untitled|no name)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            match(
+              COALESCE(
+                replaceAll(
+                  lowerUTF8(
+                    replaceAll(
+                      replaceAll(
+                        replaceRegexpAll(
+                          "org__name",
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            match(
+              COALESCE(
+                replaceAll(
+                  lowerUTF8(
+                    replaceAll(
+                      replaceAll(
+                        replaceRegexpAll(
+                          "org__name",
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            match(
+              COALESCE(
+                replaceAll(
+                  lowerUTF8(
+                    replaceAll(
+                      replaceAll(
+                        replaceRegexpAll(
+                          "org__name",
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            match(
+              COALESCE(
+                replaceAll(
+                  lowerUTF8(
+                    replaceAll(
+                      replaceAll(
+                        replaceRegexpAll(
+                          "org__name",
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            match(
+              COALESCE(
+                replaceAll(
+                  lowerUTF8(
+                    replaceAll(
+                      replaceAll(
+                        replaceRegexpAll(
+                          "org__name",
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \\t\\n\\f\\r]?[0-9]+)?)$'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            match(
+              COALESCE(
+                replaceAll(
+                  lowerUTF8(
+                    replaceAll(
+                      replaceAll(
+                        replaceRegexpAll(
+                          "org__name",
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+$',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \\t\\n\\f\\r]?[0-9]+)?)$'
             ),
             FALSE
           )

@@ -43,45 +43,17 @@ WITH audit_deals AS (
       )
     ) AS "_linked_person",
     CASE WHEN NOT "p"."id" IS NULL THEN "p"."name" ELSE "d"."person_name" END AS "person__name",
-    "d"."_pn" AS "_pipeline_n",
+    "sk"."_pn" AS "_pipeline_n",
     "sp"."pos" AS "_stage_pos"
   FROM (
-    SELECT
-      *,
-      REPLACE(
-        LOWER(
-          REGEXP_REPLACE(
-            "pipeline",
-            '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
-            '',
-            'g'
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _pn,
-      REPLACE(
-        LOWER(
-          REGEXP_REPLACE(
-            "stage",
-            '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
-            '',
-            'g'
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _sn
-    FROM (
-      SELECT DISTINCT ON ("id")
-        *
-      FROM deals
-      WHERE
-        NOT "id" IS NULL
-      ORDER BY
-        "id",
-        "_row"
-    ) AS dd
+    SELECT DISTINCT ON ("id")
+      *
+    FROM deals
+    WHERE
+      NOT "id" IS NULL
+    ORDER BY
+      "id",
+      "_row"
   ) AS d
   LEFT JOIN (
     SELECT DISTINCT ON ("id")
@@ -106,6 +78,38 @@ WITH audit_deals AS (
   ) AS p
     ON "p"."id" = "d"."person_id"
   LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE("pipeline", '') AS kp,
+      COALESCE("stage", '') AS ks,
+      REPLACE(
+        LOWER(
+          REGEXP_REPLACE(
+            COALESCE("pipeline", ''),
+            '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+            '',
+            'g'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      REPLACE(
+        LOWER(
+          REGEXP_REPLACE(
+            COALESCE("stage", ''),
+            '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+            '',
+            'g'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM deals
+  ) AS sk
+    ON "sk"."kp" = COALESCE("d"."pipeline", '')
+    AND "sk"."ks" = COALESCE("d"."stage", '')
+  LEFT JOIN (
     SELECT
       *
     FROM (VALUES
@@ -125,7 +129,7 @@ WITH audit_deals AS (
       ('повторные продажи', 'отправлено кп', 1),
       ('повторные продажи', 'выставлен счет', 2)) AS v(pn, sn, pos)
   ) AS sp
-    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+    ON "sp"."pn" = "sk"."_pn" AND "sp"."sn" = "sk"."_sn"
   WHERE
     COALESCE("d"."status", '') <> 'deleted'
 )
@@ -197,6 +201,150 @@ WHERE
         )
         OR COALESCE(
           COALESCE(
+            REPLACE(
+              LOWER(
+                REGEXP_REPLACE(
+                  "deal__title",
+                  '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                  '',
+                  'g'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) ~ '^((сделка #|lead #)([ \t\n\f\r]?[0-9]+)?)$',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REGEXP_REPLACE(
+                  "deal__title",
+                  '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                  '',
+                  'g'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) ~ '^((new lead|lead|client|customer|contact|untitled|no name)([ \t\n\f\r]?[0-9]+)?)$',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REGEXP_REPLACE(
+                  "deal__title",
+                  '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                  '',
+                  'g'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) ~ '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \t\n\f\r]?[0-9]+)?)$',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REGEXP_REPLACE(
+                  "deal__title",
+                  '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                  '',
+                  'g'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) ~ '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \t\n\f\r]?[0-9]+)?)$',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REGEXP_REPLACE(
+                  "deal__title",
+                  '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                  '',
+                  'g'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) ~ '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \t\n\f\r]?[0-9]+)?)$',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REGEXP_REPLACE(
+                  "deal__title",
+                  '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                  '',
+                  'g'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) ~ '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \t\n\f\r]?[0-9]+)?)$',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REGEXP_REPLACE(
+                  "deal__title",
+                  '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                  '',
+                  'g'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) ~ '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \t\n\f\r]?[0-9]+)?)$',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REGEXP_REPLACE(
+                  "deal__title",
+                  '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                  '',
+                  'g'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) ~ '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \t\n\f\r]?[0-9]+)?)$',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
             REGEXP_REPLACE(
               "deal__title",
               '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
@@ -249,6 +397,150 @@ WHERE
                 ),
                 ''
               ) ~ '^((тест|test|новая сделка|new deal|сделка|deal|контакт|клиент|без названия)([ \t\n\f\r]?[0-9]+)?)$',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REGEXP_REPLACE(
+                      "person__name",
+                      '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                      '',
+                      'g'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) ~ '^((сделка #|lead #)([ \t\n\f\r]?[0-9]+)?)$',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REGEXP_REPLACE(
+                      "person__name",
+                      '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                      '',
+                      'g'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) ~ '^((new lead|lead|client|customer|contact|untitled|no name)([ \t\n\f\r]?[0-9]+)?)$',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REGEXP_REPLACE(
+                      "person__name",
+                      '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                      '',
+                      'g'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) ~ '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \t\n\f\r]?[0-9]+)?)$',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REGEXP_REPLACE(
+                      "person__name",
+                      '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                      '',
+                      'g'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) ~ '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \t\n\f\r]?[0-9]+)?)$',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REGEXP_REPLACE(
+                      "person__name",
+                      '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                      '',
+                      'g'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) ~ '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \t\n\f\r]?[0-9]+)?)$',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REGEXP_REPLACE(
+                      "person__name",
+                      '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                      '',
+                      'g'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) ~ '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \t\n\f\r]?[0-9]+)?)$',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REGEXP_REPLACE(
+                      "person__name",
+                      '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                      '',
+                      'g'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) ~ '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \t\n\f\r]?[0-9]+)?)$',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REGEXP_REPLACE(
+                      "person__name",
+                      '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                      '',
+                      'g'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) ~ '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \t\n\f\r]?[0-9]+)?)$',
               FALSE
             )
             OR COALESCE(
@@ -307,6 +599,150 @@ WHERE
               ),
               ''
             ) ~ '^((тест|test|новая сделка|new deal|сделка|deal|контакт|клиент|без названия)([ \t\n\f\r]?[0-9]+)?)$',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REGEXP_REPLACE(
+                    "org__name",
+                    '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                    '',
+                    'g'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) ~ '^((сделка #|lead #)([ \t\n\f\r]?[0-9]+)?)$',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REGEXP_REPLACE(
+                    "org__name",
+                    '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                    '',
+                    'g'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) ~ '^((new lead|lead|client|customer|contact|untitled|no name)([ \t\n\f\r]?[0-9]+)?)$',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REGEXP_REPLACE(
+                    "org__name",
+                    '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                    '',
+                    'g'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) ~ '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \t\n\f\r]?[0-9]+)?)$',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REGEXP_REPLACE(
+                    "org__name",
+                    '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                    '',
+                    'g'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) ~ '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \t\n\f\r]?[0-9]+)?)$',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REGEXP_REPLACE(
+                    "org__name",
+                    '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                    '',
+                    'g'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) ~ '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \t\n\f\r]?[0-9]+)?)$',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REGEXP_REPLACE(
+                    "org__name",
+                    '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                    '',
+                    'g'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) ~ '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \t\n\f\r]?[0-9]+)?)$',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REGEXP_REPLACE(
+                    "org__name",
+                    '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                    '',
+                    'g'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) ~ '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \t\n\f\r]?[0-9]+)?)$',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REGEXP_REPLACE(
+                    "org__name",
+                    '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+                    '',
+                    'g'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) ~ '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \t\n\f\r]?[0-9]+)?)$',
             FALSE
           )
           OR COALESCE(

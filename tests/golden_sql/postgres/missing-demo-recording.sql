@@ -23,15 +23,26 @@ WITH audit_deals AS (
     "d"."status" AS "deal__status",
     "d"."title" AS "deal__title",
     "d"."Ссылка на запись демо" AS "deal__c8c13434ada",
-    "d"."_pn" AS "_pipeline_n",
+    "sk"."_pn" AS "_pipeline_n",
     "sp"."pos" AS "_stage_pos"
   FROM (
-    SELECT
-      *,
+    SELECT DISTINCT ON ("id")
+      *
+    FROM deals
+    WHERE
+      NOT "id" IS NULL
+    ORDER BY
+      "id",
+      "_row"
+  ) AS d
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE("pipeline", '') AS kp,
+      COALESCE("stage", '') AS ks,
       REPLACE(
         LOWER(
           REGEXP_REPLACE(
-            "pipeline",
+            COALESCE("pipeline", ''),
             '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
             '',
             'g'
@@ -43,7 +54,7 @@ WITH audit_deals AS (
       REPLACE(
         LOWER(
           REGEXP_REPLACE(
-            "stage",
+            COALESCE("stage", ''),
             '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
             '',
             'g'
@@ -52,17 +63,10 @@ WITH audit_deals AS (
         'ё',
         'е'
       ) AS _sn
-    FROM (
-      SELECT DISTINCT ON ("id")
-        *
-      FROM deals
-      WHERE
-        NOT "id" IS NULL
-      ORDER BY
-        "id",
-        "_row"
-    ) AS dd
-  ) AS d
+    FROM deals
+  ) AS sk
+    ON "sk"."kp" = COALESCE("d"."pipeline", '')
+    AND "sk"."ks" = COALESCE("d"."stage", '')
   LEFT JOIN (
     SELECT
       *
@@ -83,7 +87,7 @@ WITH audit_deals AS (
       ('повторные продажи', 'отправлено кп', 1),
       ('повторные продажи', 'выставлен счет', 2)) AS v(pn, sn, pos)
   ) AS sp
-    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+    ON "sp"."pn" = "sk"."_pn" AND "sp"."sn" = "sk"."_sn"
   WHERE
     COALESCE("d"."status", '') <> 'deleted'
 )

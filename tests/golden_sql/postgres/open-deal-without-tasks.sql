@@ -35,15 +35,28 @@ WITH task_agg AS (
     "d"."title" AS "deal__title",
     COALESCE("t"."open_count", 0) AS "tasks__open_count",
     COALESCE("t"."total_count", 0) AS "tasks__total_count",
-    "d"."_pn" AS "_pipeline_n",
+    "sk"."_pn" AS "_pipeline_n",
     "sp"."pos" AS "_stage_pos"
   FROM (
-    SELECT
-      *,
+    SELECT DISTINCT ON ("id")
+      *
+    FROM deals
+    WHERE
+      NOT "id" IS NULL
+    ORDER BY
+      "id",
+      "_row"
+  ) AS d
+  LEFT JOIN task_agg AS t
+    ON "t"."deal_id" = "d"."id"
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE("pipeline", '') AS kp,
+      COALESCE("stage", '') AS ks,
       REPLACE(
         LOWER(
           REGEXP_REPLACE(
-            "pipeline",
+            COALESCE("pipeline", ''),
             '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
             '',
             'g'
@@ -55,7 +68,7 @@ WITH task_agg AS (
       REPLACE(
         LOWER(
           REGEXP_REPLACE(
-            "stage",
+            COALESCE("stage", ''),
             '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
             '',
             'g'
@@ -64,19 +77,10 @@ WITH task_agg AS (
         'ё',
         'е'
       ) AS _sn
-    FROM (
-      SELECT DISTINCT ON ("id")
-        *
-      FROM deals
-      WHERE
-        NOT "id" IS NULL
-      ORDER BY
-        "id",
-        "_row"
-    ) AS dd
-  ) AS d
-  LEFT JOIN task_agg AS t
-    ON "t"."deal_id" = "d"."id"
+    FROM deals
+  ) AS sk
+    ON "sk"."kp" = COALESCE("d"."pipeline", '')
+    AND "sk"."ks" = COALESCE("d"."stage", '')
   LEFT JOIN (
     SELECT
       *
@@ -97,7 +101,7 @@ WITH task_agg AS (
       ('повторные продажи', 'отправлено кп', 1),
       ('повторные продажи', 'выставлен счет', 2)) AS v(pn, sn, pos)
   ) AS sp
-    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+    ON "sp"."pn" = "sk"."_pn" AND "sp"."sn" = "sk"."_sn"
   WHERE
     COALESCE("d"."status", '') <> 'deleted'
 )

@@ -41,15 +41,28 @@ WITH task_agg AS (
     "t"."first_overdue_due" AS "tasks__first_overdue_due",
     "t"."first_overdue_subject" AS "tasks__first_overdue_subject",
     COALESCE("t"."overdue_count", 0) AS "tasks__overdue_count",
-    "d"."_pn" AS "_pipeline_n",
+    "sk"."_pn" AS "_pipeline_n",
     "sp"."pos" AS "_stage_pos"
   FROM (
-    SELECT
-      *,
+    SELECT DISTINCT ON ("id")
+      *
+    FROM deals
+    WHERE
+      NOT "id" IS NULL
+    ORDER BY
+      "id",
+      "_row"
+  ) AS d
+  LEFT JOIN task_agg AS t
+    ON "t"."deal_id" = "d"."id"
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE("pipeline", '') AS kp,
+      COALESCE("stage", '') AS ks,
       REPLACE(
         LOWER(
           REGEXP_REPLACE(
-            "pipeline",
+            COALESCE("pipeline", ''),
             '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
             '',
             'g'
@@ -61,7 +74,7 @@ WITH task_agg AS (
       REPLACE(
         LOWER(
           REGEXP_REPLACE(
-            "stage",
+            COALESCE("stage", ''),
             '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
             '',
             'g'
@@ -70,19 +83,10 @@ WITH task_agg AS (
         'ё',
         'е'
       ) AS _sn
-    FROM (
-      SELECT DISTINCT ON ("id")
-        *
-      FROM deals
-      WHERE
-        NOT "id" IS NULL
-      ORDER BY
-        "id",
-        "_row"
-    ) AS dd
-  ) AS d
-  LEFT JOIN task_agg AS t
-    ON "t"."deal_id" = "d"."id"
+    FROM deals
+  ) AS sk
+    ON "sk"."kp" = COALESCE("d"."pipeline", '')
+    AND "sk"."ks" = COALESCE("d"."stage", '')
   LEFT JOIN (
     SELECT
       *
@@ -103,7 +107,7 @@ WITH task_agg AS (
       ('повторные продажи', 'отправлено кп', 1),
       ('повторные продажи', 'выставлен счет', 2)) AS v(pn, sn, pos)
   ) AS sp
-    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+    ON "sp"."pn" = "sk"."_pn" AND "sp"."sn" = "sk"."_sn"
   WHERE
     COALESCE("d"."status", '') <> 'deleted'
 )

@@ -33,45 +33,17 @@ WITH audit_deals AS (
       )
     ) AS "_linked_org",
     CASE WHEN NOT "o"."id" IS NULL THEN "o"."name" ELSE "d"."org_name" END AS "org__name",
-    "d"."_pn" AS "_pipeline_n",
+    "sk"."_pn" AS "_pipeline_n",
     "sp"."pos" AS "_stage_pos"
   FROM (
-    SELECT
-      *,
-      REPLACE(
-        LOWER(
-          REGEXP_REPLACE(
-            "pipeline",
-            '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
-            '',
-            'g'
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _pn,
-      REPLACE(
-        LOWER(
-          REGEXP_REPLACE(
-            "stage",
-            '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
-            '',
-            'g'
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _sn
-    FROM (
-      SELECT DISTINCT ON ("id")
-        *
-      FROM deals
-      WHERE
-        NOT "id" IS NULL
-      ORDER BY
-        "id",
-        "_row"
-    ) AS dd
+    SELECT DISTINCT ON ("id")
+      *
+    FROM deals
+    WHERE
+      NOT "id" IS NULL
+    ORDER BY
+      "id",
+      "_row"
   ) AS d
   LEFT JOIN (
     SELECT DISTINCT ON ("id")
@@ -84,6 +56,38 @@ WITH audit_deals AS (
       "_row"
   ) AS o
     ON "o"."id" = "d"."org_id"
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE("pipeline", '') AS kp,
+      COALESCE("stage", '') AS ks,
+      REPLACE(
+        LOWER(
+          REGEXP_REPLACE(
+            COALESCE("pipeline", ''),
+            '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+            '',
+            'g'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      REPLACE(
+        LOWER(
+          REGEXP_REPLACE(
+            COALESCE("stage", ''),
+            '^[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+|[ \t\n\f\r\u00A0\u2007\u202F\uFEFF]+$',
+            '',
+            'g'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM deals
+  ) AS sk
+    ON "sk"."kp" = COALESCE("d"."pipeline", '')
+    AND "sk"."ks" = COALESCE("d"."stage", '')
   LEFT JOIN (
     SELECT
       *
@@ -104,7 +108,7 @@ WITH audit_deals AS (
       ('повторные продажи', 'отправлено кп', 1),
       ('повторные продажи', 'выставлен счет', 2)) AS v(pn, sn, pos)
   ) AS sp
-    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+    ON "sp"."pn" = "sk"."_pn" AND "sp"."sn" = "sk"."_sn"
   WHERE
     COALESCE("d"."status", '') <> 'deleted'
 )

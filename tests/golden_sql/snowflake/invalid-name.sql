@@ -38,31 +38,21 @@ WITH audit_deals AS (
       )
     ) AS "_linked_person",
     CASE WHEN NOT "p"."id" IS NULL THEN "p"."name" ELSE "d"."person_name" END AS "person__name",
-    "d"."_pn" AS "_pipeline_n",
+    "sk"."_pn" AS "_pipeline_n",
     "sp"."pos" AS "_stage_pos"
   FROM (
     SELECT
-      *,
-      REPLACE(
-        LOWER(REGEXP_REPLACE("pipeline", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
-        'ё',
-        'е'
-      ) AS _pn,
-      REPLACE(LOWER(REGEXP_REPLACE("stage", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')), 'ё', 'е') AS _sn
+      *
     FROM (
       SELECT
-        *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
-        FROM deals
-        WHERE
-          NOT "id" IS NULL
-      ) AS _ranked
+        *,
+        ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
+      FROM deals
       WHERE
-        _first = 1
-    ) AS dd
+        NOT "id" IS NULL
+    ) AS _ranked
+    WHERE
+      _first = 1
   ) AS d
   LEFT JOIN (
     SELECT
@@ -94,6 +84,26 @@ WITH audit_deals AS (
       _first = 1
   ) AS p
     ON "p"."id" = "d"."person_id"
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE("pipeline", '') AS kp,
+      COALESCE("stage", '') AS ks,
+      REPLACE(
+        LOWER(
+          REGEXP_REPLACE(COALESCE("pipeline", ''), '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      REPLACE(
+        LOWER(REGEXP_REPLACE(COALESCE("stage", ''), '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM deals
+  ) AS sk
+    ON "sk"."kp" = COALESCE("d"."pipeline", '')
+    AND "sk"."ks" = COALESCE("d"."stage", '')
   LEFT JOIN (
     SELECT
       'клиенты' AS pn,
@@ -170,7 +180,7 @@ WITH audit_deals AS (
       'выставлен счет' AS sn,
       2 AS pos
   ) AS sp
-    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+    ON "sp"."pn" = "sk"."_pn" AND "sp"."sn" = "sk"."_sn"
   WHERE
     COALESCE("d"."status", '') <> 'deleted'
 )
@@ -238,6 +248,118 @@ WHERE
           FALSE
         )
         OR COALESCE(
+          REGEXP_LIKE(
+            COALESCE(
+              REPLACE(
+                LOWER(REGEXP_REPLACE("deal__title", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '(сделка #|lead #)([ \t\n\f\r]?[0-9]+)?'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_LIKE(
+            COALESCE(
+              REPLACE(
+                LOWER(REGEXP_REPLACE("deal__title", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '(new lead|lead|client|customer|contact|untitled|no name)([ \t\n\f\r]?[0-9]+)?'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_LIKE(
+            COALESCE(
+              REPLACE(
+                LOWER(REGEXP_REPLACE("deal__title", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '(teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \t\n\f\r]?[0-9]+)?'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_LIKE(
+            COALESCE(
+              REPLACE(
+                LOWER(REGEXP_REPLACE("deal__title", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '(prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \t\n\f\r]?[0-9]+)?'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_LIKE(
+            COALESCE(
+              REPLACE(
+                LOWER(REGEXP_REPLACE("deal__title", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '(neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \t\n\f\r]?[0-9]+)?'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_LIKE(
+            COALESCE(
+              REPLACE(
+                LOWER(REGEXP_REPLACE("deal__title", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '(nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \t\n\f\r]?[0-9]+)?'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_LIKE(
+            COALESCE(
+              REPLACE(
+                LOWER(REGEXP_REPLACE("deal__title", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '(nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \t\n\f\r]?[0-9]+)?'
+          ),
+          FALSE
+        )
+        OR COALESCE(
+          REGEXP_LIKE(
+            COALESCE(
+              REPLACE(
+                LOWER(REGEXP_REPLACE("deal__title", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                'ё',
+                'е'
+              ),
+              ''
+            ),
+            '(nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \t\n\f\r]?[0-9]+)?'
+          ),
+          FALSE
+        )
+        OR COALESCE(
           REGEXP_INSTR(
             COALESCE(REGEXP_REPLACE("deal__title", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', ''), ''),
             '^[\\?\\-–—]+$'
@@ -282,6 +404,118 @@ WHERE
                   ''
                 ),
                 '(тест|test|новая сделка|new deal|сделка|deal|контакт|клиент|без названия)([ \t\n\f\r]?[0-9]+)?'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_LIKE(
+                COALESCE(
+                  REPLACE(
+                    LOWER(REGEXP_REPLACE("person__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '(сделка #|lead #)([ \t\n\f\r]?[0-9]+)?'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_LIKE(
+                COALESCE(
+                  REPLACE(
+                    LOWER(REGEXP_REPLACE("person__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '(new lead|lead|client|customer|contact|untitled|no name)([ \t\n\f\r]?[0-9]+)?'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_LIKE(
+                COALESCE(
+                  REPLACE(
+                    LOWER(REGEXP_REPLACE("person__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '(teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \t\n\f\r]?[0-9]+)?'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_LIKE(
+                COALESCE(
+                  REPLACE(
+                    LOWER(REGEXP_REPLACE("person__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '(prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \t\n\f\r]?[0-9]+)?'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_LIKE(
+                COALESCE(
+                  REPLACE(
+                    LOWER(REGEXP_REPLACE("person__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '(neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \t\n\f\r]?[0-9]+)?'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_LIKE(
+                COALESCE(
+                  REPLACE(
+                    LOWER(REGEXP_REPLACE("person__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '(nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \t\n\f\r]?[0-9]+)?'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_LIKE(
+                COALESCE(
+                  REPLACE(
+                    LOWER(REGEXP_REPLACE("person__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '(nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \t\n\f\r]?[0-9]+)?'
+              ),
+              FALSE
+            )
+            OR COALESCE(
+              REGEXP_LIKE(
+                COALESCE(
+                  REPLACE(
+                    LOWER(REGEXP_REPLACE("person__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                    'ё',
+                    'е'
+                  ),
+                  ''
+                ),
+                '(nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \t\n\f\r]?[0-9]+)?'
               ),
               FALSE
             )
@@ -332,6 +566,118 @@ WHERE
                 ''
               ),
               '(тест|test|новая сделка|new deal|сделка|deal|контакт|клиент|без названия)([ \t\n\f\r]?[0-9]+)?'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_LIKE(
+              COALESCE(
+                REPLACE(
+                  LOWER(REGEXP_REPLACE("org__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '(сделка #|lead #)([ \t\n\f\r]?[0-9]+)?'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_LIKE(
+              COALESCE(
+                REPLACE(
+                  LOWER(REGEXP_REPLACE("org__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '(new lead|lead|client|customer|contact|untitled|no name)([ \t\n\f\r]?[0-9]+)?'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_LIKE(
+              COALESCE(
+                REPLACE(
+                  LOWER(REGEXP_REPLACE("org__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '(teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \t\n\f\r]?[0-9]+)?'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_LIKE(
+              COALESCE(
+                REPLACE(
+                  LOWER(REGEXP_REPLACE("org__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '(prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \t\n\f\r]?[0-9]+)?'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_LIKE(
+              COALESCE(
+                REPLACE(
+                  LOWER(REGEXP_REPLACE("org__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '(neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \t\n\f\r]?[0-9]+)?'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_LIKE(
+              COALESCE(
+                REPLACE(
+                  LOWER(REGEXP_REPLACE("org__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '(nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \t\n\f\r]?[0-9]+)?'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_LIKE(
+              COALESCE(
+                REPLACE(
+                  LOWER(REGEXP_REPLACE("org__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '(nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \t\n\f\r]?[0-9]+)?'
+            ),
+            FALSE
+          )
+          OR COALESCE(
+            REGEXP_LIKE(
+              COALESCE(
+                REPLACE(
+                  LOWER(REGEXP_REPLACE("org__name", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ),
+              '(nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \t\n\f\r]?[0-9]+)?'
             ),
             FALSE
           )

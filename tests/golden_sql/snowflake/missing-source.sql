@@ -21,32 +21,42 @@ WITH audit_deals AS (
     "d"."status" AS "deal__status",
     "d"."title" AS "deal__title",
     "d"."Источник сделки" AS "deal__c6629101feb",
-    "d"."_pn" AS "_pipeline_n",
+    "sk"."_pn" AS "_pipeline_n",
     "sp"."pos" AS "_stage_pos"
   FROM (
     SELECT
-      *,
+      *
+    FROM (
+      SELECT
+        *,
+        ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
+      FROM deals
+      WHERE
+        NOT "id" IS NULL
+    ) AS _ranked
+    WHERE
+      _first = 1
+  ) AS d
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE("pipeline", '') AS kp,
+      COALESCE("stage", '') AS ks,
       REPLACE(
-        LOWER(REGEXP_REPLACE("pipeline", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+        LOWER(
+          REGEXP_REPLACE(COALESCE("pipeline", ''), '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')
+        ),
         'ё',
         'е'
       ) AS _pn,
-      REPLACE(LOWER(REGEXP_REPLACE("stage", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')), 'ё', 'е') AS _sn
-    FROM (
-      SELECT
-        *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
-        FROM deals
-        WHERE
-          NOT "id" IS NULL
-      ) AS _ranked
-      WHERE
-        _first = 1
-    ) AS dd
-  ) AS d
+      REPLACE(
+        LOWER(REGEXP_REPLACE(COALESCE("stage", ''), '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM deals
+  ) AS sk
+    ON "sk"."kp" = COALESCE("d"."pipeline", '')
+    AND "sk"."ks" = COALESCE("d"."stage", '')
   LEFT JOIN (
     SELECT
       'клиенты' AS pn,
@@ -123,7 +133,7 @@ WITH audit_deals AS (
       'выставлен счет' AS sn,
       2 AS pos
   ) AS sp
-    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+    ON "sp"."pn" = "sk"."_pn" AND "sp"."sn" = "sk"."_sn"
   WHERE
     COALESCE("d"."status", '') <> 'deleted'
 )

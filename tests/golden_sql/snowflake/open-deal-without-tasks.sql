@@ -32,34 +32,44 @@ WITH task_agg AS (
     "d"."title" AS "deal__title",
     COALESCE("t"."open_count", 0) AS "tasks__open_count",
     COALESCE("t"."total_count", 0) AS "tasks__total_count",
-    "d"."_pn" AS "_pipeline_n",
+    "sk"."_pn" AS "_pipeline_n",
     "sp"."pos" AS "_stage_pos"
   FROM (
     SELECT
-      *,
-      REPLACE(
-        LOWER(REGEXP_REPLACE("pipeline", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
-        'ё',
-        'е'
-      ) AS _pn,
-      REPLACE(LOWER(REGEXP_REPLACE("stage", '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')), 'ё', 'е') AS _sn
+      *
     FROM (
       SELECT
-        *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
-        FROM deals
-        WHERE
-          NOT "id" IS NULL
-      ) AS _ranked
+        *,
+        ROW_NUMBER() OVER (PARTITION BY "id" ORDER BY "_row") AS _first
+      FROM deals
       WHERE
-        _first = 1
-    ) AS dd
+        NOT "id" IS NULL
+    ) AS _ranked
+    WHERE
+      _first = 1
   ) AS d
   LEFT JOIN task_agg AS t
     ON "t"."deal_id" = "d"."id"
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE("pipeline", '') AS kp,
+      COALESCE("stage", '') AS ks,
+      REPLACE(
+        LOWER(
+          REGEXP_REPLACE(COALESCE("pipeline", ''), '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      REPLACE(
+        LOWER(REGEXP_REPLACE(COALESCE("stage", ''), '^[ \t\n\f\r   ﻿]+|[ \t\n\f\r   ﻿]+$', '')),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM deals
+  ) AS sk
+    ON "sk"."kp" = COALESCE("d"."pipeline", '')
+    AND "sk"."ks" = COALESCE("d"."stage", '')
   LEFT JOIN (
     SELECT
       'клиенты' AS pn,
@@ -136,7 +146,7 @@ WITH task_agg AS (
       'выставлен счет' AS sn,
       2 AS pos
   ) AS sp
-    ON "sp"."pn" = "d"."_pn" AND "sp"."sn" = "d"."_sn"
+    ON "sp"."pn" = "sk"."_pn" AND "sp"."sn" = "sk"."_sn"
   WHERE
     COALESCE("d"."status", '') <> 'deleted'
 )

@@ -44,63 +44,21 @@ WITH audit_deals AS (
       )
     ) AS `_linked_person`,
     CASE WHEN NOT `p`.`id` IS NULL THEN `p`.`name` ELSE `d`.`person_name` END AS `person__name`,
-    `d`.`_pn` AS `_pipeline_n`,
+    `sk`.`_pn` AS `_pipeline_n`,
     `sp`.`pos` AS `_stage_pos`
   FROM (
     SELECT
-      *,
-      REPLACE(
-        LOWER(
-          REPLACE(
-            REPLACE(
-              REGEXP_REPLACE(
-                `pipeline`,
-                '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
-                ''
-              ),
-              'İ',
-              'I'
-            ),
-            'Σ',
-            'σ'
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _pn,
-      REPLACE(
-        LOWER(
-          REPLACE(
-            REPLACE(
-              REGEXP_REPLACE(
-                `stage`,
-                '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
-                ''
-              ),
-              'İ',
-              'I'
-            ),
-            'Σ',
-            'σ'
-          )
-        ),
-        'ё',
-        'е'
-      ) AS _sn
+      *
     FROM (
       SELECT
-        *
-      FROM (
-        SELECT
-          *,
-          ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
-        FROM deals
-        WHERE
-          NOT `id` IS NULL
-      ) AS _ranked
+        *,
+        ROW_NUMBER() OVER (PARTITION BY `id` ORDER BY `_row` NULLS LAST) AS _first
+      FROM deals
       WHERE
-        _first = 1
-    ) AS dd
+        NOT `id` IS NULL
+    ) AS _ranked
+    WHERE
+      _first = 1
   ) AS d
   LEFT JOIN (
     SELECT
@@ -132,6 +90,52 @@ WITH audit_deals AS (
       _first = 1
   ) AS p
     ON `p`.`id` = `d`.`person_id`
+  LEFT JOIN (
+    SELECT DISTINCT
+      COALESCE(`pipeline`, '') AS kp,
+      COALESCE(`stage`, '') AS ks,
+      REPLACE(
+        LOWER(
+          REPLACE(
+            REPLACE(
+              REGEXP_REPLACE(
+                COALESCE(`pipeline`, ''),
+                '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                ''
+              ),
+              'İ',
+              'I'
+            ),
+            'Σ',
+            'σ'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _pn,
+      REPLACE(
+        LOWER(
+          REPLACE(
+            REPLACE(
+              REGEXP_REPLACE(
+                COALESCE(`stage`, ''),
+                '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                ''
+              ),
+              'İ',
+              'I'
+            ),
+            'Σ',
+            'σ'
+          )
+        ),
+        'ё',
+        'е'
+      ) AS _sn
+    FROM deals
+  ) AS sk
+    ON `sk`.`kp` = COALESCE(`d`.`pipeline`, '')
+    AND `sk`.`ks` = COALESCE(`d`.`stage`, '')
   LEFT JOIN (
     SELECT
       'клиенты' AS pn,
@@ -208,7 +212,7 @@ WITH audit_deals AS (
       'выставлен счет' AS sn,
       2 AS pos
   ) AS sp
-    ON `sp`.`pn` = `d`.`_pn` AND `sp`.`sn` = `d`.`_sn`
+    ON `sp`.`pn` = `sk`.`_pn` AND `sp`.`sn` = `sk`.`_sn`
   WHERE
     COALESCE(`d`.`status`, '') <> 'deleted'
 )
@@ -286,6 +290,206 @@ WHERE
         )
         OR COALESCE(
           COALESCE(
+            REPLACE(
+              LOWER(
+                REPLACE(
+                  REPLACE(
+                    REGEXP_REPLACE(
+                      `deal__title`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                      ''
+                    ),
+                    'İ',
+                    'I'
+                  ),
+                  'Σ',
+                  'σ'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) RLIKE '^((сделка #|lead #)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REPLACE(
+                  REPLACE(
+                    REGEXP_REPLACE(
+                      `deal__title`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                      ''
+                    ),
+                    'İ',
+                    'I'
+                  ),
+                  'Σ',
+                  'σ'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) RLIKE '^((new lead|lead|client|customer|contact|untitled|no name)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REPLACE(
+                  REPLACE(
+                    REGEXP_REPLACE(
+                      `deal__title`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                      ''
+                    ),
+                    'İ',
+                    'I'
+                  ),
+                  'Σ',
+                  'σ'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) RLIKE '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REPLACE(
+                  REPLACE(
+                    REGEXP_REPLACE(
+                      `deal__title`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                      ''
+                    ),
+                    'İ',
+                    'I'
+                  ),
+                  'Σ',
+                  'σ'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) RLIKE '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REPLACE(
+                  REPLACE(
+                    REGEXP_REPLACE(
+                      `deal__title`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                      ''
+                    ),
+                    'İ',
+                    'I'
+                  ),
+                  'Σ',
+                  'σ'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) RLIKE '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REPLACE(
+                  REPLACE(
+                    REGEXP_REPLACE(
+                      `deal__title`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                      ''
+                    ),
+                    'İ',
+                    'I'
+                  ),
+                  'Σ',
+                  'σ'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) RLIKE '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REPLACE(
+                  REPLACE(
+                    REGEXP_REPLACE(
+                      `deal__title`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                      ''
+                    ),
+                    'İ',
+                    'I'
+                  ),
+                  'Σ',
+                  'σ'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) RLIKE '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
+            REPLACE(
+              LOWER(
+                REPLACE(
+                  REPLACE(
+                    REGEXP_REPLACE(
+                      `deal__title`,
+                      '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                      ''
+                    ),
+                    'İ',
+                    'I'
+                  ),
+                  'Σ',
+                  'σ'
+                )
+              ),
+              'ё',
+              'е'
+            ),
+            ''
+          ) RLIKE '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+          FALSE
+        )
+        OR COALESCE(
+          COALESCE(
             REGEXP_REPLACE(
               `deal__title`,
               '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
@@ -343,6 +547,206 @@ WHERE
                 ),
                 ''
               ) RLIKE '^((тест|test|новая сделка|new deal|сделка|deal|контакт|клиент|без названия)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REPLACE(
+                      REPLACE(
+                        REGEXP_REPLACE(
+                          `person__name`,
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) RLIKE '^((сделка #|lead #)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REPLACE(
+                      REPLACE(
+                        REGEXP_REPLACE(
+                          `person__name`,
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) RLIKE '^((new lead|lead|client|customer|contact|untitled|no name)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REPLACE(
+                      REPLACE(
+                        REGEXP_REPLACE(
+                          `person__name`,
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) RLIKE '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REPLACE(
+                      REPLACE(
+                        REGEXP_REPLACE(
+                          `person__name`,
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) RLIKE '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REPLACE(
+                      REPLACE(
+                        REGEXP_REPLACE(
+                          `person__name`,
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) RLIKE '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REPLACE(
+                      REPLACE(
+                        REGEXP_REPLACE(
+                          `person__name`,
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) RLIKE '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REPLACE(
+                      REPLACE(
+                        REGEXP_REPLACE(
+                          `person__name`,
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) RLIKE '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+              FALSE
+            )
+            OR COALESCE(
+              COALESCE(
+                REPLACE(
+                  LOWER(
+                    REPLACE(
+                      REPLACE(
+                        REGEXP_REPLACE(
+                          `person__name`,
+                          '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                          ''
+                        ),
+                        'İ',
+                        'I'
+                      ),
+                      'Σ',
+                      'σ'
+                    )
+                  ),
+                  'ё',
+                  'е'
+                ),
+                ''
+              ) RLIKE '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
               FALSE
             )
             OR COALESCE(
@@ -406,6 +810,206 @@ WHERE
               ),
               ''
             ) RLIKE '^((тест|test|новая сделка|new deal|сделка|deal|контакт|клиент|без названия)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REPLACE(
+                    REPLACE(
+                      REGEXP_REPLACE(
+                        `org__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) RLIKE '^((сделка #|lead #)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REPLACE(
+                    REPLACE(
+                      REGEXP_REPLACE(
+                        `org__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) RLIKE '^((new lead|lead|client|customer|contact|untitled|no name)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REPLACE(
+                    REPLACE(
+                      REGEXP_REPLACE(
+                        `org__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) RLIKE '^((teste|novo negócio|negócio|novo lead|cliente|contato|sem nome|sem título)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REPLACE(
+                    REPLACE(
+                      REGEXP_REPLACE(
+                        `org__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) RLIKE '^((prueba|nuevo negocio|nuevo trato|negocio|trato|nuevo lead|contacto|sin nombre|sin título)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REPLACE(
+                    REPLACE(
+                      REGEXP_REPLACE(
+                        `org__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) RLIKE '^((neuer deal|neues geschäft|geschäft|neuer lead|kunde|kontakt|ohne titel|ohne namen)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REPLACE(
+                    REPLACE(
+                      REGEXP_REPLACE(
+                        `org__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) RLIKE '^((nouvelle affaire|affaire|nouveau lead|essai|sans titre|sans nom)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REPLACE(
+                    REPLACE(
+                      REGEXP_REPLACE(
+                        `org__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) RLIKE '^((nuova trattativa|trattativa|nuova offerta|offerta|nuovo affare|affare|prova|contatto|senza titolo|senza nome)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
+            FALSE
+          )
+          OR COALESCE(
+            COALESCE(
+              REPLACE(
+                LOWER(
+                  REPLACE(
+                    REPLACE(
+                      REGEXP_REPLACE(
+                        `org__name`,
+                        '^[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+|[ \\t\\n\\f\\r\\x{00A0}\\x{2007}\\x{202F}\\x{FEFF}]+\\z',
+                        ''
+                      ),
+                      'İ',
+                      'I'
+                    ),
+                    'Σ',
+                    'σ'
+                  )
+                ),
+                'ё',
+                'е'
+              ),
+              ''
+            ) RLIKE '^((nowy deal|nowa transakcja|transakcja|nowy lead|klient|bez nazwy|bez tytułu)([ \\t\\n\\f\\r]?[0-9]+)?)\\z',
             FALSE
           )
           OR COALESCE(
