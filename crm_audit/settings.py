@@ -512,7 +512,9 @@ def validate_problems(s: Settings) -> list[Problem]:
         p = s.problem(("closed_stages_confirmed",), CLOSED_STAGES_GUESSED, "closed-stages-guessed", closed_stages_params(s))
         p.severity = "warning"
         out.append(p)
-    if not s.stage_order_confirmed:
+    from crm_audit.engine.stage_guess import order_unconfirmed
+
+    if order_unconfirmed(s):  # a pipeline of one open stage has no order to confirm
         p = s.problem(("stage_order_confirmed",), N_("the order of the stages in `pipelines:` was guessed from the export: check "
                                                      "it, then set `stage_order_confirmed: true` (until then rules that compare "
                                                      "stages may flag or miss deals)"), "stage-order-guessed", {})

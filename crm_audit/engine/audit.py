@@ -121,7 +121,7 @@ def audit_export(
         results = []
         skipped_warnings = [blank_column_warning(b) for b in blank]  # the terminal in the CLI's language, the FAQ in Russian
         skipped_warnings += [unjudged_warning(u) for u in unjudged]
-        from crm_audit.engine.stage_guess import guessed_comparisons  # «stage ≥ X» by an order nobody confirmed
+        from crm_audit.engine.stage_guess import guessed_comparisons, order_unconfirmed  # «stage ≥ X» by an order nobody confirmed
 
         guessed = {g.rule_id: g for g in guessed_comparisons(plans, settings)}
         ran = {q.rule.id: q for q in needs.runnable}
@@ -153,7 +153,7 @@ def audit_export(
             )
         warnings = skipped_warnings + [DataWarning(p.reason, "", p.file, template=p.template, params=p.params) if p.template
                                        else DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
-        if not settings.stage_order_confirmed:
+        if order_unconfirmed(settings):  # a pipeline of one open stage has no order to confirm
             warnings.append(DataWarning("stage-order-guessed", "", settings.file, template=STAGE_ORDER_GUESSED))
         example = deal_url_example_of(settings.crm, settings.deal_url)
         if example:  # every row's link opens no deal

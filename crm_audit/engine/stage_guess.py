@@ -62,12 +62,44 @@ def _stage_plans(cond) -> list:
     return out
 
 
+def open_stages(stages: list[str], settings, profile=None) -> list[str]:
+    """The stages of a pipeline a deal is open in: less the settings' won_stages: / lost_stages: and the CRM's won /
+    lost / deleted stages (the profile's `derive_status.from_stage`, names and patterns); ``profile``: the settings'
+    CRM's when None (none when it does not load: every stage the settings do not close counts as open)."""
+    import re
+
+    if profile is None:
+        from crm_audit.engine.profile import load_profile
+
+        try:
+            profile = load_profile(settings.crm)
+        except Exception:  # an unknown or broken profile: validate / run name it themselves
+            profile = None
+    fs = profile.derive_status.from_stage if profile is not None and profile.derive_status is not None else None
+    closed = {norm(x) for x in (*settings.won_stages, *settings.lost_stages, *((*fs.won, *fs.lost, *fs.deleted) if fs else ()))}
+    patterns = [p for p in ((fs.won_pattern, fs.lost_pattern) if fs else ()) if p]
+    return [s for s in stages if norm(s) not in closed and not any(re.fullmatch(p, s.strip(), re.I) for p in patterns)]
+
+
+def ordered_pipelines(settings, profile=None) -> list[str]:
+    """The pipelines of the settings whose stage order can matter: two open stages or more (:func:`open_stages`). A
+    pipeline with one open stage (or none) has no order to confirm: «stage ≥ X» reads it alike whatever the order."""
+    return [name for name, stages in settings.pipelines.items() if len(open_stages(stages, settings, profile)) > 1]
+
+
+def order_unconfirmed(settings, profile=None) -> bool:
+    """``stage_order_confirmed: false`` and a pipeline whose order can matter (:func:`ordered_pipelines`): what
+    `validate` and `run` warn about. A hand-written false on pipelines of one open stage each needs no confirmation."""
+    return not settings.stage_order_confirmed and bool(ordered_pipelines(settings, profile))
+
+
 def guessed_comparisons(plans, settings) -> list[GuessedComparison]:
     """Each plan comparing stages while the settings' stage order is not confirmed: the stages it compares and the
-    pipelines (in its scope) where they are — none when the order is confirmed."""
+    pipelines (in its scope, of two open stages or more) where they are — none when the order is confirmed."""
     if settings.stage_order_confirmed:
         return []
-    names = {norm(p): p for p in settings.pipelines}
+    ordered = {norm(p) for p in ordered_pipelines(settings)}
+    names = {norm(p): p for p in settings.pipelines if norm(p) in ordered}
     out = []
     for p in plans:
         found = _stage_plans(p.condition)

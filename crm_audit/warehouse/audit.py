@@ -343,7 +343,9 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
                                       scope_text=scope_text(r), note=note, skipped=skip is not None))
     warnings += [DataWarning(p.reason, "", p.file, template=p.template, params=p.params) if p.template
                  else DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
-    if not settings.stage_order_confirmed:
+    from crm_audit.engine.stage_guess import order_unconfirmed
+
+    if order_unconfirmed(settings):  # a pipeline of one open stage has no order to confirm
         warnings.append(DataWarning("stage-order-guessed", "", settings.file, template=STAGE_ORDER_GUESSED))
     warnings += unread_warnings(source, layout) + decide_warnings + stage_warnings
     return AuditReport(as_of=as_of, generated_at=dt.datetime.now().replace(microsecond=0),
