@@ -85,3 +85,18 @@ def test_clean_large_file_takes_the_parallel_reader(tmp_path, monkeypatch):
     got = _load(tmp_path, True, monkeypatch)
     assert used and used[0] is not None
     assert [r[0] for r in got[0]] == list(range(2, 302))  # row numbers as a spreadsheet shows them
+
+
+def test_nul_byte_after_the_head_falls_back_and_the_fingerprint_is_the_files(tmp_path, monkeypatch):
+    """The fingerprint and the NUL check are taken in a second thread while DuckDB reads the file (issue 17): a NUL
+    past the decoded head still stops the file as not text, and a clean file's fingerprint is its bytes' sha256."""
+    from crm_audit.engine.encoding import HEAD_BYTES, file_fingerprint
+
+    body = _body(20000)
+    assert len(body.encode()) > HEAD_BYTES
+    (tmp_path / "deals.csv").write_text(HEAD + body + '"903","a\x00b","1","open","",""\n', encoding="utf-8")
+    got = _same_both_ways(tmp_path, monkeypatch)
+    assert got[0] == "error" and "not text" in got[1][0]
+    (tmp_path / "deals.csv").write_text(HEAD + body, encoding="utf-8")
+    got = _same_both_ways(tmp_path, monkeypatch)
+    assert got[2] == {"deals.csv": file_fingerprint(tmp_path / "deals.csv")}

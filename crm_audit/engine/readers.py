@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from crm_audit.engine.encoding import decode_text, detect_encoding, fingerprint_of, scan_utf8
+from crm_audit.engine.encoding import FileDigest, decode_text, detect_encoding, fingerprint_of, scan_utf8, utf8_head
 from crm_audit.errors import InputError, Problem, file_problem
 from crm_audit.i18n import N_
 
@@ -166,15 +166,27 @@ def drop_raw(con, table: str) -> None:
 def _read_csv(con, path: Path, table: str, tmpdir: Path) -> RawTable:
     fingerprint = None
     if path.stat().st_size > STREAM_ABOVE:
-        scan = scan_utf8(path, whole=False)
-        fingerprint = scan.fingerprint
-        if scan.head is not None:  # (a file whose head is not UTF-8 is not UTF-8 as a whole either)
-            raw = _read_large_csv_fast(con, path, table, scan.head)
-            if raw is not None:
-                return replace(raw, fingerprint=scan.fingerprint)
-            if scan_utf8(path).head is not None:  # irregular but UTF-8 throughout: the streaming serial reader
-                raw = _read_csv_text(con, path, table, tmpdir, scan.head, "utf-8", whole=False)
-                return replace(raw, fingerprint=scan.fingerprint)
+        head = utf8_head(path)
+        if head is not None:  # (a file whose head is not UTF-8 is not UTF-8 as a whole either)
+            digest = FileDigest(path)  # the fingerprint and the NUL check while DuckDB reads the file
+            try:
+                raw = _read_large_csv_fast(con, path, table, head)
+            except BaseException:
+                try:
+                    digest.result()  # (not left reading the file)
+                except BaseException:
+                    pass
+                raise
+            fingerprint, nul = digest.result()
+            if nul:  # not text: the whole-file path below says so
+                if raw is not None:
+                    drop_raw(con, table)
+            else:
+                if raw is not None:
+                    return replace(raw, fingerprint=fingerprint)
+                if scan_utf8(path).head is not None:  # irregular but UTF-8 throughout: the streaming serial reader
+                    raw = _read_csv_text(con, path, table, tmpdir, head, "utf-8", whole=False)
+                    return replace(raw, fingerprint=fingerprint)
     data = path.read_bytes()
     if not data.strip():
         raise file_problem(path, N_("the file is empty"), "empty", {})
