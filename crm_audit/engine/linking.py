@@ -32,6 +32,9 @@ def link_by_name(con, entities: dict[str, LoadedEntity], profile: Profile) -> li
             continue
         warnings += _link_column(con, deals, f"{kind}_id", f"{kind}_name", ent, "name",
                                  N_("several records named «{name}»; deals are linked to the first of them"))
+        for key in profile.link_keys.get(kind, []):  # a deal the name did not link: by another key (a web domain)
+            if key in ent.fields:
+                _link_by_domain(con, deals, f"{kind}_id", f"{kind}_name", ent, key)
     acts = entities.get("activities")
     if "deal" in profile.link_by_name and acts is not None and "deal_id" not in acts.fields and "deal_name" in acts.fields and "title" in deals.fields:
         # activities name their deal (Salesforce's «Opportunity»): link by the deal's title (and account, where both have it)
@@ -39,6 +42,24 @@ def link_by_name(con, entities: dict[str, LoadedEntity], profile: Profile) -> li
         warnings += _link_column(con, acts, "deal_id", "deal_name", deals, "title",
                                  N_("several deals named «{name}»; its activities are linked to the first of them"), by_account)
     return warnings
+
+
+def web_domain(x: str) -> str:
+    """SQL: the web domain a cell names — «https://www.Flowers.net/about» and «flowers.net» both «flowers.net»."""
+    return (f"regexp_replace(regexp_replace(lower(strip({x})), '^[a-z][a-z0-9+.-]*://', ''), "
+            "'^www[.]|[/?#:].*$', '', 'g')")
+
+
+def _link_by_domain(con, src: LoadedEntity, id_col: str, name_col: str, target: LoadedEntity, key: str) -> None:
+    """``src.id_col`` (still empty) = the id of the first ``target`` record whose ``key`` is the web domain
+    ``src.name_col`` names (:func:`web_domain`); the column's note names the key."""
+    hit = con.execute(
+        f"UPDATE {src.table} SET {id_col} = m.id FROM (SELECT {web_domain(key)} AS k, arg_min(id, _row) AS id "
+        f"FROM {target.table} WHERE id IS NOT NULL AND NOT is_blank({key}) GROUP BY 1) m "
+        f"WHERE {src.table}.{id_col} IS NULL AND NOT is_blank({src.table}.{name_col}) "
+        f"AND {web_domain(f'{src.table}.{name_col}')} = m.k").fetchall()
+    if hit and hit[0][0]:
+        src.note(id_col, Msg(N_("else by «{column}» of {file}"), {"column": target.fields.get(key, key), "file": target.file.name}))
 
 
 def _link_column(con, src: LoadedEntity, id_col: str, name_col: str, target: LoadedEntity,

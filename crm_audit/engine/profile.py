@@ -531,6 +531,11 @@ class Profile(BaseModel):
     # (deals.org_name / person_name -> the entity's name); `deal`: link
     # activities to deals by the deal's title (activities.deal_name -> title)
     link_by_name: list[Literal["org", "person", "deal"]] = Field(default_factory=list)
+    # where the name does not link, another key of the linked record the deal's `<kind>_name` may hold: kind -> fields
+    # of that entity, compared as web domains (case, a scheme, «www.» and a path ignored). HubSpot's deals name their
+    # company by its domain («Associated Company Domain»): linked to the company whose «Company Domain Name» /
+    # «Website URL» it is (crm_audit/engine/linking.py)
+    link_keys: dict[Literal["org", "person"], list[str]] = Field(default_factory=dict)
     derive_status: DeriveStatus | None = None
     # files that translate ids into names (an API dump's stage ids): see Lookup
     lookups: list[Lookup] = Field(default_factory=list)
