@@ -58,6 +58,12 @@ class Dialect:
         return fn("replace", x, old, new)
 
     def strip(self, x):
+        # DuckDB: the replace only where an end is blank (most cells have none: a third less time per cell, issue 17);
+        # the other engines would evaluate ``x`` (a JSON path, a cast) up to three times: they take strip_all
+        edge = self.search(x, "^" + WS_CLASS + "|" + WS_CLASS + "$")
+        return exp.Case(ifs=[exp.If(this=edge, true=self.strip_all(x.copy()))], default=x.copy())
+
+    def strip_all(self, x):
         return self.replace_all(x, "^" + WS_CLASS + "+|" + WS_CLASS + "+$", "")
 
     def norm(self, x):
@@ -230,6 +236,7 @@ class Postgres(Dialect):
     name = "postgres"
     sqlglot = "postgres"
     regex_flavor = REGEX_FLAVORS["postgres"]
+    strip = Dialect.strip_all
 
     def search(self, x, p):
         return exp.RegexpLike(this=x, expression=S(self.pattern(p)))
@@ -275,6 +282,7 @@ class ClickHouse(Dialect):
     # a text without a zone is read as UTC (a connector's API text), not in the server's zone
     cast_types = {exp.DataType.Type.TIMESTAMP: "Nullable(DateTime64(6, 'UTC'))",
                   exp.DataType.Type.TIMESTAMPTZ: "Nullable(DateTime64(6, 'UTC'))"}
+    strip = Dialect.strip_all
 
     def search(self, x, p):
         return fn("match", x, S(self.pattern(p)))
@@ -356,6 +364,7 @@ class Spark(Dialect):
     name = "spark"
     sqlglot = "spark"
     regex_flavor = REGEX_FLAVORS["spark"]
+    strip = Dialect.strip_all
     cast_types = {exp.DataType.Type.TIMESTAMP: "TIMESTAMP_NTZ"}  # Spark's TIMESTAMP reads a text in the session's zone
 
     def search(self, x, p):
@@ -422,6 +431,7 @@ class BigQuery(Dialect):
     name = "bigquery"
     sqlglot = "bigquery"
     regex_flavor = REGEX_FLAVORS["bigquery"]
+    strip = Dialect.strip_all
 
     def search(self, x, p):
         return fn("REGEXP_CONTAINS", x, S(self.pattern(p)))
@@ -492,6 +502,7 @@ class Snowflake(Dialect):
     name = "snowflake"
     sqlglot = "snowflake"
     regex_flavor = REGEX_FLAVORS["snowflake"]
+    strip = Dialect.strip_all
 
     def search(self, x, p):
         # REGEXP_LIKE is anchored at both ends on Snowflake: a search is REGEXP_INSTR
