@@ -240,8 +240,13 @@ def init(directory, crm, from_export, from_crm, domain, token_env, token_file, e
         if not explicit:  # the profile inspect would read the export with, and how sure that is
             crm = detected_crm(from_export)
         path = write_settings_from_export(Path(directory), crm=crm, export_dir=from_export, force=force, domain=domain)
-        click.echo(_("Wrote {path}. Check the order of the stages, edit the lists, then run `crm-audit validate --config {path}`.")
-                   .format(path=path))
+        if _written_key(path, "pipelines"):
+            click.echo(_("Wrote {path}. Check the order of the stages, edit the lists, then run `crm-audit validate --config {path}`.")
+                       .format(path=path))
+        else:  # no stage column: no stages, no order to check — the rules switched off for it are what to look at
+            click.echo(_("Wrote {path}. The export has no stages, so there is no stage order to check: look at the rules "
+                         "switched off (rules: skip:, the reason next to each) and edit the lists, then run "
+                         "`crm-audit validate --config {path}`.").format(path=path))
         from crm_audit.settings import deal_url_example_text
 
         example = deal_url_example_text(crm, _written_deal_url(path))
@@ -254,15 +259,20 @@ def init(directory, crm, from_export, from_crm, domain, token_env, token_file, e
     click.echo(_("Wrote {path}. Edit the pipelines, stages and lists, then run `crm-audit validate --config {path}`.").format(path=path))
 
 
-def _written_deal_url(path: Path) -> str:
-    """The `deal_url:` of the settings file init just wrote ("" when it has none)."""
+def _written_key(path: Path, key: str):
+    """``key``'s value in the settings file init just wrote (None when it has none)."""
     import yaml
 
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
-        return ""
-    return str(data.get("deal_url") or "") if isinstance(data, dict) else ""
+        return None
+    return data.get(key) if isinstance(data, dict) else None
+
+
+def _written_deal_url(path: Path) -> str:
+    """The `deal_url:` of the settings file init just wrote ("" when it has none)."""
+    return str(_written_key(path, "deal_url") or "")
 
 
 def _register_extra_commands() -> None:
