@@ -408,7 +408,7 @@ def _by_crm_order(body: list[tuple]) -> tuple[list[str], str, bool]:
     for s, v, *_ in valued:
         counts.setdefault(v, []).append(s)
     tied = [names for names in counts.values() if len(names) > 1]
-    source = "порядок из данных CRM (вероятность / порядок этапа у открытых сделок)"
+    source = "порядок из данных CRM (вероятность / порядок этапа), по открытым сделкам"
     notes = []
     if mixed:
         notes.append(mixed + " — они поставлены после остальных в порядке первого появления")

@@ -62,12 +62,18 @@ def test_l2_stage_order_from_the_open_deals_probability_only(tmp_path, capsys, m
     s, text, out, rows = init_and_run(tmp_path, capsys, monkeypatch, REAL / "pd_de_mongo", "2025-11-20")
     assert s["pipelines"] == {"Vertrieb": ["Qualifiziert", "Kontakt hergestellt", "Angebot gesendet", "Verhandlung"]}
     assert s["stage_order_confirmed"] is False
-    assert ("# порядок угадан частично: порядок из данных CRM (вероятность / порядок этапа у открытых сделок); у этапов "
+    assert ("# порядок угадан частично: порядок из данных CRM (вероятность / порядок этапа), по открытым сделкам; у этапов "
             "«Verhandlung» значения нет") in text
     assert "missing-amount-after-proposal" in s["rules"]["skip"]
     assert not [r for r in rows if r["rule_code"] == "1.3"]
     assert "порядок этапов в `pipelines:` угадан" in out or "угадан" in out
     assert "1.3 Нет суммы после КП       пропущено" in out
+    # inspect (no settings yet) says what init writes: 1.3 off, with init's reason (acceptance L5)
+    code, out, _err = cli_ru(capsys, monkeypatch, "inspect", str(REAL / "pd_de_mongo"))
+    line = [ln for ln in out.splitlines() if "missing-amount-after-proposal" in ln][0]
+    assert line.endswith("будет пропущено: `init --from-export` выключит его: порядок этапов воронки «Vertrieb» угадан, а "
+                         "правило сравнивает этапы («этап не раньше «Отправлено КП»»): предложенное stage_names: "
+                         "(Отправлено КП: Angebot gesendet) записано закомментированным"), line
 
 
 def test_l2_a_closed_deals_probability_does_not_move_the_order(tmp_path, capsys, monkeypatch):
@@ -162,6 +168,8 @@ def test_l5_the_only_pipeline_is_proposed_for_the_handbooks_clients_pipeline(tmp
     «Vertrieb» is, so 1.11 runs as inspect says it will, and flags the two open leads without any company."""
     code, out, _err = cli_ru(capsys, monkeypatch, "inspect", str(REAL / "amo_ru_jevelina_l5"))
     assert [ln for ln in out.splitlines() if "open-deal-without-organization" in ln][0].endswith("выполнится")
+    # 1.13 is off either way: no organisations file (inspect), no stage «Проведено демо» (init)
+    assert "partner-manager-deal-without-partner  будет пропущено" in out
     s, text, out, rows = init_and_run(tmp_path, capsys, monkeypatch, REAL / "amo_ru_jevelina_l5", "2021-03-25")
     assert s["pipeline_names"] == {"Клиенты": "Воронка"}
     assert "Клиенты: Воронка    # воронка руководства «Клиенты» — у вас одна воронка, «Воронка»" in text

@@ -220,6 +220,23 @@ def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn], 
     return out, blank, [w for w in needs.warnings if w.code == "unknown-value"]
 
 
+def _as_init_would(rep: InspectReport, export, profile) -> None:
+    """A rule that runs on the handbook's settings but that `init --from-export` writes under `rules: skip:` (a stage
+    or pipeline of the handbook the team does not have, a stage order it guessed): said as skipped, with init's reason
+    — inspect and init agree on which rules run (issue 13 acceptance L5)."""
+    from crm_audit import exportdraft as xd
+
+    try:
+        draft = xd.Draft(crm=profile.name, pipelines=xd.pipelines_of(export, profile))
+        off = {o.rule_id: o.why for o in xd.rules_that_cannot_run(draft, export, profile).off} if draft.pipelines else {}
+    except CrmAuditError:
+        return
+    for rc in rep.rules:
+        if rc.state == "run" and rc.rule_id in off:
+            rc.state, rc.partial = "skip", False
+            rc.why = _("`init --from-export` switches it off: {why}").format(why=off[rc.rule_id])
+
+
 def _with_notes(header: str, notes: list) -> str:
     """A mapped column as inspect lists it: the header, then how the field is fed beyond it (made in the CLI's language)."""
     said = "; ".join(n.text() for n in notes)
@@ -325,6 +342,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             if settings.crm != profile.name:
                 settings = settings.model_copy(update={"crm": profile.name})
             rep.rules, blank, yes_no = _rule_checks(export, settings)
+            if config is None:  # no settings of the team's: the rules init would write under rules: skip: said so
+                _as_init_would(rep, export, profile)
             rep.problems = ([blank_column_warning(b).message for b in blank] + rep.problems
                             + [_as_run_meets(w, stops, rep).line() for w in yes_no])
         except CrmAuditError as exc:
