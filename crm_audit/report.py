@@ -347,6 +347,23 @@ def unjudged_warning(u: UnjudgedDeals) -> DataWarning:
                        params={"code": u.code, "rule": rule_name(u.rule_id, u.title), "n": u.count, "column": u.column})
 
 
+STAGE_COLUMNS_USED = N_("{code} {rule}: days in stage are read from the export's one column per stage ({pattern}, "
+                        "columns: {n}): each deal's date is the cell of its own stage's and pipeline's column, a blank "
+                        "cell counts from the creation date")
+
+
+def stage_columns_note(pattern: str, n: int) -> str:
+    """Russian, on the sheet of a rule on days in stage: where the date a deal entered its stage comes from."""
+    return (f"Дни на этапе взяты из колонок выгрузки «{pattern}» (по колонке на этап, колонок: {n}): у каждой сделки — "
+            f"дата из колонки её этапа и воронки, при пустой ячейке — дата создания сделки.")
+
+
+def stage_columns_warning(code: str, rule_id: str, title: str, pattern: str, n: int, file: str) -> DataWarning:
+    """The same fact for the terminal (the CLI's language) and the FAQ (Russian)."""
+    return DataWarning("stage-columns", "", file, template=STAGE_COLUMNS_USED,
+                       params={"code": code, "rule": rule_name(rule_id, title), "pattern": pattern, "n": n})
+
+
 def _file_name(path: str) -> str:
     from pathlib import PurePath
 

@@ -29,6 +29,7 @@ LABELS: dict[str, str] = {
     "rule-skipped": "Правило пропущено",
     "rule-stage-order-guessed": "Порядок этапов",
     "rule-unjudged": "Сделки без оценки",
+    "stage-columns": "Дни на этапе по колонкам этапов",
     "sheet-capped": "Лист обрезан",
     "stage-order-guessed": "Порядок этапов",
     "closed-stages-guessed": "Закрытые этапы",

@@ -15,7 +15,8 @@ from crm_audit.rules.lang import Rule
 from crm_audit.rules.ruleset import RuleSet
 from crm_audit.engine.profile import profile_for
 from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, blank_column_note, blank_column_warning,
-                               skipped_note, skipped_warning, unjudged_note, unjudged_warning)
+                               skipped_note, skipped_warning, stage_columns_note, stage_columns_warning, unjudged_note,
+                               unjudged_warning)
 from crm_audit.settings import CLOSED_STAGES_GUESSED, DEAL_URL_EXAMPLE, Settings, closed_stages_params, deal_url_example_of
 from crm_audit.errors import UsageError
 from crm_audit.progress import silent
@@ -121,6 +122,10 @@ def audit_export(
         results = []
         skipped_warnings = [blank_column_warning(b) for b in blank]  # the terminal in the CLI's language, the FAQ in Russian
         skipped_warnings += [unjudged_warning(u) for u in unjudged]
+        deals = export.entities.get("deals")
+        per_stage = deals.per_stage.get("stage_changed") if deals is not None else None
+        # days in stage read from one column per stage (HubSpot's Date entered "<stage> (<pipeline>)"): said per rule
+        from_columns = ({q.rule.id for q in needs.runnable if requirements.reads_stage_since(q)} if per_stage else set())
         from crm_audit.engine.stage_guess import guessed_comparisons, order_unconfirmed  # «stage ≥ X» by an order nobody confirmed
 
         guessed = {g.rule_id: g for g in guessed_comparisons(plans, settings)}
@@ -139,6 +144,11 @@ def audit_export(
                 df = backend.run(ran.get(r.id, p))  # as decided: without the `any:` branches the export cannot feed
                 notes = [f"Внимание: {blank_column_note(b)}." for b in blank if r.id in b.needed_by]
                 notes += [f"Внимание: {unjudged_note(u)}." for u in unjudged if u.rule_id == r.id]
+                if r.id in from_columns:
+                    pattern = deals.fields["stage_changed"]
+                    notes.append(stage_columns_note(pattern, len(per_stage)))
+                    skipped_warnings.append(stage_columns_warning(r.code, r.id, r.title, pattern, len(per_stage),
+                                                                  str(deals.file)))
                 if r.id in guessed:
                     notes.append(guessed[r.id].note())
                     skipped_warnings.append(guessed[r.id].warning())

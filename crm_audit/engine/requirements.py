@@ -493,6 +493,18 @@ def blank_columns(export: LoadedExport, plans: list[RulePlan]) -> list[BlankColu
     return out
 
 
+def reads_stage_since(p: RulePlan) -> bool:
+    """The rule compares a deal's days in stage (or the date it entered its stage): rules 2.2 and 2.4."""
+    from crm_audit.rules.lang import Leaf, iter_conds
+
+    for c in iter_conds(p.condition):
+        if isinstance(c, Leaf):
+            ref = field_ref(c.field)
+            if ref.entity == "deal" and (ref.name in STAGE_SINCE or ref.name == "stage_changed"):
+                return True
+    return False
+
+
 def unjudged(backend, plans: list[RulePlan]) -> list[UnjudgedDeals]:
     """Per rule, the deals in its scope whose compared date (a date field, days in stage) is empty.
 
