@@ -34,6 +34,8 @@ LABELS: dict[str, str] = {
     "stage-order-guessed": "Порядок этапов",
     "closed-stages-guessed": "Закрытые этапы",
     "closed-stage-unknown": "Закрытая сделка без итога",
+    "status-flags-contradict": "Флаги закрытия противоречат",
+    "no-open-deals": "Нет открытых сделок",
     "unlinked-tasks": "Задачи без сделок",
     "deal-url-example": "Ссылка на сделку — пример",
     "no-owner-column": "Нет колонки ответственного",
