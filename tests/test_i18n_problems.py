@@ -310,6 +310,10 @@ def test_the_expected_values_are_the_files_own_words(tmp_path, capsys, monkeypat
     (exp / "deals.csv").write_text("\n".join(deals) + "\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     assert _cli(capsys, "ru", monkeypatch, "init", "--from-export", "pt")[0] == 0
+    settings = tmp_path / "crm-audit.yaml"  # init saw the cell and wrote `warn` (a first run is never blocked): make it stop
+    text = settings.read_text(encoding="utf-8")
+    assert "on_bad_value: warn" in text
+    settings.write_text(text.replace("on_bad_value: warn", "on_bad_value: error"), encoding="utf-8")
     code, lines = _cli(capsys, "ru", monkeypatch, "run", "--export", "pt", "--out", "a.xlsx", "--as-of", "2026-11-20")
     assert code == 2
     assert ("ошибка: pt/deals.csv (строка 2, столбец «Negócio - Status»): неизвестное значение «Talvez»: ожидалось одно из: "

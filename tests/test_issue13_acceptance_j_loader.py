@@ -103,28 +103,26 @@ def test_j6_a_footer_pattern_with_an_ascii_word_boundary_is_a_profile_error(tmp_
 
 
 def test_j10_inspect_says_run_stops_on_a_bad_value_under_the_settings_init_wrote(tmp_path, capsys, monkeypatch):
-    """pd_pl_x: «Może» in «Aktywność - Wykonane». init writes `on_bad_value: error` (the default): inspect says `run`
-    stops on it, and run does stop (exit 2); with `on_bad_value: warn` inspect says the cell is treated as empty and
-    run audits."""
+    """pd_pl_x: «Może» in «Aktywność - Wykonane». init sees the cell that will not read and writes `on_bad_value: warn`
+    (never a blocked first run, acceptance L6): inspect says the cell is treated as empty and run audits; with
+    `on_bad_value: error` inspect says `run` stops on it, and run does stop (exit 2)."""
     export = CASES / "pd_pl_x"
     settings = init(tmp_path / "w", "pipedrive", export)
-    assert "on_bad_value: warn" not in settings.read_text(encoding="utf-8")
+    assert "on_bad_value: warn" in settings.read_text(encoding="utf-8")
     text = inspect_ru(export, "pipedrive", settings, capsys, monkeypatch)
+    assert "неизвестное значение «Może» (ожидалось одно из: Wykonane, Zakończone, Do zrobienia, Niewykonane); ячейка " \
+           "считается пустой" in text
+    assert "остановится" not in text
+    assert run(settings, export) == 0
+
+    strict = settings.with_name("error.yaml")
+    strict.write_text(settings.read_text(encoding="utf-8").replace("on_bad_value: warn", "on_bad_value: error"), encoding="utf-8")
+    text = inspect_ru(export, "pipedrive", strict, capsys, monkeypatch)
     assert "`run` остановится на нечитаемых значениях ниже (on_bad_value: error)" in text
     assert ("activities.xlsx строка 3 «Aktywność - Wykonane»: неизвестное значение «Może» (ожидалось одно из: Wykonane, "
             "Zakończone, Do zrobienia, Niewykonane); `run` на нём остановится (on_bad_value: error)") in text
     assert "считается пустой" not in text
-    assert run(settings, export) == 2
-
-    warn = settings.with_name("warn.yaml")
-    body = settings.read_text(encoding="utf-8")
-    warn.write_text(body.replace("on_bad_value: error", "on_bad_value: warn") if "on_bad_value: error" in body
-                    else body + "\non_bad_value: warn\n", encoding="utf-8")
-    text = inspect_ru(export, "pipedrive", warn, capsys, monkeypatch)
-    assert "неизвестное значение «Może» (ожидалось одно из: Wykonane, Zakończone, Do zrobienia, Niewykonane); ячейка " \
-           "считается пустой" in text
-    assert "остановится" not in text
-    assert run(warn, export) == 0
+    assert run(strict, export) == 2
 
 
 def test_j10_inspect_without_settings_says_what_the_default_does(tmp_path, capsys, monkeypatch):
