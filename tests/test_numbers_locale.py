@@ -339,12 +339,15 @@ def test_an_unreadable_amount_is_a_bad_value_with_file_row_column(tmp_path, caps
     export = _pt_export(tmp_path, {"2": "R$ 15 mil", "4": "R$ 2.500,50"})
     work = tmp_path / "work"
     _pt_settings(work, export)
+    cfg = work / "crm-audit.yaml"
+    # init saw the cell and wrote `on_bad_value: warn` (a first run is never blocked); `error` stops on it
+    assert yaml.safe_load(cfg.read_text(encoding="utf-8"))["on_bad_value"] == "warn"
+    cfg.write_text(re.sub(r"(?m)^on_bad_value: *\w+", "on_bad_value: error", cfg.read_text(encoding="utf-8")), encoding="utf-8")
     capsys.readouterr()
     assert _run(work, export, "--quiet") == 2
     err = capsys.readouterr().err
     assert "deals.csv" in err and "Negócio - Valor" in err and "«R$ 15 mil»" in err and "3" in err
     # on_bad_value: warn — a warning naming the cell, the amount treated as empty (1.3 flags deal 2)
-    cfg = work / "crm-audit.yaml"
     text = cfg.read_text(encoding="utf-8")
     cfg.write_text(re.sub(r"(?m)^on_bad_value: *\w+", "on_bad_value: warn", text) if re.search(r"(?m)^on_bad_value:", text)
                    else text + "\non_bad_value: warn\n", encoding="utf-8")
