@@ -247,8 +247,20 @@ def _typed_expr(spec, raw: str, date_order: str = "dmy", decimal_mark: str = amo
 
 
 def _cell(i: int, empty: list[str] | None) -> str:
-    """SQL: the raw column ``c<i>``, a cell holding one of the profile's `empty_values` («(No value)») read as blank."""
-    return f"CASE WHEN norm(c{i}) IN ({_sql_list(empty)}) THEN NULL ELSE c{i} END" if empty else f"c{i}"
+    """SQL: the raw column ``c<i>`` (a cell holding one of the profile's `empty_values` is already blank: see
+    :func:`_without_empty_values`)."""
+    return f"c{i}"
+
+
+def _without_empty_values(raw_table: str, n: int, empty: list[str] | None) -> str:
+    """The raw table with every cell holding one of the profile's `empty_values` («(No value)») read as blank.
+
+    Once per cell, in a projection under the typed expressions: the parsers' macros name their argument many times,
+    and a CASE in its place made the expression (and the time to bind and run it) grow many times over (issue 17)."""
+    if not empty or not n:
+        return raw_table
+    cases = ", ".join(f"CASE WHEN norm(c{i}) IN ({_sql_list(empty)}) THEN NULL ELSE c{i} END AS c{i}" for i in range(n))
+    return f"(SELECT * REPLACE ({cases}) FROM {raw_table}) AS {raw_table}"
 
 
 def _raw_expr(fs, cols: list[str], fallback: list[str] | None = None) -> str:
@@ -652,7 +664,8 @@ def _fill_table(con, job: MapJob, m: ColumnMatch, proj: Projection, rw_col: int 
     id_cols = [f"c{i}" for i in m.by_field.get("id", [])]
     keep = _footer_filter(con, raw_table, len(headers), job.profile.footer if job.profile is not None else [], id_cols)
     only = "" if rw_col is None else f" AND {rows_where_sql(job.spec, rw_col)}"
-    con.execute(f"CREATE OR REPLACE TABLE {job.entity} AS SELECT {', '.join(proj.select)} FROM {raw_table} WHERE ({not_empty}) AND ({keep}){only}")
+    source = _without_empty_values(raw_table, len(headers), job.profile.empty_values if job.profile is not None else None)
+    con.execute(f"CREATE OR REPLACE TABLE {job.entity} AS SELECT {', '.join(proj.select)} FROM {source} WHERE ({not_empty}) AND ({keep}){only}")
     warnings: list[DataWarning] = []
     if not job.shared:
         dropped = con.execute(f"SELECT count(*) FROM {raw_table} WHERE ({not_empty}) AND NOT ({keep})").fetchone()[0]

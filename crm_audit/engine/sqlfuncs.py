@@ -38,9 +38,9 @@ def _let(value: str, name: str, body: str) -> str:
 
 MACROS = [
     # text
-    # (the replace only where an end is blank: most cells have none, issue 17)
-    f"CREATE OR REPLACE MACRO strip(x) AS CASE WHEN regexp_matches(x, '^{WS}|{WS}$') THEN regexp_replace(x, '^{WS}+|{WS}+$', '', 'g') "
-    "ELSE x END",
+    # (one reference to x: the macros nest — parse_date(strip(norm(…))) — and a CASE naming x three times made the
+    # expression of a profile with empty values grow threefold per level, seconds to bind; issue 17)
+    f"CREATE OR REPLACE MACRO strip(x) AS regexp_replace(x, '^{WS}+|{WS}+$', '', 'g')",
     "CREATE OR REPLACE MACRO norm(x) AS replace(lower(strip(x)), 'ё', 'е')",
     f"CREATE OR REPLACE MACRO is_blank(x) AS (x IS NULL OR regexp_full_match(x, '{WS}*'))",
     # ids: Excel turns 123 into 123.0 (or 1.23E+05 for long ones)
