@@ -246,12 +246,6 @@ def _typed_expr(spec, raw: str, date_order: str = "dmy", decimal_mark: str = amo
     return raw
 
 
-def _cell(i: int, empty: list[str] | None) -> str:
-    """SQL: the raw column ``c<i>`` (a cell holding one of the profile's `empty_values` is already blank: see
-    :func:`_without_empty_values`)."""
-    return f"c{i}"
-
-
 def _without_empty_values(raw_table: str, n: int, empty: list[str] | None) -> str:
     """The raw table with every cell holding one of the profile's `empty_values` («(No value)») read as blank.
 
@@ -383,8 +377,8 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
         return None
 
     def raw(name: str) -> str:
-        empty = profile.empty_values if profile is not None else None
-        return _raw_expr(spec.fields[name], [_cell(i, empty) for i in by_field[name]], [_cell(i, empty) for i in (by_fb or {}).get(name, [])])
+        # (the profile's `empty_values` are blank already: see _without_empty_values)
+        return _raw_expr(spec.fields[name], [f"c{i}" for i in by_field[name]], [f"c{i}" for i in (by_fb or {}).get(name, [])])
 
     whens: list[tuple[str, str, bool]] = []  # (condition, status, a guess)
     if "status" in by_field:
@@ -609,8 +603,7 @@ def _default_in_language(job: MapJob, fs) -> str:
 def project(job: MapJob, m: ColumnMatch, date_order: str, marks: dict[str, str] | None = None) -> Projection:
     """The SQL that maps and parses every matched column (raw text kept as ``<field>__raw`` for parsed fields)."""
     spec, headers = job.spec, job.headers
-    empty = job.profile.empty_values if job.profile is not None else None
-    cols = lambda idxs: [_cell(i, empty) for i in idxs]  # noqa: E731
+    cols = lambda idxs: [f"c{i}" for i in idxs]  # noqa: E731  (empty values are blank already: _without_empty_values)
     select = ["_row"]
     fields: dict[str, str] = {}
     notes: dict[str, list[Msg]] = {}
