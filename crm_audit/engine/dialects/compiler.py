@@ -20,12 +20,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 
 from sqlglot import exp
 
-from crm_audit.engine.dialects import Dialect, S, fn, num
+from crm_audit.engine.dialects import Dialect, S, num
 from crm_audit.engine.dialects.regex import placeholder_pattern
 from crm_audit.engine.plan import FieldRef, RulePlan, StagePlan, field_ref
 from crm_audit.report import BASE_COLUMNS, STATE_GUESSED, STATE_TITLES
@@ -266,7 +266,7 @@ class RuleCompiler:
         if isinstance(c, All):
             return exp.paren(exp.and_(*[self.cond(x) for x in c.items])) if c.items else exp.true()
         if isinstance(c, AnyOf):
-            return exp.paren(exp.or_(*[self.cond(x) for x in c.items])) if c.items else exp.false()
+            return exp.paren(exp.or_(*[self.cond(x) for x in _merged_placeholders(c.items)])) if c.items else exp.false()
         if isinstance(c, Not):
             return exp.paren(exp.Not(this=_coalesce(self.cond(c.item), exp.false())))
         if isinstance(c, StagePlan):
@@ -395,3 +395,21 @@ class RuleCompiler:
 
     def sql(self, plan: RulePlan, pretty: bool = True) -> str:
         return self.d.render(self.query(plan), pretty=pretty)
+
+
+def _merged_placeholders(items: list[Cond]) -> list[Cond]:
+    """The alternatives of an ``any:`` with every ``placeholder:`` of one field made one (their words in one list, at
+    the place of the first): «is one of A, or one of B» is «is one of A + B», and the name is normalised and matched
+    once instead of once per list (rule 1.5 has a list per language: ten normalisations of each title; issue 17)."""
+    merged: list[Cond] = []
+    first: dict[tuple[str, str], int] = {}
+    for x in items:
+        if isinstance(x, Leaf) and x.op == "placeholder" and isinstance(x.value, list):
+            key = (x.field, x.on)
+            if key in first:
+                i = first[key]
+                merged[i] = replace(merged[i], value=list(merged[i].value) + list(x.value))
+                continue
+            first[key] = len(merged)
+        merged.append(x)
+    return merged
