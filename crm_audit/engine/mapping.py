@@ -272,20 +272,21 @@ def _raw_expr(fs, cols: list[str], fallback: list[str] | None = None) -> str:
 
 
 def _slash_count(col: str, part: int) -> str:
-    """SQL: how many cells of ``col`` are slash dates whose ``part`` (1 or 2) is above 12.
+    """SQL: how many cells of ``col`` are slash dates whose ``part`` (1 or 2) is above 12."""
+    group = "([0-9]{1,2})[/-]" if part == 1 else "[0-9]{1,2}[/-]([0-9]{1,2})"
+    return _guarded_count(col, f"TRY_CAST(regexp_extract(strip({col}), '^{group}', 1) AS INTEGER) > 12 AND is_slash_date({col})")
+
+
+def _guarded_count(col: str, test: str) -> str:
+    """SQL: how many cells of ``col`` pass ``test``, a test only a slash date can pass.
 
     A cheap anchored prefix test (at most a few characters read) guards the
-    strip/extract/is_slash_date work, which then runs only on the few cells
-    that can be slash dates (ISO dates fail at their third digit).
-    """
-    group = "([0-9]{1,2})[/-]" if part == 1 else "[0-9]{1,2}[/-]([0-9]{1,2})"
-    return (
-        f"count(*) FILTER (WHERE CASE WHEN regexp_matches({col}, '^{WS_CLASS}*[0-9]{{1,2}}[/-]') "
-        f"THEN TRY_CAST(regexp_extract(strip({col}), '^{group}', 1) AS INTEGER) > 12 AND is_slash_date({col}) ELSE FALSE END)"
-    )
+    strip and the patterns of ``test``, which then run only on the few cells
+    that can be slash dates (ISO dates fail at their third digit); a CASE, since
+    DuckDB evaluates both sides of an AND in an aggregate's filter."""
+    return f"count(*) FILTER (WHERE CASE WHEN regexp_matches({col}, '^{WS_CLASS}*[0-9]{{1,2}}[/-]') THEN {test} ELSE FALSE END)"
 
 
-#: a slash date with a 12-hour clock: «10/01/2026 10:00:00 am», «10/01/2026 9:05 PM» (the US style)
 _TWELVE_HOUR = r"'^[0-9]{1,2}[/-][0-9]{1,2}[/-]([0-9]{4}|[0-9]{2})[ T,]+[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?[ ]*[AaPp]\.?[Mm]\.?$'"
 
 
@@ -298,8 +299,8 @@ def _date_order(con, raw_table: str, cols: list[str], default: str,
         return default, None
     first = " + ".join(_slash_count(c, 1) for c in cols)
     second = " + ".join(_slash_count(c, 2) for c in cols)
-    slash = " + ".join(f"count(*) FILTER (WHERE is_slash_date({c}))" for c in cols)
-    twelve = " + ".join(f"count(*) FILTER (WHERE regexp_matches(strip({c}), {_TWELVE_HOUR}))" for c in cols)
+    slash = " + ".join(_guarded_count(c, f"is_slash_date({c})") for c in cols)
+    twelve = " + ".join(_guarded_count(c, f"regexp_matches(strip({c}), {_TWELVE_HOUR})") for c in cols)
     a, b, n, h = con.execute(f"SELECT {first}, {second}, {slash}, {twelve} FROM {raw_table}").fetchone()
     a, b, n, h = a or 0, b or 0, n or 0, h or 0
     if default == "mdy" and a and not b:
