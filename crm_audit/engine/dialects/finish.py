@@ -17,6 +17,14 @@ from crm_audit.sqltext import sql_literal
 from crm_audit.textnorm import WS_CLASS
 
 _TRIM = sql_literal("^" + WS_CLASS + "+|" + WS_CLASS + "+$")
+_EDGE = sql_literal("^" + WS_CLASS + "|" + WS_CLASS + "$")
+
+
+def _trimmed(expr: str) -> str:
+    """``expr`` without surrounding whitespace; the replace only where an end is blank (most values have none:
+    issue 17, a third less per value; the same text, so the same fingerprints)."""
+    return f"CASE WHEN regexp_matches({expr}, {_EDGE}) THEN regexp_replace({expr}, {_TRIM}, '', 'g') ELSE {expr} END"
+
 #: DuckDB types of the evidence by kind (as :func:`crm_audit.engine.audit._kind` names them)
 DUCKDB_TYPES = {"int": "BIGINT", "number": "DOUBLE", "date": "DATE", "text": "VARCHAR"}
 
@@ -34,11 +42,11 @@ def fingerprint_sql(plan: RulePlan) -> str:
     changed is noticed; a value that only gained or lost surrounding spaces
     is the same value, so a waiver does not end for it."""
     audited = list(FINGERPRINT_BASE) + [f"ev{i}" for i, (ref, _t) in enumerate(plan.evidence) if not is_volatile(ref)]
-    texts = ", ".join(f"coalesce(regexp_replace(CAST({c} AS VARCHAR), {_TRIM}, '', 'g'), '')" for c in audited)
+    texts = ", ".join(f"coalesce({_trimmed(f'CAST({c} AS VARCHAR)')}, '')" for c in audited)
     return f"substr(md5(concat_ws(chr(31), {texts})), 1, 16)"
 
 
-ORDER = ("replace(lower(regexp_replace(owner, " + _TRIM + ", '', 'g')), 'ё', 'е') NULLS LAST, "
+ORDER = ("replace(lower(" + _trimmed("owner") + "), 'ё', 'е') NULLS LAST, "
          "TRY_CAST(deal_id AS BIGINT) NULLS LAST, deal_id")
 
 
