@@ -169,6 +169,9 @@ class SkippedRule:
     profile_reason: str | None = None  # the profile's own explanation (Russian), for "not-exported" / "no-stage-change"
     title: str = ""  # the rule's (Russian) title: how a Russian line names the rule
     column: str = ""  # "no-stage-change": the export header the profile expects (as this export would write it)
+    #: "no-file" when a file of the entity IS in the folder but was not recognised (its headers are not the CRM's
+    #: names): that file's name — the reason says so and how to map its columns, never "export the file" (issue 13 M3)
+    file: str = ""
 
 
 #: Why a rule is skipped when the export has no file of an entity (Russian: shown on the sheet).
@@ -184,6 +187,8 @@ NO_FILE_REASONS = {
 
 def skipped_reason(skip: SkippedRule) -> str:
     """Why a rule was skipped, in Russian for the manager (the rule sheet's note, the summary, ``inspect``)."""
+    if skip.reason == "no-file" and skip.file:
+        return skipped_why(skip).text("ru")
     if skip.reason == "no-file":
         return NO_FILE_REASONS.get(skip.entity, "в выгрузке нет нужного файла")
     if skip.reason == "off":
@@ -265,6 +270,15 @@ SKIPPED_NO_FILE = {
                  "persons («Persons») from the CRM into the same folder and run the audit again"),
 }
 SKIPPED_NO_FILE_OTHER = N_("the export lacks a file the rule needs")
+#: the entity's file is in the folder but was not recognised (issue 13 M3)
+SKIPPED_UNRECOGNISED = N_("{file} is in the export folder but was not recognised as the «{entity}» file: none of its "
+                          "columns is named as this CRM names {columns} — map its columns in crm-audit.yaml "
+                          "(columns: {{{key}: {{{fields}}}}}, each the header your file has) and run the audit again")
+#: the rule language's entity -> the export's entity (the settings' `columns:` key) and its file's word
+_UNRECOGNISED_KEYS = {"tasks": ("activities", N_("activities (tasks)")), "org": ("organizations", N_("organizations")),
+                      "person": ("persons", N_("persons (contacts)"))}
+#: the fields a task rule reads (crm_audit/engine/requirements.py TASK_NEEDS)
+_TASK_FIELDS = ("deal_id", "done", "due_date")
 SKIPPED_OFF = N_("the rule is switched off in the settings (rules: skip:): {why}")
 SKIPPED_NOT_EXPORTED = N_("this CRM's export has no such data")
 SKIPPED_NOT_EXPORTED_WHY = N_("this CRM's export has no such data: {why}")
@@ -309,6 +323,12 @@ def blank_here(b: BlankColumn) -> str:
 
 def skipped_why(skip: SkippedRule) -> Msg:
     """Why a rule was skipped, as a text to make in any language."""
+    if skip.reason == "no-file" and skip.file and skip.entity in _UNRECOGNISED_KEYS:
+        key, word = _UNRECOGNISED_KEYS[skip.entity]
+        names = _TASK_FIELDS if skip.entity == "tasks" else (skip.field.split(".", 1)[-1],)
+        columns = ", ".join(f"«{c.strip()}»" for c in skip.column.split(",")) if skip.column else ""
+        return Msg(SKIPPED_UNRECOGNISED, {"file": skip.file, "entity": Msg(word), "columns": columns, "key": key,
+                                          "fields": ", ".join(f"{n}: <header>" for n in names)})
     if skip.reason == "no-file":
         return Msg(SKIPPED_NO_FILE.get(skip.entity, SKIPPED_NO_FILE_OTHER))
     if skip.reason == "off":

@@ -155,6 +155,21 @@ class InspectReport:
         return [r.rule_id for r in self.rules if r.state == state]
 
 
+def _languages(profile: Profile, d: Path) -> list[str]:
+    """The interface languages of the export's headers: of the files the profile recognises (an unrelated
+    contacts_backup.csv's «Name» is no German, acceptance M7), of every file when it recognises none."""
+    from crm_audit.engine.mapping import detect_entity, unfit_msg
+    from crm_audit.engine.readers import export_files
+
+    def read(p: Path, hs: list[str]) -> bool:  # an entity's file the loader reads (not one named so that lacks its columns)
+        entity = detect_entity(profile, p, hs) if hs else None
+        return entity is not None and unfit_msg(profile, entity, hs) is None
+
+    files = [(p, _headers_or_none(p)) for p in export_files(d)]
+    known = [hs for p, hs in files if read(p, hs)]
+    return profile.interface_languages([h for hs in (known or [hs for _p, hs in files]) for h in hs])
+
+
 def _headers_or_none(path: Path) -> list[str]:
     from crm_audit.engine.readers import peek_headers
 
@@ -275,7 +290,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         profile = with_one_pipeline(profile, settings.pipelines)
         profile = with_closed_stages(profile, settings)  # and its won_stages: / lost_stages:, as `run` reads them
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
-    rep.languages = profile.interface_languages([h for p in export_files(d) for h in _headers_or_none(p)])
+    rep.languages = _languages(profile, d)
     try:
         export = load_export(d, profile, on_bad_value="warn")
     except CrmAuditError as exc:
@@ -323,6 +338,13 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         for ent_name in profile.entities:
             if ent_name not in export.entities:
                 why = profile.unsupported_reason(ent_name)
+                from crm_audit.engine.mapping import detect_entity
+
+                there = next((p for p, hs in export.unknown_files
+                              if detect_entity(profile, p, hs) == ent_name), None) if not why else None
+                if there is not None:  # the file is there, its headers not recognised (issue 13 M3)
+                    why = _("{file} is there but was not recognised (see above): map its columns with columns: in "
+                            "crm-audit.yaml").format(file=there.name)
                 rep.absent.append((ent_name, why or _("no such file in the export")))  # the profile's own words, whole
         stops = _bad_values_stop(settings, profile.name, config)  # read with `warn` to list them all; said as `run` does
         if settings is not None and not settings.closed_stages_confirmed:  # init's won / lost guess, as `run` warns of it

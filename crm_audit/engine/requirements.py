@@ -190,6 +190,20 @@ class _Checker:
             return _Lack("deals", str(deals.file), self.header("deals", f"{ref.entity}_id"))
         return None
 
+    def unrecognised(self, entity: str) -> Path | None:
+        """A file of the folder that was not recognised but is the ``entity`` file by its name, or comes nearest to it by
+        its columns (:func:`near_columns.closest_file`): its path; None when the folder has no such file (issue 13 M3)."""
+        from crm_audit.engine import mapping, near_columns
+
+        files = list(getattr(self.export, "unknown_files", []) or [])
+        if not files or self.profile is None or entity not in self.profile.entities:
+            return None
+        named = next((p for p, hs in files if mapping.detect_entity(self.profile, p, hs) == entity), None)
+        if named is not None:
+            return named
+        near = near_columns.closest_file(self.profile, entity, files)
+        return near.path if near is not None else None
+
     def _absent_file(self, entity: str) -> str:
         spec = self.profile.entities.get(entity) if self.profile is not None else None
         name = spec.files[0] if spec is not None and spec.files else entity
@@ -269,6 +283,10 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
             elif lack is not None and not why:
                 lacks.append((ref, lack))
         if skipped is not None:
+            if skipped.reason == "no-file":  # a file of that entity IS there, unrecognised: said so, never "export it"
+                there = chk.unrecognised(REF_ENTITY.get(skipped.entity, ""))
+                if there is not None:
+                    skipped = replace(skipped, file=there.name)
             out.skipped.append(skipped)
             continue
         out.runnable.append(p)
