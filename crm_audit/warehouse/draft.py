@@ -226,8 +226,8 @@ def pipelines_from_table(rows: list[dict], prof: wprofile.WarehouseProfile):
 
 def pipelines_from_deals(backend_run, layout, crm_profile, dialect):
     """Without a stage table: the deals' pipelines and stages, ordered as an export's are (the CRM's order value where
-    the deals carry one, else a guess, marked: the handbook's pipeline, the days deals take to reach a stage, first
-    appearance)."""
+    the open deals carry one and agree on it, else a guess, marked: the handbook's pipeline, the days deals take to
+    reach a stage, first appearance; where the status comes from the stage, a stage whose every deal is won or lost last, never among the open stages)."""
     from crm_audit.exportdraft import DEFAULT_PIPELINE, _order_pipeline
 
     deals = layout.entities["deals"].source
@@ -235,13 +235,25 @@ def pipelines_from_deals(backend_run, layout, crm_profile, dialect):
         return []
     col = lambda n: exp.column(n, quoted=True)  # noqa: E731
     pipe = col("pipeline") if "pipeline" in deals.fields else exp.Null()
-    order = exp.Min(this=col("stage_order")) if "stage_order" in deals.fields else exp.Null()
+    has_status = "status" in deals.fields
+    # a deal's probability is the deal's (a manager edits it; a won deal reads 100, a lost one 0 wherever it closed):
+    # the stage's place only from its open deals, and only where they agree (as `init --from-export`, acceptance L2);
+    # a stage only closed deals are in is a final stage only where the CRM's status comes from the stage (amoCRM,
+    # Bitrix24, HubSpot: `derive_status`) — a Pipedrive deal keeps its stage when it is won
+    open_value = (exp.Case(ifs=[exp.If(this=exp.EQ(this=col("status"), expression=exp.Literal.string("open")),
+                                       true=col("stage_order"))]) if has_status else col("stage_order"))
+    order = exp.Min(this=open_value.copy()) if "stage_order" in deals.fields else exp.Null()
+    top = exp.Max(this=open_value.copy()) if "stage_order" in deals.fields else exp.Null()
+    closed_only = (exp.Min(this=exp.Case(ifs=[exp.If(this=exp.In(this=col("status"), expressions=[
+        exp.Literal.string("won"), exp.Literal.string("lost")]), true=exp.Literal.number(1))], default=exp.Literal.number(0)))
+        if has_status and crm_profile is not None and crm_profile.derive_status is not None else exp.Literal.number(0))
     reach = (exp.Median(this=dialect.days_between(col("created"), col("stage_changed")))
              if {"created", "stage_changed"} <= deals.fields else exp.Null())
 
     def query(days):
         return (exp.select(exp.alias_(pipe.copy(), "p"), exp.alias_(exp.Trim(this=col("stage")), "s"), exp.alias_(order.copy(), "o"),
-                           exp.alias_(exp.Min(this=col("_row")), "f"), exp.alias_(days, "r"))
+                           exp.alias_(top.copy(), "t"), exp.alias_(exp.Min(this=col("_row")), "f"), exp.alias_(days, "r"),
+                           exp.alias_(closed_only.copy(), "c"))
                 .from_(cte_name("deals")).where(exp.Not(this=exp.Is(this=col("stage"), expression=exp.Null())))
                 .group_by(pipe.copy(), exp.Trim(this=col("stage"))))
 
@@ -250,17 +262,24 @@ def pipelines_from_deals(backend_run, layout, crm_profile, dialect):
     except Exception:  # an engine without MEDIAN (BigQuery): the order without the days
         rows = backend_run(query(exp.Null()))
     by_pipe: dict[str, tuple[str, dict]] = {}
+    closed: dict[str, set[str]] = {}  # pipeline -> stages whose every deal is won or lost
     for i, r in enumerate(sorted(rows, key=lambda r: (r["f"] is None, r["f"]))):
         if not str(r["s"] or "").strip():
             continue
         pname = str(r["p"] or "").strip() or DEFAULT_PIPELINE
         stages = by_pipe.setdefault(norm(pname), (pname, {}))[1]
+        vals = sorted({float(v) for v in (r["o"], r["t"]) if v is not None})
+        if r["c"] is not None and int(r["c"]) == 1:
+            closed.setdefault(norm(pname), set()).add(norm(r["s"]))
         prev = stages.get(norm(r["s"]))
         if prev is None:
-            stages[norm(r["s"])] = [str(r["s"]).strip(), r["o"], i, None if r["r"] is None else float(r["r"])]
-        elif r["o"] is not None:  # the same stage spelled two ways: the first spelling, the smallest order value
-            prev[1] = r["o"] if prev[1] is None else min(prev[1], r["o"])
-    return [_order_pipeline(name, [tuple(v) for v in stages.values()], crm_profile) for name, stages in by_pipe.values()]
+            stages[norm(r["s"])] = [str(r["s"]).strip(), r["o"], i, None if r["r"] is None else float(r["r"]), vals]
+        else:  # the same stage spelled two ways: the first spelling, the smallest order value
+            if r["o"] is not None:
+                prev[1] = r["o"] if prev[1] is None else min(prev[1], r["o"])
+            prev[4] = sorted(set(prev[4]) | set(vals))
+    return [_order_pipeline(name, [tuple(v) for v in stages.values()], crm_profile, closed.get(key, set()))
+            for key, (name, stages) in by_pipe.items()]
 
 
 def _distinct(run, fld: str, layout, where: exp.Expression | None = None) -> list[str]:
