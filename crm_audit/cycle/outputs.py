@@ -119,37 +119,27 @@ class EarlyCsv:
     """
 
     def __init__(self, report, target: Path, *, csv_excel: bool = False):
-        import contextvars
-        import threading
+        from crm_audit.threads import InThread
 
         self.target = target
         self.tmp = _staging(target)
-        self._error: BaseException | None = None
-        ctx = contextvars.copy_context()
-        self._thread = threading.Thread(target=ctx.run, args=(self._write, report, csv_excel), name="crm-audit-csv",
-                                        daemon=True)
-        self._thread.start()
+        self._call = InThread(self._write, report, csv_excel, name="crm-audit-csv")
 
     def _write(self, report, csv_excel: bool) -> None:
         from exporters.csv import as_excel_csv, write_violations_csv
 
-        try:
-            write_violations_csv(report, self.tmp)
-            if csv_excel:
-                as_excel_csv(self.tmp)
-        except BaseException as exc:  # raised in the caller's thread by wait()
-            self._error = exc
+        write_violations_csv(report, self.tmp)
+        if csv_excel:
+            as_excel_csv(self.tmp)
 
     def wait(self) -> Path:
         """The complete temporary file; raises what the writer raised."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
+        self._call.result()
         return self.tmp
 
     def discard(self) -> None:
         """Wait for the writer and remove its file unless it was put in place."""
-        self._thread.join()
+        self._call.join()
         try:
             self.tmp.unlink(missing_ok=True)
         except OSError:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from crm_audit.errors import file_problem
 from crm_audit.i18n import _
+from crm_audit.threads import InThread
 
 #: how much of a large file is decoded for sniffing (the rest is only checked)
 HEAD_BYTES = 512 * 1024
@@ -222,39 +223,24 @@ def utf8_head(path: Path) -> str | None:
         return None
 
 
-class FileDigest:
-    """A file's fingerprint (:func:`fingerprint_of`) and whether it holds a NUL byte, computed in a second thread.
+class FileDigest(InThread[tuple[str, bool]]):
+    """A file's fingerprint (:func:`fingerprint_of`) and whether it holds a NUL byte, computed in a second thread;
+    :meth:`result` gives them or raises what reading the file raised.
 
     hashlib releases the GIL while it hashes: the fingerprint of a large export is taken while DuckDB reads the
     same file (issue 17: one pass of its own took ~1 s of a 1M-deal load)."""
 
     def __init__(self, path: Path):
-        import threading
+        super().__init__(_digest, path, name="crm-audit-digest")
 
-        self._path = path
-        self._value: tuple[str, bool] | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="crm-audit-digest", daemon=True)
-        self._thread.start()
 
-    def _run(self) -> None:
-        try:
-            h, nul = hashlib.sha256(), False
-            with open(self._path, "rb") as fh:
-                for chunk in iter(lambda: fh.read(1 << 22), b""):
-                    h.update(chunk)
-                    nul = nul or b"\x00" in chunk
-            self._value = (h.hexdigest()[:16], nul)
-        except BaseException as exc:  # raised in the caller's thread by result()
-            self._error = exc
-
-    def result(self) -> tuple[str, bool]:
-        """(fingerprint, holds a NUL byte); raises what reading the file raised."""
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
+def _digest(path: Path) -> tuple[str, bool]:
+    h, nul = hashlib.sha256(), False
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+            nul = nul or b"\x00" in chunk
+    return h.hexdigest()[:16], nul
 
 
 def fingerprint_of(data: bytes) -> str:
