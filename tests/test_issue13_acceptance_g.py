@@ -243,6 +243,13 @@ def test_a_twelve_hour_clock_reads_month_first_and_says_so(tmp_path, capsys):
     export = FIXTURES / "bitrix24-us-dates"
     _, _, work = audit(tmp_path, "bitrix24", export, quiet=False)
     assert _created(work) == {"201": "Создана: 2026-10-01", "202": "Создана: 2026-09-01", "203": "Создана: 2026-11-10"}
+    # init writes the order with the cell it was taken from, to be checked (acceptance M1); the run reads it so
+    cfg = (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert "«10/01/2026 10:00:00 am»" in cfg and "am/pm" in cfg and "поставьте dmy" in cfg and "\ndate_order: mdy\n" in cfg
+    # without the settings' order the run says how it read them
+    (work / "crm-audit.yaml").write_text(cfg.replace("\ndate_order: mdy\n", "\n"), encoding="utf-8")
+    capsys.readouterr()
+    assert run(work, export, quiet=False) == 0
     err = "".join(capsys.readouterr())
     assert "«10/01/2026 10:00:00 am»" in err and "month/day/year" in err and "`date_order: dmy`" in err
 
@@ -253,7 +260,9 @@ def test_the_settings_date_order_wins_and_silences_the_note(tmp_path, capsys):
     assert init(work, "bitrix24", export) == 0
     with_every_deal_rule(work)
     cfg = work / "crm-audit.yaml"
-    cfg.write_text(cfg.read_text(encoding="utf-8") + "\ndate_order: dmy\n", encoding="utf-8")
+    text = cfg.read_text(encoding="utf-8")
+    assert "\ndate_order: mdy\n" in text  # init writes the order the am/pm clock suggests, to be checked (acceptance M1)
+    cfg.write_text(text.replace("\ndate_order: mdy\n", "\ndate_order: dmy\n"), encoding="utf-8")
     assert main(["validate", "-c", str(cfg)]) in (0, 1)
     capsys.readouterr()
     assert run(work, export, quiet=False) == 0

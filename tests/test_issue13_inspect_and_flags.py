@@ -38,6 +38,9 @@ def test_inspect_reads_the_settings_date_order(tmp_path, capsys):
     work = tmp_path / "work"
     init(work, "bitrix24", export)
     cfg = work / "crm-audit.yaml"
+    text = cfg.read_text(encoding="utf-8")
+    assert "\ndate_order: mdy\n" in text  # init writes the order the am/pm clock suggests, to be checked (acceptance M1)
+    cfg.write_text(text.replace("\ndate_order: mdy\n", "\n"), encoding="utf-8")  # auto: the order guessed, said
     capsys.readouterr()
     assert main(["inspect", str(export), "-c", str(cfg)]) == 0
     assert "`date_order: dmy`" in capsys.readouterr().out  # the note while the order is guessed from the am/pm clock

@@ -38,6 +38,8 @@ class LoadedExport:
     unknown_files: list[tuple[Path, list[str]]] = field(default_factory=list)
     #: entity -> why its records link to no deal (tasks whose deal column names no deal): the rules reading it are not judged
     unlinked: dict[str, Msg] = field(default_factory=dict)
+    #: the export's date order as its cells settled it (None: nothing proved one): `init --from-export` writes it
+    date_order: mapping.DateDecision | None = None
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -235,6 +237,8 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
                 readers.drop_raw(con, raw.name)
         for warns in loader.shared.values():
             out.warnings.extend(warns)
+        # one date order for the export: a file whose dates fit both orders reads as another file proves (M1)
+        out.date_order, out.warnings = mapping.settle_date_order(con, out.entities, profile, out.warnings)
         out.warnings += lookups.apply(con, out.entities, profile, loader.lookups)
         if "deals" in out.entities:
             out.warnings += linking.link_by_name(con, out.entities, profile)

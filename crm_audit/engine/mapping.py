@@ -101,6 +101,10 @@ class LoadedEntity:
     date_order: str = "dmy"
     # canonical field -> the per-stage columns it is read from (FieldSpec.per_stage: HubSpot's `Date entered "…"`)
     per_stage: dict[str, list[str]] = field(default_factory=dict)
+    # what the file's slash dates showed about their order (:func:`settle_date_order` reads a file whose dates fit
+    # both orders as another file of the export proves), and the note said about it (replaced when settled so)
+    date_evidence: "DateEvidence | None" = None
+    date_note: DataWarning | None = None
 
     def note(self, name: str, msg: Msg) -> None:
         self.notes.setdefault(name, []).append(msg)
@@ -290,38 +294,121 @@ def _guarded_count(col: str, test: str) -> str:
 _TWELVE_HOUR = r"'^[0-9]{1,2}[/-][0-9]{1,2}[/-]([0-9]{4}|[0-9]{2})[ T,]+[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?[ ]*[AaPp]\.?[Mm]\.?$'"
 
 
-def _date_order(con, raw_table: str, cols: list[str], default: str,
-                fixed: bool = False) -> tuple[str, tuple[str, dict[str, str]] | None]:
+@dataclass
+class DateEvidence:
+    """What a file's slash dates (25/11/2026, 11/25/2026) say about their order, counted in one pass
+    (:func:`_date_order`): cells whose first part is above 12 (``day_first``), whose second part is
+    (``month_first``), every slash date (``slash``) and those on a 12-hour clock (``twelve_hour``); a cell that
+    shows it (``example``) and its column's header (``column``)."""
+
+    day_first: int = 0
+    month_first: int = 0
+    slash: int = 0
+    twelve_hour: int = 0
+    example: str | None = None
+    column: str | None = None
+
+    @property
+    def proves(self) -> str | None:
+        """The order the cells themselves prove: "dmy" / "mdy" from a day above 12 in one position only, "mdy" from
+        a 12-hour clock when no day is above 12; None: no slash date, values that fit both, or both kinds."""
+        if self.day_first and not self.month_first:
+            return "dmy"
+        if self.month_first and not self.day_first:
+            return "mdy"
+        if not self.day_first and not self.month_first and self.slash and self.twelve_hour:
+            return "mdy"
+        return None
+
+    @property
+    def strength(self) -> int:
+        """2: a day above 12 proves the order; 1: only a 12-hour clock suggests it; 0: nothing."""
+        if self.proves is None:
+            return 0
+        return 2 if self.day_first or self.month_first else 1
+
+    @property
+    def ambiguous(self) -> bool:
+        """Slash dates that read either way, nothing in the file telling which."""
+        return bool(self.slash) and not self.day_first and not self.month_first and not self.twelve_hour
+
+
+def _first_cell(con, raw_table: str, cols: list[str], headers: list[str], test) -> tuple[str | None, str | None]:
+    """The first cell (row by row, column by column) of ``cols`` passing ``test`` (a function of the cell's SQL) and
+    its column's header; (None, None) when none does. Stops at the first hit."""
+    if not cols:
+        return None, None
+    hit = con.execute(
+        f"SELECT k, strip(x) FROM (SELECT unnest([{', '.join(cols)}]) AS x, unnest(range({len(cols)})) AS k "
+        f"FROM {raw_table}) WHERE {test('x')} LIMIT 1").fetchone()
+    return (None, None) if hit is None else (hit[1], headers[hit[0]])
+
+
+def _part_above_12(x: str, part: int) -> str:
+    group = "([0-9]{1,2})[/-]" if part == 1 else "[0-9]{1,2}[/-]([0-9]{1,2})"
+    return f"is_slash_date({x}) AND TRY_CAST(regexp_extract(strip({x}), '^{group}', 1) AS INTEGER) > 12"
+
+
+#: the notes of a file whose own cells settle its date order against the profile's usual one
+PROVEN_NOTE = {
+    "dmy": N_("dates are written day first (such as «{example}» in «{column}»); read as day/month/year"),
+    "mdy": N_("dates are written month first (such as «{example}» in «{column}»); read as month/day/year"),
+}
+#: the note of a file whose dates fit both orders when another file of the export settles it (:func:`settle_date_order`)
+FROM_EXPORT_NOTE = {
+    "dmy": N_("dates such as «{example}» fit both day/month and month/day (no day above 12); read as day/month/year, "
+              "as {file} writes them («{proof}» in «{column}»)"),
+    "mdy": N_("dates such as «{example}» fit both day/month and month/day (no day above 12); read as month/day/year, "
+              "as {file} writes them («{proof}» in «{column}»)"),
+}
+#: a file whose own cells prove the other order than the rest of the export: read its own way, said
+CONFLICT_NOTE = {
+    "dmy": N_("dates are written day first here (such as «{example}» in «{column}»), but month first in {file} "
+              "(«{proof}» in «{other_column}»): each file is read in its own order — check that the files come from one export"),
+    "mdy": N_("dates are written month first here (such as «{example}» in «{column}»), but day first in {file} "
+              "(«{proof}» in «{other_column}»): each file is read in its own order — check that the files come from one export"),
+}
+
+
+def _date_order(con, raw_table: str, cols: list[str], default: str, fixed: bool = False,
+                headers: list[str] | None = None) -> tuple[str, tuple[str, dict[str, str]] | None, DateEvidence]:
     """The file's d/m/y vs m/d/y order, from values such as 25/11/2026; a note when it was taken from the
     values against the profile's order, or when the values could be read either way (which order was assumed,
-    and the settings key that sets it) as a msgid and its values. ``fixed``: the settings' `date_order:` — the order as given, no note."""
+    and the settings key that sets it) as a msgid and its values; and what the cells showed (another file of the
+    export whose cells fit both orders reads as these prove: :func:`settle_date_order`). ``fixed``: the settings'
+    `date_order:` — the order as given, no note. ``headers``: the header of each of ``cols`` (the note quotes it).
+
+    One pass over the file counts the evidence; a cell quoting it is looked up (the first, so at once) only when
+    the file proves or guesses an order."""
     if not cols or fixed:
-        return default, None
+        return default, None, DateEvidence()
+    headers = headers or cols
     first = " + ".join(_slash_count(c, 1) for c in cols)
     second = " + ".join(_slash_count(c, 2) for c in cols)
     slash = " + ".join(_guarded_count(c, f"is_slash_date({c})") for c in cols)
     twelve = " + ".join(_guarded_count(c, f"regexp_matches(strip({c}), {_TWELVE_HOUR})") for c in cols)
     a, b, n, h = con.execute(f"SELECT {first}, {second}, {slash}, {twelve} FROM {raw_table}").fetchone()
-    a, b, n, h = a or 0, b or 0, n or 0, h or 0
-    if default == "mdy" and a and not b:
-        return "dmy", (N_("dates are written day first (such as 25/11/2026); read as day/month/year"), {})
-    if default == "dmy" and b and not a:
-        return "mdy", (N_("dates are written month first (such as 11/25/2026); read as month/day/year"), {})
-    if a or b or not n:
-        return default, None
-    # no day above 12 anywhere: the values fit both orders
-    example = con.execute(
-        f"SELECT strip(x) FROM (SELECT unnest([{', '.join(cols)}]) AS x FROM {raw_table}) WHERE is_slash_date(x) LIMIT 1"
-    ).fetchone()[0]
-    if h:  # a 12-hour clock (am / pm) is the US way of writing times: month first
+    ev = DateEvidence(a or 0, b or 0, n or 0, h or 0)
+    proves = ev.proves
+    if proves is not None and ev.strength == 2:
+        ev.example, ev.column = _first_cell(con, raw_table, cols, headers, lambda x: _part_above_12(x, 1 if proves == "dmy" else 2))
+        if proves != default:
+            return proves, (PROVEN_NOTE[proves], {"example": ev.example, "column": ev.column}), ev
+        return default, None, ev
+    if not ev.ambiguous and proves is None:  # no slash date, or days above 12 in both positions
+        return default, None, ev
+    if proves is not None:  # a 12-hour clock (am / pm) is the US way of writing times: month first
+        ev.example, ev.column = _first_cell(con, raw_table, cols, headers, lambda x: f"regexp_matches(strip({x}), {_TWELVE_HOUR})")
         return "mdy", (N_("dates such as «{example}» fit both day/month and month/day; their 12-hour clock (am/pm) is the US "
                           "style, so they are read as month/day/year — if they are day first, set `date_order: dmy` in crm-audit.yaml"),
-                       {"example": example})
+                       {"example": ev.example}), ev
+    # no day above 12 anywhere: the values fit both orders
+    ev.example, ev.column = _first_cell(con, raw_table, cols, headers, lambda x: f"is_slash_date({x})")
     if default == "dmy":
         return default, (N_("dates such as «{example}» fit both day/month and month/day (no day above 12); read as day/month/year, "
-                            "this CRM's usual order — if that is wrong, set `date_order: mdy` in crm-audit.yaml"), {"example": example})
+                            "this CRM's usual order — if that is wrong, set `date_order: mdy` in crm-audit.yaml"), {"example": ev.example}), ev
     return default, (N_("dates such as «{example}» fit both day/month and month/day (no day above 12); read as month/day/year, "
-                        "this CRM's usual order — if that is wrong, set `date_order: dmy` in crm-audit.yaml"), {"example": example})
+                        "this CRM's usual order — if that is wrong, set `date_order: dmy` in crm-audit.yaml"), {"example": ev.example}), ev
 
 
 def _decimal_marks(con, job: MapJob, m: ColumnMatch) -> tuple[dict[str, str], str, list[DataWarning], list[amounts.ColumnMark]]:
@@ -795,11 +882,13 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     m = match_columns(spec, job.headers)
     _require_columns(job, m)
     warnings: list[DataWarning] = duplicate_headers(job, m)
-    date_cols = [f"c{i}" for name, idxs in m.by_field.items() if spec.fields[name].type == "date" for i in idxs + m.by_fallback.get(name, [])]
-    date_order, note = _date_order(con, job.raw.name, date_cols, job.profile.date_order if job.profile is not None else "dmy",
-                                   job.profile is not None and job.profile.date_order_fixed)
-    if note:
-        warnings.append(DataWarning("date-order", "", str(job.path), template=note[0], params=note[1]))
+    date_idx = [i for name, idxs in m.by_field.items() if spec.fields[name].type == "date" for i in idxs + m.by_fallback.get(name, [])]
+    date_order, note, evidence = _date_order(con, job.raw.name, [f"c{i}" for i in date_idx],
+                                             job.profile.date_order if job.profile is not None else "dmy",
+                                             job.profile is not None and job.profile.date_order_fixed, [job.headers[i] for i in date_idx])
+    date_note = DataWarning("date-order", "", str(job.path), template=note[0], params=note[1]) if note else None
+    if date_note is not None:
+        warnings.append(date_note)
     marks, file_mark, notes, column_marks = _decimal_marks(con, job, m)
     warnings += notes
     proj = project(job, m, date_order, marks)
@@ -817,10 +906,76 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
                        header_fields=m.header_fields, typed=typed, raw=job.raw.info,
                        from_columns={n for n in m.by_field if not (n == "status" and proj.status_derived)},
                        on_bad_value=job.on_bad_value, decimal_mark=file_mark, notes=proj.notes, column_marks=column_marks,
-                       date_order=date_order)
+                       date_order=date_order, date_evidence=evidence, date_note=date_note)
     if rw_col is not None:
         ent.rows_where = Msg(N_("rows whose «{column}» is {values}"), {"column": job.headers[rw_col], "values": " / ".join(spec.rows_where.values)})
     return ent, warnings
+
+
+@dataclass(frozen=True)
+class DateDecision:
+    """The export's date order as its cells settled it (:func:`settle_date_order`; `crm-audit init --from-export`
+    writes it as `date_order:`): the order, the file, column and cell that showed it, and whether only a 12-hour
+    clock (am/pm) suggested it (no day above 12 anywhere)."""
+
+    order: str
+    file: str
+    column: str | None
+    example: str | None
+    clock_only: bool = False
+
+
+def _reparse_dates(con, ent: LoadedEntity, spec: EntitySpec, order: str) -> None:
+    """Read ``ent``'s date fields again from their raw text (``<field>__raw``) in ``order``."""
+    have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = ?", [ent.table]).fetchall()}
+    sets = [f'{_typed_expr(fs, chr(34) + name + "__raw" + chr(34), order)} AS "{name}"' for name, fs in spec.fields.items()
+            if fs.type == "date" and name in have and f"{name}__raw" in have]
+    if sets:
+        con.execute(f"CREATE OR REPLACE TABLE {ent.table} AS SELECT * REPLACE ({', '.join(sets)}) FROM {ent.table}")
+    ent.date_order = order
+
+
+def settle_date_order(con, entities: dict[str, LoadedEntity], profile: Profile | None,
+                      warnings: list[DataWarning]) -> tuple[DateDecision | None, list[DataWarning]]:
+    """The date order of the whole export (acceptance M1: a deals file proving month first and a tasks file whose
+    dates fit both orders were read in two orders, so a task due 12/1 was overdue since 12 January).
+
+    The file whose cells prove an order decides — a day above 12 in one position before a 12-hour clock, the
+    deals file before the others, then the first file —, and every file whose own cells fit both orders (or only
+    a 12-hour clock suggests one) is read so, its note saying which file showed it. A file whose own cells prove
+    the other order keeps it, with a warning naming both. Each file was mapped with its own evidence
+    (:func:`_date_order`); a file read otherwise here is parsed again from its raw text (its cells read either
+    way, so no cell becomes unreadable). Nothing is settled under the settings' `date_order:`. Returns the
+    decision (None: no file proves an order) and ``warnings`` with the notes replaced."""
+    if profile is None or profile.date_order_fixed:
+        return None, warnings
+    ents = [e for e in entities.values() if e.date_evidence is not None]
+    proving = [e for e in ents if e.date_evidence.proves is not None]
+    if not proving:
+        return None, warnings
+    best = max(proving, key=lambda e: (e.date_evidence.strength, e.entity == "deals"))  # the first of equals: file order
+    ev, order = best.date_evidence, best.date_evidence.proves
+    source = Path(best.file).name
+    decision = DateDecision(order, source, ev.column, ev.example, ev.strength == 1)
+    out = list(warnings)
+    for e in ents:
+        own = e.date_evidence
+        if e is best or (own.proves == order and own.strength == 2) or not own.slash:
+            continue
+        if own.proves is not None and own.strength == 2:  # its own cells prove the other order: kept, said
+            out.append(DataWarning("date-order", "", str(e.file), template=CONFLICT_NOTE[own.proves],
+                                   params={"example": own.example, "column": own.column, "file": source, "proof": ev.example,
+                                           "other_column": ev.column}))
+            continue
+        if own.proves == order and ev.strength == 1:  # both only guessed from the clock: each file's note stands
+            continue
+        if e.date_order != order and profile.entities.get(e.entity) is not None:
+            _reparse_dates(con, e, profile.entities[e.entity], order)
+        note = DataWarning("date-order", "", str(e.file), template=FROM_EXPORT_NOTE[order],
+                           params={"example": own.example, "file": source, "proof": ev.example, "column": ev.column})
+        out = [note if w is e.date_note else w for w in out] if e.date_note is not None and any(w is e.date_note for w in out) else out + [note]
+        e.date_note = note
+    return decision, out
 
 
 #: deals the CRM closed in stages none of whose names says won or lost: audited as lost, named until the settings say

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from crm_audit.engine.encoding import FileDigest, decode_text, detect_encoding, fingerprint_of, scan_utf8, utf8_head
-from crm_audit.errors import InputError, Problem, file_problem
+from crm_audit.errors import InputError, Msg, Problem, file_problem
 from crm_audit.i18n import N_
 
 DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html")
@@ -209,29 +209,63 @@ def _read_csv_text(con, path: Path, table: str, tmpdir: Path, text: str, enc: st
         src = tmpdir / (table + ".csv")
         src.write_text(text, encoding="utf-8", newline="")
     cols = {f"c{i}": "VARCHAR" for i in range(len(headers))}
-    try:
+
+    def load(source: Path) -> None:
         con.execute(
             f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM (SELECT row_number() OVER () AS _row, * FROM read_csv(?, "
             "header=false, delim=?, quote='\"', escape='\"', columns=?, null_padding=true, "
             "parallel=false, max_line_size=50000000, auto_detect=false, strict_mode=true)) WHERE _row > ?",
-            [str(src), delim, cols, hidx + 1],
+            [str(source), delim, cols, hidx + 1],
         )
+
+    try:
+        load(src)
     except Exception as exc:  # duckdb.Error: malformed CSV
-        msg = str(exc).split("\n")
-        first = next((m for m in msg if "Line" in m or "line" in m), msg[0])
-        detail = next((m.strip() for m in msg[1:] if m.strip()), "")
-        raise InputError(
-            problems=[
-                Problem(
-                    template=N_("the CSV cannot be read: {why} {detail} — check that the file is an unmodified CSV export (quotes "
-                                "balanced, one header row)"),
-                    params={"why": first.strip(), "detail": detail},
-                    file=str(path),
-                    reason="csv-malformed",
-                )
-            ]
-        ) from None
+        # rows ending in CRLF and a line in LF (a footer appended in another editor): DuckDB takes one line ending
+        # for the file; read a copy with every line ending as LF (acceptance M4)
+        whole_text = text if whole else decode_text(path, path.read_bytes(), enc)
+        if not _mixed_line_ends(whole_text):
+            raise _malformed(path, exc) from None
+        src = tmpdir / (table + ".eol.csv")
+        src.write_text(whole_text.replace("\r\n", "\n").replace("\r", "\n"), encoding="utf-8", newline="")
+        del whole_text
+        try:
+            load(src)
+        except Exception as again:  # noqa: BLE001 - malformed for another reason too
+            raise _malformed(path, again) from None
     return RawTable(table, path, headers, RawInfo("csv", enc, delim, hidx + 1))
+
+
+def _mixed_line_ends(text: str) -> bool:
+    """Lines ending in CRLF and lines ending in a bare LF or CR in one text."""
+    crlf = text.count("\r\n")
+    return bool(crlf) and (text.count("\n") > crlf or text.count("\r") > crlf)
+
+
+def _malformed(path: Path, exc: Exception) -> InputError:
+    """A CSV DuckDB cannot parse, said in the CLI's language: the line and what is wrong there when the engine's
+    message tells them (its own English text never reaches the user)."""
+    import re
+
+    text = str(exc)
+    line = re.search(r"CSV Error on Line: ([0-9]+)", text)
+    cols = re.search(r"Expected Number of Columns: ([0-9]+)", text)
+    hint = N_("check that the file is an unmodified CSV export (quotes balanced, one header row)")
+    row = int(line.group(1)) if line else None
+    if line and cols:
+        template = N_("the CSV cannot be read: the line has more values than the header's {expected} columns; {hint}")
+        params = {"expected": int(cols.group(1))}
+    elif line and "unterminated quote" in text:
+        template = N_("the CSV cannot be read: a quoted value on the line is not closed; {hint}")
+        params = {}
+    elif line:
+        template = N_("the CSV cannot be read from this line on; {hint}")
+        params = {}
+    else:
+        template = N_("the CSV cannot be read: its lines or quotes do not follow the CSV format; {hint}")
+        params = {}
+    return InputError(problems=[Problem(template=template, params={**params, "hint": Msg(hint)}, file=str(path), row=row,
+                                        reason="csv-malformed")])
 
 
 def _cell_text(v: Any) -> str | None:
