@@ -113,6 +113,8 @@ class FileReport:
     rows_where: str = ""  # a file holding two entities: this entity's rows
     # a column no field takes -> the closest field of the profile and the header it resembles
     suggestions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # a column no name suggests, whose values fit a field no column feeds (crm_audit/engine/value_guess.py)
+    value_guesses: list = field(default_factory=list)
     # the export could not be loaded: why this file (taken for `entity` by its name or headers) was not read
     unread: str | None = None
     # not recognised, but nearly an entity's file (its signature columns, a required one missing): that entity and
@@ -153,21 +155,6 @@ class InspectReport:
 
     def rules_in(self, state: str) -> list[str]:
         return [r.rule_id for r in self.rules if r.state == state]
-
-
-def _languages(profile: Profile, d: Path) -> list[str]:
-    """The interface languages of the export's headers: of the files the profile recognises (an unrelated
-    contacts_backup.csv's «Name» is no German, acceptance M7), of every file when it recognises none."""
-    from crm_audit.engine.mapping import detect_entity, unfit_msg
-    from crm_audit.engine.readers import export_files
-
-    def read(p: Path, hs: list[str]) -> bool:  # an entity's file the loader reads (not one named so that lacks its columns)
-        entity = detect_entity(profile, p, hs) if hs else None
-        return entity is not None and unfit_msg(profile, entity, hs) is None
-
-    files = [(p, _headers_or_none(p)) for p in export_files(d)]
-    known = [hs for p, hs in files if read(p, hs)]
-    return profile.interface_languages([h for hs in (known or [hs for _p, hs in files]) for h in hs])
 
 
 def _headers_or_none(path: Path) -> list[str]:
@@ -290,7 +277,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         profile = with_one_pipeline(profile, settings.pipelines)
         profile = with_closed_stages(profile, settings)  # and its won_stages: / lost_stages:, as `run` reads them
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
-    rep.languages = _languages(profile, d)
+    rep.languages = profile.interface_languages([h for p in export_files(d) for h in _headers_or_none(p)])
     try:
         export = load_export(d, profile, on_bad_value="warn")
     except CrmAuditError as exc:
@@ -314,6 +301,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         return rep
     try:
         suggested = suggest_columns(export, profile)
+        guessed = _value_guesses(export, profile, suggested)
         for name, ent in export.entities.items():
             fr = FileReport(ent.file, name, ent.rows)
             fr.mapped = [(_with_notes(hdr, ent.notes.get(f, [])), f) for f, hdr in ent.fields.items()]
@@ -321,6 +309,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             fr.custom, fr.stage_columns = _stage_families(profile.entities[name], [hdr for _col, hdr in ent.custom.values()
                                                                                   if hdr not in per_stage])
             fr.suggestions = {s.header: (s.field, s.like) for s in suggested if s.entity == name}
+            fr.value_guesses = [g for g in guessed if g.entity == name]
             fr.ignored = list(ent.ignored)
             fr.rows_where = ent.rows_where.text() if ent.rows_where is not None else ""
             if ent.raw is not None:
@@ -374,6 +363,16 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         export.close()
         export.con.close()
     return rep
+
+
+def _value_guesses(export, profile, suggested) -> list:
+    """The columns whose values fit a field no column feeds, beside the name suggestions (neither their column nor
+    their field again): the guesser `init --from-export` writes `columns:` with."""
+    from crm_audit.engine.profile import hkey
+    from crm_audit.engine.value_guess import guess_by_values
+
+    return guess_by_values(export, profile, {(s.entity, hkey(s.header)) for s in suggested},
+                           {(s.entity, s.field) for s in suggested})
 
 
 def _stage_families(spec, custom: list[str]) -> tuple[list[str], list[tuple[str, int]]]:
@@ -495,6 +494,17 @@ def format_report(rep: InspectReport) -> str:
             else:  # no name of the field in the file's language resembles it (never another language's: J11)
                 lines.append("    " + _("unmapped «{header}»: closest field {field}; if it is that field, map it in crm-audit.yaml: "
                                       "{line}").format(header=header, field=fld, line=line))
+        for g in f.value_guesses:
+            line = f"columns: {{{f.entity}: {{{g.field}: {g.header}}}}}"
+            values = ", ".join(f"«{v}»" for v in g.examples)
+            if g.sure or not g.others:
+                lines.append("    " + _("unmapped «{header}»: by its values ({values}) looks like {field}; if it is that field, "
+                                      "map it in crm-audit.yaml: {line}").format(header=g.header, values=values, field=g.field,
+                                                                                 line=line))
+            else:  # the values leave other columns for the field too
+                lines.append("    " + _("unmapped «{header}»: by its values ({values}) may be {field}, as may {others}; if it is "
+                                      "that field, map it in crm-audit.yaml: {line}").format(
+                    header=g.header, values=values, field=g.field, others=", ".join(f"«{o}»" for o in g.others), line=line))
         if f.ignored:
             lines.append("    " + _("ignored: {names}").format(names=", ".join(f.ignored)))
     for ent, note in rep.absent:

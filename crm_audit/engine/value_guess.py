@@ -1,0 +1,338 @@
+"""Which canonical field an unmapped column is, told by its VALUES (issue 13 "What must work" items 2 and 4).
+
+An export in an interface language the profile has no names for («Deal - Sahibi», «Deal - Oluşturuldu») leaves the
+owner, the dates, the value, the status … unmapped, and the name-based matcher (:mod:`crm_audit.engine.suggest`)
+has nothing to go by. Here each custom column of a recognised file is read (a sample of its rows, one query per
+column) and set against what the fields still without a column hold (``value_guess.yaml``: statuses, yes/no, dates,
+amounts, currency codes, people's names, reasons filled on lost deals only, ids of the linked file).
+
+A guess is ``sure`` only when the values leave one column for the field and that column fits no other field of the
+same kind (the only column whose cells are all status words; the two date columns of which one is never later than
+the other, for «created» and «last stage change» — and, for a date, whose name holds a word of the field's in some
+language: «aşama», «stage», «etapa»). ``inspect`` shows every guess with a few of the values;
+``init --from-export`` writes a sure guess into `columns:` with a comment to check it and every other one commented
+out — a wrong mapping that audits silently is worse than none.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crm_audit.engine.profile import hkey
+from crm_audit.sqltext import sql_literal
+from crm_audit.textnorm import norm
+
+if TYPE_CHECKING:
+    from crm_audit.engine.loading import LoadedEntity, LoadedExport
+    from crm_audit.engine.profile import Profile
+
+#: rows of a file read to guess (the first ones: a guess costs one query per column whatever the export's size)
+SAMPLE_ROWS = 5000
+#: default share of a column's filled cells that must fit a shape
+SHARE = 0.9
+#: values shown as the evidence of a guess
+SHOWN = 3
+
+# a person's name: two to four words of letters (a particle «de», «van der» between them), the first and the last
+# capitalised; never digits, «@» or «/» (an e-mail, a phone, an address is no name)
+_PERSON = r"\p{Lu}[\p{L}'’.-]*( [\p{L}'’.-]+){0,2} \p{Lu}[\p{L}'’.-]*"
+_CONTACT = r"[^@\s]+@[^@\s]+\.[^@\s]+|(https?://|www\.)\S+|\+?[0-9][0-9 ()./-]{6,}[0-9]"
+
+
+@dataclass(frozen=True)
+class ValueGuess:
+    entity: str
+    field: str
+    header: str  # the export's column, entity prefix removed (what `columns:` takes)
+    shape: str  # value_guess.yaml's shape the values fit
+    examples: tuple[str, ...]  # a few distinct values of the column
+    sure: bool  # the one column the values leave for the field, fitting no other field
+    others: tuple[str, ...] = ()  # the other columns the values leave for the field (not sure)
+
+
+@lru_cache(maxsize=None)
+def _spec() -> dict:
+    import yaml
+
+    return yaml.safe_load((Path(__file__).parent / "value_guess.yaml").read_text(encoding="utf-8")) or {}
+
+
+@lru_cache(maxsize=None)
+def _iso_codes() -> tuple[str, ...]:
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parent / "number_formats.yaml").read_text(encoding="utf-8")) or {}
+    return tuple(str(data.get("iso_codes") or "").split())
+
+
+def _lits(values) -> str:
+    return ", ".join(sql_literal(norm(str(v))) for v in values) or "NULL"
+
+
+@dataclass
+class _Column:
+    col: str  # SQL column
+    header: str
+    filled: int
+    distinct: int
+    fits: dict[str, int]  # shape test -> filled cells that pass
+    examples: tuple[str, ...]
+
+
+def _read_column(export: "LoadedExport", table: str, col: str, header: str, tests: dict[str, str]) -> _Column:
+    names = list(tests)
+    row = export.con.execute(
+        f"SELECT count(*) FILTER (WHERE NOT is_blank({col})), count(DISTINCT norm({col})) FILTER (WHERE NOT is_blank({col}))"
+        + "".join(f", count(*) FILTER (WHERE NOT is_blank({col}) AND ({tests[n]}))" for n in names)
+        + f" FROM (SELECT * FROM {table} LIMIT {SAMPLE_ROWS})").fetchone()
+    ex = export.con.execute(
+        f"SELECT v FROM (SELECT strip({col}) AS v, count(*) AS n, min(rowid) AS r FROM (SELECT {col}, rowid FROM {table} "
+        f"LIMIT {SAMPLE_ROWS}) WHERE NOT is_blank({col}) GROUP BY 1) ORDER BY n DESC, r LIMIT {SHOWN}").fetchall()
+    return _Column(col, header, row[0], row[1], dict(zip(names, row[2:])), tuple(r[0] for r in ex))
+
+
+def _tests(profile: "Profile", entity: str, fields: dict[str, dict]) -> dict[str, str]:
+    """SQL tests of a cell ``x`` (a placeholder) per shape, one per enum / flag field."""
+    spec = profile.entities[entity]
+    t = {
+        "date": "coalesce(parse_date(x), parse_date_mdy(x)) IS NOT NULL",
+        "number": "parse_num(x) IS NOT NULL",
+        "currency": f"upper(strip(x)) IN ({', '.join(sql_literal(c) for c in _iso_codes())}) AND regexp_full_match(strip(x), '[A-Za-z]{{3}}')",
+        "person": f"regexp_full_match(strip(x), {sql_literal(_PERSON)})",
+        "contact": f"regexp_full_match(strip(x), {sql_literal(_CONTACT)})",
+        "int": "regexp_full_match(strip(x), '[0-9]{1,18}(\\.0+)?')",
+    }
+    for f, how in fields.items():
+        if how.get("shape") in ("enum", "flag"):
+            t["values:" + f] = f"norm(x) IN ({_lits([v for vals in spec.fields[f].values.values() for v in vals])})"
+    return t
+
+
+def _missing(profile: "Profile", ent: "LoadedEntity") -> set[str]:
+    """The entity's fields no column feeds (as :func:`crm_audit.engine.suggest.suggest_columns` counts them)."""
+    fields = profile.entities[ent.entity].fields
+    linked = {f for f in ent.fields if f.endswith("_id") and f not in ent.from_columns and f[:-3] + "_name" in ent.from_columns}
+    mapped = set(ent.from_columns) | {f for f in ent.fields if f in fields and ent.fields[f] and f not in linked}
+    return {f for f in fields if f not in mapped}
+
+
+def guess_by_values(export: "LoadedExport", profile: "Profile", taken: set[tuple[str, str]] | None = None,
+                    taken_fields: set[tuple[str, str]] | None = None) -> list[ValueGuess]:
+    """Every custom column of the export's files whose values fit a field no column feeds. ``taken``: (entity,
+    header key) of columns already proposed (by their name), ``taken_fields``: (entity, field) already proposed."""
+    out: list[ValueGuess] = []
+    for entity, ent in export.entities.items():
+        wanted = {f: how for f, how in (_spec().get(entity) or {}).items()
+                  if f in profile.entities[entity].fields}
+        missing = _missing(profile, ent) - {f for e, f in (taken_fields or set()) if e == entity}
+        fields = {f: how for f, how in wanted.items() if f in missing}
+        if not fields:
+            continue
+        spec = profile.entities[entity]
+        tests = _tests(profile, entity, fields)
+        cols = []
+        for col, header in ent.custom.values():
+            name = spec.strip_prefix(header)[0]
+            if (entity, hkey(name)) in (taken or set()):
+                continue
+            c = _read_column(export, ent.table, col, name, {k: _sub(v, col) for k, v in tests.items()})
+            if c.filled:
+                cols.append(c)
+        out += _guess_entity(export, profile, ent, fields, cols)
+    return out
+
+
+def _sub(test: str, col: str) -> str:
+    """``test`` with its cell placeholder ``x`` (a whole word outside quotes) replaced by the column."""
+    parts = re.split(r"('(?:[^']|'')*')", test)
+    return "".join(p if i % 2 else re.sub(r"\bx\b", col, p) for i, p in enumerate(parts))
+
+
+def _fits(c: _Column, test: str, share: float = SHARE) -> bool:
+    return c.filled > 0 and c.fits.get(test, 0) >= share * c.filled
+
+
+def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Column]) -> list[ValueGuess]:
+    rows = min(ent.rows, SAMPLE_ROWS) or 1
+    cands: dict[str, list[_Column]] = {}
+    contact = {c.header for c in cols if _fits(c, "contact", 0.5)}  # e-mails, phones, web addresses: never a name
+    status_of = _status_sql(profile, ent, fields, cols)
+    for f, how in fields.items():
+        shape, share = how.get("shape"), float(how.get("share", SHARE))
+        fit: list[_Column] = []
+        if shape in ("enum", "flag"):
+            if shape == "flag":  # yes/no alone cannot tell one flag from another: only the entity's one flag left
+                flags = [n for n, fs in profile.entities[ent.entity].fields.items() if fs.type == "bool" and fs.values]
+                if sum(1 for n in flags if n in _missing(profile, ent)) != 1:
+                    continue
+            fit = [c for c in cols if _fits(c, "values:" + f, share)]
+        elif shape == "amount":
+            fit = [c for c in cols if _fits(c, "number", share) and not _fits(c, "date", share) and c.header not in contact]
+        elif shape == "currency":
+            fit = [c for c in cols if _fits(c, "currency", share)]
+        elif shape == "person":
+            fit = [c for c in cols if c.header not in contact and _fits(c, "person", float(how.get("share", 0.8)))
+                   and c.filled >= float(how.get("filled", 0.9)) * rows
+                   and c.distinct <= max(1.0, float(how.get("repeated", 0.5)) * c.filled) and c.filled >= 2]
+        elif shape == "reason":
+            if status_of is None:
+                continue
+            fit = [c for c in cols if not _fits(c, "number", 0.5) and not _fits(c, "date", 0.5)
+                   and _only_when(export, ent, c, status_of, str(how.get("status", "lost")))]
+        elif shape == "link":
+            fit = [c for c in cols if _fits(c, "int", share) and _links(export, ent, f, c, share)]
+        elif shape == "date":
+            continue  # together below: which date is which is told by their order
+        if fit:
+            cands[f] = fit
+    out: list[ValueGuess] = []
+    # one column, one field: a column fitting two fields' shapes is sure for neither
+    used: dict[str, list[str]] = {}
+    for f, fit in cands.items():
+        for c in fit:
+            used.setdefault(c.header, []).append(f)
+    for f, fit in cands.items():
+        shape = fields[f]["shape"]
+        for c in fit:
+            sure = len(fit) == 1 and len(used[c.header]) == 1
+            out.append(ValueGuess(ent.entity, f, c.header, shape, c.examples, sure,
+                                  tuple(o.header for o in fit if o is not c)))
+    taken = {g.header for g in out}
+    out += _guess_dates(export, ent, {f: h for f, h in fields.items() if h.get("shape") == "date"},
+                        [c for c in cols if c.header not in taken and _fits(c, "date")], rows,
+                        {f: h for f, h in (_spec().get(ent.entity) or {}).items() if h.get("shape") == "date"})
+    return out
+
+
+def _status_sql(profile, ent, fields, cols) -> tuple[str, dict[str, list[str]]] | None:
+    """(an SQL expression of a row's status value, the status words per value): the status column, else the one custom
+    column whose values are statuses; None when neither is there."""
+    fs = profile.entities[ent.entity].fields.get("status")
+    if fs is None:
+        return None
+    if "status" in ent.from_columns:
+        return "status", {v: [v] for v in fs.values}
+    fit = [c for c in cols if "values:status" in c.fits and _fits(c, "values:status")]
+    if len(fit) != 1:
+        return None
+    return fit[0].col, {v: words for v, words in fs.values.items()}
+
+
+def _only_when(export, ent, c: _Column, status_of, value: str) -> bool:
+    """The column is filled in some row and only in rows whose status is ``value``."""
+    expr, words = status_of
+    if value not in words:
+        return False
+    inside = f"norm({expr}) IN ({_lits(words[value])})"
+    n_in, n_out = export.con.execute(
+        f"SELECT count(*) FILTER (WHERE {inside}), count(*) FILTER (WHERE NOT coalesce({inside}, FALSE)) "
+        f"FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) WHERE NOT is_blank({c.col})").fetchone()
+    return n_in > 0 and n_out == 0
+
+
+def _links(export, ent, field: str, c: _Column, share: float) -> bool:
+    """The column's ids are ids of the file ``field`` links to (at least ``share`` of its distinct values)."""
+    from crm_audit.engine.requirements import REF_ENTITY
+
+    target = export.entities.get(REF_ENTITY.get(field[:-3], "")) if field.endswith("_id") else None
+    if target is None or target is ent or "id" not in target.fields:
+        return False
+    total, hits = export.con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE v IN (SELECT CAST(id AS VARCHAR) FROM {target.table} WHERE id IS NOT NULL)) "
+        f"FROM (SELECT DISTINCT parse_id({c.col}) AS v FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
+        f"WHERE NOT is_blank({c.col}))").fetchone()
+    return bool(total) and hits >= share * total
+
+
+def _said(header: str, words: list) -> bool:
+    k = hkey(header)
+    return any(hkey(str(w)) in k for w in words or [])
+
+
+def _guess_dates(export, ent, fields: dict[str, dict], cols: list[_Column], rows: int,
+                 all_dates: dict[str, dict]) -> list[ValueGuess]:
+    """The date fields without a column set against the date columns: each field's column must be filled as the field
+    is and never earlier, row by row, than the fields it comes `after`. The assignments that give a column to the
+    most fields (the first listed first: «created» before «stage_changed») are kept; a field's guess is sure when every
+    kept assignment gives it the same column — or, among those the values leave, the only one whose name says so."""
+    if not fields or not cols:
+        return []
+    names = list(fields)
+    by_header = {c.header: c for c in cols}
+    fixed = {f: f for f in ent.fields if f in ent.from_columns}  # mapped date fields, by their typed column
+
+    def filled_ok(f: str, c: _Column) -> bool:
+        return c.filled >= float(fields[f].get("filled", 0)) * rows
+
+    order_cache: dict[tuple[str, str], bool] = {}
+
+    def not_before(late: str, early: str) -> bool:  # SQL expressions of two date columns: late >= early in every row
+        key = (late, early)
+        if key not in order_cache:
+            bad = export.con.execute(
+                f"SELECT count(*) FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
+                f"WHERE {late} < {early}").fetchone()[0]
+            order_cache[key] = bad == 0
+        return order_cache[key]
+
+    def valid(assign: dict[str, _Column | None]) -> bool:
+        for f, c in assign.items():
+            if c is None:
+                continue
+            if not filled_ok(f, c):
+                return False
+            for early in fields[f].get("after") or []:
+                other = assign.get(early)
+                if other is not None and not not_before(_parsed(c.col), _parsed(other.col)):
+                    return False
+                if other is None and early in fixed and not not_before(_parsed(c.col), f"CAST({early} AS DATE)"):
+                    return False
+            for g, gh in all_dates.items():  # a field that comes after this one, already mapped
+                if f in (gh.get("after") or []) and g in fixed and not not_before(f"CAST({g} AS DATE)", _parsed(c.col)):
+                    return False
+        return True
+
+    options = [None, *cols]
+    best: list[dict[str, _Column | None]] = []
+    best_key: tuple | None = None
+    for combo in itertools.product(options, repeat=len(names)):
+        picked = [c.header for c in combo if c is not None]
+        if len(picked) != len(set(picked)):
+            continue
+        assign = dict(zip(names, combo))
+        if not valid(assign):
+            continue
+        key = tuple(c is not None for c in combo)  # the first fields first
+        if best_key is None or key > best_key:
+            best, best_key = [assign], key
+        elif key == best_key:
+            best.append(assign)
+    out: list[ValueGuess] = []
+    for f in names:
+        seen = list(dict.fromkeys(a[f].header for a in best if a[f] is not None))
+        if not seen:
+            continue
+        said = [h for h in seen if _said(h, fields[f].get("words"))]
+        pick = said[0] if said else seen[0]
+        # a date is sure only when its name says so too: dates alone cannot tell a deal's creation or its last stage
+        # change from its last activity or its close date (a French HubSpot export with no stage-change column
+        # must not take «Date de la dernière activité» for it: acceptance J13)
+        sure = len(said) == 1
+        c = by_header[pick]
+        out.append(ValueGuess(ent.entity, f, pick, "date", c.examples, sure, tuple(h for h in seen if h != pick)))
+    # a column sure for two fields is sure for neither
+    counts: dict[str, int] = {}
+    for g in out:
+        counts[g.header] = counts.get(g.header, 0) + 1
+    return [g if counts[g.header] == 1 else ValueGuess(g.entity, g.field, g.header, g.shape, g.examples, False, g.others)
+            for g in out]
+
+
+def _parsed(col: str) -> str:
+    """A custom text column's cells as dates (either order of day and month)."""
+    return f"coalesce(parse_date({col}), parse_date_mdy({col}))"
