@@ -115,6 +115,11 @@ def unlinked_activities(con, entities: dict[str, LoadedEntity]) -> Msg | None:
     # the cells as written: the name column when the link was made by name, else the id column's text
     src = "deal_id" if "deal_id" in acts.from_columns or "deal_name" not in acts.fields else "deal_name"
     raw = f'"{src}__raw"' if src in acts.typed else f'"{src}"'
+    # the usual answer first, cheaply: a deal among the first thousand tasks' links (a scan of the deals that stops at
+    # the first; the whole count below holds every deal id and probes every task: ~0.2 s at 1M deals; issue 17)
+    if con.execute(f"SELECT 1 FROM {deals.table} WHERE id IN (SELECT deal_id FROM {acts.table} WHERE deal_id IS NOT NULL "
+                   "LIMIT 1000) LIMIT 1").fetchone():
+        return None
     filled, linked = con.execute(
         f"SELECT count(*) FILTER (WHERE NOT is_blank({raw})), count(*) FILTER (WHERE deal_id IN (SELECT id FROM {deals.table})) "
         f"FROM {acts.table}").fetchone()
