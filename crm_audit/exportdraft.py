@@ -116,6 +116,10 @@ class Draft:
     # `decimal_mark:` to write ("," / "."; None: auto) and the comment that asks the user to confirm it (Russian lines)
     decimal_mark: str | None = None
     decimal_mark_why: list[str] = field(default_factory=list)
+    # `date_order:` to write ("dmy" / "mdy"; None: not written, auto) when the export's cells settled it, and the
+    # comment naming the file, column and cell that did (Russian lines)
+    date_order: str | None = None
+    date_order_why: list[str] = field(default_factory=list)
     # the deals file has no stage column (the header expected, e.g. «Deal - Stage»; None: it has one): `pipelines: {}`
     # is written and the rules reading the stage or pipeline are under rules: skip:, naming that column
     no_stage_column: str | None = None
@@ -673,7 +677,12 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
             export = load_export(d, profile, on_bad_value="warn")
         draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}
-        draft.languages = base.interface_languages([h for _p, _e, headers in files for h in headers])
+        # the languages of the files read as the export's entities (an unrelated contacts_backup.csv, named like the
+        # persons but without their columns, is none: its «Name» is no German, acceptance M7)
+        from crm_audit.engine.mapping import unfit_msg
+
+        read = [hs for _p, e, hs in files if unfit_msg(profile, e, hs) is None] or [hs for _p, _e, hs in files]
+        draft.languages = base.interface_languages([h for headers in read for h in headers])
         draft.bad_values = unreadable_cells(export)
         deals = export.entities["deals"]
         draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)
@@ -684,6 +693,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         draft.lost_stages = closed_unknown_stages(export)
         draft.decimal_mark, draft.decimal_mark_why = propose_decimal_mark(
             [cm for e in export.entities.values() for cm in e.column_marks])
+        draft.date_order, draft.date_order_why = propose_date_order(export.date_order)
         lost = "status = 'lost'" if "status" in deals.fields else "TRUE"  # no status column: a reason given marks a lost deal
         fill_lists(draft, _distinct(export, "deals", "lost_reason", lost), _distinct(export, "deals", "owner"))
         if not draft.pipelines and "stage" not in deals.fields:  # no stage column: the rules reading it are off
@@ -767,6 +777,33 @@ def propose_decimal_mark(marks) -> tuple[str | None, list[str]]:
                       f"выгрузки ({lang(cm)}) с {_MARK_WITH[mark]}, {cm.example} = {value}; если суммы записаны иначе,",
                       f'поставьте decimal_mark: "{"." if mark == "," else ","}"']
     return None, []
+
+
+_ORDER_WORDS = {"dmy": "день/месяц/год", "mdy": "месяц/день/год"}
+
+
+def propose_date_order(decision) -> tuple[str | None, list[str]]:
+    """`date_order:` for the settings from the order the export's cells settled
+    (:class:`crm_audit.engine.mapping.DateDecision`), with a comment naming the file, column and cell that showed it,
+    so a later export whose dates all fit both orders («12/1/2026») is read the same way; (None, []) when no cell
+    settled it (the run says which order it assumed)."""
+    import re
+
+    if decision is None:
+        return None, []
+    where = f"{decision.file}, «{decision.column}»: «{decision.example}»"
+    words = _ORDER_WORDS[decision.order]
+    if decision.clock_only:
+        return decision.order, [f"init: проверьте: порядок дат взят из выгрузки ({where}):",
+                                "ни в одной дате нет дня больше 12, но часы записаны с am/pm, как в США, где месяц",
+                                f"идёт первым, — даты читаются как {words}; если день записан первым, поставьте dmy"]
+    parts = re.match(r"\s*([0-9]{1,2})[/-]([0-9]{1,2})", decision.example or "")
+    day = (parts.group(1) if decision.order == "dmy" else parts.group(2)).lstrip("0") if parts else ""
+    first = "день" if decision.order == "dmy" else "месяц"
+    why = f"{day} может быть только днём, значит первым записан {first}" if day else f"первым записан {first}"
+    return decision.order, [f"init: порядок дат взят из выгрузки ({where}):",
+                            f"{why}; так же ({words}) читаются и даты, подходящие",
+                            "к обоим порядкам, вроде «1/12/2026», в этой и следующих выгрузках"]
 
 
 def fill_lists(draft: Draft, lost_reasons: list[str], owners: list[str]) -> None:
@@ -1035,6 +1072,8 @@ def template_values(draft: Draft) -> dict:
         "stage_order_from_crm": all(p.from_crm for p in draft.pipelines),
         "decimal_mark": draft.decimal_mark,
         "decimal_mark_why": draft.decimal_mark_why,
+        "date_order": draft.date_order,
+        "date_order_why": [_yaml_comment(x) for x in draft.date_order_why],
         "bad_values": [_yaml_comment(b) for b in draft.bad_values],
         "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}
                           if draft.won_stages or draft.lost_stages else None),

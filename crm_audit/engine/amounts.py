@@ -70,6 +70,11 @@ GROUPING = f"[{WS_CLASS[1:-1]}'’]"
 SHAPE = r"[-+]?([0-9]+[.,]?)*[0-9]+([.,][0-9]+)?|[-+]?[0-9]*[.,][0-9]+"
 #: one separator before exactly three digits, one to three digits before it (no leading 0): «15.000», «1,500»
 AMBIGUOUS = r"[-+]?[1-9][0-9]{0,2}[.,][0-9]{3}"
+#: cells whose mark shows at once — one or two decimals after a comma (digits grouped by spaces or not: «1 500,00»,
+#: «0,5») or after a point («1500.25») — and that never read either way: :func:`gather` takes their mark without
+#: the currency, grouping and sign work (a messy 1M-deal export: ~1 s a column)
+FAST_COMMA = r"-?([0-9]+|[0-9]{1,3}([ \x{00A0}][0-9]{3})+),[0-9]{1,2}"
+FAST_DOT = r"-?[0-9]+\.[0-9]{1,2}"
 
 
 # ----------------------------------------------------------------------------- the language's decimal mark
@@ -149,9 +154,11 @@ def gather(con, raw_table: str, cols: list[str]) -> Evidence:
     if not cols:
         return Evidence()
     cells = f"SELECT unnest([{', '.join(cols)}]) AS x FROM {raw_table}"
+    comma, dot = f"regexp_full_match(x, '{FAST_COMMA}')", f"regexp_full_match(x, '{FAST_DOT}')"
     q = (f"SELECT count(*) FILTER (WHERE m = ','), count(*) FILTER (WHERE m = '.'), count(*) FILTER (WHERE a), "
          f"min(x) FILTER (WHERE m = ','), min(x) FILTER (WHERE m = '.'), min(x) FILTER (WHERE a) FROM ("
-         f"SELECT strip(x) AS x, num_mark(x) AS m, num_ambiguous(x) AS a FROM ({cells}) "
+         f"SELECT strip(x) AS x, CASE WHEN {comma} THEN ',' WHEN {dot} THEN '.' ELSE num_mark(x) END AS m, "
+         f"CASE WHEN {comma} OR {dot} THEN FALSE ELSE num_ambiguous(x) END AS a FROM ({cells}) "
          f"WHERE regexp_matches(x, '[0-9][.,][0-9]')) AS t")
     c, d, a, ce, de, ae = con.execute(q).fetchone()
     return Evidence(c or 0, d or 0, a or 0, ce or "", de or "", ae or "")

@@ -157,6 +157,21 @@ class InspectReport:
         return [r.rule_id for r in self.rules if r.state == state]
 
 
+def _languages(profile: Profile, d: Path) -> list[str]:
+    """The interface languages of the export's headers: of the files the profile recognises (an unrelated
+    contacts_backup.csv's «Name» is no German, acceptance M7), of every file when it recognises none."""
+    from crm_audit.engine.mapping import detect_entity, unfit_msg
+    from crm_audit.engine.readers import export_files
+
+    def read(p: Path, hs: list[str]) -> bool:  # an entity's file the loader reads (not one named so that lacks its columns)
+        entity = detect_entity(profile, p, hs) if hs else None
+        return entity is not None and unfit_msg(profile, entity, hs) is None
+
+    files = [(p, _headers_or_none(p)) for p in export_files(d)]
+    known = [hs for p, hs in files if read(p, hs)]
+    return profile.interface_languages([h for hs in (known or [hs for _p, hs in files]) for h in hs])
+
+
 def _headers_or_none(path: Path) -> list[str]:
     from crm_audit.engine.readers import peek_headers
 
@@ -277,7 +292,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         profile = with_one_pipeline(profile, settings.pipelines)
         profile = with_closed_stages(profile, settings)  # and its won_stages: / lost_stages:, as `run` reads them
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
-    rep.languages = profile.interface_languages([h for p in export_files(d) for h in _headers_or_none(p)])
+    rep.languages = _languages(profile, d)
     try:
         export = load_export(d, profile, on_bad_value="warn")
     except CrmAuditError as exc:
