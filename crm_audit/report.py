@@ -463,19 +463,16 @@ class AuditReport:
         """Owner x rule_id counts with a ``total`` column, sorted by total desc."""
         import pandas as pd
 
-        frames = [
-            pd.DataFrame({"owner": r.rows["owner"].fillna("").astype(str), "rule_id": r.rule_id})
-            for r in self.results
-            if r.count
-        ]
+        # counted per rule (a few dozen owners each), not over one frame of every finding (1.5M rows pivoted: ~0.5 s)
+        counts = {r.rule_id: r.rows["owner"].fillna("").astype(str).value_counts() for r in self.results if r.count}
         cols = [r.rule_id for r in self.results]
-        if not frames:
+        if not counts:
             return pd.DataFrame(columns=["owner", *cols, "total"])
-        allrows = pd.concat(frames, ignore_index=True)
+        table = pd.DataFrame(counts).fillna(0).astype("int64")
         # one row per manager however the CRM spells the name (case, spaces, «ё»)
-        names = display_names(allrows["owner"].value_counts().to_dict())
-        allrows["owner"] = allrows["owner"].map(names)
-        table = allrows.pivot_table(index="owner", columns="rule_id", aggfunc="size", fill_value=0)
+        names = display_names({str(k): int(v) for k, v in table.sum(axis=1).items()})
+        table = table.groupby(table.index.map(names)).sum()
+        table.index.name, table.columns.name = "owner", "rule_id"
         table = table.reindex(columns=cols, fill_value=0)
         table["total"] = table.sum(axis=1)
         table = table.reset_index().sort_values(["total", "owner"], ascending=[False, True], kind="stable")
