@@ -157,9 +157,11 @@ def test_hubspot_french_closed_flag_and_tasks(tmp_path):
     s = init(work, "hubspot", export)
     skipped = (s.get("rules") or {}).get("skip") or {}
     assert not skipped.keys() & {"open-deal-without-tasks", "missing-source", "overdue-tasks"}
-    # no «Date entered current stage» column: 2.2 / 2.4 are written off naming it, never counted from «Date de
-    # création» for every deal (issue 13 J13; they used to flag 5001 and 5005 by their creation dates)
-    assert {k: "Date entered current stage" in v for k, v in skipped.items() if k in ("stuck-in-accepted", "no-stage-movement")} == {
+    # no «Date entered current stage» column: 2.2 / 2.4 are written off naming it — as a French export would write it
+    # (acceptance M6) —, never counted from «Date de création» for every deal (issue 13 J13; they used to flag 5001
+    # and 5005 by their creation dates)
+    assert {k: "Date d'entrée dans la phase actuelle" in v for k, v in skipped.items()
+            if k in ("stuck-in-accepted", "no-stage-movement")} == {
         "stuck-in-accepted": True, "no-stage-movement": True}
     assert run(work, export) == 0
     found = findings(work)
