@@ -369,9 +369,13 @@ def _export_problems(settings, rules, export: str) -> list:
     except CrmAuditError as exc:
         return list(exc.problems)
     try:
+        from crm_audit.errors import Problem
+
+        keyless = [Problem(template=w.template, params=w.params, file=w.file, severity="warning", reason=w.code)
+                   for w in loaded.warnings if w.code in ("no-deal-ids", "deal-key-collision")]  # no deal ids (L10)
         return (export_check.unmatched_columns(settings, loaded, profile)
                 + export_check.rule_field_problems(rules, settings, loaded, profile)
-                + export_check.enableable_rules(settings, loaded, profile))
+                + export_check.enableable_rules(settings, loaded, profile) + keyless)
     finally:
         loaded.close()
         loaded.con.close()

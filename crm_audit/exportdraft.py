@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -125,6 +126,9 @@ class Draft:
     no_stage_column: str | None = None
     deals_file: str = ""
     no_stage_rules: list[str] = field(default_factory=list)  # the rules off that cannot run without the stage / pipeline
+    # the deals file has no id column (L10): the deals' keys are derived from their content — the comment saying so
+    # (Russian, the run's warning), None when the file has ids
+    no_deal_ids: str | None = None
 
     def apply(self, found: "Unrunnable") -> None:
         """Take :func:`rules_that_cannot_run`'s proposals into the draft."""
@@ -686,6 +690,9 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         draft.bad_values = unreadable_cells(export)
         deals = export.entities["deals"]
         draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)
+        from crm_audit.errors import Msg
+
+        draft.no_deal_ids = next((Msg(w.template, w.params).text("ru") for w in export.warnings if w.code == "no-deal-ids"), None)
         if "stage_changed" in deals.per_stage:  # days in stage from the per-stage columns: the file says so
             draft.stage_changed_from = (deals.fields["stage_changed"], _expected_header(export, profile, "deals", "stage_changed"),
                                         len(deals.per_stage["stage_changed"]))
@@ -1064,6 +1071,7 @@ def template_values(draft: Draft) -> dict:
     q = _yaml_safe
     return {
         "deal_url": draft.deal_url or "https://example.com/deal/{id}",
+        "no_deal_ids": textwrap.wrap(f"ВНИМАНИЕ: {_yaml_comment(draft.no_deal_ids)}.", 100) if draft.no_deal_ids else [],
         "stage_changed_from": draft.stage_changed_from,
         "pipelines": {q(p.name): [q(s) for s in p.stages] for p in draft.pipelines},
         "no_stage_column": (draft.no_stage_column, draft.deals_file, len(draft.no_stage_rules)) if draft.no_stage_column else None,

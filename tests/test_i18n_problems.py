@@ -262,14 +262,18 @@ def test_an_export_without_a_required_column(tmp_path, capsys, monkeypatch, lang
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
 def test_the_crms_own_advice_on_a_missing_id_column_is_in_the_clis_language(tmp_path, capsys, monkeypatch, lang):
-    """The profile's hint (`hints: missing-id: {en: …, ru: …}`): Pipedrive's list view decides the columns."""
+    """The profile's hint (`hints: missing-id: {en: …, ru: …}`): Pipedrive's list view decides the columns. The run
+    audits the deals by keys derived from their content (issue 13 L10) and its warning gives the advice."""
     cfg = tmp_path / "crm-audit.yaml"
     shutil.copy(FIXTURES / "pipedrive" / "crm-audit.yaml", cfg)
     exp = _export(tmp_path, "no-id", _without("Deal - ID"))
-    code, lines = _cli(capsys, lang, monkeypatch, "run", "-c", str(cfg), "--export", str(exp), "--as-of", "2026-11-20")
-    assert code == 2
-    advice = {"ru": "— Pipedrive выгружает те колонки, что видны в списке: добавьте в список колонку «ID»",
-              "en": "— Pipedrive exports the columns the list view shows: add the «ID» column to the list"}[lang]
+    code, lines = _cli(capsys, lang, monkeypatch, "run", "-c", str(cfg), "--export", str(exp), "--as-of", "2026-11-20",
+                       "--out", str(tmp_path / "a.xlsx"), "--rule", "invalid-name")
+    assert code == 0
+    advice = {"ru": "выгрузите сделки с колонкой ID: Pipedrive выгружает те колонки, что видны в списке: добавьте в "
+                    "список колонку «ID»",
+              "en": "export the deals with the id column: Pipedrive exports the columns the list view shows: add the "
+                    "«ID» column to the list"}[lang]
     assert any(advice in ln for ln in lines), lines
     _assert_one_language(lines, lang, _words_of(tmp_path))
 

@@ -288,37 +288,40 @@ def test_an_ambiguous_file_says_which_order_it_assumed(tmp_path, capsys):
 
 
 def test_an_export_without_the_id_column_says_how_to_add_it_in_that_crm(tmp_path, capsys):
-    # a real published PT-BR Pipedrive export header (no «Negócio - ID»)
+    # a real published PT-BR Pipedrive export header (no «Negócio - ID»): audited on the first run, its deals' keys
+    # derived from their content (issue 13 L10), and the settings, the terminal say how to add the id in Pipedrive
     export = FIXTURES / "pipedrive-pt-no-id"
     work = tmp_path / "work"
-    assert init(work, "pipedrive", export) == 2
-    err = capsys.readouterr().err
-    assert "deals.csv" in err and "required column «ID» (deal id) is missing" in err
-    assert "add the «ID» column to the list" in err  # Pipedrive's way: the list view's columns
-    assert "columns: {deals: {id: <header>}}" in err  # the team's own header
-    assert "Negócio - Título" in err
-    # settings to finish are written (acceptance K8): the id line commented out for the team's own header
+    assert init(work, "pipedrive", export) == 0
     written = (work / "crm-audit.yaml").read_text(encoding="utf-8")
-    assert "# id: " in written and "crm: pipedrive" in written
+    assert "crm: pipedrive" in written and "в выгрузке нет ID сделок (в deals.csv нет колонки «ID»)" in written
+    assert "добавьте в список колонку «ID»" in " ".join(written.replace("\n# ", " ").split())  # Pipedrive's way
+    found, state, _ = audit(tmp_path / "first", "pipedrive", export)
+    lines = (export / "deals.csv").read_text(encoding="utf-8").splitlines()
+    assert len(state) == len(lines) - 1 and all(k.startswith("k") for k in state)
+    capsys.readouterr()
+    assert run(tmp_path / "first" / "work", export, quiet=False) == 0
+    said = "".join(capsys.readouterr())
+    assert "the export has no deal ids (deals.csv has no column «ID»)" in said and "add the «ID» column to the list" in said
     # done as it says: the ID column added to the list, exported again
     fixed = tmp_path / "fixed"
     fixed.mkdir()
-    lines = (export / "deals.csv").read_text(encoding="utf-8").splitlines()
     out = ['"Negócio - ID",' + lines[0]] + [f'"{i}",{line}' for i, line in enumerate(lines[1:], 1)]
     (fixed / "deals.csv").write_text("\n".join(out) + "\n", encoding="utf-8")
-    assert init(work, "pipedrive", fixed, "--force") == 0  # the settings to finish completed from the new export
-    assert "# id: " not in (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert init(work, "pipedrive", fixed, "--force") == 0
+    assert "нет ID сделок" not in (work / "crm-audit.yaml").read_text(encoding="utf-8")
     found, state, _ = audit(tmp_path / "again", "pipedrive", fixed)
-    assert len(state) == len(lines) - 1
+    assert len(state) == len(lines) - 1 and not any(k.startswith("k") for k in state)
 
 
 @pytest.mark.parametrize("crm, words", [("bitrix24", "add «ID» to the list's columns"), ("hubspot", "«Record ID»"),
                                         ("salesforce", "«Opportunity ID»"), ("amocrm", "all fields")])
 def test_every_profile_says_how_its_export_gets_the_id(crm, words):
+    """A deals file with neither an id nor a title cannot be read (with the title its keys are derived: L10)."""
     from crm_audit.engine.mapping import unfit_reason
     from crm_audit.engine.profile import load_profile
 
-    why = unfit_reason(load_profile(crm), "deals", ["Name", "Stage"])
+    why = unfit_reason(load_profile(crm), "deals", ["Stage", "Amount"])
     assert words in why and "columns: {deals: {id: <header>}}" in why
 
 

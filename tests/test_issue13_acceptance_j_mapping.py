@@ -197,18 +197,19 @@ def test_an_unknown_id_header_near_the_profiles_is_proposed_and_the_report_audit
 
 
 def test_a_report_whose_id_cannot_be_told_names_the_file_the_column_and_columns(tmp_path, capsys):
-    """No header resembles the id: init stops (exit 2) naming the report, the missing column in the report's language
-    and how to map it — never a bare «no deals file found»."""
+    """No header resembles the id: the report is read as the deals all the same, their keys derived from the content
+    (issue 13 L10); init writes settings that run, saying so with the missing column in the report's language and
+    how to map it — never a bare «no deals file found», never a blocked first run."""
     from crm_audit.cli import main
 
     export, work = tmp_path / "export", tmp_path / "work"
     write_sf("es", export, {"Id. de oportunidad": "Referencia interna"})
     capsys.readouterr()
-    assert main(["init", str(work), "--crm", "salesforce", "--from-export", str(export)]) == 2
-    err = capsys.readouterr().err
-    assert "report1700000000022.csv" in err and "«ID de la oportunidad»" in err
-    assert "columns: {deals: {id: <" in err
-    assert "Referencia interna" in err  # the found columns, to pick from
+    assert main(["init", str(work), "--crm", "salesforce", "--from-export", str(export)]) == 0
+    written = " ".join((work / "crm-audit.yaml").read_text(encoding="utf-8").replace("\n# ", " ").split())
+    assert "в выгрузке нет ID сделок (в report1700000000022.csv нет колонки «ID de la oportunidad»)" in written
+    assert "columns: {deals: {id: <заголовок>}}" in written
+    assert run(work, export) == 0
 
 
 def test_no_file_near_the_deals_names_the_nearest_and_what_it_lacks(tmp_path, capsys):

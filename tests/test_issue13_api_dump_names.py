@@ -18,7 +18,7 @@ import pytest
 from crm_audit.cli import main
 from crm_audit.engine.loading import load_export
 from crm_audit.engine.profile import load_profile
-from crm_audit.errors import InputError
+from crm_audit.errors import Msg
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -32,11 +32,12 @@ def drop_column(path: Path, column: str) -> None:
 
 
 def problem(export: Path, crm: str):
-    with pytest.raises(InputError) as exc:
-        ex = load_export(export, load_profile(crm), as_of=dt.date(2026, 11, 20))
-        ex.con.close()
-    [p] = [p for p in exc.value.problems if p.reason == "missing-column"]
-    return p
+    """The warning that the deals file has no id column: the deals are read with keys derived from their content
+    (issue 13 L10), the id column named and the CRM's advice given as for that export."""
+    ex = load_export(export, load_profile(crm), as_of=dt.date(2026, 11, 20))
+    ex.con.close()
+    [w] = [w for w in ex.warnings if w.code == "no-deal-ids"]
+    return Msg(w.template, w.params)
 
 
 HUBSPOT_API = [["hs_object_id", "dealname", "dealstage", "pipeline", "amount", "createdate", "hubspot_owner_id", "hs_is_closed"],
@@ -63,8 +64,9 @@ def test_a_dump_is_told_its_own_column_name(tmp_path, crm, fixture, file, column
     drop_column(export / file, column)
     p = problem(export, crm)
     en, ru = p.text("en"), p.text("ru")
-    assert en.startswith(f"required column «{named}» (deal id) is missing — include it in the export"), en
-    assert ru.startswith(f"нет обязательной колонки «{named}»"), ru
+    assert en.startswith(f"the export has no deal ids ({file} has no column «{named}»)"), en
+    assert "export the deals with the id column; or, if the file" in en, en  # no export dialog's advice
+    assert ru.startswith(f"в выгрузке нет ID сделок (в {file} нет колонки «{named}»)"), ru
     # the export dialog's advice is for the CRM's own export, not a script's dump
     for ui in ("Record ID", "Deal - ID", "gear", "all properties", "Opportunity ID"):
         assert ui not in en.split("found columns:")[0], en
@@ -91,7 +93,7 @@ def test_a_ui_export_keeps_its_names_and_advice(tmp_path, crm, fixture, file, co
     assert not load_profile(crm).api_shaped("deals", headers)
     drop_column(path, column)
     en = problem(export, crm).text("en")
-    assert en.startswith(f"required column «{named}» (deal id) is missing — "), en
+    assert en.startswith(f"the export has no deal ids ({file} has no column «{named}»)"), en
     assert advice in en
 
 

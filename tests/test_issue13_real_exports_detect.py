@@ -123,42 +123,30 @@ def test_k7_a_spanish_pipedrive_export_behind_negocio_is_spanish(capsys, monkeyp
 # --------------------------------------------------------------------------- K8: no id column: settings to finish
 
 
-def test_k8_no_id_column_writes_the_settings_to_finish(tmp_path, capsys, monkeypatch):
-    """A Spanish Pipedrive export without «ID»: init wrote nothing yet told the user to edit crm-audit.yaml. Now it
-    writes the CRM and the commented id line, and says what to do."""
+def test_k8_no_id_column_is_no_longer_what_stops_init(tmp_path, capsys, monkeypatch):
+    """A Spanish Pipedrive export without «ID»: the deals' keys are derived from their content (issue 13 L10), so the
+    id no longer stops init; this file has no status column either (nor a stage), and that is what init names."""
     exp = tmp_path / "export"
     shutil.copytree(REAL / "pd_es_leo", exp)
     work = tmp_path / "w"
     code, out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--from-export", str(exp))
     assert code == 2
-    path = work / "crm-audit.yaml"
-    text = path.read_text(encoding="utf-8")
-    assert text.endswith("crm: pipedrive\ncolumns:\n  deals:\n    # id: <заголовок>\n")
-    assert "DEALS_DETAIL-DUMMY_NUMBERS.xlsx: нет обязательной колонки «ID» (deals: id)" in text
-    assert f"# затем запустите: crm-audit init --from-export {exp} --force" in text
-    assert (f"{path}: записан не до конца: в {exp / 'DEALS_DETAIL-DUMMY_NUMBERS.xlsx'} нет колонки «ID» (deals: id), без "
-            f"неё файл не прочитать. Если эта колонка есть в файле под другим названием — впишите его в {path} вместо "
-            "<заголовок> и уберите «#» в начале той строки") in err
-    assert yaml.safe_load(text) == {"crm": "pipedrive", "columns": {"deals": None}}
+    assert "«Negocio - Estado»" in err and "columns: {deals: {status: <заголовок>}}" in err
+    assert "«ID»" not in err and "Traceback" not in err
 
 
-def test_k8_a_pt_br_export_without_id_is_told_to_export_again(tmp_path, capsys, monkeypatch):
-    """LeonardoFernandesCardoso's pt-BR «Insights» export (10 columns, no ID): the stub names the column and both
-    ways out; its columns are listed for the analyst."""
+def test_k8_a_pt_br_export_without_id_runs_and_says_how_to_export_the_id(tmp_path, capsys, monkeypatch):
+    """LeonardoFernandesCardoso's pt-BR «Insights» export (10 columns, no ID): init writes settings that run (issue 13
+    L10: the deals' keys derived from their title and creation date), the file saying so and how to add the id."""
     work = tmp_path / "w"
     code, out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--crm", "pipedrive", "--from-export",
                             str(REAL / "pd_ptbr_leo_noid"))
-    assert code == 2
-    text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
-    assert "#  2) если её в файле нет — выгрузите файл снова вместе с колонкой «ID»;" in text
-    assert "# Колонки файла: Negócio - Título, Negócio - Etapa," in text
-    assert yaml.safe_load(text) == {"crm": "pipedrive", "columns": {"deals": None}}
-    # the analyst fills in the line as told (here the title, unique in these rows: a header the profile reads as
-    # another field, written with its prefix) and runs init --force: the whole settings, that line kept
-    (work / "crm-audit.yaml").write_text(text.replace("    # id: <заголовок>", "    id: Negócio - Título"), encoding="utf-8")
-    code, out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--crm", "pipedrive", "--from-export",
-                            str(REAL / "pd_ptbr_leo_noid"), "--force")
     assert code == 0, err
+    text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert "# ВНИМАНИЕ: в выгрузке нет ID сделок (в deals.csv нет колонки «ID»)" in text
     written = settings_of(work)
-    assert written["columns"]["deals"]["id"] == "Negócio - Título"
     assert written["pipelines"] == {"Основная воронка": ["CANCELADO GE", "BASE GE"]}
+    code, out, err = cli_ru(capsys, monkeypatch, "run", "-c", str(work / "crm-audit.yaml"), "--export",
+                            str(REAL / "pd_ptbr_leo_noid"), "--out", str(work / "a.xlsx"))
+    assert code == 0, err
+    assert "проверено 4 сделки" in out + err and "в выгрузке нет ID сделок" in out + err

@@ -55,10 +55,16 @@ def test_bad_date_names_file_row_column_and_value(tmp_path):
 
 
 def test_missing_id_column(tmp_path):
-    (tmp_path / "deals.csv").write_text('"Deal - Title","Deal - Status"\n"x","Open"\n', encoding="utf-8")
+    """Without an id column the deals are read with keys derived from their title (and pipeline, creation date, owner:
+    the profile's `row_key`, issue 13 L10) and a warning; without the title too, the file cannot be read."""
+    (tmp_path / "deals.csv").write_text('"Deal - Stage","Deal - Status"\n"x","Open"\n', encoding="utf-8")
     with pytest.raises(InputError) as exc:
         load_export(tmp_path, PROFILE)
     assert "required column «ID»" in str(exc.value) and "deals.csv" in str(exc.value)
+    (tmp_path / "deals.csv").write_text('"Deal - Title","Deal - Status"\n"x","Open"\n', encoding="utf-8")
+    ex = load_export(tmp_path, PROFILE)
+    [(key,)] = rows(ex, "deals", ["id"])
+    assert key.startswith("k") and len(key) == 13 and [w.code for w in ex.warnings if w.code == "no-deal-ids"] == ["no-deal-ids"]
 
 
 def test_cp1251_and_header_detection(tmp_path):

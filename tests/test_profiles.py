@@ -812,9 +812,13 @@ def test_inputerror_for_missing_deal_id_column_in_salesforce(tmp_path):
     from crm_audit.engine.loading import load_export
     from crm_audit.engine.profile import load_profile
 
-    (tmp_path / "opportunities.csv").write_text('"Opportunity Name","Stage"\n"A","Prospecting"\n\n"Grand Totals (1 records)"\n', encoding="utf-8")
+    (tmp_path / "opportunities.csv").write_text('"Stage","Amount"\n"Prospecting","5"\n\n"Grand Totals (1 records)"\n', encoding="utf-8")
     with pytest.raises(InputError, match="Opportunity ID"):
         load_export(tmp_path, load_profile("salesforce"))
+    # with the opportunity's name the report is read, its keys derived from the content (issue 13 L10)
+    (tmp_path / "opportunities.csv").write_text('"Opportunity Name","Stage"\n"A","Prospecting"\n\n"Grand Totals (1 records)"\n', encoding="utf-8")
+    ex = load_export(tmp_path, load_profile("salesforce"))
+    assert ex.entities["deals"].rows == 1 and any(w.code == "no-deal-ids" for w in ex.warnings)
 
 
 if __name__ == "__main__":  # rewrite the static fixtures

@@ -40,6 +40,8 @@ LABELS: dict[str, str] = {
     "deal-url-example": "Ссылка на сделку — пример",
     "no-owner-column": "Нет колонки ответственного",
     "no-title-column": "Нет колонки названия",
+    "no-deal-ids": "Нет ID сделок",
+    "deal-key-collision": "Совпадающие сделки без ID",
     "no-stage-column": "Нет колонки даты этапа",
     "skip-stale": "Правило можно включить",
     "unknown-decision": "Неизвестное решение",

@@ -102,6 +102,9 @@ def audit_export(
         profile = profile_for(settings)  # with the settings' `columns:`
         progress(_("loading the export {folder}").format(folder=export_dir))
         export = load_export(export_dir, profile, settings.on_bad_value, as_of=as_of)
+    deals = export.entities.get("deals")
+    if deals is not None and deals.row_key and settings.deal_url:  # no deal ids (L10): a link would open no deal
+        settings = settings.model_copy(update={"deal_url": ""})
     counts = ", ".join(_rows_of(name, e.rows) for name, e in export.entities.items())
     progress(_("loaded {counts}; preparing the rules").format(counts=counts))
     if before_rules is not None:

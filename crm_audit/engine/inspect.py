@@ -359,7 +359,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                                             params=closed_stages_params(settings)).message)
         for w in export.warnings:
             if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id",
-                          "no-owner-column", "no-title-column", "unlinked-tasks", "closed-stage-unknown", "no-stage-column",
+                          "no-owner-column", "no-title-column", "unlinked-tasks", "no-deal-ids", "deal-key-collision", "closed-stage-unknown", "no-stage-column",
                           "duplicate-header",  # a header twice: which column is read, as `run` says (acceptance L12)
                           "status-flags-contradict", "no-open-deals"):
                 rep.problems.append(_as_run_meets(w, stops, rep).line())

@@ -105,6 +105,8 @@ class LoadedEntity:
     # both orders as another file of the export proves), and the note said about it (replaced when settled so)
     date_evidence: "DateEvidence | None" = None
     date_note: DataWarning | None = None
+    # the file had no id column: each record's id was derived from these fields' values (EntitySpec.row_key, L10)
+    row_key: list[str] = field(default_factory=list)
 
     def note(self, name: str, msg: Msg) -> None:
         self.notes.setdefault(name, []).append(msg)
@@ -153,9 +155,10 @@ def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | Non
         idx = spec.header_index()
         mapped = [idx.get(hkey(spec.strip_prefix(h)[0])) for h in headers]
         have = {m for m in mapped if m}
-        # a file's id column is needed where the entity's id is (a task report has none: it is read by its signature)
+        # a file's id column is needed where the entity's id is (a task report has none: it is read by its signature),
+        # unless the ids are derived from the row's content (EntitySpec.row_key, L10)
         id_needed = "id" in spec.fields and spec.fields["id"].required
-        if spec.signature and all(f in have for f in spec.signature) and ("id" in have or not id_needed):
+        if spec.signature and all(f in have for f in spec.signature) and ("id" in have or not id_needed or spec.keyless(have)):
             if len(have) > found[0]:
                 found = (len(have), name)
     return found[1] or _entity_by_shape(profile, headers)
@@ -197,9 +200,8 @@ def unfit_msg(profile: Profile, entity: str, headers: list[str]) -> Msg | None:
     """:func:`unfit_reason` as a msgid and its values."""
     spec = profile.entities[entity]
     m = match_columns(spec, headers)
-    for name, fs in spec.fields.items():
-        if fs.required and name not in m.by_field:
-            return missing_required_msg(profile, spec, entity, name, headers)
+    for name in spec.missing_required(m.by_field):
+        return missing_required_msg(profile, spec, entity, name, headers)
     if len([f for f in m.by_field if f != "id"]) == 0:
         return Msg(NO_FIELD_OF.get(entity, NO_FIELD_OF["deals"]), {"found": _found_columns(headers)})
     return None
@@ -673,11 +675,10 @@ def missing_required_msg(profile: Profile | None, spec: EntitySpec, entity: str,
 
 
 def _require_columns(job: MapJob, m: ColumnMatch) -> None:
-    for name, fs in job.spec.fields.items():
-        if fs.required and name not in m.by_field:
-            msg = missing_required_msg(job.profile, job.spec, job.entity, name, job.headers)
-            raise InputError(problems=[Problem(template=msg.template, params=msg.params, file=str(job.path), row=1,
-                                               reason="missing-column")])
+    for name in job.spec.missing_required(m.by_field):
+        msg = missing_required_msg(job.profile, job.spec, job.entity, name, job.headers)
+        raise InputError(problems=[Problem(template=msg.template, params=msg.params, file=str(job.path), row=1,
+                                           reason="missing-column")])
 
 
 def _default_in_language(job: MapJob, fs) -> str:
@@ -876,6 +877,60 @@ def duplicate_headers(job: MapJob, m: ColumnMatch) -> list[DataWarning]:
     return out
 
 
+#: the id column's note when the file has none (inspect): what the ids are derived from
+KEY_NOTE = N_("no id column: each record's key is derived from {columns}")
+#: deals whose derived keys collide (L10): told apart by their rows, nothing carried over for them
+KEY_COLLISION = N_("rows {rows} of {file} have the same {columns} and no id to tell them apart: each is audited under a "
+                   "key of its own row, so their statuses and comments are not carried over once the rows move in the file")
+
+
+#: the file has no id column (L10): said once on the terminal, the FAQ and by inspect / validate, init writes it
+NO_IDS = N_("the export has no deal ids ({file} has no column «{header}»): deals are identified by the columns "
+            "{columns}; no links to the deals are built; if a deal is renamed, its status and comment are not "
+            "carried over — export the deals with the id column; or, if the file has it under another name, map it in "
+            "crm-audit.yaml (columns: {{deals: {{id: <header>}}}})")
+NO_IDS_HINT = N_("the export has no deal ids ({file} has no column «{header}»): deals are identified by the columns "
+                 "{columns}; no links to the deals are built; if a deal is renamed, its status and comment are not "
+                 "carried over — export the deals with the id column: {hint}; or, if the file has it under another "
+                 "name, map it in crm-audit.yaml (columns: {{deals: {{id: <header>}}}})")
+
+
+def no_ids_warning(job: MapJob, columns: str) -> DataWarning:
+    """:data:`NO_IDS` with the id column as this export would name it and the CRM's advice how to export it (the
+    profile's hint ``missing-id``, ``missing-id-api`` for an API dump), as :func:`missing_required_msg` gives them."""
+    profile = job.profile
+    header = profile.header_in(job.entity, "id", job.headers, prefixed=False) if profile is not None else job.spec.fields["id"].headers[0]
+    api = profile is not None and profile.api_shaped(job.entity, job.headers)
+    hint = profile.hint("missing-id-api" if api else "missing-id") if profile is not None else None
+    params = {"file": job.path.name, "header": header, "columns": columns}
+    if hint:
+        params["hint"] = type(hint)({lang: text.replace("{header}", header) for lang, text in hint.items()})
+    return DataWarning("no-deal-ids", "", str(job.path), None, None, template=NO_IDS_HINT if hint else NO_IDS, params=params)
+
+
+def derive_row_keys(con, job: MapJob, proj: Projection, key_fields: list[str]) -> list[DataWarning]:
+    """Give a file without an id column (a view export without «Record ID», a list export without «ID») an ``id``
+    per row derived from its content: ``k`` and the first 12 hex digits of the md5 of the normalised ``key_fields``
+    (EntitySpec.row_key: title, pipeline, creation date, owner — as written: a date is its cell's text), so the same
+    record has the same key in the next export while those values do not change. Rows whose keys collide keep a key
+    each, suffixed with their row number, and are warned of (their carry-over is lost). Sets ``proj.fields['id']``."""
+    parts = [f"""coalesce(norm("{f + '__raw' if job.spec.fields[f].type != 'text' else f}"), '')""" for f in key_fields]
+    key = f"'k' || left(md5(concat_ws(chr(31), {', '.join(parts)})), 12)"
+    t = job.entity
+    con.execute(f"ALTER TABLE {t} ADD COLUMN id VARCHAR")
+    con.execute(f"UPDATE {t} SET id = {key}")
+    dup = con.execute(f"SELECT list(_row ORDER BY _row) FROM {t} GROUP BY id HAVING count(*) > 1 ORDER BY min(_row)").fetchall()
+    columns = ", ".join(f"«{proj.fields[f]}»" for f in key_fields)
+    proj.fields["id"] = " + ".join(proj.fields[f] for f in key_fields)
+    if dup:
+        con.execute(f"UPDATE {t} SET id = id || '-' || CAST(_row AS VARCHAR) WHERE id IN "
+                    f"(SELECT id FROM {t} GROUP BY id HAVING count(*) > 1)")
+    return [no_ids_warning(job, columns)] + [
+        DataWarning("deal-key-collision", "", str(job.path), None, None, template=KEY_COLLISION,
+                    params={"rows": ", ".join(str(r) for r in rows), "file": job.path.name, "columns": columns})
+        for (rows,) in dup[:MAX_REPORTED]]
+
+
 def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     """Run a :class:`MapJob`: the entity's table (named after the entity) and the warnings about its file."""
     spec = job.spec
@@ -895,6 +950,9 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     rw_col = rows_where_column(spec, job.headers)
     warnings += _fill_table(con, job, m, proj, rw_col)
     rows = con.execute(f"SELECT count(*) FROM {job.entity}").fetchone()[0]
+    key_fields = [f for f in spec.row_key if f in m.by_field] if spec.keyless(m.by_field) else []
+    if key_fields:  # no id column: the ids derived from the row's content (L10)
+        warnings += derive_row_keys(con, job, proj, key_fields)
     _one_row_per_item(con, job, proj, date_order, marks)
     warnings += _check_values(con, job, proj, date_order)
     if proj.status_guessed:
@@ -906,7 +964,9 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
                        header_fields=m.header_fields, typed=typed, raw=job.raw.info,
                        from_columns={n for n in m.by_field if not (n == "status" and proj.status_derived)},
                        on_bad_value=job.on_bad_value, decimal_mark=file_mark, notes=proj.notes, column_marks=column_marks,
-                       date_order=date_order, date_evidence=evidence, date_note=date_note)
+                       date_order=date_order, date_evidence=evidence, date_note=date_note, row_key=key_fields)
+    if key_fields:
+        ent.note("id", Msg(KEY_NOTE, {"columns": ", ".join(f"«{proj.fields[f]}»" for f in key_fields)}))
     if rw_col is not None:
         ent.rows_where = Msg(N_("rows whose «{column}» is {values}"), {"column": job.headers[rw_col], "values": " / ".join(spec.rows_where.values)})
     return ent, warnings

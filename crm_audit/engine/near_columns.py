@@ -40,7 +40,7 @@ def near_entity(profile: "Profile", headers: list[str], entities: tuple[str, ...
         if name not in entities or not spec.signature:
             continue
         have = _mapped(profile, name, headers)
-        lacking = [f for f, fs in spec.fields.items() if fs.required and f not in have]
+        lacking = spec.missing_required(have)  # an id derived from the row's content is not lacking (L10)
         if lacking and all(f in have for f in spec.signature) and len(have) > best[0]:
             best = (len(have), name)
     return best[1]

@@ -241,6 +241,26 @@ class EntitySpec(BaseModel):
     stage_columns: list[str] = Field(default_factory=list)
     # hkey(header) -> field: the settings' `columns:` (see Profile.with_columns); wins over `fields`
     columns: dict[str, str] = Field(default_factory=dict)
+    # a file without the (required) `id` column is still read when it has the first of these fields: each record's id
+    # is then derived from their normalised values — the same record, the same key in the next export (a view export
+    # without «Record ID», a list export without «ID»; issue 13 L10, crm_audit/engine/mapping.py `derive_row_keys`)
+    row_key: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _row_key_fields(self) -> "EntitySpec":
+        unknown = [f for f in self.row_key if f not in self.fields]
+        if unknown:
+            raise ValueError(f"`row_key` names fields the entity has not: {', '.join(unknown)}")
+        return self
+
+    def keyless(self, have) -> bool:
+        """The file lacks the required id column yet has the first `row_key` field: its ids are derived (L10)."""
+        fs = self.fields.get("id")
+        return bool(self.row_key and fs is not None and fs.required and "id" not in have and self.row_key[0] in have)
+
+    def missing_required(self, have) -> list[str]:
+        """The required fields ``have`` (the fields the file's columns feed) lacks — the id not when it is derived."""
+        return [n for n, fs in self.fields.items() if fs.required and n not in have and not (n == "id" and self.keyless(have))]
 
     def header_index(self) -> dict[str, str]:
         """hkey(header) -> canonical field name."""
