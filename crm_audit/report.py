@@ -8,6 +8,7 @@ Nothing here knows about DuckDB or about a particular CRM.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from gettext import NullTranslations
@@ -477,6 +478,17 @@ class AuditReport:
         table["total"] = table.sum(axis=1)
         table = table.reset_index().sort_values(["total", "owner"], ascending=[False, True], kind="stable")
         return table.reset_index(drop=True)
+
+
+#: a deal key :func:`crm_audit.engine.mapping.derive_row_keys` made for an export without deal ids (``k``, 12 hex
+#: digits, ``-<row>`` after a collision; L10): no CRM writes its ids so (numbers; Salesforce's have 15 or 18
+#: characters), so the review, built from the ledger later, gives such a deal no link — it would open no deal
+DERIVED_KEY = re.compile(r"k[0-9a-f]{12}(-[0-9]+)?")
+
+
+def is_derived_key(deal_id: object) -> bool:
+    """Whether ``deal_id`` is a key derived from a row's content (:data:`DERIVED_KEY`), not the CRM's id."""
+    return isinstance(deal_id, str) and DERIVED_KEY.fullmatch(deal_id) is not None
 
 
 def column_texts(rows: pd.DataFrame, key: str, missing: str | None = None) -> list[str | None]:

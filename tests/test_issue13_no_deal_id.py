@@ -11,6 +11,7 @@ ID», a Pipedrive list export without «ID») runs on the first try — `init --
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -181,3 +182,22 @@ def test_hubspot_tasks_naming_their_deal_are_linked_by_name(tmp_path, capsys, mo
     overdue = sheet_rows(work / "audit.xlsx", "2.3")
     assert [r["Название сделки"] if "Название сделки" in r else r for r in no_task.values()] == ["Globex Deal"]
     assert len(overdue) == 1 and "Acme Deal" in next(iter(overdue.values())).values()
+
+
+def test_the_review_gives_a_derived_key_no_link(tmp_path, capsys, monkeypatch):
+    """The review (and the reminders built from it) reads the deals from the ledger later: a derived key gets no link
+    to the CRM — it would open no deal — while a CRM's own id keeps its link."""
+    from crm_audit.history.ledger import Ledger
+    from crm_audit.history.review import build_review
+    from crm_audit.report import is_derived_key
+
+    assert is_derived_key("k0123456789ab") and is_derived_key("k0123456789ab-14")
+    assert not any(is_derived_key(x) for x in ("123", "0065g00000AbCdEAAV", "k0123456789", "K0123456789AB", None))
+    e1 = _hs_view(tmp_path / "e1", [("тест", "Appointment Scheduled", "200", "2026-12-05", "Anna Smith")])
+    work = tmp_path / "w"
+    init(capsys, monkeypatch, work, e1, "hubspot")
+    run(capsys, monkeypatch, work, e1, "2026-11-20")
+    with Ledger(work / "crm-audit.db") as ledger:
+        review = build_review(ledger, deal_url="https://acme.example/deal/{id}", today=dt.date(2026, 11, 20))
+    items = [i for m in review.managers for i in m.open]
+    assert items and all(is_derived_key(i.deal_id) and i.url == "" for i in items)

@@ -19,7 +19,7 @@ from typing import Any
 
 from crm_audit.history.changes import changes_between_latest, manager_changes
 from crm_audit.history.ledger import Ledger
-from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, STATUSES, Changes
+from crm_audit.report import STATUS_FIXED, STATUS_NEW, STATUS_NOT_FIXED, STATUSES, Changes, is_derived_key
 
 NO_OWNER = "(без ответственного)"
 
@@ -188,6 +188,11 @@ def _deal_titles(ledger: Ledger, audits: list[Any], deals: set[str]) -> dict[str
     return out
 
 
+def _link(deal_url: str, deal_id: str) -> str:
+    """The deal's link in the CRM; none for a deal whose export had no ids (its key derived from the row, L10)."""
+    return deal_url.replace("{id}", deal_id) if deal_url and not is_derived_key(deal_id) else ""
+
+
 def build_review(ledger: Ledger, *, due_days: int = 3, today: dt.date | None = None, deal_url: str = "",
                  rule_sheets: dict[str, str] | None = None, manager: str | None = None,
                  rules: dict[str, RuleInfo] | None = None) -> Review:
@@ -233,7 +238,7 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
                 invalid = status not in STATUSES
             comment = e["comment"] if fresh else r["comment"]
             item = Item(r["rule_id"], r["deal_id"], r["owner"] or NO_OWNER, r["title"] or "", status, comment,
-                        int(r["streak"]), bool(r["repeat"]), deal_url.replace("{id}", r["deal_id"]) if deal_url else "",
+                        int(r["streak"]), bool(r["repeat"]), _link(deal_url, r["deal_id"]),
                         rule_sheets.get(r["rule_id"], r["rule_id"]), r["note"],
                         accepted=data.decided.get(key) == "accepted", invalid=invalid,
                         evidence=evidence_pairs(r.get("evidence")),
@@ -265,7 +270,7 @@ def make_review(data: ReviewInputs, *, due_days: int, today: dt.date, deal_url: 
             if (w.rule_id, w.deal_id) not in listed:
                 mgr(w.owner).accepted.append(Item(
                     w.rule_id, w.deal_id, w.owner or NO_OWNER, data.deal_titles.get(str(w.deal_id), ""), STATUS_NEW, w.note, 0, False,
-                    deal_url.replace("{id}", w.deal_id) if deal_url else "", rule_sheets.get(w.rule_id, w.rule_id), None,
+                    _link(deal_url, w.deal_id), rule_sheets.get(w.rule_id, w.rule_id), None,
                     accepted=True, code=rules[w.rule_id].code if w.rule_id in rules else ""))
     for w in data.warnings:
         mgr(w["owner"]).warnings_quarter += 1
