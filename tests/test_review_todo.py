@@ -49,6 +49,9 @@ def demo(tmp_path_factory):
         if str(row[header.index("ID сделки")].value) == typed["deal_id"]:
             row[header.index("Статус")].value = "исправил"
     wb.save(d / "audit.xlsx")
+    # the head of sales' first review reads the document back (the typed status); the tests may run in any order and
+    # on any worker, so none of them relies on another's review having pulled it
+    assert main(["review", "-c", str(cfg), "--today", TODAY]) == 0
     return {"dir": d, "cfg": cfg, "rows": rows, "mine": mine, "accepted": accepted, "typed": typed}
 
 
