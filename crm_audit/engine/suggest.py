@@ -153,14 +153,20 @@ def _never_words(entity: str) -> dict[str, frozenset[str]]:
             for f, words in ((_guards().get("never_words") or {}).get(entity) or {}).items()}
 
 
+def names_another_figure(entity: str, field: str, header: str) -> bool:
+    """``header``'s name holds a word ``suggest_guards.yaml`` says names another figure than ``field`` (``never_words``:
+    «Moeda de MRR» is the currency of the MRR, not of the deal's value) — whatever its values look like."""
+    never = _never_words(entity).get(field)
+    return bool(never and never & set(re.findall(r"\w+", hkey(header))))
+
+
 def says_field(entity: str, field: str, header: str) -> bool:
     """``header``'s name holds a word ``suggest_guards.yaml`` requires for ``field`` (True when none is required) and
     none of the words it says name another figure: «Última modificação» says nothing of a stage, «Última alteração de
     etapa» does; «Moeda de MRR» is the currency of the MRR, not of the deal's value."""
-    k = hkey(header)
-    never = _never_words(entity).get(field)
-    if never and never & set(re.findall(r"\w+", k)):
+    if names_another_figure(entity, field, header):
         return False
+    k = hkey(header)
     words = _needs_words(entity).get(field)
     if not words:
         return True

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crm_audit.engine.profile import hkey
+from crm_audit.engine.suggest import names_another_figure
 from crm_audit.sqltext import sql_literal
 from crm_audit.textnorm import norm
 
@@ -188,6 +189,7 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
             fit = [c for c in cols if _fits(c, "int", share) and _links(export, ent, f, c, share)]
         elif shape == "date":
             continue  # together below: which date is which is told by their order
+        fit = [c for c in fit if not names_another_figure(ent.entity, f, c.header)]  # «Moeda de MRR»: never the currency
         if fit:
             cands[f] = fit
     out: list[ValueGuess] = []
