@@ -578,7 +578,7 @@ def pipelines_of(export, profile, language: str | None = None) -> list[PipelineD
         f"SELECT {pipe} AS p, strip(stage) AS s, {order} AS ord, min(_row) AS first, {reach} AS reach, {vals} AS vals "
         "FROM deals WHERE NOT is_blank(stage) GROUP BY ALL ORDER BY first").fetchall()
     closed: dict[str, set[str]] = {}  # pipeline -> stages whose every deal is closed by the CRM's flags
-    if profile.derive_status is not None and "status" in deals.fields:
+    if profile.derive_status is not None and profile.derive_status.from_stage is not None and "status" in deals.fields:
         for p, s in export.con.execute(
                 f"SELECT {pipe} AS p, strip(stage) AS s FROM deals WHERE NOT is_blank(stage) GROUP BY ALL "
                 "HAVING bool_and(coalesce(status, '') IN ('won', 'lost'))").fetchall():

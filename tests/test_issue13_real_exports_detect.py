@@ -123,13 +123,29 @@ def test_k7_a_spanish_pipedrive_export_behind_negocio_is_spanish(capsys, monkeyp
 # --------------------------------------------------------------------------- K8: no id column: settings to finish
 
 
-def test_k8_no_id_column_is_no_longer_what_stops_init(tmp_path, capsys, monkeypatch):
-    """A Spanish Pipedrive export without «ID»: the deals' keys are derived from their content (issue 13 L10), so the
-    id no longer stops init; this file has no status column either (nor a stage), and that is what init names."""
+def test_k8_a_won_deals_report_without_id_status_or_stage_audits(tmp_path, capsys, monkeypatch):
+    """A Spanish Pipedrive won-deals report without «ID», «Estado» or «Etapa»: the deals' keys are derived from their
+    content (issue 13 L10) and their status from «Negocio - Fecha de ganado» (the won date; `derive_status.from_flags`
+    of the Pipedrive profile), so init writes settings that run — the rules needing a stage, tasks or organizations
+    switched off with their reasons — and run audits the five won deals; without the won date as well, the missing
+    status is what init names."""
+    import openpyxl
+
     exp = tmp_path / "export"
     shutil.copytree(REAL / "pd_es_leo", exp)
     work = tmp_path / "w"
     code, out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--from-export", str(exp))
+    assert code == 0, err
+    assert "Traceback" not in out + err
+    code, out, err = cli_ru(capsys, monkeypatch, "run", "-c", str(work / "crm-audit.yaml"), "--export", str(exp),
+                            "--as-of", "2026-11-20", "--out", str(work / "a.xlsx"))
+    assert code == 0, err
+    assert "ни одна из сделок (5) не открыта (выиграно: 5, проиграно: 0)" in out + err
+    # the same report without its won date: no status at all — init names the column to map
+    wb = openpyxl.load_workbook(exp / "DEALS_DETAIL-DUMMY_NUMBERS.xlsx")
+    wb.active.delete_cols(3)  # «Negocio - Fecha de ganado»
+    wb.save(exp / "DEALS_DETAIL-DUMMY_NUMBERS.xlsx")
+    code, out, err = cli_ru(capsys, monkeypatch, "init", str(tmp_path / "w2"), "--from-export", str(exp))
     assert code == 2
     assert "«Negocio - Estado»" in err and "columns: {deals: {status: <заголовок>}}" in err
     assert "«ID»" not in err and "Traceback" not in err

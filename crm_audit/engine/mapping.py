@@ -491,10 +491,12 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
     if ff:  # the CRM's closed / won / lost flags, whichever the export has
         flag = {k: _typed_expr(spec.fields[f], raw(f), date_order) for k in ("closed", "won", "lost")
                 if (f := getattr(ff, k)) and f in by_field}
+        # a won / lost date (Pipedrive's won_time / lost_time) says so when it is filled; its absence says nothing
+        dated = {k for k in ("won", "lost") if k in flag and spec.fields[getattr(ff, k)].type == "date"}
         if "won" in flag:
-            whens.append((f"({flag['won']}) IS TRUE", "'won'", False))
+            whens.append((f"({flag['won']}) IS {'NOT NULL' if 'won' in dated else 'TRUE'}", "'won'", False))
         if "lost" in flag:
-            whens.append((f"({flag['lost']}) IS TRUE", "'lost'", False))
+            whens.append((f"({flag['lost']}) IS {'NOT NULL' if 'lost' in dated else 'TRUE'}", "'lost'", False))
         if "closed" in flag:
             by_date = spec.fields[ff.closed].type == "date"
             if by_date:  # a close date (amoCRM): closed unless the settings list the stage as open (a reopened deal)
@@ -515,7 +517,7 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
                 whens.append((closed, "'lost'", stage is not None))
             if not by_date:
                 whens.append((f"({flag['closed']}) IS FALSE", "'open'", False))
-        elif "won" in flag and "lost" in flag:
+        elif "won" in flag and "lost" in flag and not dated:
             whens.append((f"({flag['won']}) IS FALSE AND ({flag['lost']}) IS FALSE", "'open'", False))
     if fs_ and stage is not None:
         for key in ("won", "lost", "deleted"):
@@ -719,10 +721,11 @@ def project(job: MapJob, m: ColumnMatch, date_order: str, marks: dict[str, str] 
         select.append(f"{status_derived} AS \"status\"")
         if status_guessed:  # closed in a stage the export does not say is won or lost (see _status_expr)
             select.append(f"{status_guessed} AS \"status__guessed\"")
+        by_stage = "stage" in m.by_field and spec is not None and job.profile.derive_status.from_stage is not None
         fields["status"] = headers[(m.by_field["status"] or m.by_fallback["status"])[0]] if "status" in m.by_field else (
-            fields["stage"] if "stage" in m.by_field else "status")
+            fields["stage"] if by_stage else "status")
         if "status" not in m.by_field:
-            notes["status"] = [Msg(N_("status from the stage") if "stage" in m.by_field else N_("status from the closed flags"))]
+            notes["status"] = [Msg(N_("status from the stage") if by_stage else N_("status from the closed flags"))]
     for name, fs in spec.fields.items():
         if name not in fields and fs.default is not None:
             value = _default_in_language(job, fs)

@@ -80,8 +80,9 @@ def check(con, job: "MapJob", m: "ColumnMatch", status_derived: bool) -> list[Da
             checks.append((f"{flag['won']} IS TRUE AND {flag['closed']} IS FALSE", WON_NOT_CLOSED, head["won"]))
         if bool_closed and "lost" in flag:
             checks.append((f"{flag['lost']} IS TRUE AND {flag['closed']} IS FALSE", LOST_NOT_CLOSED, head["lost"]))
-        if "won" in flag and "lost" in flag:
-            checks.append((f"{flag['won']} IS TRUE AND {flag['lost']} IS TRUE", WON_AND_LOST, head["won"]))
+        if "won" in flag and "lost" in flag:  # a won / lost date (Pipedrive) is true when filled
+            said = {k: f"{flag[k]} IS {'NOT NULL' if job.spec.fields[flag[k]].type == 'date' else 'TRUE'}" for k in ("won", "lost")}
+            checks.append((f"{said['won']} AND {said['lost']}", WON_AND_LOST, head["won"]))
         if flag and fs is not None:
             if fs.won:
                 checks.append((f"norm(stage) IN ({_lit(fs.won)}) AND status IS DISTINCT FROM 'won'", WON_STAGE, stage))

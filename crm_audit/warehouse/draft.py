@@ -246,7 +246,8 @@ def pipelines_from_deals(backend_run, layout, crm_profile, dialect):
     top = exp.Max(this=open_value.copy()) if "stage_order" in deals.fields else exp.Null()
     closed_only = (exp.Min(this=exp.Case(ifs=[exp.If(this=exp.In(this=col("status"), expressions=[
         exp.Literal.string("won"), exp.Literal.string("lost")]), true=exp.Literal.number(1))], default=exp.Literal.number(0)))
-        if has_status and crm_profile is not None and crm_profile.derive_status is not None else exp.Literal.number(0))
+        if has_status and crm_profile is not None and crm_profile.derive_status is not None
+        and crm_profile.derive_status.from_stage is not None else exp.Literal.number(0))
     reach = (exp.Median(this=dialect.days_between(col("created"), col("stage_changed")))
              if {"created", "stage_changed"} <= deals.fields else exp.Null())
 
