@@ -519,6 +519,10 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
                 whens.append((f"({flag['closed']}) IS FALSE", "'open'", False))
         elif "won" in flag and "lost" in flag and not dated:
             whens.append((f"({flag['won']}) IS FALSE AND ({flag['lost']}) IS FALSE", "'open'", False))
+        elif "won" in flag and "lost" in flag and "status" not in by_field:
+            # both dates and no status column (Pipedrive without «Status»): a deal neither closed is open — as the
+            # CRM has it; with a status column its blank cell stays unknown (warned), the dates deciding only won / lost
+            whens.append((f"({flag['won']}) IS NULL AND ({flag['lost']}) IS NULL", "'open'", False))
     if fs_ and stage is not None:
         for key in ("won", "lost", "deleted"):
             test = stage_is(key)
