@@ -681,12 +681,10 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
             export = load_export(d, profile, on_bad_value="warn")
         draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}
-        # the languages of the files read as the export's entities (an unrelated contacts_backup.csv, named like the
-        # persons but without their columns, is none: its «Name» is no German, acceptance M7)
-        from crm_audit.engine.mapping import unfit_msg
+        # the languages of the files read as the export's entities (acceptance M7)
+        from crm_audit.engine.mapping import headers_read
 
-        read = [hs for _p, e, hs in files if unfit_msg(profile, e, hs) is None] or [hs for _p, _e, hs in files]
-        draft.languages = base.interface_languages([h for headers in read for h in headers])
+        draft.languages = base.interface_languages(headers_read(profile, [(e, hs) for _p, e, hs in files]))
         draft.bad_values = unreadable_cells(export)
         deals = export.entities["deals"]
         draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)

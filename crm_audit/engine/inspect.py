@@ -158,18 +158,13 @@ class InspectReport:
 
 
 def _languages(profile: Profile, d: Path) -> list[str]:
-    """The interface languages of the export's headers: of the files the profile recognises (an unrelated
-    contacts_backup.csv's «Name» is no German, acceptance M7), of every file when it recognises none."""
-    from crm_audit.engine.mapping import detect_entity, unfit_msg
+    """The interface languages of the export's headers (:func:`crm_audit.engine.mapping.headers_read`)."""
+    from crm_audit.engine.mapping import detect_entity, headers_read
     from crm_audit.engine.readers import export_files
 
-    def read(p: Path, hs: list[str]) -> bool:  # an entity's file the loader reads (not one named so that lacks its columns)
-        entity = detect_entity(profile, p, hs) if hs else None
-        return entity is not None and unfit_msg(profile, entity, hs) is None
-
     files = [(p, _headers_or_none(p)) for p in export_files(d)]
-    known = [hs for p, hs in files if read(p, hs)]
-    return profile.interface_languages([h for hs in (known or [hs for _p, hs in files]) for h in hs])
+    return profile.interface_languages(headers_read(profile, [(detect_entity(profile, p, hs) if hs else None, hs)
+                                                              for p, hs in files]))
 
 
 def _headers_or_none(path: Path) -> list[str]:

@@ -49,18 +49,17 @@ KEYLESS_TASKS = N_("the export has no deal ids, so the tasks of {file} cannot be
                    "holds deal ids): the rules about tasks are not judged — export the deals with the id column")
 
 
-def keyless_deals(con, entities: dict[str, LoadedEntity], profile: Profile) -> tuple[list[DataWarning], Msg | None]:
+def keyless_deals(con, entities: dict[str, LoadedEntity], profile: Profile) -> Msg | None:
     """A deals file without ids (their keys derived from the content: EntitySpec.row_key, L10; the warning saying so
     is the mapping's): the tasks made to link by their deal's name where the profile links so (`link_by_name: [deal]`)
     — their deal id column cannot name a derived key. Else, tasks naming their deals by id: why the rules reading
-    them are not judged (the second value; None when nothing needs saying)."""
+    them are not judged (None when nothing needs saying)."""
     deals = entities.get("deals")
     if deals is None or not deals.row_key:
-        return [], None
-    warnings: list[DataWarning] = []
+        return None
     acts = entities.get("activities")
     if acts is None or "deal_id" not in acts.fields:
-        return warnings, None
+        return None
     if "deal" in profile.link_by_name and "deal_name" in acts.fields and "title" in deals.fields:
         drop = ["deal_id", *(["deal_id__raw"] if "deal_id" in acts.typed else [])]
         for c in drop:  # linked again by name (link_by_name)
@@ -68,8 +67,8 @@ def keyless_deals(con, entities: dict[str, LoadedEntity], profile: Profile) -> t
         del acts.fields["deal_id"]
         acts.typed.discard("deal_id")
         acts.from_columns.discard("deal_id")
-        return warnings, None
-    return warnings, Msg(KEYLESS_TASKS, {"file": acts.file.name, "column": acts.fields["deal_id"]})
+        return None
+    return Msg(KEYLESS_TASKS, {"file": acts.file.name, "column": acts.fields["deal_id"]})
 
 
 def web_domain(x: str) -> str:

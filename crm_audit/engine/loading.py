@@ -241,8 +241,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         out.date_order, out.warnings = mapping.settle_date_order(con, out.entities, profile, out.warnings)
         out.warnings += lookups.apply(con, out.entities, profile, loader.lookups)
         if "deals" in out.entities:
-            keyless, unlinked = linking.keyless_deals(con, out.entities, profile)  # no deal ids: keys derived (L10)
-            out.warnings += keyless
+            unlinked = linking.keyless_deals(con, out.entities, profile)  # no deal ids: keys derived (L10)
             out.warnings += linking.link_by_name(con, out.entities, profile)
             unlinked = unlinked or linking.unlinked_activities(con, out.entities)
             if unlinked is not None:

@@ -279,8 +279,7 @@ def _raw_expr(fs, cols: list[str], fallback: list[str] | None = None) -> str:
 
 def _slash_count(col: str, part: int) -> str:
     """SQL: how many cells of ``col`` are slash dates whose ``part`` (1 or 2) is above 12."""
-    group = "([0-9]{1,2})[/-]" if part == 1 else "[0-9]{1,2}[/-]([0-9]{1,2})"
-    return _guarded_count(col, f"TRY_CAST(regexp_extract(strip({col}), '^{group}', 1) AS INTEGER) > 12 AND is_slash_date({col})")
+    return _guarded_count(col, _part_above_12(col, part))
 
 
 def _guarded_count(col: str, test: str) -> str:
@@ -347,6 +346,7 @@ def _first_cell(con, raw_table: str, cols: list[str], headers: list[str], test) 
 
 
 def _part_above_12(x: str, part: int) -> str:
+    """SQL: the cell ``x`` is a slash date whose ``part`` (1 or 2) is above 12."""
     group = "([0-9]{1,2})[/-]" if part == 1 else "[0-9]{1,2}[/-]([0-9]{1,2})"
     return f"is_slash_date({x}) AND TRY_CAST(regexp_extract(strip({x}), '^{group}', 1) AS INTEGER) > 12"
 
@@ -680,6 +680,15 @@ def missing_required_msg(profile: Profile | None, spec: EntitySpec, entity: str,
                   "{found}"), params)
 
 
+def headers_read(profile: Profile, files: list[tuple[str | None, list[str]]]) -> list[str]:
+    """The headers the export's interface languages are told by, of (entity detected or None, headers) per file: those
+    of the files read as the export's entities (nothing required missing: an unrelated contacts_backup.csv, named like
+    the persons but without their columns, has a «Name» that is no German — acceptance M7), of every given file when
+    none is."""
+    read = [hs for entity, hs in files if entity is not None and unfit_msg(profile, entity, hs) is None]
+    return [h for hs in (read or [hs for _e, hs in files]) for h in hs]
+
+
 def _require_columns(job: MapJob, m: ColumnMatch) -> None:
     for name in job.spec.missing_required(m.by_field):
         msg = missing_required_msg(job.profile, job.spec, job.entity, name, job.headers)
@@ -725,7 +734,7 @@ def project(job: MapJob, m: ColumnMatch, date_order: str, marks: dict[str, str] 
         select.append(f"{status_derived} AS \"status\"")
         if status_guessed:  # closed in a stage the export does not say is won or lost (see _status_expr)
             select.append(f"{status_guessed} AS \"status__guessed\"")
-        by_stage = "stage" in m.by_field and spec is not None and job.profile.derive_status.from_stage is not None
+        by_stage = "stage" in m.by_field and job.profile.derive_status.from_stage is not None  # (derived: a profile's)
         fields["status"] = headers[(m.by_field["status"] or m.by_fallback["status"])[0]] if "status" in m.by_field else (
             fields["stage"] if by_stage else "status")
         if "status" not in m.by_field:
