@@ -21,25 +21,10 @@ from pathlib import Path
 import openpyxl
 import yaml
 
-from crm_audit.cli import main
+from cli_helpers import cli_ru
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 HS_FILE = "hubspot-crm-exports-todos-os-negocios-2025-12-01.csv"
-
-
-def cli_ru(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
-    """The CLI in Russian (the default for a manager): (exit code, stdout, stderr)."""
-    from crm_audit.i18n import use_language
-
-    monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "ru")
-    capsys.readouterr()
-    try:
-        code = main(list(args))
-    finally:  # the next tests read the English texts (tests/conftest.py)
-        monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "en")
-        use_language(None)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def _init_run(capsys, monkeypatch, work: Path, export: Path, as_of: str, *init_args: str):

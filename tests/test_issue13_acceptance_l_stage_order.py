@@ -17,24 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from crm_audit.cli import main
+from cli_helpers import cli_ru
 
 REAL = Path(__file__).parent / "fixtures" / "real"
-
-
-def cli_ru(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
-    """The CLI in Russian (the default for a manager): (exit code, stdout, stderr)."""
-    from crm_audit.i18n import use_language
-
-    monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "ru")
-    capsys.readouterr()
-    try:
-        code = main(list(args))
-    finally:  # the next tests read the English texts (tests/conftest.py)
-        monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "en")
-        use_language(None)
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 def init_and_run(tmp_path, capsys, monkeypatch, export: Path, as_of: str) -> tuple[dict, str, str, list[dict]]:

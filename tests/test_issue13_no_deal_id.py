@@ -17,26 +17,17 @@ from pathlib import Path
 
 import openpyxl
 
-from crm_audit.cli import main
 from test_workflow import sheet_rows
+import cli_helpers
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 NO_IDS = "в выгрузке нет ID сделок"
 
 
 def cli_ru(capsys, monkeypatch, *args: str) -> tuple[int, str]:
-    """The CLI in Russian (the default for a manager): (exit code, stdout + stderr)."""
-    from crm_audit.i18n import use_language
-
-    monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "ru")
-    capsys.readouterr()
-    try:
-        code = main(list(args))
-    finally:  # the next tests read the English texts (tests/conftest.py)
-        monkeypatch.setenv("CRM_AUDIT_LANGUAGE", "en")
-        use_language(None)
-    out = capsys.readouterr()
-    return code, out.out + out.err
+    """The CLI in Russian: (exit code, stdout + stderr)."""
+    code, out, err = cli_helpers.cli_ru(capsys, monkeypatch, *args)
+    return code, out + err
 
 
 def init(capsys, monkeypatch, work: Path, export: Path, crm: str) -> str:
