@@ -89,6 +89,15 @@ LINKED = ("org", "person")
 LINK_FIELDS = ("org_id", "person_id")
 
 
+def blocking(plan: RulePlan, unavailable: set[FieldRef]) -> set[FieldRef]:
+    """Of the ``unavailable`` fields, those ``plan`` cannot run without on their own: a field of the deal itself (or of
+    its tasks), or a linked record's field whose absence alone leaves no branch (1.6's «org.name» in an ``all:``) —
+    not a linked record's field of one ``any:`` branch (1.5's «org.name» beside the deal's title). Empty when only the
+    linked fields together leave no branch: then each of them is the cause."""
+    linked = {r for r in unavailable if r.entity in LINKED or (r.entity == "deal" and r.name in LINK_FIELDS)}
+    return {r for r in unavailable if r not in linked or prune(plan.condition, {r}) is None}
+
+
 def narrow(plan: RulePlan, unavailable: set[FieldRef]) -> Narrowed:
     """``plan`` without the ``any:`` branches reading an ``unavailable`` field of a linked record (when a branch is left)."""
     evidence = {ref for ref, _t in plan.evidence}

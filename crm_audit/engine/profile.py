@@ -733,13 +733,17 @@ class Profile(BaseModel):
 
     def api_shaped(self, entity: str, headers: list[str]) -> bool:
         """Whether a file of ``entity`` with these headers is an API dump (`api_headers:`): more of its headers are the
-        API's field codes than the interface's names (a name both write — «ID», «Pipeline» — counts for neither)."""
+        API's field codes than the interface's names (a name both write — «ID», «Pipeline» — counts for neither). The
+        interface's names of every entity count: the headers may be another file's (a message naming a column of a file
+        the export lacks — a German deals export's «Pipeline» and «Status» never make the absent companies file an API
+        dump, issue 13 acceptance N7)."""
         spec = self.entities.get(entity)
         if spec is None or not self.api_headers:
             return False
         api = {hkey(h) for h in self.api_headers}
-        ui = {hkey(h) for fs in spec.fields.values() for h in (*fs.headers, *(fs.fallback.headers if fs.fallback else []))}
-        ui |= {hkey(h) for le in self.languages.values() if entity in le.entities for hs in le.entities[entity].fields.values()
+        ui = {hkey(h) for es in self.entities.values() for fs in es.fields.values()
+              for h in (*fs.headers, *(fs.fallback.headers if fs.fallback else []))}
+        ui |= {hkey(h) for le in self.languages.values() for le_ent in le.entities.values() for hs in le_ent.fields.values()
                for h in hs}
         keys = {hkey(h) for h in headers if h and h.strip()}
         n_api = len(keys & api)

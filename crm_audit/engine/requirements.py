@@ -273,9 +273,15 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
             if ref in found and chk.deals.column_for(f"{e}_name") is not None:
                 found[ref] = (None, None)
         # the rule runs on what the export has: evidence-only fields and `any:` branches it lacks are left out
-        n = partial.narrow(p, {ref for ref, (lack, why) in found.items() if lack is not None or why})
+        unavailable = {ref for ref, (lack, why) in found.items() if lack is not None or why}
+        n = partial.narrow(p, unavailable)
+        # the cause is what the rule cannot run without on its own (1.5 without the deal's title: the title, never the
+        # organizations file of one `any:` branch — issue 13 acceptance N7)
+        cause = partial.blocking(p, n.needed & unavailable)
         p = n.plan
         for ref in sorted(n.needed, key=lambda r: r.ref):
+            if cause and ref in unavailable and ref not in cause:
+                continue
             lack, why = found[ref]
             if why and skipped is None:
                 skipped = SkippedRule(p.rule.id, p.rule.code, ref.entity, ref.ref, why[0], why[1], title=p.rule.title,
