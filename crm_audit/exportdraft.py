@@ -317,7 +317,8 @@ def columns_by_values(export, profile) -> dict[str, list[Mapping]]:
 #: what a column's values were taken for (value_guess.yaml's shapes), as init's comment says it
 _SHAPE_WORDS = {"enum": "значения поля", "flag": "да/нет этого поля", "date": "даты", "amount": "суммы",
                 "currency": "коды валют ISO 4217", "person": "имена людей, повторяются", "link": "ID из файла, на который ссылается поле",
-                "reason": "текст есть только у сделок с одним статусом (проигранных или выигранных)"}
+                "reason": "текст есть только у сделок с одним статусом (проигранных или выигранных)",
+                "category": "несколько значений, повторяются", "text": "текст, почти везде разный"}
 
 
 def columns_by_shape(export, profile, hints: dict[str, list[Mapping]] | None = None) -> dict[str, list[Mapping]]:

@@ -32,12 +32,12 @@ def unmatched_columns(settings, export: LoadedExport, profile: Profile) -> list[
         if ent is None or spec is None:
             continue
         headers = [*ent.fields.values(), *(h for _c, h in ent.custom.values())]
-        bare = [spec.strip_prefix(h)[0] for h in headers if h and not h.startswith("(")]
+        bare = [spec.strip_prefix(h, ent.own_prefix)[0] for h in headers if h and not h.startswith("(")]
         keys = {hkey(h) for h in bare} | {hkey(h) for h in headers}
         for name, header in fields.items():
             if not header or name not in spec.fields or hkey(header) in keys:
                 continue
-            unused = [spec.strip_prefix(h)[0] for _c, h in ent.custom.values()]  # the columns no field took first
+            unused = [spec.strip_prefix(h, ent.own_prefix)[0] for _c, h in ent.custom.values()]  # the columns no field took first
             out.append(settings.problem(
                 ("columns", entity, name),
                 N_("columns: {entity}: {field}: «{header}» is not a column of {file}{hint}; write the header as the file has "

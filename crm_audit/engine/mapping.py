@@ -107,6 +107,9 @@ class LoadedEntity:
     date_note: DataWarning | None = None
     # the file had no id column: each record's id was derived from these fields' values (EntitySpec.row_key, L10)
     row_key: list[str] = field(default_factory=list)
+    # the entity prefix the file's headers carry in an interface language the profile does not know («取引 - »:
+    # EntitySpec.file_prefix), None when they carry a known one or none
+    own_prefix: str | None = None
 
     def note(self, name: str, msg: Msg) -> None:
         self.notes.setdefault(name, []).append(msg)
@@ -153,7 +156,8 @@ def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | Non
     found = (0, None)
     for name, spec in profile.entities.items():
         idx = spec.header_index()
-        mapped = [idx.get(hkey(spec.strip_prefix(h)[0])) for h in headers]
+        own = spec.file_prefix(headers)
+        mapped = [idx.get(hkey(spec.strip_prefix(h, own)[0])) for h in headers]
         have = {m for m in mapped if m}
         # a file's id column is needed where the entity's id is (a task report has none: it is read by its signature),
         # unless the ids are derived from the row's content (EntitySpec.row_key, L10)
@@ -202,7 +206,11 @@ def unfit_msg(profile: Profile, entity: str, headers: list[str]) -> Msg | None:
     m = match_columns(spec, headers)
     for name in spec.missing_required(m.by_field):
         return missing_required_msg(profile, spec, entity, name, headers)
-    if len([f for f in m.by_field if f != "id"]) == 0:
+    # a file under its entity's prefix in a language the profile does not know («거래 - ID», «거래 - 단계» …) whose required
+    # id is found is that entity's file: its other columns are told by their values (crm_audit/engine/value_guess.py).
+    # Not a file whose id is optional (a tasks file): one column would be too little to take it for the entity's (M3)
+    own_id = bool(m.own_prefix) and "id" in m.by_field and "id" in spec.fields and spec.fields["id"].required
+    if len([f for f in m.by_field if f != "id"]) == 0 and not own_id:
         return Msg(NO_FIELD_OF.get(entity, NO_FIELD_OF["deals"]), {"found": _found_columns(headers)})
     return None
 
@@ -595,6 +603,7 @@ class ColumnMatch:
     custom_header: dict[str, str] = field(default_factory=dict)  # norm(export name) -> the name as exported
     ignored: list[str] = field(default_factory=list)
     header_fields: dict[str, str] = field(default_factory=dict)  # see LoadedEntity.header_fields
+    own_prefix: str | None = None  # see LoadedEntity.own_prefix
 
 
 class ValueCheck(NamedTuple):
@@ -624,8 +633,9 @@ def match_columns(spec: EntitySpec, headers: list[str]) -> ColumnMatch:
     index = spec.header_index()
     fb_index = {hkey(h): n for n, f in spec.fields.items() if f.fallback for h in f.fallback.headers}
     m = ColumnMatch()
+    own = m.own_prefix = spec.file_prefix(headers)  # «取引 - »: the entity's prefix in a language the profile does not know
     for i, h in enumerate(headers):
-        bare, _ = spec.strip_prefix(h)
+        bare, _ = spec.strip_prefix(h, own)
         if not bare:
             m.ignored.append(Msg(N_("column {n} (no header)"), {"n": i + 1}).text())  # said in the CLI's language (L11)
             continue
@@ -644,7 +654,7 @@ def match_columns(spec: EntitySpec, headers: list[str]) -> ColumnMatch:
 
     def by_rank(idxs: list[int], order: list[str]) -> None:  # several columns: the profile's header order decides
         rank = {hkey(h): k for k, h in enumerate(order)}
-        idxs.sort(key=lambda i: rank.get(hkey(spec.strip_prefix(headers[i])[0]), len(rank)))
+        idxs.sort(key=lambda i: rank.get(hkey(spec.strip_prefix(headers[i], own)[0]), len(rank)))
 
     for name, idxs in m.by_field.items():
         by_rank(idxs, spec.fields[name].headers)
@@ -980,7 +990,8 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
                        header_fields=m.header_fields, typed=typed, raw=job.raw.info,
                        from_columns={n for n in m.by_field if not (n == "status" and proj.status_derived)},
                        on_bad_value=job.on_bad_value, decimal_mark=file_mark, notes=proj.notes, column_marks=column_marks,
-                       date_order=date_order, date_evidence=evidence, date_note=date_note, row_key=key_fields)
+                       date_order=date_order, date_evidence=evidence, date_note=date_note, row_key=key_fields,
+                       own_prefix=m.own_prefix)
     if key_fields:
         ent.note("id", Msg(KEY_NOTE, {"columns": ", ".join(f"«{proj.fields[f]}»" for f in key_fields)}))
     if rw_col is not None:

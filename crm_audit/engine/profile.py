@@ -8,6 +8,7 @@ annotated format.
 from __future__ import annotations
 
 import functools
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -246,6 +247,9 @@ class EntitySpec(BaseModel):
     # without «Record ID», a list export without «ID»; issue 13 L10, crm_audit/engine/mapping.py `derive_row_keys`)
     row_key: list[str] = Field(default_factory=list)
 
+    # every entity's prefixes of the profile (set when the profile loads): a file's own unknown prefix is none of them
+    _all_prefixes: list[str] = PrivateAttr(default_factory=list)
+
     @model_validator(mode="after")
     def _row_key_fields(self) -> "EntitySpec":
         unknown = [f for f in self.row_key if f not in self.fields]
@@ -270,17 +274,54 @@ class EntitySpec(BaseModel):
                 out.setdefault(hkey(h), name)
         return out
 
-    def strip_prefix(self, header: str) -> tuple[str, bool]:
-        """Remove an entity prefix such as ``Deal - ``; returns (rest, had_prefix)."""
+    def strip_prefix(self, header: str, own: str | None = None) -> tuple[str, bool]:
+        """Remove an entity prefix such as ``Deal - ``; returns (rest, had_prefix). ``own``: the file's own prefix in an
+        interface language the profile does not know (:meth:`file_prefix`), removed too."""
         h = header.strip().lstrip("\ufeff").strip()
         low = fold_accents(norm(h))
-        for p in self.prefixes:
+        for p in [*self.prefixes, *([own] if own else [])]:
             for variant in (p, p.replace(" - ", "-"), p.replace(" - ", " – ")):
                 pl = fold_accents(norm(variant))
                 if low.startswith(pl) and len(h) > len(pl):
                     return h[len(pl):].strip(), True
         return h, False
 
+    def prefix_tail(self) -> str | None:
+        """What ends every prefix of the entity (« - » of Pipedrive's «Deal - », «取引 - »): the CRM writes its list
+        export's headers as «<Entity><tail><Field>»; None when the entity has no prefixes or they end differently."""
+        tails = {m.group(0) for m in (re.search(r"[^\w]+$", p) for p in self.prefixes) if m and m.group(0).strip()}
+        return tails.pop() if len(tails) == 1 else None
+
+    def file_prefix(self, headers: list[str]) -> str | None:
+        """The entity prefix of a file in an interface language the profile does not know: the one «X<tail>» that
+        (nearly) every header of the file begins with (:data:`OWN_PREFIX_SHARE`), where X is no prefix of the profile
+        («取引 - ID», «取引 - タイトル» …: «取引 - »). None when the headers carry a known prefix, none, or several.
+        The linked entities' columns a deals file embeds («組織 - 名前») stay under their own prefix: only the file's
+        dominant one is taken, never one per header (issue 13 acceptance N3)."""
+        tail = self.prefix_tail()
+        named = [h.strip().lstrip("\ufeff").strip() for h in headers if h and h.strip()]
+        if tail is None or len(named) < 2:
+            return None
+        seps = {tail, tail.replace(" - ", " – ")}
+        heads: dict[str, int] = {}
+        for h in named:
+            cut = min((h.find(sep) for sep in seps if h.find(sep) > 0), default=-1)
+            if cut > 0:
+                head = h[:cut].strip()
+                heads[head] = heads.get(head, 0) + 1
+        if not heads:
+            return None
+        head, n = max(heads.items(), key=lambda kv: kv[1])
+        prefix = head + tail
+        known = {fold_accents(norm(p)).strip() for p in self._all_prefixes or self.prefixes}
+        if (n < 2 or n < OWN_PREFIX_SHARE * len(named) or fold_accents(norm(prefix)).strip() in known
+                or len(head) > 40 or len(head.split()) > 3 or any(ch.isdigit() for ch in head)):
+            return None
+        return prefix
+
+
+#: the share of a file's headers that must begin with one unknown «X - » for X to be taken as the file's entity prefix
+OWN_PREFIX_SHARE = 0.8
 
 ENTITIES = ("deals", "organizations", "persons", "activities")
 
@@ -597,6 +638,9 @@ class Profile(BaseModel):
         if clash:
             raise ValueError(f"yes_no: «{sorted(clash)[0]}» is both a yes and a no word")
         self.yes_no = words
+        every = [p for spec in self.entities.values() for p in spec.prefixes]
+        for spec in self.entities.values():
+            spec._all_prefixes = every
         return self
 
     def hint(self, code: str) -> ByLanguage | None:

@@ -41,7 +41,10 @@ SHOWN = 3
 
 # a person's name: two to four words of letters (a particle «de», «van der» between them), the first and the last
 # capitalised; never digits, «@» or «/» (an e-mail, a phone, an address is no name)
-_PERSON = r"\p{Lu}[\p{L}'’.-]*( [\p{L}'’.-]+){0,2} \p{Lu}[\p{L}'’.-]*"
+_PERSON = (r"\p{Lu}[\p{L}'’.-]*( [\p{L}'’.-]+){0,2} \p{Lu}[\p{L}'’.-]*"
+           # a Japanese / Chinese / Korean name written family name, a space, given name («佐藤 健», «김 민수»): scripts
+           # without capitals; the space tells it from a single word (a stage «見込み», a company «鈴木工業»)
+           r"|[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]{1,4}[ \x{3000}][\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]{1,4}")
 _CONTACT = r"[^@\s]+@[^@\s]+\.[^@\s]+|(https?://|www\.)\S+|\+?[0-9][0-9 ()./-]{6,}[0-9]"
 
 
@@ -187,8 +190,8 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
                    and _only_when(export, ent, c, status_of, str(how.get("status", "lost")))]
         elif shape == "link":
             fit = [c for c in cols if _fits(c, "int", share) and _links(export, ent, f, c, share)]
-        elif shape == "date":
-            continue  # together below: which date is which is told by their order
+        elif shape in ("date", "category", "text"):
+            continue  # together below: which date is which is told by their order; a category / text by its neighbours
         fit = [c for c in fit if not names_another_figure(ent.entity, f, c.header)]  # «Moeda de MRR»: never the currency
         if fit:
             cands[f] = fit
@@ -204,6 +207,7 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
             sure = len(fit) == 1 and len(used[c.header]) == 1
             out.append(ValueGuess(ent.entity, f, c.header, shape, c.examples, sure,
                                   tuple(o.header for o in fit if o is not c)))
+    out += _guess_words(export, ent, fields, [c for c in cols if c.header not in {g.header for g in out if g.sure}], rows)
     taken = {g.header for g in out}
     out += _guess_dates(export, ent, {f: h for f, h in fields.items() if h.get("shape") == "date"},
                         [c for c in cols if c.header not in taken and _fits(c, "date")], rows,
@@ -338,3 +342,99 @@ def _guess_dates(export, ent, fields: dict[str, dict], cols: list[_Column], rows
 def _parsed(col: str) -> str:
     """A custom text column's cells as dates (either order of day and month)."""
     return f"coalesce(parse_date({col}), parse_date_mdy({col}))"
+
+
+def _textual(c: _Column) -> bool:
+    """Words, not numbers, dates, codes, contacts or people's names (a stage, a pipeline, a title, a company)."""
+    return not any(_fits(c, t, 0.5) for t in ("number", "int", "date", "currency", "contact", "person"))
+
+
+def _positions(ent) -> dict[str, int]:
+    """hkey(header, whole or without its prefix) -> its column's place in the file (none when the file cannot be peeked)."""
+    from crm_audit.engine.readers import peek_headers
+    from crm_audit.errors import CrmAuditError
+
+    try:
+        headers = peek_headers(Path(ent.file))
+    except (CrmAuditError, OSError, ValueError):
+        return {}
+    out: dict[str, int] = {}
+    for i, h in enumerate(headers):
+        out.setdefault(hkey(h), i)
+        if " - " in h or " – " in h:
+            out.setdefault(hkey(re.split(r" [-–] ", h, maxsplit=1)[1]), i)
+    return out
+
+
+def _guess_words(export, ent, fields: dict[str, dict], cols: list[_Column], rows: int) -> list[ValueGuess]:
+    """The fields whose cells are words (value_guess.yaml `category`: a stage, a pipeline — a few values repeated; `text`:
+    a title, a company — mostly distinct). Values alone never tell one such column from another: a guess is sure only
+    when the column's name holds a word of the field's, or it stands beside the column of the field named `beside`
+    (Pipedrive's list puts «Stage» next to «Pipeline»), or — a title and a company — the one column's cells hold the
+    other's (a deal titled «山田商事 導入» of the company «山田商事»). Every other fitting column is a proposal."""
+    words = {f: h for f, h in fields.items() if h.get("shape") in ("category", "text")}
+    if not words:
+        return []
+    text = [c for c in cols if _textual(c)]
+    out: list[ValueGuess] = []
+    pos: dict[str, int] | None = None
+    sure_cols: set[str] = set()
+    for f, how in words.items():
+        if how["shape"] != "category":
+            continue
+        fit = [c for c in text if c.filled >= float(how.get("filled", 0.9)) * rows and c.header not in sure_cols
+               and c.distinct <= min(int(how.get("max_distinct", 50)), max(1.0, float(how.get("repeated", 0.5)) * c.filled))]
+        if not fit:
+            continue
+        said = [c for c in fit if _said(c.header, how.get("words"))]
+        pick = said[0] if len(said) == 1 else None
+        beside = how.get("beside")
+        if pick is None and not said and beside and beside in ent.from_columns:
+            pos = _positions(ent) if pos is None else pos
+            at = pos.get(hkey(ent.fields.get(beside) or ""))
+            near = [c for c in fit if at is not None and pos.get(hkey(c.header)) in (at - 1, at + 1)]
+            pick = near[0] if len(near) == 1 else None
+        if pick is not None:
+            sure_cols.add(pick.header)
+        for c in fit:
+            out.append(ValueGuess(ent.entity, f, c.header, "category", c.examples, c is pick,
+                                  tuple(o.header for o in fit if o is not c)))
+    out += _guess_texts(export, ent, {f: h for f, h in words.items() if h["shape"] == "text"},
+                        [c for c in text if c.header not in sure_cols], rows)
+    return out
+
+
+def _guess_texts(export, ent, fields: dict[str, dict], cols: list[_Column], rows: int) -> list[ValueGuess]:
+    """A title (`distinct`: at least that share of its cells differ) and the field `within` it (a company's name the
+    title holds): sure together when exactly one pair of columns has the one's cells inside the other's — in some row
+    strictly, the other way round in none, equal or inside in at least half the rows both are filled."""
+    if not fields:
+        return []
+    fit: dict[str, list[_Column]] = {}
+    for f, how in fields.items():
+        fit[f] = [c for c in cols if c.filled >= float(how.get("filled", 0.9)) * rows
+                  and c.distinct >= float(how.get("distinct", 0)) * c.filled]
+    sure: dict[str, _Column] = {}
+    for f, how in fields.items():
+        outer = how.get("within")
+        if outer not in fields:
+            continue
+        pairs = [(t, o) for t in fit[outer] for o in fit[f] if t is not o and _holds(export, ent, t, o)]
+        if len(pairs) == 1:
+            sure[outer], sure[f] = pairs[0]
+    out: list[ValueGuess] = []
+    for f, cs in fit.items():
+        for c in cs:
+            out.append(ValueGuess(ent.entity, f, c.header, "text", c.examples, sure.get(f) is c,
+                                  tuple(o.header for o in cs if o is not c)))
+    return out
+
+
+def _holds(export, ent, outer: _Column, inner: _Column) -> bool:
+    """``outer``'s cells hold ``inner``'s (see :func:`_guess_texts`)."""
+    o, i = f"norm({outer.col})", f"norm({inner.col})"
+    both, inside, equal, rev = export.con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE contains({o}, {i}) AND {o} <> {i}), count(*) FILTER (WHERE {o} = {i}), "
+        f"count(*) FILTER (WHERE contains({i}, {o}) AND {o} <> {i}) FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
+        f"WHERE NOT is_blank({outer.col}) AND NOT is_blank({inner.col})").fetchone()
+    return bool(both) and inside >= 1 and rev == 0 and inside + equal >= 0.5 * both
