@@ -27,6 +27,8 @@ from crm_audit.i18n import N_
 DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html")
 SNIFF_CHARS = 128 * 1024
 HEADER_SCAN = 30  # rows looked at to find the header below a report preamble
+#: calamine's merged ranges of a sheet: ((first row, first column), (last row, last column)), counted from 0
+Merged = "list[tuple[tuple[int, int], tuple[int, int]]] | tuple[()]"
 #: Files larger than this are not read into memory when they are valid UTF-8:
 #: the encoding is checked by streaming and DuckDB reads the file itself.
 STREAM_ABOVE = 8 * 1024 * 1024
@@ -288,17 +290,39 @@ def _cell_text(v: Any) -> str | None:
     return str(v)
 
 
-def _rows_to_table(con, path: Path, table: str, rows: list[list[Any]], info: RawInfo) -> RawTable:
+def _fill_merged(rows: list[list[Any]], merged: Merged, below: int) -> None:
+    """Give every cell of a merged range under the header the range's value (the value sits in its top-left cell
+    only): a grouped report («Formatted Report» of Salesforce, a report saved from Excel) merges the group's value
+    — the owner, the stage — over the group's rows, and each of those deals has it. A range on one row (a label
+    spread over columns, «Subtotal» over A:C) is not a value of each column and is left; ranges reaching the header
+    or above it (titles, a merged header) too. ``rows`` start at row 0 of the sheet, as ``merged`` counts."""
+    for (r0, c0), (r1, c1) in merged:
+        if r1 <= r0 or r0 <= below or r0 >= len(rows) or c0 >= len(rows[r0]):
+            continue
+        value = rows[r0][c0]
+        for r in range(r0, min(r1, len(rows) - 1) + 1):
+            row = rows[r]
+            for c in range(c0, min(c1, len(row) - 1) + 1):
+                if _cell_text(row[c]) is None:
+                    row[c] = value
+
+
+def _rows_to_table(con, path: Path, table: str, rows: list[list[Any]], info: RawInfo, merged: Merged = ()) -> RawTable:
     import pyarrow as pa
 
     rows = [list(r) for r in rows]
     if not rows or not any(_nonblank(r) for r in rows):
         raise file_problem(path, N_("the first sheet / table is empty"), "empty", {}, row=1)
+    skipped = 0
     while rows and not _nonblank(rows[0]):
         rows.pop(0)
-        info.header_row += 1
+        skipped += 1
+    info.header_row += skipped
     h = header_index_of(rows)
     info.header_row += h
+    if merged:
+        # the merged ranges count rows from the sheet's first row, before the blank ones above were dropped
+        _fill_merged([[None]] * skipped + rows, merged, skipped + h)
     headers = [(_cell_text(c) or "").strip().lstrip("\ufeff") for c in rows[h]]
     # trailing blank header cells with no data under them are not columns
     width = max((len(r) for r in rows), default=0)
@@ -324,12 +348,14 @@ def _read_xlsx(con, path: Path, table: str, kind: str = "xlsx") -> RawTable:
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
-        rows = wb.get_sheet_by_index(0).to_python(skip_empty_area=False)
+        sheet = wb.get_sheet_by_index(0)
+        rows = sheet.to_python(skip_empty_area=False)  # from the sheet's row 0 / column A, as merged ranges count
+        merged = sheet.merged_cell_ranges or ()  # already read with the sheet: a big sheet without any costs nothing
     except Exception as exc:  # calamine raises its own error types
         raise file_problem(path, N_("cannot read the workbook: {why}"), "xlsx", {"why": str(exc)}) from None
     if not rows:
         raise file_problem(path, N_("the workbook's first sheet is empty"), "empty", {})
-    return _rows_to_table(con, path, table, rows, RawInfo(kind))
+    return _rows_to_table(con, path, table, rows, RawInfo(kind), merged)
 
 
 class _TableParser:
