@@ -941,30 +941,17 @@ def handbook_names(draft: Draft, rules, s) -> tuple[list[Mapping], list[Mapping]
         for u in ruleset.unknown_names(rule, s):
             if u.kind in wanted and u.name not in wanted[u.kind]:
                 wanted[u.kind].append(u.name)
+    from crm_audit import handbook_names as hb
+
     synonyms = _name_synonyms()
     team = {"pipeline": [p.name for p in draft.pipelines],
             "stage": list(dict.fromkeys(st for p in draft.pipelines for st in p.stages))}
     out: dict[str, list[Mapping]] = {"pipeline": [], "stage": []}
-    for kind, section in (("pipeline", "pipelines"), ("stage", "stages")):
-        names = {norm(k): list(v) for k, v in (synonyms.get(section) or {}).items()}
-        if kind == "stage":  # the CRMs' default stages of the same meaning, in every language they are named in
-            from crm_audit import stage_defaults
-
-            for k, v in stage_defaults.handbook_names().items():
-                have = names.setdefault(norm(k), [])
-                have += [n for n in v if n not in have]
-        found = []
-        for handbook in wanted[kind]:
-            candidates = {_key(t): t for t in team[kind]}
-            for i, n in enumerate([handbook, *names.get(norm(handbook), [])]):
-                hit = candidates.get(_key(n))
-                score = 1.0 if hit is not None else 0.0
-                if hit is None:
-                    near = _closest(n, candidates)
-                    if near and near[1] >= NAME_CUTOFF:
-                        hit, score = near
-                if hit is not None:
-                    found.append((-score, i, handbook, hit, n))
+    for kind in ("pipeline", "stage"):
+        # the same name or synonym first, else the closest (crm_audit/handbook_names.py: close keys, or one's words a
+        # run of the other's — «Proposta/Cotação» in «Proposta/Cotação de preço», acceptance N8)
+        found = [(-a.score, a.rank, handbook, a.team, a.via) for handbook in wanted[kind]
+                 for a in hb.answers(kind, handbook, team[kind])]
         taken: set[str] = set()
         done: set[str] = set()
         for _s, _i, handbook, hit, n in sorted(found, key=lambda x: (x[0], x[1])):
@@ -1039,6 +1026,7 @@ def held_off(rules, s, off: dict[str, RuleOff], held: list[Mapping], draft: Draf
 def names_off(rules, s, off: dict[str, RuleOff]) -> None:
     """Add to ``off`` every bundled rule that names a pipeline or stage of the handbook the team does not have (it
     would check nothing), with the reason and how to switch it back on; the team's own rules are `validate`'s."""
+    from crm_audit import handbook_names as hb
     from crm_audit import resources
     from crm_audit.rules import ruleset
 
@@ -1056,7 +1044,10 @@ def names_off(rules, s, off: dict[str, RuleOff]) -> None:
             continue
         what = "воронки" if u.kind == "pipeline" else "этапа"
         key = "pipeline_names" if u.kind == "pipeline" else "stage_names"
-        off[rule.id] = RuleOff(rule.id, rule.code, f"в ваших воронках нет {what} «{u.name}» из руководства",
+        team = list(s.pipelines) if u.kind == "pipeline" else list(dict.fromkeys(x for st in s.pipelines.values() for x in st))
+        near = hb.best(u.kind, u.name, team)  # a close name init did not propose (another handbook name took it)
+        like = f" (возможно, это «{near.team}»?)" if near is not None else ""
+        off[rule.id] = RuleOff(rule.id, rule.code, f"в ваших воронках нет {what} «{u.name}» из руководства{like}",
                                f"укажите {'свою воронку' if u.kind == 'pipeline' else 'свой этап'} в {key}: ({u.name}: <ваше название>) "
                                f"или добавьте {'её' if u.kind == 'pipeline' else 'его'} в pipelines:, "
                                "затем уберите правило из rules: skip:")

@@ -14,6 +14,7 @@ The exports are the tester's cases under tests/fixtures/real/* (their README nam
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -107,3 +108,42 @@ def test_n7_german_hubspot_names_the_companies_and_contacts_columns_in_german(tm
     for english in ("Associated Contact IDs", "«name»", "Full Name", "Company name"):
         assert english not in note
     assert "«IDs der zugeordneten Unternehmen (primär)»" in _why(inspect_export(export, crm="hubspot"), "1.11")
+
+
+# --------------------------------------------------------------------------- N8: close names proposed
+
+
+def test_n8_close_handbook_stage_and_billing_address_are_proposed_by_init(tmp_path, monkeypatch, capsys):
+    export = _export(tmp_path, "sf_ptbr_n8")
+    text = _init(tmp_path, export, "salesforce", monkeypatch).read_text(encoding="utf-8")
+    assert ("  Отправлено КП: Proposta/Cotação de preço    # этап руководства «Отправлено КП» — у вас, похоже, "
+            "«Proposta/Cotação de preço» (похоже на «Proposta/Cotação»): проверьте, что это то же самое\n") in text
+    assert "  deal.Город: Cidade de cobrança    # так это поле называют: «Cidade de cobrança» — проверьте, что это то же поле\n" in text
+    assert "  deal.Страна: País de cobrança    # так это поле называют: «País de cobrança» — проверьте, что это то же поле\n" in text
+    assert "missing-amount-after-proposal:" not in text and "missing-city-or-country:" not in text
+    rep = inspect_export(export, config=tmp_path / "crm-audit.yaml")
+    assert {r.code: r.state for r in rep.rules}["1.3"] == "run" and {r.code: r.state for r in rep.rules}["2.1"] == "run"
+
+
+def test_n8_validate_names_the_close_stage_where_the_settings_lack_the_handbook_one(tmp_path, monkeypatch, capsys):
+    export = _export(tmp_path, "sf_ptbr_n8")
+    config = _init(tmp_path, export, "salesforce", monkeypatch)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(re.sub(r"stage_names:\n  Отправлено КП: [^\n]*\n", "stage_names: {}\n", text), encoding="utf-8")
+    assert "stage_names: {}\n" in config.read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["validate", "--config", str(config)]) == 0
+    out = capsys.readouterr()
+    line = next(x for x in (out.out + out.err).splitlines() if "«Отправлено КП»" in x)
+    assert "unknown stage «Отправлено КП»: it is in none of the settings' pipelines (did you mean «Proposta/Cotação de preço»?)" in line
+
+
+def test_n8_close_names_are_whole_words_of_two_or_more():
+    from crm_audit import handbook_names as hb
+
+    assert hb.score("Proposta/Cotação", "Proposta/Cotação de preço") == hb.NAME_CUTOFF
+    assert hb.score("Proposta", "Proposta de valor") < hb.NAME_CUTOFF  # one word is too little
+    assert hb.score("Proposta/Cotação", "Cotação de preço") < hb.NAME_CUTOFF  # not a run of its words
+    assert hb.best("stage", "Отправлено КП", ["Prospecção", "Proposta/Cotação de preço", "Fechado/ganho"]).team == \
+        "Proposta/Cotação de preço"
+    assert hb.best("stage", "Отправлено КП", ["Prospecção", "Fechado/ganho"]) is None

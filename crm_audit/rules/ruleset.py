@@ -34,9 +34,16 @@ def closest(name: str, known) -> str | None:
     return by_key[hit[0]] if hit else None
 
 
-def did_you_mean(name: str, known) -> Msg | str:
-    """« (did you mean «X»?)» (a :class:`Msg`, made in the language it is shown in) or ''."""
+def did_you_mean(name: str, known, kind: str | None = None) -> Msg | str:
+    """« (did you mean «X»?)» (a :class:`Msg`, made in the language it is shown in) or ''. With ``kind`` («stage» /
+    «pipeline»: a name of the handbook's), the known name of the same meaning in any language too
+    (:mod:`crm_audit.handbook_names`: «Отправлено КП» -> a pt-BR team's «Proposta/Cotação de preço», acceptance N8)."""
     hit = closest(name, known)
+    if hit is None and kind is not None:
+        from crm_audit import handbook_names
+
+        answer = handbook_names.best(kind, name, list(known))
+        hit = answer.team if answer is not None else None
     return Msg(N_(" (did you mean «{name}»?)"), {"name": hit}) if hit else ""
 
 
@@ -170,17 +177,17 @@ def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = Fals
     for u in unknown_names(rule, settings):
         if u.kind == "pipeline" and u.path[-3:-1] == ("scope", "pipeline"):
             msg = N_("unknown pipeline «{name}»{hint}; the settings list: {known}")
-            params = {"hint": did_you_mean(u.name, list(settings.pipelines)), "known": ", ".join(settings.pipelines)}
+            params = {"hint": did_you_mean(u.name, list(settings.pipelines), "pipeline"), "known": ", ".join(settings.pipelines)}
         elif u.kind == "setting":
             msg = N_("unknown setting list «{name}»; use frozen_lost_reasons, partner_managers, trial_stages or a name under lists:")
             params = {}
         elif u.compared or u.kind == "stage":
             msg = (N_("unknown stage «{name}»: it is in none of the settings' pipelines{hint}") if u.compared
                    else N_("unknown stage «{name}»: not in the settings' pipelines{hint}"))
-            params = {"hint": did_you_mean(u.name, stages)}
+            params = {"hint": did_you_mean(u.name, stages, "stage")}
         else:
             msg = N_("unknown pipeline «{name}»: not in the settings' pipelines{hint}")
-            params = {"hint": did_you_mean(u.name, list(settings.pipelines))}
+            params = {"hint": did_you_mean(u.name, list(settings.pipelines), "pipeline")}
         out.append(rule.problem(u.path, msg, f"unknown-{u.kind}", {"name": u.name, **params}))
     if bundled:
         # a scope of several pipelines of which the team has some: the rule runs on those (not «checks nothing»)
