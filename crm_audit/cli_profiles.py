@@ -128,6 +128,7 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
     own = existing_columns(path) if path.exists() else None
     try:
         values = settings_from_export(export_dir, crm, own, domain)
+        stale = values.pop("stale_columns", [])
         text = render_settings(crm, **values)
     except InputError as exc:  # a required column missing: the settings to finish, with that column's line to fill
         lack = next((p for p in exc.problems if p.reason == "missing-column" and {"entity", "name", "header"} <= set(p.params)), None)
@@ -146,6 +147,11 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
+    for entity, name, header, file in stale:  # the team's line would stop the run: said before the file is opened (N6)
+        click.echo(_("warning: columns: {entity}: {field}: «{header}» from your {path} is no longer a column of {file}: the "
+                     "line is commented out and the field mapped as without it; remove the «#» when the column is back in "
+                     "the export").format(entity=entity, field=name, header=header, path=path.name, file=file),
+                   err=True)
     if values.get("no_stage_column"):  # what the user reads before opening the file: the run works, these rules are off
         from crm_audit.i18n import ngettext
 

@@ -90,6 +90,9 @@ class Draft:
     # blank): written as a commented line for the user to uncomment, never read (Salesforce's free-text «Next Step»
     # is not «Next Step Date»; once a manager types into it, a date column would stop the run)
     column_hints: dict[str, list[Mapping]] = field(default_factory=dict)
+    # the team's own `columns:` lines (a crm-audit.yaml init overwrites) whose header the entity's file no longer has:
+    # (entity, field, header, file name) — not kept (the run would stop on them), written commented, said by init (N6)
+    stale_columns: list[tuple[str, str, str, str]] = field(default_factory=list)
     fields: list[Mapping] = field(default_factory=list)
     # the handbook's pipelines / stages the bundled rules name -> this team's (crm_audit/name_synonyms.yaml), to confirm
     pipeline_names: list[Mapping] = field(default_factory=list)
@@ -215,6 +218,25 @@ def _file_headers(export_dir: Path, profile) -> list[tuple[Path, str, list[str]]
     return out if any(e == "deals" for _p, e, _h in out) else out + near
 
 
+def _stale_columns(columns: dict[str, list[Mapping]], files: list[tuple[Path, str, list[str]]], profile) -> list[tuple[str, str, str, str]]:
+    """The team's `columns:` (``columns``) whose header no file of the entity has, as `validate` judges them
+    (crm_audit/engine/export_check.py `unmatched_columns`: the header as written, or without the file's prefix):
+    (entity, field, header, file name). An entity without a file is not judged (the header may be in the next export)."""
+    from crm_audit.engine.profile import hkey
+
+    out = []
+    for entity, maps in columns.items():
+        mine = [(p, hs) for p, e, hs in files if e == entity]
+        spec = profile.entities.get(entity)
+        if not mine or spec is None:
+            continue
+        keys = {hkey(x) for _p, hs in mine for h in hs if h
+                for x in (h, spec.strip_prefix(h)[0], spec.strip_prefix(h, spec.file_prefix(hs))[0])}
+        out += [(entity, m.key, m.value, mine[0][0].name) for m in maps
+                if m.key in spec.fields and hkey(m.value) not in keys and hkey(spec.strip_prefix(m.value)[0]) not in keys]
+    return out
+
+
 def columns_by_name(files: list[tuple[Path, str, list[str]]], profile, only_required: bool = False) -> dict[str, list[Mapping]]:
     """Canonical fields the profile finds no header for, mapped to the export's column whose name resembles
     one of the field's names (:mod:`crm_audit.engine.suggest`, the matcher ``inspect`` suggests with; names
@@ -230,7 +252,7 @@ def columns_by_name(files: list[tuple[Path, str, list[str]]], profile, only_requ
         # a file is not read without its required fields nor without its signature (a Salesforce-shaped Contacts.csv
         # with «ContactID», «FullName»: its name column proposed too, else the file is skipped — acceptance K12); a
         # link id is proposed once its values can be checked against the linked file (columns_suggested)
-        lone = {n for n, fs in spec.fields.items() if not fs.required and (n not in spec.signature or n.endswith("_id"))}
+        lone = {n for n, fs in spec.fields.items() if not fs.required and (n not in spec.signature_fields() or n.endswith("_id"))}
         mapped = set(m.by_field) | (lone if only_required else set())
         free = [headers[i] for idxs in m.custom.values() for i in idxs]
         for s in suggest_for_entity(profile, entity, mapped, free, langs=profile.interface_languages(headers)):
@@ -482,20 +504,59 @@ def _by_default_pipeline(profile, ordered: list[str], how: str) -> tuple[list[st
                           f"{how} — проверьте"), True
 
 
+def _by_stage_columns(profile, body: list[tuple], listed: tuple[str, list[str]]) -> tuple[list[str], str, bool]:
+    """The open stages (``body``) in the order of the CRM's per-stage columns (``listed``: their header pattern and the
+    stages they name, in column order — the CRM's own stage list), a stage no column names after them by first
+    appearance: (stages, how the order was found — the settings' comment —, guessed). Confirmed only where the CRM's
+    default pipeline names every stage in that same order; a stage it does not know leaves the order unconfirmed
+    (acceptance N5: «Qualifiziert für Kauf», named by a column only)."""
+    from crm_audit import stage_defaults
+
+    pattern, names = listed
+    keys = [norm(s) for s in names]
+    spelled = {norm(x[0]): x[0] for x in body}
+    ordered = [spelled[k] for k in dict.fromkeys(keys) if k in spelled]
+    rest = [x[0] for x in sorted(body, key=lambda x: x[2]) if norm(x[0]) not in set(keys)]
+    ordered += rest
+    crm = (profile.title or profile.name).split(" (")[0]
+    found = stage_defaults.order_by_default(profile.name, ordered)
+    if found is not None and found.complete and found.stages == ordered:
+        return ordered, (f"порядок стандартной воронки {crm} ({', '.join(found.languages)}) — тот же, что у колонок "
+                         f"«{pattern}» выгрузки; если вы меняли порядок этапов в CRM, поправьте"), False
+    source = f"по колонкам «{pattern}» выгрузки (в них CRM перечисляет этапы воронки по порядку)"
+    notes = []
+    unknown = found.unplaced if found is not None else [s for s in ordered if s not in rest]
+    unknown = [s for s in unknown if s not in rest]
+    if unknown:
+        notes.append(("этапа " if len(unknown) == 1 else "этапов ") + ", ".join(f"«{s}»" for s in unknown)
+                     + f" нет в стандартной воронке {crm}")
+    elif found is not None and found.complete:
+        notes.append(f"стандартная воронка {crm} ставит их иначе: " + ", ".join(found.stages))
+    if rest:
+        notes.append(("этапа " if len(rest) == 1 else "этапов ") + ", ".join(f"«{s}»" for s in rest)
+                     + " нет среди этих колонок — поставлены после остальных в порядке первого появления")
+    return ordered, (f"порядок не подтверждён: {source}; " + "; ".join(notes) + " — проверьте порядок, затем "
+                     "поставьте stage_order_confirmed: true"), True
+
+
 def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float | None]], profile,
-                    closed: set[str] = frozenset(), language: str | None = None) -> PipelineDraft:
+                    closed: set[str] = frozenset(), language: str | None = None,
+                    listed: tuple[str, list[str]] | None = None) -> PipelineDraft:
     """One pipeline's stages in order, and how the order was found.
 
     ``found``: (stage, the CRM's order value, first row, median days to reach it);
     ``closed``: normalised stages whose every deal the CRM's closed flags say is won or
     lost (a custom final stage such as Bitrix24's «Отказ клиента»): listed last, never
-    among the open stages."""
+    among the open stages; ``listed``: the header pattern of the export's per-stage columns and the stages they name,
+    in column order (:func:`crm_audit.engine.stage_list.listed_stages`)."""
     terminal = {norm(s) for s in profile.terminal_stages()} | set(closed)
     stages = [s for s, *_ in found]
     body = [x for x in found if norm(x[0]) not in terminal]
     body = [(x[0], None, *x[2:]) if _mixed(x) else x for x in body]  # a stage whose open deals disagree: no value
     if body and any(x[1] is not None for x in body):
         ordered, source, guessed = _by_crm_order(body)
+    elif listed and body:  # the CRM's own stage list, as its per-stage columns name it
+        ordered, source, guessed = _by_stage_columns(profile, body, listed)
     else:
         handbook = next((st for p, st in _handbook_pipelines().items() if norm(p) == norm(name)), None)
         if handbook is None:  # a pipeline whose stages are all in one of the handbook's
@@ -588,6 +649,12 @@ def pipelines_of(export, profile, language: str | None = None) -> list[PipelineD
         seen = {(norm((p or "").strip() or DEFAULT_PIPELINE), norm(s)) for p, s, *_ in rows}
         last = max((r[3] for r in rows), default=0)
         rows += [(p, s, o, last + 1 + i, None, None) for i, (p, s, o) in enumerate(deals.catalog) if (norm(p), norm(s)) not in seen]
+    listed = _listed_stages(deals, profile, pipe != "NULL")
+    if listed:  # the stages the per-stage columns name that no deal is in, after the deals' own (ordered by the columns)
+        seen = {(norm((p or "").strip() or DEFAULT_PIPELINE), norm(s)) for p, s, *_ in rows}
+        last = max((r[3] for r in rows), default=0)
+        rows += [(p, s, None, last + 1 + i, None, None) for i, (p, s) in enumerate(
+            (p, s) for p, (_pattern, names) in listed.items() for s in names) if (norm(p), norm(s)) not in seen]
     by_pipe: dict[str, tuple[str, dict[str, list]]] = {}
     for p, s, ord_, first, days, vals in rows:
         pname = (p or "").strip() or DEFAULT_PIPELINE
@@ -601,7 +668,27 @@ def pipelines_of(export, profile, language: str | None = None) -> list[PipelineD
             prev[4] = sorted(set(prev[4]) | set(vals or []))
     out = []
     for pname, stages in by_pipe.values():
-        out.append(_order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set()), language))
+        out.append(_order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set()), language,
+                                   next((v for k, v in listed.items() if norm(k) == norm(pname)), None)))
+    return out
+
+
+def _listed_stages(deals, profile, by_pipeline: bool) -> dict[str, tuple[str, list[str]]]:
+    """Pipeline -> (the per-stage header pattern as shown, the stages its columns name in column order): the CRM's own
+    stage list in the deals file's per-stage columns (HubSpot's `Date entered "<stage> (<pipeline>)"`, acceptance N5).
+    Without a pipeline column (``by_pipeline`` false) the columns of one pipeline only, as the export's one pipeline."""
+    from crm_audit.engine.stage_list import listed_stages
+
+    spec = profile.entities["deals"]
+    pairs = listed_stages(spec, [h for _c, h in deals.custom.values()])
+    if not pairs:
+        return {}
+    out: dict[str, tuple[str, list[str]]] = {}
+    for p, s, pattern in pairs:
+        shown = pattern.replace("{stage}", "<stage>").replace("{pipeline}", "<pipeline>")
+        out.setdefault(p, (shown, []))[1].append(s)
+    if not by_pipeline:
+        return {DEFAULT_PIPELINE: next(iter(out.values()))} if len(out) == 1 else {}
     return out
 
 
@@ -664,6 +751,12 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
                      for e, fs in (columns or {}).items() if e in base.entities and fs}
     own = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
     files = _file_headers(d, own)
+    draft.stale_columns = _stale_columns(draft.columns, files, base)
+    if draft.stale_columns:  # the field is mapped as it would be without the team's line
+        stale = {(e, k) for e, k, _h, _f in draft.stale_columns}
+        draft.columns = {e: [m for m in ms if (e, m.key) not in stale] for e, ms in draft.columns.items()}
+        own = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
+        files = _file_headers(d, own)
     for e, ms in columns_by_name(files, own, only_required=True).items():  # a file is not read without them
         _add_columns(draft, e, ms)
     profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
@@ -682,6 +775,10 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
             export = load_export(d, profile, on_bad_value="warn")
         draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}
+        for e, k, h, f in draft.stale_columns:  # the team's line, commented with why (uncommented when the column is back)
+            draft.column_hints.setdefault(e, []).append(Mapping(k, h, f"из вашего crm-audit.yaml: в {f} больше нет колонки "
+                                                                      f"«{h}» — строка не действует; уберите «#», когда колонка "
+                                                                      "вернётся в выгрузку"))
         # the languages of the files read as the export's entities (acceptance M7)
         from crm_audit.engine.mapping import headers_read
 
@@ -1083,6 +1180,8 @@ def template_values(draft: Draft) -> dict:
         if draft.languages else "",
         "columns": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.columns.items() if ms},
         "column_hints": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.column_hints.items() if ms},
+        # the team's `columns:` lines whose header is gone (written commented among column_hints): init says them
+        "stale_columns": list(draft.stale_columns),
         "fields": [(q(m.key), q(m.value), m.why) for m in draft.fields],
         "pipeline_names": [(q(m.key), q(m.value), m.why) for m in draft.pipeline_names],
         "stage_names": [(q(m.key), q(m.value), m.why) for m in draft.stage_names],

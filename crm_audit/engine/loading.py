@@ -267,7 +267,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
                     template=N_("no deals file found; the nearest is this file ({n} of its columns are deal fields), but it has no "
                                 "column for {lacking}: if it has them under other names, map them in crm-audit.yaml (columns: "
                                 "{{deals: {{{field}: <header>}}}}); found columns: {found}"),
-                    params={"n": near.mapped, "lacking": lacking, "field": (near.lacking or list(spec.signature))[0],
+                    params={"n": near.mapped, "lacking": lacking, "field": (near.lacking or spec.signature_fields())[0],
                             "found": mapping._found_columns(headers)},
                     file=str(near.path), row=1, reason="no-deals")])
             raise InputError(

@@ -162,7 +162,7 @@ def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | Non
         # a file's id column is needed where the entity's id is (a task report has none: it is read by its signature),
         # unless the ids are derived from the row's content (EntitySpec.row_key, L10)
         id_needed = "id" in spec.fields and spec.fields["id"].required
-        if spec.signature and all(f in have for f in spec.signature) and ("id" in have or not id_needed or spec.keyless(have)):
+        if spec.signed_by(have) and ("id" in have or not id_needed or spec.keyless(have)):
             if len(have) > found[0]:
                 found = (len(have), name)
     return found[1] or _entity_by_shape(profile, headers)

@@ -41,7 +41,7 @@ def near_entity(profile: "Profile", headers: list[str], entities: tuple[str, ...
             continue
         have = _mapped(profile, name, headers)
         lacking = spec.missing_required(have)  # an id derived from the row's content is not lacking (L10)
-        if lacking and all(f in have for f in spec.signature) and len(have) > best[0]:
+        if lacking and spec.signed_by(have) and len(have) > best[0]:
             best = (len(have), name)
     return best[1]
 
@@ -62,8 +62,8 @@ def closest_file(profile: "Profile", entity: str, files: list[tuple[Path, list[s
         have = _mapped(profile, entity, headers)
         if len(have) < least or (best is not None and len(have) <= best.mapped):
             continue
-        lacking = [f for f in dict.fromkeys([*spec.signature, *(n for n, fs in spec.fields.items() if fs.required)])
-                   if f not in have]
+        lacking = list(dict.fromkeys([*spec.signature_lacking(have),
+                                      *(n for n, fs in spec.fields.items() if fs.required and n not in have)]))
         best = ClosestFile(path, len(have), lacking)
     return best
 

@@ -228,7 +228,9 @@ class EntitySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     files: list[str] = Field(default_factory=list)
     prefixes: list[str] = Field(default_factory=list)
-    signature: list[str] = Field(default_factory=list)
+    # the fields a file's columns must feed to be this entity's file whatever its name: each item a field, or a list of
+    # fields any one of which will do (a task report linked by the deal's name: `[done, [deal_id, deal_name]]`)
+    signature: list[str | list[str]] = Field(default_factory=list)
     # one file holding two entities (amoCRM's contacts list: contacts and
     # companies, told apart by «Тип»): this entity is only the rows whose
     # column holds one of the values; the file also feeds every other entity
@@ -255,7 +257,23 @@ class EntitySpec(BaseModel):
         unknown = [f for f in self.row_key if f not in self.fields]
         if unknown:
             raise ValueError(f"`row_key` names fields the entity has not: {', '.join(unknown)}")
+        unknown = [f for f in self.signature_fields() if f not in self.fields]
+        if unknown:
+            raise ValueError(f"`signature` names fields the entity has not: {', '.join(unknown)}")
         return self
+
+    def signature_fields(self) -> list[str]:
+        """Every field the signature names (each alternative too), in order."""
+        return [f for item in self.signature for f in ([item] if isinstance(item, str) else item)]
+
+    def signature_lacking(self, have) -> list[str]:
+        """The signature items ``have`` (the fields a file's columns feed) has no field of — each by its first field."""
+        items = [[item] if isinstance(item, str) else item for item in self.signature]
+        return [alts[0] for alts in items if alts and not any(f in have for f in alts)]
+
+    def signed_by(self, have) -> bool:
+        """``have`` has the whole signature (of an item of alternatives, any one); False for an entity without one."""
+        return bool(self.signature) and not self.signature_lacking(have)
 
     def keyless(self, have) -> bool:
         """The file lacks the required id column yet has the first `row_key` field: its ids are derived (L10)."""

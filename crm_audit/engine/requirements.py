@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from crm_audit.engine.loading import LoadedEntity, LoadedExport
 from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
-from crm_audit.engine.profile import Profile
+from crm_audit.engine.profile import Profile, hkey
 from crm_audit.errors import InputError, Msg, Problem
 from crm_audit.i18n import N_
 from crm_audit.report import BlankColumn, DataWarning, SkippedRule, UnjudgedDeals
@@ -204,6 +204,21 @@ class _Checker:
         near = near_columns.closest_file(self.profile, entity, files)
         return near.path if near is not None else None
 
+    def unnamed(self, entity: str, path: Path, columns: str) -> str:
+        """Of ``columns`` (the headers a skip names, «, »-joined), those the unrecognised file ``path`` has no column
+        for: the skip says none of its columns is named so — never of a column it has (a task report with «Status» and
+        «Data de vencimento», acceptance N4); all of them when it has a column for each."""
+        spec = self.profile.entities.get(entity) if self.profile is not None else None
+        headers = next((hs for p, hs in getattr(self.export, "unknown_files", []) or [] if p == path), None)
+        if spec is None or not headers:
+            return columns
+        idx = spec.header_index()
+        have = {idx.get(hkey(spec.strip_prefix(h)[0])) for h in headers}
+        names = [c.strip() for c in columns.split(",") if c.strip()]
+        named = {c: idx.get(hkey(c)) for c in names}
+        kept = [c for c in names if named[c] is None or named[c] not in have]
+        return ", ".join(kept) if kept else columns
+
     def _absent_file(self, entity: str) -> str:
         spec = self.profile.entities.get(entity) if self.profile is not None else None
         name = spec.files[0] if spec is not None and spec.files else entity
@@ -292,7 +307,8 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
             if skipped.reason == "no-file":  # a file of that entity IS there, unrecognised: said so, never "export it"
                 there = chk.unrecognised(REF_ENTITY.get(skipped.entity, ""))
                 if there is not None:
-                    skipped = replace(skipped, file=there.name)
+                    skipped = replace(skipped, file=there.name,
+                                      column=chk.unnamed(REF_ENTITY.get(skipped.entity, ""), there, skipped.column))
             out.skipped.append(skipped)
             continue
         out.runnable.append(p)
