@@ -327,7 +327,7 @@ def validate(config, engine, export):
     rules = []
     if settings is not None:
         rules, rproblems = ruleset.collect(settings)
-        problems += rproblems
+        problems += rproblems + ruleset.empty_list_problems(rules, settings)
         problems += _profile_problems(settings, config)
         from crm_audit.warehouse.cli import settings_engine_problems
 

@@ -64,6 +64,7 @@ class RuleOff:
     code: str
     why: str  # what the export lacks (Russian, for the settings comment and the run's note)
     enable: str  # how to switch it back on
+    setting: str = ""  # a list from the settings the rule is off for while it is empty (init says so at the list)
 
 
 @dataclass
@@ -1009,6 +1010,9 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
             enable = (f"укажите столбец с датой последней смены этапа в columns: (deals: stage_changed: <заголовок>; "
                       f"ожидался «{sk.column}») или добавьте его в выгрузку, затем уберите правило из rules: skip:")
             off[sk.rule_id] = RuleOff(sk.rule_id, sk.code, " ".join(why.split()), enable)
+    for sk in needs.skipped:  # a list the rule compares with is empty (no handbook value in this export): it flags nothing
+        if sk.reason == "empty-list" and sk.rule_id not in off:
+            off[sk.rule_id] = list_off(sk)
     held_off(rules, s, off, held, draft)
     names_off(rules, s, off)
     order = {r.id: i for i, r in enumerate(rules)}
@@ -1092,6 +1096,16 @@ def held_stage_names(draft: Draft, rules, s, proposed: list[Mapping]) -> list[Ma
     user confirms the order, then moves the line into stage_names:."""
     compared = _compared_stages(rules, s)
     return [m for m in proposed if norm(m.key) in compared and _guessed_pipelines_of(draft, m.value)]
+
+
+def list_off(sk) -> RuleOff:
+    """A rule skipped for an empty settings list (a :class:`~crm_audit.report.SkippedRule`, «empty-list») as a
+    `rules: skip:` entry: the list, the column compared with it and the export's values of that column."""
+    there = f" (в выгрузке: {', '.join(sk.values)})" if sk.values else ""
+    return RuleOff(sk.rule_id, sk.code, f"список {sk.setting} пуст: правилу не с чем сравнить «{sk.column}», оно не "
+                                        f"отметило бы ни одной сделки{there}",
+                   f"впишите в {sk.setting}: нужные значения{there}, затем уберите правило из rules: skip: (если таких "
+                   "у вас нет, оставьте его здесь)", setting=sk.setting)
 
 
 def held_off(rules, s, off: dict[str, RuleOff], held: list[Mapping], draft: Draft) -> None:
@@ -1187,6 +1201,8 @@ def template_values(draft: Draft) -> dict:
         "stage_names": [(q(m.key), q(m.value), m.why) for m in draft.stage_names],
         "stage_names_held": [(q(m.key), q(m.value), m.why) for m in draft.stage_names_held],
         "rules_off": [(o.rule_id, q(o.why), o.code, o.enable) for o in draft.off],
+        # the rules off while a list of the settings is empty, by list («1.2»): said at the list
+        "list_off": {k: ", ".join(o.code for o in draft.off if o.setting == k) for k in {o.setting for o in draft.off if o.setting}},
         # field -> (where the names came from, [(id, name or None)]): written as stage_ids: / pipeline_ids:
         "ids": {f: (draft.ids_source.get(f, ""), [(json.dumps(k, ensure_ascii=False), q(v) if v else None) for k, v in ids.items()])
                 for f, ids in draft.ids.items() if ids},

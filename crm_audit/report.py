@@ -166,13 +166,17 @@ class SkippedRule:
     #: "off": the settings switch the rule off with a reason (rules: skip:, written by `init --from-export`)
     #: "no-stage-change": the deals file has no column of the last stage change (``column``), so days in stage cannot be
     #: counted (every CRM alike; ``profile_reason``: the CRM's own words where its export never has it)
-    reason: Literal["no-file", "not-exported", "off", "no-stage-change"]
+    #: "empty-list": a list from the settings the rule compares with is empty (``setting``), so it could flag no deal;
+    #: ``field`` the deal field compared, ``column`` its export header, ``values`` the export's values of it to pick from
+    reason: Literal["no-file", "not-exported", "off", "no-stage-change", "empty-list"]
     profile_reason: str | None = None  # the profile's own explanation (Russian), for "not-exported" / "no-stage-change"
     title: str = ""  # the rule's (Russian) title: how a Russian line names the rule
     column: str = ""  # "no-stage-change": the export header the profile expects (as this export would write it)
     #: "no-file" when a file of the entity IS in the folder but was not recognised (its headers are not the CRM's
     #: names): that file's name — the reason says so and how to map its columns, never "export the file" (issue 13 M3)
     file: str = ""
+    setting: str = ""  # "empty-list": the settings list (frozen_lost_reasons, partner_managers, lists.<name>)
+    values: tuple[str, ...] = ()  # "empty-list": the export's values of ``field`` (the first few; «…» when more)
 
 
 #: Why a rule is skipped when the export has no file of an entity (Russian: shown on the sheet).
@@ -194,7 +198,7 @@ def skipped_reason(skip: SkippedRule) -> str:
         return NO_FILE_REASONS.get(skip.entity, "в выгрузке нет нужного файла")
     if skip.reason == "off":
         return f"правило отключено при настройке аудита: {skip.profile_reason}"  # no settings jargon on the managers' sheet
-    if skip.reason == "no-stage-change":
+    if skip.reason in ("no-stage-change", "empty-list"):
         return skipped_why(skip).text("ru")
     return skip.profile_reason or "в выгрузке этой CRM нет таких данных"
 
@@ -281,6 +285,13 @@ _UNRECOGNISED_KEYS = {"tasks": ("activities", N_("activities (tasks)")), "org": 
 #: the fields a task rule reads (crm_audit/engine/requirements.py TASK_NEEDS)
 _TASK_FIELDS = ("deal_id", "done", "due_date")
 SKIPPED_OFF = N_("the rule is switched off in the settings (rules: skip:): {why}")
+#: a rule comparing a field with an empty list from the settings flags nothing (issue 13 acceptance O1)
+SKIPPED_EMPTY_LIST = N_("the settings list {setting} is empty, so the rule cannot flag any deal (it compares «{column}» with "
+                        "it) — list the values that count in crm-audit.yaml ({setting}: [...]); the export has: {values}; "
+                        "if your team has none, switch the rule off (rules: skip: {rule}: <why>)")
+SKIPPED_EMPTY_LIST_NO_VALUES = N_("the settings list {setting} is empty, so the rule cannot flag any deal (it compares "
+                                  "«{column}» with it) — list the values that count in crm-audit.yaml ({setting}: [...]); "
+                                  "if your team has none, switch the rule off (rules: skip: {rule}: <why>)")
 SKIPPED_NOT_EXPORTED = N_("this CRM's export has no such data")
 SKIPPED_NOT_EXPORTED_WHY = N_("this CRM's export has no such data: {why}")
 SKIPPED_NO_STAGE_CHANGE = N_("the deals file has no «{column}» column (the date of the last stage change), so the days "
@@ -334,6 +345,10 @@ def skipped_why(skip: SkippedRule) -> Msg:
         return Msg(SKIPPED_NO_FILE.get(skip.entity, SKIPPED_NO_FILE_OTHER))
     if skip.reason == "off":
         return Msg(SKIPPED_OFF, {"why": skip.profile_reason})  # the team's own words, as written in the settings
+    if skip.reason == "empty-list":
+        params = {"setting": skip.setting, "column": skip.column or skip.field, "rule": skip.rule_id,
+                  "values": ", ".join(skip.values)}
+        return Msg(SKIPPED_EMPTY_LIST if skip.values else SKIPPED_EMPTY_LIST_NO_VALUES, params)
     if skip.reason == "no-stage-change":
         return (Msg(SKIPPED_NO_STAGE_CHANGE_WHY, {"why": skip.profile_reason, "column": skip.column}) if skip.profile_reason
                 else Msg(SKIPPED_NO_STAGE_CHANGE, {"column": skip.column}))

@@ -61,6 +61,9 @@ class _Loader:
         self.shared: dict[str, list[DataWarning]] = {}  # entity read from another entity's file -> its warnings
         self.lookups: list[lookups.FoundLookup] = []  # files naming ids (an API dump's stage list)
         self.unfit: dict[str, list[tuple[Path, Msg]]] = {}  # entity -> files named like it that lack its columns, why
+        # a second file of an entity read already (two exports in one folder): every pair is named at once (issue 13
+        # items 10 / 11), the load stops after the last file
+        self.duplicates: list[Problem] = []
 
     def _map(self, entity: str, raw: RawTable, shared: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
         job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared)
@@ -96,9 +99,12 @@ class _Loader:
                                                 template=N_("not recognised as deals, organizations, persons or activities; ignored")))
             out.unknown_files.append((path, raw.headers))
             return
-        if entity in self.seen and entity not in self.shared:
-            raise file_problem(path, N_("two {entity} files: {first} and {second}; keep one of them in the export folder"),
-                               "duplicate-file", {"entity": entity, "first": self.seen[entity].name, "second": path.name})
+        if entity in self.seen and entity not in self.shared:  # said with every other entity's twin after the last file
+            readers.drop_raw(con, raw_table)
+            self.duplicates += file_problem(path, N_("two {entity} files: {first} and {second}; keep one of them in the export "
+                                                     "folder"), "duplicate-file",
+                                            {"entity": entity, "first": self.seen[entity].name, "second": path.name}).problems
+            return
         if entity in self.shared:  # a file of its own replaces the rows read from another entity's file
             prev = out.entities.pop(entity)
             del self.shared[entity]
@@ -227,7 +233,14 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
     try:
         loader = _Loader(con, out, profile, on_bad_value, Path(tmp.name))
         for i, path in enumerate(files):
-            loader.read(path, f"raw_{i}")
+            try:
+                loader.read(path, f"raw_{i}")
+            except InputError as exc:  # the twins found so far are said with it
+                if loader.duplicates:
+                    raise InputError(problems=[*loader.duplicates, *exc.problems], hint=exc.hint) from None
+                raise
+        if loader.duplicates:
+            raise InputError(problems=loader.duplicates)
         for i, path in enumerate(lookups.json_files(profile, d)):  # an API's list dumped as JSON (users.json)
             raw = lookups.read_json(con, path, f"raw_json_{i}")
             found = lookups.match(profile, path, raw) if raw is not None else None

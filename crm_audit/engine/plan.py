@@ -45,6 +45,9 @@ class RulePlan:
     condition: Cond  # scope.where AND when, resolved
     evidence: list[tuple[FieldRef, str]]
     fields: set[FieldRef]
+    #: (settings list, the field compared with it) of each empty list that leaves the rule nothing to flag («lost reason
+    #: in frozen_lost_reasons» with `frozen_lost_reasons: []`): the rule cannot judge a deal, it is skipped saying so
+    empty_lists: tuple[tuple[str, str], ...] = ()
 
 
 #: fields whose value changes with the audit date alone: not "audited fields"
@@ -83,6 +86,38 @@ def _resolve(c: Cond | None, settings: Settings, used: dict) -> Cond | None:
     return c
 
 
+#: ops whose list from the settings, when empty, holds no value (never true); ``not_in`` an empty list is always true
+_EMPTY_FALSE = ("in", "placeholder")
+
+
+def _constant(c: Cond | None, settings: Settings) -> tuple[bool | None, tuple[tuple[str, str], ...]]:
+    """Whether ``c`` (unresolved: setting references in place) is always false (False) or always true (True) because a
+    list from the settings it compares with is empty, else None; with the (list, field) pairs that decide it."""
+    if isinstance(c, Leaf) and isinstance(c.value, SettingRef) and c.op in (*_EMPTY_FALSE, "not_in"):
+        values = settings.setting_list(c.value.name)
+        if values is not None and not values:
+            return c.op == "not_in", ((c.value.name, c.field),)
+        return None, ()
+    if isinstance(c, Not):
+        value, why = _constant(c.item, settings)
+        return (None if value is None else not value), why
+    if isinstance(c, (All, AnyOf)):
+        found = [_constant(x, settings) for x in c.items if x is not None]
+        decisive = not isinstance(c, All)  # one false item decides an `all:`, one true item an `any:`
+        hits = [why for value, why in found if value is decisive]
+        if hits:
+            return decisive, tuple(dict.fromkeys(w for why in hits for w in why))
+        if found and all(value is not None for value, _why in found):
+            return not decisive, tuple(dict.fromkeys(w for _v, why in found for w in why))
+    return None, ()
+
+
+def empty_lists(rule: Rule, settings: Settings) -> tuple[tuple[str, str], ...]:
+    """The (settings list, field) pairs whose emptiness leaves ``rule`` nothing to flag, or () when it can flag a deal."""
+    value, why = _constant(All(rule.when.path, [x for x in (rule.where, rule.when) if x is not None]), settings)
+    return why if value is False else ()
+
+
 def build(rule: Rule, settings: Settings) -> RulePlan:
     used: dict = {}
     where = _resolve(rule.where, settings, used)
@@ -101,6 +136,7 @@ def build(rule: Rule, settings: Settings) -> RulePlan:
         condition=cond,
         evidence=[(field_ref(e.field), e.title) for e in rule.evidence],
         fields=refs,
+        empty_lists=empty_lists(rule, settings),
     )
 
 

@@ -255,6 +255,32 @@ class _Checker:
         return None
 
 
+#: how many of the export's values an empty-list skip names (the rest as «…»)
+LIST_VALUES_SHOWN = 10
+
+
+def empty_list_skip(p: RulePlan, export: LoadedExport | None, chk: _Checker | None = None) -> SkippedRule:
+    """A rule whose settings list is empty (:attr:`RulePlan.empty_lists`) as skipped: the list, the column compared
+    with it, and the values of that column in the export (deals of the rule's statuses) to fill it from."""
+    setting, ref = p.empty_lists[0]
+    fr = field_ref(ref)
+    ent = export.entities.get(REF_ENTITY.get(fr.entity, "")) if export is not None else None
+    col = ent.column_for(fr.name) if ent is not None else None
+    values: list[str] = []
+    if col is not None:
+        where = f'NOT is_blank("{col}")'
+        if ent.entity == "deals" and "status" in ent.fields and p.statuses:
+            where += f" AND status IN ({', '.join(sql_literal(x) for x in p.statuses)})"
+        rows = export.con.execute(f'SELECT DISTINCT strip("{col}") FROM {ent.table} WHERE {where} ORDER BY 1 '
+                                  f"LIMIT {LIST_VALUES_SHOWN + 1}").fetchall()
+        values = [r[0] for r in rows]
+    if len(values) > LIST_VALUES_SHOWN:
+        values = values[:LIST_VALUES_SHOWN] + ["…"]
+    column = (chk.header(REF_ENTITY[fr.entity], fr.name) if chk is not None and not fr.custom else fr.name) if fr.entity in REF_ENTITY else ref
+    return SkippedRule(p.rule.id, p.rule.code, fr.entity, ref, "empty-list", title=p.rule.title, column=column,
+                       setting=setting, values=tuple(values))
+
+
 def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None = None) -> Requirements:
     """Which plans run, which are skipped and which columns are missing (nothing raised, nothing run).
 
@@ -281,6 +307,9 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
         skipped = None
         if p.rule.off:  # switched off in the settings with a reason: never run, never fails
             out.skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off, title=p.rule.title))
+            continue
+        if p.empty_lists:  # compared with an empty list from the settings: it could flag no deal (acceptance O1)
+            out.skipped.append(empty_list_skip(p, export, chk))
             continue
         found = {ref: (lack, chk.skip(ref, lack)) for ref in p.fields | partial.cond_refs(p.condition) for lack in (chk.lack(ref),)}
         for e in ("org", "person"):  # a `linked:` condition reads the link by id, else by name

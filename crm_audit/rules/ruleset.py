@@ -323,6 +323,27 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
     return active, problems
 
 
+def empty_list_problems(rules: list[Rule], settings: Settings) -> list[Problem]:
+    """`validate`: a warning at each settings list whose emptiness leaves a rule that is on nothing to flag (the run
+    skips the rule, saying so); a rule under rules: skip: is the team's «we have none» and is not warned about."""
+    from crm_audit.engine.plan import empty_lists
+    from crm_audit.report import rule_name
+
+    out = []
+    for r in rules:
+        for setting, field in ([] if r.off else empty_lists(r, settings)[:1]):
+            name = setting.removeprefix("lists.")
+            path = (setting,) if name == setting and name in type(settings).model_fields else ("lists", name)
+            p = settings.problem(path, N_("the list {setting} is empty: rule {code} {rule} compares «{field}» with it and "
+                                          "cannot flag any deal, so the run skips it — list the values that count, or if "
+                                          "your team has none, switch the rule off (rules: skip: {id}: <why>)"),
+                                 "empty-list", {"setting": setting, "code": r.code, "rule": rule_name(r.id, r.title),
+                                                "field": field, "id": r.id})
+            p.severity = "warning"
+            out.append(p)
+    return out
+
+
 class RuleSet(NamedTuple):
     """The rule files parsed once: the active rules and the warnings about them.
 

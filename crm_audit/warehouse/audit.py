@@ -189,6 +189,11 @@ def decide(plans: list[RulePlan], layout: Layout) -> tuple[list[RulePlan], list[
         if p.rule.off:
             skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off, title=p.rule.title))
             continue
+        if p.empty_lists:  # compared with an empty list from the settings: it could flag no deal (acceptance O1)
+            from crm_audit.engine.requirements import empty_list_skip
+
+            skipped.append(empty_list_skip(p, None))
+            continue
         lacking = {ref for ref in p.fields | partial.cond_refs(p.condition) if not _available(ref, layout)}
         n = partial.narrow(p, lacking)
         need = sorted(n.needed & lacking, key=lambda r: r.ref)

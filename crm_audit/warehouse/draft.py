@@ -330,12 +330,15 @@ def rules_off(skipped, rules, settings, detected: Detected) -> list:
     """`rules: skip:` entries: the rules the warehouse cannot feed (naming the field) and the bundled rules naming a
     pipeline or stage the team does not have."""
     from crm_audit.engine import plan as planmod
-    from crm_audit.exportdraft import RuleOff, names_off
+    from crm_audit.exportdraft import RuleOff, list_off, names_off
 
     prof = detected.profile
     title = prof.title or prof.name
     off: dict[str, RuleOff] = {}
     for s in skipped:
+        if s.reason == "empty-list":  # a list of the settings is empty: nothing to flag until it is filled
+            off[s.rule_id] = list_off(s)
+            continue
         ent, _dot, name = s.field.partition(".")
         custom = name not in planmod.FIELDS.get(ent, {})
         q = prof.entities.get(REF_ENTITY.get(ent, ""))
