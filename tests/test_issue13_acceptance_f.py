@@ -66,15 +66,19 @@ def test_init_maps_the_teams_own_stage_header_and_runs(tmp_path):
 
 def test_init_honours_an_existing_columns_mapping(tmp_path, capsys):
     """Defect 1: a stage header nothing resembles is named by the user in columns:, and init --force keeps it. Before
-    that, init writes settings that run without the stage (pipelines: {}, the stage rules off: test_init_no_stage_column)."""
+    that, init proposes it from its values (a few repeated stage names beside the pipeline, acceptance N3), marked for
+    the user to check, and the order it guesses is unconfirmed."""
     export = tmp_path / "exp"
     shutil.copytree(FIXTURES / "pt-own-headers", export)
     deals = export / "deals.csv"
     deals.write_text(deals.read_text(encoding="utf-8").replace("Negócio - Fase do funil", "Negócio - Coluna Z"), encoding="utf-8")
     work = tmp_path / "w"
     assert init(work, "pipedrive", export) == 0
-    assert "has no stage column «Negócio - Etapa»" in capsys.readouterr().out
-    assert settings(work)["pipelines"] == {} and "no-stage-movement" in settings(work)["rules"]["skip"]
+    capsys.readouterr()
+    text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert "stage: Coluna Z    # проверьте: название не узнано, но по значениям похоже на stage (deals.csv)" in text
+    assert settings(work)["columns"]["deals"]["stage"] == "Coluna Z"
+    assert settings(work)["stage_order_confirmed"] is False
     (work / "crm-audit.yaml").write_text("crm: pipedrive\ncolumns:\n  deals:\n    stage: Coluna Z\n", encoding="utf-8")
     assert init(work, "pipedrive", export, "--force") == 0
     s = settings(work)
