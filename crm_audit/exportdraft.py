@@ -85,6 +85,10 @@ class Draft:
     # the cells of the export that do not read («file» row N, «column»: «value»): `on_bad_value: warn` is written, with
     # them named — `error` would stop the first run on them
     bad_values: list[str] = field(default_factory=list)
+    # of them, the values of a list column (a status, a flag) the CRM's profile does not know — a word of an interface
+    # language it lacks («Voltooid»), not a mistake in the CRM: the comment says so (acceptance P3)
+    unknown_values: list[str] = field(default_factory=list)
+    typed_bad_values: list[str] = field(default_factory=list)  # the others: a date, a number that does not read
     languages: list[str] = field(default_factory=list)
     columns: dict[str, list[Mapping]] = field(default_factory=dict)  # entity -> mappings
     # entity -> a column whose name only resembles a date / number field's and whose values cannot confirm it (all
@@ -785,6 +789,8 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
 
         draft.languages = base.interface_languages(headers_read(profile, [(e, hs) for _p, e, hs in files]))
         draft.bad_values = unreadable_cells(export)
+        draft.unknown_values = unreadable_cells(export, codes=("unknown-value",))
+        draft.typed_bad_values = unreadable_cells(export, codes=("bad-value",))
         deals = export.entities["deals"]
         draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)
         from crm_audit.errors import Msg
@@ -818,13 +824,13 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
     return draft
 
 
-def unreadable_cells(export, shown: int = 3) -> list[str]:
-    """The export's cells that do not read (a date «32.13.2026», an unknown status), as the settings' comment names
-    them: «file» row N, «column»: «value» — the first ``shown`` and how many more."""
-    bad = [w for w in export.warnings if w.code in ("bad-value", "unknown-value") and w.row is not None]
+def unreadable_cells(export, shown: int = 3, codes: tuple[str, ...] = ("bad-value", "unknown-value")) -> list[str]:
+    """The export's cells that do not read (a date «32.13.2026», an unknown status; ``codes``: the warnings' codes), as
+    the settings' comment names them: «file» row N, «column»: «value» — the first ``shown`` and how many more."""
+    bad = [w for w in export.warnings if w.code in codes and w.row is not None]
     out = [f"{Path(w.file).name} строка {w.row}, «{w.column}»: «{w.params.get('value', '')}»" for w in bad[:shown]]
     more = len(bad) - len(out) + sum(int(w.params.get("n", 0)) for w in export.warnings
-                                     if w.code in ("bad-value", "unknown-value") and w.row is None)
+                                     if w.code in codes and w.row is None)
     return out + ([f"и ещё {more}"] if more > 0 and out else [])
 
 
@@ -1184,6 +1190,9 @@ def template_values(draft: Draft) -> dict:
         "date_order": draft.date_order,
         "date_order_why": [_yaml_comment(x) for x in draft.date_order_why],
         "bad_values": [_yaml_comment(b) for b in draft.bad_values],
+        "unknown_values": [_yaml_comment(b) for b in draft.unknown_values],
+        "typed_bad_values": bool(draft.typed_bad_values),
+        "profile_file": f"crm_audit/profiles/{draft.crm}.yaml",
         "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}
                           if draft.won_stages or draft.lost_stages else None),
         "frozen_lost_reasons": [q(r) for r in draft.frozen_lost_reasons],

@@ -124,3 +124,18 @@ def test_hubspot_dutch_completed_task_is_done(tmp_path, capsys, monkeypatch):
     assert found["2.3"] == {"103"}
     assert found["2.4"] == {"101", "106"}
     assert found["1.5"] == {"102"} and found["1.7"] == {"102"}
+
+
+def test_an_unknown_status_is_said_unknown_to_the_profile_not_a_crm_mistake(tmp_path, capsys, monkeypatch):
+    work = tmp_path / "nl"
+    shutil.copytree(CASES / "hs_nl_all" / "export", work / "export")
+    tasks = work / "export" / "tasks.csv"
+    tasks.write_text(tasks.read_text(encoding="utf-8").replace("Voltooid", "Afgevinkt"), encoding="utf-8")
+    code, out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--crm", "hubspot", "--from-export", str(work / "export"))
+    assert code == 0, out + err
+    settings = (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(settings)["on_bad_value"] == "warn"
+    assert "Из них значения, которых не знает профиль CRM (tasks.csv строка 4, «Taakstatus»: «Afgevinkt»)" in settings
+    assert "crm_audit/profiles/hubspot.yaml: languages: <язык>: entities: <сущность>: values:" in settings
+    # only the status is unknown: nothing to fix in the CRM
+    assert "исправьте в CRM" not in settings and "Исправьте их в CRM" not in settings
