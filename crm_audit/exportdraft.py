@@ -584,7 +584,8 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
             ordered, source, guessed = _by_default_pipeline(profile, ordered, source)
         if _mixed_note(body):  # the CRM's values were there, but not one per stage
             source += "; порядок из данных CRM не взят: " + _mixed_note(body)
-    from_crm = not guessed and body and any(x[1] is not None for x in body)
+    # the CRM's order values, or its per-stage columns whose order the default pipeline confirms (acceptance P9)
+    from_crm = not guessed and body and (any(x[1] is not None for x in body) or bool(listed))
     if len(ordered) <= 1 and (guessed or not from_crm):  # one open stage (or none): no order to guess
         source, guessed = ("один открытый этап — порядок не нужен" if ordered else
                            "открытых этапов нет: ни одна сделка этой воронки в выгрузке не открыта — их этапы и порядок "

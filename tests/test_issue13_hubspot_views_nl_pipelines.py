@@ -139,3 +139,42 @@ def test_an_unknown_status_is_said_unknown_to_the_profile_not_a_crm_mistake(tmp_
     assert "crm_audit/profiles/hubspot.yaml: languages: <язык>: entities: <сущность>: values:" in settings
     # only the status is unknown: nothing to fix in the CRM
     assert "исправьте в CRM" not in settings and "Исправьте их в CRM" not in settings
+
+
+# --------------------------------------------------------------------------- P9
+
+
+def _init_settings(tmp_path: Path, capsys, monkeypatch, export: Path) -> tuple[dict, str]:
+    code, out, err = cli_ru(capsys, monkeypatch, "init", str(tmp_path), "--crm", "hubspot", "--from-export", str(export))
+    assert code == 0, out + err
+    text = (tmp_path / "crm-audit.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text), text
+
+
+def test_hubspot_every_stage_of_every_pipeline_the_columns_name(tmp_path, capsys, monkeypatch):
+    export = tmp_path / "export"
+    shutil.copytree(CASES / "hs_en_multipipe" / "export", export)
+    settings, text = _init_settings(tmp_path, capsys, monkeypatch, export)
+    every = ["Appointment Scheduled", "Qualified To Buy", "Presentation Scheduled", "Contract Sent", "Closed Won",
+             "Closed Lost"]
+    # deals are in 2 (Partner) and 3 (Sales) stages only: the columns name all six of each, in HubSpot's order
+    assert settings["pipelines"] == {"Partner Pipeline": every, "Sales Pipeline": every}
+    assert settings["stage_order_confirmed"] is True  # HubSpot's default pipeline knows them all, in that order
+    assert "Порядок этапов взят из данных CRM." in text
+
+
+def test_hubspot_a_pipeline_of_own_stages_is_listed_and_left_unconfirmed(tmp_path, capsys, monkeypatch):
+    export = tmp_path / "export"
+    shutil.copytree(CASES / "hs_en_multipipe" / "export", export)
+    deals = export / "deals.csv"
+    rows = list(csv.reader(deals.open(encoding="utf-8")))
+    own = ["Intake (Renewals)", "Negotiation (Renewals)", "Signed (Renewals)"]
+    rows[0] += [f'Date entered "{s}"' for s in own]
+    for r in rows[1:]:
+        r += ["", "", ""]
+    with deals.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    settings, _text = _init_settings(tmp_path, capsys, monkeypatch, export)
+    # a pipeline no deal is in: its stages from the columns, in column order, after HubSpot's default closed stages
+    assert settings["pipelines"]["Renewals"][:3] == ["Intake", "Negotiation", "Signed"]
+    assert settings["stage_order_confirmed"] is False
