@@ -367,7 +367,12 @@ def _export_problems(settings, rules, export: str) -> list:
         profile = profile_for(settings)
         loaded = load_export(export, profile, on_bad_value="warn")
     except CrmAuditError as exc:
-        return list(exc.problems)
+        problems = list(exc.problems)
+        if exc.hint and problems:  # what to do (a re-export for ids Excel rounded, P1), after the last of them
+            from dataclasses import replace
+
+            problems[-1] = replace(problems[-1], message=f"{problems[-1].message}\n{_(exc.hint)}")
+        return problems
     try:
         from crm_audit.errors import Problem
 

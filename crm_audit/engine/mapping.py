@@ -789,6 +789,7 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
     """Cells that do not parse: warnings (enum / bool values, and every cell with ``on_bad_value: warn``), else an InputError."""
     table, path = job.entity, str(job.path)
     warn = job.on_bad_value == "warn"
+    rounded_ids(con, job, proj)
     warnings: list[DataWarning] = []
     problems: list[Problem] = []
     for name, rawcol, col, typ in proj.checks:
@@ -839,6 +840,38 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
     if problems:
         raise InputError(problems=problems, hint=BAD_VALUE_HINT)
     return warnings
+
+
+#: an id cell Excel wrote in scientific notation, its digits rounded away (acceptance P1): it names no record, so the
+#: rows would merge into one deal (or link to none) — always an error, whatever `on_bad_value` says
+ROUNDED_ID = N_("the ID «{value}» is in scientific notation: Excel rounded it and its digits are lost, so it names no "
+                "record")
+ROUNDED_ID_MORE = N_("… and {n} more rows with IDs in scientific notation in «{column}»")
+ROUNDED_ID_HINT = N_("Export the file from the CRM again and audit it as it comes (CSV, without opening and saving it in "
+                     "Excel); or, in Excel, format the ID columns as text (or as a number with 0 decimals) before "
+                     "saving.")
+
+
+def rounded_ids(con, job: MapJob, proj: Projection) -> None:
+    """Stop on id cells (the record's own and its links) written in rounded scientific notation («1,83457E+11»):
+    :class:`InputError` naming the file, column, rows and values, with what to do (:data:`ROUNDED_ID_HINT`)."""
+    problems: list[Problem] = []
+    for name, rawcol, _col, typ in proj.checks:
+        if typ != "id":
+            continue
+        where = f'rounded_id("{rawcol}")'
+        bad = con.execute(f'SELECT _row, strip("{rawcol}") FROM {job.entity} WHERE {where} ORDER BY _row LIMIT {MAX_REPORTED}').fetchall()
+        if not bad:
+            continue
+        header = proj.fields[name]
+        problems += [Problem(template=ROUNDED_ID, params={"value": v}, file=str(job.path), row=r, column=header,
+                             reason="rounded-id") for r, v in bad]
+        total = con.execute(f"SELECT count(*) FROM {job.entity} WHERE {where}").fetchone()[0]
+        if total > len(bad):
+            problems.append(Problem(template=ROUNDED_ID_MORE, params={"n": total - len(bad), "column": header},
+                                    file=str(job.path), column=header, reason="rounded-id"))
+    if problems:
+        raise InputError(problems=problems, hint=ROUNDED_ID_HINT)
 
 
 def _known_values(job: MapJob, name: str) -> list[str]:
@@ -934,27 +967,48 @@ def no_ids_warning(job: MapJob, columns: str) -> DataWarning:
     return DataWarning("no-deal-ids", "", str(job.path), None, None, template=NO_IDS_HINT if hint else NO_IDS, params=params)
 
 
+def _row_key_sql(spec: EntitySpec, key_fields: list[str]) -> str:
+    """SQL: the derived key of a row from its ``key_fields``' read values (acceptance P7): a date as its ISO date, a
+    number as the number, text trimmed and casefolded — so the same record has the same key whether the file is a CSV
+    (10/11/2026, 11/10/2026, 2026/11/10) or an .xlsx holding real dates; a cell that does not read, by its text."""
+    parts = []
+    for f in key_fields:
+        typ = spec.fields[f].type
+        if typ == "text":
+            parts.append(f'coalesce(norm("{f}"), \'\')')
+            continue
+        value = f'strftime("{f}", \'%Y-%m-%d\')' if typ == "date" else f'CAST("{f}" AS VARCHAR)'
+        parts.append(f'coalesce({value}, norm("{f}__raw"), \'\')')
+    return f"'k' || left(md5(concat_ws(chr(31), {', '.join(parts)})), 12)"
+
+
+def _set_row_keys(con, table: str, spec: EntitySpec, key_fields: list[str]) -> list[list[int]]:
+    """Set ``table``'s ``id`` to the rows' derived keys; rows whose keys collide keep a key each, suffixed with their
+    row number. The colliding rows, by key."""
+    con.execute(f"UPDATE {table} SET id = {_row_key_sql(spec, key_fields)}")
+    dup = con.execute(f"SELECT list(_row ORDER BY _row) FROM {table} GROUP BY id HAVING count(*) > 1 ORDER BY min(_row)").fetchall()
+    if dup:
+        con.execute(f"UPDATE {table} SET id = id || '-' || CAST(_row AS VARCHAR) WHERE id IN "
+                    f"(SELECT id FROM {table} GROUP BY id HAVING count(*) > 1)")
+    return [rows for (rows,) in dup]
+
+
 def derive_row_keys(con, job: MapJob, proj: Projection, key_fields: list[str]) -> list[DataWarning]:
     """Give a file without an id column (a view export without «Record ID», a list export without «ID») an ``id``
-    per row derived from its content: ``k`` and the first 12 hex digits of the md5 of the normalised ``key_fields``
-    (EntitySpec.row_key: title, pipeline, creation date, owner — as written: a date is its cell's text), so the same
-    record has the same key in the next export while those values do not change. Rows whose keys collide keep a key
-    each, suffixed with their row number, and are warned of (their carry-over is lost). Sets ``proj.fields['id']``."""
-    parts = [f"""coalesce(norm("{f + '__raw' if job.spec.fields[f].type != 'text' else f}"), '')""" for f in key_fields]
-    key = f"'k' || left(md5(concat_ws(chr(31), {', '.join(parts)})), 12)"
+    per row derived from its content: ``k`` and the first 12 hex digits of the md5 of the read ``key_fields``
+    (EntitySpec.row_key: title, pipeline, creation date, owner — a date as its ISO date whatever the file's format,
+    :func:`_row_key_sql`), so the same record has the same key in the next export while those values do not change.
+    Rows whose keys collide keep a key each, suffixed with their row number, and are warned of (their carry-over is
+    lost). Sets ``proj.fields['id']``; :func:`_reparse_dates` derives the keys again when the date order changes."""
     t = job.entity
     con.execute(f"ALTER TABLE {t} ADD COLUMN id VARCHAR")
-    con.execute(f"UPDATE {t} SET id = {key}")
-    dup = con.execute(f"SELECT list(_row ORDER BY _row) FROM {t} GROUP BY id HAVING count(*) > 1 ORDER BY min(_row)").fetchall()
+    dup = _set_row_keys(con, t, job.spec, key_fields)
     columns = ", ".join(f"«{proj.fields[f]}»" for f in key_fields)
     proj.fields["id"] = " + ".join(proj.fields[f] for f in key_fields)
-    if dup:
-        con.execute(f"UPDATE {t} SET id = id || '-' || CAST(_row AS VARCHAR) WHERE id IN "
-                    f"(SELECT id FROM {t} GROUP BY id HAVING count(*) > 1)")
     return [no_ids_warning(job, columns)] + [
         DataWarning("deal-key-collision", "", str(job.path), None, None, template=KEY_COLLISION,
                     params={"rows": ", ".join(str(r) for r in rows), "file": job.path.name, "columns": columns})
-        for (rows,) in dup[:MAX_REPORTED]]
+        for rows in dup[:MAX_REPORTED]]
 
 
 def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
@@ -1019,6 +1073,8 @@ def _reparse_dates(con, ent: LoadedEntity, spec: EntitySpec, order: str) -> None
             if fs.type == "date" and name in have and f"{name}__raw" in have]
     if sets:
         con.execute(f"CREATE OR REPLACE TABLE {ent.table} AS SELECT * REPLACE ({', '.join(sets)}) FROM {ent.table}")
+        if ent.row_key and any(spec.fields[f].type == "date" for f in ent.row_key):  # the keys read the dates (P7)
+            _set_row_keys(con, ent.table, spec, ent.row_key)
     ent.date_order = order
 
 
@@ -1188,8 +1244,14 @@ def dates_from_stage_columns(con, entities: dict[str, LoadedEntity], profile: Pr
     warnings: list[DataWarning] = []
     for entity, ent in entities.items():
         for name, fs in profile.entities[entity].fields.items():
-            if not fs.per_stage or name in ent.fields or "stage" not in ent.fields:
+            if not fs.per_stage or "stage" not in ent.fields:
                 continue
+            # the field's own column («Date entered current stage») first; a row whose own cell is blank takes its
+            # stage's column (acceptance P8), and only then counts as blank (days in stage from the creation date)
+            own = name in ent.fields and name in ent.typed
+            if name in ent.fields and not own:
+                continue
+            blank_own = f'is_blank("{name}__raw")' if own else "TRUE"
             by_key = {stage_key(h): (col, h) for col, h in ent.custom.values()}
             shapes = [(p, per_stage_regex(p)) for p in fs.per_stage]
             used = [(p, [k for k in by_key if rx.fullmatch(k)]) for p, rx in shapes]
@@ -1199,7 +1261,7 @@ def dates_from_stage_columns(con, entities: dict[str, LoadedEntity], profile: Pr
             pattern = used[0][0]
             pipeline = "norm(pipeline)" if "pipeline" in ent.fields else "''"
             # per pair: how many of its deals are open (the deals whose days in stage rules read), its names as written
-            is_open = "status = 'open'" if "status" in ent.fields else "TRUE"
+            is_open = ("status = 'open'" if "status" in ent.fields else "TRUE") + f" AND {blank_own}"
             named = "min(strip(pipeline))" if "pipeline" in ent.fields else "''"
             pairs = con.execute(f"SELECT norm(stage), {pipeline}, count(*) FILTER (WHERE {is_open}), min(strip(stage)), {named} "
                                 f"FROM {ent.table} WHERE NOT is_blank(stage) GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
@@ -1217,11 +1279,19 @@ def dates_from_stage_columns(con, entities: dict[str, LoadedEntity], profile: Pr
             raw = f"CASE {' '.join(whens)} ELSE NULL END" if whens else "CAST(NULL AS VARCHAR)"
             raw_col = f'"{name}__raw"'
             # one pass, the row order kept: each row's stage and pipeline normalised once (a column the CASE compares),
-            # its cell taken, then parsed as the field's own column would be (1M deals, 16 stage columns: under 3 s)
-            con.execute(f"CREATE OR REPLACE TABLE {ent.table} AS SELECT *, {_typed_expr(fs, raw_col, ent.date_order)} AS \"{name}\" "
-                        f"FROM (SELECT * EXCLUDE (_ps_stage, _ps_pipeline), {raw} AS {raw_col} "
-                        f"FROM (SELECT *, norm(stage) AS _ps_stage, {pipeline} AS _ps_pipeline FROM {ent.table}))")
-            unreadable = f'NOT is_blank("{name}__raw") AND "{name}" IS NULL'
+            # its cell taken, then parsed as the field's own column would be (1M deals, 16 stage columns: under 3 s);
+            # with the field's own column, only where its cell is blank (`_ps_own`: the row kept its own cell)
+            if own:
+                con.execute(f"CREATE OR REPLACE TABLE {ent.table} AS SELECT * EXCLUDE (_ps_raw) REPLACE ("
+                            f"CASE WHEN _ps_own THEN \"{name}\" ELSE {_typed_expr(fs, '_ps_raw', ent.date_order)} END AS \"{name}\", "
+                            f"CASE WHEN _ps_own THEN {raw_col} ELSE _ps_raw END AS {raw_col}) "
+                            f"FROM (SELECT * EXCLUDE (_ps_stage, _ps_pipeline), NOT {blank_own} AS _ps_own, {raw} AS _ps_raw "
+                            f"FROM (SELECT *, norm(stage) AS _ps_stage, {pipeline} AS _ps_pipeline FROM {ent.table}))")
+            else:
+                con.execute(f"CREATE OR REPLACE TABLE {ent.table} AS SELECT *, {_typed_expr(fs, raw_col, ent.date_order)} AS \"{name}\", "
+                            f"FALSE AS _ps_own FROM (SELECT * EXCLUDE (_ps_stage, _ps_pipeline), {raw} AS {raw_col} "
+                            f"FROM (SELECT *, norm(stage) AS _ps_stage, {pipeline} AS _ps_pipeline FROM {ent.table}))")
+            unreadable = f'NOT _ps_own AND NOT is_blank("{name}__raw") AND "{name}" IS NULL'
             header = f"CASE {' '.join(heads)} ELSE NULL END" if heads else "NULL"
             bad = con.execute(f'SELECT _row, "{name}__raw", {header} FROM {ent.table} WHERE {unreadable} ORDER BY _row '
                               f"LIMIT {MAX_REPORTED}").fetchall()
@@ -1235,13 +1305,17 @@ def dates_from_stage_columns(con, entities: dict[str, LoadedEntity], profile: Pr
             for r, v, h in bad:
                 warnings.append(DataWarning("bad-value", "", str(ent.file), r, h, template=BAD_VALUE_WARN,
                                             params={"value": v, "expected": expected}))
+            con.execute(f"ALTER TABLE {ent.table} DROP COLUMN _ps_own")
             shown = pattern.replace("{stage}", "<stage>").replace("{pipeline}", "<pipeline>")
             if lacking:
                 stages = ", ".join(f"«{s}» ({n})" for s, n in lacking[:10]) + (", …" if len(lacking) > 10 else "")
                 warnings.append(DataWarning("no-stage-column", "", str(ent.file), None, None, template=NO_STAGE_COLUMN,
                                             params={"n": sum(n for _s, n in lacking), "pattern": shown, "stages": stages}))
+            ent.per_stage[name] = [by_key[k][1] for _p, ks in used for k in ks]
+            if own:
+                ent.note(name, Msg(N_("where blank: {columns}"), {"columns": Msg(STAGE_COLUMNS_NOTE, {"n": len(ent.per_stage[name])})}))
+                continue
             ent.fields[name] = shown
             ent.typed.add(name)
-            ent.per_stage[name] = [by_key[k][1] for _p, ks in used for k in ks]
             ent.note(name, Msg(STAGE_COLUMNS_NOTE, {"n": len(ent.per_stage[name])}))
     return warnings

@@ -190,7 +190,7 @@ class FieldSpec(BaseModel):
     fallback: FallbackSpec | None = None
     # date fields: headers of ONE COLUMN PER STAGE holding the date a deal entered that stage, «{stage}» and
     # «{pipeline}» standing for the stage's and the pipeline's names (HubSpot's `Date entered "Appointment Scheduled
-    # (Sales Pipeline)"`); used when none of `headers` is in the export: a deal's date is the column of its own stage
+    # (Sales Pipeline)"`); used when none of `headers` is in the export, or where its cell is blank: a deal's date is the column of its own stage
     # and pipeline (names compared as stage names are: case, spaces and «ё» ignored; any quote marks alike), a blank
     # cell counts as a blank `headers` cell would (see crm_audit/engine/mapping.py `dates_from_stage_columns`)
     per_stage: list[str] = Field(default_factory=list)

@@ -14,6 +14,8 @@ from crm_audit.engine import amounts
 from crm_audit.textnorm import WS_CLASS
 
 WS = WS_CLASS
+#: an id cell in scientific notation as Excel writes it: 1.83457E+11, 1,83457E+11 (a French Excel), 1E+12
+SCI_ID = r"[0-9]([.,][0-9]+)?[eE]\+?[0-9]{1,2}"
 # Currency codes, signs and words that may follow or precede an amount (data: engine/number_formats.yaml).
 _CURRENCY = amounts.CURRENCY
 
@@ -45,12 +47,18 @@ MACROS = [
     f"CREATE OR REPLACE MACRO is_blank(x) AS (x IS NULL OR regexp_full_match(x, '{WS}*'))",
     # ids: Excel turns 123 into 123.0 (or 1.23E+05 for long ones)
     # (each parser starts with a fast path for the common clean value: one regex, one cast)
+    # an id Excel wrote in scientific notation with fewer digits than the number has: its digits are lost
+    r"CREATE OR REPLACE MACRO rounded_id(x) AS regexp_full_match(strip(x), '" + SCI_ID + r"') AND "
+    r"coalesce(length(regexp_extract(strip(x), '[.,]([0-9]+)', 1)), 0) < "
+    r"TRY_CAST(regexp_extract(strip(x), '[eE]\+?([0-9]+)$', 1) AS INTEGER)",
     r"CREATE OR REPLACE MACRO parse_id(x) AS CASE WHEN x IS NULL THEN NULL WHEN regexp_full_match(x, '[0-9]{1,18}') THEN x "
     r"WHEN regexp_full_match(x, '[0-9]{1,18}\.0') THEN left(x, length(x) - 2) "
     r"WHEN is_blank(x) THEN NULL "
-    r"WHEN regexp_full_match(strip(x), '[0-9](\.[0-9]+)?[eE]\+?[0-9]+') AND TRY_CAST(strip(x) AS DOUBLE) < 1e15 "
-    r"  AND TRY_CAST(strip(x) AS DOUBLE) = floor(TRY_CAST(strip(x) AS DOUBLE)) "
-    r"  THEN CAST(CAST(TRY_CAST(strip(x) AS DOUBLE) AS BIGINT) AS VARCHAR) "
+    # scientific notation (1.83457E+11, 1,83457E+11 from a French Excel): an id only when every digit is written
+    # (1.83457000012E+11); a rounded one (its mantissa shorter than the exponent) is no id: NULL (ROUNDED_ID, P1)
+    r"WHEN regexp_full_match(strip(x), '" + SCI_ID + r"') THEN CASE WHEN NOT rounded_id(x) "
+    r"  AND TRY_CAST(replace(strip(x), ',', '.') AS DOUBLE) < 1e15 "
+    r"  THEN CAST(CAST(TRY_CAST(replace(strip(x), ',', '.') AS DOUBLE) AS BIGINT) AS VARCHAR) END "
     r"ELSE regexp_replace(strip(x), '^(-?[0-9]+)\.0+$', '\1') END",
     # numbers: 1 500,00 / 1,500.00 / 1.500,00 / 1500.5 / 1500 руб. / R$ 15.000,00 / CHF 1'500.00 / (1,234.00)
     # an accounting negative «(1,234.00)» or a minus before the currency «-R$ 15,00»: the sign, and the rest

@@ -66,11 +66,17 @@ class DuckDBBackend:
             self.warnings.append(DataWarning("deal-without-id", "", str(deals.file), blank[0][0], deals.fields.get("id"),
                                              template=N_("{n} deal row(s) have no ID and are not audited (first at row {row})"),
                                              params={"n": n, "row": blank[0][0]}))
-        dup = con.execute("SELECT id, count(*) FROM deals WHERE id IS NOT NULL GROUP BY id HAVING count(*) > 1 ORDER BY id LIMIT 5").fetchall()
+        # one id on several rows: never merged silently — named with its rows (acceptance P1); a Bitrix24 export
+        # with «Товар» has a row per product (the profile's hint `duplicate-deal` says so)
+        dup = con.execute("SELECT id, list(_row ORDER BY _row), count(*) OVER () FROM deals WHERE id IS NOT NULL "
+                          "GROUP BY id HAVING count(*) > 1 ORDER BY min(_row) LIMIT 5").fetchall()
         if dup:
-            self.warnings.append(DataWarning("duplicate-deal", "", str(deals.file), None, deals.fields.get("id"),
-                                             template=N_("deal ID(s) {ids} appear more than once; the first row of each is audited"),
-                                             params={"ids": ", ".join(str(d[0]) for d in dup)}))
+            ids = "; ".join(f"{d[0]}: {', '.join(str(r) for r in d[1])}" for d in dup) + ("; …" if dup[0][2] > len(dup) else "")
+            self.warnings.append(DataWarning("duplicate-deal", "", str(deals.file), dup[0][1][1], deals.fields.get("id"),
+                                             template=N_("deal IDs on more than one row (ID: rows): {ids} ({n} in all); only "
+                                                         "the first row of each ID is audited, the other rows are not — if "
+                                                         "they are different deals, export them with their own IDs"),
+                                             params={"ids": ids, "n": dup[0][2]}))
 
         unique = {deals.table: not dup}  # the duplicate check above already answers it for deals
         for ent in (orgs, persons):
