@@ -122,6 +122,8 @@ class Draft:
     # reads them until told) for the user to confirm, with closed_stages_confirmed: false
     won_stages: list[str] = field(default_factory=list)
     lost_stages: list[str] = field(default_factory=list)
+    # closed stages taken from the data of an export without readable closed flags: «stage» — why (Russian lines)
+    closed_why: list[str] = field(default_factory=list)
     # `decimal_mark:` to write ("," / "."; None: auto) and the comment that asks the user to confirm it (Russian lines)
     decimal_mark: str | None = None
     decimal_mark_why: list[str] = field(default_factory=list)
@@ -626,9 +628,11 @@ def closed_unknown_stages(export) -> list[str]:
                                              "GROUP BY 1 ORDER BY min(_row)").fetchall()]
 
 
-def pipelines_of(export, profile, language: str | None = None) -> list[PipelineDraft]:
+def pipelines_of(export, profile, language: str | None = None, guess=None) -> list[PipelineDraft]:
     """Every pipeline of the export with every stage a deal is in, ordered as :func:`_order_pipeline` says
-    (``language``: the export's interface language, for the CRM's default final stages no deal is in)."""
+    (``language``: the export's interface language, for the CRM's default final stages no deal is in; ``guess``: the
+    closed stages taken from the data of an export without readable closed flags
+    (:func:`crm_audit.engine.closed_guess.guess_closed`) — listed last, out of the open order)."""
     deals = export.entities["deals"]
     if "stage" not in deals.fields:  # never blocks init: the rules comparing stages are switched off, naming the column
         return []
@@ -673,9 +677,15 @@ def pipelines_of(export, profile, language: str | None = None) -> list[PipelineD
             prev[1] = ord_ if prev[1] is None else prev[1] if ord_ is None else min(prev[1], ord_)
             prev[4] = sorted(set(prev[4]) | set(vals or []))
     out = []
+    guessed_closed = guess.keys if guess is not None else set()
     for pname, stages in by_pipe.values():
-        out.append(_order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set()), language,
-                                   next((v for k, v in listed.items() if norm(k) == norm(pname)), None)))
+        mine = guessed_closed & set(stages)
+        p = _order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set()) | mine, language,
+                            next((v for k, v in listed.items() if norm(k) == norm(pname)), None))
+        if mine:  # which stages are closed is a guess (closed_stages_confirmed: false); the open stages' order is the CRM's
+            p.source += ("; закрытые этапы угаданы (в выгрузке нет читаемых колонок «закрыта» / «выиграна»): "
+                         + ", ".join(stages[k][0] for k in stages if k in mine) + " — проверьте won_stages: / lost_stages:")
+        out.append(p)
     return out
 
 
@@ -800,8 +810,13 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         if "stage_changed" in deals.per_stage:  # days in stage from the per-stage columns: the file says so
             draft.stage_changed_from = (deals.fields["stage_changed"], _expected_header(export, profile, "deals", "stage_changed"),
                                         len(deals.per_stage["stage_changed"]))
-        draft.pipelines = pipelines_of(export, profile, draft.languages[0] if draft.languages else base.language)
-        draft.lost_stages = closed_unknown_stages(export)
+        from crm_audit.engine.closed_guess import guess_closed
+
+        guess = guess_closed(export, profile)  # no readable closed flags: the closed stages the data shows (P4)
+        draft.pipelines = pipelines_of(export, profile, draft.languages[0] if draft.languages else base.language, guess)
+        draft.won_stages = list(guess.won)
+        draft.lost_stages = [*guess.lost, *(s for s in closed_unknown_stages(export) if norm(s) not in guess.keys)]
+        draft.closed_why = [f"«{s}» — {w}" for s, w in guess.why.items()]
         draft.decimal_mark, draft.decimal_mark_why = propose_decimal_mark(
             [cm for e in export.entities.values() for cm in e.column_marks])
         draft.date_order, draft.date_order_why = propose_date_order(export.date_order)
@@ -1196,6 +1211,7 @@ def template_values(draft: Draft) -> dict:
         "profile_file": f"crm_audit/profiles/{draft.crm}.yaml",
         "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}
                           if draft.won_stages or draft.lost_stages else None),
+        "closed_why": [_yaml_comment(x) for x in draft.closed_why],
         "frozen_lost_reasons": [q(r) for r in draft.frozen_lost_reasons],
         "lost_reasons": ", ".join(draft.lost_reasons),
         "partner_managers": [q(m) for m in draft.partner_managers],

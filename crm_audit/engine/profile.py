@@ -375,6 +375,10 @@ class StatusFromStage(BaseModel):
     # stage names that say the deal is open («Open»): never read as a status, but a deal the CRM's closed flags close in
     # such a stage is warned by file, column and rows (swapped or inverted flag columns; crm_audit/engine/status_checks.py)
     open_names: list[str] = Field(default_factory=list)
+    # the CRM's order value (the deals' `stage_order`: Salesforce's probability) of a won / lost stage: where the
+    # export has no readable closed flags, `crm-audit init` takes a stage whose every deal carries it for closed —
+    # under won_stages: / lost_stages: with closed_stages_confirmed: false (crm_audit/engine/closed_guess.py)
+    closed_by_order: dict[Literal["won", "lost"], float] = Field(default_factory=dict)
 
     @field_validator("won_pattern", "lost_pattern", "closed_lost_pattern")
     @classmethod
@@ -443,8 +447,34 @@ def _add_words(words: list[str], more: list[str]) -> list[str]:
     return [*words, *(w for w in more if norm(w) not in seen and not seen.add(norm(w)))]
 
 
-#: yes/no words every profile reads (the reference's «Да» / Yes / True / 1)
-BASE_YES_NO = YesNo(yes=["Да", "Yes", "True", "1"], no=["Нет", "No", "False", "0"])
+def _spreadsheet_bools() -> YesNo:
+    """Excel's TRUE / FALSE in each interface language (``bool_words.yaml``: «VRAI» / «FAUX» of a French re-save)."""
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parent / "bool_words.yaml").read_text(encoding="utf-8")) or {}
+    return YesNo(yes=[str(w) for w in data.get("yes", [])], no=[str(w) for w in data.get("no", [])])
+
+
+#: yes/no words every profile reads (the reference's «Да» / Yes / True / 1, and a spreadsheet's TRUE / FALSE in
+#: every language)
+BASE_YES_NO = YesNo(yes=["Да", "Yes", "True", "1"], no=["Нет", "No", "False", "0"]).merged(_spreadsheet_bools())
+
+
+def _add_bool_words(profile: "Profile", words: YesNo) -> None:
+    """Every bool field whose values are "true" / "false" (Salesforce's Closed / Won, HubSpot's Is Closed Won) also
+    reads the profile's yes/no words of every language: a report in one language re-saved by a spreadsheet in
+    another writes the spreadsheet's TRUE / FALSE («VRAI» / «FAUX»). A word a field already reads otherwise keeps
+    its meaning (a task status «Open» stays "false")."""
+    for spec in profile.entities.values():
+        for fs in spec.fields.values():
+            if fs.type != "bool" or not {"true", "false"} <= set(fs.values):
+                continue
+            known = {norm(v) for vals in fs.values.values() for v in vals}
+            for key, more in (("true", words.yes), ("false", words.no)):
+                for w in more:
+                    if norm(w) not in known:
+                        fs.values[key].append(w)
+                        known.add(norm(w))
 
 
 class LanguageEntity(BaseModel):
@@ -656,6 +686,7 @@ class Profile(BaseModel):
         if clash:
             raise ValueError(f"yes_no: «{sorted(clash)[0]}» is both a yes and a no word")
         self.yes_no = words
+        _add_bool_words(self, words)
         every = [p for spec in self.entities.values() for p in spec.prefixes]
         for spec in self.entities.values():
             spec._all_prefixes = every

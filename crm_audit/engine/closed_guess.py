@@ -1,0 +1,96 @@
+"""Closed stages an export without readable closed flags still shows (issue 13 acceptance P4).
+
+A Salesforce report tells won / lost by its «Closed» / «Won» columns; a report without them (its author did not pick
+them) or with cells no language reads leaves every deal in a stage the profile does not spell (an org's renamed
+«Won - Signed», a French «Fermée/Gagnée») open. ``crm-audit init`` then takes from the CRM's own data which stages are
+closed: a stage whose every deal carries the profile's won / lost order value (``derive_status.from_stage.
+closed_by_order``: Salesforce's probability 100 % / 0 %), or whose name holds a won / lost / closed word of one of
+the profile's languages (``closed_words.yaml``). They go under won_stages: / lost_stages: with
+closed_stages_confirmed: false — `validate` and `run` name them until the team confirms — and out of the open order.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crm_audit.textnorm import norm
+
+
+@dataclass
+class ClosedGuess:
+    """Stages taken for closed: won, lost, and why each (Russian, the settings' comment)."""
+
+    won: list[str] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> set[str]:
+        return {norm(s) for s in (*self.won, *self.lost)}
+
+
+@functools.cache
+def _words() -> dict[str, dict[str, list[str]]]:
+    import yaml
+
+    return yaml.safe_load((Path(__file__).parent / "closed_words.yaml").read_text(encoding="utf-8")) or {}
+
+
+def _cjk(word: str) -> bool:
+    return any(0x3040 <= ord(ch) <= 0x9FFF or 0xF900 <= ord(ch) <= 0xFAFF for ch in word)
+
+
+def name_outcome(stage: str, languages: list[str]) -> tuple[str, str] | None:
+    """("won" | "lost" | "closed", the word) when the stage's name holds a closed word of one of ``languages``."""
+    tokens = {norm(t) for t in re.split(r"[\W_]+", stage) if t}
+    for kind in ("won", "lost", "closed"):
+        for code in languages:
+            for w in _words().get(code, {}).get(kind, []):
+                if norm(w) in tokens or (_cjk(w) and w in stage):
+                    return kind, w
+    return None
+
+
+def _flags_readable(export, deals) -> bool:
+    if "is_closed" not in deals.fields or not deals.fields.get("is_closed"):
+        return False
+    return bool(export.con.execute(f"SELECT count(is_closed) FROM {deals.table}").fetchone()[0])
+
+
+def guess_closed(export, profile) -> ClosedGuess:
+    """The stages the export's deals are open in that its own data says are closed — none when the CRM's closed flags
+    read (they decide), or the profile has no closed flags and stages to go by."""
+    out = ClosedGuess()
+    ds = profile.derive_status
+    deals = export.entities.get("deals")
+    if (ds is None or ds.from_flags is None or ds.from_stage is None or deals is None or "stage" not in deals.fields
+            or "status" not in deals.fields or _flags_readable(export, deals)):
+        return out
+    by_order = ds.from_stage.closed_by_order
+    order = "stage_order" in deals.fields and bool(deals.fields.get("stage_order")) and by_order
+    vals = "list(DISTINCT stage_order) FILTER (WHERE stage_order IS NOT NULL)" if order else "NULL"
+    rows = export.con.execute(
+        f"SELECT strip(stage) AS s, {vals} AS v, min(_row) AS first FROM {deals.table} WHERE NOT is_blank(stage) "
+        "GROUP BY ALL HAVING bool_and(coalesce(status, 'open') = 'open') ORDER BY first").fetchall()
+    languages = list(dict.fromkeys([*profile.languages, profile.language, "en", "ru"]))
+    for stage, values, _first in rows:
+        kind, why = None, ""
+        if order and values and len(values) == 1:
+            for outcome in ("won", "lost"):
+                if outcome in by_order and float(values[0]) == float(by_order[outcome]):
+                    kind = outcome
+                    why = f"у всех его сделок «{deals.fields['stage_order']}» {values[0]:g}"
+        if kind is None:
+            named = name_outcome(stage, languages)
+            if named is not None:
+                kind, word = named
+                why = f"в названии слово «{word}»"
+        if kind is None:
+            continue
+        (out.won if kind == "won" else out.lost).append(stage)
+        out.why[stage] = ("выигрышный" if kind == "won" else "проигрышный" if kind == "lost"
+                          else "закрытый (исход не ясен, записан в проигрышные)") + ": " + why
+    return out
