@@ -122,6 +122,9 @@ class Draft:
     # reads them until told) for the user to confirm, with closed_stages_confirmed: false
     won_stages: list[str] = field(default_factory=list)
     lost_stages: list[str] = field(default_factory=list)
+    # trial stages proposed by their names (Russian lines: «stage» — why), or none found (P5): said at trial_stages:
+    trial_why: list[str] = field(default_factory=list)
+    trial_missing: bool = False
     # closed stages taken from the data of an export without readable closed flags: «stage» — why (Russian lines)
     closed_why: list[str] = field(default_factory=list)
     # `decimal_mark:` to write ("," / "."; None: auto) and the comment that asks the user to confirm it (Russian lines)
@@ -939,9 +942,35 @@ def fill_lists(draft: Draft, lost_reasons: list[str], owners: list[str]) -> None
 
     found = {norm(s) for p in draft.pipelines for s in p.stages}
     draft.trial_stages = [s for s in EXAMPLE["trial_stages"] if norm(s) in found]
+    if not draft.trial_stages:  # the team's own name for the trial stage («Trial», «Testphase», «Période d'essai»)
+        propose_trial_stages(draft, EXAMPLE["trial_stages"])
     draft.lost_reasons = list(lost_reasons)
     draft.frozen_lost_reasons = [r for r in EXAMPLE["frozen_lost_reasons"] if norm(r) in {norm(x) for x in lost_reasons}]
     draft.partner_managers = [m for m in EXAMPLE["partner_managers"] if norm(m) in {norm(o) for o in owners}]
+
+
+def propose_trial_stages(draft: Draft, handbook: list[str]) -> None:
+    """The team's stages that are the handbook's trial stage (rule 2.4 spares a deal in one): a name answering it as
+    crm_audit/name_synonyms.yaml lists its names in every language (:func:`crm_audit.handbook_names.answers`), or
+    holding one of its one-word names («Trial (14 days)», «Période d'essai»). Written into `trial_stages:` with why,
+    for the user to confirm (issue 13 acceptance P5); none found: ``draft.trial_missing`` (the settings say so)."""
+    from crm_audit import handbook_names
+
+    closed = {norm(s) for s in (*draft.won_stages, *draft.lost_stages)}
+    team = list(dict.fromkeys(s for p in draft.pipelines for s in p.stages if norm(s) not in closed))
+    for name in handbook:
+        words = {handbook_names.key(w) for w in (name, *handbook_names.synonyms("stage").get(norm(name), ()))
+                 if len(handbook_names._words(handbook_names.key(w))) == 1}
+        hits = {a.team: a.via for a in handbook_names.answers("stage", name, team)}
+        for s in team:
+            word = next((w for w in handbook_names._words(handbook_names.key(s)) if w in words), None)
+            if s not in hits and word is not None:
+                hits[s] = word
+        for s in team:  # in the pipelines' order
+            if s in hits and s not in draft.trial_stages:
+                draft.trial_stages.append(s)
+                draft.trial_why.append(f"«{s}» — похоже на «{name}» руководства (по названию «{hits[s]}»)")
+    draft.trial_missing = not draft.trial_stages
 
 
 @dataclass
@@ -1216,6 +1245,8 @@ def template_values(draft: Draft) -> dict:
         "lost_reasons": ", ".join(draft.lost_reasons),
         "partner_managers": [q(m) for m in draft.partner_managers],
         "trial_stages": [q(s) for s in draft.trial_stages],
+        "trial_why": [_yaml_comment(x) for x in draft.trial_why],
+        "trial_missing": draft.trial_missing and bool(draft.pipelines),
         "languages": draft.languages[0] + (f" (в части колонок также: {', '.join(draft.languages[1:])})" if draft.languages[1:] else "")
         if draft.languages else "",
         "columns": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.columns.items() if ms},
