@@ -102,6 +102,8 @@ class Draft:
     # the handbook's pipelines / stages the bundled rules name -> this team's (crm_audit/name_synonyms.yaml), to confirm
     pipeline_names: list[Mapping] = field(default_factory=list)
     stage_names: list[Mapping] = field(default_factory=list)
+    # `fields:` proposals written commented out with why (a CRM's built-in column that may or may not be the field)
+    fields_held: list[Mapping] = field(default_factory=list)
     # `stage_names:` proposals for a stage the rules compare («stage ≥ X») in a pipeline whose order is guessed:
     # written commented out (the rule would compare by a guess), the rules needing them off with the reason
     stage_names_held: list[Mapping] = field(default_factory=list)
@@ -149,6 +151,7 @@ class Draft:
         self.pipeline_names, self.stage_names = list(found.pipeline_names), list(found.stage_names)
         self.stage_names_held = list(found.stage_names_held)
         self.no_stage_rules = list(found.no_stage_rules)
+        self.fields_held = list(found.fields_held)
 
     @property
     def stage_order_confirmed(self) -> bool:
@@ -400,14 +403,27 @@ def closest_name(ref: str, candidates: dict[str, str]) -> tuple[str, float, str]
     return best
 
 
-def proposal_note(ref: str, matched: str) -> str:
-    """The comment next to a proposed `fields:` entry (Russian, in the settings file)."""
-    how = "то же название" if _key(matched) == _key(ref.partition(".")[2]) else f"так это поле называют: «{matched}»"
+def proposal_note(ref: str, matched: str, header: str | None = None) -> str:
+    """The comment next to a proposed `fields:` entry (Russian, in the settings file): the name it matched, quoted as
+    the export writes it (``header``: the team's column — not a synonym of another language, issue 13 acceptance P6)."""
+    how = ("то же название" if _key(matched) == _key(ref.partition(".")[2])
+           else f"так это поле называют: «{header if header is not None else matched}»")
     return f"{how} — проверьте, что это то же поле"
 
 
-def rule_fields_by_name(export, missing_refs: list[str]) -> list[Mapping]:
-    """For each rule field the export lacks, the team's column that is the same field (by name or a known synonym)."""
+def _guarded(ref: str, free: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """``free`` (name key -> header) less the headers field_synonyms.yaml's `never:` / `held:` keep from ``ref``
+    (a CRM's built-in «Source origin» is no deal source), and the `held:` headers there were (proposed commented out)."""
+    info = synonym_info(ref)
+    never = {_key(n) for n in info.get("never", [])}
+    held = {_key(n) for n in (info.get("held") or {}).get("names", [])}
+    return ({k: h for k, h in free.items() if k not in never and k not in held},
+            [h for k, h in free.items() if k in held])
+
+
+def rule_fields_by_name(export, missing_refs: list[str], held: list[Mapping] | None = None) -> list[Mapping]:
+    """For each rule field the export lacks, the team's column that is the same field (by name or a known synonym);
+    ``held``: where none is, the columns field_synonyms.yaml's `held:` names, to write commented out with its reason."""
     from crm_audit.engine.requirements import REF_ENTITY
 
     out: list[Mapping] = []
@@ -416,13 +432,16 @@ def rule_fields_by_name(export, missing_refs: list[str]) -> list[Mapping]:
         ent = export.entities.get(REF_ENTITY.get(ref.partition(".")[0], ""))
         if ent is None:
             continue
-        free = {_key(h): h for _c, h in ent.custom.values() if (ent.entity, h) not in taken}
+        free, kept = _guarded(ref, {_key(h): h for _c, h in ent.custom.values() if (ent.entity, h) not in taken})
         best = closest_name(ref, free)
         if best is None:
+            if held is not None and kept:
+                why = " ".join(str((synonym_info(ref).get("held") or {}).get("why", "")).split())
+                held.append(Mapping(ref, kept[0], f"«{kept[0]}»: {why}"))
             continue
         if synonym_info(ref).get("yes_no") and not _yes_no_column(export, ent, best[0]):
             continue
-        note = proposal_note(ref, best[2])
+        note = proposal_note(ref, best[2], best[0])
         col = next(c for c, h in ent.custom.values() if h == best[0])
         if ent.rows and not export.con.execute(f"SELECT count(*) FILTER (WHERE NOT is_blank({col})) FROM {ent.table}").fetchone()[0]:
             # the rules would take the field as empty for every record: said here and by `run` (issue 13 acceptance K13)
@@ -983,6 +1002,7 @@ class Unrunnable:
     stage_names: list[Mapping] = field(default_factory=list)  # `stage_names:`
     stage_names_held: list[Mapping] = field(default_factory=list)  # `stage_names:` written commented out (order guessed)
     no_stage_rules: list[str] = field(default_factory=list)  # rules that need the stage column the export lacks
+    fields_held: list[Mapping] = field(default_factory=list)  # `fields:` written commented out, with why (P6)
 
 
 def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) -> Unrunnable:
@@ -1010,8 +1030,9 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
         s0, rules0, needs = decide([], names)
     lacking = [m.field for m in needs.missing if not m.needed_by_all and "." in m.field and
                m.field.partition(".")[2] not in planmod.FIELDS.get(m.field.partition(".")[0], {})]
-    out = Unrunnable(fields=rule_fields_by_name(export, list(dict.fromkeys(lacking))), pipeline_names=names[0], stage_names=names[1],
-                     stage_names_held=held)
+    fields_held: list[Mapping] = []
+    out = Unrunnable(fields=rule_fields_by_name(export, list(dict.fromkeys(lacking)), fields_held), pipeline_names=names[0],
+                     stage_names=names[1], stage_names_held=held, fields_held=fields_held)
     s, rules, needs = decide(out.fields, names)
     everyone = [m for m in needs.missing if m.needed_by_all]
     if everyone:
@@ -1254,6 +1275,7 @@ def template_values(draft: Draft) -> dict:
         # the team's `columns:` lines whose header is gone (written commented among column_hints): init says them
         "stale_columns": list(draft.stale_columns),
         "fields": [(q(m.key), q(m.value), m.why) for m in draft.fields],
+        "fields_held": [(q(m.key), q(m.value), _yaml_comment(m.why)) for m in draft.fields_held],
         "pipeline_names": [(q(m.key), q(m.value), m.why) for m in draft.pipeline_names],
         "stage_names": [(q(m.key), q(m.value), m.why) for m in draft.stage_names],
         "stage_names_held": [(q(m.key), q(m.value), m.why) for m in draft.stage_names_held],
