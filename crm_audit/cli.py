@@ -371,7 +371,8 @@ def _export_problems(settings, rules, export: str) -> list:
         if exc.hint and problems:  # what to do (a re-export for ids Excel rounded, P1), after the last of them
             from dataclasses import replace
 
-            problems[-1] = replace(problems[-1], message=f"{problems[-1].message}\n{_(exc.hint)}")
+            hint = _(exc.hint)
+            problems[-1] = replace(problems[-1], message=f"{problems[-1].message}\n{hint}")
         return problems
     try:
         from crm_audit.errors import Problem

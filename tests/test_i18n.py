@@ -344,7 +344,8 @@ def test_data_warnings_are_russian_on_the_faq_and_in_the_clis_language_in_the_te
     ("unknown value «{value}» (expected one of: {known}); the cell is treated as empty", {"value": "maybe", "known": "won, lost"}),
     ("… and {n} more rows with unreadable values in «{column}»", {"n": 7, "column": "Expected close date"}),
     ("{n} deal row(s) have no ID and are not audited (first at row {row})", {"n": 3, "row": 12}),
-    ("deal ID(s) {ids} appear more than once; the first row of each is audited", {"ids": "101, 102"}),
+    ("deal IDs on more than one row (ID: rows): {ids} ({n} in all); only the first row of each ID is audited, the other "
+     "rows are not — if they are different deals, export them with their own IDs", {"ids": "101: 2, 5", "n": 1}),
     ("several records named «{name}»; deals are linked to the first of them", {"name": "Acme Ltd"}),
     ("{sheet}: {n} violations, the sheet shows the first {shown} (an Excel sheet holds no more)",
      {"sheet": "R01 Нет задачи", "n": 1048576, "shown": 1048575}),

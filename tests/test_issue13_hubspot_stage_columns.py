@@ -130,8 +130,10 @@ def test_date_entered_current_stage_wins(tmp_path, capsys):
     capsys.readouterr()
     assert main(["inspect", "-c", str(work / "crm-audit.yaml"), str(export)]) == 0
     said = capsys.readouterr().out
-    assert "Date entered current stage → stage_changed" in said and "(<pipeline>)\" (" not in said
-    assert '    по колонке на этап, не читаются: «Date entered "<stage> (<pipeline>)"» (11), «Date exited ' in said
+    # its blank cells would take the deal's own stage column (acceptance P8): those columns are read, not listed unread
+    assert ("Date entered current stage (где пусто: по колонке на этап (колонок: 11), у каждой сделки — дата из колонки "
+            "её этапа) → stage_changed") in said and "(<pipeline>)\" (" not in said
+    assert '    по колонке на этап, не читаются: «Date exited ' in said and '«Date entered "<stage>' not in said
 
 
 def test_a_cell_that_does_not_read_stops_run_naming_file_row_and_column(tmp_path, capsys):

@@ -315,7 +315,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         for name, ent in export.entities.items():
             fr = FileReport(ent.file, name, ent.rows)
             fr.mapped = [(_with_notes(hdr, ent.notes.get(f, [])), f) for f, hdr in ent.fields.items()]
-            per_stage = {h for hs in ent.per_stage.values() for h in hs}  # read into a field (its mapped line says so)
+            # read into a field, or where its own column is blank (its mapped line says so)
+            per_stage = {h for hs in [*ent.per_stage.values(), *ent.per_stage_blank.values()] for h in hs}
             fr.custom, fr.stage_columns = _stage_families(profile.entities[name], [hdr for _col, hdr in ent.custom.values()
                                                                                   if hdr not in per_stage])
             fr.suggestions = {s.header: (s.field, s.like) for s in suggested if s.entity == name}

@@ -101,6 +101,9 @@ class LoadedEntity:
     date_order: str = "dmy"
     # canonical field -> the per-stage columns it is read from (FieldSpec.per_stage: HubSpot's `Date entered "…"`)
     per_stage: dict[str, list[str]] = field(default_factory=dict)
+    # canonical field -> the per-stage columns its own column's blank cells are read from («Date entered current
+    # stage» blank: the deal's `Date entered "<stage> (<pipeline>)"`, acceptance P8)
+    per_stage_blank: dict[str, list[str]] = field(default_factory=dict)
     # what the file's slash dates showed about their order (:func:`settle_date_order` reads a file whose dates fit
     # both orders as another file of the export proves), and the note said about it (replaced when settled so)
     date_evidence: "DateEvidence | None" = None
@@ -1311,10 +1314,12 @@ def dates_from_stage_columns(con, entities: dict[str, LoadedEntity], profile: Pr
                 stages = ", ".join(f"«{s}» ({n})" for s, n in lacking[:10]) + (", …" if len(lacking) > 10 else "")
                 warnings.append(DataWarning("no-stage-column", "", str(ent.file), None, None, template=NO_STAGE_COLUMN,
                                             params={"n": sum(n for _s, n in lacking), "pattern": shown, "stages": stages}))
-            ent.per_stage[name] = [by_key[k][1] for _p, ks in used for k in ks]
+            headers = [by_key[k][1] for _p, ks in used for k in ks]
             if own:
-                ent.note(name, Msg(N_("where blank: {columns}"), {"columns": Msg(STAGE_COLUMNS_NOTE, {"n": len(ent.per_stage[name])})}))
+                ent.per_stage_blank[name] = headers
+                ent.note(name, Msg(N_("where blank: {columns}"), {"columns": Msg(STAGE_COLUMNS_NOTE, {"n": len(headers)})}))
                 continue
+            ent.per_stage[name] = headers
             ent.fields[name] = shown
             ent.typed.add(name)
             ent.note(name, Msg(STAGE_COLUMNS_NOTE, {"n": len(ent.per_stage[name])}))
