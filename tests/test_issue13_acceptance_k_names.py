@@ -17,7 +17,6 @@ each with a README naming its repository, path and commit), through `init` → `
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import openpyxl
@@ -25,19 +24,10 @@ import yaml
 
 from crm_audit.cli import main
 from crm_audit.engine.suggest import name_score
+from real_fixtures import copy_export as _export
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 AS_OF = "2026-11-20"
-
-
-def _export(tmp: Path, name: str) -> Path:
-    """The fixture's data files (its README stays behind) in a folder of their own."""
-    out = tmp / "export"
-    out.mkdir()
-    for f in (REAL / name).iterdir():
-        if f.suffix.lower() in (".csv", ".xlsx"):
-            shutil.copy(f, out / f.name)
-    return out
 
 
 def _init(tmp: Path, crm: str, export: Path) -> tuple[dict, str]:

@@ -14,7 +14,6 @@ which values the tester wrote), through `init --from-export` → `run` as a user
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import yaml
@@ -22,20 +21,11 @@ import yaml
 from crm_audit.cli import main
 from crm_audit.engine.profile import load_profile
 from crm_audit.engine.suggest import candidates, says_field
+from real_fixtures import copy_export as _export
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 KOMMO = "kommo_ptbr"
 KOMMO_AS_OF = "2025-05-20"
-
-
-def _export(tmp: Path, name: str) -> Path:
-    """The fixture's data files (its README stays behind) in a folder of their own."""
-    out = tmp / "export"
-    out.mkdir()
-    for f in (REAL / name).iterdir():
-        if f.suffix.lower() in (".csv", ".xlsx"):
-            shutil.copy(f, out / f.name)
-    return out
 
 
 def _init(tmp: Path, export: Path, *crm: str) -> tuple[dict, str]:

@@ -19,7 +19,6 @@ tester wrote), through `init --from-export` → `inspect` / `run` as a user type
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import pytest
@@ -30,20 +29,11 @@ from crm_audit.engine.inspect import inspect_export
 from crm_audit.engine.loading import load_export
 from crm_audit.engine.profile import load_profile
 from crm_audit.errors import InputError
+from real_fixtures import copy_export as _export
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 AS_OF = "2026-11-20"
 M1 = "pd_en_usexcel_m1"
-
-
-def _export(tmp: Path, name: str) -> Path:
-    """The fixture's data files (its README stays behind) in a folder of their own."""
-    out = tmp / "export"
-    out.mkdir()
-    for f in (REAL / name).iterdir():
-        if f.suffix.lower() in (".csv", ".xlsx"):
-            shutil.copy(f, out / f.name)
-    return out
 
 
 def _init(tmp: Path, export: Path, crm: str) -> str:

@@ -25,6 +25,7 @@ from cli_helpers import cli_ru
 from crm_audit.engine import plan as planmod
 from crm_audit.rules import ruleset
 from crm_audit.settings import from_dict
+from real_fixtures import copy_export as _export
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 
@@ -36,15 +37,6 @@ SKIP_12 = ("список frozen_lost_reasons в настройках пуст, �
            "сравнивается «Deal - Lost reason») — впишите в crm-audit.yaml нужные значения (frozen_lost_reasons: [...]); "
            "в выгрузке есть: Off season; если у вашей команды таких нет, отключите правило (rules: skip: "
            "frozen-deal-without-tasks: <причина>)")
-
-
-def _export(tmp: Path, name: str) -> Path:
-    out = tmp / "export"
-    out.mkdir()
-    for f in (REAL / name).iterdir():
-        if f.name != "README.md":
-            shutil.copy(f, out / f.name)
-    return out
 
 
 def _init_lists(tmp: Path, capsys, monkeypatch) -> Path:

@@ -7,7 +7,6 @@ same file with a lost deal and in other languages' stage names; init --from-expo
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import pytest

@@ -20,17 +20,9 @@ from pathlib import Path
 
 from crm_audit.cli import main
 from crm_audit.engine.inspect import inspect_export
+from real_fixtures import copy_export as _export
 
 REAL = Path(__file__).parent / "fixtures" / "real"
-
-
-def _export(tmp: Path, name: str) -> Path:
-    out = tmp / "export"
-    out.mkdir()
-    for f in (REAL / name).iterdir():
-        if f.name != "README.md":
-            shutil.copy(f, out / f.name)
-    return out
 
 
 def _why(rep, code: str) -> str:

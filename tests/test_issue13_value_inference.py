@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 from pathlib import Path
 
 import yaml
@@ -23,18 +22,10 @@ from crm_audit.engine.inspect import inspect_export, format_report
 from crm_audit.engine.loading import load_export
 from crm_audit.engine.profile import load_profile
 from crm_audit.engine.value_guess import guess_by_values
+from real_fixtures import copy_export as _export
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 AS_OF = "2026-11-20"
-
-
-def _export(tmp: Path, name: str) -> Path:
-    out = tmp / "export"
-    out.mkdir(parents=True)
-    for f in (REAL / name).iterdir():
-        if f.suffix.lower() == ".csv":
-            shutil.copy(f, out / f.name)
-    return out
 
 
 def _init(tmp: Path, export: Path) -> tuple[dict, str]:
