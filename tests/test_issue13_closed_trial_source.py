@@ -147,3 +147,14 @@ def test_source_origin_is_never_the_deal_source(tmp_path, capsys, monkeypatch):
 def test_field_comment_quotes_the_exports_header(tmp_path, capsys, monkeypatch):
     text = _init(capsys, monkeypatch, tmp_path / "w", "pipedrive", "pd_en_teamfields")
     assert "deal.Источник сделки: Lead source    # так это поле называют: «Lead source» — проверьте" in text
+
+
+def test_inspect_names_the_trial_stage_or_its_absence(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no crm-audit.yaml of the team's: inspect says what init would propose
+    code, out, _err = cli_ru(capsys, monkeypatch, "inspect", str(FIXTURES / "pd_en_teamfields"))
+    assert code == 0
+    line = next(x for x in out.splitlines() if "no-stage-movement" in x)
+    assert line.endswith("выполнится: `init --from-export` предложит trial_stages: «Trial» (по названиям этапов) — проверьте")
+    code, out, _err = cli_ru(capsys, monkeypatch, "inspect", str(FIXTURES / "sf_fr_noflags"))
+    line = next(x for x in out.splitlines() if "no-stage-movement" in x)
+    assert "этап тестового периода среди этапов выгрузки не найден" in line

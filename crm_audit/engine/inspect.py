@@ -249,6 +249,47 @@ def _as_init_would(rep: InspectReport, export, profile) -> None:
             rc.why = _("`init --from-export` switches it off: {why}").format(why=off[rc.rule_id])
 
 
+#: inspect without settings: the trial stages init would propose for a rule sparing them (acceptance P5)
+TRIAL_PROPOSED = N_("`init --from-export` proposes trial_stages: {stages} (by their names) — check them")
+TRIAL_NOT_FOUND = N_("no trial stage found among the export's stages: trial_stages: stays empty, and deals long in a "
+                     "trial stage are flagged — write yours in trial_stages:")
+
+
+def _reads_setting(cond, name: str) -> bool:
+    """The rule condition compares a field with the settings' list ``name``."""
+    from crm_audit.rules.lang import SettingRef
+
+    if cond is None:
+        return False
+    if isinstance(getattr(cond, "value", None), SettingRef) and cond.value.name == name:
+        return True
+    return any(_reads_setting(c, name) for c in (*(getattr(cond, "items", None) or []), getattr(cond, "item", None)))
+
+
+def _trial_note(rep: InspectReport, export, profile, settings) -> None:
+    """A rule sparing the trial stages (2.4) that runs: the trial stages init would propose by the export's stage
+    names, or that it found none — never a silent empty list (issue 13 acceptance P5)."""
+    from crm_audit import exportdraft as xd
+    from crm_audit.rules import ruleset
+
+    try:
+        rules = {r.id: r for r in ruleset.load_with_warnings(settings)[0]}
+        draft = xd.Draft(crm=profile.name, pipelines=xd.pipelines_of(export, profile))
+    except CrmAuditError:
+        return
+    if not draft.pipelines:
+        return
+    xd.fill_lists(draft, [], [])
+    if not draft.trial_why and not draft.trial_missing:  # the handbook's own trial stage is the team's
+        return
+    note = (_(TRIAL_PROPOSED).format(stages=", ".join(f"«{s}»" for s in draft.trial_stages)) if draft.trial_why
+            else _(TRIAL_NOT_FOUND))
+    for rc in rep.rules:
+        rule = rules.get(rc.rule_id)
+        if rc.state == "run" and rule is not None and any(_reads_setting(c, "trial_stages") for c in (rule.where, rule.when)):
+            rc.why = f"{rc.why}; {note}" if rc.why else note
+
+
 def _with_notes(header: str, notes: list) -> str:
     """A mapped column as inspect lists it: the header, then how the field is fed beyond it (made in the CLI's language)."""
     said = "; ".join(n.text() for n in notes)
@@ -366,6 +407,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             rep.rules, blank, yes_no = _rule_checks(export, settings)
             if config is None:  # no settings of the team's: the rules init would write under rules: skip: said so
                 _as_init_would(rep, export, profile)
+                _trial_note(rep, export, profile, settings)
             rep.problems = ([blank_column_warning(b).message for b in blank] + rep.problems
                             + [_as_run_meets(w, stops, rep).line() for w in yes_no])
         except CrmAuditError as exc:
