@@ -158,3 +158,23 @@ def test_inspect_names_the_trial_stage_or_its_absence(tmp_path, capsys, monkeypa
     code, out, _err = cli_ru(capsys, monkeypatch, "inspect", str(FIXTURES / "sf_fr_noflags"))
     line = next(x for x in out.splitlines() if "no-stage-movement" in x)
     assert "этап тестового периода среди этапов выгрузки не найден" in line
+
+
+def test_deal_in_a_stage_the_settings_do_not_list_is_warned(tmp_path, capsys, monkeypatch):
+    """No closed flags: a deal in a stage neither the pipelines nor won_stages: / lost_stages: list is named by row."""
+    import shutil
+
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "sf_fr_noflags", export)
+    work = tmp_path / "w"
+    code, _out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--crm", "salesforce", "--from-export", str(export))
+    assert code == 0, err
+    report = next(export.glob("*.csv"))
+    lines = report.read_text(encoding="utf-8").split("\n")
+    lines.insert(6, '"Jane Doe","Zeta","Zeta deal","Signée","100","100","31/12/2026","01/06/2026","Web","40"')
+    report.write_text("\n".join(lines), encoding="utf-8")
+    code, out, err = cli_ru(capsys, monkeypatch, "run", "-c", str(work / "crm-audit.yaml"), "--export", str(export),
+                            "--as-of", AS_OF, "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"),
+                            "--ledger", str(work / "l.db"))
+    assert code == 0, err
+    assert "строка 7 «Étape»: сделка" in out + err and "этапа «Signée» нет в воронке «Ventes» настроек" in out + err
