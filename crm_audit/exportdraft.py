@@ -129,6 +129,9 @@ class Draft:
     trial_missing: bool = False
     # closed stages taken from the data of an export without readable closed flags: «stage» — why (Russian lines)
     closed_why: list[str] = field(default_factory=list)
+    # the CRM's closed flag columns the export lacks, in the export's language (Salesforce «Closed» / «Won», HubSpot
+    # «Is Deal Closed?» / «Is Closed Won»): the comment asks for them (acceptance Q3)
+    closed_flags: list[str] = field(default_factory=list)
     # `decimal_mark:` to write ("," / "."; None: auto) and the comment that asks the user to confirm it (Russian lines)
     decimal_mark: str | None = None
     decimal_mark_why: list[str] = field(default_factory=list)
@@ -839,6 +842,10 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         draft.won_stages = list(guess.won)
         draft.lost_stages = [*guess.lost, *(s for s in closed_unknown_stages(export) if norm(s) not in guess.keys)]
         draft.closed_why = [f"«{s}» — {w}" for s, w in guess.why.items()]
+        if guess.why:
+            flags = profile.derive_status.from_flags
+            draft.closed_flags = [_expected_header(export, profile, "deals", f)
+                                  for f in dict.fromkeys((flags.closed, flags.won, flags.lost)) if f]
         draft.decimal_mark, draft.decimal_mark_why = propose_decimal_mark(
             [cm for e in export.entities.values() for cm in e.column_marks])
         draft.date_order, draft.date_order_why = propose_date_order(export.date_order)
@@ -1262,6 +1269,7 @@ def template_values(draft: Draft) -> dict:
         "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}
                           if draft.won_stages or draft.lost_stages else None),
         "closed_why": [_yaml_comment(x) for x in draft.closed_why],
+        "closed_flags": " / ".join(f"«{_yaml_comment(x)}»" for x in draft.closed_flags) or "«Closed» / «Won»",
         "frozen_lost_reasons": [q(r) for r in draft.frozen_lost_reasons],
         "lost_reasons": ", ".join(draft.lost_reasons),
         "partner_managers": [q(m) for m in draft.partner_managers],

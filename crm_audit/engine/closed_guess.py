@@ -1,10 +1,13 @@
 """Closed stages an export without readable closed flags still shows (issue 13 acceptance P4).
 
-A Salesforce report tells won / lost by its «Closed» / «Won» columns; a report without them (its author did not pick
+Any CRM whose profile has closed flags (``derive_status.from_flags``) gets this when the export lacks them (HubSpot's
+view export without «Is Closed Won», a Pipedrive file without «Won time» / «Lost time»: acceptance Q3). A Salesforce
+report tells won / lost by its «Closed» / «Won» columns; a report without them (its author did not pick
 them) or with cells no language reads leaves every deal in a stage the profile does not spell (an org's renamed
 «Won - Signed», a French «Fermée/Gagnée») open. ``crm-audit init`` then takes from the CRM's own data which stages are
 closed: a stage whose every deal carries the profile's won / lost order value (``derive_status.from_stage.
-closed_by_order``: Salesforce's probability 100 % / 0 %), or whose name holds a won / lost / closed word of one of
+closed_by_order``: Salesforce's probability 100 % / 0 %,
+HubSpot's «Deal probability» 1 / 0), or whose name holds a won / lost / closed word of one of
 the profile's languages (``closed_words.yaml``). They go under won_stages: / lost_stages: with
 closed_stages_confirmed: false — `validate` and `run` name them until the team confirms — and out of the open order.
 """
@@ -54,10 +57,15 @@ def name_outcome(stage: str, languages: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def _flags_readable(export, deals) -> bool:
-    if "is_closed" not in deals.fields or not deals.fields.get("is_closed"):
-        return False
-    return bool(export.con.execute(f"SELECT count(is_closed) FROM {deals.table}").fetchone()[0])
+def _flags_readable(export, deals, flags) -> bool:
+    """Whether one of the CRM's closed flags (``derive_status.from_flags``: Salesforce «Closed», HubSpot «Is Closed»,
+    Pipedrive «Won time» / «Lost time», Bitrix24 «Сделка закрыта») is a column of the export with a value read."""
+    names = [f for f in (flags.closed, flags.won, flags.lost) if f and deals.fields.get(f)]
+    return any(export.con.execute(f'SELECT count("{f}") FROM {deals.table}').fetchone()[0] for f in names)
+
+
+def _values(v) -> list[float]:
+    return [float(x) for x in (v if isinstance(v, list) else [v])]
 
 
 def guess_closed(export, profile) -> ClosedGuess:
@@ -66,10 +74,12 @@ def guess_closed(export, profile) -> ClosedGuess:
     out = ClosedGuess()
     ds = profile.derive_status
     deals = export.entities.get("deals")
-    if (ds is None or ds.from_flags is None or ds.from_stage is None or deals is None or "stage" not in deals.fields
-            or "status" not in deals.fields or _flags_readable(export, deals)):
+    if (ds is None or ds.from_flags is None or deals is None or "stage" not in deals.fields
+            or "status" not in deals.fields or _flags_readable(export, deals, ds.from_flags)):
         return out
-    by_order = ds.from_stage.closed_by_order
+    if deals.fields["status"] not in (deals.fields.get("stage"), "status"):  # the export's own status column decides
+        return out
+    by_order = ds.from_stage.closed_by_order if ds.from_stage is not None else {}
     order = "stage_order" in deals.fields and bool(deals.fields.get("stage_order")) and by_order
     vals = "list(DISTINCT stage_order) FILTER (WHERE stage_order IS NOT NULL)" if order else "NULL"
     rows = export.con.execute(
@@ -80,7 +90,7 @@ def guess_closed(export, profile) -> ClosedGuess:
         kind, why = None, ""
         if order and values and len(values) == 1:
             for outcome in ("won", "lost"):
-                if outcome in by_order and float(values[0]) == float(by_order[outcome]):
+                if outcome in by_order and float(values[0]) in _values(by_order[outcome]):
                     kind = outcome
                     why = f"у всех его сделок «{deals.fields['stage_order']}» {values[0]:g}"
         if kind is None:

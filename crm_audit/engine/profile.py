@@ -378,7 +378,8 @@ class StatusFromStage(BaseModel):
     # the CRM's order value (the deals' `stage_order`: Salesforce's probability) of a won / lost stage: where the
     # export has no readable closed flags, `crm-audit init` takes a stage whose every deal carries it for closed —
     # under won_stages: / lost_stages: with closed_stages_confirmed: false (crm_audit/engine/closed_guess.py)
-    closed_by_order: dict[Literal["won", "lost"], float] = Field(default_factory=dict)
+    # (a list: every value the CRM writes it as — HubSpot's «Deal probability» 1 or 100)
+    closed_by_order: dict[Literal["won", "lost"], float | list[float]] = Field(default_factory=dict)
 
     @field_validator("won_pattern", "lost_pattern", "closed_lost_pattern")
     @classmethod
