@@ -94,3 +94,22 @@ def test_closed_words_cover_every_profile_language():
     assert name_outcome("Dropped", ["en"]) == ("lost", "dropped")
     assert name_outcome("Proposal sent", ["en"]) is None  # an open stage keeps open
     assert name_outcome("Negotiation", ["en", "de"]) is None
+
+
+# ----------------------------------------------------------------------------------------------------- Q4
+
+
+def test_handbook_budget_column_never_proposed_as_the_amount(tmp_path, capsys, monkeypatch):
+    from crm_audit.engine.suggest import handbook_field
+
+    assert handbook_field("deals", "Handel - Бюджет") and handbook_field("deals", "Бюджет")
+    assert not handbook_field("deals", "Handel - Værdi")
+    work = tmp_path / "w"
+    text = _init(capsys, monkeypatch, work, "pipedrive", "pd_da_envalues")
+    s = yaml.safe_load(text)
+    assert s["columns"]["deals"]["value"] == "Værdi"  # the amount: numbers in every row, its name close to «Verdi»
+    assert "Handel - Бюджет" not in s["columns"]["deals"].values()
+    _run(capsys, monkeypatch, work, "pd_da_envalues")
+    found = _found(work)
+    assert found["1.3"] == {"3"}  # no amount after the proposal, though its «Бюджет» is 50000
+    assert found["1.4"] == {"3"}

@@ -173,11 +173,44 @@ def says_field(entity: str, field: str, header: str) -> bool:
     return any(w in k for w in words)
 
 
+#: the rule files' entity prefix of a field reference (``deal.Бюджет``) -> the profiles' entity
+_REF_ENTITY = {"deal": "deals", "org": "organizations", "person": "persons", "activity": "activities"}
+
+
+@lru_cache(maxsize=None)
+def _handbook_fields() -> dict[str, frozenset[str]]:
+    """entity -> the keys of the custom fields the bundled rules read under the handbook's own names
+    (``crm_audit/field_synonyms.yaml``'s rule fields: «Бюджет», «Посещаемость», «Город» …)."""
+    from pathlib import Path
+
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parent.parent / "field_synonyms.yaml").read_text(encoding="utf-8")) or {}
+    out: dict[str, set[str]] = {}
+    for ref in data:
+        prefix, _, name = str(ref).partition(".")
+        if prefix in _REF_ENTITY and name:
+            out.setdefault(_REF_ENTITY[prefix], set()).add(hkey(name))
+    return {e: frozenset(v) for e, v in out.items()}
+
+
+def handbook_field(entity: str, header: str) -> bool:
+    """``header`` (its prefix stripped) is a field a bundled rule reads under the handbook's name — a Pipedrive team's
+    «Бюджет» is rule 1.4's budget, never the deal's amount however close the name is to amoCRM's «Бюджет» (acceptance
+    Q4): a column the rules read as it is is proposed for no canonical field, by name or by values."""
+    names = _handbook_fields().get(entity, frozenset())
+    # a prefix no profile knows («Handel - Бюджет», a Danish Pipedrive export) is still the file's entity prefix
+    return hkey(header) in names or hkey(header.rpartition(" - ")[2]) in names
+
+
 def candidates(profile: "Profile", entity: str, header: str, fields: list[str]) -> list[tuple[float, str, str]]:
     """(score, field, the name it resembles) for every field of ``fields`` ``header`` may be, best first: the
     profile's own aliases, the other profiles' (a little less) and other teams' own names (as much). A field whose
     names the column's does not speak of (:func:`says_field`) is none of them."""
     spec = profile.entities[entity]
+    if handbook_field(entity, header) and not any(hkey(a) in (hkey(header), hkey(header.rpartition(" - ")[2]))
+                                                  for f in fields for a in spec.fields[f].headers):
+        return []  # the handbook's own field, read by a rule as it is (a profile whose alias it is maps it exactly)
     others = _other_aliases(profile.name, entity)
     team = _team_names(entity)
     out = []

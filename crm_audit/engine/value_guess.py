@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crm_audit.engine.profile import hkey
-from crm_audit.engine.suggest import names_another_figure
+from crm_audit.engine.suggest import handbook_field, names_another_figure
 from crm_audit.sqltext import sql_literal
 from crm_audit.textnorm import norm
 
@@ -142,8 +142,8 @@ def guess_by_values(export: "LoadedExport", profile: "Profile", taken: set[tuple
         cols = []
         for col, header in ent.custom.values():
             name = spec.strip_prefix(header)[0]
-            if (entity, hkey(name)) in (taken or set()):
-                continue
+            if (entity, hkey(name)) in (taken or set()) or handbook_field(entity, name):
+                continue  # (a rule's own field under the handbook's name — «Бюджет» — is no canonical field: Q4)
             c = _read_column(export, ent.table, col, name, {k: _sub(v, col) for k, v in tests.items()})
             if c.filled:
                 cols.append(c)
