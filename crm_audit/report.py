@@ -192,7 +192,7 @@ NO_FILE_REASONS = {
 
 def skipped_reason(skip: SkippedRule) -> str:
     """Why a rule was skipped, in Russian for the manager (the rule sheet's note, the summary, ``inspect``)."""
-    if skip.reason == "no-file" and skip.file:
+    if skip.reason == "no-file" and (skip.file or (skip.profile_reason and skip.entity in SKIPPED_NO_FILE_HOW)):
         return skipped_why(skip).text("ru")
     if skip.reason == "no-file":
         return NO_FILE_REASONS.get(skip.entity, "в выгрузке нет нужного файла")
@@ -274,6 +274,15 @@ SKIPPED_NO_FILE = {
     "person": N_("the export has no persons file (persons.csv), so the persons' fields cannot be checked — export the "
                  "persons («Persons») from the CRM into the same folder and run the audit again"),
 }
+#: the same, with how this CRM exports the file (the profile's `export_files:`, Russian words; acceptance Q5)
+SKIPPED_NO_FILE_HOW = {
+    "tasks": N_("the export has no tasks file, so the deals' tasks cannot be checked — {how} into the same folder and run "
+                "the audit again"),
+    "org": N_("the export has no organizations file, so the organizations' fields cannot be checked — {how} into the same "
+              "folder and run the audit again"),
+    "person": N_("the export has no persons file, so the persons' fields cannot be checked — {how} into the same folder and "
+                 "run the audit again"),
+}
 SKIPPED_NO_FILE_OTHER = N_("the export lacks a file the rule needs")
 #: the entity's file is in the folder but was not recognised (issue 13 M3)
 SKIPPED_UNRECOGNISED = N_("{file} is in the export folder but was not recognised as the «{entity}» file: none of its "
@@ -342,6 +351,8 @@ def skipped_why(skip: SkippedRule) -> Msg:
         return Msg(SKIPPED_UNRECOGNISED, {"file": skip.file, "entity": Msg(word), "columns": columns, "key": key,
                                           "fields": ", ".join(f"{n}: <header>" for n in names)})
     if skip.reason == "no-file":
+        if skip.profile_reason and skip.entity in SKIPPED_NO_FILE_HOW:  # the CRM's own export named (Q5)
+            return Msg(SKIPPED_NO_FILE_HOW[skip.entity], {"how": skip.profile_reason})
         return Msg(SKIPPED_NO_FILE.get(skip.entity, SKIPPED_NO_FILE_OTHER))
     if skip.reason == "off":
         return Msg(SKIPPED_OFF, {"why": skip.profile_reason})  # the team's own words, as written in the settings

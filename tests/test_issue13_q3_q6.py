@@ -113,3 +113,35 @@ def test_handbook_budget_column_never_proposed_as_the_amount(tmp_path, capsys, m
     found = _found(work)
     assert found["1.3"] == {"3"}  # no amount after the proposal, though its «Бюджет» is 50000
     assert found["1.4"] == {"3"}
+
+
+# ----------------------------------------------------------------------------------------------------- Q5
+
+
+def test_absent_files_named_by_the_crms_own_export(tmp_path, capsys, monkeypatch):
+    work = tmp_path / "w"
+    _init(capsys, monkeypatch, work, "hubspot", "hs_en_renamed_view")
+    out, err = _run(capsys, monkeypatch, work, "hs_en_renamed_view")
+    lines = (out + err).splitlines()
+    tasks = next(ln for ln in lines if ln.startswith("  2.3 Просроченные задачи: Правило пропущено"))
+    assert tasks == ("  2.3 Просроченные задачи: Правило пропущено: в выгрузке нет файла задач, поэтому задачи сделок "
+                     "проверить нельзя — выгрузите из HubSpot задачи (CRM → «Tasks» → «Export») в ту же папку и "
+                     "запустите аудит снова")
+    orgs = next(ln for ln in lines if ln.startswith("  1.7 Разные ответственные: Правило пропущено"))
+    assert "выгрузите из HubSpot компании" in orgs and "«Companies»" in orgs
+    assert "activities.csv" not in out + err and "organizations.csv" not in out + err  # Pipedrive's file names
+
+
+def test_every_crm_but_pipedrive_names_its_own_exports():
+    from crm_audit.engine.profile import load_profile
+    from crm_audit.report import SkippedRule, skipped_reason
+
+    for crm, word in (("hubspot", "HubSpot"), ("salesforce", "Salesforce"), ("bitrix24", "Битрикс24")):
+        files = load_profile(crm).export_files
+        assert set(files) == {"activities", "organizations", "persons"}, crm
+        assert all(word in how for how in files.values()), crm
+    how = load_profile("salesforce").export_files["organizations"]
+    skip = SkippedRule("owner-mismatch", "1.7", "org", "org.owner", "no-file", how)
+    assert skipped_reason(skip) == (f"в выгрузке нет файла организаций, поэтому поля организаций проверить нельзя — {how} "
+                                    "в ту же папку и запустите аудит снова")
+    assert "«Accounts»" in how

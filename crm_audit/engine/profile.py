@@ -634,6 +634,10 @@ class Profile(BaseModel):
     # deal.stage_changed: only the words — without that column 2.2 / 2.4 are
     # skipped in every CRM alike (crm_audit/engine/requirements.py)
     unsupported: dict[str, str] = Field(default_factory=dict)
+    # how to export a file this CRM's export may lack (entity -> Russian words, «выгрузите из HubSpot компании
+    # («Companies» → «Export»)»): a rule reading it is skipped with the CRM's own export named, never another CRM's
+    # file name (issue 13 acceptance Q5)
+    export_files: dict[str, str] = Field(default_factory=dict)
     # regular expressions (whole first non-blank cell, case-insensitive) of
     # footer lines to drop: report totals, confidentiality notes
     footer: list[str] = Field(default_factory=list)

@@ -236,7 +236,9 @@ class _Checker:
             prof = self.profile  # a file this CRM's export does not have: its reason, as inspect says it (amoCRM's tasks)
             why = next((w for k in (prof.unsupported_keys(ref.entity, ref.name) if prof is not None else [])
                         if k == REF_ENTITY[ref.entity] for w in [prof.unsupported_reason(k)] if w), None)
-            return ("not-exported", why) if why else ("no-file", None)
+            if why:
+                return "not-exported", why
+            return "no-file", (prof.export_files.get(REF_ENTITY[ref.entity]) if prof is not None else None)
         unlinked = getattr(self.export, "unlinked", {}).get(REF_ENTITY.get(ref.entity, ""))
         if unlinked is not None:  # its records link to no deal: "no task" cannot be told from "not linked"
             return "not-exported", unlinked.text("ru")
