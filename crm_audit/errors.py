@@ -45,6 +45,12 @@ class ByLanguage(dict):
         return self.text()
 
 
+def rule_name(rule_id: str, title: str = ""):
+    """How a line names a rule after its code: its title in Russian («1.1 Открытые без задач»), its id in English
+    («1.1 open-deal-without-tasks»: the titles are the team's Russian words)."""
+    return ByLanguage({"en": rule_id, "ru": title}) if title else rule_id
+
+
 def render(template: str, params: dict[str, Any] | None = None, lang: str | None = None) -> str:
     """``template`` (an English msgid) in ``lang`` (default: the current language) with ``params`` filled in;
     a :class:`Msg` value is made in the same language, a list (of texts or Msgs) joined with «, »."""

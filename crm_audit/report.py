@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from gettext import NullTranslations
 from typing import TYPE_CHECKING, Any, Literal
 
-from crm_audit.errors import Msg
+from crm_audit.errors import Msg, rule_name
 from crm_audit.i18n import N_
 from crm_audit.textnorm import display_names
 
@@ -364,14 +364,6 @@ def skipped_why(skip: SkippedRule) -> Msg:
         return (Msg(SKIPPED_NO_STAGE_CHANGE_WHY, {"why": skip.profile_reason, "column": skip.column}) if skip.profile_reason
                 else Msg(SKIPPED_NO_STAGE_CHANGE, {"column": skip.column}))
     return Msg(SKIPPED_NOT_EXPORTED_WHY, {"why": skip.profile_reason}) if skip.profile_reason else Msg(SKIPPED_NOT_EXPORTED)
-
-
-def rule_name(rule_id: str, title: str = ""):
-    """How a line names a rule after its code: its title in Russian («1.1 Открытые без задач»), its id in English
-    («1.1 open-deal-without-tasks»: the titles are the team's Russian words)."""
-    from crm_audit.errors import ByLanguage
-
-    return ByLanguage({"en": rule_id, "ru": title}) if title else rule_id
 
 
 def skipped_warning(skip: SkippedRule) -> DataWarning:

@@ -20,12 +20,10 @@ from crm_audit.i18n import N_
 from crm_audit.textnorm import norm
 
 
-def unmatched_columns(settings, export: LoadedExport, profile: Profile) -> list[Problem]:
-    """`columns: {entity: {field: header}}` entries whose header is no column of that entity's file (entities the
-    export has no file of are not judged: the header may be in the next export)."""
-    from crm_audit.rules.ruleset import did_you_mean
-
-    out: list[Problem] = []
+def _unmatched(settings, export: LoadedExport, profile: Profile):
+    """(entity, field, header, its file's entity, the file's headers without their prefix) of each `columns:` entry
+    whose header is no column of that entity's file (entities the export has no file of are not judged: the header
+    may be in the next export)."""
     for entity, fields in (getattr(settings, "columns", None) or {}).items():
         ent = export.entities.get(entity)
         spec = profile.entities.get(entity)
@@ -35,15 +33,23 @@ def unmatched_columns(settings, export: LoadedExport, profile: Profile) -> list[
         bare = [spec.strip_prefix(h, ent.own_prefix)[0] for h in headers if h and not h.startswith("(")]
         keys = {hkey(h) for h in bare} | {hkey(h) for h in headers}
         for name, header in fields.items():
-            if not header or name not in spec.fields or hkey(header) in keys:
-                continue
-            unused = [spec.strip_prefix(h, ent.own_prefix)[0] for _c, h in ent.custom.values()]  # the columns no field took first
-            out.append(settings.problem(
-                ("columns", entity, name),
-                N_("columns: {entity}: {field}: «{header}» is not a column of {file}{hint}; write the header as the file has "
-                   "it (without the prefix such as «Deal - »)"),
-                "unknown-column", {"entity": entity, "field": name, "header": header, "file": ent.file.name,
-                                   "hint": did_you_mean(header, unused or bare)}))
+            if header and name in spec.fields and hkey(header) not in keys:
+                yield entity, name, header, ent, spec, bare
+
+
+def unmatched_columns(settings, export: LoadedExport, profile: Profile) -> list[Problem]:
+    """`columns: {entity: {field: header}}` entries whose header is no column of that entity's file."""
+    from crm_audit.rules.ruleset import did_you_mean
+
+    out: list[Problem] = []
+    for entity, name, header, ent, spec, bare in _unmatched(settings, export, profile):
+        unused = [spec.strip_prefix(h, ent.own_prefix)[0] for _c, h in ent.custom.values()]  # the columns no field took first
+        out.append(settings.problem(
+            ("columns", entity, name),
+            N_("columns: {entity}: {field}: «{header}» is not a column of {file}{hint}; write the header as the file has "
+               "it (without the prefix such as «Deal - »)"),
+            "unknown-column", {"entity": entity, "field": name, "header": header, "file": ent.file.name,
+                               "hint": did_you_mean(header, unused or bare)}))
     return out
 
 
@@ -56,8 +62,12 @@ def rule_field_problems(rules: list, settings, export: LoadedExport, profile: Pr
 
     needs = requirements.decide(planmod.build_all(rules, settings), export, profile)
     by_id = {r.id: r for r in rules}
+    # a field whose `columns:` header the file lacks is said once, at that line (unmatched_columns), not again here
+    said = {(entity, name) for entity, name, *_rest in _unmatched(settings, export, profile)}
     out: list[Problem] = []
     for m in needs.missing:
+        if (m.entity, m.field.partition(".")[2]) in said:
+            continue
         params = {"column": m.column, "closest": m.closest}
         template = (N_("required column «{column}» is missing (did you mean «{closest}»?); needed by rule(s): {rules}") if m.closest
                     else N_("required column «{column}» is missing; needed by rule(s): {rules}"))

@@ -92,9 +92,11 @@ LINK_FIELDS = ("org_id", "person_id")
 def blocking(plan: RulePlan, unavailable: set[FieldRef]) -> set[FieldRef]:
     """Of the ``unavailable`` fields, those ``plan`` cannot run without on their own: a field of the deal itself (or of
     its tasks), or a linked record's field whose absence alone leaves no branch (1.6's «org.name» in an ``all:``) —
-    not a linked record's field of one ``any:`` branch (1.5's «org.name» beside the deal's title). Empty when only the
-    linked fields together leave no branch: then each of them is the cause."""
+    not a linked record's field of one ``any:`` branch (1.5's «org.name» beside the deal's title). When the linked
+    fields together leave no branch, every unavailable field is a cause (an absent file then skips the rule)."""
     linked = {r for r in unavailable if r.entity in LINKED or (r.entity == "deal" and r.name in LINK_FIELDS)}
+    if linked and prune(plan.condition, linked) is None:  # the linked records' fields leave no branch: a cause too
+        return set(unavailable)  # (1.7 without the organizations and contacts files is skipped for them, not stopped)
     return {r for r in unavailable if r not in linked or prune(plan.condition, {r}) is None}
 
 

@@ -457,8 +457,9 @@ def _spreadsheet_bools() -> YesNo:
 
 
 #: yes/no words every profile reads (the reference's «Да» / Yes / True / 1, and a spreadsheet's TRUE / FALSE in
-#: every language)
-BASE_YES_NO = YesNo(yes=["Да", "Yes", "True", "1"], no=["Нет", "No", "False", "0"]).merged(_spreadsheet_bools())
+#: every language — after the profile's own words, so a message naming the first words names the CRM's)
+REFERENCE_YES_NO = YesNo(yes=["Да", "Yes", "True", "1"], no=["Нет", "No", "False", "0"])
+BASE_YES_NO = REFERENCE_YES_NO.merged(_spreadsheet_bools())
 
 
 def _add_bool_words(profile: "Profile", words: YesNo) -> None:
@@ -682,11 +683,12 @@ class Profile(BaseModel):
     @model_validator(mode="after")
     def _merge_languages(self) -> "Profile":
         self._index_language_names()
-        words = BASE_YES_NO.merged(self.yes_no)
+        words = REFERENCE_YES_NO.merged(self.yes_no)
         for code, lang in self.languages.items():
             _merge_language(self, code, lang)
             if lang.yes_no is not None:
                 words = words.merged(lang.yes_no)
+        words = words.merged(_spreadsheet_bools())
         clash = {norm(w) for w in words.yes} & {norm(w) for w in words.no}
         if clash:
             raise ValueError(f"yes_no: «{sorted(clash)[0]}» is both a yes and a no word")

@@ -327,7 +327,7 @@ def empty_list_problems(rules: list[Rule], settings: Settings) -> list[Problem]:
     """`validate`: a warning at each settings list whose emptiness leaves a rule that is on nothing to flag (the run
     skips the rule, saying so); a rule under rules: skip: is the team's «we have none» and is not warned about."""
     from crm_audit.engine.plan import empty_lists
-    from crm_audit.report import rule_name
+    from crm_audit.errors import rule_name
 
     out = []
     for r in rules:
