@@ -145,3 +145,37 @@ def test_every_crm_but_pipedrive_names_its_own_exports():
     assert skipped_reason(skip) == (f"в выгрузке нет файла организаций, поэтому поля организаций проверить нельзя — {how} "
                                     "в ту же папку и запустите аудит снова")
     assert "«Accounts»" in how
+
+
+# ----------------------------------------------------------------------------------------------------- Q6
+
+
+def test_dutch_salesforce_proposal_stage_proposed(tmp_path, capsys, monkeypatch):
+    work = tmp_path / "w"
+    text = _init(capsys, monkeypatch, work, "salesforce", "sf_nl_csv")
+    s = yaml.safe_load(text)
+    assert s["stage_names"]["Отправлено КП"] == "Voorstel/Prijsopgave"
+    _run(capsys, monkeypatch, work, "sf_nl_csv")
+    with open(work / "v.csv", encoding="utf-8") as f:
+        rows = [(r["rule_code"], r["title"]) for r in csv.DictReader(f)]
+    assert sorted(t for c, t in rows if c == "1.3") == ["Initech upsell"]
+    assert sorted(t for c, t in rows if c == "2.4") == ["Acme renewal", "Initech upsell"]
+
+
+def test_every_salesforce_language_has_its_proposal_stage():
+    from crm_audit.engine.profile import load_profile
+
+    data = yaml.safe_load((Path(__file__).parent.parent / "crm_audit" / "default_pipelines.yaml").read_text(encoding="utf-8"))
+    entry = next(st for st in data["salesforce"]["stages"] if isinstance(st, dict) and st.get("handbook") == "Отправлено КП")
+    assert "Voorstel/Prijsopgave" in entry["nl"]
+    for code in ["en", *load_profile("salesforce").languages]:
+        assert entry.get(code), code
+
+
+def test_title_in_an_unknown_language_proposed_commented_out(tmp_path, capsys, monkeypatch):
+    text = _init(capsys, monkeypatch, tmp_path / "id", "pipedrive", "pd_id")
+    assert ("    # title: Judul    # по значениям может быть title (deals.csv): текст, почти везде разный: «Альфа Маркет "
+            "внедрение», «тест», «Бета Софт КП» — не записано: уберите «#», если это оно") in text
+    assert "title" not in yaml.safe_load(text)["columns"]["deals"]  # never read until the team says so
+    text = _init(capsys, monkeypatch, tmp_path / "es", "bitrix24", "b24_es")
+    assert "    # title: Negociación    # по значениям может быть title (DEAL_20261120_es.csv)" in text

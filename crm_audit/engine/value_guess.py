@@ -207,7 +207,8 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
             sure = len(fit) == 1 and len(used[c.header]) == 1
             out.append(ValueGuess(ent.entity, f, c.header, shape, c.examples, sure,
                                   tuple(o.header for o in fit if o is not c)))
-    out += _guess_words(export, ent, fields, [c for c in cols if c.header not in {g.header for g in out if g.sure}], rows)
+    out += _guess_words(export, ent, fields, [c for c in cols if c.header not in {g.header for g in out if g.sure}], rows,
+                        {g.header for g in out})
     taken = {g.header for g in out}
     out += _guess_dates(export, ent, {f: h for f, h in fields.items() if h.get("shape") == "date"},
                         [c for c in cols if c.header not in taken and _fits(c, "date")], rows,
@@ -344,9 +345,11 @@ def _parsed(col: str) -> str:
     return f"coalesce(parse_date({col}), parse_date_mdy({col}))"
 
 
-def _textual(c: _Column) -> bool:
-    """Words, not numbers, dates, codes, contacts or people's names (a stage, a pipeline, a title, a company)."""
-    return not any(_fits(c, t, 0.5) for t in ("number", "int", "date", "currency", "contact", "person"))
+def _textual(c: _Column, names: bool = False) -> bool:
+    """Words, not numbers, dates, codes, contacts or people's names (a stage, a pipeline, a title, a company).
+    ``names``: two or three capitalised words count as words too — a title («Дельта Лтд», «Гамма Групп») reads like a
+    person's name, and a title is told by its cells differing (acceptance Q6), never proposed for sure alone."""
+    return not any(_fits(c, t, 0.5) for t in ("number", "int", "date", "currency", "contact", *(() if names else ("person",))))
 
 
 def _positions(ent) -> dict[str, int]:
@@ -366,7 +369,8 @@ def _positions(ent) -> dict[str, int]:
     return out
 
 
-def _guess_words(export, ent, fields: dict[str, dict], cols: list[_Column], rows: int) -> list[ValueGuess]:
+def _guess_words(export, ent, fields: dict[str, dict], cols: list[_Column], rows: int,
+                 guessed: set[str] = frozenset()) -> list[ValueGuess]:
     """The fields whose cells are words (value_guess.yaml `category`: a stage, a pipeline — a few values repeated; `text`:
     a title, a company — mostly distinct). Values alone never tell one such column from another: a guess is sure only
     when the column's name holds a word of the field's, or it stands beside the column of the field named `beside`
@@ -400,7 +404,8 @@ def _guess_words(export, ent, fields: dict[str, dict], cols: list[_Column], rows
             out.append(ValueGuess(ent.entity, f, c.header, "category", c.examples, c is pick,
                                   tuple(o.header for o in fit if o is not c)))
     out += _guess_texts(export, ent, {f: h for f, h in words.items() if h["shape"] == "text"},
-                        [c for c in text if c.header not in sure_cols], rows)
+                        [c for c in cols if c.header not in sure_cols and (_textual(c) or (
+                            _textual(c, names=True) and c.header not in guessed))], rows)  # (an owner's names: its own)
     return out
 
 
