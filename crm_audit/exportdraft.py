@@ -132,6 +132,7 @@ class Draft:
     # the CRM's closed flag columns the export lacks, in the export's language (Salesforce «Closed» / «Won», HubSpot
     # «Is Deal Closed?» / «Is Closed Won»): the comment asks for them (acceptance Q3)
     closed_flags: list[str] = field(default_factory=list)
+    closed_flags_missing: bool = False  # no flags, no stage guessed closed: the comment says the state is by names only
     # `decimal_mark:` to write ("," / "."; None: auto) and the comment that asks the user to confirm it (Russian lines)
     decimal_mark: str | None = None
     decimal_mark_why: list[str] = field(default_factory=list)
@@ -842,7 +843,8 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         draft.won_stages = list(guess.won)
         draft.lost_stages = [*guess.lost, *(s for s in closed_unknown_stages(export) if norm(s) not in guess.keys)]
         draft.closed_why = [f"«{s}» — {w}" for s, w in guess.why.items()]
-        if guess.why:
+        draft.closed_flags_missing = guess.flags_missing and not guess.why
+        if guess.why or draft.closed_flags_missing:
             flags = profile.derive_status.from_flags
             draft.closed_flags = [_expected_header(export, profile, "deals", f)
                                   for f in dict.fromkeys((flags.closed, flags.won, flags.lost)) if f]
@@ -1269,6 +1271,7 @@ def template_values(draft: Draft) -> dict:
         "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}
                           if draft.won_stages or draft.lost_stages else None),
         "closed_why": [_yaml_comment(x) for x in draft.closed_why],
+        "closed_flags_missing": draft.closed_flags_missing and not (draft.won_stages or draft.lost_stages),
         "closed_flags": " / ".join(f"«{_yaml_comment(x)}»" for x in draft.closed_flags) or "«Closed» / «Won»",
         "frozen_lost_reasons": [q(r) for r in draft.frozen_lost_reasons],
         "lost_reasons": ", ".join(draft.lost_reasons),

@@ -179,3 +179,16 @@ def test_title_in_an_unknown_language_proposed_commented_out(tmp_path, capsys, m
     assert "title" not in yaml.safe_load(text)["columns"]["deals"]  # never read until the team says so
     text = _init(capsys, monkeypatch, tmp_path / "es", "bitrix24", "b24_es")
     assert "    # title: Negociación    # по значениям может быть title (DEAL_20261120_es.csv)" in text
+
+
+def test_no_closed_flags_and_no_closed_stage_found_is_said(tmp_path, capsys, monkeypatch):
+    """Stages whose names say nothing and no probability: init says the deals' state is by stage names only."""
+    export = tmp_path / "export"
+    export.mkdir()
+    src = next((FIXTURES / "hs_en_renamed_view").glob("*.csv")).read_text(encoding="utf-8")
+    (export / "deals.csv").write_text(src.replace("Signed", "Paid").replace("Dropped", "Gone quiet"), encoding="utf-8")
+    code, _out, err = cli_ru(capsys, monkeypatch, "init", str(tmp_path / "w"), "--crm", "hubspot", "--from-export", str(export))
+    assert code == 0, err
+    text = (tmp_path / "w" / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert "# В ВЫГРУЗКЕ НЕТ КОЛОНОК «Is Deal Closed?» / «Is Closed Won» / «Is closed lost»: выиграна сделка или проиграна," in text
+    assert "won_stages" not in yaml.safe_load(text)

@@ -29,6 +29,9 @@ class ClosedGuess:
     won: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     why: dict[str, str] = field(default_factory=dict)
+    # the export has none of the CRM's closed flags to read and its status comes from the stage names alone: with no
+    # stage guessed closed, init says so (a renamed closed stage would be audited as open — acceptance Q3)
+    flags_missing: bool = False
 
     @property
     def keys(self) -> set[str]:
@@ -79,6 +82,7 @@ def guess_closed(export, profile) -> ClosedGuess:
         return out
     if deals.fields["status"] not in (deals.fields.get("stage"), "status"):  # the export's own status column decides
         return out
+    out.flags_missing = True
     by_order = ds.from_stage.closed_by_order if ds.from_stage is not None else {}
     order = "stage_order" in deals.fields and bool(deals.fields.get("stage_order")) and by_order
     vals = "list(DISTINCT stage_order) FILTER (WHERE stage_order IS NOT NULL)" if order else "NULL"
