@@ -357,7 +357,8 @@ def columns_by_values(export, profile) -> dict[str, list[Mapping]]:
 _SHAPE_WORDS = {"enum": "значения поля", "flag": "да/нет этого поля", "date": "даты", "amount": "суммы",
                 "currency": "коды валют ISO 4217", "person": "имена людей, повторяются", "link": "ID из файла, на который ссылается поле",
                 "reason": "текст есть только у сделок с одним статусом (проигранных или выигранных)",
-                "category": "несколько значений, повторяются", "text": "текст, почти везде разный"}
+                "category": "несколько значений, повторяются", "text": "текст, почти везде разный",
+                "states": "2–4 коротких значения, повторяются; строки с причиной проигрыша — с одним из них"}
 
 
 def columns_by_shape(export, profile, hints: dict[str, list[Mapping]] | None = None) -> dict[str, list[Mapping]]:
@@ -1044,7 +1045,10 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
                      stage_names=names[1], stage_names_held=held, fields_held=fields_held)
     s, rules, needs = decide(out.fields, names)
     everyone = [m for m in needs.missing if m.needed_by_all]
-    if everyone:
+    # a status column the values propose (commented out, value_guess._guess_states): the settings are written with
+    # it to choose, never a blocked first run (issue 13 acceptance Q2)
+    proposed = any(m.key == "status" for m in draft.column_hints.get("deals", []))
+    if everyone and not proposed:
         m = everyone[0]
         raise InputError(problems=[Problem(
             template=N_("the deals file has no «{column}» column and no column whose values are statuses: map it in "

@@ -209,6 +209,8 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
                                   tuple(o.header for o in fit if o is not c)))
     out += _guess_words(export, ent, fields, [c for c in cols if c.header not in {g.header for g in out if g.sure}], rows,
                         {g.header for g in out})
+    if "status" in fields and "status" not in cands and fields["status"].get("unknown"):
+        out += _guess_states(export, ent, fields["status"]["unknown"], cols, rows, out)
     taken = {g.header for g in out}
     out += _guess_dates(export, ent, {f: h for f, h in fields.items() if h.get("shape") == "date"},
                         [c for c in cols if c.header not in taken and _fits(c, "date")], rows,
@@ -443,3 +445,38 @@ def _holds(export, ent, outer: _Column, inner: _Column) -> bool:
         f"count(*) FILTER (WHERE contains({i}, {o}) AND {o} <> {i}) FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
         f"WHERE NOT is_blank({outer.col}) AND NOT is_blank({inner.col})").fetchone()
     return bool(both) and inside >= 1 and rev == 0 and inside + equal >= 0.5 * both
+
+
+def _guess_states(export, ent, how: dict, cols: list[_Column], rows: int, guessed: list[ValueGuess]) -> list[ValueGuess]:
+    """The deals' status column whose texts no language of the profile knows (a Turkish «Açık / Kazanıldı / Kaybedildi»:
+    issue 13 acceptance Q2): words, `min_distinct`..`max_distinct` distinct values of at most `max_length` characters,
+    repeated, filled in `filled` of the rows; never a column guessed sure as another field or named as the stage or
+    the pipeline. A sparse column of words (a lost reason) whose rows all hold one of the column's values speaks for
+    it: sure when one column is so backed more than any other, else every fitting column is a proposal."""
+    sure_other = {g.header for g in guessed if g.sure}
+    named = [w for f in ("stage", "pipeline") for w in ((_spec().get(ent.entity) or {}).get(f) or {}).get("words", [])]
+    fit = []
+    for c in cols:
+        if (c.header in sure_other or _said(c.header, named) or not _textual(c, names=True) or _fits(c, "person", 0.9)
+                or not int(how.get("min_distinct", 2)) <= c.distinct <= int(how.get("max_distinct", 4))
+                or c.filled < float(how.get("filled", 0.9)) * rows or c.distinct > float(how.get("repeated", 0.5)) * c.filled):
+            continue
+        longest = export.con.execute(f"SELECT max(length(strip({c.col}))) FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS})"
+                                     ).fetchone()[0] or 0
+        if longest <= int(how.get("max_length", 20)):
+            fit.append(c)
+    if not fit:
+        return []
+    # a lost reason / a lost or won date: filled in some rows, at most half, words or dates — one value of the status there
+    markers = [m for m in cols if m not in fit and 0 < m.filled <= 0.5 * rows and not _fits(m, "contact", 0.5)
+               and not _fits(m, "number", 0.5) and not _fits(m, "person", 0.5)]
+    backed: dict[str, int] = {}
+    for c in fit:
+        backed[c.header] = sum(1 for m in markers if export.con.execute(
+            f"SELECT count(DISTINCT norm({c.col})) FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
+            f"WHERE NOT is_blank({m.col}) AND NOT is_blank({c.col})").fetchone()[0] == 1)
+    top = max(backed.values())
+    best = [c for c in fit if backed[c.header] == top]
+    pick = best[0] if (len(fit) == 1 or (top and len(best) == 1)) else None
+    return [ValueGuess(ent.entity, "status", c.header, "states", c.examples, c is pick,
+                       tuple(o.header for o in fit if o is not c)) for c in fit]

@@ -1,0 +1,38 @@
+"""Issue 13 acceptance Q2: a Pipedrive export in Turkish / Korean / Chinese (status texts and header no language of the
+profile knows) — init finds the deals' status column by its values, never a blocked first run (the tester's cases)."""
+
+import shutil
+from pathlib import Path
+
+from cli_helpers import cli_ru
+
+CASES = Path(__file__).parent / "fixtures" / "accq"
+
+
+def _init(tmp_path, case, capsys, monkeypatch):
+    shutil.copytree(CASES / case / "export", tmp_path / "export")
+    monkeypatch.chdir(tmp_path)
+    r = cli_ru(capsys, monkeypatch, "init", "--crm", "pipedrive", "--from-export", "export")
+    return r, (tmp_path / "crm-audit.yaml").read_text(encoding="utf-8") if (tmp_path / "crm-audit.yaml").exists() else ""
+
+
+def test_turkish_status_column_mapped_by_values(tmp_path, capsys, monkeypatch):
+    r, text = _init(tmp_path, "pd_tr", capsys, monkeypatch)
+    assert r[0] == 0, r
+    line = next(l for l in text.splitlines() if l.strip().startswith("status:"))
+    assert line.split("#")[0].strip() == "status: Durum"
+    assert "по значениям похоже на status" in line and "«Açık»" in line
+
+
+def test_korean_status_with_a_space_is_no_person(tmp_path, capsys, monkeypatch):
+    r, text = _init(tmp_path, "pd_ko", capsys, monkeypatch)
+    assert r[0] == 0, r
+    assert any(l.split("#")[0].strip() == "status: 상태" for l in text.splitlines())
+
+
+def test_ambiguous_status_proposed_commented_never_exit_2(tmp_path, capsys, monkeypatch):
+    r, text = _init(tmp_path, "pd_zh", capsys, monkeypatch)
+    assert r[0] == 0, r
+    lines = [l.strip() for l in text.splitlines()]
+    assert "# status: 状态" in [l.split("    #")[0] for l in lines]
+    assert not any(l.startswith("status:") for l in lines)
