@@ -342,7 +342,8 @@ def validate(config, engine, export):
 
             problems += warehouse_problems(settings, engine_url)
         if export is not None and not any(p.severity == "error" and p.reason == "unknown-profile" for p in problems):
-            problems += _export_problems(settings, rules, export)
+            said = {str(p) for p in problems}  # a `values:` problem stops the export's loading too: said once
+            problems += [p for p in _export_problems(settings, rules, export) if str(p) not in said]
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         _err(_("warning: {problem}").format(problem=p) if p.severity != "error" else str(p))
@@ -379,6 +380,9 @@ def _export_problems(settings, rules, export: str) -> list:
 
         keyless = [Problem(template=w.template, params=w.params, file=w.file, severity="warning", reason=w.code)
                    for w in loaded.warnings if w.code in ("no-deal-ids", "deal-key-collision")]  # no deal ids (L10)
+        # status / done texts no value names (an interface language the profile lacks): the `values:` line to write
+        keyless += [Problem(template=w.template, params=w.params, file=w.file, column=w.column, severity="warning",
+                            reason=w.code) for w in loaded.warnings if w.code == "unmapped-values"]
         return (export_check.unmatched_columns(settings, loaded, profile)
                 + export_check.rule_field_problems(rules, settings, loaded, profile)
                 + export_check.enableable_rules(settings, loaded, profile) + keyless)

@@ -85,12 +85,13 @@ def pipelines_from_export(export_dir: str | Path, crm: str) -> dict[str, list[st
 
 
 def settings_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None,
-                         domain: str | None = None) -> dict:
+                         domain: str | None = None, values: dict | None = None, values_confirmed: bool = True) -> dict:
     """Values for :func:`crm_audit.initfile.render_settings` read from an export
-    (see :func:`crm_audit.exportdraft.draft_from_export`); ``columns``: the team's own `columns:` to keep."""
+    (see :func:`crm_audit.exportdraft.draft_from_export`); ``columns`` / ``values``: the team's own `columns:` /
+    `values:` to keep."""
     from crm_audit.exportdraft import draft_from_export, template_values
 
-    draft = draft_from_export(export_dir, crm, columns, domain)
+    draft = draft_from_export(export_dir, crm, columns, domain, values, values_confirmed)
     if not draft.pipelines and not draft.no_stage_column:  # the stage column is there, every cell of it blank
         raise InputError(problems=[Problem(template=N_("no deal has a stage, or no column of the deals file is the stage: name "
                                                        "it in crm-audit.yaml (columns: {{deals: {{stage: <header>}}}}) and run "
@@ -113,6 +114,20 @@ def existing_columns(path: Path) -> dict[str, dict[str, str]]:
     return {str(e): {str(k): str(v) for k, v in fs.items() if v is not None} for e, fs in cols.items() if isinstance(fs, dict)}
 
 
+def existing_values(path: Path) -> tuple[dict, bool]:
+    """The `values:` of a settings file init is about to overwrite (the team's own words for the status / done values
+    stand), as written, and whether they were confirmed (`values_confirmed:`); ({}, True) when unreadable."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}, True
+    vals = data.get("values") if isinstance(data, dict) else None
+    confirmed = data.get("values_confirmed", True) is not False if isinstance(data, dict) else True
+    return ({e: fs for e, fs in vals.items() if isinstance(fs, dict)} if isinstance(vals, dict) else {}), confirmed
+
+
 def write_settings_from_export(directory: str | Path, crm: str, export_dir: str | Path, force: bool = False,
                                domain: str | None = None) -> Path:
     """``crm-audit init --crm NAME --from-export DIR``: write crm-audit.yaml
@@ -126,15 +141,16 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
     if path.exists() and not force:
         raise UsageError(_("{path} already exists; edit it, or pass --force to overwrite it").format(path=path))
     own = existing_columns(path) if path.exists() else None
+    own_values, values_confirmed = existing_values(path) if path.exists() else ({}, True)
     try:
-        values = settings_from_export(export_dir, crm, own, domain)
+        values = settings_from_export(export_dir, crm, own, domain, own_values, values_confirmed)
         stale = values.pop("stale_columns", [])
         text = render_settings(crm, **values)
     except InputError as exc:  # a required column missing: the settings to finish, with that column's line to fill
         lack = next((p for p in exc.problems if p.reason == "missing-column" and {"entity", "name", "header"} <= set(p.params)), None)
         if lack is None:
             raise
-        path.write_text(_stub_settings(crm, export_dir, lack, own or {}), encoding="utf-8")
+        path.write_text(_stub_settings(crm, export_dir, lack, own or {}, own_values, values_confirmed), encoding="utf-8")
         note = Problem(template=N_("written unfinished: {file} has no column «{header}» ({entity}: {name}), without which it "
                                    "cannot be read. If the file has it under another name, write that name in {path} in "
                                    "place of <header> and remove the «#» before that line; else export the file again with "
@@ -164,9 +180,14 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
     return path
 
 
-def _stub_settings(crm: str, export_dir: str | Path, lack: Problem, own: dict[str, dict[str, str]]) -> str:
+def _stub_settings(crm: str, export_dir: str | Path, lack: Problem, own: dict[str, dict[str, str]],
+                   own_values: dict | None = None, values_confirmed: bool = True) -> str:
     """crm-audit.yaml for an export whose file lacks a required column (``lack``: its missing-column problem): the
-    CRM, that column's `columns:` line to fill (commented) and what to run then — `init --force` keeps the line."""
+    CRM, that column's `columns:` line to fill (commented) and what to run then — `init --force` keeps the line.
+    The file is valid settings as it stands (`validate` passes: `pipelines: {}`, and an entity whose only line is the
+    commented one reads as empty), so filling that one line is all there is to do; the team's own `values:` stay."""
+    import yaml
+
     from crm_audit.exportdraft import _yaml_safe
 
     ent, name, header = lack.params["entity"], lack.params["name"], lack.params["header"]
@@ -182,12 +203,17 @@ def _stub_settings(crm: str, export_dir: str | Path, lack: Problem, own: dict[st
         "# (init оставит ваши columns: и допишет воронки, этапы, списки и правила).",
         f"# Колонки файла: {lack.params.get('found', '')}",
         f"crm: {_yaml_safe(crm)}",
+        "# Воронки и этапы init запишет, когда прочитает выгрузку (crm-audit init --from-export ... --force).",
+        "pipelines: {}",
         "columns:",
     ]
     for e, fs in {ent: {}, **own}.items():  # the team's own `columns:` (a file init --force overwrites) stay
         lines.append(f"  {_yaml_safe(e)}:")
         if e == ent:
-            lines.append(f"    # {name}: {hole}")
+            lines.append(f"    # {name}: {hole}    # <- впишите заголовок и уберите «#» в начале строки")
         lines += [f"    {_yaml_safe(k)}: {_yaml_safe(v)}" for k, v in fs.items() if not (e == ent and k == name)]
+    if own_values:  # the team's own words for the status / done values stay too (and whether they were confirmed)
+        lines.append(yaml.safe_dump({"values": own_values, **({} if values_confirmed else {"values_confirmed": False})},
+                                    allow_unicode=True, sort_keys=False, default_flow_style=False, width=1000).rstrip())
     return "\n".join(lines) + "\n"
 

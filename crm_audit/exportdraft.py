@@ -148,6 +148,17 @@ class Draft:
     # the deals file has no id column (L10): the deals' keys are derived from their content — the comment saying so
     # (Russian, the run's warning), None when the file has ids
     no_deal_ids: str | None = None
+    # a field's cell texts the profile does not know (an interface language it lacks: a Korean status «진행 중»),
+    # each with what the export's data says it means, None where it cannot tell (crm_audit/engine/value_words.py):
+    # written under `values:` (the untold commented out) with values_confirmed: false; the team's own kept as given
+    values: list = field(default_factory=list)
+
+    # the team's own `values:` were still unconfirmed (`values_confirmed: false` in the file init overwrites)
+    own_values_confirmed: bool = True
+
+    @property
+    def values_confirmed(self) -> bool:
+        return self.own_values_confirmed and not any(fw.guessed for fw in self.values)
 
     def apply(self, found: "Unrunnable") -> None:
         """Take :func:`rules_that_cannot_run`'s proposals into the draft."""
@@ -179,7 +190,16 @@ class Draft:
             **({"won_stages": self.won_stages, "lost_stages": self.lost_stages, "closed_stages_confirmed": False}
                if self.won_stages or self.lost_stages else {}),
             **{f"{f}_ids": {k: v for k, v in ids.items() if v} for f, ids in self.ids.items() if any(ids.values())},
+            **self.values_dict(),
         }
+
+    def values_dict(self) -> dict:
+        """`values:` (and `values_confirmed: false` while init told any of them) as the written file loads them."""
+        out: dict[str, dict] = {}
+        for fw in self.values:
+            if fw.told:
+                out.setdefault(fw.entity, {}).setdefault(fw.field, {}).update(fw.told)
+        return {"values": out, "values_confirmed": self.values_confirmed} if self.values else {}
 
 
 # --------------------------------------------------------------------------- names
@@ -779,15 +799,18 @@ def _add_columns(draft: Draft, entity: str, found: list[Mapping]) -> None:
 
 
 def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None,
-                      domain: str | None = None) -> Draft:
+                      domain: str | None = None, values: dict | None = None, values_confirmed: bool = True) -> Draft:
     """Read the export and propose settings that run (see the module's docstring); ``columns``: the
     team's own `columns:` (from the settings file init overwrites), kept and read with; ``domain``: the team's
-    account (`init --domain`), put into the profile's example `deal_url`."""
+    account (`init --domain`), put into the profile's example `deal_url`; ``values``: the team's own `values:` (as
+    ``columns``), kept and read with — still to be confirmed unless ``values_confirmed``."""
     from crm_audit.engine.loading import load_export
-    from crm_audit.engine.profile import load_profile
+    from crm_audit.engine.profile import apply_values, load_profile
 
     d = Path(export_dir)
     base = load_profile(crm)
+    own_values = _own_values(values, base)
+    base = apply_values(base, own_values)
     draft = Draft(crm=crm, deal_url=base.deal_url_for(domain) if domain else base.deal_url)
     # the team's own `columns:` (a crm-audit.yaml init overwrites) stand; then what the files' names suggest
     draft.columns = {e: [Mapping(k, v, "из вашего crm-audit.yaml") for k, v in fs.items() if v]
@@ -822,6 +845,18 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             draft.column_hints.setdefault(e, []).append(Mapping(k, h, f"из вашего crm-audit.yaml: в {f} больше нет колонки "
                                                                       f"«{h}» — строка не действует; уберите «#», когда колонка "
                                                                       "вернётся в выгрузку"))
+        # the status / done texts the profile does not know: what the export's data says they mean (read with it)
+        from crm_audit.engine.value_words import infer_values, with_own
+
+        draft.values = with_own(infer_values(export, profile), own_values, export, profile)
+        draft.own_values_confirmed = values_confirmed or not own_values
+        told = {(fw.entity, fw.field): {w.text: w.value for w in fw.words if w.value and not w.own} for fw in draft.values}
+        if any(told.values()):
+            base = apply_values(base, told)
+            export.close()
+            export.con.close()
+            profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
+            export = load_export(d, profile, on_bad_value="warn")
         # the languages of the files read as the export's entities (acceptance M7)
         from crm_audit.engine.mapping import headers_read
 
@@ -870,6 +905,29 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         export.close()
         export.con.close()
     return draft
+
+
+def _file_columns(path) -> str:
+    """The headers of the file at ``path`` as a message lists them ("" when it cannot be read again)."""
+    from crm_audit.engine.mapping import _found_columns
+    from crm_audit.engine.readers import peek_headers
+    from crm_audit.errors import CrmAuditError
+
+    try:
+        return _found_columns(peek_headers(Path(path))) if path else ""
+    except (CrmAuditError, OSError):
+        return ""
+
+
+def _own_values(values: dict | None, profile) -> dict[tuple[str, str], dict[str, str]]:
+    """The team's own `values:` (a crm-audit.yaml init overwrites) that the profile can read: (entity, field) ->
+    {cell text: value}; a line the profile cannot take is left out (validate names it)."""
+    if not values:
+        return {}
+    from crm_audit import settings as settings_mod
+
+    s = settings_mod.Settings.model_construct(values=values, crm=profile.name, marks={}, file=None)
+    return {k: v for k, v in settings_mod.read_values(s, profile).fields.items() if v}
 
 
 def unreadable_cells(export, shown: int = 3, codes: tuple[str, ...] = ("bad-value", "unknown-value")) -> list[str]:
@@ -1050,10 +1108,12 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     proposed = any(m.key == "status" for m in draft.column_hints.get("deals", []))
     if everyone and not proposed:
         m = everyone[0]
+        # entity / name / header / found: init writes the settings to finish with that column's line to fill (N3b)
         raise InputError(problems=[Problem(
             template=N_("the deals file has no «{column}» column and no column whose values are statuses: map it in "
                         "crm-audit.yaml (columns: {{deals: {{status: <header>}}}}) — every rule needs it"),
-            params={"column": m.column}, file=m.file, reason="missing-column")])
+            params={"column": m.column, "entity": "deals", "name": "status", "header": m.column,
+                    "found": _file_columns(m.file)}, file=m.file, reason="missing-column")])
     off: dict[str, RuleOff] = {}
     lacks: dict[str, list] = {}  # rule id -> the MissingColumns it needs
     for m in needs.missing:
@@ -1286,6 +1346,8 @@ def template_values(draft: Draft) -> dict:
         "languages": draft.languages[0] + (f" (в части колонок также: {', '.join(draft.languages[1:])})" if draft.languages[1:] else "")
         if draft.languages else "",
         "columns": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.columns.items() if ms},
+        "values": _values_lines(draft),
+        "values_confirmed": draft.values_confirmed,
         "column_hints": {e: [(q(m.key), q(m.value), m.why) for m in ms] for e, ms in draft.column_hints.items() if ms},
         # the team's `columns:` lines whose header is gone (written commented among column_hints): init says them
         "stale_columns": list(draft.stale_columns),
@@ -1301,3 +1363,16 @@ def template_values(draft: Draft) -> dict:
         "ids": {f: (draft.ids_source.get(f, ""), [(json.dumps(k, ensure_ascii=False), q(v) if v else None) for k, v in ids.items()])
                 for f, ids in draft.ids.items() if ids},
     }
+
+
+def _values_lines(draft: Draft) -> dict[str, list[tuple[str, str, str, list[tuple[bool, str, str, str]]]]]:
+    """`values:` as the template writes it: entity -> [(field, its column, its values «open | won | …», [(told, text,
+    value or the placeholder, why)])]; a text not told is written commented out with the placeholder to replace."""
+    out: dict[str, list] = {}
+    for fw in draft.values:
+        keys = " | ".join(fw.keys)
+        lines = [(w.value is not None, _yaml_safe(w.text), w.value if w.value is not None else f"<{keys}>",
+                  _yaml_comment(w.why))
+                 for w in fw.words]
+        out.setdefault(fw.entity, []).append((fw.field, _yaml_comment(fw.header), keys, lines))
+    return out

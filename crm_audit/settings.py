@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -194,6 +195,15 @@ class Settings(BaseModel):
     # an API dump's owner (user) ids -> names ({"12345": Анна Петрова}): deal, organization and person owners alike;
     # they win over a dumped users list (users.csv)
     owner_ids: dict[str, str] = Field(default_factory=dict)
+    # this export's own cell texts for the values of the profile's fields with a set of values (enum / yes-no), per
+    # entity and field — an interface language the profile does not know: {deals: {status: {진행 중: open, 성사: won,
+    # 실패: lost}}, activities: {done: {완료: true, 미완료: false}}}; `yes_no:` the words of a yes/no field a rule reads
+    # ({예: yes, 아니요: no}). They win over the profile's own values (crm_audit/engine/profile.py with_values);
+    # :func:`read_values` checks them against the profile (at their lines)
+    values: dict[str, Any] = Field(default_factory=dict)
+    # false while `values:` is init's inference from the export's own data (or lists commented out the values it could
+    # not tell): `validate` and `run` warn until it is set to true
+    values_confirmed: bool = True
 
     # where the settings came from (not part of the YAML)
     file: str | None = Field(default=None, exclude=True)
@@ -240,6 +250,17 @@ class Settings(BaseModel):
     def _url(cls, v: str) -> str:
         if v and "{id}" not in v:
             raise MsgError(N_("deal_url must contain {{id}}, e.g. https://company.pipedrive.com/deal/{{id}}"))
+        return v
+
+    @field_validator("columns", "values", mode="before")
+    @classmethod
+    def _blank_entities(cls, v: Any) -> Any:
+        """`columns:` / `values:` written with nothing under them, or an entity whose every line is commented out
+        (what a user does to a line not wanted yet), read as empty instead of «null is not a mapping»."""
+        if v is None:
+            return {}
+        if isinstance(v, dict):
+            return {k: ({} if x is None else x) for k, x in v.items()}
         return v
 
     @field_validator("columns")
@@ -463,6 +484,188 @@ def closed_stages_params(s: Settings) -> dict[str, str]:
     return {"stages": quote([*s.won_stages, *s.lost_stages]), "won": quote(s.won_stages), "lost": quote(s.lost_stages)}
 
 
+# ---- `values:`: the export's own words for the values of a field with a set of values
+
+#: the entities `values:` may name (the profile's), and its key for the words of a yes/no field a rule reads
+VALUE_ENTITIES = ("deals", "organizations", "persons", "activities")
+YES_NO_KEY = "yes_no"
+#: how a yes/no field's value may be written under `values:` (YAML reads an unquoted yes / no / true / false as a
+#: boolean: taken as that value)
+_BOOL_WORDS = {"true": "true", "false": "false", "yes": "true", "no": "false"}
+
+#: the warning while `values_confirmed: false` (init inferred `values:` from the export's own data)
+VALUES_GUESSED = N_("`values:` was written by `init` from the export's own data ({pairs}): check what each cell text means "
+                    "(and fill in any left commented out), then set `values_confirmed: true`")
+#: … and while it is false with no value inferred (init listed the values commented out, it could not tell them)
+VALUES_TO_FILL = N_("`values:` lists commented out the values init could not tell of a field with a set of values (the "
+                    "status, a task's done): write what each cell text means, then set `values_confirmed: true` — until "
+                    "then the rows holding them are read as blank")
+
+
+@dataclass
+class SettingsValues:
+    """The settings' `values:` read against a CRM profile (:func:`read_values`)."""
+
+    fields: dict[tuple[str, str], dict[str, str]] = dc_field(default_factory=dict)  # (entity, field) -> {cell text: value}
+    yes_no: dict[str, str] = dc_field(default_factory=dict)  # word -> "yes" / "no"
+    problems: list[Problem] = dc_field(default_factory=list)
+
+
+def _meaning_text(v: Any) -> str | None:
+    """A value under `values:` as text: YAML's true / false (an unquoted yes / no too) as «true» / «false»."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (str, int, float)) and str(v).strip():
+        return str(v).strip()
+    return None
+
+
+def read_values(s: "Settings", profile=None) -> SettingsValues:
+    """The settings' `values:` — (entity, field) -> {cell text: the field's value}, the yes/no words — and every
+    problem with them at its line: an unknown entity or field, a field without a set of values, a value the field does
+    not have (the ones it has listed), a cell text given twice. Without ``profile`` only the shape is checked."""
+    from crm_audit.rules.ruleset import did_you_mean
+
+    out = SettingsValues()
+    crm = (profile.title or profile.name) if profile is not None else s.crm
+    for ent, fields in (s.values or {}).items():
+        if ent == YES_NO_KEY:
+            _read_yes_no(s, fields, out)
+            continue
+        if ent not in VALUE_ENTITIES:
+            out.problems.append(s.problem(("values", ent), N_("unknown entity «{entity}» under values; use one of: {known}"),
+                                          "unknown-entity", {"entity": ent, "known": ", ".join((*VALUE_ENTITIES, YES_NO_KEY))}))
+            continue
+        if not isinstance(fields, dict):
+            out.problems.append(s.problem(("values", ent), N_("values: {entity}: expected its fields, each with «cell text: "
+                                                              "value» lines under it, e.g. {example}"), "values-shape",
+                                          {"entity": ent, "example": "values: {deals: {status: {Aperta: open}}}"}))
+            continue
+        spec = profile.entities.get(ent) if profile is not None else None
+        if profile is not None and spec is None and fields:
+            out.problems.append(s.problem(("values", ent), N_("the {crm} profile reads no {entity} file"), "unknown-entity",
+                                          {"crm": crm, "entity": ent}))
+            continue
+        for fname, pairs in fields.items():
+            path = ("values", ent, fname)
+            fs = spec.fields.get(str(fname)) if spec is not None else None
+            if spec is not None:
+                with_values = [n for n, f in spec.fields.items() if f.type in ("enum", "bool") and f.values]
+                if fs is None:
+                    out.problems.append(s.problem(path, N_("«{name}» is not a field of {entity}{hint}; fields with a set of "
+                                                           "values: {known}"), "unknown-field",
+                                                  {"name": fname, "entity": ent, "hint": did_you_mean(str(fname), with_values),
+                                                   "known": ", ".join(with_values) or "—"}))
+                    continue
+                if (fs.type not in ("enum", "bool") or not fs.values) and with_values:
+                    out.problems.append(s.problem(path, N_("«{name}» of {entity} has no set of values (its cells are read as "
+                                                           "{type}): values: maps the cells of {known}"), "values-not-enum",
+                                                  {"name": fname, "entity": ent, "type": fs.type,
+                                                   "known": ", ".join(with_values)}))
+                    continue
+                if fs.type not in ("enum", "bool") or not fs.values:
+                    out.problems.append(s.problem(path, N_("«{name}» of {entity} has no set of values (its cells are read as "
+                                                           "{type}), nor has any field of {entity} in the {crm} profile"),
+                                                  "values-not-enum", {"name": fname, "entity": ent, "type": fs.type, "crm": crm}))
+                    continue
+            if pairs is None:  # every line under it commented out (init's texts left to fill in)
+                continue
+            if not isinstance(pairs, dict):
+                out.problems.append(s.problem(path, N_("values: {entity}: {field}: expected «cell text: value» lines, e.g. "
+                                                       "{example}"), "values-shape",
+                                              {"entity": ent, "field": fname, "example": "{Aperta: open, Vinta: won}"}))
+                continue
+            _read_pairs(s, ent, str(fname), fs, pairs, out)
+    return out
+
+
+def _read_pairs(s: "Settings", ent: str, fname: str, fs, pairs: dict, out: SettingsValues) -> None:
+    """One field's «cell text: value» lines into ``out`` (``fs``: the profile's field, None when not checked)."""
+    allowed = list(fs.values) if fs is not None else None
+    by_fold = {k.casefold(): k for k in allowed or []}
+    if fs is not None and fs.type == "bool":
+        by_fold.update({w: _BOOL_WORDS[w] for w in _BOOL_WORDS if _BOOL_WORDS[w] in fs.values})
+    got = out.fields.setdefault((ent, fname), {})
+    seen: dict[str, str] = {}
+    for raw, meaning in pairs.items():
+        path = ("values", ent, fname, raw)
+        if isinstance(raw, bool) or raw is None or not str(raw).strip():
+            out.problems.append(s.problem(("values", ent, fname), N_(
+                "values: {entity}: {field}: a cell text written as yes, no, true, false, on, off or left empty must be in "
+                "quotes, e.g. «\"Yes\": true» — unquoted, YAML reads it as true / false or as nothing, not as the text"),
+                "values-unquoted", {"entity": ent, "field": fname}))
+            continue
+        text = str(raw).strip()
+        value = _meaning_text(meaning)
+        key = by_fold.get(value.casefold()) if value is not None and allowed is not None else value
+        if key is None:
+            from crm_audit.rules.ruleset import did_you_mean
+
+            known = " | ".join(allowed or [])
+            out.problems.append(s.problem(path, N_("values: {entity}: {field}: «{text}» is given as «{value}», which is not a "
+                                                   "value of {field}{hint}; use one of: {known}"), "unknown-value",
+                                          {"entity": ent, "field": fname, "text": text, "value": value if value is not None else "",
+                                           "hint": did_you_mean(value or "", allowed or []), "known": known}))
+            continue
+        n = norm(text)
+        if n in seen and seen[n] != key:
+            out.problems.append(s.problem(path, N_("values: {entity}: {field}: «{text}» is given twice, as «{first}» and as "
+                                                   "«{second}»; keep the one it is"), "value-twice",
+                                          {"entity": ent, "field": fname, "text": text, "first": seen[n], "second": key}))
+            continue
+        seen[n] = key
+        got[text] = key
+
+
+def _read_yes_no(s: "Settings", words: Any, out: SettingsValues) -> None:
+    """`values: {yes_no: {예: yes, 아니요: no}}` into ``out``."""
+    if not isinstance(words, dict):
+        out.problems.append(s.problem(("values", YES_NO_KEY), N_("values: yes_no: expected «word: yes» / «word: no» lines, "
+                                                                 "e.g. {example}"), "values-shape",
+                                      {"example": "{Sì: yes, No: no}"}))
+        return
+    seen: dict[str, str] = {}
+    for raw, meaning in words.items():
+        if isinstance(raw, bool) or raw is None or not str(raw).strip():
+            out.problems.append(s.problem(("values", YES_NO_KEY), N_(
+                "values: yes_no: a word written as yes, no, true, false, on, off or left empty must be in quotes, e.g. "
+                "«\"Yes\": yes» — unquoted, YAML reads it as true / false or as nothing, not as the word"),
+                "values-unquoted", {}))
+            continue
+        text, value = str(raw).strip(), _meaning_text(meaning)
+        key = {"true": "yes", "false": "no", "yes": "yes", "no": "no"}.get((value or "").casefold())
+        if key is None:
+            out.problems.append(s.problem(("values", YES_NO_KEY, raw), N_("values: yes_no: «{text}» is given as «{value}»; "
+                                                                         "use yes or no"), "unknown-value",
+                                          {"text": text, "value": value or ""}))
+            continue
+        if seen.get(norm(text), key) != key:
+            out.problems.append(s.problem(("values", YES_NO_KEY, raw), N_("values: yes_no: «{text}» is given both as yes "
+                                                                          "and as no; keep the one it is"), "value-twice",
+                                          {"text": text}))
+            continue
+        seen[norm(text)] = key
+        out.yes_no[text] = key
+
+
+def values_pairs(s: "Settings") -> str:
+    """The settings' `values:` for a message: «deals.status: «진행 중» = open, «성사» = won; yes_no: «예» = yes»."""
+    got = read_values(s)
+    parts = [f"{ent}.{fld}: " + ", ".join(f"«{t}» = {v}" for t, v in pairs.items())
+             for (ent, fld), pairs in got.fields.items() if pairs]
+    if got.yes_no:
+        parts.append(f"{YES_NO_KEY}: " + ", ".join(f"«{t}» = {v}" for t, v in got.yes_no.items()))
+    return "; ".join(parts)
+
+
+def values_warning(s: "Settings") -> tuple[str, dict[str, str]] | None:
+    """The warning (msgid, values) while `values_confirmed: false`; None when confirmed."""
+    if s.values_confirmed:
+        return None
+    pairs = values_pairs(s)
+    return (VALUES_GUESSED, {"pairs": pairs}) if pairs else (VALUES_TO_FILL, {})
+
+
 #: `deal_url:` still the profile's example (init writes it until told the account): every link in the report is dead
 DEAL_URL_EXAMPLE = N_("deal_url «{url}» is an example («{example}» is not your account): the deal links in the report open no "
                       "deal — write your CRM's address in crm-audit.yaml (deal_url:, the address of any deal with its number "
@@ -512,6 +715,11 @@ def validate_problems(s: Settings) -> list[Problem]:
         p = s.problem(("closed_stages_confirmed",), CLOSED_STAGES_GUESSED, "closed-stages-guessed", closed_stages_params(s))
         p.severity = "warning"
         out.append(p)
+    guessed = values_warning(s)
+    if guessed is not None:  # init inferred `values:` (or listed the values it could not tell)
+        p = s.problem(("values_confirmed",), guessed[0], "values-guessed", guessed[1])
+        p.severity = "warning"
+        out.append(p)
     from crm_audit.engine.stage_guess import order_unconfirmed
 
     if order_unconfirmed(s):  # a pipeline of one open stage has no order to confirm
@@ -544,6 +752,7 @@ def validate_problems(s: Settings) -> list[Problem]:
                 out.append(s.problem(("columns", ent, name), N_("«{name}» is not a field of {entity}{hint}; fields: {known}"),
                                      "unknown-field", {"name": name, "entity": ent, "hint": did_you_mean(name, list(spec.fields)),
                                                        "known": ", ".join(spec.fields)}))
+    out += read_values(s, profile).problems  # an unknown field or value under `values:`, at its line
     for fld in ("stage", "pipeline"):
         if getattr(s, f"{fld}_ids") and not any(lk.field == fld for lk in profile.lookups):
             msg = (N_("the {crm} profile reads stage names, not ids: stage_ids: names nothing (remove it, or map the column "

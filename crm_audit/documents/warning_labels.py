@@ -50,6 +50,8 @@ LABELS: dict[str, str] = {
     "unknown-stage": "Неизвестный этап",
     "unknown-status": "Неизвестный статус",
     "unknown-value": "Неизвестное значение",
+    "unmapped-values": "Значения, которых профиль не знает",
+    "values-guessed": "Значения полей (values:)",
     "unnamed-id": "ID без названия",
     "warehouse-missing": "Нет в хранилище",
     "warehouse-duplicate-field": "Поле дважды в хранилище",

@@ -17,7 +17,8 @@ from crm_audit.engine.profile import profile_for
 from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, blank_column_note, blank_column_warning,
                                skipped_note, skipped_warning, stage_columns_note, stage_columns_warning, unjudged_note,
                                unjudged_warning)
-from crm_audit.settings import CLOSED_STAGES_GUESSED, DEAL_URL_EXAMPLE, Settings, closed_stages_params, deal_url_example_of
+from crm_audit.settings import (CLOSED_STAGES_GUESSED, DEAL_URL_EXAMPLE, Settings, closed_stages_params, deal_url_example_of,
+                                values_warning)
 from crm_audit.errors import UsageError
 from crm_audit.progress import silent
 
@@ -95,7 +96,9 @@ def audit_export(
     plans = planmod.build_all(rules, settings)
     progress = progress or silent
     if hasattr(export_dir, "load_export"):  # a CRM read through its API (crm_audit.sources.SyncedSource): its API profile
-        profile = export_dir.profile.with_columns(getattr(settings, "columns", None) or {})
+        from crm_audit.engine.profile import with_values
+
+        profile = with_values(export_dir.profile.with_columns(getattr(settings, "columns", None) or {}), settings, strict=False)
         progress(_("loading {source}").format(source=export_dir))
         export = export_dir.load_export(settings.on_bad_value, as_of, profile)
     else:
@@ -176,6 +179,15 @@ def audit_export(
             warnings.append(DataWarning("closed-stages-guessed", "", settings.file, template=CLOSED_STAGES_GUESSED,
                                         params=closed_stages_params(settings)))
         warnings += export.warnings + needs.warnings + backend.warnings
+        # cell texts of the status / done that no value of the profile or of `values:` names (the deals holding them
+        # are in no rule's scope), and init's inference of what they mean while unconfirmed: said first, never one line
+        # lost among the others (a silent pass otherwise)
+        first = [w for w in warnings if w.code == "unmapped-values"]
+        guessed_values = values_warning(settings)
+        if guessed_values is not None:
+            first.insert(0, DataWarning("values-guessed", "", settings.file, template=guessed_values[0],
+                                        params=guessed_values[1]))
+        warnings = first + [w for w in warnings if w.code != "unmapped-values"]
         warnings += [DataWarning(p.reason, "", p.file, p.line, template=p.template, params=p.params)  # rules: skip: now stale
                      for p in export_check.enableable_rules(settings, export, profile)]
         for w in warnings:  # the CRM's own explanation of a warning (profile `hints`)

@@ -126,6 +126,8 @@ class FileReport:
     # the CRM's per-stage columns not read (EntitySpec.stage_columns, a `per_stage` field fed otherwise): (the family's
     # header with <stage> / <pipeline>, how many columns), listed once instead of as custom fields
     stage_columns: list[tuple[str, int]] = field(default_factory=list)
+    # the settings' `values:` read into a mapped column: (its header, the field, {cell text: value})
+    values: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
 
 @dataclass
@@ -327,6 +329,9 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
 
         profile = with_one_pipeline(profile, settings.pipelines)
         profile = with_closed_stages(profile, settings)  # and its won_stages: / lost_stages:, as `run` reads them
+        from crm_audit.engine.profile import with_values  # and its own words for the status / done values
+
+        profile = with_values(profile, settings)
     rep = InspectReport(d, profile.name, profile.title or profile.name, detected, scores)
     rep.languages = _languages(profile, d)
     try:
@@ -353,6 +358,9 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
     try:
         suggested = suggest_columns(export, profile)
         guessed = _value_guesses(export, profile, suggested)
+        from crm_audit.settings import read_values
+
+        own_values = read_values(settings, profile).fields if settings is not None else {}
         for name, ent in export.entities.items():
             fr = FileReport(ent.file, name, ent.rows)
             fr.mapped = [(_with_notes(hdr, ent.notes.get(f, [])), f) for f, hdr in ent.fields.items()]
@@ -363,6 +371,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             fr.suggestions = {s.header: (s.field, s.like) for s in suggested if s.entity == name}
             fr.value_guesses = [g for g in guessed if g.entity == name]
             fr.ignored = list(ent.ignored)
+            fr.values = [(ent.fields[fld], fld, pairs) for (e, fld), pairs in own_values.items()
+                         if e == name and pairs and fld in ent.fields]
             fr.rows_where = ent.rows_where.text() if ent.rows_where is not None else ""
             if ent.raw is not None:
                 bits = [ent.raw.kind]
@@ -394,6 +404,16 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
 
             rep.problems.append(DataWarning("closed-stages-guessed", "", str(settings.file), template=CLOSED_STAGES_GUESSED,
                                             params=closed_stages_params(settings)).message)
+        if settings is not None:  # init's inference of the export's own status / done words, as `run` warns of it
+            from crm_audit.report import DataWarning
+            from crm_audit.settings import values_warning
+
+            guessed_values = values_warning(settings)
+            if guessed_values is not None:
+                rep.problems.insert(0, DataWarning("values-guessed", "", str(settings.file), template=guessed_values[0],
+                                                   params=guessed_values[1]).line())
+        # texts of the status / done no value names: first, as `run` says them (the deals holding them are unaudited)
+        rep.problems[:0] = [w.line() for w in export.warnings if w.code == "unmapped-values"]
         for w in export.warnings:
             if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id",
                           "no-owner-column", "no-title-column", "unlinked-tasks", "no-deal-ids", "deal-key-collision", "closed-stage-unknown", "no-stage-column",
@@ -558,6 +578,9 @@ def format_report(rep: InspectReport) -> str:
                 lines.append("    " + _("unmapped «{header}»: by its values ({values}) may be {field}, as may {others}; if it is "
                                       "that field, map it in crm-audit.yaml: {line}").format(
                     header=g.header, values=values, field=g.field, others=", ".join(f"«{o}»" for o in g.others), line=line))
+        for header, fld, pairs in f.values:
+            lines.append("    " + _("values of «{header}» ({field}) from crm-audit.yaml (values:): {pairs}").format(
+                header=header, field=fld, pairs=", ".join(f"{t} → {v}" for t, v in pairs.items())))
         if f.ignored:
             lines.append("    " + _("ignored: {names}").format(names=", ".join(f.ignored)))
     for ent, note in rep.absent:

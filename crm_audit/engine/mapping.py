@@ -13,6 +13,7 @@ parse with file, row, column and the raw value.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +42,19 @@ MAX_REPORTED = 5
 #: unix seconds from 2001-09-09 to 2286, milliseconds likewise; shorter numbers stay Excel serials or bad values
 UNIX_DIGITS = {"unix": ("10", 1_000_000), "unix_ms": ("13", 1_000)}
 BAD_VALUE_HINT = N_("Fix the cells in the export (or set `on_bad_value: warn` in crm-audit.yaml to treat them as empty).")
+#: … when a cell of a field with a set of values (the status, a task's done) is among them: they may be the CRM's own
+#: words in an interface language the profile does not know
+VALUES_HINT = N_("If these are your CRM's own words for the field's values (an interface language the profile does not "
+                 "know), write what each means under `values:` in crm-audit.yaml — `crm-audit init --from-export DIR "
+                 "--force` writes them from the export's own data, for you to confirm; else fix the cells in the export (or "
+                 "set `on_bad_value: warn` in crm-audit.yaml to treat them as empty).")
+#: one line per column of a field with a set of values holding texts no value names (`on_bad_value: warn`): each text
+#: and its rows, and the `values:` line that maps them
+UNMAPPED_VALUES = N_("cell texts of {field} that no value of the profile or of values: names (rows of each): {values} — "
+                     "read as blank. If they are your CRM's own words (an interface language the profile does not know), "
+                     "write what each means in crm-audit.yaml: {example}")
+#: how many distinct texts :data:`UNMAPPED_VALUES` names
+UNMAPPED_SHOWN = 10
 #: a cell that does not read, as a warning (`on_bad_value: warn`: the run goes on without it)
 UNKNOWN_VALUE_WARN = N_("unknown value «{value}» (expected one of: {known}); the cell is treated as empty")
 BAD_VALUE_WARN = N_("cannot read «{value}»: expected {expected}; the cell is treated as empty")
@@ -795,6 +809,7 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
     rounded_ids(con, job, proj)
     warnings: list[DataWarning] = []
     problems: list[Problem] = []
+    enum_stop = False  # a cell of a field with a set of values stops the run: the hint names `values:`
     for name, rawcol, col, typ in proj.checks:
         unreadable = f'NOT is_blank("{rawcol}") AND "{col}" IS NULL'
         bad = con.execute(f'SELECT _row, "{rawcol}" FROM {table} WHERE {unreadable} ORDER BY _row LIMIT {MAX_REPORTED}').fetchall()
@@ -819,6 +834,10 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
                     problems.append(Problem(template=N_("… and {n} more rows with unknown values in «{column}»"),
                                             params={"n": total - len(bad), "column": header}, file=path, column=header,
                                             reason="bad-value"))
+            if warn:
+                warnings.append(_unmapped_values(con, job, name, rawcol, unreadable, header))
+            else:
+                enum_stop = True
             continue
         expected = Msg(TYPE_EXPECTED.get(typ, typ))
         if typ == "date" and date_order == "mdy":
@@ -841,7 +860,7 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
                 problems.append(Problem(template=N_("… and {n} more rows with unreadable values in «{column}»"),
                                         params={"n": total - len(bad), "column": header}, file=path, column=header, reason="bad-value"))
     if problems:
-        raise InputError(problems=problems, hint=BAD_VALUE_HINT)
+        raise InputError(problems=problems, hint=VALUES_HINT if enum_stop else BAD_VALUE_HINT)
     return warnings
 
 
@@ -875,6 +894,33 @@ def rounded_ids(con, job: MapJob, proj: Projection) -> None:
                                     file=str(job.path), column=header, reason="rounded-id"))
     if problems:
         raise InputError(problems=problems, hint=ROUNDED_ID_HINT)
+
+
+def _unmapped_values(con, job: MapJob, name: str, rawcol: str, unreadable: str, header: str) -> DataWarning:
+    """:data:`UNMAPPED_VALUES` for enum / bool field ``name``: each cell text no value names with its count of rows
+    (the most frequent first), and the `values:` line that would map the first."""
+    table = job.entity
+    rows = con.execute(f'SELECT strip("{rawcol}") AS v, count(*) AS n FROM {table} WHERE {unreadable} GROUP BY 1 '
+                       f"ORDER BY n DESC, min(_row)").fetchall()
+    shown = ", ".join(f"«{v}» ({n})" for v, n in rows[:UNMAPPED_SHOWN])
+    if len(rows) > UNMAPPED_SHOWN:
+        shown += f", … (+{len(rows) - UNMAPPED_SHOWN})"
+    keys = " | ".join(job.spec.fields[name].values) or "…"
+    first = json.dumps(rows[0][0], ensure_ascii=False) if rows and not _plain_key(rows[0][0]) else (rows[0][0] if rows else "…")
+    example = f"values: {{{job.entity}: {{{name}: {{{first}: <{keys}>}}}}}}"
+    return DataWarning("unmapped-values", "", str(job.path), None, header, template=UNMAPPED_VALUES,
+                       params={"column": header, "field": name, "values": shown, "example": example,
+                               "texts": [v for v, _n in rows], "counts": [n for _v, n in rows], "entity": job.entity})
+
+
+def _plain_key(text: str) -> bool:
+    """``text`` reads back as itself as a YAML flow mapping's key (no quotes needed)."""
+    import yaml
+
+    try:
+        return yaml.safe_load(f"{{{text}: x}}") == {text: "x"}
+    except yaml.YAMLError:
+        return False
 
 
 def _known_values(job: MapJob, name: str) -> list[str]:

@@ -1007,7 +1007,8 @@ def load_profile(name: str) -> Profile:
 
 
 def profile_for(settings) -> Profile:
-    """The settings' CRM profile with the settings' `columns:`, `stage_ids:`, `pipeline_ids:` and `owner_ids:` applied."""
+    """The settings' CRM profile with the settings' `columns:`, `values:`, `stage_ids:`, `pipeline_ids:` and
+    `owner_ids:` applied."""
     profile = load_profile(settings.crm).with_columns(getattr(settings, "columns", None) or {})
     profile = profile.with_ids("stage", getattr(settings, "stage_ids", None) or {})
     profile = profile.with_ids("pipeline", getattr(settings, "pipeline_ids", None) or {})
@@ -1015,7 +1016,54 @@ def profile_for(settings) -> Profile:
     order = getattr(settings, "date_order", None)
     if order in ("dmy", "mdy"):  # the team said how its dates read: never guessed from the values
         profile = profile.model_copy(update={"date_order": order, "date_order_fixed": True})
+    profile = with_values(profile, settings)
     return with_one_pipeline(with_closed_stages(with_decimal_mark(profile, settings), settings), getattr(settings, "pipelines", None))
+
+
+def with_values(profile: Profile, settings, strict: bool = True) -> Profile:
+    """The profile reading the settings' `values:` — this export's own cell texts for the values of an enum / yes-no
+    field ({deals: {status: {진행 중: open}}}) and the words of a yes/no field a rule reads (yes_no:) — besides its
+    own; a text the profile gives another value means what the settings say. A problem with them (an unknown field or
+    value) stops with :class:`SettingsError` at its line (``strict``), else that line is left out (an API profile
+    whose fields differ)."""
+    raw = getattr(settings, "values", None)
+    if not raw:
+        return profile
+    from crm_audit.settings import read_values
+
+    got = read_values(settings, profile)
+    errors = [p for p in got.problems if p.severity == "error"]
+    if errors and strict:
+        raise SettingsError(problems=errors)
+    return apply_values(profile, got.fields, got.yes_no)
+
+
+def apply_values(profile: Profile, fields: dict[tuple[str, str], dict[str, str]], yes_no: dict[str, str] | None = None) -> Profile:
+    """A copy of ``profile`` reading each (entity, field)'s cell texts of ``fields`` as the value given
+    ({("deals", "status"): {"진행 중": "open"}}) and ``yes_no``'s words ({"예": "yes"}) as yes / no — winning over
+    the profile's own meaning of the same text; a field without a set of values, or a value it lacks, is left out."""
+    if not any(fields.values()) and not yes_no:
+        return profile
+    out = profile.model_copy(deep=True)
+    for (ent, fname), pairs in fields.items():
+        spec = out.entities.get(ent)
+        fs = spec.fields.get(fname) if spec is not None else None
+        if fs is None or fs.type not in ("enum", "bool"):
+            continue
+        for text, key in pairs.items():
+            if key not in fs.values:
+                continue
+            n = norm(text)
+            for k in fs.values:  # the settings win: the text means one value, theirs
+                fs.values[k] = [v for v in fs.values[k] if norm(v) != n]
+            fs.values[key].append(text)
+    if yes_no:
+        said = {norm(w) for w in yes_no}
+        yes = [w for w, m in yes_no.items() if m == "yes"]
+        no = [w for w, m in yes_no.items() if m == "no"]
+        out.yes_no = YesNo(yes=_add_words(yes, [w for w in out.yes_no.yes if norm(w) not in said]),
+                           no=_add_words(no, [w for w in out.yes_no.no if norm(w) not in said]))
+    return out
 
 
 def with_one_pipeline(profile: Profile, pipelines) -> Profile:
