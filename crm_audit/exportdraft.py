@@ -1105,15 +1105,22 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     everyone = [m for m in needs.missing if m.needed_by_all]
     # a status column the values propose (commented out, value_guess._guess_states): the settings are written with
     # it to choose, never a blocked first run (issue 13 acceptance Q2)
-    proposed = any(m.key == "status" for m in draft.column_hints.get("deals", []))
-    if everyone and not proposed:
+    # a status column the values only propose (commented out, value_guess._guess_states) is named, but the first run
+    # would stop on the missing status all the same: init stops here, its settings keep the line to fill (N3b)
+    proposed = list(dict.fromkeys(m.value for m in draft.column_hints.get("deals", []) if m.key == "status"))
+    if everyone:
         m = everyone[0]
         # entity / name / header / found: init writes the settings to finish with that column's line to fill (N3b)
+        template = (N_("the deals file has no «{column}» column; by their values the statuses may be in {proposed}: map "
+                       "the right one in crm-audit.yaml (columns: {{deals: {{status: <header>}}}}) — every rule needs it")
+                    if proposed else
+                    N_("the deals file has no «{column}» column and no column whose values are statuses: map it in "
+                       "crm-audit.yaml (columns: {{deals: {{status: <header>}}}}) — every rule needs it"))
         raise InputError(problems=[Problem(
-            template=N_("the deals file has no «{column}» column and no column whose values are statuses: map it in "
-                        "crm-audit.yaml (columns: {{deals: {{status: <header>}}}}) — every rule needs it"),
+            template=template,
             params={"column": m.column, "entity": "deals", "name": "status", "header": m.column,
-                    "found": _file_columns(m.file)}, file=m.file, reason="missing-column")])
+                    "proposed": ", ".join(f"«{h}»" for h in proposed), "found": _file_columns(m.file)},
+            file=m.file, reason="missing-column")])
     off: dict[str, RuleOff] = {}
     lacks: dict[str, list] = {}  # rule id -> the MissingColumns it needs
     for m in needs.missing:

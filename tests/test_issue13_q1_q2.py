@@ -30,9 +30,13 @@ def test_korean_status_with_a_space_is_no_person(tmp_path, capsys, monkeypatch):
     assert any(l.split("#")[0].strip() == "status: 상태" for l in text.splitlines())
 
 
-def test_ambiguous_status_proposed_commented_never_exit_2(tmp_path, capsys, monkeypatch):
+def test_ambiguous_status_is_named_and_init_stops_with_the_line_to_fill(tmp_path, capsys, monkeypatch):
+    """Two columns whose values may be the statuses: neither is mapped, and as the first run would stop on the missing
+    status all the same, init stops (exit 2) naming both candidates; the settings it wrote validate and keep the one
+    line to fill (N3b)."""
     r, text = _init(tmp_path, "pd_zh", capsys, monkeypatch)
-    assert r[0] == 0, r
-    lines = [l.strip() for l in text.splitlines()]
-    assert "# status: 状态" in [l.split("    #")[0] for l in lines]
-    assert not any(l.startswith("status:") for l in lines)
+    assert r[0] == 2, r
+    assert "по значениям статусы могут быть в «销售渠道», «状态»" in r[2]
+    assert "columns: {deals: {status: <заголовок>}}" in r[2]
+    assert "# status: <заголовок>    # <- впишите заголовок" in text
+    assert cli_ru(capsys, monkeypatch, "validate")[0] == 0
