@@ -17,3 +17,19 @@ def cli_ru(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
         use_language(None)
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def init_from_export(capsys, monkeypatch, work, crm: str, export) -> str:
+    """`crm-audit init WORK --crm CRM --from-export EXPORT` in Russian, which must succeed: the settings' text."""
+    code, _out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--crm", crm, "--from-export", str(export))
+    assert code == 0, err
+    return (work / "crm-audit.yaml").read_text(encoding="utf-8")
+
+
+def run_audit(capsys, monkeypatch, work, export, as_of: str) -> tuple[str, str]:
+    """`crm-audit run` in Russian with WORK's settings, workbook, violations CSV and ledger, which must succeed."""
+    code, out, err = cli_ru(capsys, monkeypatch, "run", "-c", str(work / "crm-audit.yaml"), "--export", str(export),
+                            "--as-of", as_of, "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"),
+                            "--ledger", str(work / "l.db"))
+    assert code == 0, err
+    return out, err

@@ -15,7 +15,7 @@ import csv
 from pathlib import Path
 
 import yaml
-from cli_helpers import cli_ru
+from cli_helpers import cli_ru, init_from_export, run_audit
 
 from crm_audit.engine.profile import load_profile
 
@@ -24,17 +24,11 @@ AS_OF = "2026-11-20"
 
 
 def _init(capsys, monkeypatch, work: Path, crm: str, case: str) -> str:
-    code, _out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--crm", crm, "--from-export", str(FIXTURES / case))
-    assert code == 0, err
-    return (work / "crm-audit.yaml").read_text(encoding="utf-8")
+    return init_from_export(capsys, monkeypatch, work, crm, FIXTURES / case)
 
 
 def _run(capsys, monkeypatch, work: Path, case: str) -> tuple[str, str]:
-    code, out, err = cli_ru(capsys, monkeypatch, "run", "-c", str(work / "crm-audit.yaml"), "--export", str(FIXTURES / case),
-                            "--as-of", AS_OF, "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"),
-                            "--ledger", str(work / "l.db"))
-    assert code == 0, err
-    return out, err
+    return run_audit(capsys, monkeypatch, work, FIXTURES / case, AS_OF)
 
 
 def _rows(work: Path) -> dict[str, set[tuple[str, str, str]]]:
