@@ -448,6 +448,7 @@ def _add_words(words: list[str], more: list[str]) -> list[str]:
     return [*words, *(w for w in more if norm(w) not in seen and not seen.add(norm(w)))]
 
 
+@functools.cache
 def _spreadsheet_bools() -> YesNo:
     """Excel's TRUE / FALSE in each interface language (``bool_words.yaml``: «VRAI» / «FAUX» of a French re-save)."""
     import yaml
