@@ -126,10 +126,10 @@ def test_bitrix24_ukrainian_source_maps_and_rule_1_8_runs(tmp_path, capsys, monk
 # --------------------------------------------------------------------------- O4: amoCRM's contacts are a list export
 
 
-def test_amocrm_owner_mismatch_skip_names_the_contacts_list_export(tmp_path, capsys, monkeypatch):
-    """O4: 1.7 needs the companies' / contacts' owners: amoCRM's contacts list export is named, not organizations.csv."""
+def test_amocrm_owner_mismatch_reads_the_contact_owner_of_the_leads_export(tmp_path, capsys, monkeypatch):
+    """O4: the leads export's «Ответственный за контакт» is each deal's contact's owner (the contacts are read from the
+    deals' rows): 1.7 runs and flags 3002; without that column it is skipped naming amoCRM's contacts list export, not
+    organizations.csv (tests/test_issue13_amo_contact_owner.py)."""
     out = audit(capsys, monkeypatch, tmp_path, "amocrm", "amo_fullcols")
-    line = next(x for x in out.splitlines() if "1.7 Разные ответственные:" in x)
-    assert "список контактов amoCRM" in line and "«Ответственный»" in line and "contacts.csv" in line
-    assert "organizations.csv" not in line
-    assert findings(tmp_path) == {"invalid-name": {"3002", "3003"}, "missing-source": {"3004"}}
+    assert "1.7 Разные ответственные:" not in out and "organizations.csv" not in out
+    assert findings(tmp_path) == {"invalid-name": {"3002", "3003"}, "missing-source": {"3004"}, "owner-mismatch": {"3002"}}

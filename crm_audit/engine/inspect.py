@@ -111,6 +111,7 @@ class FileReport:
     how_read: str = ""
     headers: list[str] = field(default_factory=list)
     rows_where: str = ""  # a file holding two entities: this entity's rows
+    derived: str = ""  # an entity read from the deals file's own columns (the profile's `from_deals:`): how
     # a column no field takes -> the closest field of the profile and the header it resembles
     suggestions: dict[str, tuple[str, str]] = field(default_factory=dict)
     # a column no name suggests, whose values fit a field no column feeds (crm_audit/engine/value_guess.py)
@@ -374,6 +375,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             fr.values = [(ent.fields[fld], fld, pairs) for (e, fld), pairs in own_values.items()
                          if e == name and pairs and fld in ent.fields]
             fr.rows_where = ent.rows_where.text() if ent.rows_where is not None else ""
+            how = getattr(export, "derived", {}).get(name)
+            fr.derived = how.text() if how is not None else ""
             if ent.raw is not None:
                 bits = [ent.raw.kind]
                 if ent.raw.encoding:
@@ -553,6 +556,8 @@ def format_report(rep: InspectReport) -> str:
                      + ngettext("{n} row", "{n} rows", f.rows or 0).format(n=f.rows) + how)
         if f.rows_where:
             lines.append("    " + _("only the {rows}").format(rows=f.rows_where))
+        if f.derived:
+            lines.append("    " + f.derived)
         lines.append("    " + _("mapped: {pairs}").format(pairs="; ".join(f"{h} → {fld}" for h, fld in f.mapped)))
         if f.custom:
             lines.append("    " + _("kept as custom fields: {names}").format(names=", ".join(f.custom)))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crm_audit.engine import encoding, linking, lookups, mapping, near_columns, readers
+from crm_audit.engine import derived, encoding, linking, lookups, mapping, near_columns, readers
 from crm_audit.engine.mapping import LoadedEntity, MapJob
 from crm_audit.engine.profile import ENTITIES, Profile
 from crm_audit.engine.readers import DATA_SUFFIXES, RawInfo, RawTable, peek_headers
@@ -40,6 +40,8 @@ class LoadedExport:
     unlinked: dict[str, Msg] = field(default_factory=dict)
     #: the export's date order as its cells settled it (None: nothing proved one): `init --from-export` writes it
     date_order: mapping.DateDecision | None = None
+    #: entity -> how it was read from the deals file's own columns (the profile's `from_deals:`; no file of its own)
+    derived: dict[str, Msg] = field(default_factory=dict)
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -255,6 +257,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         out.warnings += lookups.apply(con, out.entities, profile, loader.lookups)
         if "deals" in out.entities:
             unlinked = linking.keyless_deals(con, out.entities, profile)  # no deal ids: keys derived (L10)
+            out.derived = derived.derive_from_deals(con, out.entities, profile)  # the deals' rows name them (issue 13 O4)
             out.warnings += linking.link_by_name(con, out.entities, profile)
             unlinked = unlinked or linking.unlinked_activities(con, out.entities)
             if unlinked is not None:

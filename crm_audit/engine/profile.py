@@ -248,6 +248,13 @@ class EntitySpec(BaseModel):
     # is then derived from their normalised values — the same record, the same key in the next export (a view export
     # without «Record ID», a list export without «ID»; issue 13 L10, crm_audit/engine/mapping.py `derive_row_keys`)
     row_key: list[str] = Field(default_factory=list)
+    # organizations / persons only: an export without this entity's file whose deals file carries, on each deal's row,
+    # the linked record's fields (amoCRM's leads export: the main contact's «Полное имя контакта» and «Ответственный за
+    # контакт»): field -> headers of the deals file's own columns (ones no deal field reads). The records are read from
+    # the deals' rows that name one (the deals' `org_name` / `person_name` is the record's name), one per distinct name
+    # and values, and each deal is linked to the record of its own row (crm_audit/engine/derived.py). Only when the
+    # deals file has a column for every field listed; a file of the entity's own always wins
+    from_deals: dict[str, list[str]] = Field(default_factory=dict)
 
     # every entity's prefixes of the profile (set when the profile loads): a file's own unknown prefix is none of them
     _all_prefixes: list[str] = PrivateAttr(default_factory=list)
@@ -257,6 +264,10 @@ class EntitySpec(BaseModel):
         unknown = [f for f in self.row_key if f not in self.fields]
         if unknown:
             raise ValueError(f"`row_key` names fields the entity has not: {', '.join(unknown)}")
+        unknown = [f for f in self.from_deals if f not in self.fields or f in ("id", "name")]
+        if unknown:
+            raise ValueError(f"`from_deals` names fields the entity has not (or its id / name, which come from the deals' "
+                             f"link): {', '.join(unknown)}")
         unknown = [f for f in self.signature_fields() if f not in self.fields]
         if unknown:
             raise ValueError(f"`signature` names fields the entity has not: {', '.join(unknown)}")
@@ -680,6 +691,14 @@ class Profile(BaseModel):
     # hkey(name) -> (language, entity, field) it names; language -> the (entity, field) pairs it has a name for
     _name_fields: dict[str, set[tuple[str, str, str]]] = PrivateAttr(default_factory=dict)
     _lang_fields: dict[str, set[tuple[str, str]]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _from_deals_entities(self) -> "Profile":
+        """`from_deals:` only on an entity the deals link to by a name field of theirs (organizations / persons)."""
+        for ent, spec in self.entities.items():
+            if spec.from_deals and ent not in ("organizations", "persons"):
+                raise ValueError(f"`from_deals` on {ent}: only organizations and persons can be read from the deals' rows")
+        return self
 
     @model_validator(mode="after")
     def _merge_languages(self) -> "Profile":
