@@ -30,6 +30,7 @@ import difflib
 import json
 import textwrap
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -212,20 +213,25 @@ def _key(text: str) -> str:
 
 
 def _closest(name: str, candidates: dict[str, str]) -> tuple[str, float] | None:
-    """(the candidate's value, ratio) of the candidate key closest to ``name``."""
+    """(the candidate's value, ratio) of the candidate key closest to ``name``. A candidate whose cheap upper bounds
+    of the ratio (difflib's real_quick_ratio / quick_ratio) cannot beat the best so far is not compared in full."""
     best = None
     k = _key(name)
     for cand, value in candidates.items():
-        r = difflib.SequenceMatcher(None, k, cand).ratio()
+        m = difflib.SequenceMatcher(None, k, cand)
+        if best is not None and (m.real_quick_ratio() <= best[1] or m.quick_ratio() <= best[1]):
+            continue
+        r = m.ratio()
         if best is None or r > best[1]:
             best = (value, r)
     return best
 
 
+@lru_cache(maxsize=None)
 def _synonyms() -> dict[str, dict]:
-    import yaml
+    from crm_audit import resources
 
-    return yaml.safe_load((Path(__file__).parent / "field_synonyms.yaml").read_text(encoding="utf-8")) or {}
+    return resources.data_file(Path(__file__).parent / "field_synonyms.yaml") or {}
 
 
 # --------------------------------------------------------------------------- columns the profile does not know
@@ -378,7 +384,8 @@ _SHAPE_WORDS = {"enum": "значения поля", "flag": "да/нет это
                 "currency": "коды валют ISO 4217", "person": "имена людей, повторяются", "link": "ID из файла, на который ссылается поле",
                 "reason": "текст есть только у сделок с одним статусом (проигранных или выигранных)",
                 "category": "несколько значений, повторяются", "text": "текст, почти везде разный",
-                "states": "2–4 коротких значения, повторяются; строки с причиной проигрыша — с одним из них"}
+                "states": "2–4 коротких значения, повторяются; строки с причиной проигрыша — с одним из них",
+                "states:done": "два коротких значения, повторяются"}
 
 
 def columns_by_shape(export, profile, hints: dict[str, list[Mapping]] | None = None) -> dict[str, list[Mapping]]:
@@ -392,7 +399,7 @@ def columns_by_shape(export, profile, hints: dict[str, list[Mapping]] | None = N
     for g in guess_by_values(export, profile):
         file = export.entities[g.entity].file.name
         values = ", ".join(f"«{v}»" for v in g.examples)
-        what = _SHAPE_WORDS.get(g.shape, g.shape)
+        what = _SHAPE_WORDS.get(f"{g.shape}:{g.field}", _SHAPE_WORDS.get(g.shape, g.shape))
         if g.sure:
             out.setdefault(g.entity, []).append(
                 Mapping(g.field, g.header, f"проверьте: название не узнано, но по значениям похоже на {g.field} ({file}): "
@@ -1172,10 +1179,11 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     return out
 
 
+@lru_cache(maxsize=None)
 def _name_synonyms() -> dict[str, dict[str, list[str]]]:
-    import yaml
+    from crm_audit import resources
 
-    return yaml.safe_load((Path(__file__).parent / "name_synonyms.yaml").read_text(encoding="utf-8")) or {}
+    return resources.data_file(Path(__file__).parent / "name_synonyms.yaml") or {}
 
 
 def handbook_names(draft: Draft, rules, s) -> tuple[list[Mapping], list[Mapping]]:

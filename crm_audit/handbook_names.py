@@ -36,13 +36,16 @@ def _words(k: str) -> list[str]:
     return [w for w in re.split(r"\W+", k) if w]
 
 
-def score(a: str, b: str) -> float:
+def score(a: str, b: str, floor: float = 0.0) -> float:
     """How close two names are, 0..1: 1.0 for the same key; difflib's ratio of the keys; at least :data:`NAME_CUTOFF`
-    when the shorter one's words are a run of the longer one's («proposta cotacao» in «proposta cotacao de preco»)."""
+    when the shorter one's words are a run of the longer one's («proposta cotacao» in «proposta cotacao de preco»).
+    A ratio whose cheap upper bounds (difflib's real_quick_ratio / quick_ratio) are below ``floor`` is not computed:
+    0.0 is returned for it (a caller that wants only names at least that close)."""
     ka, kb = key(a), key(b)
     if ka == kb:
         return 1.0
-    ratio = difflib.SequenceMatcher(None, ka, kb).ratio()
+    m = difflib.SequenceMatcher(None, ka, kb)
+    ratio = 0.0 if floor and (m.real_quick_ratio() < floor or m.quick_ratio() < floor) else m.ratio()
     short, long_ = sorted((_words(ka), _words(kb)), key=len)
     n = len(short)
     if RUN_WORDS <= n < len(long_) and any(long_[i:i + n] == short for i in range(len(long_) - n + 1)):
@@ -50,11 +53,12 @@ def score(a: str, b: str) -> float:
     return ratio
 
 
-def closest(name: str, candidates: dict[str, str]) -> tuple[str, float] | None:
-    """(the candidate's value, score) of the candidate key closest to ``name`` (the first of equal scores)."""
+def closest(name: str, candidates: dict[str, str], floor: float = 0.0) -> tuple[str, float] | None:
+    """(the candidate's value, score) of the candidate key closest to ``name`` (the first of equal scores); with a
+    ``floor``, a score below it may be reported as 0.0 (:func:`score`)."""
     best = None
     for cand, value in candidates.items():
-        r = score(name, cand)
+        r = score(name, cand, floor)
         if best is None or r > best[1]:
             best = (value, r)
     return best
@@ -70,9 +74,9 @@ class Answer(NamedTuple):
 @functools.lru_cache(maxsize=None)
 def synonyms(kind: str) -> dict[str, tuple[str, ...]]:
     """norm(handbook name) -> its synonyms («pipeline» / «stage»), the CRMs' default steps of that meaning included."""
-    import yaml
+    from crm_audit import resources
 
-    data = yaml.safe_load((Path(__file__).parent / "name_synonyms.yaml").read_text(encoding="utf-8")) or {}
+    data = resources.data_file(Path(__file__).parent / "name_synonyms.yaml") or {}
     names = {norm(k): list(v) for k, v in (data.get("pipelines" if kind == "pipeline" else "stages") or {}).items()}
     if kind == "stage":
         from crm_audit import stage_defaults
@@ -85,6 +89,12 @@ def synonyms(kind: str) -> dict[str, tuple[str, ...]]:
 
 def answers(kind: str, handbook: str, team: list[str]) -> list[Answer]:
     """Every candidate of ``handbook``'s that a team name answers (its best team name each), best first."""
+    return list(_answers(kind, handbook, tuple(team)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _answers(kind: str, handbook: str, team: tuple[str, ...]) -> tuple[Answer, ...]:
+    """:func:`answers`, once per process for the same names (validate, inspect and run each ask for every rule)."""
     cands = {key(t): t for t in team}
     out = []
     for i, n in enumerate([handbook, *synonyms(kind).get(norm(handbook), ())]):
@@ -92,10 +102,10 @@ def answers(kind: str, handbook: str, team: list[str]) -> list[Answer]:
         if hit is not None:
             out.append(Answer(hit, 1.0, n, i))
             continue
-        near = closest(n, cands)
+        near = closest(n, cands, NAME_CUTOFF)
         if near and near[1] >= NAME_CUTOFF:
             out.append(Answer(near[0], near[1], n, i))
-    return sorted(out, key=lambda a: (-a.score, a.rank))
+    return tuple(sorted(out, key=lambda a: (-a.score, a.rank)))
 
 
 def best(kind: str, handbook: str, team: list[str]) -> Answer | None:

@@ -101,8 +101,9 @@ def test_m3_an_unrecognised_activities_file_is_named_with_how_to_map_it(tmp_path
     export = _export(tmp_path, "pd_nl_m2")
     acts = export / "activities.csv"
     lines = acts.read_text(encoding="utf-8").splitlines()
-    lines[0] = ('"Tehtävä - ID","Tehtävä - Aihe","Tehtävä - Tyyppi","Tehtävä - Eräpäivä","Tehtävä - Valmis",'
-                '"Tehtävä - Kauppa-ID","Tehtävä - Vastuuhenkilö"')
+    # Finnish headers without an entity prefix (one under a prefix of its own is read, its columns told by their
+    # values: tests/test_issue13_unknown_language_exports.py)
+    lines[0] = '"Tunnus","Aihe","Tyyppi","Eräpäivä","Valmis","Kauppa","Vastuuhenkilö"'
     acts.write_text("\n".join(lines) + "\n", encoding="utf-8")
     rep = inspect_export(export, crm="pipedrive")
     for code in ("1.1", "1.2", "2.3"):

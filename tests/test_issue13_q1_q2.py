@@ -10,7 +10,7 @@ CASES = Path(__file__).parent / "fixtures" / "accq"
 
 
 def _init(tmp_path, case, capsys, monkeypatch):
-    shutil.copytree(CASES / case / "export", tmp_path / "export")
+    shutil.copytree(CASES / case / "export", tmp_path / "export")  # (a path: CASES / path is that path)
     monkeypatch.chdir(tmp_path)
     r = cli_ru(capsys, monkeypatch, "init", "--crm", "pipedrive", "--from-export", "export")
     return r, (tmp_path / "crm-audit.yaml").read_text(encoding="utf-8") if (tmp_path / "crm-audit.yaml").exists() else ""
@@ -34,9 +34,19 @@ def test_ambiguous_status_is_named_and_init_stops_with_the_line_to_fill(tmp_path
     """Two columns whose values may be the statuses: neither is mapped, and as the first run would stop on the missing
     status all the same, init stops (exit 2) naming both candidates; the settings it wrote validate and keep the one
     line to fill (N3b)."""
-    r, text = _init(tmp_path, "pd_zh", capsys, monkeypatch)
+    # the Chinese export with its pipeline under a name no word of the profile's says («分组») and status texts no
+    # language's words are (the real ones — 赢单, 丢单 — are read: tests/test_issue13_unknown_language_exports.py)
+    src = CASES / "pd_zh" / "export"
+    export = tmp_path / "src" / "export"
+    shutil.copytree(src, export)
+    deals = export / "deals.csv"
+    text = deals.read_text(encoding="utf-8").replace("交易 - 销售渠道", "交易 - 分组")
+    for old, new in (("进行中", "甲类"), ("赢单", "乙类"), ("丢单", "丙类"), ("已删除", "丁类")):
+        text = text.replace(f'"{old}"', f'"{new}"')
+    deals.write_text(text, encoding="utf-8")
+    r, text = _init(tmp_path, tmp_path / "src", capsys, monkeypatch)
     assert r[0] == 2, r
-    assert "по значениям статусы могут быть в «销售渠道», «状态»" in r[2]
+    assert "по значениям статусы могут быть в «分组», «状态»" in r[2]
     assert "columns: {deals: {status: <заголовок>}}" in r[2]
     assert "# status: <заголовок>    # <- впишите заголовок" in text
     assert cli_ru(capsys, monkeypatch, "validate")[0] == 0

@@ -216,7 +216,7 @@ def test_init_infers_the_status_and_done_words_from_the_exports_own_data(tmp_pat
                                  "activities": {"done": {"미완료": False}}}
     assert written["values_confirmed"] is False and written["on_bad_value"] == "error"
     assert "실패: lost    # 1 сделка; у 100% из них заполнена причина проигрыша («거래 - 실패 사유»)" in text
-    assert "미완료: false    # 2 задачи; это название колонки («완료») с добавкой" in text
+    assert "미완료: false    # 2 задачи; это название колонки («완료») с отрицанием «미»" in text
     capsys.readouterr()
     assert main(["validate", "-c", str(work / "crm-audit.yaml")]) == 0
     assert "`values:` was written by `init` from the export's own data (deals.status: «진행 중» = open" in capsys.readouterr().err
@@ -232,20 +232,23 @@ def test_init_infers_the_status_and_done_words_from_the_exports_own_data(tmp_pat
 
 
 def test_words_init_cannot_tell_are_listed_commented_out_and_warned(tmp_path, capsys):
-    """Without the lost reason nothing tells 성사 from 실패: both are written commented out with a placeholder, the file
-    loads as it stands, and the run names them (file, column, text, rows) instead of passing silently."""
+    """Without the lost reason nothing tells two texts no language's words are (종결가, 종결나 in place of 성사, 실패,
+    which Korean's won / lost words would tell: crm_audit/engine/closed_words.yaml): both are written commented out
+    with a placeholder, the file loads as it stands, and the run names them (file, column, text, rows) instead of
+    passing silently."""
     export = tmp_path / "export"
     shutil.copytree(EXPORT, export)
     rows = list(csv.reader(open(export / "deals.csv", encoding="utf-8")))
     cut = rows[0].index("거래 - 실패 사유")
     with open(export / "deals.csv", "w", encoding="utf-8", newline="") as f:
-        csv.writer(f, quoting=csv.QUOTE_ALL).writerows([r[:cut] + r[cut + 1:] for r in rows])
+        csv.writer(f, quoting=csv.QUOTE_ALL).writerows([[{"성사": "종결가", "실패": "종결나"}.get(c, c) for c in r[:cut] + r[cut + 1:]]
+                                                        for r in rows])
     work = tmp_path / "work"
     write_settings(work, columns={"deals": {"id": "거래 - ID", "status": "거래 - 상태"}}, values=None, rules=None)
     assert main(["init", str(work), "--crm", "pipedrive", "--from-export", str(export), "--force"]) == 0
     text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
-    assert "      # 성사: <open | won | lost | deleted>    # 1 сделка; по данным выгрузки не понять" in text
-    assert "      # 실패: <open | won | lost | deleted>" in text
+    assert "      # 종결가: <open | won | lost | deleted>    # 1 сделка; по данным выгрузки не понять" in text
+    assert "      # 종결나: <open | won | lost | deleted>" in text
     written = yaml.safe_load(text)
     assert written["values"]["deals"]["status"] == {"진행 중": "open"} and written["values_confirmed"] is False
     assert written["on_bad_value"] == "warn"
@@ -253,9 +256,9 @@ def test_words_init_cannot_tell_are_listed_commented_out_and_warned(tmp_path, ca
 
     rep = audit_export(settings_mod.load(work / "crm-audit.yaml"), export, as_of=__import__("datetime").date(2026, 11, 20))
     assert [w.code for w in rep.warnings[:2]] == ["values-guessed", "unmapped-values"]
-    assert rep.warnings[1].params["texts"] == ["성사", "실패"]
+    assert rep.warnings[1].params["texts"] == ["종결가", "종결나"]
     # the user fills both lines in: the status reads whole, and nothing is left to warn of
-    filled = text.replace("# 성사: <open | won | lost | deleted>", "성사: won").replace("# 실패: <open | won | lost | deleted>", "실패: lost")
+    filled = text.replace("# 종결가: <open | won | lost | deleted>", "종결가: won").replace("# 종결나: <open | won | lost | deleted>", "종결나: lost")
     (work / "crm-audit.yaml").write_text(filled.replace("values_confirmed: false", "values_confirmed: true"), encoding="utf-8")
     s = settings_mod.load(work / "crm-audit.yaml")
     assert dict(table(export, "pipedrive", "SELECT id, status FROM deals", s)) == {

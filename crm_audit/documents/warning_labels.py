@@ -36,6 +36,7 @@ LABELS: dict[str, str] = {
     "closed-stage-unknown": "Закрытая сделка без итога",
     "status-flags-contradict": "Флаги закрытия противоречат",
     "no-open-deals": "Нет открытых сделок",
+    "no-closed-deals": "Нет закрытых сделок",
     "unlinked-tasks": "Задачи без сделок",
     "deal-url-example": "Ссылка на сделку — пример",
     "no-owner-column": "Нет колонки ответственного",

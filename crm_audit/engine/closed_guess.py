@@ -40,13 +40,24 @@ class ClosedGuess:
 
 @functools.cache
 def _words() -> dict[str, dict[str, list[str]]]:
-    import yaml
+    from crm_audit import resources
 
-    return yaml.safe_load((Path(__file__).parent / "closed_words.yaml").read_text(encoding="utf-8")) or {}
+    return resources.data_file(Path(__file__).parent / "closed_words.yaml") or {}
 
 
 def _cjk(word: str) -> bool:
     return any(0x3040 <= ord(ch) <= 0x9FFF or 0xF900 <= ord(ch) <= 0xFAFF for ch in word)
+
+
+def status_word(text: str) -> tuple[str, str] | None:
+    """("won" | "lost" | "deleted", the language) when the whole text is such a word of some language («Vundet»,
+    «Kaybedildi», «삭제됨»); None when it is none, or words of two kinds (a status text of a language no profile knows:
+    crm_audit/engine/value_words.py)."""
+    key = norm(text)
+    hits = {(kind, code) for code, kinds in _words().items() for kind in ("won", "lost", "deleted")
+            for w in kinds.get(kind, []) if norm(w) == key}
+    kinds = {k for k, _c in hits}
+    return (next(iter(kinds)), sorted(c for _k, c in hits)[0]) if len(kinds) == 1 else None
 
 
 def name_outcome(stage: str, languages: list[str]) -> tuple[str, str] | None:

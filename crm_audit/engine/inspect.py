@@ -421,7 +421,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id",
                           "no-owner-column", "no-title-column", "unlinked-tasks", "no-deal-ids", "deal-key-collision", "closed-stage-unknown", "no-stage-column",
                           "duplicate-header",  # a header twice: which column is read, as `run` says (acceptance L12)
-                          "status-flags-contradict", "no-open-deals"):
+                          "status-flags-contradict", "no-open-deals", "no-closed-deals"):
                 rep.problems.append(_as_run_meets(w, stops, rep).line())
         try:
             settings = settings or _settings_for(profile.name, config)

@@ -46,6 +46,7 @@ def fold_accents(text: str) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def hkey(header: str) -> str:
     """Header key: norm() with inner runs of spaces/newlines collapsed and
     Latin accents folded (an export re-saved without them still matches)."""
@@ -462,9 +463,7 @@ def _add_words(words: list[str], more: list[str]) -> list[str]:
 @functools.cache
 def _spreadsheet_bools() -> YesNo:
     """Excel's TRUE / FALSE in each interface language (``bool_words.yaml``: «VRAI» / «FAUX» of a French re-save)."""
-    import yaml
-
-    data = yaml.safe_load((Path(__file__).parent / "bool_words.yaml").read_text(encoding="utf-8")) or {}
+    data = resources.data_file(Path(__file__).parent / "bool_words.yaml") or {}
     return YesNo(yes=[str(w) for w in data.get("yes", [])], no=[str(w) for w in data.get("no", [])])
 
 
@@ -968,11 +967,9 @@ def _name_key(name: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _profile_names() -> dict[str, str]:
     """Every bundled profile's name and `aliases:` (by :func:`_name_key`) → the profile's name."""
-    import yaml
-
     out: dict[str, str] = {}
     for stem in available():
-        data = yaml.safe_load((resources.profiles_dir() / f"{stem}.yaml").read_text(encoding="utf-8")) or {}
+        data = resources.data_file(resources.profiles_dir() / f"{stem}.yaml") or {}
         for n in (stem, data.get("name") or stem, *(data.get("aliases") or [])):
             out.setdefault(_name_key(n), stem)
     return out
@@ -1013,10 +1010,25 @@ def profile_path(name: str) -> Path | None:
 
 
 def load_profile(name: str) -> Profile:
-    """Load a bundled profile by name or alias, or a profile YAML file by path."""
+    """Load a bundled profile by name or alias, or a profile YAML file by path. A file is read once per process while
+    it is unchanged (its size and modification time): a command loads its profile several times. The profile is
+    shared: never change it in place (its `with_*` methods return changed copies)."""
     path = profile_path(name)
     if path is None:
         raise SettingsError(problems=[unknown_profile(name)])
+    try:
+        st = path.stat()
+    except OSError:
+        return _load_profile(path)
+    return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_cached(path: str, _mtime: int, _size: int) -> Profile:
+    return _load_profile(Path(path))
+
+
+def _load_profile(path: Path) -> Profile:
     doc = yamlsrc.load(path)
     if doc.problems:
         raise SettingsError(problems=doc.problems)

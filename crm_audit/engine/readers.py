@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import tempfile
 from dataclasses import dataclass, replace
@@ -490,7 +491,17 @@ def read_raw(con, path: Path, table: str, tmpdir: Path) -> RawTable:
 
 
 def peek_headers(path: Path) -> list[str]:
-    """Headers of a file without loading it (profile auto-detection)."""
+    """Headers of a file without loading it (profile auto-detection). Read once per process while the file is
+    unchanged (its size and modification time): init, inspect and run look at each file's headers several times."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return list(_peek_headers(Path(path), -1, -1))
+    return list(_peek_headers(Path(path).resolve(), st.st_mtime_ns, st.st_size))
+
+
+@functools.lru_cache(maxsize=256)
+def _peek_headers(path: Path, _mtime: int, _size: int) -> list[str]:
     import duckdb
 
     con = duckdb.connect()

@@ -283,6 +283,13 @@ def empty_list_skip(p: RulePlan, export: LoadedExport | None, chk: _Checker | No
                        setting=setting, values=tuple(values))
 
 
+def _list_column_there(p: RulePlan, export: LoadedExport | None) -> bool:
+    """The column an empty settings list is compared with (:attr:`RulePlan.empty_lists`) is in the export."""
+    fr = field_ref(p.empty_lists[0][1])
+    ent = export.entities.get(REF_ENTITY.get(fr.entity, "")) if export is not None else None
+    return ent is not None and ent.column_for(fr.name) is not None
+
+
 def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None = None) -> Requirements:
     """Which plans run, which are skipped and which columns are missing (nothing raised, nothing run).
 
@@ -310,8 +317,11 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
         if p.rule.off:  # switched off in the settings with a reason: never run, never fails
             out.skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off, title=p.rule.title))
             continue
-        if p.empty_lists:  # compared with an empty list from the settings: it could flag no deal (acceptance O1)
-            out.skipped.append(empty_list_skip(p, export, chk))
+        empty = empty_list_skip(p, export, chk) if p.empty_lists else None
+        if empty is not None and _list_column_there(p, export):
+            # compared with an empty list from the settings: it could flag no deal (acceptance O1) — said so when the
+            # export has the column compared; without it, the missing column is the reason (below)
+            out.skipped.append(empty)
             continue
         found = {ref: (lack, chk.skip(ref, lack)) for ref in p.fields | partial.cond_refs(p.condition) for lack in (chk.lack(ref),)}
         for e in ("org", "person"):  # a `linked:` condition reads the link by id, else by name
@@ -341,6 +351,9 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
                     skipped = replace(skipped, file=there.name,
                                       column=chk.unnamed(REF_ENTITY.get(skipped.entity, ""), there, skipped.column))
             out.skipped.append(skipped)
+            continue
+        if empty is not None and not lacks:
+            out.skipped.append(empty)
             continue
         out.runnable.append(p)
         absent = [r for r in n.unchecked if found[r][0] is not None and not Path(found[r][0].file).exists()]

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 #: how many row numbers a warning lists
 SHOWN = 10
+#: a deals file this long with every deal open and no closed column is warned (a handful of open deals is plausible)
+NO_CLOSED_MIN = 5
 
 WON_NOT_CLOSED = N_("{n} deal(s) where «{won}» says won but «{closed}» says not closed (rows {rows}): impossible in the CRM — "
                     "the two columns look swapped or inverted; the deals are audited as won: check the export")
@@ -38,6 +40,10 @@ LOST_STAGE = N_("{n} deal(s) in the CRM's lost stage {stages} (column «{stage}�
 OPEN_STAGE = N_("{n} deal(s) in a stage named as open, {stages} (column «{stage}»), that {flags} say are closed (rows {rows}): "
                 "the flag columns or the stage column are wrong; the deals are audited as closed, as the flags say — the "
                 "rules on open deals skip them: check the export")
+NO_CLOSED_DEALS = N_("none of the {n} deals is closed: the export has none of the CRM's closed columns ({columns}) and no "
+                     "deal is in a stage the settings name as won or lost — every deal is audited as open (a closed deal "
+                     "is flagged by the rules on open deals); add those columns to the export, or name the closed stages "
+                     "in crm-audit.yaml (won_stages:, lost_stages:)")
 NO_OPEN_DEALS = N_("none of the {n} deal(s) is open (won: {won}, lost: {lost}): the rules on open deals have nothing to "
                    "check — if the CRM has open deals, check the export's status / closed columns")
 
@@ -103,4 +109,10 @@ def check(con, job: "MapJob", m: "ColumnMatch", status_derived: bool) -> list[Da
         if total and not opened:
             out.append(DataWarning("no-open-deals", "", str(job.path), None, None, template=NO_OPEN_DEALS,
                                    params={"n": total, "won": won, "lost": lost}))
+        names = [f for f in ((ff.closed, ff.won, ff.lost) if ff is not None else ()) if f]
+        if (status_derived and names and not any(f in m.by_field for f in names) and total >= NO_CLOSED_MIN
+                and opened == total):
+            heads = [job.spec.fields[f].headers[0] for f in names if f in job.spec.fields and job.spec.fields[f].headers]
+            out.append(DataWarning("no-closed-deals", "", str(job.path), None, None, template=NO_CLOSED_DEALS,
+                                   params={"n": total, "columns": _quote(heads)}))
     return out

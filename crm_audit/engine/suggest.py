@@ -84,9 +84,9 @@ def _guards() -> dict:
     """``suggest_guards.yaml``: the words of opposite meaning and the shapes a name's values never have."""
     from pathlib import Path
 
-    import yaml
+    from crm_audit import resources
 
-    return yaml.safe_load((Path(__file__).parent / "suggest_guards.yaml").read_text(encoding="utf-8")) or {}
+    return resources.data_file(Path(__file__).parent / "suggest_guards.yaml") or {}
 
 
 @lru_cache(maxsize=None)
@@ -134,9 +134,9 @@ def _team_names(entity: str) -> dict[str, tuple[str, ...]]:
     """field -> other teams' own names for it (``column_synonyms.yaml``: a renamed column, «Vendedor» for the owner)."""
     from pathlib import Path
 
-    import yaml
+    from crm_audit import resources
 
-    data = yaml.safe_load((Path(__file__).parent / "column_synonyms.yaml").read_text(encoding="utf-8")) or {}
+    data = resources.data_file(Path(__file__).parent / "column_synonyms.yaml") or {}
     return {f: tuple(str(n) for n in names) for f, names in (data.get(entity) or {}).items()}
 
 
@@ -183,9 +183,9 @@ def _handbook_fields() -> dict[str, frozenset[str]]:
     (``crm_audit/field_synonyms.yaml``'s rule fields: «Бюджет», «Посещаемость», «Город» …)."""
     from pathlib import Path
 
-    import yaml
+    from crm_audit import resources
 
-    data = yaml.safe_load((Path(__file__).parent.parent / "field_synonyms.yaml").read_text(encoding="utf-8")) or {}
+    data = resources.data_file(Path(__file__).parent.parent / "field_synonyms.yaml") or {}
     out: dict[str, set[str]] = {}
     for ref in data:
         prefix, _, name = str(ref).partition(".")

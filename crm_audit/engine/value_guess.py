@@ -61,16 +61,16 @@ class ValueGuess:
 
 @lru_cache(maxsize=None)
 def _spec() -> dict:
-    import yaml
+    from crm_audit import resources
 
-    return yaml.safe_load((Path(__file__).parent / "value_guess.yaml").read_text(encoding="utf-8")) or {}
+    return resources.data_file(Path(__file__).parent / "value_guess.yaml") or {}
 
 
 @lru_cache(maxsize=None)
 def _iso_codes() -> tuple[str, ...]:
-    import yaml
+    from crm_audit import resources
 
-    data = yaml.safe_load((Path(__file__).parent / "number_formats.yaml").read_text(encoding="utf-8")) or {}
+    data = resources.data_file(Path(__file__).parent / "number_formats.yaml") or {}
     return tuple(str(data.get("iso_codes") or "").split())
 
 
@@ -88,16 +88,33 @@ class _Column:
     examples: tuple[str, ...]
 
 
-def _read_column(export: "LoadedExport", table: str, col: str, header: str, tests: dict[str, str]) -> _Column:
+def _read_columns(export: "LoadedExport", table: str, columns: list[tuple[str, str]],
+                  tests: dict[str, str]) -> list[_Column]:
+    """Every column's counts and examples over the first rows, in two queries for the whole file (not two a column:
+    each query binds the date / number macros anew, ~25 ms, which made an export of 130 columns take 3 s)."""
+    if not columns:
+        return []
     names = list(tests)
-    row = export.con.execute(
-        f"SELECT count(*) FILTER (WHERE NOT is_blank({col})), count(DISTINCT norm({col})) FILTER (WHERE NOT is_blank({col}))"
-        + "".join(f", count(*) FILTER (WHERE NOT is_blank({col}) AND ({tests[n]}))" for n in names)
-        + f" FROM (SELECT * FROM {table} LIMIT {SAMPLE_ROWS})").fetchone()
-    ex = export.con.execute(
-        f"SELECT v FROM (SELECT strip({col}) AS v, count(*) AS n, min(rowid) AS r FROM (SELECT {col}, rowid FROM {table} "
-        f"LIMIT {SAMPLE_ROWS}) WHERE NOT is_blank({col}) GROUP BY 1) ORDER BY n DESC, r LIMIT {SHOWN}").fetchall()
-    return _Column(col, header, row[0], row[1], dict(zip(names, row[2:])), tuple(r[0] for r in ex))
+    keys = [f"c{i}" for i in range(len(columns))]
+    sample = ("WITH s AS (SELECT row_number() OVER () AS r_, "
+              + ", ".join(f"CAST({col} AS VARCHAR) AS {k}" for k, (col, _h) in zip(keys, columns))
+              + f" FROM (SELECT * FROM {table} LIMIT {SAMPLE_ROWS})), "
+              f"u AS (SELECT * FROM (UNPIVOT s ON {', '.join(keys)} INTO NAME k VALUE v) WHERE NOT is_blank(v)) ")
+    counts = {r[0]: r[1:] for r in export.con.execute(
+        sample + "SELECT k, count(*), count(DISTINCT norm(v))"
+        + "".join(f", count(*) FILTER (WHERE {_sub(tests[n], 'v')})" for n in names)
+        + " FROM u GROUP BY k").fetchall()}
+    examples: dict[str, list[str]] = {}
+    for k, v in export.con.execute(
+            sample + f"SELECT k, v FROM (SELECT k, v, row_number() OVER (PARTITION BY k ORDER BY n DESC, r) AS i FROM "
+            f"(SELECT k, strip(v) AS v, count(*) AS n, min(r_) AS r FROM u GROUP BY 1, 2)) WHERE i <= {SHOWN} "
+            f"ORDER BY k, i").fetchall():
+        examples.setdefault(k, []).append(v)
+    out = []
+    for k, (col, header) in zip(keys, columns):
+        row = counts.get(k) or (0, 0, *(0 for _ in names))
+        out.append(_Column(col, header, row[0], row[1], dict(zip(names, row[2:])), tuple(examples.get(k, ()))))
+    return out
 
 
 def _tests(profile: "Profile", entity: str, fields: dict[str, dict]) -> dict[str, str]:
@@ -130,7 +147,8 @@ def guess_by_values(export: "LoadedExport", profile: "Profile", taken: set[tuple
     """Every custom column of the export's files whose values fit a field no column feeds. ``taken``: (entity,
     header key) of columns already proposed (by their name), ``taken_fields``: (entity, field) already proposed."""
     out: list[ValueGuess] = []
-    for entity, ent in export.entities.items():
+    # the deals first: another file's owner is told by the deals' owners (_deal_owners), guessed here too
+    for entity, ent in sorted(export.entities.items(), key=lambda kv: kv[0] != "deals"):
         wanted = {f: how for f, how in (_spec().get(entity) or {}).items()
                   if f in profile.entities[entity].fields}
         missing = _missing(profile, ent) - {f for e, f in (taken_fields or set()) if e == entity}
@@ -139,16 +157,29 @@ def guess_by_values(export: "LoadedExport", profile: "Profile", taken: set[tuple
             continue
         spec = profile.entities[entity]
         tests = _tests(profile, entity, fields)
-        cols = []
+        read = []
         for col, header in ent.custom.values():
             name = spec.strip_prefix(header)[0]
             if (entity, hkey(name)) in (taken or set()) or handbook_field(entity, name):
                 continue  # (a rule's own field under the handbook's name — «Бюджет» — is no canonical field: Q4)
-            c = _read_column(export, ent.table, col, name, {k: _sub(v, col) for k, v in tests.items()})
-            if c.filled:
-                cols.append(c)
-        out += _guess_entity(export, profile, ent, fields, cols)
+            read.append((col, name))
+        cols = [c for c in _read_columns(export, ent.table, read, tests) if c.filled]
+        out += _guess_entity(export, profile, ent, fields, cols,
+                             {f: _deals_column(export, profile, out, f) for f in ("owner", "org_id", "person_id")})
     return out
+
+
+def _deals_column(export, profile, guessed: list[ValueGuess], field: str) -> str | None:
+    """The SQL column of the deals' ``field``: mapped, else the column guessed sure for it (None: neither)."""
+    deals = export.entities.get("deals")
+    if deals is None:
+        return None
+    if field in deals.from_columns:
+        return f'"{field}"'
+    g = next((g for g in guessed if g.entity == "deals" and g.field == field and g.sure), None)
+    spec = profile.entities["deals"]
+    return next((col for col, header in deals.custom.values() if g is not None and spec.strip_prefix(header)[0] == g.header),
+                None)
 
 
 def _sub(test: str, col: str) -> str:
@@ -161,11 +192,15 @@ def _fits(c: _Column, test: str, share: float = SHARE) -> bool:
     return c.filled > 0 and c.fits.get(test, 0) >= share * c.filled
 
 
-def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Column]) -> list[ValueGuess]:
+def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Column],
+                  deal_cols: dict[str, str | None] | None = None) -> list[ValueGuess]:
+    """The guesses of one file's columns; ``deal_cols``: the SQL columns of the deals' owner, org_id and person_id
+    (:func:`_deals_column`), which tell another file's owner and name."""
+    deal_cols = deal_cols or {}
     rows = min(ent.rows, SAMPLE_ROWS) or 1
     cands: dict[str, list[_Column]] = {}
     contact = {c.header for c in cols if _fits(c, "contact", 0.5)}  # e-mails, phones, web addresses: never a name
-    status_of = _status_sql(profile, ent, fields, cols)
+    status_of = _status_sql(export, profile, ent, fields, cols)
     for f, how in fields.items():
         shape, share = how.get("shape"), float(how.get("share", SHARE))
         fit: list[_Column] = []
@@ -182,7 +217,8 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
         elif shape == "person":
             fit = [c for c in cols if c.header not in contact and _fits(c, "person", float(how.get("share", 0.8)))
                    and c.filled >= float(how.get("filled", 0.9)) * rows
-                   and c.distinct <= max(1.0, float(how.get("repeated", 0.5)) * c.filled) and c.filled >= 2]
+                   and ((c.distinct <= max(1.0, float(how.get("repeated", 0.5)) * c.filled) and c.filled >= 2)
+                        or _deal_owners(export, ent, c, deal_cols.get("owner")))]
         elif shape == "reason":
             if status_of is None:
                 continue
@@ -195,6 +231,7 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
         fit = [c for c in fit if not names_another_figure(ent.entity, f, c.header)]  # «Moeda de MRR»: never the currency
         if fit:
             cands[f] = fit
+    _narrow_links(export, ent, fields, cands, cols)
     out: list[ValueGuess] = []
     # one column, one field: a column fitting two fields' shapes is sure for neither
     used: dict[str, list[str]] = {}
@@ -208,9 +245,10 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
             out.append(ValueGuess(ent.entity, f, c.header, shape, c.examples, sure,
                                   tuple(o.header for o in fit if o is not c)))
     out += _guess_words(export, ent, fields, [c for c in cols if c.header not in {g.header for g in out if g.sure}], rows,
-                        {g.header for g in out})
-    if "status" in fields and "status" not in cands and fields["status"].get("unknown"):
-        out += _guess_states(export, ent, fields["status"]["unknown"], cols, rows, out)
+                        {g.header for g in out}, deal_cols)
+    for f, how in fields.items():  # a status / done column in words no language of the profile knows
+        if how.get("unknown") and f not in cands:
+            out += _guess_states(export, ent, f, how["unknown"], cols, rows, out)
     taken = {g.header for g in out}
     out += _guess_dates(export, ent, {f: h for f, h in fields.items() if h.get("shape") == "date"},
                         [c for c in cols if c.header not in taken and _fits(c, "date")], rows,
@@ -218,18 +256,56 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
     return out
 
 
-def _status_sql(profile, ent, fields, cols) -> tuple[str, dict[str, list[str]]] | None:
+def _status_sql(export, profile, ent, fields, cols) -> tuple[str, dict[str, list[str]]] | None:
     """(an SQL expression of a row's status value, the status words per value): the status column, else the one custom
     column whose values are statuses; None when neither is there."""
     fs = profile.entities[ent.entity].fields.get("status")
     if fs is None:
         return None
     if "status" in ent.from_columns:
-        return "status", {v: [v] for v in fs.values}
+        if "status" not in ent.typed:
+            return "status", {v: [v] for v in fs.values}
+        # the column's own texts: the profile's words, and a text of a language no profile knows that is, whole, the
+        # word won / lost of some language («Tabt»: a Danish lost deal, whose «Årsag til tab» is then the lost reason)
+        from crm_audit.engine.closed_guess import status_word
+
+        words = {v: list(ws) for v, ws in fs.values.items()}
+        for (text,) in export.con.execute(f'SELECT DISTINCT strip("status__raw") FROM (SELECT * FROM {ent.table} '
+                                          f'LIMIT {SAMPLE_ROWS}) WHERE NOT is_blank("status__raw") AND status IS NULL').fetchall():
+            said = status_word(str(text))
+            if said is not None and said[0] in words:
+                words[said[0]].append(str(text))
+        return '"status__raw"', words
     fit = [c for c in cols if "values:status" in c.fits and _fits(c, "values:status")]
-    if len(fit) != 1:
+    if len(fit) == 1:
+        return fit[0].col, {v: words for v, words in fs.values.items()}
+    if fit:
         return None
-    return fit[0].col, {v: words for v, words in fs.values.items()}
+    # no column of the profile's words: the one column of a few texts, two of them the words won / lost / deleted of
+    # some language («Kazanıldı», «Kaybedildi» of a Turkish export), read by those
+    found = [(c, said) for c in cols if (said := _status_words(export, ent, c))]
+    if len(found) != 1:
+        return None
+    c, said = found[0]
+    words: dict[str, list[str]] = {v: [] for v in fs.values}
+    for t, kind in said.items():
+        if kind in words:
+            words[kind].append(t)
+    return c.col, words
+
+
+def _status_words(export, ent, c: _Column) -> dict[str, str]:
+    """A column of a few texts two of which (or more) are the words won / lost / deleted of some language («Kazanıldı»,
+    «Kaybedildi» of a Turkish export, «赢单», «丢单»): those texts and what each says; {} for any other column."""
+    from crm_audit.engine.closed_guess import status_word
+
+    if not 2 <= c.distinct <= 6:
+        return {}
+    texts = [str(t) for (t,) in export.con.execute(
+        f"SELECT DISTINCT strip({c.col}) FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
+        f"WHERE NOT is_blank({c.col})").fetchall()]
+    said = {t: k[0] for t in texts if (k := status_word(t)) is not None}
+    return said if len(set(said.values())) >= 2 else {}
 
 
 def _only_when(export, ent, c: _Column, status_of, value: str) -> bool:
@@ -242,6 +318,67 @@ def _only_when(export, ent, c: _Column, status_of, value: str) -> bool:
         f"SELECT count(*) FILTER (WHERE {inside}), count(*) FILTER (WHERE NOT coalesce({inside}, FALSE)) "
         f"FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) WHERE NOT is_blank({c.col})").fetchone()
     return n_in > 0 and n_out == 0
+
+
+def _narrow_links(export, ent, fields: dict[str, dict], cands: dict[str, list[_Column]], cols: list[_Column]) -> None:
+    """Ids told apart by the names beside them: of several id columns fitting a link (a Turkish deal's «Organizasyon
+    kimliği» and «İrtibat kişisi kimliği» both hold 1, 2, 3 — ids of the companies and of the people), the one whose
+    linked row's name is, row by row, the text of another column of this file (the company's name the deal carries)
+    is the link; and an id column that is a link is no amount."""
+    from crm_audit.engine.requirements import REF_ENTITY
+
+    for f in [f for f in cands if fields[f].get("shape") == "link" and len(cands[f]) > 1]:
+        target = export.entities.get(REF_ENTITY.get(f[:-3], ""))
+        if target is None or "id" not in target.fields:
+            continue
+        texts = [c for c in cols if c not in cands[f] and not _fits(c, "number", 0.5)]
+        names = (['"name"'] if "name" in target.fields else []) + [col for col, _h in target.custom.values()]
+        named = [c for c in cands[f] if texts and names and _names_beside(export, ent, target, c, texts, names)]
+        if len(named) == 1:
+            cands[f] = named
+    linked = {c.header for f, fit in cands.items() if fields[f].get("shape") == "link" for c in fit}
+    for f in [f for f in cands if fields[f].get("shape") == "amount"]:
+        rest = [c for c in cands[f] if c.header not in linked]
+        if rest:
+            cands[f] = rest
+
+
+def _names_beside(export, ent, target, c: _Column, texts: list[_Column], names: list[str]) -> bool:
+    """Some column of ``texts`` holds, in at least 90 % of the rows, a text (one of the columns ``names``: its name,
+    mapped or not) of the ``target`` row whose id ``c`` holds."""
+    row = export.con.execute(
+        "SELECT count(*)" + "".join(f", count(*) FILTER (WHERE norm(d.{t.col}) = norm(t.{n}))" for t in texts for n in names)
+        + f" FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) AS d JOIN {target.table} AS t "
+        f"ON CAST(t.id AS VARCHAR) = parse_id(d.{c.col}) WHERE NOT is_blank(d.{c.col})").fetchone()
+    return bool(row[0]) and max(row[1:]) >= 0.9 * row[0]
+
+
+def _named_by_deals(export, ent, c: _Column, link: str) -> bool:
+    """The deals linked to the rows of ``ent`` (``link``: the deals' SQL column of its ids) carry, in some column of
+    theirs, the text of ``c`` in at least 90 % of them."""
+    deals = export.entities["deals"]
+    texts = [col for col, _h in deals.custom.values() if col != link] + [f'"{f}"' for f in ("person_name", "org_name", "title")
+                                                                         if f in deals.from_columns]
+    if not texts or "id" not in ent.fields:
+        return False
+    row = export.con.execute(
+        "SELECT count(*)" + "".join(f", count(*) FILTER (WHERE norm(d.{t}) = norm(e.{c.col}))" for t in texts)
+        + f" FROM {deals.table} AS d JOIN (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) AS e "
+        f"ON CAST(e.id AS VARCHAR) = parse_id(d.{link}) WHERE NOT is_blank(e.{c.col})").fetchone()
+    return bool(row[0]) and max(row[1:]) >= 0.9 * row[0]
+
+
+def _deal_owners(export, ent, c: _Column, owners: str | None) -> bool:
+    """Another file's column (a company's, a task's) whose every value is an owner of the export's deals (``owners``:
+    their SQL column): people however few its rows are (two companies of two managers repeat no name)."""
+    deals = export.entities.get("deals")
+    if deals is None or deals is ent or owners is None:
+        return False
+    left = export.con.execute(
+        f"SELECT count(*) FROM (SELECT DISTINCT norm({c.col}) AS v FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
+        f"WHERE NOT is_blank({c.col})) WHERE v NOT IN (SELECT norm({owners}) FROM {deals.table} WHERE NOT is_blank({owners}))"
+    ).fetchone()[0]
+    return left == 0
 
 
 def _links(export, ent, field: str, c: _Column, share: float) -> bool:
@@ -372,7 +509,7 @@ def _positions(ent) -> dict[str, int]:
 
 
 def _guess_words(export, ent, fields: dict[str, dict], cols: list[_Column], rows: int,
-                 guessed: set[str] = frozenset()) -> list[ValueGuess]:
+                 guessed: set[str] = frozenset(), deal_cols: dict[str, str | None] | None = None) -> list[ValueGuess]:
     """The fields whose cells are words (value_guess.yaml `category`: a stage, a pipeline — a few values repeated; `text`:
     a title, a company — mostly distinct). Values alone never tell one such column from another: a guess is sure only
     when the column's name holds a word of the field's, or it stands beside the column of the field named `beside`
@@ -407,14 +544,17 @@ def _guess_words(export, ent, fields: dict[str, dict], cols: list[_Column], rows
                                   tuple(o.header for o in fit if o is not c)))
     out += _guess_texts(export, ent, {f: h for f, h in words.items() if h["shape"] == "text"},
                         [c for c in cols if c.header not in sure_cols and (_textual(c) or (
-                            _textual(c, names=True) and c.header not in guessed))], rows)  # (an owner's names: its own)
+                            _textual(c, names=True) and c.header not in guessed))], rows, deal_cols or {})  # (an owner's names: its own)
     return out
 
 
-def _guess_texts(export, ent, fields: dict[str, dict], cols: list[_Column], rows: int) -> list[ValueGuess]:
+def _guess_texts(export, ent, fields: dict[str, dict], cols: list[_Column], rows: int,
+                 deal_cols: dict[str, str | None]) -> list[ValueGuess]:
     """A title (`distinct`: at least that share of its cells differ) and the field `within` it (a company's name the
     title holds): sure together when exactly one pair of columns has the one's cells inside the other's — in some row
-    strictly, the other way round in none, equal or inside in at least half the rows both are filled."""
+    strictly, the other way round in none, equal or inside in at least half the rows both are filled. A person's or a
+    company's name (`linked_from`: the deals' link to the file): sure as the one column whose text a deal linked to the
+    row carries in a column of its own (the deal's «İrtibat kişisi» is the name of the person its «… kimliği» names)."""
     if not fields:
         return []
     fit: dict[str, list[_Column]] = {}
@@ -429,6 +569,19 @@ def _guess_texts(export, ent, fields: dict[str, dict], cols: list[_Column], rows
         pairs = [(t, o) for t in fit[outer] for o in fit[f] if t is not o and _holds(export, ent, t, o)]
         if len(pairs) == 1:
             sure[outer], sure[f] = pairs[0]
+    for f, how in (_spec().get(ent.entity) or {}).items():  # the inner one mapped by its name («Organisaatio»)
+        outer = how.get("within")
+        if outer in fields and outer not in sure and f not in fields and f in ent.from_columns:
+            inner = _Column(f'"{f}"', ent.fields.get(f) or f, 0, 0, {}, ())
+            hits = [t for t in fit[outer] if _holds(export, ent, t, inner)]
+            if len(hits) == 1:
+                sure[outer] = hits[0]
+    for f, how in fields.items():
+        link = deal_cols.get(str(how.get("linked_from")))
+        if link is not None and f not in sure:
+            hits = [c for c in fit[f] if _named_by_deals(export, ent, c, link)]
+            if len(hits) == 1:
+                sure[f] = hits[0]
     out: list[ValueGuess] = []
     for f, cs in fit.items():
         for c in cs:
@@ -447,12 +600,15 @@ def _holds(export, ent, outer: _Column, inner: _Column) -> bool:
     return bool(both) and inside >= 1 and rev == 0 and inside + equal >= 0.5 * both
 
 
-def _guess_states(export, ent, how: dict, cols: list[_Column], rows: int, guessed: list[ValueGuess]) -> list[ValueGuess]:
-    """The deals' status column whose texts no language of the profile knows (a Turkish «Açık / Kazanıldı / Kaybedildi»:
-    issue 13 acceptance Q2): words, `min_distinct`..`max_distinct` distinct values of at most `max_length` characters,
-    repeated, filled in `filled` of the rows; never a column guessed sure as another field or named as the stage or
-    the pipeline. A sparse column of words (a lost reason) whose rows all hold one of the column's values speaks for
-    it: sure when one column is so backed more than any other, else every fitting column is a proposal."""
+def _guess_states(export, ent, field: str, how: dict, cols: list[_Column], rows: int,
+                  guessed: list[ValueGuess]) -> list[ValueGuess]:
+    """The column of ``field`` (the deals' status, a task's done) whose texts no language of the profile knows (a
+    Turkish «Açık / Kazanıldı / Kaybedildi»: issue 13 acceptance Q2; a Danish «Udført / Skal gøres»): words,
+    `min_distinct`..`max_distinct` distinct values of at most `max_length` characters, repeated, filled in `filled` of
+    the rows; never a column guessed sure as another field or named as the stage or the pipeline. For the status, a
+    sparse column of words (a lost reason) whose rows all hold one of the column's values speaks for it: sure when one
+    column is so backed more than any other; else sure only as the one fitting column, every fitting column otherwise
+    a proposal."""
     sure_other = {g.header for g in guessed if g.sure}
     named = [w for f in ("stage", "pipeline") for w in ((_spec().get(ent.entity) or {}).get(f) or {}).get("words", [])]
     fit = []
@@ -467,6 +623,9 @@ def _guess_states(export, ent, how: dict, cols: list[_Column], rows: int, guesse
             fit.append(c)
     if not fit:
         return []
+    if field != "status":
+        return [ValueGuess(ent.entity, field, c.header, "states", c.examples, len(fit) == 1,
+                           tuple(o.header for o in fit if o is not c)) for c in fit]
     # a lost reason / a lost or won date: filled in some rows, at most half, words or dates — one value of the status there
     markers = [m for m in cols if m not in fit and 0 < m.filled <= 0.5 * rows and not _fits(m, "contact", 0.5)
                and not _fits(m, "number", 0.5) and not _fits(m, "person", 0.5)]
@@ -478,5 +637,8 @@ def _guess_states(export, ent, how: dict, cols: list[_Column], rows: int, guesse
     top = max(backed.values())
     best = [c for c in fit if backed[c.header] == top]
     pick = best[0] if (len(fit) == 1 or (top and len(best) == 1)) else None
-    return [ValueGuess(ent.entity, "status", c.header, "states", c.examples, c is pick,
+    worded = [c for c in fit if _status_words(export, ent, c)]
+    if pick is None and len(worded) == 1:  # the one column holding status words of some language («赢单», «丢单»)
+        pick = worded[0]
+    return [ValueGuess(ent.entity, field, c.header, "states", c.examples, c is pick,
                        tuple(o.header for o in fit if o is not c)) for c in fit]

@@ -170,6 +170,7 @@ def _status(export, fw: FieldWords) -> None:
             w.why = (f"{rows_word('deals', w.rows)}; у {_pct(share[w.text])} из них заполнена {what} "
                      f"({', '.join(f'«{h}»' for h in headers)}), у сделок с другими значениями — реже")
             left.remove(key)
+    _by_closed_words(fw, left)
     rest = [w for w in fw.words if w.value is None]
     if rest and "open" in left:
         test, headers = _filled(ent, ["next_activity_date"])
@@ -197,6 +198,28 @@ def _status(export, fw: FieldWords) -> None:
                                    f"{left[0]} (остальные состояния уже названы другими значениями)")
 
 
+_STATUS_RU = {"won": "выиграна", "lost": "проиграна", "deleted": "удалена"}
+
+
+def _by_closed_words(fw: FieldWords, left: list[str]) -> None:
+    """A status text that is, whole, the word «won» / «lost» / «deleted» of some language (closed_words.yaml: «Vundet»,
+    «Kaybedildi», «삭제됨») means that, when one text says so for a value no text has yet."""
+    from crm_audit.engine.closed_guess import status_word
+
+    told = {w.value for w in fw.words if w.value}
+    for key in ("won", "lost", "deleted"):
+        if key not in fw.keys or key in told or (key != "deleted" and key not in left):
+            continue
+        hits = [(w, said) for w in fw.words if w.value is None and (said := status_word(w.text)) and said[0] == key]
+        if len(hits) != 1:
+            continue
+        w, (_k, code) = hits[0]
+        w.value, w.why = key, (f"{rows_word('deals', w.rows)}; УГАДАНО: «{w.text}» — «{_STATUS_RU[key]}» на языке {code} "
+                               "(crm_audit/engine/closed_words.yaml), других данных о нём в выгрузке нет")
+        if key in left:
+            left.remove(key)
+
+
 def _pct(share: float) -> str:
     return f"{round(share * 100)}%"
 
@@ -222,11 +245,50 @@ def _by_header(profile, fw: FieldWords) -> None:
     for w in fw.words:
         if norm(w.text) == word:
             w.value, w.why = "true", f"{rows_word(fw.entity, w.rows)}; это название самой колонки («{name}»)"
-    holding = [w for w in fw.words if norm(w.text) != word and word in norm(w.text)]
-    if len(holding) == 1:
-        w = holding[0]
+    holding: dict[str | None, list] = {"false": [], "true": [], None: []}
+    for w in fw.words:
+        if norm(w.text) != word and word in norm(w.text):
+            added = norm(w.text).replace(word, " ").strip(" -_.,;:!?()")
+            holding[_added_word(added)].append((w, added))
+    if len(holding["false"]) == 1:
+        w, added = holding["false"][0]
+        w.value, w.why = "false", (f"{rows_word(fw.entity, w.rows)}; это название колонки («{name}») с отрицанием "
+                                   f"«{added}» — похоже на «не {name}»")
+    elif not holding["false"] and not holding["true"] and len(holding[None]) == 1:
+        w, _added = holding[None][0]  # one text holding the name, its addition no known word: most likely «not …»
         w.value, w.why = "false", (f"{rows_word(fw.entity, w.rows)}; это название колонки («{name}») с добавкой — "
                                    f"похоже на «не {name}»")
+    if len(holding["true"]) == 1 and not any(w.value == "true" for w in fw.words):
+        w, added = holding["true"][0]
+        w.value, w.why = "true", (f"{rows_word(fw.entity, w.rows)}; это название колонки («{name}») с «{added}» — "
+                                  f"похоже на «уже {name}»")
+    _the_other_of_two(fw)
+
+
+def _added_word(added: str) -> str | None:
+    """"false" when the text added to a column's name is a negation («não», «미», «not»), "true" when it affirms
+    («已»), else None (bool_words.yaml)."""
+    from pathlib import Path
+
+    from crm_audit import resources
+
+    data = resources.data_file(Path(__file__).parent / "bool_words.yaml") or {}
+    parts = set(added.split()) | {added}
+    if parts & {norm(str(x)) for x in data.get("negations") or []}:
+        return "false"
+    if parts & {norm(str(x)) for x in data.get("affirmations") or []}:
+        return "true"
+    return None
+
+
+def _the_other_of_two(fw: FieldWords) -> None:
+    """Two texts, one told: the other is the opposite."""
+    told = [w for w in fw.words if w.value in ("true", "false")]
+    rest = [w for w in fw.words if w.value is None]
+    if len(fw.words) == 2 and len(told) == 1 and len(rest) == 1:
+        other = "false" if told[0].value == "true" else "true"
+        rest[0].value, rest[0].why = other, (f"{rows_word(fw.entity, rest[0].rows)}; второе из двух значений колонки "
+                                             f"(«{told[0].text}» — {told[0].value})")
 
 
 def _done_by_due_dates(export, fw: FieldWords, today: dt.date) -> None:

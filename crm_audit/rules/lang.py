@@ -30,6 +30,7 @@ against the settings and a backend runs it.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -382,7 +383,25 @@ def parse_rule_file_all(path: str | Path, text: str | None = None) -> tuple[list
 
     A rule with a problem (a typo'd operator) is never run, but what of it did parse (its
     pipelines, stages, fields) is still checked against the settings, so one `validate`
-    names every problem of the file."""
+    names every problem of the file. A file is parsed once per process while it is unchanged (its size and
+    modification time): validate, inspect and run each read the rules."""
+    if text is None:
+        try:
+            st = Path(path).stat()
+        except OSError:
+            return _parse_rule_file_all(path, None)
+        rules, broken, problems = _parse_cached(str(path), st.st_mtime_ns, st.st_size)
+        return list(rules), list(broken), list(problems)
+    return _parse_rule_file_all(path, text)
+
+
+@functools.lru_cache(maxsize=64)
+def _parse_cached(path: str, _mtime: int, _size: int) -> tuple[tuple[Rule, ...], tuple[Rule, ...], tuple[Problem, ...]]:
+    rules, broken, problems = _parse_rule_file_all(path, None)
+    return tuple(rules), tuple(broken), tuple(problems)
+
+
+def _parse_rule_file_all(path: str | Path, text: str | None) -> tuple[list[Rule], list[Rule], list[Problem]]:
     doc = yamlsrc.loads(text, str(path)) if text is not None else yamlsrc.load(path)
     problems = list(doc.problems)
     if doc.data is None:
