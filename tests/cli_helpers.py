@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import os
+import subprocess
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
+
 from crm_audit.cli import main
 from crm_audit.i18n import use_language
 
@@ -33,3 +38,35 @@ def run_audit(capsys, monkeypatch, work, export, as_of: str) -> tuple[str, str]:
                             "--ledger", str(work / "l.db"))
     assert code == 0, err
     return out, err
+
+
+@contextmanager
+def _environ(env: dict[str, str]):
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def cli_in_process(*args: str, cwd=None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`crm-audit ARGS` as a separate process runs it — in the folder ``cwd``, with ``env`` added to the environment,
+    its output captured — but in this process: a process of its own pays the imports (about a second a command), which
+    made the warehouse tests the suite's slowest. The folder, the environment and the language are restored after."""
+    out, err = io.StringIO(), io.StringIO()
+    here = os.getcwd()
+    with _environ({"NO_COLOR": "1", **(env or {})}):
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            with redirect_stdout(out), redirect_stderr(err):
+                try:
+                    code = main(list(args))
+                except SystemExit as exc:  # click's own exits (--help, a usage error)
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        finally:
+            os.chdir(here)
+            use_language(None)
+    return subprocess.CompletedProcess(["crm-audit", *args], code, out.getvalue(), err.getvalue())

@@ -62,6 +62,58 @@ def test_formatted_report_grouped_by_owner_gives_every_deal_its_owner(tmp_path, 
     assert all(v == owner[deal] for (_code, deal), v in got.items())
 
 
+def test_the_same_report_saved_without_merged_cells_gives_every_deal_its_owner(tmp_path, capsys, monkeypatch):
+    """The report saved without merging (the owner in each group's first row only, blank below it): the owner is
+    carried down each group, ended by its subtotal line, and the run says so by file and column."""
+    from python_calamine import CalamineWorkbook
+
+    src = next((FIXTURES / "sf_en_formatted").glob("*.xlsx"))
+    wb = openpyxl.Workbook()
+    for row in CalamineWorkbook.from_path(str(src)).get_sheet_by_index(0).to_python():
+        wb.active.append([None if v == "" else v for v in row])
+    case = tmp_path / "plain"
+    case.mkdir()
+    wb.save(case / src.name)
+    work = tmp_path / "work"
+    code, _out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--crm", "salesforce", "--from-export", str(case))
+    assert code == 0, err
+    code, out, err = cli_ru(capsys, monkeypatch, "run", "-c", str(work / "crm-audit.yaml"), "--export", str(case),
+                            "--as-of", AS_OF, "--violations-csv", str(work / "v.csv"), "--ledger", str(work / "l.db"))
+    assert code == 0, err
+    got = owners(work)
+    assert got[("1.5", "0065g00000A2AAA")] == "Ann Lee" and got[("1.8", "0065g00000A5AAA")] == "Bob Ray"
+    assert set(got.values()) == {"Ann Lee", "Bob Ray"}
+    assert ("«Opportunity Owner»: в столбце «Opportunity Owner» значение группы записано только в первой строке группы"
+            in out + err)
+
+
+def test_a_column_blank_here_and_there_is_never_carried_down(tmp_path):
+    """Blank cells not in the grouped shape (a group's first row blank, or a value below it) stay blank."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Opportunity Owner", "Opportunity Name", "Stage", "Opportunity ID"])
+    ws.append(["Ann Lee", "A", "Prospecting", "0065g00000B1AAA"])
+    ws.append([None, "B", "Prospecting", "0065g00000B2AAA"])
+    ws.append(["Subtotal", None, None, None])
+    ws.append([None, "C", "Prospecting", "0065g00000B3AAA"])  # a group whose first row has no owner
+    ws.append(["Bob Ray", "D", "Prospecting", "0065g00000B4AAA"])
+    ws.append(["Total", None, None, None])
+    path = tmp_path / "opportunities.xlsx"
+    wb.save(path)
+    con = duckdb.connect()
+    try:
+        from crm_audit.engine import grouped, sqlfuncs
+
+        sqlfuncs.install(con)
+        raw = readers.read_raw(con, path, "t", tmp_path)
+        said = grouped.fill_down(con, "t", raw.headers, load_profile("salesforce").footer, ["c3"], path)
+        assert said == []
+        assert [r[0] for r in con.execute("SELECT c0 FROM t ORDER BY _row").fetchall()] == [
+            "Ann Lee", None, "Subtotal", None, "Bob Ray", "Total"]
+    finally:
+        con.close()
+
+
 def _read(path: Path) -> list[tuple]:
     con = duckdb.connect()
     try:

@@ -8,23 +8,20 @@ the terminal (Russian / English through the i18n layer). The written file valida
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
+from cli_helpers import cli_in_process
 from crm_audit.warehouse.zone import ZoneProposal, is_utc, machine_zone, propose
 from warehouse.build import build, write_duckdb
 
 
 def crm_audit(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
-    exe = shutil.which("crm-audit", path=str(Path(sys.executable).parent)) or "crm-audit"
-    return subprocess.run([exe, *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "NO_COLOR": "1", "CRM_AUDIT_LANGUAGE": "en", **(env or {})})
+    """The command as its own process would run it, in this one (tests/cli_helpers.py: a process costs the imports)."""
+    return cli_in_process(*args, cwd=cwd, env={"CRM_AUDIT_LANGUAGE": "en", **(env or {})})
 
 
 @pytest.fixture(scope="module")

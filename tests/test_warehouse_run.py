@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_helpers import cli_in_process
 from engine_targets import duckdb_warehouse, fivetran_pipedrive_tables
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,9 +29,8 @@ SECRET = "Wh-s3cret-7Qx"
 
 
 def crm_audit(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
-    exe = shutil.which("crm-audit", path=str(Path(sys.executable).parent)) or "crm-audit"
-    return subprocess.run([exe, *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "NO_COLOR": "1", **(env or {})})
+    """The command as its own process would run it, in this one (tests/cli_helpers.py: a process costs the imports)."""
+    return cli_in_process(*args, cwd=cwd, env=env)
 
 
 @pytest.fixture(scope="module")

@@ -37,6 +37,7 @@ LABELS: dict[str, str] = {
     "status-flags-contradict": "Флаги закрытия противоречат",
     "no-open-deals": "Нет открытых сделок",
     "no-closed-deals": "Нет закрытых сделок",
+    "grouped-report": "Значение группы продолжено вниз",
     "unlinked-tasks": "Задачи без сделок",
     "deal-url-example": "Ссылка на сделку — пример",
     "no-owner-column": "Нет колонки ответственного",

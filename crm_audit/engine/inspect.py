@@ -418,7 +418,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         # texts of the status / done no value names: first, as `run` says them (the deals holding them are unaudited)
         rep.problems[:0] = [w.line() for w in export.warnings if w.code == "unmapped-values"]
         for w in export.warnings:
-            if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "rows-skipped", "unknown-file", "unnamed-id",
+            if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "grouped-report", "rows-skipped", "unknown-file", "unnamed-id",
                           "no-owner-column", "no-title-column", "unlinked-tasks", "no-deal-ids", "deal-key-collision", "closed-stage-unknown", "no-stage-column",
                           "duplicate-header",  # a header twice: which column is read, as `run` says (acceptance L12)
                           "status-flags-contradict", "no-open-deals", "no-closed-deals"):

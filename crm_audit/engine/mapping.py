@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from crm_audit.engine import amounts, status_checks
+from crm_audit.engine.grouped import fill_down
 from crm_audit.engine.profile import EntitySpec, Profile, hkey
 from crm_audit.engine.readers import RawInfo, RawTable, drop_raw
 from crm_audit.errors import InputError, Msg, Problem
@@ -790,11 +791,12 @@ def _fill_table(con, job: MapJob, m: ColumnMatch, proj: Projection, rw_col: int 
     not_empty = (f"CASE WHEN NOT is_blank(c0) THEN TRUE ELSE NOT is_blank(concat({', '.join(f'c{i}' for i in range(len(headers)))})) END"
                  if headers else "FALSE")
     id_cols = [f"c{i}" for i in m.by_field.get("id", [])]
-    keep = _footer_filter(con, raw_table, len(headers), job.profile.footer if job.profile is not None else [], id_cols)
+    footer = job.profile.footer if job.profile is not None else []
+    warnings: list[DataWarning] = [] if job.shared else fill_down(con, raw_table, headers, footer, id_cols, job.path)
+    keep = _footer_filter(con, raw_table, len(headers), footer, id_cols)
     only = "" if rw_col is None else f" AND {rows_where_sql(job.spec, rw_col)}"
     source = _without_empty_values(raw_table, len(headers), job.profile.empty_values if job.profile is not None else None)
     con.execute(f"CREATE OR REPLACE TABLE {job.entity} AS SELECT {', '.join(proj.select)} FROM {source} WHERE ({not_empty}) AND ({keep}){only}")
-    warnings: list[DataWarning] = []
     if not job.shared:
         dropped = con.execute(f"SELECT count(*) FROM {raw_table} WHERE ({not_empty}) AND NOT ({keep})").fetchone()[0]
         if dropped:
