@@ -60,6 +60,17 @@ def status_word(text: str) -> tuple[str, str] | None:
     return (next(iter(kinds)), sorted(c for _k, c in hits)[0]) if len(kinds) == 1 else None
 
 
+def header_outcome(header: str) -> str | None:
+    """"won" / "lost" / "closed" when a column's name holds that word of some language and no word of another kind
+    («Czy zamknięta wygrana»: won; «Is Deal Closed?»: closed); None otherwise."""
+    tokens = {norm(t) for t in re.split(r"[\W_]+", header) if t}
+    kinds = {kind for kinds in _words().values() for kind in ("won", "lost", "closed")
+             for w in kinds.get(kind, []) if norm(w) in tokens or (_cjk(w) and w in header)}
+    if kinds & {"won", "lost"}:
+        kinds.discard("closed")  # «Is Closed Won»: the won flag
+    return next(iter(kinds)) if len(kinds) == 1 else None
+
+
 def name_outcome(stage: str, languages: list[str]) -> tuple[str, str] | None:
     """("won" | "lost" | "closed", the word) when the stage's name holds a closed word of one of ``languages``."""
     tokens = {norm(t) for t in re.split(r"[\W_]+", stage) if t}

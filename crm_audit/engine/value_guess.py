@@ -127,6 +127,10 @@ def _tests(profile: "Profile", entity: str, fields: dict[str, dict]) -> dict[str
         "person": f"regexp_full_match(strip(x), {sql_literal(_PERSON)})",
         "contact": f"regexp_full_match(strip(x), {sql_literal(_CONTACT)})",
         "int": "regexp_full_match(strip(x), '[0-9]{1,18}(\\.0+)?')",
+        # a record's id: digits (HubSpot, Pipedrive, Bitrix24), or 15 / 18 letters and digits (Salesforce)
+        "key": "regexp_full_match(strip(x), '[0-9]{1,18}|[A-Za-z0-9]{15}|[A-Za-z0-9]{18}') AND regexp_matches(x, '[0-9]')",
+        # a yes / no cell in any language the profile reads (a closed flag: true / false, VRAI / FAUX …)
+        "yesno": f"norm(x) IN ({_lits([*profile.yes_no.yes, *profile.yes_no.no])})",
     }
     for f, how in fields.items():
         if how.get("shape") in ("enum", "flag"):
@@ -139,6 +143,8 @@ def _missing(profile: "Profile", ent: "LoadedEntity") -> set[str]:
     fields = profile.entities[ent.entity].fields
     linked = {f for f in ent.fields if f.endswith("_id") and f not in ent.from_columns and f[:-3] + "_name" in ent.from_columns}
     mapped = set(ent.from_columns) | {f for f in ent.fields if f in fields and ent.fields[f] and f not in linked}
+    if "id" in fields and fields["id"].required and "id" not in ent.from_columns:
+        mapped.discard("id")  # ids derived from the rows' content (no id column found): the id is still to find
     return {f for f in fields if f not in mapped}
 
 
@@ -226,6 +232,9 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
                    and _only_when(export, ent, c, status_of, str(how.get("status", "lost")))]
         elif shape == "link":
             fit = [c for c in cols if _fits(c, "int", share) and _links(export, ent, f, c, share)]
+        elif shape == "key":  # every row's own id: filled and distinct in every row, no other file's ids
+            fit = [c for c in cols if _fits(c, "key", 1.0) and c.filled == rows and c.distinct == c.filled
+                   and not _ids_of_another_file(export, ent, c)]
         elif shape in ("date", "category", "text"):
             continue  # together below: which date is which is told by their order; a category / text by its neighbours
         fit = [c for c in fit if not names_another_figure(ent.entity, f, c.header)]  # «Moeda de MRR»: never the currency
@@ -242,6 +251,8 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
         shape = fields[f]["shape"]
         for c in fit:
             sure = len(fit) == 1 and len(used[c.header]) == 1
+            if shape == "key":  # distinct numbers alone may be amounts or durations: the name or a link must say «id»
+                sure = sure and (_says_id(c.header) or _named_by_another_file(export, ent, c))
             out.append(ValueGuess(ent.entity, f, c.header, shape, c.examples, sure,
                                   tuple(o.header for o in fit if o is not c)))
     out += _guess_words(export, ent, fields, [c for c in cols if c.header not in {g.header for g in out if g.sure}], rows,
@@ -249,7 +260,8 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
     for f, how in fields.items():  # a status / done column in words no language of the profile knows
         if how.get("unknown") and f not in cands:
             out += _guess_states(export, ent, f, how["unknown"], cols, rows, out)
-    taken = {g.header for g in out}
+    out += _guess_flags(export, profile, ent, cols, {g.header for g in out if g.sure})
+    taken = {g.header for g in out} | _per_stage_columns(export, ent, cols)
     out += _guess_dates(export, ent, {f: h for f, h in fields.items() if h.get("shape") == "date"},
                         [c for c in cols if c.header not in taken and _fits(c, "date")], rows,
                         {f: h for f, h in (_spec().get(ent.entity) or {}).items() if h.get("shape") == "date"})
@@ -366,6 +378,67 @@ def _named_by_deals(export, ent, c: _Column, link: str) -> bool:
         + f" FROM {deals.table} AS d JOIN (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) AS e "
         f"ON CAST(e.id AS VARCHAR) = parse_id(d.{link}) WHERE NOT is_blank(e.{c.col})").fetchone()
     return bool(row[0]) and max(row[1:]) >= 0.9 * row[0]
+
+
+def _says_id(header: str) -> bool:
+    """The column's name has a word beginning with «id» («ID», «Record ID», «Identyfikator rekordu», «Id. del registro»)."""
+    return any(w.startswith("id") for w in re.split(r"[\W_]+", norm(header)) if w)
+
+
+def _named_by_another_file(export, ent, c: _Column) -> bool:
+    """Another file of the export has a column holding most of ``c``'s values (the tasks' deal ids)."""
+    return any(_share_in(export, ent, c, other.table, f"strip(CAST({col} AS VARCHAR))") >= 0.5
+               for other in export.entities.values() if other is not ent
+               for col, _h in [*other.custom.values(), *((f'"{f}"', f) for f in other.fields if f.endswith("_id"))])
+
+
+def _share_in(export, ent, c: _Column, table: str, expr: str) -> float:
+    """The share of ``c``'s distinct values (the first rows of ``ent``) that ``expr`` of ``table`` holds."""
+    total, hits = export.con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE v IN (SELECT DISTINCT {expr} FROM {table})) "
+        f"FROM (SELECT DISTINCT strip({c.col}) AS v FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
+        f"WHERE NOT is_blank({c.col}))").fetchone()
+    return hits / total if total else 0.0
+
+
+def _per_stage_columns(export, ent, cols: list[_Column]) -> set[str]:
+    """The columns named for one stage of the deals (HubSpot's «Date entered "Proposal (Sales)"» in a language no
+    profile has): never the deal's own date of a field."""
+    if "stage" not in ent.fields:
+        return set()
+    stages = [norm(str(s)) for (s,) in export.con.execute(
+        f'SELECT DISTINCT strip(stage) FROM {ent.table} WHERE NOT is_blank(stage)').fetchall()]
+    return {c.header for c in cols if any(s and f'"{s}' in norm(c.header) for s in stages)}
+
+
+def _ids_of_another_file(export, ent, c: _Column) -> bool:
+    """Most of the column's values are ids of another file of the export (a deal's company ids, its task ids)."""
+    return any(_share_in(export, ent, c, other.table, "CAST(id AS VARCHAR)") >= 0.5
+               for other in export.entities.values() if other is not ent and "id" in other.fields)
+
+
+def _guess_flags(export, profile, ent, cols: list[_Column], taken: set[str]) -> list[ValueGuess]:
+    """The CRM's closed flags (`derive_status.from_flags`: «Is Closed Won», «Is closed lost», «Is Deal Closed?») no column
+    feeds, told by yes / no values under a name holding the word won / lost / closed of some language
+    (closed_words.yaml: a Polish «Czy zamknięta wygrana» is the won flag): sure when one column says so."""
+    from crm_audit.engine.closed_guess import header_outcome
+
+    ds = profile.derive_status
+    ff = ds.from_flags if ds is not None else None
+    if ff is None or ent.entity != "deals":
+        return []
+    spec = profile.entities["deals"]
+    missing = _missing(profile, ent)
+    out: list[ValueGuess] = []
+    for kind in ("closed", "won", "lost"):
+        f = getattr(ff, kind)
+        if not f or f not in missing or f not in spec.fields or spec.fields[f].type != "bool":
+            continue
+        fit = [c for c in cols if c.header not in taken and _fits(c, "yesno") and header_outcome(c.header) == kind]
+        for c in fit:
+            out.append(ValueGuess(ent.entity, f, c.header, "flag_named", c.examples, len(fit) == 1,
+                                  tuple(o.header for o in fit if o is not c)))
+    return out
 
 
 def _deal_owners(export, ent, c: _Column, owners: str | None) -> bool:
