@@ -88,3 +88,15 @@ def test_ids_are_told_apart_by_the_names_beside_them(tmp_path, capsys, monkeypat
     assert cols["deals"]["person_id"] == "İrtibat kişisi kimliği"
     assert cols["deals"]["value"] == "Değer"
     assert cols["persons"]["name"] == "Ad"
+
+
+def test_duplicate_deal_ids_are_named_by_inspect_before_any_run(tmp_path, capsys, monkeypatch):
+    """One id on two rows: `inspect` names it with its rows, as `run` does (not only at run time)."""
+    shutil.copytree(CASES / "pd_da" / "export", tmp_path / "export")
+    deals = tmp_path / "export" / "deals.csv"
+    lines = deals.read_text(encoding="utf-8").splitlines()
+    deals.write_text("\n".join([*lines, lines[2]]) + "\n", encoding="utf-8")  # deal 2 again, on the last row
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli_ru(capsys, monkeypatch, "inspect", "export", "--crm", "pipedrive")
+    assert code == 0, err
+    assert "ID сделок встречаются больше чем в одной строке (ID: строки): 2: 3, 13 (всего 1)" in out + err

@@ -417,6 +417,10 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                                                    params=guessed_values[1]).line())
         # texts of the status / done no value names: first, as `run` says them (the deals holding them are unaudited)
         rep.problems[:0] = [w.line() for w in export.warnings if w.code == "unmapped-values"]
+        if "deals" in export.entities:  # deal rows without an id, one id on several rows: as `run` says them
+            from crm_audit.engine.deal_ids import deal_id_warnings
+
+            rep.problems += [w.line() for w in deal_id_warnings(export.con, export.entities["deals"])[0]]
         for w in export.warnings:
             if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "grouped-report", "rows-skipped", "unknown-file", "unnamed-id",
                           "no-owner-column", "no-title-column", "unlinked-tasks", "no-deal-ids", "deal-key-collision", "closed-stage-unknown", "no-stage-column",

@@ -20,6 +20,7 @@ from crm_audit.rules.lang import Cond, Linked
 from crm_audit.engine import dialects
 from crm_audit.engine.dialects.compiler import RuleCompiler, legacy_name, sources_from_export
 from crm_audit.engine.dialects.finish import finish_sql
+from crm_audit.engine.deal_ids import deal_id_warnings
 from crm_audit.engine.loading import LoadedEntity, LoadedExport
 from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
 from crm_audit.i18n import N_
@@ -59,24 +60,9 @@ class DuckDBBackend:
         need_person = any(r.entity == "person" for r in refs) or any(self._uses(p, Linked) for p in plans)
         con = self.con
 
-        # deals without id can't be linked or reported; duplicates are kept once
-        blank = con.execute("SELECT _row FROM deals WHERE id IS NULL ORDER BY _row LIMIT 5").fetchall()
-        if blank:
-            n = con.execute("SELECT count(*) FROM deals WHERE id IS NULL").fetchone()[0]
-            self.warnings.append(DataWarning("deal-without-id", "", str(deals.file), blank[0][0], deals.fields.get("id"),
-                                             template=N_("{n} deal row(s) have no ID and are not audited (first at row {row})"),
-                                             params={"n": n, "row": blank[0][0]}))
-        # one id on several rows: never merged silently — named with its rows (acceptance P1); a Bitrix24 export
-        # with «Товар» has a row per product (the profile's hint `duplicate-deal` says so)
-        dup = con.execute("SELECT id, list(_row ORDER BY _row), count(*) OVER () FROM deals WHERE id IS NOT NULL "
-                          "GROUP BY id HAVING count(*) > 1 ORDER BY min(_row) LIMIT 5").fetchall()
-        if dup:
-            ids = "; ".join(f"{d[0]}: {', '.join(str(r) for r in d[1])}" for d in dup) + ("; …" if dup[0][2] > len(dup) else "")
-            self.warnings.append(DataWarning("duplicate-deal", "", str(deals.file), dup[0][1][1], deals.fields.get("id"),
-                                             template=N_("deal IDs on more than one row (ID: rows): {ids} ({n} in all); only "
-                                                         "the first row of each ID is audited, the other rows are not — if "
-                                                         "they are different deals, export them with their own IDs"),
-                                             params={"ids": ids, "n": dup[0][2]}))
+        # deals without id can't be linked or reported; duplicates are kept once (crm_audit/engine/deal_ids.py)
+        said, dup = deal_id_warnings(con, deals)
+        self.warnings += said
 
         unique = {deals.table: not dup}  # the duplicate check above already answers it for deals
         for ent in (orgs, persons):
