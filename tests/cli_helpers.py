@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import os
 import subprocess
@@ -38,6 +39,15 @@ def run_audit(capsys, monkeypatch, work, export, as_of: str) -> tuple[str, str]:
                             "--ledger", str(work / "l.db"))
     assert code == 0, err
     return out, err
+
+
+def findings_by_code(violations_csv) -> dict[str, set[str]]:
+    """The violations CSV a run wrote: rule code («1.5») -> the deal ids it flagged."""
+    out: dict[str, set[str]] = {}
+    with open(violations_csv, encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            out.setdefault(row["rule_code"], set()).add(row["deal_id"])
+    return out
 
 
 @contextmanager

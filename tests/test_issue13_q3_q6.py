@@ -14,7 +14,7 @@ import csv
 from pathlib import Path
 
 import yaml
-from cli_helpers import cli_ru, init_from_export, run_audit
+from cli_helpers import cli_ru, findings_by_code, init_from_export, run_audit
 
 FIXTURES = Path(__file__).parent / "fixtures" / "issue13-q3-q6"
 AS_OF = "2026-11-20"
@@ -30,11 +30,7 @@ def _run(capsys, monkeypatch, work: Path, case: str) -> tuple[str, str]:
 
 def _found(work: Path) -> dict[str, set[str]]:
     """rule code -> the deal ids it found."""
-    out: dict[str, set[str]] = {}
-    with open(work / "v.csv", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            out.setdefault(row["rule_code"], set()).add(row["deal_id"])
-    return out
+    return findings_by_code(work / "v.csv")
 
 
 # ----------------------------------------------------------------------------------------------------- Q3

@@ -10,14 +10,13 @@ told by the deals' owners; a person's name told by the deals linked to the perso
 
 from __future__ import annotations
 
-import csv
 import shutil
 from pathlib import Path
 
 import pytest
 import yaml
 
-from cli_helpers import cli_ru
+from cli_helpers import cli_ru, findings_by_code
 
 CASES = Path(__file__).parent / "fixtures" / "accq"
 
@@ -35,11 +34,8 @@ def _audit(tmp_path, case, capsys, monkeypatch) -> tuple[dict, dict[str, set[str
     r = cli_ru(capsys, monkeypatch, "run", "--export", "export", "--as-of", "2026-11-20", "--out", "audit.xlsx",
                "--violations-csv", "v.csv")
     assert r[0] == 0, r
-    got: dict[str, set[str]] = {}
-    with open(tmp_path / "v.csv", encoding="utf-8-sig") as f:
-        for row in csv.DictReader(f):
-            got.setdefault(row["rule_code"], set()).add(row["deal_id"])
-    return yaml.safe_load((tmp_path / "crm-audit.yaml").read_text(encoding="utf-8")), got
+    return (yaml.safe_load((tmp_path / "crm-audit.yaml").read_text(encoding="utf-8")),
+            findings_by_code(tmp_path / "v.csv"))
 
 
 @pytest.mark.parametrize("case", ["pd_da", "pd_fi", "pd_id", "pd_tr", "pd_ko", "pd_zh"])

@@ -12,9 +12,9 @@ is blank legitimately here and there never has that shape. Said as a warning, by
 
 from __future__ import annotations
 
+from crm_audit.engine.footer_lines import footer_sql
 from crm_audit.i18n import N_
 from crm_audit.report import DataWarning
-from crm_audit.sqltext import sql_literal
 
 #: the leading columns a report groups by (Salesforce: up to two grouping levels in a formatted report's first columns)
 GROUP_COLUMNS = 2
@@ -29,15 +29,13 @@ def fill_down(con, raw_table: str, headers: list[str], patterns: list[str], id_c
     read through: such a report is a spreadsheet) and say so; nothing when the file has not the shape above."""
     if not patterns or not headers or not _is_table(con, raw_table):
         return []
-    firsts = ", ".join(f"CASE WHEN is_blank(c{i}) THEN NULL ELSE lower(strip(c{i})) END" for i in range(min(len(headers), 3)))
-    match = sql_literal("|".join(f"(?:{p})" for p in patterns))
-    no_id = " AND ".join(f"(is_blank({c}) OR NOT regexp_matches({c}, '[0-9]'))" for c in id_cols) or "TRUE"
+    sql = footer_sql(len(headers), patterns, id_cols)
     filled = " OR ".join(f"NOT is_blank(c{i})" for i in range(len(headers)))
     out: list[DataWarning] = []
     for k in range(min(GROUP_COLUMNS, len(headers))):
         if f"c{k}" in id_cols:
             continue
-        blocks = (f"WITH t AS (SELECT _row, c{k} AS v, coalesce(({no_id}) AND regexp_full_match(coalesce({firsts}), {match}, 's'), FALSE) "
+        blocks = (f"WITH t AS (SELECT _row, c{k} AS v, coalesce(({sql.no_id}) AND regexp_full_match({sql.first}, {sql.match}, 's'), FALSE) "
                   f"AS f, ({filled}) AS d FROM {raw_table}), "
                   "b AS (SELECT *, sum(CASE WHEN f THEN 1 ELSE 0 END) OVER (ORDER BY _row ROWS UNBOUNDED PRECEDING) AS blk FROM t), "
                   "g AS (SELECT *, row_number() OVER (PARTITION BY blk ORDER BY _row) AS i, "

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 from crm_audit import resources, yamlsrc
 from crm_audit.errors import ByLanguage, Problem, SettingsError
+from crm_audit.filecache import per_file
 from crm_audit.i18n import N_
 from crm_audit.textnorm import norm
 
@@ -1016,18 +1017,10 @@ def load_profile(name: str) -> Profile:
     path = profile_path(name)
     if path is None:
         raise SettingsError(problems=[unknown_profile(name)])
-    try:
-        st = path.stat()
-    except OSError:
-        return _load_profile(path)
-    return _load_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
+    return _load_profile(path)
 
 
-@functools.lru_cache(maxsize=32)
-def _load_cached(path: str, _mtime: int, _size: int) -> Profile:
-    return _load_profile(Path(path))
-
-
+@per_file(maxsize=32)
 def _load_profile(path: Path) -> Profile:
     doc = yamlsrc.load(path)
     if doc.problems:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import functools
 import io
 import tempfile
 from dataclasses import dataclass, replace
@@ -23,6 +22,7 @@ from typing import Any, NamedTuple
 
 from crm_audit.engine.encoding import FileDigest, decode_text, detect_encoding, fingerprint_of, scan_utf8, utf8_head
 from crm_audit.errors import InputError, Msg, Problem, file_problem
+from crm_audit.filecache import per_file
 from crm_audit.i18n import N_
 
 DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html")
@@ -491,17 +491,13 @@ def read_raw(con, path: Path, table: str, tmpdir: Path) -> RawTable:
 
 
 def peek_headers(path: Path) -> list[str]:
-    """Headers of a file without loading it (profile auto-detection). Read once per process while the file is
-    unchanged (its size and modification time): init, inspect and run look at each file's headers several times."""
-    try:
-        st = Path(path).stat()
-    except OSError:
-        return list(_peek_headers(Path(path), -1, -1))
-    return list(_peek_headers(Path(path).resolve(), st.st_mtime_ns, st.st_size))
+    """Headers of a file without loading it (profile auto-detection); init, inspect and run look at each file's
+    headers several times: read once while the file is unchanged."""
+    return list(_peek_headers(path))
 
 
-@functools.lru_cache(maxsize=256)
-def _peek_headers(path: Path, _mtime: int, _size: int) -> list[str]:
+@per_file(maxsize=256)
+def _peek_headers(path: Path) -> list[str]:
     import duckdb
 
     con = duckdb.connect()

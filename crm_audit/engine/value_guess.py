@@ -86,6 +86,7 @@ class _Column:
     distinct: int
     fits: dict[str, int]  # shape test -> filled cells that pass
     examples: tuple[str, ...]
+    status_said: dict[str, str] | None = None  # :func:`_status_words`, once read (the status column and its guess ask)
 
 
 def _read_columns(export: "LoadedExport", table: str, columns: list[tuple[str, str]],
@@ -313,11 +314,13 @@ def _status_words(export, ent, c: _Column) -> dict[str, str]:
 
     if not 2 <= c.distinct <= 6:
         return {}
-    texts = [str(t) for (t,) in export.con.execute(
-        f"SELECT DISTINCT strip({c.col}) FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
-        f"WHERE NOT is_blank({c.col})").fetchall()]
-    said = {t: k[0] for t in texts if (k := status_word(t)) is not None}
-    return said if len(set(said.values())) >= 2 else {}
+    if c.status_said is None:
+        texts = [str(t) for (t,) in export.con.execute(
+            f"SELECT DISTINCT strip({c.col}) FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
+            f"WHERE NOT is_blank({c.col})").fetchall()]
+        said = {t: k[0] for t in texts if (k := status_word(t)) is not None}
+        c.status_said = said if len(set(said.values())) >= 2 else {}
+    return c.status_said
 
 
 def _only_when(export, ent, c: _Column, status_of, value: str) -> bool:
@@ -358,11 +361,8 @@ def _narrow_links(export, ent, fields: dict[str, dict], cands: dict[str, list[_C
 def _names_beside(export, ent, target, c: _Column, texts: list[_Column], names: list[str]) -> bool:
     """Some column of ``texts`` holds, in at least 90 % of the rows, a text (one of the columns ``names``: its name,
     mapped or not) of the ``target`` row whose id ``c`` holds."""
-    row = export.con.execute(
-        "SELECT count(*)" + "".join(f", count(*) FILTER (WHERE norm(d.{t.col}) = norm(t.{n}))" for t in texts for n in names)
-        + f" FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) AS d JOIN {target.table} AS t "
-        f"ON CAST(t.id AS VARCHAR) = parse_id(d.{c.col}) WHERE NOT is_blank(d.{c.col})").fetchone()
-    return bool(row[0]) and max(row[1:]) >= 0.9 * row[0]
+    return _linked_texts_agree(export, f"(SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS})", c.col, [t.col for t in texts],
+                               target.table, names, f"NOT is_blank(d.{c.col})")
 
 
 def _named_by_deals(export, ent, c: _Column, link: str) -> bool:
@@ -373,10 +373,16 @@ def _named_by_deals(export, ent, c: _Column, link: str) -> bool:
                                                                          if f in deals.from_columns]
     if not texts or "id" not in ent.fields:
         return False
+    return _linked_texts_agree(export, deals.table, link, texts, f"(SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS})",
+                               [c.col], f"NOT is_blank(t.{c.col})")
+
+
+def _linked_texts_agree(export, rows: str, link: str, texts: list[str], linked: str, their: list[str], where: str) -> bool:
+    """Joined by ``link`` (a column of ``rows``, alias d) to the ``linked`` record of that id (alias t), some column of
+    ``texts`` equals some column of ``their`` in at least 90 % of the pairs (``where``: the pairs counted)."""
     row = export.con.execute(
-        "SELECT count(*)" + "".join(f", count(*) FILTER (WHERE norm(d.{t}) = norm(e.{c.col}))" for t in texts)
-        + f" FROM {deals.table} AS d JOIN (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) AS e "
-        f"ON CAST(e.id AS VARCHAR) = parse_id(d.{link}) WHERE NOT is_blank(e.{c.col})").fetchone()
+        "SELECT count(*)" + "".join(f", count(*) FILTER (WHERE norm(d.{a}) = norm(t.{b}))" for a in texts for b in their)
+        + f" FROM {rows} AS d JOIN {linked} AS t ON CAST(t.id AS VARCHAR) = parse_id(d.{link}) WHERE {where}").fetchone()
     return bool(row[0]) and max(row[1:]) >= 0.9 * row[0]
 
 

@@ -30,7 +30,6 @@ against the settings and a backend runs it.
 
 from __future__ import annotations
 
-import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +37,7 @@ from typing import Any
 
 from crm_audit import yamlsrc
 from crm_audit.errors import Msg, Problem
+from crm_audit.filecache import per_file
 from crm_audit.i18n import N_
 from crm_audit.yamlsrc import PathT, YamlDoc
 
@@ -386,17 +386,13 @@ def parse_rule_file_all(path: str | Path, text: str | None = None) -> tuple[list
     names every problem of the file. A file is parsed once per process while it is unchanged (its size and
     modification time): validate, inspect and run each read the rules."""
     if text is None:
-        try:
-            st = Path(path).stat()
-        except OSError:
-            return _parse_rule_file_all(path, None)
-        rules, broken, problems = _parse_cached(str(path), st.st_mtime_ns, st.st_size)
+        rules, broken, problems = _parse_file(path)
         return list(rules), list(broken), list(problems)
     return _parse_rule_file_all(path, text)
 
 
-@functools.lru_cache(maxsize=64)
-def _parse_cached(path: str, _mtime: int, _size: int) -> tuple[tuple[Rule, ...], tuple[Rule, ...], tuple[Problem, ...]]:
+@per_file(maxsize=64)
+def _parse_file(path: Path) -> tuple[tuple[Rule, ...], tuple[Rule, ...], tuple[Problem, ...]]:
     rules, broken, problems = _parse_rule_file_all(path, None)
     return tuple(rules), tuple(broken), tuple(problems)
 
