@@ -383,6 +383,13 @@ def _export_problems(settings, rules, export: str) -> list:
         # status / done texts no value names (an interface language the profile lacks): the `values:` line to write
         keyless += [Problem(template=w.template, params=w.params, file=w.file, column=w.column, severity="warning",
                             reason=w.code) for w in loaded.warnings if w.code == "unmapped-values"]
+        if "deals" in loaded.entities:  # deal rows without an id, one id on several rows: warned as `run` warns of them
+            from crm_audit.engine.deal_ids import deal_id_warnings
+
+            keyless += [Problem(message=f"{w.message} — {profile.hint(w.code)}" if w.code in profile.hints else "",
+                                template=w.template, params=w.params, file=w.file, row=w.row, column=w.column,
+                                severity="warning", reason=w.code)
+                        for w in deal_id_warnings(loaded.con, loaded.entities["deals"])[0]]
         return (export_check.unmatched_columns(settings, loaded, profile)
                 + export_check.rule_field_problems(rules, settings, loaded, profile)
                 + export_check.enableable_rules(settings, loaded, profile) + keyless)

@@ -224,6 +224,16 @@ class _Checker:
         name = spec.files[0] if spec is not None and spec.files else entity
         return str(self.export.directory / f"{name}.csv")
 
+    def unsupported_file(self, ref: FieldRef) -> str | None:
+        """The profile's reason why the file ``ref`` is read from is not in this CRM's export, with what to export
+        instead (amoCRM's `unsupported: organizations:` — its contacts list), or None."""
+        prof = self.profile
+        entity = REF_ENTITY.get(ref.entity, ref.entity)
+        if prof is None or not prof.unsupported:
+            return None
+        return next((w for k in prof.unsupported_keys(ref.entity, ref.name) if k == entity
+                     for w in [prof.unsupported_reason(k)] if w), None)
+
     def skip(self, ref: FieldRef, lack: _Lack | None) -> tuple[str, str | None] | None:
         """(reason code, the profile's explanation) when a rule reading ``ref`` is skipped, else None."""
         if ref.entity == "deal" and ref.name in STAGE_SINCE:  # no stage-change column: skipped in every CRM alike
@@ -359,11 +369,15 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
         absent = [r for r in n.unchecked if found[r][0] is not None and not Path(found[r][0].file).exists()]
         if n.unchecked and not lacks and absent:  # a file the export does not have (never named as if it were there)
             cols = ", ".join(dict.fromkeys(f"«{found[r][0].column}»" if found[r][0] is not None else f"«{r.name}»" for r in n.unchecked))
+            params = {"code": p.rule.code, "rule": p.rule.id, "columns": cols, "entity": ENTITY_NAMES[found[absent[0]][0].entity]}
+            why = chk.unsupported_file(absent[0])  # the CRM's own advice (amoCRM: its contacts list), never another's file
             out.warnings.append(DataWarning(
                 "rule-partial", "", str(deals_file), None, None,
                 template=N_("rule {code} {rule} runs without the {entity} file ({columns}): the part of it that reads them is "
-                            "not checked (export the {entity} into the same folder to check it)"),
-                params={"code": p.rule.code, "rule": p.rule.id, "columns": cols, "entity": ENTITY_NAMES[found[absent[0]][0].entity]}))
+                            "not checked (export the {entity} into the same folder to check it)") if why is None else
+                N_("rule {code} {rule} runs without the {entity} file ({columns}): the part of it that reads them is not "
+                   "checked — {why}"),
+                params=params if why is None else {**params, "why": why}))
         elif n.unchecked and not lacks:
             where = found[n.unchecked[0]][0]
             named = list(dict.fromkeys(f"«{found[r][0].column}»" if found[r][0] is not None else f"«{r.name}»" for r in n.unchecked))
