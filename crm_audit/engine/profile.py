@@ -500,6 +500,8 @@ class LanguageEntity(BaseModel):
     values: dict[str, dict[str, list[str]]] = Field(default_factory=dict)  # enum/bool field -> key -> cell texts
     # date field -> its per-stage headers in this language (see FieldSpec.per_stage)
     per_stage: dict[str, list[str]] = Field(default_factory=dict)
+    # field -> the deals file's headers of it in this language (see EntitySpec.from_deals: Kommo's contact owner)
+    from_deals: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class LanguageSpec(BaseModel):
@@ -550,6 +552,11 @@ def _merge_language(profile: "Profile", code: str, lang: LanguageSpec) -> None:
             if any("{stage}" not in p for p in patterns):
                 raise ValueError(f"languages.{code}.entities.{ent_name}.per_stage.{fname}: each header needs «{{stage}}»")
             fs.per_stage += [p for p in patterns if p not in fs.per_stage]
+        for fname, headers in le.from_deals.items():
+            if fname not in spec.from_deals:
+                raise ValueError(f"languages.{code}.entities.{ent_name}.from_deals: «{fname}» is no field of the entity's "
+                                 f"from_deals: ({', '.join(spec.from_deals) or 'none'})")
+            spec.from_deals[fname] += [h for h in headers if norm(h) not in {norm(x) for x in spec.from_deals[fname]}]
         for fname, keys in le.values.items():
             fs = spec.fields.get(fname)
             if fs is None or fs.type not in ("enum", "bool"):
