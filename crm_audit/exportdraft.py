@@ -715,7 +715,7 @@ def pipelines_of(export, profile, language: str | None = None, guess=None) -> li
         seen = {(norm((p or "").strip() or DEFAULT_PIPELINE), norm(s)) for p, s, *_ in rows}
         last = max((r[3] for r in rows), default=0)
         rows += [(p, s, o, last + 1 + i, None, None) for i, (p, s, o) in enumerate(deals.catalog) if (norm(p), norm(s)) not in seen]
-    listed = _listed_stages(deals, profile, pipe != "NULL")
+    listed = _listed_stages(deals, profile, pipe != "NULL", list(dict.fromkeys((p or "").strip() for p, *_ in rows if p)))
     if listed:  # the stages the per-stage columns name that no deal is in, after the deals' own (ordered by the columns)
         seen = {(norm((p or "").strip() or DEFAULT_PIPELINE), norm(s)) for p, s, *_ in rows}
         last = max((r[3] for r in rows), default=0)
@@ -745,14 +745,15 @@ def pipelines_of(export, profile, language: str | None = None, guess=None) -> li
     return out
 
 
-def _listed_stages(deals, profile, by_pipeline: bool) -> dict[str, tuple[str, list[str]]]:
+def _listed_stages(deals, profile, by_pipeline: bool, pipelines: list[str]) -> dict[str, tuple[str, list[str]]]:
     """Pipeline -> (the per-stage header pattern as shown, the stages its columns name in column order): the CRM's own
-    stage list in the deals file's per-stage columns (HubSpot's `Date entered "<stage> (<pipeline>)"`, acceptance N5).
-    Without a pipeline column (``by_pipeline`` false) the columns of one pipeline only, as the export's one pipeline."""
+    stage list in the deals file's per-stage columns (HubSpot's `Date entered "<stage> (<pipeline>)"`, acceptance N5;
+    in a language no profile has, the columns naming the deals' ``pipelines``). Without a pipeline column
+    (``by_pipeline`` false) the columns of one pipeline only, as the export's one pipeline."""
     from crm_audit.engine.stage_list import listed_stages
 
     spec = profile.entities["deals"]
-    pairs = listed_stages(spec, [h for _c, h in deals.custom.values()])
+    pairs = listed_stages(spec, [h for _c, h in deals.custom.values()], pipelines if by_pipeline else None)
     if not pairs:
         return {}
     out: dict[str, tuple[str, list[str]]] = {}
@@ -1202,7 +1203,7 @@ def handbook_names(draft: Draft, rules, s) -> tuple[list[Mapping], list[Mapping]
         if Path(rule.file).parent != bundled:
             continue
         for u in ruleset.unknown_names(rule, s):
-            if u.kind in wanted and u.name not in wanted[u.kind]:
+            if u.kind in wanted and u.name not in wanted[u.kind] and not u.scoped:  # a stage the team has elsewhere
                 wanted[u.kind].append(u.name)
     from crm_audit import handbook_names as hb
 
@@ -1243,7 +1244,7 @@ def _compared_stages(rules, s) -> set[str]:
 
     bundled = resources.rules_dir()
     return {norm(u.name) for rule in rules if Path(rule.file).parent == bundled
-            for u in ruleset.unknown_names(rule, s) if u.kind == "stage" and u.compared}
+            for u in ruleset.unknown_names(rule, s) if u.kind == "stage" and u.compared and not u.scoped}
 
 
 def _guessed_pipelines_of(draft: Draft, stage: str) -> list[str]:
@@ -1283,7 +1284,8 @@ def held_off(rules, s, off: dict[str, RuleOff], held: list[Mapping], draft: Draf
     for rule in rules:
         if rule.id in off or Path(rule.file).parent != bundled:
             continue
-        m = next((by_key[norm(u.name)] for u in ruleset.unknown_names(rule, s) if u.kind == "stage" and norm(u.name) in by_key), None)
+        m = next((by_key[norm(u.name)] for u in ruleset.unknown_names(rule, s)
+                  if u.kind == "stage" and not u.scoped and norm(u.name) in by_key), None)
         if m is None:
             continue
         names = _guessed_pipelines_of(draft, m.value)
@@ -1314,6 +1316,13 @@ def names_off(rules, s, off: dict[str, RuleOff]) -> None:
             unknown = [u for u in unknown if not (u.kind == "pipeline" and norm(u.name) in scope)]
         u = unknown[0] if unknown else None
         if u is None or rule.id in off:
+            continue
+        if u.scoped:  # the stage is the team's, in another pipeline than the rule's
+            pipes = ", ".join(f"«{pl}»" for pl in u.scoped)
+            off[rule.id] = RuleOff(rule.id, rule.code, f"в воронке {pipes}, которую проверяет правило, нет этапа «{u.name}» "
+                                                       "(он есть в другой воронке): правилу не с чем сравнить этапы сделок",
+                                   f"если такой этап в воронке {pipes} есть, добавьте его в pipelines: на его место по "
+                                   "порядку, затем уберите правило из rules: skip:")
             continue
         what = "воронки" if u.kind == "pipeline" else "этапа"
         key = "pipeline_names" if u.kind == "pipeline" else "stage_names"

@@ -57,7 +57,33 @@ def test_a_language_no_profile_has_audits_as_the_english_export(tmp_path, capsys
                  "    is_lost: Czy zamknięta przegrana    # проверьте", '    is_closed: "Czy transakcja zamknięta?"    # проверьте',
                  "    stage_changed: Data wejścia na bieżący etap    # проверьте"):
         assert line in text, line
-    # 1.13 differs: the company's name is read from «Powiązana firma» (every associated company) where the English
-    # profile reads «Associated Company (Primary)» — the primary one is not told apart by its name (left, issue 13)
-    assert {f for f in polish if f[0] != "1.13"} == {f for f in english if f[0] != "1.13"}
+    # the deal's company is the primary one («… (główna)»), not each of «Powiązana firma»'s list, though the list's
+    # name is the nearer to «Firma»: its cells are one of the list's items in every row (engine/suggest.primary_of)
+    assert "    org_name: Powiązana firma (główna)    # похоже на «Firma»" in text
+    # the stage order from the per-stage columns in either language (the Polish family told by the deals' pipelines
+    # named in «Data wejścia na etap "<stage> (<pipeline>)"», engine/stage_list.family_of_pipelines); «Клиенты» there
+    # has no «Проведено демо»: 1.13 («stage ≥ Проведено демо» in «Клиенты») is written off in both, saying why
+    assert "по колонкам «Data wejścia na etap \"<stage> (<pipeline>)\"» выгрузки" in text
+    assert polish == english
+    for t in (_text, text):
+        assert "partner-manager-deal-without-partner: \"в воронке «Клиенты», которую проверяет правило, нет этапа «Проведено демо»" in t
     assert len(english) > 15
+
+
+def test_a_column_that_is_not_the_lists_primary_is_not_preferred(tmp_path, capsys, monkeypatch):
+    """«… (główna)» holding, in one row, a name the list beside it does not hold is no primary of that list: the
+    name nearer to the field's («Powiązana firma») is proposed, as without the rule (engine/suggest.primary_of)."""
+    export = tmp_path / "export"
+    shutil.copytree(HUBSPOT, export)
+    deals = next(export.glob("*deals*.csv"))
+    with deals.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    head = rows[0]
+    primary = head.index("Associated Company (Primary)")
+    rows[1][primary] = "Компания не из списка"
+    rows[0] = [POLISH.get(h, h) for h in head]
+    with deals.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows(rows)
+    monkeypatch.chdir(tmp_path)
+    assert cli_ru(capsys, monkeypatch, "init", "--crm", "hubspot", "--from-export", "export")[0] == 0
+    assert "    org_name: Powiązana firma    # похоже на «Firma»" in (tmp_path / "crm-audit.yaml").read_text(encoding="utf-8")

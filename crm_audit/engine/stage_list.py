@@ -40,10 +40,37 @@ def patterns(spec: "EntitySpec") -> list[str]:
     return [*(p for fs in spec.fields.values() for p in fs.per_stage), *spec.stage_columns]
 
 
-def listed_stages(spec: "EntitySpec", headers: list[str]) -> list[tuple[str, str, str]]:
+#: a header naming «<stage> (<pipeline>)» in quote marks, whatever the words around it (a language no profile has)
+_ANY_FAMILY = re.compile(rf"(?P<pre>.*?){_QUOTE}(?P<stage>.+)\((?P<pipeline>[^()]+?)\)\s*{_QUOTE}(?P<post>.*)")
+
+
+def family_of_pipelines(headers: list[str], pipelines: list[str]) -> str | None:
+    """The per-stage pattern of a language no profile has: the words around «"<stage> (<pipeline>)"» shared by the
+    most columns whose pipeline is one of the deals' own (``pipelines``), the family seen first on a tie — HubSpot's
+    «Data wejścia na etap "Proposal (Sales)"»; None when no family names two stages."""
+    known = {" ".join(p.split()).casefold() for p in pipelines if p}
+    families: dict[tuple[str, str], int] = {}
+    for h in headers:
+        m = _ANY_FAMILY.fullmatch(h.strip())
+        if m and " ".join(m.group("pipeline").split()).casefold() in known:
+            key = (m.group("pre").strip(), m.group("post").strip())
+            families[key] = families.get(key, 0) + 1
+    best = max(families.items(), key=lambda kv: kv[1], default=None)  # max keeps the first of equals
+    if best is None or best[1] < 2:
+        return None
+    pre, post = best[0]
+    return " ".join(x for x in (pre, '"{stage} ({pipeline})"', post) if x)
+
+
+def listed_stages(spec: "EntitySpec", headers: list[str], pipelines: list[str] | None = None) -> list[tuple[str, str, str]]:
     """(pipeline — "" where the pattern names none —, stage, the pattern of its first column) for each stage the
-    per-stage ``headers`` name, in the order of their first column; one pair once, however many families name it."""
+    per-stage ``headers`` name, in the order of their first column; one pair once, however many families name it.
+    ``pipelines``: the deals' pipelines — when no pattern of the profile names a column, the family of a language no
+    profile has (:func:`family_of_pipelines`)."""
     shapes = [(p, _regex(p)) for p in patterns(spec)]
+    if pipelines and not any(rx.fullmatch(h.strip()) for h in headers for _p, rx in shapes):
+        own = family_of_pipelines(headers, pipelines)
+        shapes = [(own, _regex(own))] if own else []
     out: dict[tuple[str, str], tuple[str, str, str]] = {}
     for h in headers:
         hit = next(((p, m) for p, rx in shapes for m in [rx.fullmatch(h.strip())] if m), None)

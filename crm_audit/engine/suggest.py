@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -332,15 +332,21 @@ def suggest_for_entity(profile: "Profile", entity: str, mapped: set[str], header
     ent = export.entities.get(entity) if export is not None else None
     cols = {h: c for c, h in ent.custom.values()} if ent is not None else {}
     scored: list[ColumnSuggestion] = []
+    weak: list[ColumnSuggestion] = []  # a list field's names below the cutoff: taken when the primary of one above
     for h in headers:
         name = spec.strip_prefix(h)[0]
         for score, f, like in candidates(profile, entity, name, free):
             fit = values_fit(export, ent, spec.fields[f], cols[h], f) if h in cols else None
             if fit is False:
                 continue
+            s = ColumnSuggestion(entity, f, name, cited_name(profile, entity, f, name, like, langs or []), score, fit)
             if score < NAME_ONLY_CUTOFF and fit is not True:
+                if spec.fields[f].split and h in cols:
+                    weak.append(s)
                 continue
-            scored.append(ColumnSuggestion(entity, f, name, cited_name(profile, entity, f, name, like, langs or []), score, fit))
+            scored.append(s)
+    if ent is not None:
+        scored = _primary_first(export, ent, spec, scored, weak, {spec.strip_prefix(h)[0]: cols[h] for h in headers if h in cols})
     out: list[ColumnSuggestion] = []
     taken_h: set[str] = set()
     taken_f: set[str] = set()
@@ -350,6 +356,41 @@ def suggest_for_entity(profile: "Profile", entity: str, mapped: set[str], header
         out.append(s)
         taken_h.add(hkey(s.header))
         taken_f.add(s.field)
+    return out
+
+
+def primary_of(export: "LoadedExport", ent: "LoadedEntity", sep: str, one: str, many: str) -> bool:
+    """Column ``one`` holds, in every row it is filled, one of the items column ``many`` lists there, and ``many``
+    lists several in some row: ``one`` is the list's primary item (HubSpot's «Associated Company (Primary)» beside
+    «Associated Company» «A;B», in whatever language the two are named)."""
+    sep_re = re.escape(sep)
+    items = f"string_split(regexp_replace(trim({many}), ?, ?, 'g'), ?)"
+    total, inside, several, own_lists = export.con.execute(
+        f"SELECT count(*) FILTER (WHERE NOT is_blank({one})), "
+        f"count(*) FILTER (WHERE NOT is_blank({one}) AND list_contains({items}, trim({one}))), "
+        f"count(*) FILTER (WHERE regexp_matches({many}, ?)), "
+        f"count(*) FILTER (WHERE contains({one}, ?)) FROM {ent.table}",
+        [rf"\s*{sep_re}\s*", sep, sep, rf"[^{sep_re}\s]\s*{sep_re}\s*[^{sep_re}\s]", sep]).fetchone()
+    return bool(total) and inside == total and several > 0 and not own_lists
+
+
+def _primary_first(export: "LoadedExport", ent: "LoadedEntity", spec: "EntitySpec", scored: list[ColumnSuggestion],
+                   weak: list[ColumnSuggestion], cols: dict[str, str]) -> list[ColumnSuggestion]:
+    """A field whose cells may list several items (``split:``) proposed for a column, and another column holds the
+    primary item of its lists (:func:`primary_of`; ``weak``: the names too far from the field's to be proposed on
+    their own): the primary column takes the list's score and goes first — the deal's company is its primary one,
+    not each of a list (the list's name is the nearer to the field's: «Powiązana firma» vs «… (główna)»)."""
+    out = list(scored)
+    for a in [*scored, *weak]:
+        sep = spec.fields[a.field].split
+        if not sep or a.header not in cols:
+            continue
+        for b in scored:
+            if (b.field == a.field and b.header != a.header and b.header in cols and b.score >= a.score
+                    and primary_of(export, ent, sep, cols[a.header], cols[b.header])):
+                lifted = replace(a, score=b.score + 1e-6)
+                out = [x for x in out if x is not a] + [lifted]
+                break
     return out
 
 

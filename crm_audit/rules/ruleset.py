@@ -139,6 +139,9 @@ class UnknownName:
     name: str
     path: tuple  # where in the rule file (for the problem's line)
     compared: bool = False  # a stage named in a «stage ≥ X» comparison (not in an equals / in list)
+    #: a compared stage some pipeline has, but none of those the rule is limited to (`scope: pipeline:`): its deals
+    #: are never compared with it (the bundled 1.13 «stage ≥ Проведено демо» in a «Клиенты» without that stage)
+    scoped: tuple[str, ...] = ()
 
 
 def unknown_names(rule: Rule, settings: Settings) -> list[UnknownName]:
@@ -150,8 +153,13 @@ def unknown_names(rule: Rule, settings: Settings) -> list[UnknownName]:
             out.append(UnknownName("pipeline", pl, rule_path(rule) + ("scope", "pipeline", i)))
     for root in (rule.where, rule.when):
         for c in iter_conds(root):
-            if isinstance(c, StageCmp) and not settings.stage_positions(c.stage):
-                out.append(UnknownName("stage", c.stage, c.path, compared=True))
+            if isinstance(c, StageCmp):
+                at = settings.stage_positions(c.stage)
+                scope = [settings.pipeline_key(pl) for pl in rule.pipelines]
+                if not at:
+                    out.append(UnknownName("stage", c.stage, c.path, compared=True))
+                elif scope and None not in scope and not any(norm(pl) in at for pl in scope):
+                    out.append(UnknownName("stage", c.stage, c.path, compared=True, scoped=tuple(scope)))
             if isinstance(c, Leaf):
                 if isinstance(c.value, SettingRef) and settings.setting_list(c.value.name) is None:
                     out.append(UnknownName("setting", c.value.name, c.path))
@@ -181,6 +189,11 @@ def _check_against_settings(rule: Rule, settings: Settings, bundled: bool = Fals
         elif u.kind == "setting":
             msg = N_("unknown setting list «{name}»; use frozen_lost_reasons, partner_managers, trial_stages or a name under lists:")
             params = {}
+        elif u.scoped:
+            msg = N_("stage «{name}» is not in {pipelines}, the pipeline the rule is limited to: its deals are never compared "
+                     "with it; add the stage to that pipeline in `pipelines:` (in its place in the order){hint}")
+            params = {"pipelines": ", ".join(f"«{pl}»" for pl in u.scoped),
+                      "hint": did_you_mean(u.name, [x for pl in u.scoped for x in settings.pipelines[pl]], "stage")}
         elif u.compared or u.kind == "stage":
             msg = (N_("unknown stage «{name}»: it is in none of the settings' pipelines{hint}") if u.compared
                    else N_("unknown stage «{name}»: not in the settings' pipelines{hint}"))
