@@ -294,12 +294,15 @@ def columns_by_name(files: list[tuple[Path, str, list[str]]], profile, only_requ
         m = match_columns(spec, headers)
         # a file is not read without its required fields nor without its signature (a Salesforce-shaped Contacts.csv
         # with «ContactID», «FullName»: its name column proposed too, else the file is skipped — acceptance K12); a
-        # link id is proposed once its values can be checked against the linked file (columns_suggested)
-        lone = {n for n, fs in spec.fields.items() if not fs.required and (n not in spec.signature_fields() or n.endswith("_id"))}
-        mapped = set(m.by_field) | (lone if only_required else set())
+        # link id is proposed once its values can be checked against the linked file (columns_suggested), a date /
+        # number once its values can be read as one (a city «Kota» is no amount «Kwota»: acceptance R7)
+        lone = {n for n, fs in spec.fields.items()
+                if not fs.required and (n not in spec.signature_fields() or n.endswith("_id") or fs.type in TYPED)}
+        # a column whose name is nearer a lone field's is left to it (an API dump's «associated_deal_ids» is the deal
+        # ids, told by its values, never the deal names its name also resembles: acceptance R10)
         free = [headers[i] for idxs in m.custom.values() for i in idxs]
-        for s in suggest_for_entity(profile, entity, mapped, free, langs=profile.interface_languages(headers)):
-            if s.score >= NAME_ONLY_CUTOFF:
+        for s in suggest_for_entity(profile, entity, set(m.by_field), free, langs=profile.interface_languages(headers)):
+            if s.score >= NAME_ONLY_CUTOFF and not (only_required and s.field in lone):
                 out.setdefault(entity, []).append(Mapping(s.field, s.header, f"{_looks_like(s.like, path.name)} — проверьте"))
     return out
 
