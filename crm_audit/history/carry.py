@@ -55,6 +55,7 @@ class CarryInputs:
     edits: dict[str, dict[str, Any]]
     audit_day: dict[int, str]
     exports: dict[int, str | None]
+    ran_at: dict[int, str]  # audit id -> when it was recorded (ISO, seconds)
     waivers: dict[str, dict[str, Waiver]]
     warned: dict[str, dict[str, Any]]
 
@@ -83,6 +84,7 @@ def carry_inputs(ledger: Ledger, report: AuditReport) -> CarryInputs:
         edits=_by_rule((k[0], k[1], e) for k, e in ledger.last_edits().items()),
         audit_day={a["id"]: a["as_of"] for a in audits},
         exports={a["id"]: a["fingerprints"] for a in audits},
+        ran_at={a["id"]: a["ran_at"] for a in audits},
         waivers=_by_rule((w.rule_id, w.deal_id, w) for w in ledger.waivers_for(as_of)),
         warned=_by_rule((w["rule_id"], w["deal_id"], w) for w in ledger.warnings()),  # the latest warning per finding
     )
@@ -129,6 +131,27 @@ def _same_export(recorded: str | None, current: dict[str, str]) -> bool:
         return json.loads(recorded) == current
     except ValueError:
         return False
+
+
+def _checked_since(edit: Any, inputs: CarryInputs) -> bool:
+    """True when a recorded audit between the mark's audit and this one already re-checked a «Исправлено» mark.
+
+    That audit ran after the mark was read, on another export than the one the mark was typed against: it
+    already counted the mark (still failing: «Не обработано» with a note; gone: fixed). The mark belongs to that
+    audit only, not to every later one — until the manager marks the row again (a new edit).
+    """
+    mark_audit = edit["audit_id"]
+    mark_day = inputs.audit_day.get(mark_audit)
+    if mark_day is None:
+        return False
+    this_day = inputs.as_of.isoformat()
+    try:
+        mark_export = json.loads(inputs.exports.get(mark_audit) or "{}")
+    except ValueError:
+        mark_export = {}
+    return any(mark_day < day < this_day and inputs.ran_at.get(a, "") >= edit["read_at"]
+               and not _same_export(inputs.exports.get(a), mark_export)
+               for a, day in inputs.audit_day.items())
 
 
 def _waiver_outcome(w: Waiver, fingerprint: str, as_of: dt.date) -> tuple[str | None, str | None, str | None]:
@@ -186,6 +209,8 @@ def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
             if e["status"] == STATUS_FIXED and _same_export(inputs.exports.get(e["audit_id"]), this_export):
                 # the export predates the fix (the same files as the audit it was marked in): nothing to re-check yet
                 status[i] = STATUS_FIXED
+            elif e["status"] == STATUS_FIXED and _checked_since(e, inputs):
+                pass  # counted (and noted) by the audit right after the mark: «Не обработано» since, as that audit wrote it
             elif e["status"] == STATUS_FIXED:
                 day = inputs.audit_day.get(e["audit_id"]) or e["read_at"][:10]
                 note[i] = (note[i] + " " if note[i] else "") + (

@@ -1,0 +1,88 @@
+"""Issue 13, acceptance R16: a «Исправлено» mark that did not fix the violation is counted by the audit right after it.
+
+The HubSpot habit story (tests/fixtures/issue13-story: three English «all properties» exports two weeks apart). In the
+20.11 workbook a manager marks 2.3/103 «Исправлено», but the task stays overdue: the 04.12 audit counts it
+(«Исправлено», но осталось 1) and resets the row to «Не обработано» with a note. Nobody marks the row again, so the
+18.12 audit counts 0 and the row has no note; 1.11/103, marked «Исправлено» in the 04.12 workbook and fixed, is gone.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import openpyxl
+
+from tests.cli_helpers import findings_by_code, init_from_export, run_audit
+
+STORY = Path(__file__).parent / "fixtures" / "issue13-story"
+
+
+def _mark(workbook: Path, code: str, deal: str, status: str) -> None:
+    """A manager types ``status`` into the row of ``deal`` on the sheet of rule ``code``, as in Excel."""
+    wb = openpyxl.load_workbook(workbook)
+    ws = next(wb[s] for s in wb.sheetnames if s.split(" ")[0] == code)
+    header = [c.value for c in ws[1]]
+    rows = [r for r in ws.iter_rows(min_row=2) if str(r[header.index("ID сделки")].value) == deal]
+    assert len(rows) == 1, (code, deal)
+    rows[0][header.index("Статус")].value = status
+    wb.save(workbook)
+
+
+def _row(workbook: Path, code: str, deal: str) -> dict:
+    wb = openpyxl.load_workbook(workbook)
+    ws = next(wb[s] for s in wb.sheetnames if s.split(" ")[0] == code)
+    header = [c.value for c in ws[1]]
+    return next(dict(zip(header, r)) for r in ws.iter_rows(min_row=2, values_only=True) if str(r[header.index("ID сделки")]) == deal)
+
+
+def _fixed_failing(out: str) -> int:
+    found = re.search(r"отмечено «Исправлено», но нарушение осталось: (\d+)", out)
+    assert found, out
+    return int(found.group(1))
+
+
+def test_a_fixed_mark_that_did_not_fix_is_counted_once(tmp_path, capsys, monkeypatch):
+    for d in STORY.iterdir():
+        shutil.copytree(d, tmp_path / d.name)
+    work = tmp_path / "work"
+    work.mkdir()
+    init_from_export(capsys, monkeypatch, work, "hubspot", tmp_path / "export-2026-11-20")
+    book = work / "audit.xlsx"
+    run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-11-20", "2026-11-20")
+    _mark(book, "2.3", "103", "Исправлено")  # the task stays overdue
+    _mark(book, "1.1", "104", "Исправлено")  # fixed: task 507 in the next export
+
+    out, _err = run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-12-04", "2026-12-04")
+    assert _fixed_failing(out) == 1
+    row = _row(book, "2.3", "103")
+    assert row["Статус"] == "Не обработано"
+    assert row["Примечание"].startswith("Отмечено «Исправлено» в аудите от 20.11.2026, но нарушение осталось")
+    assert "104" not in findings_by_code(work / "v.csv").get("1.1", set())
+    _mark(book, "1.11", "103", "Исправлено")  # fixed: 103 gets its company in the next export
+
+    out, _err = run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-12-18", "2026-12-18")
+    assert _fixed_failing(out) == 0
+    row = _row(book, "2.3", "103")
+    assert (row["Статус"], row["Примечание"]) == ("Не обработано", None)
+    found = findings_by_code(work / "v.csv")
+    assert found["2.3"] == {"101", "103", "104", "107"} and "1.11" not in found
+
+
+def test_a_row_marked_again_after_the_reset_is_counted_again(tmp_path, capsys, monkeypatch):
+    for d in STORY.iterdir():
+        shutil.copytree(d, tmp_path / d.name)
+    work = tmp_path / "work"
+    work.mkdir()
+    init_from_export(capsys, monkeypatch, work, "hubspot", tmp_path / "export-2026-11-20")
+    book = work / "audit.xlsx"
+    run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-11-20", "2026-11-20")
+    _mark(book, "2.3", "103", "Исправлено")
+    out, _err = run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-12-04", "2026-12-04")
+    assert _fixed_failing(out) == 1
+    _mark(book, "2.3", "103", "Исправлено")  # the manager marks it again; still overdue on 18.12
+
+    out, _err = run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-12-18", "2026-12-18")
+    assert _fixed_failing(out) == 1
+    assert _row(book, "2.3", "103")["Примечание"].startswith("Отмечено «Исправлено» в аудите от 04.12.2026")
