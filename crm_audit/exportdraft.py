@@ -522,11 +522,11 @@ def _mixed_note(body: list[tuple]) -> str:
         f"«{s}» разные значения ({', '.join(f'{v:g}' for v in vals)})" for s, vals in mixed) if mixed else ""
 
 
-def _by_crm_order(body: list[tuple]) -> tuple[list[str], str, bool]:
+def _by_crm_order(body: list[tuple], source: str | None = None) -> tuple[list[str], str, bool]:
     """Stages by the CRM's order value (probability / sort order) of their open deals, ties by first appearance, the
     stages without a value (no open deal carries one, or the open deals carry different ones) after them in first
     appearance: (stages, how the order was found, guessed — a tie or a stage without a value leaves part of the order
-    to first appearance)."""
+    to first appearance). ``source``: where the values come from, when a dumped stage list gives them."""
     valued = sorted((x for x in body if x[1] is not None), key=lambda x: (x[1], x[2]))
     mixed = _mixed_note(body)
     rest = [s for s, *_ in sorted((x for x in body if x[1] is None), key=lambda x: x[2])]
@@ -535,7 +535,7 @@ def _by_crm_order(body: list[tuple]) -> tuple[list[str], str, bool]:
     for s, v, *_ in valued:
         counts.setdefault(v, []).append(s)
     tied = [names for names in counts.values() if len(names) > 1]
-    source = "порядок из данных CRM (вероятность / порядок этапа), по открытым сделкам"
+    source = source or "порядок из данных CRM (вероятность / порядок этапа), по открытым сделкам"
     notes = []
     if mixed:
         notes.append(mixed + " — они поставлены после остальных в порядке первого появления")
@@ -607,20 +607,24 @@ def _by_stage_columns(profile, body: list[tuple], listed: tuple[str, list[str]])
 
 def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float | None]], profile,
                     closed: set[str] = frozenset(), language: str | None = None,
-                    listed: tuple[str, list[str]] | None = None) -> PipelineDraft:
+                    listed: tuple[str, list[str]] | None = None, list_source: str | None = None,
+                    own_final: bool = False) -> PipelineDraft:
     """One pipeline's stages in order, and how the order was found.
 
     ``found``: (stage, the CRM's order value, first row, median days to reach it);
     ``closed``: normalised stages whose every deal the CRM's closed flags say is won or
     lost (a custom final stage such as Bitrix24's «Отказ клиента»): listed last, never
     among the open stages; ``listed``: the header pattern of the export's per-stage columns and the stages they name,
-    in column order (:func:`crm_audit.engine.stage_list.listed_stages`)."""
+    in column order (:func:`crm_audit.engine.stage_list.listed_stages`); ``list_source``: the dumped stage list
+    the order values come from (its file), for the settings' comment; ``own_final``: the CRM's stage list names this
+    pipeline's won / lost stages (Bitrix24's SEMANTICS) — the CRM's default final stages are not added then."""
     terminal = {norm(s) for s in profile.terminal_stages()} | set(closed)
     stages = [s for s, *_ in found]
     body = [x for x in found if norm(x[0]) not in terminal]
     body = [(x[0], None, *x[2:]) if _mixed(x) else x for x in body]  # a stage whose open deals disagree: no value
     if body and any(x[1] is not None for x in body):
-        ordered, source, guessed = _by_crm_order(body)
+        ordered, source, guessed = _by_crm_order(
+            body, f"порядок из списка этапов CRM ({list_source})" if list_source else None)
     elif listed and body:  # the CRM's own stage list, as its per-stage columns name it
         ordered, source, guessed = _by_stage_columns(profile, body, listed)
     else:
@@ -657,7 +661,7 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
         # a pipeline whose deals close in its own final stages (HubSpot «Signed», «Went dark»): the CRM's default
         # won / lost stages are added only where the profile says every pipeline has them
         own_closed = set(closed) - {norm(n) for n in (*fs.won, *fs.lost)}
-        add = fs.defaults == "every_pipeline" or not own_closed
+        add = (fs.defaults == "every_pipeline" and not own_final) or not own_closed
         # a missing default final stage in the export's language only (issue 13 D16: no «Сделка успешна» in a German
         # pipeline): the language of the final stages the pipeline shows, else of the export's headers (``language``)
         pairs = fs.default_names
@@ -672,7 +676,10 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
             else:
                 ends += names[:1]
     named = {norm(s) for s in ends}
-    ends += [s for s in stages if norm(s) in closed and norm(s) not in named]
+    rest = [x for x in found if norm(x[0]) in closed and norm(x[0]) not in named]
+    if all(x[1] is not None for x in rest):  # the CRM's order of its final stages (a dumped list's SORT), else as found
+        rest.sort(key=lambda x: x[1])
+    ends += [x[0] for x in rest]
     return PipelineDraft(name, ordered + ends, source, guessed, bool(from_crm))
 
 
@@ -717,7 +724,10 @@ def pipelines_of(export, profile, language: str | None = None, guess=None) -> li
     if deals.catalog:  # the CRM's own list of every pipeline's stages (a dumped list): the stages no deal is in too
         seen = {(norm((p or "").strip() or DEFAULT_PIPELINE), norm(s)) for p, s, *_ in rows}
         last = max((r[3] for r in rows), default=0)
-        rows += [(p, s, o, last + 1 + i, None, None) for i, (p, s, o) in enumerate(deals.catalog) if (norm(p), norm(s)) not in seen]
+        rows += [(p, s, o, last + 1 + i, None, None) for i, (p, s, o, _st) in enumerate(deals.catalog) if (norm(p), norm(s)) not in seen]
+    listed_closed = _catalog_closed(deals.catalog)  # the won / lost stages the CRM's list names (its own final stages)
+    for p, names in listed_closed.items():
+        closed.setdefault(p, set()).update(names)
     listed = _listed_stages(deals, profile, pipe != "NULL", list(dict.fromkeys((p or "").strip() for p, *_ in rows if p)))
     if listed:  # the stages the per-stage columns name that no deal is in, after the deals' own (ordered by the columns)
         seen = {(norm((p or "").strip() or DEFAULT_PIPELINE), norm(s)) for p, s, *_ in rows}
@@ -740,11 +750,21 @@ def pipelines_of(export, profile, language: str | None = None, guess=None) -> li
     for pname, stages in by_pipe.values():
         mine = guessed_closed & set(stages)
         p = _order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set()) | mine, language,
-                            next((v for k, v in listed.items() if norm(k) == norm(pname)), None))
+                            next((v for k, v in listed.items() if norm(k) == norm(pname)), None),
+                            deals.fields.get("stage_order") if deals.catalog else None, norm(pname) in listed_closed)
         if mine:  # which stages are closed is a guess (closed_stages_confirmed: false); the open stages' order is the CRM's
             p.source += ("; закрытые этапы угаданы (в выгрузке нет читаемых колонок «закрыта» / «выиграна»): "
                          + ", ".join(stages[k][0] for k in stages if k in mine) + " — проверьте won_stages: / lost_stages:")
         out.append(p)
+    return out
+
+
+def _catalog_closed(catalog: list[tuple[str, str, float | None, str | None]]) -> dict[str, set[str]]:
+    """Normalised pipeline -> the normalised stages the CRM's dumped stage list says are won or lost."""
+    out: dict[str, set[str]] = {}
+    for p, s, _o, status in catalog:
+        if status in ("won", "lost"):
+            out.setdefault(norm((p or "").strip() or DEFAULT_PIPELINE), set()).add(norm(s))
     return out
 
 

@@ -106,6 +106,8 @@ def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
                 continue
         if any(u.lookup.field == lk.field for u in uses):
             continue
+        if any(u.value == value for u in uses):  # Pipedrive's stages.csv «name» is the stage's, not its pipeline's
+            continue
         uses.append(LookupUse(lk, key, value, _column(raw.headers, lk.order)))
     return FoundLookup(raw, uses) if uses else None
 
@@ -305,25 +307,40 @@ def _takes_list_order(con, deals: LoadedEntity, from_file: bool) -> bool:
     return not con.execute(f"SELECT count(stage_order) FROM {deals.table}").fetchone()[0]
 
 
-def _catalog(con, found: list[FoundLookup], pipelines: dict[str, str] | None = None) -> list[tuple[str, str, float | None]]:
-    """Every (pipeline, stage, sort order) of a dumped list that names both (amoCRM's pipelines and statuses,
-    Pipedrive's stages with pipeline_name), or names the stage's pipeline by an id the pipeline list names
-    (Bitrix24's stages.csv CATEGORY_ID, categories.csv; ``pipelines``: norm(id) -> name): the CRM's own stages,
-    also those no deal is in."""
-    out: list[tuple[str, str, float | None]] = []
+def _catalog(con, found: list[FoundLookup], pipelines: dict[str, str] | None = None) -> list[tuple[str, str, float | None, str | None]]:
+    """Every (pipeline, stage, sort order, won / lost / None) of a dumped list that names both (amoCRM's pipelines and
+    statuses, Pipedrive's stages with pipeline_name), or names the stage's pipeline by an id the pipeline list names
+    (Bitrix24's stages.csv CATEGORY_ID, categories.csv; Pipedrive's stages.csv pipeline_id, pipelines.csv;
+    ``pipelines``: norm(id) -> name): the CRM's own stages, also those no deal is in; won / lost where the list says
+    the stage's semantics (Bitrix24's SEMANTICS S / F, the lookup's `status:`)."""
+    out: list[tuple[str, str, float | None, str | None]] = []
     for f in found:
         stage = next((u for u in f.uses if u.lookup.field == "stage"), None)
         pipe = next((u for u in f.uses if u.lookup.field == "pipeline"), None)
-        pcol = _column(f.raw.headers, stage.lookup.pipeline) if stage is not None and pipe is None else None
-        if pcol is not None:  # the stage's pipeline by id: named by the pipeline list (an id it lacks stays the id)
-            order = f"TRY_CAST(parse_num(c{stage.order}) AS DOUBLE)" if stage.order is not None else "NULL::DOUBLE"
-            rows = con.execute(f"SELECT strip(c{pcol}), norm(c{pcol}), {_name_sql(f.raw, stage)}, min({order}) FROM {f.raw.name} "
-                               f"WHERE NOT is_blank(c{pcol}) AND NOT is_blank({_name_sql(f.raw, stage)}) GROUP BY ALL ORDER BY 1, 4, 3").fetchall()
-            out += [((pipelines or {}).get(k, pid), s, o) for pid, k, s, o in rows]
-            continue
-        if stage is None or pipe is None or stage.value == pipe.value:
+        if stage is None:
             continue
         order = f"TRY_CAST(parse_num(c{stage.order}) AS DOUBLE)" if stage.order is not None else "NULL::DOUBLE"
-        out += con.execute(f"SELECT strip(c{pipe.value}), strip(c{stage.value}), min({order}) FROM {f.raw.name} "
+        status = _status_sql(f.raw, stage)
+        pcol = _column(f.raw.headers, stage.lookup.pipeline) if pipe is None else None
+        if pcol is not None:  # the stage's pipeline by id: named by the pipeline list (an id it lacks stays the id)
+            rows = con.execute(f"SELECT strip(c{pcol}), norm(c{pcol}), {_name_sql(f.raw, stage)}, min({order}), any_value({status}) "
+                               f"FROM {f.raw.name} WHERE NOT is_blank(c{pcol}) AND NOT is_blank({_name_sql(f.raw, stage)}) "
+                               "GROUP BY ALL ORDER BY 1, 4, 3").fetchall()
+            out += [((pipelines or {}).get(k, pid), s, o, st) for pid, k, s, o, st in rows]
+            continue
+        if pipe is None or stage.value == pipe.value:
+            continue
+        out += con.execute(f"SELECT strip(c{pipe.value}), strip(c{stage.value}), min({order}), any_value({status}) FROM {f.raw.name} "
                            f"WHERE NOT is_blank(c{pipe.value}) AND NOT is_blank(c{stage.value}) GROUP BY ALL ORDER BY 1, 3, 2").fetchall()
     return out
+
+
+def _status_sql(raw: RawTable, u: LookupUse) -> str:
+    """SQL of a list row's stage semantics: 'won' / 'lost' by the lookup's `status:` column, else NULL."""
+    spec = u.lookup.status
+    scol = _column(raw.headers, spec.columns) if spec is not None else None
+    if scol is None:
+        return "NULL::VARCHAR"
+    whens = " ".join(f"WHEN norm(c{scol}) IN ({', '.join(sql_literal(norm(v)) for v in values)}) THEN {sql_literal(key)}"
+                     for key, values in spec.values.items())
+    return f"CASE {whens} END"

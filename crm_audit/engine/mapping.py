@@ -104,8 +104,9 @@ class LoadedEntity:
     # list names them (see crm_audit/engine/lookups.py); with where the names came from
     ids: dict[str, dict[str, str | None]] = field(default_factory=dict)
     ids_source: dict[str, str] = field(default_factory=dict)
-    # the CRM's own (pipeline, stage, sort order) from a dumped list naming both: stages no deal is in included
-    catalog: list[tuple[str, str, float | None]] = field(default_factory=list)
+    # the CRM's own (pipeline, stage, sort order, won / lost / None) from a dumped list naming both: stages no deal
+    # is in included
+    catalog: list[tuple[str, str, float | None, str | None]] = field(default_factory=list)
     # how a rule reads a custom text field of this file as a number when a value reads either way (15.000, 1,500)
     decimal_mark: str = amounts.DEFAULT_MARK
     # how each number column's decimal mark was decided (`crm-audit init` proposes `decimal_mark:` from them)

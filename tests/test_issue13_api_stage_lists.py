@@ -1,0 +1,47 @@
+"""Issue 13 point 5 (acceptance R14, R17): an API dump that carries the CRM's own stage list — Pipedrive's GET /stages
+(id, name, pipeline_id, order_nr) with pipelines.csv, Bitrix24's crm.status.list (STATUS_ID, NAME, SORT, SEMANTICS) —
+gets every stage of every pipeline written in the CRM's order, confirmed, with only the account's own final stages."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from tests.cli_helpers import findings_by_code, init_from_export, run_audit
+
+ACCR = Path(__file__).parent / "fixtures" / "accr"
+
+
+def _init_and_run(tmp_path, capsys, monkeypatch, case: str, crm: str) -> tuple[dict, str, dict[str, set[str]]]:
+    export = tmp_path / "export"
+    shutil.copytree(ACCR / case, export)
+    text = init_from_export(capsys, monkeypatch, tmp_path, crm, export)
+    run_audit(capsys, monkeypatch, tmp_path, export, "2026-11-20")
+    return yaml.safe_load(text), text, findings_by_code(tmp_path / "v.csv")
+
+
+def test_pipedrive_stages_list_gives_every_pipelines_stages_in_order_nr(tmp_path, capsys, monkeypatch):
+    settings, text, found = _init_and_run(tmp_path, capsys, monkeypatch, "api_pd", "pipedrive")
+    assert settings["pipelines"] == {
+        "Клиенты": ["Принял в работу", "Квалификация", "Проведено демо", "Отправлено КП", "Тестовый период",
+                    "Согласование договора", "Выставлен счет"],
+        "Партнеры": ["Принял в работу", "Знакомство", "Проведено демо", "Отправлено КП", "Подписание договора"],
+        "Повторные продажи": ["Принял в работу", "Отправлено КП", "Выставлен счет"],
+    }
+    assert settings["stage_order_confirmed"] is True
+    assert "порядок из списка этапов CRM (stages.csv)" in text and "угадан" not in text.split("pipelines:")[1].split("\n\n")[0]
+    assert found == {"1.1": {"2", "10"}, "1.2": {"7"}, "1.3": {"3"}, "1.4": {"3"}, "1.5": {"2", "3"}, "1.6": {"4"},
+                     "1.7": {"3"}, "1.8": {"2", "6"}, "1.9": {"4"}, "1.10": {"3"}, "1.11": {"2"}, "1.12": {"5"},
+                     "1.13": {"4"}, "2.1": {"2", "7"}, "2.2": {"1"}, "2.3": {"3"}, "2.4": {"1", "4"}}
+
+
+def test_bitrix24_status_list_sort_order_and_own_final_stages(tmp_path, capsys, monkeypatch):
+    settings, _text, found = _init_and_run(tmp_path, capsys, monkeypatch, "b24_api_tr", "bitrix24")
+    # SORT 10…60; Kaybedildi (F, no deal in it) after Kazanıldı (S); no Russian default «Сделка успешна» / «провалена»
+    assert settings["pipelines"] == {
+        "Satış": ["Yeni", "Teklif hazırlığı", "Görüşme", "Kazanıldı", "Kaybedildi", "Müşteri vazgeçti"]}
+    assert settings["stage_order_confirmed"] is True
+    assert found == {"1.1": {"602"}, "1.5": {"602"}, "1.7": {"603"}, "1.8": {"602", "604"}, "1.11": {"602"},
+                     "2.3": {"603"}, "2.4": {"601", "603"}}
