@@ -671,8 +671,8 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
             seen = [s for s in stages if norm(s) in {norm(n) for n in names}]
             if seen or not add:
                 ends += seen
-            elif pairs and (shown or language):
-                ends += pair[k:k + 1] if pair else []
+            elif pairs:  # the export's language unknown: no default stage's name to add (acceptance R9: no «Сделка
+                ends += pair[k:k + 1] if pair else []  # успешна» in a Chinese pipeline)
             else:
                 ends += names[:1]
     named = {norm(s) for s in ends}
@@ -908,7 +908,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         from crm_audit.engine.closed_guess import guess_closed
 
         guess = guess_closed(export, profile)  # no readable closed flags: the closed stages the data shows (P4)
-        draft.pipelines = pipelines_of(export, profile, draft.languages[0] if draft.languages else base.language, guess)
+        draft.pipelines = pipelines_of(export, profile, draft.languages[0] if draft.languages else None, guess)
         draft.won_stages = list(guess.won)
         draft.lost_stages = [*guess.lost, *(s for s in closed_unknown_stages(export) if norm(s) not in guess.keys)]
         draft.closed_why = [f"«{s}» — {w}" for s, w in guess.why.items()]

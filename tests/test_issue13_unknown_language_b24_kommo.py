@@ -39,3 +39,28 @@ def test_kommo_indonesian_amount_by_values(case, tmp_path, capsys, monkeypatch):
     assert "value: Penjualan" in settings
     assert "value: Kota" not in settings
     assert found == KOMMO
+
+
+def test_kommo_indonesian_more_leads_title_and_company(tmp_path, capsys, monkeypatch):
+    # 8 leads, the company named in 3 titles only («Acme Corp – website redesign» of «Acme Corp»): still the pair
+    settings, found = _audit("kommo_id_more", "amocrm", tmp_path, capsys, monkeypatch)
+    assert "    title: Nama prospek    # проверьте" in settings
+    assert "    org_name: Perusahaan    # проверьте" in settings
+    assert found == KOMMO
+
+
+@pytest.mark.parametrize("case", ["b24_tr_more", "b24_id_more", "b24_zh_more", "b24_zh_csv"])
+def test_bitrix24_unknown_language_audits_on_first_try(case, tmp_path, capsys, monkeypatch):
+    settings, found = _audit(case, "bitrix24", tmp_path, capsys, monkeypatch)
+    assert found == B24
+    assert "deal.Источник сделки: " in settings
+    # the CRM's Russian default final stages are never added to a pipeline of a language the profile has no names for
+    assert "Сделка успешна" not in settings.split("columns:")[0]
+
+
+@pytest.mark.parametrize("case, flag", [("b24_tr_more", "Kapalı"), ("b24_zh_more", "已关闭"), ("b24_zh_csv", "已关闭")])
+def test_bitrix24_closed_flag_read_by_its_yes_no(case, flag, tmp_path, capsys, monkeypatch):
+    # deal 305, closed («Evet» / «是») in the custom stage «Müşteri reddetti» / «客户拒绝», is on no open rule
+    settings, found = _audit(case, "bitrix24", tmp_path, capsys, monkeypatch)
+    assert f"    closed_flag: {flag}    #" in settings
+    assert all("305" not in ids for ids in found.values())

@@ -648,6 +648,10 @@ def _guess_texts(export, ent, fields: dict[str, dict], cols: list[_Column], rows
         pairs = [(t, o) for t in fit[outer] for o in fit[f] if t is not o and _holds(export, ent, t, o)]
         if len(pairs) == 1:
             sure[outer], sure[f] = pairs[0]
+        elif not pairs:  # a real export: the company in a few titles only — the pair most clearly so (acceptance R6)
+            pair = _most_held(export, ent, fit[outer], fit[f])
+            if pair is not None:
+                sure[outer], sure[f] = pair
     for f, how in (_spec().get(ent.entity) or {}).items():  # the inner one mapped by its name («Organisaatio»)
         outer = how.get("within")
         if outer in fields and outer not in sure and f not in fields and f in ent.from_columns:
@@ -669,14 +673,35 @@ def _guess_texts(export, ent, fields: dict[str, dict], cols: list[_Column], rows
     return out
 
 
-def _holds(export, ent, outer: _Column, inner: _Column) -> bool:
-    """``outer``'s cells hold ``inner``'s (see :func:`_guess_texts`)."""
+def _held(export, ent, outer: _Column, inner: _Column) -> tuple[int, int, int, int]:
+    """Rows both filled, rows whose ``outer`` cell holds ``inner``'s and is longer, rows equal, rows the other way round."""
     o, i = f"norm({outer.col})", f"norm({inner.col})"
-    both, inside, equal, rev = export.con.execute(
+    return export.con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE contains({o}, {i}) AND {o} <> {i}), count(*) FILTER (WHERE {o} = {i}), "
         f"count(*) FILTER (WHERE contains({i}, {o}) AND {o} <> {i}) FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
         f"WHERE NOT is_blank({outer.col}) AND NOT is_blank({inner.col})").fetchone()
+
+
+def _holds(export, ent, outer: _Column, inner: _Column) -> bool:
+    """``outer``'s cells hold ``inner``'s (see :func:`_guess_texts`)."""
+    both, inside, equal, rev = _held(export, ent, outer, inner)
     return bool(both) and inside >= 1 and rev == 0 and inside + equal >= 0.5 * both
+
+
+#: rows whose title holds the company's name, at least, for the pair to be told by them when fewer than half do
+MIN_HELD = 2
+
+
+def _most_held(export, ent, outers: list[_Column], inners: list[_Column]) -> tuple[_Column, _Column] | None:
+    """The (outer, inner) pair whose outer cells hold the inner's in the most rows — at least :data:`MIN_HELD`, none
+    the other way round, and more rows than any other pair's (a title naming its company in a few deals, «Acme
+    integration» of «Acme», where another column's words, a source «web» in «website redesign», are in one): else None."""
+    scored = sorted(((inside, t, o) for t in outers for o in inners if t is not o
+                     for _b, inside, _e, rev in [_held(export, ent, t, o)] if rev == 0 and inside >= MIN_HELD),
+                    key=lambda x: -x[0])
+    if not scored or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1], scored[0][2]
 
 
 def _guess_states(export, ent, field: str, how: dict, cols: list[_Column], rows: int,
