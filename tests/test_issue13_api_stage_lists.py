@@ -4,6 +4,7 @@ gets every stage of every pipeline written in the CRM's order, confirmed, with o
 
 from __future__ import annotations
 
+import csv
 import shutil
 from pathlib import Path
 
@@ -45,3 +46,19 @@ def test_bitrix24_status_list_sort_order_and_own_final_stages(tmp_path, capsys, 
     assert settings["stage_order_confirmed"] is True
     assert found == {"1.1": {"602"}, "1.5": {"602"}, "1.7": {"603"}, "1.8": {"602", "604"}, "1.11": {"602"},
                      "2.3": {"603"}, "2.4": {"601", "603"}}
+
+
+def test_hubspot_api_per_stage_properties_by_stage_id(tmp_path, capsys, monkeypatch):
+    """Acceptance R12: `hs_date_entered_<stage id>` (the API's names of `Date entered "<stage> (<pipeline>)"`) give each
+    deal the date of its own stage, matched by the dealstage id before stages.csv names it: 2.4 runs."""
+    export = tmp_path / "export"
+    shutil.copytree(ACCR / "api_hs" / "export", export)
+    init_from_export(capsys, monkeypatch, tmp_path, "hubspot", export)
+    run_audit(capsys, monkeypatch, tmp_path, export, "2026-11-20")
+    assert findings_by_code(tmp_path / "v.csv") == {"1.1": {"102", "104"}, "1.5": {"102"}, "1.7": {"104"}, "1.11": {"103"},
+                                                    "2.3": {"103", "107"}, "2.4": {"101", "103", "107"}}
+    with open(tmp_path / "v.csv", encoding="utf-8-sig", newline="") as f:
+        days = {r["deal_id"]: next(v for v in r.values() if v.startswith("Дней на этапе"))
+                for r in csv.DictReader(f) if r["rule_code"] == "2.4"}
+    assert {k: v.split(";")[0] for k, v in days.items()} == {
+        "101": "Дней на этапе: 19", "103": "Дней на этапе: 19", "107": "Дней на этапе: 50"}

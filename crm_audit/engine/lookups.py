@@ -254,6 +254,9 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
         if col == "stage" and deals is not None and deals in targets:
             _status_from_list(con, deals, files)
         for e in targets:
+            if col == "stage":  # the id as the file gave it: a per-stage column may name the stage by it (`{stage_id}`)
+                con.execute(f"ALTER TABLE {e.table} ADD COLUMN IF NOT EXISTS stage__id VARCHAR")
+                con.execute(f"UPDATE {e.table} SET stage__id = strip({col})")
             named = con.execute(f"SELECT count(*) FROM {e.table} WHERE norm({col}) IN (SELECT k FROM _lookup)").fetchone()[0]
             con.execute(f"UPDATE {e.table} SET {col} = m.name FROM _lookup m WHERE norm({e.table}.{col}) = m.k")
             if named and (files or lk.settings or lk.known):

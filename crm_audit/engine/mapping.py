@@ -1277,7 +1277,7 @@ def stage_key(text: str) -> str:
 def per_stage_regex(pattern: str):
     """A regular expression of the headers a `per_stage` pattern writes (any stage, any pipeline), on :func:`stage_key`."""
     key = re.escape(stage_key(pattern))
-    for name in ("stage", "pipeline"):
+    for name in ("stage", "pipeline", "stage_id"):
         key = key.replace(re.escape("{" + name + "}"), ".+")
     return re.compile(key)
 
@@ -1311,21 +1311,25 @@ def dates_from_stage_columns(con, entities: dict[str, LoadedEntity], profile: Pr
                 continue
             pattern = used[0][0]
             pipeline = "norm(pipeline)" if "pipeline" in ent.fields else "''"
+            # the stage's id as the file gave it (a stage list renamed it: lookups keep `stage__id`), for «{stage_id}»
+            has_id = "stage__id" in [d[0] for d in con.execute(f"SELECT * FROM {ent.table} LIMIT 0").description]
+            stage_id = "coalesce(norm(stage__id), '')" if has_id else "norm(stage)"
             # per pair: how many of its deals are open (the deals whose days in stage rules read), its names as written
             is_open = ("status = 'open'" if "status" in ent.fields else "TRUE") + f" AND {blank_own}"
             named = "min(strip(pipeline))" if "pipeline" in ent.fields else "''"
-            pairs = con.execute(f"SELECT norm(stage), {pipeline}, count(*) FILTER (WHERE {is_open}), min(strip(stage)), {named} "
-                                f"FROM {ent.table} WHERE NOT is_blank(stage) GROUP BY 1, 2 ORDER BY 1, 2").fetchall()
+            pairs = con.execute(f"SELECT norm(stage), {pipeline}, count(*) FILTER (WHERE {is_open}), min(strip(stage)), {named}, "
+                                f"{stage_id} FROM {ent.table} WHERE NOT is_blank(stage) GROUP BY 1, 2, 6 ORDER BY 1, 2, 6").fetchall()
             whens, heads, lacking = [], [], []
-            for stage, pipe, n, stage_as, pipe_as in pairs:
-                hit = next((by_key[k] for p, _ks in used for k in [stage_key(p.replace("{stage}", stage).replace(
-                    "{pipeline}", pipe or ""))] if k in by_key), None)
+            for stage, pipe, n, stage_as, pipe_as, sid in pairs:
+                hit = next((by_key[k] for p, _ks in used for k in [stage_key(p.replace("{stage_id}", sid or "").replace(
+                    "{stage}", stage).replace("{pipeline}", pipe or ""))] if k in by_key), None)
                 if hit is None:
                     if n:
                         lacking.append((f"{stage_as} ({pipe_as})" if pipe_as else stage_as, n))
                     continue
-                whens.append(f"WHEN _ps_stage = {lit(stage)} AND _ps_pipeline = {lit(pipe or '')} THEN {hit[0]}")
-                cond = f"norm(stage) = {lit(stage)} AND {pipeline} = {lit(pipe or '')}"
+                whens.append(f"WHEN _ps_stage = {lit(stage)} AND _ps_pipeline = {lit(pipe or '')} AND _ps_stage_id = {lit(sid or '')} "
+                             f"THEN {hit[0]}")
+                cond = f"norm(stage) = {lit(stage)} AND {pipeline} = {lit(pipe or '')} AND {stage_id} = {lit(sid or '')}"
                 heads.append(f"WHEN {cond} THEN {lit(hit[1])}")
             raw = f"CASE {' '.join(whens)} ELSE NULL END" if whens else "CAST(NULL AS VARCHAR)"
             raw_col = f'"{name}__raw"'
@@ -1336,12 +1340,14 @@ def dates_from_stage_columns(con, entities: dict[str, LoadedEntity], profile: Pr
                 con.execute(f"CREATE OR REPLACE TABLE {ent.table} AS SELECT * EXCLUDE (_ps_raw) REPLACE ("
                             f"CASE WHEN _ps_own THEN \"{name}\" ELSE {_typed_expr(fs, '_ps_raw', ent.date_order)} END AS \"{name}\", "
                             f"CASE WHEN _ps_own THEN {raw_col} ELSE _ps_raw END AS {raw_col}) "
-                            f"FROM (SELECT * EXCLUDE (_ps_stage, _ps_pipeline), NOT {blank_own} AS _ps_own, {raw} AS _ps_raw "
-                            f"FROM (SELECT *, norm(stage) AS _ps_stage, {pipeline} AS _ps_pipeline FROM {ent.table}))")
+                            f"FROM (SELECT * EXCLUDE (_ps_stage, _ps_pipeline, _ps_stage_id), NOT {blank_own} AS _ps_own, {raw} AS _ps_raw "
+                            f"FROM (SELECT *, norm(stage) AS _ps_stage, {pipeline} AS _ps_pipeline, {stage_id} AS _ps_stage_id "
+                            f"FROM {ent.table}))")
             else:
                 con.execute(f"CREATE OR REPLACE TABLE {ent.table} AS SELECT *, {_typed_expr(fs, raw_col, ent.date_order)} AS \"{name}\", "
-                            f"FALSE AS _ps_own FROM (SELECT * EXCLUDE (_ps_stage, _ps_pipeline), {raw} AS {raw_col} "
-                            f"FROM (SELECT *, norm(stage) AS _ps_stage, {pipeline} AS _ps_pipeline FROM {ent.table}))")
+                            f"FALSE AS _ps_own FROM (SELECT * EXCLUDE (_ps_stage, _ps_pipeline, _ps_stage_id), {raw} AS {raw_col} "
+                            f"FROM (SELECT *, norm(stage) AS _ps_stage, {pipeline} AS _ps_pipeline, {stage_id} AS _ps_stage_id "
+                            f"FROM {ent.table}))")
             unreadable = f'NOT _ps_own AND NOT is_blank("{name}__raw") AND "{name}" IS NULL'
             header = f"CASE {' '.join(heads)} ELSE NULL END" if heads else "NULL"
             bad = con.execute(f'SELECT _row, "{name}__raw", {header} FROM {ent.table} WHERE {unreadable} ORDER BY _row '
@@ -1357,7 +1363,7 @@ def dates_from_stage_columns(con, entities: dict[str, LoadedEntity], profile: Pr
                 warnings.append(DataWarning("bad-value", "", str(ent.file), r, h, template=BAD_VALUE_WARN,
                                             params={"value": v, "expected": expected}))
             con.execute(f"ALTER TABLE {ent.table} DROP COLUMN _ps_own")
-            shown = pattern.replace("{stage}", "<stage>").replace("{pipeline}", "<pipeline>")
+            shown = pattern.replace("{stage_id}", "<stage id>").replace("{stage}", "<stage>").replace("{pipeline}", "<pipeline>")
             if lacking:
                 stages = ", ".join(f"«{s}» ({n})" for s, n in lacking[:10]) + (", …" if len(lacking) > 10 else "")
                 warnings.append(DataWarning("no-stage-column", "", str(ent.file), None, None, template=NO_STAGE_COLUMN,

@@ -192,7 +192,8 @@ class FieldSpec(BaseModel):
     fallback: FallbackSpec | None = None
     # date fields: headers of ONE COLUMN PER STAGE holding the date a deal entered that stage, «{stage}» and
     # «{pipeline}» standing for the stage's and the pipeline's names (HubSpot's `Date entered "Appointment Scheduled
-    # (Sales Pipeline)"`); used when none of `headers` is in the export, or where its cell is blank: a deal's date is the column of its own stage
+    # (Sales Pipeline)"`), «{stage_id}» for the stage's id as the deals file gives it before a stage list names it
+    # (HubSpot's API property `hs_date_entered_appointmentscheduled`); used when none of `headers` is in the export, or where its cell is blank: a deal's date is the column of its own stage
     # and pipeline (names compared as stage names are: case, spaces and «ё» ignored; any quote marks alike), a blank
     # cell counts as a blank `headers` cell would (see crm_audit/engine/mapping.py `dates_from_stage_columns`)
     per_stage: list[str] = Field(default_factory=list)
@@ -219,8 +220,9 @@ class FieldSpec(BaseModel):
             raise ValueError("`formats` is for fields of type date")
         if self.per_stage and self.type != "date":
             raise ValueError("`per_stage` is for fields of type date")
-        if any("{stage}" not in p for p in self.per_stage):
-            raise ValueError("each `per_stage` header needs «{stage}» (where the stage's name is written)")
+        if any("{stage}" not in p and "{stage_id}" not in p for p in self.per_stage):
+            raise ValueError("each `per_stage` header needs «{stage}» (where the stage's name is written) or «{stage_id}» "
+                             "(its id)")
         if self.fallback and {hkey(h) for h in self.headers} & {hkey(h) for h in self.fallback.headers}:
             raise ValueError("`fallback` headers must differ from the field's own `headers`")
         return self
@@ -549,8 +551,9 @@ def _merge_language(profile: "Profile", code: str, lang: LanguageSpec) -> None:
             fs = spec.fields.get(fname)
             if fs is None or fs.type != "date":
                 raise ValueError(f"languages.{code}.entities.{ent_name}.per_stage: «{fname}» is not a date field")
-            if any("{stage}" not in p for p in patterns):
-                raise ValueError(f"languages.{code}.entities.{ent_name}.per_stage.{fname}: each header needs «{{stage}}»")
+            if any("{stage}" not in p and "{stage_id}" not in p for p in patterns):
+                raise ValueError(f"languages.{code}.entities.{ent_name}.per_stage.{fname}: each header needs «{{stage}}» "
+                                 "or «{stage_id}»")
             fs.per_stage += [p for p in patterns if p not in fs.per_stage]
         for fname, headers in le.from_deals.items():
             if fname not in spec.from_deals:
