@@ -392,10 +392,9 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         for ent_name in profile.entities:
             if ent_name not in export.entities:
                 why = profile.unsupported_reason(ent_name)
-                from crm_audit.engine.mapping import detect_entity
+                from crm_audit.engine.near_columns import unrecognised_file
 
-                there = next((p for p, hs in export.unknown_files
-                              if detect_entity(profile, p, hs) == ent_name), None) if not why else None
+                there = unrecognised_file(profile, ent_name, export.unknown_files) if not why else None
                 if there is not None:  # the file is there, its headers not recognised (issue 13 M3)
                     why = _("{file} is there but was not recognised (see above): map its columns with columns: in "
                             "crm-audit.yaml").format(file=there.name)

@@ -71,10 +71,42 @@ class _Loader:
         job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared)
         return mapping.map_entity(self.con, job)
 
+    def _lookalike_ignored(self, entity: str, path: Path, raw_table: str) -> bool:
+        """Two files claim ``entity``, one by the profile's own file name for it (Account.csv), the other by its headers
+        only (Lead.csv): the named one is the entity, the other is ignored with a warning (issue 13 item 10). True:
+        ``path`` is the one ignored; False: read ``path`` (the look-alike read first gave way) or, when both or neither
+        are named so, both are the entity (the caller stops on the two files)."""
+        first = self.seen[entity]
+        named_first = mapping.named_entity(self.profile, first) == entity
+        if named_first == (mapping.named_entity(self.profile, path) == entity):
+            return False
+        if named_first:
+            readers.drop_raw(self.con, raw_table)
+            self._say_lookalike(path, entity, first)
+            return True
+        if any(p == first for e, p in self.seen.items() if e != entity):  # the look-alike feeds another entity as well
+            return False
+        del self.seen[entity]
+        self.out.entities.pop(entity, None)
+        self.out.fingerprints.pop(first.name, None)
+        self._say_lookalike(first, entity, path)
+        return False
+
+    def _say_lookalike(self, path: Path, entity: str, named: Path) -> None:
+        self.out.warnings.append(DataWarning("unknown-file", "", str(path), template=N_("has columns like the {entity} file, but "
+                                                                                      "{file} is that file by its name; ignored"),
+                                             params={"entity": entity, "file": named.name}))
+
     def read(self, path: Path, raw_table: str) -> None:
         import duckdb
 
         con, out = self.con, self.out
+        if mapping.other_object(self.profile, path):  # an object of the CRM the audit does not read (Lead.csv): never fatal
+            out.warnings.append(DataWarning("unknown-file", "", str(path),
+                                            template=N_("by its name, an object of the CRM the audit does not read; ignored")))
+            return
+        if lookups.is_header_list(self.profile, path):  # names the columns of the other files (read before them)
+            return
         try:
             raw = readers.read_raw(con, path, raw_table, self.tmpdir)
         except duckdb.Error as exc:
@@ -100,6 +132,8 @@ class _Loader:
                 out.warnings.append(DataWarning("unknown-file", "", str(path),
                                                 template=N_("not recognised as deals, organizations, persons or activities; ignored")))
             out.unknown_files.append((path, raw.headers))
+            return
+        if entity in self.seen and entity not in self.shared and self._lookalike_ignored(entity, path, raw_table):
             return
         if entity in self.seen and entity not in self.shared:  # said with every other entity's twin after the last file
             readers.drop_raw(con, raw_table)

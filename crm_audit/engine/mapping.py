@@ -153,17 +153,29 @@ def _stem_tokens(path: Path) -> set[str]:
     return {t for t in re.split(r"[^0-9a-zа-яё]+", norm(path.stem)) if t}
 
 
-def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | None:
-    """Which entity of the profile a file holds: by its name, else by its headers (None: not recognised)."""
+def named_entity(profile: Profile, path: Path) -> str | None:
+    """The entity whose file name (the profile's `files:`) the file has, whole or as a word of it
+    (amocrm_export_leads_2026-11-20.csv); None when no entity's or two entities' names."""
     stem = norm(path.stem)
     for name, spec in profile.entities.items():
         if stem in {norm(f) for f in spec.files}:
             return name
-    # a file name such as amocrm_export_leads_2026-11-20.csv
     tokens = _stem_tokens(path)
     by_token = [name for name, spec in profile.entities.items() if tokens & {norm(f) for f in spec.files}]
-    if len(by_token) == 1:
-        return by_token[0]
+    return by_token[0] if len(by_token) == 1 else None
+
+
+def other_object(profile: Profile, path: Path) -> bool:
+    """True when the file is named as one of the CRM's objects the audit does not read (the profile's `other_files:`,
+    Salesforce's Lead.csv): ignored whatever its headers resemble."""
+    return norm(path.stem) in {norm(f) for f in profile.other_files}
+
+
+def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | None:
+    """Which entity of the profile a file holds: by its name, else by its headers (None: not recognised)."""
+    named = named_entity(profile, path)
+    if named is not None:
+        return named
     # by prefix: most headers carry the entity's prefix
     best = (0, None)
     for name, spec in profile.entities.items():

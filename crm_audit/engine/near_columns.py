@@ -68,6 +68,23 @@ def closest_file(profile: "Profile", entity: str, files: list[tuple[Path, list[s
     return best
 
 
+def unrecognised_file(profile: "Profile", entity: str, files: list[tuple[Path, list[str]]]) -> Path | None:
+    """Of ``files`` (path, headers) no entity was read from, the one that is the ``entity`` file but went unrecognised:
+    named exactly as the profile names that file (activities.csv in headers of another language, issue 13 M3), else
+    the one whose columns come nearest to it (:func:`closest_file`). None when none is: a file that only has the name
+    as a word of its own and columns of something else (contacts_backup.csv: «Имя», «Телефон») is no contacts file
+    to map (issue 13 acceptance R3)."""
+    from crm_audit.engine.mapping import named_entity
+    from crm_audit.textnorm import norm
+
+    own = {norm(f) for f in profile.entities[entity].files}
+    named = next((p for p, _hs in files if norm(p.stem) in own and named_entity(profile, p) == entity), None)
+    if named is not None:
+        return named
+    near = closest_file(profile, entity, files)
+    return near.path if near is not None else None
+
+
 def _words(header: str) -> list[str]:
     return re.findall(r"\w+", hkey(header))
 

@@ -661,6 +661,10 @@ class Profile(BaseModel):
     # («Companies» → «Export»)»): a rule reading it is skipped with the CRM's own export named, never another CRM's
     # file name (issue 13 acceptance Q5)
     export_files: dict[str, str] = Field(default_factory=dict)
+    # file names (without extension, compared as names are) of this CRM's objects the audit reads none of (Salesforce's
+    # Lead, Case, Campaign dumped beside the opportunities): such a file is ignored with a warning whatever its headers
+    # resemble — never a second «organizations» file (issue 13 acceptance R3)
+    other_files: list[str] = Field(default_factory=list)
     # regular expressions (whole first non-blank cell, case-insensitive) of
     # footer lines to drop: report totals, confidentiality notes
     footer: list[str] = Field(default_factory=list)

@@ -192,17 +192,14 @@ class _Checker:
 
     def unrecognised(self, entity: str) -> Path | None:
         """A file of the folder that was not recognised but is the ``entity`` file by its name, or comes nearest to it by
-        its columns (:func:`near_columns.closest_file`): its path; None when the folder has no such file (issue 13 M3)."""
-        from crm_audit.engine import mapping, near_columns
+        its columns (:func:`near_columns.unrecognised_file`): its path; None when the folder has no such file (issue 13
+        M3)."""
+        from crm_audit.engine import near_columns
 
         files = list(getattr(self.export, "unknown_files", []) or [])
         if not files or self.profile is None or entity not in self.profile.entities:
             return None
-        named = next((p for p, hs in files if mapping.detect_entity(self.profile, p, hs) == entity), None)
-        if named is not None:
-            return named
-        near = near_columns.closest_file(self.profile, entity, files)
-        return near.path if near is not None else None
+        return near_columns.unrecognised_file(self.profile, entity, files)
 
     def unnamed(self, entity: str, path: Path, columns: str) -> str:
         """Of ``columns`` (the headers a skip names, «, »-joined), those the unrecognised file ``path`` has no column
