@@ -859,7 +859,10 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
     for e, ms in columns_by_name(files, own, only_required=True).items():  # a file is not read without them
         _add_columns(draft, e, ms)
     profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
-    export = load_export(d, profile, on_bad_value="warn")
+    from crm_audit.engine.deals_file import unrecognised_deals_file
+
+    guessed = unrecognised_deals_file(d, profile)  # no file's headers are the deals': the one that can be, by values
+    export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
     try:
         hints: dict[str, list[Mapping]] = {}
         for step in (lambda e, p: columns_suggested(e, p, hints), columns_by_values,  # each read again with what it found
@@ -872,7 +875,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.close()
             export.con.close()
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
-            export = load_export(d, profile, on_bad_value="warn")
+            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
         draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}
         for e, k, h, f in draft.stale_columns:  # the team's line, commented with why (uncommented when the column is back)
             draft.column_hints.setdefault(e, []).append(Mapping(k, h, f"из вашего crm-audit.yaml: в {f} больше нет колонки "
@@ -889,7 +892,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.close()
             export.con.close()
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
-            export = load_export(d, profile, on_bad_value="warn")
+            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
         # the languages of the files read as the export's entities (acceptance M7)
         from crm_audit.engine.mapping import headers_read
 
@@ -931,7 +934,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.close()
             export.con.close()
             profile = with_one_pipeline(profile, {draft.pipelines[0].name: []})
-            export = load_export(d, profile, on_bad_value="warn")
+            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
         if draft.pipelines or draft.no_stage_column:  # else every cell of the stage column blank: the caller says so
             draft.apply(rules_that_cannot_run(draft, export, profile))
     finally:

@@ -57,8 +57,9 @@ def _unreadable(path: Path, exc: Exception) -> InputError:
 class _Loader:
     """One :func:`load_export` call: the files read so far and what they gave."""
 
-    def __init__(self, con, out: LoadedExport, profile: Profile, on_bad_value: str, tmpdir: Path):
+    def __init__(self, con, out: LoadedExport, profile: Profile, on_bad_value: str, tmpdir: Path, deals_file: Path | None = None):
         self.con, self.out, self.profile, self.on_bad_value, self.tmpdir = con, out, profile, on_bad_value, tmpdir
+        self.deals_file = deals_file  # read as the deals whatever its headers (init: crm_audit/engine/deals_file.py)
         self.seen: dict[str, Path] = {}  # entity -> the file it is read from
         self.shared: dict[str, list[DataWarning]] = {}  # entity read from another entity's file -> its warnings
         self.lookups: list[lookups.FoundLookup] = []  # files naming ids (an API dump's stage list)
@@ -67,8 +68,9 @@ class _Loader:
         # items 10 / 11), the load stops after the last file
         self.duplicates: list[Problem] = []
 
-    def _map(self, entity: str, raw: RawTable, shared: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
-        job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared)
+    def _map(self, entity: str, raw: RawTable, shared: bool = False, provisional: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
+        job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared,
+                     provisional=provisional)
         return mapping.map_entity(self.con, job)
 
     def _lookalike_ignored(self, entity: str, path: Path, raw_table: str) -> bool:
@@ -116,7 +118,9 @@ class _Loader:
             self.lookups.append(found)
             return
         entity = mapping.detect_entity(self.profile, path, raw.headers)
-        unfit = mapping.unfit_msg(self.profile, entity, raw.headers) if entity is not None else None
+        provisional = path == self.deals_file and entity in (None, "deals")
+        entity = "deals" if provisional else entity
+        unfit = mapping.unfit_msg(self.profile, entity, raw.headers) if entity is not None and not provisional else None
         near = near_columns.near_entity(self.profile, raw.headers) if entity is None else None
         if near is not None:  # the entity's columns but for a required one (an id labelled otherwise): say so (J3)
             self.unfit.setdefault(near, []).append((path, mapping.unfit_msg(self.profile, near, raw.headers)))
@@ -152,7 +156,7 @@ class _Loader:
             for other in feeds:  # the same file holds rows of other entities (`rows_where`)
                 out.entities[other], self.shared[other] = self._map(other, raw, shared=True)
                 self.seen[other] = path
-            out.entities[entity], more = self._map(entity, raw)
+            out.entities[entity], more = self._map(entity, raw, provisional=provisional)
         except duckdb.Error as exc:
             raise _unreadable(path, exc) from None
         out.warnings.extend(warns + more)
@@ -244,10 +248,12 @@ def _lacking_deal_columns(out: LoadedExport, profile: Profile) -> list[DataWarni
     return warnings
 
 
-def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "error", con=None, as_of: dt.date | None = None) -> LoadedExport:
+def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "error", con=None, as_of: dt.date | None = None,
+                deals_file: Path | None = None) -> LoadedExport:
     """Find, read, map and parse the export files in ``directory``.
 
-    ``as_of`` (default today) dates the «days since» columns (`from_days`)."""
+    ``as_of`` (default today) dates the «days since» columns (`from_days`); ``deals_file``: a file read as the deals
+    though no header of it is known (init's guess, :mod:`crm_audit.engine.deals_file`): its columns are told by values."""
     import duckdb
 
     from crm_audit.engine import sqlfuncs
@@ -267,7 +273,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         sqlfuncs.install(con)
     out = LoadedExport(con, d, {}, _tmp=tmp, profile=profile)
     try:
-        loader = _Loader(con, out, profile, on_bad_value, Path(tmp.name))
+        loader = _Loader(con, out, profile, on_bad_value, Path(tmp.name), deals_file)
         for i, path in enumerate(files):
             try:
                 loader.read(path, f"raw_{i}")

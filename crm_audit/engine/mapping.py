@@ -490,9 +490,22 @@ def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: li
     sql = footer_sql(n, patterns, id_cols)  # (the first cell computed once, below: 17 ms a file otherwise)
     start = con.execute(f"SELECT min(_row) FROM (SELECT _row, {sql.first} AS first_ FROM {raw_table} WHERE {sql.no_id}) "
                         f"WHERE regexp_full_match(first_, {sql.match}, 's')").fetchone()[0]
+    tail = _lone_cell_tail(con, raw_table, n)
+    start = min((r for r in (start, tail) if r is not None), default=None)
     if start is None:
         return "TRUE"
     return f"NOT ({sql.no_id} AND _row >= {int(start)})"
+
+
+def _lone_cell_tail(con, raw_table: str, n: int) -> int | None:
+    """The first row of a report's closing lines in any language («Genel Toplamlar (5 kayıt)», «Gizli Bilgiler»,
+    «Oluşturan: …»): after the last row of two or more filled cells, the rows with one filled cell each (None: none)."""
+    if n < 3:
+        return None
+    filled = " + ".join(f"(NOT is_blank(c{i}))::INT" for i in range(n))
+    last, lone = con.execute(f"WITH r AS (SELECT _row, {filled} AS k FROM {raw_table}) SELECT max(_row) FILTER (WHERE k >= 2), "
+                             "count(*) FILTER (WHERE k = 1 AND _row > (SELECT max(_row) FROM r WHERE k >= 2)) FROM r").fetchone()
+    return None if last is None or not lone else int(last) + 1
 
 
 def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: EntitySpec, date_order: str,
@@ -605,6 +618,8 @@ class MapJob:
     ``shared``: another entity maps the same raw table after this one (a file
     holding two entities, `rows_where`), so the raw table is kept and the
     file's own problems (footer lines, rows of no entity) are left to that one.
+    ``provisional``: init reads the file as the entity though its required columns are not found yet (its columns
+    are then told by their values: :mod:`crm_audit.engine.deals_file`).
     """
 
     entity: str
@@ -613,6 +628,7 @@ class MapJob:
     on_bad_value: str = "error"
     profile: Profile | None = None
     shared: bool = False
+    provisional: bool = False
 
     @property
     def path(self) -> Path:
@@ -1078,7 +1094,8 @@ def map_entity(con, job: MapJob) -> tuple[LoadedEntity, list[DataWarning]]:
     """Run a :class:`MapJob`: the entity's table (named after the entity) and the warnings about its file."""
     spec = job.spec
     m = match_columns(spec, job.headers)
-    _require_columns(job, m)
+    if not job.provisional:
+        _require_columns(job, m)
     warnings: list[DataWarning] = duplicate_headers(job, m)
     date_idx = [i for name, idxs in m.by_field.items() if spec.fields[name].type == "date" for i in idxs + m.by_fallback.get(name, [])]
     date_order, note, evidence = _date_order(con, job.raw.name, [f"c{i}" for i in date_idx],

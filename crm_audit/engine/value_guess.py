@@ -604,8 +604,11 @@ def _guess_words(export, ent, fields: dict[str, dict], cols: list[_Column], rows
     for f, how in words.items():
         if how["shape"] != "category":
             continue
+        # a column named with a word of the field's need not repeat (a report of five deals in five stages: «Aşama»)
         fit = [c for c in text if c.filled >= float(how.get("filled", 0.9)) * rows and c.header not in sure_cols
-               and c.distinct <= min(int(how.get("max_distinct", 50)), max(1.0, float(how.get("repeated", 0.5)) * c.filled))]
+               and c.distinct <= min(int(how.get("max_distinct", 50)),
+                                     c.filled if _said(c.header, how.get("words")) else
+                                     max(1.0, float(how.get("repeated", 0.5)) * c.filled))]
         if not fit:
             continue
         said = [c for c in fit if _said(c.header, how.get("words"))]

@@ -1,0 +1,51 @@
+"""Issue 13 (acceptance R1, R4): `init --crm X` on a deals file in an interface language no profile has is never a
+blocked first run. The file no other entity claims — named as the profile's deals (Bitrix24's «DEAL_20261120.csv») or
+the one such file of the export (a Salesforce report «report1763630000000.csv») — is read as the deals, its columns
+proposed by their values (crm_audit/engine/deals_file.py), and a Salesforce report's closing lines in any language
+(«Genel Toplamlar (5 kayıt)», «Gizli Bilgiler …») are left out.
+
+Salesforce report in Turkish (tr) / Finnish xlsx with title rows (fi): 5 opportunities, no ids (compared by title):
+«test» is flagged by 1.5, «Initech upsell» (no account, open) by 1.11; «Umbrella won» / «Hooli lost» closed by the
+Closed / Won flags (0 / 1). Bitrix24 in Vietnamese: deal 302 «test» flagged by 1.5 and 1.8 (no source)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+from cli_helpers import findings_by_code, init_from_export, run_audit
+
+FIXTURES = Path(__file__).parent / "fixtures" / "accr"
+
+
+def _audit(case: str, crm: str, tmp_path, capsys, monkeypatch) -> tuple[str, dict[str, set[str]]]:
+    work, export = tmp_path / "w", tmp_path / "export"
+    shutil.copytree(FIXTURES / case / "export", export)
+    work.mkdir()
+    text = init_from_export(capsys, monkeypatch, work, crm, export)
+    run_audit(capsys, monkeypatch, work, export, "2026-11-20")
+    return text, findings_by_code(work / "v.csv")
+
+
+@pytest.mark.parametrize("case", ["sf_tr_csv", "sf_fi_xlsx"])
+def test_salesforce_report_in_unknown_language_is_read_as_deals(case, tmp_path, capsys, monkeypatch):
+    text, found = _audit(case, "salesforce", tmp_path, capsys, monkeypatch)
+    assert "проверьте" in text  # every column told by its values is for the user to check
+    assert found  # the deals have no ids: their findings are told by title below
+    with open(tmp_path / "w" / "v.csv", encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f))
+    by_code: dict[str, set[str]] = {}
+    for row in rows:
+        by_code.setdefault(row["rule_code"], set()).add(row["title"])
+    assert by_code.get("1.5") == {"test"}
+    assert by_code.get("1.11") == {"Initech upsell"}
+    assert all(row["title"] and row["owner"] in ("Jane Doe", "John Roe") for row in rows)  # a footer line is no deal
+
+
+def test_bitrix24_vietnamese_deal_list_is_read(tmp_path, capsys, monkeypatch):
+    text, found = _audit("b24_vi_csv", "bitrix24", tmp_path, capsys, monkeypatch)
+    assert "title: Tên giao dịch" in text
+    assert found.get("1.5") == {"302"}
+    assert "302" in found.get("1.8", set())
