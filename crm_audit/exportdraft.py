@@ -694,6 +694,15 @@ def closed_unknown_stages(export) -> list[str]:
                                              "GROUP BY 1 ORDER BY min(_row)").fetchall()]
 
 
+def _final_stages_language(profile, stages: list[str]) -> str | None:
+    """The language whose names of the CRM's default final stages some deal's stage has (a REST dump's «Сделка
+    успешна», named from its id), else None: an export of a language no profile has gets none of them added."""
+    fs = profile.derive_status.from_stage if profile.derive_status else None
+    keys = set(stages)
+    return next((code for code, pair in ((fs.default_names or {}) if fs else {}).items()
+                 if keys & {norm(x) for x in pair}), None)
+
+
 def pipelines_of(export, profile, language: str | None = None, guess=None) -> list[PipelineDraft]:
     """Every pipeline of the export with every stage a deal is in, ordered as :func:`_order_pipeline` says
     (``language``: the export's interface language, for the CRM's default final stages no deal is in; ``guess``: the
@@ -747,6 +756,7 @@ def pipelines_of(export, profile, language: str | None = None, guess=None) -> li
             prev[4] = sorted(set(prev[4]) | set(vals or []))
     out = []
     guessed_closed = guess.keys if guess is not None else set()
+    language = language or _final_stages_language(profile, [k for _n, st in by_pipe.values() for k in st])
     for pname, stages in by_pipe.values():
         mine = guessed_closed & set(stages)
         p = _order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set()) | mine, language,

@@ -49,7 +49,7 @@ def test_kommo_indonesian_more_leads_title_and_company(tmp_path, capsys, monkeyp
     assert found == KOMMO
 
 
-@pytest.mark.parametrize("case", ["b24_tr_more", "b24_id_more", "b24_zh_more", "b24_zh_csv"])
+@pytest.mark.parametrize("case", ["b24_tr_more", "b24_id_more", "b24_zh_more", "b24_zh_csv", "b24_ja_csv"])
 def test_bitrix24_unknown_language_audits_on_first_try(case, tmp_path, capsys, monkeypatch):
     settings, found = _audit(case, "bitrix24", tmp_path, capsys, monkeypatch)
     assert found == B24
@@ -58,9 +58,17 @@ def test_bitrix24_unknown_language_audits_on_first_try(case, tmp_path, capsys, m
     assert "Сделка успешна" not in settings.split("columns:")[0]
 
 
-@pytest.mark.parametrize("case, flag", [("b24_tr_more", "Kapalı"), ("b24_zh_more", "已关闭"), ("b24_zh_csv", "已关闭")])
+@pytest.mark.parametrize("case, flag", [("b24_tr_more", "Kapalı"), ("b24_zh_more", "已关闭"), ("b24_zh_csv", "已关闭"),
+                                        ("b24_ja_csv", "クローズ済み")])
 def test_bitrix24_closed_flag_read_by_its_yes_no(case, flag, tmp_path, capsys, monkeypatch):
     # deal 305, closed («Evet» / «是») in the custom stage «Müşteri reddetti» / «客户拒绝», is on no open rule
     settings, found = _audit(case, "bitrix24", tmp_path, capsys, monkeypatch)
     assert f"    closed_flag: {flag}    #" in settings
     assert all("305" not in ids for ids in found.values())
+
+
+def test_japanese_title_named_company_told_by_the_titles(tmp_path, capsys, monkeypatch):
+    # «取引名» is mapped by its name; the company is the column its titles hold («Acme integration» of «Acme»), not the
+    # source «ソース» nor the city «市区町村», which fit a company's shape as well
+    settings, _found = _audit("b24_ja_csv", "bitrix24", tmp_path, capsys, monkeypatch)
+    assert "    org_name: 会社    # проверьте" in settings

@@ -662,6 +662,14 @@ def _guess_texts(export, ent, fields: dict[str, dict], cols: list[_Column], rows
             hits = [t for t in fit[outer] if _holds(export, ent, t, inner)]
             if len(hits) == 1:
                 sure[outer] = hits[0]
+    for f, how in fields.items():  # the outer one mapped by its name («取引名»): the column its cells hold (acceptance R6)
+        outer = how.get("within")
+        if outer and outer not in fields and outer in ent.from_columns and f not in sure:
+            title = _Column(f'"{outer}"', ent.fields.get(outer) or outer, 0, 0, {}, ())
+            hits = [c for c in fit[f] if _holds(export, ent, title, c)]
+            pair = (title, hits[0]) if len(hits) == 1 else None if hits else _most_held(export, ent, [title], fit[f])
+            if pair is not None:
+                sure[f] = pair[1]
     for f, how in fields.items():
         link = deal_cols.get(str(how.get("linked_from")))
         if link is not None and f not in sure:
