@@ -62,3 +62,14 @@ def test_hubspot_api_per_stage_properties_by_stage_id(tmp_path, capsys, monkeypa
                 for r in csv.DictReader(f) if r["rule_code"] == "2.4"}
     assert {k: v.split(";")[0] for k, v in days.items()} == {
         "101": "Дней на этапе: 19", "103": "Дней на этапе: 19", "107": "Дней на этапе: 50"}
+
+
+def test_pipedrive_custom_fields_under_api_keys_named_by_the_dumped_field_lists(tmp_path, capsys, monkeypatch):
+    """Acceptance R15: GET /deals heads custom fields by their 40-hex API keys; dealFields.csv / organizationFields.csv
+    (key, name) beside them name the columns (the profile's `header_lists:`): «Источник сделки» etc. are found and the
+    audit is the one of the same dump with named columns (api_pd), all 17 rules."""
+    settings, _text, found = _init_and_run(tmp_path, capsys, monkeypatch, "api_pd_hash", "pipedrive")
+    assert settings["rules"]["skip"] == {}  # no rule switched off for «в выгрузке нет поля «Источник сделки»»
+    assert found == {"1.1": {"2", "10"}, "1.2": {"7"}, "1.3": {"3"}, "1.4": {"3"}, "1.5": {"2", "3"}, "1.6": {"4"},
+                     "1.7": {"3"}, "1.8": {"2", "6"}, "1.9": {"4"}, "1.10": {"3"}, "1.11": {"2"}, "1.12": {"5"},
+                     "1.13": {"4"}, "2.1": {"2", "7"}, "2.2": {"1"}, "2.3": {"3"}, "2.4": {"1", "4"}}

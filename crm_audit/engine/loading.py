@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,16 @@ def _unreadable(path: Path, exc: Exception) -> InputError:
     return file_problem(path, N_("cannot read the file: {why}"), "unreadable", {"why": str(exc).splitlines()[0]})
 
 
+def _read_raw(con, path: Path, table: str, tmpdir: Path):
+    """``path`` read into the raw table ``table``; an unreadable file is an input error naming it."""
+    import duckdb
+
+    try:
+        return readers.read_raw(con, path, table, tmpdir)
+    except duckdb.Error as exc:
+        raise _unreadable(path, exc) from None
+
+
 class _Loader:
     """One :func:`load_export` call: the files read so far and what they gave."""
 
@@ -67,6 +77,7 @@ class _Loader:
         # a second file of an entity read already (two exports in one folder): every pair is named at once (issue 13
         # items 10 / 11), the load stops after the last file
         self.duplicates: list[Problem] = []
+        self.header_names: dict[str, str] = {}  # hkey(API key) -> column name, from the header lists (dealFields.csv)
 
     def _map(self, entity: str, raw: RawTable, shared: bool = False, provisional: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
         job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared,
@@ -113,6 +124,8 @@ class _Loader:
             raw = readers.read_raw(con, path, raw_table, self.tmpdir)
         except duckdb.Error as exc:
             raise _unreadable(path, exc) from None
+        if self.header_names:  # columns headed by API keys, named by the dump's field lists (dealFields.csv)
+            raw = replace(raw, headers=lookups.named_headers(raw.headers, self.header_names))
         found = lookups.match(self.profile, path, raw)
         if found is not None:  # names the ids of a deal field: read after the deals
             self.lookups.append(found)
@@ -274,6 +287,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
     out = LoadedExport(con, d, {}, _tmp=tmp, profile=profile)
     try:
         loader = _Loader(con, out, profile, on_bad_value, Path(tmp.name), deals_file)
+        loader.header_names = lookups.header_names(con, profile, files, lambda p: _read_raw(con, p, "raw_header_list", Path(tmp.name)))
         for i, path in enumerate(files):
             try:
                 loader.read(path, f"raw_{i}")

@@ -112,6 +112,40 @@ def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
     return FoundLookup(raw, uses) if uses else None
 
 
+# --------------------------------------------------------------------------- column names by API key
+
+
+def is_header_list(profile: Profile, path: Path) -> bool:
+    """Whether ``path`` is, by its name, a list naming the export's columns (Pipedrive's dealFields.csv)."""
+    return any(norm(path.stem) in {norm(f) for f in hl.files} for hl in profile.header_lists)
+
+
+def header_names(con, profile: Profile, files: list[Path], read) -> dict[str, str]:
+    """hkey(API key) -> the column's name, from the export's header lists (``read(path)``: the file as a RawTable,
+    dropped here after)."""
+    out: dict[str, str] = {}
+    for path in files:
+        for hl in profile.header_lists:
+            if norm(path.stem) not in {norm(f) for f in hl.files}:
+                continue
+            raw = read(path)
+            key, value = _column(raw.headers, hl.key), _column(raw.headers, hl.value)
+            if key is not None and value is not None and key != value:
+                rows = con.execute(f"SELECT strip(c{key}), strip(c{value}) FROM {raw.name} "
+                                   f"WHERE NOT is_blank(c{key}) AND NOT is_blank(c{value})").fetchall()
+                out.update((hkey(k), v) for k, v in rows)
+            drop_raw(con, raw.name)
+            break
+    return out
+
+
+def named_headers(headers: list[str], names: dict[str, str]) -> list[str]:
+    """``headers`` with each API key the header lists name (``names``) replaced by its name, unless the file has a
+    column of that name already."""
+    taken = {hkey(h) for h in headers}
+    return [names[hkey(h)] if hkey(h) in names and hkey(names[hkey(h)]) not in taken else h for h in headers]
+
+
 # --------------------------------------------------------------------------- JSON lists
 
 #: where an API's list response keeps its records: Pipedrive `data`, HubSpot v3 `results`, Bitrix24 `result`,

@@ -159,6 +159,17 @@ class Lookup(BaseModel):
         return _check_regex(v)
 
 
+class HeaderList(BaseModel):
+    """A file that names the export's columns (an API dump whose custom fields are headed by their API keys, Pipedrive's
+    GET /dealFields saved as dealFields.csv: key «6629101f…» -> name «Источник сделки»): found by its file name
+    (`files`), its `key` and `value` columns; a column of any file headed by a key is read as headed by its name."""
+
+    model_config = ConfigDict(extra="forbid")
+    files: list[str]
+    key: list[str]
+    value: list[str]
+
+
 class FieldSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     headers: list[str]
@@ -680,6 +691,8 @@ class Profile(BaseModel):
     derive_status: DeriveStatus | None = None
     # files that translate ids into names (an API dump's stage ids): see Lookup
     lookups: list[Lookup] = Field(default_factory=list)
+    # files that name columns headed by API keys (Pipedrive's dealFields.csv): see HeaderList
+    header_lists: list[HeaderList] = Field(default_factory=list)
     # data warning code -> a sentence added to that warning for this CRM
     # (why it happens in this CRM's export and what to do)
     # (a sentence, or one per language: {en: …, ru: …}, shown in the CLI's language)
