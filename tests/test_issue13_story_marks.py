@@ -86,3 +86,29 @@ def test_a_row_marked_again_after_the_reset_is_counted_again(tmp_path, capsys, m
     out, _err = run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-12-18", "2026-12-18")
     assert _fixed_failing(out) == 1
     assert _row(book, "2.3", "103")["Примечание"].startswith("Отмечено «Исправлено» в аудите от 04.12.2026")
+
+
+def test_skip_reasons_name_the_audited_exports_file_or_none(tmp_path, capsys, monkeypatch):
+    """Acceptance R18: init's reasons end with the file it saw (dated by HubSpot); a later export's audit does not cite it."""
+    for d in STORY.iterdir():
+        shutil.copytree(d, tmp_path / d.name)
+    work = tmp_path / "work"
+    work.mkdir()
+    settings = init_from_export(capsys, monkeypatch, work, "hubspot", tmp_path / "export-2026-11-20")
+    assert "missing-source: в выгрузке нет поля «Источник сделки» (hubspot-crm-exports-all-deals-2026-11-20.csv)" in settings
+    said = "1.8 Нет источника: Правило пропущено: правило выключено в настройках (rules: skip:): в выгрузке нет поля «Источник сделки»"
+    out, _err = run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-11-20", "2026-11-20")
+    assert f"  {said} (hubspot-crm-exports-all-deals-2026-11-20.csv)" in out.splitlines()  # the file audited
+    out, _err = run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-12-04", "2026-12-04")
+    assert f"  {said}" in out.splitlines()
+    assert "2026-11-20.csv" not in out
+
+
+def test_a_document_read_from_the_root_folder_keeps_its_leading_slash(tmp_path, monkeypatch):
+    from crm_audit.cycle.request import ReadBack
+
+    doc = ReadBack(str(tmp_path / "audit.xlsx"), "xlsx", "previous", None, None)
+    monkeypatch.chdir("/")
+    assert doc.name == str(tmp_path / "audit.xlsx")
+    monkeypatch.chdir(tmp_path)
+    assert doc.name == "audit.xlsx"

@@ -54,12 +54,16 @@ class ReadBack:
 
     @property
     def name(self) -> str:
-        """The file as the analyst knows it: relative to the current folder when inside it, else the full path."""
+        """The file as the analyst knows it: relative to the current folder when inside it, else the full path (also
+        from the root folder, where a relative path would only lose its leading «/»)."""
         if self.kind != "xlsx":
             return self.location
         import os
 
-        rel = os.path.relpath(self.location)
+        cwd = os.path.abspath(os.curdir)
+        if os.path.dirname(cwd) == cwd:  # the root folder (/, C:\\)
+            return self.location
+        rel = os.path.relpath(self.location, cwd)
         return rel if not rel.startswith("..") else self.location
 
 

@@ -297,6 +297,24 @@ def _list_column_there(p: RulePlan, export: LoadedExport | None) -> bool:
     return ent is not None and ent.column_for(fr.name) is not None
 
 
+def off_reason(why: str, export: LoadedExport) -> str:
+    """A `rules: skip:` reason as said for this export: init ends it with the files it saw («… нет поля «Источник
+    сделки» (hubspot-crm-exports-all-deals-2026-11-20.csv)»); where none of them is a file of the export audited now
+    (dated file names), that ending is left out rather than cite another export's file (issue 13 acceptance R18)."""
+    import re
+
+    from crm_audit.engine.readers import DATA_SUFFIXES
+
+    m = re.fullmatch(r"(.*\S)\s+\(([^()]+)\)\s*", why or "", re.S)
+    directory = getattr(export, "directory", None)
+    if m is None or directory is None:
+        return why
+    names = [n.strip() for n in m.group(2).split(",")]
+    if not all(Path(n).suffix.lower() in DATA_SUFFIXES and Path(n).name == n for n in names):
+        return why
+    return why if any((Path(directory) / n).is_file() for n in names) else m.group(1)
+
+
 def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None = None) -> Requirements:
     """Which plans run, which are skipped and which columns are missing (nothing raised, nothing run).
 
@@ -322,7 +340,8 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
         lacks: list[tuple[FieldRef, _Lack]] = []
         skipped = None
         if p.rule.off:  # switched off in the settings with a reason: never run, never fails
-            out.skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", p.rule.off, title=p.rule.title))
+            out.skipped.append(SkippedRule(p.rule.id, p.rule.code, "deal", "", "off", off_reason(p.rule.off, export),
+                                           title=p.rule.title))
             continue
         empty = empty_list_skip(p, export, chk) if p.empty_lists else None
         if empty is not None and _list_column_there(p, export):
