@@ -604,20 +604,24 @@ def _guess_words(export, ent, fields: dict[str, dict], cols: list[_Column], rows
     for f, how in words.items():
         if how["shape"] != "category":
             continue
-        # a column named with a word of the field's need not repeat (a report of five deals in five stages: «Aşama»)
+        beside = how.get("beside")
+        at = None
+        if beside and beside in ent.from_columns:
+            pos = _positions(ent) if pos is None else pos
+            at = pos.get(hkey(ent.fields.get(beside) or ""))
+        near_by = {c.header for c in text if at is not None and pos.get(hkey(c.header)) in (at - 1, at + 1)}
+        # a column named with a word of the field's, or beside the field `beside`, need not repeat (a report of five
+        # deals in five stages: «Aşama»; Kommo's «Potansiyel müşteri durumu» beside the pipeline «Satış hunisi»)
         fit = [c for c in text if c.filled >= float(how.get("filled", 0.9)) * rows and c.header not in sure_cols
                and c.distinct <= min(int(how.get("max_distinct", 50)),
-                                     c.filled if _said(c.header, how.get("words")) else
+                                     c.filled if _said(c.header, how.get("words")) or c.header in near_by else
                                      max(1.0, float(how.get("repeated", 0.5)) * c.filled))]
         if not fit:
             continue
         said = [c for c in fit if _said(c.header, how.get("words"))]
         pick = said[0] if len(said) == 1 else None
-        beside = how.get("beside")
-        if pick is None and not said and beside and beside in ent.from_columns:
-            pos = _positions(ent) if pos is None else pos
-            at = pos.get(hkey(ent.fields.get(beside) or ""))
-            near = [c for c in fit if at is not None and pos.get(hkey(c.header)) in (at - 1, at + 1)]
+        if pick is None and not said:
+            near = [c for c in fit if c.header in near_by]
             pick = near[0] if len(near) == 1 else None
         if pick is not None:
             sure_cols.add(pick.header)
