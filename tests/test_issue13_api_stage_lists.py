@@ -73,3 +73,13 @@ def test_pipedrive_custom_fields_under_api_keys_named_by_the_dumped_field_lists(
     assert found == {"1.1": {"2", "10"}, "1.2": {"7"}, "1.3": {"3"}, "1.4": {"3"}, "1.5": {"2", "3"}, "1.6": {"4"},
                      "1.7": {"3"}, "1.8": {"2", "6"}, "1.9": {"4"}, "1.10": {"3"}, "1.11": {"2"}, "1.12": {"5"},
                      "1.13": {"4"}, "2.1": {"2", "7"}, "2.2": {"1"}, "2.3": {"3"}, "2.4": {"1", "4"}}
+
+
+def test_amocrm_contacts_list_named_by_its_shared_name_column(tmp_path, capsys, monkeypatch):
+    """Acceptance R13: a contacts list (contacts and companies in one file, «Тип») whose one name column is
+    «Наименование» names the contacts too, not only the companies: the deal's contact is linked by name, and 1.7 finds
+    3001 (contact Анна Смирнова's owner Мария Сидорова ≠ the deal's Иван Петров), as the leads file alone does."""
+    _settings, _text, found = _init_and_run(tmp_path, capsys, monkeypatch, "amo_ru_contacts", "amocrm")
+    assert found["1.7"] == {"3001"}
+    assert found == {"1.3": {"3003"}, "1.4": {"3003"}, "1.5": {"3002", "3003"}, "1.7": {"3001"}, "1.8": {"3002", "3004"},
+                     "1.10": {"3003"}, "1.11": {"3002"}, "2.1": {"3002", "3005"}}
