@@ -417,6 +417,14 @@ def columns_by_shape(export, profile, hints: dict[str, list[Mapping]] | None = N
     return out
 
 
+def _shape_again(export, profile, hints: dict[str, list[Mapping]]) -> dict[str, list[Mapping]]:
+    """:func:`columns_by_shape` once more, with the ids its first pass found read: a link to them (the tasks' deal ids,
+    the deals' company ids) is told by them (a HubSpot export in a language the profile lacks: acceptance R2); the
+    hints are this pass's."""
+    hints.clear()
+    return columns_by_shape(export, profile, hints)
+
+
 # --------------------------------------------------------------------------- rule fields under the team's names
 
 
@@ -872,11 +880,11 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
     from crm_audit.engine.deals_file import unrecognised_deals_file
 
     guessed = unrecognised_deals_file(d, profile)  # no file's headers are the deals': the one that can be, by values
-    export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
+    export = load_export(d, profile, on_bad_value="warn", deals_file=guessed, named=True)
     try:
         hints: dict[str, list[Mapping]] = {}
         for step in (lambda e, p: columns_suggested(e, p, hints), columns_by_values,  # each read again with what it found
-                     lambda e, p: columns_by_shape(e, p, hints)):
+                     lambda e, p: columns_by_shape(e, p, hints), lambda e, p: _shape_again(e, p, hints)):
             found = step(export, profile)
             if not found:
                 continue
@@ -885,7 +893,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.close()
             export.con.close()
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
-            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
+            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed, named=True)
         draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}
         for e, k, h, f in draft.stale_columns:  # the team's line, commented with why (uncommented when the column is back)
             draft.column_hints.setdefault(e, []).append(Mapping(k, h, f"из вашего crm-audit.yaml: в {f} больше нет колонки "
@@ -902,7 +910,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.close()
             export.con.close()
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
-            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
+            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed, named=True)
         # the languages of the files read as the export's entities (acceptance M7)
         from crm_audit.engine.mapping import headers_read
 
@@ -944,7 +952,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.close()
             export.con.close()
             profile = with_one_pipeline(profile, {draft.pipelines[0].name: []})
-            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
+            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed, named=True)
         if draft.pipelines or draft.no_stage_column:  # else every cell of the stage column blank: the caller says so
             draft.apply(rules_that_cannot_run(draft, export, profile))
     finally:

@@ -77,6 +77,7 @@ class _Loader:
         # a second file of an entity read already (two exports in one folder): every pair is named at once (issue 13
         # items 10 / 11), the load stops after the last file
         self.duplicates: list[Problem] = []
+        self.named = False  # init: a file named like an entity is read as it whatever its headers (load_export's ``named``)
         self.header_names: dict[str, str] = {}  # hkey(API key) -> column name, from the header lists (dealFields.csv)
 
     def _map(self, entity: str, raw: RawTable, shared: bool = False, provisional: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
@@ -134,6 +135,8 @@ class _Loader:
         provisional = path == self.deals_file and entity in (None, "deals")
         entity = "deals" if provisional else entity
         unfit = mapping.unfit_msg(self.profile, entity, raw.headers) if entity is not None and not provisional else None
+        if unfit is not None and self.named and mapping.detect_entity(self.profile, path, []) == entity:
+            provisional, unfit = True, None  # init: named like the entity, its headers in a language the profile lacks
         near = near_columns.near_entity(self.profile, raw.headers) if entity is None else None
         if near is not None:  # the entity's columns but for a required one (an id labelled otherwise): say so (J3)
             self.unfit.setdefault(near, []).append((path, mapping.unfit_msg(self.profile, near, raw.headers)))
@@ -262,11 +265,14 @@ def _lacking_deal_columns(out: LoadedExport, profile: Profile) -> list[DataWarni
 
 
 def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "error", con=None, as_of: dt.date | None = None,
-                deals_file: Path | None = None) -> LoadedExport:
+                deals_file: Path | None = None, named: bool = False) -> LoadedExport:
     """Find, read, map and parse the export files in ``directory``.
 
     ``as_of`` (default today) dates the «days since» columns (`from_days`); ``deals_file``: a file read as the deals
-    though no header of it is known (init's guess, :mod:`crm_audit.engine.deals_file`): its columns are told by values."""
+    though no header of it is known (init's guess, :mod:`crm_audit.engine.deals_file`): its columns are told by values;
+    ``named`` (init): a file named like an entity (the profile's ``files:``) is read as it though it lacks the entity's
+    required columns or none of its headers is known (a tasks / companies export in a language the profile does not
+    have: acceptance R2 / R8), its columns told by values too."""
     import duckdb
 
     from crm_audit.engine import sqlfuncs
@@ -287,6 +293,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
     out = LoadedExport(con, d, {}, _tmp=tmp, profile=profile)
     try:
         loader = _Loader(con, out, profile, on_bad_value, Path(tmp.name), deals_file)
+        loader.named = named
         loader.header_names = lookups.header_names(con, profile, files, lambda p: _read_raw(con, p, "raw_header_list", Path(tmp.name)))
         for i, path in enumerate(files):
             try:

@@ -128,6 +128,8 @@ def _tests(profile: "Profile", entity: str, fields: dict[str, dict]) -> dict[str
         "person": f"regexp_full_match(strip(x), {sql_literal(_PERSON)})",
         "contact": f"regexp_full_match(strip(x), {sql_literal(_CONTACT)})",
         "int": "regexp_full_match(strip(x), '[0-9]{1,18}(\\.0+)?')",
+        # one id or several joined by «;» / «,» (HubSpot's «Associated Deal IDs» «103;107»: a many-to-many link)
+        "ints": "regexp_full_match(strip(x), '[0-9]{1,18}(\\.0+)?(\\s*[;,]\\s*[0-9]{1,18}(\\.0+)?)*')",
         # a record's id: digits (HubSpot, Pipedrive, Bitrix24), or 15 / 18 letters and digits (Salesforce)
         "key": "regexp_full_match(strip(x), '[0-9]{1,18}|[A-Za-z0-9]{15}|[A-Za-z0-9]{18}') AND regexp_matches(x, '[0-9]')",
         # a yes / no cell in any language the profile reads (a closed flag: true / false, VRAI / FAUX …)
@@ -232,7 +234,7 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
             fit = [c for c in cols if not _fits(c, "number", 0.5) and not _fits(c, "date", 0.5)
                    and _only_when(export, ent, c, status_of, str(how.get("status", "lost")))]
         elif shape == "link":
-            fit = [c for c in cols if _fits(c, "int", share) and _links(export, ent, f, c, share)]
+            fit = [c for c in cols if _fits(c, "ints", share) and _links(export, ent, f, c, share)]
         elif shape == "key":  # every row's own id: filled and distinct in every row, no other file's ids
             fit = [c for c in cols if _fits(c, "key", 1.0) and c.filled == rows and c.distinct == c.filled
                    and not _ids_of_another_file(export, ent, c)]
@@ -242,6 +244,7 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
         if fit:
             cands[f] = fit
     _narrow_links(export, ent, fields, cands, cols)
+    _no_amount_of_ids(export, ent, fields, cands)
     out: list[ValueGuess] = []
     # one column, one field: a column fitting two fields' shapes is sure for neither
     used: dict[str, list[str]] = {}
@@ -267,6 +270,18 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
                         [c for c in cols if c.header not in taken and _fits(c, "date")], rows,
                         {f: h for f, h in (_spec().get(ent.entity) or {}).items() if h.get("shape") == "date"})
     return out
+
+
+def _no_amount_of_ids(export, ent, fields: dict[str, dict], cands: dict[str, list[_Column]]) -> None:
+    """An id is never an amount: a column whose name says «id» («Post-ID», «Associerade företags-ID:n»), or the key
+    column another file names (the Finnish «Tietueen tunnus» the tasks' deal ids hold), leaves the amount's
+    candidates — the record's id stays sure for the key (acceptance R2)."""
+    keys = {c.header for f, fit in cands.items() if fields[f].get("shape") == "key" for c in fit
+            if _says_id(c.header) or _named_by_another_file(export, ent, c)}
+    for f in [f for f in cands if fields[f].get("shape") == "amount"]:
+        cands[f] = [c for c in cands[f] if c.header not in keys and not _says_id(c.header)]
+        if not cands[f]:
+            del cands[f]
 
 
 def _status_sql(export, profile, ent, fields, cols) -> tuple[str, dict[str, list[str]]] | None:
@@ -348,9 +363,13 @@ def _narrow_links(export, ent, fields: dict[str, dict], cands: dict[str, list[_C
             continue
         texts = [c for c in cols if c not in cands[f] and not _fits(c, "number", 0.5)]
         names = (['"name"'] if "name" in target.fields else []) + [col for col, _h in target.custom.values()]
+        # the primary of a list beside it («… (primärt)» of «A;B»: suggest.primary_of), whatever the language
+        from crm_audit.engine.suggest import primary_of
+
+        firsts = [c for c in cands[f] if any(o is not c and primary_of(export, ent, ";", c.col, o.col) for o in cands[f])]
         named = [c for c in cands[f] if texts and names and _names_beside(export, ent, target, c, texts, names)]
-        if len(named) == 1:
-            cands[f] = named
+        if len(firsts) == 1 or len(named) == 1:
+            cands[f] = firsts if len(firsts) == 1 else named
     linked = {c.header for f, fit in cands.items() if fields[f].get("shape") == "link" for c in fit}
     for f in [f for f in cands if fields[f].get("shape") == "amount"]:
         rest = [c for c in cands[f] if c.header not in linked]
@@ -469,8 +488,9 @@ def _links(export, ent, field: str, c: _Column, share: float) -> bool:
         return False
     total, hits = export.con.execute(
         f"SELECT count(*), count(*) FILTER (WHERE v IN (SELECT CAST(id AS VARCHAR) FROM {target.table} WHERE id IS NOT NULL)) "
-        f"FROM (SELECT DISTINCT parse_id({c.col}) AS v FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
-        f"WHERE NOT is_blank({c.col}))").fetchone()
+        f"FROM (SELECT DISTINCT parse_id(strip(u)) AS v FROM (SELECT unnest(regexp_split_to_array(CAST({c.col} AS VARCHAR), "
+        f"'[;,]')) AS u FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) WHERE NOT is_blank({c.col})) "
+        f"WHERE NOT is_blank(u))").fetchone()
     return bool(total) and hits >= share * total
 
 
@@ -674,6 +694,10 @@ def _guess_texts(export, ent, fields: dict[str, dict], cols: list[_Column], rows
             pair = (title, hits[0]) if len(hits) == 1 else None if hits else _most_held(export, ent, [title], fit[f])
             if pair is not None:
                 sure[f] = pair[1]
+    for f, how in fields.items():  # every row's own text (a deal's title) that one column alone has: that column
+        if (f not in sure and how.get("distinct") and not how.get("within") and not how.get("linked_from")
+                and len(fit[f]) == 1 and fit[f][0] not in sure.values()):
+            sure[f] = fit[f][0]
     for f, how in fields.items():
         link = deal_cols.get(str(how.get("linked_from")))
         if link is not None and f not in sure:
@@ -742,8 +766,10 @@ def _guess_states(export, ent, field: str, how: dict, cols: list[_Column], rows:
             fit.append(c)
     if not fit:
         return []
-    if field != "status":
-        return [ValueGuess(ent.entity, field, c.header, "states", c.examples, len(fit) == 1,
+    if field != "status":  # of several, the one whose name says the field's word («Uppgiftsstatus», not «Uppgiftstyp»)
+        said = [c for c in fit if _said(c.header, how.get("words") or [])]
+        pick = fit[0] if len(fit) == 1 else said[0] if len(said) == 1 else None
+        return [ValueGuess(ent.entity, field, c.header, "states", c.examples, c is pick,
                            tuple(o.header for o in fit if o is not c)) for c in fit]
     # a lost reason / a lost or won date: filled in some rows, at most half, words or dates — one value of the status there
     markers = [m for m in cols if m not in fit and 0 < m.filled <= 0.5 * rows and not _fits(m, "contact", 0.5)

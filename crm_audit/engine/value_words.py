@@ -104,6 +104,7 @@ def infer_values(export, profile, today: dt.date | None = None) -> list[FieldWor
             _status(export, fw)
         elif profile.entities[fw.entity].fields[fw.field].type == "bool":
             _by_header(profile, fw)
+            _by_negation(fw)
             if fw.field == "done" and fw.entity == "activities":
                 _done_by_due_dates(export, fw, today or dt.date.today())
         for w in fw.words:
@@ -279,6 +280,27 @@ def _added_word(added: str) -> str | None:
     if parts & {norm(str(x)) for x in data.get("affirmations") or []}:
         return "true"
     return None
+
+
+def _negated(text: str) -> bool:
+    """The text says «not …»: one of its words is a negation of some language (bool_words.yaml: «Inte påbörjad»,
+    «Ikke startet», «Ei aloitettu», «Nie rozpoczęto», «시작 전»), or it begins with a one-character one («未开始»)."""
+    key = norm(text)
+    return _added_word(key) == "false" or any(_added_word(ch) == "false" for ch in key[:1] if not ch.isascii())
+
+
+def _by_negation(fw: FieldWords) -> None:
+    """Two texts of a yes/no column neither told yet, one of them negated and the other not (a task's «Inte påbörjad» /
+    «Slutförd», whatever the column is called): the negated one is false, the other true."""
+    if len(fw.words) != 2 or any(w.value for w in fw.words) or "true" not in fw.keys or "false" not in fw.keys:
+        return
+    neg = [w for w in fw.words if _negated(w.text)]
+    if len(neg) != 1:
+        return
+    yes = next(w for w in fw.words if w is not neg[0])
+    neg[0].value, neg[0].why = "false", (f"{rows_word(fw.entity, neg[0].rows)}; в тексте отрицание — похоже на «не …» "
+                                         f"(второе значение — «{yes.text}»)")
+    yes.value, yes.why = "true", f"{rows_word(fw.entity, yes.rows)}; второе из двух значений колонки («{neg[0].text}» — с отрицанием)"
 
 
 def _the_other_of_two(fw: FieldWords) -> None:

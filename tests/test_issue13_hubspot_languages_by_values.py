@@ -1,0 +1,45 @@
+"""Issue 13 acceptance R2 / R8 / R11: HubSpot's deals, tasks and companies exports in a language no profile has (the
+acceptance tester's renderings of sv, fi, nb, ko, zh, da, pl — INFERRED labels; «Record ID» kept in English in
+hs_fi_recid) audit on the first try as the English export does. init reads a file named like an entity whatever its
+headers (load_export's ``named``) and tells its columns by their values (engine/value_guess.py): the record's id (a
+column of distinct ids whose name says «id» or another file names — never an amount), the links whose cells are one
+or several ids of the linked file («101», «103;107»; the primary company of the list beside it), the task's status
+of the two-word columns named «status» in some language, its two texts told by the negation in one («Inte påbörjad»),
+the deal's title as the one column of every row's own text."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import findings_by_code, init_from_export, run_audit
+
+ACCR = Path(__file__).parent / "fixtures" / "accr"
+
+#: the hand-computed findings of every case (the English twin hs_en gives them)
+EXPECTED = {"1.1": {"102", "104"}, "1.5": {"102"}, "1.7": {"104"}, "1.11": {"103"}, "2.3": {"103", "107"},
+            "2.4": {"101", "103", "107"}}
+
+
+@pytest.mark.parametrize("case", ["hs_sv", "hs_fi", "hs_nb", "hs_ko", "hs_zh", "hs_da", "hs_da_more", "hs_pl", "hs_fi_recid"])
+def test_a_hubspot_export_in_a_language_no_profile_has_audits_as_the_english_one(tmp_path, capsys, monkeypatch, case):
+    export = tmp_path / "export"
+    shutil.copytree(ACCR / case / "export", export)
+    text = init_from_export(capsys, monkeypatch, tmp_path, "hubspot", export)
+    assert "записан не до конца" not in text
+    run_audit(capsys, monkeypatch, tmp_path, export, "2026-11-20")
+    assert findings_by_code(tmp_path / "v.csv") == EXPECTED
+
+
+def test_the_columns_told_by_values_are_written_for_the_team_to_check(tmp_path, capsys, monkeypatch):
+    export = tmp_path / "export"
+    shutil.copytree(ACCR / "hs_sv" / "export", export)
+    text = init_from_export(capsys, monkeypatch, tmp_path, "hubspot", export)
+    for line in ("    deal_id: Associerade affärs-ID:n    # проверьте", "    done: Uppgiftsstatus    # проверьте",
+                 "    id: Post-ID    # проверьте", "    value: Belopp    # проверьте", "    title: Affärsnamn    # проверьте",
+                 "    org_id: Associerade företags-ID:n (primärt)    # проверьте", "    owner: Företagsägare    # проверьте",
+                 "      Inte påbörjad: false", "      Slutförd: true"):
+        assert line in text, line
+    assert "value: Post-ID" not in text  # an id is no amount
