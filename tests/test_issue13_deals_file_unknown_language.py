@@ -33,6 +33,10 @@ def _audit(case: str, crm: str, tmp_path, capsys, monkeypatch) -> tuple[str, dic
 def test_salesforce_report_in_unknown_language_is_read_as_deals(case, tmp_path, capsys, monkeypatch):
     text, found = _audit(case, "salesforce", tmp_path, capsys, monkeypatch)
     assert "проверьте" in text  # every column told by its values is for the user to check
+    # the amount is the one number column that is not the stage's: its probability (one value a stage, 0–100) and
+    # its days in the stage (named with the stage's word) are not
+    assert any(line.strip().startswith("value: ") and line.split("value: ")[1].split()[0] in ("Tutar", "Summa")
+               for line in text.splitlines())
     assert found  # the deals have no ids: their findings are told by title below
     with open(tmp_path / "w" / "v.csv", encoding="utf-8-sig", newline="") as f:
         rows = list(csv.DictReader(f))

@@ -220,7 +220,8 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
                     continue
             fit = [c for c in cols if _fits(c, "values:" + f, share)]
         elif shape == "amount":
-            fit = [c for c in cols if _fits(c, "number", share) and not _fits(c, "date", share) and c.header not in contact]
+            fit = [c for c in cols if _fits(c, "number", share) and not _fits(c, "date", share) and c.header not in contact
+                   and not _stage_figure(export, ent, c)]
         elif shape == "currency":
             fit = [c for c in cols if _fits(c, "currency", share)]
         elif shape == "person":
@@ -282,6 +283,22 @@ def _no_amount_of_ids(export, ent, fields: dict[str, dict], cands: dict[str, lis
         cands[f] = [c for c in cands[f] if c.header not in keys and not _says_id(c.header)]
         if not cands[f]:
             del cands[f]
+
+
+def _stage_figure(export, ent, c: _Column) -> bool:
+    """A number of the deal's stage, never its amount: a column named with the stage's word in some language («Aşama
+    Süresi», «Fasevarighed»: days in the stage), or one of 0–100 whose every stage has one value (the stage's
+    probability «Olasılık (%)»)."""
+    if _said(c.header, ((_spec().get(ent.entity) or {}).get("stage") or {}).get("words")):
+        return True
+    if "stage" not in ent.from_columns:
+        return False
+    num = f"TRY_CAST(replace(strip({c.col}), ',', '.') AS DOUBLE)"
+    out_of_range, most = export.con.execute(
+        f"SELECT count(*) FILTER (WHERE {num} IS NULL OR NOT ({num} BETWEEN 0 AND 100)), max(n) FROM (SELECT *, "
+        f"count(DISTINCT {c.col}) OVER (PARTITION BY stage) AS n FROM (SELECT * FROM {ent.table} LIMIT {SAMPLE_ROWS}) "
+        f"WHERE NOT is_blank({c.col}))").fetchone()
+    return out_of_range == 0 and most == 1
 
 
 def _status_sql(export, profile, ent, fields, cols) -> tuple[str, dict[str, list[str]]] | None:
