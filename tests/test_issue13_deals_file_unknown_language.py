@@ -6,7 +6,7 @@ proposed by their values (crm_audit/engine/deals_file.py), and a Salesforce repo
 
 Salesforce report in Turkish (tr) / Finnish xlsx with title rows (fi): 5 opportunities, no ids (compared by title):
 «test» is flagged by 1.5, «Initech upsell» (no account, open) by 1.11; «Umbrella won» / «Hooli lost» closed by the
-Closed / Won flags (0 / 1). Bitrix24 in Vietnamese: deal 302 «test» flagged by 1.5 and 1.8 (no source)."""
+Closed / Won flags (0 / 1). Bitrix24 in Vietnamese: deal 302 «test» (no company, no source) flagged by 1.5, 1.8 and 1.11, 304 by 1.8."""
 
 from __future__ import annotations
 
@@ -50,9 +50,10 @@ def test_salesforce_report_in_unknown_language_is_read_as_deals(case, tmp_path, 
 
 def test_bitrix24_vietnamese_deal_list_is_read(tmp_path, capsys, monkeypatch):
     text, found = _audit("b24_vi_csv", "bitrix24", tmp_path, capsys, monkeypatch)
-    assert "title: Tên giao dịch" in text
+    assert "title: Tên giao dịch" in text and "stage: Giai đoạn" in text
     assert found.get("1.5") == {"302"}
-    assert "302" in found.get("1.8", set())
+    assert found.get("1.8") == {"302", "304"}
+    assert found.get("1.11") == {"302"}
 
 
 def test_kommo_turkish_leads_of_five_stages_are_read(tmp_path, capsys, monkeypatch):
