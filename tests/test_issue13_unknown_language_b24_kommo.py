@@ -49,7 +49,8 @@ def test_kommo_indonesian_more_leads_title_and_company(tmp_path, capsys, monkeyp
     assert found == KOMMO
 
 
-@pytest.mark.parametrize("case", ["b24_tr_more", "b24_id_more", "b24_zh_more", "b24_zh_csv", "b24_ja_csv"])
+@pytest.mark.parametrize("case", ["b24_tr_more", "b24_id_more", "b24_zh_more", "b24_tr_csv", "b24_id_csv", "b24_zh_csv",
+                                  "b24_ja_csv"])
 def test_bitrix24_unknown_language_audits_on_first_try(case, tmp_path, capsys, monkeypatch):
     settings, found = _audit(case, "bitrix24", tmp_path, capsys, monkeypatch)
     assert found == B24
