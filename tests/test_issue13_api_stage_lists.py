@@ -15,16 +15,16 @@ from tests.cli_helpers import findings_by_code, init_from_export, run_audit
 ACCR = Path(__file__).parent / "fixtures" / "accr"
 
 
-def _init_and_run(tmp_path, capsys, monkeypatch, case: str, crm: str) -> tuple[dict, str, dict[str, set[str]]]:
+def _init_and_run(tmp_path, capsys, monkeypatch, case: str, crm: str) -> tuple[dict, str, dict[str, set[str]], str]:
     export = tmp_path / "export"
     shutil.copytree(ACCR / case, export)
     text = init_from_export(capsys, monkeypatch, tmp_path, crm, export)
-    run_audit(capsys, monkeypatch, tmp_path, export, "2026-11-20")
-    return yaml.safe_load(text), text, findings_by_code(tmp_path / "v.csv")
+    out, err = run_audit(capsys, monkeypatch, tmp_path, export, "2026-11-20")
+    return yaml.safe_load(text), text, findings_by_code(tmp_path / "v.csv"), out + err
 
 
 def test_pipedrive_stages_list_gives_every_pipelines_stages_in_order_nr(tmp_path, capsys, monkeypatch):
-    settings, text, found = _init_and_run(tmp_path, capsys, monkeypatch, "api_pd", "pipedrive")
+    settings, text, found, _said = _init_and_run(tmp_path, capsys, monkeypatch, "api_pd", "pipedrive")
     assert settings["pipelines"] == {
         "Клиенты": ["Принял в работу", "Квалификация", "Проведено демо", "Отправлено КП", "Тестовый период",
                     "Согласование договора", "Выставлен счет"],
@@ -39,7 +39,7 @@ def test_pipedrive_stages_list_gives_every_pipelines_stages_in_order_nr(tmp_path
 
 
 def test_bitrix24_status_list_sort_order_and_own_final_stages(tmp_path, capsys, monkeypatch):
-    settings, _text, found = _init_and_run(tmp_path, capsys, monkeypatch, "b24_api_tr", "bitrix24")
+    settings, _text, found, _said = _init_and_run(tmp_path, capsys, monkeypatch, "b24_api_tr", "bitrix24")
     # SORT 10…60; Kaybedildi (F, no deal in it) after Kazanıldı (S); no Russian default «Сделка успешна» / «провалена»
     assert settings["pipelines"] == {
         "Satış": ["Yeni", "Teklif hazırlığı", "Görüşme", "Kazanıldı", "Kaybedildi", "Müşteri vazgeçti"]}
@@ -68,7 +68,10 @@ def test_pipedrive_custom_fields_under_api_keys_named_by_the_dumped_field_lists(
     """Acceptance R15: GET /deals heads custom fields by their 40-hex API keys; dealFields.csv / organizationFields.csv
     (key, name) beside them name the columns (the profile's `header_lists:`): «Источник сделки» etc. are found and the
     audit is the one of the same dump with named columns (api_pd), all 17 rules."""
-    settings, _text, found = _init_and_run(tmp_path, capsys, monkeypatch, "api_pd_hash", "pipedrive")
+    settings, _text, found, said = _init_and_run(tmp_path, capsys, monkeypatch, "api_pd_hash", "pipedrive")
+    # said once per file, with a key and its name
+    assert ("8 колонок с API-ключами вместо названий прочитаны под названиями из dealFields.csv, organizationFields.csv "
+            "(например, 6629101feb5ce04e050ffeb4402d0fad8e2c2fd4 → Источник сделки)") in said
     assert settings["rules"]["skip"] == {}  # no rule switched off for «в выгрузке нет поля «Источник сделки»»
     assert found == {"1.1": {"2", "10"}, "1.2": {"7"}, "1.3": {"3"}, "1.4": {"3"}, "1.5": {"2", "3"}, "1.6": {"4"},
                      "1.7": {"3"}, "1.8": {"2", "6"}, "1.9": {"4"}, "1.10": {"3"}, "1.11": {"2"}, "1.12": {"5"},
@@ -79,7 +82,7 @@ def test_amocrm_contacts_list_named_by_its_shared_name_column(tmp_path, capsys, 
     """Acceptance R13: a contacts list (contacts and companies in one file, «Тип») whose one name column is
     «Наименование» names the contacts too, not only the companies: the deal's contact is linked by name, and 1.7 finds
     3001 (contact Анна Смирнова's owner Мария Сидорова ≠ the deal's Иван Петров), as the leads file alone does."""
-    _settings, _text, found = _init_and_run(tmp_path, capsys, monkeypatch, "amo_ru_contacts", "amocrm")
+    _settings, _text, found, _said = _init_and_run(tmp_path, capsys, monkeypatch, "amo_ru_contacts", "amocrm")
     assert found["1.7"] == {"3001"}
     assert found == {"1.3": {"3003"}, "1.4": {"3003"}, "1.5": {"3002", "3003"}, "1.7": {"3001"}, "1.8": {"3002", "3004"},
                      "1.10": {"3003"}, "1.11": {"3002"}, "2.1": {"3002", "3005"}}

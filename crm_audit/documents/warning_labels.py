@@ -19,6 +19,7 @@ LABELS: dict[str, str] = {
     "duplicate-deal": "Повтор сделки",
     "duplicate-header": "Повтор столбца",
     "footer": "Итоговая строка",
+    "header-names": "Названия колонок по API-ключам",
     "ids-unused": "Настройки",
     "misspelt-field": "Опечатка в поле?",
     "missing-comment": "Нет комментария",

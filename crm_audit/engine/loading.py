@@ -23,7 +23,7 @@ from crm_audit.engine.profile import ENTITIES, Profile
 from crm_audit.engine.readers import DATA_SUFFIXES, RawInfo, RawTable, peek_headers
 from crm_audit.errors import InputError, Msg, Problem, file_problem
 from crm_audit.i18n import N_
-from crm_audit.report import DataWarning
+from crm_audit.report import _ENGLISH, DataWarning, _forms
 
 
 @dataclass
@@ -64,6 +64,12 @@ def _read_raw(con, path: Path, table: str, tmpdir: Path):
         raise _unreadable(path, exc) from None
 
 
+#: columns headed by API keys, read by the names a dumped field list gives them (Pipedrive's dealFields.csv)
+HEADER_NAMES = _forms(lambda n: _ENGLISH.ngettext(
+    "{n} column headed by an API key is read by its name from {source} ({example})",
+    "{n} columns headed by API keys are read by their names from {source} (such as {example})", n))
+
+
 class _Loader:
     """One :func:`load_export` call: the files read so far and what they gave."""
 
@@ -79,6 +85,7 @@ class _Loader:
         self.duplicates: list[Problem] = []
         self.named = False  # init: a file named like an entity is read as it whatever its headers (load_export's ``named``)
         self.header_names: dict[str, str] = {}  # hkey(API key) -> column name, from the header lists (dealFields.csv)
+        self.header_sources: list[str] = []  # the header lists' file names
 
     def _map(self, entity: str, raw: RawTable, shared: bool = False, provisional: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
         job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared,
@@ -111,6 +118,17 @@ class _Loader:
                                                                                       "{file} is that file by its name; ignored"),
                                              params={"entity": entity, "file": named.name}))
 
+    def _named_headers(self, path: Path, raw: RawTable) -> RawTable:
+        """``raw`` with its API-key headers named by the header lists, said once per file (which key, which name)."""
+        headers = lookups.named_headers(raw.headers, self.header_names)
+        renamed = [(old, new) for old, new in zip(raw.headers, headers) if old != new]
+        if renamed:
+            self.out.warnings.append(DataWarning(
+                "header-names", "", str(path), template=HEADER_NAMES[0], plural=HEADER_NAMES[1],
+                params={"n": len(renamed), "source": ", ".join(self.header_sources),
+                        "example": f"{renamed[0][0]} → {renamed[0][1]}"}))
+        return replace(raw, headers=headers)
+
     def read(self, path: Path, raw_table: str) -> None:
         import duckdb
 
@@ -126,7 +144,7 @@ class _Loader:
         except duckdb.Error as exc:
             raise _unreadable(path, exc) from None
         if self.header_names:  # columns headed by API keys, named by the dump's field lists (dealFields.csv)
-            raw = replace(raw, headers=lookups.named_headers(raw.headers, self.header_names))
+            raw = self._named_headers(path, raw)
         found = lookups.match(self.profile, path, raw)
         if found is not None:  # names the ids of a deal field: read after the deals
             self.lookups.append(found)
@@ -295,6 +313,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         loader = _Loader(con, out, profile, on_bad_value, Path(tmp.name), deals_file)
         loader.named = named
         loader.header_names = lookups.header_names(con, profile, files, lambda p: _read_raw(con, p, "raw_header_list", Path(tmp.name)))
+        loader.header_sources = [p.name for p in files if lookups.is_header_list(profile, p)]
         for i, path in enumerate(files):
             try:
                 loader.read(path, f"raw_{i}")
