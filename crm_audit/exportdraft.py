@@ -849,6 +849,24 @@ def _add_columns(draft: Draft, entity: str, found: list[Mapping]) -> None:
         have.append(m)
 
 
+def _title_by_values(draft: Draft, export) -> bool:
+    """A title proposed by a name it shares with another column whose cells hold its own («Nazwa konta» «Acme» inside
+    «Nazwa szansy sprzedaży» «Acme renewal») is the deal's company: the holding column becomes the title, the other
+    the company (when none is mapped); False when nothing changed."""
+    from crm_audit.engine.deals_file import title_held_by
+
+    held = draft.columns.get("deals", [])
+    m = next((x for x in held if x.key == "title" and not x.why.startswith("из вашего")), None)
+    outer = title_held_by(export) if m is not None else None
+    if m is None or outer is None:
+        return False
+    file, inner = export.entities["deals"].file.name, m.value
+    m.value, m.why = outer, f"проверьте: по значениям — в её ячейках названия из «{inner}», компании сделки ({file})"
+    if not any(x.key == "org_name" for x in held):
+        held.append(Mapping("org_name", inner, f"проверьте: по значениям — компания, её название есть в «{outer}» ({file})"))
+    return True
+
+
 def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None,
                       domain: str | None = None, values: dict | None = None, values_confirmed: bool = True) -> Draft:
     """Read the export and propose settings that run (see the module's docstring); ``columns``: the
@@ -894,6 +912,11 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.con.close()
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
             export = load_export(d, profile, on_bad_value="warn", deals_file=guessed, named=True)
+        if _title_by_values(draft, export):
+            export.close()
+            export.con.close()
+            profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
+            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
         draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}
         for e, k, h, f in draft.stale_columns:  # the team's line, commented with why (uncommented when the column is back)
             draft.column_hints.setdefault(e, []).append(Mapping(k, h, f"из вашего crm-audit.yaml: в {f} больше нет колонки "

@@ -6,7 +6,8 @@ proposed by their values (crm_audit/engine/deals_file.py), and a Salesforce repo
 
 Salesforce report in Turkish (tr) / Finnish xlsx with title rows (fi): 5 opportunities, no ids (compared by title):
 «test» is flagged by 1.5, «Initech upsell» (no account, open) by 1.11; «Umbrella won» / «Hooli lost» closed by the
-Closed / Won flags (0 / 1). Bitrix24 in Vietnamese: deal 302 «test» (no company, no source) flagged by 1.5, 1.8 and 1.11, 304 by 1.8."""
+Closed / Won flags (0 / 1). Polish (pl): «Nazwa konta» (account), proposed as the title by the name it shares with
+«Nazwa szansy sprzedaży», is the company: the opportunity name's cells hold it. Bitrix24 in Vietnamese: deal 302 «test» (no company, no source) flagged by 1.5, 1.8 and 1.11, 304 by 1.8."""
 
 from __future__ import annotations
 
@@ -29,13 +30,13 @@ def _audit(case: str, crm: str, tmp_path, capsys, monkeypatch) -> tuple[str, dic
     return text, findings_by_code(work / "v.csv")
 
 
-@pytest.mark.parametrize("case", ["sf_tr_csv", "sf_fi_xlsx"])
+@pytest.mark.parametrize("case", ["sf_tr_csv", "sf_fi_xlsx", "sf_pl_csv"])
 def test_salesforce_report_in_unknown_language_is_read_as_deals(case, tmp_path, capsys, monkeypatch):
     text, found = _audit(case, "salesforce", tmp_path, capsys, monkeypatch)
     assert "проверьте" in text  # every column told by its values is for the user to check
     # the amount is the one number column that is not the stage's: its probability (one value a stage, 0–100) and
     # its days in the stage (named with the stage's word) are not
-    assert any(line.strip().startswith("value: ") and line.split("value: ")[1].split()[0] in ("Tutar", "Summa")
+    assert any(line.strip().startswith("value: ") and line.split("value: ")[1].split()[0] in ("Tutar", "Summa", "Kwota")
                for line in text.splitlines())
     assert found  # the deals have no ids: their findings are told by title below
     with open(tmp_path / "w" / "v.csv", encoding="utf-8-sig", newline="") as f:
