@@ -43,3 +43,18 @@ def test_the_columns_told_by_values_are_written_for_the_team_to_check(tmp_path, 
                  "      Inte påbörjad: false", "      Slutförd: true"):
         assert line in text, line
     assert "value: Post-ID" not in text  # an id is no amount
+
+
+def test_one_dutch_name_among_danish_headers_is_no_dutch_file(tmp_path, capsys, monkeypatch):
+    """R8: «Record-ID» (a Dutch label too) among fourteen Danish headers: the file is not taken for Dutch, and no skip
+    reason names a Dutch header the export lacks («Eigenaar van deal», «Reden van verlies»)."""
+    from cli_helpers import cli_ru
+
+    export = tmp_path / "export"
+    shutil.copytree(ACCR / "hs_da_more" / "export", export)
+    text = init_from_export(capsys, monkeypatch, tmp_path, "hubspot", export)
+    code, said, _err = cli_ru(capsys, monkeypatch, "inspect", str(export), "--config", str(tmp_path / "crm-audit.yaml"))
+    assert code == 0
+    for dutch in ("Eigenaar van deal", "Reden van verlies", "Dealnaam", "Bedrijfseigenaar", "Taakstatus", "Языки заголовков: nl"):
+        assert dutch not in text and dutch not in said, dutch
+    assert "не с чем сравнить «Aftaleejer»" in said

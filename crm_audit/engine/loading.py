@@ -84,6 +84,7 @@ class _Loader:
         # items 10 / 11), the load stops after the last file
         self.duplicates: list[Problem] = []
         self.named = False  # init: a file named like an entity is read as it whatever its headers (load_export's ``named``)
+        self.tentative: dict[str, tuple[Path, Msg, list[str]]] = {}  # entity -> the file so read, why it was unfit, headers
         self.header_names: dict[str, str] = {}  # hkey(API key) -> column name, from the header lists (dealFields.csv)
         self.header_sources: list[str] = []  # the header lists' file names
 
@@ -129,6 +130,18 @@ class _Loader:
                         "example": f"{renamed[0][0]} → {renamed[0][1]}"}))
         return replace(raw, headers=headers)
 
+    def _drop_tentative(self, entity: str) -> None:
+        """A file of the entity's own columns replaces the one read as it by its name alone (a «contacts_backup.csv»
+        beside Pipedrive's «people-….csv»): that one is ignored, as it would be without ``named``."""
+        path, why, headers = self.tentative.pop(entity)
+        del self.seen[entity]
+        self.out.entities.pop(entity, None)
+        self.out.fingerprints.pop(path.name, None)
+        self.unfit.setdefault(entity, []).append((path, why))
+        self.out.warnings.append(DataWarning("unknown-file", "", str(path), template=N_("named like the {entity} file, but {why}; ignored"),
+                                             params={"entity": entity, "why": why}))
+        self.out.unknown_files.append((path, headers))
+
     def read(self, path: Path, raw_table: str) -> None:
         import duckdb
 
@@ -153,8 +166,11 @@ class _Loader:
         provisional = path == self.deals_file and entity in (None, "deals")
         entity = "deals" if provisional else entity
         unfit = mapping.unfit_msg(self.profile, entity, raw.headers) if entity is not None and not provisional else None
-        if unfit is not None and self.named and mapping.detect_entity(self.profile, path, []) == entity:
-            provisional, unfit = True, None  # init: named like the entity, its headers in a language the profile lacks
+        if unfit is not None and self.named and entity not in self.seen and mapping.detect_entity(self.profile, path, []) == entity:
+            self.tentative[entity] = (path, unfit, raw.headers)  # init: named like the entity, its headers in a language
+            provisional, unfit = True, None  # the profile lacks — until a file of the entity's own columns comes
+        elif entity in self.tentative and unfit is None:
+            self._drop_tentative(entity)
         near = near_columns.near_entity(self.profile, raw.headers) if entity is None else None
         if near is not None:  # the entity's columns but for a required one (an id labelled otherwise): say so (J3)
             self.unfit.setdefault(near, []).append((path, mapping.unfit_msg(self.profile, near, raw.headers)))

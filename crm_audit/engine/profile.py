@@ -368,6 +368,8 @@ class EntitySpec(BaseModel):
 OWN_PREFIX_SHARE = 0.8
 
 ENTITIES = ("deals", "organizations", "persons", "activities")
+#: a file of at least this many headers one of which alone names a language is not taken to be in it
+LONE_NAME_FILE = 5
 
 
 class StatusFromStage(BaseModel):
@@ -868,6 +870,8 @@ class Profile(BaseModel):
         if not scores:
             return []
         first = sorted(scores, key=lambda c: -scores[c])[0]
+        if scores[first] == 1 and len(headers) >= LONE_NAME_FILE:  # «Record-ID» among a Danish file's headers the
+            return []  # profile does not know: one name of a language is no evidence the file is in it (acceptance R8)
         named = self._lang_fields.get(first, set())
         for code, keys in evidence.items():
             if code == first:
