@@ -420,7 +420,7 @@ def columns_by_shape(export, profile, hints: dict[str, list[Mapping]] | None = N
 def _shape_again(export, profile, hints: dict[str, list[Mapping]]) -> dict[str, list[Mapping]]:
     """:func:`columns_by_shape` once more, with the ids its first pass found read: a link to them (the tasks' deal ids,
     the deals' company ids) is told by them (a HubSpot export in a language the profile lacks: acceptance R2); the
-    hints are this pass's."""
+    hints are this pass's (``hints``: the first pass's only — a name-based hint is kept elsewhere)."""
     hints.clear()
     return columns_by_shape(export, profile, hints)
 
@@ -901,8 +901,9 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
     export = load_export(d, profile, on_bad_value="warn", deals_file=guessed, named=True)
     try:
         hints: dict[str, list[Mapping]] = {}
+        shaped: dict[str, list[Mapping]] = {}  # the value passes' own (the second replaces the first's)
         for step in (lambda e, p: columns_suggested(e, p, hints), columns_by_values,  # each read again with what it found
-                     lambda e, p: columns_by_shape(e, p, hints), lambda e, p: _shape_again(e, p, hints)):
+                     lambda e, p: columns_by_shape(e, p, shaped), lambda e, p: _shape_again(e, p, shaped)):
             found = step(export, profile)
             if not found:
                 continue
@@ -917,6 +918,8 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.con.close()
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
             export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
+        for e, ms in shaped.items():
+            hints.setdefault(e, []).extend(ms)
         draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}
         for e, k, h, f in draft.stale_columns:  # the team's line, commented with why (uncommented when the column is back)
             draft.column_hints.setdefault(e, []).append(Mapping(k, h, f"из вашего crm-audit.yaml: в {f} больше нет колонки "
