@@ -7,7 +7,8 @@ proposed by their values (crm_audit/engine/deals_file.py), and a Salesforce repo
 Salesforce report in Turkish (tr) / Finnish xlsx with title rows (fi): 5 opportunities, no ids (compared by title):
 «test» is flagged by 1.5, «Initech upsell» (no account, open) by 1.11; «Umbrella won» / «Hooli lost» closed by the
 Closed / Won flags (0 / 1). Polish (pl): «Nazwa konta» (account), proposed as the title by the name it shares with
-«Nazwa szansy sprzedaży», is the company: the opportunity name's cells hold it. Bitrix24 in Vietnamese: deal 302 «test» (no company, no source) flagged by 1.5, 1.8 and 1.11, 304 by 1.8."""
+«Nazwa szansy sprzedaży», is the company: the opportunity name's cells hold it. Korean (ko): the flags «마감됨» /
+«성사됨» are the closed / won flags (closed_words.yaml), so the closed deals are out of 2.4. Bitrix24 in Vietnamese: deal 302 «test» (no company, no source) flagged by 1.5, 1.8 and 1.11, 304 by 1.8."""
 
 from __future__ import annotations
 
@@ -30,13 +31,13 @@ def _audit(case: str, crm: str, tmp_path, capsys, monkeypatch) -> tuple[str, dic
     return text, findings_by_code(work / "v.csv")
 
 
-@pytest.mark.parametrize("case", ["sf_tr_csv", "sf_fi_xlsx", "sf_pl_csv"])
+@pytest.mark.parametrize("case", ["sf_tr_csv", "sf_fi_xlsx", "sf_pl_csv", "sf_ko_csv"])
 def test_salesforce_report_in_unknown_language_is_read_as_deals(case, tmp_path, capsys, monkeypatch):
     text, found = _audit(case, "salesforce", tmp_path, capsys, monkeypatch)
     assert "проверьте" in text  # every column told by its values is for the user to check
     # the amount is the one number column that is not the stage's: its probability (one value a stage, 0–100) and
     # its days in the stage (named with the stage's word) are not
-    assert any(line.strip().startswith("value: ") and line.split("value: ")[1].split()[0] in ("Tutar", "Summa", "Kwota")
+    assert any(line.strip().startswith("value: ") and line.split("value: ")[1].split()[0] in ("Tutar", "Summa", "Kwota", "금액")
                for line in text.splitlines())
     assert found  # the deals have no ids: their findings are told by title below
     with open(tmp_path / "w" / "v.csv", encoding="utf-8-sig", newline="") as f:
@@ -46,6 +47,8 @@ def test_salesforce_report_in_unknown_language_is_read_as_deals(case, tmp_path, 
         by_code.setdefault(row["rule_code"], set()).add(row["title"])
     assert by_code.get("1.5") == {"test"}
     assert by_code.get("1.11") == {"Initech upsell"}
+    # days in the stage from the column named with the stage's word, whole numbers («Aşama Süresi» 19 / 30 days)
+    assert by_code.get("2.4") == {"Acme renewal", "Initech upsell"}
     assert all(row["title"] and row["owner"] in ("Jane Doe", "John Roe") for row in rows)  # a footer line is no deal
 
 

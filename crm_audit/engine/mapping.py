@@ -1261,13 +1261,34 @@ def shared_with(con, profile: Profile, entity: str, raw: RawTable,
     return feeds, warns
 
 
+def _days_column_by_word(con, ent: LoadedEntity, name: str) -> tuple[str, str] | None:
+    """The «days since» column of a date field in a language the profile has no `from_days` name in: the one unmapped
+    column named with a word of the field's (value_guess.yaml `words`: «Aşama Süresi», «Vaiheen kesto» of
+    «stage_changed») whose every filled cell is a whole number of days (None: none or several)."""
+    from crm_audit.engine.value_guess import _said, _spec
+
+    words = ((_spec().get(ent.entity) or {}).get(name) or {}).get("words")
+    hits = []
+    for col, header in ent.custom.values():
+        if not _said(header, words):
+            continue
+        filled, whole = con.execute(f"SELECT count(*) FILTER (WHERE NOT is_blank({col})), count(*) FILTER (WHERE "
+                                    f"regexp_full_match(strip({col}), '[0-9]{{1,6}}')) FROM {ent.table}").fetchone()
+        if filled and whole == filled:
+            hits.append((col, header))
+    return hits[0] if len(hits) == 1 else None
+
+
 def dates_from_days(con, entities: dict[str, LoadedEntity], profile: Profile, as_of: dt.date, on_bad_value: str) -> list[DataWarning]:
     """A date field the export lacks, from a «days since» column (`from_days`): as-of minus the days."""
     warnings: list[DataWarning] = []
     for entity, ent in entities.items():
         for name, fs in profile.entities[entity].fields.items():
             hit = next((ent.custom[norm(h)] for h in fs.from_days if norm(h) in ent.custom), None)
-            if name in ent.fields or hit is None:
+            if name in ent.fields:
+                continue
+            hit = hit or (_days_column_by_word(con, ent, name) if fs.from_days else None)
+            if hit is None:
                 continue
             col, header = hit
             days = f"TRY_CAST(round(parse_num({col})) AS INTEGER)"
