@@ -47,6 +47,7 @@ def test_salesforce_report_in_unknown_language_is_read_as_deals(case, tmp_path, 
         by_code.setdefault(row["rule_code"], set()).add(row["title"])
     assert by_code.get("1.5") == {"test"}
     assert by_code.get("1.11") == {"Initech upsell"}
+    assert by_code.get("1.8") == {"test", "Umbrella won"}  # Salesforce's «Lead Source» in the report's language, blank
     # days in the stage from the column named with the stage's word, whole numbers («Aşama Süresi» 19 / 30 days)
     assert by_code.get("2.4") == {"Acme renewal", "Initech upsell"}
     assert all(row["title"] and row["owner"] in ("Jane Doe", "John Roe") for row in rows)  # a footer line is no deal
