@@ -918,6 +918,11 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.con.close()
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
             export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
+        if guessed is not None and unrecognised_deals_file(d, profile) is not None:
+            # the columns its values gave do not make it the deals file `run` reads (no stage, no title): said as before
+            check = load_export(d, profile, on_bad_value="warn")
+            check.close()
+            check.con.close()
         for e, ms in shaped.items():
             hints.setdefault(e, []).extend(ms)
         draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}

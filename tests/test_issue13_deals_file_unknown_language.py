@@ -68,3 +68,18 @@ def test_kommo_turkish_leads_of_five_stages_are_read(tmp_path, capsys, monkeypat
     assert "stage: Potansiyel müşteri durumu" in text and "pipeline: Satış hunisi" in text
     assert found.get("1.5") == {"5002", "5003"}
     assert found.get("1.11") == {"5002"}
+
+
+def test_a_file_whose_values_are_no_deals_still_stops(tmp_path, capsys, monkeypatch):
+    """A lone contacts list in a language no profile has (name, phone, city: no stage, no title) is not taken for
+    the deals: init says that no deals file is found, exit 2, and writes no settings."""
+    from cli_helpers import cli_ru
+
+    export, work = tmp_path / "export", tmp_path / "w"
+    export.mkdir()
+    work.mkdir()
+    (export / "yhteystiedot.csv").write_text("Nimi,Puhelin,Kaupunki\nAnna Lee,+1 555 0101,Austin\n"
+                                             "Bob Ray,+1 555 0102,Dallas\nCarl Diaz,+1 555 0103,Boston\n", encoding="utf-8")
+    code, _out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--crm", "salesforce", "--from-export", str(export))
+    assert code == 2 and "не найден файл сделок" in err
+    assert not (work / "crm-audit.yaml").exists()
