@@ -7,7 +7,8 @@ alone. The file is still the deals when no other entity of the profile claims it
 profile's deals file names (``files:``, a token of the name too: «kommo_export_leads_…») or it is the one such file
 of the export. It is then read as the deals with every column unmapped (:func:`load_export`'s ``deals_file``), and
 its columns are proposed by their values (:mod:`crm_audit.engine.value_guess`), each for the user to check; a file
-whose values show no stage (a column of repeating short texts) is not taken.
+whose proposed columns still do not make it the deals file (no stage, no title: a contacts list) is not taken — init
+says no deals file is found, as before (:func:`crm_audit.exportdraft.draft_from_export`).
 """
 
 from __future__ import annotations
