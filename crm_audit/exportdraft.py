@@ -685,7 +685,8 @@ def _order_pipeline(name: str, found: list[tuple[str, float | None, int, float |
                 ends += names[:1]
     named = {norm(s) for s in ends}
     rest = [x for x in found if norm(x[0]) in closed and norm(x[0]) not in named]
-    if all(x[1] is not None for x in rest):  # the CRM's order of its final stages (a dumped list's SORT), else as found
+    if list_source and all(x[1] is not None for x in rest):  # a dumped list's SORT of its final stages, else as found
+        # (a probability is no order of final stages: won 1 after lost 0 would put «Gone quiet» before «Paid»)
         rest.sort(key=lambda x: x[1])
     ends += [x[0] for x in rest]
     return PipelineDraft(name, ordered + ends, source, guessed, bool(from_crm))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.cli_helpers import findings_by_code, init_from_export, run_audit
+from cli_helpers import findings_by_code, init_from_export, run_audit
 
 ACCR = Path(__file__).parent / "fixtures" / "accr"
 

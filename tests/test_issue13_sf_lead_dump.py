@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from crm_audit.engine.inspect import inspect_export
-from tests.cli_helpers import cli_ru, findings_by_code, init_from_export, run_audit
+from cli_helpers import cli_ru, findings_by_code, init_from_export, run_audit
 
 FIXTURE = Path(__file__).parent / "fixtures" / "issue13-sf-lead"
 EXPECTED = {code: set(ids) for code, ids in json.loads((FIXTURE / "expected.json").read_text(encoding="utf-8")).items()}

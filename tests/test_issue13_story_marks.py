@@ -14,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 
-from tests.cli_helpers import findings_by_code, init_from_export, run_audit
+from cli_helpers import findings_by_code, init_from_export, run_audit
 
 STORY = Path(__file__).parent / "fixtures" / "issue13-story"
 
