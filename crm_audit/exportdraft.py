@@ -903,8 +903,14 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
     try:
         hints: dict[str, list[Mapping]] = {}
         shaped: dict[str, list[Mapping]] = {}  # the value passes' own (the second replaces the first's)
+        first: list[dict] = []  # what the first value pass found: the second reads the export anew only after a find
+
+        def by_shape(e, p):
+            first.append(columns_by_shape(e, p, shaped))
+            return first[-1]
+
         for step in (lambda e, p: columns_suggested(e, p, hints), columns_by_values,  # each read again with what it found
-                     lambda e, p: columns_by_shape(e, p, shaped), lambda e, p: _shape_again(e, p, shaped)):
+                     by_shape, lambda e, p: _shape_again(e, p, shaped) if any(first) else {}):
             found = step(export, profile)
             if not found:
                 continue

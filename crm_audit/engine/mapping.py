@@ -497,10 +497,27 @@ def _footer_filter(con, raw_table: str, n: int, patterns: list[str], id_cols: li
     return f"NOT ({sql.no_id} AND _row >= {int(start)})"
 
 
+#: the last rows of a file looked at in Python for its closing lines (the whole file in SQL only past them)
+_TAIL_ROWS = 50
+#: a blank cell, as the SQL macro is_blank reads it (textnorm.WS_CLASS in Python's syntax)
+_BLANK = re.compile(r"[\s\u00a0\u2007\u202f\ufeff]*")
+
+
 def _lone_cell_tail(con, raw_table: str, n: int) -> int | None:
     """The first row of a report's closing lines in any language («Genel Toplamlar (5 kayıt)», «Gizli Bilgiler»,
-    «Oluşturan: …»): after the last row of two or more filled cells, the rows with one filled cell each (None: none)."""
+    «Oluşturan: …»): after the last row of two or more filled cells, the rows with one filled cell each (None: none).
+    The last rows are read from the end (an n-column sum of is_blank in SQL took 80 ms a file of 132 columns)."""
     if n < 3:
+        return None
+    rows = con.execute(f"SELECT _row, {', '.join(f'c{i}' for i in range(n))} FROM {raw_table} "
+                       f"ORDER BY _row DESC LIMIT {_TAIL_ROWS}").fetchall()
+    lone = 0
+    for r in rows:
+        k = sum(1 for v in r[1:] if v is not None and not _BLANK.fullmatch(str(v)))
+        if k >= 2:
+            return int(r[0]) + 1 if lone else None
+        lone += k == 1
+    if len(rows) < _TAIL_ROWS:  # no row of two filled cells at all
         return None
     filled = " + ".join(f"(NOT is_blank(c{i}))::INT" for i in range(n))
     last, lone = con.execute(f"WITH r AS (SELECT _row, {filled} AS k FROM {raw_table}) SELECT max(_row) FILTER (WHERE k >= 2), "
