@@ -33,9 +33,9 @@ class DefaultOrder:
 
 @functools.lru_cache(maxsize=1)
 def _data() -> dict:
-    import yaml
+    from crm_audit import resources
 
-    return yaml.safe_load(DATA.read_text(encoding="utf-8")) or {}
+    return resources.data_file(DATA) or {}
 
 
 def _key(name: str) -> str:

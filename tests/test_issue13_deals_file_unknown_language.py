@@ -31,7 +31,7 @@ def _audit(case: str, crm: str, tmp_path, capsys, monkeypatch) -> tuple[str, dic
     return text, findings_by_code(work / "v.csv")
 
 
-@pytest.mark.parametrize("case", ["sf_tr_csv", "sf_fi_xlsx", "sf_pl_csv", "sf_ko_csv"])
+@pytest.mark.parametrize("case", ["sf_tr_csv", "sf_fi_xlsx", "sf_pl_csv", pytest.param("sf_ko_csv", marks=pytest.mark.slow)])
 def test_salesforce_report_in_unknown_language_is_read_as_deals(case, tmp_path, capsys, monkeypatch):
     text, found = _audit(case, "salesforce", tmp_path, capsys, monkeypatch)
     assert "проверьте" in text  # every column told by its values is for the user to check

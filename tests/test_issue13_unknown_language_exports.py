@@ -38,7 +38,8 @@ def _audit(tmp_path, case, capsys, monkeypatch) -> tuple[dict, dict[str, set[str
             findings_by_code(tmp_path / "v.csv"))
 
 
-@pytest.mark.parametrize("case", ["pd_da", "pd_fi", "pd_id", "pd_tr", "pd_ko", "pd_zh"])
+# three languages by default; the others are variants (`pytest -m slow`)
+@pytest.mark.parametrize("case", ["pd_da", "pd_tr", "pd_zh", *(pytest.param(c, marks=pytest.mark.slow) for c in ("pd_fi", "pd_id", "pd_ko"))])
 def test_init_then_run_gives_the_hand_computed_findings(tmp_path, capsys, monkeypatch, case):
     settings, got = _audit(tmp_path, case, capsys, monkeypatch)
     assert got == EXPECTED
