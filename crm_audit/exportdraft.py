@@ -239,19 +239,11 @@ def _synonyms() -> dict[str, dict]:
 
 def _file_headers(export_dir: Path, profile) -> list[tuple[Path, str, list[str]]]:
     """(file, entity, headers) of every file the profile recognises."""
-    from crm_audit.engine.mapping import detect_entity
-    from crm_audit.engine.readers import export_files, peek_headers
-    from crm_audit.errors import CrmAuditError
-
+    from crm_audit.engine.mapping import files_with_entity
     from crm_audit.engine.near_columns import near_entity
 
     out, near = [], []
-    for path in export_files(export_dir):
-        try:
-            headers = peek_headers(path)
-        except CrmAuditError:
-            continue
-        entity = detect_entity(profile, path, headers)
+    for path, headers, entity in files_with_entity(export_dir, profile):
         if entity is not None:
             out.append((path, entity, headers))
         elif near_entity(profile, headers) is not None:

@@ -25,17 +25,10 @@ MIN_COLUMNS = 3
 
 def _candidates(export_dir: Path, profile: "Profile") -> tuple[bool, list[tuple[Path, bool]]]:
     """(a file is read as the deals already, [(a file no other entity claims, named like the deals)])."""
-    from crm_audit.engine.mapping import detect_entity, unfit_msg
-    from crm_audit.engine.readers import export_files, peek_headers
-    from crm_audit.errors import CrmAuditError
+    from crm_audit.engine.mapping import files_with_entity, unfit_msg
 
     out = []
-    for path in export_files(export_dir):
-        try:
-            headers = peek_headers(path)
-        except CrmAuditError:
-            continue
-        entity = detect_entity(profile, path, headers)
+    for path, headers, entity in files_with_entity(export_dir, profile):
         if entity == "deals" and unfit_msg(profile, "deals", headers) is None:
             return True, []
         if entity in (None, "deals") and len([h for h in headers if h.strip()]) >= MIN_COLUMNS:

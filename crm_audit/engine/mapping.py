@@ -171,6 +171,20 @@ def other_object(profile: Profile, path: Path) -> bool:
     return norm(path.stem) in {norm(f) for f in profile.other_files}
 
 
+def files_with_entity(export_dir, profile: Profile):
+    """(file, its headers, the entity the profile tells by them or None) of every export file whose headers can be
+    read (a file that cannot be read is left to the loader, which names it)."""
+    from crm_audit.engine.readers import export_files, peek_headers
+    from crm_audit.errors import CrmAuditError
+
+    for path in export_files(export_dir):
+        try:
+            headers = peek_headers(path)
+        except CrmAuditError:
+            continue
+        yield path, headers, detect_entity(profile, path, headers)
+
+
 def detect_entity(profile: Profile, path: Path, headers: list[str]) -> str | None:
     """Which entity of the profile a file holds: by its name, else by its headers (None: not recognised)."""
     named = named_entity(profile, path)
