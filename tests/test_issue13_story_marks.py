@@ -43,14 +43,19 @@ def _fixed_failing(out: str) -> int:
     return int(found.group(1))
 
 
-def test_a_fixed_mark_that_did_not_fix_is_counted_once(tmp_path, capsys, monkeypatch):
+def _first_audit(tmp_path, capsys, monkeypatch):
+    """The story's three exports copied, init on the first, its audit of 20.11: (the work folder, its workbook)."""
     for d in STORY.iterdir():
         shutil.copytree(d, tmp_path / d.name)
     work = tmp_path / "work"
     work.mkdir()
     init_from_export(capsys, monkeypatch, work, "hubspot", tmp_path / "export-2026-11-20")
-    book = work / "audit.xlsx"
     run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-11-20", "2026-11-20")
+    return work, work / "audit.xlsx"
+
+
+def test_a_fixed_mark_that_did_not_fix_is_counted_once(tmp_path, capsys, monkeypatch):
+    work, book = _first_audit(tmp_path, capsys, monkeypatch)
     _mark(book, "2.3", "103", "Исправлено")  # the task stays overdue
     _mark(book, "1.1", "104", "Исправлено")  # fixed: task 507 in the next export
 
@@ -71,13 +76,7 @@ def test_a_fixed_mark_that_did_not_fix_is_counted_once(tmp_path, capsys, monkeyp
 
 
 def test_a_row_marked_again_after_the_reset_is_counted_again(tmp_path, capsys, monkeypatch):
-    for d in STORY.iterdir():
-        shutil.copytree(d, tmp_path / d.name)
-    work = tmp_path / "work"
-    work.mkdir()
-    init_from_export(capsys, monkeypatch, work, "hubspot", tmp_path / "export-2026-11-20")
-    book = work / "audit.xlsx"
-    run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-11-20", "2026-11-20")
+    work, book = _first_audit(tmp_path, capsys, monkeypatch)
     _mark(book, "2.3", "103", "Исправлено")
     out, _err = run_audit(capsys, monkeypatch, work, tmp_path / "export-2026-12-04", "2026-12-04")
     assert _fixed_failing(out) == 1
