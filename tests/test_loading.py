@@ -54,6 +54,23 @@ def test_bad_date_names_file_row_column_and_value(tmp_path):
     assert any(w.row == 3 and w.code == "bad-value" for w in ex.warnings)
 
 
+def test_bad_values_of_every_file_at_once(tmp_path):
+    """`on_bad_value: error` names every cell that does not read in every file at once (issue 13 item 9), not only the
+    first file's: a bad creation date of the deals and a bad done flag and due date of the activities, in one error."""
+    (tmp_path / "deals.csv").write_text(
+        '"Deal - ID","Deal - Status","Deal - Deal created"\n"1","Open","2026-11-01"\n"2","Open","32.13.2026"\n',
+        encoding="utf-8")
+    (tmp_path / "activities.csv").write_text(
+        '"Activity - ID","Activity - Deal ID","Activity - Done","Activity - Due date"\n'
+        '"10","1","Maybe","2026-11-03"\n"11","2","Done","2026-02-30"\n', encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        load_export(tmp_path, PROFILE)
+    got = sorted((p.file.rsplit("/", 1)[-1], p.row, p.column) for p in exc.value.problems)
+    assert got == [("activities.csv", 2, "Activity - Done"), ("activities.csv", 3, "Activity - Due date"),
+                   ("deals.csv", 3, "Deal - Deal created")]
+    assert all(p.reason == "bad-value" for p in exc.value.problems) and exc.value.hint
+
+
 def test_missing_id_column(tmp_path):
     """Without an id column the deals are read with keys derived from their title (and pipeline, creation date, owner:
     the profile's `row_key`, issue 13 L10) and a warning; without the title too, the file cannot be read."""

@@ -298,6 +298,13 @@ def _lacking_deal_columns(out: LoadedExport, profile: Profile) -> list[DataWarni
     return warnings
 
 
+def _bad_cells_hint(errors: list[InputError]) -> str:
+    """What to do about the cells of every file that do not read: the values hint (it ends with the other's advice)
+    where a cell of a field with a set of values is among them."""
+    hints = {e.hint for e in errors}
+    return mapping.VALUES_HINT if mapping.VALUES_HINT in hints else next(iter(hints), "")
+
+
 def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "error", con=None, as_of: dt.date | None = None,
                 deals_file: Path | None = None, named: bool = False) -> LoadedExport:
     """Find, read, map and parse the export files in ``directory``.
@@ -330,15 +337,20 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         loader.named = named
         loader.header_names = lookups.header_names(con, profile, files, lambda p: _read_raw(con, p, "raw_header_list", Path(tmp.name)))
         loader.header_sources = [p.name for p in files if lookups.is_header_list(profile, p)]
+        bad_cells: list[InputError] = []  # cells that do not read (`on_bad_value: error`): every file's at once
         for i, path in enumerate(files):
             try:
                 loader.read(path, f"raw_{i}")
             except InputError as exc:  # the twins found so far are said with it
+                if exc.problems and all(p.reason == "bad-value" for p in exc.problems):
+                    bad_cells.append(exc)
+                    continue
                 if loader.duplicates:
                     raise InputError(problems=[*loader.duplicates, *exc.problems], hint=exc.hint) from None
                 raise
-        if loader.duplicates:
-            raise InputError(problems=loader.duplicates)
+        if loader.duplicates or bad_cells:
+            raise InputError(problems=[*loader.duplicates, *(p for exc in bad_cells for p in exc.problems)],
+                             hint=_bad_cells_hint(bad_cells))
         for i, path in enumerate(lookups.json_files(profile, d)):  # an API's list dumped as JSON (users.json)
             raw = lookups.read_json(con, path, f"raw_json_{i}")
             found = lookups.match(profile, path, raw) if raw is not None else None
