@@ -50,6 +50,10 @@ def test_salesforce_report_in_unknown_language_is_read_as_deals(case, tmp_path, 
     assert by_code.get("1.8") == {"test", "Umbrella won"}  # Salesforce's «Lead Source» in the report's language, blank
     # days in the stage from the column named with the stage's word, whole numbers («Aşama Süresi» 19 / 30 days)
     assert by_code.get("2.4") == {"Acme renewal", "Initech upsell"}
+    # the report's «Proposal/Price Quote» in its language is the handbook's «Отправлено КП» (Salesforce's default stages,
+    # crm_audit/default_pipelines.yaml): the open proposal without an amount is flagged, the stages in Salesforce's order
+    assert by_code.get("1.3") == {"Initech upsell"}
+    assert "stage_order_confirmed: true" in text
     assert all(row["title"] and row["owner"] in ("Jane Doe", "John Roe") for row in rows)  # a footer line is no deal
 
 
