@@ -40,6 +40,7 @@ LABELS: dict[str, str] = {
     "no-closed-deals": "Нет закрытых сделок",
     "grouped-report": "Значение группы продолжено вниз",
     "unlinked-tasks": "Задачи без сделок",
+    "unlinked-records": "Компании или контакты без сделок",
     "deal-url-example": "Ссылка на сделку — пример",
     "no-owner-column": "Нет колонки ответственного",
     "no-title-column": "Нет колонки названия",

@@ -231,8 +231,20 @@ def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn], 
         else:
             notes = [unjudged_here(u) for u in unjudged if u.rule_id == p.rule.id]
             notes += [blank_here(b) for b in blank if p.rule.id in b.needed_by]
-            out.append(RuleCheck(p.rule.code, p.rule.id, "run", "; ".join(notes), partial=bool(notes)))
+            read_aside = _set_aside_notes(p, export)  # where it reads a file's records from instead (never partial)
+            out.append(RuleCheck(p.rule.code, p.rule.id, "run", "; ".join([*notes, *read_aside]), partial=bool(notes)))
     return out, blank, [w for w in needs.warnings if w.code == "unknown-value"]
+
+
+def _set_aside_notes(p, export) -> list[str]:
+    """A rule reading organizations / persons whose file no deal links to: it reads those the deals' rows name."""
+    from crm_audit.engine.requirements import REF_ENTITY
+
+    aside = getattr(export, "set_aside", {})
+    read = {REF_ENTITY.get(ref.entity) for ref in p.fields}
+    return [_("reads the {entity} from the deals' own columns, not from {file}: no deal links to its records (see the "
+              "problems below)").format(entity=entity_title(e), file=a.entity.file.name)
+            for e, a in aside.items() if e in read]
 
 
 def _as_init_would(rep: InspectReport, export, profile) -> None:
@@ -424,6 +436,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             if w.code in ("bad-value", "unknown-value", "date-order", "decimal-mark", "decimal-mark-mixed", "ambiguous-link", "footer", "grouped-report", "rows-skipped", "unknown-file", "unnamed-id",
                           "no-owner-column", "no-title-column", "unlinked-tasks", "no-deal-ids", "deal-key-collision", "closed-stage-unknown", "no-stage-column",
                           "duplicate-header",  # a header twice: which column is read, as `run` says (acceptance L12)
+                          "unlinked-records",  # a file of organizations / persons no deal links to (acceptance R13)
                           "status-flags-contradict", "no-open-deals", "no-closed-deals"):
                 rep.problems.append(_as_run_meets(w, stops, rep).line())
         try:

@@ -42,6 +42,8 @@ class LoadedExport:
     date_order: mapping.DateDecision | None = None
     #: entity -> how it was read from the deals file's own columns (the profile's `from_deals:`; no file of its own)
     derived: dict[str, Msg] = field(default_factory=dict)
+    #: entity -> its file's records no deal links to, replaced by those the deals' rows name (`from_deals:`)
+    set_aside: dict[str, derived.SetAside] = field(default_factory=dict)
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -367,6 +369,9 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
             unlinked = linking.keyless_deals(con, out.entities, profile)  # no deal ids: keys derived (L10)
             out.derived = derived.derive_from_deals(con, out.entities, profile)  # the deals' rows name them (issue 13 O4)
             out.warnings += linking.link_by_name(con, out.entities, profile)
+            how, out.set_aside, unlinked_files = derived.fall_back_unlinked(con, out.entities, profile)  # R13
+            out.derived.update(how)
+            out.warnings += unlinked_files
             unlinked = unlinked or linking.unlinked_activities(con, out.entities)
             if unlinked is not None:
                 out.unlinked["activities"] = unlinked
