@@ -268,7 +268,7 @@ def _stale_columns(columns: dict[str, list[Mapping]], files: list[tuple[Path, st
         keys = {hkey(x) for _p, hs in mine for h in hs if h
                 for x in (h, spec.strip_prefix(h)[0], spec.strip_prefix(h, spec.file_prefix(hs))[0])}
         out += [(entity, m.key, m.value, mine[0][0].name) for m in maps
-                if m.key in spec.fields and hkey(m.value) not in keys and hkey(spec.strip_prefix(m.value)[0]) not in keys]
+                if m.key in spec.column_keys() and hkey(m.value) not in keys and hkey(spec.strip_prefix(m.value)[0]) not in keys]
     return out
 
 
@@ -860,6 +860,26 @@ def _title_by_values(draft: Draft, export) -> bool:
     return True
 
 
+def days_columns(export, profile) -> dict[str, list[Mapping]]:
+    """The «days since» columns the loader read a date from by the word in their name alone (a Turkish Salesforce
+    report's «Aşama Süresi» for `stage_changed`, mapping._days_column_by_word): each as a `columns:` line
+    «<field>_days: <header>» for the team to check, so the settings say where the date comes from."""
+    from crm_audit.engine.profile import DAYS_SUFFIX
+
+    out: dict[str, list[Mapping]] = {}
+    for e, ent in export.entities.items():
+        spec = profile.entities[e]
+        for name, fs in spec.fields.items():
+            header = ent.fields.get(name)
+            if not fs.from_days or not header or name in ent.from_columns or name in ent.per_stage \
+                    or norm(header) in {norm(h) for h in fs.from_days}:
+                continue
+            out.setdefault(e, []).append(Mapping(f"{name}{DAYS_SUFFIX}", header,
+                                                 f"проверьте: название не узнано, но по названию и значениям — число дней "
+                                                 f"на этапе, дата {name} = дата аудита минус эти дни ({ent.file.name})"))
+    return out
+
+
 def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None,
                       domain: str | None = None, values: dict | None = None, values_confirmed: bool = True) -> Draft:
     """Read the export and propose settings that run (see the module's docstring); ``columns``: the
@@ -922,9 +942,12 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             check = load_export(d, profile, on_bad_value="warn")
             check.close()
             check.con.close()
+        for e, ms in days_columns(export, profile).items():  # read as days by their word: written for the team to check
+            _add_columns(draft, e, ms)
         for e, ms in shaped.items():
             hints.setdefault(e, []).extend(ms)
-        draft.column_hints = {e: [m for m in ms if not any(x.key == m.key for x in draft.columns.get(e, []))] for e, ms in hints.items()}
+        draft.column_hints = {e: [m for m in ms if not any(x.key == m.key or norm(x.value) == norm(m.value)
+                                                           for x in draft.columns.get(e, []))] for e, ms in hints.items()}
         for e, k, h, f in draft.stale_columns:  # the team's line, commented with why (uncommented when the column is back)
             draft.column_hints.setdefault(e, []).append(Mapping(k, h, f"из вашего crm-audit.yaml: в {f} больше нет колонки "
                                                                       f"«{h}» — строка не действует; уберите «#», когда колонка "
@@ -1243,7 +1266,9 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
         if sk.reason == "no-stage-change" and sk.rule_id not in off:
             why = sk.profile_reason or (f"в выгрузке нет столбца «{sk.column}» с датой последней смены этапа ({deals_file}), "
                                         "поэтому дни на этапе посчитать нельзя")
-            enable = (f"укажите столбец с датой последней смены этапа в columns: (deals: stage_changed: <заголовок>; "
+            days = ("; или столбец дней на этапе: deals: stage_changed_days: <заголовок>"
+                    if profile.entities["deals"].days_field("stage_changed_days") else "")
+            enable = (f"укажите столбец с датой последней смены этапа в columns: (deals: stage_changed: <заголовок>{days}; "
                       f"ожидался «{sk.column}») или добавьте его в выгрузку, затем уберите правило из rules: skip:")
             off[sk.rule_id] = RuleOff(sk.rule_id, sk.code, " ".join(why.split()), enable)
     for sk in needs.skipped:  # a list the rule compares with is empty (no handbook value in this export): it flags nothing

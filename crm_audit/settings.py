@@ -748,10 +748,10 @@ def validate_problems(s: Settings) -> list[Problem]:
                                  {"crm": profile.title or profile.name, "entity": ent}))
             continue
         for name in fields:
-            if name not in spec.fields:
+            if name not in spec.column_keys():
                 out.append(s.problem(("columns", ent, name), N_("«{name}» is not a field of {entity}{hint}; fields: {known}"),
-                                     "unknown-field", {"name": name, "entity": ent, "hint": did_you_mean(name, list(spec.fields)),
-                                                       "known": ", ".join(spec.fields)}))
+                                     "unknown-field", {"name": name, "entity": ent, "hint": did_you_mean(name, spec.column_keys()),
+                                                       "known": ", ".join(spec.column_keys())}))
     out += read_values(s, profile).problems  # an unknown field or value under `values:`, at its line
     for fld in ("stage", "pipeline"):
         if getattr(s, f"{fld}_ids") and not any(lk.field == fld for lk in profile.lookups):

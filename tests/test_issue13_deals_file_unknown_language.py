@@ -54,6 +54,9 @@ def test_salesforce_report_in_unknown_language_is_read_as_deals(case, tmp_path, 
     # crm_audit/default_pipelines.yaml): the open proposal without an amount is flagged, the stages in Salesforce's order
     assert by_code.get("1.3") == {"Initech upsell"}
     assert "stage_order_confirmed: true" in text
+    # the days column read by its word is written for the team to check, not applied unseen
+    [days] = [line for line in text.splitlines() if line.strip().startswith("stage_changed_days:")]
+    assert "проверьте" in days
     assert all(row["title"] and row["owner"] in ("Jane Doe", "John Roe") for row in rows)  # a footer line is no deal
 
 
@@ -87,3 +90,30 @@ def test_a_file_whose_values_are_no_deals_still_stops(tmp_path, capsys, monkeypa
     code, _out, err = cli_ru(capsys, monkeypatch, "init", str(work), "--crm", "salesforce", "--from-export", str(export))
     assert code == 2 and "не найден файл сделок" in err
     assert not (work / "crm-audit.yaml").exists()
+
+
+def test_days_in_stage_column_named_in_settings(tmp_path, capsys, monkeypatch):
+    """`columns: {deals: {stage_changed_days: <header>}}` names the «days in stage» column under any header (here one
+    with no word of the stage): the same 2.4 as the column init found by its word; a misspelt key is named by validate
+    with the right one."""
+    from cli_helpers import cli_ru
+
+    work, export = tmp_path / "w", tmp_path / "export"
+    shutil.copytree(FIXTURES / "sf_tr_csv" / "export", export)
+    work.mkdir()
+    [report] = export.iterdir()
+    report.write_text(report.read_text(encoding="utf-8").replace("Aşama Süresi", "Kalış"), encoding="utf-8")
+    text = init_from_export(capsys, monkeypatch, work, "salesforce", export)
+    # 2.4 is off, its advice names the key («… stage_changed_days: <заголовок> …»); the team follows it
+    [advice] = [line for line in text.splitlines() if line.strip().startswith("# 2.4:")]
+    assert "stage_changed_days: <заголовок>" in advice
+    config = work / "crm-audit.yaml"
+    lines = [line for line in text.replace("\ncolumns:\n  deals:\n", "\ncolumns:\n  deals:\n    stage_changed_days: Kalış\n", 1)
+             .splitlines() if not line.strip().startswith(("no-stage-movement:", "value: Kalış", "# value: Tutar"))]
+    config.write_text("\n".join(lines).replace("# value: Kalış", "value: Tutar") + "\n", encoding="utf-8")
+    run_audit(capsys, monkeypatch, work, export, "2026-11-20")
+    with open(work / "v.csv", encoding="utf-8-sig", newline="") as f:
+        assert {r["title"] for r in csv.DictReader(f) if r["rule_code"] == "2.4"} == {"Acme renewal", "Initech upsell"}
+    config.write_text(config.read_text(encoding="utf-8").replace("stage_changed_days:", "stage_changed_dayz:"), encoding="utf-8")
+    code, out, err = cli_ru(capsys, monkeypatch, "validate", "-c", str(config))
+    assert code == 2 and "stage_changed_dayz" in out + err and "stage_changed_days" in out + err

@@ -239,6 +239,10 @@ class FieldSpec(BaseModel):
         return self
 
 
+#: a `columns:` key «<date field>_days» names the column of that date as days before the audit date (EntitySpec.days_field)
+DAYS_SUFFIX = "_days"
+
+
 class EntitySpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     files: list[str] = Field(default_factory=list)
@@ -273,6 +277,17 @@ class EntitySpec(BaseModel):
 
     # every entity's prefixes of the profile (set when the profile loads): a file's own unknown prefix is none of them
     _all_prefixes: list[str] = PrivateAttr(default_factory=list)
+
+    def days_field(self, key: str) -> str | None:
+        """The date field whose «days since» column the `columns:` key ``key`` names: «<field>_days» of a date field
+        the profile can read from days (`from_days`: Salesforce's «Stage Duration» of `stage_changed`); else None."""
+        base = key[: -len(DAYS_SUFFIX)] if key.endswith(DAYS_SUFFIX) else None
+        fs = self.fields.get(base) if base else None
+        return base if fs is not None and fs.from_days else None
+
+    def column_keys(self) -> list[str]:
+        """What a `columns:` line of this entity may name: its fields, and «<field>_days» of each date it reads from days."""
+        return [*self.fields, *(f"{n}{DAYS_SUFFIX}" for n, fs in self.fields.items() if fs.from_days)]
 
     @model_validator(mode="after")
     def _row_key_fields(self) -> "EntitySpec":
@@ -948,6 +963,10 @@ class Profile(BaseModel):
             if spec is None:
                 continue
             for fname, header in fields.items():
+                days_of = spec.days_field(fname)
+                if days_of is not None and header:  # `stage_changed_days:` — the date's «days since» column
+                    spec.fields[days_of].from_days.insert(0, header)
+                    continue
                 if fname not in spec.fields or not header:
                     continue
                 spec.columns[hkey(header)] = fname
