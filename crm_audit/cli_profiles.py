@@ -184,8 +184,9 @@ def _stub_settings(crm: str, export_dir: str | Path, lack: Problem, own: dict[st
                    own_values: dict | None = None, values_confirmed: bool = True) -> str:
     """crm-audit.yaml for an export whose file lacks a required column (``lack``: its missing-column problem): the
     CRM, that column's `columns:` line to fill (commented) and what to run then — `init --force` keeps the line.
-    The file is valid settings as it stands (`validate` passes: `pipelines: {}`, and an entity whose only line is the
-    commented one reads as empty), so filling that one line is all there is to do; the team's own `values:` stay."""
+    The file loads as settings (`pipelines: {}`, and an entity whose only line is the commented one reads as empty), but
+    its `unfinished:` line stops `validate` and `run` with what to do until `init --force` rewrites it whole; the
+    team's own `values:` stay."""
     import yaml
 
     from crm_audit.exportdraft import _yaml_safe
@@ -203,6 +204,8 @@ def _stub_settings(crm: str, export_dir: str | Path, lack: Problem, own: dict[st
         "# (init оставит ваши columns: и допишет воронки, этапы, списки и правила).",
         f"# Колонки файла: {lack.params.get('found', '')}",
         f"crm: {_yaml_safe(crm)}",
+        "# Пока эта строка здесь, validate и run останавливаются: init --force уберёт её.",
+        f"unfinished: {_yaml_safe(f'в {Path(lack.file).name} нет колонки «{header}» ({ent}: {name})')}",
         "# Воронки и этапы init запишет, когда прочитает выгрузку (crm-audit init --from-export ... --force).",
         "pipelines: {}",
         "columns:",

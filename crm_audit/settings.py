@@ -172,6 +172,9 @@ class Settings(BaseModel):
     # this export's own headers for the profile's canonical fields, per entity
     # (deals / organizations / persons / activities): {deals: {stage: Fase}}
     columns: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # written by `init` when it could not read the export (a required column it could not find): why; `validate` and
+    # `run` stop on it until `init --from-export … --force` writes the settings whole (the line goes with it)
+    unfinished: str = ""
     # a field the rules name -> this team's column: {deal.Источник сделки: Origem}
     fields: dict[str, str] = Field(default_factory=dict)
     # a stage / pipeline the rules name -> this team's own: {Отправлено КП: Proposta enviada}
@@ -690,6 +693,16 @@ def deal_url_example_text(crm: str, url: str) -> str | None:
     return _(DEAL_URL_EXAMPLE).format(url=url, example=example) if example else None
 
 
+#: settings `init` wrote without reading the export (`unfinished:`): `validate` and `run` stop on them
+UNFINISHED = N_("this file is unfinished: init could not read the export ({why}). Do what the comments at its top say, then "
+                "run `crm-audit init --from-export <export folder> --force`: it keeps your columns: and writes the rest")
+
+
+def unfinished_problem(s: Settings) -> Problem | None:
+    """The error of settings `init` left unfinished (their `unfinished:` line), None for finished ones."""
+    return s.problem(("unfinished",), UNFINISHED, "unfinished-settings", {"why": s.unfinished}) if s.unfinished else None
+
+
 def validate_problems(s: Settings) -> list[Problem]:
     """What `crm-audit validate` adds to loading: the settings against their CRM
     profile (`crm:` names one — else a problem at its line —, every `columns:`
@@ -698,7 +711,7 @@ def validate_problems(s: Settings) -> list[Problem]:
     from crm_audit.engine.profile import load_profile
     from crm_audit.rules.ruleset import did_you_mean
 
-    out: list[Problem] = []
+    out: list[Problem] = [p for p in [unfinished_problem(s)] if p is not None]
     if s.ids_in_pipelines:  # init wrote pipelines: by id; the ids now have names
         pairs = ", ".join(f"«{i}» = «{n}»" for _k, i, n in s.ids_in_pipelines[:8])
         p = s.problem(("pipelines",), N_("`pipelines:` names ids that pipeline_ids: / stage_ids: name ({pairs}): they are read "

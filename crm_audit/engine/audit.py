@@ -91,6 +91,13 @@ def audit_export(
     from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
     from crm_audit.engine.loading import load_export
 
+    from crm_audit.settings import unfinished_problem
+
+    unfinished = unfinished_problem(settings) if hasattr(settings, "unfinished") else None
+    if unfinished is not None:  # init wrote the file without reading the export: nothing to audit with yet
+        from crm_audit.errors import SettingsError
+
+        raise SettingsError(problems=[unfinished])
     as_of = as_of or dt.date.today()
     rules, rule_warnings = select_rules(settings, rules, rule_ids)
     plans = planmod.build_all(rules, settings)
