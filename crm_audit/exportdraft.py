@@ -394,7 +394,7 @@ def columns_by_shape(export, profile, hints: dict[str, list[Mapping]] | None = N
 
     out: dict[str, list[Mapping]] = {}
     for g in guess_by_values(export, profile):
-        file = export.entities[g.entity].file.name
+        file = g.file or export.entities[g.entity].file.name
         values = ", ".join(f"«{v}»" for v in g.examples)
         what = _SHAPE_WORDS.get(f"{g.shape}:{g.field}", _SHAPE_WORDS.get(g.shape, g.shape))
         if g.sure:

@@ -382,7 +382,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             fr.custom, fr.stage_columns = _stage_families(profile.entities[name], [hdr for _col, hdr in ent.custom.values()
                                                                                   if hdr not in per_stage])
             fr.suggestions = {s.header: (s.field, s.like) for s in suggested if s.entity == name}
-            fr.value_guesses = [g for g in guessed if g.entity == name]
+            fr.value_guesses = [g for g in guessed if g.entity == name and g.file in ("", ent.file.name)]
             fr.ignored = list(ent.ignored)
             fr.values = [(ent.fields[fld], fld, pairs) for (e, fld), pairs in own_values.items()
                          if e == name and pairs and fld in ent.fields]

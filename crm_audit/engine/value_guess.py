@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -57,6 +57,7 @@ class ValueGuess:
     examples: tuple[str, ...]  # a few distinct values of the column
     sure: bool  # the one column the values leave for the field, fitting no other field
     others: tuple[str, ...] = ()  # the other columns the values leave for the field (not sure)
+    file: str = ""  # the file of the column (its name)
 
 
 @lru_cache(maxsize=None)
@@ -157,7 +158,10 @@ def guess_by_values(export: "LoadedExport", profile: "Profile", taken: set[tuple
     header key) of columns already proposed (by their name), ``taken_fields``: (entity, field) already proposed."""
     out: list[ValueGuess] = []
     # the deals first: another file's owner is told by the deals' owners (_deal_owners), guessed here too
-    for entity, ent in sorted(export.entities.items(), key=lambda kv: kv[0] != "deals"):
+    # a file set aside (no deal links to its records, read from the deals' columns instead): its columns too, so a
+    # name column under an unknown header is still proposed (acceptance R13)
+    aside = [(e, a.entity) for e, a in getattr(export, "set_aside", {}).items()]
+    for entity, ent in sorted([*export.entities.items(), *aside], key=lambda kv: kv[0] != "deals"):
         wanted = {f: how for f, how in (_spec().get(entity) or {}).items()
                   if f in profile.entities[entity].fields}
         missing = _missing(profile, ent) - {f for e, f in (taken_fields or set()) if e == entity}
@@ -173,8 +177,8 @@ def guess_by_values(export: "LoadedExport", profile: "Profile", taken: set[tuple
                 continue  # (a rule's own field under the handbook's name — «Бюджет» — is no canonical field: Q4)
             read.append((col, name))
         cols = [c for c in _read_columns(export, ent.table, read, tests) if c.filled]
-        out += _guess_entity(export, profile, ent, fields, cols,
-                             {f: _deals_column(export, profile, out, f) for f in ("owner", "org_id", "person_id")})
+        out += [replace(g, file=ent.file.name) for g in _guess_entity(
+            export, profile, ent, fields, cols, {f: _deals_column(export, profile, out, f) for f in ("owner", "org_id", "person_id")})]
     return out
 
 
