@@ -23,7 +23,7 @@ from typing import NamedTuple
 from crm_audit.engine import amounts, status_checks
 from crm_audit.engine.footer_lines import footer_sql
 from crm_audit.engine.grouped import fill_down
-from crm_audit.engine.profile import EntitySpec, Profile, hkey
+from crm_audit.engine.profile import EntitySpec, FieldSpec, Profile, hkey
 from crm_audit.engine.readers import RawInfo, RawTable, drop_raw
 from crm_audit.errors import InputError, Msg, Problem
 from crm_audit.i18n import N_
@@ -1005,15 +1005,23 @@ def _known_values(job: MapJob, name: str) -> list[str]:
     return out
 
 
+def _lists_items(con, table: str, name: str, fs: FieldSpec) -> bool:
+    """Whether a cell of the `many` field ``name`` lists several items (its `split` separator in it): else the table is
+    left as it is (the rows once per item would be the same rows, rewritten at a cost on a large export)."""
+    raw = f'"{name}__raw"' if fs.type != "text" else f'"{name}"'
+    return con.execute(f"SELECT 1 FROM {table} WHERE regexp_matches({raw}, {sql_literal(fs.split)}) LIMIT 1").fetchone() is not None
+
+
 def _one_row_per_item(con, job: MapJob, proj: Projection, date_order: str, marks: dict[str, str] | None = None) -> None:
     """A `many` field's list cell («18345670001;18345670002»): the row once per item
     (a task associated with several deals counts for each of them); ``_row`` stays the file's row."""
     # several `many` fields of one row (a task's «Associated Deal IDs» and «Associated Deal» names) go item by item
     # together (the k-th id with the k-th name), never as every id with every name
     unnests, cols, excl, keep = [], [], [], []
-    for k, (name, fs) in enumerate((n, f) for n, f in job.spec.fields.items() if f.many and n in proj.fields):
+    listed = [(n, f) for n, f in job.spec.fields.items() if f.many and n in proj.fields and _lists_items(con, job.entity, n, f)]
+    for k, (name, fs) in enumerate(listed):
         raw = f'"{name}__raw"' if fs.type != "text" else f'"{name}"'
-        items = f"CASE WHEN is_blank({raw}) THEN [{raw}] ELSE string_split({raw}, {sql_literal(fs.split)}) END"
+        items = f"CASE WHEN is_blank({raw}) THEN [{raw}] ELSE string_split_regex({raw}, {sql_literal(fs.split)}) END"
         item = f"nullif(strip(_item{k}), '')"
         unnests.append(f"unnest({items}) AS _item{k}")
         cols.append(f'{_typed_expr(fs, item, date_order, (marks or {}).get(name, amounts.DEFAULT_MARK))} AS "{name}"' + (f', {item} AS "{name}__raw"' if fs.type != "text" else ""))

@@ -178,7 +178,8 @@ class FieldSpec(BaseModel):
     values: dict[str, list[str]] = Field(default_factory=dict)
     # cell texts that mean "no value" for this field (amoCRM «не закрыта»)
     null_values: list[str] = Field(default_factory=list)
-    # a list cell ("123;456"): keep its first item
+    # a list cell ("123;456"): keep its first item; `split` is the regular expression of the separator (";", or
+    # ';|,\s+' for «2;5» and «2, 5» alike, never the comma of «1,234»)
     split: str | None = None
     # with `split`: the row counts once for EVERY item (a task associated with
     # several deals counts for each of them)
@@ -216,7 +217,7 @@ class FieldSpec(BaseModel):
     # these values of that field (a lost reason is blank when no deal is lost)
     may_be_blank: bool | dict[str, list[str]] = False
 
-    @field_validator("remove")
+    @field_validator("remove", "split")
     @classmethod
     def _regex(cls, v: str | None) -> str | None:
         return _check_regex(v) if v is not None else v

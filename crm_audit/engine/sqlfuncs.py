@@ -146,7 +146,7 @@ MACROS = [
     r"WHEN regexp_full_match(x, '[0-9]{2}\.[0-9]{2}\.[0-9]{4}( [0-9]{2}:[0-9]{2}(:[0-9]{2})?)?') THEN CAST(try_strptime(left(x, 10), '%d.%m.%Y') AS DATE) "
     r"WHEN is_slash_date(x) THEN slash_date_mdy(x) ELSE parse_date_common(x) END",
     # the first item of a list cell ("123;456" -> "123")
-    r"CREATE OR REPLACE MACRO first_item(x, sep) AS CASE WHEN is_blank(x) THEN x ELSE strip(split_part(strip(x), sep, 1)) END",
+    r"CREATE OR REPLACE MACRO first_item(x, sep) AS CASE WHEN is_blank(x) THEN x ELSE strip(string_split_regex(strip(x), sep)[1]) END",
 ]
 
 
