@@ -79,3 +79,24 @@ def test_a_contacts_list_some_deal_links_to_is_used(tmp_path, capsys, monkeypatc
     assert "не связана с записями «контакты»" not in out
     assert f"{CONTACTS} → контакты: 2 строки" in text
     assert _rule_line(text, "1.7").endswith("выполнится")
+
+
+def test_company_rows_named_in_the_lists_one_name_column(tmp_path, capsys, monkeypatch):
+    """A contacts list whose one name column is «Полное имя» (acceptance R13, amo_ru_contacts_fullname): its company rows
+    are named by it — «Компания», the contact's company, is blank on them — so the deals link to the companies and
+    the list is used, not set aside; 1.7 {3001} as by hand."""
+    from crm_audit.engine.loading import load_export
+    from crm_audit.engine.profile import load_profile
+
+    export = tmp_path / "export"
+    shutil.copytree(FIXTURES / "amo_ru_contacts_fullname" / "export", export)
+    ex = load_export(export, load_profile("amocrm"))
+    try:
+        assert ex.con.execute("SELECT id, name FROM organizations ORDER BY id").fetchall() == [("8001", "ООО Ромашка"),
+                                                                                             ("8002", "ООО Бета"), ("8003", "ООО Гамма")]
+        assert not [w for w in ex.warnings if w.code == "unlinked-records"]
+    finally:
+        ex.close()
+        ex.con.close()
+    found, out, _text = _audit(tmp_path, capsys, monkeypatch, export)
+    assert found.get("1.7") == {"3001"}
