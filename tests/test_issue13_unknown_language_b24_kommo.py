@@ -68,6 +68,10 @@ def test_bitrix24_closed_flag_read_by_its_yes_no(case, flag, tmp_path, capsys, m
     settings, found = _audit(case, "bitrix24", tmp_path, capsys, monkeypatch)
     assert f"    closed_flag: {flag}    #" in settings
     assert all("305" not in ids for ids in found.values())
+    # Bitrix24's won / lost stages in the export's language (bitrix24.yaml derive_status, INFERRED) are told apart: only
+    # the portal's own closed stage is left to confirm, as lost
+    custom = {"b24_zh_csv": "客户拒绝", "b24_ja_csv": "顧客による拒否", "b24_tr_more": "Müşteri reddetti", "b24_zh_more": "客户拒绝"}
+    assert f"lost_stages: [{custom[case]}]" in settings
 
 
 def test_japanese_title_named_company_told_by_the_titles(tmp_path, capsys, monkeypatch):
