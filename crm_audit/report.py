@@ -441,6 +441,9 @@ class Changes:
     as_of: dt.date
     team: ChangeCounts = field(default_factory=ChangeCounts)
     by_manager: dict[str, ChangeCounts] = field(default_factory=dict)  # manager as «Учет попаданий» spells them
+    #: findings left out of the comparison, per rule («1.8», or the rule id when this audit does not know its code): their
+    #: rule did not run in one of the two audits (switched off, skipped for want of data), so they are neither new nor resolved
+    not_compared: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

@@ -86,6 +86,13 @@ def change_lines(ch: Changes) -> list[str]:
                "«Исправлено» but still failing, {accepted} accepted, {warned} warned.").format(
         date=f"{ch.since:%d.%m.%Y}", new=t.new, resolved=t.resolved, open=t.still_open, fixed_failing=t.fixed_failing,
         accepted=t.accepted, warned=t.warned)]
+    unchecked = sum(ch.not_compared.values())
+    if unchecked:
+        rules = ", ".join(f"{rule}: {n}" for rule, n in ch.not_compared.items())
+        lines.append("  " + ngettext("Left out: {n} finding of a rule not checked in one of the two audits ({rules}) — neither "
+                                     "new nor resolved.",
+                                     "Left out: {n} findings of rules not checked in one of the two audits ({rules}) — neither "
+                                     "new nor resolved.", unchecked).format(n=unchecked, rules=rules))
     moved = getattr(t, "handed_over", 0)
     if moved:
         lines.append("  " + ngettext("Of those still open, {n} finding is on a deal that changed owner (handed over below).",

@@ -104,7 +104,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
     with ledger, BackgroundCall(audit, progress) as audit_job:
         result = CycleResult(report=None, dry_run=req.dry_run, partial=partial)  # type: ignore[arg-type]
         replaced = ledger.audit_on(as_of)
-        if replaced is not None:
+        if replaced is not None and not scratch:  # a dry or partial run replaces nothing (its ledger is a copy)
             result.replaced = as_of
         # 1. nothing is overwritten before every document the team may have written in is read back
         sources, notices = sources_to_read(ledger, out=out, gsheet=gsheet, previous=req.previous, no_previous=req.no_previous,

@@ -808,6 +808,10 @@ def _since_last(out: _Lines, report: AuditReport) -> None:
     if len(columns) > len(SINCE_LAST_COLUMNS):
         note += (" «Передано другим» / «Получено от других» — нарушения по сделкам, которые сменили ответственного "
                  "(для команды они в «Осталось»).")
+    if ch.not_compared:  # their rule did not run in one of the two audits: not fixed by anyone, not new
+        rules = ", ".join(f"{rule}: {n}" for rule, n in ch.not_compared.items())
+        note += (f" Не сравнивались нарушения правил, которые не проверялись в одном из двух аудитов: {rules} — "
+                 "они не считаются ни новыми, ни исправленными.")
     out.add(_cell(note, NOTE))
 
 

@@ -14,6 +14,10 @@ Counted per finding (rule, deal) between the previous audit and this one:
 Per manager the numbers reconcile: previous − resolved − accepted − handed over = still open, and this audit's
 findings = new + still open + taken over. A manager who left (every deal reassigned) keeps a row: all handed over.
 For the team, still open counts every finding in both audits (handed over or not).
+
+A finding of a rule that did not run in one of the two audits (switched off with ``rules: disable:`` / ``skip:``, skipped
+for want of data) is left out: it is neither resolved (nobody fixed it) nor new when the rule runs again; the count left
+out per rule is :attr:`Changes.not_compared`.
 """
 
 from __future__ import annotations
@@ -97,9 +101,24 @@ def _kind_counts(previous: pd.DataFrame, current: pd.DataFrame, accepted: set[tu
         con.close()
 
 
+def _only_rules(frame: pd.DataFrame, rules: set[str] | None) -> tuple[pd.DataFrame, dict[str, int]]:
+    """``frame``'s findings of ``rules`` (None: all), and how many of each other rule were left out."""
+    if rules is None or not len(frame):
+        return frame, {}
+    ran = frame["rule_id"].astype(str).isin(rules)
+    if ran.all():
+        return frame, {}
+    return frame[ran], {str(r): int(n) for r, n in frame.loc[~ran, "rule_id"].astype(str).value_counts().items()}
+
+
 def compute_changes(previous: pd.DataFrame | None, current: pd.DataFrame, *, accepted: set[tuple[str, str]],
-                    warned_owners: list[str | None], since: dt.date | None, as_of: dt.date) -> Changes:
+                    warned_owners: list[str | None], since: dt.date | None, as_of: dt.date,
+                    ran_before: set[str] | None = None, ran_now: set[str] | None = None,
+                    labels: dict[str, str] | None = None) -> Changes:
     """``previous`` / ``current``: one row per finding with rule_id, deal_id, owner (``current`` also ``repeat``, 0/1).
+
+    ``ran_before`` / ``ran_now``: the rule ids each audit ran (None: not known, every rule counts as run); a finding
+    of a rule the other audit did not run is left out (:attr:`Changes.not_compared`, per ``labels[rule id]``).
 
     The two audits are joined column-wise (1.5M findings: ~1 s instead of ~7 s as Python objects); only the counts
     per (previous owner, current owner, kind) come back to Python. Managers are one however the CRM spells the name
@@ -107,6 +126,12 @@ def compute_changes(previous: pd.DataFrame | None, current: pd.DataFrame, *, acc
     """
     out = Changes(since, as_of, team=ManagerChanges())
     prev = previous if previous is not None else pd.DataFrame({"rule_id": [], "deal_id": [], "owner": []}, dtype=object)
+    if previous is not None:  # the first audit compares with nothing: nothing is left out
+        prev, gone_unchecked = _only_rules(prev, ran_now)
+        current, new_unchecked = _only_rules(current, ran_before)
+        for r, n in [*gone_unchecked.items(), *new_unchecked.items()]:
+            label = (labels or {}).get(r, r)
+            out.not_compared[label] = out.not_compared.get(label, 0) + n
     rows = _kind_counts(prev, current, accepted)
     owners: dict[str, int] = {}
     for p_owner, c_owner, *_flags, n in rows:
@@ -174,8 +199,20 @@ def changes_for_report(ledger, report, carry) -> Changes:
     if prev is None:
         return compute_changes(None, current, accepted=set(), warned_owners=[], since=None, as_of=report.as_of)
     accepted, warned = ledger.decided_on_audit(prev["id"])
+    before = ledger.rules_ran(prev["id"])
     return compute_changes(ledger.audit_keys(prev["id"]), current, accepted=accepted | set(carry.waived), warned_owners=warned,
-                           since=dt.date.fromisoformat(prev["as_of"]), as_of=report.as_of)
+                           since=dt.date.fromisoformat(prev["as_of"]), as_of=report.as_of,
+                           ran_before=_ids(before), ran_now=set(rules_ran(report)),
+                           labels={**(before or {}), **{r.rule_id: r.code for r in report.results}})
+
+
+def rules_ran(report) -> dict[str, str]:
+    """{rule id: code} of the rules an audit ran: not switched off (absent from its results), not skipped for want of data."""
+    return {r.rule_id: r.code for r in report.results if not r.skipped}
+
+
+def _ids(ran: dict[str, str] | None) -> set[str] | None:
+    return None if ran is None else set(ran)
 
 
 def changes_between_latest(ledger) -> Changes | None:
@@ -191,5 +228,7 @@ def changes_between_latest(ledger) -> Changes | None:
         return compute_changes(None, current, accepted=set(), warned_owners=[], since=None,
                                as_of=dt.date.fromisoformat(latest["as_of"]))
     accepted, warned = ledger.decided_on_audit(prev["id"])
+    before, now = ledger.rules_ran(prev["id"]), ledger.rules_ran(latest["id"])
     return compute_changes(ledger.audit_keys(prev["id"]), current, accepted=accepted, warned_owners=warned,
-                           since=dt.date.fromisoformat(prev["as_of"]), as_of=dt.date.fromisoformat(latest["as_of"]))
+                           since=dt.date.fromisoformat(prev["as_of"]), as_of=dt.date.fromisoformat(latest["as_of"]),
+                           ran_before=_ids(before), ran_now=_ids(now), labels={**(before or {}), **(now or {})})

@@ -12,6 +12,7 @@ Plain SQL anyone can read with ``sqlite3 crm-audit.db``:
 - ``findings`` (a view) — one row per (rule id, deal id) ever flagged: first
   seen, last seen, audits in a row, times seen, resolved on;
 - ``audit_hits`` — findings per audit, owner and rule (the hit history);
+  ``audits.rules_ran`` — the rules each audit ran (JSON {id: code}; NULL before schema 8);
 - ``edits`` — every status, comment and decision read back from a document,
   with when it was read (kept as written, problems noted; a row that is what
   the document showed, or what the last read found, is not stored again);
@@ -214,6 +215,11 @@ MIGRATIONS: list[str] = [
         written_at TEXT NOT NULL,
         PRIMARY KEY (location, part)
     );
+    """,
+    # 8: which rules ran in each audit (not switched off, not skipped for want of data, not left out by --rule): a
+    # finding of a rule that did not run in one of two audits is neither «new» nor «resolved» between them
+    """
+    ALTER TABLE audits ADD COLUMN rules_ran TEXT;  -- JSON {rule id: code}; NULL: recorded before schema 8 (all count as run)
     """,
 ]
 
@@ -533,6 +539,11 @@ class Ledger:
         return ({(r["rule_id"], r["deal_id"]) for r in rows if r["kind"] == "accepted"},
                 [r["owner"] for r in rows if r["kind"] == "warning"])
 
+    def rules_ran(self, audit_id: int) -> dict[str, str] | None:
+        """{rule id: code} of the rules an audit ran (None: recorded before the ledger kept them — every rule counts as run)."""
+        row = self.con.execute("SELECT rules_ran FROM audits WHERE id = ?", (audit_id,)).fetchone()
+        return dict(json.loads(row[0])) if row is not None and row[0] is not None else None
+
     def hits(self) -> list[sqlite3.Row]:
         """Findings per (audit, owner as spelled, rule): the hit history."""
         return self.con.execute("SELECT audit_id, nullif(owner, '') AS owner, rule_id, n FROM audit_hits").fetchall()
@@ -561,7 +572,8 @@ class Ledger:
 
     def record_audit(self, *, as_of: dt.date, source: str, input_fingerprints: dict[str, str], deal_count: int,
                      violation_count: int, documents: list[tuple[str, str]], findings,
-                     ended_waivers: Iterable[tuple[int, str]] = (), write_id: int | None = None) -> int:
+                     ended_waivers: Iterable[tuple[int, str]] = (), write_id: int | None = None,
+                     rules_ran: dict[str, str] | None = None) -> int:
         """Store an audit and its findings; returns the audit id.
 
         ``findings`` is an Arrow table with the columns of
@@ -572,21 +584,23 @@ class Ledger:
         ``write_id``. ``documents`` are (location, kind) of what this run
         wrote, the team's document first. Re-running an audit (same as-of)
         replaces its findings; its documents are kept and these are added (a
-        test re-run's copy never replaces the team's document).
+        test re-run's copy never replaces the team's document). ``rules_ran``: {rule id: code} of the rules that ran (None: not known).
         """
         as_of_iso = as_of.isoformat()
         now = dt.datetime.now().isoformat(timespec="seconds")
         document = documents[0][0] if documents else None
+        ran = json.dumps(dict(sorted(rules_ran.items())), ensure_ascii=False) if rules_ran is not None else None
         with self.transaction() as con:
             existing = self.audit_on(as_of)
-            values = (as_of_iso, now, source, json.dumps(input_fingerprints), deal_count, violation_count)
+            values = (as_of_iso, now, source, json.dumps(input_fingerprints), deal_count, violation_count, ran)
             if existing is not None:
                 audit_id = existing["id"]
                 con.execute("UPDATE audits SET as_of=?, ran_at=?, export_dir=?, fingerprints=?, deal_count=?, violation_count=?, "
-                            "document=coalesce(document, ?) WHERE id=?", (*values, document, audit_id))
+                            "rules_ran=?, document=coalesce(document, ?) WHERE id=?", (*values, document, audit_id))
             else:
                 audit_id = con.execute(
-                    "INSERT INTO audits (as_of, ran_at, export_dir, fingerprints, deal_count, violation_count, document) VALUES (?,?,?,?,?,?,?)",
+                    "INSERT INTO audits (as_of, ran_at, export_dir, fingerprints, deal_count, violation_count, rules_ran, document) "
+                    "VALUES (?,?,?,?,?,?,?,?)",
                     (*values, document),
                 ).lastrowid
             con.executemany("INSERT INTO audit_documents (audit_id, location, kind, written_at) VALUES (?,?,?,?) "

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from crm_audit.history.carry import CarryResult
+from crm_audit.history.changes import rules_ran
 from crm_audit.history.findings_store import SCHEMA, empty_table
 from crm_audit.history.ledger import Ledger
 from crm_audit.report import FINGERPRINT_COLUMN, STATUS_NEW, AuditReport, Column
@@ -101,4 +102,4 @@ def record(report: AuditReport, ledger: Ledger, carry: CarryResult, documents: l
     return ledger.record_audit(
         as_of=report.as_of, source=report.source, input_fingerprints=report.input_fingerprints, deal_count=report.deal_count,
         violation_count=report.total, documents=list(documents), findings=findings_file or findings_table(report, carry),
-        ended_waivers=carry.ended_waivers, write_id=write_id)
+        ended_waivers=carry.ended_waivers, write_id=write_id, rules_ran=rules_ran(report))
