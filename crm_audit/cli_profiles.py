@@ -85,19 +85,21 @@ def pipelines_from_export(export_dir: str | Path, crm: str) -> dict[str, list[st
 
 
 def settings_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None,
-                         domain: str | None = None, values: dict | None = None, values_confirmed: bool = True) -> dict:
+                         domain: str | None = None, values: dict | None = None, values_confirmed: bool = True,
+                         team=None) -> dict:
     """Values for :func:`crm_audit.initfile.render_settings` read from an export
     (see :func:`crm_audit.exportdraft.draft_from_export`); ``columns`` / ``values``: the team's own `columns:` /
-    `values:` to keep."""
+    `values:` to keep; ``team``: the rest of its lines (:class:`crm_audit.team_settings.TeamSettings`), kept too —
+    what of them no longer fits the export comes back under ``team_kept`` (said by the caller)."""
     from crm_audit.exportdraft import draft_from_export, template_values
 
-    draft = draft_from_export(export_dir, crm, columns, domain, values, values_confirmed)
+    draft = draft_from_export(export_dir, crm, columns, domain, values, values_confirmed, team)
     if not draft.pipelines and not draft.no_stage_column:  # the stage column is there, every cell of it blank
         raise InputError(problems=[Problem(template=N_("no deal has a stage, or no column of the deals file is the stage: name "
                                                        "it in crm-audit.yaml (columns: {{deals: {{stage: <header>}}}}) and run "
                                                        "init --force again"),
                                            file=str(export_dir), reason="no-stages")])
-    return template_values(draft)
+    return {**template_values(draft), "team_kept": draft.team}
 
 
 def existing_columns(path: Path) -> dict[str, dict[str, str]]:
@@ -142,9 +144,13 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
         raise UsageError(_("{path} already exists; edit it, or pass --force to overwrite it").format(path=path))
     own = existing_columns(path) if path.exists() else None
     own_values, values_confirmed = existing_values(path) if path.exists() else ({}, True)
+    from crm_audit.team_settings import read_team_settings
+
+    team = read_team_settings(path) if path.exists() else None
     try:
-        values = settings_from_export(export_dir, crm, own, domain, own_values, values_confirmed)
+        values = settings_from_export(export_dir, crm, own, domain, own_values, values_confirmed, team)
         stale = values.pop("stale_columns", [])
+        kept = values.pop("team_kept", None)
         text = render_settings(crm, **values)
     except InputError as exc:  # a required column missing: the settings to finish, with that column's line to fill
         lack = next((p for p in exc.problems if p.reason == "missing-column" and {"entity", "name", "header"} <= set(p.params)), None)
@@ -168,6 +174,8 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
                      "line is commented out and the field mapped as without it; remove the «#» when the column is back in "
                      "the export").format(entity=entity, field=name, header=header, path=path.name, file=file),
                    err=True)
+    if kept is not None:
+        say_team_lines(kept, path)
     if values.get("no_stage_column"):  # what the user reads before opening the file: the run works, these rules are off
         from crm_audit.i18n import ngettext
 
@@ -178,6 +186,27 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
                             "or the pipeline are switched off in {path} (rules: skip:, the reason next to each); the other rules "
                             "run", n).format(file=file, column=column, n=n, path=path))
     return path
+
+
+def say_team_lines(kept, path: Path) -> None:
+    """What ``init --force`` did to the team's own lines that no longer fit the export, and the new stages it put into
+    a stage order the team had confirmed (:class:`crm_audit.team_settings.TeamKept`)."""
+    for st in kept.stale:
+        if st.section == "fields":
+            text = _("warning: fields: {key}: «{value}» from your {path} is no longer a column of {file}: the line is "
+                     "commented out; remove the «#» when the column is back in the export")
+        elif st.section == "stage_names":
+            text = _("warning: stage_names: {key}: «{value}» from your {path} is no longer a stage of pipelines: (no deal "
+                     "of the export is in it): the line is commented out")
+        else:
+            text = _("warning: pipeline_names: {key}: «{value}» from your {path} is no longer a pipeline of the export: "
+                     "the line is commented out")
+        click.echo(text.format(key=st.key, value=st.value, path=path.name, file=st.file), err=True)
+    for ns in kept.new_stages:
+        click.echo(_("pipeline «{pipeline}»: the export has new stages {stages}; they are added to your confirmed order "
+                     "where the export puts them, and stage_order_confirmed: false is written: check their place in "
+                     "{path} and set it to true").format(pipeline=ns.pipeline, stages=", ".join(f"«{s}»" for s in ns.stages),
+                                                       path=path.name), err=True)
 
 
 def _stub_settings(crm: str, export_dir: str | Path, lack: Problem, own: dict[str, dict[str, str]],

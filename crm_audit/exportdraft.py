@@ -42,6 +42,7 @@ from crm_audit.textnorm import norm
 if TYPE_CHECKING:
     from crm_audit.engine.loading import LoadedExport
     from crm_audit.engine.profile import Profile
+    from crm_audit.team_settings import TeamKept, TeamSettings
 
 #: how close (difflib ratio on header keys) a column name must be to a known name
 NAME_CUTOFF = 0.84
@@ -156,6 +157,8 @@ class Draft:
 
     # the team's own `values:` were still unconfirmed (`values_confirmed: false` in the file init overwrites)
     own_values_confirmed: bool = True
+    # the team's own lines of the file init overwrites (fields, names, rules; crm_audit/team_settings.py), None: no file
+    team: "TeamKept | None" = None
 
     @property
     def values_confirmed(self) -> bool:
@@ -881,11 +884,14 @@ def days_columns(export, profile) -> dict[str, list[Mapping]]:
 
 
 def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[str, str]] | None = None,
-                      domain: str | None = None, values: dict | None = None, values_confirmed: bool = True) -> Draft:
+                      domain: str | None = None, values: dict | None = None, values_confirmed: bool = True,
+                      team: "TeamSettings | None" = None) -> Draft:
     """Read the export and propose settings that run (see the module's docstring); ``columns``: the
     team's own `columns:` (from the settings file init overwrites), kept and read with; ``domain``: the team's
     account (`init --domain`), put into the profile's example `deal_url`; ``values``: the team's own `values:` (as
-    ``columns``), kept and read with — still to be confirmed unless ``values_confirmed``."""
+    ``columns``), kept and read with — still to be confirmed unless ``values_confirmed``; ``team``: the rest of the
+    team's lines in that file (fields, names, a confirmed stage order, lists, rules), kept
+    (:func:`crm_audit.team_settings.keep_team_lines`)."""
     from crm_audit.engine.loading import load_export
     from crm_audit.engine.profile import apply_values, load_profile
 
@@ -996,6 +1002,10 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         draft.date_order, draft.date_order_why = propose_date_order(export.date_order)
         lost = "status = 'lost'" if "status" in deals.fields else "TRUE"  # no status column: a reason given marks a lost deal
         fill_lists(draft, _distinct(export, "deals", "lost_reason", lost), _distinct(export, "deals", "owner"))
+        if team is not None:  # the team's own lines of the file init overwrites stand (init --force)
+            from crm_audit.team_settings import keep_team_lines
+
+            keep_team_lines(draft, team, export, domain)
         if not draft.pipelines and "stage" not in deals.fields:  # no stage column: the rules reading it are off
             draft.no_stage_column = _expected_header(export, profile, "deals", "stage")
             draft.deals_file = Path(deals.file).name
@@ -1190,10 +1200,15 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     from crm_audit.engine import requirements
     from crm_audit.rules import ruleset
 
+    from crm_audit.team_settings import TeamKept
+
+    kept = draft.team or TeamKept()  # the team's own lines (init --force): read with, never proposed again
+
     def decide(fields: list[Mapping], names: tuple[list[Mapping], list[Mapping]] = ([], [])):
-        s = settings_mod.from_dict({**draft.settings_dict(), "fields": {m.key: m.value for m in fields}, "rules": {"skip": {}},
-                                    "pipeline_names": {m.key: m.value for m in names[0]},
-                                    "stage_names": {m.key: m.value for m in names[1]}})
+        s = settings_mod.from_dict({**draft.settings_dict(), "fields": {m.key: m.value for m in [*kept.fields, *fields]},
+                                    "rules": {"skip": {}, "disable": list(kept.disable)},
+                                    "pipeline_names": {m.key: m.value for m in [*kept.pipeline_names, *names[0]]},
+                                    "stage_names": {m.key: m.value for m in [*kept.stage_names, *names[1]]}})
         rules, _problems = ruleset.collect(s)
         return s, rules, requirements.decide(planmod.build_all(rules, s), export, profile)
 
@@ -1209,6 +1224,8 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     out = Unrunnable(fields=rule_fields_by_name(export, list(dict.fromkeys(lacking)), fields_held), pipeline_names=names[0],
                      stage_names=names[1], stage_names_held=held, fields_held=fields_held)
     s, rules, needs = decide(out.fields, names)
+    out.fields = [*kept.fields, *out.fields]
+    out.pipeline_names, out.stage_names = [*kept.pipeline_names, *names[0]], [*kept.stage_names, *names[1]]
     everyone = [m for m in needs.missing if m.needed_by_all]
     # a status column the values propose (commented out, value_guess._guess_states): the settings are written with
     # it to choose, never a blocked first run (issue 13 acceptance Q2)
@@ -1277,7 +1294,7 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     held_off(rules, s, off, held, draft)
     names_off(rules, s, off)
     order = {r.id: i for i, r in enumerate(rules)}
-    out.off = sorted(off.values(), key=lambda o: order.get(o.rule_id, 0))
+    out.off = sorted((o for o in off.values() if o.rule_id not in kept.skip), key=lambda o: order.get(o.rule_id, 0))
     return out
 
 
@@ -1482,12 +1499,28 @@ def template_values(draft: Draft) -> dict:
         "stage_names": [(q(m.key), q(m.value), m.why) for m in draft.stage_names],
         "stage_names_held": [(q(m.key), q(m.value), m.why) for m in draft.stage_names_held],
         "rules_off": [(o.rule_id, q(o.why), o.code, o.enable) for o in draft.off],
+        **_team_values(draft),
         # the rules off while a list of the settings is empty, by list («1.2»): said at the list
         "list_off": {k: ", ".join(o.code for o in draft.off if o.setting == k) for k in {o.setting for o in draft.off if o.setting}},
         # field -> (where the names came from, [(id, name or None)]): written as stage_ids: / pipeline_ids:
         "ids": {f: (draft.ids_source.get(f, ""), [(json.dumps(k, ensure_ascii=False), q(v) if v else None) for k, v in ids.items()])
                 for f, ids in draft.ids.items() if ids},
     }
+
+
+def _team_values(draft: Draft) -> dict:
+    """The team's own lines init keeps (:mod:`crm_audit.team_settings`) as the template writes them: those no longer
+    true of the export by section (written commented out with why), the hand-written `rules: skip:` / `disable:`, the
+    rule files and `lists:`."""
+    if draft.team is None:
+        return {}
+    q, kept = _yaml_safe, draft.team
+    stale: dict[str, list] = {}
+    for st in kept.stale:
+        stale.setdefault(st.section, []).append((q(st.key), q(st.value), _yaml_comment(st.why)))
+    return {"team_stale": stale, "own_skip": [(q(r), q(w)) for r, w in kept.skip.items()],
+            "disable": [q(r) for r in kept.disable], "rule_files": [q(f) for f in kept.rule_files],
+            "own_lists": {q(k): [q(v) for v in vs] for k, vs in kept.own_lists.items()}}
 
 
 def _values_lines(draft: Draft) -> dict[str, list[tuple[str, str, str, list[tuple[bool, str, str, str]]]]]:

@@ -223,7 +223,10 @@ def test_init_infers_the_status_and_done_words_from_the_exports_own_data(tmp_pat
     assert run(work, EXPORT) == 0
     found = findings(work)
     assert found["overdue-tasks"] == {"401"}  # its task not done: 미완료 read as false
-    assert not {"403", "404"} & set().union(*found.values())  # the won and the lost deal: in no open-deal rule
+    # the won and the lost deal: in no open-deal rule; the lost one (reason 예산 없음, no task) in 1.2 by the team's own
+    # frozen_lost_reasons:, which init --force keeps now (it dropped them before, and 1.2 was skipped)
+    assert found["frozen-deal-without-tasks"] == {"404"}
+    assert not {"403", "404"} & set().union(*(v for k, v in found.items() if k != "frozen-deal-without-tasks"))
     confirmed = text.replace("values_confirmed: false", "values_confirmed: true")
     (work / "crm-audit.yaml").write_text(confirmed, encoding="utf-8")
     capsys.readouterr()

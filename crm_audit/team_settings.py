@@ -1,0 +1,243 @@
+"""The team's own lines of a crm-audit.yaml that ``crm-audit init --from-export DIR --force`` overwrites.
+
+A team that re-runs init after its export changed (a column added, a stage new) keeps its work: the hand-written
+`fields:`, `stage_names:`, `pipeline_names:`, a confirmed stage order (`stage_order_confirmed: true`: its stages stay in
+the team's order, a stage no deal is in any more stays; stages new in the export are inserted where the export puts
+them and the order is marked to confirm again), the lists it filled (`frozen_lost_reasons:`, `partner_managers:`,
+`trial_stages:`, `lists:`), its `deal_url:`, its rule files and `rules: disable:`, and the `rules: skip:` lines it
+wrote by hand — a skip line init writes itself has init's «<code>: чтобы включить — …» comment right above it
+(templates/crm-audit.yaml.j2), a hand-written one has not. A line whose column, stage or pipeline the export no longer
+has is written commented out with why (as a stale `columns:` line is, :func:`crm_audit.exportdraft.draft_from_export`).
+
+:func:`read_team_settings` reads the file (tolerantly: what does not read is left to init), :func:`keep_team_lines`
+puts the team's lines into an init draft. ``columns:`` / ``values:`` are kept by :mod:`crm_audit.cli_profiles`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crm_audit.textnorm import norm
+
+if TYPE_CHECKING:
+    from crm_audit.engine.loading import LoadedExport
+    from crm_audit.exportdraft import Draft, Mapping, PipelineDraft
+
+#: the comment next to a line init keeps from the team's file
+OWN = "из вашего crm-audit.yaml"
+#: what init writes in the comment right above each `rules: skip:` line of its own (templates/crm-audit.yaml.j2)
+INIT_SKIP_MARK = ": чтобы включить — "
+#: the team's lists init keeps when filled
+LISTS = ("frozen_lost_reasons", "partner_managers", "trial_stages")
+
+
+@dataclass
+class TeamSettings:
+    """What a team wrote in the crm-audit.yaml init is about to overwrite (beyond `columns:` / `values:`)."""
+
+    deal_url: str = ""
+    pipelines: dict[str, list[str]] = field(default_factory=dict)
+    stage_order_confirmed: bool = True
+    fields: dict[str, str] = field(default_factory=dict)
+    stage_names: dict[str, str] = field(default_factory=dict)
+    pipeline_names: dict[str, str] = field(default_factory=dict)
+    lists: dict[str, list[str]] = field(default_factory=dict)  # frozen_lost_reasons / partner_managers / trial_stages
+    own_lists: dict[str, list[str]] = field(default_factory=dict)  # `lists:` (the team's lists for its own rules)
+    rule_files: list[str] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)
+    skip: dict[str, str] = field(default_factory=dict)  # the hand-written `rules: skip:` lines
+
+
+@dataclass
+class Stale:
+    """A team's line no longer true of the export: written commented out with why."""
+
+    section: str  # fields / stage_names / pipeline_names
+    key: str
+    value: str
+    why: str  # Russian, the comment
+    file: str = ""  # the file that lacks the column (fields:)
+
+
+@dataclass
+class NewStages:
+    """Stages of a pipeline whose order the team confirmed that the export has and the team's order lacks."""
+
+    pipeline: str
+    stages: list[str]
+    after: dict[str, str | None]  # stage -> the team's stage it was put after (None: first)
+
+
+@dataclass
+class TeamKept:
+    """The team's lines an init draft carries (:attr:`crm_audit.exportdraft.Draft.team`)."""
+
+    fields: list["Mapping"] = field(default_factory=list)
+    stage_names: list["Mapping"] = field(default_factory=list)
+    pipeline_names: list["Mapping"] = field(default_factory=list)
+    stale: list[Stale] = field(default_factory=list)
+    new_stages: list[NewStages] = field(default_factory=list)
+    own_lists: dict[str, list[str]] = field(default_factory=dict)
+    rule_files: list[str] = field(default_factory=list)
+    disable: list[str] = field(default_factory=list)
+    skip: dict[str, str] = field(default_factory=dict)
+
+
+def _strs(value) -> list[str]:
+    return [str(x) for x in value if x is not None and str(x).strip()] if isinstance(value, list) else []
+
+
+def _pairs(value) -> dict[str, str]:
+    return {str(k): str(v) for k, v in value.items() if v is not None and str(v).strip()} if isinstance(value, dict) else {}
+
+
+def _hand_skips(doc, skip: dict) -> dict[str, str]:
+    """The `rules: skip:` lines without init's comment right above them (the team's own)."""
+    lines = Path(doc.file).read_text(encoding="utf-8-sig").splitlines()
+    out: dict[str, str] = {}
+    for rid, why in skip.items():
+        line = doc.marks.get(("rules", "skip", rid), (None, None))[0]
+        above = lines[line - 2].strip() if line and line >= 2 else ""
+        if not (above.startswith("#") and INIT_SKIP_MARK in above):
+            out[str(rid)] = str(why if why is not None else "")
+    return out
+
+
+def read_team_settings(path: Path) -> TeamSettings:
+    """The team's lines of the settings file at ``path`` (a file or a key that does not read: left out)."""
+    from crm_audit import yamlsrc
+
+    doc = yamlsrc.load(path)
+    data = doc.data if not doc.problems and isinstance(doc.data, dict) else {}
+    pipes = data.get("pipelines")
+    rules = data.get("rules") if isinstance(data.get("rules"), dict) else {}
+    lists = data.get("lists")
+    return TeamSettings(
+        deal_url=str(data.get("deal_url") or ""),
+        pipelines={str(k): _strs(v) for k, v in pipes.items() if _strs(v)} if isinstance(pipes, dict) else {},
+        stage_order_confirmed=data.get("stage_order_confirmed", True) is not False,
+        fields=_pairs(data.get("fields")), stage_names=_pairs(data.get("stage_names")),
+        pipeline_names=_pairs(data.get("pipeline_names")),
+        lists={k: _strs(data.get(k)) for k in LISTS if _strs(data.get(k))},
+        own_lists={str(k): _strs(v) for k, v in lists.items()} if isinstance(lists, dict) else {},
+        rule_files=_strs(rules.get("files")), disable=_strs(rules.get("disable")),
+        skip=_hand_skips(doc, rules["skip"]) if isinstance(rules.get("skip"), dict) else {})
+
+
+# --------------------------------------------------------------------------- pipelines
+
+
+def _insert_new(team: list[str], export: list[str]) -> tuple[list[str], dict[str, str | None]]:
+    """``team``'s stages with the ``export``'s stages it lacks, each put after the nearest stage before it in the
+    export's order that is already placed (else before the nearest after it, else last); and where each went."""
+    out = list(team)
+    after: dict[str, str | None] = {}
+    placed = {norm(s) for s in out}
+    for i, st in enumerate(export):
+        if norm(st) in placed:
+            continue
+        before = next((export[j] for j in range(i - 1, -1, -1) if norm(export[j]) in placed), None)
+        if before is not None:
+            at = next(k for k, s in enumerate(out) if norm(s) == norm(before)) + 1
+        else:
+            nxt = next((export[j] for j in range(i + 1, len(export)) if norm(export[j]) in placed), None)
+            at = next((k for k, s in enumerate(out) if norm(s) == norm(nxt)), len(out)) if nxt is not None else len(out)
+        if at > 0 and before is None:
+            before = out[at - 1]
+        out.insert(at, st)
+        after[st] = before
+        placed.add(norm(st))
+    return out, after
+
+
+def _merged(p: "PipelineDraft", name: str, team: list[str]) -> tuple["PipelineDraft", NewStages | None]:
+    """The export's pipeline ``p`` in the team's confirmed order ``team`` (its stages no deal is in kept)."""
+    from crm_audit.exportdraft import PipelineDraft, _yaml_comment
+
+    stages, after = _insert_new(team, p.stages)
+    there = {norm(s) for s in p.stages}
+    idle = [s for s in team if norm(s) not in there]
+    note = f"порядок — {OWN} (вы его подтвердили)"
+    if idle:
+        note += f"; {', '.join(f'«{s}»' for s in idle)} — ни одной сделки в этой выгрузке, оставлено"
+    if not after:
+        return PipelineDraft(name, stages, _yaml_comment(note), guessed=False, from_crm=False), None
+    where = ", ".join(f"«{s}» — " + (f"после «{a}»" if a else "первым") for s, a in after.items())
+    note += (f"; НОВЫЕ этапы выгрузки вставлены по выгрузке ({where}): проверьте их место и поставьте "
+             "stage_order_confirmed: true")
+    return (PipelineDraft(name, stages, _yaml_comment(note), guessed=True, from_crm=False),
+            NewStages(name, list(after), after))
+
+
+def merge_pipelines(drafted: list["PipelineDraft"], team: TeamSettings) -> tuple[list["PipelineDraft"], list[NewStages]]:
+    """The export's pipelines, those the team confirmed the order of in the team's order (see :func:`_merged`)."""
+    if not team.stage_order_confirmed or not team.pipelines:
+        return drafted, []
+    by_key = {norm(k): (k, v) for k, v in team.pipelines.items()}
+    out, new = [], []
+    for p in drafted:
+        if norm(p.name) not in by_key:
+            out.append(p)
+            continue
+        name, stages = by_key[norm(p.name)]
+        merged, added = _merged(p, name, stages)
+        out.append(merged)
+        if added is not None:
+            new.append(added)
+    return out, new
+
+
+# --------------------------------------------------------------------------- names, fields, lists
+
+
+def _kept_fields(team: TeamSettings, export: "LoadedExport") -> tuple[list["Mapping"], list[Stale]]:
+    from crm_audit.engine.requirements import REF_ENTITY
+    from crm_audit.exportdraft import Mapping
+
+    kept, stale = [], []
+    for key, column in team.fields.items():
+        ent = export.entities.get(REF_ENTITY.get(key.partition(".")[0], ""))
+        if ent is None or ent.column_for(column) is not None:  # no file of it: the rule is skipped, the line stays
+            kept.append(Mapping(key, column, OWN))
+            continue
+        file = Path(ent.file).name
+        stale.append(Stale("fields", key, column, f"{OWN}: в {file} больше нет колонки «{column}» — строка не действует; "
+                                                  "уберите «#», когда колонка вернётся в выгрузку", file))
+    return kept, stale
+
+
+def _kept_names(section: str, names: dict[str, str], known: set[str], what: str) -> tuple[list["Mapping"], list[Stale]]:
+    from crm_audit.exportdraft import Mapping
+
+    kept, stale = [], []
+    for key, value in names.items():
+        if norm(value) in known:
+            kept.append(Mapping(key, value, OWN))
+        else:
+            stale.append(Stale(section, key, value, f"{OWN}: {what} «{value}» больше нет в pipelines: — строка не действует; "
+                                                    "уберите «#», когда он вернётся в выгрузку"))
+    return kept, stale
+
+
+def keep_team_lines(draft: "Draft", team: TeamSettings, export: "LoadedExport", domain: str | None = None) -> None:
+    """Put ``team``'s lines into ``draft`` (after its pipelines and lists are drafted, before the rules that cannot run
+    are decided: they read the team's fields and names)."""
+    draft.pipelines, new = merge_pipelines(draft.pipelines, team)
+    stages = {norm(s) for p in draft.pipelines for s in p.stages}
+    for name, values in team.lists.items():
+        if name == "trial_stages":
+            values = [s for s in values if norm(s) in stages]  # a trial stage gone from pipelines: would stop the run
+            if not values:
+                continue
+            draft.trial_why, draft.trial_missing = [], False
+        setattr(draft, name, list(values))
+    if team.deal_url and not domain:
+        draft.deal_url = team.deal_url
+    fields, stale = _kept_fields(team, export)
+    stage_names, gone = _kept_names("stage_names", team.stage_names, stages, "этапа")
+    pipeline_names, lost = _kept_names("pipeline_names", team.pipeline_names, {norm(p.name) for p in draft.pipelines}, "воронки")
+    draft.team = TeamKept(fields=fields, stage_names=stage_names, pipeline_names=pipeline_names, stale=[*stale, *gone, *lost],
+                          new_stages=new, own_lists=dict(team.own_lists), rule_files=list(team.rule_files),
+                          disable=list(team.disable), skip=dict(team.skip))
