@@ -171,9 +171,10 @@ def guess_by_values(export: "LoadedExport", profile: "Profile", taken: set[tuple
         spec = profile.entities[entity]
         tests = _tests(profile, entity, fields)
         read = []
+        feeding = {hkey(h) for h in ent.fields.values() if h}  # a custom column a field is read from (days in stage)
         for col, header in ent.custom.values():
             name = spec.strip_prefix(header)[0]
-            if (entity, hkey(name)) in (taken or set()) or handbook_field(entity, name):
+            if (entity, hkey(name)) in (taken or set()) or handbook_field(entity, name) or hkey(header) in feeding:
                 continue  # (a rule's own field under the handbook's name — «Бюджет» — is no canonical field: Q4)
             read.append((col, name))
         cols = [c for c in _read_columns(export, ent.table, read, tests) if c.filled]
