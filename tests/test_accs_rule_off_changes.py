@@ -99,9 +99,10 @@ def test_a_rule_switched_off_for_one_audit_is_neither_fixed_nor_new(tmp_path, ca
     assert re.search(r"Мария Кузнецова +\+1 +-2 +=11 ", out) and re.search(r"Иван Петров +\+1 +-0 +=10 ", out), out
     assert _since_last(book) == {"Мария Кузнецова": (1, 2, 11), "Иван Петров": (1, 0, 10), "Ольга Партнерова": (0, 0, 5),
                                  "Вся команда": (2, 2, 26)}
-    rows = _rows(book, "1.8")  # back with the marks of audit 1 and its first-seen date
-    assert {d: (r["Статус"], r["Комментарий"], r["Впервые в аудите"].date().isoformat()) for d, r in rows.items()} == {
-        "2": ("Не исправлено", "жду клиента", D1), "6": ("Не исправлено", "источник уточняю", D1)}
+    rows = _rows(book, "1.8")  # back with the marks of audit 1 and its first-seen date; 2 audits in a row that ran 1.8
+    assert {d: (r["Статус"], r["Комментарий"], r["Впервые в аудите"].date().isoformat(), r["Аудитов подряд"])
+            for d, r in rows.items()} == {"2": ("Не исправлено", "жду клиента", D1, 2), "6": ("Не исправлено", "источник уточняю", D1, 2)}
+    assert _rows(book, "1.1")["3"]["Аудитов подряд"] == 1  # new in this audit
 
     with Ledger(work / "l.db") as led:  # the ledger knows which rules each audit ran
         ran = [led.rules_ran(a["id"]) for a in led.audits()]

@@ -65,3 +65,20 @@ def test_deals_that_change_owner_are_handed_over_and_taken_over_so_each_manager_
     assert lines[1] == "  Of those still open, 2 findings are on deals that changed owner (handed over below)."
     assert lines[2].endswith("handed over 0 taken over 2") and lines[2].startswith("  Иван Петров")
     assert lines[3].startswith("  Светлана Ковалёва") and lines[3].endswith("handed over 2 taken over 0")
+
+
+def test_a_finding_of_a_rule_that_did_not_run_in_one_audit_is_left_out_of_the_comparison():
+    """r2 ran only before (switched off now), r3 only now (skipped before): neither resolved nor new; r1 ran in both."""
+    prev = _keys([("r1", "1", "Иван"), ("r2", "2", "Иван"), ("r2", "3", "Мария")])
+    cur = _keys([("r1", "1", "Иван", 0), ("r3", "4", "Мария", 0)])
+    ch = compute_changes(prev, cur, accepted=set(), warned_owners=[], since=dt.date(2026, 11, 6), as_of=dt.date(2026, 11, 20),
+                         ran_before={"r1", "r2"}, ran_now={"r1", "r3"}, labels={"r2": "1.8"})
+    assert (ch.team.new, ch.team.resolved, ch.team.still_open) == (0, 0, 1)
+    assert {k: (c.new, c.resolved, c.still_open) for k, c in ch.by_manager.items()} == {"Иван": (0, 0, 1)}
+    assert ch.not_compared == {"1.8": 2, "r3": 1}
+    assert change_lines(ch)[1] == ("  Left out: 3 findings of rules not checked in one of the two audits (1.8: 2, r3: 1) — neither "
+                                   "new nor resolved.")
+    # not known which rules the previous audit ran (a ledger from before it kept them): every rule counts as run
+    ch = compute_changes(prev, cur, accepted=set(), warned_owners=[], since=dt.date(2026, 11, 6), as_of=dt.date(2026, 11, 20),
+                         ran_now={"r1", "r3"})
+    assert (ch.team.new, ch.team.resolved, ch.not_compared) == (1, 0, {"r2": 2})

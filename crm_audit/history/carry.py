@@ -65,6 +65,8 @@ def carry_inputs(ledger: Ledger, report: AuditReport) -> CarryInputs:
     as_of = report.as_of
     prev = ledger.previous_audit(as_of)
     prev_rows = ledger.streaks_in(prev["id"]) if prev is not None else {}
+    if prev is not None:
+        prev_rows.update(_rows_where_rule_last_ran(ledger, report, prev))
     # findings not in the previous audit may have been seen before it (they keep their first-seen date)
     back = []
     if prev is not None and ledger.previous_audit(dt.date.fromisoformat(prev["as_of"])) is not None:
@@ -88,6 +90,27 @@ def carry_inputs(ledger: Ledger, report: AuditReport) -> CarryInputs:
         waivers=_by_rule((w.rule_id, w.deal_id, w) for w in ledger.waivers_for(as_of)),
         warned=_by_rule((w["rule_id"], w["deal_id"], w) for w in ledger.warnings()),  # the latest warning per finding
     )
+
+
+def _rows_where_rule_last_ran(ledger: Ledger, report: AuditReport, prev) -> dict[str, pd.DataFrame]:
+    """For each rule this audit runs that the previous audit did not (switched off, skipped for want of data): its
+    rows (streak, first seen) in the last audit that ran it — a rule off for one audit neither ends nor restarts the
+    audits in a row of its findings. An audit recorded before the ledger kept its rules counts as running every rule."""
+    ran = ledger.rules_ran(prev["id"])
+    if ran is None:
+        return {}
+    wanted = {r.rule_id for r in report.results if not r.skipped} - set(ran)
+    out: dict[str, pd.DataFrame] = {}
+    for audit in reversed([a for a in ledger.audits() if a["as_of"] < prev["as_of"]] if wanted else []):
+        earlier = ledger.rules_ran(audit["id"])
+        found = wanted if earlier is None else wanted & set(earlier)
+        if found:
+            rows = ledger.streaks_in(audit["id"])
+            out.update({r: rows[r] for r in found if r in rows})
+            wanted -= found
+        if not wanted:
+            break
+    return out
 
 
 def fingerprints(result: RuleResult) -> list[str]:
