@@ -341,9 +341,8 @@ def validate(config, engine, export):
             from crm_audit.warehouse.cli import warehouse_problems
 
             problems += warehouse_problems(settings, engine_url)
-        if export is not None and not any(p.severity == "error" and p.reason == "unknown-profile" for p in problems):
-            said = {str(p) for p in problems}  # a `values:` problem stops the export's loading too: said once
-            problems += [p for p in _export_problems(settings, rules, export) if str(p) not in said]
+        if export is not None:
+            problems += _export_check(settings, rules, export, problems)
     errors = [p for p in problems if p.severity == "error"]
     for p in problems:
         _err(_("warning: {problem}").format(problem=p) if p.severity != "error" else str(p))
@@ -356,6 +355,53 @@ def validate(config, engine, export):
                    .format(config=config, rules=len(rules), n=len(problems)))
     else:
         click.echo(_("OK: {config} and {rules} rules are valid.").format(config=config, rules=len(rules)))
+
+
+def _export_check(settings, rules, export: str, problems: list) -> list:
+    """`validate --export DIR`'s problems not said already (a `values:` problem stops the export's loading too). Under
+    an unknown `crm:` the export is checked with the one profile close to it (a typo «pipedrve»), saying so; with
+    none or several, a warning says the export was not checked and why (acceptance S3)."""
+    if any(p.severity == "error" and p.reason == "unknown-profile" for p in problems):
+        settings, note = _stand_in_profile(settings, export)
+        if settings is None:
+            return [note]
+        from crm_audit.settings import validate_problems
+
+        more = [note, *validate_problems(settings), *_export_problems(settings, rules, export)]
+    else:
+        more = _export_problems(settings, rules, export)
+    said = {str(p) for p in problems}
+    out = []
+    for p in more:
+        if str(p) not in said:
+            said.add(str(p))
+            out.append(p)
+    return out
+
+
+def _stand_in_profile(settings, export: str):
+    """(the settings with `crm:` the one bundled profile close to their unknown one, the warning that says the export
+    was checked with it) — or (None, the warning that says why the export was not checked)."""
+    from crm_audit.engine.profile import close_profiles, profile_path
+
+    name = settings.crm
+    close = [] if profile_path(name) is not None else close_profiles(name)  # a profile file that does not load: none
+    params = {"export": export, "name": name, "profiles": ", ".join(close)}
+    if len(close) == 1:
+        template = N_("the export «{export}» was checked with the CRM profile «{profiles}» instead of the unknown «{name}»: "
+                      "fix crm:")
+    elif close:
+        template = N_("the export «{export}» was not checked: several CRM profiles are close to «{name}» ({profiles}); "
+                      "fix crm: and run `crm-audit validate --export` again")
+    elif profile_path(name) is not None:
+        template = N_("the export «{export}» was not checked: the CRM profile «{name}» does not load; fix it and run "
+                      "`crm-audit validate --export` again")
+    else:
+        template = N_("the export «{export}» was not checked: no CRM profile is close to «{name}»; fix crm: and run "
+                      "`crm-audit validate --export` again")
+    note = settings.problem(("crm",), template, "export-not-checked" if len(close) != 1 else "export-checked-as", params)
+    note.severity = "warning"
+    return (settings.model_copy(update={"crm": close[0]}) if len(close) == 1 else None), note
 
 
 def _export_problems(settings, rules, export: str) -> list:
@@ -380,9 +426,6 @@ def _export_problems(settings, rules, export: str) -> list:
 
         keyless = [Problem(template=w.template, params=w.params, file=w.file, severity="warning", reason=w.code)
                    for w in loaded.warnings if w.code in ("no-deal-ids", "deal-key-collision")]  # no deal ids (L10)
-        # status / done texts no value names (an interface language the profile lacks): the `values:` line to write
-        keyless += [Problem(template=w.template, params=w.params, file=w.file, column=w.column, severity="warning",
-                            reason=w.code) for w in loaded.warnings if w.code == "unmapped-values"]
         if "deals" in loaded.entities:  # deal rows without an id, one id on several rows: warned as `run` warns of them
             from crm_audit.engine.deal_ids import deal_id_warnings
 
@@ -390,9 +433,15 @@ def _export_problems(settings, rules, export: str) -> list:
                                 template=w.template, params=w.params, file=w.file, row=w.row, column=w.column,
                                 severity="warning", reason=w.code)
                         for w in deal_id_warnings(loaded.con, loaded.entities["deals"])[0]]
+        needs = export_check.decide(rules, settings, loaded, profile)
+        # the cells `run` stops on (`on_bad_value: error`) or reads as blank, every file's; status / done texts no
+        # value names (an interface language the profile lacks): the `values:` line to write
         return (export_check.unmatched_columns(settings, loaded, profile)
-                + export_check.rule_field_problems(rules, settings, loaded, profile)
-                + export_check.enableable_rules(settings, loaded, profile) + keyless)
+                + export_check.rule_field_problems(rules, settings, loaded, profile, needs)
+                + export_check.enableable_rules(settings, loaded, profile) + keyless
+                + export_check.unreadable_cells(settings, loaded, needs)
+                + [Problem(template=w.template, params=w.params, file=w.file, row=w.row, column=w.column, severity="warning",
+                           reason=w.code) for w in export_check.stages_not_in_settings(settings, loaded, needs)])
     finally:
         loaded.close()
         loaded.con.close()

@@ -398,7 +398,11 @@ def _semantic_problems(s: Settings) -> list[Problem]:
     all_stages = {norm(x) for stages in s.pipelines.values() for x in stages}
     for i, st in enumerate(s.trial_stages):
         if norm(st) not in all_stages:
-            out.append(s.problem(("trial_stages", i), N_("trial stage «{stage}» is not a stage of any pipeline"), "unknown-stage", {"stage": st}))
+            from crm_audit.rules.ruleset import did_you_mean
+
+            hint = did_you_mean(st, [x for stages in s.pipelines.values() for x in stages])
+            out.append(s.problem(("trial_stages", i), N_("trial stage «{stage}» is not a stage of any pipeline{hint}"),
+                                 "unknown-stage", {"stage": st, "hint": hint}))
     won = {norm(x) for x in s.won_stages}
     for i, st in enumerate(s.lost_stages):  # a closed stage is won or lost, not both
         if norm(st) in won:

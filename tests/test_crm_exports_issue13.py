@@ -238,7 +238,8 @@ def test_an_unrelated_file_is_ignored_with_a_warning(tmp_path, capsys):
     assert code == 0
     assert findings(work)["no-stage-movement"] == {"102", "107"}
     text = format_report(inspect_export(export, crm="bitrix24"))
-    assert "contacts_backup.csv: not recognised, ignored" in text
+    # named like the persons file, lacking their id: `run`'s own reason, word for word (acceptance S7)
+    assert "contacts_backup.csv: named like the persons file, but required column «ID» (person id) is missing" in text
     assert "deals.csv → deals: 7 rows" in text
 
 

@@ -53,14 +53,22 @@ def unmatched_columns(settings, export: LoadedExport, profile: Profile) -> list[
     return out
 
 
-def rule_field_problems(rules: list, settings, export: LoadedExport, profile: Profile) -> list[Problem]:
-    """Each column a rule reads and the export lacks (`run` would stop on it), at the rule's file:line where the
-    field is tested, in `run`'s words; a column every rule needs (the deal's status) at the settings' `crm:`."""
+def decide(rules: list, settings, export: LoadedExport, profile: Profile):
+    """What the rules need of the export and what it lacks (:func:`crm_audit.engine.requirements.decide`)."""
     from crm_audit.engine import plan as planmod
+    from crm_audit.engine import requirements
+
+    return requirements.decide(planmod.build_all(rules, settings), export, profile)
+
+
+def rule_field_problems(rules: list, settings, export: LoadedExport, profile: Profile, needs=None) -> list[Problem]:
+    """Each column a rule reads and the export lacks (`run` would stop on it), at the rule's file:line where the
+    field is tested, in `run`'s words; a column every rule needs (the deal's status) at the settings' `crm:`
+    (``needs``: :func:`decide`'s, made here when not given)."""
     from crm_audit.engine import requirements
     from crm_audit.rules.ruleset import _tested_fields
 
-    needs = requirements.decide(planmod.build_all(rules, settings), export, profile)
+    needs = needs if needs is not None else decide(rules, settings, export, profile)
     by_id = {r.id: r for r in rules}
     # a field whose `columns:` header the file lacks is said once, at that line (unmatched_columns), not again here
     said = {(entity, name) for entity, name, *_rest in _unmatched(settings, export, profile)}
@@ -91,6 +99,80 @@ def rule_field_problems(rules: list, settings, export: LoadedExport, profile: Pr
             path = where.get(m.field) or next((p for ref, p in where.items() if ref.endswith("." + m.field.partition(".")[2])), ())
             out.append(rule.problem(path, template, "missing-column", {**params, "rules": [rname]}))
     return out
+
+
+def unreadable_cells(settings, export: LoadedExport, needs) -> list[Problem]:
+    """The cells that do not read — of every file (the export read with `on_bad_value: warn` to find them all) and of
+    the yes/no fields the rules read (``needs``: :func:`decide`'s) — and the texts of a field with a set of values no
+    value names, as `run` meets them under the settings' `on_bad_value` (acceptance S4): under `error` errors in
+    `inspect`'s words («`run` stops on it», :func:`crm_audit.engine.mapping.as_run_stops`) with `run`'s advice after
+    the last; under `warn` warnings («treated as empty»)."""
+    from dataclasses import replace
+
+    from crm_audit.engine.mapping import BAD_VALUE_HINT, VALUES_HINT, as_run_stops
+    from crm_audit.i18n import _
+
+    stops = getattr(settings, "on_bad_value", "error") != "warn"
+    said = [w for w in [*export.warnings, *needs.warnings] if w.code in ("bad-value", "unknown-value", "unmapped-values")]
+    out: list[Problem] = []
+    for w in said:
+        shown = (as_run_stops(w) or w) if stops else w
+        out.append(Problem(template=shown.template, params=shown.params, file=w.file, row=w.row, column=w.column,
+                           severity="error" if stops and w.code != "unmapped-values" else "warning", reason=w.code))
+    cells = [i for i, p in enumerate(out) if p.severity == "error"]
+    if cells:  # what to do, as `run` says it when it stops on them
+        last = out[cells[-1]]
+        advice = _(VALUES_HINT if any(w.code != "bad-value" for w in said) else BAD_VALUE_HINT)
+        out[cells[-1]] = replace(last, message=f"{last.message}\n{advice}")
+    return out
+
+
+def stages_not_in_settings(settings, export: LoadedExport, needs) -> list:
+    """:class:`~crm_audit.report.DataWarning` for each stage (and each pipeline) of the export's deals that is in no
+    pipeline of the settings — the deals `run` warns of one by one (their `audit_deals` row has no stage position:
+    the same table, :meth:`DuckDBBackend.stages_not_in_settings`) — with how many and where to add it in `pipelines:`
+    (acceptance S6). None when the audit could not be built (a column every rule needs is missing: said apart)."""
+    import datetime as dt
+
+    from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
+
+    deals = export.entities.get("deals")
+    if deals is None or any(m.needed_by_all for m in needs.missing):
+        return []
+    backend = DuckDBBackend(export, settings, dt.date.today())
+    backend.prepare([])
+    found = backend.stages_not_in_settings()
+    keys = {norm(k): k for k in settings.pipelines}
+    out: list = []
+    for pipeline in dict.fromkeys(f.pipeline for f in found):
+        here = [f for f in found if f.pipeline == pipeline]
+        named = [f for f in here if f.stage.strip()]
+        if pipeline.strip() and norm(pipeline) not in keys and named:
+            out.append(_stage_warning(deals, N_(
+                "pipeline «{pipeline}» is not in the settings (deals: {deals}; {n} in all; its stages: {stages}): add it "
+                "under `pipelines:` in crm-audit.yaml with its stages in order; until then stage comparisons skip these "
+                "deals"), named, pipeline=pipeline, stages=", ".join(f"«{f.stage}»" for f in named)))
+        elif pipeline.strip():
+            out += [_stage_warning(deals, N_(
+                "stage «{stage}» is not in pipeline «{pipeline}» of the settings (deals: {deals}; {n} in all): add it to "
+                "«{key}» under `pipelines:` in crm-audit.yaml, in its place in the order; until then stage comparisons "
+                "skip these deals"), [f], pipeline=pipeline, stage=f.stage, key=keys[norm(pipeline)]) for f in named]
+        blank = [f for f in here if f not in named or not pipeline.strip()]
+        if blank:
+            out.append(_stage_warning(deals, N_("deals with no pipeline or no stage (deals: {deals}; {n} in all): stage "
+                                                "comparisons skip them"), blank))
+    return out
+
+
+def _stage_warning(deals, template: str, found: list, **params):
+    """One warning of :func:`stages_not_in_settings`: at the first deal's row of the deals file's stage column."""
+    from crm_audit.report import DataWarning
+
+    ids = [i for f in found for i in f.ids][:5]
+    n = sum(f.deals for f in found)
+    rows = [f.row for f in found if f.row is not None]
+    return DataWarning("unknown-stage", "", str(deals.file), min(rows) if rows else None, deals.fields.get("stage"),
+                       template=template, params={**params, "n": n, "deals": ", ".join(ids) + (", …" if n > len(ids) else "")})
 
 
 def enableable_rules(settings, export: LoadedExport, profile: Profile) -> list[Problem]:

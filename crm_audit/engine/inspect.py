@@ -127,6 +127,9 @@ class FileReport:
     # the CRM's per-stage columns not read (EntitySpec.stage_columns, a `per_stage` field fed otherwise): (the family's
     # header with <stage> / <pipeline>, how many columns), listed once instead of as custom fields
     stage_columns: list[tuple[str, int]] = field(default_factory=list)
+    # ignored by the load for a reason of its own (a look-alike of a file named as the entity, a file named like an
+    # entity lacking its columns, an object the audit does not read): `run`'s warning, word for word (acceptance S7)
+    skipped: str = ""
     # the settings' `values:` read into a mapped column: (its header, the field, {cell text: value})
     values: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
 
@@ -198,9 +201,10 @@ def _settings_for(crm: str, config: str | Path | None):
     return s.model_copy(update={"crm": crm})
 
 
-def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn], list]:
-    """Each rule's outcome, the columns blank in every row, and the values of the fields rules read as yes/no that
-    are no yes/no word of the profile (as `run` warns of them)."""
+def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn], list, object]:
+    """Each rule's outcome, the columns blank in every row, the values of the fields rules read as yes/no that
+    are no yes/no word of the profile (as `run` warns of them), and what the rules need of the export
+    (:func:`crm_audit.engine.requirements.decide`)."""
     import datetime as dt
 
     from crm_audit.engine import plan as planmod
@@ -233,7 +237,7 @@ def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn], 
             notes += [blank_here(b) for b in blank if p.rule.id in b.needed_by]
             read_aside = _set_aside_notes(p, export)  # where it reads a file's records from instead (never partial)
             out.append(RuleCheck(p.rule.code, p.rule.id, "run", "; ".join([*notes, *read_aside]), partial=bool(notes)))
-    return out, blank, [w for w in needs.warnings if w.code == "unknown-value"]
+    return out, blank, [w for w in needs.warnings if w.code == "unknown-value"], needs
 
 
 def _set_aside_notes(p, export) -> list[str]:
@@ -401,6 +405,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             rep.files.append(fr)
         for path, headers in export.unknown_files:
             rep.files.append(_unrecognised(profile, path, headers))
+        _skipped_files(rep, export)
         for ent_name in profile.entities:
             if ent_name not in export.entities:
                 why = profile.unsupported_reason(ent_name)
@@ -427,7 +432,10 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                 rep.problems.insert(0, DataWarning("values-guessed", "", str(settings.file), template=guessed_values[0],
                                                    params=guessed_values[1]).line())
         # texts of the status / done no value names: first, as `run` says them (the deals holding them are unaudited)
-        rep.problems[:0] = [w.line() for w in export.warnings if w.code == "unmapped-values"]
+        from crm_audit.engine.mapping import as_run_stops
+
+        rep.problems[:0] = [((as_run_stops(w) if stops else None) or w).line() for w in export.warnings
+                            if w.code == "unmapped-values"]  # «read as blank» only where `run` reads them so (S4)
         if "deals" in export.entities:  # deal rows without an id, one id on several rows: as `run` says them
             from crm_audit.engine.deal_ids import deal_id_warnings
 
@@ -443,7 +451,11 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             settings = settings or _settings_for(profile.name, config)
             if settings.crm != profile.name:
                 settings = settings.model_copy(update={"crm": profile.name})
-            rep.rules, blank, yes_no = _rule_checks(export, settings)
+            rep.rules, blank, yes_no, needs = _rule_checks(export, settings)
+            if config is not None:  # a stage in no pipeline of the team's settings, as `run` warns of its deals (S6)
+                from crm_audit.engine.export_check import stages_not_in_settings
+
+                rep.problems += [w.line() for w in stages_not_in_settings(settings, export, needs)]
             if config is None:  # no settings of the team's: the rules init would write under rules: skip: said so
                 _as_init_would(rep, export, profile)
                 _trial_note(rep, export, profile, settings)
@@ -455,6 +467,25 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         export.close()
         export.con.close()
     return rep
+
+
+def _skipped_files(rep: InspectReport, export) -> None:
+    """Every file `run` warns it ignores, with `run`'s reason: a file the load set aside for a reason of its own is
+    said so; one it never kept (a look-alike of the file named as its entity, an object the audit does not read) is
+    added to the list (acceptance S7)."""
+    from crm_audit.engine.loading import NOT_RECOGNISED
+
+    listed = {f.path.resolve(): f for f in rep.files}
+    for w in export.warnings:
+        if w.code != "unknown-file" or not w.file or w.template == NOT_RECOGNISED:
+            continue
+        path = Path(w.file)
+        fr = listed.get(path.resolve())
+        if fr is None:
+            fr = listed[path.resolve()] = FileReport(path, None)
+            rep.files.append(fr)
+        if fr.entity is None and fr.near is None:
+            fr.skipped = w.text(None)
 
 
 def _value_guesses(export, profile, suggested) -> list:
@@ -550,6 +581,9 @@ def format_report(rep: InspectReport) -> str:
     for f in rep.files:
         how = f" ({f.how_read})" if f.how_read else ""
         if f.entity is None:
+            if f.skipped:  # ignored for a reason of its own: `run`'s words
+                lines.append(f"  {f.path.name}: {f.skipped}" + how)
+                continue
             if f.near is not None:  # nearly an entity's file: which, and what it lacks (as `run` says)
                 lines.append("  " + _("{file}: not recognised, but nearly the {entity} file: {why}; ignored").format(
                     file=f.path.name, entity=entity_title(f.near), why=f.near_why) + how)

@@ -51,6 +51,11 @@ class LoadedExport:
             self._tmp = None
 
 
+#: a file the export holds that is no entity of the profile by its name or its headers (`run` warns of it; `inspect`
+#: lists it as «not recognised» with its headers — any other reason a file is ignored, it says in `run`'s words)
+NOT_RECOGNISED = N_("not recognised as deals, organizations, persons or activities; ignored")
+
+
 def _unreadable(path: Path, exc: Exception) -> InputError:
     """A value or file the SQL cannot take: name the file, never a traceback."""
     return file_problem(path, N_("cannot read the file: {why}"), "unreadable", {"why": str(exc).splitlines()[0]})
@@ -185,8 +190,7 @@ class _Loader:
                 out.warnings.append(DataWarning("unknown-file", "", str(path), template=N_("named like the {entity} file, but {why}; ignored"),
                                                 params={"entity": entity, "why": unfit}))
             elif near is None:
-                out.warnings.append(DataWarning("unknown-file", "", str(path),
-                                                template=N_("not recognised as deals, organizations, persons or activities; ignored")))
+                out.warnings.append(DataWarning("unknown-file", "", str(path), template=NOT_RECOGNISED))
             out.unknown_files.append((path, raw.headers))
             return
         if entity in self.seen and entity not in self.shared and self._lookalike_ignored(entity, path, raw_table):

@@ -69,6 +69,9 @@ RUN_STOPS_ON = {
     BAD_VALUE_WARN: N_("cannot read «{value}»: expected {expected}; `run` stops on it (on_bad_value: error)"),
     BAD_DAYS_WARN: N_("cannot read «{value}»: expected a number of days; `run` stops on it (on_bad_value: error)"),
     YES_NO_WARN: N_("unknown yes/no value «{value}»: expected one of: {expected}; `run` stops on it (on_bad_value: error)"),
+    UNMAPPED_VALUES: N_("cell texts of {field} that no value of the profile or of values: names (rows of each): {values} — "
+                        "`run` stops on them (on_bad_value: error). If they are your CRM's own words (an interface language "
+                        "the profile does not know), write what each means in crm-audit.yaml: {example}"),
 }
 
 

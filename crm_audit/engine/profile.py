@@ -1040,15 +1040,22 @@ def canonical_name(name: str) -> str:
 def unknown_profile(name: str) -> Problem:
     """«unknown CRM profile «hubspto» (did you mean «hubspot»?); available: …»: the closest of the profiles' names and
     aliases («Bitriks» → bitrix24) named by the profile it reads."""
-    import difflib
-
     from crm_audit.errors import Msg
 
-    names = _profile_names()
-    hit = difflib.get_close_matches(_name_key(name), list(names), n=1, cutoff=0.6)
-    hint = Msg(N_(" (did you mean «{name}»?)"), {"name": names[hit[0]]}) if hit else ""
+    hit = close_profiles(name)
+    hint = Msg(N_(" (did you mean «{name}»?)"), {"name": hit[0]}) if hit else ""
     return Problem(template=N_("unknown CRM profile «{name}»{hint}; available: {known} (or give the path of a profile .yaml file)"),
                    params={"name": name, "hint": hint, "known": ", ".join(available())}, reason="unknown-profile")
+
+
+def close_profiles(name: str) -> list[str]:
+    """The bundled profiles whose name or one of its `aliases:` is close to ``name`` (a typo «pipedrve»), closest
+    first, each once."""
+    import difflib
+
+    names = _profile_names()
+    hits = difflib.get_close_matches(_name_key(name), list(names), n=len(names), cutoff=0.6)
+    return list(dict.fromkeys(names[h] for h in hits))
 
 
 def profile_path(name: str) -> Path | None:

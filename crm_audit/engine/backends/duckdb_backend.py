@@ -13,6 +13,7 @@ fingerprints and the order are added by :mod:`crm_audit.engine.dialects.finish`.
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 import pandas as pd
 
@@ -27,6 +28,16 @@ from crm_audit.i18n import N_
 from crm_audit.report import DataWarning
 from crm_audit.settings import Settings
 from crm_audit.textnorm import norm
+
+
+class StageNotInSettings(NamedTuple):
+    """The audited deals of one (pipeline, stage) in no pipeline of the settings (`run` warns of each deal)."""
+
+    pipeline: str
+    stage: str
+    deals: int
+    row: int | None  # the first deal's row in the file
+    ids: list[str]  # the first deals' ids
 
 
 class DuckDBBackend:
@@ -124,6 +135,18 @@ class DuckDBBackend:
             self.warnings.append(DataWarning(
                 "unknown-stage", "", str(deals.file),
                 template=N_("… and {n} more deals with a stage or pipeline not in the settings"), params={"n": len(rows) - 50}))
+
+    def stages_not_in_settings(self) -> list[StageNotInSettings]:
+        """The deals :meth:`_stage_warnings` warns of (`_stage_pos` NULL), by pipeline and stage, the first first: what
+        the check commands say before a run (acceptance S6). Empty without a stage or pipeline column, as `run`."""
+        deals = self._entity("deals")
+        if "stage" not in deals.fields or "pipeline" not in deals.fields:
+            return []
+        rows = self.con.execute(
+            "SELECT coalesce(\"deal.pipeline\", ''), coalesce(\"deal.stage\", ''), count(*), min(_row), "
+            "list(CAST(\"deal.id\" AS VARCHAR) ORDER BY _row)[1:5] FROM audit_deals "
+            "WHERE _stage_pos IS NULL GROUP BY 1, 2 ORDER BY 4, 1, 2").fetchall()
+        return [StageNotInSettings(*r) for r in rows]
 
     # ------------------------------------------------------------------ SQL (from the dialect layer)
     def compiler(self, unique: dict[str, bool] | None = None) -> RuleCompiler:
