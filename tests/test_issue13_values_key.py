@@ -332,9 +332,9 @@ def _marked(text: str) -> list[str]:
 
 def test_the_settings_a_stopped_init_writes_validate_but_for_the_marked_line(tmp_path, capsys):
     """An English Pipedrive deals file whose status column is «Deal - Zustand» (Korean words in it): init stops on
-    the status (exit 2), and the file it writes is valid settings — `pipelines: {}`, the commented line under `deals:`
-    read as nothing — so validate passes; filling that one marked line is all there is to do: init --force then
-    writes settings that run, the status words told from the data."""
+    the status (exit 2), and the file it writes loads as settings — `pipelines: {}`, the commented line under `deals:`
+    read as nothing — with validate naming it unfinished; filling that one marked line is all there is to do: init
+    --force then writes settings that run, the status words told from the data."""
     export = tmp_path / "export"
     export.mkdir()
     (export / "deals.csv").write_text(
@@ -352,11 +352,13 @@ def test_the_settings_a_stopped_init_writes_validate_but_for_the_marked_line(tmp
     assert "\npipelines: {}\n" in text
     assert [ln.split("#")[1].strip() for ln in _marked(text)] == ["status: <заголовок>"]
     capsys.readouterr()
-    assert main(["validate", "-c", str(path)]) == 0
-    assert "required key" not in capsys.readouterr().err
-    assert settings_mod.load(path).columns == {"deals": {}}  # «deals:» with its one line commented out: nothing
+    # the file loads (no «required key», «deals:» with its one line commented out reads as nothing), and validate
+    # says it is unfinished and what to do (its `unfinished:` line), never «Всё верно» (acceptance R2)
+    assert main(["validate", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "required key" not in err and "this file is unfinished" in err
+    assert settings_mod.load(path).columns == {"deals": {}}
     path.write_text(text.replace("# status: <header>", "status: Deal - Zustand"), encoding="utf-8")
-    assert main(["validate", "-c", str(path)]) == 0
     assert main(["init", str(work), "--crm", "pipedrive", "--from-export", str(export), "--force"]) == 0
     written = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert written["columns"]["deals"]["status"] == "Deal - Zustand"
@@ -366,17 +368,17 @@ def test_the_settings_a_stopped_init_writes_validate_but_for_the_marked_line(tmp
 
 def test_the_unknown_language_export_stopping_init_leaves_settings_that_validate(tmp_path, capsys):
     """The acceptance's own case (N3b), on the export in a language the profile does not know: where init stops (a
-    column it cannot find: the status, whose words it does not know), `validate` passes on what it wrote — no «required
-    key pipelines», no «deals: null»."""
+    column it cannot find: the status, whose words it does not know), `validate` on what it wrote says it is unfinished
+    — no «required key pipelines», no «deals: null»."""
     work = tmp_path / "work"
     if main(["init", str(work), "--crm", "pipedrive", "--from-export", str(EXPORT)]) == 0:
         pytest.skip("init reads this export's columns now: it does not stop")
     text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
     assert len(_marked(text)) == 1
     capsys.readouterr()
-    assert main(["validate", "-c", str(work / "crm-audit.yaml")]) == 0
+    assert main(["validate", "-c", str(work / "crm-audit.yaml")]) == 2  # unfinished: said with what to do (R2)
     err = capsys.readouterr().err
-    assert "required key «pipelines»" not in err and "null" not in err
+    assert "required key «pipelines»" not in err and "null" not in err and "this file is unfinished" in err
 
 
 def test_blank_entities_under_columns_and_values_read_as_nothing():
