@@ -80,3 +80,19 @@ def cli_in_process(*args: str, cwd=None, env: dict[str, str] | None = None) -> s
             os.chdir(here)
             use_language(None)
     return subprocess.CompletedProcess(["crm-audit", *args], code, out.getvalue(), err.getvalue())
+
+
+def mark_row(workbook, code: str, deal: str, status: str, comment: str | None = None) -> None:
+    """A manager types ``status`` (and ``comment``) into the row of ``deal`` on the sheet of rule ``code``, as in Excel."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(workbook)
+    ws = next(wb[s] for s in wb.sheetnames if s.split(" ")[0] == code)
+    header = [c.value for c in ws[1]]
+    rows = [r for r in ws.iter_rows(min_row=2) if str(r[header.index("ID сделки")].value) == deal]
+    assert len(rows) == 1, (code, deal)
+    rows[0][header.index("Статус")].value = status
+    if comment is not None:
+        rows[0][header.index("Комментарий")].value = comment
+    wb.save(workbook)
+

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import openpyxl
 
-from cli_helpers import cli_ru, findings_by_code, run_audit
+from cli_helpers import cli_ru, findings_by_code, run_audit, mark_row
 from crm_audit.history import ledger as ledger_mod
 from crm_audit.history.ledger import Ledger
 
@@ -23,17 +23,7 @@ STORY = Path(__file__).parent / "fixtures" / "accs" / "story"
 D1, D2, D3 = "2026-11-20", "2026-12-04", "2026-12-18"
 
 
-def _mark(workbook: Path, code: str, deal: str, status: str, comment: str | None = None) -> None:
-    """A manager types ``status`` (and ``comment``) into the row of ``deal`` on the sheet of rule ``code``."""
-    wb = openpyxl.load_workbook(workbook)
-    ws = next(wb[s] for s in wb.sheetnames if s.split(" ")[0] == code)
-    header = [c.value for c in ws[1]]
-    rows = [r for r in ws.iter_rows(min_row=2) if str(r[header.index("ID сделки")].value) == deal]
-    assert len(rows) == 1, (code, deal)
-    rows[0][header.index("Статус")].value = status
-    if comment is not None:
-        rows[0][header.index("Комментарий")].value = comment
-    wb.save(workbook)
+_mark = mark_row
 
 
 def _rows(workbook: Path, code: str) -> dict[str, dict]:

@@ -14,20 +14,12 @@ from pathlib import Path
 
 import openpyxl
 
-from cli_helpers import findings_by_code, init_from_export, run_audit
+from cli_helpers import findings_by_code, init_from_export, run_audit, mark_row
 
 STORY = Path(__file__).parent / "fixtures" / "issue13-story"
 
 
-def _mark(workbook: Path, code: str, deal: str, status: str) -> None:
-    """A manager types ``status`` into the row of ``deal`` on the sheet of rule ``code``, as in Excel."""
-    wb = openpyxl.load_workbook(workbook)
-    ws = next(wb[s] for s in wb.sheetnames if s.split(" ")[0] == code)
-    header = [c.value for c in ws[1]]
-    rows = [r for r in ws.iter_rows(min_row=2) if str(r[header.index("ID сделки")].value) == deal]
-    assert len(rows) == 1, (code, deal)
-    rows[0][header.index("Статус")].value = status
-    wb.save(workbook)
+_mark = mark_row
 
 
 def _row(workbook: Path, code: str, deal: str) -> dict:
