@@ -242,8 +242,8 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
         elif shape == "link":
             fit = [c for c in cols if _fits(c, "ints", share) and _links(export, ent, f, c, share)]
         elif shape == "key":  # every row's own id: filled and distinct in every row, no other file's ids
-            fit = [c for c in cols if _fits(c, "key", 1.0) and c.filled == rows and c.distinct == c.filled
-                   and not _ids_of_another_file(export, ent, c)]
+            whole = [c for c in cols if _fits(c, "key", 1.0) and c.filled == rows and c.distinct == c.filled]
+            fit = [c for c in whole if not _ids_of_another_file(export, ent, c)] or _first_column(ent, whole)
         elif shape in ("date", "category", "text"):
             continue  # together below: which date is which is told by their order; a category / text by its neighbours
         fit = [c for c in fit if not names_another_figure(ent.entity, f, c.header)]  # «Moeda de MRR»: never the currency
@@ -251,6 +251,8 @@ def _guess_entity(export, profile, ent, fields: dict[str, dict], cols: list[_Col
             cands[f] = fit
     _narrow_links(export, ent, fields, cands, cols)
     _no_amount_of_ids(export, ent, fields, cands)
+    _no_link_of_the_key(export, ent, fields, cands)
+    _links_by_elimination(fields, cands)
     out: list[ValueGuess] = []
     # one column, one field: a column fitting two fields' shapes is sure for neither
     used: dict[str, list[str]] = {}
@@ -288,6 +290,44 @@ def _no_amount_of_ids(export, ent, fields: dict[str, dict], cands: dict[str, lis
         cands[f] = [c for c in cands[f] if c.header not in keys and not _says_id(c.header)]
         if not cands[f]:
             del cands[f]
+
+
+def _first_column(ent, whole: list[_Column]) -> list[_Column]:
+    """Of the columns filled and distinct in every row whose small ids are another file's too (1, 2, 3 are every
+    file's first ids), the file's first column: an export writes a record's own id first (Pipedrive's «ID», HubSpot's
+    «Record ID», Bitrix24's «ID»), a link later (acceptance S5: a persons file whose every header is unknown)."""
+    at = _positions(ent)
+    first = min(at.values(), default=None)
+    return [c for c in whole if first is not None and at.get(hkey(c.header)) == first][:1]
+
+
+def _no_link_of_the_key(export, ent, fields: dict[str, dict], cands: dict[str, list[_Column]]) -> None:
+    """The file's own id is no link: a column the key's candidates leave alone (the one, named «id» or named by another
+    file) leaves the links' candidates — a persons file's first column 1, 2, 3 is the person's id, not a company's
+    (acceptance S5); a tasks file's own ids 1…7 are not its deals'."""
+    keys = [c for f, fit in cands.items() if fields[f].get("shape") == "key" and len(fit) == 1 for c in fit
+            if _says_id(c.header) or _named_by_another_file(export, ent, c)]
+    for f in [f for f in cands if fields[f].get("shape") == "link"]:
+        cands[f] = [c for c in cands[f] if c not in keys]
+        if not cands[f]:
+            del cands[f]
+
+
+def _links_by_elimination(fields: dict[str, dict], cands: dict[str, list[_Column]]) -> None:
+    """A link the values leave one column for takes it from the other links: a deal's person ids 1, 2, 3 are the
+    companies' ids too, but the company ids 1…4 are no person's — so the first is the person link, the second the
+    company's (acceptance S5)."""
+    links = [f for f in cands if fields[f].get("shape") == "link"]
+    changed = True
+    while changed:
+        changed = False
+        for f in links:
+            if len(cands.get(f, ())) != 1:
+                continue
+            for g in links:
+                if g != f and len(cands.get(g, ())) > 1 and cands[f][0] in cands[g]:
+                    cands[g] = [c for c in cands[g] if c is not cands[f][0]]
+                    changed = True
 
 
 def _stage_figure(export, ent, c: _Column) -> bool:
