@@ -130,6 +130,31 @@ def existing_values(path: Path) -> tuple[dict, bool]:
     return ({e: fs for e, fs in vals.items() if isinstance(fs, dict)} if isinstance(vals, dict) else {}), confirmed
 
 
+#: `init --force` over the team's finished settings on an export it cannot read: the file stays as it was
+TEAM_FILE_KEPT = N_("{path} was left as it was: {file} has no column «{header}» ({entity}: {name}), without which it cannot "
+                    "be read. If the file has it under another name, write that name in {path} (columns: {{{entity}: "
+                    "{{{name}: <header>}}}}) and run `crm-audit init --from-export {export} --force` again; else export the "
+                    "file again with that column")
+
+
+def _unfinished(path: Path) -> bool:
+    """Whether the settings at ``path`` are a file a stopped init wrote (their `unfinished:` line)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and bool(data.get("unfinished"))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """``text`` into ``path`` through a temporary file beside it: a crash leaves the previous file whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+
+
 def write_settings_from_export(directory: str | Path, crm: str, export_dir: str | Path, force: bool = False,
                                domain: str | None = None) -> Path:
     """``crm-audit init --crm NAME --from-export DIR``: write crm-audit.yaml
@@ -156,19 +181,20 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
         lack = next((p for p in exc.problems if p.reason == "missing-column" and {"entity", "name", "header"} <= set(p.params)), None)
         if lack is None:
             raise
-        path.write_text(_stub_settings(crm, export_dir, lack, own or {}, own_values, values_confirmed), encoding="utf-8")
+        params = {"file": lack.file, "export": str(export_dir), "path": str(path),
+                  **{k: lack.params[k] for k in ("header", "entity", "name")}}
+        if team is not None and not _unfinished(path):  # the team's finished settings: never replaced by a stub
+            raise InputError(problems=[*exc.problems, Problem(template=TEAM_FILE_KEPT, params=params, file=str(path),
+                                                              reason="settings-kept")]) from None
+        _write_atomically(path, _stub_settings(crm, export_dir, lack, own or {}, own_values, values_confirmed))
         note = Problem(template=N_("written unfinished: {file} has no column «{header}» ({entity}: {name}), without which it "
                                    "cannot be read. If the file has it under another name, write that name in {path} in "
                                    "place of <header> and remove the «#» before that line; else export the file again with "
                                    "that column. Then run `crm-audit init --from-export {export} --force`: your columns: "
                                    "stay and the rest is filled in"),
-                       params={"file": lack.file, "export": str(export_dir), "path": str(path),
-                               **{k: lack.params[k] for k in ("header", "entity", "name")}},
-                       file=str(path), reason="unfinished-settings")
+                       params=params, file=str(path), reason="unfinished-settings")
         raise InputError(problems=[*exc.problems, note]) from None
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    _write_atomically(path, text)
     for entity, name, header, file in stale:  # the team's line would stop the run: said before the file is opened (N6)
         click.echo(_("warning: columns: {entity}: {field}: «{header}» from your {path} is no longer a column of {file}: the "
                      "line is commented out and the field mapped as without it; remove the «#» when the column is back in "
