@@ -849,7 +849,7 @@ def _title_by_values(draft: Draft, export) -> bool:
     """A title proposed by a name it shares with another column whose cells hold its own («Nazwa konta» «Acme» inside
     «Nazwa szansy sprzedaży» «Acme renewal») is the deal's company: the holding column becomes the title, the other
     the company (when none is mapped); False when nothing changed."""
-    from crm_audit.engine.deals_file import title_held_by
+    from crm_audit.engine.value_guess import title_held_by
 
     held = draft.columns.get("deals", [])
     m = next((x for x in held if x.key == "title" and not x.why.startswith("из вашего")), None)
@@ -942,7 +942,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             export.close()
             export.con.close()
             profile = base.with_columns({e: {m.key: m.value for m in ms} for e, ms in draft.columns.items()})
-            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed)
+            export = load_export(d, profile, on_bad_value="warn", deals_file=guessed, named=True)
         if guessed is not None and unrecognised_deals_file(d, profile) is not None:
             # the columns its values gave do not make it the deals file `run` reads (no stage, no title): said as before
             check = load_export(d, profile, on_bad_value="warn")

@@ -48,18 +48,4 @@ def unrecognised_deals_file(export_dir: str | Path, profile: "Profile") -> Path 
     return found[0][0] if not named and len(found) == 1 else None
 
 
-def title_held_by(export) -> str | None:
-    """The unmapped column of the deals whose cells hold the mapped title's («Nazwa szansy sprzedaży» «Acme renewal»
-    holds «Nazwa konta» «Acme»: the column proposed as the title by a name both share is the deal's company): its
-    header, None when no column or several do."""
-    from crm_audit.engine.value_guess import _Column, _holds
-
-    ent = export.entities.get("deals")
-    if ent is None or "title" not in ent.from_columns:
-        return None
-    inner = _Column('"title"', ent.fields["title"], 0, 0, {}, ())
-    hits = [h for col, h in ent.custom.values() if _holds(export, ent, _Column(col, h, 0, 0, {}, ()), inner)]
-    return hits[0] if len(hits) == 1 else None
-
-
-__all__ = ["title_held_by", "unrecognised_deals_file"]
+__all__ = ["unrecognised_deals_file"]

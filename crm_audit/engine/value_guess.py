@@ -789,6 +789,18 @@ def _holds(export, ent, outer: _Column, inner: _Column) -> bool:
     return bool(both) and inside >= 1 and rev == 0 and inside + equal >= 0.5 * both
 
 
+def title_held_by(export) -> str | None:
+    """The unmapped column of the deals whose cells hold the mapped title's («Nazwa szansy sprzedaży» «Acme renewal»
+    holds «Nazwa konta» «Acme»: the column proposed as the title by a name both share is the deal's company): its
+    header, None when no column or several do."""
+    ent = export.entities.get("deals")
+    if ent is None or "title" not in ent.from_columns:
+        return None
+    inner = _Column('"title"', ent.fields["title"], 0, 0, {}, ())
+    hits = [h for col, h in ent.custom.values() if _holds(export, ent, _Column(col, h, 0, 0, {}, ()), inner)]
+    return hits[0] if len(hits) == 1 else None
+
+
 #: rows whose title holds the company's name, at least, for the pair to be told by them when fewer than half do
 MIN_HELD = 2
 
