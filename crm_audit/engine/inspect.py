@@ -395,6 +395,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
             fr.derived = how.text() if how is not None else ""
             if ent.raw is not None:
                 bits = [ent.raw.kind]
+                if ent.raw.sheet:
+                    bits.append(_("sheet «{name}»").format(name=ent.raw.sheet))
                 if ent.raw.encoding:
                     bits.append(ent.raw.encoding)
                 if ent.raw.delimiter:
@@ -445,6 +447,7 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                           "no-owner-column", "no-title-column", "unlinked-tasks", "no-deal-ids", "deal-key-collision", "closed-stage-unknown", "no-stage-column",
                           "duplicate-header",  # a header twice: which column is read, as `run` says (acceptance L12)
                           "unlinked-records",  # a file of organizations / persons no deal links to (acceptance R13)
+                          "skipped-sheet",  # a workbook's sheet not read: a pivot summary put first (acceptance T3)
                           "status-flags-contradict", "no-open-deals", "no-closed-deals"):
                 rep.problems.append(_as_run_meets(w, stops, rep).line())
         try:

@@ -139,6 +139,8 @@ def unlinked_activities(con, entities: dict[str, LoadedEntity]) -> Msg | None:
     deals, acts = entities.get("deals"), entities.get("activities")
     if deals is None or acts is None or acts.rows == 0 or "deal_id" not in acts.fields:
         return None
+    if not _has_column(con, deals.table, "id"):  # deals read before their id column is known (init's provisional read of
+        return None  # a file no header of which is the deals'): no task can link yet; load_export stops on it when final
     # the cells as written: the name column when the link was made by name, else the id column's text
     src = "deal_id" if "deal_id" in acts.from_columns or "deal_name" not in acts.fields else "deal_name"
     raw = f'"{src}__raw"' if src in acts.typed else f'"{src}"'
@@ -155,3 +157,8 @@ def unlinked_activities(con, entities: dict[str, LoadedEntity]) -> Msg | None:
     examples = [v for (v,) in con.execute(f"SELECT DISTINCT {raw} FROM {acts.table} WHERE NOT is_blank({raw}) ORDER BY 1 LIMIT 3").fetchall()]
     return Msg(UNLINKED_TASKS, {"file": acts.file.name, "column": acts.fields[src],
                                 "examples": ", ".join(f"«{v}»" for v in examples)})
+
+
+def _has_column(con, table: str, column: str) -> bool:
+    """``table`` has the column ``column``."""
+    return column in {d[0] for d in con.execute(f"SELECT * FROM {table} LIMIT 0").description}

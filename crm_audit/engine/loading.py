@@ -163,6 +163,8 @@ class _Loader:
             raw = readers.read_raw(con, path, raw_table, self.tmpdir)
         except duckdb.Error as exc:
             raise _unreadable(path, exc) from None
+        for why in raw.info.skipped_sheets:  # a workbook's other sheets (a pivot summary put first: acceptance T3)
+            out.warnings.append(DataWarning("skipped-sheet", "", str(path), template=why.template, params=why.params))
         if self.header_names:  # columns headed by API keys, named by the dump's field lists (dealFields.csv)
             raw = self._named_headers(path, raw)
         found = lookups.match(self.profile, path, raw)

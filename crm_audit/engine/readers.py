@@ -16,7 +16,7 @@ import csv
 import datetime as dt
 import io
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -43,6 +43,10 @@ class RawInfo:
     encoding: str | None = None
     delimiter: str | None = None
     header_row: int = 1
+    #: the workbook's sheet read (None: a CSV / HTML file, or a workbook of one sheet)
+    sheet: str | None = None
+    #: why each other sheet of the workbook with data was not read (crm_audit.engine.sheets)
+    skipped_sheets: list[Msg] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -345,18 +349,29 @@ def _rows_to_table(con, path: Path, table: str, rows: list[list[Any]], info: Raw
 
 
 def _read_xlsx(con, path: Path, table: str, kind: str = "xlsx") -> RawTable:
-    from python_calamine import CalamineWorkbook
+    from python_calamine import CalamineWorkbook, SheetTypeEnum
+
+    from crm_audit.engine.sheets import Sheet, choose_sheet
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
-        sheet = wb.get_sheet_by_index(0)
-        rows = sheet.to_python(skip_empty_area=False)  # from the sheet's row 0 / column A, as merged ranges count
-        merged = sheet.merged_cell_ranges or ()  # already read with the sheet: a big sheet without any costs nothing
+        sheets = []
+        for meta in wb.sheets_metadata:
+            if meta.typ != SheetTypeEnum.WorkSheet:  # a chart sheet has no cells
+                continue
+            sheet = wb.get_sheet_by_name(meta.name)
+            # from the sheet's row 0 / column A, as merged ranges count; the merged ranges are already read with the
+            # sheet: a big sheet without any costs nothing
+            sheets.append(Sheet(meta.name, sheet.to_python(skip_empty_area=False), sheet.merged_cell_ranges or ()))
     except Exception as exc:  # calamine raises its own error types
         raise file_problem(path, N_("cannot read the workbook: {why}"), "xlsx", {"why": str(exc)}) from None
-    if not rows:
+    if not sheets:
         raise file_problem(path, N_("the workbook's first sheet is empty"), "empty", {})
-    return _rows_to_table(con, path, table, rows, RawInfo(kind), merged)
+    chosen, skipped = choose_sheet(path, sheets)
+    if not chosen.rows:
+        raise file_problem(path, N_("the workbook's first sheet is empty"), "empty", {})
+    info = RawInfo(kind, sheet=chosen.name if len(sheets) > 1 else None, skipped_sheets=skipped)
+    return _rows_to_table(con, path, table, chosen.rows, info, chosen.merged)
 
 
 class _TableParser:
