@@ -112,10 +112,13 @@ def _staging(target: Path) -> Path:
 class EarlyCsv:
     """The violations CSV written to its temporary twin in a second thread, as soon as the audit's rows exist.
 
-    The CSV holds the audit's rows only (no status, no comment), so it needs neither the carry-over nor the ledger:
+    The CSV holds the audit's rows only (no status, no comment), so once the accepted findings have left the report
+    (:func:`crm_audit.history.carry.apply_waivers`, before this starts) it needs neither the carry-over nor the ledger:
     DuckDB formats and copies it (releasing the GIL) while the run carries over and prepares the ledger's findings
     (issue 17: 1.5M violations took ~3 s one after the other). Nothing is in place until :func:`write_outputs`
     renames the twin with the other outputs, all or nothing; :meth:`discard` removes it when the run ends otherwise.
+    It writes the rows each rule held when it started (the carry-over replaces them meanwhile); :func:`write_outputs`
+    writes the CSV again if the report's rows are no longer those (:meth:`holds`), so the CSV is the workbook's rows.
     """
 
     def __init__(self, report, target: Path, *, csv_excel: bool = False):
@@ -123,7 +126,9 @@ class EarlyCsv:
 
         self.target = target
         self.tmp = _staging(target)
-        self._call = InThread(self._write, report, csv_excel, name="crm-audit-csv")
+        # the rows as they are now: the carry-over replaces each rule's rows meanwhile, and the file is of one report
+        self.rows = rows_written(report)
+        self._call = InThread(self._write, _frozen(report), csv_excel, name="crm-audit-csv")
 
     def _write(self, report, csv_excel: bool) -> None:
         from exporters.csv import as_excel_csv, write_violations_csv
@@ -131,6 +136,11 @@ class EarlyCsv:
         write_violations_csv(report, self.tmp)
         if csv_excel:
             as_excel_csv(self.tmp)
+
+    def holds(self, report) -> bool:
+        """True when the file holds ``report``'s rows: the carry-over only adds columns to the rows it was started
+        on (the accepted findings left before), so the same number of rows per rule is the same rows."""
+        return rows_written(report) == self.rows
 
     def wait(self) -> Path:
         """The complete temporary file; raises what the writer raised."""
@@ -144,6 +154,20 @@ class EarlyCsv:
             self.tmp.unlink(missing_ok=True)
         except OSError:
             pass
+
+
+def rows_written(report) -> list[tuple[str, int]]:
+    """(rule id, rows) of every rule of ``report``: what its violations CSV holds."""
+    return [(r.rule_id, r.count if r.rows is not None else 0) for r in report.results]
+
+
+def _frozen(report):
+    """A shallow copy of ``report`` whose rules keep the rows they hold now (no data is copied)."""
+    import copy
+
+    frozen = copy.copy(report)
+    frozen.results = [copy.copy(r) for r in report.results]
+    return frozen
 
 
 def write_outputs(report, out: Path | None, violations_csv: Path | None, progress, *, csv_excel: bool = False,
@@ -181,10 +205,10 @@ def write_outputs(report, out: Path | None, violations_csv: Path | None, progres
 
             target = violations_csv
             progress(_("writing the violations CSV {path}").format(path=violations_csv))
-            if early_csv is not None:
+            if early_csv is not None and early_csv.holds(report):
                 staged.append(("violations CSV", early_csv.tmp, violations_csv))
                 early_csv.wait()
-            else:
+            else:  # no CSV written early, or one of other rows than the report's now: the CSV is the report's
                 tmp = _staging(violations_csv)
                 staged.append(("violations CSV", tmp, violations_csv))
                 write_violations_csv(report, tmp)

@@ -5,7 +5,8 @@
    target, the Google Sheet) into the ledger;
 2. audit the export (the engine) — started in a second thread before 1, since
    it only reads the export (:mod:`crm_audit.cycle.background`);
-3. carry the ledger over to the new findings (pure);
+3. carry the ledger over to the new findings (pure): the accepted findings
+   leave the report first, before any output is started;
 4. write the outputs, each atomically, after a write-ahead note in the ledger;
 5. publish to the Google Sheet (merging edits typed meanwhile);
 6. record the audit, its findings and the waivers that ended, in one transaction.
@@ -85,6 +86,7 @@ def run_cycle(req: AuditRequest) -> CycleResult:
                          .format(where=where, n=len(req.rule_ids), total=len(rules)))
 
     from crm_audit.engine.audit import audit_export
+    from crm_audit.history.carry import apply_waivers, waivers_by_rule
     from crm_audit.history.ledger import Ledger
     from crm_audit.history.pull import store_edits
 
@@ -161,19 +163,21 @@ def run_cycle(req: AuditRequest) -> CycleResult:
             for p in remove_leftover_temps(targets):
                 result.notices.append(Notice("temp-removed", _("removed {path}, left by a run that was stopped while writing")
                                              .format(path=p)))
+        # the accepted findings leave the report before any output starts: none of them shows an accepted finding
+        waivers = apply_waivers(report, waivers_by_rule(ledger, as_of))
         # the CSV needs only the audit's rows: written meanwhile, put in place with the other outputs (issue 17)
         early_csv = EarlyCsv(report, csv, csv_excel=req.csv_excel) if csv is not None and not req.dry_run else None
         try:
-            return _after_audit(req, result, report, ledger, early_csv, progress, as_of=as_of, out=out, csv=csv, gsheet=gsheet,
-                                gsheet_loc=gsheet_loc, spreadsheet=spreadsheet, seen_in_gsheet=seen_in_gsheet,
+            return _after_audit(req, result, report, ledger, early_csv, waivers, progress, as_of=as_of, out=out, csv=csv,
+                                gsheet=gsheet, gsheet_loc=gsheet_loc, spreadsheet=spreadsheet, seen_in_gsheet=seen_in_gsheet,
                                 partial=partial, scratch=scratch, unfinished=unfinished)
         finally:
             if early_csv is not None:
                 early_csv.discard()
 
 
-def _after_audit(req: AuditRequest, result: CycleResult, report, ledger, early_csv, progress, *, as_of, out, csv, gsheet,
-                 gsheet_loc, spreadsheet, seen_in_gsheet, partial: bool, scratch: bool, unfinished: list) -> CycleResult:
+def _after_audit(req: AuditRequest, result: CycleResult, report, ledger, early_csv, waivers, progress, *, as_of, out, csv,
+                 gsheet, gsheet_loc, spreadsheet, seen_in_gsheet, partial: bool, scratch: bool, unfinished: list) -> CycleResult:
     """3.–6. of :func:`run_cycle`: carry-over, the outputs, the Google Sheet, the ledger."""
     from crm_audit.cycle.written_parts import forget_written, record_written
     from crm_audit.history.carry import carry_inputs, carry_over
@@ -183,7 +187,7 @@ def _after_audit(req: AuditRequest, result: CycleResult, report, ledger, early_c
     from crm_audit.history.record import findings_table, record
 
     progress(_("carrying over statuses and comments ({n} violations)").format(n=f"{report.total:,}"))
-    carry = carry_over(report, carry_inputs(ledger, report))
+    carry = carry_over(report, carry_inputs(ledger, report), waivers)
     report.warnings = [w for rb in result.read_back for w in rb.result.warnings()] + report.warnings
     if not partial:
         report.hit_history = hit_history(report, ledger)

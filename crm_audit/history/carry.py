@@ -2,7 +2,8 @@
 
 :func:`carry_inputs` reads the ledger once; :func:`carry_over` applies it to
 the new report: accepted findings are removed (unless the deal's audited
-fields changed or the waiver expired), statuses and comments of findings
+fields changed or the waiver expired; :func:`apply_waivers`, which the audit
+cycle runs first, before any output is started), statuses and comments of findings
 still present are kept, a finding marked «Исправлено» that still fails in a
 new export comes back as «Не обработано» with a note (on the same export files
 it stays «Исправлено»: the fix came after the export), every row gets first
@@ -43,6 +44,16 @@ class CarryResult:
     repeats: list[tuple[str, str]] = field(default_factory=list)  # marked «Исправлено», still failing in a new export
     ended_waivers: list[tuple[int, str]] = field(default_factory=list)  # (waiver id, reason) to end with this audit
     carried: int = 0
+
+
+@dataclass
+class WaiverPass:
+    """What applying the head of sales' acceptances to a report did (:func:`apply_waivers`)."""
+
+    waived: list[tuple[str, str]] = field(default_factory=list)  # (rule, deal) kept out of the audit
+    lapsed: list[tuple[str, str, str]] = field(default_factory=list)  # rule, deal, why (the finding is back)
+    ended_waivers: list[tuple[int, str]] = field(default_factory=list)  # (waiver id, reason) to end with this audit
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)  # rule -> deal -> «Примечание» of a lapsed waiver
 
 
 @dataclass
@@ -87,9 +98,14 @@ def carry_inputs(ledger: Ledger, report: AuditReport) -> CarryInputs:
         audit_day={a["id"]: a["as_of"] for a in audits},
         exports={a["id"]: a["fingerprints"] for a in audits},
         ran_at={a["id"]: a["ran_at"] for a in audits},
-        waivers=_by_rule((w.rule_id, w.deal_id, w) for w in ledger.waivers_for(as_of)),
+        waivers=waivers_by_rule(ledger, as_of),
         warned=_by_rule((w["rule_id"], w["deal_id"], w) for w in ledger.warnings()),  # the latest warning per finding
     )
+
+
+def waivers_by_rule(ledger: Ledger, as_of: dt.date) -> dict[str, dict[str, Waiver]]:
+    """The acceptances an audit on ``as_of`` applies, as {rule id: {deal id: waiver}}."""
+    return _by_rule((w.rule_id, w.deal_id, w) for w in ledger.waivers_for(as_of))
 
 
 def _rows_where_rule_last_ran(ledger: Ledger, report: AuditReport, prev) -> dict[str, pd.DataFrame]:
@@ -188,18 +204,57 @@ def _waiver_outcome(w: Waiver, fingerprint: str, as_of: dt.date) -> tuple[str | 
     return None, None, None
 
 
-def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
+def apply_waivers(report: AuditReport, waivers: dict[str, dict[str, Waiver]]) -> WaiverPass:
+    """Change ``report``: drop the findings the head of sales accepted while their waiver applies. Writes nothing.
+
+    A waiver applies until the deal's audited fields for the rule change (its fingerprint) or its ``--until`` day
+    passes; a lapsed one leaves the finding in, with a «Примечание» in the result's ``notes``. The audit cycle runs
+    this before any output (the violations CSV written early included) is started, so an accepted finding is in none.
+    Only the rows of a deal with a waiver (a few, usually) are looked at one by one.
+    """
+    out = WaiverPass()
+    for result in report.results:
+        rows = result.rows
+        w_rule = waivers.get(result.rule_id, {})
+        if rows is None or not len(rows) or not w_rule:
+            continue
+        ids = texts(rows, "deal_id")
+        keep = np.ones(len(rows), dtype=bool)
+        fps: list[str] | None = None
+        for i in _rows_in(pd.Series(ids, dtype=object), w_rule, keep):
+            fps = fps if fps is not None else fingerprints(result)
+            key, w = (result.rule_id, ids[i]), w_rule[ids[i]]
+            reason, why, text = _waiver_outcome(w, fps[i], report.as_of)
+            if reason is None:
+                out.waived.append(key)
+                keep[i] = False
+                continue
+            if w.ended_reason is None:  # still active in the ledger: the audit ends it when recorded
+                out.ended_waivers.append((w.id, reason))
+            out.lapsed.append((*key, why))
+            out.notes.setdefault(result.rule_id, {})[ids[i]] = text
+        if not keep.all():
+            result.rows = rows[keep].reset_index(drop=True)
+    return out
+
+
+def carry_over(report: AuditReport, inputs: CarryInputs, waivers: WaiverPass | None = None) -> CarryResult:
     """Change ``report``: drop waived findings, add status/comment/first seen/streak/notes. Writes nothing.
+
+    ``waivers``: what :func:`apply_waivers` already did to ``report`` (the audit cycle applies the acceptances
+    before it starts any output); None applies ``inputs.waivers`` here.
 
     Set-based: streaks and first-seen dates are mapped onto each rule's deal
     ids column-wise; only the rows with a waiver or a manager's edit (a few,
     usually) are looked at one by one. Each row also gets ``_fingerprint``
     (see :func:`fingerprints`) for the ledger.
     """
+    if waivers is None:
+        waivers = apply_waivers(report, inputs.waivers)
     as_of = report.as_of
     this_export = report.input_fingerprints
     days: dict = {}
-    out = CarryResult()
+    out = CarryResult(waived=list(waivers.waived), lapsed=list(waivers.lapsed), ended_waivers=list(waivers.ended_waivers))
     for result in report.results:
         rows = result.rows
         if rows is None or not len(rows):
@@ -209,24 +264,15 @@ def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
         deal_ids = pd.Series(ids, dtype=object)
         fps = fingerprints(result)
         n = len(rows)
-        keep = np.ones(n, dtype=bool)
+        every = np.ones(n, dtype=bool)  # the accepted rows are gone already (apply_waivers)
         status: list[str | None] = [STATUS_NEW] * n
         comment: list[str | None] = [None] * n
         note: list[str | None] = [None] * n
-        w_rule = inputs.waivers.get(rid, {})
-        for i in _rows_in(deal_ids, w_rule, keep):
-            key, w = (rid, ids[i]), w_rule[ids[i]]
-            reason, why, text = _waiver_outcome(w, fps[i], as_of)
-            if reason is None:
-                out.waived.append(key)
-                keep[i] = False
-                continue
-            if w.ended_reason is None:  # still active in the ledger: the audit ends it when recorded
-                out.ended_waivers.append((w.id, reason))
-            out.lapsed.append((*key, why))
-            note[i] = text
+        lapsed = waivers.notes.get(rid, {})
+        for i in _rows_in(deal_ids, lapsed, every):
+            note[i] = lapsed[ids[i]]
         e_rule = inputs.edits.get(rid, {})
-        for i in _rows_in(deal_ids, e_rule, keep):
+        for i in _rows_in(deal_ids, e_rule, every):
             key, e = (rid, ids[i]), e_rule[ids[i]]
             comment[i] = e["comment"]
             if e["status"] == STATUS_FIXED and _same_export(inputs.exports.get(e["audit_id"]), this_export):
@@ -248,7 +294,7 @@ def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
             if status[i] != STATUS_NEW or comment[i]:
                 out.carried += 1
         w_rule = inputs.warned.get(rid, {})
-        for i in _rows_in(deal_ids, w_rule, keep):
+        for i in _rows_in(deal_ids, w_rule, every):
             # the head of sales' warning stays visible next to the row (the «Решение» cell is for this audit's decision)
             w = w_rule[ids[i]]
             text = f"Предупреждение руководителя от {_fmt(w['decided_on'])}" + (f": {w['note']}" if w["note"] else "") + "."
@@ -272,5 +318,5 @@ def carry_over(report: AuditReport, inputs: CarryInputs) -> CarryResult:
         objs = np.array([days.setdefault(u, u.astype(dt.date)) for u in uniq] + [None], dtype=object)[:-1]
         first_seen = objs[codes].tolist()
         rows = rows.assign(status=status, comment=comment, first_seen=first_seen, streak=streak, carry_note=note, **{FINGERPRINT_COLUMN: fps})
-        result.rows = rows[keep].reset_index(drop=True) if not keep.all() else rows
+        result.rows = rows
     return out
