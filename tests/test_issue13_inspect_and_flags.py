@@ -23,7 +23,7 @@ def test_hubspot_german_flag_headers_are_profile_data(tmp_path):
     got = dict(table(HUBSPOT_DE, "hubspot", "SELECT id, status FROM deals"))
     assert got == {"1": "open", "2": "won"}
     de = load_profile("hubspot").languages["de"].entities["deals"].fields
-    assert de["is_closed"] == ["Ist abgeschlossen"] and de["is_won"] == ["Ist gewonnen"]
+    assert de["is_closed"][0] == "Ist abgeschlossen" and de["is_won"][0] == "Ist gewonnen"
     # the flags in German words (Ja / Nein)
     export = tmp_path / "ja"
     export.mkdir()

@@ -47,11 +47,19 @@ def fold_accents(text: str) -> str:
     return "".join(out)
 
 
+#: spaces around a parenthesis, which a header key leaves out: «会社（プライマリー）» (no space, Japanese) is «会社 (プライマリー)»
+_BRACKET_SPACE = re.compile(r"\s*([()])\s*")
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def hkey(header: str) -> str:
-    """Header key: norm() with inner runs of spaces/newlines collapsed and
-    Latin accents folded (an export re-saved without them still matches)."""
-    return " ".join(fold_accents(norm(header)).split())
+    """Header key: norm() with inner runs of spaces/newlines collapsed, Latin accents folded (an export re-saved
+    without them still matches) and compatibility forms unified (NFKC: the full-width «（プライマリー）» a Japanese
+    export writes is «(プライマリー)», acceptance T2)."""
+    import unicodedata
+
+    text = header if header.isascii() else unicodedata.normalize("NFKC", header)
+    return _BRACKET_SPACE.sub(r"\1", " ".join(fold_accents(norm(text)).split()))
 
 
 def spelled_key(header: str) -> str:
@@ -59,7 +67,7 @@ def spelled_key(header: str) -> str:
     an accent (Spanish «Negocio», Portuguese «Negócio») apart."""
     import unicodedata
 
-    return " ".join(unicodedata.normalize("NFC", norm(header)).split())
+    return " ".join(unicodedata.normalize("NFKC", norm(header)).split())
 
 
 FieldType = Literal["id", "text", "number", "date", "enum", "bool"]
