@@ -50,6 +50,7 @@ LABELS: dict[str, str] = {
     "skip-stale": "Правило можно включить",
     "unknown-decision": "Неизвестное решение",
     "unknown-file": "Лишний файл",
+    "skipped-sheet": "Лист книги не прочитан",
     "unknown-pipeline": "Неизвестная воронка",
     "unknown-stage": "Неизвестный этап",
     "unknown-status": "Неизвестный статус",
