@@ -170,7 +170,7 @@ def drop_raw(con, table: str) -> None:
         con.execute(f"DROP TABLE {table}")
 
 
-def _read_csv(con, path: Path, table: str, tmpdir: Path) -> RawTable:
+def _read_csv(con, path: Path, table: str, tmpdir: Path, head_only: bool = False) -> RawTable:
     fingerprint = None
     if path.stat().st_size > STREAM_ABOVE:
         head = utf8_head(path)
@@ -192,7 +192,7 @@ def _read_csv(con, path: Path, table: str, tmpdir: Path) -> RawTable:
                 if raw is not None:
                     return replace(raw, fingerprint=fingerprint)
                 if scan_utf8(path).head is not None:  # irregular but UTF-8 throughout: the streaming serial reader
-                    raw = _read_csv_text(con, path, table, tmpdir, head, "utf-8", whole=False)
+                    raw = _read_csv_text(con, path, table, tmpdir, head, "utf-8", whole=False, head_only=head_only)
                     return replace(raw, fingerprint=fingerprint)
     data = path.read_bytes()
     if not data.strip():
@@ -201,15 +201,18 @@ def _read_csv(con, path: Path, table: str, tmpdir: Path) -> RawTable:
     enc = detect_encoding(path, data)
     text = decode_text(path, data, enc)
     del data
-    return replace(_read_csv_text(con, path, table, tmpdir, text, enc, whole=True), fingerprint=fingerprint)
+    return replace(_read_csv_text(con, path, table, tmpdir, text, enc, whole=True, head_only=head_only),
+                   fingerprint=fingerprint)
 
 
-def _read_csv_text(con, path: Path, table: str, tmpdir: Path, text: str, enc: str, whole: bool) -> RawTable:
-    """``text`` is the whole decoded file (``whole``) or its head (a large UTF-8 file)."""
+def _read_csv_text(con, path: Path, table: str, tmpdir: Path, text: str, enc: str, whole: bool,
+                   head_only: bool = False) -> RawTable:
+    """``text`` is the whole decoded file (``whole``) or its head (a large UTF-8 file); ``head_only``: an HTML table's
+    first rows are enough (:func:`peek_headers`)."""
     if text.lstrip()[:1] == "<" and "<table" in text[:SNIFF_CHARS].lower():
         if not whole:
             text = decode_text(path, path.read_bytes(), enc)
-        return _read_html(con, path, table, text, enc)
+        return _read_html(con, path, table, text, enc, PEEK_ROWS if head_only else None)
     delim, hidx, headers = sniff_csv(path, text)
     src = path
     if enc != "utf-8" and whole:
@@ -456,14 +459,28 @@ class _TableParser:
             self.rows.append(self.row)
         self.row = None
 
-    def feed(self, text: str) -> list[list[str]]:
-        self.parser.feed(text)
+    def feed(self, text: str, limit: int | None = None) -> list[list[str]]:
+        """The table's rows; with ``limit``, at least that many (or all) — the text is fed in pieces and the rest left
+        unparsed once they are read (a header peek of a 100,000-deal Bitrix24 «Excel» file: milliseconds, not 15 s)."""
+        if limit is None:
+            self.parser.feed(text)
+        else:
+            for at in range(0, len(text), HTML_PIECE):
+                self.parser.feed(text[at:at + HTML_PIECE])
+                if self.done or len(self.rows) > limit:
+                    return self.rows if self.done else self.rows[:limit]
         self.parser.close()
         self._close_row()
         return self.rows
 
 
-def _read_html(con, path: Path, table: str, text: str, enc: str) -> RawTable:
+#: characters of an HTML table fed to the parser at a time when only its first rows are wanted
+HTML_PIECE = 1 << 16
+#: rows a header peek reads of an HTML table (the header and the title rows above it are among them)
+PEEK_ROWS = 200
+
+
+def _read_html(con, path: Path, table: str, text: str, enc: str, limit: int | None = None) -> RawTable:
     import re
 
     m = re.search(r"<meta[^>]+charset=[\"']?([A-Za-z0-9_-]+)", text[:4096], re.I)
@@ -477,7 +494,7 @@ def _read_html(con, path: Path, table: str, text: str, enc: str) -> RawTable:
         except InputError:
             pass
     try:
-        rows = _TableParser().feed(text)
+        rows = _TableParser().feed(text, limit)
     except Exception as exc:  # noqa: BLE001 - html.parser on broken markup
         raise file_problem(path, N_("cannot read the HTML table: {why}"), "html", {"why": str(exc)}) from None
     if not rows:
@@ -485,13 +502,14 @@ def _read_html(con, path: Path, table: str, text: str, enc: str) -> RawTable:
     return _rows_to_table(con, path, table, rows, RawInfo("html", enc))
 
 
-def read_raw(con, path: Path, table: str, tmpdir: Path) -> RawTable:
+def read_raw(con, path: Path, table: str, tmpdir: Path, head_only: bool = False) -> RawTable:
     """Load a CSV/XLSX/XLS/HTML file into the all-text table ``table``.
 
     The table has ``_row`` (the row number as a spreadsheet shows it, header
     included) and ``c0 … cN``; rows above the header (a report preamble) are
     not in it. The format is taken from the content, not the file name (an
-    .xls that is an HTML table, an .xlsx renamed to .csv).
+    .xls that is an HTML table, an .xlsx renamed to .csv). ``head_only``: the headers are what is wanted (an HTML
+    table's first rows are read, not all of them).
     """
     try:
         with open(path, "rb") as fh:
@@ -502,7 +520,7 @@ def read_raw(con, path: Path, table: str, tmpdir: Path) -> RawTable:
         return _read_xlsx(con, path, table, "xlsx")
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
         return _read_xlsx(con, path, table, "xls")
-    return _read_csv(con, path, table, tmpdir)
+    return _read_csv(con, path, table, tmpdir, head_only)
 
 
 def peek_headers(path: Path) -> list[str]:
@@ -518,6 +536,6 @@ def _peek_headers(path: Path) -> list[str]:
     con = duckdb.connect()
     try:
         with tempfile.TemporaryDirectory(prefix="crm-audit-") as tmp:
-            return read_raw(con, path, "peek", Path(tmp)).headers
+            return read_raw(con, path, "peek", Path(tmp), head_only=True).headers
     finally:
         con.close()
