@@ -360,7 +360,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
             raise InputError(problems=[*loader.duplicates, *(p for exc in bad_cells for p in exc.problems)],
                              hint=_bad_cells_hint(bad_cells))
         for i, path in enumerate(lookups.json_files(profile, d)):  # an API's list dumped as JSON (users.json)
-            raw = lookups.read_json(con, path, f"raw_json_{i}")
+            raw = lookups.read_json(con, path, f"raw_json_{i}", lookups.json_nests(profile))
             found = lookups.match(profile, path, raw) if raw is not None else None
             if found is not None:
                 loader.lookups.append(found)

@@ -153,6 +153,11 @@ def named_headers(headers: list[str], names: dict[str, str]) -> list[str]:
 JSON_RECORD_KEYS = ("data", "results", "result", "_embedded", "records", "items", "users")
 
 
+def json_nests(profile: Profile) -> list[tuple[str, str]]:
+    """The nested lists the profile's lookups read from a JSON dump: (items key, parent prefix)."""
+    return [(lk.json_items, lk.json_parent) for lk in profile.lookups if lk.json_items]
+
+
 def json_files(profile: Profile, directory: Path) -> list[Path]:
     """The .json files of an export folder named like a lookup of the profile (users.json: the API's users list)."""
     if not directory.is_dir():
@@ -176,9 +181,30 @@ def _records(doc, depth: int = 0) -> list[dict] | None:
     return None
 
 
-def read_json(con, path: Path, table: str) -> RawTable | None:
+def _scalars(record: dict, prefix: str = "") -> dict:
+    """A record's scalar fields, those of an object field (HubSpot's stage `metadata`: isClosed, probability) after
+    them unless the record has a field of that name."""
+    out = {prefix + k: v for k, v in record.items() if not isinstance(v, (dict, list))}
+    for v in record.values():
+        if isinstance(v, dict):
+            out.update((prefix + k, x) for k, x in v.items() if not isinstance(x, (dict, list)) and prefix + k not in out)
+    return out
+
+
+def _nested(records: list[dict], nests: list[tuple[str, str]]) -> list[dict]:
+    """The records as rows of scalars: where they nest a list of the profile's ``json_items`` (each pipeline's
+    `stages`), one row per nested record, its parent's fields first, prefixed ``json_parent``."""
+    for items, prefix in nests:
+        if any(isinstance(r.get(items), list) and r[items] for r in records):
+            return [{**_scalars(r, prefix), **_scalars(child)}
+                    for r in records for child in (r.get(items) or []) if isinstance(child, dict)]
+    return [_scalars(r) for r in records]
+
+
+def read_json(con, path: Path, table: str, nests: list[tuple[str, str]] | None = None) -> RawTable | None:
     """A JSON list of records (an API's users list dumped as users.json) as a raw table of its scalar fields, the
-    way a CSV is read (``_row``, ``c0 … cN``); None when the file holds no such list."""
+    way a CSV is read (``_row``, ``c0 … cN``); None when the file holds no such list. ``nests``: (items key, parent
+    prefix) of the lists a record may nest (:func:`_nested`)."""
     import json
 
     from crm_audit.engine.readers import RawInfo
@@ -188,11 +214,12 @@ def read_json(con, path: Path, table: str) -> RawTable | None:
     except (OSError, UnicodeDecodeError, ValueError):
         return None
     records = _records(doc)
+    records = _nested(records, nests or []) if records else None
     if not records:
         return None
     headers: list[str] = []
     for r in records:
-        headers += [k for k, v in r.items() if not isinstance(v, (dict, list)) and k not in headers]
+        headers += [k for k in r if k not in headers]
 
     def text(v) -> str:
         return "" if v is None else ("true" if v is True else "false" if v is False else str(v))

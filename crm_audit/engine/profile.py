@@ -153,6 +153,11 @@ class Lookup(BaseModel):
     # list names, is a name the export already gives (HubSpot's UI export writes the pipeline's label «Sales Pipeline»
     # under «Pipeline», its API the id «default» or a number under «pipeline»): kept, never warned as an unnamed id
     id_like: str = ".+"
+    # a JSON dump nesting this list's records in each record's list of that key (HubSpot's pipelines.json:
+    # each pipeline's `stages`): read one row per nested record, its parent's fields first, prefixed
+    # `json_parent` (pipeline_id, pipeline_label: the columns of the same list dumped as stages.csv)
+    json_items: str | None = None
+    json_parent: str = ""
     # the ids of `known` that the settings named (`stage_ids:` / `pipeline_ids:`): they win over a file
     settings: set[str] = Field(default_factory=set, exclude=True)
 
