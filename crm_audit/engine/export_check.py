@@ -66,10 +66,9 @@ def rule_field_problems(rules: list, settings, export: LoadedExport, profile: Pr
     field is tested, in `run`'s words; a column every rule needs (the deal's status) at the settings' `crm:`
     (``needs``: :func:`decide`'s, made here when not given)."""
     from crm_audit.engine import requirements
-    from crm_audit.rules.ruleset import _tested_fields
 
     needs = needs if needs is not None else decide(rules, settings, export, profile)
-    by_id = {r.id: r for r in rules}
+    by_id = {r.id: r for r in reversed(rules)}  # one id twice (said by validate): the first rule's name
     # a field whose `columns:` header the file lacks is said once, at that line (unmatched_columns), not again here
     said = {(entity, name) for entity, name, *_rest in _unmatched(settings, export, profile)}
     out: list[Problem] = []
@@ -91,14 +90,27 @@ def rule_field_problems(rules: list, settings, export: LoadedExport, profile: Pr
                 ByLanguage({"en": f"{by_id[r].code} {r}", "ru": f"{by_id[r].code} {by_id[r].title or r}"}) for r in m.needed_by if r in by_id]}))
             continue
         for rid in m.needed_by:
-            rule = by_id.get(rid)
-            if rule is None:
-                continue
-            rname = ByLanguage({"en": f"{rule.code} {rule.id}".strip(), "ru": f"{rule.code} {rule.title or rule.id}".strip()})
-            where = _tested_fields(rule)
-            path = where.get(m.field) or next((p for ref, p in where.items() if ref.endswith("." + m.field.partition(".")[2])), ())
-            out.append(rule.problem(path, template, "missing-column", {**params, "rules": [rname]}))
+            for rule, path in _readers(rules, rid, m.field):
+                rname = ByLanguage({"en": f"{rule.code} {rule.id}".strip(), "ru": f"{rule.code} {rule.title or rule.id}".strip()})
+                out.append(rule.problem(path, template, "missing-column", {**params, "rules": [rname]}))
     return out
+
+
+def _readers(rules: list, rid: str, field: str) -> list[tuple]:
+    """(rule, the path where it tests ``field``) of each rule with the id ``rid`` that reads the field — one id written
+    twice blames the rule that reads it, not the last of them (U4); none testing it (an evidence column): the first
+    such rule at its own line."""
+    from crm_audit.rules.ruleset import _tested_fields, rule_path
+
+    name = "." + field.partition(".")[2]
+    same = [r for r in rules if r.id == rid]
+    found = []
+    for rule in same:
+        where = _tested_fields(rule)
+        path = where.get(field) or next((p for ref, p in where.items() if ref.endswith(name)), None)
+        if path is not None:
+            found.append((rule, path))
+    return found or [(r, rule_path(r)) for r in same[:1]]
 
 
 def unreadable_cells(settings, export: LoadedExport, needs) -> list[Problem]:

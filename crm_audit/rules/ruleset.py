@@ -286,7 +286,43 @@ def rule_path(rule: Rule) -> tuple:
 
 def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
     """Every rule that loads, and every problem found (nothing raised)."""
+    rules, _broken, problems = collect_all(settings)
+    return rules, problems
+
+
+def _duplicate_problems(everyone: list[Rule]) -> list[Problem]:
+    """A rule id, code or sheet title written twice — by rules that load or not (a broken rule's id is still taken) —
+    at each later place naming the first, and at the first naming the second (acceptance U4: both places)."""
+    out: list[Problem] = []
+    for what, key_of in (("id", lambda r: r.id), ("code", lambda r: r.code), ("sheet title", lambda r: r.sheet_title.lower())):
+        msg = {"id": N_("rule id «{key}» is also used at {where}"), "code": N_("rule code «{key}» is also used at {where}"),
+               "sheet title": N_("rule sheet title «{key}» is also used at {where}")}[what]
+        seen: dict[str, Rule] = {}
+        named_first: set[str] = set()
+        for r in everyone:
+            key = key_of(r)
+            if not key.strip():
+                continue
+            if key in seen:
+                o = seen[key]
+                reason = f"duplicate-{what.replace(' ', '-')}"
+                if key not in named_first:
+                    named_first.add(key)
+                    out.append(Problem(template=msg, params={"key": key, "where": f"{r.file}:{r.line}"}, file=o.file, line=o.line,
+                                       reason=reason))
+                out.append(Problem(template=msg, params={"key": key, "where": f"{o.file}:{o.line}"}, file=r.file, line=r.line,
+                                   reason=reason))
+            else:
+                seen[key] = r
+    return out
+
+
+def collect_all(settings: Settings) -> tuple[list[Rule], list[Rule], list[Problem]]:
+    """(every rule that loads, every rule that does not as far as it parsed — both as `collect` turns them on or
+    off — every problem found); nothing raised. `validate --export` checks the broken rules' fields too."""
     rules: list[Rule] = []
+    broken_rules: list[Rule] = []
+    everyone: list[Rule] = []  # every rule of every file, in the files' order (duplicates)
     originals: list[Rule] = []  # as the files write them (`fields:` etc. name their fields)
     problems: list[Problem] = []
     bundled_dir = resources.rules_dir()
@@ -306,18 +342,11 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
         problems += sorted(probs, key=lambda p: (p.line or 0, p.col or 0))
         originals += parsed
         rules += named
-    seen_id: dict[str, Rule] = {}
-    seen_code: dict[str, Rule] = {}
-    seen_sheet: dict[str, Rule] = {}
-    for r in rules:
-        for key, seen, what, msg in ((r.id, seen_id, "id", N_("rule id «{key}» is also used at {where}")),
-                                     (r.code, seen_code, "code", N_("rule code «{key}» is also used at {where}")),
-                                     (r.sheet_title.lower(), seen_sheet, "sheet title", N_("rule sheet title «{key}» is also used at {where}"))):
-            if key in seen:
-                o = seen[key]
-                problems.append(Problem(template=msg, params={"key": key, "where": f"{o.file}:{o.line}"}, file=r.file, line=r.line,
-                                        reason=f"duplicate-{what.replace(' ', '-')}"))
-            seen[key] = r
+        broken_named = [with_team_names(r, settings) for r in broken]
+        broken_rules += broken_named
+        everyone += sorted(named + broken_named, key=lambda r: r.line or 0)
+    problems += _duplicate_problems(everyone)
+    seen_id = dict.fromkeys(r.id for r in everyone)
     for i, rid in enumerate(settings.rules.disable):
         if rid not in seen_id:
             line, col = settings.where("rules", "disable", i)
@@ -331,9 +360,9 @@ def collect(settings: Settings) -> tuple[list[Rule], list[Problem]]:
                                     line=line, col=col, reason="unknown-rule"))
     problems += _names_problems(originals, settings)
     off = {k: (v or "выключено") for k, v in settings.rules.skip.items()}
-    active = [dataclasses.replace(r, off=off[r.id]) if r.id in off else r
-              for r in rules if r.enabled and r.id not in settings.rules.disable]
-    return active, problems
+    active, broken_on = ([dataclasses.replace(r, off=off[r.id]) if r.id in off else r
+                          for r in group if r.enabled and r.id not in settings.rules.disable] for group in (rules, broken_rules))
+    return active, broken_on, problems
 
 
 def empty_list_problems(rules: list[Rule], settings: Settings) -> list[Problem]:
