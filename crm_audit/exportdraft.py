@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import textwrap
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -428,13 +429,19 @@ def synonym_info(ref: str) -> dict:
     return next((v for k, v in _synonyms().items() if norm(k) == norm(ref)), {}) or {}
 
 
+#: a note in parentheses closing a header («… (Google Docs)»), left out when its name is compared with a field's names
+_TRAILING_NOTE = re.compile(r"\s*\([^()]*\)\s*$")
+
+
 def closest_name(ref: str, candidates: dict[str, str]) -> tuple[str, float, str] | None:
     """The candidate (name key -> name) that is the rule field ``ref`` under this team's name: (the name, how close,
     the field's own name or synonym it matched); the same key first, else the closest above :data:`NAME_CUTOFF`."""
     name = ref.partition(".")[2]
     best = None
+    # a header with a note in parentheses after the name («Ссылка на КП (Google Docs)», «Запись демо (Zoom)»): the name
+    bare = {_TRAILING_NOTE.sub("", k): h for k, h in candidates.items() if _TRAILING_NOTE.search(k)}
     for n in [name, *synonym_info(ref).get("names", [])]:
-        hit = candidates.get(_key(n))
+        hit = candidates.get(_key(n)) or bare.get(_key(n))
         if hit is not None:
             return hit, 1.0, n
         near = _closest(n, candidates)
