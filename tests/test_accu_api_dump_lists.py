@@ -56,3 +56,43 @@ def test_inspect_names_the_stages_from_pipelines_json_without_an_unnamed_id_warn
     assert code == 0, err
     assert "pipelines.json" in out
     assert "ID этапов" not in out + err and "ID воронок" not in out + err
+
+
+# --------------------------------------------------------------------------- U6: Salesforce RecordType.csv
+
+SF_FOUND = {"1.1": {"006A000000o6AAAAA6"}, "1.3": {"006A000000o3AAAAA3"}, "1.5": {"006A000000o2AAAAA2"},
+            "1.7": {"006A000000o6AAAAA6"}, "1.8": {"006A000000o2AAAAA2", "006A000000o4AAAAA4"},
+            "1.11": {"006A000000o3AAAAA3"}, "2.3": {"006A000000o3AAAAA3"},
+            "2.4": {"006A000000o1AAAAA1", "006A000000o3AAAAA3"}}
+
+
+def _sf_with_record_types(tmp_path, capsys, monkeypatch, drop_list: bool) -> str:
+    """init, the record type taken as the pipeline (init's own commented proposal), init --force: the settings' text."""
+    export = tmp_path / "export"
+    shutil.copytree(ACCU / "sf_rt_full", export)
+    if drop_list:
+        (export / "RecordType.csv").unlink()
+    text = init_from_export(capsys, monkeypatch, tmp_path, "salesforce", export)
+    assert "\ncolumns: {}" in text
+    (tmp_path / "crm-audit.yaml").write_text(text.replace("\ncolumns: {}", "\ncolumns:\n  deals:\n    pipeline: RecordTypeId", 1),
+                                             encoding="utf-8")
+    code, _out, err = cli_ru(capsys, monkeypatch, "init", str(tmp_path), "--crm", "salesforce", "--from-export", str(export), "--force")
+    assert code == 0, err
+    return (tmp_path / "crm-audit.yaml").read_text(encoding="utf-8")
+
+
+def test_salesforce_record_types_named_by_recordtype_csv(tmp_path, capsys, monkeypatch):
+    text = _sf_with_record_types(tmp_path, capsys, monkeypatch, drop_list=False)
+    settings = yaml.safe_load(text)
+    assert settings["pipeline_ids"] == {"012A0000000DirAAA": "Direct", "012A0000000PrtAAA": "Partner"}
+    assert set(settings["pipelines"]) == {"Direct", "Partner"}
+    out, err = run_audit(capsys, monkeypatch, tmp_path, tmp_path / "export", "2026-11-20")
+    assert "RecordType.csv" not in out + err  # read as the record types' list, never skipped as a would-be Account.csv
+    assert findings_by_code(tmp_path / "v.csv") == SF_FOUND
+
+
+def test_salesforce_record_type_ids_without_the_list_are_warned_with_stubs(tmp_path, capsys, monkeypatch):
+    text = _sf_with_record_types(tmp_path, capsys, monkeypatch, drop_list=True)
+    assert '# pipeline_ids:\n#   "012A0000000DirAAA": ?\n#   "012A0000000PrtAAA": ?' in text
+    out, err = run_audit(capsys, monkeypatch, tmp_path, tmp_path / "export", "2026-11-20")
+    assert "ID воронок" in out + err and "012A0000000" in out + err
