@@ -226,8 +226,8 @@ def test_a_russian_team_reads_russian_only(env, capsys, monkeypatch):
     assert any(ln.startswith("ошибка: укажите что-то одно: --export ПАПКА") for ln in err), cap.err
     assert "ошибка: неверное значение '--as-of': «31.02.2026» — не дата; пишите ГГГГ-ММ-ДД или ДД.ММ.ГГГГ, например 2026-11-20 или 20.11.2026" in err
     assert any(ln.startswith("ошибка: менеджера «Иван Петрофф» нет в аудитах") for ln in err), cap.err
-    assert f"ошибка: {env['dir'] / 'empty'}: не найдено ни одного файла выгрузки (CSV или XLSX); ожидаются deals.csv, " \
-           "activities.csv, organizations.csv, persons.csv" in err
+    assert f"ошибка: {env['dir'] / 'empty'}: не найдено ни одного файла выгрузки (CSV, XLSX или JSON); ожидаются " \
+           "deals.csv, organizations.csv, persons.csv, activities.csv" in err
     mixed = [(ln, english_words(ln)) for ln in out + err if english_words(ln)]
     assert mixed == [], "\n".join(f"{ln!r}: {w}" for ln, w in mixed)
 

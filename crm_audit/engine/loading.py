@@ -329,10 +329,12 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
     d = Path(directory)
     if not d.exists():
         raise file_problem(d, N_("the export directory does not exist"), "not-found", {})
-    files = readers.export_files(d)
+    json_lookups = set(lookups.json_files(profile, d))  # users.json, pipelines.json: read as lists of names below
+    files = [p for p in readers.export_files(d) if p not in json_lookups]
     if not files:
-        raise file_problem(d, N_("no export files (CSV or XLSX) found; expected deals.csv, activities.csv, organizations.csv, "
-                                 "persons.csv"), "no-files", {})
+        raise file_problem(d, N_("no export files (CSV, XLSX or JSON) found; expected {files}"), "no-files",
+                           {"files": ", ".join(f"{spec.files[0] if spec.files else name}.csv"
+                                               for name, spec in profile.entities.items())})
     own_con = con is None
     tmp = tempfile.TemporaryDirectory(prefix="crm-audit-")
     if own_con:

@@ -95,7 +95,9 @@ def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
         if key is None or value is None or key == value:
             continue
         names = {norm(f) for f in lk.files}
-        by_name = stem in names or bool(tokens & names)
+        # a JSON dump read one row per record of this lookup's nested list (amoCRM's pipelines.json: each pipeline's
+        # `_embedded.statuses`) is this lookup's list, whatever the file's name
+        by_name = stem in names or bool(tokens & names) or bool(lk.json_items and raw.info.nested == lk.json_items)
         if not by_name:
             # by headers alone when its key column is a specific one (STATUS_ID), not a bare «ID»
             if hkey(raw.headers[key]) == "id":
@@ -148,11 +150,6 @@ def named_headers(headers: list[str], names: dict[str, str]) -> list[str]:
 
 # --------------------------------------------------------------------------- JSON lists
 
-#: where an API's list response keeps its records: Pipedrive `data`, HubSpot v3 `results`, Bitrix24 `result`,
-#: amoCRM v4 `_embedded.users`, Salesforce REST `records` (any first list of objects is taken, these first)
-JSON_RECORD_KEYS = ("data", "results", "result", "_embedded", "records", "items", "users")
-
-
 def json_nests(profile: Profile) -> list[tuple[str, str]]:
     """The nested lists the profile's lookups read from a JSON dump: (items key, parent prefix)."""
     return [(lk.json_items, lk.json_parent) for lk in profile.lookups if lk.json_items]
@@ -167,68 +164,23 @@ def json_files(profile: Profile, directory: Path) -> list[Path]:
                   and (norm(p.stem) in names or _stem_tokens(p) & names))
 
 
-def _records(doc, depth: int = 0) -> list[dict] | None:
-    """The first list of objects in an API response (the response itself when it is one)."""
-    if isinstance(doc, list):
-        return doc if doc and all(isinstance(x, dict) for x in doc) else None
-    if not isinstance(doc, dict) or depth > 3:
-        return None
-    keys = sorted(doc, key=lambda k: (k not in JSON_RECORD_KEYS, JSON_RECORD_KEYS.index(k) if k in JSON_RECORD_KEYS else 0))
-    for k in keys:
-        found = _records(doc[k], depth + 1)
-        if found:
-            return found
-    return None
-
-
-def _scalars(record: dict, prefix: str = "") -> dict:
-    """A record's scalar fields, those of an object field (HubSpot's stage `metadata`: isClosed, probability) after
-    them unless the record has a field of that name."""
-    out = {prefix + k: v for k, v in record.items() if not isinstance(v, (dict, list))}
-    for v in record.values():
-        if isinstance(v, dict):
-            out.update((prefix + k, x) for k, x in v.items() if not isinstance(x, (dict, list)) and prefix + k not in out)
-    return out
-
-
-def _nested(records: list[dict], nests: list[tuple[str, str]]) -> list[dict]:
-    """The records as rows of scalars: where they nest a list of the profile's ``json_items`` (each pipeline's
-    `stages`), one row per nested record, its parent's fields first, prefixed ``json_parent``."""
-    for items, prefix in nests:
-        if any(isinstance(r.get(items), list) and r[items] for r in records):
-            return [{**_scalars(r, prefix), **_scalars(child)}
-                    for r in records for child in (r.get(items) or []) if isinstance(child, dict)]
-    return [_scalars(r) for r in records]
-
-
 def read_json(con, path: Path, table: str, nests: list[tuple[str, str]] | None = None) -> RawTable | None:
     """A JSON list of records (an API's users list dumped as users.json) as a raw table of its scalar fields, the
     way a CSV is read (``_row``, ``c0 … cN``); None when the file holds no such list. ``nests``: (items key, parent
-    prefix) of the lists a record may nest (:func:`_nested`)."""
-    import json
-
+    prefix) of the lists a record may nest (:func:`crm_audit.engine.jsonread.rows`); the raw table's
+    ``info.nested`` says which one its rows are."""
+    from crm_audit.engine import jsonread
     from crm_audit.engine.readers import RawInfo
 
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError):
+    doc = jsonread.load(path)
+    recs = jsonread.records(doc) if doc is not None else None
+    if not recs:
         return None
-    records = _records(doc)
-    records = _nested(records, nests or []) if records else None
-    if not records:
+    flat, nested = jsonread.rows(recs, nests or [])
+    if not flat:
         return None
-    headers: list[str] = []
-    for r in records:
-        headers += [k for k in r if k not in headers]
-
-    def text(v) -> str:
-        return "" if v is None else ("true" if v is True else "false" if v is False else str(v))
-
-    cols = ", ".join(f"c{i} VARCHAR" for i in range(len(headers)))
-    con.execute(f"CREATE TABLE {table} (_row INTEGER, {cols})")
-    con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * (len(headers) + 1))})",
-                    [[n + 2, *(text(r.get(h)) for h in headers)] for n, r in enumerate(records)])
-    return RawTable(table, path, headers, RawInfo(kind="json"))
+    headers = jsonread.to_table(con, table, flat)
+    return RawTable(table, path, headers, RawInfo(kind="json", nested=nested))
 
 
 def _applies(lk: Lookup, ent: LoadedEntity) -> bool:

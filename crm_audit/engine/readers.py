@@ -25,7 +25,8 @@ from crm_audit.errors import InputError, Msg, Problem, file_problem
 from crm_audit.filecache import per_file
 from crm_audit.i18n import N_
 
-DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html")
+#: .json: an API's list dumped as the API returns it (crm_audit.engine.jsonread)
+DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html", ".json")
 SNIFF_CHARS = 128 * 1024
 HEADER_SCAN = 30  # rows looked at to find the header below a report preamble
 #: calamine's merged ranges of a sheet: ((first row, first column), (last row, last column)), counted from 0
@@ -39,7 +40,7 @@ STREAM_ABOVE = 8 * 1024 * 1024
 class RawInfo:
     """How a file was read (shown by `crm-audit inspect`)."""
 
-    kind: str = "csv"  # csv | xlsx | xls | html
+    kind: str = "csv"  # csv | xlsx | xls | html | json
     encoding: str | None = None
     delimiter: str | None = None
     header_row: int = 1
@@ -47,6 +48,8 @@ class RawInfo:
     sheet: str | None = None
     #: why each other sheet of the workbook with data was not read (crm_audit.engine.sheets)
     skipped_sheets: list[Msg] = field(default_factory=list)
+    #: a JSON dump read one row per nested record: the nested list's key (a lookup's ``json_items``)
+    nested: str | None = None
 
 
 @dataclass(frozen=True)
@@ -520,7 +523,22 @@ def read_raw(con, path: Path, table: str, tmpdir: Path, head_only: bool = False)
         return _read_xlsx(con, path, table, "xlsx")
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
         return _read_xlsx(con, path, table, "xls")
+    if path.suffix.lower() == ".json":
+        return read_json_data(con, path, table)
     return _read_csv(con, path, table, tmpdir, head_only)
+
+
+def read_json_data(con, path: Path, table: str) -> RawTable:
+    """A JSON data file (leads.json: the API's list as it answered) as a raw table of its records, flattened by
+    :mod:`crm_audit.engine.jsonread`'s generic rules; a file holding no list of records is a table without columns
+    (then not recognised as any file of the export, and ignored with a warning — never fatal)."""
+    from crm_audit.engine import jsonread
+
+    doc = jsonread.load(path)
+    recs = jsonread.records(doc) if doc is not None else None
+    flat = jsonread.rows(recs, lists=True)[0] if recs else []
+    headers = jsonread.to_table(con, table, flat)
+    return RawTable(table, path, headers, RawInfo(kind="json", encoding="utf-8"))
 
 
 def peek_headers(path: Path) -> list[str]:
