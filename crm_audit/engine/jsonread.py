@@ -139,17 +139,20 @@ def load(path: Path):
 
 
 def to_table(con, table: str, recs: list[dict]) -> list[str]:
-    """``recs`` (rows of scalars) into the all-text table ``table``; its headers."""
-    headers: list[str] = []
-    seen: set[str] = set()
-    for r in recs:
-        for k in r:
-            if k not in seen:
-                seen.add(k)
-                headers.append(k)
-    cols = "".join(f", c{i} VARCHAR" for i in range(len(headers)))
-    con.execute(f"CREATE OR REPLACE TABLE {table} (_row INTEGER{cols})")
-    if recs:
-        con.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * (len(headers) + 1))})",
-                        [[n + 2, *(text(r.get(h)) for h in headers)] for n, r in enumerate(recs)])
+    """``recs`` (rows of scalars) into the all-text table ``table``, the first record on row 2 as under a CSV's
+    header (:func:`crm_audit.engine.readers.columns_to_table`); its headers."""
+    from crm_audit.engine.readers import columns_to_table
+
+    headers = list(dict.fromkeys(k for r in recs for k in r))
+    columns_to_table(con, table, 2, len(recs), [[text(r.get(h)) for r in recs] for h in headers])
     return headers
+
+
+def read(con, path: Path, table: str, nests: list[tuple[str, str]] | None = None,
+         lists: bool = False) -> tuple[list[str], str | None] | None:
+    """The JSON file at ``path`` as the all-text table ``table``: (its headers, the ``json_items`` key its rows are the
+    nested records of — see :func:`rows`); None when the file holds no list of records (or it is not JSON)."""
+    doc = load(path)
+    recs = records(doc) if doc is not None else None
+    flat, nested = rows(recs, nests, lists) if recs else ([], None)
+    return (to_table(con, table, flat), nested) if flat else None

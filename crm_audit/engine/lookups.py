@@ -172,15 +172,8 @@ def read_json(con, path: Path, table: str, nests: list[tuple[str, str]] | None =
     from crm_audit.engine import jsonread
     from crm_audit.engine.readers import RawInfo
 
-    doc = jsonread.load(path)
-    recs = jsonread.records(doc) if doc is not None else None
-    if not recs:
-        return None
-    flat, nested = jsonread.rows(recs, nests or [])
-    if not flat:
-        return None
-    headers = jsonread.to_table(con, table, flat)
-    return RawTable(table, path, headers, RawInfo(kind="json", nested=nested))
+    found = jsonread.read(con, path, table, nests)
+    return RawTable(table, path, found[0], RawInfo(kind="json", nested=found[1])) if found is not None else None
 
 
 def _applies(lk: Lookup, ent: LoadedEntity) -> bool:

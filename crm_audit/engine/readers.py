@@ -319,8 +319,6 @@ def _fill_merged(rows: list[list[Any]], merged: Merged, below: int) -> None:
 
 
 def _rows_to_table(con, path: Path, table: str, rows: list[list[Any]], info: RawInfo, merged: Merged = ()) -> RawTable:
-    import pyarrow as pa
-
     rows = [list(r) for r in rows]
     if not rows or not any(_nonblank(r) for r in rows):
         raise file_problem(path, N_("the first sheet / table is empty"), "empty", {}, row=1)
@@ -340,18 +338,22 @@ def _rows_to_table(con, path: Path, table: str, rows: list[list[Any]], info: Raw
     headers += [""] * (width - len(headers))
     while headers and not headers[-1] and not any(len(r) >= len(headers) and _cell_text(r[len(headers) - 1]) for r in rows[h + 1:]):
         headers.pop()
-    n = len(headers)
-    data = {f"c{i}": [] for i in range(n)}
     body = rows[h + 1:]
-    for r in body:
-        for i in range(n):
-            data[f"c{i}"].append(_cell_text(r[i]) if i < len(r) else None)
-    first = info.header_row + 1
-    arrow = pa.table({"_row": pa.array(range(first, first + len(body)), pa.int64()), **{k: pa.array(v, pa.string()) for k, v in data.items()}})
+    columns_to_table(con, table, info.header_row + 1, len(body),
+                     [[_cell_text(r[i]) if i < len(r) else None for r in body] for i in range(len(headers))])
+    return RawTable(table, path, headers, info)
+
+
+def columns_to_table(con, table: str, first_row: int, n_rows: int, columns: list[list[str | None]]) -> None:
+    """The all-text table ``table`` (``_row`` counting from ``first_row``, then ``c0 … cN`` of ``columns``, each
+    ``n_rows`` long), handed to DuckDB as an Arrow table (no row-by-row insert)."""
+    import pyarrow as pa
+
+    arrow = pa.table({"_row": pa.array(range(first_row, first_row + n_rows), pa.int64()),
+                      **{f"c{i}": pa.array(col, pa.string()) for i, col in enumerate(columns)}})
     con.register(f"{table}_arrow", arrow)
     con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM {table}_arrow")
     con.unregister(f"{table}_arrow")
-    return RawTable(table, path, headers, info)
 
 
 def _read_xlsx(con, path: Path, table: str, kind: str = "xlsx") -> RawTable:
@@ -534,10 +536,8 @@ def read_json_data(con, path: Path, table: str) -> RawTable:
     (then not recognised as any file of the export, and ignored with a warning — never fatal)."""
     from crm_audit.engine import jsonread
 
-    doc = jsonread.load(path)
-    recs = jsonread.records(doc) if doc is not None else None
-    flat = jsonread.rows(recs, lists=True)[0] if recs else []
-    headers = jsonread.to_table(con, table, flat)
+    found = jsonread.read(con, path, table, lists=True)
+    headers = found[0] if found is not None else jsonread.to_table(con, table, [])
     return RawTable(table, path, headers, RawInfo(kind="json", encoding="utf-8"))
 
 
