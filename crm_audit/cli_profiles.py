@@ -148,18 +148,11 @@ def _unfinished(path: Path) -> bool:
     return isinstance(data, dict) and bool(data.get("unfinished"))
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """``text`` into ``path`` through a temporary file beside it: a crash leaves the previous file whole."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
 def write_settings_from_export(directory: str | Path, crm: str, export_dir: str | Path, force: bool = False,
                                domain: str | None = None) -> Path:
     """``crm-audit init --crm NAME --from-export DIR``: write crm-audit.yaml
     that runs on this export (mappings proposed, rules it cannot feed switched off)."""
-    from crm_audit.initfile import render_settings
+    from crm_audit.initfile import render_settings, write_text_atomically
     from crm_audit.settings import SETTINGS_FILE
 
     d = Path(directory)
@@ -186,7 +179,7 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
         if team is not None and not _unfinished(path):  # the team's finished settings: never replaced by a stub
             raise InputError(problems=[*exc.problems, Problem(template=TEAM_FILE_KEPT, params=params, file=str(path),
                                                               reason="settings-kept")]) from None
-        _write_atomically(path, _stub_settings(crm, export_dir, lack, own or {}, own_values, values_confirmed))
+        write_text_atomically(path, _stub_settings(crm, export_dir, lack, own or {}, own_values, values_confirmed))
         note = Problem(template=N_("written unfinished: {file} has no column «{header}» ({entity}: {name}), without which it "
                                    "cannot be read. If the file has it under another name, write that name in {path} in "
                                    "place of <header> and remove the «#» before that line; else export the file again with "
@@ -194,7 +187,7 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
                                    "stay and the rest is filled in"),
                        params=params, file=str(path), reason="unfinished-settings")
         raise InputError(problems=[*exc.problems, note]) from None
-    _write_atomically(path, text)
+    write_text_atomically(path, text)
     for entity, name, header, file in stale:  # the team's line would stop the run: said before the file is opened (N6)
         click.echo(_("warning: columns: {entity}: {field}: «{header}» from your {path} is no longer a column of {file}: the "
                      "line is commented out and the field mapped as without it; remove the «#» when the column is back in "

@@ -43,8 +43,13 @@ def write_settings(directory: Path, crm: str = "pipedrive", force: bool = False)
     path = directory / SETTINGS_FILE
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; edit it, or pass --force to overwrite it")
-    text = render_settings(crm)
+    write_text_atomically(path, render_settings(crm))
+    return path
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """``text`` into ``path`` through a temporary file beside it: a crash leaves the previous file whole (every
+    settings file a command writes)."""
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)
-    return path

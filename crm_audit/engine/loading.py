@@ -329,7 +329,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
     d = Path(directory)
     if not d.exists():
         raise file_problem(d, N_("the export directory does not exist"), "not-found", {})
-    json_lookups = set(lookups.json_files(profile, d))  # users.json, pipelines.json: read as lists of names below
+    json_lookups = lookups.json_files(profile, d)  # users.json, pipelines.json: read as lists of names below
     files = [p for p in readers.export_files(d) if p not in json_lookups]
     if not files:
         raise file_problem(d, N_("no export files (CSV, XLSX or JSON) found; expected {files}"), "no-files",
@@ -361,7 +361,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         if loader.duplicates or bad_cells:
             raise InputError(problems=[*loader.duplicates, *(p for exc in bad_cells for p in exc.problems)],
                              hint=_bad_cells_hint(bad_cells))
-        for i, path in enumerate(lookups.json_files(profile, d)):  # an API's list dumped as JSON (users.json)
+        for i, path in enumerate(json_lookups):  # an API's list dumped as JSON (users.json)
             raw = lookups.read_json(con, path, f"raw_json_{i}", lookups.json_nests(profile))
             found = lookups.match(profile, path, raw) if raw is not None else None
             if found is not None:

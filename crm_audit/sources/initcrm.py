@@ -117,7 +117,7 @@ def write_settings_from_crm(directory: Path, crm: str, force: bool = False, *, d
     api = CrmApiSettings(domain=domain, token_env=token_env, token_file=str(Path(token_file).expanduser().resolve()) if token_file else None,
                          base_url=base_url, **(api_options or {}))
     text = settings_text_from_crm(directory, crm, api, progress=progress, **conn_kw)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    from crm_audit.initfile import write_text_atomically
+
+    write_text_atomically(path, text)
     return path

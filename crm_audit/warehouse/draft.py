@@ -506,7 +506,7 @@ def write_settings_from_engine(directory: str | Path, url_text: str, profile: st
     ed = draft_from_engine(url, profile, schema, crm)
     text = settings_text_from_engine(ed)
     d.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    from crm_audit.initfile import write_text_atomically
+
+    write_text_atomically(path, text)
     return path, ed
