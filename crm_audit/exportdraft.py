@@ -335,6 +335,16 @@ def columns_suggested(export, profile, hints: dict[str, list[Mapping]] | None = 
     return out
 
 
+def columns_named_by_lists(export, _profile) -> dict[str, list[Mapping]]:
+    """The deals column whose ids the export's own list names (Salesforce's RecordTypeId named by RecordType.csv:
+    :attr:`LoadedEntity.listed`), written to `columns:` for the team to check: the list says what the ids are."""
+    deals = export.entities.get("deals")
+    out = [Mapping(f, c.header, f"проверьте: {', '.join(c.files)} называет ID этой колонки ({c.named} из {c.total}: "
+                                f"{', '.join(f'«{v}»' for v in c.examples)}) — взята как {f}; уберите строку, если это не то")
+           for f, c in (deals.listed.items() if deals is not None else ())]
+    return {"deals": out} if out else {}
+
+
 def columns_by_values(export, profile) -> dict[str, list[Mapping]]:
     """An enum / yes-no field with no column, fed by the custom column whose values are that field's values.
 
@@ -934,7 +944,7 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
             first.append(columns_by_shape(e, p, shaped))
             return first[-1]
 
-        for step in (lambda e, p: columns_suggested(e, p, hints), columns_by_values,  # each read again with what it found
+        for step in (columns_named_by_lists, lambda e, p: columns_suggested(e, p, hints), columns_by_values,  # each read again with what it found
                      by_shape, lambda e, p: _shape_again(e, p, shaped) if any(first) else {}):
             found = step(export, profile)
             if not found:

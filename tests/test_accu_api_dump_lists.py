@@ -66,33 +66,43 @@ SF_FOUND = {"1.1": {"006A000000o6AAAAA6"}, "1.3": {"006A000000o3AAAAA3"}, "1.5":
             "2.4": {"006A000000o1AAAAA1", "006A000000o3AAAAA3"}}
 
 
-def _sf_with_record_types(tmp_path, capsys, monkeypatch, drop_list: bool) -> str:
-    """init, the record type taken as the pipeline (init's own commented proposal), init --force: the settings' text."""
+def _sf_init(tmp_path, capsys, monkeypatch, drop_list: bool) -> str:
+    """init from sf_rt_full (without RecordType.csv when ``drop_list``): the settings' text."""
     export = tmp_path / "export"
     shutil.copytree(ACCU / "sf_rt_full", export)
     if drop_list:
         (export / "RecordType.csv").unlink()
-    text = init_from_export(capsys, monkeypatch, tmp_path, "salesforce", export)
-    assert "\ncolumns: {}" in text
-    (tmp_path / "crm-audit.yaml").write_text(text.replace("\ncolumns: {}", "\ncolumns:\n  deals:\n    pipeline: RecordTypeId", 1),
-                                             encoding="utf-8")
-    code, _out, err = cli_ru(capsys, monkeypatch, "init", str(tmp_path), "--crm", "salesforce", "--from-export", str(export), "--force")
-    assert code == 0, err
-    return (tmp_path / "crm-audit.yaml").read_text(encoding="utf-8")
+    return init_from_export(capsys, monkeypatch, tmp_path, "salesforce", export)
 
 
-def test_salesforce_record_types_named_by_recordtype_csv(tmp_path, capsys, monkeypatch):
-    text = _sf_with_record_types(tmp_path, capsys, monkeypatch, drop_list=False)
+def test_salesforce_record_types_named_by_recordtype_csv_on_the_first_try(tmp_path, capsys, monkeypatch):
+    """RecordType.csv names the deals' RecordTypeId: init maps it as the pipeline itself (with a «проверьте» comment),
+    the pipelines are the record types' names — init → run, nothing to edit (acceptance U6)."""
+    text = _sf_init(tmp_path, capsys, monkeypatch, drop_list=False)
+    assert ("\ncolumns:\n  deals:\n    pipeline: RecordTypeId    # проверьте: RecordType.csv называет ID этой колонки "
+            "(2 из 2: «012A0000000DirAAA», «012A0000000PrtAAA») — взята как pipeline") in text
     settings = yaml.safe_load(text)
     assert settings["pipeline_ids"] == {"012A0000000DirAAA": "Direct", "012A0000000PrtAAA": "Partner"}
-    assert set(settings["pipelines"]) == {"Direct", "Partner"}
+    assert settings["pipelines"] == {"Direct": ["Prospecting", "Qualification", "Closed Won", "Closed Lost"],
+                                     "Partner": ["Needs Analysis", "Proposal/Price Quote", "Closed Won", "Closed Lost"]}
     out, err = run_audit(capsys, monkeypatch, tmp_path, tmp_path / "export", "2026-11-20")
     assert "RecordType.csv" not in out + err  # read as the record types' list, never skipped as a would-be Account.csv
     assert findings_by_code(tmp_path / "v.csv") == SF_FOUND
 
 
-def test_salesforce_record_type_ids_without_the_list_are_warned_with_stubs(tmp_path, capsys, monkeypatch):
-    text = _sf_with_record_types(tmp_path, capsys, monkeypatch, drop_list=True)
+def test_salesforce_record_type_ids_without_the_list_are_proposed_commented_then_warned_with_stubs(tmp_path, capsys, monkeypatch):
+    """No RecordType.csv: the ids alone do not say they are pipelines — the line stays commented with its reason; taken
+    by the team (init --force), the ids are warned with `# pipeline_ids:` stubs."""
+    text = _sf_init(tmp_path, capsys, monkeypatch, drop_list=True)
+    assert "\ncolumns: {}" in text
+    assert ("#     pipeline: RecordTypeId    # по значениям может быть pipeline (Opportunity.csv): несколько значений, "
+            "повторяются: «012A0000000DirAAA», «012A0000000PrtAAA» — не записано") in text
+    (tmp_path / "crm-audit.yaml").write_text(text.replace("\ncolumns: {}", "\ncolumns:\n  deals:\n    pipeline: RecordTypeId", 1),
+                                             encoding="utf-8")
+    export = tmp_path / "export"
+    code, _out, err = cli_ru(capsys, monkeypatch, "init", str(tmp_path), "--crm", "salesforce", "--from-export", str(export), "--force")
+    assert code == 0, err
+    text = (tmp_path / "crm-audit.yaml").read_text(encoding="utf-8")
     assert '# pipeline_ids:\n#   "012A0000000DirAAA": ?\n#   "012A0000000PrtAAA": ?' in text
-    out, err = run_audit(capsys, monkeypatch, tmp_path, tmp_path / "export", "2026-11-20")
+    out, err = run_audit(capsys, monkeypatch, tmp_path, export, "2026-11-20")
     assert "ID воронок" in out + err and "012A0000000" in out + err

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm_audit.engine.mapping import LoadedEntity, _stem_tokens, detect_entity
+from crm_audit.engine.mapping import ListedColumn, LoadedEntity, _stem_tokens, detect_entity
 from crm_audit.engine.profile import Lookup, Profile, hkey
 from crm_audit.engine.readers import RawTable, drop_raw
 from crm_audit.errors import Msg
@@ -205,6 +205,8 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
         targets = sorted((e for e in entities.values() if _applies(lk, e) and (lk.field == "owner" or e is deals)),
                          key=lambda e: e is not deals)  # the deals first: the warning names their file when they have such ids
         if not targets:
+            if deals is not None and files and lk.field not in deals.from_columns:
+                _listed_column(con, deals, profile, lk, files)
             continue
         col = lk.field
         # the name of an id: the settings' (`stage_ids:`) first, then a dumped list's, then the profile's `known`
@@ -285,6 +287,30 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
     for f in found:
         drop_raw(con, f.raw.name)
     return warnings
+
+
+#: share of a column's distinct ids a list must name for init to map the column to the list's field (Salesforce's Master
+#: record type «012000000000000AAA» is in no RecordType.csv)
+LISTED_SHARE = 0.5
+
+
+def _listed_column(con, deals: LoadedEntity, profile: Profile, lk: Lookup, files: list[tuple[RawTable, LookupUse]]) -> None:
+    """A deals column of the lookup's `columns:` no field is read from (RecordTypeId: the record type as the pipeline is a
+    team's choice) whose ids the export's list names (RecordType.csv): recorded as ``deals.listed`` for `crm-audit init`
+    to map — the ids are the field's, the list says so (acceptance U6); without the list they stay a commented proposal."""
+    wanted = {hkey(c) for c in lk.columns}
+    spec = profile.entities["deals"]
+    keys = " UNION ".join(f"SELECT norm(c{u.key}) AS k FROM {raw.name} WHERE NOT is_blank(c{u.key})" for raw, u in files)
+    for sql, header in deals.custom.values():
+        if hkey(spec.strip_prefix(header)[0]) not in wanted and hkey(header) not in wanted:
+            continue
+        total, named, examples = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE v IN ({keys})), list(s ORDER BY s)[1:3] FROM "
+            f"(SELECT DISTINCT norm({sql}) AS v, strip({sql}) AS s FROM {deals.table} WHERE NOT is_blank({sql}))").fetchone()
+        if total and named >= LISTED_SHARE * total:
+            deals.listed[lk.field] = ListedColumn(spec.strip_prefix(header)[0], tuple(dict.fromkeys(r.path.name for r, _u in files)),
+                                                  named, total, tuple(examples))
+            return
 
 
 def _status_from_list(con, deals: LoadedEntity, files: list[tuple[RawTable, LookupUse]]) -> None:

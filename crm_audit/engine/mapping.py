@@ -84,6 +84,17 @@ def as_run_stops(w: DataWarning) -> DataWarning | None:
     return None if stop is None else replace(w, message="", template=stop)
 
 
+@dataclass(frozen=True)
+class ListedColumn:
+    """A deals column no field is read from whose ids a lookup file of the export names (`lookups:` `columns:`)."""
+
+    header: str  # the export's header
+    files: tuple[str, ...]  # the lookup files naming its ids
+    named: int  # of its distinct ids, how many the files name
+    total: int
+    examples: tuple[str, ...]  # a few of its ids
+
+
 @dataclass
 class LoadedEntity:
     entity: str
@@ -107,6 +118,9 @@ class LoadedEntity:
     # list names them (see crm_audit/engine/lookups.py); with where the names came from
     ids: dict[str, dict[str, str | None]] = field(default_factory=dict)
     ids_source: dict[str, str] = field(default_factory=dict)
+    # field -> a column of the lookup's `columns:` the field is not read from, whose ids a list of the export names
+    # (Salesforce's RecordTypeId named by RecordType.csv): what `crm-audit init` maps (:class:`ListedColumn`)
+    listed: dict[str, "ListedColumn"] = field(default_factory=dict)
     # the CRM's own (pipeline, stage, sort order, won / lost / None) from a dumped list naming both: stages no deal
     # is in included
     catalog: list[tuple[str, str, float | None, str | None]] = field(default_factory=list)
