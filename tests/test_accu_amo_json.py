@@ -68,18 +68,24 @@ def test_json_reader_flattens_nested_companies_and_custom_fields(tmp_path):
     rows = [dict(zip(["_row", *raw.headers], r)) for r in con.execute("SELECT * FROM t ORDER BY _row").fetchall()]
     first = {k: v for k, v in rows[0].items() if k != "custom_fields_values"}  # (lead 2's null is a scalar column)
     assert first == {"_row": 2, "id": "1", "name": "A", "price": "10", "is_deleted": "false", "closed_at": "",
-                     "Город": "Казань", "Теги": "x, y", "company_id": "8001", "contact_id": "7", "contact_is_main": "true"}
+                     "Город": "Казань", "Теги": "x, y", "company_id": "8001", "contact_id": "7", "contact_is_main": "true",
+                     "company_ids": "8001;8009", "contact_ids": "7"}  # every linked id too (a HubSpot task's deals)
     assert rows[1]["id"] == "2" and rows[1]["company_id"] == "" and rows[1]["Город"] == ""
 
 
 def test_a_json_file_holding_no_records_is_ignored_not_fatal(tmp_path, capsys, monkeypatch):
     export = _export(tmp_path)
     (export / "notes.json").write_text('{"saved_by": "script", "version": 2}', encoding="utf-8")
-    (export / "broken.json").write_text('{"_embedded": ', encoding="utf-8")
     init_from_export(capsys, monkeypatch, tmp_path, "amocrm", export)
     out, err = run_audit(capsys, monkeypatch, tmp_path, export, "2026-11-20")
     assert findings_by_code(tmp_path / "v.csv") == FOUND
-    assert "notes.json" in out + err and "broken.json" in out + err
+    assert "notes.json" in out + err
+    # a file that is not JSON (a dump cut short) is an error naming it and where it breaks, never left out unsaid
+    (export / "broken.json").write_text('{"_embedded": {"leads": [\n  {"id": 1,\n', encoding="utf-8")
+    code, out, err = cli_ru(capsys, monkeypatch, "run", "-c", str(tmp_path / "crm-audit.yaml"), "--export", str(export),
+                            "--as-of", "2026-11-20", "--out", str(tmp_path / "b.xlsx"))
+    assert code == 2 and "Traceback" not in err
+    assert "broken.json: файл не в формате JSON: он обрывается в строке 3, позиции 1" in err, err
 
 
 def test_no_data_file_names_the_profiles_own_files(tmp_path, capsys, monkeypatch):

@@ -6,13 +6,22 @@ The records are the first list of objects of the document (:data:`RECORD_KEYS` f
 flattening is generic, never per CRM:
 
 * a scalar field is a column of its name (``true`` / ``false`` for booleans, blank for null);
-* an object field's scalar fields are columns too, unless the record has a field of that name (HubSpot's
-  ``metadata``, ``properties``); the object's lists are read as a record's own (amoCRM's ``_embedded``);
+* an object field that is a record of its own — it has an id (Pipedrive's ``user_id: {"id": 1, "name": "Ann", …}``,
+  ``org_id: {"value": 3, "name": "Acme"}``) or is a Salesforce sObject (``Owner: {"attributes": …, "Name": "Ann"}``)
+  — is its id under the field's name and its scalar fields as ``<field>.<name>`` (``user_id.name``, ``Owner.Name``:
+  the headers a Salesforce Data Loader export writes); :data:`SKIP_KEYS` (record metadata) are left out;
+* any other object field's scalar fields are columns too, unless the record has a field of that name (HubSpot's
+  ``metadata``, ``properties``); the object's lists are read as a record's own (amoCRM's ``_embedded``; HubSpot's
+  ``associations: {"companies": {"results": [...]}}`` — a response nested in a field is its list);
 * a list of objects each naming a field and holding its values (``{"field_name": …, "values": [{"value": …}]}``,
   amoCRM's ``custom_fields_values``) is one column per named field, its values joined by «, »;
 * any other list of objects is its first object's scalar fields, each as ``<the list's name in the singular>_<field>``
-  (amoCRM's ``_embedded.companies[0].id`` → ``company_id``: a lead's own company, the first one linked);
+  (amoCRM's ``_embedded.companies[0].id`` → ``company_id``: a lead's own company, the first one linked), and the ids
+  of all as ``<singular>_ids`` joined by «;» (HubSpot's task associated with several deals: ``deal_ids`` «201;204»);
 * other lists (tags as strings, empty lists) are left out.
+
+The document is one API response, a list of records, several responses (pages) in a JSON array, or JSON Lines (one
+record or one response a line): the pages' records are read one after another.
 
 A list read for a lookup (``nests``: the profile's ``json_items`` / ``json_parent``, HubSpot's or amoCRM's pipelines
 with their stages nested) is one row per nested record, its parent's scalar fields first, prefixed.
@@ -23,18 +32,47 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+#: a JSON dump's file names: one document, or JSON Lines
+SUFFIXES = (".json", ".jsonl", ".ndjson")
 #: where an API's list response keeps its records: Pipedrive `data`, HubSpot v3 `results`, Bitrix24 `result`,
 #: amoCRM v4 `_embedded.<name>`, Salesforce REST `records` (any first list of objects is taken, these first)
 RECORD_KEYS = ("data", "results", "result", "_embedded", "records", "items", "users")
 #: the keys of a «named field with values» object (amoCRM's custom_fields_values items)
 FIELD_NAME_KEYS = ("field_name", "name", "label", "field_code")
 FIELD_VALUE_KEYS = ("values", "value")
+#: the id of an object field that is a record of its own (Pipedrive's ``user_id: {"id": …}``, ``org_id: {"value": …}``)
+ID_KEYS = ("id", "Id", "ID", "value")
+#: object fields that are record metadata, not data (Salesforce's ``attributes``: type, url; HAL's ``_links``)
+SKIP_KEYS = ("attributes", "_links")
+#: an object field holding this is a Salesforce sObject (``Owner: {"attributes": {...}, "Name": "Ann"}``)
+SOBJECT_KEY = "attributes"
+
+
+class JsonSyntaxError(ValueError):
+    """A file that is not JSON (nor JSON Lines): where it breaks (1-based line and column) and why."""
+
+    def __init__(self, line: int, column: int, why: str):
+        super().__init__(f"line {line}, column {column}: {why}")
+        self.line, self.column, self.why = line, column, why
+
+
+def _envelope(doc) -> bool:
+    """Whether ``doc`` is an API response holding records (a page of a dump), not a record: no id of its own and a list
+    of records under one of :data:`RECORD_KEYS` (directly or one level down, Bitrix24's ``result.categories``)."""
+    if not isinstance(doc, dict) or any(k in doc and not isinstance(doc[k], (dict, list)) for k in ID_KEYS[:3]):
+        return False
+    return any(isinstance(doc.get(k), (list, dict)) and records(doc[k], 2) is not None for k in RECORD_KEYS)
 
 
 def records(doc, depth: int = 0) -> list[dict] | None:
-    """The first list of objects in an API response (the response itself when it is one)."""
+    """The first list of objects in an API response (the response itself when it is one); the records of every page
+    when ``doc`` is a list of responses (a dump of several pages)."""
     if isinstance(doc, list):
-        return doc if doc and all(isinstance(x, dict) for x in doc) else None
+        if not doc or not all(isinstance(x, dict) for x in doc):
+            return None
+        if depth == 0 and all(_envelope(x) for x in doc):
+            return [r for page in doc for r in records(page, 1) or []] or None
+        return doc
     if not isinstance(doc, dict) or depth > 3:
         return None
     keys = sorted(doc, key=lambda k: (k not in RECORD_KEYS, RECORD_KEYS.index(k) if k in RECORD_KEYS else 0))
@@ -79,6 +117,10 @@ def _named_values(items: list) -> dict | None:
     return out
 
 
+def _id(obj: dict):
+    return next((obj[k] for k in ID_KEYS if k in obj and obj[k] is not None and not isinstance(obj[k], (dict, list))), None)
+
+
 def _lists(field: str, v: list, out: dict) -> None:
     named = _named_values(v)
     if named is not None:
@@ -87,23 +129,49 @@ def _lists(field: str, v: list, out: dict) -> None:
     if v and isinstance(v[0], dict):
         prefix = _singular(field).lstrip("_") + "_"
         out.update((prefix + k, x) for k, x in v[0].items() if not isinstance(x, (dict, list)) and prefix + k not in out)
+        ids = [text(i) for i in dict.fromkeys(_id(x) for x in v if isinstance(x, dict)) if i is not None]
+        if ids and prefix + "ids" not in out:
+            out[prefix + "ids"] = ";".join(ids)
+
+
+def _nested_list(v):
+    """An object field's list of records when the field holds a response of its own (HubSpot's
+    ``associations.deals: {"results": [...]}``, a Salesforce subquery's ``{"totalSize", "done", "records"}``)."""
+    if isinstance(v, list):
+        return v
+    if isinstance(v, dict) and _envelope(v):
+        return records(v, 1)
+    return None
+
+
+def _is_reference(v: dict) -> bool:
+    """An object field that is a record of its own: it has an id, or it is a Salesforce sObject."""
+    return SOBJECT_KEY in v or _id(v) is not None
 
 
 def scalars(record: dict, prefix: str = "", lists: bool = False) -> dict:
     """A record's scalar fields, those of an object field (HubSpot's stage `metadata`: isClosed, probability) after
     them unless the record has a field of that name; ``lists``: its lists of objects too (see the module's doc)."""
     out = {prefix + k: v for k, v in record.items() if not isinstance(v, (dict, list))}
-    for v in record.values():
-        if isinstance(v, dict):
-            out.update((prefix + k, x) for k, x in v.items() if not isinstance(x, (dict, list)) and prefix + k not in out)
+    objects = {k: v for k, v in record.items() if isinstance(v, dict) and k not in SKIP_KEYS and not _envelope(v)}
+    for k, v in objects.items():
+        if _is_reference(v):  # user_id: {"id": 1, "name": "Ann"} -> user_id 1, user_id.name Ann
+            if prefix + k not in out and _id(v) is not None:
+                out[prefix + k] = _id(v)
+            out.update((f"{prefix}{k}.{k2}", x) for k2, x in v.items() if not isinstance(x, (dict, list)))
+    for k, v in objects.items():
+        if not _is_reference(v):
+            out.update((prefix + k2, x) for k2, x in v.items() if not isinstance(x, (dict, list)) and prefix + k2 not in out)
     if lists:
         for k, v in record.items():
-            if isinstance(v, list):
-                _lists(k, v, out)
-            elif isinstance(v, dict):
+            found = _nested_list(v)
+            if found is not None:
+                _lists(k, found, out)
+            elif isinstance(v, dict) and k not in SKIP_KEYS and not _is_reference(v):
                 for k2, v2 in v.items():
-                    if isinstance(v2, list):
-                        _lists(k2, v2, out)
+                    found = _nested_list(v2)
+                    if found is not None:
+                        _lists(k2, found, out)
     return out
 
 
@@ -130,12 +198,39 @@ def text(v) -> str:
     return "" if v is None else ("true" if v is True else "false" if v is False else str(v))
 
 
-def load(path: Path):
-    """The document of a JSON file, None when it is not JSON (or not UTF-8)."""
+def _lines(text: str) -> list:
+    """JSON Lines: each non-blank line a document (a record, or a response holding records); a line that is not JSON
+    raises :class:`JsonSyntaxError` at its line."""
+    docs = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                docs.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise JsonSyntaxError(n, exc.colno, exc.msg) from None
+    return docs
+
+
+def parse(text: str):
+    """The document of a JSON (or JSON Lines) text; JSON Lines is a list of its lines' documents. Not JSON:
+    :class:`JsonSyntaxError` naming the line and column."""
     try:
-        return json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return None
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and "\n" in text.strip():
+            return _lines(text)
+        raise JsonSyntaxError(exc.lineno, exc.colno, exc.msg) from None
+    except RecursionError:
+        raise JsonSyntaxError(1, 1, "nested too deeply") from None
+
+
+def load(path: Path):
+    """The document of a JSON file (:func:`parse`); a file that is not JSON raises :class:`JsonSyntaxError`, one that
+    is not UTF-8 or cannot be read too (line 1)."""
+    try:
+        return parse(path.read_text(encoding="utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise JsonSyntaxError(1, 1, f"not UTF-8 text ({exc.reason})") from None
 
 
 def to_table(con, table: str, recs: list[dict]) -> list[str]:
@@ -151,8 +246,19 @@ def to_table(con, table: str, recs: list[dict]) -> list[str]:
 def read(con, path: Path, table: str, nests: list[tuple[str, str]] | None = None,
          lists: bool = False) -> tuple[list[str], str | None] | None:
     """The JSON file at ``path`` as the all-text table ``table``: (its headers, the ``json_items`` key its rows are the
-    nested records of — see :func:`rows`); None when the file holds no list of records (or it is not JSON)."""
-    doc = load(path)
-    recs = records(doc) if doc is not None else None
+    nested records of — see :func:`rows`); None when the file holds no list of records. A file that is not JSON is an
+    input error naming its line and column, never a file silently left out (a dump cut short by a failed script)."""
+    from crm_audit.errors import file_problem
+    from crm_audit.i18n import N_
+
+    try:
+        doc = load(path)
+    except OSError as exc:
+        raise file_problem(path, N_("cannot open the file: {why}"), "not-found", {"why": str(exc.strerror or exc)}) from None
+    except JsonSyntaxError as exc:
+        raise file_problem(path, N_("the file is not valid JSON: it breaks at line {line}, column {column}; save the "
+                                    "API's answer again whole, or move the file out of the export folder"), "bad-json",
+                           {"line": exc.line, "column": exc.column}) from None
+    recs = records(doc)
     flat, nested = rows(recs, nests, lists) if recs else ([], None)
     return (to_table(con, table, flat), nested) if flat else None

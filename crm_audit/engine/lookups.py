@@ -160,7 +160,7 @@ def json_files(profile: Profile, directory: Path) -> list[Path]:
     if not directory.is_dir():
         return []
     names = {norm(f) for lk in profile.lookups for f in lk.files}
-    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() == ".json" and not p.name.startswith(".")
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".jsonl", ".ndjson") and not p.name.startswith(".")
                   and (norm(p.stem) in names or _stem_tokens(p) & names))
 
 

@@ -26,7 +26,7 @@ from crm_audit.filecache import per_file
 from crm_audit.i18n import N_
 
 #: .json: an API's list dumped as the API returns it (crm_audit.engine.jsonread)
-DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html", ".json")
+DATA_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xlsm", ".xls", ".htm", ".html", ".json", ".jsonl", ".ndjson")
 SNIFF_CHARS = 128 * 1024
 HEADER_SCAN = 30  # rows looked at to find the header below a report preamble
 #: calamine's merged ranges of a sheet: ((first row, first column), (last row, last column)), counted from 0
@@ -525,7 +525,7 @@ def read_raw(con, path: Path, table: str, tmpdir: Path, head_only: bool = False)
         return _read_xlsx(con, path, table, "xlsx")
     if magic.startswith(b"\xd0\xcf\x11\xe0"):
         return _read_xlsx(con, path, table, "xls")
-    if path.suffix.lower() == ".json":
+    if path.suffix.lower() in (".json", ".jsonl", ".ndjson"):  # jsonread.SUFFIXES
         return read_json_data(con, path, table)
     return _read_csv(con, path, table, tmpdir, head_only)
 
