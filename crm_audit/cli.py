@@ -454,6 +454,7 @@ def _export_problems(settings, rules, export: str) -> list:
         return (export_check.unmatched_columns(settings, loaded, profile)
                 + export_check.rule_field_problems(rules, settings, loaded, profile, needs)
                 + export_check.enableable_rules(settings, loaded, profile) + keyless
+                + export_check.list_names_not_in_export(rules, settings, loaded)
                 + export_check.unreadable_cells(settings, loaded, needs)
                 + [Problem(template=w.template, params=w.params, file=w.file, row=w.row, column=w.column, severity="warning",
                            reason=w.code) for w in export_check.stages_not_in_settings(settings, loaded, needs)])

@@ -21,6 +21,7 @@ LABELS: dict[str, str] = {
     "footer": "Итоговая строка",
     "header-names": "Названия колонок по API-ключам",
     "ids-unused": "Настройки",
+    "list-name-not-in-export": "Имя не из выгрузки",
     "misspelt-field": "Опечатка в поле?",
     "missing-comment": "Нет комментария",
     "no-deal-id": "Строка без ID сделки",

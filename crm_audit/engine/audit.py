@@ -197,6 +197,8 @@ def audit_export(
         warnings = first + [w for w in warnings if w.code != "unmapped-values"]
         warnings += [DataWarning(p.reason, "", p.file, p.line, template=p.template, params=p.params)  # rules: skip: now stale
                      for p in export_check.enableable_rules(settings, export, profile)]
+        warnings += [DataWarning(p.reason, "", p.file, p.line, template=p.template, params=p.params)  # a name no owner is
+                     for p in export_check.list_names_not_in_export([q.rule for q in plans], settings, export)]
         for w in warnings:  # the CRM's own explanation of a warning (profile `hints`)
             if w.code in profile.hints:
                 w.message = f"{w.message} — {profile.hint(w.code)}"

@@ -7,6 +7,8 @@
   `run`'s error (`validate` says it before a run stops on it).
 * :func:`enableable_rules` — a rule switched off under `rules: skip:` (init wrote why: a field the export lacked)
   whose fields the export now has: the user may switch it back on (a stale reason is never left unsaid).
+* :func:`list_names_not_in_export` — a name of a settings list the rules compare with the owner (`partner_managers:`)
+  that no owner of the export is: a warning at its line with the closest owner («did you mean …?»).
 
 Each returns :class:`~crm_audit.errors.Problem` records; the callers decide what stops (exit 2) and what warns.
 """
@@ -217,4 +219,73 @@ def enableable_rules(settings, export: LoadedExport, profile: Profile) -> list[P
                              "skip-stale", {"code": r.code, "rule": r.id, "why": skip[r.id]})
         p.severity = "warning"
         out.append(p)
+    return out
+
+
+#: how many of the export's names a warning of :func:`list_names_not_in_export` shows when none is close
+NAMES_SHOWN = 10
+
+
+def _lists_compared_with_owner(rules: list) -> dict[str, list[str]]:
+    """settings list -> the owner fields (``deal.owner``) the rules compare it with (``in: {setting: partner_managers}``)."""
+    from crm_audit.engine.plan import field_ref
+    from crm_audit.rules.lang import All, AnyOf, Leaf, Not, SettingRef
+
+    out: dict[str, list[str]] = {}
+
+    def walk(c) -> None:
+        if isinstance(c, (All, AnyOf)):
+            for x in c.items:
+                walk(x)
+        elif isinstance(c, Not):
+            walk(c.item)
+        elif (isinstance(c, Leaf) and isinstance(c.value, SettingRef) and c.op in ("in", "not_in")
+              and not field_ref(c.field).custom and field_ref(c.field).name == "owner"):
+            out.setdefault(c.value.name, [])
+            if c.field not in out[c.value.name]:
+                out[c.value.name].append(c.field)
+
+    for r in rules:
+        walk(r.where)
+        walk(r.when)
+    return out
+
+
+def list_names_not_in_export(rules: list, settings, export: LoadedExport) -> list[Problem]:
+    """A name of a settings list the rules compare with the owner (`partner_managers:`) that is no owner of the export
+    (case, spaces and ё aside): a warning at its line with the closest owner's name — the rule would never match it."""
+    from crm_audit.engine.requirements import REF_ENTITY
+    from crm_audit.rules.ruleset import did_you_mean
+
+    out: list[Problem] = []
+    for name, refs in _lists_compared_with_owner(rules).items():
+        values = settings.setting_list(name) or []
+        owners: dict[str, str] = {}  # norm -> as exported
+        files: list[str] = []
+        for ref in refs:
+            entity, _, field_name = ref.partition(".")
+            ent = export.entities.get(REF_ENTITY.get(entity, ""))
+            col = ent.column_for(field_name) if ent is not None else None
+            if col is None:
+                continue
+            files.append(ent.file.name)
+            for (v,) in export.con.execute(f'SELECT DISTINCT strip("{col}") FROM {ent.table} WHERE NOT is_blank("{col}") ORDER BY 1').fetchall():
+                owners.setdefault(norm(v), v)
+        if not files:  # no file has the owners: the rule's missing column is said apart
+            continue
+        path = (name,) if name in ("frozen_lost_reasons", "partner_managers", "trial_stages") else ("lists", name)
+        for i, value in enumerate(values):
+            if norm(value) in owners:
+                continue
+            hint = did_you_mean(value, list(owners.values()))
+            if not hint:
+                shown = list(owners.values())[:NAMES_SHOWN] + (["…"] if len(owners) > NAMES_SHOWN else [])
+                hint = Msg(N_(" (the export's owners: {names})"), {"names": ", ".join(shown)}) if shown else ""
+            p = settings.problem((*path, i), N_("{setting}: «{name}» is no owner of the export's records ({files}){hint}: the "
+                                                "rules comparing the owner with this list never match it; write the name as "
+                                                "the export has it"),
+                                 "list-name-not-in-export", {"setting": name, "name": value, "files": ", ".join(dict.fromkeys(files)),
+                                                             "hint": hint})
+            p.severity = "warning"
+            out.append(p)
     return out
