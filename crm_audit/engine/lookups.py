@@ -114,6 +114,18 @@ def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
     return FoundLookup(raw, uses) if uses else None
 
 
+def _keep_rows_like(con, found: list[FoundLookup]) -> None:
+    """Leave out the lists' rows that are another list's (a lookup's `rows_like`: Bitrix24's crm.status.list holds the
+    lead statuses and sources beside the deal stages); a blank cell, or a file without the column, is kept."""
+    for f in found:
+        for u in f.uses:
+            like = u.lookup.rows_like
+            col = _column(f.raw.headers, like.headers) if like is not None else None
+            if col is not None:
+                pattern = sql_literal(f"(?i)(?:{like.pattern})")
+                con.execute(f"DELETE FROM {f.raw.name} WHERE NOT is_blank(c{col}) AND NOT regexp_full_match(strip(c{col}), {pattern})")
+
+
 # --------------------------------------------------------------------------- column names by API key
 
 
@@ -200,6 +212,7 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
     deals = entities.get("deals")
     warnings: list[DataWarning] = []
     names: dict[str, dict[str, str]] = {}  # field -> norm(id) -> name, for the catalog
+    _keep_rows_like(con, found)
     for lk in profile.lookups:
         files = [(f.raw, u) for f in found for u in f.uses if u.lookup is lk]
         targets = sorted((e for e in entities.values() if _applies(lk, e) and (lk.field == "owner" or e is deals)),

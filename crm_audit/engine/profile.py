@@ -108,6 +108,24 @@ class RowsWhere(BaseModel):
         return _nonblank_list(v, info.field_name)
 
 
+class RowsLike(BaseModel):
+    """Only the rows whose column (the first of `headers` in the file) fits `pattern` (a lookup list's rows)."""
+
+    model_config = ConfigDict(extra="forbid")
+    headers: list[str]
+    pattern: str
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, v: list[str]) -> list[str]:
+        return _nonblank_list(v, "headers")
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        return _check_regex(v)
+
+
 class LookupStatus(BaseModel):
     """A stage list's column of the stage's outcome (`columns`: its possible headers) and the values per status."""
 
@@ -158,6 +176,11 @@ class Lookup(BaseModel):
     # `json_parent` (pipeline_id, pipeline_label: the columns of the same list dumped as stages.csv)
     json_items: str | None = None
     json_parent: str = ""
+    # only the list's rows whose column (the first of `headers` in the file) fits `pattern` (a regular expression, whole
+    # value, case-insensitive; a blank cell is kept): Bitrix24's crm.status.list answers every status list at once
+    # (ENTITY_ID DEAL_STAGE, DEAL_STAGE_2 …, but also STATUS — the lead statuses, with their own NEW — and SOURCE);
+    # a file without the column is read whole
+    rows_like: RowsLike | None = None
     # the ids of `known` that the settings named (`stage_ids:` / `pipeline_ids:`): they win over a file
     settings: set[str] = Field(default_factory=set, exclude=True)
 
