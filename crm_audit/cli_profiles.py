@@ -223,8 +223,9 @@ def say_team_lines(kept, path: Path) -> None:
         click.echo(text.format(key=st.key, value=st.value, path=path.name, file=st.file), err=True)
     for ns in kept.new_stages:
         click.echo(_("pipeline «{pipeline}»: the export has new stages {stages}; they are added to your confirmed order "
-                     "where the export puts them, and stage_order_confirmed: false is written: check their place in "
-                     "{path} and set it to true").format(pipeline=ns.pipeline, stages=", ".join(f"«{s}»" for s in ns.stages),
+                     "where the export puts them, and this pipeline's order is marked to confirm again in "
+                     "stage_order_confirmed: (the other pipelines' orders stay confirmed): check their place in {path}, "
+                     "then confirm it").format(pipeline=ns.pipeline, stages=", ".join(f"«{s}»" for s in ns.stages),
                                                        path=path.name), err=True)
 
 

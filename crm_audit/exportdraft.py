@@ -174,8 +174,11 @@ class Draft:
         self.fields_held = list(found.fields_held)
 
     @property
-    def stage_order_confirmed(self) -> bool:
-        return not any(p.guessed for p in self.pipelines)
+    def stage_order_confirmed(self) -> bool | list[str]:
+        """`stage_order_confirmed:` as written: true when no pipeline's order is a guess, false when every one is, else
+        the pipelines whose order is the CRM's or the team's (by name: a guess in one pipeline leaves the others')."""
+        confirmed = [p.name for p in self.pipelines if not p.guessed]
+        return True if len(confirmed) == len(self.pipelines) else (confirmed or False)
 
     def settings_dict(self) -> dict:
         """The draft as a settings mapping (what the written file loads to)."""
@@ -1481,7 +1484,11 @@ def template_values(draft: Draft) -> dict:
         "pipelines": {q(p.name): [q(s) for s in p.stages] for p in draft.pipelines},
         "no_stage_column": (draft.no_stage_column, draft.deals_file, len(draft.no_stage_rules)) if draft.no_stage_column else None,
         "pipeline_notes": {q(p.name): p.source for p in draft.pipelines},
-        "stage_order_confirmed": draft.stage_order_confirmed,
+        "stage_order_confirmed": draft.stage_order_confirmed is True,
+        # some pipelines confirmed (by name), the others' order guessed: written as a list, the guessed ones named
+        "stage_order_partial": ([q(n) for n in draft.stage_order_confirmed] if isinstance(draft.stage_order_confirmed, list)
+                                else None),
+        "stage_order_guessed": ", ".join(f"«{_yaml_comment(p.name)}»" for p in draft.pipelines if p.guessed),
         "stage_order_from_crm": all(p.from_crm for p in draft.pipelines),
         "decimal_mark": draft.decimal_mark,
         "decimal_mark_why": draft.decimal_mark_why,

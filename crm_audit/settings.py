@@ -180,9 +180,10 @@ class Settings(BaseModel):
     # a stage / pipeline the rules name -> this team's own: {Отправлено КП: Proposta enviada}
     stage_names: dict[str, str] = Field(default_factory=dict)
     pipeline_names: dict[str, str] = Field(default_factory=dict)
-    # false while the stage order of `pipelines` is a guess (`init --from-export`
-    # writes it so): `validate` and `run` warn until it is set to true
-    stage_order_confirmed: bool = True
+    # whose stage order in `pipelines` the team confirmed: true (every pipeline), false (none: init guessed it), or the
+    # pipelines confirmed, by name ([Sales, Partners]: the others' order is a guess) — `validate` and `run` warn of
+    # every pipeline not confirmed whose order can matter (stage_guess.unconfirmed_pipelines)
+    stage_order_confirmed: bool | list[str] = True
     # closed stages whose outcome the export does not tell (a renamed won stage «Оплачено», a custom failure stage
     # «Отказ клиента»: the CRM's closed flag or close date says closed, the name is none of the CRM's won / lost
     # stages): won_stages: are won, lost_stages: lost, in every pipeline. `init --from-export` writes the closed
@@ -329,6 +330,12 @@ class Settings(BaseModel):
         if name.startswith("lists.") and name[6:] in self.lists:
             return list(self.lists[name[6:]])
         return None
+
+    def order_confirmed(self, pipeline: str) -> bool:
+        """Whether the team confirmed the stage order of ``pipeline`` (`stage_order_confirmed:` true, or naming it)."""
+        if isinstance(self.stage_order_confirmed, bool):
+            return self.stage_order_confirmed
+        return norm(pipeline) in {norm(p) for p in self.stage_order_confirmed}
 
     def pipeline_key(self, name: str) -> str | None:
         n = norm(name)
@@ -707,6 +714,42 @@ def unfinished_problem(s: Settings) -> Problem | None:
     return s.problem(("unfinished",), UNFINISHED, "unfinished-settings", {"why": s.unfinished}) if s.unfinished else None
 
 
+#: `validate`'s warning while the stage order of every pipeline whose order matters is a guess
+ORDER_GUESSED_ALL = N_("the order of the stages in `pipelines:` was guessed from the export: check it, then set "
+                       "`stage_order_confirmed: true` (until then rules that compare stages may flag or miss deals)")
+#: … of some pipelines (`stage_order_confirmed:` names the others)
+ORDER_GUESSED_SOME = N_("the order of the stages of {pipelines} in `pipelines:` was guessed from the export: check it, "
+                        "then add them to `stage_order_confirmed:` (or set it to true once every order is checked); until "
+                        "then rules that compare stages may flag or miss those pipelines' deals")
+
+
+def order_guessed_message(s: Settings) -> tuple[str, dict]:
+    """The stage-order warning (msgid, params): every pipeline whose order matters unconfirmed, or the ones named."""
+    from crm_audit.engine.stage_guess import ordered_pipelines, unconfirmed_pipelines
+
+    guessed = unconfirmed_pipelines(s)
+    if isinstance(s.stage_order_confirmed, bool) or guessed == ordered_pipelines(s):
+        return ORDER_GUESSED_ALL, {}
+    return ORDER_GUESSED_SOME, {"pipelines": ", ".join(f"«{p}»" for p in guessed)}
+
+
+def _unknown_confirmed(s: Settings) -> list[Problem]:
+    """A pipeline `stage_order_confirmed:` names that `pipelines:` lacks (a typo): its order confirms nothing."""
+    from crm_audit.rules.ruleset import did_you_mean
+
+    if isinstance(s.stage_order_confirmed, bool):
+        return []
+    out = []
+    for i, name in enumerate(s.stage_order_confirmed):
+        if s.pipeline_key(name) is None:
+            p = s.problem(("stage_order_confirmed", i), N_("stage_order_confirmed: «{name}» is no pipeline of `pipelines:`{hint}: "
+                                                           "it confirms nothing"), "unknown-pipeline",
+                          {"name": name, "hint": did_you_mean(name, list(s.pipelines))})
+            p.severity = "warning"
+            out.append(p)
+    return out
+
+
 def validate_problems(s: Settings) -> list[Problem]:
     """What `crm-audit validate` adds to loading: the settings against their CRM
     profile (`crm:` names one — else a problem at its line —, every `columns:`
@@ -740,11 +783,11 @@ def validate_problems(s: Settings) -> list[Problem]:
     from crm_audit.engine.stage_guess import order_unconfirmed
 
     if order_unconfirmed(s):  # a pipeline of one open stage has no order to confirm
-        p = s.problem(("stage_order_confirmed",), N_("the order of the stages in `pipelines:` was guessed from the export: check "
-                                                     "it, then set `stage_order_confirmed: true` (until then rules that compare "
-                                                     "stages may flag or miss deals)"), "stage-order-guessed", {})
+        template, params = order_guessed_message(s)
+        p = s.problem(("stage_order_confirmed",), template, "stage-order-guessed", params)
         p.severity = "warning"
         out.append(p)
+    out += _unknown_confirmed(s)
     try:
         profile = load_profile(s.crm)
     except SettingsError as exc:  # an unknown profile is one problem among the others, at its line

@@ -1,9 +1,9 @@
 """The team's own lines of a crm-audit.yaml that ``crm-audit init --from-export DIR --force`` overwrites.
 
 A team that re-runs init after its export changed (a column added, a stage new) keeps its work: the hand-written
-`fields:`, `stage_names:`, `pipeline_names:`, a confirmed stage order (`stage_order_confirmed: true`: its stages stay in
-the team's order, a stage no deal is in any more stays; stages new in the export are inserted where the export puts
-them and the order is marked to confirm again), the lists it filled (`frozen_lost_reasons:`, `partner_managers:`,
+`fields:`, `stage_names:`, `pipeline_names:`, a confirmed stage order (`stage_order_confirmed: true`, or the pipelines
+it lists: their stages stay in the team's order, a stage no deal is in any more stays; stages new in the export are
+inserted where the export puts them and that pipeline alone is marked to confirm again), the lists it filled (`frozen_lost_reasons:`, `partner_managers:`,
 `trial_stages:`, `lists:`), its `deal_url:`, its rule files and `rules: disable:`, and the `rules: skip:` lines it
 wrote by hand — a skip line init writes itself has init's «<code>: чтобы включить — …» comment right above it
 (templates/crm-audit.yaml.j2), a hand-written one has not. A line whose column, stage or pipeline the export no longer
@@ -39,7 +39,7 @@ class TeamSettings:
 
     deal_url: str = ""
     pipelines: dict[str, list[str]] = field(default_factory=dict)
-    stage_order_confirmed: bool = True
+    stage_order_confirmed: bool | list[str] = True  # as written: true / false / the pipelines confirmed
     fields: dict[str, str] = field(default_factory=dict)
     stage_names: dict[str, str] = field(default_factory=dict)
     pipeline_names: dict[str, str] = field(default_factory=dict)
@@ -105,6 +105,17 @@ def _hand_skips(doc, skip: dict) -> dict[str, str]:
     return out
 
 
+def _confirmed(value) -> bool | list[str]:
+    """`stage_order_confirmed:` as the team wrote it: a list of pipelines, else anything but false is true."""
+    return _strs(value) if isinstance(value, list) else value is not False
+
+
+def _order_confirmed(team: TeamSettings, pipeline: str) -> bool:
+    if isinstance(team.stage_order_confirmed, bool):
+        return team.stage_order_confirmed
+    return norm(pipeline) in {norm(p) for p in team.stage_order_confirmed}
+
+
 def read_team_settings(path: Path) -> TeamSettings:
     """The team's lines of the settings file at ``path`` (a file or a key that does not read: left out)."""
     from crm_audit import yamlsrc
@@ -117,7 +128,7 @@ def read_team_settings(path: Path) -> TeamSettings:
     return TeamSettings(
         deal_url=str(data.get("deal_url") or ""),
         pipelines={str(k): _strs(v) for k, v in pipes.items() if _strs(v)} if isinstance(pipes, dict) else {},
-        stage_order_confirmed=data.get("stage_order_confirmed", True) is not False,
+        stage_order_confirmed=_confirmed(data.get("stage_order_confirmed", True)),
         fields=_pairs(data.get("fields")), stage_names=_pairs(data.get("stage_names")),
         pipeline_names=_pairs(data.get("pipeline_names")),
         lists={k: _strs(data.get(k)) for k in LISTS if _strs(data.get(k))},
@@ -172,10 +183,11 @@ def _merged(p: "PipelineDraft", name: str, team: list[str]) -> tuple["PipelineDr
 
 
 def merge_pipelines(drafted: list["PipelineDraft"], team: TeamSettings) -> tuple[list["PipelineDraft"], list[NewStages]]:
-    """The export's pipelines, those the team confirmed the order of in the team's order (see :func:`_merged`)."""
-    if not team.stage_order_confirmed or not team.pipelines:
+    """The export's pipelines, those the team confirmed the order of in the team's order (see :func:`_merged`): a new
+    stage marks its own pipeline guessed, the others stay confirmed (`stage_order_confirmed:` lists them)."""
+    by_key = {norm(k): (k, v) for k, v in team.pipelines.items() if _order_confirmed(team, k)}
+    if not by_key:
         return drafted, []
-    by_key = {norm(k): (k, v) for k, v in team.pipelines.items()}
     out, new = [], []
     for p in drafted:
         if norm(p.name) not in by_key:

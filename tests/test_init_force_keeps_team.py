@@ -42,8 +42,8 @@ def test_init_force_keeps_the_teams_lines_and_adds_the_new_stage(tmp_path, capsy
                              "--force")
     assert code == 0, err
     assert ("воронка «Sales»: в выгрузке новые этапы «Negotiation»; они добавлены в ваш подтверждённый порядок туда, где "
-            "их ставит выгрузка, и записано stage_order_confirmed: false: проверьте их место в crm-audit.yaml и поставьте "
-            "true") in err
+            "их ставит выгрузка, и порядок этой воронки снова отмечен неподтверждённым в stage_order_confirmed: (порядок "
+            "других воронок остаётся подтверждённым): проверьте их место в crm-audit.yaml и подтвердите его") in err
     text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
     s = yaml.safe_load(text)
     # the confirmed order stands, «Contract» (no deal in it now) with it; «Negotiation» put where the export puts it
@@ -51,7 +51,8 @@ def test_init_force_keeps_the_teams_lines_and_adds_the_new_stage(tmp_path, capsy
                                         "Contract", "Invoice"],
                               "Partners": ["Accepted", "Intro", "Demo done", "Proposal sent", "Signing"],
                               "Upsell": ["Accepted", "Proposal sent", "Invoice"]}
-    assert s["stage_order_confirmed"] is False
+    # only «Sales» got a new stage: the team's confirmation of «Partners» and «Upsell» stands (was: false for all three)
+    assert s["stage_order_confirmed"] == ["Partners", "Upsell"]
     assert ("# порядок — из вашего crm-audit.yaml (вы его подтвердили); «Contract» — ни одной сделки в этой выгрузке, "
             "оставлено; НОВЫЕ этапы выгрузки вставлены по выгрузке («Negotiation» — после «Accepted»): проверьте их место "
             "и поставьте stage_order_confirmed: true") in text

@@ -177,4 +177,5 @@ def test_hubspot_a_pipeline_of_own_stages_is_listed_and_left_unconfirmed(tmp_pat
     settings, _text = _init_settings(tmp_path, capsys, monkeypatch, export)
     # a pipeline no deal is in: its stages from the columns, in column order, after HubSpot's default closed stages
     assert settings["pipelines"]["Renewals"][:3] == ["Intake", "Negotiation", "Signed"]
-    assert settings["stage_order_confirmed"] is False
+    # per pipeline: the CRM's order of the other two stands, «Renewals» alone is to confirm (was: false for all)
+    assert settings["stage_order_confirmed"] == ["Partner Pipeline", "Sales Pipeline"]

@@ -26,6 +26,18 @@ from crm_audit.progress import silent
 STAGE_ORDER_GUESSED = N_("the order of the stages in `pipelines:` was guessed from the export: rules that compare stages "
                        "(«stage ≥ X») may flag or miss deals; check the order, then set `stage_order_confirmed: true`")
 
+
+
+def stage_order_warning(settings: Settings) -> DataWarning:
+    """The run's warning of a guessed stage order: of every pipeline, or of those `stage_order_confirmed:` leaves out."""
+    from crm_audit.settings import ORDER_GUESSED_ALL, order_guessed_message
+
+    template, params = order_guessed_message(settings)
+    if template == ORDER_GUESSED_ALL:
+        template = STAGE_ORDER_GUESSED
+    return DataWarning("stage-order-guessed", "", settings.file, template=template, params=params)
+
+
 KIND_BY_TYPE = {"date": "date", "number": "number", "text": "text", "status": "text"}
 
 
@@ -177,7 +189,7 @@ def audit_export(
         warnings = skipped_warnings + [DataWarning(p.reason, "", p.file, template=p.template, params=p.params) if p.template
                                        else DataWarning(p.reason, p.message, p.file) for p in rule_warnings]
         if order_unconfirmed(settings):  # a pipeline of one open stage has no order to confirm
-            warnings.append(DataWarning("stage-order-guessed", "", settings.file, template=STAGE_ORDER_GUESSED))
+            warnings.append(stage_order_warning(settings))
         example = deal_url_example_of(settings.crm, settings.deal_url)
         if example:  # every row's link opens no deal
             warnings.append(DataWarning("deal-url-example", "", settings.file, template=DEAL_URL_EXAMPLE,

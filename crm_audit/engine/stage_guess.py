@@ -1,6 +1,7 @@
 """Rules that compare stages by an order nobody confirmed: said next to each of them.
 
-While ``stage_order_confirmed: false`` (``init`` guessed the order of a pipeline's stages), a rule with a
+While a pipeline's order is not confirmed (``stage_order_confirmed: false``, or a list of the confirmed pipelines
+without it: ``init`` guessed the order of its stages), a rule with a
 «stage ≥ X» condition compares deals' stages by that guess: a deal in an earlier stage may count as «at or
 after X» (issue 13 acceptance J, J2). Each such rule that runs gets a warning (terminal, FAQ) and a note on its
 sheet naming the pipelines its comparison reads and the key that confirms them.
@@ -87,18 +88,24 @@ def ordered_pipelines(settings, profile=None) -> list[str]:
     return [name for name, stages in settings.pipelines.items() if len(open_stages(stages, settings, profile)) > 1]
 
 
+def unconfirmed_pipelines(settings, profile=None) -> list[str]:
+    """The pipelines whose order can matter (:func:`ordered_pipelines`) and the team did not confirm
+    (`stage_order_confirmed:` false, or a list not naming them)."""
+    return [p for p in ordered_pipelines(settings, profile) if not settings.order_confirmed(p)]
+
+
 def order_unconfirmed(settings, profile=None) -> bool:
-    """``stage_order_confirmed: false`` and a pipeline whose order can matter (:func:`ordered_pipelines`): what
-    `validate` and `run` warn about. A hand-written false on pipelines of one open stage each needs no confirmation."""
-    return not settings.stage_order_confirmed and bool(ordered_pipelines(settings, profile))
+    """A pipeline whose order can matter is not confirmed (:func:`unconfirmed_pipelines`): what `validate` and `run`
+    warn about. A hand-written false on pipelines of one open stage each needs no confirmation."""
+    return bool(unconfirmed_pipelines(settings, profile))
 
 
 def guessed_comparisons(plans, settings) -> list[GuessedComparison]:
-    """Each plan comparing stages while the settings' stage order is not confirmed: the stages it compares and the
-    pipelines (in its scope, of two open stages or more) where they are — none when the order is confirmed."""
-    if settings.stage_order_confirmed:
+    """Each plan comparing stages in a pipeline whose order is not confirmed: the stages it compares and those
+    pipelines (in its scope, of two open stages or more) where they are — none when every order is confirmed."""
+    ordered = {norm(p) for p in unconfirmed_pipelines(settings)}
+    if not ordered:
         return []
-    ordered = {norm(p) for p in ordered_pipelines(settings)}
     names = {norm(p): p for p in settings.pipelines if norm(p) in ordered}
     out = []
     for p in plans:

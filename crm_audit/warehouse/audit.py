@@ -18,7 +18,7 @@ import pandas as pd
 from sqlglot import exp
 
 from crm_audit.engine import plan as planmod
-from crm_audit.engine.audit import STAGE_ORDER_GUESSED, _kind, scope_text, select_rules
+from crm_audit.engine.audit import _kind, scope_text, select_rules, stage_order_warning
 from crm_audit.engine.plan import FieldRef, RulePlan, field_ref
 from crm_audit.errors import UsageError
 from crm_audit.i18n import N_, _
@@ -351,7 +351,7 @@ def audit_warehouse(settings, source: WarehouseSource, as_of: dt.date | None = N
     from crm_audit.engine.stage_guess import order_unconfirmed
 
     if order_unconfirmed(settings):  # a pipeline of one open stage has no order to confirm
-        warnings.append(DataWarning("stage-order-guessed", "", settings.file, template=STAGE_ORDER_GUESSED))
+        warnings.append(stage_order_warning(settings))
     warnings += unread_warnings(source, layout) + decide_warnings + stage_warnings
     return AuditReport(as_of=as_of, generated_at=dt.datetime.now().replace(microsecond=0),
                        due_date=as_of + dt.timedelta(days=settings.output.due_days), results=results, deal_count=count,
