@@ -16,10 +16,12 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 
 from crm_audit import settings as settings_mod
 from crm_audit.cli import main
+from crm_audit.errors import InputError
 from crm_audit.engine.backends.duckdb_backend import DuckDBBackend
 from crm_audit.engine.dialects.compiler import YES, RuleCompiler
 from crm_audit.engine import dialects
@@ -295,7 +297,7 @@ def test_hubspot_custom_closed_stages_get_no_default_closed_stages(tmp_path):
 
 def test_users_lists_dumped_as_json_as_each_api_returns_them(tmp_path):
     """The users list saved as the API answered it: amoCRM `_embedded.users`, Bitrix24 `result`, HubSpot `results`,
-    Pipedrive `data`; a .json file that is no list of records is passed over."""
+    Pipedrive `data`; a users list cut short (not JSON) stops the run naming its line and column."""
     import json
 
     amo = tmp_path / "amo"
@@ -316,9 +318,12 @@ def test_users_lists_dumped_as_json_as_each_api_returns_them(tmp_path):
         {"ID": "7", "ACTIVE": True, "NAME": "Иван", "LAST_NAME": "Петров", "EMAIL": "ivan@example.ru", "UF_DEPARTMENT": [1]},
         {"ID": "9", "ACTIVE": True, "NAME": "Ольга", "LAST_NAME": "", "EMAIL": "olga@example.ru"}], "total": 3,
         "time": {"start": 1.0}}, ensure_ascii=False), encoding="utf-8")
-    (bx / "employees.json").write_text("{not json", encoding="utf-8")
     assert dict(table(bx, "bitrix24", "SELECT id, owner FROM deals WHERE id IN ('101', '102', '105')")) == {
         "101": "Анна Смирнова", "102": "Иван Петров", "105": "Ольга"}
+    (bx / "employees.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError, match=r"employees\.json: the file is not valid JSON: it breaks at line 1, column 2"):
+        table(bx, "bitrix24", "SELECT id FROM deals")
+    (bx / "employees.json").unlink()
 
     hs = tmp_path / "hs"
     hs.mkdir()
