@@ -138,7 +138,7 @@ class _AtEnd:
         return self._done[0]
 
 
-@pytest.mark.parametrize("csv_written", ["thread", "at-start", "at-end"])
+@pytest.mark.parametrize("csv_written", ["thread", "at-start", pytest.param("at-end", marks=pytest.mark.slow)])
 def test_an_accepted_finding_stays_out_of_every_output_of_every_later_audit(tmp_path, capsys, monkeypatch, csv_written):
     if csv_written != "thread":
         import crm_audit.threads
