@@ -270,10 +270,7 @@ class Settings(BaseModel):
     @field_validator("columns")
     @classmethod
     def _columns(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        entities = ("deals", "organizations", "persons", "activities")
-        for ent, fields in v.items():
-            if ent not in entities:
-                raise MsgError(N_("unknown entity «{entity}» under columns; use one of: {known}"), entity=ent, known=", ".join(entities))
+        for ent, fields in v.items():  # an unknown entity is said with the block's other problems (columns_problems)
             by_header: dict[str, list[str]] = {}
             for name, header in (fields or {}).items():
                 if not isinstance(header, str) or not header.strip():
@@ -750,13 +747,53 @@ def _unknown_confirmed(s: Settings) -> list[Problem]:
     return out
 
 
+#: the entities `columns:` may name (each an export file a profile reads)
+COLUMN_ENTITIES = ("deals", "organizations", "persons", "activities")
+
+
+def column_entity_problems(s: Settings) -> list[Problem]:
+    """Each entity under `columns:` that is none of :data:`COLUMN_ENTITIES`, at its line with the closest one. Said
+    beside the block's other problems (its fields, its headers), never instead of them (acceptance V2)."""
+    from crm_audit.rules.ruleset import did_you_mean
+
+    return [s.problem(("columns", ent), N_("unknown entity «{entity}» under columns{hint}; use one of: {known}"), "unknown-entity",
+                      {"entity": ent, "hint": did_you_mean(ent, COLUMN_ENTITIES), "known": ", ".join(COLUMN_ENTITIES)})
+            for ent in s.columns if ent not in COLUMN_ENTITIES]
+
+
+def column_field_problems(s: Settings, profile) -> list[Problem]:
+    """Each field under a known entity of `columns:` that is none of the profile's fields of it (did you mean …), and
+    a known entity the profile reads no file of — every one at its line (an unknown entity: :func:`column_entity_problems`)."""
+    from crm_audit.rules.ruleset import did_you_mean
+
+    out: list[Problem] = []
+    for ent, fields in s.columns.items():
+        if ent not in COLUMN_ENTITIES:
+            continue
+        spec = profile.entities.get(ent)
+        if spec is None:
+            out.append(s.problem(("columns", ent), N_("the {crm} profile reads no {entity} file"), "unknown-entity",
+                                 {"crm": profile.title or profile.name, "entity": ent}))
+            continue
+        keys = spec.column_keys()
+        out += [s.problem(("columns", ent, name), N_("«{name}» is not a field of {entity}{hint}; fields: {known}"), "unknown-field",
+                          {"name": name, "entity": ent, "hint": did_you_mean(name, keys), "known": ", ".join(keys)})
+                for name in fields if name not in keys]
+    return out
+
+
+def columns_problems(s: Settings, profile) -> list[Problem]:
+    """Every problem of the `columns:` block the settings and the profile tell (`run` says them with the headers the
+    export lacks, all at once)."""
+    return column_entity_problems(s) + column_field_problems(s, profile)
+
+
 def validate_problems(s: Settings) -> list[Problem]:
     """What `crm-audit validate` adds to loading: the settings against their CRM
     profile (`crm:` names one — else a problem at its line —, every `columns:`
     field is one of the profile's, every export field a rule reads is one the
     profile or `columns:` provides) and a warning while the stage order is a guess."""
     from crm_audit.engine.profile import load_profile
-    from crm_audit.rules.ruleset import did_you_mean
 
     out: list[Problem] = [p for p in [unfinished_problem(s)] if p is not None]
     if s.ids_in_pipelines:  # init wrote pipelines: by id; the ids now have names
@@ -788,6 +825,7 @@ def validate_problems(s: Settings) -> list[Problem]:
         p.severity = "warning"
         out.append(p)
     out += _unknown_confirmed(s)
+    out += column_entity_problems(s)  # said whether the profile loads or not
     try:
         profile = load_profile(s.crm)
     except SettingsError as exc:  # an unknown profile is one problem among the others, at its line
@@ -801,17 +839,7 @@ def validate_problems(s: Settings) -> list[Problem]:
         else:
             out.append(s.problem(("crm",), first.message if first is not None else str(exc), "unknown-profile"))
         return out
-    for ent, fields in s.columns.items():
-        spec = profile.entities.get(ent)
-        if spec is None:
-            out.append(s.problem(("columns", ent), N_("the {crm} profile reads no {entity} file"), "unknown-entity",
-                                 {"crm": profile.title or profile.name, "entity": ent}))
-            continue
-        for name in fields:
-            if name not in spec.column_keys():
-                out.append(s.problem(("columns", ent, name), N_("«{name}» is not a field of {entity}{hint}; fields: {known}"),
-                                     "unknown-field", {"name": name, "entity": ent, "hint": did_you_mean(name, spec.column_keys()),
-                                                       "known": ", ".join(spec.column_keys())}))
+    out += column_field_problems(s, profile)
     out += read_values(s, profile).problems  # an unknown field or value under `values:`, at its line
     for fld in ("stage", "pipeline"):
         if getattr(s, f"{fld}_ids") and not any(lk.field == fld for lk in profile.lookups):

@@ -135,7 +135,10 @@ def audit_export(
         from crm_audit.engine import export_check
         from crm_audit.errors import SettingsError
 
-        unmatched = export_check.unmatched_columns(settings, export, profile)  # a `columns:` header the file lacks
+        from crm_audit.settings import columns_problems
+
+        # every problem of `columns:` at once: an unknown entity or field, a header the file lacks (V2)
+        unmatched = columns_problems(settings, profile) + export_check.unmatched_columns(settings, export, profile)
         if unmatched:
             raise SettingsError(problems=unmatched)
         needs = requirements.decide(plans, export, profile)  # what the export lacks: skip or stop, before any SQL

@@ -51,7 +51,7 @@ def unmatched_columns(settings, export: LoadedExport, profile: Profile) -> list[
             N_("columns: {entity}: {field}: «{header}» is not a column of {file}{hint}; write the header as the file has "
                "it (without the prefix such as «Deal - »)"),
             "unknown-column", {"entity": entity, "field": name, "header": header, "file": ent.file.name,
-                               "hint": did_you_mean(header, unused or bare)}))
+                               "hint": did_you_mean(header, unused) or did_you_mean(header, bare)}))
     return out
 
 
