@@ -227,6 +227,11 @@ def say_team_lines(kept, path: Path) -> None:
                      "stage_order_confirmed: (the other pipelines' orders stay confirmed): check their place in {path}, "
                      "then confirm it").format(pipeline=ns.pipeline, stages=", ".join(f"«{s}»" for s in ns.stages),
                                                        path=path.name), err=True)
+    if kept.new_closed:
+        click.echo(_("the export has new closed stages {stages}; they are added to your won_stages: / lost_stages: where "
+                     "init puts them (your split of the other closed stages stays), and closed_stages_confirmed: is set to "
+                     "false: check them in {path}, then set it to true").format(
+                         stages=", ".join(f"«{s}»" for s in kept.new_closed), path=path.name), err=True)
 
 
 def _stub_settings(crm: str, export_dir: str | Path, lack: Problem, own: dict[str, dict[str, str]],

@@ -127,6 +127,10 @@ class Draft:
     # reads them until told) for the user to confirm, with closed_stages_confirmed: false
     won_stages: list[str] = field(default_factory=list)
     lost_stages: list[str] = field(default_factory=list)
+    # init --force over the team's won_stages: / lost_stages: (crm_audit/team_settings.py keep_closed): the comment
+    # (Russian) saying they are the team's and which closed stages are new, and whether they stay confirmed
+    closed_team: str | None = None
+    closed_confirmed: bool = False
     # trial stages proposed by their names (Russian lines: «stage» — why), or none found (P5): said at trial_stages:
     trial_why: list[str] = field(default_factory=list)
     trial_missing: bool = False
@@ -195,8 +199,9 @@ class Draft:
             "stage_names": {m.key: m.value for m in self.stage_names},
             "rules": {"skip": {o.rule_id: o.why for o in self.off}},
             "stage_order_confirmed": self.stage_order_confirmed,
-            **({"won_stages": self.won_stages, "lost_stages": self.lost_stages, "closed_stages_confirmed": False}
-               if self.won_stages or self.lost_stages else {}),
+            **({"won_stages": self.won_stages, "lost_stages": self.lost_stages,
+                "closed_stages_confirmed": self.closed_confirmed}
+               if self.won_stages or self.lost_stages or self.closed_team else {}),
             **{f"{f}_ids": {k: v for k, v in ids.items() if v} for f, ids in self.ids.items() if any(ids.values())},
             **self.values_dict(),
         }
@@ -1499,7 +1504,9 @@ def template_values(draft: Draft) -> dict:
         "typed_bad_values": bool(draft.typed_bad_values),
         "profile_file": f"crm_audit/profiles/{draft.crm}.yaml",
         "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}
-                          if draft.won_stages or draft.lost_stages else None),
+                          if draft.won_stages or draft.lost_stages or draft.closed_team else None),
+        "closed_team": textwrap.wrap(f"Закрытые этапы: {_yaml_comment(draft.closed_team)}.", 100) if draft.closed_team else None,
+        "closed_confirmed": draft.closed_confirmed,
         "closed_why": [_yaml_comment(x) for x in draft.closed_why],
         "closed_flags_missing": draft.closed_flags_missing and not (draft.won_stages or draft.lost_stages),
         "closed_flags": " / ".join(f"«{_yaml_comment(x)}»" for x in draft.closed_flags) or "«Closed» / «Won»",

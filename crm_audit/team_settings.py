@@ -3,7 +3,9 @@
 A team that re-runs init after its export changed (a column added, a stage new) keeps its work: the hand-written
 `fields:`, `stage_names:`, `pipeline_names:`, a confirmed stage order (`stage_order_confirmed: true`, or the pipelines
 it lists: their stages stay in the team's order, a stage no deal is in any more stays; stages new in the export are
-inserted where the export puts them and that pipeline alone is marked to confirm again), the lists it filled (`frozen_lost_reasons:`, `partner_managers:`,
+inserted where the export puts them and that pipeline alone is marked to confirm again), its won / lost split of the
+closed stages (`won_stages:` / `lost_stages:`, each stage still in pipelines: stays where the team put it; a closed stage
+new in the export is added where init puts it and only then `closed_stages_confirmed:` is turned off), the lists it filled (`frozen_lost_reasons:`, `partner_managers:`,
 `trial_stages:`, `lists:`), its `deal_url:`, its rule files and `rules: disable:`, and the `rules: skip:` lines it
 wrote by hand — a skip line init writes itself has init's «<code>: чтобы включить — …» comment right above it
 (templates/crm-audit.yaml.j2), a hand-written one has not. A line whose column, stage or pipeline the export no longer
@@ -48,6 +50,10 @@ class TeamSettings:
     rule_files: list[str] = field(default_factory=list)
     disable: list[str] = field(default_factory=list)
     skip: dict[str, str] = field(default_factory=dict)  # the hand-written `rules: skip:` lines
+    # `won_stages:` / `lost_stages:` as written (None: the file has neither) and `closed_stages_confirmed:`
+    won_stages: list[str] | None = None
+    lost_stages: list[str] | None = None
+    closed_confirmed: bool = True
 
 
 @dataclass
@@ -83,6 +89,7 @@ class TeamKept:
     rule_files: list[str] = field(default_factory=list)
     disable: list[str] = field(default_factory=list)
     skip: dict[str, str] = field(default_factory=dict)
+    new_closed: list[str] = field(default_factory=list)  # closed stages new in the export added to the team's lists
 
 
 def _strs(value) -> list[str]:
@@ -134,7 +141,16 @@ def read_team_settings(path: Path) -> TeamSettings:
         lists={k: _strs(data.get(k)) for k in LISTS if _strs(data.get(k))},
         own_lists={str(k): _strs(v) for k, v in lists.items()} if isinstance(lists, dict) else {},
         rule_files=_strs(rules.get("files")), disable=_strs(rules.get("disable")),
-        skip=_hand_skips(doc, rules["skip"]) if isinstance(rules.get("skip"), dict) else {})
+        skip=_hand_skips(doc, rules["skip"]) if isinstance(rules.get("skip"), dict) else {},
+        **_closed_lists(data))
+
+
+def _closed_lists(data: dict) -> dict:
+    """The team's `won_stages:` / `lost_stages:` (both None when the file has neither) and `closed_stages_confirmed:`."""
+    if "won_stages" not in data and "lost_stages" not in data:
+        return {}
+    return {"won_stages": _strs(data.get("won_stages")), "lost_stages": _strs(data.get("lost_stages")),
+            "closed_confirmed": data.get("closed_stages_confirmed", True) is not False}
 
 
 # --------------------------------------------------------------------------- pipelines
@@ -201,6 +217,36 @@ def merge_pipelines(drafted: list["PipelineDraft"], team: TeamSettings) -> tuple
     return out, new
 
 
+# --------------------------------------------------------------------------- closed stages
+
+
+def keep_closed(draft: "Draft", team: TeamSettings, stages: set[str]) -> list[str]:
+    """Put the team's won / lost split of the closed stages into ``draft`` (``stages``: the drafted pipelines' stages,
+    normalised): each of its stages still in them stays where the team put it (a stage the team took out of both lists
+    stays out); a closed stage init drafts that the team's file never named (new in the export) is added where init
+    puts it, and only then is the team's `closed_stages_confirmed: true` turned off — as a new stage marks its own
+    pipeline's order to confirm again (:func:`merge_pipelines`). Returns those new closed stages."""
+    if team.won_stages is None or team.lost_stages is None:
+        return []  # the team's file had no closed lists: init's stand
+    known = {norm(s) for st in team.pipelines.values() for s in st} | {norm(s) for s in (*team.won_stages, *team.lost_stages)}
+    new_won = [s for s in draft.won_stages if norm(s) not in known]
+    new_lost = [s for s in draft.lost_stages if norm(s) not in known]
+    draft.won_stages = [*(s for s in team.won_stages if norm(s) in stages), *new_won]
+    draft.lost_stages = [*(s for s in team.lost_stages if norm(s) in stages), *new_lost]
+    new = [*new_won, *new_lost]
+    gone = [s for s in (*team.won_stages, *team.lost_stages) if norm(s) not in stages]
+    draft.closed_confirmed = team.closed_confirmed and not new
+    note = f"won_stages: / lost_stages: — {OWN}" + (" (вы их подтвердили)" if team.closed_confirmed else "")
+    if gone:
+        note += f"; {', '.join(f'«{s}»' for s in gone)} — больше нет в pipelines:, убрано"
+    if new:
+        note += (f"; НОВЫЕ закрытые этапы выгрузки {', '.join(f'«{s}»' for s in new)} добавлены туда, куда их ставит init: "
+                 "выигрышный перенесите в won_stages:, проигрышный оставьте в lost_stages:, затем поставьте "
+                 "closed_stages_confirmed: true")
+    draft.closed_team = note
+    return new
+
+
 # --------------------------------------------------------------------------- names, fields, lists
 
 
@@ -238,6 +284,7 @@ def keep_team_lines(draft: "Draft", team: TeamSettings, export: "LoadedExport", 
     are decided: they read the team's fields and names)."""
     draft.pipelines, new = merge_pipelines(draft.pipelines, team)
     stages = {norm(s) for p in draft.pipelines for s in p.stages}
+    new_closed = keep_closed(draft, team, stages)
     for name, values in team.lists.items():
         if name == "trial_stages":
             values = [s for s in values if norm(s) in stages]  # a trial stage gone from pipelines: would stop the run
@@ -252,4 +299,4 @@ def keep_team_lines(draft: "Draft", team: TeamSettings, export: "LoadedExport", 
     pipeline_names, lost = _kept_names("pipeline_names", team.pipeline_names, {norm(p.name) for p in draft.pipelines}, "воронки")
     draft.team = TeamKept(fields=fields, stage_names=stage_names, pipeline_names=pipeline_names, stale=[*stale, *gone, *lost],
                           new_stages=new, own_lists=dict(team.own_lists), rule_files=list(team.rule_files),
-                          disable=list(team.disable), skip=dict(team.skip))
+                          disable=list(team.disable), skip=dict(team.skip), new_closed=new_closed)

@@ -1,0 +1,93 @@
+"""#13 acceptance V1 (case b24_force_check): `init --from-export DIR --force` keeps the team's won / lost split of the
+closed stages and its `closed_stages_confirmed: true` (was: the stage moved to won_stages: went back to lost_stages:
+and the confirmation back to false, so the next run audited the won deals as lost). A closed stage new in the export
+is added where init puts it, and only then is the confirmation turned off — said in the file and the terminal.
+
+Bitrix24 English CSV with a custom closed stage «Rejected by client» (Closed = Yes, deal 405, no source): while it is
+won, rule 1.8 (missing source: open and won deals) flags 405; while it is lost, not."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cli_helpers import cli_in_process, findings_by_code
+
+CASE = Path(__file__).parent / "fixtures" / "accv" / "b24_force_check"
+RU = {"CRM_AUDIT_LANGUAGE": "ru"}
+
+
+def _cli(*args: str):
+    return cli_in_process(*args, env=RU)
+
+
+def _init(work: Path, export: Path, *more: str):
+    done = _cli("init", str(work), "--crm", "bitrix24", "--from-export", str(export), *more)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def _run(work: Path, export: Path, as_of: str) -> dict[str, set[str]]:
+    done = _cli("run", "-c", str(work / "crm-audit.yaml"), "--export", str(export), "--as-of", as_of,
+                "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"), "--ledger", str(work / "l.db"))
+    assert done.returncode == 0, done.stderr
+    with open(work / "v.csv", encoding="utf-8-sig", newline="") as f:
+        states = {r["deal_id"]: r["state"] for r in csv.DictReader(f)}
+    return {**findings_by_code(work / "v.csv"), "state": states}
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory):
+    """init → the team moves «Rejected by client» to won and confirms → init --force on the same export → run →
+    init --force on the next export (a new closed stage «Cancelled by us») → run."""
+    work = tmp_path_factory.mktemp("b24") / "w"
+    export, later = CASE / "export", CASE / "export-2026-12-04"
+    _init(work, export)
+    path = work / "crm-audit.yaml"
+    first = path.read_text(encoding="utf-8")
+    edited = first.replace("won_stages: []\nlost_stages: [Rejected by client]\nclosed_stages_confirmed: false",
+                           "won_stages: [Rejected by client]\nlost_stages: []\nclosed_stages_confirmed: true")
+    assert edited != first
+    path.write_text(edited, encoding="utf-8")
+    same = _init(work, export, "--force")
+    out = {"same": path.read_text(encoding="utf-8"), "same_err": same.stderr, "same_run": _run(work, export, "2026-11-20")}
+    shutil.copy(path, work / "same.yaml")
+    new = _init(work, later, "--force")
+    out.update(new=path.read_text(encoding="utf-8"), new_err=new.stderr, new_run=_run(work, later, "2026-12-04"))
+    return out
+
+
+def test_same_export_keeps_the_won_stage_and_the_confirmation(story):
+    s = yaml.safe_load(story["same"])
+    assert (s["won_stages"], s["lost_stages"], s["closed_stages_confirmed"]) == (["Rejected by client"], [], True)
+    assert ("# Закрытые этапы: won_stages: / lost_stages: — из вашего crm-audit.yaml (вы их подтвердили).\n"
+            "won_stages: [Rejected by client]\nlost_stages: []\nclosed_stages_confirmed: true") in story["same"]
+    assert "новые закрытые этапы" not in story["same_err"]
+
+
+def test_the_run_after_it_audits_the_won_deal_as_won(story):
+    # 405 (won, no source) is flagged by 1.8 with 404; as lost it would not be
+    assert story["same_run"]["1.8"] == {"402", "404", "405"}
+    assert story["same_run"]["state"]["405"] == story["same_run"]["state"]["404"] == "Выиграна"
+
+
+def test_a_new_closed_stage_is_added_and_the_confirmation_turned_off(story):
+    s = yaml.safe_load(story["new"])
+    assert (s["won_stages"], s["lost_stages"], s["closed_stages_confirmed"]) == (["Rejected by client"], ["Cancelled by us"], False)
+    assert ("# Закрытые этапы: won_stages: / lost_stages: — из вашего crm-audit.yaml (вы их подтвердили); НОВЫЕ\n"
+            "# закрытые этапы выгрузки «Cancelled by us» добавлены туда, куда их ставит init: выигрышный перенесите\n"
+            "# в won_stages:, проигрышный оставьте в lost_stages:, затем поставьте closed_stages_confirmed: true.\n") in story["new"]
+    assert ("в выгрузке новые закрытые этапы «Cancelled by us»; они добавлены в ваши won_stages: / lost_stages: туда, "
+            "куда их ставит init (ваше разделение остальных закрытых этапов сохранено), а closed_stages_confirmed: снова "
+            "false: проверьте их в crm-audit.yaml, затем поставьте true") in story["new_err"]
+
+
+def test_the_run_after_the_new_export_names_the_closed_stages_unconfirmed(story):
+    # closed_stages_confirmed: false again (one key for all closed stages): their deals read «исход не подтверждён»
+    assert story["new_run"]["1.8"] == {"402", "404", "405", "406"}
+    states = story["new_run"]["state"]
+    assert (states["404"], states["405"], states["406"]) == ("Выиграна", *["Закрыта (исход не подтверждён)"] * 2)
