@@ -170,6 +170,10 @@ def write_settings_from_export(directory: str | Path, crm: str, export_dir: str 
         stale = values.pop("stale_columns", [])
         kept = values.pop("team_kept", None)
         text = render_settings(crm, **values)
+        if team is not None:  # the team's own comments on the lines kept stay (acceptance V4)
+            from crm_audit.team_settings import keep_comments
+
+            text = keep_comments(text, team)
     except InputError as exc:  # a required column missing: the settings to finish, with that column's line to fill
         lack = next((p for p in exc.problems if p.reason == "missing-column" and {"entity", "name", "header"} <= set(p.params)), None)
         if lack is None:

@@ -12,7 +12,8 @@ wrote by hand — a skip line init writes itself has init's «<code>: чтобы
 has is written commented out with why (as a stale `columns:` line is, :func:`crm_audit.exportdraft.draft_from_export`).
 
 :func:`read_team_settings` reads the file (tolerantly: what does not read is left to init), :func:`keep_team_lines`
-puts the team's lines into an init draft. ``columns:`` / ``values:`` are kept by :mod:`crm_audit.cli_profiles`.
+puts the team's lines into an init draft, :func:`keep_comments` puts the team's own trailing comments back on the
+lines written as the team wrote them. ``columns:`` / ``values:`` are kept by :mod:`crm_audit.cli_profiles`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ OWN = "из вашего crm-audit.yaml"
 INIT_SKIP_MARK = ": чтобы включить — "
 #: the team's lists init keeps when filled
 LISTS = ("frozen_lost_reasons", "partner_managers", "trial_stages")
+#: the lines whose own trailing comment init --force keeps when it keeps the line's value: top-level keys, and the
+#: sections whose every line is kept
+COMMENTED = ("deal_url", "stage_order_confirmed", *LISTS, "won_stages", "lost_stages", "closed_stages_confirmed")
+COMMENTED_SECTIONS = ("fields", "stage_names", "pipeline_names")
+#: what marks a comment init wrote on a line itself (a proposal to check, a kept line): not the team's words
+INIT_COMMENT_MARKS = ("проверьте", OWN)
 
 
 @dataclass
@@ -54,6 +61,8 @@ class TeamSettings:
     won_stages: list[str] | None = None
     lost_stages: list[str] | None = None
     closed_confirmed: bool = True
+    # the team's own trailing comments on the lines init keeps: key path -> (the comment, the line's value as written)
+    comments: dict[tuple, tuple[str, object]] = field(default_factory=dict)
 
 
 @dataclass
@@ -142,7 +151,67 @@ def read_team_settings(path: Path) -> TeamSettings:
         own_lists={str(k): _strs(v) for k, v in lists.items()} if isinstance(lists, dict) else {},
         rule_files=_strs(rules.get("files")), disable=_strs(rules.get("disable")),
         skip=_hand_skips(doc, rules["skip"]) if isinstance(rules.get("skip"), dict) else {},
-        **_closed_lists(data))
+        **_closed_lists(data), comments=_own_comments(doc, data))
+
+
+def _comment_at(line: str) -> int | None:
+    """Where the comment ending a YAML ``line`` starts (a «#» at its start or after a blank, outside quotes)."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'" and (i == 0 or line[i - 1] in " \t:[{,"):
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1] in " \t"):
+            return i
+    return None
+
+
+def trailing_comment(line: str) -> str:
+    """The comment ending a YAML ``line``, else ""."""
+    at = _comment_at(line)
+    return line[at + 1:].strip() if at is not None else ""
+
+
+def _own_comments(doc, data: dict) -> dict[tuple, tuple[str, object]]:
+    """The team's trailing comments on the lines init keeps (:data:`COMMENTED`, :data:`COMMENTED_SECTIONS`): init's own
+    comments there (:data:`INIT_COMMENT_MARKS`) are left to init."""
+    if not data:
+        return {}
+    paths = [(k,) for k in COMMENTED if k in data]
+    paths += [(s, k) for s in COMMENTED_SECTIONS if isinstance(data.get(s), dict) for k in data[s]]
+    lines = Path(doc.file).read_text(encoding="utf-8-sig").splitlines()
+    out: dict[tuple, tuple[str, object]] = {}
+    for path in paths:
+        line = doc.marks.get(path, (None, None))[0]
+        said = trailing_comment(lines[line - 1]) if line and line <= len(lines) else ""
+        if said and not any(m in said for m in INIT_COMMENT_MARKS):
+            value = data[path[0]] if len(path) == 1 else data[path[0]][path[1]]
+            out[path] = (said, value)
+    return out
+
+
+def keep_comments(text: str, team: TeamSettings) -> str:
+    """``text`` (the settings init wrote) with the team's own trailing comment back on each line whose value init
+    kept as the team wrote it (before init's comment on that line, if any); a line init changed loses it."""
+    from crm_audit import yamlsrc
+
+    if not team.comments:
+        return text
+    doc = yamlsrc.loads(text)
+    if doc.problems or not isinstance(doc.data, dict):
+        return text
+    lines = text.split("\n")
+    for path, (said, value) in team.comments.items():
+        section = doc.data if len(path) == 1 else doc.data.get(path[0])
+        line = doc.marks.get(path, (None, None))[0]
+        if not isinstance(section, dict) or path[-1] not in section or section[path[-1]] != value or not line:
+            continue
+        body, own = lines[line - 1], trailing_comment(lines[line - 1])
+        if own:
+            body = body[:_comment_at(body)].rstrip()
+        lines[line - 1] = f"{body}    # {said}" + (f"; {own}" if own else "")
+    return "\n".join(lines)
 
 
 def _closed_lists(data: dict) -> dict:

@@ -3,6 +3,9 @@ closed stages and its `closed_stages_confirmed: true` (was: the stage moved to w
 and the confirmation back to false, so the next run audited the won deals as lost). A closed stage new in the export
 is added where init puts it, and only then is the confirmation turned off — said in the file and the terminal.
 
+V4: the team's own trailing comments on the lines init keeps stay (`closed_stages_confirmed: true  # checked by …`),
+before init's comment on that line; a line init changes loses it.
+
 Bitrix24 English CSV with a custom closed stage «Rejected by client» (Closed = Yes, deal 405, no source): while it is
 won, rule 1.8 (missing source: open and won deals) flags 405; while it is lost, not."""
 
@@ -49,9 +52,15 @@ def story(tmp_path_factory):
     _init(work, export)
     path = work / "crm-audit.yaml"
     first = path.read_text(encoding="utf-8")
-    edited = first.replace("won_stages: []\nlost_stages: [Rejected by client]\nclosed_stages_confirmed: false",
-                           "won_stages: [Rejected by client]\nlost_stages: []\nclosed_stages_confirmed: true")
-    assert edited != first
+    edited = first
+    for old, new in (("won_stages: []\nlost_stages: [Rejected by client]\nclosed_stages_confirmed: false",
+                      "won_stages: [Rejected by client]   # the client's own rejection is our win\nlost_stages: []\n"
+                      "closed_stages_confirmed: true   # checked by Lucía 2026-11-20"),
+                     ("partner_managers: []", "partner_managers: [Jürgen Müller]  # «our» partner #1"),
+                     ('deal_url: "https://example.bitrix24.ru/crm/deal/details/{id}/"',
+                      'deal_url: "https://acme.bitrix24.de/crm/deal/details/{id}/#tab"  # our portal')):
+        assert old in edited
+        edited = edited.replace(old, new)
     path.write_text(edited, encoding="utf-8")
     same = _init(work, export, "--force")
     out = {"same": path.read_text(encoding="utf-8"), "same_err": same.stderr, "same_run": _run(work, export, "2026-11-20")}
@@ -65,7 +74,8 @@ def test_same_export_keeps_the_won_stage_and_the_confirmation(story):
     s = yaml.safe_load(story["same"])
     assert (s["won_stages"], s["lost_stages"], s["closed_stages_confirmed"]) == (["Rejected by client"], [], True)
     assert ("# Закрытые этапы: won_stages: / lost_stages: — из вашего crm-audit.yaml (вы их подтвердили).\n"
-            "won_stages: [Rejected by client]\nlost_stages: []\nclosed_stages_confirmed: true") in story["same"]
+            "won_stages: [Rejected by client]    # the client's own rejection is our win\nlost_stages: []\n"
+            "closed_stages_confirmed: true    # checked by Lucía 2026-11-20\n") in story["same"]
     assert "новые закрытые этапы" not in story["same_err"]
 
 
@@ -91,3 +101,27 @@ def test_the_run_after_the_new_export_names_the_closed_stages_unconfirmed(story)
     assert story["new_run"]["1.8"] == {"402", "404", "405", "406"}
     states = story["new_run"]["state"]
     assert (states["404"], states["405"], states["406"]) == ("Выиграна", *["Закрыта (исход не подтверждён)"] * 2)
+
+
+def test_the_teams_own_comments_on_the_kept_lines_stay(story):
+    text = story["same"]
+    assert "won_stages: [Rejected by client]    # the client's own rejection is our win\n" in text
+    assert "closed_stages_confirmed: true    # checked by Lucía 2026-11-20\n" in text
+    assert "partner_managers: [Jürgen Müller]    # «our» partner #1\n" in text
+    assert 'deal_url: "https://acme.bitrix24.de/crm/deal/details/{id}/#tab"    # our portal\n' in text
+    s = yaml.safe_load(text)
+    assert s["partner_managers"] == ["Jürgen Müller"] and s["deal_url"] == "https://acme.bitrix24.de/crm/deal/details/{id}/#tab"
+
+
+def test_a_line_init_changed_loses_the_teams_comment(story):
+    text = story["new"]  # closed_stages_confirmed back to false: «checked by …» no longer true of it
+    assert "closed_stages_confirmed: false\n" in text and "checked by Lucía" not in text
+    assert "won_stages: [Rejected by client]    # the client's own rejection is our win\n" in text
+
+
+def test_trailing_comment_reads_past_quotes_and_hashes_in_values():
+    from crm_audit.team_settings import trailing_comment
+
+    assert trailing_comment('deal_url: "https://x/#/deal/{id}"  # ours # really') == "ours # really"
+    assert trailing_comment("fields: {a: b#c}") == ""
+    assert trailing_comment("lists: ['x # y']   # z") == "z"
