@@ -16,8 +16,9 @@ EXPECTED = [
     "crm-audit.yaml:53:3: неизвестная сущность «organisations» в `columns:` (может быть, «organizations»?); используйте "
     "одну из: deals, organizations, persons, activities",
     "crm-audit.yaml:52:11: «stage_chnged» — не поле сущности «deals» (может быть, «stage_changed»?); поля: id, title,",
-    "crm-audit.yaml:52:49: columns: deals: value: в файле deals.csv нет колонки «Valr» (может быть, «Valor»?); напишите "
-    "заголовок так, как он записан в файле",
+    "crm-audit.yaml:52:49: columns: deals: value: в файле deals.csv нет колонки «Valr» (может быть, «Valor»?); все "
+    "остальные колонки файла уже читаются каким-то полем; напишите в этой строке заголовок так, как он записан в файле "
+    "(без приставки вроде «Deal - ») или уберите строку: колонка файла «Valor» и так читается как value",
 ]
 
 

@@ -138,11 +138,11 @@ def audit_export(
         from crm_audit.settings import columns_problems
 
         # every problem of `columns:` at once: an unknown entity or field, a header the file lacks (V2)
-        unmatched = columns_problems(settings, profile) + export_check.unmatched_columns(settings, export, profile)
+        needs = requirements.decide(plans, export, profile)  # what the export lacks: skip or stop, before any SQL
+        unmatched = columns_problems(settings, profile) + export_check.unmatched_columns(settings, export, profile, needs)
         if unmatched:
             raise SettingsError(problems=unmatched)
-        needs = requirements.decide(plans, export, profile)  # what the export lacks: skip or stop, before any SQL
-        needs.raise_if_missing()
+        export_check.raise_if_missing(settings, export, needs)  # a column a `fields:` line names: at that line (V3)
         backend = DuckDBBackend(export, settings, as_of)
         backend.prepare(needs.runnable)
         blank = requirements.blank_columns(export, needs.runnable)  # columns the export lost the values of

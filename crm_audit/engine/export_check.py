@@ -15,6 +15,9 @@ Each returns :class:`~crm_audit.errors.Problem` records; the callers decide what
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import NamedTuple
+
 from crm_audit.engine.loading import LoadedExport
 from crm_audit.engine.profile import Profile, hkey
 from crm_audit.errors import ByLanguage, Msg, Problem
@@ -39,20 +42,149 @@ def _unmatched(settings, export: LoadedExport, profile: Profile):
                 yield entity, name, header, ent, spec, bare
 
 
-def unmatched_columns(settings, export: LoadedExport, profile: Profile) -> list[Problem]:
-    """`columns: {entity: {field: header}}` entries whose header is no column of that entity's file."""
+def unmatched_columns(settings, export: LoadedExport, profile: Profile, needs=None) -> list[Problem]:
+    """`columns: {entity: {field: header}}` entries whose header is no column of that entity's file: at that line, with
+    the file's columns no field reads (the header the CRM renamed it to may be one of them) and — when rules need the
+    field (``needs``: :func:`decide`'s) — the rules to disable instead (acceptance V3)."""
     from crm_audit.rules.ruleset import did_you_mean
 
     out: list[Problem] = []
     for entity, name, header, ent, spec, bare in _unmatched(settings, export, profile):
         unused = [spec.strip_prefix(h, ent.own_prefix)[0] for _c, h in ent.custom.values()]  # the columns no field took first
+        hint = did_you_mean(header, unused) or did_you_mean(header, bare)
+        missing = next((m for m in (needs.missing if needs is not None else [])
+                        if m.entity == entity and m.field.partition(".")[2] == name), None)
+        ways = (Msg(N_(", or disable the rule(s) that read it: rules: disable: [{ids}]"), {"ids": ", ".join(missing.needed_by)})
+                if missing is not None and missing.needed_by else "")
+        if not ways and ent.fields.get(name):  # the profile reads the field from another header: the line adds nothing
+            ways = Msg(N_(", or remove the line: the file's «{read}» is read as {field} already"),
+                       {"read": spec.strip_prefix(ent.fields[name], ent.own_prefix)[0], "field": name})
         out.append(settings.problem(
             ("columns", entity, name),
-            N_("columns: {entity}: {field}: «{header}» is not a column of {file}{hint}; write the header as the file has "
-               "it (without the prefix such as «Deal - »)"),
-            "unknown-column", {"entity": entity, "field": name, "header": header, "file": ent.file.name,
-                               "hint": did_you_mean(header, unused) or did_you_mean(header, bare)}))
+            N_("columns: {entity}: {field}: «{header}» is not a column of {file}{hint}; {candidates}; write the header as "
+               "the file has it (without the prefix such as «Deal - ») in this line{ways}"),
+            "unknown-column", {"entity": entity, "field": name, "header": header, "file": ent.file.name, "hint": hint,
+                               "candidates": candidates(header, unread_columns(settings, export, entity, needs), close=bool(hint)),
+                               "ways": ways}))
     return out
+
+
+def unread_columns(settings, export: LoadedExport, entity: str, needs=None) -> list[str]:
+    """The columns of ``entity``'s file no field reads — neither the profile, nor a `fields:` line, nor a rule
+    (``needs``: :func:`decide`'s) —, without the file's prefix, in the file's order: where a column the settings name
+    and the file lacks may have gone (the team renamed it in the CRM)."""
+    ent = export.entities.get(entity)
+    if ent is None:
+        return []
+    profile = getattr(export, "profile", None)
+    spec = profile.entities.get(entity) if profile is not None else None
+    taken = {norm(v) for v in (getattr(settings, "fields", None) or {}).values() if isinstance(v, str)}
+    taken |= {norm(ref.name) for p in (needs.runnable if needs is not None else []) for ref in p.fields if ref.custom}
+    out = []
+    for _col, header in ent.custom.values():
+        bare = spec.strip_prefix(header, ent.own_prefix)[0] if spec is not None else header
+        if norm(bare) not in taken and norm(header) not in taken and bare not in out:
+            out.append(bare)
+    return out
+
+
+#: how many of the file's unread columns a message names
+CANDIDATES_SHOWN = 8
+
+
+def candidates(column: str, unread: list[str], close: bool | None = None) -> Msg:
+    """«the new name may be one of the columns no field reads: A, B» — closest to ``column`` first, else in the file's
+    order (a renamed column keeps its place), saying when none of them is close (``close``: whether a «did you mean»
+    was found; by default: whether one is close)."""
+    import difflib
+
+    from crm_audit.rules.ruleset import closest
+
+    if not unread:
+        return Msg(N_("every other column of the file is read by a field already"))
+    close = closest(column, unread) is not None if close is None else close
+    ranked = sorted(unread, key=lambda h: -difflib.SequenceMatcher(None, norm(column), norm(h)).ratio()) if close else unread
+    shown = ", ".join(ranked[:CANDIDATES_SHOWN]) + (", …" if len(ranked) > CANDIDATES_SHOWN else "")
+    if close:
+        return Msg(N_("the new name may be one of the columns no field reads, closest first: {columns}"), {"columns": shown})
+    return Msg(N_("the new name may be one of the columns no field reads: {columns} (none of them is close to «{column}»)"),
+               {"columns": shown, "column": column})
+
+
+def fields_line(settings, m) -> str | None:
+    """The `fields:` key whose column is the missing ``m`` (:class:`~crm_audit.engine.requirements.MissingColumn`):
+    the team's name for a rule field, which the export lacks (renamed in the CRM, or a typo); None when no line names it."""
+    team = getattr(settings, "fields", None) or {}
+    ent_name, _dot, name = m.field.partition(".")
+    return next((k for k, v in team.items() if norm(k) == norm(m.field) or
+                 (k.partition(".")[0] == ent_name and norm(v) in (norm(name), norm(m.column)))), None)
+
+
+class RenamedColumn(NamedTuple):
+    """A column the rules need that a `fields:` line names and the file lacks (renamed in the CRM, or a typo)."""
+
+    key: str  # the `fields:` key («deal.Источник сделки»)
+    file: str  # the file's name
+    closest: str | None  # the file's column close to it («did you mean»)
+    candidates: Msg  # the file's columns no field reads (:func:`candidates`)
+
+
+def renamed_column(settings, export: LoadedExport, needs, m) -> RenamedColumn | None:
+    """What `fields:` says of the missing ``m`` (:class:`~crm_audit.engine.requirements.MissingColumn`): its line's key,
+    the close column and the file's columns no field reads; None when no `fields:` line names it."""
+    from crm_audit.rules.ruleset import closest
+
+    key = fields_line(settings, m)
+    if key is None or m.needed_by_all:
+        return None
+    unread = unread_columns(settings, export, m.entity, needs)
+    hit = m.closest or closest(m.column, unread)
+    return RenamedColumn(key, Path(m.file).name, hit, candidates(m.column, unread, close=bool(hit)))
+
+
+def renamed_column_problem(settings, export: LoadedExport, needs, m) -> Problem | None:
+    """A column the rules need that a `fields:` line names and the file lacks, at that line: the rules that need it,
+    the file's columns no field reads (the new name may be one of them, closest first) and the two ways out — the
+    export's header in that line, or the rules disabled (acceptance V3). None when no `fields:` line names it."""
+    found = renamed_column(settings, export, needs, m)
+    if found is None:
+        return None
+    codes, titles = needs.codes, needs.titles  # «1.8 missing-source» / «1.8 Нет источника»
+    names = [ByLanguage({"en": f"{codes.get(r, '')} {r}".strip(), "ru": f"{codes.get(r, '')} {titles.get(r) or r}".strip()})
+             for r in sorted(m.needed_by, key=lambda r: (codes.get(r, ""), r))]
+    return settings.problem(("fields", found.key), N_(
+        "required column «{column}» is missing{hint}; needed by rule(s): {rules}; this line of the settings names it, and "
+        "{file} has no such column — {candidates}; write the export's header in this line, or disable the rule(s): "
+        "rules: disable: [{ids}]"), "missing-column",
+        {"column": m.column, "hint": Msg(N_(" (did you mean «{name}»?)"), {"name": found.closest}) if found.closest else "",
+         "rules": names, "file": found.file, "candidates": found.candidates, "ids": ", ".join(m.needed_by)})
+
+
+def renamed_column_note(settings, export: LoadedExport, needs, m) -> Msg | None:
+    """`inspect`'s words after «required column … is missing» for a column a `fields:` line names: that line and
+    where the column may have gone."""
+    found = renamed_column(settings, export, needs, m)
+    if found is None:
+        return None
+    line, _col = settings.where("fields", found.key)
+    where = f"{Path(settings.file).name}:{line}" if getattr(settings, "file", None) and line else "fields:"
+    return Msg(N_("the settings name it at {where} (fields: {key}); {candidates}; write the export's header there, or "
+                  "disable the rule"), {"where": where, "key": found.key, "candidates": found.candidates})
+
+
+def raise_if_missing(settings, export: LoadedExport, needs) -> None:
+    """`run`: stop when the rules need columns the export lacks — one a `fields:` line names said at that line with the
+    ways out (:func:`renamed_column_problem`), the others as :meth:`Requirements.raise_if_missing` says them."""
+    from crm_audit.engine.requirements import MISSING_HINT, MissingColumnsError
+    from crm_audit.errors import InputError
+
+    named = {i: p for i, m in enumerate(needs.missing) for p in [renamed_column_problem(settings, export, needs, m)] if p}
+    if not named:
+        needs.raise_if_missing()
+        return
+    rest = [m for i, m in enumerate(needs.missing) if i not in named]
+    others = MissingColumnsError(rest, needs.codes, needs.titles).problems if rest else []
+    raise InputError(problems=[*named.values(), *others], hint=MISSING_HINT if rest else None)
 
 
 def decide(rules: list, settings, export: LoadedExport, profile: Profile):
@@ -70,7 +202,6 @@ def rule_field_problems(rules: list, settings, export: LoadedExport, profile: Pr
     from crm_audit.engine import requirements
 
     needs = needs if needs is not None else decide(rules, settings, export, profile)
-    by_id = {r.id: r for r in reversed(rules)}  # one id twice (said by validate): the first rule's name
     # a field whose `columns:` header the file lacks is said once, at that line (unmatched_columns), not again here
     said = {(entity, name) for entity, name, *_rest in _unmatched(settings, export, profile)}
     out: list[Problem] = []
@@ -83,13 +214,9 @@ def rule_field_problems(rules: list, settings, export: LoadedExport, profile: Pr
         if m.needed_by_all:
             out.append(settings.problem(("crm",), template, "missing-column",
                                         {**params, "rules": Msg(requirements.ALL_RULES)}))
-        team = getattr(settings, "fields", None) or {}
-        ent_name = m.field.partition(".")[0]
-        mapped = next((k for k, v in team.items() if norm(k) == norm(m.field) or
-                       (k.partition(".")[0] == ent_name and norm(v) in (norm(m.field.partition(".")[2]), norm(m.column)))), None)
-        if mapped is not None:  # the team's column under `fields:` (a typo there): at that line
-            out.append(settings.problem(("fields", mapped), template, "missing-column", {**params, "rules": [
-                ByLanguage({"en": f"{by_id[r].code} {r}", "ru": f"{by_id[r].code} {by_id[r].title or r}"}) for r in m.needed_by if r in by_id]}))
+        renamed = renamed_column_problem(settings, export, needs, m)
+        if renamed is not None:  # the team's column under `fields:` (renamed in the CRM, a typo there): at that line
+            out.append(renamed)
             continue
         for rid in m.needed_by:
             for rule, path in _readers(rules, rid, m.field):

@@ -217,17 +217,24 @@ def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn], 
     needs = requirements.decide(plans, export)
     blank = requirements.blank_columns(export, needs.runnable)
     unjudged = []
+    off_stage: dict[str, int] = {}  # rule id -> deals of its scope in a stage the settings lack (not compared)
     able = [p for p in needs.runnable if not needs.missing_for(p.rule.id)]
     if able and not any(m.needed_by_all for m in needs.missing):  # the deals a rule could not judge (no date), as `run` counts them
         backend = DuckDBBackend(export, settings, dt.date.today())
         backend.prepare(able)
         unjudged = requirements.unjudged(backend, able)
+        from crm_audit.engine import stage_guess
+
+        off_stage = {p.rule.id: backend.stage_unknown_deals(p.statuses) for p in able if stage_guess.compares_stages(p)}
     out = []
     for p in plans:
         missing = needs.missing_for(p.rule.id)
         skip = needs.skipped_rule(p.rule.id)
         if missing:
+            from crm_audit.engine.export_check import renamed_column_note  # a `fields:` line names it: where it may have gone
+
             cols = "; ".join(_("{file}: required column «{column}» is missing").format(file=requirements.file_name(m), column=m.column)
+                             + "".join(f" — {n.text()}" for n in [renamed_column_note(settings, export, needs, m)] if n)
                              for m in missing)
             out.append(RuleCheck(p.rule.code, p.rule.id, "fail", cols))
         elif skip is not None:
