@@ -141,6 +141,11 @@ def test_check_commands_name_a_stage_run_warns_of(tmp_path, capsys, monkeypatch)
     code, out, _err = cli_ru(capsys, monkeypatch, "inspect", "export-2026-12-04")
     assert code == 0
     assert f"  deals.csv строка 12 «Deal - Stage»: {NEW_STAGE}" in _lines(out)
+    # next to each rule comparing stages: its open deals in «Negotiation» are not compared (the rule runs on the others)
+    stage_rules = [x for x in _lines(out) if "на этапе или в воронке, которых нет в настройках" in x]
+    assert stage_rules and all("2 сделки в охвате правила — на этапе или в воронке, которых нет в настройках: их этап "
+                               "не сравнивается (добавьте этапы в `pipelines:`)" in x for x in stage_rules), stage_rules
+    assert any(x.lstrip().startswith("1.3 ") for x in stage_rules), stage_rules
     # `run` warns of the same deals, one by one
     code, out, err = cli_ru(capsys, monkeypatch, "run", "--export", "export-2026-12-04", "--as-of", "2026-12-04",
                             "--out", "a.xlsx", "--violations-csv", "v.csv")

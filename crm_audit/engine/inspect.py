@@ -242,6 +242,12 @@ def _rule_checks(export, settings) -> tuple[list[RuleCheck], list[BlankColumn], 
         else:
             notes = [unjudged_here(u) for u in unjudged if u.rule_id == p.rule.id]
             notes += [blank_here(b) for b in blank if p.rule.id in b.needed_by]
+            if off_stage.get(p.rule.id):
+                notes.append(ngettext("{n} deal in the rule's scope is in a stage or pipeline the settings lack: its stage "
+                                      "is not compared (add the stage under `pipelines:`)",
+                                      "{n} deals in the rule's scope are in a stage or pipeline the settings lack: their "
+                                      "stage is not compared (add the stages under `pipelines:`)",
+                                      off_stage[p.rule.id]).format(n=off_stage[p.rule.id]))
             read_aside = _set_aside_notes(p, export)  # where it reads a file's records from instead (never partial)
             out.append(RuleCheck(p.rule.code, p.rule.id, "run", "; ".join([*notes, *read_aside]), partial=bool(notes)))
     return out, blank, [w for w in needs.warnings if w.code == "unknown-value"], needs

@@ -63,6 +63,11 @@ def _stage_plans(cond) -> list:
     return out
 
 
+def compares_stages(plan) -> bool:
+    """The plan's condition compares deals' stages («stage ≥ X»): a deal in a stage the settings lack is not judged."""
+    return bool(_stage_plans(plan.condition))
+
+
 def open_stages(stages: list[str], settings, profile=None) -> list[str]:
     """The stages of a pipeline a deal is open in: less the settings' won_stages: / lost_stages: and the CRM's won /
     lost / deleted stages (the profile's `derive_status.from_stage`, names and patterns); ``profile``: the settings'

@@ -148,6 +148,16 @@ class DuckDBBackend:
             "WHERE _stage_pos IS NULL GROUP BY 1, 2 ORDER BY 4, 1, 2").fetchall()
         return [StageNotInSettings(*r) for r in rows]
 
+    def stage_unknown_deals(self, statuses: list[str]) -> int:
+        """How many deals of these statuses (a rule's scope) are in a stage or pipeline the settings lack: a rule
+        comparing stages does not judge them (`inspect` says so next to the rule)."""
+        if not statuses:
+            return 0
+        if "stage" not in self._entity("deals").fields or "pipeline" not in self._entity("deals").fields:
+            return 0
+        return self.con.execute("SELECT count(*) FROM audit_deals WHERE _stage_pos IS NULL AND list_contains(?, _status)",
+                                [list(statuses)]).fetchone()[0]
+
     # ------------------------------------------------------------------ SQL (from the dialect layer)
     def compiler(self, unique: dict[str, bool] | None = None) -> RuleCompiler:
         """The DuckDB rule compiler over this export (``audit_deals`` columns named ``"deal.title"``)."""
