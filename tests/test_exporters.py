@@ -481,6 +481,8 @@ def test_failed_csv_write_keeps_old_file(tmp_path, monkeypatch, writer):
 
     if writer == "_write_with_csv_module":
         monkeypatch.setattr(csv_writer, "_write_with_duckdb", lambda report, tmp: False)
+    else:  # a report this small is written by the csv module: make it big enough for DuckDB
+        monkeypatch.setattr(csv_writer, "CSV_MODULE_ROWS", 0)
     monkeypatch.setattr(csv_writer, writer, half_written)
     with pytest.raises(ValueError):
         write_violations_csv(make_report(), path)
@@ -591,6 +593,7 @@ def test_csv_duckdb_and_csv_module_write_the_same_text(tmp_path):
     assert csv_writer._write_with_duckdb(report, fast)
     csv_writer._write_with_csv_module(report, slow)
     assert _parsed(fast) == _parsed(slow)
+    assert fast.read_bytes() == slow.read_bytes()  # which one wrote a run's file never shows (write_violations_csv)
     tail = _parsed(fast)[-4:]
     assert tail[0][3] == "1" and tail[0][11] == "Число: 1; Дата: 2026-01-02; Время: 2026-01-02; Флаг: true; Целое: 3"
     assert tail[1][5] == "x\r\ny" and tail[1][11] == "Число: 2.5; Дата: ; Время: 2026-01-02 13:45:00; Флаг: false; Целое: 4"
