@@ -134,9 +134,18 @@ def is_header_list(profile: Profile, path: Path) -> bool:
     return any(norm(path.stem) in {norm(f) for f in hl.files} for hl in profile.header_lists)
 
 
+def _keys_read(profile: Profile) -> set[str]:
+    """hkey of every header the profile reads a field from (its fields' headers, `api_headers:`, the lookups' id
+    columns): a header list names none of them (GET /dealFields lists the standard `stage_id` «Stage» too, and the
+    stage ids stay the column the stages list names: acceptance W2)."""
+    keys = {hkey(h) for h in profile.api_headers} | {hkey(c) for lk in profile.lookups for c in lk.columns}
+    return keys | {hkey(h) for es in profile.entities.values() for fs in es.fields.values()
+                   for h in (*fs.headers, *(fs.fallback.headers if fs.fallback else []))}
+
+
 def header_names(con, profile: Profile, files: list[Path], read) -> dict[str, str]:
     """hkey(API key) -> the column's name, from the export's header lists (``read(path)``: the file as a RawTable,
-    dropped here after)."""
+    dropped here after); a key the profile reads a field from keeps its header."""
     out: dict[str, str] = {}
     for path in files:
         for hl in profile.header_lists:
@@ -150,7 +159,8 @@ def header_names(con, profile: Profile, files: list[Path], read) -> dict[str, st
                 out.update((hkey(k), v) for k, v in rows)
             drop_raw(con, raw.name)
             break
-    return out
+    read_keys = _keys_read(profile)
+    return {k: v for k, v in out.items() if k not in read_keys}
 
 
 def named_headers(headers: list[str], names: dict[str, str]) -> list[str]:
