@@ -92,7 +92,7 @@ class _Loader:
         self.duplicates: list[Problem] = []
         self.named = False  # init: a file named like an entity is read as it whatever its headers (load_export's ``named``)
         self.tentative: dict[str, tuple[Path, Msg, list[str]]] = {}  # entity -> the file so read, why it was unfit, headers
-        self.header_names: dict[str, str] = {}  # hkey(API key) -> column name, from the header lists (dealFields.csv)
+        self.header_names = lookups.HeaderNames({}, {})  # columns headed by API keys: their names (dealFields.csv)
         self.header_sources: list[str] = []  # the header lists' file names
 
     def _map(self, entity: str, raw: RawTable, shared: bool = False, provisional: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
@@ -128,7 +128,8 @@ class _Loader:
 
     def _named_headers(self, path: Path, raw: RawTable) -> RawTable:
         """``raw`` with its API-key headers named by the header lists, said once per file (which key, which name)."""
-        headers = lookups.named_headers(raw.headers, self.header_names)
+        lookups.label_options(self.con, raw, self.header_names.options)  # an enum's option id -> its label (W3)
+        headers = lookups.named_headers(raw.headers, self.header_names.names)
         renamed = [(old, new) for old, new in zip(raw.headers, headers) if old != new]
         if renamed:
             self.out.warnings.append(DataWarning(
@@ -165,7 +166,7 @@ class _Loader:
             raise _unreadable(path, exc) from None
         for why in raw.info.skipped_sheets:  # a workbook's other sheets (a pivot summary put first: acceptance T3)
             out.warnings.append(DataWarning("skipped-sheet", "", str(path), template=why.template, params=why.params))
-        if self.header_names:  # columns headed by API keys, named by the dump's field lists (dealFields.csv)
+        if self.header_names.names:  # columns headed by API keys, named by the dump's field lists (dealFields.csv)
             raw = self._named_headers(path, raw)
         found = lookups.match(self.profile, path, raw)
         if found is not None:  # names the ids of a deal field: read after the deals

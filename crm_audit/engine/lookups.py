@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm_audit.engine.mapping import ListedColumn, LoadedEntity, _stem_tokens, detect_entity
-from crm_audit.engine.profile import Lookup, Profile, hkey
+from crm_audit.engine.profile import HeaderList, Lookup, Profile, hkey
 from crm_audit.engine.readers import RawTable, drop_raw
 from crm_audit.errors import Msg
 from crm_audit.i18n import N_
@@ -134,6 +134,14 @@ def is_header_list(profile: Profile, path: Path) -> bool:
     return any(norm(path.stem) in {norm(f) for f in hl.files} for hl in profile.header_lists)
 
 
+@dataclass
+class HeaderNames:
+    """What the export's header lists (Pipedrive's dealFields.json) say of the columns headed by API keys."""
+
+    names: dict[str, str]  # hkey(API key) -> the column's name
+    options: dict[str, dict[str, str]]  # hkey(API key) -> option id -> its label (an enum / set field's options)
+
+
 def _keys_read(profile: Profile) -> set[str]:
     """hkey of every header the profile reads a field from (its fields' headers, `api_headers:`, the lookups' id
     columns): a header list names none of them (GET /dealFields lists the standard `stage_id` «Stage» too, and the
@@ -143,10 +151,34 @@ def _keys_read(profile: Profile) -> set[str]:
                    for h in (*fs.headers, *(fs.fallback.headers if fs.fallback else []))}
 
 
-def header_names(con, profile: Profile, files: list[Path], read) -> dict[str, str]:
-    """hkey(API key) -> the column's name, from the export's header lists (``read(path)``: the file as a RawTable,
-    dropped here after); a key the profile reads a field from keeps its header."""
-    out: dict[str, str] = {}
+def _first(record: dict, names: list[str]):
+    keys = {hkey(k): k for k in record}
+    return next((record[keys[hkey(n)]] for n in names if hkey(n) in keys), None)
+
+
+def _options(path: Path, hl: HeaderList) -> dict[str, dict[str, str]]:
+    """hkey(key) -> option id -> label, of the fields of a JSON header list that list their options (``hl.options``)."""
+    from crm_audit.engine import jsonread
+
+    if hl.options is None or path.suffix.lower() not in jsonread.SUFFIXES:
+        return {}
+    recs = jsonread.records(jsonread.load(path)) or []
+    out: dict[str, dict[str, str]] = {}
+    for r in recs:
+        key, opts = _first(r, hl.key), _first(r, hl.options.items)
+        if key is None or not isinstance(opts, list):
+            continue
+        pairs = ((_first(o, hl.options.key), _first(o, hl.options.value)) for o in opts if isinstance(o, dict))
+        labels = {jsonread.text(i).strip(): jsonread.text(v).strip() for i, v in pairs if i is not None and v is not None}
+        if labels:
+            out[hkey(jsonread.text(key))] = labels
+    return out
+
+
+def header_names(con, profile: Profile, files: list[Path], read) -> HeaderNames:
+    """The names (and options) of the columns headed by API keys, from the export's header lists (``read(path)``: the
+    file as a RawTable, dropped here after); a key the profile reads a field from keeps its header."""
+    out = HeaderNames({}, {})
     for path in files:
         for hl in profile.header_lists:
             if norm(path.stem) not in {norm(f) for f in hl.files}:
@@ -156,11 +188,14 @@ def header_names(con, profile: Profile, files: list[Path], read) -> dict[str, st
             if key is not None and value is not None and key != value:
                 rows = con.execute(f"SELECT strip(c{key}), strip(c{value}) FROM {raw.name} "
                                    f"WHERE NOT is_blank(c{key}) AND NOT is_blank(c{value})").fetchall()
-                out.update((hkey(k), v) for k, v in rows)
+                out.names.update((hkey(k), v) for k, v in rows)
             drop_raw(con, raw.name)
+            out.options.update(_options(path, hl))
             break
     read_keys = _keys_read(profile)
-    return {k: v for k, v in out.items() if k not in read_keys}
+    out.names = {k: v for k, v in out.names.items() if k not in read_keys}
+    out.options = {k: v for k, v in out.options.items() if k in out.names}
+    return out
 
 
 def named_headers(headers: list[str], names: dict[str, str]) -> list[str]:
@@ -168,6 +203,19 @@ def named_headers(headers: list[str], names: dict[str, str]) -> list[str]:
     column of that name already."""
     taken = {hkey(h) for h in headers}
     return [names[hkey(h)] if hkey(h) in names and hkey(names[hkey(h)]) not in taken else h for h in headers]
+
+
+def label_options(con, raw: RawTable, options: dict[str, dict[str, str]]) -> None:
+    """Give the columns of ``raw`` (headed by their API keys) whose field lists its options the options' labels for
+    their ids: an enum's «2» -> «Нет», a set's «1,3» -> «Да, Может быть»; an id the list lacks stays as exported."""
+    for i, h in enumerate(raw.headers):
+        labels = options.get(hkey(h))
+        if not labels:
+            continue
+        cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
+        label = f"CASE strip(x) {cases} ELSE strip(x) END"
+        con.execute(f"UPDATE {raw.name} SET c{i} = array_to_string(list_transform(string_split(c{i}, ','), lambda x: {label}), ', ') "
+                    f"WHERE NOT is_blank(c{i})")
 
 
 # --------------------------------------------------------------------------- JSON lists

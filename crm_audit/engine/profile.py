@@ -195,6 +195,16 @@ class Lookup(BaseModel):
         return _check_regex(v)
 
 
+class HeaderOptions(BaseModel):
+    """The options of a field of a header list (:class:`HeaderList`): the field's key holding the list of options, and
+    each option's id and label keys."""
+
+    model_config = ConfigDict(extra="forbid")
+    items: list[str]
+    key: list[str]
+    value: list[str]
+
+
 class HeaderList(BaseModel):
     """A file that names the export's columns (an API dump whose custom fields are headed by their API keys, Pipedrive's
     GET /dealFields saved as dealFields.csv: key «6629101f…» -> name «Источник сделки»): found by its file name
@@ -204,6 +214,9 @@ class HeaderList(BaseModel):
     files: list[str]
     key: list[str]
     value: list[str]
+    # where a field of the list keeps its options, when the export gives an option's id for its value (Pipedrive's
+    # enum / set custom field: `options: [{id, label}]` in GET /dealFields; a set's value «1,3»): read from a JSON list
+    options: HeaderOptions | None = None
 
 
 class FieldSpec(BaseModel):
