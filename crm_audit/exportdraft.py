@@ -791,6 +791,9 @@ def pipelines_of(export, profile, language: str | None = None, guess=None) -> li
         p = _order_pipeline(pname, [tuple(v) for v in stages.values()], profile, closed.get(norm(pname), set()) | mine, language,
                             next((v for k, v in listed.items() if norm(k) == norm(pname)), None),
                             deals.fields.get("stage_order") if deals.catalog else None, norm(pname) in listed_closed)
+        if deals.catalog_by_deals:  # Salesforce: a record type's sales process picks its stages, in no file here
+            p.source += ("; список этапов CRM не делится по воронкам — здесь только этапы, на которых есть сделки этой "
+                         "воронки: добавьте её остальные этапы на их места")
         if mine:  # which stages are closed is a guess (closed_stages_confirmed: false); the open stages' order is the CRM's
             p.source += ("; закрытые этапы угаданы (в выгрузке нет читаемых колонок «закрыта» / «выиграна»): "
                          + ", ".join(stages[k][0] for k in stages if k in mine) + " — проверьте won_stages: / lost_stages:")

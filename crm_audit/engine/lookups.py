@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crm_audit.engine.mapping import ListedColumn, LoadedEntity, _stem_tokens, detect_entity
-from crm_audit.engine.profile import HeaderList, Lookup, Profile, hkey
+from crm_audit.engine.profile import HeaderList, Lookup, LookupStatus, Profile, RowsWhere, hkey
 from crm_audit.engine.readers import RawTable, drop_raw
 from crm_audit.errors import Msg
 from crm_audit.i18n import N_
@@ -92,7 +92,7 @@ def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
     uses: list[LookupUse] = []
     for lk in profile.lookups:
         key, value = _column(raw.headers, lk.key), _column(raw.headers, lk.value)
-        if key is None or value is None or key == value:
+        if key is None or value is None:
             continue
         names = {norm(f) for f in lk.files}
         # a JSON dump read one row per record of this lookup's nested list (amoCRM's pipelines.json: each pipeline's
@@ -328,6 +328,8 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
         if deals is not None:  # what `crm-audit init` writes as stage_ids: / pipeline_ids: / owner_ids:
             # in the CRM's sort order where a list (or the profile) gives one, else by id
             orders = dict(con.execute("SELECT k, ord FROM _lookup").fetchall())
+            # a list keyed by the names themselves (Salesforce's OpportunityStage by MasterLabel) renames nothing
+            found_ids = {k: v for k, v in found_ids.items() if v is None or norm(k) != norm(v) or k != v}
             deals.ids[col] = dict(sorted(found_ids.items(), key=lambda kv: (orders.get(norm(kv[0])) is None, orders.get(norm(kv[0])) or 0, kv[0])))
             deals.ids_source[col] = source or "the profile"
         if col == "stage" and deals is not None and deals in targets:
@@ -338,7 +340,8 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
                 con.execute(f"UPDATE {e.table} SET stage__id = strip({col})")
             named = con.execute(f"SELECT count(*) FROM {e.table} WHERE norm({col}) IN (SELECT k FROM _lookup)").fetchone()[0]
             con.execute(f"UPDATE {e.table} SET {col} = m.name FROM _lookup m WHERE norm({e.table}.{col}) = m.k")
-            if named and (files or lk.settings or lk.known):
+            renamed = lk.settings or lk.known or any(u.key != u.value for _r, u in files)  # Salesforce's list: names by names
+            if named and renamed:
                 named_from = [*dict.fromkeys(r.path.name for r, _u in files), *(["crm-audit.yaml"] if lk.settings else [])]
                 e.note(col, Msg(N_("names from {source}"), {"source": named_from or [Msg(N_("the profile"))]}))
         if distinct:
@@ -354,7 +357,7 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
                                         template=named_somewhere if files or lk.settings else named_nowhere, params=params))
         con.execute("DROP TABLE _lookup")
     if deals is not None:
-        deals.catalog = _catalog(con, found, names.get("pipeline", {}))
+        deals.catalog = _catalog(con, found, names.get("pipeline", {}), deals)
     for f in found:
         drop_raw(con, f.raw.name)
     return warnings
@@ -399,7 +402,8 @@ def _status_from_list(con, deals: LoadedEntity, files: list[tuple[RawTable, Look
         for key, values in spec.values.items():
             # the stage by its id, or by its name where a script wrote the names («Выдано») and the list names them
             ids = (f"SELECT k FROM {raw.name}, (SELECT unnest([norm(c{u.key}), norm({_name_sql(raw, u)})]) AS k) "
-                   f"WHERE norm(c{scol}) IN ({', '.join(sql_literal(norm(v)) for v in values)}) AND k IS NOT NULL")
+                   f"WHERE norm(c{scol}) IN ({', '.join(sql_literal(norm(v)) for v in values)}) AND k IS NOT NULL "
+                   f"AND {_closed_sql(raw, spec)}")
             also = ', "status__guessed" = FALSE' if guessed else ""
             con.execute(f"UPDATE {deals.table} SET status = {sql_literal(key)}{also} WHERE norm(stage) IN ({ids})")
 
@@ -413,12 +417,14 @@ def _takes_list_order(con, deals: LoadedEntity, from_file: bool) -> bool:
     return not con.execute(f"SELECT count(stage_order) FROM {deals.table}").fetchone()[0]
 
 
-def _catalog(con, found: list[FoundLookup], pipelines: dict[str, str] | None = None) -> list[tuple[str, str, float | None, str | None]]:
+def _catalog(con, found: list[FoundLookup], pipelines: dict[str, str] | None = None,
+             deals: LoadedEntity | None = None) -> list[tuple[str, str, float | None, str | None]]:
     """Every (pipeline, stage, sort order, won / lost / None) of a dumped list that names both (amoCRM's pipelines and
     statuses, Pipedrive's stages with pipeline_name), or names the stage's pipeline by an id the pipeline list names
     (Bitrix24's stages.csv CATEGORY_ID, categories.csv; Pipedrive's stages.csv pipeline_id, pipelines.csv;
     ``pipelines``: norm(id) -> name): the CRM's own stages, also those no deal is in; won / lost where the list says
-    the stage's semantics (Bitrix24's SEMANTICS S / F, the lookup's `status:`)."""
+    the stage's semantics (Bitrix24's SEMANTICS S / F, the lookup's `status:`). A list naming no pipeline at all
+    (Salesforce's OpportunityStage) is laid over the ``deals``' pipelines (:func:`_catalog_by_deals`)."""
     out: list[tuple[str, str, float | None, str | None]] = []
     for f in found:
         stage = next((u for u in f.uses if u.lookup.field == "stage"), None)
@@ -434,6 +440,9 @@ def _catalog(con, found: list[FoundLookup], pipelines: dict[str, str] | None = N
                                "GROUP BY ALL ORDER BY 1, 4, 3").fetchall()
             out += [((pipelines or {}).get(k, pid), s, o, st) for pid, k, s, o, st in rows]
             continue
+        if pipe is None and pcol is None:
+            out += _catalog_by_deals(con, f.raw, stage, order, status, deals)
+            continue
         if pipe is None or stage.value == pipe.value:
             continue
         out += con.execute(f"SELECT strip(c{pipe.value}), strip(c{stage.value}), min({order}), any_value({status}) FROM {f.raw.name} "
@@ -442,11 +451,54 @@ def _catalog(con, found: list[FoundLookup], pipelines: dict[str, str] | None = N
 
 
 def _status_sql(raw: RawTable, u: LookupUse) -> str:
-    """SQL of a list row's stage semantics: 'won' / 'lost' by the lookup's `status:` column, else NULL."""
+    """SQL of a list row's stage semantics: 'won' / 'lost' by the lookup's `status:` column (where its `closed:`
+    column says the stage closes), else NULL."""
     spec = u.lookup.status
     scol = _column(raw.headers, spec.columns) if spec is not None else None
     if scol is None:
         return "NULL::VARCHAR"
     whens = " ".join(f"WHEN norm(c{scol}) IN ({', '.join(sql_literal(norm(v)) for v in values)}) THEN {sql_literal(key)}"
                      for key, values in spec.values.items())
-    return f"CASE {whens} END"
+    return f"CASE WHEN NOT ({_closed_sql(raw, spec)}) THEN NULL {whens} END"
+
+
+def _closed_sql(raw: RawTable, spec: LookupStatus) -> str:
+    """SQL: the list row's stage closes by the status's `closed:` column (a blank cell or no such column: no status);
+    TRUE without `closed:`."""
+    return _where_sql(raw, spec.closed, False) if spec.closed is not None else "TRUE"
+
+
+def _where_sql(raw: RawTable, where: RowsWhere | None, blank: bool) -> str:
+    """SQL: the list row's column (the first of ``where.headers`` in the file) holds one of ``where.values``; ``blank``
+    for a blank cell, and for a file without the column (or no ``where``)."""
+    col = _column(raw.headers, where.headers) if where is not None else None
+    if col is None:
+        return str(blank).upper()
+    return (f"(CASE WHEN is_blank(c{col}) THEN {str(blank).upper()} "
+            f"ELSE norm(c{col}) IN ({', '.join(sql_literal(norm(v)) for v in where.values)}) END)")
+
+
+def _catalog_by_deals(con, raw: RawTable, u: LookupUse, order: str, status: str,
+                      deals: LoadedEntity | None) -> list[tuple[str, str, float | None, str | None]]:
+    """A stage list naming no pipeline (Salesforce's OpportunityStage: each record type's sales process picks a subset
+    of the org's stages, and no dump here says which) over the deals' pipelines: without a pipeline column (every deal
+    in the profile's one pipeline) that pipeline has every listed stage, less the inactive ones (the lookup's
+    `inactive:`) no deal is in; with one (RecordTypeId), each pipeline has the listed stages its deals are in — in the
+    list's order, with its won / lost."""
+    if deals is None or "stage" not in deals.fields:
+        return []
+    name = _name_sql(raw, u)
+    inactive = _where_sql(raw, u.lookup.inactive, False)
+    rows = con.execute(f"SELECT norm(c{u.key}), norm({name}), {name}, {order}, {status}, {inactive} FROM {raw.name} "
+                       f"WHERE NOT is_blank(c{u.key}) AND NOT is_blank({name})").fetchall()
+    pipe = "strip(pipeline)" if "pipeline" in deals.fields else "NULL"
+    has_id = "stage__id" in [d[0] for d in con.execute(f"SELECT * FROM {deals.table} LIMIT 0").description]
+    used = con.execute(f"SELECT DISTINCT coalesce({pipe}, ''), norm(stage), {'norm(stage__id)' if has_id else 'NULL'} FROM {deals.table} "
+                       "WHERE NOT is_blank(stage)").fetchall()
+    if "pipeline" not in deals.from_columns:  # one pipeline: the CRM's whole active list
+        pname = next((p for p, *_ in used), "")
+        in_use = {k for _p, *ks in used for k in ks}
+        return [(pname, s, o, st) for k, n, s, o, st, off in rows if not off or k in in_use or n in in_use]
+    deals.catalog_by_deals = True
+    return [(p, s, o, st) for p in dict.fromkeys(p for p, *_ in used)
+            for k, n, s, o, st, _off in rows if {k, n} & {x for q, *ks in used if q == p for x in ks}]

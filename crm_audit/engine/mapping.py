@@ -124,6 +124,9 @@ class LoadedEntity:
     # the CRM's own (pipeline, stage, sort order, won / lost / None) from a dumped list naming both: stages no deal
     # is in included
     catalog: list[tuple[str, str, float | None, str | None]] = field(default_factory=list)
+    # the stage list names no pipeline while the deals have several (Salesforce's OpportunityStage, record types as
+    # pipelines): each pipeline's `catalog` stages are only those its deals are in
+    catalog_by_deals: bool = False
     # how a rule reads a custom text field of this file as a number when a value reads either way (15.000, 1,500)
     decimal_mark: str = amounts.DEFAULT_MARK
     # how each number column's decimal mark was decided (`crm-audit init` proposes `decimal_mark:` from them)

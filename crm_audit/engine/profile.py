@@ -132,6 +132,9 @@ class LookupStatus(BaseModel):
     model_config = ConfigDict(extra="forbid")
     columns: list[str]
     values: dict[Literal["open", "won", "lost"], list[str]]
+    # a second column the status holds on only where it holds one of `values` (Salesforce's OpportunityStage IsClosed
+    # true: IsWon false on an open stage is no loss); a blank cell, or a list without the column, says no status
+    closed: RowsWhere | None = None
 
 
 class Lookup(BaseModel):
@@ -181,6 +184,9 @@ class Lookup(BaseModel):
     # (ENTITY_ID DEAL_STAGE, DEAL_STAGE_2 …, but also STATUS — the lead statuses, with their own NEW — and SOURCE);
     # a file without the column is read whole
     rows_like: RowsLike | None = None
+    # the list's rows the CRM no longer offers (Salesforce's OpportunityStage IsActive false): `crm-audit init` leaves
+    # them out of the stages it writes unless a deal is in one (their names and order still read); a blank cell is active
+    inactive: RowsWhere | None = None
     # the ids of `known` that the settings named (`stage_ids:` / `pipeline_ids:`): they win over a file
     settings: set[str] = Field(default_factory=set, exclude=True)
 
