@@ -785,6 +785,8 @@ def pipelines_of(export, profile, language: str | None = None, guess=None) -> li
             prev[4] = sorted(set(prev[4]) | set(vals or []))
     out = []
     guessed_closed = guess.keys if guess is not None else set()
+    defaults = {norm(n) for n in deals.default_named.get("stage", ())}  # named by the CRM's defaults alone (W1)
+    terminal = {norm(s) for s in profile.terminal_stages()}
     language = language or _final_stages_language(profile, [k for _n, st in by_pipe.values() for k in st])
     for pname, stages in by_pipe.values():
         mine = guessed_closed & set(stages)
@@ -797,8 +799,27 @@ def pipelines_of(export, profile, language: str | None = None, guess=None) -> li
         if mine:  # which stages are closed is a guess (closed_stages_confirmed: false); the open stages' order is the CRM's
             p.source += ("; закрытые этапы угаданы (в выгрузке нет читаемых колонок «закрыта» / «выиграна»): "
                          + ", ".join(stages[k][0] for k in stages if k in mine) + " — проверьте won_stages: / lost_stages:")
+        body = [k for k in stages if k not in terminal and k not in closed.get(norm(pname), set()) | mine]
+        if len(body) > 1:  # one open stage: no order to confirm
+            _defaults_guess(p, profile, [s for s in p.stages if norm(s) in defaults and norm(s) in body])
         out.append(p)
     return out
+
+
+def _defaults_guess(p: PipelineDraft, profile, named: list[str]) -> None:
+    """A pipeline some of whose open stages are only the CRM's default names of their ids (no stage list of the export
+    and no `stage_ids:` named them: the team may have renamed them — «C2:PREPARATION» is «Квалификация» in its CRM):
+    its names and order are a guess, never «взят из данных CRM» (acceptance W1); the comment says which list is missing
+    and under which file name it is read."""
+    if not named or not p.from_crm:  # guessed already, or not claimed as the CRM's
+        return
+    crm = (profile.title or profile.name).split(" (")[0]
+    files = next((lk.files for lk in profile.lookups if lk.field == "stage"), [])
+    where = (" (" + ", ".join(files) + " — .csv или .json)") if files else ""
+    p.guessed, p.from_crm = True, False
+    p.source = (f"порядок не подтверждён: этапы {', '.join(f'«{s}»' for s in named)} названы по умолчанию {crm} по их id — "
+                f"списка этапов CRM в выгрузке не найдено; положите его рядом со сделками{where} и запустите init снова, "
+                f"или проверьте названия в stage_ids: и порядок здесь, затем поставьте stage_order_confirmed: true")
 
 
 def _catalog_closed(catalog: list[tuple[str, str, float | None, str | None]]) -> dict[str, set[str]]:

@@ -300,7 +300,9 @@ def test_bitrix24_rest_dump_as_a_script_writes_it(tmp_path):
     work = tmp_path / "work"
     settings = init(work, "bitrix24", export)
     assert settings["fields"] == {"deal.Источник сделки": "SOURCE_ID"}  # the REST field of the deal's source
-    assert settings["stage_order_confirmed"] is True  # the default stages' own order (SORT 10 … 80)
+    # the default stages' own order (SORT 10 … 80), but their names are Bitrix24's defaults, no stage list named them: not
+    # confirmed (acceptance W1; was True — a team's renamed «Новая» would have been audited by a confirmed guess)
+    assert settings["stage_order_confirmed"] is False
     assert settings["pipelines"] == {"Общее": ["Новая", "Подготовка документов", "Сделка успешна", "Сделка провалена"]}
     assert settings["stage_ids"] == {"LOSE": "Сделка провалена", "NEW": "Новая", "PREPARATION": "Подготовка документов",
                                      "WON": "Сделка успешна"}

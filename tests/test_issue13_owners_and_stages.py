@@ -253,7 +253,9 @@ def test_bitrix24_system_stage_ids_named_without_a_stage_list(tmp_path):
         "Партнеры": ["Новая", "Сделка успешна", "Сделка провалена", "C2:UC_7Q1W2E"],
     }
     assert s["stage_ids"]["C2:NEW"] == "Новая" and s["stage_ids"]["C2:WON"] == "Сделка успешна" and "C2:UC_7Q1W2E" not in s["stage_ids"]
-    assert s["stage_order_confirmed"] is True
+    # «Общее»'s open stages are only Bitrix24's default names (no stage list): its order is not confirmed (acceptance W1;
+    # was True); «Партнеры» has one open stage, no order to confirm
+    assert s["stage_order_confirmed"] == ["Партнеры"]
     assert run(work, export) == 0
     got = dict(table(export, "bitrix24", "SELECT id, status || ' ' || stage FROM deals"))
     assert got["104"] == "won Сделка успешна" and got["106"] == "lost Анализ причины провала" and got["102"] == "open Новая"

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from crm_audit.engine.mapping import ListedColumn, LoadedEntity, _stem_tokens, detect_entity
+from crm_audit.engine.mapping import ListedColumn, LoadedEntity, detect_entity, name_in_stem
 from crm_audit.engine.profile import HeaderList, Lookup, LookupStatus, Profile, RowsWhere, hkey
 from crm_audit.engine.readers import RawTable, drop_raw
 from crm_audit.errors import Msg
@@ -87,17 +87,15 @@ def match(profile: Profile, path: Path, raw: RawTable) -> FoundLookup | None:
 
     A file the profile takes for an entity (leads.csv, or a file with the deals' own columns) is that
     entity even when it has a lookup's headers (an amoCRM leads dump has `status_id` and `name`)."""
-    stem, tokens = norm(path.stem), _stem_tokens(path)
     entity = None  # whether the file is an entity of the profile (asked once, when it matters)
     uses: list[LookupUse] = []
     for lk in profile.lookups:
         key, value = _column(raw.headers, lk.key), _column(raw.headers, lk.value)
         if key is None or value is None:
             continue
-        names = {norm(f) for f in lk.files}
         # a JSON dump read one row per record of this lookup's nested list (amoCRM's pipelines.json: each pipeline's
         # `_embedded.statuses`) is this lookup's list, whatever the file's name
-        by_name = stem in names or bool(tokens & names) or bool(lk.json_items and raw.info.nested == lk.json_items)
+        by_name = name_in_stem(path, lk.files) or bool(lk.json_items and raw.info.nested == lk.json_items)
         if not by_name:
             # by headers alone when its key column is a specific one (STATUS_ID), not a bare «ID»
             if hkey(raw.headers[key]) == "id":
@@ -229,9 +227,9 @@ def json_files(profile: Profile, directory: Path) -> list[Path]:
     """The .json files of an export folder named like a lookup of the profile (users.json: the API's users list)."""
     if not directory.is_dir():
         return []
-    names = {norm(f) for lk in profile.lookups for f in lk.files}
+    names = [f for lk in profile.lookups for f in lk.files]
     return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix.lower() in (".json", ".jsonl", ".ndjson") and not p.name.startswith(".")
-                  and (norm(p.stem) in names or _stem_tokens(p) & names))
+                  and name_in_stem(p, names))
 
 
 def read_json(con, path: Path, table: str, nests: list[tuple[str, str]] | None = None) -> RawTable | None:
@@ -297,8 +295,8 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
                            f"WHERE NOT is_blank(c{u.key}) AND NOT is_blank({name})")
         if not selects:  # no file and no known names: every id is unnamed (and said so below)
             selects = ["SELECT NULL::VARCHAR AS k, NULL::VARCHAR AS name, NULL::DOUBLE AS ord, 0 AS prio WHERE FALSE"]
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS SELECT k, arg_min(name, [prio, coalesce(ord, 0)]) AS name, arg_min(ord, [prio, coalesce(ord, 0)]) AS ord "
-                    f"FROM ({' UNION ALL '.join(selects)}) GROUP BY k")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _lookup AS SELECT k, arg_min(name, [prio, coalesce(ord, 0)]) AS name, arg_min(ord, [prio, coalesce(ord, 0)]) AS ord, "
+                    f"min(prio) AS prio FROM ({' UNION ALL '.join(selects)}) GROUP BY k")
         ordered = [r.path.name for r, u in files if u.order is not None] or (["the profile"] if lk.known_sorted and rows else [])
         if col == "stage" and ordered and deals is not None and _takes_list_order(con, deals, bool(files and ordered[0] != "the profile")):
             if "stage_order" not in deals.fields:
@@ -332,6 +330,9 @@ def apply(con, entities: dict[str, LoadedEntity], profile: Profile, found: list[
             found_ids = {k: v for k, v in found_ids.items() if v is None or norm(k) != norm(v) or k != v}
             deals.ids[col] = dict(sorted(found_ids.items(), key=lambda kv: (orders.get(norm(kv[0])) is None, orders.get(norm(kv[0])) or 0, kv[0])))
             deals.ids_source[col] = source or "the profile"
+        if deals is not None and deals in targets:  # ids only the profile's defaults named (prio 2, 3: `known`)
+            deals.default_named[col] = {r[0] for r in con.execute(
+                f"SELECT DISTINCT m.name FROM {deals.table} d JOIN _lookup m ON norm(d.{col}) = m.k WHERE m.prio >= 2").fetchall()}
         if col == "stage" and deals is not None and deals in targets:
             _status_from_list(con, deals, files)
         for e in targets:

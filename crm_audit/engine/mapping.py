@@ -118,6 +118,9 @@ class LoadedEntity:
     # list names them (see crm_audit/engine/lookups.py); with where the names came from
     ids: dict[str, dict[str, str | None]] = field(default_factory=dict)
     ids_source: dict[str, str] = field(default_factory=dict)
+    # field -> the names the profile's `known` defaults alone gave this file's ids (no dumped list nor the settings named
+    # them: Bitrix24's «C2:PREPARATION» as «Подготовка документов»), which the team may have renamed — a guess (W1)
+    default_named: dict[str, set[str]] = field(default_factory=dict)
     # field -> a column of the lookup's `columns:` the field is not read from, whose ids a list of the export names
     # (Salesforce's RecordTypeId named by RecordType.csv): what `crm-audit init` maps (:class:`ListedColumn`)
     listed: dict[str, "ListedColumn"] = field(default_factory=dict)
@@ -167,21 +170,36 @@ class LoadedEntity:
         return None
 
 
-def _stem_tokens(path: Path) -> set[str]:
+def _words(text: str) -> list[str]:
     import re
 
-    return {t for t in re.split(r"[^0-9a-zа-яё]+", norm(path.stem)) if t}
+    return [t for t in re.split(r"[^0-9a-zа-яё]+", norm(text)) if t]
+
+
+def _stem_tokens(path: Path) -> set[str]:
+    return set(_words(path.stem))
+
+
+def name_in_stem(path: Path, names) -> bool:
+    """Whether the file is named as one of ``names`` (a profile's `files:`), whole or as words of its name in a row,
+    whatever separates them: «crm.status.list.json» is the list named crm_status_list, «amocrm_export_leads_2026-11-20.csv»
+    the leads, «user.get.json» the users (W1)."""
+    stem, words = norm(path.stem), _words(path.stem)
+    for name in names:
+        want = _words(name)
+        if stem == norm(name) or (want and any(words[i:i + len(want)] == want for i in range(len(words) - len(want) + 1))):
+            return True
+    return False
 
 
 def named_entity(profile: Profile, path: Path) -> str | None:
-    """The entity whose file name (the profile's `files:`) the file has, whole or as a word of it
-    (amocrm_export_leads_2026-11-20.csv); None when no entity's or two entities' names."""
+    """The entity whose file name (the profile's `files:`) the file has, whole or as words of it
+    (amocrm_export_leads_2026-11-20.csv, crm.deal.list.json); None when no entity's or two entities' names."""
     stem = norm(path.stem)
     for name, spec in profile.entities.items():
         if stem in {norm(f) for f in spec.files}:
             return name
-    tokens = _stem_tokens(path)
-    by_token = [name for name, spec in profile.entities.items() if tokens & {norm(f) for f in spec.files}]
+    by_token = [name for name, spec in profile.entities.items() if name_in_stem(path, spec.files)]
     return by_token[0] if len(by_token) == 1 else None
 
 
