@@ -188,8 +188,10 @@ def demo(out_dir, as_of):
 # --------------------------------------------------------------------------- init
 
 
-@cli.command(help=N_('Write a commented crm-audit.yaml to DIRECTORY (default: here).'))
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@cli.command(help=N_('Write a commented crm-audit.yaml to DIRECTORY (default: here), or to the file -c/--config names.'))
+@click.argument("directory", default=None, required=False, type=click.Path(file_okay=False))
+@click.option("--config", "-c", "config", default=None, type=click.Path(dir_okay=False),
+              help=N_("The settings file to write, as the other commands read it (FOLDER/crm-audit.yaml; its folder is where init works, like DIRECTORY; with --force the team's edits in it are kept)."))
 @click.option("--crm", default=None, help=N_("CRM export profile: pipedrive, amocrm, bitrix24, hubspot, salesforce (default: with --from-export, detected from the export's headers; otherwise pipedrive)."))
 @click.option("--from-export", "from_export", type=click.Path(exists=True), help=N_("Prefill pipelines and stages from this export."))
 @click.option("--from-crm", is_flag=True, help=N_("Read pipelines, stage order, users and custom fields from the live CRM (its API)."))
@@ -200,9 +202,10 @@ def demo(out_dir, as_of):
 @click.option("--warehouse-profile", "warehouse_profile", default=None, help=N_("With --engine: the warehouse profile (fivetran_pipedrive, airbyte_hubspot …, or a profile .yaml file; default: detected from the tables)."))
 @click.option("--schema", default=None, help=N_("With --engine: the connector's schema (BigQuery: the dataset; default: detected)."))
 @click.option("--force", is_flag=True, help=N_("Overwrite an existing crm-audit.yaml."))
-def init(directory, crm, from_export, from_crm, domain, token_env, token_file, engine_url, warehouse_profile, schema, force):
+def init(directory, config, crm, from_export, from_crm, domain, token_env, token_file, engine_url, warehouse_profile, schema, force):
     from crm_audit.engine.profile import canonical_name
 
+    directory = _init_folder(directory, config)
     explicit = crm is not None
     crm = canonical_name(crm or "pipedrive")  # «--crm HubSpot», «--crm Kommo»: the profile's name is written
     if bool(from_export) + bool(from_crm) + bool(engine_url) > 1:
@@ -257,6 +260,23 @@ def init(directory, crm, from_export, from_crm, domain, token_env, token_file, e
 
     path = write_settings(Path(directory), crm=crm, force=force)
     click.echo(_("Wrote {path}. Edit the pipelines, stages and lists, then run `crm-audit validate --config {path}`.").format(path=path))
+
+
+def _init_folder(directory: str | None, config: str | None) -> str:
+    """The folder init writes crm-audit.yaml into: DIRECTORY, or the folder of the file --config names (the same
+    option as the other commands'), which must be that file; both given must be the same folder."""
+    from crm_audit.settings import SETTINGS_FILE
+
+    if config is None:
+        return directory or "."
+    path = Path(config)
+    if path.name != SETTINGS_FILE:
+        raise UsageError(_("init writes {name}: give --config FOLDER/{name} (got «{config}»)").format(name=SETTINGS_FILE, config=config))
+    folder = path.parent
+    if directory is not None and Path(directory).resolve() != folder.resolve():
+        raise UsageError(_("init was given two folders: DIRECTORY «{directory}» and --config «{config}» (in «{folder}»): "
+                           "give one of them").format(directory=directory, config=config, folder=folder))
+    return str(folder)
 
 
 def _written_key(path: Path, key: str):
