@@ -609,8 +609,10 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
 
     ff = ds.from_flags
     if ff:  # the CRM's closed / won / lost flags, whichever the export has
-        flag = {k: _typed_expr(spec.fields[f], raw(f), date_order) for k in ("closed", "won", "lost")
+        flag = {k: _typed_expr(spec.fields[f], raw(f), date_order) for k in ("closed", "won", "lost", "deleted")
                 if (f := getattr(ff, k)) and f in by_field}
+        if "deleted" in flag:  # HubSpot's archived deal: deleted, whatever its stage and flags say
+            whens.append((f"({flag.pop('deleted')}) IS TRUE", "'deleted'", False))
         # a won / lost date (Pipedrive's won_time / lost_time) says so when it is filled; its absence says nothing
         dated = {k for k in ("won", "lost") if k in flag and spec.fields[getattr(ff, k)].type == "date"}
         if "won" in flag:

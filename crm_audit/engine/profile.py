@@ -507,6 +507,9 @@ class StatusFromFlags(BaseModel):
     closed: str | None = None
     won: str | None = None
     lost: str | None = None
+    # a yes/no field that, true, makes the deal deleted whatever the others say (HubSpot's API `archived`: an archived
+    # deal is a deleted one, never audited; acceptance W6)
+    deleted: str | None = None
 
     @model_validator(mode="after")
     def _some(self) -> "StatusFromFlags":
