@@ -26,6 +26,7 @@ LABELS: dict[str, str] = {
     "missing-comment": "Нет комментария",
     "no-deal-id": "Строка без ID сделки",
     "pipelines-by-id": "Воронки по ID",
+    "pages-joined": "Страницы одного списка",
     "rows-skipped": "Пропущенные строки",
     "rule-partial": "Правило проверено частично",
     "rule-skipped": "Правило пропущено",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from crm_audit.engine import derived, encoding, linking, lookups, mapping, near_columns, readers
+from crm_audit.engine import pages as pages_mod
 from crm_audit.engine.mapping import LoadedEntity, MapJob
 from crm_audit.engine.profile import ENTITIES, Profile
 from crm_audit.engine.readers import DATA_SUFFIXES, RawInfo, RawTable, peek_headers
@@ -94,6 +95,7 @@ class _Loader:
         self.tentative: dict[str, tuple[Path, Msg, list[str]]] = {}  # entity -> the file so read, why it was unfit, headers
         self.header_names = lookups.HeaderNames({}, {})  # columns headed by API keys: their names (dealFields.csv)
         self.header_sources: list[str] = []  # the header lists' file names
+        self.left: list[Path] = []  # files named as pages of another's listing that are not (W4): read on their own
 
     def _map(self, entity: str, raw: RawTable, shared: bool = False, provisional: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
         job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared,
@@ -150,7 +152,23 @@ class _Loader:
                                              params={"entity": entity, "why": why}))
         self.out.unknown_files.append((path, headers))
 
-    def read(self, path: Path, raw_table: str) -> None:
+    def _join_pages(self, path: Path, raw: RawTable, raw_table: str, pages: list[Path]) -> RawTable:
+        """The rows of ``pages`` appended to ``raw`` where they are pages of its listing (:func:`crm_audit.engine.pages.join`),
+        said in a note; a file that is not is left in ``self.left`` to be read on its own (the «two files» error)."""
+        entity = mapping.detect_entity(self.profile, path, raw.headers)
+        ids = mapping.match_columns(self.profile.entities[entity], raw.headers).by_field.get("id") if entity else None
+        others = [_read_raw(self.con, p, f"{raw_table}_p{k}", self.tmpdir) for k, p in enumerate(pages)]
+        joined = pages_mod.join(self.con, raw, others, ids[0] if ids else None)
+        self.left += joined.left
+        if joined.pages:
+            n = self.con.execute(f"SELECT count(*) FROM {raw.name}").fetchone()[0]
+            self.out.warnings.append(DataWarning("pages-joined", "", str(path), template=N_(
+                "read with {files} as pages of one list ({n} rows in all)"), params={"files": ", ".join(p.name for p in joined.pages), "n": n}))
+            for p in joined.pages:
+                self.out.fingerprints[p.name] = encoding.file_fingerprint(p)
+        return joined.raw
+
+    def read(self, path: Path, raw_table: str, pages: list[Path] | None = None) -> None:
         import duckdb
 
         con, out = self.con, self.out
@@ -166,6 +184,8 @@ class _Loader:
             raise _unreadable(path, exc) from None
         for why in raw.info.skipped_sheets:  # a workbook's other sheets (a pivot summary put first: acceptance T3)
             out.warnings.append(DataWarning("skipped-sheet", "", str(path), template=why.template, params=why.params))
+        if pages:  # the other pages of this file's listing (deals_page2.json): one table when they fit (W4)
+            raw = self._join_pages(path, raw, raw_table, pages)
         if self.header_names.names:  # columns headed by API keys, named by the dump's field lists (dealFields.csv)
             raw = self._named_headers(path, raw)
         found = lookups.match(self.profile, path, raw)
@@ -349,9 +369,12 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         loader.header_names = lookups.header_names(con, profile, files, lambda p: _read_raw(con, p, "raw_header_list", Path(tmp.name)))
         loader.header_sources = [p.name for p in files if lookups.is_header_list(profile, p)]
         bad_cells: list[InputError] = []  # cells that do not read (`on_bad_value: error`): every file's at once
-        for i, path in enumerate(files):
+        groups = pages_mod.page_groups(files)  # deals_page1.json + deals_page2.json: tried as one listing (W4)
+        todo = [(path, f"raw_{i}", groups.get(path)) for i, path in enumerate(files)
+                if not any(path in more for more in groups.values())]
+        for path, table, more in todo:
             try:
-                loader.read(path, f"raw_{i}")
+                loader.read(path, table, more)
             except InputError as exc:  # the twins found so far are said with it
                 if exc.problems and all(p.reason == "bad-value" for p in exc.problems):
                     bad_cells.append(exc)
@@ -359,6 +382,9 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
                 if loader.duplicates:
                     raise InputError(problems=[*loader.duplicates, *exc.problems], hint=exc.hint) from None
                 raise
+            finally:  # files named as its pages that are not: read on their own (the «two files» error)
+                todo += [(p, f"{table}_l{k}", None) for k, p in enumerate(loader.left)]
+                loader.left = []
         if loader.duplicates or bad_cells:
             raise InputError(problems=[*loader.duplicates, *(p for exc in bad_cells for p in exc.problems)],
                              hint=_bad_cells_hint(bad_cells))

@@ -1,0 +1,104 @@
+"""Pages of one listing saved as files of their own (acceptance W4).
+
+An API answers a list a page at a time (Bitrix24's `next`, HubSpot's `paging.next`, Pipedrive's `pagination`) and a
+script saves each page: deals_page1.json + deals_page2.json, or deals.json + deals_page2.json; a CRM that caps its export
+at N rows gives deals-p1.csv + deals-p2.csv. Such files are one entity's rows, read as one table when their names differ
+only by a page marker (:func:`page_groups`) AND their headers are the same set (JSON pages: the same id key, their
+columns being the keys their records carry) and their record ids do not overlap (:func:`join`); otherwise each is a file of its own (two exports of the entity: the loader's «two files» error, so a
+re-download «deals (1).csv» with the same ids still stops the load).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from crm_audit.engine.readers import RawTable, drop_raw
+from crm_audit.textnorm import norm
+
+#: a page marker at the end of a file's name: «_page2», «-p1», «_part3», «_стр2», «_2» (a page number of up to 4
+#: digits, never part of a date: the rest of the name must not end with a digit — deals_2026-11-20 is no page)
+_MARKER = re.compile(r"(?i)^(?P<base>.*?[^\d\s._-])[\s._-]*(?:(?:page|part|pg|p|стр|страница|часть)[\s._-]*)?\d{1,4}$")
+
+
+def _base(path: Path) -> tuple[str, bool]:
+    """(the name without its page marker, whether it had one), by :func:`norm`."""
+    m = _MARKER.match(path.stem.strip())
+    return (norm(m.group("base")), True) if m else (norm(path.stem), False)
+
+
+def page_groups(files: list[Path]) -> dict[Path, list[Path]]:
+    """The first file of each group of two or more files (same suffix, same name but for a page marker; at most one
+    without a marker — deals.json beside deals_page2.json) -> the group's other files, in their order."""
+    groups: dict[tuple[str, str], list[tuple[Path, bool]]] = {}
+    for p in files:
+        base, marked = _base(p)
+        groups.setdefault((base, p.suffix.lower()), []).append((p, marked))
+    out: dict[Path, list[Path]] = {}
+    for members in groups.values():
+        if len(members) < 2 or sum(1 for _p, marked in members if not marked) > 1:
+            continue
+        ordered = sorted(members, key=lambda m: (m[1], _page_number(m[0])))  # the unmarked first, then by page
+        out[ordered[0][0]] = [p for p, _m in ordered[1:]]
+    return out
+
+
+def _page_number(path: Path) -> int:
+    digits = re.search(r"(\d+)$", path.stem.strip())
+    return int(digits.group(1)) if digits else 0
+
+
+@dataclass
+class Joined:
+    raw: RawTable  # the pages' rows in one table (the first page's name and headers)
+    pages: list[Path]  # the files joined to the first, in order
+    left: list[Path]  # the files that are not pages of it (other headers, or ids it has too): read on their own
+
+
+def _fits(heads: list[str], theirs: list[str], id_col: int, json: bool) -> bool:
+    """Whether a page's headers are those of the first page: the same set — or, JSON pages (whose columns are the keys
+    their records carry: an API leaves out a property no record of the page has a value for, HubSpot's
+    `hs_date_entered_<stage>`), the same id key."""
+    if len(set(theirs)) != len(theirs):
+        return False
+    return heads[id_col] in theirs if json else sorted(theirs) == sorted(heads)
+
+
+def join(con, first: RawTable, others: list[RawTable], id_col: int | None) -> Joined:
+    """``others`` appended to ``first`` where each :func:`_fits` it and, the id column ``id_col`` of ``first`` given,
+    has none of its ids; the rows keep their order (``_row`` numbered on after the previous page's). A page that does
+    not fit is left out (dropped here; the caller reads its file again on its own)."""
+    heads = [h.strip() for h in first.headers]
+    json = first.info.kind == "json"
+    if len(set(heads)) != len(heads) or id_col is None:
+        for o in others:
+            drop_raw(con, o.name)
+        return Joined(first, [], [o.path for o in others])
+    table = f"{first.name}__pages"
+    con.execute(f"CREATE TABLE {table} AS SELECT _row, {', '.join(f'c{i}' for i in range(len(heads)))} FROM {first.name}")
+    joined, left = [], []
+    for o in others:
+        theirs = [h.strip() for h in o.headers]
+        fits = _fits(heads, theirs, id_col, json)
+        if fits:
+            j = theirs.index(heads[id_col])
+            fits = not con.execute(f"SELECT count(*) FROM {table} WHERE NOT is_blank(c{id_col}) AND norm(c{id_col}) IN "
+                                   f"(SELECT norm(c{j}) FROM {o.name} WHERE NOT is_blank(c{j}))").fetchone()[0]
+        if fits:
+            for h in theirs:  # a JSON page's key the pages before lack: a column of its own, blank in their rows
+                if h not in heads:
+                    con.execute(f"ALTER TABLE {table} ADD COLUMN c{len(heads)} VARCHAR")
+                    heads.append(h)
+            aligned = ", ".join(f"c{theirs.index(h)}" if h in theirs else "NULL" for h in heads)
+            con.execute(f"INSERT INTO {table} SELECT _row + (SELECT coalesce(max(_row), 0) FROM {table}), {aligned} FROM {o.name}")
+            joined.append(o.path)
+        else:
+            left.append(o.path)
+        drop_raw(con, o.name)
+    if not joined:
+        con.execute(f"DROP TABLE {table}")
+        return Joined(first, [], left)
+    drop_raw(con, first.name)
+    con.execute(f"ALTER TABLE {table} RENAME TO {first.name}")
+    return Joined(replace(first, headers=[*first.headers, *heads[len(first.headers):]]), joined, left)
