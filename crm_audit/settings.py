@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field as dc_field
 from pathlib import Path
 from typing import Any, Literal
@@ -842,7 +843,9 @@ def validate_problems(s: Settings) -> list[Problem]:
     out += column_field_problems(s, profile)
     out += read_values(s, profile).problems  # an unknown field or value under `values:`, at its line
     for fld in ("stage", "pipeline"):
-        if getattr(s, f"{fld}_ids") and not any(lk.field == fld for lk in profile.lookups):
+        ids = getattr(s, f"{fld}_ids")
+        # no list of the profile reads such ids (Salesforce's stage list is keyed by the names: its id_like fits none)
+        if ids and not any(re.fullmatch(lk.id_like, str(k).strip(), re.I) for lk in profile.lookups if lk.field == fld for k in ids):
             msg = (N_("the {crm} profile reads stage names, not ids: stage_ids: names nothing (remove it, or map the column "
                       "of names under columns:)") if fld == "stage" else
                    N_("the {crm} profile reads pipeline names, not ids: pipeline_ids: names nothing (remove it, or map the "
