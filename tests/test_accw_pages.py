@@ -20,13 +20,13 @@ EXPECTED = {"1.1": {"202", "208"}, "1.3": {"203", "208"}, "1.5": {"202", "203"},
             "1.11": {"202"}, "2.2": {"201"}, "2.3": {"203"}, "2.4": {"201", "204"}}  # the one-file twin's findings
 
 
-def _paged(tmp: Path, second: str = "deals_page2.json", same_ids: bool = False) -> Path:
+def _paged(tmp: Path, second: str = "deals_page2.json", same_ids: bool = False, first_name: str = "deals_page1.json") -> Path:
     """The case's export with its deals.json (an array of two crm.deal.list answers) saved a page a file."""
     export = tmp / "export"
     shutil.copytree(CASE, export)
     first, page2 = json.loads((export / "deals.json").read_text(encoding="utf-8"))
     (export / "deals.json").unlink()
-    (export / "deals_page1.json").write_text(json.dumps(first, ensure_ascii=False), encoding="utf-8")
+    (export / first_name).write_text(json.dumps(first, ensure_ascii=False), encoding="utf-8")
     (export / second).write_text(json.dumps(first if same_ids else page2, ensure_ascii=False), encoding="utf-8")
     return export
 
@@ -70,3 +70,20 @@ def test_which_names_are_pages_of_one_list():
     assert groups("deals-p1.csv", "deals-p2.csv", "deals-p1.json") == {"deals-p1.csv": ["deals-p2.csv"]}
     assert groups("Deals (1).csv", "Deals.csv") == {}  # a re-download: two files (the loader's error)
     assert groups("deals_2026-11-20.xlsx", "deals_2026-11-27.xlsx") == {}  # two exports by date, no pages
+    # X2: a date in the name is part of it, the first page unmarked beside the marked ones of the same dated name
+    assert groups("deals-2026-11-01_page2.json", "deals-2026-11-01.json") == {
+        "deals-2026-11-01.json": ["deals-2026-11-01_page2.json"]}
+    assert groups("deals-2026-11-01_page1.json", "deals-2026-11-01_page2.json", "deals-2026-11-08_page1.json") == {
+        "deals-2026-11-01_page1.json": ["deals-2026-11-01_page2.json"]}
+    assert groups("deals 2026-11-01 p3.csv", "deals 2026-11-01 p2.csv", "deals 2026-11-01.csv") == {
+        "deals 2026-11-01.csv": ["deals 2026-11-01 p2.csv", "deals 2026-11-01 p3.csv"]}
+    assert groups("deals-2026-11-01.json", "deals-2026-11-02.json") == {}
+
+
+def test_dated_pages_init_and_read_as_one_list(tmp_path):
+    """X2 (cases b24_pages_dated, hs_pages_dated): deals-2026-11-01.json + deals-2026-11-01_page2.json."""
+    export = _paged(tmp_path, second="deals-2026-11-01_page2.json", first_name="deals-2026-11-01.json")
+    done = _init(tmp_path / "w", export)
+    assert done.returncode == 0, done.stderr
+    assert "два файла" not in done.stdout + done.stderr
+    assert (tmp_path / "w" / "crm-audit.yaml").is_file()

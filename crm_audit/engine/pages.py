@@ -20,11 +20,14 @@ from crm_audit.textnorm import norm
 #: a page marker at the end of a file's name: «_page2», «-p1», «_part3», «_стр2», «_2» (a page number of up to 4
 #: digits, never part of a date: the rest of the name must not end with a digit — deals_2026-11-20 is no page)
 _MARKER = re.compile(r"(?i)^(?P<base>.*?[^\d\s._-])[\s._-]*(?:(?:page|part|pg|p|стр|страница|часть)[\s._-]*)?\d{1,4}$")
+#: a page word after a separator: «deals-2026-11-01_page2» — the rest of the name may end with a digit then (a date is
+#: part of the name: deals-2026-11-01.json beside deals-2026-11-01_page2.json are pages of one list, acceptance X2)
+_WORD_MARKER = re.compile(r"(?i)^(?P<base>.*?[^\s._-])[\s._-]+(?:page|part|pg|p|стр|страница|часть)[\s._-]*\d{1,4}$")
 
 
 def _base(path: Path) -> tuple[str, bool]:
     """(the name without its page marker, whether it had one), by :func:`norm`."""
-    m = _MARKER.match(path.stem.strip())
+    m = _WORD_MARKER.match(path.stem.strip()) or _MARKER.match(path.stem.strip())
     return (norm(m.group("base")), True) if m else (norm(path.stem), False)
 
 
