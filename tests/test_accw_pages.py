@@ -54,11 +54,35 @@ def test_pages_are_one_list_with_the_one_file_findings(paged):
     assert "deals_page1.json: прочитан вместе с deals_page2.json как страницы одного списка (всего строк: 9)" in done.stdout
 
 
-def test_a_twin_with_the_same_ids_is_still_two_files(tmp_path):
+def test_a_page_fetched_twice_names_its_ids_and_files(tmp_path):
+    """X3: pages by name whose ids repeat are said as such (was: «два файла … оставьте один», which lost pages)."""
     done = _init(tmp_path / "w", _paged(tmp_path, same_ids=True))
     assert done.returncode == 2
-    assert ("deals_page2.json: два файла deals: deals_page1.json и deals_page2.json; оставьте в папке выгрузки один из них"
-            in done.stderr)
+    assert ("deals_page2.json (строка 2, столбец «ID»): страница списка deals повторяет страницы перед ней: все её ID "
+            "(всего 5: 201, 202, 203, 204, 205) есть и в deals_page1.json; удалите этот файл из папки выгрузки") in done.stderr
+    assert "два файла" not in done.stderr
+
+
+def test_a_page_overlapping_the_pages_before_names_them(tmp_path):
+    """X3 (case b24_pages_overlap, a partly overlapping offset): which ids, which files, and to fetch the pages again."""
+    export = _paged(tmp_path)
+    first, second = (json.loads((export / n).read_text(encoding="utf-8")) for n in ("deals_page1.json", "deals_page2.json"))
+    third = {**second, "result": [first["result"][4], second["result"][0], {**second["result"][1], "ID": "210"}]}
+    (export / "deals_page3.json").write_text(json.dumps(third, ensure_ascii=False), encoding="utf-8")
+    done = _init(tmp_path / "w", export)
+    assert done.returncode == 2
+    assert ("deals_page3.json (строка 2, столбец «ID»): страница списка deals пересекается со страницами перед ней: 2 из "
+            "её 3 ID (205, 206) есть и в deals_page1.json, deals_page2.json; выгрузите страницы списка заново так, чтобы "
+            "ID не повторялись от страницы к странице (если оставить один из файлов, строки других страниц пропадут)"
+            ) in done.stderr
+    assert "два файла" not in done.stderr
+
+
+def test_a_re_download_not_named_as_a_page_is_still_two_files(tmp_path):
+    export = _paged(tmp_path, second="deals (1).json", same_ids=True, first_name="deals.json")
+    done = _init(tmp_path / "w", export)
+    assert done.returncode == 2
+    assert "два файла deals: deals (1).json и deals.json; оставьте в папке выгрузки один из них" in done.stderr
 
 
 def test_which_names_are_pages_of_one_list():

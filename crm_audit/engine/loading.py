@@ -160,6 +160,15 @@ class _Loader:
         others = [_read_raw(self.con, p, f"{raw_table}_p{k}", self.tmpdir) for k, p in enumerate(pages)]
         joined = pages_mod.join(self.con, raw, others, ids[0] if ids else None)
         self.left += joined.left
+        for rep in joined.repeats:  # a page fetched twice / an overlapping offset: said with the other twins (X3)
+            shown = ", ".join(rep.ids) + (", …" if rep.n > len(rep.ids) else "")
+            params = {"entity": entity, "n": rep.n, "total": rep.total, "ids": shown, "files": ", ".join(p.name for p in rep.files)}
+            msg = (N_("a page of the {entity} list that repeats the pages before it: each of its {n} id(s) ({ids}) is on "
+                      "{files} too; remove this file from the export folder") if rep.n >= rep.total else
+                   N_("a page of the {entity} list that overlaps the pages before it: {n} of its {total} id(s) ({ids}) are "
+                      "on {files} too; save the list's pages again so that no id repeats from page to page (keeping "
+                      "one of the files would lose the other pages' rows)"))
+            self.duplicates += file_problem(rep.path, msg, "pages-overlap", params, row=rep.row, column=rep.column).problems
         if joined.pages:
             n = self.con.execute(f"SELECT count(*) FROM {raw.name}").fetchone()[0]
             self.out.warnings.append(DataWarning("pages-joined", "", str(path), template=N_(

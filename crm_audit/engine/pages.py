@@ -4,14 +4,16 @@ An API answers a list a page at a time (Bitrix24's `next`, HubSpot's `paging.nex
 script saves each page: deals_page1.json + deals_page2.json, or deals.json + deals_page2.json; a CRM that caps its export
 at N rows gives deals-p1.csv + deals-p2.csv. Such files are one entity's rows, read as one table when their names differ
 only by a page marker (:func:`page_groups`) AND their headers are the same set (JSON pages: the same id key, their
-columns being the keys their records carry) and their record ids do not overlap (:func:`join`); otherwise each is a file of its own (two exports of the entity: the loader's «two files» error, so a
-re-download «deals (1).csv» with the same ids still stops the load).
+columns being the keys their records carry) and their record ids do not overlap (:func:`join`). A page with other
+headers is a file of its own (two exports of the entity: the loader's «two files» error); a page whose ids the pages
+before it have too (fetched twice, an overlapping offset) is a :class:`Repeat` the loader stops on, naming the ids and
+files (acceptance X3) — keeping «one of the two files» would lose the other pages' rows.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from crm_audit.engine.readers import RawTable, drop_raw
@@ -52,11 +54,30 @@ def _page_number(path: Path) -> int:
     return int(digits.group(1)) if digits else 0
 
 
+#: how many of a page's repeated ids an error names
+SHOWN_IDS = 5
+
+
+@dataclass
+class Repeat:
+    """A page (its name and headers those of the list) whose ids the pages before it have too (acceptance X3): a page
+    fetched twice, or an offset that overlaps — neither joined nor read on its own."""
+
+    path: Path
+    ids: list[str]  # the first :data:`SHOWN_IDS` repeated ids, in the page's order
+    n: int  # how many of its ids repeat
+    total: int  # how many ids the page has
+    files: list[Path]  # the pages before it that have them
+    column: str  # the id column's header
+    row: int  # the page's first row with a repeated id
+
+
 @dataclass
 class Joined:
     raw: RawTable  # the pages' rows in one table (the first page's name and headers)
     pages: list[Path]  # the files joined to the first, in order
-    left: list[Path]  # the files that are not pages of it (other headers, or ids it has too): read on their own
+    left: list[Path]  # the files that are not pages of it (other headers): read on their own
+    repeats: list[Repeat] = field(default_factory=list)  # pages whose ids the pages before them have too
 
 
 def _fits(heads: list[str], theirs: list[str], id_col: int, json: bool) -> bool:
@@ -80,14 +101,17 @@ def join(con, first: RawTable, others: list[RawTable], id_col: int | None) -> Jo
         return Joined(first, [], [o.path for o in others])
     table = f"{first.name}__pages"
     con.execute(f"CREATE TABLE {table} AS SELECT _row, {', '.join(f'c{i}' for i in range(len(heads)))} FROM {first.name}")
-    joined, left = [], []
+    joined, left, repeats = [], [], []
+    spans = [(first.path, con.execute(f"SELECT coalesce(max(_row), 0) FROM {table}").fetchone()[0])]  # file, its last _row
     for o in others:
         theirs = [h.strip() for h in o.headers]
         fits = _fits(heads, theirs, id_col, json)
         if fits:
-            j = theirs.index(heads[id_col])
-            fits = not con.execute(f"SELECT count(*) FROM {table} WHERE NOT is_blank(c{id_col}) AND norm(c{id_col}) IN "
-                                   f"(SELECT norm(c{j}) FROM {o.name} WHERE NOT is_blank(c{j}))").fetchone()[0]
+            repeat = _repeat(con, table, id_col, o, theirs.index(heads[id_col]), spans)
+            if repeat is not None:
+                repeats.append(repeat)
+                drop_raw(con, o.name)
+                continue
         if fits:
             for h in theirs:  # a JSON page's key the pages before lack: a column of its own, blank in their rows
                 if h not in heads:
@@ -96,12 +120,31 @@ def join(con, first: RawTable, others: list[RawTable], id_col: int | None) -> Jo
             aligned = ", ".join(f"c{theirs.index(h)}" if h in theirs else "NULL" for h in heads)
             con.execute(f"INSERT INTO {table} SELECT _row + (SELECT coalesce(max(_row), 0) FROM {table}), {aligned} FROM {o.name}")
             joined.append(o.path)
+            spans.append((o.path, con.execute(f"SELECT coalesce(max(_row), 0) FROM {table}").fetchone()[0]))
         else:
             left.append(o.path)
         drop_raw(con, o.name)
     if not joined:
         con.execute(f"DROP TABLE {table}")
-        return Joined(first, [], left)
+        return Joined(first, [], left, repeats)
     drop_raw(con, first.name)
     con.execute(f"ALTER TABLE {table} RENAME TO {first.name}")
-    return Joined(replace(first, headers=[*first.headers, *heads[len(first.headers):]]), joined, left)
+    return Joined(replace(first, headers=[*first.headers, *heads[len(first.headers):]]), joined, left, repeats)
+
+
+def _repeat(con, table: str, id_col: int, page: RawTable, j: int, spans: list[tuple[Path, int]]) -> Repeat | None:
+    """The ids of ``page`` (its id column ``j``) that the pages joined so far (``table``, their rows' ``spans``) have
+    too, or None."""
+    rows = con.execute(f"SELECT p.c{j}, p._row, min(t._row) FROM {page.name} p JOIN {table} t ON norm(t.c{id_col}) = norm(p.c{j}) "
+                       f"WHERE NOT is_blank(p.c{j}) AND NOT is_blank(t.c{id_col}) GROUP BY p.c{j}, p._row ORDER BY p._row").fetchall()
+    if not rows:
+        return None
+    total = con.execute(f"SELECT count(DISTINCT norm(c{j})) FROM {page.name} WHERE NOT is_blank(c{j})").fetchone()[0]
+    files = []
+    for _id, _r, at in rows:
+        where = next(p for p, last in spans if at <= last)
+        if where not in files:
+            files.append(where)
+    ids = list(dict.fromkeys(str(i).strip() for i, _r, _at in rows))  # norm-equal spellings of one id: rare, counted apart
+    return Repeat(page.path, ids[:SHOWN_IDS], len(ids), total, [p for p, _last in spans if p in files],
+                  page.headers[j].strip(), rows[0][1])
