@@ -92,6 +92,11 @@ class Draft:
     # language it lacks («Voltooid»), not a mistake in the CRM: the comment says so (acceptance P3)
     unknown_values: list[str] = field(default_factory=list)
     typed_bad_values: list[str] = field(default_factory=list)  # the others: a date, a number that does not read
+    # the cells the load read as unreadable (warnings «bad-value» / «unknown-value») and those of the yes/no fields the
+    # rules test, known only when the rules are decided (:func:`rules_that_cannot_run`; a Pipedrive option id its field
+    # list lacks, acceptance X5): every cell `run` would stop on under `error`, whatever its kind
+    load_cells: list = field(default_factory=list)
+    rule_cells: list = field(default_factory=list)
     languages: list[str] = field(default_factory=list)
     columns: dict[str, list[Mapping]] = field(default_factory=dict)  # entity -> mappings
     # entity -> a column whose name only resembles a date / number field's and whose values cannot confirm it (all
@@ -176,6 +181,17 @@ class Draft:
         self.stage_names_held = list(found.stage_names_held)
         self.no_stage_rules = list(found.no_stage_rules)
         self.fields_held = list(found.fields_held)
+        self.rule_cells = list(found.bad_cells)
+        self.set_bad_values()
+
+    def set_bad_values(self) -> None:
+        """`bad_values` / `unknown_values` / `typed_bad_values` from the cells that do not read (`load_cells`,
+        `rule_cells`): `on_bad_value: warn` is written when there is any, naming them — never a blocked first run.
+        A yes/no cell of a rule is no word of an interface language the profile lacks: a cell to fix in the CRM."""
+        every = [*self.load_cells, *self.rule_cells]
+        self.bad_values = cells_text(every)
+        self.unknown_values = cells_text([w for w in self.load_cells if w.code == "unknown-value"])
+        self.typed_bad_values = cells_text([*(w for w in self.load_cells if w.code == "bad-value"), *self.rule_cells])
 
     @property
     def stage_order_confirmed(self) -> bool | list[str]:
@@ -1023,9 +1039,8 @@ def draft_from_export(export_dir: str | Path, crm: str, columns: dict[str, dict[
         from crm_audit.engine.mapping import headers_read
 
         draft.languages = base.interface_languages(headers_read(profile, [(e, hs) for _p, e, hs in files]))
-        draft.bad_values = unreadable_cells(export)
-        draft.unknown_values = unreadable_cells(export, codes=("unknown-value",))
-        draft.typed_bad_values = unreadable_cells(export, codes=("bad-value",))
+        draft.load_cells = [w for w in export.warnings if w.code in ("bad-value", "unknown-value")]
+        draft.set_bad_values()
         deals = export.entities["deals"]
         draft.ids, draft.ids_source = dict(deals.ids), dict(deals.ids_source)
         from crm_audit.errors import Msg
@@ -1099,10 +1114,15 @@ def _own_values(values: dict | None, profile) -> dict[tuple[str, str], dict[str,
 def unreadable_cells(export, shown: int = 3, codes: tuple[str, ...] = ("bad-value", "unknown-value")) -> list[str]:
     """The export's cells that do not read (a date «32.13.2026», an unknown status; ``codes``: the warnings' codes), as
     the settings' comment names them: «file» row N, «column»: «value» — the first ``shown`` and how many more."""
-    bad = [w for w in export.warnings if w.code in codes and w.row is not None]
+    return cells_text([w for w in export.warnings if w.code in codes], shown)
+
+
+def cells_text(warnings: list, shown: int = 3) -> list[str]:
+    """Cells that do not read (their warnings; one without a row: «… and N more»), as the settings' comment names
+    them: «file» row N, «column»: «value» — the first ``shown`` and how many more."""
+    bad = [w for w in warnings if w.row is not None]
     out = [f"{Path(w.file).name} строка {w.row}, «{w.column}»: «{w.params.get('value', '')}»" for w in bad[:shown]]
-    more = len(bad) - len(out) + sum(int(w.params.get("n", 0)) for w in export.warnings
-                                     if w.code in codes and w.row is None)
+    more = len(bad) - len(out) + sum(int(w.params.get("n", 0)) for w in warnings if w.row is None)
     return out + ([f"и ещё {more}"] if more > 0 and out else [])
 
 
@@ -1232,6 +1252,9 @@ class Unrunnable:
 
     fields: list[Mapping] = field(default_factory=list)  # `fields:` (a rule field -> the team's column)
     off: list[RuleOff] = field(default_factory=list)  # `rules: skip:`, in rule order
+    # the cells of the yes/no fields the rules test that are no yes/no word (their warnings; read with `warn`): `run`
+    # would stop on them under `on_bad_value: error` (acceptance X5)
+    bad_cells: list = field(default_factory=list)
     pipeline_names: list[Mapping] = field(default_factory=list)  # `pipeline_names:` (the handbook's -> the team's)
     stage_names: list[Mapping] = field(default_factory=list)  # `stage_names:`
     stage_names_held: list[Mapping] = field(default_factory=list)  # `stage_names:` written commented out (order guessed)
@@ -1273,6 +1296,7 @@ def rules_that_cannot_run(draft: Draft, export: LoadedExport, profile: Profile) 
     out = Unrunnable(fields=rule_fields_by_name(export, list(dict.fromkeys(lacking)), fields_held), pipeline_names=names[0],
                      stage_names=names[1], stage_names_held=held, fields_held=fields_held)
     s, rules, needs = decide(out.fields, names)
+    out.bad_cells = [w for w in needs.warnings if w.code in ("bad-value", "unknown-value")]
     out.fields = [*kept.fields, *out.fields]
     out.pipeline_names, out.stage_names = [*kept.pipeline_names, *names[0]], [*kept.stage_names, *names[1]]
     everyone = [m for m in needs.missing if m.needed_by_all]
