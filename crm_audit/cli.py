@@ -472,6 +472,7 @@ def _export_problems(settings, rules, export: str) -> list:
         # the cells `run` stops on (`on_bad_value: error`) or reads as blank, every file's; status / done texts no
         # value names (an interface language the profile lacks): the `values:` line to write
         return (export_check.unmatched_columns(settings, loaded, profile, needs)
+                + export_check.unread_file_columns(settings, loaded, profile)
                 + export_check.rule_field_problems(rules, settings, loaded, profile, needs)
                 + export_check.enableable_rules(settings, loaded, profile) + keyless
                 + export_check.list_names_not_in_export(rules, settings, loaded)

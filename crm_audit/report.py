@@ -175,6 +175,9 @@ class SkippedRule:
     #: "no-file" when a file of the entity IS in the folder but was not recognised (its headers are not the CRM's
     #: names): that file's name — the reason says so and how to map its columns, never "export the file" (issue 13 M3)
     file: str = ""
+    #: with ``file``: the fields of the entity to map in `columns:` when the file has a column for each field the rule
+    #: reads but lacks another its entity needs (its id: acceptance X1); empty: the rule's own fields
+    map_fields: tuple[str, ...] = ()
     setting: str = ""  # "empty-list": the settings list (frozen_lost_reasons, partner_managers, lists.<name>)
     values: tuple[str, ...] = ()  # "empty-list": the export's values of ``field`` (the first few; «…» when more)
 
@@ -346,7 +349,7 @@ def skipped_why(skip: SkippedRule) -> Msg:
     """Why a rule was skipped, as a text to make in any language."""
     if skip.reason == "no-file" and skip.file and skip.entity in _UNRECOGNISED_KEYS:
         key, word = _UNRECOGNISED_KEYS[skip.entity]
-        names = _TASK_FIELDS if skip.entity == "tasks" else (skip.field.split(".", 1)[-1],)
+        names = skip.map_fields or (_TASK_FIELDS if skip.entity == "tasks" else (skip.field.split(".", 1)[-1],))
         columns = ", ".join(f"«{c.strip()}»" for c in skip.column.split(",")) if skip.column else ""
         return Msg(SKIPPED_UNRECOGNISED, {"file": skip.file, "entity": Msg(word), "columns": columns, "key": key,
                                           "fields": ", ".join(f"{n}: <header>" for n in names)})

@@ -69,6 +69,35 @@ def unmatched_columns(settings, export: LoadedExport, profile: Profile, needs=No
     return out
 
 
+def unread_file_columns(settings, export: LoadedExport, profile: Profile) -> list[Problem]:
+    """`columns: {entity: …}` of an entity no file of the export is read as while a file there is that entity's, still
+    unrecognised (:func:`crm_audit.engine.near_columns.unrecognised_file`): a warning at that line saying the file is
+    not read and why — the mapping changes nothing until the file is (acceptance X1: `columns: {organizations: {owner:
+    …}}` for a companies file whose id column the CRM's names did not know; validate had said all was fine)."""
+    from dataclasses import replace
+
+    from crm_audit.engine.mapping import NO_FIELD_OF, unfit_msg
+    from crm_audit.engine.near_columns import unrecognised_file
+
+    out: list[Problem] = []
+    unknown = list(getattr(export, "unknown_files", []) or [])
+    for entity, fields in (getattr(settings, "columns", None) or {}).items():
+        if not fields or entity in export.entities or entity not in profile.entities or not unknown:
+            continue
+        there = unrecognised_file(profile, entity, unknown)
+        if there is None:
+            continue
+        headers = next(hs for p, hs in unknown if p == there)
+        why = unfit_msg(profile, entity, headers) or Msg(NO_FIELD_OF.get(entity, NO_FIELD_OF["deals"]),
+                                                         {"found": ", ".join(h for h in headers if h.strip())})
+        out.append(replace(settings.problem(
+            ("columns", entity),
+            N_("columns: {entity}: no file of the export is read as the {entity} file, so these lines change nothing yet: "
+               "{file} is still not recognised as it — {why}"),
+            "unread-file", {"entity": entity, "file": there.name, "why": why}), severity="warning"))
+    return out
+
+
 def unread_columns(settings, export: LoadedExport, entity: str, needs=None) -> list[str]:
     """The columns of ``entity``'s file no field reads — neither the profile, nor a `fields:` line, nor a rule
     (``needs``: :func:`decide`'s) —, without the file's prefix, in the file's order: where a column the settings name

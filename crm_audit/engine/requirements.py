@@ -201,20 +201,30 @@ class _Checker:
             return None
         return near_columns.unrecognised_file(self.profile, entity, files)
 
-    def unnamed(self, entity: str, path: Path, columns: str) -> str:
+    def unnamed(self, entity: str, path: Path, columns: str) -> tuple[str, tuple[str, ...]]:
         """Of ``columns`` (the headers a skip names, «, »-joined), those the unrecognised file ``path`` has no column
         for: the skip says none of its columns is named so — never of a column it has (a task report with «Status» and
-        «Data de vencimento», acceptance N4); all of them when it has a column for each."""
+        «Data de vencimento», acceptance N4). When it has a column for each, what keeps the file unread: the entity's
+        required / signature fields it lacks (a companies file without a column this CRM names its id: «Record ID»,
+        acceptance X1) — their headers and (second) their field names, the `columns:` keys to map; else ``columns``
+        and no field names (the rule's own field is the key)."""
+        from crm_audit.engine.near_columns import closest_file
+
         spec = self.profile.entities.get(entity) if self.profile is not None else None
         headers = next((hs for p, hs in getattr(self.export, "unknown_files", []) or [] if p == path), None)
         if spec is None or not headers:
-            return columns
+            return columns, ()
         idx = spec.header_index()
         have = {idx.get(hkey(spec.strip_prefix(h)[0])) for h in headers}
         names = [c.strip() for c in columns.split(",") if c.strip()]
         named = {c: idx.get(hkey(c)) for c in names}
         kept = [c for c in names if named[c] is None or named[c] not in have]
-        return ", ".join(kept) if kept else columns
+        if kept:
+            return ", ".join(kept), ()
+        near = closest_file(self.profile, entity, [(path, headers)], least=1)
+        if near is None or not near.lacking:
+            return columns, ()
+        return ", ".join(self.profile.header_in(entity, n, headers) for n in near.lacking), tuple(near.lacking)
 
     def _absent_file(self, entity: str) -> str:
         spec = self.profile.entities.get(entity) if self.profile is not None else None
@@ -374,8 +384,8 @@ def decide(plans: list[RulePlan], export: LoadedExport, profile: Profile | None 
             if skipped.reason == "no-file":  # a file of that entity IS there, unrecognised: said so, never "export it"
                 there = chk.unrecognised(REF_ENTITY.get(skipped.entity, ""))
                 if there is not None:
-                    skipped = replace(skipped, file=there.name,
-                                      column=chk.unnamed(REF_ENTITY.get(skipped.entity, ""), there, skipped.column))
+                    column, lacking = chk.unnamed(REF_ENTITY.get(skipped.entity, ""), there, skipped.column)
+                    skipped = replace(skipped, file=there.name, column=column, map_fields=lacking)
             out.skipped.append(skipped)
             continue
         if empty is not None and not lacks:
