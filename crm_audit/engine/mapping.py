@@ -591,6 +591,11 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
         return _raw_expr(spec.fields[name], [f"c{i}" for i in by_field[name]], [f"c{i}" for i in (by_fb or {}).get(name, [])])
 
     whens: list[tuple[str, str, bool]] = []  # (condition, status, a guess)
+    ff = ds.from_flags
+    deleted = ff.deleted if ff else None
+    if deleted and deleted in by_field:  # HubSpot's archived deal, Pipedrive's `deleted: true`: deleted, whatever its
+        # status column, stage and flags say (a Pipedrive deal deleted with `status: lost`: acceptance X4)
+        whens.append((f"({_typed_expr(spec.fields[deleted], raw(deleted), date_order)}) IS TRUE", "'deleted'", False))
     if "status" in by_field:
         fs = spec.fields["status"]
         explicit = _typed_expr(fs, raw("status"), date_order)
@@ -607,12 +612,9 @@ def _status_expr(profile: Profile | None, by_field: dict[str, list[int]], spec: 
             [f"regexp_full_match(strip({stage}), {sql_literal(pattern)}, 'i')"] if pattern else [])
         return " OR ".join(tests) or None
 
-    ff = ds.from_flags
     if ff:  # the CRM's closed / won / lost flags, whichever the export has
-        flag = {k: _typed_expr(spec.fields[f], raw(f), date_order) for k in ("closed", "won", "lost", "deleted")
+        flag = {k: _typed_expr(spec.fields[f], raw(f), date_order) for k in ("closed", "won", "lost")
                 if (f := getattr(ff, k)) and f in by_field}
-        if "deleted" in flag:  # HubSpot's archived deal: deleted, whatever its stage and flags say
-            whens.append((f"({flag.pop('deleted')}) IS TRUE", "'deleted'", False))
         # a won / lost date (Pipedrive's won_time / lost_time) says so when it is filled; its absence says nothing
         dated = {k for k in ("won", "lost") if k in flag and spec.fields[getattr(ff, k)].type == "date"}
         if "won" in flag:
