@@ -485,9 +485,10 @@ def load(path: str | Path) -> Settings:
 
 
 #: the warning while `closed_stages_confirmed: false` (init wrote the closed stages it could not tell won or lost)
-CLOSED_STAGES_GUESSED = N_("the closed stages {stages} were written by `init` from the export, which does not say whether a deal "
-                           "closed in them is won or lost: deals in won_stages: ({won}) are audited as won, in lost_stages: "
-                           "({lost}) as lost; move each to the list it belongs to, then set `closed_stages_confirmed: true`")
+CLOSED_STAGES_GUESSED = N_("the closed stages {stages} are not confirmed (`closed_stages_confirmed: false`): the export does not "
+                           "say whether a deal closed in them is won or lost: deals in won_stages: ({won}) are audited as won, "
+                           "in lost_stages: ({lost}) as lost; move each to the list it belongs to, then set "
+                           "`closed_stages_confirmed: true`")
 
 
 def closed_stages_params(s: Settings) -> dict[str, str]:

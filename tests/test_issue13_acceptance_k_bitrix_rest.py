@@ -68,7 +68,7 @@ def test_bitrix_rest_dump_deadline_closed_stages_and_names(tmp_path, capsys, mon
     assert "ID этапов, которых нет в настройках: 1, у сделок: 1 (например, «C2:2»)" in out  # K9
     assert "ID ответственных" not in out and "Ленькина»)" not in out
     # K5: inspect reads the settings' lost_stages: as run does, and says they are init's guess (never «not in lost_stages:»)
-    assert "закрытые этапы «Отложенные», «Выдано», «C2:2» записала команда `init`" in out
+    assert "закрытые этапы «Отложенные», «Выдано», «C2:2» не подтверждены (`closed_stages_confirmed: false`)" in out
     assert "ни в won_stages: / lost_stages:" not in out
 
     code, out = out_of(capsys, "run", "-c", cfg, "--export", str(export), "--as-of", AS_OF,
@@ -84,7 +84,7 @@ def test_bitrix_rest_dump_deadline_closed_stages_and_names(tmp_path, capsys, mon
     assert states["4834"] == "Закрыта (исход не подтверждён)"  # «Выдано», 11 760 000, no source (1.8)
     assert states["996"] == "Закрыта (исход не подтверждён)"  # «Отложенные»
     assert states["6014"] == "Открыта"
-    assert "закрытые этапы «Отложенные», «Выдано», «C2:2» записала команда `init`" in out
+    assert "закрытые этапы «Отложенные», «Выдано», «C2:2» не подтверждены (`closed_stages_confirmed: false`)" in out
 
     # confirmed by the team: «Выдано» won, «Отложенные» lost — the state says so, with no mark
     s["won_stages"], s["lost_stages"], s["closed_stages_confirmed"] = ["Выдано"], ["Отложенные", "C2:2"], True

@@ -80,7 +80,7 @@ def test_no_flags_closed_stages_from_probability(tmp_path, capsys, monkeypatch):
     assert "#   «Fermée/Perdue» — проигрышный: у всех его сделок «Probabilité (%)» 0" in text
     assert "# Порядок этапов взят из данных CRM.\n" not in text
     out, err = _run(capsys, monkeypatch, work, "sf_fr_noflags")
-    assert "закрытые этапы «Fermée/Gagnée», «Fermée/Perdue» записала команда `init`" in out + err
+    assert "закрытые этапы «Fermée/Gagnée», «Fermée/Perdue» не подтверждены (`closed_stages_confirmed: false`)" in out + err
     assert _rows(work)["no-stage-movement"] == {("Acme renewal", "Открыта", "Prospection"),
                                                 ("Initech upsell", "Открыта", "Proposition/Devis")}
 

@@ -52,7 +52,7 @@ def test_hubspot_view_export_renamed_closed_stages_guessed_by_name(tmp_path, cap
     found = _found(work)
     assert found["2.4"] == {"101", "103", "107"}  # the won 105 and the lost 106 are not open deals idle 80 days
     assert found["1.5"] == {"102"}
-    assert "закрытые этапы «Signed», «Dropped» записала команда `init`" in out + err  # warned until confirmed
+    assert "закрытые этапы «Signed», «Dropped» не подтверждены (`closed_stages_confirmed: false`)" in out + err  # warned until confirmed
 
 
 def test_hubspot_closed_stages_from_deal_probability(tmp_path, capsys, monkeypatch):
