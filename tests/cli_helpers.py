@@ -82,6 +82,14 @@ def cli_in_process(*args: str, cwd=None, env: dict[str, str] | None = None) -> s
     return subprocess.CompletedProcess(["crm-audit", *args], code, out.getvalue(), err.getvalue())
 
 
+def run_in_process(work, export, as_of: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`crm-audit run` with WORK's settings, workbook (audit.xlsx), violations CSV (v.csv) and ledger (l.db), as a
+    separate process runs it (:func:`cli_in_process`): its exit code and output, for the test to judge."""
+    return cli_in_process("run", "-c", str(work / "crm-audit.yaml"), "--export", str(export), "--as-of", as_of,
+                          "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"),
+                          "--ledger", str(work / "l.db"), env=env)
+
+
 def mark_row(workbook, code: str, deal: str, status: str, comment: str | None = None) -> None:
     """A manager types ``status`` (and ``comment``) into the row of ``deal`` on the sheet of rule ``code``, as in Excel."""
     import openpyxl

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli_helpers import cli_in_process, findings_by_code
+from cli_helpers import cli_in_process, findings_by_code, run_in_process
 
 CASE = Path(__file__).parent / "fixtures" / "accw" / "api_b24_arr"
 RU = {"CRM_AUDIT_LANGUAGE": "ru"}
@@ -31,9 +31,7 @@ def _init(work: Path, export: Path) -> str:
 def with_lists(tmp_path_factory):
     work = tmp_path_factory.mktemp("b24m") / "w"
     text = _init(work, CASE)
-    done = cli_in_process("run", "-c", str(work / "crm-audit.yaml"), "--export", str(CASE), "--as-of", "2026-11-20",
-                          "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"),
-                          "--ledger", str(work / "l.db"), env=RU)
+    done = run_in_process(work, CASE, "2026-11-20", env=RU)
     assert done.returncode == 0, done.stderr
     return text, findings_by_code(work / "v.csv")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import cli_in_process, findings_by_code
+from cli_helpers import cli_in_process, findings_by_code, run_in_process
 from crm_audit.engine.pages import page_groups
 
 CASE = Path(__file__).parent / "fixtures" / "accw" / "api_b24_arr"
@@ -41,9 +41,7 @@ def paged(tmp_path_factory):
     export, work = _paged(tmp), tmp / "w"
     done = _init(work, export)
     assert done.returncode == 0, done.stderr
-    done = cli_in_process("run", "-c", str(work / "crm-audit.yaml"), "--export", str(export), "--as-of", "2026-11-20",
-                          "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"),
-                          "--ledger", str(work / "l.db"), env=RU)
+    done = run_in_process(work, export, "2026-11-20", env=RU)
     assert done.returncode == 0, done.stderr
     return done, findings_by_code(work / "v.csv")
 
