@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli_helpers import cli_in_process, findings_by_code
+from cli_helpers import cli_in_process, findings_by_code, run_in_process
 
 EXPORT = Path(__file__).parent / "fixtures" / "accw" / "api_hs_archived" / "export"
 # /tmp/accW/api_hs_json_one/expected.json without deal 103
@@ -25,9 +25,7 @@ def story(tmp_path_factory):
     assert done.returncode == 0, done.stderr
     text = (work / "crm-audit.yaml").read_text(encoding="utf-8")
     inspect = cli_in_process("inspect", str(EXPORT), "-c", str(work / "crm-audit.yaml"), env=env)
-    run = cli_in_process("run", "-c", str(work / "crm-audit.yaml"), "--export", str(EXPORT), "--as-of", "2026-11-20",
-                         "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"),
-                         "--ledger", str(work / "l.db"), env=env)
+    run = run_in_process(work, EXPORT, "2026-11-20", env=env)
     assert run.returncode == 0, run.stderr
     return {"text": text, "settings": yaml.safe_load(text), "inspect": inspect, "found": findings_by_code(work / "v.csv")}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cli_helpers import cli_in_process, findings_by_code
+from cli_helpers import cli_in_process, findings_by_code, run_in_process
 from crm_audit.engine.loading import load_export
 from crm_audit.engine.profile import load_profile
 
@@ -29,9 +29,7 @@ def story(tmp_path_factory):
     done = cli_in_process("init", str(work), "--crm", "pipedrive", "--from-export", str(EXPORT), env=env)
     assert done.returncode == 0, done.stderr
     settings = yaml.safe_load((work / "crm-audit.yaml").read_text(encoding="utf-8"))
-    run = cli_in_process("run", "-c", str(work / "crm-audit.yaml"), "--export", str(EXPORT), "--as-of", "2026-11-20",
-                         "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"),
-                         "--ledger", str(work / "l.db"), env=env)
+    run = run_in_process(work, EXPORT, "2026-11-20", env=env)
     return {"settings": settings, "run": run, "found": findings_by_code(work / "v.csv") if run.returncode == 0 else {}}
 
 

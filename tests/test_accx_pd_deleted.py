@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import cli_in_process, findings_by_code
+from cli_helpers import cli_in_process, findings_by_code, run_in_process
 
 EXPORT = Path(__file__).parent / "fixtures" / "accx" / "pd_set_deleted" / "export"
 # /tmp/accX/pd_set_deleted/expected.json
@@ -26,9 +26,7 @@ def story(tmp_path_factory):
     done = cli_in_process("init", str(work), "--crm", "pipedrive", "--from-export", str(EXPORT), env=env)
     assert done.returncode == 0, done.stderr
     inspect = cli_in_process("inspect", str(EXPORT), "-c", str(work / "crm-audit.yaml"), env=env)
-    run = cli_in_process("run", "-c", str(work / "crm-audit.yaml"), "--export", str(EXPORT), "--as-of", "2026-11-20",
-                         "--out", str(work / "audit.xlsx"), "--violations-csv", str(work / "v.csv"),
-                         "--ledger", str(work / "l.db"), env=env)
+    run = run_in_process(work, EXPORT, "2026-11-20", env=env)
     assert run.returncode == 0, run.stderr
     return {"inspect": inspect, "found": findings_by_code(work / "v.csv")}
 
