@@ -109,3 +109,17 @@ def test_dated_pages_init_and_read_as_one_list(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "два файла" not in done.stdout + done.stderr
     assert (tmp_path / "w" / "crm-audit.yaml").is_file()
+
+
+def test_a_bad_cell_on_a_later_page_is_said_at_its_page_and_row(tmp_path):
+    """A cell that does not read on page 2 names deals_page2.json and its row there (the joined table numbers rows on
+    from page to page: it had named deals_page1.json and the row counted across pages)."""
+    export, work = _paged(tmp_path), tmp_path / "w"
+    assert _init(work, export).returncode == 0
+    page2 = json.loads((export / "deals_page2.json").read_text(encoding="utf-8"))
+    page2["result"][1]["DATE_CREATE"] = "вчера"
+    (export / "deals_page2.json").write_text(json.dumps(page2, ensure_ascii=False), encoding="utf-8")
+    done = run_in_process(work, export, "2026-11-20", env=RU)
+    assert done.returncode == 2
+    assert "deals_page2.json (строка 3, столбец «DATE_CREATE»)" in done.stderr, done.stderr
+    assert "deals_page1.json (строка" not in done.stderr

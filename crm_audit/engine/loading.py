@@ -96,6 +96,7 @@ class _Loader:
         self.header_names = lookups.HeaderNames({}, {})  # columns headed by API keys: their names (dealFields.csv)
         self.header_sources: list[str] = []  # the header lists' file names
         self.left: list[Path] = []  # files named as pages of another's listing that are not (W4): read on their own
+        self.page_spans: dict[str, list[tuple[Path, int]]] = {}  # a joined listing's first file -> its pages' rows
 
     def _map(self, entity: str, raw: RawTable, shared: bool = False, provisional: bool = False) -> tuple[LoadedEntity, list[DataWarning]]:
         job = MapJob(entity, self.profile.entities[entity], raw, self.on_bad_value, self.profile, shared=shared,
@@ -170,6 +171,7 @@ class _Loader:
                       "one of the files would lose the other pages' rows)"))
             self.duplicates += file_problem(rep.path, msg, "pages-overlap", params, row=rep.row, column=rep.column).problems
         if joined.pages:
+            self.page_spans[str(path)] = joined.spans
             n = self.con.execute(f"SELECT count(*) FROM {raw.name}").fetchone()[0]
             self.out.warnings.append(DataWarning("pages-joined", "", str(path), template=N_(
                 "read with {files} as pages of one list ({n} rows in all)"), params={"files": ", ".join(p.name for p in joined.pages), "n": n}))
@@ -372,6 +374,7 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         _bound_memory(con, Path(tmp.name), files)
         sqlfuncs.install(con)
     out = LoadedExport(con, d, {}, _tmp=tmp, profile=profile)
+    loader = None
     try:
         loader = _Loader(con, out, profile, on_bad_value, Path(tmp.name), deals_file)
         loader.named = named
@@ -447,11 +450,24 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
                 problems=[Problem(template=N_("no deals file found (deals.csv / deals.xlsx, or a file with deal headers)"),
                                   file=str(d), reason="no-deals")]
             )
-    except BaseException:
+    except BaseException as exc:
         out.close()
         if own_con:
             con.close()
+        if isinstance(exc, InputError) and loader is not None and loader.page_spans:
+            raise type(exc)(problems=_on_own_page(exc.problems, loader.page_spans), hint=exc.hint) from None
         raise
+    out.warnings = _on_own_page(out.warnings, loader.page_spans)
+    return out
+
+
+def _on_own_page(items: list, spans: dict[str, list[tuple[Path, int]]]) -> list:
+    """Problems / warnings with the file and row of the page their row is on, where the file is the first page of a
+    listing read with its other pages (the joined table numbers the rows on from page to page)."""
+    out = []
+    for item in items:
+        found = pages_mod.page_row(spans[item.file], item.row) if item.file in spans and item.row else None
+        out.append(replace(item, file=str(found[0]), row=found[1]) if found else item)
     return out
 
 

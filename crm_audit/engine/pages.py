@@ -78,6 +78,18 @@ class Joined:
     pages: list[Path]  # the files joined to the first, in order
     left: list[Path]  # the files that are not pages of it (other headers): read on their own
     repeats: list[Repeat] = field(default_factory=list)  # pages whose ids the pages before them have too
+    spans: list[tuple[Path, int]] = field(default_factory=list)  # each page read (the first too): its last ``_row``
+
+
+def page_row(spans: list[tuple[Path, int]], row: int) -> tuple[Path, int] | None:
+    """The page and its own row of the joined table's row ``row`` (the pages' rows are numbered on, each after the
+    previous page's last: :func:`join`), None past the last page."""
+    before = 0
+    for path, last in spans:
+        if row <= last:
+            return path, row - before
+        before = last
+    return None
 
 
 def _fits(heads: list[str], theirs: list[str], id_col: int, json: bool) -> bool:
@@ -105,31 +117,30 @@ def join(con, first: RawTable, others: list[RawTable], id_col: int | None) -> Jo
     spans = [(first.path, con.execute(f"SELECT coalesce(max(_row), 0) FROM {table}").fetchone()[0])]  # file, its last _row
     for o in others:
         theirs = [h.strip() for h in o.headers]
-        fits = _fits(heads, theirs, id_col, json)
-        if fits:
-            repeat = _repeat(con, table, id_col, o, theirs.index(heads[id_col]), spans)
-            if repeat is not None:
-                repeats.append(repeat)
-                drop_raw(con, o.name)
-                continue
-        if fits:
-            for h in theirs:  # a JSON page's key the pages before lack: a column of its own, blank in their rows
-                if h not in heads:
-                    con.execute(f"ALTER TABLE {table} ADD COLUMN c{len(heads)} VARCHAR")
-                    heads.append(h)
-            aligned = ", ".join(f"c{theirs.index(h)}" if h in theirs else "NULL" for h in heads)
-            con.execute(f"INSERT INTO {table} SELECT _row + (SELECT coalesce(max(_row), 0) FROM {table}), {aligned} FROM {o.name}")
-            joined.append(o.path)
-            spans.append((o.path, con.execute(f"SELECT coalesce(max(_row), 0) FROM {table}").fetchone()[0]))
-        else:
+        if not _fits(heads, theirs, id_col, json):
             left.append(o.path)
+            drop_raw(con, o.name)
+            continue
+        repeat = _repeat(con, table, id_col, o, theirs.index(heads[id_col]), spans)
+        if repeat is not None:
+            repeats.append(repeat)
+            drop_raw(con, o.name)
+            continue
+        for h in theirs:  # a JSON page's key the pages before lack: a column of its own, blank in their rows
+            if h not in heads:
+                con.execute(f"ALTER TABLE {table} ADD COLUMN c{len(heads)} VARCHAR")
+                heads.append(h)
+        aligned = ", ".join(f"c{theirs.index(h)}" if h in theirs else "NULL" for h in heads)
+        con.execute(f"INSERT INTO {table} SELECT _row + (SELECT coalesce(max(_row), 0) FROM {table}), {aligned} FROM {o.name}")
+        joined.append(o.path)
+        spans.append((o.path, con.execute(f"SELECT coalesce(max(_row), 0) FROM {table}").fetchone()[0]))
         drop_raw(con, o.name)
     if not joined:
         con.execute(f"DROP TABLE {table}")
         return Joined(first, [], left, repeats)
     drop_raw(con, first.name)
     con.execute(f"ALTER TABLE {table} RENAME TO {first.name}")
-    return Joined(replace(first, headers=[*first.headers, *heads[len(first.headers):]]), joined, left, repeats)
+    return Joined(replace(first, headers=[*first.headers, *heads[len(first.headers):]]), joined, left, repeats, spans)
 
 
 def _repeat(con, table: str, id_col: int, page: RawTable, j: int, spans: list[tuple[Path, int]]) -> Repeat | None:
@@ -142,7 +153,7 @@ def _repeat(con, table: str, id_col: int, page: RawTable, j: int, spans: list[tu
     total = con.execute(f"SELECT count(DISTINCT norm(c{j})) FROM {page.name} WHERE NOT is_blank(c{j})").fetchone()[0]
     files = []
     for _id, _r, at in rows:
-        where = next(p for p, last in spans if at <= last)
+        where = page_row(spans, at)[0]
         if where not in files:
             files.append(where)
     ids = list(dict.fromkeys(str(i).strip() for i, _r, _at in rows))  # norm-equal spellings of one id: rare, counted apart
