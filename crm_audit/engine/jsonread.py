@@ -18,7 +18,8 @@ flattening is generic, never per CRM:
 * any other list of objects is its first object's scalar fields, each as ``<the list's name in the singular>_<field>``
   (amoCRM's ``_embedded.companies[0].id`` → ``company_id``: a lead's own company, the first one linked), and the ids
   of all as ``<singular>_ids`` joined by «;» (HubSpot's task associated with several deals: ``deal_ids`` «201;204»);
-* other lists (tags as strings, empty lists) are left out.
+* a list of scalars (Bitrix24's multiple custom field ``"UF_CRM_1700000001": ["45", "47"]``, tags as strings) is one
+  cell, its items joined by «, » (the separator an option-label mapping splits on), an empty list a blank cell.
 
 The document is one API response, a list of records, several responses (pages) in a JSON array, or JSON Lines (one
 record or one response a line): the pages' records are read one after another.
@@ -144,6 +145,34 @@ def _nested_list(v):
     return None
 
 
+def _scalar_list(v) -> bool:
+    """A list whose items are all scalars (an empty list too): read as one cell."""
+    return isinstance(v, list) and not any(isinstance(x, (dict, list)) for x in v)
+
+
+def _cell(v):
+    """A field's value as a cell: a list of scalars is its items joined by «, » (blank when empty)."""
+    return ", ".join(t for t in (text(x).strip() for x in v) if t) if isinstance(v, list) else v
+
+
+def keyed_records(doc, key: str, depth: int = 0) -> list[dict] | None:
+    """The records of a document that keeps them in an object keyed by each record's key instead of a list (Bitrix24's
+    crm.deal.fields: ``{"result": {"ID": {"type": …, "title": "ID"}, "UF_CRM_…": {…}}}``; crm.item.fields one level
+    down, ``result.fields``): each value an object, read as a record with its key under ``key``; None when ``doc`` is
+    no such object (a list of records, an object with scalar fields)."""
+    if not isinstance(doc, dict) or not doc or depth > 2:
+        return None
+    for k in RECORD_KEYS + ("fields",):
+        found = keyed_records(doc.get(k), key, depth + 1) if isinstance(doc.get(k), dict) else None
+        if found:
+            return found
+    if not all(isinstance(v, dict) for v in doc.values()):
+        return None
+    if any(isinstance(v.get(k), list) for v in doc.values() for k in RECORD_KEYS[:3]):  # pages of a list, not records
+        return None
+    return [{key: k, **{k2: x for k2, x in v.items() if k2 != key}} for k, v in doc.items()]
+
+
 def _is_reference(v: dict) -> bool:
     """An object field that is a record of its own: it has an id, or it is a Salesforce sObject."""
     return SOBJECT_KEY in v or _id(v) is not None
@@ -152,7 +181,7 @@ def _is_reference(v: dict) -> bool:
 def scalars(record: dict, prefix: str = "", lists: bool = False) -> dict:
     """A record's scalar fields, those of an object field (HubSpot's stage `metadata`: isClosed, probability) after
     them unless the record has a field of that name; ``lists``: its lists of objects too (see the module's doc)."""
-    out = {prefix + k: v for k, v in record.items() if not isinstance(v, (dict, list))}
+    out = {prefix + k: _cell(v) for k, v in record.items() if not isinstance(v, (dict, list)) or _scalar_list(v)}
     objects = {k: v for k, v in record.items() if isinstance(v, dict) and k not in SKIP_KEYS and not _envelope(v)}
     for k, v in objects.items():
         if _is_reference(v):  # user_id: {"id": 1, "name": "Ann"} -> user_id 1, user_id.name Ann
@@ -165,7 +194,7 @@ def scalars(record: dict, prefix: str = "", lists: bool = False) -> dict:
     if lists:
         for k, v in record.items():
             found = _nested_list(v)
-            if found is not None:
+            if found is not None and not _scalar_list(found):
                 _lists(k, found, out)
             elif isinstance(v, dict) and k not in SKIP_KEYS and not _is_reference(v):
                 for k2, v2 in v.items():

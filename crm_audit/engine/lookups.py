@@ -16,7 +16,7 @@ a table of its records' scalar fields (:func:`read_json`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from crm_audit.engine.mapping import ListedColumn, LoadedEntity, detect_entity, name_in_stem
@@ -127,9 +127,17 @@ def _keep_rows_like(con, found: list[FoundLookup]) -> None:
 # --------------------------------------------------------------------------- column names by API key
 
 
+def _header_list(profile: Profile, path: Path) -> HeaderList | None:
+    """The header list ``path`` is by its name, whole or as words of it in a row (dealFields.json; Bitrix24's
+    crm.deal.fields.json, deal_fields.json), None when it is none."""
+    return next((hl for hl in profile.header_lists if norm(path.stem) in {norm(f) for f in hl.files}), None) or \
+        next((hl for hl in profile.header_lists if name_in_stem(path, hl.files)), None)
+
+
 def is_header_list(profile: Profile, path: Path) -> bool:
-    """Whether ``path`` is, by its name, a list naming the export's columns (Pipedrive's dealFields.csv)."""
-    return any(norm(path.stem) in {norm(f) for f in hl.files} for hl in profile.header_lists)
+    """Whether ``path`` is, by its name, a list naming the export's columns (Pipedrive's dealFields.csv, Bitrix24's
+    crm.deal.fields.json): never an entity, never a lookup."""
+    return _header_list(profile, path) is not None
 
 
 @dataclass
@@ -138,6 +146,8 @@ class HeaderNames:
 
     names: dict[str, str]  # hkey(API key) -> the column's name
     options: dict[str, dict[str, str]]  # hkey(API key) -> option id -> its label (an enum / set field's options)
+    # hkey(API key) of the fields holding several values (Bitrix24's isMultiple): a `false` cell is blank
+    multiple: set[str] = field(default_factory=set)
 
 
 def _keys_read(profile: Profile) -> set[str]:
@@ -154,13 +164,38 @@ def _first(record: dict, names: list[str]):
     return next((record[keys[hkey(n)]] for n in names if hkey(n) in keys), None)
 
 
-def _options(path: Path, hl: HeaderList) -> dict[str, dict[str, str]]:
+def _label(v, language: str) -> str:
+    """A label as text: a label per language ({"ru": …, "en": …}, Bitrix24's lang_map) is the profile's language's,
+    else English, else the first non-blank one; blank for anything else."""
+    from crm_audit.engine import jsonread
+
+    if isinstance(v, dict):
+        by_lang = {norm(k): x for k, x in v.items() if isinstance(x, str) and x.strip()}
+        v = by_lang.get(norm(language)) or by_lang.get("en") or next(iter(by_lang.values()), None)
+    return "" if v is None or isinstance(v, (dict, list)) else jsonread.text(v).strip()
+
+
+def _name(record: dict, names: list[str], language: str) -> str:
+    """The first of ``names`` the record has non-blank (listLabel, else formLabel, else title)."""
+    keys = {hkey(k): k for k in record}
+    return next((t for n in names if hkey(n) in keys for t in [_label(record[keys[hkey(n)]], language)] if t), "")
+
+
+def _json_fields(path: Path, hl: HeaderList) -> list[dict]:
+    """The field records of a JSON header list: a list of records (GET /dealFields' ``data``), or an object keyed by
+    the field's key (Bitrix24's crm.deal.fields ``result``: read with the key under ``hl.key[0]``)."""
+    from crm_audit.engine import jsonread
+
+    doc = jsonread.load(path)
+    return jsonread.keyed_records(doc, hl.key[0]) or jsonread.records(doc) or []
+
+
+def _options(recs: list[dict], hl: HeaderList) -> dict[str, dict[str, str]]:
     """hkey(key) -> option id -> label, of the fields of a JSON header list that list their options (``hl.options``)."""
     from crm_audit.engine import jsonread
 
-    if hl.options is None or path.suffix.lower() not in jsonread.SUFFIXES:
+    if hl.options is None:
         return {}
-    recs = jsonread.records(jsonread.load(path)) or []
     out: dict[str, dict[str, str]] = {}
     for r in recs:
         key, opts = _first(r, hl.key), _first(r, hl.options.items)
@@ -173,27 +208,56 @@ def _options(path: Path, hl: HeaderList) -> dict[str, dict[str, str]]:
     return out
 
 
+def _multiple(recs: list[dict], hl: HeaderList) -> set[str]:
+    """hkey(key) of the fields a JSON header list flags as holding several values (``hl.multiple``: isMultiple)."""
+    from crm_audit.engine import jsonread
+
+    flags = ((_first(r, hl.key), _first(r, hl.multiple)) for r in recs) if hl.multiple else ()
+    return {hkey(jsonread.text(k)) for k, m in flags if k is not None and norm(jsonread.text(m)) in ("true", "y", "1")}
+
+
 def header_names(con, profile: Profile, files: list[Path], read) -> HeaderNames:
-    """The names (and options) of the columns headed by API keys, from the export's header lists (``read(path)``: the
-    file as a RawTable, dropped here after); a key the profile reads a field from keeps its header."""
+    """The names (and options) of the columns headed by API keys, from the export's header lists (``read(path)``: a
+    CSV list as a RawTable, dropped here after; a JSON one is read as its records); a key the profile reads a field
+    from keeps its header, and so does a key the list's `key_like` does not match."""
+    from crm_audit.engine import jsonread
+
     out = HeaderNames({}, {})
+    like: dict[str, str | None] = {}  # hkey(key) -> the key_like of the list naming it
     for path in files:
-        for hl in profile.header_lists:
-            if norm(path.stem) not in {norm(f) for f in hl.files}:
-                continue
+        hl = _header_list(profile, path)
+        if hl is None:
+            continue
+        if path.suffix.lower() in jsonread.SUFFIXES:
+            recs = _json_fields(path, hl)
+            pairs = [(jsonread.text(_first(r, hl.key)).strip(), _name(r, hl.value, profile.language or "")) for r in recs
+                     if _first(r, hl.key) is not None]
+            out.options.update(_options(recs, hl))
+            out.multiple |= _multiple(recs, hl)
+        else:
             raw = read(path)
-            key, value = _column(raw.headers, hl.key), _column(raw.headers, hl.value)
-            if key is not None and value is not None and key != value:
-                rows = con.execute(f"SELECT strip(c{key}), strip(c{value}) FROM {raw.name} "
-                                   f"WHERE NOT is_blank(c{key}) AND NOT is_blank(c{value})").fetchall()
-                out.names.update((hkey(k), v) for k, v in rows)
+            key = _column(raw.headers, hl.key)
+            values = [i for i in dict.fromkeys(_column(raw.headers, [v]) for v in hl.value) if i is not None and i != key]
+            pairs = []
+            if key is not None and values:
+                name = f"coalesce({', '.join(f'nullif(strip(c{i}), {chr(39)}{chr(39)})' for i in values)})"
+                pairs = con.execute(f"SELECT strip(c{key}), {name} FROM {raw.name} WHERE NOT is_blank(c{key})").fetchall()
             drop_raw(con, raw.name)
-            out.options.update(_options(path, hl))
-            break
+        for k, v in pairs:
+            if k and v:
+                out.names[hkey(k)] = v
+                like[hkey(k)] = hl.key_like
     read_keys = _keys_read(profile)
-    out.names = {k: v for k, v in out.names.items() if k not in read_keys}
+    out.names = {k: v for k, v in out.names.items() if k not in read_keys and _key_like(k, like.get(k))}
     out.options = {k: v for k, v in out.options.items() if k in out.names}
+    out.multiple = {k for k in out.multiple if k in out.names}
     return out
+
+
+def _key_like(key: str, pattern: str | None) -> bool:
+    import re
+
+    return pattern is None or re.fullmatch(pattern, key, re.IGNORECASE) is not None
 
 
 def named_headers(headers: list[str], names: dict[str, str]) -> list[str]:
@@ -201,6 +265,14 @@ def named_headers(headers: list[str], names: dict[str, str]) -> list[str]:
     column of that name already."""
     taken = {hkey(h) for h in headers}
     return [names[hkey(h)] if hkey(h) in names and hkey(names[hkey(h)]) not in taken else h for h in headers]
+
+
+def blank_false(con, raw: RawTable, multiple: set[str]) -> None:
+    """Blank the `false` cells of the columns (headed by their API keys) of fields holding several values: Bitrix24's
+    REST answers an empty multiple field `false` as well as `[]`."""
+    for i, h in enumerate(raw.headers):
+        if hkey(h) in multiple:
+            con.execute(f"UPDATE {raw.name} SET c{i} = '' WHERE lower(strip(c{i})) = 'false'")
 
 
 def label_options(con, raw: RawTable, options: dict[str, dict[str, str]]) -> None:

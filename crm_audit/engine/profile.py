@@ -219,7 +219,15 @@ class HeaderList(BaseModel):
     model_config = ConfigDict(extra="forbid")
     files: list[str]
     key: list[str]
+    # the column's name: the first of these the field's record has non-blank (Bitrix24's crm.deal.fields: listLabel,
+    # else formLabel, else title; a label given per language, {"ru": …, "en": …}, is the profile's language's)
     value: list[str]
+    # a regular expression a key must match for the list to name its column (Bitrix24's user fields UF_…: the standard
+    # fields' captions are never column names); None: every key the profile reads no field from
+    key_like: str | None = None
+    # a field's flag saying it holds several values (Bitrix24's isMultiple): its `false` cell is blank (an empty
+    # multiple field in a REST dump)
+    multiple: list[str] = Field(default_factory=list)
     # where a field of the list keeps its options, when the export gives an option's id for its value (Pipedrive's
     # enum / set custom field: `options: [{id, label}]` in GET /dealFields; a set's value «1,3»): read from a JSON list
     options: HeaderOptions | None = None
