@@ -231,7 +231,13 @@ def say_team_lines(kept, path: Path) -> None:
                      "stage_order_confirmed: (the other pipelines' orders stay confirmed): check their place in {path}, "
                      "then confirm it").format(pipeline=ns.pipeline, stages=", ".join(f"«{s}»" for s in ns.stages),
                                                        path=path.name), err=True)
-    if kept.new_closed:
+    if kept.new_closed and kept.closed_kept:
+        click.echo(_("the export has new closed stages {stages}; they are added to your won_stages: / lost_stages: where "
+                     "init puts them (your split of the other closed stages stays), and closed_stages_confirmed: now names "
+                     "the ones you confirmed ({kept}): check the new ones in {path}, then add them to it").format(
+                         stages=", ".join(f"«{s}»" for s in kept.new_closed), kept=", ".join(f"«{s}»" for s in kept.closed_kept),
+                         path=path.name), err=True)
+    elif kept.new_closed:
         click.echo(_("the export has new closed stages {stages}; they are added to your won_stages: / lost_stages: where "
                      "init puts them (your split of the other closed stages stays), and closed_stages_confirmed: is set to "
                      "false: check them in {path}, then set it to true").format(

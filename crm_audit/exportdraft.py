@@ -135,7 +135,7 @@ class Draft:
     # init --force over the team's won_stages: / lost_stages: (crm_audit/team_settings.py keep_closed): the comment
     # (Russian) saying they are the team's and which closed stages are new, and whether they stay confirmed
     closed_team: str | None = None
-    closed_confirmed: bool = False
+    closed_confirmed: bool | list[str] = False  # or the closed stages the team confirmed (a new one is not)
     # trial stages proposed by their names (Russian lines: «stage» — why), or none found (P5): said at trial_stages:
     trial_why: list[str] = field(default_factory=list)
     trial_missing: bool = False
@@ -1555,6 +1555,7 @@ def template_values(draft: Draft) -> dict:
                           if draft.won_stages or draft.lost_stages or draft.closed_team else None),
         "closed_team": textwrap.wrap(f"Закрытые этапы: {_yaml_comment(draft.closed_team)}.", 100) if draft.closed_team else None,
         "closed_confirmed": draft.closed_confirmed,
+        "closed_confirmed_some": [q(s) for s in draft.closed_confirmed] if isinstance(draft.closed_confirmed, list) else None,
         "closed_why": [_yaml_comment(x) for x in draft.closed_why],
         "closed_flags_missing": draft.closed_flags_missing and not (draft.won_stages or draft.lost_stages),
         "closed_flags": " / ".join(f"«{_yaml_comment(x)}»" for x in draft.closed_flags) or "«Closed» / «Won»",

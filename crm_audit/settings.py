@@ -189,10 +189,12 @@ class Settings(BaseModel):
     # «Отказ клиента»: the CRM's closed flag or close date says closed, the name is none of the CRM's won / lost
     # stages): won_stages: are won, lost_stages: lost, in every pipeline. `init --from-export` writes the closed
     # stages it saw under lost_stages: with closed_stages_confirmed: false — `validate` and `run` name them until it is
-    # true; a closed deal in a stage neither names is audited as lost, with a warning naming the stage
+    # true, or names them ([Оплачено, Отказ клиента]: the stages whose list the team checked; init --force writes the
+    # team's confirmed ones so when a new closed stage appears); a closed deal in a stage neither names is audited as
+    # lost, with a warning naming the stage
     won_stages: list[str] = Field(default_factory=list)
     lost_stages: list[str] = Field(default_factory=list)
-    closed_stages_confirmed: bool = True
+    closed_stages_confirmed: bool | list[str] = True
     # an API-shaped dump's stage / pipeline ids -> their names ({C2:NEW: Новая заявка, "142": Успешно реализовано});
     # they win over a dumped stage list (stages.csv) and the profile's own names
     stage_ids: dict[str, str] = Field(default_factory=dict)
@@ -328,6 +330,15 @@ class Settings(BaseModel):
         if name.startswith("lists.") and name[6:] in self.lists:
             return list(self.lists[name[6:]])
         return None
+
+    def closed_unconfirmed(self) -> list[str]:
+        """The stages of `won_stages:` / `lost_stages:` the team has not confirmed (`closed_stages_confirmed:` false: all
+        of them; a list: those it does not name)."""
+        closed = [*self.won_stages, *self.lost_stages]
+        if isinstance(self.closed_stages_confirmed, bool):
+            return [] if self.closed_stages_confirmed else closed
+        confirmed = {norm(x) for x in self.closed_stages_confirmed}
+        return [x for x in closed if norm(x) not in confirmed]
 
     def order_confirmed(self, pipeline: str) -> bool:
         """Whether the team confirmed the stage order of ``pipeline`` (`stage_order_confirmed:` true, or naming it)."""
@@ -491,10 +502,18 @@ CLOSED_STAGES_GUESSED = N_("the closed stages {stages} are not confirmed (`close
                            "`closed_stages_confirmed: true`")
 
 
-def closed_stages_params(s: Settings) -> dict[str, str]:
-    """The values of :data:`CLOSED_STAGES_GUESSED`."""
+#: … of some of them (`closed_stages_confirmed:` names the others)
+CLOSED_STAGES_GUESSED_SOME = N_("the closed stages {stages} are not confirmed (`closed_stages_confirmed:` does not name them): "
+                                "the export does not say whether a deal closed in them is won or lost: deals in won_stages: "
+                                "({won}) are audited as won, in lost_stages: ({lost}) as lost; move each to the list it belongs "
+                                "to, then add it to `closed_stages_confirmed:` (or set it to true)")
+
+
+def closed_stages_message(s: Settings) -> tuple[str, dict[str, str]]:
+    """The warning while closed stages are not confirmed (msgid, params); the stages it names: those not confirmed."""
     quote = lambda names: ", ".join(f"«{n}»" for n in names) or "—"  # noqa: E731
-    return {"stages": quote([*s.won_stages, *s.lost_stages]), "won": quote(s.won_stages), "lost": quote(s.lost_stages)}
+    template = CLOSED_STAGES_GUESSED if isinstance(s.closed_stages_confirmed, bool) else CLOSED_STAGES_GUESSED_SOME
+    return template, {"stages": quote(s.closed_unconfirmed()), "won": quote(s.won_stages), "lost": quote(s.lost_stages)}
 
 
 # ---- `values:`: the export's own words for the values of a field with a set of values
@@ -733,19 +752,27 @@ def order_guessed_message(s: Settings) -> tuple[str, dict]:
 
 
 def _unknown_confirmed(s: Settings) -> list[Problem]:
-    """A pipeline `stage_order_confirmed:` names that `pipelines:` lacks (a typo): its order confirms nothing."""
+    """A pipeline `stage_order_confirmed:` names that `pipelines:` lacks, a stage `closed_stages_confirmed:` names that
+    neither `won_stages:` nor `lost_stages:` has (a typo): it confirms nothing."""
     from crm_audit.rules.ruleset import did_you_mean
 
-    if isinstance(s.stage_order_confirmed, bool):
-        return []
     out = []
-    for i, name in enumerate(s.stage_order_confirmed):
+    for i, name in enumerate([] if isinstance(s.stage_order_confirmed, bool) else s.stage_order_confirmed):
         if s.pipeline_key(name) is None:
             p = s.problem(("stage_order_confirmed", i), N_("stage_order_confirmed: «{name}» is no pipeline of `pipelines:`{hint}: "
                                                            "it confirms nothing"), "unknown-pipeline",
                           {"name": name, "hint": did_you_mean(name, list(s.pipelines))})
             p.severity = "warning"
             out.append(p)
+    if not isinstance(s.closed_stages_confirmed, bool):  # a closed stage confirmed that neither list names (a typo)
+        closed = [*s.won_stages, *s.lost_stages]
+        for i, name in enumerate(s.closed_stages_confirmed):
+            if norm(name) not in {norm(x) for x in closed}:
+                p = s.problem(("closed_stages_confirmed", i), N_("closed_stages_confirmed: «{name}» is in neither won_stages: "
+                                                                 "nor lost_stages:{hint}: it confirms nothing"),
+                              "unknown-stage", {"name": name, "hint": did_you_mean(name, closed)})
+                p.severity = "warning"
+                out.append(p)
     return out
 
 
@@ -810,8 +837,9 @@ def validate_problems(s: Settings) -> list[Problem]:
         p = s.problem(("deal_url",), DEAL_URL_EXAMPLE, "deal-url-example", {"url": s.deal_url, "example": example})
         p.severity = "warning"
         out.append(p)
-    if not s.closed_stages_confirmed:
-        p = s.problem(("closed_stages_confirmed",), CLOSED_STAGES_GUESSED, "closed-stages-guessed", closed_stages_params(s))
+    if s.closed_unconfirmed():
+        template, params = closed_stages_message(s)
+        p = s.problem(("closed_stages_confirmed",), template, "closed-stages-guessed", params)
         p.severity = "warning"
         out.append(p)
     guessed = values_warning(s)

@@ -60,7 +60,7 @@ class TeamSettings:
     # `won_stages:` / `lost_stages:` as written (None: the file has neither) and `closed_stages_confirmed:`
     won_stages: list[str] | None = None
     lost_stages: list[str] | None = None
-    closed_confirmed: bool = True
+    closed_confirmed: bool | list[str] = True  # or the closed stages confirmed, by name
     # the team's own trailing comments on the lines init keeps: key path -> (the comment, the line's value as written)
     comments: dict[tuple, tuple[str, object]] = field(default_factory=dict)
 
@@ -99,6 +99,7 @@ class TeamKept:
     disable: list[str] = field(default_factory=list)
     skip: dict[str, str] = field(default_factory=dict)
     new_closed: list[str] = field(default_factory=list)  # closed stages new in the export added to the team's lists
+    closed_kept: list[str] = field(default_factory=list)  # with them, the closed stages still confirmed
 
 
 def _strs(value) -> list[str]:
@@ -122,7 +123,8 @@ def _hand_skips(doc, skip: dict) -> dict[str, str]:
 
 
 def _confirmed(value) -> bool | list[str]:
-    """`stage_order_confirmed:` as the team wrote it: a list of pipelines, else anything but false is true."""
+    """`stage_order_confirmed:` / `closed_stages_confirmed:` as the team wrote it: a list of names (pipelines, closed
+    stages), else anything but false is true."""
     return _strs(value) if isinstance(value, list) else value is not False
 
 
@@ -219,7 +221,7 @@ def _closed_lists(data: dict) -> dict:
     if "won_stages" not in data and "lost_stages" not in data:
         return {}
     return {"won_stages": _strs(data.get("won_stages")), "lost_stages": _strs(data.get("lost_stages")),
-            "closed_confirmed": data.get("closed_stages_confirmed", True) is not False}
+            "closed_confirmed": _confirmed(data.get("closed_stages_confirmed", True))}
 
 
 # --------------------------------------------------------------------------- pipelines
@@ -293,8 +295,9 @@ def keep_closed(draft: "Draft", team: TeamSettings, stages: set[str]) -> list[st
     """Put the team's won / lost split of the closed stages into ``draft`` (``stages``: the drafted pipelines' stages,
     normalised): each of its stages still in them stays where the team put it (a stage the team took out of both lists
     stays out); a closed stage init drafts that the team's file never named (new in the export) is added where init
-    puts it, and only then is the team's `closed_stages_confirmed: true` turned off — as a new stage marks its own
-    pipeline's order to confirm again (:func:`merge_pipelines`). Returns those new closed stages."""
+    puts it, and only then is the team's `closed_stages_confirmed:` narrowed to the stages it had confirmed (the new one
+    is not) — as a new stage marks its own pipeline's order to confirm again (:func:`merge_pipelines`). Returns those new
+    closed stages."""
     if team.won_stages is None or team.lost_stages is None:
         return []  # the team's file had no closed lists: init's stand
     known = {norm(s) for st in team.pipelines.values() for s in st} | {norm(s) for s in (*team.won_stages, *team.lost_stages)}
@@ -304,16 +307,30 @@ def keep_closed(draft: "Draft", team: TeamSettings, stages: set[str]) -> list[st
     draft.lost_stages = [*(s for s in team.lost_stages if norm(s) in stages), *new_lost]
     new = [*new_won, *new_lost]
     gone = [s for s in (*team.won_stages, *team.lost_stages) if norm(s) not in stages]
-    draft.closed_confirmed = team.closed_confirmed and not new
-    note = f"won_stages: / lost_stages: — {OWN}" + (" (вы их подтвердили)" if team.closed_confirmed else "")
+    confirmed = _closed_confirmed(team, stages)
+    draft.closed_confirmed = (team.closed_confirmed if team.closed_confirmed is True and not new else confirmed or False)
+    note = f"won_stages: / lost_stages: — {OWN}"
+    if team.closed_confirmed is True:
+        note += " (вы их подтвердили)"
+    elif confirmed:
+        note += f" (вы подтвердили {', '.join(f'«{s}»' for s in confirmed)})"
     if gone:
         note += f"; {', '.join(f'«{s}»' for s in gone)} — больше нет в pipelines:, убрано"
     if new:
         note += (f"; НОВЫЕ закрытые этапы выгрузки {', '.join(f'«{s}»' for s in new)} добавлены туда, куда их ставит init: "
-                 "выигрышный перенесите в won_stages:, проигрышный оставьте в lost_stages:, затем поставьте "
-                 "closed_stages_confirmed: true")
+                 "выигрышный перенесите в won_stages:, проигрышный оставьте в lost_stages:, затем "
+                 + ("добавьте его в closed_stages_confirmed: (или поставьте true)" if confirmed else
+                    "поставьте closed_stages_confirmed: true"))
     draft.closed_team = note
     return new
+
+
+def _closed_confirmed(team: TeamSettings, stages: set[str]) -> list[str]:
+    """The closed stages the team confirmed (all of its lists' when it wrote true) that are still ``stages``."""
+    if team.closed_confirmed is False:
+        return []
+    named = [*team.won_stages, *team.lost_stages] if team.closed_confirmed is True else team.closed_confirmed
+    return [s for s in named if norm(s) in stages]
 
 
 # --------------------------------------------------------------------------- names, fields, lists
@@ -368,4 +385,5 @@ def keep_team_lines(draft: "Draft", team: TeamSettings, export: "LoadedExport", 
     pipeline_names, lost = _kept_names("pipeline_names", team.pipeline_names, {norm(p.name) for p in draft.pipelines}, "воронки")
     draft.team = TeamKept(fields=fields, stage_names=stage_names, pipeline_names=pipeline_names, stale=[*stale, *gone, *lost],
                           new_stages=new, own_lists=dict(team.own_lists), rule_files=list(team.rule_files),
-                          disable=list(team.disable), skip=dict(team.skip), new_closed=new_closed)
+                          disable=list(team.disable), skip=dict(team.skip), new_closed=new_closed,
+                          closed_kept=draft.closed_confirmed if isinstance(draft.closed_confirmed, list) else [])

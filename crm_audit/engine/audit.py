@@ -17,7 +17,7 @@ from crm_audit.engine.profile import profile_for
 from crm_audit.report import (BASE_COLUMNS, AuditReport, Column, DataWarning, RuleResult, blank_column_note, blank_column_warning,
                                skipped_note, skipped_warning, stage_columns_note, stage_columns_warning, unjudged_note,
                                unjudged_warning)
-from crm_audit.settings import (CLOSED_STAGES_GUESSED, DEAL_URL_EXAMPLE, Settings, closed_stages_params, deal_url_example_of,
+from crm_audit.settings import (DEAL_URL_EXAMPLE, Settings, closed_stages_message, deal_url_example_of,
                                 values_warning)
 from crm_audit.errors import UsageError
 from crm_audit.progress import silent
@@ -197,9 +197,9 @@ def audit_export(
         if example:  # every row's link opens no deal
             warnings.append(DataWarning("deal-url-example", "", settings.file, template=DEAL_URL_EXAMPLE,
                                         params={"url": settings.deal_url, "example": example}))
-        if not settings.closed_stages_confirmed:  # init's guess of which closed stages are won / lost
-            warnings.append(DataWarning("closed-stages-guessed", "", settings.file, template=CLOSED_STAGES_GUESSED,
-                                        params=closed_stages_params(settings)))
+        if settings.closed_unconfirmed():  # init's guess of which closed stages are won / lost
+            template, params = closed_stages_message(settings)
+            warnings.append(DataWarning("closed-stages-guessed", "", settings.file, template=template, params=params))
         warnings += export.warnings + needs.warnings + backend.warnings
         # cell texts of the status / done that no value of the profile or of `values:` names (the deals holding them
         # are in no rule's scope), and init's inference of what they mean while unconfirmed: said first, never one line

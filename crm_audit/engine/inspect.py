@@ -432,12 +432,13 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
                             "crm-audit.yaml").format(file=there.name)
                 rep.absent.append((ent_name, why or _("no such file in the export")))  # the profile's own words, whole
         stops = _bad_values_stop(settings, profile.name, config)  # read with `warn` to list them all; said as `run` does
-        if settings is not None and not settings.closed_stages_confirmed:  # init's won / lost guess, as `run` warns of it
+        if settings is not None and settings.closed_unconfirmed():  # init's won / lost guess, as `run` warns of it
             from crm_audit.report import DataWarning
-            from crm_audit.settings import CLOSED_STAGES_GUESSED, closed_stages_params
+            from crm_audit.settings import closed_stages_message
 
-            rep.problems.append(DataWarning("closed-stages-guessed", "", str(settings.file), template=CLOSED_STAGES_GUESSED,
-                                            params=closed_stages_params(settings)).message)
+            template, params = closed_stages_message(settings)
+            rep.problems.append(DataWarning("closed-stages-guessed", "", str(settings.file), template=template,
+                                            params=params).message)
         if settings is not None:  # init's inference of the export's own status / done words, as `run` warns of it
             from crm_audit.report import DataWarning
             from crm_audit.settings import values_warning

@@ -369,7 +369,7 @@ class RuleCompiler:
         link = self.d.replace(S(url), S("{id}"), col(self.name(field_ref("deal.id")))) if url else exp.Null()
         state = exp.Case(this=col("_status"), ifs=[exp.If(this=S(k), true=S(v)) for k, v in STATE_TITLES.items()], default=col("_status"))
         st = self.settings
-        guessed = [] if getattr(st, "closed_stages_confirmed", True) else [*st.won_stages, *st.lost_stages]
+        guessed = st.closed_unconfirmed() if hasattr(st, "closed_unconfirmed") else []
         if guessed:  # won or lost only as init guessed it: the manager reads that it is not confirmed
             stage = self.d.norm(col(self.name(field_ref("deal.stage"))))
             state = exp.Case(ifs=[exp.If(this=_and([_in(col("_status"), [S("won"), S("lost")]),
