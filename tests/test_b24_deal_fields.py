@@ -140,3 +140,18 @@ def test_label_per_language():
     assert lookups._label({"en": "City", "ru": "Город"}, "de") == "City"
     assert lookups._label({"ru": "", "ua": "Місто"}, "ru") == "Місто"
     assert lookups._label(" Город ", "ru") == "Город" and lookups._label(None, "ru") == "" and lookups._label({}, "ru") == ""
+
+
+def test_a_custom_field_named_like_a_standard_one_keeps_its_code(tmp_path):
+    """A user field the team called «Стадия сделки» (the stage's list title) would be read as the stage in place of the
+    dump's STAGE_ID: it keeps its code, and the stages stay the stage list's names."""
+    export = tmp_path / "export"
+    shutil.copytree(EXPORT, export)
+    path = export / "crm.deal.fields.json"
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["result"]["UF_CRM_1700000004"].update(listLabel="Стадия сделки", formLabel="Стадия сделки")
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    deals, _warnings, info = _deals(export)
+    assert info["fields"]["stage"] == "STAGE_ID"
+    assert "UF_CRM_1700000004" in next(iter(deals.values())) and deals["103"]["Город"] == "Казань, Москва"
+    assert info["stage"] == _deals(EXPORT)[2]["stage"]

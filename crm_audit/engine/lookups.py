@@ -159,6 +159,15 @@ def _keys_read(profile: Profile) -> set[str]:
                    for h in (*fs.headers, *(fs.fallback.headers if fs.fallback else []))}
 
 
+def _api_field_names(profile: Profile) -> set[str]:
+    """hkey of the headers of every field the profile reads from an API dump by its code (a field with an
+    `api_headers:` header: stage «Стадия сделки» … STAGE_ID): a custom field the team named so is never read as that
+    field (it would be read in place of the dump's own STAGE_ID); it keeps its key."""
+    api = {hkey(h) for h in profile.api_headers}
+    return {hkey(h) for es in profile.entities.values() for fs in es.fields.values()
+            if api & {hkey(x) for x in fs.headers} for h in fs.headers}
+
+
 def _first(record: dict, names: list[str]):
     keys = {hkey(k): k for k in record}
     return next((record[keys[hkey(n)]] for n in names if hkey(n) in keys), None)
@@ -247,8 +256,9 @@ def header_names(con, profile: Profile, files: list[Path], read) -> HeaderNames:
             if k and v:
                 out.names[hkey(k)] = v
                 like[hkey(k)] = hl.key_like
-    read_keys = _keys_read(profile)
-    out.names = {k: v for k, v in out.names.items() if k not in read_keys and _key_like(k, like.get(k))}
+    read_keys, shadowing = _keys_read(profile), _api_field_names(profile)
+    out.names = {k: v for k, v in out.names.items()
+                 if k not in read_keys and _key_like(k, like.get(k)) and hkey(v) not in shadowing}
     out.options = {k: v for k, v in out.options.items() if k in out.names}
     out.multiple = {k for k in out.multiple if k in out.names}
     return out
