@@ -1,6 +1,8 @@
-"""Issue 13 acceptance R2 / R8 / R11: HubSpot's deals, tasks and companies exports in a language no profile has (the
+"""Issue 13 acceptance R2 / R8 / R11: HubSpot's deals, tasks and companies exports in a language no profile had (the
 acceptance tester's renderings of sv, fi, nb, ko, zh, da, pl — INFERRED labels; «Record ID» kept in English in
-hs_fi_recid) audit on the first try as the English export does. init reads a file named like an entity whatever its
+hs_fi_recid) audit on the first try as the English export does. These languages are the profile's own now
+(crm_audit/profiles/hubspot.yaml `languages:`, written from these exports): the value-told columns are tested with the
+profile as it was without Swedish (tests/profile_variants.py). init reads a file named like an entity whatever its
 headers (load_export's ``named``) and tells its columns by their values (engine/value_guess.py): the record's id (a
 column of distinct ids whose name says «id» or another file names — never an amount), the links whose cells are one
 or several ids of the linked file («101», «103;107»; the primary company of the list beside it), the task's status
@@ -36,6 +38,12 @@ def test_a_hubspot_export_in_a_language_no_profile_has_audits_as_the_english_one
 
 
 def test_the_columns_told_by_values_are_written_for_the_team_to_check(tmp_path, capsys, monkeypatch):
+    """Swedish is the profile's own language now (`languages.sv`): read with the profile as it was without it (and
+    without the other languages added with it, which share «Post-ID»), the columns are told by their values and
+    written for the team to check."""
+    from profile_variants import without_languages
+
+    without_languages(monkeypatch, tmp_path, "hubspot", "sv", "da", "nb", "fi", "pl", "ko", "zh-CN")
     export = tmp_path / "export"
     shutil.copytree(ACCR / "hs_sv" / "export", export)
     text = init_from_export(capsys, monkeypatch, tmp_path, "hubspot", export)
@@ -45,6 +53,20 @@ def test_the_columns_told_by_values_are_written_for_the_team_to_check(tmp_path, 
                  "      Inte påbörjad: false", "      Slutförd: true"):
         assert line in text, line
     assert "value: Post-ID" not in text  # an id is no amount
+
+
+@pytest.mark.parametrize("case", ["hs_sv", pytest.param("hs_ko", marks=pytest.mark.slow)])
+def test_the_languages_the_profile_now_has_need_no_mapping(tmp_path, capsys, monkeypatch, case):
+    """The same exports with the profile's `languages.sv` / `languages.ko` (written from them): every deals, companies
+    and tasks header is the profile's, nothing is left for the team to check."""
+    import yaml
+
+    export = tmp_path / "export"
+    shutil.copytree(ACCR / case / "export", export)
+    text = init_from_export(capsys, monkeypatch, tmp_path, "hubspot", export)
+    data = yaml.safe_load(text)
+    assert not data.get("columns"), data.get("columns")
+    assert "проверьте" not in text.split("fields:")[0]
 
 
 def test_one_dutch_name_among_danish_headers_is_no_dutch_file(tmp_path, capsys, monkeypatch):

@@ -1,0 +1,29 @@
+"""A bundled profile with some interface languages taken out, for the tests of an export in a language no profile
+has: when a language those tests were written with becomes the profile's own (`languages:`), the tests keep their
+point by reading the export with the profile as it was without it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from crm_audit import resources
+from crm_audit.engine import profile as profile_mod
+
+
+def without_languages(monkeypatch, tmp_path: Path, crm: str, *codes: str) -> Path:
+    """Make `crm` (by name or alias, in this test) load a copy of its bundled profile without `languages.<code>` for
+    each of ``codes`` (and without their default closed-stage names); the copy's path."""
+    src = resources.profiles_dir() / f"{crm}.yaml"
+    data = yaml.safe_load(src.read_text(encoding="utf-8"))
+    for code in codes:
+        del data["languages"][code]
+        names = ((data.get("derive_status") or {}).get("from_stage") or {}).get("default_names") or {}
+        names.pop(code, None)
+    dst = tmp_path.parent / f"{tmp_path.name}-profile" / f"{crm}.yaml"  # beside the test's folder, never in its export
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    original = profile_mod.profile_path
+    monkeypatch.setattr(profile_mod, "profile_path", lambda name: dst if original(name) == src else original(name))
+    return dst
