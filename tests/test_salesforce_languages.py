@@ -290,3 +290,16 @@ def test_translated_closed_stages_give_won_and_lost_without_the_flag_columns(lan
     init_and_run(export, work)
     states = deal_states(export, work / "crm-audit.yaml")
     assert states[opp(4)] == "won" and states[opp(5)] == "lost", states
+
+
+@pytest.mark.parametrize("lang, encoding", [("zh-CN", "gbk"), ("zh-TW", "big5")])
+def test_an_east_asian_code_page_audits_like_utf8(lang, encoding, tmp_path):
+    """Acceptance Y-F: the Chinese reports saved in GBK (Salesforce's «Chinese Simplified (GB2312)» export encoding, a
+    Chinese-locale Excel's CSV) read as the headers a profile knows — their bytes decode as cp1252 too, which had made
+    mojibake of every header and stopped init with «no status column». Big5 for Traditional Chinese alike."""
+    export = tmp_path / "export"
+    export.mkdir()
+    for f in (FIXTURES / lang).iterdir():
+        (export / f.name).write_bytes(f.read_text(encoding="utf-8-sig").encode(encoding, errors="replace"))
+    settings, rows, out = init_and_run(export, tmp_path / "work")
+    assert {k: v for k, v in found(rows).items() if k in EXPECTED} == EXPECTED

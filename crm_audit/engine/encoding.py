@@ -39,6 +39,12 @@ def _looks_utf16(head: bytes) -> str | None:
 
 #: the Windows code pages an Excel re-save writes: Cyrillic, Western European, Central European
 CODE_PAGES = ("cp1251", "cp1252", "cp1250")
+#: the East Asian code pages a CRM's report or a local Excel writes: Simplified Chinese (GBK, as GB18030 its superset:
+#: Salesforce's «Chinese Simplified (GB2312)» export encoding, a Chinese-locale Excel's CSV), Japanese (Shift_JIS /
+#: Windows-31J), Korean (EUC-KR / Windows-949), Traditional Chinese (Big5). Their bytes decode as Western European too
+#: (GBK's always do): the one whose text holds a profile's own headers wins (acceptance Y-F: a GBK report read as
+#: cp1252 mojibake stopped init with «no status column»)
+EAST_ASIAN = ("gb18030", "cp932", "cp949", "big5")
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -68,18 +74,18 @@ def _mixed_script(word: str) -> bool:
     return any("a" <= ch.lower() <= "z" or "\u00c0" <= ch <= "\u024f" for ch in word) and any("\u0400" <= ch <= "\u04ff" for ch in word)
 
 
-def codepage_scores(data: bytes, lines: int = 30) -> dict[str, int]:
-    """Each Windows code page that decodes ``data``: how many words of its first ``lines`` lines a profile
-    knows, less the words that mix Latin and Cyrillic letters."""
+def codepage_scores(data: bytes, lines: int = 30, shortest: int = 1) -> dict[str, int]:
+    """Each code page that decodes ``data``: how many words (of ``shortest`` letters or more) of its first ``lines``
+    lines a profile knows, less the words that mix Latin and Cyrillic letters."""
     head = data[: 64 * 1024].split(b"\n")[:lines]
     known = known_words()
     scores: dict[str, int] = {}
-    for cp in CODE_PAGES:
+    for cp in (*CODE_PAGES, *EAST_ASIAN):
         try:
             text = b"\n".join(head).decode(cp)
         except UnicodeDecodeError:
             continue
-        words = [w for w in _WORD.findall(text.lower()) if not w.isascii()]
+        words = [w for w in _WORD.findall(text.lower()) if not w.isascii() and len(w) >= shortest]
         scores[cp] = sum(1 for w in words if w in known) - sum(1 for w in words if _mixed_script(w))
     return scores
 
@@ -91,7 +97,11 @@ def _codepage_by_known_words(data: bytes) -> str | None:
     known word beyond the ASCII ones): a tie of the two, both better than Cyrillic, is read as
     Windows-1252; a tie that includes Cyrillic is left to the letter count below.
     """
-    scores = codepage_scores(data)
+    words = codepage_scores(data, shortest=2)  # a lone «é» / «à» is what East Asian bytes read as Western ones often make
+    east = max(EAST_ASIAN, key=lambda cp: words.get(cp, -1))
+    if words.get(east, 0) > max((words.get(cp, 0) for cp in CODE_PAGES), default=0):
+        return east  # a profile's Chinese / Japanese / Korean headers, where a Western decoding has mojibake
+    scores = {cp: v for cp, v in codepage_scores(data).items() if cp in CODE_PAGES}
     if len(set(scores.values())) < 2 and not any(v > 0 for v in scores.values()):
         return None
     best = max(scores.values())
