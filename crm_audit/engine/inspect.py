@@ -424,6 +424,8 @@ def inspect_export(directory: str | Path, crm: str | None = None, config: str | 
         for ent_name in profile.entities:
             if ent_name not in export.entities:
                 why = profile.unsupported_reason(ent_name)
+                if why and ent_name in export.unsplit:  # the list that holds them is there but gave none (Y-B)
+                    why = export.unsplit[ent_name].text()
                 from crm_audit.engine.near_columns import unrecognised_file
 
                 there = unrecognised_file(profile, ent_name, export.unknown_files) if not why else None

@@ -45,6 +45,9 @@ class LoadedExport:
     derived: dict[str, Msg] = field(default_factory=dict)
     #: entity -> its file's records no deal links to, replaced by those the deals' rows name (`from_deals:`)
     set_aside: dict[str, derived.SetAside] = field(default_factory=dict)
+    #: entity -> why the file that holds its rows among another entity's (`rows_where`: amoCRM's contacts list) gave
+    #: none: said instead of the profile's «export that list» when the entity has no file (acceptance Y-B)
+    unsplit: dict[str, Msg] = field(default_factory=dict)
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -244,6 +247,7 @@ class _Loader:
         self.seen[entity] = path
         try:
             feeds, warns = mapping.shared_with(con, self.profile, entity, raw, self.seen)
+            out.unsplit.update(_unsplit(con, self.profile, entity, raw, [*self.seen, *feeds]))
             for other in feeds:  # the same file holds rows of other entities (`rows_where`)
                 out.entities[other], self.shared[other] = self._map(other, raw, shared=True)
                 self.seen[other] = path
@@ -252,6 +256,39 @@ class _Loader:
             raise _unreadable(path, exc) from None
         out.warnings.extend(warns + more)
         out.fingerprints[path.name] = raw.fingerprint or encoding.file_fingerprint(path)
+
+
+#: an entity named in a message (the same words as the rules' requirements)
+_ENTITY_WORDS = {"deals": Msg(N_("deals")), "organizations": Msg(N_("organizations")),
+                 "persons": Msg(N_("persons (contacts)")), "activities": Msg(N_("activities (tasks)"))}
+
+
+def _unsplit(con, profile: Profile, entity: str, raw: RawTable, seen) -> dict[str, Msg]:
+    """The entities whose rows a file of ``entity`` would also hold (`rows_where` on the same column: amoCRM's
+    contacts list, contacts and companies told apart by «Тип») yet gives none, each with why: the file has no such
+    column (read whole as ``entity``), or no row of it holds the entity's values."""
+    own = profile.entities[entity].rows_where
+    if own is None:
+        return {}
+    out: dict[str, Msg] = {}
+    for other, spec in profile.entities.items():
+        rw = spec.rows_where
+        if other == entity or other in seen or rw is None or not {mapping.hkey(h) for h in rw.headers} & {mapping.hkey(h) for h in own.headers}:
+            continue
+        col = mapping.rows_where_column(spec, raw.headers)
+        params = {"file": raw.path.name, "entity": _ENTITY_WORDS.get(other, other), "loaded": _ENTITY_WORDS.get(entity, entity)}
+        if col is None:
+            out[other] = Msg(N_("{file} is read whole as {loaded}: it has no column «{columns}» telling the {entity} rows "
+                                "apart, so the {entity} cannot be checked — export the list again with that column"),
+                             {**params, "columns": " / ".join(dict.fromkeys(rw.headers))})
+            continue
+        seen_values = [r[0] for r in con.execute(f"SELECT DISTINCT c{col} FROM {raw.name} WHERE NOT is_blank(c{col}) "
+                                                 f"ORDER BY 1 LIMIT 6").fetchall()]
+        out[other] = Msg(N_("no row of {file} has «{column}» {values} (the column holds: {seen}), so the {entity} cannot "
+                            "be checked — check that column in the export"),
+                         {**params, "column": raw.headers[col], "values": " / ".join(rw.values),
+                          "seen": ", ".join(f"«{v}»" for v in seen_values) or "—"})
+    return out
 
 
 #: What DuckDB may hold in memory for one audit (the export's tables, ``audit_deals`` and the joins that build it);

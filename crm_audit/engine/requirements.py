@@ -238,6 +238,9 @@ class _Checker:
         entity = REF_ENTITY.get(ref.entity, ref.entity)
         if prof is None or not prof.unsupported:
             return None
+        unsplit = getattr(self.export, "unsplit", {}).get(entity)
+        if unsplit is not None:  # the list that holds them is there but gave none: what is wrong with it (Y-B)
+            return unsplit.text("ru")
         return next((w for k in prof.unsupported_keys(ref.entity, ref.name) if k == entity
                      for w in [prof.unsupported_reason(k)] if w), None)
 
@@ -253,6 +256,9 @@ class _Checker:
             prof = self.profile  # a file this CRM's export does not have: its reason, as inspect says it (amoCRM's tasks)
             why = next((w for k in (prof.unsupported_keys(ref.entity, ref.name) if prof is not None else [])
                         if k == REF_ENTITY[ref.entity] for w in [prof.unsupported_reason(k)] if w), None)
+            unsplit = getattr(self.export, "unsplit", {}).get(REF_ENTITY[ref.entity])
+            if why and unsplit is not None:  # the list that holds them is there but gave none: what is wrong with it (Y-B)
+                return "not-exported", unsplit.text("ru")
             if why:
                 return "not-exported", why
             return "no-file", (prof.export_files.get(REF_ENTITY[ref.entity]) if prof is not None else None)
