@@ -753,6 +753,7 @@ def match_columns(spec: EntitySpec, headers: list[str]) -> ColumnMatch:
     fb_index = {hkey(h): n for n, f in spec.fields.items() if f.fallback for h in f.fallback.headers}
     m = ColumnMatch()
     own = m.own_prefix = spec.file_prefix(headers)  # «取引 - »: the entity's prefix in a language the profile does not know
+    secondary: list[tuple[str, int, str]] = []  # (field, column, bare header) read as the field only when alone
     for i, h in enumerate(headers):
         bare, _ = spec.strip_prefix(h, own)
         if not bare:
@@ -760,8 +761,11 @@ def match_columns(spec: EntitySpec, headers: list[str]) -> ColumnMatch:
             continue
         # the team's own header in `columns:` written whole («Negócio - Título» as the id) wins over the profile's
         # name for what follows the prefix («Título»: the title)
-        f = spec.columns.get(hkey(h.strip().lstrip("\ufeff"))) or index.get(hkey(bare))
-        if f is not None:
+        team = spec.columns.get(hkey(h.strip().lstrip("\ufeff"))) or spec.columns.get(hkey(bare))
+        f = team or index.get(hkey(bare))
+        if f is not None and team is None and hkey(bare) in {hkey(x) for x in spec.fields[f].secondary}:
+            secondary.append((f, i, bare))
+        elif f is not None:
             m.by_field.setdefault(f, []).append(i)
             m.header_fields.setdefault(norm(bare), f)
         elif hkey(bare) in fb_index:
@@ -770,6 +774,13 @@ def match_columns(spec: EntitySpec, headers: list[str]) -> ColumnMatch:
         else:
             m.custom.setdefault(norm(bare), []).append(i)
             m.custom_header.setdefault(norm(bare), bare)
+    for f, i, bare in secondary:  # the field's column when the file has no other, else a custom field of its own
+        if m.by_field.get(f):
+            m.custom.setdefault(norm(bare), []).append(i)
+            m.custom_header.setdefault(norm(bare), bare)
+        else:
+            m.by_field.setdefault(f, []).append(i)
+            m.header_fields.setdefault(norm(bare), f)
 
     def by_rank(idxs: list[int], order: list[str]) -> None:  # several columns: the profile's header order decides
         rank = {hkey(h): k for k, h in enumerate(order)}

@@ -249,6 +249,11 @@ class FieldSpec(BaseModel):
     many: bool = False
     # several columns feed the field (First name + Last name): join them
     join: str | None = None
+    # headers read as this field only when the file has no other column for it: a name a team's own field may have
+    # too (Kommo's amount is «Sale» / «Venta» / «Venda»; a «Budget» / «Presupuesto» / «Orçamento» beside it is the team's
+    # marketing budget, a field a rule reads, never a second amount — acceptance Y-A). Beside another column of the
+    # field such a column is a custom field of its own (`fields:` maps it, inspect lists it)
+    secondary: list[str] = Field(default_factory=list)
     # the value when the export has no such column at all (one pipeline)
     default: str | None = None
     # `default` in the export's interface language (the language its headers are in: Salesforce's one pipeline is
