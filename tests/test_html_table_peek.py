@@ -34,3 +34,13 @@ def test_peek_and_load_of_an_html_xls(tmp_path):
     big.write_text(_table(readers.STREAM_ABOVE // 40), encoding="utf-8")
     assert big.stat().st_size > readers.STREAM_ABOVE
     assert readers.peek_headers(big) == ["ID", "Deal Name", "Stage"]
+
+
+def test_a_cell_keeps_its_spaces_as_exported_and_layout_is_not_a_value():
+    """Acceptance Y (O1): Bitrix24's «Excel» writes a value as it is, «<td> Webshop  Relaunch</td>» — the leading and
+    the double space are the title's (rule 1.5 judges them); a cell laid out over lines of the source has its
+    indentation dropped, a line per line (as before); «<br>» is a line break of the value."""
+    text = ("<table><tr><th>ID</th><th>Title</th></tr><tr><td>1</td><td> Webshop  Relaunch</td></tr>"
+            "<tr><td>2</td><td>\n        Bakery\n        Hamburg\n      </td></tr><tr><td>3</td><td>a<br>b</td></tr></table>")
+    rows = readers._TableParser().feed(text)
+    assert rows[1:] == [["1", " Webshop  Relaunch"], ["2", "Bakery\nHamburg"], ["3", "a\nb"]]
