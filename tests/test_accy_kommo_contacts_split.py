@@ -58,3 +58,11 @@ def test_unsplit_contacts_list_says_what_is_wrong(tmp_path, capsys, monkeypatch,
     assert "выгрузите в ту же папку список контактов" not in out  # the list IS there: never "export it"
     out, _err = run_audit(capsys, monkeypatch, work, export, "2026-11-20")
     assert why in out and "выгрузите в ту же папку список контактов" not in out
+
+
+def test_empty_list_reason_names_the_exports_header(tmp_path, capsys, monkeypatch):
+    """Acceptance Y O4: the 1.2 skip of an English Kommo export names its «Loss reason», not the Russian header."""
+    settings = init_from_export(capsys, monkeypatch, tmp_path, "kommo", FIX / "kommo_en")
+    line = next(ln for ln in settings.splitlines() if ln.strip().startswith("frozen-deal-without-tasks:"))
+    assert "«Loss reason»" in line and "Причина отказа" not in line
+    assert "Off season, Too expensive" in line

@@ -302,6 +302,8 @@ def empty_list_skip(p: RulePlan, export: LoadedExport | None, chk: _Checker | No
     if len(values) > LIST_VALUES_SHOWN:
         values = values[:LIST_VALUES_SHOWN] + ["…"]
     column = (chk.header(REF_ENTITY[fr.entity], fr.name) if chk is not None and not fr.custom else fr.name) if fr.entity in REF_ENTITY else ref
+    if ent is not None and not fr.custom and fr.name in ent.from_columns and ent.fields.get(fr.name):
+        column = ent.fields[fr.name]  # the export's own header («Loss reason»), never the profile's first name (Y O4)
     return SkippedRule(p.rule.id, p.rule.code, fr.entity, ref, "empty-list", title=p.rule.title, column=column,
                        setting=setting, values=tuple(values))
 
