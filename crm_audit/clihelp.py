@@ -34,6 +34,9 @@ def option_record(param: click.Parameter, ctx: click.Context) -> tuple[str, str]
     if getattr(param, "hidden", False) or not isinstance(param, click.Option):
         return None
     help_text = text(param.help)
+    if not hasattr(param, "get_help_extra"):  # click < 8.2: its own line, the bracket in English
+        spec, _untranslated = param.get_help_record(ctx) or ("", "")
+        return spec, help_text
     extra = param.get_help_extra(ctx)
     items = []
     if "envvars" in extra:
@@ -46,7 +49,9 @@ def option_record(param: click.Parameter, ctx: click.Context) -> tuple[str, str]
         items.append(_("required"))
     if items:
         help_text = f"{help_text}  [{'; '.join(items)}]" if help_text else f"[{'; '.join(items)}]"
-    return param.get_help_spec(ctx), help_text
+    # click 8.5.1 named the left column's maker; before it, the help record's first half is the same text
+    spec = param.get_help_spec(ctx) if hasattr(param, "get_help_spec") else (param.get_help_record(ctx) or ("",))[0]
+    return spec, help_text
 
 
 class TranslatedHelp:
