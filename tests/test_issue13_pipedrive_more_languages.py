@@ -1,5 +1,5 @@
 """Pipedrive in the interface languages added last (issue 13): Turkish, Danish, Finnish, Indonesian, Korean, Chinese
-(Simplified) and Ukrainian — deal, organization, person and activity headers under each language's entity prefixes,
+(Simplified and Traditional) and Ukrainian — deal, organization, person and activity headers under each language's entity prefixes,
 the status and done values, and each locale's usual date format, through `init --from-export` → `run` with no hand
 edits: the same findings (deal ids per rule) as the team's English export (test_languages_pipedrive's EXPECTED).
 
@@ -88,6 +88,17 @@ MORE = {
         "a": {"id": "ID", "subject": "主题", "type": "类型", "due": "截止日期", "done": "完成", "deal_id": "交易 ID"},
         "status": {"open": "进行中", "won": "赢单", "lost": "丢单"}, "done": {True: "已完成", False: "待办"},
     },
+    "zh-TW": {
+        "deal": "交易 - ", "org": "組織 - ", "person": "聯絡人 - ", "act": "活動 - ",
+        "d": {"id": "ID", "title": "標題", "owner": "所有者", "currency": "貨幣", "value": "價值", "org": "組織", "org_id": "組織 ID",
+              "person": "聯絡人", "person_id": "聯絡人 ID", "pipeline": "銷售管道", "stage": "階段", "status": "狀態",
+              "lost": "失敗原因", "created": "交易建立時間", "changed": "上次階段變更", "source": "來源", "city": "城市",
+              "country": "國家"},
+        "o": {"id": "ID", "name": "名稱", "owner": "所有者"},
+        "p": {"id": "ID", "name": "姓名", "owner": "所有者", "org": "組織"},
+        "a": {"id": "ID", "subject": "主題", "type": "類型", "due": "截止日期", "done": "完成", "deal_id": "交易 ID"},
+        "status": {"open": "進行中", "won": "獲勝", "lost": "失敗"}, "done": {True: "已完成", False: "待辦"},
+    },
     "uk": {
         "deal": "Угода - ", "org": "Організація - ", "person": "Особа - ", "act": "Активність - ",
         "d": {"id": "ID", "title": "Назва", "owner": "Власник", "currency": "Валюта", "value": "Вартість", "org": "Організація",
@@ -102,7 +113,7 @@ MORE = {
 }
 #: each locale's usual date (and date-time) format: the export's ISO cells are rewritten in it
 DATE_FORMAT = {"tr": "%d.%m.%Y", "da": "%d.%m.%Y", "fi": "%d.%m.%Y", "id": "%d/%m/%Y", "ko": "%Y.%m.%d",
-               "zh-CN": "%Y/%m/%d", "uk": "%d.%m.%Y"}
+               "zh-CN": "%Y/%m/%d", "zh-TW": "%Y/%m/%d", "uk": "%d.%m.%Y"}
 _ISO = re.compile(r"(\d{4}-\d{2}-\d{2})(?: (\d{2}:\d{2}):\d{2})?")
 
 

@@ -27,7 +27,7 @@ def _languages_no_profile_has(monkeypatch, tmp_path):
     """These six languages are the profile's own now (crm_audit/profiles/pipedrive.yaml `languages:`, written from
     these exports; tests/test_issue13_pipedrive_more_languages.py reads them so): here the exports are read with the
     profile as it was without them, so the texts and columns told by their values stay tested."""
-    without_languages(monkeypatch, tmp_path, "pipedrive", "da", "fi", "id", "ko", "tr", "zh-CN")
+    without_languages(monkeypatch, tmp_path, "pipedrive", "da", "fi", "id", "ko", "tr", "zh-CN", "zh-TW")
 
 #: the tester's expectation (computed by hand from reference-crm.md over the 11 deals every case holds)
 EXPECTED = {"1.1": {"2", "10"}, "1.2": {"7"}, "1.3": {"3"}, "1.4": {"3"}, "1.5": {"2", "3"}, "1.6": {"4"}, "1.7": {"3"},
