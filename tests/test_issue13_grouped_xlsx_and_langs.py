@@ -150,7 +150,10 @@ def test_merged_cells_filled_below_the_header_only(tmp_path):
 #: Bitrix24's deal list title of SOURCE_ID (CRM_COLUMN_SOURCE) per interface language: ru / en / de / ua read in
 #: crm.deal.list/lang/<code>/component.php (avshatalov48/bitrix24-core-corp); es / pt-BR / pl / fr / it best knowledge
 SOURCE_TITLE = {"ru": "Источник", "en": "Source", "de": "Quelle", "ua": "Джерело", "es": "Origen", "pt-BR": "Fonte",
-                "pl": "Źródło", "fr": "Source", "it": "Fonte"}
+                "pl": "Źródło", "fr": "Source", "it": "Fonte",
+                # the languages added from the acceptance tester's exports (tests/fixtures/accr/b24_tr_* / _zh_ / _ja_ /
+                # _id_), Vietnamese inferred
+                "tr": "Kaynak", "zh-CN": "来源", "ja": "ソース", "id": "Sumber", "vi": "Nguồn"}
 
 
 def test_every_bitrix24_language_has_its_source_title():
