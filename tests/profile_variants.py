@@ -48,7 +48,8 @@ def _fresh_caches(monkeypatch) -> None:
 #: (issue 13): tests written for «a language no profile has» read the profiles without them (:func:`as_before`)
 ADDED = {"hubspot": ("pl", "sv", "da", "nb", "fi", "ko", "zh-CN"),
          "pipedrive": ("tr", "da", "fi", "id", "ko", "zh-CN", "zh-TW", "uk"),
-         "bitrix24": ("tr", "zh-CN", "ja", "id", "vi")}
+         "bitrix24": ("tr", "zh-CN", "ja", "id", "vi"),
+         "amocrm": ("tr", "id")}
 
 
 def as_before(monkeypatch, tmp_path: Path, *crms: str) -> None:

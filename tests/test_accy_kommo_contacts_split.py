@@ -42,9 +42,10 @@ def _contacts_variant(tmp_path, keep_type: bool) -> Path:
 
 
 @pytest.mark.parametrize("keep_type, why", [
-    (True, "нет ни одной строки, где «Tipo» — компания / company / compañía / compania / empresa (в колонке: «firma», "
-           "«persona»)"),
-    (False, "kommo_export_contacts_2026-11-20.csv прочитан целиком как «контакты»: в нём нет колонки «Тип / Type / Tipo»"),
+    (True, "нет ни одной строки, где «Tipo» — компания / company / compañía / compania / empresa / şirket / sirket / "
+           "perusahaan (в колонке: «firma», «persona»)"),
+    (False, "kommo_export_contacts_2026-11-20.csv прочитан целиком как «контакты»: в нём нет колонки «Тип / Type / Tipo / "
+            "Tür / Tipe»"),
 ])
 def test_unsplit_contacts_list_says_what_is_wrong(tmp_path, capsys, monkeypatch, keep_type, why):
     export = _contacts_variant(tmp_path, keep_type)

@@ -75,7 +75,11 @@ def test_bitrix24_vietnamese_deal_list_is_read(tmp_path, capsys, monkeypatch):
 
 def test_kommo_turkish_leads_of_five_stages_are_read(tmp_path, capsys, monkeypatch):
     """Kommo in Turkish, five leads in five stages: the stage is the column beside the pipeline («Satış hunisi») though
-    no stage repeats; 5002 «test» (no company) and 5003 flagged by 1.5, 5002 by 1.11 (acceptance R5)."""
+    no stage repeats; 5002 «test» (no company) and 5003 flagged by 1.5, 5002 by 1.11 (acceptance R5). Turkish is the
+    profile's own language now (amocrm.yaml `languages.tr`, written from this export): read here without it."""
+    from profile_variants import without_languages
+
+    without_languages(monkeypatch, tmp_path, "amocrm", "tr")
     text, found = _audit("kommo_tr", "amocrm", tmp_path, capsys, monkeypatch)
     assert "stage: Potansiyel müşteri durumu" in text and "pipeline: Satış hunisi" in text
     assert found.get("1.5") == {"5002", "5003"}

@@ -14,6 +14,7 @@ import csv
 
 import pytest
 
+from slow_variants import every_other
 from test_crm_exports_issue13 import findings
 from test_issue13_owners_and_stages import init, run, table
 
@@ -22,12 +23,19 @@ HEADERS = {
     "en": ["ID", "Lead name", "Sale", "Responsible user", "Date created", "Pipeline", "Lead status", "Closing date"],
     "es": ["ID", "Nombre del lead", "Venta", "Usuario responsable", "Fecha de creación", "Embudo", "Etapa del lead", "Fecha de cierre"],
     "pt": ["ID", "Nome do lead", "Venda", "Usuário responsável", "Criado em", "Funil", "Etapa do lead", "Data de fechamento"],
+    # Kommo's Turkish and Indonesian (amocrm.yaml languages tr / id, from an acceptance tester's exports)
+    "tr": ["ID", "Potansiyel müşteri adı", "Satış", "Sorumlu kullanıcı", "Oluşturulma tarihi", "Satış hunisi",
+           "Potansiyel müşteri durumu", "Kapanış tarihi"],
+    "id": ["ID", "Nama prospek", "Penjualan", "Pengguna penanggung jawab", "Tanggal dibuat", "Pipeline", "Status prospek",
+           "Tanggal penutupan"],
 }
 WORDS = {  # pipeline, the team's first stage, won (142), lost (143), not closed
     "ru": ("Воронка", "Первичный контакт", "Успешно реализовано", "Закрыто и не реализовано", "не закрыта"),
     "en": ("Sales pipeline", "Initial contact", "Closed - won", "Closed - lost", "not closed"),
     "es": ("Embudo de ventas", "Contacto inicial", "Logrado con éxito", "Venta perdida", "no cerrado"),
     "pt": ("Funil de vendas", "Contato inicial", "Venda ganha", "Venda perdida", "não fechado"),
+    "tr": ("Satış hunisi", "İlk temas", "Kapalı - kazanıldı", "Kapalı - kaybedildi", "kapatılmadı"),
+    "id": ("Pipeline penjualan", "Kontak awal", "Ditutup - berhasil", "Ditutup - gagal", "belum ditutup"),
 }
 # id, title, amount, owner, created, stage (first / won / lost), closed
 DEALS = [("1", "Acme", "0", "Ana", "01.10.2026 10:00:00", "first", None),
@@ -56,7 +64,7 @@ def russian(tmp_path_factory) -> dict[str, set[str]]:
     return found
 
 
-@pytest.mark.parametrize("lang", ["en", "es", "pt"])
+@pytest.mark.parametrize("lang", every_other(["en", "es", "pt", "tr", "id"]))
 def test_kommo_leads_export_in_every_language_audits_alike(lang, tmp_path, russian):
     export = tmp_path / "export"
     write_leads(lang, export)

@@ -30,6 +30,7 @@ def _languages_no_profile_has(monkeypatch, tmp_path):
     from profile_variants import without_languages
 
     without_languages(monkeypatch, tmp_path, "bitrix24", "tr", "zh-CN", "ja", "id", "vi")
+    without_languages(monkeypatch, tmp_path, "amocrm", "tr", "id")  # Kommo's Indonesian, alike
 
 KOMMO = {"1.5": {"5002", "5003"}, "1.8": {"5002", "5004"}, "1.11": {"5002"}}
 B24 = {"1.5": {"302"}, "1.8": {"302", "304"}, "1.11": {"302"}}
