@@ -123,3 +123,19 @@ def test_a_bad_cell_on_a_later_page_is_said_at_its_page_and_row(tmp_path):
     assert done.returncode == 2
     assert "deals_page2.json (строка 3, столбец «DATE_CREATE»)" in done.stderr, done.stderr
     assert "deals_page1.json (строка" not in done.stderr
+
+
+def test_a_stage_the_settings_lack_on_a_later_page_is_said_at_its_page_and_row(tmp_path):
+    """Acceptance Z-M: the checks on the loaded deals (a stage the settings lack: validate's and run's) say page 2's
+    file and its own row, as a bad cell does — they had named the first page and the row counted across pages."""
+    export, work = _paged(tmp_path), tmp_path / "w"
+    assert _init(work, export).returncode == 0
+    page2 = json.loads((export / "deals_page2.json").read_text(encoding="utf-8"))
+    page2["result"][1]["STAGE_ID"] = "UC_X7K2QF"
+    deal = page2["result"][1]["ID"]
+    (export / "deals_page2.json").write_text(json.dumps(page2, ensure_ascii=False), encoding="utf-8")
+    done = run_in_process(work, export, "2026-11-20", env=RU)
+    assert done.returncode == 0, done.stderr
+    assert f"deals_page2.json строка 3 «STAGE_ID»: сделка {deal}: этапа «UC_X7K2QF» нет в воронке" in done.stdout, done.stdout
+    checked = cli_in_process("validate", "-c", str(work / "crm-audit.yaml"), "--export", str(export), env=RU)
+    assert "deals_page2.json (строка 3, столбец «STAGE_ID»): этапа «UC_X7K2QF» нет в воронке" in checked.stdout + checked.stderr

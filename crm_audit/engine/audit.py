@@ -200,7 +200,7 @@ def audit_export(
         if settings.closed_unconfirmed():  # init's guess of which closed stages are won / lost
             template, params = closed_stages_message(settings)
             warnings.append(DataWarning("closed-stages-guessed", "", settings.file, template=template, params=params))
-        warnings += export.warnings + needs.warnings + backend.warnings
+        warnings += export.warnings + needs.warnings + export.on_own_page(backend.warnings)
         # cell texts of the status / done that no value of the profile or of `values:` names (the deals holding them
         # are in no rule's scope), and init's inference of what they mean while unconfirmed: said first, never one line
         # lost among the others (a silent pass otherwise)

@@ -331,7 +331,7 @@ def stages_not_in_settings(settings, export: LoadedExport, needs) -> list:
         if blank:
             out.append(_stage_warning(deals, N_("deals with no pipeline or no stage (deals: {deals}; {n} in all): stage "
                                                 "comparisons skip them"), blank))
-    return out
+    return export.on_own_page(out)
 
 
 def _stage_warning(deals, template: str, found: list, **params):

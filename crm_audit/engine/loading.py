@@ -49,6 +49,21 @@ class LoadedExport:
     #: none: said instead of the profile's «export that list» when the entity has no file (acceptance Y-B)
     unsplit: dict[str, Msg] = field(default_factory=dict)
 
+    #: a listing read with its other pages (deals_page1.json + deals_page2.json): its first file -> each page and its
+    #: last row in the joined table (whose rows are numbered on from page to page)
+    page_spans: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
+
+    def on_own_page(self, items: list) -> list:
+        """Problems / warnings (``file`` and ``row``) with the file and row of the page their row is on, where the file
+        is the first page of a listing read with its other pages — every check on the loaded tables says its rows so
+        (a bad cell, a stage the settings lack: acceptance Z-M)."""
+        out = []
+        for item in items:
+            spans = self.page_spans.get(item.file) if item.file and item.row else None
+            found = pages_mod.page_row(spans, item.row) if spans else None
+            out.append(replace(item, file=str(found[0]), row=found[1]) if found else item)
+        return out
+
     def close(self) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -493,19 +508,11 @@ def load_export(directory: str | Path, profile: Profile, on_bad_value: str = "er
         if own_con:
             con.close()
         if isinstance(exc, InputError) and loader is not None and loader.page_spans:
-            raise type(exc)(problems=_on_own_page(exc.problems, loader.page_spans), hint=exc.hint) from None
+            out.page_spans = loader.page_spans
+            raise type(exc)(problems=out.on_own_page(exc.problems), hint=exc.hint) from None
         raise
-    out.warnings = _on_own_page(out.warnings, loader.page_spans)
-    return out
-
-
-def _on_own_page(items: list, spans: dict[str, list[tuple[Path, int]]]) -> list:
-    """Problems / warnings with the file and row of the page their row is on, where the file is the first page of a
-    listing read with its other pages (the joined table numbers the rows on from page to page)."""
-    out = []
-    for item in items:
-        found = pages_mod.page_row(spans[item.file], item.row) if item.file in spans and item.row else None
-        out.append(replace(item, file=str(found[0]), row=found[1]) if found else item)
+    out.page_spans = loader.page_spans
+    out.warnings = out.on_own_page(out.warnings)
     return out
 
 
