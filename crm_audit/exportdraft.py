@@ -92,6 +92,9 @@ class Draft:
     # language it lacks («Voltooid»), not a mistake in the CRM: the comment says so (acceptance P3)
     unknown_values: list[str] = field(default_factory=list)
     typed_bad_values: list[str] = field(default_factory=list)  # the others: a date, a number that does not read
+    # of them, an API dump's option ids its field list does not list (the list older than the data: acceptance Z-L)
+    option_values: list[str] = field(default_factory=list)
+    option_lists: list[str] = field(default_factory=list)  # the field lists they are not in (crm.deal.fields.json)
     # the cells the load read as unreadable (warnings «bad-value» / «unknown-value») and those of the yes/no fields the
     # rules test, known only when the rules are decided (:func:`rules_that_cannot_run`; a Pipedrive option id its field
     # list lacks, acceptance X5): every cell `run` would stop on under `error`, whatever its kind
@@ -188,10 +191,17 @@ class Draft:
         """`bad_values` / `unknown_values` / `typed_bad_values` from the cells that do not read (`load_cells`,
         `rule_cells`): `on_bad_value: warn` is written when there is any, naming them — never a blocked first run.
         A yes/no cell of a rule is no word of an interface language the profile lacks: a cell to fix in the CRM."""
+        from crm_audit.engine.mapping import UNKNOWN_OPTION_WARN
+
         every = [*self.load_cells, *self.rule_cells]
         self.bad_values = cells_text(every)
         self.unknown_values = cells_text([w for w in self.load_cells if w.code == "unknown-value"])
-        self.typed_bad_values = cells_text([*(w for w in self.load_cells if w.code == "bad-value"), *self.rule_cells])
+        option = [w for w in self.load_cells if w.template == UNKNOWN_OPTION_WARN]
+        self.option_values = cells_text(option)
+        self.option_lists = list(dict.fromkeys(str(w.params.get("source", "")) for w in option))
+        self.typed_bad_values = cells_text([*(w for w in self.load_cells if w.code == "bad-value"
+                                              and all(w is not o for o in option)),
+                                            *self.rule_cells])
 
     @property
     def stage_order_confirmed(self) -> bool | list[str]:
@@ -1550,6 +1560,8 @@ def template_values(draft: Draft) -> dict:
         "bad_values": [_yaml_comment(b) for b in draft.bad_values],
         "unknown_values": [_yaml_comment(b) for b in draft.unknown_values],
         "typed_bad_values": bool(draft.typed_bad_values),
+        "option_values": [_yaml_comment(b) for b in draft.option_values],
+        "option_lists": ", ".join(_yaml_comment(b) for b in draft.option_lists if b),
         "profile_file": f"crm_audit/profiles/{draft.crm}.yaml",
         "closed_stages": ({"won": [q(s) for s in draft.won_stages], "lost": [q(s) for s in draft.lost_stages]}
                           if draft.won_stages or draft.lost_stages or draft.closed_team else None),

@@ -33,8 +33,8 @@ def story(tmp_path_factory):
     return {"settings": settings, "run": run, "found": findings_by_code(work / "v.csv") if run.returncode == 0 else {}}
 
 
-def _load(export: Path):
-    ex = load_export(export, load_profile("pipedrive"))
+def _load(export: Path, on_bad_value: str = "error"):
+    ex = load_export(export, load_profile("pipedrive"), on_bad_value)
     try:
         deals = {"stage": dict(ex.con.execute("SELECT id, stage FROM deals").fetchall())}
         org = ex.entities["organizations"]
@@ -103,11 +103,14 @@ def test_a_set_fields_ids_are_read_as_its_labels_joined(tmp_path):
     for deal, value in zip(deals["data"], ["1,3", "2", "7", None]):
         deal[key] = value
     (export / "deals.json").write_text(json.dumps(deals, ensure_ascii=False), encoding="utf-8")
-    loaded = _load(export)
+    loaded = _load(export, "warn")
     try:
         col = loaded["custom"]["Каналы"]
         got = dict(loaded["con"].execute(f"SELECT id, {col} FROM deals WHERE id IN ('1', '2', '3', '4')").fetchall())
-        # an id the options lack stays as exported
-        assert got == {"1": "Да, Может быть", "2": "Нет", "3": "7", "4": ""}
+        # an id the options lack is a bad value of the field (acceptance Z-L): with `warn` read as blank and said
+        assert got == {"1": "Да, Может быть", "2": "Нет", "3": "", "4": ""}
+        said = [w for w in loaded["ex"].warnings if w.code == "bad-value"]
+        assert [(Path(w.file).name, w.row, w.column, w.params["value"], w.params["source"]) for w in said] == [
+            ("deals.json", 4, "Каналы", "7", "dealFields.json")]
     finally:
         _close(loaded)

@@ -150,7 +150,8 @@ class _Loader:
     def _named_headers(self, path: Path, raw: RawTable) -> RawTable:
         """``raw`` with its API-key headers named by the header lists, said once per file (which key, which name)."""
         lookups.blank_false(self.con, raw, self.header_names.multiple)  # an empty multiple field: `false`
-        lookups.label_options(self.con, raw, self.header_names.options)  # an enum's option id -> its label (W3)
+        # an enum's option id -> its label (W3); an id the list lacks is a bad value (Z-L)
+        self.out.warnings += lookups.label_options(self.con, raw, self.header_names, path, self.on_bad_value)
         headers = lookups.named_headers(raw.headers, self.header_names.names)
         renamed = [(old, new) for old, new in zip(raw.headers, headers) if old != new]
         if renamed:

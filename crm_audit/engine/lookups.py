@@ -148,6 +148,7 @@ class HeaderNames:
     options: dict[str, dict[str, str]]  # hkey(API key) -> option id -> its label (an enum / set field's options)
     # hkey(API key) of the fields holding several values (Bitrix24's isMultiple): a `false` cell is blank
     multiple: set[str] = field(default_factory=set)
+    sources: dict[str, str] = field(default_factory=dict)  # hkey(API key) -> the file name of the list of its options
 
 
 def _keys_read(profile: Profile) -> set[str]:
@@ -241,7 +242,9 @@ def header_names(con, profile: Profile, files: list[Path], read) -> HeaderNames:
             recs = _json_fields(path, hl)
             pairs = [(jsonread.text(_first(r, hl.key)).strip(), _name(r, hl.value, profile.language or "")) for r in recs
                      if _first(r, hl.key) is not None]
-            out.options.update(_options(recs, hl))
+            listed = _options(recs, hl)
+            out.options.update(listed)
+            out.sources.update({k: path.name for k in listed})
             out.multiple |= _multiple(recs, hl)
         else:
             raw = read(path)
@@ -285,17 +288,67 @@ def blank_false(con, raw: RawTable, multiple: set[str]) -> None:
             con.execute(f"UPDATE {raw.name} SET c{i} = '' WHERE lower(strip(c{i})) = 'false'")
 
 
-def label_options(con, raw: RawTable, options: dict[str, dict[str, str]]) -> None:
+#: how many options of a field an unknown option id's message lists
+OPTIONS_SHOWN = 10
+
+
+def label_options(con, raw: RawTable, names: HeaderNames, path: Path, on_bad_value: str = "error") -> list[DataWarning]:
     """Give the columns of ``raw`` (headed by their API keys) whose field lists its options the options' labels for
-    their ids: an enum's «2» -> «Нет», a set's «1,3» -> «Да, Может быть»; an id the list lacks stays as exported."""
+    their ids: an enum's «2» -> «Нет», a set's «1,3» -> «Да, Может быть». An id the list lacks (an option deleted, the
+    field changed since the list was saved: acceptance Z-L) is a bad value of the field, as a date that does not read:
+    with ``on_bad_value: error`` an InputError naming the file, the row, the field's name and the id; with `warn` a
+    warning per cell and the id read as blank (never as text). A cell already holding a label keeps it; a field with
+    no option list is left alone."""
+    from crm_audit.engine.mapping import MAX_REPORTED, OPTION_HINT, UNKNOWN_OPTION, UNKNOWN_OPTION_WARN
+    from crm_audit.errors import InputError, Problem
+
+    warnings: list[DataWarning] = []
+    problems: list[Problem] = []
     for i, h in enumerate(raw.headers):
-        labels = options.get(hkey(h))
+        labels = names.options.get(hkey(h))
         if not labels:
             continue
         cases = " ".join(f"WHEN {sql_literal(k)} THEN {sql_literal(v)}" for k, v in labels.items())
-        label = f"CASE strip(x) {cases} ELSE strip(x) END"
-        con.execute(f"UPDATE {raw.name} SET c{i} = array_to_string(list_transform(string_split(c{i}, ','), lambda x: {label}), ', ') "
+        kept = f"[{', '.join(sql_literal(v) for v in dict.fromkeys(['', *labels.values()]))}]"
+        label = f"CASE strip(x) {cases} WHEN '' THEN '' ELSE CASE WHEN list_contains({kept}, strip(x)) THEN strip(x) END END"
+        parts = f"list_transform(string_split(c{i}, ','), lambda x: {label})"
+        unknown = (f"list_filter(list_transform(string_split(c{i}, ','), lambda x: strip(x)), "
+                   f"lambda x: x <> '' AND NOT list_contains({kept}, x) AND NOT list_contains({_sql_list(labels)}, x))")
+        where = f"NOT is_blank(c{i}) AND len({unknown}) > 0"
+        bad = con.execute(f"SELECT _row, array_to_string({unknown}, ', ') FROM {raw.name} WHERE {where} ORDER BY _row "
+                          f"LIMIT {MAX_REPORTED}").fetchall()
+        if bad:
+            total = con.execute(f"SELECT count(*) FROM {raw.name} WHERE {where}").fetchall()[0][0]
+            column = names.names.get(hkey(h), h)
+            shown = [f"{k} «{v}»" for k, v in list(labels.items())[:OPTIONS_SHOWN]]
+            known = ", ".join(shown) + (", …" if len(labels) > OPTIONS_SHOWN else "")
+            source = names.sources.get(hkey(h), "")
+            for r, v in bad:
+                params = {"value": v, "source": source, "known": known}
+                if on_bad_value == "warn":
+                    warnings.append(DataWarning("bad-value", "", str(path), r, column, template=UNKNOWN_OPTION_WARN,
+                                                params=params))
+                else:
+                    problems.append(Problem(template=UNKNOWN_OPTION, params=params, file=str(path), row=r, column=column,
+                                            reason="bad-value"))
+            if total > len(bad):
+                more = N_("… and {n} more rows with unreadable values in «{column}»")
+                params = {"n": total - len(bad), "column": column}
+                if on_bad_value == "warn":
+                    warnings.append(DataWarning("bad-value", "", str(path), None, column, template=more, params=params))
+                else:
+                    problems.append(Problem(template=more, params=params, file=str(path), column=column, reason="bad-value"))
+        if problems:
+            continue
+        con.execute(f"UPDATE {raw.name} SET c{i} = array_to_string(list_filter({parts}, lambda y: y IS NOT NULL), ', ') "
                     f"WHERE NOT is_blank(c{i})")
+    if problems:
+        raise InputError(problems=problems, hint=OPTION_HINT)
+    return warnings
+
+
+def _sql_list(labels: dict[str, str]) -> str:
+    return f"[{', '.join(sql_literal(k) for k in labels)}]"
 
 
 # --------------------------------------------------------------------------- JSON lists

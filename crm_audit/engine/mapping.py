@@ -62,6 +62,14 @@ UNKNOWN_VALUE_WARN = N_("unknown value «{value}» (expected one of: {known}); t
 BAD_VALUE_WARN = N_("cannot read «{value}»: expected {expected}; the cell is treated as empty")
 BAD_DAYS_WARN = N_("cannot read «{value}»: expected a number of days; the cell is treated as empty")
 YES_NO_WARN = N_("unknown yes/no value «{value}»: expected one of: {expected}; the cell counts as not yes")
+#: a cell of an API dump's enum / set field holding an option id its field list (crm.deal.fields.json' items,
+#: dealFields.json's options) does not list — an option deleted or the field changed since the list was saved
+UNKNOWN_OPTION = N_("option id «{value}» is not among the field's options in {source} (expected one of: {known})")
+UNKNOWN_OPTION_WARN = N_("option id «{value}» is not among the field's options in {source} (expected one of: {known}); "
+                         "the cell is treated as empty")
+OPTION_HINT = N_("The field list is older than the data (an option deleted or the field changed since it was saved): "
+                 "save the field list again together with the data, or set `on_bad_value: warn` in crm-audit.yaml to treat "
+                 "these cells as empty.")
 #: the same cells as `run` meets them under `on_bad_value: error`: it stops. `inspect` reads the export with `warn` to
 #: list every such cell, then says what the settings in force will do (:func:`as_run_stops`)
 RUN_STOPS_ON = {
@@ -69,6 +77,8 @@ RUN_STOPS_ON = {
     BAD_VALUE_WARN: N_("cannot read «{value}»: expected {expected}; `run` stops on it (on_bad_value: error)"),
     BAD_DAYS_WARN: N_("cannot read «{value}»: expected a number of days; `run` stops on it (on_bad_value: error)"),
     YES_NO_WARN: N_("unknown yes/no value «{value}»: expected one of: {expected}; `run` stops on it (on_bad_value: error)"),
+    UNKNOWN_OPTION_WARN: N_("option id «{value}» is not among the field's options in {source} (expected one of: {known}); "
+                            "`run` stops on it (on_bad_value: error)"),
     UNMAPPED_VALUES: N_("cell texts of {field} that no value of the profile or of values: names (rows of each): {values} — "
                         "`run` stops on them (on_bad_value: error). If they are your CRM's own words (an interface language "
                         "the profile does not know), write what each means in crm-audit.yaml: {example}"),
