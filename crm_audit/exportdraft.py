@@ -197,6 +197,8 @@ class Draft:
         self.bad_values = cells_text(every)
         self.unknown_values = cells_text([w for w in self.load_cells if w.code == "unknown-value"])
         option = [w for w in self.load_cells if w.template == UNKNOWN_OPTION_WARN]
+        listed = {(w.file, w.column) for w in option}  # … and the «… and N more» line of their columns
+        option += [w for w in self.load_cells if w.row is None and (w.file, w.column) in listed]
         self.option_values = cells_text(option)
         self.option_lists = list(dict.fromkeys(str(w.params.get("source", "")) for w in option))
         self.typed_bad_values = cells_text([*(w for w in self.load_cells if w.code == "bad-value"

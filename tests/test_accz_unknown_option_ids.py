@@ -136,3 +136,19 @@ def test_pd_error_stops_naming_file_row_column_and_value(pd):
 def test_a_field_with_no_option_list_keeps_its_text(b24):
     # «Источник сделки» (UF_CRM_1700000002) is a string field: no items, its text stays (test_b24_deal_fields)
     assert "«Источник сделки»: id варианта" not in b24["run"].stdout
+
+
+def test_init_names_many_cells_as_option_ids_only(tmp_path):
+    # more cells than the warnings list one by one: their «… and N more» line is option ids too, no «дата, сумма» advice
+    export = _b24_export(tmp_path)
+    doc = json.loads((export / "deals.json").read_text(encoding="utf-8"))
+    for page in doc:
+        for deal in page["result"]:
+            deal["UF_CRM_1700000001"] = [99]
+    (export / "deals.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    init = cli_in_process("init", str(tmp_path / "w"), "--crm", "bitrix24", "--from-export", str(export), env=RU)
+    assert init.returncode == 0, init.stderr
+    text = (tmp_path / "w" / "crm-audit.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(text)["on_bad_value"] == "warn"
+    assert "deals.json строка 4, «Город»: «99»; и ещё 4):\n# список полей (crm.deal.fields.json)" in text
+    assert "# Ячейки с ошибкой (дата, сумма" not in text
