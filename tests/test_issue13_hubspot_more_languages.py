@@ -17,6 +17,7 @@ import pytest
 
 from crm_audit.engine.inspect import inspect_export
 from slow_variants import every_other
+from language_twins import twin_findings
 from test_crm_exports_issue13 import findings
 from test_issue13_owners_and_stages import init, run, table
 
@@ -83,13 +84,7 @@ def write_deals(lang: str, d) -> None:
 
 @pytest.fixture(scope="module")
 def english(tmp_path_factory) -> dict[str, set[str]]:
-    base = tmp_path_factory.mktemp("hubspot-en")
-    write_deals("en", base / "export")
-    init(base / "work", "hubspot", base / "export")
-    assert run(base / "work", base / "export") == 0
-    found = findings(base / "work")
-    assert found["invalid-name"] == {"18345670004"}
-    return found
+    return twin_findings(tmp_path_factory, "hubspot", write_deals, "en", {"18345670004"})
 
 
 @pytest.mark.parametrize("lang", every_other(LANGS))

@@ -15,6 +15,7 @@ import csv
 import pytest
 
 from slow_variants import every_other
+from language_twins import twin_findings
 from test_crm_exports_issue13 import findings
 from test_issue13_owners_and_stages import init, run, table
 
@@ -55,13 +56,7 @@ def write_leads(lang: str, d) -> None:
 
 @pytest.fixture(scope="module")
 def russian(tmp_path_factory) -> dict[str, set[str]]:
-    base = tmp_path_factory.mktemp("amo-ru")
-    write_leads("ru", base / "export")
-    init(base / "work", "amocrm", base / "export")
-    assert run(base / "work", base / "export") == 0
-    found = findings(base / "work")
-    assert found["invalid-name"] == {"4"}
-    return found
+    return twin_findings(tmp_path_factory, "amocrm", write_leads, "ru", {"4"})
 
 
 @pytest.mark.parametrize("lang", every_other(["en", "es", "pt", "tr", "id"]))
