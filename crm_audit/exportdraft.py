@@ -1246,7 +1246,9 @@ def propose_trial_stages(draft: Draft, handbook: list[str]) -> None:
     for name in handbook:
         words = {handbook_names.key(w) for w in (name, *handbook_names.synonyms("stage").get(norm(name), ()))
                  if len(handbook_names._words(handbook_names.key(w))) == 1}
-        hits = {a.team: a.via for a in handbook_names.answers("stage", name, team)}
+        hits: dict[str, str] = {}
+        for a in handbook_names.answers("stage", name, team):  # best first: a team name's closest synonym names it
+            hits.setdefault(a.team, a.via)
         for s in team:
             word = next((w for w in handbook_names._words(handbook_names.key(s)) if w in words), None)
             if s not in hits and word is not None:
