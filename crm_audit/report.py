@@ -233,6 +233,8 @@ class UnjudgedDeals:
     count: int
     column: str  # the export column(s) the value comes from
     title: str = ""  # the rule's (Russian) title: how a Russian line names the rule
+    # "deals": the deals' own date is empty; "tasks": an open task of the deal has no due date that reads (2.3)
+    kind: str = "deals"
 
 
 def _ru_plural(n: int, one: str, few: str, many: str) -> str:
@@ -252,6 +254,9 @@ def unjudged_note(u: UnjudgedDeals) -> str:
     n = u.count
     deals = f"{n} {_ru_plural(n, 'сделка', 'сделки', 'сделок')}"
     one = _ru_plural(n, True, False, False)
+    if u.kind == "tasks":
+        return (f"{deals} в области правила не {'проверена' if one else 'проверены'}: у {'её' if one else 'их'} открытых "
+                f"задач не прочитан «{u.column}» (правилу нужна эта дата) — исправьте срок в CRM или в выгрузке")
     return (f"{deals} в области правила не {'проверена' if one else 'проверены'}: у {'неё' if one else 'них'} не заполнено "
             f"«{u.column}» (правилу нужна эта дата) — заполните её в CRM или добавьте столбец в выгрузку")
 
@@ -327,16 +332,30 @@ UNJUDGED = _forms(lambda n: _ENGLISH.ngettext(
     "fill it in the CRM or add the column to the export", n))
 
 
+#: … when the date is the due date of the deal's open tasks (2.3) written in a cell that did not read (warn)
+UNJUDGED_TASKS = _forms(lambda n: _ENGLISH.ngettext(
+    "{code} {rule}: {n} deal in the rule's scope was not judged: the «{column}» of its open tasks did not read (the rule "
+    "needs this date) — fix the due date in the CRM or in the export",
+    "{code} {rule}: {n} deals in the rule's scope were not judged: the «{column}» of their open tasks did not read (the "
+    "rule needs this date) — fix the due date in the CRM or in the export", n))
+
+
 #: the same notes next to their rule (``inspect`` names the rule in its own column)
 UNJUDGED_HERE = _forms(lambda n: _ENGLISH.ngettext(
     "{n} deal in the rule's scope cannot be judged: its «{column}» is empty (the rule needs this date)",
     "{n} deals in the rule's scope cannot be judged: their «{column}» is empty (the rule needs this date)", n))
+UNJUDGED_TASKS_HERE = _forms(lambda n: _ENGLISH.ngettext(
+    "{n} deal in the rule's scope cannot be judged: the «{column}» of its open tasks does not read (the rule needs this "
+    "date)",
+    "{n} deals in the rule's scope cannot be judged: the «{column}» of their open tasks does not read (the rule needs "
+    "this date)", n))
 BLANK_HERE = N_("«{column}» is blank in every row of {file}")
 
 
 def unjudged_here(u: UnjudgedDeals) -> str:
     """The deals a rule cannot judge, said next to the rule, in the CLI's language."""
-    return DataWarning("rule-unjudged", "", template=UNJUDGED_HERE[0], plural=UNJUDGED_HERE[1],
+    forms = UNJUDGED_TASKS_HERE if u.kind == "tasks" else UNJUDGED_HERE
+    return DataWarning("rule-unjudged", "", template=forms[0], plural=forms[1],
                        params={"n": u.count, "column": u.column}).message
 
 
@@ -385,7 +404,8 @@ def blank_column_warning(b: BlankColumn) -> DataWarning:
 
 def unjudged_warning(u: UnjudgedDeals) -> DataWarning:
     """The deals a rule could not judge (no date to compare) as a data warning."""
-    return DataWarning("rule-unjudged", "", template=UNJUDGED[0], plural=UNJUDGED[1],
+    forms = UNJUDGED_TASKS if u.kind == "tasks" else UNJUDGED
+    return DataWarning("rule-unjudged", "", template=forms[0], plural=forms[1],
                        params={"code": u.code, "rule": rule_name(u.rule_id, u.title), "n": u.count, "column": u.column})
 
 

@@ -646,6 +646,7 @@ def unjudged(backend, plans: list[RulePlan]) -> list[UnjudgedDeals]:
 
     deals = backend.export.entities["deals"]
     out: list[UnjudgedDeals] = []
+    tasks_due = [(p, ref) for p in plans for ref in _task_due_refs(p)]
     for p in plans:
         compared: list[FieldRef] = []
         for c in iter_conds(p.condition):
@@ -668,4 +669,49 @@ def unjudged(backend, plans: list[RulePlan]) -> list[UnjudgedDeals]:
                 names = _DERIVED_FROM.get(ref.name, (ref.name,))
                 column = " / ".join(deals.fields.get(x, x) for x in names if x in deals.fields) or ref.name
                 out.append(UnjudgedDeals(p.rule.id, p.rule.code, ref.ref, n, column, title=p.rule.title))
+    for p, ref in tasks_due:
+        u = _unjudged_by_tasks(backend, p, ref)
+        if u is not None:
+            out.append(u)
     return out
+
+
+def _task_due_refs(p: RulePlan) -> list[FieldRef]:
+    """The task aggregates a rule compares that read the tasks' due date (2.3's overdue_count)."""
+    from crm_audit.rules.lang import Leaf, iter_conds
+
+    out: list[FieldRef] = []
+    for c in iter_conds(p.condition):
+        if isinstance(c, Leaf) and c.op not in _EMPTY_OPS:
+            ref = field_ref(c.field)
+            if ref.entity == "tasks" and "due_date" in TASK_NEEDS.get(ref.name, ()) and ref not in out:
+                out.append(ref)
+    return out
+
+
+def _unjudged_by_tasks(backend, p: RulePlan, ref: FieldRef) -> UnjudgedDeals | None:
+    """The deals in a rule's scope, not flagged by it, with an open task whose due date is written but did not read
+    (``on_bad_value: warn`` reads such a cell as blank): the rule could not tell whether that task is overdue
+    (acceptance Z-H: 2.3 said nothing when no due date of a Korean export read). A task with no due date at all is
+    never overdue (the reference): it leaves its deal judged."""
+    acts = backend.export.entities.get("activities")
+    if acts is None or "due_date" not in acts.typed or "deal_id" not in acts.fields:
+        return None
+    scope = [f"d._status IN ({', '.join(sql_literal(s) for s in p.statuses)})"]
+    if p.pipelines:
+        scope.append(f"d._pipeline_n IN ({', '.join(sql_literal(x) for x in p.pipelines)})")
+    from crm_audit.rules.lang import All
+
+    cond = p.condition
+    if p.rule.where is not None and isinstance(cond, All) and len(cond.items) == 2:  # the scope's `where:`, then `when:`
+        scope.append(f"({backend.cond_sql(cond.items[0])})")
+        cond = cond.items[1]
+    undone = "NOT coalesce(a.done, FALSE) AND " if "done" in acts.fields else ""
+    n = backend.con.execute(
+        f'SELECT count(*) FROM audit_deals d WHERE {" AND ".join(scope)} '
+        f"AND NOT coalesce(({backend.cond_sql(cond)}), FALSE) "
+        f'AND EXISTS (SELECT 1 FROM "{acts.table}" a WHERE {undone}a.due_date IS NULL AND NOT is_blank(a."due_date__raw") '
+        f'AND CAST(a.deal_id AS VARCHAR) = CAST(d."deal.id" AS VARCHAR))').fetchone()[0]
+    if not n:
+        return None
+    return UnjudgedDeals(p.rule.id, p.rule.code, ref.ref, n, acts.fields["due_date"], title=p.rule.title, kind="tasks")

@@ -20,6 +20,11 @@ SCI_ID = r"[0-9]([.,][0-9]+)?[eE]\+?[0-9]{1,2}"
 _CURRENCY = amounts.CURRENCY
 
 
+#: a year-first date of the Korean, Chinese and Japanese locales: «2026. 11. 13.», «2026年11月13日», «2026년 11월 13일»
+#: (groups: year, month, day)
+EAST_ASIAN_DATE = r"^([0-9]{4})(?:\. ?| ?[年년] ?)([0-9]{1,2})(?:\. ?| ?[月월] ?)([0-9]{1,2})(?:\.| ?[日일])?"
+
+
 def _lit(pattern: str) -> str:
     """A pattern inside an SQL string literal."""
     return pattern.replace("'", "''")
@@ -120,6 +125,11 @@ MACROS = [
     r"  CAST(try_strptime(regexp_extract(strip(x), '^([0-9]{1,2}\.[0-9]{1,2}\.[0-9]{4})'), '%d.%m.%Y') AS DATE) "
     r"WHEN regexp_matches(strip(x), '^[0-9]{4}[/.][0-9]{1,2}[/.][0-9]{1,2}([ T]|$)') THEN "
     r"  CAST(try_strptime(replace(regexp_extract(strip(x), '^([0-9]{4}[/.][0-9]{1,2}[/.][0-9]{1,2})'), '.', '/'), '%Y/%m/%d') AS DATE) "
+    # East Asian locales, year first: Korean «2026. 11. 13.» («2026. 11. 13. 오전 10:15»), Chinese / Japanese
+    # «2026年11月13日 10:15», Korean «2026년 11월 13일» (the time, 오전 / 오후 or 午前 / 午後 included, is no part of the date)
+    f"WHEN regexp_matches(strip(x), '{EAST_ASIAN_DATE}([^0-9]|$)') THEN "
+    f"  CAST(try_strptime(regexp_replace(regexp_extract(strip(x), '{EAST_ASIAN_DATE}'), '{EAST_ASIAN_DATE}', '\\1-\\2-\\3'), "
+    r"'%Y-%m-%d') AS DATE) "
     r"WHEN regexp_matches(strip(x), '^[0-9]{1,2}\.[0-9]{1,2}\.[0-9]{2}([ T,]|$)') THEN "
     r"  CAST(try_strptime(regexp_extract(strip(x), '^([0-9]{1,2}\.[0-9]{1,2}\.[0-9]{2})'), '%d.%m.%y') AS DATE) "
     r"WHEN regexp_matches(date_head(x), '^[0-9]{1,2}[ -]?[A-Za-z]{3,9}\.?[ -,]*[0-9]{4}$') THEN "
