@@ -90,8 +90,64 @@ def codepage_scores(data: bytes, lines: int = 30, shortest: int = 1) -> dict[str
     return scores
 
 
-def _codepage_by_known_words(data: bytes) -> str | None:
+#: the letters of Chinese, Japanese and Korean text (CJK ideographs, kana, hangul, their compatibility and full-width forms)
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\uff01-\uff5e]")
+
+
+def _east_asian_text(data: bytes, cp: str) -> bool:
+    """``data``'s head decodes as ``cp`` strictly, and most of its non-ASCII characters are CJK letters."""
+    try:
+        text = data[: 64 * 1024].decode(cp)
+    except UnicodeDecodeError:
+        try:  # (the head may end inside a two-byte character)
+            text = data[: 64 * 1024 - 1].decode(cp)
+        except UnicodeDecodeError:
+            return False
+    high = [ch for ch in text if ord(ch) > 127]
+    return bool(high) and sum(1 for ch in high if _CJK.match(ch)) >= 0.8 * len(high)
+
+
+def export_codepage(path: Path) -> str | None:
+    """The East Asian code page the other text files of ``path``'s folder prove by their headers (the export's
+    files come from one CRM, in one code page), or None: none proves one, or they prove different ones."""
+    try:
+        siblings = sorted(p for p in path.parent.iterdir()
+                          if p != path and p.is_file() and p.suffix.lower() in (".csv", ".txt", ".tsv"))
+        key = tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in siblings)
+    except OSError:
+        return None
+    return _export_codepage(str(path.parent), key)
+
+
+@functools.lru_cache(maxsize=64)
+def _export_codepage(folder: str, files: tuple[tuple[str, int, int], ...]) -> str | None:
+    proved: set[str] = set()
+    for name, _size, _mtime in files:
+        try:
+            with open(Path(folder) / name, "rb") as fh:
+                head = fh.read(64 * 1024)
+        except OSError:
+            continue
+        if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head:
+            continue
+        try:
+            head.decode("utf-8")
+            continue  # UTF-8 proves no code page
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(head) - 3:  # a character cut at the end of the head
+                continue
+        cp = _codepage_by_known_words(head)
+        if cp in EAST_ASIAN:
+            proved.add(cp)
+    return proved.pop() if len(proved) == 1 else None
+
+
+def _codepage_by_known_words(data: bytes, path: Path | None = None) -> str | None:
     """The code page with the best :func:`codepage_scores`; None when the scores do not tell them apart.
+
+    A file (``path``) whose headers no profile knows in any decoding (no positive score) is read in the East Asian
+    code page the export's other files proved (:func:`export_codepage`), when it decodes so into CJK text: a Big5
+    accounts.csv with headers the profile lacks had been read as Western mojibake, silently.
 
     Western and Central European decodings often score alike (their shared letters «í», «é», or no
     known word beyond the ASCII ones): a tie of the two, both better than Cyrillic, is read as
@@ -101,7 +157,12 @@ def _codepage_by_known_words(data: bytes) -> str | None:
     east = max(EAST_ASIAN, key=lambda cp: words.get(cp, -1))
     if words.get(east, 0) > max((words.get(cp, 0) for cp in CODE_PAGES), default=0):
         return east  # a profile's Chinese / Japanese / Korean headers, where a Western decoding has mojibake
-    scores = {cp: v for cp, v in codepage_scores(data).items() if cp in CODE_PAGES}
+    all_scores = codepage_scores(data)
+    if path is not None and not any(v > 0 for v in all_scores.values()):
+        hint = export_codepage(path)
+        if hint is not None and _east_asian_text(data, hint):
+            return hint  # headers no profile knows, in the code page the export's other files proved (acceptance Z-J)
+    scores = {cp: v for cp, v in all_scores.items() if cp in CODE_PAGES}
     if len(set(scores.values())) < 2 and not any(v > 0 for v in scores.values()):
         return None
     best = max(scores.values())
@@ -142,7 +203,7 @@ def detect_encoding(path: Path, data: bytes) -> str:
         )
     # a Windows code page: the one whose decoding makes the headers words a CRM profile knows
     # (a Portuguese export re-saved by Western Excel is cp1252: «Negócio», never cp1251's «Negуcio»)
-    by_headers = _codepage_by_known_words(data)
+    by_headers = _codepage_by_known_words(data, path)
     if by_headers:
         return by_headers
     # Russian Excel / Bitrix24: Windows-1251 (its letters are bytes C0..FF)
