@@ -119,3 +119,17 @@ def test_an_unread_due_date_is_said_by_2_3(tmp_path, capsys, monkeypatch):
                             "--as-of", "2026-11-20", "--out", str(work / "b.xlsx"))
     assert code == 2
     assert "hubspot-crm-exports-tasks.csv (строка 2, столбец «기한»): не удаётся прочитать «2026. 13. 25. 오전 10:15»" in err
+
+
+def test_a_task_on_two_deals_is_one_bad_cell(tmp_path, capsys, monkeypatch):
+    """The tester's minor finding: the unread due date of a task linked to two deals was named twice."""
+    export, work = tmp_path / "export", tmp_path / "w"
+    _export("ko", export, bad_due="2026. 13. 25. 10:15")
+    tasks = export / "hubspot-crm-exports-tasks.csv"
+    tasks.write_text(tasks.read_text(encoding="utf-8").replace(",9101,", ",9101;9103,"), encoding="utf-8")
+    text = init_from_export(capsys, monkeypatch, work, "hubspot", export)
+    (work / "crm-audit.yaml").write_text(text.replace("\non_bad_value: warn", "\non_bad_value: error"), encoding="utf-8")
+    code, _out, err = cli_ru(capsys, monkeypatch, "run", "-c", str(work / "crm-audit.yaml"), "--export", str(export),
+                             "--as-of", "2026-11-20", "--out", str(work / "b.xlsx"))
+    assert code == 2
+    assert err.count("hubspot-crm-exports-tasks.csv (строка 2, столбец «기한»)") == 1

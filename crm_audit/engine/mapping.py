@@ -936,10 +936,11 @@ def _check_values(con, job: MapJob, proj: Projection, date_order: str) -> list[D
     enum_stop = False  # a cell of a field with a set of values stops the run: the hint names `values:`
     for name, rawcol, col, typ in proj.checks:
         unreadable = f'NOT is_blank("{rawcol}") AND "{col}" IS NULL'
-        bad = con.execute(f'SELECT _row, "{rawcol}" FROM {table} WHERE {unreadable} ORDER BY _row LIMIT {MAX_REPORTED}').fetchall()
+        # DISTINCT: a row of several list items (a task on two deals: one row per deal) is one cell (acceptance Z-H)
+        bad = con.execute(f'SELECT DISTINCT _row, "{rawcol}" FROM {table} WHERE {unreadable} ORDER BY _row LIMIT {MAX_REPORTED}').fetchall()
         if not bad:
             continue
-        total = con.execute(f"SELECT count(*) FROM {table} WHERE {unreadable}").fetchone()[0]
+        total = con.execute(f"SELECT count(DISTINCT _row) FROM {table} WHERE {unreadable}").fetchone()[0]
         header = proj.fields[name]
         if typ in ("enum", "bool"):  # `on_bad_value` governs them like dates and numbers
             known = ", ".join(_known_values(job, name))
