@@ -233,7 +233,8 @@ class UnjudgedDeals:
     count: int
     column: str  # the export column(s) the value comes from
     title: str = ""  # the rule's (Russian) title: how a Russian line names the rule
-    # "deals": the deals' own date is empty; "tasks": an open task of the deal has no due date that reads (2.3)
+    # "deals": the deals' own date is empty; "deals_unread": empty, or written in a cell that did not read (warn);
+    # "tasks": an open task of the deal has a due date written that did not read (2.3)
     kind: str = "deals"
 
 
@@ -257,6 +258,10 @@ def unjudged_note(u: UnjudgedDeals) -> str:
     if u.kind == "tasks":
         return (f"{deals} в области правила не {'проверена' if one else 'проверены'}: у {'её' if one else 'их'} открытых "
                 f"задач не прочитан «{u.column}» (правилу нужна эта дата) — исправьте срок в CRM или в выгрузке")
+    if u.kind == "deals_unread":
+        return (f"{deals} в области правила не {'проверена' if one else 'проверены'}: у {'неё' if one else 'них'} не "
+                f"заполнено или не прочитано «{u.column}» (правилу нужна эта дата) — заполните или исправьте её в CRM "
+                f"или в выгрузке")
     return (f"{deals} в области правила не {'проверена' if one else 'проверены'}: у {'неё' if one else 'них'} не заполнено "
             f"«{u.column}» (правилу нужна эта дата) — заполните её в CRM или добавьте столбец в выгрузку")
 
@@ -332,6 +337,12 @@ UNJUDGED = _forms(lambda n: _ENGLISH.ngettext(
     "fill it in the CRM or add the column to the export", n))
 
 
+#: … when some of those deals have the date written in a cell that did not read (``on_bad_value: warn``)
+UNJUDGED_UNREAD = _forms(lambda n: _ENGLISH.ngettext(
+    "{code} {rule}: {n} deal in the rule's scope was not judged: its «{column}» is empty or did not read (the rule needs "
+    "this date) — fill or fix it in the CRM or in the export",
+    "{code} {rule}: {n} deals in the rule's scope were not judged: their «{column}» is empty or did not read (the rule "
+    "needs this date) — fill or fix it in the CRM or in the export", n))
 #: … when the date is the due date of the deal's open tasks (2.3) written in a cell that did not read (warn)
 UNJUDGED_TASKS = _forms(lambda n: _ENGLISH.ngettext(
     "{code} {rule}: {n} deal in the rule's scope was not judged: the «{column}» of its open tasks did not read (the rule "
@@ -344,6 +355,10 @@ UNJUDGED_TASKS = _forms(lambda n: _ENGLISH.ngettext(
 UNJUDGED_HERE = _forms(lambda n: _ENGLISH.ngettext(
     "{n} deal in the rule's scope cannot be judged: its «{column}» is empty (the rule needs this date)",
     "{n} deals in the rule's scope cannot be judged: their «{column}» is empty (the rule needs this date)", n))
+UNJUDGED_UNREAD_HERE = _forms(lambda n: _ENGLISH.ngettext(
+    "{n} deal in the rule's scope cannot be judged: its «{column}» is empty or does not read (the rule needs this date)",
+    "{n} deals in the rule's scope cannot be judged: their «{column}» is empty or does not read (the rule needs this "
+    "date)", n))
 UNJUDGED_TASKS_HERE = _forms(lambda n: _ENGLISH.ngettext(
     "{n} deal in the rule's scope cannot be judged: the «{column}» of its open tasks does not read (the rule needs this "
     "date)",
@@ -354,7 +369,7 @@ BLANK_HERE = N_("«{column}» is blank in every row of {file}")
 
 def unjudged_here(u: UnjudgedDeals) -> str:
     """The deals a rule cannot judge, said next to the rule, in the CLI's language."""
-    forms = UNJUDGED_TASKS_HERE if u.kind == "tasks" else UNJUDGED_HERE
+    forms = {"tasks": UNJUDGED_TASKS_HERE, "deals_unread": UNJUDGED_UNREAD_HERE}.get(u.kind, UNJUDGED_HERE)
     return DataWarning("rule-unjudged", "", template=forms[0], plural=forms[1],
                        params={"n": u.count, "column": u.column}).message
 
@@ -404,7 +419,7 @@ def blank_column_warning(b: BlankColumn) -> DataWarning:
 
 def unjudged_warning(u: UnjudgedDeals) -> DataWarning:
     """The deals a rule could not judge (no date to compare) as a data warning."""
-    forms = UNJUDGED_TASKS if u.kind == "tasks" else UNJUDGED
+    forms = {"tasks": UNJUDGED_TASKS, "deals_unread": UNJUDGED_UNREAD}.get(u.kind, UNJUDGED)
     return DataWarning("rule-unjudged", "", template=forms[0], plural=forms[1],
                        params={"code": u.code, "rule": rule_name(u.rule_id, u.title), "n": u.count, "column": u.column})
 

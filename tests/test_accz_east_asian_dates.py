@@ -41,7 +41,7 @@ def _d(day: str) -> dt.datetime:
     return dt.datetime.strptime(day, "%Y-%m-%d").replace(hour=15, minute=5)
 
 
-def _export(variant: str, d, bad_due: str | None = None) -> None:
+def _export(variant: str, d, bad_due: str | None = None, bad_dates: str | None = None) -> None:
     lang, fmt = FORMATS[variant]
     yes, no, pipe, stage, won, lost, todo, call = WORDS[lang]
     d.mkdir(parents=True)
@@ -56,7 +56,8 @@ def _export(variant: str, d, bad_due: str | None = None) -> None:
         w = csv.writer(f)
         w.writerow(DEALS[lang])
         for i, name, st, created, since, closed, is_won in deals:
-            w.writerow([i, name, pipe, st, "Anna Kim", "1000", fmt(_d(created)), fmt(_d(since)), closed, is_won])
+            dates = [fmt(_d(created)), fmt(_d(since))] if bad_dates is None or i != "9101" else [bad_dates, bad_dates]
+            w.writerow([i, name, pipe, st, "Anna Kim", "1000", *dates, closed, is_won])
     tasks = [("3001", "2026-11-25", "9101"), ("3002", "2026-11-13", "9102"), ("3003", "2026-11-21", "9103"),
              ("3004", None, "9104")]
     with open(d / "hubspot-crm-exports-tasks.csv", "w", encoding="utf-8", newline="") as f:
@@ -133,3 +134,14 @@ def test_a_task_on_two_deals_is_one_bad_cell(tmp_path, capsys, monkeypatch):
                              "--as-of", "2026-11-20", "--out", str(work / "b.xlsx"))
     assert code == 2
     assert err.count("hubspot-crm-exports-tasks.csv (строка 2, столбец «기한»)") == 1
+
+
+def test_unread_deal_dates_are_said_unread_not_empty(tmp_path, capsys, monkeypatch):
+    """2.4's note had said «не заполнено» of the tester's filled (unread) dates: empty or unread, as they may be."""
+    export, work = tmp_path / "export", tmp_path / "w"
+    _export("ko", export, bad_dates="2026. 13. 45. 10:15")
+    init_from_export(capsys, monkeypatch, work, "hubspot", export)
+    out, err = run_audit(capsys, monkeypatch, work, export, "2026-11-20")
+    assert findings_by_code(work / "v.csv").get("2.4") == {"9103"}
+    assert ("2.4 Нет движения по этапам: 1 сделка в области правила не проверена: у неё не заполнено или не прочитано "
+            "«현재 단계 진입 날짜 / 생성 날짜» (правилу нужна эта дата)") in out + err

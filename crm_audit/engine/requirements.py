@@ -668,12 +668,26 @@ def unjudged(backend, plans: list[RulePlan]) -> list[UnjudgedDeals]:
             if n:
                 names = _DERIVED_FROM.get(ref.name, (ref.name,))
                 column = " / ".join(deals.fields.get(x, x) for x in names if x in deals.fields) or ref.name
-                out.append(UnjudgedDeals(p.rule.id, p.rule.code, ref.ref, n, column, title=p.rule.title))
+                unread = _written_but_unread(backend, deals, names, f'{" AND ".join(scope)} AND "{ref.ref}" IS NULL')
+                out.append(UnjudgedDeals(p.rule.id, p.rule.code, ref.ref, n, column, title=p.rule.title,
+                                         kind="deals_unread" if unread else "deals"))
     for p, ref in tasks_due:
         u = _unjudged_by_tasks(backend, p, ref)
         if u is not None:
             out.append(u)
     return out
+
+
+def _written_but_unread(backend, deals: LoadedEntity, names: tuple[str, ...], where: str) -> bool:
+    """Some deal of ``audit_deals`` matching ``where`` has a date of ``names`` written in the export that did not read
+    (``on_bad_value: warn``): the note says «empty or unread», not «empty» (acceptance Z-H: a Korean export's filled
+    dates were said to be blank)."""
+    raws = [f'NOT is_blank(t."{x}__raw")' for x in names if x in deals.typed]
+    if not raws or "id" not in deals.fields:
+        return False
+    return bool(backend.con.execute(
+        f'SELECT count(*) FROM audit_deals WHERE {where} AND EXISTS (SELECT 1 FROM "{deals.table}" t '
+        f'WHERE CAST(t.id AS VARCHAR) = CAST(audit_deals."deal.id" AS VARCHAR) AND ({" OR ".join(raws)}))').fetchone()[0])
 
 
 def _task_due_refs(p: RulePlan) -> list[FieldRef]:
