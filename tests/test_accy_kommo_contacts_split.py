@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import cli_ru, findings_by_code, init_from_export, run_audit
+from cli_helpers import cli_ru, findings_by_code, init_from_export, run_audit
 
 FIX = Path(__file__).parent / "fixtures" / "accy"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import findings_by_code, init_from_export, run_audit
+from cli_helpers import findings_by_code, init_from_export, run_audit
 
 FIX = Path(__file__).parent / "fixtures" / "accy"
 
